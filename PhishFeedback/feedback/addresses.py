@@ -1,0 +1,38 @@
+"""Deciding whether a text from a case is one deliverable e-mail address.
+
+Tags and observables are fed by outside mail, so a value may carry a display name, a second
+address, a line break or plain junk; only a bare, single, ASCII address is ever handed to SMTP.
+"""
+
+from __future__ import annotations
+
+from email.errors import MessageError
+from email.headerregistry import Address
+
+
+class AddressError(ValueError):
+    """Why a value is not one deliverable address; the text is shown to the analyst."""
+
+
+def parse_address(value: str) -> str:
+    """The address as the mail server will see it; AddressError says why a value is refused."""
+    text = value.strip()
+    if not text:
+        raise AddressError("it is empty")
+    if not text.isascii() or not text.isprintable():
+        raise AddressError("it holds non-ASCII or control characters")
+    try:
+        address = Address(addr_spec=text)
+    except (ValueError, IndexError, MessageError):
+        raise AddressError("it is not one plain e-mail address (name@domain)") from None
+    if not address.username or "." not in address.domain or address.domain.startswith("["):
+        raise AddressError("it has no local part or no domain name with a dot")
+    return address.addr_spec
+
+
+def domain_allowed(address: str, allowed_domains: tuple[str, ...]) -> bool:
+    """Whether an address belongs to one of the domains (or their sub-domains); none means all."""
+    if not allowed_domains:
+        return True
+    domain = address.rpartition("@")[2].lower()
+    return any(domain == d or domain.endswith("." + d) for d in allowed_domains)

@@ -1,0 +1,140 @@
+"""Reading the case (or alert) TheHive sent into the facts the responder acts on.
+
+TheHive 3, 4 and 5 send the same case in different shapes (REFERENCE §4); all of them are
+folded here into one `Report`, so nothing further down knows which version sent it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+VERDICTS = ("Phishing", "Spam", "Legit email")
+DATA_TYPES = {"thehive:case": "case", "thehive:alert": "alert"}
+# The keys under which TheHive 4's v0 JSON stores a custom field's value, one per field type.
+VALUE_KEYS = ("string", "integer", "float", "boolean", "date", "number")
+SUBJECT_SEPARATORS = " \t:-–—|"
+
+
+class CaseError(Exception):
+    """The case cannot be answered as it stands; the message says what the analyst should change."""
+
+
+@dataclass(frozen=True)
+class Observable:
+    data_type: str
+    data: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    """A phishing report, from a case or an alert, as far as the feedback needs it."""
+
+    kind: str
+    id: str
+    number: str
+    title: str
+    reported_subject: str
+    created: datetime | None
+    verdict: str
+    tags: tuple[str, ...]
+    artifacts: tuple[Observable, ...]
+
+
+def read_report(data: object, data_type: object, custom_field: str, title_prefix: str) -> Report:
+    kind = DATA_TYPES.get(data_type) if isinstance(data_type, str) else None
+    if kind is None:
+        raise CaseError("Phish_Feedback runs on TheHive cases and alerts only (thehive:case, thehive:alert).")
+    if not isinstance(data, dict):
+        raise CaseError(f"The job carries no {kind}: Cortex sent no object to answer.")
+    title = data.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise CaseError(f"The {kind} has no title, so it cannot be recognised as a phishing report.")
+    if not title.lstrip().lower().startswith(title_prefix.lower()):
+        raise CaseError(
+            f"Phish_Feedback only answers phishing reports: the {kind} title must start with"
+            f" '{title_prefix}' (it is '{_shorten(title)}'). Run it on a reported phishing {kind},"
+            " or ask the Cortex admin to change title_prefix."
+        )
+    tags = data.get("tags")
+    return Report(
+        kind=kind,
+        id=_text(data.get("_id") or data.get("id")),
+        number=_text(data.get("caseId") or data.get("number") or data.get("sourceRef")),
+        title=title.strip(),
+        reported_subject=title.lstrip()[len(title_prefix) :].lstrip(SUBJECT_SEPARATORS).strip(),
+        created=_date(data.get("startDate") or data.get("date") or data.get("createdAt")),
+        verdict=_verdict(data, custom_field, kind),
+        tags=tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else (),
+        artifacts=tuple(_observables(data.get("artifacts"))) if kind == "alert" else (),
+    )
+
+
+def read_observables(items: object) -> list[Observable]:
+    """Observables from TheHive's answer or an alert's `artifacts`; files (no `data`) are skipped."""
+    return list(_observables(items))
+
+
+def _verdict(data: dict, name: str, kind: str) -> str:
+    value = _field_value(data, name)
+    if isinstance(value, list):
+        value = value[0] if len(value) == 1 else None
+    accepted = ", ".join(f"'{v}'" for v in VERDICTS)
+    if isinstance(value, str) and value.strip():
+        wanted = " ".join(value.split()).lower()
+        for verdict in VERDICTS:
+            if verdict.lower() == wanted:
+                return verdict
+        raise CaseError(
+            f"The custom field '{name}' holds '{_shorten(value)}', which is not a verdict this responder"
+            f" knows. Set it to one of {accepted} and run the responder again."
+        )
+    raise CaseError(f"Set the {kind}'s custom field '{name}' to one of {accepted}, then run the responder again.")
+
+
+def _field_value(data: dict, name: str) -> object:
+    """The custom field's value in TheHive 5's flat map, TheHive 4's v0 map or a v1 list."""
+    flat = data.get("customFieldValues")
+    if isinstance(flat, dict) and flat.get(name) is not None:
+        return flat[name]
+    fields = data.get("customFields")
+    if isinstance(fields, dict):
+        entry = fields.get(name)
+        if isinstance(entry, dict):
+            return next((entry[k] for k in (*VALUE_KEYS, "value") if entry.get(k) is not None), None)
+        return entry
+    if isinstance(fields, list):
+        for entry in fields:
+            if isinstance(entry, dict) and entry.get("name") == name:
+                return entry.get("value")
+    return None
+
+
+def _observables(items: object):
+    for item in items if isinstance(items, list) else ():
+        if not isinstance(item, dict):
+            continue
+        data_type, data, tags = item.get("dataType"), item.get("data"), item.get("tags")
+        if isinstance(data_type, str) and isinstance(data, str):
+            yield Observable(
+                data_type, data, tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
+            )
+
+
+def _date(epoch_ms: object) -> datetime | None:
+    if isinstance(epoch_ms, bool) or not isinstance(epoch_ms, (int, float)):
+        return None
+    try:
+        return datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _text(value: object) -> str:
+    return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -1,0 +1,221 @@
+"""Handing messages to the SMTP server: verified TLS, login, bounded retries, an honest account.
+
+The account matters more than the sending: whoever is listed as sent gets tagged as notified
+and is never mailed again, so a message counts as sent only once the server accepted it.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from feedback.messages import Outgoing
+from feedback.settings import SmtpSettings
+
+# The first pause before a retry, in seconds; each later pause doubles it.
+FIRST_PAUSE = 1.0
+
+
+class SmtpError(Exception):
+    """No message could be delivered; the message says what failed and what to check."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    address: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    sent: tuple[Outgoing, ...]
+    failed: tuple[Failure, ...]
+
+
+class _Permanent(Exception):
+    """Trying again will not help: the reason goes to every message still waiting."""
+
+
+def deliver(
+    outgoing: list[Outgoing],
+    smtp: SmtpSettings,
+    sender: str,
+    deadline: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Delivery:
+    """Send each message once, over one session, retrying transient trouble until `deadline`."""
+    pending, sent, failed = list(outgoing), [], []
+    trouble = {}
+    attempts = 0
+    while pending:
+        attempts += 1
+        try:
+            with _session(smtp, deadline) as connection:
+                pending = _send_all(connection, pending, sender, sent, failed, trouble, deadline, smtp)
+        except _Permanent as permanent:
+            failed += [Failure(item.recipient, str(permanent)) for item in pending]
+            pending = []
+        except (smtplib.SMTPException, OSError) as error:
+            trouble.update(dict.fromkeys((item.recipient for item in pending), _trouble(error, smtp)))
+        pause = FIRST_PAUSE * 2 ** (attempts - 1)
+        if pending and (attempts > smtp.retries or time.monotonic() + pause + smtp.timeout > deadline):
+            failed += [
+                Failure(item.recipient, f"{trouble[item.recipient]} (after {attempts} attempt(s))") for item in pending
+            ]
+            pending = []
+        if pending:
+            sleep(pause)
+    if not sent:
+        raise SmtpError(_summary(failed))
+    return Delivery(tuple(sent), tuple(failed))
+
+
+def _send_all(connection, pending, sender, sent, failed, trouble, deadline, smtp) -> list[Outgoing]:
+    """Send what is pending over one connection; what must be tried again is returned."""
+    retry = []
+    for position, item in enumerate(pending):
+        if time.monotonic() > deadline:
+            trouble.update(dict.fromkeys((i.recipient for i in pending[position:]), "the job's time budget ran out"))
+            return retry + pending[position:]
+        try:
+            connection.send_message(item.message, from_addr=sender, to_addrs=[item.recipient])
+        except smtplib.SMTPRecipientsRefused as refused:
+            code, reply = next(iter(refused.recipients.values()))
+            _sort(item, code, f"the server refused {item.recipient}: {code} {_text(reply)}", retry, failed, trouble)
+        except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as refused:
+            if isinstance(refused, smtplib.SMTPSenderRefused) and refused.smtp_code >= 500:
+                reason = (
+                    f"The SMTP server refused the sender {sender}: {refused.smtp_code} {_text(refused.smtp_error)}."
+                    " Check 'from', and smtp_user/smtp_password if the server wants a login."
+                )
+                failed += [Failure(i.recipient, reason) for i in pending[position:]]
+                return retry
+            reason = f"the server refused the message: {refused.smtp_code} {_text(refused.smtp_error)}"
+            _sort(item, refused.smtp_code, reason, retry, failed, trouble)
+        except (smtplib.SMTPServerDisconnected, OSError) as broken:
+            trouble.update(dict.fromkeys((i.recipient for i in pending[position:]), _trouble(broken, smtp)))
+            return retry + pending[position:]
+        else:
+            sent.append(item)
+    return retry
+
+
+def _sort(item: Outgoing, code: int, reason: str, retry: list, failed: list, trouble: dict) -> None:
+    if 400 <= code < 500:
+        retry.append(item)
+        trouble[item.recipient] = reason
+    else:
+        failed.append(Failure(item.recipient, reason))
+
+
+@contextmanager
+def _session(smtp: SmtpSettings, deadline: float) -> Iterator[smtplib.SMTP]:
+    where = f"{smtp.host}:{smtp.port}"
+    timeout = max(1.0, min(smtp.timeout, deadline - time.monotonic()))
+    try:
+        context = ssl.create_default_context()
+        if smtp.cacerts:
+            context.load_verify_locations(cadata=smtp.cacerts)
+    except ssl.SSLError:
+        raise _Permanent(
+            "The cacerts setting of Cortex holds no valid PEM certificate; correct it in Cortex."
+        ) from None
+    local_name = socket.gethostname()
+    connection = None
+    try:
+        if smtp.security == "tls":
+            connection = smtplib.SMTP_SSL(smtp.host, smtp.port, local_name, timeout=timeout, context=context)
+        else:
+            connection = smtplib.SMTP(smtp.host, smtp.port, local_name, timeout=timeout)
+        if smtp.security == "starttls":
+            connection.ehlo()
+            if not connection.has_extn("starttls"):
+                raise _Permanent(
+                    f"The SMTP server {where} does not offer STARTTLS, and the responder never sends in clear"
+                    " text. Enable STARTTLS on the server, or set smtp_security to 'tls' for a server that"
+                    " speaks TLS from the first byte (port 465)."
+                )
+            connection.starttls(context=context)
+            connection.ehlo()
+        if smtp.user:
+            connection.login(smtp.user, smtp.password or "")
+        yield connection
+    except ssl.SSLError as failure:
+        raise _Permanent(_tls_failure(failure, smtp)) from None
+    except socket.gaierror:
+        raise _Permanent(f"The SMTP server name '{smtp.host}' cannot be resolved. Check smtp_host.") from None
+    except smtplib.SMTPAuthenticationError as refused:
+        raise _Permanent(
+            f"The SMTP server {where} refused the login of '{smtp.user}': {refused.smtp_code}"
+            f" {_text(refused.smtp_error)}. Check smtp_user and smtp_password."
+        ) from None
+    except smtplib.SMTPNotSupportedError:
+        raise _Permanent(
+            f"The SMTP server {where} offers no login (AUTH) although smtp_user is set; the responder"
+            " does not send without it. Check the server, or clear smtp_user for a relay that needs none."
+        ) from None
+    except smtplib.SMTPResponseException as refused:
+        if refused.smtp_code >= 500:
+            raise _Permanent(
+                f"The SMTP server {where} answered {refused.smtp_code} {_text(refused.smtp_error)}."
+            ) from None
+        raise
+    finally:
+        if connection is not None:
+            _close(connection)
+
+
+def _close(connection: smtplib.SMTP) -> None:
+    try:
+        connection.quit()
+    except (smtplib.SMTPException, OSError):
+        connection.close()
+
+
+def _tls_failure(failure: ssl.SSLError, smtp: SmtpSettings) -> str:
+    if isinstance(failure, ssl.SSLCertVerificationError):
+        return (
+            f"The certificate of the SMTP server {smtp.host} could not be verified ({failure.verify_message})."
+            " Put the CA that signed it in Cortex's cacerts setting or the system's trust store, and set"
+            " smtp_host to a name the certificate covers; the responder never sends without verification."
+        )
+    return (
+        f"TLS with the SMTP server {smtp.host}:{smtp.port} failed ({failure.reason or failure})."
+        " Check smtp_security: 'tls' for a server that speaks TLS at once (port 465), 'starttls' otherwise."
+    )
+
+
+def _trouble(error: Exception, smtp: SmtpSettings) -> str:
+    """Transient trouble in words; smtplib reports a timeout or a reset as a disconnection, hence __context__."""
+    where = f"the SMTP server {smtp.host}:{smtp.port}"
+    cause = error.__context__ if isinstance(error, smtplib.SMTPServerDisconnected) and error.__context__ else error
+    if isinstance(cause, (TimeoutError, socket.timeout)):
+        return f"{where} did not answer within {smtp.timeout:g} s"
+    if isinstance(cause, ConnectionRefusedError):
+        return f"{where} refused the connection"
+    if isinstance(cause, smtplib.SMTPResponseException):
+        return f"{where} answered {cause.smtp_code} {_text(cause.smtp_error)}"
+    if isinstance(cause, smtplib.SMTPServerDisconnected):
+        return f"{where} closed the connection"
+    return f"the connection to {where} failed ({getattr(cause, 'strerror', None) or type(cause).__name__})"
+
+
+def _summary(failed: list[Failure]) -> str:
+    reasons = sorted({f.reason for f in failed})
+    if len(reasons) == 1 and reasons[0][0].isupper():
+        return f"No feedback was sent. {reasons[0]}"
+    described = reasons[0] if len(reasons) == 1 else "; ".join(f"{f.address}: {f.reason}" for f in failed)
+    return (
+        f"No feedback was sent: {described}. Check smtp_host and smtp_port, that the server is up and accepts"
+        " connections from Cortex, and that it accepts the reporters' addresses."
+    )
+
+
+def _text(reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return " ".join(text.split())

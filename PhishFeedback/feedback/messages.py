@@ -1,0 +1,150 @@
+"""Turning a decision into finished e-mails: templates, placeholders, escaping and MIME.
+
+Every value placed in a message may come from the attacker (the reported subject is in the case
+title), so values are HTML-escaped in the HTML part and flattened to one line in headers, and a
+template can name nothing but the known placeholders.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from string import Formatter
+
+from feedback.case import Report
+from feedback.plan import Decision
+from feedback.settings import VERDICT_ITEMS, ConfigError, Settings
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATE_FILE = {"Phishing": "phishing", "Spam": "spam", "Legit email": "legit"}
+PLACEHOLDERS = (
+    "reporter",
+    "case_number",
+    "case_title",
+    "reported_subject",
+    "report_date",
+    "verdict",
+    "guidance_url",
+    "signature",
+)
+URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    recipient: str
+    message_id: str
+    message: EmailMessage
+
+
+@dataclass(frozen=True)
+class _Templates:
+    subject: str
+    text: str
+    html: str | None
+
+
+def render(decision: Decision, report: Report, settings: Settings, now: datetime) -> list[Outgoing]:
+    """One message per recipient; every template is checked before the first message is built."""
+    templates = _templates(settings, decision.verdict)
+    frame = _checked(_shipped("frame.html"), "the shipped frame.html", ("content", "language"))
+    values = {
+        "case_number": report.number,
+        "case_title": report.title,
+        "reported_subject": decision.reported_subject,
+        "report_date": report.created.strftime("%Y-%m-%d") if report.created else "",
+        "verdict": decision.verdict,
+        "guidance_url": settings.guidance_url or _shipped(settings.language, "guidance_url.txt").strip(),
+        "signature": settings.signature or _shipped(settings.language, "signature.txt").strip(),
+    }
+    sender = Address(display_name=" ".join(settings.sender_name.split()), addr_spec=settings.sender_address)
+    domain = settings.sender_address.rpartition("@")[2]
+    date = format_datetime(now)
+    outgoing = []
+    for recipient in decision.recipients:
+        values["reporter"] = recipient
+        text = templates.text.format_map(values)
+        if templates.html is None:
+            content = text_to_html(text)
+        else:
+            content = templates.html.format_map({k: html.escape(v).replace("\n", "<br>\n") for k, v in values.items()})
+        message = EmailMessage()
+        message["Subject"] = " ".join(templates.subject.format_map(values).split())
+        message["From"] = sender
+        message["To"] = recipient
+        message["Date"] = date
+        message["Message-ID"] = message_id = make_msgid("phishfeedback", domain=domain)
+        message["Auto-Submitted"] = "auto-generated"
+        message["X-Auto-Response-Suppress"] = "All"
+        message.set_content(text, cte="quoted-printable")
+        message.add_alternative(
+            frame.format_map({"content": content, "language": settings.language}),
+            subtype="html",
+            cte="quoted-printable",
+        )
+        outgoing.append(Outgoing(recipient, message_id, message))
+    return outgoing
+
+
+def text_to_html(text: str) -> str:
+    """HTML for a plain-text template: escaped, with its paragraphs, line breaks and links kept."""
+    paragraphs = [p.strip() for p in re.split(r"\n[ \t]*\n", text.strip()) if p.strip()]
+    return "\n".join(f'<p style="margin:0 0 16px 0">{_linked(p)}</p>' for p in paragraphs)
+
+
+def _linked(paragraph: str) -> str:
+    parts, position = [], 0
+    for match in URL.finditer(paragraph):
+        url = html.escape(match.group())
+        parts += [html.escape(paragraph[position : match.start()]), f'<a href="{url}" style="color:#0b57d0">{url}</a>']
+        position = match.end()
+    parts.append(html.escape(paragraph[position:]))
+    return "".join(parts).replace("\n", "<br>\n")
+
+
+def _templates(settings: Settings, verdict: str) -> _Templates:
+    override = settings.templates.get(verdict)
+    name = TEMPLATE_FILE[verdict]
+    if override is not None:
+        text, html_part = _checked(override, VERDICT_ITEMS[verdict]), None
+    else:
+        text = _checked(_shipped(settings.language, f"{name}.txt"), f"the shipped {settings.language}/{name}.txt")
+        html_part = _checked(
+            _shipped(settings.language, f"{name}.html"), f"the shipped {settings.language}/{name}.html"
+        )
+    if settings.subject is not None:
+        subject = _checked(settings.subject, "subject")
+    else:
+        subject = _checked(
+            _shipped(settings.language, "subject.txt").strip(), f"the shipped {settings.language}/subject.txt"
+        )
+    return _Templates(subject, text, html_part)
+
+
+def _checked(template: str, source: str, known: tuple[str, ...] = PLACEHOLDERS) -> str:
+    """The template unchanged, once every {placeholder} in it is one the responder fills."""
+    try:
+        fields = [
+            (name, spec, conversion) for _, name, spec, conversion in Formatter().parse(template) if name is not None
+        ]
+    except ValueError as bad:
+        raise ConfigError(
+            f"The template in {source} is malformed ({bad}); write a lone brace as {{{{ or }}}}."
+        ) from None
+    for name, spec, conversion in fields:
+        if name not in known or spec or conversion:
+            raise ConfigError(
+                f"The template in {source} uses the unknown placeholder {{{name}}}."
+                f" Known placeholders: {', '.join('{' + k + '}' for k in known)}."
+            )
+    return template
+
+
+def _shipped(*parts: str) -> str:
+    return TEMPLATES.joinpath(*parts).read_text(encoding="utf-8")

@@ -1,0 +1,78 @@
+"""Deciding who gets feedback this time, from the report, its observables and the record in its tags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from feedback.addresses import AddressError, domain_allowed, parse_address
+from feedback.case import CaseError, Observable, Report
+from feedback.tags import notified_addresses, tag_values
+
+REPORTER_NAMESPACE = "user_email"
+SUBJECT_TYPES = ("mail_subject", "mail-subject")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    value: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: str
+    recipients: tuple[str, ...]
+    already_notified: tuple[str, ...]
+    refused: tuple[Refusal, ...]
+    reported_subject: str
+    reported_sender: str
+    from_observables: dict[str, object]
+
+
+def decide(
+    report: Report, observables: list[Observable], reporter_tag: str, allowed_domains: tuple[str, ...]
+) -> Decision:
+    """Every distinct valid reporter once; those the case records as notified are left out."""
+    tagged = [o.data for o in observables if o.data_type == "mail" and _has_tag(o, reporter_tag)]
+    candidates = tag_values(report.tags, REPORTER_NAMESPACE) + tagged
+    if not candidates:
+        raise CaseError(
+            f"No reporter to answer: tag the {report.kind} '{REPORTER_NAMESPACE}:<address>' with the"
+            " address of the employee who reported the message, then run the responder again."
+        )
+    notified = notified_addresses(report.tags)
+    seen: set[str] = set()
+    recipients, already, refused = [], [], []
+    for value in candidates:
+        try:
+            address = parse_address(value)
+        except AddressError as bad:
+            refused.append(Refusal(value, str(bad)))
+            continue
+        if not domain_allowed(address, allowed_domains):
+            refused.append(Refusal(value, "its domain is not in allowed_recipient_domains"))
+            continue
+        if address.lower() in seen:
+            continue
+        seen.add(address.lower())
+        (already if address.lower() in notified else recipients).append(address)
+    if not recipients and not already:
+        reasons = "; ".join(f"'{r.value[:80]}': {r.reason}" for r in refused)
+        raise CaseError(f"No reporter address can be mailed ({reasons}). Correct the {report.kind}'s reporter tags.")
+    subject = next((o.data for o in observables if o.data_type in SUBJECT_TYPES), None)
+    sender = next((o.data for o in observables if o.data_type == "mail" and not _has_tag(o, reporter_tag)), None)
+    return Decision(
+        verdict=report.verdict,
+        recipients=tuple(recipients),
+        already_notified=tuple(already),
+        refused=tuple(refused),
+        reported_subject=subject if subject is not None else report.reported_subject,
+        reported_sender=sender or "",
+        from_observables={
+            k: v for k, v in (("reporters", tagged), ("reported_subject", subject), ("reported_sender", sender)) if v
+        },
+    )
+
+
+def _has_tag(observable: Observable, tag: str) -> bool:
+    return any(t.strip().lower() == tag.lower() for t in observable.tags)

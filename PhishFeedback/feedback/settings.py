@@ -1,0 +1,223 @@
+"""The responder's configuration as a Cortex admin set it in Organisation → Responders.
+
+Cortex hands every configuration item to the job, set or not (REFERENCE §1), and an admin can
+save odd values; everything is checked here once, so that the rest of the code can trust its
+settings and a bad value becomes one sentence that names the item to fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from email.utils import getaddresses
+
+from feedback.addresses import AddressError, parse_address
+
+WHERE = "Fix it in Cortex under Organisation → Responders → Phish_Feedback."
+SECURITY_MODES = ("starttls", "tls", "none")
+THEHIVE_APIS = ("auto", "v1", "legacy")
+LANGUAGES = ("en", "fr", "nl")
+VERDICT_ITEMS = {"Phishing": "template_phishing", "Spam": "template_spam", "Legit email": "template_legit"}
+SECRET_ITEMS = ("smtp_password", "thehive_apikey")
+# Share of Cortex's jobTimeout the responder allows itself, so that it reports before Cortex kills it.
+TIME_BUDGET_SHARE = 0.8
+
+
+class ConfigError(Exception):
+    """The admin's configuration cannot work; the message names the item."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str
+    user: str | None
+    password: str | None = field(repr=False)
+    timeout: float
+    retries: int
+    cacerts: str | None = field(repr=False)
+
+
+@dataclass(frozen=True)
+class TheHiveSettings:
+    url: str
+    apikey: str = field(repr=False)
+    organisation: str | None
+    api: str
+    reporter_tag: str
+    proxies: dict[str, str]
+    timeout: float
+
+
+@dataclass(frozen=True)
+class Settings:
+    sender_name: str
+    sender_address: str
+    smtp: SmtpSettings
+    thehive: TheHiveSettings | None
+    custom_field: str
+    title_prefix: str
+    sent_tag: str
+    failed_tag: str
+    allowed_domains: tuple[str, ...]
+    language: str
+    subject: str | None
+    guidance_url: str | None
+    signature: str | None
+    templates: dict[str, str]
+    dry_run: bool
+    time_budget: float
+
+
+def secret_values(config: object) -> tuple[str, ...]:
+    """The secrets to keep out of every output, read even from a configuration that fails checks."""
+    if not isinstance(config, dict):
+        return ()
+    return tuple(v for k in SECRET_ITEMS if isinstance(v := config.get(k), str) and v)
+
+
+def read_settings(config: object, parameters: object) -> Settings:
+    if not isinstance(config, dict):
+        raise ConfigError("The job carries no configuration object. Re-save the responder's settings in Cortex.")
+    items = _Items(config)
+    sender_name, sender_address = _sender(items.text("from", required=True))
+    security = items.choice("smtp_security", SECURITY_MODES, "starttls")
+    user = items.text("smtp_user")
+    if user and security == "none":
+        raise ConfigError(
+            "smtp_user is set while smtp_security is 'none': the password would cross the network"
+            f" in clear text. Choose 'starttls' or 'tls', or clear smtp_user. {WHERE}"
+        )
+    job_timeout = items.number("jobTimeout", 30, low=1, high=24 * 60)
+    return Settings(
+        sender_name=sender_name,
+        sender_address=sender_address,
+        smtp=SmtpSettings(
+            host=items.text("smtp_host", "localhost", required=True),
+            port=int(items.number("smtp_port", 25, low=1, high=65535, whole=True)),
+            security=security,
+            user=user,
+            password=items.text("smtp_password", secret=True),
+            timeout=items.number("smtp_timeout", 30, low=1, high=600),
+            retries=int(items.number("smtp_retries", 2, low=0, high=10, whole=True)),
+            cacerts=items.text("cacerts", secret=True),
+        ),
+        thehive=_thehive(items, parameters),
+        custom_field=items.text("custom_field", "phishFeedback", required=True),
+        title_prefix=items.text("title_prefix", "Phishing report") or "",
+        sent_tag=items.text("sent_tag", "mail sent", required=True),
+        failed_tag=items.text("failed_tag", "mail failed", required=True),
+        allowed_domains=tuple(d.strip().lower().lstrip("@") for d in items.text_list("allowed_recipient_domains")),
+        language=items.choice("language", LANGUAGES, "en"),
+        subject=items.text("subject"),
+        guidance_url=items.text("guidance_url"),
+        signature=items.text("signature", strip=False),
+        templates={v: t for v, name in VERDICT_ITEMS.items() if (t := items.text(name, strip=False))},
+        dry_run=items.flag("dry_run"),
+        time_budget=job_timeout * 60 * TIME_BUDGET_SHARE,
+    )
+
+
+def _sender(value: str) -> tuple[str, str]:
+    pairs = getaddresses([value])
+    if len(pairs) != 1:
+        raise ConfigError(f"'from' must hold exactly one sender address, like SOC <soc@example.org>. {WHERE}")
+    name, address = pairs[0]
+    try:
+        address = parse_address(address)
+    except AddressError as bad:
+        raise ConfigError(f"'from' is not a usable sender address: {bad}. {WHERE}") from None
+    return name, address
+
+
+def _thehive(items: _Items, parameters: object) -> TheHiveSettings | None:
+    url = items.text("thehive_url")
+    if not url:
+        return None
+    if not url.lower().startswith(("https://", "http://")):
+        raise ConfigError(f"thehive_url must start with https:// (or http://). {WHERE}")
+    apikey = items.text("thehive_apikey", secret=True)
+    if not apikey:
+        raise ConfigError(f"thehive_url is set but thehive_apikey is empty: TheHive needs an API key. {WHERE}")
+    job_organisation = parameters.get("organisation") if isinstance(parameters, dict) else None
+    proxy = items.raw.get("proxy")
+    proxies = (
+        {k: v for k, v in proxy.items() if k in ("http", "https") and isinstance(v, str) and v}
+        if isinstance(proxy, dict)
+        else {}
+    )
+    return TheHiveSettings(
+        url=url.rstrip("/"),
+        apikey=apikey,
+        organisation=items.text("thehive_organisation")
+        or (job_organisation if isinstance(job_organisation, str) else None),
+        api=items.choice("thehive_api", THEHIVE_APIS, "auto"),
+        reporter_tag=items.text("reporter_tag", "reporter", required=True),
+        proxies=proxies,
+        timeout=items.number("smtp_timeout", 30, low=1, high=600),
+    )
+
+
+class _Items:
+    """Typed access to configuration items; None, as Cortex sends for an unset item, means the default."""
+
+    def __init__(self, raw: dict) -> None:
+        self.raw = raw
+
+    def text(
+        self, name: str, default: str | None = None, *, required: bool = False, secret: bool = False, strip: bool = True
+    ) -> str | None:
+        value = self.raw.get(name)
+        if value is None:
+            value = default
+        if value is not None and not isinstance(value, str):
+            shown = "" if secret else f" (it is {value!r:.60})"
+            raise ConfigError(f"{name} must be text{shown}. {WHERE}")
+        if value is not None and strip:
+            value = value.strip()
+        if required and not value:
+            raise ConfigError(f"{name} is required and empty. {WHERE}")
+        return value or None
+
+    def number(self, name: str, default: float, *, low: float, high: float, whole: bool = False) -> float:
+        value = self.raw.get(name)
+        if value is None:
+            return default
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not low <= value <= high
+            or (whole and value != int(value))
+        ):
+            kind = "a whole number" if whole else "a number"
+            raise ConfigError(f"{name} must be {kind} from {low:g} to {high:g} (it is {value!r:.60}). {WHERE}")
+        return value
+
+    def flag(self, name: str) -> bool:
+        value = self.raw.get(name)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name} must be true or false (it is {value!r:.60}). {WHERE}")
+        return value
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        value = (self.text(name) or default).lower()
+        if value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)} (it is {value!r:.60}). {WHERE}")
+        return value
+
+    def text_list(self, name: str) -> list[str]:
+        value = self.raw.get(name)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{name} must be a list of texts. {WHERE}")
+        return [v for v in value if v.strip()]
+
+
+def redact(text: str, secrets: tuple[str, ...]) -> str:
+    """The text with every secret blotted out, whatever library put it there."""
+    for secret in secrets:
+        text = text.replace(secret, "********")
+    return text

@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Phish_Feedback: tell the employees who reported a message what the SOC made of it.
+
+Cortex runs this file once per click with the job folder as its only argument (REFERENCE §1).
+The flow: read the case → decide who to answer → render the messages → deliver → report.
+"""
+
+import json
+import os
+import sys
+import time
+import traceback
+from datetime import datetime, timezone
+
+from cortexutils.responder import Responder
+
+from feedback.case import CaseError, read_report
+from feedback.delivery import SmtpError, deliver
+from feedback.messages import render
+from feedback.outcome import Outcome, delivered, nothing_to_send, preview
+from feedback.plan import decide
+from feedback.settings import ConfigError, read_settings, redact, secret_values
+from feedback.thehive import TheHiveError, observables_for
+
+STARTED = time.monotonic()
+
+
+class PhishFeedback(Responder):
+    planned_operations: list = []
+
+    def run(self) -> None:
+        config = self.get_param("config", {})
+        try:
+            outcome = self.respond(config)
+        except (ConfigError, CaseError, TheHiveError, SmtpError) as failure:
+            self.error(redact(str(failure), secret_values(config)), ensure_ascii=True)
+        self.planned_operations = outcome.operations
+        self.report(outcome.full, ensure_ascii=True)
+
+    def respond(self, config: object) -> Outcome:
+        settings = read_settings(config, self.get_param("parameters"))
+        report = read_report(self.get_param("data"), self.data_type, settings.custom_field, settings.title_prefix)
+        observables, warnings = observables_for(report, settings.thehive)
+        reporter_tag = settings.thehive.reporter_tag if settings.thehive else "reporter"
+        decision = decide(report, observables, reporter_tag, settings.allowed_domains)
+        if not decision.recipients:
+            return nothing_to_send(decision, report.kind, warnings)
+        outgoing = render(decision, report, settings, datetime.now(timezone.utc))
+        if settings.dry_run:
+            return preview(decision, outgoing, warnings)
+        delivery = deliver(outgoing, settings.smtp, settings.sender_address, STARTED + settings.time_budget)
+        return delivered(decision, delivery, report.kind, settings.sent_tag, settings.failed_tag, warnings)
+
+    def operations(self, raw: dict) -> list:
+        return self.planned_operations
+
+
+def report_unexpected(error: Exception) -> None:
+    """A last word for Cortex when a bug escapes: without output.json it would show a raw traceback."""
+    where = traceback.extract_tb(error.__traceback__)[-1]
+    message = (
+        f"Phish_Feedback stopped on an unexpected {type(error).__name__} at"
+        f" {os.path.basename(where.filename)}:{where.lineno}. Nothing was tagged; messages may have gone"
+        " out before the error. Please report this to the responder's maintainers."
+    )
+    output = os.path.join(sys.argv[1] if len(sys.argv) > 1 else "/job", "output")
+    os.makedirs(output, exist_ok=True)
+    with open(os.path.join(output, "output.json"), "w", encoding="utf-8") as file:
+        json.dump({"success": False, "errorMessage": message}, file)
+
+
+if __name__ == "__main__":
+    try:
+        PhishFeedback().run()
+    except Exception as unexpected:  # noqa: BLE001 - the one place that must catch everything
+        report_unexpected(unexpected)

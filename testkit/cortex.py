@@ -1,0 +1,115 @@
+"""Running the responder the way Cortex's process runner does (REFERENCE §1), and TheHive's part after it."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+MANIFEST = REPO / "PhishFeedback" / "PhishFeedback.json"
+_jobs = itertools.count(1)
+
+
+def cortex_config(values: dict, *, cacerts: str | None = None, job_timeout: int = 30) -> dict:
+    """The `config` Cortex builds: every item's value, else its default, else [] or null, plus Cortex's keys."""
+    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    config = dict(manifest.get("config", {}))
+    for item in manifest["configurationItems"]:
+        config[item["name"]] = item.get("defaultValue", [] if item["multi"] else None)
+    config.update(
+        proxy_http=None,
+        proxy_https=None,
+        cacerts=cacerts,
+        jobTimeout=job_timeout,
+        check_tlp=True,
+        max_tlp=2,
+        check_pap=True,
+        max_pap=2,
+    )
+    config.update(values)
+    return config
+
+
+@dataclass
+class JobResult:
+    output: dict | None
+    raw_output: str
+    stdout: str
+    stderr: str
+    job: Path
+
+    @property
+    def success(self) -> bool:
+        return bool(self.output and self.output.get("success") is True)
+
+    @property
+    def operations(self) -> list[dict]:
+        return self.output.get("operations", []) if self.success else []
+
+    @property
+    def error(self) -> str:
+        return self.output.get("errorMessage", "") if self.output else ""
+
+    def everything_printed(self) -> str:
+        """All an admin or analyst could ever see of the job."""
+        return "\n".join((self.raw_output, self.stdout, self.stderr))
+
+
+def run_job(
+    workdir: Path,
+    data: object,
+    config: dict,
+    *,
+    data_type: str = "thehive:case",
+    tlp: int = 2,
+    pap: int = 2,
+    parameters: dict | None = None,
+    timeout: float = 120,
+) -> JobResult:
+    """Write input.json, execute the script by path from the responders root, read output.json back."""
+    job = workdir / f"cortex-job-{next(_jobs)}"
+    (job / "input").mkdir(parents=True)
+    job_input = {
+        "data": data,
+        "dataType": data_type,
+        "tlp": tlp,
+        "pap": pap,
+        "message": "",
+        "parameters": parameters
+        if parameters is not None
+        else {"organisation": "SOC", "user": "analyst@soc.example.org"},
+        "config": config,
+    }
+    (job / "input" / "input.json").write_text(json.dumps(job_input), encoding="utf-8")
+    env = dict(os.environ, PATH=os.pathsep.join((str(Path(sys.executable).parent), os.environ.get("PATH", ""))))
+    env.pop("REQUESTS_CA_BUNDLE", None)
+    if isinstance(config, dict) and config.get("cacerts"):
+        (job / "input" / "cacerts").write_text(config["cacerts"], encoding="utf-8")
+        env["REQUESTS_CA_BUNDLE"] = str(job / "input" / "cacerts")
+    command = json.loads(MANIFEST.read_text(encoding="utf-8"))["command"]
+    done = subprocess.run(
+        [str(REPO / command), str(job)],
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=env,
+        timeout=timeout,
+    )
+    output_file = job / "output" / "output.json"
+    raw = output_file.read_text(encoding="utf-8") if output_file.exists() else ""
+    output = json.loads(raw) if raw else None
+    return JobResult(output, raw, done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace"), job)
+
+
+def apply_operations(thehive_object: dict, result: JobResult) -> dict:
+    """The object as TheHive leaves it after the job: tags added only when the job succeeded."""
+    updated = dict(thehive_object, tags=list(thehive_object.get("tags", [])))
+    for operation in result.operations:
+        if operation.get("type") in ("AddTagToCase", "AddTagToAlert") and operation["tag"] not in updated["tags"]:
+            updated["tags"].append(operation["tag"])
+    return updated

@@ -1,0 +1,168 @@
+"""A real SMTP server on loopback, as strict as a company relay: STARTTLS, AUTH, and faults on demand."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import threading
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+import trustme
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+# aiosmtpd logs a deprecation warning for every login; the demo's output is for people.
+logging.getLogger("mail.log").setLevel(logging.ERROR)
+
+USER = "phishfeedback"
+PASSWORD = "Corr3ct-Horse-Battery-Staple"
+
+
+class Certificates:
+    """A private CA and a server certificate for localhost and 127.0.0.1, as trustme makes them."""
+
+    def __init__(self) -> None:
+        self.ca = trustme.CA()
+        self.server = self.ca.issue_cert("localhost", "127.0.0.1")
+        self.ca_pem = self.ca.cert_pem.bytes().decode()
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.server.configure_cert(context)
+        return context
+
+
+@dataclass
+class Delivered:
+    mail_from: str
+    rcpt_tos: list[str]
+    login: str | None
+    content: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        return message_from_bytes(self.content, policy=policy.default)
+
+
+@dataclass
+class Faults:
+    """Trouble the server makes on purpose; counters go down as each fault is used."""
+
+    refuse: dict[str, str] = field(default_factory=dict)
+    defer_rcpt: dict[str, int] = field(default_factory=dict)
+    defer_data: int = 0
+    drop_data: int = 0
+
+
+class _Handler:
+    def __init__(self, server: LoopbackSmtp) -> None:
+        self.server = server
+
+    async def handle_RCPT(self, smtp, session, envelope, address, rcpt_options):
+        faults = self.server.faults
+        if address.lower() in faults.refuse:
+            return faults.refuse[address.lower()]
+        if faults.defer_rcpt.get(address.lower(), 0) > 0:
+            faults.defer_rcpt[address.lower()] -= 1
+            return "451 4.7.1 Greylisted, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, smtp, session, envelope):
+        faults = self.server.faults
+        if faults.drop_data > 0:
+            faults.drop_data -= 1
+            smtp.transport.close()
+            return "421 4.4.2 Connection dropped"
+        if faults.defer_data > 0:
+            faults.defer_data -= 1
+            return "451 4.3.0 Temporary failure, try again later"
+        login = session.auth_data if session.authenticated else None
+        self.server.delivered.append(Delivered(envelope.mail_from, list(envelope.rcpt_tos), login, envelope.content))
+        return "250 2.0.0 Message accepted"
+
+
+class LoopbackSmtp:
+    """An aiosmtpd server on 127.0.0.1: STARTTLS and AUTH required unless told otherwise."""
+
+    def __init__(self, certificates: Certificates, *, tls: str = "starttls", auth: bool = True) -> None:
+        self.host, self.port = "127.0.0.1", free_port()
+        self.delivered: list[Delivered] = []
+        self.faults = Faults()
+        self.logins: list[tuple[str, bool]] = []
+        tls_options = {
+            "starttls": {"tls_context": certificates.server_context(), "require_starttls": True},
+            "implicit": {"ssl_context": certificates.server_context()},
+            "none": {},
+        }[tls]
+        self.controller = Controller(
+            _Handler(self),
+            hostname=self.host,
+            port=self.port,
+            auth_required=auth,
+            # aiosmtpd counts only STARTTLS as TLS; with implicit TLS the whole session is encrypted anyway.
+            auth_require_tls=tls == "starttls",
+            authenticator=self._authenticate,
+            **tls_options,
+        )
+
+    def _authenticate(self, smtp, session, envelope, mechanism, auth_data) -> AuthResult:
+        good = auth_data.login == USER.encode() and auth_data.password == PASSWORD.encode()
+        self.logins.append((auth_data.login.decode(errors="replace"), good))
+        return AuthResult(success=good, handled=False, auth_data=auth_data.login.decode(errors="replace"))
+
+    def __enter__(self) -> LoopbackSmtp:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.controller.stop()
+
+    def recipients(self) -> list[str]:
+        return [rcpt for d in self.delivered for rcpt in d.rcpt_tos]
+
+
+class RawTcpServer:
+    """A listener that misbehaves below SMTP: says nothing (`silent`) or hangs up at once (`hangup`)."""
+
+    def __init__(self, behaviour: str) -> None:
+        self.behaviour = behaviour
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.host, self.port = self.listener.getsockname()
+        self.connections = 0
+        self._open: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            if self.behaviour == "hangup":
+                connection.close()
+            else:
+                self._open.append(connection)
+
+    def __enter__(self) -> RawTcpServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.listener.close()
+        for connection in self._open:
+            connection.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

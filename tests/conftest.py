@@ -1,0 +1,48 @@
+"""Shared fixtures: the loopback SMTP server and the Cortex job runner, used by every end-to-end test."""
+
+from __future__ import annotations
+
+import pytest
+
+from testkit.cortex import JobResult, cortex_config, run_job
+from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp
+
+
+@pytest.fixture(scope="session")
+def certificates() -> Certificates:
+    return Certificates()
+
+
+@pytest.fixture
+def smtp(certificates):
+    """A STARTTLS server that requires AUTH, with a certificate from a private CA."""
+    with LoopbackSmtp(certificates) as server:
+        yield server
+
+
+@pytest.fixture
+def settings(smtp, certificates) -> dict:
+    """Configuration items as a Cortex admin would set them for the loopback server."""
+    return {
+        "from": "SOC <soc@example.org>",
+        "smtp_host": smtp.host,
+        "smtp_port": smtp.port,
+        "smtp_user": USER,
+        "smtp_password": PASSWORD,
+        "smtp_timeout": 5,
+        "smtp_retries": 1,
+        "cacerts": certificates.ca_pem,
+    }
+
+
+@pytest.fixture
+def cortex(tmp_path, settings):
+    """Runs one job as Cortex does; keyword arguments override configuration items."""
+
+    def run(data, *, data_type="thehive:case", tlp=2, pap=2, job_timeout=30, parameters=None, **items) -> JobResult:
+        values = {**settings, **items}
+        cacerts = values.pop("cacerts")
+        config = cortex_config(values, cacerts=cacerts, job_timeout=job_timeout)
+        return run_job(tmp_path, data, config, data_type=data_type, tlp=tlp, pap=pap, parameters=parameters)
+
+    return run

@@ -1,0 +1,129 @@
+"""Every failure reaches the analyst as a Cortex error that says what to fix, with no tag and no secret."""
+
+from __future__ import annotations
+
+import pytest
+
+from testkit.cases import thehive4_case
+from testkit.smtp_server import PASSWORD, LoopbackSmtp, RawTcpServer, free_port
+
+
+def assert_cortex_error(result, *phrases: str) -> None:
+    assert result.output is not None, result.everything_printed()
+    assert result.output["success"] is False
+    assert "operations" not in result.output
+    for phrase in phrases:
+        assert phrase in result.error, result.error
+    assert "Traceback" not in result.everything_printed()
+    assert PASSWORD not in result.everything_printed()
+
+
+def test_case_that_is_not_a_phishing_report_is_refused(cortex, smtp):
+    result = cortex(thehive4_case(title="Ransomware on FS01"))
+
+    assert_cortex_error(result, "title must start with 'Phishing report'", "Ransomware on FS01")
+    assert smtp.delivered == []
+
+
+def test_title_prefix_ignores_case_and_leading_space(cortex, smtp):
+    assert cortex(thehive4_case(title="  PHISHING REPORT - urgent")).success
+
+
+@pytest.mark.parametrize("value", [None, "", "   "])
+def test_unset_verdict_names_the_field_and_the_values(cortex, smtp, value):
+    result = cortex(thehive4_case(value))
+
+    assert_cortex_error(result, "custom field 'phishFeedback'", "'Phishing', 'Spam', 'Legit email'")
+    assert smtp.delivered == []
+
+
+def test_unknown_verdict_is_refused(cortex, smtp):
+    assert_cortex_error(cortex(thehive4_case("Maybe")), "holds 'Maybe'", "'Legit email'")
+
+
+def test_case_without_reporter_tag_says_which_tag_is_expected(cortex, smtp):
+    assert_cortex_error(cortex(thehive4_case(reporters=())), "user_email:<address>")
+
+
+def test_reporter_tag_that_is_not_an_address_is_refused(cortex, smtp):
+    result = cortex(thehive4_case(reporters=["not an address"]))
+
+    assert_cortex_error(result, "'not an address'", "not one plain e-mail address")
+    assert smtp.delivered == []
+
+
+def test_missing_sender_names_the_setting(cortex, smtp):
+    assert_cortex_error(cortex(thehive4_case(), **{"from": None}), "from is required", "Organisation → Responders")
+
+
+def test_port_of_the_wrong_type_names_the_setting(cortex, smtp):
+    assert_cortex_error(cortex(thehive4_case(), smtp_port="twenty-five"), "smtp_port must be a whole number")
+
+
+def test_untrusted_certificate_stops_before_sending(cortex, smtp):
+    result = cortex(thehive4_case(), cacerts=None)
+
+    assert_cortex_error(result, "could not be verified", "cacerts")
+    assert smtp.delivered == [] and smtp.logins == []
+
+
+def test_certificate_for_another_host_name_is_refused(cortex, smtp, certificates):
+    other = certificates.ca.issue_cert("mail.example.org")
+    with LoopbackSmtp(certificates) as server:
+        server.controller.SMTP_kwargs["tls_context"] = _context_for(other)
+        result = cortex(thehive4_case(), smtp_port=server.port)
+
+    assert_cortex_error(result, "could not be verified")
+    assert server.delivered == []
+
+
+def _context_for(certificate):
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificate.configure_cert(context)
+    return context
+
+
+def test_server_without_starttls_is_never_used_in_clear_text(cortex, certificates):
+    with LoopbackSmtp(certificates, tls="none", auth=False) as plain:
+        result = cortex(thehive4_case(), smtp_port=plain.port)
+
+    assert_cortex_error(result, "does not offer STARTTLS")
+    assert plain.delivered == []
+
+
+def test_login_without_tls_is_refused_by_configuration(cortex, smtp):
+    assert_cortex_error(cortex(thehive4_case(), smtp_security="none"), "clear text")
+    assert smtp.delivered == []
+
+
+def test_wrong_password_is_an_error_that_never_shows_the_password(cortex, smtp):
+    result = cortex(thehive4_case(), smtp_password="Wr0ng-" + PASSWORD[::-1])
+
+    assert_cortex_error(result, "refused the login", "smtp_password")
+    assert PASSWORD[::-1] not in result.everything_printed()
+    assert result.output["input"]["config"]["smtp_password"] == "REMOVED"
+    assert smtp.delivered == []
+
+
+def test_no_server_listening(cortex, smtp):
+    result = cortex(thehive4_case(), smtp_port=free_port(), smtp_retries=0)
+
+    assert_cortex_error(result, "refused the connection", "smtp_port")
+
+
+def test_server_slower_than_the_timeout(cortex):
+    with RawTcpServer("silent") as silent:
+        result = cortex(thehive4_case(), smtp_port=silent.port, smtp_timeout=1, smtp_retries=0)
+
+    assert_cortex_error(result, "did not answer within 1 s")
+
+
+def test_tlp_above_the_maximum_is_refused_by_cortexutils(cortex, smtp):
+    assert_cortex_error(cortex(thehive4_case(), tlp=3), "TLP is higher than allowed.")
+    assert smtp.delivered == []
+
+
+def test_job_on_something_else_than_a_case(cortex, smtp):
+    assert_cortex_error(cortex({"data": "evil.example"}, data_type="domain"), "thehive:case")

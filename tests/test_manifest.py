@@ -1,0 +1,64 @@
+"""The manifest as Cortex parses it (REFERENCE §3): one malformed item and Cortex drops them all silently."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+from testkit.cortex import MANIFEST, REPO
+
+JSON_TYPES = {"string": str, "text": str, "number": (int, float), "boolean": bool}
+ISSUE_ITEMS = {
+    "from": ("string", True, None),
+    "smtp_host": ("string", True, "localhost"),
+    "smtp_port": ("number", True, 25),
+    "smtp_security": ("string", False, "starttls"),
+    "smtp_user": ("string", False, None),
+    "smtp_password": ("string", False, None),
+    "custom_field": ("string", True, "phishFeedback"),
+    "title_prefix": ("string", False, "Phishing report"),
+    "sent_tag": ("string", True, "mail sent"),
+}
+
+
+def manifest() -> dict:
+    return json.loads(MANIFEST.read_text(encoding="utf-8"))
+
+
+def test_required_fields_are_strings_and_the_name_has_no_white_space():
+    m = manifest()
+    for key in ("name", "version", "author", "url", "license", "description", "command", "baseConfig"):
+        assert isinstance(m[key], str) and m[key], key
+    assert not re.search(r"\s", m["name"])
+    assert m["name"] == "Phish_Feedback"
+    assert m["dataTypeList"][0] == "thehive:case"
+
+
+def test_command_is_an_executable_python3_script_under_the_responders_root():
+    script = REPO / manifest()["command"]
+    assert os.access(script, os.X_OK)
+    assert script.read_text(encoding="utf-8").startswith("#!/usr/bin/env python3\n")
+
+
+def test_every_configuration_item_is_complete_and_its_default_has_its_type():
+    for item in manifest()["configurationItems"]:
+        assert {"name", "description", "type", "multi", "required"} <= item.keys(), item
+        assert item["type"] in JSON_TYPES, item
+        assert isinstance(item["multi"], bool) and isinstance(item["required"], bool), item
+        if "defaultValue" in item:
+            default = item["defaultValue"]
+            assert isinstance(default, JSON_TYPES[item["type"]]), item
+            assert not (item["type"] == "number" and isinstance(default, bool)), item
+
+
+def test_the_items_admins_rely_on_keep_their_names_types_and_defaults():
+    items = {item["name"]: item for item in manifest()["configurationItems"]}
+    for name, (kind, required, default) in ISSUE_ITEMS.items():
+        assert items[name]["type"] == kind, name
+        assert items[name]["required"] is required, name
+        assert items[name].get("defaultValue") == default, name
+
+
+def test_no_other_json_file_sits_beside_the_manifest():
+    assert sorted(p.name for p in MANIFEST.parent.glob("*.json")) == ["PhishFeedback.json"]

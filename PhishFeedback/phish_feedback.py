@@ -22,8 +22,6 @@ from feedback.plan import decide
 from feedback.settings import ConfigError, read_settings, redact, secret_values
 from feedback.thehive import TheHiveError, observables_for
 
-STARTED = time.monotonic()
-
 
 class PhishFeedback(Responder):
     planned_operations: list = []
@@ -39,16 +37,16 @@ class PhishFeedback(Responder):
 
     def respond(self, config: object) -> Outcome:
         settings = read_settings(config, self.get_param("parameters"))
+        deadline = time.monotonic() + settings.time_budget
         report = read_report(self.get_param("data"), self.data_type, settings.custom_field, settings.title_prefix)
         observables, warnings = observables_for(report, settings.thehive)
-        reporter_tag = settings.thehive.reporter_tag if settings.thehive else "reporter"
-        decision = decide(report, observables, reporter_tag, settings.allowed_domains)
+        decision = decide(report, observables, settings.reporter_tag, settings.allowed_domains)
         if not decision.recipients:
             return nothing_to_send(decision, report.kind, warnings)
         outgoing = render(decision, report, settings, datetime.now(timezone.utc))
         if settings.dry_run:
             return preview(decision, outgoing, warnings)
-        delivery = deliver(outgoing, settings.smtp, settings.sender_address, STARTED + settings.time_budget)
+        delivery = deliver(outgoing, settings.smtp, settings.sender_address, deadline)
         return delivered(decision, delivery, report.kind, settings.sent_tag, settings.failed_tag, warnings)
 
     def operations(self, raw: dict) -> list:
@@ -69,8 +67,12 @@ def report_unexpected(error: Exception) -> None:
         json.dump({"success": False, "errorMessage": message}, file)
 
 
-if __name__ == "__main__":
+def main() -> None:
     try:
         PhishFeedback().run()
-    except Exception as unexpected:  # noqa: BLE001 - the one place that must catch everything
+    except Exception as unexpected:  # the one place that must catch everything
         report_unexpected(unexpected)
+
+
+if __name__ == "__main__":
+    main()

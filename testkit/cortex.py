@@ -60,18 +60,17 @@ class JobResult:
         return "\n".join((self.raw_output, self.stdout, self.stderr))
 
 
-def run_job(
+def write_job(
     workdir: Path,
     data: object,
-    config: dict,
+    config: object,
     *,
     data_type: str = "thehive:case",
     tlp: int = 2,
     pap: int = 2,
     parameters: dict | None = None,
-    timeout: float = 120,
-) -> JobResult:
-    """Write input.json, execute the script by path from the responders root, read output.json back."""
+) -> Path:
+    """A job folder with input/input.json (and input/cacerts) as Cortex writes them."""
     job = workdir / f"cortex-job-{next(_jobs)}"
     (job / "input").mkdir(parents=True)
     job_input = {
@@ -86,24 +85,36 @@ def run_job(
         "config": config,
     }
     (job / "input" / "input.json").write_text(json.dumps(job_input), encoding="utf-8")
+    if isinstance(config, dict) and isinstance(config.get("cacerts"), str):
+        (job / "input" / "cacerts").write_text(config["cacerts"], encoding="utf-8")
+    return job
+
+
+def read_output(job: Path) -> tuple[dict | None, str]:
+    """What Cortex reads back: output/output.json, parsed (a JSONDecodeError is a hung job in Cortex)."""
+    output_file = job / "output" / "output.json"
+    raw = output_file.read_text(encoding="utf-8") if output_file.exists() else ""
+    return (json.loads(raw) if raw else None), raw
+
+
+def run_job(workdir: Path, data: object, config: dict, *, timeout: float = 120, **job) -> JobResult:
+    """Execute the script by path from the responders root, with the job folder as its only argument."""
+    folder = write_job(workdir, data, config, **job)
     env = dict(os.environ, PATH=os.pathsep.join((str(Path(sys.executable).parent), os.environ.get("PATH", ""))))
     env.pop("REQUESTS_CA_BUNDLE", None)
-    if isinstance(config, dict) and config.get("cacerts"):
-        (job / "input" / "cacerts").write_text(config["cacerts"], encoding="utf-8")
-        env["REQUESTS_CA_BUNDLE"] = str(job / "input" / "cacerts")
+    if (folder / "input" / "cacerts").exists():
+        env["REQUESTS_CA_BUNDLE"] = str(folder / "input" / "cacerts")
     command = json.loads(MANIFEST.read_text(encoding="utf-8"))["command"]
     done = subprocess.run(
-        [str(REPO / command), str(job)],
+        [str(REPO / command), str(folder)],
         cwd=REPO,
         stdin=subprocess.DEVNULL,
         capture_output=True,
         env=env,
         timeout=timeout,
     )
-    output_file = job / "output" / "output.json"
-    raw = output_file.read_text(encoding="utf-8") if output_file.exists() else ""
-    output = json.loads(raw) if raw else None
-    return JobResult(output, raw, done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace"), job)
+    output, raw = read_output(folder)
+    return JobResult(output, raw, done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace"), folder)
 
 
 def apply_operations(thehive_object: dict, result: JobResult) -> dict:

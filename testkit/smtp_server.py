@@ -88,8 +88,8 @@ class _Handler:
 class LoopbackSmtp:
     """An aiosmtpd server on 127.0.0.1: STARTTLS and AUTH required unless told otherwise."""
 
-    def __init__(self, certificates: Certificates, *, tls: str = "starttls", auth: bool = True) -> None:
-        self.host, self.port = "127.0.0.1", free_port()
+    def __init__(self, certificates: Certificates, *, tls: str = "starttls", auth: bool = True, port: int = 0) -> None:
+        self.host, self.port = "127.0.0.1", port or free_port()
         self.delivered: list[Delivered] = []
         self.faults = Faults()
         self.logins: list[tuple[str, bool]] = []

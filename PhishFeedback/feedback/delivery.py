@@ -209,9 +209,8 @@ def _summary(failed: list[Failure]) -> str:
     reasons = sorted({f.reason for f in failed})
     if len(reasons) == 1 and reasons[0][0].isupper():
         return f"No feedback was sent. {reasons[0]}"
-    described = reasons[0] if len(reasons) == 1 else "; ".join(f"{f.address}: {f.reason}" for f in failed)
     return (
-        f"No feedback was sent: {described}. Check smtp_host and smtp_port, that the server is up and accepts"
+        f"No feedback was sent: {'; '.join(reasons)}. Check smtp_host and smtp_port, that the server is up and accepts"
         " connections from Cortex, and that it accepts the reporters' addresses."
     )
 

@@ -44,7 +44,6 @@ class TheHiveSettings:
     apikey: str = field(repr=False)
     organisation: str | None
     api: str
-    reporter_tag: str
     proxies: dict[str, str]
     timeout: float
 
@@ -60,6 +59,7 @@ class Settings:
     sent_tag: str
     failed_tag: str
     allowed_domains: tuple[str, ...]
+    reporter_tag: str
     language: str
     subject: str | None
     guidance_url: str | None
@@ -108,6 +108,7 @@ def read_settings(config: object, parameters: object) -> Settings:
         sent_tag=items.text("sent_tag", "mail sent", required=True),
         failed_tag=items.text("failed_tag", "mail failed", required=True),
         allowed_domains=tuple(d.strip().lower().lstrip("@") for d in items.text_list("allowed_recipient_domains")),
+        reporter_tag=items.text("reporter_tag", "reporter", required=True),
         language=items.choice("language", LANGUAGES, "en"),
         subject=items.text("subject"),
         guidance_url=items.text("guidance_url"),
@@ -152,7 +153,6 @@ def _thehive(items: _Items, parameters: object) -> TheHiveSettings | None:
         organisation=items.text("thehive_organisation")
         or (job_organisation if isinstance(job_organisation, str) else None),
         api=items.choice("thehive_api", THEHIVE_APIS, "auto"),
-        reporter_tag=items.text("reporter_tag", "reporter", required=True),
         proxies=proxies,
         timeout=items.number("smtp_timeout", 30, low=1, high=600),
     )

@@ -1,0 +1,208 @@
+"""Every reporter exactly once: campaigns, re-runs, partial failures and hostile input."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+from testkit.cases import thehive4_case
+from testkit.cortex import apply_operations
+from testkit.smtp_server import LoopbackSmtp, RawTcpServer
+
+CAMPAIGN = ["alice@example.org", "bob@example.org", "carol@example.org"]
+
+
+def tags_of(result) -> list[str]:
+    return [operation["tag"] for operation in result.operations]
+
+
+def assert_each_got_exactly_one(smtp, addresses):
+    assert Counter(smtp.recipients()) == Counter(addresses)
+    assert all(len(d.rcpt_tos) == 1 for d in smtp.delivered)
+
+
+def test_every_reporter_of_a_campaign_gets_a_message_of_their_own(cortex, smtp):
+    result = cortex(thehive4_case("Phishing", CAMPAIGN))
+
+    assert result.success, result.error
+    assert_each_got_exactly_one(smtp, CAMPAIGN)
+    for delivered in smtp.delivered:
+        assert delivered.message["To"] == delivered.rcpt_tos[0]
+    assert sorted(n["address"] for n in result.output["full"]["notified"]) == CAMPAIGN
+    assert set(tags_of(result)) == {f"feedback_sent:{a}" for a in CAMPAIGN} | {"mail sent"}
+
+
+def test_every_tag_form_theHive_writes_is_read_and_duplicates_are_mailed_once(cortex, smtp):
+    case = thehive4_case("Spam", reporters=())
+    case["tags"] += [
+        "user_email:alice@example.org",
+        'user_email="bob@example.org"',
+        "user_email=carol@example.org",
+        "  USER_EMAIL:Alice@Example.org  ",
+        'user_email="alice@example.org"',
+    ]
+    result = cortex(case)
+
+    assert result.success, result.error
+    assert_each_got_exactly_one(smtp, CAMPAIGN)
+
+
+def test_rerun_mails_nobody_twice_and_says_so(cortex, smtp):
+    case = thehive4_case("Spam", CAMPAIGN)
+    first = cortex(case)
+    second = cortex(apply_operations(case, first))
+
+    assert second.success
+    assert "already notified; nothing was sent" in second.output["full"]["message"]
+    assert second.operations == []
+    assert_each_got_exactly_one(smtp, CAMPAIGN)
+
+
+def test_reporter_added_after_a_run_is_mailed_on_the_next_run(cortex, smtp):
+    case = thehive4_case("Spam", CAMPAIGN[:2])
+    case = apply_operations(case, cortex(case))
+    case["tags"].append("user_email:carol@example.org")
+    second = cortex(case)
+
+    assert [n["address"] for n in second.output["full"]["notified"]] == ["carol@example.org"]
+    assert second.output["full"]["already_notified"] == CAMPAIGN[:2]
+    assert_each_got_exactly_one(smtp, CAMPAIGN)
+
+
+def test_refused_recipient_is_reported_tagged_and_retried_alone_on_the_next_run(cortex, smtp):
+    smtp.faults.refuse["bob@example.org"] = "550 5.1.1 <bob@example.org>: mailbox unavailable"
+    case = thehive4_case("Spam", CAMPAIGN)
+    first = cortex(case)
+
+    assert first.success, first.error
+    assert first.output["full"]["failed"] == [
+        {
+            "address": "bob@example.org",
+            "reason": "the server refused bob@example.org: 550 5.1.1 <bob@example.org>: mailbox unavailable",
+        }
+    ]
+    assert "1 could not be reached: bob@example.org" in first.output["full"]["message"]
+    assert {"feedback_failed:bob@example.org", "mail failed", "mail sent"} <= set(tags_of(first))
+    assert "feedback_sent:bob@example.org" not in tags_of(first)
+
+    smtp.faults.refuse.clear()
+    second = cortex(apply_operations(case, first))
+
+    assert [n["address"] for n in second.output["full"]["notified"]] == ["bob@example.org"]
+    assert_each_got_exactly_one(smtp, CAMPAIGN)
+
+
+def test_every_recipient_refused_is_an_error_that_tags_nothing(cortex, smtp):
+    smtp.faults.refuse.update(dict.fromkeys(CAMPAIGN[:2], "550 5.7.1 Relaying denied"))
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:2]))
+
+    assert not result.success
+    assert "No feedback was sent: the server refused alice@example.org: 550 5.7.1 Relaying denied" in result.error
+    assert smtp.delivered == []
+
+
+def test_temporary_refusal_of_the_message_is_retried_in_the_same_job(cortex, smtp):
+    smtp.faults.defer_data = 1
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:1]), smtp_retries=1)
+
+    assert result.success, result.error
+    assert result.output["full"]["failed"] == []
+    assert_each_got_exactly_one(smtp, CAMPAIGN[:1])
+
+
+def test_greylisted_recipient_is_retried_without_holding_back_the_others(cortex, smtp):
+    smtp.faults.defer_rcpt["bob@example.org"] = 1
+    result = cortex(thehive4_case("Spam", CAMPAIGN), smtp_retries=1)
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org", "carol@example.org", "bob@example.org"]
+
+
+def test_temporary_refusal_that_lasts_ends_as_a_reported_failure(cortex, smtp):
+    smtp.faults.defer_rcpt["bob@example.org"] = 99
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), smtp_retries=1)
+
+    assert result.success
+    assert result.output["full"]["failed"][0]["address"] == "bob@example.org"
+    assert "451 4.7.1 Greylisted" in result.output["full"]["failed"][0]["reason"]
+    assert "(after 2 attempt(s))" in result.output["full"]["failed"][0]["reason"]
+    assert_each_got_exactly_one(smtp, ["alice@example.org"])
+
+
+def test_connection_dropped_during_data_is_resumed_without_duplicates(cortex, smtp):
+    smtp.faults.drop_data = 1
+    result = cortex(thehive4_case("Spam", CAMPAIGN), smtp_retries=1)
+
+    assert result.success, result.error
+    assert result.output["full"]["failed"] == []
+    assert_each_got_exactly_one(smtp, CAMPAIGN)
+
+
+def test_server_closing_at_the_greeting_is_retried_a_bounded_number_of_times(cortex):
+    with RawTcpServer("hangup") as server:
+        result = cortex(thehive4_case(), smtp_port=server.port, smtp_retries=2)
+
+    assert not result.success
+    assert "closed the connection (after 3 attempt(s))" in result.error
+    assert server.connections == 3
+
+
+def test_silent_server_is_given_up_on_after_the_timeout_and_the_retries(cortex):
+    with RawTcpServer("silent") as server:
+        result = cortex(thehive4_case(), smtp_port=server.port, smtp_timeout=1, smtp_retries=1)
+
+    assert not result.success
+    assert "did not answer within 1 s (after 2 attempt(s))" in result.error
+    assert server.connections == 2
+
+
+def test_refused_connection_is_retried_until_the_server_is_up(cortex, certificates):
+    late = LoopbackSmtp(certificates)
+    starting = threading.Timer(0.4, late.controller.start)
+    starting.start()
+    try:
+        result = cortex(thehive4_case(), smtp_port=late.port, smtp_retries=1)
+    finally:
+        starting.join()
+        late.controller.stop()
+
+    assert result.success, result.error
+    assert_each_got_exactly_one(late, ["alice@example.org"])
+
+
+def test_reporters_outside_the_allowed_domains_are_refused_and_reported(cortex, smtp):
+    case = thehive4_case("Spam", ["alice@example.org", "mallory@evil.example", "dave@corp.example.org"])
+    result = cortex(case, allowed_recipient_domains=["example.org"])
+
+    assert result.success
+    assert result.output["full"]["refused"] == [
+        {"value": "mallory@evil.example", "reason": "its domain is not in allowed_recipient_domains"}
+    ]
+    assert_each_got_exactly_one(smtp, ["alice@example.org", "dave@corp.example.org"])
+
+
+def test_tags_that_smuggle_headers_or_recipients_never_reach_smtp(cortex, smtp):
+    case = thehive4_case("Spam", reporters=())
+    case["tags"] += [
+        "user_email:alice@example.org\r\nBcc: eve@evil.example",
+        "user_email:bob@example.org, eve@evil.example",
+        "user_email:Carol <carol@example.org>",
+        "user_email:dave@example.org",
+    ]
+    result = cortex(case)
+
+    assert result.success
+    assert len(result.output["full"]["refused"]) == 3
+    assert_each_got_exactly_one(smtp, ["dave@example.org"])
+    assert "eve@evil.example" not in smtp.delivered[0].content.decode()
+
+
+def test_attacker_title_never_breaks_a_header(cortex, smtp):
+    title = "Phishing report: Urgent\r\nBcc: eve@evil.example\r\nX-Evil: 1"
+    result = cortex(thehive4_case("Spam", title=title), subject="Re: {reported_subject}")
+
+    assert result.success, result.error
+    message = smtp.delivered[0].message
+    assert message["Bcc"] is None and message["X-Evil"] is None
+    assert message["Subject"] == "Re: Urgent Bcc: eve@evil.example X-Evil: 1"
+    assert_each_got_exactly_one(smtp, ["alice@example.org"])

@@ -90,6 +90,7 @@ class LoopbackSmtp:
 
     def __init__(self, certificates: Certificates, *, tls: str = "starttls", auth: bool = True, port: int = 0) -> None:
         self.host, self.port = "127.0.0.1", port or free_port()
+        self.certificates_pem = certificates.ca_pem
         self.delivered: list[Delivered] = []
         self.faults = Faults()
         self.logins: list[tuple[str, bool]] = []

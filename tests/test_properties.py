@@ -1,0 +1,221 @@
+"""Whatever TheHive and the admin send, Cortex gets a valid output, and no mail goes unrecorded.
+
+The jobs run in-process for speed (the script's own `main`, on a job folder as Cortex writes it);
+the end-to-end tests run it as a process. PHISHFEEDBACK_EXAMPLES sets how many inputs to try.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import json
+import os
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from testkit.cortex import MANIFEST, REPO, cortex_config, read_output, write_job
+from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp
+
+EXAMPLES = int(os.environ.get("PHISHFEEDBACK_EXAMPLES", "150"))
+SCRIPT = REPO / "PhishFeedback" / "phish_feedback.py"
+UNEXPECTED = "Phish_Feedback stopped on an unexpected"
+# Items that point the job at other machines stay on the loopback server: fuzzing never leaves it.
+PINNED = ("smtp_host", "smtp_port", "thehive_url")
+ITEMS = [
+    i["name"] for i in json.loads(MANIFEST.read_text(encoding="utf-8"))["configurationItems"] if i["name"] not in PINNED
+]
+
+scalars = st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.floats(allow_nan=False) | st.text(max_size=30)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=12,
+)
+addresses = st.sampled_from(
+    [
+        "alice@example.org",
+        "Alice@Example.org",
+        "bob@example.org",
+        "carol@sub.example.org",
+        "mallory@evil.example",
+        "x@y",
+        "not an address",
+        "a@example.org\r\nBcc: eve@evil.example",
+        "a@example.org, eve@evil.example",
+        "",
+    ]
+)
+reporter_tags = st.builds(
+    str.format,
+    st.sampled_from(["user_email:{}", "user_email={}", 'user_email="{}"', " USER_EMAIL:{} ", "feedback_sent:{}"]),
+    addresses,
+)
+tags = st.one_of(reporter_tags, reporter_tags, reporter_tags, st.text(max_size=20))
+verdicts = st.sampled_from(
+    [
+        "Phishing",
+        "Spam",
+        "Legit email",
+        " spam ",
+        "LEGIT EMAIL",
+        "Phishing",
+        "Spam",
+        "Legit email",
+        "maybe",
+        "",
+        None,
+        3,
+        ["Spam"],
+        ["Spam", "Phishing"],
+    ]
+)
+custom_fields = st.one_of(
+    st.builds(lambda v: {"phishFeedback": {"string": v, "order": 0}}, verdicts),
+    st.builds(lambda v: [{"name": "phishFeedback", "type": "string", "value": v}], verdicts),
+)
+titles = st.sampled_from(
+    [
+        "Phishing report: Invoice overdue",
+        "  PHISHING REPORT - Your parcel is waiting",
+        "Phishing report: Urgent\r\nBcc: eve@evil.example",
+        "Phishing report: <script>alert(1)</script> & {reporter} {0} }{",
+        "Phishing report: Facture impayée — 請求書",
+        "Ransomware on FS01",
+        "",
+    ]
+) | st.builds("Phishing report: {}".format, st.text(max_size=40))
+cases = st.fixed_dictionaries(
+    {
+        "_id": st.just("~4096"),
+        "title": titles,
+        "tags": st.lists(tags, min_size=1, max_size=6),
+        "customFields": custom_fields,
+    },
+    optional={
+        "customFieldValues": st.dictionaries(st.just("phishFeedback"), verdicts),
+        "caseId": json_values,
+        "startDate": json_values,
+    },
+)
+plausible = st.sampled_from(
+    [
+        "SOC <soc@example.org>",
+        "starttls",
+        "tls",
+        "none",
+        "fr",
+        "nl",
+        "xx",
+        "Re: {reported_subject}",
+        "Hello {reporter}, {unknown}",
+        "{",
+        "Thanks {reporter}!\n\nSee https://example.org/help.",
+        ["example.org"],
+        True,
+        False,
+        0,
+        3,
+    ]
+)
+overlays = st.one_of(
+    st.just({}),
+    st.just({}),
+    st.dictionaries(st.sampled_from(ITEMS), plausible, max_size=3),
+    st.dictionaries(st.sampled_from(ITEMS), plausible, max_size=3),
+    st.dictionaries(st.sampled_from(ITEMS), json_values, max_size=3),
+)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with LoopbackSmtp(Certificates()) as smtp:
+        yield smtp
+
+
+@pytest.fixture(scope="module")
+def entry():
+    spec = importlib.util.spec_from_file_location("phish_feedback_entry", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_in_process(entry, data, config, data_type="thehive:case"):
+    """The script's main on a job folder, with argv, environment and output streams as a process has them."""
+    with tempfile.TemporaryDirectory() as workdir:
+        job = write_job(Path(workdir), data, config, data_type=data_type)
+        argv, environment, printed = sys.argv, dict(os.environ), io.StringIO()
+        sys.argv = [str(SCRIPT), str(job)]
+        try:
+            with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+                entry.main()
+        except SystemExit:
+            pass
+        finally:
+            sys.argv = argv
+            os.environ.clear()
+            os.environ.update(environment)
+        output, raw = read_output(job)
+    return output, raw + printed.getvalue()
+
+
+def config_for(server, overlay) -> dict:
+    values = {
+        "from": "SOC <soc@example.org>",
+        "smtp_user": USER,
+        "smtp_password": PASSWORD,
+        "smtp_timeout": 5,
+        "smtp_retries": 0,
+        **overlay,
+        "smtp_host": server.host,
+        "smtp_port": server.port,
+        "thehive_url": None,
+    }
+    return cortex_config(values, cacerts=server.certificates_pem)
+
+
+def assert_valid_and_accounted(output, printed, delivered):
+    """A Cortex output that parses, and every delivered mail listed as notified (and tagged) exactly once."""
+    assert isinstance(output, dict) and isinstance(output.get("success"), bool), printed
+    assert "Traceback" not in printed and PASSWORD not in printed
+    if not output["success"]:
+        assert isinstance(output["errorMessage"], str) and output["errorMessage"]
+        assert "operations" not in output
+        assert delivered == [], "a mail went out but the job reports an error: its record is lost"
+        return
+    notified = [n["address"] for n in output["full"]["notified"]]
+    assert Counter(r for d in delivered for r in d.rcpt_tos) == Counter(notified)
+    assert all(len(d.rcpt_tos) == 1 for d in delivered)
+    tags = [op["tag"] for op in output["operations"]]
+    assert Counter(t for t in tags if t.startswith("feedback_sent:")) == Counter(f"feedback_sent:{a}" for a in notified)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases, overlay=overlays)
+def test_any_case_and_configuration_gives_a_valid_output_and_no_unrecorded_mail(server, entry, case, overlay):
+    before = len(server.delivered)
+    output, printed = run_in_process(entry, case, config_for(server, overlay))
+
+    assert_valid_and_accounted(output, printed, server.delivered[before:])
+    event("sent" if server.delivered[before:] else output.get("errorMessage", "nothing to send")[:40])
+    assert not output.get("errorMessage", "").startswith(UNEXPECTED), output["errorMessage"]
+
+
+@settings(max_examples=max(10, EXAMPLES // 3), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=json_values,
+    config=json_values,
+    data_type=st.sampled_from(["thehive:case", "thehive:alert"]) | st.text(max_size=12),
+)
+def test_arbitrary_json_as_case_and_config_still_gives_a_valid_output(server, entry, data, config, data_type):
+    before = len(server.delivered)
+    output, printed = run_in_process(entry, data, config, data_type)
+
+    assert_valid_and_accounted(output, printed, server.delivered[before:])

@@ -73,7 +73,9 @@ def render(decision: Decision, report: Report, settings: Settings, now: datetime
         if templates.html is None:
             content = text_to_html(text)
         else:
-            content = templates.html.format_map({k: html.escape(v).replace("\n", "<br>\n") for k, v in values.items()})
+            content = templates.html.format_map(
+                {k: "<br>\n".join(html.escape(v).splitlines()) for k, v in values.items()}
+            )
         message = EmailMessage()
         message["Subject"] = " ".join(templates.subject.format_map(values).split())
         message["From"] = sender
@@ -94,7 +96,8 @@ def render(decision: Decision, report: Report, settings: Settings, now: datetime
 
 def text_to_html(text: str) -> str:
     """HTML for a plain-text template: escaped, with its paragraphs, line breaks and links kept."""
-    paragraphs = [p.strip() for p in re.split(r"\n[ \t]*\n", text.strip()) if p.strip()]
+    lines = "\n".join(text.strip().splitlines())
+    paragraphs = [p.strip() for p in re.split(r"\n[ \t]*\n", lines) if p.strip()]
     return "\n".join(f'<p style="margin:0 0 16px 0">{_linked(p)}</p>' for p in paragraphs)
 
 
@@ -105,7 +108,7 @@ def _linked(paragraph: str) -> str:
         parts += [html.escape(paragraph[position : match.start()]), f'<a href="{url}" style="color:#0b57d0">{url}</a>']
         position = match.end()
     parts.append(html.escape(paragraph[position:]))
-    return "".join(parts).replace("\n", "<br>\n")
+    return "<br>\n".join("".join(parts).splitlines())
 
 
 def _templates(settings: Settings, verdict: str) -> _Templates:

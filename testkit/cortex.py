@@ -101,7 +101,16 @@ def run_job(workdir: Path, data: object, config: dict, *, timeout: float = 120, 
     """Execute the script by path from the responders root, with the job folder as its only argument."""
     folder = write_job(workdir, data, config, **job)
     env = dict(os.environ, PATH=os.pathsep.join((str(Path(sys.executable).parent), os.environ.get("PATH", ""))))
-    env.pop("REQUESTS_CA_BUNDLE", None)
+    for inherited in (
+        "REQUESTS_CA_BUNDLE",
+        "http_proxy",
+        "https_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "all_proxy",
+    ):
+        env.pop(inherited, None)
     if (folder / "input" / "cacerts").exists():
         env["REQUESTS_CA_BUNDLE"] = str(folder / "input" / "cacerts")
     command = json.loads(MANIFEST.read_text(encoding="utf-8"))["command"]

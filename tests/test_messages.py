@@ -94,7 +94,9 @@ def test_placeholders_are_filled_in_subject_and_body(cortex, smtp):
 
 
 def test_plain_text_override_gets_an_html_alternative_with_paragraphs_and_links(cortex, smtp):
-    template = "Hello,\r\n\r\nThat was spam <b>not</b> phishing.\r\nRead https://intranet.example.org/spam.\n\n{signature}"
+    template = (
+        "Hello,\r\n\r\nThat was spam <b>not</b> phishing.\r\nRead https://intranet.example.org/spam.\n\n{signature}"
+    )
     assert cortex(thehive4_case("Spam"), template_spam=template).success
 
     _, _, html = parts(smtp.delivered[0])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from email.utils import getaddresses
+from urllib.parse import urlsplit
 
 from feedback.addresses import AddressError, parse_address
 
@@ -135,8 +136,13 @@ def _thehive(items: _Items, parameters: object) -> TheHiveSettings | None:
     url = items.text("thehive_url")
     if not url:
         return None
-    if not url.lower().startswith(("https://", "http://")):
-        raise ConfigError(f"thehive_url must start with https:// (or http://). {WHERE}")
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme in ("https", "http") and parts.hostname and parts.port != 0
+    except ValueError:
+        usable = False
+    if not usable:
+        raise ConfigError(f"thehive_url must be a URL like https://thehive.example.org. {WHERE}")
     apikey = items.text("thehive_apikey", secret=True)
     if not apikey:
         raise ConfigError(f"thehive_url is set but thehive_apikey is empty: TheHive needs an API key. {WHERE}")

@@ -1,0 +1,226 @@
+"""Reporters and the reported message from the case's observables, through TheHive 4 and 5's APIs; alerts too."""
+
+from __future__ import annotations
+
+import json
+import ssl
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from testkit.cases import thehive4_case, thehive5_case, thehive_alert
+from testkit.smtp_server import free_port
+from testkit.thehive_api import legacy_observable, v1_observable
+
+API_KEY = "hive-Sup3rS3cretApiKey-0123456789"
+V1 = "/api/v1/query"
+LEGACY = "/api/case/artifact/_search"
+SUBJECT = "Your mailbox is almost full"
+OBSERVABLES = [
+    ("mail", "bob@example.org", ["reporter"]),
+    ("mail", "it-support@evil.example", []),
+    ("mail_subject", SUBJECT, []),
+    ("file", None, []),
+]
+
+
+@pytest.fixture
+def thehive():
+    server = HTTPServer(host="127.0.0.1")
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture
+def api(thehive):
+    """Configuration items pointing at the loopback TheHive."""
+    return {"thehive_url": thehive.url_for("/").rstrip("/"), "thehive_apikey": API_KEY}
+
+
+def bodies(thehive, path):
+    return [json.loads(request.data) for request, _ in thehive.log if request.path == path]
+
+
+def test_thehive5_observables_add_reporters_and_the_reported_subject(cortex, smtp, thehive, api):
+    thehive.expect_request(V1, method="POST", query_string="name=case-observables").respond_with_json(
+        [v1_observable(*o) for o in OBSERVABLES]
+    )
+    result = cortex(thehive5_case("Spam", ["alice@example.org"]), subject="Re: {reported_subject}", **api)
+
+    assert result.success, result.error
+    assert sorted(smtp.recipients()) == ["alice@example.org", "bob@example.org"]
+    assert smtp.delivered[0].message["Subject"] == f"Re: {SUBJECT}"
+    assert result.output["full"]["from_observables"] == {
+        "reporters": ["bob@example.org"],
+        "reported_subject": SUBJECT,
+        "reported_sender": "it-support@evil.example",
+    }
+    request = thehive.log[0][0]
+    assert request.headers["Authorization"] == f"Bearer {API_KEY}"
+    assert request.headers["X-Organisation"] == "SOC"
+    assert bodies(thehive, V1)[0] == {
+        "query": [
+            {"_name": "getCase", "idOrName": "~8256"},
+            {"_name": "observables"},
+            {"_name": "page", "from": 0, "to": 100},
+        ]
+    }
+
+
+def test_reported_sender_is_offered_to_templates(cortex, smtp, thehive, api):
+    thehive.expect_request(V1).respond_with_json([v1_observable(*o) for o in OBSERVABLES])
+    template = "The message from {reported_sender} was spam, {reporter}."
+    assert cortex(thehive5_case("Spam", ()), template_spam=template, **api).success
+
+    assert "The message from it-support@evil.example was spam, bob@example.org." in smtp.delivered[0].content.decode()
+
+
+def test_observables_are_read_page_by_page(cortex, smtp, thehive, api):
+    first = [v1_observable("mail", f"user{i}@example.org", ["reporter"]) for i in range(100)]
+    second = [v1_observable("mail", "last@example.org", ["Reporter"])]
+
+    def page(request):
+        from werkzeug import Response
+
+        start = json.loads(request.data)["query"][2]["from"]
+        return Response(json.dumps(first if start == 0 else second), content_type="application/json")
+
+    thehive.expect_request(V1).respond_with_handler(page)
+    result = cortex(thehive5_case("Phishing", ()), **api)
+
+    assert result.success, result.error
+    assert [b["query"][2] for b in bodies(thehive, V1)] == [
+        {"_name": "page", "from": 0, "to": 100},
+        {"_name": "page", "from": 100, "to": 200},
+    ]
+    assert len(smtp.delivered) == 101
+
+
+def test_thehive_without_v1_api_is_read_through_the_legacy_search(cortex, smtp, thehive, api):
+    thehive.expect_request(V1).respond_with_data("Not found", status=404)
+    thehive.expect_request(LEGACY, method="POST", query_string="range=all").respond_with_json(
+        [legacy_observable(*o) for o in OBSERVABLES]
+    )
+    result = cortex(thehive4_case("Spam", ()), **api)
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["bob@example.org"]
+    assert bodies(thehive, LEGACY) == [{"query": {"_parent": {"_type": "case", "_query": {"_id": "~41160752"}}}}]
+
+
+def test_api_chosen_by_the_admin_is_the_only_one_asked(cortex, smtp, thehive, api):
+    thehive.expect_request(LEGACY).respond_with_json([legacy_observable(*o) for o in OBSERVABLES])
+    result = cortex(thehive4_case("Spam", ()), thehive_api="legacy", thehive_organisation="Other org", **api)
+
+    assert result.success, result.error
+    assert [request.path for request, _ in thehive.log] == [LEGACY]
+    assert thehive.log[0][0].headers["X-Organisation"] == "Other org"
+
+
+def test_server_error_is_retried(cortex, smtp, thehive, api):
+    thehive.expect_oneshot_request(V1).respond_with_data("busy", status=503)
+    thehive.expect_request(V1).respond_with_json([v1_observable(*OBSERVABLES[0])])
+    result = cortex(thehive5_case("Spam", ()), **api)
+
+    assert result.success, result.error
+    assert len(thehive.log) == 2 and smtp.recipients() == ["bob@example.org"]
+
+
+FAILURES = [
+    (401, "refused the API key (HTTP 401)"),
+    (403, "refused the API key (HTTP 403)"),
+    (500, "answered HTTP 500"),
+    (200, "did not answer with a list of observables"),
+]
+
+
+@pytest.mark.parametrize(("status", "says"), FAILURES)
+def test_thehive_failure_without_reporter_tags_is_an_error_naming_url_and_status(
+    cortex, smtp, thehive, api, status, says
+):
+    thehive.expect_request(V1).respond_with_data("<html>oops</html>", status=status)
+    thehive.expect_request(LEGACY).respond_with_data("<html>oops</html>", status=status)
+    result = cortex(thehive5_case("Spam", ()), **api)
+
+    assert not result.success
+    assert says in result.error and api["thehive_url"] in result.error
+    assert API_KEY not in result.everything_printed()
+    assert result.output["input"]["config"]["thehive_apikey"] == "REMOVED"
+    assert smtp.delivered == []
+
+
+@pytest.mark.parametrize(("status", "says"), FAILURES)
+def test_thehive_failure_with_reporter_tags_sends_anyway_and_warns(cortex, smtp, thehive, api, status, says):
+    thehive.expect_request(V1).respond_with_data("<html>oops</html>", status=status)
+    result = cortex(thehive5_case("Spam", ["alice@example.org"]), **api)
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org"]
+    [warning] = result.output["full"]["warnings"]
+    assert says in warning and "taken from the case's tags only" in warning
+    assert API_KEY not in result.everything_printed()
+
+
+def test_both_apis_absent_is_an_error(cortex, smtp, thehive, api):
+    thehive.expect_request(V1).respond_with_data("", status=404)
+    thehive.expect_request(LEGACY).respond_with_data("", status=404)
+    result = cortex(thehive4_case("Spam", ()), **api)
+
+    assert not result.success
+    assert "answered HTTP 404 to /api/case/artifact/_search" in result.error
+
+
+def test_unreachable_thehive_is_an_error_that_names_the_url(cortex, smtp):
+    url = f"http://127.0.0.1:{free_port()}"
+    result = cortex(thehive5_case("Spam", ()), thehive_url=url, thehive_apikey=API_KEY, smtp_timeout=2)
+
+    assert not result.success
+    assert f"TheHive at {url} could not be reached (ConnectionError)" in result.error
+    assert API_KEY not in result.everything_printed()
+
+
+def test_credentials_written_into_the_url_are_never_shown(cortex, smtp):
+    url = f"http://admin:Hunter2Secret@127.0.0.1:{free_port()}"
+    result = cortex(thehive5_case("Spam", ()), thehive_url=url, thehive_apikey=API_KEY, smtp_timeout=2)
+
+    assert not result.success
+    assert "Hunter2Secret" not in result.error
+
+
+def test_thehive_over_verified_tls_with_cortex_cacerts(cortex, smtp, certificates):
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificates.server.configure_cert(context)
+    server = HTTPServer(host="127.0.0.1", ssl_context=context)
+    server.expect_request(V1).respond_with_json([v1_observable(*OBSERVABLES[0])])
+    server.start()
+    try:
+        url = server.url_for("/").rstrip("/")
+        trusted = cortex(thehive5_case("Spam", ()), thehive_url=url, thehive_apikey=API_KEY)
+        untrusted = cortex(
+            thehive5_case("Spam", ()), thehive_url=url, thehive_apikey=API_KEY, cacerts=None, smtp_timeout=2
+        )
+    finally:
+        server.stop()
+
+    assert trusted.success, trusted.error
+    assert url.startswith("https://")
+    assert "could not be reached over verified TLS" in untrusted.error
+
+
+def test_alert_uses_its_own_artifacts_and_tags_the_alert(cortex, smtp, thehive, api):
+    alert = thehive_alert("Legit email", ["alice@example.org"], [v1_observable(*o) for o in OBSERVABLES])
+    result = cortex(alert, data_type="thehive:alert", subject="About: {reported_subject}", **api)
+
+    assert result.success, result.error
+    assert thehive.log == []
+    assert sorted(smtp.recipients()) == ["alice@example.org", "bob@example.org"]
+    assert smtp.delivered[0].message["Subject"] == f"About: {SUBJECT}"
+    assert {op["type"] for op in result.operations} == {"AddTagToAlert"}
+    assert {"type": "AddTagToAlert", "tag": "mail sent"} in result.operations
+
+
+def test_plain_case_job_does_not_call_thehive(cortex, smtp, thehive):
+    assert cortex(thehive4_case("Spam")).success
+    assert thehive.log == []

@@ -9,14 +9,13 @@ import json
 import os
 import sys
 import time
-import traceback
 from datetime import datetime, timezone
 
 from cortexutils.responder import Responder
 
 from feedback.case import CaseError, read_report
 from feedback.delivery import SmtpError, deliver
-from feedback.messages import render
+from feedback.messages import Composer
 from feedback.outcome import Outcome, delivered, nothing_to_send, preview
 from feedback.plan import decide
 from feedback.settings import ConfigError, read_settings, redact, secret_values
@@ -43,10 +42,10 @@ class PhishFeedback(Responder):
         decision = decide(report, observables, settings.reporter_tag, settings.allowed_domains)
         if not decision.recipients:
             return nothing_to_send(decision, report.kind, warnings)
-        outgoing = render(decision, report, settings, datetime.now(timezone.utc))
+        composer = Composer(decision, report, settings, datetime.now(timezone.utc))
         if settings.dry_run:
-            return preview(decision, outgoing, warnings)
-        delivery = deliver(outgoing, settings.smtp, settings.sender_address, deadline)
+            return preview(decision, composer, warnings)
+        delivery = deliver(composer, settings.smtp, settings.sender_address, deadline)
         return delivered(decision, delivery, report.kind, settings.sent_tag, settings.failed_tag, warnings)
 
     def operations(self, raw: dict) -> list:
@@ -55,6 +54,8 @@ class PhishFeedback(Responder):
 
 def report_unexpected(error: Exception) -> None:
     """A last word for Cortex when a bug escapes: without output.json it would show a raw traceback."""
+    import traceback
+
     where = traceback.extract_tb(error.__traceback__)[-1]
     message = (
         f"Phish_Feedback stopped on an unexpected {type(error).__name__} at"

@@ -4,10 +4,8 @@ TheHive 3, 4 and 5 send the same case in different shapes (REFERENCE §4); all o
 folded here into one `Report`, so nothing further down knows which version sent it.
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import NamedTuple, Optional
 
 VERDICTS = ("Phishing", "Spam", "Legit email")
 DATA_TYPES = {"thehive:case": "case", "thehive:alert": "alert"}
@@ -20,15 +18,13 @@ class CaseError(Exception):
     """The case cannot be answered as it stands; the message says what the analyst should change."""
 
 
-@dataclass(frozen=True)
-class Observable:
+class Observable(NamedTuple):
     data_type: str
     data: str
     tags: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(NamedTuple):
     """A phishing report, from a case or an alert, as far as the feedback needs it."""
 
     kind: str
@@ -36,7 +32,7 @@ class Report:
     number: str
     title: str
     reported_subject: str
-    created: datetime | None
+    created: Optional[datetime]
     verdict: str
     tags: tuple[str, ...]
     artifacts: tuple[Observable, ...]
@@ -122,7 +118,7 @@ def _observables(items: object):
             )
 
 
-def _date(epoch_ms: object) -> datetime | None:
+def _date(epoch_ms: object) -> Optional[datetime]:
     if isinstance(epoch_ms, bool) or not isinstance(epoch_ms, (int, float)):
         return None
     try:

@@ -4,17 +4,15 @@ The account matters more than the sending: whoever is listed as sent gets tagged
 and is never mailed again, so a message counts as sent only once the server accepted it.
 """
 
-from __future__ import annotations
-
 import smtplib
 import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from typing import NamedTuple, Union
 
-from feedback.messages import Outgoing
+from feedback.messages import Composer, Outgoing
 from feedback.settings import SmtpSettings
 
 # The first pause before a retry, in seconds; each later pause doubles it.
@@ -25,14 +23,12 @@ class SmtpError(Exception):
     """No message could be delivered; the message says what failed and what to check."""
 
 
-@dataclass(frozen=True)
-class Failure:
+class Failure(NamedTuple):
     address: str
     reason: str
 
 
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(NamedTuple):
     sent: tuple[Outgoing, ...]
     failed: tuple[Failure, ...]
 
@@ -42,21 +38,21 @@ class _Permanent(Exception):
 
 
 def deliver(
-    outgoing: list[Outgoing],
+    composer: Composer,
     smtp: SmtpSettings,
     sender: str,
     deadline: float,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Delivery:
     """Send each message once, over one session, retrying transient trouble until `deadline`."""
-    pending, sent, failed = list(outgoing), [], []
+    pending, sent, failed = list(composer.outgoing), [], []
     trouble = {}
     attempts = 0
     while pending:
         attempts += 1
         try:
             with _session(smtp, deadline) as connection:
-                pending = _send_all(connection, pending, sender, sent, failed, trouble, deadline, smtp)
+                pending = _send_all(connection, composer, pending, sender, sent, failed, trouble, deadline, smtp)
         except _Permanent as permanent:
             failed += [Failure(item.recipient, str(permanent)) for item in pending]
             pending = []
@@ -75,7 +71,7 @@ def deliver(
     return Delivery(tuple(sent), tuple(failed))
 
 
-def _send_all(connection, pending, sender, sent, failed, trouble, deadline, smtp) -> list[Outgoing]:
+def _send_all(connection, composer, pending, sender, sent, failed, trouble, deadline, smtp) -> list[Outgoing]:
     """Send what is pending over one connection; what must be tried again is returned."""
     retry = []
     for position, item in enumerate(pending):
@@ -83,7 +79,7 @@ def _send_all(connection, pending, sender, sent, failed, trouble, deadline, smtp
             trouble.update(dict.fromkeys((i.recipient for i in pending[position:]), "the job's time budget ran out"))
             return retry + pending[position:]
         try:
-            connection.send_message(item.message, from_addr=sender, to_addrs=[item.recipient])
+            connection.send_message(composer.message(item), from_addr=sender, to_addrs=[item.recipient])
         except smtplib.SMTPRecipientsRefused as refused:
             code, reply = next(iter(refused.recipients.values()))
             _sort(item, code, f"the server refused {item.recipient}: {code} {_text(reply)}", retry, failed, trouble)
@@ -215,6 +211,6 @@ def _summary(failed: list[Failure]) -> str:
     )
 
 
-def _text(reply: bytes | str) -> str:
+def _text(reply: Union[bytes, str]) -> str:
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
     return " ".join(text.split())

@@ -5,23 +5,21 @@ title), so values are HTML-escaped in the HTML part and flattened to one line in
 template can name nothing but the known placeholders.
 """
 
-from __future__ import annotations
-
 import html
+import os
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from pathlib import Path
 from string import Formatter
+from typing import NamedTuple, Optional
 
 from feedback.case import Report
 from feedback.plan import Decision
 from feedback.settings import VERDICT_ITEMS, ConfigError, Settings
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
 TEMPLATE_FILE = {"Phishing": "phishing", "Spam": "spam", "Legit email": "legit"}
 PLACEHOLDERS = (
     "reporter",
@@ -37,63 +35,66 @@ PLACEHOLDERS = (
 URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
 
 
-@dataclass(frozen=True)
-class Outgoing:
+class Outgoing(NamedTuple):
     recipient: str
     message_id: str
-    message: EmailMessage
 
 
-@dataclass(frozen=True)
-class _Templates:
+class _Templates(NamedTuple):
     subject: str
     text: str
-    html: str | None
+    html: Optional[str]
 
 
-def render(decision: Decision, report: Report, settings: Settings, now: datetime) -> list[Outgoing]:
-    """One message per recipient; every template is checked before the first message is built."""
-    templates = _templates(settings, decision.verdict)
-    frame = _checked(_shipped("frame.html"), "the shipped frame.html", ("content", "language"))
-    values = {
-        "case_number": report.number,
-        "case_title": report.title,
-        "reported_subject": decision.reported_subject,
-        "reported_sender": decision.reported_sender,
-        "report_date": report.created.strftime("%Y-%m-%d") if report.created else "",
-        "verdict": decision.verdict,
-        "guidance_url": settings.guidance_url or _shipped(settings.language, "guidance_url.txt").strip(),
-        "signature": settings.signature or _shipped(settings.language, "signature.txt").strip(),
-    }
-    sender = Address(display_name=" ".join(settings.sender_name.split()), addr_spec=settings.sender_address)
-    domain = settings.sender_address.rpartition("@")[2]
-    date = format_datetime(now)
-    outgoing = []
-    for recipient in decision.recipients:
-        values["reporter"] = recipient
-        text = templates.text.format_map(values)
-        if templates.html is None:
+class Composer:
+    """The messages of one job, built one at a time as they go out, so a campaign never holds them all.
+
+    Every template is checked when the composer is made, before the first message is built.
+    """
+
+    def __init__(self, decision: Decision, report: Report, settings: Settings, now: datetime) -> None:
+        self.templates = _templates(settings, decision.verdict)
+        self.frame = _checked(_shipped("frame.html"), "the shipped frame.html", ("content", "language"))
+        self.language = settings.language
+        self.values = {
+            "case_number": report.number,
+            "case_title": report.title,
+            "reported_subject": decision.reported_subject,
+            "reported_sender": decision.reported_sender,
+            "report_date": report.created.strftime("%Y-%m-%d") if report.created else "",
+            "verdict": decision.verdict,
+            "guidance_url": settings.guidance_url or _shipped(settings.language, "guidance_url.txt").strip(),
+            "signature": settings.signature or _shipped(settings.language, "signature.txt").strip(),
+        }
+        self.html_values = {k: _html_value(v) for k, v in self.values.items()}
+        self.sender = Address(display_name=" ".join(settings.sender_name.split()), addr_spec=settings.sender_address)
+        self.date = format_datetime(now)
+        domain = settings.sender_address.rpartition("@")[2]
+        self.outgoing = [Outgoing(r, make_msgid("phishfeedback", domain=domain)) for r in decision.recipients]
+
+    def message(self, item: Outgoing) -> EmailMessage:
+        values = {**self.values, "reporter": item.recipient}
+        text = self.templates.text.format_map(values)
+        if self.templates.html is None:
             content = text_to_html(text)
         else:
-            content = templates.html.format_map(
-                {k: "<br>\n".join(html.escape(v).splitlines()) for k, v in values.items()}
-            )
+            content = self.templates.html.format_map({**self.html_values, "reporter": _html_value(item.recipient)})
         message = EmailMessage()
-        message["Subject"] = " ".join(templates.subject.format_map(values).split())
-        message["From"] = sender
-        message["To"] = recipient
-        message["Date"] = date
-        message["Message-ID"] = message_id = make_msgid("phishfeedback", domain=domain)
+        message["Subject"] = " ".join(self.templates.subject.format_map(values).split())
+        message["From"] = self.sender
+        message["To"] = item.recipient
+        message["Date"] = self.date
+        message["Message-ID"] = item.message_id
         message["Auto-Submitted"] = "auto-generated"
         message["X-Auto-Response-Suppress"] = "All"
         message.set_content(text, cte="quoted-printable")
-        message.add_alternative(
-            frame.format_map({"content": content, "language": settings.language}),
-            subtype="html",
-            cte="quoted-printable",
-        )
-        outgoing.append(Outgoing(recipient, message_id, message))
-    return outgoing
+        page = self.frame.format_map({"content": content, "language": self.language})
+        message.add_alternative(page, subtype="html", cte="quoted-printable")
+        return message
+
+
+def _html_value(value: str) -> str:
+    return "<br>\n".join(html.escape(value).splitlines())
 
 
 def text_to_html(text: str) -> str:
@@ -152,4 +153,5 @@ def _checked(template: str, source: str, known: tuple[str, ...] = PLACEHOLDERS) 
 
 
 def _shipped(*parts: str) -> str:
-    return TEMPLATES.joinpath(*parts).read_text(encoding="utf-8")
+    with open(os.path.join(TEMPLATES, *parts), encoding="utf-8") as template:
+        return template.read()

@@ -1,17 +1,14 @@
 """What the job tells Cortex: the `full` report an analyst reads and the operations TheHive applies."""
 
-from __future__ import annotations
-
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from feedback.delivery import Delivery
-from feedback.messages import Outgoing
+from feedback.messages import Composer
 from feedback.plan import Decision
 from feedback.tags import record_operations
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     full: dict
     operations: list[dict[str, str]]
 
@@ -22,19 +19,20 @@ def nothing_to_send(decision: Decision, kind: str, warnings: list[str]) -> Outco
     return Outcome(_full(message, decision, warnings), [])
 
 
-def preview(decision: Decision, outgoing: list[Outgoing], warnings: list[str]) -> Outcome:
+def preview(decision: Decision, composer: Composer, warnings: list[str]) -> Outcome:
     """A dry run: every message as it would go out, and no operation, since nobody was mailed."""
-    full = _full(f"Dry run: {len(outgoing)} message(s) rendered, none sent.", decision, warnings)
-    full["preview"] = [
-        {
-            "to": item.recipient,
-            "subject": item.message["Subject"],
-            "text": item.message.get_body(("plain",)).get_content(),
-            "html": item.message.get_body(("html",)).get_content(),
-        }
-        for item in outgoing
-    ]
+    full = _full(f"Dry run: {len(composer.outgoing)} message(s) rendered, none sent.", decision, warnings)
+    full["preview"] = [_shown(item.recipient, composer.message(item)) for item in composer.outgoing]
     return Outcome(full, [])
+
+
+def _shown(recipient: str, message) -> dict[str, str]:
+    return {
+        "to": recipient,
+        "subject": message["Subject"],
+        "text": message.get_body(("plain",)).get_content(),
+        "html": message.get_body(("html",)).get_content(),
+    }
 
 
 def delivered(

@@ -1,8 +1,6 @@
 """Deciding who gets feedback this time, from the report, its observables and the record in its tags."""
 
-from __future__ import annotations
-
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from feedback.addresses import AddressError, domain_allowed, parse_address
 from feedback.case import CaseError, Observable, Report
@@ -12,14 +10,12 @@ REPORTER_NAMESPACE = "user_email"
 SUBJECT_TYPES = ("mail_subject", "mail-subject")
 
 
-@dataclass(frozen=True)
-class Refusal:
+class Refusal(NamedTuple):
     value: str
     reason: str
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     verdict: str
     recipients: tuple[str, ...]
     already_notified: tuple[str, ...]

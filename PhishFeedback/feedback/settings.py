@@ -5,10 +5,8 @@ save odd values; everything is checked here once, so that the rest of the code c
 settings and a bad value becomes one sentence that names the item to fix.
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass, field
 from email.utils import getaddresses
+from typing import NamedTuple, Optional
 from urllib.parse import urlsplit
 
 from feedback.addresses import AddressError, parse_address
@@ -27,34 +25,42 @@ class ConfigError(Exception):
     """The admin's configuration cannot work; the message names the item."""
 
 
-@dataclass(frozen=True)
-class SmtpSettings:
+def _repr_without_secrets(settings: NamedTuple) -> str:
+    shown = (
+        f"{k}={'********' if k in ('password', 'apikey') else repr(v)}" for k, v in zip(settings._fields, settings)
+    )
+    return f"{type(settings).__name__}({', '.join(shown)})"
+
+
+class SmtpSettings(NamedTuple):
     host: str
     port: int
     security: str
-    user: str | None
-    password: str | None = field(repr=False)
+    user: Optional[str]
+    password: Optional[str]
     timeout: float
     retries: int
-    cacerts: str | None = field(repr=False)
+    cacerts: Optional[str]
+
+    __repr__ = _repr_without_secrets
 
 
-@dataclass(frozen=True)
-class TheHiveSettings:
+class TheHiveSettings(NamedTuple):
     url: str
-    apikey: str = field(repr=False)
-    organisation: str | None
+    apikey: str
+    organisation: Optional[str]
     api: str
     proxies: dict[str, str]
     timeout: float
 
+    __repr__ = _repr_without_secrets
 
-@dataclass(frozen=True)
-class Settings:
+
+class Settings(NamedTuple):
     sender_name: str
     sender_address: str
     smtp: SmtpSettings
-    thehive: TheHiveSettings | None
+    thehive: Optional[TheHiveSettings]
     custom_field: str
     title_prefix: str
     sent_tag: str
@@ -62,9 +68,9 @@ class Settings:
     allowed_domains: tuple[str, ...]
     reporter_tag: str
     language: str
-    subject: str | None
-    guidance_url: str | None
-    signature: str | None
+    subject: Optional[str]
+    guidance_url: Optional[str]
+    signature: Optional[str]
     templates: dict[str, str]
     dry_run: bool
     time_budget: float
@@ -132,7 +138,7 @@ def _sender(value: str) -> tuple[str, str]:
     return name, address
 
 
-def _thehive(items: _Items, parameters: object) -> TheHiveSettings | None:
+def _thehive(items: "_Items", parameters: object) -> Optional[TheHiveSettings]:
     url = items.text("thehive_url")
     if not url:
         return None
@@ -171,8 +177,14 @@ class _Items:
         self.raw = raw
 
     def text(
-        self, name: str, default: str | None = None, *, required: bool = False, secret: bool = False, strip: bool = True
-    ) -> str | None:
+        self,
+        name: str,
+        default: Optional[str] = None,
+        *,
+        required: bool = False,
+        secret: bool = False,
+        strip: bool = True,
+    ) -> Optional[str]:
         value = self.raw.get(name)
         if value is None:
             value = default

@@ -14,6 +14,10 @@ from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
+# Bodies of the size the responder sends (about 0.8 kB of text and 3 kB of HTML).
+TEXT = "Thank you for reporting this message. It was spam, not a phishing attempt.\n" * 10
+HTML = '<p style="margin:0 0 16px 0">Thank you for reporting this message. It was spam.</p>\n' * 40
+
 
 def message(recipient: str) -> EmailMessage:
     mail = EmailMessage()
@@ -22,8 +26,8 @@ def message(recipient: str) -> EmailMessage:
     mail["To"] = recipient
     mail["Date"] = format_datetime(datetime.now(timezone.utc))
     mail["Message-ID"] = make_msgid(domain="example.org")
-    mail.set_content("Thank you for your report. It was spam.", cte="quoted-printable")
-    mail.add_alternative("<p>Thank you for your report. It was spam.</p>", subtype="html", cte="quoted-printable")
+    mail.set_content(TEXT, cte="quoted-printable")
+    mail.add_alternative(HTML, subtype="html", cte="quoted-printable")
     return mail
 
 

@@ -15,13 +15,14 @@ import tempfile
 from pathlib import Path
 
 from testkit.cases import thehive4_case
-from testkit.cortex import REPO, cortex_config, write_job
+from testkit.cortex import REPO, cortex_config, modules_loaded_by, write_job
 from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp
 
 FLOOR = Path(__file__).with_name("floor.py")
 LAUNCH = Path(__file__).with_name("launch.py")
 SCRIPT = REPO / "PhishFeedback" / "phish_feedback.py"
 CAMPAIGN = 500
+HEAVY = ("requests", "urllib3", "http", "dataclasses", "inspect", "pathlib")
 
 
 def timed(command: list[str]) -> tuple[float, int]:
@@ -56,18 +57,6 @@ def import_time() -> int:
     return int(re.findall(r"\|\s+(\d+) \| phish_feedback$", done.stderr, re.MULTILINE)[-1])
 
 
-def modules_of_a_plain_job(job: Path) -> list[str]:
-    probe = (
-        "import runpy, sys; sys.argv = [sys.argv[1], sys.argv[2]];"
-        " runpy.run_path(sys.argv[0], run_name='__main__');"
-        " print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('requests', 'urllib3', 'http'))))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe, str(SCRIPT), str(job)], cwd=REPO, capture_output=True, text=True
-    )
-    return done.stdout.split()
-
-
 def main() -> None:
     rounds = 3 if "--quick" in sys.argv else 21
     campaign_rounds = 1 if "--quick" in sys.argv else 5
@@ -100,7 +89,7 @@ def main() -> None:
                 f"job: {CAMPAIGN} reporters": [str(SCRIPT), str(campaign_job)],
             },
         )
-        loaded = modules_of_a_plain_job(write_job(Path(workdir), thehive4_case("Spam"), config))
+        loaded = modules_loaded_by(write_job(Path(workdir), thehive4_case("Spam"), config), HEAVY)
         delivered = len(server.delivered)
 
     machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}"
@@ -120,7 +109,7 @@ def main() -> None:
         f"peak RSS of the {CAMPAIGN}-reporter job: {rows[f'job: {CAMPAIGN} reporters'][1] / 1024:.1f} MiB (target < 40)"
     )
     print(f"import time of phish_feedback: {import_time() / 1000:.1f} ms")
-    print(f"requests/urllib3/http modules loaded by a plain case job: {', '.join(loaded) or 'none'}")
+    print(f"loaded by a plain case job, of {', '.join(HEAVY)}: {', '.join(loaded) or 'none'}")
 
 
 if __name__ == "__main__":

@@ -126,6 +126,20 @@ def run_job(workdir: Path, data: object, config: dict, *, timeout: float = 120, 
     return JobResult(output, raw, done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace"), folder)
 
 
+def modules_loaded_by(job: Path, packages: tuple[str, ...]) -> list[str]:
+    """The modules of these packages that running the job loads (the script run as __main__, in-process)."""
+    script = REPO / json.loads(MANIFEST.read_text(encoding="utf-8"))["command"]
+    probe = (
+        "import os, runpy, sys; sys.argv = sys.argv[1:3]; sys.path.insert(0, os.path.dirname(sys.argv[0]));"
+        " runpy.run_path(sys.argv[0], run_name='__main__');"
+        f" print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in {packages!r})))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(script), str(job)], cwd=REPO, capture_output=True, text=True
+    )
+    return done.stdout.split()
+
+
 def apply_operations(thehive_object: dict, result: JobResult) -> dict:
     """The object as TheHive leaves it after the job: tags added only when the job succeeded."""
     updated = dict(thehive_object, tags=list(thehive_object.get("tags", [])))

@@ -9,6 +9,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from testkit.cases import thehive4_case, thehive5_case, thehive_alert
+from testkit.cortex import cortex_config, modules_loaded_by, write_job
 from testkit.smtp_server import free_port
 from testkit.thehive_api import legacy_observable, v1_observable
 
@@ -224,3 +225,19 @@ def test_alert_uses_its_own_artifacts_and_tags_the_alert(cortex, smtp, thehive, 
 def test_plain_case_job_does_not_call_thehive(cortex, smtp, thehive):
     assert cortex(thehive4_case("Spam")).success
     assert thehive.log == []
+
+
+def test_plain_case_job_does_not_load_the_http_stack(smtp, settings, tmp_path):
+    values = {k: v for k, v in settings.items() if k != "cacerts"}
+    job = write_job(tmp_path, thehive4_case("Spam"), cortex_config(values, cacerts=settings["cacerts"]))
+
+    assert modules_loaded_by(job, ("requests", "urllib3", "http")) == []
+    assert smtp.recipients() == ["alice@example.org"]
+
+
+def test_job_with_thehive_configured_loads_requests(smtp, settings, tmp_path, thehive, api):
+    thehive.expect_request(V1).respond_with_json([])
+    values = {**{k: v for k, v in settings.items() if k != "cacerts"}, **api}
+    job = write_job(tmp_path, thehive5_case("Spam"), cortex_config(values, cacerts=settings["cacerts"]))
+
+    assert "requests" in modules_loaded_by(job, ("requests",))

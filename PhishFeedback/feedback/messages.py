@@ -32,7 +32,7 @@ PLACEHOLDERS = (
     "guidance_url",
     "signature",
 )
-URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
+URL = r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]"
 
 
 class Outgoing(NamedTuple):
@@ -106,7 +106,7 @@ def text_to_html(text: str) -> str:
 
 def _linked(paragraph: str) -> str:
     parts, position = [], 0
-    for match in URL.finditer(paragraph):
+    for match in re.finditer(URL, paragraph):
         url = html.escape(match.group())
         parts += [html.escape(paragraph[position : match.start()]), f'<a href="{url}" style="color:#0b57d0">{url}</a>']
         position = match.end()

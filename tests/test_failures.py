@@ -127,3 +127,17 @@ def test_tlp_above_the_maximum_is_refused_by_cortexutils(cortex, smtp):
 
 def test_job_on_something_else_than_a_case(cortex, smtp):
     assert_cortex_error(cortex({"data": "evil.example"}, data_type="domain"), "thehive:case")
+
+
+def test_ca_in_the_system_store_is_trusted_without_cacerts(cortex, smtp, certificates, tmp_path, monkeypatch):
+    system_store = tmp_path / "system-ca.pem"
+    system_store.write_text(certificates.ca_pem)
+    monkeypatch.setenv("SSL_CERT_FILE", str(system_store))
+
+    assert cortex(thehive4_case(), cacerts=None).success
+    assert smtp.recipients() == ["alice@example.org"]
+
+
+def test_cacerts_that_is_not_a_certificate_names_the_setting(cortex, smtp):
+    assert_cortex_error(cortex(thehive4_case(), cacerts="-----BEGIN CERTIFICATE-----\nnot base64\n"), "cacerts")
+    assert smtp.delivered == []

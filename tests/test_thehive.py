@@ -35,6 +35,18 @@ def thehive():
 
 
 @pytest.fixture
+def thehive_tls(certificates):
+    """TheHive behind HTTPS, with a certificate from the test CA."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificates.server.configure_cert(context)
+    server = HTTPServer(host="127.0.0.1", ssl_context=context)
+    server.expect_request(V1).respond_with_json([v1_observable(*OBSERVABLES[0])])
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def api(thehive):
     """Configuration items pointing at the loopback TheHive."""
     return {"thehive_url": thehive.url_for("/").rstrip("/"), "thehive_apikey": API_KEY}
@@ -190,20 +202,10 @@ def test_credentials_written_into_the_url_are_never_shown(cortex, smtp):
     assert "Hunter2Secret" not in result.error
 
 
-def test_thehive_over_verified_tls_with_cortex_cacerts(cortex, smtp, certificates):
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    certificates.server.configure_cert(context)
-    server = HTTPServer(host="127.0.0.1", ssl_context=context)
-    server.expect_request(V1).respond_with_json([v1_observable(*OBSERVABLES[0])])
-    server.start()
-    try:
-        url = server.url_for("/").rstrip("/")
-        trusted = cortex(thehive5_case("Spam", ()), thehive_url=url, thehive_apikey=API_KEY)
-        untrusted = cortex(
-            thehive5_case("Spam", ()), thehive_url=url, thehive_apikey=API_KEY, cacerts=None, smtp_timeout=2
-        )
-    finally:
-        server.stop()
+def test_thehive_over_verified_tls_with_cortex_cacerts(cortex, smtp, thehive_tls):
+    url = thehive_tls.url_for("/").rstrip("/")
+    trusted = cortex(thehive5_case("Spam", ()), thehive_url=url, thehive_apikey=API_KEY)
+    untrusted = cortex(thehive5_case("Spam", ()), thehive_url=url, thehive_apikey=API_KEY, cacerts=None, smtp_timeout=2)
 
     assert trusted.success, trusted.error
     assert url.startswith("https://")
@@ -241,3 +243,16 @@ def test_job_with_thehive_configured_loads_requests(smtp, settings, tmp_path, th
     job = write_job(tmp_path, thehive5_case("Spam"), cortex_config(values, cacerts=settings["cacerts"]))
 
     assert "requests" in modules_loaded_by(job, ("requests",))
+
+
+def test_thehive_certificate_from_the_system_store_is_trusted(
+    cortex, smtp, certificates, thehive_tls, tmp_path, monkeypatch
+):
+    system_store = tmp_path / "system-ca.pem"
+    system_store.write_text(certificates.ca_pem)
+    monkeypatch.setenv("SSL_CERT_FILE", str(system_store))
+    url = thehive_tls.url_for("/").rstrip("/")
+    result = cortex(thehive5_case("Spam", ()), thehive_url=url, thehive_apikey=API_KEY, cacerts=None)
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["bob@example.org"]

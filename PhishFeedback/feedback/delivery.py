@@ -14,6 +14,7 @@ from typing import NamedTuple, Union
 
 from feedback.messages import Composer, Outgoing
 from feedback.settings import SmtpSettings
+from feedback.trust import trust_context
 
 # The first pause before a retry, in seconds; each later pause doubles it.
 FIRST_PAUSE = 1.0
@@ -46,12 +47,13 @@ def deliver(
 ) -> Delivery:
     """Send each message once, over one session, retrying transient trouble until `deadline`."""
     pending, sent, failed = list(composer.outgoing), [], []
+    context = trust_context(smtp.cacerts)
     trouble = {}
     attempts = 0
     while pending:
         attempts += 1
         try:
-            with _session(smtp, deadline) as connection:
+            with _session(smtp, context, deadline) as connection:
                 pending = _send_all(connection, composer, pending, sender, sent, failed, trouble, deadline, smtp)
         except _Permanent as permanent:
             failed += [Failure(item.recipient, str(permanent)) for item in pending]
@@ -110,17 +112,9 @@ def _sort(item: Outgoing, code: int, reason: str, retry: list, failed: list, tro
 
 
 @contextmanager
-def _session(smtp: SmtpSettings, deadline: float) -> Iterator[smtplib.SMTP]:
+def _session(smtp: SmtpSettings, context: ssl.SSLContext, deadline: float) -> Iterator[smtplib.SMTP]:
     where = f"{smtp.host}:{smtp.port}"
     timeout = max(1.0, min(smtp.timeout, deadline - time.monotonic()))
-    try:
-        context = ssl.create_default_context()
-        if smtp.cacerts:
-            context.load_verify_locations(cadata=smtp.cacerts)
-    except ssl.SSLError:
-        raise _Permanent(
-            "The cacerts setting of Cortex holds no valid PEM certificate; correct it in Cortex."
-        ) from None
     local_name = socket.gethostname()
     connection = None
     try:

@@ -52,6 +52,7 @@ class TheHiveSettings(NamedTuple):
     api: str
     proxies: dict[str, str]
     timeout: float
+    cacerts: Optional[str]
 
     __repr__ = _repr_without_secrets
 
@@ -96,6 +97,7 @@ def read_settings(config: object, parameters: object) -> Settings:
             f" in clear text. Choose 'starttls' or 'tls', or clear smtp_user. {WHERE}"
         )
     job_timeout = items.number("jobTimeout", 30, low=1, high=24 * 60)
+    cacerts = items.text("cacerts", secret=True)
     return Settings(
         sender_name=sender_name,
         sender_address=sender_address,
@@ -107,9 +109,9 @@ def read_settings(config: object, parameters: object) -> Settings:
             password=items.text("smtp_password", secret=True),
             timeout=items.number("smtp_timeout", 30, low=1, high=600),
             retries=int(items.number("smtp_retries", 2, low=0, high=10, whole=True)),
-            cacerts=items.text("cacerts", secret=True),
+            cacerts=cacerts,
         ),
-        thehive=_thehive(items, parameters),
+        thehive=_thehive(items, parameters, cacerts),
         custom_field=items.text("custom_field", "phishFeedback", required=True),
         title_prefix=items.text("title_prefix", "Phishing report") or "",
         sent_tag=items.text("sent_tag", "mail sent", required=True),
@@ -138,7 +140,7 @@ def _sender(value: str) -> tuple[str, str]:
     return name, address
 
 
-def _thehive(items: "_Items", parameters: object) -> Optional[TheHiveSettings]:
+def _thehive(items: "_Items", parameters: object, cacerts: Optional[str]) -> Optional[TheHiveSettings]:
     url = items.text("thehive_url")
     if not url:
         return None
@@ -167,6 +169,7 @@ def _thehive(items: "_Items", parameters: object) -> Optional[TheHiveSettings]:
         api=items.choice("thehive_api", THEHIVE_APIS, "auto"),
         proxies=proxies,
         timeout=items.number("smtp_timeout", 30, low=1, high=600),
+        cacerts=cacerts,
     )
 
 

@@ -13,6 +13,7 @@ from feedback.case import Observable, Report, read_observables
 from feedback.plan import REPORTER_NAMESPACE
 from feedback.settings import TheHiveSettings
 from feedback.tags import tag_values
+from feedback.trust import trust_context
 
 PAGE = 100
 V1_QUERY = "/api/v1/query?name=case-observables"
@@ -43,6 +44,14 @@ def fetch_observables(settings: TheHiveSettings, case_id: str) -> list[Observabl
     from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
 
+    context = trust_context(settings.cacerts)
+
+    class TrustingAdapter(HTTPAdapter):
+        """Verifies against the system's CAs and Cortex's cacerts, besides requests' own bundle."""
+
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, **kwargs, ssl_context=context)
+
     with requests.Session() as session:
         retry = Retry(
             total=2,
@@ -52,7 +61,7 @@ def fetch_observables(settings: TheHiveSettings, case_id: str) -> list[Observabl
             raise_on_status=False,
         )
         session.mount("http://", HTTPAdapter(max_retries=retry))
-        session.mount("https://", HTTPAdapter(max_retries=retry))
+        session.mount("https://", TrustingAdapter(max_retries=retry))
         session.headers["Authorization"] = f"Bearer {settings.apikey}"
         if settings.organisation:
             session.headers["X-Organisation"] = settings.organisation

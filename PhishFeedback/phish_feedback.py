@@ -11,7 +11,23 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from cortexutils.responder import Responder
+
+def write_failure(message: str) -> None:
+    """Cortex's error output, for what goes wrong where cortexutils cannot report it."""
+    output = os.path.join(sys.argv[1] if len(sys.argv) > 1 else "/job", "output")
+    os.makedirs(output, exist_ok=True)
+    with open(os.path.join(output, "output.json"), "w", encoding="utf-8") as file:
+        json.dump({"success": False, "errorMessage": message}, file)
+
+
+try:
+    from cortexutils.responder import Responder
+except ImportError:
+    write_failure(
+        f"Phish_Feedback cannot start: cortexutils is not installed for {sys.executable}. Install the"
+        f" responder's requirements: {sys.executable} -m pip install -r PhishFeedback/requirements.txt"
+    )
+    sys.exit(1)
 
 from feedback.case import CaseError, read_report
 from feedback.delivery import SmtpError, deliver
@@ -57,15 +73,11 @@ def report_unexpected(error: Exception) -> None:
     import traceback
 
     where = traceback.extract_tb(error.__traceback__)[-1]
-    message = (
+    write_failure(
         f"Phish_Feedback stopped on an unexpected {type(error).__name__} at"
         f" {os.path.basename(where.filename)}:{where.lineno}. Nothing was tagged; messages may have gone"
         " out before the error. Please report this to the responder's maintainers."
     )
-    output = os.path.join(sys.argv[1] if len(sys.argv) > 1 else "/job", "output")
-    os.makedirs(output, exist_ok=True)
-    with open(os.path.join(output, "output.json"), "w", encoding="utf-8") as file:
-        json.dump({"success": False, "errorMessage": message}, file)
 
 
 def main() -> None:

@@ -97,10 +97,16 @@ def read_output(job: Path) -> tuple[dict | None, str]:
     return (json.loads(raw) if raw else None), raw
 
 
-def run_job(workdir: Path, data: object, config: dict, *, timeout: float = 120, **job) -> JobResult:
-    """Execute the script by path from the responders root, with the job folder as its only argument."""
+def run_job(
+    workdir: Path, data: object, config: dict, *, timeout: float = 120, python_dir: Path | None = None, **job
+) -> JobResult:
+    """Execute the script by path from the responders root, with the job folder as its only argument.
+
+    `python3` is looked up on PATH, as the script's #! line does; `python_dir` comes first there.
+    """
     folder = write_job(workdir, data, config, **job)
-    env = dict(os.environ, PATH=os.pathsep.join((str(Path(sys.executable).parent), os.environ.get("PATH", ""))))
+    python = str(python_dir or Path(sys.executable).parent)
+    env = dict(os.environ, PATH=os.pathsep.join((python, os.environ.get("PATH", ""))))
     for inherited in (
         "REQUESTS_CA_BUNDLE",
         "http_proxy",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from testkit.cases import thehive4_case
+from testkit.cortex import cortex_config, run_job
 from testkit.smtp_server import PASSWORD, LoopbackSmtp, RawTcpServer, free_port
 
 
@@ -141,3 +144,15 @@ def test_ca_in_the_system_store_is_trusted_without_cacerts(cortex, smtp, certifi
 def test_cacerts_that_is_not_a_certificate_names_the_setting(cortex, smtp):
     assert_cortex_error(cortex(thehive4_case(), cacerts="-----BEGIN CERTIFICATE-----\nnot base64\n"), "cacerts")
     assert smtp.delivered == []
+
+
+def test_python_without_cortexutils_is_told_what_to_install(settings, tmp_path):
+    bare = tmp_path / "bare-python"
+    bare.mkdir()
+    # The same interpreter without its site-packages, as a Python where nobody ran pip install.
+    (bare / "python3").write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
+    (bare / "python3").chmod(0o755)
+    values = {k: v for k, v in settings.items() if k != "cacerts"}
+    result = run_job(tmp_path, thehive4_case(), cortex_config(values, cacerts=settings["cacerts"]), python_dir=bare)
+
+    assert_cortex_error(result, "cortexutils is not installed", "pip install -r PhishFeedback/requirements.txt")

@@ -23,7 +23,7 @@ def test_spam_verdict_mails_the_reporter_and_tags_the_case(cortex, smtp):
     assert {"type": "AddTagToCase", "tag": "mail sent"} in result.output["operations"]
     assert result.output["full"]["verdict"] == "Spam"
     assert result.output["full"]["notified"] == [
-        {"address": "alice@example.org", "message_id": delivered.message["Message-ID"]}
+        {"address": "alice@example.org", "message_id": delivered.message["Message-ID"].strip()}
     ]
 
 

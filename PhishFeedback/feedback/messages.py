@@ -70,7 +70,7 @@ class Composer:
         self.sender = Address(display_name=" ".join(settings.sender_name.split()), addr_spec=settings.sender_address)
         self.date = format_datetime(now)
         domain = settings.sender_address.rpartition("@")[2]
-        self.outgoing = [Outgoing(r, make_msgid("phishfeedback", domain=domain)) for r in decision.recipients]
+        self.outgoing = [Outgoing(r, make_msgid(domain=domain)) for r in decision.recipients]
 
     def message(self, item: Outgoing) -> EmailMessage:
         values = {**self.values, "reporter": item.recipient}

@@ -51,6 +51,7 @@ class Delivered:
 class Faults:
     """Trouble the server makes on purpose; counters go down as each fault is used."""
 
+    refuse_sender: str = ""
     refuse: dict[str, str] = field(default_factory=dict)
     defer_rcpt: dict[str, int] = field(default_factory=dict)
     defer_data: int = 0
@@ -60,6 +61,13 @@ class Faults:
 class _Handler:
     def __init__(self, server: LoopbackSmtp) -> None:
         self.server = server
+
+    async def handle_MAIL(self, smtp, session, envelope, address, mail_options):
+        if self.server.faults.refuse_sender:
+            return self.server.faults.refuse_sender
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, smtp, session, envelope, address, rcpt_options):
         faults = self.server.faults

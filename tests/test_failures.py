@@ -156,3 +156,18 @@ def test_python_without_cortexutils_is_told_what_to_install(settings, tmp_path):
     result = run_job(tmp_path, thehive4_case(), cortex_config(values, cacerts=settings["cacerts"]), python_dir=bare)
 
     assert_cortex_error(result, "cortexutils is not installed", "pip install -r PhishFeedback/requirements.txt")
+
+
+def test_sender_refused_by_the_server_names_the_setting(cortex, smtp):
+    smtp.faults.refuse_sender = "553 5.7.1 Sender address rejected: not owned by user"
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]))
+
+    assert_cortex_error(result, "refused the sender soc@example.org: 553 5.7.1 Sender address rejected", "'from'")
+    assert smtp.delivered == []
+
+
+def test_missing_login_for_a_server_that_requires_one(cortex, smtp):
+    result = cortex(thehive4_case(), smtp_user=None, smtp_password=None)
+
+    assert_cortex_error(result, "refused the sender soc@example.org: 530", "smtp_user/smtp_password")
+    assert smtp.delivered == []

@@ -8,7 +8,7 @@ import smtplib
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NamedTuple, Union
 
@@ -38,77 +38,91 @@ class _Permanent(Exception):
     """Trying again will not help: the reason goes to every message still waiting."""
 
 
-def deliver(
-    composer: Composer,
-    smtp: SmtpSettings,
-    sender: str,
-    deadline: float,
-    sleep: Callable[[float], None] = time.sleep,
-) -> Delivery:
+def deliver(composer: Composer, smtp: SmtpSettings, sender: str, deadline: float) -> Delivery:
     """Send each message once, over one session, retrying transient trouble until `deadline`."""
-    pending, sent, failed = list(composer.outgoing), [], []
-    context = trust_context(smtp.cacerts)
-    trouble = {}
-    attempts = 0
-    while pending:
-        attempts += 1
-        try:
-            with _session(smtp, context, deadline) as connection:
-                pending = _send_all(connection, composer, pending, sender, sent, failed, trouble, deadline, smtp)
-        except _Permanent as permanent:
-            failed += [Failure(item.recipient, str(permanent)) for item in pending]
-            pending = []
-        except (smtplib.SMTPException, OSError) as error:
-            trouble.update(dict.fromkeys((item.recipient for item in pending), _trouble(error, smtp)))
-        pause = FIRST_PAUSE * 2 ** (attempts - 1)
-        if pending and (attempts > smtp.retries or time.monotonic() + pause + smtp.timeout > deadline):
-            failed += [
-                Failure(item.recipient, f"{trouble[item.recipient]} (after {attempts} attempt(s))") for item in pending
-            ]
-            pending = []
-        if pending:
-            sleep(pause)
-    if not sent:
-        raise SmtpError(_summary(failed))
-    return Delivery(tuple(sent), tuple(failed))
+    return _Account(composer, smtp, sender, deadline).settle()
 
 
-def _send_all(connection, composer, pending, sender, sent, failed, trouble, deadline, smtp) -> list[Outgoing]:
-    """Send what is pending over one connection; what must be tried again is returned."""
-    retry = []
-    for position, item in enumerate(pending):
-        if time.monotonic() > deadline:
-            trouble.update(dict.fromkeys((i.recipient for i in pending[position:]), "the job's time budget ran out"))
-            return retry + pending[position:]
-        try:
-            connection.send_message(composer.message(item), from_addr=sender, to_addrs=[item.recipient])
-        except smtplib.SMTPRecipientsRefused as refused:
-            code, reply = next(iter(refused.recipients.values()))
-            _sort(item, code, f"the server refused {item.recipient}: {code} {_text(reply)}", retry, failed, trouble)
-        except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as refused:
-            if isinstance(refused, smtplib.SMTPSenderRefused) and refused.smtp_code >= 500:
+class _Account:
+    """Who got their message, who never will, and why the others are still waiting."""
+
+    def __init__(self, composer: Composer, smtp: SmtpSettings, sender: str, deadline: float) -> None:
+        self.composer, self.smtp, self.sender, self.deadline = composer, smtp, sender, deadline
+        self.sent: list[Outgoing] = []
+        self.failed: list[Failure] = []
+        self.trouble: dict[str, str] = {}
+
+    def settle(self) -> Delivery:
+        pending = list(self.composer.outgoing)
+        context = trust_context(self.smtp.cacerts)
+        attempts = 0
+        while pending:
+            attempts += 1
+            try:
+                with _session(self.smtp, context, self.deadline) as connection:
+                    pending = self._send_all(connection, pending)
+            except _Permanent as permanent:
+                self.failed += [Failure(item.recipient, str(permanent)) for item in pending]
+                pending = []
+            except (smtplib.SMTPException, OSError) as error:
+                self._waiting(pending, _trouble(error, self.smtp))
+            pause = FIRST_PAUSE * 2 ** (attempts - 1)
+            if pending and (
+                attempts > self.smtp.retries or time.monotonic() + pause + self.smtp.timeout > self.deadline
+            ):
+                self.failed += [
+                    Failure(i.recipient, f"{self.trouble[i.recipient]} (after {attempts} attempt(s))") for i in pending
+                ]
+                pending = []
+            if pending:
+                time.sleep(pause)
+        if not self.sent:
+            raise SmtpError(_summary(self.failed))
+        return Delivery(tuple(self.sent), tuple(self.failed))
+
+    def _send_all(self, connection: smtplib.SMTP, pending: list[Outgoing]) -> list[Outgoing]:
+        """Send what is pending over one connection; what must be tried again is returned."""
+        retry = []
+        for position, item in enumerate(pending):
+            if time.monotonic() > self.deadline:
+                self._waiting(pending[position:], "the job's time budget ran out")
+                return retry + pending[position:]
+            try:
+                connection.send_message(self.composer.message(item), from_addr=self.sender, to_addrs=[item.recipient])
+            except smtplib.SMTPRecipientsRefused as refused:
+                code, reply = next(iter(refused.recipients.values()))
+                self._refused(item, code, f"the server refused {item.recipient}: {code} {_text(reply)}", retry)
+            except smtplib.SMTPSenderRefused as refused:
+                reply = f"{refused.smtp_code} {_text(refused.smtp_error)}"
                 reason = (
-                    f"The SMTP server refused the sender {sender}: {refused.smtp_code} {_text(refused.smtp_error)}."
+                    f"The SMTP server refused the sender {self.sender}: {reply}."
                     " Check 'from', and smtp_user/smtp_password if the server wants a login."
                 )
-                failed += [Failure(i.recipient, reason) for i in pending[position:]]
-                return retry
-            reason = f"the server refused the message: {refused.smtp_code} {_text(refused.smtp_error)}"
-            _sort(item, refused.smtp_code, reason, retry, failed, trouble)
-        except (smtplib.SMTPServerDisconnected, OSError) as broken:
-            trouble.update(dict.fromkeys((i.recipient for i in pending[position:]), _trouble(broken, smtp)))
-            return retry + pending[position:]
+                if refused.smtp_code < 500:
+                    self._refused(item, refused.smtp_code, reason, retry)
+                else:
+                    self.failed += [Failure(i.recipient, reason) for i in pending[position:]]
+                    return retry
+            except smtplib.SMTPDataError as refused:
+                reason = f"the server refused the message: {refused.smtp_code} {_text(refused.smtp_error)}"
+                self._refused(item, refused.smtp_code, reason, retry)
+            except (smtplib.SMTPServerDisconnected, OSError) as broken:
+                self._waiting(pending[position:], _trouble(broken, self.smtp))
+                return retry + pending[position:]
+            else:
+                self.sent.append(item)
+        return retry
+
+    def _refused(self, item: Outgoing, code: int, reason: str, retry: list[Outgoing]) -> None:
+        """A 4xx refusal waits for the next attempt; any other is final for that reporter."""
+        if 400 <= code < 500:
+            retry.append(item)
+            self.trouble[item.recipient] = reason
         else:
-            sent.append(item)
-    return retry
+            self.failed.append(Failure(item.recipient, reason))
 
-
-def _sort(item: Outgoing, code: int, reason: str, retry: list, failed: list, trouble: dict) -> None:
-    if 400 <= code < 500:
-        retry.append(item)
-        trouble[item.recipient] = reason
-    else:
-        failed.append(Failure(item.recipient, reason))
+    def _waiting(self, items: list[Outgoing], reason: str) -> None:
+        self.trouble.update(dict.fromkeys((item.recipient for item in items), reason))
 
 
 @contextmanager

@@ -123,8 +123,9 @@ def test_server_slower_than_the_timeout(cortex):
     assert_cortex_error(result, "did not answer within 1 s")
 
 
-def test_tlp_above_the_maximum_is_refused_by_cortexutils(cortex, smtp):
-    assert_cortex_error(cortex(thehive4_case(), tlp=3), "TLP is higher than allowed.")
+@pytest.mark.parametrize(("level", "says"), [({"tlp": 3}, "TLP is higher"), ({"pap": 3}, "PAP is higher")])
+def test_tlp_or_pap_above_the_maximum_is_refused_by_cortexutils(cortex, smtp, level, says):
+    assert_cortex_error(cortex(thehive4_case(), **level), f"{says} than allowed.")
     assert smtp.delivered == []
 
 

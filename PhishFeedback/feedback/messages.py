@@ -54,7 +54,7 @@ class Composer:
 
     def __init__(self, decision: Decision, report: Report, settings: Settings, now: datetime) -> None:
         self.templates = _templates(settings, decision.verdict)
-        self.frame = _checked(_shipped("frame.html"), "the shipped frame.html", ("content", "language"))
+        self.frame = _shipped_template("frame.html", known=("content", "language"))
         self.language = settings.language
         self.values = {
             "case_number": report.number,
@@ -115,22 +115,21 @@ def _linked(paragraph: str) -> str:
 
 
 def _templates(settings: Settings, verdict: str) -> _Templates:
+    language, name = settings.language, TEMPLATE_FILE[verdict]
     override = settings.templates.get(verdict)
-    name = TEMPLATE_FILE[verdict]
     if override is not None:
         text, html_part = _checked(override, VERDICT_ITEMS[verdict]), None
     else:
-        text = _checked(_shipped(settings.language, f"{name}.txt"), f"the shipped {settings.language}/{name}.txt")
-        html_part = _checked(
-            _shipped(settings.language, f"{name}.html"), f"the shipped {settings.language}/{name}.html"
-        )
+        text, html_part = _shipped_template(language, f"{name}.txt"), _shipped_template(language, f"{name}.html")
     if settings.subject is not None:
         subject = _checked(settings.subject, "subject")
     else:
-        subject = _checked(
-            _shipped(settings.language, "subject.txt").strip(), f"the shipped {settings.language}/subject.txt"
-        )
+        subject = _shipped_template(language, "subject.txt").strip()
     return _Templates(subject, text, html_part)
+
+
+def _shipped_template(*parts: str, known: tuple[str, ...] = PLACEHOLDERS) -> str:
+    return _checked(_shipped(*parts), f"the shipped {'/'.join(parts)}", known)
 
 
 def _checked(template: str, source: str, known: tuple[str, ...] = PLACEHOLDERS) -> str:

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """The floor: a bare script that builds the same kind of message and sends it with smtplib, nothing else.
 
 It does the security work the responder must do too: the system's CAs plus the CA it is given,

@@ -75,7 +75,8 @@ def main() -> None:
         reporters = [f"reporter{i}@example.org" for i in range(CAMPAIGN)]
         one_job = write_job(Path(workdir), thehive4_case("Spam"), config)
         campaign_job = write_job(Path(workdir), thehive4_case("Spam", reporters), config)
-        floor = [sys.executable, str(FLOOR), server.host, str(server.port), str(cafile), USER, PASSWORD]
+        # Started by path, through its #! line, as Cortex starts the job.
+        floor = [str(FLOOR), server.host, str(server.port), str(cafile), USER, PASSWORD]
 
         rows = medians(
             rounds,

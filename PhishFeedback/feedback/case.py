@@ -4,8 +4,11 @@ TheHive 3, 4 and 5 send the same case in different shapes (REFERENCE §4); all o
 folded here into one `Report`, so nothing further down knows which version sent it.
 """
 
+from __future__ import annotations
+
 from datetime import datetime, timezone
-from typing import NamedTuple, Optional
+
+from feedback.records import record
 
 VERDICTS = ("Phishing", "Spam", "Legit email")
 DATA_TYPES = {"thehive:case": "case", "thehive:alert": "alert"}
@@ -18,13 +21,15 @@ class CaseError(Exception):
     """The case cannot be answered as it stands; the message says what the analyst should change."""
 
 
-class Observable(NamedTuple):
+@record
+class Observable:
     data_type: str
     data: str
     tags: tuple[str, ...]
 
 
-class Report(NamedTuple):
+@record
+class Report:
     """A phishing report, from a case or an alert, as far as the feedback needs it."""
 
     kind: str
@@ -32,7 +37,7 @@ class Report(NamedTuple):
     number: str
     title: str
     reported_subject: str
-    created: Optional[datetime]
+    created: datetime | None
     verdict: str
     tags: tuple[str, ...]
     artifacts: tuple[Observable, ...]
@@ -118,7 +123,7 @@ def _observables(items: object):
             )
 
 
-def _date(epoch_ms: object) -> Optional[datetime]:
+def _date(epoch_ms: object) -> datetime | None:
     if isinstance(epoch_ms, bool) or not isinstance(epoch_ms, (int, float)):
         return None
     try:

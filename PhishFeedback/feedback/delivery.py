@@ -4,15 +4,17 @@ The account matters more than the sending: whoever is listed as sent gets tagged
 and is never mailed again, so a message counts as sent only once the server accepted it.
 """
 
+from __future__ import annotations
+
 import smtplib
 import socket
 import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NamedTuple, Union
 
 from feedback.messages import Composer, Outgoing
+from feedback.records import record
 from feedback.settings import SmtpSettings
 from feedback.trust import trust_context
 
@@ -24,12 +26,14 @@ class SmtpError(Exception):
     """No message could be delivered; the message says what failed and what to check."""
 
 
-class Failure(NamedTuple):
+@record
+class Failure:
     address: str
     reason: str
 
 
-class Delivery(NamedTuple):
+@record
+class Delivery:
     sent: tuple[Outgoing, ...]
     failed: tuple[Failure, ...]
 
@@ -219,6 +223,6 @@ def _summary(failed: list[Failure]) -> str:
     )
 
 
-def _text(reply: Union[bytes, str]) -> str:
+def _text(reply: bytes | str) -> str:
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
     return " ".join(text.split())

@@ -5,6 +5,8 @@ title), so values are HTML-escaped in the HTML part and flattened to one line in
 template can name nothing but the known placeholders.
 """
 
+from __future__ import annotations
+
 import html
 import os
 import re
@@ -13,10 +15,10 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from string import Formatter
-from typing import NamedTuple, Optional
 
 from feedback.case import Report
 from feedback.plan import Decision
+from feedback.records import record
 from feedback.settings import VERDICT_ITEMS, ConfigError, Settings
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
@@ -35,15 +37,17 @@ PLACEHOLDERS = (
 URL = r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]"
 
 
-class Outgoing(NamedTuple):
+@record
+class Outgoing:
     recipient: str
     message_id: str
 
 
-class _Templates(NamedTuple):
+@record
+class _Templates:
     subject: str
     text: str
-    html: Optional[str]
+    html: str | None
 
 
 class Composer:

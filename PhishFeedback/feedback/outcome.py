@@ -1,14 +1,16 @@
 """What the job tells Cortex: the `full` report an analyst reads and the operations TheHive applies."""
 
-from typing import NamedTuple
+from __future__ import annotations
 
 from feedback.delivery import Delivery
 from feedback.messages import Composer
 from feedback.plan import Decision
+from feedback.records import record
 from feedback.tags import record_operations
 
 
-class Outcome(NamedTuple):
+@record
+class Outcome:
     full: dict
     operations: list[dict[str, str]]
 

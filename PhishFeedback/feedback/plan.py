@@ -1,21 +1,24 @@
 """Deciding who gets feedback this time, from the report, its observables and the record in its tags."""
 
-from typing import NamedTuple
+from __future__ import annotations
 
 from feedback.addresses import AddressError, domain_allowed, parse_address
 from feedback.case import CaseError, Observable, Report
+from feedback.records import record
 from feedback.tags import notified_addresses, tag_values
 
 REPORTER_NAMESPACE = "user_email"
 SUBJECT_TYPES = ("mail_subject", "mail-subject")
 
 
-class Refusal(NamedTuple):
+@record
+class Refusal:
     value: str
     reason: str
 
 
-class Decision(NamedTuple):
+@record
+class Decision:
     verdict: str
     recipients: tuple[str, ...]
     already_notified: tuple[str, ...]

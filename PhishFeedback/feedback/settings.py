@@ -5,11 +5,13 @@ save odd values; everything is checked here once, so that the rest of the code c
 settings and a bad value becomes one sentence that names the item to fix.
 """
 
+from __future__ import annotations
+
 from email.utils import getaddresses
-from typing import NamedTuple, Optional
 from urllib.parse import urlsplit
 
 from feedback.addresses import AddressError, parse_address
+from feedback.records import record
 
 WHERE = "Fix it in Cortex under Organisation → Responders → Phish_Feedback."
 SECURITY_MODES = ("starttls", "tls", "none")
@@ -25,43 +27,46 @@ class ConfigError(Exception):
     """The admin's configuration cannot work; the message names the item."""
 
 
-def _repr_without_secrets(settings: NamedTuple) -> str:
+def _repr_without_secrets(settings: tuple) -> str:
     shown = (
         f"{k}={'********' if k in ('password', 'apikey') else repr(v)}" for k, v in zip(settings._fields, settings)
     )
     return f"{type(settings).__name__}({', '.join(shown)})"
 
 
-class SmtpSettings(NamedTuple):
+@record
+class SmtpSettings:
     host: str
     port: int
     security: str
-    user: Optional[str]
-    password: Optional[str]
+    user: str | None
+    password: str | None
     timeout: float
     retries: int
-    cacerts: Optional[str]
+    cacerts: str | None
 
     __repr__ = _repr_without_secrets
 
 
-class TheHiveSettings(NamedTuple):
+@record
+class TheHiveSettings:
     url: str
     apikey: str
-    organisation: Optional[str]
+    organisation: str | None
     api: str
     proxies: dict[str, str]
     timeout: float
-    cacerts: Optional[str]
+    cacerts: str | None
 
     __repr__ = _repr_without_secrets
 
 
-class Settings(NamedTuple):
+@record
+class Settings:
     sender_name: str
     sender_address: str
     smtp: SmtpSettings
-    thehive: Optional[TheHiveSettings]
+    thehive: TheHiveSettings | None
     custom_field: str
     title_prefix: str
     sent_tag: str
@@ -69,9 +74,9 @@ class Settings(NamedTuple):
     allowed_domains: tuple[str, ...]
     reporter_tag: str
     language: str
-    subject: Optional[str]
-    guidance_url: Optional[str]
-    signature: Optional[str]
+    subject: str | None
+    guidance_url: str | None
+    signature: str | None
     templates: dict[str, str]
     dry_run: bool
     time_budget: float
@@ -140,7 +145,7 @@ def _sender(value: str) -> tuple[str, str]:
     return name, address
 
 
-def _thehive(items: "_Items", parameters: object, cacerts: Optional[str]) -> Optional[TheHiveSettings]:
+def _thehive(items: _Items, parameters: object, cacerts: str | None) -> TheHiveSettings | None:
     url = items.text("thehive_url")
     if not url:
         return None
@@ -182,12 +187,12 @@ class _Items:
     def text(
         self,
         name: str,
-        default: Optional[str] = None,
+        default: str | None = None,
         *,
         required: bool = False,
         secret: bool = False,
         strip: bool = True,
-    ) -> Optional[str]:
+    ) -> str | None:
         value = self.raw.get(name)
         if value is None:
             value = default

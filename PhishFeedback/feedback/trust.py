@@ -4,13 +4,14 @@ Cortex's `cacerts` is meant for an internal CA; the system store stays trusted b
 certificate and host-name checks stay on for the SMTP server and TheHive alike.
 """
 
+from __future__ import annotations
+
 import ssl
-from typing import Optional
 
 from feedback.settings import WHERE, ConfigError
 
 
-def trust_context(cacerts: Optional[str]) -> ssl.SSLContext:
+def trust_context(cacerts: str | None) -> ssl.SSLContext:
     context = ssl.create_default_context()
     if cacerts:
         try:

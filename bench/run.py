@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -43,6 +44,20 @@ def medians(rounds: int, commands: dict[str, list[str]]) -> dict[str, tuple[floa
         for name, command in commands.items():
             runs[name].append(timed(command))
     return {name: (statistics.median(t for t, _ in r), max(m for _, m in r)) for name, r in runs.items()}
+
+
+def instructions(command: list[str]) -> int | None:
+    """Instructions the command executes, counted by callgrind: steady where wall time is noisy."""
+    if not shutil.which("valgrind"):
+        return None
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", "--trace-children=yes", *command],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    counts = re.findall(r"Collected : (\d+)", done.stderr)
+    return int(counts[-1]) if counts else None
 
 
 def import_time() -> int:
@@ -90,6 +105,7 @@ def main() -> None:
                 f"job: {CAMPAIGN} reporters": [str(SCRIPT), str(campaign_job)],
             },
         )
+        counted = (instructions([*floor, "1", "one-session"]), instructions([str(SCRIPT), str(one_job)]))
         loaded = modules_loaded_by(write_job(Path(workdir), thehive4_case("Spam"), config), HEAVY)
         delivered = len(server.delivered)
 
@@ -109,6 +125,8 @@ def main() -> None:
     print(
         f"peak RSS of the {CAMPAIGN}-reporter job: {rows[f'job: {CAMPAIGN} reporters'][1] / 1024:.1f} MiB (target < 40)"
     )
+    if None not in counted:
+        print(f"instructions, one job / floor (callgrind):           {counted[1] / counted[0]:.2f}")
     print(f"import time of phish_feedback: {import_time() / 1000:.1f} ms")
     print(f"loaded by a plain case job, of {', '.join(HEAVY)}: {', '.join(loaded) or 'none'}")
 

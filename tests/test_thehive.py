@@ -258,15 +258,16 @@ def test_thehive_certificate_from_the_system_store_is_trusted(
     assert smtp.recipients() == ["bob@example.org"]
 
 
-def test_cortex_proxy_settings_carry_the_calls_to_thehive(cortex, smtp, thehive):
+@pytest.mark.parametrize("form", ["object", "keys"])
+def test_cortex_proxy_settings_carry_the_calls_to_thehive(cortex, smtp, thehive, form):
     proxy = thehive.url_for("/").rstrip("/")
     thehive.expect_request(V1).respond_with_json([v1_observable(*OBSERVABLES[0])])
+    settings = {"proxy": {"http": proxy, "https": proxy}} if form == "object" else {"proxy_http": proxy}
     result = cortex(
         thehive5_case("Spam", ()),
         thehive_url="http://thehive.internal.invalid:9000",
         thehive_apikey=API_KEY,
-        proxy_http=proxy,
-        proxy={"http": proxy, "https": proxy},
+        **settings,
     )
 
     assert result.success, result.error

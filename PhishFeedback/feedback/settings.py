@@ -160,12 +160,11 @@ def _thehive(items: _Items, parameters: object, cacerts: str | None) -> TheHiveS
     if not apikey:
         raise ConfigError(f"thehive_url is set but thehive_apikey is empty: TheHive needs an API key. {WHERE}")
     job_organisation = parameters.get("organisation") if isinstance(parameters, dict) else None
+    # Cortex sends `proxy: {http, https}` when a proxy is set, and `proxy_http`/`proxy_https` always.
     proxy = items.raw.get("proxy")
-    proxies = (
-        {k: v for k, v in proxy.items() if k in ("http", "https") and isinstance(v, str) and v}
-        if isinstance(proxy, dict)
-        else {}
-    )
+    if not isinstance(proxy, dict):
+        proxy = {"http": items.raw.get("proxy_http"), "https": items.raw.get("proxy_https")}
+    proxies = {k: v for k, v in proxy.items() if k in ("http", "https") and isinstance(v, str) and v}
     return TheHiveSettings(
         url=url.rstrip("/"),
         apikey=apikey,

@@ -37,8 +37,14 @@ def main() -> int:
         print("== Cortex output (output.json)")
         print(json.dumps(result.output, indent=2, ensure_ascii=False))
         for delivered in server.delivered:
-            print(f"== Delivered to {', '.join(delivered.rcpt_tos)} (login {delivered.login})")
-            print(delivered.content.decode("ascii", "replace"))
+            message = delivered.message
+            print(
+                f"== Delivered to {', '.join(delivered.rcpt_tos)} (login {delivered.login}), {len(delivered.content)} bytes"
+            )
+            print("".join(f"{name}: {value}\n" for name, value in message.items()))
+            print(message.get_body(("plain",)).get_content().replace("\r\n", "\n"))
+            html = message.get_body(("html",)).get_content()
+            print(f"== and its HTML alternative ({len(html)} characters; README shows it rendered)")
     return 0 if result.success else 1
 
 

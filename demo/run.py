@@ -38,9 +38,8 @@ def main() -> int:
         print(json.dumps(result.output, indent=2, ensure_ascii=False))
         for delivered in server.delivered:
             message = delivered.message
-            print(
-                f"== Delivered to {', '.join(delivered.rcpt_tos)} (login {delivered.login}), {len(delivered.content)} bytes"
-            )
+            size = len(delivered.content)
+            print(f"== Delivered to {', '.join(delivered.rcpt_tos)} (login {delivered.login}), {size} bytes")
             print("".join(f"{name}: {value}\n" for name, value in message.items()))
             print(message.get_body(("plain",)).get_content().replace("\r\n", "\n"))
             html = message.get_body(("html",)).get_content()

@@ -179,3 +179,8 @@ def test_input_cortex_would_never_send_still_gets_a_cortex_error(cortex, smtp, t
 
     assert_cortex_error(result, "Phish_Feedback stopped on an unexpected AttributeError", "Nothing was tagged")
     assert smtp.delivered == []
+
+
+def test_title_prefix_of_a_single_space_answers_any_case(cortex, smtp):
+    assert cortex(thehive4_case(title="Suspicious invoice"), title_prefix=" ").success
+    assert smtp.recipients() == ["alice@example.org"]

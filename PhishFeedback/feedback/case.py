@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from feedback.records import record
+from feedback.shapes import shape
 
 VERDICTS = ("Phishing", "Spam", "Legit email")
 DATA_TYPES = {"thehive:case": "case", "thehive:alert": "alert"}
@@ -21,14 +21,14 @@ class CaseError(Exception):
     """The case cannot be answered as it stands; the message says what the analyst should change."""
 
 
-@record
+@shape
 class Observable:
     data_type: str
     data: str
     tags: tuple[str, ...]
 
 
-@record
+@shape
 class Report:
     """A phishing report, from a case or an alert, as far as the feedback needs it."""
 

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from feedback.messages import Composer, Outgoing
-from feedback.records import record
 from feedback.settings import SmtpSettings
+from feedback.shapes import shape
 from feedback.trust import trust_context
 
 # The first pause before a retry, in seconds; each later pause doubles it.
@@ -26,13 +26,13 @@ class SmtpError(Exception):
     """No message could be delivered; the message says what failed and what to check."""
 
 
-@record
+@shape
 class Failure:
     address: str
     reason: str
 
 
-@record
+@shape
 class Delivery:
     sent: tuple[Outgoing, ...]
     failed: tuple[Failure, ...]

@@ -18,8 +18,8 @@ from string import Formatter
 
 from feedback.case import Report
 from feedback.plan import Decision
-from feedback.records import record
 from feedback.settings import VERDICT_ITEMS, ConfigError, Settings
+from feedback.shapes import shape
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
 TEMPLATE_FILE = {"Phishing": "phishing", "Spam": "spam", "Legit email": "legit"}
@@ -37,13 +37,13 @@ PLACEHOLDERS = (
 URL = r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]"
 
 
-@record
+@shape
 class Outgoing:
     recipient: str
     message_id: str
 
 
-@record
+@shape
 class _Templates:
     subject: str
     text: str

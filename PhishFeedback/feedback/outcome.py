@@ -5,11 +5,11 @@ from __future__ import annotations
 from feedback.delivery import Delivery
 from feedback.messages import Composer
 from feedback.plan import Decision
-from feedback.records import record
+from feedback.shapes import shape
 from feedback.tags import record_operations
 
 
-@record
+@shape
 class Outcome:
     full: dict
     operations: list[dict[str, str]]

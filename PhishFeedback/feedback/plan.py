@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from feedback.addresses import AddressError, domain_allowed, parse_address
 from feedback.case import CaseError, Observable, Report
-from feedback.records import record
+from feedback.shapes import shape
 from feedback.tags import notified_addresses, tag_values
 
 REPORTER_NAMESPACE = "user_email"
 SUBJECT_TYPES = ("mail_subject", "mail-subject")
 
 
-@record
+@shape
 class Refusal:
     value: str
     reason: str
 
 
-@record
+@shape
 class Decision:
     verdict: str
     recipients: tuple[str, ...]

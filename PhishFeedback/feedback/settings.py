@@ -11,7 +11,7 @@ from email.utils import getaddresses
 from urllib.parse import urlsplit
 
 from feedback.addresses import AddressError, parse_address
-from feedback.records import record
+from feedback.shapes import shape
 
 WHERE = "Fix it in Cortex under Organisation → Responders → Phish_Feedback."
 SECURITY_MODES = ("starttls", "tls", "none")
@@ -34,7 +34,7 @@ def _repr_without_secrets(settings: tuple) -> str:
     return f"{type(settings).__name__}({', '.join(shown)})"
 
 
-@record
+@shape
 class SmtpSettings:
     host: str
     port: int
@@ -48,7 +48,7 @@ class SmtpSettings:
     __repr__ = _repr_without_secrets
 
 
-@record
+@shape
 class TheHiveSettings:
     url: str
     apikey: str
@@ -61,7 +61,7 @@ class TheHiveSettings:
     __repr__ = _repr_without_secrets
 
 
-@record
+@shape
 class Settings:
     sender_name: str
     sender_address: str

@@ -39,6 +39,9 @@ from feedback.thehive import TheHiveError, observables_for
 
 
 class PhishFeedback(Responder):
+    """Wires the modules and turns their failures into Cortex errors, in one place."""
+
+    # What TheHive applies after a successful job; cortexutils asks for it through operations().
     planned_operations: list = []
 
     def run(self) -> None:

@@ -9,7 +9,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from testkit.cases import thehive4_case, thehive5_case, thehive_alert
-from testkit.cortex import cortex_config, modules_loaded_by, write_job
+from testkit.cortex import apply_operations, cortex_config, modules_loaded_by, write_job
 from testkit.smtp_server import free_port
 from testkit.thehive_api import legacy_observable, v1_observable
 
@@ -273,3 +273,23 @@ def test_cortex_proxy_settings_carry_the_calls_to_thehive(cortex, smtp, thehive,
     assert result.success, result.error
     assert thehive.log[0][0].headers["Host"] == "thehive.internal.invalid:9000"
     assert smtp.recipients() == ["bob@example.org"]
+
+
+@pytest.mark.parametrize("subject_type", ["mail_subject", "mail-subject"])
+def test_reported_subject_observable_of_thehive4_or_5(cortex, smtp, thehive, api, subject_type):
+    thehive.expect_request(V1).respond_with_json([v1_observable(subject_type, SUBJECT)])
+    result = cortex(thehive5_case("Spam"), subject="Re: {reported_subject}", **api)
+
+    assert result.success, result.error
+    assert smtp.delivered[0].message["Subject"] == f"Re: {SUBJECT}"
+
+
+def test_reporter_from_an_observable_is_mailed_once_across_runs(cortex, smtp, thehive, api):
+    thehive.expect_request(V1).respond_with_json([v1_observable(*OBSERVABLES[0])])
+    case = thehive5_case("Spam", ["alice@example.org"])
+    first = cortex(case, **api)
+    second = cortex(apply_operations(case, first), **api)
+
+    assert sorted(smtp.recipients()) == ["alice@example.org", "bob@example.org"]
+    assert second.output["full"]["already_notified"] == ["alice@example.org", "bob@example.org"]
+    assert second.operations == []

@@ -102,10 +102,12 @@ def run_job(
 ) -> JobResult:
     """Execute the script by path from the responders root, with the job folder as its only argument.
 
-    `python3` is looked up on PATH, as the script's #! line does; `python_dir` comes first there.
+    `python3` is looked up on PATH, as the script's #! line does; first there comes `python_dir`,
+    else $PHISHFEEDBACK_JOB_PYTHON (to run the jobs with another Python than the tests), else
+    the tests' own Python.
     """
     folder = write_job(workdir, data, config, **job)
-    python = str(python_dir or Path(sys.executable).parent)
+    python = str(python_dir or os.environ.get("PHISHFEEDBACK_JOB_PYTHON") or Path(sys.executable).parent)
     env = dict(os.environ, PATH=os.pathsep.join((python, os.environ.get("PATH", ""))))
     for inherited in (
         "REQUESTS_CA_BUNDLE",

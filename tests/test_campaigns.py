@@ -42,14 +42,17 @@ def test_every_reporter_of_a_campaign_gets_a_message_of_their_own(cortex, smtp):
 
 
 def test_every_tag_form_theHive_writes_is_read_and_duplicates_are_mailed_once(cortex, smtp):
-    case = thehive4_case("Spam", reporters=())
-    case["tags"] += [
-        "user_email:alice@example.org",
-        'user_email="bob@example.org"',
-        "user_email=carol@example.org",
-        "  USER_EMAIL:Alice@Example.org  ",
-        'user_email="alice@example.org"',
-    ]
+    case = thehive4_case(
+        "Spam",
+        reporters=(),
+        tags=[
+            "user_email:alice@example.org",
+            'user_email="bob@example.org"',
+            "user_email=carol@example.org",
+            "  USER_EMAIL:Alice@Example.org  ",
+            'user_email="alice@example.org"',
+        ],
+    )
     result = cortex(case)
 
     assert result.success, result.error
@@ -191,13 +194,16 @@ def test_reporters_outside_the_allowed_domains_are_refused_and_reported(cortex, 
 
 
 def test_tags_that_smuggle_headers_or_recipients_never_reach_smtp(cortex, smtp):
-    case = thehive4_case("Spam", reporters=())
-    case["tags"] += [
-        "user_email:alice@example.org\r\nBcc: eve@evil.example",
-        "user_email:bob@example.org, eve@evil.example",
-        "user_email:Carol <carol@example.org>",
-        "user_email:dave@example.org",
-    ]
+    case = thehive4_case(
+        "Spam",
+        reporters=(),
+        tags=[
+            "user_email:alice@example.org\r\nBcc: eve@evil.example",
+            "user_email:bob@example.org, eve@evil.example",
+            "user_email:Carol <carol@example.org>",
+            "user_email:dave@example.org",
+        ],
+    )
     result = cortex(case)
 
     assert result.success

@@ -7,6 +7,7 @@ The flow: read the case → decide who to answer → render the messages → del
 
 import json
 import os
+import signal
 import sys
 import time
 from datetime import datetime, timezone
@@ -30,7 +31,7 @@ except ImportError:
     sys.exit(1)
 
 from feedback.case import CaseError, read_report
-from feedback.delivery import SmtpError, deliver
+from feedback.delivery import SmtpError, Stopped, deliver
 from feedback.messages import Composer
 from feedback.outcome import Outcome, delivered, nothing_to_send, preview
 from feedback.plan import decide
@@ -45,10 +46,11 @@ class PhishFeedback(Responder):
     planned_operations: list = []
 
     def run(self) -> None:
+        signal.signal(signal.SIGTERM, stop)
         config = self.get_param("config", {})
         try:
             outcome = self.respond(config)
-        except (ConfigError, CaseError, TheHiveError, SmtpError) as failure:
+        except (ConfigError, CaseError, TheHiveError, SmtpError, Stopped) as failure:
             self.error(redact(str(failure), secret_values(config)), ensure_ascii=True)
         self.planned_operations = outcome.operations
         self.report(outcome.full, ensure_ascii=True)
@@ -69,6 +71,11 @@ class PhishFeedback(Responder):
 
     def operations(self, raw: dict) -> list:
         return self.planned_operations
+
+
+def stop(signum: int, frame: object) -> None:
+    """Cortex's SIGTERM at jobTimeout: stop sending, but still report who got the message."""
+    raise Stopped()
 
 
 def report_unexpected(error: Exception) -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ MANIFEST = REPO / "PhishFeedback" / "PhishFeedback.json"
 _jobs = itertools.count(1)
 
 
-def cortex_config(values: dict, *, cacerts: str | None = None, job_timeout: int = 30) -> dict:
+def cortex_config(values: dict, *, cacerts: str | None = None) -> dict:
     """The `config` Cortex builds: every item's value, else its default, else [] or null, plus Cortex's keys."""
     manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
     config = dict(manifest.get("config", {}))
@@ -25,7 +26,7 @@ def cortex_config(values: dict, *, cacerts: str | None = None, job_timeout: int 
         proxy_http=None,
         proxy_https=None,
         cacerts=cacerts,
-        jobTimeout=job_timeout,
+        jobTimeout=30,
         check_tlp=True,
         max_tlp=2,
         check_pap=True,
@@ -98,13 +99,20 @@ def read_output(job: Path) -> tuple[dict | None, str]:
 
 
 def run_job(
-    workdir: Path, data: object, config: dict, *, timeout: float = 120, python_dir: Path | None = None, **job
+    workdir: Path,
+    data: object,
+    config: dict,
+    *,
+    timeout: float = 120,
+    python_dir: Path | None = None,
+    stop_after: float | None = None,
+    **job,
 ) -> JobResult:
     """Execute the script by path from the responders root, with the job folder as its only argument.
 
     `python3` is looked up on PATH, as the script's #! line does; first there comes `python_dir`,
     else $PHISHFEEDBACK_JOB_PYTHON (to run the jobs with another Python than the tests), else
-    the tests' own Python.
+    the tests' own Python. `stop_after` seconds, if given, end with Cortex's SIGTERM.
     """
     folder = write_job(workdir, data, config, **job)
     python = str(python_dir or os.environ.get("PHISHFEEDBACK_JOB_PYTHON") or Path(sys.executable).parent)
@@ -122,16 +130,21 @@ def run_job(
     if (folder / "input" / "cacerts").exists():
         env["REQUESTS_CA_BUNDLE"] = str(folder / "input" / "cacerts")
     command = json.loads(MANIFEST.read_text(encoding="utf-8"))["command"]
-    done = subprocess.run(
+    process = subprocess.Popen(
         [str(REPO / command), str(folder)],
         cwd=REPO,
         stdin=subprocess.DEVNULL,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env=env,
-        timeout=timeout,
     )
+    if stop_after is not None:
+        # What Cortex does when the job outlives jobTimeout.
+        time.sleep(stop_after)
+        process.terminate()
+    stdout, stderr = process.communicate(timeout=timeout)
     output, raw = read_output(folder)
-    return JobResult(output, raw, done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace"), folder)
+    return JobResult(output, raw, stdout.decode(errors="replace"), stderr.decode(errors="replace"), folder)
 
 
 def modules_loaded_by(job: Path, packages: tuple[str, ...]) -> list[str]:

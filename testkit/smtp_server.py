@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import ssl
@@ -56,6 +57,7 @@ class Faults:
     defer_rcpt: dict[str, int] = field(default_factory=dict)
     defer_data: int = 0
     drop_data: int = 0
+    stall_after: int = -1
 
 
 class _Handler:
@@ -81,6 +83,9 @@ class _Handler:
 
     async def handle_DATA(self, smtp, session, envelope):
         faults = self.server.faults
+        if faults.stall_after == len(self.server.delivered):
+            await asyncio.sleep(60)
+            return "451 4.4.2 Stalled on purpose"
         if faults.drop_data > 0:
             faults.drop_data -= 1
             smtp.transport.close()

@@ -39,10 +39,11 @@ def settings(smtp, certificates) -> dict:
 def cortex(tmp_path, settings):
     """Runs one job as Cortex does; keyword arguments override configuration items."""
 
-    def run(data, *, data_type="thehive:case", tlp=2, pap=2, job_timeout=30, parameters=None, **items) -> JobResult:
+    def run(data, *, data_type="thehive:case", tlp=2, pap=2, parameters=None, stop_after=None, **items) -> JobResult:
         values = {**settings, **items}
         cacerts = values.pop("cacerts")
-        config = cortex_config(values, cacerts=cacerts, job_timeout=job_timeout)
-        return run_job(tmp_path, data, config, data_type=data_type, tlp=tlp, pap=pap, parameters=parameters)
+        config = cortex_config(values, cacerts=cacerts)
+        job = {"data_type": data_type, "tlp": tlp, "pap": pap, "parameters": parameters, "stop_after": stop_after}
+        return run_job(tmp_path, data, config, **job)
 
     return run

@@ -236,3 +236,28 @@ def test_retries_end_within_the_time_budget_cortex_allows(settings):
 
     assert silent.connections == 1
     assert "did not answer within 1 s (after 1 attempt(s))" in str(failure.value)
+
+
+def test_cortex_stopping_the_job_midway_still_records_who_was_mailed(cortex, smtp):
+    smtp.faults.stall_after = 1
+    case = thehive4_case("Spam", CAMPAIGN)
+    first = cortex(case, smtp_timeout=30, stop_after=2)
+
+    assert first.success, first.everything_printed()
+    assert [n["address"] for n in first.output["full"]["notified"]] == ["alice@example.org"]
+    assert {f["address"] for f in first.output["full"]["failed"]} == {"bob@example.org", "carol@example.org"}
+    assert "Cortex stopped the job" in first.output["full"]["failed"][0]["reason"]
+    assert {"feedback_sent:alice@example.org", "feedback_failed:bob@example.org", "mail failed"} <= set(tags_of(first))
+
+    smtp.faults.stall_after = -1
+    cortex(apply_operations(case, first))
+    assert_each_got_exactly_one(smtp, CAMPAIGN)
+
+
+def test_cortex_stopping_the_job_before_any_mail_is_an_error_that_tags_nothing(cortex):
+    with RawTcpServer("silent") as silent:
+        result = cortex(thehive4_case(), smtp_port=silent.port, smtp_timeout=30, stop_after=1.5)
+
+    assert not result.success
+    assert "No feedback was sent. Cortex stopped the job (its jobTimeout ran out)" in result.error
+    assert "Traceback" not in result.everything_printed()

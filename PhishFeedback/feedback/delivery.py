@@ -26,6 +26,16 @@ class SmtpError(Exception):
     """No message could be delivered; the message says what failed and what to check."""
 
 
+class Stopped(Exception):
+    """Cortex asked the job to stop (SIGTERM, at its jobTimeout); what went out must still be told."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Cortex stopped the job (its jobTimeout ran out) before this feedback went out."
+            " Raise jobTimeout, or lower smtp_timeout and smtp_retries, then run the responder again."
+        )
+
+
 @shape
 class Failure:
     address: str
@@ -57,6 +67,18 @@ class _Account:
         self.trouble: dict[str, str] = {}
 
     def settle(self) -> Delivery:
+        try:
+            self._attempt_all()
+        except Stopped as stopped:
+            done = {item.recipient for item in self.sent} | {failure.address for failure in self.failed}
+            self.failed += [
+                Failure(i.recipient, str(stopped)) for i in self.composer.outgoing if i.recipient not in done
+            ]
+        if not self.sent:
+            raise SmtpError(_summary(self.failed))
+        return Delivery(tuple(self.sent), tuple(self.failed))
+
+    def _attempt_all(self) -> None:
         pending = list(self.composer.outgoing)
         context = trust_context(self.smtp.cacerts)
         attempts = 0
@@ -80,9 +102,6 @@ class _Account:
                 pending = []
             if pending:
                 time.sleep(pause)
-        if not self.sent:
-            raise SmtpError(_summary(self.failed))
-        return Delivery(tuple(self.sent), tuple(self.failed))
 
     def _send_all(self, connection: smtplib.SMTP, pending: list[Outgoing]) -> list[Outgoing]:
         """Send what is pending over one connection; what must be tried again is returned."""
@@ -153,6 +172,7 @@ def _session(smtp: SmtpSettings, context: ssl.SSLContext, deadline: float) -> It
         if smtp.user:
             connection.login(smtp.user, smtp.password or "")
         yield connection
+        _quit(connection)
     except ssl.SSLError as failure:
         raise _Permanent(_tls_failure(failure, smtp)) from None
     except socket.gaierror:
@@ -175,14 +195,15 @@ def _session(smtp: SmtpSettings, context: ssl.SSLContext, deadline: float) -> It
         raise
     finally:
         if connection is not None:
-            _close(connection)
+            connection.close()
 
 
-def _close(connection: smtplib.SMTP) -> None:
+def _quit(connection: smtplib.SMTP) -> None:
+    """A polite end to a session that went well; after trouble the connection is just closed."""
     try:
         connection.quit()
     except (smtplib.SMTPException, OSError):
-        connection.close()
+        pass
 
 
 def _tls_failure(failure: ssl.SSLError, smtp: SmtpSettings) -> str:

@@ -11,6 +11,7 @@ import importlib.util
 import io
 import json
 import os
+import signal
 import sys
 import tempfile
 from collections import Counter
@@ -148,10 +149,11 @@ def entry():
 
 
 def run_in_process(entry, data, config, data_type="thehive:case"):
-    """The script's main on a job folder, with argv, environment and output streams as a process has them."""
+    """The script's main on a job folder, with argv, environment, signals and output as a process has them."""
     with tempfile.TemporaryDirectory() as workdir:
         job = write_job(Path(workdir), data, config, data_type=data_type)
         argv, environment, printed = sys.argv, dict(os.environ), io.StringIO()
+        on_sigterm = signal.getsignal(signal.SIGTERM)
         sys.argv = [str(SCRIPT), str(job)]
         try:
             with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
@@ -160,6 +162,7 @@ def run_in_process(entry, data, config, data_type="thehive:case"):
             pass
         finally:
             sys.argv = argv
+            signal.signal(signal.SIGTERM, on_sigterm)
             os.environ.clear()
             os.environ.update(environment)
         output, raw = read_output(job)

@@ -51,10 +51,11 @@ def decide(
         if not domain_allowed(address, allowed_domains):
             refused.append(Refusal(value, "its domain is not in allowed_recipient_domains"))
             continue
-        if address.lower() in seen:
+        key = address.lower()
+        if key in seen:
             continue
-        seen.add(address.lower())
-        (already if address.lower() in notified else recipients).append(address)
+        seen.add(key)
+        (already if key in notified else recipients).append(address)
     if not recipients and not already:
         reasons = "; ".join(f"'{r.value[:80]}': {r.reason}" for r in refused)
         raise CaseError(f"No reporter address can be mailed ({reasons}). Correct the {report.kind}'s reporter tags.")

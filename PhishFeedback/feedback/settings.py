@@ -103,6 +103,7 @@ def read_settings(config: object, parameters: object) -> Settings:
         )
     job_timeout = items.number("jobTimeout", 30, low=1, high=24 * 60)
     cacerts = items.text("cacerts", secret=True)
+    timeout = items.number("smtp_timeout", 30, low=1, high=600)
     return Settings(
         sender_name=sender_name,
         sender_address=sender_address,
@@ -112,11 +113,11 @@ def read_settings(config: object, parameters: object) -> Settings:
             security=security,
             user=user,
             password=items.text("smtp_password", secret=True),
-            timeout=items.number("smtp_timeout", 30, low=1, high=600),
+            timeout=timeout,
             retries=int(items.number("smtp_retries", 2, low=0, high=10, whole=True)),
             cacerts=cacerts,
         ),
-        thehive=_thehive(items, parameters, cacerts),
+        thehive=_thehive(items, parameters, cacerts, timeout),
         custom_field=items.text("custom_field", "phishFeedback", required=True),
         title_prefix=items.text("title_prefix", "Phishing report") or "",
         sent_tag=items.text("sent_tag", "mail sent", required=True),
@@ -145,7 +146,7 @@ def _sender(value: str) -> tuple[str, str]:
     return name, address
 
 
-def _thehive(items: _Items, parameters: object, cacerts: str | None) -> TheHiveSettings | None:
+def _thehive(items: _Items, parameters: object, cacerts: str | None, timeout: float) -> TheHiveSettings | None:
     url = items.text("thehive_url")
     if not url:
         return None
@@ -172,7 +173,7 @@ def _thehive(items: _Items, parameters: object, cacerts: str | None) -> TheHiveS
         or (job_organisation if isinstance(job_organisation, str) else None),
         api=items.choice("thehive_api", THEHIVE_APIS, "auto"),
         proxies=proxies,
-        timeout=items.number("smtp_timeout", 30, low=1, high=600),
+        timeout=timeout,
         cacerts=cacerts,
     )
 

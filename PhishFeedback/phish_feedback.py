@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Phish_Feedback: tell the employees who reported a message what the SOC made of it.
 
-Cortex runs this file once per click with the job folder as its only argument (REFERENCE §1).
+Cortex runs this file once per click with the job folder as its only argument (docs/cortex-and-thehive.md §1).
 The flow: read the case → decide who to answer → render the messages → deliver → report.
 """
 

@@ -1,4 +1,4 @@
-"""Cases and alerts as TheHive 4 and 5 send them to a responder (REFERENCE §4)."""
+"""Cases and alerts as TheHive 4 and 5 send them to a responder (docs/cortex-and-thehive.md §4)."""
 
 from __future__ import annotations
 

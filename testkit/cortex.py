@@ -1,4 +1,4 @@
-"""Running the responder the way Cortex's process runner does (REFERENCE §1), and TheHive's part after it."""
+"""Running the responder the way Cortex's process runner does (docs/cortex-and-thehive.md §1), and TheHive's part after it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The manifest as Cortex parses it (REFERENCE §3): one malformed item and Cortex drops them all silently."""
+"""The manifest as Cortex parses it (docs/cortex-and-thehive.md §3): one malformed item and Cortex drops them all silently."""
 
 from __future__ import annotations
 

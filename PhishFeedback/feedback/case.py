@@ -1,6 +1,6 @@
 """Reading the case (or alert) TheHive sent into the facts the responder acts on.
 
-TheHive 3, 4 and 5 send the same case in different shapes (REFERENCE §4); all of them are
+TheHive 3, 4 and 5 send the same case in different shapes (docs/cortex-and-thehive.md §4); all of them are
 folded here into one `Report`, so nothing further down knows which version sent it.
 """
 

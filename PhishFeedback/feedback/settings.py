@@ -1,6 +1,6 @@
 """The responder's configuration as a Cortex admin set it in Organisation → Responders.
 
-Cortex hands every configuration item to the job, set or not (REFERENCE §1), and an admin can
+Cortex hands every configuration item to the job, set or not (docs/cortex-and-thehive.md §1), and an admin can
 save odd values; everything is checked here once, so that the rest of the code can trust its
 settings and a bad value becomes one sentence that names the item to fix.
 """

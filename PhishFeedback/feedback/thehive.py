@@ -1,6 +1,6 @@
 """Reading a case's observables from TheHive's API, on TheHive 3, 4 and 5.
 
-A case job does not carry its observables (REFERENCE §4), yet mail-collection pipelines put the
+A case job does not carry its observables (docs/cortex-and-thehive.md §4), yet mail-collection pipelines put the
 reporter and the reported message there. `requests` is imported here, on first use, so that a
 plain case job does not pay for it.
 """

@@ -1,4 +1,7 @@
-"""Running the responder the way Cortex's process runner does (docs/cortex-and-thehive.md §1), and TheHive's part after it."""
+"""Running the responder the way Cortex's process runner does, and TheHive's part after it.
+
+See docs/cortex-and-thehive.md §1.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""TheHive's answers to the observable queries, in TheHive 5 (v1) and TheHive 3/4 (legacy) shapes (docs/cortex-and-thehive.md §5)."""
+"""TheHive's answers to the observable queries, in TheHive 5 (v1) and TheHive 3/4 (legacy) shapes.
+
+See docs/cortex-and-thehive.md §5.
+"""
 
 from __future__ import annotations
 

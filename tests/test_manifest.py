@@ -1,4 +1,7 @@
-"""The manifest as Cortex parses it (docs/cortex-and-thehive.md §3): one malformed item and Cortex drops them all silently."""
+"""The manifest as Cortex parses it: one malformed item and Cortex drops them all silently.
+
+See docs/cortex-and-thehive.md §3.
+"""
 
 from __future__ import annotations
 

@@ -62,7 +62,7 @@ class _Account:
 
     def __init__(self, composer: Composer, smtp: SmtpSettings, sender: str, deadline: float) -> None:
         self.composer, self.smtp, self.sender, self.deadline = composer, smtp, sender, deadline
-        self.where = f"the SMTP server {smtp.host}:{smtp.port}"
+        self.server = f"{smtp.host}:{smtp.port}"
         self.pending: list[Outgoing] = list(composer.outgoing)  # in order: the first goes next
         self.later: list[Outgoing] = []  # deferred by a 4xx: tried again in the next session
         self.sent: list[Outgoing] = []
@@ -139,9 +139,9 @@ class _Account:
         reply = f"{code} {text}"
         if meaning == replies.QUOTA:
             raise _Halt(
-                f"Not sent: {self.where} answered with a sending quota ({reply}), so nothing more went out in"
-                " this job. Run the responder again once the quota resets: it mails only those not reached"
-                " (Exchange Online allows 30 messages a minute, 10,000 recipients a day: see smtp_max_per_minute)."
+                f"The SMTP server {self.server} answered with a sending quota ({reply}); nothing more went out"
+                " in this job. Run the responder again once the quota resets: it mails only those not reached"
+                " (Exchange Online takes 30 messages a minute and 10,000 recipients a day: see smtp_max_per_minute)."
             )
         if meaning == replies.SENDER_REFUSED:
             raise _Halt(
@@ -149,9 +149,9 @@ class _Account:
                 " Check 'from', and smtp_user/smtp_password if the server wants a login."
             )
         if meaning == replies.CLOSED:
-            raise _SessionOver(f"{self.where} closed the session ({reply})")
+            raise _SessionOver(f"the SMTP server {self.server} closed the session ({reply})")
         if meaning == replies.THROTTLED:
-            raise _SessionOver(f"{self.where} answered {reply}")
+            raise _SessionOver(f"the SMTP server {self.server} answered {reply}")
         self.pending.pop(0)
         about = item.recipient if step == replies.RECIPIENT else "the message"
         reason = f"the server refused {about}: {reply}"
@@ -166,16 +166,15 @@ class _Account:
             self.later.append(item)
 
     def _out_of_time(self) -> str:
-        advice = "Run the responder again: it mails only those not reached; or raise Cortex's jobTimeout."
-        budget = f"time budget ({TIME_BUDGET_SHARE:.0%} of jobTimeout)"
+        budget = f"time budget ({TIME_BUDGET_SHARE:.0%} of Cortex's jobTimeout)"
+        advice = "Run the responder again: it mails only those not reached; or raise jobTimeout."
         pace = self.smtp.max_per_minute
         if not pace:
-            return f"Not sent: the job's {budget} ran out before this reporter's turn. {advice}"
+            return f"The job's {budget} ran out before this reporter's turn. {advice}"
         count = len(self.composer.outgoing)
         return (
-            f"Not sent: at smtp_max_per_minute {pace:g}, this job's {count} message(s) need"
-            f" {pacing.duration(count, pace) / 60:.1f} min, and its {budget}"
-            f" ended before this reporter's turn. {advice}"
+            f"At smtp_max_per_minute {pace:g}, this job's {count} message(s) need"
+            f" {pacing.duration(count, pace) / 60:.1f} min; its {budget} ended before this reporter's turn. {advice}"
         )
 
     def _waiting(self, reason: str) -> None:

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from datetime import datetime, timezone
 
+import hypothesis
+from hypothesis import HealthCheck, given
+from hypothesis import strategies as st
+
+from feedback import pacing
 from feedback.case import read_report
-from feedback.delivery import deliver
+from feedback.delivery import SmtpError, deliver
 from feedback.messages import Composer
 from feedback.plan import decide
 from feedback.settings import read_settings
 from testkit.cases import thehive4_case
 from testkit.cortex import apply_operations, cortex_config
-from testkit.smtp_server import QUOTA_REPLY, THROTTLE_REPLY
+from testkit.smtp_server import CLOSING_REPLY, QUOTA_REPLY, THROTTLE_REPLY, Faults
 
 CAMPAIGN = [f"reporter{n}@example.org" for n in range(6)]
+USERS = [f"user{n}@example.org" for n in range(12)]
+EXAMPLES = int(os.environ.get("PHISHFEEDBACK_EXAMPLES", "150")) // 5
 
 
 def tags_of(result) -> list[str]:
@@ -152,3 +160,43 @@ def test_a_limit_that_is_not_a_number_of_messages_names_the_setting(cortex, smtp
     assert not result.success
     assert "smtp_max_per_minute must be a number from 0 to 6000" in result.error
     assert smtp.delivered == []
+
+
+@hypothesis.settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    count=st.integers(1, 12),
+    retries=st.integers(0, 2),
+    faults=st.builds(
+        Faults,
+        defer_rcpt=st.dictionaries(st.sampled_from(USERS), st.integers(1, 3), max_size=2),
+        defer_data=st.integers(0, 2),
+        drop_data=st.integers(0, 1),
+        per_session=st.integers(0, 4),
+        drop_after=st.integers(-1, 8),
+        throttle_after=st.integers(-1, 8),
+        throttled=st.integers(0, 3),
+        limit_after=st.integers(-1, 10),
+        limit_reply=st.sampled_from([QUOTA_REPLY, CLOSING_REPLY, "451 4.3.0 Temporary failure, try again later"]),
+    ),
+)
+def test_any_mix_of_limits_and_faults_mails_nobody_twice_and_loses_nobody(
+    settings, smtp, monkeypatch, count, retries, faults
+):
+    monkeypatch.setattr(pacing, "FIRST_PAUSE", 0.01)  # the back-off's length is not what this checks
+    smtp.faults, smtp.delivered[:], smtp.refused[:] = faults, [], []
+    reporters = USERS[:count]
+    try:
+        delivery = deliver_within(settings, reporters, 30, smtp_retries=retries)
+    except SmtpError:
+        assert smtp.delivered == []
+        return
+    finally:
+        if faults.limit_reply == QUOTA_REPLY:
+            assert len(smtp.refused) <= 1, "after a quota reply nothing more may be tried"
+    sent = [item.recipient for item in delivery.sent]
+    assert Counter(smtp.recipients()) == Counter(sent)
+    assert Counter(sent + [f.address for f in delivery.failed]) == Counter(reporters)

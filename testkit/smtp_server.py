@@ -7,6 +7,7 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -17,6 +18,14 @@ from aiosmtpd.smtp import AuthResult
 
 # aiosmtpd logs a deprecation warning for every login; the demo's output is for people.
 logging.getLogger("mail.log").setLevel(logging.ERROR)
+
+# Exchange Online's reply past its sending limits (docs/cortex-and-thehive.md §8).
+QUOTA_REPLY = (
+    "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException;"
+    " Failed to process message due to a permanent exception"
+)
+THROTTLE_REPLY = "451 4.7.500 Server busy. Please try again later"
+CLOSING_REPLY = "421 4.3.2 Service not available, closing transmission channel"
 
 USER = "phishfeedback"
 PASSWORD = "Corr3ct-Horse-Battery-Staple"
@@ -42,6 +51,7 @@ class Delivered:
     rcpt_tos: list[str]
     login: str | None
     content: bytes
+    arrived: float = field(default_factory=time.monotonic)
 
     @property
     def message(self) -> EmailMessage:
@@ -58,6 +68,16 @@ class Faults:
     defer_data: int = 0
     drop_data: int = 0
     stall_after: int = -1
+    # After this many messages in one session: 421 to the next MAIL FROM, and the connection closed.
+    per_session: int = 0
+    # Once this many were delivered: the connection closed without a word at the next MAIL FROM (once).
+    drop_after: int = -1
+    # Once this many were delivered: `throttled` more MAIL FROM answered THROTTLE_REPLY.
+    throttle_after: int = -1
+    throttled: int = 0
+    # Once this many were delivered: every message refused at its end with `limit_reply` (a 421 also closes).
+    limit_after: int = -1
+    limit_reply: str = QUOTA_REPLY
 
 
 class _Handler:
@@ -67,6 +87,16 @@ class _Handler:
     async def handle_MAIL(self, smtp, session, envelope, address, mail_options):
         if self.server.faults.refuse_sender:
             return self.server.faults.refuse_sender
+        faults, delivered = self.server.faults, len(self.server.delivered)
+        if faults.per_session and getattr(session, "messages", 0) >= faults.per_session:
+            return _closing(smtp, CLOSING_REPLY)
+        if faults.drop_after == delivered:
+            faults.drop_after = -1
+            smtp.transport.close()
+            return CLOSING_REPLY
+        if 0 <= faults.throttle_after <= delivered and faults.throttled > 0:
+            faults.throttled -= 1
+            return THROTTLE_REPLY
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
@@ -93,9 +123,19 @@ class _Handler:
         if faults.defer_data > 0:
             faults.defer_data -= 1
             return "451 4.3.0 Temporary failure, try again later"
+        if 0 <= faults.limit_after <= len(self.server.delivered):
+            self.server.refused.append(envelope.rcpt_tos[0])
+            return _closing(smtp, faults.limit_reply) if faults.limit_reply.startswith("421") else faults.limit_reply
         login = session.auth_data if session.authenticated else None
         self.server.delivered.append(Delivered(envelope.mail_from, list(envelope.rcpt_tos), login, envelope.content))
+        session.messages = getattr(session, "messages", 0) + 1
         return "250 2.0.0 Message accepted"
+
+
+def _closing(smtp, reply: str) -> str:
+    """The reply goes out first (a handler's answer is written before the loop runs this), then the close."""
+    asyncio.get_running_loop().call_soon(smtp.transport.close)
+    return reply
 
 
 class LoopbackSmtp:
@@ -107,6 +147,7 @@ class LoopbackSmtp:
         self.delivered: list[Delivered] = []
         self.faults = Faults()
         self.logins: list[tuple[str, bool]] = []
+        self.refused: list[str] = []  # recipients of the messages `limit_after` refused
         tls_options = {
             "starttls": {"tls_context": certificates.server_context(), "require_starttls": True},
             "implicit": {"ssl_context": certificates.server_context()},

@@ -43,6 +43,7 @@ class SmtpSettings:
     password: str | None
     timeout: float
     retries: int
+    max_per_minute: float
     cacerts: str | None
 
     __repr__ = _repr_without_secrets
@@ -115,6 +116,7 @@ def read_settings(config: object, parameters: object) -> Settings:
             password=items.text("smtp_password", secret=True),
             timeout=timeout,
             retries=int(items.number("smtp_retries", 2, low=0, high=10, whole=True)),
+            max_per_minute=items.number("smtp_max_per_minute", 0, low=0, high=6000),
             cacerts=cacerts,
         ),
         thehive=_thehive(items, parameters, cacerts, timeout),

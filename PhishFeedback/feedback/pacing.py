@@ -1,0 +1,47 @@
+"""When the next message may go: the pace an admin allows, the back-off after trouble, the time budget.
+
+Mail services count what one mailbox submits per minute (Exchange Online: 30, docs/cortex-and-thehive.md §8)
+and refuse the excess, so the responder spaces its messages itself rather than find the limit by
+hitting it. Plain arithmetic on monotonic seconds, so that every decision can be checked alone.
+"""
+
+from __future__ import annotations
+
+# The first pause before a new session after trouble, in seconds; each further attempt without progress doubles it.
+FIRST_PAUSE = 1.0
+
+
+def spacing(per_minute: float) -> float:
+    """Seconds between two messages so that no minute holds more than `per_minute`; 0 means no limit."""
+    return 60.0 / per_minute if per_minute > 0 else 0.0
+
+
+def next_slot(now: float, last_try: float | None, per_minute: float) -> float:
+    """The earliest moment the next message may start.
+
+    The spacing runs from the end of the previous transaction, when the server has already counted
+    it: the next one then reaches the server at least `spacing` later, whatever each one took.
+    """
+    if last_try is None:
+        return now
+    return max(now, last_try + spacing(per_minute))
+
+
+def fits(slot: float, deadline: float) -> bool:
+    """A message may start only within the job's time budget."""
+    return slot <= deadline
+
+
+def pause(stalled: int) -> float:
+    """1, 2, 4… s after the 1st, 2nd, 3rd session in a row that got nothing through; 1 s after one that did."""
+    return FIRST_PAUSE * 2 ** max(stalled - 1, 0)
+
+
+def may_try_again(stalled: int, retries: int, now: float, wait: float, timeout: float, deadline: float) -> bool:
+    """Retries count sessions in a row without a message accepted: progress starts the count again."""
+    return stalled <= retries and now + wait + timeout <= deadline
+
+
+def duration(count: int, per_minute: float) -> float:
+    """Seconds that `count` messages need at the pace, the time on the wire aside."""
+    return max(count - 1, 0) * spacing(per_minute)

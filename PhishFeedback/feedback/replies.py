@@ -1,0 +1,49 @@
+"""What an SMTP server's refusal means for the rest of the job.
+
+The same code means different things at different steps: a 4xx to RCPT TO concerns one reporter
+(greylisting), a 4xx to MAIL FROM concerns every message (the sender is always the same), a 421
+ends the session wherever it comes. A quota reply is read from its words, whatever its code: past a
+quota nothing more goes out until it resets, so the job stops and the next run goes on.
+"""
+
+from __future__ import annotations
+
+import re
+
+SENDER, RECIPIENT, MESSAGE = "sender", "recipient", "message"
+
+QUOTA = "quota"  # the mailbox may send no more for now: stop, the next run goes on
+CLOSED = "closed"  # 421: the server ends the session; reconnect and go on
+THROTTLED = "throttled"  # a 4xx to MAIL FROM: pause, reconnect and go on
+DEFERRED = "deferred"  # a 4xx about this message or recipient: try it later, go on with the others
+REFUSED = "refused"  # a 5xx about this message or recipient: final for this reporter
+SENDER_REFUSED = "sender refused"  # a 5xx to MAIL FROM: final for everyone
+
+# "SubmissionQuotaExceededException", "Daily user sending limit exceeded", "RecipientRateLimitExceeded",
+# "has exceeded the configured limit", "you've reached your daily limit"...
+_QUOTA_WORDS = re.compile(r"quota|(limit|rate)\s*(exceeded|reached)|(exceed\w*|reached)\s+(\S+\s+){0,3}?limit", re.I)
+# ...but a limit on parallel work ("sender thread limit exceeded") passes within seconds: throttling.
+_CONCURRENCY_WORDS = re.compile(r"(thread|connection|concurren\w*)\s*limit", re.I)
+# Enhanced status codes (RFC 3463) whose quota words are not about the sender: X.2.2 a recipient's
+# mailbox is full ("over quota"), X.3.4 the message is larger than the server takes.
+_NOT_THE_SENDERS = re.compile(r"^\s*[45]\.(2\.2|3\.4)\b")
+
+
+def is_quota(code: int, text: str) -> bool:
+    return (
+        code >= 400
+        and bool(_QUOTA_WORDS.search(text))
+        and not _CONCURRENCY_WORDS.search(text)
+        and not _NOT_THE_SENDERS.match(text)
+    )
+
+
+def meaning(step: str, code: int, text: str) -> str:
+    """One of the meanings above, for a refusal at `step` (SENDER, RECIPIENT or MESSAGE)."""
+    if is_quota(code, text):
+        return QUOTA
+    if code == 421:
+        return CLOSED
+    if step == SENDER:
+        return SENDER_REFUSED if code >= 500 else THROTTLED
+    return REFUSED if code >= 500 else DEFERRED

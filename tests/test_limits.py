@@ -1,0 +1,202 @@
+"""Sending limits: the pace an admin sets, a server's quota, throttling, and what fits in the job's time."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from datetime import datetime, timezone
+
+import hypothesis
+from hypothesis import HealthCheck, given
+from hypothesis import strategies as st
+
+from feedback import pacing
+from feedback.case import read_report
+from feedback.delivery import SmtpError, deliver
+from feedback.messages import Composer
+from feedback.plan import decide
+from feedback.settings import read_settings
+from testkit.cases import thehive4_case
+from testkit.cortex import apply_operations, cortex_config
+from testkit.smtp_server import CLOSING_REPLY, QUOTA_REPLY, THROTTLE_REPLY, Faults
+
+CAMPAIGN = [f"reporter{n}@example.org" for n in range(6)]
+USERS = [f"user{n}@example.org" for n in range(12)]
+EXAMPLES = int(os.environ.get("PHISHFEEDBACK_EXAMPLES", "150")) // 5
+
+
+def tags_of(result) -> list[str]:
+    return [operation["tag"] for operation in result.operations]
+
+
+def assert_each_got_exactly_one(smtp, addresses):
+    assert Counter(smtp.recipients()) == Counter(addresses)
+
+
+def gaps(smtp) -> list[float]:
+    arrivals = [d.arrived for d in smtp.delivered]
+    return [later - earlier for earlier, later in zip(arrivals, arrivals[1:])]
+
+
+def test_messages_reach_the_server_no_faster_than_the_limit(cortex, smtp):
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:4]), smtp_max_per_minute=120)
+
+    assert result.success, result.error
+    assert_each_got_exactly_one(smtp, CAMPAIGN[:4])
+    assert min(gaps(smtp)) >= 60 / 120
+
+
+def test_the_pace_holds_across_a_reconnection(cortex, smtp):
+    smtp.faults.per_session = 2
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:4]), smtp_max_per_minute=40)
+
+    assert result.success, result.error
+    assert len(smtp.logins) == 2
+    assert min(gaps(smtp)) >= 60 / 40
+
+
+def test_quota_reply_stops_the_job_and_the_next_run_mails_only_the_rest(cortex, smtp):
+    smtp.faults.limit_after = 2
+    case = thehive4_case("Spam", CAMPAIGN[:5])
+    first = cortex(case)
+
+    assert first.success, first.error
+    assert [n["address"] for n in first.output["full"]["notified"]] == CAMPAIGN[:2]
+    assert [f["address"] for f in first.output["full"]["failed"]] == CAMPAIGN[2:5]
+    reason = first.output["full"]["failed"][0]["reason"]
+    assert f"answered with a sending quota ({QUOTA_REPLY})" in reason
+    assert "once the quota resets" in reason
+    assert smtp.refused == [CAMPAIGN[2]], "after a quota reply nothing more may be tried"
+    assert {f"feedback_failed:{a}" for a in CAMPAIGN[2:5]} | {"mail failed", "mail sent"} <= set(tags_of(first))
+
+    smtp.faults.limit_after = -1  # the quota resets
+    second = cortex(apply_operations(case, first))
+
+    assert second.success, second.error
+    assert [n["address"] for n in second.output["full"]["notified"]] == CAMPAIGN[2:5]
+    assert second.output["full"]["failed"] == []
+    assert_each_got_exactly_one(smtp, CAMPAIGN[:5])
+
+
+def test_quota_reply_in_a_4xx_to_mail_from_stops_the_job_too(cortex, smtp):
+    smtp.faults.refuse_sender = "450 4.7.1 Daily sending quota exceeded for soc@example.org"
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:3]))
+
+    assert not result.success
+    assert "No feedback was sent. The SMTP server" in result.error
+    assert "answered with a sending quota (450 4.7.1 Daily sending quota exceeded" in result.error
+    assert len(smtp.logins) == 1, "a quota is not retried within the job"
+
+
+def test_quota_reply_before_any_message_is_an_error_that_tags_nothing(cortex, smtp):
+    smtp.faults.limit_after = 0
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:3]))
+
+    assert not result.success
+    assert result.error.startswith("No feedback was sent. The SMTP server")
+    assert "SubmissionQuotaExceededException" in result.error
+    assert "operations" not in result.output
+    assert smtp.refused == [CAMPAIGN[0]]
+
+
+def test_throttling_reply_is_retried_after_a_pause_and_everyone_is_reached(cortex, smtp):
+    smtp.faults.throttle_after, smtp.faults.throttled = 2, 2
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:5]), smtp_retries=2)
+
+    assert result.success, result.error
+    assert result.output["full"]["failed"] == []
+    assert [d.rcpt_tos[0] for d in smtp.delivered] == CAMPAIGN[:5]
+    assert len(smtp.logins) == 3
+    assert gaps(smtp)[1] >= 1.0, "the server asked to slow down: the next session waits"
+
+
+def test_throttling_that_lasts_ends_with_the_servers_reply(cortex, smtp):
+    smtp.faults.throttle_after, smtp.faults.throttled = 1, 99
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:3]), smtp_retries=1)
+
+    assert result.success, result.error
+    assert [n["address"] for n in result.output["full"]["notified"]] == CAMPAIGN[:1]
+    reasons = [f["reason"] for f in result.output["full"]["failed"]]
+    assert reasons == [f"the SMTP server {smtp.host}:{smtp.port} answered {THROTTLE_REPLY} (after 2 attempt(s))"] * 2
+    assert len(smtp.logins) == 3
+
+
+def deliver_within(settings, reporters, budget, **items):
+    """The shell alone, with a time budget shorter than any jobTimeout Cortex allows (1 min)."""
+    config = read_settings(cortex_config({**settings, **items}, cacerts=settings["cacerts"]), {})
+    report = read_report(thehive4_case("Spam", reporters), "thehive:case", config.custom_field, config.title_prefix)
+    decision = decide(report, [], config.reporter_tag, config.allowed_domains)
+    composer = Composer(decision, report, config, datetime.now(timezone.utc))
+    return deliver(composer, config.smtp, config.sender_address, deadline=time.monotonic() + budget)
+
+
+def test_reporters_beyond_what_the_pace_allows_in_the_budget_are_left_for_the_next_run(settings, smtp):
+    delivery = deliver_within(settings, CAMPAIGN, 2.5, smtp_max_per_minute=60)
+
+    assert [item.recipient for item in delivery.sent] == CAMPAIGN[:3]
+    assert [f.address for f in delivery.failed] == CAMPAIGN[3:]
+    assert delivery.failed[0].reason.startswith(
+        "At smtp_max_per_minute 60, this job's 6 message(s) need 0.1 min; its time budget (80% of Cortex's"
+        " jobTimeout) ended before this reporter's turn. Run the responder again"
+    )
+    assert_each_got_exactly_one(smtp, CAMPAIGN[:3])
+    assert min(gaps(smtp)) >= 1.0
+
+
+def test_cortex_stopping_the_job_while_it_waits_for_the_pace_still_records_who_was_mailed(cortex, smtp):
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:3]), smtp_max_per_minute=6, stop_after=2)
+
+    assert result.success, result.everything_printed()
+    assert [n["address"] for n in result.output["full"]["notified"]] == CAMPAIGN[:1]
+    assert [f["address"] for f in result.output["full"]["failed"]] == CAMPAIGN[1:3]
+    assert "Cortex stopped the job" in result.output["full"]["failed"][0]["reason"]
+    assert_each_got_exactly_one(smtp, CAMPAIGN[:1])
+
+
+def test_a_limit_that_is_not_a_number_of_messages_names_the_setting(cortex, smtp):
+    result = cortex(thehive4_case(), smtp_max_per_minute=-30)
+
+    assert not result.success
+    assert "smtp_max_per_minute must be a number from 0 to 6000" in result.error
+    assert smtp.delivered == []
+
+
+@hypothesis.settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    count=st.integers(1, 12),
+    retries=st.integers(0, 2),
+    faults=st.builds(
+        Faults,
+        defer_rcpt=st.dictionaries(st.sampled_from(USERS), st.integers(1, 3), max_size=2),
+        defer_data=st.integers(0, 2),
+        drop_data=st.integers(0, 1),
+        per_session=st.integers(0, 4),
+        drop_after=st.integers(-1, 8),
+        throttle_after=st.integers(-1, 8),
+        throttled=st.integers(0, 3),
+        limit_after=st.integers(-1, 10),
+        limit_reply=st.sampled_from([QUOTA_REPLY, CLOSING_REPLY, "451 4.3.0 Temporary failure, try again later"]),
+    ),
+)
+def test_any_mix_of_limits_and_faults_mails_nobody_twice_and_loses_nobody(
+    settings, smtp, monkeypatch, count, retries, faults
+):
+    monkeypatch.setattr(pacing, "FIRST_PAUSE", 0.01)  # the back-off's length is not what this checks
+    smtp.faults, smtp.delivered[:], smtp.refused[:] = faults, [], []
+    reporters = USERS[:count]
+    try:
+        delivery = deliver_within(settings, reporters, 30, smtp_retries=retries)
+    except SmtpError:
+        assert smtp.delivered == []
+        return
+    finally:
+        if faults.limit_reply == QUOTA_REPLY:
+            assert len(smtp.refused) <= 1, "after a quota reply nothing more may be tried"
+    sent = [item.recipient for item in delivery.sent]
+    assert Counter(smtp.recipients()) == Counter(sent)
+    assert Counter(sent + [f.address for f in delivery.failed]) == Counter(reporters)

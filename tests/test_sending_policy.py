@@ -1,0 +1,92 @@
+"""The delivery policy's decisions on their own: what a reply means, when the next message may go."""
+
+from __future__ import annotations
+
+import pytest
+
+from feedback import pacing, replies
+from feedback.replies import MESSAGE, RECIPIENT, SENDER, meaning
+
+
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [
+        (554, "5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message"),
+        (550, "5.4.5 Daily user sending quota exceeded."),
+        (550, "5.4.5 Daily user sending limit exceeded."),
+        (550, "5.1.90 Your message can't be sent because you've reached your daily limit for message recipients"),
+        (421, "4.4.2 Message submission rate for this client has exceeded the configured limit"),
+        (450, "4.7.1 RecipientRateLimitExceeded"),
+        (452, "4.3.1 Sending quota exhausted, try tomorrow"),
+    ],
+)
+def test_quota_and_limit_wording_stops_the_job_at_any_step(code, text):
+    assert {meaning(step, code, text) for step in (SENDER, RECIPIENT, MESSAGE)} == {replies.QUOTA}
+
+
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [
+        (432, "4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded"),
+        (452, "4.2.2 The email account that you tried to reach is over quota"),
+        (552, "5.3.4 Message size exceeds fixed limit"),
+        (250, "2.0.0 quota exceeded, but accepted"),
+        (451, "4.7.500 Server busy. Please try again later"),
+    ],
+)
+def test_limits_that_are_not_the_senders_quota_are_not_read_as_one(code, text):
+    assert not replies.is_quota(code, text)
+
+
+def test_421_ends_the_session_wherever_it_comes():
+    text = "4.3.2 Service not available, closing transmission channel"
+    assert {meaning(step, 421, text) for step in (SENDER, RECIPIENT, MESSAGE)} == {replies.CLOSED}
+
+
+def test_a_4xx_to_mail_from_throttles_every_message_and_a_5xx_refuses_the_sender():
+    assert meaning(SENDER, 451, "4.7.500 Server busy") == replies.THROTTLED
+    assert meaning(SENDER, 553, "5.7.1 Sender address rejected") == replies.SENDER_REFUSED
+
+
+def test_replies_about_one_recipient_or_message_concern_only_that_reporter():
+    assert meaning(RECIPIENT, 451, "4.7.1 Greylisted") == replies.DEFERRED
+    assert meaning(MESSAGE, 451, "4.3.0 Temporary failure") == replies.DEFERRED
+    assert meaning(RECIPIENT, 550, "5.1.1 mailbox unavailable") == replies.REFUSED
+    assert meaning(MESSAGE, 554, "5.7.1 Message rejected as spam") == replies.REFUSED
+
+
+def test_no_limit_means_no_wait():
+    assert pacing.next_slot(100.0, 99.9, 0) == 100.0
+    assert pacing.duration(500, 0) == 0
+
+
+def test_the_next_message_waits_a_minute_divided_by_the_limit_after_the_last():
+    assert pacing.spacing(30) == 2.0
+    assert pacing.next_slot(100.0, 99.5, 30) == 101.5
+    assert pacing.next_slot(100.0, 90.0, 30) == 100.0
+    assert pacing.next_slot(100.0, None, 30) == 100.0
+
+
+def test_no_sixty_seconds_hold_more_messages_than_the_limit():
+    per_minute, now, last, starts = 30, 0.0, None, []
+    for _ in range(100):
+        now = pacing.next_slot(now, last, per_minute) + 0.001  # each transaction takes a moment
+        starts.append(now)
+        last = now
+    assert max(sum(1 for t in starts if s <= t < s + 60) for s in starts) == per_minute
+
+
+def test_a_message_whose_turn_comes_after_the_deadline_does_not_fit():
+    assert pacing.fits(10.0, 10.0) and not pacing.fits(10.1, 10.0)
+    assert pacing.duration(31, 30) == 60.0
+
+
+def test_pauses_double_with_each_session_in_a_row_that_got_nothing_through():
+    assert [pacing.pause(n) for n in range(5)] == [1.0, 1.0, 2.0, 4.0, 8.0]
+
+
+def test_retries_count_sessions_in_a_row_without_progress_and_respect_the_deadline():
+    assert pacing.may_try_again(0, 0, now=0, wait=1, timeout=5, deadline=100)
+    assert pacing.may_try_again(2, 2, now=0, wait=2, timeout=5, deadline=100)
+    assert not pacing.may_try_again(3, 2, now=0, wait=4, timeout=5, deadline=100)
+    assert not pacing.may_try_again(1, 2, now=95, wait=1, timeout=5, deadline=100)

@@ -1,4 +1,4 @@
-"""TheHive's answers to the observable queries, in TheHive 5 (v1) and TheHive 3/4 (legacy) shapes.
+"""TheHive's answers to the observable queries, in TheHive 4.1/5 (v1) and TheHive 3/4 (legacy) shapes.
 
 See docs/cortex-and-thehive.md §5.
 """
@@ -63,3 +63,8 @@ def legacy_observable(data_type: str, data: str | None, tags=()) -> dict:
     if data is not None:
         artifact["data"] = data
     return artifact
+
+
+def legacy_alert_answer(alert: dict, observables: list[dict]) -> dict:
+    """TheHive 3/4's answer to GET /api/alert/<id>: the alert with its observables in `artifacts`."""
+    return dict(alert, artifacts=observables)

@@ -89,7 +89,7 @@ def _lost(kind: str) -> str:
     """TheHive 4.0 cut the address (docs/cortex-and-thehive.md §4); quoted, it keeps it whole."""
     return (
         "TheHive 4.0 dropped the part of the address before '=' (it starts with '_');"
-        f" tag the {kind} again with the address in quotes: {REPORTER_NAMESPACE}:\"<address>\""
+        f' tag the {kind} again with the address in quotes: {REPORTER_NAMESPACE}:"<address>"'
     )
 
 

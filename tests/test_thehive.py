@@ -395,3 +395,18 @@ def test_trickling_thehive_without_reporter_tags_is_an_error_that_blames_it_and_
     assert re.search(f"TheHive at {re.escape(url)} gave no complete answer within 1[0-6] s", result.error)
     assert "jobTimeout" in result.error and "smtp_timeout" not in result.error
     assert smtp.delivered == []
+
+
+def test_read_that_times_out_is_not_sent_again_and_the_tags_are_used(cortex, smtp, stalled_thehive):
+    asked = []
+    wait = silent(stalled_thehive.released)
+    stalled_thehive.expect_request(V1).respond_with_handler(lambda request: asked.append(1) or wait(request))
+    url = stalled_thehive.url_for("/").rstrip("/")
+    case = thehive5_case("Spam", ["alice@example.org"])
+    result = cortex(case, thehive_url=url, thehive_apikey=API_KEY, smtp_timeout=2)
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org"]
+    [warning] = result.output["full"]["warnings"]
+    assert f"TheHive at {url} did not answer within 2 s." in warning
+    assert asked == [1]

@@ -102,8 +102,11 @@ def _read(settings: TheHiveSettings, kind: str, object_id: str, cutoff: float, c
             super().init_poolmanager(*args, **kwargs, ssl_context=context)
 
     with requests.Session() as session:
+        # A read that timed out is not sent again: the server is slow, and a second wait would only
+        # spend the time delivery needs.
         retry = Retry(
             total=2,
+            read=False,
             backoff_factor=0.5,
             status_forcelist=(500, 502, 503, 504),
             allowed_methods=None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 
+API_KEY = "hive-Sup3rS3cretApiKey-0123456789"
 _ids = itertools.count(1000)
 CREATED = 1693412835689
 

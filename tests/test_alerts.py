@@ -9,14 +9,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from pytest_httpserver import HTTPServer
 
 from testkit.cases import thehive4_alert, thehive5_alert, thehive40_alert
 from testkit.cortex import apply_operations
 from testkit.thehive40_tags import stored
-from testkit.thehive_api import legacy_alert_answer, legacy_observable, v1_observable
+from testkit.thehive_api import API_KEY, legacy_alert_answer, legacy_observable, v1_observable
 
-API_KEY = "hive-Sup3rS3cretApiKey-0123456789"
 V1 = "/api/v1/query"
 SUBJECT = "Your parcel could not be delivered"
 OBSERVABLES = [
@@ -26,20 +24,6 @@ OBSERVABLES = [
     ("file", None, []),
 ]
 ALERTS = {"TheHive 4.0": thehive40_alert, "TheHive 4.1": thehive4_alert, "TheHive 5": thehive5_alert}
-
-
-@pytest.fixture
-def thehive():
-    server = HTTPServer(host="127.0.0.1")
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
-
-
-@pytest.fixture
-def api(thehive):
-    return {"thehive_url": thehive.url_for("/").rstrip("/"), "thehive_apikey": API_KEY}
 
 
 def alert_job(cortex, alert, **items):

@@ -14,9 +14,8 @@ from werkzeug import Response
 from testkit.cases import thehive4_case, thehive5_case, thehive_alert
 from testkit.cortex import JobResult, apply_operations, cortex_config, modules_loaded_by, run_job, write_job
 from testkit.smtp_server import free_port
-from testkit.thehive_api import legacy_observable, v1_observable
+from testkit.thehive_api import API_KEY, legacy_observable, v1_observable
 
-API_KEY = "hive-Sup3rS3cretApiKey-0123456789"
 V1 = "/api/v1/query"
 LEGACY = "/api/case/artifact/_search"
 SUBJECT = "Your mailbox is almost full"
@@ -29,15 +28,6 @@ OBSERVABLES = [
 
 
 @pytest.fixture
-def thehive():
-    server = HTTPServer(host="127.0.0.1")
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
-
-
-@pytest.fixture
 def thehive_tls(certificates):
     """TheHive behind HTTPS, with a certificate from the test CA."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -47,12 +37,6 @@ def thehive_tls(certificates):
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def api(thehive):
-    """Configuration items pointing at the loopback TheHive."""
-    return {"thehive_url": thehive.url_for("/").rstrip("/"), "thehive_apikey": API_KEY}
 
 
 def bodies(thehive, path):

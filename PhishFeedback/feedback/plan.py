@@ -86,7 +86,7 @@ def _nobody(refused: list[Refusal], kind: str) -> str:
 
 
 def _lost(kind: str) -> str:
-    """TheHive 4.0 cut the address (docs/cortex-and-thehive.md §4); quoted, it keeps it whole."""
+    """Why a tag TheHive 4.0 cut is refused, and the form 4.0 keeps whole (docs/cortex-and-thehive.md §4)."""
     return (
         "TheHive 4.0 dropped the part of the address before '=' (it starts with '_');"
         f' tag the {kind} again with the address in quotes: {REPORTER_NAMESPACE}:"<address>"'

@@ -12,7 +12,7 @@ from urllib.parse import quote, urlsplit
 
 from feedback.case import CaseError, Observable, Report, read_observables
 from feedback.plan import REPORTER_NAMESPACE
-from feedback.settings import TheHiveSettings
+from feedback.settings import TIME_BUDGET_SHARE, TheHiveSettings
 from feedback.tags import tag_values
 from feedback.trust import trust_context
 
@@ -81,8 +81,8 @@ def fetch_observables(settings: TheHiveSettings, kind: str, object_id: str, cuto
     if not outcome:
         raise TheHiveError(
             f"TheHive at {_shown(settings.url)} gave no complete answer within {allowed:.0f} s, the share of the"
-            " job's time it is allowed (a third of what was left of 80 % of Cortex's jobTimeout). Check that"
-            " TheHive is up and answers quickly; a larger jobTimeout gives it more time."
+            f" job's time it is allowed (a third of what was left of {TIME_BUDGET_SHARE:.0%} of Cortex's jobTimeout)."
+            " Check that TheHive is up and answers quickly; a larger jobTimeout gives it more time."
         )
     if isinstance(outcome[0], Exception):
         raise outcome[0]

@@ -59,7 +59,7 @@ class PhishFeedback(Responder):
         settings = read_settings(config, self.get_param("parameters"))
         deadline = time.monotonic() + settings.time_budget
         report = read_report(self.get_param("data"), self.data_type, settings.custom_field, settings.title_prefix)
-        observables, warnings = observables_for(report, settings.thehive)
+        observables, warnings = observables_for(report, settings.thehive, deadline)
         decision = decide(report, observables, settings.reporter_tag, settings.allowed_domains)
         if not decision.recipients:
             return nothing_to_send(decision, report.kind, warnings)

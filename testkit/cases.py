@@ -1,6 +1,12 @@
-"""Cases and alerts as TheHive 4 and 5 send them to a responder (docs/cortex-and-thehive.md §4)."""
+"""Cases and alerts as TheHive 3, 4.0, 4.1 and 5 send them to a responder (docs/cortex-and-thehive.md §4).
+
+TheHive 4.0 shows every tag through its tag renderer (testkit/thehive40_tags.py), and an upgraded
+TheHive 4.1 holds the same forms; a fresh 4.1 and TheHive 5 send the tags as they were added.
+"""
 
 from __future__ import annotations
+
+from testkit.thehive40_tags import rendered
 
 CREATED = 1693412835000
 
@@ -66,3 +72,52 @@ def thehive_alert(verdict: str | None = "Spam", reporters=("alice@example.org",)
         "customFields": {"phishFeedback": {"string": verdict, "order": 0}},
         "artifacts": list(artifacts),
     }
+
+
+def thehive40_case(verdict: str | None = "Spam", reporters=("alice@example.org",), tags=()) -> dict:
+    """A case from TheHive 4.0 (or 4.1 after its upgrade from 4.0): the v0 shape, tags as 4.0 renders them."""
+    case = thehive4_case(verdict, reporters, tags=tags)
+    return dict(case, tags=[rendered(tag) for tag in case["tags"]])
+
+
+def thehive4_alert(verdict: str | None = "Spam", reporters=("alice@example.org",), tags=()) -> dict:
+    """An alert as TheHive 4.1 sends it to a responder: v0 `OutputAlert`, its `artifacts` always empty."""
+    return {
+        "_id": "~40964",
+        "id": "~40964",
+        "createdBy": "mail-collector@soc.example.org",
+        "createdAt": CREATED,
+        "_type": "alert",
+        "type": "phishing-report",
+        "source": "mailbox",
+        "sourceRef": "report-2024-001",
+        "externalLink": None,
+        "title": "Phishing report: Your parcel is waiting",
+        "description": "Reported through the phishing button.",
+        "severity": 2,
+        "date": CREATED,
+        "tags": [*(f"user_email:{r}" for r in reporters), *tags],
+        "tlp": 2,
+        "pap": 2,
+        "status": "New",
+        "follow": True,
+        "case": None,
+        "customFields": {"phishFeedback": {"string": verdict, "order": 0}},
+        "caseTemplate": None,
+        "artifacts": [],
+        "similarCases": [],
+    }
+
+
+def thehive40_alert(verdict: str | None = "Spam", reporters=("alice@example.org",), tags=()) -> dict:
+    """An alert from TheHive 4.0 (or an upgraded 4.1): tags as 4.0 renders them."""
+    alert = thehive4_alert(verdict, reporters, tags)
+    return dict(alert, tags=[rendered(tag) for tag in alert["tags"]])
+
+
+def thehive5_alert(verdict: str | None = "Spam", reporters=("alice@example.org",), tags=()) -> dict:
+    """An alert from TheHive 5 (inferred, §4): the v0 fields, `customFieldValues`, `artifacts` empty."""
+    alert = thehive4_alert(None, reporters, tags)
+    del alert["customFields"]
+    alert.update(_id="~12288", id="~12288", stage="New", customFieldValues={"phishFeedback": verdict})
+    return alert

@@ -1,4 +1,4 @@
-"""TheHive's answers to the observable queries, in TheHive 5 (v1) and TheHive 3/4 (legacy) shapes.
+"""TheHive's answers to the observable queries, in TheHive 4.1/5 (v1) and TheHive 3/4 (legacy) shapes.
 
 See docs/cortex-and-thehive.md §5.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 
+API_KEY = "hive-Sup3rS3cretApiKey-0123456789"
 _ids = itertools.count(1000)
 CREATED = 1693412835689
 
@@ -63,3 +64,8 @@ def legacy_observable(data_type: str, data: str | None, tags=()) -> dict:
     if data is not None:
         artifact["data"] = data
     return artifact
+
+
+def legacy_alert_answer(alert: dict, observables: list[dict]) -> dict:
+    """TheHive 3/4's answer to GET /api/alert/<id>: the alert with its observables in `artifacts`."""
+    return dict(alert, artifacts=observables)

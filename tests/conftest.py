@@ -47,3 +47,23 @@ def cortex(tmp_path, settings):
         return run_job(tmp_path, data, config, **job)
 
     return run
+
+
+@pytest.fixture
+def thehive():
+    """TheHive's API on loopback (pytest-httpserver); tests teach it the answers of the version they imitate."""
+    from pytest_httpserver import HTTPServer
+
+    server = HTTPServer(host="127.0.0.1")
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture
+def api(thehive):
+    """Configuration items pointing at the loopback TheHive."""
+    from testkit.thehive_api import API_KEY
+
+    return {"thehive_url": thehive.url_for("/").rstrip("/"), "thehive_apikey": API_KEY}

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 import ssl
+import threading
 
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Response
 
 from testkit.cases import thehive4_case, thehive5_case, thehive_alert
-from testkit.cortex import apply_operations, cortex_config, modules_loaded_by, write_job
+from testkit.cortex import JobResult, apply_operations, cortex_config, modules_loaded_by, run_job, write_job
 from testkit.smtp_server import free_port
-from testkit.thehive_api import legacy_observable, v1_observable
+from testkit.thehive_api import API_KEY, legacy_observable, v1_observable
 
-API_KEY = "hive-Sup3rS3cretApiKey-0123456789"
 V1 = "/api/v1/query"
 LEGACY = "/api/case/artifact/_search"
 SUBJECT = "Your mailbox is almost full"
@@ -26,15 +28,6 @@ OBSERVABLES = [
 
 
 @pytest.fixture
-def thehive():
-    server = HTTPServer(host="127.0.0.1")
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
-
-
-@pytest.fixture
 def thehive_tls(certificates):
     """TheHive behind HTTPS, with a certificate from the test CA."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -44,12 +37,6 @@ def thehive_tls(certificates):
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def api(thehive):
-    """Configuration items pointing at the loopback TheHive."""
-    return {"thehive_url": thehive.url_for("/").rstrip("/"), "thehive_apikey": API_KEY}
 
 
 def bodies(thehive, path):
@@ -95,8 +82,6 @@ def test_observables_are_read_page_by_page(cortex, smtp, thehive, api):
     second = [v1_observable("mail", "last@example.org", ["Reporter"])]
 
     def page(request):
-        from werkzeug import Response
-
         start = json.loads(request.data)["query"][2]["from"]
         return Response(json.dumps(first if start == 0 else second), content_type="application/json")
 
@@ -293,3 +278,119 @@ def test_reporter_from_an_observable_is_mailed_once_across_runs(cortex, smtp, th
     assert sorted(smtp.recipients()) == ["alice@example.org", "bob@example.org"]
     assert second.output["full"]["already_notified"] == ["alice@example.org", "bob@example.org"]
     assert second.operations == []
+
+
+@pytest.mark.parametrize(
+    ("values", "verdict"), [(["Phishing"], "Phishing"), ([" legit  EMAIL "], "Legit email"), (["Spam", None], "Spam")]
+)
+def test_thehive5_multi_value_verdict_field_with_one_value_is_used(cortex, smtp, values, verdict):
+    case = thehive5_case(None)
+    case["customFieldValues"] = {"phishFeedback": values}
+    result = cortex(case)
+
+    assert result.success, result.error
+    assert result.output["full"]["verdict"] == verdict
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"customFieldValues": {"phishFeedback": ["Spam", "Phishing"]}},
+        {"customFields": [{"name": "phishFeedback", "type": "string", "value": ["Spam", "Phishing"], "order": 0}]},
+    ],
+)
+def test_several_verdicts_in_one_field_are_an_error_naming_them(cortex, smtp, fields):
+    case = {k: v for k, v in thehive5_case(None).items() if k != "customFieldValues"}
+    result = cortex({**case, **fields})
+
+    assert not result.success
+    assert "The custom field 'phishFeedback' holds several values ('Spam', 'Phishing')" in result.error
+    assert smtp.delivered == []
+
+
+@pytest.fixture
+def stalled_thehive():
+    """A TheHive that accepts every request and then stalls: silent, or a byte every 2 s, until the test ends."""
+    server = HTTPServer(host="127.0.0.1", threaded=True)
+    server.start()
+    released = threading.Event()
+    server.released = released
+    yield server
+    released.set()
+    server.clear()
+    server.stop()
+
+
+def silent(released):
+    def handler(request):
+        released.wait(120)
+        return Response("[]", content_type="application/json")
+
+    return handler
+
+
+def trickling(released):
+    def body():
+        yield b"["
+        while not released.wait(2):
+            yield b" "
+        yield b"]"
+
+    def handler(request):
+        return Response(body(), content_type="application/json")
+
+    return handler
+
+
+def within_cortex_time_limit(tmp_path, settings, case, **items) -> JobResult:
+    """The job with jobTimeout 1: Cortex would stop it after 60 s, so it must be over well before."""
+    values = {**{k: v for k, v in settings.items() if k != "cacerts"}, "jobTimeout": 1, "smtp_timeout": 30, **items}
+    return run_job(tmp_path, case, cortex_config(values, cacerts=settings["cacerts"]), timeout=55)
+
+
+def test_silent_thehive_is_given_up_at_its_share_of_the_time_and_the_tags_are_used(
+    tmp_path, settings, smtp, stalled_thehive
+):
+    stalled_thehive.expect_request(V1).respond_with_handler(silent(stalled_thehive.released))
+    url = stalled_thehive.url_for("/").rstrip("/")
+    result = within_cortex_time_limit(
+        tmp_path, settings, thehive5_case("Spam", ["alice@example.org"]), thehive_url=url, thehive_apikey=API_KEY
+    )
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org"]
+    [warning] = result.output["full"]["warnings"]
+    assert re.search(
+        f"TheHive at {re.escape(url)} gave no complete answer within 1[0-6] s, the share of the job's time", warning
+    )
+    assert "taken from the case's tags only" in warning and "smtp_timeout" not in warning
+
+
+def test_trickling_thehive_without_reporter_tags_is_an_error_that_blames_it_and_the_time(
+    tmp_path, settings, smtp, stalled_thehive
+):
+    stalled_thehive.expect_request(V1).respond_with_handler(trickling(stalled_thehive.released))
+    url = stalled_thehive.url_for("/").rstrip("/")
+    result = within_cortex_time_limit(
+        tmp_path, settings, thehive5_case("Spam", ()), thehive_url=url, thehive_apikey=API_KEY
+    )
+
+    assert not result.success
+    assert re.search(f"TheHive at {re.escape(url)} gave no complete answer within 1[0-6] s", result.error)
+    assert "jobTimeout" in result.error and "smtp_timeout" not in result.error
+    assert smtp.delivered == []
+
+
+def test_read_that_times_out_is_not_sent_again_and_the_tags_are_used(cortex, smtp, stalled_thehive):
+    asked = []
+    wait = silent(stalled_thehive.released)
+    stalled_thehive.expect_request(V1).respond_with_handler(lambda request: asked.append(1) or wait(request))
+    url = stalled_thehive.url_for("/").rstrip("/")
+    case = thehive5_case("Spam", ["alice@example.org"])
+    result = cortex(case, thehive_url=url, thehive_apikey=API_KEY, smtp_timeout=2)
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org"]
+    [warning] = result.output["full"]["warnings"]
+    assert f"TheHive at {url} did not answer within 2 s." in warning
+    assert asked == [1]

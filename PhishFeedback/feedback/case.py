@@ -79,9 +79,17 @@ def read_observables(items: object) -> list[Observable]:
 
 def _verdict(data: dict, name: str, kind: str) -> str:
     value = _field_value(data, name)
-    if isinstance(value, list):
-        value = value[0] if len(value) == 1 else None
     accepted = ", ".join(f"'{v}'" for v in VERDICTS)
+    if isinstance(value, list):
+        # A multi-value field of TheHive 5: one value is the verdict, several are not one verdict.
+        values = [v for v in value if v is not None and (not isinstance(v, str) or v.strip())]
+        if len(values) > 1:
+            held = ", ".join(f"'{_shorten(str(v))}'" for v in values[:5]) + (", …" if len(values) > 5 else "")
+            raise CaseError(
+                f"The custom field '{name}' holds several values ({held}); a reporter can be given only one"
+                f" verdict. Keep one of {accepted} and run the responder again."
+            )
+        value = values[0] if values else None
     if isinstance(value, str) and value.strip():
         wanted = " ".join(value.split()).lower()
         for verdict in VERDICTS:

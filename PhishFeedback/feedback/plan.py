@@ -5,10 +5,11 @@ from __future__ import annotations
 from feedback.addresses import AddressError, domain_allowed, parse_address
 from feedback.case import CaseError, Observable, Report
 from feedback.shapes import shape
-from feedback.tags import notified_addresses, tag_values
+from feedback.tags import lost_by_thehive40, notified_addresses, tag_values
 
 REPORTER_NAMESPACE = "user_email"
 SUBJECT_TYPES = ("mail_subject", "mail-subject")
+OUTSIDE_DOMAINS = "its domain is not in allowed_recipient_domains"
 
 
 @shape
@@ -46,10 +47,10 @@ def decide(
         try:
             address = parse_address(value)
         except AddressError as bad:
-            refused.append(Refusal(value, str(bad)))
+            refused.append(Refusal(value, _lost(report.kind) if lost_by_thehive40(value) else str(bad)))
             continue
         if not domain_allowed(address, allowed_domains):
-            refused.append(Refusal(value, "its domain is not in allowed_recipient_domains"))
+            refused.append(Refusal(value, OUTSIDE_DOMAINS))
             continue
         key = address.lower()
         if key in seen:
@@ -57,8 +58,7 @@ def decide(
         seen.add(key)
         (already if key in notified else recipients).append(address)
     if not recipients and not already:
-        reasons = "; ".join(f"'{r.value[:80]}': {r.reason}" for r in refused)
-        raise CaseError(f"No reporter address can be mailed ({reasons}). Correct the {report.kind}'s reporter tags.")
+        raise CaseError(_nobody(refused, report.kind))
     subject = next((o.data for o in observables if o.data_type in SUBJECT_TYPES), None)
     sender = next((o.data for o in observables if o.data_type == "mail" and not _has_tag(o, reporter_tag)), None)
     return Decision(
@@ -71,6 +71,25 @@ def decide(
         from_observables={
             k: v for k, v in (("reporters", tagged), ("reported_subject", subject), ("reported_sender", sender)) if v
         },
+    )
+
+
+def _nobody(refused: list[Refusal], kind: str) -> str:
+    reasons = "; ".join(f"'{r.value[:80]}': {r.reason}" for r in refused)
+    advice = f"Correct the {kind}'s reporter tags."
+    if any(r.reason == OUTSIDE_DOMAINS for r in refused):
+        advice = (
+            f"If these reporters are right, the configuration may be the cause: ask the Cortex admin to add"
+            f" their domain to allowed_recipient_domains (Organisation → Responders → Phish_Feedback). {advice}"
+        )
+    return f"No reporter address can be mailed ({reasons}). {advice}"
+
+
+def _lost(kind: str) -> str:
+    """Why a tag TheHive 4.0 cut is refused, and the form 4.0 keeps whole (docs/cortex-and-thehive.md §4)."""
+    return (
+        "TheHive 4.0 dropped the part of the address before '=' (it starts with '_');"
+        f' tag the {kind} again with the address in quotes: {REPORTER_NAMESPACE}:"<address>"'
     )
 
 

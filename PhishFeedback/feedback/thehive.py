@@ -1,50 +1,99 @@
-"""Reading a case's observables from TheHive's API, on TheHive 3, 4 and 5.
+"""Reading a case's or an alert's observables from TheHive's API, on TheHive 3, 4 and 5.
 
-A case job does not carry its observables (docs/cortex-and-thehive.md §4), yet mail-collection pipelines put the
-reporter and the reported message there. `requests` is imported here, on first use, so that a
-plain case job does not pay for it.
+A case job does not carry its observables, and TheHive 4 and 5 send an alert's `artifacts` empty
+(docs/cortex-and-thehive.md §4), yet mail-collection pipelines put the reporter and the reported
+message there. `requests` and `threading` are imported on first use, so that a plain job does not pay for them.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+import time
+from urllib.parse import quote, urlsplit
 
-from feedback.case import Observable, Report, read_observables
+from feedback.case import CaseError, Observable, Report, read_observables
 from feedback.plan import REPORTER_NAMESPACE
-from feedback.settings import TheHiveSettings
+from feedback.settings import TIME_BUDGET_SHARE, TheHiveSettings
 from feedback.tags import tag_values
 from feedback.trust import trust_context
 
 PAGE = 100
-V1_QUERY = "/api/v1/query?name=case-observables"
-LEGACY_SEARCH = "/api/case/artifact/_search?range=all"
+V1_QUERY = "/api/v1/query?name={kind}-observables"
+V1_GETTER = {"case": "getCase", "alert": "getAlert"}
+LEGACY_CASE_SEARCH = "/api/case/artifact/_search?range=all"
+# TheHive 3 and 4 have no search for an alert's artifacts; the alert itself comes with them.
+LEGACY_ALERT = "/api/alert/{id}"
+# TheHive may use at most this share of the job's time left. Its observables only add to what the
+# tags may already say, while delivery needs the rest for its own retries (smtp_retries attempts of
+# up to smtp_timeout each, with pauses): a TheHive slower than that is treated as one that is down.
+THEHIVE_SHARE = 1 / 3
 
 
 class TheHiveError(Exception):
     """TheHive could not give the observables; the message names the URL and what to check."""
 
 
-def observables_for(report: Report, settings: TheHiveSettings | None) -> tuple[list[Observable], list[str]]:
+def observables_for(
+    report: Report, settings: TheHiveSettings | None, deadline: float
+) -> tuple[list[Observable], list[str]]:
     """The report's observables and any warning; TheHive's failure only matters when the tags name no reporter."""
-    if report.kind == "alert":
+    if report.artifacts:  # TheHive 3 sends an alert's observables with the job
         return list(report.artifacts), []
+    tagged = tag_values(report.tags, REPORTER_NAMESPACE)
     if settings is None:
+        if report.kind == "alert" and not tagged:
+            raise CaseError(
+                f"No reporter to answer: the alert has no '{REPORTER_NAMESPACE}:<address>' tag, and TheHive 4 and 5"
+                " do not send an alert's observables with the job. Ask the Cortex admin to set thehive_url and"
+                " thehive_apikey, so that the responder reads them from TheHive, or tag the alert"
+                f" '{REPORTER_NAMESPACE}:<address>'."
+            )
         return [], []
+    cutoff = time.monotonic() + max(0.0, deadline - time.monotonic()) * THEHIVE_SHARE
     try:
-        return fetch_observables(settings, report.id), []
+        return fetch_observables(settings, report.kind, report.id, cutoff), []
     except TheHiveError as failure:
-        if not tag_values(report.tags, REPORTER_NAMESPACE):
+        if not tagged:
             raise
-        return [], [f"{failure} The reporters were taken from the case's tags only."]
+        return [], [f"{failure} The reporters were taken from the {report.kind}'s tags only."]
 
 
-def fetch_observables(settings: TheHiveSettings, case_id: str) -> list[Observable]:
-    """The case's observables, through the v1 query API or, where TheHive has none, the legacy search."""
+def fetch_observables(settings: TheHiveSettings, kind: str, object_id: str, cutoff: float) -> list[Observable]:
+    """The observables, read by a worker that is given up at `cutoff` (the monotonic clock).
+
+    A timeout bounds each read only: a TheHive that trickles a byte at a time, or retries that add
+    up, could hold the job until Cortex kills it. Given up, the worker is left to the end of the job.
+    """
+    import threading
+
+    context = trust_context(settings.cacerts)
+    outcome: list = []
+
+    def work() -> None:
+        try:
+            outcome.append(_read(settings, kind, object_id, cutoff, context))
+        except Exception as failure:  # handed to the job's thread as it is
+            outcome.append(failure)
+
+    allowed = max(0.0, cutoff - time.monotonic())
+    worker = threading.Thread(target=work, name="thehive", daemon=True)
+    worker.start()
+    worker.join(allowed)
+    if not outcome:
+        raise TheHiveError(
+            f"TheHive at {_shown(settings.url)} gave no complete answer within {allowed:.0f} s, the share of the"
+            f" job's time it is allowed (a third of what was left of {TIME_BUDGET_SHARE:.0%} of Cortex's jobTimeout)."
+            " Check that TheHive is up and answers quickly; a larger jobTimeout gives it more time."
+        )
+    if isinstance(outcome[0], Exception):
+        raise outcome[0]
+    return outcome[0]
+
+
+def _read(settings: TheHiveSettings, kind: str, object_id: str, cutoff: float, context) -> list[Observable]:
+    """Through the v1 query API or, where TheHive has none, the legacy one."""
     import requests
     from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
-
-    context = trust_context(settings.cacerts)
 
     class TrustingAdapter(HTTPAdapter):
         """Verifies against the system's CAs and Cortex's cacerts, besides requests' own bundle."""
@@ -53,8 +102,11 @@ def fetch_observables(settings: TheHiveSettings, case_id: str) -> list[Observabl
             super().init_poolmanager(*args, **kwargs, ssl_context=context)
 
     with requests.Session() as session:
+        # A read that timed out is not sent again: the server is slow, and a second wait would only
+        # spend the time delivery needs.
         retry = Retry(
             total=2,
+            read=False,
             backoff_factor=0.5,
             status_forcelist=(500, 502, 503, 504),
             allowed_methods=None,
@@ -66,15 +118,15 @@ def fetch_observables(settings: TheHiveSettings, case_id: str) -> list[Observabl
         if settings.organisation:
             session.headers["X-Organisation"] = settings.organisation
         session.proxies.update(settings.proxies)
-        api = _Api(session, settings, requests.RequestException, requests.exceptions.SSLError)
+        api = _Api(session, settings, cutoff, requests)
         if settings.api == "legacy":
-            return api.legacy(case_id)
+            return api.legacy(kind, object_id)
         try:
-            return api.v1(case_id)
+            return api.v1(kind, object_id)
         except _Absent as absent:
             if settings.api == "v1":
                 raise TheHiveError(absent.args[0]) from None
-        return api.legacy(case_id)
+        return api.legacy(kind, object_id)
 
 
 class _Absent(Exception):
@@ -82,68 +134,78 @@ class _Absent(Exception):
 
 
 class _Api:
-    def __init__(self, session, settings: TheHiveSettings, request_error: type, tls_error: type) -> None:
-        self.session, self.settings = session, settings
-        self.request_error, self.tls_error = request_error, tls_error
-        self.shown = _shown(settings.url)
+    def __init__(self, session, settings: TheHiveSettings, cutoff: float, requests) -> None:
+        self.session, self.settings, self.cutoff, self.requests = session, settings, cutoff, requests
+        self.where = f"TheHive at {_shown(settings.url)}"
 
-    def v1(self, case_id: str) -> list[Observable]:
+    def v1(self, kind: str, object_id: str) -> list[Observable]:
         observables, start = [], 0
         while True:
             query = [
-                {"_name": "getCase", "idOrName": case_id},
+                {"_name": V1_GETTER[kind], "idOrName": object_id},
                 {"_name": "observables"},
                 {"_name": "page", "from": start, "to": start + PAGE},
             ]
-            page = self._post(V1_QUERY, {"query": query})
+            page = self._list(self._call("POST", V1_QUERY.format(kind=kind), {"query": query}))
             observables += read_observables(page)
             if len(page) < PAGE:
                 return observables
             start += PAGE
 
-    def legacy(self, case_id: str) -> list[Observable]:
-        query = {"query": {"_parent": {"_type": "case", "_query": {"_id": case_id}}}}
+    def legacy(self, kind: str, object_id: str) -> list[Observable]:
         try:
-            return read_observables(self._post(LEGACY_SEARCH, query))
+            if kind == "alert":
+                alert = self._call("GET", LEGACY_ALERT.format(id=quote(object_id, safe="")), None)
+                artifacts = alert.get("artifacts") if isinstance(alert, dict) else None
+                return read_observables(self._list(artifacts))
+            query = {"query": {"_parent": {"_type": "case", "_query": {"_id": object_id}}}}
+            return read_observables(self._list(self._call("POST", LEGACY_CASE_SEARCH, query)))
         except _Absent as absent:
             raise TheHiveError(absent.args[0]) from None
 
-    def _post(self, path: str, body: dict) -> list:
-        url = self.settings.url + path
-        where = f"TheHive at {self.shown}"
-        try:
-            answer = self.session.post(url, json=body, timeout=self.settings.timeout)
-        except self.tls_error:
+    def _list(self, answer: object) -> list:
+        if not isinstance(answer, list):
             raise TheHiveError(
-                f"{where} could not be reached over verified TLS. Put the CA of TheHive's certificate in"
+                f"{self.where} did not answer with a list of observables. Check that thehive_url points at TheHive."
+            )
+        return answer
+
+    def _call(self, method: str, path: str, body: dict | None) -> object:
+        timeout = min(self.settings.timeout, self.cutoff - time.monotonic())
+        if timeout <= 0:
+            raise TheHiveError(f"{self.where} used up the share of the job's time it is allowed.")
+        try:
+            answer = self.session.request(method, self.settings.url + path, json=body, timeout=timeout)
+        except self.requests.exceptions.SSLError:
+            raise TheHiveError(
+                f"{self.where} could not be reached over verified TLS. Put the CA of TheHive's certificate in"
                 " Cortex's cacerts setting, and check that thehive_url names the host the certificate covers."
             ) from None
-        except self.request_error as failure:
+        except self.requests.Timeout:
+            raise TheHiveError(f"{self.where} did not answer within {timeout:.0f} s.") from None
+        except self.requests.RequestException as failure:
             raise TheHiveError(
-                f"{where} could not be reached ({type(failure).__name__}). Check thehive_url, that Cortex can"
+                f"{self.where} could not be reached ({type(failure).__name__}). Check thehive_url, that Cortex can"
                 " reach TheHive, and Cortex's proxy settings."
             ) from None
         status = answer.status_code
         if status in (401, 403):
             raise TheHiveError(
-                f"{where} refused the API key (HTTP {status}). Check thehive_apikey, that its user may read"
-                " the case's observables, and thehive_organisation."
+                f"{self.where} refused the API key (HTTP {status}). Check thehive_apikey, that its user may read"
+                " the observables, and thehive_organisation."
             )
         if status in (404, 405):
-            raise _Absent(f"{where} answered HTTP {status} to {path.split('?')[0]}. Check thehive_url and thehive_api.")
+            raise _Absent(
+                f"{self.where} answered HTTP {status} to {path.split('?')[0]}. Check thehive_url and thehive_api."
+            )
         if status != 200:
             raise TheHiveError(
-                f"{where} answered HTTP {status}. Check that TheHive is up, then run the responder again."
+                f"{self.where} answered HTTP {status}. Check that TheHive is up, then run the responder again."
             )
         try:
-            page = answer.json()
+            return answer.json()
         except ValueError:
-            page = None
-        if not isinstance(page, list):
-            raise TheHiveError(
-                f"{where} did not answer with a list of observables. Check that thehive_url points at TheHive."
-            )
-        return page
+            return None
 
 
 def _shown(url: str) -> str:

@@ -1,0 +1,180 @@
+"""Reporter tags and the record, in every form TheHive 4.0, 4.1 (fresh or upgraded from 4.0) and 5 store them.
+
+TheHive 4.0's rewriting is imitated by a port of its tag parser and renderer (testkit/thehive40_tags.py);
+TheHive 4.1 and 5 keep a tag as it was added (docs/cortex-and-thehive.md §4).
+"""
+
+from __future__ import annotations
+
+import os
+import string
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from feedback.addresses import AddressError, parse_address
+from feedback.case import CaseError, Observable, Report
+from feedback.plan import decide
+from feedback.tags import record_operations
+from testkit.cases import thehive4_case, thehive5_case, thehive40_case
+from testkit.cortex import apply_operations
+from testkit.thehive40_tags import parse, render, rendered, stored
+
+EXAMPLES = int(os.environ.get("PHISHFEEDBACK_EXAMPLES", "300"))
+ATEXT = string.ascii_letters + string.digits + "!#$%&'*+-/=?^_`{|}~"
+QTEXT = "".join(chr(c) for c in range(32, 127))
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# Local parts as RFC 5322 allows them, with '=', '.', "'", '+' and '_' drawn often.
+_atom = st.text(alphabet=st.sampled_from(ATEXT + "=='+_" * 3), min_size=1, max_size=8)
+_local = st.one_of(
+    st.lists(_atom, min_size=1, max_size=3).map(".".join),
+    st.text(alphabet=QTEXT, min_size=1, max_size=10).map(_quoted),
+)
+_domain = st.lists(
+    st.text(alphabet=string.ascii_lowercase + string.digits, min_size=1, max_size=6), min_size=2, max_size=3
+)
+raw_addresses = st.builds(lambda local, labels: f"{local}@{'.'.join(labels)}", _local, _domain)
+
+
+UNUSUAL = [
+    "bounce=foo@example.org",
+    "first.last@example.org",
+    "o'neil+phish@example.org",
+    '"john doe"@example.org',
+    '"a b="@example.org',
+    "_list=alice@example.org",
+]
+
+
+def over_addresses(test):
+    """Generated addresses, and always the unusual ones TheHive 4.0 treats each its own way."""
+    for raw in UNUSUAL:
+        test = example(raw)(test)
+    return settings(max_examples=EXAMPLES, deadline=None)(given(raw_addresses)(test))
+
+
+def _report(tags) -> Report:
+    return Report("case", "~1", "1", "Phishing report: x", "x", None, "Spam", tuple(tags), ())
+
+
+def _address(raw: str) -> str | None:
+    """The address as the responder mails it, when it reads that back as itself (the standard library
+    turns '"."@x.org' into '.@x.org', which it then refuses: not a question of tags)."""
+    try:
+        address = parse_address(raw)
+        return address if parse_address(address) == address else None
+    except AddressError:
+        return None
+
+
+@pytest.mark.parametrize(
+    ("added", "shown"),
+    [
+        # TheHive 4.0.5's own expectations (TagTest.scala), default namespace left out when shown.
+        ("Module:atest_blah_blah", 'Module="atest_blah_blah"'),
+        ("Id:7SeUoB3IBABD+tMh2PjVJYg==", 'Id="7SeUoB3IBABD+tMh2PjVJYg=="'),
+        ("domain: google.com", 'domain="google.com"'),
+        ("ip:8.8.8.8#FF00FF", 'ip="8.8.8.8"'),
+        ("case:#42#FF00FF", 'case="#42"'),
+        # What docs/cortex-and-thehive.md §4 says of the responder's own tags.
+        ("feedback_sent:alice@x.org", 'feedback_sent="alice@x.org"'),
+        ("user_email:bounce=foo@x.org", 'user_email:bounce="foo@x.org"'),
+        ("mail sent", "mail sent"),
+    ],
+)
+def test_the_port_renders_tags_as_thehive40_does(added, shown):
+    assert rendered(added) == shown
+
+
+def test_the_port_parses_namespace_predicate_and_value_as_thehive40_does():
+    assert parse("user_email:bounce=foo@x.org") == ("user_email", "bounce", "foo@x.org", 0)
+    assert parse("Id:7SeUoB3IBABD+tMh2PjVJYg==", "_default_namespace_") == (
+        "_default_namespace_",
+        "Id",
+        "7SeUoB3IBABD+tMh2PjVJYg==",
+        0,
+    )
+    assert render(parse("user_email:_list=alice@x.org")) == 'user_email:="alice@x.org"'
+
+
+@over_addresses
+def test_reporter_tag_is_read_as_stored_or_refused_never_misread(raw):
+    address = _address(raw)
+    if address is None:
+        return
+    added = f"user_email:{address}"
+    for form, tag in (("as added (TheHive 4.1, 5)", added), ("as TheHive 4.0 shows it", rendered(added))):
+        try:
+            decision = decide(_report([tag]), [], "reporter", ())
+        except CaseError as refused:
+            # Only TheHive 4.0 can lose part of an address; the refusal then says so, and nobody is mailed.
+            assert form.startswith("as TheHive 4.0") and "TheHive 4.0 dropped" in str(refused), (tag, str(refused))
+            continue
+        assert decision.recipients == (address,), (form, tag)
+
+
+@over_addresses
+def test_record_is_recognised_in_every_form_thehive_stores(raw):
+    address = _address(raw)
+    if address is None:
+        return
+    record = record_operations("case", [address], [], "mail sent", "mail failed")[0]["tag"]
+    reporter = [Observable("mail", address, ("reporter",))]
+    for tag in (record, rendered(record)):
+        decision = decide(_report([tag]), reporter, "reporter", ())
+        assert (decision.recipients, decision.already_notified) == ((), (address,)), tag
+
+
+def test_record_written_by_earlier_versions_and_shown_by_thehive40_is_recognised():
+    earlier = rendered("feedback_sent:bounce=foo@example.org")
+    decision = decide(_report(["user_email:bounce=foo@example.org", earlier]), [], "reporter", ())
+
+    assert earlier == 'feedback_sent:bounce="foo@example.org"'
+    assert decision.already_notified == ("bounce=foo@example.org",) and decision.recipients == ()
+
+
+REPORTERS = ["bounce=foo@example.org", "first.last@example.org", "o'neil+soc@example.org", '"john doe"@example.org']
+VERSIONS = {
+    "TheHive 4.0": (lambda: thehive40_case("Spam", REPORTERS), lambda case, result: stored(case, result.operations)),
+    "TheHive 4.1": (lambda: thehive4_case("Spam", REPORTERS), apply_operations),
+    "TheHive 5": (lambda: thehive5_case("Spam", REPORTERS), apply_operations),
+}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_reporters_with_unusual_addresses_are_mailed_once_across_runs(cortex, smtp, version):
+    make_case, thehive_applies = VERSIONS[version]
+    case = make_case()
+    first = cortex(case)
+    second = cortex(thehive_applies(case, first))
+
+    assert first.success and second.success, (first.error, second.error)
+    assert sorted(smtp.recipients()) == sorted(REPORTERS)
+    assert sorted(second.output["full"]["already_notified"]) == sorted(REPORTERS)
+    assert second.operations == []
+
+
+def test_address_thehive40_cut_is_refused_and_nobody_else_is_mailed(cortex, smtp):
+    case = thehive40_case("Spam", ["_list=alice@example.org"])
+    result = cortex(case)
+
+    assert case["tags"][1] == 'user_email:="alice@example.org"'
+    assert not result.success
+    assert "TheHive 4.0 dropped the part of the address before '='" in result.error
+    assert 'user_email:\\"<address>\\"' in result.raw_output
+    assert smtp.delivered == []
+
+
+def test_reporters_outside_the_allowed_domains_point_at_the_setting(cortex, smtp):
+    result = cortex(thehive4_case("Spam", ["alice@partner.example"]), allowed_recipient_domains=["example.org"])
+
+    assert not result.success
+    assert "allowed_recipient_domains" in result.error.split("). ", 1)[1]
+    assert "the configuration may be the cause" in result.error
+    assert smtp.delivered == []

@@ -97,9 +97,7 @@ def test_case_that_is_not_a_phishing_report_is_a_cortex_error(container_job, smt
     assert smtp.delivered == []
 
 
-def test_private_job_folder_of_another_user_is_answered_and_left_deletable_by_that_user(
-    engine, jobs, settings, smtp
-):
+def test_private_job_folder_of_another_user_is_answered_and_left_deletable_by_that_user(engine, jobs, settings, smtp):
     values = {k: v for k, v in settings.items() if k != "cacerts"}
     folder = cortex_job_folder(jobs, thehive4_case(), cortex_config(values, cacerts=settings["cacerts"]))
     assert (folder.stat().st_mode & 0o777, folder.stat().st_uid) == (0o700, CORTEX_UID)

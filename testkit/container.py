@@ -6,7 +6,8 @@ kills the container at jobTimeout, then reads output/output.json and deletes the
 of machine (§9) podman stands in for Docker, with a Debian base built by debootstrap in place of
 python:3-slim, and wheels downloaded beforehand in place of PyPI.
 
-Also the command line behind `./dev image [TAG] [BUILD OPTIONS]` and `./dev catalog IMAGE`.
+Also the command line behind `./dev image [TAG] [BUILD OPTIONS]` and `./dev catalog IMAGE`, and `base`,
+with which .ci/run builds the base image before the tests.
 """
 
 from __future__ import annotations
@@ -34,8 +35,10 @@ _containers = itertools.count(1)
 
 
 def engine() -> list[str] | None:
-    """docker, else podman, as a command prefix for `./dev image`."""
-    return ["docker"] if shutil.which("docker") else podman()
+    """docker where its engine answers (a docker client alone is not enough), else podman."""
+    if shutil.which("docker") and subprocess.run(["docker", "info"], capture_output=True).returncode == 0:
+        return ["docker"]
+    return podman()
 
 
 def podman() -> list[str] | None:
@@ -72,7 +75,10 @@ def build_image(tag: str, options: list[str]) -> None:
     command = engine()
     if command is None:
         raise SystemExit("./dev image needs docker or podman; neither is installed.")
-    subprocess.run([*command, "build", *container_options(command), "-t", tag, *options, str(CONTEXT)], check=True)
+    build = [*command, "build", *container_options(command), "-t", tag, *options, str(CONTEXT)]
+    print("./dev image:", " ".join(build), file=sys.stderr)
+    if subprocess.run(build).returncode != 0:
+        raise SystemExit(f"./dev image: {command[0]} could not build {tag} (see above).")
 
 
 def catalog(image: str) -> list[dict]:
@@ -178,6 +184,11 @@ def main(arguments: list[str]) -> None:
         tag = options.pop(0) if options and not options[0].startswith("-") else default_tag()
         build_image(tag, options)
         print(f"Built {tag}. Its catalog: ./dev catalog {tag}", file=sys.stderr)
+    elif arguments == ["base"]:
+        reason = missing_tools()
+        if reason:
+            raise SystemExit(f"The base image cannot be built: {reason}")
+        build_base_image(podman())
     elif arguments[:1] == ["catalog"] and len(arguments) == 2:
         json.dump(catalog(arguments[1]), sys.stdout, indent=2, ensure_ascii=False)
         print()

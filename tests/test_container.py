@@ -12,6 +12,7 @@ import shutil
 import ssl
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,7 @@ IMAGE = "localhost/phish_feedback:test"
 
 
 @pytest.fixture(scope="session")
-def engine(tmp_path_factory) -> list[str]:
+def engine(tmp_path_factory) -> Iterator[list[str]]:
     """podman, with the base image in its storage and the responder's image built from this tree."""
     reason = missing_tools()
     if reason:
@@ -48,7 +49,8 @@ def engine(tmp_path_factory) -> list[str]:
     wheels = tmp_path_factory.mktemp("wheels")
     download_wheels(wheels)
     build_test_image(command, IMAGE, wheels)
-    return command
+    yield command
+    subprocess.run([*command, "rmi", IMAGE], capture_output=True)
 
 
 @pytest.fixture

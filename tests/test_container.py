@@ -23,6 +23,7 @@ from testkit.container import (
     CORTEX_UID,
     build_base_image,
     build_test_image,
+    container_options,
     cortex_job_folder,
     download_wheels,
     missing_tools,
@@ -166,3 +167,15 @@ def test_time_budget_ends_a_stalled_delivery_with_a_report_before_cortex_kills_t
     assert [failure["address"] for failure in job.result.output["full"]["failed"]] == ["bob@example.org"]
     assert "feedback_sent:alice@example.org" in tags(job.result)
     assert "feedback_sent:bob@example.org" not in tags(job.result)
+
+
+def test_image_holds_the_compiled_responder_and_nothing_else_of_the_folder(engine):
+    find = [*engine, "run", "--rm", *container_options(engine), "--entrypoint", "find", IMAGE, "/worker"]
+    listing = subprocess.run(find, capture_output=True, text=True, check=True).stdout.split()
+    modules = {path.rsplit("/", 1)[1].split(".")[0] for path in listing if path.endswith(".py")}
+    compiled = {path.rsplit("/", 1)[1].split(".")[0] for path in listing if path.endswith(".pyc")}
+
+    assert "/worker/PhishFeedback/PhishFeedback.json" in listing
+    assert "phish_feedback" in modules and modules <= compiled
+    for left_out in ("Dockerfile", ".dockerignore", "README.md", "assets", ".venv"):
+        assert f"/worker/PhishFeedback/{left_out}" not in listing

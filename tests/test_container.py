@@ -177,5 +177,5 @@ def test_image_holds_the_compiled_responder_and_nothing_else_of_the_folder(engin
 
     assert "/worker/PhishFeedback/PhishFeedback.json" in listing
     assert "phish_feedback" in modules and modules <= compiled
-    for left_out in ("Dockerfile", ".dockerignore", "README.md", "assets", ".venv"):
+    for left_out in ("Dockerfile", ".dockerignore", "README.md", "assets"):
         assert f"/worker/PhishFeedback/{left_out}" not in listing

@@ -24,9 +24,21 @@ def write_failure(message: str) -> None:
 try:
     from cortexutils.responder import Responder
 except ImportError:
+    # Where the system Python refuses pip (PEP 668: Debian 12+, Ubuntu 24.04), the requirements live in a
+    # virtual environment beside the script, and the job hands itself over to its Python. A Python that
+    # has cortexutils never comes here; one started from that environment is not sent there again.
+    _venv = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".venv")
+    _venv_python = os.path.join(_venv, "bin", "python3")
+    if os.path.exists(_venv_python) and os.path.realpath(sys.prefix) != os.path.realpath(_venv):
+        try:
+            os.execv(_venv_python, [_venv_python, os.path.abspath(__file__), *sys.argv[1:]])
+        except OSError:
+            pass
     write_failure(
         f"Phish_Feedback cannot start: cortexutils is not installed for {sys.executable}. Install the"
-        f" responder's requirements: {sys.executable} -m pip install -r PhishFeedback/requirements.txt"
+        " responder's requirements into a virtual environment beside it, from Cortex's responders folder:"
+        " python3 -m venv PhishFeedback/.venv && PhishFeedback/.venv/bin/pip install -r PhishFeedback/requirements.txt"
+        f" (or, where the system Python allows it: {sys.executable} -m pip install -r PhishFeedback/requirements.txt)."
     )
     sys.exit(1)
 

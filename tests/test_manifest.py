@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 
 from testkit.cortex import MANIFEST, REPO
 
@@ -65,3 +66,61 @@ def test_the_items_admins_rely_on_keep_their_names_types_and_defaults():
 
 def test_no_other_json_file_sits_beside_the_manifest():
     assert sorted(p.name for p in MANIFEST.parent.glob("*.json")) == ["PhishFeedback.json"]
+
+
+# What Cortex-Analyzers' catalog CI refuses (its publish-catalogs workflow), docs/cortex-and-thehive.md §1b.
+CATALOG_CI_FIELDS = (
+    *("name", "version", "author", "url", "license"),
+    *("description", "dataTypeList", "command", "baseConfig"),
+)
+CATALOG_CI_ITEM_FIELDS = {"name", "description", "type", "multi", "required"}
+IMAGE = "registry.example.org/soc/phish_feedback:1.0"
+
+
+def catalog_ci_problems(definition: dict) -> list[str]:
+    problems = [f"missing {key}" for key in CATALOG_CI_FIELDS if key not in definition]
+    name = definition.get("name", "")
+    if re.search(r"\s|[/\\]|\.\.", name):
+        problems.append(f"unsafe name {name!r}")
+    if not isinstance(definition.get("dataTypeList"), list):
+        problems.append("dataTypeList is not a list")
+    problems += [
+        f"configurationItems[{index}] lacks {sorted(CATALOG_CI_ITEM_FIELDS - item.keys())}"
+        for index, item in enumerate(definition.get("configurationItems", []))
+        if not CATALOG_CI_ITEM_FIELDS <= item.keys()
+    ]
+    return problems
+
+
+def test_manifest_passes_the_checks_of_cortex_analyzers_catalog_ci():
+    assert catalog_ci_problems(manifest()) == []
+
+
+def test_the_checks_of_cortex_analyzers_catalog_ci_catch_what_they_refuse():
+    broken = dict(manifest(), name="Phish Feedback/../x", configurationItems=[{"name": "from"}])
+    del broken["baseConfig"]
+
+    assert catalog_ci_problems(broken) == [
+        "missing baseConfig",
+        "unsafe name 'Phish Feedback/../x'",
+        "configurationItems[0] lacks ['description', 'multi', 'required', 'type']",
+    ]
+
+
+def test_docs_fields_of_the_cortex_analyzers_site_are_set_and_their_pictures_exist():
+    m = manifest()
+    for key in ("registration_required", "subscription_required", "free_subscription"):
+        assert isinstance(m[key], bool), key
+    assert m["service_homepage"].startswith("https://")
+    for screenshot in m["screenshots"]:
+        assert (MANIFEST.parent / screenshot["path"]).is_file(), screenshot
+    assert (MANIFEST.parent / "README.md").is_file()
+
+
+def test_dev_catalog_prints_the_manifest_without_command_naming_the_image():
+    done = subprocess.run([str(REPO / "dev"), "catalog", IMAGE], capture_output=True, text=True, check=True)
+    catalog = json.loads(done.stdout)
+
+    expected = manifest()
+    del expected["command"]
+    assert catalog == [dict(expected, dockerImage=IMAGE)]

@@ -1,0 +1,181 @@
+"""The responder's image, run the way Cortex's docker job runner runs it (docs/cortex-and-thehive.md §1b).
+
+Rootful podman stands in for Docker. The base image is built once and kept in podman's storage; the
+responder's image is built from the working tree for every session, offline. CI must run these tests
+(CI=true): there, missing tools are a failure, elsewhere a skip that says what to install.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import ssl
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from testkit.cases import thehive4_case, thehive5_case
+from testkit.container import (
+    CORTEX_UID,
+    build_base_image,
+    build_test_image,
+    container_options,
+    cortex_job_folder,
+    download_wheels,
+    missing_tools,
+    podman,
+    run_container_job,
+)
+from testkit.cortex import cortex_config
+from testkit.smtp_server import PASSWORD, USER
+from testkit.thehive_api import v1_observable
+
+IMAGE = "localhost/phish_feedback:test"
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory) -> Iterator[list[str]]:
+    """podman, with the base image in its storage and the responder's image built from this tree."""
+    reason = missing_tools()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the container tests: {reason}")
+        pytest.skip(reason)
+    command = podman()
+    build_base_image(command)
+    wheels = tmp_path_factory.mktemp("wheels")
+    download_wheels(wheels)
+    build_test_image(command, IMAGE, wheels)
+    yield command
+    subprocess.run([*command, "rmi", IMAGE], capture_output=True)
+
+
+@pytest.fixture
+def jobs():
+    """Cortex's job.directory: the cortex user's; each job folder in it is made private to that user."""
+    directory = Path(tempfile.mkdtemp(prefix="cortex-jobs-"))
+    os.chown(directory, CORTEX_UID, CORTEX_UID)
+    directory.chmod(0o700)
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def container_job(engine, jobs, settings):
+    """One job through the image; keyword arguments override configuration items."""
+
+    def run(data, *, kill_after=120, arguments=(), **items):
+        values = {**settings, **items}
+        cacerts = values.pop("cacerts")
+        folder = cortex_job_folder(jobs, data, cortex_config(values, cacerts=cacerts))
+        return run_container_job(engine, IMAGE, folder, kill_after=kill_after, arguments=arguments)
+
+    return run
+
+
+def tags(result) -> list[str]:
+    return [operation["tag"] for operation in result.operations]
+
+
+def test_feedback_is_delivered_over_starttls_with_a_login_and_recorded(container_job, smtp):
+    result = container_job(thehive4_case("Phishing")).result
+
+    assert result.success, result.everything_printed()
+    assert smtp.recipients() == ["alice@example.org"]
+    assert smtp.logins == [(USER, True)]
+    assert tags(result) == ["feedback_sent:alice@example.org", "mail sent"]
+    assert PASSWORD not in result.everything_printed()
+
+
+def test_case_that_is_not_a_phishing_report_is_a_cortex_error(container_job, smtp):
+    result = container_job(thehive4_case(title="Ransomware on FS01")).result
+
+    assert result.output["success"] is False
+    assert "title must start with 'Phishing report'" in result.error
+    assert "Traceback" not in result.everything_printed()
+    assert smtp.delivered == []
+
+
+def test_private_job_folder_of_another_user_is_answered_and_left_deletable_by_that_user(engine, jobs, settings, smtp):
+    values = {k: v for k, v in settings.items() if k != "cacerts"}
+    folder = cortex_job_folder(jobs, thehive4_case(), cortex_config(values, cacerts=settings["cacerts"]))
+    assert (folder.stat().st_mode & 0o777, folder.stat().st_uid) == (0o700, CORTEX_UID)
+
+    result = run_container_job(engine, IMAGE, folder).result
+    written = folder / "output" / "output.json"
+
+    assert result.success, result.everything_printed()
+    assert (written.stat().st_uid, written.stat().st_gid) == (CORTEX_UID, CORTEX_UID)
+    # What Cortex does once it has read the report: delete the job folder, as the cortex user.
+    subprocess.run(["rm", "-r", str(folder)], user=CORTEX_UID, group=CORTEX_UID, extra_groups=[], check=True)
+    assert not folder.exists()
+
+
+def test_job_folder_given_as_argument_as_cortex_3_does(container_job, smtp):
+    result = container_job(thehive4_case(), arguments=("/job",)).result
+
+    assert result.success, result.everything_printed()
+    assert smtp.recipients() == ["alice@example.org"]
+
+
+@pytest.fixture
+def thehive_tls(certificates):
+    """TheHive 5 behind HTTPS with a certificate from the test CA, naming a reporter in an observable."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificates.server.configure_cert(context)
+    server = HTTPServer(host="127.0.0.1", ssl_context=context)
+    server.expect_request("/api/v1/query").respond_with_json([v1_observable("mail", "bob@example.org", ["reporter"])])
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_cacerts_is_trusted_inside_the_container_for_thehive_and_smtp(container_job, smtp, thehive_tls):
+    url = thehive_tls.url_for("/").rstrip("/")
+    result = container_job(thehive5_case("Spam", ()), thehive_url=url, thehive_apikey="hive-key").result
+
+    assert url.startswith("https://")
+    assert result.success, result.everything_printed()
+    assert smtp.recipients() == ["bob@example.org"]
+
+
+def test_without_cacerts_the_container_trusts_only_its_own_store(container_job, smtp):
+    result = container_job(thehive4_case(), cacerts=None).result
+
+    assert result.output["success"] is False
+    assert "could not be verified" in result.error
+    assert smtp.delivered == []
+
+
+def test_time_budget_ends_a_stalled_delivery_with_a_report_before_cortex_kills_the_container(container_job, smtp):
+    # jobTimeout 1 minute: the responder allows itself 48 s; Cortex would kill the container at 60 s.
+    smtp.faults.stall_after = 1
+    job = container_job(
+        thehive4_case("Spam", ["alice@example.org", "bob@example.org"]),
+        jobTimeout=1,
+        smtp_timeout=300,
+        kill_after=60,
+    )
+
+    assert not job.killed
+    assert job.result.success, job.result.everything_printed()
+    assert smtp.recipients() == ["alice@example.org"]
+    assert [failure["address"] for failure in job.result.output["full"]["failed"]] == ["bob@example.org"]
+    assert "feedback_sent:alice@example.org" in tags(job.result)
+    assert "feedback_sent:bob@example.org" not in tags(job.result)
+
+
+def test_image_holds_the_compiled_responder_and_nothing_else_of_the_folder(engine):
+    find = [*engine, "run", "--rm", *container_options(engine), "--entrypoint", "find", IMAGE, "/worker"]
+    listing = subprocess.run(find, capture_output=True, text=True, check=True).stdout.split()
+    modules = {path.rsplit("/", 1)[1].split(".")[0] for path in listing if path.endswith(".py")}
+    compiled = {path.rsplit("/", 1)[1].split(".")[0] for path in listing if path.endswith(".pyc")}
+
+    assert "/worker/PhishFeedback/PhishFeedback.json" in listing
+    assert "phish_feedback" in modules and modules <= compiled
+    for left_out in ("Dockerfile", ".dockerignore", "README.md", "assets"):
+        assert f"/worker/PhishFeedback/{left_out}" not in listing

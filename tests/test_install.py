@@ -1,0 +1,83 @@
+"""README's process-runner install where the system Python refuses pip (PEP 668): a virtual environment
+beside the script, which the job hands itself over to; no change to Cortex's service."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from testkit.cases import thehive4_case
+from testkit.cortex import MANIFEST, cortex_config, read_output, write_job
+
+SCRIPT = json.loads(MANIFEST.read_text(encoding="utf-8"))["command"]
+
+
+@pytest.fixture
+def responders(tmp_path) -> Path:
+    """Cortex's responders folder, with PhishFeedback/ copied into it as README's first step says."""
+    root = tmp_path / "responders"
+    shutil.copytree(MANIFEST.parent, root / "PhishFeedback", ignore=shutil.ignore_patterns(".venv", "__pycache__"))
+    return root
+
+
+@pytest.fixture
+def bare_python(tmp_path) -> Path:
+    """A folder whose python3 has no cortexutils: the system Python of a fresh Debian 12 host."""
+    folder = tmp_path / "bare-python"
+    folder.mkdir()
+    (folder / "python3").write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
+    (folder / "python3").chmod(0o755)
+    return folder
+
+
+def run_as_cortex(responders: Path, bare_python: Path, tmp_path: Path, settings: dict):
+    """The process runner: the script by path, from the responders folder, `python3` from the bare Python."""
+    values = {k: v for k, v in settings.items() if k != "cacerts"}
+    job = write_job(tmp_path, thehive4_case(), cortex_config(values, cacerts=settings["cacerts"]))
+    environment = {"PATH": f"{bare_python}:/usr/bin:/bin", "REQUESTS_CA_BUNDLE": str(job / "input" / "cacerts")}
+    subprocess.run(
+        [str(responders / SCRIPT), str(job)], cwd=responders, env=environment, stdin=subprocess.DEVNULL, timeout=60
+    )
+    return read_output(job)[0]
+
+
+def test_documented_virtual_environment_runs_the_job_on_a_python_without_cortexutils(
+    responders, bare_python, tmp_path, settings, smtp
+):
+    # README's steps, from the responders folder; the tests' own Python stands for the host's python3.
+    for step in (
+        [sys.executable, "-m", "venv", "PhishFeedback/.venv"],
+        ["PhishFeedback/.venv/bin/pip", "install", "--quiet", "-r", "PhishFeedback/requirements.txt"],
+        [sys.executable, "-m", "compileall", "-q", "PhishFeedback"],
+    ):
+        subprocess.run(step, cwd=responders, check=True)
+
+    output = run_as_cortex(responders, bare_python, tmp_path, settings)
+
+    assert output["success"] is True, output
+    assert smtp.recipients() == ["alice@example.org"]
+
+
+def test_without_the_virtual_environment_the_error_gives_the_steps(responders, bare_python, tmp_path, settings, smtp):
+    output = run_as_cortex(responders, bare_python, tmp_path, settings)
+
+    assert output["success"] is False
+    assert "python3 -m venv PhishFeedback/.venv" in output["errorMessage"]
+    assert "PhishFeedback/.venv/bin/pip install -r PhishFeedback/requirements.txt" in output["errorMessage"]
+
+
+def test_virtual_environment_without_the_requirements_is_an_error_not_a_loop(
+    responders, bare_python, tmp_path, settings, smtp
+):
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "PhishFeedback/.venv"], cwd=responders, check=True)
+
+    output = run_as_cortex(responders, bare_python, tmp_path, settings)
+
+    assert output["success"] is False
+    assert f"cortexutils is not installed for {responders}/PhishFeedback/.venv/bin/python3" in output["errorMessage"]
+    assert smtp.delivered == []

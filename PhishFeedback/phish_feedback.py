@@ -5,21 +5,56 @@ Cortex runs this file once per click with the job folder as its only argument (d
 The flow: read the case → decide who to answer → render the messages → deliver → report.
 """
 
+from __future__ import annotations
+
+import itertools
 import json
 import os
 import signal
 import sys
-import time
-from datetime import datetime, timezone
+
+STOPPED_BEFORE_SENDING = (
+    "Cortex stopped the job (its jobTimeout ran out) before any feedback was sent: nothing was sent or tagged."
+    " Raise jobTimeout, or lower smtp_timeout and smtp_retries, then run the responder again."
+)
+_temporary_names = itertools.count()
+
+
+def job_folder() -> str:
+    return sys.argv[1] if len(sys.argv) > 1 else "/job"
+
+
+def write_output(data: dict) -> None:
+    """output.json whole or not at all (a temporary file renamed over it): Cortex never reads half a report."""
+    folder = os.path.join(job_folder(), "output")
+    os.makedirs(folder, exist_ok=True)
+    temporary = os.path.join(folder, f".output.json.{os.getpid()}.{next(_temporary_names)}")
+    try:
+        with open(temporary, "w", encoding="utf-8") as file:
+            json.dump(data, file, ensure_ascii=True, allow_nan=False)
+        os.replace(temporary, os.path.join(folder, "output.json"))
+    finally:
+        if os.path.lexists(temporary):
+            os.remove(temporary)
 
 
 def write_failure(message: str) -> None:
     """Cortex's error output, for what goes wrong where cortexutils cannot report it."""
-    output = os.path.join(sys.argv[1] if len(sys.argv) > 1 else "/job", "output")
-    os.makedirs(output, exist_ok=True)
-    with open(os.path.join(output, "output.json"), "w", encoding="utf-8") as file:
-        json.dump({"success": False, "errorMessage": message}, file)
+    try:
+        write_output({"success": False, "errorMessage": message})
+    except OSError as unwritable:
+        # Without output.json, Cortex shows what the job printed.
+        print(f"{message} (The report could not be written: {unwritable})", file=sys.stderr)
 
+
+def _stopped_before_sending(signum: int, frame: object) -> None:
+    """Cortex's SIGTERM before any message went out: say so, and end."""
+    write_failure(STOPPED_BEFORE_SENDING)
+    sys.exit(1)
+
+
+# Installed before the heavy imports: a job Cortex stops while it starts still leaves a report.
+signal.signal(signal.SIGTERM, _stopped_before_sending)
 
 try:
     from cortexutils.responder import Responder
@@ -30,13 +65,26 @@ except ImportError:
     )
     sys.exit(1)
 
+import time
+from datetime import datetime, timezone
+
 from feedback.case import CaseError, read_report
 from feedback.delivery import SmtpError, Stopped, deliver
 from feedback.messages import Composer
 from feedback.outcome import Outcome, delivered, nothing_to_send, preview
 from feedback.plan import decide
-from feedback.settings import ConfigError, read_settings, redact, secret_values
+from feedback.redaction import ScrubbedStream, cleaned
+from feedback.settings import SECRET_PHRASES, ConfigError, read_settings, remember_secrets
 from feedback.thehive import TheHiveError, observables_for
+
+# What output.json says while the job runs, in case Cortex ends it without a SIGTERM (its docker runner kills).
+ENDED_BEFORE_SENDING = (
+    "Phish_Feedback was ended before it finished, before any message was sent: nothing was sent or tagged."
+)
+ENDED_WHILE_SENDING = (
+    "Phish_Feedback was ended while the messages were going out: some reporters may have received it, but the case"
+    " records none of them. Look in the SMTP server's log for who was mailed before running the responder again."
+)
 
 
 class PhishFeedback(Responder):
@@ -46,14 +94,25 @@ class PhishFeedback(Responder):
     planned_operations: list = []
 
     def run(self) -> None:
-        signal.signal(signal.SIGTERM, stop)
         config = self.get_param("config", {})
+        remember_secrets(config)
+        try:
+            write_output({"success": False, "errorMessage": ENDED_BEFORE_SENDING})
+        except OSError as unwritable:
+            print(
+                f"Phish_Feedback cannot write its report in {job_folder()}/output ({unwritable.strerror}),"
+                " so it sent nothing. Let Cortex's user write the job folder.",
+                file=sys.stderr,
+            )
+            sys.exit(1)
         try:
             outcome = self.respond(config)
-        except (ConfigError, CaseError, TheHiveError, SmtpError, Stopped) as failure:
-            self.error(redact(str(failure), secret_values(config)), ensure_ascii=True)
+        except Stopped:
+            self.error(STOPPED_BEFORE_SENDING)
+        except (ConfigError, CaseError, TheHiveError, SmtpError) as failure:
+            self.error(str(failure))
         self.planned_operations = outcome.operations
-        self.report(outcome.full, ensure_ascii=True)
+        self.report(outcome.full)
 
     def respond(self, config: object) -> Outcome:
         settings = read_settings(config, self.get_param("parameters"))
@@ -66,15 +125,41 @@ class PhishFeedback(Responder):
         composer = Composer(decision, report, settings, datetime.now(timezone.utc))
         if settings.dry_run:
             return preview(decision, composer, warnings)
+        write_output({"success": False, "errorMessage": ENDED_WHILE_SENDING})
+        signal.signal(signal.SIGTERM, stop_sending)
         delivery = deliver(composer, settings.smtp, settings.sender_address, deadline)
+        # From here on the record must reach Cortex: a SIGTERM would only lose it.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         return delivered(decision, delivery, report.kind, settings.sent_tag, settings.failed_tag, warnings)
 
     def operations(self, raw: dict) -> list:
         return self.planned_operations
 
+    def report(self, full_report: dict, ensure_ascii: bool = True) -> None:
+        """cortexutils' success output, through the one writer that scrubs secrets and keeps JSON strict."""
+        write_output(cleaned({"success": True, "full": full_report, "operations": self.operations(full_report)}))
 
-def stop(signum: int, frame: object) -> None:
-    """Cortex's SIGTERM at jobTimeout: stop sending, but still report who got the message."""
+    def error(self, message: str, ensure_ascii: bool = True) -> None:
+        """cortexutils' error output, with the job's input echoed as it does, minus every secret and credential."""
+        echoed = dict(self._input) if isinstance(self._input, dict) else {}
+        config = echoed.get("config")
+        remember_secrets(config)
+        if isinstance(config, dict):
+            echoed["config"] = {
+                k: "REMOVED" if any(p in str(k).lower() for p in SECRET_PHRASES) else v for k, v in config.items()
+            }
+        write_output(cleaned({"success": False, "input": echoed, "errorMessage": message}))
+        sys.exit(1)
+
+
+def stop_sending(signum: int, frame: object) -> None:
+    """Cortex's SIGTERM at jobTimeout: stop sending, but still report who got the message.
+
+    Caught in `respond` or `deliver` themselves, the signal came once delivery had returned (or
+    before it began): raising there would lose the account of what went out, so it is dropped.
+    """
+    if frame is not None and frame.f_code in (PhishFeedback.respond.__code__, deliver.__code__):
+        return
     raise Stopped()
 
 
@@ -90,9 +175,35 @@ def report_unexpected(error: Exception) -> None:
     )
 
 
+def unreadable_input() -> str | None:
+    """Why the job folder cannot be a Cortex job, before cortexutils falls back to reading stdin."""
+    path = os.path.join(job_folder(), "input", "input.json")
+    if os.path.isfile(path):
+        return None
+    return (
+        f"The job's input {path} does not exist: Cortex runs this script with the job folder as its only"
+        " argument, holding input/input.json. Nothing was sent or tagged."
+    )
+
+
 def main() -> None:
+    sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)
+    problem = unreadable_input()
+    if problem:
+        write_failure(problem)
+        return
     try:
-        PhishFeedback().run()
+        responder = PhishFeedback()
+    except (ValueError, OSError, AttributeError) as bad:
+        write_failure(
+            f"The job's input {job_folder()}/input/input.json cannot be read as the JSON object Cortex writes"
+            f" ({type(bad).__name__}: {str(bad)[:200]}). Nothing was sent or tagged."
+        )
+        return
+    try:
+        responder.run()
+    except Stopped:
+        write_failure(STOPPED_BEFORE_SENDING)
     except Exception as unexpected:  # the one place that must catch everything
         report_unexpected(unexpected)
 

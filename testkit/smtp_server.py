@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import socket
 import ssl
@@ -58,6 +59,11 @@ class Faults:
     defer_data: int = 0
     drop_data: int = 0
     stall_after: int = -1
+    # The password the server accepts (a test may configure one with odd white space or characters).
+    password: str = PASSWORD
+    # A hostile server's answer to every AUTH, quoting what the client sent: {password} as it arrived,
+    # {plain} (the base64 of "\0user\0password" the client sent for PLAIN), {login} (base64 of the password).
+    auth_reply: str = ""
 
 
 class _Handler:
@@ -124,8 +130,16 @@ class LoopbackSmtp:
         )
 
     def _authenticate(self, smtp, session, envelope, mechanism, auth_data) -> AuthResult:
-        good = auth_data.login == USER.encode() and auth_data.password == PASSWORD.encode()
+        good = auth_data.login == USER.encode() and auth_data.password == self.faults.password.encode()
         self.logins.append((auth_data.login.decode(errors="replace"), good))
+        if self.faults.auth_reply:
+            login, password = auth_data.login, auth_data.password
+            quoted = self.faults.auth_reply.format(
+                password=password.decode(errors="replace"),
+                plain=base64.b64encode(b"\0" + login + b"\0" + password).decode(),
+                login=base64.b64encode(password).decode(),
+            )
+            return AuthResult(success=False, handled=False, message=quoted)
         return AuthResult(success=good, handled=False, auth_data=auth_data.login.decode(errors="replace"))
 
     def __enter__(self) -> LoopbackSmtp:

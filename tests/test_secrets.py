@@ -1,0 +1,143 @@
+"""No secret leaves the job: not in output.json, stdout, stderr or a message, whatever a server echoes.
+
+Each job runs as Cortex runs it, against a loopback SMTP server whose replies quote what the client
+sent (the password, the AUTH strings) and a loopback TheHive that reflects the API key.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from testkit.cases import thehive4_case, thehive5_case
+from testkit.smtp_server import PASSWORD, USER
+from testkit.thehive_api import v1_observable
+
+API_KEY = "hive-Sup3rS3cretApiKey-0123456789"
+V1 = "/api/v1/query"
+PROXY_PASSWORD = "Pr0xy-S3cret-Passw0rd"
+PROXY = f"http://proxyuser:{PROXY_PASSWORD}@127.0.0.1:9/"
+# Outer white space, an inner run of spaces and a tab: a server's reply parsing collapses and strips them.
+SPACED = "  Two  spaced\tWords-4-Login  "
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def forms(secret: str, user: str = USER) -> set[str]:
+    """What a server may echo of a secret: as is, white space stripped or collapsed, AUTH PLAIN and LOGIN base64."""
+    return {secret, secret.strip(), " ".join(secret.split()), b64(f"\0{user}\0{secret}"), b64(secret)}
+
+
+def leaks(result, smtp, secret: str) -> list[str]:
+    """The forms of the secret found in anything the job wrote, printed or sent."""
+    sent = []
+    for delivered in smtp.delivered:
+        message = delivered.message
+        sent += [str(message["Subject"])] + [message.get_body((k,)).get_content() for k in ("plain", "html")]
+    everything = "\n".join([result.everything_printed(), json.dumps(result.output, ensure_ascii=False), *sent])
+    return sorted(form for form in forms(secret) if form in everything)
+
+
+def test_reply_quoting_the_password_after_a_partial_success_shows_it_nowhere(cortex, smtp):
+    smtp.faults.refuse["bob@example.org"] = f"550 5.1.1 No such user here (you logged in as {USER}/{PASSWORD})"
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]))
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org"]
+    assert result.output["full"]["failed"][0]["address"] == "bob@example.org"
+    assert "No such user here" in result.output["full"]["failed"][0]["reason"]
+    assert leaks(result, smtp, PASSWORD) == []
+
+
+@pytest.mark.parametrize(
+    ("mechanism", "reply"),
+    [("PLAIN", "535 5.7.8 Bad credentials in AUTH PLAIN {plain}"), ("LOGIN", "535 5.7.8 Bad password {login}")],
+)
+def test_login_refusal_quoting_the_auth_string_shows_it_nowhere(cortex, smtp, mechanism, reply):
+    smtp.controller.SMTP_kwargs["auth_exclude_mechanism"] = [m for m in ("PLAIN", "LOGIN") if m != mechanism]
+    smtp.faults.auth_reply = reply
+    result = cortex(thehive4_case())
+
+    assert not result.success
+    assert "refused the login" in result.error and "Bad" in result.error
+    assert leaks(result, smtp, PASSWORD) == []
+    assert smtp.delivered == []
+
+
+def test_password_reaches_the_server_exactly_as_configured(cortex, smtp):
+    smtp.faults.password = SPACED
+    result = cortex(thehive4_case(), smtp_password=SPACED)
+
+    assert result.success, result.error
+    assert smtp.logins == [(USER, True)]
+
+
+def test_reply_quoting_the_password_with_its_white_space_changed_shows_it_nowhere(cortex, smtp):
+    smtp.faults.password = SPACED
+    smtp.faults.refuse["bob@example.org"] = f"550 5.7.1 Relaying denied for {SPACED} ({SPACED.strip()})"
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]), smtp_password=SPACED)
+
+    assert result.success, result.error
+    assert leaks(result, smtp, SPACED) == []
+
+
+def test_api_key_reflected_by_thehive_reaches_neither_the_report_nor_the_reporter(cortex, smtp):
+    from werkzeug import Response
+
+    def reflecting(request):
+        echoed = request.headers["Authorization"]
+        observables = [
+            v1_observable("mail", "bob@example.org", ["reporter"]),
+            v1_observable("mail", echoed, ["reporter"]),
+            v1_observable("mail", f"sender {echoed}@evil.example", []),
+            v1_observable("mail_subject", f"Re: your key {echoed}", []),
+        ]
+        return Response(json.dumps(observables), content_type="application/json")
+
+    with HTTPServer(host="127.0.0.1") as thehive:
+        thehive.expect_request(V1).respond_with_handler(reflecting)
+        template = "{reported_subject} from {reported_sender}, {reporter}. {signature}"
+        result = cortex(
+            thehive5_case("Spam", ()),
+            thehive_url=thehive.url_for("/").rstrip("/"),
+            thehive_apikey=API_KEY,
+            subject="Re: {reported_subject}",
+            template_spam=template,
+        )
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["bob@example.org"]
+    assert result.output["full"]["refused"] and result.output["full"]["from_observables"]["reported_subject"]
+    assert leaks(result, smtp, API_KEY) == []
+
+
+@pytest.mark.parametrize(
+    "proxies",
+    [
+        {"proxy_http": PROXY, "proxy_https": PROXY},
+        {"proxy": {"http": PROXY, "https": PROXY}},
+    ],
+    ids=["proxy_items", "proxy_object"],
+)
+def test_proxy_credentials_are_not_in_the_input_echoed_on_error(cortex, smtp, proxies):
+    result = cortex(thehive4_case(None), **proxies)
+
+    assert not result.success and "custom field" in result.error
+    assert "input" in result.output
+    assert PROXY_PASSWORD not in result.everything_printed()
+    assert "proxyuser:" not in result.everything_printed()
+
+
+def test_credentials_in_thehive_url_are_refused_and_never_shown(cortex, smtp):
+    result = cortex(thehive4_case(), thehive_url="https://admin:Hive-Passw0rd-77@127.0.0.1:9", thehive_apikey=API_KEY)
+
+    assert not result.success
+    assert "thehive_url holds a user name or password" in result.error and "thehive_apikey" in result.error
+    assert "Hive-Passw0rd-77" not in result.everything_printed()
+    assert API_KEY not in result.everything_printed()
+    assert smtp.delivered == []

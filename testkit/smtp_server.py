@@ -8,6 +8,7 @@ import logging
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -64,6 +65,8 @@ class Faults:
     # A hostile server's answer to every AUTH, quoting what the client sent: {password} as it arrived,
     # {plain} (the base64 of "\0user\0password" the client sent for PLAIN), {login} (base64 of the password).
     auth_reply: str = ""
+    # Called when the client says QUIT, before the server answers it.
+    on_quit: Callable[[], None] | None = None
 
 
 class _Handler:
@@ -102,6 +105,11 @@ class _Handler:
         login = session.auth_data if session.authenticated else None
         self.server.delivered.append(Delivered(envelope.mail_from, list(envelope.rcpt_tos), login, envelope.content))
         return "250 2.0.0 Message accepted"
+
+    async def handle_QUIT(self, smtp, session, envelope):
+        if self.server.faults.on_quit:
+            self.server.faults.on_quit()
+        return "221 Bye"
 
 
 class LoopbackSmtp:

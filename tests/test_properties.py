@@ -6,6 +6,7 @@ the end-to-end tests run it as a process. PHISHFEEDBACK_EXAMPLES sets how many i
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import importlib.util
 import io
@@ -16,13 +17,17 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
+from feedback.addresses import AddressError, parse_address
+from testkit.cases import thehive4_case
 from testkit.cortex import MANIFEST, REPO, cortex_config, read_output, write_job
-from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp
+from testkit.smtp_server import PASSWORD, USER, Certificates, Faults, LoopbackSmtp
+from testkit.thehive_api import v1_observable
 
 EXAMPLES = int(os.environ.get("PHISHFEEDBACK_EXAMPLES", "150"))
 SCRIPT = REPO / "PhishFeedback" / "phish_feedback.py"
@@ -222,3 +227,164 @@ def test_arbitrary_json_as_case_and_config_still_gives_a_valid_output(server, en
     output, printed = run_in_process(entry, data, config, data_type)
 
     assert_valid_and_accounted(output, printed, server.delivered[before:])
+
+
+# --- Hostile reporter values: each one parses or is refused with a reason, never ends the job -----
+
+address_pieces = st.one_of(
+    st.sampled_from(
+        [
+            "alice",
+            "a.b",
+            "example.org",
+            "xn--bcher-kva.example",
+            "bücher.example",
+            "@",
+            ".",
+            "..",
+            "[",
+            "]",
+            "[1.2.3.4",
+            "[1.2.3.4]",
+            "[IPv6:::1]",
+            '"',
+            '"a b"',
+            '"a@b"',
+            "\\",
+            "(",
+            ")",
+            "(comment)",
+            "<",
+            ">",
+            ",",
+            ";",
+            ":",
+            " ",
+            "\t",
+            "\r\n",
+            "\x00",
+            "\x7f",
+            "\u200b",
+            "\ud800",
+            "=?utf-8?q?x?=",
+        ]
+    ),
+    st.text(max_size=4),
+)
+hostile_addresses = st.lists(address_pieces, min_size=1, max_size=8).map("".join)
+
+
+@settings(max_examples=EXAMPLES * 10, deadline=None)
+@given(value=hostile_addresses)
+@example(value="x@[")
+@example(value="a@[1.2.3.4")
+def test_every_reporter_value_parses_or_is_refused_with_a_reason(value):
+    try:
+        address = parse_address(value)
+    except AddressError as refused:
+        event("refused")
+        assert str(refused)
+        return
+    event("parsed")
+    assert address.isascii() and address.isprintable() and "@" in address
+    assert parse_address(address) == address
+
+
+@settings(max_examples=max(10, EXAMPLES // 3), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=st.lists(hostile_addresses, min_size=1, max_size=4))
+@example(values=["x@[", "a@[1.2.3.4"])
+def test_hostile_reporter_values_never_keep_the_valid_reporter_from_the_message(server, entry, values):
+    case = thehive4_case("Spam", [*values, "alice@example.org"])
+    output, printed = run_in_process(entry, case, config_for(server, {}))
+
+    assert output["success"], output.get("errorMessage")
+    assert "alice@example.org" in [n["address"] for n in output["full"]["notified"]]
+    assert all(refused["reason"] for refused in output["full"]["refused"])
+    assert "Traceback" not in printed
+
+
+# --- The redaction invariant: no form of a secret in anything the job writes or sends ------------
+
+secrets = st.text(
+    alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E) | st.sampled_from("  \t"), min_size=10, max_size=40
+).filter(lambda s: len("".join(s.split())) >= 10)
+CHANNELS = ("auth_plain", "auth_login", "auth_password", "rcpt", "sender", "thehive", "proxy")
+
+
+@pytest.fixture(scope="module")
+def reflecting_thehive():
+    """A TheHive that puts the Authorization header it got into the observables it returns."""
+    from pytest_httpserver import HTTPServer
+    from werkzeug import Response
+
+    def reflect(request):
+        echoed = request.headers.get("Authorization", "")
+        observables = [
+            v1_observable("mail", echoed, ["reporter"]),
+            v1_observable("mail", f"{echoed}@evil.example", []),
+            v1_observable("mail_subject", f"Re: {echoed}", []),
+        ]
+        return Response(json.dumps(observables), content_type="application/json")
+
+    with HTTPServer(host="127.0.0.1") as thehive:
+        thehive.expect_request("/api/v1/query").respond_with_handler(reflect)
+        yield thehive
+
+
+def secret_forms(secret: str) -> set[str]:
+    encoded = secret.encode()
+    return {
+        secret,
+        secret.strip(),
+        " ".join(secret.split()),
+        base64.b64encode(b"\0" + USER.encode() + b"\0" + encoded).decode(),
+        base64.b64encode(encoded).decode(),
+        quote(secret, safe=""),
+    }
+
+
+@settings(max_examples=max(20, EXAMPLES // 2), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(secret=secrets, channel=st.sampled_from(CHANNELS))
+def test_no_form_of_a_secret_leaves_the_job_whatever_the_servers_echo(
+    server, reflecting_thehive, entry, secret, channel
+):
+    event(channel)
+    faults, mechanisms = Faults(password=secret), server.controller.SMTP_kwargs
+    items = {"smtp_password": secret, "template_spam": "{reported_subject} / {reported_sender}\n\n{signature}"}
+    case = thehive4_case("Spam", ["alice@example.org", "bob@example.org"])
+    if channel.startswith("auth_"):
+        # The reply quotes {plain}, {login} or {password}: what the client sent, as it sent it.
+        faults.auth_reply = "535 5.7.8 Refused: {" + channel[len("auth_") :] + "}"
+        if channel == "auth_login":
+            mechanisms["auth_exclude_mechanism"] = ["PLAIN"]
+    elif channel == "rcpt":
+        faults.refuse["bob@example.org"] = f"550 5.1.1 Unknown user, you are {secret}"
+    elif channel == "sender":
+        faults.refuse_sender = f"553 5.7.1 {secret} may not send"
+    elif channel == "thehive":
+        faults.password = PASSWORD
+        items.update(smtp_password=PASSWORD, thehive_url=reflecting_thehive.url_for("/").rstrip("/"))
+        items["thehive_apikey"] = secret
+    else:
+        faults.password = PASSWORD
+        proxy = f"http://proxy:{quote(secret, safe='')}@127.0.0.1:9/"
+        items.update(smtp_password=PASSWORD, proxy_http=proxy, proxy_https=proxy, proxy={"http": proxy})
+        case = thehive4_case(None)
+    server.faults = faults
+    before = len(server.delivered)
+    config = config_for(server, items)
+    config.update({k: v for k, v in items.items() if k == "thehive_url"})
+    try:
+        output, printed = run_in_process(entry, case, config)
+    finally:
+        server.faults = Faults()
+        mechanisms.pop("auth_exclude_mechanism", None)
+
+    assert isinstance(output, dict) and isinstance(output.get("success"), bool), printed
+    assert not output.get("errorMessage", "").startswith(UNEXPECTED), output["errorMessage"]
+    sent = []
+    for delivered in server.delivered[before:]:
+        message = delivered.message
+        sent += [str(message["Subject"])] + [message.get_body((k,)).get_content() for k in ("plain", "html")]
+    everything = "\n".join([printed, json.dumps(output, ensure_ascii=False), *sent])
+    assert [form for form in secret_forms(secret) if form in everything] == []

@@ -187,7 +187,8 @@ def unreadable_input() -> str | None:
 
 
 def main() -> None:
-    sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)
+    if sys.stdout is not None and sys.stderr is not None:
+        sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)
     problem = unreadable_input()
     if problem:
         write_failure(problem)

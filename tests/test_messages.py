@@ -229,3 +229,9 @@ def test_case_without_a_number_or_a_date_has_no_reference_line(cortex, smtp):
     _, text, html = parts(smtp.delivered[0])
     assert "Reference" not in text and "Reference" not in html
     assert text.endswith("The Security Operations Centre\n")
+
+
+def test_reference_line_is_offered_to_overrides(cortex, smtp):
+    assert cortex(thehive4_case("Spam"), template_spam="Thanks, {reporter}.\n\n{reference}").success
+
+    assert parts(smtp.delivered[0])[1] == "Thanks, alice@example.org.\n\nReference: case 42, reported on 2023-08-30.\n"

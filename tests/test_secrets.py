@@ -124,10 +124,15 @@ def test_api_key_reflected_by_thehive_reaches_neither_the_report_nor_the_reporte
     ],
     ids=["proxy_items", "proxy_object"],
 )
-def test_proxy_credentials_are_not_in_the_input_echoed_on_error(cortex, smtp, proxies):
-    result = cortex(thehive4_case(None), **proxies)
+@pytest.mark.parametrize(
+    ("case", "job", "says"),
+    [(thehive4_case(None), {}, "custom field"), (thehive4_case(), {"tlp": 3}, "TLP is higher than allowed")],
+    ids=["responder_error", "cortexutils_error"],
+)
+def test_proxy_credentials_are_not_in_the_input_echoed_on_error(cortex, smtp, proxies, case, job, says):
+    result = cortex(case, **job, **proxies)
 
-    assert not result.success and "custom field" in result.error
+    assert not result.success and says in result.error
     assert "input" in result.output
     assert PROXY_PASSWORD not in result.everything_printed()
     assert "proxyuser:" not in result.everything_printed()

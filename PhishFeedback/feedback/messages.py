@@ -81,9 +81,6 @@ class Composer:
         self.values = {k: scrub(v) for k, v in self.values.items()}
         self.values["reference"] = _reference(settings.language, self.values)
         self.html_values = {k: _html_value(v) for k, v in self.values.items()}
-        if self.values["reference"]:
-            reference = _shipped_template("reference.html", known=("reference",))
-            self.html_values["reference"] = reference.format_map(self.html_values)
         self.sender = Address(display_name=" ".join(settings.sender_name.split()), addr_spec=settings.sender_address)
         self.date = format_datetime(now)
         domain = settings.sender_address.rpartition("@")[2]

@@ -13,6 +13,9 @@ import os
 import signal
 import sys
 
+# Standard library only, like all above: the one writer scrubs secrets from the first report on.
+from feedback.redaction import ScrubbedStream, cleaned
+
 STOPPED_BEFORE_SENDING = (
     "Cortex stopped the job (its jobTimeout ran out) before any feedback was sent: nothing was sent or tagged."
     " Raise jobTimeout, or lower smtp_timeout and smtp_retries, then run the responder again."
@@ -25,23 +28,26 @@ def job_folder() -> str:
 
 
 def write_output(data: dict) -> None:
-    """output.json whole or not at all (a temporary file renamed over it): Cortex never reads half a report."""
+    """output.json, scrubbed and strict, whole or not at all (a temporary file renamed over it).
+
+    Every report the job writes goes through here; Cortex never reads half of one.
+    """
     folder = os.path.join(job_folder(), "output")
     os.makedirs(folder, exist_ok=True)
     temporary = os.path.join(folder, f".output.json.{os.getpid()}.{next(_temporary_names)}")
     try:
         with open(temporary, "w", encoding="utf-8") as file:
-            json.dump(data, file, ensure_ascii=True, allow_nan=False)
+            json.dump(cleaned(data), file, ensure_ascii=True, allow_nan=False)
         os.replace(temporary, os.path.join(folder, "output.json"))
     finally:
         if os.path.lexists(temporary):
             os.remove(temporary)
 
 
-def write_failure(message: str) -> None:
-    """Cortex's error output, for what goes wrong where cortexutils cannot report it."""
+def write_failure(message: str, **details: object) -> None:
+    """Cortex's error output (with `input` when cortexutils would echo it); printed when it cannot be written."""
     try:
-        write_output({"success": False, "errorMessage": message})
+        write_output({"success": False, **details, "errorMessage": message})
     except OSError as unwritable:
         # Without output.json, Cortex shows what the job printed.
         print(f"{message} (The report could not be written: {unwritable})", file=sys.stderr)
@@ -73,7 +79,6 @@ from feedback.delivery import SmtpError, Stopped, deliver
 from feedback.messages import Composer
 from feedback.outcome import Outcome, delivered, nothing_to_send, preview
 from feedback.plan import decide
-from feedback.redaction import ScrubbedStream, cleaned
 from feedback.settings import SECRET_PHRASES, ConfigError, read_settings, remember_secrets
 from feedback.thehive import TheHiveError, observables_for
 
@@ -137,7 +142,7 @@ class PhishFeedback(Responder):
 
     def report(self, full_report: dict, ensure_ascii: bool = True) -> None:
         """cortexutils' success output, through the one writer that scrubs secrets and keeps JSON strict."""
-        write_output(cleaned({"success": True, "full": full_report, "operations": self.operations(full_report)}))
+        write_output({"success": True, "full": full_report, "operations": self.operations(full_report)})
 
     def error(self, message: str, ensure_ascii: bool = True) -> None:
         """cortexutils' error output, with the job's input echoed as it does, minus every secret and credential."""
@@ -148,7 +153,7 @@ class PhishFeedback(Responder):
             echoed["config"] = {
                 k: "REMOVED" if any(p in str(k).lower() for p in SECRET_PHRASES) else v for k, v in config.items()
             }
-        write_output(cleaned({"success": False, "input": echoed, "errorMessage": message}))
+        write_failure(message, input=echoed)
         sys.exit(1)
 
 

@@ -79,7 +79,8 @@ from feedback.delivery import SmtpError, Stopped, deliver
 from feedback.messages import Composer
 from feedback.outcome import Outcome, delivered, nothing_to_send, preview
 from feedback.plan import decide
-from feedback.settings import SECRET_PHRASES, ConfigError, read_settings, remember_secrets
+from feedback.redaction import SECRET_PHRASES, remember_secrets
+from feedback.settings import ConfigError, read_settings
 from feedback.thehive import TheHiveError, observables_for
 
 # What output.json says while the job runs, in case Cortex ends it without a SIGTERM (its docker runner kills).

@@ -11,13 +11,49 @@ from __future__ import annotations
 import base64
 import math
 import re
+from urllib.parse import unquote
 
 MASK = "********"
+# Items whose name holds one of these are secrets, as cortexutils decides when it echoes the input.
+SECRET_PHRASES = ("key", "password", "secret")
 # Shorter base64 fragments would blot out ordinary words; the whole encodings are kept regardless.
 SHORTEST_FRAGMENT = 6
 _forms: set[str] = set()
 _ordered: list[str] = []
 _SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def remember_secrets(config: object) -> None:
+    """Every secret of the configuration kept out of all output, even from a configuration that fails checks.
+
+    Secret items, and the credentials of any URL (Cortex's proxies may carry them), in each form
+    they travel in: `smtp_password` inside AUTH PLAIN, URL credentials as HTTP Basic auth.
+    """
+    if not isinstance(config, dict):
+        return
+    for name, value in config.items():
+        if isinstance(value, str) and any(phrase in str(name).lower() for phrase in SECRET_PHRASES):
+            remember(value)
+    user, password = config.get("smtp_user"), config.get("smtp_password")
+    if isinstance(password, str):
+        remember_login(user if isinstance(user, str) else "", password)
+    nested = [v for v in config.values() if isinstance(v, dict)]
+    for value in [*config.values(), *(v for d in nested for v in d.values())]:
+        if isinstance(value, str) and "@" in value:
+            for credentials in _url_credentials(value):
+                remember(credentials)
+
+
+def _url_credentials(text: str) -> list[str]:
+    """The user:password parts of the URLs in a text, as written and decoded, and the password alone."""
+    found = []
+    for word in text.split():
+        scheme, _, rest = word.partition("://")
+        userinfo = rest.split("/", 1)[0].rpartition("@")[0]
+        if scheme and userinfo:
+            password = userinfo.partition(":")[2]
+            found += [userinfo, unquote(userinfo), password, unquote(password)]
+    return [item for item in found if item]
 
 
 def remember(secret: str | None) -> None:

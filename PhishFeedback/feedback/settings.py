@@ -8,10 +8,9 @@ settings and a bad value becomes one sentence that names the item to fix.
 from __future__ import annotations
 
 from email.utils import getaddresses
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from feedback.addresses import AddressError, parse_address
-from feedback.redaction import remember, remember_login
 from feedback.shapes import shape
 
 WHERE = "Fix it in Cortex under Organisation → Responders → Phish_Feedback."
@@ -19,8 +18,6 @@ SECURITY_MODES = ("starttls", "tls", "none")
 THEHIVE_APIS = ("auto", "v1", "legacy")
 LANGUAGES = ("en", "fr", "nl")
 VERDICT_ITEMS = {"Phishing": "template_phishing", "Spam": "template_spam", "Legit email": "template_legit"}
-# Items whose name holds one of these are secrets, as cortexutils decides when it echoes the input.
-SECRET_PHRASES = ("key", "password", "secret")
 # Share of Cortex's jobTimeout the responder allows itself, so that it reports before Cortex kills it.
 TIME_BUDGET_SHARE = 0.8
 
@@ -82,39 +79,6 @@ class Settings:
     templates: dict[str, str]
     dry_run: bool
     time_budget: float
-
-
-def remember_secrets(config: object) -> None:
-    """Every secret of the configuration kept out of all output, even from a configuration that fails checks.
-
-    Secret items, and the credentials of any URL (Cortex's proxies may carry them), in each form
-    they travel in: `smtp_password` inside AUTH PLAIN, URL credentials as HTTP Basic auth.
-    """
-    if not isinstance(config, dict):
-        return
-    for name, value in config.items():
-        if isinstance(value, str) and any(phrase in str(name).lower() for phrase in SECRET_PHRASES):
-            remember(value)
-    user, password = config.get("smtp_user"), config.get("smtp_password")
-    if isinstance(password, str):
-        remember_login(user if isinstance(user, str) else "", password)
-    nested = [v for v in config.values() if isinstance(v, dict)]
-    for value in [*config.values(), *(v for d in nested for v in d.values())]:
-        if isinstance(value, str) and "@" in value:
-            for credentials in url_credentials(value):
-                remember(credentials)
-
-
-def url_credentials(text: str) -> list[str]:
-    """The user:password parts of the URLs in a text, as written and decoded, and the password alone."""
-    found = []
-    for word in text.split():
-        scheme, _, rest = word.partition("://")
-        userinfo = rest.split("/", 1)[0].rpartition("@")[0]
-        if scheme and userinfo:
-            password = userinfo.partition(":")[2]
-            found += [userinfo, unquote(userinfo), password, unquote(password)]
-    return [item for item in found if item]
 
 
 def read_settings(config: object, parameters: object) -> Settings:

@@ -7,50 +7,18 @@ The flow: read the case → decide who to answer → render the messages → del
 
 from __future__ import annotations
 
-import itertools
-import json
 import os
 import signal
 import sys
 
-# Standard library only, like all above: the one writer scrubs secrets from the first report on.
-from feedback.redaction import ScrubbedStream, cleaned
+# Standard library only: a report can be written, secrets scrubbed, before anything heavy is loaded.
+from feedback.job_folder import missing_input, path, unreadable_input, write_failure, write_output
+from feedback.redaction import ScrubbedStream
 
 STOPPED_BEFORE_SENDING = (
     "Cortex stopped the job (its jobTimeout ran out) before any feedback was sent: nothing was sent or tagged."
     " Raise jobTimeout, or lower smtp_timeout and smtp_retries, then run the responder again."
 )
-_temporary_names = itertools.count()
-
-
-def job_folder() -> str:
-    return sys.argv[1] if len(sys.argv) > 1 else "/job"
-
-
-def write_output(data: dict) -> None:
-    """output.json, scrubbed and strict, whole or not at all (a temporary file renamed over it).
-
-    Every report the job writes goes through here; Cortex never reads half of one.
-    """
-    folder = os.path.join(job_folder(), "output")
-    os.makedirs(folder, exist_ok=True)
-    temporary = os.path.join(folder, f".output.json.{os.getpid()}.{next(_temporary_names)}")
-    try:
-        with open(temporary, "w", encoding="utf-8") as file:
-            json.dump(cleaned(data), file, ensure_ascii=True, allow_nan=False)
-        os.replace(temporary, os.path.join(folder, "output.json"))
-    finally:
-        if os.path.lexists(temporary):
-            os.remove(temporary)
-
-
-def write_failure(message: str, **details: object) -> None:
-    """Cortex's error output (with `input` when cortexutils would echo it); printed when it cannot be written."""
-    try:
-        write_output({"success": False, **details, "errorMessage": message})
-    except OSError as unwritable:
-        # Without output.json, Cortex shows what the job printed.
-        print(f"{message} (The report could not be written: {unwritable})", file=sys.stderr)
 
 
 def _stopped_before_sending(signum: int, frame: object) -> None:
@@ -106,7 +74,7 @@ class PhishFeedback(Responder):
             write_output({"success": False, "errorMessage": ENDED_BEFORE_SENDING})
         except OSError as unwritable:
             print(
-                f"Phish_Feedback cannot write its report in {job_folder()}/output ({unwritable.strerror}),"
+                f"Phish_Feedback cannot write its report in {path('output')} ({unwritable.strerror}),"
                 " so it sent nothing. Let Cortex's user write the job folder.",
                 file=sys.stderr,
             )
@@ -181,31 +149,17 @@ def report_unexpected(error: Exception) -> None:
     )
 
 
-def unreadable_input() -> str | None:
-    """Why the job folder cannot be a Cortex job, before cortexutils falls back to reading stdin."""
-    path = os.path.join(job_folder(), "input", "input.json")
-    if os.path.isfile(path):
-        return None
-    return (
-        f"The job's input {path} does not exist: Cortex runs this script with the job folder as its only"
-        " argument, holding input/input.json. Nothing was sent or tagged."
-    )
-
-
 def main() -> None:
     if sys.stdout is not None and sys.stderr is not None:
         sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)
-    problem = unreadable_input()
+    problem = missing_input()
     if problem:
         write_failure(problem)
         return
     try:
         responder = PhishFeedback()
     except (ValueError, OSError, AttributeError) as bad:
-        write_failure(
-            f"The job's input {job_folder()}/input/input.json cannot be read as the JSON object Cortex writes"
-            f" ({type(bad).__name__}: {str(bad)[:200]}). Nothing was sent or tagged."
-        )
+        write_failure(unreadable_input(bad))
         return
     try:
         responder.run()

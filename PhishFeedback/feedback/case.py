@@ -18,7 +18,7 @@ VALUE_KEYS = ("string", "integer", "float", "boolean", "date", "number")
 SUBJECT_SEPARATORS = " \t:-–—|"
 # Control characters other than line breaks and tabs, and lone surrogates (JSON can carry them;
 # no mail can): replaced by U+FFFD wherever a case's text may reach a message.
-UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+UNPRINTABLE = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]"
 
 
 class CaseError(Exception):
@@ -143,7 +143,8 @@ def _text(value: object) -> str:
 
 
 def printable(text: str) -> str:
-    return UNPRINTABLE.sub("\ufffd", text)
+    # Most texts need nothing; compiling the pattern costs more than a whole job's case reading.
+    return text if text.isprintable() else re.sub(UNPRINTABLE, "\ufffd", text)
 
 
 def _shorten(text: str, limit: int = 80) -> str:

@@ -145,6 +145,8 @@ def _html_lines(template: str) -> str:
 
 
 def _linked(text: str) -> str:
+    if "://" not in text:
+        return html.escape(text)
     parts, position = [], 0
     for match in re.finditer(URL, text):
         parts += [html.escape(text[position : match.start()]), LINK.format(url=html.escape(match.group()))]

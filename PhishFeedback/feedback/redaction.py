@@ -20,7 +20,7 @@ SECRET_PHRASES = ("key", "password", "secret")
 SHORTEST_FRAGMENT = 6
 _forms: set[str] = set()
 _ordered: list[str] = []
-_SURROGATES = re.compile("[\ud800-\udfff]")
+_SURROGATES = "[\ud800-\udfff]"
 
 
 def remember_secrets(config: object) -> None:
@@ -114,7 +114,7 @@ def scrub(text: str) -> str:
 def cleaned(value: object) -> object:
     """A JSON value fit for Cortex: secrets blotted out, strict JSON (no Infinity or NaN), no lone surrogate."""
     if isinstance(value, str):
-        return scrub(_SURROGATES.sub("\ufffd", value))
+        return scrub(value if value.isascii() or _encodable(value) else re.sub(_SURROGATES, "\ufffd", value))
     if isinstance(value, dict):
         return {cleaned(str(k)): cleaned(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -122,6 +122,14 @@ def cleaned(value: object) -> object:
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     return value
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class ScrubbedStream:

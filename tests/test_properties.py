@@ -12,6 +12,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -388,3 +389,31 @@ def test_no_form_of_a_secret_leaves_the_job_whatever_the_servers_echo(
         sent += [str(message["Subject"])] + [message.get_body((k,)).get_content() for k in ("plain", "html")]
     everything = "\n".join([printed, json.dumps(output, ensure_ascii=False), *sent])
     assert [form for form in secret_forms(secret) if form in everything] == []
+
+
+# --- Templates: a placeholder's value never becomes a link ---------------------------------------
+
+url_bits = st.sampled_from(
+    ["https://evil.example/login", "http://x.test/a?b=1&c=2", "https://evil.example/{", "www.evil.test", "<a href=x>"]
+)
+hostile_subjects = st.lists(url_bits | st.text(max_size=8), min_size=1, max_size=5).map(" ".join)
+OWN_LINKS = {"https://intranet.example.org/help", "https://soc.example.org"}
+
+
+@settings(max_examples=max(10, EXAMPLES // 3), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(subject=hostile_subjects, language=st.sampled_from(["en", "fr", "nl"]))
+def test_only_the_templates_own_urls_become_links(server, entry, subject, language):
+    items = {
+        "dry_run": True,
+        "language": language,
+        "template_spam": "{reported_subject}, {case_title}\nhttps://intranet.example.org/help\n\n{signature}",
+        "signature": "https://soc.example.org {reported_subject}",
+        "guidance_url": "https://intranet.example.org/help",
+    }
+    for verdict in ("Spam", "Legit email"):
+        case = thehive4_case(verdict, title=f"Phishing report: {subject}")
+        output, printed = run_in_process(entry, case, config_for(server, items))
+
+        assert output["success"], output.get("errorMessage")
+        html = output["full"]["preview"][0]["html"]
+        assert set(re.findall(r'href="([^"]*)"', html)) <= OWN_LINKS

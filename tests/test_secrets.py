@@ -13,6 +13,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from testkit.cases import thehive4_case, thehive5_case
+from testkit.secret_forms import leaked
 from testkit.smtp_server import PASSWORD, USER
 from testkit.thehive_api import v1_observable
 
@@ -28,11 +29,6 @@ def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def forms(secret: str, user: str = USER) -> set[str]:
-    """What a server may echo of a secret: as is, white space stripped or collapsed, AUTH PLAIN and LOGIN base64."""
-    return {secret, secret.strip(), " ".join(secret.split()), b64(f"\0{user}\0{secret}"), b64(secret)}
-
-
 def leaks(result, smtp, secret: str) -> list[str]:
     """The forms of the secret found in anything the job wrote, printed or sent."""
     sent = []
@@ -40,7 +36,7 @@ def leaks(result, smtp, secret: str) -> list[str]:
         message = delivered.message
         sent += [str(message["Subject"])] + [message.get_body((k,)).get_content() for k in ("plain", "html")]
     everything = "\n".join([result.everything_printed(), json.dumps(result.output, ensure_ascii=False), *sent])
-    return sorted(form for form in forms(secret) if form in everything)
+    return leaked(everything, secret, USER)
 
 
 def test_reply_quoting_the_password_after_a_partial_success_shows_it_nowhere(cortex, smtp):
@@ -146,3 +142,14 @@ def test_credentials_in_thehive_url_are_refused_and_never_shown(cortex, smtp):
     assert "Hive-Passw0rd-77" not in result.everything_printed()
     assert API_KEY not in result.everything_printed()
     assert smtp.delivered == []
+
+
+@pytest.mark.parametrize("prefix", ["", "x", "xy", "AUTH PLAIN for "])
+def test_password_inside_a_longer_base64_string_a_server_quotes_cannot_be_decoded(cortex, smtp, prefix):
+    quoted = b64(f"{prefix}{PASSWORD} (from 127.0.0.1)")
+    smtp.faults.refuse["bob@example.org"] = f"550 5.7.1 Session {quoted} is not allowed to mail bob"
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]))
+
+    assert result.success, result.error
+    assert "is not allowed to mail bob" in result.output["full"]["failed"][0]["reason"]
+    assert leaks(result, smtp, PASSWORD) == []

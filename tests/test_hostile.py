@@ -184,3 +184,19 @@ def test_output_is_strict_json_even_when_the_input_holds_a_number_json_cannot_wr
     output = json.loads(result.raw_output, parse_constant=refuse)
     assert output["success"] is False and "custom field" in output["errorMessage"]
     assert output["input"]["data"]["severity"] == "inf"
+
+
+def test_lone_surrogates_and_control_characters_in_the_configured_texts_are_replaced(cortex, smtp):
+    result = cortex(
+        thehive4_case("Spam"),
+        **{"from": "SOC \ud800 <soc@example.org>"},
+        subject="Re\x07: {reported_subject}",
+        signature="The \udfff SOC",
+        template_spam="Hello\x00 {reporter}\n\n{signature}",
+    )
+
+    assert result.success, result.error
+    message = smtp.delivered[0].message
+    assert message["Subject"] == "Re\ufffd: Invoice overdue"
+    assert "Hello\ufffd alice@example.org" in message.get_body(("plain",)).get_content()
+    assert "The \ufffd SOC" in message.get_body(("plain",)).get_content()

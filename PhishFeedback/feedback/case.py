@@ -143,6 +143,7 @@ def _text(value: object) -> str:
 
 
 def printable(text: str) -> str:
+    """The text with control characters and lone surrogates replaced: it can go into a message as it is."""
     # Most texts need nothing; compiling the pattern costs more than a whole job's case reading.
     return text if text.isprintable() else re.sub(UNPRINTABLE, "\ufffd", text)
 

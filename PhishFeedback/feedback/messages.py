@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from string import Formatter
 
-from feedback.case import Report
+from feedback.case import Report, printable
 from feedback.plan import Decision
 from feedback.redaction import scrub
 from feedback.settings import VERDICT_ITEMS, ConfigError, Settings
@@ -75,13 +75,14 @@ class Composer:
             "reported_sender": decision.reported_sender,
             "report_date": report.created.strftime("%Y-%m-%d") if report.created else "",
             "verdict": decision.verdict,
-            "guidance_url": settings.guidance_url or _shipped(settings.language, "guidance_url.txt").strip(),
+            "guidance_url": printable(settings.guidance_url or _shipped(settings.language, "guidance_url.txt").strip()),
         }
         # Before escaping too: a secret with `&` or `<` in it would not be found again in the HTML.
         self.values = {k: scrub(v) for k, v in self.values.items()}
         self.values["reference"] = _reference(settings.language, self.values)
         self.html_values = {k: _html_value(v) for k, v in self.values.items()}
-        self.sender = Address(display_name=" ".join(settings.sender_name.split()), addr_spec=settings.sender_address)
+        name = " ".join(printable(settings.sender_name).split())
+        self.sender = Address(display_name=name, addr_spec=settings.sender_address)
         self.date = format_datetime(now)
         domain = settings.sender_address.rpartition("@")[2]
         self.outgoing = [Outgoing(r, make_msgid(domain=domain)) for r in decision.recipients]
@@ -159,17 +160,17 @@ def _templates(settings: Settings, verdict: str) -> _Templates:
     language, name = settings.language, TEMPLATE_FILE[verdict]
     override = settings.templates.get(verdict)
     if override is not None:
-        text = _checked(override, VERDICT_ITEMS[verdict])
+        text = _checked(printable(override), VERDICT_ITEMS[verdict])
         html_part = text_to_html(text)
     else:
         text, html_part = _shipped_template(language, f"{name}.txt"), _shipped_template(language, f"{name}.html")
     if settings.subject is not None:
-        subject = _checked(settings.subject, "subject")
+        subject = _checked(printable(settings.subject), "subject")
     else:
         subject = _shipped_template(language, "subject.txt").strip()
     signature_known = tuple(p for p in PLACEHOLDERS if p != "signature")
     if settings.signature is not None:
-        signature = _checked(settings.signature.strip(), "signature", signature_known)
+        signature = _checked(printable(settings.signature.strip()), "signature", signature_known)
     else:
         signature = _shipped_template(language, "signature.txt", known=signature_known).strip()
     return _Templates(subject, text, html_part, signature, _html_lines(signature))

@@ -79,6 +79,17 @@ def test_sigterm_after_the_last_message_was_accepted_still_reports_and_records_i
     assert "sent to 1 reporter(s)" in result.output["full"]["message"]
 
 
+def test_sigterm_before_sending_says_nothing_was_sent_or_tagged(cortex, smtp):
+    with RawTcpServer("silent") as thehive:
+        url = f"http://{thehive.host}:{thehive.port}"
+        result = cortex(thehive4_case(), thehive_url=url, thehive_apikey="k3y", smtp_timeout=30, stop_after=1.5)
+
+    assert result.output is not None, result.everything_printed()
+    assert not result.success
+    assert "before any feedback was sent: nothing was sent or tagged" in result.error
+    assert smtp.delivered == []
+
+
 def test_job_killed_while_sending_leaves_a_report_that_says_so(tmp_path, settings):
     # Cortex's docker runner kills the container at jobTimeout: no SIGTERM, no chance to write.
     with RawTcpServer("silent") as silent:

@@ -34,7 +34,8 @@ def leaks(result, smtp, secret: str) -> list[str]:
     sent = []
     for delivered in smtp.delivered:
         message = delivered.message
-        sent += [str(message["Subject"])] + [message.get_body((k,)).get_content() for k in ("plain", "html")]
+        sent += [str(message["Subject"]), *delivered.rcpt_tos]
+        sent += [message.get_body((k,)).get_content() for k in ("plain", "html")]
     everything = "\n".join([result.everything_printed(), json.dumps(result.output, ensure_ascii=False), *sent])
     return leaked(everything, secret, USER)
 
@@ -90,6 +91,7 @@ def test_api_key_reflected_by_thehive_reaches_neither_the_report_nor_the_reporte
         observables = [
             v1_observable("mail", "bob@example.org", ["reporter"]),
             v1_observable("mail", echoed, ["reporter"]),
+            v1_observable("mail", f"{echoed.split()[-1]}@evil.example", ["reporter"]),
             v1_observable("mail", f"sender {echoed}@evil.example", []),
             v1_observable("mail_subject", f"Re: your key {echoed}", []),
         ]

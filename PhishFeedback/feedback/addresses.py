@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from email.headerregistry import Address
 
+from feedback.redaction import holds_secret
+
 
 class AddressError(ValueError):
     """Why a value is not one deliverable address; the text is shown to the analyst."""
@@ -28,6 +30,9 @@ def parse_address(value: str) -> str:
         raise AddressError("it is not one plain e-mail address (name@domain)") from None
     if not address.username or "." not in address.domain or address.domain.startswith("["):
         raise AddressError("it has no local part or no domain name with a dot")
+    if holds_secret(address.addr_spec):
+        # A server that echoes a secret into an observable must not get it mailed to its own domain.
+        raise AddressError("it holds one of the responder's secrets (a server echoed it)")
     return address.addr_spec
 
 

@@ -16,7 +16,10 @@ from urllib.parse import unquote
 MASK = "********"
 # Items whose name holds one of these are secrets, as cortexutils decides when it echoes the input.
 SECRET_PHRASES = ("key", "password", "secret")
-# Shorter base64 fragments would blot out ordinary words; the whole encodings are kept regardless.
+# Shorter forms would blot out ordinary words and addresses (a password "mail" in "mail sent"):
+# a secret that short is no secret, and finding it everywhere would break the record.
+SHORTEST_FORM = 4
+# Likewise for the base64 fragments of a secret embedded at some offset in a longer string.
 SHORTEST_FRAGMENT = 6
 _forms: set[str] = set()
 _ordered: list[str] = []
@@ -77,7 +80,7 @@ def remember_login(user: str | None, password: str | None) -> None:
 
 
 def _add(forms: set[str]) -> None:
-    forms.discard("")
+    forms = {form for form in forms if len(form) >= SHORTEST_FORM}
     if not forms <= _forms:
         _forms.update(forms)
         _ordered[:] = sorted(_forms, key=len, reverse=True)
@@ -109,6 +112,10 @@ def scrub(text: str) -> str:
         if form in text:
             text = text.replace(form, MASK)
     return text
+
+
+def holds_secret(text: str) -> bool:
+    return any(form in text for form in _ordered)
 
 
 def cleaned(value: object) -> object:

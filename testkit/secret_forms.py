@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 from urllib.parse import quote
 
@@ -33,3 +34,19 @@ def leaked(text: str, secret: str, user: str) -> list[str]:
     """Every form of the secret found in the text, and `base64` if it can be decoded from it."""
     found = sorted(form for form in echoed_forms(secret, user) if form in text)
     return found + (["base64"] if decodable(text, secret) else [])
+
+
+def reflecting_thehive(request):
+    """A pytest-httpserver handler: TheHive answering with observables that carry the Authorization header it got."""
+    from werkzeug import Response
+
+    from testkit.thehive_api import v1_observable
+
+    echoed = request.headers.get("Authorization", "")
+    observables = [
+        v1_observable("mail", echoed, ["reporter"]),
+        v1_observable("mail", f"{(echoed.split() or ['x'])[-1]}@evil.example", ["reporter"]),
+        v1_observable("mail", f"{echoed}@evil.example", []),
+        v1_observable("mail_subject", f"Re: your key {echoed}", []),
+    ]
+    return Response(json.dumps(observables), content_type="application/json")

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,31 +17,10 @@ from pathlib import Path
 import pytest
 
 from testkit.cases import thehive4_case
-from testkit.cortex import MANIFEST, REPO, JobResult, cortex_config, read_output, write_job
+from testkit.cortex import cortex_config, finish_job, start_job, write_job
 from testkit.smtp_server import RawTcpServer
 
 NOTHING_SENT = "Nothing was sent or tagged"
-
-
-def start_job(job: Path) -> subprocess.Popen:
-    """The script started by path on a job folder prepared by the test, as Cortex's process runner does."""
-    command = json.loads(MANIFEST.read_text(encoding="utf-8"))["command"]
-    python = os.environ.get("PHISHFEEDBACK_JOB_PYTHON") or str(Path(sys.executable).parent)
-    env = dict(os.environ, PATH=os.pathsep.join((python, os.environ.get("PATH", ""))))
-    return subprocess.Popen(
-        [str(REPO / command), str(job)],
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-
-
-def finish(process: subprocess.Popen, job: Path) -> JobResult:
-    stdout, stderr = process.communicate(timeout=60)
-    output, raw = read_output(job) if (job / "output" / "output.json").is_file() else (None, "")
-    return JobResult(output, raw, stdout.decode(errors="replace"), stderr.decode(errors="replace"), job)
 
 
 def prepared_job(tmp_path: Path, settings: dict, data: object) -> Path:
@@ -99,7 +76,7 @@ def test_job_killed_while_sending_leaves_a_report_that_says_so(tmp_path, setting
         while silent.connections == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         process.kill()
-        result = finish(process, job)
+        result = finish_job(process, job)
 
     assert result.output is not None, result.everything_printed()
     assert result.output["success"] is False
@@ -113,7 +90,7 @@ def test_job_killed_while_sending_leaves_a_report_that_says_so(tmp_path, setting
 def test_output_folder_that_cannot_be_written_is_found_before_any_message(tmp_path, settings, smtp):
     job = prepared_job(tmp_path, settings, thehive4_case())
     (job / "output").write_text("a file where Cortex's output folder should be")
-    result = finish(start_job(job), job)
+    result = finish_job(start_job(job), job)
 
     assert smtp.delivered == []
     assert "cannot write its report" in result.stderr and "sent nothing" in result.stderr
@@ -123,7 +100,7 @@ def test_output_folder_that_cannot_be_written_is_found_before_any_message(tmp_pa
 def test_output_json_that_cannot_be_replaced_is_found_before_any_message(tmp_path, settings, smtp):
     job = prepared_job(tmp_path, settings, thehive4_case())
     (job / "output" / "output.json").mkdir(parents=True)
-    result = finish(start_job(job), job)
+    result = finish_job(start_job(job), job)
 
     assert smtp.delivered == []
     assert "cannot write its report" in result.stderr
@@ -145,7 +122,7 @@ def test_unreadable_input_is_an_error_about_the_input_that_says_nothing_was_sent
 ):
     job = prepared_job(tmp_path, settings, thehive4_case())
     damage(job)
-    result = finish(start_job(job), job)
+    result = finish_job(start_job(job), job)
 
     assert result.output is not None and result.output["success"] is False, result.everything_printed()
     assert says in result.error and NOTHING_SENT in result.error
@@ -155,7 +132,7 @@ def test_unreadable_input_is_an_error_about_the_input_that_says_nothing_was_sent
 
 def test_missing_job_folder_is_an_error_about_the_input(tmp_path, smtp):
     job = tmp_path / "no-such-job"
-    result = finish(start_job(job), job)
+    result = finish_job(start_job(job), job)
 
     assert result.output is not None, result.everything_printed()
     assert "input.json does not exist" in result.error and NOTHING_SENT in result.error
@@ -187,7 +164,7 @@ def test_output_is_strict_json_even_when_the_input_holds_a_number_json_cannot_wr
     job = prepared_job(tmp_path, settings, {**thehive4_case(None), "severity": "HUGE"})
     path = job / "input" / "input.json"
     path.write_text(path.read_text().replace('"HUGE"', "1e400"))
-    result = finish(start_job(job), job)
+    result = finish_job(start_job(job), job)
 
     def refuse(constant):
         raise ValueError(f"{constant} is not JSON")

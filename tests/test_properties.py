@@ -28,9 +28,8 @@ from feedback import redaction
 from feedback.addresses import AddressError, parse_address
 from testkit.cases import thehive4_case
 from testkit.cortex import MANIFEST, REPO, cortex_config, read_output, write_job
-from testkit.secret_forms import leaked
+from testkit.secret_forms import leaked, reflecting_thehive
 from testkit.smtp_server import PASSWORD, USER, Certificates, Faults, LoopbackSmtp
-from testkit.thehive_api import v1_observable
 
 EXAMPLES = int(os.environ.get("PHISHFEEDBACK_EXAMPLES", "150"))
 SCRIPT = REPO / "PhishFeedback" / "phish_feedback.py"
@@ -317,30 +316,19 @@ CHANNELS = ("auth_plain", "auth_login", "auth_password", "rcpt", "rcpt_base64", 
 
 
 @pytest.fixture(scope="module")
-def reflecting_thehive():
+def reflecting_server():
     """A TheHive that puts the Authorization header it got into the observables it returns."""
     from pytest_httpserver import HTTPServer
-    from werkzeug import Response
-
-    def reflect(request):
-        echoed = request.headers.get("Authorization", "")
-        observables = [
-            v1_observable("mail", echoed, ["reporter"]),
-            v1_observable("mail", f"{echoed.split()[-1] if echoed.split() else 'x'}@evil.example", ["reporter"]),
-            v1_observable("mail", f"{echoed}@evil.example", []),
-            v1_observable("mail_subject", f"Re: {echoed}", []),
-        ]
-        return Response(json.dumps(observables), content_type="application/json")
 
     with HTTPServer(host="127.0.0.1") as thehive:
-        thehive.expect_request("/api/v1/query").respond_with_handler(reflect)
+        thehive.expect_request("/api/v1/query").respond_with_handler(reflecting_thehive)
         yield thehive
 
 
 @settings(max_examples=max(20, EXAMPLES // 2), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(secret=secrets, channel=st.sampled_from(CHANNELS), prefix=st.text(max_size=5))
 def test_no_form_of_a_secret_leaves_the_job_whatever_the_servers_echo(
-    server, reflecting_thehive, entry, secret, channel, prefix
+    server, reflecting_server, entry, secret, channel, prefix
 ):
     event(channel)
     faults, mechanisms = Faults(password=secret), server.controller.SMTP_kwargs
@@ -360,7 +348,7 @@ def test_no_form_of_a_secret_leaves_the_job_whatever_the_servers_echo(
         faults.refuse_sender = f"553 5.7.1 {secret} may not send"
     elif channel == "thehive":
         faults.password = PASSWORD
-        items.update(smtp_password=PASSWORD, thehive_url=reflecting_thehive.url_for("/").rstrip("/"))
+        items.update(smtp_password=PASSWORD, thehive_url=reflecting_server.url_for("/").rstrip("/"))
         items["thehive_apikey"] = secret
     else:
         faults.password = PASSWORD

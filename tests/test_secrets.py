@@ -13,9 +13,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from testkit.cases import thehive4_case, thehive5_case
-from testkit.secret_forms import leaked
+from testkit.secret_forms import leaked, reflecting_thehive
 from testkit.smtp_server import PASSWORD, USER
-from testkit.thehive_api import v1_observable
 
 API_KEY = "hive-Sup3rS3cretApiKey-0123456789"
 V1 = "/api/v1/query"
@@ -84,24 +83,11 @@ def test_reply_quoting_the_password_with_its_white_space_changed_shows_it_nowher
 
 
 def test_api_key_reflected_by_thehive_reaches_neither_the_report_nor_the_reporter(cortex, smtp):
-    from werkzeug import Response
-
-    def reflecting(request):
-        echoed = request.headers["Authorization"]
-        observables = [
-            v1_observable("mail", "bob@example.org", ["reporter"]),
-            v1_observable("mail", echoed, ["reporter"]),
-            v1_observable("mail", f"{echoed.split()[-1]}@evil.example", ["reporter"]),
-            v1_observable("mail", f"sender {echoed}@evil.example", []),
-            v1_observable("mail_subject", f"Re: your key {echoed}", []),
-        ]
-        return Response(json.dumps(observables), content_type="application/json")
-
     with HTTPServer(host="127.0.0.1") as thehive:
-        thehive.expect_request(V1).respond_with_handler(reflecting)
+        thehive.expect_request(V1).respond_with_handler(reflecting_thehive)
         template = "{reported_subject} from {reported_sender}, {reporter}. {signature}"
         result = cortex(
-            thehive5_case("Spam", ()),
+            thehive5_case("Spam", ["bob@example.org"]),
             thehive_url=thehive.url_for("/").rstrip("/"),
             thehive_apikey=API_KEY,
             subject="Re: {reported_subject}",

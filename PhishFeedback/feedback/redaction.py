@@ -75,8 +75,9 @@ def remember_login(user: str | None, password: str | None) -> None:
     if not password:
         return
     remember(password)
-    user = user or ""
-    _add({_b64(f"{authzid}\0{user}\0{password}".encode("utf-8", "surrogatepass")) for authzid in ("", user)})
+    users = {user or "", (user or "").strip()}
+    plain = {f"{authzid}\0{name}\0{password}" for name in users for authzid in ("", name)}
+    _add({_b64(text.encode("utf-8", "surrogatepass")) for text in plain})
 
 
 def _add(forms: set[str]) -> None:

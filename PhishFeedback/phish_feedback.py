@@ -129,10 +129,13 @@ class PhishFeedback(Responder):
 def stop_sending(signum: int, frame: object) -> None:
     """Cortex's SIGTERM at jobTimeout: stop sending, but still report who got the message.
 
-    Caught in `respond` or `deliver` themselves, the signal came once delivery had returned (or
-    before it began): raising there would lose the account of what went out, so it is dropped.
+    Caught in `deliver` itself, or in `respond` once delivery returned, the signal came after the
+    account of what went out was settled: raising there would lose it, so the signal is dropped.
     """
-    if frame is not None and frame.f_code in (PhishFeedback.respond.__code__, deliver.__code__):
+    if frame is not None and (
+        frame.f_code is deliver.__code__
+        or (frame.f_code is PhishFeedback.respond.__code__ and "delivery" in frame.f_locals)
+    ):
         return
     raise Stopped()
 

@@ -5,21 +5,30 @@ Cortex runs this file once per click with the job folder as its only argument (d
 The flow: read the case → decide who to answer → render the messages → deliver → report.
 """
 
-import json
+from __future__ import annotations
+
 import os
 import signal
 import sys
-import time
-from datetime import datetime, timezone
+
+# Standard library only: a report can be written, secrets scrubbed, before anything heavy is loaded.
+from feedback.job_folder import missing_input, path, unreadable_input, write_failure, write_output
+from feedback.redaction import ScrubbedStream
+
+STOPPED_BEFORE_SENDING = (
+    "Cortex stopped the job (its jobTimeout ran out) before any feedback was sent: nothing was sent or tagged."
+    " Raise jobTimeout, or lower smtp_timeout and smtp_retries, then run the responder again."
+)
 
 
-def write_failure(message: str) -> None:
-    """Cortex's error output, for what goes wrong where cortexutils cannot report it."""
-    output = os.path.join(sys.argv[1] if len(sys.argv) > 1 else "/job", "output")
-    os.makedirs(output, exist_ok=True)
-    with open(os.path.join(output, "output.json"), "w", encoding="utf-8") as file:
-        json.dump({"success": False, "errorMessage": message}, file)
+def _stopped_before_sending(signum: int, frame: object) -> None:
+    """Cortex's SIGTERM before any message went out: say so, and end."""
+    write_failure(STOPPED_BEFORE_SENDING)
+    sys.exit(1)
 
+
+# Installed before the heavy imports: a job Cortex stops while it starts still leaves a report.
+signal.signal(signal.SIGTERM, _stopped_before_sending)
 
 try:
     from cortexutils.responder import Responder
@@ -42,13 +51,26 @@ except ImportError:
     )
     sys.exit(1)
 
+import time
+from datetime import datetime, timezone
+
 from feedback.case import CaseError, read_report
 from feedback.delivery import SmtpError, Stopped, deliver
 from feedback.messages import Composer
 from feedback.outcome import Outcome, delivered, nothing_to_send, preview
 from feedback.plan import decide
-from feedback.settings import ConfigError, read_settings, redact, secret_values
+from feedback.redaction import SECRET_PHRASES, remember_secrets
+from feedback.settings import ConfigError, read_settings
 from feedback.thehive import TheHiveError, observables_for
+
+# What output.json says while the job runs, in case Cortex ends it without a SIGTERM (its docker runner kills).
+ENDED_BEFORE_SENDING = (
+    "Phish_Feedback was ended before it finished, before any message was sent: nothing was sent or tagged."
+)
+ENDED_WHILE_SENDING = (
+    "Phish_Feedback was ended while the messages were going out: some reporters may have received it, but the case"
+    " records none of them. Look in the SMTP server's log for who was mailed before running the responder again."
+)
 
 
 class PhishFeedback(Responder):
@@ -58,14 +80,25 @@ class PhishFeedback(Responder):
     planned_operations: list = []
 
     def run(self) -> None:
-        signal.signal(signal.SIGTERM, stop)
         config = self.get_param("config", {})
+        remember_secrets(config)
+        try:
+            write_output({"success": False, "errorMessage": ENDED_BEFORE_SENDING})
+        except OSError as unwritable:
+            print(
+                f"Phish_Feedback cannot write its report in {path('output')} ({unwritable.strerror}),"
+                " so it sent nothing. Let Cortex's user write the job folder.",
+                file=sys.stderr,
+            )
+            sys.exit(1)
         try:
             outcome = self.respond(config)
-        except (ConfigError, CaseError, TheHiveError, SmtpError, Stopped) as failure:
-            self.error(redact(str(failure), secret_values(config)), ensure_ascii=True)
+        except Stopped:
+            self.error(STOPPED_BEFORE_SENDING)
+        except (ConfigError, CaseError, TheHiveError, SmtpError) as failure:
+            self.error(str(failure))
         self.planned_operations = outcome.operations
-        self.report(outcome.full, ensure_ascii=True)
+        self.report(outcome.full)
 
     def respond(self, config: object) -> Outcome:
         settings = read_settings(config, self.get_param("parameters"))
@@ -78,15 +111,44 @@ class PhishFeedback(Responder):
         composer = Composer(decision, report, settings, datetime.now(timezone.utc))
         if settings.dry_run:
             return preview(decision, composer, warnings)
+        write_output({"success": False, "errorMessage": ENDED_WHILE_SENDING})
+        signal.signal(signal.SIGTERM, stop_sending)
         delivery = deliver(composer, settings.smtp, settings.sender_address, deadline)
+        # From here on the record must reach Cortex: a SIGTERM would only lose it.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         return delivered(decision, delivery, report.kind, settings.sent_tag, settings.failed_tag, warnings)
 
     def operations(self, raw: dict) -> list:
         return self.planned_operations
 
+    def report(self, full_report: dict, ensure_ascii: bool = True) -> None:
+        """cortexutils' success output, through the one writer that scrubs secrets and keeps JSON strict."""
+        write_output({"success": True, "full": full_report, "operations": self.operations(full_report)})
 
-def stop(signum: int, frame: object) -> None:
-    """Cortex's SIGTERM at jobTimeout: stop sending, but still report who got the message."""
+    def error(self, message: str, ensure_ascii: bool = True) -> None:
+        """cortexutils' error output, with the job's input echoed as it does, minus every secret and credential."""
+        echoed = dict(self._input) if isinstance(self._input, dict) else {}
+        config = echoed.get("config")
+        remember_secrets(config)
+        if isinstance(config, dict):
+            echoed["config"] = {
+                k: "REMOVED" if any(p in str(k).lower() for p in SECRET_PHRASES) else v for k, v in config.items()
+            }
+        write_failure(message, input=echoed)
+        sys.exit(1)
+
+
+def stop_sending(signum: int, frame: object) -> None:
+    """Cortex's SIGTERM at jobTimeout: stop sending, but still report who got the message.
+
+    Caught in `deliver` itself, or in `respond` once delivery returned, the signal came after the
+    account of what went out was settled: raising there would lose it, so the signal is dropped.
+    """
+    if frame is not None and (
+        frame.f_code is deliver.__code__
+        or (frame.f_code is PhishFeedback.respond.__code__ and "delivery" in frame.f_locals)
+    ):
+        return
     raise Stopped()
 
 
@@ -103,8 +165,21 @@ def report_unexpected(error: Exception) -> None:
 
 
 def main() -> None:
+    if sys.stdout is not None and sys.stderr is not None:
+        sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)
+    problem = missing_input()
+    if problem:
+        write_failure(problem)
+        return
     try:
-        PhishFeedback().run()
+        responder = PhishFeedback()
+    except (ValueError, OSError, AttributeError) as bad:
+        write_failure(unreadable_input(bad))
+        return
+    try:
+        responder.run()
+    except Stopped:
+        write_failure(STOPPED_BEFORE_SENDING)
     except Exception as unexpected:  # the one place that must catch everything
         report_unexpected(unexpected)
 

@@ -97,7 +97,7 @@ def write_job(
 def read_output(job: Path) -> tuple[dict | None, str]:
     """What Cortex reads back: output/output.json, parsed (a JSONDecodeError is a hung job in Cortex)."""
     output_file = job / "output" / "output.json"
-    raw = output_file.read_text(encoding="utf-8") if output_file.exists() else ""
+    raw = output_file.read_text(encoding="utf-8") if output_file.is_file() else ""
     return (json.loads(raw) if raw else None), raw
 
 
@@ -118,6 +118,16 @@ def run_job(
     the tests' own Python. `stop_after` seconds, if given, end with Cortex's SIGTERM.
     """
     folder = write_job(workdir, data, config, **job)
+    process = start_job(folder, python_dir)
+    if stop_after is not None:
+        # What Cortex does when the job outlives jobTimeout.
+        time.sleep(stop_after)
+        process.terminate()
+    return finish_job(process, folder, timeout)
+
+
+def start_job(folder: Path, python_dir: Path | None = None) -> subprocess.Popen:
+    """The script started by path on a job folder, as Cortex's process runner starts it (see run_job)."""
     python = str(python_dir or os.environ.get("PHISHFEEDBACK_JOB_PYTHON") or Path(sys.executable).parent)
     env = dict(os.environ, PATH=os.pathsep.join((python, os.environ.get("PATH", ""))))
     for inherited in (
@@ -133,7 +143,7 @@ def run_job(
     if (folder / "input" / "cacerts").exists():
         env["REQUESTS_CA_BUNDLE"] = str(folder / "input" / "cacerts")
     command = json.loads(MANIFEST.read_text(encoding="utf-8"))["command"]
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [str(REPO / command), str(folder)],
         cwd=REPO,
         stdin=subprocess.DEVNULL,
@@ -141,10 +151,10 @@ def run_job(
         stderr=subprocess.PIPE,
         env=env,
     )
-    if stop_after is not None:
-        # What Cortex does when the job outlives jobTimeout.
-        time.sleep(stop_after)
-        process.terminate()
+
+
+def finish_job(process: subprocess.Popen, folder: Path, timeout: float = 120) -> JobResult:
+    """What Cortex sees of a job once its process ended."""
     stdout, stderr = process.communicate(timeout=timeout)
     output, raw = read_output(folder)
     return JobResult(output, raw, stdout.decode(errors="replace"), stderr.decode(errors="replace"), folder)

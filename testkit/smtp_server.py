@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -78,6 +80,13 @@ class Faults:
     # Once this many were delivered: every message refused at its end with `limit_reply` (a 421 also closes).
     limit_after: int = -1
     limit_reply: str = QUOTA_REPLY
+    # The password the server accepts (a test may configure one with odd white space or characters).
+    password: str = PASSWORD
+    # A hostile server's answer to every AUTH, quoting what the client sent: {password} as it arrived,
+    # {plain} (the base64 of "\0user\0password" the client sent for PLAIN), {login} (base64 of the password).
+    auth_reply: str = ""
+    # Called when the client says QUIT, before the server answers it.
+    on_quit: Callable[[], None] | None = None
 
 
 class _Handler:
@@ -131,6 +140,11 @@ class _Handler:
         session.messages = getattr(session, "messages", 0) + 1
         return "250 2.0.0 Message accepted"
 
+    async def handle_QUIT(self, smtp, session, envelope):
+        if self.server.faults.on_quit:
+            self.server.faults.on_quit()
+        return "221 Bye"
+
 
 def _closing(smtp, reply: str) -> str:
     """The reply goes out first (a handler's answer is written before the loop runs this), then the close."""
@@ -165,8 +179,16 @@ class LoopbackSmtp:
         )
 
     def _authenticate(self, smtp, session, envelope, mechanism, auth_data) -> AuthResult:
-        good = auth_data.login == USER.encode() and auth_data.password == PASSWORD.encode()
+        good = auth_data.login == USER.encode() and auth_data.password == self.faults.password.encode()
         self.logins.append((auth_data.login.decode(errors="replace"), good))
+        if self.faults.auth_reply:
+            login, password = auth_data.login, auth_data.password
+            quoted = self.faults.auth_reply.format(
+                password=password.decode(errors="replace"),
+                plain=base64.b64encode(b"\0" + login + b"\0" + password).decode(),
+                login=base64.b64encode(password).decode(),
+            )
+            return AuthResult(success=False, handled=False, message=quoted)
         return AuthResult(success=good, handled=False, auth_data=auth_data.login.decode(errors="replace"))
 
     def __enter__(self) -> LoopbackSmtp:

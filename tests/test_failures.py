@@ -177,7 +177,7 @@ def test_missing_login_for_a_server_that_requires_one(cortex, smtp):
 def test_input_cortex_would_never_send_still_gets_a_cortex_error(cortex, smtp, tmp_path):
     result = run_job(tmp_path, thehive4_case(), "not an object")
 
-    assert_cortex_error(result, "Phish_Feedback stopped on an unexpected AttributeError", "Nothing was tagged")
+    assert_cortex_error(result, "cannot be read as the JSON object Cortex writes", "Nothing was sent or tagged")
     assert smtp.delivered == []
 
 

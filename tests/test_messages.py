@@ -149,3 +149,89 @@ def test_dry_run_previews_every_message_without_connecting_or_tagging(cortex):
     assert preview[0]["subject"] == "Phishing report feedback"
     assert "legitimate e-mail" in preview[0]["text"] and "<html" in preview[0]["html"]
     assert result.output["full"]["notified"] == []
+
+
+def test_url_in_a_placeholder_never_becomes_a_link_only_the_templates_own_urls_do(cortex, smtp):
+    case = thehive4_case("Spam", title="Phishing report: Claim your refund at https://evil.example/login now")
+    template = "You reported: {reported_subject}\nHelp: https://intranet.example.org/help\n\n{signature}"
+    result = cortex(case, template_spam=template, signature="SOC, https://soc.example.org {reported_subject}")
+
+    assert result.success, result.error
+    _, text, html = parts(smtp.delivered[0])
+    assert "Claim your refund at https://evil.example/login now" in text
+    assert "https://evil.example/login" in html
+    assert 'href="https://evil.example' not in html
+    assert '<a href="https://intranet.example.org/help"' in html and '<a href="https://soc.example.org"' in html
+
+
+@pytest.mark.parametrize("blank", ["   ", "\n\n", " \t\r\n "])
+def test_override_box_holding_only_white_space_counts_as_unset(cortex, smtp, blank):
+    assert cortex(thehive4_case("Spam"), template_spam=blank, signature=blank).success
+
+    _, text, _ = parts(smtp.delivered[0])
+    assert "unwanted advertising" in text and "The Security Operations Centre" in text
+
+
+def test_placeholders_work_in_the_signature(cortex, smtp):
+    result = cortex(thehive4_case("Spam"), signature="SOC, case {case_number} ({verdict})\nfor {reporter}")
+
+    assert result.success, result.error
+    _, text, html = parts(smtp.delivered[0])
+    assert "SOC, case 42 (Spam)\nfor alice@example.org" in text
+    assert "SOC, case 42 (Spam)<br>\nfor alice@example.org" in html
+
+
+def test_message_past_the_size_limit_is_an_error_before_anything_goes_out(cortex, smtp):
+    case = thehive4_case("Spam", ["alice@example.org", "bob@example.org"], title="Phishing report: " + "A" * 150_000)
+    result = cortex(case, template_spam="{case_title}\n" * 10)
+
+    assert not result.success
+    assert "past the responder's limit" in result.error and "{case_title}" in result.error
+    assert smtp.delivered == []
+
+
+def test_dry_run_report_is_bounded_and_names_the_messages_it_leaves_out(cortex):
+    reporters = [f"user{i}@example.org" for i in range(60)]
+    case = thehive4_case("Spam", reporters, title="Phishing report: " + "B" * 20_000)
+    result = cortex(case, dry_run=True, template_spam="{case_title}\n{case_title}", smtp_port=free_port())
+
+    assert result.success, result.error
+    full = result.output["full"]
+    assert 0 < len(full["preview"]) < 60
+    assert [p["to"] for p in full["preview"]] + full["not_shown"] == reporters
+    assert "differ only in their recipient" in full["message"]
+    assert len(result.raw_output) < 3_000_000
+
+
+@pytest.mark.parametrize(
+    ("language", "undated", "broken"),
+    [
+        ("en", "Reference: case 42.", "reported on ."),
+        ("fr", "Référence : dossier 42.", "signalé le ."),
+        ("nl", "Referentie: dossier 42.", "gemeld op ."),
+    ],
+)
+def test_case_without_a_date_leaves_no_broken_sentence(cortex, smtp, language, undated, broken):
+    case = thehive4_case("Phishing")
+    del case["startDate"], case["createdAt"]
+    assert cortex(case, language=language).success
+
+    _, text, html = parts(smtp.delivered[0])
+    assert undated in text and undated in html
+    assert broken not in text and broken not in html
+
+
+def test_case_without_a_number_or_a_date_has_no_reference_line(cortex, smtp):
+    case = thehive4_case("Legit email")
+    del case["startDate"], case["createdAt"], case["caseId"]
+    assert cortex(case).success
+
+    _, text, html = parts(smtp.delivered[0])
+    assert "Reference" not in text and "Reference" not in html
+    assert text.endswith("The Security Operations Centre\n")
+
+
+def test_reference_line_is_offered_to_overrides(cortex, smtp):
+    assert cortex(thehive4_case("Spam"), template_spam="Thanks, {reporter}.\n\n{reference}").success
+
+    assert parts(smtp.delivered[0])[1] == "Thanks, alice@example.org.\n\nReference: case 42, reported on 2023-08-30.\n"

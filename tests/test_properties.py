@@ -6,23 +6,30 @@ the end-to-end tests run it as a process. PHISHFEEDBACK_EXAMPLES sets how many i
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import importlib.util
 import io
 import json
 import os
+import re
 import signal
 import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
+from feedback import redaction
+from feedback.addresses import AddressError, parse_address
+from testkit.cases import thehive4_case
 from testkit.cortex import MANIFEST, REPO, cortex_config, read_output, write_job
-from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp
+from testkit.secret_forms import leaked, reflecting_thehive
+from testkit.smtp_server import PASSWORD, USER, Certificates, Faults, LoopbackSmtp
 
 EXAMPLES = int(os.environ.get("PHISHFEEDBACK_EXAMPLES", "150"))
 SCRIPT = REPO / "PhishFeedback" / "phish_feedback.py"
@@ -150,6 +157,8 @@ def entry():
 
 def run_in_process(entry, data, config, data_type="thehive:case"):
     """The script's main on a job folder, with argv, environment, signals and output as a process has them."""
+    # A process remembers only its own job's secrets.
+    importlib.reload(redaction)
     with tempfile.TemporaryDirectory() as workdir:
         job = write_job(Path(workdir), data, config, data_type=data_type)
         argv, environment, printed = sys.argv, dict(os.environ), io.StringIO()
@@ -222,3 +231,174 @@ def test_arbitrary_json_as_case_and_config_still_gives_a_valid_output(server, en
     output, printed = run_in_process(entry, data, config, data_type)
 
     assert_valid_and_accounted(output, printed, server.delivered[before:])
+
+
+# --- Hostile reporter values: each one parses or is refused with a reason, never ends the job -----
+
+address_pieces = st.one_of(
+    st.sampled_from(
+        [
+            "alice",
+            "a.b",
+            "example.org",
+            "xn--bcher-kva.example",
+            "bücher.example",
+            "@",
+            ".",
+            "..",
+            "[",
+            "]",
+            "[1.2.3.4",
+            "[1.2.3.4]",
+            "[IPv6:::1]",
+            '"',
+            '"a b"',
+            '"a@b"',
+            "\\",
+            "(",
+            ")",
+            "(comment)",
+            "<",
+            ">",
+            ",",
+            ";",
+            ":",
+            " ",
+            "\t",
+            "\r\n",
+            "\x00",
+            "\x7f",
+            "\u200b",
+            "\ud800",
+            "=?utf-8?q?x?=",
+        ]
+    ),
+    st.text(max_size=4),
+)
+hostile_addresses = st.lists(address_pieces, min_size=1, max_size=8).map("".join)
+
+
+@settings(max_examples=EXAMPLES * 10, deadline=None)
+@given(value=hostile_addresses)
+@example(value="x@[")
+@example(value="a@[1.2.3.4")
+def test_every_reporter_value_parses_or_is_refused_with_a_reason(value):
+    try:
+        address = parse_address(value)
+    except AddressError as refused:
+        event("refused")
+        assert str(refused)
+        return
+    event("parsed")
+    assert address.isascii() and address.isprintable() and "@" in address
+    assert parse_address(address) == address
+
+
+@settings(max_examples=max(10, EXAMPLES // 3), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=st.lists(hostile_addresses, min_size=1, max_size=4))
+@example(values=["x@[", "a@[1.2.3.4"])
+def test_hostile_reporter_values_never_keep_the_valid_reporter_from_the_message(server, entry, values):
+    case = thehive4_case("Spam", [*values, "alice@example.org"])
+    output, printed = run_in_process(entry, case, config_for(server, {}))
+
+    assert output["success"], output.get("errorMessage")
+    assert "alice@example.org" in [n["address"] for n in output["full"]["notified"]]
+    assert all(refused["reason"] for refused in output["full"]["refused"])
+    assert "Traceback" not in printed
+
+
+# --- The redaction invariant: no form of a secret in anything the job writes or sends ------------
+
+secrets = st.text(
+    alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E) | st.sampled_from("  \t"), min_size=10, max_size=40
+).filter(lambda s: len("".join(s.split())) >= 10)
+CHANNELS = ("auth_plain", "auth_login", "auth_password", "rcpt", "rcpt_base64", "sender", "thehive", "proxy")
+
+
+@pytest.fixture(scope="module")
+def reflecting_server():
+    """A TheHive that puts the Authorization header it got into the observables it returns."""
+    from pytest_httpserver import HTTPServer
+
+    with HTTPServer(host="127.0.0.1") as thehive:
+        thehive.expect_request("/api/v1/query").respond_with_handler(reflecting_thehive)
+        yield thehive
+
+
+@settings(max_examples=max(20, EXAMPLES // 2), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(secret=secrets, channel=st.sampled_from(CHANNELS), prefix=st.text(max_size=5))
+def test_no_form_of_a_secret_leaves_the_job_whatever_the_servers_echo(
+    server, reflecting_server, entry, secret, channel, prefix
+):
+    event(channel)
+    faults, mechanisms = Faults(password=secret), server.controller.SMTP_kwargs
+    items = {"smtp_password": secret, "template_spam": "{reported_subject} / {reported_sender}\n\n{signature}"}
+    case = thehive4_case("Spam", ["alice@example.org", "bob@example.org"])
+    if channel.startswith("auth_"):
+        # The reply quotes {plain}, {login} or {password}: what the client sent, as it sent it.
+        faults.auth_reply = "535 5.7.8 Refused: {" + channel[len("auth_") :] + "}"
+        if channel == "auth_login":
+            mechanisms["auth_exclude_mechanism"] = ["PLAIN"]
+    elif channel == "rcpt":
+        faults.refuse["bob@example.org"] = f"550 5.1.1 Unknown user, you are {secret}"
+    elif channel == "rcpt_base64":
+        quoted = base64.b64encode(f"{prefix}{secret}{prefix}".encode()).decode()
+        faults.refuse["bob@example.org"] = f"550 5.7.1 Session {quoted} refused"
+    elif channel == "sender":
+        faults.refuse_sender = f"553 5.7.1 {secret} may not send"
+    elif channel == "thehive":
+        faults.password = PASSWORD
+        items.update(smtp_password=PASSWORD, thehive_url=reflecting_server.url_for("/").rstrip("/"))
+        items["thehive_apikey"] = secret
+    else:
+        faults.password = PASSWORD
+        proxy = f"http://proxy:{quote(secret, safe='')}@127.0.0.1:9/"
+        items.update(smtp_password=PASSWORD, proxy_http=proxy, proxy_https=proxy, proxy={"http": proxy})
+        case = thehive4_case(None)
+    server.faults = faults
+    before = len(server.delivered)
+    config = config_for(server, items)
+    config.update({k: v for k, v in items.items() if k == "thehive_url"})
+    try:
+        output, printed = run_in_process(entry, case, config)
+    finally:
+        server.faults = Faults()
+        mechanisms.pop("auth_exclude_mechanism", None)
+
+    assert isinstance(output, dict) and isinstance(output.get("success"), bool), printed
+    assert not output.get("errorMessage", "").startswith(UNEXPECTED), output["errorMessage"]
+    sent = []
+    for delivered in server.delivered[before:]:
+        message = delivered.message
+        sent += [str(message["Subject"]), *delivered.rcpt_tos]
+        sent += [message.get_body((k,)).get_content() for k in ("plain", "html")]
+    everything = "\n".join([printed, json.dumps(output, ensure_ascii=False), *sent])
+    assert leaked(everything, secret, USER) == []
+
+
+# --- Templates: a placeholder's value never becomes a link ---------------------------------------
+
+url_bits = st.sampled_from(
+    ["https://evil.example/login", "http://x.test/a?b=1&c=2", "https://evil.example/{", "www.evil.test", "<a href=x>"]
+)
+hostile_subjects = st.lists(url_bits | st.text(max_size=8), min_size=1, max_size=5).map(" ".join)
+OWN_LINKS = {"https://intranet.example.org/help", "https://soc.example.org"}
+
+
+@settings(max_examples=max(10, EXAMPLES // 3), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(subject=hostile_subjects, language=st.sampled_from(["en", "fr", "nl"]))
+def test_only_the_templates_own_urls_become_links(server, entry, subject, language):
+    items = {
+        "dry_run": True,
+        "language": language,
+        "template_spam": "{reported_subject}, {case_title}\nhttps://intranet.example.org/help\n\n{signature}",
+        "signature": "https://soc.example.org {reported_subject}",
+        "guidance_url": "https://intranet.example.org/help",
+    }
+    for verdict in ("Spam", "Legit email"):
+        case = thehive4_case(verdict, title=f"Phishing report: {subject}")
+        output, printed = run_in_process(entry, case, config_for(server, items))
+
+        assert output["success"], output.get("errorMessage")
+        html = output["full"]["preview"][0]["html"]
+        assert set(re.findall(r'href="([^"]*)"', html)) <= OWN_LINKS

@@ -6,6 +6,7 @@ folded here into one `Report`, so nothing further down knows which version sent 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 from feedback.shapes import shape
@@ -15,6 +16,9 @@ DATA_TYPES = {"thehive:case": "case", "thehive:alert": "alert"}
 # The keys under which TheHive 4's v0 JSON stores a custom field's value, one per field type.
 VALUE_KEYS = ("string", "integer", "float", "boolean", "date", "number")
 SUBJECT_SEPARATORS = " \t:-–—|"
+# Control characters other than line breaks and tabs, and lone surrogates (JSON can carry them;
+# no mail can): replaced by U+FFFD wherever a case's text may reach a message.
+UNPRINTABLE = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]"
 
 
 class CaseError(Exception):
@@ -63,8 +67,8 @@ def read_report(data: object, data_type: object, custom_field: str, title_prefix
         kind=kind,
         id=_text(data.get("_id") or data.get("id")),
         number=_text(data.get("caseId") or data.get("number") or data.get("sourceRef")),
-        title=title.strip(),
-        reported_subject=title.lstrip()[len(title_prefix) :].lstrip(SUBJECT_SEPARATORS).strip(),
+        title=printable(title.strip()),
+        reported_subject=printable(title.lstrip()[len(title_prefix) :].lstrip(SUBJECT_SEPARATORS).strip()),
         created=_date(data.get("startDate") or data.get("date") or data.get("createdAt")),
         verdict=_verdict(data, custom_field, kind),
         tags=tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else (),
@@ -127,7 +131,9 @@ def _observables(items: object):
         data_type, data, tags = item.get("dataType"), item.get("data"), item.get("tags")
         if isinstance(data_type, str) and isinstance(data, str):
             yield Observable(
-                data_type, data, tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
+                data_type,
+                printable(data),
+                tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else (),
             )
 
 
@@ -141,7 +147,13 @@ def _date(epoch_ms: object) -> datetime | None:
 
 
 def _text(value: object) -> str:
-    return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    return printable(str(value)) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+
+
+def printable(text: str) -> str:
+    """The text with control characters and lone surrogates replaced: it can go into a message as it is."""
+    # Most texts need nothing; compiling the pattern costs more than a whole job's case reading.
+    return text if text.isprintable() else re.sub(UNPRINTABLE, "\ufffd", text)
 
 
 def _shorten(text: str, limit: int = 80) -> str:

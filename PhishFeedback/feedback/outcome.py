@@ -8,6 +8,11 @@ from feedback.plan import Decision
 from feedback.shapes import shape
 from feedback.tags import record_operations
 
+# Characters of message text the dry-run report shows; the messages past it are only named.
+PREVIEW_LIMIT = 2_000_000
+# Unreached reporters named in the analyst's message; `full.failed` lists them all.
+NAMED_FAILURES = 10
+
 
 @shape
 class Outcome:
@@ -22,9 +27,28 @@ def nothing_to_send(decision: Decision, kind: str, warnings: list[str]) -> Outco
 
 
 def preview(decision: Decision, composer: Composer, warnings: list[str]) -> Outcome:
-    """A dry run: every message as it would go out, and no operation, since nobody was mailed."""
-    full = _full(f"Dry run: {len(composer.outgoing)} message(s) rendered, none sent.", decision, warnings)
-    full["preview"] = [_shown(item.recipient, composer.message(item)) for item in composer.outgoing]
+    """A dry run: the messages as they would go out, and no operation, since nobody was mailed.
+
+    The report is bounded: past PREVIEW_LIMIT the other messages, which differ only in their
+    recipient, are not built, and their recipients are listed under `not_shown`.
+    """
+    shown, size = [], 0
+    for item in composer.outgoing:
+        entry = _shown(item.recipient, composer.message(item))
+        size += sum(len(value) for value in entry.values())
+        if shown and size > PREVIEW_LIMIT:
+            break
+        shown.append(entry)
+    message = f"Dry run: {len(composer.outgoing)} message(s) would go out; none was sent."
+    not_shown = [item.recipient for item in composer.outgoing[len(shown) :]]
+    if not_shown:
+        message += (
+            f" The report shows the first {len(shown)} in full, up to its limit of {PREVIEW_LIMIT:,} characters;"
+            f" the {len(not_shown)} others, listed under not_shown, differ only in their recipient."
+        )
+    full = _full(message, decision, warnings)
+    full["preview"] = shown
+    full["not_shown"] = not_shown
     return Outcome(full, [])
 
 
@@ -42,9 +66,11 @@ def delivered(
 ) -> Outcome:
     message = f"Feedback '{decision.verdict}' sent to {len(delivery.sent)} reporter(s)."
     if delivery.failed:
+        named = "; ".join(f"{f.address} ({f.reason})" for f in delivery.failed[:NAMED_FAILURES])
+        others = len(delivery.failed) - NAMED_FAILURES
         message += (
-            f" {len(delivery.failed)} could not be reached: "
-            + "; ".join(f"{f.address} ({f.reason})" for f in delivery.failed)
+            f" {len(delivery.failed)} could not be reached: {named}"
+            + (f"; and {others} more, listed under failed" if others > 0 else "")
             + ". Run the responder again later: it retries only those."
         )
     full = _full(message, decision, warnings)

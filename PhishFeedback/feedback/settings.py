@@ -18,7 +18,6 @@ SECURITY_MODES = ("starttls", "tls", "none")
 THEHIVE_APIS = ("auto", "v1", "legacy")
 LANGUAGES = ("en", "fr", "nl")
 VERDICT_ITEMS = {"Phishing": "template_phishing", "Spam": "template_spam", "Legit email": "template_legit"}
-SECRET_ITEMS = ("smtp_password", "thehive_apikey")
 # Share of Cortex's jobTimeout the responder allows itself, so that it reports before Cortex kills it.
 TIME_BUDGET_SHARE = 0.8
 
@@ -83,13 +82,6 @@ class Settings:
     time_budget: float
 
 
-def secret_values(config: object) -> tuple[str, ...]:
-    """The secrets to keep out of every output, read even from a configuration that fails checks."""
-    if not isinstance(config, dict):
-        return ()
-    return tuple(v for k in SECRET_ITEMS if isinstance(v := config.get(k), str) and v)
-
-
 def read_settings(config: object, parameters: object) -> Settings:
     if not isinstance(config, dict):
         raise ConfigError("The job carries no configuration object. Re-save the responder's settings in Cortex.")
@@ -113,7 +105,7 @@ def read_settings(config: object, parameters: object) -> Settings:
             port=int(items.number("smtp_port", 25, low=1, high=65535, whole=True)),
             security=security,
             user=user,
-            password=items.text("smtp_password", secret=True),
+            password=items.text("smtp_password", secret=True, strip=False),
             timeout=timeout,
             retries=int(items.number("smtp_retries", 2, low=0, high=10, whole=True)),
             max_per_minute=items.number("smtp_max_per_minute", 0, low=0, high=6000),
@@ -129,8 +121,8 @@ def read_settings(config: object, parameters: object) -> Settings:
         language=items.choice("language", LANGUAGES, "en"),
         subject=items.text("subject"),
         guidance_url=items.text("guidance_url"),
-        signature=items.text("signature", strip=False),
-        templates={v: t for v, name in VERDICT_ITEMS.items() if (t := items.text(name, strip=False))},
+        signature=items.text("signature", blank_is_unset=True),
+        templates={v: t for v, name in VERDICT_ITEMS.items() if (t := items.text(name, blank_is_unset=True))},
         dry_run=items.flag("dry_run"),
         time_budget=job_timeout * 60 * TIME_BUDGET_SHARE,
     )
@@ -159,6 +151,11 @@ def _thehive(items: _Items, parameters: object, cacerts: str | None, timeout: fl
         usable = False
     if not usable:
         raise ConfigError(f"thehive_url must be a URL like https://thehive.example.org. {WHERE}")
+    if "@" in parts.netloc:
+        raise ConfigError(
+            "thehive_url holds a user name or password: remove them from the URL and put an API key in"
+            f" thehive_apikey, which is kept out of every report. {WHERE}"
+        )
     apikey = items.text("thehive_apikey", secret=True)
     if not apikey:
         raise ConfigError(f"thehive_url is set but thehive_apikey is empty: TheHive needs an API key. {WHERE}")
@@ -194,6 +191,7 @@ class _Items:
         required: bool = False,
         secret: bool = False,
         strip: bool = True,
+        blank_is_unset: bool = False,
     ) -> str | None:
         value = self.raw.get(name)
         if value is None:
@@ -201,8 +199,10 @@ class _Items:
         if value is not None and not isinstance(value, str):
             shown = "" if secret else f" (it is {value!r:.60})"
             raise ConfigError(f"{name} must be text{shown}. {WHERE}")
-        if value is not None and strip:
+        if value is not None and strip and not blank_is_unset:
             value = value.strip()
+        if blank_is_unset and value is not None and not value.strip():
+            value = None
         if required and not value:
             raise ConfigError(f"{name} is required and empty. {WHERE}")
         return value or None
@@ -242,10 +242,3 @@ class _Items:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{name} must be a list of texts. {WHERE}")
         return [v for v in value if v.strip()]
-
-
-def redact(text: str, secrets: tuple[str, ...]) -> str:
-    """The text with every secret blotted out, whatever library put it there."""
-    for secret in secrets:
-        text = text.replace(secret, "********")
-    return text

@@ -1,0 +1,61 @@
+"""The job folder Cortex hands the script: where its input is read and its one report is written.
+
+Everything the job reports goes through `write_output`, so every report is scrubbed of secrets,
+strict JSON and whole (docs/cortex-and-thehive.md §1: a report Cortex cannot parse leaves the job
+"in progress" for ever). Standard library only: the script loads this before anything heavy.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import sys
+
+from feedback.redaction import cleaned
+
+_temporary_names = itertools.count()
+
+
+def path(*parts: str) -> str:
+    return os.path.join(sys.argv[1] if len(sys.argv) > 1 else "/job", *parts)
+
+
+def write_output(data: dict) -> None:
+    """output.json, scrubbed and strict, whole or not at all (a temporary file renamed over it)."""
+    folder = path("output")
+    os.makedirs(folder, exist_ok=True)
+    temporary = os.path.join(folder, f".output.json.{os.getpid()}.{next(_temporary_names)}")
+    try:
+        with open(temporary, "w", encoding="utf-8") as file:
+            file.write(json.dumps(cleaned(data), ensure_ascii=True, allow_nan=False))
+        os.replace(temporary, os.path.join(folder, "output.json"))
+    finally:
+        if os.path.lexists(temporary):
+            os.remove(temporary)
+
+
+def write_failure(message: str, **details: object) -> None:
+    """Cortex's error output (with `input` when cortexutils would echo it); printed when it cannot be written."""
+    try:
+        write_output({"success": False, **details, "errorMessage": message})
+    except OSError as unwritable:
+        # Without output.json, Cortex shows what the job printed.
+        print(f"{message} (The report could not be written: {unwritable})", file=sys.stderr)
+
+
+def missing_input() -> str | None:
+    """Why the folder is no Cortex job, checked before cortexutils falls back to reading stdin."""
+    if os.path.isfile(path("input", "input.json")):
+        return None
+    return (
+        f"The job's input {path('input', 'input.json')} does not exist: Cortex runs this script with the job"
+        " folder as its only argument, holding input/input.json. Nothing was sent or tagged."
+    )
+
+
+def unreadable_input(error: Exception) -> str:
+    return (
+        f"The job's input {path('input', 'input.json')} cannot be read as the JSON object Cortex writes"
+        f" ({type(error).__name__}: {str(error)[:200]}). Nothing was sent or tagged."
+    )

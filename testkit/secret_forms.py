@@ -1,0 +1,52 @@
+"""The forms in which a server may echo a secret, and a check that none can be read back from a text."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from urllib.parse import quote
+
+
+def echoed_forms(secret: str, user: str) -> set[str]:
+    """As is, white space stripped or collapsed, URL-encoded, and the AUTH PLAIN and LOGIN base64."""
+    return {
+        secret,
+        secret.strip(),
+        " ".join(secret.split()),
+        quote(secret, safe=""),
+        base64.b64encode(f"\0{user}\0{secret}".encode()).decode(),
+        base64.b64encode(secret.encode()).decode(),
+    }
+
+
+def decodable(text: str, secret: str) -> bool:
+    """Whether the secret can be decoded from some base64 run in the text, at any of its alignments."""
+    for run in re.findall(r"[A-Za-z0-9+/]{4,}", text):
+        for start in range(4):
+            chunk = run[start:][: (len(run) - start) // 4 * 4]
+            if secret.encode() in base64.b64decode(chunk):
+                return True
+    return False
+
+
+def leaked(text: str, secret: str, user: str) -> list[str]:
+    """Every form of the secret found in the text, and `base64` if it can be decoded from it."""
+    found = sorted(form for form in echoed_forms(secret, user) if form in text)
+    return found + (["base64"] if decodable(text, secret) else [])
+
+
+def reflecting_thehive(request):
+    """A pytest-httpserver handler: TheHive answering with observables that carry the Authorization header it got."""
+    from werkzeug import Response
+
+    from testkit.thehive_api import v1_observable
+
+    echoed = request.headers.get("Authorization", "")
+    observables = [
+        v1_observable("mail", echoed, ["reporter"]),
+        v1_observable("mail", f"{(echoed.split() or ['x'])[-1]}@evil.example", ["reporter"]),
+        v1_observable("mail", f"{echoed}@evil.example", []),
+        v1_observable("mail_subject", f"Re: your key {echoed}", []),
+    ]
+    return Response(json.dumps(observables), content_type="application/json")

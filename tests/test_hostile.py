@@ -1,0 +1,190 @@
+"""Hostile values, faults and signals: no value ends the job, no record of a sent message is lost.
+
+Each job runs as Cortex runs it (the script by path, the job folder as its argument) against the
+loopback SMTP server; a few tests prepare the job folder themselves (a missing input, an output
+folder that cannot be written) or end the job the way Cortex's runners do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from testkit.cases import thehive4_case
+from testkit.cortex import cortex_config, finish_job, start_job, write_job
+from testkit.smtp_server import RawTcpServer
+
+NOTHING_SENT = "Nothing was sent or tagged"
+
+
+def prepared_job(tmp_path: Path, settings: dict, data: object) -> Path:
+    values = dict(settings)
+    return write_job(tmp_path, data, cortex_config(values, cacerts=values.pop("cacerts")))
+
+
+def job_processes() -> list[int]:
+    """The jobs this test process started (Cortex's runner is the test itself)."""
+    children = []
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        children += [int(pid) for pid in (task / "children").read_text().split()]
+    return children
+
+
+def terminate_jobs() -> None:
+    for pid in job_processes():
+        os.kill(pid, signal.SIGTERM)
+
+
+# --- Signals: what went out is always reported and recorded -------------------------------------
+
+
+def test_sigterm_after_the_last_message_was_accepted_still_reports_and_records_it(cortex, smtp):
+    # Many refused values make the report long to build: Cortex's SIGTERM lands while it is written.
+    junk = [f"user_email:not-an-address-{i}" for i in range(40000)]
+    smtp.faults.on_quit = lambda: threading.Timer(0.01, terminate_jobs).start()
+    result = cortex(thehive4_case("Spam", ["alice@example.org"], tags=junk))
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org"]
+    assert {"type": "AddTagToCase", "tag": "feedback_sent:alice@example.org"} in result.operations
+    assert "sent to 1 reporter(s)" in result.output["full"]["message"]
+
+
+def test_sigterm_before_sending_says_nothing_was_sent_or_tagged(cortex, smtp):
+    with RawTcpServer("silent") as thehive:
+        url = f"http://{thehive.host}:{thehive.port}"
+        result = cortex(thehive4_case(), thehive_url=url, thehive_apikey="k3y", smtp_timeout=30, stop_after=1.5)
+
+    assert result.output is not None, result.everything_printed()
+    assert not result.success
+    assert "before any feedback was sent: nothing was sent or tagged" in result.error
+    assert smtp.delivered == []
+
+
+def test_job_killed_while_sending_leaves_a_report_that_says_so(tmp_path, settings):
+    # Cortex's docker runner kills the container at jobTimeout: no SIGTERM, no chance to write.
+    with RawTcpServer("silent") as silent:
+        job = prepared_job(tmp_path, {**settings, "smtp_port": silent.port, "smtp_timeout": 30}, thehive4_case())
+        process = start_job(job)
+        deadline = time.monotonic() + 30
+        while silent.connections == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.kill()
+        result = finish_job(process, job)
+
+    assert result.output is not None, result.everything_printed()
+    assert result.output["success"] is False
+    assert "ended while the messages were going out" in result.error
+    assert "Look in the SMTP server's log" in result.error
+
+
+# --- The job's folder ---------------------------------------------------------------------------
+
+
+def test_output_folder_that_cannot_be_written_is_found_before_any_message(tmp_path, settings, smtp):
+    job = prepared_job(tmp_path, settings, thehive4_case())
+    (job / "output").write_text("a file where Cortex's output folder should be")
+    result = finish_job(start_job(job), job)
+
+    assert smtp.delivered == []
+    assert "cannot write its report" in result.stderr and "sent nothing" in result.stderr
+    assert "Traceback" not in result.everything_printed()
+
+
+def test_output_json_that_cannot_be_replaced_is_found_before_any_message(tmp_path, settings, smtp):
+    job = prepared_job(tmp_path, settings, thehive4_case())
+    (job / "output" / "output.json").mkdir(parents=True)
+    result = finish_job(start_job(job), job)
+
+    assert smtp.delivered == []
+    assert "cannot write its report" in result.stderr
+    assert "Traceback" not in result.everything_printed()
+
+
+@pytest.mark.parametrize(
+    ("damage", "says"),
+    [
+        (lambda job: (job / "input" / "input.json").unlink(), "does not exist"),
+        (lambda job: (job / "input" / "input.json").write_text('{"data": {"title": '), "cannot be read"),
+        (lambda job: (job / "input" / "input.json").write_bytes(b'{"data": "\xff\xfe"}'), "cannot be read"),
+        (lambda job: (job / "input" / "input.json").write_text("[1, 2]"), "cannot be read"),
+    ],
+    ids=["missing", "truncated", "not_utf8", "not_an_object"],
+)
+def test_unreadable_input_is_an_error_about_the_input_that_says_nothing_was_sent(
+    tmp_path, settings, smtp, damage, says
+):
+    job = prepared_job(tmp_path, settings, thehive4_case())
+    damage(job)
+    result = finish_job(start_job(job), job)
+
+    assert result.output is not None and result.output["success"] is False, result.everything_printed()
+    assert says in result.error and NOTHING_SENT in result.error
+    assert "unexpected" not in result.error and "please report" not in result.error.lower()
+    assert smtp.delivered == []
+
+
+def test_missing_job_folder_is_an_error_about_the_input(tmp_path, smtp):
+    job = tmp_path / "no-such-job"
+    result = finish_job(start_job(job), job)
+
+    assert result.output is not None, result.everything_printed()
+    assert "input.json does not exist" in result.error and NOTHING_SENT in result.error
+
+
+# --- Hostile values -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["x@[", "a@[1.2.3.4"])
+def test_reporter_value_the_address_parser_chokes_on_is_refused_and_the_others_mailed(cortex, smtp, value):
+    result = cortex(thehive4_case("Spam", [value, "alice@example.org"]))
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org"]
+    assert [r["value"] for r in result.output["full"]["refused"]] == [value]
+
+
+def test_lone_surrogates_and_control_characters_in_the_case_are_replaced(cortex, smtp):
+    title = "Phishing report: Invoice \ud83d overdue\x00\x1b[31m\x7f"
+    result = cortex(thehive4_case("Spam", title=title), subject="Re: {reported_subject}")
+
+    assert result.success, result.error
+    message = smtp.delivered[0].message
+    assert message["Subject"] == "Re: Invoice \ufffd overdue\ufffd\ufffd[31m\ufffd"
+    assert "Invoice \ufffd overdue" in message.get_body(("plain",)).get_content()
+
+
+def test_output_is_strict_json_even_when_the_input_holds_a_number_json_cannot_write(tmp_path, settings, smtp):
+    job = prepared_job(tmp_path, settings, {**thehive4_case(None), "severity": "HUGE"})
+    path = job / "input" / "input.json"
+    path.write_text(path.read_text().replace('"HUGE"', "1e400"))
+    result = finish_job(start_job(job), job)
+
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    output = json.loads(result.raw_output, parse_constant=refuse)
+    assert output["success"] is False and "custom field" in output["errorMessage"]
+    assert output["input"]["data"]["severity"] == "inf"
+
+
+def test_lone_surrogates_and_control_characters_in_the_configured_texts_are_replaced(cortex, smtp):
+    result = cortex(
+        thehive4_case("Spam"),
+        **{"from": "SOC \ud800 <soc@example.org>"},
+        subject="Re\x07: {reported_subject}",
+        signature="The \udfff SOC",
+        template_spam="Hello\x00 {reporter}\n\n{signature}",
+    )
+
+    assert result.success, result.error
+    message = smtp.delivered[0].message
+    assert message["Subject"] == "Re\ufffd: Invoice overdue"
+    assert "Hello\ufffd alice@example.org" in message.get_body(("plain",)).get_content()
+    assert "The \ufffd SOC" in message.get_body(("plain",)).get_content()

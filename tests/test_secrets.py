@@ -1,0 +1,143 @@
+"""No secret leaves the job: not in output.json, stdout, stderr or a message, whatever a server echoes.
+
+Each job runs as Cortex runs it, against a loopback SMTP server whose replies quote what the client
+sent (the password, the AUTH strings) and a loopback TheHive that reflects the API key.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from testkit.cases import thehive4_case, thehive5_case
+from testkit.secret_forms import leaked, reflecting_thehive
+from testkit.smtp_server import PASSWORD, USER
+
+API_KEY = "hive-Sup3rS3cretApiKey-0123456789"
+V1 = "/api/v1/query"
+PROXY_PASSWORD = "Pr0xy-S3cret-Passw0rd"
+PROXY = f"http://proxyuser:{PROXY_PASSWORD}@127.0.0.1:9/"
+# Outer white space, an inner run of spaces and a tab: a server's reply parsing collapses and strips them.
+SPACED = "  Two  spaced\tWords-4-Login  "
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def leaks(result, smtp, secret: str) -> list[str]:
+    """The forms of the secret found in anything the job wrote, printed or sent."""
+    sent = []
+    for delivered in smtp.delivered:
+        message = delivered.message
+        sent += [str(message["Subject"]), *delivered.rcpt_tos]
+        sent += [message.get_body((k,)).get_content() for k in ("plain", "html")]
+    everything = "\n".join([result.everything_printed(), json.dumps(result.output, ensure_ascii=False), *sent])
+    return leaked(everything, secret, USER)
+
+
+def test_reply_quoting_the_password_after_a_partial_success_shows_it_nowhere(cortex, smtp):
+    smtp.faults.refuse["bob@example.org"] = f"550 5.1.1 No such user here (you logged in as {USER}/{PASSWORD})"
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]))
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org"]
+    assert result.output["full"]["failed"][0]["address"] == "bob@example.org"
+    assert "No such user here" in result.output["full"]["failed"][0]["reason"]
+    assert leaks(result, smtp, PASSWORD) == []
+
+
+@pytest.mark.parametrize(
+    ("mechanism", "reply"),
+    [("PLAIN", "535 5.7.8 Bad credentials in AUTH PLAIN {plain}"), ("LOGIN", "535 5.7.8 Bad password {login}")],
+)
+def test_login_refusal_quoting_the_auth_string_shows_it_nowhere(cortex, smtp, mechanism, reply):
+    smtp.controller.SMTP_kwargs["auth_exclude_mechanism"] = [m for m in ("PLAIN", "LOGIN") if m != mechanism]
+    smtp.faults.auth_reply = reply
+    result = cortex(thehive4_case())
+
+    assert not result.success
+    assert "refused the login" in result.error and "Bad" in result.error
+    assert leaks(result, smtp, PASSWORD) == []
+    assert smtp.delivered == []
+
+
+def test_password_reaches_the_server_exactly_as_configured(cortex, smtp):
+    smtp.faults.password = SPACED
+    result = cortex(thehive4_case(), smtp_password=SPACED)
+
+    assert result.success, result.error
+    assert smtp.logins == [(USER, True)]
+
+
+def test_reply_quoting_the_password_with_its_white_space_changed_shows_it_nowhere(cortex, smtp):
+    smtp.faults.password = SPACED
+    smtp.faults.refuse["bob@example.org"] = f"550 5.7.1 Relaying denied for {SPACED} ({SPACED.strip()})"
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]), smtp_password=SPACED)
+
+    assert result.success, result.error
+    assert leaks(result, smtp, SPACED) == []
+
+
+def test_api_key_reflected_by_thehive_reaches_neither_the_report_nor_the_reporter(cortex, smtp):
+    with HTTPServer(host="127.0.0.1") as thehive:
+        thehive.expect_request(V1).respond_with_handler(reflecting_thehive)
+        template = "{reported_subject} from {reported_sender}, {reporter}. {signature}"
+        result = cortex(
+            thehive5_case("Spam", ["bob@example.org"]),
+            thehive_url=thehive.url_for("/").rstrip("/"),
+            thehive_apikey=API_KEY,
+            subject="Re: {reported_subject}",
+            template_spam=template,
+        )
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["bob@example.org"]
+    assert result.output["full"]["refused"] and result.output["full"]["from_observables"]["reported_subject"]
+    assert leaks(result, smtp, API_KEY) == []
+
+
+@pytest.mark.parametrize(
+    "proxies",
+    [
+        {"proxy_http": PROXY, "proxy_https": PROXY},
+        {"proxy": {"http": PROXY, "https": PROXY}},
+    ],
+    ids=["proxy_items", "proxy_object"],
+)
+@pytest.mark.parametrize(
+    ("case", "job", "says"),
+    [(thehive4_case(None), {}, "custom field"), (thehive4_case(), {"tlp": 3}, "TLP is higher than allowed")],
+    ids=["responder_error", "cortexutils_error"],
+)
+def test_proxy_credentials_are_not_in_the_input_echoed_on_error(cortex, smtp, proxies, case, job, says):
+    result = cortex(case, **job, **proxies)
+
+    assert not result.success and says in result.error
+    assert "input" in result.output
+    assert PROXY_PASSWORD not in result.everything_printed()
+    assert "proxyuser:" not in result.everything_printed()
+
+
+def test_credentials_in_thehive_url_are_refused_and_never_shown(cortex, smtp):
+    result = cortex(thehive4_case(), thehive_url="https://admin:Hive-Passw0rd-77@127.0.0.1:9", thehive_apikey=API_KEY)
+
+    assert not result.success
+    assert "thehive_url holds a user name or password" in result.error and "thehive_apikey" in result.error
+    assert "Hive-Passw0rd-77" not in result.everything_printed()
+    assert API_KEY not in result.everything_printed()
+    assert smtp.delivered == []
+
+
+@pytest.mark.parametrize("prefix", ["", "x", "xy", "AUTH PLAIN for "])
+def test_password_inside_a_longer_base64_string_a_server_quotes_cannot_be_decoded(cortex, smtp, prefix):
+    quoted = b64(f"{prefix}{PASSWORD} (from 127.0.0.1)")
+    smtp.faults.refuse["bob@example.org"] = f"550 5.7.1 Session {quoted} is not allowed to mail bob"
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]))
+
+    assert result.success, result.error
+    assert "is not allowed to mail bob" in result.output["full"]["failed"][0]["reason"]
+    assert leaks(result, smtp, PASSWORD) == []

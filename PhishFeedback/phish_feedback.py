@@ -32,9 +32,12 @@ except ImportError:
 
 from feedback.case import CaseError, read_report
 from feedback.delivery import SmtpError, Stopped, deliver
+from feedback.logins import check_login
 from feedback.messages import Composer
+from feedback.oauth import OAuthError
 from feedback.outcome import Outcome, delivered, nothing_to_send, preview
 from feedback.plan import decide
+from feedback.session import Permanent
 from feedback.settings import ConfigError, read_settings, redact, secret_values
 from feedback.thehive import TheHiveError, observables_for
 
@@ -50,7 +53,7 @@ class PhishFeedback(Responder):
         config = self.get_param("config", {})
         try:
             outcome = self.respond(config)
-        except (ConfigError, CaseError, TheHiveError, SmtpError, Stopped) as failure:
+        except (ConfigError, CaseError, TheHiveError, SmtpError, Stopped, Permanent, OAuthError) as failure:
             self.error(redact(str(failure), secret_values(config)), ensure_ascii=True)
         self.planned_operations = outcome.operations
         self.report(outcome.full, ensure_ascii=True)
@@ -65,6 +68,7 @@ class PhishFeedback(Responder):
             return nothing_to_send(decision, report.kind, warnings)
         composer = Composer(decision, report, settings, datetime.now(timezone.utc))
         if settings.dry_run:
+            check_login(settings.smtp, deadline)
             return preview(decision, composer, warnings)
         delivery = deliver(composer, settings.smtp, settings.sender_address, deadline)
         return delivered(decision, delivery, report.kind, settings.sent_tag, settings.failed_tag, warnings)

@@ -138,11 +138,12 @@ def test_literal_braces_are_written_doubled(cortex, smtp):
     assert parts(smtp.delivered[0])[1].startswith("{not a placeholder} alice@example.org")
 
 
-def test_dry_run_previews_every_message_without_connecting_or_tagging(cortex):
+def test_dry_run_previews_every_message_without_sending_or_tagging(cortex, smtp):
     case = thehive4_case("Legit email", ["alice@example.org", "bob@example.org"])
-    result = cortex(case, dry_run=True, smtp_port=free_port())
+    result = cortex(case, dry_run=True)
 
     assert result.success, result.error
+    assert smtp.delivered == []
     assert result.operations == []
     preview = result.output["full"]["preview"]
     assert [p["to"] for p in preview] == ["alice@example.org", "bob@example.org"]

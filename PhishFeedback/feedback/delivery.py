@@ -9,6 +9,7 @@ from __future__ import annotations
 import smtplib
 import time
 
+from feedback.logins import choose_login
 from feedback.messages import Composer, Outgoing
 from feedback.session import Permanent, describe_trouble, open_session, reply_text
 from feedback.settings import SmtpSettings
@@ -74,11 +75,12 @@ class _Account:
     def _attempt_all(self) -> None:
         pending = list(self.composer.outgoing)
         context = trust_context(self.smtp.cacerts)
+        login = choose_login(self.smtp, context, self.deadline)
         attempts = 0
         while pending:
             attempts += 1
             try:
-                with open_session(self.smtp, context, self.deadline) as connection:
+                with open_session(self.smtp, context, self.deadline, login) as connection:
                     pending = self._send_all(connection, pending)
             except Permanent as permanent:
                 self.failed += [Failure(item.recipient, str(permanent)) for item in pending]

@@ -7,7 +7,6 @@ import re
 import pytest
 
 from testkit.cases import thehive4_case
-from testkit.smtp_server import free_port
 
 VERDICTS = ("Phishing", "Spam", "Legit email")
 HOSTILE_TITLE = (

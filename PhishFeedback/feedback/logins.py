@@ -46,7 +46,7 @@ def choose_login(smtp: SmtpSettings, context: ssl.SSLContext, deadline: float) -
 
 
 def check_login(smtp: SmtpSettings, deadline: float) -> None:
-    """What a dry run checks: connect, verify TLS, log in and quit without sending; failures as a real run words them."""
+    """What a dry run checks: connect, verify TLS, log in, quit; a failure is worded as a real run words it."""
     context = trust_context(smtp.cacerts)
     try:
         with open_session(smtp, context, deadline, choose_login(smtp, context, deadline)):
@@ -78,7 +78,7 @@ def auth_password(connection: smtplib.SMTP, smtp: SmtpSettings) -> None:
 
 
 def auth_xoauth2(connection: smtplib.SMTP, smtp: SmtpSettings, token: str) -> None:
-    """SASL XOAUTH2; a server that answers a refused token with a 334 challenge (Google) gets the empty reply it expects."""
+    """SASL XOAUTH2; a server that answers a refused token with a 334 challenge (Google) gets its empty line."""
     where = f"{smtp.host}:{smtp.port}"
     offered = _offered(connection, smtp)
     if "XOAUTH2" not in offered:

@@ -37,10 +37,11 @@ def open_session(
     connection = None
     try:
         with clock:
+            address = (smtp.host, smtp.port, local_name)
             if smtp.security == "tls":
-                connection = _TlsSession(smtp.host, smtp.port, local_name, timeout=timeout, context=context, clock=clock)
+                connection = _TlsSession(*address, timeout=timeout, context=context, clock=clock)
             else:
-                connection = _PlainSession(smtp.host, smtp.port, local_name, timeout=timeout, clock=clock)
+                connection = _PlainSession(*address, timeout=timeout, clock=clock)
             if smtp.security == "starttls":
                 connection.ehlo()
                 if not connection.has_extn("starttls"):

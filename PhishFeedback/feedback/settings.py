@@ -31,7 +31,8 @@ class ConfigError(Exception):
 
 def _repr_without_secrets(settings: tuple) -> str:
     shown = (
-        f"{k}={'********' if k in ('password', 'apikey', 'client_secret') else repr(v)}" for k, v in zip(settings._fields, settings)
+        f"{k}={'********' if k in ('password', 'apikey', 'client_secret') else repr(v)}"
+        for k, v in zip(settings._fields, settings)
     )
     return f"{type(settings).__name__}({', '.join(shown)})"
 

@@ -7,7 +7,10 @@ grant, form-encoded, answered with Entra's JSON for a token or for a refusal.
 from __future__ import annotations
 
 import json
+import ssl
 
+import pytest
+from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
 TENANT = "0c1d2e3f-4a5b-6c7d-8e9f-a0b1c2d3e4f5"
@@ -62,3 +65,29 @@ def token_answer(request: Request) -> Response:
         )
     body = {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": TOKEN}
     return Response(json.dumps(body), status=200, content_type="application/json; charset=utf-8")
+
+
+@pytest.fixture
+def entra(certificates):
+    """Entra ID's token endpoint behind HTTPS, with a certificate from the tests' CA."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificates.server.configure_cert(context)
+    server = HTTPServer(host="127.0.0.1", ssl_context=context)
+    server.expect_request(TOKEN_PATH, method="POST").respond_with_handler(token_answer)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def oauth(entra, smtp) -> dict:
+    """Configuration items for Microsoft 365 with OAuth2, and a mail server that accepts the token Entra issues."""
+    smtp.xoauth2.tokens[TOKEN] = MAILBOX
+    return {
+        "smtp_auth": "oauth2",
+        "smtp_user": MAILBOX,
+        "smtp_password": None,
+        "oauth_token_url": entra.url_for(TOKEN_PATH),
+        "oauth_client_id": CLIENT_ID,
+        "oauth_client_secret": CLIENT_SECRET,
+    }

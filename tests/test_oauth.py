@@ -6,44 +6,16 @@ server offers XOAUTH2 beside LOGIN and PLAIN, so that a fall-back to a password 
 
 from __future__ import annotations
 
-import ssl
 from base64 import b64encode
 
 import pytest
-from pytest_httpserver import HTTPServer
 
 from testkit.cases import thehive4_case
 from testkit.smtp_server import PASSWORD, LoopbackSmtp, free_port
-from testkit.token_endpoint import CLIENT_ID, CLIENT_SECRET, MAILBOX, SCOPE, TOKEN, TOKEN_PATH, token_answer
+from testkit.token_endpoint import CLIENT_ID, CLIENT_SECRET, MAILBOX, SCOPE, TOKEN, TOKEN_PATH
 
 XOAUTH2_STRING = b64encode(f"user={MAILBOX}\x01auth=Bearer {TOKEN}\x01\x01".encode()).decode()
 SECRETS = (TOKEN, CLIENT_SECRET, XOAUTH2_STRING, PASSWORD)
-
-
-@pytest.fixture
-def entra(certificates):
-    """Entra ID's token endpoint behind HTTPS, with a certificate from the tests' CA."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    certificates.server.configure_cert(context)
-    server = HTTPServer(host="127.0.0.1", ssl_context=context)
-    server.expect_request(TOKEN_PATH, method="POST").respond_with_handler(token_answer)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def oauth(entra, smtp) -> dict:
-    """Configuration items for Microsoft 365 with OAuth2, and a mail server that accepts the token Entra issues."""
-    smtp.xoauth2.tokens[TOKEN] = MAILBOX
-    return {
-        "smtp_auth": "oauth2",
-        "smtp_user": MAILBOX,
-        "smtp_password": None,
-        "oauth_token_url": entra.url_for(TOKEN_PATH),
-        "oauth_client_id": CLIENT_ID,
-        "oauth_client_secret": CLIENT_SECRET,
-    }
 
 
 def assert_refused(result, *says):

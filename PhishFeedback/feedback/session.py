@@ -120,11 +120,15 @@ class _Timed:
         super().__init__(*args, **kwargs)
 
     def getreply(self) -> tuple[int, bytes]:
+        """A reply the clock cut short reads as a whole one to smtplib (a line ended by the shut socket)."""
         try:
-            return super().getreply()
+            reply = super().getreply()
         except (OSError, smtplib.SMTPServerDisconnected):
             self._cut()
             raise
+        if self.clock.rang:
+            raise OutOfTime("the job's time budget ran out")
+        return reply
 
     def send(self, s: str | bytes) -> None:
         try:

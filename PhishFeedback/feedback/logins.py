@@ -87,10 +87,10 @@ def auth_xoauth2(connection: smtplib.SMTP, smtp: SmtpSettings, token: str) -> No
             " 'oauth2'; the responder never falls back to a password. Check smtp_host (smtp.office365.com for"
             " Microsoft 365)."
         )
-    initial = f"user={smtp.user}\x01auth=Bearer {token}\x01\x01"
-    remember(b64encode(initial.encode()).decode())
+    initial = b64encode(f"user={smtp.user}\x01auth=Bearer {token}\x01\x01".encode()).decode()
+    remember(initial)
     try:
-        connection.auth("XOAUTH2", lambda challenge=None: initial if challenge is None else "")
+        _sasl(connection, "XOAUTH2", [initial, ""])
     except smtplib.SMTPAuthenticationError as refused:
         reply = scrub(reply_text(refused.smtp_error))
         advice = EXCHANGE_ADVICE.get(
@@ -126,8 +126,17 @@ def _utf8_login(connection: smtplib.SMTP, smtp: SmtpSettings, offered: list[str]
         )
     encoded = [b64encode(answer.encode()).decode() for answer in answers]
     remember(encoded[-1])
-    code, reply = connection.docmd("AUTH", f"{mechanism} {encoded[0]}")
-    for answer in encoded[1:]:
+    _sasl(connection, mechanism, encoded)
+
+
+def _sasl(connection: smtplib.SMTP, mechanism: str, answers: list[str]) -> None:
+    """AUTH with an initial response, then one answer per 334 challenge, each already in base64.
+
+    smtplib's own `auth` sends ASCII only, and on Python 3.9 cannot send the empty answer that
+    XOAUTH2's challenge wants (it fails with a TypeError).
+    """
+    code, reply = connection.docmd("AUTH", f"{mechanism} {answers[0]}")
+    for answer in answers[1:]:
         if code == 334:
             code, reply = connection.docmd(answer)
     if code != 235:

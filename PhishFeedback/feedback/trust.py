@@ -14,13 +14,11 @@ hashed directory itself (Debian's `ca-certificates.crt`: the same certificates, 
 from __future__ import annotations
 
 import os
-import re
 import ssl
 
 from feedback.settings import WHERE, ConfigError
 
-# The names `openssl rehash` (or c_rehash) gives the links in a hashed directory: <subject hash>.<n>.
-HASHED_NAME = re.compile(r"[0-9a-f]{8}\.\d+$")
+HEX = frozenset("0123456789abcdef")
 
 
 def trust_context(cacerts: str | None) -> ssl.SSLContext:
@@ -36,16 +34,26 @@ def system_store() -> tuple[str | None, str | None]:
     paths = ssl.get_default_verify_paths()
     directory = paths.capath if paths.capath and _hashed(paths.capath) else None
     bundle = paths.cafile
-    if directory and bundle:
-        own = os.path.dirname(os.path.realpath(bundle)) == os.path.realpath(directory)
-        if own or paths.openssl_cafile_env not in os.environ:
-            bundle = None
+    if (
+        directory
+        and bundle
+        and (
+            paths.openssl_cafile_env not in os.environ
+            or os.path.dirname(os.path.realpath(bundle)) == os.path.realpath(directory)
+        )
+    ):
+        bundle = None
     return directory, bundle
 
 
 def _hashed(directory: str) -> bool:
+    """Whether the directory has a link named as `openssl rehash` names them: <subject hash>.<n>, e.g. 9d04f354.0."""
     try:
         with os.scandir(directory) as entries:
-            return any(HASHED_NAME.match(entry.name) for entry in entries)
+            return any(_hash_name(entry.name) for entry in entries)
     except OSError:
         return False
+
+
+def _hash_name(name: str) -> bool:
+    return len(name) > 9 and name[8] == "." and name[9:].isdigit() and HEX.issuperset(name[:8])

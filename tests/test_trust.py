@@ -25,25 +25,22 @@ def ca_file(certificates, tmp_path):
 
 
 @pytest.fixture
-def hashed_dir(ca_file, tmp_path):
-    """A directory laid out like Debian's /etc/ssl/certs: the PEM file and its `<subject hash>.0` link."""
-    store = tmp_path / "hashed"
-    store.mkdir()
-    shutil.copy(ca_file, store / "internal-ca.pem")
-    subject_hash = subprocess.run(
-        ["openssl", "x509", "-hash", "-noout", "-in", str(ca_file)], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    (store / f"{subject_hash}.0").symlink_to("internal-ca.pem")
-    return store
-
-
-@pytest.fixture
 def unhashed_dir(ca_file, tmp_path):
     """A directory that holds the CA but no hash links, like RHEL's /etc/pki/tls/certs: OpenSSL cannot look in it."""
     store = tmp_path / "unhashed"
     store.mkdir()
     shutil.copy(ca_file, store / "internal-ca.pem")
     return store
+
+
+@pytest.fixture
+def hashed_dir(unhashed_dir, ca_file):
+    """The same directory laid out like Debian's /etc/ssl/certs: with the `<subject hash>.0` link."""
+    subject_hash = subprocess.run(
+        ["openssl", "x509", "-hash", "-noout", "-in", str(ca_file)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    (unhashed_dir / f"{subject_hash}.0").symlink_to("internal-ca.pem")
+    return unhashed_dir
 
 
 def test_ca_in_a_hashed_directory_only_is_trusted(cortex, smtp, hashed_dir, tmp_path, monkeypatch):

@@ -2,7 +2,9 @@
 
 Every way a session can fail for good (TLS, a name that does not resolve, a refused login)
 becomes `Permanent` with a sentence that names what to fix; the rest is left to the caller's
-retry policy, described by `describe_trouble`.
+retry policy, described by `describe_trouble`. A session never outlives the job's deadline: it
+is cut there (`OutOfTime`), however slowly the server answers. How to log in is the caller's
+choice, made once per job (feedback/logins.py).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from base64 import b64encode
 import pytest
 
 from testkit.cases import thehive4_case
+from testkit.proxy import ConnectProxy
 from testkit.smtp_server import PASSWORD, LoopbackSmtp, free_port
 from testkit.token_endpoint import CLIENT_ID, CLIENT_SECRET, MAILBOX, SCOPE, TOKEN, TOKEN_PATH
 
@@ -52,6 +53,20 @@ def test_one_token_serves_every_session_of_the_job(cortex, smtp, entra, oauth):
     assert result.success, result.error
     assert smtp.xoauth2_logins == [(MAILBOX, True), (MAILBOX, True)]
     assert len(entra.log) == 1
+
+
+def test_token_request_goes_through_cortex_proxy(cortex, smtp, entra, oauth, monkeypatch):
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    proxy = ConnectProxy()
+    try:
+        result = cortex(thehive4_case(), **oauth, proxy_https=proxy.url)
+    finally:
+        proxy.close()
+
+    assert result.success, result.error
+    assert proxy.tunnels == [f"127.0.0.1:{entra.port}"]
+    assert smtp.xoauth2_logins == [(MAILBOX, True)]
 
 
 def test_refused_client_secret_shows_entra_code_and_names_the_item(cortex, smtp, entra, oauth):

@@ -6,14 +6,20 @@ server offers XOAUTH2 beside LOGIN and PLAIN, so that a fall-back to a password 
 
 from __future__ import annotations
 
+import time
 from base64 import b64encode
 
 import pytest
 
+from feedback.oauth import OAuthError, request_token
+from feedback.settings import read_settings
+from feedback.trust import trust_context
 from testkit.cases import thehive4_case
+from testkit.cortex import cortex_config
 from testkit.proxy import ConnectProxy
 from testkit.smtp_server import PASSWORD, LoopbackSmtp, free_port
 from testkit.token_endpoint import CLIENT_ID, CLIENT_SECRET, MAILBOX, SCOPE, TOKEN, TOKEN_PATH
+from testkit.trickler import Trickler
 
 XOAUTH2_STRING = b64encode(f"user={MAILBOX}\x01auth=Bearer {TOKEN}\x01\x01".encode()).decode()
 SECRETS = (TOKEN, CLIENT_SECRET, XOAUTH2_STRING, PASSWORD)
@@ -184,3 +190,20 @@ def test_smtp_auth_none_sends_without_a_login_even_with_smtp_user_set(cortex, ce
     assert result.success, result.error
     assert relay.recipients() == ["alice@example.org"]
     assert relay.logins == [] and relay.delivered[0].login is None
+
+
+def test_token_endpoint_that_trickles_its_answer_is_cut_at_the_deadline(certificates, oauth):
+    """In-process, as the session's deadline test: Cortex's smallest jobTimeout is a minute."""
+    server = Trickler(b"HTTP/1.1 200 OK\r\n", pace=0.5, lasting=15, tls=certificates.server_context())
+    url = f"https://127.0.0.1:{server.port}{TOKEN_PATH}"
+    config = cortex_config({"from": "soc@example.org", **oauth, "oauth_token_url": url})
+    smtp = read_settings(config, {}).smtp
+    started = time.monotonic()
+    try:
+        with pytest.raises(OAuthError) as cut:
+            request_token(smtp.oauth, trust_context(certificates.ca_pem), deadline=started + 2, timeout=1)
+    finally:
+        server.close()
+
+    assert time.monotonic() - started < 5
+    assert "could not be reached (the job's time budget ran out)" in str(cut.value)

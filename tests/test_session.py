@@ -6,8 +6,6 @@ Cortex's smallest jobTimeout (one minute) would make an end-to-end test wait mos
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 
 import pytest
@@ -18,33 +16,9 @@ from feedback.settings import read_settings
 from testkit.cases import thehive4_case
 from testkit.cortex import cortex_config
 from testkit.smtp_server import USER
+from testkit.trickler import Trickler
 
 NON_ASCII_PASSWORD = "Grüße-Пароль-密码 ok"
-
-
-class Trickler:
-    """A listener that sends `greeting` whole, then one byte every `pace` seconds, for `lasting` seconds."""
-
-    def __init__(self, greeting: bytes, pace: float, lasting: float) -> None:
-        self.greeting, self.pace, self.lasting = greeting, pace, lasting
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        connection, _ = self.listener.accept()
-        with connection:
-            connection.sendall(self.greeting)
-            until = time.monotonic() + self.lasting
-            try:
-                while time.monotonic() < until:
-                    connection.sendall(b"2")
-                    time.sleep(self.pace)
-            except OSError:
-                return
-
-    def close(self) -> None:
-        self.listener.close()
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,7 @@ def choose_login(smtp: SmtpSettings, context: ssl.SSLContext, deadline: float) -
         from feedback.oauth import request_token
 
         timeout = max(1.0, min(smtp.timeout, deadline - time.monotonic()))
-        return partial(auth_xoauth2, smtp=smtp, token=request_token(smtp.oauth, context, timeout))
+        return partial(auth_xoauth2, smtp=smtp, token=request_token(smtp.oauth, context, deadline, timeout))
     if smtp.auth == "password" and smtp.user:
         return partial(auth_password, smtp=smtp)
     return auth_none

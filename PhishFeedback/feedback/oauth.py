@@ -13,6 +13,7 @@ import re
 import ssl
 from urllib.parse import quote_plus, urlencode, urlsplit
 
+from feedback.alarm import Alarm, BudgetSpent
 from feedback.redaction import remember, scrub
 from feedback.settings import OAuthSettings
 
@@ -38,11 +39,11 @@ class OAuthError(Exception):
     """No token: the message says what the token endpoint answered and which item to check."""
 
 
-def request_token(oauth: OAuthSettings, context: ssl.SSLContext, timeout: float) -> str:
+def request_token(oauth: OAuthSettings, context: ssl.SSLContext, deadline: float, timeout: float) -> str:
     """An access token for the mailbox; never logged, and kept out of every output like the client secret."""
     from http.client import HTTPException
-    from urllib.error import HTTPError, URLError
-    from urllib.request import HTTPSHandler, ProxyHandler, Request, build_opener
+    from urllib.error import URLError
+    from urllib.request import Request
 
     remember(oauth.client_secret)
     remember(quote_plus(oauth.client_secret))
@@ -55,12 +56,9 @@ def request_token(oauth: OAuthSettings, context: ssl.SSLContext, timeout: float)
         "scope": oauth.scope,
     }
     request = Request(oauth.token_url, data=urlencode(form).encode(), headers={"Accept": "application/json"})
-    opener = build_opener(ProxyHandler(oauth.proxies or None), HTTPSHandler(context=context))
     try:
-        with opener.open(request, timeout=timeout) as answer:
-            status, body = answer.status, answer.read(LARGEST_ANSWER)
-    except HTTPError as refused:
-        status, body = refused.code, refused.read(LARGEST_ANSWER)
+        with Alarm(deadline):
+            status, body = _post(request, context, oauth.proxies, timeout)
     except (URLError, HTTPException, OSError) as failure:
         raise OAuthError(_unreachable(shown, getattr(failure, "reason", failure), timeout)) from None
     try:
@@ -77,6 +75,20 @@ def request_token(oauth: OAuthSettings, context: ssl.SSLContext, timeout: float)
         f"The OAuth2 token endpoint {shown} answered HTTP {status} without a token (no OAuth2 JSON). Check"
         " oauth_token_url: for Microsoft 365 it is https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token."
     )
+
+
+def _post(request: object, context: ssl.SSLContext, proxies: dict[str, str], timeout: float) -> tuple[int, bytes]:
+    """The endpoint's status and body, whatever the status; through Cortex's proxy if it has one."""
+    from urllib.error import HTTPError
+    from urllib.request import HTTPSHandler, ProxyHandler, build_opener
+
+    opener = build_opener(ProxyHandler(proxies or None), HTTPSHandler(context=context))
+    try:
+        with opener.open(request, timeout=timeout) as answer:
+            return answer.status, answer.read(LARGEST_ANSWER)
+    except HTTPError as refused:
+        with refused:
+            return refused.code, refused.read(LARGEST_ANSWER)
 
 
 def _refusal(shown: str, status: int, answer: dict) -> str:
@@ -97,7 +109,9 @@ def _unreachable(shown: str, reason: object, timeout: float) -> str:
             f"The certificate of the OAuth2 token endpoint {shown} could not be verified ({reason.verify_message})."
             " Put the CA that signed it in Cortex's cacerts setting or the system's trust store."
         )
-    if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+    if isinstance(reason, BudgetSpent):
+        why = str(reason)
+    elif isinstance(reason, TimeoutError) or "timed out" in str(reason):
         why = f"no answer within {timeout:g} s"
     else:
         why = getattr(reason, "strerror", None) or type(reason).__name__

@@ -9,7 +9,6 @@ choice, made once per job (feedback/logins.py).
 
 from __future__ import annotations
 
-import signal
 import smtplib
 import socket
 import ssl
@@ -17,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from feedback.alarm import Alarm
 from feedback.settings import SmtpSettings
 
 
@@ -81,30 +81,15 @@ def _permanent(failure: Exception, smtp: SmtpSettings) -> Permanent | None:
     return None
 
 
-class _Clock:
-    """Shuts the session's socket at the job's deadline (SIGALRM), whatever read or write waits on it.
+class _Clock(Alarm):
+    """At the deadline, shuts the session's socket, whatever read or write waits on it.
 
-    A timeout per read cannot do it: a server that trickles a byte every few seconds never trips
-    one. The handler only shuts the socket, so it never cuts the account of what was sent in half.
+    It only shuts the socket, so it never cuts the account of what was sent in half.
     """
 
-    def __init__(self, deadline: float) -> None:
-        self.deadline, self.rang, self.connection = deadline, False, None
+    connection = None
 
-    def __enter__(self) -> None:
-        self.previous = signal.signal(signal.SIGALRM, self._ring)
-        signal.setitimer(signal.ITIMER_REAL, max(self.deadline - time.monotonic(), 0.001))
-
-    def __exit__(self, *exc: object) -> None:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, self.previous)
-
-    def out(self) -> bool:
-        """Whether the deadline passed: the alarm rang, or a read timed out that had only the budget left."""
-        return self.rang or time.monotonic() >= self.deadline
-
-    def _ring(self, signum: int, frame: object) -> None:
-        self.rang = True
+    def ring(self) -> None:
         sock = getattr(self.connection, "sock", None)
         if sock is not None:
             try:

@@ -6,6 +6,7 @@ server offers XOAUTH2 beside LOGIN and PLAIN, so that a fall-back to a password 
 
 from __future__ import annotations
 
+import json
 import time
 from base64 import b64encode
 
@@ -15,7 +16,7 @@ from feedback.oauth import OAuthError, request_token
 from feedback.settings import read_settings
 from feedback.trust import trust_context
 from testkit.cases import thehive4_case
-from testkit.cortex import cortex_config
+from testkit.cortex import MANIFEST, cortex_config
 from testkit.proxy import ConnectProxy
 from testkit.smtp_server import PASSWORD, LoopbackSmtp, free_port
 from testkit.token_endpoint import CLIENT_ID, CLIENT_SECRET, MAILBOX, SCOPE, TOKEN, TOKEN_PATH
@@ -207,3 +208,19 @@ def test_token_endpoint_that_trickles_its_answer_is_cut_at_the_deadline(certific
 
     assert time.monotonic() - started < 5
     assert "could not be reached (the job's time budget ran out)" in str(cut.value)
+
+
+def test_manifest_offers_the_oauth2_items_after_the_password_with_the_secret_hidden_by_cortexutils():
+    items = [item for item in json.loads(MANIFEST.read_text(encoding="utf-8"))["configurationItems"]]
+    names = [item["name"] for item in items]
+    start = names.index("smtp_password") + 1
+    assert names[start : start + 5] == [
+        "smtp_auth",
+        "oauth_token_url",
+        "oauth_client_id",
+        "oauth_client_secret",
+        "oauth_scope",
+    ]
+    defaults = {item["name"]: item.get("defaultValue") for item in items[start : start + 5]}
+    assert defaults["smtp_auth"] == "password" and defaults["oauth_scope"] == SCOPE
+    assert all(item["type"] == "string" and not item["required"] for item in items[start : start + 5])

@@ -56,10 +56,13 @@ from datetime import datetime, timezone
 
 from feedback.case import CaseError, read_report
 from feedback.delivery import SmtpError, Stopped, deliver
+from feedback.logins import check_login
 from feedback.messages import Composer
+from feedback.oauth import OAuthError
 from feedback.outcome import Outcome, delivered, nothing_to_send, preview
 from feedback.plan import decide
 from feedback.redaction import SECRET_PHRASES, remember_secrets
+from feedback.session import Permanent
 from feedback.settings import ConfigError, read_settings
 from feedback.thehive import TheHiveError, observables_for
 
@@ -95,7 +98,7 @@ class PhishFeedback(Responder):
             outcome = self.respond(config)
         except Stopped:
             self.error(STOPPED_BEFORE_SENDING)
-        except (ConfigError, CaseError, TheHiveError, SmtpError) as failure:
+        except (ConfigError, CaseError, TheHiveError, SmtpError, Permanent, OAuthError) as failure:
             self.error(str(failure))
         self.planned_operations = outcome.operations
         self.report(outcome.full)
@@ -110,6 +113,7 @@ class PhishFeedback(Responder):
             return nothing_to_send(decision, report.kind, warnings)
         composer = Composer(decision, report, settings, datetime.now(timezone.utc))
         if settings.dry_run:
+            check_login(settings.smtp, deadline)
             return preview(decision, composer, warnings)
         write_output({"success": False, "errorMessage": ENDED_WHILE_SENDING})
         signal.signal(signal.SIGTERM, stop_sending)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import logging
 import socket
 import ssl
 import threading
 import time
+from base64 import b64decode
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -16,7 +18,7 @@ from email.message import EmailMessage
 
 import trustme
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
+from aiosmtpd.smtp import MISSING, AuthResult
 
 # aiosmtpd logs a deprecation warning for every login; the demo's output is for people.
 logging.getLogger("mail.log").setLevel(logging.ERROR)
@@ -89,6 +91,28 @@ class Faults:
     on_quit: Callable[[], None] | None = None
 
 
+@dataclass
+class XOAuth2:
+    """What the server takes for SASL XOAUTH2 (docs/cortex-and-thehive.md §8), and how it refuses the rest.
+
+    `tokens` maps each bearer token it accepts to the mailbox it may send as. `style` "exchange"
+    refuses at once with `reply`; "google" first sends a 334 with a base64 JSON status and waits
+    for the client's empty line. `echo` quotes the client's AUTH string in the refusal.
+    """
+
+    tokens: dict[str, str] = field(default_factory=dict)
+    style: str = "exchange"
+    reply: str = ""
+    echo: bool = False
+
+    def refusal(self, sent: str) -> str:
+        default = {
+            "exchange": "535 5.7.3 Authentication unsuccessful [AM0PR10CA0001.EURPRD10.PROD.OUTLOOK.COM]",
+            "google": "535 5.7.8 Username and Password not accepted. https://support.google.com/mail/?p=BadCredentials",
+        }[self.style]
+        return f"{self.reply or default}{f' {sent}' if self.echo else ''}"
+
+
 class _Handler:
     def __init__(self, server: LoopbackSmtp) -> None:
         self.server = server
@@ -151,17 +175,43 @@ def _closing(smtp, reply: str) -> str:
     asyncio.get_running_loop().call_soon(smtp.transport.close)
     return reply
 
+    async def auth_XOAUTH2(self, server, args):
+        """aiosmtpd runs one handler method per AUTH mechanism; LOGIN and PLAIN stay offered beside it."""
+        oauth = self.server.xoauth2
+        sent = args[1] if len(args) > 1 else ""
+        fields = dict(p.split("=", 1) for p in b64decode(sent).decode(errors="replace").split("\x01") if "=" in p)
+        mailbox, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
+        good = bool(mailbox) and oauth.tokens.get(token) == mailbox
+        self.server.xoauth2_logins.append((mailbox, good))
+        if good:
+            return AuthResult(success=True, auth_data=mailbox)
+        if oauth.style == "google":
+            status = {"status": "400", "schemes": "Bearer", "scope": "https://mail.google.com/"}
+            if await server.challenge_auth(json.dumps(status)) is MISSING:
+                return AuthResult(success=False, handled=True)
+        return AuthResult(success=False, handled=False, message=oauth.refusal(sent))
+
 
 class LoopbackSmtp:
     """An aiosmtpd server on 127.0.0.1: STARTTLS and AUTH required unless told otherwise."""
 
-    def __init__(self, certificates: Certificates, *, tls: str = "starttls", auth: bool = True, port: int = 0) -> None:
+    def __init__(
+        self,
+        certificates: Certificates,
+        *,
+        tls: str = "starttls",
+        auth: bool = True,
+        port: int = 0,
+        xoauth2: bool = True,
+    ) -> None:
         self.host, self.port = "127.0.0.1", port or free_port()
         self.certificates_pem = certificates.ca_pem
         self.delivered: list[Delivered] = []
         self.faults = Faults()
         self.logins: list[tuple[str, bool]] = []
         self.refused: list[str] = []  # recipients of the messages `limit_after` refused
+        self.xoauth2 = XOAuth2()
+        self.xoauth2_logins: list[tuple[str, bool]] = []
         tls_options = {
             "starttls": {"tls_context": certificates.server_context(), "require_starttls": True},
             "implicit": {"ssl_context": certificates.server_context()},
@@ -175,6 +225,7 @@ class LoopbackSmtp:
             # aiosmtpd counts only STARTTLS as TLS; with implicit TLS the whole session is encrypted anyway.
             auth_require_tls=tls == "starttls",
             authenticator=self._authenticate,
+            auth_exclude_mechanism=[] if xoauth2 else ["XOAUTH2"],
             **tls_options,
         )
 

@@ -7,6 +7,9 @@ import pytest
 from testkit.cortex import JobResult, cortex_config, run_job
 from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp
 
+# The `entra` token endpoint and the `oauth` configuration items for OAuth2 tests.
+pytest_plugins = ["testkit.token_endpoint"]
+
 
 @pytest.fixture(scope="session")
 def certificates() -> Certificates:

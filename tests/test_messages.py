@@ -7,7 +7,6 @@ import re
 import pytest
 
 from testkit.cases import thehive4_case
-from testkit.smtp_server import free_port
 
 VERDICTS = ("Phishing", "Spam", "Legit email")
 HOSTILE_TITLE = (
@@ -138,11 +137,12 @@ def test_literal_braces_are_written_doubled(cortex, smtp):
     assert parts(smtp.delivered[0])[1].startswith("{not a placeholder} alice@example.org")
 
 
-def test_dry_run_previews_every_message_without_connecting_or_tagging(cortex):
+def test_dry_run_previews_every_message_without_sending_or_tagging(cortex, smtp):
     case = thehive4_case("Legit email", ["alice@example.org", "bob@example.org"])
-    result = cortex(case, dry_run=True, smtp_port=free_port())
+    result = cortex(case, dry_run=True)
 
     assert result.success, result.error
+    assert smtp.delivered == []
     assert result.operations == []
     preview = result.output["full"]["preview"]
     assert [p["to"] for p in preview] == ["alice@example.org", "bob@example.org"]
@@ -190,10 +190,10 @@ def test_message_past_the_size_limit_is_an_error_before_anything_goes_out(cortex
     assert smtp.delivered == []
 
 
-def test_dry_run_report_is_bounded_and_names_the_messages_it_leaves_out(cortex):
+def test_dry_run_report_is_bounded_and_names_the_messages_it_leaves_out(cortex, smtp):
     reporters = [f"user{i}@example.org" for i in range(60)]
     case = thehive4_case("Spam", reporters, title="Phishing report: " + "B" * 20_000)
-    result = cortex(case, dry_run=True, template_spam="{case_title}\n{case_title}", smtp_port=free_port())
+    result = cortex(case, dry_run=True, template_spam="{case_title}\n{case_title}")
 
     assert result.success, result.error
     full = result.output["full"]
@@ -201,6 +201,7 @@ def test_dry_run_report_is_bounded_and_names_the_messages_it_leaves_out(cortex):
     assert [p["to"] for p in full["preview"]] + full["not_shown"] == reporters
     assert "differ only in their recipient" in full["message"]
     assert len(result.raw_output) < 3_000_000
+    assert smtp.delivered == []
 
 
 @pytest.mark.parametrize(

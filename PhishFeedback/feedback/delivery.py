@@ -11,6 +11,7 @@ import smtplib
 import time
 
 from feedback import pacing, replies
+from feedback.logins import choose_login
 from feedback.messages import Composer, Outgoing
 from feedback.session import Permanent, describe_trouble, open_session, reply_text
 from feedback.settings import TIME_BUDGET_SHARE, SmtpSettings
@@ -83,10 +84,11 @@ class _Account:
 
     def _attempt_all(self) -> None:
         context = trust_context(self.smtp.cacerts)
+        login = choose_login(self.smtp, context, self.deadline)
         while self.pending:
             accepted = len(self.sent)
             try:
-                with open_session(self.smtp, context, self.deadline) as connection:
+                with open_session(self.smtp, context, self.deadline, login) as connection:
                     self._send_over(connection)
             except (Permanent, _Halt) as final:
                 self._give_up(str(final))

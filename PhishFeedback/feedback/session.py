@@ -2,7 +2,9 @@
 
 Every way a session can fail for good (TLS, a name that does not resolve, a refused login)
 becomes `Permanent` with a sentence that names what to fix; the rest is left to the caller's
-retry policy, described by `describe_trouble`.
+retry policy, described by `describe_trouble`. A session never outlives the job's deadline: it
+is cut there (`OutOfTime`), however slowly the server answers. How to log in is the caller's
+choice, made once per job (feedback/logins.py).
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import smtplib
 import socket
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from feedback.alarm import Alarm
 from feedback.settings import SmtpSettings
 
 
@@ -21,54 +24,117 @@ class Permanent(Exception):
     """Trying again will not help: the reason goes to every message still waiting."""
 
 
+class OutOfTime(smtplib.SMTPServerDisconnected):
+    """The job's time budget ran out while the SMTP server still held the session."""
+
+
 @contextmanager
-def open_session(smtp: SmtpSettings, context: ssl.SSLContext, deadline: float) -> Iterator[smtplib.SMTP]:
-    where = f"{smtp.host}:{smtp.port}"
+def open_session(
+    smtp: SmtpSettings, context: ssl.SSLContext, deadline: float, login: Callable[[smtplib.SMTP], None]
+) -> Iterator[smtplib.SMTP]:
+    """A secured, logged-in session, cut at `deadline` whatever the server does; `login` is the job's one way in."""
     timeout = max(1.0, min(smtp.timeout, deadline - time.monotonic()))
     local_name = socket.gethostname()
+    clock = _Clock(deadline)
     connection = None
     try:
-        if smtp.security == "tls":
-            connection = smtplib.SMTP_SSL(smtp.host, smtp.port, local_name, timeout=timeout, context=context)
-        else:
-            connection = smtplib.SMTP(smtp.host, smtp.port, local_name, timeout=timeout)
-        if smtp.security == "starttls":
-            connection.ehlo()
-            if not connection.has_extn("starttls"):
-                raise Permanent(
-                    f"The SMTP server {where} does not offer STARTTLS, and the responder never sends in clear"
-                    " text. Enable STARTTLS on the server, or set smtp_security to 'tls' for a server that"
-                    " speaks TLS from the first byte (port 465)."
-                )
-            connection.starttls(context=context)
-            connection.ehlo()
-        if smtp.user:
-            connection.login(smtp.user, smtp.password or "")
-        yield connection
-        _quit(connection)
-    except ssl.SSLError as failure:
-        raise Permanent(_tls_failure(failure, smtp)) from None
-    except socket.gaierror:
-        raise Permanent(f"The SMTP server name '{smtp.host}' cannot be resolved. Check smtp_host.") from None
-    except smtplib.SMTPAuthenticationError as refused:
-        raise Permanent(
-            f"The SMTP server {where} refused the login of '{smtp.user}': {refused.smtp_code}"
-            f" {reply_text(refused.smtp_error)}. Check smtp_user and smtp_password."
-        ) from None
-    except smtplib.SMTPNotSupportedError:
-        raise Permanent(
-            f"The SMTP server {where} offers no login (AUTH) although smtp_user is set; the responder"
-            " does not send without it. Check the server, or clear smtp_user for a relay that needs none."
-        ) from None
-    except smtplib.SMTPResponseException as refused:
-        if refused.smtp_code >= 500:
-            raise Permanent(
-                f"The SMTP server {where} answered {refused.smtp_code} {reply_text(refused.smtp_error)}."
-            ) from None
-        raise
+        with clock:
+            address = (smtp.host, smtp.port, local_name)
+            if smtp.security == "tls":
+                connection = _TlsSession(*address, timeout=timeout, context=context, clock=clock)
+            else:
+                connection = _PlainSession(*address, timeout=timeout, clock=clock)
+            if smtp.security == "starttls":
+                connection.ehlo()
+                if not connection.has_extn("starttls"):
+                    raise Permanent(
+                        f"The SMTP server {smtp.host}:{smtp.port} does not offer STARTTLS, and the responder never"
+                        " sends in clear text. Enable STARTTLS on the server, or set smtp_security to 'tls' for a"
+                        " server that speaks TLS from the first byte (port 465)."
+                    )
+                connection.starttls(context=context)
+                connection.ehlo()
+            login(connection)
+            yield connection
+            _quit(connection)
+    except (OSError, smtplib.SMTPException) as failure:
+        if clock.out():
+            raise OutOfTime("the job's time budget ran out") from failure
+        permanent = _permanent(failure, smtp)
+        if permanent is None:
+            raise
+        raise permanent from None
     finally:
         if connection is not None:
             connection.close()
+
+
+def _permanent(failure: Exception, smtp: SmtpSettings) -> Permanent | None:
+    """The failures no retry can mend, in words; None for those worth another attempt."""
+    where = f"{smtp.host}:{smtp.port}"
+    if isinstance(failure, ssl.SSLError):
+        return Permanent(_tls_failure(failure, smtp))
+    if isinstance(failure, socket.gaierror):
+        return Permanent(f"The SMTP server name '{smtp.host}' cannot be resolved. Check smtp_host.")
+    if isinstance(failure, smtplib.SMTPResponseException) and failure.smtp_code >= 500:
+        return Permanent(f"The SMTP server {where} answered {failure.smtp_code} {reply_text(failure.smtp_error)}.")
+    return None
+
+
+class _Clock(Alarm):
+    """At the deadline, shuts the session's socket, whatever read or write waits on it.
+
+    It only shuts the socket, so it never cuts the account of what was sent in half.
+    """
+
+    connection = None
+
+    def ring(self) -> None:
+        sock = getattr(self.connection, "sock", None)
+        if sock is not None:
+            try:
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _Timed:
+    """smtplib's session, telling the clock's cut from a server that hung up."""
+
+    def __init__(self, *args: object, clock: _Clock, **kwargs: object) -> None:
+        self.clock = clock
+        clock.connection = self
+        super().__init__(*args, **kwargs)
+
+    def getreply(self) -> tuple[int, bytes]:
+        """A reply the clock cut short reads as a whole one to smtplib (a line ended by the shut socket)."""
+        try:
+            reply = super().getreply()
+        except (OSError, smtplib.SMTPServerDisconnected):
+            self._cut()
+            raise
+        if self.clock.rang:
+            raise OutOfTime("the job's time budget ran out")
+        return reply
+
+    def send(self, s: str | bytes) -> None:
+        try:
+            super().send(s)
+        except (OSError, smtplib.SMTPServerDisconnected):
+            self._cut()
+            raise
+
+    def _cut(self) -> None:
+        if self.clock.out():
+            raise OutOfTime("the job's time budget ran out")
+
+
+class _PlainSession(_Timed, smtplib.SMTP):
+    pass
+
+
+class _TlsSession(_Timed, smtplib.SMTP_SSL):
+    pass
 
 
 def _quit(connection: smtplib.SMTP) -> None:
@@ -95,6 +161,8 @@ def _tls_failure(failure: ssl.SSLError, smtp: SmtpSettings) -> str:
 def describe_trouble(error: Exception, smtp: SmtpSettings) -> str:
     """Transient trouble in words; smtplib reports a timeout or a reset as a disconnection, hence __context__."""
     where = f"the SMTP server {smtp.host}:{smtp.port}"
+    if isinstance(error, OutOfTime):
+        return f"the job's time budget ran out while waiting for {where}"
     cause = error.__context__ if isinstance(error, smtplib.SMTPServerDisconnected) and error.__context__ else error
     if isinstance(cause, (TimeoutError, socket.timeout)):
         return f"{where} did not answer within {smtp.timeout:g} s"

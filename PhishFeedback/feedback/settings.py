@@ -15,6 +15,8 @@ from feedback.shapes import shape
 
 WHERE = "Fix it in Cortex under Organisation → Responders → Phish_Feedback."
 SECURITY_MODES = ("starttls", "tls", "none")
+AUTH_MODES = ("password", "oauth2", "none")
+OAUTH_SCOPE = "https://outlook.office365.com/.default"
 THEHIVE_APIS = ("auto", "v1", "legacy")
 LANGUAGES = ("en", "fr", "nl")
 VERDICT_ITEMS = {"Phishing": "template_phishing", "Spam": "template_spam", "Legit email": "template_legit"}
@@ -28,9 +30,21 @@ class ConfigError(Exception):
 
 def _repr_without_secrets(settings: tuple) -> str:
     shown = (
-        f"{k}={'********' if k in ('password', 'apikey') else repr(v)}" for k, v in zip(settings._fields, settings)
+        f"{k}={'********' if k in ('password', 'apikey', 'client_secret') else repr(v)}"
+        for k, v in zip(settings._fields, settings)
     )
     return f"{type(settings).__name__}({', '.join(shown)})"
+
+
+@shape
+class OAuthSettings:
+    token_url: str
+    client_id: str
+    client_secret: str
+    scope: str
+    proxies: dict[str, str]
+
+    __repr__ = _repr_without_secrets
 
 
 @shape
@@ -44,6 +58,8 @@ class SmtpSettings:
     retries: int
     max_per_minute: float
     cacerts: str | None
+    auth: str
+    oauth: OAuthSettings | None
 
     __repr__ = _repr_without_secrets
 
@@ -89,7 +105,8 @@ def read_settings(config: object, parameters: object) -> Settings:
     sender_name, sender_address = _sender(items.text("from", required=True))
     security = items.choice("smtp_security", SECURITY_MODES, "starttls")
     user = items.text("smtp_user")
-    if user and security == "none":
+    auth = items.choice("smtp_auth", AUTH_MODES, "password")
+    if user and security == "none" and auth != "none":
         raise ConfigError(
             "smtp_user is set while smtp_security is 'none': the password would cross the network"
             f" in clear text. Choose 'starttls' or 'tls', or clear smtp_user. {WHERE}"
@@ -110,6 +127,8 @@ def read_settings(config: object, parameters: object) -> Settings:
             retries=int(items.number("smtp_retries", 2, low=0, high=10, whole=True)),
             max_per_minute=items.number("smtp_max_per_minute", 0, low=0, high=6000),
             cacerts=cacerts,
+            auth=auth,
+            oauth=_oauth(items, user) if auth == "oauth2" else None,
         ),
         thehive=_thehive(items, parameters, cacerts, timeout),
         custom_field=items.text("custom_field", "phishFeedback", required=True),
@@ -144,14 +163,9 @@ def _thehive(items: _Items, parameters: object, cacerts: str | None, timeout: fl
     url = items.text("thehive_url")
     if not url:
         return None
-    try:
-        parts = urlsplit(url)
-        usable = parts.scheme in ("https", "http") and parts.hostname and parts.port != 0
-    except ValueError:
-        usable = False
-    if not usable:
+    if not _is_url(url, ("https", "http")):
         raise ConfigError(f"thehive_url must be a URL like https://thehive.example.org. {WHERE}")
-    if "@" in parts.netloc:
+    if "@" in urlsplit(url).netloc:
         raise ConfigError(
             "thehive_url holds a user name or password: remove them from the URL and put an API key in"
             f" thehive_apikey, which is kept out of every report. {WHERE}"
@@ -160,21 +174,63 @@ def _thehive(items: _Items, parameters: object, cacerts: str | None, timeout: fl
     if not apikey:
         raise ConfigError(f"thehive_url is set but thehive_apikey is empty: TheHive needs an API key. {WHERE}")
     job_organisation = parameters.get("organisation") if isinstance(parameters, dict) else None
-    # Cortex sends `proxy: {http, https}` when a proxy is set, and `proxy_http`/`proxy_https` always.
-    proxy = items.raw.get("proxy")
-    if not isinstance(proxy, dict):
-        proxy = {"http": items.raw.get("proxy_http"), "https": items.raw.get("proxy_https")}
-    proxies = {k: v for k, v in proxy.items() if k in ("http", "https") and isinstance(v, str) and v}
     return TheHiveSettings(
         url=url.rstrip("/"),
         apikey=apikey,
         organisation=items.text("thehive_organisation")
         or (job_organisation if isinstance(job_organisation, str) else None),
         api=items.choice("thehive_api", THEHIVE_APIS, "auto"),
-        proxies=proxies,
+        proxies=_proxies(items),
         timeout=timeout,
         cacerts=cacerts,
     )
+
+
+def _oauth(items: _Items, user: str | None) -> OAuthSettings:
+    """The client-credentials grant for smtp_auth 'oauth2': every item it needs, or an error naming the missing."""
+    needed = {
+        "smtp_user": user,
+        "oauth_token_url": items.text("oauth_token_url"),
+        "oauth_client_id": items.text("oauth_client_id"),
+        "oauth_client_secret": items.text("oauth_client_secret", secret=True),
+    }
+    missing = [name for name, value in needed.items() if not value]
+    if missing:
+        raise ConfigError(
+            f"smtp_auth is 'oauth2' but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} empty:"
+            " the responder needs the token endpoint, the app's client ID and secret, and in smtp_user the mailbox"
+            f" it sends as. It never falls back to a password or to no login. {WHERE}"
+        )
+    if not (user.isascii() and user.isprintable()):
+        raise ConfigError(f"smtp_user must be the mailbox's address in ASCII for smtp_auth 'oauth2'. {WHERE}")
+    if not _is_url(needed["oauth_token_url"], ("https",)):
+        raise ConfigError(
+            "oauth_token_url must be an https URL like"
+            f" https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token. {WHERE}"
+        )
+    return OAuthSettings(
+        token_url=needed["oauth_token_url"],
+        client_id=needed["oauth_client_id"],
+        client_secret=needed["oauth_client_secret"],
+        scope=items.text("oauth_scope", OAUTH_SCOPE),
+        proxies=_proxies(items),
+    )
+
+
+def _is_url(url: str, schemes: tuple[str, ...]) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in schemes and bool(parts.hostname) and parts.port != 0
+    except ValueError:
+        return False
+
+
+def _proxies(items: _Items) -> dict[str, str]:
+    """Cortex sends `proxy: {http, https}` when a proxy is set, and `proxy_http`/`proxy_https` always."""
+    proxy = items.raw.get("proxy")
+    if not isinstance(proxy, dict):
+        proxy = {"http": items.raw.get("proxy_http"), "https": items.raw.get("proxy_https")}
+    return {k: v for k, v in proxy.items() if k in ("http", "https") and isinstance(v, str) and v}
 
 
 class _Items:

@@ -1,21 +1,59 @@
 """Whom TLS trusts: the system's CAs plus the PEM text in Cortex's `cacerts` setting.
 
 Cortex's `cacerts` is meant for an internal CA; the system store stays trusted beside it, and
-certificate and host-name checks stay on for the SMTP server and TheHive alike.
+certificate and host-name checks stay on for the SMTP server, the OAuth2 token endpoint and TheHive.
+
+Reading the system's CA bundle costs a bare sending script about 40 % of its CPU: OpenSSL parses
+every certificate in it. A hashed directory (`/etc/ssl/certs` on Debian and in python:3-slim) is
+read lazily, one certificate when a verification needs it, so it is used where the system has one;
+a store that is only a bundle file (RHEL) is read as before. SSL_CERT_DIR and SSL_CERT_FILE move
+the store as they do for OpenSSL; a file named by SSL_CERT_FILE is read too, unless it lies in the
+hashed directory itself (Debian's `ca-certificates.crt`: the same certificates, concatenated).
 """
 
 from __future__ import annotations
 
+import os
 import ssl
 
 from feedback.settings import WHERE, ConfigError
 
+HEX = frozenset("0123456789abcdef")
+
 
 def trust_context(cacerts: str | None) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    if cacerts:
-        try:
-            context.load_verify_locations(cadata=cacerts)
-        except (ssl.SSLError, ValueError):
-            raise ConfigError(f"The cacerts setting holds no valid PEM certificate. {WHERE}") from None
-    return context
+    directory, bundle = system_store()
+    try:
+        return ssl.create_default_context(cafile=bundle, capath=directory, cadata=cacerts or None)
+    except (ssl.SSLError, ValueError):
+        raise ConfigError(f"The cacerts setting holds no valid PEM certificate. {WHERE}") from None
+
+
+def system_store() -> tuple[str | None, str | None]:
+    """The system's hashed directory where it has one, else its bundle file: (directory, bundle)."""
+    paths = ssl.get_default_verify_paths()
+    directory = paths.capath if paths.capath and _hashed(paths.capath) else None
+    bundle = paths.cafile
+    if (
+        directory
+        and bundle
+        and (
+            paths.openssl_cafile_env not in os.environ
+            or os.path.dirname(os.path.realpath(bundle)) == os.path.realpath(directory)
+        )
+    ):
+        bundle = None
+    return directory, bundle
+
+
+def _hashed(directory: str) -> bool:
+    """Whether the directory has a link named as `openssl rehash` names them: <subject hash>.<n>, e.g. 9d04f354.0."""
+    try:
+        with os.scandir(directory) as entries:
+            return any(_hash_name(entry.name) for entry in entries)
+    except OSError:
+        return False
+
+
+def _hash_name(name: str) -> bool:
+    return len(name) > 9 and name[8] == "." and name[9:].isdigit() and HEX.issuperset(name[:8])

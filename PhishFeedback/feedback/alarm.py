@@ -1,0 +1,42 @@
+"""The job's one time budget, kept where a timeout per read cannot keep it.
+
+A server that trickles a byte every few seconds never trips a timeout per read, so each call to
+another party runs under an alarm (SIGALRM) set at the job's deadline; what the alarm does when it
+rings depends on what may be cut short safely.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+
+
+class Alarm:
+    """Rings once at `deadline` while its `with` block runs; `ring` says what happens then."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline, self.rang = deadline, False
+
+    def __enter__(self) -> Alarm:
+        self.previous = signal.signal(signal.SIGALRM, self._ring)
+        signal.setitimer(signal.ITIMER_REAL, max(self.deadline - time.monotonic(), 0.001))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self.previous)
+
+    def out(self) -> bool:
+        """Whether the deadline passed: the alarm rang, or a read timed out that had only the budget left."""
+        return self.rang or time.monotonic() >= self.deadline
+
+    def _ring(self, signum: int, frame: object) -> None:
+        self.rang = True
+        self.ring()
+
+    def ring(self) -> None:
+        raise BudgetSpent("the job's time budget ran out")
+
+
+class BudgetSpent(TimeoutError):
+    """The job's deadline came while another party still held it."""

@@ -1,0 +1,143 @@
+"""How the responder logs in to the SMTP server: one function per way, chosen once per job.
+
+`smtp_auth` chooses: `password` (smtp_user and smtp_password, when smtp_user is set), `oauth2`
+(SASL XOAUTH2 with a token from the client-credentials grant, as Microsoft 365 wants from 2027) or
+`none`. A refused login is final and never falls back to another way, nor to no login.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import time
+from base64 import b64encode
+from collections.abc import Callable
+from functools import partial
+
+from feedback.redaction import remember, scrub
+from feedback.session import Permanent, describe_trouble, open_session, reply_text
+from feedback.settings import SmtpSettings
+from feedback.trust import trust_context
+
+# What an Exchange Online admin checks for each enhanced status code of a refused XOAUTH2 login.
+EXCHANGE_ADVICE = {
+    "5.7.139": "SMTP AUTH is disabled for the tenant or the mailbox: an Exchange admin enables it for the mailbox"
+    " in smtp_user (Set-CASMailbox <mailbox> -SmtpClientAuthenticationDisabled $false).",
+    "5.7.3": "Exchange refused the token: an admin checks that the app of oauth_client_id has the SMTP.SendAsApp"
+    " permission with admin consent, that its service principal is registered in Exchange (New-ServicePrincipal)"
+    " with FullAccess to the mailbox in smtp_user (Add-MailboxPermission), and that SMTP AUTH is enabled for it.",
+    "5.7.57": "Exchange does not count the session as logged in: an admin checks that SMTP AUTH is enabled for the"
+    " mailbox in smtp_user and that the app has the SMTP.SendAsApp permission with admin consent.",
+    "5.7.60": "The mailbox may not send as this sender: set 'from' to the mailbox in smtp_user, or give that"
+    " mailbox the Send As right on the 'from' address.",
+}
+
+
+def choose_login(smtp: SmtpSettings, context: ssl.SSLContext, deadline: float) -> Callable[[smtplib.SMTP], None]:
+    """The job's one way to log in; for OAuth2 the token is requested here, once for every session of the job."""
+    if smtp.auth == "oauth2":
+        from feedback.oauth import request_token
+
+        timeout = max(1.0, min(smtp.timeout, deadline - time.monotonic()))
+        return partial(auth_xoauth2, smtp=smtp, token=request_token(smtp.oauth, context, deadline, timeout))
+    if smtp.auth == "password" and smtp.user:
+        return partial(auth_password, smtp=smtp)
+    return auth_none
+
+
+def check_login(smtp: SmtpSettings, deadline: float) -> None:
+    """What a dry run checks: connect, verify TLS, log in, quit; a failure is worded as a real run words it."""
+    context = trust_context(smtp.cacerts)
+    try:
+        with open_session(smtp, context, deadline, choose_login(smtp, context, deadline)):
+            pass
+    except (smtplib.SMTPException, OSError) as trouble:
+        raise Permanent(
+            f"The dry run could not open a session: {describe_trouble(trouble, smtp)}. Check smtp_host and"
+            " smtp_port, that the server is up and accepts connections from Cortex."
+        ) from None
+
+
+def auth_none(connection: smtplib.SMTP) -> None:
+    """A relay that takes mail without a login (smtp_auth 'none', or 'password' with no smtp_user)."""
+
+
+def auth_password(connection: smtplib.SMTP, smtp: SmtpSettings) -> None:
+    offered = _offered(connection, smtp)
+    user, password = smtp.user, smtp.password or ""
+    try:
+        if (user + password).isascii():
+            connection.login(user, password)
+        else:
+            _utf8_login(connection, smtp, offered)
+    except smtplib.SMTPAuthenticationError as refused:
+        raise Permanent(
+            f"The SMTP server {smtp.host}:{smtp.port} refused the login of '{user}': {refused.smtp_code}"
+            f" {scrub(reply_text(refused.smtp_error))}. Check smtp_user and smtp_password."
+        ) from None
+
+
+def auth_xoauth2(connection: smtplib.SMTP, smtp: SmtpSettings, token: str) -> None:
+    """SASL XOAUTH2; a server that answers a refused token with a 334 challenge (Google) gets its empty line."""
+    where = f"{smtp.host}:{smtp.port}"
+    offered = _offered(connection, smtp)
+    if "XOAUTH2" not in offered:
+        raise Permanent(
+            f"The SMTP server {where} does not offer XOAUTH2 (it offers {', '.join(offered)}), and smtp_auth is"
+            " 'oauth2'; the responder never falls back to a password. Check smtp_host (smtp.office365.com for"
+            " Microsoft 365)."
+        )
+    initial = b64encode(f"user={smtp.user}\x01auth=Bearer {token}\x01\x01".encode()).decode()
+    remember(initial)
+    try:
+        _sasl(connection, "XOAUTH2", [initial, ""])
+    except smtplib.SMTPAuthenticationError as refused:
+        reply = scrub(reply_text(refused.smtp_error))
+        advice = EXCHANGE_ADVICE.get(
+            reply.split(" ", 1)[0], "Check that the app of oauth_client_id may send as the mailbox in smtp_user."
+        )
+        raise Permanent(
+            f"The SMTP server {where} refused the OAuth2 login (XOAUTH2) of '{smtp.user}': {refused.smtp_code}"
+            f" {reply}. {advice}"
+        ) from None
+
+
+def _offered(connection: smtplib.SMTP, smtp: SmtpSettings) -> list[str]:
+    connection.ehlo_or_helo_if_needed()
+    if not connection.has_extn("auth"):
+        raise Permanent(
+            f"The SMTP server {smtp.host}:{smtp.port} offers no login (AUTH) although smtp_user is set; the"
+            " responder does not send without it. Check the server, or clear smtp_user for a relay that needs none."
+        )
+    return connection.esmtp_features["auth"].upper().split()
+
+
+def _utf8_login(connection: smtplib.SMTP, smtp: SmtpSettings, offered: list[str]) -> None:
+    """smtplib sends credentials in ASCII only; RFC 4616 lets PLAIN carry UTF-8, and servers read LOGIN alike."""
+    user, password = smtp.user, smtp.password or ""
+    if "PLAIN" in offered:
+        mechanism, answers = "PLAIN", [f"\0{user}\0{password}"]
+    elif "LOGIN" in offered:
+        mechanism, answers = "LOGIN", [user, password]
+    else:
+        raise Permanent(
+            f"smtp_password holds characters outside ASCII, which the SMTP server {smtp.host}:{smtp.port} cannot"
+            f" take with what it offers ({', '.join(offered)}): it needs PLAIN or LOGIN. Check smtp_password."
+        )
+    encoded = [b64encode(answer.encode()).decode() for answer in answers]
+    remember(encoded[-1])
+    _sasl(connection, mechanism, encoded)
+
+
+def _sasl(connection: smtplib.SMTP, mechanism: str, answers: list[str]) -> None:
+    """AUTH with an initial response, then one answer per 334 challenge, each already in base64.
+
+    smtplib's own `auth` sends ASCII only, and on Python 3.9 cannot send the empty answer that
+    XOAUTH2's challenge wants (it fails with a TypeError).
+    """
+    code, reply = connection.docmd("AUTH", f"{mechanism} {answers[0]}")
+    for answer in answers[1:]:
+        if code == 334:
+            code, reply = connection.docmd(answer)
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, reply)

@@ -1,0 +1,121 @@
+"""The OAuth2 token for SMTP: one client-credentials request to the token endpoint per job.
+
+Microsoft Entra ID answers a form-encoded POST with JSON: `access_token` on success, `error` and
+`error_description` (Entra's `AADSTS…` code first) on refusal. urllib is enough for one POST and
+takes the job's own TLS trust; it is imported on first use, so that a job that logs in with a
+password does not pay for it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import ssl
+from urllib.parse import quote_plus, urlencode, urlsplit
+
+from feedback.alarm import Alarm, BudgetSpent
+from feedback.redaction import remember, scrub
+from feedback.settings import OAuthSettings
+
+# The item an admin corrects for Entra ID's commonest refusals (AADSTS codes), then for OAuth2's error names.
+AADSTS_ITEMS = {
+    "7000215": "oauth_client_secret (its Value, not its Secret ID)",
+    "7000222": "oauth_client_secret (it has expired: make a new one)",
+    "700016": "oauth_client_id and the tenant in oauth_token_url",
+    "90002": "the tenant in oauth_token_url",
+    "900023": "the tenant in oauth_token_url",
+    "70011": "oauth_scope",
+    "1002012": "oauth_scope",
+}
+ERROR_ITEMS = {
+    "invalid_client": "oauth_client_id and oauth_client_secret",
+    "unauthorized_client": "oauth_client_id",
+    "invalid_scope": "oauth_scope",
+}
+LARGEST_ANSWER = 1 << 20
+
+
+class OAuthError(Exception):
+    """No token: the message says what the token endpoint answered and which item to check."""
+
+
+def request_token(oauth: OAuthSettings, context: ssl.SSLContext, deadline: float, timeout: float) -> str:
+    """An access token for the mailbox; never logged, and kept out of every output like the client secret."""
+    from http.client import HTTPException
+    from urllib.error import URLError
+    from urllib.request import Request
+
+    remember(oauth.client_secret)
+    remember(quote_plus(oauth.client_secret))
+    parts = urlsplit(oauth.token_url)
+    shown = f"https://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": oauth.client_id,
+        "client_secret": oauth.client_secret,
+        "scope": oauth.scope,
+    }
+    request = Request(oauth.token_url, data=urlencode(form).encode(), headers={"Accept": "application/json"})
+    try:
+        with Alarm(deadline):
+            status, body = _post(request, context, oauth.proxies, timeout)
+    except (URLError, HTTPException, OSError) as failure:
+        raise OAuthError(_unreachable(shown, getattr(failure, "reason", failure), timeout)) from None
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = None
+    token = answer.get("access_token") if isinstance(answer, dict) else None
+    if status == 200 and isinstance(token, str) and token.isascii() and token.isprintable() and token:
+        remember(token)
+        return token
+    if isinstance(answer, dict) and isinstance(answer.get("error"), str):
+        raise OAuthError(_refusal(shown, status, answer))
+    raise OAuthError(
+        f"The OAuth2 token endpoint {shown} answered HTTP {status} without a token (no OAuth2 JSON). Check"
+        " oauth_token_url: for Microsoft 365 it is https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token."
+    )
+
+
+def _post(request: object, context: ssl.SSLContext, proxies: dict[str, str], timeout: float) -> tuple[int, bytes]:
+    """The endpoint's status and body, whatever the status; through Cortex's proxy if it has one."""
+    from urllib.error import HTTPError
+    from urllib.request import HTTPSHandler, ProxyHandler, build_opener
+
+    opener = build_opener(ProxyHandler(proxies or None), HTTPSHandler(context=context))
+    try:
+        with opener.open(request, timeout=timeout) as answer:
+            return answer.status, answer.read(LARGEST_ANSWER)
+    except HTTPError as refused:
+        with refused:
+            return refused.code, refused.read(LARGEST_ANSWER)
+
+
+def _refusal(shown: str, status: int, answer: dict) -> str:
+    # Entra adds Trace ID, Correlation ID and Timestamp after the sentence an admin needs.
+    description = " ".join(str(answer.get("error_description") or "").split()).split(" Trace ID:")[0]
+    code = re.match(r"AADSTS(\d+)", description)
+    item = (code and AADSTS_ITEMS.get(code.group(1))) or ERROR_ITEMS.get(answer["error"])
+    check = item or "oauth_token_url, oauth_client_id, oauth_client_secret and oauth_scope"
+    return scrub(
+        f"The OAuth2 token endpoint {shown} refused the token request (HTTP {status}, {answer['error']}"
+        f"{f': {description[:400]}' if description else ''}). Check {check}."
+    )
+
+
+def _unreachable(shown: str, reason: object, timeout: float) -> str:
+    if isinstance(reason, ssl.SSLCertVerificationError):
+        return (
+            f"The certificate of the OAuth2 token endpoint {shown} could not be verified ({reason.verify_message})."
+            " Put the CA that signed it in Cortex's cacerts setting or the system's trust store."
+        )
+    if isinstance(reason, BudgetSpent):
+        why = str(reason)
+    elif isinstance(reason, TimeoutError) or "timed out" in str(reason):
+        why = f"no answer within {timeout:g} s"
+    else:
+        why = getattr(reason, "strerror", None) or type(reason).__name__
+    return (
+        f"The OAuth2 token endpoint {shown} could not be reached ({why}). Check oauth_token_url, that Cortex"
+        " can reach it, and Cortex's proxy settings."
+    )

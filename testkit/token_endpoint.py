@@ -1,0 +1,93 @@
+"""An OAuth2 token endpoint on loopback answering as Microsoft Entra ID does (docs/cortex-and-thehive.md §8).
+
+Served over HTTPS by pytest-httpserver with a certificate from the tests' CA: the client-credentials
+grant, form-encoded, answered with Entra's JSON for a token or for a refusal.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug.wrappers import Request, Response
+
+TENANT = "0c1d2e3f-4a5b-6c7d-8e9f-a0b1c2d3e4f5"
+TOKEN_PATH = f"/{TENANT}/oauth2/v2.0/token"
+CLIENT_ID = "6f1a9b2c-3d4e-5f60-7182-93a4b5c6d7e8"
+CLIENT_SECRET = "Qx8~kT2.vW9-Secret_Value~f3Lm0pR7sU1"
+SCOPE = "https://outlook.office365.com/.default"
+MAILBOX = "soc@example.org"
+# What Entra issues: a JWT, long and opaque to the client.
+TOKEN = (
+    "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL291dGxvb2sub2ZmaWNlMzY1LmNvbSJ9"
+    ".c2lnbmF0dXJlLW9mLXRoZS10ZXN0"
+)
+
+
+def entra_error(status: int, error: str, code: int, text: str) -> Response:
+    """Entra ID's refusal: the AADSTS code and sentence, then trace lines, in error_description."""
+    trace = "8a0e1f1c-2b3d-4e5f-9a8b-7c6d5e4f3a2b"
+    body = {
+        "error": error,
+        "error_description": f"AADSTS{code}: {text}\r\nTrace ID: {trace}\r\nCorrelation ID: {trace}\r\n"
+        "Timestamp: 2026-11-28 09:30:00Z",
+        "error_codes": [code],
+        "timestamp": "2026-11-28 09:30:00Z",
+        "trace_id": trace,
+        "correlation_id": trace,
+        "error_uri": f"https://login.microsoftonline.com/error?code={code}",
+    }
+    return Response(json.dumps(body), status=status, content_type="application/json; charset=utf-8")
+
+
+def token_answer(request: Request) -> Response:
+    """Entra's answer to a client-credentials request from the registered app (CLIENT_ID, CLIENT_SECRET)."""
+    form = request.form
+    if form.get("grant_type") != "client_credentials":
+        return entra_error(400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type.")
+    if form.get("client_id") != CLIENT_ID:
+        return entra_error(
+            400, "unauthorized_client", 700016, f"Application with identifier '{form.get('client_id')}' was not found."
+        )
+    if form.get("client_secret") != CLIENT_SECRET:
+        return entra_error(
+            401,
+            "invalid_client",
+            7000215,
+            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret"
+            f" value, not the client secret ID, for a secret added to app '{CLIENT_ID}'.",
+        )
+    if form.get("scope") != SCOPE:
+        return entra_error(
+            400, "invalid_scope", 1002012, f"The provided value for scope {form.get('scope')} is not valid."
+        )
+    body = {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": TOKEN}
+    return Response(json.dumps(body), status=200, content_type="application/json; charset=utf-8")
+
+
+@pytest.fixture
+def entra(certificates):
+    """Entra ID's token endpoint behind HTTPS, with a certificate from the tests' CA."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificates.server.configure_cert(context)
+    server = HTTPServer(host="127.0.0.1", ssl_context=context)
+    server.expect_request(TOKEN_PATH, method="POST").respond_with_handler(token_answer)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def oauth(entra, smtp) -> dict:
+    """Configuration items for Microsoft 365 with OAuth2, and a mail server that accepts the token Entra issues."""
+    smtp.xoauth2.tokens[TOKEN] = MAILBOX
+    return {
+        "smtp_auth": "oauth2",
+        "smtp_user": MAILBOX,
+        "smtp_password": None,
+        "oauth_token_url": entra.url_for(TOKEN_PATH),
+        "oauth_client_id": CLIENT_ID,
+        "oauth_client_secret": CLIENT_SECRET,
+    }

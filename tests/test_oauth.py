@@ -1,0 +1,226 @@
+"""Microsoft 365's way in: a token from Entra ID's client-credentials grant, then SASL XOAUTH2.
+
+A real HTTPS token endpoint on loopback answers in Entra ID's JSON shapes; the loopback SMTP
+server offers XOAUTH2 beside LOGIN and PLAIN, so that a fall-back to a password would be seen.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from base64 import b64encode
+
+import pytest
+
+from feedback.oauth import OAuthError, request_token
+from feedback.settings import read_settings
+from feedback.trust import trust_context
+from testkit.cases import thehive4_case
+from testkit.cortex import MANIFEST, cortex_config
+from testkit.proxy import ConnectProxy
+from testkit.smtp_server import PASSWORD, LoopbackSmtp, free_port
+from testkit.token_endpoint import CLIENT_ID, CLIENT_SECRET, MAILBOX, SCOPE, TOKEN, TOKEN_PATH
+from testkit.trickler import Trickler
+
+XOAUTH2_STRING = b64encode(f"user={MAILBOX}\x01auth=Bearer {TOKEN}\x01\x01".encode()).decode()
+SECRETS = (TOKEN, CLIENT_SECRET, XOAUTH2_STRING, PASSWORD)
+
+
+def assert_refused(result, *says):
+    assert not result.success, result.raw_output
+    assert result.operations == []
+    for text in says:
+        assert text in result.error, result.error
+    for secret in SECRETS:
+        assert secret not in result.everything_printed()
+
+
+def token_requests(entra) -> list[dict]:
+    return [dict(request.form) for request, _ in entra.log]
+
+
+def test_oauth2_job_logs_in_with_xoauth2_using_the_token_entra_issued(cortex, smtp, entra, oauth):
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]), **oauth)
+
+    assert result.success, result.error
+    assert smtp.xoauth2_logins == [(MAILBOX, True)]
+    assert [d.login for d in smtp.delivered] == [MAILBOX, MAILBOX]
+    assert token_requests(entra) == [
+        {"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "scope": SCOPE}
+    ]
+    assert entra.log[0][0].headers["Content-Type"] == "application/x-www-form-urlencoded"
+    for secret in SECRETS:
+        assert secret not in result.everything_printed()
+
+
+def test_one_token_serves_every_session_of_the_job(cortex, smtp, entra, oauth):
+    smtp.faults.drop_data = 1
+    result = cortex(thehive4_case("Spam"), **oauth)
+
+    assert result.success, result.error
+    assert smtp.xoauth2_logins == [(MAILBOX, True), (MAILBOX, True)]
+    assert len(entra.log) == 1
+
+
+def test_token_request_goes_through_cortex_proxy(cortex, smtp, entra, oauth, monkeypatch):
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    proxy = ConnectProxy()
+    try:
+        result = cortex(thehive4_case(), **oauth, proxy_https=proxy.url)
+    finally:
+        proxy.close()
+
+    assert result.success, result.error
+    assert proxy.tunnels == [f"127.0.0.1:{entra.port}"]
+    assert smtp.xoauth2_logins == [(MAILBOX, True)]
+
+
+def test_refused_client_secret_shows_entra_code_and_names_the_item(cortex, smtp, entra, oauth):
+    wrong = "Old~Secret.Value-That-Expired_0"
+    result = cortex(thehive4_case(), **{**oauth, "oauth_client_secret": wrong})
+
+    assert_refused(
+        result, "refused the token request (HTTP 401, invalid_client: AADSTS7000215: Invalid client secret provided."
+    )
+    assert "Check oauth_client_secret" in result.error
+    assert "Trace ID" not in result.error
+    assert wrong not in result.everything_printed()
+    assert smtp.xoauth2_logins == [] and smtp.logins == [] and smtp.delivered == []
+
+
+def test_unknown_client_id_names_it(cortex, smtp, entra, oauth):
+    result = cortex(thehive4_case(), **{**oauth, "oauth_client_id": "00000000-0000-0000-0000-000000000000"})
+
+    assert_refused(result, "unauthorized_client: AADSTS700016", "Check oauth_client_id")
+    assert smtp.delivered == []
+
+
+def test_unreachable_token_endpoint(cortex, smtp, oauth):
+    url = f"https://127.0.0.1:{free_port()}{TOKEN_PATH}"
+    result = cortex(thehive4_case(), **{**oauth, "oauth_token_url": url})
+
+    assert_refused(result, "The OAuth2 token endpoint https://127.0.0.1:", "could not be reached", "oauth_token_url")
+    assert smtp.xoauth2_logins == [] and smtp.logins == []
+
+
+def test_token_endpoint_answering_something_else_than_oauth2_json(cortex, smtp, entra, oauth):
+    entra.expect_request("/sign-in", method="POST").respond_with_data("<html>Sign in</html>", content_type="text/html")
+    result = cortex(thehive4_case(), **{**oauth, "oauth_token_url": entra.url_for("/sign-in")})
+
+    assert_refused(result, "answered HTTP 200 without a token", "oauth_token_url")
+    assert smtp.delivered == []
+
+
+def test_token_endpoint_certificate_is_verified(cortex, smtp, entra, oauth):
+    result = cortex(thehive4_case(), **oauth, cacerts=None)
+
+    assert_refused(result, "The certificate of the OAuth2 token endpoint", "could not be verified", "cacerts")
+    assert len(entra.log) == 0
+
+
+def test_exchange_refusing_the_token_says_what_the_admin_checks(cortex, smtp, entra, oauth):
+    smtp.xoauth2.tokens.clear()
+    result = cortex(thehive4_case(), **oauth)
+
+    assert_refused(
+        result,
+        f"refused the OAuth2 login (XOAUTH2) of '{MAILBOX}': 535 5.7.3 Authentication unsuccessful",
+        "SMTP.SendAsApp",
+        "New-ServicePrincipal",
+        "Add-MailboxPermission",
+    )
+    assert smtp.logins == [], "fell back to a password login"
+    assert smtp.delivered == []
+
+
+def test_smtp_auth_disabled_for_the_mailbox_says_how_to_enable_it(cortex, smtp, entra, oauth):
+    smtp.xoauth2.tokens.clear()
+    smtp.xoauth2.reply = (
+        "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox."
+    )
+    result = cortex(thehive4_case(), **oauth)
+
+    assert_refused(result, "535 5.7.139 Authentication unsuccessful", "SmtpClientAuthenticationDisabled $false")
+
+
+def test_google_style_challenge_gets_its_empty_line_and_the_final_refusal_is_shown(cortex, smtp, entra, oauth):
+    smtp.xoauth2.tokens.clear()
+    smtp.xoauth2.style = "google"
+    result = cortex(thehive4_case(), **oauth)
+
+    assert_refused(result, "535 5.7.8 Username and Password not accepted")
+    assert smtp.xoauth2_logins == [(MAILBOX, False)]
+    assert smtp.logins == [] and smtp.delivered == []
+
+
+def test_refusal_that_quotes_the_xoauth2_string_leaks_neither_it_nor_the_token(cortex, smtp, entra, oauth):
+    smtp.xoauth2.tokens.clear()
+    smtp.xoauth2.echo = True
+    result = cortex(thehive4_case(), **oauth)
+
+    assert_refused(result, "535 5.7.3 Authentication unsuccessful")
+
+
+def test_server_without_xoauth2_is_not_given_the_password(cortex, certificates, entra, oauth):
+    with LoopbackSmtp(certificates, xoauth2=False) as server:
+        result = cortex(thehive4_case(), **{**oauth, "smtp_port": server.port, "smtp_password": PASSWORD})
+
+    assert_refused(result, "does not offer XOAUTH2 (it offers LOGIN, PLAIN)", "never falls back to a password")
+    assert server.logins == [] and server.delivered == []
+
+
+@pytest.mark.parametrize("item", ["oauth_token_url", "oauth_client_id", "oauth_client_secret", "smtp_user"])
+def test_oauth2_with_an_item_missing_names_it_and_never_falls_back(cortex, smtp, entra, oauth, item):
+    result = cortex(thehive4_case(), **{**oauth, item: None, "smtp_password": PASSWORD})
+
+    assert_refused(result, f"smtp_auth is 'oauth2' but {item} is empty", "never falls back")
+    assert entra.log == [] and smtp.logins == [] and smtp.delivered == []
+
+
+def test_token_url_must_be_https(cortex, smtp, oauth):
+    result = cortex(thehive4_case(), **{**oauth, "oauth_token_url": "http://login.example.org/t/oauth2/v2.0/token"})
+
+    assert_refused(result, "oauth_token_url must be an https URL")
+
+
+def test_smtp_auth_none_sends_without_a_login_even_with_smtp_user_set(cortex, certificates):
+    with LoopbackSmtp(certificates, tls="none", auth=False) as relay:
+        result = cortex(thehive4_case(), smtp_port=relay.port, smtp_security="none", smtp_auth="none")
+
+    assert result.success, result.error
+    assert relay.recipients() == ["alice@example.org"]
+    assert relay.logins == [] and relay.delivered[0].login is None
+
+
+def test_token_endpoint_that_trickles_its_answer_is_cut_at_the_deadline(certificates, oauth):
+    """In-process, as the session's deadline test: Cortex's smallest jobTimeout is a minute."""
+    server = Trickler(b"HTTP/1.1 200 OK\r\n", pace=0.5, lasting=15, tls=certificates.server_context())
+    url = f"https://127.0.0.1:{server.port}{TOKEN_PATH}"
+    config = cortex_config({"from": "soc@example.org", **oauth, "oauth_token_url": url})
+    smtp = read_settings(config, {}).smtp
+    started = time.monotonic()
+    try:
+        with pytest.raises(OAuthError) as cut:
+            request_token(smtp.oauth, trust_context(certificates.ca_pem), deadline=started + 2, timeout=1)
+    finally:
+        server.close()
+
+    assert time.monotonic() - started < 5
+    assert "could not be reached (the job's time budget ran out)" in str(cut.value)
+
+
+def test_manifest_offers_the_oauth2_items_after_the_password_with_the_secret_hidden_by_cortexutils():
+    items = [item for item in json.loads(MANIFEST.read_text(encoding="utf-8"))["configurationItems"]]
+    names = [item["name"] for item in items]
+    start = names.index("smtp_password") + 1
+    assert names[start : start + 5] == [
+        "smtp_auth",
+        "oauth_token_url",
+        "oauth_client_id",
+        "oauth_client_secret",
+        "oauth_scope",
+    ]
+    defaults = {item["name"]: item.get("defaultValue") for item in items[start : start + 5]}
+    assert defaults["smtp_auth"] == "password" and defaults["oauth_scope"] == SCOPE
+    assert all(item["type"] == "string" and not item["required"] for item in items[start : start + 5])

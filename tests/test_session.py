@@ -1,0 +1,58 @@
+"""The SMTP session keeps to the job's time budget, and logs in with any password the admin typed.
+
+The budget tests call the session directly, in-process, against a real listener on loopback:
+Cortex's smallest jobTimeout (one minute) would make an end-to-end test wait most of a minute.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from feedback.logins import check_login
+from feedback.session import Permanent
+from feedback.settings import read_settings
+from testkit.cases import thehive4_case
+from testkit.cortex import cortex_config
+from testkit.smtp_server import USER
+from testkit.trickler import Trickler
+
+NON_ASCII_PASSWORD = "Grüße-Пароль-密码 ok"
+
+
+@pytest.mark.parametrize(
+    "greeting", [b"", b"220 slow.example.org ESMTP\r\n"], ids=["trickled-greeting", "trickled-ehlo-reply"]
+)
+def test_a_server_that_trickles_bytes_is_cut_at_the_deadline(greeting):
+    server = Trickler(greeting, pace=0.5, lasting=15)
+    config = cortex_config({"from": "soc@example.org", "smtp_host": "127.0.0.1", "smtp_port": server.port})
+    smtp = read_settings({**config, "smtp_timeout": 1, "smtp_user": None}, {}).smtp
+    started = time.monotonic()
+    try:
+        with pytest.raises(Permanent) as cut:
+            check_login(smtp, deadline=started + 2)
+    finally:
+        server.close()
+
+    assert time.monotonic() - started < 5
+    assert "the job's time budget ran out while waiting for the SMTP server" in str(cut.value)
+    assert "did not answer within" not in str(cut.value)
+
+
+def test_a_non_ascii_password_logs_in_as_utf8(cortex, smtp):
+    smtp.faults.password = NON_ASCII_PASSWORD
+    result = cortex(thehive4_case(), smtp_password=NON_ASCII_PASSWORD)
+
+    assert result.success, result.error
+    assert smtp.logins == [(USER, True)]
+    assert smtp.recipients() == ["alice@example.org"]
+
+
+def test_a_wrong_non_ascii_password_is_a_refused_login(cortex, smtp):
+    result = cortex(thehive4_case(), smtp_password=NON_ASCII_PASSWORD)
+
+    assert not result.success
+    assert f"refused the login of '{USER}': 535" in result.error
+    assert "Grüße" not in result.everything_printed()
+    assert smtp.delivered == []

@@ -1,0 +1,86 @@
+"""Whom the job trusts without Cortex's cacerts: the system store, as a hashed directory or a bundle file.
+
+Debian and python:3-slim keep `/etc/ssl/certs` as a directory of `<subject hash>.0` links, which
+OpenSSL reads lazily; RHEL keeps a bundle file and no hashes. SSL_CERT_DIR and SSL_CERT_FILE stand
+for the system's store here, as they do for OpenSSL.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from testkit.cases import thehive4_case
+
+pytestmark = pytest.mark.skipif(not shutil.which("openssl"), reason="needs the openssl command to hash a CA")
+
+
+@pytest.fixture
+def ca_file(certificates, tmp_path):
+    path = tmp_path / "internal-ca.pem"
+    path.write_text(certificates.ca_pem)
+    return path
+
+
+@pytest.fixture
+def unhashed_dir(ca_file, tmp_path):
+    """A directory that holds the CA but no hash links, like RHEL's /etc/pki/tls/certs: OpenSSL cannot look in it."""
+    store = tmp_path / "unhashed"
+    store.mkdir()
+    shutil.copy(ca_file, store / "internal-ca.pem")
+    return store
+
+
+@pytest.fixture
+def hashed_dir(unhashed_dir, ca_file):
+    """The same directory laid out like Debian's /etc/ssl/certs: with the `<subject hash>.0` link."""
+    subject_hash = subprocess.run(
+        ["openssl", "x509", "-hash", "-noout", "-in", str(ca_file)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    (unhashed_dir / f"{subject_hash}.0").symlink_to("internal-ca.pem")
+    return unhashed_dir
+
+
+def test_ca_in_a_hashed_directory_only_is_trusted(cortex, smtp, hashed_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_DIR", str(hashed_dir))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-bundle.pem"))
+
+    result = cortex(thehive4_case(), cacerts=None)
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org"]
+
+
+def test_ca_in_a_bundle_file_only_is_trusted(cortex, smtp, ca_file, unhashed_dir, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_DIR", str(unhashed_dir))
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+
+    result = cortex(thehive4_case(), cacerts=None)
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org"]
+
+
+def test_ca_in_neither_a_hashed_directory_nor_a_bundle_is_refused(cortex, smtp, unhashed_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_DIR", str(unhashed_dir))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-bundle.pem"))
+
+    result = cortex(thehive4_case(), cacerts=None)
+
+    assert not result.success
+    assert "The certificate of the SMTP server 127.0.0.1 could not be verified" in result.error
+    assert smtp.delivered == []
+
+
+def test_token_endpoint_is_trusted_from_the_same_hashed_directory(
+    cortex, smtp, oauth, hashed_dir, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("SSL_CERT_DIR", str(hashed_dir))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-bundle.pem"))
+
+    result = cortex(thehive4_case(), **oauth, cacerts=None)
+
+    assert result.success, result.error
+    assert smtp.xoauth2_logins == [("soc@example.org", True)]

@@ -164,17 +164,6 @@ class _Handler:
         session.messages = getattr(session, "messages", 0) + 1
         return "250 2.0.0 Message accepted"
 
-    async def handle_QUIT(self, smtp, session, envelope):
-        if self.server.faults.on_quit:
-            self.server.faults.on_quit()
-        return "221 Bye"
-
-
-def _closing(smtp, reply: str) -> str:
-    """The reply goes out first (a handler's answer is written before the loop runs this), then the close."""
-    asyncio.get_running_loop().call_soon(smtp.transport.close)
-    return reply
-
     async def auth_XOAUTH2(self, server, args):
         """aiosmtpd runs one handler method per AUTH mechanism; LOGIN and PLAIN stay offered beside it."""
         oauth = self.server.xoauth2
@@ -190,6 +179,17 @@ def _closing(smtp, reply: str) -> str:
             if await server.challenge_auth(json.dumps(status)) is MISSING:
                 return AuthResult(success=False, handled=True)
         return AuthResult(success=False, handled=False, message=oauth.refusal(sent))
+
+    async def handle_QUIT(self, smtp, session, envelope):
+        if self.server.faults.on_quit:
+            self.server.faults.on_quit()
+        return "221 Bye"
+
+
+def _closing(smtp, reply: str) -> str:
+    """The reply goes out first (a handler's answer is written before the loop runs this), then the close."""
+    asyncio.get_running_loop().call_soon(smtp.transport.close)
+    return reply
 
 
 class LoopbackSmtp:

@@ -56,6 +56,7 @@ from datetime import datetime, timezone
 
 from feedback.case import CaseError, read_report
 from feedback.delivery import SmtpError, Stopped, deliver
+from feedback.items import ConfigError
 from feedback.logins import check_login
 from feedback.messages import Composer
 from feedback.oauth import OAuthError
@@ -63,7 +64,7 @@ from feedback.outcome import Outcome, delivered, nothing_to_send, preview
 from feedback.plan import decide
 from feedback.redaction import SECRET_PHRASES, remember_secrets
 from feedback.session import Permanent
-from feedback.settings import ConfigError, read_settings
+from feedback.settings import read_settings
 from feedback.thehive import TheHiveError, observables_for
 
 # What output.json says while the job runs, in case Cortex ends it without a SIGTERM (its docker runner kills).

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from feedback.addresses import AddressError, domain_allowed, parse_address
+from feedback.items import ConfigError
 from feedback.messages import text_to_html
-from feedback.settings import ConfigError, read_settings
+from feedback.settings import read_settings
 from feedback.tags import record_operations, tag_values
 
 

@@ -18,9 +18,10 @@ from email.utils import format_datetime, make_msgid
 from string import Formatter
 
 from feedback.case import Report, printable
+from feedback.items import ConfigError
 from feedback.plan import Decision
 from feedback.redaction import scrub
-from feedback.settings import VERDICT_ITEMS, ConfigError, Settings
+from feedback.settings import VERDICT_ITEMS, Settings
 from feedback.shapes import shape
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")

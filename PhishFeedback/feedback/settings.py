@@ -11,9 +11,9 @@ from email.utils import getaddresses
 from urllib.parse import urlsplit
 
 from feedback.addresses import AddressError, parse_address
+from feedback.items import WHERE, ConfigError, Items
 from feedback.shapes import shape
 
-WHERE = "Fix it in Cortex under Organisation → Responders → Phish_Feedback."
 SECURITY_MODES = ("starttls", "tls", "none")
 AUTH_MODES = ("password", "oauth2", "none")
 OAUTH_SCOPE = "https://outlook.office365.com/.default"
@@ -22,10 +22,6 @@ LANGUAGES = ("en", "fr", "nl")
 VERDICT_ITEMS = {"Phishing": "template_phishing", "Spam": "template_spam", "Legit email": "template_legit"}
 # Share of Cortex's jobTimeout the responder allows itself, so that it reports before Cortex kills it.
 TIME_BUDGET_SHARE = 0.8
-
-
-class ConfigError(Exception):
-    """The admin's configuration cannot work; the message names the item."""
 
 
 def _repr_without_secrets(settings: tuple) -> str:
@@ -101,7 +97,7 @@ class Settings:
 def read_settings(config: object, parameters: object) -> Settings:
     if not isinstance(config, dict):
         raise ConfigError("The job carries no configuration object. Re-save the responder's settings in Cortex.")
-    items = _Items(config)
+    items = Items(config)
     sender_name, sender_address = _sender(items.text("from", required=True))
     security = items.choice("smtp_security", SECURITY_MODES, "starttls")
     user = items.text("smtp_user")
@@ -159,7 +155,7 @@ def _sender(value: str) -> tuple[str, str]:
     return name, address
 
 
-def _thehive(items: _Items, parameters: object, cacerts: str | None, timeout: float) -> TheHiveSettings | None:
+def _thehive(items: Items, parameters: object, cacerts: str | None, timeout: float) -> TheHiveSettings | None:
     url = items.text("thehive_url")
     if not url:
         return None
@@ -186,7 +182,7 @@ def _thehive(items: _Items, parameters: object, cacerts: str | None, timeout: fl
     )
 
 
-def _oauth(items: _Items, user: str | None) -> OAuthSettings:
+def _oauth(items: Items, user: str | None) -> OAuthSettings:
     """The client-credentials grant for smtp_auth 'oauth2': every item it needs, or an error naming the missing."""
     needed = {
         "smtp_user": user,
@@ -225,76 +221,9 @@ def _is_url(url: str, schemes: tuple[str, ...]) -> bool:
         return False
 
 
-def _proxies(items: _Items) -> dict[str, str]:
+def _proxies(items: Items) -> dict[str, str]:
     """Cortex sends `proxy: {http, https}` when a proxy is set, and `proxy_http`/`proxy_https` always."""
     proxy = items.raw.get("proxy")
     if not isinstance(proxy, dict):
         proxy = {"http": items.raw.get("proxy_http"), "https": items.raw.get("proxy_https")}
     return {k: v for k, v in proxy.items() if k in ("http", "https") and isinstance(v, str) and v}
-
-
-class _Items:
-    """Typed access to configuration items; None, as Cortex sends for an unset item, means the default."""
-
-    def __init__(self, raw: dict) -> None:
-        self.raw = raw
-
-    def text(
-        self,
-        name: str,
-        default: str | None = None,
-        *,
-        required: bool = False,
-        secret: bool = False,
-        strip: bool = True,
-        blank_is_unset: bool = False,
-    ) -> str | None:
-        value = self.raw.get(name)
-        if value is None:
-            value = default
-        if value is not None and not isinstance(value, str):
-            shown = "" if secret else f" (it is {value!r:.60})"
-            raise ConfigError(f"{name} must be text{shown}. {WHERE}")
-        if value is not None and strip and not blank_is_unset:
-            value = value.strip()
-        if blank_is_unset and value is not None and not value.strip():
-            value = None
-        if required and not value:
-            raise ConfigError(f"{name} is required and empty. {WHERE}")
-        return value or None
-
-    def number(self, name: str, default: float, *, low: float, high: float, whole: bool = False) -> float:
-        value = self.raw.get(name)
-        if value is None:
-            return default
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not low <= value <= high
-            or (whole and value != int(value))
-        ):
-            kind = "a whole number" if whole else "a number"
-            raise ConfigError(f"{name} must be {kind} from {low:g} to {high:g} (it is {value!r:.60}). {WHERE}")
-        return value
-
-    def flag(self, name: str) -> bool:
-        value = self.raw.get(name)
-        if value is None:
-            return False
-        if not isinstance(value, bool):
-            raise ConfigError(f"{name} must be true or false (it is {value!r:.60}). {WHERE}")
-        return value
-
-    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
-        value = (self.text(name) or default).lower()
-        if value not in choices:
-            raise ConfigError(f"{name} must be one of {', '.join(choices)} (it is {value!r:.60}). {WHERE}")
-        return value
-
-    def text_list(self, name: str) -> list[str]:
-        value = self.raw.get(name)
-        if value is None:
-            return []
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{name} must be a list of texts. {WHERE}")
-        return [v for v in value if v.strip()]

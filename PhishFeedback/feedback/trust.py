@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import ssl
 
-from feedback.settings import WHERE, ConfigError
+from feedback.items import WHERE, ConfigError
 
 HEX = frozenset("0123456789abcdef")
 

@@ -1,0 +1,81 @@
+"""Typed access to the configuration items Cortex hands the job, and the error that names one.
+
+An admin can save any JSON value in an item, and Cortex sends an unset item as null
+(docs/cortex-and-thehive.md §1, §3): each reader here checks the type and the range once, and a bad value
+becomes one sentence that names the item and where to fix it.
+"""
+
+from __future__ import annotations
+
+WHERE = "Fix it in Cortex under Organisation → Responders → Phish_Feedback."
+
+
+class ConfigError(Exception):
+    """The admin's configuration cannot work; the message names the item."""
+
+
+class Items:
+    """Typed access to configuration items; None, as Cortex sends for an unset item, means the default."""
+
+    def __init__(self, raw: dict) -> None:
+        self.raw = raw
+
+    def text(
+        self,
+        name: str,
+        default: str | None = None,
+        *,
+        required: bool = False,
+        secret: bool = False,
+        strip: bool = True,
+        blank_is_unset: bool = False,
+    ) -> str | None:
+        value = self.raw.get(name)
+        if value is None:
+            value = default
+        if value is not None and not isinstance(value, str):
+            shown = "" if secret else f" (it is {value!r:.60})"
+            raise ConfigError(f"{name} must be text{shown}. {WHERE}")
+        if value is not None and strip and not blank_is_unset:
+            value = value.strip()
+        if blank_is_unset and value is not None and not value.strip():
+            value = None
+        if required and not value:
+            raise ConfigError(f"{name} is required and empty. {WHERE}")
+        return value or None
+
+    def number(self, name: str, default: float, *, low: float, high: float, whole: bool = False) -> float:
+        value = self.raw.get(name)
+        if value is None:
+            return default
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not low <= value <= high
+            or (whole and value != int(value))
+        ):
+            kind = "a whole number" if whole else "a number"
+            raise ConfigError(f"{name} must be {kind} from {low:g} to {high:g} (it is {value!r:.60}). {WHERE}")
+        return value
+
+    def flag(self, name: str) -> bool:
+        value = self.raw.get(name)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name} must be true or false (it is {value!r:.60}). {WHERE}")
+        return value
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        value = (self.text(name) or default).lower()
+        if value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)} (it is {value!r:.60}). {WHERE}")
+        return value
+
+    def text_list(self, name: str) -> list[str]:
+        value = self.raw.get(name)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{name} must be a list of texts. {WHERE}")
+        return [v for v in value if v.strip()]

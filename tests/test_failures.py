@@ -167,6 +167,14 @@ def test_sender_refused_by_the_server_names_the_setting(cortex, smtp):
     assert smtp.delivered == []
 
 
+def test_exchange_refusing_to_send_as_the_sender_says_which_right_is_missing(cortex, smtp):
+    smtp.faults.refuse_sender = "550 5.7.60 SMTP; Client does not have permissions to send as this sender"
+    result = cortex(thehive4_case())
+
+    assert_cortex_error(result, "refused the sender soc@example.org: 550 5.7.60", "Send As right", "smtp_user")
+    assert smtp.delivered == []
+
+
 def test_missing_login_for_a_server_that_requires_one(cortex, smtp):
     result = cortex(thehive4_case(), smtp_user=None, smtp_password=None)
 

@@ -8,55 +8,21 @@ The flow: read the case → decide who to answer → render the messages → del
 from __future__ import annotations
 
 import os
-import signal
 import sys
 
-# Standard library only: a report can be written, secrets scrubbed, before anything heavy is loaded.
-from feedback.job_folder import missing_input, path, unreadable_input, write_failure, write_output
-from feedback.redaction import ScrubbedStream
+from feedback import startup
 
-STOPPED_BEFORE_SENDING = (
-    "Cortex stopped the job (its jobTimeout ran out) before any feedback was sent: nothing was sent or tagged."
-    " Raise jobTimeout, or lower smtp_timeout and smtp_retries, then run the responder again."
-)
-
-
-def _stopped_before_sending(signum: int, frame: object) -> None:
-    """Cortex's SIGTERM before any message went out: say so, and end."""
-    write_failure(STOPPED_BEFORE_SENDING)
-    sys.exit(1)
-
-
-# Installed before the heavy imports: a job Cortex stops while it starts still leaves a report.
-signal.signal(signal.SIGTERM, _stopped_before_sending)
-
-try:
-    from cortexutils.responder import Responder
-except ImportError:
-    # Where the system Python refuses pip (PEP 668: Debian 12+, Ubuntu 24.04), the requirements live in a
-    # virtual environment beside the script, and the job hands itself over to its Python. A Python that
-    # has cortexutils never comes here; one started from that environment is not sent there again.
-    _venv = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".venv")
-    _venv_python = os.path.join(_venv, "bin", "python3")
-    if os.path.exists(_venv_python) and os.path.realpath(sys.prefix) != os.path.realpath(_venv):
-        try:
-            os.execv(_venv_python, [_venv_python, os.path.abspath(__file__), *sys.argv[1:]])
-        except OSError:
-            pass
-    write_failure(
-        f"Phish_Feedback cannot start: cortexutils is not installed for {sys.executable}. Install the"
-        " responder's requirements into a virtual environment beside it, from Cortex's responders folder:"
-        " python3 -m venv PhishFeedback/.venv && PhishFeedback/.venv/bin/pip install -r PhishFeedback/requirements.txt"
-        f" (or, where the system Python allows it: {sys.executable} -m pip install -r PhishFeedback/requirements.txt)."
-    )
-    sys.exit(1)
+# Before the heavy imports: a job Cortex stops while it starts, or a Python without cortexutils, still gets a report.
+startup.prepare()
+Responder = startup.responder_base(__file__)
 
 import time
 from datetime import datetime, timezone
 
 from feedback.case import CaseError, read_report
-from feedback.delivery import SmtpError, Stopped, deliver
+from feedback.delivery import SmtpError, deliver
 from feedback.items import ConfigError
+from feedback.job_folder import missing_input, path, unreadable_input, write_failure, write_output
 from feedback.logins import check_login
 from feedback.messages import Composer
 from feedback.oauth import OAuthError
@@ -97,8 +63,6 @@ class PhishFeedback(Responder):
             sys.exit(1)
         try:
             outcome = self.respond(config)
-        except Stopped:
-            self.error(STOPPED_BEFORE_SENDING)
         except (ConfigError, CaseError, TheHiveError, SmtpError, Permanent, OAuthError) as failure:
             self.error(str(failure))
         self.planned_operations = outcome.operations
@@ -117,10 +81,7 @@ class PhishFeedback(Responder):
             check_login(settings.smtp, deadline)
             return preview(decision, composer, warnings)
         write_output({"success": False, "errorMessage": ENDED_WHILE_SENDING})
-        signal.signal(signal.SIGTERM, stop_sending)
         delivery = deliver(composer, settings.smtp, settings.sender_address, deadline)
-        # From here on the record must reach Cortex: a SIGTERM would only lose it.
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         return delivered(decision, delivery, report.kind, settings.sent_tag, settings.failed_tag, warnings)
 
     def operations(self, raw: dict) -> list:
@@ -143,20 +104,6 @@ class PhishFeedback(Responder):
         sys.exit(1)
 
 
-def stop_sending(signum: int, frame: object) -> None:
-    """Cortex's SIGTERM at jobTimeout: stop sending, but still report who got the message.
-
-    Caught in `deliver` itself, or in `respond` once delivery returned, the signal came after the
-    account of what went out was settled: raising there would lose it, so the signal is dropped.
-    """
-    if frame is not None and (
-        frame.f_code is deliver.__code__
-        or (frame.f_code is PhishFeedback.respond.__code__ and "delivery" in frame.f_locals)
-    ):
-        return
-    raise Stopped()
-
-
 def report_unexpected(error: Exception) -> None:
     """A last word for Cortex when a bug escapes: without output.json it would show a raw traceback."""
     import traceback
@@ -170,8 +117,6 @@ def report_unexpected(error: Exception) -> None:
 
 
 def main() -> None:
-    if sys.stdout is not None and sys.stderr is not None:
-        sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)
     problem = missing_input()
     if problem:
         write_failure(problem)
@@ -183,8 +128,6 @@ def main() -> None:
         return
     try:
         responder.run()
-    except Stopped:
-        write_failure(STOPPED_BEFORE_SENDING)
     except Exception as unexpected:  # the one place that must catch everything
         report_unexpected(unexpected)
 

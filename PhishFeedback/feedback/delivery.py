@@ -10,27 +10,18 @@ from __future__ import annotations
 import smtplib
 import time
 
-from feedback import pacing, replies
+from feedback import pacing, replies, stopping
 from feedback.logins import EXCHANGE_ADVICE, choose_login
 from feedback.messages import Composer, Outgoing
 from feedback.session import Permanent, describe_trouble, open_session, reply_text
 from feedback.settings import TIME_BUDGET_SHARE, SmtpSettings
 from feedback.shapes import shape
+from feedback.stopping import Stopped
 from feedback.trust import trust_context
 
 
 class SmtpError(Exception):
     """No message could be delivered; the message says what failed and what to check."""
-
-
-class Stopped(Exception):
-    """Cortex asked the job to stop (SIGTERM, at its jobTimeout); what went out must still be told."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "Cortex stopped the job (its jobTimeout ran out) before this feedback went out."
-            " Raise jobTimeout, or lower smtp_timeout and smtp_retries, then run the responder again."
-        )
 
 
 @shape
@@ -74,8 +65,11 @@ class _Account:
         self.last_try: float | None = None
 
     def settle(self) -> Delivery:
+        stopping.sending()
         try:
             self._attempt_all()
+            # Inside the `try`: a SIGTERM that comes before this line is still accounted for below.
+            stopping.settled()
         except Stopped as stopped:
             self._give_up(str(stopped))
         if not self.sent:

@@ -1,0 +1,58 @@
+"""What the script does before the responder can run: from the first moment, every way it ends leaves a report.
+
+Standard library only, loaded before anything heavy: Cortex's SIGTERM is handled and output is
+scrubbed of secrets at once, and a Python without cortexutils either hands the job to the
+responder's own virtual environment (where the system Python refuses pip, PEP 668: Debian 12+,
+Ubuntu 24.04) or says what to install.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from feedback import stopping
+from feedback.job_folder import write_failure
+from feedback.redaction import ScrubbedStream
+
+STOPPED_BEFORE_SENDING = (
+    "Cortex stopped the job (its jobTimeout ran out) before any feedback was sent: nothing was sent or tagged."
+    " Raise jobTimeout, or lower smtp_timeout and smtp_retries, then run the responder again."
+)
+
+
+def prepare() -> None:
+    stopping.install(_stopped_before_sending)
+    if sys.stdout is not None and sys.stderr is not None:
+        sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)
+
+
+def responder_base(script: str) -> type:
+    """cortexutils' Responder; without it the job goes to `<script's folder>/.venv`, or ends with what to do."""
+    try:
+        from cortexutils.responder import Responder
+    except ImportError:
+        pass
+    else:
+        return Responder
+    # A Python that has cortexutils never comes here; one started from that environment is not sent there again.
+    venv = os.path.join(os.path.dirname(os.path.abspath(script)), ".venv")
+    venv_python = os.path.join(venv, "bin", "python3")
+    if os.path.exists(venv_python) and os.path.realpath(sys.prefix) != os.path.realpath(venv):
+        try:
+            os.execv(venv_python, [venv_python, os.path.abspath(script), *sys.argv[1:]])
+        except OSError:
+            pass
+    write_failure(
+        f"Phish_Feedback cannot start: cortexutils is not installed for {sys.executable}. Install the"
+        " responder's requirements into a virtual environment beside it, from Cortex's responders folder:"
+        " python3 -m venv PhishFeedback/.venv && PhishFeedback/.venv/bin/pip install -r PhishFeedback/requirements.txt"
+        f" (or, where the system Python allows it: {sys.executable} -m pip install -r PhishFeedback/requirements.txt)."
+    )
+    sys.exit(1)
+
+
+def _stopped_before_sending() -> None:
+    """Cortex's SIGTERM before any message went out: say so, and end."""
+    write_failure(STOPPED_BEFORE_SENDING)
+    sys.exit(1)

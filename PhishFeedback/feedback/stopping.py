@@ -1,0 +1,55 @@
+"""Cortex's SIGTERM at jobTimeout (its process runner; docs/cortex-and-thehive.md §1): what it may cut short.
+
+The answer depends on how far the job got. Before any message goes out, the job just ends with a
+report that says nothing was sent. While messages go out, the signal stops the sending, and the
+account of who was reached is still reported. Once that account is settled, nothing may cut the
+report short: a lost report means a lost record, and every reporter mailed again by the next run.
+Standard library only: the script installs this before anything heavy is loaded.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+
+STARTING, SENDING, SETTLED = "starting", "sending", "settled"
+
+
+class Stopped(Exception):
+    """Cortex asked the job to stop while the messages were going out."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Cortex stopped the job (its jobTimeout ran out) before this feedback went out."
+            " Raise jobTimeout, or lower smtp_timeout and smtp_retries, then run the responder again."
+        )
+
+
+class _Phase:
+    now = STARTING
+    before_sending: Callable[[], None] = staticmethod(lambda: None)
+
+
+def install(before_sending: Callable[[], None]) -> None:
+    """From now on SIGTERM is handled by phase; `before_sending` ends the job while nothing went out."""
+    _Phase.now, _Phase.before_sending = STARTING, before_sending
+    signal.signal(signal.SIGTERM, _handle)
+
+
+def sending() -> None:
+    """Messages go out from here: SIGTERM raises `Stopped` where the sender can account for it."""
+    _Phase.now = SENDING
+
+
+def settled() -> None:
+    """The account is complete: SIGTERM is ignored until the report is written."""
+    _Phase.now = SETTLED
+
+
+def _handle(signum: int, frame: object) -> None:
+    if _Phase.now == STARTING:
+        _Phase.before_sending()
+    elif _Phase.now == SENDING:
+        # Settled at once: a second signal must not cut short the account of the first.
+        _Phase.now = SETTLED
+        raise Stopped()

@@ -12,8 +12,9 @@ import html
 import os
 import re
 from datetime import datetime
-from email.headerregistry import Address
+from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage
+from email.policy import default
 from email.utils import format_datetime, make_msgid
 from string import Formatter
 
@@ -42,6 +43,27 @@ URL = r"https?://[^\s<>\"'{}]+[^\s<>\"'{}.,;:!?)]"
 LINK = '<a href="{url}" style="color:#0b57d0">{url}</a>'
 # Characters of one message (subject, text and HTML): far above any feedback, far below what hurts.
 MESSAGE_LIMIT = 1_000_000
+
+
+class _HeaderClasses(HeaderRegistry):
+    """The standard registry, with one class per header name for the whole job.
+
+    The standard one builds a new class for every header it parses; a message has about thirty,
+    and in a campaign that was a tenth of the job's time.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.made: dict[str, type] = {}
+
+    def __getitem__(self, name: str) -> type:
+        key = name.lower()
+        if key not in self.made:
+            self.made[key] = super().__getitem__(name)
+        return self.made[key]
+
+
+POLICY = default.clone(header_factory=_HeaderClasses())
 
 
 @shape
@@ -97,7 +119,7 @@ class Composer:
         html_values["signature"] = templates.signature_html.format_map(html_values)
         text = scrub(templates.text.format_map(values).rstrip()) + "\n"
         content = scrub(templates.html.format_map(html_values))
-        message = EmailMessage()
+        message = EmailMessage(policy=POLICY)
         message["Subject"] = scrub(" ".join(templates.subject.format_map(values).split()))
         message["From"] = self.sender
         message["To"] = item.recipient

@@ -19,22 +19,23 @@ DEFERRED = "deferred"  # a 4xx about this message or recipient: try it later, go
 REFUSED = "refused"  # a 5xx about this message or recipient: final for this reporter
 SENDER_REFUSED = "sender refused"  # a 5xx to MAIL FROM: final for everyone
 
+# Patterns, compiled (and cached by `re`) on first use: most jobs never meet a refusal.
 # "SubmissionQuotaExceededException", "Daily user sending limit exceeded", "RecipientRateLimitExceeded",
 # "has exceeded the configured limit", "you've reached your daily limit"...
-_QUOTA_WORDS = re.compile(r"quota|(limit|rate)\s*(exceeded|reached)|(exceed\w*|reached)\s+(\S+\s+){0,3}?limit", re.I)
+_QUOTA_WORDS = r"(?i)quota|(limit|rate)\s*(exceeded|reached)|(exceed\w*|reached)\s+(\S+\s+){0,3}?limit"
 # ...but a limit on parallel work ("sender thread limit exceeded") passes within seconds: throttling.
-_CONCURRENCY_WORDS = re.compile(r"(thread|connection|concurren\w*)\s*limit", re.I)
+_CONCURRENCY_WORDS = r"(?i)(thread|connection|concurren\w*)\s*limit"
 # Enhanced status codes (RFC 3463) whose quota words are not about the sender: X.2.2 a recipient's
 # mailbox is full ("over quota"), X.3.4 the message is larger than the server takes.
-_NOT_THE_SENDERS = re.compile(r"^\s*[45]\.(2\.2|3\.4)\b")
+_NOT_THE_SENDERS = r"^\s*[45]\.(2\.2|3\.4)\b"
 
 
 def is_quota(code: int, text: str) -> bool:
     return (
         code >= 400
-        and bool(_QUOTA_WORDS.search(text))
-        and not _CONCURRENCY_WORDS.search(text)
-        and not _NOT_THE_SENDERS.match(text)
+        and bool(re.search(_QUOTA_WORDS, text))
+        and not re.search(_CONCURRENCY_WORDS, text)
+        and not re.match(_NOT_THE_SENDERS, text)
     )
 
 

@@ -1,15 +1,36 @@
 """Typed, immutable shapes for the data that crosses modules.
 
-typing.NamedTuple would do the same, but importing typing and building its classes costs every
-job about 3 % of its time, and Cortex starts a process for every click. `shape` builds the named
-tuple from the class's annotations, which `from __future__ import annotations` leaves unevaluated.
+typing.NamedTuple, dataclasses and even collections.namedtuple generate code for every class they
+make (namedtuple runs `eval` for each), and Cortex starts a process for every click: for the
+job's dozen shapes that was about 3 % of its instructions. `shape` makes the same thing, a tuple
+whose fields have names, from the class's annotations (which `from __future__ import annotations`
+leaves unevaluated), with one generic constructor shared by all.
 """
 
-from collections import namedtuple
+from __future__ import annotations
+
+from operator import itemgetter
+
+
+class _Shape(tuple):
+    """A tuple with named fields: immutable, compared and hashed as a tuple, built by position or by name."""
+
+    __slots__ = ()
+    _fields: tuple[str, ...] = ()
+
+    def __new__(cls, *values: object, **named: object) -> _Shape:
+        missing = [name for name in cls._fields[len(values) :] if name not in named]
+        if missing or len(values) + len(named) != len(cls._fields):
+            raise TypeError(f"{cls.__name__} takes the fields {', '.join(cls._fields)}")
+        return tuple.__new__(cls, (*values, *(named[name] for name in cls._fields[len(values) :])))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in zip(self._fields, self))})"
 
 
 def shape(cls: type) -> type:
-    """The annotated class as an immutable named tuple: fields in annotation order, methods kept."""
-    fields = list(cls.__dict__.get("__annotations__", {}))
+    """The annotated class as an immutable tuple with named fields, in annotation order, its methods kept."""
+    fields = tuple(cls.__dict__.get("__annotations__", {}))
     body = {k: v for k, v in vars(cls).items() if k not in ("__dict__", "__weakref__")}
-    return type(cls.__name__, (namedtuple(cls.__name__, fields, module=cls.__module__),), {**body, "__slots__": ()})
+    accessors = {name: property(itemgetter(i)) for i, name in enumerate(fields)}
+    return type(cls.__name__, (_Shape,), {**accessors, **body, "_fields": fields, "__slots__": ()})

@@ -28,7 +28,10 @@ def prepare() -> None:
 
 
 def responder_base(script: str) -> type:
-    """cortexutils' Responder; without it the job goes to `<script's folder>/.venv`, or ends with what to do."""
+    """cortexutils' Responder; without it the job goes to `<script's folder>/.venv`, or ends with what to do.
+
+    `script` is the file Cortex started (sys.argv[0]): it is started again with the environment's Python.
+    """
     try:
         from cortexutils.responder import Responder
     except ImportError:

@@ -1,0 +1,113 @@
+"""The flow run as a Cortex job: cortexutils' Responder, the job's reports, every failure as a Cortex error.
+
+The job's report is written from the start and rewritten as it goes (docs/cortex-and-thehive.md §1,
+§1b: the docker runner kills without a word), so that however the job ends, Cortex has a report
+that says truthfully what happened.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+from feedback import startup
+
+# Before the rest: without cortexutils the job goes to the responder's own environment, or ends with a report.
+Responder = startup.responder_base(sys.argv[0])
+
+from feedback.case import CaseError
+from feedback.delivery import SmtpError
+from feedback.items import ConfigError
+from feedback.job_folder import missing_input, path, unreadable_input, write_failure, write_output
+from feedback.oauth import OAuthError
+from feedback.outcome import Outcome
+from feedback.redaction import SECRET_PHRASES, remember_secrets
+from feedback.session import Permanent
+from feedback.thehive import TheHiveError
+
+# One error class per outside party (and the configuration), each worded for the analyst where it is raised.
+FAILURES = (ConfigError, CaseError, TheHiveError, OAuthError, Permanent, SmtpError)
+ENDED_BEFORE_SENDING = (
+    "Phish_Feedback was ended before it finished, before any message was sent: nothing was sent or tagged."
+)
+ENDED_WHILE_SENDING = (
+    "Phish_Feedback was ended while the messages were going out: some reporters may have received it, but the case"
+    " records none of them. Look in the SMTP server's log for who was mailed before running the responder again."
+)
+
+
+class CortexJob(Responder):
+    """Runs the flow once and turns its failures into Cortex errors, in one place."""
+
+    # What TheHive applies after a successful job; cortexutils asks for it through operations().
+    planned_operations: list = []
+
+    def run_flow(self, respond: Callable[[CortexJob], Outcome]) -> None:
+        remember_secrets(self.get_param("config", {}))
+        try:
+            write_output({"success": False, "errorMessage": ENDED_BEFORE_SENDING})
+        except OSError as unwritable:
+            print(
+                f"Phish_Feedback cannot write its report in {path('output')} ({unwritable.strerror}),"
+                " so it sent nothing. Let Cortex's user write the job folder.",
+                file=sys.stderr,
+            )
+            sys.exit(1)
+        try:
+            outcome = respond(self)
+        except FAILURES as failure:
+            self.error(str(failure))
+        self.planned_operations = outcome.operations
+        self.report(outcome.full)
+
+    def sending(self) -> None:
+        """Messages go out from now on: a job killed from here on says that some may have gone."""
+        write_output({"success": False, "errorMessage": ENDED_WHILE_SENDING})
+
+    def operations(self, raw: dict) -> list:
+        return self.planned_operations
+
+    def report(self, full_report: dict, ensure_ascii: bool = True) -> None:
+        """cortexutils' success output, through the one writer that scrubs secrets and keeps JSON strict."""
+        write_output({"success": True, "full": full_report, "operations": self.operations(full_report)})
+
+    def error(self, message: str, ensure_ascii: bool = True) -> None:
+        """cortexutils' error output, with the job's input echoed as it does, minus every secret and credential."""
+        echoed = dict(self._input) if isinstance(self._input, dict) else {}
+        config = echoed.get("config")
+        remember_secrets(config)
+        if isinstance(config, dict):
+            echoed["config"] = {
+                k: "REMOVED" if any(p in str(k).lower() for p in SECRET_PHRASES) else v for k, v in config.items()
+            }
+        write_failure(message, input=echoed)
+        sys.exit(1)
+
+
+def run_as_cortex_job(respond: Callable[[CortexJob], Outcome]) -> None:
+    """The job from its folder to its report; a bug that escapes still gets a report, never a traceback."""
+    problem = missing_input()
+    if problem:
+        write_failure(problem)
+        return
+    try:
+        job = CortexJob()
+    except (ValueError, OSError, AttributeError) as bad:
+        write_failure(unreadable_input(bad))
+        return
+    try:
+        job.run_flow(respond)
+    except Exception as unexpected:  # the one place that must catch everything
+        _report_unexpected(unexpected)
+
+
+def _report_unexpected(error: Exception) -> None:
+    import traceback
+
+    where = traceback.extract_tb(error.__traceback__)[-1]
+    write_failure(
+        f"Phish_Feedback stopped on an unexpected {type(error).__name__} at"
+        f" {os.path.basename(where.filename)}:{where.lineno}. Nothing was tagged; messages may have gone"
+        " out before the error. Please report this to the responder's maintainers."
+    )

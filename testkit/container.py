@@ -157,13 +157,19 @@ class ContainerJob:
 
 
 def run_container_job(
-    command: list[str], image: str, folder: Path, *, kill_after: float = 120, arguments: tuple[str, ...] = ()
+    command: list[str],
+    image: str,
+    folder: Path,
+    *,
+    kill_after: float = 120,
+    arguments: tuple[str, ...] = (),
+    user: str | None = None,
 ) -> ContainerJob:
     """Start the image as Cortex 4 does (Cortex 3 gave `/job` as argument); at `kill_after` seconds remove it
-    by force, as Cortex does at jobTimeout."""
+    by force, as Cortex does at jobTimeout. `user` starts it as that user instead of the image's root."""
     name = f"phishfeedback-job-{os.getpid()}-{next(_containers)}"
     run = [*command, "run", "--rm", "--name", name, "--network", "host", *container_options(command)]
-    run += ["-v", f"{folder}:/job"]
+    run += ["-v", f"{folder}:/job", *(["--user", user] if user else [])]
     if (folder / "input" / "cacerts").exists():
         run += ["-e", "REQUESTS_CA_BUNDLE=/job/input/cacerts"]
     killed = False

@@ -115,6 +115,18 @@ def test_private_job_folder_of_another_user_is_answered_and_left_deletable_by_th
     assert not folder.exists()
 
 
+def test_image_started_as_the_folder_owner_runs_as_that_user(engine, jobs, settings, smtp):
+    """As a Kubernetes security context may start it: no root to drop, the job still answered."""
+    values = {k: v for k, v in settings.items() if k != "cacerts"}
+    folder = cortex_job_folder(jobs, thehive4_case(), cortex_config(values, cacerts=settings["cacerts"]))
+
+    result = run_container_job(engine, IMAGE, folder, user=f"{CORTEX_UID}:{CORTEX_UID}").result
+
+    assert result.success, result.everything_printed()
+    assert smtp.recipients() == ["alice@example.org"]
+    assert (folder / "output" / "output.json").stat().st_uid == CORTEX_UID
+
+
 def test_job_folder_given_as_argument_as_cortex_3_does(container_job, smtp):
     result = container_job(thehive4_case(), arguments=("/job",)).result
 

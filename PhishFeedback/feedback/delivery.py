@@ -13,7 +13,7 @@ import time
 from feedback import pacing, replies, stopping
 from feedback.logins import EXCHANGE_ADVICE, choose_login
 from feedback.messages import Composer, Outgoing
-from feedback.session import Permanent, describe_trouble, open_session, reply_text
+from feedback.session import Permanent, Session, describe_trouble, reply_text
 from feedback.settings import TIME_BUDGET_SHARE, SmtpSettings
 from feedback.shapes import shape
 from feedback.stopping import Stopped
@@ -82,7 +82,7 @@ class _Account:
         while self.pending:
             accepted = len(self.sent)
             try:
-                with open_session(self.smtp, context, self.deadline, login) as connection:
+                with Session(self.smtp, context, self.deadline, login) as connection:
                     self._send_over(connection)
             except (Permanent, _Halt) as final:
                 self._give_up(str(final))

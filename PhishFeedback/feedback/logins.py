@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import partial
 
 from feedback.redaction import remember, scrub
-from feedback.session import Permanent, describe_trouble, open_session, reply_text
+from feedback.session import Permanent, Session, describe_trouble, reply_text
 from feedback.settings import SmtpSettings
 from feedback.trust import trust_context
 
@@ -49,7 +49,7 @@ def check_login(smtp: SmtpSettings, deadline: float) -> None:
     """What a dry run checks: connect, verify TLS, log in, quit; a failure is worded as a real run words it."""
     context = trust_context(smtp.cacerts)
     try:
-        with open_session(smtp, context, deadline, choose_login(smtp, context, deadline)):
+        with Session(smtp, context, deadline, choose_login(smtp, context, deadline)):
             pass
     except (smtplib.SMTPException, OSError) as trouble:
         raise Permanent(

@@ -13,8 +13,7 @@ import smtplib
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 from feedback.alarm import Alarm
 from feedback.settings import SmtpSettings
@@ -28,45 +27,64 @@ class OutOfTime(smtplib.SMTPServerDisconnected):
     """The job's time budget ran out while the SMTP server still held the session."""
 
 
-@contextmanager
-def open_session(
-    smtp: SmtpSettings, context: ssl.SSLContext, deadline: float, login: Callable[[smtplib.SMTP], None]
-) -> Iterator[smtplib.SMTP]:
-    """A secured, logged-in session, cut at `deadline` whatever the server does; `login` is the job's one way in."""
-    timeout = max(1.0, min(smtp.timeout, deadline - time.monotonic()))
-    local_name = socket.gethostname()
-    clock = _Clock(deadline)
-    connection = None
-    try:
-        with clock:
-            address = (smtp.host, smtp.port, local_name)
-            if smtp.security == "tls":
-                connection = _TlsSession(*address, timeout=timeout, context=context, clock=clock)
-            else:
-                connection = _PlainSession(*address, timeout=timeout, clock=clock)
-            if smtp.security == "starttls":
-                connection.ehlo()
-                if not connection.has_extn("starttls"):
-                    raise Permanent(
-                        f"The SMTP server {smtp.host}:{smtp.port} does not offer STARTTLS, and the responder never"
-                        " sends in clear text. Enable STARTTLS on the server, or set smtp_security to 'tls' for a"
-                        " server that speaks TLS from the first byte (port 465)."
-                    )
-                connection.starttls(context=context)
-                connection.ehlo()
-            login(connection)
-            yield connection
-            _quit(connection)
-    except (OSError, smtplib.SMTPException) as failure:
-        if clock.out():
-            raise OutOfTime("the job's time budget ran out") from failure
-        permanent = _permanent(failure, smtp)
-        if permanent is None:
+class Session:
+    """A secured, logged-in session, cut at `deadline` whatever the server does; `login` is the job's one way in.
+
+    A class rather than a generator under contextlib's decorator: nothing else in a job needs
+    contextlib, and importing it alone cost every job 1.4 % of the floor's instructions.
+    """
+
+    def __init__(
+        self, smtp: SmtpSettings, context: ssl.SSLContext, deadline: float, login: Callable[[smtplib.SMTP], None]
+    ) -> None:
+        self.smtp, self.context, self.deadline, self.login = smtp, context, deadline, login
+        self.clock = _Clock(deadline)
+        self.connection: smtplib.SMTP | None = None
+
+    def __enter__(self) -> smtplib.SMTP:
+        self.clock.__enter__()
+        try:
+            self._open()
+        except BaseException as failure:
+            self.__exit__(type(failure), failure, failure.__traceback__)
             raise
-        raise permanent from None
-    finally:
-        if connection is not None:
-            connection.close()
+        return self.connection
+
+    def __exit__(self, kind: type | None, failure: BaseException | None, trace: object) -> None:
+        """A session that went well ends politely; a failure is told as what no retry can mend, or left as it is."""
+        try:
+            if failure is None:
+                _quit(self.connection)
+        finally:
+            self.clock.__exit__(None, None, None)
+            if self.connection is not None:
+                self.connection.close()
+        if isinstance(failure, (OSError, smtplib.SMTPException)):
+            if self.clock.out():
+                raise OutOfTime("the job's time budget ran out") from failure
+            permanent = _permanent(failure, self.smtp)
+            if permanent is not None:
+                raise permanent from None
+
+    def _open(self) -> None:
+        smtp = self.smtp
+        timeout = max(1.0, min(smtp.timeout, self.deadline - time.monotonic()))
+        address = (smtp.host, smtp.port, socket.gethostname())
+        if smtp.security == "tls":
+            self.connection = _TlsSession(*address, timeout=timeout, context=self.context, clock=self.clock)
+        else:
+            self.connection = _PlainSession(*address, timeout=timeout, clock=self.clock)
+        if smtp.security == "starttls":
+            self.connection.ehlo()
+            if not self.connection.has_extn("starttls"):
+                raise Permanent(
+                    f"The SMTP server {smtp.host}:{smtp.port} does not offer STARTTLS, and the responder never"
+                    " sends in clear text. Enable STARTTLS on the server, or set smtp_security to 'tls' for a"
+                    " server that speaks TLS from the first byte (port 465)."
+                )
+            self.connection.starttls(context=self.context)
+            self.connection.ehlo()
+        self.login(self.connection)
 
 
 def _permanent(failure: Exception, smtp: SmtpSettings) -> Permanent | None:

@@ -2,7 +2,7 @@
 
 A case job does not carry its observables, and TheHive 4 and 5 send an alert's `artifacts` empty
 (docs/cortex-and-thehive.md §4), yet mail-collection pipelines put the reporter and the reported
-message there. `requests` and `threading` are imported on first use, so that a plain job does not pay for them.
+message there. `requests` is imported on first use, so that a plain job does not pay for it.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from urllib.parse import quote, urlsplit
 
+from feedback.alarm import Alarm, BudgetSpent
 from feedback.case import CaseError, Observable, Report, read_observables
 from feedback.plan import REPORTER_NAMESPACE
 from feedback.settings import TIME_BUDGET_SHARE, TheHiveSettings
@@ -58,35 +59,24 @@ def observables_for(
 
 
 def fetch_observables(settings: TheHiveSettings, kind: str, object_id: str, cutoff: float) -> list[Observable]:
-    """The observables, read by a worker that is given up at `cutoff` (the monotonic clock).
+    """The observables, read under the job's alarm (feedback/alarm.py), which cuts the reading at `cutoff`.
 
     A timeout bounds each read only: a TheHive that trickles a byte at a time, or retries that add
-    up, could hold the job until Cortex kills it. Given up, the worker is left to the end of the job.
+    up, could hold the job until Cortex kills it.
     """
-    import threading
-
-    context = trust_context(settings.cacerts)
-    outcome: list = []
-
-    def work() -> None:
-        try:
-            outcome.append(_read(settings, kind, object_id, cutoff, context))
-        except Exception as failure:  # handed to the job's thread as it is
-            outcome.append(failure)
-
     allowed = max(0.0, cutoff - time.monotonic())
-    worker = threading.Thread(target=work, name="thehive", daemon=True)
-    worker.start()
-    worker.join(allowed)
-    if not outcome:
-        raise TheHiveError(
-            f"TheHive at {_shown(settings.url)} gave no complete answer within {allowed:.0f} s, the share of the"
-            f" job's time it is allowed (a third of what was left of {TIME_BUDGET_SHARE:.0%} of Cortex's jobTimeout)."
-            " Check that TheHive is up and answers quickly; a larger jobTimeout gives it more time."
-        )
-    if isinstance(outcome[0], Exception):
-        raise outcome[0]
-    return outcome[0]
+    alarm = Alarm(cutoff)
+    try:
+        with alarm:
+            return _read(settings, kind, object_id, cutoff, trust_context(settings.cacerts))
+    except (TheHiveError, BudgetSpent):
+        if not alarm.out():
+            raise
+    raise TheHiveError(
+        f"TheHive at {_shown(settings.url)} gave no complete answer within {allowed:.0f} s, the share of the"
+        f" job's time it is allowed (a third of what was left of {TIME_BUDGET_SHARE:.0%} of Cortex's jobTimeout)."
+        " Check that TheHive is up and answers quickly; a larger jobTimeout gives it more time."
+    )
 
 
 def _read(settings: TheHiveSettings, kind: str, object_id: str, cutoff: float, context) -> list[Observable]:

@@ -35,7 +35,7 @@ def remember_secrets(config: object) -> None:
     if not isinstance(config, dict):
         return
     for name, value in config.items():
-        if isinstance(value, str) and any(phrase in str(name).lower() for phrase in SECRET_PHRASES):
+        if isinstance(value, str) and secret_item(name):
             remember(value)
     user, password = config.get("smtp_user"), config.get("smtp_password")
     if isinstance(password, str):
@@ -45,6 +45,11 @@ def remember_secrets(config: object) -> None:
         if isinstance(value, str) and "@" in value:
             for credentials in _url_credentials(value):
                 remember(credentials)
+
+
+def secret_item(name: object) -> bool:
+    """Whether a configuration item is a secret by its name, as cortexutils decides when it echoes the input."""
+    return any(phrase in str(name).lower() for phrase in SECRET_PHRASES)
 
 
 def _url_credentials(text: str) -> list[str]:

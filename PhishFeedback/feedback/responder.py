@@ -22,7 +22,7 @@ from feedback.items import ConfigError
 from feedback.job_folder import missing_input, path, unreadable_input, write_failure, write_output
 from feedback.oauth import OAuthError
 from feedback.outcome import Outcome
-from feedback.redaction import SECRET_PHRASES, remember_secrets
+from feedback.redaction import remember_secrets, secret_item
 from feedback.session import Permanent
 from feedback.thehive import TheHiveError
 
@@ -78,9 +78,7 @@ class CortexJob(Responder):
         config = echoed.get("config")
         remember_secrets(config)
         if isinstance(config, dict):
-            echoed["config"] = {
-                k: "REMOVED" if any(p in str(k).lower() for p in SECRET_PHRASES) else v for k, v in config.items()
-            }
+            echoed["config"] = {k: "REMOVED" if secret_item(k) else v for k, v in config.items()}
         write_failure(message, input=echoed)
         sys.exit(1)
 

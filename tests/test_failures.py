@@ -110,6 +110,28 @@ def test_wrong_password_is_an_error_that_never_shows_the_password(cortex, smtp):
     assert smtp.delivered == []
 
 
+def test_microsoft_365_refusing_passwords_says_to_switch_to_oauth2(cortex, smtp):
+    smtp.faults.auth_reply = (
+        "535 5.7.139 Authentication unsuccessful, basic authentication is disabled. [BN9PR03CA0123.outlook.com]"
+    )
+    result = cortex(thehive4_case())
+
+    assert_cortex_error(result, "535 5.7.139 Authentication unsuccessful, basic authentication", "'oauth2'")
+    assert "Check smtp_user and smtp_password" not in result.error
+    assert smtp.delivered == []
+
+
+def test_smtp_auth_turned_off_for_the_mailbox_is_not_called_a_wrong_password(cortex, smtp):
+    smtp.faults.auth_reply = (
+        "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox."
+    )
+    result = cortex(thehive4_case())
+
+    assert_cortex_error(result, "SmtpClientAuthentication is disabled", "SmtpClientAuthenticationDisabled $false")
+    assert "smtp_password" not in result.error
+    assert smtp.delivered == []
+
+
 def test_no_server_listening(cortex, smtp):
     result = cortex(thehive4_case(), smtp_port=free_port(), smtp_retries=0)
 

@@ -144,6 +144,14 @@ def test_smtp_auth_disabled_for_the_mailbox_says_how_to_enable_it(cortex, smtp, 
     assert_refused(result, "535 5.7.139 Authentication unsuccessful", "SmtpClientAuthenticationDisabled $false")
 
 
+def test_exchange_not_counting_the_login_at_mail_from_says_what_the_admin_checks(cortex, smtp, entra, oauth):
+    smtp.faults.refuse_sender = "530 5.7.57 Client not authenticated to send mail. [AM0PR10CA0001.outlook.com]"
+    result = cortex(thehive4_case(), **oauth)
+
+    assert_refused(result, "530 5.7.57 Client not authenticated", "SMTP AUTH is enabled", "SMTP.SendAsApp")
+    assert smtp.delivered == []
+
+
 def test_google_style_challenge_gets_its_empty_line_and_the_final_refusal_is_shown(cortex, smtp, entra, oauth):
     smtp.xoauth2.tokens.clear()
     smtp.xoauth2.style = "google"

@@ -11,7 +11,7 @@ import smtplib
 import time
 
 from feedback import pacing, replies, stopping
-from feedback.logins import EXCHANGE_ADVICE, choose_login
+from feedback.logins import choose_login, exchange_advice
 from feedback.messages import Composer, Outgoing
 from feedback.session import Permanent, Session, describe_trouble, reply_text
 from feedback.settings import TIME_BUDGET_SHARE, SmtpSettings
@@ -142,11 +142,7 @@ class _Account:
         if meaning == replies.SENDER_REFUSED:
             raise _Halt(
                 f"The SMTP server refused the sender {self.sender}: {reply}. "
-                + (
-                    EXCHANGE_ADVICE["5.7.60"]
-                    if "5.7.60" in text
-                    else "Check 'from', and smtp_user/smtp_password if the server wants a login."
-                )
+                + exchange_advice(text, "Check 'from', and smtp_user/smtp_password if the server wants a login.")
             )
         if meaning == replies.CLOSED:
             raise _SessionOver(f"the SMTP server {self.server} closed the session ({reply})")

@@ -19,18 +19,26 @@ from feedback.session import Permanent, Session, describe_trouble, reply_text
 from feedback.settings import SmtpSettings
 from feedback.trust import trust_context
 
-# What an Exchange Online admin checks for each enhanced status code of a refused XOAUTH2 login.
+# What an Exchange Online admin checks, by the enhanced status code that opens a refusal's text:
+# of a login, or of MAIL FROM (where 5.7.57 and 5.7.60 come).
 EXCHANGE_ADVICE = {
     "5.7.139": "SMTP AUTH is disabled for the tenant or the mailbox: an Exchange admin enables it for the mailbox"
     " in smtp_user (Set-CASMailbox <mailbox> -SmtpClientAuthenticationDisabled $false).",
     "5.7.3": "Exchange refused the token: an admin checks that the app of oauth_client_id has the SMTP.SendAsApp"
     " permission with admin consent, that its service principal is registered in Exchange (New-ServicePrincipal)"
     " with FullAccess to the mailbox in smtp_user (Add-MailboxPermission), and that SMTP AUTH is enabled for it.",
-    "5.7.57": "Exchange does not count the session as logged in: an admin checks that SMTP AUTH is enabled for the"
-    " mailbox in smtp_user and that the app has the SMTP.SendAsApp permission with admin consent.",
+    "5.7.57": "Exchange does not count the session as logged in: check smtp_auth and smtp_user; an admin checks"
+    " that SMTP AUTH is enabled for the mailbox in smtp_user and, with OAuth2, that the app of oauth_client_id has"
+    " the SMTP.SendAsApp permission with admin consent.",
     "5.7.60": "The mailbox may not send as this sender: set 'from' to the mailbox in smtp_user, or give that"
     " mailbox the Send As right on the 'from' address.",
 }
+# Exchange Online's answer to a password once Basic authentication is off for SMTP AUTH (the default
+# from January 2027): "535 5.7.139 Authentication unsuccessful, basic authentication is disabled."
+BASIC_AUTH_OFF = (
+    "Microsoft 365 no longer takes a password for SMTP (Basic authentication is off): set smtp_auth to 'oauth2'"
+    " and the oauth_* items, as README's Microsoft 365 section shows."
+)
 
 
 def choose_login(smtp: SmtpSettings, context: ssl.SSLContext, deadline: float) -> Callable[[smtplib.SMTP], None]:
@@ -43,6 +51,11 @@ def choose_login(smtp: SmtpSettings, context: ssl.SSLContext, deadline: float) -
     if smtp.auth == "password" and smtp.user:
         return partial(auth_password, smtp=smtp)
     return auth_none
+
+
+def exchange_advice(reply: str, otherwise: str) -> str:
+    """What to check for a refusal whose text opens with one of Exchange's codes above, else `otherwise`."""
+    return EXCHANGE_ADVICE.get(reply.split(" ", 1)[0], otherwise)
 
 
 def check_login(smtp: SmtpSettings, deadline: float) -> None:
@@ -71,10 +84,20 @@ def auth_password(connection: smtplib.SMTP, smtp: SmtpSettings) -> None:
         else:
             _utf8_login(connection, smtp, offered)
     except smtplib.SMTPAuthenticationError as refused:
+        reply = scrub(reply_text(refused.smtp_error))
         raise Permanent(
-            f"The SMTP server {smtp.host}:{smtp.port} refused the login of '{user}': {refused.smtp_code}"
-            f" {scrub(reply_text(refused.smtp_error))}. Check smtp_user and smtp_password."
+            f"The SMTP server {smtp.host}:{smtp.port} refused the login of '{user}': {refused.smtp_code} {reply}."
+            f" {_password_advice(reply)}"
         ) from None
+
+
+def _password_advice(reply: str) -> str:
+    """Exchange's 5.7.139 is not a wrong password: password logins, or SMTP AUTH itself, are turned off."""
+    if "basic authentication" in reply.lower():
+        return BASIC_AUTH_OFF
+    if reply.startswith("5.7.139"):
+        return EXCHANGE_ADVICE["5.7.139"]
+    return "Check smtp_user and smtp_password."
 
 
 def auth_xoauth2(connection: smtplib.SMTP, smtp: SmtpSettings, token: str) -> None:
@@ -93,9 +116,7 @@ def auth_xoauth2(connection: smtplib.SMTP, smtp: SmtpSettings, token: str) -> No
         _sasl(connection, "XOAUTH2", [initial, ""])
     except smtplib.SMTPAuthenticationError as refused:
         reply = scrub(reply_text(refused.smtp_error))
-        advice = EXCHANGE_ADVICE.get(
-            reply.split(" ", 1)[0], "Check that the app of oauth_client_id may send as the mailbox in smtp_user."
-        )
+        advice = exchange_advice(reply, "Check that the app of oauth_client_id may send as the mailbox in smtp_user.")
         raise Permanent(
             f"The SMTP server {where} refused the OAuth2 login (XOAUTH2) of '{smtp.user}': {refused.smtp_code}"
             f" {reply}. {advice}"

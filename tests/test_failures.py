@@ -8,7 +8,7 @@ import pytest
 
 from testkit.cases import thehive4_case
 from testkit.cortex import cortex_config, run_job
-from testkit.smtp_server import PASSWORD, LoopbackSmtp, RawTcpServer, free_port
+from testkit.smtp_server import PASSWORD, USER, LoopbackSmtp, RawTcpServer, free_port
 
 
 def assert_cortex_error(result, *phrases: str) -> None:
@@ -110,25 +110,27 @@ def test_wrong_password_is_an_error_that_never_shows_the_password(cortex, smtp):
     assert smtp.delivered == []
 
 
-def test_microsoft_365_refusing_passwords_says_to_switch_to_oauth2(cortex, smtp):
-    smtp.faults.auth_reply = (
-        "535 5.7.139 Authentication unsuccessful, basic authentication is disabled. [BN9PR03CA0123.outlook.com]"
-    )
+@pytest.mark.parametrize(
+    "reply, advice",
+    [
+        pytest.param(
+            "535 5.7.139 Authentication unsuccessful, basic authentication is disabled. [BN9PR03CA0123.outlook.com]",
+            "set smtp_auth to 'oauth2'",
+            id="basic-authentication-off",
+        ),
+        pytest.param(
+            "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox.",
+            "SmtpClientAuthenticationDisabled $false",
+            id="smtp-auth-off-for-the-mailbox",
+        ),
+    ],
+)
+def test_microsoft_365_turning_password_logins_off_is_not_called_a_wrong_password(cortex, smtp, reply, advice):
+    smtp.faults.auth_reply = reply
     result = cortex(thehive4_case())
 
-    assert_cortex_error(result, "535 5.7.139 Authentication unsuccessful, basic authentication", "'oauth2'")
+    assert_cortex_error(result, f"refused the login of '{USER}': {reply.split(' [')[0]}", advice)
     assert "Check smtp_user and smtp_password" not in result.error
-    assert smtp.delivered == []
-
-
-def test_smtp_auth_turned_off_for_the_mailbox_is_not_called_a_wrong_password(cortex, smtp):
-    smtp.faults.auth_reply = (
-        "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox."
-    )
-    result = cortex(thehive4_case())
-
-    assert_cortex_error(result, "SmtpClientAuthentication is disabled", "SmtpClientAuthenticationDisabled $false")
-    assert "smtp_password" not in result.error
     assert smtp.delivered == []
 
 

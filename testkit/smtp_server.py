@@ -95,12 +95,14 @@ class Faults:
 class XOAuth2:
     """What the server takes for SASL XOAUTH2 (docs/cortex-and-thehive.md §8), and how it refuses the rest.
 
-    `tokens` maps each bearer token it accepts to the mailbox it may send as. `style` "exchange"
+    `tokens` maps each bearer token it accepts to the mailbox it may send as, `expiry` a token to the
+    time.monotonic() from which it is refused as expired. `style` "exchange"
     refuses at once with `reply`; "google" first sends a 334 with a base64 JSON status and waits
     for the client's empty line. `echo` quotes the client's AUTH string in the refusal.
     """
 
     tokens: dict[str, str] = field(default_factory=dict)
+    expiry: dict[str, float] = field(default_factory=dict)
     style: str = "exchange"
     reply: str = ""
     echo: bool = False
@@ -170,7 +172,8 @@ class _Handler:
         sent = args[1] if len(args) > 1 else ""
         fields = dict(p.split("=", 1) for p in b64decode(sent).decode(errors="replace").split("\x01") if "=" in p)
         mailbox, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
-        good = bool(mailbox) and oauth.tokens.get(token) == mailbox
+        fresh = time.monotonic() < oauth.expiry.get(token, float("inf"))
+        good = bool(mailbox) and oauth.tokens.get(token) == mailbox and fresh
         self.server.xoauth2_logins.append((mailbox, good))
         if good:
             return AuthResult(success=True, auth_data=mailbox)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import time
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -65,6 +66,31 @@ def token_answer(request: Request) -> Response:
         )
     body = {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": TOKEN}
     return Response(json.dumps(body), status=200, content_type="application/json; charset=utf-8")
+
+
+def issue_short_lived_tokens(entra: HTTPServer, xoauth2, lifetime: float, refused_from: int = 0) -> list[str]:
+    """Entra issuing a new token at every request, lasting `lifetime` s, which the mail server refuses after.
+
+    From the `refused_from`-th request on (if set), Entra refuses: the app's secret has expired meanwhile.
+    Returns the tokens issued, as they are issued.
+    """
+    issued: list[str] = []
+
+    def answer(request: Request) -> Response:
+        if refused_from and len(issued) + 1 >= refused_from:
+            return entra_error(
+                401, "invalid_client", 7000222, f"The provided client secret keys for app '{CLIENT_ID}' are expired."
+            )
+        token = f"{TOKEN}.{len(issued) + 1}"
+        issued.append(token)
+        xoauth2.tokens[token] = MAILBOX
+        xoauth2.expiry[token] = time.monotonic() + lifetime
+        body = {"token_type": "Bearer", "expires_in": lifetime, "access_token": token}
+        return Response(json.dumps(body), status=200, content_type="application/json; charset=utf-8")
+
+    entra.clear()
+    entra.expect_request(TOKEN_PATH, method="POST").respond_with_handler(answer)
+    return issued
 
 
 @pytest.fixture

@@ -19,7 +19,15 @@ from testkit.cases import thehive4_case
 from testkit.cortex import MANIFEST, cortex_config
 from testkit.proxy import ConnectProxy
 from testkit.smtp_server import PASSWORD, LoopbackSmtp, free_port
-from testkit.token_endpoint import CLIENT_ID, CLIENT_SECRET, MAILBOX, SCOPE, TOKEN, TOKEN_PATH
+from testkit.token_endpoint import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    MAILBOX,
+    SCOPE,
+    TOKEN,
+    TOKEN_PATH,
+    issue_short_lived_tokens,
+)
 from testkit.trickler import Trickler
 
 XOAUTH2_STRING = b64encode(f"user={MAILBOX}\x01auth=Bearer {TOKEN}\x01\x01".encode()).decode()
@@ -60,6 +68,42 @@ def test_one_token_serves_every_session_of_the_job(cortex, smtp, entra, oauth):
     assert result.success, result.error
     assert smtp.xoauth2_logins == [(MAILBOX, True), (MAILBOX, True)]
     assert len(entra.log) == 1
+
+
+# Five reporters at one a second, three per session: the second session starts about 3 s after the first
+# token was issued, once a token of 2.5 s has expired (and is past the 90 % at which it is renewed).
+LONG_CAMPAIGN = [f"reporter{i}@example.org" for i in range(5)]
+
+
+def long_campaign(cortex, smtp, oauth):
+    smtp.faults.per_session = 3
+    return cortex(thehive4_case("Spam", LONG_CAMPAIGN), **oauth, smtp_max_per_minute=60)
+
+
+def test_a_job_that_outlives_its_token_gets_the_next_one_for_its_next_session(cortex, smtp, entra, oauth):
+    issued = issue_short_lived_tokens(entra, smtp.xoauth2, lifetime=2.5)
+    result = long_campaign(cortex, smtp, oauth)
+
+    assert result.success, result.error
+    assert len(issued) == 2
+    assert smtp.xoauth2_logins == [(MAILBOX, True), (MAILBOX, True)]
+    assert sorted(smtp.recipients()) == LONG_CAMPAIGN
+    assert result.output["full"]["failed"] == []
+    for token in issued:
+        assert token not in result.everything_printed()
+
+
+def test_a_refused_renewal_keeps_the_record_of_what_was_sent_and_names_the_item(cortex, smtp, entra, oauth):
+    issue_short_lived_tokens(entra, smtp.xoauth2, lifetime=2.5, refused_from=2)
+    result = long_campaign(cortex, smtp, oauth)
+
+    assert result.success, result.error
+    assert [n["address"] for n in result.output["full"]["notified"]] == LONG_CAMPAIGN[:3]
+    failed = result.output["full"]["failed"]
+    assert [f["address"] for f in failed] == LONG_CAMPAIGN[3:]
+    assert "outlived its OAuth2 token" in failed[0]["reason"]
+    assert "AADSTS7000222" in failed[0]["reason"] and "oauth_client_secret" in failed[0]["reason"]
+    assert {"type": "AddTagToCase", "tag": f"feedback_sent:{LONG_CAMPAIGN[0]}"} in result.operations
 
 
 def test_token_request_goes_through_cortex_proxy(cortex, smtp, entra, oauth, monkeypatch):

@@ -14,6 +14,7 @@ from base64 import b64encode
 from collections.abc import Callable
 from functools import partial
 
+from feedback.oauth import OAuthError, Token, request_token
 from feedback.redaction import remember, scrub
 from feedback.session import Permanent, Session, describe_trouble, reply_text
 from feedback.settings import SmtpSettings
@@ -44,13 +45,33 @@ BASIC_AUTH_OFF = (
 def choose_login(smtp: SmtpSettings, context: ssl.SSLContext, deadline: float) -> Callable[[smtplib.SMTP], None]:
     """The job's one way to log in; for OAuth2 the token is requested here, once for every session of the job."""
     if smtp.auth == "oauth2":
-        from feedback.oauth import request_token
-
-        timeout = max(1.0, min(smtp.timeout, deadline - time.monotonic()))
-        return partial(auth_xoauth2, smtp=smtp, token=request_token(smtp.oauth, context, deadline, timeout))
+        return OAuth2Login(smtp, context, deadline)
     if smtp.auth == "password" and smtp.user:
         return partial(auth_password, smtp=smtp)
     return auth_none
+
+
+class OAuth2Login:
+    """XOAUTH2 with the job's token; a session that starts once the token is due gets the next one first."""
+
+    def __init__(self, smtp: SmtpSettings, context: ssl.SSLContext, deadline: float) -> None:
+        self.smtp, self.context, self.deadline = smtp, context, deadline
+        self.token = self._request()
+
+    def __call__(self, connection: smtplib.SMTP) -> None:
+        if time.monotonic() >= self.token.renew_at:
+            try:
+                self.token = self._request()
+            except OAuthError as failure:
+                # Final for this job, but the messages already accepted keep their record.
+                raise Permanent(
+                    f"The job outlived its OAuth2 token, and asking for the next one failed: {failure}"
+                ) from None
+        auth_xoauth2(connection, self.smtp, self.token.value)
+
+    def _request(self) -> Token:
+        timeout = max(1.0, min(self.smtp.timeout, self.deadline - time.monotonic()))
+        return request_token(self.smtp.oauth, self.context, self.deadline, timeout)
 
 
 def exchange_advice(reply: str, otherwise: str) -> str:

@@ -1,5 +1,8 @@
 """The OAuth2 token for SMTP: one client-credentials request to the token endpoint per job.
 
+Another only for a job that outlives its token (Entra ID's last about an hour, `expires_in`): a long
+campaign paced at Exchange's 30 messages a minute may, and its next session would be refused.
+
 Microsoft Entra ID answers a form-encoded POST with JSON: `access_token` on success, `error` and
 `error_description` (Entra's `AADSTS…` code first) on refusal. urllib is enough for one POST and
 takes the job's own TLS trust; it is imported on first use, so that a job that logs in with a
@@ -11,11 +14,13 @@ from __future__ import annotations
 import json
 import re
 import ssl
+import time
 from urllib.parse import quote_plus, urlencode, urlsplit
 
 from feedback.alarm import Alarm, BudgetSpent
 from feedback.redaction import remember, scrub
 from feedback.settings import OAuthSettings
+from feedback.shapes import shape
 
 # The item an admin corrects for Entra ID's commonest refusals (AADSTS codes), then for OAuth2's error names.
 AADSTS_ITEMS = {
@@ -33,13 +38,21 @@ ERROR_ITEMS = {
     "invalid_scope": "oauth_scope",
 }
 LARGEST_ANSWER = 1 << 20
+# A token is renewed once this share of its lifetime has passed, so that no session starts with one about to end.
+RENEWAL_SHARE = 0.9
 
 
 class OAuthError(Exception):
     """No token: the message says what the token endpoint answered and which item to check."""
 
 
-def request_token(oauth: OAuthSettings, context: ssl.SSLContext, deadline: float, timeout: float) -> str:
+@shape
+class Token:
+    value: str
+    renew_at: float  # time.monotonic() from which a new session needs the next token (inf: never)
+
+
+def request_token(oauth: OAuthSettings, context: ssl.SSLContext, deadline: float, timeout: float) -> Token:
     """An access token for the mailbox; never logged, and kept out of every output like the client secret."""
     from http.client import HTTPException
     from urllib.error import URLError
@@ -56,6 +69,7 @@ def request_token(oauth: OAuthSettings, context: ssl.SSLContext, deadline: float
         "scope": oauth.scope,
     }
     request = Request(oauth.token_url, data=urlencode(form).encode(), headers={"Accept": "application/json"})
+    asked = time.monotonic()
     try:
         with Alarm(deadline):
             status, body = _post(request, context, oauth.proxies, timeout)
@@ -68,13 +82,22 @@ def request_token(oauth: OAuthSettings, context: ssl.SSLContext, deadline: float
     token = answer.get("access_token") if isinstance(answer, dict) else None
     if status == 200 and isinstance(token, str) and token.isascii() and token.isprintable() and token:
         remember(token)
-        return token
+        return Token(token, asked + _lifetime(answer.get("expires_in")) * RENEWAL_SHARE)
     if isinstance(answer, dict) and isinstance(answer.get("error"), str):
         raise OAuthError(_refusal(shown, status, answer))
     raise OAuthError(
         f"The OAuth2 token endpoint {shown} answered HTTP {status} without a token (no OAuth2 JSON). Check"
         " oauth_token_url: for Microsoft 365 it is https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token."
     )
+
+
+def _lifetime(expires_in: object) -> float:
+    """Seconds the token lasts, as the endpoint says (a number, or a numeric string); inf when it does not say."""
+    try:
+        seconds = float(expires_in)
+    except (TypeError, ValueError):
+        return float("inf")
+    return seconds if seconds > 0 else float("inf")
 
 
 def _post(request: object, context: ssl.SSLContext, proxies: dict[str, str], timeout: float) -> tuple[int, bytes]:

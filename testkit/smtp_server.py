@@ -89,6 +89,9 @@ class Faults:
     auth_reply: str = ""
     # Called when the client says QUIT, before the server answers it.
     on_quit: Callable[[], None] | None = None
+    # Called when a message has arrived; the server then takes `verdict_delay` s to answer (a content scan).
+    on_data: Callable[[], None] | None = None
+    verdict_delay: float = 0.0
 
 
 @dataclass
@@ -148,6 +151,9 @@ class _Handler:
 
     async def handle_DATA(self, smtp, session, envelope):
         faults = self.server.faults
+        if faults.on_data:
+            faults.on_data()
+        await asyncio.sleep(faults.verdict_delay)
         if faults.stall_after == len(self.server.delivered):
             await asyncio.sleep(60)
             return "451 4.4.2 Stalled on purpose"

@@ -56,6 +56,19 @@ def test_sigterm_after_the_last_message_was_accepted_still_reports_and_records_i
     assert "sent to 1 reporter(s)" in result.output["full"]["message"]
 
 
+def test_sigterm_while_the_server_decides_on_a_message_waits_for_its_verdict_and_records_it(cortex, smtp):
+    # The server accepts the message after Cortex's SIGTERM came: giving up on it then would mail alice twice.
+    smtp.faults.on_data, smtp.faults.verdict_delay = terminate_jobs, 0.5
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]))
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org"]
+    assert [n["address"] for n in result.output["full"]["notified"]] == ["alice@example.org"]
+    assert {"type": "AddTagToCase", "tag": "feedback_sent:alice@example.org"} in result.operations
+    [bob] = result.output["full"]["failed"]
+    assert bob["address"] == "bob@example.org" and "Cortex stopped the job" in bob["reason"]
+
+
 def test_sigterm_before_sending_says_nothing_was_sent_or_tagged(cortex, smtp):
     with RawTcpServer("silent") as thehive:
         url = f"http://{thehive.host}:{thehive.port}"

@@ -107,20 +107,24 @@ class _Account:
         while self.pending:
             item = self.pending[0]
             self._wait_for_slot()
-            try:
-                connection.send_message(self.composer.message(item), from_addr=self.sender, to_addrs=[item.recipient])
-            except smtplib.SMTPRecipientsRefused as refused:
-                code, reply = next(iter(refused.recipients.values()))
-                self._refused(item, replies.RECIPIENT, code, reply_text(reply))
-            except smtplib.SMTPSenderRefused as refused:
-                self._refused(item, replies.SENDER, refused.smtp_code, reply_text(refused.smtp_error))
-            except smtplib.SMTPDataError as refused:
-                self._refused(item, replies.MESSAGE, refused.smtp_code, reply_text(refused.smtp_error))
-            else:
-                self.sent.append(item)
-                self.pending.pop(0)
-            finally:
-                self.last_try = time.monotonic()
+            with stopping.held():
+                self._send_one(connection, item)
+
+    def _send_one(self, connection: smtplib.SMTP, item: Outgoing) -> None:
+        try:
+            connection.send_message(self.composer.message(item), from_addr=self.sender, to_addrs=[item.recipient])
+        except smtplib.SMTPRecipientsRefused as refused:
+            code, reply = next(iter(refused.recipients.values()))
+            self._refused(item, replies.RECIPIENT, code, reply_text(reply))
+        except smtplib.SMTPSenderRefused as refused:
+            self._refused(item, replies.SENDER, refused.smtp_code, reply_text(refused.smtp_error))
+        except smtplib.SMTPDataError as refused:
+            self._refused(item, replies.MESSAGE, refused.smtp_code, reply_text(refused.smtp_error))
+        else:
+            self.sent.append(item)
+            self.pending.pop(0)
+        finally:
+            self.last_try = time.monotonic()
 
     def _wait_for_slot(self) -> None:
         now = time.monotonic()

@@ -2,7 +2,9 @@
 
 The answer depends on how far the job got. Before any message goes out, the job just ends with a
 report that says nothing was sent. While messages go out, the signal stops the sending, and the
-account of who was reached is still reported. Once that account is settled, nothing may cut the
+account of who was reached is still reported; a message the server is deciding on is let finish
+first (`held`), since a server that accepts it after the job gave up on it would mail that reporter
+twice, once now and again at the next run. Once that account is settled, nothing may cut the
 report short: a lost report means a lost record, and every reporter mailed again by the next run.
 Standard library only: the script installs this before anything heavy is loaded.
 """
@@ -28,11 +30,28 @@ class Stopped(Exception):
 class _Phase:
     now = STARTING
     before_sending: Callable[[], None] = staticmethod(lambda: None)
+    holding = False  # a message is out and its fate not yet recorded
+    pending = False  # SIGTERM came meanwhile
+
+
+class held:
+    """While a message goes out and its fate is recorded, SIGTERM waits; `Stopped` is raised when the block ends.
+
+    The wait is bounded: the session's timeouts and the job's alarm still cut a server that takes too long.
+    """
+
+    def __enter__(self) -> None:
+        _Phase.holding = True
+
+    def __exit__(self, *exc: object) -> None:
+        _Phase.holding = False
+        if _Phase.pending:
+            _stop()
 
 
 def install(before_sending: Callable[[], None]) -> None:
     """From now on SIGTERM is handled by phase; `before_sending` ends the job while nothing went out."""
-    _Phase.now, _Phase.before_sending = STARTING, before_sending
+    _Phase.now, _Phase.before_sending, _Phase.holding, _Phase.pending = STARTING, before_sending, False, False
     signal.signal(signal.SIGTERM, _handle)
 
 
@@ -50,6 +69,13 @@ def _handle(signum: int, frame: object) -> None:
     if _Phase.now == STARTING:
         _Phase.before_sending()
     elif _Phase.now == SENDING:
-        # Settled at once: a second signal must not cut short the account of the first.
-        _Phase.now = SETTLED
-        raise Stopped()
+        if _Phase.holding:
+            _Phase.pending = True
+        else:
+            _stop()
+
+
+def _stop() -> None:
+    # Settled at once: a second signal must not cut short the account of the first.
+    _Phase.now, _Phase.pending = SETTLED, False
+    raise Stopped()

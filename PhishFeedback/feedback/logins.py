@@ -43,7 +43,7 @@ BASIC_AUTH_OFF = (
 
 
 def choose_login(smtp: SmtpSettings, context: ssl.SSLContext, deadline: float) -> Callable[[smtplib.SMTP], None]:
-    """The job's one way to log in; for OAuth2 the token is requested here, once for every session of the job."""
+    """The job's one way to log in; for OAuth2 the token is requested here, and serves every session it lasts."""
     if smtp.auth == "oauth2":
         return OAuth2Login(smtp, context, deadline)
     if smtp.auth == "password" and smtp.user:

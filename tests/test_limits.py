@@ -144,6 +144,17 @@ def test_reporters_beyond_what_the_pace_allows_in_the_budget_are_left_for_the_ne
     assert min(gaps(smtp)) >= 1.0
 
 
+def test_no_message_is_left_in_flight_at_the_deadline_with_the_server_still_deciding(settings, smtp):
+    # The server takes 0.4 s per message; the second one's turn comes about 0.15 s before the deadline.
+    smtp.faults.verdict_delay = 0.4
+    delivery = deliver_within(settings, CAMPAIGN[:3], 1.7, smtp_max_per_minute=60)
+    time.sleep(0.5)  # what a server still deciding at the deadline would deliver, it has by now
+
+    assert [item.recipient for item in delivery.sent] == CAMPAIGN[:1]
+    assert "ended before this reporter's turn" in delivery.failed[0].reason
+    assert_each_got_exactly_one(smtp, CAMPAIGN[:1])
+
+
 def test_cortex_stopping_the_job_while_it_waits_for_the_pace_still_records_who_was_mailed(cortex, smtp):
     result = cortex(thehive4_case("Spam", CAMPAIGN[:3]), smtp_max_per_minute=6, stop_after=2)
 

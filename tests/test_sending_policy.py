@@ -77,8 +77,13 @@ def test_no_sixty_seconds_hold_more_messages_than_the_limit():
 
 
 def test_a_message_whose_turn_comes_after_the_deadline_does_not_fit():
-    assert pacing.fits(10.0, 10.0) and not pacing.fits(10.1, 10.0)
+    assert pacing.fits(10.0, 10.0, longest=0) and not pacing.fits(10.1, 10.0, longest=0)
     assert pacing.duration(31, 30) == 60.0
+
+
+def test_a_message_starts_only_with_twice_the_longest_transaction_left_before_the_deadline():
+    assert pacing.fits(9.0, 10.0, longest=0.5)
+    assert not pacing.fits(9.1, 10.0, longest=0.5)
 
 
 def test_pauses_double_with_each_session_in_a_row_that_got_nothing_through():

@@ -63,6 +63,7 @@ class _Account:
         self.tries: dict[str, int] = {}  # a reporter's own 4xx replies
         self.stalled = 0  # sessions in a row that got no message through
         self.last_try: float | None = None
+        self.longest = 0.0  # the longest transaction so far, from MAIL FROM to the server's last answer
 
     def settle(self) -> Delivery:
         stopping.sending()
@@ -111,6 +112,7 @@ class _Account:
                 self._send_one(connection, item)
 
     def _send_one(self, connection: smtplib.SMTP, item: Outgoing) -> None:
+        started = time.monotonic()
         try:
             connection.send_message(self.composer.message(item), from_addr=self.sender, to_addrs=[item.recipient])
         except smtplib.SMTPRecipientsRefused as refused:
@@ -125,11 +127,12 @@ class _Account:
             self.pending.pop(0)
         finally:
             self.last_try = time.monotonic()
+            self.longest = max(self.longest, self.last_try - started)
 
     def _wait_for_slot(self) -> None:
         now = time.monotonic()
         slot = pacing.next_slot(now, self.last_try, self.smtp.max_per_minute)
-        if not pacing.fits(slot, self.deadline):
+        if not pacing.fits(slot, self.deadline, self.longest):
             raise _Halt(self._out_of_time())
         if slot > now:
             time.sleep(slot - now)

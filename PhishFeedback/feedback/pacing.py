@@ -27,9 +27,14 @@ def next_slot(now: float, last_try: float | None, per_minute: float) -> float:
     return max(now, last_try + spacing(per_minute))
 
 
-def fits(slot: float, deadline: float) -> bool:
-    """A message may start only within the job's time budget."""
-    return slot <= deadline
+def fits(slot: float, deadline: float, longest: float) -> bool:
+    """A message may start only if the server can answer it within the job's time budget.
+
+    Cut at the deadline while the server decides, a message may still be delivered, yet be reported as
+    not reached and mailed again by the next run. So it needs twice the longest transaction so far
+    (`longest`, 0 before the first) left.
+    """
+    return slot + 2 * longest <= deadline
 
 
 def pause(stalled: int) -> float:

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from feedback.alarm import Alarm, BudgetSpent
 from feedback.logins import check_login
 from feedback.session import Permanent
 from feedback.settings import read_settings
@@ -56,3 +57,15 @@ def test_a_wrong_non_ascii_password_is_a_refused_login(cortex, smtp):
     assert f"refused the login of '{USER}': 535" in result.error
     assert "Grüße" not in result.everything_printed()
     assert smtp.delivered == []
+
+
+def test_a_token_request_inside_a_session_leaves_the_sessions_deadline_in_force():
+    """A renewed OAuth2 token is asked for under its own alarm while the session, under the job's, logs in."""
+    started = time.monotonic()
+    with pytest.raises(BudgetSpent):
+        with Alarm(started + 1):  # the session's
+            with Alarm(started + 1):  # the token request's, answered at once
+                pass
+            time.sleep(5)  # a server that holds the session past the deadline
+
+    assert time.monotonic() - started < 3

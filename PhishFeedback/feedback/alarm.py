@@ -19,12 +19,18 @@ class Alarm:
 
     def __enter__(self) -> Alarm:
         self.previous = signal.signal(signal.SIGALRM, self._ring)
-        signal.setitimer(signal.ITIMER_REAL, max(self.deadline - time.monotonic(), 0.001))
+        self.entered = time.monotonic()
+        # An alarm already set (the session's, around the request for a renewed token) rings no later for this one.
+        self.outer = signal.getitimer(signal.ITIMER_REAL)[0]
+        delay = max(self.deadline - self.entered, 0.001)
+        signal.setitimer(signal.ITIMER_REAL, min(delay, self.outer) if self.outer else delay)
         return self
 
     def __exit__(self, *exc: object) -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, self.previous)
+        if self.outer:
+            signal.setitimer(signal.ITIMER_REAL, max(self.outer - (time.monotonic() - self.entered), 0.001))
 
     def out(self) -> bool:
         """Whether the deadline passed: the alarm rang, or a read timed out that had only the budget left."""

@@ -89,7 +89,7 @@ class Faults:
     auth_reply: str = ""
     # Called when the client says QUIT, before the server answers it.
     on_quit: Callable[[], None] | None = None
-    # Called when a message has arrived; the server then takes `verdict_delay` s to answer (a content scan).
+    # Called when a message has arrived; an accepted one is delivered, then answered `verdict_delay` s later.
     on_data: Callable[[], None] | None = None
     verdict_delay: float = 0.0
 
@@ -153,7 +153,6 @@ class _Handler:
         faults = self.server.faults
         if faults.on_data:
             faults.on_data()
-        await asyncio.sleep(faults.verdict_delay)
         if faults.stall_after == len(self.server.delivered):
             await asyncio.sleep(60)
             return "451 4.4.2 Stalled on purpose"
@@ -170,6 +169,8 @@ class _Handler:
         login = session.auth_data if session.authenticated else None
         self.server.delivered.append(Delivered(envelope.mail_from, list(envelope.rcpt_tos), login, envelope.content))
         session.messages = getattr(session, "messages", 0) + 1
+        # Committed before the answer, as real servers do: a client gone meanwhile does not take the message back.
+        await asyncio.sleep(faults.verdict_delay)
         return "250 2.0.0 Message accepted"
 
     async def auth_XOAUTH2(self, server, args):

@@ -211,3 +211,32 @@ def test_any_mix_of_limits_and_faults_mails_nobody_twice_and_loses_nobody(
     sent = [item.recipient for item in delivery.sent]
     assert Counter(smtp.recipients()) == Counter(sent)
     assert Counter(sent + [f.address for f in delivery.failed]) == Counter(reporters)
+
+
+@hypothesis.settings(
+    max_examples=max(EXAMPLES // 2, 5),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    count=st.integers(1, 8),
+    pace=st.sampled_from([0, 60, 120, 240]),
+    verdict_delay=st.floats(0.1, 0.3),
+    budget=st.floats(1.0, 2.5),
+    per_session=st.integers(0, 3),
+)
+def test_any_pace_server_speed_and_budget_records_exactly_what_the_server_accepted(
+    settings, smtp, monkeypatch, count, pace, verdict_delay, budget, per_session
+):
+    monkeypatch.setattr(pacing, "FIRST_PAUSE", 0.01)
+    smtp.faults, smtp.delivered[:] = Faults(per_session=per_session, verdict_delay=verdict_delay), []
+    reporters = USERS[:count]
+    try:
+        delivery = deliver_within(settings, reporters, budget, smtp_max_per_minute=pace)
+        sent, failed = [item.recipient for item in delivery.sent], [f.address for f in delivery.failed]
+    except SmtpError:
+        sent, failed = [], reporters
+    time.sleep(verdict_delay + 0.1)  # a message cut while the server decided on it is delivered by now
+
+    assert Counter(smtp.recipients()) == Counter(sent)
+    assert Counter(sent + failed) == Counter(reporters)

@@ -12,13 +12,17 @@ import os
 import signal
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
+import hypothesis
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import strategies as st
 
 from testkit.cases import thehive4_case
 from testkit.cortex import cortex_config, finish_job, start_job, write_job
-from testkit.smtp_server import RawTcpServer
+from testkit.smtp_server import Faults, RawTcpServer
 
 NOTHING_SENT = "Nothing was sent or tagged"
 
@@ -67,6 +71,29 @@ def test_sigterm_while_the_server_decides_on_a_message_waits_for_its_verdict_and
     assert {"type": "AddTagToCase", "tag": "feedback_sent:alice@example.org"} in result.operations
     [bob] = result.output["full"]["failed"]
     assert bob["address"] == "bob@example.org" and "Cortex stopped the job" in bob["reason"]
+
+
+REPORTERS = [f"reporter{n}@example.org" for n in range(5)]
+
+
+@hypothesis.settings(
+    max_examples=max(int(os.environ.get("PHISHFEEDBACK_EXAMPLES", "150")) // 10, 5),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(stop_after=st.floats(0.3, 1.5), verdict_delay=st.floats(0.0, 0.3), pace=st.sampled_from([0, 240]))
+def test_sigterm_at_any_moment_records_exactly_what_the_server_accepted(cortex, smtp, stop_after, verdict_delay, pace):
+    smtp.faults, smtp.delivered[:] = Faults(verdict_delay=verdict_delay), []
+    result = cortex(thehive4_case("Spam", REPORTERS), smtp_max_per_minute=pace, stop_after=stop_after)
+
+    assert result.output is not None, result.everything_printed()
+    if not result.success:
+        assert smtp.delivered == [] and "nothing was sent or tagged" in result.error
+        return
+    notified = [n["address"] for n in result.output["full"]["notified"]]
+    assert Counter(smtp.recipients()) == Counter(notified)
+    assert Counter(notified + [f["address"] for f in result.output["full"]["failed"]]) == Counter(REPORTERS)
+    assert {f"feedback_sent:{a}" for a in notified} <= {o["tag"] for o in result.operations}
 
 
 def test_sigterm_before_sending_says_nothing_was_sent_or_tagged(cortex, smtp):

@@ -199,6 +199,21 @@ def test_exchange_refusing_to_send_as_the_sender_says_which_right_is_missing(cor
     assert smtp.delivered == []
 
 
+def test_exchange_refusing_the_from_address_after_the_message_stops_at_the_first_and_says_which_right(cortex, smtp):
+    smtp.faults.limit_after, smtp.faults.limit_reply = (
+        0,
+        (
+            "554 5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied;"
+            " Failed to process message due to a permanent exception with message Cannot submit message."
+        ),
+    )
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org", "carol@example.org"]))
+
+    assert_cortex_error(result, "refused the sender soc@example.org: 554 5.2.0", "Send As right", "smtp_user")
+    assert smtp.refused == ["alice@example.org"], "every reporter was tried for a refusal that concerns them all"
+    assert smtp.delivered == []
+
+
 def test_missing_login_for_a_server_that_requires_one(cortex, smtp):
     result = cortex(thehive4_case(), smtp_user=None, smtp_password=None)
 

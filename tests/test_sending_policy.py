@@ -48,6 +48,18 @@ def test_a_4xx_to_mail_from_throttles_every_message_and_a_5xx_refuses_the_sender
     assert meaning(SENDER, 553, "5.7.1 Sender address rejected") == replies.SENDER_REFUSED
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process"
+        " message due to a permanent exception with message Cannot submit message.",
+        "5.2.252 SendAsDenied; soc@example.org not allowed to send as alerts@example.org",
+    ],
+)
+def test_exchange_refusing_the_from_address_at_the_end_of_a_message_refuses_the_sender(text):
+    assert meaning(MESSAGE, 554, text) == replies.SENDER_REFUSED
+
+
 def test_replies_about_one_recipient_or_message_concern_only_that_reporter():
     assert meaning(RECIPIENT, 451, "4.7.1 Greylisted") == replies.DEFERRED
     assert meaning(MESSAGE, 451, "4.3.0 Temporary failure") == replies.DEFERRED

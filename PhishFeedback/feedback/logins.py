@@ -75,8 +75,11 @@ class OAuth2Login:
 
 
 def exchange_advice(reply: str, otherwise: str) -> str:
-    """What to check for a refusal whose text opens with one of Exchange's codes above, else `otherwise`."""
-    return EXCHANGE_ADVICE.get(reply.split(" ", 1)[0], otherwise)
+    """What to check for a refusal whose text opens with one of Exchange's codes above, else `otherwise`.
+
+    SendAsDenied, Exchange's refusal of the From address at the end of a message, means what 5.7.60 does.
+    """
+    return EXCHANGE_ADVICE.get("5.7.60" if "SendAsDenied" in reply else reply.split(" ", 1)[0], otherwise)
 
 
 def check_login(smtp: SmtpSettings, deadline: float) -> None:

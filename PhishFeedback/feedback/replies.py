@@ -17,7 +17,7 @@ CLOSED = "closed"  # 421: the server ends the session; reconnect and go on
 THROTTLED = "throttled"  # a 4xx to MAIL FROM: pause, reconnect and go on
 DEFERRED = "deferred"  # a 4xx about this message or recipient: try it later, go on with the others
 REFUSED = "refused"  # a 5xx about this message or recipient: final for this reporter
-SENDER_REFUSED = "sender refused"  # a 5xx to MAIL FROM: final for everyone
+SENDER_REFUSED = "sender refused"  # a 5xx to MAIL FROM, or Exchange's SendAsDenied: final for everyone
 
 # Patterns, compiled (and cached by `re`) on first use: most jobs never meet a refusal.
 # "SubmissionQuotaExceededException", "Daily user sending limit exceeded", "RecipientRateLimitExceeded",
@@ -47,4 +47,7 @@ def meaning(step: str, code: int, text: str) -> str:
         return CLOSED
     if step == SENDER:
         return SENDER_REFUSED if code >= 500 else THROTTLED
+    if code >= 500 and "SendAsDenied" in text:
+        # Exchange refuses the From address only once the message is in (554 5.2.0 or 5.2.252): every message alike.
+        return SENDER_REFUSED
     return REFUSED if code >= 500 else DEFERRED

@@ -214,6 +214,14 @@ def test_exchange_refusing_the_from_address_after_the_message_stops_at_the_first
     assert smtp.delivered == []
 
 
+def test_microsoft_365_blocking_the_mailbox_stops_at_the_first_reporter_and_says_where_to_release_it(cortex, smtp):
+    smtp.faults.refuse = {"alice@example.org": "550 5.1.8 Access denied, bad outbound sender. AS(42004)"}
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]))
+
+    assert_cortex_error(result, "550 5.1.8 Access denied, bad outbound sender", "Restricted entities")
+    assert smtp.delivered == []
+
+
 def test_missing_login_for_a_server_that_requires_one(cortex, smtp):
     result = cortex(thehive4_case(), smtp_user=None, smtp_password=None)
 

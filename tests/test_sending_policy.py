@@ -60,6 +60,12 @@ def test_exchange_refusing_the_from_address_at_the_end_of_a_message_refuses_the_
     assert meaning(MESSAGE, 554, text) == replies.SENDER_REFUSED
 
 
+def test_a_refusal_about_the_senders_address_refuses_the_sender_at_any_step():
+    assert meaning(RECIPIENT, 550, "5.1.8 Access denied, bad outbound sender. AS(42004)") == replies.SENDER_REFUSED
+    assert meaning(MESSAGE, 553, "5.1.7 Invalid sender address syntax") == replies.SENDER_REFUSED
+    assert meaning(RECIPIENT, 550, "5.1.1 User unknown") == replies.REFUSED
+
+
 def test_replies_about_one_recipient_or_message_concern_only_that_reporter():
     assert meaning(RECIPIENT, 451, "4.7.1 Greylisted") == replies.DEFERRED
     assert meaning(MESSAGE, 451, "4.3.0 Temporary failure") == replies.DEFERRED

@@ -31,6 +31,8 @@ EXCHANGE_ADVICE = {
     "5.7.57": "Exchange does not count the session as logged in: check smtp_auth and smtp_user; an admin checks"
     " that SMTP AUTH is enabled for the mailbox in smtp_user and, with OAuth2, that the app of oauth_client_id has"
     " the SMTP.SendAsApp permission with admin consent.",
+    "5.1.8": "Microsoft 365 has blocked the mailbox in smtp_user from sending, usually for suspected spam: an admin"
+    " checks it in the Microsoft Defender portal (Restricted entities) and releases it.",
     "5.7.60": "The mailbox may not send as this sender: set 'from' to the mailbox in smtp_user, or give that"
     " mailbox the Send As right on the 'from' address.",
 }

@@ -28,6 +28,9 @@ _CONCURRENCY_WORDS = r"(?i)(thread|connection|concurren\w*)\s*limit"
 # Enhanced status codes (RFC 3463) whose quota words are not about the sender: X.2.2 a recipient's
 # mailbox is full ("over quota"), X.3.4 the message is larger than the server takes.
 _NOT_THE_SENDERS = r"^\s*[45]\.(2\.2|3\.4)\b"
+# ...and those that are about the sender at whatever step they come: X.1.7 and X.1.8, the sender's address
+# ("550 5.1.8 Access denied, bad outbound sender": Microsoft 365 has blocked the mailbox from sending).
+_THE_SENDERS = r"^\s*5\.1\.[78]\b"
 
 
 def is_quota(code: int, text: str) -> bool:
@@ -47,7 +50,8 @@ def meaning(step: str, code: int, text: str) -> str:
         return CLOSED
     if step == SENDER:
         return SENDER_REFUSED if code >= 500 else THROTTLED
-    if code >= 500 and "SendAsDenied" in text:
-        # Exchange refuses the From address only once the message is in (554 5.2.0 or 5.2.252): every message alike.
+    if code >= 500 and ("SendAsDenied" in text or re.match(_THE_SENDERS, text)):
+        # The sender refused after MAIL FROM (Exchange's SendAsDenied at the end of a message, its 5.1.8 to RCPT TO):
+        # every message would be refused alike.
         return SENDER_REFUSED
     return REFUSED if code >= 500 else DEFERRED

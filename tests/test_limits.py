@@ -155,6 +155,17 @@ def test_no_message_is_left_in_flight_at_the_deadline_with_the_server_still_deci
     assert_each_got_exactly_one(smtp, CAMPAIGN[:1])
 
 
+def test_without_a_pace_a_message_starts_only_if_the_server_has_time_to_answer_it(settings, smtp):
+    # Four messages of 0.4 s each do not fit in 1.7 s: the last ones wait for the next run, none is cut.
+    smtp.faults.verdict_delay = 0.4
+    delivery = deliver_within(settings, CAMPAIGN[:4], 1.7)
+    time.sleep(0.5)
+
+    assert delivery.sent and delivery.failed
+    assert "had too little left for the server to answer one more message" in delivery.failed[0].reason
+    assert_each_got_exactly_one(smtp, [item.recipient for item in delivery.sent])
+
+
 def test_cortex_stopping_the_job_while_it_waits_for_the_pace_still_records_who_was_mailed(cortex, smtp):
     result = cortex(thehive4_case("Spam", CAMPAIGN[:3]), smtp_max_per_minute=6, stop_after=2)
 

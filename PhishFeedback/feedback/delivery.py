@@ -173,7 +173,10 @@ class _Account:
         advice = "Run the responder again: it mails only those not reached; or raise jobTimeout."
         pace = self.smtp.max_per_minute
         if not pace:
-            return f"The job's {budget} ran out before this reporter's turn. {advice}"
+            return (
+                f"The job's {budget} ran out, or had too little left for the server to answer one more message,"
+                f" before this reporter's turn. {advice}"
+            )
         count = len(self.composer.outgoing)
         return (
             f"At smtp_max_per_minute {pace:g}, this job's {count} message(s) need"

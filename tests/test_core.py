@@ -6,9 +6,9 @@ import pytest
 
 from feedback.addresses import AddressError, domain_allowed, parse_address
 from feedback.items import ConfigError
-from feedback.messages import text_to_html
 from feedback.settings import read_settings
 from feedback.tags import record_operations, tag_values
+from feedback.templates import text_to_html
 
 
 @pytest.mark.parametrize(

@@ -1,16 +1,14 @@
-"""Turning a decision into finished e-mails: templates, placeholders, escaping and MIME.
+"""Turning a decision into finished e-mails: placeholders filled, values escaped, MIME built.
 
 Every value placed in a message may come from the attacker (the reported subject is in the case
 title), so values are HTML-escaped in the HTML part, never turned into links, and flattened to one
-line in headers; a template can name nothing but the known placeholders, and a message has a
-size limit, checked before the first one goes out.
+line in headers; a message has a size limit, checked before the first one goes out. The wording
+comes from `templates`.
 """
 
 from __future__ import annotations
 
 import html
-import os
-import re
 from datetime import datetime
 from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage
@@ -22,25 +20,10 @@ from feedback.case import Report, printable
 from feedback.items import ConfigError
 from feedback.plan import Decision
 from feedback.redaction import scrub
-from feedback.settings import VERDICT_ITEMS, Settings
+from feedback.settings import Settings
 from feedback.shapes import shape
+from feedback.templates import shipped, shipped_template, verdict_templates
 
-TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
-TEMPLATE_FILE = {"Phishing": "phishing", "Spam": "spam", "Legit email": "legit"}
-PLACEHOLDERS = (
-    "reporter",
-    "case_number",
-    "case_title",
-    "reported_subject",
-    "reported_sender",
-    "report_date",
-    "verdict",
-    "guidance_url",
-    "signature",
-    "reference",
-)
-URL = r"https?://[^\s<>\"'{}]+[^\s<>\"'{}.,;:!?)]"
-LINK = '<a href="{url}" style="color:#0b57d0">{url}</a>'
 # Characters of one message (subject, text and HTML): far above any feedback, far below what hurts.
 MESSAGE_LIMIT = 1_000_000
 
@@ -72,15 +55,6 @@ class Outgoing:
     message_id: str
 
 
-@shape
-class _Templates:
-    subject: str
-    text: str
-    html: str
-    signature_text: str
-    signature_html: str
-
-
 class Composer:
     """The messages of one job, built one at a time as they go out, so a campaign never holds them all.
 
@@ -88,8 +62,8 @@ class Composer:
     """
 
     def __init__(self, decision: Decision, report: Report, settings: Settings, now: datetime) -> None:
-        self.templates = _templates(settings, decision.verdict)
-        self.frame = _shipped_template("frame.html", known=("content", "language"))
+        self.templates = verdict_templates(settings, decision.verdict)
+        self.frame = shipped_template("frame.html", known=("content", "language"))
         self.language = settings.language
         self.values = {
             "case_number": report.number,
@@ -98,7 +72,7 @@ class Composer:
             "reported_sender": decision.reported_sender,
             "report_date": report.created.strftime("%Y-%m-%d") if report.created else "",
             "verdict": decision.verdict,
-            "guidance_url": printable(settings.guidance_url or _shipped(settings.language, "guidance_url.txt").strip()),
+            "guidance_url": printable(settings.guidance_url or shipped(settings.language, "guidance_url.txt").strip()),
         }
         # Before escaping too: a secret with `&` or `<` in it would not be found again in the HTML.
         self.values = {k: scrub(v) for k, v in self.values.items()}
@@ -142,61 +116,7 @@ def _reference(language: str, values: dict[str, str]) -> str:
     if not values["case_number"]:
         return ""
     name = "reference.txt" if values["report_date"] else "reference_undated.txt"
-    return _shipped_template(language, name).strip().format_map(values)
-
-
-def text_to_html(template: str) -> str:
-    """The HTML template for a plain-text one: its paragraphs, line breaks and links kept, its text escaped.
-
-    Links are found in the template's own text only: a placeholder's value (an attacker's subject,
-    say) is inserted escaped, never as a link; `{guidance_url}`, the admin's own link, is linked.
-    """
-    lines = "\n".join(template.strip().splitlines())
-    paragraphs = [p.strip() for p in re.split(r"\n[ \t]*\n", lines) if p.strip()]
-    return "\n".join(f'<p style="margin:0 0 16px 0">{_html_lines(p)}</p>' for p in paragraphs)
-
-
-def _html_lines(template: str) -> str:
-    """A plain-text template as HTML lines: literal text escaped and linked, placeholders kept."""
-    parts = []
-    for literal, name, _, _ in Formatter().parse(template):
-        parts.append(_linked(literal).replace("{", "{{").replace("}", "}}"))
-        if name == "guidance_url":
-            parts.append(LINK.format(url="{guidance_url}"))
-        elif name is not None:
-            parts.append(f"{{{name}}}")
-    return "<br>\n".join("".join(parts).splitlines())
-
-
-def _linked(text: str) -> str:
-    if "://" not in text:
-        return html.escape(text)
-    parts, position = [], 0
-    for match in re.finditer(URL, text):
-        parts += [html.escape(text[position : match.start()]), LINK.format(url=html.escape(match.group()))]
-        position = match.end()
-    parts.append(html.escape(text[position:]))
-    return "".join(parts)
-
-
-def _templates(settings: Settings, verdict: str) -> _Templates:
-    language, name = settings.language, TEMPLATE_FILE[verdict]
-    override = settings.templates.get(verdict)
-    if override is not None:
-        text = _checked(printable(override), VERDICT_ITEMS[verdict])
-        html_part = text_to_html(text)
-    else:
-        text, html_part = _shipped_template(language, f"{name}.txt"), _shipped_template(language, f"{name}.html")
-    if settings.subject is not None:
-        subject = _checked(printable(settings.subject), "subject")
-    else:
-        subject = _shipped_template(language, "subject.txt").strip()
-    signature_known = tuple(p for p in PLACEHOLDERS if p != "signature")
-    if settings.signature is not None:
-        signature = _checked(printable(settings.signature.strip()), "signature", signature_known)
-    else:
-        signature = _shipped_template(language, "signature.txt", known=signature_known).strip()
-    return _Templates(subject, text, html_part, signature, _html_lines(signature))
+    return shipped_template(language, name).strip().format_map(values)
 
 
 def _check_size(composer: Composer, longest_reporter: int) -> None:
@@ -227,31 +147,3 @@ def _length(template: str, lengths: dict[str, int]) -> int:
     return sum(
         len(literal) + (lengths[name] if name is not None else 0) for literal, name, _, _ in Formatter().parse(template)
     )
-
-
-def _shipped_template(*parts: str, known: tuple[str, ...] = PLACEHOLDERS) -> str:
-    return _checked(_shipped(*parts), f"the shipped {'/'.join(parts)}", known)
-
-
-def _checked(template: str, source: str, known: tuple[str, ...] = PLACEHOLDERS) -> str:
-    """The template unchanged, once every {placeholder} in it is one the responder fills."""
-    try:
-        fields = [
-            (name, spec, conversion) for _, name, spec, conversion in Formatter().parse(template) if name is not None
-        ]
-    except ValueError as bad:
-        raise ConfigError(
-            f"The template in {source} is malformed ({bad}); write a lone brace as {{{{ or }}}}."
-        ) from None
-    for name, spec, conversion in fields:
-        if name not in known or spec or conversion:
-            raise ConfigError(
-                f"The template in {source} uses the unknown placeholder {{{name}}}."
-                f" Known placeholders: {', '.join('{' + k + '}' for k in known)}."
-            )
-    return template
-
-
-def _shipped(*parts: str) -> str:
-    with open(os.path.join(TEMPLATES, *parts), encoding="utf-8") as template:
-        return template.read()

@@ -1,0 +1,128 @@
+"""The messages' wording: the shipped templates per language and verdict, an admin's overrides, and their checks.
+
+A template can name nothing but the placeholders the responder fills, so that a typo in an
+override is a clear error before anything goes out rather than a message with a hole; a plain-text
+override gets an HTML twin whose links come from the template's own text only, never from a value.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from string import Formatter
+
+from feedback.case import printable
+from feedback.items import ConfigError
+from feedback.settings import VERDICT_ITEMS, Settings
+from feedback.shapes import shape
+
+TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
+TEMPLATE_FILE = {"Phishing": "phishing", "Spam": "spam", "Legit email": "legit"}
+PLACEHOLDERS = (
+    "reporter",
+    "case_number",
+    "case_title",
+    "reported_subject",
+    "reported_sender",
+    "report_date",
+    "verdict",
+    "guidance_url",
+    "signature",
+    "reference",
+)
+URL = r"https?://[^\s<>\"'{}]+[^\s<>\"'{}.,;:!?)]"
+LINK = '<a href="{url}" style="color:#0b57d0">{url}</a>'
+
+
+@shape
+class Templates:
+    subject: str
+    text: str
+    html: str
+    signature_text: str
+    signature_html: str
+
+
+def verdict_templates(settings: Settings, verdict: str) -> Templates:
+    """The wording for this verdict, the admin's overrides before the shipped language's, all checked at once."""
+    language, name = settings.language, TEMPLATE_FILE[verdict]
+    override = settings.templates.get(verdict)
+    if override is not None:
+        text = checked(printable(override), VERDICT_ITEMS[verdict])
+        html_part = text_to_html(text)
+    else:
+        text, html_part = shipped_template(language, f"{name}.txt"), shipped_template(language, f"{name}.html")
+    if settings.subject is not None:
+        subject = checked(printable(settings.subject), "subject")
+    else:
+        subject = shipped_template(language, "subject.txt").strip()
+    signature_known = tuple(p for p in PLACEHOLDERS if p != "signature")
+    if settings.signature is not None:
+        signature = checked(printable(settings.signature.strip()), "signature", signature_known)
+    else:
+        signature = shipped_template(language, "signature.txt", known=signature_known).strip()
+    return Templates(subject, text, html_part, signature, _html_lines(signature))
+
+
+def text_to_html(template: str) -> str:
+    """The HTML template for a plain-text one: its paragraphs, line breaks and links kept, its text escaped.
+
+    Links are found in the template's own text only: a placeholder's value (an attacker's subject,
+    say) is inserted escaped, never as a link; `{guidance_url}`, the admin's own link, is linked.
+    """
+    lines = "\n".join(template.strip().splitlines())
+    paragraphs = [p.strip() for p in re.split(r"\n[ \t]*\n", lines) if p.strip()]
+    return "\n".join(f'<p style="margin:0 0 16px 0">{_html_lines(p)}</p>' for p in paragraphs)
+
+
+def _html_lines(template: str) -> str:
+    """A plain-text template as HTML lines: literal text escaped and linked, placeholders kept."""
+    parts = []
+    for literal, name, _, _ in Formatter().parse(template):
+        parts.append(_linked(literal).replace("{", "{{").replace("}", "}}"))
+        if name == "guidance_url":
+            parts.append(LINK.format(url="{guidance_url}"))
+        elif name is not None:
+            parts.append(f"{{{name}}}")
+    return "<br>\n".join("".join(parts).splitlines())
+
+
+def _linked(text: str) -> str:
+    if "://" not in text:
+        return html.escape(text)
+    parts, position = [], 0
+    for match in re.finditer(URL, text):
+        parts += [html.escape(text[position : match.start()]), LINK.format(url=html.escape(match.group()))]
+        position = match.end()
+    parts.append(html.escape(text[position:]))
+    return "".join(parts)
+
+
+def shipped_template(*parts: str, known: tuple[str, ...] = PLACEHOLDERS) -> str:
+    """A file of templates/, checked as an override is: a broken translation stops the job before it sends."""
+    return checked(shipped(*parts), f"the shipped {'/'.join(parts)}", known)
+
+
+def checked(template: str, source: str, known: tuple[str, ...] = PLACEHOLDERS) -> str:
+    """The template unchanged, once every {placeholder} in it is one the responder fills."""
+    try:
+        fields = [
+            (name, spec, conversion) for _, name, spec, conversion in Formatter().parse(template) if name is not None
+        ]
+    except ValueError as bad:
+        raise ConfigError(
+            f"The template in {source} is malformed ({bad}); write a lone brace as {{{{ or }}}}."
+        ) from None
+    for name, spec, conversion in fields:
+        if name not in known or spec or conversion:
+            raise ConfigError(
+                f"The template in {source} uses the unknown placeholder {{{name}}}."
+                f" Known placeholders: {', '.join('{' + k + '}' for k in known)}."
+            )
+    return template
+
+
+def shipped(*parts: str) -> str:
+    with open(os.path.join(TEMPLATES, *parts), encoding="utf-8") as template:
+        return template.read()

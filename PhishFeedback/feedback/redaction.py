@@ -39,7 +39,7 @@ def remember_secrets(config: object) -> None:
             remember(value)
     user, password = config.get("smtp_user"), config.get("smtp_password")
     if isinstance(password, str):
-        remember_login(user if isinstance(user, str) else "", password)
+        _remember_plain(user if isinstance(user, str) else "", password)
     nested = [v for v in config.values() if isinstance(v, dict)]
     for value in [*config.values(), *(v for d in nested for v in d.values())]:
         if isinstance(value, str) and "@" in value:
@@ -75,11 +75,10 @@ def remember(secret: str | None) -> None:
     _add(forms)
 
 
-def remember_login(user: str | None, password: str | None) -> None:
-    """The password, and the AUTH PLAIN strings (RFC 4616: [authzid] NUL user NUL password) it travels in."""
+def _remember_plain(user: str | None, password: str | None) -> None:
+    """The AUTH PLAIN strings (RFC 4616: [authzid] NUL user NUL password) the password travels in."""
     if not password:
         return
-    remember(password)
     users = {user or "", (user or "").strip()}
     plain = {f"{authzid}\0{name}\0{password}" for name in users for authzid in ("", name)}
     _add({_b64(text.encode("utf-8", "surrogatepass")) for text in plain})

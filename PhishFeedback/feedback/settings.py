@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from feedback.addresses import AddressError, parse_address
 from feedback.items import WHERE, ConfigError, Items
+from feedback.redaction import MASK, secret_item
 from feedback.shapes import shape
 
 SECURITY_MODES = ("starttls", "tls", "none")
@@ -25,10 +26,7 @@ TIME_BUDGET_SHARE = 0.8
 
 
 def _repr_without_secrets(settings: tuple) -> str:
-    shown = (
-        f"{k}={'********' if k in ('password', 'apikey', 'client_secret') else repr(v)}"
-        for k, v in zip(settings._fields, settings)
-    )
+    shown = (f"{k}={MASK if secret_item(k) else repr(v)}" for k, v in zip(settings._fields, settings))
     return f"{type(settings).__name__}({', '.join(shown)})"
 
 

@@ -15,14 +15,9 @@ from feedback import stopping
 from feedback.job_folder import write_failure
 from feedback.redaction import ScrubbedStream
 
-STOPPED_BEFORE_SENDING = (
-    "Cortex stopped the job (its jobTimeout ran out) before any feedback was sent: nothing was sent or tagged."
-    " Raise jobTimeout, or lower smtp_timeout and smtp_retries, then run the responder again."
-)
-
 
 def prepare() -> None:
-    stopping.install(_stopped_before_sending)
+    stopping.install()
     if sys.stdout is not None and sys.stderr is not None:
         sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)
 
@@ -52,10 +47,4 @@ def responder_base(script: str) -> type:
         " python3 -m venv PhishFeedback/.venv && PhishFeedback/.venv/bin/pip install -r PhishFeedback/requirements.txt"
         f" (or, where the system Python allows it: {sys.executable} -m pip install -r PhishFeedback/requirements.txt)."
     )
-    sys.exit(1)
-
-
-def _stopped_before_sending() -> None:
-    """Cortex's SIGTERM before any message went out: say so, and end."""
-    write_failure(STOPPED_BEFORE_SENDING)
     sys.exit(1)

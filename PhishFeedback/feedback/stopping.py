@@ -6,30 +6,33 @@ account of who was reached is still reported; a message the server is deciding o
 first (`held`), since a server that accepts it after the job gave up on it would mail that reporter
 twice, once now and again at the next run. Once that account is settled, nothing may cut the
 report short: a lost report means a lost record, and every reporter mailed again by the next run.
-Standard library only: the script installs this before anything heavy is loaded.
+Standard library and the job folder only: the script installs this before anything heavy is loaded.
 """
 
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable
+import sys
+
+from feedback.job_folder import write_failure
 
 STARTING, SENDING, SETTLED = "starting", "sending", "settled"
+ADVICE = "Raise jobTimeout, or lower smtp_timeout and smtp_retries, then run the responder again."
+STOPPED_BEFORE_SENDING = (
+    "Cortex stopped the job (its jobTimeout ran out) before any feedback was sent: nothing was sent or tagged. "
+    + ADVICE
+)
 
 
 class Stopped(Exception):
     """Cortex asked the job to stop while the messages were going out."""
 
     def __init__(self) -> None:
-        super().__init__(
-            "Cortex stopped the job (its jobTimeout ran out) before this feedback went out."
-            " Raise jobTimeout, or lower smtp_timeout and smtp_retries, then run the responder again."
-        )
+        super().__init__(f"Cortex stopped the job (its jobTimeout ran out) before this feedback went out. {ADVICE}")
 
 
 class _Phase:
     now = STARTING
-    before_sending: Callable[[], None] = staticmethod(lambda: None)
     holding = False  # a message is out and its fate not yet recorded
     pending = False  # SIGTERM came meanwhile
 
@@ -49,9 +52,9 @@ class held:
             _stop()
 
 
-def install(before_sending: Callable[[], None]) -> None:
-    """From now on SIGTERM is handled by phase; `before_sending` ends the job while nothing went out."""
-    _Phase.now, _Phase.before_sending, _Phase.holding, _Phase.pending = STARTING, before_sending, False, False
+def install() -> None:
+    """From now on SIGTERM is handled by phase (a job run again in the same process starts afresh)."""
+    _Phase.now, _Phase.holding, _Phase.pending = STARTING, False, False
     signal.signal(signal.SIGTERM, _handle)
 
 
@@ -67,7 +70,8 @@ def settled() -> None:
 
 def _handle(signum: int, frame: object) -> None:
     if _Phase.now == STARTING:
-        _Phase.before_sending()
+        write_failure(STOPPED_BEFORE_SENDING)
+        sys.exit(1)
     elif _Phase.now == SENDING:
         if _Phase.holding:
             _Phase.pending = True

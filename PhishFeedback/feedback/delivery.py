@@ -66,10 +66,10 @@ class _Account:
         self.longest = 0.0  # the longest transaction so far, from MAIL FROM to the server's last answer
 
     def settle(self) -> Delivery:
-        stopping.sending()
         try:
+            # Both inside the `try`: a SIGTERM that comes between them is accounted for below.
+            stopping.sending()
             self._attempt_all()
-            # Inside the `try`: a SIGTERM that comes before this line is still accounted for below.
             stopping.settled()
         except Stopped as stopped:
             self._give_up(str(stopped))

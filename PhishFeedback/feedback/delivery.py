@@ -11,13 +11,12 @@ import smtplib
 import time
 
 from feedback import pacing, replies, stopping
-from feedback.logins import choose_login, exchange_advice
+from feedback.logins import exchange_advice, sessions
 from feedback.messages import Composer, Outgoing
-from feedback.session import Permanent, Session, describe_trouble, reply_text
+from feedback.session import Permanent, describe_trouble, reply_text
 from feedback.settings import TIME_BUDGET_SHARE, SmtpSettings
 from feedback.shapes import shape
 from feedback.stopping import Stopped
-from feedback.trust import trust_context
 
 
 class SmtpError(Exception):
@@ -78,12 +77,11 @@ class _Account:
         return Delivery(tuple(self.sent), tuple(self.failed))
 
     def _attempt_all(self) -> None:
-        context = trust_context(self.smtp.cacerts)
-        login = choose_login(self.smtp, context, self.deadline)
+        open_session = sessions(self.smtp, self.deadline)
         while self.pending:
             accepted = len(self.sent)
             try:
-                with Session(self.smtp, context, self.deadline, login) as connection:
+                with open_session() as connection:
                     self._send_over(connection)
             except (Permanent, _Halt) as final:
                 self._give_up(str(final))

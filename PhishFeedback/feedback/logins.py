@@ -2,7 +2,8 @@
 
 `smtp_auth` chooses: `password` (smtp_user and smtp_password, when smtp_user is set), `oauth2`
 (SASL XOAUTH2 with a token from the client-credentials grant, as Microsoft 365 wants from 2027) or
-`none`. A refused login is final and never falls back to another way, nor to no login.
+`none`. A refused login is final and never falls back to another way, nor to no login. `sessions`
+settles the trust and the login once, and opens every session of the job with them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from functools import partial
 
 from feedback.oauth import OAuthError, Token, request_token
 from feedback.redaction import remember, scrub
-from feedback.session import Permanent, Session, describe_trouble, reply_text
+from feedback.session import Permanent, Session, describe_trouble, reply_text, timeout_for
 from feedback.settings import SmtpSettings
 from feedback.trust import trust_context
 
@@ -72,8 +73,7 @@ class OAuth2Login:
         auth_xoauth2(connection, self.smtp, self.token.value)
 
     def _request(self) -> Token:
-        timeout = max(1.0, min(self.smtp.timeout, self.deadline - time.monotonic()))
-        return request_token(self.smtp.oauth, self.context, self.deadline, timeout)
+        return request_token(self.smtp.oauth, self.context, self.deadline, timeout_for(self.smtp, self.deadline))
 
 
 def exchange_advice(reply: str, otherwise: str) -> str:
@@ -84,11 +84,17 @@ def exchange_advice(reply: str, otherwise: str) -> str:
     return EXCHANGE_ADVICE.get("5.7.60" if "SendAsDenied" in reply else reply.split(" ", 1)[0], otherwise)
 
 
+def sessions(smtp: SmtpSettings, deadline: float) -> Callable[[], Session]:
+    """The job's trust and its one way in, settled once; each call opens a session with them."""
+    context = trust_context(smtp.cacerts)
+    return partial(Session, smtp, context, deadline, choose_login(smtp, context, deadline))
+
+
 def check_login(smtp: SmtpSettings, deadline: float) -> None:
     """What a dry run checks: connect, verify TLS, log in, quit; a failure is worded as a real run words it."""
-    context = trust_context(smtp.cacerts)
+    open_session = sessions(smtp, deadline)
     try:
-        with Session(smtp, context, deadline, choose_login(smtp, context, deadline)):
+        with open_session():
             pass
     except (smtplib.SMTPException, OSError) as trouble:
         raise Permanent(

@@ -26,6 +26,9 @@ class Permanent(Exception):
 class OutOfTime(smtplib.SMTPServerDisconnected):
     """The job's time budget ran out while the SMTP server still held the session."""
 
+    def __init__(self) -> None:
+        super().__init__("the job's time budget ran out")
+
 
 class Session:
     """A secured, logged-in session, cut at `deadline` whatever the server does; `login` is the job's one way in.
@@ -37,7 +40,7 @@ class Session:
     def __init__(
         self, smtp: SmtpSettings, context: ssl.SSLContext, deadline: float, login: Callable[[smtplib.SMTP], None]
     ) -> None:
-        self.smtp, self.context, self.deadline, self.login = smtp, context, deadline, login
+        self.smtp, self.context, self.login = smtp, context, login
         self.clock = _Clock(deadline)
         self.connection: smtplib.SMTP | None = None
 
@@ -61,14 +64,14 @@ class Session:
                 self.connection.close()
         if isinstance(failure, (OSError, smtplib.SMTPException)):
             if self.clock.out():
-                raise OutOfTime("the job's time budget ran out") from failure
+                raise OutOfTime() from failure
             permanent = _permanent(failure, self.smtp)
             if permanent is not None:
                 raise permanent from None
 
     def _open(self) -> None:
         smtp = self.smtp
-        timeout = max(1.0, min(smtp.timeout, self.deadline - time.monotonic()))
+        timeout = timeout_for(smtp, self.clock.deadline)
         address = (smtp.host, smtp.port, socket.gethostname())
         if smtp.security == "tls":
             self.connection = _TlsSession(*address, timeout=timeout, context=self.context, clock=self.clock)
@@ -85,6 +88,11 @@ class Session:
             self.connection.starttls(context=self.context)
             self.connection.ehlo()
         self.login(self.connection)
+
+
+def timeout_for(smtp: SmtpSettings, deadline: float) -> float:
+    """smtp_timeout, or less when the job's deadline is nearer; never under a second, which no exchange could use."""
+    return max(1.0, min(smtp.timeout, deadline - time.monotonic()))
 
 
 def _permanent(failure: Exception, smtp: SmtpSettings) -> Permanent | None:
@@ -132,7 +140,7 @@ class _Timed:
             self._cut()
             raise
         if self.clock.rang:
-            raise OutOfTime("the job's time budget ran out")
+            raise OutOfTime()
         return reply
 
     def send(self, s: str | bytes) -> None:
@@ -144,7 +152,7 @@ class _Timed:
 
     def _cut(self) -> None:
         if self.clock.out():
-            raise OutOfTime("the job's time budget ran out")
+            raise OutOfTime()
 
 
 class _PlainSession(_Timed, smtplib.SMTP):

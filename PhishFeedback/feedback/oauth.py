@@ -55,7 +55,6 @@ class Token:
 def request_token(oauth: OAuthSettings, context: ssl.SSLContext, deadline: float, timeout: float) -> Token:
     """An access token for the mailbox; never logged, and kept out of every output like the client secret."""
     from http.client import HTTPException
-    from urllib.error import URLError
     from urllib.request import Request
 
     remember(oauth.client_secret)
@@ -73,7 +72,7 @@ def request_token(oauth: OAuthSettings, context: ssl.SSLContext, deadline: float
     try:
         with Alarm(deadline):
             status, body = _post(request, context, oauth.proxies, timeout)
-    except (URLError, HTTPException, OSError) as failure:
+    except (HTTPException, OSError) as failure:  # URLError is an OSError
         raise OAuthError(_unreachable(shown, getattr(failure, "reason", failure), timeout)) from None
     try:
         answer = json.loads(body)

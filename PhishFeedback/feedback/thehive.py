@@ -163,7 +163,7 @@ class _Api:
     def _call(self, method: str, path: str, body: dict | None) -> object:
         timeout = min(self.settings.timeout, self.cutoff - time.monotonic())
         if timeout <= 0:
-            raise TheHiveError(f"{self.where} used up the share of the job's time it is allowed.")
+            raise BudgetSpent("TheHive's share of the job's time ran out")  # reported by fetch_observables
         try:
             answer = self.session.request(method, self.settings.url + path, json=body, timeout=timeout)
         except self.requests.exceptions.SSLError:

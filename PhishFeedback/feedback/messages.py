@@ -22,7 +22,7 @@ from feedback.plan import Decision
 from feedback.redaction import scrub
 from feedback.settings import Settings
 from feedback.shapes import shape
-from feedback.templates import shipped, shipped_template, verdict_templates
+from feedback.templates import default_guidance_url, frame, reference_template, verdict_templates
 
 # Characters of one message (subject, text and HTML): far above any feedback, far below what hurts.
 MESSAGE_LIMIT = 1_000_000
@@ -63,7 +63,7 @@ class Composer:
 
     def __init__(self, decision: Decision, report: Report, settings: Settings, now: datetime) -> None:
         self.templates = verdict_templates(settings, decision.verdict)
-        self.frame = shipped_template("frame.html", known=("content", "language"))
+        self.frame = frame()
         self.language = settings.language
         self.values = {
             "case_number": report.number,
@@ -72,7 +72,7 @@ class Composer:
             "reported_sender": decision.reported_sender,
             "report_date": report.created.strftime("%Y-%m-%d") if report.created else "",
             "verdict": decision.verdict,
-            "guidance_url": printable(settings.guidance_url or shipped(settings.language, "guidance_url.txt").strip()),
+            "guidance_url": printable(settings.guidance_url or default_guidance_url(settings.language)),
         }
         # Before escaping too: a secret with `&` or `<` in it would not be found again in the HTML.
         self.values = {k: scrub(v) for k, v in self.values.items()}
@@ -115,8 +115,7 @@ def _reference(language: str, values: dict[str, str]) -> str:
     """The line that names the case, without the parts the case lacks: no sentence is left broken."""
     if not values["case_number"]:
         return ""
-    name = "reference.txt" if values["report_date"] else "reference_undated.txt"
-    return shipped_template(language, name).strip().format_map(values)
+    return reference_template(language, dated=bool(values["report_date"])).format_map(values)
 
 
 def _check_size(composer: Composer, longest_reporter: int) -> None:

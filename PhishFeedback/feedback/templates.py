@@ -18,7 +18,8 @@ from feedback.settings import VERDICT_ITEMS, Settings
 from feedback.shapes import shape
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
-TEMPLATE_FILE = {"Phishing": "phishing", "Spam": "spam", "Legit email": "legit"}
+# template_phishing → phishing.txt and phishing.html, and so on.
+TEMPLATE_FILE = {verdict: item.removeprefix("template_") for verdict, item in VERDICT_ITEMS.items()}
 PLACEHOLDERS = (
     "reporter",
     "case_number",
@@ -49,20 +50,34 @@ def verdict_templates(settings: Settings, verdict: str) -> Templates:
     language, name = settings.language, TEMPLATE_FILE[verdict]
     override = settings.templates.get(verdict)
     if override is not None:
-        text = checked(printable(override), VERDICT_ITEMS[verdict])
+        text = _checked(printable(override), VERDICT_ITEMS[verdict])
         html_part = text_to_html(text)
     else:
-        text, html_part = shipped_template(language, f"{name}.txt"), shipped_template(language, f"{name}.html")
+        text, html_part = _shipped_template(language, f"{name}.txt"), _shipped_template(language, f"{name}.html")
     if settings.subject is not None:
-        subject = checked(printable(settings.subject), "subject")
+        subject = _checked(printable(settings.subject), "subject")
     else:
-        subject = shipped_template(language, "subject.txt").strip()
+        subject = _shipped_template(language, "subject.txt").strip()
     signature_known = tuple(p for p in PLACEHOLDERS if p != "signature")
     if settings.signature is not None:
-        signature = checked(printable(settings.signature.strip()), "signature", signature_known)
+        signature = _checked(printable(settings.signature.strip()), "signature", signature_known)
     else:
-        signature = shipped_template(language, "signature.txt", known=signature_known).strip()
+        signature = _shipped_template(language, "signature.txt", known=signature_known).strip()
     return Templates(subject, text, html_part, signature, _html_lines(signature))
+
+
+def frame() -> str:
+    """The HTML page every message's content goes in."""
+    return _shipped_template("frame.html", known=("content", "language"))
+
+
+def default_guidance_url(language: str) -> str:
+    return _shipped(language, "guidance_url.txt").strip()
+
+
+def reference_template(language: str, dated: bool) -> str:
+    """The line that names the case, in the wording for a case with a date or without one."""
+    return _shipped_template(language, "reference.txt" if dated else "reference_undated.txt").strip()
 
 
 def text_to_html(template: str) -> str:
@@ -99,12 +114,12 @@ def _linked(text: str) -> str:
     return "".join(parts)
 
 
-def shipped_template(*parts: str, known: tuple[str, ...] = PLACEHOLDERS) -> str:
+def _shipped_template(*parts: str, known: tuple[str, ...] = PLACEHOLDERS) -> str:
     """A file of templates/, checked as an override is: a broken translation stops the job before it sends."""
-    return checked(shipped(*parts), f"the shipped {'/'.join(parts)}", known)
+    return _checked(_shipped(*parts), f"the shipped {'/'.join(parts)}", known)
 
 
-def checked(template: str, source: str, known: tuple[str, ...] = PLACEHOLDERS) -> str:
+def _checked(template: str, source: str, known: tuple[str, ...] = PLACEHOLDERS) -> str:
     """The template unchanged, once every {placeholder} in it is one the responder fills."""
     try:
         fields = [
@@ -123,6 +138,6 @@ def checked(template: str, source: str, known: tuple[str, ...] = PLACEHOLDERS) -
     return template
 
 
-def shipped(*parts: str) -> str:
+def _shipped(*parts: str) -> str:
     with open(os.path.join(TEMPLATES, *parts), encoding="utf-8") as template:
         return template.read()

@@ -71,7 +71,7 @@ def read_report(data: object, data_type: object, custom_field: str, title_prefix
         reported_subject=printable(title.lstrip()[len(title_prefix) :].lstrip(SUBJECT_SEPARATORS).strip()),
         created=_date(data.get("startDate") or data.get("date") or data.get("createdAt")),
         verdict=_verdict(data, custom_field, kind),
-        tags=tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else (),
+        tags=_strings(tags),
         artifacts=tuple(_observables(data.get("artifacts"))) if kind == "alert" else (),
     )
 
@@ -133,8 +133,13 @@ def _observables(items: object):
             yield Observable(
                 data_type,
                 printable(data),
-                tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else (),
+                _strings(tags),
             )
+
+
+def _strings(tags: object) -> tuple[str, ...]:
+    """The tags that are strings: TheHive never sends others, a hand-made or damaged job might."""
+    return tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
 
 
 def _date(epoch_ms: object) -> datetime | None:

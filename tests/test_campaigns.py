@@ -21,10 +21,6 @@ from testkit.smtp_server import LoopbackSmtp, RawTcpServer
 CAMPAIGN = ["alice@example.org", "bob@example.org", "carol@example.org"]
 
 
-def tags_of(result) -> list[str]:
-    return [operation["tag"] for operation in result.operations]
-
-
 def assert_each_got_exactly_one(smtp, addresses):
     assert Counter(smtp.recipients()) == Counter(addresses)
     assert all(len(d.rcpt_tos) == 1 for d in smtp.delivered)
@@ -38,7 +34,7 @@ def test_every_reporter_of_a_campaign_gets_a_message_of_their_own(cortex, smtp):
     for delivered in smtp.delivered:
         assert delivered.message["To"] == delivered.rcpt_tos[0]
     assert sorted(n["address"] for n in result.output["full"]["notified"]) == CAMPAIGN
-    assert set(tags_of(result)) == {f"feedback_sent:{a}" for a in CAMPAIGN} | {"mail sent"}
+    assert set(result.tags) == {f"feedback_sent:{a}" for a in CAMPAIGN} | {"mail sent"}
 
 
 def test_every_tag_form_theHive_writes_is_read_and_duplicates_are_mailed_once(cortex, smtp):
@@ -94,8 +90,8 @@ def test_refused_recipient_is_reported_tagged_and_retried_alone_on_the_next_run(
         }
     ]
     assert "1 could not be reached: bob@example.org" in first.output["full"]["message"]
-    assert {"feedback_failed:bob@example.org", "mail failed", "mail sent"} <= set(tags_of(first))
-    assert "feedback_sent:bob@example.org" not in tags_of(first)
+    assert {"feedback_failed:bob@example.org", "mail failed", "mail sent"} <= set(first.tags)
+    assert "feedback_sent:bob@example.org" not in first.tags
 
     smtp.faults.refuse.clear()
     second = cortex(apply_operations(case, first))
@@ -247,7 +243,7 @@ def test_cortex_stopping_the_job_midway_still_records_who_was_mailed(cortex, smt
     assert [n["address"] for n in first.output["full"]["notified"]] == ["alice@example.org"]
     assert {f["address"] for f in first.output["full"]["failed"]} == {"bob@example.org", "carol@example.org"}
     assert "Cortex stopped the job" in first.output["full"]["failed"][0]["reason"]
-    assert {"feedback_sent:alice@example.org", "feedback_failed:bob@example.org", "mail failed"} <= set(tags_of(first))
+    assert {"feedback_sent:alice@example.org", "feedback_failed:bob@example.org", "mail failed"} <= set(first.tags)
 
     smtp.faults.stall_after = -1
     cortex(apply_operations(case, first))

@@ -77,17 +77,13 @@ def container_job(engine, jobs, settings):
     return run
 
 
-def tags(result) -> list[str]:
-    return [operation["tag"] for operation in result.operations]
-
-
 def test_feedback_is_delivered_over_starttls_with_a_login_and_recorded(container_job, smtp):
     result = container_job(thehive4_case("Phishing")).result
 
     assert result.success, result.everything_printed()
     assert smtp.recipients() == ["alice@example.org"]
     assert smtp.logins == [(USER, True)]
-    assert tags(result) == ["feedback_sent:alice@example.org", "mail sent"]
+    assert result.tags == ["feedback_sent:alice@example.org", "mail sent"]
     assert PASSWORD not in result.everything_printed()
 
 
@@ -177,8 +173,8 @@ def test_time_budget_ends_a_stalled_delivery_with_a_report_before_cortex_kills_t
     assert job.result.success, job.result.everything_printed()
     assert smtp.recipients() == ["alice@example.org"]
     assert [failure["address"] for failure in job.result.output["full"]["failed"]] == ["bob@example.org"]
-    assert "feedback_sent:alice@example.org" in tags(job.result)
-    assert "feedback_sent:bob@example.org" not in tags(job.result)
+    assert "feedback_sent:alice@example.org" in job.result.tags
+    assert "feedback_sent:bob@example.org" not in job.result.tags
 
 
 def test_image_holds_the_compiled_responder_and_nothing_else_of_the_folder(engine):

@@ -11,6 +11,7 @@ import ssl
 import threading
 import time
 from base64 import b64decode
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -261,6 +262,12 @@ class LoopbackSmtp:
 
     def recipients(self) -> list[str]:
         return [rcpt for d in self.delivered for rcpt in d.rcpt_tos]
+
+    def assert_each_got_exactly_one(self, addresses, *, one_per_message: bool = False) -> None:
+        """Every address received exactly one message, nobody else any; `one_per_message`: each had one recipient."""
+        assert Counter(self.recipients()) == Counter(addresses)
+        if one_per_message:
+            assert all(len(d.rcpt_tos) == 1 for d in self.delivered)
 
 
 class RawTcpServer:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from testkit.cortex import JobResult, cortex_config, run_job
-from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp
+# Its assertions (LoopbackSmtp.assert_each_got_exactly_one) explain a failure as a test's own do.
+pytest.register_assert_rewrite("testkit.smtp_server")
+
+from testkit.cortex import JobResult, cortex_config, run_job  # noqa: E402 (after the rewrite is registered)
+from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp  # noqa: E402
 
 # The `entra` token endpoint and the `oauth` configuration items for OAuth2 tests.
 pytest_plugins = ["testkit.token_endpoint"]

@@ -26,10 +26,6 @@ USERS = [f"user{n}@example.org" for n in range(12)]
 EXAMPLES = int(os.environ.get("PHISHFEEDBACK_EXAMPLES", "150")) // 5
 
 
-def assert_each_got_exactly_one(smtp, addresses):
-    assert Counter(smtp.recipients()) == Counter(addresses)
-
-
 def gaps(smtp) -> list[float]:
     arrivals = [d.arrived for d in smtp.delivered]
     return [later - earlier for earlier, later in zip(arrivals, arrivals[1:])]
@@ -39,7 +35,7 @@ def test_messages_reach_the_server_no_faster_than_the_limit(cortex, smtp):
     result = cortex(thehive4_case("Spam", CAMPAIGN[:4]), smtp_max_per_minute=120)
 
     assert result.success, result.error
-    assert_each_got_exactly_one(smtp, CAMPAIGN[:4])
+    smtp.assert_each_got_exactly_one(CAMPAIGN[:4])
     assert min(gaps(smtp)) >= 60 / 120
 
 
@@ -72,7 +68,7 @@ def test_quota_reply_stops_the_job_and_the_next_run_mails_only_the_rest(cortex, 
     assert second.success, second.error
     assert [n["address"] for n in second.output["full"]["notified"]] == CAMPAIGN[2:5]
     assert second.output["full"]["failed"] == []
-    assert_each_got_exactly_one(smtp, CAMPAIGN[:5])
+    smtp.assert_each_got_exactly_one(CAMPAIGN[:5])
 
 
 def test_quota_reply_in_a_4xx_to_mail_from_stops_the_job_too(cortex, smtp):
@@ -136,7 +132,7 @@ def test_reporters_beyond_what_the_pace_allows_in_the_budget_are_left_for_the_ne
         "At smtp_max_per_minute 60, this job's 6 message(s) need 0.1 min; its time budget (80% of Cortex's"
         " jobTimeout) ended before this reporter's turn. Run the responder again"
     )
-    assert_each_got_exactly_one(smtp, CAMPAIGN[:3])
+    smtp.assert_each_got_exactly_one(CAMPAIGN[:3])
     assert min(gaps(smtp)) >= 1.0
 
 
@@ -148,7 +144,7 @@ def test_no_message_is_left_in_flight_at_the_deadline_with_the_server_still_deci
 
     assert [item.recipient for item in delivery.sent] == CAMPAIGN[:1]
     assert "ended before this reporter's turn" in delivery.failed[0].reason
-    assert_each_got_exactly_one(smtp, CAMPAIGN[:1])
+    smtp.assert_each_got_exactly_one(CAMPAIGN[:1])
 
 
 def test_without_a_pace_a_message_starts_only_if_the_server_has_time_to_answer_it(settings, smtp):
@@ -159,7 +155,7 @@ def test_without_a_pace_a_message_starts_only_if_the_server_has_time_to_answer_i
 
     assert delivery.sent and delivery.failed
     assert "had too little left for the server to answer one more message" in delivery.failed[0].reason
-    assert_each_got_exactly_one(smtp, [item.recipient for item in delivery.sent])
+    smtp.assert_each_got_exactly_one([item.recipient for item in delivery.sent])
 
 
 def test_cortex_stopping_the_job_while_it_waits_for_the_pace_still_records_who_was_mailed(cortex, smtp):
@@ -169,7 +165,7 @@ def test_cortex_stopping_the_job_while_it_waits_for_the_pace_still_records_who_w
     assert [n["address"] for n in result.output["full"]["notified"]] == CAMPAIGN[:1]
     assert [f["address"] for f in result.output["full"]["failed"]] == CAMPAIGN[1:3]
     assert "Cortex stopped the job" in result.output["full"]["failed"][0]["reason"]
-    assert_each_got_exactly_one(smtp, CAMPAIGN[:1])
+    smtp.assert_each_got_exactly_one(CAMPAIGN[:1])
 
 
 def test_a_limit_that_is_not_a_number_of_messages_names_the_setting(cortex, smtp):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 # Its assertions (LoopbackSmtp.assert_each_got_exactly_one) explain a failure as a test's own do.
@@ -51,6 +53,31 @@ def cortex(tmp_path, settings):
         config = cortex_config(values, cacerts=cacerts)
         job = {"data_type": data_type, "tlp": tlp, "pap": pap, "parameters": parameters, "stop_after": stop_after}
         return run_job(tmp_path, data, config, **job)
+
+    return run
+
+
+@pytest.fixture
+def deliver_within(settings):
+    """The shell alone, no job: settings, case, decision, messages, then delivery within `budget` seconds.
+
+    For time budgets shorter than any jobTimeout Cortex allows (1 min); keyword arguments override
+    configuration items. Returns the delivery, or raises its SmtpError.
+    """
+    from datetime import datetime, timezone
+
+    from feedback.case import read_report
+    from feedback.delivery import deliver
+    from feedback.messages import Composer
+    from feedback.plan import decide
+    from feedback.settings import read_settings
+
+    def run(case: dict, budget: float, **items):
+        config = read_settings(cortex_config({**settings, **items}, cacerts=settings["cacerts"]), {})
+        report = read_report(case, "thehive:case", config.custom_field, config.title_prefix)
+        decision = decide(report, [], config.reporter_tag, config.allowed_domains)
+        composer = Composer(decision, report, config, datetime.now(timezone.utc))
+        return deliver(composer, config.smtp, config.sender_address, deadline=time.monotonic() + budget)
 
     return run
 

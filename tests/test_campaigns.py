@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
-from datetime import datetime, timezone
 
 import pytest
 
-from feedback.case import read_report
-from feedback.delivery import SmtpError, deliver
-from feedback.messages import Composer
-from feedback.plan import decide
-from feedback.settings import read_settings
+from feedback.delivery import SmtpError
 from testkit.cases import thehive4_case
-from testkit.cortex import apply_operations, cortex_config
+from testkit.cortex import apply_operations
 from testkit.smtp_server import LoopbackSmtp, RawTcpServer
 
 CAMPAIGN = ["alice@example.org", "bob@example.org", "carol@example.org"]
@@ -213,16 +207,10 @@ def test_attacker_title_never_breaks_a_header(cortex, smtp):
     smtp.assert_each_got_exactly_one(["alice@example.org"], one_per_message=True)
 
 
-def test_retries_end_within_the_time_budget_cortex_allows(settings):
+def test_retries_end_within_the_time_budget_cortex_allows(deliver_within):
     """The shell alone, with a budget of 2.5 s: after one 1-second timeout, a pause and another could not fit."""
-    with RawTcpServer("silent") as silent:
-        values = {**settings, "smtp_port": silent.port, "smtp_timeout": 1, "smtp_retries": 10}
-        config = read_settings(cortex_config(values, cacerts=settings["cacerts"]), {})
-        report = read_report(thehive4_case(), "thehive:case", config.custom_field, config.title_prefix)
-        decision = decide(report, [], config.reporter_tag, config.allowed_domains)
-        composer = Composer(decision, report, config, datetime.now(timezone.utc))
-        with pytest.raises(SmtpError) as failure:
-            deliver(composer, config.smtp, config.sender_address, deadline=time.monotonic() + 2.5)
+    with RawTcpServer("silent") as silent, pytest.raises(SmtpError) as failure:
+        deliver_within(thehive4_case(), 2.5, smtp_port=silent.port, smtp_timeout=1, smtp_retries=10)
 
     assert silent.connections == 1
     assert "did not answer within 1 s (after 1 attempt(s))" in str(failure.value)

@@ -44,9 +44,10 @@ class Certificates:
         self.server = self.ca.issue_cert("localhost", "127.0.0.1")
         self.ca_pem = self.ca.cert_pem.bytes().decode()
 
-    def server_context(self) -> ssl.SSLContext:
+    def server_context(self, certificate: trustme.LeafCert | None = None) -> ssl.SSLContext:
+        """A server's TLS context presenting `certificate` (one the CA issued), by default the localhost one."""
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self.server.configure_cert(context)
+        (certificate or self.server).configure_cert(context)
         return context
 
 

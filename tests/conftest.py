@@ -95,6 +95,20 @@ def thehive():
 
 
 @pytest.fixture
+def thehive_tls(certificates):
+    """TheHive 5 behind HTTPS with a certificate from the test CA, naming a reporter in an observable."""
+    from pytest_httpserver import HTTPServer
+
+    from testkit.thehive_api import v1_observable
+
+    server = HTTPServer(host="127.0.0.1", ssl_context=certificates.server_context())
+    server.expect_request("/api/v1/query").respond_with_json([v1_observable("mail", "bob@example.org", ["reporter"])])
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def api(thehive):
     """Configuration items pointing at the loopback TheHive."""
     from testkit.thehive_api import API_KEY

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import ssl
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pytest_httpserver import HTTPServer
 
 from testkit.cases import thehive4_case, thehive5_case
 from testkit.container import (
@@ -32,7 +30,6 @@ from testkit.container import (
 )
 from testkit.cortex import cortex_config
 from testkit.smtp_server import PASSWORD, USER
-from testkit.thehive_api import v1_observable
 
 IMAGE = "localhost/phish_feedback:test"
 
@@ -128,18 +125,6 @@ def test_job_folder_given_as_argument_as_cortex_3_does(container_job, smtp):
 
     assert result.success, result.everything_printed()
     assert smtp.recipients() == ["alice@example.org"]
-
-
-@pytest.fixture
-def thehive_tls(certificates):
-    """TheHive 5 behind HTTPS with a certificate from the test CA, naming a reporter in an observable."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    certificates.server.configure_cert(context)
-    server = HTTPServer(host="127.0.0.1", ssl_context=context)
-    server.expect_request("/api/v1/query").respond_with_json([v1_observable("mail", "bob@example.org", ["reporter"])])
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_cacerts_is_trusted_inside_the_container_for_thehive_and_smtp(container_job, smtp, thehive_tls):

@@ -73,19 +73,11 @@ def test_untrusted_certificate_stops_before_sending(cortex, smtp):
 def test_certificate_for_another_host_name_is_refused(cortex, smtp, certificates):
     other = certificates.ca.issue_cert("mail.example.org")
     with LoopbackSmtp(certificates) as server:
-        server.controller.SMTP_kwargs["tls_context"] = _context_for(other)
+        server.controller.SMTP_kwargs["tls_context"] = certificates.server_context(other)
         result = cortex(thehive4_case(), smtp_port=server.port)
 
     assert_cortex_error(result, "could not be verified")
     assert server.delivered == []
-
-
-def _context_for(certificate):
-    import ssl
-
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    certificate.configure_cert(context)
-    return context
 
 
 def test_server_without_starttls_is_never_used_in_clear_text(cortex, certificates):

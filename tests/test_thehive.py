@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import ssl
 import threading
 
 import pytest
@@ -25,18 +24,6 @@ OBSERVABLES = [
     ("mail_subject", SUBJECT, []),
     ("file", None, []),
 ]
-
-
-@pytest.fixture
-def thehive_tls(certificates):
-    """TheHive behind HTTPS, with a certificate from the test CA."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    certificates.server.configure_cert(context)
-    server = HTTPServer(host="127.0.0.1", ssl_context=context)
-    server.expect_request(V1).respond_with_json([v1_observable(*OBSERVABLES[0])])
-    server.start()
-    yield server
-    server.stop()
 
 
 def bodies(thehive, path):

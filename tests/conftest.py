@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -41,6 +43,19 @@ def settings(smtp, certificates) -> dict:
         "smtp_retries": 1,
         "cacerts": certificates.ca_pem,
     }
+
+
+@pytest.fixture
+def bare_python(tmp_path) -> Path:
+    """A folder whose python3 has no cortexutils: the system Python of a fresh Debian 12 host.
+
+    The tests' own interpreter without its site-packages, as a Python where nobody ran pip install.
+    """
+    folder = tmp_path / "bare-python"
+    folder.mkdir()
+    (folder / "python3").write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
+    (folder / "python3").chmod(0o755)
+    return folder
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
 from testkit.cases import thehive4_case
@@ -163,14 +161,11 @@ def test_cacerts_that_is_not_a_certificate_names_the_setting(cortex, smtp):
     assert smtp.delivered == []
 
 
-def test_python_without_cortexutils_is_told_what_to_install(settings, tmp_path):
-    bare = tmp_path / "bare-python"
-    bare.mkdir()
-    # The same interpreter without its site-packages, as a Python where nobody ran pip install.
-    (bare / "python3").write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
-    (bare / "python3").chmod(0o755)
+def test_python_without_cortexutils_is_told_what_to_install(settings, tmp_path, bare_python):
     values = {k: v for k, v in settings.items() if k != "cacerts"}
-    result = run_job(tmp_path, thehive4_case(), cortex_config(values, cacerts=settings["cacerts"]), python_dir=bare)
+    result = run_job(
+        tmp_path, thehive4_case(), cortex_config(values, cacerts=settings["cacerts"]), python_dir=bare_python
+    )
 
     assert_cortex_error(result, "cortexutils is not installed", "pip install -r PhishFeedback/requirements.txt")
 

@@ -25,16 +25,6 @@ def responders(tmp_path) -> Path:
     return root
 
 
-@pytest.fixture
-def bare_python(tmp_path) -> Path:
-    """A folder whose python3 has no cortexutils: the system Python of a fresh Debian 12 host."""
-    folder = tmp_path / "bare-python"
-    folder.mkdir()
-    (folder / "python3").write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
-    (folder / "python3").chmod(0o755)
-    return folder
-
-
 def run_as_cortex(responders: Path, bare_python: Path, tmp_path: Path, settings: dict):
     """The process runner: the script by path, from the responders folder, `python3` from the bare Python."""
     values = {k: v for k, v in settings.items() if k != "cacerts"}

@@ -59,21 +59,28 @@ def bare_python(tmp_path) -> Path:
 
 
 @pytest.fixture
-def cortex(tmp_path, settings):
+def job_config(settings):
+    """The `config` Cortex gives a job (cacerts among it) for these settings; keyword arguments override items."""
+
+    def build(**items) -> dict:
+        return cortex_config({**settings, **items})
+
+    return build
+
+
+@pytest.fixture
+def cortex(tmp_path, job_config):
     """Runs one job as Cortex does; keyword arguments override configuration items."""
 
     def run(data, *, data_type="thehive:case", tlp=2, pap=2, parameters=None, stop_after=None, **items) -> JobResult:
-        values = {**settings, **items}
-        cacerts = values.pop("cacerts")
-        config = cortex_config(values, cacerts=cacerts)
         job = {"data_type": data_type, "tlp": tlp, "pap": pap, "parameters": parameters, "stop_after": stop_after}
-        return run_job(tmp_path, data, config, **job)
+        return run_job(tmp_path, data, job_config(**items), **job)
 
     return run
 
 
 @pytest.fixture
-def deliver_within(settings):
+def deliver_within(job_config):
     """The shell alone, no job: settings, case, decision, messages, then delivery within `budget` seconds.
 
     For time budgets shorter than any jobTimeout Cortex allows (1 min); keyword arguments override
@@ -88,7 +95,7 @@ def deliver_within(settings):
     from feedback.settings import read_settings
 
     def run(case: dict, budget: float, **items):
-        config = read_settings(cortex_config({**settings, **items}, cacerts=settings["cacerts"]), {})
+        config = read_settings(job_config(**items), {})
         report = read_report(case, "thehive:case", config.custom_field, config.title_prefix)
         decision = decide(report, [], config.reporter_tag, config.allowed_domains)
         composer = Composer(decision, report, config, datetime.now(timezone.utc))

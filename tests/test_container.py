@@ -28,7 +28,6 @@ from testkit.container import (
     podman,
     run_container_job,
 )
-from testkit.cortex import cortex_config
 from testkit.smtp_server import PASSWORD, USER
 
 IMAGE = "localhost/phish_feedback:test"
@@ -62,13 +61,11 @@ def jobs():
 
 
 @pytest.fixture
-def container_job(engine, jobs, settings):
+def container_job(engine, jobs, job_config):
     """One job through the image; keyword arguments override configuration items."""
 
     def run(data, *, kill_after=120, arguments=(), **items):
-        values = {**settings, **items}
-        cacerts = values.pop("cacerts")
-        folder = cortex_job_folder(jobs, data, cortex_config(values, cacerts=cacerts))
+        folder = cortex_job_folder(jobs, data, job_config(**items))
         return run_container_job(engine, IMAGE, folder, kill_after=kill_after, arguments=arguments)
 
     return run
@@ -93,9 +90,8 @@ def test_case_that_is_not_a_phishing_report_is_a_cortex_error(container_job, smt
     assert smtp.delivered == []
 
 
-def test_private_job_folder_of_another_user_is_answered_and_left_deletable_by_that_user(engine, jobs, settings, smtp):
-    values = {k: v for k, v in settings.items() if k != "cacerts"}
-    folder = cortex_job_folder(jobs, thehive4_case(), cortex_config(values, cacerts=settings["cacerts"]))
+def test_private_job_folder_of_another_user_is_answered_and_left_deletable_by_that_user(engine, jobs, job_config, smtp):
+    folder = cortex_job_folder(jobs, thehive4_case(), job_config())
     assert (folder.stat().st_mode & 0o777, folder.stat().st_uid) == (0o700, CORTEX_UID)
 
     result = run_container_job(engine, IMAGE, folder).result
@@ -108,10 +104,9 @@ def test_private_job_folder_of_another_user_is_answered_and_left_deletable_by_th
     assert not folder.exists()
 
 
-def test_image_started_as_the_folder_owner_runs_as_that_user(engine, jobs, settings, smtp):
+def test_image_started_as_the_folder_owner_runs_as_that_user(engine, jobs, job_config, smtp):
     """As a Kubernetes security context may start it: no root to drop, the job still answered."""
-    values = {k: v for k, v in settings.items() if k != "cacerts"}
-    folder = cortex_job_folder(jobs, thehive4_case(), cortex_config(values, cacerts=settings["cacerts"]))
+    folder = cortex_job_folder(jobs, thehive4_case(), job_config())
 
     result = run_container_job(engine, IMAGE, folder, user=f"{CORTEX_UID}:{CORTEX_UID}").result
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from testkit.cases import thehive4_case
-from testkit.cortex import cortex_config, run_job
+from testkit.cortex import run_job
 from testkit.smtp_server import PASSWORD, USER, LoopbackSmtp, RawTcpServer, free_port
 
 
@@ -161,11 +161,8 @@ def test_cacerts_that_is_not_a_certificate_names_the_setting(cortex, smtp):
     assert smtp.delivered == []
 
 
-def test_python_without_cortexutils_is_told_what_to_install(settings, tmp_path, bare_python):
-    values = {k: v for k, v in settings.items() if k != "cacerts"}
-    result = run_job(
-        tmp_path, thehive4_case(), cortex_config(values, cacerts=settings["cacerts"]), python_dir=bare_python
-    )
+def test_python_without_cortexutils_is_told_what_to_install(job_config, tmp_path, bare_python):
+    result = run_job(tmp_path, thehive4_case(), job_config(), python_dir=bare_python)
 
     assert_cortex_error(result, "cortexutils is not installed", "pip install -r PhishFeedback/requirements.txt")
 

@@ -56,6 +56,11 @@ class JobResult:
         return self.output.get("operations", []) if self.success else []
 
     @property
+    def tags(self) -> list[str]:
+        """The tags of the operations, in their order."""
+        return [operation["tag"] for operation in self.operations]
+
+    @property
     def error(self) -> str:
         return self.output.get("errorMessage", "") if self.output else ""
 

@@ -11,6 +11,7 @@ import ssl
 import threading
 import time
 from base64 import b64decode
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -43,9 +44,10 @@ class Certificates:
         self.server = self.ca.issue_cert("localhost", "127.0.0.1")
         self.ca_pem = self.ca.cert_pem.bytes().decode()
 
-    def server_context(self) -> ssl.SSLContext:
+    def server_context(self, certificate: trustme.LeafCert | None = None) -> ssl.SSLContext:
+        """A server's TLS context presenting `certificate` (one the CA issued), by default the localhost one."""
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self.server.configure_cert(context)
+        (certificate or self.server).configure_cert(context)
         return context
 
 
@@ -261,6 +263,12 @@ class LoopbackSmtp:
 
     def recipients(self) -> list[str]:
         return [rcpt for d in self.delivered for rcpt in d.rcpt_tos]
+
+    def assert_each_got_exactly_one(self, addresses, *, one_per_message: bool = False) -> None:
+        """Every address received exactly one message, nobody else any; `one_per_message`: each had one recipient."""
+        assert Counter(self.recipients()) == Counter(addresses)
+        if one_per_message:
+            assert all(len(d.rcpt_tos) == 1 for d in self.delivered)
 
 
 class RawTcpServer:

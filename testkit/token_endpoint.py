@@ -7,7 +7,6 @@ grant, form-encoded, answered with Entra's JSON for a token or for a refusal.
 from __future__ import annotations
 
 import json
-import ssl
 import time
 
 import pytest
@@ -96,9 +95,7 @@ def issue_short_lived_tokens(entra: HTTPServer, xoauth2, lifetime: float, refuse
 @pytest.fixture
 def entra(certificates):
     """Entra ID's token endpoint behind HTTPS, with a certificate from the tests' CA."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    certificates.server.configure_cert(context)
-    server = HTTPServer(host="127.0.0.1", ssl_context=context)
+    server = HTTPServer(host="127.0.0.1", ssl_context=certificates.server_context())
     server.expect_request(TOKEN_PATH, method="POST").respond_with_handler(token_answer)
     server.start()
     yield server

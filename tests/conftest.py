@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
-from testkit.cortex import JobResult, cortex_config, run_job
-from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp
+# Its assertions (LoopbackSmtp.assert_each_got_exactly_one) explain a failure as a test's own do.
+pytest.register_assert_rewrite("testkit.smtp_server")
+
+from testkit.cortex import JobResult, cortex_config, run_job  # noqa: E402 (after the rewrite is registered)
+from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp  # noqa: E402
 
 # The `entra` token endpoint and the `oauth` configuration items for OAuth2 tests.
 pytest_plugins = ["testkit.token_endpoint"]
@@ -39,15 +46,60 @@ def settings(smtp, certificates) -> dict:
 
 
 @pytest.fixture
-def cortex(tmp_path, settings):
+def bare_python(tmp_path) -> Path:
+    """A folder whose python3 has no cortexutils: the system Python of a fresh Debian 12 host.
+
+    The tests' own interpreter without its site-packages, as a Python where nobody ran pip install.
+    """
+    folder = tmp_path / "bare-python"
+    folder.mkdir()
+    (folder / "python3").write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
+    (folder / "python3").chmod(0o755)
+    return folder
+
+
+@pytest.fixture
+def job_config(settings):
+    """The `config` Cortex gives a job (cacerts among it) for these settings; keyword arguments override items."""
+
+    def build(**items) -> dict:
+        return cortex_config({**settings, **items})
+
+    return build
+
+
+@pytest.fixture
+def cortex(tmp_path, job_config):
     """Runs one job as Cortex does; keyword arguments override configuration items."""
 
     def run(data, *, data_type="thehive:case", tlp=2, pap=2, parameters=None, stop_after=None, **items) -> JobResult:
-        values = {**settings, **items}
-        cacerts = values.pop("cacerts")
-        config = cortex_config(values, cacerts=cacerts)
         job = {"data_type": data_type, "tlp": tlp, "pap": pap, "parameters": parameters, "stop_after": stop_after}
-        return run_job(tmp_path, data, config, **job)
+        return run_job(tmp_path, data, job_config(**items), **job)
+
+    return run
+
+
+@pytest.fixture
+def deliver_within(job_config):
+    """The shell alone, no job: settings, case, decision, messages, then delivery within `budget` seconds.
+
+    For time budgets shorter than any jobTimeout Cortex allows (1 min); keyword arguments override
+    configuration items. Returns the delivery, or raises its SmtpError.
+    """
+    from datetime import datetime, timezone
+
+    from feedback.case import read_report
+    from feedback.delivery import deliver
+    from feedback.messages import Composer
+    from feedback.plan import decide
+    from feedback.settings import read_settings
+
+    def run(case: dict, budget: float, **items):
+        config = read_settings(job_config(**items), {})
+        report = read_report(case, "thehive:case", config.custom_field, config.title_prefix)
+        decision = decide(report, [], config.reporter_tag, config.allowed_domains)
+        composer = Composer(decision, report, config, datetime.now(timezone.utc))
+        return deliver(composer, config.smtp, config.sender_address, deadline=time.monotonic() + budget)
 
     return run
 
@@ -61,6 +113,20 @@ def thehive():
     server.start()
     yield server
     server.clear()
+    server.stop()
+
+
+@pytest.fixture
+def thehive_tls(certificates):
+    """TheHive 5 behind HTTPS with a certificate from the test CA, naming a reporter in an observable."""
+    from pytest_httpserver import HTTPServer
+
+    from testkit.thehive_api import v1_observable
+
+    server = HTTPServer(host="127.0.0.1", ssl_context=certificates.server_context())
+    server.expect_request("/api/v1/query").respond_with_json([v1_observable("mail", "bob@example.org", ["reporter"])])
+    server.start()
+    yield server
     server.stop()
 
 

@@ -3,42 +3,26 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections import Counter
-from datetime import datetime, timezone
 
 import pytest
 
-from feedback.case import read_report
-from feedback.delivery import SmtpError, deliver
-from feedback.messages import Composer
-from feedback.plan import decide
-from feedback.settings import read_settings
+from feedback.delivery import SmtpError
 from testkit.cases import thehive4_case
-from testkit.cortex import apply_operations, cortex_config
+from testkit.cortex import apply_operations
 from testkit.smtp_server import LoopbackSmtp, RawTcpServer
 
 CAMPAIGN = ["alice@example.org", "bob@example.org", "carol@example.org"]
-
-
-def tags_of(result) -> list[str]:
-    return [operation["tag"] for operation in result.operations]
-
-
-def assert_each_got_exactly_one(smtp, addresses):
-    assert Counter(smtp.recipients()) == Counter(addresses)
-    assert all(len(d.rcpt_tos) == 1 for d in smtp.delivered)
 
 
 def test_every_reporter_of_a_campaign_gets_a_message_of_their_own(cortex, smtp):
     result = cortex(thehive4_case("Phishing", CAMPAIGN))
 
     assert result.success, result.error
-    assert_each_got_exactly_one(smtp, CAMPAIGN)
+    smtp.assert_each_got_exactly_one(CAMPAIGN, one_per_message=True)
     for delivered in smtp.delivered:
         assert delivered.message["To"] == delivered.rcpt_tos[0]
     assert sorted(n["address"] for n in result.output["full"]["notified"]) == CAMPAIGN
-    assert set(tags_of(result)) == {f"feedback_sent:{a}" for a in CAMPAIGN} | {"mail sent"}
+    assert set(result.tags) == {f"feedback_sent:{a}" for a in CAMPAIGN} | {"mail sent"}
 
 
 def test_every_tag_form_theHive_writes_is_read_and_duplicates_are_mailed_once(cortex, smtp):
@@ -56,7 +40,7 @@ def test_every_tag_form_theHive_writes_is_read_and_duplicates_are_mailed_once(co
     result = cortex(case)
 
     assert result.success, result.error
-    assert_each_got_exactly_one(smtp, CAMPAIGN)
+    smtp.assert_each_got_exactly_one(CAMPAIGN, one_per_message=True)
 
 
 def test_rerun_mails_nobody_twice_and_says_so(cortex, smtp):
@@ -67,7 +51,7 @@ def test_rerun_mails_nobody_twice_and_says_so(cortex, smtp):
     assert second.success
     assert "already notified; nothing was sent" in second.output["full"]["message"]
     assert second.operations == []
-    assert_each_got_exactly_one(smtp, CAMPAIGN)
+    smtp.assert_each_got_exactly_one(CAMPAIGN, one_per_message=True)
 
 
 def test_reporter_added_after_a_run_is_mailed_on_the_next_run(cortex, smtp):
@@ -78,7 +62,7 @@ def test_reporter_added_after_a_run_is_mailed_on_the_next_run(cortex, smtp):
 
     assert [n["address"] for n in second.output["full"]["notified"]] == ["carol@example.org"]
     assert second.output["full"]["already_notified"] == CAMPAIGN[:2]
-    assert_each_got_exactly_one(smtp, CAMPAIGN)
+    smtp.assert_each_got_exactly_one(CAMPAIGN, one_per_message=True)
 
 
 def test_refused_recipient_is_reported_tagged_and_retried_alone_on_the_next_run(cortex, smtp):
@@ -94,14 +78,14 @@ def test_refused_recipient_is_reported_tagged_and_retried_alone_on_the_next_run(
         }
     ]
     assert "1 could not be reached: bob@example.org" in first.output["full"]["message"]
-    assert {"feedback_failed:bob@example.org", "mail failed", "mail sent"} <= set(tags_of(first))
-    assert "feedback_sent:bob@example.org" not in tags_of(first)
+    assert {"feedback_failed:bob@example.org", "mail failed", "mail sent"} <= set(first.tags)
+    assert "feedback_sent:bob@example.org" not in first.tags
 
     smtp.faults.refuse.clear()
     second = cortex(apply_operations(case, first))
 
     assert [n["address"] for n in second.output["full"]["notified"]] == ["bob@example.org"]
-    assert_each_got_exactly_one(smtp, CAMPAIGN)
+    smtp.assert_each_got_exactly_one(CAMPAIGN, one_per_message=True)
 
 
 def test_every_recipient_refused_is_an_error_that_tags_nothing(cortex, smtp):
@@ -119,7 +103,7 @@ def test_temporary_refusal_of_the_message_is_retried_in_the_same_job(cortex, smt
 
     assert result.success, result.error
     assert result.output["full"]["failed"] == []
-    assert_each_got_exactly_one(smtp, CAMPAIGN[:1])
+    smtp.assert_each_got_exactly_one(CAMPAIGN[:1], one_per_message=True)
 
 
 def test_greylisted_recipient_is_retried_without_holding_back_the_others(cortex, smtp):
@@ -138,7 +122,7 @@ def test_temporary_refusal_that_lasts_ends_as_a_reported_failure(cortex, smtp):
     assert result.output["full"]["failed"][0]["address"] == "bob@example.org"
     assert "451 4.7.1 Greylisted" in result.output["full"]["failed"][0]["reason"]
     assert "(after 2 attempt(s))" in result.output["full"]["failed"][0]["reason"]
-    assert_each_got_exactly_one(smtp, ["alice@example.org"])
+    smtp.assert_each_got_exactly_one(["alice@example.org"], one_per_message=True)
 
 
 def test_connection_dropped_during_data_is_resumed_without_duplicates(cortex, smtp):
@@ -147,7 +131,7 @@ def test_connection_dropped_during_data_is_resumed_without_duplicates(cortex, sm
 
     assert result.success, result.error
     assert result.output["full"]["failed"] == []
-    assert_each_got_exactly_one(smtp, CAMPAIGN)
+    smtp.assert_each_got_exactly_one(CAMPAIGN, one_per_message=True)
 
 
 def test_server_closing_at_the_greeting_is_retried_a_bounded_number_of_times(cortex):
@@ -179,7 +163,7 @@ def test_refused_connection_is_retried_until_the_server_is_up(cortex, certificat
         late.controller.stop()
 
     assert result.success, result.error
-    assert_each_got_exactly_one(late, ["alice@example.org"])
+    late.assert_each_got_exactly_one(["alice@example.org"], one_per_message=True)
 
 
 def test_reporters_outside_the_allowed_domains_are_refused_and_reported(cortex, smtp):
@@ -190,7 +174,7 @@ def test_reporters_outside_the_allowed_domains_are_refused_and_reported(cortex, 
     assert result.output["full"]["refused"] == [
         {"value": "mallory@evil.example", "reason": "its domain is not in allowed_recipient_domains"}
     ]
-    assert_each_got_exactly_one(smtp, ["alice@example.org", "dave@corp.example.org"])
+    smtp.assert_each_got_exactly_one(["alice@example.org", "dave@corp.example.org"], one_per_message=True)
 
 
 def test_tags_that_smuggle_headers_or_recipients_never_reach_smtp(cortex, smtp):
@@ -208,7 +192,7 @@ def test_tags_that_smuggle_headers_or_recipients_never_reach_smtp(cortex, smtp):
 
     assert result.success
     assert len(result.output["full"]["refused"]) == 3
-    assert_each_got_exactly_one(smtp, ["dave@example.org"])
+    smtp.assert_each_got_exactly_one(["dave@example.org"], one_per_message=True)
     assert "eve@evil.example" not in smtp.delivered[0].content.decode()
 
 
@@ -220,19 +204,13 @@ def test_attacker_title_never_breaks_a_header(cortex, smtp):
     message = smtp.delivered[0].message
     assert message["Bcc"] is None and message["X-Evil"] is None
     assert message["Subject"] == "Re: Urgent Bcc: eve@evil.example X-Evil: 1"
-    assert_each_got_exactly_one(smtp, ["alice@example.org"])
+    smtp.assert_each_got_exactly_one(["alice@example.org"], one_per_message=True)
 
 
-def test_retries_end_within_the_time_budget_cortex_allows(settings):
+def test_retries_end_within_the_time_budget_cortex_allows(deliver_within):
     """The shell alone, with a budget of 2.5 s: after one 1-second timeout, a pause and another could not fit."""
-    with RawTcpServer("silent") as silent:
-        values = {**settings, "smtp_port": silent.port, "smtp_timeout": 1, "smtp_retries": 10}
-        config = read_settings(cortex_config(values, cacerts=settings["cacerts"]), {})
-        report = read_report(thehive4_case(), "thehive:case", config.custom_field, config.title_prefix)
-        decision = decide(report, [], config.reporter_tag, config.allowed_domains)
-        composer = Composer(decision, report, config, datetime.now(timezone.utc))
-        with pytest.raises(SmtpError) as failure:
-            deliver(composer, config.smtp, config.sender_address, deadline=time.monotonic() + 2.5)
+    with RawTcpServer("silent") as silent, pytest.raises(SmtpError) as failure:
+        deliver_within(thehive4_case(), 2.5, smtp_port=silent.port, smtp_timeout=1, smtp_retries=10)
 
     assert silent.connections == 1
     assert "did not answer within 1 s (after 1 attempt(s))" in str(failure.value)
@@ -247,11 +225,11 @@ def test_cortex_stopping_the_job_midway_still_records_who_was_mailed(cortex, smt
     assert [n["address"] for n in first.output["full"]["notified"]] == ["alice@example.org"]
     assert {f["address"] for f in first.output["full"]["failed"]} == {"bob@example.org", "carol@example.org"}
     assert "Cortex stopped the job" in first.output["full"]["failed"][0]["reason"]
-    assert {"feedback_sent:alice@example.org", "feedback_failed:bob@example.org", "mail failed"} <= set(tags_of(first))
+    assert {"feedback_sent:alice@example.org", "feedback_failed:bob@example.org", "mail failed"} <= set(first.tags)
 
     smtp.faults.stall_after = -1
     cortex(apply_operations(case, first))
-    assert_each_got_exactly_one(smtp, CAMPAIGN)
+    smtp.assert_each_got_exactly_one(CAMPAIGN, one_per_message=True)
 
 
 def test_cortex_stopping_the_job_before_any_mail_is_an_error_that_tags_nothing(cortex):

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import ssl
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pytest_httpserver import HTTPServer
 
 from testkit.cases import thehive4_case, thehive5_case
 from testkit.container import (
@@ -30,9 +28,7 @@ from testkit.container import (
     podman,
     run_container_job,
 )
-from testkit.cortex import cortex_config
 from testkit.smtp_server import PASSWORD, USER
-from testkit.thehive_api import v1_observable
 
 IMAGE = "localhost/phish_feedback:test"
 
@@ -65,20 +61,14 @@ def jobs():
 
 
 @pytest.fixture
-def container_job(engine, jobs, settings):
+def container_job(engine, jobs, job_config):
     """One job through the image; keyword arguments override configuration items."""
 
     def run(data, *, kill_after=120, arguments=(), **items):
-        values = {**settings, **items}
-        cacerts = values.pop("cacerts")
-        folder = cortex_job_folder(jobs, data, cortex_config(values, cacerts=cacerts))
+        folder = cortex_job_folder(jobs, data, job_config(**items))
         return run_container_job(engine, IMAGE, folder, kill_after=kill_after, arguments=arguments)
 
     return run
-
-
-def tags(result) -> list[str]:
-    return [operation["tag"] for operation in result.operations]
 
 
 def test_feedback_is_delivered_over_starttls_with_a_login_and_recorded(container_job, smtp):
@@ -87,7 +77,7 @@ def test_feedback_is_delivered_over_starttls_with_a_login_and_recorded(container
     assert result.success, result.everything_printed()
     assert smtp.recipients() == ["alice@example.org"]
     assert smtp.logins == [(USER, True)]
-    assert tags(result) == ["feedback_sent:alice@example.org", "mail sent"]
+    assert result.tags == ["feedback_sent:alice@example.org", "mail sent"]
     assert PASSWORD not in result.everything_printed()
 
 
@@ -100,9 +90,8 @@ def test_case_that_is_not_a_phishing_report_is_a_cortex_error(container_job, smt
     assert smtp.delivered == []
 
 
-def test_private_job_folder_of_another_user_is_answered_and_left_deletable_by_that_user(engine, jobs, settings, smtp):
-    values = {k: v for k, v in settings.items() if k != "cacerts"}
-    folder = cortex_job_folder(jobs, thehive4_case(), cortex_config(values, cacerts=settings["cacerts"]))
+def test_private_job_folder_of_another_user_is_answered_and_left_deletable_by_that_user(engine, jobs, job_config, smtp):
+    folder = cortex_job_folder(jobs, thehive4_case(), job_config())
     assert (folder.stat().st_mode & 0o777, folder.stat().st_uid) == (0o700, CORTEX_UID)
 
     result = run_container_job(engine, IMAGE, folder).result
@@ -115,10 +104,9 @@ def test_private_job_folder_of_another_user_is_answered_and_left_deletable_by_th
     assert not folder.exists()
 
 
-def test_image_started_as_the_folder_owner_runs_as_that_user(engine, jobs, settings, smtp):
+def test_image_started_as_the_folder_owner_runs_as_that_user(engine, jobs, job_config, smtp):
     """As a Kubernetes security context may start it: no root to drop, the job still answered."""
-    values = {k: v for k, v in settings.items() if k != "cacerts"}
-    folder = cortex_job_folder(jobs, thehive4_case(), cortex_config(values, cacerts=settings["cacerts"]))
+    folder = cortex_job_folder(jobs, thehive4_case(), job_config())
 
     result = run_container_job(engine, IMAGE, folder, user=f"{CORTEX_UID}:{CORTEX_UID}").result
 
@@ -132,18 +120,6 @@ def test_job_folder_given_as_argument_as_cortex_3_does(container_job, smtp):
 
     assert result.success, result.everything_printed()
     assert smtp.recipients() == ["alice@example.org"]
-
-
-@pytest.fixture
-def thehive_tls(certificates):
-    """TheHive 5 behind HTTPS with a certificate from the test CA, naming a reporter in an observable."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    certificates.server.configure_cert(context)
-    server = HTTPServer(host="127.0.0.1", ssl_context=context)
-    server.expect_request("/api/v1/query").respond_with_json([v1_observable("mail", "bob@example.org", ["reporter"])])
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_cacerts_is_trusted_inside_the_container_for_thehive_and_smtp(container_job, smtp, thehive_tls):
@@ -177,8 +153,8 @@ def test_time_budget_ends_a_stalled_delivery_with_a_report_before_cortex_kills_t
     assert job.result.success, job.result.everything_printed()
     assert smtp.recipients() == ["alice@example.org"]
     assert [failure["address"] for failure in job.result.output["full"]["failed"]] == ["bob@example.org"]
-    assert "feedback_sent:alice@example.org" in tags(job.result)
-    assert "feedback_sent:bob@example.org" not in tags(job.result)
+    assert "feedback_sent:alice@example.org" in job.result.tags
+    assert "feedback_sent:bob@example.org" not in job.result.tags
 
 
 def test_image_holds_the_compiled_responder_and_nothing_else_of_the_folder(engine):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
 from testkit.cases import thehive4_case
-from testkit.cortex import cortex_config, run_job
+from testkit.cortex import run_job
 from testkit.smtp_server import PASSWORD, USER, LoopbackSmtp, RawTcpServer, free_port
 
 
@@ -73,19 +71,11 @@ def test_untrusted_certificate_stops_before_sending(cortex, smtp):
 def test_certificate_for_another_host_name_is_refused(cortex, smtp, certificates):
     other = certificates.ca.issue_cert("mail.example.org")
     with LoopbackSmtp(certificates) as server:
-        server.controller.SMTP_kwargs["tls_context"] = _context_for(other)
+        server.controller.SMTP_kwargs["tls_context"] = certificates.server_context(other)
         result = cortex(thehive4_case(), smtp_port=server.port)
 
     assert_cortex_error(result, "could not be verified")
     assert server.delivered == []
-
-
-def _context_for(certificate):
-    import ssl
-
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    certificate.configure_cert(context)
-    return context
 
 
 def test_server_without_starttls_is_never_used_in_clear_text(cortex, certificates):
@@ -171,14 +161,8 @@ def test_cacerts_that_is_not_a_certificate_names_the_setting(cortex, smtp):
     assert smtp.delivered == []
 
 
-def test_python_without_cortexutils_is_told_what_to_install(settings, tmp_path):
-    bare = tmp_path / "bare-python"
-    bare.mkdir()
-    # The same interpreter without its site-packages, as a Python where nobody ran pip install.
-    (bare / "python3").write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
-    (bare / "python3").chmod(0o755)
-    values = {k: v for k, v in settings.items() if k != "cacerts"}
-    result = run_job(tmp_path, thehive4_case(), cortex_config(values, cacerts=settings["cacerts"]), python_dir=bare)
+def test_python_without_cortexutils_is_told_what_to_install(job_config, tmp_path, bare_python):
+    result = run_job(tmp_path, thehive4_case(), job_config(), python_dir=bare_python)
 
     assert_cortex_error(result, "cortexutils is not installed", "pip install -r PhishFeedback/requirements.txt")
 

@@ -21,15 +21,10 @@ from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from testkit.cases import thehive4_case
-from testkit.cortex import cortex_config, finish_job, start_job, write_job
+from testkit.cortex import finish_job, start_job, write_job
 from testkit.smtp_server import Faults, RawTcpServer
 
 NOTHING_SENT = "Nothing was sent or tagged"
-
-
-def prepared_job(tmp_path: Path, settings: dict, data: object) -> Path:
-    values = dict(settings)
-    return write_job(tmp_path, data, cortex_config(values, cacerts=values.pop("cacerts")))
 
 
 def job_processes() -> list[int]:
@@ -93,7 +88,7 @@ def test_sigterm_at_any_moment_records_exactly_what_the_server_accepted(cortex, 
     notified = [n["address"] for n in result.output["full"]["notified"]]
     assert Counter(smtp.recipients()) == Counter(notified)
     assert Counter(notified + [f["address"] for f in result.output["full"]["failed"]]) == Counter(REPORTERS)
-    assert {f"feedback_sent:{a}" for a in notified} <= {o["tag"] for o in result.operations}
+    assert {f"feedback_sent:{a}" for a in notified} <= set(result.tags)
 
 
 def test_sigterm_before_sending_says_nothing_was_sent_or_tagged(cortex, smtp):
@@ -107,10 +102,10 @@ def test_sigterm_before_sending_says_nothing_was_sent_or_tagged(cortex, smtp):
     assert smtp.delivered == []
 
 
-def test_job_killed_while_sending_leaves_a_report_that_says_so(tmp_path, settings):
+def test_job_killed_while_sending_leaves_a_report_that_says_so(tmp_path, job_config):
     # Cortex's docker runner kills the container at jobTimeout: no SIGTERM, no chance to write.
     with RawTcpServer("silent") as silent:
-        job = prepared_job(tmp_path, {**settings, "smtp_port": silent.port, "smtp_timeout": 30}, thehive4_case())
+        job = write_job(tmp_path, thehive4_case(), job_config(smtp_port=silent.port, smtp_timeout=30))
         process = start_job(job)
         deadline = time.monotonic() + 30
         while silent.connections == 0 and time.monotonic() < deadline:
@@ -127,8 +122,8 @@ def test_job_killed_while_sending_leaves_a_report_that_says_so(tmp_path, setting
 # --- The job's folder ---------------------------------------------------------------------------
 
 
-def test_output_folder_that_cannot_be_written_is_found_before_any_message(tmp_path, settings, smtp):
-    job = prepared_job(tmp_path, settings, thehive4_case())
+def test_output_folder_that_cannot_be_written_is_found_before_any_message(tmp_path, job_config, smtp):
+    job = write_job(tmp_path, thehive4_case(), job_config())
     (job / "output").write_text("a file where Cortex's output folder should be")
     result = finish_job(start_job(job), job)
 
@@ -137,8 +132,8 @@ def test_output_folder_that_cannot_be_written_is_found_before_any_message(tmp_pa
     assert "Traceback" not in result.everything_printed()
 
 
-def test_output_json_that_cannot_be_replaced_is_found_before_any_message(tmp_path, settings, smtp):
-    job = prepared_job(tmp_path, settings, thehive4_case())
+def test_output_json_that_cannot_be_replaced_is_found_before_any_message(tmp_path, job_config, smtp):
+    job = write_job(tmp_path, thehive4_case(), job_config())
     (job / "output" / "output.json").mkdir(parents=True)
     result = finish_job(start_job(job), job)
 
@@ -158,9 +153,9 @@ def test_output_json_that_cannot_be_replaced_is_found_before_any_message(tmp_pat
     ids=["missing", "truncated", "not_utf8", "not_an_object"],
 )
 def test_unreadable_input_is_an_error_about_the_input_that_says_nothing_was_sent(
-    tmp_path, settings, smtp, damage, says
+    tmp_path, job_config, smtp, damage, says
 ):
-    job = prepared_job(tmp_path, settings, thehive4_case())
+    job = write_job(tmp_path, thehive4_case(), job_config())
     damage(job)
     result = finish_job(start_job(job), job)
 
@@ -200,8 +195,8 @@ def test_lone_surrogates_and_control_characters_in_the_case_are_replaced(cortex,
     assert "Invoice \ufffd overdue" in message.get_body(("plain",)).get_content()
 
 
-def test_output_is_strict_json_even_when_the_input_holds_a_number_json_cannot_write(tmp_path, settings, smtp):
-    job = prepared_job(tmp_path, settings, {**thehive4_case(None), "severity": "HUGE"})
+def test_output_is_strict_json_even_when_the_input_holds_a_number_json_cannot_write(tmp_path, job_config, smtp):
+    job = write_job(tmp_path, {**thehive4_case(None), "severity": "HUGE"}, job_config())
     path = job / "input" / "input.json"
     path.write_text(path.read_text().replace('"HUGE"', "1e400"))
     result = finish_job(start_job(job), job)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from testkit.cases import thehive4_case
-from testkit.cortex import MANIFEST, cortex_config, read_output, write_job
+from testkit.cortex import MANIFEST, read_output, write_job
 
 SCRIPT = json.loads(MANIFEST.read_text(encoding="utf-8"))["command"]
 
@@ -25,20 +25,9 @@ def responders(tmp_path) -> Path:
     return root
 
 
-@pytest.fixture
-def bare_python(tmp_path) -> Path:
-    """A folder whose python3 has no cortexutils: the system Python of a fresh Debian 12 host."""
-    folder = tmp_path / "bare-python"
-    folder.mkdir()
-    (folder / "python3").write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
-    (folder / "python3").chmod(0o755)
-    return folder
-
-
-def run_as_cortex(responders: Path, bare_python: Path, tmp_path: Path, settings: dict):
+def run_as_cortex(responders: Path, bare_python: Path, tmp_path: Path, config: dict):
     """The process runner: the script by path, from the responders folder, `python3` from the bare Python."""
-    values = {k: v for k, v in settings.items() if k != "cacerts"}
-    job = write_job(tmp_path, thehive4_case(), cortex_config(values, cacerts=settings["cacerts"]))
+    job = write_job(tmp_path, thehive4_case(), config)
     environment = {"PATH": f"{bare_python}:/usr/bin:/bin", "REQUESTS_CA_BUNDLE": str(job / "input" / "cacerts")}
     subprocess.run(
         [str(responders / SCRIPT), str(job)], cwd=responders, env=environment, stdin=subprocess.DEVNULL, timeout=60
@@ -47,7 +36,7 @@ def run_as_cortex(responders: Path, bare_python: Path, tmp_path: Path, settings:
 
 
 def test_documented_virtual_environment_runs_the_job_on_a_python_without_cortexutils(
-    responders, bare_python, tmp_path, settings, smtp
+    responders, bare_python, tmp_path, job_config, smtp
 ):
     # README's steps, from the responders folder; the tests' own Python stands for the host's python3.
     for step in (
@@ -57,14 +46,14 @@ def test_documented_virtual_environment_runs_the_job_on_a_python_without_cortexu
     ):
         subprocess.run(step, cwd=responders, check=True)
 
-    output = run_as_cortex(responders, bare_python, tmp_path, settings)
+    output = run_as_cortex(responders, bare_python, tmp_path, job_config())
 
     assert output["success"] is True, output
     assert smtp.recipients() == ["alice@example.org"]
 
 
-def test_without_the_virtual_environment_the_error_gives_the_steps(responders, bare_python, tmp_path, settings, smtp):
-    output = run_as_cortex(responders, bare_python, tmp_path, settings)
+def test_without_the_virtual_environment_the_error_gives_the_steps(responders, bare_python, tmp_path, job_config, smtp):
+    output = run_as_cortex(responders, bare_python, tmp_path, job_config())
 
     assert output["success"] is False
     assert "python3 -m venv PhishFeedback/.venv" in output["errorMessage"]
@@ -72,11 +61,11 @@ def test_without_the_virtual_environment_the_error_gives_the_steps(responders, b
 
 
 def test_virtual_environment_without_the_requirements_is_an_error_not_a_loop(
-    responders, bare_python, tmp_path, settings, smtp
+    responders, bare_python, tmp_path, job_config, smtp
 ):
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", "PhishFeedback/.venv"], cwd=responders, check=True)
 
-    output = run_as_cortex(responders, bare_python, tmp_path, settings)
+    output = run_as_cortex(responders, bare_python, tmp_path, job_config())
 
     assert output["success"] is False
     assert f"cortexutils is not installed for {responders}/PhishFeedback/.venv/bin/python3" in output["errorMessage"]

@@ -5,33 +5,20 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from datetime import datetime, timezone
 
 import hypothesis
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from feedback import pacing
-from feedback.case import read_report
-from feedback.delivery import SmtpError, deliver
-from feedback.messages import Composer
-from feedback.plan import decide
-from feedback.settings import read_settings
+from feedback.delivery import SmtpError
 from testkit.cases import thehive4_case
-from testkit.cortex import apply_operations, cortex_config
+from testkit.cortex import apply_operations
 from testkit.smtp_server import CLOSING_REPLY, QUOTA_REPLY, THROTTLE_REPLY, Faults
 
 CAMPAIGN = [f"reporter{n}@example.org" for n in range(6)]
 USERS = [f"user{n}@example.org" for n in range(12)]
 EXAMPLES = int(os.environ.get("PHISHFEEDBACK_EXAMPLES", "150")) // 5
-
-
-def tags_of(result) -> list[str]:
-    return [operation["tag"] for operation in result.operations]
-
-
-def assert_each_got_exactly_one(smtp, addresses):
-    assert Counter(smtp.recipients()) == Counter(addresses)
 
 
 def gaps(smtp) -> list[float]:
@@ -43,7 +30,7 @@ def test_messages_reach_the_server_no_faster_than_the_limit(cortex, smtp):
     result = cortex(thehive4_case("Spam", CAMPAIGN[:4]), smtp_max_per_minute=120)
 
     assert result.success, result.error
-    assert_each_got_exactly_one(smtp, CAMPAIGN[:4])
+    smtp.assert_each_got_exactly_one(CAMPAIGN[:4])
     assert min(gaps(smtp)) >= 60 / 120
 
 
@@ -68,7 +55,7 @@ def test_quota_reply_stops_the_job_and_the_next_run_mails_only_the_rest(cortex, 
     assert f"answered with a sending quota ({QUOTA_REPLY})" in reason
     assert "once the quota resets" in reason
     assert smtp.refused == [CAMPAIGN[2]], "after a quota reply nothing more may be tried"
-    assert {f"feedback_failed:{a}" for a in CAMPAIGN[2:5]} | {"mail failed", "mail sent"} <= set(tags_of(first))
+    assert {f"feedback_failed:{a}" for a in CAMPAIGN[2:5]} | {"mail failed", "mail sent"} <= set(first.tags)
 
     smtp.faults.limit_after = -1  # the quota resets
     second = cortex(apply_operations(case, first))
@@ -76,7 +63,7 @@ def test_quota_reply_stops_the_job_and_the_next_run_mails_only_the_rest(cortex, 
     assert second.success, second.error
     assert [n["address"] for n in second.output["full"]["notified"]] == CAMPAIGN[2:5]
     assert second.output["full"]["failed"] == []
-    assert_each_got_exactly_one(smtp, CAMPAIGN[:5])
+    smtp.assert_each_got_exactly_one(CAMPAIGN[:5])
 
 
 def test_quota_reply_in_a_4xx_to_mail_from_stops_the_job_too(cortex, smtp):
@@ -122,17 +109,8 @@ def test_throttling_that_lasts_ends_with_the_servers_reply(cortex, smtp):
     assert len(smtp.logins) == 3
 
 
-def deliver_within(settings, reporters, budget, **items):
-    """The shell alone, with a time budget shorter than any jobTimeout Cortex allows (1 min)."""
-    config = read_settings(cortex_config({**settings, **items}, cacerts=settings["cacerts"]), {})
-    report = read_report(thehive4_case("Spam", reporters), "thehive:case", config.custom_field, config.title_prefix)
-    decision = decide(report, [], config.reporter_tag, config.allowed_domains)
-    composer = Composer(decision, report, config, datetime.now(timezone.utc))
-    return deliver(composer, config.smtp, config.sender_address, deadline=time.monotonic() + budget)
-
-
-def test_reporters_beyond_what_the_pace_allows_in_the_budget_are_left_for_the_next_run(settings, smtp):
-    delivery = deliver_within(settings, CAMPAIGN, 2.5, smtp_max_per_minute=60)
+def test_reporters_beyond_what_the_pace_allows_in_the_budget_are_left_for_the_next_run(deliver_within, smtp):
+    delivery = deliver_within(thehive4_case("Spam", CAMPAIGN), 2.5, smtp_max_per_minute=60)
 
     assert [item.recipient for item in delivery.sent] == CAMPAIGN[:3]
     assert [f.address for f in delivery.failed] == CAMPAIGN[3:]
@@ -140,30 +118,30 @@ def test_reporters_beyond_what_the_pace_allows_in_the_budget_are_left_for_the_ne
         "At smtp_max_per_minute 60, this job's 6 message(s) need 0.1 min; its time budget (80% of Cortex's"
         " jobTimeout) ended before this reporter's turn. Run the responder again"
     )
-    assert_each_got_exactly_one(smtp, CAMPAIGN[:3])
+    smtp.assert_each_got_exactly_one(CAMPAIGN[:3])
     assert min(gaps(smtp)) >= 1.0
 
 
-def test_no_message_is_left_in_flight_at_the_deadline_with_the_server_still_deciding(settings, smtp):
+def test_no_message_is_left_in_flight_at_the_deadline_with_the_server_still_deciding(deliver_within, smtp):
     # The server takes 0.4 s per message; the second one's turn comes about 0.15 s before the deadline.
     smtp.faults.verdict_delay = 0.4
-    delivery = deliver_within(settings, CAMPAIGN[:3], 1.7, smtp_max_per_minute=60)
+    delivery = deliver_within(thehive4_case("Spam", CAMPAIGN[:3]), 1.7, smtp_max_per_minute=60)
     time.sleep(0.5)  # what a server still deciding at the deadline would deliver, it has by now
 
     assert [item.recipient for item in delivery.sent] == CAMPAIGN[:1]
     assert "ended before this reporter's turn" in delivery.failed[0].reason
-    assert_each_got_exactly_one(smtp, CAMPAIGN[:1])
+    smtp.assert_each_got_exactly_one(CAMPAIGN[:1])
 
 
-def test_without_a_pace_a_message_starts_only_if_the_server_has_time_to_answer_it(settings, smtp):
+def test_without_a_pace_a_message_starts_only_if_the_server_has_time_to_answer_it(deliver_within, smtp):
     # Four messages of 0.4 s each do not fit in 1.7 s: the last ones wait for the next run, none is cut.
     smtp.faults.verdict_delay = 0.4
-    delivery = deliver_within(settings, CAMPAIGN[:4], 1.7)
+    delivery = deliver_within(thehive4_case("Spam", CAMPAIGN[:4]), 1.7)
     time.sleep(0.5)
 
     assert delivery.sent and delivery.failed
     assert "had too little left for the server to answer one more message" in delivery.failed[0].reason
-    assert_each_got_exactly_one(smtp, [item.recipient for item in delivery.sent])
+    smtp.assert_each_got_exactly_one([item.recipient for item in delivery.sent])
 
 
 def test_cortex_stopping_the_job_while_it_waits_for_the_pace_still_records_who_was_mailed(cortex, smtp):
@@ -173,7 +151,7 @@ def test_cortex_stopping_the_job_while_it_waits_for_the_pace_still_records_who_w
     assert [n["address"] for n in result.output["full"]["notified"]] == CAMPAIGN[:1]
     assert [f["address"] for f in result.output["full"]["failed"]] == CAMPAIGN[1:3]
     assert "Cortex stopped the job" in result.output["full"]["failed"][0]["reason"]
-    assert_each_got_exactly_one(smtp, CAMPAIGN[:1])
+    smtp.assert_each_got_exactly_one(CAMPAIGN[:1])
 
 
 def test_a_limit_that_is_not_a_number_of_messages_names_the_setting(cortex, smtp):
@@ -206,13 +184,13 @@ def test_a_limit_that_is_not_a_number_of_messages_names_the_setting(cortex, smtp
     ),
 )
 def test_any_mix_of_limits_and_faults_mails_nobody_twice_and_loses_nobody(
-    settings, smtp, monkeypatch, count, retries, faults
+    deliver_within, smtp, monkeypatch, count, retries, faults
 ):
     monkeypatch.setattr(pacing, "FIRST_PAUSE", 0.01)  # the back-off's length is not what this checks
     smtp.faults, smtp.delivered[:], smtp.refused[:] = faults, [], []
     reporters = USERS[:count]
     try:
-        delivery = deliver_within(settings, reporters, 30, smtp_retries=retries)
+        delivery = deliver_within(thehive4_case("Spam", reporters), 30, smtp_retries=retries)
     except SmtpError:
         assert smtp.delivered == []
         return
@@ -237,13 +215,13 @@ def test_any_mix_of_limits_and_faults_mails_nobody_twice_and_loses_nobody(
     per_session=st.integers(0, 3),
 )
 def test_any_pace_server_speed_and_budget_records_exactly_what_the_server_accepted(
-    settings, smtp, monkeypatch, count, pace, verdict_delay, budget, per_session
+    deliver_within, smtp, monkeypatch, count, pace, verdict_delay, budget, per_session
 ):
     monkeypatch.setattr(pacing, "FIRST_PAUSE", 0.01)
     smtp.faults, smtp.delivered[:] = Faults(per_session=per_session, verdict_delay=verdict_delay), []
     reporters = USERS[:count]
     try:
-        delivery = deliver_within(settings, reporters, budget, smtp_max_per_minute=pace)
+        delivery = deliver_within(thehive4_case("Spam", reporters), budget, smtp_max_per_minute=pace)
         sent, failed = [item.recipient for item in delivery.sent], [f.address for f in delivery.failed]
     except SmtpError:
         sent, failed = [], reporters

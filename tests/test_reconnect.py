@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from testkit.cases import thehive4_case
 from testkit.cortex import apply_operations
 from testkit.smtp_server import CLOSING_REPLY
 
 CAMPAIGN = [f"reporter{n:02}@example.org" for n in range(50)]
-
-
-def assert_each_got_exactly_one(smtp, addresses):
-    assert Counter(smtp.recipients()) == Counter(addresses)
 
 
 def test_relay_closing_the_session_after_10_messages_still_reaches_all_50(cortex, smtp):
@@ -22,7 +16,7 @@ def test_relay_closing_the_session_after_10_messages_still_reaches_all_50(cortex
     assert result.success, result.error
     assert result.output["full"]["failed"] == []
     assert len(result.output["full"]["notified"]) == 50
-    assert_each_got_exactly_one(smtp, CAMPAIGN)
+    smtp.assert_each_got_exactly_one(CAMPAIGN)
     assert len(smtp.logins) == 5
 
 
@@ -43,7 +37,7 @@ def test_progress_starts_the_retry_count_again(cortex, smtp):
 
     assert result.success, result.error
     assert result.output["full"]["failed"] == []
-    assert_each_got_exactly_one(smtp, CAMPAIGN[:7])
+    smtp.assert_each_got_exactly_one(CAMPAIGN[:7])
     assert len(smtp.logins) == 4
 
 
@@ -65,7 +59,7 @@ def test_relay_that_keeps_closing_is_named_as_such_not_as_a_refused_sender(corte
     smtp.faults.limit_after = -1
     second = cortex(apply_operations(case, first))
     assert [n["address"] for n in second.output["full"]["notified"]] == CAMPAIGN[2:5]
-    assert_each_got_exactly_one(smtp, CAMPAIGN[:5])
+    smtp.assert_each_got_exactly_one(CAMPAIGN[:5])
 
 
 def test_relay_that_closes_before_any_message_is_an_error_that_says_so(cortex, smtp):

@@ -10,13 +10,12 @@ import base64
 import json
 
 import pytest
-from pytest_httpserver import HTTPServer
 
 from testkit.cases import thehive4_case, thehive5_case
 from testkit.secret_forms import leaked, reflecting_thehive
 from testkit.smtp_server import PASSWORD, USER
+from testkit.thehive_api import API_KEY
 
-API_KEY = "hive-Sup3rS3cretApiKey-0123456789"
 V1 = "/api/v1/query"
 PROXY_PASSWORD = "Pr0xy-S3cret-Passw0rd"
 PROXY = f"http://proxyuser:{PROXY_PASSWORD}@127.0.0.1:9/"
@@ -82,17 +81,15 @@ def test_reply_quoting_the_password_with_its_white_space_changed_shows_it_nowher
     assert leaks(result, smtp, SPACED) == []
 
 
-def test_api_key_reflected_by_thehive_reaches_neither_the_report_nor_the_reporter(cortex, smtp):
-    with HTTPServer(host="127.0.0.1") as thehive:
-        thehive.expect_request(V1).respond_with_handler(reflecting_thehive)
-        template = "{reported_subject} from {reported_sender}, {reporter}. {signature}"
-        result = cortex(
-            thehive5_case("Spam", ["bob@example.org"]),
-            thehive_url=thehive.url_for("/").rstrip("/"),
-            thehive_apikey=API_KEY,
-            subject="Re: {reported_subject}",
-            template_spam=template,
-        )
+def test_api_key_reflected_by_thehive_reaches_neither_the_report_nor_the_reporter(cortex, smtp, thehive, api):
+    thehive.expect_request(V1).respond_with_handler(reflecting_thehive)
+    template = "{reported_subject} from {reported_sender}, {reporter}. {signature}"
+    result = cortex(
+        thehive5_case("Spam", ["bob@example.org"]),
+        **api,
+        subject="Re: {reported_subject}",
+        template_spam=template,
+    )
 
     assert result.success, result.error
     assert smtp.recipients() == ["bob@example.org"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import ssl
 import threading
 
 import pytest
@@ -12,7 +11,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from testkit.cases import thehive4_case, thehive5_case, thehive_alert
-from testkit.cortex import JobResult, apply_operations, cortex_config, modules_loaded_by, run_job, write_job
+from testkit.cortex import JobResult, apply_operations, modules_loaded_by, run_job, write_job
 from testkit.smtp_server import free_port
 from testkit.thehive_api import API_KEY, legacy_observable, v1_observable
 
@@ -25,18 +24,6 @@ OBSERVABLES = [
     ("mail_subject", SUBJECT, []),
     ("file", None, []),
 ]
-
-
-@pytest.fixture
-def thehive_tls(certificates):
-    """TheHive behind HTTPS, with a certificate from the test CA."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    certificates.server.configure_cert(context)
-    server = HTTPServer(host="127.0.0.1", ssl_context=context)
-    server.expect_request(V1).respond_with_json([v1_observable(*OBSERVABLES[0])])
-    server.start()
-    yield server
-    server.stop()
 
 
 def bodies(thehive, path):
@@ -214,18 +201,16 @@ def test_plain_case_job_does_not_call_thehive(cortex, smtp, thehive):
     assert thehive.log == []
 
 
-def test_plain_case_job_does_not_load_the_http_stack(smtp, settings, tmp_path):
-    values = {k: v for k, v in settings.items() if k != "cacerts"}
-    job = write_job(tmp_path, thehive4_case("Spam"), cortex_config(values, cacerts=settings["cacerts"]))
+def test_plain_case_job_does_not_load_the_http_stack(smtp, job_config, tmp_path):
+    job = write_job(tmp_path, thehive4_case("Spam"), job_config())
 
     assert modules_loaded_by(job, ("requests", "urllib3", "http")) == []
     assert smtp.recipients() == ["alice@example.org"]
 
 
-def test_job_with_thehive_configured_loads_requests(smtp, settings, tmp_path, thehive, api):
+def test_job_with_thehive_configured_loads_requests(smtp, job_config, tmp_path, thehive, api):
     thehive.expect_request(V1).respond_with_json([])
-    values = {**{k: v for k, v in settings.items() if k != "cacerts"}, **api}
-    job = write_job(tmp_path, thehive5_case("Spam"), cortex_config(values, cacerts=settings["cacerts"]))
+    job = write_job(tmp_path, thehive5_case("Spam"), job_config(**api))
 
     assert "requests" in modules_loaded_by(job, ("requests",))
 
@@ -342,19 +327,18 @@ def trickling(released):
     return handler
 
 
-def within_cortex_time_limit(tmp_path, settings, case, **items) -> JobResult:
+def within_cortex_time_limit(tmp_path, job_config, case, **items) -> JobResult:
     """The job with jobTimeout 1: Cortex would stop it after 60 s, so it must be over well before."""
-    values = {**{k: v for k, v in settings.items() if k != "cacerts"}, "jobTimeout": 1, "smtp_timeout": 30, **items}
-    return run_job(tmp_path, case, cortex_config(values, cacerts=settings["cacerts"]), timeout=55)
+    return run_job(tmp_path, case, job_config(**{"jobTimeout": 1, "smtp_timeout": 30, **items}), timeout=55)
 
 
 def test_silent_thehive_is_given_up_at_its_share_of_the_time_and_the_tags_are_used(
-    tmp_path, settings, smtp, stalled_thehive
+    tmp_path, job_config, smtp, stalled_thehive
 ):
     stalled_thehive.expect_request(V1).respond_with_handler(silent(stalled_thehive.released))
     url = stalled_thehive.url_for("/").rstrip("/")
     result = within_cortex_time_limit(
-        tmp_path, settings, thehive5_case("Spam", ["alice@example.org"]), thehive_url=url, thehive_apikey=API_KEY
+        tmp_path, job_config, thehive5_case("Spam", ["alice@example.org"]), thehive_url=url, thehive_apikey=API_KEY
     )
 
     assert result.success, result.error
@@ -367,12 +351,12 @@ def test_silent_thehive_is_given_up_at_its_share_of_the_time_and_the_tags_are_us
 
 
 def test_trickling_thehive_without_reporter_tags_is_an_error_that_blames_it_and_the_time(
-    tmp_path, settings, smtp, stalled_thehive
+    tmp_path, job_config, smtp, stalled_thehive
 ):
     stalled_thehive.expect_request(V1).respond_with_handler(trickling(stalled_thehive.released))
     url = stalled_thehive.url_for("/").rstrip("/")
     result = within_cortex_time_limit(
-        tmp_path, settings, thehive5_case("Spam", ()), thehive_url=url, thehive_apikey=API_KEY
+        tmp_path, job_config, thehive5_case("Spam", ()), thehive_url=url, thehive_apikey=API_KEY
     )
 
     assert not result.success

@@ -95,15 +95,20 @@ def _verdict(data: dict, name: str, kind: str) -> str:
             )
         value = values[0] if values else None
     if isinstance(value, str) and value.strip():
-        wanted = " ".join(value.split()).lower()
-        for verdict in VERDICTS:
-            if verdict.lower() == wanted:
-                return verdict
+        verdict = verdict_named(value)
+        if verdict:
+            return verdict
         raise CaseError(
             f"The custom field '{name}' holds '{_shorten(value)}', which is not a verdict this responder"
             f" knows. Set it to one of {accepted} and run the responder again."
         )
     raise CaseError(f"Set the {kind}'s custom field '{name}' to one of {accepted}, then run the responder again.")
+
+
+def verdict_named(value: str) -> str | None:
+    """The verdict a field value names, however an analyst wrote its case and spaces."""
+    wanted = " ".join(value.split()).lower()
+    return next((verdict for verdict in VERDICTS if verdict.lower() == wanted), None)
 
 
 def _field_value(data: dict, name: str) -> object:

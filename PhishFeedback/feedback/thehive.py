@@ -7,6 +7,7 @@ message there. `requests` is imported on first use, so that a plain job does not
 
 from __future__ import annotations
 
+import ssl
 import time
 from urllib.parse import quote, urlsplit
 
@@ -14,6 +15,7 @@ from feedback.alarm import Alarm, BudgetSpent
 from feedback.case import CaseError, Observable, Report, read_observables
 from feedback.plan import REPORTER_NAMESPACE
 from feedback.settings import TIME_BUDGET_SHARE, TheHiveSettings
+from feedback.shapes import shape
 from feedback.tags import tag_values
 from feedback.trust import trust_context
 
@@ -31,6 +33,25 @@ THEHIVE_SHARE = 1 / 3
 
 class TheHiveError(Exception):
     """TheHive could not give the observables; the message names the URL and what to check."""
+
+
+@shape
+class Advice:
+    """What to check when TheHive cannot be asked, worded for whoever made the call: a job, or an admin's script."""
+
+    error: type
+    tls: str
+    reach: str
+    key: str
+
+
+JOB_ADVICE = Advice(
+    error=TheHiveError,
+    tls="Put the CA of TheHive's certificate in Cortex's cacerts setting, and check that thehive_url names the host"
+    " the certificate covers.",
+    reach="Check thehive_url, that Cortex can reach TheHive, and Cortex's proxy settings.",
+    key="Check thehive_apikey, that its user may read the observables, and thehive_organisation.",
+)
 
 
 def observables_for(
@@ -81,34 +102,9 @@ def fetch_observables(settings: TheHiveSettings, kind: str, object_id: str, cuto
 
 def _read(settings: TheHiveSettings, kind: str, object_id: str, cutoff: float, context) -> list[Observable]:
     """Through the v1 query API or, where TheHive has none, the legacy one."""
-    import requests
-    from requests.adapters import HTTPAdapter
-    from urllib3.util.retry import Retry
-
-    class TrustingAdapter(HTTPAdapter):
-        """Verifies against the system's CAs and Cortex's cacerts, besides requests' own bundle."""
-
-        def init_poolmanager(self, *args, **kwargs):
-            super().init_poolmanager(*args, **kwargs, ssl_context=context)
-
-    with requests.Session() as session:
-        # A read that timed out is not sent again: the server is slow, and a second wait would only
-        # spend the time delivery needs.
-        retry = Retry(
-            total=2,
-            read=False,
-            backoff_factor=0.5,
-            status_forcelist=(500, 502, 503, 504),
-            allowed_methods=None,
-            raise_on_status=False,
-        )
-        session.mount("http://", HTTPAdapter(max_retries=retry))
-        session.mount("https://", TrustingAdapter(max_retries=retry))
-        session.headers["Authorization"] = f"Bearer {settings.apikey}"
-        if settings.organisation:
-            session.headers["X-Organisation"] = settings.organisation
-        session.proxies.update(settings.proxies)
-        api = _Api(session, settings, cutoff, requests)
+    # The queries only read, POST included: each is retried on a server error.
+    with api_session(settings, context, retried=None) as session:
+        api = _Api(session, settings, cutoff)
         if settings.api == "legacy":
             return api.legacy(kind, object_id)
         try:
@@ -119,13 +115,66 @@ def _read(settings: TheHiveSettings, kind: str, object_id: str, cutoff: float, c
         return api.legacy(kind, object_id)
 
 
+def api_session(settings: TheHiveSettings, context: ssl.SSLContext, retried: frozenset[str] | None):
+    """A requests session that speaks to TheHive as its API wants: the key as a Bearer token, the organisation.
+
+    Certificates are verified against `context` (the system's CAs and Cortex's cacerts). A server
+    error (5xx) is retried for the methods in `retried`, for all of them when it is None.
+    """
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    class TrustingAdapter(HTTPAdapter):
+        """Verifies against the system's CAs and Cortex's cacerts, besides requests' own bundle."""
+
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, **kwargs, ssl_context=context)
+
+    session = requests.Session()
+    # A read that timed out is not sent again: the server is slow, and a second wait would only
+    # spend the time delivery needs.
+    retry = Retry(
+        total=2,
+        read=False,
+        backoff_factor=0.5,
+        status_forcelist=(500, 502, 503, 504),
+        allowed_methods=retried,
+        raise_on_status=False,
+    )
+    session.mount("http://", HTTPAdapter(max_retries=retry))
+    session.mount("https://", TrustingAdapter(max_retries=retry))
+    session.headers["Authorization"] = f"Bearer {settings.apikey}"
+    if settings.organisation:
+        session.headers["X-Organisation"] = settings.organisation
+    session.proxies.update(settings.proxies)
+    return session
+
+
+def send(session, method: str, url: str, body: dict | None, timeout: float, where: str, advice: Advice):
+    """TheHive's answer to one call; an unreachable or untrusted TheHive, or a refused key, as advice.error."""
+    import requests
+
+    try:
+        answer = session.request(method, url, json=body, timeout=timeout)
+    except requests.exceptions.SSLError:
+        raise advice.error(f"{where} could not be reached over verified TLS. {advice.tls}") from None
+    except requests.Timeout:
+        raise advice.error(f"{where} did not answer within {timeout:.0f} s.") from None
+    except requests.RequestException as failure:
+        raise advice.error(f"{where} could not be reached ({type(failure).__name__}). {advice.reach}") from None
+    if answer.status_code in (401, 403):
+        raise advice.error(f"{where} refused the API key (HTTP {answer.status_code}). {advice.key}")
+    return answer
+
+
 class _Absent(Exception):
     """The endpoint does not exist on this TheHive (404/405): an older version may have the other one."""
 
 
 class _Api:
-    def __init__(self, session, settings: TheHiveSettings, cutoff: float, requests) -> None:
-        self.session, self.settings, self.cutoff, self.requests = session, settings, cutoff, requests
+    def __init__(self, session, settings: TheHiveSettings, cutoff: float) -> None:
+        self.session, self.settings, self.cutoff = session, settings, cutoff
         self.where = f"TheHive at {_shown(settings.url)}"
 
     def v1(self, kind: str, object_id: str) -> list[Observable]:
@@ -164,26 +213,8 @@ class _Api:
         timeout = min(self.settings.timeout, self.cutoff - time.monotonic())
         if timeout <= 0:
             raise BudgetSpent("TheHive's share of the job's time ran out")  # reported by fetch_observables
-        try:
-            answer = self.session.request(method, self.settings.url + path, json=body, timeout=timeout)
-        except self.requests.exceptions.SSLError:
-            raise TheHiveError(
-                f"{self.where} could not be reached over verified TLS. Put the CA of TheHive's certificate in"
-                " Cortex's cacerts setting, and check that thehive_url names the host the certificate covers."
-            ) from None
-        except self.requests.Timeout:
-            raise TheHiveError(f"{self.where} did not answer within {timeout:.0f} s.") from None
-        except self.requests.RequestException as failure:
-            raise TheHiveError(
-                f"{self.where} could not be reached ({type(failure).__name__}). Check thehive_url, that Cortex can"
-                " reach TheHive, and Cortex's proxy settings."
-            ) from None
+        answer = send(self.session, method, self.settings.url + path, body, timeout, self.where, JOB_ADVICE)
         status = answer.status_code
-        if status in (401, 403):
-            raise TheHiveError(
-                f"{self.where} refused the API key (HTTP {status}). Check thehive_apikey, that its user may read"
-                " the observables, and thehive_organisation."
-            )
         if status in (404, 405):
             raise _Absent(
                 f"{self.where} answered HTTP {status} to {path.split('?')[0]}. Check thehive_url and thehive_api."

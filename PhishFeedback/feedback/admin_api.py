@@ -1,0 +1,74 @@
+"""The calls thehive_setup.py makes to TheHive, each failure one sentence that says what to check.
+
+The session is the responder's own (feedback.thehive.api_session): the same headers and the same
+trust. Only reads are retried on a server error, so that a create is never sent twice.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from feedback.field_setup import SetupError
+from feedback.items import ConfigError
+from feedback.settings import TheHiveSettings
+from feedback.thehive import Advice, api_session, send
+from feedback.trust import trust_context
+
+STATUS = "/api/v1/status"
+# TheHive's own explanation of a refusal is shown, cut to this length.
+SHOWN = 300
+
+
+ADVICE = Advice(
+    error=SetupError,
+    tls="Its certificate is not trusted or does not name that host: give its CA with --cacerts FILE (PEM), and check"
+    " that --url names the host the certificate covers.",
+    reach="Check --url, and that this machine reaches TheHive (HTTPS_PROXY if it needs a proxy).",
+    key="Put in THEHIVE_APIKEY the key of a user who may manage custom fields (an admin of TheHive's admin"
+    " organisation), and give --organisation when that user has several.",
+)
+
+
+class AdminApi:
+    def __init__(self, settings: TheHiveSettings) -> None:
+        try:
+            import requests  # noqa: F401 (said here, before any call, when it is missing)
+        except ImportError:
+            raise SetupError(
+                f"requests is not installed for {sys.executable}. Run the script with the responder's Python"
+                " (PhishFeedback/.venv/bin/python3 PhishFeedback/thehive_setup.py …), or install"
+                " PhishFeedback/requirements.txt."
+            ) from None
+        try:
+            context = trust_context(settings.cacerts)
+        except ConfigError:
+            raise SetupError("The file given with --cacerts holds no valid PEM certificate.") from None
+        self.settings = settings
+        self.session = api_session(settings, context, retried=frozenset({"GET"}))
+
+    def __enter__(self) -> AdminApi:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.session.close()
+
+    def call(self, method: str, path: str, body: dict | None = None) -> object:
+        """TheHive's JSON answer (None for an empty one), or SetupError."""
+        where = f"TheHive at {self.settings.url}"
+        answer = send(self.session, method, self.settings.url + path, body, self.settings.timeout, where, ADVICE)
+        status = answer.status_code
+        if status not in (200, 201, 204):
+            raise SetupError(f"{where} answered HTTP {status} to {method} {path}{_explained(answer)}.")
+        try:
+            return answer.json() if answer.content else None
+        except ValueError:
+            raise SetupError(f"{where} did not answer {path} with JSON. Check that --url points at TheHive.") from None
+
+
+def _explained(answer) -> str:
+    """TheHive's own message (`{"type": …, "message": …}`), where it gave one."""
+    try:
+        message = answer.json().get("message")
+    except (ValueError, AttributeError):
+        return ""
+    return f": {' '.join(str(message).split())[:SHOWN]}" if message else ""

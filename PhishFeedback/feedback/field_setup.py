@@ -1,0 +1,137 @@
+"""What thehive_setup.py must do to TheHive's verdict custom field, decided from what TheHive already holds.
+
+TheHive 4 and 5 name things differently (docs/thehive-setup.md): TheHive 5's v1 API calls the
+internal name `name` and takes the options; TheHive 4.1's v1 create drops `options`, so there the
+v0 routes are used, where `reference` is the internal name and `name` the one shown. The internal
+name is what the responder's `custom_field` item names. Pure functions: the HTTP is in admin_api.
+"""
+
+from __future__ import annotations
+
+from feedback.case import VERDICTS, verdict_named
+from feedback.shapes import shape
+
+FIELD_TYPE = "string"
+# TheHive 5 shows custom fields by group in its admin pages.
+GROUP = "PhishFeedback"
+DESCRIPTION = "The SOC's verdict on a reported e-mail; the Phish_Feedback responder tells the reporters."
+
+
+class SetupError(Exception):
+    """The field cannot be set up as things stand; the message says what to do, and that nothing changed."""
+
+
+@shape
+class Routes:
+    list: str
+    create: str
+    patch: str  # with {id}
+
+
+ROUTES = {
+    4: Routes("/api/customField", "/api/customField", "/api/customField/{id}"),
+    5: Routes("/api/v1/customField", "/api/v1/customField", "/api/v1/customField/{id}"),
+}
+
+
+@shape
+class Field:
+    id: str
+    name: str  # the internal name, the key of the case's custom fields
+    type: str
+    options: tuple
+
+
+@shape
+class Step:
+    method: str | None  # None: nothing to change
+    path: str
+    body: dict | None
+    said: str  # what happened, once the call succeeded
+
+
+def edition(status: object) -> int:
+    """4 or 5, from TheHive's GET /api/v1/status: {"versions": {"TheHive": "4.1.24-1"}}."""
+    versions = status.get("versions") if isinstance(status, dict) else None
+    version = versions.get("TheHive") if isinstance(versions, dict) else None
+    major = version.split(".")[0] if isinstance(version, str) else ""
+    if not major.isdigit():
+        raise SetupError(
+            "TheHive did not say its version at /api/v1/status. Check that --url points at TheHive 4 or 5."
+            " Nothing was changed."
+        )
+    if int(major) < 4:
+        raise SetupError(
+            f"TheHive {version} is older than 4, whose custom-field API this script does not speak. Create the"
+            " field by hand (docs/thehive-setup.md). Nothing was changed."
+        )
+    return min(int(major), 5)
+
+
+def read_fields(answer: object, major: int) -> list[Field]:
+    """The custom fields in TheHive's list, in either edition's shape."""
+    if not isinstance(answer, list):
+        raise SetupError("TheHive did not answer with a list of custom fields. Check that --url points at TheHive.")
+    identity = ("id", "reference") if major == 4 else ("_id", "name")
+    fields = []
+    for item in answer:
+        if isinstance(item, dict) and all(isinstance(item.get(key), str) for key in identity):
+            options = item.get("options")
+            fields.append(
+                Field(
+                    id=item[identity[0]],
+                    name=item[identity[1]],
+                    type=str(item.get("type")),
+                    options=tuple(options) if isinstance(options, list) else (),
+                )
+            )
+    return fields
+
+
+def plan(fields: list[Field], major: int, name: str) -> Step:
+    """Create the field, add the verdicts it lacks (keeping its other options), or nothing."""
+    routes = ROUTES[major]
+    existing = next((field for field in fields if field.name == name), None)
+    if existing is None:
+        return Step(
+            "POST",
+            routes.create,
+            _creation(major, name),
+            f"Created the {FIELD_TYPE} custom field '{name}' with the options {_listed(VERDICTS)}."
+            " Add it to your phishing case template.",
+        )
+    if existing.type != FIELD_TYPE:
+        raise SetupError(
+            f"TheHive already has a custom field '{name}' of type '{existing.type}', but the verdict needs a"
+            f" {FIELD_TYPE} field. Nothing was changed. Delete or rename that field in TheHive, or run this"
+            " again with --field and another name, and set the responder's custom_field item to that name."
+        )
+    offered = {verdict_named(option) for option in existing.options if isinstance(option, str)}
+    missing = [verdict for verdict in VERDICTS if verdict not in offered]
+    if not missing:
+        return Step(
+            None,
+            "",
+            None,
+            f"Nothing changed: the custom field '{name}' is already a {FIELD_TYPE} field with the options"
+            f" {_listed(existing.options)}.",
+        )
+    options = [*existing.options, *missing]
+    kept = f" (kept {_listed(existing.options)})" if existing.options else ""
+    return Step(
+        "PATCH",
+        routes.patch.format(id=existing.id),
+        {"options": options},
+        f"Added {_listed(missing)} to the options of the custom field '{name}'{kept}.",
+    )
+
+
+def _creation(major: int, name: str) -> dict:
+    common = {"description": DESCRIPTION, "type": FIELD_TYPE, "mandatory": False, "options": list(VERDICTS)}
+    if major == 4:
+        return {"name": name, "reference": name, **common}
+    return {"name": name, "displayName": name, "group": GROUP, **common}
+
+
+def _listed(options) -> str:
+    return ", ".join(f"'{option}'" for option in options)

@@ -39,9 +39,10 @@ def arguments() -> argparse.Namespace:
 
 def main() -> int:
     sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)
-    options = arguments()
+    # Remembered first: a key typed on the command line by mistake comes back in argparse's complaint.
     apikey = os.environ.get(ENVIRONMENT_KEY, "").strip()
     remember(apikey)
+    options = arguments()
     try:
         settings = _settings(options, apikey)
         print(set_up(settings, options.field))

@@ -194,3 +194,10 @@ def test_python_without_requests_is_told_what_to_run(bare_python, thehive5):
 
     assert result.returncode == 1
     assert "requests is not installed" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_key_typed_on_the_command_line_is_refused_without_being_echoed(setup, thehive5):
+    result = setup(thehive5.url, "--apikey", API_KEY)
+
+    assert result.returncode == 2 and "unrecognized arguments" in result.stderr
+    assert API_KEY not in result.stderr and thehive5.writes == []

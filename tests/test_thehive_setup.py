@@ -27,6 +27,7 @@ def ca_file(tmp_path, certificates) -> str:
 
 @pytest.fixture
 def https_server(certificates):
+    """An HTTPS server on loopback whose certificate the test CA signed."""
     server = HTTPServer(host="127.0.0.1", ssl_context=certificates.server_context())
     server.start()
     yield server
@@ -35,17 +36,18 @@ def https_server(certificates):
 
 
 @pytest.fixture(params=[4, 5], ids=["thehive4.1", "thehive5"])
-def thehive(request, https_server) -> CustomFieldApi:
+def hive(request, https_server) -> CustomFieldApi:
+    """TheHive 4.1, then TheHive 5: the test runs on each."""
     return CustomFieldApi(https_server, request.param)
 
 
 @pytest.fixture
-def thehive5(https_server) -> CustomFieldApi:
+def hive5(https_server) -> CustomFieldApi:
     return CustomFieldApi(https_server, 5)
 
 
 @pytest.fixture
-def thehive4(https_server) -> CustomFieldApi:
+def hive4(https_server) -> CustomFieldApi:
     return CustomFieldApi(https_server, 4)
 
 
@@ -61,11 +63,11 @@ def setup(ca_file):
     return run
 
 
-def test_creates_the_verdict_field_on_thehive5(setup, thehive5):
-    result = setup(thehive5.url)
+def test_creates_the_verdict_field_on_thehive5(setup, hive5):
+    result = setup(hive5.url)
 
     assert result.returncode == 0, result.stderr
-    assert thehive5.writes == [
+    assert hive5.writes == [
         (
             "POST",
             "/api/v1/customField",
@@ -73,86 +75,86 @@ def test_creates_the_verdict_field_on_thehive5(setup, thehive5):
                 "name": "phishFeedback",
                 "displayName": "phishFeedback",
                 "group": "PhishFeedback",
-                "description": thehive5.writes[0][2]["description"],
+                "description": hive5.writes[0][2]["description"],
                 "type": "string",
                 "mandatory": False,
                 "options": list(VERDICTS),
             },
         )
     ]
-    assert thehive5.field("phishFeedback")["options"] == list(VERDICTS)
+    assert hive5.field("phishFeedback")["options"] == list(VERDICTS)
     assert "Created" in result.stdout and "'phishFeedback'" in result.stdout
 
 
-def test_creates_the_verdict_field_on_thehive41_through_v0_never_its_v1_create(setup, thehive4):
-    result = setup(thehive4.url)
+def test_creates_the_verdict_field_on_thehive41_through_v0_never_its_v1_create(setup, hive4):
+    result = setup(hive4.url)
 
     assert result.returncode == 0, result.stderr
-    assert [(method, path) for method, path, _ in thehive4.writes] == [("POST", "/api/customField")]
-    assert thehive4.writes[0][2]["reference"] == "phishFeedback"
-    field = thehive4.field("phishFeedback")
+    assert [(method, path) for method, path, _ in hive4.writes] == [("POST", "/api/customField")]
+    assert hive4.writes[0][2]["reference"] == "phishFeedback"
+    field = hive4.field("phishFeedback")
     assert (field["type"], field["options"]) == ("string", list(VERDICTS))
 
 
-def test_field_named_with_field_option(setup, thehive):
-    assert setup(thehive.url, "--field", "verdict").returncode == 0
+def test_field_named_with_field_option(setup, hive):
+    assert setup(hive.url, "--field", "verdict").returncode == 0
 
-    assert [field["name"] for field in thehive.fields] == ["verdict"]
+    assert [field["name"] for field in hive.fields] == ["verdict"]
 
 
-def test_missing_verdicts_are_added_and_other_options_kept(setup, thehive):
-    existing = thehive.add("phishFeedback", options=["Phishing", "False positive", "spam "])
+def test_missing_verdicts_are_added_and_other_options_kept(setup, hive):
+    existing = hive.add("phishFeedback", options=["Phishing", "False positive", "spam "])
 
-    result = setup(thehive.url)
+    result = setup(hive.url)
 
     assert result.returncode == 0, result.stderr
     missing = [v for v in VERDICTS if v not in ("Phishing", "Spam")]
     assert existing["options"] == ["Phishing", "False positive", "spam ", *missing]
-    assert [(method, path) for method, path, _ in thehive.writes] == [
-        ("PATCH", ("/api/v1/customField/" if thehive.major == 5 else "/api/customField/") + existing["id"])
+    assert [(method, path) for method, path, _ in hive.writes] == [
+        ("PATCH", ("/api/v1/customField/" if hive.major == 5 else "/api/customField/") + existing["id"])
     ]
     assert "Added" in result.stdout and "'False positive'" in result.stdout
 
 
-def test_second_run_changes_nothing_and_says_so(setup, thehive):
-    assert setup(thehive.url).returncode == 0
-    made = list(thehive.writes)
+def test_second_run_changes_nothing_and_says_so(setup, hive):
+    assert setup(hive.url).returncode == 0
+    made = list(hive.writes)
 
-    again = setup(thehive.url)
+    again = setup(hive.url)
 
     assert again.returncode == 0, again.stderr
-    assert thehive.writes == made
-    assert again.stdout.startswith(f"TheHive {thehive.major} at {thehive.url}: Nothing changed")
+    assert hive.writes == made
+    assert again.stdout.startswith(f"TheHive {hive.major} at {hive.url}: Nothing changed")
 
 
-def test_field_of_another_type_is_an_error_and_left_alone(setup, thehive):
-    thehive.add("phishFeedback", type="boolean")
+def test_field_of_another_type_is_an_error_and_left_alone(setup, hive):
+    hive.add("phishFeedback", type="boolean")
 
-    result = setup(thehive.url)
+    result = setup(hive.url)
 
     assert result.returncode == 1
-    assert thehive.writes == []
+    assert hive.writes == []
     assert "'phishFeedback' of type 'boolean'" in result.stderr and "Nothing was changed" in result.stderr
     assert len(result.stderr.splitlines()) == 1 and result.stdout == ""
 
 
 @pytest.mark.parametrize("echo", [False, True], ids=["plain", "key-echoed"])
-def test_refused_key_is_one_line_and_never_shown(setup, thehive, echo):
-    thehive.echo = echo
+def test_refused_key_is_one_line_and_never_shown(setup, hive, echo):
+    hive.echo = echo
     wrong = "hive-WrongKey-9876543210abcdef"
 
-    result = setup(thehive.url, apikey=wrong)
+    result = setup(hive.url, apikey=wrong)
 
     assert result.returncode == 1
     assert "refused the API key (HTTP 401)" in result.stderr and "THEHIVE_APIKEY" in result.stderr
     assert len(result.stderr.splitlines()) == 1
-    assert wrong not in result.stdout + result.stderr and thehive.writes == []
+    assert wrong not in result.stdout + result.stderr and hive.writes == []
 
 
-def test_key_echoed_by_thehive_in_a_refusal_is_masked(setup, thehive):
-    thehive.echo = thehive.refuse_writes = True
+def test_key_echoed_by_thehive_in_a_refusal_is_masked(setup, hive):
+    hive.echo = hive.refuse_writes = True
 
-    result = setup(thehive.url)
+    result = setup(hive.url)
 
     assert result.returncode == 1
     assert "HTTP 400" in result.stderr and MASK in result.stderr
@@ -166,38 +168,38 @@ def test_unreachable_thehive_is_one_line(setup):
     assert "could not be reached" in result.stderr and len(result.stderr.splitlines()) == 1
 
 
-def test_untrusted_certificate_is_one_line_and_changes_nothing(setup, thehive5):
-    result = setup(thehive5.url, trusted=False)
+def test_untrusted_certificate_is_one_line_and_changes_nothing(setup, hive5):
+    result = setup(hive5.url, trusted=False)
 
     assert result.returncode == 1
     assert "verified TLS" in result.stderr and "--cacerts" in result.stderr
-    assert len(result.stderr.splitlines()) == 1 and thehive5.writes == []
+    assert len(result.stderr.splitlines()) == 1 and hive5.writes == []
 
 
-def test_missing_key_is_one_line(setup, thehive5):
-    result = setup(thehive5.url, apikey="")
+def test_missing_key_is_one_line(setup, hive5):
+    result = setup(hive5.url, apikey="")
 
     assert result.returncode == 1
-    assert "THEHIVE_APIKEY" in result.stderr and thehive5.writes == []
+    assert "THEHIVE_APIKEY" in result.stderr and hive5.writes == []
 
 
-def test_organisation_is_sent_with_every_call(setup, thehive5, https_server):
-    assert setup(thehive5.url, "--organisation", "SOC").returncode == 0
+def test_organisation_is_sent_with_every_call(setup, hive5, https_server):
+    assert setup(hive5.url, "--organisation", "SOC").returncode == 0
 
     assert {request.headers.get("X-Organisation") for request, _ in https_server.log} == {"SOC"}
 
 
-def test_python_without_requests_is_told_what_to_run(bare_python, thehive5):
+def test_python_without_requests_is_told_what_to_run(bare_python, hive5):
     env = {**os.environ, "THEHIVE_APIKEY": API_KEY}
-    command = [str(bare_python / "python3"), str(SCRIPT), "--url", thehive5.url]
+    command = [str(bare_python / "python3"), str(SCRIPT), "--url", hive5.url]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
     assert result.returncode == 1
     assert "requests is not installed" in result.stderr and len(result.stderr.splitlines()) == 1
 
 
-def test_key_typed_on_the_command_line_is_refused_without_being_echoed(setup, thehive5):
-    result = setup(thehive5.url, "--apikey", API_KEY)
+def test_key_typed_on_the_command_line_is_refused_without_being_echoed(setup, hive5):
+    result = setup(hive5.url, "--apikey", API_KEY)
 
     assert result.returncode == 2 and "unrecognized arguments" in result.stderr
-    assert API_KEY not in result.stderr and thehive5.writes == []
+    assert API_KEY not in result.stderr and hive5.writes == []

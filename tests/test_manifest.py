@@ -153,3 +153,11 @@ def test_the_manifest_links_to_the_project_home_readme_names():
 
     assert m["url"].startswith(home + "#") and m["service_homepage"].startswith(home + "#")
     assert home in (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_dev_image_names_the_catalog_after_the_image_the_engine_made():
+    from testkit.container import local_name
+
+    assert local_name(["podman"], "phish_feedback:1.0") == "localhost/phish_feedback:1.0"
+    assert local_name(["podman"], "registry.example.org/soc/phish_feedback:1.0").startswith("registry.")
+    assert local_name(["docker"], "phish_feedback:1.0") == "phish_feedback:1.0"

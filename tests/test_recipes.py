@@ -126,3 +126,16 @@ def test_every_link_between_the_documents_leads_somewhere(document):
         assert linked.exists(), f"{document.name} links to {target}, which does not exist"
         if anchor and linked.suffix == ".md":
             assert anchor in anchors(linked.read_text(encoding="utf-8")), f"{document.name}: no #{anchor} in {path}"
+
+
+def test_the_case_docs_ingestion_shows_is_answered_as_the_page_says(cortex, smtp):
+    page = (REPO / "docs" / "ingestion.md").read_text(encoding="utf-8")
+    case = json.loads(
+        page.split("## The case as the responder receives it", 1)[1].split("```json\n")[1].split("```")[0]
+    )
+
+    result = cortex(case)
+
+    assert result.success, result.error
+    smtp.assert_each_got_exactly_one(["alice@example.org", "bob@example.org"])
+    assert sorted(result.tags) == ["feedback_sent:alice@example.org", "feedback_sent:bob@example.org", "mail sent"]

@@ -37,13 +37,7 @@ def main() -> int:
         print("== Cortex output (output.json)")
         print(json.dumps(result.output, indent=2, ensure_ascii=False))
         for delivered in server.delivered:
-            message = delivered.message
-            size = len(delivered.content)
-            print(f"== Delivered to {', '.join(delivered.rcpt_tos)} (login {delivered.login}), {size} bytes")
-            print("".join(f"{name}: {value}\n" for name, value in message.items()))
-            print(message.get_body(("plain",)).get_content().replace("\r\n", "\n"))
-            html = message.get_body(("html",)).get_content()
-            print(f"== and its HTML alternative ({len(html)} characters; README shows it rendered)")
+            print(delivered.shown())
     return 0 if result.success else 1
 
 

@@ -12,6 +12,7 @@ with which .ci/run builds the base image before the tests.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -25,8 +26,11 @@ from pathlib import Path
 from testkit.cortex import MANIFEST, JobResult, read_output, write_job
 
 CONTEXT = MANIFEST.parent
-# The python:3-slim look-alike: Debian 12 and its Python, which the offline wheels must fit.
+# The python:3.11-slim-bookworm look-alike: Debian 12 and its Python, which the offline wheels must fit.
 BASE_SUITE, BASE_PYTHON = "bookworm", "3.11"
+# The platform of the image's wheels (PhishFeedback/requirements.lock's hashes are theirs).
+WHEEL_PLATFORM = "manylinux2014_x86_64"
+LOCK = CONTEXT / "requirements.lock"
 BASE_IMAGE = f"localhost/phishfeedback-base:{BASE_SUITE}"
 BASE_PACKAGES = "python3,python3-pip,python3-venv,ca-certificates"
 # Cortex's own user on the host: neither root nor any user the image knows.
@@ -71,7 +75,7 @@ def default_tag() -> str:
     return f"{manifest['name'].lower()}:{manifest['version']}"
 
 
-def build_image(tag: str, options: list[str]) -> None:
+def build_image(tag: str, options: list[str]) -> str:
     command = engine()
     if command is None:
         raise SystemExit("./dev image needs docker or podman; neither is installed.")
@@ -79,6 +83,14 @@ def build_image(tag: str, options: list[str]) -> None:
     print("./dev image:", " ".join(build), file=sys.stderr)
     if subprocess.run(build).returncode != 0:
         raise SystemExit(f"./dev image: {command[0]} could not build {tag} (see above).")
+    return local_name(command, tag)
+
+
+def local_name(command: list[str], tag: str) -> str:
+    """The name the engine gives the image: podman puts a bare name under localhost/, Docker keeps it."""
+    first = tag.split("/", 1)[0]
+    qualified = "/" in tag and ("." in first or ":" in first or first == "localhost")
+    return tag if command[0] != "podman" or qualified else f"localhost/{tag}"
 
 
 def catalog(image: str) -> list[dict]:
@@ -96,6 +108,7 @@ def build_base_image(command: list[str]) -> None:
     """Built once (about 45 s) and kept in podman's storage; Docker Hub is out of reach here."""
     if has_image(command, BASE_IMAGE):
         return
+    print(f"Building the base image {BASE_IMAGE} with debootstrap (about a minute, once) ...", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="phishfeedback-base-") as scratch:
         root = Path(scratch) / "root"
         subprocess.run(
@@ -112,18 +125,38 @@ def build_base_image(command: list[str]) -> None:
         subprocess.run([*command, "import", "-", BASE_IMAGE], stdin=tar.stdout, check=True, capture_output=True)
         if tar.wait() != 0:
             raise RuntimeError("tar of the base image's root failed")
+    print(f"The base image {BASE_IMAGE} is in podman's storage.", file=sys.stderr)
 
 
-def download_wheels(wheels: Path) -> None:
-    """The requirements as wheels for the base's Python, so that the image builds with no network."""
+def download_wheels(wheels: Path, requirements: Path = LOCK) -> None:
+    """The image's wheels for its Python and platform, whatever this machine's, as docs/image.md's offline recipe."""
+    print(f"Downloading the image's wheels into {wheels} ...", file=sys.stderr)
     subprocess.run(
         [
             *(sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check"),
-            *("--only-binary=:all:", "--python-version", BASE_PYTHON, "-d", str(wheels)),
-            *("-r", str(CONTEXT / "requirements.txt")),
+            *("--only-binary=:all:", "--python-version", BASE_PYTHON, "--platform", WHEEL_PLATFORM),
+            *("-d", str(wheels), "-r", str(requirements)),
         ],
         check=True,
     )
+
+
+def write_lock() -> None:
+    """requirements.lock: requirements.txt resolved for the image, each wheel pinned with its sha256."""
+    with tempfile.TemporaryDirectory(prefix="phishfeedback-lock-") as scratch:
+        download_wheels(Path(scratch), CONTEXT / "requirements.txt")
+        pins = []
+        for wheel in sorted(Path(scratch).glob("*.whl")):
+            name, version = wheel.name.split("-")[:2]
+            digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+            pins.append(f"{name.replace('_', '-').lower()}=={version} \\\n    --hash=sha256:{digest}\n")
+    header = (
+        f"# What the image installs (pip install --require-hashes): requirements.txt resolved for Python"
+        f" {BASE_PYTHON} on {WHEEL_PLATFORM},\n# written by ./dev lock. Cortex's process runner installs"
+        " requirements.txt instead.\n"
+    )
+    LOCK.write_text(header + "".join(pins), encoding="utf-8")
+    print(f"./dev lock: {len(pins)} pinned requirements written to {LOCK}", file=sys.stderr)
 
 
 def build_test_image(command: list[str], tag: str, wheels: Path) -> None:
@@ -188,18 +221,26 @@ def main(arguments: list[str]) -> None:
     if arguments[:1] == ["image"]:
         options = arguments[1:]
         tag = options.pop(0) if options and not options[0].startswith("-") else default_tag()
-        build_image(tag, options)
-        print(f"Built {tag}. Its catalog: ./dev catalog {tag}", file=sys.stderr)
+        name = build_image(tag, options)
+        print(
+            f"Built {name}. Cortex's Docker engine must hold an image of the name its catalog gives: push it to"
+            f" your registry (tag it registry.example.org/soc/{tag}, push, then"
+            f" ./dev catalog registry.example.org/soc/{tag}), or load it on the Cortex host and use"
+            f" ./dev catalog {name} (docs/image.md).",
+            file=sys.stderr,
+        )
     elif arguments == ["base"]:
         reason = missing_tools()
         if reason:
             raise SystemExit(f"The base image cannot be built: {reason}")
         build_base_image(podman())
+    elif arguments == ["lock"]:
+        write_lock()
     elif arguments[:1] == ["catalog"] and len(arguments) == 2:
         json.dump(catalog(arguments[1]), sys.stdout, indent=2, ensure_ascii=False)
         print()
     else:
-        raise SystemExit("usage: ./dev image [TAG] [BUILD OPTIONS] | ./dev catalog IMAGE")
+        raise SystemExit("usage: ./dev image [TAG] [BUILD OPTIONS] | ./dev catalog IMAGE | ./dev lock")
 
 
 if __name__ == "__main__":

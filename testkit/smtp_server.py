@@ -63,6 +63,19 @@ class Delivered:
     def message(self) -> EmailMessage:
         return message_from_bytes(self.content, policy=policy.default)
 
+    def shown(self) -> str:
+        """The message as a person reads it in a terminal: who, the headers, the plain text, the HTML's size."""
+        message = self.message
+        html = message.get_body(("html",))
+        return "".join(
+            [
+                f"== Delivered to {', '.join(self.rcpt_tos)} (login {self.login}), {len(self.content)} bytes\n",
+                *(f"{name}: {value}\n" for name, value in message.items()),
+                "\n" + message.get_body(("plain",)).get_content().replace("\r\n", "\n") + "\n",
+                f"== and its HTML alternative ({len(html.get_content()) if html else 0} characters)\n",
+            ]
+        )
+
 
 @dataclass
 class Faults:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from testkit.cases import thehive4_case
+from testkit.cases import thehive4_case, thehive5_case
 from testkit.cortex import run_job
 from testkit.smtp_server import PASSWORD, USER, LoopbackSmtp, RawTcpServer, free_port
 
@@ -38,6 +38,17 @@ def test_unset_verdict_names_the_field_and_the_values(cortex, smtp, value):
     assert smtp.delivered == []
 
 
+@pytest.mark.parametrize("case_name", ["phishfeedback", "phish_feedback", "Phish-Feedback"])
+def test_verdict_under_a_name_differing_in_case_or_punctuation_names_both(cortex, smtp, case_name):
+    case = thehive5_case("Spam")
+    case["customFieldValues"] = {case_name: "Spam"}
+
+    result = cortex(case)
+
+    assert_cortex_error(result, f"the custom field '{case_name}'; custom_field is 'phishFeedback'")
+    assert smtp.delivered == []
+
+
 def test_unknown_verdict_is_refused(cortex, smtp):
     assert_cortex_error(cortex(thehive4_case("Maybe")), "holds 'Maybe'", "'Legit email'")
 
@@ -49,12 +60,29 @@ def test_case_without_reporter_tag_says_which_tag_is_expected(cortex, smtp):
 def test_reporter_tag_that_is_not_an_address_is_refused(cortex, smtp):
     result = cortex(thehive4_case(reporters=["not an address"]))
 
-    assert_cortex_error(result, "'not an address'", "not one plain e-mail address")
+    assert_cortex_error(result, "'not an address'", "it has no '@'")
     assert smtp.delivered == []
 
 
 def test_missing_sender_names_the_setting(cortex, smtp):
     assert_cortex_error(cortex(thehive4_case(), **{"from": None}), "from is required", "Organisation → Responders")
+
+
+@pytest.mark.parametrize(
+    ("sender", "reason"),
+    [
+        ("soc@", "it has nothing after the '@'"),
+        ("SOC <@example.org>", "it has nothing before the '@'"),
+        ("soc", "it has no '@'"),
+        ("SOC soc@example.org", "not one plain e-mail address"),
+        ("soc@example.org, cert@example.org", "holds 2 addresses"),
+    ],
+)
+def test_unusable_sender_is_quoted_with_what_is_wrong(cortex, smtp, sender, reason):
+    result = cortex(thehive4_case(), **{"from": sender})
+
+    assert_cortex_error(result, f"'from' is '{sender}'", reason, "Organisation → Responders")
+    assert smtp.delivered == []
 
 
 def test_port_of_the_wrong_type_names_the_setting(cortex, smtp):

@@ -124,3 +124,40 @@ def test_dev_catalog_prints_the_manifest_without_command_naming_the_image():
     expected = manifest()
     del expected["command"]
     assert catalog == [dict(expected, dockerImage=IMAGE)]
+
+
+def test_readme_configuration_table_says_what_the_manifest_says_for_every_item():
+    from testkit.items_table import README, with_table
+
+    readme = README.read_text(encoding="utf-8")
+
+    assert with_table(readme, manifest()) == readme, "PhishFeedback/README.md's table is stale: run ./dev items"
+    for item in manifest()["configurationItems"]:
+        assert f"| `{item['name']}` |" in readme, item["name"]
+
+
+def test_a_changed_description_makes_the_readme_table_stale():
+    from testkit.items_table import README, with_table
+
+    changed = manifest()
+    changed["configurationItems"][0]["description"] = "Another meaning"
+
+    assert with_table(README.read_text(encoding="utf-8"), changed) != README.read_text(encoding="utf-8")
+
+
+def test_the_manifest_links_to_the_project_home_readme_names():
+    import tomllib
+
+    home = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["urls"]["Homepage"]
+    m = manifest()
+
+    assert m["url"].startswith(home + "#") and m["service_homepage"].startswith(home + "#")
+    assert home in (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_dev_image_names_the_catalog_after_the_image_the_engine_made():
+    from testkit.container import local_name
+
+    assert local_name(["podman"], "phish_feedback:1.0") == "localhost/phish_feedback:1.0"
+    assert local_name(["podman"], "registry.example.org/soc/phish_feedback:1.0").startswith("registry.")
+    assert local_name(["docker"], "phish_feedback:1.0") == "phish_feedback:1.0"

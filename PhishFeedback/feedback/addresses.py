@@ -22,6 +22,11 @@ def parse_address(value: str) -> str:
         raise AddressError("it is empty")
     if not text.isascii() or not text.isprintable():
         raise AddressError("it holds non-ASCII or control characters")
+    local, at, domain = text.rpartition("@")
+    if not at:
+        raise AddressError("it has no '@' (an address is name@domain)")
+    if not local or not domain:
+        raise AddressError(f"it has nothing {'before' if not local else 'after'} the '@' (an address is name@domain)")
     try:
         address = Address(addr_spec=text)
     # Not only its documented errors: the parser raises AttributeError on `x@[` (Python 3.9 to 3.13),

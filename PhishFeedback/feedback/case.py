@@ -102,6 +102,13 @@ def _verdict(data: dict, name: str, kind: str) -> str:
             f"The custom field '{name}' holds '{_shorten(value)}', which is not a verdict this responder"
             f" knows. Set it to one of {accepted} and run the responder again."
         )
+    near = _similar_field(data, name)
+    if near:
+        raise CaseError(
+            f"The {kind} has the custom field '{near}'; custom_field is '{name}', a name that differs in case or"
+            f" punctuation. Set custom_field to '{near}' (or give the field in TheHive the reference name '{name}'),"
+            " then run the responder again."
+        )
     raise CaseError(f"Set the {kind}'s custom field '{name}' to one of {accepted}, then run the responder again.")
 
 
@@ -109,6 +116,19 @@ def verdict_named(value: str) -> str | None:
     """The verdict a field value names, however an analyst wrote its case and spaces."""
     wanted = " ".join(value.split()).lower()
     return next((verdict for verdict in VERDICTS if verdict.lower() == wanted), None)
+
+
+def _similar_field(data: dict, name: str) -> str | None:
+    """A custom field of the case named like `name` but for case and punctuation: a typo in one place."""
+    fold = _fold(name)
+    flat, fields = data.get("customFieldValues"), data.get("customFields")
+    names = [*(flat if isinstance(flat, dict) else ()), *(fields if isinstance(fields, dict) else ())]
+    names += [entry.get("name") for entry in (fields if isinstance(fields, list) else ()) if isinstance(entry, dict)]
+    return next((n for n in names if isinstance(n, str) and n != name and _fold(n) == fold), None)
+
+
+def _fold(name: str) -> str:
+    return "".join(c for c in name.lower() if c.isalnum())
 
 
 def _field_value(data: dict, name: str) -> object:

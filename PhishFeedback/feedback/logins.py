@@ -41,7 +41,7 @@ EXCHANGE_ADVICE = {
 # from January 2027): "535 5.7.139 Authentication unsuccessful, basic authentication is disabled."
 BASIC_AUTH_OFF = (
     "Microsoft 365 no longer takes a password for SMTP (Basic authentication is off): set smtp_auth to 'oauth2'"
-    " and the oauth_* items, as README's Microsoft 365 section shows."
+    " and the oauth_* items, as the PhishFeedback project's docs/mail-services.md shows (README links it)."
 )
 
 

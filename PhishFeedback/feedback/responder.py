@@ -107,5 +107,6 @@ def _report_unexpected(error: Exception) -> None:
     write_failure(
         f"Phish_Feedback stopped on an unexpected {type(error).__name__} at"
         f" {os.path.basename(where.filename)}:{where.lineno}. Nothing was tagged; messages may have gone"
-        " out before the error. Please report this to the responder's maintainers."
+        " out before the error. This is a bug: the Troubleshooting section of the PhishFeedback README says"
+        " how to report it."
     )

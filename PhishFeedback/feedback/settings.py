@@ -142,14 +142,23 @@ def read_settings(config: object, parameters: object) -> Settings:
 
 
 def _sender(value: str) -> tuple[str, str]:
+    """The display name and address; an error quotes what was read, as the analyst cannot see the item."""
+    read = f"'from' is '{' '.join(value.split())[:120]}'"
     pairs = getaddresses([value])
     if len(pairs) != 1:
-        raise ConfigError(f"'from' must hold exactly one sender address, like SOC <soc@example.org>. {WHERE}")
+        raise ConfigError(
+            f"{read}, which holds {len(pairs)} addresses; it must hold exactly one sender address,"
+            f" like SOC <soc@example.org>. {WHERE}"
+        )
     name, address = pairs[0]
+    # The parser gives '' for what it cannot read (`soc@`, `SOC <soc@>`): the text itself says why.
+    candidate = address or value.rpartition("<")[2].partition(">")[0] or value
     try:
-        address = parse_address(address)
+        address = parse_address(candidate)
     except AddressError as bad:
-        raise ConfigError(f"'from' is not a usable sender address: {bad}. {WHERE}") from None
+        raise ConfigError(
+            f"{read}, which is not a usable sender address: {bad}. Write it like SOC <soc@example.org>. {WHERE}"
+        ) from None
     return name, address
 
 

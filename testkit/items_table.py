@@ -1,0 +1,58 @@
+"""PhishFeedback/README.md's configuration table, written from the manifest's own descriptions.
+
+An admin reads the descriptions in Cortex's form and the table in the README: generated from one
+source, they cannot say different things. `./dev items` rewrites the table in place; tests/test_manifest.py
+fails while README and manifest differ.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from testkit.cortex import MANIFEST
+
+README = MANIFEST.parent / "README.md"
+BEGIN = (
+    "<!-- configuration items: written by ./dev items from PhishFeedback.json; edit the manifest, not this table -->"
+)
+END = "<!-- end of configuration items -->"
+
+
+def _cell(text: str) -> str:
+    """Markdown would take `<soc@example.org>` or `<tenant>` for HTML, and `|` for a column."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+
+
+def _default(item: dict) -> str:
+    if "defaultValue" not in item:
+        return ""
+    value = item["defaultValue"]
+    return f"`{json.dumps(value) if isinstance(value, bool) else value}`"
+
+
+def table(manifest: dict) -> str:
+    rows = ["| item | type | default | description |", "| --- | --- | --- | --- |"]
+    for item in manifest["configurationItems"]:
+        kind = item["type"] + (", several" if item["multi"] else "") + (", required" if item["required"] else "")
+        rows.append(f"| `{item['name']}` | {kind} | {_default(item)} | {_cell(item['description'])} |")
+    return "\n".join(rows)
+
+
+def with_table(readme: str, manifest: dict) -> str:
+    """The README text with the block between BEGIN and END replaced by the current table."""
+    head, begin, rest = readme.partition(BEGIN)
+    _, end, tail = rest.partition(END)
+    if not begin or not end:
+        raise SystemExit(f"{README} lacks the lines {BEGIN!r} … {END!r} around its configuration table.")
+    return f"{head}{BEGIN}\n{table(manifest)}\n{END}{tail}"
+
+
+def main() -> None:
+    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    README.write_text(with_table(README.read_text(encoding="utf-8"), manifest), encoding="utf-8")
+    print(f"./dev items: {len(manifest['configurationItems'])} items written to {README}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

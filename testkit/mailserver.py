@@ -1,0 +1,74 @@
+"""`./dev mailserver`: a mail server on loopback to try the responder against before the real one.
+
+STARTTLS with a certificate from a private CA, and a login, as a company relay wants them; it prints
+the settings to paste into Cortex, writes the CA for Cortex's `cacerts`, shows each message it
+receives, and stops at Ctrl-C. It is the tests' server (testkit/smtp_server.py), so it behaves as
+the one the test suite trusts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp
+
+FOLDER = Path(".mailserver")
+
+
+def settings_text(port: int, ca_file: Path, ca_pem: str) -> str:
+    rows = [
+        ("from", "any address, e.g. SOC <soc@example.org>"),
+        ("smtp_host", "localhost"),
+        ("smtp_port", str(port)),
+        ("smtp_security", "starttls"),
+        ("smtp_auth", "password"),
+        ("smtp_user", USER),
+        ("smtp_password", PASSWORD),
+    ]
+    return "".join(
+        [
+            f"./dev mailserver: listening on localhost:{port} (127.0.0.1), STARTTLS and a login required.\n",
+            "Settings for Cortex (Organisation → Responders → Phish_Feedback_1_0):\n",
+            *(f"  {name:<14} {value}\n" for name, value in rows),
+            f"cacerts: the CA below, also in {ca_file.resolve()}\n",
+            ca_pem,
+            "Each message received is shown below; Ctrl-C stops the server.\n",
+        ]
+    )
+
+
+def main(arguments: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="./dev mailserver", description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=2525, help="port on 127.0.0.1 (default 2525)")
+    parser.add_argument("--folder", type=Path, default=FOLDER, help="where ca.pem is written (default .mailserver)")
+    options = parser.parse_args(arguments)
+    certificates = Certificates()
+    options.folder.mkdir(parents=True, exist_ok=True)
+    ca_file = options.folder / "ca.pem"
+    ca_file.write_text(certificates.ca_pem, encoding="ascii")
+    try:
+        server = LoopbackSmtp(certificates, port=options.port)
+        server.__enter__()
+    except OSError as busy:
+        print(f"./dev mailserver: cannot listen on 127.0.0.1:{options.port} ({busy}); try --port", file=sys.stderr)
+        return 1
+    shown = 0
+    try:
+        print(settings_text(options.port, ca_file, certificates.ca_pem), flush=True)
+        while True:
+            time.sleep(0.2)
+            for delivered in server.delivered[shown:]:
+                print(delivered.shown(), flush=True)
+                shown += 1
+    except KeyboardInterrupt:
+        print("./dev mailserver: stopped.", file=sys.stderr)
+        return 0
+    finally:
+        server.__exit__()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,45 @@
+"""`./dev mailserver`: the settings it prints are enough for a job to send through it, and it shows the message."""
+
+from __future__ import annotations
+
+import re
+
+from testkit.cases import thehive4_case
+from testkit.cortex import cortex_config, run_job
+
+
+def printed_settings(printed: str) -> dict:
+    """The items as an admin copies them from the server's terminal into Cortex."""
+    items = dict(re.findall(r"^  (smtp_\w+) +(\S+)$", printed, re.MULTILINE))
+    items["smtp_port"] = int(items["smtp_port"])
+    return items
+
+
+def test_a_job_with_the_printed_settings_and_ca_is_delivered_and_shown(mailserver, tmp_path):
+    printed = mailserver.printed
+    ca_path = re.search(r"^cacerts: the CA below, also in (\S+)$", printed, re.MULTILINE).group(1)
+    ca = open(ca_path, encoding="ascii").read()
+    assert ca in printed
+    config = cortex_config({"from": "SOC <soc@example.org>", **printed_settings(printed)}, cacerts=ca)
+
+    result = run_job(tmp_path, thehive4_case("Phishing", ["alice@example.org"]), config)
+
+    assert result.success, result.everything_printed()
+    shown = mailserver.wait_for("== and its HTML alternative")
+    assert "== Delivered to alice@example.org (login phishfeedback)" in shown
+    assert "Subject: Phishing report feedback" in shown and "it was a real phishing attempt" in shown
+
+
+def test_ctrl_c_stops_it_cleanly(mailserver):
+    assert mailserver.stop() == 0
+    assert "Traceback" not in mailserver.wait_for("stopped.")
+
+
+def test_a_port_in_use_is_said_in_one_line(mailserver, tmp_path):
+    from conftest import MailserverProcess
+
+    second = MailserverProcess(tmp_path / "second", port=mailserver.port)
+
+    assert "cannot listen on 127.0.0.1:" in second.wait_for("try --port")
+    assert second.process.wait(timeout=30) == 1
+    assert "Traceback" not in second.printed

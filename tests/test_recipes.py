@@ -1,0 +1,141 @@
+"""The recipes in README.md and docs/, run as written, so that the documents and the test cannot drift apart.
+
+A runnable recipe is a ```sh block preceded by `<!-- recipe: NAME -->`. Each one is either run here,
+in a temporary folder against loopback servers, or covered by a test that needs what this one
+cannot have (root, apt, podman, the network): COVERED_ELSEWHERE names it, and the lines that test
+relies on must still be in the recipe.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from testkit.container import BASE_PYTHON, WHEEL_PLATFORM
+from testkit.cortex import REPO
+
+DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+RECIPE = re.compile(r"^[ \t]*<!-- recipe: ([\w-]+) -->\n[ \t]*```sh\n(.*?)^[ \t]*```", re.MULTILINE | re.DOTALL)
+# Recipes whose commands another test runs, and the commands that test takes from them.
+COVERED_ELSEWHERE = {
+    "process-runner-install": (
+        "tests/test_install.py",
+        [
+            "python3 -m venv PhishFeedback/.venv",
+            "PhishFeedback/.venv/bin/pip install -r PhishFeedback/requirements.txt",
+        ],
+    ),
+    "offline-image": (
+        "tests/test_container.py",
+        [
+            f"--only-binary=:all: --python-version {BASE_PYTHON} --platform {WHEEL_PLATFORM}",
+            "-r PhishFeedback/requirements.lock",
+            "--build-arg PIP_NO_INDEX=1 --build-arg PIP_FIND_LINKS=/wheels",
+        ],
+    ),
+}
+
+
+def recipes() -> dict[str, str]:
+    found = {}
+    for document in DOCUMENTS:
+        for name, body in RECIPE.findall(document.read_text(encoding="utf-8")):
+            assert name not in found, f"two recipes named {name}"
+            found[name] = "\n".join(line.strip() for line in body.splitlines())
+    return found
+
+
+def run_recipe(name: str, folder: Path, port: int) -> subprocess.CompletedProcess:
+    """The recipe's lines by bash, from a folder laid out as a clone; the only change: the mail server's port."""
+    for part in ("PhishFeedback", ".venv"):
+        (folder / part).symlink_to(REPO / part)
+    script = recipes()[name].replace("2525", str(port))
+    return subprocess.run(["bash", "-c", script], cwd=folder, capture_output=True, text=True, timeout=120)
+
+
+def printed_output(done: subprocess.CompletedProcess) -> dict:
+    """output.json as the recipe's last command prints it."""
+    return json.loads(done.stdout[done.stdout.index("{") :])
+
+
+def test_every_recipe_is_run_here_or_by_the_test_that_covers_it():
+    assert set(recipes()) == {"one-job-by-hand", *COVERED_ELSEWHERE}
+
+
+@pytest.mark.parametrize("name", sorted(COVERED_ELSEWHERE))
+def test_a_recipe_covered_elsewhere_still_holds_the_commands_that_test_runs(name):
+    flat = " ".join(recipes()[name].replace("\\\n", " ").split())
+    test, commands = COVERED_ELSEWHERE[name]
+    assert (REPO / test).is_file()
+    for command in commands:
+        assert command in flat, f"{name} lacks {command!r}, which {test} runs"
+
+
+def test_one_job_by_hand_previews_through_the_local_mail_server(mailserver, tmp_path):
+    (tmp_path / ".mailserver").symlink_to(mailserver.ca_folder)
+
+    done = run_recipe("one-job-by-hand", tmp_path, mailserver.port)
+
+    output = printed_output(done)
+    assert output["success"] is True, done.stdout + done.stderr
+    assert [message["to"] for message in output["full"]["preview"]] == ["alice@example.org"]
+    assert "== Delivered" not in mailserver.printed
+
+
+def test_one_job_by_hand_prints_the_output_of_a_failed_job_too(tmp_path, certificates):
+    from testkit.smtp_server import free_port
+
+    (tmp_path / ".mailserver").mkdir()
+    (tmp_path / ".mailserver" / "ca.pem").write_text(certificates.ca_pem)
+
+    done = run_recipe("one-job-by-hand", tmp_path, free_port())
+
+    output = printed_output(done)
+    assert output["success"] is False
+    assert "refused the connection" in output["errorMessage"], output["errorMessage"]
+
+
+def test_ci_runs_the_test_command_readme_gives_first():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    first_block = readme.split("```sh\n", 1)[1].split("```", 1)[0]
+    assert first_block.splitlines()[:2] == [
+        "./dev demo    # a sample case through the real responder and an SMTP server on loopback",
+        "./dev test    # the whole test suite",
+    ]
+    assert "\n./dev test\n" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def anchors(markdown: str) -> set[str]:
+    """The anchors GitHub makes of a document's headings."""
+    headings = re.findall(r"^#+ (.+)$", markdown, re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
+
+
+@pytest.mark.parametrize("document", DOCUMENTS + [REPO / "PhishFeedback" / "README.md"], ids=lambda p: p.name)
+def test_every_link_between_the_documents_leads_somewhere(document):
+    text = document.read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"https?:", target):
+            continue
+        path, _, anchor = target.partition("#")
+        linked = (document.parent / path).resolve() if path else document
+        assert linked.exists(), f"{document.name} links to {target}, which does not exist"
+        if anchor and linked.suffix == ".md":
+            assert anchor in anchors(linked.read_text(encoding="utf-8")), f"{document.name}: no #{anchor} in {path}"
+
+
+def test_the_case_docs_ingestion_shows_is_answered_as_the_page_says(cortex, smtp):
+    page = (REPO / "docs" / "ingestion.md").read_text(encoding="utf-8")
+    case = json.loads(
+        page.split("## The case as the responder receives it", 1)[1].split("```json\n")[1].split("```")[0]
+    )
+
+    result = cortex(case)
+
+    assert result.success, result.error
+    smtp.assert_each_got_exactly_one(["alice@example.org", "bob@example.org"])
+    assert sorted(result.tags) == ["feedback_sent:alice@example.org", "feedback_sent:bob@example.org", "mail sent"]

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from feedback.settings import VERDICT_FLAVOUR
+from feedback.flavours import VERDICT_FLAVOUR, VERDICT_ITEMS
 from feedback.shapes import shape
 
-VERDICTS = ("Phishing", "Spam", "Legit email", "Simulation")
+VERDICTS = tuple(VERDICT_ITEMS)
 DATA_TYPES = {"thehive:case": "case", "thehive:alert": "alert"}
 # The keys under which TheHive 4's v0 JSON stores a custom field's value, one per field type.
 VALUE_KEYS = ("string", "integer", "float", "boolean", "date", "number")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from feedback.delivery import Delivery
+from feedback.flavours import ACKNOWLEDGEMENT
 from feedback.messages import Composer
 from feedback.plan import Decision
-from feedback.settings import ACKNOWLEDGEMENT
 from feedback.shapes import shape
 from feedback.tags import acknowledgement_operations, record_operations
 

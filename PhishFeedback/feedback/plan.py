@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from feedback.addresses import AddressError, domain_allowed, parse_address
 from feedback.case import CaseError, Observable, Report
-from feedback.settings import ACKNOWLEDGEMENT, VERDICT_FLAVOUR
+from feedback.flavours import ACKNOWLEDGEMENT, VERDICT_FLAVOUR
 from feedback.shapes import shape
 from feedback.tags import ACKNOWLEDGED, NOTIFIED, lost_by_thehive40, notified_addresses, tag_values
 

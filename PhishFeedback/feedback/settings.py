@@ -11,6 +11,7 @@ from email.utils import getaddresses
 from urllib.parse import urlsplit
 
 from feedback.addresses import AddressError, parse_address
+from feedback.flavours import TEMPLATE_ITEMS, read_flavour, read_languages
 from feedback.items import WHERE, ConfigError, Items
 from feedback.redaction import MASK, secret_item
 from feedback.shapes import shape
@@ -19,18 +20,6 @@ SECURITY_MODES = ("starttls", "tls", "none")
 AUTH_MODES = ("password", "oauth2", "none")
 OAUTH_SCOPE = "https://outlook.office365.com/.default"
 THEHIVE_APIS = ("auto", "v1", "legacy")
-LANGUAGES = ("en", "fr", "nl", "de", "es")
-VERDICT_ITEMS = {
-    "Phishing": "template_phishing",
-    "Spam": "template_spam",
-    "Legit email": "template_legit",
-    "Simulation": "template_simulation",
-}
-# The acknowledgement flavour's message, sent on receipt, before any verdict (docs/flavours.md).
-ACKNOWLEDGEMENT = "Acknowledgement"
-TEMPLATE_ITEMS = {**VERDICT_ITEMS, ACKNOWLEDGEMENT: "template_acknowledge"}
-# The manifest's `config.flavour` (Cortex hands it to the job as a config key); absent: the verdict.
-VERDICT_FLAVOUR, ACKNOWLEDGE_FLAVOUR = "verdict", "acknowledge"
 # Share of Cortex's jobTimeout the responder allows itself, so that it reports before Cortex kills it.
 TIME_BUDGET_SHARE = 0.8
 
@@ -142,8 +131,8 @@ def read_settings(config: object, parameters: object) -> Settings:
         failed_tag=items.text("failed_tag", "mail failed", required=True),
         allowed_domains=tuple(d.strip().lower().lstrip("@") for d in items.text_list("allowed_recipient_domains")),
         reporter_tag=items.text("reporter_tag", "reporter", required=True),
-        flavour=_flavour(items),
-        languages=_languages(items.text("language") or "en"),
+        flavour=read_flavour(items.raw.get("flavour")),
+        languages=read_languages(items.text("language") or "en"),
         subject=items.text("subject"),
         guidance_url=items.text("guidance_url"),
         signature=items.text("signature", blank_is_unset=True),
@@ -151,30 +140,6 @@ def read_settings(config: object, parameters: object) -> Settings:
         dry_run=items.flag("dry_run"),
         time_budget=job_timeout * 60 * TIME_BUDGET_SHARE,
     )
-
-
-def _flavour(items: Items) -> str:
-    """Which manifest Cortex ran: its `config.flavour`, set by the manifest, never by the admin."""
-    flavour = items.raw.get("flavour") or VERDICT_FLAVOUR
-    if flavour not in (VERDICT_FLAVOUR, ACKNOWLEDGE_FLAVOUR):
-        raise ConfigError(
-            f"The responder's manifest names the flavour {str(flavour)[:40]!r}, which this script does not know"
-            f" ({VERDICT_FLAVOUR} or {ACKNOWLEDGE_FLAVOUR}): install the manifests that came with the script."
-        )
-    return flavour
-
-
-def _languages(value: str) -> tuple[str, ...]:
-    """One code or several separated by commas (`fr,nl`): each language's text, in this order, in one message."""
-    codes = [code.strip().lower() for code in value.split(",") if code.strip()] or ["en"]
-    unknown = [code for code in codes if code not in LANGUAGES]
-    if unknown:
-        raise ConfigError(
-            f"language holds {', '.join(repr(code[:20]) for code in unknown)}, which the responder has no"
-            f" messages for: use one of"
-            f" {', '.join(LANGUAGES)}, or several separated by commas, like fr,nl. {WHERE}"
-        )
-    return tuple(dict.fromkeys(codes))
 
 
 def _sender(value: str) -> tuple[str, str]:

@@ -13,8 +13,9 @@ import re
 from string import Formatter
 
 from feedback.case import printable
+from feedback.flavours import ACKNOWLEDGEMENT, TEMPLATE_ITEMS
 from feedback.items import ConfigError
-from feedback.settings import ACKNOWLEDGEMENT, TEMPLATE_ITEMS, Settings
+from feedback.settings import Settings
 from feedback.shapes import shape
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")

@@ -74,7 +74,11 @@ def wording(settings: Settings, message: str) -> Wording:
     else:
         name = TEMPLATE_FILE[message]
         bodies = [
-            (lang, _shipped_template(lang, f"{name}.txt"), _shipped_template(lang, f"{name}.html"))
+            (
+                lang,
+                _shipped_template(lang, f"{name}.txt", known=known),
+                _shipped_template(lang, f"{name}.html", known=known),
+            )
             for lang in languages
         ]
     if settings.subject is not None:

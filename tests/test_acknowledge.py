@@ -127,3 +127,13 @@ def test_a_manifest_naming_an_unknown_flavour_is_an_error_before_anything_goes_o
     assert not result.success
     assert "names the flavour 'remind'" in result.error
     assert smtp.delivered == []
+
+
+def test_a_dry_run_previews_the_acknowledgement_and_records_nothing(acknowledge, smtp):
+    result = acknowledge(thehive4_alert(None), data_type="thehive:alert", dry_run=True)
+
+    assert result.success, result.error
+    assert smtp.delivered == [] and result.operations == []
+    preview = result.output["full"]["preview"][0]
+    assert preview["subject"] == "We received your phishing report"
+    assert '"Your parcel is waiting"' in preview["text"]

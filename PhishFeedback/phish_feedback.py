@@ -35,12 +35,16 @@ from feedback.thehive import observables_for
 
 
 def respond(job: CortexJob) -> Outcome:
-    """Read the case → decide who to answer → render the messages → deliver → report."""
+    """Read the case → decide who to answer, and with what → render the messages → deliver → report.
+
+    The flavour (the manifest Cortex ran: the verdict or the acknowledgement) is one of the decision's inputs.
+    """
     settings = read_settings(job.get_param("config", {}), job.get_param("parameters"))
     deadline = time.monotonic() + settings.time_budget
-    report = read_report(job.get_param("data"), job.data_type, settings.custom_field, settings.title_prefix)
+    data = job.get_param("data")
+    report = read_report(data, job.data_type, settings.custom_field, settings.title_prefix, settings.flavour)
     observables, warnings = observables_for(report, settings.thehive, deadline)
-    decision = decide(report, observables, settings.reporter_tag, settings.allowed_domains)
+    decision = decide(report, observables, settings.reporter_tag, settings.allowed_domains, settings.flavour)
     if not decision.recipients:
         return nothing_to_send(decision, report.kind, warnings)
     composer = Composer(decision, report, settings, datetime.now(timezone.utc))

@@ -23,7 +23,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from testkit.cortex import MANIFEST, JobResult, read_output, write_job
+from testkit.cortex import MANIFEST, MANIFESTS, JobResult, read_output, write_job
 
 CONTEXT = MANIFEST.parent
 # The python:3.11-slim-bookworm look-alike: Debian 12 and its Python, which the offline wheels must fit.
@@ -94,10 +94,13 @@ def local_name(command: list[str], tag: str) -> str:
 
 
 def catalog(image: str) -> list[dict]:
-    """What `responder.urls` may point at: the manifest without `command`, naming the image."""
-    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
-    del manifest["command"]
-    return [dict(manifest, dockerImage=image)]
+    """What `responder.urls` may point at: each flavour's manifest without `command`, naming the image."""
+    entries = []
+    for path in MANIFESTS:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        del manifest["command"]
+        entries.append(dict(manifest, dockerImage=image))
+    return entries
 
 
 def has_image(command: list[str], image: str) -> bool:

@@ -16,12 +16,16 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 MANIFEST = REPO / "PhishFeedback" / "PhishFeedback.json"
+# The acknowledgement flavour: the same script and configuration items, its own `config` (docs/flavours.md).
+ACKNOWLEDGE_MANIFEST = REPO / "PhishFeedback" / "PhishFeedback_Acknowledge.json"
+MANIFESTS = (MANIFEST, ACKNOWLEDGE_MANIFEST)
 _jobs = itertools.count(1)
 
 
-def cortex_config(values: dict, *, cacerts: str | None = None) -> dict:
-    """The `config` Cortex builds: every item's value, else its default, else [] or null, plus Cortex's keys."""
-    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+def cortex_config(values: dict, *, cacerts: str | None = None, manifest: Path = MANIFEST) -> dict:
+    """The `config` Cortex builds for a flavour: its manifest's `config`, every item's value, else its default,
+    else [] or null, plus Cortex's keys."""
+    manifest = json.loads(manifest.read_text(encoding="utf-8"))
     config = dict(manifest.get("config", {}))
     for item in manifest["configurationItems"]:
         config[item["name"]] = item.get("defaultValue", [] if item["multi"] else None)

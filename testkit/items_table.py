@@ -1,8 +1,9 @@
-"""PhishFeedback/README.md's configuration table, written from the manifest's own descriptions.
+"""What `./dev items` writes from the main manifest: PhishFeedback/README.md's table and the other flavour's items.
 
 An admin reads the descriptions in Cortex's form and the table in the README: generated from one
-source, they cannot say different things. `./dev items` rewrites the table in place; tests/test_manifest.py
-fails while README and manifest differ.
+source, they cannot say different things. The acknowledgement flavour shares the configuration
+(docs/cortex-and-thehive.md §10), so its items and common fields are copied, never edited by hand.
+tests/test_manifest.py fails while any of them differ.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 
-from testkit.cortex import MANIFEST
+from testkit.cortex import MANIFEST, MANIFESTS
 
 README = MANIFEST.parent / "README.md"
 BEGIN = (
@@ -48,10 +49,24 @@ def with_table(readme: str, manifest: dict) -> str:
     return f"{head}{BEGIN}\n{table(manifest)}\n{END}{tail}"
 
 
+# What every flavour has as the main manifest has it; name, description, config and dataTypeList are its own.
+SHARED = ("version", "author", "url", "license", "baseConfig", "command", "service_homepage", "configurationItems")
+
+
+def as_flavour(flavour: dict, main: dict) -> dict:
+    return {**flavour, **{key: main[key] for key in SHARED if key in main}}
+
+
 def main() -> None:
     manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
     README.write_text(with_table(README.read_text(encoding="utf-8"), manifest), encoding="utf-8")
-    print(f"./dev items: {len(manifest['configurationItems'])} items written to {README}", file=sys.stderr)
+    for path in MANIFESTS[1:]:
+        flavour = as_flavour(json.loads(path.read_text(encoding="utf-8")), manifest)
+        path.write_text(json.dumps(flavour, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(
+        f"./dev items: {len(manifest['configurationItems'])} items written to {README} and the flavours",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import pytest
 # Its assertions (LoopbackSmtp.assert_each_got_exactly_one) explain a failure as a test's own do.
 pytest.register_assert_rewrite("testkit.smtp_server")
 
-from testkit.cortex import JobResult, cortex_config, run_job  # noqa: E402 (after the rewrite is registered)
+from testkit.cortex import MANIFEST, JobResult, cortex_config, run_job  # noqa: E402 (after the rewrite is registered)
 from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp  # noqa: E402
 
 # The `entra` token endpoint and the `oauth` configuration items for OAuth2 tests.
@@ -60,46 +60,64 @@ def bare_python(tmp_path) -> Path:
 
 @pytest.fixture
 def job_config(settings):
-    """The `config` Cortex gives a job (cacerts among it) for these settings; keyword arguments override items."""
+    """The `config` Cortex gives a job of a flavour (cacerts among it) for these settings; keyword arguments
+    override items."""
 
-    def build(**items) -> dict:
-        return cortex_config({**settings, **items})
+    def build(manifest=MANIFEST, **items) -> dict:
+        return cortex_config({**settings, **items}, manifest=manifest)
 
     return build
 
 
 @pytest.fixture
 def cortex(tmp_path, job_config):
-    """Runs one job as Cortex does; keyword arguments override configuration items."""
+    """Runs one job of a flavour (`manifest`, the verdict's by default) as Cortex does; keyword arguments
+    override configuration items."""
 
-    def run(data, *, data_type="thehive:case", tlp=2, pap=2, parameters=None, stop_after=None, **items) -> JobResult:
+    def run(
+        data, *, data_type="thehive:case", tlp=2, pap=2, parameters=None, stop_after=None, manifest=MANIFEST, **items
+    ) -> JobResult:
         job = {"data_type": data_type, "tlp": tlp, "pap": pap, "parameters": parameters, "stop_after": stop_after}
-        return run_job(tmp_path, data, job_config(**items), **job)
+        return run_job(tmp_path, data, job_config(manifest, **items), **job)
 
     return run
 
 
 @pytest.fixture
-def deliver_within(job_config):
+def composer(job_config):
+    """The pure core alone, in-process: settings, case, decision and the Composer of its messages.
+
+    For what needs many messages and no delivery; `manifest` picks the flavour, keyword arguments
+    override configuration items. Returns the settings and the Composer.
+    """
+    from datetime import datetime, timezone
+
+    from feedback.case import read_report
+    from feedback.messages import Composer
+    from feedback.plan import decide
+    from feedback.settings import read_settings
+
+    def build(case: dict, manifest=MANIFEST, data_type="thehive:case", **items):
+        config = read_settings(job_config(manifest, **items), {})
+        report = read_report(case, data_type, config.custom_field, config.title_prefix, config.flavour)
+        decision = decide(report, [], config.reporter_tag, config.allowed_domains, config.flavour)
+        return config, Composer(decision, report, config, datetime.now(timezone.utc))
+
+    return build
+
+
+@pytest.fixture
+def deliver_within(composer):
     """The shell alone, no job: settings, case, decision, messages, then delivery within `budget` seconds.
 
     For time budgets shorter than any jobTimeout Cortex allows (1 min); keyword arguments override
     configuration items. Returns the delivery, or raises its SmtpError.
     """
-    from datetime import datetime, timezone
-
-    from feedback.case import read_report
     from feedback.delivery import deliver
-    from feedback.messages import Composer
-    from feedback.plan import decide
-    from feedback.settings import read_settings
 
     def run(case: dict, budget: float, **items):
-        config = read_settings(job_config(**items), {})
-        report = read_report(case, "thehive:case", config.custom_field, config.title_prefix)
-        decision = decide(report, [], config.reporter_tag, config.allowed_domains)
-        composer = Composer(decision, report, config, datetime.now(timezone.utc))
-        return deliver(composer, config.smtp, config.sender_address, deadline=time.monotonic() + budget)
+        config, messages = composer(case, **items)
+        return deliver(messages, config.smtp, config.sender_address, deadline=time.monotonic() + budget)
 
     return run
 

@@ -9,8 +9,12 @@ import json
 import os
 import re
 import subprocess
+from pathlib import Path
 
-from testkit.cortex import MANIFEST, REPO
+import pytest
+
+from testkit.cortex import ACKNOWLEDGE_MANIFEST, MANIFEST, MANIFESTS, REPO
+from testkit.items_table import as_flavour
 
 JSON_TYPES = {"string": str, "text": str, "number": (int, float), "boolean": bool}
 ISSUE_ITEMS = {
@@ -26,27 +30,52 @@ ISSUE_ITEMS = {
 }
 
 
-def manifest() -> dict:
-    return json.loads(MANIFEST.read_text(encoding="utf-8"))
+# Each flavour's manifest; every check of one manifest runs on both.
+FLAVOURS = pytest.mark.parametrize("path", MANIFESTS, ids=[p.stem for p in MANIFESTS])
 
 
-def test_required_fields_are_strings_and_the_name_has_no_white_space():
-    m = manifest()
+def manifest(path: Path = MANIFEST) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "flavour", "data_types"),
+    [
+        (MANIFEST, "Phish_Feedback", "verdict", ["thehive:case", "thehive:alert"]),
+        (ACKNOWLEDGE_MANIFEST, "Phish_Feedback_Acknowledge", "acknowledge", ["thehive:alert", "thehive:case"]),
+    ],
+)
+def test_required_fields_are_strings_and_the_name_has_no_white_space(path, name, flavour, data_types):
+    m = manifest(path)
     for key in ("name", "version", "author", "url", "license", "description", "command", "baseConfig"):
         assert isinstance(m[key], str) and m[key], key
     assert not re.search(r"\s", m["name"])
-    assert m["name"] == "Phish_Feedback"
-    assert m["dataTypeList"][0] == "thehive:case"
+    assert m["name"] == name
+    assert m["dataTypeList"] == data_types
+    assert m["config"] == {"flavour": flavour}
 
 
-def test_command_is_an_executable_python3_script_under_the_responders_root():
-    script = REPO / manifest()["command"]
+def test_both_flavours_run_the_same_script_and_share_one_configuration():
+    verdict, acknowledge = manifest(MANIFEST), manifest(ACKNOWLEDGE_MANIFEST)
+
+    assert acknowledge["command"] == verdict["command"]
+    assert acknowledge["baseConfig"] == verdict["baseConfig"]
+    # Cortex shows one configuration per baseConfig: an item one flavour lacks would be a setting it never gets.
+    assert as_flavour(acknowledge, verdict) == acknowledge, (
+        "run ./dev items: the flavours differ from PhishFeedback.json"
+    )
+
+
+@FLAVOURS
+def test_command_is_an_executable_python3_script_under_the_responders_root(path):
+    script = REPO / manifest(path)["command"]
     assert os.access(script, os.X_OK)
     assert script.read_text(encoding="utf-8").startswith("#!/usr/bin/env python3\n")
 
 
-def test_every_configuration_item_is_complete_and_its_default_has_its_type():
-    for item in manifest()["configurationItems"]:
+@FLAVOURS
+def test_every_configuration_item_is_complete_and_its_default_has_its_type(path):
+    for item in manifest(path)["configurationItems"]:
         assert {"name", "description", "type", "multi", "required"} <= item.keys(), item
         assert item["type"] in JSON_TYPES, item
         assert isinstance(item["multi"], bool) and isinstance(item["required"], bool), item
@@ -64,8 +93,8 @@ def test_the_items_admins_rely_on_keep_their_names_types_and_defaults():
         assert items[name].get("defaultValue") == default, name
 
 
-def test_no_other_json_file_sits_beside_the_manifest():
-    assert sorted(p.name for p in MANIFEST.parent.glob("*.json")) == ["PhishFeedback.json"]
+def test_no_other_json_file_sits_beside_the_manifests():
+    assert sorted(p.name for p in MANIFEST.parent.glob("*.json")) == sorted(p.name for p in MANIFESTS)
 
 
 # What Cortex-Analyzers' catalog CI refuses (its publish-catalogs workflow), docs/cortex-and-thehive.md §1b.
@@ -92,8 +121,9 @@ def catalog_ci_problems(definition: dict) -> list[str]:
     return problems
 
 
-def test_manifest_passes_the_checks_of_cortex_analyzers_catalog_ci():
-    assert catalog_ci_problems(manifest()) == []
+@FLAVOURS
+def test_manifest_passes_the_checks_of_cortex_analyzers_catalog_ci(path):
+    assert catalog_ci_problems(manifest(path)) == []
 
 
 def test_the_checks_of_cortex_analyzers_catalog_ci_catch_what_they_refuse():
@@ -107,8 +137,9 @@ def test_the_checks_of_cortex_analyzers_catalog_ci_catch_what_they_refuse():
     ]
 
 
-def test_docs_fields_of_the_cortex_analyzers_site_are_set_and_their_pictures_exist():
-    m = manifest()
+@FLAVOURS
+def test_docs_fields_of_the_cortex_analyzers_site_are_set_and_their_pictures_exist(path):
+    m = manifest(path)
     for key in ("registration_required", "subscription_required", "free_subscription"):
         assert isinstance(m[key], bool), key
     assert m["service_homepage"].startswith("https://")
@@ -117,13 +148,15 @@ def test_docs_fields_of_the_cortex_analyzers_site_are_set_and_their_pictures_exi
     assert (MANIFEST.parent / "README.md").is_file()
 
 
-def test_dev_catalog_prints_the_manifest_without_command_naming_the_image():
+def test_dev_catalog_prints_both_flavours_without_command_naming_the_image():
     done = subprocess.run([str(REPO / "dev"), "catalog", IMAGE], capture_output=True, text=True, check=True)
     catalog = json.loads(done.stdout)
 
-    expected = manifest()
-    del expected["command"]
-    assert catalog == [dict(expected, dockerImage=IMAGE)]
+    expected = [manifest(path) for path in MANIFESTS]
+    for entry in expected:
+        del entry["command"]
+    assert catalog == [dict(entry, dockerImage=IMAGE) for entry in expected]
+    assert [entry["name"] for entry in catalog] == ["Phish_Feedback", "Phish_Feedback_Acknowledge"]
 
 
 def test_readme_configuration_table_says_what_the_manifest_says_for_every_item():

@@ -8,7 +8,7 @@ import pytest
 
 from testkit.cases import thehive4_case
 
-VERDICTS = ("Phishing", "Spam", "Legit email")
+VERDICTS = ("Phishing", "Spam", "Legit email", "Simulation")
 HOSTILE_TITLE = (
     'Phishing report: <script>alert("x")</script> <img src=https://evil.example/t.gif> & co\r\nBcc: eve@evil.example'
 )
@@ -42,6 +42,8 @@ def test_every_language_and_verdict_has_a_text_and_a_safe_html_part(cortex, smtp
         ("en", "Phishing report feedback"),
         ("fr", "Retour sur votre signalement d'hameçonnage"),
         ("nl", "Feedback op uw melding van phishing"),
+        ("de", "Rückmeldung zu Ihrer Phishing-Meldung"),
+        ("es", "Respuesta a su aviso de phishing"),
     ],
 )
 def test_subject_and_signature_follow_the_language(cortex, smtp, language, subject):
@@ -49,9 +51,13 @@ def test_subject_and_signature_follow_the_language(cortex, smtp, language, subje
 
     message, text, _ = parts(smtp.delivered[0])
     assert message["Subject"] == subject
-    assert {"en": "The Security Operations Centre", "fr": "Le centre des opérations", "nl": "Het Security"}[
-        language
-    ] in text
+    assert {
+        "en": "The Security Operations Centre",
+        "fr": "Le centre des opérations",
+        "nl": "Het Security",
+        "de": "Ihr Security Operations Center",
+        "es": "El Centro de Operaciones de Seguridad",
+    }[language] in text
 
 
 def test_attacker_title_is_escaped_in_html_and_flattened_in_the_subject(cortex, smtp):
@@ -210,6 +216,8 @@ def test_dry_run_report_is_bounded_and_names_the_messages_it_leaves_out(cortex, 
         ("en", "Reference: case 42.", "reported on ."),
         ("fr", "Référence : dossier 42.", "signalé le ."),
         ("nl", "Referentie: dossier 42.", "gemeld op ."),
+        ("de", "Referenz: Vorgang 42.", "gemeldet am ."),
+        ("es", "Referencia: caso 42.", "notificado el ."),
     ],
 )
 def test_case_without_a_date_leaves_no_broken_sentence(cortex, smtp, language, undated, broken):

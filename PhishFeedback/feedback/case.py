@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+from feedback.flavours import VERDICT_FLAVOUR, VERDICT_ITEMS
 from feedback.shapes import shape
 
-VERDICTS = ("Phishing", "Spam", "Legit email")
+VERDICTS = tuple(VERDICT_ITEMS)
 DATA_TYPES = {"thehive:case": "case", "thehive:alert": "alert"}
 # The keys under which TheHive 4's v0 JSON stores a custom field's value, one per field type.
 VALUE_KEYS = ("string", "integer", "float", "boolean", "date", "number")
@@ -47,7 +48,10 @@ class Report:
     artifacts: tuple[Observable, ...]
 
 
-def read_report(data: object, data_type: object, custom_field: str, title_prefix: str) -> Report:
+def read_report(
+    data: object, data_type: object, custom_field: str, title_prefix: str, flavour: str = VERDICT_FLAVOUR
+) -> Report:
+    """The report; the acknowledgement needs no verdict, so there `verdict` is '' whatever the field holds."""
     kind = DATA_TYPES.get(data_type) if isinstance(data_type, str) else None
     if kind is None:
         raise CaseError("Phish_Feedback runs on TheHive cases and alerts only (thehive:case, thehive:alert).")
@@ -70,7 +74,7 @@ def read_report(data: object, data_type: object, custom_field: str, title_prefix
         title=printable(title.strip()),
         reported_subject=printable(title.lstrip()[len(title_prefix) :].lstrip(SUBJECT_SEPARATORS).strip()),
         created=_date(data.get("startDate") or data.get("date") or data.get("createdAt")),
-        verdict=_verdict(data, custom_field, kind),
+        verdict=_verdict(data, custom_field, kind) if flavour == VERDICT_FLAVOUR else "",
         tags=_strings(tags),
         artifacts=tuple(_observables(data.get("artifacts"))) if kind == "alert" else (),
     )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from feedback.delivery import Delivery
+from feedback.flavours import ACKNOWLEDGEMENT
 from feedback.messages import Composer
 from feedback.plan import Decision
 from feedback.shapes import shape
-from feedback.tags import record_operations
+from feedback.tags import acknowledgement_operations, record_operations
 
 # Characters of message text the dry-run report shows; the messages past it are only named.
 PREVIEW_LIMIT = 2_000_000
@@ -22,7 +23,8 @@ class Outcome:
 
 def nothing_to_send(decision: Decision, kind: str, warnings: list[str]) -> Outcome:
     count = len(decision.already_notified)
-    message = f"All {count} reporter(s) of this {kind} were already notified; nothing was sent."
+    notified = "acknowledged or given the verdict" if decision.message == ACKNOWLEDGEMENT else "notified"
+    message = f"All {count} reporter(s) of this {kind} were already {notified}; nothing was sent."
     return Outcome(_full(message, decision, warnings), [])
 
 
@@ -64,7 +66,9 @@ def _shown(recipient: str, message) -> dict[str, str]:
 def delivered(
     decision: Decision, delivery: Delivery, kind: str, sent_tag: str, failed_tag: str, warnings: list[str]
 ) -> Outcome:
-    message = f"Feedback '{decision.verdict}' sent to {len(delivery.sent)} reporter(s)."
+    acknowledging = decision.message == ACKNOWLEDGEMENT
+    what = "Acknowledgement" if acknowledging else f"Feedback '{decision.verdict}'"
+    message = f"{what} sent to {len(delivery.sent)} reporter(s)."
     if delivery.failed:
         named = "; ".join(f"{f.address} ({f.reason})" for f in delivery.failed[:NAMED_FAILURES])
         others = len(delivery.failed) - NAMED_FAILURES
@@ -77,13 +81,15 @@ def delivered(
     full["notified"] = [{"address": item.recipient, "message_id": item.message_id} for item in delivery.sent]
     full["failed"] = [{"address": f.address, "reason": f.reason} for f in delivery.failed]
     notified = [item.recipient for item in delivery.sent]
+    if acknowledging:
+        return Outcome(full, acknowledgement_operations(kind, notified))
     return Outcome(full, record_operations(kind, notified, [f.address for f in delivery.failed], sent_tag, failed_tag))
 
 
 def _full(message: str, decision: Decision, warnings: list[str]) -> dict:
     return {
         "message": message,
-        "verdict": decision.verdict,
+        "verdict": decision.verdict or None,
         "notified": [],
         "failed": [],
         "already_notified": list(decision.already_notified),

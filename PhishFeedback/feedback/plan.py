@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from feedback.addresses import AddressError, domain_allowed, parse_address
 from feedback.case import CaseError, Observable, Report
+from feedback.flavours import ACKNOWLEDGEMENT, VERDICT_FLAVOUR
 from feedback.shapes import shape
-from feedback.tags import lost_by_thehive40, notified_addresses, tag_values
+from feedback.tags import ACKNOWLEDGED, NOTIFIED, lost_by_thehive40, notified_addresses, tag_values
 
 REPORTER_NAMESPACE = "user_email"
 SUBJECT_TYPES = ("mail_subject", "mail-subject")
@@ -21,6 +22,7 @@ class Refusal:
 @shape
 class Decision:
     verdict: str
+    message: str  # which message the recipients get: the verdict's, or the acknowledgement
     recipients: tuple[str, ...]
     already_notified: tuple[str, ...]
     refused: tuple[Refusal, ...]
@@ -30,9 +32,17 @@ class Decision:
 
 
 def decide(
-    report: Report, observables: list[Observable], reporter_tag: str, allowed_domains: tuple[str, ...]
+    report: Report,
+    observables: list[Observable],
+    reporter_tag: str,
+    allowed_domains: tuple[str, ...],
+    flavour: str = VERDICT_FLAVOUR,
 ) -> Decision:
-    """Every distinct valid reporter once; those the case records as notified are left out."""
+    """Every distinct valid reporter once; those the case records as notified are left out.
+
+    The verdict goes to whoever has not had it, acknowledged or not; the acknowledgement only to
+    whoever has had neither: thanks for a report whose verdict already came would read as a mix-up.
+    """
     tagged = [o.data for o in observables if o.data_type == "mail" and _has_tag(o, reporter_tag)]
     candidates = tag_values(report.tags, REPORTER_NAMESPACE) + tagged
     if not candidates:
@@ -40,7 +50,8 @@ def decide(
             f"No reporter to answer: tag the {report.kind} '{REPORTER_NAMESPACE}:<address>' with the"
             " address of the employee who reported the message, then run the responder again."
         )
-    notified = notified_addresses(report.tags)
+    verdict = flavour == VERDICT_FLAVOUR
+    notified = notified_addresses(report.tags, *((NOTIFIED,) if verdict else (NOTIFIED, ACKNOWLEDGED)))
     seen: set[str] = set()
     recipients, already, refused = [], [], []
     for value in candidates:
@@ -63,6 +74,7 @@ def decide(
     sender = next((o.data for o in observables if o.data_type == "mail" and not _has_tag(o, reporter_tag)), None)
     return Decision(
         verdict=report.verdict,
+        message=report.verdict if verdict else ACKNOWLEDGEMENT,
         recipients=tuple(recipients),
         already_notified=tuple(already),
         refused=tuple(refused),

@@ -11,6 +11,7 @@ from email.utils import getaddresses
 from urllib.parse import urlsplit
 
 from feedback.addresses import AddressError, parse_address
+from feedback.flavours import TEMPLATE_ITEMS, read_flavour, read_languages
 from feedback.items import WHERE, ConfigError, Items
 from feedback.redaction import MASK, secret_item
 from feedback.shapes import shape
@@ -19,8 +20,6 @@ SECURITY_MODES = ("starttls", "tls", "none")
 AUTH_MODES = ("password", "oauth2", "none")
 OAUTH_SCOPE = "https://outlook.office365.com/.default"
 THEHIVE_APIS = ("auto", "v1", "legacy")
-LANGUAGES = ("en", "fr", "nl")
-VERDICT_ITEMS = {"Phishing": "template_phishing", "Spam": "template_spam", "Legit email": "template_legit"}
 # Share of Cortex's jobTimeout the responder allows itself, so that it reports before Cortex kills it.
 TIME_BUDGET_SHARE = 0.8
 
@@ -83,7 +82,8 @@ class Settings:
     failed_tag: str
     allowed_domains: tuple[str, ...]
     reporter_tag: str
-    language: str
+    flavour: str
+    languages: tuple[str, ...]
     subject: str | None
     guidance_url: str | None
     signature: str | None
@@ -131,11 +131,12 @@ def read_settings(config: object, parameters: object) -> Settings:
         failed_tag=items.text("failed_tag", "mail failed", required=True),
         allowed_domains=tuple(d.strip().lower().lstrip("@") for d in items.text_list("allowed_recipient_domains")),
         reporter_tag=items.text("reporter_tag", "reporter", required=True),
-        language=items.choice("language", LANGUAGES, "en"),
+        flavour=read_flavour(items.raw.get("flavour")),
+        languages=read_languages(items.text("language") or "en"),
         subject=items.text("subject"),
         guidance_url=items.text("guidance_url"),
         signature=items.text("signature", blank_is_unset=True),
-        templates={v: t for v, name in VERDICT_ITEMS.items() if (t := items.text(name, blank_is_unset=True))},
+        templates={m: t for m, name in TEMPLATE_ITEMS.items() if (t := items.text(name, blank_is_unset=True))},
         dry_run=items.flag("dry_run"),
         time_budget=job_timeout * 60 * TIME_BUDGET_SHARE,
     )

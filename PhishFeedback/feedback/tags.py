@@ -15,6 +15,8 @@ from collections.abc import Iterable
 
 NOTIFIED = "feedback_sent"
 UNREACHED = "feedback_failed"
+# The acknowledgement flavour's own record: the verdict's feedback ignores it (docs/flavours.md).
+ACKNOWLEDGED = "feedback_ack"
 TAG_OPERATION = {"case": "AddTagToCase", "alert": "AddTagToAlert"}
 
 
@@ -47,8 +49,9 @@ def lost_by_thehive40(value: str) -> bool:
     return value.startswith('="')
 
 
-def notified_addresses(tags: Iterable[object]) -> set[str]:
-    return {value.lower() for value in tag_values(tags, NOTIFIED)}
+def notified_addresses(tags: Iterable[object], *namespaces: str) -> set[str]:
+    """The addresses the record names, in lower case: those given the verdict, or those of the namespaces named."""
+    return {value.lower() for namespace in namespaces or (NOTIFIED,) for value in tag_values(tags, namespace)}
 
 
 def record_tag(namespace: str, address: str) -> str:
@@ -73,3 +76,11 @@ def record_operations(
     if unreached:
         tags.append(failed_tag)
     return [{"type": operation, "tag": tag} for tag in tags]
+
+
+def acknowledgement_operations(kind: str, acknowledged: Iterable[str]) -> list[dict[str, str]]:
+    """Only the acknowledgement's record: sent_tag, failed_tag and `feedback_failed` speak of the verdict's feedback.
+
+    A reporter it did not reach has no record, so the next run tries them again.
+    """
+    return [{"type": TAG_OPERATION[kind], "tag": record_tag(ACKNOWLEDGED, address)} for address in acknowledged]

@@ -13,13 +13,15 @@ import re
 from string import Formatter
 
 from feedback.case import printable
+from feedback.flavours import ACKNOWLEDGEMENT, TEMPLATE_ITEMS
 from feedback.items import ConfigError
-from feedback.settings import VERDICT_ITEMS, Settings
+from feedback.settings import Settings
 from feedback.shapes import shape
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
 # template_phishing → phishing.txt and phishing.html, and so on.
-TEMPLATE_FILE = {verdict: item.removeprefix("template_") for verdict, item in VERDICT_ITEMS.items()}
+TEMPLATE_FILE = {message: item.removeprefix("template_") for message, item in TEMPLATE_ITEMS.items()}
+SUBJECT_FILE = {ACKNOWLEDGEMENT: "acknowledge_subject.txt"}
 PLACEHOLDERS = (
     "reporter",
     "case_number",
@@ -32,43 +34,81 @@ PLACEHOLDERS = (
     "signature",
     "reference",
 )
+# The acknowledgement comes before any verdict: its template cannot name one.
+ACKNOWLEDGEMENT_PLACEHOLDERS = tuple(p for p in PLACEHOLDERS if p != "verdict")
+SIGNATURE_PLACEHOLDERS = tuple(p for p in PLACEHOLDERS if p != "signature")
 URL = r"https?://[^\s<>\"'{}]+[^\s<>\"'{}.,;:!?)]"
 LINK = '<a href="{url}" style="color:#0b57d0">{url}</a>'
 
 
 @shape
-class Templates:
-    subject: str
+class Section:
+    """One language's full text of a message; a message holds one section per language, in their order."""
+
+    language: str
     text: str
     html: str
     signature_text: str
     signature_html: str
 
 
-def verdict_templates(settings: Settings, verdict: str) -> Templates:
-    """The wording for this verdict, the admin's overrides before the shipped language's, all checked at once."""
-    language, name = settings.language, TEMPLATE_FILE[verdict]
-    override = settings.templates.get(verdict)
+@shape
+class Wording:
+    subject: str
+    sections: tuple[Section, ...]
+
+
+def wording(settings: Settings, message: str) -> Wording:
+    """The wording of this message (a verdict's or the acknowledgement), overrides before the shipped text.
+
+    Each language brings its full text, subject and signature. An override is the admin's own
+    text, whatever language it is in: a template override is the whole body, once (in the first
+    language's frame); a subject or signature override stands for every language's.
+    """
+    languages = settings.languages
+    known = ACKNOWLEDGEMENT_PLACEHOLDERS if message == ACKNOWLEDGEMENT else PLACEHOLDERS
+    override = settings.templates.get(message)
     if override is not None:
-        text = _checked(printable(override), VERDICT_ITEMS[verdict])
-        html_part = text_to_html(text)
+        text = _checked(printable(override), TEMPLATE_ITEMS[message], known)
+        bodies = [(languages[0], text, text_to_html(text))]
     else:
-        text, html_part = _shipped_template(language, f"{name}.txt"), _shipped_template(language, f"{name}.html")
+        name = TEMPLATE_FILE[message]
+        bodies = [
+            (
+                lang,
+                _shipped_template(lang, f"{name}.txt", known=known),
+                _shipped_template(lang, f"{name}.html", known=known),
+            )
+            for lang in languages
+        ]
     if settings.subject is not None:
         subject = _checked(printable(settings.subject), "subject")
     else:
-        subject = _shipped_template(language, "subject.txt").strip()
-    signature_known = tuple(p for p in PLACEHOLDERS if p != "signature")
+        subject_file = SUBJECT_FILE.get(message, "subject.txt")
+        subject = " / ".join(_shipped_template(lang, subject_file).strip() for lang in languages)
+    signature = None
     if settings.signature is not None:
-        signature = _checked(printable(settings.signature.strip()), "signature", signature_known)
-    else:
-        signature = _shipped_template(language, "signature.txt", known=signature_known).strip()
-    return Templates(subject, text, html_part, signature, _html_lines(signature))
+        signature = _checked(printable(settings.signature.strip()), "signature", SIGNATURE_PLACEHOLDERS)
+    sections = []
+    for language, text, html_part in bodies:
+        own = signature or _shipped_template(language, "signature.txt", known=SIGNATURE_PLACEHOLDERS).strip()
+        sections.append(Section(language, text, html_part, own, _html_lines(own)))
+    return Wording(subject, tuple(sections))
 
 
 def frame() -> str:
     """The HTML page every message's content goes in."""
     return _shipped_template("frame.html", known=("content", "language"))
+
+
+def section_frame() -> str:
+    """Where a message holds several languages: each one's HTML in its own block."""
+    return _shipped_template("section.html", known=("content", "language"))
+
+
+def separators() -> tuple[str, str]:
+    """What stands between two languages' texts, in the text part and in the HTML part."""
+    return "\n\n" + _shipped("separator.txt").strip() + "\n\n", _shipped("separator.html").strip()
 
 
 def default_guidance_url(language: str) -> str:

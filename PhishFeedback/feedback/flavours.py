@@ -1,0 +1,46 @@
+"""The flavours, the messages they send and the languages those are shipped in (docs/flavours.md).
+
+Cortex runs one script for two manifests, told apart by the `flavour` in their `config`: the
+verdict (one message per verdict of the custom field) and the acknowledgement (one message, on
+receipt, before any verdict). Each message has its template item and its shipped files per language.
+"""
+
+from __future__ import annotations
+
+from feedback.items import WHERE, ConfigError
+
+LANGUAGES = ("en", "fr", "nl", "de", "es")
+VERDICT_ITEMS = {
+    "Phishing": "template_phishing",
+    "Spam": "template_spam",
+    "Legit email": "template_legit",
+    "Simulation": "template_simulation",
+}
+# The acknowledgement flavour's message, sent on receipt, before any verdict (docs/flavours.md).
+ACKNOWLEDGEMENT = "Acknowledgement"
+TEMPLATE_ITEMS = {**VERDICT_ITEMS, ACKNOWLEDGEMENT: "template_acknowledge"}
+# The manifest's `config.flavour` (Cortex hands it to the job as a config key); absent: the verdict.
+VERDICT_FLAVOUR, ACKNOWLEDGE_FLAVOUR = "verdict", "acknowledge"
+
+
+def read_flavour(value: object) -> str:
+    """Which manifest Cortex ran: its `config.flavour`, set by the manifest, never by the admin."""
+    flavour = value or VERDICT_FLAVOUR
+    if flavour not in (VERDICT_FLAVOUR, ACKNOWLEDGE_FLAVOUR):
+        raise ConfigError(
+            f"The responder's manifest names the flavour {str(flavour)[:40]!r}, which this script does not know"
+            f" ({VERDICT_FLAVOUR} or {ACKNOWLEDGE_FLAVOUR}): install the manifests that came with the script."
+        )
+    return flavour
+
+
+def read_languages(value: str) -> tuple[str, ...]:
+    """One code or several separated by commas (`fr,nl`): each language's text, in this order, in one message."""
+    codes = [code.strip().lower() for code in value.split(",") if code.strip()] or ["en"]
+    unknown = [code for code in codes if code not in LANGUAGES]
+    if unknown:
+        raise ConfigError(
+            f"language holds {', '.join(repr(code[:20]) for code in unknown)}, which the responder has no messages"
+            f" for: use one of {', '.join(LANGUAGES)}, or several separated by commas, like fr,nl. {WHERE}"
+        )
+    return tuple(dict.fromkeys(codes))

@@ -16,7 +16,7 @@ from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp  # no
 
 # The `entra` token endpoint and the `oauth` configuration items for OAuth2 tests; Google's token endpoint
 # and the Gmail API (`google_oauth`, `gmail_api`) and the `gmail` configuration items.
-pytest_plugins = ["testkit.token_endpoint", "testkit.google_api"]
+pytest_plugins = ["testkit.token_endpoint", "testkit.google_oauth", "testkit.gmail_api"]
 
 
 @pytest.fixture(scope="session")

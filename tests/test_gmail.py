@@ -1,7 +1,7 @@
 """Delivery through the Gmail API: a service account's token (domain-wide delegation), then messages.send.
 
 The transport runs against real HTTPS servers on loopback answering as Google's token endpoint and
-the Gmail API do (testkit/google_api.py): the endpoint verifies the JWT's signature with the
+the Gmail API do (testkit/google_oauth.py, testkit/gmail_api.py): the endpoint verifies the JWT's signature with the
 account's public key, the API takes only the tokens it issued. The end-to-end tests at the end run
 the job as Cortex does; they need the `delivery` item wired to this transport.
 """
@@ -21,16 +21,8 @@ from feedback.items import ConfigError
 from feedback.redaction import scrub
 from feedback.session import Permanent
 from testkit.cases import thehive4_case
-from testkit.google_api import (
-    CLIENT_EMAIL,
-    CLIENT_ID,
-    MAILBOX,
-    GmailApi,
-    google_error,
-    invalid_to,
-    oauth_error,
-    rate_limited,
-)
+from testkit.gmail_api import GmailApi, google_error, invalid_to, rate_limited
+from testkit.google_oauth import CLIENT_EMAIL, CLIENT_ID, MAILBOX, oauth_error
 from testkit.https_server import Reply
 from testkit.proxy import ConnectProxy
 from testkit.secret_forms import leaked
@@ -248,6 +240,12 @@ def test_a_from_address_google_does_not_know_is_named(make_transport, google_oau
         send_all(make_transport(mailbox="nobody@example.org"), ALICE)
 
 
+def test_a_cortex_host_whose_clock_is_off_is_told_so(make_transport, google_oauth):
+    google_oauth.skew = 2 * 3600
+    with pytest.raises(Permanent, match="Check your iat and exp.*Cortex host's clock is off"):
+        send_all(make_transport(), ALICE)
+
+
 def test_a_key_google_no_longer_has_says_to_make_a_new_one(make_transport, google_oauth):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -400,6 +398,9 @@ def test_a_gmail_job_mails_each_reporter_once_and_records_them(cortex, smtp, gma
     assert result.success, result.error
     assert sorted(gmail_api.recipients()) == [ALICE, BOB]
     assert all(len(sent.recipients) == 1 for sent in gmail_api.sent)
+    message = gmail_api.sent[0].message
+    assert message.get_body(("plain",)) and message.get_body(("html",))
+    assert message["X-Auto-Response-Suppress"] == "All"
     assert set(result.tags) == {f"feedback_sent:{ALICE}", f"feedback_sent:{BOB}", "mail sent"}
     assert len(google_oauth.requests) == 1 and len(gmail_api.connections()) == 1
     assert smtp.delivered == []

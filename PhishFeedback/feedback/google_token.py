@@ -210,6 +210,8 @@ def _refusal(shown: str, status: int, answer: dict, account: ServiceAccount, mai
             f"Google knows no user {mailbox}: set 'from' to the address of a user (or an alias's primary mailbox)"
             " of the Workspace domain where the service account has domain-wide delegation."
         )
+    elif "iat and exp" in description:
+        advice = "The Cortex host's clock is off (the assertion's time is checked): synchronise it (NTP)."
     elif "signature" in description.lower() or "account not found" in description.lower():
         advice = (
             f"The key in {KEY_ITEM} was deleted or its service account removed: make a new JSON key of"

@@ -55,6 +55,18 @@ def rate_limited(retry_after: str | None = None) -> Reply:
     )
 
 
+def sending_limit(hours: float = 5) -> Reply:
+    """The mailbox's daily sending limit, as Gmail answers it: 429 with the time to retry, hours away."""
+    when = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + hours * 3600))
+    return google_error(
+        429,
+        "rateLimitExceeded",
+        f"User-rate limit exceeded.  Retry after {when} (Mail sending)",
+        "RESOURCE_EXHAUSTED",
+        "usageLimits",
+    )
+
+
 def daily_limit() -> Reply:
     return google_error(
         403, "dailyLimitExceeded", "Daily user sending limit exceeded.", "PERMISSION_DENIED", "usageLimits"
@@ -88,7 +100,7 @@ class GmailFaults:
 
     next: list[Reply] = field(default_factory=list)
     refuse: dict[str, Reply] = field(default_factory=dict)
-    # Once this many were sent: every send answered with the daily sending limit.
+    # Once this many were sent: every send answered with the mailbox's daily sending limit.
     daily_limit_after: int = -1
     # Seconds the API takes before it answers a send.
     delay: float = 0.0
@@ -126,7 +138,7 @@ class GmailApi:
         if self.faults.next:
             return self.faults.next.pop(0)
         if 0 <= self.faults.daily_limit_after <= len(self.sent):
-            return daily_limit()
+            return sending_limit()
         try:
             raw = unbase64url(json.loads(request.body)["raw"])
         except (ValueError, KeyError, TypeError, binascii.Error):

@@ -21,7 +21,7 @@ from feedback.items import ConfigError
 from feedback.redaction import scrub
 from feedback.session import Permanent
 from testkit.cases import thehive4_case
-from testkit.gmail_api import GmailApi, google_error, invalid_to, rate_limited
+from testkit.gmail_api import GmailApi, daily_limit, google_error, invalid_to, rate_limited
 from testkit.google_oauth import CLIENT_EMAIL, CLIENT_ID, MAILBOX, oauth_error
 from testkit.https_server import Reply
 from testkit.proxy import ConnectProxy
@@ -148,8 +148,25 @@ def test_the_daily_sending_limit_stops_the_job_as_a_quota(make_transport, gmail_
     answers = send_all(make_transport(), ALICE, BOB)
 
     assert [a.kind for a in answers] == [ACCEPTED, STOP]
-    assert "daily sending limit (HTTP 403 dailyLimitExceeded: Daily user sending limit exceeded.)" in answers[1].reason
+    assert f"{MAILBOX} reached a sending limit (HTTP 429 rateLimitExceeded: User-rate limit" in answers[1].reason
+    assert "(Mail sending)" in answers[1].reason and "UTC, when Google takes more" in answers[1].reason
     assert "mails only those not reached" in answers[1].reason and "2,000 messages a day" in answers[1].reason
+
+
+def test_the_projects_daily_limit_stops_the_job_as_a_quota(make_transport, gmail_api):
+    gmail_api.faults.next.append(daily_limit())
+    [answer] = send_all(make_transport(), ALICE)
+
+    assert answer.kind == STOP
+    assert "sending limit (HTTP 403 dailyLimitExceeded: Daily user sending limit exceeded.)" in answer.reason
+
+
+def test_a_wait_past_the_time_budget_stops_the_job_rather_than_wait(make_transport, gmail_api):
+    gmail_api.faults.next.append(rate_limited(retry_after="3600"))
+    [answer] = send_all(make_transport(deadline=time.monotonic() + 60), ALICE)
+
+    assert answer.kind == STOP
+    assert "nothing more went out in this job" in answer.reason
 
 
 def test_an_invalid_recipient_fails_only_that_reporter(make_transport, gmail_api):
@@ -426,7 +443,7 @@ def test_a_gmail_job_past_the_daily_limit_records_who_got_it_and_stops(cortex, g
     assert result.success, result.error
     assert [n["address"] for n in result.output["full"]["notified"]] == [ALICE]
     [failed] = result.output["full"]["failed"]
-    assert failed["address"] == BOB and "daily sending limit" in failed["reason"]
+    assert failed["address"] == BOB and "reached a sending limit" in failed["reason"]
     assert {f"feedback_sent:{ALICE}", f"feedback_failed:{BOB}", "mail sent", "mail failed"} <= set(result.tags)
 
 

@@ -31,6 +31,8 @@ LIFETIME = 3600
 # A key Google issues is about 2.3 kB; an answer from the token endpoint well under 1 kB.
 LARGEST_KEY = 64 * 1024
 LARGEST_ANSWER = 64 * 1024
+# The PEM's last line can be a few characters long: remembered alone, it would blot them out of ordinary text.
+SHORTEST_LINE = 16
 KEY_ITEM = "gmail_service_account"
 ACCEPT_JSON = {"Accept": "application/json"}
 PASTE = (
@@ -90,7 +92,7 @@ def _remember_key(private_key: str) -> None:
     """The key as pasted, as written inside the JSON text, and each base64 line of it: a server may echo any."""
     remember(private_key)
     remember(json.dumps(private_key)[1:-1])
-    lines = [line for line in private_key.split() if "-" not in line]
+    lines = [line for line in private_key.split() if "-" not in line and len(line) >= SHORTEST_LINE]
     remember("".join(lines))
     for line in lines:
         remember(line)

@@ -424,6 +424,17 @@ def test_a_gmail_job_mails_each_reporter_once_and_records_them(cortex, smtp, gma
 
 
 @needs_wiring
+def test_a_500_reporter_campaign_goes_over_one_connection_with_one_token(cortex, gmail, gmail_api, google_oauth):
+    campaign = [f"reporter{i:03}@example.org" for i in range(500)]
+    result = cortex(thehive4_case("Phishing", campaign), **gmail)
+
+    assert result.success, result.error
+    assert sorted(gmail_api.recipients()) == campaign
+    assert len(google_oauth.requests) == 1 and len(gmail_api.connections()) == 1
+    assert result.output["full"]["failed"] == []
+
+
+@needs_wiring
 def test_a_gmail_job_keeps_the_key_and_token_out_of_its_report(cortex, gmail, gmail_api, google_oauth):
     result = cortex(thehive4_case("Spam", [ALICE]), **gmail)
 

@@ -92,10 +92,11 @@ def _remember_key(private_key: str) -> None:
     """The key as pasted, as written inside the JSON text, and each base64 line of it: a server may echo any."""
     remember(private_key)
     remember(json.dumps(private_key)[1:-1])
-    lines = [line for line in private_key.split() if "-" not in line and len(line) >= SHORTEST_LINE]
+    lines = [line for line in private_key.split() if "-" not in line]
     remember("".join(lines))
     for line in lines:
-        remember(line)
+        if len(line) >= SHORTEST_LINE:
+            remember(line)
 
 
 def _https(url: str) -> bool:

@@ -14,8 +14,9 @@ pytest.register_assert_rewrite("testkit.smtp_server")
 from testkit.cortex import MANIFEST, JobResult, cortex_config, run_job  # noqa: E402 (after the rewrite is registered)
 from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp  # noqa: E402
 
-# The `entra` token endpoint and the `oauth` configuration items for OAuth2 tests.
-pytest_plugins = ["testkit.token_endpoint"]
+# The `entra` token endpoint and the `oauth` configuration items for OAuth2 tests; Google's token endpoint
+# and the Gmail API (`google_oauth`, `gmail_api`) and the `gmail` configuration items.
+pytest_plugins = ["testkit.token_endpoint", "testkit.google_oauth", "testkit.gmail_api"]
 
 
 @pytest.fixture(scope="session")

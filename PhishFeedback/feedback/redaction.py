@@ -14,8 +14,9 @@ import re
 from urllib.parse import unquote
 
 MASK = "********"
-# Items whose name holds one of these are secrets, as cortexutils decides when it echoes the input.
-SECRET_PHRASES = ("key", "password", "secret")
+# Items whose name holds one of these are secrets: cortexutils' words when it echoes the input, and the
+# Gmail service account's JSON key (gmail_service_account), which holds a private key under none of them.
+SECRET_PHRASES = ("key", "password", "secret", "service_account")
 # Shorter forms would blot out ordinary words and addresses (a password "mail" in "mail sent"):
 # a secret that short is no secret, and finding it everywhere would break the record.
 SHORTEST_FORM = 4

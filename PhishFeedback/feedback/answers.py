@@ -1,0 +1,23 @@
+"""What a way out (SMTP, Microsoft Graph, the Gmail API) tells the delivery policy about one message.
+
+Each service words its replies its own way; each transport turns them into one of these answers, so
+that who is pending, sent, failed, retried and paced is decided once, in the delivery policy
+(feedback/delivery.py), whatever the service. Adding a service means one transport module.
+"""
+
+from __future__ import annotations
+
+from feedback.shapes import shape
+
+ACCEPTED = "accepted"  # the service took the message: it counts as sent, and is recorded
+REFUSED = "refused"  # final for this reporter only (an unknown or invalid recipient): the others go on
+DEFERRED = "deferred"  # this reporter's message only, for now (greylisting): tried again later, others go on
+RECONNECT = "reconnect"  # the channel is over or throttled: pause (`after` s, else the back-off), then go on
+STOP = "stop"  # nothing more goes out in this job (a quota, a refused sender, missing rights): `reason` says why
+
+
+@shape
+class Answer:
+    kind: str  # one of the five above
+    reason: str  # for the analyst: what the service answered, and what to check; "" when accepted
+    after: float | None  # RECONNECT: the service's own wait (Retry-After), None for the policy's back-off

@@ -1,0 +1,153 @@
+"""The Gmail API as a way out: each message POSTed to users/{from}/messages/send, each reply read as an Answer.
+
+One kept-alive HTTPS connection (a requests.Session) carries a job's messages, through Cortex's
+proxy, trusting the system store plus `cacerts`. Who is pending, retried or paced is the delivery
+policy's business (feedback/delivery.py); feedback/gmail_replies.py reads Google's replies as the
+answers of feedback/answers.py. `requests` is imported on first use, and this module only by Gmail jobs.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from email.message import EmailMessage
+from urllib.parse import quote
+
+from feedback.alarm import BudgetSpent
+from feedback.answers import Answer
+from feedback.api_session import Clock, Untrusted, json_value, open_session, post
+from feedback.gmail_replies import LIMITS, answer, described
+from feedback.google_token import ServiceAccount, read_key, request_token
+from feedback.items import WHERE, ConfigError
+from feedback.oauth import Token
+from feedback.session import Permanent
+from feedback.trust import trust_context
+
+# Gmail answers a send with about 100 bytes, an error with under 2 kB.
+LARGEST_ANSWER = 64 * 1024
+
+
+def transport(
+    service_account: str,
+    mailbox: str,
+    gmail_url: str,
+    proxies: dict[str, str],
+    cacerts: str | None,
+    timeout: float,
+    deadline: float,
+) -> GmailTransport:
+    """The job's way out through Gmail; a key or cacerts that cannot work is a ConfigError here, before any send."""
+    if not gmail_url.startswith("https://"):
+        raise ConfigError(f"gmail_url must be an https URL like https://gmail.googleapis.com. {WHERE}")
+    return GmailTransport(
+        read_key(service_account), mailbox, gmail_url, proxies, trust_context(cacerts), timeout, deadline
+    )
+
+
+class GmailTransport:
+    """What a job needs to send as `mailbox`: the account, the trust, and the one token it gets."""
+
+    def __init__(
+        self, account: ServiceAccount, mailbox: str, gmail_url: str, proxies, context, timeout: float, deadline: float
+    ) -> None:
+        self.account, self.mailbox, self.proxies, self.context = account, mailbox, dict(proxies), context
+        self.timeout, self.deadline = timeout, deadline
+        root = gmail_url.rstrip("/")
+        self.name = f"the Gmail API at {root}"
+        self.send_url = f"{root}/gmail/v1/users/{quote(mailbox, safe='@')}/messages/send"
+        self.token: Token | None = None
+
+    def channel(self) -> Channel:
+        return Channel(self)
+
+    def check(self) -> list[str]:
+        """The dry run: a token and nothing else, since gmail.send reads nothing; what only a send would tell."""
+        try:
+            with self.channel():
+                pass
+        except OSError as trouble:  # requests' exceptions are OSErrors
+            raise Permanent(f"The dry run could not get a token from Google: {trouble}") from None
+        return [
+            f"The dry run got a token to send as {self.mailbox} with the scope gmail.send and sent nothing through"
+            f" {self.name}. It cannot check what only a send shows: that the mailbox may use Gmail, its daily"
+            f" sending limit ({LIMITS}), and each reporter's address."
+        ]
+
+    def timeout_now(self) -> float:
+        """The configured timeout, or less when the job's deadline is nearer; never under a second."""
+        return max(1.0, min(self.timeout, self.deadline - time.monotonic()))
+
+
+class Channel:
+    """One requests.Session for the job's messages, cut at the deadline whatever the server does.
+
+    A class rather than a generator under contextlib's decorator, as feedback/session.py explains.
+    """
+
+    def __init__(self, transport: GmailTransport) -> None:
+        self.transport = transport
+        self.clock = Clock(transport.deadline)
+        self.session = None
+
+    def __enter__(self) -> Channel:
+        self.clock.__enter__()
+        try:
+            self.session = open_session(self.transport.context, self.transport.proxies, self.clock)
+            self._token()
+        except BaseException as failure:
+            self.__exit__(type(failure), failure, failure.__traceback__)
+            raise
+        return self
+
+    def __exit__(self, kind: type | None, failure: BaseException | None, trace: object) -> None:
+        try:
+            if self.session is not None:
+                self.session.close()
+        finally:
+            self.clock.__exit__(None, None, None)
+
+    def send(self, message: EmailMessage, recipient: str) -> Answer:
+        """One message to its one recipient, and what Gmail made of it; transient trouble is raised as OSError."""
+        transport = self.transport
+        token = self._token()
+        raw = base64.urlsafe_b64encode(message.as_bytes()).decode("ascii")
+        self._in_time()
+        request = {"json": {"raw": raw}, "headers": {"Authorization": f"Bearer {token}"}}
+        try:
+            status, headers, body = post(
+                self.session, transport.send_url, LARGEST_ANSWER, transport.timeout_now(), **request
+            )
+        except Untrusted:
+            raise Permanent(
+                f"The certificate of {transport.name} could not be verified. Put the CA that signed it (a company"
+                " proxy's, if it inspects TLS) in Cortex's cacerts setting or the system's trust store, and check"
+                " gmail_url; the responder never sends without verification."
+            ) from None
+        except OSError as failure:
+            self._in_time()
+            raise type(failure)(f"the request to {transport.name} failed ({failure})") from None
+        if status >= 500:
+            raise OSError(f"{transport.name} answered {described(status, json_value(body))}")
+        return answer(status, json_value(body), headers.get("Retry-After"), transport, recipient)
+
+    def _token(self) -> str:
+        """The job's token, asked for once, and again only by a job that outlives it."""
+        transport = self.transport
+        if transport.token is None or time.monotonic() >= transport.token.renew_at:
+            self._in_time()
+            try:
+                transport.token = request_token(
+                    self.session, transport.account, transport.mailbox, transport.timeout_now()
+                )
+            except Permanent:
+                if self.clock.out():
+                    raise Permanent(
+                        "The job's time budget ran out while asking Google's token endpoint for a token;"
+                        " nothing more went out."
+                    ) from None
+                raise
+        return transport.token.value
+
+    def _in_time(self) -> None:
+        if self.clock.out():
+            raise BudgetSpent(f"the job's time budget ran out while waiting for {self.transport.name}")

@@ -1,0 +1,136 @@
+"""Gmail's replies to a send, read as the delivery policy's answers (feedback/answers.py), with what to do in words.
+
+Pure: the status, Google's JSON error ({"error": {"code", "message", "errors": [{"reason"}], "status"}})
+and Retry-After in, one Answer out. Gmail tells the mailbox's daily sending limit as a rate limit
+(429 "User-rate limit exceeded … (Mail sending)") whose retry time is hours away: a wait that
+outlasts the job is a quota, and stops it.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
+
+from feedback.answers import ACCEPTED, RECONNECT, REFUSED, STOP, Answer
+from feedback.google_token import KEY_ITEM, SCOPE, delegation_advice
+from feedback.redaction import scrub
+
+if TYPE_CHECKING:
+    from feedback.gmail import GmailTransport
+
+RATE_LIMITS = ("rateLimitExceeded", "userRateLimitExceeded")
+LIMITS = "Google Workspace takes 2,000 messages a day per user (500 in trial accounts) and 10,000 recipients a day"
+
+
+def answer(status: int, body: object, retry_after: str | None, transport: GmailTransport, recipient: str) -> Answer:
+    """Gmail's reply to one send, as the delivery policy's answer (5xx is left to the caller: it is raised)."""
+    if status == 200:
+        return Answer(ACCEPTED, "", None)
+    reason, message, _ = google_error(body)
+    said = described(status, body)
+    where = transport.name
+    limited = status == 429 or (status == 403 and reason in RATE_LIMITS)
+    wait = _wait(retry_after, message) if limited else None
+    # Gmail answers the mailbox's sending limit with 429 "User-rate limit exceeded … (Mail sending)", for hours.
+    beyond = (wait is None and "(Mail sending)" in message) or (
+        wait is not None and time.monotonic() + wait > transport.deadline
+    )
+    lowered = message.lower()
+    if (
+        reason == "dailyLimitExceeded"
+        or "sending limit" in lowered
+        or "sending quota" in lowered
+        or (limited and beyond)
+    ):
+        return Answer(STOP, _quota(transport, said, wait), None)
+    if limited:
+        return Answer(RECONNECT, f"{where} asked to slow down ({said})", wait)
+    if status == 400 and reason == "failedPrecondition":
+        return Answer(
+            STOP,
+            f"{where} refused to send as {transport.mailbox} ({said}): the mailbox in 'from' cannot use Gmail. A"
+            " Workspace admin turns Gmail on for that user (a licence with Gmail), or sets 'from' to one who has it.",
+            None,
+        )
+    if status == 400:
+        return Answer(REFUSED, f"{where} refused the message to {recipient}: {said}", None)
+    return Answer(
+        STOP, f"{where} refused to send as {transport.mailbox} ({said}). {_advice(status, reason, transport)}", None
+    )
+
+
+def _quota(transport: GmailTransport, said: str, wait: float | None) -> str:
+    if wait is None:
+        when = "once the limit resets (Gmail counts a rolling 24 hours)"
+    else:
+        when = (
+            f"after {datetime.now(timezone.utc) + timedelta(seconds=wait):%Y-%m-%d %H:%M} UTC, when Google takes more"
+        )
+    return (
+        f"{transport.name} answered that {transport.mailbox} reached a sending limit ({said}); nothing more went out"
+        f" in this job. Run the responder again {when}: it mails only those not reached ({LIMITS}; pace the"
+        " messages with smtp_max_per_minute)."
+    )
+
+
+def _advice(status: int, reason: str, transport: GmailTransport) -> str:
+    if reason == "accessNotConfigured" or reason == "SERVICE_DISABLED":
+        return (
+            "Enable the Gmail API in the Google Cloud project of the service account (APIs & Services → Library →"
+            " Gmail API → Enable), then wait a few minutes."
+        )
+    if reason == "insufficientPermissions":
+        return (
+            f"The token lacks the scope gmail.send: in the Admin console's domain-wide delegation the client ID"
+            f" {transport.account.client_id} must have {SCOPE}."
+        )
+    if status == 401:
+        return f"Google refused the job's own token: check {KEY_ITEM} and the domain-wide delegation."
+    if status == 403:
+        delegation = delegation_advice(transport.account)
+        return f"'from' must be a user of the Workspace domain that delegated to the service account. {delegation}"
+    if status == 404:
+        return "Check gmail_url (https://gmail.googleapis.com) and 'from'."
+    return "Check gmail_url (https://gmail.googleapis.com) and Cortex's proxy settings."
+
+
+def google_error(body: object) -> tuple[str, str, str]:
+    """Google's error as (reason, message, status): {"error": {"code", "message", "errors": [{"reason"}], "status"}}."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return "", "", ""
+    errors = error.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+    reason = first.get("reason") or error.get("status") or ""
+    return str(reason)[:60], " ".join(str(error.get("message") or "").split())[:300], str(error.get("status") or "")
+
+
+def described(status: int, body: object) -> str:
+    """The status, Google's reason and message, as the analyst reads them."""
+    reason, message, _ = google_error(body)
+    return scrub(
+        " ".join(part for part in (f"HTTP {status}", f"{reason}:" if reason else "", message) if part).rstrip(":")
+    )
+
+
+def _wait(retry_after: str | None, message: str) -> float | None:
+    """Seconds Google asks to wait: Retry-After (seconds or a date), else the "Retry after <time>" in its message."""
+    now = datetime.now(timezone.utc)
+    if retry_after:
+        text = retry_after.strip()
+        if text.isdigit():
+            return float(text)
+        try:
+            return max(0.0, (parsedate_to_datetime(text) - now).total_seconds())
+        except (TypeError, ValueError):
+            return None
+    _, found, rest = message.partition("Retry after ")
+    if found:
+        try:
+            until = datetime.fromisoformat(rest.split()[0].replace("Z", "+00:00"))
+            return max(0.0, (until - now).total_seconds())
+        except (IndexError, ValueError):
+            return None
+    return None

@@ -1,0 +1,239 @@
+"""The Gmail API's access token: a service account's JWT-bearer grant with domain-wide delegation, once per job.
+
+Google hands out a service account's key as a JSON file; the admin pastes it into
+`gmail_service_account`. The assertion names the account (`iss`), the mailbox it acts as (`sub`:
+domain-wide delegation) and the one scope the responder needs, `gmail.send`, and is signed RS256 by
+`cryptography`, imported on first use so that only Gmail jobs load it. The private key, the
+assertion and the token are secrets in every form: each is remembered by feedback/redaction.py the
+moment it exists.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import time
+from urllib.parse import urlsplit
+
+from feedback.api_session import Untrusted, json_value, post
+from feedback.items import WHERE, ConfigError
+from feedback.oauth import RENEWAL_SHARE, Token
+from feedback.redaction import remember, scrub
+from feedback.session import Permanent
+from feedback.shapes import shape
+
+SCOPE = "https://www.googleapis.com/auth/gmail.send"
+GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+TOKEN_URI = "https://oauth2.googleapis.com/token"
+# Google refuses an assertion that lives longer than an hour; a token lasts as long.
+LIFETIME = 3600
+# A key Google issues is about 2.3 kB; an answer from the token endpoint well under 1 kB.
+LARGEST_KEY = 64 * 1024
+LARGEST_ANSWER = 64 * 1024
+# The PEM's last line can be a few characters long: remembered alone, it would blot them out of ordinary text.
+SHORTEST_LINE = 16
+KEY_ITEM = "gmail_service_account"
+ACCEPT_JSON = {"Accept": "application/json"}
+PASTE = (
+    f"Paste into {KEY_ITEM} the whole JSON key of the service account, as Google Cloud's console gives it"
+    " (IAM & Admin → Service accounts → the account → Keys → Add key → JSON)."
+)
+
+
+@shape
+class ServiceAccount:
+    client_email: str
+    client_id: str
+    private_key: str
+    private_key_id: str
+    token_uri: str
+
+    def __repr__(self) -> str:
+        return f"ServiceAccount(client_email={self.client_email!r}, client_id={self.client_id!r})"
+
+
+def read_key(text: str | None) -> ServiceAccount:
+    """The service account from its JSON key; every way a pasted key can be wrong is a sentence naming the item."""
+    if not text or not text.strip():
+        raise ConfigError(f"{KEY_ITEM} is empty, and delivery is 'gmail'. {PASTE} {WHERE}")
+    remember(text)
+    key = json_value(text.encode("utf-8", "surrogatepass")) if len(text) <= LARGEST_KEY else None
+    if not isinstance(key, dict):
+        raise ConfigError(f"{KEY_ITEM} does not hold a JSON key (it is not a JSON object). {PASTE} {WHERE}")
+    private_key = key.get("private_key")
+    if isinstance(private_key, str):
+        _remember_key(private_key)
+    if key.get("type", "service_account") != "service_account":
+        raise ConfigError(
+            f"{KEY_ITEM} holds a key of type {str(key.get('type'))[:40]!r}, not a service account's: an OAuth client's"
+            f" secret or a user's credentials cannot use domain-wide delegation. {PASTE} {WHERE}"
+        )
+    fields = {name: key.get(name) for name in ("client_email", "private_key")}
+    missing = [name for name, value in fields.items() if not isinstance(value, str) or not value.strip()]
+    if missing:
+        raise ConfigError(f"{KEY_ITEM} has no {' and no '.join(missing)}: it is not a whole JSON key. {PASTE} {WHERE}")
+    token_uri = key.get("token_uri") or TOKEN_URI
+    if not isinstance(token_uri, str) or not _https(token_uri):
+        raise ConfigError(
+            f"The token_uri in {KEY_ITEM} must be an https URL (Google's is {TOKEN_URI}): the signed assertion"
+            f" never crosses the network in clear text. {PASTE} {WHERE}"
+        )
+    return ServiceAccount(
+        client_email=fields["client_email"].strip(),
+        client_id=str(key.get("client_id") or ""),
+        private_key=private_key,
+        private_key_id=str(key.get("private_key_id") or ""),
+        token_uri=token_uri,
+    )
+
+
+def _remember_key(private_key: str) -> None:
+    """The key as pasted, as written inside the JSON text, and each base64 line of it: a server may echo any."""
+    remember(private_key)
+    remember(json.dumps(private_key)[1:-1])
+    lines = [line for line in private_key.split() if "-" not in line]
+    remember("".join(lines))
+    for line in lines:
+        if len(line) >= SHORTEST_LINE:
+            remember(line)
+
+
+def _https(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme == "https" and bool(parts.hostname) and parts.port != 0
+    except ValueError:
+        return False
+
+
+def assertion(account: ServiceAccount, mailbox: str, now: float) -> str:
+    """The JWT Google's token endpoint takes for domain-wide delegation, signed RS256 with the account's key."""
+    try:
+        from cryptography.exceptions import UnsupportedAlgorithm
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    except ImportError:
+        raise ConfigError(
+            f"delivery 'gmail' signs its token request with the Python package cryptography, which is not installed"
+            f" for {sys.executable}. Install the responder's requirements again: pip install -r"
+            " PhishFeedback/requirements.txt."
+        ) from None
+
+    try:
+        key = serialization.load_pem_private_key(account.private_key.encode(), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        key = None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ConfigError(
+            f"The private_key in {KEY_ITEM} is not the RSA private key in PEM a service account's key holds. {PASTE}"
+            f" {WHERE}"
+        )
+    header = {"alg": "RS256", "typ": "JWT", **({"kid": account.private_key_id} if account.private_key_id else {})}
+    issued = int(now)
+    claims = {
+        "iss": account.client_email,
+        "sub": mailbox,
+        "scope": SCOPE,
+        "aud": account.token_uri,
+        "iat": issued,
+        "exp": issued + LIFETIME,
+    }
+    signing_input = f"{_segment(header)}.{_segment(claims)}"
+    signature = key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
+    signed = f"{signing_input}.{_base64url(signature)}"
+    remember(signed)
+    return signed
+
+
+def _segment(value: dict) -> str:
+    return _base64url(json.dumps(value, separators=(",", ":")).encode())
+
+
+def _base64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def request_token(session, account: ServiceAccount, mailbox: str, timeout: float) -> Token:
+    """The token for `mailbox` with gmail.send alone, from the key's token_uri, over the job's requests session.
+
+    Redirects are not followed: the assertion is bound to token_uri (its `aud`), so no other
+    endpoint could use it, and a redirect could lead it to plain HTTP.
+    """
+    shown = _shown(account.token_uri)
+    form = {"grant_type": GRANT_TYPE, "assertion": assertion(account, mailbox, time.time())}
+    asked = time.monotonic()
+    try:
+        status, _, body = post(session, account.token_uri, LARGEST_ANSWER, timeout, data=form, headers=ACCEPT_JSON)
+    except Untrusted:
+        raise Permanent(
+            f"The certificate of Google's token endpoint {shown} could not be verified. Put the CA that signed it"
+            " (a company proxy's, if it inspects TLS) in Cortex's cacerts setting or the system's trust store."
+        ) from None
+    except OSError as failure:
+        raise Permanent(
+            f"Google's token endpoint {shown} could not be reached ({failure}). Check that Cortex can reach it,"
+            " and Cortex's proxy settings."
+        ) from None
+    answer = json_value(body)
+    if not isinstance(answer, dict):
+        answer = {}
+    token = answer.get("access_token")
+    if status == 200 and isinstance(token, str) and token and token.isascii() and token.isprintable():
+        remember(token)
+        return Token(token, asked + _lifetime(answer.get("expires_in")) * RENEWAL_SHARE)
+    if 300 <= status < 400:
+        raise Permanent(
+            f"Google's token endpoint {shown} answered HTTP {status}, a redirect the responder does not follow with"
+            f" the signed assertion. Check the token_uri in {KEY_ITEM} (Google's is {TOKEN_URI})."
+        )
+    if isinstance(answer.get("error"), str):
+        raise Permanent(_refusal(shown, status, answer, account, mailbox))
+    raise Permanent(
+        f"Google's token endpoint {shown} answered HTTP {status} without a token (no OAuth2 JSON). Check the"
+        f" token_uri in {KEY_ITEM} (Google's is {TOKEN_URI}), and Cortex's proxy settings."
+    )
+
+
+def _lifetime(expires_in: object) -> float:
+    """Google says 3599 s; anything odd, or longer than an assertion may ask, counts as the hour."""
+    if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool) and 0 < expires_in < LIFETIME:
+        return float(expires_in)
+    return float(LIFETIME)
+
+
+def _refusal(shown: str, status: int, answer: dict, account: ServiceAccount, mailbox: str) -> str:
+    error = answer["error"][:60]
+    description = " ".join(str(answer.get("error_description") or "").split())[:300]
+    said = f"(HTTP {status}, {error}{f': {description}' if description else ''})"
+    if error == "unauthorized_client":
+        advice = delegation_advice(account)
+    elif "invalid email or user id" in description.lower():
+        advice = (
+            f"Google knows no user {mailbox}: set 'from' to the address of a user (or an alias's primary mailbox)"
+            " of the Workspace domain where the service account has domain-wide delegation."
+        )
+    elif "iat and exp" in description:
+        advice = "The Cortex host's clock is off (the assertion's time is checked): synchronise it (NTP)."
+    elif "signature" in description.lower() or "account not found" in description.lower():
+        advice = (
+            f"The key in {KEY_ITEM} was deleted or its service account removed: make a new JSON key of"
+            f" {account.client_email} and paste it."
+        )
+    else:
+        advice = f"Check {KEY_ITEM} (a current JSON key of the service account) and 'from' ({mailbox})."
+    return scrub(f"Google's token endpoint {shown} refused the token request {said}. {advice}")
+
+
+def delegation_advice(account: ServiceAccount) -> str:
+    client = f"client ID {account.client_id}" if account.client_id else "the service account's client ID"
+    return (
+        "The service account has no domain-wide delegation for the scope gmail.send: a Workspace super admin adds"
+        f" it in the Admin console, Security → Access and data control → API controls → Domain-wide delegation:"
+        f" {client}, scope {SCOPE} alone. A new or changed delegation can take up to 24 hours to apply."
+    )
+
+
+def _shown(url: str) -> str:
+    parts = urlsplit(url)
+    return f"https://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"

@@ -1,0 +1,99 @@
+"""An HTTPS server on loopback that keeps connections alive, as the mail APIs' front ends do.
+
+pytest-httpserver's werkzeug answers every request with `Connection: close`, so a test could not
+tell one kept-alive connection from one per message. This one speaks HTTP/1.1 over TLS (the
+handshake in each connection's own thread, so a client that fails it blocks nobody), logs each
+request with the client's port (one per connection), and answers with what `answer` returns.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import threading
+import time
+from dataclasses import dataclass, field
+from email.message import Message
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
+
+# Bodies a test server reads; far above any request the responder makes.
+LARGEST_REQUEST = 64 * 1024 * 1024
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: Message
+    body: bytes
+    port: int  # the client's: one per TCP connection
+
+    @property
+    def form(self) -> dict[str, str]:
+        return dict(parse_qsl(self.body.decode("utf-8", "replace")))
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    pace: float = 0.0  # seconds between the bytes of the answer: a server that trickles it
+
+    @classmethod
+    def json(cls, status: int, value: object, headers: dict[str, str] | None = None) -> Reply:
+        return cls(
+            status, json.dumps(value).encode(), {"Content-Type": "application/json; charset=UTF-8", **(headers or {})}
+        )
+
+
+class HttpsServer:
+    """Serves `answer(received) -> Reply` over TLS on 127.0.0.1 while its `with` block runs."""
+
+    def __init__(self, context: ssl.SSLContext, answer) -> None:
+        self.log: list[Received] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                length = min(int(self.headers.get("Content-Length") or 0), LARGEST_REQUEST)
+                received = Received(
+                    self.command, self.path, self.headers, self.rfile.read(length), self.client_address[1]
+                )
+                server.log.append(received)
+                reply = answer(received)
+                head = [f"HTTP/1.1 {reply.status} {HTTPStatus(reply.status).phrase}"]
+                head += [
+                    f"{name}: {value}" for name, value in {**reply.headers, "Content-Length": len(reply.body)}.items()
+                ]
+                data = "\r\n".join([*head, "", ""]).encode() + reply.body
+                try:
+                    for start in range(0, len(data), 1 if reply.pace else len(data)):
+                        self.wfile.write(data[start : start + (1 if reply.pace else len(data))])
+                        time.sleep(reply.pace)
+                except OSError:
+                    self.close_connection = True
+
+            do_GET = do_POST
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True, do_handshake_on_connect=False)
+        self.httpd.handle_error = lambda request, address: None  # a failed handshake is the test's business
+        self.port = self.httpd.server_address[1]
+        self.url = f"https://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> HttpsServer:
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

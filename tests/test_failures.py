@@ -130,6 +130,12 @@ def test_no_server_listening(cortex, smtp):
     assert_cortex_error(result, "refused the connection", "smtp_port")
 
 
+def test_an_ipv6_server_is_named_with_its_address_in_brackets(cortex, smtp):
+    result = cortex(thehive4_case(), smtp_host="::1", smtp_port=smtp.port, smtp_retries=0)
+
+    assert_cortex_error(result, f"the SMTP server [::1]:{smtp.port} refused the connection")
+
+
 def test_server_slower_than_the_timeout(cortex):
     with RawTcpServer("silent") as silent:
         result = cortex(thehive4_case(), smtp_port=silent.port, smtp_timeout=1, smtp_retries=0)

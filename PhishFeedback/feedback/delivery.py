@@ -53,7 +53,7 @@ class _Account:
 
     def __init__(self, composer: Composer, smtp: SmtpSettings, sender: str, deadline: float) -> None:
         self.composer, self.smtp, self.sender, self.deadline = composer, smtp, sender, deadline
-        self.server = f"{smtp.host}:{smtp.port}"
+        self.server = smtp.where
         self.pending: list[Outgoing] = list(composer.outgoing)  # in order: the first goes next
         self.later: list[Outgoing] = []  # deferred by a 4xx: tried again in the next session
         self.sent: list[Outgoing] = []

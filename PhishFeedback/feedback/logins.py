@@ -118,7 +118,7 @@ def auth_password(connection: smtplib.SMTP, smtp: SmtpSettings) -> None:
     except smtplib.SMTPAuthenticationError as refused:
         reply = scrub(reply_text(refused.smtp_error))
         raise Permanent(
-            f"The SMTP server {smtp.host}:{smtp.port} refused the login of '{user}': {refused.smtp_code} {reply}."
+            f"The SMTP server {smtp.where} refused the login of '{user}': {refused.smtp_code} {reply}."
             f" {_password_advice(reply)}"
         ) from None
 
@@ -134,11 +134,10 @@ def _password_advice(reply: str) -> str:
 
 def auth_xoauth2(connection: smtplib.SMTP, smtp: SmtpSettings, token: str) -> None:
     """SASL XOAUTH2; a server that answers a refused token with a 334 challenge (Google) gets its empty line."""
-    where = f"{smtp.host}:{smtp.port}"
     offered = _offered(connection, smtp)
     if "XOAUTH2" not in offered:
         raise Permanent(
-            f"The SMTP server {where} does not offer XOAUTH2 (it offers {', '.join(offered)}), and smtp_auth is"
+            f"The SMTP server {smtp.where} does not offer XOAUTH2 (it offers {', '.join(offered)}), and smtp_auth is"
             " 'oauth2'; the responder never falls back to a password. Check smtp_host (smtp.office365.com for"
             " Microsoft 365)."
         )
@@ -150,7 +149,7 @@ def auth_xoauth2(connection: smtplib.SMTP, smtp: SmtpSettings, token: str) -> No
         reply = scrub(reply_text(refused.smtp_error))
         advice = exchange_advice(reply, "Check that the app of oauth_client_id may send as the mailbox in smtp_user.")
         raise Permanent(
-            f"The SMTP server {where} refused the OAuth2 login (XOAUTH2) of '{smtp.user}': {refused.smtp_code}"
+            f"The SMTP server {smtp.where} refused the OAuth2 login (XOAUTH2) of '{smtp.user}': {refused.smtp_code}"
             f" {reply}. {advice}"
         ) from None
 
@@ -159,7 +158,7 @@ def _offered(connection: smtplib.SMTP, smtp: SmtpSettings) -> list[str]:
     connection.ehlo_or_helo_if_needed()
     if not connection.has_extn("auth"):
         raise Permanent(
-            f"The SMTP server {smtp.host}:{smtp.port} offers no login (AUTH) although smtp_user is set; the"
+            f"The SMTP server {smtp.where} offers no login (AUTH) although smtp_user is set; the"
             " responder does not send without it. Check the server, or clear smtp_user for a relay that needs none."
         )
     return connection.esmtp_features["auth"].upper().split()
@@ -174,7 +173,7 @@ def _utf8_login(connection: smtplib.SMTP, smtp: SmtpSettings, offered: list[str]
         mechanism, answers = "LOGIN", [user, password]
     else:
         raise Permanent(
-            f"smtp_password holds characters outside ASCII, which the SMTP server {smtp.host}:{smtp.port} cannot"
+            f"smtp_password holds characters outside ASCII, which the SMTP server {smtp.where} cannot"
             f" take with what it offers ({', '.join(offered)}): it needs PLAIN or LOGIN. Check smtp_password."
         )
     encoded = [b64encode(answer.encode()).decode() for answer in answers]

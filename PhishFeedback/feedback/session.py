@@ -81,7 +81,7 @@ class Session:
             self.connection.ehlo()
             if not self.connection.has_extn("starttls"):
                 raise Permanent(
-                    f"The SMTP server {smtp.host}:{smtp.port} does not offer STARTTLS, and the responder never"
+                    f"The SMTP server {smtp.where} does not offer STARTTLS, and the responder never"
                     " sends in clear text. Enable STARTTLS on the server, or set smtp_security to 'tls' for a"
                     " server that speaks TLS from the first byte (port 465)."
                 )
@@ -97,13 +97,12 @@ def timeout_for(smtp: SmtpSettings, deadline: float) -> float:
 
 def _permanent(failure: Exception, smtp: SmtpSettings) -> Permanent | None:
     """The failures no retry can mend, in words; None for those worth another attempt."""
-    where = f"{smtp.host}:{smtp.port}"
     if isinstance(failure, ssl.SSLError):
         return Permanent(_tls_failure(failure, smtp))
     if isinstance(failure, socket.gaierror):
         return Permanent(f"The SMTP server name '{smtp.host}' cannot be resolved. Check smtp_host.")
     if isinstance(failure, smtplib.SMTPResponseException) and failure.smtp_code >= 500:
-        return Permanent(f"The SMTP server {where} answered {failure.smtp_code} {reply_text(failure.smtp_error)}.")
+        return Permanent(f"The SMTP server {smtp.where} answered {failure.smtp_code} {reply_text(failure.smtp_error)}.")
     return None
 
 
@@ -179,14 +178,14 @@ def _tls_failure(failure: ssl.SSLError, smtp: SmtpSettings) -> str:
             " smtp_host to a name the certificate covers; the responder never sends without verification."
         )
     return (
-        f"TLS with the SMTP server {smtp.host}:{smtp.port} failed ({failure.reason or failure})."
+        f"TLS with the SMTP server {smtp.where} failed ({failure.reason or failure})."
         " Check smtp_security: 'tls' for a server that speaks TLS at once (port 465), 'starttls' otherwise."
     )
 
 
 def describe_trouble(error: Exception, smtp: SmtpSettings) -> str:
     """Transient trouble in words; smtplib reports a timeout or a reset as a disconnection, hence __context__."""
-    where = f"the SMTP server {smtp.host}:{smtp.port}"
+    where = f"the SMTP server {smtp.where}"
     if isinstance(error, OutOfTime):
         return f"the job's time budget ran out while waiting for {where}"
     cause = error.__context__ if isinstance(error, smtplib.SMTPServerDisconnected) and error.__context__ else error

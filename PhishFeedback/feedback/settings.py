@@ -57,6 +57,11 @@ class SmtpSettings:
 
     __repr__ = _repr_without_secrets
 
+    @property
+    def where(self) -> str:
+        """host:port as errors name the server; an IPv6 address in brackets, so that its port stays apart."""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
 
 @shape
 class TheHiveSettings:

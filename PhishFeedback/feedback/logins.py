@@ -17,7 +17,7 @@ from functools import partial
 
 from feedback.oauth import OAuthError, Token, request_token
 from feedback.redaction import remember, scrub
-from feedback.session import Permanent, Session, describe_trouble, reply_text, timeout_for
+from feedback.session import LoginDeferred, Permanent, Session, describe_trouble, reply_text, timeout_for
 from feedback.settings import SmtpSettings
 from feedback.trust import trust_context
 
@@ -37,6 +37,8 @@ EXCHANGE_ADVICE = {
     "5.7.60": "The mailbox may not send as this sender: set 'from' to the mailbox in smtp_user, or give that"
     " mailbox the Send As right on the 'from' address.",
 }
+# RFC 5321 §4.5.3.1.4: a command line holds at most 512 octets, its CRLF included.
+COMMAND_LINE_LIMIT = 512
 # Exchange Online's answer to a password once Basic authentication is off for SMTP AUTH (the default
 # from January 2027): "535 5.7.139 Authentication unsuccessful, basic authentication is disabled."
 BASIC_AUTH_OFF = (
@@ -108,13 +110,26 @@ def auth_none(connection: smtplib.SMTP) -> None:
 
 
 def auth_password(connection: smtplib.SMTP, smtp: SmtpSettings) -> None:
+    """PLAIN, else LOGIN, chosen once: a wrong password costs the account one failed login, not one per mechanism.
+
+    smtplib's `login()` tries each offered mechanism in turn with the same password, and counts
+    twice against a lockout threshold. RFC 4616 lets PLAIN carry UTF-8, and servers read LOGIN alike.
+    """
     offered = _offered(connection, smtp)
     user, password = smtp.user, smtp.password or ""
+    if "PLAIN" in offered:
+        mechanism, answers = "PLAIN", [f"\0{user}\0{password}"]
+    elif "LOGIN" in offered:
+        mechanism, answers = "LOGIN", [user, password]
+    else:
+        raise Permanent(
+            f"The SMTP server {smtp.where} offers no password login the responder uses ({', '.join(offered)}):"
+            " it needs PLAIN or LOGIN over TLS. Enable one on the server, or set smtp_auth to 'oauth2' for XOAUTH2."
+        )
+    encoded = [b64encode(answer.encode()).decode() for answer in answers]
+    remember(encoded[-1])
     try:
-        if (user + password).isascii():
-            connection.login(user, password)
-        else:
-            _utf8_login(connection, smtp, offered)
+        _sasl(connection, mechanism, encoded)
     except smtplib.SMTPAuthenticationError as refused:
         reply = scrub(reply_text(refused.smtp_error))
         raise Permanent(
@@ -164,32 +179,24 @@ def _offered(connection: smtplib.SMTP, smtp: SmtpSettings) -> list[str]:
     return connection.esmtp_features["auth"].upper().split()
 
 
-def _utf8_login(connection: smtplib.SMTP, smtp: SmtpSettings, offered: list[str]) -> None:
-    """smtplib sends credentials in ASCII only; RFC 4616 lets PLAIN carry UTF-8, and servers read LOGIN alike."""
-    user, password = smtp.user, smtp.password or ""
-    if "PLAIN" in offered:
-        mechanism, answers = "PLAIN", [f"\0{user}\0{password}"]
-    elif "LOGIN" in offered:
-        mechanism, answers = "LOGIN", [user, password]
-    else:
-        raise Permanent(
-            f"smtp_password holds characters outside ASCII, which the SMTP server {smtp.where} cannot"
-            f" take with what it offers ({', '.join(offered)}): it needs PLAIN or LOGIN. Check smtp_password."
-        )
-    encoded = [b64encode(answer.encode()).decode() for answer in answers]
-    remember(encoded[-1])
-    _sasl(connection, mechanism, encoded)
-
-
 def _sasl(connection: smtplib.SMTP, mechanism: str, answers: list[str]) -> None:
-    """AUTH with an initial response, then one answer per 334 challenge, each already in base64.
+    """AUTH, then one answer per 334 challenge, each already in base64; the first rides on the AUTH line if it fits.
 
-    smtplib's own `auth` sends ASCII only, and on Python 3.9 cannot send the empty answer that
-    XOAUTH2's challenge wants (it fails with a TypeError).
+    RFC 4954 §4: no initial response when it would make the command line longer than SMTP allows
+    (Postfix refuses an XOAUTH2 line with a long Entra token; after the 334 the same token logs in).
+    A 4xx is the server unable to check the login for now (RFC 4954 §6): `LoginDeferred`, retried.
+    smtplib's own `auth` sends ASCII only, and on Python 3.9 cannot send XOAUTH2's empty answer.
     """
-    code, reply = connection.docmd("AUTH", f"{mechanism} {answers[0]}")
-    for answer in answers[1:]:
-        if code == 334:
-            code, reply = connection.docmd(answer)
+    if len(f"AUTH {mechanism} {answers[0]}\r\n") <= COMMAND_LINE_LIMIT:
+        code, reply = connection.docmd("AUTH", f"{mechanism} {answers[0]}")
+        answers = answers[1:]
+    else:
+        code, reply = connection.docmd("AUTH", mechanism)
+    for answer in answers:
+        if code != 334:
+            break
+        code, reply = connection.docmd(answer)
+    if 400 <= code < 500:
+        raise LoginDeferred(code, scrub(reply_text(reply)))
     if code != 235:
         raise smtplib.SMTPAuthenticationError(code, reply)

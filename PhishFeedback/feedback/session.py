@@ -30,6 +30,10 @@ class OutOfTime(smtplib.SMTPServerDisconnected):
         super().__init__("the job's time budget ran out")
 
 
+class LoginDeferred(smtplib.SMTPResponseException):
+    """A 4xx to AUTH: the server could not check the login for now (RFC 4954 §6); a later session may."""
+
+
 class Session:
     """A secured, logged-in session, cut at `deadline` whatever the server does; `login` is the job's one way in.
 
@@ -193,6 +197,9 @@ def describe_trouble(error: Exception, smtp: SmtpSettings) -> str:
         return f"{where} did not answer within {smtp.timeout:g} s"
     if isinstance(cause, ConnectionRefusedError):
         return f"{where} refused the connection"
+    if isinstance(cause, LoginDeferred):
+        reply = f"{cause.smtp_code} {cause.smtp_error}"
+        return f"{where} could not check the login for now ({reply}), a temporary failure on its side"
     if isinstance(cause, smtplib.SMTPResponseException):
         return f"{where} answered {cause.smtp_code} {reply_text(cause.smtp_error)}"
     if isinstance(cause, smtplib.SMTPServerDisconnected):

@@ -126,6 +126,12 @@ class _Handler:
     def __init__(self, server: LoopbackSmtp) -> None:
         self.server = server
 
+    async def handle_EHLO(self, smtp, session, envelope, hostname, responses):
+        """With this hook, aiosmtpd leaves it to the handler to note the name (and with it, that EHLO was said)."""
+        session.host_name = hostname
+        self.server.ehlo_names.append(hostname)
+        return responses
+
     async def handle_MAIL(self, smtp, session, envelope, address, mail_options):
         if self.server.faults.refuse_sender:
             return self.server.faults.refuse_sender
@@ -252,6 +258,7 @@ class LoopbackSmtp:
         self.faults = Faults()
         self.logins: list[tuple[str, bool]] = []
         self.mechanisms: list[str] = []  # of each password login, in order
+        self.ehlo_names: list[str] = []  # the name of each EHLO, in order
         self.refused: list[str] = []  # recipients of the messages `limit_after` refused
         self.xoauth2 = XOAuth2()
         self.xoauth2_logins: list[tuple[str, bool]] = []

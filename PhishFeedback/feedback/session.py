@@ -14,6 +14,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
+from functools import cache
 
 from feedback.alarm import Alarm
 from feedback.settings import SmtpSettings
@@ -76,11 +77,13 @@ class Session:
     def _open(self) -> None:
         smtp = self.smtp
         timeout = timeout_for(smtp, self.clock.deadline)
-        address = (smtp.host, smtp.port, socket.gethostname())
+        # The EHLO name is settled once the connection's own address is known: "" spares smtplib its own guess.
+        address = (smtp.host, smtp.port, "")
         if smtp.security == "tls":
             self.connection = _TlsSession(*address, timeout=timeout, context=self.context, clock=self.clock)
         else:
             self.connection = _PlainSession(*address, timeout=timeout, clock=self.clock)
+        self.connection.local_hostname = smtp.ehlo_name or ehlo_name(self.connection.sock)
         if smtp.security == "starttls":
             self.connection.ehlo()
             if not self.connection.has_extn("starttls"):
@@ -92,6 +95,25 @@ class Session:
             self.connection.starttls(context=self.context)
             self.connection.ehlo()
         self.login(self.connection)
+
+
+def ehlo_name(sock: socket.socket) -> str:
+    """The machine's fully qualified name, else the address literal of this end of the connection (RFC 5321 §4.1.3).
+
+    Not the short host name (a container id under Cortex's docker runner), which a relay that
+    wants a fully qualified EHLO name refuses.
+    """
+    name = _fqdn()
+    if "." in name and not name.startswith("localhost"):
+        return name
+    address = sock.getsockname()[0].split("%")[0]
+    return f"[IPv6:{address}]" if ":" in address else f"[{address}]"
+
+
+@cache
+def _fqdn() -> str:
+    """Asked once per job: it may cost a resolver lookup, and a job opens several sessions."""
+    return socket.getfqdn()
 
 
 def timeout_for(smtp: SmtpSettings, deadline: float) -> float:

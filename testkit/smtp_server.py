@@ -314,7 +314,9 @@ class LoopbackSmtp:
 
 
 class RawTcpServer:
-    """A listener that misbehaves below SMTP: says nothing (`silent`) or hangs up at once (`hangup`)."""
+    """A listener that misbehaves below SMTP: says nothing (`silent`, as a TLS port waits for the client),
+    greets and then says nothing (`mute`), hangs up at once (`hangup`), or greets with `220-` continuation
+    lines that never end (`flood`, as anyone on the path before STARTTLS could)."""
 
     def __init__(self, behaviour: str) -> None:
         self.behaviour = behaviour
@@ -333,8 +335,12 @@ class RawTcpServer:
             self.connections += 1
             if self.behaviour == "hangup":
                 connection.close()
-            else:
-                self._open.append(connection)
+                continue
+            self._open.append(connection)
+            if self.behaviour == "mute":
+                connection.sendall(b"220 mute.example.org ESMTP\r\n")
+            elif self.behaviour == "flood":
+                threading.Thread(target=_flood, args=(connection,), daemon=True).start()
 
     def __enter__(self) -> RawTcpServer:
         self._thread.start()
@@ -348,6 +354,15 @@ class RawTcpServer:
         self.listener.close()
         for connection in self._open:
             connection.close()
+
+
+def _flood(connection: socket.socket) -> None:
+    line = b"220-" + b"flood " * 12 + b"\r\n"
+    try:
+        while True:
+            connection.sendall(line * 100)
+    except OSError:
+        return
 
 
 def free_port() -> int:

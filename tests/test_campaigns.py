@@ -144,7 +144,7 @@ def test_server_closing_at_the_greeting_is_retried_a_bounded_number_of_times(cor
 
 
 def test_silent_server_is_given_up_on_after_the_timeout_and_the_retries(cortex):
-    with RawTcpServer("silent") as server:
+    with RawTcpServer("mute") as server:
         result = cortex(thehive4_case(), smtp_port=server.port, smtp_timeout=1, smtp_retries=1)
 
     assert not result.success
@@ -209,7 +209,7 @@ def test_attacker_title_never_breaks_a_header(cortex, smtp):
 
 def test_retries_end_within_the_time_budget_cortex_allows(deliver_within):
     """The shell alone, with a budget of 2.5 s: after one 1-second timeout, a pause and another could not fit."""
-    with RawTcpServer("silent") as silent, pytest.raises(SmtpError) as failure:
+    with RawTcpServer("mute") as silent, pytest.raises(SmtpError) as failure:
         deliver_within(thehive4_case(), 2.5, smtp_port=silent.port, smtp_timeout=1, smtp_retries=10)
 
     assert silent.connections == 1

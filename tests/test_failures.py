@@ -136,11 +136,21 @@ def test_an_ipv6_server_is_named_with_its_address_in_brackets(cortex, smtp):
     assert_cortex_error(result, f"the SMTP server [::1]:{smtp.port} refused the connection")
 
 
-def test_server_slower_than_the_timeout(cortex):
+def test_a_server_that_never_greets_is_not_asked_again_and_the_tls_setting_is_named(cortex):
     with RawTcpServer("silent") as silent:
-        result = cortex(thehive4_case(), smtp_port=silent.port, smtp_timeout=1, smtp_retries=0)
+        result = cortex(thehive4_case(), smtp_port=silent.port, smtp_timeout=1, smtp_retries=2)
 
-    assert_cortex_error(result, "did not answer within 1 s")
+    assert_cortex_error(result, "sent no greeting within 1 s", "smtp_security 'tls'", "port 465")
+    assert silent.connections == 1
+
+
+def test_starttls_against_an_implicit_tls_port_names_smtp_security_tls(cortex, certificates):
+    with LoopbackSmtp(certificates, tls="implicit") as implicit:
+        result = cortex(thehive4_case(), smtp_port=implicit.port, smtp_security="starttls", smtp_timeout=1)
+
+    assert_cortex_error(result, f"The SMTP server 127.0.0.1:{implicit.port} took the connection but sent no greeting")
+    assert "smtp_security 'tls'" in result.error
+    assert implicit.delivered == []
 
 
 @pytest.mark.parametrize(("level", "says"), [({"tlp": 3}, "TLP is higher"), ({"pap": 3}, "PAP is higher")])

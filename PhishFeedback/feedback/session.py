@@ -82,7 +82,12 @@ class Session:
         if smtp.security == "tls":
             self.connection = _TlsSession(*address, timeout=timeout, context=self.context, clock=self.clock)
         else:
-            self.connection = _PlainSession(*address, timeout=timeout, clock=self.clock)
+            try:
+                self.connection = _PlainSession(*address, timeout=timeout, clock=self.clock)
+            except smtplib.SMTPServerDisconnected as silent:
+                if isinstance(silent.__context__, (TimeoutError, socket.timeout)):
+                    raise Permanent(_no_greeting(smtp, timeout)) from None
+                raise
         self.connection.local_hostname = smtp.ehlo_name or ehlo_name(self.connection.sock)
         if smtp.security == "starttls":
             self.connection.ehlo()
@@ -194,6 +199,14 @@ def _quit(connection: smtplib.SMTP) -> None:
         connection.quit()
     except (smtplib.SMTPException, OSError):
         pass
+
+
+def _no_greeting(smtp: SmtpSettings, timeout: float) -> str:
+    """A server that takes the connection and says nothing most likely waits for a TLS handshake: no retry mends it."""
+    return (
+        f"The SMTP server {smtp.where} took the connection but sent no greeting within {timeout:g} s: a server that"
+        " speaks TLS from the first byte (port 465) needs smtp_security 'tls'; otherwise check smtp_host and smtp_port."
+    )
 
 
 def _tls_failure(failure: ssl.SSLError, smtp: SmtpSettings) -> str:

@@ -16,7 +16,7 @@ from feedback.session import Permanent
 from feedback.settings import read_settings
 from testkit.cases import thehive4_case
 from testkit.cortex import cortex_config
-from testkit.smtp_server import USER
+from testkit.smtp_server import USER, RawTcpServer
 from testkit.trickler import Trickler
 
 NON_ASCII_PASSWORD = "Grüße-Пароль-密码 ok"
@@ -94,3 +94,12 @@ def test_an_ehlo_name_that_is_no_domain_nor_address_literal_names_the_setting(co
     assert not result.success
     assert "smtp_ehlo_name must be a fully qualified domain name" in result.error
     assert smtp.ehlo_names == []
+
+
+def test_a_greeting_of_endless_continuation_lines_ends_the_job_with_an_error_naming_the_server(cortex):
+    with RawTcpServer("flood") as flood:
+        result = cortex(thehive4_case(), smtp_port=flood.port, smtp_timeout=5, jobTimeout=1)
+
+    assert not result.success
+    assert f"The SMTP server 127.0.0.1:{flood.port} sent a reply longer than 100 lines" in result.error
+    assert flood.connections == 1

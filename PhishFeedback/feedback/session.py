@@ -35,6 +35,15 @@ class LoginDeferred(smtplib.SMTPResponseException):
     """A 4xx to AUTH: the server could not check the login for now (RFC 4954 §6); a later session may."""
 
 
+class ReplyTooLong(smtplib.SMTPException):
+    """A reply past REPLY_LINES or REPLY_OCTETS: no server's answer, but a flood that smtplib would keep whole."""
+
+
+# What one reply may hold: an EHLO answer has a dozen lines. Endless "220-" lines before STARTTLS
+# (from anyone on the path) would otherwise grow the job's memory until its time budget.
+REPLY_LINES, REPLY_OCTETS = 100, 64 * 1024
+
+
 class Session:
     """A secured, logged-in session, cut at `deadline` whatever the server does; `login` is the job's one way in.
 
@@ -130,6 +139,12 @@ def _permanent(failure: Exception, smtp: SmtpSettings) -> Permanent | None:
     """The failures no retry can mend, in words; None for those worth another attempt."""
     if isinstance(failure, ssl.SSLError):
         return Permanent(_tls_failure(failure, smtp))
+    if isinstance(failure, ReplyTooLong):
+        return Permanent(
+            f"The SMTP server {smtp.where} sent a reply longer than {REPLY_LINES} lines or"
+            f" {REPLY_OCTETS // 1024} KiB, which no mail server sends; the responder stopped reading it. Check"
+            " smtp_host and smtp_port, and that nothing on the network path answers in the server's place."
+        )
     if isinstance(failure, socket.gaierror):
         return Permanent(f"The SMTP server name '{smtp.host}' cannot be resolved. Check smtp_host.")
     if isinstance(failure, smtplib.SMTPResponseException) and failure.smtp_code >= 500:
@@ -164,9 +179,13 @@ class _Timed:
 
     def getreply(self) -> tuple[int, bytes]:
         """A reply the clock cut short reads as a whole one to smtplib (a line ended by the shut socket)."""
+        if self.file is None and self.sock is not None:  # smtplib makes it there, and again after STARTTLS
+            self.file = _BoundedReplies(self.sock.makefile("rb"))
         try:
             reply = super().getreply()
-        except (OSError, smtplib.SMTPServerDisconnected):
+        except (OSError, smtplib.SMTPServerDisconnected) as trouble:
+            if isinstance(trouble.__context__, ReplyTooLong):  # smtplib reads it as a connection that failed
+                raise trouble.__context__ from None
             self._cut()
             raise
         if self.clock.rang:
@@ -183,6 +202,25 @@ class _Timed:
     def _cut(self) -> None:
         if self.clock.out():
             raise OutOfTime()
+
+
+class _BoundedReplies:
+    """The session's reading end, which ends a reply at REPLY_LINES or REPLY_OCTETS; smtplib reads only lines."""
+
+    def __init__(self, file: object) -> None:
+        self.file, self.lines, self.octets = file, 0, 0
+
+    def readline(self, size: int = -1) -> bytes:
+        line = self.file.readline(size)
+        self.lines, self.octets = self.lines + 1, self.octets + len(line)
+        if self.lines > REPLY_LINES or self.octets > REPLY_OCTETS:
+            raise ReplyTooLong()
+        if line[3:4] != b"-":  # the reply's last line: the next reply counts afresh
+            self.lines = self.octets = 0
+        return line
+
+    def close(self) -> None:
+        self.file.close()
 
 
 class _PlainSession(_Timed, smtplib.SMTP):

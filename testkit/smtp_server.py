@@ -70,6 +70,9 @@ class Faults:
 
     refuse_sender: str = ""
     refuse: dict[str, str] = field(default_factory=dict)
+    # The reply to every RCPT TO (each refused recipient is noted in `refused`), as Postfix's
+    # reject_sender_login_mismatch refuses the sender there.
+    refuse_rcpt: str = ""
     defer_rcpt: dict[str, int] = field(default_factory=dict)
     defer_data: int = 0
     drop_data: int = 0
@@ -153,6 +156,9 @@ class _Handler:
         faults = self.server.faults
         if address.lower() in faults.refuse:
             return faults.refuse[address.lower()]
+        if faults.refuse_rcpt:
+            self.server.refused.append(address)
+            return faults.refuse_rcpt.format(sender=envelope.mail_from)
         if faults.defer_rcpt.get(address.lower(), 0) > 0:
             faults.defer_rcpt[address.lower()] -= 1
             return "451 4.7.1 Greylisted, try again later"
@@ -259,7 +265,7 @@ class LoopbackSmtp:
         self.logins: list[tuple[str, bool]] = []
         self.mechanisms: list[str] = []  # of each password login, in order
         self.ehlo_names: list[str] = []  # the name of each EHLO, in order
-        self.refused: list[str] = []  # recipients of the messages `limit_after` refused
+        self.refused: list[str] = []  # recipients of the messages `limit_after` refused, and `refuse_rcpt`'s
         self.xoauth2 = XOAuth2()
         self.xoauth2_logins: list[tuple[str, bool]] = []
         tls_options = {

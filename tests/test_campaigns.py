@@ -239,3 +239,15 @@ def test_cortex_stopping_the_job_before_any_mail_is_an_error_that_tags_nothing(c
     assert not result.success
     assert "No feedback was sent. Cortex stopped the job (its jobTimeout ran out)" in result.error
     assert "Traceback" not in result.everything_printed()
+
+
+@pytest.mark.parametrize("unknown", ["quota@example.org", "SendAsDenied@example.org"])
+def test_a_reporter_whose_address_holds_a_servers_word_fails_alone(cortex, smtp, unknown):
+    """The reply quotes the address back: its words are the server's, not the reporter's address."""
+    smtp.faults.refuse = {unknown.lower(): f"550 5.1.1 <{unknown}>: Recipient address rejected: User unknown"}
+    result = cortex(thehive4_case("Spam", ["alice@example.org", unknown, "bob@example.org"]))
+
+    assert result.success, result.error
+    smtp.assert_each_got_exactly_one(["alice@example.org", "bob@example.org"], one_per_message=True)
+    assert [f["address"] for f in result.output["full"]["failed"]] == [unknown]
+    assert "User unknown" in result.output["full"]["failed"][0]["reason"]

@@ -222,6 +222,25 @@ def test_microsoft_365_blocking_the_mailbox_stops_at_the_first_reporter_and_says
     assert smtp.delivered == []
 
 
+def test_postfix_refusing_a_sender_the_login_does_not_own_stops_at_the_first_reporter_and_names_from(cortex, smtp):
+    smtp.faults.refuse_rcpt = "553 5.7.1 <{sender}>: Sender address rejected: not owned by user " + USER
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org", "carol@example.org"]))
+
+    assert_cortex_error(result, "refused the sender soc@example.org: 553 5.7.1", "'from'", "smtp_user")
+    assert "reject_sender_login_mismatch" in result.error
+    assert smtp.refused == ["alice@example.org"], "every reporter was tried for a refusal that concerns them all"
+    assert smtp.delivered == []
+
+
+def test_a_message_over_the_servers_size_limit_stops_the_job_and_says_what_to_raise(cortex, smtp):
+    smtp.controller.SMTP_kwargs["data_size_limit"] = 2000
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]))
+
+    assert_cortex_error(result, "refused the message as too large (552", "message_size_limit", "template")
+    assert "'from'" not in result.error
+    assert smtp.delivered == []
+
+
 def test_missing_login_for_a_server_that_requires_one(cortex, smtp):
     result = cortex(thehive4_case(), smtp_user=None, smtp_password=None)
 

@@ -17,6 +17,7 @@ from functools import partial
 
 from feedback.oauth import OAuthError, Token, request_token
 from feedback.redaction import remember, scrub
+from feedback.replies import words
 from feedback.session import LoginDeferred, Permanent, Session, describe_trouble, reply_text, timeout_for
 from feedback.settings import SmtpSettings
 from feedback.trust import trust_context
@@ -83,7 +84,17 @@ def exchange_advice(reply: str, otherwise: str) -> str:
 
     SendAsDenied, Exchange's refusal of the From address at the end of a message, means what 5.7.60 does.
     """
-    return EXCHANGE_ADVICE.get("5.7.60" if "SendAsDenied" in reply else reply.split(" ", 1)[0], otherwise)
+    return EXCHANGE_ADVICE.get("5.7.60" if "SendAsDenied" in words(reply) else reply.split(" ", 1)[0], otherwise)
+
+
+def sender_advice(reply: str) -> str:
+    """What to check when the server refuses the sender: Postfix names a login that may not use it."""
+    if "not owned by user" in words(reply).lower():
+        return (
+            "The login in smtp_user may not send as 'from': set 'from' to an address smtp_user owns, or let"
+            " smtp_user send as it (Postfix: smtpd_sender_login_maps, read by reject_sender_login_mismatch)."
+        )
+    return exchange_advice(reply, "Check 'from', and smtp_user/smtp_password if the server wants a login.")
 
 
 def sessions(smtp: SmtpSettings, deadline: float) -> Callable[[], Session]:

@@ -16,7 +16,15 @@ import time
 from collections.abc import Callable
 from functools import cache
 
-from feedback.alarm import Alarm
+from feedback.connection import (
+    REPLY_LINES,
+    REPLY_OCTETS,
+    Clock,
+    OutOfTime,
+    PlainConnection,
+    ReplyTooLong,
+    TlsConnection,
+)
 from feedback.settings import SmtpSettings
 
 
@@ -24,24 +32,8 @@ class Permanent(Exception):
     """Trying again will not help: the reason goes to every message still waiting."""
 
 
-class OutOfTime(smtplib.SMTPServerDisconnected):
-    """The job's time budget ran out while the SMTP server still held the session."""
-
-    def __init__(self) -> None:
-        super().__init__("the job's time budget ran out")
-
-
 class LoginDeferred(smtplib.SMTPResponseException):
     """A 4xx to AUTH: the server could not check the login for now (RFC 4954 §6); a later session may."""
-
-
-class ReplyTooLong(smtplib.SMTPException):
-    """A reply past REPLY_LINES or REPLY_OCTETS: no server's answer, but a flood that smtplib would keep whole."""
-
-
-# What one reply may hold: an EHLO answer has a dozen lines. Endless "220-" lines before STARTTLS
-# (from anyone on the path) would otherwise grow the job's memory until its time budget.
-REPLY_LINES, REPLY_OCTETS = 100, 64 * 1024
 
 
 class Session:
@@ -55,7 +47,7 @@ class Session:
         self, smtp: SmtpSettings, context: ssl.SSLContext, deadline: float, login: Callable[[smtplib.SMTP], None]
     ) -> None:
         self.smtp, self.context, self.login = smtp, context, login
-        self.clock = _Clock(deadline)
+        self.clock = Clock(deadline)
         self.connection: smtplib.SMTP | None = None
 
     def __enter__(self) -> smtplib.SMTP:
@@ -89,12 +81,13 @@ class Session:
         # The EHLO name is settled once the connection's own address is known: "" spares smtplib its own guess.
         address = (smtp.host, smtp.port, "")
         if smtp.security == "tls":
-            self.connection = _TlsSession(*address, timeout=timeout, context=self.context, clock=self.clock)
+            self.connection = TlsConnection(*address, timeout=timeout, context=self.context, clock=self.clock)
         else:
             try:
-                self.connection = _PlainSession(*address, timeout=timeout, clock=self.clock)
+                self.connection = PlainConnection(*address, timeout=timeout, clock=self.clock)
             except smtplib.SMTPServerDisconnected as silent:
-                if isinstance(silent.__context__, (TimeoutError, socket.timeout)):
+                # Silent for all of smtp_timeout, not just cut short by the job's deadline.
+                if isinstance(silent.__context__, (TimeoutError, socket.timeout)) and timeout >= smtp.timeout:
                     raise Permanent(_no_greeting(smtp, timeout)) from None
                 raise
         self.connection.local_hostname = smtp.ehlo_name or ehlo_name(self.connection.sock)
@@ -150,85 +143,6 @@ def _permanent(failure: Exception, smtp: SmtpSettings) -> Permanent | None:
     if isinstance(failure, smtplib.SMTPResponseException) and failure.smtp_code >= 500:
         return Permanent(f"The SMTP server {smtp.where} answered {failure.smtp_code} {reply_text(failure.smtp_error)}.")
     return None
-
-
-class _Clock(Alarm):
-    """At the deadline, shuts the session's socket, whatever read or write waits on it.
-
-    It only shuts the socket, so it never cuts the account of what was sent in half.
-    """
-
-    connection = None
-
-    def ring(self) -> None:
-        sock = getattr(self.connection, "sock", None)
-        if sock is not None:
-            try:
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-class _Timed:
-    """smtplib's session, telling the clock's cut from a server that hung up."""
-
-    def __init__(self, *args: object, clock: _Clock, **kwargs: object) -> None:
-        self.clock = clock
-        clock.connection = self
-        super().__init__(*args, **kwargs)
-
-    def getreply(self) -> tuple[int, bytes]:
-        """A reply the clock cut short reads as a whole one to smtplib (a line ended by the shut socket)."""
-        if self.file is None and self.sock is not None:  # smtplib makes it there, and again after STARTTLS
-            self.file = _BoundedReplies(self.sock.makefile("rb"))
-        try:
-            reply = super().getreply()
-        except (OSError, smtplib.SMTPServerDisconnected) as trouble:
-            if isinstance(trouble.__context__, ReplyTooLong):  # smtplib reads it as a connection that failed
-                raise trouble.__context__ from None
-            self._cut()
-            raise
-        if self.clock.rang:
-            raise OutOfTime()
-        return reply
-
-    def send(self, s: str | bytes) -> None:
-        try:
-            super().send(s)
-        except (OSError, smtplib.SMTPServerDisconnected):
-            self._cut()
-            raise
-
-    def _cut(self) -> None:
-        if self.clock.out():
-            raise OutOfTime()
-
-
-class _BoundedReplies:
-    """The session's reading end, which ends a reply at REPLY_LINES or REPLY_OCTETS; smtplib reads only lines."""
-
-    def __init__(self, file: object) -> None:
-        self.file, self.lines, self.octets = file, 0, 0
-
-    def readline(self, size: int = -1) -> bytes:
-        line = self.file.readline(size)
-        self.lines, self.octets = self.lines + 1, self.octets + len(line)
-        if self.lines > REPLY_LINES or self.octets > REPLY_OCTETS:
-            raise ReplyTooLong()
-        if line[3:4] != b"-":  # the reply's last line: the next reply counts afresh
-            self.lines = self.octets = 0
-        return line
-
-    def close(self) -> None:
-        self.file.close()
-
-
-class _PlainSession(_Timed, smtplib.SMTP):
-    pass
-
-
-class _TlsSession(_Timed, smtplib.SMTP_SSL):
-    pass
 
 
 def _quit(connection: smtplib.SMTP) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from feedback import pacing, replies
 from feedback.replies import MESSAGE, RECIPIENT, SENDER, meaning
@@ -111,6 +113,17 @@ def test_a_5_7_1_quoting_the_recipient_concerns_only_that_reporter():
 )
 def test_words_in_a_quoted_address_are_not_read_as_the_servers(text):
     assert meaning(RECIPIENT, 550, text, "soc@example.org") == replies.REFUSED
+
+
+@given(local=st.from_regex(r"[A-Za-z0-9._%+=-]{1,40}", fullmatch=True))
+def test_no_reporter_address_quoted_in_a_reply_changes_what_it_means(local):
+    address = f"{local}@example.org"
+    for code, text, means in [
+        (550, f"5.1.1 <{address}>: Recipient address rejected: User unknown", replies.REFUSED),
+        (550, f"5.1.1 {address}... User unknown", replies.REFUSED),
+        (450, f"4.2.0 <{address}>: Recipient address rejected: Greylisted", replies.DEFERRED),
+    ]:
+        assert meaning(RECIPIENT, code, text, "soc@example.org") == means
 
 
 def test_replies_about_one_recipient_or_message_concern_only_that_reporter():

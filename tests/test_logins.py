@@ -29,6 +29,20 @@ def test_an_oauth2_token_too_long_for_the_auth_line_is_sent_after_the_servers_33
     assert LONG_TOKEN not in result.everything_printed()
 
 
+def test_a_long_token_google_refuses_after_its_334_challenge_is_a_refused_oauth2_login(cortex, smtp, entra, oauth):
+    entra.clear()
+    entra.expect_request(TOKEN_PATH, method="POST").respond_with_json(
+        {"token_type": "Bearer", "expires_in": 3599, "access_token": LONG_TOKEN}
+    )
+    smtp.xoauth2.style = "google"
+    result = cortex(thehive4_case(), **oauth)
+
+    assert not result.success
+    assert f"refused the OAuth2 login (XOAUTH2) of '{MAILBOX}': 535 5.7.8" in result.error
+    assert smtp.xoauth2_logins == [(MAILBOX, False)]
+    assert LONG_TOKEN not in result.everything_printed()
+
+
 def test_a_password_too_long_for_the_auth_line_logs_in_with_plain_after_the_servers_334(cortex, smtp):
     smtp.faults.password = LONG_PASSWORD
     result = cortex(thehive4_case(), smtp_password=LONG_PASSWORD)

@@ -19,7 +19,7 @@ from email.message import EmailMessage
 
 import trustme
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import MISSING, AuthResult
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult
 
 # aiosmtpd logs a deprecation warning for every login; the demo's output is for people.
 logging.getLogger("mail.log").setLevel(logging.ERROR)
@@ -83,6 +83,9 @@ class Faults:
 
     refuse_sender: str = ""
     refuse: dict[str, str] = field(default_factory=dict)
+    # The reply to every RCPT TO (each refused recipient is noted in `refused`), as Postfix's
+    # reject_sender_login_mismatch refuses the sender there.
+    refuse_rcpt: str = ""
     defer_rcpt: dict[str, int] = field(default_factory=dict)
     defer_data: int = 0
     drop_data: int = 0
@@ -102,6 +105,8 @@ class Faults:
     # A hostile server's answer to every AUTH, quoting what the client sent: {password} as it arrived,
     # {plain} (the base64 of "\0user\0password" the client sent for PLAIN), {login} (base64 of the password).
     auth_reply: str = ""
+    # How many logins in a row get "454 4.7.0 Temporary authentication failure" (Postfix when Dovecot is slow).
+    defer_auth: int = 0
     # Called when the client says QUIT, before the server answers it.
     on_quit: Callable[[], None] | None = None
     # Called when a message has arrived; an accepted one is delivered, then answered `verdict_delay` s later.
@@ -137,6 +142,12 @@ class _Handler:
     def __init__(self, server: LoopbackSmtp) -> None:
         self.server = server
 
+    async def handle_EHLO(self, smtp, session, envelope, hostname, responses):
+        """With this hook, aiosmtpd leaves it to the handler to note the name (and with it, that EHLO was said)."""
+        session.host_name = hostname
+        self.server.ehlo_names.append(hostname)
+        return responses
+
     async def handle_MAIL(self, smtp, session, envelope, address, mail_options):
         if self.server.faults.refuse_sender:
             return self.server.faults.refuse_sender
@@ -158,6 +169,9 @@ class _Handler:
         faults = self.server.faults
         if address.lower() in faults.refuse:
             return faults.refuse[address.lower()]
+        if faults.refuse_rcpt:
+            self.server.refused.append(address)
+            return faults.refuse_rcpt.format(sender=envelope.mail_from)
         if faults.defer_rcpt.get(address.lower(), 0) > 0:
             faults.defer_rcpt[address.lower()] -= 1
             return "451 4.7.1 Greylisted, try again later"
@@ -191,7 +205,13 @@ class _Handler:
     async def auth_XOAUTH2(self, server, args):
         """aiosmtpd runs one handler method per AUTH mechanism; LOGIN and PLAIN stay offered beside it."""
         oauth = self.server.xoauth2
-        sent = args[1] if len(args) > 1 else ""
+        if len(args) > 1:
+            sent = args[1]
+        else:  # no initial response (RFC 4954 §4): the string comes after an empty 334
+            answer = await server.challenge_auth("")
+            if answer is MISSING:
+                return AuthResult(success=False, handled=True)
+            sent = base64.b64encode(answer).decode()
         fields = dict(p.split("=", 1) for p in b64decode(sent).decode(errors="replace").split("\x01") if "=" in p)
         mailbox, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
         fresh = time.monotonic() < oauth.expiry.get(token, float("inf"))
@@ -217,8 +237,30 @@ def _closing(smtp, reply: str) -> str:
     return reply
 
 
+class _Smtpd(SMTP):
+    """aiosmtpd reads every line within DATA's 1001 octets; Postfix takes a SASL response after a 334
+    up to 12288 (smtpd_sasl_response_limit), where a long OAuth2 token goes."""
+
+    async def challenge_auth(self, *args, **kwargs):
+        self._reader._limit = 12288
+        try:
+            return await super().challenge_auth(*args, **kwargs)
+        finally:
+            self._reader._limit = self.line_length_limit
+
+
+class _Controller(Controller):
+    def factory(self) -> _Smtpd:
+        return _Smtpd(self.handler, **self.SMTP_kwargs)
+
+
 class LoopbackSmtp:
-    """An aiosmtpd server on 127.0.0.1: STARTTLS and AUTH required unless told otherwise."""
+    """An aiosmtpd server on 127.0.0.1: STARTTLS and AUTH required unless told otherwise.
+
+    Like Postfix (whose limit is 2048), it refuses a command line longer than it takes: aiosmtpd's
+    limit is RFC 5321's 512 octets, the AUTH line with its initial response included
+    ("500 Command line too long"); a response after a 334 may be longer.
+    """
 
     def __init__(
         self,
@@ -234,7 +276,9 @@ class LoopbackSmtp:
         self.delivered: list[Delivered] = []
         self.faults = Faults()
         self.logins: list[tuple[str, bool]] = []
-        self.refused: list[str] = []  # recipients of the messages `limit_after` refused
+        self.mechanisms: list[str] = []  # of each password login, in order
+        self.ehlo_names: list[str] = []  # the name of each EHLO, in order
+        self.refused: list[str] = []  # recipients of the messages `limit_after` refused, and `refuse_rcpt`'s
         self.xoauth2 = XOAuth2()
         self.xoauth2_logins: list[tuple[str, bool]] = []
         tls_options = {
@@ -242,7 +286,7 @@ class LoopbackSmtp:
             "implicit": {"ssl_context": certificates.server_context()},
             "none": {},
         }[tls]
-        self.controller = Controller(
+        self.controller = _Controller(
             _Handler(self),
             hostname=self.host,
             port=self.port,
@@ -257,6 +301,10 @@ class LoopbackSmtp:
     def _authenticate(self, smtp, session, envelope, mechanism, auth_data) -> AuthResult:
         good = auth_data.login == USER.encode() and auth_data.password == self.faults.password.encode()
         self.logins.append((auth_data.login.decode(errors="replace"), good))
+        self.mechanisms.append(mechanism)
+        if self.faults.defer_auth > 0:
+            self.faults.defer_auth -= 1
+            return AuthResult(success=False, handled=False, message="454 4.7.0 Temporary authentication failure")
         if self.faults.auth_reply:
             login, password = auth_data.login, auth_data.password
             quoted = self.faults.auth_reply.format(
@@ -285,7 +333,9 @@ class LoopbackSmtp:
 
 
 class RawTcpServer:
-    """A listener that misbehaves below SMTP: says nothing (`silent`) or hangs up at once (`hangup`)."""
+    """A listener that misbehaves below SMTP: says nothing (`silent`, as a TLS port waits for the client),
+    greets and then says nothing (`mute`), hangs up at once (`hangup`), or greets with `220-` continuation
+    lines that never end (`flood`, as anyone on the path before STARTTLS could)."""
 
     def __init__(self, behaviour: str) -> None:
         self.behaviour = behaviour
@@ -304,8 +354,12 @@ class RawTcpServer:
             self.connections += 1
             if self.behaviour == "hangup":
                 connection.close()
-            else:
-                self._open.append(connection)
+                continue
+            self._open.append(connection)
+            if self.behaviour == "mute":
+                connection.sendall(b"220 mute.example.org ESMTP\r\n")
+            elif self.behaviour == "flood":
+                threading.Thread(target=_flood, args=(connection,), daemon=True).start()
 
     def __enter__(self) -> RawTcpServer:
         self._thread.start()
@@ -319,6 +373,15 @@ class RawTcpServer:
         self.listener.close()
         for connection in self._open:
             connection.close()
+
+
+def _flood(connection: socket.socket) -> None:
+    line = b"220-" + b"flood " * 12 + b"\r\n"
+    try:
+        while True:
+            connection.sendall(line * 100)
+    except OSError:
+        return
 
 
 def free_port() -> int:

@@ -144,7 +144,7 @@ def test_server_closing_at_the_greeting_is_retried_a_bounded_number_of_times(cor
 
 
 def test_silent_server_is_given_up_on_after_the_timeout_and_the_retries(cortex):
-    with RawTcpServer("silent") as server:
+    with RawTcpServer("mute") as server:
         result = cortex(thehive4_case(), smtp_port=server.port, smtp_timeout=1, smtp_retries=1)
 
     assert not result.success
@@ -209,7 +209,7 @@ def test_attacker_title_never_breaks_a_header(cortex, smtp):
 
 def test_retries_end_within_the_time_budget_cortex_allows(deliver_within):
     """The shell alone, with a budget of 2.5 s: after one 1-second timeout, a pause and another could not fit."""
-    with RawTcpServer("silent") as silent, pytest.raises(SmtpError) as failure:
+    with RawTcpServer("mute") as silent, pytest.raises(SmtpError) as failure:
         deliver_within(thehive4_case(), 2.5, smtp_port=silent.port, smtp_timeout=1, smtp_retries=10)
 
     assert silent.connections == 1
@@ -239,3 +239,15 @@ def test_cortex_stopping_the_job_before_any_mail_is_an_error_that_tags_nothing(c
     assert not result.success
     assert "No feedback was sent. Cortex stopped the job (its jobTimeout ran out)" in result.error
     assert "Traceback" not in result.everything_printed()
+
+
+@pytest.mark.parametrize("unknown", ["quota@example.org", "SendAsDenied@example.org"])
+def test_a_reporter_whose_address_holds_a_servers_word_fails_alone(cortex, smtp, unknown):
+    """The reply quotes the address back: its words are the server's, not the reporter's address."""
+    smtp.faults.refuse = {unknown.lower(): f"550 5.1.1 <{unknown}>: Recipient address rejected: User unknown"}
+    result = cortex(thehive4_case("Spam", ["alice@example.org", unknown, "bob@example.org"]))
+
+    assert result.success, result.error
+    smtp.assert_each_got_exactly_one(["alice@example.org", "bob@example.org"], one_per_message=True)
+    assert [f["address"] for f in result.output["full"]["failed"]] == [unknown]
+    assert "User unknown" in result.output["full"]["failed"][0]["reason"]

@@ -158,11 +158,27 @@ def test_no_server_listening(cortex, smtp):
     assert_cortex_error(result, "refused the connection", "smtp_port")
 
 
-def test_server_slower_than_the_timeout(cortex):
-    with RawTcpServer("silent") as silent:
-        result = cortex(thehive4_case(), smtp_port=silent.port, smtp_timeout=1, smtp_retries=0)
+def test_an_ipv6_server_is_named_with_its_address_in_brackets(cortex, smtp):
+    result = cortex(thehive4_case(), smtp_host="::1", smtp_port=smtp.port, smtp_retries=0)
 
-    assert_cortex_error(result, "did not answer within 1 s")
+    assert_cortex_error(result, f"the SMTP server [::1]:{smtp.port} refused the connection")
+
+
+def test_a_server_that_never_greets_is_not_asked_again_and_the_tls_setting_is_named(cortex):
+    with RawTcpServer("silent") as silent:
+        result = cortex(thehive4_case(), smtp_port=silent.port, smtp_timeout=1, smtp_retries=2)
+
+    assert_cortex_error(result, "sent no greeting within 1 s", "smtp_security 'tls'", "port 465")
+    assert silent.connections == 1
+
+
+def test_starttls_against_an_implicit_tls_port_names_smtp_security_tls(cortex, certificates):
+    with LoopbackSmtp(certificates, tls="implicit") as implicit:
+        result = cortex(thehive4_case(), smtp_port=implicit.port, smtp_security="starttls", smtp_timeout=1)
+
+    assert_cortex_error(result, f"The SMTP server 127.0.0.1:{implicit.port} took the connection but sent no greeting")
+    assert "smtp_security 'tls'" in result.error
+    assert implicit.delivered == []
 
 
 @pytest.mark.parametrize(("level", "says"), [({"tlp": 3}, "TLP is higher"), ({"pap": 3}, "PAP is higher")])
@@ -231,6 +247,25 @@ def test_microsoft_365_blocking_the_mailbox_stops_at_the_first_reporter_and_says
     result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]))
 
     assert_cortex_error(result, "550 5.1.8 Access denied, bad outbound sender", "Restricted entities")
+    assert smtp.delivered == []
+
+
+def test_postfix_refusing_a_sender_the_login_does_not_own_stops_at_the_first_reporter_and_names_from(cortex, smtp):
+    smtp.faults.refuse_rcpt = "553 5.7.1 <{sender}>: Sender address rejected: not owned by user " + USER
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org", "carol@example.org"]))
+
+    assert_cortex_error(result, "refused the sender soc@example.org: 553 5.7.1", "'from'", "smtp_user")
+    assert "reject_sender_login_mismatch" in result.error
+    assert smtp.refused == ["alice@example.org"], "every reporter was tried for a refusal that concerns them all"
+    assert smtp.delivered == []
+
+
+def test_a_message_over_the_servers_size_limit_stops_the_job_and_says_what_to_raise(cortex, smtp):
+    smtp.controller.SMTP_kwargs["data_size_limit"] = 2000
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]))
+
+    assert_cortex_error(result, "refused the message as too large (552", "message_size_limit", "template")
+    assert "'from'" not in result.error
     assert smtp.delivered == []
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from feedback import pacing, replies
 from feedback.replies import MESSAGE, RECIPIENT, SENDER, meaning
@@ -64,6 +66,64 @@ def test_a_refusal_about_the_senders_address_refuses_the_sender_at_any_step():
     assert meaning(RECIPIENT, 550, "5.1.8 Access denied, bad outbound sender. AS(42004)") == replies.SENDER_REFUSED
     assert meaning(MESSAGE, 553, "5.1.7 Invalid sender address syntax") == replies.SENDER_REFUSED
     assert meaning(RECIPIENT, 550, "5.1.1 User unknown") == replies.REFUSED
+
+
+@pytest.mark.parametrize("step", [SENDER, MESSAGE])
+def test_a_message_over_the_servers_size_limit_is_too_large_for_every_message(step):
+    assert meaning(step, 552, "5.3.4 Message size exceeds fixed limit") == replies.TOO_LARGE
+
+
+def test_a_552_to_mail_from_without_an_enhanced_code_is_the_size_announced_with_size():
+    assert meaning(SENDER, 552, "Error: message size exceeds fixed maximum message size") == replies.TOO_LARGE
+    assert meaning(RECIPIENT, 552, "5.2.2 Mailbox full") == replies.REFUSED
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "5.7.1 <soc@example.org>: Sender address rejected: not owned by user alice",
+        "5.7.1 <soc@example.org>: Sender address rejected: not logged in",
+        "5.7.1 <soc@example.org>: Access denied",
+    ],
+)
+def test_postfix_refusing_the_sender_at_rcpt_to_refuses_the_sender(text):
+    assert meaning(RECIPIENT, 553, text, "soc@example.org") == replies.SENDER_REFUSED
+
+
+def test_a_4xx_about_the_sender_at_rcpt_to_throttles_every_message():
+    text = "4.1.8 <soc@example.org>: Sender address rejected: Domain not found"
+    assert meaning(RECIPIENT, 450, text, "soc@example.org") == replies.THROTTLED
+
+
+def test_a_5_7_1_quoting_the_recipient_concerns_only_that_reporter():
+    assert meaning(RECIPIENT, 554, "5.7.1 <alice@example.org>: Relay access denied", "soc@example.org") == (
+        replies.REFUSED
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "5.1.1 <quota@example.org>: Recipient address rejected: User unknown",
+        "5.1.1 <SendAsDenied@example.org>: Recipient address rejected: User unknown",
+        "5.1.1 SendAsDenied@example.org... User unknown",
+        "5.1.1 <rate-limit-exceeded@example.org>: Recipient address rejected: User unknown",
+        '5.1.1 <"sender address rejected"@example.org>: User unknown',
+    ],
+)
+def test_words_in_a_quoted_address_are_not_read_as_the_servers(text):
+    assert meaning(RECIPIENT, 550, text, "soc@example.org") == replies.REFUSED
+
+
+@given(local=st.from_regex(r"[A-Za-z0-9._%+=-]{1,40}", fullmatch=True))
+def test_no_reporter_address_quoted_in_a_reply_changes_what_it_means(local):
+    address = f"{local}@example.org"
+    for code, text, means in [
+        (550, f"5.1.1 <{address}>: Recipient address rejected: User unknown", replies.REFUSED),
+        (550, f"5.1.1 {address}... User unknown", replies.REFUSED),
+        (450, f"4.2.0 <{address}>: Recipient address rejected: Greylisted", replies.DEFERRED),
+    ]:
+        assert meaning(RECIPIENT, code, text, "soc@example.org") == means
 
 
 def test_replies_about_one_recipient_or_message_concern_only_that_reporter():

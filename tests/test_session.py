@@ -16,7 +16,7 @@ from feedback.session import Permanent
 from feedback.settings import read_settings
 from testkit.cases import thehive4_case
 from testkit.cortex import cortex_config
-from testkit.smtp_server import USER
+from testkit.smtp_server import USER, RawTcpServer
 from testkit.trickler import Trickler
 
 NON_ASCII_PASSWORD = "Grüße-Пароль-密码 ok"
@@ -69,3 +69,37 @@ def test_a_token_request_inside_a_session_leaves_the_sessions_deadline_in_force(
             time.sleep(5)  # a server that holds the session past the deadline
 
     assert time.monotonic() - started < 3
+
+
+def test_the_server_is_greeted_with_a_fully_qualified_name_or_an_address_literal(cortex, smtp):
+    result = cortex(thehive4_case())
+
+    assert result.success, result.error
+    assert len(smtp.ehlo_names) == 2  # before and after STARTTLS
+    for name in smtp.ehlo_names:
+        assert name == "[127.0.0.1]" or ("." in name and not name.startswith("localhost")), name
+
+
+def test_smtp_ehlo_name_is_the_name_given_in_ehlo(cortex, smtp):
+    result = cortex(thehive4_case(), smtp_ehlo_name="soc-relay.example.org")
+
+    assert result.success, result.error
+    assert smtp.ehlo_names == ["soc-relay.example.org", "soc-relay.example.org"]
+
+
+@pytest.mark.parametrize("name", ["soc relay", "relay\r\nRSET", "localhost-only"])
+def test_an_ehlo_name_that_is_no_domain_nor_address_literal_names_the_setting(cortex, smtp, name):
+    result = cortex(thehive4_case(), smtp_ehlo_name=name)
+
+    assert not result.success
+    assert "smtp_ehlo_name must be a fully qualified domain name" in result.error
+    assert smtp.ehlo_names == []
+
+
+def test_a_greeting_of_endless_continuation_lines_ends_the_job_with_an_error_naming_the_server(cortex):
+    with RawTcpServer("flood") as flood:
+        result = cortex(thehive4_case(), smtp_port=flood.port, smtp_timeout=5, jobTimeout=1)
+
+    assert not result.success
+    assert f"The SMTP server 127.0.0.1:{flood.port} sent a reply longer than 100 lines" in result.error
+    assert flood.connections == 1

@@ -11,7 +11,7 @@ import smtplib
 import time
 
 from feedback import pacing, replies, stopping
-from feedback.logins import exchange_advice, sessions
+from feedback.logins import sender_advice, sessions
 from feedback.messages import Composer, Outgoing
 from feedback.session import Permanent, describe_trouble, reply_text
 from feedback.settings import TIME_BUDGET_SHARE, SmtpSettings
@@ -53,7 +53,7 @@ class _Account:
 
     def __init__(self, composer: Composer, smtp: SmtpSettings, sender: str, deadline: float) -> None:
         self.composer, self.smtp, self.sender, self.deadline = composer, smtp, sender, deadline
-        self.server = f"{smtp.host}:{smtp.port}"
+        self.server = smtp.where
         self.pending: list[Outgoing] = list(composer.outgoing)  # in order: the first goes next
         self.later: list[Outgoing] = []  # deferred by a 4xx: tried again in the next session
         self.sent: list[Outgoing] = []
@@ -136,7 +136,7 @@ class _Account:
             time.sleep(slot - now)
 
     def _refused(self, item: Outgoing, step: str, code: int, text: str) -> None:
-        meaning = replies.meaning(step, code, text)
+        meaning = replies.meaning(step, code, text, self.sender)
         reply = f"{code} {text}"
         if meaning == replies.QUOTA:
             raise _Halt(
@@ -145,9 +145,12 @@ class _Account:
                 " (Exchange Online takes 30 messages a minute and 10,000 recipients a day: see smtp_max_per_minute)."
             )
         if meaning == replies.SENDER_REFUSED:
+            raise _Halt(f"The SMTP server refused the sender {self.sender}: {reply}. {sender_advice(text)}")
+        if meaning == replies.TOO_LARGE:
             raise _Halt(
-                f"The SMTP server refused the sender {self.sender}: {reply}. "
-                + exchange_advice(text, "Check 'from', and smtp_user/smtp_password if the server wants a login.")
+                f"The SMTP server {self.server} refused the message as too large ({reply}), and every message of"
+                " this job is about that size: raise the server's size limit (Postfix: message_size_limit) or"
+                " shorten the template."
             )
         if meaning == replies.CLOSED:
             raise _SessionOver(f"the SMTP server {self.server} closed the session ({reply})")

@@ -17,7 +17,8 @@ from functools import partial
 
 from feedback.oauth import OAuthError, Token, request_token
 from feedback.redaction import remember, scrub
-from feedback.session import Permanent, Session, describe_trouble, reply_text, timeout_for
+from feedback.replies import words
+from feedback.session import LoginDeferred, Permanent, Session, describe_trouble, reply_text, timeout_for
 from feedback.settings import SmtpSettings
 from feedback.trust import trust_context
 
@@ -37,6 +38,8 @@ EXCHANGE_ADVICE = {
     "5.7.60": "The mailbox may not send as this sender: set 'from' to the mailbox in smtp_user, or give that"
     " mailbox the Send As right on the 'from' address.",
 }
+# RFC 5321 §4.5.3.1.4: a command line holds at most 512 octets, its CRLF included.
+COMMAND_LINE_LIMIT = 512
 # Exchange Online's answer to a password once Basic authentication is off for SMTP AUTH (the default
 # from January 2027): "535 5.7.139 Authentication unsuccessful, basic authentication is disabled."
 BASIC_AUTH_OFF = (
@@ -81,7 +84,17 @@ def exchange_advice(reply: str, otherwise: str) -> str:
 
     SendAsDenied, Exchange's refusal of the From address at the end of a message, means what 5.7.60 does.
     """
-    return EXCHANGE_ADVICE.get("5.7.60" if "SendAsDenied" in reply else reply.split(" ", 1)[0], otherwise)
+    return EXCHANGE_ADVICE.get("5.7.60" if "SendAsDenied" in words(reply) else reply.split(" ", 1)[0], otherwise)
+
+
+def sender_advice(reply: str) -> str:
+    """What to check when the server refuses the sender: Postfix names a login that may not use it."""
+    if "not owned by user" in words(reply).lower():
+        return (
+            "The login in smtp_user may not send as 'from': set 'from' to an address smtp_user owns, or let"
+            " smtp_user send as it (Postfix: smtpd_sender_login_maps, read by reject_sender_login_mismatch)."
+        )
+    return exchange_advice(reply, "Check 'from', and smtp_user/smtp_password if the server wants a login.")
 
 
 def sessions(smtp: SmtpSettings, deadline: float) -> Callable[[], Session]:
@@ -108,17 +121,30 @@ def auth_none(connection: smtplib.SMTP) -> None:
 
 
 def auth_password(connection: smtplib.SMTP, smtp: SmtpSettings) -> None:
+    """PLAIN, else LOGIN, chosen once: a wrong password costs the account one failed login, not one per mechanism.
+
+    smtplib's `login()` tries each offered mechanism in turn with the same password, and counts
+    twice against a lockout threshold. RFC 4616 lets PLAIN carry UTF-8, and servers read LOGIN alike.
+    """
     offered = _offered(connection, smtp)
     user, password = smtp.user, smtp.password or ""
+    if "PLAIN" in offered:
+        mechanism, answers = "PLAIN", [f"\0{user}\0{password}"]
+    elif "LOGIN" in offered:
+        mechanism, answers = "LOGIN", [user, password]
+    else:
+        raise Permanent(
+            f"The SMTP server {smtp.where} offers no password login the responder uses ({', '.join(offered)}):"
+            " it needs PLAIN or LOGIN over TLS. Enable one on the server, or set smtp_auth to 'oauth2' for XOAUTH2."
+        )
+    encoded = [b64encode(answer.encode()).decode() for answer in answers]
+    remember(encoded[-1])
     try:
-        if (user + password).isascii():
-            connection.login(user, password)
-        else:
-            _utf8_login(connection, smtp, offered)
+        _sasl(connection, mechanism, encoded)
     except smtplib.SMTPAuthenticationError as refused:
         reply = scrub(reply_text(refused.smtp_error))
         raise Permanent(
-            f"The SMTP server {smtp.host}:{smtp.port} refused the login of '{user}': {refused.smtp_code} {reply}."
+            f"The SMTP server {smtp.where} refused the login of '{user}': {refused.smtp_code} {reply}."
             f" {_password_advice(reply)}"
         ) from None
 
@@ -134,11 +160,10 @@ def _password_advice(reply: str) -> str:
 
 def auth_xoauth2(connection: smtplib.SMTP, smtp: SmtpSettings, token: str) -> None:
     """SASL XOAUTH2; a server that answers a refused token with a 334 challenge (Google) gets its empty line."""
-    where = f"{smtp.host}:{smtp.port}"
     offered = _offered(connection, smtp)
     if "XOAUTH2" not in offered:
         raise Permanent(
-            f"The SMTP server {where} does not offer XOAUTH2 (it offers {', '.join(offered)}), and smtp_auth is"
+            f"The SMTP server {smtp.where} does not offer XOAUTH2 (it offers {', '.join(offered)}), and smtp_auth is"
             " 'oauth2'; the responder never falls back to a password. Check smtp_host (smtp.office365.com for"
             " Microsoft 365)."
         )
@@ -150,7 +175,7 @@ def auth_xoauth2(connection: smtplib.SMTP, smtp: SmtpSettings, token: str) -> No
         reply = scrub(reply_text(refused.smtp_error))
         advice = exchange_advice(reply, "Check that the app of oauth_client_id may send as the mailbox in smtp_user.")
         raise Permanent(
-            f"The SMTP server {where} refused the OAuth2 login (XOAUTH2) of '{smtp.user}': {refused.smtp_code}"
+            f"The SMTP server {smtp.where} refused the OAuth2 login (XOAUTH2) of '{smtp.user}': {refused.smtp_code}"
             f" {reply}. {advice}"
         ) from None
 
@@ -159,38 +184,30 @@ def _offered(connection: smtplib.SMTP, smtp: SmtpSettings) -> list[str]:
     connection.ehlo_or_helo_if_needed()
     if not connection.has_extn("auth"):
         raise Permanent(
-            f"The SMTP server {smtp.host}:{smtp.port} offers no login (AUTH) although smtp_user is set; the"
+            f"The SMTP server {smtp.where} offers no login (AUTH) although smtp_user is set; the"
             " responder does not send without it. Check the server, or clear smtp_user for a relay that needs none."
         )
     return connection.esmtp_features["auth"].upper().split()
 
 
-def _utf8_login(connection: smtplib.SMTP, smtp: SmtpSettings, offered: list[str]) -> None:
-    """smtplib sends credentials in ASCII only; RFC 4616 lets PLAIN carry UTF-8, and servers read LOGIN alike."""
-    user, password = smtp.user, smtp.password or ""
-    if "PLAIN" in offered:
-        mechanism, answers = "PLAIN", [f"\0{user}\0{password}"]
-    elif "LOGIN" in offered:
-        mechanism, answers = "LOGIN", [user, password]
-    else:
-        raise Permanent(
-            f"smtp_password holds characters outside ASCII, which the SMTP server {smtp.host}:{smtp.port} cannot"
-            f" take with what it offers ({', '.join(offered)}): it needs PLAIN or LOGIN. Check smtp_password."
-        )
-    encoded = [b64encode(answer.encode()).decode() for answer in answers]
-    remember(encoded[-1])
-    _sasl(connection, mechanism, encoded)
-
-
 def _sasl(connection: smtplib.SMTP, mechanism: str, answers: list[str]) -> None:
-    """AUTH with an initial response, then one answer per 334 challenge, each already in base64.
+    """AUTH, then one answer per 334 challenge, each already in base64; the first rides on the AUTH line if it fits.
 
-    smtplib's own `auth` sends ASCII only, and on Python 3.9 cannot send the empty answer that
-    XOAUTH2's challenge wants (it fails with a TypeError).
+    RFC 4954 §4: no initial response when it would make the command line longer than SMTP allows
+    (Postfix refuses an XOAUTH2 line with a long Entra token; after the 334 the same token logs in).
+    A 4xx is the server unable to check the login for now (RFC 4954 §6): `LoginDeferred`, retried.
+    smtplib's own `auth` sends ASCII only, and on Python 3.9 cannot send XOAUTH2's empty answer.
     """
-    code, reply = connection.docmd("AUTH", f"{mechanism} {answers[0]}")
-    for answer in answers[1:]:
-        if code == 334:
-            code, reply = connection.docmd(answer)
+    if len(f"AUTH {mechanism} {answers[0]}\r\n") <= COMMAND_LINE_LIMIT:
+        code, reply = connection.docmd("AUTH", f"{mechanism} {answers[0]}")
+        answers = answers[1:]
+    else:
+        code, reply = connection.docmd("AUTH", mechanism)
+    for answer in answers:
+        if code != 334:
+            break
+        code, reply = connection.docmd(answer)
+    if 400 <= code < 500:
+        raise LoginDeferred(code, scrub(reply_text(reply)))
     if code != 235:
         raise smtplib.SMTPAuthenticationError(code, reply)

@@ -3,7 +3,8 @@
 The same code means different things at different steps: a 4xx to RCPT TO concerns one reporter
 (greylisting), a 4xx to MAIL FROM concerns every message (the sender is always the same), a 421
 ends the session wherever it comes. A quota reply is read from its words, whatever its code: past a
-quota nothing more goes out until it resets, so the job stops and the next run goes on.
+quota nothing more goes out until it resets, so the job stops and the next run goes on. Words are
+read with the addresses a reply quotes removed: a reporter's address is no word of the server's.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ CLOSED = "closed"  # 421: the server ends the session; reconnect and go on
 THROTTLED = "throttled"  # a 4xx to MAIL FROM: pause, reconnect and go on
 DEFERRED = "deferred"  # a 4xx about this message or recipient: try it later, go on with the others
 REFUSED = "refused"  # a 5xx about this message or recipient: final for this reporter
-SENDER_REFUSED = "sender refused"  # a 5xx to MAIL FROM, or Exchange's SendAsDenied: final for everyone
+SENDER_REFUSED = "sender refused"  # a 5xx to MAIL FROM, or about the sender later: final for everyone
+TOO_LARGE = "too large"  # the message is over the server's size limit: so is every other, final for everyone
 
 # Patterns, compiled (and cached by `re`) on first use: most jobs never meet a refusal.
 # "SubmissionQuotaExceededException", "Daily user sending limit exceeded", "RecipientRateLimitExceeded",
@@ -31,27 +33,54 @@ _NOT_THE_SENDERS = r"^\s*[45]\.(2\.2|3\.4)\b"
 # ...and those that are about the sender at whatever step they come: X.1.7 and X.1.8, the sender's address
 # ("550 5.1.8 Access denied, bad outbound sender": Microsoft 365 has blocked the mailbox from sending).
 _THE_SENDERS = r"^\s*5\.1\.[78]\b"
+# Postfix's refusal of the sender, at RCPT TO unless smtpd_delay_reject is off: "553 5.7.1 <soc@example.org>:
+# Sender address rejected: not owned by user alice" (reject_sender_login_mismatch).
+_SENDER_REJECTED = r"(?i)sender address rejected"
+# X.3.4: the message is larger than the server takes (Postfix's message_size_limit, at MAIL FROM for the
+# SIZE= smtplib announces, or at the end of the message).
+_TOO_LARGE = r"^\s*5\.3\.4\b"
+# What a reply quotes back: <...>, and any mailbox@domain. A reporter's own address ("quota@...",
+# "SendAsDenied@...") must not be read as the server's words.
+_QUOTED = r"<[^>]*>|\S+@\S+"
+
+
+def words(text: str) -> str:
+    """The reply's own words, without the addresses it quotes back."""
+    return re.sub(_QUOTED, " ", text)
 
 
 def is_quota(code: int, text: str) -> bool:
+    said = words(text)
     return (
         code >= 400
-        and bool(re.search(_QUOTA_WORDS, text))
-        and not re.search(_CONCURRENCY_WORDS, text)
-        and not re.match(_NOT_THE_SENDERS, text)
+        and bool(re.search(_QUOTA_WORDS, said))
+        and not re.search(_CONCURRENCY_WORDS, said)
+        and not re.match(_NOT_THE_SENDERS, said)
     )
 
 
-def meaning(step: str, code: int, text: str) -> str:
-    """One of the meanings above, for a refusal at `step` (SENDER, RECIPIENT or MESSAGE)."""
+def meaning(step: str, code: int, text: str, sender: str = "") -> str:
+    """One of the meanings above, for a refusal at `step` (SENDER, RECIPIENT or MESSAGE) of mail from `sender`."""
+    said = words(text)
     if is_quota(code, text):
         return QUOTA
     if code == 421:
         return CLOSED
+    if code >= 500 and (re.match(_TOO_LARGE, said) or (step == SENDER and code == 552)):
+        return TOO_LARGE
     if step == SENDER:
         return SENDER_REFUSED if code >= 500 else THROTTLED
-    if code >= 500 and ("SendAsDenied" in text or re.match(_THE_SENDERS, text)):
-        # The sender refused after MAIL FROM (Exchange's SendAsDenied at the end of a message, its 5.1.8 to RCPT TO):
-        # every message would be refused alike.
-        return SENDER_REFUSED
+    if _about_the_sender(code, text, said, sender):
+        # The sender refused after MAIL FROM (Exchange's SendAsDenied at the end of a message, its 5.1.8 and
+        # Postfix's "Sender address rejected" to RCPT TO): every message would be refused alike.
+        return SENDER_REFUSED if code >= 500 else THROTTLED
     return REFUSED if code >= 500 else DEFERRED
+
+
+def _about_the_sender(code: int, text: str, said: str, sender: str) -> bool:
+    if re.search(_SENDER_REJECTED, said):
+        return True
+    quotes_the_sender = bool(sender) and sender.lower() in re.findall(r"<([^>]*)>", text.lower())
+    if quotes_the_sender and re.match(r"^\s*[45]\.7\.1\b", said):
+        return True
+    return code >= 500 and ("SendAsDenied" in said or bool(re.match(_THE_SENDERS, said)))

@@ -14,8 +14,17 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
+from functools import cache
 
-from feedback.alarm import Alarm
+from feedback.connection import (
+    REPLY_LINES,
+    REPLY_OCTETS,
+    Clock,
+    OutOfTime,
+    PlainConnection,
+    ReplyTooLong,
+    TlsConnection,
+)
 from feedback.settings import SmtpSettings
 
 
@@ -23,11 +32,8 @@ class Permanent(Exception):
     """Trying again will not help: the reason goes to every message still waiting."""
 
 
-class OutOfTime(smtplib.SMTPServerDisconnected):
-    """The job's time budget ran out while the SMTP server still held the session."""
-
-    def __init__(self) -> None:
-        super().__init__("the job's time budget ran out")
+class LoginDeferred(smtplib.SMTPResponseException):
+    """A 4xx to AUTH: the server could not check the login for now (RFC 4954 §6); a later session may."""
 
 
 class Session:
@@ -41,7 +47,7 @@ class Session:
         self, smtp: SmtpSettings, context: ssl.SSLContext, deadline: float, login: Callable[[smtplib.SMTP], None]
     ) -> None:
         self.smtp, self.context, self.login = smtp, context, login
-        self.clock = _Clock(deadline)
+        self.clock = Clock(deadline)
         self.connection: smtplib.SMTP | None = None
 
     def __enter__(self) -> smtplib.SMTP:
@@ -72,22 +78,49 @@ class Session:
     def _open(self) -> None:
         smtp = self.smtp
         timeout = timeout_for(smtp, self.clock.deadline)
-        address = (smtp.host, smtp.port, socket.gethostname())
+        # The EHLO name is settled once the connection's own address is known: "" spares smtplib its own guess.
+        address = (smtp.host, smtp.port, "")
         if smtp.security == "tls":
-            self.connection = _TlsSession(*address, timeout=timeout, context=self.context, clock=self.clock)
+            self.connection = TlsConnection(*address, timeout=timeout, context=self.context, clock=self.clock)
         else:
-            self.connection = _PlainSession(*address, timeout=timeout, clock=self.clock)
+            try:
+                self.connection = PlainConnection(*address, timeout=timeout, clock=self.clock)
+            except smtplib.SMTPServerDisconnected as silent:
+                # Silent for all of smtp_timeout, not just cut short by the job's deadline.
+                if isinstance(silent.__context__, (TimeoutError, socket.timeout)) and timeout >= smtp.timeout:
+                    raise Permanent(_no_greeting(smtp, timeout)) from None
+                raise
+        self.connection.local_hostname = smtp.ehlo_name or ehlo_name(self.connection.sock)
         if smtp.security == "starttls":
             self.connection.ehlo()
             if not self.connection.has_extn("starttls"):
                 raise Permanent(
-                    f"The SMTP server {smtp.host}:{smtp.port} does not offer STARTTLS, and the responder never"
+                    f"The SMTP server {smtp.where} does not offer STARTTLS, and the responder never"
                     " sends in clear text. Enable STARTTLS on the server, or set smtp_security to 'tls' for a"
                     " server that speaks TLS from the first byte (port 465)."
                 )
             self.connection.starttls(context=self.context)
             self.connection.ehlo()
         self.login(self.connection)
+
+
+def ehlo_name(sock: socket.socket) -> str:
+    """The machine's fully qualified name, else the address literal of this end of the connection (RFC 5321 §4.1.3).
+
+    Not the short host name (a container id under Cortex's docker runner), which a relay that
+    wants a fully qualified EHLO name refuses.
+    """
+    name = _fqdn()
+    if "." in name and not name.startswith("localhost"):
+        return name
+    address = sock.getsockname()[0].split("%")[0]
+    return f"[IPv6:{address}]" if ":" in address else f"[{address}]"
+
+
+@cache
+def _fqdn() -> str:
+    """Asked once per job: it may cost a resolver lookup, and a job opens several sessions."""
+    return socket.getfqdn()
 
 
 def timeout_for(smtp: SmtpSettings, deadline: float) -> float:
@@ -97,70 +130,19 @@ def timeout_for(smtp: SmtpSettings, deadline: float) -> float:
 
 def _permanent(failure: Exception, smtp: SmtpSettings) -> Permanent | None:
     """The failures no retry can mend, in words; None for those worth another attempt."""
-    where = f"{smtp.host}:{smtp.port}"
     if isinstance(failure, ssl.SSLError):
         return Permanent(_tls_failure(failure, smtp))
+    if isinstance(failure, ReplyTooLong):
+        return Permanent(
+            f"The SMTP server {smtp.where} sent a reply longer than {REPLY_LINES} lines or"
+            f" {REPLY_OCTETS // 1024} KiB, which no mail server sends; the responder stopped reading it. Check"
+            " smtp_host and smtp_port, and that nothing on the network path answers in the server's place."
+        )
     if isinstance(failure, socket.gaierror):
         return Permanent(f"The SMTP server name '{smtp.host}' cannot be resolved. Check smtp_host.")
     if isinstance(failure, smtplib.SMTPResponseException) and failure.smtp_code >= 500:
-        return Permanent(f"The SMTP server {where} answered {failure.smtp_code} {reply_text(failure.smtp_error)}.")
+        return Permanent(f"The SMTP server {smtp.where} answered {failure.smtp_code} {reply_text(failure.smtp_error)}.")
     return None
-
-
-class _Clock(Alarm):
-    """At the deadline, shuts the session's socket, whatever read or write waits on it.
-
-    It only shuts the socket, so it never cuts the account of what was sent in half.
-    """
-
-    connection = None
-
-    def ring(self) -> None:
-        sock = getattr(self.connection, "sock", None)
-        if sock is not None:
-            try:
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-class _Timed:
-    """smtplib's session, telling the clock's cut from a server that hung up."""
-
-    def __init__(self, *args: object, clock: _Clock, **kwargs: object) -> None:
-        self.clock = clock
-        clock.connection = self
-        super().__init__(*args, **kwargs)
-
-    def getreply(self) -> tuple[int, bytes]:
-        """A reply the clock cut short reads as a whole one to smtplib (a line ended by the shut socket)."""
-        try:
-            reply = super().getreply()
-        except (OSError, smtplib.SMTPServerDisconnected):
-            self._cut()
-            raise
-        if self.clock.rang:
-            raise OutOfTime()
-        return reply
-
-    def send(self, s: str | bytes) -> None:
-        try:
-            super().send(s)
-        except (OSError, smtplib.SMTPServerDisconnected):
-            self._cut()
-            raise
-
-    def _cut(self) -> None:
-        if self.clock.out():
-            raise OutOfTime()
-
-
-class _PlainSession(_Timed, smtplib.SMTP):
-    pass
-
-
-class _TlsSession(_Timed, smtplib.SMTP_SSL):
-    pass
 
 
 def _quit(connection: smtplib.SMTP) -> None:
@@ -171,6 +153,14 @@ def _quit(connection: smtplib.SMTP) -> None:
         pass
 
 
+def _no_greeting(smtp: SmtpSettings, timeout: float) -> str:
+    """A server that takes the connection and says nothing most likely waits for a TLS handshake: no retry mends it."""
+    return (
+        f"The SMTP server {smtp.where} took the connection but sent no greeting within {timeout:g} s: a server that"
+        " speaks TLS from the first byte (port 465) needs smtp_security 'tls'; otherwise check smtp_host and smtp_port."
+    )
+
+
 def _tls_failure(failure: ssl.SSLError, smtp: SmtpSettings) -> str:
     if isinstance(failure, ssl.SSLCertVerificationError):
         return (
@@ -179,14 +169,14 @@ def _tls_failure(failure: ssl.SSLError, smtp: SmtpSettings) -> str:
             " smtp_host to a name the certificate covers; the responder never sends without verification."
         )
     return (
-        f"TLS with the SMTP server {smtp.host}:{smtp.port} failed ({failure.reason or failure})."
+        f"TLS with the SMTP server {smtp.where} failed ({failure.reason or failure})."
         " Check smtp_security: 'tls' for a server that speaks TLS at once (port 465), 'starttls' otherwise."
     )
 
 
 def describe_trouble(error: Exception, smtp: SmtpSettings) -> str:
     """Transient trouble in words; smtplib reports a timeout or a reset as a disconnection, hence __context__."""
-    where = f"the SMTP server {smtp.host}:{smtp.port}"
+    where = f"the SMTP server {smtp.where}"
     if isinstance(error, OutOfTime):
         return f"the job's time budget ran out while waiting for {where}"
     cause = error.__context__ if isinstance(error, smtplib.SMTPServerDisconnected) and error.__context__ else error
@@ -194,6 +184,9 @@ def describe_trouble(error: Exception, smtp: SmtpSettings) -> str:
         return f"{where} did not answer within {smtp.timeout:g} s"
     if isinstance(cause, ConnectionRefusedError):
         return f"{where} refused the connection"
+    if isinstance(cause, LoginDeferred):
+        reply = f"{cause.smtp_code} {cause.smtp_error}"
+        return f"{where} could not check the login for now ({reply}), a temporary failure on its side"
     if isinstance(cause, smtplib.SMTPResponseException):
         return f"{where} answered {cause.smtp_code} {reply_text(cause.smtp_error)}"
     if isinstance(cause, smtplib.SMTPServerDisconnected):

@@ -8,6 +8,7 @@ settings and a bad value becomes one sentence that names the item to fix.
 from __future__ import annotations
 
 from email.utils import getaddresses
+from re import fullmatch
 from urllib.parse import urlsplit
 
 from feedback.addresses import AddressError, parse_address
@@ -20,6 +21,7 @@ SECURITY_MODES = ("starttls", "tls", "none")
 AUTH_MODES = ("password", "oauth2", "none")
 OAUTH_SCOPE = "https://outlook.office365.com/.default"
 THEHIVE_APIS = ("auto", "v1", "legacy")
+_DOMAIN = r"(?i)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 # Share of Cortex's jobTimeout the responder allows itself, so that it reports before Cortex kills it.
 TIME_BUDGET_SHARE = 0.8
 
@@ -53,8 +55,14 @@ class SmtpSettings:
     cacerts: str | None
     auth: str
     oauth: OAuthSettings | None
+    ehlo_name: str | None
 
     __repr__ = _repr_without_secrets
+
+    @property
+    def where(self) -> str:
+        """host:port as errors name the server; an IPv6 address in brackets, so that its port stays apart."""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
 @shape
@@ -123,6 +131,7 @@ def read_settings(config: object, parameters: object) -> Settings:
             cacerts=cacerts,
             auth=auth,
             oauth=_oauth(items, user) if auth == "oauth2" else None,
+            ehlo_name=_ehlo_name(items),
         ),
         thehive=_thehive(items, parameters, cacerts, timeout),
         custom_field=items.text("custom_field", "phishFeedback", required=True),
@@ -161,6 +170,17 @@ def _sender(value: str) -> tuple[str, str]:
             f"{read}, which is not a usable sender address: {bad}. Write it like SOC <soc@example.org>. {WHERE}"
         ) from None
     return name, address
+
+
+def _ehlo_name(items: Items) -> str | None:
+    """A name for relays that want a particular one in EHLO; it goes on the command line as it is, so it is checked."""
+    name = items.text("smtp_ehlo_name")
+    if name is None or fullmatch(_DOMAIN, name) or fullmatch(r"\[(IPv6:[0-9A-Fa-f:.]+|[0-9.]+)\]", name):
+        return name
+    raise ConfigError(
+        "smtp_ehlo_name must be a fully qualified domain name like mail.example.org, or an address literal like"
+        f" [192.0.2.1]. {WHERE}"
+    )
 
 
 def _thehive(items: Items, parameters: object, cacerts: str | None, timeout: float) -> TheHiveSettings | None:

@@ -1,0 +1,107 @@
+"""smtplib's connection as a session uses it: cut at the job's deadline, and bounded in what it reads.
+
+Below the session's commands: whatever the server does (trickles bytes, floods a reply with
+continuation lines, holds the socket), the job neither outlives its deadline nor grows without limit.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+
+from feedback.alarm import Alarm
+
+
+class OutOfTime(smtplib.SMTPServerDisconnected):
+    """The job's time budget ran out while the SMTP server still held the session."""
+
+    def __init__(self) -> None:
+        super().__init__("the job's time budget ran out")
+
+
+class ReplyTooLong(smtplib.SMTPException):
+    """A reply past REPLY_LINES or REPLY_OCTETS: no server's answer, but a flood that smtplib would keep whole."""
+
+
+# What one reply may hold: an EHLO answer has a dozen lines. Endless "220-" lines before STARTTLS
+# (from anyone on the path) would otherwise grow the job's memory until its time budget.
+REPLY_LINES, REPLY_OCTETS = 100, 64 * 1024
+
+
+class Clock(Alarm):
+    """At the deadline, shuts the session's socket, whatever read or write waits on it.
+
+    It only shuts the socket, so it never cuts the account of what was sent in half.
+    """
+
+    connection = None
+
+    def ring(self) -> None:
+        sock = getattr(self.connection, "sock", None)
+        if sock is not None:
+            try:
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _Timed:
+    """smtplib's session, telling the clock's cut from a server that hung up."""
+
+    def __init__(self, *args: object, clock: Clock, **kwargs: object) -> None:
+        self.clock = clock
+        clock.connection = self
+        super().__init__(*args, **kwargs)
+
+    def getreply(self) -> tuple[int, bytes]:
+        """A reply the clock cut short reads as a whole one to smtplib (a line ended by the shut socket)."""
+        if self.file is None and self.sock is not None:  # smtplib makes it there, and again after STARTTLS
+            self.file = _BoundedReplies(self.sock.makefile("rb"))
+        try:
+            reply = super().getreply()
+        except (OSError, smtplib.SMTPServerDisconnected) as trouble:
+            if isinstance(trouble.__context__, ReplyTooLong):  # smtplib reads it as a connection that failed
+                raise trouble.__context__ from None
+            self._cut()
+            raise
+        if self.clock.rang:
+            raise OutOfTime()
+        return reply
+
+    def send(self, s: str | bytes) -> None:
+        try:
+            super().send(s)
+        except (OSError, smtplib.SMTPServerDisconnected):
+            self._cut()
+            raise
+
+    def _cut(self) -> None:
+        if self.clock.out():
+            raise OutOfTime()
+
+
+class _BoundedReplies:
+    """The session's reading end, which ends a reply at REPLY_LINES or REPLY_OCTETS; smtplib reads only lines."""
+
+    def __init__(self, file: object) -> None:
+        self.file, self.lines, self.octets = file, 0, 0
+
+    def readline(self, size: int = -1) -> bytes:
+        line = self.file.readline(size)
+        self.lines, self.octets = self.lines + 1, self.octets + len(line)
+        if self.lines > REPLY_LINES or self.octets > REPLY_OCTETS:
+            raise ReplyTooLong()
+        if line[3:4] != b"-":  # the reply's last line: the next reply counts afresh
+            self.lines = self.octets = 0
+        return line
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class PlainConnection(_Timed, smtplib.SMTP):
+    pass
+
+
+class TlsConnection(_Timed, smtplib.SMTP_SSL):
+    pass

@@ -81,7 +81,7 @@ class Postfix:
         # Postfix's daemons run as the postfix user: the folder must be reachable by it, unlike pytest's tmp_path.
         self.root = Path(tempfile.mkdtemp(prefix="phishfeedback-postfix-"))
         self.root.chmod(0o755)
-        # Configuration, queue and mail side by side: Postfix's start-up check wants its configuration root's alone.
+        # Side by side: Postfix's start-up check warns about every file in its configuration folder not owned by root.
         self.config = self.root / "etc"
         self.queue = self.root / "spool"
         self.mail = self.root / "mail"

@@ -29,8 +29,8 @@ SERVICES = {
     "implicit tls": {"smtpd_tls_wrappermode": "yes"},
     "small messages": {"message_size_limit": "2000"},
     "two a minute": {"smtpd_client_message_rate_limit": "2"},
-    # For logins that fail: a Dovecot started for each test (own_dovecot), since Dovecot's penalty for failed
-    # logins (per client IP, up to 15 s, until a login succeeds) would slow down later tests' logins.
+    # For logins that fail: a Dovecot started for each test (own_dovecot), since Dovecot delays the logins
+    # of a client IP after failed ones (its auth penalty, up to 15 s): later tests' logins would wait.
     "own dovecot": {"smtpd_sasl_path": "private/auth-own"},
 }
 REPORTERS = ["alice@example.org", "bob@example.org", "carol@example.org", "dave@example.org", "erin@example.org"]

@@ -1,4 +1,4 @@
-"""Dovecot 2.3 as Postfix's SASL back end, from a private configuration file (docs/cortex-and-thehive.md §11).
+"""Dovecot 2.3 as Postfix's SASL back end, from a private configuration file (docs/real-mail-servers.md).
 
 Only its auth service runs (no IMAP, no POP3): PLAIN and LOGIN against a passwd-file of
 SHA512-CRYPT hashes, XOAUTH2 and OAUTHBEARER through the `oauth2` passdb, which asks an RFC 7662

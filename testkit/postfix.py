@@ -1,4 +1,4 @@
-"""Postfix 3.7 for submission on loopback, from a private configuration folder (docs/cortex-and-thehive.md §11).
+"""Postfix 3.7 for submission on loopback, from a private configuration folder (docs/real-mail-servers.md).
 
 One instance, several submission services, each on a spare port of 127.0.0.1 with its own `-o`
 overrides (a mechanism filter, implicit TLS, a size or rate limit), so that a whole test session
@@ -53,11 +53,11 @@ SUBMISSION = {"smtpd_tls_security_level": "encrypt", "smtpd_sasl_auth_enable": "
 
 def missing() -> str:
     """Why these servers cannot run here, as a sentence; empty when they can."""
-    absent = [tool for tool in ("postfix", "postqueue", "dovecot", "doveadm") if shutil.which(tool) is None]
-    if absent:
-        return f"{', '.join(absent)} not found: apt-get install postfix dovecot-core (Debian 12), as root."
     if os.geteuid() != 0:
         return "Postfix and Dovecot run from private folders only as root: run the real mail server tests as root."
+    absent = [tool for tool in ("postfix", "postqueue", "dovecot", "doveadm") if shutil.which(tool) is None]
+    if absent:
+        return f"{', '.join(absent)} not found: apt-get install postfix dovecot-core (Debian 12)."
     return ""
 
 

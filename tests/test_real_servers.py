@@ -4,7 +4,7 @@ Postfix takes submission on spare ports of 127.0.0.1 (one port per set-up: START
 implicit TLS, a size limit, a rate limit), logs in through Dovecot (a passwd-file for passwords, the
 `oauth2` passdb asking an introspection endpoint about tokens), and delivers into Maildir boxes that
 the tests read back: who got a message is what the boxes hold. Debian's packages, as root
-(docs/cortex-and-thehive.md §11); CI installs them (.ci/run) and must run these tests (CI=true).
+(docs/real-mail-servers.md); CI installs them (.ci/run) and must run these tests (CI=true).
 Run with -s to see each job's time.
 """
 
@@ -22,7 +22,7 @@ from testkit.postfix import Postfix, missing
 from testkit.smtp_server import PASSWORD, USER
 from testkit.token_endpoint import MAILBOX, TOKEN, TOKEN_PATH, oauth_items
 
-# One submission port per set-up: the -o overrides that make it (docs/cortex-and-thehive.md §11).
+# One submission port per set-up: the -o overrides that make it (docs/real-mail-servers.md).
 SERVICES = {
     "starttls": {},
     "login only": {"smtpd_sasl_mechanism_filter": "login"},

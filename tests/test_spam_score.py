@@ -4,7 +4,7 @@ Each verdict in each language goes out through a job to the loopback SMTP server
 is handed to `spamassassin -L -t` (local tests only: no DNS, no network) as the reporter's mail server
 would see it, two hops later: the company relay, then the recipient's MX. Its trusted and internal
 networks hold neither hop, so the last hop counts as external; scored from loopback alone, the
-message would be ALL_TRUSTED (docs/cortex-and-thehive.md §11). Bayes is off: its score depends on
+message would be ALL_TRUSTED (docs/real-mail-servers.md). Bayes is off: its score depends on
 what a site learned, not on the message. A local test: skipped where SpamAssassin is not installed
 (CI does not install it: 158 packages, about 30 s). Run with -s to see the rules that fired.
 """

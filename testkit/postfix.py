@@ -55,7 +55,7 @@ def missing() -> str:
     """Why these servers cannot run here, as a sentence; empty when they can."""
     if os.geteuid() != 0:
         return "Postfix and Dovecot run from private folders only as root: run the real mail server tests as root."
-    absent = [tool for tool in ("postfix", "postqueue", "dovecot", "doveadm") if shutil.which(tool) is None]
+    absent = [tool for tool in ("postfix", "dovecot", "doveadm") if shutil.which(tool) is None]
     if absent:
         return f"{', '.join(absent)} not found: apt-get install postfix dovecot-core (Debian 12)."
     return ""

@@ -31,7 +31,8 @@ SERVICES = {
     "two a minute": {"smtpd_client_message_rate_limit": "2"},
     # For logins that fail: a Dovecot started for each test (own_dovecot), since Dovecot delays the logins
     # of a client IP after failed ones (its auth penalty, up to 15 s): later tests' logins would wait.
-    "own dovecot": {"smtpd_sasl_path": "private/auth-own"},
+    # One session per smtpd process: a process kept from an earlier test would still talk to its Dovecot.
+    "own dovecot": {"smtpd_sasl_path": "private/auth-own", "max_use": "1"},
 }
 REPORTERS = ["alice@example.org", "bob@example.org", "carol@example.org", "dave@example.org", "erin@example.org"]
 REFUSED_REPLY = "5.7.1 Recipient refused by the mail policy"

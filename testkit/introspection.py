@@ -28,7 +28,8 @@ class Introspection:
         self.tokens: dict[str, str] = {}
         self.asked: list[str] = []  # the tokens asked about, in order
         self.slow, self.delay = 0, 0.0
-        self.server = HTTPServer(host="127.0.0.1", ssl_context=certificates.server_context())
+        # Threaded: a question asked while a slow answer is still under way gets its own answer at once.
+        self.server = HTTPServer(host="127.0.0.1", ssl_context=certificates.server_context(), threaded=True)
         self.server.expect_request(PATH, method="POST").respond_with_handler(self._answer)
 
     @property

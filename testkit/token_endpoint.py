@@ -102,10 +102,8 @@ def entra(certificates):
     server.stop()
 
 
-@pytest.fixture
-def oauth(entra, smtp) -> dict:
-    """Configuration items for Microsoft 365 with OAuth2, and a mail server that accepts the token Entra issues."""
-    smtp.xoauth2.tokens[TOKEN] = MAILBOX
+def oauth_items(entra: HTTPServer) -> dict:
+    """Configuration items for Microsoft 365 with OAuth2, the token from this Entra ID."""
     return {
         "smtp_auth": "oauth2",
         "smtp_user": MAILBOX,
@@ -114,3 +112,10 @@ def oauth(entra, smtp) -> dict:
         "oauth_client_id": CLIENT_ID,
         "oauth_client_secret": CLIENT_SECRET,
     }
+
+
+@pytest.fixture
+def oauth(entra, smtp) -> dict:
+    """Configuration items for Microsoft 365 with OAuth2, and a mail server that accepts the token Entra issues."""
+    smtp.xoauth2.tokens[TOKEN] = MAILBOX
+    return oauth_items(entra)

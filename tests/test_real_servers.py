@@ -191,7 +191,6 @@ def test_xoauth2_token_from_entra_is_accepted_by_dovecots_oauth2_passdb(job, ser
     assert len(servers.log(f"sasl_method=XOAUTH2, sasl_username={MAILBOX}")) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="needs h-smtp: 454 4.7.0 temporary authentication failure retried")
 def test_login_that_fails_for_a_moment_at_the_identity_provider_is_retried_and_delivers(
     job, servers, entra, own_dovecot
 ):
@@ -205,7 +204,6 @@ def test_login_that_fails_for_a_moment_at_the_identity_provider_is_retried_and_d
     assert servers.introspection.asked == [TOKEN, TOKEN]
 
 
-@pytest.mark.xfail(strict=True, reason="needs h-smtp: the XOAUTH2 string sent after 334 when the AUTH line passes 2048")
 def test_xoauth2_token_of_2000_characters_logs_in(job, servers, entra, own_dovecot):
     entra.clear()
     answer = {"token_type": "Bearer", "expires_in": 3599, "access_token": LONG_TOKEN}
@@ -244,9 +242,6 @@ def test_message_over_the_size_limit_reaches_nobody_and_the_error_quotes_the_lim
     assert len(servers.log("552 5.3.4 Message size exceeds fixed limit")) >= 1
 
 
-@pytest.mark.xfail(
-    strict=True, reason="needs h-smtp: 552 5.3.4 at MAIL FROM read as the message's size, not the sender"
-)
 def test_message_over_the_size_limit_is_not_blamed_on_the_sender(job, servers):
     result = job(["alice@example.org"], smtp_port=servers.port("small messages"))
 
@@ -283,7 +278,6 @@ def test_sender_the_login_does_not_own_reaches_nobody_and_tags_nothing(job, serv
     assert f"553 5.7.1 <boss@example.org>: Sender address rejected: not owned by user {USER}" in result.error
 
 
-@pytest.mark.xfail(strict=True, reason="needs h-smtp: 553 5.7.1 sender not owned, at RCPT, read as about the sender")
 def test_sender_the_login_does_not_own_is_reported_once_and_points_at_from(job, servers):
     result = job(["alice@example.org", "bob@example.org", "dave@example.org"], **{"from": "SOC <boss@example.org>"})
 
@@ -303,7 +297,6 @@ def test_wrong_password_is_refused_with_a_sentence_naming_the_settings(job, serv
     assert "Wrong-Horse-Battery" not in result.everything_printed()
 
 
-@pytest.mark.xfail(strict=True, reason="needs h-smtp: one login attempt per job (no LOGIN after a refused PLAIN)")
 def test_wrong_password_counts_one_failed_login_against_the_account(job, servers, own_dovecot):
     result = job(["alice@example.org"], smtp_port=servers.port("own dovecot"), smtp_password="Wrong-Horse-Battery")
 

@@ -194,3 +194,12 @@ def test_dev_image_names_the_catalog_after_the_image_the_engine_made():
     assert local_name(["podman"], "phish_feedback:1.0") == "localhost/phish_feedback:1.0"
     assert local_name(["podman"], "registry.example.org/soc/phish_feedback:1.0").startswith("registry.")
     assert local_name(["docker"], "phish_feedback:1.0") == "phish_feedback:1.0"
+
+
+def test_the_image_lock_pins_every_requirement_cortex_installs():
+    from testkit.container import LOCK
+
+    pinned = {line.split("==")[0] for line in LOCK.read_text(encoding="utf-8").splitlines() if "==" in line}
+    wanted = (MANIFEST.parent / "requirements.txt").read_text(encoding="utf-8").split()
+
+    assert {name.lower() for name in wanted} <= pinned, "run ./dev lock: the image would lack a requirement"

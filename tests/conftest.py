@@ -84,7 +84,7 @@ def deliver_within(job_config):
     """The shell alone, no job: settings, case, decision, messages, then delivery within `budget` seconds.
 
     For time budgets shorter than any jobTimeout Cortex allows (1 min); keyword arguments override
-    configuration items. Returns the delivery, or raises its SmtpError.
+    configuration items. Returns the delivery, or raises its DeliveryError.
     """
     from datetime import datetime, timezone
 
@@ -93,13 +93,15 @@ def deliver_within(job_config):
     from feedback.messages import Composer
     from feedback.plan import decide
     from feedback.settings import read_settings
+    from feedback.transports import transport_for
 
     def run(case: dict, budget: float, **items):
         config = read_settings(job_config(**items), {})
         report = read_report(case, "thehive:case", config.custom_field, config.title_prefix)
         decision = decide(report, [], config.reporter_tag, config.allowed_domains)
         composer = Composer(decision, report, config, datetime.now(timezone.utc))
-        return deliver(composer, config.smtp, config.sender_address, deadline=time.monotonic() + budget)
+        deadline = time.monotonic() + budget
+        return deliver(composer, transport_for(config, deadline), config.limits, deadline)
 
     return run
 

@@ -17,7 +17,12 @@ from feedback.shapes import shape
 
 SECURITY_MODES = ("starttls", "tls", "none")
 AUTH_MODES = ("password", "oauth2", "none")
+# How messages leave (docs/graph.md): SMTP, Microsoft Graph's sendMail, the Gmail API's messages.send.
+DELIVERIES = ("smtp", "graph", "gmail")
+# The shipped default of oauth_scope, which Cortex pre-fills into saved configurations: SMTP's, never Graph's.
 OAUTH_SCOPE = "https://outlook.office365.com/.default"
+GRAPH_URL = "https://graph.microsoft.com"
+GMAIL_URL = "https://gmail.googleapis.com"
 THEHIVE_APIS = ("auto", "v1", "legacy")
 LANGUAGES = ("en", "fr", "nl")
 VERDICT_ITEMS = {"Phishing": "template_phishing", "Spam": "template_spam", "Legit email": "template_legit"}
@@ -49,13 +54,40 @@ class SmtpSettings:
     user: str | None
     password: str | None
     timeout: float
-    retries: int
-    max_per_minute: float
     cacerts: str | None
     auth: str
     oauth: OAuthSettings | None
 
     __repr__ = _repr_without_secrets
+
+
+@shape
+class GraphSettings:
+    url: str
+    oauth: OAuthSettings
+    proxies: dict[str, str]
+    cacerts: str | None
+    timeout: float
+
+
+@shape
+class GmailSettings:
+    service_account: str  # the service account's JSON key, private key inside: a secret (feedback/redaction.py)
+    url: str
+    proxies: dict[str, str]
+    cacerts: str | None
+    timeout: float
+
+    __repr__ = _repr_without_secrets
+
+
+@shape
+class Limits:
+    """What the delivery policy allows every way out: the wait for an answer, retries, the pace."""
+
+    timeout: float
+    retries: int
+    max_per_minute: float
 
 
 @shape
@@ -75,7 +107,11 @@ class TheHiveSettings:
 class Settings:
     sender_name: str
     sender_address: str
-    smtp: SmtpSettings
+    delivery: str
+    smtp: SmtpSettings | None
+    graph: GraphSettings | None
+    gmail: GmailSettings | None
+    limits: Limits
     thehive: TheHiveSettings | None
     custom_field: str
     title_prefix: str
@@ -97,32 +133,22 @@ def read_settings(config: object, parameters: object) -> Settings:
         raise ConfigError("The job carries no configuration object. Re-save the responder's settings in Cortex.")
     items = Items(config)
     sender_name, sender_address = _sender(items.text("from", required=True))
-    security = items.choice("smtp_security", SECURITY_MODES, "starttls")
-    user = items.text("smtp_user")
-    auth = items.choice("smtp_auth", AUTH_MODES, "password")
-    if user and security == "none" and auth != "none":
-        raise ConfigError(
-            "smtp_user is set while smtp_security is 'none': the password would cross the network"
-            f" in clear text. Choose 'starttls' or 'tls', or clear smtp_user. {WHERE}"
-        )
+    delivery = items.choice("delivery", DELIVERIES, "smtp")
     job_timeout = items.number("jobTimeout", 30, low=1, high=24 * 60)
     cacerts = items.text("cacerts", secret=True)
     timeout = items.number("smtp_timeout", 30, low=1, high=600)
     return Settings(
         sender_name=sender_name,
         sender_address=sender_address,
-        smtp=SmtpSettings(
-            host=items.text("smtp_host", "localhost", required=True),
-            port=int(items.number("smtp_port", 25, low=1, high=65535, whole=True)),
-            security=security,
-            user=user,
-            password=items.text("smtp_password", secret=True, strip=False),
+        delivery=delivery,
+        smtp=_smtp(items, cacerts, timeout) if delivery == "smtp" else None,
+        graph=_graph(items, cacerts, timeout) if delivery == "graph" else None,
+        gmail=_gmail(items, cacerts, timeout) if delivery == "gmail" else None,
+        # smtp_retries and smtp_max_per_minute pace every way out: named before the others came, kept for saved configs.
+        limits=Limits(
             timeout=timeout,
             retries=int(items.number("smtp_retries", 2, low=0, high=10, whole=True)),
             max_per_minute=items.number("smtp_max_per_minute", 0, low=0, high=6000),
-            cacerts=cacerts,
-            auth=auth,
-            oauth=_oauth(items, user) if auth == "oauth2" else None,
         ),
         thehive=_thehive(items, parameters, cacerts, timeout),
         custom_field=items.text("custom_field", "phishFeedback", required=True),
@@ -139,6 +165,64 @@ def read_settings(config: object, parameters: object) -> Settings:
         dry_run=items.flag("dry_run"),
         time_budget=job_timeout * 60 * TIME_BUDGET_SHARE,
     )
+
+
+def _smtp(items: Items, cacerts: str | None, timeout: float) -> SmtpSettings:
+    security = items.choice("smtp_security", SECURITY_MODES, "starttls")
+    user = items.text("smtp_user")
+    auth = items.choice("smtp_auth", AUTH_MODES, "password")
+    if user and security == "none" and auth != "none":
+        raise ConfigError(
+            "smtp_user is set while smtp_security is 'none': the password would cross the network"
+            f" in clear text. Choose 'starttls' or 'tls', or clear smtp_user. {WHERE}"
+        )
+    return SmtpSettings(
+        host=items.text("smtp_host", "localhost", required=True),
+        port=int(items.number("smtp_port", 25, low=1, high=65535, whole=True)),
+        security=security,
+        user=user,
+        password=items.text("smtp_password", secret=True, strip=False),
+        timeout=timeout,
+        cacerts=cacerts,
+        auth=auth,
+        oauth=_smtp_oauth(items, user) if auth == "oauth2" else None,
+    )
+
+
+def _graph(items: Items, cacerts: str | None, timeout: float) -> GraphSettings:
+    """Microsoft Graph with a token from Entra ID's client-credentials grant, for the cloud of graph_url."""
+    url = _api_url(items, "graph_url", GRAPH_URL)
+    credentials = _credentials(items)
+    _require(
+        credentials,
+        "delivery is 'graph'",
+        "Microsoft Graph takes a token from Entra ID's client-credentials grant: the tenant's token endpoint, and"
+        " the client ID and secret of the app that has the Mail.Send permission (docs/graph.md).",
+    )
+    # The shipped default is Outlook's, pre-filled by Cortex into saved configurations: a Graph job never asks for it.
+    scope = items.text("oauth_scope")
+    if not scope or scope == OAUTH_SCOPE:
+        scope = f"{url}/.default"
+    proxies = _proxies(items)
+    return GraphSettings(url, _oauth_settings(credentials, scope, proxies), proxies, cacerts, timeout)
+
+
+def _gmail(items: Items, cacerts: str | None, timeout: float) -> GmailSettings:
+    """The Gmail API; the service account's key is read here as text, and parsed by feedback/gmail.py."""
+    key = items.text("gmail_service_account", secret=True)
+    if not key:
+        raise ConfigError(
+            "delivery is 'gmail' but gmail_service_account is empty: paste there the service account's JSON key,"
+            f" as Google Cloud hands it out. {WHERE}"
+        )
+    return GmailSettings(key, _api_url(items, "gmail_url", GMAIL_URL), _proxies(items), cacerts, timeout)
+
+
+def _api_url(items: Items, name: str, default: str) -> str:
+    url = items.text(name, default)
+    if not _is_url(url, ("https",)) or "@" in urlsplit(url).netloc:
+        raise ConfigError(f"{name} must be an https URL without a user name, like {default}. {WHERE}")
+    return url.rstrip("/")
 
 
 def _sender(value: str) -> tuple[str, str]:
@@ -180,34 +264,48 @@ def _thehive(items: Items, parameters: object, cacerts: str | None, timeout: flo
     )
 
 
-def _oauth(items: Items, user: str | None) -> OAuthSettings:
+def _smtp_oauth(items: Items, user: str | None) -> OAuthSettings:
     """The client-credentials grant for smtp_auth 'oauth2': every item it needs, or an error naming the missing."""
-    needed = {
-        "smtp_user": user,
+    credentials = _credentials(items)
+    _require(
+        {"smtp_user": user, **credentials},
+        "smtp_auth is 'oauth2'",
+        "the responder needs the token endpoint, the app's client ID and secret, and in smtp_user the mailbox"
+        " it sends as. It never falls back to a password or to no login.",
+    )
+    if not (user.isascii() and user.isprintable()):
+        raise ConfigError(f"smtp_user must be the mailbox's address in ASCII for smtp_auth 'oauth2'. {WHERE}")
+    return _oauth_settings(credentials, items.text("oauth_scope", OAUTH_SCOPE), _proxies(items))
+
+
+def _credentials(items: Items) -> dict[str, str | None]:
+    return {
         "oauth_token_url": items.text("oauth_token_url"),
         "oauth_client_id": items.text("oauth_client_id"),
         "oauth_client_secret": items.text("oauth_client_secret", secret=True),
     }
+
+
+def _require(needed: dict[str, str | None], because: str, why: str) -> None:
     missing = [name for name, value in needed.items() if not value]
     if missing:
         raise ConfigError(
-            f"smtp_auth is 'oauth2' but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} empty:"
-            " the responder needs the token endpoint, the app's client ID and secret, and in smtp_user the mailbox"
-            f" it sends as. It never falls back to a password or to no login. {WHERE}"
+            f"{because} but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} empty: {why} {WHERE}"
         )
-    if not (user.isascii() and user.isprintable()):
-        raise ConfigError(f"smtp_user must be the mailbox's address in ASCII for smtp_auth 'oauth2'. {WHERE}")
-    if not _is_url(needed["oauth_token_url"], ("https",)):
+
+
+def _oauth_settings(credentials: dict[str, str | None], scope: str, proxies: dict[str, str]) -> OAuthSettings:
+    if not _is_url(credentials["oauth_token_url"], ("https",)):
         raise ConfigError(
             "oauth_token_url must be an https URL like"
             f" https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token. {WHERE}"
         )
     return OAuthSettings(
-        token_url=needed["oauth_token_url"],
-        client_id=needed["oauth_client_id"],
-        client_secret=needed["oauth_client_secret"],
-        scope=items.text("oauth_scope", OAUTH_SCOPE),
-        proxies=_proxies(items),
+        token_url=credentials["oauth_token_url"],
+        client_id=credentials["oauth_client_id"],
+        client_secret=credentials["oauth_client_secret"],
+        scope=scope,
+        proxies=proxies,
     )
 
 

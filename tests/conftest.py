@@ -14,8 +14,8 @@ pytest.register_assert_rewrite("testkit.smtp_server")
 from testkit.cortex import JobResult, cortex_config, run_job  # noqa: E402 (after the rewrite is registered)
 from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp  # noqa: E402
 
-# The `entra` token endpoint and the `oauth` configuration items for OAuth2 tests.
-pytest_plugins = ["testkit.token_endpoint"]
+# The `entra` token endpoint and the `oauth` configuration items for OAuth2 tests; Graph and its items.
+pytest_plugins = ["testkit.token_endpoint", "testkit.graph_api"]
 
 
 @pytest.fixture(scope="session")

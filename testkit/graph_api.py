@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
 import pytest
+from werkzeug.wrappers import Response
 
 from testkit.token_endpoint import CLIENT_ID, CLIENT_SECRET, MAILBOX, TOKEN, TOKEN_PATH, token_answer
 
@@ -77,13 +78,13 @@ class Received:
 
 
 class GraphApi:
-    """sendMail for MAILBOX with TOKEN; `script` answers the next requests, each once, then 202 again.
+    """sendMail for MAILBOX with the `tokens` Entra issued; `script` answers the next requests, each once, then 202.
 
     `accepted` holds each message answered 202 (even too late for the client), in order.
     """
 
     def __init__(self, certificates, certificate=None, mailbox: str = MAILBOX) -> None:
-        self.mailbox, self.token = mailbox, TOKEN
+        self.mailbox, self.tokens = mailbox, {TOKEN}
         self.script: list[Reply] = []
         self.received: list[Received] = []
         self.accepted: list[EmailMessage] = []
@@ -101,7 +102,7 @@ class GraphApi:
         with self.lock:
             message = _mime(body) if headers.get("Content-Type", "").startswith("text/plain") else None
             self.received.append(Received(path, headers, message))
-            if headers.get("Authorization") != f"Bearer {self.token}":
+            if headers.get("Authorization", "").removeprefix("Bearer ") not in self.tokens:
                 return error(BAD_TOKEN)
             if unquote(path) != f"/v1.0/users/{self.mailbox}/sendMail":
                 return error(INVALID_USER)
@@ -180,6 +181,23 @@ def entra_for(entra, scope: str) -> None:
     """The `entra` token endpoint issuing TOKEN for `scope` (Graph's: <graph_url>/.default) instead of Outlook's."""
     entra.clear()
     entra.expect_request(TOKEN_PATH, method="POST").respond_with_handler(lambda r: token_answer(r, scope))
+
+
+def issue_short_lived_tokens(entra, graph: GraphApi, lifetime: float) -> list[str]:
+    """Entra issuing a new token at every request, lasting `lifetime` s, which Graph refuses after."""
+    issued: list[str] = []
+
+    def answer(request) -> Response:
+        token = f"{TOKEN}.{len(issued) + 1}"
+        issued.append(token)
+        graph.tokens.add(token)
+        threading.Timer(lifetime, graph.tokens.discard, (token,)).start()
+        body = {"token_type": "Bearer", "expires_in": lifetime, "access_token": token}
+        return Response(json.dumps(body), status=200, content_type="application/json")
+
+    entra.clear()
+    entra.expect_request(TOKEN_PATH, method="POST").respond_with_handler(answer)
+    return issued
 
 
 @pytest.fixture

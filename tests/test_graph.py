@@ -28,6 +28,7 @@ from testkit.graph_api import (
     Reply,
     entra_for,
     error,
+    issue_short_lived_tokens,
 )
 from testkit.proxy import ConnectProxy
 from testkit.secret_forms import leaked
@@ -247,3 +248,15 @@ def test_a_500_reporter_campaign_goes_over_one_tls_connection(cortex, graph, gra
     assert result.success, result.error
     graph.assert_each_got_exactly_one(reporters)
     assert graph.connections == 1
+
+
+def test_a_job_that_outlives_its_token_gets_the_next_one(cortex, graph, entra, graph_items):
+    issued = issue_short_lived_tokens(entra, graph, lifetime=2.5)
+    reporters = [f"reporter{i}@example.org" for i in range(4)]
+    result = cortex(thehive4_case("Spam", reporters), **graph_items, smtp_max_per_minute=60)
+
+    assert result.success, result.error
+    assert len(issued) == 2
+    graph.assert_each_got_exactly_one(reporters)
+    for token in issued:
+        assert token not in result.everything_printed()

@@ -19,7 +19,7 @@ from feedback import answers, replies
 from feedback.alarm import Alarm
 from feedback.answers import Answer
 from feedback.delivery import Transport, Trouble
-from feedback.oauth import OAuthError, Token, request_token
+from feedback.oauth import Token, fresh, request_token
 from feedback.session import Permanent
 from feedback.settings import GraphSettings
 from feedback.trust import trust_context
@@ -76,21 +76,15 @@ class GraphTransport(Transport):
         ]
 
     def _token(self) -> str:
-        """The job's token; one that is due is renewed first, and a renewal refused ends the job's sending."""
-        if self.token is not None and time.monotonic() < self.token.renew_at:
-            return self.token.value
-        if self.context is None:
+        """The job's token, asked for at the first channel (a refusal is the job's error); renewed when due."""
+        if self.token is None:
             self.context = trust_context(self.graph.cacerts)
-        try:
-            token = request_token(self.graph.oauth, self.context, self.deadline, self._timeout())
-        except OAuthError as failure:
-            if self.token is None:
-                raise
-            raise Permanent(
-                f"The job outlived its OAuth2 token, and asking for the next one failed: {failure}"
-            ) from None
-        self.token = token
-        return token.value
+            self.token = self._request()
+        self.token = fresh(self.token, self._request)
+        return self.token.value
+
+    def _request(self) -> Token:
+        return request_token(self.graph.oauth, self.context, self.deadline, self._timeout())
 
     def _timeout(self) -> float:
         return max(1.0, min(self.graph.timeout, self.deadline - time.monotonic()))

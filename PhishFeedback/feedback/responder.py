@@ -33,7 +33,8 @@ ENDED_BEFORE_SENDING = (
 )
 ENDED_WHILE_SENDING = (
     "Phish_Feedback was ended while the messages were going out: some reporters may have received it, but the case"
-    " records none of them. Look in the SMTP server's log for who was mailed before running the responder again."
+    " records none of them. Look in the SMTP server's log (through Graph: the mailbox's Sent Items) for who was"
+    " mailed before running the responder again."
 )
 
 

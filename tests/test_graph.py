@@ -12,7 +12,7 @@ import pytest
 import trustme
 
 from testkit.cases import thehive4_case
-from testkit.cortex import apply_operations
+from testkit.cortex import apply_operations, finish_job, start_job, write_job
 from testkit.graph_api import (
     ACCESS_DENIED,
     BAD_TOKEN,
@@ -260,3 +260,22 @@ def test_a_job_that_outlives_its_token_gets_the_next_one(cortex, graph, entra, g
     graph.assert_each_got_exactly_one(reporters)
     for token in issued:
         assert token not in result.everything_printed()
+
+
+def test_cortex_stopping_the_job_while_graph_decides_lets_that_message_finish_and_records_it(
+    graph, graph_items, job_config, tmp_path
+):
+    graph.script = [Reply(stall=2)]
+    folder = write_job(tmp_path, thehive4_case("Spam", CAMPAIGN), job_config(**graph_items))
+    process = start_job(folder)
+    waited = time.monotonic() + 60
+    while not graph.received and time.monotonic() < waited:
+        time.sleep(0.05)
+    process.terminate()  # Cortex's SIGTERM at jobTimeout, while Graph holds the first message
+    result = finish_job(process, folder)
+
+    assert result.success, result.everything_printed()
+    assert notified(result) == CAMPAIGN[:1]
+    assert set(failed(result)) == set(CAMPAIGN[1:])
+    assert "Cortex stopped the job" in failed(result)["bob@example.org"]
+    graph.assert_each_got_exactly_one(CAMPAIGN[:1])

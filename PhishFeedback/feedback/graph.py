@@ -18,10 +18,10 @@ from urllib.parse import quote
 from feedback import answers, replies
 from feedback.alarm import Alarm
 from feedback.answers import Answer
+from feedback.api_settings import GraphSettings
 from feedback.delivery import Transport, Trouble
 from feedback.oauth import Token, fresh, request_token
 from feedback.session import Permanent
-from feedback.settings import GraphSettings
 from feedback.trust import trust_context
 
 # Graph answers a sendMail with nothing (202) or a small JSON error: more is not Graph, and is not read.

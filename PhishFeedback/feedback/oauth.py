@@ -19,9 +19,9 @@ from collections.abc import Callable
 from urllib.parse import quote_plus, urlencode, urlsplit
 
 from feedback.alarm import Alarm, BudgetSpent
+from feedback.api_settings import OAuthSettings
 from feedback.redaction import remember, scrub
 from feedback.session import Permanent
-from feedback.settings import OAuthSettings
 from feedback.shapes import shape
 
 # The item an admin corrects for Entra ID's commonest refusals (AADSTS codes), then for OAuth2's error names.

@@ -57,6 +57,12 @@ def secret_item(name: object) -> bool:
     return any(word in str(name).lower() for word in (*SECRET_PHRASES, *SECRET_NAMES))
 
 
+def without_secrets(settings: tuple) -> str:
+    """The repr of a settings shape with its secret fields masked, for a `__repr__` (a traceback shows it)."""
+    shown = (f"{k}={MASK if secret_item(k) else repr(v)}" for k, v in zip(settings._fields, settings))
+    return f"{type(settings).__name__}({', '.join(shown)})"
+
+
 def _remember_private_key(value: str) -> None:
     """A JSON key's private key (a Google service account's), as PEM, and each line of it: a part is a secret too."""
     if not value.lstrip().startswith("{"):

@@ -11,39 +11,28 @@ from email.utils import getaddresses
 from urllib.parse import urlsplit
 
 from feedback.addresses import AddressError, parse_address
-from feedback.items import WHERE, ConfigError, Items
-from feedback.redaction import MASK, secret_item
+from feedback.api_settings import (
+    OAUTH_SCOPE,
+    GmailSettings,
+    GraphSettings,
+    OAuthSettings,
+    client_credentials,
+    gmail_settings,
+    graph_settings,
+)
+from feedback.items import WHERE, ConfigError, Items, is_url
+from feedback.redaction import without_secrets
 from feedback.shapes import shape
 
 SECURITY_MODES = ("starttls", "tls", "none")
 AUTH_MODES = ("password", "oauth2", "none")
 # How messages leave (docs/graph.md): SMTP, Microsoft Graph's sendMail, the Gmail API's messages.send.
 DELIVERIES = ("smtp", "graph", "gmail")
-# The shipped default of oauth_scope, which Cortex pre-fills into saved configurations: SMTP's, never Graph's.
-OAUTH_SCOPE = "https://outlook.office365.com/.default"
-GRAPH_URL = "https://graph.microsoft.com"
-GMAIL_URL = "https://gmail.googleapis.com"
 THEHIVE_APIS = ("auto", "v1", "legacy")
 LANGUAGES = ("en", "fr", "nl")
 VERDICT_ITEMS = {"Phishing": "template_phishing", "Spam": "template_spam", "Legit email": "template_legit"}
 # Share of Cortex's jobTimeout the responder allows itself, so that it reports before Cortex kills it.
 TIME_BUDGET_SHARE = 0.8
-
-
-def _repr_without_secrets(settings: tuple) -> str:
-    shown = (f"{k}={MASK if secret_item(k) else repr(v)}" for k, v in zip(settings._fields, settings))
-    return f"{type(settings).__name__}({', '.join(shown)})"
-
-
-@shape
-class OAuthSettings:
-    token_url: str
-    client_id: str
-    client_secret: str
-    scope: str
-    proxies: dict[str, str]
-
-    __repr__ = _repr_without_secrets
 
 
 @shape
@@ -58,27 +47,7 @@ class SmtpSettings:
     auth: str
     oauth: OAuthSettings | None
 
-    __repr__ = _repr_without_secrets
-
-
-@shape
-class GraphSettings:
-    url: str
-    oauth: OAuthSettings
-    proxies: dict[str, str]
-    cacerts: str | None
-    timeout: float
-
-
-@shape
-class GmailSettings:
-    service_account: str  # the service account's JSON key, private key inside: a secret (feedback/redaction.py)
-    url: str
-    proxies: dict[str, str]
-    cacerts: str | None
-    timeout: float
-
-    __repr__ = _repr_without_secrets
+    __repr__ = without_secrets
 
 
 @shape
@@ -100,7 +69,7 @@ class TheHiveSettings:
     timeout: float
     cacerts: str | None
 
-    __repr__ = _repr_without_secrets
+    __repr__ = without_secrets
 
 
 @shape
@@ -142,8 +111,8 @@ def read_settings(config: object, parameters: object) -> Settings:
         sender_address=sender_address,
         delivery=delivery,
         smtp=_smtp(items, cacerts, timeout) if delivery == "smtp" else None,
-        graph=_graph(items, cacerts, timeout) if delivery == "graph" else None,
-        gmail=_gmail(items, cacerts, timeout) if delivery == "gmail" else None,
+        graph=graph_settings(items, cacerts, timeout) if delivery == "graph" else None,
+        gmail=gmail_settings(items, cacerts, timeout) if delivery == "gmail" else None,
         # smtp_retries and smtp_max_per_minute pace every way out: named before the others came, kept for saved configs.
         limits=Limits(
             timeout=timeout,
@@ -189,42 +158,6 @@ def _smtp(items: Items, cacerts: str | None, timeout: float) -> SmtpSettings:
     )
 
 
-def _graph(items: Items, cacerts: str | None, timeout: float) -> GraphSettings:
-    """Microsoft Graph with a token from Entra ID's client-credentials grant, for the cloud of graph_url."""
-    url = _api_url(items, "graph_url", GRAPH_URL)
-    credentials = _credentials(items)
-    _require(
-        credentials,
-        "delivery is 'graph'",
-        "Microsoft Graph takes a token from Entra ID's client-credentials grant: the tenant's token endpoint, and"
-        " the client ID and secret of the app that has the Mail.Send permission (docs/graph.md).",
-    )
-    # The shipped default is Outlook's, pre-filled by Cortex into saved configurations: a Graph job never asks for it.
-    scope = items.text("oauth_scope")
-    if not scope or scope == OAUTH_SCOPE:
-        scope = f"{url}/.default"
-    proxies = _proxies(items)
-    return GraphSettings(url, _oauth_settings(credentials, scope, proxies), proxies, cacerts, timeout)
-
-
-def _gmail(items: Items, cacerts: str | None, timeout: float) -> GmailSettings:
-    """The Gmail API; the service account's key is read here as text, and parsed by feedback/gmail.py."""
-    key = items.text("gmail_service_account", secret=True)
-    if not key:
-        raise ConfigError(
-            "delivery is 'gmail' but gmail_service_account is empty: paste there the service account's JSON key,"
-            f" as Google Cloud hands it out. {WHERE}"
-        )
-    return GmailSettings(key, _api_url(items, "gmail_url", GMAIL_URL), _proxies(items), cacerts, timeout)
-
-
-def _api_url(items: Items, name: str, default: str) -> str:
-    url = items.text(name, default)
-    if not _is_url(url, ("https",)) or "@" in urlsplit(url).netloc:
-        raise ConfigError(f"{name} must be an https URL without a user name, like {default}. {WHERE}")
-    return url.rstrip("/")
-
-
 def _sender(value: str) -> tuple[str, str]:
     pairs = getaddresses([value])
     if len(pairs) != 1:
@@ -241,7 +174,7 @@ def _thehive(items: Items, parameters: object, cacerts: str | None, timeout: flo
     url = items.text("thehive_url")
     if not url:
         return None
-    if not _is_url(url, ("https", "http")):
+    if not is_url(url, ("https", "http")):
         raise ConfigError(f"thehive_url must be a URL like https://thehive.example.org. {WHERE}")
     if "@" in urlsplit(url).netloc:
         raise ConfigError(
@@ -258,7 +191,7 @@ def _thehive(items: Items, parameters: object, cacerts: str | None, timeout: flo
         organisation=items.text("thehive_organisation")
         or (job_organisation if isinstance(job_organisation, str) else None),
         api=items.choice("thehive_api", THEHIVE_APIS, "auto"),
-        proxies=_proxies(items),
+        proxies=items.proxies(),
         timeout=timeout,
         cacerts=cacerts,
     )
@@ -266,60 +199,14 @@ def _thehive(items: Items, parameters: object, cacerts: str | None, timeout: flo
 
 def _smtp_oauth(items: Items, user: str | None) -> OAuthSettings:
     """The client-credentials grant for smtp_auth 'oauth2': every item it needs, or an error naming the missing."""
-    credentials = _credentials(items)
-    _require(
-        {"smtp_user": user, **credentials},
+    oauth = client_credentials(
+        items,
+        items.text("oauth_scope", OAUTH_SCOPE),
         "smtp_auth is 'oauth2'",
         "the responder needs the token endpoint, the app's client ID and secret, and in smtp_user the mailbox"
         " it sends as. It never falls back to a password or to no login.",
+        smtp_user=user,
     )
     if not (user.isascii() and user.isprintable()):
         raise ConfigError(f"smtp_user must be the mailbox's address in ASCII for smtp_auth 'oauth2'. {WHERE}")
-    return _oauth_settings(credentials, items.text("oauth_scope", OAUTH_SCOPE), _proxies(items))
-
-
-def _credentials(items: Items) -> dict[str, str | None]:
-    return {
-        "oauth_token_url": items.text("oauth_token_url"),
-        "oauth_client_id": items.text("oauth_client_id"),
-        "oauth_client_secret": items.text("oauth_client_secret", secret=True),
-    }
-
-
-def _require(needed: dict[str, str | None], because: str, why: str) -> None:
-    missing = [name for name, value in needed.items() if not value]
-    if missing:
-        raise ConfigError(
-            f"{because} but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} empty: {why} {WHERE}"
-        )
-
-
-def _oauth_settings(credentials: dict[str, str | None], scope: str, proxies: dict[str, str]) -> OAuthSettings:
-    if not _is_url(credentials["oauth_token_url"], ("https",)):
-        raise ConfigError(
-            "oauth_token_url must be an https URL like"
-            f" https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token. {WHERE}"
-        )
-    return OAuthSettings(
-        token_url=credentials["oauth_token_url"],
-        client_id=credentials["oauth_client_id"],
-        client_secret=credentials["oauth_client_secret"],
-        scope=scope,
-        proxies=proxies,
-    )
-
-
-def _is_url(url: str, schemes: tuple[str, ...]) -> bool:
-    try:
-        parts = urlsplit(url)
-        return parts.scheme in schemes and bool(parts.hostname) and parts.port != 0
-    except ValueError:
-        return False
-
-
-def _proxies(items: Items) -> dict[str, str]:
-    """Cortex sends `proxy: {http, https}` when a proxy is set, and `proxy_http`/`proxy_https` always."""
-    proxy = items.raw.get("proxy")
-    if not isinstance(proxy, dict):
-        proxy = {"http": items.raw.get("proxy_http"), "https": items.raw.get("proxy_https")}
-    return {k: v for k, v in proxy.items() if k in ("http", "https") and isinstance(v, str) and v}
+    return oauth

@@ -32,6 +32,7 @@ from testkit.graph_api import (
 )
 from testkit.proxy import ConnectProxy
 from testkit.secret_forms import leaked
+from testkit.smtp_server import free_port
 from testkit.token_endpoint import CLIENT_SECRET, MAILBOX, TOKEN
 
 CAMPAIGN = ["alice@example.org", "bob@example.org", "carol@example.org"]
@@ -279,3 +280,22 @@ def test_cortex_stopping_the_job_while_graph_decides_lets_that_message_finish_an
     assert set(failed(result)) == set(CAMPAIGN[1:])
     assert "Cortex stopped the job" in failed(result)["bob@example.org"]
     graph.assert_each_got_exactly_one(CAMPAIGN[:1])
+
+
+def test_no_graph_listening_names_graph_url(cortex, entra, graph_items):
+    url = f"https://127.0.0.1:{free_port()}"
+    entra_for(entra, f"{url}/.default")
+    result = cortex(thehive4_case(), **{**graph_items, "graph_url": url})
+
+    assert not result.success
+    assert f"the connection to Microsoft Graph at {url} was refused (after 2 attempt(s))" in result.error
+    assert "Check graph_url" in result.error
+
+
+def test_an_endless_answer_is_read_only_in_part(cortex, graph, graph_items):
+    graph.script = [Reply(400, "BadRequest", "x" * 5_000_000)]
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
+
+    assert result.success, result.error
+    assert notified(result) == ["bob@example.org"]
+    assert len(failed(result)["alice@example.org"]) < 200

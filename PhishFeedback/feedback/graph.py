@@ -156,6 +156,8 @@ class GraphTransport(Transport):
             )
         if time.monotonic() >= self.deadline:
             return Trouble(f"the job's time budget ran out while waiting for {self.name}")
+        if type(failure).__name__ == "ConnectTimeout":  # requests': nothing was sent yet
+            return Trouble(f"no connection to {self.name} within {self.graph.timeout:g} s")
         if "timed out" in words.lower() or isinstance(failure, TimeoutError):
             return Trouble(
                 f"no answer came from {self.name} within {self.graph.timeout:g} s (a message it was sent may have"

@@ -25,13 +25,13 @@ from datetime import datetime, timezone
 
 from feedback.case import read_report
 from feedback.delivery import deliver
-from feedback.logins import check_login
 from feedback.messages import Composer
 from feedback.outcome import Outcome, delivered, nothing_to_send, preview
 from feedback.plan import decide
 from feedback.responder import CortexJob, run_as_cortex_job
 from feedback.settings import read_settings
 from feedback.thehive import observables_for
+from feedback.transports import transport_for
 
 
 def respond(job: CortexJob) -> Outcome:
@@ -48,11 +48,11 @@ def respond(job: CortexJob) -> Outcome:
     if not decision.recipients:
         return nothing_to_send(decision, report.kind, warnings)
     composer = Composer(decision, report, settings, datetime.now(timezone.utc))
+    transport = transport_for(settings, deadline)
     if settings.dry_run:
-        check_login(settings.smtp, deadline)
-        return preview(decision, composer, warnings)
+        return preview(decision, composer, warnings, transport.check())
     job.sending()
-    delivery = deliver(composer, settings.smtp, settings.sender_address, deadline)
+    delivery = deliver(composer, transport, settings.limits, deadline)
     return delivered(decision, delivery, report.kind, settings.sent_tag, settings.failed_tag, warnings)
 
 

@@ -22,10 +22,12 @@ from pytest_httpserver import HTTPServer
 
 from testkit.cases import thehive4_case
 from testkit.cortex import REPO, cortex_config, modules_loaded_by, write_job
+from testkit.graph_api import GraphApi
 from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp
-from testkit.token_endpoint import CLIENT_ID, CLIENT_SECRET, MAILBOX, TOKEN, TOKEN_PATH, token_answer
+from testkit.token_endpoint import CLIENT_ID, CLIENT_SECRET, MAILBOX, SCOPE, TOKEN, TOKEN_PATH, token_answer
 
 FLOOR = Path(__file__).with_name("floor.py")
+GRAPH_FLOOR = Path(__file__).with_name("graph_floor.py")
 LAUNCH = Path(__file__).with_name("launch.py")
 SCRIPT = REPO / "PhishFeedback" / "phish_feedback.py"
 CAMPAIGN = 500
@@ -96,8 +98,14 @@ def main() -> None:
     rounds = 3 if "--quick" in sys.argv else 21
     campaign_rounds = 1 if "--quick" in sys.argv else 5
     certificates = Certificates()
+    graph = GraphApi(certificates)
+    scopes = (SCOPE, f"{graph.url}/.default")
     entra = HTTPServer(host="127.0.0.1", ssl_context=certificates.server_context())
-    entra.expect_request(TOKEN_PATH, method="POST").respond_with_handler(token_answer)
+    entra.expect_request(TOKEN_PATH, method="POST").respond_with_handler(
+        lambda request: token_answer(
+            request, request.form.get("scope") if request.form.get("scope") in scopes else SCOPE
+        )
+    )
     entra.start()
     with LoopbackSmtp(certificates) as server, tempfile.TemporaryDirectory() as workdir:
         server.xoauth2.tokens[TOKEN] = MAILBOX
@@ -123,6 +131,10 @@ def main() -> None:
         oauth_config = cortex_config({**base, **oauth}, cacerts=certificates.ca_pem)
         oauth_job = write_job(Path(workdir), thehive4_case("Spam"), oauth_config)
         campaign_job = write_job(Path(workdir), thehive4_case("Spam", reporters), config)
+        graph_items = {"delivery": "graph", "graph_url": graph.url, **oauth}
+        graph_config = cortex_config({**base, **graph_items}, cacerts=certificates.ca_pem)
+        graph_job = write_job(Path(workdir), thehive4_case("Spam", reporters), graph_config)
+        graph_floor = [str(GRAPH_FLOOR), f"{graph.url}/v1.0/users/{MAILBOX}/sendMail", str(cafile), TOKEN]
         # Started by path, through its #! line, as Cortex starts the job.
         floor = [str(FLOOR), server.host, str(server.port), str(cafile), USER, PASSWORD]
 
@@ -140,12 +152,16 @@ def main() -> None:
                 f"floor: {CAMPAIGN} messages, one session": [*floor, str(CAMPAIGN), "one-session"],
                 f"floor: {CAMPAIGN} messages, a connection each": [*floor, str(CAMPAIGN), "per-message"],
                 f"job: {CAMPAIGN} reporters": [str(SCRIPT), str(campaign_job)],
+                f"floor: {CAMPAIGN} Graph posts, one session": [*graph_floor, str(CAMPAIGN)],
+                f"job: {CAMPAIGN} reporters through Graph": [str(SCRIPT), str(graph_job)],
             },
         )
         counted = (instructions([*floor, "1", "one-session"]), instructions([str(SCRIPT), str(one_job)]))
         loaded = modules_loaded_by(write_job(Path(workdir), thehive4_case("Spam"), config), HEAVY)
-        delivered = len(server.delivered)
+        delivered = len(server.delivered) + len(graph.accepted)
+        graph_connections = graph.connections
     entra.stop()
+    graph.close()
 
     machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}"
     print(f"machine: {machine}, Python {platform.python_version()}, load average {os.getloadavg()[0]:.2f}")
@@ -158,6 +174,17 @@ def main() -> None:
     print(ratio(rows, "job: 1 reporter", "floor: 1 message", "one job / floor", "CPU <= 1.15"))
     print(ratio(rows, campaign, one_session, f"{CAMPAIGN}-reporter job / floor over one session", "CPU <= 1.0"))
     print(ratio(rows, campaign, f"floor: {CAMPAIGN} messages, a connection each", "... / one connection per message"))
+    graph_campaign = f"job: {CAMPAIGN} reporters through Graph"
+    print(
+        ratio(
+            rows,
+            graph_campaign,
+            f"floor: {CAMPAIGN} Graph posts, one session",
+            "... through Graph / its floor",
+            "CPU <= 1.2",
+        )
+    )
+    print(f"TLS connections Graph saw ({campaign_rounds} job run(s), as many floor runs): {graph_connections}")
     print(f"peak RSS of the {CAMPAIGN}-reporter job: {rows[campaign][2] / 1024:.1f} MiB (target < 40)")
     extra = [(rows["job: 1 reporter, OAuth2 login"][i] - rows["job: 1 reporter"][i]) * 1000 for i in (1, 0)]
     print(f"an OAuth2 login's extra cost (the token request): CPU {extra[0]:.1f} ms, wall {extra[1]:.1f} ms")

@@ -42,8 +42,8 @@ def entra_error(status: int, error: str, code: int, text: str) -> Response:
     return Response(json.dumps(body), status=status, content_type="application/json; charset=utf-8")
 
 
-def token_answer(request: Request) -> Response:
-    """Entra's answer to a client-credentials request from the registered app (CLIENT_ID, CLIENT_SECRET)."""
+def token_answer(request: Request, scope: str = SCOPE) -> Response:
+    """Entra's answer to a client-credentials request from the registered app (CLIENT_ID, CLIENT_SECRET) for `scope`."""
     form = request.form
     if form.get("grant_type") != "client_credentials":
         return entra_error(400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type.")
@@ -59,7 +59,7 @@ def token_answer(request: Request) -> Response:
             "Invalid client secret provided. Ensure the secret being sent in the request is the client secret"
             f" value, not the client secret ID, for a secret added to app '{CLIENT_ID}'.",
         )
-    if form.get("scope") != SCOPE:
+    if form.get("scope") != scope:
         return entra_error(
             400, "invalid_scope", 1002012, f"The provided value for scope {form.get('scope')} is not valid."
         )

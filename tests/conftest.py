@@ -14,9 +14,9 @@ pytest.register_assert_rewrite("testkit.smtp_server")
 from testkit.cortex import MANIFEST, JobResult, cortex_config, run_job  # noqa: E402 (after the rewrite is registered)
 from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp  # noqa: E402
 
-# The `entra` token endpoint and the `oauth` configuration items for OAuth2 tests; Google's token endpoint
-# and the Gmail API (`google_oauth`, `gmail_api`) and the `gmail` configuration items.
-pytest_plugins = ["testkit.token_endpoint", "testkit.google_oauth", "testkit.gmail_api"]
+# The `entra` token endpoint and the `oauth` configuration items for OAuth2 tests; Graph and its items;
+# Google's token endpoint and the Gmail API (`google_oauth`, `gmail_api`) and the `gmail` configuration items.
+pytest_plugins = ["testkit.token_endpoint", "testkit.graph_api", "testkit.google_oauth", "testkit.gmail_api"]
 
 
 @pytest.fixture(scope="session")
@@ -112,13 +112,15 @@ def deliver_within(composer):
     """The shell alone, no job: settings, case, decision, messages, then delivery within `budget` seconds.
 
     For time budgets shorter than any jobTimeout Cortex allows (1 min); keyword arguments override
-    configuration items. Returns the delivery, or raises its SmtpError.
+    configuration items. Returns the delivery, or raises its DeliveryError.
     """
     from feedback.delivery import deliver
+    from feedback.transports import transport_for
 
     def run(case: dict, budget: float, **items):
         config, messages = composer(case, **items)
-        return deliver(messages, config.smtp, config.sender_address, deadline=time.monotonic() + budget)
+        deadline = time.monotonic() + budget
+        return deliver(messages, transport_for(config, deadline), config.limits, deadline)
 
     return run
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from feedback.delivery import SmtpError
+from feedback.delivery import DeliveryError
 from testkit.cases import thehive4_case
 from testkit.cortex import apply_operations
 from testkit.smtp_server import LoopbackSmtp, RawTcpServer
@@ -209,7 +209,7 @@ def test_attacker_title_never_breaks_a_header(cortex, smtp):
 
 def test_retries_end_within_the_time_budget_cortex_allows(deliver_within):
     """The shell alone, with a budget of 2.5 s: after one 1-second timeout, a pause and another could not fit."""
-    with RawTcpServer("mute") as silent, pytest.raises(SmtpError) as failure:
+    with RawTcpServer("mute") as silent, pytest.raises(DeliveryError) as failure:
         deliver_within(thehive4_case(), 2.5, smtp_port=silent.port, smtp_timeout=1, smtp_retries=10)
 
     assert silent.connections == 1

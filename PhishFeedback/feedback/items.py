@@ -7,7 +7,17 @@ becomes one sentence that names the item and where to fix it.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 WHERE = "Fix it in Cortex under Organisation → Responders → Phish_Feedback."
+
+
+def is_url(url: str, schemes: tuple[str, ...]) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in schemes and bool(parts.hostname) and parts.port != 0
+    except ValueError:
+        return False
 
 
 class ConfigError(Exception):
@@ -79,3 +89,10 @@ class Items:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{name} must be a list of texts. {WHERE}")
         return [v for v in value if v.strip()]
+
+    def proxies(self) -> dict[str, str]:
+        """Cortex sends `proxy: {http, https}` when a proxy is set, and `proxy_http`/`proxy_https` always."""
+        proxy = self.raw.get("proxy")
+        if not isinstance(proxy, dict):
+            proxy = {"http": self.raw.get("proxy_http"), "https": self.raw.get("proxy_https")}
+        return {k: v for k, v in proxy.items() if k in ("http", "https") and isinstance(v, str) and v}

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-import time
 from base64 import b64encode
 from collections.abc import Callable
 from functools import partial
 
-from feedback.oauth import OAuthError, Token, request_token
+from feedback.oauth import Token, fresh, request_token
 from feedback.redaction import remember, scrub
 from feedback.replies import words
 from feedback.session import LoginDeferred, Permanent, Session, describe_trouble, reply_text, timeout_for
@@ -65,14 +64,7 @@ class OAuth2Login:
         self.token = self._request()
 
     def __call__(self, connection: smtplib.SMTP) -> None:
-        if time.monotonic() >= self.token.renew_at:
-            try:
-                self.token = self._request()
-            except OAuthError as failure:
-                # Final for this job, but the messages already accepted keep their record.
-                raise Permanent(
-                    f"The job outlived its OAuth2 token, and asking for the next one failed: {failure}"
-                ) from None
+        self.token = fresh(self.token, self._request)
         auth_xoauth2(connection, self.smtp, self.token.value)
 
     def _request(self) -> Token:

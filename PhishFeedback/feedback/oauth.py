@@ -15,11 +15,13 @@ import json
 import re
 import ssl
 import time
+from collections.abc import Callable
 from urllib.parse import quote_plus, urlencode, urlsplit
 
 from feedback.alarm import Alarm, BudgetSpent
+from feedback.api_settings import OAuthSettings
 from feedback.redaction import remember, scrub
-from feedback.settings import OAuthSettings
+from feedback.session import Permanent
 from feedback.shapes import shape
 
 # The item an admin corrects for Entra ID's commonest refusals (AADSTS codes), then for OAuth2's error names.
@@ -88,6 +90,17 @@ def request_token(oauth: OAuthSettings, context: ssl.SSLContext, deadline: float
         f"The OAuth2 token endpoint {shown} answered HTTP {status} without a token (no OAuth2 JSON). Check"
         " oauth_token_url: for Microsoft 365 it is https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token."
     )
+
+
+def fresh(token: Token, request: Callable[[], Token]) -> Token:
+    """`token`, or once it is due the next one; a refused renewal is final for the job, though the messages
+    already accepted keep their record."""
+    if time.monotonic() < token.renew_at:
+        return token
+    try:
+        return request()
+    except OAuthError as failure:
+        raise Permanent(f"The job outlived its OAuth2 token, and asking for the next one failed: {failure}") from None
 
 
 def _lifetime(expires_in: object) -> float:

@@ -28,8 +28,10 @@ def nothing_to_send(decision: Decision, kind: str, warnings: list[str]) -> Outco
     return Outcome(_full(message, decision, warnings), [])
 
 
-def preview(decision: Decision, composer: Composer, warnings: list[str]) -> Outcome:
+def preview(decision: Decision, composer: Composer, warnings: list[str], unchecked: list[str]) -> Outcome:
     """A dry run: the messages as they would go out, and no operation, since nobody was mailed.
+
+    `unchecked`: what the dry run could not check of the way out (Graph's Mail.Send reads nothing).
 
     The report is bounded: past PREVIEW_LIMIT the other messages, which differ only in their
     recipient, are not built, and their recipients are listed under `not_shown`.
@@ -48,7 +50,10 @@ def preview(decision: Decision, composer: Composer, warnings: list[str]) -> Outc
             f" The report shows the first {len(shown)} in full, up to its limit of {PREVIEW_LIMIT:,} characters;"
             f" the {len(not_shown)} others, listed under not_shown, differ only in their recipient."
         )
+    if unchecked:
+        message += f" Not checked: {' '.join(unchecked)}"
     full = _full(message, decision, warnings)
+    full["not_checked"] = unchecked
     full["preview"] = shown
     full["not_shown"] = not_shown
     return Outcome(full, [])

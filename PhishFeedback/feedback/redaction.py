@@ -9,14 +9,17 @@ applied to whatever leaves the process: the report, the error, each message, std
 from __future__ import annotations
 
 import base64
+import json
 import math
 import re
 from urllib.parse import unquote
 
 MASK = "********"
-# Items whose name holds one of these are secrets: cortexutils' words when it echoes the input, and the
-# Gmail service account's JSON key (gmail_service_account), which holds a private key under none of them.
-SECRET_PHRASES = ("key", "password", "secret", "service_account")
+# Items whose name holds one of these are secrets, as cortexutils decides when it echoes the input.
+SECRET_PHRASES = ("key", "password", "secret")
+# ...and the secrets whose names hold none of those, which cortexutils' own echo would show: the Gmail
+# service account's JSON key, private key inside (the item, and GmailSettings' field).
+SECRET_NAMES = ("service_account",)
 # Shorter forms would blot out ordinary words and addresses (a password "mail" in "mail sent"):
 # a secret that short is no secret, and finding it everywhere would break the record.
 SHORTEST_FORM = 4
@@ -38,6 +41,7 @@ def remember_secrets(config: object) -> None:
     for name, value in config.items():
         if isinstance(value, str) and secret_item(name):
             remember(value)
+            _remember_private_key(value)
     user, password = config.get("smtp_user"), config.get("smtp_password")
     if isinstance(password, str):
         _remember_plain(user if isinstance(user, str) else "", password)
@@ -49,8 +53,30 @@ def remember_secrets(config: object) -> None:
 
 
 def secret_item(name: object) -> bool:
-    """Whether a configuration item is a secret by its name, as cortexutils decides when it echoes the input."""
-    return any(phrase in str(name).lower() for phrase in SECRET_PHRASES)
+    """Whether a configuration item is a secret by its name: all cortexutils blanks in its echo, and more."""
+    return any(word in str(name).lower() for word in (*SECRET_PHRASES, *SECRET_NAMES))
+
+
+def without_secrets(settings: tuple) -> str:
+    """The repr of a settings shape with its secret fields masked, for a `__repr__` (a traceback shows it)."""
+    shown = (f"{k}={MASK if secret_item(k) else repr(v)}" for k, v in zip(settings._fields, settings))
+    return f"{type(settings).__name__}({', '.join(shown)})"
+
+
+def _remember_private_key(value: str) -> None:
+    """A JSON key's private key (a Google service account's), as PEM, and each line of it: a part is a secret too."""
+    if not value.lstrip().startswith("{"):
+        return
+    try:
+        key = json.loads(value).get("private_key")
+    except (ValueError, AttributeError):
+        return
+    if isinstance(key, str):
+        remember(key)
+        lines = [line for line in key.splitlines() if line and not line.startswith("-----")]
+        remember("".join(lines))
+        for line in lines:
+            remember(line)
 
 
 def _url_credentials(text: str) -> list[str]:

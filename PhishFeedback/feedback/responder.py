@@ -17,7 +17,7 @@ from feedback import startup
 Responder = startup.responder_base(sys.argv[0])
 
 from feedback.case import CaseError
-from feedback.delivery import SmtpError
+from feedback.delivery import DeliveryError
 from feedback.items import ConfigError
 from feedback.job_folder import missing_input, path, unreadable_input, write_failure, write_output
 from feedback.oauth import OAuthError
@@ -27,13 +27,14 @@ from feedback.session import Permanent
 from feedback.thehive import TheHiveError
 
 # One error class per outside party (and the configuration), each worded for the analyst where it is raised.
-FAILURES = (ConfigError, CaseError, TheHiveError, OAuthError, Permanent, SmtpError)
+FAILURES = (ConfigError, CaseError, TheHiveError, OAuthError, Permanent, DeliveryError)
 ENDED_BEFORE_SENDING = (
     "Phish_Feedback was ended before it finished, before any message was sent: nothing was sent or tagged."
 )
 ENDED_WHILE_SENDING = (
     "Phish_Feedback was ended while the messages were going out: some reporters may have received it, but the case"
-    " records none of them. Look in the SMTP server's log for who was mailed before running the responder again."
+    " records none of them. Look in the SMTP server's log (through Graph: the mailbox's Sent Items) for who was"
+    " mailed before running the responder again."
 )
 
 

@@ -12,34 +12,28 @@ from re import fullmatch
 from urllib.parse import urlsplit
 
 from feedback.addresses import AddressError, parse_address
+from feedback.api_settings import (
+    OAUTH_SCOPE,
+    GmailSettings,
+    GraphSettings,
+    OAuthSettings,
+    client_credentials,
+    gmail_settings,
+    graph_settings,
+)
 from feedback.flavours import TEMPLATE_ITEMS, read_flavour, read_languages
-from feedback.items import WHERE, ConfigError, Items
-from feedback.redaction import MASK, secret_item
+from feedback.items import WHERE, ConfigError, Items, is_url
+from feedback.redaction import without_secrets
 from feedback.shapes import shape
 
 SECURITY_MODES = ("starttls", "tls", "none")
 AUTH_MODES = ("password", "oauth2", "none")
-OAUTH_SCOPE = "https://outlook.office365.com/.default"
+# How messages leave (docs/graph.md): SMTP, Microsoft Graph's sendMail, the Gmail API's messages.send.
+DELIVERIES = ("smtp", "graph", "gmail")
 THEHIVE_APIS = ("auto", "v1", "legacy")
 _DOMAIN = r"(?i)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 # Share of Cortex's jobTimeout the responder allows itself, so that it reports before Cortex kills it.
 TIME_BUDGET_SHARE = 0.8
-
-
-def _repr_without_secrets(settings: tuple) -> str:
-    shown = (f"{k}={MASK if secret_item(k) else repr(v)}" for k, v in zip(settings._fields, settings))
-    return f"{type(settings).__name__}({', '.join(shown)})"
-
-
-@shape
-class OAuthSettings:
-    token_url: str
-    client_id: str
-    client_secret: str
-    scope: str
-    proxies: dict[str, str]
-
-    __repr__ = _repr_without_secrets
 
 
 @shape
@@ -50,19 +44,26 @@ class SmtpSettings:
     user: str | None
     password: str | None
     timeout: float
-    retries: int
-    max_per_minute: float
     cacerts: str | None
     auth: str
     oauth: OAuthSettings | None
     ehlo_name: str | None
 
-    __repr__ = _repr_without_secrets
+    __repr__ = without_secrets
 
     @property
     def where(self) -> str:
         """host:port as errors name the server; an IPv6 address in brackets, so that its port stays apart."""
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@shape
+class Limits:
+    """What the delivery policy allows every way out: the wait for an answer, retries, the pace."""
+
+    timeout: float
+    retries: int
+    max_per_minute: float
 
 
 @shape
@@ -75,14 +76,18 @@ class TheHiveSettings:
     timeout: float
     cacerts: str | None
 
-    __repr__ = _repr_without_secrets
+    __repr__ = without_secrets
 
 
 @shape
 class Settings:
     sender_name: str
     sender_address: str
-    smtp: SmtpSettings
+    delivery: str
+    smtp: SmtpSettings | None
+    graph: GraphSettings | None
+    gmail: GmailSettings | None
+    limits: Limits
     thehive: TheHiveSettings | None
     custom_field: str
     title_prefix: str
@@ -105,33 +110,22 @@ def read_settings(config: object, parameters: object) -> Settings:
         raise ConfigError("The job carries no configuration object. Re-save the responder's settings in Cortex.")
     items = Items(config)
     sender_name, sender_address = _sender(items.text("from", required=True))
-    security = items.choice("smtp_security", SECURITY_MODES, "starttls")
-    user = items.text("smtp_user")
-    auth = items.choice("smtp_auth", AUTH_MODES, "password")
-    if user and security == "none" and auth != "none":
-        raise ConfigError(
-            "smtp_user is set while smtp_security is 'none': the password would cross the network"
-            f" in clear text. Choose 'starttls' or 'tls', or clear smtp_user. {WHERE}"
-        )
+    delivery = items.choice("delivery", DELIVERIES, "smtp")
     job_timeout = items.number("jobTimeout", 30, low=1, high=24 * 60)
     cacerts = items.text("cacerts", secret=True)
     timeout = items.number("smtp_timeout", 30, low=1, high=600)
     return Settings(
         sender_name=sender_name,
         sender_address=sender_address,
-        smtp=SmtpSettings(
-            host=items.text("smtp_host", "localhost", required=True),
-            port=int(items.number("smtp_port", 25, low=1, high=65535, whole=True)),
-            security=security,
-            user=user,
-            password=items.text("smtp_password", secret=True, strip=False),
+        delivery=delivery,
+        smtp=_smtp(items, cacerts, timeout) if delivery == "smtp" else None,
+        graph=graph_settings(items, cacerts, timeout) if delivery == "graph" else None,
+        gmail=gmail_settings(items, cacerts, timeout) if delivery == "gmail" else None,
+        # smtp_retries and smtp_max_per_minute pace every way out: named before the others came, kept for saved configs.
+        limits=Limits(
             timeout=timeout,
             retries=int(items.number("smtp_retries", 2, low=0, high=10, whole=True)),
             max_per_minute=items.number("smtp_max_per_minute", 0, low=0, high=6000),
-            cacerts=cacerts,
-            auth=auth,
-            oauth=_oauth(items, user) if auth == "oauth2" else None,
-            ehlo_name=_ehlo_name(items),
         ),
         thehive=_thehive(items, parameters, cacerts, timeout),
         custom_field=items.text("custom_field", "phishFeedback", required=True),
@@ -148,6 +142,29 @@ def read_settings(config: object, parameters: object) -> Settings:
         templates={m: t for m, name in TEMPLATE_ITEMS.items() if (t := items.text(name, blank_is_unset=True))},
         dry_run=items.flag("dry_run"),
         time_budget=job_timeout * 60 * TIME_BUDGET_SHARE,
+    )
+
+
+def _smtp(items: Items, cacerts: str | None, timeout: float) -> SmtpSettings:
+    security = items.choice("smtp_security", SECURITY_MODES, "starttls")
+    user = items.text("smtp_user")
+    auth = items.choice("smtp_auth", AUTH_MODES, "password")
+    if user and security == "none" and auth != "none":
+        raise ConfigError(
+            "smtp_user is set while smtp_security is 'none': the password would cross the network"
+            f" in clear text. Choose 'starttls' or 'tls', or clear smtp_user. {WHERE}"
+        )
+    return SmtpSettings(
+        host=items.text("smtp_host", "localhost", required=True),
+        port=int(items.number("smtp_port", 25, low=1, high=65535, whole=True)),
+        security=security,
+        user=user,
+        password=items.text("smtp_password", secret=True, strip=False),
+        timeout=timeout,
+        cacerts=cacerts,
+        auth=auth,
+        oauth=_smtp_oauth(items, user) if auth == "oauth2" else None,
+        ehlo_name=_ehlo_name(items),
     )
 
 
@@ -187,7 +204,7 @@ def _thehive(items: Items, parameters: object, cacerts: str | None, timeout: flo
     url = items.text("thehive_url")
     if not url:
         return None
-    if not _is_url(url, ("https", "http")):
+    if not is_url(url, ("https", "http")):
         raise ConfigError(f"thehive_url must be a URL like https://thehive.example.org. {WHERE}")
     if "@" in urlsplit(url).netloc:
         raise ConfigError(
@@ -204,54 +221,22 @@ def _thehive(items: Items, parameters: object, cacerts: str | None, timeout: flo
         organisation=items.text("thehive_organisation")
         or (job_organisation if isinstance(job_organisation, str) else None),
         api=items.choice("thehive_api", THEHIVE_APIS, "auto"),
-        proxies=_proxies(items),
+        proxies=items.proxies(),
         timeout=timeout,
         cacerts=cacerts,
     )
 
 
-def _oauth(items: Items, user: str | None) -> OAuthSettings:
+def _smtp_oauth(items: Items, user: str | None) -> OAuthSettings:
     """The client-credentials grant for smtp_auth 'oauth2': every item it needs, or an error naming the missing."""
-    needed = {
-        "smtp_user": user,
-        "oauth_token_url": items.text("oauth_token_url"),
-        "oauth_client_id": items.text("oauth_client_id"),
-        "oauth_client_secret": items.text("oauth_client_secret", secret=True),
-    }
-    missing = [name for name, value in needed.items() if not value]
-    if missing:
-        raise ConfigError(
-            f"smtp_auth is 'oauth2' but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} empty:"
-            " the responder needs the token endpoint, the app's client ID and secret, and in smtp_user the mailbox"
-            f" it sends as. It never falls back to a password or to no login. {WHERE}"
-        )
+    oauth = client_credentials(
+        items,
+        items.text("oauth_scope", OAUTH_SCOPE),
+        "smtp_auth is 'oauth2'",
+        "the responder needs the token endpoint, the app's client ID and secret, and in smtp_user the mailbox"
+        " it sends as. It never falls back to a password or to no login.",
+        smtp_user=user,
+    )
     if not (user.isascii() and user.isprintable()):
         raise ConfigError(f"smtp_user must be the mailbox's address in ASCII for smtp_auth 'oauth2'. {WHERE}")
-    if not _is_url(needed["oauth_token_url"], ("https",)):
-        raise ConfigError(
-            "oauth_token_url must be an https URL like"
-            f" https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token. {WHERE}"
-        )
-    return OAuthSettings(
-        token_url=needed["oauth_token_url"],
-        client_id=needed["oauth_client_id"],
-        client_secret=needed["oauth_client_secret"],
-        scope=items.text("oauth_scope", OAUTH_SCOPE),
-        proxies=_proxies(items),
-    )
-
-
-def _is_url(url: str, schemes: tuple[str, ...]) -> bool:
-    try:
-        parts = urlsplit(url)
-        return parts.scheme in schemes and bool(parts.hostname) and parts.port != 0
-    except ValueError:
-        return False
-
-
-def _proxies(items: Items) -> dict[str, str]:
-    """Cortex sends `proxy: {http, https}` when a proxy is set, and `proxy_http`/`proxy_https` always."""
-    proxy = items.raw.get("proxy")
-    if not isinstance(proxy, dict):
-        proxy = {"http": items.raw.get("proxy_http"), "https": items.raw.get("proxy_https")}
-    return {k: v for k, v in proxy.items() if k in ("http", "https") and isinstance(v, str) and v}
+    return oauth

@@ -1,0 +1,109 @@
+"""The configuration of the ways out that are web APIs: Microsoft Graph, the Gmail API, and the OAuth2
+client credentials that Graph and SMTP's OAuth2 login share (Entra ID's client-credentials grant).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from feedback.items import WHERE, ConfigError, Items, is_url
+from feedback.redaction import without_secrets
+from feedback.shapes import shape
+
+# The shipped default of oauth_scope, which Cortex pre-fills into saved configurations: SMTP's, never Graph's.
+OAUTH_SCOPE = "https://outlook.office365.com/.default"
+GRAPH_URL = "https://graph.microsoft.com"
+GMAIL_URL = "https://gmail.googleapis.com"
+
+
+@shape
+class OAuthSettings:
+    token_url: str
+    client_id: str
+    client_secret: str
+    scope: str
+    proxies: dict[str, str]
+
+    __repr__ = without_secrets
+
+
+@shape
+class GraphSettings:
+    url: str
+    oauth: OAuthSettings
+    proxies: dict[str, str]
+    cacerts: str | None
+    timeout: float
+
+
+@shape
+class GmailSettings:
+    service_account: str  # the service account's JSON key, private key inside: a secret (feedback/redaction.py)
+    url: str
+    proxies: dict[str, str]
+    cacerts: str | None
+    timeout: float
+
+    __repr__ = without_secrets
+
+
+def graph_settings(items: Items, cacerts: str | None, timeout: float) -> GraphSettings:
+    """Microsoft Graph with a token from Entra ID's client-credentials grant, for the cloud of graph_url."""
+    url = _api_url(items, "graph_url", GRAPH_URL)
+    # The shipped default is Outlook's, pre-filled by Cortex into saved configurations: a Graph job never asks for it.
+    scope = items.text("oauth_scope")
+    if not scope or scope == OAUTH_SCOPE:
+        scope = f"{url}/.default"
+    oauth = client_credentials(
+        items,
+        scope,
+        "delivery is 'graph'",
+        "Microsoft Graph takes a token from Entra ID's client-credentials grant: the tenant's token endpoint, and"
+        " the client ID and secret of the app that has the Mail.Send permission (docs/graph.md).",
+    )
+    return GraphSettings(url, oauth, items.proxies(), cacerts, timeout)
+
+
+def gmail_settings(items: Items, cacerts: str | None, timeout: float) -> GmailSettings:
+    """The Gmail API; the service account's key is read here as text, and parsed by feedback/gmail.py."""
+    key = items.text("gmail_service_account", secret=True)
+    if not key:
+        raise ConfigError(
+            "delivery is 'gmail' but gmail_service_account is empty: paste there the service account's JSON key,"
+            f" as Google Cloud hands it out. {WHERE}"
+        )
+    return GmailSettings(key, _api_url(items, "gmail_url", GMAIL_URL), items.proxies(), cacerts, timeout)
+
+
+def client_credentials(items: Items, scope: str, because: str, why: str, **also: str | None) -> OAuthSettings:
+    """The token endpoint, client ID and secret (and the items in `also`), or an error naming the missing ones."""
+    needed = {
+        **also,
+        "oauth_token_url": items.text("oauth_token_url"),
+        "oauth_client_id": items.text("oauth_client_id"),
+        "oauth_client_secret": items.text("oauth_client_secret", secret=True),
+    }
+    missing = [name for name, value in needed.items() if not value]
+    if missing:
+        raise ConfigError(
+            f"{because} but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} empty: {why} {WHERE}"
+        )
+    if not is_url(needed["oauth_token_url"], ("https",)):
+        raise ConfigError(
+            "oauth_token_url must be an https URL like"
+            f" https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token. {WHERE}"
+        )
+    return OAuthSettings(
+        token_url=needed["oauth_token_url"],
+        client_id=needed["oauth_client_id"],
+        client_secret=needed["oauth_client_secret"],
+        scope=scope,
+        proxies=items.proxies(),
+    )
+
+
+def _api_url(items: Items, name: str, default: str) -> str:
+    url = items.text(name, default)
+    if not is_url(url, ("https",)) or "@" in urlsplit(url).netloc:
+        raise ConfigError(f"{name} must be an https URL without a user name, like {default}. {WHERE}")
+    return url.rstrip("/")

@@ -1,0 +1,232 @@
+"""Microsoft Graph as a way out: sendMail with the whole MIME message, as the mailbox in 'from' (docs/graph.md).
+
+For the tenants where SMTP AUTH is off (the default since 2020): the `Mail.Send` application
+permission, scoped to one mailbox, is all the app holds. One token per job (Entra ID's client
+credentials, feedback/oauth.py) and one requests.Session, so that a whole campaign goes over one
+kept-alive TLS connection. Graph's replies (docs/cortex-and-thehive.md §8b) become the delivery
+policy's answers here. requests is imported by the jobs that send through Graph only.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from email.message import EmailMessage
+from urllib.parse import quote
+
+from feedback import answers, replies
+from feedback.alarm import Alarm
+from feedback.answers import Answer
+from feedback.api_settings import GraphSettings
+from feedback.delivery import Transport, Trouble
+from feedback.oauth import Token, fresh, request_token
+from feedback.session import Permanent
+from feedback.trust import trust_context
+
+# Graph answers a sendMail with nothing (202) or a small JSON error: more is not Graph, and is not read.
+LARGEST_ANSWER = 64 * 1024
+ACCEPTED = Answer(answers.ACCEPTED, "", None)
+GRANT = (
+    "An admin grants the app of oauth_client_id the Mail.Send application permission, scoped to this mailbox with"
+    " RBAC for Applications in Exchange Online (New-ServicePrincipal, New-ManagementScope,"
+    ' New-ManagementRoleAssignment -Role "Application Mail.Send" -CustomResourceScope), and checks it with'
+    " Test-ServicePrincipalAuthorization (docs/graph.md)."
+)
+# Graph's error codes that concern every message of the job, as the admin reads them; {mailbox} is 'from'.
+EVERY_MESSAGE = {
+    "ErrorSendAsDenied": "The app may not send as {mailbox}. " + GRANT,
+    "ErrorAccessDenied": "The app has no right to send as {mailbox}. " + GRANT,
+    "MailboxNotEnabledForRESTAPI": "The mailbox {mailbox} cannot send through Graph: it must be an Exchange Online"
+    " mailbox with a license, neither inactive nor on-premises. Set 'from' to such a mailbox.",
+    "ErrorInvalidUser": "Graph knows no mailbox {mailbox}. Set 'from' to the address of the sending mailbox.",
+    "ResourceNotFound": "Graph knows no mailbox {mailbox}. Set 'from' to the address of the sending mailbox.",
+}
+# A 401: the token is not one Graph takes.
+REFUSED_TOKEN = (
+    "Graph refused the token: check that oauth_token_url is the token endpoint of the tenant, in the same cloud as"
+    " graph_url, and that oauth_scope is left at its default (or is <graph_url>/.default). " + GRANT
+)
+
+
+def transport(graph: GraphSettings, mailbox: str, deadline: float) -> GraphTransport:
+    return GraphTransport(graph, mailbox, deadline)
+
+
+class GraphTransport(Transport):
+    advice = "Check graph_url, that Cortex can reach it, and Cortex's proxy settings"
+
+    def __init__(self, graph: GraphSettings, mailbox: str, deadline: float) -> None:
+        self.graph, self.mailbox, self.deadline = graph, mailbox, deadline
+        self.name = f"Microsoft Graph at {graph.url}"
+        self.endpoint = f"{graph.url}/v1.0/users/{quote(mailbox, safe='@')}/sendMail"
+        self.context = None
+        self.token: Token | None = None
+        self.session = None  # the job's one requests.Session, made at the first channel
+
+    def channel(self) -> _Channel:
+        return _Channel(self)
+
+    def check(self) -> list[str]:
+        """The token is all a dry run can get: Mail.Send reads nothing, so no request could test the right to send."""
+        self._token()
+        return [
+            f"{self.name} was not asked anything: the app's Mail.Send permission lets it read nothing, so whether it"
+            f" may send as {self.mailbox} shows only when the first message goes out."
+        ]
+
+    def _token(self) -> str:
+        """The job's token, asked for at the first channel (a refusal is the job's error); renewed when due."""
+        if self.token is None:
+            self.context = trust_context(self.graph.cacerts)
+            self.token = self._request()
+        self.token = fresh(self.token, self._request)
+        return self.token.value
+
+    def _request(self) -> Token:
+        return request_token(self.graph.oauth, self.context, self.deadline, self._timeout())
+
+    def _timeout(self) -> float:
+        return max(1.0, min(self.graph.timeout, self.deadline - time.monotonic()))
+
+    def connect(self) -> None:
+        """The token first (a refusal is the job's error, before anything is sent), then the session."""
+        self._token()
+        if self.session is None:
+            self.session = _session(self.context)
+
+    def post(self, message: EmailMessage) -> Answer:
+        mime = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+        headers = {"Authorization": f"Bearer {self._token()}", "Content-Type": "text/plain"}
+        with Alarm(self.deadline):
+            response = self.session.post(
+                self.endpoint,
+                data=base64.b64encode(mime),
+                headers=headers,
+                proxies=self.graph.proxies,
+                timeout=self._timeout(),
+                stream=True,
+                allow_redirects=False,
+            )
+            try:
+                body = _bounded(response)
+            finally:
+                response.close()
+        if 200 <= response.status_code < 300:
+            return ACCEPTED
+        return self.answer(response.status_code, *_error(body), response.headers.get("Retry-After"))
+
+    def answer(self, status: int, code: str, text: str, retry_after: str | None) -> Answer:
+        """The policy's answer to a refusal (REFERENCE §8b: what each status and code means for the job)."""
+        reply = f"{status} {code}: {text}" if code else f"{status} {text}".rstrip()
+        if code == "ErrorQuotaExceeded" or replies.is_quota(status, f"{code} {text}"):
+            return Answer(
+                answers.STOP,
+                f"{self.name} answered with a sending quota ({reply}); nothing more went out in this job. Run the"
+                " responder again once the quota resets: it mails only those not reached (Exchange Online takes 30"
+                " messages a minute and 10,000 recipients a day: see smtp_max_per_minute).",
+                None,
+            )
+        if status == 429 or status >= 500:
+            return Answer(answers.RECONNECT, f"the last answer from {self.name} was {reply}", _seconds(retry_after))
+        if status == 401:
+            return self._stop(reply, REFUSED_TOKEN)
+        if code in EVERY_MESSAGE:
+            return self._stop(reply, EVERY_MESSAGE[code].format(mailbox=self.mailbox))
+        if status == 413 or "maximum request length" in text:
+            return self._stop(reply, "The message is larger than Graph takes (4 MB): shorten the templates.")
+        if code == "ErrorInvalidRecipients" or 400 <= status < 500 and status not in (403, 404):
+            return Answer(answers.REFUSED, f"{self.name} refused the message: {reply}", None)
+        if status == 403:
+            return self._stop(reply, GRANT)
+        if status == 404:
+            return self._stop(reply, EVERY_MESSAGE["ResourceNotFound"].format(mailbox=self.mailbox))
+        return self._stop(reply, "Check graph_url: it must be the root of Microsoft Graph.")
+
+    def _stop(self, reply: str, advice: str) -> Answer:
+        return Answer(answers.STOP, f"{self.name} refused to send as {self.mailbox} ({reply}). {advice}", None)
+
+    def trouble(self, failure: OSError) -> Exception:
+        """A request that failed on the way, in words: a certificate is final, the rest worth another channel."""
+        words = str(failure)
+        if "CERTIFICATE_VERIFY_FAILED" in words:
+            return Permanent(
+                f"The certificate of {self.name} could not be verified. Put the CA that signed it in Cortex's cacerts"
+                " setting or the system's trust store; the responder never sends without verification."
+            )
+        if time.monotonic() >= self.deadline:
+            return Trouble(f"the job's time budget ran out while waiting for {self.name}")
+        if type(failure).__name__ == "ConnectTimeout":  # requests': nothing was sent yet
+            return Trouble(f"no connection to {self.name} within {self.graph.timeout:g} s")
+        if "timed out" in words.lower() or isinstance(failure, TimeoutError):
+            return Trouble(
+                f"no answer came from {self.name} within {self.graph.timeout:g} s (a message it was sent may have"
+                " gone out all the same: it is not counted as sent)"
+            )
+        if "refused" in words.lower():
+            return Trouble(f"the connection to {self.name} was refused")
+        return Trouble(f"the connection to {self.name} failed ({type(failure).__name__})")
+
+
+class _Channel:
+    """The job's session; after trouble, its connection is dropped, and the next channel opens a new one."""
+
+    def __init__(self, transport: GraphTransport) -> None:
+        self.transport = transport
+
+    def __enter__(self) -> _Channel:
+        self.transport.connect()
+        return self
+
+    def __exit__(self, kind: type | None, failure: BaseException | None, trace: object) -> None:
+        if isinstance(failure, OSError):  # requests' exceptions are OSErrors
+            self.transport.session.close()
+            raise self.transport.trouble(failure) from None
+
+    def send(self, message: EmailMessage, recipient: str) -> Answer:
+        return self.transport.post(message)
+
+
+def _session(context: object):
+    """One requests.Session trusting the system's CAs and Cortex's cacerts (feedback/trust.py); no POST retried."""
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    class TrustingAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, **kwargs, ssl_context=context)
+
+    session = requests.Session()
+    session.mount("https://", TrustingAdapter())
+    return session
+
+
+def _bounded(response) -> bytes:
+    """At most LARGEST_ANSWER bytes of the answer; a connection whose answer is cut short is not kept."""
+    body = b""
+    for chunk in response.iter_content(16 * 1024):
+        body += chunk
+        if len(body) > LARGEST_ANSWER:
+            return body[:LARGEST_ANSWER]
+    return body
+
+
+def _error(body: bytes) -> tuple[str, str]:
+    """Graph's {"error": {"code", "message"}}: the code, and the message on one line, shortened."""
+    try:
+        error = json.loads(body).get("error")
+    except (ValueError, AttributeError):
+        error = None
+    if not isinstance(error, dict):
+        return "", ""
+    code, text = error.get("code"), error.get("message")
+    return (code if isinstance(code, str) else ""), " ".join(str(text or "").split())[:300]
+
+
+def _seconds(retry_after: str | None) -> float | None:
+    """Retry-After in seconds; None (the policy's back-off) when absent or not a number of seconds."""
+    try:
+        seconds = float(retry_after)
+    except (TypeError, ValueError):
+        return None
+    return seconds if 0 <= seconds < float("inf") else None

@@ -1,0 +1,110 @@
+"""SMTP as a way out: sessions from feedback/logins.py, and each refusal read into the policy's `Answer`.
+
+What a reply means at each step is feedback/replies.py's to say; here it becomes the sentence an
+analyst reads. A session's own failures are put in words here too, so that the delivery policy
+(feedback/delivery.py) never needs to know it speaks SMTP.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+
+from feedback import answers, replies
+from feedback.answers import Answer
+from feedback.delivery import Transport, Trouble
+from feedback.logins import check_login, sender_advice, sessions
+from feedback.session import Session, describe_trouble, reply_text
+from feedback.settings import SmtpSettings
+
+ACCEPTED = Answer(answers.ACCEPTED, "", None)
+
+
+def transport(smtp: SmtpSettings, sender: str, deadline: float) -> SmtpTransport:
+    return SmtpTransport(smtp, sender, deadline)
+
+
+class SmtpTransport(Transport):
+    advice = "Check smtp_host and smtp_port, that the server is up and accepts connections from Cortex"
+
+    def __init__(self, smtp: SmtpSettings, sender: str, deadline: float) -> None:
+        self.smtp, self.sender, self.deadline = smtp, sender, deadline
+        self.name = f"the SMTP server {smtp.where}"
+        self.open_session = None  # the job's trust and login (for OAuth2, its token), settled at the first channel
+
+    def channel(self) -> _Channel:
+        if self.open_session is None:
+            self.open_session = sessions(self.smtp, self.deadline)
+        return _Channel(self, self.open_session())
+
+    def check(self) -> list[str]:
+        check_login(self.smtp, self.deadline)
+        return []
+
+    def answer(self, step: str, code: int, text: str, recipient: str) -> Answer:
+        """The policy's answer to a refusal of `recipient`'s message at `step`."""
+        meaning = replies.meaning(step, code, text, self.sender)
+        reply = f"{code} {text}"
+        if meaning == replies.QUOTA:
+            return Answer(
+                answers.STOP,
+                f"The SMTP server {self.smtp.where} answered with a sending quota ({reply}); nothing"
+                " more went out in this job. Run the responder again once the quota resets: it mails only those not"
+                " reached (Exchange Online takes 30 messages a minute and 10,000 recipients a day: see"
+                " smtp_max_per_minute).",
+                None,
+            )
+        if meaning == replies.SENDER_REFUSED:
+            return Answer(
+                answers.STOP, f"The SMTP server refused the sender {self.sender}: {reply}. {sender_advice(text)}", None
+            )
+        if meaning == replies.TOO_LARGE:
+            return Answer(
+                answers.STOP,
+                f"The SMTP server {self.smtp.where} refused the message as too large ({reply}), and every message of"
+                " this job is about that size: raise the server's size limit (Postfix: message_size_limit) or"
+                " shorten the template.",
+                None,
+            )
+        if meaning == replies.CLOSED:
+            return Answer(answers.RECONNECT, f"{self.name} closed the session ({reply})", None)
+        if meaning == replies.THROTTLED:
+            return Answer(answers.RECONNECT, f"{self.name} answered {reply}", None)
+        about = recipient if step == replies.RECIPIENT else "the message"
+        kind = answers.REFUSED if meaning == replies.REFUSED else answers.DEFERRED
+        return Answer(kind, f"the server refused {about}: {reply}", None)
+
+
+class _Channel:
+    """One SMTP session; its transient failures leave it as `Trouble`, in words, and `Permanent` as it is."""
+
+    def __init__(self, transport: SmtpTransport, session: Session) -> None:
+        self.transport, self.session = transport, session
+
+    def __enter__(self) -> _Channel:
+        try:
+            self.connection = self.session.__enter__()
+        except (smtplib.SMTPException, OSError) as trouble:
+            raise Trouble(describe_trouble(trouble, self.transport.smtp)) from trouble
+        return self
+
+    def __exit__(self, kind: type | None, failure: BaseException | None, trace: object) -> None:
+        try:
+            self.session.__exit__(kind, failure, trace)
+        except (smtplib.SMTPException, OSError) as trouble:
+            raise Trouble(describe_trouble(trouble, self.transport.smtp)) from trouble
+        if isinstance(failure, (smtplib.SMTPException, OSError)):
+            raise Trouble(describe_trouble(failure, self.transport.smtp)) from failure
+
+    def send(self, message: EmailMessage, recipient: str) -> Answer:
+        answer = self.transport.answer
+        try:
+            self.connection.send_message(message, from_addr=self.transport.sender, to_addrs=[recipient])
+        except smtplib.SMTPRecipientsRefused as refused:
+            code, reply = next(iter(refused.recipients.values()))
+            return answer(replies.RECIPIENT, code, reply_text(reply), recipient)
+        except smtplib.SMTPSenderRefused as refused:
+            return answer(replies.SENDER, refused.smtp_code, reply_text(refused.smtp_error), recipient)
+        except smtplib.SMTPDataError as refused:
+            return answer(replies.MESSAGE, refused.smtp_code, reply_text(refused.smtp_error), recipient)
+        return ACCEPTED

@@ -1,0 +1,220 @@
+"""Microsoft Graph's sendMail on loopback over HTTPS, answering as Graph does (docs/cortex-and-thehive.md §8b).
+
+A real HTTP/1.1 server with keep-alive, so that a test sees how many TLS connections a job opened;
+it takes the MIME form of sendMail (base64 of the whole message, Content-Type text/plain), checks
+the bearer token Entra issued and the sending mailbox, records each message it accepts (202), and
+answers the replies a test scripts with Graph's status codes, `{"error": {"code", "message"}}`
+bodies and Retry-After.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
+
+import pytest
+from werkzeug.wrappers import Response
+
+from testkit.token_endpoint import CLIENT_ID, CLIENT_SECRET, MAILBOX, TOKEN, TOKEN_PATH, token_answer
+
+# Graph's own wording of the replies the responder reads (status, code, message).
+SEND_AS_DENIED = (
+    403,
+    "ErrorSendAsDenied",
+    "The user account which was used to submit this request does not have"
+    " the right to send mail on behalf of the specified sending account.",
+)
+ACCESS_DENIED = (403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+NOT_ENABLED = (
+    404,
+    "MailboxNotEnabledForRESTAPI",
+    "The mailbox is either inactive, soft-deleted, or is hosted on-premise.",
+)
+INVALID_USER = (404, "ErrorInvalidUser", "The requested user 'soc@example.org' is invalid.")
+NOT_FOUND = (404, "ResourceNotFound", "Resource could not be discovered.")
+INVALID_RECIPIENTS = (
+    400,
+    "ErrorInvalidRecipients",
+    "At least one recipient is not valid., Recipient"
+    " 'alice@example.org' is not resolved. All recipients must be resolved before a message can"
+    " be submitted.",
+)
+QUOTA = (403, "ErrorQuotaExceeded", "The process failed to get the correct properties.")
+THROTTLED = (429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.")
+UNAVAILABLE = (503, "ServiceUnavailable", "Service unavailable.")
+BAD_TOKEN = (401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
+
+
+@dataclass
+class Reply:
+    """One scripted answer: Graph's error, `drop` (the connection closed unanswered) or `stall` s of silence."""
+
+    status: int = 202
+    code: str = ""
+    message: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    drop: bool = False
+    stall: float = 0.0
+
+
+def error(reply: tuple[int, str, str], **headers: str) -> Reply:
+    status, code, message = reply
+    return Reply(status, code, message, headers)
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    message: EmailMessage | None
+
+
+class GraphApi:
+    """sendMail for MAILBOX with the `tokens` Entra issued; `script` answers the next requests, each once, then 202.
+
+    `accepted` holds each message answered 202 (even too late for the client), in order.
+    """
+
+    def __init__(self, certificates, certificate=None, mailbox: str = MAILBOX) -> None:
+        self.mailbox, self.tokens = mailbox, {TOKEN}
+        self.script: list[Reply] = []
+        self.received: list[Received] = []
+        self.accepted: list[EmailMessage] = []
+        self.connections = 0
+        self.lock = threading.Lock()
+        self.server = _Server(("127.0.0.1", 0), _handler(self))
+        context = certificates.server_context(certificate)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True, do_handshake_on_connect=False)
+        self.port = self.server.server_address[1]
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def answer(self, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        with self.lock:
+            message = _mime(body) if headers.get("Content-Type", "").startswith("text/plain") else None
+            self.received.append(Received(path, headers, message))
+            if headers.get("Authorization", "").removeprefix("Bearer ") not in self.tokens:
+                return error(BAD_TOKEN)
+            if unquote(path) != f"/v1.0/users/{self.mailbox}/sendMail":
+                return error(INVALID_USER)
+            if message is None:
+                return Reply(400, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content.")
+            reply = self.script.pop(0) if self.script else Reply()
+            if reply.status == 202 and not reply.drop:
+                self.accepted.append(message)
+            return reply
+
+    def recipients(self) -> list[str]:
+        return [message["To"] for message in self.accepted]
+
+    def assert_each_got_exactly_one(self, reporters: list[str]) -> None:
+        """Each reporter one message, addressed to them alone, in the order of the case."""
+        assert self.recipients() == reporters
+        for message, reporter in zip(self.accepted, reporters):
+            assert [str(a) for a in message["To"].addresses] == [reporter]
+            assert message["Cc"] is None and message["Bcc"] is None
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that refused the certificate or hung up is no error of the server's."""
+
+
+def _handler(api: GraphApi) -> type:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            self.request.do_handshake()
+            with api.lock:
+                api.connections += 1
+            super().setup()
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            reply = api.answer(self.path, dict(self.headers), body)
+            if reply.drop:
+                self.close_connection = True
+                return
+            time.sleep(reply.stall)
+            content = (
+                json.dumps({"error": {"code": reply.code, "message": reply.message}}).encode() if reply.code else b""
+            )
+            self.send_response(reply.status)
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            if content:
+                self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+def _mime(body: bytes) -> EmailMessage | None:
+    try:
+        return message_from_bytes(base64.b64decode(body, validate=True), policy=policy.default)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def entra_for(entra, scope: str) -> None:
+    """The `entra` token endpoint issuing TOKEN for `scope` (Graph's: <graph_url>/.default) instead of Outlook's."""
+    entra.clear()
+    entra.expect_request(TOKEN_PATH, method="POST").respond_with_handler(lambda r: token_answer(r, scope))
+
+
+def issue_short_lived_tokens(entra, graph: GraphApi, lifetime: float) -> list[str]:
+    """Entra issuing a new token at every request, lasting `lifetime` s, which Graph refuses after."""
+    issued: list[str] = []
+
+    def answer(request) -> Response:
+        token = f"{TOKEN}.{len(issued) + 1}"
+        issued.append(token)
+        graph.tokens.add(token)
+        threading.Timer(lifetime, graph.tokens.discard, (token,)).start()
+        body = {"token_type": "Bearer", "expires_in": lifetime, "access_token": token}
+        return Response(json.dumps(body), status=200, content_type="application/json")
+
+    entra.clear()
+    entra.expect_request(TOKEN_PATH, method="POST").respond_with_handler(answer)
+    return issued
+
+
+@pytest.fixture
+def graph(certificates):
+    server = GraphApi(certificates)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def graph_items(graph, entra) -> dict:
+    """Configuration items for delivery through the loopback Graph, with a token from the loopback Entra ID."""
+    entra_for(entra, f"{graph.url}/.default")
+    return {
+        "delivery": "graph",
+        "graph_url": graph.url,
+        "oauth_token_url": entra.url_for(TOKEN_PATH),
+        "oauth_client_id": CLIENT_ID,
+        "oauth_client_secret": CLIENT_SECRET,
+    }

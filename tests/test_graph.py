@@ -1,0 +1,301 @@
+"""Delivery through Microsoft Graph's sendMail: every promise SMTP keeps, with Graph's own replies.
+
+A real HTTPS server on loopback answers as Graph does (testkit/graph_api.py), with a token from the
+loopback Entra ID; each job runs as Cortex runs it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import trustme
+
+from testkit.cases import thehive4_case
+from testkit.cortex import apply_operations, finish_job, start_job, write_job
+from testkit.graph_api import (
+    ACCESS_DENIED,
+    BAD_TOKEN,
+    INVALID_RECIPIENTS,
+    INVALID_USER,
+    NOT_ENABLED,
+    NOT_FOUND,
+    QUOTA,
+    SEND_AS_DENIED,
+    THROTTLED,
+    UNAVAILABLE,
+    GraphApi,
+    Reply,
+    entra_for,
+    error,
+    issue_short_lived_tokens,
+)
+from testkit.proxy import ConnectProxy
+from testkit.secret_forms import leaked
+from testkit.smtp_server import free_port
+from testkit.token_endpoint import CLIENT_SECRET, MAILBOX, TOKEN
+
+CAMPAIGN = ["alice@example.org", "bob@example.org", "carol@example.org"]
+
+
+def assert_no_secret(result) -> None:
+    for secret in (TOKEN, CLIENT_SECRET):
+        assert leaked(result.everything_printed(), secret, MAILBOX) == []
+
+
+def notified(result) -> list[str]:
+    return [n["address"] for n in result.output["full"]["notified"]]
+
+
+def failed(result) -> dict[str, str]:
+    return {f["address"]: f["reason"] for f in result.output["full"]["failed"]}
+
+
+def test_each_reporter_gets_one_mime_message_sent_as_the_from_mailbox(cortex, smtp, graph, entra, graph_items):
+    result = cortex(thehive4_case("Phishing", CAMPAIGN), **graph_items)
+
+    assert result.success, result.error
+    graph.assert_each_got_exactly_one(CAMPAIGN)
+    assert {r.headers["Content-Type"] for r in graph.received} == {"text/plain"}
+    for message in graph.accepted:
+        assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
+        assert message["X-Auto-Response-Suppress"] == "All"
+        assert message["From"].addresses[0].addr_spec == MAILBOX
+    assert notified(result) == CAMPAIGN
+    assert set(result.tags) == {f"feedback_sent:{a}" for a in CAMPAIGN} | {"mail sent"}
+    assert smtp.delivered == [] and smtp.logins == []
+    assert_no_secret(result)
+
+
+def test_one_token_per_job_for_graph_though_the_saved_scope_is_outlooks(cortex, graph, entra, graph_items):
+    result = cortex(
+        thehive4_case("Spam", CAMPAIGN), **graph_items, oauth_scope="https://outlook.office365.com/.default"
+    )
+
+    assert result.success, result.error
+    assert [request.form["scope"] for request, _ in entra.log] == [f"{graph.url}/.default"]
+
+
+def test_an_oauth_scope_the_admin_changed_is_asked_for_as_set(cortex, graph, entra, graph_items):
+    result = cortex(thehive4_case(), **graph_items, oauth_scope="https://graph.example/.default")
+
+    assert not result.success
+    assert "AADSTS1002012" in result.error and "Check oauth_scope" in result.error
+    assert graph.received == []
+
+
+def test_a_throttled_message_waits_retry_after_and_goes_again(cortex, graph, graph_items):
+    graph.script = [error(THROTTLED, **{"Retry-After": "2"})]
+    started = time.monotonic()
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
+
+    assert result.success, result.error
+    graph.assert_each_got_exactly_one(CAMPAIGN[:2])
+    assert len(graph.received) == 3
+    assert time.monotonic() - started >= 2  # more than the back-off of 1 s
+    assert failed(result) == {}
+
+
+def test_a_server_error_is_tried_again_after_the_back_off(cortex, graph, graph_items):
+    graph.script = [error(UNAVAILABLE)]
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
+
+    assert result.success, result.error
+    graph.assert_each_got_exactly_one(CAMPAIGN[:2])
+
+
+def test_a_dropped_connection_is_tried_again_over_a_new_one(cortex, graph, graph_items):
+    graph.script = [Reply(drop=True)]
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
+
+    assert result.success, result.error
+    graph.assert_each_got_exactly_one(CAMPAIGN[:2])
+    assert graph.connections == 2
+
+
+def test_server_errors_past_the_retries_leave_the_reporters_for_the_next_run(cortex, graph, graph_items):
+    graph.script = [error(UNAVAILABLE)] * 5
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
+
+    assert not result.success
+    assert f"the last answer from Microsoft Graph at {graph.url} was 503 ServiceUnavailable" in result.error
+    assert "(after 2 attempt(s))" in result.error and "Check graph_url" in result.error
+    assert graph.accepted == []
+
+
+@pytest.mark.parametrize(
+    ("reply", "advice"),
+    [
+        (SEND_AS_DENIED, 'New-ManagementRoleAssignment -Role "Application Mail.Send"'),
+        (ACCESS_DENIED, "Test-ServicePrincipalAuthorization"),
+        (NOT_ENABLED, "Exchange Online mailbox with a license"),
+        (INVALID_USER, "Set 'from' to the address of the sending mailbox"),
+        (NOT_FOUND, "Set 'from' to the address of the sending mailbox"),
+        (BAD_TOKEN, "same cloud as graph_url"),
+    ],
+)
+def test_a_reply_about_the_sender_stops_the_job_at_the_first_message(cortex, graph, graph_items, reply, advice):
+    graph.script = [error(reply)]
+    result = cortex(thehive4_case("Spam", CAMPAIGN), **graph_items)
+
+    assert not result.success
+    assert result.operations == []
+    assert f"({reply[0]} {reply[1]}: " in result.error and advice in result.error, result.error
+    assert len(graph.received) == 1 and graph.accepted == []
+    assert_no_secret(result)
+
+
+def test_a_reply_about_the_sender_after_some_were_sent_keeps_their_record(cortex, graph, graph_items):
+    graph.script = [Reply(), error(SEND_AS_DENIED)]
+    result = cortex(thehive4_case("Spam", CAMPAIGN), **graph_items)
+
+    assert result.success, result.error
+    assert notified(result) == CAMPAIGN[:1]
+    assert set(failed(result)) == set(CAMPAIGN[1:])
+    assert "feedback_sent:alice@example.org" in result.tags
+    assert len(graph.received) == 2
+
+
+def test_an_invalid_recipient_fails_that_reporter_only_and_is_not_tried_again(cortex, graph, graph_items):
+    graph.script = [error(INVALID_RECIPIENTS)]
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
+
+    assert result.success, result.error
+    assert notified(result) == ["bob@example.org"]
+    assert "ErrorInvalidRecipients" in failed(result)["alice@example.org"]
+    assert len(graph.received) == 2
+    assert "feedback_failed:alice@example.org" in result.tags
+
+
+def test_a_quota_stops_sending_and_the_next_run_mails_only_those_not_reached(cortex, graph, graph_items):
+    case = thehive4_case("Spam", CAMPAIGN)
+    graph.script = [Reply(), error(QUOTA)]
+    first = cortex(case, **graph_items)
+
+    assert first.success, first.error
+    assert len(graph.received) == 2
+    assert set(failed(first)) == set(CAMPAIGN[1:])
+    assert "sending quota" in failed(first)["carol@example.org"]
+    second = cortex(apply_operations(case, first), **graph_items)
+
+    assert second.success, second.error
+    assert sorted(notified(second)) == CAMPAIGN[1:]
+
+
+def test_no_answer_after_the_message_went_is_not_counted_as_sent(cortex, graph, graph_items):
+    graph.script = [Reply(stall=3)]
+    result = cortex(thehive4_case("Spam"), **graph_items, smtp_timeout=1, smtp_retries=0)
+
+    assert not result.success
+    assert (
+        "no answer came from Microsoft Graph" in result.error
+        and "within 1 s" in result.error
+        and "not counted as sent" in result.error
+    )
+    assert result.operations == []
+
+
+def test_the_token_and_the_messages_go_through_cortex_proxy(cortex, graph, entra, graph_items, monkeypatch):
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    proxy = ConnectProxy()
+    try:
+        result = cortex(thehive4_case("Spam", CAMPAIGN), **graph_items, proxy_https=proxy.url)
+    finally:
+        proxy.close()
+
+    assert result.success, result.error
+    assert proxy.tunnels == [f"127.0.0.1:{entra.port}", f"127.0.0.1:{graph.port}"]
+    graph.assert_each_got_exactly_one(CAMPAIGN)
+
+
+def test_an_untrusted_graph_certificate_gets_no_request_and_no_token(cortex, certificates, entra, graph_items):
+    stranger = trustme.CA().issue_cert("127.0.0.1")
+    impostor = GraphApi(certificates, certificate=stranger)
+    entra_for(entra, f"{impostor.url}/.default")
+    try:
+        result = cortex(thehive4_case(), **{**graph_items, "graph_url": impostor.url})
+    finally:
+        impostor.close()
+
+    assert not result.success
+    assert f"The certificate of Microsoft Graph at {impostor.url} could not be verified" in result.error
+    assert impostor.received == []
+
+
+def test_a_token_graph_echoes_in_a_reply_is_kept_out_of_the_report(cortex, graph, graph_items):
+    graph.script = [Reply(400, "BadRequest", f"Invalid header 'Authorization: Bearer {TOKEN}' ({CLIENT_SECRET})")]
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
+
+    assert result.success, result.error
+    assert "BadRequest" in failed(result)["alice@example.org"]
+    assert_no_secret(result)
+
+
+def test_dry_run_gets_a_token_sends_nothing_and_says_what_it_could_not_check(cortex, graph, entra, graph_items):
+    result = cortex(thehive4_case("Spam", CAMPAIGN), **graph_items, dry_run=True)
+
+    assert result.success, result.error
+    assert len(entra.log) == 1 and graph.received == []
+    assert "Mail.Send" in result.output["full"]["not_checked"][0]
+    assert "Not checked:" in result.output["full"]["message"]
+    assert result.operations == []
+
+
+def test_a_500_reporter_campaign_goes_over_one_tls_connection(cortex, graph, graph_items):
+    reporters = [f"reporter{i}@example.org" for i in range(500)]
+    result = cortex(thehive4_case("Spam", reporters), **graph_items)
+
+    assert result.success, result.error
+    graph.assert_each_got_exactly_one(reporters)
+    assert graph.connections == 1
+
+
+def test_a_job_that_outlives_its_token_gets_the_next_one(cortex, graph, entra, graph_items):
+    issued = issue_short_lived_tokens(entra, graph, lifetime=2.5)
+    reporters = [f"reporter{i}@example.org" for i in range(4)]
+    result = cortex(thehive4_case("Spam", reporters), **graph_items, smtp_max_per_minute=60)
+
+    assert result.success, result.error
+    assert len(issued) == 2
+    graph.assert_each_got_exactly_one(reporters)
+    for token in issued:
+        assert token not in result.everything_printed()
+
+
+def test_cortex_stopping_the_job_while_graph_decides_lets_that_message_finish_and_records_it(
+    graph, graph_items, job_config, tmp_path
+):
+    graph.script = [Reply(stall=2)]
+    folder = write_job(tmp_path, thehive4_case("Spam", CAMPAIGN), job_config(**graph_items))
+    process = start_job(folder)
+    waited = time.monotonic() + 60
+    while not graph.received and time.monotonic() < waited:
+        time.sleep(0.05)
+    process.terminate()  # Cortex's SIGTERM at jobTimeout, while Graph holds the first message
+    result = finish_job(process, folder)
+
+    assert result.success, result.everything_printed()
+    assert notified(result) == CAMPAIGN[:1]
+    assert set(failed(result)) == set(CAMPAIGN[1:])
+    assert "Cortex stopped the job" in failed(result)["bob@example.org"]
+    graph.assert_each_got_exactly_one(CAMPAIGN[:1])
+
+
+def test_no_graph_listening_names_graph_url(cortex, entra, graph_items):
+    url = f"https://127.0.0.1:{free_port()}"
+    entra_for(entra, f"{url}/.default")
+    result = cortex(thehive4_case(), **{**graph_items, "graph_url": url})
+
+    assert not result.success
+    assert f"the connection to Microsoft Graph at {url} was refused (after 2 attempt(s))" in result.error
+    assert "Check graph_url" in result.error
+
+
+def test_an_endless_answer_is_read_only_in_part(cortex, graph, graph_items):
+    graph.script = [Reply(400, "BadRequest", "x" * 5_000_000)]
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
+
+    assert result.success, result.error
+    assert notified(result) == ["bob@example.org"]
+    assert len(failed(result)["alice@example.org"]) < 200

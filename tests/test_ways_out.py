@@ -1,0 +1,77 @@
+"""The `delivery` item: which way out a job takes, what each needs, and its secrets kept out of every report."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from testkit.cases import thehive4_case
+from testkit.secret_forms import leaked
+
+PEM_LINES = [base64.b64encode(bytes([i]) * 48).decode() for i in range(1, 6)]
+PRIVATE_KEY = "-----BEGIN PRIVATE KEY-----\n" + "\n".join(PEM_LINES) + "\n-----END PRIVATE KEY-----\n"
+SERVICE_ACCOUNT = json.dumps(
+    {
+        "type": "service_account",
+        "project_id": "soc-feedback",
+        "private_key_id": "3f1c0d9e8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e",
+        "private_key": PRIVATE_KEY,
+        "client_email": "feedback@soc-feedback.iam.gserviceaccount.com",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    },
+    indent=2,
+)
+
+
+def assert_key_hidden(result) -> None:
+    printed = result.everything_printed()
+    assert SERVICE_ACCOUNT not in printed and PRIVATE_KEY not in printed
+    for line in PEM_LINES:
+        assert leaked(printed, line, "") == []
+
+
+def test_an_unknown_delivery_is_named(cortex, smtp):
+    result = cortex(thehive4_case(), delivery="ews")
+
+    assert not result.success
+    assert "delivery must be one of smtp, graph, gmail" in result.error
+    assert smtp.delivered == []
+
+
+def test_graph_without_the_oauth_items_names_them(cortex):
+    result = cortex(thehive4_case(), delivery="graph")
+
+    assert not result.success
+    assert "delivery is 'graph' but oauth_token_url and oauth_client_id and oauth_client_secret are empty" in (
+        result.error
+    )
+
+
+def test_graph_url_must_be_https(cortex):
+    result = cortex(thehive4_case(), delivery="graph", graph_url="http://graph.example")
+
+    assert not result.success
+    assert "graph_url must be an https URL" in result.error
+
+
+def test_gmail_without_a_service_account_says_what_to_paste(cortex):
+    result = cortex(thehive4_case(), delivery="gmail")
+
+    assert not result.success
+    assert "gmail_service_account is empty" in result.error
+
+
+def test_the_error_echo_of_the_input_hides_the_service_account_key(cortex):
+    result = cortex(thehive4_case(), tlp=3, delivery="gmail", gmail_service_account=SERVICE_ACCOUNT)
+
+    assert not result.success
+    assert result.output["input"]["config"]["gmail_service_account"] == "REMOVED"
+    assert_key_hidden(result)
+
+
+def test_a_line_of_the_private_key_in_the_echoed_case_is_blotted_out(cortex):
+    case = thehive4_case(title=f"Phishing report: {PEM_LINES[2]}")
+    result = cortex(case, delivery="gmail", gmail_service_account=SERVICE_ACCOUNT, **{"from": "not an address"})
+
+    assert not result.success
+    assert_key_hidden(result)

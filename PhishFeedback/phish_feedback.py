@@ -41,11 +41,12 @@ def respond(job: CortexJob) -> Outcome:
     report = read_report(job.get_param("data"), job.data_type, settings.custom_field, settings.title_prefix)
     observables, warnings = observables_for(report, settings.thehive, deadline)
     decision = decide(report, observables, settings.reporter_tag, settings.allowed_domains)
+    if settings.dry_run:  # the login is checked even when everyone was already notified
+        check_login(settings.smtp, deadline)
     if not decision.recipients:
         return nothing_to_send(decision, report.kind, warnings)
     composer = Composer(decision, report, settings, datetime.now(timezone.utc))
     if settings.dry_run:
-        check_login(settings.smtp, deadline)
         return preview(decision, composer, warnings)
     job.sending()
     delivery = deliver(composer, settings.smtp, settings.sender_address, deadline)

@@ -16,7 +16,7 @@ from email.policy import default
 from email.utils import format_datetime, make_msgid
 from string import Formatter
 
-from feedback.case import Report, printable
+from feedback.case import Report
 from feedback.items import ConfigError
 from feedback.plan import Decision
 from feedback.redaction import scrub
@@ -72,13 +72,13 @@ class Composer:
             "reported_sender": decision.reported_sender,
             "report_date": report.created.strftime("%Y-%m-%d") if report.created else "",
             "verdict": decision.verdict,
-            "guidance_url": printable(settings.guidance_url or default_guidance_url(settings.language)),
+            "guidance_url": settings.guidance_url or default_guidance_url(settings.language),
         }
         # Before escaping too: a secret with `&` or `<` in it would not be found again in the HTML.
         self.values = {k: scrub(v) for k, v in self.values.items()}
         self.values["reference"] = _reference(settings.language, self.values)
         self.html_values = {k: _html_value(v) for k, v in self.values.items()}
-        name = " ".join(printable(settings.sender_name).split())
+        name = " ".join(settings.sender_name.split())
         self.sender = Address(display_name=name, addr_spec=settings.sender_address)
         self.date = format_datetime(now)
         domain = settings.sender_address.rpartition("@")[2]

@@ -11,6 +11,7 @@ from email.utils import getaddresses
 from urllib.parse import urlsplit
 
 from feedback.addresses import AddressError, parse_address
+from feedback.case import printable
 from feedback.items import WHERE, ConfigError, Items
 from feedback.redaction import MASK, secret_item
 from feedback.shapes import shape
@@ -132,10 +133,12 @@ def read_settings(config: object, parameters: object) -> Settings:
         allowed_domains=tuple(d.strip().lower().lstrip("@") for d in items.text_list("allowed_recipient_domains")),
         reporter_tag=items.text("reporter_tag", "reporter", required=True),
         language=items.choice("language", LANGUAGES, "en"),
-        subject=items.text("subject"),
-        guidance_url=items.text("guidance_url"),
-        signature=items.text("signature", blank_is_unset=True),
-        templates={v: t for v, name in VERDICT_ITEMS.items() if (t := items.text(name, blank_is_unset=True))},
+        subject=_printable(items.text("subject")),
+        guidance_url=_printable(items.text("guidance_url")),
+        signature=_printable(items.text("signature", blank_is_unset=True)),
+        templates={
+            v: printable(t) for v, name in VERDICT_ITEMS.items() if (t := items.text(name, blank_is_unset=True))
+        },
         dry_run=items.flag("dry_run"),
         time_budget=job_timeout * 60 * TIME_BUDGET_SHARE,
     )
@@ -150,7 +153,12 @@ def _sender(value: str) -> tuple[str, str]:
         address = parse_address(address)
     except AddressError as bad:
         raise ConfigError(f"'from' is not a usable sender address: {bad}. {WHERE}") from None
-    return name, address
+    return printable(name), address
+
+
+def _printable(text: str | None) -> str | None:
+    """A text that goes into the messages, fit for them once and for all (feedback/case.py `printable`)."""
+    return None if text is None else printable(text)
 
 
 def _thehive(items: Items, parameters: object, cacerts: str | None, timeout: float) -> TheHiveSettings | None:

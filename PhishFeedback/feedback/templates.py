@@ -12,7 +12,6 @@ import os
 import re
 from string import Formatter
 
-from feedback.case import printable
 from feedback.items import ConfigError
 from feedback.settings import VERDICT_ITEMS, Settings
 from feedback.shapes import shape
@@ -50,17 +49,17 @@ def verdict_templates(settings: Settings, verdict: str) -> Templates:
     language, name = settings.language, TEMPLATE_FILE[verdict]
     override = settings.templates.get(verdict)
     if override is not None:
-        text = _checked(printable(override), VERDICT_ITEMS[verdict])
+        text = _checked(override, VERDICT_ITEMS[verdict])
         html_part = text_to_html(text)
     else:
         text, html_part = _shipped_template(language, f"{name}.txt"), _shipped_template(language, f"{name}.html")
     if settings.subject is not None:
-        subject = _checked(printable(settings.subject), "subject")
+        subject = _checked(settings.subject, "subject")
     else:
         subject = _shipped_template(language, "subject.txt").strip()
     signature_known = tuple(p for p in PLACEHOLDERS if p != "signature")
     if settings.signature is not None:
-        signature = _checked(printable(settings.signature.strip()), "signature", signature_known)
+        signature = _checked(settings.signature.strip(), "signature", signature_known)
     else:
         signature = _shipped_template(language, "signature.txt", known=signature_known).strip()
     return Templates(subject, text, html_part, signature, _html_lines(signature))

@@ -8,7 +8,7 @@ message there. `requests` is imported on first use, so that a plain job does not
 from __future__ import annotations
 
 import time
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from feedback.alarm import Alarm, BudgetSpent
 from feedback.case import CaseError, Observable, Report, read_observables
@@ -73,8 +73,8 @@ def fetch_observables(settings: TheHiveSettings, kind: str, object_id: str, cuto
         if not alarm.out():
             raise
     raise TheHiveError(
-        f"TheHive at {_shown(settings.url)} gave no complete answer within {allowed:.0f} s, the share of the"
-        f" job's time it is allowed (a third of what was left of {TIME_BUDGET_SHARE:.0%} of Cortex's jobTimeout)."
+        f"TheHive at {settings.url} gave no complete answer within {allowed:.0f} s, the share of the job's time"
+        f" it is allowed ({THEHIVE_SHARE:.0%} of what was left of {TIME_BUDGET_SHARE:.0%} of Cortex's jobTimeout)."
         " Check that TheHive is up and answers quickly; a larger jobTimeout gives it more time."
     )
 
@@ -126,7 +126,7 @@ class _Absent(Exception):
 class _Api:
     def __init__(self, session, settings: TheHiveSettings, cutoff: float, requests) -> None:
         self.session, self.settings, self.cutoff, self.requests = session, settings, cutoff, requests
-        self.where = f"TheHive at {_shown(settings.url)}"
+        self.where = f"TheHive at {settings.url}"
 
     def v1(self, kind: str, object_id: str) -> list[Observable]:
         observables, start = [], 0
@@ -196,13 +196,3 @@ class _Api:
             return answer.json()
         except ValueError:
             return None
-
-
-def _shown(url: str) -> str:
-    """The URL without any user name or password an admin may have written into it."""
-    parts = urlsplit(url)
-    return (
-        parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")).geturl()
-        if parts.hostname
-        else url
-    )

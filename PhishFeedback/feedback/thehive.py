@@ -11,6 +11,7 @@ import time
 from urllib.parse import quote
 
 from feedback.alarm import Alarm, BudgetSpent
+from feedback.answers import LARGEST, PastBound, collected, parsed
 from feedback.case import CaseError, Observable, Report, read_observables
 from feedback.plan import REPORTER_NAMESPACE
 from feedback.settings import TIME_BUDGET_SHARE, TheHiveSettings
@@ -18,6 +19,8 @@ from feedback.tags import tag_values
 from feedback.trust import trust_context
 
 PAGE = 100
+# Observables read from one case at most: a TheHive that ignores the page range would be asked for ever.
+MOST_OBSERVABLES = 10_000
 V1_QUERY = "/api/v1/query?name={kind}-observables"
 V1_GETTER = {"case": "getCase", "alert": "getAlert"}
 LEGACY_CASE_SEARCH = "/api/case/artifact/_search?range=all"
@@ -126,6 +129,7 @@ class _Absent(Exception):
 class _Api:
     def __init__(self, session, settings: TheHiveSettings, cutoff: float, requests) -> None:
         self.session, self.settings, self.cutoff, self.requests = session, settings, cutoff, requests
+        self.room = LARGEST  # what is left of the bytes the job reads from TheHive
         self.where = f"TheHive at {settings.url}"
 
     def v1(self, kind: str, object_id: str) -> list[Observable]:
@@ -141,6 +145,12 @@ class _Api:
             if len(page) < PAGE:
                 return observables
             start += PAGE
+            if start >= MOST_OBSERVABLES:
+                raise TheHiveError(
+                    f"{self.where} sent more than {MOST_OBSERVABLES:,} observables, the most the responder reads"
+                    " of one case (or it ignores the page range it was asked for). Check TheHive's version and"
+                    " thehive_api."
+                )
 
     def legacy(self, kind: str, object_id: str) -> list[Observable]:
         try:
@@ -165,7 +175,16 @@ class _Api:
         if timeout <= 0:
             raise BudgetSpent("TheHive's share of the job's time ran out")  # reported by fetch_observables
         try:
-            answer = self.session.request(method, self.settings.url + path, json=body, timeout=timeout)
+            # Streamed, so that what is read is counted as it inflates (a small gzip answer can be a gigabyte).
+            with self.session.request(method, self.settings.url + path, json=body, timeout=timeout, stream=True) as got:
+                status = got.status_code
+                content = collected(got.iter_content(1 << 13), self.room) if status == 200 else b""
+            answer = parsed(content)
+        except PastBound as past:
+            raise TheHiveError(
+                f"{self.where} {past} to this job: the responder reads no more than that from TheHive."
+                " Check that thehive_url points at TheHive."
+            ) from None
         except self.requests.exceptions.SSLError:
             raise TheHiveError(
                 f"{self.where} could not be reached over verified TLS. Put the CA of TheHive's certificate in"
@@ -178,7 +197,7 @@ class _Api:
                 f"{self.where} could not be reached ({type(failure).__name__}). Check thehive_url, that Cortex can"
                 " reach TheHive, and Cortex's proxy settings."
             ) from None
-        status = answer.status_code
+        self.room -= len(content)
         if status in (401, 403):
             raise TheHiveError(
                 f"{self.where} refused the API key (HTTP {status}). Check thehive_apikey, that its user may read"
@@ -192,7 +211,4 @@ class _Api:
             raise TheHiveError(
                 f"{self.where} answered HTTP {status}. Check that TheHive is up, then run the responder again."
             )
-        try:
-            return answer.json()
-        except ValueError:
-            return None
+        return answer

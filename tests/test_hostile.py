@@ -142,6 +142,17 @@ def test_output_json_that_cannot_be_replaced_is_found_before_any_message(tmp_pat
     assert "Traceback" not in result.everything_printed()
 
 
+def edited(job: Path, change) -> None:
+    """The job's input with one value changed by `change(input)`."""
+    path = job / "input" / "input.json"
+    job_input = json.loads(path.read_text())
+    change(job_input)
+    path.write_text(json.dumps(job_input))
+
+
+WRONG_TYPE = "tlp, pap, config.max_tlp and config.max_pap must be numbers"
+
+
 @pytest.mark.parametrize(
     ("damage", "says"),
     [
@@ -149,8 +160,12 @@ def test_output_json_that_cannot_be_replaced_is_found_before_any_message(tmp_pat
         (lambda job: (job / "input" / "input.json").write_text('{"data": {"title": '), "cannot be read"),
         (lambda job: (job / "input" / "input.json").write_bytes(b'{"data": "\xff\xfe"}'), "cannot be read"),
         (lambda job: (job / "input" / "input.json").write_text("[1, 2]"), "cannot be read"),
+        (lambda job: (job / "input" / "input.json").write_text("[" * 100_000 + "]" * 100_000), "nested too deeply"),
+        (lambda job: edited(job, lambda i: i.update(tlp="AMBER")), WRONG_TYPE),
+        (lambda job: edited(job, lambda i: i["config"].update(max_tlp="2")), WRONG_TYPE),
+        (lambda job: edited(job, lambda i: i["config"].update(proxy={"http": 3128})), WRONG_TYPE),
     ],
-    ids=["missing", "truncated", "not_utf8", "not_an_object"],
+    ids=["missing", "truncated", "not_utf8", "not_an_object", "nested", "tlp_text", "max_tlp_text", "proxy_number"],
 )
 def test_unreadable_input_is_an_error_about_the_input_that_says_nothing_was_sent(
     tmp_path, job_config, smtp, damage, says

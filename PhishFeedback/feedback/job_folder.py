@@ -55,7 +55,18 @@ def missing_input() -> str | None:
 
 
 def unreadable_input(error: Exception) -> str:
+    """Why cortexutils could not start the job on this input; said before anything was sent."""
+    if isinstance(error, RecursionError):
+        why = "it is nested too deeply to be read"
+    elif isinstance(error, TypeError):
+        # What cortexutils compares and sets itself before the responder runs.
+        why = (
+            "tlp, pap, config.max_tlp and config.max_pap must be numbers, config.proxy.http and config.proxy.https"
+            f" text; {error}"
+        )
+    else:
+        why = f"{type(error).__name__}: {error}"
     return (
         f"The job's input {path('input', 'input.json')} cannot be read as the JSON object Cortex writes"
-        f" ({type(error).__name__}: {str(error)[:200]}). Nothing was sent or tagged."
+        f" ({why[:300]}). Nothing was sent or tagged."
     )

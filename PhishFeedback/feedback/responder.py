@@ -91,7 +91,7 @@ def run_as_cortex_job(respond: Callable[[CortexJob], Outcome]) -> None:
         return
     try:
         job = CortexJob()
-    except (ValueError, OSError, AttributeError) as bad:
+    except (ValueError, OSError, AttributeError, TypeError, RecursionError) as bad:
         write_failure(unreadable_input(bad))
         return
     try:

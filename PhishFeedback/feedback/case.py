@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+from feedback.redaction import shortened
 from feedback.shapes import shape
 
 VERDICTS = ("Phishing", "Spam", "Legit email")
@@ -59,7 +60,7 @@ def read_report(data: object, data_type: object, custom_field: str, title_prefix
     if not title.lstrip().lower().startswith(title_prefix.lower()):
         raise CaseError(
             f"Phish_Feedback only answers phishing reports: the {kind} title must start with"
-            f" '{title_prefix}' (it is '{_shorten(title)}'). Run it on a reported phishing {kind},"
+            f" '{title_prefix}' (it is '{shortened(title, 80)}'). Run it on a reported phishing {kind},"
             " or ask the Cortex admin to change title_prefix."
         )
     tags = data.get("tags")
@@ -88,7 +89,7 @@ def _verdict(data: dict, name: str, kind: str) -> str:
         # A multi-value field of TheHive 5: one value is the verdict, several are not one verdict.
         values = [v for v in value if v is not None and (not isinstance(v, str) or v.strip())]
         if len(values) > 1:
-            held = ", ".join(f"'{_shorten(str(v))}'" for v in values[:5]) + (", …" if len(values) > 5 else "")
+            held = ", ".join(f"'{shortened(str(v), 80)}'" for v in values[:5]) + (", …" if len(values) > 5 else "")
             raise CaseError(
                 f"The custom field '{name}' holds several values ({held}); a reporter can be given only one"
                 f" verdict. Keep one of {accepted} and run the responder again."
@@ -100,7 +101,7 @@ def _verdict(data: dict, name: str, kind: str) -> str:
             if verdict.lower() == wanted:
                 return verdict
         raise CaseError(
-            f"The custom field '{name}' holds '{_shorten(value)}', which is not a verdict this responder"
+            f"The custom field '{name}' holds '{shortened(value, 80)}', which is not a verdict this responder"
             f" knows. Set it to one of {accepted} and run the responder again."
         )
     raise CaseError(f"Set the {kind}'s custom field '{name}' to one of {accepted}, then run the responder again.")
@@ -159,8 +160,3 @@ def printable(text: str) -> str:
     """The text with control characters and lone surrogates replaced: it can go into a message as it is."""
     # Most texts need nothing; compiling the pattern costs more than a whole job's case reading.
     return text if text.isprintable() else re.sub(UNPRINTABLE, "\ufffd", text)
-
-
-def _shorten(text: str, limit: int = 80) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

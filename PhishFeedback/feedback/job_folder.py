@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-from feedback.redaction import cleaned
+from feedback.redaction import cleaned, shortened
 
 _temporary_names = itertools.count()
 
@@ -68,5 +68,5 @@ def unreadable_input(error: Exception) -> str:
         why = f"{type(error).__name__}: {error}"
     return (
         f"The job's input {path('input', 'input.json')} cannot be read as the JSON object Cortex writes"
-        f" ({why[:300]}). Nothing was sent or tagged."
+        f" ({shortened(why, 300)}). Nothing was sent or tagged."
     )

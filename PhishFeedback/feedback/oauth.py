@@ -18,7 +18,7 @@ from urllib.parse import quote_plus, urlencode, urlsplit
 
 from feedback.alarm import Alarm, BudgetSpent
 from feedback.answers import PastBound, collected, parsed
-from feedback.redaction import remember, scrub
+from feedback.redaction import remember, scrub, shortened
 from feedback.settings import OAuthSettings
 from feedback.shapes import shape
 
@@ -142,13 +142,13 @@ def _redirected(shown: str, status: int, location: str | None) -> str:
 
 def _refusal(shown: str, status: int, answer: dict) -> str:
     # Entra adds Trace ID, Correlation ID and Timestamp after the sentence an admin needs.
-    description = " ".join(str(answer.get("error_description") or "").split()).split(" Trace ID:")[0]
+    description = shortened(str(answer.get("error_description") or ""), 400).split(" Trace ID:")[0]
     code = re.match(r"AADSTS(\d+)", description)
     item = (code and AADSTS_ITEMS.get(code.group(1))) or ERROR_ITEMS.get(answer["error"])
     check = item or "oauth_token_url, oauth_client_id, oauth_client_secret and oauth_scope"
     return scrub(
-        f"The OAuth2 token endpoint {shown} refused the token request (HTTP {status}, {answer['error']}"
-        f"{f': {description[:400]}' if description else ''}). Check {check}."
+        f"The OAuth2 token endpoint {shown} refused the token request (HTTP {status}, {shortened(answer['error'], 80)}"
+        f"{f': {description}' if description else ''}). Check {check}."
     )
 
 

@@ -21,8 +21,16 @@ SECRET_PHRASES = ("key", "password", "secret")
 SHORTEST_FORM = 4
 # Likewise for the base64 fragments of a secret embedded at some offset in a longer string.
 SHORTEST_FRAGMENT = 6
+# A piece of a form this long is a piece of a secret wherever it appears: a server that quotes an AUTH
+# string over several reply lines (each opening with its own status code) splits it into such pieces.
+# Looked up every GRAM characters, so every piece of 2 * GRAM - 1 characters or more is found.
+GRAM = 12
 _forms: set[str] = set()
 _ordered: list[str] = []
+# Each GRAM characters of a form, and where they stand in it.
+_grams: dict[str, list[tuple[str, int]]] = {}
+# Texts never scrubbed: the responder's record and the addresses it accepted (see `spare`).
+_spared: set[str] = set()
 _SURROGATES = "[\ud800-\udfff]"
 
 
@@ -68,7 +76,8 @@ def remember(secret: str | None) -> None:
     """Keep this secret, and the forms of it a server may echo, out of every output from now on."""
     if not secret:
         return
-    forms = {secret, secret.strip(), " ".join(secret.split()), "".join(secret.split())}
+    # White space is ignored when looking (a server's reply parsing may collapse, strip or add it).
+    forms = {secret}
     encoded = secret.encode("utf-8", "surrogatepass")
     forms.add(_b64(encoded))
     forms.update(_embedded_base64(encoded))
@@ -85,10 +94,22 @@ def _remember_plain(user: str | None, password: str | None) -> None:
 
 
 def _add(forms: set[str]) -> None:
-    forms = {form for form in forms if len(form) >= SHORTEST_FORM}
+    forms = {squeezed for form in forms if len(squeezed := "".join(form.split())) >= SHORTEST_FORM}
+    for form in forms - _forms:
+        for offset in range(len(form) - GRAM + 1):
+            _grams.setdefault(form[offset : offset + GRAM], []).append((form, offset))
     if not forms <= _forms:
         _forms.update(forms)
         _ordered[:] = sorted(_forms, key=len, reverse=True)
+
+
+def spare(*texts: str) -> None:
+    """Never scrub these texts: an address accepted while it held no known secret, the record written of it.
+
+    A secret learned later (a token) may be part of one by chance (`example`, `feedback_sent`):
+    blotting it out there would destroy the record, and the next run would mail everyone again.
+    """
+    _spared.update(text for text in texts if text)
 
 
 def _b64(data: bytes) -> str:
@@ -112,15 +133,92 @@ def _embedded_base64(data: bytes) -> set[str]:
 
 
 def scrub(text: str) -> str:
-    """The text with every remembered secret blotted out, longest form first."""
-    for form in _ordered:
-        if form in text:
-            text = text.replace(form, MASK)
-    return text
+    """The text with every remembered secret blotted out, white space inserted in it or not, pieces too."""
+    spans = _found(text)
+    if spans and _spared:
+        kept = [(i, i + len(t)) for t in _spared for i in _occurrences(text, t)]
+        spans = [(a, b) for a, b in spans if not any(k <= a and b <= e for k, e in kept)]
+    return _masked(text, spans)
 
 
 def holds_secret(text: str) -> bool:
-    return any(form in text for form in _ordered)
+    return bool(_found(text))
+
+
+def shortened(text: str, limit: int) -> str:
+    """Outside text scrubbed, flattened, then cut to `limit` characters; a secret's start left at the cut goes too.
+
+    Scrubbed before it is cut, so that a secret cut in two is still found; what the cut leaves of a
+    secret at the end (its first SHORTEST_FORM characters or more) is dropped.
+    """
+    flat = " ".join(scrub(text).split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    squeezed = "".join(cut.split())
+    longest = max((_prefix_at_end(squeezed, form) for form in _ordered), default=0)
+    if longest:
+        cut = cut[: _positions(cut)[len(squeezed) - longest]]
+    return cut.rstrip() + "…"
+
+
+def _prefix_at_end(text: str, form: str) -> int:
+    """The length of the longest start of `form` (SHORTEST_FORM characters or more) that ends `text`, or 0."""
+    for length in range(min(len(form) - 1, len(text)), SHORTEST_FORM - 1, -1):
+        if text.endswith(form[:length]):
+            return length
+    return 0
+
+
+def _found(text: str) -> list[tuple[int, int]]:
+    """Where forms, or pieces of them, stand in the text: (start, end) pairs, white space ignored."""
+    if not _ordered or not text:
+        return []
+    squeezed = "".join(text.split())
+    spans = [(i, i + len(form)) for form in _ordered if form in squeezed for i in _occurrences(squeezed, form)]
+    pieces = [p for p in range(0, len(squeezed) - GRAM + 1, GRAM) if squeezed[p : p + GRAM] in _grams]
+    spans += [_grown(squeezed, p, *place) for p in pieces for place in _grams[squeezed[p : p + GRAM]]]
+    if not spans or squeezed == text:
+        return spans
+    positions = _positions(text)
+    return [(positions[a], positions[b - 1] + 1) for a, b in spans]
+
+
+def _grown(text: str, start: int, form: str, offset: int) -> tuple[int, int]:
+    """The whole piece of `form` around the GRAM characters at `start` that match it at `offset`."""
+    before = 0
+    while before < min(start, offset) and text[start - before - 1] == form[offset - before - 1]:
+        before += 1
+    after = GRAM
+    while start + after < len(text) and offset + after < len(form) and text[start + after] == form[offset + after]:
+        after += 1
+    return start - before, start + after
+
+
+def _positions(text: str) -> list[int]:
+    """Where each character of the text without its white space stands in the text."""
+    return [i for i, character in enumerate(text) if not character.isspace()]
+
+
+def _occurrences(text: str, part: str) -> list[int]:
+    found, start = [], text.find(part)
+    while start != -1:
+        found.append(start)
+        start = text.find(part, start + 1)
+    return found
+
+
+def _masked(text: str, spans: list[tuple[int, int]]) -> str:
+    if not spans:
+        return text
+    parts, done = [], 0
+    for start, end in sorted(spans):
+        if end <= done:
+            continue
+        if start >= done:
+            parts += [text[done:start], MASK]
+        done = end
+    return "".join([*parts, text[done:]])
 
 
 def cleaned(value: object) -> object:

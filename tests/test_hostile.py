@@ -210,6 +210,16 @@ def test_lone_surrogates_and_control_characters_in_the_case_are_replaced(cortex,
     assert "Invoice \ufffd overdue" in message.get_body(("plain",)).get_content()
 
 
+def test_input_nested_as_deep_as_json_allows_is_echoed_cut_with_the_error(tmp_path, job_config, smtp):
+    job = write_job(tmp_path, {**thehive4_case(None), "severity": "DEEP"}, job_config())
+    path = job / "input" / "input.json"
+    path.write_text(path.read_text().replace('"DEEP"', "[" * 900 + "]" * 900))
+    result = finish_job(start_job(job), job)
+
+    assert result.output["success"] is False and "custom field" in result.error
+    assert "…" in json.dumps(result.output["input"]["data"]["severity"], ensure_ascii=False)
+
+
 def test_output_is_strict_json_even_when_the_input_holds_a_number_json_cannot_write(tmp_path, job_config, smtp):
     job = write_job(tmp_path, {**thehive4_case(None), "severity": "HUGE"}, job_config())
     path = job / "input" / "input.json"

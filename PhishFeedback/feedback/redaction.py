@@ -32,6 +32,7 @@ _grams: dict[str, list[tuple[str, int]]] = {}
 # Texts never scrubbed: the responder's record and the addresses it accepted (see `spare`).
 _spared: set[str] = set()
 _SURROGATES = "[\ud800-\udfff]"
+DEEPEST_ECHO = 100
 
 
 def remember_secrets(config: object) -> None:
@@ -221,14 +222,20 @@ def _masked(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join([*parts, text[done:]])
 
 
-def cleaned(value: object) -> object:
-    """A JSON value fit for Cortex: secrets blotted out, strict JSON (no Infinity or NaN), no lone surrogate."""
+def cleaned(value: object, depth: int = 0) -> object:
+    """A JSON value fit for Cortex: secrets blotted out, strict JSON (no Infinity or NaN), no lone surrogate.
+
+    Past DEEPEST_ECHO levels a value is shown as "…": the input Cortex echoes on error may be nested
+    as deep as its parser allows, deeper than Python's recursion here.
+    """
     if isinstance(value, str):
         return scrub(value if value.isascii() or _encodable(value) else re.sub(_SURROGATES, "\ufffd", value))
+    if isinstance(value, (dict, list, tuple)) and depth >= DEEPEST_ECHO:
+        return "…"
     if isinstance(value, dict):
-        return {cleaned(str(k)): cleaned(v) for k, v in value.items()}
+        return {cleaned(str(k)): cleaned(v, depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [cleaned(v) for v in value]
+        return [cleaned(v, depth + 1) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     return value

@@ -6,6 +6,7 @@ naming TheHive, and goes on with the case's tags when they name reporters.
 
 from __future__ import annotations
 
+import resource
 import zlib
 
 import pytest
@@ -15,6 +16,13 @@ from testkit.cases import thehive5_case
 from testkit.thehive_api import v1_observable
 
 V1 = "/api/v1/query"
+# A job reading TheHive peaks at about 60 MB; one that held the inflated answer would pass 200 MB.
+PEAK_RSS_KIB = 150_000
+
+
+def peak_rss_of_jobs_kib() -> int:
+    """The largest peak RSS of the processes this test run has waited for: the jobs."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 
 
 def gzip_bomb(inflated: int) -> bytes:
@@ -30,9 +38,11 @@ def test_a_gzip_answer_that_inflates_to_200_mb_is_cut_at_16_mb(cortex, smtp, the
     thehive.expect_request(V1).respond_with_response(
         Response(bomb, headers={"Content-Encoding": "gzip"}, content_type="application/json")
     )
+    before = peak_rss_of_jobs_kib()
     result = cortex(thehive5_case("Spam", ()), **api)
 
     assert len(bomb) < 500_000
+    assert peak_rss_of_jobs_kib() <= max(before, PEAK_RSS_KIB)
     assert not result.success
     assert f"TheHive at {api['thehive_url']} answered more than 16 MB to this job" in result.error
     assert smtp.delivered == []

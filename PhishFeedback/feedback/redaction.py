@@ -1,16 +1,20 @@
 """Keeping secrets out of everything the job writes or sends.
 
-A secret can come back from a server in many forms (quoted in a reply, white space collapsed by
-the reply's parsing, inside the base64 of an AUTH string), and some are only known while the job
-runs (an OAuth2 token), so every secret is remembered here once, in every form, and `scrub` is
-applied to whatever leaves the process: the report, the error, each message, stdout and stderr.
+A secret can come back from a server in many forms (quoted in a reply, white space changed by
+the reply's parsing or a server's line folding, inside the base64 of an AUTH string, split over
+several reply lines), and some are only known while the job runs (an OAuth2 token), so every
+secret is remembered here once, in every form, and `scrub` is applied to whatever leaves the
+process: the report, the error, each message, stdout and stderr. White space is ignored when
+looking, and long forms are found in pieces too.
+
+Scrubbing is for text from outside; the responder's own record (its tags) and the addresses it
+accepted are spared, since a secret learned later may be part of them by chance (`spare`). Outside
+text that is shortened is scrubbed first (`shortened`), so that no cut leaves the start of a secret.
 """
 
 from __future__ import annotations
 
 import base64
-import math
-import re
 from urllib.parse import unquote
 
 MASK = "********"
@@ -31,8 +35,6 @@ _ordered: list[str] = []
 _grams: dict[str, list[tuple[str, int]]] = {}
 # Texts never scrubbed: the responder's record and the addresses it accepted (see `spare`).
 _spared: set[str] = set()
-_SURROGATES = "[\ud800-\udfff]"
-DEEPEST_ECHO = 100
 
 
 def remember_secrets(config: object) -> None:
@@ -77,12 +79,8 @@ def remember(secret: str | None) -> None:
     """Keep this secret, and the forms of it a server may echo, out of every output from now on."""
     if not secret:
         return
-    # White space is ignored when looking (a server's reply parsing may collapse, strip or add it).
-    forms = {secret}
     encoded = secret.encode("utf-8", "surrogatepass")
-    forms.add(_b64(encoded))
-    forms.update(_embedded_base64(encoded))
-    _add(forms)
+    _add({secret, _b64(encoded), *_embedded_base64(encoded)})
 
 
 def _remember_plain(user: str | None, password: str | None) -> None:
@@ -95,6 +93,7 @@ def _remember_plain(user: str | None, password: str | None) -> None:
 
 
 def _add(forms: set[str]) -> None:
+    # Kept without white space, which is ignored when looking (a server may collapse, strip or add it).
     forms = {squeezed for form in forms if len(squeezed := "".join(form.split())) >= SHORTEST_FORM}
     for form in forms - _forms:
         for offset in range(len(form) - GRAM + 1):
@@ -220,33 +219,6 @@ def _masked(text: str, spans: list[tuple[int, int]]) -> str:
             parts += [text[done:start], MASK]
         done = end
     return "".join([*parts, text[done:]])
-
-
-def cleaned(value: object, depth: int = 0) -> object:
-    """A JSON value fit for Cortex: secrets blotted out, strict JSON (no Infinity or NaN), no lone surrogate.
-
-    Past DEEPEST_ECHO levels a value is shown as "…": the input Cortex echoes on error may be nested
-    as deep as its parser allows, deeper than Python's recursion here.
-    """
-    if isinstance(value, str):
-        return scrub(value if value.isascii() or _encodable(value) else re.sub(_SURROGATES, "\ufffd", value))
-    if isinstance(value, (dict, list, tuple)) and depth >= DEEPEST_ECHO:
-        return "…"
-    if isinstance(value, dict):
-        return {cleaned(str(k)): cleaned(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [cleaned(v, depth + 1) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 class ScrubbedStream:

@@ -17,7 +17,7 @@ import time
 from urllib.parse import quote_plus, urlencode, urlsplit
 
 from feedback.alarm import Alarm, BudgetSpent
-from feedback.answers import PastBound, collected, parsed
+from feedback.bounded_json import PastBound, collected, parsed
 from feedback.redaction import remember, scrub, shortened
 from feedback.settings import OAuthSettings
 from feedback.shapes import shape

@@ -11,7 +11,7 @@ import time
 from urllib.parse import quote
 
 from feedback.alarm import Alarm, BudgetSpent
-from feedback.answers import LARGEST, PastBound, collected, parsed
+from feedback.bounded_json import LARGEST, PastBound, collected, parsed
 from feedback.case import CaseError, Observable, Report, read_observables
 from feedback.plan import REPORTER_NAMESPACE
 from feedback.settings import TIME_BUDGET_SHARE, TheHiveSettings

@@ -45,12 +45,13 @@ def respond(job: CortexJob) -> Outcome:
     report = read_report(data, job.data_type, settings.custom_field, settings.title_prefix, settings.flavour)
     observables, warnings = observables_for(report, settings.thehive, deadline)
     decision = decide(report, observables, settings.reporter_tag, settings.allowed_domains, settings.flavour)
+    transport = transport_for(settings, deadline)
+    unchecked = transport.check() if settings.dry_run else []  # even when everyone was already notified
     if not decision.recipients:
         return nothing_to_send(decision, report.kind, warnings)
     composer = Composer(decision, report, settings, datetime.now(timezone.utc))
-    transport = transport_for(settings, deadline)
     if settings.dry_run:
-        return preview(decision, composer, warnings, transport.check())
+        return preview(decision, composer, warnings, unchecked)
     job.sending()
     delivery = deliver(composer, transport, settings.limits, deadline)
     return delivered(decision, delivery, report.kind, settings.sent_tag, settings.failed_tag, warnings)

@@ -30,10 +30,21 @@ def decodable(text: str, secret: str) -> bool:
     return False
 
 
+def spaced(form: str, every: int, space: str = "\r\n ") -> str:
+    """The form with white space inserted every `every` characters, as a server may fold or wrap what it quotes."""
+    return space.join(form[i : i + every] for i in range(0, len(form), every))
+
+
+def joined(text: str) -> str:
+    """The text as a reader would join a quote spread over reply lines: white space and status codes taken out."""
+    return "".join(re.sub(r"\b[245]\d\d[ -]|\b[245]\.\d{1,3}\.\d{1,3}\b", "", text).split())
+
+
 def leaked(text: str, secret: str, user: str) -> list[str]:
-    """Every form of the secret found in the text, and `base64` if it can be decoded from it."""
-    found = sorted(form for form in echoed_forms(secret, user) if form in text)
-    return found + (["base64"] if decodable(text, secret) else [])
+    """Every form of the secret found in the text, joined or not, and `base64` if it can be decoded from it."""
+    forms = echoed_forms(secret, user)
+    found = sorted(form for form in forms if form in text or "".join(form.split()) in joined(text))
+    return found + (["base64"] if decodable(text, secret) or decodable(joined(text), secret) else [])
 
 
 def reflecting_thehive(request):

@@ -121,7 +121,8 @@ class XOAuth2:
     `tokens` maps each bearer token it accepts to the mailbox it may send as, `expiry` a token to the
     time.monotonic() from which it is refused as expired. `style` "exchange"
     refuses at once with `reply`; "google" first sends a 334 with a base64 JSON status and waits
-    for the client's empty line. `echo` quotes the client's AUTH string in the refusal.
+    for the client's empty line. `echo` quotes the client's AUTH string in the refusal; with `split`, over
+    several reply lines of that many characters, each opening with the reply's codes (RFC 2034 §4).
     """
 
     tokens: dict[str, str] = field(default_factory=dict)
@@ -129,13 +130,19 @@ class XOAuth2:
     style: str = "exchange"
     reply: str = ""
     echo: bool = False
+    split: int = 0
 
     def refusal(self, sent: str) -> str:
         default = {
             "exchange": "535 5.7.3 Authentication unsuccessful [AM0PR10CA0001.EURPRD10.PROD.OUTLOOK.COM]",
             "google": "535 5.7.8 Username and Password not accepted. https://support.google.com/mail/?p=BadCredentials",
         }[self.style]
-        return f"{self.reply or default}{f' {sent}' if self.echo else ''}"
+        reply = self.reply or default
+        if self.echo and self.split:
+            codes = reply.split()[:2]
+            pieces = [sent[i : i + self.split] for i in range(0, len(sent), self.split)]
+            return "\r\n".join([*(f"{codes[0]}-{codes[1]} {piece}" for piece in pieces), reply])
+        return f"{reply}{f' {sent}' if self.echo else ''}"
 
 
 class _Handler:

@@ -67,3 +67,12 @@ def test_dry_run_with_a_refused_client_secret(cortex, smtp, entra, oauth):
     assert_dry_run_fails_like_a_real_run(
         cortex, smtp, "AADSTS7000215", **{**oauth, "oauth_client_secret": "Expired~Secret.Value"}
     )
+
+
+def test_dry_run_checks_the_login_when_everyone_was_already_notified(cortex, smtp):
+    case = thehive4_case(tags=["feedback_sent:alice@example.org"])
+    result = cortex(case, dry_run=True, smtp_password="not-the-password")
+
+    assert not result.success
+    assert f"refused the login of '{USER}': 535" in result.error
+    assert smtp.delivered == []

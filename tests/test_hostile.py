@@ -142,6 +142,17 @@ def test_output_json_that_cannot_be_replaced_is_found_before_any_message(tmp_pat
     assert "Traceback" not in result.everything_printed()
 
 
+def edited(job: Path, change) -> None:
+    """The job's input with one value changed by `change(input)`."""
+    path = job / "input" / "input.json"
+    job_input = json.loads(path.read_text())
+    change(job_input)
+    path.write_text(json.dumps(job_input))
+
+
+WRONG_TYPE = "tlp, pap, config.max_tlp and config.max_pap must be numbers"
+
+
 @pytest.mark.parametrize(
     ("damage", "says"),
     [
@@ -149,8 +160,12 @@ def test_output_json_that_cannot_be_replaced_is_found_before_any_message(tmp_pat
         (lambda job: (job / "input" / "input.json").write_text('{"data": {"title": '), "cannot be read"),
         (lambda job: (job / "input" / "input.json").write_bytes(b'{"data": "\xff\xfe"}'), "cannot be read"),
         (lambda job: (job / "input" / "input.json").write_text("[1, 2]"), "cannot be read"),
+        (lambda job: (job / "input" / "input.json").write_text("[" * 100_000 + "]" * 100_000), "nested too deeply"),
+        (lambda job: edited(job, lambda i: i.update(tlp="AMBER")), WRONG_TYPE),
+        (lambda job: edited(job, lambda i: i["config"].update(max_tlp="2")), WRONG_TYPE),
+        (lambda job: edited(job, lambda i: i["config"].update(proxy={"http": 3128})), WRONG_TYPE),
     ],
-    ids=["missing", "truncated", "not_utf8", "not_an_object"],
+    ids=["missing", "truncated", "not_utf8", "not_an_object", "nested", "tlp_text", "max_tlp_text", "proxy_number"],
 )
 def test_unreadable_input_is_an_error_about_the_input_that_says_nothing_was_sent(
     tmp_path, job_config, smtp, damage, says
@@ -193,6 +208,16 @@ def test_lone_surrogates_and_control_characters_in_the_case_are_replaced(cortex,
     message = smtp.delivered[0].message
     assert message["Subject"] == "Re: Invoice \ufffd overdue\ufffd\ufffd[31m\ufffd"
     assert "Invoice \ufffd overdue" in message.get_body(("plain",)).get_content()
+
+
+def test_input_nested_as_deep_as_json_allows_is_echoed_cut_with_the_error(tmp_path, job_config, smtp):
+    job = write_job(tmp_path, {**thehive4_case(None), "severity": "DEEP"}, job_config())
+    path = job / "input" / "input.json"
+    path.write_text(path.read_text().replace('"DEEP"', "[" * 900 + "]" * 900))
+    result = finish_job(start_job(job), job)
+
+    assert result.output["success"] is False and "custom field" in result.error
+    assert "…" in json.dumps(result.output["input"]["data"]["severity"], ensure_ascii=False)
 
 
 def test_output_is_strict_json_even_when_the_input_holds_a_number_json_cannot_write(tmp_path, job_config, smtp):

@@ -7,14 +7,20 @@ sent (the password, the AUTH strings) and a loopback TheHive that reflects the A
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 
 import pytest
 
+from feedback import redaction
 from testkit.cases import thehive4_case, thehive5_case
-from testkit.secret_forms import leaked, reflecting_thehive
+from testkit.cortex import apply_operations
+from testkit.secret_forms import leaked, reflecting_thehive, spaced
 from testkit.smtp_server import PASSWORD, USER
-from testkit.thehive_api import API_KEY
+from testkit.thehive_api import API_KEY, v1_observable
+from testkit.token_endpoint import MAILBOX, TOKEN, TOKEN_PATH
+
+XOAUTH2_STRING = base64.b64encode(f"user={MAILBOX}\x01auth=Bearer {TOKEN}\x01\x01".encode()).decode()
 
 V1 = "/api/v1/query"
 PROXY_PASSWORD = "Pr0xy-S3cret-Passw0rd"
@@ -137,4 +143,79 @@ def test_password_inside_a_longer_base64_string_a_server_quotes_cannot_be_decode
 
     assert result.success, result.error
     assert "is not allowed to mail bob" in result.output["full"]["failed"][0]["reason"]
+    assert leaks(result, smtp, PASSWORD) == []
+
+
+# --- Redaction applies to text from outside, never to the record ----------------------------------
+
+
+@pytest.fixture
+def issuing(entra, smtp, oauth):
+    """Entra issuing the given token, which the mail server takes; returns the oauth items."""
+
+    def issue(token: str) -> dict:
+        entra.clear()
+        entra.expect_request(TOKEN_PATH).respond_with_json({"token_type": "Bearer", "access_token": token})
+        smtp.xoauth2.tokens[token] = MAILBOX
+        return oauth
+
+    return issue
+
+
+@pytest.mark.parametrize("token", ["feedback_sent", "example", "sent:alice", "mail sent"])
+def test_a_token_equal_to_a_word_of_the_record_leaves_the_record_whole(cortex, smtp, issuing, token):
+    case = thehive4_case("Spam", ["alice@example.org"])
+    oauth = issuing(token)
+    first = cortex(case, **oauth)
+    second = cortex(apply_operations(case, first), **oauth)
+
+    assert first.success and second.success, (first.error, second.error)
+    assert first.tags == ["feedback_sent:alice@example.org", "mail sent"]
+    assert first.output["full"]["notified"][0]["address"] == "alice@example.org"
+    assert smtp.recipients() == ["alice@example.org"]
+    assert second.output["full"]["already_notified"] == ["alice@example.org"]
+
+
+@pytest.mark.parametrize("offset", [50, 60, 70, 72])
+def test_a_key_echoed_into_an_observable_is_scrubbed_before_the_value_is_cut(cortex, smtp, thehive, api, offset):
+    echoed = "x" * offset + API_KEY + "@evil.example"
+    thehive.expect_request(V1).respond_with_json([v1_observable("mail", echoed, ["reporter"])])
+    result = cortex(thehive5_case("Spam", ()), **api)
+
+    assert not result.success
+    assert "holds one of the responder's secrets" in result.error
+    assert API_KEY[:6] not in result.everything_printed()
+
+
+def test_what_a_cut_leaves_of_a_secret_at_its_end_is_dropped():
+    importlib.reload(redaction)
+    try:
+        redaction.remember(API_KEY)
+        for kept in range(4, len(API_KEY)):
+            assert API_KEY[:4] not in redaction.shortened("x" * (79 - kept) + API_KEY[:kept] + " and more", 80)
+        assert redaction.shortened("x" * 76 + "hiv and more", 80) == "x" * 76 + "hiv…"
+    finally:
+        importlib.reload(redaction)
+
+
+@pytest.mark.parametrize("split", [40, 76, 100])
+def test_an_xoauth2_string_quoted_over_several_reply_lines_cannot_be_joined_back(cortex, smtp, entra, oauth, split):
+    smtp.xoauth2.tokens.clear()
+    smtp.xoauth2.echo, smtp.xoauth2.split = True, split
+    result = cortex(thehive4_case(), **oauth)
+
+    assert not result.success
+    assert "refused the OAuth2 login" in result.error and "5.7.3 Authentication unsuccessful" in result.error
+    assert leaked(result.everything_printed(), TOKEN, MAILBOX) == []
+    assert leaked(result.everything_printed(), XOAUTH2_STRING, MAILBOX) == []
+
+
+@pytest.mark.parametrize("every", [1, 3, 10, 20])
+def test_a_password_quoted_with_white_space_inserted_shows_it_nowhere(cortex, smtp, every):
+    forms = (PASSWORD, b64(PASSWORD), b64(f"\0{USER}\0{PASSWORD}"))
+    smtp.faults.refuse["bob@example.org"] = "550 5.7.1 You are " + " / ".join(spaced(f, every, " ") for f in forms)
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]))
+
+    assert result.success, result.error
+    assert "You are" in result.output["full"]["failed"][0]["reason"]
     assert leaks(result, smtp, PASSWORD) == []

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from feedback.addresses import AddressError, parse_address
 from feedback.case import CaseError, Observable, Report
 from feedback.plan import decide
-from feedback.tags import record_operations
+from feedback.tags import NOTIFIED, notified_addresses, record_operations, record_tag
 from testkit.cases import thehive4_case, thehive5_case, thehive40_case
 from testkit.cortex import apply_operations
 from testkit.thehive40_tags import parse, render, rendered, stored
@@ -129,6 +129,35 @@ def test_record_is_recognised_in_every_form_thehive_stores(raw):
     for tag in (record, rendered(record)):
         decision = decide(_report([tag]), reporter, "reporter", ())
         assert (decision.recipients, decision.already_notified) == ((), (address,)), tag
+
+
+# Domains as the address parser takes them (dot-atoms): '#' and the rest of atext drawn too.
+_any_domain = st.lists(st.text(alphabet=ATEXT + "#abcdef" * 3, min_size=1, max_size=8), min_size=2, max_size=3)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.builds(lambda local, labels: f"{local}@{'.'.join(labels)}", _local, _any_domain))
+@example("alice@example.org#abcdef")
+@example("alice@example.org#ABCDEF")
+def test_every_address_the_responder_accepts_has_a_record_thehive40_stores_as_itself(raw):
+    try:
+        recipients = decide(_report([f"user_email:{raw}"]), [], "reporter", ()).recipients
+    except CaseError:
+        return
+    for address in recipients:
+        record = record_tag(NOTIFIED, address)
+        assert notified_addresses([rendered(record)]) == {address.lower()}, (record, rendered(record))
+
+
+def test_address_ending_in_a_thehive40_colour_is_refused_and_the_real_one_still_mailed(cortex, smtp):
+    forged, real = "alice@example.org#abcdef", "alice@example.org"
+    first = cortex(thehive4_case("Spam", [forged, "bob@example.org"]))
+    second = cortex(stored(thehive40_case("Spam", [forged, "bob@example.org", real]), first.operations))
+
+    assert first.success and second.success, (first.error, second.error)
+    assert [r["value"] for r in first.output["full"]["refused"]] == [forged]
+    assert "not a host name" in first.output["full"]["refused"][0]["reason"]
+    assert smtp.recipients() == ["bob@example.org", real]
 
 
 def test_record_written_by_earlier_versions_and_shown_by_thehive40_is_recognised():

@@ -157,8 +157,9 @@ def test_both_apis_absent_is_an_error(cortex, smtp, thehive, api):
     assert "answered HTTP 404 to /api/case/artifact/_search" in result.error
 
 
-def test_unreachable_thehive_is_an_error_that_names_the_url(cortex, smtp):
-    url = f"http://127.0.0.1:{free_port()}"
+@pytest.mark.parametrize("host", ["127.0.0.1", "[::1]", "LOCALHOST"], ids=["ipv4", "ipv6", "upper_case"])
+def test_unreachable_thehive_is_an_error_that_names_the_url_as_configured(cortex, smtp, host):
+    url = f"http://{host}:{free_port()}"
     result = cortex(thehive5_case("Spam", ()), thehive_url=url, thehive_apikey=API_KEY, smtp_timeout=2)
 
     assert not result.success

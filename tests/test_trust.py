@@ -84,3 +84,20 @@ def test_token_endpoint_is_trusted_from_the_same_hashed_directory(
 
     assert result.success, result.error
     assert smtp.xoauth2_logins == [("soc@example.org", True)]
+
+
+@pytest.mark.parametrize("cacerts", [False, True], ids=["without_cacerts", "with_cacerts"])
+def test_ssl_cert_file_naming_an_empty_file_is_reported_as_that(
+    cortex, smtp, certificates, unhashed_dir, tmp_path, monkeypatch, cacerts
+):
+    empty = tmp_path / "empty.pem"
+    empty.write_text("")
+    monkeypatch.setenv("SSL_CERT_DIR", str(unhashed_dir))
+    monkeypatch.setenv("SSL_CERT_FILE", str(empty))
+
+    result = cortex(thehive4_case(), cacerts=certificates.ca_pem if cacerts else None)
+
+    assert not result.success
+    assert f"SSL_CERT_FILE names the CA bundle {empty}, which cannot be used" in result.error
+    assert "cacerts" not in result.error
+    assert smtp.delivered == []

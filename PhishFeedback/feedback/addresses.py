@@ -6,9 +6,15 @@ address, a line break or plain junk; only a bare, single, ASCII address is ever 
 
 from __future__ import annotations
 
+import string
 from email.headerregistry import Address
 
-from feedback.redaction import holds_secret
+from feedback.redaction import holds_secret, spare
+
+# A domain that can be looked up. Anything else would also be a record TheHive 4.0 stores changed: it
+# takes a tag's trailing '#rrggbb' for the tag's colour, so `feedback_sent:alice@example.org#abcdef`
+# becomes the record of alice@example.org (docs/cortex-and-thehive.md §4).
+HOST_NAME = frozenset(string.ascii_letters + string.digits + "-.")
 
 
 class AddressError(ValueError):
@@ -33,11 +39,14 @@ def parse_address(value: str) -> str:
     # and a value from a case must never end the job, whatever the parser makes of it.
     except Exception:
         raise AddressError("it is not one plain e-mail address (name@domain)") from None
-    if not address.username or "." not in address.domain or address.domain.startswith("["):
+    if not address.username or "." not in address.domain:
         raise AddressError("it has no local part or no domain name with a dot")
+    if not HOST_NAME.issuperset(address.domain):
+        raise AddressError("its domain is not a host name (letters, digits, '-' and '.' only)")
     if holds_secret(address.addr_spec):
         # A server that echoes a secret into an observable must not get it mailed to its own domain.
         raise AddressError("it holds one of the responder's secrets (a server echoed it)")
+    spare(address.addr_spec)
     return address.addr_spec
 
 

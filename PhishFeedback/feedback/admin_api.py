@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+from feedback.bounded_json import PastBound, parsed
 from feedback.field_setup import SetupError
 from feedback.items import ConfigError
 from feedback.settings import TheHiveSettings
@@ -54,21 +55,20 @@ class AdminApi:
 
     def call(self, method: str, path: str, body: dict | None = None) -> object:
         """TheHive's JSON answer (None for an empty one), or SetupError."""
-        where = f"TheHive at {self.settings.url}"
-        answer = send(self.session, method, self.settings.url + path, body, self.settings.timeout, where, ADVICE)
-        status = answer.status_code
+        settings, where = self.settings, f"TheHive at {self.settings.url}"
+        status, content = send(self.session, method, settings.url + path, body, settings.timeout, where, ADVICE)
+        try:
+            answer = parsed(content) if content else None
+        except PastBound as past:
+            raise SetupError(f"{where} {past}. Check that --url points at TheHive.") from None
         if status not in (200, 201, 204):
             raise SetupError(f"{where} answered HTTP {status} to {method} {path}{_explained(answer)}.")
-        try:
-            return answer.json() if answer.content else None
-        except ValueError:
-            raise SetupError(f"{where} did not answer {path} with JSON. Check that --url points at TheHive.") from None
+        if content and answer is None:
+            raise SetupError(f"{where} did not answer {path} with JSON. Check that --url points at TheHive.")
+        return answer
 
 
-def _explained(answer) -> str:
+def _explained(answer: object) -> str:
     """TheHive's own message (`{"type": …, "message": …}`), where it gave one."""
-    try:
-        message = answer.json().get("message")
-    except (ValueError, AttributeError):
-        return ""
+    message = answer.get("message") if isinstance(answer, dict) else None
     return f": {' '.join(str(message).split())[:SHOWN]}" if message else ""

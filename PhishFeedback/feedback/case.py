@@ -10,6 +10,7 @@ import re
 from datetime import datetime, timezone
 
 from feedback.flavours import VERDICT_FLAVOUR, VERDICT_ITEMS
+from feedback.redaction import shortened
 from feedback.shapes import shape
 
 VERDICTS = tuple(VERDICT_ITEMS)
@@ -63,7 +64,7 @@ def read_report(
     if not title.lstrip().lower().startswith(title_prefix.lower()):
         raise CaseError(
             f"Phish_Feedback only answers phishing reports: the {kind} title must start with"
-            f" '{title_prefix}' (it is '{_shorten(title)}'). Run it on a reported phishing {kind},"
+            f" '{title_prefix}' (it is '{shortened(title, 80)}'). Run it on a reported phishing {kind},"
             " or ask the Cortex admin to change title_prefix."
         )
     tags = data.get("tags")
@@ -92,7 +93,7 @@ def _verdict(data: dict, name: str, kind: str) -> str:
         # A multi-value field of TheHive 5: one value is the verdict, several are not one verdict.
         values = [v for v in value if v is not None and (not isinstance(v, str) or v.strip())]
         if len(values) > 1:
-            held = ", ".join(f"'{_shorten(str(v))}'" for v in values[:5]) + (", …" if len(values) > 5 else "")
+            held = ", ".join(f"'{shortened(str(v), 80)}'" for v in values[:5]) + (", …" if len(values) > 5 else "")
             raise CaseError(
                 f"The custom field '{name}' holds several values ({held}); a reporter can be given only one"
                 f" verdict. Keep one of {accepted} and run the responder again."
@@ -103,7 +104,7 @@ def _verdict(data: dict, name: str, kind: str) -> str:
         if verdict:
             return verdict
         raise CaseError(
-            f"The custom field '{name}' holds '{_shorten(value)}', which is not a verdict this responder"
+            f"The custom field '{name}' holds '{shortened(value, 80)}', which is not a verdict this responder"
             f" knows. Set it to one of {accepted} and run the responder again."
         )
     near = _similar_field(data, name)
@@ -188,8 +189,3 @@ def printable(text: str) -> str:
     """The text with control characters and lone surrogates replaced: it can go into a message as it is."""
     # Most texts need nothing; compiling the pattern costs more than a whole job's case reading.
     return text if text.isprintable() else re.sub(UNPRINTABLE, "\ufffd", text)
-
-
-def _shorten(text: str, limit: int = 80) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

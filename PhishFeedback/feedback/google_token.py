@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from feedback.api_session import Untrusted, json_value, post
 from feedback.items import WHERE, ConfigError
 from feedback.oauth import RENEWAL_SHARE, Token
-from feedback.redaction import remember, scrub
+from feedback.redaction import remember, remember_secret_text, scrub
 from feedback.session import Permanent
 from feedback.shapes import shape
 
@@ -31,8 +31,6 @@ LIFETIME = 3600
 # A key Google issues is about 2.3 kB; an answer from the token endpoint well under 1 kB.
 LARGEST_KEY = 64 * 1024
 LARGEST_ANSWER = 64 * 1024
-# The PEM's last line can be a few characters long: remembered alone, it would blot them out of ordinary text.
-SHORTEST_LINE = 16
 KEY_ITEM = "gmail_service_account"
 ACCEPT_JSON = {"Accept": "application/json"}
 PASTE = (
@@ -57,13 +55,11 @@ def read_key(text: str | None) -> ServiceAccount:
     """The service account from its JSON key; every way a pasted key can be wrong is a sentence naming the item."""
     if not text or not text.strip():
         raise ConfigError(f"{KEY_ITEM} is empty, and delivery is 'gmail'. {PASTE} {WHERE}")
-    remember(text)
+    remember_secret_text(text)
     key = json_value(text.encode("utf-8", "surrogatepass")) if len(text) <= LARGEST_KEY else None
     if not isinstance(key, dict):
         raise ConfigError(f"{KEY_ITEM} does not hold a JSON key (it is not a JSON object). {PASTE} {WHERE}")
     private_key = key.get("private_key")
-    if isinstance(private_key, str):
-        _remember_key(private_key)
     if key.get("type", "service_account") != "service_account":
         raise ConfigError(
             f"{KEY_ITEM} holds a key of type {str(key.get('type'))[:40]!r}, not a service account's: an OAuth client's"
@@ -86,17 +82,6 @@ def read_key(text: str | None) -> ServiceAccount:
         private_key_id=str(key.get("private_key_id") or ""),
         token_uri=token_uri,
     )
-
-
-def _remember_key(private_key: str) -> None:
-    """The key as pasted, as written inside the JSON text, and each base64 line of it: a server may echo any."""
-    remember(private_key)
-    remember(json.dumps(private_key)[1:-1])
-    lines = [line for line in private_key.split() if "-" not in line]
-    remember("".join(lines))
-    for line in lines:
-        if len(line) >= SHORTEST_LINE:
-            remember(line)
 
 
 def _https(url: str) -> bool:

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
+import re
 import sys
 
-from feedback.redaction import cleaned
+from feedback.redaction import scrub, shortened
+
+_SURROGATES = "[\ud800-\udfff]"
+# Levels of the input echoed on error; deeper values are shown as "…".
+DEEPEST_ECHO = 100
 
 _temporary_names = itertools.count()
 
@@ -55,7 +61,45 @@ def missing_input() -> str | None:
 
 
 def unreadable_input(error: Exception) -> str:
+    """Why cortexutils could not start the job on this input; said before anything was sent."""
+    if isinstance(error, RecursionError):
+        why = "it is nested too deeply to be read"
+    elif isinstance(error, TypeError):
+        # What cortexutils compares and sets itself before the responder runs.
+        why = (
+            "tlp, pap, config.max_tlp and config.max_pap must be numbers, config.proxy.http and config.proxy.https"
+            f" text; {error}"
+        )
+    else:
+        why = f"{type(error).__name__}: {error}"
     return (
         f"The job's input {path('input', 'input.json')} cannot be read as the JSON object Cortex writes"
-        f" ({type(error).__name__}: {str(error)[:200]}). Nothing was sent or tagged."
+        f" ({shortened(why, 300)}). Nothing was sent or tagged."
     )
+
+
+def cleaned(value: object, depth: int = 0) -> object:
+    """A JSON value fit for Cortex: secrets blotted out, strict JSON (no Infinity or NaN), no lone surrogate.
+
+    Past DEEPEST_ECHO levels a value is shown as "…": the input Cortex echoes on error may be nested
+    as deep as its parser allows, deeper than Python's recursion here.
+    """
+    if isinstance(value, str):
+        return scrub(value if value.isascii() or _encodable(value) else re.sub(_SURROGATES, "\ufffd", value))
+    if isinstance(value, (dict, list, tuple)) and depth >= DEEPEST_ECHO:
+        return "…"
+    if isinstance(value, dict):
+        return {cleaned(str(k)): cleaned(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [cleaned(v, depth + 1) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

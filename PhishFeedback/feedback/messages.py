@@ -16,7 +16,7 @@ from email.policy import default
 from email.utils import format_datetime, make_msgid
 from string import Formatter
 
-from feedback.case import Report, printable
+from feedback.case import Report
 from feedback.items import ConfigError
 from feedback.plan import Decision
 from feedback.redaction import scrub
@@ -93,7 +93,7 @@ class Composer:
             "verdict": decision.verdict,
         }
         self.parts = [_part(section, values, settings.guidance_url) for section in self.wording.sections]
-        name = " ".join(printable(settings.sender_name).split())
+        name = " ".join(settings.sender_name.split())
         self.sender = Address(display_name=name, addr_spec=settings.sender_address)
         self.date = format_datetime(now)
         domain = settings.sender_address.rpartition("@")[2]
@@ -141,7 +141,7 @@ def _filled(part: Part, recipient: str) -> tuple[dict[str, str], dict[str, str]]
 
 
 def _part(section: Section, shared: dict[str, str], guidance_url: str | None) -> Part:
-    values = dict(shared, guidance_url=printable(guidance_url or default_guidance_url(section.language)))
+    values = dict(shared, guidance_url=guidance_url or default_guidance_url(section.language))
     # Before escaping too: a secret with `&` or `<` in it would not be found again in the HTML.
     values = {k: scrub(v) for k, v in values.items()}
     values["reference"] = _reference(section.language, values)

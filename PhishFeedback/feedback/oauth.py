@@ -11,7 +11,6 @@ password does not pay for it.
 
 from __future__ import annotations
 
-import json
 import re
 import ssl
 import time
@@ -20,7 +19,8 @@ from urllib.parse import quote_plus, urlencode, urlsplit
 
 from feedback.alarm import Alarm, BudgetSpent
 from feedback.api_settings import OAuthSettings
-from feedback.redaction import remember, scrub
+from feedback.bounded_json import PastBound, collected, parsed
+from feedback.redaction import remember, scrub, shortened
 from feedback.session import Permanent
 from feedback.shapes import shape
 
@@ -73,13 +73,16 @@ def request_token(oauth: OAuthSettings, context: ssl.SSLContext, deadline: float
     asked = time.monotonic()
     try:
         with Alarm(deadline):
-            status, body = _post(request, context, oauth.proxies, timeout)
+            status, body, location = _post(request, context, oauth.proxies, timeout)
+        answer = parsed(body)
     except (HTTPException, OSError) as failure:  # URLError is an OSError
         raise OAuthError(_unreachable(shown, getattr(failure, "reason", failure), timeout)) from None
-    try:
-        answer = json.loads(body)
-    except ValueError:
-        answer = None
+    except PastBound as past:
+        raise OAuthError(
+            f"The OAuth2 token endpoint {shown} {past}, which is no token answer. Check oauth_token_url."
+        ) from None
+    if 300 <= status < 400:
+        raise OAuthError(_redirected(shown, status, location))
     token = answer.get("access_token") if isinstance(answer, dict) else None
     if status == 200 and isinstance(token, str) and token.isascii() and token.isprintable() and token:
         remember(token)
@@ -107,34 +110,58 @@ def _lifetime(expires_in: object) -> float:
     """Seconds the token lasts, as the endpoint says (a number, or a numeric string); inf when it does not say."""
     try:
         seconds = float(expires_in)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return float("inf")
     return seconds if seconds > 0 else float("inf")
 
 
-def _post(request: object, context: ssl.SSLContext, proxies: dict[str, str], timeout: float) -> tuple[int, bytes]:
-    """The endpoint's status and body, whatever the status; through Cortex's proxy if it has one."""
-    from urllib.error import HTTPError
-    from urllib.request import HTTPSHandler, ProxyHandler, build_opener
+def _post(
+    request: object, context: ssl.SSLContext, proxies: dict[str, str], timeout: float
+) -> tuple[int, bytes, str | None]:
+    """The endpoint's status, body and any redirect's target, whatever the status; through Cortex's proxy if set.
 
-    opener = build_opener(ProxyHandler(proxies or None), HTTPSHandler(context=context))
+    A redirect is never followed: urllib would send the form again (307, 308), or turn the request
+    into a GET (302) and take a token from wherever it points, plain http:// included.
+    """
+    from urllib.error import HTTPError
+    from urllib.request import HTTPRedirectHandler, HTTPSHandler, ProxyHandler, build_opener
+
+    class Unfollowed(HTTPRedirectHandler):
+        def redirect_request(self, *args: object) -> None:
+            return None  # urllib then raises the redirect as an HTTPError
+
+    opener = build_opener(ProxyHandler(proxies or None), HTTPSHandler(context=context), Unfollowed())
     try:
         with opener.open(request, timeout=timeout) as answer:
-            return answer.status, answer.read(LARGEST_ANSWER)
+            return answer.status, _body(answer), None
     except HTTPError as refused:
         with refused:
-            return refused.code, refused.read(LARGEST_ANSWER)
+            return refused.code, _body(refused), refused.headers.get("Location")
+
+
+def _body(answer) -> bytes:
+    return collected(iter(lambda: answer.read(1 << 16), b""), LARGEST_ANSWER)
+
+
+def _redirected(shown: str, status: int, location: str | None) -> str:
+    target = urlsplit(location or "")
+    where = f" to {target.scheme}://{target.hostname}" if target.scheme and target.hostname else ""
+    return (
+        f"The OAuth2 token endpoint {shown} answered with a redirect (HTTP {status}){where}, which the responder"
+        " does not follow: the client secret goes to oauth_token_url only. Set oauth_token_url to the token"
+        " endpoint itself (https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token for Microsoft 365)."
+    )
 
 
 def _refusal(shown: str, status: int, answer: dict) -> str:
     # Entra adds Trace ID, Correlation ID and Timestamp after the sentence an admin needs.
-    description = " ".join(str(answer.get("error_description") or "").split()).split(" Trace ID:")[0]
+    description = shortened(str(answer.get("error_description") or ""), 400).split(" Trace ID:")[0]
     code = re.match(r"AADSTS(\d+)", description)
     item = (code and AADSTS_ITEMS.get(code.group(1))) or ERROR_ITEMS.get(answer["error"])
     check = item or "oauth_token_url, oauth_client_id, oauth_client_secret and oauth_scope"
     return scrub(
-        f"The OAuth2 token endpoint {shown} refused the token request (HTTP {status}, {answer['error']}"
-        f"{f': {description[:400]}' if description else ''}). Check {check}."
+        f"The OAuth2 token endpoint {shown} refused the token request (HTTP {status}, {shortened(answer['error'], 80)}"
+        f"{f': {description}' if description else ''}). Check {check}."
     )
 
 

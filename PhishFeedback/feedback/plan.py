@@ -5,6 +5,7 @@ from __future__ import annotations
 from feedback.addresses import AddressError, domain_allowed, parse_address
 from feedback.case import CaseError, Observable, Report
 from feedback.flavours import ACKNOWLEDGEMENT, VERDICT_FLAVOUR
+from feedback.redaction import shortened
 from feedback.shapes import shape
 from feedback.tags import ACKNOWLEDGED, NOTIFIED, lost_by_thehive40, notified_addresses, tag_values
 
@@ -87,7 +88,7 @@ def decide(
 
 
 def _nobody(refused: list[Refusal], kind: str) -> str:
-    reasons = "; ".join(f"'{r.value[:80]}': {r.reason}" for r in refused)
+    reasons = "; ".join(f"'{shortened(r.value, 80)}': {r.reason}" for r in refused)
     advice = f"Correct the {kind}'s reporter tags."
     if any(r.reason == OUTSIDE_DOMAINS for r in refused):
         advice = (

@@ -1,17 +1,21 @@
 """Keeping secrets out of everything the job writes or sends.
 
-A secret can come back from a server in many forms (quoted in a reply, white space collapsed by
-the reply's parsing, inside the base64 of an AUTH string), and some are only known while the job
-runs (an OAuth2 token), so every secret is remembered here once, in every form, and `scrub` is
-applied to whatever leaves the process: the report, the error, each message, stdout and stderr.
+A secret can come back from a server in many forms (quoted in a reply, white space changed by
+the reply's parsing or a server's line folding, inside the base64 of an AUTH string, split over
+several reply lines), and some are only known while the job runs (an OAuth2 token), so every
+secret is remembered here once, in every form, and `scrub` is applied to whatever leaves the
+process: the report, the error, each message, stdout and stderr. White space is ignored when
+looking, and long forms are found in pieces too.
+
+Scrubbing is for text from outside; the responder's own record (its tags) and the addresses it
+accepted are spared, since a secret learned later may be part of them by chance (`spare`). Outside
+text that is shortened is scrubbed first (`shortened`), so that no cut leaves the start of a secret.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import math
-import re
 from urllib.parse import unquote
 
 MASK = "********"
@@ -25,9 +29,18 @@ SECRET_NAMES = ("service_account",)
 SHORTEST_FORM = 4
 # Likewise for the base64 fragments of a secret embedded at some offset in a longer string.
 SHORTEST_FRAGMENT = 6
+# A piece of a form this long is a piece of a secret wherever it appears: a server that quotes an AUTH
+# string over several reply lines (each opening with its own status code) splits it into such pieces.
+# Looked up every GRAM characters, so every piece of 2 * GRAM - 1 characters or more is found.
+GRAM = 12
+# The PEM's last line can be a few characters long: remembered alone, it would blot them out of ordinary text.
+SHORTEST_LINE = 16
 _forms: set[str] = set()
 _ordered: list[str] = []
-_SURROGATES = "[\ud800-\udfff]"
+# Each GRAM characters of a form, and where they stand in it.
+_grams: dict[str, list[tuple[str, int]]] = {}
+# Texts never scrubbed: the responder's record and the addresses it accepted (see `spare`).
+_spared: set[str] = set()
 
 
 def remember_secrets(config: object) -> None:
@@ -40,8 +53,7 @@ def remember_secrets(config: object) -> None:
         return
     for name, value in config.items():
         if isinstance(value, str) and secret_item(name):
-            remember(value)
-            _remember_private_key(value)
+            remember_secret_text(value)
     user, password = config.get("smtp_user"), config.get("smtp_password")
     if isinstance(password, str):
         _remember_plain(user if isinstance(user, str) else "", password)
@@ -63,19 +75,32 @@ def without_secrets(settings: tuple) -> str:
     return f"{type(settings).__name__}({', '.join(shown)})"
 
 
-def _remember_private_key(value: str) -> None:
-    """A JSON key's private key (a Google service account's), as PEM, and each line of it: a part is a secret too."""
-    if not value.lstrip().startswith("{"):
-        return
-    try:
-        key = json.loads(value).get("private_key")
-    except (ValueError, AttributeError):
-        return
-    if isinstance(key, str):
-        remember(key)
-        lines = [line for line in key.splitlines() if line and not line.startswith("-----")]
-        remember("".join(lines))
-        for line in lines:
+def remember_secret_text(value: str) -> None:
+    """A secret item's value; a JSON key (a Google service account's) by its private key alone.
+
+    The rest of such a key (its client ID, e-mail, token URL) names things the analyst must read
+    in an error, and any long piece of a remembered form is blotted out (GRAM).
+    """
+    key = None
+    if value.lstrip().startswith("{"):
+        try:
+            key = json.loads(value).get("private_key")
+        except (ValueError, AttributeError, RecursionError):
+            key = None
+    if isinstance(key, str) and key.strip():
+        remember_private_key(key)
+    else:
+        remember(value)
+
+
+def remember_private_key(private_key: str) -> None:
+    """The key as pasted, as written inside the JSON text, and each base64 line of it: a server may echo any."""
+    remember(private_key)
+    remember(json.dumps(private_key)[1:-1])
+    lines = [line for line in private_key.split() if "-" not in line]
+    remember("".join(lines))
+    for line in lines:
+        if len(line) >= SHORTEST_LINE:
             remember(line)
 
 
@@ -95,11 +120,8 @@ def remember(secret: str | None) -> None:
     """Keep this secret, and the forms of it a server may echo, out of every output from now on."""
     if not secret:
         return
-    forms = {secret, secret.strip(), " ".join(secret.split()), "".join(secret.split())}
     encoded = secret.encode("utf-8", "surrogatepass")
-    forms.add(_b64(encoded))
-    forms.update(_embedded_base64(encoded))
-    _add(forms)
+    _add({secret, _b64(encoded), *_embedded_base64(encoded)})
 
 
 def _remember_plain(user: str | None, password: str | None) -> None:
@@ -112,10 +134,23 @@ def _remember_plain(user: str | None, password: str | None) -> None:
 
 
 def _add(forms: set[str]) -> None:
-    forms = {form for form in forms if len(form) >= SHORTEST_FORM}
+    # Kept without white space, which is ignored when looking (a server may collapse, strip or add it).
+    forms = {squeezed for form in forms if len(squeezed := "".join(form.split())) >= SHORTEST_FORM}
+    for form in forms - _forms:
+        for offset in range(len(form) - GRAM + 1):
+            _grams.setdefault(form[offset : offset + GRAM], []).append((form, offset))
     if not forms <= _forms:
         _forms.update(forms)
         _ordered[:] = sorted(_forms, key=len, reverse=True)
+
+
+def spare(*texts: str) -> None:
+    """Never scrub these texts: an address accepted while it held no known secret, the record written of it.
+
+    A secret learned later (a token) may be part of one by chance (`example`, `feedback_sent`):
+    blotting it out there would destroy the record, and the next run would mail everyone again.
+    """
+    _spared.update(text for text in texts if text)
 
 
 def _b64(data: bytes) -> str:
@@ -139,36 +174,92 @@ def _embedded_base64(data: bytes) -> set[str]:
 
 
 def scrub(text: str) -> str:
-    """The text with every remembered secret blotted out, longest form first."""
-    for form in _ordered:
-        if form in text:
-            text = text.replace(form, MASK)
-    return text
+    """The text with every remembered secret blotted out, white space inserted in it or not, pieces too."""
+    spans = _found(text)
+    if spans and _spared:
+        kept = [(i, i + len(t)) for t in _spared for i in _occurrences(text, t)]
+        spans = [(a, b) for a, b in spans if not any(k <= a and b <= e for k, e in kept)]
+    return _masked(text, spans)
 
 
 def holds_secret(text: str) -> bool:
-    return any(form in text for form in _ordered)
+    return bool(_found(text))
 
 
-def cleaned(value: object) -> object:
-    """A JSON value fit for Cortex: secrets blotted out, strict JSON (no Infinity or NaN), no lone surrogate."""
-    if isinstance(value, str):
-        return scrub(value if value.isascii() or _encodable(value) else re.sub(_SURROGATES, "\ufffd", value))
-    if isinstance(value, dict):
-        return {cleaned(str(k)): cleaned(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [cleaned(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
+def shortened(text: str, limit: int) -> str:
+    """Outside text scrubbed, flattened, then cut to `limit` characters; a secret's start left at the cut goes too.
+
+    Scrubbed before it is cut, so that a secret cut in two is still found; what the cut leaves of a
+    secret at the end (its first SHORTEST_FORM characters or more) is dropped.
+    """
+    flat = " ".join(scrub(text).split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    squeezed = "".join(cut.split())
+    longest = max((_prefix_at_end(squeezed, form) for form in _ordered), default=0)
+    if longest:
+        cut = cut[: _positions(cut)[len(squeezed) - longest]]
+    return cut.rstrip() + "…"
 
 
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+def _prefix_at_end(text: str, form: str) -> int:
+    """The length of the longest start of `form` (SHORTEST_FORM characters or more) that ends `text`, or 0."""
+    for length in range(min(len(form) - 1, len(text)), SHORTEST_FORM - 1, -1):
+        if text.endswith(form[:length]):
+            return length
+    return 0
+
+
+def _found(text: str) -> list[tuple[int, int]]:
+    """Where forms, or pieces of them, stand in the text: (start, end) pairs, white space ignored."""
+    if not _ordered or not text:
+        return []
+    squeezed = "".join(text.split())
+    spans = [(i, i + len(form)) for form in _ordered if form in squeezed for i in _occurrences(squeezed, form)]
+    pieces = [p for p in range(0, len(squeezed) - GRAM + 1, GRAM) if squeezed[p : p + GRAM] in _grams]
+    spans += [_grown(squeezed, p, *place) for p in pieces for place in _grams[squeezed[p : p + GRAM]]]
+    if not spans or squeezed == text:
+        return spans
+    positions = _positions(text)
+    return [(positions[a], positions[b - 1] + 1) for a, b in spans]
+
+
+def _grown(text: str, start: int, form: str, offset: int) -> tuple[int, int]:
+    """The whole piece of `form` around the GRAM characters at `start` that match it at `offset`."""
+    before = 0
+    while before < min(start, offset) and text[start - before - 1] == form[offset - before - 1]:
+        before += 1
+    after = GRAM
+    while start + after < len(text) and offset + after < len(form) and text[start + after] == form[offset + after]:
+        after += 1
+    return start - before, start + after
+
+
+def _positions(text: str) -> list[int]:
+    """Where each character of the text without its white space stands in the text."""
+    return [i for i, character in enumerate(text) if not character.isspace()]
+
+
+def _occurrences(text: str, part: str) -> list[int]:
+    found, start = [], text.find(part)
+    while start != -1:
+        found.append(start)
+        start = text.find(part, start + 1)
+    return found
+
+
+def _masked(text: str, spans: list[tuple[int, int]]) -> str:
+    if not spans:
+        return text
+    parts, done = [], 0
+    for start, end in sorted(spans):
+        if end <= done:
+            continue
+        if start >= done:
+            parts += [text[done:start], MASK]
+        done = end
+    return "".join([*parts, text[done:]])
 
 
 class ScrubbedStream:

@@ -22,7 +22,7 @@ from feedback.items import ConfigError
 from feedback.job_folder import missing_input, path, unreadable_input, write_failure, write_output
 from feedback.oauth import OAuthError
 from feedback.outcome import Outcome
-from feedback.redaction import remember_secrets, secret_item
+from feedback.redaction import remember_secrets, secret_item, spare
 from feedback.session import Permanent
 from feedback.thehive import TheHiveError
 
@@ -70,7 +70,11 @@ class CortexJob(Responder):
         return self.planned_operations
 
     def report(self, full_report: dict, ensure_ascii: bool = True) -> None:
-        """cortexutils' success output, through the one writer that scrubs secrets and keeps JSON strict."""
+        """cortexutils' success output, through the one writer that scrubs secrets and keeps JSON strict.
+
+        The record is spared: a secret learned while sending must never blot out a tag the next run reads.
+        """
+        spare(*(operation["tag"] for operation in self.operations(full_report)))
         write_output({"success": True, "full": full_report, "operations": self.operations(full_report)})
 
     def error(self, message: str, ensure_ascii: bool = True) -> None:
@@ -92,7 +96,7 @@ def run_as_cortex_job(respond: Callable[[CortexJob], Outcome]) -> None:
         return
     try:
         job = CortexJob()
-    except (ValueError, OSError, AttributeError) as bad:
+    except (ValueError, OSError, AttributeError, TypeError, RecursionError) as bad:
         write_failure(unreadable_input(bad))
         return
     try:

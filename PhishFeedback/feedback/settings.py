@@ -21,6 +21,7 @@ from feedback.api_settings import (
     gmail_settings,
     graph_settings,
 )
+from feedback.case import printable
 from feedback.flavours import TEMPLATE_ITEMS, read_flavour, read_languages
 from feedback.items import WHERE, ConfigError, Items, is_url
 from feedback.redaction import without_secrets
@@ -136,10 +137,12 @@ def read_settings(config: object, parameters: object) -> Settings:
         reporter_tag=items.text("reporter_tag", "reporter", required=True),
         flavour=read_flavour(items.raw.get("flavour")),
         languages=read_languages(items.text("language") or "en"),
-        subject=items.text("subject"),
-        guidance_url=items.text("guidance_url"),
-        signature=items.text("signature", blank_is_unset=True),
-        templates={m: t for m, name in TEMPLATE_ITEMS.items() if (t := items.text(name, blank_is_unset=True))},
+        subject=_printable(items.text("subject")),
+        guidance_url=_printable(items.text("guidance_url")),
+        signature=_printable(items.text("signature", blank_is_unset=True)),
+        templates={
+            m: printable(t) for m, name in TEMPLATE_ITEMS.items() if (t := items.text(name, blank_is_unset=True))
+        },
         dry_run=items.flag("dry_run"),
         time_budget=job_timeout * 60 * TIME_BUDGET_SHARE,
     )
@@ -186,7 +189,12 @@ def _sender(value: str) -> tuple[str, str]:
         raise ConfigError(
             f"{read}, which is not a usable sender address: {bad}. Write it like SOC <soc@example.org>. {WHERE}"
         ) from None
-    return name, address
+    return printable(name), address
+
+
+def _printable(text: str | None) -> str | None:
+    """A text that goes into the messages, fit for them once and for all (feedback/case.py `printable`)."""
+    return None if text is None else printable(text)
 
 
 def _ehlo_name(items: Items) -> str | None:

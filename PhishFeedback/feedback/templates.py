@@ -12,7 +12,6 @@ import os
 import re
 from string import Formatter
 
-from feedback.case import printable
 from feedback.flavours import ACKNOWLEDGEMENT, TEMPLATE_ITEMS
 from feedback.items import ConfigError
 from feedback.settings import Settings
@@ -69,7 +68,7 @@ def wording(settings: Settings, message: str) -> Wording:
     known = ACKNOWLEDGEMENT_PLACEHOLDERS if message == ACKNOWLEDGEMENT else PLACEHOLDERS
     override = settings.templates.get(message)
     if override is not None:
-        text = _checked(printable(override), TEMPLATE_ITEMS[message], known)
+        text = _checked(override, TEMPLATE_ITEMS[message], known)
         bodies = [(languages[0], text, text_to_html(text))]
     else:
         name = TEMPLATE_FILE[message]
@@ -82,13 +81,13 @@ def wording(settings: Settings, message: str) -> Wording:
             for lang in languages
         ]
     if settings.subject is not None:
-        subject = _checked(printable(settings.subject), "subject")
+        subject = _checked(settings.subject, "subject")
     else:
         subject_file = SUBJECT_FILE.get(message, "subject.txt")
         subject = " / ".join(_shipped_template(lang, subject_file).strip() for lang in languages)
     signature = None
     if settings.signature is not None:
-        signature = _checked(printable(settings.signature.strip()), "signature", SIGNATURE_PLACEHOLDERS)
+        signature = _checked(settings.signature.strip(), "signature", SIGNATURE_PLACEHOLDERS)
     sections = []
     for language, text, html_part in bodies:
         own = signature or _shipped_template(language, "signature.txt", known=SIGNATURE_PLACEHOLDERS).strip()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import ssl
 import time
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from feedback.alarm import Alarm, BudgetSpent
+from feedback.bounded_json import LARGEST, PastBound, collected, parsed
 from feedback.case import CaseError, Observable, Report, read_observables
 from feedback.plan import REPORTER_NAMESPACE
 from feedback.settings import TIME_BUDGET_SHARE, TheHiveSettings
@@ -20,6 +21,8 @@ from feedback.tags import tag_values
 from feedback.trust import trust_context
 
 PAGE = 100
+# Observables read from one case at most: a TheHive that ignores the page range would be asked for ever.
+MOST_OBSERVABLES = 10_000
 V1_QUERY = "/api/v1/query?name={kind}-observables"
 V1_GETTER = {"case": "getCase", "alert": "getAlert"}
 LEGACY_CASE_SEARCH = "/api/case/artifact/_search?range=all"
@@ -94,8 +97,8 @@ def fetch_observables(settings: TheHiveSettings, kind: str, object_id: str, cuto
         if not alarm.out():
             raise
     raise TheHiveError(
-        f"TheHive at {_shown(settings.url)} gave no complete answer within {allowed:.0f} s, the share of the"
-        f" job's time it is allowed (a third of what was left of {TIME_BUDGET_SHARE:.0%} of Cortex's jobTimeout)."
+        f"TheHive at {settings.url} gave no complete answer within {allowed:.0f} s, the share of the job's time"
+        f" it is allowed ({THEHIVE_SHARE:.0%} of what was left of {TIME_BUDGET_SHARE:.0%} of Cortex's jobTimeout)."
         " Check that TheHive is up and answers quickly; a larger jobTimeout gives it more time."
     )
 
@@ -151,21 +154,31 @@ def api_session(settings: TheHiveSettings, context: ssl.SSLContext, retried: fro
     return session
 
 
-def send(session, method: str, url: str, body: dict | None, timeout: float, where: str, advice: Advice):
-    """TheHive's answer to one call; an unreachable or untrusted TheHive, or a refused key, as advice.error."""
+def send(
+    session, method: str, url: str, body: dict | None, timeout: float, where: str, advice: Advice, room: int = LARGEST
+) -> tuple[int, bytes]:
+    """TheHive's status and body for one call; an unreachable or untrusted TheHive, or a refused key, as advice.error.
+
+    The body is read streamed, so that what is read is counted as it inflates (a small gzip answer can
+    be a gigabyte), and no further than `room` bytes.
+    """
     import requests
 
     try:
-        answer = session.request(method, url, json=body, timeout=timeout)
+        with session.request(method, url, json=body, timeout=timeout, stream=True) as answer:
+            status = answer.status_code
+            content = collected(answer.iter_content(1 << 13), room)
+    except PastBound as past:
+        raise advice.error(f"{where} {past} to this job: the responder reads no more than that from TheHive.") from None
     except requests.exceptions.SSLError:
         raise advice.error(f"{where} could not be reached over verified TLS. {advice.tls}") from None
     except requests.Timeout:
         raise advice.error(f"{where} did not answer within {timeout:.0f} s.") from None
     except requests.RequestException as failure:
         raise advice.error(f"{where} could not be reached ({type(failure).__name__}). {advice.reach}") from None
-    if answer.status_code in (401, 403):
-        raise advice.error(f"{where} refused the API key (HTTP {answer.status_code}). {advice.key}")
-    return answer
+    if status in (401, 403):
+        raise advice.error(f"{where} refused the API key (HTTP {status}). {advice.key}")
+    return status, content
 
 
 class _Absent(Exception):
@@ -175,7 +188,8 @@ class _Absent(Exception):
 class _Api:
     def __init__(self, session, settings: TheHiveSettings, cutoff: float) -> None:
         self.session, self.settings, self.cutoff = session, settings, cutoff
-        self.where = f"TheHive at {_shown(settings.url)}"
+        self.room = LARGEST  # what is left of the bytes the job reads from TheHive
+        self.where = f"TheHive at {settings.url}"
 
     def v1(self, kind: str, object_id: str) -> list[Observable]:
         observables, start = [], 0
@@ -190,6 +204,12 @@ class _Api:
             if len(page) < PAGE:
                 return observables
             start += PAGE
+            if start >= MOST_OBSERVABLES:
+                raise TheHiveError(
+                    f"{self.where} sent more than {MOST_OBSERVABLES:,} observables, the most the responder reads"
+                    " of one case (or it ignores the page range it was asked for). Check TheHive's version and"
+                    " thehive_api."
+                )
 
     def legacy(self, kind: str, object_id: str) -> list[Observable]:
         try:
@@ -213,8 +233,9 @@ class _Api:
         timeout = min(self.settings.timeout, self.cutoff - time.monotonic())
         if timeout <= 0:
             raise BudgetSpent("TheHive's share of the job's time ran out")  # reported by fetch_observables
-        answer = send(self.session, method, self.settings.url + path, body, timeout, self.where, JOB_ADVICE)
-        status = answer.status_code
+        url = self.settings.url + path
+        status, content = send(self.session, method, url, body, timeout, self.where, JOB_ADVICE, self.room)
+        self.room -= len(content)
         if status in (404, 405):
             raise _Absent(
                 f"{self.where} answered HTTP {status} to {path.split('?')[0]}. Check thehive_url and thehive_api."
@@ -224,16 +245,6 @@ class _Api:
                 f"{self.where} answered HTTP {status}. Check that TheHive is up, then run the responder again."
             )
         try:
-            return answer.json()
-        except ValueError:
-            return None
-
-
-def _shown(url: str) -> str:
-    """The URL without any user name or password an admin may have written into it."""
-    parts = urlsplit(url)
-    return (
-        parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")).geturl()
-        if parts.hostname
-        else url
-    )
+            return parsed(content)
+        except PastBound as past:
+            raise TheHiveError(f"{self.where} {past} to this job. Check that thehive_url points at TheHive.") from None

@@ -24,9 +24,27 @@ HEX = frozenset("0123456789abcdef")
 def trust_context(cacerts: str | None) -> ssl.SSLContext:
     directory, bundle = system_store()
     try:
-        return ssl.create_default_context(cafile=bundle, capath=directory, cadata=cacerts or None)
-    except (ssl.SSLError, ValueError):
-        raise ConfigError(f"The cacerts setting holds no valid PEM certificate. {WHERE}") from None
+        context = ssl.create_default_context(cafile=bundle, capath=directory)
+    except (ssl.SSLError, OSError) as unusable:
+        raise ConfigError(_unusable_bundle(bundle, unusable)) from None
+    if cacerts:
+        try:
+            context.load_verify_locations(cadata=cacerts)
+        except (ssl.SSLError, ValueError):
+            raise ConfigError(f"The cacerts setting holds no valid PEM certificate. {WHERE}") from None
+    return context
+
+
+def _unusable_bundle(bundle: str | None, error: Exception) -> str:
+    """A store OpenSSL was pointed at but cannot use: said as that, not blamed on cacerts."""
+    what = error.strerror if isinstance(error, OSError) and error.strerror else "it holds no PEM certificate"
+    variable = ssl.get_default_verify_paths().openssl_cafile_env
+    if variable in os.environ:
+        return (
+            f"{variable} names the CA bundle {bundle}, which cannot be used ({what}). Correct or unset {variable}"
+            " in the environment Cortex runs the responder in."
+        )
+    return f"The system's CA bundle {bundle} cannot be used ({what}). Repair the system's trust store."
 
 
 def system_store() -> tuple[str | None, str | None]:

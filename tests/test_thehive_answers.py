@@ -1,0 +1,80 @@
+"""A TheHive that answers more than any TheHive would: a gzip bomb, endless pages, deeply nested JSON.
+
+What the job reads from TheHive is bounded in size, depth and pages; past a bound the job says so,
+naming TheHive, and goes on with the case's tags when they name reporters.
+"""
+
+from __future__ import annotations
+
+import resource
+import zlib
+
+import pytest
+from werkzeug import Response
+
+from testkit.cases import thehive5_case
+from testkit.thehive_api import v1_observable
+
+V1 = "/api/v1/query"
+# A job reading TheHive peaks at about 60 MB; one that held the inflated answer would pass 200 MB.
+PEAK_RSS_KIB = 150_000
+
+
+def peak_rss_of_jobs_kib() -> int:
+    """The largest peak RSS of the processes this test run has waited for: the jobs."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+
+
+def gzip_bomb(inflated: int) -> bytes:
+    """A JSON list opened, then `inflated` bytes of spaces, gzip-compressed to about a thousandth of that."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = b" " * (1 << 20)
+    parts = [packer.compress(b"[")] + [packer.compress(block) for _ in range(inflated >> 20)]
+    return b"".join([*parts, packer.compress(b"]"), packer.flush()])
+
+
+def test_a_gzip_answer_that_inflates_to_200_mb_is_cut_at_16_mb(cortex, smtp, thehive, api):
+    bomb = gzip_bomb(200 << 20)
+    thehive.expect_request(V1).respond_with_response(
+        Response(bomb, headers={"Content-Encoding": "gzip"}, content_type="application/json")
+    )
+    before = peak_rss_of_jobs_kib()
+    result = cortex(thehive5_case("Spam", ()), **api)
+
+    assert len(bomb) < 500_000
+    assert peak_rss_of_jobs_kib() <= max(before, PEAK_RSS_KIB)
+    assert not result.success
+    assert f"TheHive at {api['thehive_url']} answered more than 16 MB to this job" in result.error
+    assert smtp.delivered == []
+
+
+def test_a_gzip_bomb_with_reporter_tags_is_a_warning_and_the_tags_are_mailed(cortex, smtp, thehive, api):
+    thehive.expect_request(V1).respond_with_response(
+        Response(gzip_bomb(64 << 20), headers={"Content-Encoding": "gzip"}, content_type="application/json")
+    )
+    result = cortex(thehive5_case("Spam", ["alice@example.org"]), **api)
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org"]
+    assert "answered more than 16 MB" in result.output["full"]["warnings"][0]
+
+
+def test_a_thehive_that_ignores_the_page_range_is_asked_a_bounded_number_of_times(cortex, smtp, thehive, api):
+    page = [v1_observable("mail", f"reporter{i}@example.org", ["reporter"]) for i in range(100)]
+    thehive.expect_request(V1).respond_with_json(page)
+    result = cortex(thehive5_case("Spam", ()), **api, jobTimeout=1)
+
+    assert not result.success
+    assert "sent more than 10,000 observables" in result.error and "page range" in result.error
+    assert len(thehive.log) == 100
+    assert smtp.delivered == []
+
+
+@pytest.mark.parametrize("levels", [40, 100_000])
+def test_deeply_nested_json_from_thehive_is_a_clear_error(cortex, smtp, thehive, api, levels):
+    thehive.expect_request(V1).respond_with_data("[" * levels + "]" * levels, content_type="application/json")
+    result = cortex(thehive5_case("Spam", ()), **api)
+
+    assert not result.success
+    assert f"TheHive at {api['thehive_url']} answered JSON nested deeper than 32 levels" in result.error
+    assert "Traceback" not in result.everything_printed()

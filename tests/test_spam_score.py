@@ -17,10 +17,10 @@ import subprocess
 
 import pytest
 
+from feedback.case import VERDICTS
+from feedback.flavours import LANGUAGES
 from testkit.cases import thehive4_case
-
-LANGUAGES = ("en", "fr", "nl")
-VERDICTS = ("Phishing", "Spam", "Legit email")
+from testkit.cortex import ACKNOWLEDGE_MANIFEST
 # The recipient's side; the relay (an address of example.org's, routable) and Cortex's host are outside it.
 RECEIVING_NETWORK = "192.0.2.0/24"
 # One row of SpamAssassin's report: points, rule name, description.
@@ -72,7 +72,8 @@ pytestmark = pytest.mark.skipif(
 
 def scored(cortex, smtp, home, verdict: str, **items) -> tuple[float, list[str]]:
     """A job's one message scored as the reporter's MX would score it; the rules printed, their names returned."""
-    assert cortex(thehive4_case(verdict), **items).success
+    result = cortex(thehive4_case(verdict), **items)
+    assert result.success, result.error
     (delivered,) = smtp.delivered
     score, rules = spamassassin(received_from_outside(delivered.content, delivered.message["Date"]), home)
     print(f"\n{verdict} {items}: SpamAssassin score {score}")
@@ -87,6 +88,21 @@ def test_shipped_message_scores_below_one_point_with_spamassassin(cortex, smtp, 
     score, rules = scored(cortex, smtp, tmp_path, verdict, language=language)
 
     assert "ALL_TRUSTED" not in rules  # scored as mail from outside, not waved through
+    assert score < 1.0, rules
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_shipped_acknowledgement_scores_below_one_point_with_spamassassin(cortex, smtp, tmp_path, language):
+    score, rules = scored(cortex, smtp, tmp_path, "Spam", language=language, manifest=ACKNOWLEDGE_MANIFEST)
+
+    assert "ALL_TRUSTED" not in rules
+    assert score < 1.0, rules
+
+
+def test_a_message_in_two_languages_scores_below_one_point_with_spamassassin(cortex, smtp, tmp_path):
+    score, rules = scored(cortex, smtp, tmp_path, "Phishing", language="fr,nl")
+
+    assert "ALL_TRUSTED" not in rules
     assert score < 1.0, rules
 
 

@@ -17,9 +17,8 @@ import pytest
 
 from testkit.container import BASE_PYTHON, WHEEL_PLATFORM
 from testkit.cortex import REPO
+from testkit.recipes import DOCUMENTS, recipes
 
-DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
-RECIPE = re.compile(r"^[ \t]*<!-- recipe: ([\w-]+) -->\n[ \t]*```sh\n(.*?)^[ \t]*```", re.MULTILINE | re.DOTALL)
 # Recipes whose commands another test runs, and the commands that test takes from them.
 COVERED_ELSEWHERE = {
     "process-runner-install": (
@@ -28,6 +27,10 @@ COVERED_ELSEWHERE = {
             "python3 -m venv PhishFeedback/.venv",
             "PhishFeedback/.venv/bin/pip install -r PhishFeedback/requirements.txt",
         ],
+    ),
+    "thehive-setup": (
+        "tests/test_thehive_setup.py",
+        ["export THEHIVE_APIKEY='<API key of a TheHive admin>'", "PhishFeedback/thehive_setup.py --url https://"],
     ),
     "offline-image": (
         "tests/test_container.py",
@@ -38,15 +41,6 @@ COVERED_ELSEWHERE = {
         ],
     ),
 }
-
-
-def recipes() -> dict[str, str]:
-    found = {}
-    for document in DOCUMENTS:
-        for name, body in RECIPE.findall(document.read_text(encoding="utf-8")):
-            assert name not in found, f"two recipes named {name}"
-            found[name] = "\n".join(line.strip() for line in body.splitlines())
-    return found
 
 
 def run_recipe(name: str, folder: Path, port: int) -> subprocess.CompletedProcess:
@@ -63,7 +57,7 @@ def printed_output(done: subprocess.CompletedProcess) -> dict:
 
 
 def test_every_recipe_is_run_here_or_by_the_test_that_covers_it():
-    assert set(recipes()) == {"one-job-by-hand", *COVERED_ELSEWHERE}
+    assert set(recipes()) == {"one-job-by-hand", "worker-names", *COVERED_ELSEWHERE}
 
 
 @pytest.mark.parametrize("name", sorted(COVERED_ELSEWHERE))
@@ -139,3 +133,13 @@ def test_the_case_docs_ingestion_shows_is_answered_as_the_page_says(cortex, smtp
     assert result.success, result.error
     smtp.assert_each_got_exactly_one(["alice@example.org", "bob@example.org"])
     assert sorted(result.tags) == ["feedback_sent:alice@example.org", "feedback_sent:bob@example.org", "mail sent"]
+
+
+def test_worker_names_prints_both_flavours_as_cortex_names_them(tmp_path):
+    version = json.loads((REPO / "PhishFeedback" / "PhishFeedback.json").read_text(encoding="utf-8"))["version"]
+    (tmp_path / "PhishFeedback").symlink_to(REPO / "PhishFeedback")
+
+    done = subprocess.run(["bash", "-c", recipes()["worker-names"]], cwd=tmp_path, capture_output=True, text=True)
+
+    worker = version.replace(".", "_")
+    assert done.stdout.split() == [f"Phish_Feedback_{worker}", f"Phish_Feedback_Acknowledge_{worker}"], done.stderr

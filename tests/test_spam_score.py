@@ -21,6 +21,7 @@ from feedback.case import VERDICTS
 from feedback.flavours import LANGUAGES
 from testkit.cases import thehive4_case
 from testkit.cortex import ACKNOWLEDGE_MANIFEST
+
 # The recipient's side; the relay (an address of example.org's, routable) and Cortex's host are outside it.
 RECEIVING_NETWORK = "192.0.2.0/24"
 # One row of SpamAssassin's report: points, rule name, description.

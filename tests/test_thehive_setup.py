@@ -203,3 +203,19 @@ def test_key_typed_on_the_command_line_is_refused_without_being_echoed(setup, hi
 
     assert result.returncode == 2 and "unrecognized arguments" in result.stderr
     assert API_KEY not in result.stderr and hive5.writes == []
+
+
+def test_readmes_recipe_creates_the_field_as_written(hive5, ca_file, tmp_path):
+    from testkit.recipes import recipes
+
+    # The recipe's own lines, run from a clone; only TheHive's address and key are this test's.
+    script = recipes()["thehive-setup"].replace("https://thehive.example.org", hive5.url)
+    script = script.replace("<API key of a TheHive admin>", API_KEY)
+    (tmp_path / "PhishFeedback").symlink_to(SCRIPT.parent)
+    env = {**os.environ, "SSL_CERT_FILE": ca_file}
+
+    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 0, done.stderr
+    assert "Created the string custom field 'phishFeedback'" in done.stdout
+    assert [write[:2] for write in hive5.writes] == [("POST", "/api/v1/customField")]

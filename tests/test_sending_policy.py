@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from feedback import pacing, replies
+from feedback.answers import ACCEPTED, Answer
+from feedback.delivery import deliver
 from feedback.replies import MESSAGE, RECIPIENT, SENDER, meaning
+from testkit.cases import thehive4_case
 
 
 @pytest.mark.parametrize(
@@ -173,3 +178,39 @@ def test_retries_count_sessions_in_a_row_without_progress_and_respect_the_deadli
     assert pacing.may_try_again(2, 2, now=0, wait=2, timeout=5, deadline=100)
     assert not pacing.may_try_again(3, 2, now=0, wait=4, timeout=5, deadline=100)
     assert not pacing.may_try_again(1, 2, now=95, wait=1, timeout=5, deadline=100)
+
+
+class _BreaksAfterFirst:
+    """A way out that takes the first message, then fails on a bug: a stand-in for whatever bug may come."""
+
+    name = "a way out"
+
+    def __init__(self) -> None:
+        self.taken: list[str] = []
+
+    def channel(self):
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *failure) -> None:
+        return None
+
+    def send(self, message, recipient: str) -> Answer:
+        if self.taken:
+            raise KeyError("a bug")
+        self.taken.append(recipient)
+        return Answer(ACCEPTED, "", None)
+
+
+def test_an_unexpected_error_after_a_message_went_out_keeps_its_record(composer):
+    reporters = ("alice@example.org", "bob@example.org", "carol@example.org")
+    config, messages = composer(thehive4_case("Spam", reporters))
+    transport = _BreaksAfterFirst()
+
+    delivery = deliver(messages, transport, config.limits, deadline=time.monotonic() + 30)
+
+    assert [item.recipient for item in delivery.sent] == transport.taken == ["alice@example.org"]
+    assert [f.address for f in delivery.failed] == ["bob@example.org", "carol@example.org"]
+    assert all("unexpected KeyError" in f.reason for f in delivery.failed)

@@ -97,6 +97,13 @@ class _Account:
             stopping.settled()
         except Stopped as stopped:
             self._give_up(str(stopped))
+        except Exception as unexpected:  # a bug, once messages went out: their record must still reach TheHive
+            if not self.sent:
+                raise
+            self._give_up(
+                f"Phish_Feedback stopped sending on an unexpected {type(unexpected).__name__}; those already mailed"
+                " are recorded. Run the responder again for the others, and report the error (README, Troubleshooting)."
+            )
         if not self.sent:
             raise DeliveryError(_summary(self.failed, getattr(self.transport, "advice", Transport.advice)))
         return Delivery(tuple(self.sent), tuple(self.failed))

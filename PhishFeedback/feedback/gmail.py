@@ -15,7 +15,8 @@ from urllib.parse import quote
 
 from feedback.alarm import BudgetSpent
 from feedback.answers import Answer
-from feedback.api_session import Clock, Untrusted, json_value, open_session, post
+from feedback.api_session import Clock, Untrusted, open_session, post
+from feedback.bounded_json import json_value
 from feedback.gmail_replies import LIMITS, answer, described
 from feedback.google_token import ServiceAccount, read_key, request_token
 from feedback.items import WHERE, ConfigError
@@ -92,7 +93,7 @@ class Channel:
     def __enter__(self) -> Channel:
         self.clock.__enter__()
         try:
-            self.session = open_session(self.transport.context, self.transport.proxies, self.clock)
+            self.session = open_session(self.transport.context, self.transport.proxies, clock=self.clock)
             self._token()
         except BaseException as failure:
             self.__exit__(type(failure), failure, failure.__traceback__)

@@ -16,7 +16,8 @@ import sys
 import time
 from urllib.parse import urlsplit
 
-from feedback.api_session import Untrusted, json_value, post
+from feedback.api_session import Untrusted, post
+from feedback.bounded_json import json_value
 from feedback.items import WHERE, ConfigError
 from feedback.oauth import RENEWAL_SHARE, Token
 from feedback.redaction import remember, remember_secret_text, scrub

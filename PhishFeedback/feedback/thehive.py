@@ -12,6 +12,7 @@ import time
 from urllib.parse import quote
 
 from feedback.alarm import Alarm, BudgetSpent
+from feedback.api_session import open_session
 from feedback.bounded_json import LARGEST, PastBound, collected, parsed
 from feedback.case import CaseError, Observable, Report, read_observables
 from feedback.plan import REPORTER_NAMESPACE
@@ -121,20 +122,12 @@ def _read(settings: TheHiveSettings, kind: str, object_id: str, cutoff: float, c
 def api_session(settings: TheHiveSettings, context: ssl.SSLContext, retried: frozenset[str] | None):
     """A requests session that speaks to TheHive as its API wants: the key as a Bearer token, the organisation.
 
-    Certificates are verified against `context` (the system's CAs and Cortex's cacerts). A server
-    error (5xx) is retried for the methods in `retried`, for all of them when it is None.
+    Certificates are verified against `context` (the system's CAs and Cortex's cacerts); proxies
+    come from Cortex's settings, else from the environment (thehive_setup.py's HTTPS_PROXY). A
+    server error (5xx) is retried for the methods in `retried`, for all of them when it is None.
     """
-    import requests
-    from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
 
-    class TrustingAdapter(HTTPAdapter):
-        """Verifies against the system's CAs and Cortex's cacerts, besides requests' own bundle."""
-
-        def init_poolmanager(self, *args, **kwargs):
-            super().init_poolmanager(*args, **kwargs, ssl_context=context)
-
-    session = requests.Session()
     # A read that timed out is not sent again: the server is slow, and a second wait would only
     # spend the time delivery needs.
     retry = Retry(
@@ -145,12 +138,10 @@ def api_session(settings: TheHiveSettings, context: ssl.SSLContext, retried: fro
         allowed_methods=retried,
         raise_on_status=False,
     )
-    session.mount("http://", HTTPAdapter(max_retries=retry))
-    session.mount("https://", TrustingAdapter(max_retries=retry))
+    session = open_session(context, settings.proxies, retry=retry, environment=True)
     session.headers["Authorization"] = f"Bearer {settings.apikey}"
     if settings.organisation:
         session.headers["X-Organisation"] = settings.organisation
-    session.proxies.update(settings.proxies)
     return session
 
 

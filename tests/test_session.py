@@ -11,8 +11,8 @@ import time
 import pytest
 
 from feedback.alarm import Alarm, BudgetSpent
+from feedback.answers import Permanent
 from feedback.logins import check_login
-from feedback.session import Permanent
 from feedback.settings import read_settings
 from testkit.cases import thehive4_case
 from testkit.cortex import cortex_config

@@ -14,14 +14,13 @@ from email.message import EmailMessage
 from urllib.parse import quote
 
 from feedback.alarm import BudgetSpent
-from feedback.answers import Answer
+from feedback.answers import Answer, Permanent
 from feedback.api_session import Clock, Untrusted, open_session, post
 from feedback.bounded_json import json_value
 from feedback.gmail_replies import LIMITS, answer, described
 from feedback.google_token import ServiceAccount, read_key, request_token
 from feedback.items import WHERE, ConfigError
 from feedback.oauth import Token
-from feedback.session import Permanent
 from feedback.trust import trust_context
 
 # Gmail answers a send with about 100 bytes, an error with under 2 kB.

@@ -16,12 +16,12 @@ import sys
 import time
 from urllib.parse import urlsplit
 
+from feedback.answers import Permanent
 from feedback.api_session import Untrusted, post
 from feedback.bounded_json import json_value
 from feedback.items import WHERE, ConfigError
 from feedback.oauth import RENEWAL_SHARE, Token
 from feedback.redaction import remember, remember_secret_text, scrub
-from feedback.session import Permanent
 from feedback.shapes import shape
 
 SCOPE = "https://www.googleapis.com/auth/gmail.send"

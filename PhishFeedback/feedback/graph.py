@@ -16,13 +16,12 @@ from urllib.parse import quote
 
 from feedback import answers, replies
 from feedback.alarm import Alarm
-from feedback.answers import Answer
+from feedback.answers import Answer, Permanent
 from feedback.api_session import open_session
 from feedback.api_settings import GraphSettings
 from feedback.bounded_json import json_value, within
 from feedback.delivery import Transport, Trouble
 from feedback.oauth import Token, fresh, request_token
-from feedback.session import Permanent
 from feedback.trust import trust_context
 
 # Graph answers a sendMail with nothing (202) or a small JSON error: more is not Graph, and is not read.

@@ -14,10 +14,11 @@ from base64 import b64encode
 from collections.abc import Callable
 from functools import partial
 
+from feedback.answers import Permanent
 from feedback.oauth import Token, fresh, request_token
 from feedback.redaction import remember, scrub
 from feedback.replies import words
-from feedback.session import LoginDeferred, Permanent, Session, describe_trouble, reply_text, timeout_for
+from feedback.session import LoginDeferred, Session, describe_trouble, reply_text, timeout_for
 from feedback.settings import SmtpSettings
 from feedback.trust import trust_context
 

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from urllib.parse import quote_plus, urlencode, urlsplit
 
 from feedback.alarm import Alarm, BudgetSpent
+from feedback.answers import Permanent
 from feedback.api_settings import OAuthSettings
 from feedback.bounded_json import PastBound, collected, parsed
 from feedback.redaction import remember, scrub, shortened
-from feedback.session import Permanent
 from feedback.shapes import shape
 
 # The item an admin corrects for Entra ID's commonest refusals (AADSTS codes), then for OAuth2's error names.

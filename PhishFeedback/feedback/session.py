@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from functools import cache
 
+from feedback.answers import Permanent
 from feedback.connection import (
     REPLY_LINES,
     REPLY_OCTETS,
@@ -26,10 +27,6 @@ from feedback.connection import (
     TlsConnection,
 )
 from feedback.settings import SmtpSettings
-
-
-class Permanent(Exception):
-    """Trying again will not help: the reason goes to every message still waiting."""
 
 
 class LoginDeferred(smtplib.SMTPResponseException):

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feedback import pacing, replies
-from feedback.replies import MESSAGE, RECIPIENT, SENDER, meaning
+from feedback import pacing
+from feedback.smtp import replies
+from feedback.smtp.replies import MESSAGE, RECIPIENT, SENDER, meaning
 
 
 @pytest.mark.parametrize(

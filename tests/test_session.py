@@ -12,8 +12,8 @@ import pytest
 
 from feedback.alarm import Alarm, BudgetSpent
 from feedback.answers import Permanent
-from feedback.logins import check_login
 from feedback.settings import read_settings
+from feedback.smtp.logins import check_login
 from testkit.cases import thehive4_case
 from testkit.cortex import cortex_config
 from testkit.smtp_server import USER, RawTcpServer

@@ -81,7 +81,7 @@ class GmailTransport:
 class Channel:
     """One requests.Session for the job's messages, cut at the deadline whatever the server does.
 
-    A class rather than a generator under contextlib's decorator, as feedback/session.py explains.
+    A class rather than a generator under contextlib's decorator, as feedback/smtp/session.py explains.
     """
 
     def __init__(self, transport: GmailTransport) -> None:

@@ -14,7 +14,7 @@ import time
 from email.message import EmailMessage
 from urllib.parse import quote
 
-from feedback import answers, replies
+from feedback import answers
 from feedback.alarm import Alarm
 from feedback.answers import Answer, Permanent
 from feedback.api_session import open_session
@@ -22,6 +22,7 @@ from feedback.api_settings import GraphSettings
 from feedback.bounded_json import json_value, within
 from feedback.delivery import Transport, Trouble
 from feedback.oauth import Token, fresh, request_token
+from feedback.smtp import replies
 from feedback.trust import trust_context
 
 # Graph answers a sendMail with nothing (202) or a small JSON error: more is not Graph, and is not read.

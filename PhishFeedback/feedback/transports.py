@@ -6,9 +6,9 @@ SMTP, the default, must not pay for them.
 
 from __future__ import annotations
 
-from feedback import smtp
 from feedback.delivery import Transport
 from feedback.settings import Settings
+from feedback.smtp import transport as smtp
 
 
 def transport_for(settings: Settings, deadline: float) -> Transport:

@@ -4,7 +4,7 @@ Every way a session can fail for good (TLS, a name that does not resolve, a refu
 becomes `Permanent` with a sentence that names what to fix; the rest is left to the caller's
 retry policy, described by `describe_trouble`. A session never outlives the job's deadline: it
 is cut there (`OutOfTime`), however slowly the server answers. How to log in is the caller's
-choice, made once per job (feedback/logins.py).
+choice, made once per job (feedback/smtp/logins.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from collections.abc import Callable
 from functools import cache
 
 from feedback.answers import Permanent
-from feedback.connection import (
+from feedback.settings import SmtpSettings
+from feedback.smtp.connection import (
     REPLY_LINES,
     REPLY_OCTETS,
     Clock,
@@ -26,7 +27,6 @@ from feedback.connection import (
     ReplyTooLong,
     TlsConnection,
 )
-from feedback.settings import SmtpSettings
 
 
 class LoginDeferred(smtplib.SMTPResponseException):

@@ -14,9 +14,9 @@ from email.message import EmailMessage
 
 import pytest
 
-from feedback import gmail
 from feedback.answers import ACCEPTED, RECONNECT, REFUSED, STOP, Permanent
-from feedback.google_token import SCOPE
+from feedback.google import gmail
+from feedback.google.token import SCOPE
 from feedback.items import ConfigError
 from feedback.redaction import scrub
 from testkit.cases import thehive4_case

@@ -65,7 +65,7 @@ def graph_settings(items: Items, cacerts: str | None, timeout: float) -> GraphSe
 
 
 def gmail_settings(items: Items, cacerts: str | None, timeout: float) -> GmailSettings:
-    """The Gmail API; the service account's key is read here as text, and parsed by feedback/gmail.py."""
+    """The Gmail API; the service account's key is read here as text, and parsed by feedback/google/gmail.py."""
     key = items.text("gmail_service_account", secret=True)
     if not key:
         raise ConfigError(

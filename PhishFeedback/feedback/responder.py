@@ -21,7 +21,7 @@ from feedback.case import CaseError
 from feedback.delivery import DeliveryError
 from feedback.items import ConfigError
 from feedback.job_folder import missing_input, path, unreadable_input, write_failure, write_output
-from feedback.oauth import OAuthError
+from feedback.microsoft.token import OAuthError
 from feedback.outcome import Outcome
 from feedback.redaction import remember_secrets, secret_item, spare
 from feedback.thehive import TheHiveError

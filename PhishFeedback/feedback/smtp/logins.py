@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import partial
 
 from feedback.answers import Permanent
-from feedback.oauth import Token, fresh, request_token
+from feedback.microsoft.token import Token, fresh, request_token
 from feedback.redaction import remember, scrub
 from feedback.settings import SmtpSettings
 from feedback.smtp.replies import words

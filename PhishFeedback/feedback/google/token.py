@@ -20,7 +20,7 @@ from feedback.answers import Permanent
 from feedback.api_session import Untrusted, post
 from feedback.bounded_json import json_value
 from feedback.items import WHERE, ConfigError
-from feedback.oauth import RENEWAL_SHARE, Token
+from feedback.microsoft.token import RENEWAL_SHARE, Token
 from feedback.redaction import remember, remember_secret_text, scrub
 from feedback.shapes import shape
 

@@ -2,7 +2,7 @@
 
 For the tenants where SMTP AUTH is off (the default since 2020): the `Mail.Send` application
 permission, scoped to one mailbox, is all the app holds. One token per job (Entra ID's client
-credentials, feedback/oauth.py) and one requests.Session (feedback/api_session.py), so that a whole
+credentials, feedback/microsoft/token.py) and one requests.Session (feedback/api_session.py), so that a whole
 campaign goes over one kept-alive TLS connection. Graph's replies (docs/cortex-and-thehive.md §8b) become the delivery
 policy's answers here. requests is imported by the jobs that send through Graph only.
 """
@@ -21,7 +21,7 @@ from feedback.api_session import open_session
 from feedback.api_settings import GraphSettings
 from feedback.bounded_json import json_value, within
 from feedback.delivery import Transport, Trouble
-from feedback.oauth import Token, fresh, request_token
+from feedback.microsoft.token import Token, fresh, request_token
 from feedback.smtp import replies
 from feedback.trust import trust_context
 

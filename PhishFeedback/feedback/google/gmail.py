@@ -2,7 +2,7 @@
 
 One kept-alive HTTPS connection (a requests.Session) carries a job's messages, through Cortex's
 proxy, trusting the system store plus `cacerts`. Who is pending, retried or paced is the delivery
-policy's business (feedback/delivery.py); feedback/gmail_replies.py reads Google's replies as the
+policy's business (feedback/delivery.py); feedback/google/replies.py reads Google's replies as the
 answers of feedback/answers.py. `requests` is imported on first use, and this module only by Gmail jobs.
 """
 
@@ -17,10 +17,10 @@ from feedback.alarm import BudgetSpent
 from feedback.answers import Answer, Permanent
 from feedback.api_session import Clock, Untrusted, open_session, post
 from feedback.bounded_json import json_value
-from feedback.gmail_replies import LIMITS, answer, described
-from feedback.google_token import ServiceAccount, read_key, request_token
+from feedback.google.replies import LIMITS, answer, described
+from feedback.google.token import ServiceAccount, read_key, request_token
 from feedback.items import WHERE, ConfigError
-from feedback.oauth import Token
+from feedback.microsoft.token import Token
 from feedback.trust import trust_context
 
 # Gmail answers a send with about 100 bytes, an error with under 2 kB.

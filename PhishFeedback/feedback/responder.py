@@ -24,7 +24,7 @@ from feedback.job_folder import missing_input, path, unreadable_input, write_fai
 from feedback.microsoft.token import OAuthError
 from feedback.outcome import Outcome
 from feedback.redaction import remember_secrets, secret_item, spare
-from feedback.thehive import TheHiveError
+from feedback.thehive.observables import TheHiveError
 
 # One error class per outside party (and the configuration), each worded for the analyst where it is raised.
 FAILURES = (ConfigError, CaseError, TheHiveError, OAuthError, Permanent, DeliveryError)

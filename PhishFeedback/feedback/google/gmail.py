@@ -20,7 +20,7 @@ from feedback.bounded_json import json_value
 from feedback.google.replies import LIMITS, answer, described
 from feedback.google.token import ServiceAccount, read_key, request_token
 from feedback.items import WHERE, ConfigError
-from feedback.microsoft.token import Token
+from feedback.tokens import Token
 from feedback.trust import trust_context
 
 # Gmail answers a send with about 100 bytes, an error with under 2 kB.

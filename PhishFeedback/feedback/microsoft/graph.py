@@ -21,8 +21,9 @@ from feedback.api_session import open_session
 from feedback.api_settings import GraphSettings
 from feedback.bounded_json import json_value, within
 from feedback.delivery import Transport, Trouble
-from feedback.microsoft.token import Token, fresh, request_token
+from feedback.microsoft.token import fresh, request_token
 from feedback.smtp import replies
+from feedback.tokens import Token
 from feedback.trust import trust_context
 
 # Graph answers a sendMail with nothing (202) or a small JSON error: more is not Graph, and is not read.

@@ -15,9 +15,9 @@ import sys
 from urllib.parse import urlsplit
 
 from feedback.redaction import ScrubbedStream, remember
-from feedback.settings import TheHiveSettings
 from feedback.thehive.admin_api import STATUS, AdminApi
 from feedback.thehive.field_setup import ROUTES, SetupError, edition, plan, read_fields
+from feedback.thehive.settings import TheHiveSettings
 
 ENVIRONMENT_KEY = "THEHIVE_APIKEY"
 TIMEOUT = 30.0

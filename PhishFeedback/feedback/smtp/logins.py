@@ -17,9 +17,9 @@ from functools import partial
 from feedback.answers import Permanent
 from feedback.microsoft.token import fresh, request_token
 from feedback.redaction import remember, scrub
-from feedback.settings import SmtpSettings
 from feedback.smtp.replies import words
 from feedback.smtp.session import LoginDeferred, Session, describe_trouble, reply_text, timeout_for
+from feedback.smtp.settings import SmtpSettings
 from feedback.tokens import Token
 from feedback.trust import trust_context
 

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from functools import cache
 
 from feedback.answers import Permanent
-from feedback.settings import SmtpSettings
 from feedback.smtp.connection import (
     REPLY_LINES,
     REPLY_OCTETS,
@@ -27,6 +26,7 @@ from feedback.smtp.connection import (
     ReplyTooLong,
     TlsConnection,
 )
+from feedback.smtp.settings import SmtpSettings
 
 
 class LoginDeferred(smtplib.SMTPResponseException):

@@ -13,10 +13,10 @@ from email.message import EmailMessage
 from feedback import answers
 from feedback.answers import Answer
 from feedback.delivery import Transport, Trouble
-from feedback.settings import SmtpSettings
 from feedback.smtp import replies
 from feedback.smtp.logins import check_login, sender_advice, sessions
 from feedback.smtp.session import Session, describe_trouble, reply_text
+from feedback.smtp.settings import SmtpSettings
 
 ACCEPTED = Answer(answers.ACCEPTED, "", None)
 

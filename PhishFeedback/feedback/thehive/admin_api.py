@@ -10,9 +10,9 @@ import sys
 
 from feedback.bounded_json import PastBound, parsed
 from feedback.items import ConfigError
-from feedback.settings import TheHiveSettings
 from feedback.thehive.api import Advice, send, thehive_session
 from feedback.thehive.field_setup import SetupError
+from feedback.thehive.settings import TheHiveSettings
 from feedback.trust import trust_context
 
 STATUS = "/api/v1/status"

@@ -9,8 +9,8 @@ import ssl
 
 from feedback.api_session import open_session
 from feedback.bounded_json import LARGEST, PastBound, collected
-from feedback.settings import TheHiveSettings
 from feedback.shapes import shape
+from feedback.thehive.settings import TheHiveSettings
 
 
 @shape

@@ -14,9 +14,10 @@ from feedback.alarm import Alarm, BudgetSpent
 from feedback.bounded_json import LARGEST, PastBound, parsed
 from feedback.case import CaseError, Observable, Report, read_observables
 from feedback.plan import REPORTER_NAMESPACE
-from feedback.settings import TIME_BUDGET_SHARE, TheHiveSettings
+from feedback.settings import TIME_BUDGET_SHARE
 from feedback.tags import tag_values
 from feedback.thehive.api import Advice, send, thehive_session
+from feedback.thehive.settings import TheHiveSettings
 from feedback.trust import trust_context
 
 PAGE = 100

@@ -3,8 +3,8 @@
 Cortex hands every configuration item to the job, set or not (docs/cortex-and-thehive.md §1), and an admin can
 save odd values; everything is checked here once, so that the rest of the code can trust its
 settings and a bad value becomes one sentence that names the item to fix. Each way out's items,
-and TheHive's, are read beside it (feedback/smtp/settings.py, feedback/api_settings.py,
-feedback/thehive/settings.py); what they share, and the job's own items, here.
+and TheHive's, are read in its sub-package (feedback/smtp/settings.py, microsoft/settings.py,
+google/settings.py, thehive/settings.py); what they share, and the job's own items, here.
 """
 
 from __future__ import annotations
@@ -12,15 +12,11 @@ from __future__ import annotations
 from email.utils import getaddresses
 
 from feedback.addresses import AddressError, parse_address
-from feedback.api_settings import (
-    GmailSettings,
-    GraphSettings,
-    gmail_settings,
-    graph_settings,
-)
 from feedback.case import printable
 from feedback.flavours import TEMPLATE_ITEMS, read_flavour, read_languages
+from feedback.google.settings import GmailSettings, gmail_settings
 from feedback.items import WHERE, ConfigError, Items
+from feedback.microsoft.settings import GraphSettings, graph_settings
 from feedback.shapes import shape
 from feedback.smtp.settings import SmtpSettings, smtp_settings
 from feedback.thehive.settings import TheHiveSettings, thehive_settings

@@ -18,9 +18,9 @@ from feedback import answers
 from feedback.alarm import Alarm
 from feedback.answers import Answer, Permanent
 from feedback.api_session import open_session
-from feedback.api_settings import GraphSettings
 from feedback.bounded_json import json_value, within
 from feedback.delivery import Transport, Trouble
+from feedback.microsoft.settings import GraphSettings
 from feedback.microsoft.token import fresh, request_token
 from feedback.smtp import replies
 from feedback.tokens import Token

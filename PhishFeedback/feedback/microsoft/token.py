@@ -19,8 +19,8 @@ from urllib.parse import quote_plus, urlencode, urlsplit
 
 from feedback.alarm import Alarm, BudgetSpent
 from feedback.answers import Permanent
-from feedback.api_settings import OAuthSettings
 from feedback.bounded_json import PastBound, collected, parsed
+from feedback.microsoft.settings import OAuthSettings
 from feedback.redaction import remember, scrub, shortened
 from feedback.tokens import Token, endpoint_shown, issued
 

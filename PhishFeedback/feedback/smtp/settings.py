@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from re import fullmatch
 
-from feedback.api_settings import OAUTH_SCOPE, OAuthSettings, client_credentials
 from feedback.items import WHERE, ConfigError, Items
+from feedback.microsoft.settings import OAUTH_SCOPE, OAuthSettings, client_credentials
 from feedback.redaction import without_secrets
 from feedback.shapes import shape
 

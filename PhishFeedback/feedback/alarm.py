@@ -45,6 +45,12 @@ class Alarm:
         raise BudgetSpent("the job's time budget ran out")
 
 
+def timeout_within(timeout: float, deadline: float) -> float:
+    """The configured timeout, or less when the job's deadline is nearer; never under a second, which no exchange
+    could use."""
+    return max(1.0, min(timeout, deadline - time.monotonic()))
+
+
 class BudgetSpent(TimeoutError):
     """The job's deadline came while another party still held it."""
 

@@ -13,7 +13,7 @@ import time
 from email.message import EmailMessage
 from urllib.parse import quote
 
-from feedback.alarm import BudgetSpent
+from feedback.alarm import BudgetSpent, timeout_within
 from feedback.answers import Answer, Permanent
 from feedback.api_session import Clock, Untrusted, open_session, post
 from feedback.bounded_json import json_value
@@ -74,8 +74,7 @@ class GmailTransport:
         ]
 
     def timeout_now(self) -> float:
-        """The configured timeout, or less when the job's deadline is nearer; never under a second."""
-        return max(1.0, min(self.timeout, self.deadline - time.monotonic()))
+        return timeout_within(self.timeout, self.deadline)
 
 
 class Channel:

@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from urllib.parse import quote
 
 from feedback import answers
-from feedback.alarm import Alarm
+from feedback.alarm import Alarm, timeout_within
 from feedback.answers import Answer, Permanent
 from feedback.api_session import open_session
 from feedback.bounded_json import json_value, within
@@ -89,7 +89,7 @@ class GraphTransport(Transport):
         return request_token(self.graph.oauth, self.context, self.deadline, self._timeout())
 
     def _timeout(self) -> float:
-        return max(1.0, min(self.graph.timeout, self.deadline - time.monotonic()))
+        return timeout_within(self.graph.timeout, self.deadline)
 
     def connect(self) -> None:
         """The token first (a refusal is the job's error, before anything is sent), then the session."""

@@ -12,10 +12,10 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
-import time
 from collections.abc import Callable
 from functools import cache
 
+from feedback.alarm import timeout_within
 from feedback.answers import Permanent
 from feedback.smtp.connection import (
     REPLY_LINES,
@@ -121,8 +121,8 @@ def _fqdn() -> str:
 
 
 def timeout_for(smtp: SmtpSettings, deadline: float) -> float:
-    """smtp_timeout, or less when the job's deadline is nearer; never under a second, which no exchange could use."""
-    return max(1.0, min(smtp.timeout, deadline - time.monotonic()))
+    """smtp_timeout, or less when the job's deadline is nearer (feedback/alarm.py)."""
+    return timeout_within(smtp.timeout, deadline)
 
 
 def _permanent(failure: Exception, smtp: SmtpSettings) -> Permanent | None:

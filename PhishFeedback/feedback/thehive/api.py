@@ -1,13 +1,13 @@
 """TheHive's API as the responder and thehive_setup.py speak it: the key, the organisation, one call's answer.
 
-`requests` is imported on first use, so that a job that never asks TheHive does not pay for it.
+`requests` (and the session, feedback/api_session.py) is imported on first use, so that a job that never
+asks TheHive does not pay for it.
 """
 
 from __future__ import annotations
 
 import ssl
 
-from feedback.api_session import open_session
 from feedback.bounded_json import LARGEST, PastBound, collected
 from feedback.shapes import shape
 from feedback.thehive.settings import TheHiveSettings
@@ -31,6 +31,8 @@ def thehive_session(settings: TheHiveSettings, context: ssl.SSLContext, retried:
     server error (5xx) is retried for the methods in `retried`, for all of them when it is None.
     """
     from urllib3.util.retry import Retry
+
+    from feedback.api_session import open_session
 
     # A read that timed out is not sent again: the server is slow, and a second wait would only
     # spend the time delivery needs.

@@ -10,19 +10,16 @@ google/settings.py, thehive/settings.py); what they share, and the job's own ite
 from __future__ import annotations
 
 from email.utils import getaddresses
-from typing import TYPE_CHECKING
 
 from feedback.addresses import AddressError, parse_address
 from feedback.case import printable
 from feedback.flavours import TEMPLATE_ITEMS, read_flavour, read_languages
+from feedback.google.settings import GmailSettings, gmail_settings
 from feedback.items import WHERE, ConfigError, Items
 from feedback.microsoft.settings import GraphSettings, graph_settings
 from feedback.shapes import shape
 from feedback.smtp.settings import SmtpSettings, smtp_settings
 from feedback.thehive.settings import TheHiveSettings, thehive_settings
-
-if TYPE_CHECKING:
-    from feedback.google.settings import GmailSettings
 
 # How messages leave (docs/graph.md): SMTP, Microsoft Graph's sendMail, the Gmail API's messages.send.
 DELIVERIES = ("smtp", "graph", "gmail")
@@ -80,7 +77,7 @@ def read_settings(config: object, parameters: object) -> Settings:
         delivery=delivery,
         smtp=smtp_settings(items, cacerts, timeout) if delivery == "smtp" else None,
         graph=graph_settings(items, cacerts, timeout) if delivery == "graph" else None,
-        gmail=_gmail(items, cacerts, timeout) if delivery == "gmail" else None,
+        gmail=gmail_settings(items, cacerts, timeout) if delivery == "gmail" else None,
         # smtp_retries and smtp_max_per_minute pace every way out: named before the others came, kept for saved configs.
         limits=Limits(
             timeout=timeout,
@@ -131,10 +128,3 @@ def _sender(value: str) -> tuple[str, str]:
 def _printable(text: str | None) -> str | None:
     """A text that goes into the messages, fit for them once and for all (feedback/case.py `printable`)."""
     return None if text is None else printable(text)
-
-
-def _gmail(items: Items, cacerts: str | None, timeout: float) -> GmailSettings:
-    """Read by the Gmail jobs only, which alone load Google's modules (feedback/transports.py)."""
-    from feedback.google.settings import gmail_settings
-
-    return gmail_settings(items, cacerts, timeout)

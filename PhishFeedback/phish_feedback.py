@@ -30,7 +30,7 @@ from feedback.outcome import Outcome, delivered, nothing_to_send, preview
 from feedback.plan import decide
 from feedback.responder import CortexJob, run_as_cortex_job
 from feedback.settings import read_settings
-from feedback.thehive import observables_for
+from feedback.thehive.observables import observables_for
 from feedback.transports import transport_for
 
 

@@ -14,10 +14,10 @@ import os
 import sys
 from urllib.parse import urlsplit
 
-from feedback.admin_api import STATUS, AdminApi
-from feedback.field_setup import ROUTES, SetupError, edition, plan, read_fields
 from feedback.redaction import ScrubbedStream, remember
-from feedback.settings import TheHiveSettings
+from feedback.thehive.admin_api import STATUS, AdminApi
+from feedback.thehive.field_setup import ROUTES, SetupError, edition, plan, read_fields
+from feedback.thehive.settings import TheHiveSettings
 
 ENVIRONMENT_KEY = "THEHIVE_APIKEY"
 TIMEOUT = 30.0

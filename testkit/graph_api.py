@@ -21,7 +21,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
 import pytest
-from werkzeug.wrappers import Response
 
 from testkit.token_endpoint import CLIENT_ID, CLIENT_SECRET, MAILBOX, TOKEN, TOKEN_PATH, token_answer
 
@@ -113,6 +112,11 @@ class GraphApi:
                 self.accepted.append(message)
             return reply
 
+    def honour(self, token: str, mailbox: str, lifetime: float) -> None:
+        """Take `token` too, for `lifetime` s; a Graph token names no mailbox, the app's permission decides."""
+        self.tokens.add(token)
+        threading.Timer(lifetime, self.tokens.discard, (token,)).start()
+
     def recipients(self) -> list[str]:
         return [message["To"] for message in self.accepted]
 
@@ -181,23 +185,6 @@ def entra_for(entra, scope: str) -> None:
     """The `entra` token endpoint issuing TOKEN for `scope` (Graph's: <graph_url>/.default) instead of Outlook's."""
     entra.clear()
     entra.expect_request(TOKEN_PATH, method="POST").respond_with_handler(lambda r: token_answer(r, scope))
-
-
-def issue_short_lived_tokens(entra, graph: GraphApi, lifetime: float) -> list[str]:
-    """Entra issuing a new token at every request, lasting `lifetime` s, which Graph refuses after."""
-    issued: list[str] = []
-
-    def answer(request) -> Response:
-        token = f"{TOKEN}.{len(issued) + 1}"
-        issued.append(token)
-        graph.tokens.add(token)
-        threading.Timer(lifetime, graph.tokens.discard, (token,)).start()
-        body = {"token_type": "Bearer", "expires_in": lifetime, "access_token": token}
-        return Response(json.dumps(body), status=200, content_type="application/json")
-
-    entra.clear()
-    entra.expect_request(TOKEN_PATH, method="POST").respond_with_handler(answer)
-    return issued
 
 
 @pytest.fixture

@@ -132,6 +132,11 @@ class XOAuth2:
     echo: bool = False
     split: int = 0
 
+    def honour(self, token: str, mailbox: str, lifetime: float) -> None:
+        """Take `token` for `mailbox` until `lifetime` s from now."""
+        self.tokens[token] = mailbox
+        self.expiry[token] = time.monotonic() + lifetime
+
     def refusal(self, sent: str) -> str:
         default = {
             "exchange": "535 5.7.3 Authentication unsuccessful [AM0PR10CA0001.EURPRD10.PROD.OUTLOOK.COM]",

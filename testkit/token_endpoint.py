@@ -7,7 +7,6 @@ grant, form-encoded, answered with Entra's JSON for a token or for a refusal.
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -67,8 +66,9 @@ def token_answer(request: Request, scope: str = SCOPE) -> Response:
     return Response(json.dumps(body), status=200, content_type="application/json; charset=utf-8")
 
 
-def issue_short_lived_tokens(entra: HTTPServer, xoauth2, lifetime: float, refused_from: int = 0) -> list[str]:
-    """Entra issuing a new token at every request, lasting `lifetime` s, which the mail server refuses after.
+def issue_short_lived_tokens(entra: HTTPServer, server, lifetime: float, refused_from: int = 0) -> list[str]:
+    """Entra issuing a new token at every request, lasting `lifetime` s, which `server` (the SMTP server's
+    XOAuth2, or Graph) refuses after: each token goes to its `honour(token, mailbox, lifetime)`.
 
     From the `refused_from`-th request on (if set), Entra refuses: the app's secret has expired meanwhile.
     Returns the tokens issued, as they are issued.
@@ -82,8 +82,7 @@ def issue_short_lived_tokens(entra: HTTPServer, xoauth2, lifetime: float, refuse
             )
         token = f"{TOKEN}.{len(issued) + 1}"
         issued.append(token)
-        xoauth2.tokens[token] = MAILBOX
-        xoauth2.expiry[token] = time.monotonic() + lifetime
+        server.honour(token, MAILBOX, lifetime)
         body = {"token_type": "Bearer", "expires_in": lifetime, "access_token": token}
         return Response(json.dumps(body), status=200, content_type="application/json; charset=utf-8")
 

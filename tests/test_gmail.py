@@ -14,12 +14,11 @@ from email.message import EmailMessage
 
 import pytest
 
-from feedback import gmail
-from feedback.answers import ACCEPTED, RECONNECT, REFUSED, STOP
-from feedback.google_token import SCOPE
+from feedback.answers import ACCEPTED, RECONNECT, REFUSED, STOP, Permanent
+from feedback.google import gmail
+from feedback.google.token import SCOPE
 from feedback.items import ConfigError
 from feedback.redaction import scrub
-from feedback.session import Permanent
 from testkit.cases import thehive4_case
 from testkit.gmail_api import GmailApi, daily_limit, google_error, invalid_to, rate_limited
 from testkit.google_oauth import CLIENT_EMAIL, CLIENT_ID, MAILBOX, oauth_error

@@ -28,12 +28,11 @@ from testkit.graph_api import (
     Reply,
     entra_for,
     error,
-    issue_short_lived_tokens,
 )
 from testkit.proxy import ConnectProxy
 from testkit.secret_forms import leaked
 from testkit.smtp_server import free_port
-from testkit.token_endpoint import CLIENT_SECRET, MAILBOX, TOKEN
+from testkit.token_endpoint import CLIENT_SECRET, MAILBOX, TOKEN, issue_short_lived_tokens
 
 CAMPAIGN = ["alice@example.org", "bob@example.org", "carol@example.org"]
 

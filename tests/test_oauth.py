@@ -12,7 +12,7 @@ from base64 import b64encode
 
 import pytest
 
-from feedback.oauth import OAuthError, request_token
+from feedback.microsoft.token import OAuthError, request_token
 from feedback.settings import read_settings
 from feedback.trust import trust_context
 from testkit.cases import thehive4_case

@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feedback import pacing, replies
+from feedback import pacing
 from feedback.answers import ACCEPTED, Answer
 from feedback.delivery import deliver
-from feedback.replies import MESSAGE, RECIPIENT, SENDER, meaning
+from feedback.smtp import replies
+from feedback.smtp.replies import MESSAGE, RECIPIENT, SENDER, meaning
 from testkit.cases import thehive4_case
 
 

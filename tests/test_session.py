@@ -11,9 +11,9 @@ import time
 import pytest
 
 from feedback.alarm import Alarm, BudgetSpent
-from feedback.logins import check_login
-from feedback.session import Permanent
+from feedback.answers import Permanent
 from feedback.settings import read_settings
+from feedback.smtp.logins import check_login
 from testkit.cases import thehive4_case
 from testkit.cortex import cortex_config
 from testkit.smtp_server import USER, RawTcpServer

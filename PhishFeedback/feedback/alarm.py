@@ -8,6 +8,7 @@ rings depends on what may be cut short safely.
 from __future__ import annotations
 
 import signal
+import socket
 import time
 
 
@@ -44,5 +45,19 @@ class Alarm:
         raise BudgetSpent("the job's time budget ran out")
 
 
+def timeout_within(timeout: float, deadline: float) -> float:
+    """The configured timeout, or less when the job's deadline is nearer; never under a second, which no exchange
+    could use."""
+    return max(1.0, min(timeout, deadline - time.monotonic()))
+
+
 class BudgetSpent(TimeoutError):
     """The job's deadline came while another party still held it."""
+
+
+def shut(sock: socket.socket) -> None:
+    """Ends every read and write that waits on the socket; an alarm's `ring` uses it to cut a connection."""
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass

@@ -16,6 +16,10 @@ RECONNECT = "reconnect"  # the channel is over or throttled: pause (`after` s, e
 STOP = "stop"  # nothing more goes out in this job (a quota, a refused sender, missing rights): `reason` says why
 
 
+class Permanent(Exception):
+    """Raised by a transport when trying again will not help: the reason goes to every message still waiting."""
+
+
 @shape
 class Answer:
     kind: str  # one of the five above

@@ -1,19 +1,20 @@
-"""A kept-alive HTTPS session for a mail API: the job's trust, Cortex's proxies, bounded answers, cut at the deadline.
+"""A kept-alive HTTP(S) session for TheHive and the mail APIs: the job's trust and proxies, bounded answers.
 
 requests gives the connection reuse and the proxy tunnel; what it lacks is added here: its TLS
 trusts the system store plus `cacerts` (feedback/trust.py) through the proxy too, nothing is taken
-from the environment (a proxy, a CA bundle, a .netrc login), an answer is read only up to a size,
-and at the job's deadline the sockets are shut, as feedback/session.py does for SMTP. `requests`
-is imported on first use: only jobs that deliver through an API load it.
+from the environment (a proxy, a CA bundle, a .netrc login) unless the caller says so, an answer
+is read only up to a size (feedback/bounded_json.py), and, given a `Clock`, the sockets are shut at
+the job's deadline, as feedback/smtp/connection.py does for SMTP. Each caller chooses its retries.
+`requests` is imported on first use: only jobs that speak to an HTTP API load it.
 """
 
 from __future__ import annotations
 
-import json
 import socket
 import ssl
 
-from feedback.alarm import Alarm
+from feedback.alarm import Alarm, shut
+from feedback.bounded_json import within
 
 
 class Clock(Alarm):
@@ -29,16 +30,50 @@ class Clock(Alarm):
 
     def ring(self) -> None:
         for sock in self.sockets:
-            try:
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            except OSError:
-                pass
+            shut(sock)
 
 
-def open_session(context: ssl.SSLContext, proxies: dict[str, str], clock: Clock):
-    """A requests.Session trusting `context`, through `proxies` only, each socket it opens known to the clock."""
+def open_session(
+    context: ssl.SSLContext,
+    proxies: dict[str, str],
+    *,
+    retry: object = None,
+    clock: Clock | None = None,
+    environment: bool = False,
+):
+    """A requests.Session trusting `context`, through `proxies`, retrying as `retry` (a urllib3 Retry) says.
+
+    With a `clock`, each socket it opens is known to it; with `environment`, requests may also take
+    a proxy, a CA bundle and a .netrc login from the environment.
+    """
     import requests
     from requests.adapters import HTTPAdapter
+
+    pools = _clocked_pools(clock) if clock is not None else {}
+
+    class Adapter(HTTPAdapter):
+        """requests gives its own trust to a proxy's tunnels unless told: the context goes to both managers."""
+
+        def init_poolmanager(self, *args, **kwargs) -> None:
+            super().init_poolmanager(*args, **kwargs, ssl_context=context)
+            self.poolmanager.pool_classes_by_scheme = {**self.poolmanager.pool_classes_by_scheme, **pools}
+
+        def proxy_manager_for(self, proxy: str, **kwargs):
+            manager = super().proxy_manager_for(proxy, **kwargs, ssl_context=context)
+            manager.pool_classes_by_scheme = {**manager.pool_classes_by_scheme, **pools}
+            return manager
+
+    session = requests.Session()
+    session.trust_env = environment
+    session.proxies.update(proxies)
+    retries = retry or 0  # requests' own default: no retry
+    session.mount("http://", HTTPAdapter(max_retries=retries))
+    session.mount("https://", Adapter(max_retries=retries))
+    return session
+
+
+def _clocked_pools(clock: Clock) -> dict[str, type]:
+    """urllib3's HTTPS pool, each socket it opens (the plain one, then the TLS one over it) handed to the clock."""
     from urllib3.connection import HTTPSConnection
     from urllib3.connectionpool import HTTPSConnectionPool
 
@@ -55,23 +90,7 @@ def open_session(context: ssl.SSLContext, proxies: dict[str, str], clock: Clock)
     class Pool(HTTPSConnectionPool):
         ConnectionCls = Connection
 
-    class Adapter(HTTPAdapter):
-        """requests gives its own trust to a proxy's tunnels unless told: the context goes to both managers."""
-
-        def init_poolmanager(self, *args, **kwargs) -> None:
-            super().init_poolmanager(*args, **kwargs, ssl_context=context)
-            self.poolmanager.pool_classes_by_scheme = {**self.poolmanager.pool_classes_by_scheme, "https": Pool}
-
-        def proxy_manager_for(self, proxy: str, **kwargs):
-            manager = super().proxy_manager_for(proxy, **kwargs, ssl_context=context)
-            manager.pool_classes_by_scheme = {**manager.pool_classes_by_scheme, "https": Pool}
-            return manager
-
-    session = requests.Session()
-    session.trust_env = False
-    session.proxies.update(proxies)
-    session.mount("https://", Adapter())
-    return session
+    return {"https": Pool}
 
 
 class Untrusted(Exception):
@@ -79,15 +98,15 @@ class Untrusted(Exception):
 
 
 def post(session, url: str, limit: int, timeout: float, **request) -> tuple[int, dict, bytes]:
-    """A POST's status, headers and body (at most `limit` bytes, plus one), redirects not followed.
+    """A POST's status, headers and body (at most `limit` bytes), redirects not followed.
 
     A failed TLS handshake is `Untrusted`; any other failure an OSError in words, for the caller to retry or report.
+    A longer answer's connection is dropped, not kept for the next request.
     """
     import requests
 
     try:
         response = session.post(url, timeout=timeout, allow_redirects=False, stream=True, **request)
-        return response.status_code, response.headers, bounded_body(response, limit)
     except requests.exceptions.SSLError:
         raise Untrusted() from None
     except requests.Timeout:
@@ -96,19 +115,10 @@ def post(session, url: str, limit: int, timeout: float, **request) -> tuple[int,
         raise ConnectionError("the proxy refused or dropped the connection") from None
     except (requests.RequestException, OSError) as failure:
         raise ConnectionError(f"the connection failed: {type(failure).__name__}") from None
-
-
-def bounded_body(response, limit: int) -> bytes:
-    """At most `limit` bytes of a streamed answer, plus one to tell a longer one; that one's connection is dropped."""
-    body = response.raw.read(limit + 1, decode_content=True)
-    if len(body) > limit:
-        response.close()
-    return body
-
-
-def json_value(data: bytes) -> object:
-    """The JSON in a body, or None: not JSON, or nested deeper than the parser goes."""
     try:
-        return json.loads(data)
-    except (ValueError, RecursionError):
-        return None
+        body, more = within(response.iter_content(1 << 13), limit)
+    except (requests.RequestException, OSError) as failure:
+        raise ConnectionError(f"the answer was cut short: {type(failure).__name__}") from None
+    if more:
+        response.close()
+    return response.status_code, response.headers, body

@@ -1,4 +1,4 @@
-"""Reading JSON answers from outside parties (TheHive, the token endpoint) within a size and a depth bound.
+"""Reading answers from outside parties (TheHive, the token endpoints, the mail APIs) within a size and a depth bound.
 
 Whoever answers decides how much the job holds in memory and how deep Python's parser recurses: a
 small gzip answer can inflate to a gigabyte, and deeply nested JSON ends the parser with a
@@ -21,15 +21,24 @@ class PastBound(ValueError):
     """The answer is larger or deeper than the responder reads; the text says which, for the analyst."""
 
 
-def collected(chunks: Iterable[bytes], largest: int = LARGEST) -> bytes:
-    """The chunks joined, read no further than `largest` bytes."""
+def within(chunks: Iterable[bytes], largest: int) -> tuple[bytes, bool]:
+    """At most `largest` bytes of the chunks joined, and whether more came: then nothing further is read."""
     kept, size = [], 0
     for chunk in chunks:
         size += len(chunk)
         if size > largest:
-            raise PastBound(f"answered more than {largest >> 20} MB")
+            kept.append(chunk[: len(chunk) - (size - largest)])
+            return b"".join(kept), True
         kept.append(chunk)
-    return b"".join(kept)
+    return b"".join(kept), False
+
+
+def collected(chunks: Iterable[bytes], largest: int = LARGEST) -> bytes:
+    """The chunks joined, read no further than `largest` bytes: a longer answer is PastBound."""
+    body, more = within(chunks, largest)
+    if more:
+        raise PastBound(f"answered more than {largest >> 20} MB")
+    return body
 
 
 def parsed(body: bytes) -> object:
@@ -52,3 +61,11 @@ def parsed(body: bytes) -> object:
             for inner in (item.values() if isinstance(item, dict) else item)
         ]
     return value
+
+
+def json_value(data: bytes) -> object:
+    """The JSON in a short body (its size already bounded), or None: not JSON, or nested deeper than the parser goes."""
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        return None

@@ -12,9 +12,8 @@ from __future__ import annotations
 import time
 
 from feedback import answers, pacing, stopping
-from feedback.answers import Answer
+from feedback.answers import Answer, Permanent
 from feedback.messages import Composer, Outgoing
-from feedback.session import Permanent
 from feedback.settings import TIME_BUDGET_SHARE, Limits
 from feedback.shapes import shape
 from feedback.stopping import Stopped

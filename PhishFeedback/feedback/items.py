@@ -90,6 +90,13 @@ class Items:
             raise ConfigError(f"{name} must be a list of texts. {WHERE}")
         return [v for v in value if v.strip()]
 
+    def api_url(self, name: str, default: str) -> str:
+        """A web API's root: https, no user name or password in it, no trailing slash."""
+        url = self.text(name, default)
+        if not is_url(url, ("https",)) or "@" in urlsplit(url).netloc:
+            raise ConfigError(f"{name} must be an https URL without a user name, like {default}. {WHERE}")
+        return url.rstrip("/")
+
     def proxies(self) -> dict[str, str]:
         """Cortex sends `proxy: {http, https}` when a proxy is set, and `proxy_http`/`proxy_https` always."""
         proxy = self.raw.get("proxy")

@@ -3,7 +3,7 @@
 A secret can come back from a server in many forms (quoted in a reply, white space changed by
 the reply's parsing or a server's line folding, inside the base64 of an AUTH string, split over
 several reply lines), and some are only known while the job runs (an OAuth2 token), so every
-secret is remembered here once, in every form, and `scrub` is applied to whatever leaves the
+secret is remembered here once, in every form (feedback/secret_forms.py), and `scrub` is applied to whatever leaves the
 process: the report, the error, each message, stdout and stderr. White space is ignored when
 looking, and long forms are found in pieces too.
 
@@ -14,27 +14,23 @@ text that is shortened is scrubbed first (`shortened`), so that no cut leaves th
 
 from __future__ import annotations
 
-import base64
-import json
-from urllib.parse import unquote
+from feedback.secret_forms import (
+    encoded_forms,
+    json_private_key,
+    plain_auth_forms,
+    private_key_texts,
+    secret_item,
+    url_credentials,
+)
 
 MASK = "********"
-# Items whose name holds one of these are secrets, as cortexutils decides when it echoes the input.
-SECRET_PHRASES = ("key", "password", "secret")
-# ...and the secrets whose names hold none of those, which cortexutils' own echo would show: the Gmail
-# service account's JSON key, private key inside (the item, and GmailSettings' field).
-SECRET_NAMES = ("service_account",)
 # Shorter forms would blot out ordinary words and addresses (a password "mail" in "mail sent"):
 # a secret that short is no secret, and finding it everywhere would break the record.
 SHORTEST_FORM = 4
-# Likewise for the base64 fragments of a secret embedded at some offset in a longer string.
-SHORTEST_FRAGMENT = 6
 # A piece of a form this long is a piece of a secret wherever it appears: a server that quotes an AUTH
 # string over several reply lines (each opening with its own status code) splits it into such pieces.
 # Looked up every GRAM characters, so every piece of 2 * GRAM - 1 characters or more is found.
 GRAM = 12
-# The PEM's last line can be a few characters long: remembered alone, it would blot them out of ordinary text.
-SHORTEST_LINE = 16
 _forms: set[str] = set()
 _ordered: list[str] = []
 # Each GRAM characters of a form, and where they stand in it.
@@ -47,7 +43,7 @@ def remember_secrets(config: object) -> None:
     """Every secret of the configuration kept out of all output, even from a configuration that fails checks.
 
     Secret items, and the credentials of any URL (Cortex's proxies may carry them), in each form
-    they travel in: `smtp_password` inside AUTH PLAIN, URL credentials as HTTP Basic auth.
+    they travel in (feedback/secret_forms.py): `smtp_password` inside AUTH PLAIN, URL credentials as HTTP Basic auth.
     """
     if not isinstance(config, dict):
         return
@@ -55,18 +51,13 @@ def remember_secrets(config: object) -> None:
         if isinstance(value, str) and secret_item(name):
             remember_secret_text(value)
     user, password = config.get("smtp_user"), config.get("smtp_password")
-    if isinstance(password, str):
-        _remember_plain(user if isinstance(user, str) else "", password)
+    if isinstance(password, str) and password:
+        _add(plain_auth_forms(user if isinstance(user, str) else "", password))
     nested = [v for v in config.values() if isinstance(v, dict)]
     for value in [*config.values(), *(v for d in nested for v in d.values())]:
         if isinstance(value, str) and "@" in value:
-            for credentials in _url_credentials(value):
+            for credentials in url_credentials(value):
                 remember(credentials)
-
-
-def secret_item(name: object) -> bool:
-    """Whether a configuration item is a secret by its name: all cortexutils blanks in its echo, and more."""
-    return any(word in str(name).lower() for word in (*SECRET_PHRASES, *SECRET_NAMES))
 
 
 def without_secrets(settings: tuple) -> str:
@@ -76,61 +67,20 @@ def without_secrets(settings: tuple) -> str:
 
 
 def remember_secret_text(value: str) -> None:
-    """A secret item's value; a JSON key (a Google service account's) by its private key alone.
+    """A secret item's value; a JSON key (a Google service account's) by its private key alone, in each form.
 
     The rest of such a key (its client ID, e-mail, token URL) names things the analyst must read
     in an error, and any long piece of a remembered form is blotted out (GRAM).
     """
-    key = None
-    if value.lstrip().startswith("{"):
-        try:
-            key = json.loads(value).get("private_key")
-        except (ValueError, AttributeError, RecursionError):
-            key = None
-    if isinstance(key, str) and key.strip():
-        remember_private_key(key)
-    else:
-        remember(value)
-
-
-def remember_private_key(private_key: str) -> None:
-    """The key as pasted, as written inside the JSON text, and each base64 line of it: a server may echo any."""
-    remember(private_key)
-    remember(json.dumps(private_key)[1:-1])
-    lines = [line for line in private_key.split() if "-" not in line]
-    remember("".join(lines))
-    for line in lines:
-        if len(line) >= SHORTEST_LINE:
-            remember(line)
-
-
-def _url_credentials(text: str) -> list[str]:
-    """The user:password parts of the URLs in a text, as written and decoded, and the password alone."""
-    found = []
-    for word in text.split():
-        scheme, _, rest = word.partition("://")
-        userinfo = rest.split("/", 1)[0].rpartition("@")[0]
-        if scheme and userinfo:
-            password = userinfo.partition(":")[2]
-            found += [userinfo, unquote(userinfo), password, unquote(password)]
-    return [item for item in found if item]
+    key = json_private_key(value)
+    for text in private_key_texts(key) if key else [value]:
+        remember(text)
 
 
 def remember(secret: str | None) -> None:
     """Keep this secret, and the forms of it a server may echo, out of every output from now on."""
-    if not secret:
-        return
-    encoded = secret.encode("utf-8", "surrogatepass")
-    _add({secret, _b64(encoded), *_embedded_base64(encoded)})
-
-
-def _remember_plain(user: str | None, password: str | None) -> None:
-    """The AUTH PLAIN strings (RFC 4616: [authzid] NUL user NUL password) the password travels in."""
-    if not password:
-        return
-    users = {user or "", (user or "").strip()}
-    plain = {f"{authzid}\0{name}\0{password}" for name in users for authzid in ("", name)}
-    _add({_b64(text.encode("utf-8", "surrogatepass")) for text in plain})
+    if secret:
+        _add(encoded_forms(secret))
 
 
 def _add(forms: set[str]) -> None:
@@ -151,26 +101,6 @@ def spare(*texts: str) -> None:
     blotting it out there would destroy the record, and the next run would mail everyone again.
     """
     _spared.update(text for text in texts if text)
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _embedded_base64(data: bytes) -> set[str]:
-    """The base64 characters that depend on the secret alone, at each of the three byte alignments.
-
-    A server may echo the base64 of a longer string that holds the secret (an AUTH line, a token
-    request); whatever comes before or after it, these characters appear unchanged.
-    """
-    fragments = set()
-    for offset in range(3):
-        encoded = _b64(bytes(offset) + data + bytes(3))
-        first, end = -(-8 * offset // 6), 8 * (offset + len(data)) // 6
-        fragment = encoded[first:end]
-        if len(fragment) >= SHORTEST_FRAGMENT:
-            fragments.add(fragment)
-    return fragments
 
 
 def scrub(text: str) -> str:

@@ -16,15 +16,15 @@ from feedback import startup
 # Before the rest: without cortexutils the job goes to the responder's own environment, or ends with a report.
 Responder = startup.responder_base(sys.argv[0])
 
+from feedback.answers import Permanent
 from feedback.case import CaseError
 from feedback.delivery import DeliveryError
 from feedback.items import ConfigError
 from feedback.job_folder import missing_input, path, unreadable_input, write_failure, write_output
-from feedback.oauth import OAuthError
+from feedback.microsoft.token import OAuthError
 from feedback.outcome import Outcome
 from feedback.redaction import remember_secrets, secret_item, spare
-from feedback.session import Permanent
-from feedback.thehive import TheHiveError
+from feedback.thehive.observables import TheHiveError
 
 # One error class per outside party (and the configuration), each worded for the analyst where it is raised.
 FAILURES = (ConfigError, CaseError, TheHiveError, OAuthError, Permanent, DeliveryError)

@@ -6,19 +6,19 @@ SMTP, the default, must not pay for them.
 
 from __future__ import annotations
 
-from feedback import smtp
 from feedback.delivery import Transport
 from feedback.settings import Settings
+from feedback.smtp import transport as smtp
 
 
 def transport_for(settings: Settings, deadline: float) -> Transport:
     """The job's transport, from its settings; nothing is contacted before its first channel or check."""
     if settings.delivery == "graph":
-        from feedback import graph
+        from feedback.microsoft import graph
 
         return graph.transport(settings.graph, settings.sender_address, deadline)
     if settings.delivery == "gmail":
-        from feedback import gmail
+        from feedback.google import gmail
 
         account = settings.gmail
         return gmail.transport(

@@ -14,11 +14,13 @@ from base64 import b64encode
 from collections.abc import Callable
 from functools import partial
 
-from feedback.oauth import Token, fresh, request_token
+from feedback.answers import Permanent
+from feedback.microsoft.token import fresh, request_token
 from feedback.redaction import remember, scrub
-from feedback.replies import words
-from feedback.session import LoginDeferred, Permanent, Session, describe_trouble, reply_text, timeout_for
-from feedback.settings import SmtpSettings
+from feedback.smtp.replies import words
+from feedback.smtp.session import LoginDeferred, Session, describe_trouble, reply_text, timeout_for
+from feedback.smtp.settings import SmtpSettings
+from feedback.tokens import Token
 from feedback.trust import trust_context
 
 # What an Exchange Online admin checks, by the enhanced status code that opens a refusal's text:

@@ -1,10 +1,8 @@
-"""The configuration of the ways out that are web APIs: Microsoft Graph, the Gmail API, and the OAuth2
-client credentials that Graph and SMTP's OAuth2 login share (Entra ID's client-credentials grant).
+"""Microsoft's items of the configuration: Microsoft Graph, and the OAuth2 client credentials that Graph and
+SMTP's OAuth2 login share (Entra ID's client-credentials grant).
 """
 
 from __future__ import annotations
-
-from urllib.parse import urlsplit
 
 from feedback.items import WHERE, ConfigError, Items, is_url
 from feedback.redaction import without_secrets
@@ -13,7 +11,6 @@ from feedback.shapes import shape
 # The shipped default of oauth_scope, which Cortex pre-fills into saved configurations: SMTP's, never Graph's.
 OAUTH_SCOPE = "https://outlook.office365.com/.default"
 GRAPH_URL = "https://graph.microsoft.com"
-GMAIL_URL = "https://gmail.googleapis.com"
 
 
 @shape
@@ -36,20 +33,9 @@ class GraphSettings:
     timeout: float
 
 
-@shape
-class GmailSettings:
-    service_account: str  # the service account's JSON key, private key inside: a secret (feedback/redaction.py)
-    url: str
-    proxies: dict[str, str]
-    cacerts: str | None
-    timeout: float
-
-    __repr__ = without_secrets
-
-
 def graph_settings(items: Items, cacerts: str | None, timeout: float) -> GraphSettings:
     """Microsoft Graph with a token from Entra ID's client-credentials grant, for the cloud of graph_url."""
-    url = _api_url(items, "graph_url", GRAPH_URL)
+    url = items.api_url("graph_url", GRAPH_URL)
     # The shipped default is Outlook's, pre-filled by Cortex into saved configurations: a Graph job never asks for it.
     scope = items.text("oauth_scope")
     if not scope or scope == OAUTH_SCOPE:
@@ -62,17 +48,6 @@ def graph_settings(items: Items, cacerts: str | None, timeout: float) -> GraphSe
         " the client ID and secret of the app that has the Mail.Send permission (docs/graph.md).",
     )
     return GraphSettings(url, oauth, items.proxies(), cacerts, timeout)
-
-
-def gmail_settings(items: Items, cacerts: str | None, timeout: float) -> GmailSettings:
-    """The Gmail API; the service account's key is read here as text, and parsed by feedback/gmail.py."""
-    key = items.text("gmail_service_account", secret=True)
-    if not key:
-        raise ConfigError(
-            "delivery is 'gmail' but gmail_service_account is empty: paste there the service account's JSON key,"
-            f" as Google Cloud hands it out. {WHERE}"
-        )
-    return GmailSettings(key, _api_url(items, "gmail_url", GMAIL_URL), items.proxies(), cacerts, timeout)
 
 
 def client_credentials(items: Items, scope: str, because: str, why: str, **also: str | None) -> OAuthSettings:
@@ -100,10 +75,3 @@ def client_credentials(items: Items, scope: str, because: str, why: str, **also:
         scope=scope,
         proxies=items.proxies(),
     )
-
-
-def _api_url(items: Items, name: str, default: str) -> str:
-    url = items.text(name, default)
-    if not is_url(url, ("https",)) or "@" in urlsplit(url).netloc:
-        raise ConfigError(f"{name} must be an https URL without a user name, like {default}. {WHERE}")
-    return url.rstrip("/")

@@ -2,7 +2,7 @@
 
 One kept-alive HTTPS connection (a requests.Session) carries a job's messages, through Cortex's
 proxy, trusting the system store plus `cacerts`. Who is pending, retried or paced is the delivery
-policy's business (feedback/delivery.py); feedback/gmail_replies.py reads Google's replies as the
+policy's business (feedback/delivery.py); feedback/google/replies.py reads Google's replies as the
 answers of feedback/answers.py. `requests` is imported on first use, and this module only by Gmail jobs.
 """
 
@@ -13,14 +13,14 @@ import time
 from email.message import EmailMessage
 from urllib.parse import quote
 
-from feedback.alarm import BudgetSpent
-from feedback.answers import Answer
-from feedback.api_session import Clock, Untrusted, json_value, open_session, post
-from feedback.gmail_replies import LIMITS, answer, described
-from feedback.google_token import ServiceAccount, read_key, request_token
+from feedback.alarm import BudgetSpent, timeout_within
+from feedback.answers import Answer, Permanent
+from feedback.api_session import Clock, Untrusted, open_session, post
+from feedback.bounded_json import json_value
+from feedback.google.replies import LIMITS, answer, described
+from feedback.google.token import ServiceAccount, read_key, request_token
 from feedback.items import WHERE, ConfigError
-from feedback.oauth import Token
-from feedback.session import Permanent
+from feedback.tokens import Token
 from feedback.trust import trust_context
 
 # Gmail answers a send with about 100 bytes, an error with under 2 kB.
@@ -74,14 +74,13 @@ class GmailTransport:
         ]
 
     def timeout_now(self) -> float:
-        """The configured timeout, or less when the job's deadline is nearer; never under a second."""
-        return max(1.0, min(self.timeout, self.deadline - time.monotonic()))
+        return timeout_within(self.timeout, self.deadline)
 
 
 class Channel:
     """One requests.Session for the job's messages, cut at the deadline whatever the server does.
 
-    A class rather than a generator under contextlib's decorator, as feedback/session.py explains.
+    A class rather than a generator under contextlib's decorator, as feedback/smtp/session.py explains.
     """
 
     def __init__(self, transport: GmailTransport) -> None:
@@ -92,7 +91,7 @@ class Channel:
     def __enter__(self) -> Channel:
         self.clock.__enter__()
         try:
-            self.session = open_session(self.transport.context, self.transport.proxies, self.clock)
+            self.session = open_session(self.transport.context, self.transport.proxies, clock=self.clock)
             self._token()
         except BaseException as failure:
             self.__exit__(type(failure), failure, failure.__traceback__)

@@ -4,7 +4,7 @@ Every way a session can fail for good (TLS, a name that does not resolve, a refu
 becomes `Permanent` with a sentence that names what to fix; the rest is left to the caller's
 retry policy, described by `describe_trouble`. A session never outlives the job's deadline: it
 is cut there (`OutOfTime`), however slowly the server answers. How to log in is the caller's
-choice, made once per job (feedback/logins.py).
+choice, made once per job (feedback/smtp/logins.py).
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
-import time
 from collections.abc import Callable
 from functools import cache
 
-from feedback.connection import (
+from feedback.alarm import timeout_within
+from feedback.answers import Permanent
+from feedback.smtp.connection import (
     REPLY_LINES,
     REPLY_OCTETS,
     Clock,
@@ -25,11 +26,7 @@ from feedback.connection import (
     ReplyTooLong,
     TlsConnection,
 )
-from feedback.settings import SmtpSettings
-
-
-class Permanent(Exception):
-    """Trying again will not help: the reason goes to every message still waiting."""
+from feedback.smtp.settings import SmtpSettings
 
 
 class LoginDeferred(smtplib.SMTPResponseException):
@@ -124,8 +121,8 @@ def _fqdn() -> str:
 
 
 def timeout_for(smtp: SmtpSettings, deadline: float) -> float:
-    """smtp_timeout, or less when the job's deadline is nearer; never under a second, which no exchange could use."""
-    return max(1.0, min(smtp.timeout, deadline - time.monotonic()))
+    """smtp_timeout, or less when the job's deadline is nearer (feedback/alarm.py)."""
+    return timeout_within(smtp.timeout, deadline)
 
 
 def _permanent(failure: Exception, smtp: SmtpSettings) -> Permanent | None:

@@ -2,26 +2,28 @@
 
 For the tenants where SMTP AUTH is off (the default since 2020): the `Mail.Send` application
 permission, scoped to one mailbox, is all the app holds. One token per job (Entra ID's client
-credentials, feedback/oauth.py) and one requests.Session, so that a whole campaign goes over one
-kept-alive TLS connection. Graph's replies (docs/cortex-and-thehive.md §8b) become the delivery
+credentials, feedback/microsoft/token.py) and one requests.Session (feedback/api_session.py), so that a whole
+campaign goes over one kept-alive TLS connection. Graph's replies (docs/cortex-and-thehive.md §8b) become the delivery
 policy's answers here. requests is imported by the jobs that send through Graph only.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import time
 from email.message import EmailMessage
 from urllib.parse import quote
 
-from feedback import answers, replies
-from feedback.alarm import Alarm
-from feedback.answers import Answer
-from feedback.api_settings import GraphSettings
+from feedback import answers
+from feedback.alarm import Alarm, timeout_within
+from feedback.answers import Answer, Permanent
+from feedback.api_session import open_session
+from feedback.bounded_json import json_value, within
 from feedback.delivery import Transport, Trouble
-from feedback.oauth import Token, fresh, request_token
-from feedback.session import Permanent
+from feedback.microsoft.settings import GraphSettings
+from feedback.microsoft.token import fresh, request_token
+from feedback.smtp import replies
+from feedback.tokens import Token
 from feedback.trust import trust_context
 
 # Graph answers a sendMail with nothing (202) or a small JSON error: more is not Graph, and is not read.
@@ -87,13 +89,14 @@ class GraphTransport(Transport):
         return request_token(self.graph.oauth, self.context, self.deadline, self._timeout())
 
     def _timeout(self) -> float:
-        return max(1.0, min(self.graph.timeout, self.deadline - time.monotonic()))
+        return timeout_within(self.graph.timeout, self.deadline)
 
     def connect(self) -> None:
         """The token first (a refusal is the job's error, before anything is sent), then the session."""
         self._token()
         if self.session is None:
-            self.session = _session(self.context)
+            # No POST is retried: a message Graph took but whose answer was lost would go twice.
+            self.session = open_session(self.context, self.graph.proxies, environment=True)
 
     def post(self, message: EmailMessage) -> Answer:
         mime = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
@@ -103,13 +106,12 @@ class GraphTransport(Transport):
                 self.endpoint,
                 data=base64.b64encode(mime),
                 headers=headers,
-                proxies=self.graph.proxies,
                 timeout=self._timeout(),
                 stream=True,
                 allow_redirects=False,
             )
             try:
-                body = _bounded(response)
+                body, _ = within(response.iter_content(16 * 1024), LARGEST_ANSWER)
             finally:
                 response.close()
         if 200 <= response.status_code < 300:
@@ -187,36 +189,10 @@ class _Channel:
         return self.transport.post(message)
 
 
-def _session(context: object):
-    """One requests.Session trusting the system's CAs and Cortex's cacerts (feedback/trust.py); no POST retried."""
-    import requests
-    from requests.adapters import HTTPAdapter
-
-    class TrustingAdapter(HTTPAdapter):
-        def init_poolmanager(self, *args, **kwargs):
-            super().init_poolmanager(*args, **kwargs, ssl_context=context)
-
-    session = requests.Session()
-    session.mount("https://", TrustingAdapter())
-    return session
-
-
-def _bounded(response) -> bytes:
-    """At most LARGEST_ANSWER bytes of the answer; a connection whose answer is cut short is not kept."""
-    body = b""
-    for chunk in response.iter_content(16 * 1024):
-        body += chunk
-        if len(body) > LARGEST_ANSWER:
-            return body[:LARGEST_ANSWER]
-    return body
-
-
 def _error(body: bytes) -> tuple[str, str]:
     """Graph's {"error": {"code", "message"}}: the code, and the message on one line, shortened."""
-    try:
-        error = json.loads(body).get("error")
-    except (ValueError, AttributeError):
-        error = None
+    answer = json_value(body)
+    error = answer.get("error") if isinstance(answer, dict) else None
     if not isinstance(error, dict):
         return "", ""
     code, text = error.get("code"), error.get("message")

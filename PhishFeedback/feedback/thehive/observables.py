@@ -7,17 +7,17 @@ message there. `requests` is imported on first use, so that a plain job does not
 
 from __future__ import annotations
 
-import ssl
 import time
 from urllib.parse import quote
 
 from feedback.alarm import Alarm, BudgetSpent
-from feedback.bounded_json import LARGEST, PastBound, collected, parsed
+from feedback.bounded_json import LARGEST, PastBound, parsed
 from feedback.case import CaseError, Observable, Report, read_observables
 from feedback.plan import REPORTER_NAMESPACE
-from feedback.settings import TIME_BUDGET_SHARE, TheHiveSettings
-from feedback.shapes import shape
+from feedback.settings import TIME_BUDGET_SHARE
 from feedback.tags import tag_values
+from feedback.thehive.api import Advice, send, thehive_session
+from feedback.thehive.settings import TheHiveSettings
 from feedback.trust import trust_context
 
 PAGE = 100
@@ -36,16 +36,6 @@ THEHIVE_SHARE = 1 / 3
 
 class TheHiveError(Exception):
     """TheHive could not give the observables; the message names the URL and what to check."""
-
-
-@shape
-class Advice:
-    """What to check when TheHive cannot be asked, worded for whoever made the call: a job, or an admin's script."""
-
-    error: type
-    tls: str
-    reach: str
-    key: str
 
 
 JOB_ADVICE = Advice(
@@ -106,7 +96,7 @@ def fetch_observables(settings: TheHiveSettings, kind: str, object_id: str, cuto
 def _read(settings: TheHiveSettings, kind: str, object_id: str, cutoff: float, context) -> list[Observable]:
     """Through the v1 query API or, where TheHive has none, the legacy one."""
     # The queries only read, POST included: each is retried on a server error.
-    with api_session(settings, context, retried=None) as session:
+    with thehive_session(settings, context, retried=None) as session:
         api = _Api(session, settings, cutoff)
         if settings.api == "legacy":
             return api.legacy(kind, object_id)
@@ -116,69 +106,6 @@ def _read(settings: TheHiveSettings, kind: str, object_id: str, cutoff: float, c
             if settings.api == "v1":
                 raise TheHiveError(absent.args[0]) from None
         return api.legacy(kind, object_id)
-
-
-def api_session(settings: TheHiveSettings, context: ssl.SSLContext, retried: frozenset[str] | None):
-    """A requests session that speaks to TheHive as its API wants: the key as a Bearer token, the organisation.
-
-    Certificates are verified against `context` (the system's CAs and Cortex's cacerts). A server
-    error (5xx) is retried for the methods in `retried`, for all of them when it is None.
-    """
-    import requests
-    from requests.adapters import HTTPAdapter
-    from urllib3.util.retry import Retry
-
-    class TrustingAdapter(HTTPAdapter):
-        """Verifies against the system's CAs and Cortex's cacerts, besides requests' own bundle."""
-
-        def init_poolmanager(self, *args, **kwargs):
-            super().init_poolmanager(*args, **kwargs, ssl_context=context)
-
-    session = requests.Session()
-    # A read that timed out is not sent again: the server is slow, and a second wait would only
-    # spend the time delivery needs.
-    retry = Retry(
-        total=2,
-        read=False,
-        backoff_factor=0.5,
-        status_forcelist=(500, 502, 503, 504),
-        allowed_methods=retried,
-        raise_on_status=False,
-    )
-    session.mount("http://", HTTPAdapter(max_retries=retry))
-    session.mount("https://", TrustingAdapter(max_retries=retry))
-    session.headers["Authorization"] = f"Bearer {settings.apikey}"
-    if settings.organisation:
-        session.headers["X-Organisation"] = settings.organisation
-    session.proxies.update(settings.proxies)
-    return session
-
-
-def send(
-    session, method: str, url: str, body: dict | None, timeout: float, where: str, advice: Advice, room: int = LARGEST
-) -> tuple[int, bytes]:
-    """TheHive's status and body for one call; an unreachable or untrusted TheHive, or a refused key, as advice.error.
-
-    The body is read streamed, so that what is read is counted as it inflates (a small gzip answer can
-    be a gigabyte), and no further than `room` bytes.
-    """
-    import requests
-
-    try:
-        with session.request(method, url, json=body, timeout=timeout, stream=True) as answer:
-            status = answer.status_code
-            content = collected(answer.iter_content(1 << 13), room)
-    except PastBound as past:
-        raise advice.error(f"{where} {past} to this job: the responder reads no more than that from TheHive.") from None
-    except requests.exceptions.SSLError:
-        raise advice.error(f"{where} could not be reached over verified TLS. {advice.tls}") from None
-    except requests.Timeout:
-        raise advice.error(f"{where} did not answer within {timeout:.0f} s.") from None
-    except requests.RequestException as failure:
-        raise advice.error(f"{where} could not be reached ({type(failure).__name__}). {advice.reach}") from None
-    if status in (401, 403):
-        raise advice.error(f"{where} refused the API key (HTTP {status}). {advice.key}")
-    return status, content
 
 
 class _Absent(Exception):

@@ -14,11 +14,11 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 from feedback.answers import ACCEPTED, RECONNECT, REFUSED, STOP, Answer
-from feedback.google_token import KEY_ITEM, SCOPE, delegation_advice
+from feedback.google.token import KEY_ITEM, SCOPE, delegation_advice
 from feedback.redaction import scrub
 
 if TYPE_CHECKING:
-    from feedback.gmail import GmailTransport
+    from feedback.google.gmail import GmailTransport
 
 RATE_LIMITS = ("rateLimitExceeded", "userRateLimitExceeded")
 LIMITS = "Google Workspace takes 2,000 messages a day per user (500 in trial accounts) and 10,000 recipients a day"

@@ -7,9 +7,8 @@ continuation lines, holds the socket), the job neither outlives its deadline nor
 from __future__ import annotations
 
 import smtplib
-import socket
 
-from feedback.alarm import Alarm
+from feedback.alarm import Alarm, shut
 
 
 class OutOfTime(smtplib.SMTPServerDisconnected):
@@ -39,10 +38,7 @@ class Clock(Alarm):
     def ring(self) -> None:
         sock = getattr(self.connection, "sock", None)
         if sock is not None:
-            try:
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            except OSError:
-                pass
+            shut(sock)
 
 
 class _Timed:

@@ -1,6 +1,6 @@
 """The calls thehive_setup.py makes to TheHive, each failure one sentence that says what to check.
 
-The session is the responder's own (feedback.thehive.api_session): the same headers and the same
+The session is the responder's own (feedback/thehive/api.py): the same headers and the same
 trust. Only reads are retried on a server error, so that a create is never sent twice.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 import sys
 
 from feedback.bounded_json import PastBound, parsed
-from feedback.field_setup import SetupError
 from feedback.items import ConfigError
-from feedback.settings import TheHiveSettings
-from feedback.thehive import Advice, api_session, send
+from feedback.thehive.api import Advice, send, thehive_session
+from feedback.thehive.field_setup import SetupError
+from feedback.thehive.settings import TheHiveSettings
 from feedback.trust import trust_context
 
 STATUS = "/api/v1/status"
@@ -45,7 +45,7 @@ class AdminApi:
         except ConfigError:
             raise SetupError("The file given with --cacerts holds no valid PEM certificate.") from None
         self.settings = settings
-        self.session = api_session(settings, context, retried=frozenset({"GET"}))
+        self.session = thehive_session(settings, context, retried=frozenset({"GET"}))
 
     def __enter__(self) -> AdminApi:
         return self

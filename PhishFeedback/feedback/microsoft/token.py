@@ -18,11 +18,11 @@ from collections.abc import Callable
 from urllib.parse import quote_plus, urlencode, urlsplit
 
 from feedback.alarm import Alarm, BudgetSpent
-from feedback.api_settings import OAuthSettings
+from feedback.answers import Permanent
 from feedback.bounded_json import PastBound, collected, parsed
+from feedback.microsoft.settings import OAuthSettings
 from feedback.redaction import remember, scrub, shortened
-from feedback.session import Permanent
-from feedback.shapes import shape
+from feedback.tokens import Token, endpoint_shown, issued
 
 # The item an admin corrects for Entra ID's commonest refusals (AADSTS codes), then for OAuth2's error names.
 AADSTS_ITEMS = {
@@ -40,18 +40,10 @@ ERROR_ITEMS = {
     "invalid_scope": "oauth_scope",
 }
 LARGEST_ANSWER = 1 << 20
-# A token is renewed once this share of its lifetime has passed, so that no session starts with one about to end.
-RENEWAL_SHARE = 0.9
 
 
 class OAuthError(Exception):
     """No token: the message says what the token endpoint answered and which item to check."""
-
-
-@shape
-class Token:
-    value: str
-    renew_at: float  # time.monotonic() from which a new session needs the next token (inf: never)
 
 
 def request_token(oauth: OAuthSettings, context: ssl.SSLContext, deadline: float, timeout: float) -> Token:
@@ -61,8 +53,7 @@ def request_token(oauth: OAuthSettings, context: ssl.SSLContext, deadline: float
 
     remember(oauth.client_secret)
     remember(quote_plus(oauth.client_secret))
-    parts = urlsplit(oauth.token_url)
-    shown = f"https://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    shown = endpoint_shown(oauth.token_url)
     form = {
         "grant_type": "client_credentials",
         "client_id": oauth.client_id,
@@ -83,10 +74,9 @@ def request_token(oauth: OAuthSettings, context: ssl.SSLContext, deadline: float
         ) from None
     if 300 <= status < 400:
         raise OAuthError(_redirected(shown, status, location))
-    token = answer.get("access_token") if isinstance(answer, dict) else None
-    if status == 200 and isinstance(token, str) and token.isascii() and token.isprintable() and token:
-        remember(token)
-        return Token(token, asked + _lifetime(answer.get("expires_in")) * RENEWAL_SHARE)
+    token = issued(status, answer, asked, _lifetime)
+    if token is not None:
+        return token
     if isinstance(answer, dict) and isinstance(answer.get("error"), str):
         raise OAuthError(_refusal(shown, status, answer))
     raise OAuthError(

@@ -14,14 +14,14 @@ import base64
 import json
 import sys
 import time
-from urllib.parse import urlsplit
 
-from feedback.api_session import Untrusted, json_value, post
-from feedback.items import WHERE, ConfigError
-from feedback.oauth import RENEWAL_SHARE, Token
+from feedback.answers import Permanent
+from feedback.api_session import Untrusted, post
+from feedback.bounded_json import json_value
+from feedback.items import WHERE, ConfigError, is_url
 from feedback.redaction import remember, remember_secret_text, scrub
-from feedback.session import Permanent
 from feedback.shapes import shape
+from feedback.tokens import Token, endpoint_shown, issued
 
 SCOPE = "https://www.googleapis.com/auth/gmail.send"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -70,7 +70,7 @@ def read_key(text: str | None) -> ServiceAccount:
     if missing:
         raise ConfigError(f"{KEY_ITEM} has no {' and no '.join(missing)}: it is not a whole JSON key. {PASTE} {WHERE}")
     token_uri = key.get("token_uri") or TOKEN_URI
-    if not isinstance(token_uri, str) or not _https(token_uri):
+    if not isinstance(token_uri, str) or not is_url(token_uri, ("https",)):
         raise ConfigError(
             f"The token_uri in {KEY_ITEM} must be an https URL (Google's is {TOKEN_URI}): the signed assertion"
             f" never crosses the network in clear text. {PASTE} {WHERE}"
@@ -82,14 +82,6 @@ def read_key(text: str | None) -> ServiceAccount:
         private_key_id=str(key.get("private_key_id") or ""),
         token_uri=token_uri,
     )
-
-
-def _https(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-        return parts.scheme == "https" and bool(parts.hostname) and parts.port != 0
-    except ValueError:
-        return False
 
 
 def assertion(account: ServiceAccount, mailbox: str, now: float) -> str:
@@ -145,7 +137,7 @@ def request_token(session, account: ServiceAccount, mailbox: str, timeout: float
     Redirects are not followed: the assertion is bound to token_uri (its `aud`), so no other
     endpoint could use it, and a redirect could lead it to plain HTTP.
     """
-    shown = _shown(account.token_uri)
+    shown = endpoint_shown(account.token_uri)
     form = {"grant_type": GRANT_TYPE, "assertion": assertion(account, mailbox, time.time())}
     asked = time.monotonic()
     try:
@@ -163,10 +155,9 @@ def request_token(session, account: ServiceAccount, mailbox: str, timeout: float
     answer = json_value(body)
     if not isinstance(answer, dict):
         answer = {}
-    token = answer.get("access_token")
-    if status == 200 and isinstance(token, str) and token and token.isascii() and token.isprintable():
-        remember(token)
-        return Token(token, asked + _lifetime(answer.get("expires_in")) * RENEWAL_SHARE)
+    token = issued(status, answer, asked, _lifetime)
+    if token is not None:
+        return token
     if 300 <= status < 400:
         raise Permanent(
             f"Google's token endpoint {shown} answered HTTP {status}, a redirect the responder does not follow with"
@@ -217,8 +208,3 @@ def delegation_advice(account: ServiceAccount) -> str:
         f" it in the Admin console, Security → Access and data control → API controls → Domain-wide delegation:"
         f" {client}, scope {SCOPE} alone. A new or changed delegation can take up to 24 hours to apply."
     )
-
-
-def _shown(url: str) -> str:
-    parts = urlsplit(url)
-    return f"https://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"

@@ -1,6 +1,6 @@
-"""SMTP as a way out: sessions from feedback/logins.py, and each refusal read into the policy's `Answer`.
+"""SMTP as a way out: sessions from feedback/smtp/logins.py, and each refusal read into the policy's `Answer`.
 
-What a reply means at each step is feedback/replies.py's to say; here it becomes the sentence an
+What a reply means at each step is feedback/smtp/replies.py's to say; here it becomes the sentence an
 analyst reads. A session's own failures are put in words here too, so that the delivery policy
 (feedback/delivery.py) never needs to know it speaks SMTP.
 """
@@ -10,12 +10,13 @@ from __future__ import annotations
 import smtplib
 from email.message import EmailMessage
 
-from feedback import answers, replies
+from feedback import answers
 from feedback.answers import Answer
 from feedback.delivery import Transport, Trouble
-from feedback.logins import check_login, sender_advice, sessions
-from feedback.session import Session, describe_trouble, reply_text
-from feedback.settings import SmtpSettings
+from feedback.smtp import replies
+from feedback.smtp.logins import check_login, sender_advice, sessions
+from feedback.smtp.session import Session, describe_trouble, reply_text
+from feedback.smtp.settings import SmtpSettings
 
 ACCEPTED = Answer(answers.ACCEPTED, "", None)
 

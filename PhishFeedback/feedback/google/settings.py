@@ -1,0 +1,31 @@
+"""Google's items of the configuration: the Gmail API, and the service account's key it signs its token request with."""
+
+from __future__ import annotations
+
+from feedback.items import WHERE, ConfigError, Items
+from feedback.redaction import without_secrets
+from feedback.shapes import shape
+
+GMAIL_URL = "https://gmail.googleapis.com"
+
+
+@shape
+class GmailSettings:
+    service_account: str  # the service account's JSON key, private key inside: a secret (feedback/redaction.py)
+    url: str
+    proxies: dict[str, str]
+    cacerts: str | None
+    timeout: float
+
+    __repr__ = without_secrets
+
+
+def gmail_settings(items: Items, cacerts: str | None, timeout: float) -> GmailSettings:
+    """The Gmail API; the service account's key is read here as text, and parsed by feedback/google/token.py."""
+    key = items.text("gmail_service_account", secret=True)
+    if not key:
+        raise ConfigError(
+            "delivery is 'gmail' but gmail_service_account is empty: paste there the service account's JSON key,"
+            f" as Google Cloud hands it out. {WHERE}"
+        )
+    return GmailSettings(key, items.api_url("gmail_url", GMAIL_URL), items.proxies(), cacerts, timeout)

@@ -1,0 +1,87 @@
+"""The forms a secret travels in, and so may come back in: the base64 of an AUTH string, a URL's credentials,
+the lines of a private key. Pure functions; feedback/redaction.py remembers what they give and scrubs it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from urllib.parse import unquote
+
+# Items whose name holds one of these are secrets, as cortexutils decides when it echoes the input.
+SECRET_PHRASES = ("key", "password", "secret")
+# ...and the secrets whose names hold none of those, which cortexutils' own echo would show: the Gmail
+# service account's JSON key, private key inside (the item, and GmailSettings' field).
+SECRET_NAMES = ("service_account",)
+# Likewise for the base64 fragments of a secret embedded at some offset in a longer string.
+SHORTEST_FRAGMENT = 6
+# The PEM's last line can be a few characters long: remembered alone, it would blot them out of ordinary text.
+SHORTEST_LINE = 16
+
+
+def secret_item(name: object) -> bool:
+    """Whether a configuration item is a secret by its name: all cortexutils blanks in its echo, and more."""
+    return any(word in str(name).lower() for word in (*SECRET_PHRASES, *SECRET_NAMES))
+
+
+def encoded_forms(secret: str) -> set[str]:
+    """The secret, its base64, and the base64 characters it gives inside any longer string."""
+    encoded = secret.encode("utf-8", "surrogatepass")
+    return {secret, _b64(encoded), *_embedded_base64(encoded)}
+
+
+def plain_auth_forms(user: str | None, password: str) -> set[str]:
+    """The AUTH PLAIN strings (RFC 4616: [authzid] NUL user NUL password) the password travels in, in base64."""
+    users = {user or "", (user or "").strip()}
+    plain = {f"{authzid}\0{name}\0{password}" for name in users for authzid in ("", name)}
+    return {_b64(text.encode("utf-8", "surrogatepass")) for text in plain}
+
+
+def json_private_key(value: str) -> str | None:
+    """The private key of a JSON key (a Google service account's), if the value is one."""
+    if not value.lstrip().startswith("{"):
+        return None
+    try:
+        key = json.loads(value).get("private_key")
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    return key if isinstance(key, str) and key.strip() else None
+
+
+def private_key_texts(private_key: str) -> list[str]:
+    """The key as pasted, as written inside the JSON text, all its base64, and each long base64 line of it."""
+    lines = [line for line in private_key.split() if "-" not in line]
+    long_lines = [line for line in lines if len(line) >= SHORTEST_LINE]
+    return [private_key, json.dumps(private_key)[1:-1], "".join(lines), *long_lines]
+
+
+def url_credentials(text: str) -> list[str]:
+    """The user:password parts of the URLs in a text, as written and decoded, and the password alone."""
+    found = []
+    for word in text.split():
+        scheme, _, rest = word.partition("://")
+        userinfo = rest.split("/", 1)[0].rpartition("@")[0]
+        if scheme and userinfo:
+            password = userinfo.partition(":")[2]
+            found += [userinfo, unquote(userinfo), password, unquote(password)]
+    return [item for item in found if item]
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _embedded_base64(data: bytes) -> set[str]:
+    """The base64 characters that depend on the secret alone, at each of the three byte alignments.
+
+    A server may echo the base64 of a longer string that holds the secret (an AUTH line, a token
+    request); whatever comes before or after it, these characters appear unchanged.
+    """
+    fragments = set()
+    for offset in range(3):
+        encoded = _b64(bytes(offset) + data + bytes(3))
+        first, end = -(-8 * offset // 6), 8 * (offset + len(data)) // 6
+        fragment = encoded[first:end]
+        if len(fragment) >= SHORTEST_FRAGMENT:
+            fragments.add(fragment)
+    return fragments

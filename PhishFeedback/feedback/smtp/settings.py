@@ -1,0 +1,84 @@
+"""The SMTP items of the configuration: the server, its security, the login (a password or OAuth2), the EHLO name."""
+
+from __future__ import annotations
+
+from re import fullmatch
+
+from feedback.items import WHERE, ConfigError, Items
+from feedback.microsoft.settings import OAUTH_SCOPE, OAuthSettings, client_credentials
+from feedback.redaction import without_secrets
+from feedback.shapes import shape
+
+SECURITY_MODES = ("starttls", "tls", "none")
+AUTH_MODES = ("password", "oauth2", "none")
+_DOMAIN = r"(?i)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+
+
+@shape
+class SmtpSettings:
+    host: str
+    port: int
+    security: str
+    user: str | None
+    password: str | None
+    timeout: float
+    cacerts: str | None
+    auth: str
+    oauth: OAuthSettings | None
+    ehlo_name: str | None
+
+    __repr__ = without_secrets
+
+    @property
+    def where(self) -> str:
+        """host:port as errors name the server; an IPv6 address in brackets, so that its port stays apart."""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def smtp_settings(items: Items, cacerts: str | None, timeout: float) -> SmtpSettings:
+    security = items.choice("smtp_security", SECURITY_MODES, "starttls")
+    user = items.text("smtp_user")
+    auth = items.choice("smtp_auth", AUTH_MODES, "password")
+    if user and security == "none" and auth != "none":
+        raise ConfigError(
+            "smtp_user is set while smtp_security is 'none': the password would cross the network"
+            f" in clear text. Choose 'starttls' or 'tls', or clear smtp_user. {WHERE}"
+        )
+    return SmtpSettings(
+        host=items.text("smtp_host", "localhost", required=True),
+        port=int(items.number("smtp_port", 25, low=1, high=65535, whole=True)),
+        security=security,
+        user=user,
+        password=items.text("smtp_password", secret=True, strip=False),
+        timeout=timeout,
+        cacerts=cacerts,
+        auth=auth,
+        oauth=_smtp_oauth(items, user) if auth == "oauth2" else None,
+        ehlo_name=_ehlo_name(items),
+    )
+
+
+def _ehlo_name(items: Items) -> str | None:
+    """A name for relays that want a particular one in EHLO; it goes on the command line as it is, so it is checked."""
+    name = items.text("smtp_ehlo_name")
+    if name is None or fullmatch(_DOMAIN, name) or fullmatch(r"\[(IPv6:[0-9A-Fa-f:.]+|[0-9.]+)\]", name):
+        return name
+    raise ConfigError(
+        "smtp_ehlo_name must be a fully qualified domain name like mail.example.org, or an address literal like"
+        f" [192.0.2.1]. {WHERE}"
+    )
+
+
+def _smtp_oauth(items: Items, user: str | None) -> OAuthSettings:
+    """The client-credentials grant for smtp_auth 'oauth2': every item it needs, or an error naming the missing."""
+    oauth = client_credentials(
+        items,
+        items.text("oauth_scope", OAUTH_SCOPE),
+        "smtp_auth is 'oauth2'",
+        "the responder needs the token endpoint, the app's client ID and secret, and in smtp_user the mailbox"
+        " it sends as. It never falls back to a password or to no login.",
+        smtp_user=user,
+    )
+    if not (user.isascii() and user.isprintable()):
+        raise ConfigError(f"smtp_user must be the mailbox's address in ASCII for smtp_auth 'oauth2'. {WHERE}")
+    return oauth

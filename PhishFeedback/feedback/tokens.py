@@ -1,0 +1,42 @@
+"""An access token the job holds, whoever issued it (Entra ID, Google): what is taken as one, when it is renewed,
+and how errors name the endpoint that issued it.
+
+A token is a secret from the moment it arrives: it is remembered (feedback/redaction.py) before
+anything else is done with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from feedback.redaction import remember
+from feedback.shapes import shape
+
+# A token is renewed once this share of its lifetime has passed, so that no session starts with one about to end.
+RENEWAL_SHARE = 0.9
+
+
+@shape
+class Token:
+    value: str
+    renew_at: float  # time.monotonic() from which a new session needs the next token (inf: never)
+
+
+def issued(status: int, answer: object, asked: float, lifetime: Callable[[object], float]) -> Token | None:
+    """The token of a successful OAuth2 answer ({"access_token": …}), printable ASCII and not empty; else None.
+
+    `lifetime` reads the answer's `expires_in` as its issuer means it; `asked` is when the request
+    went out, so that the renewal comes early rather than late.
+    """
+    value = answer.get("access_token") if isinstance(answer, dict) else None
+    if status != 200 or not isinstance(value, str) or not value or not (value.isascii() and value.isprintable()):
+        return None
+    remember(value)
+    return Token(value, asked + lifetime(answer.get("expires_in")) * RENEWAL_SHARE)
+
+
+def endpoint_shown(url: str) -> str:
+    """The token endpoint as errors name it: its host, port and path, never a query or credentials."""
+    parts = urlsplit(url)
+    return f"https://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"

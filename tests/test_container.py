@@ -8,6 +8,7 @@ responder's image is built from the working tree for every session, offline. CI 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -160,10 +161,12 @@ def test_time_budget_ends_a_stalled_delivery_with_a_report_before_cortex_kills_t
 def test_image_holds_the_compiled_responder_and_nothing_else_of_the_folder(engine):
     find = [*engine, "run", "--rm", *container_options(engine), "--entrypoint", "find", IMAGE, "/worker"]
     listing = subprocess.run(find, capture_output=True, text=True, check=True).stdout.split()
-    modules = {path.rsplit("/", 1)[1].split(".")[0] for path in listing if path.endswith(".py")}
-    compiled = {path.rsplit("/", 1)[1].split(".")[0] for path in listing if path.endswith(".pyc")}
+    # Each module by its path (feedback/smtp/settings.py beside feedback/settings.py), and what compileall made of it.
+    modules = {path[: -len(".py")] for path in listing if path.endswith(".py")}
+    compiled = {re.sub(r"__pycache__/([^/.]+)\.[^/]+\.pyc$", r"\1", path) for path in listing if path.endswith(".pyc")}
 
     assert "/worker/PhishFeedback/PhishFeedback.json" in listing
-    assert "phish_feedback" in modules and modules <= compiled
+    assert "/worker/PhishFeedback/phish_feedback" in modules and modules <= compiled
+    assert "/worker/PhishFeedback/feedback/smtp/session" in compiled
     for left_out in ("Dockerfile", ".dockerignore", "README.md", "assets"):
         assert f"/worker/PhishFeedback/{left_out}" not in listing

@@ -32,6 +32,14 @@ COVERED_ELSEWHERE = {
         "tests/test_thehive_setup.py",
         ["export THEHIVE_APIKEY='<API key of a TheHive admin>'", "PhishFeedback/thehive_setup.py --url https://"],
     ),
+    "thehive-setup-page": (
+        "tests/test_thehive_setup.py",
+        ["export THEHIVE_APIKEY='<API key of a TheHive admin>'", "PhishFeedback/thehive_setup.py --url https://"],
+    ),
+    "real-mail-servers": (
+        ".ci/run",
+        ["postfix postfix/main_mailer_type select No configuration", "apt-get install -y", "postfix dovecot-core"],
+    ),
     "offline-image": (
         "tests/test_container.py",
         [
@@ -40,6 +48,13 @@ COVERED_ELSEWHERE = {
             "--build-arg PIP_NO_INDEX=1 --build-arg PIP_FIND_LINKS=/wheels",
         ],
     ),
+}
+
+
+# The recipes that call TheHive's API with curl: what TheHive must receive from each.
+THEHIVE_CALLS = {
+    "thehive5-run-responder": ("POST", "/api/v1/connector/cortex/action", "objectType"),
+    "thehive4-notification": ("PUT", "/api/config/organisation/notification", "value"),
 }
 
 
@@ -57,7 +72,7 @@ def printed_output(done: subprocess.CompletedProcess) -> dict:
 
 
 def test_every_recipe_is_run_here_or_by_the_test_that_covers_it():
-    assert set(recipes()) == {"one-job-by-hand", "worker-names", *COVERED_ELSEWHERE}
+    assert set(recipes()) == {"one-job-by-hand", "worker-names", *THEHIVE_CALLS, *COVERED_ELSEWHERE}
 
 
 @pytest.mark.parametrize("name", sorted(COVERED_ELSEWHERE))
@@ -143,3 +158,26 @@ def test_worker_names_prints_both_flavours_as_cortex_names_them(tmp_path):
 
     worker = version.replace(".", "_")
     assert done.stdout.split() == [f"Phish_Feedback_{worker}", f"Phish_Feedback_Acknowledge_{worker}"], done.stderr
+
+
+@pytest.mark.parametrize("name", sorted(THEHIVE_CALLS))
+def test_a_curl_recipe_sends_thehive_the_call_it_describes(name, certificates, tmp_path):
+    from pytest_httpserver import HTTPServer
+
+    from testkit.thehive_api import API_KEY
+
+    method, path, key = THEHIVE_CALLS[name]
+    (tmp_path / "ca.pem").write_text(certificates.ca_pem)
+    server = HTTPServer(host="127.0.0.1", ssl_context=certificates.server_context())
+    server.start()
+    try:
+        server.expect_request(path, method=method, headers={"Authorization": f"Bearer {API_KEY}"}).respond_with_json({})
+        script = re.sub(r"https://thehive4?\.example\.org", server.url_for("").rstrip("/"), recipes()[name])
+        env = {"PATH": "/usr/bin:/bin", "THEHIVE_APIKEY": API_KEY, "CURL_CA_BUNDLE": str(tmp_path / "ca.pem")}
+        done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+        (request, _), *others = server.log
+    finally:
+        server.stop()
+
+    assert done.returncode == 0, done.stderr
+    assert others == [] and key in request.get_json()

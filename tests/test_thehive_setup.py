@@ -205,11 +205,12 @@ def test_key_typed_on_the_command_line_is_refused_without_being_echoed(setup, hi
     assert API_KEY not in result.stderr and hive5.writes == []
 
 
-def test_readmes_recipe_creates_the_field_as_written(hive5, ca_file, tmp_path):
+@pytest.mark.parametrize("recipe", ["thehive-setup", "thehive-setup-page"])
+def test_the_documented_recipe_creates_the_field_as_written(recipe, hive5, ca_file, tmp_path):
     from testkit.recipes import recipes
 
     # The recipe's own lines, run from a clone; only TheHive's address and key are this test's.
-    script = recipes()["thehive-setup"].replace("https://thehive.example.org", hive5.url)
+    script = recipes()[recipe].replace("https://thehive.example.org", hive5.url)
     script = script.replace("<API key of a TheHive admin>", API_KEY)
     (tmp_path / "PhishFeedback").symlink_to(SCRIPT.parent)
     env = {**os.environ, "SSL_CERT_FILE": ca_file}

@@ -181,3 +181,12 @@ def test_a_curl_recipe_sends_thehive_the_call_it_describes(name, certificates, t
 
     assert done.returncode == 0, done.stderr
     assert others == [] and key in request.get_json()
+
+
+def test_every_sh_block_of_the_documents_is_a_recipe():
+    """So that no block escapes the tests above; README's first block is CI's own command (checked above)."""
+    for document in DOCUMENTS:
+        text = document.read_text(encoding="utf-8")
+        blocks = len(re.findall(r"^[ \t]*```sh$", text, re.MULTILINE))
+        marked = len(re.findall(r"<!-- recipe: [\w-]+ -->\n[ \t]*```sh$", text, re.MULTILINE))
+        assert blocks - marked == (1 if document.name == "README.md" else 0), document.name

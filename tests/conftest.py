@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -17,6 +18,21 @@ from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp  # no
 # The `entra` token endpoint and the `oauth` configuration items for OAuth2 tests; Graph and its items;
 # Google's token endpoint and the Gmail API (`google_oauth`, `gmail_api`) and the `gmail` configuration items.
 pytest_plugins = ["testkit.token_endpoint", "testkit.graph_api", "testkit.google_oauth", "testkit.gmail_api"]
+
+
+def pytest_collection_modifyitems(config, items):
+    """With PHISHFEEDBACK_JOB_PYTHON set (.ci/run's second pass, the jobs on another Python), only the tests
+    that start a job run: the rest would repeat the first pass unchanged.
+
+    A job needs a job folder: the `cortex` fixture's, or tmp_path for the tests that call run_job or
+    start_job themselves. Tests with neither (in-process transports, `composer`, `deliver_within`) are
+    deselected.
+    """
+    if not os.environ.get("PHISHFEEDBACK_JOB_PYTHON"):
+        return
+    starts_a_job = [item for item in items if {"cortex", "tmp_path"} & set(item.fixturenames)]
+    config.hook.pytest_deselected(items=[item for item in items if item not in starts_a_job])
+    items[:] = starts_a_job
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 
 import pytest
 
@@ -147,8 +148,14 @@ def own_dovecot(servers, certificates):
     dovecot.stop()
 
 
-def sent_tags(*addresses: str) -> list[str]:
-    return [f"feedback_sent:{address}" for address in addresses]
+def job_tags(sent: Sequence[str], failed: Sequence[str] = ()) -> list[str]:
+    """The tags a job records for these reporters, in the responder's order."""
+    return [
+        *(f"feedback_sent:{address}" for address in sent),
+        *(f"feedback_failed:{address}" for address in failed),
+        *(["mail sent"] if sent else []),
+        *(["mail failed"] if failed else []),
+    ]
 
 
 def test_starttls_submission_with_sasl_plain_delivers_each_reporter_one_message(job, servers):
@@ -160,7 +167,7 @@ def test_starttls_submission_with_sasl_plain_delivers_each_reporter_one_message(
     assert message["To"] == "alice@example.org"
     assert message["Subject"] == "Phishing report feedback"
     assert "it was a real phishing attempt" in message.get_body(("plain",)).get_content()
-    assert result.tags == [*sent_tags("alice@example.org", "bob@example.org"), "mail sent"]
+    assert result.tags == job_tags(["alice@example.org", "bob@example.org"])
     assert len(servers.log(f"sasl_method=PLAIN, sasl_username={USER}")) == 2  # one line per message accepted
 
 
@@ -169,7 +176,7 @@ def test_server_that_offers_only_login_gets_the_password_over_login(job, servers
 
     assert result.success, result.error
     assert servers.received() == {"alice@example.org": 1}
-    assert result.tags == [*sent_tags("alice@example.org"), "mail sent"]
+    assert result.tags == job_tags(["alice@example.org"])
     assert len(servers.log(f"sasl_method=LOGIN, sasl_username={USER}")) == 1
 
 
@@ -178,7 +185,7 @@ def test_implicit_tls_port_with_smtp_security_tls_delivers(job, servers):
 
     assert result.success, result.error
     assert servers.received() == {"alice@example.org": 1}
-    assert result.tags == [*sent_tags("alice@example.org"), "mail sent"]
+    assert result.tags == job_tags(["alice@example.org"])
 
 
 def test_xoauth2_token_from_entra_is_accepted_by_dovecots_oauth2_passdb(job, servers, entra):
@@ -186,7 +193,7 @@ def test_xoauth2_token_from_entra_is_accepted_by_dovecots_oauth2_passdb(job, ser
 
     assert result.success, result.error
     assert servers.received() == {"alice@example.org": 1, "bob@example.org": 1}
-    assert result.tags == [*sent_tags("alice@example.org", "bob@example.org"), "mail sent"]
+    assert result.tags == job_tags(["alice@example.org", "bob@example.org"])
     assert servers.introspection.asked == [TOKEN]
     assert len(servers.log(f"sasl_method=XOAUTH2, sasl_username={MAILBOX}")) == 2
 
@@ -221,12 +228,7 @@ def test_recipient_refused_by_policy_fails_alone_and_the_others_are_delivered_an
 
     assert result.success, result.error
     assert servers.received() == {"alice@example.org": 1, "bob@example.org": 1}
-    assert result.tags == [
-        *sent_tags("alice@example.org", "bob@example.org"),
-        "feedback_failed:carol@example.org",
-        "mail sent",
-        "mail failed",
-    ]
+    assert result.tags == job_tags(["alice@example.org", "bob@example.org"], failed=["carol@example.org"])
     assert (
         f"carol@example.org (the server refused carol@example.org: 554 5.7.1 <carol@example.org>: Recipient address"
         f" rejected: {REFUSED_REPLY.split(' ', 1)[1]})" in result.output["full"]["message"]
@@ -257,13 +259,9 @@ def test_rate_limit_delivers_what_it_allows_and_leaves_the_rest_for_the_next_run
 
     assert result.success, result.error
     assert servers.received() == {"alice@example.org": 1, "bob@example.org": 1}
-    assert result.tags == [
-        *sent_tags("alice@example.org", "bob@example.org"),
-        "feedback_failed:dave@example.org",
-        "feedback_failed:erin@example.org",
-        "mail sent",
-        "mail failed",
-    ]
+    assert result.tags == job_tags(
+        ["alice@example.org", "bob@example.org"], failed=["dave@example.org", "erin@example.org"]
+    )
     failed = result.output["full"]["failed"]
     assert [f["address"] for f in failed] == ["dave@example.org", "erin@example.org"]
     assert all("450 4.7.1 Error: too much mail from 127.0.0.1" in f["reason"] for f in failed), failed

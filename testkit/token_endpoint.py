@@ -23,6 +23,9 @@ TOKEN = (
     "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL291dGxvb2sub2ZmaWNlMzY1LmNvbSJ9"
     ".c2lnbmF0dXJlLW9mLXRoZS10ZXN0"
 )
+# 2,000 characters, as Entra's access tokens often are (1,500-2,500): as XOAUTH2 on the AUTH line, far past
+# 512 octets, and past Postfix's 2048 characters.
+LONG_TOKEN = TOKEN + "." + "x" * (2000 - len(TOKEN) - 1)
 
 
 def entra_error(status: int, error: str, code: int, text: str) -> Response:
@@ -64,6 +67,14 @@ def token_answer(request: Request, scope: str = SCOPE) -> Response:
         )
     body = {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": TOKEN}
     return Response(json.dumps(body), status=200, content_type="application/json; charset=utf-8")
+
+
+def issue_token(entra: HTTPServer, token: str) -> None:
+    """Entra issuing `token` (valid for an hour) in place of TOKEN, to every request."""
+    entra.clear()
+    entra.expect_request(TOKEN_PATH, method="POST").respond_with_json(
+        {"token_type": "Bearer", "expires_in": 3599, "access_token": token}
+    )
 
 
 def issue_short_lived_tokens(entra: HTTPServer, server, lifetime: float, refused_from: int = 0) -> list[str]:

@@ -8,18 +8,13 @@ from __future__ import annotations
 
 from testkit.cases import thehive4_case
 from testkit.smtp_server import USER, LoopbackSmtp
-from testkit.token_endpoint import MAILBOX, TOKEN, TOKEN_PATH
+from testkit.token_endpoint import LONG_TOKEN, MAILBOX, issue_token
 
-# Entra access tokens are commonly 1,500-2,500 characters; as XOAUTH2 on the AUTH line, far past 512 octets.
-LONG_TOKEN = TOKEN + "." + "x" * (2000 - len(TOKEN) - 1)
 LONG_PASSWORD = "Corr3ct-" + "horse-battery-staple-" * 30
 
 
 def test_an_oauth2_token_too_long_for_the_auth_line_is_sent_after_the_servers_334(cortex, smtp, entra, oauth):
-    entra.clear()
-    entra.expect_request(TOKEN_PATH, method="POST").respond_with_json(
-        {"token_type": "Bearer", "expires_in": 3599, "access_token": LONG_TOKEN}
-    )
+    issue_token(entra, LONG_TOKEN)
     smtp.xoauth2.tokens[LONG_TOKEN] = MAILBOX
     result = cortex(thehive4_case(), **oauth)
 
@@ -30,10 +25,7 @@ def test_an_oauth2_token_too_long_for_the_auth_line_is_sent_after_the_servers_33
 
 
 def test_a_long_token_google_refuses_after_its_334_challenge_is_a_refused_oauth2_login(cortex, smtp, entra, oauth):
-    entra.clear()
-    entra.expect_request(TOKEN_PATH, method="POST").respond_with_json(
-        {"token_type": "Bearer", "expires_in": 3599, "access_token": LONG_TOKEN}
-    )
+    issue_token(entra, LONG_TOKEN)
     smtp.xoauth2.style = "google"
     result = cortex(thehive4_case(), **oauth)
 

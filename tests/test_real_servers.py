@@ -21,7 +21,7 @@ from testkit.dovecot import Dovecot
 from testkit.introspection import Introspection
 from testkit.postfix import Postfix, missing
 from testkit.smtp_server import PASSWORD, USER
-from testkit.token_endpoint import MAILBOX, TOKEN, TOKEN_PATH, oauth_items
+from testkit.token_endpoint import LONG_TOKEN, MAILBOX, TOKEN, issue_token, oauth_items
 
 # One submission port per set-up: the -o overrides that make it (docs/real-mail-servers.md).
 SERVICES = {
@@ -37,8 +37,6 @@ SERVICES = {
 }
 REPORTERS = ["alice@example.org", "bob@example.org", "carol@example.org", "dave@example.org", "erin@example.org"]
 REFUSED_REPLY = "5.7.1 Recipient refused by the mail policy"
-# 2,000 characters, as Entra's tokens often are: with it, the AUTH line would pass Postfix's 2048 characters.
-LONG_TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9." + "x" * 1963
 
 
 class MailServers:
@@ -212,9 +210,7 @@ def test_login_that_fails_for_a_moment_at_the_identity_provider_is_retried_and_d
 
 
 def test_xoauth2_token_of_2000_characters_logs_in(job, servers, entra, own_dovecot):
-    entra.clear()
-    answer = {"token_type": "Bearer", "expires_in": 3599, "access_token": LONG_TOKEN}
-    entra.expect_request(TOKEN_PATH, method="POST").respond_with_json(answer)
+    issue_token(entra, LONG_TOKEN)
 
     result = job(["alice@example.org"], smtp_port=servers.port("own dovecot"), **oauth_items(entra))
 

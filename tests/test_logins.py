@@ -7,7 +7,7 @@ Dovecot's auth penalty): a job tries one mechanism, and a refusal is never retri
 from __future__ import annotations
 
 from testkit.cases import thehive4_case
-from testkit.smtp_server import USER, LoopbackSmtp
+from testkit.smtp_server import USER
 from testkit.token_endpoint import LONG_TOKEN, MAILBOX, issue_token
 
 LONG_PASSWORD = "Corr3ct-" + "horse-battery-staple-" * 30
@@ -53,14 +53,13 @@ def test_a_wrong_password_costs_one_failed_login_although_the_server_offers_plai
     assert smtp.mechanisms == ["PLAIN"]
 
 
-def test_a_server_offering_only_login_gets_login(cortex, certificates):
-    with LoopbackSmtp(certificates, xoauth2=False) as server:
-        server.controller.SMTP_kwargs["auth_exclude_mechanism"] = ["PLAIN", "XOAUTH2"]
-        result = cortex(thehive4_case(), smtp_port=server.port)
+def test_a_server_offering_only_login_gets_login(cortex, smtp):
+    smtp.controller.SMTP_kwargs["auth_exclude_mechanism"] = ["PLAIN", "XOAUTH2"]
+    result = cortex(thehive4_case())
 
     assert result.success, result.error
-    assert server.mechanisms == ["LOGIN"]
-    assert server.recipients() == ["alice@example.org"]
+    assert smtp.mechanisms == ["LOGIN"]
+    assert smtp.recipients() == ["alice@example.org"]
 
 
 def test_a_temporary_login_failure_is_tried_again_and_the_mail_goes(cortex, smtp):

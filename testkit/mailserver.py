@@ -9,11 +9,16 @@ the one the test suite trusts.
 from __future__ import annotations
 
 import argparse
+import queue
+import signal
+import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
-from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp
+from testkit.cortex import REPO
+from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp, free_port
 
 FOLDER = Path(".mailserver")
 
@@ -68,6 +73,33 @@ def main(arguments: list[str]) -> int:
         return 0
     finally:
         server.__exit__()
+
+
+class MailserverProcess:
+    """`./dev mailserver` started as an admin starts it, its terminal output read as it comes."""
+
+    def __init__(self, folder: Path, port: int | None = None) -> None:
+        self.port, self.printed, self.ca_folder = port or free_port(), "", folder
+        command = [str(REPO / "dev"), "mailserver", "--port", str(self.port), "--folder", str(folder)]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self._lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [self._lines.put(line) for line in self.process.stdout], daemon=True).start()
+
+    def wait_for(self, text: str, within: float = 60) -> str:
+        """Everything printed so far, once `text` is among it; fails with what was printed if it never comes."""
+        import pytest  # a test's failure, for tests only: the server itself runs without pytest
+
+        end = time.monotonic() + within
+        while text not in self.printed:
+            try:
+                self.printed += self._lines.get(timeout=max(0.0, end - time.monotonic()))
+            except queue.Empty:
+                pytest.fail(f"./dev mailserver never printed {text!r}; it printed:\n{self.printed}")
+        return self.printed
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import pytest
 pytest.register_assert_rewrite("testkit.smtp_server")
 
 from testkit.cortex import MANIFEST, JobResult, cortex_config, run_job  # noqa: E402 (after the rewrite is registered)
+from testkit.mailserver import MailserverProcess  # noqa: E402
 from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp  # noqa: E402
 
 # The `entra` token endpoint and the `oauth` configuration items for OAuth2 tests; Graph and its items;
@@ -173,42 +174,6 @@ def api(thehive):
     from testkit.thehive_api import API_KEY
 
     return {"thehive_url": thehive.url_for("/").rstrip("/"), "thehive_apikey": API_KEY}
-
-
-class MailserverProcess:
-    """`./dev mailserver` started as an admin starts it, its terminal output read as it comes."""
-
-    def __init__(self, folder: Path, port: int | None = None) -> None:
-        import queue
-        import subprocess
-        import threading
-
-        from testkit.cortex import REPO
-        from testkit.smtp_server import free_port
-
-        self.port, self.printed, self.ca_folder = port or free_port(), "", folder
-        command = [str(REPO / "dev"), "mailserver", "--port", str(self.port), "--folder", str(folder)]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self._lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=lambda: [self._lines.put(line) for line in self.process.stdout], daemon=True).start()
-
-    def wait_for(self, text: str, within: float = 60) -> str:
-        """Everything printed so far, once `text` is among it; fails with what was printed if it never comes."""
-        import queue
-
-        end = time.monotonic() + within
-        while text not in self.printed:
-            try:
-                self.printed += self._lines.get(timeout=max(0.0, end - time.monotonic()))
-            except queue.Empty:
-                pytest.fail(f"./dev mailserver never printed {text!r}; it printed:\n{self.printed}")
-        return self.printed
-
-    def stop(self) -> int:
-        import signal
-
-        self.process.send_signal(signal.SIGINT)
-        return self.process.wait(timeout=30)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import re
 
 from testkit.cases import thehive4_case
 from testkit.cortex import cortex_config, run_job
+from testkit.mailserver import MailserverProcess
 
 
 def printed_settings(printed: str) -> dict:
@@ -36,8 +37,6 @@ def test_ctrl_c_stops_it_cleanly(mailserver):
 
 
 def test_a_port_in_use_is_said_in_one_line(mailserver, tmp_path):
-    from conftest import MailserverProcess
-
     second = MailserverProcess(tmp_path / "second", port=mailserver.port)
 
     assert "cannot listen on 127.0.0.1:" in second.wait_for("try --port")

@@ -21,10 +21,10 @@ from feedback.case import CaseError
 from feedback.delivery import DeliveryError
 from feedback.items import ConfigError
 from feedback.job_folder import missing_input, path, unreadable_input, write_failure, write_output
-from feedback.microsoft.token import OAuthError
 from feedback.outcome import Outcome
 from feedback.redaction import remember_secrets, secret_item, spare
 from feedback.thehive.observables import TheHiveError
+from feedback.tokens import OAuthError
 
 # One error class per outside party (and the configuration), each worded for the analyst where it is raised.
 FAILURES = (ConfigError, CaseError, TheHiveError, OAuthError, Permanent, DeliveryError)

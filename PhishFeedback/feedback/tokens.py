@@ -17,6 +17,10 @@ from feedback.shapes import shape
 RENEWAL_SHARE = 0.9
 
 
+class OAuthError(Exception):
+    """No token: the message says what the token endpoint answered and which item to check."""
+
+
 @shape
 class Token:
     value: str

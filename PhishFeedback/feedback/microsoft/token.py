@@ -22,7 +22,7 @@ from feedback.answers import Permanent
 from feedback.bounded_json import PastBound, collected, parsed
 from feedback.microsoft.settings import OAuthSettings
 from feedback.redaction import remember, scrub, shortened
-from feedback.tokens import Token, endpoint_shown, issued
+from feedback.tokens import OAuthError, Token, endpoint_shown, issued
 
 # The item an admin corrects for Entra ID's commonest refusals (AADSTS codes), then for OAuth2's error names.
 AADSTS_ITEMS = {
@@ -40,10 +40,6 @@ ERROR_ITEMS = {
     "invalid_scope": "oauth_scope",
 }
 LARGEST_ANSWER = 1 << 20
-
-
-class OAuthError(Exception):
-    """No token: the message says what the token endpoint answered and which item to check."""
 
 
 def request_token(oauth: OAuthSettings, context: ssl.SSLContext, deadline: float, timeout: float) -> Token:

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from functools import partial
 
 from feedback.answers import Permanent
-from feedback.microsoft.token import fresh, request_token
 from feedback.redaction import remember, scrub
 from feedback.smtp.replies import words
 from feedback.smtp.session import LoginDeferred, Session, describe_trouble, reply_text, timeout_for
@@ -59,18 +58,25 @@ def choose_login(smtp: SmtpSettings, context: ssl.SSLContext, deadline: float) -
 
 
 class OAuth2Login:
-    """XOAUTH2 with the job's token; a session that starts once the token is due gets the next one first."""
+    """XOAUTH2 with the job's token; a session that starts once the token is due gets the next one first.
+
+    Entra ID's token module is loaded here, by the OAuth2 jobs alone: a password job does not pay for it.
+    """
 
     def __init__(self, smtp: SmtpSettings, context: ssl.SSLContext, deadline: float) -> None:
-        self.smtp, self.context, self.deadline = smtp, context, deadline
+        from feedback.microsoft import token as entra
+
+        self.entra, self.smtp, self.context, self.deadline = entra, smtp, context, deadline
         self.token = self._request()
 
     def __call__(self, connection: smtplib.SMTP) -> None:
-        self.token = fresh(self.token, self._request)
+        self.token = self.entra.fresh(self.token, self._request)
         auth_xoauth2(connection, self.smtp, self.token.value)
 
     def _request(self) -> Token:
-        return request_token(self.smtp.oauth, self.context, self.deadline, timeout_for(self.smtp, self.deadline))
+        return self.entra.request_token(
+            self.smtp.oauth, self.context, self.deadline, timeout_for(self.smtp, self.deadline)
+        )
 
 
 def exchange_advice(reply: str, otherwise: str) -> str:

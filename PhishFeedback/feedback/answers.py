@@ -25,3 +25,7 @@ class Answer:
     kind: str  # one of the five above
     reason: str  # for the analyst: what the service answered, and what to check; "" when accepted
     after: float | None  # RECONNECT: the service's own wait (Retry-After), None for the policy's back-off
+
+
+# The answer for every message a service took: it says nothing more.
+TAKEN = Answer(ACCEPTED, "", None)

@@ -28,7 +28,7 @@ class Trouble(OSError):
 
 
 class Transport:
-    """What every way out offers the policy; each transport module makes one (duck-typed: no need to inherit).
+    """What every way out offers the policy; each transport module makes one, a subclass.
 
     - `name`: how the analyst's sentences name the service ("the SMTP server host:port").
     - `channel()`: a context manager opening one session or connection; the entered channel's
@@ -37,7 +37,7 @@ class Transport:
       the policy retries with its bounded back-off.
     - `check()`: what the dry run does: gets what it can (a token) and returns the sentences of
       what it could not check.
-    - `advice` (optional): what to check when no message went out, naming the items.
+    - `advice`: what to check when no message went out, naming the items (a generic sentence here).
     """
 
     name: str
@@ -104,7 +104,7 @@ class _Account:
                 " are recorded. Run the responder again for the others, and report the error (README, Troubleshooting)."
             )
         if not self.sent:
-            raise DeliveryError(_summary(self.failed, getattr(self.transport, "advice", Transport.advice)))
+            raise DeliveryError(_summary(self.failed, self.transport.advice))
         return Delivery(tuple(self.sent), tuple(self.failed))
 
     def _attempt_all(self) -> None:

@@ -17,6 +17,7 @@ from feedback.alarm import BudgetSpent, timeout_within
 from feedback.answers import Answer, Permanent
 from feedback.api_session import Clock, Untrusted, open_session, post
 from feedback.bounded_json import json_value
+from feedback.delivery import Transport
 from feedback.google.replies import LIMITS, answer, described
 from feedback.google.token import ServiceAccount, read_key, request_token
 from feedback.items import WHERE, ConfigError
@@ -44,7 +45,7 @@ def transport(
     )
 
 
-class GmailTransport:
+class GmailTransport(Transport):
     """What a job needs to send as `mailbox`: the account, the trust, and the one token it gets."""
 
     def __init__(

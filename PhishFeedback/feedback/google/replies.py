@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
-from feedback.answers import ACCEPTED, RECONNECT, REFUSED, STOP, Answer
+from feedback.answers import RECONNECT, REFUSED, STOP, TAKEN, Answer
 from feedback.google.token import KEY_ITEM, SCOPE, delegation_advice
 from feedback.redaction import scrub
 
@@ -27,7 +27,7 @@ LIMITS = "Google Workspace takes 2,000 messages a day per user (500 in trial acc
 def answer(status: int, body: object, retry_after: str | None, transport: GmailTransport, recipient: str) -> Answer:
     """Gmail's reply to one send, as the delivery policy's answer (5xx is left to the caller: it is raised)."""
     if status == 200:
-        return Answer(ACCEPTED, "", None)
+        return TAKEN
     reason, message, _ = google_error(body)
     said = described(status, body)
     where = transport.name

@@ -28,7 +28,6 @@ from feedback.trust import trust_context
 
 # Graph answers a sendMail with nothing (202) or a small JSON error: more is not Graph, and is not read.
 LARGEST_ANSWER = 64 * 1024
-ACCEPTED = Answer(answers.ACCEPTED, "", None)
 GRANT = (
     "An admin grants the app of oauth_client_id the Mail.Send application permission, scoped to this mailbox with"
     " RBAC for Applications in Exchange Online (New-ServicePrincipal, New-ManagementScope,"
@@ -49,10 +48,6 @@ REFUSED_TOKEN = (
     "Graph refused the token: check that oauth_token_url is the token endpoint of the tenant, in the same cloud as"
     " graph_url, and that oauth_scope is left at its default (or is <graph_url>/.default). " + GRANT
 )
-
-
-def transport(graph: GraphSettings, mailbox: str, deadline: float) -> GraphTransport:
-    return GraphTransport(graph, mailbox, deadline)
 
 
 class GraphTransport(Transport):
@@ -115,7 +110,7 @@ class GraphTransport(Transport):
             finally:
                 response.close()
         if 200 <= response.status_code < 300:
-            return ACCEPTED
+            return answers.TAKEN
         return self.answer(response.status_code, *_error(body), response.headers.get("Retry-After"))
 
     def answer(self, status: int, code: str, text: str, retry_after: str | None) -> Answer:

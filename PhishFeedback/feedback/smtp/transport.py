@@ -18,12 +18,6 @@ from feedback.smtp.logins import check_login, sender_advice, sessions
 from feedback.smtp.session import Session, describe_trouble, reply_text
 from feedback.smtp.settings import SmtpSettings
 
-ACCEPTED = Answer(answers.ACCEPTED, "", None)
-
-
-def transport(smtp: SmtpSettings, sender: str, deadline: float) -> SmtpTransport:
-    return SmtpTransport(smtp, sender, deadline)
-
 
 class SmtpTransport(Transport):
     advice = "Check smtp_host and smtp_port, that the server is up and accepts connections from Cortex"
@@ -108,4 +102,4 @@ class _Channel:
             return answer(replies.SENDER, refused.smtp_code, reply_text(refused.smtp_error), recipient)
         except smtplib.SMTPDataError as refused:
             return answer(replies.MESSAGE, refused.smtp_code, reply_text(refused.smtp_error), recipient)
-        return ACCEPTED
+        return answers.TAKEN

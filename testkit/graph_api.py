@@ -1,10 +1,10 @@
 """Microsoft Graph's sendMail on loopback over HTTPS, answering as Graph does (docs/cortex-and-thehive.md §8b).
 
-A real HTTP/1.1 server with keep-alive, so that a test sees how many TLS connections a job opened;
-it takes the MIME form of sendMail (base64 of the whole message, Content-Type text/plain), checks
-the bearer token Entra issued and the sending mailbox, records each message it accepts (202), and
-answers the replies a test scripts with Graph's status codes, `{"error": {"code", "message"}}`
-bodies and Retry-After.
+An HTTPS server (testkit/https_server.py) that keeps connections alive, so that a test sees how many
+TLS connections a job opened; it takes the MIME form of sendMail (base64 of the whole message,
+Content-Type text/plain), checks the bearer token Entra issued and the sending mailbox, records each
+message it accepts (202), and answers the replies a test scripts with Graph's status codes,
+`{"error": {"code", "message"}}` bodies and Retry-After.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ import time
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
 import pytest
 
+from testkit import https_server
 from testkit.token_endpoint import CLIENT_ID, CLIENT_SECRET, MAILBOX, TOKEN, TOKEN_PATH, token_answer
 
 # Graph's own wording of the replies the responder reads (status, code, message).
@@ -87,17 +87,25 @@ class GraphApi:
         self.script: list[Reply] = []
         self.received: list[Received] = []
         self.accepted: list[EmailMessage] = []
-        self.connections = 0
         self.lock = threading.Lock()
-        self.server = _Server(("127.0.0.1", 0), _handler(self))
-        context = certificates.server_context(certificate)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True, do_handshake_on_connect=False)
-        self.port = self.server.server_address[1]
-        self.url = f"https://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server = https_server.HttpsServer(certificates.server_context(certificate), self.answer).__enter__()
+        self.port, self.url = self.server.port, self.server.url
 
-    def answer(self, path: str, headers: dict[str, str], body: bytes) -> Reply:
+    @property
+    def connections(self) -> int:
+        """The TLS connections that carried a request: one client port each."""
+        return len({request.port for request in self.server.log})
+
+    def answer(self, request: https_server.Received) -> https_server.Reply:
+        reply = self._decide(request.path, dict(request.headers), request.body)
+        if reply.drop:
+            return https_server.Reply(reply.status, drop=True)
+        time.sleep(reply.stall)
+        headers = {**reply.headers, "Content-Type": "application/json"} if reply.code else reply.headers
+        error = {"error": {"code": reply.code, "message": reply.message}}
+        return https_server.Reply(reply.status, json.dumps(error).encode() if reply.code else b"", headers)
+
+    def _decide(self, path: str, headers: dict[str, str], body: bytes) -> Reply:
         with self.lock:
             message = _mime(body) if headers.get("Content-Type", "").startswith("text/plain") else None
             self.received.append(Received(path, headers, message))
@@ -128,50 +136,7 @@ class GraphApi:
             assert message["Cc"] is None and message["Bcc"] is None
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address) -> None:
-        """A client that refused the certificate or hung up is no error of the server's."""
-
-
-def _handler(api: GraphApi) -> type:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def setup(self) -> None:
-            self.request.do_handshake()
-            with api.lock:
-                api.connections += 1
-            super().setup()
-
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            reply = api.answer(self.path, dict(self.headers), body)
-            if reply.drop:
-                self.close_connection = True
-                return
-            time.sleep(reply.stall)
-            content = (
-                json.dumps({"error": {"code": reply.code, "message": reply.message}}).encode() if reply.code else b""
-            )
-            self.send_response(reply.status)
-            for name, value in reply.headers.items():
-                self.send_header(name, value)
-            if content:
-                self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(content)))
-            self.end_headers()
-            self.wfile.write(content)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    return Handler
+        self.server.__exit__()
 
 
 def _mime(body: bytes) -> EmailMessage | None:

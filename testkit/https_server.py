@@ -41,6 +41,7 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     pace: float = 0.0  # seconds between the bytes of the answer: a server that trickles it
+    drop: bool = False  # the connection closed with no answer at all
 
     @classmethod
     def json(cls, status: int, value: object, headers: dict[str, str] | None = None) -> Reply:
@@ -66,6 +67,9 @@ class HttpsServer:
                 )
                 server.log.append(received)
                 reply = answer(received)
+                if reply.drop:
+                    self.close_connection = True
+                    return
                 head = [f"HTTP/1.1 {reply.status} {HTTPStatus(reply.status).phrase}"]
                 head += [
                     f"{name}: {value}" for name, value in {**reply.headers, "Content-Length": len(reply.body)}.items()

@@ -32,7 +32,6 @@ SHORTEST_FORM = 4
 # Looked up every GRAM characters, so every piece of 2 * GRAM - 1 characters or more is found.
 GRAM = 12
 _forms: set[str] = set()
-_ordered: list[str] = []
 # Each GRAM characters of a form, and where they stand in it.
 _grams: dict[str, list[tuple[str, int]]] = {}
 # Texts never scrubbed: the responder's record and the addresses it accepted (see `spare`).
@@ -86,12 +85,11 @@ def remember(secret: str | None) -> None:
 def _add(forms: set[str]) -> None:
     # Kept without white space, which is ignored when looking (a server may collapse, strip or add it).
     forms = {squeezed for form in forms if len(squeezed := "".join(form.split())) >= SHORTEST_FORM}
-    for form in forms - _forms:
+    new = forms - _forms
+    for form in new:
         for offset in range(len(form) - GRAM + 1):
             _grams.setdefault(form[offset : offset + GRAM], []).append((form, offset))
-    if not forms <= _forms:
-        _forms.update(forms)
-        _ordered[:] = sorted(_forms, key=len, reverse=True)
+    _forms.update(new)
 
 
 def spare(*texts: str) -> None:
@@ -127,7 +125,7 @@ def shortened(text: str, limit: int) -> str:
         return flat
     cut = flat[: limit - 1]
     squeezed = "".join(cut.split())
-    longest = max((_prefix_at_end(squeezed, form) for form in _ordered), default=0)
+    longest = max((_prefix_at_end(squeezed, form) for form in _forms), default=0)
     if longest:
         cut = cut[: _positions(cut)[len(squeezed) - longest]]
     return cut.rstrip() + "…"
@@ -143,10 +141,10 @@ def _prefix_at_end(text: str, form: str) -> int:
 
 def _found(text: str) -> list[tuple[int, int]]:
     """Where forms, or pieces of them, stand in the text: (start, end) pairs, white space ignored."""
-    if not _ordered or not text:
+    if not _forms or not text:
         return []
     squeezed = "".join(text.split())
-    spans = [(i, i + len(form)) for form in _ordered if form in squeezed for i in _occurrences(squeezed, form)]
+    spans = [(i, i + len(form)) for form in _forms if form in squeezed for i in _occurrences(squeezed, form)]
     pieces = [p for p in range(0, len(squeezed) - GRAM + 1, GRAM) if squeezed[p : p + GRAM] in _grams]
     spans += [_grown(squeezed, p, *place) for p in pieces for place in _grams[squeezed[p : p + GRAM]]]
     if not spans or squeezed == text:

@@ -31,8 +31,12 @@ def trust_context(cacerts: str | None) -> ssl.SSLContext:
         try:
             context.load_verify_locations(cadata=cacerts)
         except (ssl.SSLError, ValueError):
-            raise ConfigError(f"The cacerts setting holds no valid PEM certificate. {WHERE}") from None
+            raise CacertsError(f"The cacerts setting holds no valid PEM certificate. {WHERE}") from None
     return context
+
+
+class CacertsError(ConfigError):
+    """The CA certificates given to the job (or to a script, as --cacerts) are no PEM: told apart from the system's."""
 
 
 def _unusable_bundle(bundle: str | None, error: Exception) -> str:

@@ -10,10 +10,11 @@ import sys
 
 from feedback.bounded_json import PastBound, parsed
 from feedback.items import ConfigError
+from feedback.redaction import shortened
 from feedback.thehive.api import Advice, send, thehive_session
 from feedback.thehive.field_setup import SetupError
 from feedback.thehive.settings import TheHiveSettings
-from feedback.trust import trust_context
+from feedback.trust import CacertsError, trust_context
 
 STATUS = "/api/v1/status"
 # TheHive's own explanation of a refusal is shown, cut to this length.
@@ -42,8 +43,10 @@ class AdminApi:
             ) from None
         try:
             context = trust_context(settings.cacerts)
-        except ConfigError:
+        except CacertsError:
             raise SetupError("The file given with --cacerts holds no valid PEM certificate.") from None
+        except ConfigError as unusable:  # the system's store, or SSL_CERT_FILE
+            raise SetupError(str(unusable)) from None
         self.settings = settings
         self.session = thehive_session(settings, context, retried=frozenset({"GET"}))
 
@@ -58,7 +61,7 @@ class AdminApi:
         settings, where = self.settings, f"TheHive at {self.settings.url}"
         status, content = send(self.session, method, settings.url + path, body, settings.timeout, where, ADVICE)
         try:
-            answer = parsed(content) if content else None
+            answer = parsed(content)
         except PastBound as past:
             raise SetupError(f"{where} {past}. Check that --url points at TheHive.") from None
         if status not in (200, 201, 204):
@@ -71,4 +74,4 @@ class AdminApi:
 def _explained(answer: object) -> str:
     """TheHive's own message (`{"type": …, "message": …}`), where it gave one."""
     message = answer.get("message") if isinstance(answer, dict) else None
-    return f": {' '.join(str(message).split())[:SHOWN]}" if message else ""
+    return f": {shortened(str(message), SHOWN)}" if message else ""

@@ -14,6 +14,7 @@ import os
 import sys
 from urllib.parse import urlsplit
 
+from feedback.items import is_url
 from feedback.redaction import ScrubbedStream, remember
 from feedback.thehive.admin_api import STATUS, AdminApi
 from feedback.thehive.field_setup import ROUTES, SetupError, edition, plan, read_fields
@@ -66,8 +67,7 @@ def _settings(options: argparse.Namespace, apikey: str) -> TheHiveSettings:
     if not apikey:
         raise SetupError(f"Set the environment variable {ENVIRONMENT_KEY} to the API key of a TheHive admin.")
     url = options.url.rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname or "@" in parts.netloc:
+    if not is_url(url, ("https", "http")) or "@" in urlsplit(url).netloc:
         raise SetupError(
             "--url must be TheHive's address like https://thehive.example.org, with no user or password in it"
             f" (the key comes from {ENVIRONMENT_KEY})."

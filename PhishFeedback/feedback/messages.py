@@ -81,9 +81,10 @@ class Composer:
     def __init__(self, decision: Decision, report: Report, settings: Settings, now: datetime) -> None:
         self.wording = wording(settings, decision.message)
         self.frame = frame()
-        self.section_frame = section_frame()
-        self.separators = separators()
-        self.language = settings.languages[0]
+        # What stands between languages is read only for a message that has several.
+        several = len(self.wording.sections) > 1
+        self.section_frame = section_frame() if several else ""
+        self.separators = separators() if several else ("", "")
         values = {
             "case_number": report.number,
             "case_title": report.title,
@@ -116,7 +117,7 @@ class Composer:
         message["Auto-Submitted"] = "auto-generated"
         message["X-Auto-Response-Suppress"] = "All"
         message.set_content(text, cte="quoted-printable")
-        page = self.frame.format_map({"content": content, "language": self.language})
+        page = self.frame.format_map({"content": content, "language": self.wording.sections[0].language})
         message.add_alternative(page, subtype="html", cte="quoted-printable")
         return message
 

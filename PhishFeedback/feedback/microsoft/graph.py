@@ -22,7 +22,7 @@ from feedback.bounded_json import json_value, within
 from feedback.delivery import Transport, Trouble
 from feedback.microsoft.settings import GraphSettings
 from feedback.microsoft.token import fresh, request_token
-from feedback.smtp import replies
+from feedback.quota import speaks_of_quota
 from feedback.tokens import Token
 from feedback.trust import trust_context
 
@@ -116,7 +116,7 @@ class GraphTransport(Transport):
     def answer(self, status: int, code: str, text: str, retry_after: str | None) -> Answer:
         """The policy's answer to a refusal (REFERENCE §8b: what each status and code means for the job)."""
         reply = f"{status} {code}: {text}" if code else f"{status} {text}".rstrip()
-        if code == "ErrorQuotaExceeded" or replies.is_quota(status, f"{code} {text}"):
+        if speaks_of_quota(f"{code} {text}"):
             return Answer(
                 answers.STOP,
                 f"{self.name} answered with a sending quota ({reply}); nothing more went out in this job. Run the"

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from functools import partial
 
 from feedback.answers import Permanent
+from feedback.quota import words
 from feedback.redaction import remember, scrub
-from feedback.smtp.replies import words
 from feedback.smtp.session import LoginDeferred, Session, describe_trouble, reply_text, timeout_for
 from feedback.smtp.settings import SmtpSettings
 from feedback.tokens import Token

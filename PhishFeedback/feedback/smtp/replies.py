@@ -3,13 +3,15 @@
 The same code means different things at different steps: a 4xx to RCPT TO concerns one reporter
 (greylisting), a 4xx to MAIL FROM concerns every message (the sender is always the same), a 421
 ends the session wherever it comes. A quota reply is read from its words, whatever its code: past a
-quota nothing more goes out until it resets, so the job stops and the next run goes on. Words are
-read with the addresses a reply quotes removed: a reporter's address is no word of the server's.
+quota nothing more goes out until it resets, so the job stops and the next run goes on
+(feedback/quota.py, which also removes the addresses a reply quotes before its words are read).
 """
 
 from __future__ import annotations
 
 import re
+
+from feedback.quota import speaks_of_quota, words
 
 SENDER, RECIPIENT, MESSAGE = "sender", "recipient", "message"
 
@@ -21,12 +23,6 @@ REFUSED = "refused"  # a 5xx about this message or recipient: final for this rep
 SENDER_REFUSED = "sender refused"  # a 5xx to MAIL FROM, or about the sender later: final for everyone
 TOO_LARGE = "too large"  # the message is over the server's size limit: so is every other, final for everyone
 
-# Patterns, compiled (and cached by `re`) on first use: most jobs never meet a refusal.
-# "SubmissionQuotaExceededException", "Daily user sending limit exceeded", "RecipientRateLimitExceeded",
-# "has exceeded the configured limit", "you've reached your daily limit"...
-_QUOTA_WORDS = r"(?i)quota|(limit|rate)\s*(exceeded|reached)|(exceed\w*|reached)\s+(\S+\s+){0,3}?limit"
-# ...but a limit on parallel work ("sender thread limit exceeded") passes within seconds: throttling.
-_CONCURRENCY_WORDS = r"(?i)(thread|connection|concurren\w*)\s*limit"
 # Enhanced status codes (RFC 3463) whose quota words are not about the sender: X.2.2 a recipient's
 # mailbox is full ("over quota"), X.3.4 the message is larger than the server takes.
 _NOT_THE_SENDERS = r"^\s*[45]\.(2\.2|3\.4)\b"
@@ -39,24 +35,10 @@ _SENDER_REJECTED = r"(?i)sender address rejected"
 # X.3.4: the message is larger than the server takes (Postfix's message_size_limit, at MAIL FROM for the
 # SIZE= smtplib announces, or at the end of the message).
 _TOO_LARGE = r"^\s*5\.3\.4\b"
-# What a reply quotes back: <...>, and any mailbox@domain. A reporter's own address ("quota@...",
-# "SendAsDenied@...") must not be read as the server's words.
-_QUOTED = r"<[^>]*>|\S+@\S+"
-
-
-def words(text: str) -> str:
-    """The reply's own words, without the addresses it quotes back."""
-    return re.sub(_QUOTED, " ", text)
 
 
 def is_quota(code: int, text: str) -> bool:
-    said = words(text)
-    return (
-        code >= 400
-        and bool(re.search(_QUOTA_WORDS, said))
-        and not re.search(_CONCURRENCY_WORDS, said)
-        and not re.match(_NOT_THE_SENDERS, said)
-    )
+    return code >= 400 and speaks_of_quota(text) and not re.match(_NOT_THE_SENDERS, words(text))
 
 
 def meaning(step: str, code: int, text: str, sender: str = "") -> str:

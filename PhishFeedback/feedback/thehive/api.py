@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ssl
 
-from feedback.bounded_json import LARGEST, PastBound, collected
+from feedback.bounded_json import LARGEST, within
 from feedback.shapes import shape
 from feedback.thehive.settings import TheHiveSettings
 
@@ -64,15 +64,18 @@ def send(
     try:
         with session.request(method, url, json=body, timeout=timeout, stream=True) as answer:
             status = answer.status_code
-            content = collected(answer.iter_content(1 << 13), room)
-    except PastBound as past:
-        raise advice.error(f"{where} {past} to this job: the responder reads no more than that from TheHive.") from None
+            content, more = within(answer.iter_content(1 << 13), room)
     except requests.exceptions.SSLError:
         raise advice.error(f"{where} could not be reached over verified TLS. {advice.tls}") from None
     except requests.Timeout:
         raise advice.error(f"{where} did not answer within {timeout:.0f} s.") from None
     except requests.RequestException as failure:
         raise advice.error(f"{where} could not be reached ({type(failure).__name__}). {advice.reach}") from None
+    if more:  # said of all the job reads from TheHive, whatever was left of it for this call
+        raise advice.error(
+            f"{where} answered more than {LARGEST >> 20} MB to this job: the responder reads no more than that"
+            " from TheHive."
+        )
     if status in (401, 403):
         raise advice.error(f"{where} refused the API key (HTTP {status}). {advice.key}")
     return status, content

@@ -52,7 +52,9 @@ def decide(
             " address of the employee who reported the message, then run the responder again."
         )
     verdict = flavour == VERDICT_FLAVOUR
-    notified = notified_addresses(report.tags, *((NOTIFIED,) if verdict else (NOTIFIED, ACKNOWLEDGED)))
+    # The verdict ignores acknowledgements; an acknowledgement is not sent after the verdict, nor twice.
+    records = (NOTIFIED,) if verdict else (NOTIFIED, ACKNOWLEDGED)
+    notified = notified_addresses(report.tags, *records)
     seen: set[str] = set()
     recipients, already, refused = [], [], []
     for value in candidates:

@@ -12,11 +12,19 @@ keep what was added. Every form is read here, and the record is written so that 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timezone
+
+from feedback.shapes import shape
 
 NOTIFIED = "feedback_sent"
 UNREACHED = "feedback_failed"
 # The acknowledgement flavour's own record: the verdict's feedback ignores it (docs/flavours.md).
 ACKNOWLEDGED = "feedback_ack"
+# Beside those, what each reporter was told and when: `feedback_verdict:<time>;<verdict>;<address>` and
+# `feedback_ack_at:<time>;<address>`. The address comes last, so that it may hold the separator.
+TOLD = "feedback_verdict"
+ACKNOWLEDGED_AT = "feedback_ack_at"
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 TAG_OPERATION = {"case": "AddTagToCase", "alert": "AddTagToAlert"}
 
 
@@ -52,6 +60,62 @@ def lost_by_thehive40(value: str) -> bool:
 def notified_addresses(tags: Iterable[object], *namespaces: str) -> set[str]:
     """The addresses the record names, in lower case: those given the verdict, or those of the namespaces named."""
     return {value.lower() for namespace in namespaces or (NOTIFIED,) for value in tag_values(tags, namespace)}
+
+
+@shape
+class Told:
+    """A verdict message a reporter was given (a correction is one too)."""
+
+    address: str
+    verdict: str
+    at: datetime
+
+
+@shape
+class Acknowledged:
+    address: str
+    at: datetime
+
+
+def verdict_tag(address: str, verdict: str, at: datetime) -> str:
+    return record_tag(TOLD, f"{_time(at)};{verdict};{address}")
+
+
+def ack_time_tag(address: str, at: datetime) -> str:
+    return record_tag(ACKNOWLEDGED_AT, f"{_time(at)};{address}")
+
+
+def verdict_records(tags: Iterable[object]) -> list[Told]:
+    """Every readable verdict record, in the tags' order; one a reader cannot parse is passed over."""
+    records = []
+    for value in tag_values(tags, TOLD):
+        at, _, rest = value.partition(";")
+        verdict, separator, address = rest.partition(";")
+        moment = _moment(at)
+        if moment and separator and verdict and address:
+            records.append(Told(address, verdict, moment))
+    return records
+
+
+def ack_records(tags: Iterable[object]) -> list[Acknowledged]:
+    records = []
+    for value in tag_values(tags, ACKNOWLEDGED_AT):
+        at, _, address = value.partition(";")
+        moment = _moment(at)
+        if moment and address:
+            records.append(Acknowledged(address, moment))
+    return records
+
+
+def _time(at: datetime) -> str:
+    return at.astimezone(timezone.utc).strftime(TIME_FORMAT)
+
+
+def _moment(text: str) -> datetime | None:
+    try:
+        return datetime.strptime(text.strip(), TIME_FORMAT).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
 
 
 def record_tag(namespace: str, address: str) -> str:

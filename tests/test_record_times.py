@@ -1,0 +1,73 @@
+"""The record of what each reporter was told and when reads back to the second, in every form TheHive stores it.
+
+TheHive 4.0 rewrites a tag it is given (testkit/thehive40_tags.py); 4.1 and 5 keep it as added.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from hypothesis import given
+from hypothesis import strategies as st
+from test_tags import over_addresses
+
+from feedback.tags import (
+    Acknowledged,
+    Told,
+    ack_records,
+    ack_time_tag,
+    notified_addresses,
+    verdict_records,
+    verdict_tag,
+)
+from testkit.thehive40_tags import rendered
+
+AT = datetime(2026, 12, 4, 23, 58, 30, tzinfo=timezone.utc)
+VERDICTS = ("Phishing", "Spam", "Legit email", "Simulation")
+moments = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2999, 12, 31), timezones=st.just(timezone.utc)
+).map(lambda moment: moment.replace(microsecond=0))
+
+
+@over_addresses
+def test_a_verdict_record_reads_back_from_every_thehive_version(raw):
+    tag = verdict_tag(raw, "Legit email", AT)
+    for stored in (tag, rendered(tag), rendered(rendered(tag))):
+        assert verdict_records([stored]) == [Told(raw, "Legit email", AT)], stored
+
+
+@over_addresses
+def test_an_acknowledgement_time_reads_back_from_every_thehive_version(raw):
+    tag = ack_time_tag(raw, AT)
+    for stored in (tag, rendered(tag)):
+        assert ack_records([stored]) == [Acknowledged(raw, AT)], stored
+
+
+@given(moments, st.sampled_from(VERDICTS))
+def test_the_time_reads_back_to_the_second_in_utc(at, verdict):
+    assert verdict_records([rendered(verdict_tag("alice@example.org", verdict, at))])[0].at == at
+
+
+def test_a_time_in_another_zone_is_recorded_in_utc():
+    paris = datetime(2026, 12, 5, 0, 58, 30, tzinfo=timezone(timedelta(hours=1)))
+    assert (
+        verdict_tag("alice@example.org", "Spam", paris)
+        == "feedback_verdict:2026-12-04T23:58:30Z;Spam;alice@example.org"
+    )
+
+
+def test_a_record_a_reader_cannot_parse_is_passed_over():
+    tags = [
+        "feedback_verdict:yesterday;Spam;alice@example.org",
+        "feedback_verdict:2026-12-04T23:58:30Z;Spam",
+        "feedback_ack_at:2026-12-04T23:58:30Z",
+        "feedback_verdict:2026-12-04T23:58:30Z;Phishing;bob@example.org",
+    ]
+    assert verdict_records(tags) == [Told("bob@example.org", "Phishing", AT)]
+    assert ack_records(tags) == []
+
+
+def test_the_new_records_are_not_read_as_notified_addresses():
+    tags = [verdict_tag("alice@example.org", "Spam", AT), ack_time_tag("bob@example.org", AT)]
+    assert notified_addresses(tags) == set()
+    assert notified_addresses(tags, "feedback_ack") == set()

@@ -406,7 +406,7 @@ def test_a_failed_job_echoes_no_part_of_the_service_account_key(cortex, gmail):
     assert all(line not in result.everything_printed() for line in pem.splitlines()[1:-1])
 
 
-# End to end, as Cortex runs the job: these need the `delivery` item wired to this transport (branch h-api).
+# End to end, as Cortex runs the job with `delivery` set to gmail.
 
 
 def test_a_gmail_job_mails_each_reporter_once_and_records_them(cortex, smtp, gmail, gmail_api, google_oauth):

@@ -41,3 +41,12 @@ def test_the_check_catches_what_it_is_for():
         assert FOREIGN.search(line), line
     for line in ("the virtual delivery agent", "Entra issues a token", "RFC 5322 §3.6.4"):
         assert not FOREIGN.search(line), line
+
+
+def test_the_responder_folder_readme_links_nothing_outside_the_folder():
+    """The folder is copied alone into Cortex-Analyzers' responders/ tree: a link out of it would break there."""
+    folder = REPO / "PhishFeedback"
+    links = re.findall(r"\]\(([^)#\s]+)", (folder / "README.md").read_text(encoding="utf-8"))
+    outside = [link for link in links if "://" not in link and not (folder / link).resolve().is_relative_to(folder)]
+    missing = [link for link in links if "://" not in link and not (folder / link).exists()]
+    assert links and not outside and not missing, (outside, missing)

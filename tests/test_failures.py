@@ -38,6 +38,32 @@ def test_unset_verdict_names_the_field_and_the_values(cortex, smtp, value):
     assert smtp.delivered == []
 
 
+def test_custom_field_naming_no_field_of_the_case_lists_the_fields_it_has(cortex, smtp):
+    result = cortex(thehive4_case("Phishing"), custom_field="verdict")
+
+    assert_cortex_error(
+        result, "has no custom field 'verdict' (its custom fields are 'phishFeedback', 'escalated')", "custom_field"
+    )
+    assert smtp.delivered == []
+
+
+def test_a_case_without_custom_fields_says_so_rather_than_asking_for_a_verdict(cortex, smtp):
+    case = thehive4_case("Phishing")
+    case["customFields"] = {}
+
+    assert_cortex_error(cortex(case), "has no custom field 'phishFeedback' (it has no custom fields at all)")
+
+
+def test_the_fields_listed_are_bounded_however_many_the_case_has(cortex, smtp):
+    case = thehive5_case("Spam")
+    case["customFieldValues"] = {f"field{n}_" + "x" * 200: "Spam" for n in range(50)}
+
+    result = cortex(case)
+
+    assert_cortex_error(result, "and 40 more")
+    assert len(result.error) < 1200
+
+
 @pytest.mark.parametrize("case_name", ["phishfeedback", "phish_feedback", "Phish-Feedback"])
 def test_verdict_under_a_name_differing_in_case_or_punctuation_names_both(cortex, smtp, case_name):
     case = thehive5_case("Spam")

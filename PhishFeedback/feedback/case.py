@@ -15,6 +15,8 @@ from feedback.shapes import shape
 
 VERDICTS = tuple(VERDICT_ITEMS)
 DATA_TYPES = {"thehive:case": "case", "thehive:alert": "alert"}
+# Custom fields of the case named when custom_field names none of them.
+SHOWN_FIELDS = 10
 # The keys under which TheHive 4's v0 JSON stores a custom field's value, one per field type.
 VALUE_KEYS = ("string", "integer", "float", "boolean", "date", "number")
 SUBJECT_SEPARATORS = " \t:-–—|"
@@ -107,14 +109,34 @@ def _verdict(data: dict, name: str, kind: str) -> str:
             f"The custom field '{name}' holds '{shortened(value, 80)}', which is not a verdict this responder"
             f" knows. Set it to one of {accepted} and run the responder again."
         )
-    near = _similar_field(data, name)
+    names = _field_names(data)
+    fold = _fold(name)
+    near = next((n for n in names if n != name and _fold(n) == fold), None)
     if near:
         raise CaseError(
             f"The {kind} has the custom field '{near}'; custom_field is '{name}', a name that differs in case or"
             f" punctuation. Set custom_field to '{near}' (or give the field in TheHive the reference name '{name}'),"
             " then run the responder again."
         )
+    if name not in names:
+        raise CaseError(_no_such_field(name, names, kind, accepted))
     raise CaseError(f"Set the {kind}'s custom field '{name}' to one of {accepted}, then run the responder again.")
+
+
+def _no_such_field(name: str, names: list[str], kind: str, accepted: str) -> str:
+    """The analyst may well have set a verdict, in a field custom_field does not name: show which fields there are."""
+    if not names:
+        held = "it has no custom fields at all"
+    else:
+        shown = ", ".join(f"'{shortened(n, 40)}'" for n in names[:SHOWN_FIELDS])
+        held = f"its custom fields are {shown}" + (
+            f" and {len(names) - SHOWN_FIELDS} more" if len(names) > SHOWN_FIELDS else ""
+        )
+    return (
+        f"The {kind} has no custom field '{name}' ({held}). If the verdict is in another field, ask the Cortex admin"
+        f" to set custom_field to that field's reference name; otherwise add '{name}' to the {kind}, set it to one"
+        f" of {accepted} and run the responder again."
+    )
 
 
 def verdict_named(value: str) -> str | None:
@@ -123,13 +145,12 @@ def verdict_named(value: str) -> str | None:
     return next((verdict for verdict in VERDICTS if verdict.lower() == wanted), None)
 
 
-def _similar_field(data: dict, name: str) -> str | None:
-    """A custom field of the case named like `name` but for case and punctuation: a typo in one place."""
-    fold = _fold(name)
+def _field_names(data: dict) -> list[str]:
+    """The names of the custom fields the case carries, set or not, in TheHive 5's flat map, 4's v0 map or a v1 list."""
     flat, fields = data.get("customFieldValues"), data.get("customFields")
     names = [*(flat if isinstance(flat, dict) else ()), *(fields if isinstance(fields, dict) else ())]
     names += [entry.get("name") for entry in (fields if isinstance(fields, list) else ()) if isinstance(entry, dict)]
-    return next((n for n in names if isinstance(n, str) and n != name and _fold(n) == fold), None)
+    return list(dict.fromkeys(n for n in names if isinstance(n, str)))
 
 
 def _fold(name: str) -> str:

@@ -182,6 +182,15 @@ def test_no_server_listening(cortex, smtp):
     result = cortex(thehive4_case(), smtp_port=free_port(), smtp_retries=0)
 
     assert_cortex_error(result, "refused the connection", "smtp_port")
+    assert "reporters' addresses" not in result.error  # nothing was said of them
+
+
+def test_reporters_the_server_refuses_every_one_point_at_their_addresses(cortex, smtp):
+    smtp.faults.refuse = {"alice@example.org": "550 5.1.1 No such user"}
+
+    result = cortex(thehive4_case(), smtp_retries=0)
+
+    assert_cortex_error(result, "550 5.1.1 No such user", "accepts the reporters' addresses")
 
 
 def test_an_ipv6_server_is_named_with_its_address_in_brackets(cortex, smtp):

@@ -84,6 +84,7 @@ class _Account:
         self.failed: list[Failure] = []
         self.trouble: dict[str, str] = {}
         self.tries: dict[str, int] = {}  # a reporter's own deferrals
+        self.turned_away = False  # whether the service refused or deferred a reporter, not only the connection
         self.stalled = 0  # channels in a row that got no message through
         self.last_try: float | None = None
         self.longest = 0.0  # the longest exchange so far, from handing the message over to the service's answer
@@ -104,7 +105,7 @@ class _Account:
                 " are recorded. Run the responder again for the others, and report the error (README, Troubleshooting)."
             )
         if not self.sent:
-            raise DeliveryError(_summary(self.failed, self.transport.advice))
+            raise DeliveryError(_summary(self.failed, self.transport.advice, self.turned_away))
         return Delivery(tuple(self.sent), tuple(self.failed))
 
     def _attempt_all(self) -> None:
@@ -161,6 +162,7 @@ class _Account:
     def _not_now(self, item: Outgoing, answer: Answer) -> None:
         """A refusal that concerns this reporter alone: final, or tried again over the next channel."""
         self.pending.pop(0)
+        self.turned_away = True
         if answer.kind == answers.REFUSED:
             self.failed.append(Failure(item.recipient, answer.reason))
             return
@@ -216,8 +218,10 @@ def _trouble(error: OSError, name: str) -> str:
     return f"the connection to {name} failed ({getattr(error, 'strerror', None) or type(error).__name__})"
 
 
-def _summary(failed: list[Failure], advice: str) -> str:
+def _summary(failed: list[Failure], advice: str, turned_away: bool) -> str:
+    """The addresses are worth checking only when the service said something of them, not for a closed port."""
     reasons = sorted({f.reason for f in failed})
     if len(reasons) == 1 and reasons[0][0].isupper():
         return f"No feedback was sent. {reasons[0]}"
-    return f"No feedback was sent: {'; '.join(reasons)}. {advice}, and that it accepts the reporters' addresses."
+    addresses = ", and that it accepts the reporters' addresses" if turned_away else ""
+    return f"No feedback was sent: {'; '.join(reasons)}. {advice}{addresses}."

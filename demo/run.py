@@ -6,6 +6,7 @@ read (output.json) and what the reporter would receive.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import tempfile
@@ -16,8 +17,15 @@ from testkit.cortex import cortex_config, run_job
 from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp
 
 
-def main() -> int:
-    verdict = sys.argv[1] if len(sys.argv) > 1 else "Phishing"
+def main(arguments: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="./dev demo", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "verdict",
+        nargs="?",
+        default="Phishing",
+        help="the case's verdict: Phishing (default), Spam, Legit email, Simulation",
+    )
+    verdict = parser.parse_args(arguments).verdict
     certificates = Certificates()
     case = thehive4_case(verdict, ["alice@example.org"], title="Phishing report: Your mailbox is almost full")
     with LoopbackSmtp(certificates) as server, tempfile.TemporaryDirectory() as workdir:
@@ -42,4 +50,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

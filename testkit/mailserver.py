@@ -9,8 +9,10 @@ the one the test suite trusts.
 from __future__ import annotations
 
 import argparse
+import logging
 import queue
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -45,6 +47,34 @@ def settings_text(port: int, ca_file: Path, ca_pem: str) -> str:
     )
 
 
+class _OneLine(logging.Filter):
+    """aiosmtpd logs a client's failed TLS handshake with two tracebacks: an admin needs one sentence and a fix."""
+
+    def __init__(self, ca_file: Path) -> None:
+        super().__init__()
+        self.ca_file = ca_file
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.exc_info:
+            return True
+        error = record.exc_info[1]
+        cause = error.__cause__ or error
+        if isinstance(cause, ssl.SSLError):
+            print(
+                f"./dev mailserver: a client broke off TLS ({getattr(cause, 'reason', None) or cause}): it does not"
+                f" trust this server's certificate. Give it the CA in {self.ca_file.resolve()} (Cortex: cacerts).",
+                flush=True,
+            )
+        else:
+            print(f"./dev mailserver: a session ended on {type(error).__name__}: {error}", flush=True)
+        return False
+
+
+def login_text(login: tuple[str, bool]) -> str:
+    user, accepted = login
+    return f"./dev mailserver: login as '{user}' {'accepted' if accepted else 'refused (wrong user or password)'}"
+
+
 def main(arguments: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="./dev mailserver", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=2525, help="port on 127.0.0.1 (default 2525)")
@@ -54,17 +84,21 @@ def main(arguments: list[str]) -> int:
     options.folder.mkdir(parents=True, exist_ok=True)
     ca_file = options.folder / "ca.pem"
     ca_file.write_text(certificates.ca_pem, encoding="ascii")
+    logging.getLogger("mail.log").addFilter(_OneLine(ca_file))
     try:
         server = LoopbackSmtp(certificates, port=options.port)
         server.__enter__()
     except OSError as busy:
         print(f"./dev mailserver: cannot listen on 127.0.0.1:{options.port} ({busy}); try --port", file=sys.stderr)
         return 1
-    shown = 0
+    shown = logins = 0
     try:
         print(settings_text(options.port, ca_file, certificates.ca_pem), flush=True)
         while True:
             time.sleep(0.2)
+            for login in server.logins[logins:]:
+                print(login_text(login), flush=True)
+                logins += 1
             for delivered in server.delivered[shown:]:
                 print(delivered.shown(), flush=True)
                 shown += 1

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import smtplib
+import ssl
+
+import pytest
 
 from testkit.cases import thehive4_case
 from testkit.cortex import cortex_config, run_job
@@ -42,3 +46,27 @@ def test_a_port_in_use_is_said_in_one_line(mailserver, tmp_path):
     assert "cannot listen on 127.0.0.1:" in second.wait_for("try --port")
     assert second.process.wait(timeout=30) == 1
     assert "Traceback" not in second.printed
+
+
+def test_a_client_that_rejects_the_certificate_gets_one_line_pointing_at_the_ca(mailserver):
+    client = smtplib.SMTP("127.0.0.1", mailserver.port, timeout=10)
+    with pytest.raises(ssl.SSLCertVerificationError):
+        client.starttls(context=ssl.create_default_context())
+
+    printed = mailserver.wait_for("does not trust this server's certificate")
+    assert "Traceback" not in printed and "ca.pem (Cortex: cacerts)" in printed
+
+
+def test_each_login_is_shown_accepted_or_refused(mailserver):
+    ca = re.search(r"^cacerts: the CA below, also in (\S+)$", mailserver.printed, re.MULTILINE).group(1)
+    items = printed_settings(mailserver.printed)
+    for password in ("wrong", items["smtp_password"]):
+        with smtplib.SMTP("127.0.0.1", mailserver.port, timeout=10) as client:
+            client.starttls(context=ssl.create_default_context(cafile=ca))
+            try:
+                client.login(items["smtp_user"], password)
+            except smtplib.SMTPAuthenticationError:
+                pass
+
+    printed = mailserver.wait_for("login as 'phishfeedback' accepted")
+    assert "login as 'phishfeedback' refused (wrong user or password)" in printed

@@ -190,3 +190,10 @@ def test_every_sh_block_of_the_documents_is_a_recipe():
         blocks = len(re.findall(r"^[ \t]*```sh$", text, re.MULTILINE))
         marked = len(re.findall(r"<!-- recipe: [\w-]+ -->\n[ \t]*```sh$", text, re.MULTILINE))
         assert blocks - marked == (1 if document.name == "README.md" else 0), document.name
+
+
+def test_dev_demo_help_says_how_to_call_it_and_runs_no_job():
+    shown = subprocess.run([str(REPO / "dev"), "demo", "--help"], capture_output=True, text=True, timeout=120)
+
+    assert shown.returncode == 0 and "usage: ./dev demo" in shown.stdout and "Legit email" in shown.stdout
+    assert "== Case" not in shown.stdout

@@ -7,6 +7,7 @@ that who is pending, sent, failed, retried and paced is decided once, in the del
 
 from __future__ import annotations
 
+from feedback.errors import PhishFeedbackError
 from feedback.shapes import shape
 
 ACCEPTED = "accepted"  # the service took the message: it counts as sent, and is recorded
@@ -16,7 +17,7 @@ RECONNECT = "reconnect"  # the channel is over or throttled: pause (`after` s, e
 STOP = "stop"  # nothing more goes out in this job (a quota, a refused sender, missing rights): `reason` says why
 
 
-class Permanent(Exception):
+class Permanent(PhishFeedbackError):
     """Raised by a transport when trying again will not help: the reason goes to every message still waiting."""
 
 

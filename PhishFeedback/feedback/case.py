@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+from feedback.errors import PhishFeedbackError
 from feedback.flavours import VERDICT_FLAVOUR, VERDICT_ITEMS
 from feedback.redaction import shortened
 from feedback.shapes import shape
@@ -25,7 +26,7 @@ SUBJECT_SEPARATORS = " \t:-–—|"
 UNPRINTABLE = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]"
 
 
-class CaseError(Exception):
+class CaseError(PhishFeedbackError):
     """The case cannot be answered as it stands; the message says what the analyst should change."""
 
 

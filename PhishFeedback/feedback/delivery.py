@@ -13,13 +13,14 @@ import time
 
 from feedback import answers, pacing, stopping
 from feedback.answers import Answer, Permanent
+from feedback.errors import PhishFeedbackError
 from feedback.messages import Composer, Outgoing
 from feedback.settings import TIME_BUDGET_SHARE, Limits
 from feedback.shapes import shape
 from feedback.stopping import Stopped
 
 
-class DeliveryError(Exception):
+class DeliveryError(PhishFeedbackError):
     """No message could be delivered; the message says what failed and what to check."""
 
 

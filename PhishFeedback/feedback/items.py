@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from feedback.errors import PhishFeedbackError
+
 WHERE = "Fix it in Cortex under Organisation → Responders → Phish_Feedback."
 
 
@@ -20,7 +22,7 @@ def is_url(url: str, schemes: tuple[str, ...]) -> bool:
         return False
 
 
-class ConfigError(Exception):
+class ConfigError(PhishFeedbackError):
     """The admin's configuration cannot work; the message names the item."""
 
 

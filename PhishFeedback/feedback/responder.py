@@ -16,18 +16,11 @@ from feedback import startup
 # Before the rest: without cortexutils the job goes to the responder's own environment, or ends with a report.
 Responder = startup.responder_base(sys.argv[0])
 
-from feedback.answers import Permanent
-from feedback.case import CaseError
-from feedback.delivery import DeliveryError
-from feedback.items import ConfigError
+from feedback.errors import PhishFeedbackError
 from feedback.job_folder import missing_input, path, unreadable_input, write_failure, write_output
 from feedback.outcome import Outcome
 from feedback.redaction import remember_secrets, secret_item, spare
-from feedback.thehive.observables import TheHiveError
-from feedback.tokens import OAuthError
 
-# One error class per outside party (and the configuration), each worded for the analyst where it is raised.
-FAILURES = (ConfigError, CaseError, TheHiveError, OAuthError, Permanent, DeliveryError)
 ENDED_BEFORE_SENDING = (
     "Phish_Feedback was ended before it finished, before any message was sent: nothing was sent or tagged."
 )
@@ -57,7 +50,7 @@ class CortexJob(Responder):
             sys.exit(1)
         try:
             outcome = respond(self)
-        except FAILURES as failure:
+        except PhishFeedbackError as failure:
             self.error(str(failure))
         self.planned_operations = outcome.operations
         self.report(outcome.full)

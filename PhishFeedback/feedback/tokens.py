@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from feedback.errors import PhishFeedbackError
 from feedback.redaction import remember
 from feedback.shapes import shape
 
@@ -17,7 +18,7 @@ from feedback.shapes import shape
 RENEWAL_SHARE = 0.9
 
 
-class OAuthError(Exception):
+class OAuthError(PhishFeedbackError):
     """No token: the message says what the token endpoint answered and which item to check."""
 
 

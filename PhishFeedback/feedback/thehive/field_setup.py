@@ -9,6 +9,7 @@ name is what the responder's `custom_field` item names. Pure functions: the HTTP
 from __future__ import annotations
 
 from feedback.case import VERDICTS, verdict_named
+from feedback.errors import PhishFeedbackError
 from feedback.shapes import shape
 
 FIELD_TYPE = "string"
@@ -17,7 +18,7 @@ GROUP = "PhishFeedback"
 DESCRIPTION = "The SOC's verdict on a reported e-mail; the Phish_Feedback responder tells the reporters."
 
 
-class SetupError(Exception):
+class SetupError(PhishFeedbackError):
     """The field cannot be set up as things stand; the message says what to do, and that nothing changed."""
 
 

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from feedback.alarm import Alarm, BudgetSpent
 from feedback.bounded_json import LARGEST, PastBound, parsed
 from feedback.case import CaseError, Observable, Report, read_observables
+from feedback.errors import PhishFeedbackError
 from feedback.plan import REPORTER_NAMESPACE
 from feedback.settings import TIME_BUDGET_SHARE
 from feedback.tags import tag_values
@@ -34,7 +35,7 @@ LEGACY_ALERT = "/api/alert/{id}"
 THEHIVE_SHARE = 1 / 3
 
 
-class TheHiveError(Exception):
+class TheHiveError(PhishFeedbackError):
     """TheHive could not give the observables; the message names the URL and what to check."""
 
 

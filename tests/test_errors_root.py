@@ -1,0 +1,56 @@
+"""Every failure the job words for the analyst derives from one root, which the Responder turns into a Cortex error.
+
+A new error class that forgot the root would end a job as "This is a bug"; one that is not a failure
+of the job (a signal between two modules, or a standard exception's refinement that callers catch
+as such) is named here with the reason.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+
+import feedback
+from feedback.errors import PhishFeedbackError
+
+# Exceptions that never reach the Responder as such: each is caught and worded by the module that uses it.
+SIGNALS = {
+    "feedback.addresses.AddressError": "a refused address, worded by the caller (a refusal or a ConfigError)",
+    "feedback.alarm.BudgetSpent": "the time budget, a TimeoutError the transports treat as one",
+    "feedback.api_session.Untrusted": "an unverified certificate, worded by each HTTPS caller",
+    "feedback.bounded_json.PastBound": "an answer past its bounds, worded by each caller",
+    "feedback.delivery.Trouble": "transient trouble, an OSError the delivery policy retries",
+    "feedback.smtp.connection.ReplyTooLong": "an SMTP reply past its bound, an SMTPException smtplib's callers catch",
+    "feedback.smtp.connection.OutOfTime": "the budget spent inside an SMTP exchange, worded by the session",
+    "feedback.smtp.session.LoginDeferred": "a 454 at login, retried by the session",
+    "feedback.stopping.Stopped": "Cortex's SIGTERM, accounted for by the delivery policy",
+}
+
+
+def exception_classes():
+    for module_info in pkgutil.walk_packages(feedback.__path__, "feedback."):
+        try:
+            module = importlib.import_module(module_info.name)
+        except ImportError:  # a module for a job that needs an optional library (cryptography) not installed
+            continue
+        for name, value in vars(module).items():
+            if inspect.isclass(value) and issubclass(value, BaseException) and value.__module__ == module.__name__:
+                yield f"{module.__name__}.{name}", value
+
+
+def test_every_error_class_derives_from_the_root_or_is_a_named_signal():
+    unclassified = [
+        name
+        for name, cls in exception_classes()
+        if not issubclass(cls, PhishFeedbackError)
+        and name not in SIGNALS
+        and not name.rpartition(".")[2].startswith("_")
+    ]
+    assert not unclassified, f"derive these from PhishFeedbackError, or name them in SIGNALS: {unclassified}"
+
+
+def test_the_named_signals_exist_and_are_not_failures_of_the_job():
+    classes = dict(exception_classes())
+    assert set(SIGNALS) <= set(classes)
+    assert not any(issubclass(classes[name], PhishFeedbackError) for name in SIGNALS)

@@ -91,6 +91,9 @@ class Faults:
     max_recipients: int = 0
     # Seconds the server takes to answer each RCPT TO.
     rcpt_delay: float = 0.0
+    # After this many recipients refused (`refuse`) in one session, 421 to the next RCPT TO and the connection
+    # closed, as Postfix does past smtpd_hard_error_limit (20 by default).
+    hard_errors: int = 0
     defer_data: int = 0
     drop_data: int = 0
     stall_after: int = -1
@@ -186,9 +189,12 @@ class _Handler:
         faults = self.server.faults
         self.server.said.append(f"RCPT {address}")
         await asyncio.sleep(faults.rcpt_delay)
+        if faults.hard_errors and getattr(session, "errors", 0) >= faults.hard_errors:
+            return _closing(smtp, "421 4.7.0 mail.example.org Error: too many errors")
         if faults.max_recipients and len(envelope.rcpt_tos) >= faults.max_recipients:
             return "452 4.5.3 Error: too many recipients"
         if address.lower() in faults.refuse:
+            session.errors = getattr(session, "errors", 0) + 1
             return faults.refuse[address.lower()]
         if faults.refuse_rcpt:
             self.server.refused.append(address)

@@ -131,6 +131,25 @@ def test_dry_run_starts_a_new_transaction_when_the_server_takes_fewer_recipients
     ]
 
 
+def test_dry_run_goes_on_over_a_new_session_when_the_server_ends_one_for_too_many_errors(cortex, smtp):
+    smtp.faults.refuse = {
+        a: UNKNOWN.replace("bob@", a.split("@")[0] + "@") for a in ("bob@example.org", "carol@example.org")
+    }
+    smtp.faults.hard_errors = 2
+    result = cortex(thehive4_case("Spam", [*REPORTERS, "dave@example.org", "erin@example.org"]), dry_run=True)
+
+    assert result.success, result.error
+    assert statuses(result) == {
+        "alice@example.org": "accepted",
+        "bob@example.org": "refused",
+        "carol@example.org": "refused",
+        "dave@example.org": "accepted",
+        "erin@example.org": "accepted",
+    }
+    assert len(smtp.logins) == 2
+    assert smtp.said.count("RCPT dave@example.org") == 2
+
+
 def test_dry_run_stops_asking_when_the_time_budget_runs_out_and_says_who_was_not_checked(certificates, smtp):
     config = cortex_config({"from": "soc@example.org", "smtp_host": smtp.host, "smtp_port": smtp.port})
     settings = read_settings(

@@ -67,8 +67,9 @@ class Envelopes:
 
     def _transaction(self, connection: smtplib.SMTP) -> None:
         code, reply = self._timed(connection.mail, self.sender)
-        if code != 250:
-            self._judge(self.pending[0], self.answer(replies.SENDER, code, reply_text(reply), self.pending[0]))
+        if code != 250:  # about every message: the real run stops, or pauses and goes on over a new session
+            answer = self.answer(replies.SENDER, code, reply_text(reply), self.pending[0])
+            raise Permanent(answer.reason) if answer.kind == answers.STOP else SessionOver(answer.reason)
         taken = 0
         while self.pending and taken < RECIPIENTS_PER_TRANSACTION:
             recipient = self.pending[0]

@@ -38,8 +38,8 @@ class SmtpTransport(Transport):
     def check(self, recipients: list[str], limits: Limits) -> Check:
         """The dry run: sessions opened as a send opens them, asking the server about the sender and each reporter.
 
-        Trouble is tried again as the real run tries it (the same back-off and smtp_retries); whatever it is,
-        a check that could ask about nobody fails the job with the sentence of what went wrong.
+        Trouble is tried again as the real run tries it (the same back-off and smtp_retries); a check that
+        could ask about nobody fails the job, saying what went wrong.
         """
         asked = Envelopes(recipients, self.sender, self.answer, limits, self.deadline)
         stalled = 0

@@ -150,21 +150,38 @@ def test_dry_run_goes_on_over_a_new_session_when_the_server_ends_one_for_too_man
     assert smtp.said.count("RCPT dave@example.org") == 2
 
 
-def test_dry_run_stops_asking_when_the_time_budget_runs_out_and_says_who_was_not_checked(certificates, smtp):
-    config = cortex_config({"from": "soc@example.org", "smtp_host": smtp.host, "smtp_port": smtp.port})
+def check_within(smtp, certificates, seconds: float, reporters: list[str], **items):
+    """The dry run's check in-process, with `seconds` of time budget left: a job's smallest is 48 s."""
+    config = cortex_config({"from": "soc@example.org", "smtp_host": smtp.host, "smtp_port": smtp.port, **items})
     settings = read_settings(
         {**config, "smtp_user": USER, "smtp_password": PASSWORD, "cacerts": certificates.ca_pem}, {}
     )
-    smtp.faults.rcpt_delay = 0.4
-    transport = SmtpTransport(settings.smtp, "soc@example.org", time.monotonic() + 3)
+    transport = SmtpTransport(settings.smtp, settings.sender_address, time.monotonic() + seconds)
+    return transport.check(reporters, settings.limits)
 
-    check = transport.check([f"reporter{i}@example.org" for i in range(20)], settings.limits)
+
+def test_dry_run_stops_asking_when_the_time_budget_runs_out_and_says_who_was_not_checked(certificates, smtp):
+    smtp.faults.rcpt_delay = 0.4
+
+    check = check_within(smtp, certificates, 3, [f"reporter{i}@example.org" for i in range(20)])
 
     statuses = [checked.status for checked in check.checked]
     assert "accepted" in statuses and "not checked" in statuses
     assert statuses == sorted(statuses)  # those asked first, then the rest
     assert "time budget ran out" in check.checked[-1].reason
     assert smtp.said[-2:] == ["RSET", "QUIT"]
+
+
+def test_dry_run_spaces_its_transactions_at_the_pace_and_leaves_unchecked_those_the_budget_cannot_reach(
+    certificates, smtp
+):
+    reporters = [f"reporter{i}@example.org" for i in range(150)]
+
+    check = check_within(smtp, certificates, 3, reporters, smtp_max_per_minute=20)  # one transaction every 3 s
+
+    assert [c.status for c in check.checked] == ["accepted"] * 100 + ["not checked"] * 50
+    assert "time budget ran out" in check.checked[-1].reason
+    assert [len(asked) for asked in transactions(smtp.said)] == [100]
 
 
 def test_dry_run_tries_a_login_the_server_could_not_check_for_now_again_as_a_real_run_does(cortex, smtp):

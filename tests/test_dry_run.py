@@ -161,9 +161,9 @@ def check_within(smtp, certificates, seconds: float, reporters: list[str], **ite
 
 
 def test_dry_run_stops_asking_when_the_time_budget_runs_out_and_says_who_was_not_checked(certificates, smtp):
-    smtp.faults.rcpt_delay = 0.4
+    smtp.faults.rcpt_delay = 0.5
 
-    check = check_within(smtp, certificates, 3, [f"reporter{i}@example.org" for i in range(20)])
+    check = check_within(smtp, certificates, 4, [f"reporter{i}@example.org" for i in range(20)])
 
     statuses = [checked.status for checked in check.checked]
     assert "accepted" in statuses and "not checked" in statuses
@@ -177,7 +177,7 @@ def test_dry_run_spaces_its_transactions_at_the_pace_and_leaves_unchecked_those_
 ):
     reporters = [f"reporter{i}@example.org" for i in range(150)]
 
-    check = check_within(smtp, certificates, 3, reporters, smtp_max_per_minute=20)  # one transaction every 3 s
+    check = check_within(smtp, certificates, 6, reporters, smtp_max_per_minute=10)  # one transaction every 6 s
 
     assert [c.status for c in check.checked] == ["accepted"] * 100 + ["not checked"] * 50
     assert "time budget ran out" in check.checked[-1].reason

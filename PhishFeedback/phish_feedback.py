@@ -45,13 +45,14 @@ def respond(job: CortexJob) -> Outcome:
     report = read_report(data, job.data_type, settings.custom_field, settings.title_prefix, settings.flavour)
     observables, warnings = observables_for(report, settings.thehive, deadline)
     decision = decide(report, observables, settings.reporter_tag, settings.allowed_domains, settings.flavour)
-    transport = transport_for(settings, deadline)
-    unchecked = transport.check() if settings.dry_run else []  # even when everyone was already notified
-    if not decision.recipients:
+    if not (decision.recipients or settings.dry_run):
         return nothing_to_send(decision, report.kind, warnings)
+    # Every template is checked here, before the way out is contacted: a dry run reports its error first.
     composer = Composer(decision, report, settings, datetime.now(timezone.utc))
-    if settings.dry_run:
-        return preview(decision, composer, warnings, unchecked)
+    transport = transport_for(settings, deadline)
+    if settings.dry_run:  # the way out says what it can without sending, even when everyone was already notified
+        check = transport.check(list(decision.recipients), settings.limits)
+        return preview(decision, composer, report.kind, warnings, check)
     job.sending()
     delivery = deliver(composer, transport, settings.limits, deadline)
     return delivered(decision, delivery, report.kind, settings.sent_tag, settings.failed_tag, warnings)

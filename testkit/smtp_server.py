@@ -87,6 +87,13 @@ class Faults:
     # reject_sender_login_mismatch refuses the sender there.
     refuse_rcpt: str = ""
     defer_rcpt: dict[str, int] = field(default_factory=dict)
+    # Recipients one transaction takes; past them, "452 4.5.3 Error: too many recipients" as Postfix says it.
+    max_recipients: int = 0
+    # Seconds the server takes to answer each RCPT TO.
+    rcpt_delay: float = 0.0
+    # After this many recipients refused (`refuse`) in one session, 421 to the next RCPT TO and the connection
+    # closed, as Postfix does past smtpd_hard_error_limit (20 by default).
+    hard_errors: int = 0
     defer_data: int = 0
     drop_data: int = 0
     stall_after: int = -1
@@ -161,6 +168,7 @@ class _Handler:
         return responses
 
     async def handle_MAIL(self, smtp, session, envelope, address, mail_options):
+        self.server.said.append(f"MAIL {address}")
         if self.server.faults.refuse_sender:
             return self.server.faults.refuse_sender
         faults, delivered = self.server.faults, len(self.server.delivered)
@@ -179,7 +187,14 @@ class _Handler:
 
     async def handle_RCPT(self, smtp, session, envelope, address, rcpt_options):
         faults = self.server.faults
+        self.server.said.append(f"RCPT {address}")
+        await asyncio.sleep(faults.rcpt_delay)
+        if faults.hard_errors and getattr(session, "errors", 0) >= faults.hard_errors:
+            return _closing(smtp, "421 4.7.0 mail.example.org Error: too many errors")
+        if faults.max_recipients and len(envelope.rcpt_tos) >= faults.max_recipients:
+            return "452 4.5.3 Error: too many recipients"
         if address.lower() in faults.refuse:
+            session.errors = getattr(session, "errors", 0) + 1
             return faults.refuse[address.lower()]
         if faults.refuse_rcpt:
             self.server.refused.append(address)
@@ -190,7 +205,12 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
+    async def handle_RSET(self, smtp, session, envelope):
+        self.server.said.append("RSET")
+        return "250 OK"
+
     async def handle_DATA(self, smtp, session, envelope):
+        self.server.said.append("DATA")
         faults = self.server.faults
         if faults.on_data:
             faults.on_data()
@@ -238,6 +258,7 @@ class _Handler:
         return AuthResult(success=False, handled=False, message=oauth.refusal(sent))
 
     async def handle_QUIT(self, smtp, session, envelope):
+        self.server.said.append("QUIT")
         if self.server.faults.on_quit:
             self.server.faults.on_quit()
         return "221 Bye"
@@ -290,6 +311,8 @@ class LoopbackSmtp:
         self.logins: list[tuple[str, bool]] = []
         self.mechanisms: list[str] = []  # of each password login, in order
         self.ehlo_names: list[str] = []  # the name of each EHLO, in order
+        # The client's MAIL FROM ("MAIL <address>"), RCPT TO ("RCPT <address>"), RSET, DATA and QUIT, in order.
+        self.said: list[str] = []
         self.refused: list[str] = []  # recipients of the messages `limit_after` refused, and `refuse_rcpt`'s
         self.xoauth2 = XOAuth2()
         self.xoauth2_logins: list[tuple[str, bool]] = []

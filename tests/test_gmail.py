@@ -19,6 +19,7 @@ from feedback.google import gmail
 from feedback.google.token import SCOPE
 from feedback.items import ConfigError
 from feedback.redaction import scrub
+from feedback.settings import Limits
 from testkit.cases import thehive4_case
 from testkit.gmail_api import GmailApi, daily_limit, google_error, invalid_to, rate_limited
 from testkit.google_oauth import CLIENT_EMAIL, CLIENT_ID, MAILBOX, oauth_error
@@ -27,6 +28,7 @@ from testkit.proxy import ConnectProxy
 from testkit.secret_forms import leaked
 
 ALICE, BOB = "alice@example.org", "bob@example.org"
+LIMITS = Limits(timeout=5, retries=1, max_per_minute=0)
 
 
 def message(recipient: str) -> EmailMessage:
@@ -390,11 +392,11 @@ def test_every_form_of_the_private_key_is_kept_out_of_output(make_transport, goo
 def test_the_dry_run_gets_a_token_sends_nothing_and_says_what_it_could_not_check(
     make_transport, google_oauth, gmail_api
 ):
-    unchecked = make_transport().check()
+    [unchecked] = make_transport().check([ALICE], LIMITS).unchecked
 
     assert len(google_oauth.requests) == 1
     assert gmail_api.requests == []
-    assert "daily sending limit" in unchecked[0] and "sent nothing" in unchecked[0]
+    assert "daily sending limit" in unchecked and "sent nothing" in unchecked
 
 
 def test_a_failed_job_echoes_no_part_of_the_service_account_key(cortex, gmail):

@@ -297,3 +297,32 @@ def test_wrong_password_counts_one_failed_login_against_the_account(job, servers
     assert not result.success
     assert len(servers.log("authentication failed")) == 1
     assert len([line for line in own_dovecot.log_lines() if "Password mismatch" in line]) == 1
+
+
+def test_dry_run_finds_a_sender_the_login_does_not_own_and_points_at_from(job, servers):
+    result = job(["alice@example.org", "bob@example.org"], dry_run=True, **{"from": "SOC <boss@example.org>"})
+
+    assert not result.success
+    assert f"553 5.7.1 <boss@example.org>: Sender address rejected: not owned by user {USER}" in result.error
+    assert "set 'from' to an address smtp_user owns" in result.error
+    assert servers.received() == {}
+    assert len(servers.log("Sender address rejected: not owned by user")) == 1
+
+
+def test_dry_run_reports_a_recipient_refused_by_policy_and_delivers_nothing(job, servers):
+    result = job(["alice@example.org", "carol@example.org", "bob@example.org"], dry_run=True)
+
+    assert result.success, result.error
+    checked = {c["address"]: (c["status"], c["reason"]) for c in result.output["full"]["checked"]}
+    assert checked == {
+        "alice@example.org": ("accepted", ""),
+        "carol@example.org": (
+            "refused",
+            "the server refused carol@example.org: 554 5.7.1 <carol@example.org>: Recipient address rejected:"
+            f" {REFUSED_REPLY.split(' ', 1)[1]}",
+        ),
+        "bob@example.org": ("accepted", ""),
+    }
+    assert "would accept 2 of the 3 reporter(s)" in result.output["full"]["message"]
+    assert servers.received() == {}
+    assert servers.log("status=sent") == []

@@ -13,7 +13,7 @@ import pytest
 from feedback.alarm import Alarm, BudgetSpent
 from feedback.answers import Permanent
 from feedback.settings import read_settings
-from feedback.smtp.logins import check_login
+from feedback.smtp.transport import SmtpTransport
 from testkit.cases import thehive4_case
 from testkit.cortex import cortex_config
 from testkit.smtp_server import USER, RawTcpServer
@@ -28,11 +28,11 @@ NON_ASCII_PASSWORD = "Grüße-Пароль-密码 ok"
 def test_a_server_that_trickles_bytes_is_cut_at_the_deadline(greeting):
     server = Trickler(greeting, pace=0.5, lasting=15)
     config = cortex_config({"from": "soc@example.org", "smtp_host": "127.0.0.1", "smtp_port": server.port})
-    smtp = read_settings({**config, "smtp_timeout": 1, "smtp_user": None}, {}).smtp
+    settings = read_settings({**config, "smtp_timeout": 1, "smtp_user": None}, {})
     started = time.monotonic()
     try:
         with pytest.raises(Permanent) as cut:
-            check_login(smtp, deadline=started + 2)
+            SmtpTransport(settings.smtp, settings.sender_address, started + 2).check([], settings.limits)
     finally:
         server.close()
 

@@ -36,13 +36,34 @@ class Transport:
       `send(message, recipient)` returns an `Answer`. Raising `Permanent` ends the job's sending; an
       OSError (smtplib's and requests' exceptions are ones; `Trouble` when already worded) is trouble
       the policy retries with its bounded back-off.
-    - `check()`: what the dry run does: gets what it can (a token) and returns the sentences of
-      what it could not check.
+    - `check(recipients, limits)`: what the dry run does: asks the service what it can without sending
+      (over SMTP, the sender and each address; elsewhere a token) and returns a `Check`.
     - `advice`: what to check when no message went out, naming the items (a generic sentence here).
     """
 
     name: str
     advice = "Check that the service is up and accepts connections from Cortex, and Cortex's proxy settings"
+
+
+# A reporter the dry run could not ask about (its session ended, or the time budget did); else an answer's kind.
+NOT_CHECKED = "not checked"
+
+
+@shape
+class Checked:
+    """What the dry run learnt of one reporter's address: `status` accepted, refused, deferred or not checked."""
+
+    address: str
+    status: str
+    reason: str  # the service's answer as a real run words it; "" when accepted
+
+
+@shape
+class Check:
+    """The dry run's findings: each address asked about, and the sentences of what could not be checked."""
+
+    checked: tuple[Checked, ...]
+    unchecked: tuple[str, ...]
 
 
 @shape

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from feedback.delivery import Delivery
+from collections.abc import Sequence
+
+from feedback import answers
+from feedback.delivery import NOT_CHECKED, Check, Checked, Delivery, Failure
 from feedback.flavours import ACKNOWLEDGEMENT
 from feedback.messages import Composer
 from feedback.plan import Decision
@@ -21,21 +24,27 @@ class Outcome:
     operations: list[dict[str, str]]
 
 
-def nothing_to_send(decision: Decision, kind: str, warnings: list[str]) -> Outcome:
+def nothing_to_send(decision: Decision, kind: str, warnings: list[str], check: Check | None = None) -> Outcome:
+    """Everyone was told already; a dry run (`check`) still says what it checked of the way out, and what not."""
     count = len(decision.already_notified)
     notified = "acknowledged or given the verdict" if decision.message == ACKNOWLEDGEMENT else "notified"
     message = f"All {count} reporter(s) of this {kind} were already {notified}; nothing was sent."
-    return Outcome(_full(message, decision, warnings), [])
+    if check is None:
+        return Outcome(_full(message, decision, warnings), [])
+    return Outcome(_checked(message, decision, warnings, check), [])
 
 
-def preview(decision: Decision, composer: Composer, warnings: list[str], unchecked: list[str]) -> Outcome:
+def preview(decision: Decision, composer: Composer, kind: str, warnings: list[str], check: Check) -> Outcome:
     """A dry run: the messages as they would go out, and no operation, since nobody was mailed.
 
-    `unchecked`: what the dry run could not check of the way out (Graph's Mail.Send reads nothing).
+    `check`: what the server said of each reporter's address, asked without sending (SMTP), and the
+    sentences of what the dry run could not check (Graph's Mail.Send reads nothing).
 
     The report is bounded: past PREVIEW_LIMIT the other messages, which differ only in their
     recipient, are not built, and their recipients are listed under `not_shown`.
     """
+    if not composer.outgoing:
+        return nothing_to_send(decision, kind, warnings, check)
     shown, size = [], 0
     for item in composer.outgoing:
         entry = _shown(item.recipient, composer.message(item))
@@ -50,13 +59,43 @@ def preview(decision: Decision, composer: Composer, warnings: list[str], uncheck
             f" The report shows the first {len(shown)} in full, up to its limit of {PREVIEW_LIMIT:,} characters;"
             f" the {len(not_shown)} others, listed under not_shown, differ only in their recipient."
         )
-    if unchecked:
-        message += f" Not checked: {' '.join(unchecked)}"
-    full = _full(message, decision, warnings)
-    full["not_checked"] = unchecked
+    full = _checked(message + _foreseen(check.checked), decision, warnings, check)
     full["preview"] = shown
     full["not_shown"] = not_shown
     return Outcome(full, [])
+
+
+def _checked(message: str, decision: Decision, warnings: list[str], check: Check) -> dict:
+    if check.unchecked:
+        message += f" Not checked: {' '.join(check.unchecked)}"
+    full = _full(message, decision, warnings)
+    full["checked"] = [{"address": c.address, "status": c.status, "reason": c.reason} for c in check.checked]
+    full["not_checked"] = list(check.unchecked)
+    return full
+
+
+def _foreseen(checked: tuple[Checked, ...]) -> str:
+    """What the server said of the reporters' addresses, the refused ones named as a real run names them."""
+    if not checked:
+        return ""
+    taken = sum(c.status == answers.ACCEPTED for c in checked)
+    said = f" The server would accept {taken} of the {len(checked)} reporter(s), asked without sending"
+    for status, what in (
+        (answers.REFUSED, "refused"),
+        (answers.DEFERRED, "deferred for now (a real run tries them again)"),
+        (NOT_CHECKED, "not checked"),
+    ):
+        those = [c for c in checked if c.status == status]
+        if those:
+            said += f"; {what}: {_named(those, 'checked')}"
+    return said + "."
+
+
+def _named(reporters: Sequence[Checked | Failure], listed_under: str) -> str:
+    """The first NAMED_FAILURES reporters with their reasons; the others are counted, and listed in `full`."""
+    named = "; ".join(f"{r.address} ({r.reason})" for r in reporters[:NAMED_FAILURES])
+    others = len(reporters) - NAMED_FAILURES
+    return named + (f"; and {others} more, listed under {listed_under}" if others > 0 else "")
 
 
 def _shown(recipient: str, message) -> dict[str, str]:
@@ -75,12 +114,9 @@ def delivered(
     what = "Acknowledgement" if acknowledging else f"Feedback '{decision.verdict}'"
     message = f"{what} sent to {len(delivery.sent)} reporter(s)."
     if delivery.failed:
-        named = "; ".join(f"{f.address} ({f.reason})" for f in delivery.failed[:NAMED_FAILURES])
-        others = len(delivery.failed) - NAMED_FAILURES
         message += (
-            f" {len(delivery.failed)} could not be reached: {named}"
-            + (f"; and {others} more, listed under failed" if others > 0 else "")
-            + ". Run the responder again later: it retries only those."
+            f" {len(delivery.failed)} could not be reached: {_named(delivery.failed, 'failed')}."
+            " Run the responder again later: it retries only those."
         )
     full = _full(message, decision, warnings)
     full["notified"] = [{"address": item.recipient, "message_id": item.message_id} for item in delivery.sent]

@@ -17,10 +17,11 @@ from feedback.alarm import BudgetSpent, timeout_within
 from feedback.answers import Answer, Permanent
 from feedback.api_session import Clock, Untrusted, open_session, post
 from feedback.bounded_json import json_value
-from feedback.delivery import Transport
+from feedback.delivery import Check, Transport
 from feedback.google.replies import LIMITS, answer, described
 from feedback.google.token import ServiceAccount, read_key, request_token
 from feedback.items import WHERE, ConfigError
+from feedback.settings import Limits
 from feedback.tokens import Token
 from feedback.trust import trust_context
 
@@ -61,18 +62,19 @@ class GmailTransport(Transport):
     def channel(self) -> Channel:
         return Channel(self)
 
-    def check(self) -> list[str]:
+    def check(self, recipients: list[str], limits: Limits) -> Check:
         """The dry run: a token and nothing else, since gmail.send reads nothing; what only a send would tell."""
         try:
             with self.channel():
                 pass
         except OSError as trouble:  # requests' exceptions are OSErrors
             raise Permanent(f"The dry run could not get a token from Google: {trouble}") from None
-        return [
+        sentence = (
             f"The dry run got a token to send as {self.mailbox} with the scope gmail.send and sent nothing through"
             f" {self.name}. It cannot check what only a send shows: that the mailbox may use Gmail, its daily"
             f" sending limit ({LIMITS}), and each reporter's address."
-        ]
+        )
+        return Check((), (sentence,))
 
     def timeout_now(self) -> float:
         return timeout_within(self.timeout, self.deadline)

@@ -19,10 +19,11 @@ from feedback.alarm import Alarm, timeout_within
 from feedback.answers import Answer, Permanent
 from feedback.api_session import open_session
 from feedback.bounded_json import json_value, within
-from feedback.delivery import Transport, Trouble
+from feedback.delivery import Check, Transport, Trouble
 from feedback.microsoft.settings import GraphSettings
 from feedback.microsoft.token import fresh, request_token
 from feedback.quota import speaks_of_quota
+from feedback.settings import Limits
 from feedback.tokens import Token
 from feedback.trust import trust_context
 
@@ -64,13 +65,15 @@ class GraphTransport(Transport):
     def channel(self) -> _Channel:
         return _Channel(self)
 
-    def check(self) -> list[str]:
+    def check(self, recipients: list[str], limits: Limits) -> Check:
         """The token is all a dry run can get: Mail.Send reads nothing, so no request could test the right to send."""
         self._token()
-        return [
-            f"{self.name} was not asked anything: the app's Mail.Send permission lets it read nothing, so whether it"
-            f" may send as {self.mailbox} shows only when the first message goes out."
-        ]
+        sentence = (
+            f"The dry run got a token and asked {self.name} nothing: the app's Mail.Send permission lets it read"
+            f" nothing, so whether it may send as {self.mailbox}, and whether each reporter's address is taken, shows"
+            " only when the messages go out."
+        )
+        return Check((), (sentence,))
 
     def _token(self) -> str:
         """The job's token, asked for at the first channel (a refusal is the job's error); renewed when due."""

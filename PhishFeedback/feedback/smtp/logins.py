@@ -17,7 +17,7 @@ from functools import partial
 from feedback.answers import Permanent
 from feedback.quota import words
 from feedback.redaction import remember, scrub
-from feedback.smtp.session import LoginDeferred, Session, describe_trouble, reply_text, timeout_for
+from feedback.smtp.session import LoginDeferred, Session, reply_text, timeout_for
 from feedback.smtp.settings import SmtpSettings
 from feedback.tokens import Token
 from feedback.trust import trust_context
@@ -101,19 +101,6 @@ def sessions(smtp: SmtpSettings, deadline: float) -> Callable[[], Session]:
     """The job's trust and its one way in, settled once; each call opens a session with them."""
     context = trust_context(smtp.cacerts)
     return partial(Session, smtp, context, deadline, choose_login(smtp, context, deadline))
-
-
-def check_login(smtp: SmtpSettings, deadline: float) -> None:
-    """What a dry run checks: connect, verify TLS, log in, quit; a failure is worded as a real run words it."""
-    open_session = sessions(smtp, deadline)
-    try:
-        with open_session():
-            pass
-    except (smtplib.SMTPException, OSError) as trouble:
-        raise Permanent(
-            f"The dry run could not open a session: {describe_trouble(trouble, smtp)}. Check smtp_host and"
-            " smtp_port, that the server is up and accepts connections from Cortex."
-        ) from None
 
 
 def auth_none(connection: smtplib.SMTP) -> None:

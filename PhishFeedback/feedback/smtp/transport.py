@@ -8,13 +8,16 @@ analyst reads. A session's own failures are put in words here too, so that the d
 from __future__ import annotations
 
 import smtplib
+import time
 from email.message import EmailMessage
 
-from feedback import answers
-from feedback.answers import Answer
-from feedback.delivery import Transport, Trouble
+from feedback import answers, pacing
+from feedback.answers import Answer, Permanent
+from feedback.delivery import NOT_CHECKED, Check, Transport, Trouble
+from feedback.settings import Limits
 from feedback.smtp import replies
-from feedback.smtp.logins import check_login, sender_advice, sessions
+from feedback.smtp.envelopes import Envelopes, SessionOver
+from feedback.smtp.logins import sender_advice, sessions
 from feedback.smtp.session import Session, describe_trouble, reply_text
 from feedback.smtp.settings import SmtpSettings
 
@@ -32,9 +35,50 @@ class SmtpTransport(Transport):
             self.open_session = sessions(self.smtp, self.deadline)
         return _Channel(self, self.open_session())
 
-    def check(self) -> list[str]:
-        check_login(self.smtp, self.deadline)
-        return []
+    def check(self, recipients: list[str], limits: Limits) -> Check:
+        """The dry run: sessions opened as a send opens them, asking the server about the sender and each reporter.
+
+        Trouble is tried again as the real run tries it (the same back-off and smtp_retries); a check that
+        could ask about nobody fails the job, saying what went wrong.
+        """
+        asked = Envelopes(recipients, self.sender, self.answer, limits, self.deadline)
+        stalled = 0
+        while True:
+            before = len(asked.checked)
+            try:
+                with self.channel() as channel:
+                    try:
+                        asked.ask(channel.connection)
+                    except SessionOver as over:
+                        trouble = str(over)
+                    else:
+                        return Check(tuple(asked.checked), self._unchecked(recipients))
+            except Trouble as failed:
+                trouble = str(failed)
+            stalled = 0 if len(asked.checked) > before else stalled + 1
+            wait = pacing.pause(stalled)
+            if not pacing.may_try_again(stalled, limits.retries, time.monotonic(), wait, limits.timeout, self.deadline):
+                return self._given_up(asked, f"{trouble} (after {max(stalled, 1)} attempt(s))", recipients)
+            time.sleep(wait)
+
+    def _given_up(self, asked: Envelopes, reason: str, recipients: list[str]) -> Check:
+        if not asked.opened:
+            raise Permanent(f"The dry run could not open a session: {reason}. {self.advice}.")
+        asked.rest(reason)
+        if all(checked.status == NOT_CHECKED for checked in asked.checked):
+            raise Permanent(f"The dry run could not ask {self.name} about any reporter: {reason}. {self.advice}.")
+        return Check(tuple(asked.checked), self._unchecked(recipients))
+
+    def _unchecked(self, recipients: list[str]) -> tuple[str, ...]:
+        if not recipients:
+            return (
+                f"No reporter is left to mail, so the dry run logged in to {self.name} and quit without asking it"
+                " about the sender ('from') or any address.",
+            )
+        return (
+            f"What {self.name} says of a message itself comes only when one is sent: its size and content, and"
+            " Exchange's last check of the sender (SendAsDenied, at the end of the message).",
+        )
 
     def answer(self, step: str, code: int, text: str, recipient: str) -> Answer:
         """The policy's answer to a refusal of `recipient`'s message at `step`."""

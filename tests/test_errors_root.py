@@ -23,6 +23,7 @@ SIGNALS = {
     "feedback.delivery.Trouble": "transient trouble, an OSError the delivery policy retries",
     "feedback.smtp.connection.ReplyTooLong": "an SMTP reply past its bound, an SMTPException smtplib's callers catch",
     "feedback.smtp.connection.OutOfTime": "the budget spent inside an SMTP exchange, worded by the session",
+    "feedback.smtp.envelopes.SessionOver": "the dry run's session ended by the server, opened again by the transport",
     "feedback.smtp.session.LoginDeferred": "a 454 at login, retried by the session",
     "feedback.stopping.Stopped": "Cortex's SIGTERM, accounted for by the delivery policy",
 }

@@ -44,7 +44,10 @@ def respond(job: CortexJob) -> Outcome:
     data = job.get_param("data")
     report = read_report(data, job.data_type, settings.custom_field, settings.title_prefix, settings.flavour)
     observables, warnings = observables_for(report, settings.thehive, deadline)
-    decision = decide(report, observables, settings.reporter_tag, settings.allowed_domains, settings.flavour)
+    corrections = settings.send_corrections
+    decision = decide(
+        report, observables, settings.reporter_tag, settings.allowed_domains, settings.flavour, corrections
+    )
     transport = transport_for(settings, deadline)
     unchecked = transport.check() if settings.dry_run else []  # even when everyone was already notified
     if not decision.recipients:

@@ -37,12 +37,21 @@ def untimed(result: JobResult) -> list[str]:
 
 def told(verdict: str, *addresses: str) -> list[str]:
     """The record of a verdict message to each address, untimed: `feedback_sent:` with `feedback_verdict:` beside it."""
-    return [tag for a in addresses for tag in (f"feedback_sent:{a}", f"feedback_verdict:{TIME};{verdict};{a}")]
+    return [
+        _tag(ns, v)
+        for a in addresses
+        for ns, v in (("feedback_sent", a), ("feedback_verdict", f"{TIME};{verdict};{a}"))
+    ]
 
 
 def acknowledged(*addresses: str) -> list[str]:
     """The record of an acknowledgement to each address, untimed."""
-    return [tag for a in addresses for tag in (f"feedback_ack:{a}", f"feedback_ack_at:{TIME};{a}")]
+    return [_tag(ns, v) for a in addresses for ns, v in (("feedback_ack", a), ("feedback_ack_at", f"{TIME};{a}"))]
+
+
+def _tag(namespace: str, value: str) -> str:
+    """A value holding '=' is written in quotes, so that TheHive 4.0 keeps it whole (docs/thehive-tags.md)."""
+    return f'{namespace}:"{value}"' if "=" in value else f"{namespace}:{value}"
 
 
 def _run(result: JobResult) -> tuple[datetime, datetime]:

@@ -116,6 +116,36 @@ def test_changing_the_verdict_back_corrects_again_from_the_last_verdict_told(cor
     assert result.output["full"]["corrections"] == [{"address": ALICE, "earlier": "Spam"}]
 
 
+@pytest.mark.parametrize(
+    ("records", "earlier"),
+    [
+        # The latest time counts, wherever its tag stands.
+        ([("12:00:00", "Legit email"), ("09:00:00", "Phishing"), ("11:00:00", "Spam")], "Legit email"),
+        # Two at the same second: the later tag.
+        ([("12:00:00", "Legit email"), ("12:00:00", "Spam")], "Spam"),
+    ],
+)
+def test_the_verdict_corrected_is_the_last_one_told(cortex, smtp, records, earlier):
+    tags = [f"feedback_sent:{ALICE}"] + [f"feedback_verdict:2026-12-04T{at}Z;{v};{ALICE}" for at, v in records]
+    result = cortex(thehive4_case("Phishing", tags=tags))
+
+    assert result.success, result.error
+    assert smtp.recipients() == [ALICE]
+    assert result.output["full"]["corrections"] == [{"address": ALICE, "earlier": earlier}]
+
+
+def test_a_reporter_last_told_the_cases_verdict_is_not_corrected_for_an_older_one(cortex, smtp):
+    tags = [
+        f"feedback_sent:{ALICE}",
+        f"feedback_verdict:2026-12-04T12:00:00Z;Phishing;{ALICE}",
+        f"feedback_verdict:2026-12-04T09:00:00Z;Legit email;{ALICE}",
+    ]
+    result = cortex(thehive4_case("Phishing", tags=tags))
+
+    assert result.success, result.error
+    assert smtp.delivered == [] and result.output["full"]["already_notified"] == [ALICE]
+
+
 def test_a_reporter_recorded_without_a_verdict_is_not_corrected_and_the_job_says_so_once(cortex, smtp):
     case = thehive4_case("Phishing", [ALICE, BOB], tags=[f"feedback_sent:{ALICE}", f"feedback_sent:{BOB}"])
     result = cortex(case)

@@ -9,19 +9,28 @@ from __future__ import annotations
 import copy
 import re
 import shutil
+from html import escape
 
 import pytest
 from test_spam_score import received_from_outside, spamassassin
 
 from feedback.flavours import LANGUAGES
+from feedback.templates import verdict_words
 from testkit.cases import thehive4_case, thehive40_case
 from testkit.cortex import ACKNOWLEDGE_MANIFEST, apply_operations
 from testkit.records import told, untimed
 from testkit.thehive40_tags import stored
 
-ALICE, BOB, CAROL = "alice@example.org", "bob@example.org", "carol@example.org"
+ALICE, BOB = "alice@example.org", "bob@example.org"
 HOSTILE_TITLE = 'Phishing report: <script>alert("x")</script> & <b>co</b>'
 PLACEHOLDER = re.compile(r"\{\w*\}")
+CORRECTION_SUBJECT = {
+    "en": "Correction: phishing report feedback",
+    "fr": "Rectificatif : retour sur votre signalement d'hameçonnage",
+    "nl": "Correctie: feedback op uw melding van phishing",
+    "de": "Korrektur: Rückmeldung zu Ihrer Phishing-Meldung",
+    "es": "Corrección: respuesta a su aviso de phishing",
+}
 URGENT = "If you clicked a link, opened an attachment or replied to it, report it to the security team at once."
 
 
@@ -238,20 +247,38 @@ def test_a_verdict_template_cannot_name_the_earlier_verdict(cortex, smtp):
     assert "template_spam uses the unknown placeholder {earlier_verdict}" in result.error
 
 
+def recorded(verdict: str, address: str = ALICE) -> list[str]:
+    """A case's record of a reporter told `verdict`."""
+    return [f"feedback_sent:{address}", f"feedback_verdict:2026-12-04T23:58:30Z;{verdict};{address}"]
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("verdict", ["Phishing", "Spam", "Legit email", "Simulation"])
-def test_every_language_and_verdict_has_a_whole_correction(composer, language, verdict):
-    earlier = "Phishing" if verdict != "Phishing" else "Simulation"
-    case = thehive4_case(verdict, title=HOSTILE_TITLE, tags=[*told(earlier, ALICE)])
-    case["tags"] = [tag.replace("<time>", "2026-12-04T23:58:30Z") for tag in case["tags"]]
-    _, messages = composer(case, language=language)
+def test_every_language_and_verdict_has_a_whole_correction_naming_the_earlier_verdict(composer, language, verdict):
+    earlier = "Simulation" if verdict == "Phishing" else "Phishing"
+    _, messages = composer(thehive4_case(verdict, title=HOSTILE_TITLE, tags=recorded(earlier)), language=language)
 
     message = messages.message(messages.outgoing[0])
     text, html = (message.get_body((kind,)).get_content() for kind in ("plain", "html"))
     for part in (message["Subject"], text, html):
         assert not PLACEHOLDER.search(part), part
+    assert message["Subject"] == CORRECTION_SUBJECT[language]
+    words = verdict_words(language)[earlier]
+    assert words in text and escape(words) in html
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html and not re.search(r"<script|<b>", html)
-    assert message["Subject"] != messages.wording.subject
+    assert f'<html lang="{language}">' in html
+
+
+def test_a_correction_in_several_languages_holds_each_though_the_verdicts_override_holds_one(composer):
+    case = thehive4_case("Phishing", [ALICE, BOB], tags=recorded("Spam"))
+    _, messages = composer(case, language="fr,nl", template_phishing="Phishing, {reporter}.\n\n{signature}")
+
+    correction, ordinary = (messages.message(item) for item in messages.outgoing)
+    text = correction.get_body(("plain",)).get_content()
+    french, dutch = text.split("\n\n----------------------------------------\n\n")
+    assert "il s'agissait d'un spam" in french and "dat het spam was" in dutch
+    assert correction["Subject"] == f"{CORRECTION_SUBJECT['fr']} / {CORRECTION_SUBJECT['nl']}"
+    assert ordinary.get_body(("plain",)).get_content().startswith(f"Phishing, {BOB}.")
 
 
 @pytest.mark.skipif(

@@ -190,6 +190,20 @@ def test_send_corrections_false_sends_no_correction(cortex, smtp, told_legit):
     assert result.output["full"]["warnings"] == []
 
 
+def test_a_configuration_saved_before_send_corrections_existed_sends_corrections(cortex, smtp, told_legit):
+    result = cortex(with_verdict(told_legit(), "Phishing"), send_corrections=None)
+
+    assert result.success, result.error
+    assert smtp.delivered[0].message["Subject"] == "Correction: phishing report feedback"
+
+
+def test_send_corrections_that_is_not_a_boolean_is_an_error_naming_it(cortex, smtp, told_legit):
+    result = cortex(with_verdict(told_legit(), "Phishing"), send_corrections="no")
+
+    assert not result.success and smtp.delivered == []
+    assert "send_corrections must be true or false (it is 'no')" in result.error
+
+
 def test_the_dry_run_shows_which_messages_are_corrections(cortex, smtp, told_legit):
     case = with_verdict(told_legit(), "Phishing")
     case["tags"].append(f"user_email:{BOB}")

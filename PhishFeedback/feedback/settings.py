@@ -103,7 +103,7 @@ def read_settings(config: object, parameters: object) -> Settings:
         dry_run=items.flag("dry_run"),
         time_budget=job_timeout * 60 * TIME_BUDGET_SHARE,
         # Cortex sends null for an item added after the responder's settings were saved: corrections stay on.
-        send_corrections=items.flag("send_corrections", default=True),
+        send_corrections=items.raw.get("send_corrections") is None or items.flag("send_corrections"),
     )
 
 

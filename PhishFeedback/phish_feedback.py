@@ -44,7 +44,14 @@ def respond(job: CortexJob) -> Outcome:
     data = job.get_param("data")
     report = read_report(data, job.data_type, settings.custom_field, settings.title_prefix, settings.flavour)
     observables, warnings = observables_for(report, settings.thehive, deadline)
-    decision = decide(report, observables, settings.reporter_tag, settings.allowed_domains, settings.flavour)
+    decision = decide(
+        report,
+        observables,
+        settings.reporter_tag,
+        settings.allowed_domains,
+        settings.flavour,
+        settings.send_corrections,
+    )
     if not (decision.recipients or settings.dry_run):
         return nothing_to_send(decision, report.kind, warnings)
     # Every template is checked here, before the way out is contacted: a dry run reports its error first.

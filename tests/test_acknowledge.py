@@ -10,6 +10,7 @@ import pytest
 
 from testkit.cases import thehive4_alert, thehive4_case, thehive5_alert, thehive40_alert
 from testkit.cortex import ACKNOWLEDGE_MANIFEST, apply_operations
+from testkit.records import acknowledged, told, untimed
 from testkit.thehive40_tags import stored
 
 ALERTS = {
@@ -44,10 +45,8 @@ def test_each_reporter_of_a_case_is_thanked_and_recorded_with_case_tags(acknowle
     text = texts(smtp)[0]
     assert 'reporting the message "Invoice overdue"' in text
     assert "We will write to you again once we know what it is." in text
-    assert result.operations == [
-        {"type": "AddTagToCase", "tag": "feedback_ack:alice@example.org"},
-        {"type": "AddTagToCase", "tag": "feedback_ack:bob@example.org"},
-    ]
+    assert {op["type"] for op in result.operations} == {"AddTagToCase"}
+    assert untimed(result) == acknowledged("alice@example.org", "bob@example.org")
     assert result.output["full"]["message"] == "Acknowledgement sent to 2 reporter(s)."
     assert result.output["full"]["verdict"] is None
 
@@ -60,7 +59,8 @@ def test_an_alert_is_acknowledged_once_across_runs_with_alert_tags(acknowledge, 
     second = acknowledge(thehive_applies(alert, first), data_type="thehive:alert")
 
     assert first.success and second.success, (first.error, second.error)
-    assert first.operations == [{"type": "AddTagToAlert", "tag": "feedback_ack:alice@example.org"}]
+    assert {op["type"] for op in first.operations} == {"AddTagToAlert"}
+    assert untimed(first) == acknowledged("alice@example.org")
     assert smtp.recipients() == ["alice@example.org"]
     assert second.operations == []
     assert second.output["full"]["already_notified"] == ["alice@example.org"]
@@ -74,7 +74,7 @@ def test_a_reporter_who_already_has_the_verdict_is_not_acknowledged(acknowledge,
     assert result.success, result.error
     assert smtp.recipients() == ["bob@example.org"]
     assert result.output["full"]["already_notified"] == ["alice@example.org"]
-    assert result.tags == ["feedback_ack:bob@example.org"]
+    assert untimed(result) == acknowledged("bob@example.org")
 
 
 def test_the_verdict_still_goes_to_an_acknowledged_reporter_as_its_own_message(acknowledge, cortex, smtp):
@@ -90,7 +90,7 @@ def test_the_verdict_still_goes_to_an_acknowledged_reporter_as_its_own_message(a
         "Phishing report feedback",
     ]
     assert "Well spotted!" in texts(smtp)[1]
-    assert verdict.tags == ["feedback_sent:alice@example.org", "mail sent"]
+    assert untimed(verdict) == [*told("Phishing", "alice@example.org"), "mail sent"]
 
 
 def test_the_acknowledgement_answers_only_phishing_reports_as_the_verdict_does(acknowledge, smtp):
@@ -106,7 +106,7 @@ def test_an_unreached_reporter_gets_no_record_and_is_tried_again_next_run(acknow
     result = acknowledge(thehive4_case(None, ["alice@example.org", "bob@example.org"]))
 
     assert result.success, result.error
-    assert result.tags == ["feedback_ack:alice@example.org"]
+    assert untimed(result) == acknowledged("alice@example.org")
     assert result.output["full"]["failed"][0]["address"] == "bob@example.org"
     assert "could not be reached" in result.output["full"]["message"]
 

@@ -29,6 +29,7 @@ from testkit.container import (
     podman,
     run_container_job,
 )
+from testkit.records import told, untimed
 from testkit.smtp_server import PASSWORD, USER
 
 IMAGE = "localhost/phish_feedback:test"
@@ -78,7 +79,7 @@ def test_feedback_is_delivered_over_starttls_with_a_login_and_recorded(container
     assert result.success, result.everything_printed()
     assert smtp.recipients() == ["alice@example.org"]
     assert smtp.logins == [(USER, True)]
-    assert result.tags == ["feedback_sent:alice@example.org", "mail sent"]
+    assert untimed(result) == [*told("Phishing", "alice@example.org"), "mail sent"]
     assert PASSWORD not in result.everything_printed()
 
 

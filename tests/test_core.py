@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 
 from feedback.addresses import AddressError, domain_allowed, parse_address
@@ -55,9 +57,11 @@ def test_tag_values_in_every_form_theHive_writes():
 
 
 def test_record_tags_for_an_alert_use_the_alert_operation():
-    operations = record_operations("alert", ["a@x.org"], ["b@x.org"], "mail sent", "mail failed")
+    at = datetime(2026, 12, 4, 23, 58, 30, tzinfo=timezone.utc)
+    operations = record_operations("alert", "Spam", {"a@x.org": at}, ["b@x.org"], "mail sent", "mail failed")
     assert operations == [
         {"type": "AddTagToAlert", "tag": "feedback_sent:a@x.org"},
+        {"type": "AddTagToAlert", "tag": "feedback_verdict:2026-12-04T23:58:30Z;Spam;a@x.org"},
         {"type": "AddTagToAlert", "tag": "feedback_failed:b@x.org"},
         {"type": "AddTagToAlert", "tag": "mail sent"},
         {"type": "AddTagToAlert", "tag": "mail failed"},

@@ -30,6 +30,7 @@ from testkit.graph_api import (
     error,
 )
 from testkit.proxy import ConnectProxy
+from testkit.records import told, untimed
 from testkit.secret_forms import leaked
 from testkit.smtp_server import free_port
 from testkit.token_endpoint import CLIENT_SECRET, MAILBOX, TOKEN, issue_short_lived_tokens
@@ -61,7 +62,7 @@ def test_each_reporter_gets_one_mime_message_sent_as_the_from_mailbox(cortex, sm
         assert message["X-Auto-Response-Suppress"] == "All"
         assert message["From"].addresses[0].addr_spec == MAILBOX
     assert notified(result) == CAMPAIGN
-    assert set(result.tags) == {f"feedback_sent:{a}" for a in CAMPAIGN} | {"mail sent"}
+    assert set(untimed(result)) == {*told("Phishing", *CAMPAIGN), "mail sent"}
     assert smtp.delivered == [] and smtp.logins == []
     assert_no_secret(result)
 

@@ -20,6 +20,7 @@ from testkit.cases import thehive4_case
 from testkit.dovecot import Dovecot
 from testkit.introspection import Introspection
 from testkit.postfix import Postfix, missing
+from testkit.records import told, untimed
 from testkit.smtp_server import PASSWORD, USER
 from testkit.token_endpoint import LONG_TOKEN, MAILBOX, TOKEN, issue_token, oauth_items
 
@@ -146,10 +147,10 @@ def own_dovecot(servers, certificates):
     dovecot.stop()
 
 
-def job_tags(sent: Sequence[str], failed: Sequence[str] = ()) -> list[str]:
-    """The tags a job records for these reporters, in the responder's order."""
+def job_tags(sent: Sequence[str], failed: Sequence[str] = (), verdict: str = "Phishing") -> list[str]:
+    """The tags a job records for these reporters, in the responder's order, untimed (testkit/records.py)."""
     return [
-        *(f"feedback_sent:{address}" for address in sent),
+        *told(verdict, *sent),
         *(f"feedback_failed:{address}" for address in failed),
         *(["mail sent"] if sent else []),
         *(["mail failed"] if failed else []),
@@ -165,7 +166,7 @@ def test_starttls_submission_with_sasl_plain_delivers_each_reporter_one_message(
     assert message["To"] == "alice@example.org"
     assert message["Subject"] == "Phishing report feedback"
     assert "it was a real phishing attempt" in message.get_body(("plain",)).get_content()
-    assert result.tags == job_tags(["alice@example.org", "bob@example.org"])
+    assert untimed(result) == job_tags(["alice@example.org", "bob@example.org"])
     assert len(servers.log(f"sasl_method=PLAIN, sasl_username={USER}")) == 2  # one line per message accepted
 
 
@@ -174,7 +175,7 @@ def test_server_that_offers_only_login_gets_the_password_over_login(job, servers
 
     assert result.success, result.error
     assert servers.received() == {"alice@example.org": 1}
-    assert result.tags == job_tags(["alice@example.org"])
+    assert untimed(result) == job_tags(["alice@example.org"])
     assert len(servers.log(f"sasl_method=LOGIN, sasl_username={USER}")) == 1
 
 
@@ -183,7 +184,7 @@ def test_implicit_tls_port_with_smtp_security_tls_delivers(job, servers):
 
     assert result.success, result.error
     assert servers.received() == {"alice@example.org": 1}
-    assert result.tags == job_tags(["alice@example.org"])
+    assert untimed(result) == job_tags(["alice@example.org"])
 
 
 def test_xoauth2_token_from_entra_is_accepted_by_dovecots_oauth2_passdb(job, servers, entra):
@@ -191,7 +192,7 @@ def test_xoauth2_token_from_entra_is_accepted_by_dovecots_oauth2_passdb(job, ser
 
     assert result.success, result.error
     assert servers.received() == {"alice@example.org": 1, "bob@example.org": 1}
-    assert result.tags == job_tags(["alice@example.org", "bob@example.org"])
+    assert untimed(result) == job_tags(["alice@example.org", "bob@example.org"])
     assert servers.introspection.asked == [TOKEN]
     assert len(servers.log(f"sasl_method=XOAUTH2, sasl_username={MAILBOX}")) == 2
 
@@ -224,7 +225,7 @@ def test_recipient_refused_by_policy_fails_alone_and_the_others_are_delivered_an
 
     assert result.success, result.error
     assert servers.received() == {"alice@example.org": 1, "bob@example.org": 1}
-    assert result.tags == job_tags(["alice@example.org", "bob@example.org"], failed=["carol@example.org"])
+    assert untimed(result) == job_tags(["alice@example.org", "bob@example.org"], failed=["carol@example.org"])
     assert (
         f"carol@example.org (the server refused carol@example.org: 554 5.7.1 <carol@example.org>: Recipient address"
         f" rejected: {REFUSED_REPLY.split(' ', 1)[1]})" in result.output["full"]["message"]
@@ -255,7 +256,7 @@ def test_rate_limit_delivers_what_it_allows_and_leaves_the_rest_for_the_next_run
 
     assert result.success, result.error
     assert servers.received() == {"alice@example.org": 1, "bob@example.org": 1}
-    assert result.tags == job_tags(
+    assert untimed(result) == job_tags(
         ["alice@example.org", "bob@example.org"], failed=["dave@example.org", "erin@example.org"]
     )
     failed = result.output["full"]["failed"]

@@ -20,7 +20,10 @@ from feedback.tags import (
     verdict_records,
     verdict_tag,
 )
-from testkit.thehive40_tags import rendered
+from testkit.cases import thehive40_case
+from testkit.cortex import ACKNOWLEDGE_MANIFEST
+from testkit.records import TIME_FORMAT, acknowledged, told, untimed
+from testkit.thehive40_tags import rendered, stored
 
 AT = datetime(2026, 12, 4, 23, 58, 30, tzinfo=timezone.utc)
 VERDICTS = ("Phishing", "Spam", "Legit email", "Simulation")
@@ -32,15 +35,15 @@ moments = st.datetimes(
 @over_addresses
 def test_a_verdict_record_reads_back_from_every_thehive_version(raw):
     tag = verdict_tag(raw, "Legit email", AT)
-    for stored in (tag, rendered(tag), rendered(rendered(tag))):
-        assert verdict_records([stored]) == [Told(raw, "Legit email", AT)], stored
+    for kept in (tag, rendered(tag), rendered(rendered(tag))):
+        assert verdict_records([kept]) == [Told(raw, "Legit email", AT)], kept
 
 
 @over_addresses
 def test_an_acknowledgement_time_reads_back_from_every_thehive_version(raw):
     tag = ack_time_tag(raw, AT)
-    for stored in (tag, rendered(tag)):
-        assert ack_records([stored]) == [Acknowledged(raw, AT)], stored
+    for kept in (tag, rendered(tag)):
+        assert ack_records([kept]) == [Acknowledged(raw, AT)], kept
 
 
 @given(moments, st.sampled_from(VERDICTS))
@@ -71,3 +74,35 @@ def test_the_new_records_are_not_read_as_notified_addresses():
     tags = [verdict_tag("alice@example.org", "Spam", AT), ack_time_tag("bob@example.org", AT)]
     assert notified_addresses(tags) == set()
     assert notified_addresses(tags, "feedback_ack") == set()
+
+
+def test_a_jobs_record_reads_back_through_thehive_40_and_the_next_job_sends_nothing(cortex, smtp):
+    reporters = ["alice@example.org", "bounce=bob@example.org"]
+    case = thehive40_case("Spam", reporters)
+    first = cortex(case)
+    after = stored(case, first.operations)
+    second = cortex(after)
+
+    assert first.success and second.success, (first.error, second.error)
+    assert untimed(first) == [*told("Spam", *reporters), "mail sent"]
+    times = [tag.split(";")[0].split(":", 1)[1].strip('"') for tag in first.tags if tag.startswith("feedback_verdict:")]
+    assert [(r.address, r.verdict, r.at.strftime(TIME_FORMAT)) for r in verdict_records(after["tags"])] == [
+        (address, "Spam", at) for address, at in zip(reporters, times)
+    ]
+    assert smtp.recipients() == reporters
+    assert second.operations == [] and second.output["full"]["already_notified"] == reporters
+    assert second.output["full"]["warnings"] == []
+
+
+def test_an_acknowledgement_record_reads_back_through_thehive_40_and_is_not_sent_twice(cortex, smtp):
+    case = thehive40_case(None, ["bounce=alice@example.org"])
+    first = cortex(case, manifest=ACKNOWLEDGE_MANIFEST)
+    after = stored(case, first.operations)
+    second = cortex(after, manifest=ACKNOWLEDGE_MANIFEST)
+
+    assert first.success and second.success, (first.error, second.error)
+    assert untimed(first) == acknowledged("bounce=alice@example.org")
+    (record,) = ack_records(after["tags"])
+    assert record.address == "bounce=alice@example.org"
+    assert f"{record.at.strftime(TIME_FORMAT)};bounce=alice@example.org" in first.tags[1]
+    assert smtp.recipients() == ["bounce=alice@example.org"] and second.operations == []

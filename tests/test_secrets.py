@@ -15,6 +15,7 @@ import pytest
 from feedback import redaction
 from testkit.cases import thehive4_case, thehive5_case
 from testkit.cortex import apply_operations
+from testkit.records import told, untimed
 from testkit.secret_forms import leaked, reflecting_thehive, spaced
 from testkit.smtp_server import PASSWORD, USER
 from testkit.thehive_api import API_KEY, v1_observable
@@ -170,7 +171,7 @@ def test_a_token_equal_to_a_word_of_the_record_leaves_the_record_whole(cortex, s
     second = cortex(apply_operations(case, first), **oauth)
 
     assert first.success and second.success, (first.error, second.error)
-    assert first.tags == ["feedback_sent:alice@example.org", "mail sent"]
+    assert untimed(first) == [*told("Spam", "alice@example.org"), "mail sent"]
     assert first.output["full"]["notified"][0]["address"] == "alice@example.org"
     assert smtp.recipients() == ["alice@example.org"]
     assert second.output["full"]["already_notified"] == ["alice@example.org"]

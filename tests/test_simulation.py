@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from testkit.cases import thehive4_case
 from testkit.cortex import apply_operations
+from testkit.records import told, untimed
 
 
 def parts(delivered):
@@ -24,7 +25,7 @@ def test_simulation_tells_the_reporter_it_was_an_exercise_and_is_recorded_once(c
     assert "Reporting it was exactly the right thing to do." in text
     assert "There is nothing else for you to do" in text
     assert "This was one of our phishing exercises." in html and "Your bonus is waiting" in html
-    assert first.tags == ["feedback_sent:alice@example.org", "mail sent"]
+    assert untimed(first) == [*told("Simulation", "alice@example.org"), "mail sent"]
     assert second.operations == [] and second.output["full"]["already_notified"] == ["alice@example.org"]
 
 

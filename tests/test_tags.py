@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import string
+from datetime import datetime, timezone
 
 import pytest
 from hypothesis import example, given, settings
@@ -57,6 +58,9 @@ def over_addresses(test):
     for raw in UNUSUAL:
         test = example(raw)(test)
     return settings(max_examples=EXAMPLES, deadline=None)(given(raw_addresses)(test))
+
+
+RECORDED_AT = datetime(2026, 12, 4, 23, 58, 30, tzinfo=timezone.utc)
 
 
 def _report(tags) -> Report:
@@ -124,11 +128,12 @@ def test_record_is_recognised_in_every_form_thehive_stores(raw):
     address = _address(raw)
     if address is None:
         return
-    record = record_operations("case", [address], [], "mail sent", "mail failed")[0]["tag"]
+    operations = record_operations("case", "Spam", {address: RECORDED_AT}, [], "mail sent", "mail failed")
+    record = [operation["tag"] for operation in operations[:2]]  # feedback_sent and feedback_verdict
     reporter = [Observable("mail", address, ("reporter",))]
-    for tag in (record, rendered(record)):
-        decision = decide(_report([tag]), reporter, "reporter", ())
-        assert (decision.recipients, decision.already_notified) == ((), (address,)), tag
+    for tags in (record, [rendered(tag) for tag in record]):
+        decision = decide(_report(tags), reporter, "reporter", ())
+        assert (decision.recipients, decision.already_notified, decision.untold) == ((), (address,), ()), tags
 
 
 # Domains as the address parser takes them (dot-atoms): '#' and the rest of atext drawn too.

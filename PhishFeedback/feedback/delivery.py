@@ -10,6 +10,7 @@ channels and answers each message with one `Answer` (feedback/answers.py), and d
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 
 from feedback import answers, pacing, stopping
 from feedback.answers import Answer, Permanent
@@ -76,6 +77,7 @@ class Failure:
 class Delivery:
     sent: tuple[Outgoing, ...]
     failed: tuple[Failure, ...]
+    accepted_at: dict[str, datetime]  # by recipient: when the service accepted their message (the record says it)
 
 
 def deliver(composer: Composer, transport: Transport, limits: Limits, deadline: float) -> Delivery:
@@ -103,6 +105,7 @@ class _Account:
         self.pending: list[Outgoing] = list(composer.outgoing)  # in order: the first goes next
         self.later: list[Outgoing] = []  # deferred for now: tried again over the next channel
         self.sent: list[Outgoing] = []
+        self.accepted_at: dict[str, datetime] = {}
         self.failed: list[Failure] = []
         self.trouble: dict[str, str] = {}
         self.tries: dict[str, int] = {}  # a reporter's own deferrals
@@ -128,7 +131,7 @@ class _Account:
             )
         if not self.sent:
             raise DeliveryError(_summary(self.failed, self.transport.advice, self.turned_away))
-        return Delivery(tuple(self.sent), tuple(self.failed))
+        return Delivery(tuple(self.sent), tuple(self.failed), self.accepted_at)
 
     def _attempt_all(self) -> None:
         while self.pending:
@@ -172,6 +175,7 @@ class _Account:
             self.last_try = time.monotonic()
             self.longest = max(self.longest, self.last_try - started)
         if answer.kind == answers.ACCEPTED:
+            self.accepted_at[item.recipient] = _now()
             self.sent.append(item)
             self.pending.pop(0)
         elif answer.kind == answers.STOP:
@@ -233,6 +237,11 @@ class _Account:
         done = {item.recipient for item in self.sent} | {failure.address for failure in self.failed}
         self.failed += [Failure(i.recipient, reason) for i in self.composer.outgoing if i.recipient not in done]
         self.pending, self.later = [], []
+
+
+def _now() -> datetime:
+    """The one clock of the record's times: UTC, to the second, as the tags keep them."""
+    return datetime.now(timezone.utc).replace(microsecond=0)
 
 
 def _trouble(error: OSError, name: str) -> str:

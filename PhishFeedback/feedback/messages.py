@@ -24,11 +24,14 @@ from feedback.settings import Settings
 from feedback.shapes import shape
 from feedback.templates import (
     Section,
+    Wording,
+    correction_wording,
     default_guidance_url,
     frame,
     reference_template,
     section_frame,
     separators,
+    verdict_words,
     wording,
 )
 
@@ -81,10 +84,6 @@ class Composer:
     def __init__(self, decision: Decision, report: Report, settings: Settings, now: datetime) -> None:
         self.wording = wording(settings, decision.message)
         self.frame = frame()
-        # What stands between languages is read only for a message that has several.
-        several = len(self.wording.sections) > 1
-        self.section_frame = section_frame() if several else ""
-        self.separators = separators() if several else ("", "")
         values = {
             "case_number": report.number,
             "case_title": report.title,
@@ -94,20 +93,30 @@ class Composer:
             "verdict": decision.verdict,
         }
         self.parts = [_part(section, values, settings.guidance_url) for section in self.wording.sections]
+        self.earlier = decision.corrections
+        self.corrections = _corrections(decision, settings, values)
+        every = [(self.wording, self.parts), *self.corrections.values()]
+        # What stands between languages is read only for a message that has several.
+        several = any(len(chosen.sections) > 1 for chosen, _ in every)
+        self.section_frame = section_frame() if several else ""
+        self.separators = separators() if several else ("", "")
         name = " ".join(settings.sender_name.split())
         self.sender = Address(display_name=name, addr_spec=settings.sender_address)
         self.date = format_datetime(now)
         domain = settings.sender_address.rpartition("@")[2]
         self.outgoing = [Outgoing(r, make_msgid(domain=domain)) for r in decision.recipients]
-        _check_size(self, max((len(_html_value(r)) for r in decision.recipients), default=0))
+        longest = max((len(_html_value(r)) for r in decision.recipients), default=0)
+        for chosen in every:
+            _check_size(self, longest, *chosen)
 
     def message(self, item: Outgoing) -> EmailMessage:
-        filled = [_filled(part, item.recipient) for part in self.parts]
-        texts = [part.section.text.format_map(values).rstrip() for part, (values, _) in zip(self.parts, filled)]
-        pages = [part.section.html.format_map(html_values) for part, (_, html_values) in zip(self.parts, filled)]
-        subject = self.wording.subject.format_map(filled[0][0])
+        chosen, parts = self._chosen(item.recipient)
+        filled = [_filled(part, item.recipient) for part in parts]
+        texts = [part.section.text.format_map(values).rstrip() for part, (values, _) in zip(parts, filled)]
+        pages = [part.section.html.format_map(html_values) for part, (_, html_values) in zip(parts, filled)]
+        subject = chosen.subject.format_map(filled[0][0])
         text = scrub(self.separators[0].join(texts)) + "\n"
-        content = scrub(self._content(pages))
+        content = scrub(self._content(parts, pages))
         message = EmailMessage(policy=POLICY)
         message["Subject"] = scrub(" ".join(subject.split()))
         message["From"] = self.sender
@@ -121,15 +130,43 @@ class Composer:
         message.add_alternative(page, subtype="html", cte="quoted-printable")
         return message
 
-    def _content(self, pages: list[str]) -> str:
+    def _chosen(self, recipient: str) -> tuple[Wording, list[Part]]:
+        """The verdict's wording and parts, or, for a reporter last told another verdict, the correction's."""
+        earlier = self.earlier.get(recipient)
+        return (self.wording, self.parts) if earlier is None else self.corrections[earlier]
+
+    def _content(self, parts: list[Part], pages: list[str]) -> str:
         """One language's HTML as it is; several, each in its block marked with its language, a rule between."""
         if len(pages) == 1:
             return pages[0]
         blocks = (
             self.section_frame.format_map({"content": page, "language": part.section.language})
-            for part, page in zip(self.parts, pages)
+            for part, page in zip(parts, pages)
         )
         return f"\n{self.separators[1]}\n".join(blocks)
+
+
+def _corrections(
+    decision: Decision, settings: Settings, values: dict[str, str]
+) -> dict[str, tuple[Wording, list[Part]]]:
+    """The correction's wording, and its parts for each earlier verdict, named in each language's words."""
+    if not decision.corrections:
+        return {}
+    chosen = correction_wording(settings, decision.verdict)
+    return {
+        earlier: (
+            chosen,
+            [
+                _part(
+                    section,
+                    {**values, "earlier_verdict": verdict_words(section.language).get(earlier, earlier)},
+                    settings.guidance_url,
+                )
+                for section in chosen.sections
+            ],
+        )
+        for earlier in sorted(set(decision.corrections.values()))
+    }
 
 
 def _filled(part: Part, recipient: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -160,16 +197,16 @@ def _reference(language: str, values: dict[str, str]) -> str:
     return reference_template(language, dated=bool(values["report_date"])).format_map(values)
 
 
-def _check_size(composer: Composer, longest_reporter: int) -> None:
+def _check_size(composer: Composer, longest_reporter: int, chosen: Wording, parts: list[Part]) -> None:
     """Refuse, before anything goes out, a message longer than MESSAGE_LIMIT, without building it."""
-    lengths = [_filled_lengths(part, longest_reporter) for part in composer.parts]
-    size = _length(composer.wording.subject, lengths[0][0]) + len(composer.frame)
-    for part, (text_lengths, html_lengths) in zip(composer.parts, lengths):
+    lengths = [_filled_lengths(part, longest_reporter) for part in parts]
+    size = _length(chosen.subject, lengths[0][0]) + len(composer.frame)
+    for part, (text_lengths, html_lengths) in zip(parts, lengths):
         size += _length(part.section.text, text_lengths) + _length(part.section.html, html_lengths)
-    if composer.parts[1:]:
-        size += len(composer.parts) * (len(composer.section_frame) + sum(map(len, composer.separators)))
+    if parts[1:]:
+        size += len(parts) * (len(composer.section_frame) + sum(map(len, composer.separators)))
     if size > MESSAGE_LIMIT:
-        values = composer.parts[0].values
+        values = parts[0].values
         longest = max(values, key=lambda k: len(values[k]))
         raise ConfigError(
             f"Each message would hold about {size:,} characters, past the responder's limit of {MESSAGE_LIMIT:,}:"

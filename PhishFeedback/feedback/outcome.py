@@ -47,12 +47,13 @@ def preview(decision: Decision, composer: Composer, kind: str, warnings: list[st
         return nothing_to_send(decision, kind, warnings, check)
     shown, size = [], 0
     for item in composer.outgoing:
-        entry = _shown(item.recipient, composer.message(item))
+        entry = _shown(item.recipient, composer.message(item), decision.corrections.get(item.recipient, ""))
         size += sum(len(value) for value in entry.values())
         if shown and size > PREVIEW_LIMIT:
             break
         shown.append(entry)
-    message = f"Dry run: {len(composer.outgoing)} message(s) would go out; none was sent."
+    corrections = _of_them(len(decision.corrections))
+    message = f"Dry run: {len(composer.outgoing)} message(s) would go out{corrections}; none was sent."
     not_shown = [item.recipient for item in composer.outgoing[len(shown) :]]
     if not_shown:
         message += (
@@ -98,9 +99,11 @@ def _named(reporters: Sequence[Checked | Failure], listed_under: str) -> str:
     return named + (f"; and {others} more, listed under {listed_under}" if others > 0 else "")
 
 
-def _shown(recipient: str, message) -> dict[str, str]:
+def _shown(recipient: str, message, earlier: str) -> dict[str, str]:
+    """One message as it would go out; `corrects`: the verdict a correction corrects, else ''."""
     return {
         "to": recipient,
+        "corrects": earlier,
         "subject": message["Subject"],
         "text": message.get_body(("plain",)).get_content(),
         "html": message.get_body(("html",)).get_content(),
@@ -112,7 +115,8 @@ def delivered(
 ) -> Outcome:
     acknowledging = decision.message == ACKNOWLEDGEMENT
     what = "Acknowledgement" if acknowledging else f"Feedback '{decision.verdict}'"
-    message = f"{what} sent to {len(delivery.sent)} reporter(s)."
+    corrected = [item.recipient for item in delivery.sent if item.recipient in decision.corrections]
+    message = f"{what} sent to {len(delivery.sent)} reporter(s){_of_them(len(corrected))}."
     if delivery.failed:
         message += (
             f" {len(delivery.failed)} could not be reached: {_named(delivery.failed, 'failed')}."
@@ -121,10 +125,12 @@ def delivered(
     full = _full(message, decision, warnings)
     full["notified"] = [{"address": item.recipient, "message_id": item.message_id} for item in delivery.sent]
     full["failed"] = [{"address": f.address, "reason": f.reason} for f in delivery.failed]
-    notified = [item.recipient for item in delivery.sent]
+    full["corrections"] = _corrections(decision, corrected)
+    notified = {item.recipient: delivery.accepted_at[item.recipient] for item in delivery.sent}
     if acknowledging:
         return Outcome(full, acknowledgement_operations(kind, notified))
-    return Outcome(full, record_operations(kind, notified, [f.address for f in delivery.failed], sent_tag, failed_tag))
+    unreached = [f.address for f in delivery.failed]
+    return Outcome(full, record_operations(kind, decision.verdict, notified, unreached, sent_tag, failed_tag))
 
 
 def _full(message: str, decision: Decision, warnings: list[str]) -> dict:
@@ -136,5 +142,25 @@ def _full(message: str, decision: Decision, warnings: list[str]) -> dict:
         "already_notified": list(decision.already_notified),
         "refused": [{"value": r.value, "reason": r.reason} for r in decision.refused],
         "from_observables": decision.from_observables,
-        "warnings": warnings,
+        "corrections": _corrections(decision, decision.corrections),
+        "warnings": warnings + _untold(decision),
     }
+
+
+def _of_them(corrections: int) -> str:
+    return f", {corrections} of them a correction of the verdict they were told before" if corrections else ""
+
+
+def _corrections(decision: Decision, addresses) -> list[dict[str, str]]:
+    """The reporters given a correction (or who would be), with the verdict they had been told."""
+    return [{"address": address, "earlier": decision.corrections[address]} for address in addresses]
+
+
+def _untold(decision: Decision) -> list[str]:
+    """Records older than the verdict's own record say who was notified, not what they were told: no correction."""
+    if not decision.untold:
+        return []
+    return [
+        f"{len(decision.untold)} reporter(s) were notified by an earlier version of Phish_Feedback, which did not"
+        " record the verdict it told them: they get no correction. If the verdict changed since, tell them yourself."
+    ]

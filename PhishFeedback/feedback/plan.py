@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from feedback.addresses import AddressError, domain_allowed, parse_address
-from feedback.case import CaseError, Observable, Report
+from feedback.case import CaseError, Observable, Report, verdict_named
 from feedback.flavours import ACKNOWLEDGEMENT, VERDICT_FLAVOUR
 from feedback.redaction import shortened
 from feedback.shapes import shape
-from feedback.tags import ACKNOWLEDGED, NOTIFIED, lost_by_thehive40, notified_addresses, tag_values
+from feedback.tags import ACKNOWLEDGED, NOTIFIED, last_verdicts, lost_by_thehive40, notified_addresses, tag_values
 
 REPORTER_NAMESPACE = "user_email"
 SUBJECT_TYPES = ("mail_subject", "mail-subject")
@@ -30,6 +30,10 @@ class Decision:
     reported_subject: str
     reported_sender: str
     from_observables: dict[str, object]
+    # Reporters (among `recipients`) last told another verdict, and which: they get a correction.
+    corrections: dict[str, str]
+    # Reporters notified by a version that recorded no verdict: whether they need a correction is unknown.
+    untold: tuple[str, ...]
 
 
 def decide(
@@ -38,11 +42,13 @@ def decide(
     reporter_tag: str,
     allowed_domains: tuple[str, ...],
     flavour: str = VERDICT_FLAVOUR,
+    send_corrections: bool = True,
 ) -> Decision:
     """Every distinct valid reporter once; those the case records as notified are left out.
 
     The verdict goes to whoever has not had it, acknowledged or not; the acknowledgement only to
     whoever has had neither: thanks for a report whose verdict already came would read as a mix-up.
+    A reporter last told another verdict than the case's now gets a correction (docs/corrections.md).
     """
     tagged = [o.data for o in observables if o.data_type == "mail" and _has_tag(o, reporter_tag)]
     candidates = tag_values(report.tags, REPORTER_NAMESPACE) + tagged
@@ -55,8 +61,10 @@ def decide(
     # The verdict ignores acknowledgements; an acknowledgement is not sent after the verdict, nor twice.
     records = (NOTIFIED,) if verdict else (NOTIFIED, ACKNOWLEDGED)
     notified = notified_addresses(report.tags, *records)
+    told = _last_told(report.tags) if verdict and send_corrections else None
     seen: set[str] = set()
     recipients, already, refused = [], [], []
+    corrections, untold = {}, []
     for value in candidates:
         try:
             address = parse_address(value)
@@ -70,7 +78,15 @@ def decide(
         if key in seen:
             continue
         seen.add(key)
-        (already if key in notified else recipients).append(address)
+        if key not in notified:
+            recipients.append(address)
+        elif told is None or told.get(key, report.verdict) == report.verdict:
+            already.append(address)
+            if told is not None and key not in told:
+                untold.append(address)
+        else:
+            recipients.append(address)
+            corrections[address] = told[key]
     if not recipients and not already:
         raise CaseError(_nobody(refused, report.kind))
     subject = next((o.data for o in observables if o.data_type in SUBJECT_TYPES), None)
@@ -86,7 +102,14 @@ def decide(
         from_observables={
             k: v for k, v in (("reporters", tagged), ("reported_subject", subject), ("reported_sender", sender)) if v
         },
+        corrections=corrections,
+        untold=tuple(untold),
     )
+
+
+def _last_told(tags: list[object]) -> dict[str, str]:
+    """The verdict each address was last told, as the verdict's own name when it is one (a record kept its case)."""
+    return {address: verdict_named(told) or told for address, told in last_verdicts(tags).items()}
 
 
 def _nobody(refused: list[Refusal], kind: str) -> str:

@@ -60,6 +60,7 @@ class Settings:
     templates: dict[str, str]
     dry_run: bool
     time_budget: float
+    send_corrections: bool
 
 
 def read_settings(config: object, parameters: object) -> Settings:
@@ -101,6 +102,8 @@ def read_settings(config: object, parameters: object) -> Settings:
         },
         dry_run=items.flag("dry_run"),
         time_budget=job_timeout * 60 * TIME_BUDGET_SHARE,
+        # Cortex sends null for an item added after the responder's settings were saved: corrections stay on.
+        send_corrections=items.raw.get("send_corrections") is None or items.flag("send_corrections"),
     )
 
 

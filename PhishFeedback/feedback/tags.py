@@ -11,7 +11,7 @@ keep what was added. Every form is read here, and the record is written so that 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 
 from feedback.shapes import shape
@@ -97,6 +97,12 @@ def verdict_records(tags: Iterable[object]) -> list[Told]:
     return records
 
 
+def last_verdicts(tags: Iterable[object]) -> dict[str, str]:
+    """The verdict each address (in lower case) was told last: the latest time; on a tie, the later tag."""
+    latest_last = sorted(verdict_records(tags), key=lambda told: told.at)  # stable: on a tie, tag order stays
+    return {told.address.lower(): told.verdict for told in latest_last}
+
+
 def ack_records(tags: Iterable[object]) -> list[Acknowledged]:
     records = []
     for value in tag_values(tags, ACKNOWLEDGED_AT):
@@ -127,14 +133,24 @@ def record_tag(namespace: str, address: str) -> str:
 
 
 def record_operations(
-    kind: str, notified: Iterable[str], unreached: Iterable[str], sent_tag: str, failed_tag: str
+    kind: str,
+    verdict: str,
+    notified: Mapping[str, datetime],
+    unreached: Iterable[str],
+    sent_tag: str,
+    failed_tag: str,
 ) -> list[dict[str, str]]:
-    """The tags that tell TheHive (and the next run) who got the message and who did not."""
+    """The tags that tell TheHive (and the next run) who got the message, which verdict and when, and who did not.
+
+    `notified`: each address and when the service accepted its message.
+    """
     operation = TAG_OPERATION[kind]
-    notified, unreached = list(notified), list(unreached)
-    tags = [record_tag(NOTIFIED, address) for address in notified] + [
-        record_tag(UNREACHED, address) for address in unreached
-    ]
+    unreached = list(unreached)
+    tags = [
+        tag
+        for address, at in notified.items()
+        for tag in (record_tag(NOTIFIED, address), verdict_tag(address, verdict, at))
+    ] + [record_tag(UNREACHED, address) for address in unreached]
     if notified:
         tags.append(sent_tag)
     if unreached:
@@ -142,9 +158,14 @@ def record_operations(
     return [{"type": operation, "tag": tag} for tag in tags]
 
 
-def acknowledgement_operations(kind: str, acknowledged: Iterable[str]) -> list[dict[str, str]]:
+def acknowledgement_operations(kind: str, acknowledged: Mapping[str, datetime]) -> list[dict[str, str]]:
     """Only the acknowledgement's record: sent_tag, failed_tag and `feedback_failed` speak of the verdict's feedback.
 
     A reporter it did not reach has no record, so the next run tries them again.
     """
-    return [{"type": TAG_OPERATION[kind], "tag": record_tag(ACKNOWLEDGED, address)} for address in acknowledged]
+    tags = [
+        tag
+        for address, at in acknowledged.items()
+        for tag in (record_tag(ACKNOWLEDGED, address), ack_time_tag(address, at))
+    ]
+    return [{"type": TAG_OPERATION[kind], "tag": tag} for tag in tags]

@@ -12,7 +12,7 @@ import os
 import re
 from string import Formatter
 
-from feedback.flavours import ACKNOWLEDGEMENT, TEMPLATE_ITEMS
+from feedback.flavours import ACKNOWLEDGEMENT, CORRECTION, TEMPLATE_ITEMS
 from feedback.items import ConfigError
 from feedback.settings import Settings
 from feedback.shapes import shape
@@ -35,6 +35,8 @@ PLACEHOLDERS = (
 )
 # The acknowledgement comes before any verdict: its template cannot name one.
 ACKNOWLEDGEMENT_PLACEHOLDERS = tuple(p for p in PLACEHOLDERS if p != "verdict")
+# A correction names the verdict the reporter was told before, in the words of its language (verdicts.txt).
+CORRECTION_PLACEHOLDERS = (*PLACEHOLDERS, "earlier_verdict")
 SIGNATURE_PLACEHOLDERS = tuple(p for p in PLACEHOLDERS if p != "signature")
 URL = r"https?://[^\s<>\"'{}]+[^\s<>\"'{}.,;:!?)]"
 LINK = '<a href="{url}" style="color:#0b57d0">{url}</a>'
@@ -64,14 +66,37 @@ def wording(settings: Settings, message: str) -> Wording:
     text, whatever language it is in: a template override is the whole body, once (in the first
     language's frame); a subject or signature override stands for every language's.
     """
-    languages = settings.languages
     known = ACKNOWLEDGEMENT_PLACEHOLDERS if message == ACKNOWLEDGEMENT else PLACEHOLDERS
+    if settings.subject is not None:
+        subject = _checked(settings.subject, "subject")
+    else:
+        subject = _shipped_subject(settings.languages, SUBJECT_FILE.get(message, "subject.txt"))
+    return _wording(settings, message, TEMPLATE_FILE[message], known, subject)
+
+
+def correction_wording(settings: Settings, verdict: str) -> Wording:
+    """The wording of a correction to `verdict`: template_correction, else the shipped correction_<verdict> files.
+
+    Its subject is always the shipped one, which says it is a correction: a `subject` override was
+    written for the verdict's message, and would hide that this one corrects it.
+    """
+    subject = _shipped_subject(settings.languages, "correction_subject.txt")
+    return _wording(settings, CORRECTION, f"correction_{TEMPLATE_FILE[verdict]}", CORRECTION_PLACEHOLDERS, subject)
+
+
+def verdict_words(language: str) -> dict[str, str]:
+    """How a sentence of this language names each verdict ("a legitimate e-mail"): a correction names the earlier."""
+    lines = _shipped(language, "verdicts.txt").splitlines()
+    return {name.strip(): words.strip() for name, _, words in (line.partition(":") for line in lines) if words.strip()}
+
+
+def _wording(settings: Settings, message: str, name: str, known: tuple[str, ...], subject: str) -> Wording:
+    languages = settings.languages
     override = settings.templates.get(message)
     if override is not None:
         text = _checked(override, TEMPLATE_ITEMS[message], known)
         bodies = [(languages[0], text, text_to_html(text))]
     else:
-        name = TEMPLATE_FILE[message]
         bodies = [
             (
                 lang,
@@ -80,11 +105,6 @@ def wording(settings: Settings, message: str) -> Wording:
             )
             for lang in languages
         ]
-    if settings.subject is not None:
-        subject = _checked(settings.subject, "subject")
-    else:
-        subject_file = SUBJECT_FILE.get(message, "subject.txt")
-        subject = " / ".join(_shipped_template(lang, subject_file).strip() for lang in languages)
     signature = None
     if settings.signature is not None:
         signature = _checked(settings.signature.strip(), "signature", SIGNATURE_PLACEHOLDERS)
@@ -93,6 +113,10 @@ def wording(settings: Settings, message: str) -> Wording:
         own = signature or _shipped_template(language, "signature.txt", known=SIGNATURE_PLACEHOLDERS).strip()
         sections.append(Section(language, text, html_part, own, _html_lines(own)))
     return Wording(subject, tuple(sections))
+
+
+def _shipped_subject(languages: tuple[str, ...], name: str) -> str:
+    return " / ".join(_shipped_template(lang, name).strip() for lang in languages)
 
 
 def frame() -> str:

@@ -1,0 +1,315 @@
+"""Corrections: a reporter last told another verdict than the case's now gets one message that corrects it.
+
+The tests run the jobs as Cortex does against the loopback SMTP server, TheHive adding each job's tags
+before the next run (docs/corrections.md); the wording of every language is checked in-process.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+from html import escape
+
+import pytest
+from test_spam_score import received_from_outside, spamassassin
+
+from feedback.flavours import LANGUAGES
+from feedback.templates import verdict_words
+from testkit.cases import thehive4_case, thehive40_case
+from testkit.cortex import ACKNOWLEDGE_MANIFEST, apply_operations
+from testkit.records import told, untimed
+from testkit.thehive40_tags import stored
+
+ALICE, BOB = "alice@example.org", "bob@example.org"
+HOSTILE_TITLE = 'Phishing report: <script>alert("x")</script> & <b>co</b>'
+PLACEHOLDER = re.compile(r"\{\w*\}")
+CORRECTION_SUBJECT = {
+    "en": "Correction: phishing report feedback",
+    "fr": "Rectificatif : retour sur votre signalement d'hameçonnage",
+    "nl": "Correctie: feedback op uw melding van phishing",
+    "de": "Korrektur: Rückmeldung zu Ihrer Phishing-Meldung",
+    "es": "Corrección: respuesta a su aviso de phishing",
+}
+URGENT = "If you clicked a link, opened an attachment or replied to it, report it to the security team at once."
+
+
+def with_verdict(case: dict, verdict: str) -> dict:
+    """The case once the analyst set its verdict field to `verdict`."""
+    changed = copy.deepcopy(case)
+    changed["customFields"]["phishFeedback"]["string"] = verdict
+    return changed
+
+
+def parts(delivered) -> tuple[str, str, str]:
+    message = delivered.message
+    text, html = (message.get_body((kind,)).get_content().replace("\r\n", "\n") for kind in ("plain", "html"))
+    return message["Subject"], text, html
+
+
+@pytest.fixture
+def told_legit(cortex, smtp):
+    """A case whose reporters were told 'Legit email' by a first job, as TheHive holds it after that job."""
+
+    def run(reporters=(ALICE,), **items) -> dict:
+        case = thehive4_case("Legit email", reporters, title=HOSTILE_TITLE)
+        first = cortex(case, **items)
+        assert first.success, first.error
+        smtp.delivered.clear()
+        return apply_operations(case, first)
+
+    return run
+
+
+def test_a_reporter_told_legit_gets_a_correction_to_phishing_that_says_first_what_to_do(cortex, smtp, told_legit):
+    result = cortex(with_verdict(told_legit(), "Phishing"))
+
+    assert result.success, result.error
+    assert smtp.recipients() == [ALICE]
+    subject, text, html = parts(smtp.delivered[0])
+    assert subject == "Correction: phishing report feedback"
+    assert (
+        "Our earlier message said it was a legitimate e-mail. That was a mistake: it was a real phishing attempt."
+        in text
+    )
+    assert text.index("That was a mistake") < text.index(URGENT) < text.index("Reporting it was exactly")
+    assert "If you typed a password, change it straight away. Do not forward the message to anyone." in text
+    assert '<script>alert("x")</script> & <b>co</b>' in text
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;co&lt;/b&gt;" in html
+    assert not re.search(r"<script|<b>", html) and "That was a mistake: it was a real phishing attempt." in html
+    assert not PLACEHOLDER.search(text + html)
+    assert untimed(result) == [*told("Phishing", ALICE), "mail sent"]
+    assert result.output["full"]["corrections"] == [{"address": ALICE, "earlier": "Legit email"}]
+    assert result.output["full"]["message"] == (
+        "Feedback 'Phishing' sent to 1 reporter(s), 1 of them a correction of the verdict they were told before."
+    )
+
+
+def test_the_correction_is_in_the_configured_language(cortex, smtp, told_legit):
+    result = cortex(with_verdict(told_legit(language="fr"), "Phishing"), language="fr")
+
+    assert result.success, result.error
+    subject, text, html = parts(smtp.delivered[0])
+    assert subject == "Rectificatif : retour sur votre signalement d'hameçonnage"
+    assert "Notre précédent message indiquait qu'il s'agissait d'un e-mail légitime." in text
+    assert "C'était une erreur : il s'agissait bien d'une tentative d'hameçonnage (phishing)." in text
+    assert "signalez-le immédiatement à l'équipe de sécurité" in text
+    assert "Ne transférez ce message à personne." in text and '<html lang="fr">' in html
+
+
+def test_a_run_after_the_correction_sends_nothing(cortex, smtp, told_legit):
+    corrected = with_verdict(told_legit(), "Phishing")
+    correction = cortex(corrected)
+    again = cortex(apply_operations(corrected, correction))
+
+    assert correction.success and again.success, (correction.error, again.error)
+    assert smtp.recipients() == [ALICE]
+    assert again.operations == [] and again.output["full"]["already_notified"] == [ALICE]
+    assert again.output["full"]["corrections"] == []
+
+
+def test_changing_the_verdict_back_corrects_again_from_the_last_verdict_told(cortex, smtp):
+    case = thehive4_case("Phishing")
+    for verdict in ("Phishing", "Spam", "Phishing"):
+        case = with_verdict(case, verdict)
+        result = cortex(case)
+        assert result.success, result.error
+        case = apply_operations(case, result)
+
+    subjects = [d.message["Subject"] for d in smtp.delivered]
+    assert subjects == ["Phishing report feedback", *["Correction: phishing report feedback"] * 2]
+    _, to_spam, _ = parts(smtp.delivered[1])
+    _, back, _ = parts(smtp.delivered[2])
+    assert "said it was a real phishing attempt. That was a mistake: it is spam" in to_spam
+    assert "said it was spam. That was a mistake: it was a real phishing attempt." in back and URGENT in back
+    assert result.output["full"]["corrections"] == [{"address": ALICE, "earlier": "Spam"}]
+
+
+@pytest.mark.parametrize(
+    ("records", "earlier"),
+    [
+        # The latest time counts, wherever its tag stands.
+        ([("12:00:00", "Legit email"), ("09:00:00", "Phishing"), ("11:00:00", "Spam")], "Legit email"),
+        # Two at the same second: the later tag.
+        ([("12:00:00", "Legit email"), ("12:00:00", "Spam")], "Spam"),
+    ],
+)
+def test_the_verdict_corrected_is_the_last_one_told(cortex, smtp, records, earlier):
+    tags = [f"feedback_sent:{ALICE}"] + [f"feedback_verdict:2026-12-04T{at}Z;{v};{ALICE}" for at, v in records]
+    result = cortex(thehive4_case("Phishing", tags=tags))
+
+    assert result.success, result.error
+    assert smtp.recipients() == [ALICE]
+    assert result.output["full"]["corrections"] == [{"address": ALICE, "earlier": earlier}]
+
+
+def test_a_reporter_last_told_the_cases_verdict_is_not_corrected_for_an_older_one(cortex, smtp):
+    tags = [
+        f"feedback_sent:{ALICE}",
+        f"feedback_verdict:2026-12-04T12:00:00Z;Phishing;{ALICE}",
+        f"feedback_verdict:2026-12-04T09:00:00Z;Legit email;{ALICE}",
+    ]
+    result = cortex(thehive4_case("Phishing", tags=tags))
+
+    assert result.success, result.error
+    assert smtp.delivered == [] and result.output["full"]["already_notified"] == [ALICE]
+
+
+def test_a_reporter_recorded_without_a_verdict_is_not_corrected_and_the_job_says_so_once(cortex, smtp):
+    case = thehive4_case("Phishing", [ALICE, BOB], tags=[f"feedback_sent:{ALICE}", f"feedback_sent:{BOB}"])
+    result = cortex(case)
+
+    assert result.success, result.error
+    assert smtp.delivered == [] and result.operations == []
+    assert result.output["full"]["warnings"] == [
+        "2 reporter(s) were notified by an earlier version of Phish_Feedback, which did not record the verdict it"
+        " told them: they get no correction. If the verdict changed since, tell them yourself."
+    ]
+
+
+def test_a_new_reporter_gets_the_verdict_while_an_earlier_one_gets_a_correction(cortex, smtp, told_legit):
+    case = with_verdict(told_legit(), "Phishing")
+    case["tags"].append(f"user_email:{BOB}")
+    result = cortex(case)
+
+    assert result.success, result.error
+    assert smtp.recipients() == [ALICE, BOB]
+    (alice, _, _), (bob, bob_text, _) = (parts(d) for d in smtp.delivered)
+    assert alice == "Correction: phishing report feedback"
+    assert bob == "Phishing report feedback" and "Well spotted!" in bob_text and "mistake" not in bob_text
+    assert untimed(result) == [*told("Phishing", ALICE, BOB), "mail sent"]
+    assert result.output["full"]["corrections"] == [{"address": ALICE, "earlier": "Legit email"}]
+
+
+def test_send_corrections_false_sends_no_correction(cortex, smtp, told_legit):
+    result = cortex(with_verdict(told_legit(), "Phishing"), send_corrections=False)
+
+    assert result.success, result.error
+    assert smtp.delivered == [] and result.operations == []
+    assert result.output["full"]["already_notified"] == [ALICE]
+    assert result.output["full"]["warnings"] == []
+
+
+def test_a_configuration_saved_before_send_corrections_existed_sends_corrections(cortex, smtp, told_legit):
+    result = cortex(with_verdict(told_legit(), "Phishing"), send_corrections=None)
+
+    assert result.success, result.error
+    assert smtp.delivered[0].message["Subject"] == "Correction: phishing report feedback"
+
+
+def test_send_corrections_that_is_not_a_boolean_is_an_error_naming_it(cortex, smtp, told_legit):
+    result = cortex(with_verdict(told_legit(), "Phishing"), send_corrections="no")
+
+    assert not result.success and smtp.delivered == []
+    assert "send_corrections must be true or false (it is 'no')" in result.error
+
+
+def test_the_dry_run_shows_which_messages_are_corrections(cortex, smtp, told_legit):
+    case = with_verdict(told_legit(), "Phishing")
+    case["tags"].append(f"user_email:{BOB}")
+    result = cortex(case, dry_run=True)
+
+    assert result.success, result.error
+    assert smtp.delivered == [] and result.operations == []
+    full = result.output["full"]
+    assert full["message"].startswith(
+        "Dry run: 2 message(s) would go out, 1 of them a correction of the verdict they were told before;"
+        " none was sent."
+    )
+    assert [(p["to"], p["corrects"]) for p in full["preview"]] == [(ALICE, "Legit email"), (BOB, "")]
+    assert full["preview"][0]["subject"] == "Correction: phishing report feedback"
+    assert full["corrections"] == [{"address": ALICE, "earlier": "Legit email"}]
+
+
+def test_a_correction_goes_through_thehive_40_tags_once(cortex, smtp):
+    case = thehive40_case("Legit email", ["bounce=alice@example.org"])
+    first = cortex(case)
+    corrected = with_verdict(stored(case, first.operations), "Phishing")
+    second = cortex(corrected)
+    third = cortex(stored(corrected, second.operations))
+
+    assert first.success and second.success and third.success, (first.error, second.error, third.error)
+    assert smtp.recipients() == ["bounce=alice@example.org"] * 2
+    assert smtp.delivered[1].message["Subject"] == "Correction: phishing report feedback"
+    assert second.output["full"]["corrections"] == [{"address": "bounce=alice@example.org", "earlier": "Legit email"}]
+    assert third.operations == [] and third.output["full"]["already_notified"] == ["bounce=alice@example.org"]
+
+
+def test_the_acknowledgement_never_corrects(cortex, smtp, told_legit):
+    result = cortex(with_verdict(told_legit(), "Phishing"), manifest=ACKNOWLEDGE_MANIFEST)
+
+    assert result.success, result.error
+    assert smtp.delivered == [] and result.operations == []
+    assert result.output["full"]["corrections"] == [] and result.output["full"]["warnings"] == []
+
+
+def test_template_correction_replaces_every_shipped_correction(cortex, smtp, told_legit):
+    override = "We told you: {earlier_verdict}. It is {verdict}: {reported_subject}.\n\n{signature}"
+    result = cortex(with_verdict(told_legit(), "Spam"), template_correction=override)
+
+    assert result.success, result.error
+    subject, text, html = parts(smtp.delivered[0])
+    assert subject == "Correction: phishing report feedback"
+    assert text.startswith('We told you: a legitimate e-mail. It is Spam: <script>alert("x")</script> & <b>co</b>.')
+    assert "It is Spam: &lt;script&gt;" in html
+
+
+def test_a_verdict_template_cannot_name_the_earlier_verdict(cortex, smtp):
+    result = cortex(thehive4_case("Spam"), template_spam="It was {earlier_verdict}.")
+
+    assert not result.success and smtp.delivered == []
+    assert "template_spam uses the unknown placeholder {earlier_verdict}" in result.error
+
+
+def recorded(verdict: str, address: str = ALICE) -> list[str]:
+    """A case's record of a reporter told `verdict`."""
+    return [f"feedback_sent:{address}", f"feedback_verdict:2026-12-04T23:58:30Z;{verdict};{address}"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("verdict", ["Phishing", "Spam", "Legit email", "Simulation"])
+def test_every_language_and_verdict_has_a_whole_correction_naming_the_earlier_verdict(composer, language, verdict):
+    earlier = "Simulation" if verdict == "Phishing" else "Phishing"
+    _, messages = composer(thehive4_case(verdict, title=HOSTILE_TITLE, tags=recorded(earlier)), language=language)
+
+    message = messages.message(messages.outgoing[0])
+    text, html = (message.get_body((kind,)).get_content() for kind in ("plain", "html"))
+    for part in (message["Subject"], text, html):
+        assert not PLACEHOLDER.search(part), part
+    assert message["Subject"] == CORRECTION_SUBJECT[language]
+    words = verdict_words(language)[earlier]
+    assert words in text and escape(words) in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html and not re.search(r"<script|<b>", html)
+    assert f'<html lang="{language}">' in html
+
+
+def test_a_correction_in_several_languages_holds_each_though_the_verdicts_override_holds_one(composer):
+    case = thehive4_case("Phishing", [ALICE, BOB], tags=recorded("Spam"))
+    _, messages = composer(case, language="fr,nl", template_phishing="Phishing, {reporter}.\n\n{signature}")
+
+    correction, ordinary = (messages.message(item) for item in messages.outgoing)
+    text = correction.get_body(("plain",)).get_content()
+    french, dutch = text.split("\n\n----------------------------------------\n\n")
+    assert "il s'agissait d'un spam" in french and "dat het spam was" in dutch
+    assert correction["Subject"] == f"{CORRECTION_SUBJECT['fr']} / {CORRECTION_SUBJECT['nl']}"
+    assert ordinary.get_body(("plain",)).get_content().startswith(f"Phishing, {BOB}.")
+
+
+@pytest.mark.skipif(
+    shutil.which("spamassassin") is None, reason="SpamAssassin not installed (apt-get install spamassassin)"
+)
+@pytest.mark.parametrize(
+    ("language", "verdict"),
+    [*((language, "Phishing") for language in LANGUAGES), *(("en", v) for v in ("Spam", "Simulation"))],
+)
+def test_a_correction_scores_below_one_point_with_spamassassin(cortex, smtp, tmp_path, language, verdict):
+    case = thehive4_case("Legit email")
+    first = cortex(case, language=language)
+    result = cortex(with_verdict(apply_operations(case, first), verdict), language=language)
+
+    assert result.success, result.error
+    correction = smtp.delivered[1]
+    score, rules = spamassassin(received_from_outside(correction.content, correction.message["Date"]), tmp_path)
+    names = [name for _, name, _ in rules]
+    assert "ALL_TRUSTED" not in names
+    assert score < 1.0, rules

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from feedback.items import is_url
 from feedback.redaction import ScrubbedStream, remember
+from feedback.startup import run_in_own_environment
 from feedback.thehive.admin_api import STATUS, AdminApi
 from feedback.thehive.field_setup import ROUTES, SetupError, edition, plan, read_fields
 from feedback.thehive.settings import TheHiveSettings
@@ -39,6 +40,10 @@ def arguments() -> argparse.Namespace:
 
 
 def main() -> int:
+    try:
+        import requests  # noqa: F401 (the system Python of a host where README installed it into .venv lacks it)
+    except ImportError:
+        run_in_own_environment(__file__)
     sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)
     # Remembered first: a key typed on the command line by mistake comes back in argparse's complaint.
     apikey = os.environ.get(ENVIRONMENT_KEY, "").strip()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -189,13 +191,37 @@ def test_organisation_is_sent_with_every_call(setup, hive5, https_server):
     assert {request.headers.get("X-Organisation") for request, _ in https_server.log} == {"SOC"}
 
 
-def test_python_without_requests_is_told_what_to_run(bare_python, hive5):
+def test_python_without_requests_nor_virtual_environment_is_told_what_to_install(bare_python, hive5, tmp_path):
+    copy = shutil.copytree(SCRIPT.parent, tmp_path / "PhishFeedback", ignore=shutil.ignore_patterns(".venv"))
     env = {**os.environ, "THEHIVE_APIKEY": API_KEY}
-    command = [str(bare_python / "python3"), str(SCRIPT), "--url", hive5.url]
+    command = [str(bare_python / "python3"), str(copy / SCRIPT.name), "--url", hive5.url]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
     assert result.returncode == 1
-    assert "requests is not installed" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert "requests is not installed" in result.stderr and "python3 -m venv PhishFeedback/.venv" in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and hive5.writes == []
+
+
+def test_system_python_without_requests_runs_in_the_responders_virtual_environment(
+    bare_python, hive5, ca_file, tmp_path
+):
+    # README's installation, from Cortex's responders folder; then the command as README writes it, whose
+    # `#!/usr/bin/env python3` finds the host's python3, which lacks requests.
+    responders = tmp_path / "responders"
+    shutil.copytree(SCRIPT.parent, responders / "PhishFeedback", ignore=shutil.ignore_patterns(".venv", "__pycache__"))
+    for step in (
+        [sys.executable, "-m", "venv", "PhishFeedback/.venv"],
+        ["PhishFeedback/.venv/bin/pip", "install", "--quiet", "-r", "PhishFeedback/requirements.txt"],
+    ):
+        subprocess.run(step, cwd=responders, check=True)
+    env = {**os.environ, "THEHIVE_APIKEY": API_KEY, "PATH": f"{bare_python}:/usr/bin:/bin"}
+    command = ["PhishFeedback/thehive_setup.py", "--url", hive5.url, "--cacerts", ca_file]
+
+    result = subprocess.run(command, cwd=responders, env=env, capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 0, result.stderr
+    assert "Created the string custom field 'phishFeedback'" in result.stdout
+    assert [write[:2] for write in hive5.writes] == [("POST", "/api/v1/customField")]
 
 
 def test_key_typed_on_the_command_line_is_refused_without_being_echoed(setup, hive5):

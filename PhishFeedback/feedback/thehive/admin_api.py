@@ -37,9 +37,9 @@ class AdminApi:
             import requests  # noqa: F401 (said here, before any call, when it is missing)
         except ImportError:
             raise SetupError(
-                f"requests is not installed for {sys.executable}. Run the script with the responder's Python"
-                " (PhishFeedback/.venv/bin/python3 PhishFeedback/thehive_setup.py …), or install"
-                " PhishFeedback/requirements.txt."
+                f"requests is not installed for {sys.executable}. Install the responder's requirements into a"
+                " virtual environment beside the script, which it then runs in: python3 -m venv PhishFeedback/.venv"
+                " && PhishFeedback/.venv/bin/pip install -r PhishFeedback/requirements.txt."
             ) from None
         try:
             context = trust_context(settings.cacerts)

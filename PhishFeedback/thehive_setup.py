@@ -14,7 +14,7 @@ import os
 import sys
 from urllib.parse import urlsplit
 
-from feedback.items import is_url
+from feedback.items import cleartext_refusal, is_url
 from feedback.redaction import ScrubbedStream, remember
 from feedback.startup import run_in_own_environment
 from feedback.thehive.admin_api import STATUS, AdminApi
@@ -77,6 +77,9 @@ def _settings(options: argparse.Namespace, apikey: str) -> TheHiveSettings:
             "--url must be TheHive's address like https://thehive.example.org, with no user or password in it"
             f" (the key comes from {ENVIRONMENT_KEY})."
         )
+    refusal = cleartext_refusal("--url", url, f"the admin's API key ({ENVIRONMENT_KEY})")
+    if refusal:
+        raise SetupError(refusal)
     return TheHiveSettings(
         url=url,
         apikey=apikey,

@@ -236,13 +236,13 @@ def test_cortex_proxy_settings_carry_the_calls_to_thehive(cortex, smtp, thehive,
     settings = {"proxy": {"http": proxy, "https": proxy}} if form == "object" else {"proxy_http": proxy}
     result = cortex(
         thehive5_case("Spam", ()),
-        thehive_url="http://thehive.internal.invalid:9000",
+        thehive_url="http://localhost:9000",
         thehive_apikey=API_KEY,
         **settings,
     )
 
     assert result.success, result.error
-    assert thehive.log[0][0].headers["Host"] == "thehive.internal.invalid:9000"
+    assert thehive.log[0][0].headers["Host"] == "localhost:9000"
     assert smtp.recipients() == ["bob@example.org"]
 
 

@@ -246,3 +246,27 @@ def test_the_documented_recipe_creates_the_field_as_written(recipe, hive5, ca_fi
     assert done.returncode == 0, done.stderr
     assert "Created the string custom field 'phishFeedback'" in done.stdout
     assert [write[:2] for write in hive5.writes] == [("POST", "/api/v1/customField")]
+
+
+def test_plain_http_url_to_another_host_is_refused_before_any_call(setup):
+    result = setup("http://thehive.example.org:9000")
+
+    assert result.returncode == 1
+    assert (
+        "--url must be an https URL: over http:// to thehive.example.org, which is not this machine, the admin's API"
+        " key (THEHIVE_APIKEY) would cross the network in clear text." in result.stderr
+    )
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_plain_http_url_to_this_machine_is_used(setup):
+    server = HTTPServer(host="127.0.0.1")
+    server.start()
+    try:
+        hive = CustomFieldApi(server, 5)
+        result = setup(hive.url.replace("127.0.0.1", "localhost"))
+    finally:
+        server.stop()
+
+    assert result.returncode == 0, result.stderr
+    assert hive.url.startswith("http://") and hive.field("phishFeedback")["options"] == list(VERDICTS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from feedback.items import WHERE, ConfigError, Items, is_url
+from feedback.items import WHERE, ConfigError, Items, is_url, refuse_cleartext
 from feedback.redaction import without_secrets
 from feedback.shapes import shape
 
@@ -35,6 +35,7 @@ def thehive_settings(items: Items, parameters: object, cacerts: str | None, time
             "thehive_url holds a user name or password: remove them from the URL and put an API key in"
             f" thehive_apikey, which is kept out of every report. {WHERE}"
         )
+    refuse_cleartext("thehive_url", url, "the API key (thehive_apikey)")
     apikey = items.text("thehive_apikey", secret=True)
     if not apikey:
         raise ConfigError(f"thehive_url is set but thehive_apikey is empty: TheHive needs an API key. {WHERE}")

@@ -17,12 +17,15 @@ from urllib.parse import urlsplit
 from feedback.items import cleartext_refusal, is_url
 from feedback.redaction import ScrubbedStream, remember
 from feedback.startup import run_in_own_environment
-from feedback.thehive.admin_api import STATUS, AdminApi
+from feedback.thehive.admin_api import STATUS, AdminApi, terminal_safe
 from feedback.thehive.field_setup import ROUTES, SetupError, edition, plan, read_fields
 from feedback.thehive.settings import TheHiveSettings
 
 ENVIRONMENT_KEY = "THEHIVE_APIKEY"
 TIMEOUT = 30.0
+# The whole command's time, whatever TheHive does; a reply trickled a byte at a time never trips TIMEOUT.
+TIME_LIMIT = 120.0
+LONGEST_LIMIT = 3600.0
 
 
 def arguments() -> argparse.Namespace:
@@ -36,7 +39,24 @@ def arguments() -> argparse.Namespace:
     parser.add_argument(
         "--field", default="phishFeedback", help="the field's internal name, as in the custom_field item"
     )
+    parser.add_argument(
+        "--time-limit",
+        type=_seconds,
+        default=TIME_LIMIT,
+        metavar="SECONDS",
+        help=f"the longest the whole command may take, all calls to TheHive together (default {TIME_LIMIT:g})",
+    )
     return parser.parse_args()
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 1 <= seconds <= LONGEST_LIMIT:
+        raise argparse.ArgumentTypeError(f"give a number of seconds from 1 to {LONGEST_LIMIT:g}")
+    return seconds
 
 
 def main() -> int:
@@ -51,16 +71,19 @@ def main() -> int:
     options = arguments()
     try:
         settings = _settings(options, apikey)
-        print(set_up(settings, options.field))
+        print(terminal_safe(set_up(settings, options.field, options.time_limit)))
     except SetupError as failure:
-        print(f"thehive_setup: {failure}", file=sys.stderr)
+        print(f"thehive_setup: {terminal_safe(str(failure))}", file=sys.stderr)
         return 1
     return 0
 
 
-def set_up(settings: TheHiveSettings, name: str) -> str:
-    """Ask TheHive what it has, then make the one change the field needs, if any; what happened, in a sentence."""
-    with AdminApi(settings) as api:
+def set_up(settings: TheHiveSettings, name: str, limit: float) -> str:
+    """Ask TheHive what it has, then make the one change the field needs, if any; what happened, in a sentence.
+
+    The sentence may quote TheHive (a field's options): `terminal_safe` makes it fit to print.
+    """
+    with AdminApi(settings, limit) as api:
         major = edition(api.call("GET", STATUS))
         step = plan(read_fields(api.call("GET", ROUTES[major].list), major), major, name)
         if step.method:
@@ -80,15 +103,31 @@ def _settings(options: argparse.Namespace, apikey: str) -> TheHiveSettings:
     refusal = cleartext_refusal("--url", url, f"the admin's API key ({ENVIRONMENT_KEY})")
     if refusal:
         raise SetupError(refusal)
+    organisation = (options.organisation or "").strip() or None
+    if not _header_safe(apikey):
+        raise SetupError(
+            f"{ENVIRONMENT_KEY} holds a character that an HTTP header cannot carry (one outside Latin-1, or a control"
+            " character): copy the key again from TheHive."
+        )
+    if organisation and not _header_safe(organisation):
+        raise SetupError(
+            "--organisation holds a character that an HTTP header cannot carry (one outside Latin-1, or a control"
+            " character): run the command without it, with the key of a user of the admin organisation."
+        )
     return TheHiveSettings(
         url=url,
         apikey=apikey,
-        organisation=options.organisation,
+        organisation=organisation,
         api="auto",
         proxies={},
         timeout=TIMEOUT,
         cacerts=_pem(options.cacerts),
     )
+
+
+def _header_safe(value: str) -> bool:
+    """Whether it can go in an HTTP header as http.client sends one: Latin-1, with no control character."""
+    return all(" " <= c <= "~" or "\xa0" <= c <= "\xff" for c in value)
 
 
 def _pem(path: str | None) -> str | None:

@@ -24,6 +24,8 @@ import ssl
 from feedback.items import WHERE, ConfigError
 
 HEX = frozenset("0123456789abcdef")
+# OpenSSL's X509_V_FLAG_PARTIAL_CHAIN, which the ssl module names from Python 3.10 on.
+PARTIAL_CHAIN = getattr(ssl, "VERIFY_X509_PARTIAL_CHAIN", 0x80000)
 
 
 def trust_context(cacerts: str | None) -> ssl.SSLContext:
@@ -32,7 +34,7 @@ def trust_context(cacerts: str | None) -> ssl.SSLContext:
         context = ssl.create_default_context(cafile=bundle, capath=directory)
     except (ssl.SSLError, OSError) as unusable:
         raise ConfigError(_unusable_bundle(bundle, unusable)) from None
-    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    context.verify_flags |= PARTIAL_CHAIN
     if cacerts:
         try:
             context.load_verify_locations(cadata=cacerts)

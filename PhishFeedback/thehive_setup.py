@@ -19,7 +19,7 @@ from feedback.redaction import ScrubbedStream, remember
 from feedback.startup import run_in_own_environment
 from feedback.thehive.admin_api import STATUS, AdminApi, terminal_safe
 from feedback.thehive.field_setup import ROUTES, SetupError, edition, plan, read_fields
-from feedback.thehive.settings import TheHiveSettings
+from feedback.thehive.settings import UNSENDABLE, TheHiveSettings, header_safe
 
 ENVIRONMENT_KEY = "THEHIVE_APIKEY"
 TIMEOUT = 30.0
@@ -104,15 +104,12 @@ def _settings(options: argparse.Namespace, apikey: str) -> TheHiveSettings:
     if refusal:
         raise SetupError(refusal)
     organisation = (options.organisation or "").strip() or None
-    if not _header_safe(apikey):
+    if not header_safe(apikey):
+        raise SetupError(f"{ENVIRONMENT_KEY} {UNSENDABLE}: copy the key again from TheHive.")
+    if organisation and not header_safe(organisation):
         raise SetupError(
-            f"{ENVIRONMENT_KEY} holds a character that an HTTP header cannot carry (one outside Latin-1, or a control"
-            " character): copy the key again from TheHive."
-        )
-    if organisation and not _header_safe(organisation):
-        raise SetupError(
-            "--organisation holds a character that an HTTP header cannot carry (one outside Latin-1, or a control"
-            " character): run the command without it, with the key of a user of the admin organisation."
+            f"--organisation {UNSENDABLE}: run the command without it, with the key of a user of the admin"
+            " organisation."
         )
     return TheHiveSettings(
         url=url,
@@ -123,11 +120,6 @@ def _settings(options: argparse.Namespace, apikey: str) -> TheHiveSettings:
         timeout=TIMEOUT,
         cacerts=_pem(options.cacerts),
     )
-
-
-def _header_safe(value: str) -> bool:
-    """Whether it can go in an HTTP header as http.client sends one: Latin-1, with no control character."""
-    return all(" " <= c <= "~" or "\xa0" <= c <= "\xff" for c in value)
 
 
 def _pem(path: str | None) -> str | None:

@@ -21,44 +21,6 @@ def is_url(url: str, schemes: tuple[str, ...]) -> bool:
         return False
 
 
-def cleartext_refusal(name: str, url: str, secret: str) -> str | None:
-    """Why `url` may not carry `secret` (an API key, a token), or None: plain http:// only to this machine.
-
-    Over http:// the secret crosses the network as readable text; to a loopback address
-    (127.0.0.0/8, ::1, localhost) it never leaves the machine. The host is read as written, not
-    resolved, so no name server decides it.
-    """
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        return None  # no URL at all: is_url's caller says so
-    if parts.scheme != "http" or is_loopback(host):
-        return None
-    return (
-        f"{name} must be an https URL: over http:// to {host!s:.80}, which is not this machine, {secret} would cross"
-        " the network in clear text."
-    )
-
-
-def is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host.rstrip(".") == "localhost":  # urlsplit gives the host in lower case
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def refuse_cleartext(name: str, url: str, secret: str) -> None:
-    """The configuration's form of `cleartext_refusal`: a ConfigError that says where to fix the item."""
-    refusal = cleartext_refusal(name, url, secret)
-    if refusal:
-        raise ConfigError(f"{refusal} {WHERE}")
-
-
 class ConfigError(Exception):
     """The admin's configuration cannot work; the message names the item."""
 
@@ -143,3 +105,41 @@ class Items:
         if not isinstance(proxy, dict):
             proxy = {"http": self.raw.get("proxy_http"), "https": self.raw.get("proxy_https")}
         return {k: v for k, v in proxy.items() if k in ("http", "https") and isinstance(v, str) and v}
+
+
+def cleartext_refusal(name: str, url: str, secret: str) -> str | None:
+    """Why `url` may not carry `secret` (an API key, a token), or None: plain http:// only to this machine.
+
+    Over http:// the secret crosses the network as readable text; to a loopback address
+    (127.0.0.0/8, ::1, localhost) it never leaves the machine. The host is read as written, not
+    resolved, so no name server decides it.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return None  # no URL at all: is_url's caller says so
+    if parts.scheme != "http" or is_loopback(host):
+        return None
+    return (
+        f"{name} must be an https URL: over http:// to {host!s:.80}, which is not this machine, {secret} would cross"
+        " the network in clear text."
+    )
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.rstrip(".") == "localhost":  # urlsplit gives the host in lower case
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def refuse_cleartext(name: str, url: str, secret: str) -> None:
+    """The configuration's form of `cleartext_refusal`: a ConfigError that says where to fix the item."""
+    refusal = cleartext_refusal(name, url, secret)
+    if refusal:
+        raise ConfigError(f"{refusal} {WHERE}")

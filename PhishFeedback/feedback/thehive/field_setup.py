@@ -11,7 +11,6 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from feedback.case import VERDICTS, verdict_named
-from feedback.redaction import shortened
 from feedback.shapes import shape
 
 FIELD_TYPE = "string"
@@ -68,8 +67,8 @@ def edition(status: object) -> int:
         )
     if int(major) < 4:
         raise SetupError(
-            f"TheHive {shortened(version, 40)} is older than 4, whose custom-field API this script does not speak."
-            " Create the field by hand (docs/thehive-setup.md). Nothing was changed."
+            f"TheHive {major} is older than 4, whose custom-field API this script does not speak. Create the field"
+            " by hand (docs/thehive-setup.md). Nothing was changed."
         )
     return min(int(major), 5)
 

@@ -14,14 +14,18 @@ import os
 import sys
 from urllib.parse import urlsplit
 
-from feedback.items import is_url
+from feedback.items import cleartext_refusal, is_url
 from feedback.redaction import ScrubbedStream, remember
-from feedback.thehive.admin_api import STATUS, AdminApi
+from feedback.startup import run_in_own_environment
+from feedback.thehive.admin_api import STATUS, AdminApi, terminal_safe
 from feedback.thehive.field_setup import ROUTES, SetupError, edition, plan, read_fields
-from feedback.thehive.settings import TheHiveSettings
+from feedback.thehive.settings import UNSENDABLE, TheHiveSettings, header_safe
 
 ENVIRONMENT_KEY = "THEHIVE_APIKEY"
 TIMEOUT = 30.0
+# The whole command's time, whatever TheHive does; a reply trickled a byte at a time never trips TIMEOUT.
+TIME_LIMIT = 120.0
+LONGEST_LIMIT = 3600.0
 
 
 def arguments() -> argparse.Namespace:
@@ -35,10 +39,31 @@ def arguments() -> argparse.Namespace:
     parser.add_argument(
         "--field", default="phishFeedback", help="the field's internal name, as in the custom_field item"
     )
+    parser.add_argument(
+        "--time-limit",
+        type=_seconds,
+        default=TIME_LIMIT,
+        metavar="SECONDS",
+        help=f"the longest the whole command may take, all calls to TheHive together (default {TIME_LIMIT:g})",
+    )
     return parser.parse_args()
 
 
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 1 <= seconds <= LONGEST_LIMIT:
+        raise argparse.ArgumentTypeError(f"give a number of seconds from 1 to {LONGEST_LIMIT:g}")
+    return seconds
+
+
 def main() -> int:
+    try:
+        import requests  # noqa: F401 (the system Python of a host where README installed it into .venv lacks it)
+    except ImportError:
+        run_in_own_environment(__file__)
     sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)
     # Remembered first: a key typed on the command line by mistake comes back in argparse's complaint.
     apikey = os.environ.get(ENVIRONMENT_KEY, "").strip()
@@ -46,16 +71,19 @@ def main() -> int:
     options = arguments()
     try:
         settings = _settings(options, apikey)
-        print(set_up(settings, options.field))
+        print(terminal_safe(set_up(settings, options.field, options.time_limit)))
     except SetupError as failure:
-        print(f"thehive_setup: {failure}", file=sys.stderr)
+        print(f"thehive_setup: {terminal_safe(str(failure))}", file=sys.stderr)
         return 1
     return 0
 
 
-def set_up(settings: TheHiveSettings, name: str) -> str:
-    """Ask TheHive what it has, then make the one change the field needs, if any; what happened, in a sentence."""
-    with AdminApi(settings) as api:
+def set_up(settings: TheHiveSettings, name: str, limit: float) -> str:
+    """Ask TheHive what it has, then make the one change the field needs, if any; what happened, in a sentence.
+
+    The sentence may quote TheHive (a field's options): `terminal_safe` makes it fit to print.
+    """
+    with AdminApi(settings, limit) as api:
         major = edition(api.call("GET", STATUS))
         step = plan(read_fields(api.call("GET", ROUTES[major].list), major), major, name)
         if step.method:
@@ -72,10 +100,21 @@ def _settings(options: argparse.Namespace, apikey: str) -> TheHiveSettings:
             "--url must be TheHive's address like https://thehive.example.org, with no user or password in it"
             f" (the key comes from {ENVIRONMENT_KEY})."
         )
+    refusal = cleartext_refusal("--url", url, f"the admin's API key ({ENVIRONMENT_KEY})")
+    if refusal:
+        raise SetupError(refusal)
+    organisation = (options.organisation or "").strip() or None
+    if not header_safe(apikey):
+        raise SetupError(f"{ENVIRONMENT_KEY} {UNSENDABLE}: copy the key again from TheHive.")
+    if organisation and not header_safe(organisation):
+        raise SetupError(
+            f"--organisation {UNSENDABLE}: run the command without it, with the key of a user of the admin"
+            " organisation."
+        )
     return TheHiveSettings(
         url=url,
         apikey=apikey,
-        organisation=options.organisation,
+        organisation=organisation,
         api="auto",
         proxies={},
         timeout=TIMEOUT,

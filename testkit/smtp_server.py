@@ -51,6 +51,21 @@ class Certificates:
         return context
 
 
+class IntermediateCertificates(Certificates):
+    """A root CA, an internal intermediate it signed, and a server certificate the intermediate issued.
+
+    The server presents its certificate and the intermediate's; `ca_pem` is the intermediate alone, as an
+    admin pastes the CA that issued the server's certificate, `root_pem` the root above it.
+    """
+
+    def __init__(self, *hosts: str) -> None:
+        root = trustme.CA()
+        self.ca = root.create_child_ca()
+        self.server = self.ca.issue_cert(*(hosts or ("localhost", "127.0.0.1")))
+        self.ca_pem = self.ca.cert_pem.bytes().decode()
+        self.root_pem = root.cert_pem.bytes().decode()
+
+
 @dataclass
 class Delivered:
     mail_from: str

@@ -31,6 +31,8 @@ class CustomFieldApi:
         self.echo = False
         # Every create or change refused with 400.
         self.refuse_writes = False
+        # What GET /api/v1/status says TheHive's version is.
+        self.version = VERSIONS[major]
         self._ids = itertools.count(4096)
         server.expect_request("/api/v1/status").respond_with_handler(self._status)
         server.expect_request(FIELDS).respond_with_handler(self._answer)
@@ -54,7 +56,7 @@ class CustomFieldApi:
         return next(field for field in self.fields if field["name"] == name)
 
     def _status(self, request: Request) -> Response:
-        versions = {"Scalligraph": VERSIONS[self.major], "TheHive": VERSIONS[self.major], "Play": "2.8.x"}
+        versions = {"Scalligraph": self.version, "TheHive": self.version, "Play": "2.8.x"}
         return _json(200, {"versions": versions, "connectors": {}, "config": {"authType": ["local", "key"]}})
 
     def _answer(self, request: Request) -> Response:

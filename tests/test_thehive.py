@@ -175,6 +175,23 @@ def test_credentials_written_into_the_url_are_never_shown(cortex, smtp):
     assert "Hunter2Secret" not in result.error
 
 
+@pytest.mark.parametrize(
+    ("items", "named"),
+    [
+        ({"thehive_apikey": "ключ-0123456789abcdef"}, "thehive_apikey holds"),
+        ({"thehive_organisation": "Отдел безопасности"}, "The organisation 'Отдел безопасности' holds"),
+        ({"thehive_apikey": f"{API_KEY}\x00"}, "thehive_apikey holds"),
+    ],
+    ids=["key-outside-latin1", "organisation-outside-latin1", "key-with-control-character"],
+)
+def test_key_or_organisation_no_header_can_carry_is_an_error_naming_it(cortex, smtp, thehive, api, items, named):
+    result = cortex(thehive5_case("Spam", ()), **{**api, **items})
+
+    assert not result.success
+    assert f"{named} a character that an HTTP header cannot carry" in result.error
+    assert thehive.log == [] and smtp.delivered == []
+
+
 def test_thehive_over_verified_tls_with_cortex_cacerts(cortex, smtp, thehive_tls):
     url = thehive_tls.url_for("/").rstrip("/")
     trusted = cortex(thehive5_case("Spam", ()), thehive_url=url, thehive_apikey=API_KEY)
@@ -236,13 +253,13 @@ def test_cortex_proxy_settings_carry_the_calls_to_thehive(cortex, smtp, thehive,
     settings = {"proxy": {"http": proxy, "https": proxy}} if form == "object" else {"proxy_http": proxy}
     result = cortex(
         thehive5_case("Spam", ()),
-        thehive_url="http://thehive.internal.invalid:9000",
+        thehive_url="http://localhost:9000",
         thehive_apikey=API_KEY,
         **settings,
     )
 
     assert result.success, result.error
-    assert thehive.log[0][0].headers["Host"] == "thehive.internal.invalid:9000"
+    assert thehive.log[0][0].headers["Host"] == "localhost:9000"
     assert smtp.recipients() == ["bob@example.org"]
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from feedback.redaction import MASK
 from testkit.smtp_server import free_port
 from testkit.thehive_api import API_KEY
 from testkit.thehive_fields import CustomFieldApi
+from testkit.trickler import Trickler
 
 SCRIPT = Path(__file__).resolve().parent.parent / "PhishFeedback" / "thehive_setup.py"
 
@@ -189,13 +192,37 @@ def test_organisation_is_sent_with_every_call(setup, hive5, https_server):
     assert {request.headers.get("X-Organisation") for request, _ in https_server.log} == {"SOC"}
 
 
-def test_python_without_requests_is_told_what_to_run(bare_python, hive5):
+def test_python_without_requests_nor_virtual_environment_is_told_what_to_install(bare_python, hive5, tmp_path):
+    copy = shutil.copytree(SCRIPT.parent, tmp_path / "PhishFeedback", ignore=shutil.ignore_patterns(".venv"))
     env = {**os.environ, "THEHIVE_APIKEY": API_KEY}
-    command = [str(bare_python / "python3"), str(SCRIPT), "--url", hive5.url]
+    command = [str(bare_python / "python3"), str(copy / SCRIPT.name), "--url", hive5.url]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
     assert result.returncode == 1
-    assert "requests is not installed" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert "requests is not installed" in result.stderr and "python3 -m venv PhishFeedback/.venv" in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and hive5.writes == []
+
+
+def test_system_python_without_requests_runs_in_the_responders_virtual_environment(
+    bare_python, hive5, ca_file, tmp_path
+):
+    # README's installation, from Cortex's responders folder; then the command as README writes it, whose
+    # `#!/usr/bin/env python3` finds the host's python3, which lacks requests.
+    responders = tmp_path / "responders"
+    shutil.copytree(SCRIPT.parent, responders / "PhishFeedback", ignore=shutil.ignore_patterns(".venv", "__pycache__"))
+    for step in (
+        [sys.executable, "-m", "venv", "PhishFeedback/.venv"],
+        ["PhishFeedback/.venv/bin/pip", "install", "--quiet", "-r", "PhishFeedback/requirements.txt"],
+    ):
+        subprocess.run(step, cwd=responders, check=True)
+    env = {**os.environ, "THEHIVE_APIKEY": API_KEY, "PATH": f"{bare_python}:/usr/bin:/bin"}
+    command = ["PhishFeedback/thehive_setup.py", "--url", hive5.url, "--cacerts", ca_file]
+
+    result = subprocess.run(command, cwd=responders, env=env, capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 0, result.stderr
+    assert "Created the string custom field 'phishFeedback'" in result.stdout
+    assert [write[:2] for write in hive5.writes] == [("POST", "/api/v1/customField")]
 
 
 def test_key_typed_on_the_command_line_is_refused_without_being_echoed(setup, hive5):
@@ -220,3 +247,101 @@ def test_the_documented_recipe_creates_the_field_as_written(recipe, hive5, ca_fi
     assert done.returncode == 0, done.stderr
     assert "Created the string custom field 'phishFeedback'" in done.stdout
     assert [write[:2] for write in hive5.writes] == [("POST", "/api/v1/customField")]
+
+
+def test_plain_http_url_to_another_host_is_refused_before_any_call(setup):
+    result = setup("http://thehive.example.org:9000")
+
+    assert result.returncode == 1
+    assert (
+        "--url must be an https URL: over http:// to thehive.example.org, which is not this machine, the admin's API"
+        " key (THEHIVE_APIKEY) would cross the network in clear text." in result.stderr
+    )
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_plain_http_url_to_this_machine_is_used(setup):
+    server = HTTPServer(host="127.0.0.1")
+    server.start()
+    try:
+        hive = CustomFieldApi(server, 5)
+        result = setup(hive.url.replace("127.0.0.1", "localhost"))
+    finally:
+        server.stop()
+
+    assert result.returncode == 0, result.stderr
+    assert hive.url.startswith("http://") and hive.field("phishFeedback")["options"] == list(VERDICTS)
+
+
+def test_version_thousands_of_digits_long_is_one_sentence(setup, hive5):
+    hive5.version = "4" * 5000 + ".1"
+
+    result = setup(hive5.url)
+
+    assert result.returncode == 1
+    assert "TheHive did not say its version" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert hive5.writes == []
+
+
+def test_key_outside_latin1_is_one_sentence_naming_it(setup, hive5):
+    result = setup(hive5.url, apikey="hive-ключ-0123456789")
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("thehive_setup: THEHIVE_APIKEY holds a character that an HTTP header cannot carry")
+    assert len(result.stderr.splitlines()) == 1 and "ключ" not in result.stderr and hive5.writes == []
+
+
+def test_organisation_outside_latin1_is_one_sentence_naming_it(setup, hive5):
+    result = setup(hive5.url, "--organisation", "Отдел безопасности")
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("thehive_setup: --organisation holds a character that an HTTP header cannot carry")
+    assert len(result.stderr.splitlines()) == 1 and hive5.writes == []
+
+
+def test_field_id_from_thehive_is_sent_as_one_path_segment(setup, hive):
+    existing = hive.add("phishFeedback", options=["Phishing"])
+    existing["id"] = "~41?force=true#x"
+
+    result = setup(hive.url)
+
+    assert result.returncode == 0, result.stderr
+    route = "/api/v1/customField/" if hive.major == 5 else "/api/customField/"
+    assert [(method, path) for method, path, _ in hive.writes] == [("PATCH", route + "~41?force=true#x")]
+    assert existing["options"] == ["Phishing", *(v for v in VERDICTS if v != "Phishing")]
+
+
+def test_control_characters_in_thehive_options_are_shown_escaped(setup, hive):
+    hive.add("phishFeedback", options=["Phishing\x1b[2J\x1b]0;owned\x07"])
+
+    result = setup(hive.url)
+
+    assert result.returncode == 0, result.stderr
+    assert "'Phishing\\x1b[2J\\x1b]0;owned\\x07'" in result.stdout and "\x1b" not in result.stdout
+
+
+def test_control_characters_in_thehive_errors_are_shown_escaped(setup, hive5):
+    hive5.add("phishFeedback", type="boolean\r\x1b[32mall fine")
+
+    result = setup(hive5.url)
+
+    assert result.returncode == 1
+    assert "of type 'boolean\\r\\x1b[32mall fine'" in result.stderr
+    assert "\x1b" not in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_thehive_trickling_its_answer_is_cut_at_the_commands_time_limit(setup, certificates):
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+    # It trickles longer than the test waits for the command (setup's 120 s): only the limit ends it.
+    trickler = Trickler(head, pace=0.5, lasting=600, tls=certificates.server_context())
+    try:
+        result = setup(f"https://127.0.0.1:{trickler.port}", "--time-limit", "3")
+    finally:
+        trickler.close()
+
+    assert result.returncode == 1
+    assert (
+        f"TheHive at https://127.0.0.1:{trickler.port} did not finish answering within 3 s, the time this command"
+        " allows itself in all (--time-limit)." in result.stderr
+    )
+    assert "Nothing was changed." in result.stderr and len(result.stderr.splitlines()) == 1

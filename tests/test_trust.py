@@ -1,8 +1,9 @@
-"""Whom the job trusts without Cortex's cacerts: the system store, as a hashed directory or a bundle file.
+"""Whom the job trusts: the system store, as a hashed directory or a bundle file, and any CA of a chain in cacerts.
 
 Debian and python:3-slim keep `/etc/ssl/certs` as a directory of `<subject hash>.0` links, which
 OpenSSL reads lazily; RHEL keeps a bundle file and no hashes. SSL_CERT_DIR and SSL_CERT_FILE stand
-for the system's store here, as they do for OpenSSL.
+for the system's store here, as they do for OpenSSL. An internal CA is often an intermediate under
+an offline root: the admin pastes the CA that issued the server's certificate, and that is enough.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ import shutil
 import subprocess
 
 import pytest
+from pytest_httpserver import HTTPServer
 
-from testkit.cases import thehive4_case
+from testkit.cases import thehive4_case, thehive5_case
+from testkit.smtp_server import IntermediateCertificates, LoopbackSmtp
+from testkit.thehive_api import API_KEY, v1_observable
 
 pytestmark = pytest.mark.skipif(not shutil.which("openssl"), reason="needs the openssl command to hash a CA")
 
@@ -101,3 +105,56 @@ def test_ssl_cert_file_naming_an_empty_file_is_reported_as_that(
     assert f"SSL_CERT_FILE names the CA bundle {empty}, which cannot be used" in result.error
     assert "cacerts" not in result.error
     assert smtp.delivered == []
+
+
+@pytest.fixture(scope="module")
+def chain() -> IntermediateCertificates:
+    return IntermediateCertificates()
+
+
+@pytest.fixture
+def chain_smtp(chain):
+    """The STARTTLS server, its certificate issued by the intermediate."""
+    with LoopbackSmtp(chain) as server:
+        yield server
+
+
+@pytest.mark.parametrize("anchor", ["intermediate", "root"])
+def test_cacerts_with_any_ca_of_the_chain_alone_delivers_over_smtp(cortex, chain, chain_smtp, anchor):
+    cacerts = chain.ca_pem if anchor == "intermediate" else chain.root_pem
+
+    result = cortex(thehive4_case(), smtp_port=chain_smtp.port, cacerts=cacerts)
+
+    assert result.success, result.error
+    assert chain_smtp.recipients() == ["alice@example.org"]
+
+
+def test_intermediate_in_cacerts_still_checks_the_host_name(cortex):
+    elsewhere = IntermediateCertificates("mail.example.org")
+    with LoopbackSmtp(elsewhere) as server:
+        result = cortex(thehive4_case(), smtp_port=server.port, cacerts=elsewhere.ca_pem)
+
+    assert not result.success
+    assert "The certificate of the SMTP server 127.0.0.1 could not be verified" in result.error
+    assert server.delivered == []
+
+
+def test_intermediate_alone_in_cacerts_is_trusted_for_thehive_over_https(cortex, chain, chain_smtp):
+    thehive = HTTPServer(host="127.0.0.1", ssl_context=chain.server_context())
+    thehive.expect_request("/api/v1/query").respond_with_json([v1_observable("mail", "bob@example.org", ["reporter"])])
+    thehive.start()
+    try:
+        url = thehive.url_for("/").rstrip("/")
+        result = cortex(
+            thehive5_case("Spam", ()),
+            smtp_port=chain_smtp.port,
+            thehive_url=url,
+            thehive_apikey=API_KEY,
+            cacerts=chain.ca_pem,
+        )
+    finally:
+        thehive.stop()
+
+    assert result.success, result.error
+    assert url.startswith("https://")
+    assert chain_smtp.recipients() == ["bob@example.org"]

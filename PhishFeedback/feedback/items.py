@@ -7,6 +7,7 @@ becomes one sentence that names the item and where to fix it.
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import urlsplit
 
 from feedback.errors import PhishFeedbackError
@@ -95,6 +96,7 @@ class Items:
     def api_url(self, name: str, default: str) -> str:
         """A web API's root: https, no user name or password in it, no trailing slash."""
         url = self.text(name, default)
+        refuse_cleartext(name, url, "the access token")
         if not is_url(url, ("https",)) or "@" in urlsplit(url).netloc:
             raise ConfigError(f"{name} must be an https URL without a user name, like {default}. {WHERE}")
         return url.rstrip("/")
@@ -105,3 +107,41 @@ class Items:
         if not isinstance(proxy, dict):
             proxy = {"http": self.raw.get("proxy_http"), "https": self.raw.get("proxy_https")}
         return {k: v for k, v in proxy.items() if k in ("http", "https") and isinstance(v, str) and v}
+
+
+def cleartext_refusal(name: str, url: str, secret: str) -> str | None:
+    """Why `url` may not carry `secret` (an API key, a token), or None: plain http:// only to this machine.
+
+    Over http:// the secret crosses the network as readable text; to a loopback address
+    (127.0.0.0/8, ::1, localhost) it never leaves the machine. The host is read as written, not
+    resolved, so no name server decides it.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return None  # no URL at all: is_url's caller says so
+    if parts.scheme != "http" or is_loopback(host):
+        return None
+    return (
+        f"{name} must be an https URL: over http:// to {host!s:.80}, which is not this machine, {secret} would cross"
+        " the network in clear text."
+    )
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.rstrip(".") == "localhost":  # urlsplit gives the host in lower case
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def refuse_cleartext(name: str, url: str, secret: str) -> None:
+    """The configuration's form of `cleartext_refusal`: a ConfigError that says where to fix the item."""
+    refusal = cleartext_refusal(name, url, secret)
+    if refusal:
+        raise ConfigError(f"{refusal} {WHERE}")

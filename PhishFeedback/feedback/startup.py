@@ -33,14 +33,7 @@ def responder_base(script: str) -> type:
         pass
     else:
         return Responder
-    # A Python that has cortexutils never comes here; one started from that environment is not sent there again.
-    venv = os.path.join(os.path.dirname(os.path.abspath(script)), ".venv")
-    venv_python = os.path.join(venv, "bin", "python3")
-    if os.path.exists(venv_python) and os.path.realpath(sys.prefix) != os.path.realpath(venv):
-        try:
-            os.execv(venv_python, [venv_python, os.path.abspath(script), *sys.argv[1:]])
-        except OSError:
-            pass
+    run_in_own_environment(script)
     write_failure(
         f"Phish_Feedback cannot start: cortexutils is not installed for {sys.executable}. Install the"
         " responder's requirements into a virtual environment beside it, from Cortex's responders folder:"
@@ -48,3 +41,19 @@ def responder_base(script: str) -> type:
         f" (or, where the system Python allows it: {sys.executable} -m pip install -r PhishFeedback/requirements.txt)."
     )
     sys.exit(1)
+
+
+def run_in_own_environment(script: str) -> None:
+    """Starts `script` again, with its arguments, under `<script's folder>/.venv/bin/python3`; returns if it cannot.
+
+    For a script whose Python lacks a requirement: where the system Python refuses pip (PEP 668), README
+    installs them into that environment. A Python started from it is not sent there again, so a
+    requirement missing there too ends in the caller's own words, not in a loop.
+    """
+    venv = os.path.join(os.path.dirname(os.path.abspath(script)), ".venv")
+    venv_python = os.path.join(venv, "bin", "python3")
+    if os.path.exists(venv_python) and os.path.realpath(sys.prefix) != os.path.realpath(venv):
+        try:
+            os.execv(venv_python, [venv_python, os.path.abspath(script), *sys.argv[1:]])
+        except OSError:
+            pass

@@ -9,6 +9,11 @@ read lazily, one certificate when a verification needs it, so it is used where t
 a store that is only a bundle file (RHEL) is read as before. SSL_CERT_DIR and SSL_CERT_FILE move
 the store as they do for OpenSSL; a file named by SSL_CERT_FILE is read too, unless it lies in the
 hashed directory itself (Debian's `ca-certificates.crt`: the same certificates, concatenated).
+
+Any CA in the store ends a chain (VERIFY_X509_PARTIAL_CHAIN, which Python 3.13 sets and older ones
+do not): an admin pastes in `cacerts` the CA that issued the server's certificate, often an internal
+intermediate, and OpenSSL would otherwise look on for a self-signed root that is not there. The
+chain up to that CA, its signatures, dates and the host name are still checked.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import ssl
 from feedback.items import WHERE, ConfigError
 
 HEX = frozenset("0123456789abcdef")
+# OpenSSL's X509_V_FLAG_PARTIAL_CHAIN, which the ssl module names from Python 3.10 on.
+PARTIAL_CHAIN = getattr(ssl, "VERIFY_X509_PARTIAL_CHAIN", 0x80000)
 
 
 def trust_context(cacerts: str | None) -> ssl.SSLContext:
@@ -27,6 +34,7 @@ def trust_context(cacerts: str | None) -> ssl.SSLContext:
         context = ssl.create_default_context(cafile=bundle, capath=directory)
     except (ssl.SSLError, OSError) as unusable:
         raise ConfigError(_unusable_bundle(bundle, unusable)) from None
+    context.verify_flags |= PARTIAL_CHAIN
     if cacerts:
         try:
             context.load_verify_locations(cadata=cacerts)

@@ -4,7 +4,7 @@ SMTP's OAuth2 login share (Entra ID's client-credentials grant).
 
 from __future__ import annotations
 
-from feedback.items import WHERE, ConfigError, Items, is_url
+from feedback.items import WHERE, ConfigError, Items, is_url, refuse_cleartext
 from feedback.redaction import without_secrets
 from feedback.shapes import shape
 
@@ -63,6 +63,7 @@ def client_credentials(items: Items, scope: str, because: str, why: str, **also:
         raise ConfigError(
             f"{because} but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} empty: {why} {WHERE}"
         )
+    refuse_cleartext("oauth_token_url", needed["oauth_token_url"], "the client secret")
     if not is_url(needed["oauth_token_url"], ("https",)):
         raise ConfigError(
             "oauth_token_url must be an https URL like"

@@ -1,13 +1,17 @@
 """The calls thehive_setup.py makes to TheHive, each failure one sentence that says what to check.
 
 The session is the responder's own (feedback/thehive/api.py): the same headers and the same
-trust. Only reads are retried on a server error, so that a create is never sent twice.
+trust. Only reads are retried on a server error, so that a create is never sent twice. A TheHive
+that trickles its answer a byte at a time never trips a timeout per read, so the whole command
+has one time limit, kept by the session's clock (feedback/api_session.py).
 """
 
 from __future__ import annotations
 
 import sys
+import time
 
+from feedback.alarm import timeout_within
 from feedback.bounded_json import PastBound, parsed
 from feedback.items import ConfigError
 from feedback.redaction import shortened
@@ -32,14 +36,16 @@ ADVICE = Advice(
 
 
 class AdminApi:
-    def __init__(self, settings: TheHiveSettings) -> None:
+    """TheHive's API for `limit` seconds in all, from now; used as a `with` block, whose clock keeps that limit."""
+
+    def __init__(self, settings: TheHiveSettings, limit: float) -> None:
         try:
             import requests  # noqa: F401 (said here, before any call, when it is missing)
         except ImportError:
             raise SetupError(
-                f"requests is not installed for {sys.executable}. Run the script with the responder's Python"
-                " (PhishFeedback/.venv/bin/python3 PhishFeedback/thehive_setup.py …), or install"
-                " PhishFeedback/requirements.txt."
+                f"requests is not installed for {sys.executable}. Install the responder's requirements into a"
+                " virtual environment beside the script, which it then runs in: python3 -m venv PhishFeedback/.venv"
+                " && PhishFeedback/.venv/bin/pip install -r PhishFeedback/requirements.txt."
             ) from None
         try:
             context = trust_context(settings.cacerts)
@@ -47,19 +53,32 @@ class AdminApi:
             raise SetupError("The file given with --cacerts holds no valid PEM certificate.") from None
         except ConfigError as unusable:  # the system's store, or SSL_CERT_FILE
             raise SetupError(str(unusable)) from None
-        self.settings = settings
-        self.session = thehive_session(settings, context, retried=frozenset({"GET"}))
+        from feedback.api_session import Clock
+
+        self.settings, self.limit = settings, limit
+        self.clock = Clock(time.monotonic() + limit)
+        self.session = thehive_session(settings, context, retried=frozenset({"GET"}), clock=self.clock)
 
     def __enter__(self) -> AdminApi:
+        self.clock.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.clock.__exit__(*exc)
         self.session.close()
 
     def call(self, method: str, path: str, body: dict | None = None) -> object:
         """TheHive's JSON answer (None for an empty one), or SetupError."""
         settings, where = self.settings, f"TheHive at {self.settings.url}"
-        status, content = send(self.session, method, settings.url + path, body, settings.timeout, where, ADVICE)
+        if self.clock.out():
+            raise self._late(where, "GET")
+        timeout = timeout_within(settings.timeout, self.clock.deadline)
+        try:
+            status, content = send(self.session, method, settings.url + path, body, timeout, where, ADVICE)
+        except SetupError:
+            if self.clock.out():  # the clock cut the connection: said as that, not as an unreachable TheHive
+                raise self._late(where, method) from None
+            raise
         try:
             answer = parsed(content)
         except PastBound as past:
@@ -69,6 +88,27 @@ class AdminApi:
         if content and answer is None:
             raise SetupError(f"{where} did not answer {path} with JSON. Check that --url points at TheHive.")
         return answer
+
+    def _late(self, where: str, method: str) -> SetupError:
+        changed = (
+            "Nothing was changed."
+            if method == "GET"
+            else "The change may have been made: run the command again to see."
+        )
+        return SetupError(
+            f"{where} did not finish answering within {self.limit:g} s, the time this command allows itself in all"
+            f" (--time-limit). Check TheHive and the way to it, or allow more with --time-limit. {changed}"
+        )
+
+
+def terminal_safe(text: str) -> str:
+    """Text from TheHive fit for a terminal: each control or invisible character written as its escape (\\x1b).
+
+    A field's options or TheHive's message could otherwise move the cursor, recolour or hide what is shown.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def _explained(answer: object) -> str:

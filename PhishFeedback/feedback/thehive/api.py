@@ -7,10 +7,14 @@ asks TheHive does not pay for it.
 from __future__ import annotations
 
 import ssl
+from typing import TYPE_CHECKING
 
 from feedback.bounded_json import LARGEST, within
 from feedback.shapes import shape
 from feedback.thehive.settings import TheHiveSettings
+
+if TYPE_CHECKING:
+    from feedback.api_session import Clock
 
 
 @shape
@@ -23,12 +27,15 @@ class Advice:
     key: str
 
 
-def thehive_session(settings: TheHiveSettings, context: ssl.SSLContext, retried: frozenset[str] | None):
+def thehive_session(
+    settings: TheHiveSettings, context: ssl.SSLContext, retried: frozenset[str] | None, clock: Clock | None = None
+):
     """A requests session that speaks to TheHive as its API wants: the key as a Bearer token, the organisation.
 
     Certificates are verified against `context` (the system's CAs and Cortex's cacerts); proxies
     come from Cortex's settings, else from the environment (thehive_setup.py's HTTPS_PROXY). A
     server error (5xx) is retried for the methods in `retried`, for all of them when it is None.
+    With a `clock`, its deadline cuts every connection (feedback/api_session.py).
     """
     from urllib3.util.retry import Retry
 
@@ -44,7 +51,7 @@ def thehive_session(settings: TheHiveSettings, context: ssl.SSLContext, retried:
         allowed_methods=retried,
         raise_on_status=False,
     )
-    session = open_session(context, settings.proxies, retry=retry, environment=True)
+    session = open_session(context, settings.proxies, retry=retry, clock=clock, environment=True)
     session.headers["Authorization"] = f"Bearer {settings.apikey}"
     if settings.organisation:
         session.headers["X-Organisation"] = settings.organisation

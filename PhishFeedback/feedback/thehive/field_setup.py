@@ -8,6 +8,8 @@ name is what the responder's `custom_field` item names. Pure functions: the HTTP
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from feedback.case import VERDICTS, verdict_named
 from feedback.errors import PhishFeedbackError
 from feedback.shapes import shape
@@ -16,6 +18,8 @@ FIELD_TYPE = "string"
 # TheHive 5 shows custom fields by group in its admin pages.
 GROUP = "PhishFeedback"
 DESCRIPTION = "The SOC's verdict on a reported e-mail; the Phish_Feedback responder tells the reporters."
+# The longest major version read as a number.
+MAJOR_DIGITS = 4
 
 
 class SetupError(PhishFeedbackError):
@@ -56,15 +60,16 @@ def edition(status: object) -> int:
     versions = status.get("versions") if isinstance(status, dict) else None
     version = versions.get("TheHive") if isinstance(versions, dict) else None
     major = version.split(".")[0] if isinstance(version, str) else ""
-    if not major.isdigit():
+    # Read as a number only when it is one a version can be: int() refuses past 4,300 digits.
+    if not (major.isascii() and major.isdigit() and len(major) <= MAJOR_DIGITS):
         raise SetupError(
             "TheHive did not say its version at /api/v1/status. Check that --url points at TheHive 4 or 5."
             " Nothing was changed."
         )
     if int(major) < 4:
         raise SetupError(
-            f"TheHive {version} is older than 4, whose custom-field API this script does not speak. Create the"
-            " field by hand (docs/thehive-setup.md). Nothing was changed."
+            f"TheHive {major} is older than 4, whose custom-field API this script does not speak. Create the field"
+            " by hand (docs/thehive-setup.md). Nothing was changed."
         )
     return min(int(major), 5)
 
@@ -121,7 +126,7 @@ def plan(fields: list[Field], major: int, name: str) -> Step:
     kept = f" (kept {_listed(existing.options)})" if existing.options else ""
     return Step(
         "PATCH",
-        routes.patch.format(id=existing.id),
+        routes.patch.format(id=quote(existing.id, safe="")),  # TheHive's id, one path segment whatever it holds
         {"options": options},
         f"Added {_listed(missing)} to the options of the custom field '{name}'{kept}.",
     )

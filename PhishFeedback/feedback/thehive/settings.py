@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from feedback.items import WHERE, ConfigError, Items, is_url
+from feedback.items import WHERE, ConfigError, Items, is_url, refuse_cleartext
 from feedback.redaction import without_secrets
 from feedback.shapes import shape
 
 THEHIVE_APIS = ("auto", "v1", "legacy")
+UNSENDABLE = "holds a character that an HTTP header cannot carry (one outside Latin-1, or a control character)"
 
 
 @shape
@@ -35,17 +36,32 @@ def thehive_settings(items: Items, parameters: object, cacerts: str | None, time
             "thehive_url holds a user name or password: remove them from the URL and put an API key in"
             f" thehive_apikey, which is kept out of every report. {WHERE}"
         )
+    refuse_cleartext("thehive_url", url, "the API key (thehive_apikey)")
     apikey = items.text("thehive_apikey", secret=True)
     if not apikey:
         raise ConfigError(f"thehive_url is set but thehive_apikey is empty: TheHive needs an API key. {WHERE}")
+    if not header_safe(apikey):
+        raise ConfigError(f"thehive_apikey {UNSENDABLE}: copy the key again from TheHive. {WHERE}")
     job_organisation = parameters.get("organisation") if isinstance(parameters, dict) else None
+    organisation = items.text("thehive_organisation") or (
+        job_organisation if isinstance(job_organisation, str) else None
+    )
+    if organisation and not header_safe(organisation):
+        raise ConfigError(
+            f"The organisation {organisation!r:.80} {UNSENDABLE}: set thehive_organisation to a name TheHive knows in"
+            f" Latin-1, or leave it empty for the default organisation of the key's user. {WHERE}"
+        )
     return TheHiveSettings(
         url=url.rstrip("/"),
         apikey=apikey,
-        organisation=items.text("thehive_organisation")
-        or (job_organisation if isinstance(job_organisation, str) else None),
+        organisation=organisation,
         api=items.choice("thehive_api", THEHIVE_APIS, "auto"),
         proxies=items.proxies(),
         timeout=timeout,
         cacerts=cacerts,
     )
+
+
+def header_safe(value: str) -> bool:
+    """Whether it can go in an HTTP header as http.client sends one: Latin-1, with no control character."""
+    return all(" " <= c <= "~" or "\xa0" <= c <= "\xff" for c in value)

@@ -18,8 +18,8 @@ from feedback.answers import ACCEPTED, RECONNECT, REFUSED, STOP, Permanent
 from feedback.google import gmail
 from feedback.google.token import SCOPE
 from feedback.items import ConfigError
+from feedback.pacing import Limits
 from feedback.redaction import scrub
-from feedback.settings import Limits
 from testkit.cases import thehive4_case
 from testkit.gmail_api import GmailApi, daily_limit, google_error, invalid_to, rate_limited
 from testkit.google_oauth import CLIENT_EMAIL, CLIENT_ID, MAILBOX, oauth_error

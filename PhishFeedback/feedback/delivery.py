@@ -16,7 +16,7 @@ from feedback import answers, pacing, stopping
 from feedback.answers import Answer, Permanent
 from feedback.errors import PhishFeedbackError
 from feedback.messages import Composer, Outgoing
-from feedback.settings import TIME_BUDGET_SHARE, Limits
+from feedback.pacing import TIME_BUDGET_SHARE, Limits
 from feedback.shapes import shape
 from feedback.stopping import Stopped
 

@@ -7,6 +7,21 @@ hitting it. Plain arithmetic on monotonic seconds, so that every decision can be
 
 from __future__ import annotations
 
+from feedback.shapes import shape
+
+# Share of Cortex's jobTimeout the responder allows itself, so that it reports before Cortex kills it.
+TIME_BUDGET_SHARE = 0.8
+
+
+@shape
+class Limits:
+    """What the delivery policy allows every way out: the wait for an answer, retries, the pace."""
+
+    timeout: float
+    retries: int
+    max_per_minute: float
+
+
 # The first pause before a new session after trouble, in seconds; each further attempt without progress doubles it.
 FIRST_PAUSE = 1.0
 

@@ -17,23 +17,13 @@ from feedback.flavours import TEMPLATE_ITEMS, read_flavour, read_languages
 from feedback.google.settings import GmailSettings, gmail_settings
 from feedback.items import WHERE, ConfigError, Items
 from feedback.microsoft.settings import GraphSettings, graph_settings
+from feedback.pacing import TIME_BUDGET_SHARE, Limits
 from feedback.shapes import shape
 from feedback.smtp.settings import SmtpSettings, smtp_settings
 from feedback.thehive.settings import TheHiveSettings, thehive_settings
 
 # How messages leave (docs/graph.md): SMTP, Microsoft Graph's sendMail, the Gmail API's messages.send.
 DELIVERIES = ("smtp", "graph", "gmail")
-# Share of Cortex's jobTimeout the responder allows itself, so that it reports before Cortex kills it.
-TIME_BUDGET_SHARE = 0.8
-
-
-@shape
-class Limits:
-    """What the delivery policy allows every way out: the wait for an answer, retries, the pace."""
-
-    timeout: float
-    retries: int
-    max_per_minute: float
 
 
 @shape

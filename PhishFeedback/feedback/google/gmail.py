@@ -21,7 +21,7 @@ from feedback.delivery import Check, Transport
 from feedback.google.replies import LIMITS, answer, described
 from feedback.google.token import ServiceAccount, read_key, request_token
 from feedback.items import WHERE, ConfigError
-from feedback.settings import Limits
+from feedback.pacing import Limits
 from feedback.tokens import Token
 from feedback.trust import trust_context
 

@@ -22,8 +22,8 @@ from feedback.bounded_json import json_value, within
 from feedback.delivery import Check, Transport, Trouble
 from feedback.microsoft.settings import GraphSettings
 from feedback.microsoft.token import fresh, request_token
+from feedback.pacing import Limits
 from feedback.quota import speaks_of_quota
-from feedback.settings import Limits
 from feedback.tokens import Token
 from feedback.trust import trust_context
 

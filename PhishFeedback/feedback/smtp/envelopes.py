@@ -16,7 +16,7 @@ from collections.abc import Callable
 from feedback import answers, pacing
 from feedback.answers import Answer, Permanent
 from feedback.delivery import NOT_CHECKED, Checked
-from feedback.settings import Limits
+from feedback.pacing import Limits
 from feedback.smtp import replies
 from feedback.smtp.session import reply_text
 

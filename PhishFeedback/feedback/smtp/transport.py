@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from feedback import answers, pacing
 from feedback.answers import Answer, Permanent
 from feedback.delivery import NOT_CHECKED, Check, Transport, Trouble
-from feedback.settings import Limits
+from feedback.pacing import Limits
 from feedback.smtp import replies
 from feedback.smtp.envelopes import Envelopes, SessionOver
 from feedback.smtp.logins import sender_advice, sessions

@@ -14,8 +14,8 @@ from feedback.alarm import Alarm, BudgetSpent
 from feedback.bounded_json import LARGEST, PastBound, parsed
 from feedback.case import CaseError, Observable, Report, read_observables
 from feedback.errors import PhishFeedbackError
+from feedback.pacing import TIME_BUDGET_SHARE
 from feedback.plan import REPORTER_NAMESPACE
-from feedback.settings import TIME_BUDGET_SHARE
 from feedback.tags import tag_values
 from feedback.thehive.api import Advice, send, thehive_session
 from feedback.thehive.settings import TheHiveSettings

@@ -75,7 +75,7 @@ class HttpsServer:
                 head += [
                     f"{name}: {value}" for name, value in {**reply.headers, "Content-Length": len(reply.body)}.items()
                 ]
-                data = "\r\n".join([*head, "", ""]).encode() + reply.body[: reply.cut]
+                data = "\r\n".join([*head, "", ""]).encode("latin-1") + reply.body[: reply.cut]  # as HTTP heads are
                 if reply.cut is not None:
                     self.close_connection = True
                 try:

@@ -479,7 +479,7 @@ def test_a_refusal_cut_in_the_middle_of_the_token_keeps_no_piece_of_it(make_tran
     transport = make_transport()
     with transport.channel() as channel:
         token = transport.token.value
-        gmail_api.faults.next.append(google_error(403, "forbidden", "y " * 140 + token, "PERMISSION_DENIED"))
+        gmail_api.faults.next.append(google_error(403, "forbidden", "y " * 145 + token, "PERMISSION_DENIED"))
         answer = channel.send(message(ALICE), ALICE)
 
     assert answer.kind == STOP and "y y y" in answer.reason

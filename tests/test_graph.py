@@ -357,7 +357,7 @@ def test_a_refusal_with_a_huge_code_is_cut_in_the_report(cortex, graph, graph_it
 
 
 def test_a_refusal_cut_in_the_middle_of_a_secret_keeps_no_piece_of_it(cortex, graph, graph_items):
-    graph.script = [Reply(400, "BadRequest", "y " * 140 + CLIENT_SECRET)]
+    graph.script = [Reply(400, "BadRequest", "y " * 145 + CLIENT_SECRET)]  # 300 characters cut 10 of the secret
     result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
 
     assert result.success, result.error

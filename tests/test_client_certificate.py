@@ -8,13 +8,17 @@ signature verified with the public key of a certificate uploaded to the app, fou
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
+from cryptography import x509
 
 from feedback.items import ConfigError
 from feedback.settings import read_settings
 from testkit import keys
 from testkit.cases import thehive4_case
 from testkit.cortex import cortex_config, modules_loaded_by, write_job
+from testkit.recipes import recipes
 from testkit.secret_forms import leaked
 from testkit.token_endpoint import (
     ASSERTION_TYPE,
@@ -80,6 +84,20 @@ def test_a_graph_job_with_a_certificate_sends_with_a_token_its_signed_assertion_
     [(_, claims)] = entra.app.assertions
     assert claims["aud"] == graph_items["oauth_token_url"]
     assert_nothing_secret_printed(result, entra)
+
+
+def test_the_certificate_docs_graph_md_makes_is_one_a_job_gets_its_token_with(cortex, smtp, entra, oauth, tmp_path):
+    folder = tmp_path / "openssl"
+    folder.mkdir()
+    made = subprocess.run(
+        ["bash", "-c", recipes()["entra-certificate"]], cwd=folder, capture_output=True, text=True, timeout=120
+    )
+    assert made.returncode == 0, made.stderr
+    entra.app.certificates = [x509.load_pem_x509_certificate((folder / "phishfeedback.cer").read_bytes())]
+    result = cortex(thehive4_case(), **with_certificate(oauth, made.stdout))
+
+    assert result.success, result.error
+    assert len(entra.app.assertions) == 1 and smtp.xoauth2_logins == [(MAILBOX, True)]
 
 
 def test_each_job_signs_an_assertion_of_its_own(cortex, smtp, entra, oauth):

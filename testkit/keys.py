@@ -3,7 +3,7 @@
 An app registration's certificate (openssl req -x509 -newkey rsa:2048 …) with its key, in PEM; RSA
 keys too small for any service (made from primes found here, since cryptography makes none under
 1024 bits) or too large (numbers that have only the size of a key: they are refused on their size
-before anything else is read), encrypted and elliptic-curve keys.
+before anything else is read) or damaged, encrypted and elliptic-curve keys.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ def rsa_key(bits: int = 2048) -> rsa.RSAPrivateKey:
             return _key_of(p, q)
 
 
-def oversized_key(bits: int) -> str:
-    """The PEM of a key whose modulus has `bits` bits; its other numbers only fill the form (cheap to make)."""
+def sized_key(bits: int) -> str:
+    """The PEM of a key whose modulus has `bits` bits (or one less); its other numbers only fill the form and do
+    not agree with it: cheap to make at any size."""
     rng = random.Random(bits)
     p = rng.getrandbits(bits // 2) | 1 << (bits // 2 - 1) | 1
     q = rng.getrandbits(bits - bits // 2) | 1 << (bits - bits // 2 - 1) | 1

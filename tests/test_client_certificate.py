@@ -152,15 +152,16 @@ CERTIFICATE = keys.certificate_pem(app_certificate())
             "The RSA key in oauth_client_certificate has 1024 bits; the responder takes 2048 to 8192 bits",
         ),
         (
-            lambda: CERTIFICATE + keys.oversized_key(9216),
+            lambda: CERTIFICATE + keys.sized_key(9216),
             "The RSA key in oauth_client_certificate has 9215 bits; the responder takes 2048 to 8192 bits",
         ),
+        (lambda: CERTIFICATE + keys.sized_key(2050), "The RSA key in oauth_client_certificate is damaged"),
         (
             lambda: keys.certificate_pem(keys.certificate(keys.rsa_key(2048), days=-1)) + APP_KEY,
             "The certificate in oauth_client_certificate expired on",
         ),
     ],
-    ids=["no_key", "no_certificate", "encrypted", "elliptic_curve", "1024_bits", "9216_bits", "expired"],
+    ids=["no_key", "no_certificate", "encrypted", "elliptic_curve", "1024_bits", "9216_bits", "damaged", "expired"],
 )
 def test_a_certificate_that_cannot_work_is_a_configuration_error_at_the_start_naming_the_item(oauth, pem, says):
     error = settings_error(**with_certificate(oauth, pem()))

@@ -486,6 +486,19 @@ def test_a_refusal_cut_in_the_middle_of_the_token_keeps_no_piece_of_it(make_tran
     assert token[:8] not in answer.reason
 
 
+def test_a_token_refusal_cut_in_the_middle_of_the_assertion_keeps_no_piece_of_it(make_transport, google_oauth):
+    transport = make_transport()
+    send_all(transport, ALICE)
+    assertion = google_oauth.requests[0].form["assertion"]
+    google_oauth.refusal = oauth_error(400, "invalid_grant", "y " * 145 + assertion)
+    transport.token = None
+    with pytest.raises(Permanent) as refused:
+        send_all(transport, ALICE)
+
+    assert "y y y" in str(refused.value)
+    assert assertion[:10] not in str(refused.value)
+
+
 # End to end, as Cortex runs the job: these need the `delivery` item wired to this transport (branch h-api).
 
 
@@ -581,7 +594,7 @@ def test_a_gmail_api_down_past_the_retries_says_what_it_answered(cortex, gmail, 
 
 @pytest.mark.parametrize(
     ("private_key", "bits"),
-    [(lambda: keys.pem(keys.rsa_key(384)), 384), (lambda: keys.oversized_key(9216), 9215)],
+    [(lambda: keys.pem(keys.rsa_key(384)), 384), (lambda: keys.sized_key(9216), 9215)],
     ids=["384_bits", "9216_bits"],
 )
 def test_a_service_account_key_outside_2048_to_8192_bits_ends_the_job_at_the_start(

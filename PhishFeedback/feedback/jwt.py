@@ -29,12 +29,11 @@ def rsa_private_key(pem: str, item: str, advice: str):
     """
     _need_cryptography(item)
     from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     data = pem.encode("utf-8", "replace")
     try:
-        key = serialization.load_pem_private_key(data, password=None, unsafe_skip_rsa_key_validation=True)
+        key = _loaded(data, checked=False)
     except TypeError:  # cryptography's word for a key that needs a password
         raise ConfigError(
             f"The private key in {item} is encrypted: paste it without a passphrase (openssl pkey -in key.pem"
@@ -53,9 +52,21 @@ def rsa_private_key(pem: str, item: str, advice: str):
             f" bits. {advice} {WHERE}"
         )
     try:
-        return serialization.load_pem_private_key(data, password=None)
+        return _loaded(data, checked=True)
     except ValueError:
         raise ConfigError(f"The RSA key in {item} is damaged (its numbers do not agree). {advice} {WHERE}") from None
+
+
+def _loaded(data: bytes, checked: bool):
+    """The key, its numbers checked or not (a cryptography before 39 always checks them, and knows no such choice)."""
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        return serialization.load_pem_private_key(data, password=None, unsafe_skip_rsa_key_validation=not checked)
+    except TypeError as unknown:
+        if "unsafe_skip_rsa_key_validation" not in str(unknown):
+            raise
+        return serialization.load_pem_private_key(data, password=None)
 
 
 def signed(claims: dict, header: dict, key, algorithm: str) -> str:

@@ -17,7 +17,7 @@ from feedback.api_session import Untrusted, post
 from feedback.bounded_json import json_value
 from feedback.items import WHERE, ConfigError, is_url
 from feedback.jwt import rsa_private_key, signed
-from feedback.redaction import remember_secret_text, scrub
+from feedback.redaction import remember_secret_text, scrub, shortened
 from feedback.shapes import shape
 from feedback.tokens import Token, endpoint_shown, issued
 
@@ -146,8 +146,8 @@ def _lifetime(expires_in: object) -> float:
 
 
 def _refusal(shown: str, status: int, answer: dict, account: ServiceAccount, mailbox: str) -> str:
-    error = answer["error"][:60]
-    description = " ".join(str(answer.get("error_description") or "").split())[:300]
+    error = shortened(answer["error"], 60)
+    description = shortened(str(answer.get("error_description") or ""), 300)
     said = f"(HTTP {status}, {error}{f': {description}' if description else ''})"
     if error == "unauthorized_client":
         advice = delegation_advice(account)

@@ -122,12 +122,10 @@ class Channel:
                 " proxy's, if it inspects TLS) in Cortex's cacerts setting or the system's trust store, and check"
                 " gmail_url; the responder never sends without verification."
             ) from None
-        except CutShort as cut:
-            if not 200 <= cut.status < 300:
-                raise Trouble(f"the request to {transport.name} failed ({cut})") from None
-            # Google said 2xx: in its JSON, the message is accepted, whatever became of the rest of the answer.
-            return success(cut.status, None, cut.headers.get("Content-Type"), transport, cut=True)
         except OSError as failure:
+            if isinstance(failure, CutShort) and 200 <= failure.status < 300:
+                # Google said 2xx: in its JSON, the message is accepted, whatever became of the rest of the answer.
+                return success(failure.status, None, failure.headers.get("Content-Type"), transport, cut=True)
             self._in_time()
             raise Trouble(f"the request to {transport.name} failed ({failure})") from None
         if status >= 500:

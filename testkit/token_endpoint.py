@@ -131,6 +131,19 @@ def entra_error(status: int, error: str, code: int, text: str) -> Response:
 def token_answer(request: Request, scope: str = SCOPE, app: AppRegistration | None = None) -> Response:
     """Entra's answer to a client-credentials request from the registered app (CLIENT_ID, with CLIENT_SECRET or a
     client assertion `app` takes) for `scope`."""
+    refused = refusal(request, app)
+    if refused is not None:
+        return refused
+    if request.form.get("scope") != scope:
+        return entra_error(
+            400, "invalid_scope", 1002012, f"The provided value for scope {request.form.get('scope')} is not valid."
+        )
+    body = {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": TOKEN}
+    return Response(json.dumps(body), status=200, content_type="application/json; charset=utf-8")
+
+
+def refusal(request: Request, app: AppRegistration | None) -> Response | None:
+    """Entra's refusal of a request that is not the registered app's, with its secret or an assertion `app` takes."""
     form = request.form
     if form.get("grant_type") != "client_credentials":
         return entra_error(400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type.")
@@ -154,12 +167,7 @@ def token_answer(request: Request, scope: str = SCOPE, app: AppRegistration | No
             "Invalid client secret provided. Ensure the secret being sent in the request is the client secret"
             f" value, not the client secret ID, for a secret added to app '{CLIENT_ID}'.",
         )
-    if form.get("scope") != scope:
-        return entra_error(
-            400, "invalid_scope", 1002012, f"The provided value for scope {form.get('scope')} is not valid."
-        )
-    body = {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": TOKEN}
-    return Response(json.dumps(body), status=200, content_type="application/json; charset=utf-8")
+    return None
 
 
 def issue_token(entra: HTTPServer, token: str) -> None:
@@ -175,11 +183,15 @@ def issue_short_lived_tokens(entra: HTTPServer, server, lifetime: float, refused
     XOAuth2, or Graph) refuses after: each token goes to its `honour(token, mailbox, lifetime)`.
 
     From the `refused_from`-th request on (if set), Entra refuses: the app's secret has expired meanwhile.
+    Each request must carry the app's credential (its secret, or an assertion `entra.app` takes).
     Returns the tokens issued, as they are issued.
     """
     issued: list[str] = []
 
     def answer(request: Request) -> Response:
+        refused = refusal(request, entra.app)
+        if refused is not None:
+            return refused
         if refused_from and len(issued) + 1 >= refused_from:
             return entra_error(
                 401, "invalid_client", 7000222, f"The provided client secret keys for app '{CLIENT_ID}' are expired."

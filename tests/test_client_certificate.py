@@ -28,6 +28,7 @@ from testkit.token_endpoint import (
     TOKEN,
     app_certificate,
     certificate_item,
+    issue_short_lived_tokens,
 )
 
 APP_KEY = keys.pem(keys.rsa_key(2048))
@@ -109,6 +110,18 @@ def test_each_job_signs_an_assertion_of_its_own(cortex, smtp, entra, oauth):
     assert len(jtis) == 2 and jtis[0] != jtis[1]  # the endpoint refuses a jti it has seen
     forms = token_requests(entra)
     assert forms[0]["client_assertion"] != forms[1]["client_assertion"]
+
+
+def test_a_job_that_outlives_its_token_asks_for_the_next_with_an_assertion_of_its_own(cortex, smtp, entra, oauth):
+    issued = issue_short_lived_tokens(entra, smtp.xoauth2, lifetime=2.5)
+    smtp.faults.per_session = 3
+    reporters = [f"reporter{i}@example.org" for i in range(5)]
+    result = cortex(thehive4_case("Spam", reporters), **with_certificate(oauth), smtp_max_per_minute=60)
+
+    assert result.success, result.error
+    assert len(issued) == 2 and sorted(smtp.recipients()) == reporters
+    assert len({claims["jti"] for _, claims in entra.app.assertions}) == 2
+    assert_nothing_secret_printed(result, entra)
 
 
 def test_a_certificate_the_app_registration_does_not_hold_is_refused_naming_the_item(cortex, smtp, entra, oauth):

@@ -18,6 +18,7 @@ from feedback.settings import read_settings
 from testkit import keys
 from testkit.cases import thehive4_case
 from testkit.cortex import cortex_config, modules_loaded_by, write_job
+from testkit.graph_api import Reply
 from testkit.recipes import recipes
 from testkit.secret_forms import leaked
 from testkit.token_endpoint import (
@@ -99,6 +100,17 @@ def test_the_certificate_docs_graph_md_makes_is_one_a_job_gets_its_token_with(co
 
     assert result.success, result.error
     assert len(entra.app.assertions) == 1 and smtp.xoauth2_logins == [(MAILBOX, True)]
+
+
+def test_a_line_of_the_key_graph_echoes_in_a_refusal_is_blotted_out(cortex, graph, entra, graph_items):
+    line = APP_KEY.splitlines()[5]
+    graph.script = [Reply(400, "BadRequest", f"Unexpected content near '{line}'")]
+    result = cortex(thehive4_case("Spam", CAMPAIGN), **with_certificate(graph_items))
+
+    assert result.success, result.error
+    assert line not in result.everything_printed()
+    assert "Unexpected content near '********'" in result.everything_printed()
+    assert_nothing_secret_printed(result, entra)
 
 
 def test_each_job_signs_an_assertion_of_its_own(cortex, smtp, entra, oauth):

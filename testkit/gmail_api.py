@@ -104,6 +104,8 @@ class GmailFaults:
     daily_limit_after: int = -1
     # Seconds the API takes before it answers a send.
     delay: float = 0.0
+    # The next this many sends are made, and their answers (200, the message's id) cut short after the head.
+    cut_answers: int = 0
 
 
 class GmailApi:
@@ -158,7 +160,11 @@ class GmailApi:
                 return invalid_to()
         self.sent.append(sent)
         message_id = f"{0x18C2A3B4D5E6F708 + len(self.sent):x}"
-        return Reply.json(200, {"id": message_id, "threadId": message_id, "labelIds": ["SENT"]})
+        answer = Reply.json(200, {"id": message_id, "threadId": message_id, "labelIds": ["SENT"]})
+        if self.faults.cut_answers:
+            self.faults.cut_answers -= 1
+            answer.cut = 10
+        return answer
 
     def _authorised(self, authorization: str, user: str) -> Reply | None:
         """None for a live token with gmail.send for this user (or `me`), else Google's refusal."""

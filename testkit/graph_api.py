@@ -54,7 +54,8 @@ BAD_TOKEN = (401, "InvalidAuthenticationToken", "Access token validation failure
 
 @dataclass
 class Reply:
-    """One scripted answer: Graph's error, `drop` (the connection closed unanswered) or `stall` s of silence."""
+    """One scripted answer: Graph's error, `drop` (the connection closed unanswered), `stall` s of silence, `cut` (the
+    answer's body cut short after its head) or `page`, the HTML a proxy answers in Graph's place."""
 
     status: int = 202
     code: str = ""
@@ -62,6 +63,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
     stall: float = 0.0
+    cut: bool = False
+    page: str = ""
 
 
 def error(reply: tuple[int, str, str], **headers: str) -> Reply:
@@ -101,9 +104,12 @@ class GraphApi:
         if reply.drop:
             return https_server.Reply(reply.status, drop=True)
         time.sleep(reply.stall)
-        headers = {**reply.headers, "Content-Type": "application/json"} if reply.code else reply.headers
+        if reply.page:
+            return https_server.Reply(reply.status, reply.page.encode(), {"Content-Type": "text/html; charset=utf-8"})
+        headers = {**reply.headers, "Content-Type": "application/json"} if reply.code or reply.cut else reply.headers
         error = {"error": {"code": reply.code, "message": reply.message}}
-        return https_server.Reply(reply.status, json.dumps(error).encode() if reply.code else b"", headers)
+        body = json.dumps(error).encode() if reply.code or reply.cut else b""
+        return https_server.Reply(reply.status, body, headers, cut=8 if reply.cut else None)
 
     def _decide(self, path: str, headers: dict[str, str], body: bytes) -> Reply:
         with self.lock:
@@ -149,7 +155,7 @@ def _mime(body: bytes) -> EmailMessage | None:
 def entra_for(entra, scope: str) -> None:
     """The `entra` token endpoint issuing TOKEN for `scope` (Graph's: <graph_url>/.default) instead of Outlook's."""
     entra.clear()
-    entra.expect_request(TOKEN_PATH, method="POST").respond_with_handler(lambda r: token_answer(r, scope))
+    entra.expect_request(TOKEN_PATH, method="POST").respond_with_handler(lambda r: token_answer(r, scope, entra.app))
 
 
 @pytest.fixture

@@ -42,6 +42,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     pace: float = 0.0  # seconds between the bytes of the answer: a server that trickles it
     drop: bool = False  # the connection closed with no answer at all
+    cut: int | None = None  # the connection closed after this many bytes of the body, which the head announced whole
 
     @classmethod
     def json(cls, status: int, value: object, headers: dict[str, str] | None = None) -> Reply:
@@ -74,7 +75,9 @@ class HttpsServer:
                 head += [
                     f"{name}: {value}" for name, value in {**reply.headers, "Content-Length": len(reply.body)}.items()
                 ]
-                data = "\r\n".join([*head, "", ""]).encode() + reply.body
+                data = "\r\n".join([*head, "", ""]).encode("latin-1") + reply.body[: reply.cut]  # as HTTP heads are
+                if reply.cut is not None:
+                    self.close_connection = True
                 try:
                     for start in range(0, len(data), 1 if reply.pace else len(data)):
                         self.wfile.write(data[start : start + (1 if reply.pace else len(data))])

@@ -18,6 +18,7 @@ from feedback.errors import PhishFeedbackError
 SIGNALS = {
     "feedback.addresses.AddressError": "a refused address, worded by the caller (a refusal or a ConfigError)",
     "feedback.alarm.BudgetSpent": "the time budget, a TimeoutError the transports treat as one",
+    "feedback.api_session.CutShort": "an answer whose body was cut after its status came, read by the caller",
     "feedback.api_session.Untrusted": "an unverified certificate, worded by each HTTPS caller",
     "feedback.bounded_json.PastBound": "an answer past its bounds, worded by each caller",
     "feedback.delivery.Trouble": "transient trouble, an OSError the delivery policy retries",

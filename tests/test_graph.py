@@ -7,10 +7,15 @@ loopback Entra ID; each job runs as Cortex runs it.
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 
 import pytest
 import trustme
 
+from feedback.answers import RECONNECT
+from feedback.microsoft.graph import GraphTransport
+from feedback.microsoft.settings import GraphSettings
 from testkit.cases import thehive4_case
 from testkit.cortex import apply_operations, finish_job, start_job, write_job
 from testkit.graph_api import (
@@ -299,3 +304,63 @@ def test_an_endless_answer_is_read_only_in_part(cortex, graph, graph_items):
     assert result.success, result.error
     assert notified(result) == ["bob@example.org"]
     assert len(failed(result)["alice@example.org"]) < 200
+
+
+def test_a_202_whose_answer_is_cut_short_counts_as_sent_and_goes_once(cortex, graph, graph_items):
+    graph.script = [Reply(cut=True)]
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
+
+    assert result.success, result.error
+    graph.assert_each_got_exactly_one(CAMPAIGN[:2])
+    assert notified(result) == CAMPAIGN[:2] and failed(result) == {}
+
+
+def test_a_proxy_page_answering_200_is_not_counted_as_sent(cortex, graph, graph_items):
+    graph.script = [Reply(200, page="<html><body>Blocked by your organisation's web policy</body></html>")]
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:1]), **graph_items)
+
+    assert not result.success
+    assert f"Microsoft Graph at {graph.url} answered HTTP 200, text/html; charset=utf-8, which is not" in result.error
+    assert "a proxy's block page say" in result.error and "Check graph_url and Cortex's proxy settings" in result.error
+    assert result.operations == [] and graph.accepted == []
+
+
+def graph_transport(graph) -> GraphTransport:
+    settings = GraphSettings(graph.url, None, {}, None, 5.0)
+    return GraphTransport(settings, MAILBOX, time.monotonic() + 60)
+
+
+def test_graph_waits_what_retry_after_says_in_seconds_or_as_a_date(graph):
+    transport = graph_transport(graph)
+    in_a_minute = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=60), usegmt=True)
+
+    assert transport.answer(*THROTTLED, "7").after == 7
+    assert 50 < transport.answer(*THROTTLED, in_a_minute).after <= 60
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "after"), [("²", None), ("soon", None), ("9" * 400, 86400.0)], ids=["superscript", "word", "huge"]
+)
+def test_a_retry_after_graph_cannot_mean_is_the_back_off_or_a_day_at_most(graph, retry_after, after):
+    answer = graph_transport(graph).answer(*THROTTLED, retry_after)
+
+    assert answer.kind == RECONNECT and answer.after == after
+
+
+def test_a_refusal_with_a_huge_code_is_cut_in_the_report(cortex, graph, graph_items):
+    graph.script = [Reply(400, "E" * 60_000, "Bad request.")]
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
+
+    assert result.success, result.error
+    assert notified(result) == ["bob@example.org"]
+    assert "Bad request." in failed(result)["alice@example.org"]
+    assert len(failed(result)["alice@example.org"]) < 400
+
+
+def test_a_refusal_cut_in_the_middle_of_a_secret_keeps_no_piece_of_it(cortex, graph, graph_items):
+    graph.script = [Reply(400, "BadRequest", "y " * 145 + CLIENT_SECRET)]  # 300 characters cut 10 of the secret
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
+
+    assert result.success, result.error
+    assert "y y y" in failed(result)["alice@example.org"]
+    assert CLIENT_SECRET[:8] not in result.everything_printed()

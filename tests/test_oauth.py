@@ -222,11 +222,19 @@ def test_server_without_xoauth2_is_not_given_the_password(cortex, certificates, 
     assert server.logins == [] and server.delivered == []
 
 
-@pytest.mark.parametrize("item", ["oauth_token_url", "oauth_client_id", "oauth_client_secret", "smtp_user"])
-def test_oauth2_with_an_item_missing_names_it_and_never_falls_back(cortex, smtp, entra, oauth, item):
+@pytest.mark.parametrize(
+    ("item", "named"),
+    [
+        ("oauth_token_url", "oauth_token_url"),
+        ("oauth_client_id", "oauth_client_id"),
+        ("oauth_client_secret", "oauth_client_certificate (or oauth_client_secret)"),
+        ("smtp_user", "smtp_user"),
+    ],
+)
+def test_oauth2_with_an_item_missing_names_it_and_never_falls_back(cortex, smtp, entra, oauth, item, named):
     result = cortex(thehive4_case(), **{**oauth, item: None, "smtp_password": PASSWORD})
 
-    assert_refused(result, f"smtp_auth is 'oauth2' but {item} is empty", "never falls back")
+    assert_refused(result, f"smtp_auth is 'oauth2' but {named} is empty", "never falls back")
     assert entra.log == [] and smtp.logins == [] and smtp.delivered == []
 
 
@@ -266,13 +274,16 @@ def test_manifest_offers_the_oauth2_items_after_the_password_with_the_secret_hid
     items = [item for item in json.loads(MANIFEST.read_text(encoding="utf-8"))["configurationItems"]]
     names = [item["name"] for item in items]
     start = names.index("smtp_password") + 1
-    assert names[start : start + 5] == [
+    assert names[start : start + 6] == [
         "smtp_auth",
         "oauth_token_url",
         "oauth_client_id",
+        "oauth_client_certificate",
         "oauth_client_secret",
         "oauth_scope",
     ]
-    defaults = {item["name"]: item.get("defaultValue") for item in items[start : start + 5]}
-    assert defaults["smtp_auth"] == "password" and defaults["oauth_scope"] == SCOPE
-    assert all(item["type"] == "string" and not item["required"] for item in items[start : start + 5])
+    oauth = {item["name"]: item for item in items[start : start + 6]}
+    assert oauth["smtp_auth"]["defaultValue"] == "password" and oauth["oauth_scope"]["defaultValue"] == SCOPE
+    assert not any(item["required"] for item in oauth.values())
+    assert oauth["oauth_client_certificate"]["type"] == "text"  # the PEM's lines, pasted as they are
+    assert all(item["type"] == "string" for name, item in oauth.items() if name != "oauth_client_certificate")

@@ -41,6 +41,10 @@ COVERED_ELSEWHERE = {
         ".ci/run",
         ["postfix postfix/main_mailer_type select No configuration", "apt-get install -y", "postfix dovecot-core"],
     ),
+    "entra-certificate": (
+        "tests/test_client_certificate.py",
+        ["openssl req -x509 -newkey rsa:2048 -sha256", "cat phishfeedback.cer phishfeedback.key"],
+    ),
     "offline-image": (
         "tests/test_container.py",
         [

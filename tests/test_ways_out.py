@@ -42,8 +42,9 @@ def test_graph_without_the_oauth_items_names_them(cortex):
     result = cortex(thehive4_case(), delivery="graph")
 
     assert not result.success
-    assert "delivery is 'graph' but oauth_token_url and oauth_client_id and oauth_client_secret are empty" in (
-        result.error
+    assert (
+        "delivery is 'graph' but oauth_token_url and oauth_client_id and oauth_client_certificate"
+        " (or oauth_client_secret) are empty" in result.error
     )
 
 

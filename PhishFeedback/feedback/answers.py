@@ -8,6 +8,7 @@ that who is pending, sent, failed, retried and paced is decided once, in the del
 from __future__ import annotations
 
 from feedback.errors import PhishFeedbackError
+from feedback.redaction import shortened
 from feedback.shapes import shape
 
 ACCEPTED = "accepted"  # the service took the message: it counts as sent, and is recorded
@@ -30,3 +31,16 @@ class Answer:
 
 # The answer for every message a service took: it says nothing more.
 TAKEN = Answer(ACCEPTED, "", None)
+
+
+def not_the_service(name: str, status: int, content_type: str | None, expected: str, check: str) -> Answer:
+    """A 2xx in another shape than the service's success (`expected`): something between Cortex and the service, a
+    proxy's block page say, answered in its place, so the message did not go; `check` names the items."""
+    what = f"HTTP {status}" + (f", {shortened(content_type, 60)}" if content_type else "")
+    return Answer(
+        STOP,
+        f"{name} answered {what}, which is not its answer to a message ({expected}): something between Cortex and"
+        f" it, a proxy's block page say, answered in its place, and the message is not counted as sent. Check {check}"
+        " and Cortex's proxy settings.",
+        None,
+    )

@@ -97,10 +97,19 @@ class Untrusted(Exception):
     """TLS with the server failed, its certificate unverified: nothing was sent."""
 
 
+class CutShort(ConnectionError):
+    """The answer's status and headers came, then its body was cut short: what the status said may still stand."""
+
+    def __init__(self, status: int, headers: dict, why: str) -> None:
+        super().__init__(f"the answer was cut short: {why}")
+        self.status, self.headers = status, headers
+
+
 def post(session, url: str, limit: int, timeout: float, **request) -> tuple[int, dict, bytes]:
     """A POST's status, headers and body (at most `limit` bytes), redirects not followed.
 
-    A failed TLS handshake is `Untrusted`; any other failure an OSError in words, for the caller to retry or report.
+    A failed TLS handshake is `Untrusted`; a body cut short after the status `CutShort`; any other failure an
+    OSError in words, for the caller to retry or report.
     A longer answer's connection is dropped, not kept for the next request.
     """
     import requests
@@ -118,7 +127,7 @@ def post(session, url: str, limit: int, timeout: float, **request) -> tuple[int,
     try:
         body, more = within(response.iter_content(1 << 13), limit)
     except (requests.RequestException, OSError) as failure:
-        raise ConnectionError(f"the answer was cut short: {type(failure).__name__}") from None
+        raise CutShort(response.status_code, response.headers, type(failure).__name__) from None
     if more:
         response.close()
     return response.status_code, response.headers, body

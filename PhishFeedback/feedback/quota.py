@@ -12,16 +12,20 @@ import re
 # Patterns, compiled (and cached by `re`) on first use: most jobs never meet a refusal.
 # "SubmissionQuotaExceededException", "Daily user sending limit exceeded", "RecipientRateLimitExceeded",
 # "has exceeded the configured limit", "you've reached your daily limit", Graph's "ErrorQuotaExceeded"...
-_QUOTA_WORDS = r"(?i)quota|(limit|rate)\s*(exceeded|reached)|(exceed\w*|reached)\s+(\S+\s+){0,3}?limit"
+# Each is linear in the text: no open-ended run of letters after a word's stem ("exceeded", "exceeding").
+_QUOTA_WORDS = r"(?i)quota|(limit|rate)\s*(exceeded|reached)|(exceed\w{0,4}|reached)\s+(\S+\s+){0,3}?limit"
 # ...but a limit on parallel work ("sender thread limit exceeded") passes within seconds: throttling.
-_CONCURRENCY_WORDS = r"(?i)(thread|connection|concurren\w*)\s*limit"
-# What a reply quotes back: <...>, and any mailbox@domain.
-_QUOTED = r"<[^>]*>|\S+@\S+"
+_CONCURRENCY_WORDS = r"(?i)(thread|connection|concurren\w{0,4})\s*limit"
+# What a reply quotes back: <...>, and any word that holds a mailbox@domain. Linear in the text: a bracket's match
+# ends at the next bracket, and a word is matched from its start only, so no character is read again for each start.
+_QUOTED = r"<[^<>]*>|(?<!\S)\S+@\S+"
+# What of a refusal is read: its words that matter come first, and the patterns' cost grows with the text.
+LONGEST_TEXT = 2000
 
 
 def words(text: str) -> str:
-    """The reply's own words, without the addresses it quotes back."""
-    return re.sub(_QUOTED, " ", text)
+    """The reply's own words (its first LONGEST_TEXT characters), without the addresses it quotes back."""
+    return re.sub(_QUOTED, " ", text[:LONGEST_TEXT])
 
 
 def speaks_of_quota(text: str) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from feedback.secret_forms import (
     encoded_forms,
     json_private_key,
+    pem_private_key,
     plain_auth_forms,
     private_key_texts,
     secret_item,
@@ -66,12 +67,13 @@ def without_secrets(settings: tuple) -> str:
 
 
 def remember_secret_text(value: str) -> None:
-    """A secret item's value; a JSON key (a Google service account's) by its private key alone, in each form.
+    """A secret item's value; a JSON key (a Google service account's) or a PEM certificate beside its key (Entra
+    ID's certificate credential) by its private key alone, in each form.
 
-    The rest of such a key (its client ID, e-mail, token URL) names things the analyst must read
-    in an error, and any long piece of a remembered form is blotted out (GRAM).
+    The rest of such a key (its client ID, e-mail, token URL; the public certificate) names things
+    the analyst may read in an error, and any long piece of a remembered form is blotted out (GRAM).
     """
-    key = json_private_key(value)
+    key = json_private_key(value) or pem_private_key(value)
     for text in private_key_texts(key) if key else [value]:
         remember(text)
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from urllib.parse import unquote
 
 # Items whose name holds one of these are secrets, as cortexutils decides when it echoes the input.
 SECRET_PHRASES = ("key", "password", "secret")
 # ...and the secrets whose names hold none of those, which cortexutils' own echo would show: the Gmail
-# service account's JSON key, private key inside (the item, and GmailSettings' field).
-SECRET_NAMES = ("service_account",)
+# service account's JSON key, private key inside (the item, and GmailSettings' field), and Entra ID's
+# certificate credential, its private key beside the certificate (the item, and OAuthSettings' field).
+SECRET_NAMES = ("service_account", "client_certificate")
 # Likewise for the base64 fragments of a secret embedded at some offset in a longer string.
 SHORTEST_FRAGMENT = 6
 # The PEM's last line can be a few characters long: remembered alone, it would blot them out of ordinary text.
@@ -46,6 +48,16 @@ def json_private_key(value: str) -> str | None:
     except (ValueError, AttributeError, RecursionError):
         return None
     return key if isinstance(key, str) and key.strip() else None
+
+
+def pem_private_key(value: str) -> str | None:
+    """The PEM private key block in a text that may hold more (a certificate beside it), to its end or the text's."""
+    begin = re.search(r"-----BEGIN [A-Z ]{0,20}PRIVATE KEY-----", value)
+    if begin is None:
+        return None
+    end = value.find("-----END ", begin.end())
+    close = value.find("-----", end + 9) if end != -1 else -1
+    return value[begin.start() : close + 5] if close != -1 else value[begin.start() :]
 
 
 def private_key_texts(private_key: str) -> list[str]:

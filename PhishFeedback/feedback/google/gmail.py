@@ -15,11 +15,11 @@ from urllib.parse import quote
 
 from feedback.alarm import BudgetSpent, timeout_within
 from feedback.answers import Answer, Permanent
-from feedback.api_session import Clock, Untrusted, open_session, post
+from feedback.api_session import Clock, CutShort, Untrusted, open_session, post
 from feedback.bounded_json import json_value
-from feedback.delivery import Check, Transport
-from feedback.google.replies import LIMITS, answer, described
-from feedback.google.token import ServiceAccount, read_key, request_token
+from feedback.delivery import Check, Transport, Trouble
+from feedback.google.replies import LIMITS, answer, described, success
+from feedback.google.token import ServiceAccount, request_token
 from feedback.items import WHERE, ConfigError
 from feedback.pacing import Limits
 from feedback.tokens import Token
@@ -30,7 +30,7 @@ LARGEST_ANSWER = 64 * 1024
 
 
 def transport(
-    service_account: str,
+    account: ServiceAccount,
     mailbox: str,
     gmail_url: str,
     proxies: dict[str, str],
@@ -38,12 +38,11 @@ def transport(
     timeout: float,
     deadline: float,
 ) -> GmailTransport:
-    """The job's way out through Gmail; a key or cacerts that cannot work is a ConfigError here, before any send."""
+    """The job's way out through Gmail as the account read from its key (feedback/google/settings.py); a cacerts
+    that cannot work is a ConfigError here, before any send."""
     if not gmail_url.startswith("https://"):
         raise ConfigError(f"gmail_url must be an https URL like https://gmail.googleapis.com. {WHERE}")
-    return GmailTransport(
-        read_key(service_account), mailbox, gmail_url, proxies, trust_context(cacerts), timeout, deadline
-    )
+    return GmailTransport(account, mailbox, gmail_url, proxies, trust_context(cacerts), timeout, deadline)
 
 
 class GmailTransport(Transport):
@@ -126,10 +125,15 @@ class Channel:
                 " gmail_url; the responder never sends without verification."
             ) from None
         except OSError as failure:
+            if isinstance(failure, CutShort) and 200 <= failure.status < 300:
+                # Google said 2xx: in its JSON, the message is accepted, whatever became of the rest of the answer.
+                return success(failure.status, None, failure.headers.get("Content-Type"), transport, cut=True)
             self._in_time()
-            raise type(failure)(f"the request to {transport.name} failed ({failure})") from None
+            raise Trouble(f"the request to {transport.name} failed ({failure})") from None
         if status >= 500:
-            raise OSError(f"{transport.name} answered {described(status, json_value(body))}")
+            raise Trouble(f"{transport.name} answered {described(status, json_value(body))}")
+        if 200 <= status < 300:
+            return success(status, json_value(body), headers.get("Content-Type"), transport)
         return answer(status, json_value(body), headers.get("Retry-After"), transport, recipient)
 
     def _token(self) -> str:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
-from feedback.answers import RECONNECT, REFUSED, STOP, TAKEN, Answer
+from feedback.answers import RECONNECT, REFUSED, STOP, TAKEN, Answer, not_the_service
 from feedback.google.token import KEY_ITEM, SCOPE, delegation_advice
-from feedback.redaction import scrub
+from feedback.redaction import scrub, shortened
+from feedback.retry_after import retry_after, wait_until
 
 if TYPE_CHECKING:
     from feedback.google.gmail import GmailTransport
@@ -24,15 +24,23 @@ RATE_LIMITS = ("rateLimitExceeded", "userRateLimitExceeded")
 LIMITS = "Google Workspace takes 2,000 messages a day per user (500 in trial accounts) and 10,000 recipients a day"
 
 
-def answer(status: int, body: object, retry_after: str | None, transport: GmailTransport, recipient: str) -> Answer:
-    """Gmail's reply to one send, as the delivery policy's answer (5xx is left to the caller: it is raised)."""
-    if status == 200:
+def success(
+    status: int, body: object, content_type: str | None, transport: GmailTransport, cut: bool = False
+) -> Answer:
+    """A 2xx: the message is accepted when the answer is the Gmail API's, the sent message's `id` in JSON (or JSON
+    cut short after the status); anything else is something between Cortex and Google answering in its place."""
+    if (isinstance(body, dict) and isinstance(body.get("id"), str)) or (cut and "json" in (content_type or "")):
         return TAKEN
+    return not_the_service(transport.name, status, content_type, "the sent message's id in JSON", "gmail_url")
+
+
+def answer(status: int, body: object, wait_header: str | None, transport: GmailTransport, recipient: str) -> Answer:
+    """Gmail's refusal of one send, as the delivery policy's answer (5xx is left to the caller: it is raised)."""
     reason, message, _ = google_error(body)
     said = described(status, body)
     where = transport.name
     limited = status == 429 or (status == 403 and reason in RATE_LIMITS)
-    wait = _wait(retry_after, message) if limited else None
+    wait = _wait(wait_header, message) if limited else None
     # Gmail answers the mailbox's sending limit with 429 "User-rate limit exceeded … (Mail sending)", for hours.
     beyond = (wait is None and "(Mail sending)" in message) or (
         wait is not None and time.monotonic() + wait > transport.deadline
@@ -104,7 +112,7 @@ def google_error(body: object) -> tuple[str, str, str]:
     errors = error.get("errors")
     first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
     reason = first.get("reason") or error.get("status") or ""
-    return str(reason)[:60], " ".join(str(error.get("message") or "").split())[:300], str(error.get("status") or "")
+    return shortened(str(reason), 60), shortened(str(error.get("message") or ""), 300), str(error.get("status") or "")
 
 
 def described(status: int, body: object) -> str:
@@ -115,22 +123,14 @@ def described(status: int, body: object) -> str:
     )
 
 
-def _wait(retry_after: str | None, message: str) -> float | None:
-    """Seconds Google asks to wait: Retry-After (seconds or a date), else the "Retry after <time>" in its message."""
-    now = datetime.now(timezone.utc)
-    if retry_after:
-        text = retry_after.strip()
-        if text.isdigit():
-            return float(text)
-        try:
-            return max(0.0, (parsedate_to_datetime(text) - now).total_seconds())
-        except (TypeError, ValueError):
-            return None
+def _wait(wait_header: str | None, message: str) -> float | None:
+    """Seconds Google asks to wait: Retry-After (feedback/retry_after.py), else the "Retry after <time>" in its
+    message; None (the policy's back-off) when neither can be read."""
+    wait = retry_after(wait_header)
     _, found, rest = message.partition("Retry after ")
-    if found:
-        try:
-            until = datetime.fromisoformat(rest.split()[0].replace("Z", "+00:00"))
-            return max(0.0, (until - now).total_seconds())
-        except (IndexError, ValueError):
-            return None
-    return None
+    if wait is not None or not found:
+        return wait
+    try:
+        return wait_until(datetime.fromisoformat(rest.split()[0].replace("Z", "+00:00")))
+    except (IndexError, ValueError):
+        return None

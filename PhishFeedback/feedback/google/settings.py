@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from feedback.items import WHERE, ConfigError, Items
 from feedback.redaction import without_secrets
 from feedback.shapes import shape
+
+if TYPE_CHECKING:
+    from feedback.google.token import ServiceAccount
 
 GMAIL_URL = "https://gmail.googleapis.com"
 
 
 @shape
 class GmailSettings:
-    service_account: str  # the service account's JSON key, private key inside: a secret (feedback/redaction.py)
+    service_account: ServiceAccount  # read from its JSON key, private key loaded: a secret (feedback/redaction.py)
     url: str
     proxies: dict[str, str]
     cacerts: str | None
@@ -21,11 +26,14 @@ class GmailSettings:
 
 
 def gmail_settings(items: Items, cacerts: str | None, timeout: float) -> GmailSettings:
-    """The Gmail API; the service account's key is read here as text, and parsed by feedback/google/token.py."""
+    """The Gmail API, and the service account's key read and checked by feedback/google/token.py (only Gmail jobs
+    load it and cryptography)."""
+    from feedback.google.token import read_key
+
     key = items.text("gmail_service_account", secret=True)
     if not key:
         raise ConfigError(
             "delivery is 'gmail' but gmail_service_account is empty: paste there the service account's JSON key,"
             f" as Google Cloud hands it out. {WHERE}"
         )
-    return GmailSettings(key, items.api_url("gmail_url", GMAIL_URL), items.proxies(), cacerts, timeout)
+    return GmailSettings(read_key(key), items.api_url("gmail_url", GMAIL_URL), items.proxies(), cacerts, timeout)

@@ -10,16 +10,14 @@ moment it exists.
 
 from __future__ import annotations
 
-import base64
-import json
-import sys
 import time
 
 from feedback.answers import Permanent
 from feedback.api_session import Untrusted, post
 from feedback.bounded_json import json_value
 from feedback.items import WHERE, ConfigError, is_url
-from feedback.redaction import remember, remember_secret_text, scrub
+from feedback.jwt import rsa_private_key, signed
+from feedback.redaction import remember_secret_text, scrub, shortened
 from feedback.shapes import shape
 from feedback.tokens import Token, endpoint_shown, issued
 
@@ -43,7 +41,7 @@ PASTE = (
 class ServiceAccount:
     client_email: str
     client_id: str
-    private_key: str
+    private_key: object  # cryptography's RSA private key, loaded and checked (feedback/jwt.py)
     private_key_id: str
     token_uri: str
 
@@ -52,7 +50,8 @@ class ServiceAccount:
 
 
 def read_key(text: str | None) -> ServiceAccount:
-    """The service account from its JSON key; every way a pasted key can be wrong is a sentence naming the item."""
+    """The service account from its JSON key, its private key loaded and checked: at the start of the job, so that
+    every way a pasted key can be wrong is a sentence naming the item before anything is sent."""
     if not text or not text.strip():
         raise ConfigError(f"{KEY_ITEM} is empty, and delivery is 'gmail'. {PASTE} {WHERE}")
     remember_secret_text(text)
@@ -78,7 +77,7 @@ def read_key(text: str | None) -> ServiceAccount:
     return ServiceAccount(
         client_email=fields["client_email"].strip(),
         client_id=str(key.get("client_id") or ""),
-        private_key=private_key,
+        private_key=rsa_private_key(private_key, KEY_ITEM, PASTE),
         private_key_id=str(key.get("private_key_id") or ""),
         token_uri=token_uri,
     )
@@ -86,27 +85,7 @@ def read_key(text: str | None) -> ServiceAccount:
 
 def assertion(account: ServiceAccount, mailbox: str, now: float) -> str:
     """The JWT Google's token endpoint takes for domain-wide delegation, signed RS256 with the account's key."""
-    try:
-        from cryptography.exceptions import UnsupportedAlgorithm
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import padding, rsa
-    except ImportError:
-        raise ConfigError(
-            f"delivery 'gmail' signs its token request with the Python package cryptography, which is not installed"
-            f" for {sys.executable}. Install the responder's requirements again: pip install -r"
-            " PhishFeedback/requirements.txt."
-        ) from None
-
-    try:
-        key = serialization.load_pem_private_key(account.private_key.encode(), password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        key = None
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise ConfigError(
-            f"The private_key in {KEY_ITEM} is not the RSA private key in PEM a service account's key holds. {PASTE}"
-            f" {WHERE}"
-        )
-    header = {"alg": "RS256", "typ": "JWT", **({"kid": account.private_key_id} if account.private_key_id else {})}
+    header = {"kid": account.private_key_id} if account.private_key_id else {}
     issued = int(now)
     claims = {
         "iss": account.client_email,
@@ -116,19 +95,7 @@ def assertion(account: ServiceAccount, mailbox: str, now: float) -> str:
         "iat": issued,
         "exp": issued + LIFETIME,
     }
-    signing_input = f"{_segment(header)}.{_segment(claims)}"
-    signature = key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
-    signed = f"{signing_input}.{_base64url(signature)}"
-    remember(signed)
-    return signed
-
-
-def _segment(value: dict) -> str:
-    return _base64url(json.dumps(value, separators=(",", ":")).encode())
-
-
-def _base64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return signed(claims, header, account.private_key, "RS256")
 
 
 def request_token(session, account: ServiceAccount, mailbox: str, timeout: float) -> Token:
@@ -179,8 +146,8 @@ def _lifetime(expires_in: object) -> float:
 
 
 def _refusal(shown: str, status: int, answer: dict, account: ServiceAccount, mailbox: str) -> str:
-    error = answer["error"][:60]
-    description = " ".join(str(answer.get("error_description") or "").split())[:300]
+    error = shortened(answer["error"], 60)
+    description = shortened(str(answer.get("error_description") or ""), 300)
     said = f"(HTTP {status}, {error}{f': {description}' if description else ''})"
     if error == "unauthorized_client":
         advice = delegation_advice(account)

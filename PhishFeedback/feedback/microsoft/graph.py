@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from feedback import answers
 from feedback.alarm import Alarm, timeout_within
-from feedback.answers import Answer, Permanent
+from feedback.answers import Answer, Permanent, not_the_service
 from feedback.api_session import open_session
 from feedback.bounded_json import json_value, within
 from feedback.delivery import Check, Transport, Trouble
@@ -24,11 +24,14 @@ from feedback.microsoft.settings import GraphSettings
 from feedback.microsoft.token import fresh, request_token
 from feedback.pacing import Limits
 from feedback.quota import speaks_of_quota
+from feedback.redaction import shortened
+from feedback.retry_after import retry_after
 from feedback.tokens import Token
 from feedback.trust import trust_context
 
 # Graph answers a sendMail with nothing (202) or a small JSON error: more is not Graph, and is not read.
 LARGEST_ANSWER = 64 * 1024
+ACCEPTED = 202
 GRANT = (
     "An admin grants the app of oauth_client_id the Mail.Send application permission, scoped to this mailbox with"
     " RBAC for Applications in Exchange Online (New-ServicePrincipal, New-ManagementScope,"
@@ -110,13 +113,20 @@ class GraphTransport(Transport):
             )
             try:
                 body, _ = within(response.iter_content(16 * 1024), LARGEST_ANSWER)
+            except OSError:  # requests' exceptions are OSErrors
+                if response.status_code != ACCEPTED:
+                    raise
+                body = b""  # Graph said 202: the message is accepted, whatever became of the rest of the answer
             finally:
                 response.close()
-        if 200 <= response.status_code < 300:
+        if response.status_code == ACCEPTED:
             return answers.TAKEN
+        if 200 <= response.status_code < 300:
+            content_type = response.headers.get("Content-Type")
+            return not_the_service(self.name, response.status_code, content_type, "202, and nothing more", "graph_url")
         return self.answer(response.status_code, *_error(body), response.headers.get("Retry-After"))
 
-    def answer(self, status: int, code: str, text: str, retry_after: str | None) -> Answer:
+    def answer(self, status: int, code: str, text: str, wait_header: str | None) -> Answer:
         """The policy's answer to a refusal (REFERENCE §8b: what each status and code means for the job)."""
         reply = f"{status} {code}: {text}" if code else f"{status} {text}".rstrip()
         if speaks_of_quota(f"{code} {text}"):
@@ -128,7 +138,7 @@ class GraphTransport(Transport):
                 None,
             )
         if status == 429 or status >= 500:
-            return Answer(answers.RECONNECT, f"the last answer from {self.name} was {reply}", _seconds(retry_after))
+            return Answer(answers.RECONNECT, f"the last answer from {self.name} was {reply}", retry_after(wait_header))
         if status == 401:
             return self._stop(reply, REFUSED_TOKEN)
         if code in EVERY_MESSAGE:
@@ -188,19 +198,10 @@ class _Channel:
 
 
 def _error(body: bytes) -> tuple[str, str]:
-    """Graph's {"error": {"code", "message"}}: the code, and the message on one line, shortened."""
+    """Graph's {"error": {"code", "message"}}: the code and the message, each on one line, scrubbed and shortened."""
     answer = json_value(body)
     error = answer.get("error") if isinstance(answer, dict) else None
     if not isinstance(error, dict):
         return "", ""
     code, text = error.get("code"), error.get("message")
-    return (code if isinstance(code, str) else ""), " ".join(str(text or "").split())[:300]
-
-
-def _seconds(retry_after: str | None) -> float | None:
-    """Retry-After in seconds; None (the policy's back-off) when absent or not a number of seconds."""
-    try:
-        seconds = float(retry_after)
-    except (TypeError, ValueError):
-        return None
-    return seconds if 0 <= seconds < float("inf") else None
+    return shortened(code if isinstance(code, str) else "", 60), shortened(str(text or ""), 300)

@@ -4,9 +4,14 @@ SMTP's OAuth2 login share (Entra ID's client-credentials grant).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from feedback.items import WHERE, ConfigError, Items, is_url, refuse_cleartext
 from feedback.redaction import without_secrets
 from feedback.shapes import shape
+
+if TYPE_CHECKING:
+    from feedback.microsoft.certificate import ClientCertificate
 
 # The shipped default of oauth_scope, which Cortex pre-fills into saved configurations: SMTP's, never Graph's.
 OAUTH_SCOPE = "https://outlook.office365.com/.default"
@@ -17,7 +22,8 @@ GRAPH_URL = "https://graph.microsoft.com"
 class OAuthSettings:
     token_url: str
     client_id: str
-    client_secret: str
+    client_secret: str  # empty with a certificate
+    client_certificate: ClientCertificate | None  # the recommended credential (feedback/microsoft/certificate.py)
     scope: str
     proxies: dict[str, str]
 
@@ -45,18 +51,28 @@ def graph_settings(items: Items, cacerts: str | None, timeout: float) -> GraphSe
         scope,
         "delivery is 'graph'",
         "Microsoft Graph takes a token from Entra ID's client-credentials grant: the tenant's token endpoint, and"
-        " the client ID and secret of the app that has the Mail.Send permission (docs/graph.md).",
+        " the client ID and certificate (or secret) of the app that has the Mail.Send permission (docs/graph.md).",
     )
     return GraphSettings(url, oauth, items.proxies(), cacerts, timeout)
 
 
 def client_credentials(items: Items, scope: str, because: str, why: str, **also: str | None) -> OAuthSettings:
-    """The token endpoint, client ID and secret (and the items in `also`), or an error naming the missing ones."""
+    """The token endpoint, client ID and one credential (and the items in `also`), or an error naming what is wrong.
+
+    The credential is a certificate with its key, read and checked here, or a client secret: one, not both.
+    """
+    secret = items.text("oauth_client_secret", secret=True)
+    certificate = items.text("oauth_client_certificate", secret=True)
+    if secret and certificate:
+        raise ConfigError(
+            "oauth_client_certificate and oauth_client_secret are both set: the app proves who it is with one of"
+            f" them. Keep the certificate (Microsoft's recommended choice) and clear oauth_client_secret. {WHERE}"
+        )
     needed = {
         **also,
         "oauth_token_url": items.text("oauth_token_url"),
         "oauth_client_id": items.text("oauth_client_id"),
-        "oauth_client_secret": items.text("oauth_client_secret", secret=True),
+        "oauth_client_certificate (or oauth_client_secret)": secret or certificate,
     }
     missing = [name for name, value in needed.items() if not value]
     if missing:
@@ -72,7 +88,15 @@ def client_credentials(items: Items, scope: str, because: str, why: str, **also:
     return OAuthSettings(
         token_url=needed["oauth_token_url"],
         client_id=needed["oauth_client_id"],
-        client_secret=needed["oauth_client_secret"],
+        client_secret=secret or "",
+        client_certificate=_certificate(certificate) if certificate else None,
         scope=scope,
         proxies=items.proxies(),
     )
+
+
+def _certificate(text: str) -> ClientCertificate:
+    """Loaded here, by the jobs with a certificate alone: the others never load cryptography."""
+    from feedback.microsoft.certificate import read_certificate
+
+    return read_certificate(text)

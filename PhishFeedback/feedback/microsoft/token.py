@@ -1,10 +1,12 @@
-"""The OAuth2 token for SMTP: one client-credentials request to the token endpoint per job.
+"""Entra ID's OAuth2 token for SMTP and Graph: one client-credentials request to the token endpoint per job.
 
 Another only for a job that outlives its token (Entra ID's last about an hour, `expires_in`): a long
 campaign paced at Exchange's 30 messages a minute may, and its next session would be refused.
 
 Microsoft Entra ID answers a form-encoded POST with JSON: `access_token` on success, `error` and
-`error_description` (Entra's `AADSTS…` code first) on refusal. urllib is enough for one POST and
+`error_description` (Entra's `AADSTS…` code first) on refusal. The app proves who it is with a
+client assertion signed by its certificate's key (feedback/microsoft/certificate.py) or with its
+client secret. urllib is enough for one POST and
 takes the job's own TLS trust; it is imported on first use, so that a job that logs in with a
 password does not pay for it.
 """
@@ -24,10 +26,14 @@ from feedback.microsoft.settings import OAuthSettings
 from feedback.redaction import remember, scrub, shortened
 from feedback.tokens import OAuthError, Token, endpoint_shown, issued
 
-# The item an admin corrects for Entra ID's commonest refusals (AADSTS codes), then for OAuth2's error names.
+# The item an admin corrects for Entra ID's commonest refusals (AADSTS codes), then for OAuth2's error names;
+# {credential} is the item the job proves itself with.
 AADSTS_ITEMS = {
     "7000215": "oauth_client_secret (its Value, not its Secret ID)",
     "7000222": "oauth_client_secret (it has expired: make a new one)",
+    "700027": "oauth_client_certificate: its certificate must be the one uploaded to the app registration"
+    " (Certificates & secrets → Certificates), and not expired",
+    "700024": "the Cortex host's clock (the client assertion's time is checked): synchronise it (NTP)",
     "700016": "oauth_client_id and the tenant in oauth_token_url",
     "90002": "the tenant in oauth_token_url",
     "900023": "the tenant in oauth_token_url",
@@ -35,7 +41,7 @@ AADSTS_ITEMS = {
     "1002012": "oauth_scope",
 }
 ERROR_ITEMS = {
-    "invalid_client": "oauth_client_id and oauth_client_secret",
+    "invalid_client": "oauth_client_id and {credential}",
     "unauthorized_client": "oauth_client_id",
     "invalid_scope": "oauth_scope",
 }
@@ -47,15 +53,9 @@ def request_token(oauth: OAuthSettings, context: ssl.SSLContext, deadline: float
     from http.client import HTTPException
     from urllib.request import Request
 
-    remember(oauth.client_secret)
-    remember(quote_plus(oauth.client_secret))
     shown = endpoint_shown(oauth.token_url)
-    form = {
-        "grant_type": "client_credentials",
-        "client_id": oauth.client_id,
-        "client_secret": oauth.client_secret,
-        "scope": oauth.scope,
-    }
+    form = {"grant_type": "client_credentials", "client_id": oauth.client_id, **_credential(oauth)}
+    form["scope"] = oauth.scope
     request = Request(oauth.token_url, data=urlencode(form).encode(), headers={"Accept": "application/json"})
     asked = time.monotonic()
     try:
@@ -74,11 +74,27 @@ def request_token(oauth: OAuthSettings, context: ssl.SSLContext, deadline: float
     if token is not None:
         return token
     if isinstance(answer, dict) and isinstance(answer.get("error"), str):
-        raise OAuthError(_refusal(shown, status, answer))
+        raise OAuthError(_refusal(shown, status, answer, _credential_item(oauth)))
     raise OAuthError(
         f"The OAuth2 token endpoint {shown} answered HTTP {status} without a token (no OAuth2 JSON). Check"
         " oauth_token_url: for Microsoft 365 it is https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token."
     )
+
+
+def _credential(oauth: OAuthSettings) -> dict[str, str]:
+    """What proves the app's identity in the form: a new client assertion for each request, or the client secret."""
+    if oauth.client_certificate is not None:
+        from feedback.microsoft.certificate import ASSERTION_TYPE, client_assertion
+
+        assertion = client_assertion(oauth.client_certificate, oauth.client_id, oauth.token_url, time.time())
+        return {"client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion}
+    remember(oauth.client_secret)
+    remember(quote_plus(oauth.client_secret))
+    return {"client_secret": oauth.client_secret}
+
+
+def _credential_item(oauth: OAuthSettings) -> str:
+    return "oauth_client_secret" if oauth.client_certificate is None else "oauth_client_certificate"
 
 
 def fresh(token: Token, request: Callable[[], Token]) -> Token:
@@ -134,17 +150,17 @@ def _redirected(shown: str, status: int, location: str | None) -> str:
     where = f" to {target.scheme}://{target.hostname}" if target.scheme and target.hostname else ""
     return (
         f"The OAuth2 token endpoint {shown} answered with a redirect (HTTP {status}){where}, which the responder"
-        " does not follow: the client secret goes to oauth_token_url only. Set oauth_token_url to the token"
+        " does not follow: the app's credential goes to oauth_token_url only. Set oauth_token_url to the token"
         " endpoint itself (https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token for Microsoft 365)."
     )
 
 
-def _refusal(shown: str, status: int, answer: dict) -> str:
+def _refusal(shown: str, status: int, answer: dict, credential: str) -> str:
     # Entra adds Trace ID, Correlation ID and Timestamp after the sentence an admin needs.
     description = shortened(str(answer.get("error_description") or ""), 400).split(" Trace ID:")[0]
     code = re.match(r"AADSTS(\d+)", description)
     item = (code and AADSTS_ITEMS.get(code.group(1))) or ERROR_ITEMS.get(answer["error"])
-    check = item or "oauth_token_url, oauth_client_id, oauth_client_secret and oauth_scope"
+    check = (item or "oauth_token_url, oauth_client_id, {credential} and oauth_scope").format(credential=credential)
     return scrub(
         f"The OAuth2 token endpoint {shown} refused the token request (HTTP {status}, {shortened(answer['error'], 80)}"
         f"{f': {description}' if description else ''}). Check {check}."

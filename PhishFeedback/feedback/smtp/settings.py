@@ -75,7 +75,8 @@ def _smtp_oauth(items: Items, user: str | None) -> OAuthSettings:
         items,
         items.text("oauth_scope", OAUTH_SCOPE),
         "smtp_auth is 'oauth2'",
-        "the responder needs the token endpoint, the app's client ID and secret, and in smtp_user the mailbox"
+        "the responder needs the token endpoint, the app's client ID and certificate (or secret), and in smtp_user"
+        " the mailbox"
         " it sends as. It never falls back to a password or to no login.",
         smtp_user=user,
     )

@@ -17,6 +17,7 @@ from email.utils import format_datetime, make_msgid
 from string import Formatter
 
 from feedback.case import Report
+from feedback.headers import header_value
 from feedback.items import ConfigError
 from feedback.plan import Decision
 from feedback.redaction import scrub
@@ -109,7 +110,7 @@ class Composer:
         text = scrub(self.separators[0].join(texts)) + "\n"
         content = scrub(self._content(pages))
         message = EmailMessage(policy=POLICY)
-        message["Subject"] = scrub(" ".join(subject.split()))
+        message["Subject"] = header_value("Subject", scrub(subject))
         message["From"] = self.sender
         message["To"] = item.recipient
         message["Date"] = self.date

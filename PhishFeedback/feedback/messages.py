@@ -19,6 +19,7 @@ from string import Formatter
 from feedback.case import Report
 from feedback.headers import header_value
 from feedback.items import ConfigError
+from feedback.logo import attach, encoded_size, logo_cid, logo_html
 from feedback.plan import Decision
 from feedback.redaction import scrub
 from feedback.settings import Settings
@@ -27,6 +28,7 @@ from feedback.templates import (
     Section,
     default_guidance_url,
     frame,
+    logo_frame,
     reference_template,
     section_frame,
     separators,
@@ -97,9 +99,12 @@ class Composer:
         self.parts = [_part(section, values, settings.guidance_url) for section in self.wording.sections]
         name = " ".join(settings.sender_name.split())
         self.sender = Address(display_name=name, addr_spec=settings.sender_address)
+        self.reply_to = _reply_to(settings)
         self.date = format_datetime(now)
         domain = settings.sender_address.rpartition("@")[2]
         self.outgoing = [Outgoing(r, make_msgid(domain=domain)) for r in decision.recipients]
+        self.logo, self.logo_cid = settings.logo, logo_cid(domain)
+        self.logo_html = logo_html(self.logo, logo_frame(), self.logo_cid, name or domain) if self.logo else ""
         _check_size(self, max((len(_html_value(r)) for r in decision.recipients), default=0))
 
     def message(self, item: Outgoing) -> EmailMessage:
@@ -112,14 +117,20 @@ class Composer:
         message = EmailMessage(policy=POLICY)
         message["Subject"] = header_value("Subject", scrub(subject))
         message["From"] = self.sender
-        message["To"] = item.recipient
+        if self.reply_to:
+            message["Reply-To"] = self.reply_to
+        # In angle brackets: a bare address beside HTML and one image is a spam sign (TO_NO_BRKTS_HTML_IMG).
+        message["To"] = f"<{item.recipient}>"
         message["Date"] = self.date
         message["Message-ID"] = item.message_id
         message["Auto-Submitted"] = "auto-generated"
         message["X-Auto-Response-Suppress"] = "All"
         message.set_content(text, cte="quoted-printable")
-        page = self.frame.format_map({"content": content, "language": self.wording.sections[0].language})
+        language = self.wording.sections[0].language
+        page = self.frame.format_map({"content": content, "language": language, "logo": self.logo_html})
         message.add_alternative(page, subtype="html", cte="quoted-printable")
+        if self.logo:
+            attach(message, self.logo, self.logo_cid)
         return message
 
     def _content(self, pages: list[str]) -> str:
@@ -131,6 +142,14 @@ class Composer:
             for part, page in zip(self.parts, pages)
         )
         return f"\n{self.separators[1]}\n".join(blocks)
+
+
+def _reply_to(settings: Settings) -> Address | None:
+    """Where a reporter's answer goes when `from` is a mailbox nobody reads."""
+    if settings.reply_to is None:
+        return None
+    name, address = settings.reply_to
+    return Address(display_name=" ".join(name.split()), addr_spec=address)
 
 
 def _filled(part: Part, recipient: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -165,6 +184,7 @@ def _check_size(composer: Composer, longest_reporter: int) -> None:
     """Refuse, before anything goes out, a message longer than MESSAGE_LIMIT, without building it."""
     lengths = [_filled_lengths(part, longest_reporter) for part in composer.parts]
     size = _length(composer.wording.subject, lengths[0][0]) + len(composer.frame)
+    size += len(composer.logo_html) + encoded_size(composer.logo)
     for part, (text_lengths, html_lengths) in zip(composer.parts, lengths):
         size += _length(part.section.text, text_lengths) + _length(part.section.html, html_lengths)
     if composer.parts[1:]:

@@ -97,7 +97,12 @@ def wording(settings: Settings, message: str) -> Wording:
 
 def frame() -> str:
     """The HTML page every message's content goes in."""
-    return _shipped_template("frame.html", known=("content", "language"))
+    return _shipped_template("frame.html", known=("content", "language", "logo"))
+
+
+def logo_frame() -> str:
+    """Where the organisation's logo is shown, at the top of the page, when `logo` is set."""
+    return _shipped_template("logo.html", known=("cid", "alt", "width", "height"))
 
 
 def section_frame() -> str:

@@ -310,6 +310,35 @@ def test_logo_travels_inline_beside_the_html_and_is_shown_at_its_top(cortex, smt
     assert "Hello," in text and "cid:" not in text
 
 
+def test_logo_comes_with_the_organisations_name_and_reply_address_and_a_footer_in_the_language(cortex, smtp):
+    items = {"from": "Example Corp SOC <no-reply@example.org>", "reply_to": "soc@example.org", "language": "fr"}
+    assert cortex(thehive4_case("Spam"), logo=as_item(PNG), **items).success
+
+    _, page, _ = logo_parts(smtp.delivered[0].message)
+    letterhead, footer = page.split("Bonjour,")
+    assert "Example Corp SOC" in letterhead and "soc@example.org" in letterhead
+    assert "<strong>Example Corp SOC</strong> &middot; soc@example.org" in footer
+    assert "Vous recevez ce message parce que vous avez signalé un e-mail" in footer
+    assert "no-reply@example.org" not in page
+
+
+def test_message_without_a_logo_has_no_letterhead_or_footer(cortex, smtp):
+    assert cortex(thehive4_case("Spam"), **{"from": "Example Corp SOC <soc@example.org>"}).success
+
+    _, _, html = parts(smtp.delivered[0])
+    assert "Example Corp SOC" not in html and "You receive this message" not in html
+
+
+def test_the_pages_title_is_the_subject_escaped(cortex, smtp):
+    assert cortex(thehive4_case("Spam", title=HOSTILE_TITLE), subject="Re: {reported_subject}").success
+
+    _, _, html = parts(smtp.delivered[0])
+    assert (
+        "<title>Re: &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &lt;img src=https://evil.example/t.gif&gt;"
+        in html
+    )
+
+
 def test_logo_without_a_display_name_in_from_takes_the_domain_as_its_alt_text(cortex, smtp):
     assert cortex(thehive4_case("Spam"), **{"from": "soc@example.org"}, logo=as_item(PNG)).success
 

@@ -1,4 +1,4 @@
-"""The organisation's logo: the `logo` item read and checked once, and its place in a message.
+"""The organisation's logo: the `logo` item read and checked once, and the part that carries it in a message.
 
 The image travels in the message, an inline part the HTML names by its Content-ID: a remote image
 is blocked by most mail readers, and fetching it would tell a server who opened the mail. Its
@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import html
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 from feedback.items import WHERE, ConfigError
 from feedback.shapes import shape
@@ -62,17 +60,6 @@ def read_logo(value: str | None) -> Logo | None:
     width, height = size
     scale = min(1.0, BOX[0] / width, BOX[1] / height)
     return Logo(data, subtype, max(1, round(width * scale)), max(1, round(height * scale)))
-
-
-def logo_html(logo: Logo, template: str, cid: str, name: str) -> str:
-    """The logo's place at the top of the HTML part, as `template` (templates/logo.html) has it."""
-    values = {"cid": html.escape(cid), "alt": html.escape(name), "width": logo.width, "height": logo.height}
-    return template.format_map(values)
-
-
-def logo_cid(domain: str) -> str:
-    """A Content-ID for the job's logo, unique like a Message-ID, without its angle brackets."""
-    return make_msgid("logo", domain=domain)[1:-1]
 
 
 def attach(message: EmailMessage, logo: Logo, cid: str) -> None:

@@ -19,7 +19,8 @@ from string import Formatter
 from feedback.case import Report
 from feedback.headers import header_value
 from feedback.items import ConfigError
-from feedback.logo import attach, encoded_size, logo_cid, logo_html
+from feedback.letterhead import letterhead
+from feedback.logo import attach, encoded_size
 from feedback.plan import Decision
 from feedback.redaction import scrub
 from feedback.settings import Settings
@@ -28,7 +29,6 @@ from feedback.templates import (
     Section,
     default_guidance_url,
     frame,
-    logo_frame,
     reference_template,
     section_frame,
     separators,
@@ -103,8 +103,7 @@ class Composer:
         self.date = format_datetime(now)
         domain = settings.sender_address.rpartition("@")[2]
         self.outgoing = [Outgoing(r, make_msgid(domain=domain)) for r in decision.recipients]
-        self.logo, self.logo_cid = settings.logo, logo_cid(domain)
-        self.logo_html = logo_html(self.logo, logo_frame(), self.logo_cid, name or domain) if self.logo else ""
+        self.letterhead = letterhead(settings, [section.language for section in self.wording.sections])
         _check_size(self, max((len(_html_value(r)) for r in decision.recipients), default=0))
 
     def message(self, item: Outgoing) -> EmailMessage:
@@ -127,10 +126,15 @@ class Composer:
         message["X-Auto-Response-Suppress"] = "All"
         message.set_content(text, cte="quoted-printable")
         language = self.wording.sections[0].language
-        page = self.frame.format_map({"content": content, "language": language, "logo": self.logo_html})
+        head = self.letterhead
+        # The page's title is the subject: a reader of the page alone (a screen reader, a browser) knows what it is.
+        title = html.escape(" ".join(message["Subject"].split()))
+        page = self.frame.format_map(
+            {"content": content, "language": language, "title": title, "logo": head.top, "footer": head.bottom}
+        )
         message.add_alternative(page, subtype="html", cte="quoted-printable")
-        if self.logo:
-            attach(message, self.logo, self.logo_cid)
+        if head.logo:
+            attach(message, head.logo, head.cid)
         return message
 
     def _content(self, pages: list[str]) -> str:
@@ -183,8 +187,10 @@ def _reference(language: str, values: dict[str, str]) -> str:
 def _check_size(composer: Composer, longest_reporter: int) -> None:
     """Refuse, before anything goes out, a message longer than MESSAGE_LIMIT, without building it."""
     lengths = [_filled_lengths(part, longest_reporter) for part in composer.parts]
-    size = _length(composer.wording.subject, lengths[0][0]) + len(composer.frame)
-    size += len(composer.logo_html) + encoded_size(composer.logo)
+    # The subject twice: in its header and as the page's title.
+    size = 2 * _length(composer.wording.subject, lengths[0][0]) + len(composer.frame)
+    head = composer.letterhead
+    size += len(head.top) + len(head.bottom) + encoded_size(head.logo)
     for part, (text_lengths, html_lengths) in zip(composer.parts, lengths):
         size += _length(part.section.text, text_lengths) + _length(part.section.html, html_lengths)
     if composer.parts[1:]:

@@ -39,7 +39,7 @@ def preview(decision: Decision, composer: Composer, warnings: list[str], uncheck
     """
     shown, size = [], 0
     for item in composer.outgoing:
-        entry = _shown(item.recipient, composer.message(item), composer.logo)
+        entry = _shown(item.recipient, composer.message(item), composer.letterhead.logo)
         size += sum(len(value) for value in entry.values())
         if shown and size > PREVIEW_LIMIT:
             break

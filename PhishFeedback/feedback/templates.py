@@ -97,12 +97,18 @@ def wording(settings: Settings, message: str) -> Wording:
 
 def frame() -> str:
     """The HTML page every message's content goes in."""
-    return _shipped_template("frame.html", known=("content", "language", "logo"))
+    return _shipped_template("frame.html", known=("content", "language", "title", "logo", "footer"))
 
 
-def logo_frame() -> str:
-    """Where the organisation's logo is shown, at the top of the page, when `logo` is set."""
-    return _shipped_template("logo.html", known=("cid", "alt", "width", "height"))
+def letterhead_templates() -> tuple[str, str]:
+    """The rows a page with the organisation's logo starts and ends with: the logo beside its name, the footer."""
+    top = _shipped_template("logo.html", known=("cid", "alt", "contact", "width", "height"))
+    return top, _shipped_template("footer.html", known=("alt", "contact", "footer"))
+
+
+def footer_text(language: str) -> str:
+    """Why the reporter got the message, below a letterhead's page."""
+    return _shipped(language, "footer.txt").strip()
 
 
 def section_frame() -> str:

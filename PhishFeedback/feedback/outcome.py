@@ -39,7 +39,8 @@ def preview(decision: Decision, composer: Composer, warnings: list[str], uncheck
     """
     shown, size = [], 0
     for item in composer.outgoing:
-        entry = _shown(item.recipient, composer.message(item), composer.letterhead.logo)
+        built = composer.message(item)
+        entry = {**_shown(item.recipient, built), **_look(built, composer.letterhead.logo)}
         size += sum(len(value) for value in entry.values())
         if shown and size > PREVIEW_LIMIT:
             break
@@ -60,26 +61,26 @@ def preview(decision: Decision, composer: Composer, warnings: list[str], uncheck
     return Outcome(full, [])
 
 
-def _shown(recipient: str, message, logo: Logo | None) -> dict[str, str]:
-    entry = {
+def _shown(recipient: str, message) -> dict[str, str]:
+    return {
         "to": recipient,
         "subject": message["Subject"],
         "text": message.get_body(("plain",)).get_content(),
         "html": message.get_body(("html",)).get_content(),
     }
+
+
+def _look(message, logo: Logo | None) -> dict[str, str]:
+    """The reply address and the logo, when set; of the logo, that it is attached and how, never its bytes."""
+    look = {}
     if message["Reply-To"] is not None:
-        entry["reply_to"] = str(message["Reply-To"])
+        look["reply_to"] = str(message["Reply-To"])
     if logo is not None:
-        entry["logo"] = _logo_shown(logo)
-    return entry
-
-
-def _logo_shown(logo: Logo) -> str:
-    """What the preview says of the logo: that it is attached and how, never its bytes."""
-    return (
-        f"attached inline as logo.{logo.subtype} (image/{logo.subtype}, {len(logo.data):,} bytes),"
-        f" shown at the top of the HTML part at {logo.width}×{logo.height} pixels"
-    )
+        look["logo"] = (
+            f"attached inline as logo.{logo.subtype} (image/{logo.subtype}, {len(logo.data):,} bytes),"
+            f" shown at the top of the HTML part at {logo.width}×{logo.height} pixels"
+        )
+    return look
 
 
 def delivered(

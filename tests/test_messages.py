@@ -267,6 +267,7 @@ def test_reply_to_names_where_a_reporters_answer_goes(cortex, smtp):
     [
         ("a@example.org, b@example.org", "'reply_to' is 'a@example.org, b@example.org', which holds 2 addresses"),
         ("SOC <soc@>", "'reply_to' is 'SOC <soc@>', which is not a usable reply address"),
+        ("=?utf-8?b?eA0KQmNjOiBldmVAZXZpbC5leGFtcGxl?= <soc@example.org>", "whose name holds '=?'"),
     ],
 )
 def test_reply_to_that_is_not_one_address_is_an_error_naming_it(cortex, smtp, value, says):
@@ -274,6 +275,16 @@ def test_reply_to_that_is_not_one_address_is_an_error_naming_it(cortex, smtp, va
 
     assert not result.success
     assert says in result.error
+    assert smtp.delivered == []
+
+
+def test_sender_name_holding_an_encoded_word_is_refused_before_it_can_add_a_header(cortex, smtp):
+    result = cortex(thehive4_case("Spam"), **{"from": "=?utf-8?b?eA0KQmNjOiBldmVAZXZpbC5leGFtcGxl?= <soc@example.org>"})
+
+    assert not result.success
+    assert "'from' is '=?utf-8?b?eA0KQmNjOiBldmVAZXZpbC5leGFtcGxl?= <soc@example.org>', whose name holds '=?'" in (
+        result.error
+    )
     assert smtp.delivered == []
 
 

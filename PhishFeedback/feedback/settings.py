@@ -128,6 +128,12 @@ def _mailbox(name: str, value: str, role: str) -> tuple[str, str]:
         raise ConfigError(
             f"{read}, which is not a usable {role} address: {bad}. Write it like SOC <soc@example.org>. {WHERE}"
         ) from None
+    if "=?" in display_name:
+        # An RFC 2047 encoded word: Python's mail package decodes it in the header, line breaks and all.
+        raise ConfigError(
+            f"{read}, whose name holds '=?', the start of an encoded word that mail readers decode:"
+            f" write the name as plain text (any letters will do), like SOC <soc@example.org>. {WHERE}"
+        )
     return printable(display_name), address
 
 

@@ -55,7 +55,8 @@ def read_logo(value: str | None) -> Logo | None:
     size = _png_size(data) if subtype == "png" else _jpeg_size(data)
     if size is None:
         raise ConfigError(
-            f"logo is a damaged {subtype.upper()} image: its width and height cannot be read. Export it again. {WHERE}"
+            f"logo is a damaged {subtype.upper()} image, whose width and height cannot be read:"
+            f" export it again. {WHERE}"
         )
     width, height = size
     scale = min(1.0, BOX[0] / width, BOX[1] / height)

@@ -281,6 +281,7 @@ def assert_only_our_headers_and_body(message, subject: str) -> None:
     assert message["Subject"] == subject
     assert message["Reply-To"] is None
     assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
+    assert message.get_body(("plain",)).get_content().startswith("Hello,")
     page = message.get_body(("html",)).get_content()
     assert page.startswith("<!DOCTYPE html>") and "<h1>" not in page
 

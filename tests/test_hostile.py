@@ -7,6 +7,7 @@ folder that cannot be written) or end the job the way Cortex's runners do.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -20,8 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
+from feedback.case import printable
 from testkit.cases import thehive4_case
-from testkit.cortex import finish_job, start_job, write_job
+from testkit.cortex import ACKNOWLEDGE_MANIFEST, MANIFEST, finish_job, start_job, write_job
 from testkit.smtp_server import Faults, RawTcpServer
 
 NOTHING_SENT = "Nothing was sent or tagged"
@@ -248,3 +250,79 @@ def test_lone_surrogates_and_control_characters_in_the_configured_texts_are_repl
     assert message["Subject"] == "Re\ufffd: Invoice overdue"
     assert "Hello\ufffd alice@example.org" in message.get_body(("plain",)).get_content()
     assert "The \ufffd SOC" in message.get_body(("plain",)).get_content()
+
+
+# --- Encoded words in the case: headers and body stay ours -------------------------------------
+
+# An RFC 2047 encoded word that decodes to a line break, a Reply-To and an HTML body of the attacker's.
+SMUGGLED = "\r\nReply-To: evil@evil.example\r\nContent-Type: text/html\r\n\r\n<h1>owned</h1>"
+ENCODED_WORD = f"=?utf-8?b?{base64.b64encode(SMUGGLED.encode()).decode()}?="
+OUR_HEADERS = sorted(
+    ("Subject", "From", "To", "Date", "Message-ID", "Auto-Submitted", "X-Auto-Response-Suppress")
+    + ("Content-Type", "MIME-Version")
+)
+FLAVOURS = pytest.mark.parametrize("manifest", [MANIFEST, ACKNOWLEDGE_MANIFEST], ids=["verdict", "acknowledge"])
+
+
+def received(request, way: str) -> tuple[dict, object]:
+    """The configuration items for a way out, and a function giving the first message its server accepted."""
+    if way == "smtp":
+        smtp = request.getfixturevalue("smtp")
+        return {}, lambda: smtp.delivered[0].message
+    if way == "graph":
+        graph = request.getfixturevalue("graph")
+        return request.getfixturevalue("graph_items"), lambda: graph.accepted[0]
+    gmail_api = request.getfixturevalue("gmail_api")
+    return request.getfixturevalue("gmail"), lambda: gmail_api.sent[0].message
+
+
+def assert_only_our_headers_and_body(message, subject: str) -> None:
+    assert sorted(message.keys()) == OUR_HEADERS
+    assert message["Subject"] == subject
+    assert message["Reply-To"] is None
+    assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
+    assert message.get_body(("plain",)).get_content().startswith("Hello,")
+    page = message.get_body(("html",)).get_content()
+    assert page.startswith("<!DOCTYPE html>") and "<h1>" not in page
+
+
+@FLAVOURS
+@pytest.mark.parametrize("way", ["smtp", "graph", "gmail"])
+@pytest.mark.parametrize("placeholder", ["{reported_subject}", "{case_title}"])
+def test_encoded_word_in_the_title_is_shown_literally_and_adds_no_header_or_body(
+    cortex, request, way, manifest, placeholder
+):
+    items, first_message = received(request, way)
+    title = f"Phishing report: {ENCODED_WORD}"
+    result = cortex(thehive4_case("Spam", title=title), manifest=manifest, subject=f"Re: {placeholder}", **items)
+
+    assert result.success, result.error
+    shown = ENCODED_WORD if placeholder == "{reported_subject}" else title
+    assert_only_our_headers_and_body(first_message(), f"Re: {shown}")
+
+
+def encoded_words(text: str) -> str:
+    return f"=?utf-8?b?{base64.b64encode(text.encode('utf-8', 'surrogatepass')).decode()}?="
+
+
+TITLE_TEXTS = st.one_of(
+    st.text(),
+    st.lists(st.one_of(st.text(), st.text().map(encoded_words), st.sampled_from(["\r\n", "=?", "?=", "\n\n"]))).map(
+        "".join
+    ),
+)
+
+
+@hypothesis.settings(
+    max_examples=max(int(os.environ.get("PHISHFEEDBACK_EXAMPLES", "150")) // 10, 5),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(text=TITLE_TEXTS)
+def test_whatever_the_title_holds_the_message_has_our_headers_and_our_body(cortex, smtp, text):
+    smtp.delivered[:] = []
+    title = f"Phishing report: {text}"
+    result = cortex(thehive4_case("Spam", title=title), subject="{case_title}")
+
+    assert result.success, result.error
+    assert_only_our_headers_and_body(smtp.delivered[0].message, " ".join(printable(title.strip()).split()))

@@ -145,6 +145,8 @@ def test_docs_fields_of_the_cortex_analyzers_site_are_set_and_their_pictures_exi
     assert m["service_homepage"].startswith("https://")
     for screenshot in m["screenshots"]:
         assert (MANIFEST.parent / screenshot["path"]).is_file(), screenshot
+    assert m["service_logo"]["caption"] == "logo"
+    assert (MANIFEST.parent / m["service_logo"]["path"]).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert (MANIFEST.parent / "README.md").is_file()
 
 

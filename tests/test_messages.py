@@ -7,6 +7,7 @@ import re
 import pytest
 
 from testkit.cases import thehive4_case
+from testkit.images import JPEG, PNG, as_item, padded
 
 VERDICTS = ("Phishing", "Spam", "Legit email", "Simulation")
 HOSTILE_TITLE = (
@@ -244,3 +245,184 @@ def test_reference_line_is_offered_to_overrides(cortex, smtp):
     assert cortex(thehive4_case("Spam"), template_spam="Thanks, {reporter}.\n\n{reference}").success
 
     assert parts(smtp.delivered[0])[1] == "Thanks, alice@example.org.\n\nReference: case 42, reported on 2023-08-30.\n"
+
+
+# --- Reply-To ----------------------------------------------------------------------------------
+
+
+def test_reply_to_names_where_a_reporters_answer_goes(cortex, smtp):
+    result = cortex(
+        thehive4_case("Spam"), **{"from": "SOC <no-reply@example.org>"}, reply_to="SOC desk <soc@example.org>"
+    )
+
+    assert result.success, result.error
+    message = smtp.delivered[0].message
+    assert [str(a) for a in message["Reply-To"].addresses] == ["SOC desk <soc@example.org>"]
+    assert len(message.get_all("Reply-To")) == 1
+    assert str(message["From"]) == "SOC <no-reply@example.org>"
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("a@example.org, b@example.org", "'reply_to' is 'a@example.org, b@example.org', which holds 2 addresses"),
+        ("SOC <soc@>", "'reply_to' is 'SOC <soc@>', which is not a usable reply address"),
+        ("=?utf-8?b?eA0KQmNjOiBldmVAZXZpbC5leGFtcGxl?= <soc@example.org>", "whose name holds '=?'"),
+    ],
+)
+def test_reply_to_that_is_not_one_address_is_an_error_naming_it(cortex, smtp, value, says):
+    result = cortex(thehive4_case("Spam"), reply_to=value)
+
+    assert not result.success
+    assert says in result.error
+    assert smtp.delivered == []
+
+
+def test_sender_name_holding_an_encoded_word_is_refused_before_it_can_add_a_header(cortex, smtp):
+    result = cortex(thehive4_case("Spam"), **{"from": "=?utf-8?b?eA0KQmNjOiBldmVAZXZpbC5leGFtcGxl?= <soc@example.org>"})
+
+    assert not result.success
+    assert "'from' is '=?utf-8?b?eA0KQmNjOiBldmVAZXZpbC5leGFtcGxl?= <soc@example.org>', whose name holds '=?'" in (
+        result.error
+    )
+    assert smtp.delivered == []
+
+
+# --- Logo --------------------------------------------------------------------------------------
+
+
+def logo_parts(message):
+    """The HTML page and the image part of a message with a logo, once its structure is checked."""
+    text, related = message.iter_parts()
+    assert text.get_content_type() == "text/plain"
+    assert related.get_content_type() == "multipart/related"
+    page, image = related.iter_parts()
+    assert page.get_content_type() == "text/html"
+    return text.get_content(), page.get_content(), image
+
+
+@pytest.mark.parametrize(
+    ("data", "kind", "width", "height"), [(PNG, "image/png", 64, 64), (JPEG, "image/jpeg", 64, 32)], ids=["png", "jpeg"]
+)
+def test_logo_travels_inline_beside_the_html_and_is_shown_at_its_top(cortex, smtp, data, kind, width, height):
+    result = cortex(thehive4_case("Spam"), **{"from": "Example Corp SOC <soc@example.org>"}, logo=as_item(data))
+
+    assert result.success, result.error
+    message = smtp.delivered[0].message
+    assert message.get_content_type() == "multipart/alternative"
+    text, page, image = logo_parts(message)
+    assert image.get_content_type() == kind and image.get_content_disposition() == "inline"
+    assert image.get_content() == data
+    cid = image["Content-ID"].strip("<>")
+    img = f'<img src="cid:{cid}" alt="Example Corp SOC" width="{width}" height="{height}"'
+    assert img in page
+    assert page.index(img) < page.index("Hello,")
+    assert page.count("<img") == 1 and "http" not in page.split(img)[1].split(">")[0]
+    assert "Hello," in text and "cid:" not in text
+
+
+def test_logo_comes_with_the_organisations_name_and_reply_address_and_a_footer_in_the_language(cortex, smtp):
+    items = {"from": "Example Corp SOC <no-reply@example.org>", "reply_to": "soc@example.org", "language": "fr"}
+    assert cortex(thehive4_case("Spam"), logo=as_item(PNG), **items).success
+
+    _, page, _ = logo_parts(smtp.delivered[0].message)
+    letterhead, footer = page.split("Bonjour,")
+    assert "Example Corp SOC" in letterhead and "soc@example.org" in letterhead
+    assert "<strong>Example Corp SOC</strong> &middot; soc@example.org" in footer
+    assert "Vous recevez ce message parce que vous avez signalé un e-mail" in footer
+    assert "no-reply@example.org" not in page
+
+
+def test_message_without_a_logo_has_no_letterhead_or_footer(cortex, smtp):
+    assert cortex(thehive4_case("Spam"), **{"from": "Example Corp SOC <soc@example.org>"}).success
+
+    _, _, html = parts(smtp.delivered[0])
+    assert "Example Corp SOC" not in html and "You receive this message" not in html
+
+
+def test_the_pages_title_is_the_subject_escaped(cortex, smtp):
+    assert cortex(thehive4_case("Spam", title=HOSTILE_TITLE), subject="Re: {reported_subject}").success
+
+    _, _, html = parts(smtp.delivered[0])
+    assert (
+        "<title>Re: &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &lt;img src=https://evil.example/t.gif&gt;"
+        in html
+    )
+
+
+def test_logo_without_a_display_name_in_from_takes_the_domain_as_its_alt_text(cortex, smtp):
+    assert cortex(thehive4_case("Spam"), **{"from": "soc@example.org"}, logo=as_item(PNG)).success
+
+    _, page, _ = logo_parts(smtp.delivered[0].message)
+    assert 'alt="example.org"' in page
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "\n".join(as_item(PNG)[i : i + 76] for i in range(0, len(as_item(PNG)), 76)),
+        "data:image/png;base64," + as_item(PNG),
+    ],
+    ids=["wrapped", "data_url"],
+)
+def test_logo_pasted_wrapped_or_as_a_data_url_is_read(cortex, smtp, value):
+    assert cortex(thehive4_case("Spam"), logo=value).success
+
+    assert logo_parts(smtp.delivered[0].message)[2].get_content() == PNG
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("iVBORw0KGgo!!", "logo is not base64 text: paste the output of `base64 -w0 logo.png`"),
+        (as_item(b"GIF89a" + PNG[6:]), "logo is not a PNG or JPEG image"),
+        (as_item(padded(200 * 1024 + 1)), "logo is 204,801 bytes once decoded, past the limit of 204,800 (200 KB)"),
+        (as_item(PNG[:12] + b"JUNK" + PNG[16:]), "logo is a damaged PNG image"),
+        (as_item(JPEG[:20]), "logo is a damaged JPEG image"),
+    ],
+    ids=["not_base64", "gif", "too_large", "png_without_header", "jpeg_cut"],
+)
+def test_logo_that_cannot_be_shown_is_an_error_naming_it_before_anything_goes_out(cortex, smtp, value, says):
+    result = cortex(thehive4_case("Spam"), logo=value)
+
+    assert not result.success
+    assert says in result.error and "Fix it in Cortex" in result.error
+    assert value[:60] not in result.error
+    assert smtp.delivered == []
+
+
+def test_logo_counts_towards_the_message_size_limit(cortex, smtp):
+    # About 840,000 characters of text and HTML: under the limit alone, past it with the largest logo.
+    case = thehive4_case("Spam", title="Phishing report: " + "A" * 70_000)
+    template = "{case_title}\n" * 6
+
+    assert cortex(case, template_spam=template).success
+    result = cortex(case, template_spam=template, logo=as_item(padded(200 * 1024)))
+
+    assert not result.success
+    assert "past the responder's limit" in result.error
+    assert len(smtp.delivered) == 1
+
+
+def test_largest_message_with_the_largest_logo_fits_graphs_request_limit(cortex, smtp, graph, graph_items):
+    case = thehive4_case("Spam", title="Phishing report: " + "A" * 50_000)
+    result = cortex(case, template_spam="{case_title}\n" * 7, logo=as_item(padded(200 * 1024)), **graph_items)
+
+    assert result.success, result.error
+    (request,) = graph.received
+    assert int(request.headers["Content-Length"]) < 4 * 1024 * 1024
+    assert logo_parts(graph.accepted[0])[2].get_content() == padded(200 * 1024)
+
+
+def test_dry_run_says_the_logo_is_attached_and_names_the_reply_address(cortex, smtp):
+    result = cortex(thehive4_case("Spam"), dry_run=True, logo=as_item(PNG), reply_to="soc@example.org")
+
+    assert result.success, result.error
+    (preview,) = result.output["full"]["preview"]
+    assert preview["logo"] == (
+        f"attached inline as logo.png (image/png, {len(PNG):,} bytes),"
+        " shown at the top of the HTML part at 64×64 pixels"
+    )
+    assert preview["reply_to"] == "soc@example.org"
+    assert '<img src="cid:' in preview["html"]
+    assert as_item(PNG)[:40] not in result.raw_output

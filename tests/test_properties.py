@@ -95,6 +95,8 @@ titles = st.sampled_from(
         "Phishing report: Urgent\r\nBcc: eve@evil.example",
         "Phishing report: <script>alert(1)</script> & {reporter} {0} }{",
         "Phishing report: Facture impayée — 請求書",
+        "[EXT] FW: Phishing report: Invoice overdue",
+        "Phishing report: =?utf-8?b?DQpSZXBseS1UbzogZXZlQGV2aWwuZXhhbXBsZQ0KDQo8aDE+b3duZWQ=?=",
         "Ransomware on FS01",
         "",
     ]

@@ -21,6 +21,7 @@ from feedback.case import VERDICTS
 from feedback.flavours import LANGUAGES
 from testkit.cases import thehive4_case
 from testkit.cortex import ACKNOWLEDGE_MANIFEST
+from testkit.images import PNG, as_item
 
 # The recipient's side; the relay (an address of example.org's, routable) and Cortex's host are outside it.
 RECEIVING_NETWORK = "192.0.2.0/24"
@@ -77,7 +78,8 @@ def scored(cortex, smtp, home, verdict: str, **items) -> tuple[float, list[str]]
     assert result.success, result.error
     (delivered,) = smtp.delivered
     score, rules = spamassassin(received_from_outside(delivered.content, delivered.message["Date"]), home)
-    print(f"\n{verdict} {items}: SpamAssassin score {score}")
+    shown = {name: value if name != "logo" else f"<{len(value)} characters>" for name, value in items.items()}
+    print(f"\n{verdict} {shown}: SpamAssassin score {score}")
     for points, name, description in rules:
         print(f"  {points:5.1f} {name:24} {description}")
     return score, [name for _, name, _ in rules]
@@ -102,6 +104,27 @@ def test_shipped_acknowledgement_scores_below_one_point_with_spamassassin(cortex
 
 def test_a_message_in_two_languages_scores_below_one_point_with_spamassassin(cortex, smtp, tmp_path):
     score, rules = scored(cortex, smtp, tmp_path, "Phishing", language="fr,nl")
+
+    assert "ALL_TRUSTED" not in rules
+    assert score < 1.0, rules
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("verdict", VERDICTS)
+def test_shipped_message_with_a_logo_scores_below_one_point_with_spamassassin(
+    cortex, smtp, tmp_path, verdict, language
+):
+    score, rules = scored(cortex, smtp, tmp_path, verdict, language=language, logo=as_item(PNG))
+
+    assert "ALL_TRUSTED" not in rules
+    assert score < 1.0, rules
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_shipped_acknowledgement_with_a_logo_scores_below_one_point_with_spamassassin(cortex, smtp, tmp_path, language):
+    score, rules = scored(
+        cortex, smtp, tmp_path, "Spam", language=language, manifest=ACKNOWLEDGE_MANIFEST, logo=as_item(PNG)
+    )
 
     assert "ALL_TRUSTED" not in rules
     assert score < 1.0, rules

@@ -21,6 +21,9 @@ SHOWN_FIELDS = 10
 # The keys under which TheHive 4's v0 JSON stores a custom field's value, one per field type.
 VALUE_KEYS = ("string", "integer", "float", "boolean", "date", "number")
 SUBJECT_SEPARATORS = " \t:-–—|"
+# What a mail system or a forwarding reporter puts before a report's title: [tags] ([EXT], [SPAM]) and
+# reply or forward markers in the languages of the messages (RE, FW, Fwd, TR, WG, AW), any number of each.
+TITLE_MARKER = r"(?:\[[^\[\]]*\]|(?:re|fwd?|tr|wg|aw)\s*:)"
 # Control characters other than line breaks and tabs, and lone surrogates (JSON can carry them;
 # no mail can): replaced by U+FFFD wherever a case's text may reach a message.
 UNPRINTABLE = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]"
@@ -64,11 +67,12 @@ def read_report(
     title = data.get("title")
     if not isinstance(title, str) or not title.strip():
         raise CaseError(f"The {kind} has no title, so it cannot be recognised as a phishing report.")
-    if not title.lstrip().lower().startswith(title_prefix.lower()):
+    reported = reported_part(title, title_prefix)
+    if reported is None:
         raise CaseError(
             f"Phish_Feedback only answers phishing reports: the {kind} title must start with"
-            f" '{title_prefix}' (it is '{shortened(title, 80)}'). Run it on a reported phishing {kind},"
-            " or ask the Cortex admin to change title_prefix."
+            f" '{title_prefix}', after any [tags] and RE:, FW: or Fwd: markers (it is '{shortened(title, 80)}')."
+            f" Run it on a reported phishing {kind}, or ask the Cortex admin to change title_prefix."
         )
     tags = data.get("tags")
     return Report(
@@ -76,12 +80,29 @@ def read_report(
         id=_text(data.get("_id") or data.get("id")),
         number=_text(data.get("caseId") or data.get("number") or data.get("sourceRef")),
         title=printable(title.strip()),
-        reported_subject=printable(title.lstrip()[len(title_prefix) :].lstrip(SUBJECT_SEPARATORS).strip()),
+        reported_subject=printable(reported.lstrip(SUBJECT_SEPARATORS).strip()),
         created=_date(data.get("startDate") or data.get("date") or data.get("createdAt")),
         verdict=_verdict(data, custom_field, kind) if flavour == VERDICT_FLAVOUR else "",
         tags=_strings(tags),
         artifacts=tuple(_observables(data.get("artifacts"))) if kind == "alert" else (),
     )
+
+
+def reported_part(title: str, prefix: str) -> str | None:
+    """What follows the prefix in a report's title; None when the title does not carry the prefix.
+
+    The prefix is found at the start, case-insensitively, after any leading white space, tags and
+    markers, or inside the first tag (`[Phishing report] Invoice`). An empty prefix (the item set to a
+    single space) takes every title whole.
+    """
+    if not prefix:
+        return title.lstrip()
+    found = re.match(rf"\s*(?:{TITLE_MARKER}\s*)*(\[\s*)?{re.escape(prefix)}", title, re.IGNORECASE)
+    if found is None:
+        return None
+    rest = title[found.end() :]
+    # Inside a tag, the tag's end is no part of the subject.
+    return rest.lstrip().removeprefix("]") if found.group(1) else rest
 
 
 def read_observables(items: object) -> list[Observable]:

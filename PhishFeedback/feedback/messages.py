@@ -17,7 +17,10 @@ from email.utils import format_datetime, make_msgid
 from string import Formatter
 
 from feedback.case import Report
+from feedback.headers import header_value
 from feedback.items import ConfigError
+from feedback.letterhead import letterhead
+from feedback.logo import attach, encoded_size
 from feedback.plan import Decision
 from feedback.redaction import scrub
 from feedback.settings import Settings
@@ -102,9 +105,11 @@ class Composer:
         self.separators = separators() if several else ("", "")
         name = " ".join(settings.sender_name.split())
         self.sender = Address(display_name=name, addr_spec=settings.sender_address)
+        self.reply_to = _reply_to(settings)
         self.date = format_datetime(now)
         domain = settings.sender_address.rpartition("@")[2]
         self.outgoing = [Outgoing(r, make_msgid(domain=domain)) for r in decision.recipients]
+        self.letterhead = letterhead(settings, [section.language for section in self.wording.sections])
         longest = max((len(_html_value(r)) for r in decision.recipients), default=0)
         for chosen in every:
             _check_size(self, longest, *chosen)
@@ -118,16 +123,27 @@ class Composer:
         text = scrub(self.separators[0].join(texts)) + "\n"
         content = scrub(self._content(parts, pages))
         message = EmailMessage(policy=POLICY)
-        message["Subject"] = scrub(" ".join(subject.split()))
+        message["Subject"] = header_value("Subject", scrub(subject))
         message["From"] = self.sender
-        message["To"] = item.recipient
+        if self.reply_to:
+            message["Reply-To"] = self.reply_to
+        # In angle brackets: a bare address beside HTML and one image is a spam sign (TO_NO_BRKTS_HTML_IMG).
+        message["To"] = f"<{item.recipient}>"
         message["Date"] = self.date
         message["Message-ID"] = item.message_id
         message["Auto-Submitted"] = "auto-generated"
         message["X-Auto-Response-Suppress"] = "All"
         message.set_content(text, cte="quoted-printable")
-        page = self.frame.format_map({"content": content, "language": self.wording.sections[0].language})
+        language = self.wording.sections[0].language
+        head = self.letterhead
+        # The page's title is the subject: a reader of the page alone (a screen reader, a browser) knows what it is.
+        title = html.escape(" ".join(message["Subject"].split()))
+        page = self.frame.format_map(
+            {"content": content, "language": language, "title": title, "logo": head.top, "footer": head.bottom}
+        )
         message.add_alternative(page, subtype="html", cte="quoted-printable")
+        if head.logo:
+            attach(message, head.logo, head.cid)
         return message
 
     def _chosen(self, recipient: str) -> tuple[Wording, list[Part]]:
@@ -169,6 +185,14 @@ def _corrections(
     }
 
 
+def _reply_to(settings: Settings) -> Address | None:
+    """Where a reporter's answer goes when `from` is a mailbox nobody reads."""
+    if settings.reply_to is None:
+        return None
+    name, address = settings.reply_to
+    return Address(display_name=" ".join(name.split()), addr_spec=address)
+
+
 def _filled(part: Part, recipient: str) -> tuple[dict[str, str], dict[str, str]]:
     """The part's values for one recipient, as text and as HTML, its signature filled in too."""
     values = {**part.values, "reporter": recipient}
@@ -200,7 +224,10 @@ def _reference(language: str, values: dict[str, str]) -> str:
 def _check_size(composer: Composer, longest_reporter: int, chosen: Wording, parts: list[Part]) -> None:
     """Refuse, before anything goes out, a message longer than MESSAGE_LIMIT, without building it."""
     lengths = [_filled_lengths(part, longest_reporter) for part in parts]
-    size = _length(chosen.subject, lengths[0][0]) + len(composer.frame)
+    # The subject twice: in its header and as the page's title.
+    size = 2 * _length(chosen.subject, lengths[0][0]) + len(composer.frame)
+    head = composer.letterhead
+    size += len(head.top) + len(head.bottom) + encoded_size(head.logo)
     for part, (text_lengths, html_lengths) in zip(parts, lengths):
         size += _length(part.section.text, text_lengths) + _length(part.section.html, html_lengths)
     if parts[1:]:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from feedback import answers
 from feedback.delivery import NOT_CHECKED, Check, Checked, Delivery, Failure
 from feedback.flavours import ACKNOWLEDGEMENT
+from feedback.logo import Logo
 from feedback.messages import Composer
 from feedback.plan import Decision
 from feedback.shapes import shape
@@ -47,7 +48,11 @@ def preview(decision: Decision, composer: Composer, kind: str, warnings: list[st
         return nothing_to_send(decision, kind, warnings, check)
     shown, size = [], 0
     for item in composer.outgoing:
-        entry = _shown(item.recipient, composer.message(item), decision.corrections.get(item.recipient, ""))
+        built = composer.message(item)
+        entry = {
+            **_shown(item.recipient, built, decision.corrections.get(item.recipient, "")),
+            **_look(built, composer.letterhead.logo),
+        }
         size += sum(len(value) for value in entry.values())
         if shown and size > PREVIEW_LIMIT:
             break
@@ -108,6 +113,19 @@ def _shown(recipient: str, message, earlier: str) -> dict[str, str]:
         "text": message.get_body(("plain",)).get_content(),
         "html": message.get_body(("html",)).get_content(),
     }
+
+
+def _look(message, logo: Logo | None) -> dict[str, str]:
+    """The reply address and the logo, when set; of the logo, that it is attached and how, never its bytes."""
+    look = {}
+    if message["Reply-To"] is not None:
+        look["reply_to"] = str(message["Reply-To"])
+    if logo is not None:
+        look["logo"] = (
+            f"attached inline as logo.{logo.subtype} (image/{logo.subtype}, {len(logo.data):,} bytes),"
+            f" shown at the top of the HTML part at {logo.width}×{logo.height} pixels"
+        )
+    return look
 
 
 def delivered(

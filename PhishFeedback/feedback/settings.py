@@ -16,6 +16,7 @@ from feedback.case import printable
 from feedback.flavours import TEMPLATE_ITEMS, read_flavour, read_languages
 from feedback.google.settings import GmailSettings, gmail_settings
 from feedback.items import WHERE, ConfigError, Items
+from feedback.logo import Logo, read_logo
 from feedback.microsoft.settings import GraphSettings, graph_settings
 from feedback.pacing import TIME_BUDGET_SHARE, Limits
 from feedback.shapes import shape
@@ -51,13 +52,16 @@ class Settings:
     dry_run: bool
     time_budget: float
     send_corrections: bool
+    # The display name and address replies go to, when `from` is a mailbox nobody reads.
+    reply_to: tuple[str, str] | None
+    logo: Logo | None
 
 
 def read_settings(config: object, parameters: object) -> Settings:
     if not isinstance(config, dict):
         raise ConfigError("The job carries no configuration object. Re-save the responder's settings in Cortex.")
     items = Items(config)
-    sender_name, sender_address = _sender(items.text("from", required=True))
+    sender_name, sender_address = _mailbox("from", items.text("from", required=True), "sender")
     delivery = items.choice("delivery", DELIVERIES, "smtp")
     job_timeout = items.number("jobTimeout", 30, low=1, high=24 * 60)
     cacerts = items.text("cacerts", secret=True)
@@ -94,28 +98,36 @@ def read_settings(config: object, parameters: object) -> Settings:
         time_budget=job_timeout * 60 * TIME_BUDGET_SHARE,
         # Cortex sends null for an item added after the responder's settings were saved: corrections stay on.
         send_corrections=items.raw.get("send_corrections") is None or items.flag("send_corrections"),
+        reply_to=_mailbox("reply_to", reply_to, "reply") if (reply_to := items.text("reply_to")) else None,
+        logo=read_logo(items.text("logo")),
     )
 
 
-def _sender(value: str) -> tuple[str, str]:
-    """The display name and address; an error quotes what was read, as the analyst cannot see the item."""
-    read = f"'from' is '{' '.join(value.split())[:120]}'"
+def _mailbox(name: str, value: str, role: str) -> tuple[str, str]:
+    """The display name and address of `from` or `reply_to`; an error quotes what was read, unseen by the analyst."""
+    read = f"'{name}' is '{' '.join(value.split())[:120]}'"
     pairs = getaddresses([value])
     if len(pairs) != 1:
         raise ConfigError(
-            f"{read}, which holds {len(pairs)} addresses; it must hold exactly one sender address,"
+            f"{read}, which holds {len(pairs)} addresses; it must hold exactly one {role} address,"
             f" like SOC <soc@example.org>. {WHERE}"
         )
-    name, address = pairs[0]
+    display_name, address = pairs[0]
     # The parser gives '' for what it cannot read (`soc@`, `SOC <soc@>`): the text itself says why.
     candidate = address or value.rpartition("<")[2].partition(">")[0] or value
     try:
         address = parse_address(candidate)
     except AddressError as bad:
         raise ConfigError(
-            f"{read}, which is not a usable sender address: {bad}. Write it like SOC <soc@example.org>. {WHERE}"
+            f"{read}, which is not a usable {role} address: {bad}. Write it like SOC <soc@example.org>. {WHERE}"
         ) from None
-    return printable(name), address
+    if "=?" in display_name:
+        # An RFC 2047 encoded word: Python's mail package decodes it in the header, line breaks and all.
+        raise ConfigError(
+            f"{read}, whose name holds '=?', the start of an encoded word that mail readers decode:"
+            f" write the name as plain text (any letters will do), like SOC <soc@example.org>. {WHERE}"
+        )
+    return printable(display_name), address
 
 
 def _printable(text: str | None) -> str | None:

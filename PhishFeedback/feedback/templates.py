@@ -121,7 +121,18 @@ def _shipped_subject(languages: tuple[str, ...], name: str) -> str:
 
 def frame() -> str:
     """The HTML page every message's content goes in."""
-    return _shipped_template("frame.html", known=("content", "language"))
+    return _shipped_template("frame.html", known=("content", "language", "title", "logo", "footer"))
+
+
+def letterhead_templates() -> tuple[str, str]:
+    """The rows a page with the organisation's logo starts and ends with: the logo beside its name, the footer."""
+    top = _shipped_template("logo.html", known=("cid", "alt", "contact", "width", "height"))
+    return top, _shipped_template("footer.html", known=("alt", "contact", "footer"))
+
+
+def footer_text(language: str) -> str:
+    """Why the reporter got the message, below a letterhead's page."""
+    return _shipped(language, "footer.txt").strip()
 
 
 def section_frame() -> str:

@@ -98,7 +98,12 @@ class Untrusted(Exception):
 
 
 def post(session, url: str, limit: int, timeout: float, **request) -> tuple[int, dict, bytes]:
-    """A POST's status, headers and body (at most `limit` bytes), redirects not followed.
+    """A POST's status, headers and body (at most `limit` bytes), redirects not followed: see `exchange`."""
+    return exchange(session, "POST", url, limit, timeout, **request)
+
+
+def exchange(session, method: str, url: str, limit: int, timeout: float, **request) -> tuple[int, dict, bytes]:
+    """A request's status, headers and body (at most `limit` bytes), redirects not followed.
 
     A failed TLS handshake is `Untrusted`; any other failure an OSError in words, for the caller to retry or report.
     A longer answer's connection is dropped, not kept for the next request.
@@ -106,7 +111,7 @@ def post(session, url: str, limit: int, timeout: float, **request) -> tuple[int,
     import requests
 
     try:
-        response = session.post(url, timeout=timeout, allow_redirects=False, stream=True, **request)
+        response = session.request(method, url, timeout=timeout, allow_redirects=False, stream=True, **request)
     except requests.exceptions.SSLError:
         raise Untrusted() from None
     except requests.Timeout:

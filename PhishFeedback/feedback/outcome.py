@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from feedback.composers import Composers
 from feedback.delivery import Delivery
 from feedback.flavours import ACKNOWLEDGEMENT
-from feedback.messages import Composer
 from feedback.plan import Decision
 from feedback.shapes import shape
 from feedback.tags import acknowledgement_operations, record_operations
@@ -28,18 +28,18 @@ def nothing_to_send(decision: Decision, kind: str, warnings: list[str]) -> Outco
     return Outcome(_full(message, decision, warnings), [])
 
 
-def preview(decision: Decision, composer: Composer, warnings: list[str], unchecked: list[str]) -> Outcome:
+def preview(decision: Decision, composer: Composers, warnings: list[str], unchecked: list[str]) -> Outcome:
     """A dry run: the messages as they would go out, and no operation, since nobody was mailed.
 
     `unchecked`: what the dry run could not check of the way out (Graph's Mail.Send reads nothing).
 
-    The report is bounded: past PREVIEW_LIMIT the other messages, which differ only in their
-    recipient, are not built, and their recipients are listed under `not_shown`.
+    The report is bounded: past PREVIEW_LIMIT the other messages, which differ in their recipient (and
+    may in their language and In-Reply-To), are not built, and their recipients are listed under `not_shown`.
     """
     shown, size = [], 0
     for item in composer.outgoing:
         entry = _shown(item.recipient, composer.message(item))
-        size += sum(len(value) for value in entry.values())
+        size += sum(len(value or "") for value in entry.values())
         if shown and size > PREVIEW_LIMIT:
             break
         shown.append(entry)
@@ -48,7 +48,8 @@ def preview(decision: Decision, composer: Composer, warnings: list[str], uncheck
     if not_shown:
         message += (
             f" The report shows the first {len(shown)} in full, up to its limit of {PREVIEW_LIMIT:,} characters;"
-            f" the {len(not_shown)} others, listed under not_shown, differ only in their recipient."
+            f" the {len(not_shown)} others, listed under not_shown, differ only in their recipient, language and"
+            " In-Reply-To."
         )
     if unchecked:
         message += f" Not checked: {' '.join(unchecked)}"
@@ -63,6 +64,8 @@ def _shown(recipient: str, message) -> dict[str, str]:
     return {
         "to": recipient,
         "subject": message["Subject"],
+        "language": message["Content-Language"],
+        "in_reply_to": message["In-Reply-To"],
         "text": message.get_body(("plain",)).get_content(),
         "html": message.get_body(("html",)).get_content(),
     }

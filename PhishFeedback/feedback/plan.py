@@ -44,8 +44,8 @@ def decide(
     The verdict goes to whoever has not had it, acknowledged or not; the acknowledgement only to
     whoever has had neither: thanks for a report whose verdict already came would read as a mix-up.
     """
-    tagged = [o.data for o in observables if o.data_type == "mail" and _has_tag(o, reporter_tag)]
-    candidates = tag_values(report.tags, REPORTER_NAMESPACE) + tagged
+    tagged = _tagged(observables, reporter_tag)
+    candidates = reporter_values(report.tags, observables, reporter_tag)
     if not candidates:
         raise CaseError(
             f"No reporter to answer: tag the {report.kind} '{REPORTER_NAMESPACE}:<address>' with the"
@@ -87,6 +87,16 @@ def decide(
             k: v for k, v in (("reporters", tagged), ("reported_subject", subject), ("reported_sender", sender)) if v
         },
     )
+
+
+def reporter_values(tags: tuple[str, ...], observables: list[Observable], reporter_tag: str) -> list[str]:
+    """Who reported, as the case or alert names them: its `user_email:` tags, then its mail observables tagged
+    `reporter_tag`; values as they stand, not yet checked."""
+    return tag_values(tags, REPORTER_NAMESPACE) + _tagged(observables, reporter_tag)
+
+
+def _tagged(observables: list[Observable], reporter_tag: str) -> list[str]:
+    return [o.data for o in observables if o.data_type == "mail" and _has_tag(o, reporter_tag)]
 
 
 def _nobody(refused: list[Refusal], kind: str) -> str:

@@ -15,7 +15,10 @@ from testkit.cases import thehive4_case
 from testkit.gmail_api import google_error
 from testkit.google_oauth import DELEGATION_MISSING
 from testkit.graph_api import UNAVAILABLE, error
+from testkit.graph_api import Reply as GraphReply
 from testkit.https_server import Reply
+from testkit.secret_forms import leaked
+from testkit.token_endpoint import CLIENT_SECRET, MAILBOX
 
 ALICE, BOB, CAROL = "alice@example.org", "bob@example.org", "carol@example.org"
 GREETING = {"en": "Hello,", "fr": "Bonjour,", "nl": "Hallo,", "de": "Guten Tag,", "es": "Hola:"}
@@ -76,7 +79,7 @@ def test_a_graph_that_fails_the_lookup_is_not_asked_again_and_the_messages_go_ou
     assert languages(graph.accepted) == {ALICE: "es", BOB: "es"}
     assert len(graph.language_requests) == 1
     [warning] = warnings(result)
-    assert f"gave no mailbox language for {ALICE} (HTTP 503 ServiceUnavailable)" in warning
+    assert f"did not give the mailbox language of {ALICE} (HTTP 503 ServiceUnavailable)" in warning
 
 
 def test_a_mailbox_language_that_is_not_shipped_falls_back_to_the_next_source(cortex, graph, graph_items):
@@ -130,7 +133,28 @@ def test_a_gmail_answer_that_is_not_json_falls_back_with_one_warning(cortex, goo
     assert result.success, result.error
     assert languages(sent.message for sent in gmail_api.sent) == {ALICE: "de", BOB: "de"}
     [warning] = warnings(result)
-    assert f"gave no language for {ALICE} (an answer without a displayLanguage)" in warning
+    assert f"did not give the language of {ALICE} (an answer without a displayLanguage)" in warning
+
+
+def test_a_gmail_answer_nested_past_the_bound_is_not_parsed_and_falls_back(cortex, google_oauth, gmail_api, gmail):
+    google_oauth.delegated.add(SETTINGS_SCOPE)
+    google_oauth.users.update({ALICE})
+    gmail_api.faults.language = Reply(200, b"[" * 5000 + b"]" * 5000, {"Content-Type": "application/json"})
+    result = cortex(thehive4_case("Spam", [ALICE]), language="auto,de", **gmail)
+
+    assert result.success, result.error
+    [warning] = warnings(result)
+    assert "answered JSON nested deeper than 32 levels" in warning
+
+
+def test_a_graph_refusal_that_echoes_the_secret_is_redacted_in_the_warning(cortex, graph, graph_items):
+    graph.language_reply = GraphReply(403, f"Denied:{CLIENT_SECRET}", "no")
+    result = cortex(thehive4_case("Spam", [ALICE]), language="auto,de", **graph_items)
+
+    assert result.success, result.error
+    [warning] = warnings(result)
+    assert "refused to read the mailbox language of alice@example.org (HTTP 403 Denied:********)" in warning
+    assert leaked(result.everything_printed(), CLIENT_SECRET, MAILBOX) == []
 
 
 def test_a_gmail_refusal_of_the_scope_is_one_warning(cortex, google_oauth, gmail_api, gmail):
@@ -200,18 +224,22 @@ def test_a_malformed_reporter_languages_entry_is_a_configuration_error_naming_it
     assert smtp.delivered == []
 
 
-def test_reporter_languages_without_auto_is_a_configuration_error(cortex, smtp):
-    result = cortex(thehive4_case("Spam"), language="en", reporter_languages=["example.org=fr"])
+@pytest.mark.parametrize(
+    ("items", "said"),
+    [
+        (
+            {"language": "en", "reporter_languages": ["example.org=fr"]},
+            "reporter_languages is set but language does not start with auto",
+        ),
+        ({"language": "en,auto"}, "language holds 'auto' after another code: write it first"),
+    ],
+)
+def test_auto_where_it_cannot_work_is_a_configuration_error(cortex, smtp, items, said):
+    result = cortex(thehive4_case("Spam"), **items)
 
     assert not result.success
-    assert "reporter_languages is set but language does not start with auto" in result.error
-
-
-def test_auto_after_another_language_is_a_configuration_error(cortex, smtp):
-    result = cortex(thehive4_case("Spam"), language="en,auto")
-
-    assert not result.success
-    assert "language holds 'auto' after another code: write it first" in result.error
+    assert said in result.error
+    assert smtp.delivered == []
 
 
 def test_a_campaign_renders_its_templates_once_per_language_not_per_reporter(job_config, monkeypatch):

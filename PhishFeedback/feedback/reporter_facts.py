@@ -13,9 +13,10 @@ from feedback.addresses import AddressError, parse_address
 from feedback.case import Report
 from feedback.composers import Reporter
 from feedback.delivery import Transport
+from feedback.mailbox_settings import Unavailable
 from feedback.message_ids import message_id
 from feedback.plan import Decision
-from feedback.reporter_languages import Unavailable, language_of
+from feedback.reporter_languages import language_of
 from feedback.settings import Settings
 from feedback.thehive.observables import THEHIVE_SHARE, TheHiveError
 from feedback.thehive.settings import TheHiveSettings

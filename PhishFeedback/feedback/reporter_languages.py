@@ -20,10 +20,6 @@ ITEM = "reporter_languages"
 LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*", re.ASCII)
 
 
-class Unavailable(Exception):
-    """A mail service gives no more mailbox languages in this job: the text says why, and what would give them."""
-
-
 def read_reporter_languages(entries: list[str], auto: bool) -> dict[str, str]:
     """`example.fr=fr`, `bob@example.org=nl`, keyed in lower case; a malformed entry is an error naming it."""
     if entries and not auto:

@@ -12,15 +12,11 @@ from urllib.parse import quote
 
 from feedback.alarm import timeout_within
 from feedback.answers import Permanent
-from feedback.api_session import Clock, Untrusted, exchange, open_session
-from feedback.bounded_json import PastBound, parsed
+from feedback.api_session import ClockedSession
+from feedback.mailbox_settings import Service, Unavailable, asked
 from feedback.microsoft.graph import GraphTransport
-from feedback.redaction import shortened
-from feedback.reporter_languages import Unavailable
 from feedback.tokens import OAuthError
 
-# Graph answers with about 150 bytes.
-LARGEST_ANSWER = 64 * 1024
 PERMISSION = (
     "To use each reporter's own mailbox language, an admin grants the app of oauth_client_id the MailboxSettings.Read"
     " application permission, scoped to the reporters' mailboxes with RBAC for Applications in Exchange Online"
@@ -28,63 +24,34 @@ PERMISSION = (
 )
 
 
-class GraphLanguages:
+class GraphLanguages(ClockedSession):
     """The mailbox languages of a job's reporters, over one session of its own, cut at `cutoff`."""
 
     def __init__(self, transport: GraphTransport, cutoff: float) -> None:
+        super().__init__(None, transport.graph.proxies, cutoff)
         self.transport, self.cutoff = transport, cutoff
-        self.clock = Clock(cutoff)
-        self.session = None
 
     def __enter__(self) -> GraphLanguages:
+        """The job's token first (asked for now if delivery has not yet), and the trust that came with it."""
         try:
             self.token = self.transport._token()
         except (OAuthError, Permanent) as refused:
             raise Unavailable(f"No mailbox language was read: {refused}") from None
-        self.clock.__enter__()
-        self.session = open_session(self.transport.context, self.transport.graph.proxies, clock=self.clock)
+        self.context = self.transport.context
+        super().__enter__()
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            if self.session is not None:
-                self.session.close()
-        finally:
-            self.clock.__exit__(None, None, None)
 
     def language(self, address: str) -> str | None:
         """The mailbox's locale as Graph gives it (`nl-BE`); None for a mailbox Graph does not know."""
         graph = self.transport.graph
         url = f"{graph.url}/v1.0/users/{quote(address, safe='@')}/mailboxSettings/language"
-        where = f"Microsoft Graph at {graph.url}"
         headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
-        try:
-            status, _, body = exchange(
-                self.session, "GET", url, LARGEST_ANSWER, timeout_within(graph.timeout, self.cutoff), headers=headers
-            )
-            answer = parsed(body)
-        except Untrusted:
-            raise Unavailable(
-                f"The certificate of {where} could not be verified; no mailbox language was read."
-            ) from None
-        except (OSError, PastBound) as failure:
-            raise Unavailable(f"{where} gave no mailbox language for {address} ({failure}). {PERMISSION}") from None
-        if status in (401, 403):
-            raise Unavailable(
-                f"{where} refused to read the mailbox language of {address} ({_said(status, answer)}). {PERMISSION}"
-            )
-        if status == 404:
-            return None
-        locale = answer.get("locale") if isinstance(answer, dict) else None
-        if status != 200 or not isinstance(locale, str):
-            raise Unavailable(f"{where} gave no mailbox language for {address} ({_said(status, answer)}). {PERMISSION}")
-        return locale
+        service = Service(f"Microsoft Graph at {graph.url}", "mailbox language", "locale", _code, PERMISSION)
+        return asked(self.session, url, timeout_within(graph.timeout, self.cutoff), headers, service, address)
 
 
-def _said(status: int, answer: object) -> str:
-    """Graph's status and error code, shortened, or what was wrong with its answer."""
+def _code(answer: object) -> str | None:
+    """Graph's error code: {"error": {"code": …}}."""
     error = answer.get("error") if isinstance(answer, dict) else None
     code = error.get("code") if isinstance(error, dict) else None
-    if isinstance(code, str):
-        return f"HTTP {status} {shortened(code, 60)}"
-    return f"HTTP {status}" if status != 200 else "an answer without a locale"
+    return code if isinstance(code, str) else None

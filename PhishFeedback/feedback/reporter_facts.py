@@ -23,7 +23,9 @@ from feedback.thehive.settings import TheHiveSettings
 
 # The mailbox languages may use at most this share of the job's time left; delivery needs the rest.
 LOOKUP_SHARE = 1 / 4
-FALLBACK = "The other reporters' languages came from reporter_languages and language; none more was asked in this job."
+FALLBACK = (
+    "No other mailbox was asked in this job: the other reporters' languages came from reporter_languages and language."
+)
 
 
 def reporters_for(

@@ -127,6 +127,7 @@ class GraphApi:
             reply = error(NOT_FOUND)
         elif self.language_reply is not None:
             reply = self.language_reply
+            time.sleep(reply.stall)
         elif not self.mailbox_settings_read:
             reply = error(ACCESS_DENIED)
         elif unquote(match.group(1)) not in self.locales:

@@ -82,6 +82,17 @@ def test_a_graph_that_fails_the_lookup_is_not_asked_again_and_the_messages_go_ou
     assert f"did not give the mailbox language of {ALICE} (HTTP 503 ServiceUnavailable)" in warning
 
 
+def test_a_graph_slower_than_smtp_timeout_is_given_up_once_and_the_messages_go_out(cortex, graph, graph_items):
+    graph.language_reply = GraphReply(stall=3)
+    result = cortex(thehive4_case("Spam", [ALICE, BOB]), language="auto,nl", smtp_timeout=1, **graph_items)
+
+    assert result.success, result.error
+    assert languages(graph.accepted) == {ALICE: "nl", BOB: "nl"}
+    assert len(graph.language_requests) == 1
+    [warning] = warnings(result)
+    assert f"did not give the mailbox language of {ALICE} (no answer within 1 s)" in warning
+
+
 def test_a_mailbox_language_that_is_not_shipped_falls_back_to_the_next_source(cortex, graph, graph_items):
     graph.locales = {ALICE: "it-IT", BOB: "pt-BR", CAROL: "fr-CA"}
     items = dict(graph_items, reporter_languages=["example.org=de", "bob@example.org=pt"])

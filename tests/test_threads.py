@@ -160,3 +160,12 @@ def test_the_dry_run_preview_shows_each_message_in_reply_to(cortex, smtp, thehiv
         (BOB, None, "en"),
     ]
     assert smtp.delivered == []
+
+
+def test_a_case_read_through_the_legacy_api_does_not_ask_for_merged_alerts(cortex, smtp, thehive, api):
+    thehive.expect_request("/api/case/artifact/_search").respond_with_json([])
+    result = cortex(thehive5_case("Spam", [ALICE]), thehive_api="legacy", **api)
+
+    assert result.success, result.error
+    assert [request.path for request, _ in thehive.log] == ["/api/case/artifact/_search"]
+    assert thread_of(smtp.delivered[0].message) == (None, None)

@@ -24,10 +24,11 @@ import time
 from datetime import datetime, timezone
 
 from feedback.case import read_report
+from feedback.composers import Composers
 from feedback.delivery import deliver
-from feedback.messages import Composer
 from feedback.outcome import Outcome, delivered, nothing_to_send, preview
 from feedback.plan import decide
+from feedback.reporter_facts import reporters_for
 from feedback.responder import CortexJob, run_as_cortex_job
 from feedback.settings import read_settings
 from feedback.thehive.observables import observables_for
@@ -35,7 +36,8 @@ from feedback.transports import transport_for
 
 
 def respond(job: CortexJob) -> Outcome:
-    """Read the case → decide who to answer, and with what → render the messages → deliver → report.
+    """Read the case → decide who to answer, and with what → learn each one's language and report → render the
+    messages → deliver → report.
 
     The flavour (the manifest Cortex ran: the verdict or the acknowledgement) is one of the decision's inputs.
     """
@@ -54,9 +56,12 @@ def respond(job: CortexJob) -> Outcome:
     )
     if not (decision.recipients or settings.dry_run):
         return nothing_to_send(decision, report.kind, warnings)
-    # Every template is checked here, before the way out is contacted: a dry run reports its error first.
-    composer = Composer(decision, report, settings, datetime.now(timezone.utc))
     transport = transport_for(settings, deadline)
+    thehive = None if warnings else settings.thehive  # a TheHive that failed the observables is not asked again
+    reporters, learnt = reporters_for(decision, report, data, settings, thehive, transport, deadline)
+    warnings += learnt
+    # Every template is checked here, before the messages go out: a dry run reports a template's error first.
+    composer = Composers(decision, report, settings, datetime.now(timezone.utc), reporters)
     if settings.dry_run:  # the way out says what it can without sending, even when everyone was already notified
         check = transport.check(list(decision.recipients), settings.limits)
         return preview(decision, composer, report.kind, warnings, check)

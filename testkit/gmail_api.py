@@ -4,7 +4,7 @@ An HTTPS server (testkit/https_server.py) with a certificate from the tests' CA 
 connections alive as Google's does, so that a test sees how many a job opens. It takes only the
 tokens the loopback token endpoint (testkit/google_oauth.py) issued, records each message it
 accepts (the raw MIME, base64url-decoded) and the connection it came over, and answers in Google's
-JSON shapes, scripted faults included.
+JSON shapes, scripted faults included; it also answers users.settings.getLanguage (REFERENCE §13).
 """
 
 from __future__ import annotations
@@ -26,6 +26,13 @@ from testkit.https_server import HttpsServer, Received, Reply
 
 FULL_MAIL_SCOPE = "https://mail.google.com/"
 SEND_PATH = re.compile(r"^/gmail/v1/users/([^/]+)/messages/send$")
+LANGUAGE_PATH = re.compile(r"^/gmail/v1/users/([^/]+)/settings/language$")
+# The scopes that may read a user's language settings (REFERENCE §13).
+SETTINGS_SCOPES = {
+    "https://www.googleapis.com/auth/gmail.settings.basic",
+    "https://www.googleapis.com/auth/gmail.readonly",
+    FULL_MAIL_SCOPE,
+}
 
 
 def google_error(code: int, reason: str, message: str, status: str, domain: str = "global", **headers) -> Reply:
@@ -106,6 +113,8 @@ class GmailFaults:
     delay: float = 0.0
     # The next this many sends are made, and their answers (200, the message's id) cut short after the head.
     cut_answers: int = 0
+    # The answer to every settings/language request instead of the user's language.
+    language: Reply | None = None
 
 
 class GmailApi:
@@ -117,6 +126,7 @@ class GmailApi:
         self.url = self.server.url
         self.sent: list[Sent] = []
         self.faults = GmailFaults()
+        self.languages: dict[str, str] = {}  # each user's display language, as settings/language gives it
 
     @property
     def requests(self) -> list[Received]:
@@ -129,6 +139,9 @@ class GmailApi:
         return {request.port for request in self.requests}
 
     def answer(self, request: Received) -> Reply:
+        language = LANGUAGE_PATH.match(request.path)
+        if request.method == "GET" and language is not None:
+            return self._language(request, unquote(language.group(1)))
         path = SEND_PATH.match(request.path)
         if request.method != "POST" or path is None:
             return google_error(404, "notFound", "Not Found", "NOT_FOUND")
@@ -166,8 +179,19 @@ class GmailApi:
             answer.cut = 10
         return answer
 
-    def _authorised(self, authorization: str, user: str) -> Reply | None:
-        """None for a live token with gmail.send for this user (or `me`), else Google's refusal."""
+    def _language(self, request: Received, user: str) -> Reply:
+        """users.settings.getLanguage: the user's display language (Gmail's default, en, where never set)."""
+        refused = self._authorised(request.headers.get("Authorization", ""), user, SETTINGS_SCOPES)
+        if refused is not None:
+            return refused
+        if self.faults.language is not None:
+            return self.faults.language
+        return Reply.json(200, {"displayLanguage": self.languages.get(user, "en")})
+
+    def _authorised(
+        self, authorization: str, user: str, scopes: set[str] = frozenset((SCOPE, FULL_MAIL_SCOPE))
+    ) -> Reply | None:
+        """None for a live token with one of `scopes` (gmail.send) for this user (or `me`), else Google's refusal."""
         scheme, _, token = authorization.partition(" ")
         grant = self.oauth.issued.get(token) if scheme == "Bearer" else None
         if grant is None or grant.expires < time.monotonic():
@@ -178,7 +202,7 @@ class GmailApi:
                 " valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.",
                 "UNAUTHENTICATED",
             )
-        if not {SCOPE, FULL_MAIL_SCOPE} & set(grant.scopes):
+        if not scopes & set(grant.scopes):
             return google_error(
                 403, "insufficientPermissions", "Request had insufficient authentication scopes.", "PERMISSION_DENIED"
             )

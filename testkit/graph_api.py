@@ -4,7 +4,8 @@ An HTTPS server (testkit/https_server.py) that keeps connections alive, so that 
 TLS connections a job opened; it takes the MIME form of sendMail (base64 of the whole message,
 Content-Type text/plain), checks the bearer token Entra issued and the sending mailbox, records each
 message it accepts (202), and answers the replies a test scripts with Graph's status codes,
-`{"error": {"code", "message"}}` bodies and Retry-After.
+`{"error": {"code", "message"}}` bodies and Retry-After. It also answers GET mailboxSettings/language
+(REFERENCE §13) with each mailbox's locale, or 403 ErrorAccessDenied for an app without MailboxSettings.Read.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -52,6 +54,9 @@ UNAVAILABLE = (503, "ServiceUnavailable", "Service unavailable.")
 BAD_TOKEN = (401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
 
 
+LOCALE_NAMES = {"nl-BE": "Dutch (Belgium)", "fr-FR": "French (France)", "en-US": "English (United States)"}
+
+
 @dataclass
 class Reply:
     """One scripted answer: Graph's error, `drop` (the connection closed unanswered), `stall` s of silence, `cut` (the
@@ -90,6 +95,11 @@ class GraphApi:
         self.script: list[Reply] = []
         self.received: list[Received] = []
         self.accepted: list[EmailMessage] = []
+        # mailboxSettings/language: each mailbox's locale, whether the app holds MailboxSettings.Read, a scripted reply.
+        self.locales: dict[str, str] = {}
+        self.mailbox_settings_read = True
+        self.language_reply: Reply | None = None
+        self.language_requests: list[https_server.Received] = []
         self.lock = threading.Lock()
         self.server = https_server.HttpsServer(certificates.server_context(certificate), self.answer).__enter__()
         self.port, self.url = self.server.port, self.server.url
@@ -100,6 +110,8 @@ class GraphApi:
         return len({request.port for request in self.server.log})
 
     def answer(self, request: https_server.Received) -> https_server.Reply:
+        if request.method == "GET":
+            return self._mailbox_language(request)
         reply = self._decide(request.path, dict(request.headers), request.body)
         if reply.drop:
             return https_server.Reply(reply.status, drop=True)
@@ -110,6 +122,32 @@ class GraphApi:
         error = {"error": {"code": reply.code, "message": reply.message}}
         body = json.dumps(error).encode() if reply.code or reply.cut else b""
         return https_server.Reply(reply.status, body, headers, cut=8 if reply.cut else None)
+
+    def _mailbox_language(self, request: https_server.Received) -> https_server.Reply:
+        """GET users/{address}/mailboxSettings/language as Graph answers it, with MailboxSettings.Read or without."""
+        self.language_requests.append(request)
+        match = re.fullmatch(r"/v1\.0/users/([^/]+)/mailboxSettings/language", request.path)
+        if request.headers.get("Authorization", "").removeprefix("Bearer ") not in self.tokens:
+            reply = error(BAD_TOKEN)
+        elif match is None:
+            reply = error(NOT_FOUND)
+        elif self.language_reply is not None:
+            reply = self.language_reply
+            time.sleep(reply.stall)
+        elif not self.mailbox_settings_read:
+            reply = error(ACCESS_DENIED)
+        elif unquote(match.group(1)) not in self.locales:
+            reply = error((404, "ErrorInvalidUser", f"The requested user '{unquote(match.group(1))}' is invalid."))
+        else:
+            user, locale = unquote(match.group(1)), self.locales[unquote(match.group(1))]
+            answer = {
+                "@odata.context": f"https://graph.microsoft.com/v1.0/$metadata#users('{user}')/mailboxSettings/language",
+                "locale": locale,
+                "displayName": LOCALE_NAMES.get(locale, locale),
+            }
+            return https_server.Reply.json(200, answer)
+        body = json.dumps({"error": {"code": reply.code, "message": reply.message}}).encode()
+        return https_server.Reply(reply.status, body, {**reply.headers, "Content-Type": "application/json"})
 
     def _decide(self, path: str, headers: dict[str, str], body: bytes) -> Reply:
         with self.lock:

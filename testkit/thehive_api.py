@@ -69,3 +69,40 @@ def legacy_observable(data_type: str, data: str | None, tags=()) -> dict:
 def legacy_alert_answer(alert: dict, observables: list[dict]) -> dict:
     """TheHive 3/4's answer to GET /api/alert/<id>: the alert with its observables in `artifacts`."""
     return dict(alert, artifacts=observables)
+
+
+def v1_alert(source_ref: str, tags=(), case_id: str = "~8256") -> dict:
+    """An alert merged into a case, as TheHive 5's /api/v1/query lists a case's `alerts`.
+
+    TheHive 5's mail intake stores the received mail's Message-ID as `sourceRef` (REFERENCE §13).
+    """
+    identifier = f"~{next(_ids)}"
+    return {
+        "_id": identifier,
+        "_type": "Alert",
+        "_createdBy": "mail-intake@soc.example.org",
+        "_createdAt": CREATED,
+        "type": "email",
+        "source": "phishing-mailbox",
+        "sourceRef": source_ref,
+        "title": "Phishing report: Invoice overdue",
+        "description": "Reported through the phishing button.",
+        "severity": 2,
+        "severityLabel": "MEDIUM",
+        "date": CREATED,
+        "tags": list(tags),
+        "tlp": 2,
+        "tlpLabel": "AMBER",
+        "pap": 2,
+        "papLabel": "AMBER",
+        "follow": True,
+        "customFields": [],
+        "observableCount": 2,
+        "status": "Imported",
+        "stage": "Imported",
+        "caseId": case_id,
+        "extraData": {},
+        "newDate": CREATED,
+        "importedDate": CREATED,
+        "timeToDetect": 0,
+    }

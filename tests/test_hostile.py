@@ -258,7 +258,7 @@ def test_lone_surrogates_and_control_characters_in_the_configured_texts_are_repl
 SMUGGLED = "\r\nReply-To: evil@evil.example\r\nContent-Type: text/html\r\n\r\n<h1>owned</h1>"
 ENCODED_WORD = f"=?utf-8?b?{base64.b64encode(SMUGGLED.encode()).decode()}?="
 OUR_HEADERS = sorted(
-    ("Subject", "From", "To", "Date", "Message-ID", "Auto-Submitted", "X-Auto-Response-Suppress")
+    ("Subject", "From", "To", "Date", "Message-ID", "Auto-Submitted", "X-Auto-Response-Suppress", "Content-Language")
     + ("Content-Type", "MIME-Version")
 )
 FLAVOURS = pytest.mark.parametrize("manifest", [MANIFEST, ACKNOWLEDGE_MANIFEST], ids=["verdict", "acknowledge"])

@@ -206,7 +206,7 @@ def test_dry_run_report_is_bounded_and_names_the_messages_it_leaves_out(cortex, 
     full = result.output["full"]
     assert 0 < len(full["preview"]) < 60
     assert [p["to"] for p in full["preview"]] + full["not_shown"] == reporters
-    assert "differ only in their recipient" in full["message"]
+    assert "differ only in their recipient, language and In-Reply-To" in full["message"]
     assert len(result.raw_output) < 3_000_000
     assert smtp.delivered == []
 

@@ -76,7 +76,7 @@ def test_observables_are_read_page_by_page(cortex, smtp, thehive, api):
     result = cortex(thehive5_case("Phishing", ()), **api)
 
     assert result.success, result.error
-    assert [b["query"][2] for b in bodies(thehive, V1)] == [
+    assert [b["query"][2] for b in bodies(thehive, V1) if b["query"][1] == {"_name": "observables"}] == [
         {"_name": "page", "from": 0, "to": 100},
         {"_name": "page", "from": 100, "to": 200},
     ]
@@ -110,7 +110,13 @@ def test_server_error_is_retried(cortex, smtp, thehive, api):
     result = cortex(thehive5_case("Spam", ()), **api)
 
     assert result.success, result.error
-    assert len(thehive.log) == 2 and smtp.recipients() == ["bob@example.org"]
+    # The observables twice, then the case's merged alerts (for the reporters' own reports) once.
+    assert [request.args["name"] for request, _ in thehive.log] == [
+        "case-observables",
+        "case-observables",
+        "case-alerts",
+    ]
+    assert smtp.recipients() == ["bob@example.org"]
 
 
 FAILURES = [

@@ -72,6 +72,30 @@ def open_session(
     return session
 
 
+class ClockedSession:
+    """A session of the caller's own for a `with` block of requests: its sockets shut at `deadline`, then closed.
+
+    Subclasses set `context` (and `proxies`) before entering, where they are known only then.
+    """
+
+    def __init__(self, context: ssl.SSLContext | None, proxies: dict[str, str], deadline: float) -> None:
+        self.context, self.proxies = context, proxies
+        self.clock = Clock(deadline)
+        self.session = None
+
+    def __enter__(self) -> ClockedSession:
+        self.clock.__enter__()
+        self.session = open_session(self.context, self.proxies, clock=self.clock)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self.session is not None:
+                self.session.close()
+        finally:
+            self.clock.__exit__(None, None, None)
+
+
 def _clocked_pools(clock: Clock) -> dict[str, type]:
     """urllib3's HTTPS pool, each socket it opens (the plain one, then the TLS one over it) handed to the clock."""
     from urllib3.connection import HTTPSConnection
@@ -106,7 +130,12 @@ class CutShort(ConnectionError):
 
 
 def post(session, url: str, limit: int, timeout: float, **request) -> tuple[int, dict, bytes]:
-    """A POST's status, headers and body (at most `limit` bytes), redirects not followed.
+    """A POST's status, headers and body (at most `limit` bytes), redirects not followed: see `exchange`."""
+    return exchange(session, "POST", url, limit, timeout, **request)
+
+
+def exchange(session, method: str, url: str, limit: int, timeout: float, **request) -> tuple[int, dict, bytes]:
+    """A request's status, headers and body (at most `limit` bytes), redirects not followed.
 
     A failed TLS handshake is `Untrusted`; a body cut short after the status `CutShort`; any other failure an
     OSError in words, for the caller to retry or report.
@@ -115,7 +144,7 @@ def post(session, url: str, limit: int, timeout: float, **request) -> tuple[int,
     import requests
 
     try:
-        response = session.post(url, timeout=timeout, allow_redirects=False, stream=True, **request)
+        response = session.request(method, url, timeout=timeout, allow_redirects=False, stream=True, **request)
     except requests.exceptions.SSLError:
         raise Untrusted() from None
     except requests.Timeout:

@@ -14,8 +14,9 @@ from datetime import datetime, timezone
 
 from feedback import answers, pacing, stopping
 from feedback.answers import Answer, Permanent
+from feedback.composers import Composers
 from feedback.errors import PhishFeedbackError
-from feedback.messages import Composer, Outgoing
+from feedback.messages import Outgoing
 from feedback.pacing import TIME_BUDGET_SHARE, Limits
 from feedback.shapes import shape
 from feedback.stopping import Stopped
@@ -80,7 +81,7 @@ class Delivery:
     accepted_at: dict[str, datetime]  # by recipient: when the service accepted their message (the record says it)
 
 
-def deliver(composer: Composer, transport: Transport, limits: Limits, deadline: float) -> Delivery:
+def deliver(composer: Composers, transport: Transport, limits: Limits, deadline: float) -> Delivery:
     """Send each message once, over as few channels as the service allows, until `deadline`."""
     return _Account(composer, transport, limits, deadline).settle()
 
@@ -100,7 +101,7 @@ class _ChannelOver(Exception):
 class _Account:
     """Who got their message, who never will in this job, and why the others are still waiting."""
 
-    def __init__(self, composer: Composer, transport: Transport, limits: Limits, deadline: float) -> None:
+    def __init__(self, composer: Composers, transport: Transport, limits: Limits, deadline: float) -> None:
         self.composer, self.transport, self.limits, self.deadline = composer, transport, limits, deadline
         self.pending: list[Outgoing] = list(composer.outgoing)  # in order: the first goes next
         self.later: list[Outgoing] = []  # deferred for now: tried again over the next channel

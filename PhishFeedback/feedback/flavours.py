@@ -10,6 +10,8 @@ from __future__ import annotations
 from feedback.items import WHERE, ConfigError
 
 LANGUAGES = ("en", "fr", "nl", "de", "es")
+# The first code of `language` that makes each reporter's message their own language where it is known.
+AUTO = "auto"
 VERDICT_ITEMS = {
     "Phishing": "template_phishing",
     "Spam": "template_spam",
@@ -48,3 +50,23 @@ def read_languages(value: str) -> tuple[str, ...]:
             f" for: use one of {', '.join(LANGUAGES)}, or several separated by commas, like fr,nl. {WHERE}"
         )
     return tuple(dict.fromkeys(codes))
+
+
+def read_language_item(value: str) -> tuple[bool, tuple[str, ...]]:
+    """Whether `language` starts with `auto` (each reporter's own language where known), and the languages of the
+    rest of the list, for whoever's language is not known (or for everyone, without `auto`)."""
+    codes = [code.strip().lower() for code in value.split(",")]
+    auto = codes[0] == AUTO
+    rest = codes[1:] if auto else codes
+    if AUTO in rest:
+        raise ConfigError(
+            f"language holds '{AUTO}' after another code: write it first, like auto,en (each reporter's own language,"
+            f" else English). {WHERE}"
+        )
+    return auto, read_languages(",".join(rest))
+
+
+def shipped_language(code: str) -> str | None:
+    """The shipped language a code names, its regional form too (nl-BE, fr_CA, EN-gb); None when none is shipped."""
+    language = code.strip().lower().replace("_", "-").partition("-")[0]
+    return language if language in LANGUAGES else None

@@ -71,10 +71,10 @@ class Items:
             raise ConfigError(f"{name} must be {kind} from {low:g} to {high:g} (it is {value!r:.60}). {WHERE}")
         return value
 
-    def flag(self, name: str) -> bool:
+    def flag(self, name: str, default: bool = False) -> bool:
         value = self.raw.get(name)
         if value is None:
-            return False
+            return default
         if not isinstance(value, bool):
             raise ConfigError(f"{name} must be true or false (it is {value!r:.60}). {WHERE}")
         return value

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from feedback import answers
+from feedback.composers import Composers
 from feedback.delivery import NOT_CHECKED, Check, Checked, Delivery, Failure
 from feedback.flavours import ACKNOWLEDGEMENT
 from feedback.logo import Logo
-from feedback.messages import Composer
 from feedback.plan import Decision
 from feedback.shapes import shape
 from feedback.tags import acknowledgement_operations, record_operations
@@ -35,14 +35,14 @@ def nothing_to_send(decision: Decision, kind: str, warnings: list[str], check: C
     return Outcome(_checked(message, decision, warnings, check), [])
 
 
-def preview(decision: Decision, composer: Composer, kind: str, warnings: list[str], check: Check) -> Outcome:
+def preview(decision: Decision, composer: Composers, kind: str, warnings: list[str], check: Check) -> Outcome:
     """A dry run: the messages as they would go out, and no operation, since nobody was mailed.
 
     `check`: what the server said of each reporter's address, asked without sending (SMTP), and the
     sentences of what the dry run could not check (Graph's Mail.Send reads nothing).
 
-    The report is bounded: past PREVIEW_LIMIT the other messages, which differ only in their
-    recipient, are not built, and their recipients are listed under `not_shown`.
+    The report is bounded: past PREVIEW_LIMIT the other messages, which differ in their recipient (and
+    may in their language and In-Reply-To), are not built, and their recipients are listed under `not_shown`.
     """
     if not composer.outgoing:
         return nothing_to_send(decision, kind, warnings, check)
@@ -51,9 +51,9 @@ def preview(decision: Decision, composer: Composer, kind: str, warnings: list[st
         built = composer.message(item)
         entry = {
             **_shown(item.recipient, built, decision.corrections.get(item.recipient, "")),
-            **_look(built, composer.letterhead.logo),
+            **_look(built, composer.logo),
         }
-        size += sum(len(value) for value in entry.values())
+        size += sum(len(value or "") for value in entry.values())
         if shown and size > PREVIEW_LIMIT:
             break
         shown.append(entry)
@@ -63,7 +63,8 @@ def preview(decision: Decision, composer: Composer, kind: str, warnings: list[st
     if not_shown:
         message += (
             f" The report shows the first {len(shown)} in full, up to its limit of {PREVIEW_LIMIT:,} characters;"
-            f" the {len(not_shown)} others, listed under not_shown, differ only in their recipient."
+            f" the {len(not_shown)} others, listed under not_shown, differ only in their recipient, language and"
+            " In-Reply-To."
         )
     full = _checked(message + _foreseen(check.checked), decision, warnings, check)
     full["preview"] = shown
@@ -110,6 +111,8 @@ def _shown(recipient: str, message, earlier: str) -> dict[str, str]:
         "to": recipient,
         "corrects": earlier,
         "subject": message["Subject"],
+        "language": message["Content-Language"],
+        "in_reply_to": message["In-Reply-To"],
         "text": message.get_body(("plain",)).get_content(),
         "html": message.get_body(("html",)).get_content(),
     }

@@ -50,8 +50,8 @@ def decide(
     whoever has had neither: thanks for a report whose verdict already came would read as a mix-up.
     A reporter last told another verdict than the case's now gets a correction (docs/corrections.md).
     """
-    tagged = [o.data for o in observables if o.data_type == "mail" and _has_tag(o, reporter_tag)]
-    candidates = tag_values(report.tags, REPORTER_NAMESPACE) + tagged
+    tagged = _tagged(observables, reporter_tag)
+    candidates = reporter_values(report.tags, observables, reporter_tag)
     if not candidates:
         raise CaseError(
             f"No reporter to answer: tag the {report.kind} '{REPORTER_NAMESPACE}:<address>' with the"
@@ -110,6 +110,16 @@ def decide(
 def _last_told(tags: list[object]) -> dict[str, str]:
     """The verdict each address was last told, as the verdict's own name when it is one (a record kept its case)."""
     return {address: verdict_named(told) or told for address, told in last_verdicts(tags).items()}
+
+
+def reporter_values(tags: tuple[str, ...], observables: list[Observable], reporter_tag: str) -> list[str]:
+    """Who reported, as the case or alert names them: its `user_email:` tags, then its mail observables tagged
+    `reporter_tag`; values as they stand, not yet checked."""
+    return tag_values(tags, REPORTER_NAMESPACE) + _tagged(observables, reporter_tag)
+
+
+def _tagged(observables: list[Observable], reporter_tag: str) -> list[str]:
+    return [o.data for o in observables if o.data_type == "mail" and _has_tag(o, reporter_tag)]
 
 
 def _nobody(refused: list[Refusal], kind: str) -> str:

@@ -13,12 +13,13 @@ from email.utils import getaddresses
 
 from feedback.addresses import AddressError, parse_address
 from feedback.case import printable
-from feedback.flavours import TEMPLATE_ITEMS, read_flavour, read_languages
+from feedback.flavours import TEMPLATE_ITEMS, read_flavour, read_language_item
 from feedback.google.settings import GmailSettings, gmail_settings
 from feedback.items import WHERE, ConfigError, Items
 from feedback.logo import Logo, read_logo
 from feedback.microsoft.settings import GraphSettings, graph_settings
 from feedback.pacing import TIME_BUDGET_SHARE, Limits
+from feedback.reporter_languages import read_reporter_languages
 from feedback.shapes import shape
 from feedback.smtp.settings import SmtpSettings, smtp_settings
 from feedback.thehive.settings import TheHiveSettings, thehive_settings
@@ -55,6 +56,9 @@ class Settings:
     # The display name and address replies go to, when `from` is a mailbox nobody reads.
     reply_to: tuple[str, str] | None
     logo: Logo | None
+    auto_language: bool  # `language` starts with `auto`: each reporter's own language where known
+    reporter_languages: dict[str, str]  # address or domain (lower case) → language code
+    reply_in_thread: bool
 
 
 def read_settings(config: object, parameters: object) -> Settings:
@@ -66,6 +70,7 @@ def read_settings(config: object, parameters: object) -> Settings:
     job_timeout = items.number("jobTimeout", 30, low=1, high=24 * 60)
     cacerts = items.text("cacerts", secret=True)
     timeout = items.number("smtp_timeout", 30, low=1, high=600)
+    auto_language, languages = read_language_item(items.text("language") or "en")
     return Settings(
         sender_name=sender_name,
         sender_address=sender_address,
@@ -87,7 +92,7 @@ def read_settings(config: object, parameters: object) -> Settings:
         allowed_domains=tuple(d.strip().lower().lstrip("@") for d in items.text_list("allowed_recipient_domains")),
         reporter_tag=items.text("reporter_tag", "reporter", required=True),
         flavour=read_flavour(items.raw.get("flavour")),
-        languages=read_languages(items.text("language") or "en"),
+        languages=languages,
         subject=_printable(items.text("subject")),
         guidance_url=_printable(items.text("guidance_url")),
         signature=_printable(items.text("signature", blank_is_unset=True)),
@@ -100,6 +105,9 @@ def read_settings(config: object, parameters: object) -> Settings:
         send_corrections=items.raw.get("send_corrections") is None or items.flag("send_corrections"),
         reply_to=_mailbox("reply_to", reply_to, "reply") if (reply_to := items.text("reply_to")) else None,
         logo=read_logo(items.text("logo")),
+        auto_language=auto_language,
+        reporter_languages=read_reporter_languages(items.text_list("reporter_languages"), auto_language),
+        reply_in_thread=items.flag("reply_in_thread", default=True),
     )
 
 

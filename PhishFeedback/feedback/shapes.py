@@ -34,3 +34,8 @@ def shape(cls: type) -> type:
     body = {k: v for k, v in vars(cls).items() if k not in ("__dict__", "__weakref__")}
     accessors = {name: property(itemgetter(i)) for i, name in enumerate(fields)}
     return type(cls.__name__, (_Shape,), {**accessors, **body, "_fields": fields, "__slots__": ()})
+
+
+def replaced(item: _Shape, **changes: object) -> _Shape:
+    """A copy of the shape with these fields changed."""
+    return type(item)(**{**dict(zip(item._fields, item)), **changes})

@@ -83,14 +83,22 @@ def read_key(text: str | None) -> ServiceAccount:
     )
 
 
-def assertion(account: ServiceAccount, mailbox: str, now: float) -> str:
+class TokenRefused(Permanent):
+    """Google's token endpoint answered with an OAuth2 error: its status and error name, for callers that read them."""
+
+    def __init__(self, text: str, status: int, error: str) -> None:
+        super().__init__(text)
+        self.status, self.error = status, error
+
+
+def assertion(account: ServiceAccount, mailbox: str, now: float, scope: str = SCOPE) -> str:
     """The JWT Google's token endpoint takes for domain-wide delegation, signed RS256 with the account's key."""
     header = {"kid": account.private_key_id} if account.private_key_id else {}
     issued = int(now)
     claims = {
         "iss": account.client_email,
         "sub": mailbox,
-        "scope": SCOPE,
+        "scope": scope,
         "aud": account.token_uri,
         "iat": issued,
         "exp": issued + LIFETIME,
@@ -98,14 +106,14 @@ def assertion(account: ServiceAccount, mailbox: str, now: float) -> str:
     return signed(claims, header, account.private_key, "RS256")
 
 
-def request_token(session, account: ServiceAccount, mailbox: str, timeout: float) -> Token:
-    """The token for `mailbox` with gmail.send alone, from the key's token_uri, over the job's requests session.
+def request_token(session, account: ServiceAccount, mailbox: str, timeout: float, scope: str = SCOPE) -> Token:
+    """The token for `mailbox` with `scope` alone (gmail.send), from the key's token_uri, over the job's session.
 
     Redirects are not followed: the assertion is bound to token_uri (its `aud`), so no other
     endpoint could use it, and a redirect could lead it to plain HTTP.
     """
     shown = endpoint_shown(account.token_uri)
-    form = {"grant_type": GRANT_TYPE, "assertion": assertion(account, mailbox, time.time())}
+    form = {"grant_type": GRANT_TYPE, "assertion": assertion(account, mailbox, time.time(), scope)}
     asked = time.monotonic()
     try:
         status, _, body = post(session, account.token_uri, LARGEST_ANSWER, timeout, data=form, headers=ACCEPT_JSON)
@@ -131,7 +139,7 @@ def request_token(session, account: ServiceAccount, mailbox: str, timeout: float
             f" the signed assertion. Check the token_uri in {KEY_ITEM} (Google's is {TOKEN_URI})."
         )
     if isinstance(answer.get("error"), str):
-        raise Permanent(_refusal(shown, status, answer, account, mailbox))
+        raise TokenRefused(_refusal(shown, status, answer, account, mailbox), status, answer["error"])
     raise Permanent(
         f"Google's token endpoint {shown} answered HTTP {status} without a token (no OAuth2 JSON). Check the"
         f" token_uri in {KEY_ITEM} (Google's is {TOKEN_URI}), and Cortex's proxy settings."

@@ -8,6 +8,8 @@ message there. `requests` is imported on first use, so that a plain job does not
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import quote
 
 from feedback.alarm import Alarm, BudgetSpent
@@ -33,6 +35,7 @@ LEGACY_ALERT = "/api/alert/{id}"
 # tags may already say, while delivery needs the rest for its own retries (smtp_retries attempts of
 # up to smtp_timeout each, with pauses): a TheHive slower than that is treated as one that is down.
 THEHIVE_SHARE = 1 / 3
+T = TypeVar("T")
 
 
 class TheHiveError(PhishFeedbackError):
@@ -79,11 +82,18 @@ def fetch_observables(settings: TheHiveSettings, kind: str, object_id: str, cuto
     A timeout bounds each read only: a TheHive that trickles a byte at a time, or retries that add
     up, could hold the job until Cortex kills it.
     """
+    return within_share(settings, cutoff, lambda api: api.observables(kind, object_id))
+
+
+def within_share(settings: TheHiveSettings, cutoff: float, read: Callable[[Api], T]) -> T:
+    """What `read` gets through the API, over one session, under the job's alarm set at `cutoff`."""
     allowed = max(0.0, cutoff - time.monotonic())
     alarm = Alarm(cutoff)
     try:
         with alarm:
-            return _read(settings, kind, object_id, cutoff, trust_context(settings.cacerts))
+            # The queries only read, POST included: each is retried on a server error.
+            with thehive_session(settings, trust_context(settings.cacerts), retried=None) as session:
+                return read(Api(session, settings, cutoff))
     except (TheHiveError, BudgetSpent):
         if not alarm.out():
             raise
@@ -94,47 +104,45 @@ def fetch_observables(settings: TheHiveSettings, kind: str, object_id: str, cuto
     )
 
 
-def _read(settings: TheHiveSettings, kind: str, object_id: str, cutoff: float, context) -> list[Observable]:
-    """Through the v1 query API or, where TheHive has none, the legacy one."""
-    # The queries only read, POST included: each is retried on a server error.
-    with thehive_session(settings, context, retried=None) as session:
-        api = _Api(session, settings, cutoff)
-        if settings.api == "legacy":
-            return api.legacy(kind, object_id)
-        try:
-            return api.v1(kind, object_id)
-        except _Absent as absent:
-            if settings.api == "v1":
-                raise TheHiveError(absent.args[0]) from None
-        return api.legacy(kind, object_id)
-
-
-class _Absent(Exception):
+class Absent(Exception):
     """The endpoint does not exist on this TheHive (404/405): an older version may have the other one."""
 
 
-class _Api:
+class Api:
+    """One session's calls to TheHive, within the job's share of time and bytes."""
+
     def __init__(self, session, settings: TheHiveSettings, cutoff: float) -> None:
         self.session, self.settings, self.cutoff = session, settings, cutoff
         self.room = LARGEST  # what is left of the bytes the job reads from TheHive
         self.where = f"TheHive at {settings.url}"
 
+    def observables(self, kind: str, object_id: str) -> list[Observable]:
+        """Through the v1 query API or, where TheHive has none, the legacy one."""
+        if self.settings.api == "legacy":
+            return self.legacy(kind, object_id)
+        try:
+            return self.v1(kind, object_id)
+        except Absent as absent:
+            if self.settings.api == "v1":
+                raise TheHiveError(absent.args[0]) from None
+        return self.legacy(kind, object_id)
+
     def v1(self, kind: str, object_id: str) -> list[Observable]:
-        observables, start = [], 0
+        query = [{"_name": V1_GETTER[kind], "idOrName": object_id}, {"_name": "observables"}]
+        return read_observables(self.paged(V1_QUERY.format(kind=kind), query, MOST_OBSERVABLES, "observables"))
+
+    def paged(self, path: str, query: list[dict], most: int, what: str) -> list:
+        """Every item a v1 query lists, a page at a time, up to `most` of them."""
+        items: list = []
         while True:
-            query = [
-                {"_name": V1_GETTER[kind], "idOrName": object_id},
-                {"_name": "observables"},
-                {"_name": "page", "from": start, "to": start + PAGE},
-            ]
-            page = self._list(self._call("POST", V1_QUERY.format(kind=kind), {"query": query}))
-            observables += read_observables(page)
-            if len(page) < PAGE:
-                return observables
-            start += PAGE
-            if start >= MOST_OBSERVABLES:
+            page = [{"_name": "page", "from": len(items), "to": len(items) + PAGE}]
+            answer = self._list(self.call("POST", path, {"query": query + page}), what)
+            items += answer
+            if len(answer) < PAGE:
+                return items
+            if len(items) >= most:
                 raise TheHiveError(
-                    f"{self.where} sent more than {MOST_OBSERVABLES:,} observables, the most the responder reads"
+                    f"{self.where} sent more than {most:,} {what}, the most the responder reads"
                     " of one case (or it ignores the page range it was asked for). Check TheHive's version and"
                     " thehive_api."
                 )
@@ -142,22 +150,22 @@ class _Api:
     def legacy(self, kind: str, object_id: str) -> list[Observable]:
         try:
             if kind == "alert":
-                alert = self._call("GET", LEGACY_ALERT.format(id=quote(object_id, safe="")), None)
+                alert = self.call("GET", LEGACY_ALERT.format(id=quote(object_id, safe="")), None)
                 artifacts = alert.get("artifacts") if isinstance(alert, dict) else None
-                return read_observables(self._list(artifacts))
+                return read_observables(self._list(artifacts, "observables"))
             query = {"query": {"_parent": {"_type": "case", "_query": {"_id": object_id}}}}
-            return read_observables(self._list(self._call("POST", LEGACY_CASE_SEARCH, query)))
-        except _Absent as absent:
+            return read_observables(self._list(self.call("POST", LEGACY_CASE_SEARCH, query), "observables"))
+        except Absent as absent:
             raise TheHiveError(absent.args[0]) from None
 
-    def _list(self, answer: object) -> list:
+    def _list(self, answer: object, what: str) -> list:
         if not isinstance(answer, list):
             raise TheHiveError(
-                f"{self.where} did not answer with a list of observables. Check that thehive_url points at TheHive."
+                f"{self.where} did not answer with a list of {what}. Check that thehive_url points at TheHive."
             )
         return answer
 
-    def _call(self, method: str, path: str, body: dict | None) -> object:
+    def call(self, method: str, path: str, body: dict | None) -> object:
         timeout = min(self.settings.timeout, self.cutoff - time.monotonic())
         if timeout <= 0:
             raise BudgetSpent("TheHive's share of the job's time ran out")  # reported by fetch_observables
@@ -165,7 +173,7 @@ class _Api:
         status, content = send(self.session, method, url, body, timeout, self.where, JOB_ADVICE, self.room)
         self.room -= len(content)
         if status in (404, 405):
-            raise _Absent(
+            raise Absent(
                 f"{self.where} answered HTTP {status} to {path.split('?')[0]}. Check thehive_url and thehive_api."
             )
         if status != 200:

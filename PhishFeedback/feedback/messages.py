@@ -14,32 +14,25 @@ from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import default
 from email.utils import format_datetime, make_msgid
-from string import Formatter
 
 from feedback.case import Report
 from feedback.headers import header_value
-from feedback.items import ConfigError
 from feedback.letterhead import letterhead
 from feedback.logo import attach, encoded_size
+from feedback.parts import Part, check_size, fill_for, html_value, make_part
 from feedback.plan import Decision
 from feedback.redaction import scrub
 from feedback.settings import Settings
 from feedback.shapes import shape
 from feedback.templates import (
-    Section,
     Wording,
     correction_wording,
-    default_guidance_url,
     frame,
-    reference_template,
     section_frame,
     separators,
     verdict_words,
     wording,
 )
-
-# Characters of one message (subject, text and HTML): far above any feedback, far below what hurts.
-MESSAGE_LIMIT = 1_000_000
 
 
 class _HeaderClasses(HeaderRegistry):
@@ -69,15 +62,6 @@ class Outgoing:
     message_id: str
 
 
-@shape
-class Part:
-    """One language's section of the messages, with the values that differ by language."""
-
-    section: Section
-    values: dict[str, str]
-    html_values: dict[str, str]
-
-
 class Composer:
     """The messages of one job, built one at a time as they go out, so a campaign never holds them all.
 
@@ -95,7 +79,7 @@ class Composer:
             "report_date": report.created.strftime("%Y-%m-%d") if report.created else "",
             "verdict": decision.verdict,
         }
-        self.parts = [_part(section, values, settings.guidance_url) for section in self.wording.sections]
+        self.parts = [make_part(section, values, settings.guidance_url) for section in self.wording.sections]
         self.earlier = decision.corrections
         self.corrections = _corrections(decision, settings, values)
         every = [(self.wording, self.parts), *self.corrections.values()]
@@ -110,13 +94,16 @@ class Composer:
         domain = settings.sender_address.rpartition("@")[2]
         self.outgoing = [Outgoing(r, make_msgid(domain=domain)) for r in decision.recipients]
         self.letterhead = letterhead(settings, [section.language for section in self.wording.sections])
-        longest = max((len(_html_value(r)) for r in decision.recipients), default=0)
-        for chosen in every:
-            _check_size(self, longest, *chosen)
+        longest = max((len(html_value(r)) for r in decision.recipients), default=0)
+        head = self.letterhead
+        fixed = len(self.frame) + len(head.top) + len(head.bottom) + encoded_size(head.logo)
+        for chosen, parts in every:
+            between = len(parts) * (len(self.section_frame) + sum(map(len, self.separators))) if parts[1:] else 0
+            check_size(chosen.subject, parts, fixed + between, longest)
 
     def message(self, item: Outgoing) -> EmailMessage:
         chosen, parts = self._chosen(item.recipient)
-        filled = [_filled(part, item.recipient) for part in parts]
+        filled = [fill_for(one, item.recipient) for one in parts]
         texts = [part.section.text.format_map(values).rstrip() for part, (values, _) in zip(parts, filled)]
         pages = [part.section.html.format_map(html_values) for part, (_, html_values) in zip(parts, filled)]
         subject = chosen.subject.format_map(filled[0][0])
@@ -173,7 +160,7 @@ def _corrections(
         earlier: (
             chosen,
             [
-                _part(
+                make_part(
                     section,
                     {**values, "earlier_verdict": verdict_words(section.language).get(earlier, earlier)},
                     settings.guidance_url,
@@ -191,69 +178,3 @@ def _reply_to(settings: Settings) -> Address | None:
         return None
     name, address = settings.reply_to
     return Address(display_name=" ".join(name.split()), addr_spec=address)
-
-
-def _filled(part: Part, recipient: str) -> tuple[dict[str, str], dict[str, str]]:
-    """The part's values for one recipient, as text and as HTML, its signature filled in too."""
-    values = {**part.values, "reporter": recipient}
-    values["signature"] = part.section.signature_text.format_map(values)
-    html_values = {**part.html_values, "reporter": _html_value(recipient)}
-    html_values["signature"] = part.section.signature_html.format_map(html_values)
-    return values, html_values
-
-
-def _part(section: Section, shared: dict[str, str], guidance_url: str | None) -> Part:
-    values = dict(shared, guidance_url=guidance_url or default_guidance_url(section.language))
-    # Before escaping too: a secret with `&` or `<` in it would not be found again in the HTML.
-    values = {k: scrub(v) for k, v in values.items()}
-    values["reference"] = _reference(section.language, values)
-    return Part(section, values, {k: _html_value(v) for k, v in values.items()})
-
-
-def _html_value(value: str) -> str:
-    return "<br>\n".join(html.escape(value).splitlines())
-
-
-def _reference(language: str, values: dict[str, str]) -> str:
-    """The line that names the case, without the parts the case lacks: no sentence is left broken."""
-    if not values["case_number"]:
-        return ""
-    return reference_template(language, dated=bool(values["report_date"])).format_map(values)
-
-
-def _check_size(composer: Composer, longest_reporter: int, chosen: Wording, parts: list[Part]) -> None:
-    """Refuse, before anything goes out, a message longer than MESSAGE_LIMIT, without building it."""
-    lengths = [_filled_lengths(part, longest_reporter) for part in parts]
-    # The subject twice: in its header and as the page's title.
-    size = 2 * _length(chosen.subject, lengths[0][0]) + len(composer.frame)
-    head = composer.letterhead
-    size += len(head.top) + len(head.bottom) + encoded_size(head.logo)
-    for part, (text_lengths, html_lengths) in zip(parts, lengths):
-        size += _length(part.section.text, text_lengths) + _length(part.section.html, html_lengths)
-    if parts[1:]:
-        size += len(parts) * (len(composer.section_frame) + sum(map(len, composer.separators)))
-    if size > MESSAGE_LIMIT:
-        values = parts[0].values
-        longest = max(values, key=lambda k: len(values[k]))
-        raise ConfigError(
-            f"Each message would hold about {size:,} characters, past the responder's limit of {MESSAGE_LIMIT:,}:"
-            f" the templates repeat placeholders whose values are long ({{{longest}}} has"
-            f" {len(values[longest]):,} characters). Shorten the subject, signature or template"
-            " overrides, or the case's long field; nothing was sent."
-        )
-
-
-def _filled_lengths(part: Part, reporter: int) -> tuple[dict[str, int], dict[str, int]]:
-    """How long the part's values are, as text and as HTML, for a reporter address of this length."""
-    text = {**{k: len(v) for k, v in part.values.items()}, "reporter": reporter}
-    text["signature"] = _length(part.section.signature_text, text)
-    html_lengths = {**{k: len(v) for k, v in part.html_values.items()}, "reporter": reporter}
-    html_lengths["signature"] = _length(part.section.signature_html, html_lengths)
-    return text, html_lengths
-
-
-def _length(template: str, lengths: dict[str, int]) -> int:
-    """How long the template is once filled with values of these lengths."""
-    return sum(
-        len(literal) + (lengths[name] if name is not None else 0) for literal, name, _, _ in Formatter().parse(template)
-    )

@@ -502,9 +502,6 @@ def test_a_token_refusal_cut_in_the_middle_of_the_assertion_keeps_no_piece_of_it
     assert assertion[:10] not in str(refused.value)
 
 
-# End to end, as Cortex runs the job: these need the `delivery` item wired to this transport (branch h-api).
-
-
 # End to end, as Cortex runs the job with `delivery` set to gmail.
 
 

@@ -9,7 +9,7 @@ from testkit.cortex import REPO
 
 # A tracker's numbers, a working branch, and the kind of names a build's history leaves behind.
 FOREIGN = re.compile(
-    r"\bissues? #?\d+\b|\btickets? #?\d+\b|\(#\d+\)|\bbranch(es)? [a-z]+-[a-z]+\b|\bh-[a-z]+ at [0-9a-f]{7}\b"
+    r"\bissues? #?\d+\b|\(#\d+\)|\bbranch(es)? [a-z]+-[a-z]+\b|\bh-[a-z]+ at [0-9a-f]{7}\b"
     r"|\b(claude|anthropic|chatgpt|openai|copilot|subagent|llm)\b",
     re.IGNORECASE,
 )
@@ -50,3 +50,8 @@ def test_the_responder_folder_readme_links_nothing_outside_the_folder():
     outside = [link for link in links if "://" not in link and not (folder / link).resolve().is_relative_to(folder)]
     missing = [link for link in links if "://" not in link and not (folder / link).exists()]
     assert links and not outside and not missing, (outside, missing)
+
+
+def test_readme_reads_in_ten_minutes():
+    """Under 3,000 words (runs of word characters): the depth goes to docs/."""
+    assert len(re.findall(r"\w+", (REPO / "README.md").read_text(encoding="utf-8"))) < 3000

@@ -32,6 +32,9 @@ ADVICE = Advice(
 
 
 class AdminApi:
+    # What to check when a call fails, worded for the script that makes it (thehive_stats.py has its own).
+    advice = ADVICE
+
     def __init__(self, settings: TheHiveSettings) -> None:
         try:
             import requests  # noqa: F401 (said here, before any call, when it is missing)
@@ -59,7 +62,7 @@ class AdminApi:
     def call(self, method: str, path: str, body: dict | None = None) -> object:
         """TheHive's JSON answer (None for an empty one), or SetupError."""
         settings, where = self.settings, f"TheHive at {self.settings.url}"
-        status, content = send(self.session, method, settings.url + path, body, settings.timeout, where, ADVICE)
+        status, content = send(self.session, method, settings.url + path, body, settings.timeout, where, self.advice)
         try:
             answer = parsed(content)
         except PastBound as past:

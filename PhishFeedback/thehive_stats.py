@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""The reporting programme in numbers: the phishing-report cases in TheHive, their verdicts and the feedback given.
+
+    THEHIVE_APIKEY=<a key that may read the cases> PhishFeedback/thehive_stats.py --url https://thehive.example.org
+
+The key comes from the environment only: a command line shows in `ps` and in the shell's history.
+See docs/statistics.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import datetime, timezone
+
+from feedback.redaction import ScrubbedStream, remember
+from feedback.stats.connection import thehive_settings
+from feedback.stats.output import as_json, as_text, write_csv
+from feedback.stats.page import page
+from feedback.stats.progress import Progress
+from feedback.stats.queries import WindowError, window
+from feedback.stats.reading import CaseApi, statistics
+from feedback.thehive.field_setup import SetupError
+
+ENVIRONMENT_KEY = "THEHIVE_APIKEY"
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Count the phishing reports in TheHive: cases, reporters, verdicts, and the feedback they were"
+        f" given. The API key is read from the environment variable {ENVIRONMENT_KEY}.",
+    )
+    parser.add_argument("--url", required=True, help="TheHive's URL, e.g. https://thehive.example.org")
+    parser.add_argument("--organisation", help="the organisation to read, when the key's user has several")
+    parser.add_argument("--cacerts", metavar="FILE", help="PEM file of the CA that signed TheHive's certificate")
+    parser.add_argument("--title-prefix", default="Phishing report", help="as the responder's title_prefix item")
+    parser.add_argument("--custom-field", default="phishFeedback", help="as the responder's custom_field item")
+    parser.add_argument("--since", metavar="YYYY-MM-DD", help="first day of case creation counted (UTC)")
+    parser.add_argument("--until", metavar="YYYY-MM-DD", help="last day of case creation counted (UTC), included")
+    parser.add_argument("--top", type=int, default=20, metavar="N", help="how many top reporters to list (20)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
+    parser.add_argument("--csv", metavar="DIR", help="also write one CSV file per table into DIR")
+    parser.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with charts")
+    return parser.parse_args()
+
+
+def main() -> int:
+    sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)
+    # Remembered first: a key typed on the command line by mistake comes back in argparse's complaint.
+    apikey = os.environ.get(ENVIRONMENT_KEY, "").strip()
+    remember(apikey)
+    options = arguments()
+    try:
+        span = window(options.since, options.until)
+        settings = thehive_settings(options.url, apikey, options.organisation, options.cacerts, ENVIRONMENT_KEY)
+        progress = Progress(sys.stderr)
+        with CaseApi(settings) as api:
+            stats = statistics(api, options.custom_field, options.title_prefix, span, options.top, progress)
+        progress.done(stats["cases"])
+        stats["window"] = {"since": options.since, "until": options.until}
+        written = _write(stats, options)
+    except (SetupError, WindowError) as failure:
+        print(f"thehive_stats: {failure}", file=sys.stderr)
+        return 1
+    sys.stdout.write(as_json(stats) if options.json else as_text(stats))
+    for path in written:
+        print(f"thehive_stats: wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _write(stats: dict, options: argparse.Namespace) -> list[str]:
+    written = []
+    try:
+        if options.csv:
+            written += write_csv(stats, options.csv)
+        if options.html:
+            made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+            with open(options.html, "w", encoding="utf-8") as file:
+                file.write(page(stats, _period(options), made))
+            written.append(options.html)
+    except OSError as failure:
+        raise SetupError(
+            f"{failure.filename} cannot be written ({failure.strerror or type(failure).__name__})."
+        ) from None
+    return written
+
+
+def _period(options: argparse.Namespace) -> str:
+    if options.since and options.until:
+        return f"Cases created from {options.since} to {options.until}"
+    if options.since:
+        return f"Cases created from {options.since}"
+    if options.until:
+        return f"Cases created up to {options.until}"
+    return "All cases"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -63,7 +63,8 @@ def generate(
         for name in names:
             draw = rng.random()
             if verdict in VERDICTS and draw < 0.6:
-                report.told[name] = start + rng.randrange(30, 7 * 86400)
+                # Most within hours, a few after days: spread evenly over the logarithm of the time.
+                report.told[name] = start + round(math.exp(rng.uniform(math.log(60), math.log(6 * 86400))))
             elif verdict in VERDICTS and draw < 0.8:
                 report.sent.append(name)
             if rng.random() < 0.4:

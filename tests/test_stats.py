@@ -180,7 +180,8 @@ def test_csv_writes_one_file_per_table_with_no_cell_a_spreadsheet_would_run(http
     assert result.returncode == 0, result.stderr
     names = sorted(path.name for path in (tmp_path / "csv").iterdir())
     assert names == sorted(
-        f"{n}.csv" for n in ("totals", "verdicts", "months", "feedback", "time_to_feedback", "top_reporters")
+        f"{n}.csv"
+        for n in ("totals", "verdicts", "months", "month_reports", "feedback", "time_to_feedback", "top_reporters")
     )
     top = (tmp_path / "csv" / "top_reporters.csv").read_text()
     assert "'=cmd@example.org" in top
@@ -325,3 +326,25 @@ def test_a_window_that_is_no_window_is_said(since, said, stats):
 
     assert result.returncode == 1
     assert said in result.stderr
+
+
+def test_html_writes_the_page_beside_the_tables(https_server, stats, tmp_path):
+    hive = CaseSearch(https_server, "4.1", [case(1, "Simulation", ["alice@example.org"])])
+
+    result = stats(hive.url, "--html", str(tmp_path / "report.html"), "--since", "2026-01-01")
+
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "report.html").read_text()
+    assert "Cases created from 2026-01-01" in html and html.count("<figure") == 2
+
+
+def test_a_page_that_cannot_be_written_is_said_in_one_sentence(https_server, stats, tmp_path):
+    hive = CaseSearch(https_server, "5", [case(1, "Spam", ["alice@example.org"])])
+
+    result = stats(hive.url, "--html", str(tmp_path / "missing" / "report.html"))
+
+    assert result.returncode == 1
+    assert (
+        result.stderr
+        == f"thehive_stats: {tmp_path / 'missing' / 'report.html'} cannot be written (No such file or directory).\n"
+    )

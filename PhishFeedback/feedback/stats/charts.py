@@ -65,6 +65,8 @@ def stacked_bars(labels: list[str], stacks: list[list[int]], fills: list[str], t
     slot = plot_w / max(len(labels), 1)
     bar = min(56.0, slot * 0.7)
     every = max(1, round(len(labels) / 18 + 0.49))
+    # Labels turned aslant only where they would run into each other.
+    slanted = slot * every < 7 * max((len(label) for label in labels), default=0) + 8
     parts = [_axis(top, step, plot_h, height)]
     for n, (label, stack, total) in enumerate(zip(labels, stacks, totals)):
         x = LEFT + slot * n + (slot - bar) / 2
@@ -78,14 +80,17 @@ def stacked_bars(labels: list[str], stacks: list[list[int]], fills: list[str], t
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{fills[index]}"'
                 f' stroke="#fff" stroke-width="0.5"><title>{escape(label)}: {value}</title></rect>'
             )
-            if h >= LABELLED and bar >= 22:
+            if len(stack) > 1 and h >= LABELLED and bar >= 22:
                 parts.append(_label(x + bar / 2, y + h / 2 + 4, value, "inside"))
         parts.append(_label(x + bar / 2, y - 4, total, "total"))
         if n % every == 0:
-            parts.append(
-                f'<text class="tick" x="{x + bar / 2:.1f}" y="{TOP + plot_h + 16}" text-anchor="end"'
-                f' transform="rotate(-40 {x + bar / 2:.1f} {TOP + plot_h + 16})">{escape(label)}</text>'
+            middle, below = x + bar / 2, TOP + plot_h + 16
+            turned = (
+                f' text-anchor="end" transform="rotate(-40 {middle:.1f} {below})"'
+                if slanted
+                else ' text-anchor="middle"'
             )
+            parts.append(f'<text class="tick" x="{middle:.1f}" y="{below}"{turned}>{escape(label)}</text>')
     return _svg(title, height, parts)
 
 

@@ -40,7 +40,7 @@ def page(stats: dict, period: str, made: str) -> str:
             "Reports per month, stacked by verdict",
         ),
         legend=charts.legend(verdicts),
-        months_table=_table(named["months"]),
+        months_table=_table(named["month_reports"]),
         median=escape(duration(feedback["median_seconds"])),
         p90=escape(duration(feedback["p90_seconds"])),
         measured=feedback["measured"],

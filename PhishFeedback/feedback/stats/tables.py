@@ -41,6 +41,14 @@ def tables(stats: dict) -> list[Table]:
             ),
         ),
         Table(
+            "month_reports",
+            "Reports per month by the case's verdict",
+            ("month", "reports", *verdicts),
+            tuple(
+                (m["month"], m["reports"], *(m["report_verdicts"].get(v, 0) for v in verdicts)) for m in stats["months"]
+            ),
+        ),
+        Table(
             "feedback",
             "Feedback",
             ("measure", "value"),

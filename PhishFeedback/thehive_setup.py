@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from feedback.items import is_url
 from feedback.redaction import ScrubbedStream, remember
 from feedback.thehive.admin_api import STATUS, AdminApi
+from feedback.thehive.dashboard import add_dashboard
 from feedback.thehive.field_setup import ROUTES, SetupError, edition, plan, read_fields
 from feedback.thehive.settings import TheHiveSettings
 
@@ -35,6 +36,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument(
         "--field", default="phishFeedback", help="the field's internal name, as in the custom_field item"
     )
+    parser.add_argument(
+        "--dashboard", action="store_true", help="also create the dashboard of reports per verdict (TheHive 4)"
+    )
     return parser.parse_args()
 
 
@@ -47,6 +51,8 @@ def main() -> int:
     try:
         settings = _settings(options, apikey)
         print(set_up(settings, options.field))
+        if options.dashboard:
+            print(add_dashboard(settings, options.field))
     except SetupError as failure:
         print(f"thehive_setup: {failure}", file=sys.stderr)
         return 1

@@ -28,6 +28,52 @@ START = 1767225600_000
 FORMS = ("user_email:{}", 'user_email="{}"', "user_email={}", "USER_EMAIL:{}")
 
 
+# A TheHive 5 analyst's permissions on a case, as its answers list them.
+PERMISSIONS = [
+    "manageCase/create",
+    "manageCase/update",
+    "manageCase/delete",
+    "manageCase/merge",
+    "manageCase/changeOwnership",
+    "manageCase/reopen",
+    "manageObservable",
+    "manageAlert/create",
+    "manageAlert/update",
+    "manageTask",
+    "manageAction",
+    "manageShare",
+    "manageAnalyse",
+    "managePage",
+    "manageProcedure",
+    "manageComment",
+    "manageTimeline",
+    "manageFile",
+    "accessTheHiveFS",
+    "manageTag",
+]
+DESCRIPTION = """Reported by {reporter} with the phishing button (report {number}).
+
+**From:** "IT Service Desk" <it-support@mailbox-helpdesk.example.net>
+**To:** {reporter}
+**Subject:** Action required: your mailbox is almost full
+**Received:** from mail-out.mailbox-helpdesk.example.net (203.0.113.25) by mx1.example.org
+
+Dear user,
+
+Your mailbox has reached 98% of its storage quota. To avoid losing incoming messages, please validate
+your account within 24 hours by following the link below and signing in with your usual credentials.
+
+https://mailbox-helpdesk.example.net/validate?user={reporter}&ticket={number}
+
+If you do not validate your account, new messages will be rejected and your mailbox may be suspended.
+We apologise for any inconvenience this may cause.
+
+Kind regards,
+IT Service Desk
+This is an automated message; please do not reply.
+"""
+
+
 @dataclass
 class Report:
     number: int
@@ -44,7 +90,7 @@ class Report:
 
 
 def generate(
-    count: int, seed: int = 7, days: int = 150, reporters: int = 400, prefix="Phishing report"
+    count: int, seed: int = 7, days: int = 150, reporters: int = 400, prefix="Phishing report", campaigns: float = 0.05
 ) -> list[Report]:
     """`count` cases over `days` days, oldest first: some campaigns (many reporters), some not phishing reports."""
     rng = random.Random(seed)
@@ -53,7 +99,7 @@ def generate(
     for number in range(count):
         created = START + rng.randrange(days * DAY) // 1000 * 1000
         verdict = rng.choice(VERDICTS * 3 + ODD_VERDICTS)
-        many = rng.random() < 0.05
+        many = rng.random() < campaigns
         names = rng.sample(people, rng.randint(5, 40) if many else rng.choice((1, 1, 1, 2)))
         title = f"{prefix}: message {number}" if rng.random() < 0.95 else f"Malware alert {number}"
         report = Report(number, created, title, verdict, names)
@@ -99,29 +145,60 @@ def _moment(epoch: int) -> datetime:
 
 
 def v1_case(report: Report, field_name: str = "phishFeedback") -> dict:
-    """A case as TheHive 5's `POST /api/v1/query?name=cases` returns it (thehive4py types/case.py)."""
+    """A case as TheHive 5's `POST /api/v1/query?name=cases` returns it, every field of thehive4py's OutputCase.
+
+    The description is the reported message's text, as a mail collector writes it: what makes a real case
+    a few kilobytes long.
+    """
     case = {
         "_id": f"~{4096 + report.number}",
         "_type": "Case",
         "_createdBy": "collector@soc.example.org",
+        "_updatedBy": "analyst@soc.example.org",
         "_createdAt": report.created,
+        "_updatedAt": report.created + 3600_000,
         "number": report.number + 1,
         "title": report.title,
-        "description": "Reported through the phishing button.",
+        "description": DESCRIPTION.format(number=report.number, reporter=(report.reporters or ["?"])[0]),
         "severity": 2,
+        "severityLabel": "MEDIUM",
         "startDate": report.created,
         "tags": report.tags,
         "flag": False,
         "tlp": 2,
+        "tlpLabel": "AMBER",
         "pap": 2,
-        "status": "New",
-        "stage": "New",
+        "papLabel": "AMBER",
+        "status": "InProgress",
+        "stage": "InProgress",
+        "summary": "",
+        "impactStatus": "NotApplicable",
         "assignee": "analyst@soc.example.org",
+        "access": {"kind": "OrganisationLevel"},
         "customFields": [
-            {"_id": "~77", "name": field_name, "type": "string", "value": report.verdict, "order": 0},
-            {"_id": "~78", "name": "escalated", "type": "boolean", "value": None, "order": 1},
+            {
+                "_id": "~77",
+                "name": field_name,
+                "description": "The SOC's verdict",
+                "type": "string",
+                "value": report.verdict,
+                "order": 0,
+            },
+            {
+                "_id": "~78",
+                "name": "escalated",
+                "description": "Sent to the CERT",
+                "type": "boolean",
+                "value": None,
+                "order": 1,
+            },
         ],
+        "userPermissions": PERMISSIONS,
+        "extraData": {},
+        "newDate": report.created,
+        "inProgressDate": report.created + 600_000,
         "timeToDetect": 0,
+        "timeToTriage": 600_000,
     }
     if report.alert is not None:
         case.update(alertDate=report.alert, alertNewDate=report.alert + 1000, alertImportedDate=report.created)

@@ -44,6 +44,7 @@ class CaseSearch:
         self.pages: tuple[int, bytes] | None = None  # (status, body) answered to every page asked for
         self.unknown: set[str] = set()  # operators this TheHive does not know
         self.key = API_KEY
+        self._filtered: dict = {}
         server.expect_request("/api/v1/status").respond_with_handler(self._status)
         for path in ("/api/v1/customField", "/api/customField"):
             server.expect_request(path, method="GET").respond_with_handler(self._fields)
@@ -83,7 +84,7 @@ class CaseSearch:
             if request.path == "/api/v1/query":
                 return _json(200, self._steps(body.get("query")))
             self._check(body.get("query") or {})
-            chosen = [case for case in self.cases if self._matches(case, body.get("query") or {})]
+            chosen = self._chosen(self.cases, body.get("query") or {})
             if request.path == "/api/case/_stats":
                 return _json(200, {"count": len(chosen) + self.count_offset})
             return _json(200, self._page(chosen, *_range(request.args.get("range", "0-10"))))
@@ -101,7 +102,7 @@ class CaseSearch:
             if name == "filter":
                 node = {k: v for k, v in step.items() if k != "_name"}
                 self._check(node)
-                chosen = [case for case in chosen if self._matches(case, node)]
+                chosen = self._chosen(chosen, node)
             elif name == "sort":
                 for order in reversed(step["_fields"]):
                     ((key, direction),) = order.items()
@@ -115,6 +116,13 @@ class CaseSearch:
             else:
                 raise BadQuery(f"unknown step {name}")
         return chosen
+
+    def _chosen(self, cases: list, node: dict) -> list:
+        """The cases that pass the filter; kept for the next page's same question (100,000 cases are many to filter)."""
+        key = (id(cases), json.dumps(node, sort_keys=True))
+        if key not in self._filtered:
+            self._filtered = {key: [case for case in cases if self._matches(case, node)]}
+        return self._filtered[key]
 
     def _page(self, chosen: list, start: int, end: int) -> list:
         if self.ignore_range:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from feedback.bounded_json import PastBound, nesting
+from feedback.stats.decoding import decoded
 from feedback.stats.facts import case_facts
 from feedback.stats.progress import Progress
 from feedback.stats.tally import Tally
@@ -136,3 +139,35 @@ def test_a_long_read_logs_only_its_final_line_where_stderr_is_no_terminal():
     progress.done(100000)
 
     assert stream.getvalue() == "thehive_stats: read 100,000 cases in 10 s (10,000 a second)\n"
+
+
+def depth(value: object) -> int:
+    if isinstance(value, dict):
+        value = list(value.values())
+    if not isinstance(value, list):
+        return 0
+    return 1 + max(map(depth, value), default=0)
+
+
+texts = st.text(alphabet=st.sampled_from('[]{}"\\ab\n\u00e9\u2028:,'), max_size=12)
+nested = st.recursive(
+    st.none() | st.integers() | texts,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=EXAMPLES * 4, deadline=None)
+@given(nested, st.booleans())
+def test_nesting_is_counted_on_the_bytes_as_the_decoded_value_nests(value, ascii_only):
+    body = json.dumps(value, ensure_ascii=ascii_only).encode()
+
+    assert nesting(body) == depth(value)
+
+
+def test_a_page_nested_past_the_bound_is_refused_before_it_is_decoded():
+    with pytest.raises(PastBound, match="nested deeper than 32 levels"):
+        decoded(b'[{"tags": ' + b"[" * 30 + b"[1]" + b"]" * 30 + b"}]")  # with its values, 33 levels
+    assert decoded(
+        b'[{"tags": ' + b"[" * 28 + b"[1]" + b"]" * 28 + b', "title": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}]'
+    )

@@ -11,16 +11,25 @@ from functools import lru_cache
 
 from feedback.addresses import AddressError, parse_address
 from feedback.case import field_value, printable, verdict_named
-from feedback.plan import REPORTER_NAMESPACE
+from feedback.plan import REPORTER_NAMESPACE as REPORTER
 from feedback.redaction import shortened
 from feedback.shapes import shape
-from feedback.tags import ACKNOWLEDGED, NOTIFIED, ack_records, notified_addresses, tag_values, verdict_records
+from feedback.tags import (
+    ACKNOWLEDGED,
+    ACKNOWLEDGED_AT,
+    NOTIFIED,
+    TOLD,
+    ack_records,
+    notified_addresses,
+    tag_values,
+    verdict_records,
+)
 
 # The verdicts whose reporters are owed a message; a case without one of them is not yet answerable.
 NONE = "none"
 # Where a TheHive 5 case came from an alert, the alert's own time (REFERENCE §12): feedback is timed from it.
 ALERT_TIMES = ("alertDate", "alertNewDate", "alertImportedDate")
-CREATION_TIMES = ("_createdAt", "createdAt")
+NAMESPACES = (REPORTER, NOTIFIED, TOLD, ACKNOWLEDGED, ACKNOWLEDGED_AT)
 
 
 @shape
@@ -29,71 +38,109 @@ class CaseFacts:
     start: float  # epoch seconds from which feedback is timed: the alert's date where TheHive gives one
     verdict: str  # one of VERDICTS, another value as written, or NONE
     reporters: tuple[str, ...]  # distinct, lower case
-    answered: frozenset  # reporters the record says were given the verdict
+    answered: set  # reporters the record says were given the verdict
     told: dict  # reporter -> epoch seconds of the first verdict message, where the record has its time
-    acknowledged: frozenset
+    acknowledged: set
     acked: dict  # reporter -> epoch seconds of the first acknowledgement
 
 
 def case_facts(case: object, field: str, title_prefix: str) -> CaseFacts | None:
-    """The facts of a phishing-report case; None for anything else (no title with the prefix, no creation time)."""
+    """The facts of a phishing-report case; None for anything else (no title with the prefix, no creation time).
+
+    Read once for every case of a year's statistics: each reader is given only its own namespace's tags,
+    and none is asked about a namespace the case does not have.
+    """
     if not isinstance(case, dict):
         return None
     title = case.get("title")
     if not isinstance(title, str) or not title.lstrip().lower().startswith(title_prefix.lower()):
         return None
-    created = _seconds(*(case.get(key) for key in CREATION_TIMES))
+    created = _seconds(case.get("_createdAt")) or _seconds(case.get("createdAt"))
     if created is None:
         return None
-    tags = case.get("tags")
-    tags = [tag for tag in tags if isinstance(tag, str)] if isinstance(tags, list) else []
-    reporters = tuple(dict.fromkeys(a for a in map(_address, tag_values(tags, REPORTER_NAMESPACE)) if a))
-    told = _firsts((r.address, r.at.timestamp()) for r in verdict_records(tags))
-    acked = _firsts((r.address, r.at.timestamp()) for r in ack_records(tags))
-    return CaseFacts(
-        created=created,
-        start=_seconds(*(case.get(key) for key in ALERT_TIMES)) or created,
-        verdict=verdict_of(field_value(case, field)),
-        reporters=reporters,
-        answered=frozenset(notified_addresses(tags, NOTIFIED)) | told.keys(),
-        told=told,
-        acknowledged=frozenset(notified_addresses(tags, ACKNOWLEDGED)) | acked.keys(),
-        acked=acked,
+    tags = _by_namespace(case.get("tags"))
+    reporters = tags[REPORTER] and tuple(
+        dict.fromkeys(filter(None, map(_address, tag_values(tags[REPORTER], REPORTER))))
     )
+    told = _firsts(verdict_records(tags[TOLD])) if tags[TOLD] else {}
+    acked = _firsts(ack_records(tags[ACKNOWLEDGED_AT])) if tags[ACKNOWLEDGED_AT] else {}
+    answered = notified_addresses(tags[NOTIFIED], NOTIFIED) if tags[NOTIFIED] else set()
+    answered.update(told)
+    acknowledged = notified_addresses(tags[ACKNOWLEDGED], ACKNOWLEDGED) if tags[ACKNOWLEDGED] else set()
+    acknowledged.update(acked)
+    start = _alert(case) or created
+    verdict = verdict_of(field_value(case, field))
+    return CaseFacts(created, start, verdict, reporters, answered, told, acknowledged, acked)
+
+
+def _alert(case: dict) -> float | None:
+    """The alert's date, where TheHive 5 says the case came from one."""
+    for key in ALERT_TIMES:
+        if key in case:
+            return _seconds(case[key])
+    return None
+
+
+def _by_namespace(tags: object) -> dict[str, list[str]]:
+    """The tags of each namespace read here, so that each reader goes through its own few, not all of them."""
+    kept: dict[str, list[str]] = {namespace: [] for namespace in NAMESPACES}
+    for tag in tags if isinstance(tags, list) else ():
+        if not isinstance(tag, str):
+            continue
+        cut = tag.find(":")
+        equals = tag.find("=", 0, cut if cut >= 0 else len(tag))
+        group = kept.get(tag[: equals if equals >= 0 else cut].strip().lower())
+        if group is not None:
+            group.append(tag)
+    return kept
 
 
 def verdict_of(value: object) -> str:
-    """The verdict as the responder names it; any other value as written (shortened), NONE when unset."""
+    """The verdict as the responder names it; any other value as written (shortened), NONE when unset.
+
+    Only texts, numbers and a list of them are read: whatever else a field holds is not walked into.
+    """
     if isinstance(value, list):
-        value = [v for v in value if v is not None and (not isinstance(v, str) or v.strip())]
-        value = value[0] if len(value) == 1 else ", ".join(map(str, value))
+        value = [_scalar(v) for v in value if v is not None and (not isinstance(v, str) or v.strip())]
+        value = value[0] if len(value) == 1 else ", ".join(value)
     if value is None or value == "":
         return NONE
-    text = value if isinstance(value, str) else str(value)
-    return verdict_named(text) or printable(shortened(" ".join(text.split()), 80))
+    return _named(_scalar(value))
+
+
+@lru_cache(maxsize=1 << 10)
+def _named(text: str) -> str:
+    return verdict_named(text) or printable(shortened(" ".join(text.split()), 80)) or NONE
+
+
+def _scalar(value: object) -> str:
+    return value if isinstance(value, str) else str(value) if isinstance(value, (int, float)) else "(not a text)"
 
 
 @lru_cache(maxsize=1 << 16)
 def _address(value: str) -> str | None:
-    """The reporter's address in lower case, or None where the responder would refuse it. Cached: reporters recur."""
+    """The reporter's address (given in lower case), or None where the responder would refuse it.
+
+    Cached: reporters recur, and the responder's check costs a tenth of a millisecond an address.
+    """
     try:
         return parse_address(value).lower()
     except AddressError:
         return None
 
 
-def _firsts(pairs) -> dict:
+def _firsts(records: list) -> dict[str, float]:
+    """Each address's first record, in epoch seconds."""
     firsts: dict[str, float] = {}
-    for address, at in pairs:
-        key = address.strip().lower()
-        if key not in firsts or at < firsts[key]:
+    for record in records:
+        key, at = record.address.strip().lower(), record.at.timestamp()
+        if at < firsts.get(key, at + 1):
             firsts[key] = at
     return firsts
 
 
-def _seconds(*epoch_ms: object) -> float | None:
-    """The first value that is a time in epoch milliseconds, in seconds."""
-    for value in epoch_ms:
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1e14:
-            return value / 1000
+def _seconds(epoch_ms: object) -> float | None:
+    """A time in epoch milliseconds, in seconds; None for anything else."""
+    if type(epoch_ms) in (int, float) and 0 < epoch_ms < 1e14:
+        return epoch_ms / 1000
     return None

@@ -13,6 +13,7 @@ import difflib
 import math
 from collections.abc import Callable, Iterator
 
+from feedback.stats.decoding import decoded
 from feedback.stats.facts import case_facts
 from feedback.stats.queries import PAGE, Window, count_request, counted, page_request
 from feedback.stats.tally import Tally
@@ -34,6 +35,7 @@ SLACK = 2
 
 class CaseApi(AdminApi):
     advice = ADVICE
+    parse = staticmethod(decoded)
 
 
 def statistics(

@@ -41,17 +41,21 @@ class Tally:
         self.delays, self.ack_delays = array("q"), array("q")
 
     def add(self, case: CaseFacts) -> None:
-        verdict, reporters = case.verdict, case.reporters
+        created, start, verdict, reporters, answered, told, acknowledged, acked = case
+        count = len(reporters)
         self.cases += 1
-        self.reports += len(reporters)
+        self.reports += count
         self.verdicts[verdict] += 1
-        self.report_verdicts[verdict] += len(reporters)
-        month = self.months.setdefault(_month(case.created), [0, 0, Counter(), Counter()])
+        self.report_verdicts[verdict] += count
+        key = _month(created)
+        month = self.months.get(key)
+        if month is None:
+            month = self.months[key] = [0, 0, Counter(), Counter()]
         month[0] += 1
-        month[1] += len(reporters)
+        month[1] += count
         month[2][verdict] += 1
-        month[3][verdict] += len(reporters)
-        real = verdict in REAL
+        month[3][verdict] += count
+        real, answerable = verdict in REAL, verdict in VERDICTS
         for address in reporters:
             counts = self.reporters.get(address)
             if counts is None:
@@ -59,16 +63,16 @@ class Tally:
             counts[0] += 1
             counts[1] += real
             counts[2][verdict] += 1
-            if address in case.acknowledged:
+            if address in acknowledged:
                 self.acknowledged += 1
-                if address in case.acked:
-                    self.ack_delays.append(max(0, round(case.acked[address] - case.start)))
-            if verdict not in VERDICTS:
+                if address in acked:
+                    self.ack_delays.append(max(0, round(acked[address] - start)))
+            if not answerable:
                 continue
-            if address in case.answered:
+            if address in answered:
                 self.answered += 1
-                if address in case.told:
-                    self.delays.append(max(0, round(case.told[address] - case.start)))
+                if address in told:
+                    self.delays.append(max(0, round(told[address] - start)))
             else:
                 self.unanswered += 1
 

@@ -34,6 +34,8 @@ ADVICE = Advice(
 class AdminApi:
     # What to check when a call fails, worded for the script that makes it (thehive_stats.py has its own).
     advice = ADVICE
+    # How an answer's bytes become JSON within the bounds (thehive_stats.py decodes its pages faster).
+    parse = staticmethod(parsed)
 
     def __init__(self, settings: TheHiveSettings) -> None:
         try:
@@ -64,7 +66,7 @@ class AdminApi:
         settings, where = self.settings, f"TheHive at {self.settings.url}"
         status, content = send(self.session, method, settings.url + path, body, settings.timeout, where, self.advice)
         try:
-            answer = parsed(content)
+            answer = self.parse(content)
         except PastBound as past:
             raise SetupError(f"{where} {past}. Check that --url points at TheHive.") from None
         if status not in (200, 201, 204):

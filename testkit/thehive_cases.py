@@ -14,7 +14,8 @@ import json
 
 from werkzeug import Request, Response
 
-from testkit.report_cases import Report, v0_case, v1_case
+from testkit.report_cases import Report
+from testkit.report_shapes import v0_case, v1_case
 from testkit.thehive_api import API_KEY
 
 VERSIONS = {"5": "5.4.5-1", "4.1": "4.1.24-1", "4.0": "4.0.5-1"}

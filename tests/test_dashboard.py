@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from pytest_httpserver import HTTPServer
 
 from feedback.thehive.dashboard import PATH
 from testkit.thehive_api import API_KEY
@@ -21,22 +20,10 @@ WIDGETS = {"bar", "line", "donut", "counter", "text", "multiline"}
 
 
 @pytest.fixture
-def server(certificates):
-    server = HTTPServer(host="127.0.0.1", ssl_context=certificates.server_context())
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
-
-
-@pytest.fixture
-def setup(tmp_path, certificates):
-    ca = tmp_path / "ca.pem"
-    ca.write_text(certificates.ca_pem)
-
+def setup(thehive_ca):
     def run(url: str, *arguments: str) -> subprocess.CompletedProcess:
         env = {**os.environ, "THEHIVE_APIKEY": API_KEY}
-        command = [str(SCRIPT), "--url", url, "--cacerts", str(ca), *arguments]
+        command = [str(SCRIPT), "--url", url, "--cacerts", str(thehive_ca), *arguments]
         return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
     return run
@@ -62,9 +49,9 @@ def test_the_shipped_dashboard_is_in_the_form_thehive4_imports():
     )
 
 
-def test_setup_creates_the_dashboard_on_thehive4_once_reading_the_field_named(server, setup):
-    hive = CustomFieldApi(server, 4)
-    dashboards = DashboardApi(server)
+def test_setup_creates_the_dashboard_on_thehive4_once_reading_the_field_named(thehive_https, setup):
+    hive = CustomFieldApi(thehive_https, 4)
+    dashboards = DashboardApi(thehive_https)
 
     first = setup(hive.url, "--field", "verdict", "--dashboard")
     again = setup(hive.url, "--field", "verdict", "--dashboard")
@@ -78,8 +65,8 @@ def test_setup_creates_the_dashboard_on_thehive4_once_reading_the_field_named(se
     assert fields == {"customFields.verdict"}
 
 
-def test_setup_on_thehive5_says_where_the_dashboards_steps_are(server, setup):
-    hive = CustomFieldApi(server, 5)
+def test_setup_on_thehive5_says_where_the_dashboards_steps_are(thehive_https, setup):
+    hive = CustomFieldApi(thehive_https, 5)
 
     result = setup(hive.url, "--dashboard")
 

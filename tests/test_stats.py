@@ -13,7 +13,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from pytest_httpserver import HTTPServer
 
 from testkit.report_cases import DAY, START, Report, expected, generate, tags_of
 from testkit.thehive_api import API_KEY
@@ -24,28 +23,12 @@ VERSIONS = ("5", "4.1", "4.0")
 
 
 @pytest.fixture
-def ca_file(tmp_path, certificates) -> str:
-    path = tmp_path / "thehive-ca.pem"
-    path.write_text(certificates.ca_pem)
-    return str(path)
-
-
-@pytest.fixture
-def https_server(certificates):
-    server = HTTPServer(host="127.0.0.1", ssl_context=certificates.server_context())
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
-
-
-@pytest.fixture
-def stats(ca_file):
+def stats(thehive_ca):
     """Runs the command as an analyst would, the key in THEHIVE_APIKEY; --cacerts names the test CA unless told."""
 
     def run(url: str, *arguments: str, apikey: str = API_KEY, trusted: bool = True) -> subprocess.CompletedProcess:
         env = {**os.environ, "THEHIVE_APIKEY": apikey}
-        command = [str(SCRIPT), "--url", url, *(["--cacerts", ca_file] if trusted else []), *arguments]
+        command = [str(SCRIPT), "--url", url, *(["--cacerts", str(thehive_ca)] if trusted else []), *arguments]
         return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
 
     return run
@@ -67,9 +50,9 @@ def case(number: int, verdict: str | None, reporters: list[str], **facts) -> Rep
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_counts_cases_reports_verdicts_and_feedback_as_generated(version, https_server, stats):
+def test_counts_cases_reports_verdicts_and_feedback_as_generated(version, thehive_https, stats):
     reports = generate(1200, seed=11)
-    hive = CaseSearch(https_server, version, reports)
+    hive = CaseSearch(thehive_https, version, reports)
     known = expected(reports, alerts=version == "5")
 
     got = read_json(stats(hive.url, "--json", "--top", "5"))
@@ -91,9 +74,9 @@ def test_counts_cases_reports_verdicts_and_feedback_as_generated(version, https_
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_counts_only_the_days_asked_for_until_included(version, https_server, stats):
+def test_counts_only_the_days_asked_for_until_included(version, thehive_https, stats):
     reports = generate(600, seed=3)
-    hive = CaseSearch(https_server, version, reports)
+    hive = CaseSearch(thehive_https, version, reports)
     since, before = START + 31 * DAY, START + 59 * DAY  # 2026-02-01 to 2026-02-28 included
     known = expected(reports, since, before)
 
@@ -104,12 +87,12 @@ def test_counts_only_the_days_asked_for_until_included(version, https_server, st
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_the_recorded_time_of_each_message_comes_back_from_every_version(version, https_server, stats):
+def test_the_recorded_time_of_each_message_comes_back_from_every_version(version, thehive_https, stats):
     created = (START + 3 * DAY) // 1000
     told = {"alice@example.org": created + 5400, "bob@example.org": created + 90000}
     acked = {"alice@example.org": created + 120}
     reports = [case(3, "Phishing", ["alice@example.org", "bob@example.org"], told=told, acked=acked)]
-    hive = CaseSearch(https_server, version, reports)
+    hive = CaseSearch(thehive_https, version, reports)
 
     feedback = read_json(stats(hive.url, "--json"))["feedback"]
 
@@ -118,22 +101,22 @@ def test_the_recorded_time_of_each_message_comes_back_from_every_version(version
     assert (feedback["acknowledged"], feedback["ack_median_seconds"]) == (1, 120)
 
 
-def test_feedback_is_timed_from_the_alert_where_thehive5_says_the_case_came_from_one(https_server, stats):
+def test_feedback_is_timed_from_the_alert_where_thehive5_says_the_case_came_from_one(thehive_https, stats):
     created = (START + 3 * DAY) // 1000
     reports = [
         case(3, "Spam", ["alice@example.org"], alert=(created - 1800) * 1000, told={"alice@example.org": created + 600})
     ]
-    hive = CaseSearch(https_server, "5", reports)
+    hive = CaseSearch(thehive_https, "5", reports)
 
     assert read_json(stats(hive.url, "--json"))["feedback"]["median_seconds"] == 2400
 
 
-def test_older_records_count_as_answered_without_a_time(https_server, stats):
+def test_older_records_count_as_answered_without_a_time(thehive_https, stats):
     reports = [
         case(1, "Legit email", ["alice@example.org", "bob@example.org"], sent=["alice@example.org"]),
         case(2, None, ["carol@example.org"]),
     ]
-    hive = CaseSearch(https_server, "5", reports)
+    hive = CaseSearch(thehive_https, "5", reports)
 
     feedback = read_json(stats(hive.url, "--json"))["feedback"]
 
@@ -142,14 +125,14 @@ def test_older_records_count_as_answered_without_a_time(https_server, stats):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_a_reporter_named_in_several_tag_forms_is_one_report(version, https_server, stats):
+def test_a_reporter_named_in_several_tag_forms_is_one_report(version, thehive_https, stats):
     forms = ["user_email:alice@example.org", 'user_email="alice@example.org"', "USER_EMAIL=Alice@Example.org"]
     campaign = [f"user_email:employee{i}@example.org" for i in range(30)]
     reports = [
         case(1, "Phishing", ["alice@example.org"], tags=[*forms, "user_email:not an address"]),
         case(2, "Phishing", [], tags=[*campaign, *campaign[:5]]),
     ]
-    hive = CaseSearch(https_server, version, reports)
+    hive = CaseSearch(thehive_https, version, reports)
 
     got = read_json(stats(hive.url, "--json"))
 
@@ -162,8 +145,8 @@ def test_a_reporter_named_in_several_tag_forms_is_one_report(version, https_serv
     }
 
 
-def test_the_tables_are_printed_by_default(https_server, stats):
-    hive = CaseSearch(https_server, "5", [case(1, "Spam", ["alice@example.org"])])
+def test_the_tables_are_printed_by_default(thehive_https, stats):
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["alice@example.org"])])
 
     result = stats(hive.url)
 
@@ -172,8 +155,8 @@ def test_the_tables_are_printed_by_default(https_server, stats):
     assert "alice@example.org" in result.stdout.split("Top reporters")[1]
 
 
-def test_csv_writes_one_file_per_table_with_no_cell_a_spreadsheet_would_run(https_server, stats, tmp_path):
-    hive = CaseSearch(https_server, "5", [case(1, "Spam", ["=cmd@example.org", "alice@example.org"])])
+def test_csv_writes_one_file_per_table_with_no_cell_a_spreadsheet_would_run(thehive_https, stats, tmp_path):
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["=cmd@example.org", "alice@example.org"])])
 
     result = stats(hive.url, "--csv", str(tmp_path / "csv"))
 
@@ -188,8 +171,8 @@ def test_csv_writes_one_file_per_table_with_no_cell_a_spreadsheet_would_run(http
     assert "\n=cmd" not in top
 
 
-def test_a_custom_field_thehive_lacks_is_said_with_the_names_that_come_close(https_server, stats):
-    hive = CaseSearch(https_server, "5", [case(1, "Spam", ["alice@example.org"])])
+def test_a_custom_field_thehive_lacks_is_said_with_the_names_that_come_close(thehive_https, stats):
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["alice@example.org"])])
 
     result = stats(hive.url, "--custom-field", "phishfeedbak")
 
@@ -200,8 +183,8 @@ def test_a_custom_field_thehive_lacks_is_said_with_the_names_that_come_close(htt
 
 
 @pytest.mark.parametrize("status", [401, 403])
-def test_a_refused_key_names_the_key_and_the_permission_it_needs(status, https_server, stats):
-    hive = CaseSearch(https_server, "5", [])
+def test_a_refused_key_names_the_key_and_the_permission_it_needs(status, thehive_https, stats):
+    hive = CaseSearch(thehive_https, "5", [])
     hive.replaced["/api/v1/customField"] = (status, b'{"type": "AuthenticationError", "message": "no"}')
 
     result = stats(hive.url)
@@ -212,8 +195,8 @@ def test_a_refused_key_names_the_key_and_the_permission_it_needs(status, https_s
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_an_unknown_operator_is_told_in_thehives_own_words(https_server, stats):
-    hive = CaseSearch(https_server, "5", [])
+def test_an_unknown_operator_is_told_in_thehives_own_words(thehive_https, stats):
+    hive = CaseSearch(thehive_https, "5", [])
     hive.unknown.add("_startsWith")
 
     result = stats(hive.url)
@@ -222,31 +205,27 @@ def test_an_unknown_operator_is_told_in_thehives_own_words(https_server, stats):
     assert "HTTP 400" in result.stderr and "unknown operator _startsWith" in result.stderr
 
 
-def test_a_thehive_that_ignores_the_range_is_stopped_with_a_sentence(https_server, stats):
-    hive = CaseSearch(https_server, "4.1", generate(700, seed=5))
-    hive.ignore_range = True
+@pytest.mark.parametrize(
+    "version, fault, said, asked",
+    [
+        ("4.1", "ignore_range", "ignores the range asked for", 2),  # the count, one page
+        ("5", "same_page", "answered the same page of cases again", 3),  # the count, two pages
+    ],
+)
+def test_a_thehive_that_does_not_page_is_stopped_with_a_sentence(version, fault, said, asked, thehive_https, stats):
+    hive = CaseSearch(thehive_https, version, generate(1300, seed=5))
+    setattr(hive, fault, True)
 
     result = stats(hive.url)
 
     assert result.returncode == 1
-    assert "ignores the range" in result.stderr
-    assert len(hive.requests) == 2  # the count, one page
+    assert said in result.stderr
+    assert len(hive.requests) == asked
 
 
-def test_a_thehive_that_answers_the_same_page_for_ever_is_stopped(https_server, stats):
-    hive = CaseSearch(https_server, "5", generate(1300, seed=5))
-    hive.same_page = True
-
-    result = stats(hive.url)
-
-    assert result.returncode == 1
-    assert "answered the same page of cases again" in result.stderr
-    assert len(hive.requests) == 3
-
-
-def test_pages_are_bounded_by_thehives_own_count(https_server, stats):
+def test_pages_are_bounded_by_thehives_own_count(thehive_https, stats):
     reports = generate(2600, seed=5)
-    hive = CaseSearch(https_server, "5", reports)
+    hive = CaseSearch(thehive_https, "5", reports)
     hive.count_offset = 600 - expected(reports)["cases"]  # it counts 600: two pages, and two for cases made meanwhile
 
     result = stats(hive.url)
@@ -265,8 +244,8 @@ def test_pages_are_bounded_by_thehives_own_count(https_server, stats):
     ],
     ids=["deep", "object", "html"],
 )
-def test_a_page_thehive_should_not_send_is_refused_in_one_sentence(body, said, https_server, stats):
-    hive = CaseSearch(https_server, "5", [])
+def test_a_page_thehive_should_not_send_is_refused_in_one_sentence(body, said, thehive_https, stats):
+    hive = CaseSearch(thehive_https, "5", [])
     hive.pages = (200, body)
 
     result = stats(hive.url)
@@ -276,9 +255,9 @@ def test_a_page_thehive_should_not_send_is_refused_in_one_sentence(body, said, h
     assert "Traceback" not in result.stderr
 
 
-def test_cases_of_the_wrong_types_are_passed_over(https_server, stats):
+def test_cases_of_the_wrong_types_are_passed_over(thehive_https, stats):
     good = case(1, "Spam", ["alice@example.org"])
-    hive = CaseSearch(https_server, "5", [good])
+    hive = CaseSearch(thehive_https, "5", [good])
     hive.cases += [
         "a string",
         {"_id": "~1", "title": 42, "_createdAt": START},
@@ -292,8 +271,8 @@ def test_cases_of_the_wrong_types_are_passed_over(https_server, stats):
     assert got["verdicts"]["none"] == 1
 
 
-def test_an_answer_larger_than_the_bound_is_refused(https_server, stats):
-    hive = CaseSearch(https_server, "5", [])
+def test_an_answer_larger_than_the_bound_is_refused(thehive_https, stats):
+    hive = CaseSearch(thehive_https, "5", [])
     hive.pages = (200, b"[" + b'"x",' * (5 << 20) + b'"x"]')
 
     result = stats(hive.url)
@@ -302,8 +281,8 @@ def test_an_answer_larger_than_the_bound_is_refused(https_server, stats):
     assert "more than 16 MB" in result.stderr
 
 
-def test_an_untrusted_certificate_is_refused(https_server, stats):
-    hive = CaseSearch(https_server, "5", [])
+def test_an_untrusted_certificate_is_refused(thehive_https, stats):
+    hive = CaseSearch(thehive_https, "5", [])
 
     result = stats(hive.url, trusted=False)
 
@@ -328,8 +307,8 @@ def test_a_window_that_is_no_window_is_said(since, said, stats):
     assert said in result.stderr
 
 
-def test_html_writes_the_page_beside_the_tables(https_server, stats, tmp_path):
-    hive = CaseSearch(https_server, "4.1", [case(1, "Simulation", ["alice@example.org"])])
+def test_html_writes_the_page_beside_the_tables(thehive_https, stats, tmp_path):
+    hive = CaseSearch(thehive_https, "4.1", [case(1, "Simulation", ["alice@example.org"])])
 
     result = stats(hive.url, "--html", str(tmp_path / "report.html"), "--since", "2026-01-01")
 
@@ -338,8 +317,8 @@ def test_html_writes_the_page_beside_the_tables(https_server, stats, tmp_path):
     assert "Cases created from 2026-01-01" in html and html.count("<figure") == 2
 
 
-def test_a_page_that_cannot_be_written_is_said_in_one_sentence(https_server, stats, tmp_path):
-    hive = CaseSearch(https_server, "5", [case(1, "Spam", ["alice@example.org"])])
+def test_a_page_that_cannot_be_written_is_said_in_one_sentence(thehive_https, stats, tmp_path):
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["alice@example.org"])])
 
     result = stats(hive.url, "--html", str(tmp_path / "missing" / "report.html"))
 

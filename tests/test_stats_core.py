@@ -112,8 +112,8 @@ def test_a_short_read_says_nothing(terminal):
     stream, clock = Terminal(terminal), Clock()
     progress = Progress(stream, clock=clock)
     clock.now += 2
-    progress(500, 1000)
-    progress.done(1000)
+    progress(1000, 1000)
+    progress.done()
 
     assert stream.getvalue() == ""
 
@@ -124,7 +124,8 @@ def test_a_long_read_shows_its_count_and_rate_at_a_terminal():
     clock.now += 5
     progress(10000, 100000)
     clock.now += 5
-    progress.done(100000)
+    progress(100000, 100000)
+    progress.done()
 
     assert "10,000 of 100,000 cases read (2,000 a second)" in stream.getvalue()
     assert stream.getvalue().endswith("read 100,000 cases in 10 s (10,000 a second)\n")
@@ -136,7 +137,8 @@ def test_a_long_read_logs_only_its_final_line_where_stderr_is_no_terminal():
     clock.now += 5
     progress(10000, 100000)
     clock.now += 5
-    progress.done(100000)
+    progress(100000, 100000)
+    progress.done()
 
     assert stream.getvalue() == "thehive_stats: read 100,000 cases in 10 s (10,000 a second)\n"
 
@@ -171,3 +173,16 @@ def test_a_page_nested_past_the_bound_is_refused_before_it_is_decoded():
     assert decoded(
         b'[{"tags": ' + b"[" * 28 + b"[1]" + b"]" * 28 + b', "title": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}]'
     )
+
+
+def test_pages_decode_alike_where_orjson_is_missing(monkeypatch):
+    from feedback.stats import decoding
+    from testkit.report_cases import generate
+    from testkit.report_shapes import v1_case
+
+    page = json.dumps([v1_case(report) for report in generate(50, seed=9)], ensure_ascii=False).encode()
+    fast = decoding.decoded(page)
+    monkeypatch.setattr(decoding, "loads", json.loads)
+
+    assert decoding.decoded(page) == fast
+    assert decoding.decoded(b"<html>") is None

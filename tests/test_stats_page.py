@@ -13,7 +13,8 @@ from demo.stats_page import shoot
 from feedback.stats.facts import case_facts
 from feedback.stats.page import page
 from feedback.stats.tally import Tally
-from testkit.report_cases import generate, v1_case
+from testkit.report_cases import generate
+from testkit.report_shapes import v1_case
 
 HOSTILE_ADDRESS = '"<img src=x onerror=alert(1)>"@example.org'
 HOSTILE_VERDICT = "<script>alert('verdict')</script>"

@@ -25,9 +25,10 @@ from feedback.tags import (
     verdict_records,
 )
 
-# The verdicts whose reporters are owed a message; a case without one of them is not yet answerable.
+# The verdict of a case whose field is unset.
 NONE = "none"
-# Where a TheHive 5 case came from an alert, the alert's own time (REFERENCE §12): feedback is timed from it.
+# Where a TheHive 5 case came from an alert, the alert's own times (thehive4py's OutputCase): feedback is timed
+# from the first of them.
 ALERT_TIMES = ("alertDate", "alertNewDate", "alertImportedDate")
 NAMESPACES = (REPORTER, NOTIFIED, TOLD, ACKNOWLEDGED, ACKNOWLEDGED_AT)
 

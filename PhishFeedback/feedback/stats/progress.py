@@ -25,8 +25,10 @@ class Progress:
         self.started = self.last = clock()
         self.terminal = stream.isatty()
         self.shown = False
+        self.read = 0
 
     def __call__(self, read: int, count: int) -> None:
+        self.read = read
         now = self.clock()
         if not self.terminal or now - self.started < self.after or now - self.last < EVERY:
             return
@@ -34,8 +36,8 @@ class Progress:
         self.stream.write(f"\r{self.name}: {read:,} of {count:,} cases read ({self._rate(read, now)})")
         self.stream.flush()
 
-    def done(self, read: int) -> None:
-        now = self.clock()
+    def done(self) -> None:
+        read, now = self.read, self.clock()
         if now - self.started < self.after:
             if self.shown:
                 self.stream.write("\n")

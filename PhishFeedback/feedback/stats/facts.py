@@ -60,11 +60,14 @@ def case_facts(case: object, field: str, title_prefix: str) -> CaseFacts | None:
     if created is None:
         return None
     tags = _by_namespace(case.get("tags"))
-    reporters = _reporters(tuple(tags[REPORTER])) if tags[REPORTER] else ()
+    named = tag_values(tags[REPORTER], REPORTER) if tags[REPORTER] else ()
+    reporters = tuple(dict.fromkeys(filter(None, (_address(value.lower()) for value in named))))
     told = _firsts(verdict_records(tags[TOLD])) if tags[TOLD] else {}
     acked = _firsts(ack_records(tags[ACKNOWLEDGED_AT])) if tags[ACKNOWLEDGED_AT] else {}
-    answered = _named_in(tuple(tags[NOTIFIED]), NOTIFIED) | told.keys()
-    acknowledged = _named_in(tuple(tags[ACKNOWLEDGED]), ACKNOWLEDGED) | acked.keys()
+    answered = notified_addresses(tags[NOTIFIED], NOTIFIED) if tags[NOTIFIED] else set()
+    answered.update(told)
+    acknowledged = notified_addresses(tags[ACKNOWLEDGED], ACKNOWLEDGED) if tags[ACKNOWLEDGED] else set()
+    acknowledged.update(acked)
     start = _alert(case) or created
     verdict = verdict_of(field_value(case, field))
     return CaseFacts(created, start, verdict, reporters, answered, told, acknowledged, acked)
@@ -112,18 +115,6 @@ def _named(text: str) -> str:
 
 def _scalar(value: object) -> str:
     return value if isinstance(value, str) else str(value) if isinstance(value, (int, float)) else "(not a text)"
-
-
-# The tags that name reporters, and those of the record without a time, recur from case to case (a reporter
-# reports again, and is told again): what they name is read once for each set of them.
-@lru_cache(maxsize=1 << 16)
-def _reporters(tags: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(filter(None, (_address(value.lower()) for value in tag_values(tags, REPORTER)))))
-
-
-@lru_cache(maxsize=1 << 16)
-def _named_in(tags: tuple[str, ...], namespace: str) -> frozenset[str]:
-    return frozenset(notified_addresses(tags, namespace)) if tags else frozenset()
 
 
 @lru_cache(maxsize=1 << 16)

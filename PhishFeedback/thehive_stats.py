@@ -67,9 +67,18 @@ def main() -> int:
     except (SetupError, WindowError) as failure:
         print(f"thehive_stats: {failure}", file=sys.stderr)
         return 1
-    sys.stdout.write(as_json(stats) if options.json else as_text(stats))
+    except KeyboardInterrupt:
+        print("\nthehive_stats: stopped before the end of the read; nothing was counted.", file=sys.stderr)
+        return 130
     for path in written:
         print(f"thehive_stats: wrote {path}", file=sys.stderr)
+    try:
+        sys.stdout.write(as_json(stats) if options.json else as_text(stats))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Read by `head` or a pager that quit: what it did not want is not an error, and Python's own
+        # complaint at exit is kept off the terminal.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

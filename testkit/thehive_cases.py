@@ -11,6 +11,7 @@ same page for ever, a count that is wrong, any one answer replaced.
 from __future__ import annotations
 
 import json
+import time
 
 from werkzeug import Request, Response
 
@@ -44,6 +45,7 @@ class CaseSearch:
         self.replaced: dict[str, tuple[int, bytes]] = {}  # path -> (status, body) answered instead
         self.pages: tuple[int, bytes] | None = None  # (status, body) answered to every page asked for
         self.unknown: set[str] = set()  # operators this TheHive does not know
+        self.slow = 0.0  # seconds each page takes
         self.key = API_KEY
         self._filtered: dict = {}
         server.expect_request("/api/v1/status").respond_with_handler(self._status)
@@ -79,6 +81,7 @@ class CaseSearch:
             return refusal
         body = json.loads(request.data or b"{}")
         self.requests.append((request.full_path, body))
+        time.sleep(self.slow)
         if self.pages and "count" not in json.dumps(body):
             return Response(self.pages[1], status=self.pages[0], content_type="application/json")
         try:

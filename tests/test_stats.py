@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -327,3 +329,32 @@ def test_a_page_that_cannot_be_written_is_said_in_one_sentence(thehive_https, st
         result.stderr
         == f"thehive_stats: {tmp_path / 'missing' / 'report.html'} cannot be written (No such file or directory).\n"
     )
+
+
+def test_a_reader_that_stops_reading_the_output_is_no_error(thehive_https, thehive_ca):
+    hive = CaseSearch(thehive_https, "5", generate(300, seed=2))
+    env = {**os.environ, "THEHIVE_APIKEY": API_KEY}
+    command = f"'{SCRIPT}' --url {hive.url} --cacerts '{thehive_ca}' --json --top 1000 | head -c 10"
+
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+
+
+def test_ctrl_c_during_the_read_ends_with_a_sentence(thehive_https, thehive_ca):
+    hive = CaseSearch(thehive_https, "5", generate(1200, seed=2))
+    hive.slow = 2.0
+    env = {**os.environ, "THEHIVE_APIKEY": API_KEY}
+    command = [str(SCRIPT), "--url", hive.url, "--cacerts", str(thehive_ca)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while not hive.requests:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+
+    assert process.returncode == 130
+    assert err.strip() == "thehive_stats: stopped before the end of the read; nothing was counted."
+    assert out == ""

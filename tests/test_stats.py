@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import time
@@ -358,3 +359,15 @@ def test_ctrl_c_during_the_read_ends_with_a_sentence(thehive_https, thehive_ca):
     assert process.returncode == 130
     assert err.strip() == "thehive_stats: stopped before the end of the read; nothing was counted."
     assert out == ""
+
+
+def test_a_long_read_leaves_its_final_line_where_stderr_is_a_log(thehive_https, stats):
+    reports = generate(700, seed=2)
+    hive = CaseSearch(thehive_https, "5", reports)
+    hive.slow = 1.5  # the count and two pages: past the three quiet seconds
+
+    result = stats(hive.url)
+
+    assert result.returncode == 0, result.stderr
+    read = expected(reports)["cases"]
+    assert re.fullmatch(rf"thehive_stats: read {read} cases in \d+ s \(\d+ a second\)\n", result.stderr)

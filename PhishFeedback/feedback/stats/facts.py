@@ -89,7 +89,9 @@ def _by_namespace(tags: object) -> dict[str, list[str]]:
             continue
         cut = tag.find(":")
         equals = tag.find("=", 0, cut if cut >= 0 else len(tag))
-        group = kept.get(tag[: equals if equals >= 0 else cut].strip().lower())
+        if equals >= 0:
+            cut = equals
+        group = kept.get(tag[:cut].strip().lower()) if cut >= 0 else None
         if group is not None:
             group.append(tag)
     return kept

@@ -184,3 +184,23 @@ def mailserver(tmp_path):
     yield server
     if server.process.poll() is None:
         server.stop()
+
+
+@pytest.fixture
+def thehive_https(certificates):
+    """An HTTPS server on loopback whose certificate the test CA signed, for the admin scripts' TheHive."""
+    from pytest_httpserver import HTTPServer
+
+    server = HTTPServer(host="127.0.0.1", ssl_context=certificates.server_context())
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture
+def thehive_ca(tmp_path, certificates) -> str:
+    """The test CA as a PEM file, for --cacerts."""
+    path = tmp_path / "thehive-ca.pem"
+    path.write_text(certificates.ca_pem)
+    return path

@@ -37,6 +37,21 @@ COVERED_ELSEWHERE = {
         "tests/test_thehive_setup.py",
         ["export THEHIVE_APIKEY='<API key of a TheHive admin>'", "PhishFeedback/thehive_setup.py --url https://"],
     ),
+    "thehive-stats": (
+        "tests/test_stats.py",
+        [
+            "export THEHIVE_APIKEY='<API key of a user who may read the cases>'",
+            "PhishFeedback/thehive_stats.py --url https://",
+        ],
+    ),
+    "thehive-setup-dashboard": (
+        "tests/test_dashboard.py",
+        [
+            "export THEHIVE_APIKEY='<API key of a TheHive admin>'",
+            "PhishFeedback/thehive_setup.py --url https://",
+            "--dashboard",
+        ],
+    ),
     "real-mail-servers": (
         ".ci/run",
         ["postfix postfix/main_mailer_type select No configuration", "apt-get install -y", "postfix dovecot-core"],

@@ -254,7 +254,7 @@ def test_plain_http_url_to_another_host_is_refused_before_any_call(setup):
 
     assert result.returncode == 1
     assert (
-        "--url must be an https URL: over http:// to thehive.example.org, which is not this machine, the admin's API"
+        "--url must be an https URL: over http:// to thehive.example.org, which is not this machine, the API"
         " key (THEHIVE_APIKEY) would cross the network in clear text." in result.stderr
     )
     assert len(result.stderr.splitlines()) == 1

@@ -9,6 +9,7 @@ token), so anything past these bounds is refused, as a sentence its caller words
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 
 # What the job keeps of one party's answers, after decompression.
@@ -61,6 +62,37 @@ def parsed(body: bytes) -> object:
             for inner in (item.values() if isinstance(item, dict) else item)
         ]
     return value
+
+
+# Every byte but those that open, close or quote: what `nesting` keeps of a body.
+_NOT_STRUCTURE = bytes(set(range(256)) - set(b'"[]{}'))
+# An escape sequence (`\"`, `\\`, `\n`, `\u…`): its escaped character is no quote, whatever it is.
+_ESCAPED = re.compile(rb"\\.", re.DOTALL)
+# An empty array or object: one level, taken away in one pass (two replaces in a row would take `{[]}` at once).
+_INNERMOST = re.compile(rb"\[\]|\{\}")
+
+
+def nesting(body: bytes) -> int:
+    """How deep the body's arrays and objects nest, counted on the bytes before any parser recurses into them.
+
+    What a string holds is no nesting: escape sequences go first, then the quotes' contents
+    (after the pairs `""`, a bracket is inside a string when an odd number of quotes precede it). Then
+    the innermost `[]` and `{}` are taken away, one level a round. Malformed JSON may count short: its
+    parser refuses it anyway. A page of 500 cases costs a tenth of decoding it; a walk over the decoded
+    value (`parsed`) costs as much as decoding.
+    """
+    if b"\\" in body:
+        body = _ESCAPED.sub(b"", body)
+    structure = body.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in structure:
+        structure = b"".join(structure.split(b'"')[::2])
+    depth = 0
+    while structure:
+        inner = _INNERMOST.sub(b"", structure)
+        if inner == structure:
+            break
+        structure, depth = inner, depth + 1
+    return depth
 
 
 def json_value(data: bytes) -> object:

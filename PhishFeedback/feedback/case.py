@@ -111,7 +111,7 @@ def read_observables(items: object) -> list[Observable]:
 
 
 def _verdict(data: dict, name: str, kind: str) -> str:
-    value = _field_value(data, name)
+    value = field_value(data, name)
     accepted = ", ".join(f"'{v}'" for v in VERDICTS)
     if isinstance(value, list):
         # A multi-value field of TheHive 5: one value is the verdict, several are not one verdict.
@@ -179,7 +179,7 @@ def _fold(name: str) -> str:
     return "".join(c for c in name.lower() if c.isalnum())
 
 
-def _field_value(data: dict, name: str) -> object:
+def field_value(data: dict, name: str) -> object:
     """The custom field's value in TheHive 5's flat map, TheHive 4's v0 map or a v1 list."""
     flat = data.get("customFieldValues")
     if isinstance(flat, dict) and flat.get(name) is not None:

@@ -19,6 +19,8 @@ class _Shape(tuple):
     _fields: tuple[str, ...] = ()
 
     def __new__(cls, *values: object, **named: object) -> _Shape:
+        if not named and len(values) == len(cls._fields):  # by position, as most are made: nothing to check
+            return tuple.__new__(cls, values)
         missing = [name for name in cls._fields[len(values) :] if name not in named]
         if missing or len(values) + len(named) != len(cls._fields):
             raise TypeError(f"{cls.__name__} takes the fields {', '.join(cls._fields)}")

@@ -118,8 +118,14 @@ def _time(at: datetime) -> str:
 
 
 def _moment(text: str) -> datetime | None:
+    """The time as `_time` writes it (TIME_FORMAT), read by hand: strptime is slow, and statistics read one a report."""
+    text = text.strip()
+    fields = (text[:4], text[5:7], text[8:10], text[11:13], text[14:16], text[17:19])
+    digits = "".join(fields)
+    if len(text) != 20 or text[4::3] != "--T::Z" or not (digits.isascii() and digits.isdigit()):
+        return None
     try:
-        return datetime.strptime(text.strip(), TIME_FORMAT).replace(tzinfo=timezone.utc)
+        return datetime(*map(int, fields), tzinfo=timezone.utc)
     except ValueError:
         return None
 

@@ -1,0 +1,148 @@
+"""One case as the statistics count it: when, which verdict, who reported it, who was told and when.
+
+Read with the responder's own readers, so that the numbers speak of what the responder does: the
+reporters as `decide` finds them in the tags (feedback/plan.py), the verdict as feedback/case.py reads
+the custom field in every shape TheHive sends it, the record as feedback/tags.py writes it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from feedback.addresses import AddressError, parse_address
+from feedback.case import field_value, printable, verdict_named
+from feedback.plan import REPORTER_NAMESPACE as REPORTER
+from feedback.redaction import shortened
+from feedback.shapes import shape
+from feedback.tags import (
+    ACKNOWLEDGED,
+    ACKNOWLEDGED_AT,
+    NOTIFIED,
+    TOLD,
+    ack_records,
+    notified_addresses,
+    tag_values,
+    verdict_records,
+)
+
+# The verdict of a case whose field is unset.
+NONE = "none"
+# Where a TheHive 5 case came from an alert, the alert's own times (thehive4py's OutputCase): feedback is timed
+# from the first of them.
+ALERT_TIMES = ("alertDate", "alertNewDate", "alertImportedDate")
+NAMESPACES = (REPORTER, NOTIFIED, TOLD, ACKNOWLEDGED, ACKNOWLEDGED_AT)
+
+
+@shape
+class CaseFacts:
+    created: float  # epoch seconds: the case's creation, which places it in a month
+    start: float  # epoch seconds from which feedback is timed: the alert's date where TheHive gives one
+    verdict: str  # one of VERDICTS, another value as written, or NONE
+    reporters: tuple[str, ...]  # distinct, lower case
+    answered: set  # reporters the record says were given the verdict
+    told: dict  # reporter -> epoch seconds of the first verdict message, where the record has its time
+    acknowledged: set
+    acked: dict  # reporter -> epoch seconds of the first acknowledgement
+
+
+def case_facts(case: object, field: str, title_prefix: str) -> CaseFacts | None:
+    """The facts of a phishing-report case; None for anything else (no title with the prefix, no creation time).
+
+    Read once for every case of a year's statistics: each reader is given only its own namespace's tags,
+    and none is asked about a namespace the case does not have.
+    """
+    if not isinstance(case, dict):
+        return None
+    title = case.get("title")
+    if not isinstance(title, str) or not title.lstrip().lower().startswith(title_prefix.lower()):
+        return None
+    created = _seconds(case.get("_createdAt")) or _seconds(case.get("createdAt"))
+    if created is None:
+        return None
+    tags = _by_namespace(case.get("tags"))
+    named = tag_values(tags[REPORTER], REPORTER) if tags[REPORTER] else ()
+    reporters = tuple(dict.fromkeys(filter(None, (_address(value.lower()) for value in named))))
+    told = _firsts(verdict_records(tags[TOLD])) if tags[TOLD] else {}
+    acked = _firsts(ack_records(tags[ACKNOWLEDGED_AT])) if tags[ACKNOWLEDGED_AT] else {}
+    answered = notified_addresses(tags[NOTIFIED], NOTIFIED) if tags[NOTIFIED] else set()
+    answered.update(told)
+    acknowledged = notified_addresses(tags[ACKNOWLEDGED], ACKNOWLEDGED) if tags[ACKNOWLEDGED] else set()
+    acknowledged.update(acked)
+    start = _alert(case) or created
+    verdict = verdict_of(field_value(case, field))
+    return CaseFacts(created, start, verdict, reporters, answered, told, acknowledged, acked)
+
+
+def _alert(case: dict) -> float | None:
+    """The alert's date, where TheHive 5 says the case came from one."""
+    for key in ALERT_TIMES:
+        if key in case:
+            return _seconds(case[key])
+    return None
+
+
+def _by_namespace(tags: object) -> dict[str, list[str]]:
+    """The tags of each namespace read here, so that each reader goes through its own few, not all of them."""
+    kept: dict[str, list[str]] = {namespace: [] for namespace in NAMESPACES}
+    for tag in tags if isinstance(tags, list) else ():
+        if not isinstance(tag, str):
+            continue
+        cut = tag.find(":")
+        equals = tag.find("=", 0, cut if cut >= 0 else len(tag))
+        if equals >= 0:
+            cut = equals
+        group = kept.get(tag[:cut].strip().lower()) if cut >= 0 else None
+        if group is not None:
+            group.append(tag)
+    return kept
+
+
+def verdict_of(value: object) -> str:
+    """The verdict as the responder names it; any other value as written (shortened), NONE when unset.
+
+    Only texts, numbers and a list of them are read: whatever else a field holds is not walked into.
+    """
+    if isinstance(value, list):
+        value = [_scalar(v) for v in value if v is not None and (not isinstance(v, str) or v.strip())]
+        value = value[0] if len(value) == 1 else ", ".join(value)
+    if value is None or value == "":
+        return NONE
+    return _named(_scalar(value))
+
+
+@lru_cache(maxsize=1 << 10)
+def _named(text: str) -> str:
+    return verdict_named(text) or printable(shortened(" ".join(text.split()), 80)) or NONE
+
+
+def _scalar(value: object) -> str:
+    return value if isinstance(value, str) else str(value) if isinstance(value, (int, float)) else "(not a text)"
+
+
+@lru_cache(maxsize=1 << 16)
+def _address(value: str) -> str | None:
+    """The reporter's address (given in lower case), or None where the responder would refuse it.
+
+    Cached: reporters recur, and the responder's check costs a tenth of a millisecond an address.
+    """
+    try:
+        return parse_address(value).lower()
+    except AddressError:
+        return None
+
+
+def _firsts(records: list) -> dict[str, float]:
+    """Each address's first record, in epoch seconds."""
+    firsts: dict[str, float] = {}
+    for record in records:
+        key, at = record.address.strip().lower(), record.at.timestamp()
+        if at < firsts.get(key, at + 1):
+            firsts[key] = at
+    return firsts
+
+
+def _seconds(epoch_ms: object) -> float | None:
+    """A time in epoch milliseconds, in seconds; None for anything else."""
+    if type(epoch_ms) in (int, float) and 0 < epoch_ms < 1e14:
+        return epoch_ms / 1000
+    return None

@@ -1,0 +1,58 @@
+"""The statistics written out: a readable table, one JSON object, or a CSV file per table."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+
+from feedback.stats.tables import Table, tables
+from feedback.thehive.admin_api import terminal_safe
+
+# A cell a spreadsheet would run as a formula; addresses come from cases, so such a cell is quoted with "'".
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text(stats: dict) -> str:
+    """The tables for a terminal: a case's text (an address, a verdict) cannot move the cursor or recolour it."""
+    return "\n\n".join("\n".join(map(terminal_safe, _text_table(table).split("\n"))) for table in tables(stats)) + "\n"
+
+
+def as_json(stats: dict) -> str:
+    return json.dumps(stats, ensure_ascii=False, indent=2) + "\n"
+
+
+def write_csv(stats: dict, folder: str) -> list[str]:
+    """One CSV file per table in `folder` (made if missing); the paths written."""
+    os.makedirs(folder, exist_ok=True)
+    written = []
+    for table in tables(stats):
+        path = os.path.join(folder, f"{table.name}.csv")
+        with open(path, "w", encoding="utf-8", newline="") as file:
+            writer = csv.writer(file)
+            writer.writerow(table.header)
+            writer.writerows([_cell(value) for value in row] for row in table.rows)
+        written.append(path)
+    return written
+
+
+def _cell(value: object) -> object:
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+def _text_table(table: Table) -> str:
+    cells = [list(table.header), *([str(value) for value in row] for row in table.rows)]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(table.header))]
+    lines = [table.title, "-" * len(table.title)]
+    for number, row in enumerate(cells):
+        lines.append(
+            "  ".join(
+                value.ljust(width) if i == 0 else value.rjust(width)
+                for i, (value, width) in enumerate(zip(row, widths))
+            ).rstrip()
+        )
+        if number == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    if not table.rows:
+        lines.append("(none)")
+    return "\n".join(lines)

@@ -1,0 +1,79 @@
+"""The statistics as one self-contained HTML page: no script, nothing fetched, so it opens offline and can be mailed.
+
+The page is PhishFeedback/templates/stats/page.html; every value that enters it is escaped here, and
+the charts come from charts.py as inline SVG.
+"""
+
+from __future__ import annotations
+
+import os
+from html import escape
+from string import Template
+
+from feedback.stats import charts
+from feedback.stats.tables import Table, duration, tables, verdict_columns
+
+PAGE = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "templates", "stats", "page.html"
+)
+# The histogram's one colour, Okabe-Ito's sky blue: no verdict wears it, so it is not read as one.
+HISTOGRAM = "#56B4E9"
+
+
+def page(stats: dict, period: str, made: str) -> str:
+    verdicts = verdict_columns(stats)
+    months = stats["months"]
+    feedback = stats["feedback"]
+    named = {table.name: table for table in tables(stats)}
+    with open(PAGE, encoding="utf-8") as file:
+        template = Template(file.read())
+    return template.substitute(
+        patterns=charts.defs(verdicts),
+        period=escape(period),
+        thehive=escape(str(stats.get("thehive", ""))),
+        made=escape(made),
+        totals=_totals(stats),
+        months_chart=charts.stacked_bars(
+            [m["month"] for m in months],
+            [[m["report_verdicts"].get(v, 0) for v in verdicts] for m in months],
+            charts.patterns(len(verdicts)),
+            "Reports per month, stacked by verdict",
+        ),
+        legend=charts.legend(verdicts),
+        months_table=_table(named["month_reports"]),
+        median=escape(duration(feedback["median_seconds"])),
+        p90=escape(duration(feedback["p90_seconds"])),
+        measured=feedback["measured"],
+        feedback_chart=charts.stacked_bars(
+            [d["within"] for d in feedback["distribution"]],
+            [[d["reports"]] for d in feedback["distribution"]],
+            [HISTOGRAM],
+            "Time to the verdict message: reports per class of time",
+            height=280,
+        ),
+        feedback_table=_table(named["feedback"]),
+        top_table=_table(named["top_reporters"]),
+    )
+
+
+def _totals(stats: dict) -> str:
+    feedback = stats["feedback"]
+    cards = (
+        ("Cases", stats["cases"]),
+        ("Reports", stats["reports"]),
+        ("Reporters", stats["reporters"]),
+        ("Answered", feedback["answered"]),
+        ("Not yet answered", feedback["unanswered"]),
+        ("Median time to verdict", duration(feedback["median_seconds"])),
+    )
+    return "".join(f"<div><dt>{escape(name)}</dt><dd>{escape(str(value))}</dd></div>" for name, value in cards)
+
+
+def _table(table: Table) -> str:
+    head = "".join(f'<th scope="col">{escape(str(cell))}</th>' for cell in table.header)
+    rows = (
+        "".join("<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in row) + "</tr>" for row in table.rows)
+        or f'<tr><td colspan="{len(table.header)}">none</td></tr>'
+    )
+    caption = f"<caption hidden>{escape(table.title)}</caption>"
+    return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"

@@ -1,0 +1,116 @@
+"""Reading the phishing-report cases from TheHive, page by page, into the statistics: the shell around tally.py.
+
+Through the session thehive_setup.py uses (feedback/thehive/admin_api.py: the responder's trust, the
+same bounded reader); only the advice differs, since reading cases needs no admin. A page is read,
+counted and dropped before the next is asked for, and the number of pages is bounded by TheHive's own
+count, so that a TheHive that ignores the range, or answers the same page for ever, ends the read
+with a sentence rather than a loop.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable, Iterator
+
+from feedback.stats.decoding import decoded
+from feedback.stats.facts import case_facts
+from feedback.stats.queries import PAGE, Window, count_request, counted, page_request
+from feedback.stats.tally import Tally
+from feedback.thehive.admin_api import STATUS, AdminApi
+from feedback.thehive.api import Advice
+from feedback.thehive.field_setup import ROUTES, SetupError, edition, read_fields
+
+ADVICE = Advice(
+    error=SetupError,
+    tls="Its certificate is not trusted or does not name that host: give its CA with --cacerts FILE (PEM), and check"
+    " that --url names the host the certificate covers.",
+    reach="Check --url, and that this machine reaches TheHive (HTTPS_PROXY if it needs a proxy).",
+    key="Put in THEHIVE_APIKEY the key of a user who may read the cases of the organisation (a read-only profile"
+    " is enough), and give --organisation when that user has several.",
+)
+# Pages beyond TheHive's count: cases created while the read goes on.
+SLACK = 2
+
+
+class CaseApi(AdminApi):
+    advice = ADVICE
+    parse = staticmethod(decoded)
+
+
+def statistics(
+    api: AdminApi, field: str, title_prefix: str, span: Window, top: int, progress: Callable[[int, int], None]
+) -> dict:
+    """Ask which TheHive it is, check the field, count the cases, read them page by page: the statistics."""
+    major = edition(api.call("GET", STATUS))
+    check_field(api, major, field)
+    count = counted(_ask(api, count_request(major, title_prefix, span)))
+    if count is None:
+        raise SetupError(f"TheHive at {api.settings.url} did not answer the count of cases with a number.")
+    tally = Tally()
+    for case in cases(api, major, title_prefix, span, count, progress):
+        facts = case_facts(case, field, title_prefix)
+        if facts is not None and span.holds(facts.created):
+            tally.add(facts)
+    result = tally.result(top)
+    result["thehive"] = major
+    return result
+
+
+def check_field(api: AdminApi, major: int, field: str) -> None:
+    """A field TheHive does not have is said at once, with the names it does have that come close."""
+    names = [known.name for known in read_fields(api.call("GET", ROUTES[major].list), major)]
+    if field in names:
+        return
+    near = difflib.get_close_matches(field, names, n=3, cutoff=0.6) or [
+        name for name in names if name.lower() == field.lower()
+    ]
+    hint = f" Did you mean {' or '.join(repr(name) for name in near)}?" if near else ""
+    raise SetupError(
+        f"TheHive at {api.settings.url} has no custom field '{field}'.{hint} Give the field's internal name with"
+        " --custom-field, as the responder's custom_field item names it."
+    )
+
+
+def cases(
+    api: AdminApi, major: int, title_prefix: str, span: Window, count: int, progress: Callable[[int, int], None]
+) -> Iterator[dict]:
+    """Every case TheHive gives for the window, oldest first; a case a shifted page repeats is given once."""
+    where = f"TheHive at {api.settings.url}"
+    pages = math.ceil(count / PAGE) + SLACK
+    start, read, previous = 0, 0, frozenset()
+    for _ in range(pages):
+        page = _ask(api, page_request(major, title_prefix, span, start))
+        if not isinstance(page, list):
+            raise SetupError(f"{where} did not answer a page of cases with a list. Check that --url points at TheHive.")
+        if len(page) > PAGE:
+            raise SetupError(
+                f"{where} answered {len(page)} cases to a page of {PAGE}: it ignores the range asked for, so the"
+                " cases cannot be read page by page. Nothing was counted."
+            )
+        ids = frozenset(_id(case) for case in page)
+        if page and previous and ids <= previous:
+            raise SetupError(
+                f"{where} answered the same page of cases again (from case {start + 1}): it ignores the range asked"
+                " for. Nothing was counted."
+            )
+        for case in page:
+            if _id(case) not in previous:
+                read += 1
+                yield case
+        progress(read, count)
+        if len(page) < PAGE:
+            return
+        start, previous = start + PAGE, ids
+    raise SetupError(
+        f"{where} counted {count} cases but kept answering pages past them ({pages} pages of {PAGE}): it ignores the"
+        " range asked for. Nothing was counted."
+    )
+
+
+def _ask(api: AdminApi, request) -> object:
+    return api.call("POST", request.path, request.body)
+
+
+def _id(case: object) -> object:
+    return case.get("_id") or case.get("id") if isinstance(case, dict) else None

@@ -1,0 +1,100 @@
+"""The statistics as tables, each a title, a header and rows: what the text, the CSV files and the page show."""
+
+from __future__ import annotations
+
+from feedback.case import VERDICTS
+from feedback.shapes import shape
+from feedback.stats.facts import NONE
+
+
+@shape
+class Table:
+    name: str  # the CSV file's name
+    title: str
+    header: tuple[str, ...]
+    rows: tuple[tuple, ...]
+
+
+def tables(stats: dict) -> list[Table]:
+    verdicts = verdict_columns(stats)
+    feedback = stats["feedback"]
+    return [
+        Table(
+            "totals",
+            "Totals",
+            ("measure", "value"),
+            (("cases", stats["cases"]), ("reports", stats["reports"]), ("reporters", stats["reporters"])),
+        ),
+        Table(
+            "verdicts",
+            "Verdicts",
+            ("verdict", "cases", "reports"),
+            tuple((v, stats["verdicts"].get(v, 0), stats["report_verdicts"].get(v, 0)) for v in verdicts),
+        ),
+        Table(
+            "months",
+            "Per month of the case's creation (cases by verdict)",
+            ("month", "cases", "reports", *verdicts),
+            tuple(
+                (m["month"], m["cases"], m["reports"], *(m["verdicts"].get(v, 0) for v in verdicts))
+                for m in stats["months"]
+            ),
+        ),
+        Table(
+            "month_reports",
+            "Reports per month by the case's verdict",
+            ("month", "reports", *verdicts),
+            tuple(
+                (m["month"], m["reports"], *(m["report_verdicts"].get(v, 0) for v in verdicts)) for m in stats["months"]
+            ),
+        ),
+        Table(
+            "feedback",
+            "Feedback",
+            ("measure", "value"),
+            (
+                ("reports answered", feedback["answered"]),
+                ("reports not yet answered", feedback["unanswered"]),
+                ("answered with the time recorded", feedback["measured"]),
+                ("time to the verdict, median", duration(feedback["median_seconds"])),
+                ("time to the verdict, 90th percentile", duration(feedback["p90_seconds"])),
+                ("reports acknowledged", feedback["acknowledged"]),
+                ("time to the acknowledgement, median", duration(feedback["ack_median_seconds"])),
+                ("time to the acknowledgement, 90th percentile", duration(feedback["ack_p90_seconds"])),
+            ),
+        ),
+        Table(
+            "time_to_feedback",
+            "Time to the verdict message",
+            ("within", "reports"),
+            tuple((d["within"], d["reports"]) for d in feedback["distribution"]),
+        ),
+        Table(
+            "top_reporters",
+            "Top reporters",
+            ("address", "reports", "real", *verdicts),
+            tuple(
+                (r["address"], r["reports"], r["real"], *(r["verdicts"].get(v, 0) for v in verdicts))
+                for r in stats["top_reporters"]
+            ),
+        ),
+    ]
+
+
+def verdict_columns(stats: dict) -> list[str]:
+    """The four verdicts, any other value met, and NONE last."""
+    others = [v for v in stats["verdicts"] if v not in VERDICTS and v != NONE]
+    return [*VERDICTS, *others, NONE]
+
+
+def duration(seconds: int | None) -> str:
+    """A time an analyst reads at a glance: 45 s, 12 min, 3.5 h, 2.1 days; '-' where nothing was measured."""
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"

@@ -1,0 +1,95 @@
+"""What thehive_setup.py and thehive_stats.py share: the environment they run in, their TheHive options, the key.
+
+Both are run by an admin at a shell, not by Cortex: the key comes from the environment only (a command
+line shows in `ps` and in the shell's history), TLS is verified against the system's CAs and --cacerts,
+plain http:// goes to this machine only, and the whole command keeps to --time-limit however TheHive
+answers. Each mistake is one sentence.
+"""
+
+from __future__ import annotations
+
+import argparse
+from urllib.parse import urlsplit
+
+from feedback.items import cleartext_refusal, is_url
+from feedback.startup import run_in_own_environment
+from feedback.thehive.field_setup import SetupError
+from feedback.thehive.settings import UNSENDABLE, TheHiveSettings, header_safe
+
+ENVIRONMENT_KEY = "THEHIVE_APIKEY"
+# Each call's wait for TheHive; --time-limit bounds them all together.
+TIMEOUT = 30.0
+LONGEST_LIMIT = 24 * 3600.0
+
+
+def in_own_environment(script: str) -> None:
+    """Where the system Python lacks requests (README installed it into PhishFeedback/.venv), start again there."""
+    try:
+        import requests  # noqa: F401
+    except ImportError:
+        run_in_own_environment(script)
+
+
+def add_thehive_options(parser: argparse.ArgumentParser, time_limit: float) -> None:
+    parser.add_argument("--url", required=True, help="TheHive's URL, e.g. https://thehive.example.org")
+    parser.add_argument("--organisation", help="the organisation to act in, when the key's user has several")
+    parser.add_argument("--cacerts", metavar="FILE", help="PEM file of the CA that signed TheHive's certificate")
+    parser.add_argument(
+        "--time-limit",
+        type=_seconds,
+        default=time_limit,
+        metavar="SECONDS",
+        help=f"the longest the whole command may take, all calls to TheHive together (default {time_limit:g})",
+    )
+
+
+def thehive_settings(options: argparse.Namespace, apikey: str, whose: str) -> TheHiveSettings:
+    """TheHive as the options and the key name it; `whose`: the user the key must belong to, for the sentences."""
+    if not apikey:
+        raise SetupError(f"Set the environment variable {ENVIRONMENT_KEY} to the API key of {whose}.")
+    url = options.url.rstrip("/")
+    if not is_url(url, ("https", "http")) or "@" in urlsplit(url).netloc:
+        raise SetupError(
+            "--url must be TheHive's address like https://thehive.example.org, with no user or password in it"
+            f" (the key comes from {ENVIRONMENT_KEY})."
+        )
+    refusal = cleartext_refusal("--url", url, f"the API key ({ENVIRONMENT_KEY})")
+    if refusal:
+        raise SetupError(refusal)
+    organisation = (options.organisation or "").strip() or None
+    if not header_safe(apikey):
+        raise SetupError(f"{ENVIRONMENT_KEY} {UNSENDABLE}: copy the key again from TheHive.")
+    if organisation and not header_safe(organisation):
+        raise SetupError(
+            f"--organisation {UNSENDABLE}: run the command without it, with the key of a user of the organisation"
+            " to act in."
+        )
+    return TheHiveSettings(
+        url=url,
+        apikey=apikey,
+        organisation=organisation,
+        api="auto",
+        proxies={},
+        timeout=TIMEOUT,
+        cacerts=_pem(options.cacerts),
+    )
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 1 <= seconds <= LONGEST_LIMIT:
+        raise argparse.ArgumentTypeError(f"give a number of seconds from 1 to {LONGEST_LIMIT:g}")
+    return seconds
+
+
+def _pem(path: str | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="ascii") as file:
+            return file.read()
+    except (OSError, UnicodeDecodeError) as failure:
+        raise SetupError(f"--cacerts {path} cannot be read ({failure.__class__.__name__}).") from None

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""The reporting programme in numbers: the phishing-report cases in TheHive, their verdicts and the feedback given.
+
+    THEHIVE_APIKEY=<a key that may read the cases> PhishFeedback/thehive_stats.py --url https://thehive.example.org
+
+The key comes from the environment only: a command line shows in `ps` and in the shell's history.
+See docs/statistics.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+from datetime import datetime, timezone
+
+from feedback.redaction import ScrubbedStream, remember
+from feedback.stats.output import as_json, as_text, write_csv
+from feedback.stats.page import page
+from feedback.stats.progress import Progress
+from feedback.stats.queries import WindowError, window
+from feedback.stats.reading import CaseApi, statistics
+from feedback.thehive.admin_api import terminal_safe
+from feedback.thehive.command_line import ENVIRONMENT_KEY, add_thehive_options, in_own_environment, thehive_settings
+from feedback.thehive.field_setup import SetupError
+
+# The whole read's time: 100,000 cases take minutes; a TheHive that trickles its answers never ends.
+TIME_LIMIT = 3600.0
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Count the phishing reports in TheHive: cases, reporters, verdicts, and the feedback they were"
+        f" given. The API key is read from the environment variable {ENVIRONMENT_KEY}.",
+    )
+    add_thehive_options(parser, TIME_LIMIT)
+    parser.add_argument("--title-prefix", default="Phishing report", help="as the responder's title_prefix item")
+    parser.add_argument("--custom-field", default="phishFeedback", help="as the responder's custom_field item")
+    parser.add_argument("--since", metavar="YYYY-MM-DD", help="first day of case creation counted (UTC)")
+    parser.add_argument("--until", metavar="YYYY-MM-DD", help="last day of case creation counted (UTC), included")
+    parser.add_argument("--top", type=int, default=20, metavar="N", help="how many top reporters to list (20)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
+    parser.add_argument("--csv", metavar="DIR", help="also write one CSV file per table into DIR")
+    parser.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with charts")
+    return parser.parse_args()
+
+
+def main() -> int:
+    in_own_environment(__file__)
+    sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)
+    # Remembered first: a key typed on the command line by mistake comes back in argparse's complaint.
+    apikey = os.environ.get(ENVIRONMENT_KEY, "").strip()
+    remember(apikey)
+    options = arguments()
+    try:
+        span = window(options.since, options.until)
+        settings = thehive_settings(options, apikey, "a TheHive user who may read the cases")
+        progress = Progress(sys.stderr)
+        # A page's cases are dropped once counted, and what is kept (the counts) holds no cycle: the cyclic
+        # collector would only walk every decoded case again, a sixth of the command's time.
+        gc.disable()
+        with CaseApi(settings, options.time_limit) as api:
+            stats = statistics(api, options.custom_field, options.title_prefix, span, options.top, progress)
+        progress.done()
+        stats["window"] = {"since": options.since, "until": options.until}
+        written = _write(stats, options)
+    except (SetupError, WindowError) as failure:
+        print(f"thehive_stats: {terminal_safe(str(failure))}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nthehive_stats: stopped before the end of the read; nothing was counted.", file=sys.stderr)
+        return 130
+    for path in written:
+        print(f"thehive_stats: wrote {path}", file=sys.stderr)
+    try:
+        sys.stdout.write(as_json(stats) if options.json else as_text(stats))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Read by `head` or a pager that quit: what it did not want is not an error, and Python's own
+        # complaint at exit is kept off the terminal.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def _write(stats: dict, options: argparse.Namespace) -> list[str]:
+    written = []
+    try:
+        if options.csv:
+            written += write_csv(stats, options.csv)
+        if options.html:
+            made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+            with open(options.html, "w", encoding="utf-8") as file:
+                file.write(page(stats, _period(options), made))
+            written.append(options.html)
+    except OSError as failure:
+        raise SetupError(
+            f"{failure.filename} cannot be written ({failure.strerror or type(failure).__name__})."
+        ) from None
+    return written
+
+
+def _period(options: argparse.Namespace) -> str:
+    if options.since and options.until:
+        return f"Cases created from {options.since} to {options.until}"
+    if options.since:
+        return f"Cases created from {options.since}"
+    if options.until:
+        return f"Cases created up to {options.until}"
+    return "All cases"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""Generated phishing-report cases whose totals are known.
+
+A seeded generator makes `Report`s (what happened: when, which verdict, who reported, who was told and
+when); testkit/report_shapes.py dresses one as TheHive 5's query answer or 4.x's v0 search answer, and
+`expected` counts the totals from the `Report`s alone, the way docs/statistics.md defines them, for the
+tests to compare with what thehive_stats.py prints.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from feedback.tags import ACKNOWLEDGED, NOTIFIED, ack_time_tag, record_tag, verdict_tag
+
+VERDICTS = ("Phishing", "Spam", "Legit email", "Simulation")
+# What an analyst may leave in the field besides the four: unset, another word, a verdict spelt loosely.
+ODD_VERDICTS = (None, None, "Undecided", "legit  EMAIL")
+DAY = 86400_000
+# 2026-01-01T00:00:00Z: the generated cases start then.
+START = 1767225600_000
+# A reporter tag in each form TheHive stores: as added, TheHive 4.0's renderings, spelt in capitals.
+FORMS = ("user_email:{}", 'user_email="{}"', "user_email={}", "USER_EMAIL:{}")
+
+
+@dataclass
+class Report:
+    number: int
+    created: int  # epoch ms, whole seconds
+    title: str
+    verdict: str | None
+    reporters: list[str]
+    alert: int | None = None  # the alert's date, where the case came from one
+    told: dict = field(default_factory=dict)  # address -> epoch seconds of the verdict message
+    sent: list = field(default_factory=list)  # told by an older version: no time
+    acked: dict = field(default_factory=dict)
+    acked_untimed: list = field(default_factory=list)
+    tags: list = field(default_factory=list)
+
+
+def generate(
+    count: int, seed: int = 7, days: int = 150, reporters: int = 400, prefix="Phishing report", campaigns: float = 0.05
+) -> list[Report]:
+    """`count` cases over `days` days, oldest first: some campaigns (many reporters), some not phishing reports."""
+    rng = random.Random(seed)
+    people = [f"employee{i}@example.org" for i in range(reporters)]
+    reports = []
+    for number in range(count):
+        created = START + rng.randrange(days * DAY) // 1000 * 1000
+        verdict = rng.choice(VERDICTS * 3 + ODD_VERDICTS)
+        many = rng.random() < campaigns
+        names = rng.sample(people, rng.randint(5, 40) if many else rng.choice((1, 1, 1, 2)))
+        title = f"{prefix}: message {number}" if rng.random() < 0.95 else f"Malware alert {number}"
+        report = Report(number, created, title, verdict, names)
+        if rng.random() < 0.3:
+            report.alert = created - rng.randrange(1, 3600) * 1000
+        start = (report.alert or created) // 1000
+        for name in names:
+            draw = rng.random()
+            if verdict in VERDICTS and draw < 0.6:
+                # Most within hours, a few after days: spread evenly over the logarithm of the time.
+                report.told[name] = start + round(math.exp(rng.uniform(math.log(60), math.log(6 * 86400))))
+            elif verdict in VERDICTS and draw < 0.8:
+                report.sent.append(name)
+            if rng.random() < 0.4:
+                report.acked[name] = start + rng.randrange(5, 600)
+            elif rng.random() < 0.1:
+                report.acked_untimed.append(name)
+        report.tags = tags_of(report, rng)
+        reports.append(report)
+    return sorted(reports, key=lambda r: (r.created, r.number))
+
+
+def tags_of(report: Report, rng: random.Random) -> list[str]:
+    tags = ["phishing"]
+    for name in report.reporters:
+        tags.append(rng.choice(FORMS).format(name.upper() if rng.random() < 0.1 else name))
+        if rng.random() < 0.1:  # named twice, in another form: still one report
+            tags.append(rng.choice(FORMS).format(name))
+    if rng.random() < 0.05:
+        tags.append("user_email:not an address")
+    verdict = report.verdict or ""
+    for name, at in report.told.items():
+        tags += [record_tag(NOTIFIED, name), verdict_tag(name, verdict, _moment(at))]
+    tags += [record_tag(NOTIFIED, name) for name in report.sent]
+    for name, at in report.acked.items():
+        tags += [record_tag(ACKNOWLEDGED, name), ack_time_tag(name, _moment(at))]
+    tags += [record_tag(ACKNOWLEDGED, name) for name in report.acked_untimed]
+    return tags
+
+
+def _moment(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc)
+
+
+def expected(
+    reports: list[Report], since: int = 0, before: int = 1 << 60, prefix="Phishing report", alerts: bool = True
+) -> dict:
+    """The totals thehive_stats.py must print for these cases, counted from what the generator knows.
+
+    With `alerts`, feedback is timed from the alert's date where there was one (TheHive 5 says it; 4.x's v0 does not).
+    """
+    chosen = [r for r in reports if since <= r.created < before and r.title.startswith(prefix)]
+    verdict = {r.number: _named(r.verdict) for r in chosen}
+    delays, ack_delays, per_reporter = [], [], Counter()
+    answered = unanswered = acknowledged = 0
+    for r in chosen:
+        start = ((alerts and r.alert) or r.created) / 1000
+        per_reporter.update(r.reporters)
+        acknowledged += len(set(r.acked) | set(r.acked_untimed))
+        ack_delays += [round(at - start) for at in r.acked.values()]
+        if verdict[r.number] in VERDICTS:
+            told = set(r.told) | set(r.sent)
+            answered += len(told)
+            unanswered += len(r.reporters) - len(told)
+            delays += [round(at - start) for at in r.told.values()]
+    return {
+        "cases": len(chosen),
+        "reports": sum(len(r.reporters) for r in chosen),
+        "reporters": len(per_reporter),
+        "verdicts": Counter(verdict.values()),
+        "answered": answered,
+        "unanswered": unanswered,
+        "acknowledged": acknowledged,
+        "median_seconds": round(statistics.median(delays)) if delays else None,
+        "p90_seconds": sorted(delays)[math.ceil(0.9 * len(delays)) - 1] if delays else None,
+        "ack_median_seconds": round(statistics.median(ack_delays)) if ack_delays else None,
+        "top": sorted(per_reporter.items(), key=lambda item: (-item[1], item[0])),
+        "months": Counter(datetime.fromtimestamp(r.created / 1000, tz=timezone.utc).strftime("%Y-%m") for r in chosen),
+    }
+
+
+def _named(verdict: str | None) -> str:
+    if verdict is None:
+        return "none"
+    return next((v for v in VERDICTS if v.lower() == " ".join(verdict.split()).lower()), verdict)

@@ -1,0 +1,45 @@
+"""TheHive 4's dashboard API on a loopback server (controllers/v0/DashboardCtrl.scala): list and create.
+
+`POST /api/dashboard` takes `{title, description, status, definition}` with the definition a JSON
+string (dto/v0/InputDashboard.scala) and answers 201 with the dashboard; `POST /api/dashboard/_search`
+lists them. Install beside testkit/thehive_fields.py's CustomFieldApi, which answers the status.
+"""
+
+from __future__ import annotations
+
+import json
+
+from werkzeug import Request, Response
+
+from testkit.thehive_api import API_KEY, CREATED
+
+
+class DashboardApi:
+    def __init__(self, server) -> None:
+        self.dashboards: list[dict] = []
+        server.expect_request("/api/dashboard/_search", method="POST").respond_with_handler(self._search)
+        server.expect_request("/api/dashboard", method="POST").respond_with_handler(self._create)
+
+    def _search(self, request: Request) -> Response:
+        if request.headers.get("Authorization") != f"Bearer {API_KEY}":
+            return _json(401, {"type": "AuthenticationError", "message": "Authentication failure"})
+        return _json(200, self.dashboards)
+
+    def _create(self, request: Request) -> Response:
+        if request.headers.get("Authorization") != f"Bearer {API_KEY}":
+            return _json(401, {"type": "AuthenticationError", "message": "Authentication failure"})
+        body = json.loads(request.data)
+        fields = ("title", "description", "status", "definition")
+        if set(body) != set(fields) or not all(isinstance(body[key], str) for key in fields):
+            return _json(
+                400, {"type": "BadRequest", "message": "Invalid dashboard: title, description, status, definition"}
+            )
+        identifier = f"~{8192 + len(self.dashboards)}"
+        dashboard = {"_id": identifier, "id": identifier, "_type": "dashboard", "createdBy": "admin@thehive.local"}
+        dashboard.update(createdAt=CREATED, **body)
+        self.dashboards.append(dashboard)
+        return _json(201, dashboard)
+
+
+def _json(status: int, body: object) -> Response:
+    return Response(json.dumps(body), status=status, content_type="application/json")

@@ -1,0 +1,75 @@
+"""The dashboard of reports per verdict: the shipped file in TheHive 4's export format, created by thehive_setup.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from feedback.thehive.dashboard import PATH
+from testkit.thehive_api import API_KEY
+from testkit.thehive_dashboards import DashboardApi
+from testkit.thehive_fields import CustomFieldApi
+
+SCRIPT = Path(__file__).resolve().parent.parent / "PhishFeedback" / "thehive_setup.py"
+# What TheHive 4's dashboard page lets a row hold (DashboardViewCtrl.js, containerAllowedTypes).
+WIDGETS = {"bar", "line", "donut", "counter", "text", "multiline"}
+
+
+@pytest.fixture
+def setup(thehive_ca):
+    def run(url: str, *arguments: str) -> subprocess.CompletedProcess:
+        env = {**os.environ, "THEHIVE_APIKEY": API_KEY}
+        command = [str(SCRIPT), "--url", url, "--cacerts", str(thehive_ca), *arguments]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+    return run
+
+
+def test_the_shipped_dashboard_is_in_the_form_thehive4_imports():
+    dashboard = json.loads(Path(PATH).read_text())
+
+    assert set(dashboard) == {"title", "description", "status", "definition"}
+    assert dashboard["status"] in ("Private", "Shared")
+    rows = dashboard["definition"]["items"]
+    assert rows and all(row["type"] == "container" for row in rows)
+    widgets = [widget for row in rows for widget in row["items"]]
+    assert {widget["type"] for widget in widgets} <= WIDGETS
+    assert all(
+        w["options"]["entity"] == "case" and w["options"]["field"] == "customFields.phishFeedback" for w in widgets
+    )
+    bar = next(widget for widget in widgets if widget["type"] == "bar")
+    assert (bar["options"]["dateField"], bar["options"]["interval"], bar["options"]["stacked"]) == (
+        "createdAt",
+        "1M",
+        True,
+    )
+
+
+def test_setup_creates_the_dashboard_on_thehive4_once_reading_the_field_named(thehive_https, setup):
+    hive = CustomFieldApi(thehive_https, 4)
+    dashboards = DashboardApi(thehive_https)
+
+    first = setup(hive.url, "--field", "verdict", "--dashboard")
+    again = setup(hive.url, "--field", "verdict", "--dashboard")
+
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    assert "Created the shared dashboard 'Phishing reports by verdict'" in first.stdout
+    assert "Nothing changed: TheHive already has the dashboard" in again.stdout
+    (created,) = dashboards.dashboards
+    definition = json.loads(created["definition"])
+    fields = {widget["options"]["field"] for row in definition["items"] for widget in row["items"]}
+    assert fields == {"customFields.verdict"}
+
+
+def test_setup_on_thehive5_says_where_the_dashboards_steps_are(thehive_https, setup):
+    hive = CustomFieldApi(thehive_https, 5)
+
+    result = setup(hive.url, "--dashboard")
+
+    assert result.returncode == 0, result.stderr
+    assert "TheHive 5 has no API to create a dashboard" in result.stdout
+    assert "docs/dashboard.md" in result.stdout

@@ -1,0 +1,373 @@
+"""thehive_stats.py run as an analyst runs it, against TheHive 5's and 4.x's case search over HTTPS on loopback.
+
+The cases are generated with totals the test knows (testkit/report_cases.py): campaigns, cases without a
+verdict or a record, reporters named in every tag form, older records without a time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from testkit.report_cases import DAY, START, Report, expected, generate, tags_of
+from testkit.thehive_api import API_KEY
+from testkit.thehive_cases import CaseSearch
+
+SCRIPT = Path(__file__).resolve().parent.parent / "PhishFeedback" / "thehive_stats.py"
+VERSIONS = ("5", "4.1", "4.0")
+
+
+@pytest.fixture
+def stats(thehive_ca):
+    """Runs the command as an analyst would, the key in THEHIVE_APIKEY; --cacerts names the test CA unless told."""
+
+    def run(url: str, *arguments: str, apikey: str = API_KEY, trusted: bool = True) -> subprocess.CompletedProcess:
+        env = {**os.environ, "THEHIVE_APIKEY": apikey}
+        command = [str(SCRIPT), "--url", url, *(["--cacerts", str(thehive_ca)] if trusted else []), *arguments]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+
+    return run
+
+
+def read_json(result: subprocess.CompletedProcess) -> dict:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def case(number: int, verdict: str | None, reporters: list[str], **facts) -> Report:
+    """One case of the story a test tells; its tags written as the responder writes them, in random forms."""
+    report = Report(number, START + number * DAY, f"Phishing report: message {number}", verdict, reporters)
+    for key, value in facts.items():
+        setattr(report, key, value)
+    if "tags" not in facts:
+        report.tags = tags_of(report, random.Random(number))
+    return report
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_counts_cases_reports_verdicts_and_feedback_as_generated(version, thehive_https, stats):
+    reports = generate(1200, seed=11)
+    hive = CaseSearch(thehive_https, version, reports)
+    known = expected(reports, alerts=version == "5")
+
+    got = read_json(stats(hive.url, "--json", "--top", "5"))
+
+    assert (got["cases"], got["reports"], got["reporters"]) == (known["cases"], known["reports"], known["reporters"])
+    assert {k: v for k, v in got["verdicts"].items() if v} == dict(known["verdicts"])
+    assert {m["month"]: m["cases"] for m in got["months"]} == dict(known["months"])
+    feedback = got["feedback"]
+    assert (feedback["answered"], feedback["unanswered"], feedback["acknowledged"]) == (
+        known["answered"],
+        known["unanswered"],
+        known["acknowledged"],
+    )
+    assert (feedback["median_seconds"], feedback["p90_seconds"]) == (known["median_seconds"], known["p90_seconds"])
+    assert feedback["ack_median_seconds"] == known["ack_median_seconds"]
+    assert [(r["address"], r["reports"]) for r in got["top_reporters"]] == known["top"][:5]
+    # Read page by page: more than one page asked for, none larger than the command's.
+    assert len(hive.requests) >= 4
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_counts_only_the_days_asked_for_until_included(version, thehive_https, stats):
+    reports = generate(600, seed=3)
+    hive = CaseSearch(thehive_https, version, reports)
+    since, before = START + 31 * DAY, START + 59 * DAY  # 2026-02-01 to 2026-02-28 included
+    known = expected(reports, since, before)
+
+    got = read_json(stats(hive.url, "--json", "--since", "2026-02-01", "--until", "2026-02-28"))
+
+    assert (got["cases"], got["reports"]) == (known["cases"], known["reports"])
+    assert [m["month"] for m in got["months"]] == ["2026-02"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_recorded_time_of_each_message_comes_back_from_every_version(version, thehive_https, stats):
+    created = (START + 3 * DAY) // 1000
+    told = {"alice@example.org": created + 5400, "bob@example.org": created + 90000}
+    acked = {"alice@example.org": created + 120}
+    reports = [case(3, "Phishing", ["alice@example.org", "bob@example.org"], told=told, acked=acked)]
+    hive = CaseSearch(thehive_https, version, reports)
+
+    feedback = read_json(stats(hive.url, "--json"))["feedback"]
+
+    assert (feedback["answered"], feedback["measured"]) == (2, 2)
+    assert (feedback["median_seconds"], feedback["p90_seconds"]) == ((5400 + 90000) / 2, 90000)
+    assert (feedback["acknowledged"], feedback["ack_median_seconds"]) == (1, 120)
+
+
+def test_feedback_is_timed_from_the_alert_where_thehive5_says_the_case_came_from_one(thehive_https, stats):
+    created = (START + 3 * DAY) // 1000
+    reports = [
+        case(3, "Spam", ["alice@example.org"], alert=(created - 1800) * 1000, told={"alice@example.org": created + 600})
+    ]
+    hive = CaseSearch(thehive_https, "5", reports)
+
+    assert read_json(stats(hive.url, "--json"))["feedback"]["median_seconds"] == 2400
+
+
+def test_older_records_count_as_answered_without_a_time(thehive_https, stats):
+    reports = [
+        case(1, "Legit email", ["alice@example.org", "bob@example.org"], sent=["alice@example.org"]),
+        case(2, None, ["carol@example.org"]),
+    ]
+    hive = CaseSearch(thehive_https, "5", reports)
+
+    feedback = read_json(stats(hive.url, "--json"))["feedback"]
+
+    assert (feedback["answered"], feedback["unanswered"], feedback["measured"]) == (1, 1, 0)
+    assert (feedback["median_seconds"], feedback["p90_seconds"]) == (None, None)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_reporter_named_in_several_tag_forms_is_one_report(version, thehive_https, stats):
+    forms = ["user_email:alice@example.org", 'user_email="alice@example.org"', "USER_EMAIL=Alice@Example.org"]
+    campaign = [f"user_email:employee{i}@example.org" for i in range(30)]
+    reports = [
+        case(1, "Phishing", ["alice@example.org"], tags=[*forms, "user_email:not an address"]),
+        case(2, "Phishing", [], tags=[*campaign, *campaign[:5]]),
+    ]
+    hive = CaseSearch(thehive_https, version, reports)
+
+    got = read_json(stats(hive.url, "--json"))
+
+    assert (got["cases"], got["reports"], got["reporters"]) == (2, 31, 31)
+    assert got["top_reporters"][0] == {
+        "address": "alice@example.org",
+        "reports": 1,
+        "verdicts": {"Phishing": 1},
+        "real": 1,
+    }
+
+
+def test_the_tables_are_printed_by_default(thehive_https, stats):
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["alice@example.org"])])
+
+    result = stats(hive.url)
+
+    assert result.returncode == 0, result.stderr
+    assert "Top reporters" in result.stdout
+    assert "alice@example.org" in result.stdout.split("Top reporters")[1]
+
+
+def test_csv_writes_one_file_per_table_with_no_cell_a_spreadsheet_would_run(thehive_https, stats, tmp_path):
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["=cmd@example.org", "alice@example.org"])])
+
+    result = stats(hive.url, "--csv", str(tmp_path / "csv"))
+
+    assert result.returncode == 0, result.stderr
+    names = sorted(path.name for path in (tmp_path / "csv").iterdir())
+    assert names == sorted(
+        f"{n}.csv"
+        for n in ("totals", "verdicts", "months", "month_reports", "feedback", "time_to_feedback", "top_reporters")
+    )
+    top = (tmp_path / "csv" / "top_reporters.csv").read_text()
+    assert "'=cmd@example.org" in top
+    assert "\n=cmd" not in top
+
+
+def test_a_custom_field_thehive_lacks_is_said_with_the_names_that_come_close(thehive_https, stats):
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["alice@example.org"])])
+
+    result = stats(hive.url, "--custom-field", "phishfeedbak")
+
+    assert result.returncode == 1
+    assert "has no custom field 'phishfeedbak'" in result.stderr
+    assert "'phishFeedback'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_key_names_the_key_and_the_permission_it_needs(status, thehive_https, stats):
+    hive = CaseSearch(thehive_https, "5", [])
+    hive.replaced["/api/v1/customField"] = (status, b'{"type": "AuthenticationError", "message": "no"}')
+
+    result = stats(hive.url)
+
+    assert result.returncode == 1
+    assert f"refused the API key (HTTP {status})" in result.stderr
+    assert "THEHIVE_APIKEY" in result.stderr and "read the cases" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_unknown_operator_is_told_in_thehives_own_words(thehive_https, stats):
+    hive = CaseSearch(thehive_https, "5", [])
+    hive.unknown.add("_startsWith")
+
+    result = stats(hive.url)
+
+    assert result.returncode == 1
+    assert "HTTP 400" in result.stderr and "unknown operator _startsWith" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "version, fault, said, asked",
+    [
+        ("4.1", "ignore_range", "ignores the range asked for", 2),  # the count, one page
+        ("5", "same_page", "answered the same page of cases again", 3),  # the count, two pages
+    ],
+)
+def test_a_thehive_that_does_not_page_is_stopped_with_a_sentence(version, fault, said, asked, thehive_https, stats):
+    hive = CaseSearch(thehive_https, version, generate(1300, seed=5))
+    setattr(hive, fault, True)
+
+    result = stats(hive.url)
+
+    assert result.returncode == 1
+    assert said in result.stderr
+    assert len(hive.requests) == asked
+
+
+def test_pages_are_bounded_by_thehives_own_count(thehive_https, stats):
+    reports = generate(2600, seed=5)
+    hive = CaseSearch(thehive_https, "5", reports)
+    hive.count_offset = 600 - expected(reports)["cases"]  # it counts 600: two pages, and two for cases made meanwhile
+
+    result = stats(hive.url)
+
+    assert result.returncode == 1
+    assert "kept answering pages past them" in result.stderr
+    assert len(hive.requests) == 1 + 4
+
+
+@pytest.mark.parametrize(
+    "body, said",
+    [
+        (b"[" * 40 + b"]" * 40, "nested deeper than 32 levels"),
+        (b'{"cases": []}', "did not answer a page of cases with a list"),
+        (b"<html>Bad gateway</html>", "did not answer /api/v1/query?name=cases with JSON"),
+    ],
+    ids=["deep", "object", "html"],
+)
+def test_a_page_thehive_should_not_send_is_refused_in_one_sentence(body, said, thehive_https, stats):
+    hive = CaseSearch(thehive_https, "5", [])
+    hive.pages = (200, body)
+
+    result = stats(hive.url)
+
+    assert result.returncode == 1
+    assert said in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cases_of_the_wrong_types_are_passed_over(thehive_https, stats):
+    good = case(1, "Spam", ["alice@example.org"])
+    hive = CaseSearch(thehive_https, "5", [good])
+    hive.cases += [
+        "a string",
+        {"_id": "~1", "title": 42, "_createdAt": START},
+        {"_id": "~2", "title": "Phishing report: x", "_createdAt": "yesterday", "tags": "user_email:bob@example.org"},
+        {"_id": "~3", "title": "Phishing report: y", "_createdAt": START, "tags": [7, None], "customFields": "Spam"},
+    ]
+
+    got = read_json(stats(hive.url, "--json"))
+
+    assert (got["cases"], got["reports"]) == (2, 1)
+    assert got["verdicts"]["none"] == 1
+
+
+def test_an_answer_larger_than_the_bound_is_refused(thehive_https, stats):
+    hive = CaseSearch(thehive_https, "5", [])
+    hive.pages = (200, b"[" + b'"x",' * (5 << 20) + b'"x"]')
+
+    result = stats(hive.url)
+
+    assert result.returncode == 1
+    assert "more than 16 MB" in result.stderr
+
+
+def test_an_untrusted_certificate_is_refused(thehive_https, stats):
+    hive = CaseSearch(thehive_https, "5", [])
+
+    result = stats(hive.url, trusted=False)
+
+    assert result.returncode == 1
+    assert "could not be reached over verified TLS" in result.stderr and "--cacerts" in result.stderr
+
+
+def test_plain_http_is_refused_to_another_machine(stats):
+    result = stats("http://thehive.example.org")
+
+    assert result.returncode == 1
+    assert "over http:// to thehive.example.org, which is not this machine" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "since, said", [("2026-13-01", "--since takes a day as YYYY-MM-DD"), ("2026-03-01", "comes before")]
+)
+def test_a_window_that_is_no_window_is_said(since, said, stats):
+    result = stats("https://127.0.0.1:9", "--since", since, "--until", "2026-02-01")
+
+    assert result.returncode == 1
+    assert said in result.stderr
+
+
+def test_html_writes_the_page_beside_the_tables(thehive_https, stats, tmp_path):
+    hive = CaseSearch(thehive_https, "4.1", [case(1, "Simulation", ["alice@example.org"])])
+
+    result = stats(hive.url, "--html", str(tmp_path / "report.html"), "--since", "2026-01-01")
+
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "report.html").read_text()
+    assert "Cases created from 2026-01-01" in html and html.count("<figure") == 2
+
+
+def test_a_page_that_cannot_be_written_is_said_in_one_sentence(thehive_https, stats, tmp_path):
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["alice@example.org"])])
+
+    result = stats(hive.url, "--html", str(tmp_path / "missing" / "report.html"))
+
+    assert result.returncode == 1
+    assert (
+        result.stderr
+        == f"thehive_stats: {tmp_path / 'missing' / 'report.html'} cannot be written (No such file or directory).\n"
+    )
+
+
+def test_a_reader_that_stops_reading_the_output_is_no_error(thehive_https, thehive_ca):
+    hive = CaseSearch(thehive_https, "5", generate(300, seed=2))
+    env = {**os.environ, "THEHIVE_APIKEY": API_KEY}
+    command = f"'{SCRIPT}' --url {hive.url} --cacerts '{thehive_ca}' --json --top 1000 | head -c 10"
+
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+
+
+def test_ctrl_c_during_the_read_ends_with_a_sentence(thehive_https, thehive_ca):
+    hive = CaseSearch(thehive_https, "5", generate(1200, seed=2))
+    hive.slow = 2.0
+    env = {**os.environ, "THEHIVE_APIKEY": API_KEY}
+    command = [str(SCRIPT), "--url", hive.url, "--cacerts", str(thehive_ca)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while not hive.requests:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+
+    assert process.returncode == 130
+    assert err.strip() == "thehive_stats: stopped before the end of the read; nothing was counted."
+    assert out == ""
+
+
+def test_a_long_read_leaves_its_final_line_where_stderr_is_a_log(thehive_https, stats):
+    reports = generate(700, seed=2)
+    hive = CaseSearch(thehive_https, "5", reports)
+    hive.slow = 1.5  # the count and two pages: past the three quiet seconds
+
+    result = stats(hive.url)
+
+    assert result.returncode == 0, result.stderr
+    read = expected(reports)["cases"]
+    assert re.fullmatch(rf"thehive_stats: read {read} cases in \d+ s \(\d+ a second\)\n", result.stderr)

@@ -1,0 +1,188 @@
+"""The statistics' pure part: one case read in every shape TheHive sends, any JSON taken without a fault, progress."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from feedback.bounded_json import PastBound, nesting
+from feedback.stats.decoding import decoded
+from feedback.stats.facts import case_facts
+from feedback.stats.progress import Progress
+from feedback.stats.tally import Tally
+
+EXAMPLES = int(os.environ.get("PHISHFEEDBACK_EXAMPLES", "150"))
+BASE = {"_id": "~1", "title": "Phishing report: x", "_createdAt": 1767225600000, "tags": ["user_email:a@example.org"]}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"customFields": {"phishFeedback": {"string": "Spam", "order": 0}}},
+        {"customFields": [{"_id": "~9", "name": "phishFeedback", "type": "string", "value": "Spam", "order": 0}]},
+        {"customFieldValues": {"phishFeedback": "Spam"}},
+        {"customFieldValues": {"phishFeedback": ["spam "]}},
+    ],
+    ids=["v0-object", "v1-list", "flat", "flat-multi"],
+)
+def test_the_verdict_is_read_in_every_shape_thehive_sends(fields):
+    assert case_facts({**BASE, **fields}, "phishFeedback", "Phishing report").verdict == "Spam"
+
+
+def test_a_value_that_is_no_verdict_is_counted_as_written_and_an_unset_field_as_none():
+    other = case_facts({**BASE, "customFieldValues": {"phishFeedback": "  Needs  review "}}, "phishFeedback", "P")
+    unset = case_facts({**BASE, "customFields": {"phishFeedback": {"string": None}}}, "phishFeedback", "P")
+
+    assert (other.verdict, unset.verdict) == ("Needs review", "none")
+
+
+def test_a_case_whose_title_lacks_the_prefix_is_not_a_report():
+    assert case_facts({**BASE, "title": "Malware: x"}, "phishFeedback", "Phishing report") is None
+    assert case_facts({**BASE, "title": "  phishing REPORT: x"}, "phishFeedback", "Phishing report") is not None
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=20,
+)
+case_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "title": st.one_of(st.just("Phishing report: x"), json_values),
+        "_createdAt": st.one_of(st.integers(), json_values),
+        "alertDate": json_values,
+        "tags": st.one_of(
+            st.lists(
+                st.one_of(
+                    st.sampled_from(
+                        ["user_email:a@example.org", 'feedback_verdict:"2026-01-01T00:00:00Z;Spam;a@example.org"']
+                    ),
+                    st.text(max_size=40),
+                    json_values,
+                )
+            ),
+            json_values,
+        ),
+        "customFields": json_values,
+        "customFieldValues": json_values,
+    },
+)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(case_like, json_values), max_size=5))
+def test_any_json_thehive_may_send_is_counted_or_passed_over_never_a_fault(cases):
+    tally = Tally()
+    for case in cases:
+        facts = case_facts(case, "phishFeedback", "Phishing report")
+        if facts is not None:
+            tally.add(facts)
+
+    result = tally.result(top=1000)
+
+    assert result["cases"] == sum(result["verdicts"].values()) == sum(m["cases"] for m in result["months"])
+    assert result["reports"] == sum(r["reports"] for r in result["top_reporters"])
+
+
+class Terminal(io.StringIO):
+    def __init__(self, terminal: bool) -> None:
+        super().__init__()
+        self.terminal = terminal
+
+    def isatty(self) -> bool:
+        return self.terminal
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("terminal", [True, False], ids=["terminal", "log"])
+def test_a_short_read_says_nothing(terminal):
+    stream, clock = Terminal(terminal), Clock()
+    progress = Progress(stream, clock=clock)
+    clock.now += 2
+    progress(1000, 1000)
+    progress.done()
+
+    assert stream.getvalue() == ""
+
+
+def test_a_long_read_shows_its_count_and_rate_at_a_terminal():
+    stream, clock = Terminal(True), Clock()
+    progress = Progress(stream, clock=clock)
+    clock.now += 5
+    progress(10000, 100000)
+    clock.now += 5
+    progress(100000, 100000)
+    progress.done()
+
+    assert "10,000 of 100,000 cases read (2,000 a second)" in stream.getvalue()
+    assert stream.getvalue().endswith("read 100,000 cases in 10 s (10,000 a second)\n")
+
+
+def test_a_long_read_logs_only_its_final_line_where_stderr_is_no_terminal():
+    stream, clock = Terminal(False), Clock()
+    progress = Progress(stream, clock=clock)
+    clock.now += 5
+    progress(10000, 100000)
+    clock.now += 5
+    progress(100000, 100000)
+    progress.done()
+
+    assert stream.getvalue() == "thehive_stats: read 100,000 cases in 10 s (10,000 a second)\n"
+
+
+def depth(value: object) -> int:
+    if isinstance(value, dict):
+        value = list(value.values())
+    if not isinstance(value, list):
+        return 0
+    return 1 + max(map(depth, value), default=0)
+
+
+texts = st.text(alphabet=st.sampled_from('[]{}"\\ab\n\u00e9\u2028:,'), max_size=12)
+nested = st.recursive(
+    st.none() | st.integers() | texts,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=EXAMPLES * 4, deadline=None)
+@given(nested, st.booleans())
+def test_nesting_is_counted_on_the_bytes_as_the_decoded_value_nests(value, ascii_only):
+    body = json.dumps(value, ensure_ascii=ascii_only).encode()
+
+    assert nesting(body) == depth(value)
+
+
+def test_a_page_nested_past_the_bound_is_refused_before_it_is_decoded():
+    with pytest.raises(PastBound, match="nested deeper than 32 levels"):
+        decoded(b'[{"tags": ' + b"[" * 30 + b"[1]" + b"]" * 30 + b"}]")  # with its values, 33 levels
+    assert decoded(
+        b'[{"tags": ' + b"[" * 28 + b"[1]" + b"]" * 28 + b', "title": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}]'
+    )
+
+
+def test_pages_decode_alike_where_orjson_is_missing(monkeypatch):
+    from feedback.stats import decoding
+    from testkit.report_cases import generate
+    from testkit.report_shapes import v1_case
+
+    page = json.dumps([v1_case(report) for report in generate(50, seed=9)], ensure_ascii=False).encode()
+    fast = decoding.decoded(page)
+    monkeypatch.setattr(decoding, "loads", json.loads)
+
+    assert decoding.decoded(page) == fast
+    assert decoding.decoded(b"<html>") is None

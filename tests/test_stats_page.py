@@ -1,0 +1,91 @@
+"""The statistics page: self-contained, every value from the cases escaped, rendered by a real headless Chromium."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from demo.screenshots import CHROMIUM, QUIET
+from demo.stats_page import shoot
+from feedback.stats.facts import case_facts
+from feedback.stats.page import page
+from feedback.stats.tally import Tally
+from testkit.report_cases import generate
+from testkit.report_shapes import v1_case
+
+HOSTILE_ADDRESS = '"<img src=x onerror=alert(1)>"@example.org'
+HOSTILE_VERDICT = "<script>alert('verdict')</script>"
+
+
+def statistics(cases: list[dict], top: int = 1000) -> dict:
+    tally = Tally()
+    for case in cases:
+        facts = case_facts(case, "phishFeedback", "Phishing report")
+        if facts is not None:
+            tally.add(facts)
+    return {**tally.result(top), "thehive": 5}
+
+
+def sample() -> list[dict]:
+    cases = [v1_case(report) for report in generate(300, seed=4)]
+    hostile = dict(cases[0], tags=[f"user_email:{HOSTILE_ADDRESS}"])
+    hostile["customFields"] = [{"name": "phishFeedback", "type": "string", "value": HOSTILE_VERDICT}]
+    return [*cases, hostile]
+
+
+@pytest.fixture
+def chromium():
+    if not shutil.which("chromium"):
+        pytest.skip("needs Debian's chromium (apt-get install chromium)")
+
+
+def test_every_value_from_the_cases_is_escaped():
+    html = page(statistics(sample()), "All cases", "2026-12-05 00:00 UTC")
+
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "&lt;script&gt;" in html
+    assert "<img" not in html and "<script" not in html
+
+
+def test_the_page_fetches_nothing_and_runs_nothing():
+    html = page(statistics(sample()), "All cases", "2026-12-05 00:00 UTC")
+
+    assert not re.search(r"<(script|link|iframe|object|embed|img)\b", html)
+    assert not re.search(r"<[^>]*\s(src|href)=", html)
+    assert not re.search(r"url\((?!#)", html)
+    assert "default-src 'none'" in html
+
+
+def test_the_page_renders_in_a_headless_browser_without_a_console_error(chromium, tmp_path):
+    target = tmp_path / "statistics.html"
+    target.write_text(page(statistics(sample()), "All cases", "2026-12-05 00:00 UTC"), encoding="utf-8")
+
+    done = subprocess.run(
+        [*CHROMIUM, *QUIET, f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0"]
+        + ["--dump-dom", target.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert ":CONSOLE" not in done.stderr, done.stderr
+    dom = done.stdout
+    assert dom.count("<figure") == 2
+    charts = re.findall(r'<svg viewBox="[^"]+"[^>]*role="img".*?</svg>', dom, re.S)
+    assert len(charts) == 2
+    assert all(chart.count("<rect") >= 6 for chart in charts)
+    assert "Top reporters" in dom and "employee" in dom
+
+
+def test_the_page_is_drawn_into_a_picture(chromium, tmp_path):
+    target, picture = tmp_path / "statistics.html", tmp_path / "statistics.png"
+    target.write_text(page(statistics(sample()), "All cases", "2026-12-05 00:00 UTC"), encoding="utf-8")
+
+    shoot(target, picture, tmp_path / "profile")
+
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert picture.stat().st_size > 20_000  # a page with its charts, not a blank one

@@ -7,8 +7,9 @@ secret is remembered here once, in every form (feedback/secret_forms.py), and `s
 process: the report, the error, each message, stdout and stderr. White space is ignored when
 looking, and long forms are found in pieces too.
 
-Scrubbing is for text from outside; the responder's own record (its tags) and the addresses it
-accepted are spared, since a secret learned later may be part of them by chance (`spare`). Outside
+Scrubbing is for text from outside; the responder's own record (its tags) and the reporters it
+accepted are spared, since a secret learned later may be part of them by chance (`spare`); the
+sender and the refused values are not the record, and are scrubbed like any outside text. Outside
 text that is shortened is scrubbed first (`shortened`), so that no cut leaves the start of a secret.
 """
 
@@ -34,7 +35,7 @@ GRAM = 12
 _forms: set[str] = set()
 # Each GRAM characters of a form, and where they stand in it.
 _grams: dict[str, list[tuple[str, int]]] = {}
-# Texts never scrubbed: the responder's record and the addresses it accepted (see `spare`).
+# Texts never scrubbed: the responder's record and the reporters it accepted (see `spare`).
 _spared: set[str] = set()
 
 
@@ -93,7 +94,7 @@ def _add(forms: set[str]) -> None:
 
 
 def spare(*texts: str) -> None:
-    """Never scrub these texts: an address accepted while it held no known secret, the record written of it.
+    """Never scrub these texts: a reporter accepted while it held no known secret, the record written of it.
 
     A secret learned later (a token) may be part of one by chance (`example`, `feedback_sent`):
     blotting it out there would destroy the record, and the next run would mail everyone again.

@@ -32,7 +32,11 @@ SHORTEST_FORM = 4
 # string over several reply lines (each opening with its own status code) splits it into such pieces.
 # Looked up every GRAM characters, so every piece of 2 * GRAM - 1 characters or more is found.
 GRAM = 12
+# A form this long always holds a looked-up GRAM wherever it stands, and is found whole by growing it (`_pieces`).
+FOUND_BY_PIECES = 2 * GRAM - 1
 _forms: set[str] = set()
+# The forms too short for that, looked for whole.
+_short_forms: set[str] = set()
 # Each GRAM characters of a form, and where they stand in it.
 _grams: dict[str, list[tuple[str, int]]] = {}
 # Texts never scrubbed: the responder's record and the reporters it accepted (see `spare`).
@@ -91,6 +95,7 @@ def _add(forms: set[str]) -> None:
         for offset in range(len(form) - GRAM + 1):
             _grams.setdefault(form[offset : offset + GRAM], []).append((form, offset))
     _forms.update(new)
+    _short_forms.update(form for form in new if len(form) < FOUND_BY_PIECES)
 
 
 def spare(*texts: str) -> None:
@@ -133,11 +138,20 @@ def shortened(text: str, limit: int) -> str:
 
 
 def _prefix_at_end(text: str, form: str) -> int:
-    """The length of the longest start of `form` (SHORTEST_FORM characters or more) that ends `text`, or 0."""
-    for length in range(min(len(form) - 1, len(text)), SHORTEST_FORM - 1, -1):
-        if text.endswith(form[:length]):
-            return length
-    return 0
+    """The length of the longest start of `form` (SHORTEST_FORM characters or more) that ends `text`, or 0.
+
+    Only the lengths where the form holds the text's last SHORTEST_FORM characters are tried: a long
+    form (a key) would otherwise be cut and compared at every length.
+    """
+    last, longest = text[-SHORTEST_FORM:], 0
+    if len(last) < SHORTEST_FORM:
+        return 0
+    found = form.find(last, 0, min(len(form) - 1, len(text)))
+    while found != -1:
+        if text.endswith(form[: found + SHORTEST_FORM]):
+            longest = found + SHORTEST_FORM
+        found = form.find(last, found + 1, min(len(form) - 1, len(text)))
+    return longest
 
 
 def _found(text: str) -> list[tuple[int, int]]:
@@ -145,24 +159,52 @@ def _found(text: str) -> list[tuple[int, int]]:
     if not _forms or not text:
         return []
     squeezed = "".join(text.split())
-    spans = [(i, i + len(form)) for form in _forms if form in squeezed for i in _occurrences(squeezed, form)]
-    pieces = [p for p in range(0, len(squeezed) - GRAM + 1, GRAM) if squeezed[p : p + GRAM] in _grams]
-    spans += [_grown(squeezed, p, *place) for p in pieces for place in _grams[squeezed[p : p + GRAM]]]
+    spans = [(i, i + len(f)) for f in _short_forms if f in squeezed for i in _occurrences(squeezed, f)]
+    spans += _pieces(squeezed)
     if not spans or squeezed == text:
         return spans
     positions = _positions(text)
     return [(positions[a], positions[b - 1] + 1) for a, b in spans]
 
 
+def _pieces(text: str) -> list[tuple[int, int]]:
+    """The whole pieces of forms around the looked-up GRAMs of the text (white space taken out).
+
+    Each piece is grown once: the GRAMs further along it stand on the same line through text and
+    form (the same form, and the same distance between where they stand in each), and would only
+    grow it again; a text echoing a whole key (a few KB) would then cost a growth per GRAM
+    (bench/scrub.py). Forms of FOUND_BY_PIECES characters or more are found here whole.
+    """
+    grown: dict[tuple[str, int], int] = {}  # (form, start in the text - offset in the form): end of its piece
+    spans = []
+    for start in range(0, len(text) - GRAM + 1, GRAM):
+        for form, offset in _grams.get(text[start : start + GRAM], ()):
+            line = (form, start - offset)
+            if grown.get(line, -1) >= start + GRAM:
+                continue
+            span = _grown(text, start, form, offset)
+            grown[line] = span[1]
+            spans.append(span)
+    return spans
+
+
 def _grown(text: str, start: int, form: str, offset: int) -> tuple[int, int]:
     """The whole piece of `form` around the GRAM characters at `start` that match it at `offset`."""
-    before = 0
-    while before < min(start, offset) and text[start - before - 1] == form[offset - before - 1]:
-        before += 1
-    after = GRAM
-    while start + after < len(text) and offset + after < len(form) and text[start + after] == form[offset + after]:
-        after += 1
+    before = _common_start(text[max(0, start - offset) : start][::-1], form[:offset][::-1])
+    after = GRAM + _common_start(text[start + GRAM : start + len(form) - offset], form[offset + GRAM :])
     return start - before, start + after
+
+
+def _common_start(a: str, b: str) -> int:
+    """How many characters a and b share from their start: halving, each step one comparison of slices."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _positions(text: str) -> list[int]:

@@ -49,6 +49,7 @@ def respond(job: CortexJob) -> Outcome:
         return nothing_to_send(decision, report.kind, warnings)
     # Every template is checked here, before the way out is contacted: a dry run reports its error first.
     composer = Composer(decision, report, settings, datetime.now(timezone.utc))
+    warnings = [*warnings, *composer.wording.notes]
     transport = transport_for(settings, deadline)
     if settings.dry_run:  # the way out says what it can without sending, even when everyone was already notified
         check = transport.check(list(decision.recipients), settings.limits)

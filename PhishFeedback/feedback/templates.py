@@ -36,6 +36,12 @@ PLACEHOLDERS = (
 # The acknowledgement comes before any verdict: its template cannot name one.
 ACKNOWLEDGEMENT_PLACEHOLDERS = tuple(p for p in PLACEHOLDERS if p != "verdict")
 SIGNATURE_PLACEHOLDERS = tuple(p for p in PLACEHOLDERS if p != "signature")
+# What the acknowledgement's report says when a shared item names {verdict} (docs/flavours.md).
+SET_ASIDE = (
+    "The acknowledgement has its own shipped {item}: the configured {item} names {{verdict}}, and an"
+    " acknowledgement goes out before any verdict. To have one {item} in both responders' messages, write it"
+    " without {{verdict}} (Organisation → Responders → Phish_Feedback)."
+)
 URL = r"https?://[^\s<>\"'{}]+[^\s<>\"'{}.,;:!?)]"
 LINK = '<a href="{url}" style="color:#0b57d0">{url}</a>'
 
@@ -55,6 +61,7 @@ class Section:
 class Wording:
     subject: str
     sections: tuple[Section, ...]
+    notes: tuple[str, ...]  # for the job's report: a shared item the acknowledgement set aside (`_shared`)
 
 
 def wording(settings: Settings, message: str) -> Wording:
@@ -80,19 +87,35 @@ def wording(settings: Settings, message: str) -> Wording:
             )
             for lang in languages
         ]
-    if settings.subject is not None:
-        subject = _checked(settings.subject, "subject")
-    else:
+    subject, subject_note = _shared(settings.subject, "subject", message)
+    if subject is None:
         subject_file = SUBJECT_FILE.get(message, "subject.txt")
         subject = " / ".join(_shipped_template(lang, subject_file).strip() for lang in languages)
-    signature = None
-    if settings.signature is not None:
-        signature = _checked(settings.signature.strip(), "signature", SIGNATURE_PLACEHOLDERS)
+    signature, signature_note = _shared(settings.signature and settings.signature.strip(), "signature", message)
     sections = []
     for language, text, html_part in bodies:
         own = signature or _shipped_template(language, "signature.txt", known=SIGNATURE_PLACEHOLDERS).strip()
         sections.append(Section(language, text, html_part, own, _html_lines(own)))
-    return Wording(subject, tuple(sections))
+    return Wording(subject, tuple(sections), tuple(n for n in (subject_note, signature_note) if n))
+
+
+def _shared(template: str | None, item: str, message: str) -> tuple[str | None, str | None]:
+    """The admin's `subject` or `signature`, checked (None: the shipped one serves), and a note if it was set aside.
+
+    Both items serve both flavours (one configuration): written for the verdict's message ("Your
+    report: {verdict}"), one would read "Your report: " in an acknowledgement, which goes out before
+    any verdict, so the acknowledgement has its own instead, and its report says so (SET_ASIDE).
+    """
+    if template is None:
+        return None, None
+    checked = _checked(template, item, SIGNATURE_PLACEHOLDERS if item == "signature" else PLACEHOLDERS)
+    if message == ACKNOWLEDGEMENT and _names_verdict(checked):
+        return None, SET_ASIDE.format(item=item)
+    return checked, None
+
+
+def _names_verdict(template: str) -> bool:
+    return any(name == "verdict" for _, name, _, _ in Formatter().parse(template))
 
 
 def frame() -> str:

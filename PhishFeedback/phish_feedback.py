@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 
 # Loading the modules makes objects that all live until the job ends, yet the cyclic collector
-# would walk them again and again: that was a tenth of a job's instructions (./dev bench).
+# would walk them again and again: that would be a tenth of a job's instructions (./dev bench).
 # It is switched back on in main(), once everything is loaded.
 gc.disable()
 

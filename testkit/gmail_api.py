@@ -1,4 +1,4 @@
-"""The Gmail API on loopback, as gmail.googleapis.com answers users.messages.send (REFERENCE §8b).
+"""The Gmail API on loopback, as gmail.googleapis.com answers users.messages.send (docs/cortex-and-thehive.md §8b).
 
 An HTTPS server (testkit/https_server.py) with a certificate from the tests' CA that keeps
 connections alive as Google's does, so that a test sees how many a job opens. It takes only the

@@ -228,7 +228,7 @@ def test_a_token_equal_to_a_refused_reporter_is_scrubbed_from_the_report(cortex,
 
     assert result.success, result.error
     assert smtp.recipients() == ["alice@example.org"]
-    assert result.tags == ["feedback_sent:alice@example.org", "mail sent"]
+    assert "feedback_sent:alice@example.org" in result.tags
     assert result.output["full"]["refused"][0]["reason"] == "its domain is not in allowed_recipient_domains"
     assert refused not in result.everything_printed()
 

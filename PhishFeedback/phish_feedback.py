@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 
 # Loading the modules makes objects that all live until the job ends, yet the cyclic collector
-# would walk them again and again: that was a tenth of a job's instructions (./dev bench).
+# would walk them again and again: that would be a tenth of a job's instructions (./dev bench).
 # It is switched back on in main(), once everything is loaded.
 gc.disable()
 
@@ -62,6 +62,7 @@ def respond(job: CortexJob) -> Outcome:
     warnings += learnt
     # Every template is checked here, before the messages go out: a dry run reports a template's error first.
     composer = Composers(decision, report, settings, datetime.now(timezone.utc), reporters)
+    warnings += composer.notes
     if settings.dry_run:  # the way out says what it can without sending, even when everyone was already notified
         check = transport.check(list(decision.recipients), settings.limits)
         return preview(decision, composer, report.kind, warnings, check)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 
+from bench.scrub import lines as scrub_lines
 from testkit.cases import thehive4_case
 from testkit.cortex import REPO, cortex_config, modules_loaded_by, write_job
 from testkit.graph_api import GraphApi
@@ -192,6 +193,7 @@ def main() -> None:
         print(f"instructions, one job / floor (callgrind):           {counted[1] / counted[0]:.2f}")
     print(f"import time of phish_feedback: {import_time() / 1000:.1f} ms")
     print(f"loaded by a plain case job, of {', '.join(HEAVY)}: {', '.join(loaded) or 'none'}")
+    print("\n".join(scrub_lines()))
 
 
 if __name__ == "__main__":

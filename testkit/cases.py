@@ -116,7 +116,10 @@ def thehive40_alert(verdict: str | None = "Spam", reporters=("alice@example.org"
 
 
 def thehive5_alert(verdict: str | None = "Spam", reporters=("alice@example.org",), tags=()) -> dict:
-    """An alert from TheHive 5 (inferred, §4): the v0 fields, `customFieldValues`, `artifacts` empty."""
+    """An alert from TheHive 5 (inferred, docs/cortex-and-thehive.md §4).
+
+    The v0 fields, `customFieldValues`, `artifacts` empty.
+    """
     alert = thehive4_alert(None, reporters, tags)
     del alert["customFields"]
     alert.update(_id="~12288", id="~12288", stage="New", customFieldValues={"phishFeedback": verdict})

@@ -3,8 +3,8 @@
 Cortex (docs/cortex-and-thehive.md §1b) makes the job folder private (0700) to its own user, mounts it
 at /job, starts the image with no argument, REQUESTS_CA_BUNDLE=/job/input/cacerts when cacerts is set,
 kills the container at jobTimeout, then reads output/output.json and deletes the folder. On this kind
-of machine (§9) podman stands in for Docker, with a Debian base built by debootstrap in place of
-python:3-slim, and wheels downloaded beforehand in place of PyPI.
+of machine (docs/cortex-and-thehive.md §9) podman stands in for Docker, with a Debian base built by
+debootstrap in place of python:3-slim, and wheels downloaded beforehand in place of PyPI.
 
 Also the command line behind `./dev image [TAG] [BUILD OPTIONS]` and `./dev catalog IMAGE`, and `base`,
 with which .ci/run builds the base image before the tests.
@@ -46,7 +46,7 @@ def engine() -> list[str] | None:
 
 
 def podman() -> list[str] | None:
-    """podman as a command prefix, with the runtime this kind of machine needs (§9)."""
+    """podman as a command prefix, with the runtime this kind of machine needs (docs/cortex-and-thehive.md §9)."""
     if not shutil.which("podman"):
         return None
     # crun refuses the hybrid cgroups of these machines; rootful runc with cgroupfs works.

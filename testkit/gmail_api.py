@@ -1,10 +1,11 @@
-"""The Gmail API on loopback, as gmail.googleapis.com answers users.messages.send (REFERENCE §8b).
+"""The Gmail API on loopback, as gmail.googleapis.com answers users.messages.send (docs/cortex-and-thehive.md §8b).
 
 An HTTPS server (testkit/https_server.py) with a certificate from the tests' CA that keeps
 connections alive as Google's does, so that a test sees how many a job opens. It takes only the
 tokens the loopback token endpoint (testkit/google_oauth.py) issued, records each message it
 accepts (the raw MIME, base64url-decoded) and the connection it came over, and answers in Google's
-JSON shapes, scripted faults included; it also answers users.settings.getLanguage (REFERENCE §13).
+JSON shapes, scripted faults included; it also answers users.settings.getLanguage
+(docs/gmail.md, "Optional: each reporter's Gmail language").
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from testkit.https_server import HttpsServer, Received, Reply
 FULL_MAIL_SCOPE = "https://mail.google.com/"
 SEND_PATH = re.compile(r"^/gmail/v1/users/([^/]+)/messages/send$")
 LANGUAGE_PATH = re.compile(r"^/gmail/v1/users/([^/]+)/settings/language$")
-# The scopes that may read a user's language settings (REFERENCE §13).
+# The scopes that may read a user's language settings (docs/gmail.md, "Optional: each reporter's Gmail language").
 SETTINGS_SCOPES = {
     "https://www.googleapis.com/auth/gmail.settings.basic",
     "https://www.googleapis.com/auth/gmail.readonly",

@@ -1,4 +1,4 @@
-"""Google's token endpoint on loopback, as oauth2.googleapis.com answers a service account (REFERENCE §8b).
+"""Google's token endpoint on loopback, answering a service account as Google does (docs/cortex-and-thehive.md §8b).
 
 An HTTPS server (testkit/https_server.py) with a certificate from the tests' CA: it verifies the
 JWT's RS256 signature with the service account's public key and checks its claims as Google does,

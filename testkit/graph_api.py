@@ -5,7 +5,8 @@ TLS connections a job opened; it takes the MIME form of sendMail (base64 of the 
 Content-Type text/plain), checks the bearer token Entra issued and the sending mailbox, records each
 message it accepts (202), and answers the replies a test scripts with Graph's status codes,
 `{"error": {"code", "message"}}` bodies and Retry-After. It also answers GET mailboxSettings/language
-(REFERENCE §13) with each mailbox's locale, or 403 ErrorAccessDenied for an app without MailboxSettings.Read.
+(docs/graph.md, "Optional: each reporter's mailbox language") with each mailbox's locale, or 403
+ErrorAccessDenied for an app without MailboxSettings.Read.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 An admin reads the descriptions in Cortex's form and the table in the README: generated from one
 source, they cannot say different things. The acknowledgement flavour shares the configuration
-(docs/cortex-and-thehive.md §10), so its items and common fields are copied, never edited by hand.
+(docs/flavours.md, "How Cortex sees the two flavours"), so its items and common fields are copied, never edited by hand.
 tests/test_manifest.py fails while any of them differ.
 """
 

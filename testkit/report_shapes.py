@@ -117,7 +117,10 @@ def v1_case(report: Report, field_name: str = "phishFeedback") -> dict:
 
 
 def v0_case(report: Report, field_name: str = "phishFeedback", thehive40: bool = False) -> dict:
-    """A case as TheHive 4's `POST /api/case/_search` returns it; 4.0 shows every tag rendered (§4)."""
+    """A case as TheHive 4's `POST /api/case/_search` returns it.
+
+    TheHive 4.0 shows every tag rendered (docs/cortex-and-thehive.md §4).
+    """
     identifier = f"~{4096 + report.number}"
     return {
         "_id": identifier,

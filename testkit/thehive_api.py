@@ -74,7 +74,7 @@ def legacy_alert_answer(alert: dict, observables: list[dict]) -> dict:
 def v1_alert(source_ref: str, tags=(), case_id: str = "~8256") -> dict:
     """An alert merged into a case, as TheHive 5's /api/v1/query lists a case's `alerts`.
 
-    TheHive 5's mail intake stores the received mail's Message-ID as `sourceRef` (REFERENCE §13).
+    TheHive 5's mail intake stores the received mail's Message-ID as `sourceRef` (docs/cortex-and-thehive.md §5).
     """
     identifier = f"~{next(_ids)}"
     return {

@@ -2,7 +2,7 @@
 
 Served over HTTPS by pytest-httpserver with a certificate from the tests' CA: the client-credentials
 grant, form-encoded, answered with Entra's JSON for a token or for a refusal. The app proves who
-it is with its client secret, or with a client assertion (REFERENCE §14) that the endpoint checks
+it is with its client secret, or with a client assertion (docs/graph.md, set-up step 2) that the endpoint checks
 as Entra does: signed PS256 by the key of a certificate uploaded to the app registration (found by
 its `x5t#S256` thumbprint), for this endpoint (`aud`), by the app (`iss`, `sub`), valid now for at
 most 10 minutes, and with a `jti` never seen before.

@@ -137,3 +137,30 @@ def test_a_dry_run_previews_the_acknowledgement_and_records_nothing(acknowledge,
     preview = result.output["full"]["preview"][0]
     assert preview["subject"] == "We received your phishing report"
     assert '"Your parcel is waiting"' in preview["text"]
+
+
+def test_a_shared_subject_naming_the_verdict_gives_way_to_the_acknowledgements_own(acknowledge, cortex, smtp):
+    shared = {"subject": "Your report: {verdict}"}
+    thanked = acknowledge(thehive4_case(None, ["alice@example.org"]), **shared)
+    answered = cortex(thehive4_case("Spam", ["bob@example.org"]), **shared)
+
+    assert thanked.success and answered.success, (thanked.error, answered.error)
+    assert [str(d.message["Subject"]) for d in smtp.delivered] == [
+        "We received your phishing report",
+        "Your report: Spam",
+    ]
+    assert thanked.output["full"]["warnings"] == [
+        "The acknowledgement has its own shipped subject: the configured subject names {verdict}, and an"
+        " acknowledgement goes out before any verdict. To have one subject in both responders' messages, write it"
+        " without {verdict} (Organisation → Responders → Phish_Feedback)."
+    ]
+    assert answered.output["full"]["warnings"] == []
+
+
+def test_a_shared_signature_naming_the_verdict_gives_way_to_the_acknowledgements_own(acknowledge, smtp):
+    result = acknowledge(thehive4_case(None), signature="SOC desk, verdict: {verdict}")
+
+    assert result.success, result.error
+    assert "team straight away.\n\nThe Security Operations Centre\n\nReference: case 42" in texts(smtp)[0]
+    assert "verdict:" not in texts(smtp)[0]
+    assert "its own shipped signature" in result.output["full"]["warnings"][0]

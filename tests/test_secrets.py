@@ -220,3 +220,27 @@ def test_a_password_quoted_with_white_space_inserted_shows_it_nowhere(cortex, sm
     assert result.success, result.error
     assert "You are" in result.output["full"]["failed"][0]["reason"]
     assert leaks(result, smtp, PASSWORD) == []
+
+
+def test_a_token_equal_to_a_refused_reporter_is_scrubbed_from_the_report(cortex, smtp, issuing):
+    refused = "bob@partner.example"
+    case = thehive4_case("Spam", ["alice@example.org", refused])
+    result = cortex(case, allowed_recipient_domains=["example.org"], **issuing(refused))
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org"]
+    assert "feedback_sent:alice@example.org" in result.tags
+    assert result.output["full"]["refused"][0]["reason"] == "its domain is not in allowed_recipient_domains"
+    assert refused not in result.everything_printed()
+
+
+def test_a_token_inside_the_sender_address_is_scrubbed_from_the_server_refusal_quoting_it(cortex, smtp, issuing):
+    token = "soc-desk-7Hq2"
+    sender = f"{token}@example.org"
+    smtp.faults.refuse_sender = f"553 5.7.1 <{sender}>: Sender address rejected: not owned by user {MAILBOX}"
+    result = cortex(thehive4_case(), **{"from": f"SOC <{sender}>"}, **issuing(token))
+
+    assert not result.success
+    assert "Sender address rejected" in result.error
+    assert token not in result.everything_printed()
+    assert smtp.delivered == []

@@ -47,6 +47,8 @@ class Composers:
             for item in composer.outgoing:
                 self.composer[item.recipient], made[item.recipient] = composer, item
         self.outgoing = [made[recipient] for recipient in decision.recipients]
+        # What each wording set aside, said once in the job's report however many languages it was made in.
+        self.notes = list(dict.fromkeys(note for c in self.composer.values() for note in c.wording.notes))
 
     def message(self, item: Outgoing) -> EmailMessage:
         message = self.composer[item.recipient].message(item)

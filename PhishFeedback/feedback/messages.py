@@ -39,7 +39,7 @@ class _HeaderClasses(HeaderRegistry):
     """The standard registry, with one class per header name for the whole job.
 
     The standard one builds a new class for every header it parses; a message has about thirty,
-    and in a campaign that was a tenth of the job's time.
+    and in a campaign that would be a tenth of the job's time.
     """
 
     def __init__(self) -> None:

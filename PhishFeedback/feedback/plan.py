@@ -5,7 +5,7 @@ from __future__ import annotations
 from feedback.addresses import AddressError, domain_allowed, parse_address
 from feedback.case import CaseError, Observable, Report, verdict_named
 from feedback.flavours import ACKNOWLEDGEMENT, VERDICT_FLAVOUR
-from feedback.redaction import shortened
+from feedback.redaction import shortened, spare
 from feedback.shapes import shape
 from feedback.tags import ACKNOWLEDGED, NOTIFIED, last_verdicts, lost_by_thehive40, notified_addresses, tag_values
 
@@ -89,6 +89,8 @@ def decide(
             corrections[address] = told[key]
     if not recipients and not already:
         raise CaseError(_nobody(refused, report.kind))
+    # Only the reporters accepted: the record names them, and a secret learned later must not blot them out.
+    spare(*recipients, *already)
     subject = next((o.data for o in observables if o.data_type in SUBJECT_TYPES), None)
     sender = next((o.data for o in observables if o.data_type == "mail" and not _has_tag(o, reporter_tag)), None)
     return Decision(

@@ -7,8 +7,9 @@ secret is remembered here once, in every form (feedback/secret_forms.py), and `s
 process: the report, the error, each message, stdout and stderr. White space is ignored when
 looking, and long forms are found in pieces too.
 
-Scrubbing is for text from outside; the responder's own record (its tags) and the addresses it
-accepted are spared, since a secret learned later may be part of them by chance (`spare`). Outside
+Scrubbing is for text from outside; the responder's own record (its tags) and the reporters it
+accepted are spared, since a secret learned later may be part of them by chance (`spare`); the
+sender and the refused values are not the record, and are scrubbed like any outside text. Outside
 text that is shortened is scrubbed first (`shortened`), so that no cut leaves the start of a secret.
 """
 
@@ -32,10 +33,14 @@ SHORTEST_FORM = 4
 # string over several reply lines (each opening with its own status code) splits it into such pieces.
 # Looked up every GRAM characters, so every piece of 2 * GRAM - 1 characters or more is found.
 GRAM = 12
+# A form this long always holds a looked-up GRAM wherever it stands, and is found whole by growing it (`_pieces`).
+FOUND_BY_PIECES = 2 * GRAM - 1
 _forms: set[str] = set()
+# The forms too short for that, looked for whole.
+_short_forms: set[str] = set()
 # Each GRAM characters of a form, and where they stand in it.
 _grams: dict[str, list[tuple[str, int]]] = {}
-# Texts never scrubbed: the responder's record and the addresses it accepted (see `spare`).
+# Texts never scrubbed: the responder's record and the reporters it accepted (see `spare`).
 _spared: set[str] = set()
 
 
@@ -92,10 +97,11 @@ def _add(forms: set[str]) -> None:
         for offset in range(len(form) - GRAM + 1):
             _grams.setdefault(form[offset : offset + GRAM], []).append((form, offset))
     _forms.update(new)
+    _short_forms.update(form for form in new if len(form) < FOUND_BY_PIECES)
 
 
 def spare(*texts: str) -> None:
-    """Never scrub these texts: an address accepted while it held no known secret, the record written of it.
+    """Never scrub these texts: a reporter accepted while it held no known secret, the record written of it.
 
     A secret learned later (a token) may be part of one by chance (`example`, `feedback_sent`):
     blotting it out there would destroy the record, and the next run would mail everyone again.
@@ -134,11 +140,20 @@ def shortened(text: str, limit: int) -> str:
 
 
 def _prefix_at_end(text: str, form: str) -> int:
-    """The length of the longest start of `form` (SHORTEST_FORM characters or more) that ends `text`, or 0."""
-    for length in range(min(len(form) - 1, len(text)), SHORTEST_FORM - 1, -1):
-        if text.endswith(form[:length]):
-            return length
-    return 0
+    """The length of the longest start of `form` (SHORTEST_FORM characters or more) that ends `text`, or 0.
+
+    Only the lengths where the form holds the text's last SHORTEST_FORM characters are tried: a long
+    form (a key) would otherwise be cut and compared at every length.
+    """
+    last, longest = text[-SHORTEST_FORM:], 0
+    if len(last) < SHORTEST_FORM:
+        return 0
+    found = form.find(last, 0, min(len(form) - 1, len(text)))
+    while found != -1:
+        if text.endswith(form[: found + SHORTEST_FORM]):
+            longest = found + SHORTEST_FORM
+        found = form.find(last, found + 1, min(len(form) - 1, len(text)))
+    return longest
 
 
 def _found(text: str) -> list[tuple[int, int]]:
@@ -146,24 +161,52 @@ def _found(text: str) -> list[tuple[int, int]]:
     if not _forms or not text:
         return []
     squeezed = "".join(text.split())
-    spans = [(i, i + len(form)) for form in _forms if form in squeezed for i in _occurrences(squeezed, form)]
-    pieces = [p for p in range(0, len(squeezed) - GRAM + 1, GRAM) if squeezed[p : p + GRAM] in _grams]
-    spans += [_grown(squeezed, p, *place) for p in pieces for place in _grams[squeezed[p : p + GRAM]]]
+    spans = [(i, i + len(f)) for f in _short_forms if f in squeezed for i in _occurrences(squeezed, f)]
+    spans += _pieces(squeezed)
     if not spans or squeezed == text:
         return spans
     positions = _positions(text)
     return [(positions[a], positions[b - 1] + 1) for a, b in spans]
 
 
+def _pieces(text: str) -> list[tuple[int, int]]:
+    """The whole pieces of forms around the looked-up GRAMs of the text (white space taken out).
+
+    Each piece is grown once: the GRAMs further along it stand on the same line through text and
+    form (the same form, and the same distance between where they stand in each), and would only
+    grow it again; a text echoing a whole key (a few KB) would then cost a growth per GRAM
+    (bench/scrub.py). Forms of FOUND_BY_PIECES characters or more are found here whole.
+    """
+    grown: dict[tuple[str, int], int] = {}  # (form, start in the text - offset in the form): end of its piece
+    spans = []
+    for start in range(0, len(text) - GRAM + 1, GRAM):
+        for form, offset in _grams.get(text[start : start + GRAM], ()):
+            line = (form, start - offset)
+            if grown.get(line, -1) >= start + GRAM:
+                continue
+            span = _grown(text, start, form, offset)
+            grown[line] = span[1]
+            spans.append(span)
+    return spans
+
+
 def _grown(text: str, start: int, form: str, offset: int) -> tuple[int, int]:
     """The whole piece of `form` around the GRAM characters at `start` that match it at `offset`."""
-    before = 0
-    while before < min(start, offset) and text[start - before - 1] == form[offset - before - 1]:
-        before += 1
-    after = GRAM
-    while start + after < len(text) and offset + after < len(form) and text[start + after] == form[offset + after]:
-        after += 1
+    before = _common_start(text[max(0, start - offset) : start][::-1], form[:offset][::-1])
+    after = GRAM + _common_start(text[start + GRAM : start + len(form) - offset], form[offset + GRAM :])
     return start - before, start + after
+
+
+def _common_start(a: str, b: str) -> int:
+    """How many characters a and b share from their start: halving, each step one comparison of slices."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _positions(text: str) -> list[int]:

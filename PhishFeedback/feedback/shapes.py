@@ -2,9 +2,9 @@
 
 typing.NamedTuple, dataclasses and even collections.namedtuple generate code for every class they
 make (namedtuple runs `eval` for each), and Cortex starts a process for every click: for the
-job's dozen shapes that was about 3 % of its instructions. `shape` makes the same thing, a tuple
-whose fields have names, from the class's annotations (which `from __future__ import annotations`
-leaves unevaluated), with one generic constructor shared by all.
+job's dozen shapes that would be about 3 % of its instructions (docs/performance.md). `shape` makes
+the same thing, a tuple whose fields have names, from the class's annotations (which `from
+__future__ import annotations` leaves unevaluated), with one generic constructor shared by all.
 """
 
 from __future__ import annotations

@@ -38,6 +38,12 @@ ACKNOWLEDGEMENT_PLACEHOLDERS = tuple(p for p in PLACEHOLDERS if p != "verdict")
 # A correction names the verdict the reporter was told before, in the words of its language (verdicts.txt).
 CORRECTION_PLACEHOLDERS = (*PLACEHOLDERS, "earlier_verdict")
 SIGNATURE_PLACEHOLDERS = tuple(p for p in PLACEHOLDERS if p != "signature")
+# What the acknowledgement's report says when a shared item names {verdict} (docs/flavours.md).
+SET_ASIDE = (
+    "The acknowledgement has its own shipped {item}: the configured {item} names {{verdict}}, and an"
+    " acknowledgement goes out before any verdict. To have one {item} in both responders' messages, write it"
+    " without {{verdict}} (Organisation → Responders → Phish_Feedback)."
+)
 URL = r"https?://[^\s<>\"'{}]+[^\s<>\"'{}.,;:!?)]"
 LINK = '<a href="{url}" style="color:#0b57d0">{url}</a>'
 
@@ -57,6 +63,7 @@ class Section:
 class Wording:
     subject: str
     sections: tuple[Section, ...]
+    notes: tuple[str, ...]  # for the job's report: a shared item the acknowledgement set aside (`_shared`)
 
 
 def wording(settings: Settings, message: str) -> Wording:
@@ -67,11 +74,10 @@ def wording(settings: Settings, message: str) -> Wording:
     language's frame); a subject or signature override stands for every language's.
     """
     known = ACKNOWLEDGEMENT_PLACEHOLDERS if message == ACKNOWLEDGEMENT else PLACEHOLDERS
-    if settings.subject is not None:
-        subject = _checked(settings.subject, "subject")
-    else:
+    subject, note = _shared(settings.subject, "subject", message)
+    if subject is None:
         subject = _shipped_subject(settings.languages, SUBJECT_FILE.get(message, "subject.txt"))
-    return _wording(settings, message, TEMPLATE_FILE[message], known, subject)
+    return _wording(settings, message, TEMPLATE_FILE[message], known, subject, (note,) if note else ())
 
 
 def correction_wording(settings: Settings, verdict: str) -> Wording:
@@ -81,7 +87,7 @@ def correction_wording(settings: Settings, verdict: str) -> Wording:
     written for the verdict's message, and would hide that this one corrects it.
     """
     subject = _shipped_subject(settings.languages, "correction_subject.txt")
-    return _wording(settings, CORRECTION, f"correction_{TEMPLATE_FILE[verdict]}", CORRECTION_PLACEHOLDERS, subject)
+    return _wording(settings, CORRECTION, f"correction_{TEMPLATE_FILE[verdict]}", CORRECTION_PLACEHOLDERS, subject, ())
 
 
 def verdict_words(language: str) -> dict[str, str]:
@@ -90,7 +96,9 @@ def verdict_words(language: str) -> dict[str, str]:
     return {name.strip(): words.strip() for name, _, words in (line.partition(":") for line in lines) if words.strip()}
 
 
-def _wording(settings: Settings, message: str, name: str, known: tuple[str, ...], subject: str) -> Wording:
+def _wording(
+    settings: Settings, message: str, name: str, known: tuple[str, ...], subject: str, notes: tuple[str, ...]
+) -> Wording:
     languages = settings.languages
     override = settings.templates.get(message)
     if override is not None:
@@ -105,14 +113,31 @@ def _wording(settings: Settings, message: str, name: str, known: tuple[str, ...]
             )
             for lang in languages
         ]
-    signature = None
-    if settings.signature is not None:
-        signature = _checked(settings.signature.strip(), "signature", SIGNATURE_PLACEHOLDERS)
+    signature, signature_note = _shared(settings.signature and settings.signature.strip(), "signature", message)
     sections = []
     for language, text, html_part in bodies:
         own = signature or _shipped_template(language, "signature.txt", known=SIGNATURE_PLACEHOLDERS).strip()
         sections.append(Section(language, text, html_part, own, _html_lines(own)))
-    return Wording(subject, tuple(sections))
+    return Wording(subject, tuple(sections), notes + ((signature_note,) if signature_note else ()))
+
+
+def _shared(template: str | None, item: str, message: str) -> tuple[str | None, str | None]:
+    """The admin's `subject` or `signature`, checked (None: the shipped one serves), and a note if it was set aside.
+
+    Both items serve both flavours (one configuration): written for the verdict's message ("Your
+    report: {verdict}"), one would read "Your report: " in an acknowledgement, which goes out before
+    any verdict, so the acknowledgement has its own instead, and its report says so (SET_ASIDE).
+    """
+    if template is None:
+        return None, None
+    checked = _checked(template, item, SIGNATURE_PLACEHOLDERS if item == "signature" else PLACEHOLDERS)
+    if message == ACKNOWLEDGEMENT and _names_verdict(checked):
+        return None, SET_ASIDE.format(item=item)
+    return checked, None
+
+
+def _names_verdict(template: str) -> bool:
+    return any(name == "verdict" for _, name, _, _ in Formatter().parse(template))
 
 
 def _shipped_subject(languages: tuple[str, ...], name: str) -> str:

@@ -127,7 +127,7 @@ class GraphTransport(Transport):
         return self.answer(response.status_code, *_error(body), response.headers.get("Retry-After"))
 
     def answer(self, status: int, code: str, text: str, wait_header: str | None) -> Answer:
-        """The policy's answer to a refusal (REFERENCE §8b: what each status and code means for the job)."""
+        """The policy's answer to a refusal (docs/graph.md, "What Graph's replies mean": each status and code)."""
         reply = f"{status} {code}: {text}" if code else f"{status} {text}".rstrip()
         if speaks_of_quota(f"{code} {text}"):
             return Answer(

@@ -37,7 +37,7 @@ class Session:
     """A secured, logged-in session, cut at `deadline` whatever the server does; `login` is the job's one way in.
 
     A class rather than a generator under contextlib's decorator: nothing else in a job needs
-    contextlib, and importing it alone cost every job 1.4 % of the floor's instructions.
+    contextlib, and importing it alone would cost every job 1.4 % of the floor's instructions.
     """
 
     def __init__(

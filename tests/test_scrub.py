@@ -1,0 +1,133 @@
+"""Scrubbing finds what its plain definition finds (testkit/slow_scrub.py), on text full of secrets' pieces.
+
+The secrets are remembered as a job remembers them (configuration items, a JSON key, a token); the
+text mixes their forms whole, cut anywhere, inside a longer base64 string, white space inserted,
+among ordinary text; some of it spared as the record is. PHISHFEEDBACK_EXAMPLES sets how many.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import os
+import string
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from feedback import redaction
+from testkit.secret_forms import spaced
+from testkit.slow_scrub import slow_scrub, slow_shortened
+
+EXAMPLES = int(os.environ.get("PHISHFEEDBACK_EXAMPLES", "150"))
+# Few letters make grams that stand at many places of a form and of the text; the others, keys and passwords.
+ALPHABETS = ("ab=", "ab \n", string.ascii_letters + string.digits + "+/=", string.printable + "é€\u2028")
+# Lengths about the shortest form looked for, GRAM and the pieces sure to be found (redaction.FOUND_BY_PIECES).
+LENGTHS = (4, 5, 11, 12, 13, 22, 23, 24, 35, 36)
+
+
+@pytest.fixture(autouse=True)
+def nothing_remembered():
+    """Each test starts with no secret remembered, and leaves none to the tests after it."""
+    importlib.reload(redaction)
+    yield
+    importlib.reload(redaction)
+
+
+def pem(body: bytes) -> str:
+    """A private key as PEM writes it: base64 lines of 64 characters between its armour lines."""
+    encoded = base64.b64encode(body).decode()
+    lines = [encoded[i : i + 64] for i in range(0, len(encoded), 64)]
+    return "\n".join(["-----BEGIN PRIVATE KEY-----", *lines, "-----END PRIVATE KEY-----", ""])
+
+
+@st.composite
+def secrets(draw) -> list[str]:
+    alphabet = draw(st.sampled_from(ALPHABETS))
+    sizes = st.one_of(st.sampled_from(LENGTHS), st.integers(1, 90))
+    found = [
+        draw(st.text(alphabet, min_size=size, max_size=size)) for size in draw(st.lists(sizes, min_size=1, max_size=3))
+    ]
+    if draw(st.booleans()):
+        found.append(pem(draw(st.binary(min_size=60, max_size=400))))
+    return found
+
+
+def remembered(secrets: list[str], user: str) -> None:
+    """As a job remembers them: the password with its AUTH strings, a JSON key by its private key, a token."""
+    *items, last = secrets
+    config = {"smtp_user": user, **{f"secret_{i}": s for i, s in enumerate(items)}}
+    if "PRIVATE KEY" in last:
+        config["gmail_service_account"] = json.dumps({"type": "service_account", "private_key": last})
+    else:
+        config["smtp_password"] = last
+    redaction.remember_secrets(config)
+    redaction.remember(secrets[0][::-1])
+
+
+def echo(data: st.DataObject, forms: list[str]) -> str:
+    """Text from a server: ordinary words, and forms whole, cut, base64-wrapped or spread by white space."""
+    parts = []
+    for _ in range(data.draw(st.integers(1, 6))):
+        form = forms[data.draw(st.integers(0, len(forms) - 1))]
+        start = data.draw(st.integers(0, len(form)))
+        end = data.draw(st.integers(start, len(form)))
+        piece = form[start:end]
+        way = data.draw(st.sampled_from(["whole", "piece", "to the end", "altered", "base64", "spaced"]))
+        if way == "whole":
+            piece = form
+        elif way == "altered":  # one character changed: two pieces of the form, in line with each other
+            piece = form[:start] + "#" + form[start + 1 :]
+        elif way == "to the end":
+            piece = form[start:]
+        elif way == "base64":
+            piece = base64.b64encode(b"AUTH " + piece.encode("utf-8", "surrogatepass")).decode()
+        elif way == "spaced":
+            piece = spaced(piece, data.draw(st.integers(1, 30)), data.draw(st.sampled_from([" ", "\r\n ", "\t"])))
+        parts += [data.draw(st.text(st.sampled_from(ALPHABETS[-1]), max_size=30)), piece]
+    return "".join(parts)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), secrets(), st.sampled_from(["", "soc@example.org", " a "]))
+def test_scrubbing_blots_out_all_that_its_plain_definition_finds_and_no_more(data, secrets, user):
+    importlib.reload(redaction)
+    remembered(secrets, user)
+    forms = sorted(redaction._forms) or secrets
+    text = echo(data, forms)
+    sparing = [*forms, text[: len(text) // 2], "alice@example.org"]
+    for spared in data.draw(st.lists(st.integers(0, len(sparing) - 1), max_size=3)):
+        redaction.spare(sparing[spared])
+
+    limit = data.draw(st.integers(1, len(text) + 1))  # a cut anywhere, in a secret's start too
+
+    assert redaction.scrub(text) == slow_scrub(text)
+    assert redaction.shortened(text, limit) == slow_shortened(text, limit)
+
+
+def test_a_text_echoing_a_whole_private_key_is_scrubbed_as_its_plain_definition_has_it():
+    key = pem(bytes(range(256)) * 5)
+    redaction.remember_secrets({"gmail_service_account": json.dumps({"private_key": key})})
+    text = f"400 Bad request: {json.dumps({'private_key': key})} and the key again\n{key}"
+
+    assert redaction.scrub(text) == slow_scrub(text)
+    assert (
+        redaction.scrub(text)
+        == f'400 Bad request: {{"private_key": "{redaction.MASK}"}} and the key again\n{redaction.MASK}\n'
+    )
+
+
+@pytest.mark.parametrize("secret", ["a" * 30, "ab" * 15, "aab" * 10, string.ascii_letters[:40]])
+def test_every_start_of_a_secret_at_every_place_is_scrubbed_and_cut_as_defined(secret):
+    """Each length about GRAM and FOUND_BY_PIECES, at each place of the text GRAMs are looked up at, and each cut."""
+    for length in range(redaction.SHORTEST_FORM, len(secret) + 1):
+        importlib.reload(redaction)
+        redaction.remember(secret[:length])
+        for before in range(2 * redaction.GRAM):
+            altered = f"{secret[: length // 2]}#{secret[length // 2 + 1 : length]}"  # two pieces in line
+            text = f"{'·' * before}{secret[:length]}·{secret[: length // 2]}·{altered}"
+            assert redaction.scrub(text) == slow_scrub(text), (length, before)
+            for limit in range(before, len(text) + 2):
+                assert redaction.shortened(text, limit) == slow_shortened(text, limit), (length, before, limit)

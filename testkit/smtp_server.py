@@ -302,6 +302,8 @@ class LoopbackSmtp:
             _Handler(self),
             hostname=self.host,
             port=self.port,
+            # aiosmtpd gives its thread 5 s to start and answer: on a busy machine that is not the server's fault.
+            ready_timeout=60,
             auth_required=auth,
             # aiosmtpd counts only STARTTLS as TLS; with implicit TLS the whole session is encrypted anyway.
             auth_require_tls=tls == "starttls",

@@ -35,8 +35,6 @@ from testkit.smtp_server import PASSWORD, USER
 
 # podman's storage is the machine's: each test session builds and removes an image of its own name.
 IMAGE = f"localhost/phish_feedback:test-{os.getpid()}"
-# One worker runs them all under pytest-xdist, so that the image is built once.
-pytestmark = pytest.mark.xdist_group("container")
 
 
 @pytest.fixture(scope="session")

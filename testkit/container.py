@@ -174,15 +174,16 @@ def write_lock(options: list[str]) -> None:
         # uv keeps what an existing output pins, hashes included: it is shown the versions alone.
         pinned = LOCK.read_text(encoding="utf-8") if LOCK.exists() else ""
         output.write_text("".join(f"{pin}\n" for pin in PIN.findall(pinned)), encoding="utf-8")
-        subprocess.run(
+        done = subprocess.run(
             [
                 *(sys.executable, "-m", "uv", "pip", "compile", "--quiet", "--generate-hashes", "--no-header"),
                 *("--python-version", BASE_PYTHON, "--python-platform", LOCK_PLATFORM, "-o", str(output)),
                 *("requirements.txt", *options),
             ],
             cwd=CONTEXT,
-            check=True,
         )
+        if done.returncode:
+            raise SystemExit("./dev lock: uv could not resolve requirements.txt (see above); the lock is unchanged.")
         body = output.read_text(encoding="utf-8")
     header = (
         f"# What the image installs (pip install --require-hashes): requirements.txt resolved for Python"

@@ -21,6 +21,8 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult
 
+from testkit.ports import free_port
+
 # aiosmtpd logs a deprecation warning for every login; the demo's output is for people.
 logging.getLogger("mail.log").setLevel(logging.ERROR)
 
@@ -302,8 +304,6 @@ class LoopbackSmtp:
             _Handler(self),
             hostname=self.host,
             port=self.port,
-            # aiosmtpd gives its thread 5 s to start and answer: on a busy machine that is not the server's fault.
-            ready_timeout=60,
             auth_required=auth,
             # aiosmtpd counts only STARTTLS as TLS; with implicit TLS the whole session is encrypted anyway.
             auth_require_tls=tls == "starttls",
@@ -396,9 +396,3 @@ def _flood(connection: socket.socket) -> None:
             connection.sendall(line * 100)
     except OSError:
         return
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

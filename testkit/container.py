@@ -12,10 +12,11 @@ with which .ci/run builds the base image before the tests.
 
 from __future__ import annotations
 
-import hashlib
+import fcntl
 import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,9 +29,12 @@ from testkit.cortex import MANIFEST, MANIFESTS, JobResult, read_output, write_jo
 CONTEXT = MANIFEST.parent
 # The python:3.11-slim-bookworm look-alike: Debian 12 and its Python, which the offline wheels must fit.
 BASE_SUITE, BASE_PYTHON = "bookworm", "3.11"
-# The platform of the image's wheels (PhishFeedback/requirements.lock's hashes are theirs).
+# The platform the lock is resolved for and the image's wheels are downloaded for (the lock hashes all platforms').
 WHEEL_PLATFORM = "manylinux2014_x86_64"
+# The same platform in uv's words, for which ./dev lock resolves.
+LOCK_PLATFORM = "x86_64-manylinux_2_17"
 LOCK = CONTEXT / "requirements.lock"
+PIN = re.compile(r"^[A-Za-z0-9._-]+==[^\s\\]+", re.MULTILINE)
 BASE_IMAGE = f"localhost/phishfeedback-base:{BASE_SUITE}"
 BASE_PACKAGES = "python3,python3-pip,python3-venv,ca-certificates"
 # Cortex's own user on the host: neither root nor any user the image knows.
@@ -108,9 +112,17 @@ def has_image(command: list[str], image: str) -> bool:
 
 
 def build_base_image(command: list[str]) -> None:
-    """Built once (about 45 s) and kept in podman's storage; Docker Hub is out of reach here."""
-    if has_image(command, BASE_IMAGE):
-        return
+    """Built once (about 45 s) and kept in podman's storage; Docker Hub is out of reach here.
+
+    podman's storage is the machine's: whoever comes while another test session builds it waits for that build.
+    """
+    with open(Path(tempfile.gettempdir()) / "phishfeedback-base.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not has_image(command, BASE_IMAGE):
+            debootstrap_base_image(command)
+
+
+def debootstrap_base_image(command: list[str]) -> None:
     print(f"Building the base image {BASE_IMAGE} with debootstrap (about a minute, once) ...", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="phishfeedback-base-") as scratch:
         root = Path(scratch) / "root"
@@ -131,49 +143,73 @@ def build_base_image(command: list[str]) -> None:
     print(f"The base image {BASE_IMAGE} is in podman's storage.", file=sys.stderr)
 
 
-def download_wheels(wheels: Path, requirements: Path = LOCK) -> None:
+def download_wheels(wheels: Path) -> None:
     """The image's wheels for its Python and platform, whatever this machine's, as docs/image.md's offline recipe."""
     print(f"Downloading the image's wheels into {wheels} ...", file=sys.stderr)
-    subprocess.run(
-        [
-            *(sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check"),
-            *("--only-binary=:all:", "--python-version", BASE_PYTHON, "--platform", WHEEL_PLATFORM),
-            *("-d", str(wheels), "-r", str(requirements)),
-        ],
-        check=True,
-    )
+    pip_download(wheels, "--python-version", BASE_PYTHON, "--platform", WHEEL_PLATFORM, "-r", str(LOCK))
 
 
-def write_lock() -> None:
-    """requirements.lock: requirements.txt resolved for the image, each wheel pinned with its sha256."""
+def download_own_wheels(wheels: Path) -> None:
+    """This machine's own wheels of the locked versions, as a wheelhouse shared with the host holds them.
+
+    Fetched by name and version: with the lock's hashes, pip would take only files the lock names.
+    """
+    pip_download(wheels, "--no-deps", *PIN.findall(LOCK.read_text(encoding="utf-8")))
+
+
+def pip_download(wheels: Path, *what: str) -> None:
+    command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--only-binary=:all:"]
+    subprocess.run([*command, "-d", str(wheels), *what], check=True)
+
+
+def write_lock(options: list[str]) -> None:
+    """requirements.lock: requirements.txt resolved by uv for the image's Python and platform, each pinned version
+    with the sha256 of every file the index has of it. pip checks the file it picks, and in a wheels folder that
+    also holds another machine's wheels it may pick one of those (a newer manylinux that fits the image too).
+
+    The versions already pinned stay unless requirements.txt needs others, or `options` say `--upgrade`.
+    """
     with tempfile.TemporaryDirectory(prefix="phishfeedback-lock-") as scratch:
-        download_wheels(Path(scratch), CONTEXT / "requirements.txt")
-        pins = []
-        for wheel in sorted(Path(scratch).glob("*.whl")):
-            name, version = wheel.name.split("-")[:2]
-            digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
-            pins.append(f"{name.replace('_', '-').lower()}=={version} \\\n    --hash=sha256:{digest}\n")
+        output = Path(scratch) / LOCK.name
+        # uv keeps what an existing output pins, hashes included: it is shown the versions alone.
+        pinned = LOCK.read_text(encoding="utf-8") if LOCK.exists() else ""
+        output.write_text("".join(f"{pin}\n" for pin in PIN.findall(pinned)), encoding="utf-8")
+        done = subprocess.run(
+            [
+                *(sys.executable, "-m", "uv", "pip", "compile", "--quiet", "--generate-hashes", "--no-header"),
+                *("--python-version", BASE_PYTHON, "--python-platform", LOCK_PLATFORM, "-o", str(output)),
+                *("requirements.txt", *options),
+            ],
+            cwd=CONTEXT,
+        )
+        if done.returncode:
+            raise SystemExit("./dev lock: uv could not resolve requirements.txt (see above); the lock is unchanged.")
+        body = output.read_text(encoding="utf-8")
     header = (
         f"# What the image installs (pip install --require-hashes): requirements.txt resolved for Python"
-        f" {BASE_PYTHON} on {WHEEL_PLATFORM},\n# written by ./dev lock. Cortex's process runner installs"
-        " requirements.txt instead.\n"
+        f" {BASE_PYTHON} on {WHEEL_PLATFORM},\n# each version with the hash of every file of it (all platforms'"
+        " wheels), written by ./dev lock.\n# Cortex's process runner installs requirements.txt instead.\n"
     )
-    LOCK.write_text(header + "".join(pins), encoding="utf-8")
-    print(f"./dev lock: {len(pins)} pinned requirements written to {LOCK}", file=sys.stderr)
+    LOCK.write_text(header + body, encoding="utf-8")
+    print(f"./dev lock: {len(PIN.findall(body))} pinned requirements written to {LOCK}", file=sys.stderr)
 
 
 def build_test_image(command: list[str], tag: str, wheels: Path) -> None:
-    """The Dockerfile as an admin builds it offline: base and wheels given as build arguments."""
-    subprocess.run(
+    """The Dockerfile as an admin builds it offline: base and wheels given as build arguments. No layer is kept,
+    so that a failed build leaves nothing in podman's storage; it fails with what the build said."""
+    done = subprocess.run(
         [
             *command,
-            *("build", "--network", "none", "-v", f"{wheels}:/wheels:ro", *container_options(command)),
+            *("build", "--layers=false", "--network", "none", "-v", f"{wheels}:/wheels:ro"),
+            *container_options(command),
             *("--build-arg", f"BASE_IMAGE={BASE_IMAGE}", "--build-arg", "PIP_NO_INDEX=1"),
             *("--build-arg", "PIP_FIND_LINKS=/wheels", "-t", tag, str(CONTEXT)),
         ],
-        check=True,
         capture_output=True,
+        text=True,
     )
+    if done.returncode:
+        raise RuntimeError(f"The image did not build:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
 
 
 def cortex_job_folder(jobs: Path, data: object, config: object, **job) -> Path:
@@ -237,13 +273,13 @@ def main(arguments: list[str]) -> None:
         if reason:
             raise SystemExit(f"The base image cannot be built: {reason}")
         build_base_image(podman())
-    elif arguments == ["lock"]:
-        write_lock()
+    elif arguments[:1] == ["lock"]:
+        write_lock(arguments[1:])
     elif arguments[:1] == ["catalog"] and len(arguments) == 2:
         json.dump(catalog(arguments[1]), sys.stdout, indent=2, ensure_ascii=False)
         print()
     else:
-        raise SystemExit("usage: ./dev image [TAG] [BUILD OPTIONS] | ./dev catalog IMAGE | ./dev lock")
+        raise SystemExit("usage: ./dev image [TAG] [BUILD OPTIONS] | ./dev catalog IMAGE | ./dev lock [--upgrade]")
 
 
 if __name__ == "__main__":

@@ -73,7 +73,7 @@ service auth {{
             encoding="utf-8",
         )
 
-    def start(self, timeout: float = 10) -> None:
+    def start(self, timeout: float = 60) -> None:
         """Started in the foreground (-F), so that the tests own its process; ready once the socket is there."""
         self.process = subprocess.Popen(
             ["dovecot", "-F", "-c", str(self.config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT

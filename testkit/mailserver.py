@@ -80,6 +80,8 @@ def main(arguments: list[str]) -> int:
     parser.add_argument("--port", type=int, default=2525, help="port on 127.0.0.1 (default 2525)")
     parser.add_argument("--folder", type=Path, default=FOLDER, help="where ca.pem is written (default .mailserver)")
     options = parser.parse_args(arguments)
+    # Python leaves Ctrl-C ignored when it starts ignored, as in a background job of a script (nohup, &).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     certificates = Certificates()
     options.folder.mkdir(parents=True, exist_ok=True)
     ca_file = options.folder / "ca.pem"

@@ -154,7 +154,7 @@ virtual_gid_maps = static:{MAILDIR_OWNER}
     def log_lines(self) -> list[str]:
         return self.log.read_text(encoding="utf-8", errors="replace").splitlines() if self.log.exists() else []
 
-    def settle(self, timeout: float = 20) -> None:
+    def settle(self, timeout: float = 60) -> None:
         """Wait until every message accepted has left the queue: delivered into its Maildir, or bounced."""
         end = time.monotonic() + timeout
         while _queued(self.queue):

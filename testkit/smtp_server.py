@@ -21,6 +21,8 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult
 
+from testkit.ports import free_port
+
 # aiosmtpd logs a deprecation warning for every login; the demo's output is for people.
 logging.getLogger("mail.log").setLevel(logging.ERROR)
 
@@ -432,9 +434,3 @@ def _flood(connection: socket.socket) -> None:
             connection.sendall(line * 100)
     except OSError:
         return
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

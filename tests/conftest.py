@@ -21,6 +21,12 @@ from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp  # no
 pytest_plugins = ["testkit.token_endpoint", "testkit.graph_api", "testkit.google_oauth", "testkit.gmail_api"]
 
 
+# Session fixtures too costly to make on every pytest-xdist worker (an image build, a Postfix with its Dovecot):
+# the tests that use one form a group, which runs on one worker (./dev test's --dist loadgroup).
+MADE_ONCE = {"engine": "container", "mail_servers": "real-servers"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     """With PHISHFEEDBACK_JOB_PYTHON set (.ci/run's second pass, the jobs on another Python), only the tests
     that start a job run: the rest would repeat the first pass unchanged.
@@ -28,12 +34,21 @@ def pytest_collection_modifyitems(config, items):
     A job needs a job folder: the `cortex` fixture's, or tmp_path for the tests that call run_job or
     start_job themselves. Tests with neither (in-process transports, `composer`, `deliver_within`) are
     deselected.
+
+    Then the slow tests (marked `slow`, and the property tests, whose time grows with PHISHFEEDBACK_EXAMPLES)
+    come first, so that on several workers none of them starts last and holds up the end of the run.
     """
-    if not os.environ.get("PHISHFEEDBACK_JOB_PYTHON"):
-        return
-    starts_a_job = [item for item in items if {"cortex", "tmp_path"} & set(item.fixturenames)]
-    config.hook.pytest_deselected(items=[item for item in items if item not in starts_a_job])
-    items[:] = starts_a_job
+    if os.environ.get("PHISHFEEDBACK_JOB_PYTHON"):
+        starts_a_job = [item for item in items if {"cortex", "tmp_path"} & set(item.fixturenames)]
+        config.hook.pytest_deselected(items=[item for item in items if item not in starts_a_job])
+        items[:] = starts_a_job
+    for item in items if config.pluginmanager.hasplugin("xdist") else ():
+        for fixture, group in MADE_ONCE.items():
+            if fixture in item.fixturenames:
+                item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(
+        key=lambda item: not (item.get_closest_marker("slow") or getattr(item.function, "is_hypothesis_test", False))
+    )
 
 
 @pytest.fixture(scope="session")

@@ -217,6 +217,7 @@ def test_retries_end_within_the_time_budget_cortex_allows(deliver_within):
     assert "did not answer within 1 s (after 1 attempt(s))" in str(failure.value)
 
 
+@pytest.mark.slow
 def test_cortex_stopping_the_job_midway_still_records_who_was_mailed(cortex, smtp):
     smtp.faults.stall_after = 1
     case = thehive4_case("Spam", CAMPAIGN)

@@ -20,10 +20,12 @@ import pytest
 from testkit.cases import thehive4_case, thehive5_case
 from testkit.container import (
     CORTEX_UID,
+    WHEEL_PLATFORM,
     build_base_image,
     build_test_image,
     container_options,
     cortex_job_folder,
+    download_own_wheels,
     download_wheels,
     missing_tools,
     podman,
@@ -32,11 +34,22 @@ from testkit.container import (
 from testkit.records import told, untimed
 from testkit.smtp_server import PASSWORD, USER
 
-IMAGE = "localhost/phish_feedback:test"
+# podman's storage is the machine's: each test session builds and removes an image of its own name.
+IMAGE = f"localhost/phish_feedback:test-{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
-def engine(tmp_path_factory) -> Iterator[list[str]]:
+def wheels(tmp_path_factory) -> Path:
+    """docs/image.md's offline folder, holding this machine's own wheels besides the image's, as a wheelhouse
+    shared with the host would."""
+    folder = tmp_path_factory.mktemp("wheels")
+    download_wheels(folder)
+    download_own_wheels(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def engine(request) -> Iterator[list[str]]:
     """podman, with the base image in its storage and the responder's image built from this tree."""
     reason = missing_tools()
     if reason:
@@ -45,9 +58,7 @@ def engine(tmp_path_factory) -> Iterator[list[str]]:
         pytest.skip(reason)
     command = podman()
     build_base_image(command)
-    wheels = tmp_path_factory.mktemp("wheels")
-    download_wheels(wheels)
-    build_test_image(command, IMAGE, wheels)
+    build_test_image(command, IMAGE, request.getfixturevalue("wheels"))
     yield command
     subprocess.run([*command, "rmi", IMAGE], capture_output=True)
 
@@ -171,3 +182,17 @@ def test_image_holds_the_compiled_responder_and_nothing_else_of_the_folder(engin
     assert "/worker/PhishFeedback/feedback/smtp/session" in compiled
     for left_out in ("Dockerfile", ".dockerignore", "README.md", "assets"):
         assert f"/worker/PhishFeedback/{left_out}" not in listing
+
+
+def test_offline_build_takes_the_best_fitting_wheel_of_a_folder_that_also_holds_this_machines_own(engine, wheels):
+    """Every file of each locked version has its hash in the lock: pip in the image may pick another machine's
+    wheel (a newer manylinux that fits the image too) and still pass --require-hashes."""
+    offered = sorted(wheel.name for wheel in wheels.glob("cryptography-*.whl"))
+    read = "from importlib.metadata import distribution; print(distribution('cryptography').read_text('WHEEL'))"
+    show = [*engine, "run", "--rm", *container_options(engine), "--entrypoint", "python", IMAGE, "-c", read]
+    wheel = subprocess.run(show, capture_output=True, text=True, check=True).stdout
+    platforms = re.findall(r"^Tag: [^-]+-[^-]+-(\S+)$", wheel, re.MULTILINE)
+
+    assert len(offered) == 2 and WHEEL_PLATFORM in offered[0] + offered[1], offered
+    [own] = [name for name in offered if WHEEL_PLATFORM not in name]
+    assert platforms and all(platform in own for platform in platforms), (platforms, own)

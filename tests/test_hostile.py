@@ -85,7 +85,10 @@ def test_sigterm_at_any_moment_records_exactly_what_the_server_accepted(cortex, 
 
     assert result.output is not None, result.everything_printed()
     if not result.success:
-        assert smtp.delivered == [] and "nothing was sent or tagged" in result.error
+        # Stopped before the first message went out: before the delivery began, or (on a busy machine) within it.
+        before = "nothing was sent or tagged" in result.error
+        within = result.error.startswith("No feedback was sent. Cortex stopped the job (its jobTimeout ran out)")
+        assert smtp.delivered == [] and (before or within), result.error
         return
     notified = [n["address"] for n in result.output["full"]["notified"]]
     assert Counter(smtp.recipients()) == Counter(notified)

@@ -35,6 +35,7 @@ def run_as_cortex(responders: Path, bare_python: Path, tmp_path: Path, config: d
     return read_output(job)[0]
 
 
+@pytest.mark.slow
 def test_documented_virtual_environment_runs_the_job_on_a_python_without_cortexutils(
     responders, bare_python, tmp_path, job_config, smtp
 ):

@@ -80,6 +80,7 @@ def long_campaign(cortex, smtp, oauth):
     return cortex(thehive4_case("Spam", LONG_CAMPAIGN), **oauth, smtp_max_per_minute=60)
 
 
+@pytest.mark.slow
 def test_a_job_that_outlives_its_token_gets_the_next_one_for_its_next_session(cortex, smtp, entra, oauth):
     issued = issue_short_lived_tokens(entra, smtp.xoauth2, lifetime=2.5)
     result = long_campaign(cortex, smtp, oauth)

@@ -356,6 +356,7 @@ def within_cortex_time_limit(tmp_path, job_config, case, **items) -> JobResult:
     return run_job(tmp_path, case, job_config(**{"jobTimeout": 1, "smtp_timeout": 30, **items}), timeout=55)
 
 
+@pytest.mark.slow
 def test_silent_thehive_is_given_up_at_its_share_of_the_time_and_the_tags_are_used(
     tmp_path, job_config, smtp, stalled_thehive
 ):
@@ -374,6 +375,7 @@ def test_silent_thehive_is_given_up_at_its_share_of_the_time_and_the_tags_are_us
     assert "taken from the case's tags only" in warning and "smtp_timeout" not in warning
 
 
+@pytest.mark.slow
 def test_trickling_thehive_without_reporter_tags_is_an_error_that_blames_it_and_the_time(
     tmp_path, job_config, smtp, stalled_thehive
 ):

@@ -14,6 +14,7 @@ import os
 import sys
 from urllib.parse import urlsplit
 
+from feedback.api_session import available
 from feedback.items import cleartext_refusal, is_url
 from feedback.redaction import ScrubbedStream, remember
 from feedback.startup import run_in_own_environment
@@ -60,9 +61,7 @@ def _seconds(text: str) -> float:
 
 
 def main() -> int:
-    try:
-        import requests  # noqa: F401 (the system Python of a host where README installed it into .venv lacks it)
-    except ImportError:
+    if not available():  # the system Python of a host where README installed the requirements into .venv
         run_in_own_environment(__file__)
     sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)
     # Remembered first: a key typed on the command line by mistake comes back in argparse's complaint.

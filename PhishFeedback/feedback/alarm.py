@@ -51,6 +51,25 @@ def timeout_within(timeout: float, deadline: float) -> float:
     return max(1.0, min(timeout, deadline - time.monotonic()))
 
 
+class Clock(Alarm):
+    """At the deadline, shuts every socket it watches, whatever read or write waits on them.
+
+    It only shuts sockets and never raises in the middle of the caller's account: a message whose
+    answer was read counts; one whose answer was cut short fails its request, and is not counted as sent.
+    """
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__(deadline)
+        self.sockets: list[socket.socket] = []
+
+    def watch(self, sock: socket.socket) -> None:
+        self.sockets.append(sock)
+
+    def ring(self) -> None:
+        for sock in self.sockets:
+            shut(sock)
+
+
 class BudgetSpent(TimeoutError):
     """The job's deadline came while another party still held it."""
 

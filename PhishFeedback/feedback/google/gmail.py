@@ -1,9 +1,9 @@
 """The Gmail API as a way out: each message POSTed to users/{from}/messages/send, each reply read as an Answer.
 
-One kept-alive HTTPS connection (a requests.Session) carries a job's messages, through Cortex's
-proxy, trusting the system store plus `cacerts`. Who is pending, retried or paced is the delivery
+One kept-alive HTTPS connection (the session of feedback/api_session.py) carries a job's messages, through
+Cortex's proxy, trusting the system store plus `cacerts`. Who is pending, retried or paced is the delivery
 policy's business (feedback/delivery.py); feedback/google/replies.py reads Google's replies as the
-answers of feedback/answers.py. `requests` is imported on first use, and this module only by Gmail jobs.
+answers of feedback/answers.py. This module is imported by Gmail jobs only.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import time
 from email.message import EmailMessage
 from urllib.parse import quote
 
-from feedback.alarm import BudgetSpent, timeout_within
+from feedback.alarm import BudgetSpent, Clock, timeout_within
 from feedback.answers import Answer, Permanent
-from feedback.api_session import Clock, CutShort, Untrusted, open_session, post
+from feedback.api_session import CutShort, HttpFailure, TooLarge, Untrusted, open_session, post
 from feedback.bounded_json import json_value
 from feedback.delivery import Check, Transport, Trouble
 from feedback.google.replies import LIMITS, answer, described, success
@@ -66,7 +66,7 @@ class GmailTransport(Transport):
         try:
             with self.channel():
                 pass
-        except OSError as trouble:  # requests' exceptions are OSErrors
+        except OSError as trouble:  # the client's failures are OSErrors
             raise Permanent(f"The dry run could not get a token from Google: {trouble}") from None
         sentence = (
             f"The dry run got a token to send as {self.mailbox} with the scope gmail.send and sent nothing through"
@@ -80,7 +80,7 @@ class GmailTransport(Transport):
 
 
 class Channel:
-    """One requests.Session for the job's messages, cut at the deadline whatever the server does.
+    """One session for the job's messages, cut at the deadline whatever the server does.
 
     A class rather than a generator under contextlib's decorator, as feedback/smtp/session.py explains.
     """
@@ -118,13 +118,11 @@ class Channel:
             status, headers, body = post(
                 self.session, transport.send_url, LARGEST_ANSWER, transport.timeout_now(), **request
             )
-        except Untrusted:
-            raise Permanent(
-                f"The certificate of {transport.name} could not be verified. Put the CA that signed it (a company"
-                " proxy's, if it inspects TLS) in Cortex's cacerts setting or the system's trust store, and check"
-                " gmail_url; the responder never sends without verification."
-            ) from None
-        except OSError as failure:
+        except Untrusted as untrusted:
+            raise Permanent(untrusted.sentence(transport.name)) from None
+        except TooLarge as large:
+            status, headers, body = large.status, large.headers, b""
+        except HttpFailure as failure:
             if isinstance(failure, CutShort) and 200 <= failure.status < 300:
                 # Google said 2xx: in its JSON, the message is accepted, whatever became of the rest of the answer.
                 return success(failure.status, None, failure.headers.get("Content-Type"), transport, cut=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 from feedback.answers import Permanent
-from feedback.api_session import Untrusted, post
+from feedback.api_session import HttpFailure, TooLarge, Untrusted, post
 from feedback.bounded_json import json_value
 from feedback.items import WHERE, ConfigError, is_url
 from feedback.jwt import rsa_private_key, signed
@@ -117,12 +117,11 @@ def request_token(session, account: ServiceAccount, mailbox: str, timeout: float
     asked = time.monotonic()
     try:
         status, _, body = post(session, account.token_uri, LARGEST_ANSWER, timeout, data=form, headers=ACCEPT_JSON)
-    except Untrusted:
-        raise Permanent(
-            f"The certificate of Google's token endpoint {shown} could not be verified. Put the CA that signed it"
-            " (a company proxy's, if it inspects TLS) in Cortex's cacerts setting or the system's trust store."
-        ) from None
-    except OSError as failure:
+    except Untrusted as untrusted:
+        raise Permanent(untrusted.sentence(f"Google's token endpoint {shown}")) from None
+    except TooLarge as large:
+        status, body = large.status, b""
+    except HttpFailure as failure:
         raise Permanent(
             f"Google's token endpoint {shown} could not be reached ({failure}). Check that Cortex can reach it,"
             " and Cortex's proxy settings."

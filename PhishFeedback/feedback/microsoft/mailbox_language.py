@@ -3,7 +3,7 @@
 `GET /users/{address}/mailboxSettings/language` answers `{"locale": "nl-BE", …}` to an app that holds
 the application permission MailboxSettings.Read, which the job's own token carries once granted:
 the job asks with the token it sends with. The permission is optional, so a refusal or a failure
-is `Unavailable`, which the caller turns into one warning. requests is imported by Graph jobs only.
+is `Unavailable`, which the caller turns into one warning. The HTTP client is loaded by Graph jobs only.
 """
 
 from __future__ import annotations

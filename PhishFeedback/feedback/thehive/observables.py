@@ -2,7 +2,7 @@
 
 A case job does not carry its observables, and TheHive 4 and 5 send an alert's `artifacts` empty
 (docs/cortex-and-thehive.md §4), yet mail-collection pipelines put the reporter and the reported
-message there. `requests` is imported on first use, so that a plain job does not pay for it.
+message there. The HTTP client is imported on first use, so that a plain job does not pay for it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import TypeVar
 from urllib.parse import quote
 
 from feedback.alarm import Alarm, BudgetSpent
+from feedback.api_session import TRUST_STORE
 from feedback.bounded_json import LARGEST, PastBound, parsed
 from feedback.case import CaseError, Observable, Report, read_observables
 from feedback.errors import PhishFeedbackError
@@ -44,8 +45,7 @@ class TheHiveError(PhishFeedbackError):
 
 JOB_ADVICE = Advice(
     error=TheHiveError,
-    tls="Put the CA of TheHive's certificate in Cortex's cacerts setting, and check that thehive_url names the host"
-    " the certificate covers.",
+    trust=TRUST_STORE,
     reach="Check thehive_url, that Cortex can reach TheHive, and Cortex's proxy settings.",
     key="Check thehive_apikey, that its user may read the observables, and thehive_organisation.",
 )

@@ -77,7 +77,7 @@ class TooLarge(HttpFailure):
     """The answer's body is longer than its caller reads: its status and headers, and nothing of the body."""
 
     def __init__(self, status: int, headers: dict, limit: int) -> None:
-        super().__init__(f"answered more than {limit >> 10} kB")
+        super().__init__(f"answered more than {f'{limit >> 20} MB' if limit >= 1 << 20 else f'{limit >> 10} kB'}")
         self.status, self.headers = status, headers
 
 

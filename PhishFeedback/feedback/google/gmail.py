@@ -9,7 +9,6 @@ answers of feedback/answers.py. This module is imported by Gmail jobs only.
 from __future__ import annotations
 
 import base64
-import time
 from email.message import EmailMessage
 from urllib.parse import quote
 
@@ -22,7 +21,7 @@ from feedback.google.replies import LIMITS, answer, described, success
 from feedback.google.token import ServiceAccount, request_token
 from feedback.items import WHERE, ConfigError
 from feedback.pacing import Limits
-from feedback.tokens import Token
+from feedback.tokens import OAuthError, Token, TokenSource
 from feedback.trust import trust_context
 
 # Gmail answers a send with about 100 bytes, an error with under 2 kB.
@@ -45,7 +44,7 @@ def transport(
     return GmailTransport(account, mailbox, gmail_url, proxies, trust_context(cacerts), timeout, deadline)
 
 
-class GmailTransport(Transport):
+class GmailTransport(Transport, TokenSource):
     """What a job needs to send as `mailbox`: the account, the trust, and the one token it gets."""
 
     def __init__(
@@ -56,7 +55,7 @@ class GmailTransport(Transport):
         root = gmail_url.rstrip("/")
         self.name = f"the Gmail API at {root}"
         self.send_url = f"{root}/gmail/v1/users/{quote(mailbox, safe='@')}/messages/send"
-        self.token: Token | None = None
+        self.session = None  # the open channel's, over which a token is asked for
 
     def channel(self) -> Channel:
         return Channel(self)
@@ -78,6 +77,9 @@ class GmailTransport(Transport):
     def timeout_now(self) -> float:
         return timeout_within(self.timeout, self.deadline)
 
+    def request_token(self) -> Token:
+        return request_token(self.session, self.account, self.mailbox, self.timeout_now())
+
 
 class Channel:
     """One session for the job's messages, cut at the deadline whatever the server does.
@@ -93,7 +95,9 @@ class Channel:
     def __enter__(self) -> Channel:
         self.clock.__enter__()
         try:
-            self.session = open_session(self.transport.context, self.transport.proxies, clock=self.clock)
+            self.session = self.transport.session = open_session(
+                self.transport.context, self.transport.proxies, clock=self.clock
+            )
             self._token()
         except BaseException as failure:
             self.__exit__(type(failure), failure, failure.__traceback__)
@@ -136,21 +140,16 @@ class Channel:
 
     def _token(self) -> str:
         """The job's token, asked for once, and again only by a job that outlives it."""
-        transport = self.transport
-        if transport.token is None or time.monotonic() >= transport.token.renew_at:
-            self._in_time()
-            try:
-                transport.token = request_token(
-                    self.session, transport.account, transport.mailbox, transport.timeout_now()
-                )
-            except Permanent:
-                if self.clock.out():
-                    raise Permanent(
-                        "The job's time budget ran out while asking Google's token endpoint for a token;"
-                        " nothing more went out."
-                    ) from None
-                raise
-        return transport.token.value
+        self._in_time()
+        try:
+            return self.transport.bearer()
+        except OAuthError:
+            if self.clock.out():
+                raise OAuthError(
+                    "The job's time budget ran out while asking Google's token endpoint for a token;"
+                    " nothing more went out."
+                ) from None
+            raise
 
     def _in_time(self) -> None:
         if self.clock.out():

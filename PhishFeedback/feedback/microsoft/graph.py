@@ -21,12 +21,12 @@ from feedback.api_session import CutShort, Refused, TimedOut, TooLarge, Unreacha
 from feedback.bounded_json import json_value
 from feedback.delivery import Check, Transport, Trouble
 from feedback.microsoft.settings import GraphSettings
-from feedback.microsoft.token import fresh, request_token
+from feedback.microsoft.token import request_token
 from feedback.pacing import Limits
 from feedback.quota import speaks_of_quota
 from feedback.redaction import shortened
 from feedback.retry_after import retry_after
-from feedback.tokens import Token
+from feedback.tokens import Token, TokenSource
 from feedback.trust import trust_context
 
 # Graph answers a sendMail with nothing (202) or a small JSON error: more is not Graph, and is not read.
@@ -54,7 +54,7 @@ REFUSED_TOKEN = (
 )
 
 
-class GraphTransport(Transport):
+class GraphTransport(Transport, TokenSource):
     advice = "Check graph_url, that Cortex can reach it, and Cortex's proxy settings"
 
     def __init__(self, graph: GraphSettings, mailbox: str, deadline: float) -> None:
@@ -62,7 +62,6 @@ class GraphTransport(Transport):
         self.name = f"Microsoft Graph at {graph.url}"
         self.endpoint = f"{graph.url}/v1.0/users/{quote(mailbox, safe='@')}/sendMail"
         self.context = None
-        self.token: Token | None = None
         self.session = None  # the job's one session, made at the first channel
         self.clock = Clock(deadline)  # entered around each request: it shuts the session's sockets at the deadline
 
@@ -81,13 +80,11 @@ class GraphTransport(Transport):
 
     def _token(self) -> str:
         """The job's token, asked for at the first channel (a refusal is the job's error); renewed when due."""
-        if self.token is None:
+        if self.context is None:
             self.context = trust_context(self.graph.cacerts)
-            self.token = self._request()
-        self.token = fresh(self.token, self._request)
-        return self.token.value
+        return self.bearer()
 
-    def _request(self) -> Token:
+    def request_token(self) -> Token:
         return request_token(self.graph.oauth, self.context, self.deadline, self._timeout())
 
     def _timeout(self) -> float:

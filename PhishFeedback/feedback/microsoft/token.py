@@ -15,11 +15,9 @@ from __future__ import annotations
 import re
 import ssl
 import time
-from collections.abc import Callable
 from urllib.parse import quote_plus, urlsplit
 
 from feedback.alarm import Alarm, BudgetSpent
-from feedback.answers import Permanent
 from feedback.api_session import HttpFailure, TimedOut, TooLarge, Unreachable, Untrusted, post
 from feedback.bounded_json import PastBound, parsed
 from feedback.microsoft.settings import OAuthSettings
@@ -100,17 +98,6 @@ def _credential(oauth: OAuthSettings) -> dict[str, str]:
 
 def _credential_item(oauth: OAuthSettings) -> str:
     return "oauth_client_secret" if oauth.client_certificate is None else "oauth_client_certificate"
-
-
-def fresh(token: Token, request: Callable[[], Token]) -> Token:
-    """`token`, or once it is due the next one; a refused renewal is final for the job, though the messages
-    already accepted keep their record."""
-    if time.monotonic() < token.renew_at:
-        return token
-    try:
-        return request()
-    except OAuthError as failure:
-        raise Permanent(f"The job outlived its OAuth2 token, and asking for the next one failed: {failure}") from None
 
 
 def _lifetime(expires_in: object) -> float:

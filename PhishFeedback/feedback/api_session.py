@@ -21,8 +21,11 @@ import ssl
 from feedback.alarm import Clock
 from feedback.bounded_json import within
 
-# Whom the certificate sentence sends the admin to, unless the caller is an admin's script with its own option.
-TRUST_STORE = "Cortex's cacerts setting or the system's trust store"
+# What the certificate sentence tells the admin to do, unless the caller is an admin's script with its own option.
+TRUST_ADVICE = (
+    "Put the CA that signed it (a TLS-inspecting proxy's, say) in Cortex's cacerts setting or the system's trust"
+    " store; the responder never sends without verification."
+)
 
 
 class HttpFailure(OSError):
@@ -36,13 +39,10 @@ class Untrusted(HttpFailure):
         super().__init__(reason or "its certificate could not be verified")
         self.reason = reason
 
-    def sentence(self, party: str, trust: str = TRUST_STORE) -> str:
-        """The one sentence for an unverified certificate, whoever `party` is."""
+    def sentence(self, party: str, advice: str = TRUST_ADVICE) -> str:
+        """The one sentence for an unverified certificate, whoever `party` is, and what to do."""
         why = f" ({self.reason})" if self.reason else ""
-        return (
-            f"The certificate of {party} could not be verified{why}. Put the CA that signed it (a TLS-inspecting"
-            f" proxy's, say) in {trust}; the responder never sends without verification."
-        )
+        return f"The certificate of {party} could not be verified{why}. {advice}"
 
 
 class Unreachable(HttpFailure):

@@ -27,7 +27,8 @@ SHOWN = 300
 
 ADVICE = Advice(
     error=SetupError,
-    trust="a PEM file given with --cacerts FILE",
+    tls="Its certificate is not trusted or does not name that host: give its CA with --cacerts FILE (PEM), and check"
+    " that --url names the host the certificate covers.",
     reach="Check --url, and that this machine reaches TheHive (HTTPS_PROXY if it needs a proxy).",
     key="Put in THEHIVE_APIKEY the key of a user who may manage custom fields (an admin of TheHive's admin"
     " organisation), and give --organisation when that user has several.",

@@ -22,7 +22,7 @@ class Advice:
     """What to check when TheHive cannot be asked, worded for whoever made the call: a job, or an admin's script."""
 
     error: type
-    trust: str  # where the CA of TheHive's certificate goes
+    tls: str  # what to do when TheHive's certificate could not be verified
     reach: str
     key: str
 
@@ -59,7 +59,7 @@ def send(
     try:
         status, _, content = exchange(session, method, url, room, timeout, json=body)
     except Untrusted as untrusted:
-        raise advice.error(untrusted.sentence(where, advice.trust)) from None
+        raise advice.error(untrusted.sentence(where, advice.tls)) from None
     except TooLarge:  # said of all the job reads from TheHive, whatever was left of it for this call
         raise advice.error(
             f"{where} answered more than {LARGEST >> 20} MB to this job: the responder reads no more than that"

@@ -13,7 +13,7 @@ from typing import TypeVar
 from urllib.parse import quote
 
 from feedback.alarm import Alarm, BudgetSpent
-from feedback.api_session import TRUST_STORE
+from feedback.api_session import TRUST_ADVICE
 from feedback.bounded_json import LARGEST, PastBound, parsed
 from feedback.case import CaseError, Observable, Report, read_observables
 from feedback.errors import PhishFeedbackError
@@ -45,7 +45,7 @@ class TheHiveError(PhishFeedbackError):
 
 JOB_ADVICE = Advice(
     error=TheHiveError,
-    trust=TRUST_STORE,
+    tls=TRUST_ADVICE,
     reach="Check thehive_url, that Cortex can reach TheHive, and Cortex's proxy settings.",
     key="Check thehive_apikey, that its user may read the observables, and thehive_organisation.",
 )

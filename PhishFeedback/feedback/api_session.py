@@ -7,8 +7,8 @@ Cortex's (`proxy_http`/`proxy_https`), else the environment's for that URL (HTTP
 and nothing else is taken from the environment (no CA bundle, no .netrc login); no redirect is
 followed; an answer is read only up to a size after decompression (feedback/bounded_json.py);
 given a `Clock` (feedback/alarm.py), the sockets are shut at the job's deadline; and every way a
-request fails is one of the named `HttpFailure`s below, which callers catch by type and word with
-their party's name. Each caller chooses its retries. `requests` is imported on first use, here
+request fails is one of the named `HttpFailure`s (feedback/http_failures.py), which callers catch by
+type and word with their party's name. Each caller chooses its retries. `requests` is imported on first use, here
 alone: only jobs that speak to an HTTP API load it, and a job that needs one token request only
 (an OAuth2 SMTP login) makes it with urllib through the same call (feedback/plain_http.py).
 """
@@ -20,65 +20,7 @@ import ssl
 
 from feedback.alarm import Clock
 from feedback.bounded_json import within
-
-# What the certificate sentence tells the admin to do, unless the caller is an admin's script with its own option.
-TRUST_ADVICE = (
-    "Put the CA that signed it (a TLS-inspecting proxy's, say) in Cortex's cacerts setting or the system's trust"
-    " store; the responder never sends without verification."
-)
-
-
-class HttpFailure(OSError):
-    """No whole answer came; the text says why in a few words, which each caller frames with its party's name."""
-
-
-class Untrusted(HttpFailure):
-    """TLS with the server failed, its certificate unverified: nothing was sent."""
-
-    def __init__(self, reason: str = "") -> None:
-        super().__init__(reason or "its certificate could not be verified")
-        self.reason = reason
-
-    def sentence(self, party: str, advice: str = TRUST_ADVICE) -> str:
-        """The one sentence for an unverified certificate, whoever `party` is, and what to do."""
-        why = f" ({self.reason})" if self.reason else ""
-        return f"The certificate of {party} could not be verified{why}. {advice}"
-
-
-class Unreachable(HttpFailure):
-    """No connection, or it broke before an answer's status came; `kind` names the failure in a word."""
-
-    def __init__(self, text: str, kind: str) -> None:
-        super().__init__(text)
-        self.kind = kind
-
-
-class Refused(Unreachable):
-    """The server (or the proxy) refused the connection."""
-
-
-class TimedOut(HttpFailure, TimeoutError):
-    """No answer within the timeout; `sent` says whether the request may have reached the server."""
-
-    def __init__(self, timeout: float, sent: bool) -> None:
-        super().__init__(f"no answer within {timeout:g} s")
-        self.sent = sent
-
-
-class CutShort(HttpFailure):
-    """The answer's status and headers came, then its body was cut short: what the status said may still stand."""
-
-    def __init__(self, status: int, headers: dict, why: str) -> None:
-        super().__init__(f"the answer was cut short: {why}")
-        self.status, self.headers = status, headers
-
-
-class TooLarge(HttpFailure):
-    """The answer's body is longer than its caller reads: its status and headers, and nothing of the body."""
-
-    def __init__(self, status: int, headers: dict, limit: int) -> None:
-        super().__init__(f"answered more than {f'{limit >> 20} MB' if limit >= 1 << 20 else f'{limit >> 10} kB'}")
-        self.status, self.headers = status, headers
+from feedback.http_failures import CutShort, TimedOut, TooLarge, Unreachable, Untrusted, unreachable, verify_message
 
 
 def open_session(
@@ -235,32 +177,3 @@ def exchange(session, method: str, url: str, limit: int, timeout: float, **reque
         response.close()
         raise TooLarge(response.status_code, response.headers, limit)
     return response.status_code, response.headers, body
-
-
-def unreachable(failure: BaseException) -> Unreachable:
-    """A connection that failed, in words: refused, or the failure's kind."""
-    kind = type(failure).__name__
-    if _cause(failure, ConnectionRefusedError) is not None:
-        return Refused("the connection was refused", kind)
-    return Unreachable(f"the connection failed: {kind}", kind)
-
-
-def verify_message(failure: BaseException) -> str:
-    """What OpenSSL said of the certificate (`self-signed certificate`, `Hostname mismatch…`), where it said it."""
-    verification = _cause(failure, ssl.SSLCertVerificationError)
-    return getattr(verification, "verify_message", "") or ""
-
-
-def _cause(failure: BaseException, kind: type) -> BaseException | None:
-    """The first `kind` among the exceptions that led to `failure` (requests wraps urllib3's, which wraps ssl's)."""
-    seen, waiting = set(), [failure]
-    while waiting:
-        current = waiting.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, kind):
-            return current
-        waiting += [current.__cause__, current.__context__, getattr(current, "reason", None)]
-        waiting += [arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException)]
-    return None

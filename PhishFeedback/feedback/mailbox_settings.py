@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from feedback.api_session import Untrusted, exchange
+from feedback.api_session import exchange
 from feedback.bounded_json import PastBound, parsed
+from feedback.http_failures import Untrusted
 from feedback.redaction import shortened
 from feedback.shapes import shape
 

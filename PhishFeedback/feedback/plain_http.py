@@ -15,8 +15,8 @@ import ssl
 from urllib.parse import urlencode
 
 from feedback.alarm import BudgetSpent
-from feedback.api_session import CutShort, HttpFailure, Refused, TimedOut, TooLarge, Unreachable, Untrusted
 from feedback.bounded_json import within
+from feedback.http_failures import CutShort, HttpFailure, Refused, TimedOut, TooLarge, Unreachable, Untrusted
 
 
 class PlainSession:

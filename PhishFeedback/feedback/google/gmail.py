@@ -14,11 +14,12 @@ from urllib.parse import quote
 
 from feedback.alarm import BudgetSpent, Clock, timeout_within
 from feedback.answers import Answer, Permanent
-from feedback.api_session import CutShort, HttpFailure, TooLarge, Untrusted, open_session, post
+from feedback.api_session import open_session, post
 from feedback.bounded_json import json_value
 from feedback.delivery import Check, Transport, Trouble
 from feedback.google.replies import LIMITS, answer, described, success
 from feedback.google.token import ServiceAccount, request_token
+from feedback.http_failures import CutShort, HttpFailure, TooLarge, Untrusted
 from feedback.items import WHERE, ConfigError
 from feedback.pacing import Limits
 from feedback.tokens import OAuthError, Token, TokenSource

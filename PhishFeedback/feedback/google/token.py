@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import time
 
-from feedback.api_session import HttpFailure, TooLarge, Untrusted, post
+from feedback.api_session import post
 from feedback.bounded_json import json_value
+from feedback.http_failures import HttpFailure, TooLarge, Untrusted
 from feedback.items import WHERE, ConfigError, is_url
 from feedback.jwt import rsa_private_key, signed
 from feedback.redaction import remember_secret_text, scrub, shortened

@@ -17,9 +17,10 @@ from urllib.parse import quote
 from feedback import answers
 from feedback.alarm import Clock, timeout_within
 from feedback.answers import Answer, Permanent, not_the_service
-from feedback.api_session import CutShort, Refused, TimedOut, TooLarge, Unreachable, Untrusted, open_session, post
+from feedback.api_session import open_session, post
 from feedback.bounded_json import json_value
 from feedback.delivery import Check, Transport, Trouble
+from feedback.http_failures import CutShort, Refused, TimedOut, TooLarge, Unreachable, Untrusted
 from feedback.microsoft.settings import GraphSettings
 from feedback.microsoft.token import request_token
 from feedback.pacing import Limits

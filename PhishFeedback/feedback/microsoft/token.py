@@ -18,8 +18,9 @@ import time
 from urllib.parse import quote_plus, urlsplit
 
 from feedback.alarm import Alarm, BudgetSpent
-from feedback.api_session import HttpFailure, TimedOut, TooLarge, Unreachable, Untrusted, post
+from feedback.api_session import post
 from feedback.bounded_json import PastBound, parsed
+from feedback.http_failures import HttpFailure, TimedOut, TooLarge, Unreachable, Untrusted
 from feedback.microsoft.settings import OAuthSettings
 from feedback.plain_http import PlainSession
 from feedback.redaction import remember, scrub, shortened

@@ -54,7 +54,8 @@ def send(
     The body is read no further than `room` bytes (feedback/api_session.py counts them as they inflate), and
     a redirect is not followed: the API key goes to thehive_url alone.
     """
-    from feedback.api_session import HttpFailure, TimedOut, TooLarge, Unreachable, Untrusted, exchange
+    from feedback.api_session import exchange
+    from feedback.http_failures import HttpFailure, TimedOut, TooLarge, Unreachable, Untrusted
 
     try:
         status, _, content = exchange(session, method, url, room, timeout, json=body)

@@ -13,10 +13,10 @@ from typing import TypeVar
 from urllib.parse import quote
 
 from feedback.alarm import Alarm, BudgetSpent
-from feedback.api_session import TRUST_ADVICE
 from feedback.bounded_json import LARGEST, PastBound, parsed
 from feedback.case import CaseError, Observable, Report, read_observables
 from feedback.errors import PhishFeedbackError
+from feedback.http_failures import TRUST_ADVICE
 from feedback.pacing import TIME_BUDGET_SHARE
 from feedback.plan import REPORTER_NAMESPACE
 from feedback.tags import tag_values

@@ -62,7 +62,7 @@ def open_session(
     session.trust_env = False
     session.proxies.update(proxies)
     retries = retry or 0  # requests' own default: no retry
-    session.mount("http://", HTTPAdapter(max_retries=retries))
+    session.mount("http://", Adapter(max_retries=retries))
     session.mount("https://", Adapter(max_retries=retries))
     return session
 
@@ -120,24 +120,31 @@ class ClockedSession:
 
 
 def _clocked_pools(clock: Clock) -> dict[str, type]:
-    """urllib3's HTTPS pool, each socket it opens (the plain one, then the TLS one over it) handed to the clock."""
-    from urllib3.connection import HTTPSConnection
-    from urllib3.connectionpool import HTTPSConnectionPool
+    """urllib3's pools, each socket they open (the plain one, then the TLS one over it) handed to the clock; plain
+    http:// too, which TheHive on this machine may speak."""
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-    class Connection(HTTPSConnection):
-        def _new_conn(self) -> socket.socket:
-            sock = super()._new_conn()
-            clock.watch(sock)
-            return sock
+    def clocked(connection: type) -> type:
+        class Connection(connection):
+            def _new_conn(self) -> socket.socket:
+                sock = super()._new_conn()
+                clock.watch(sock)
+                return sock
 
-        def connect(self) -> None:
-            super().connect()
-            clock.watch(self.sock)  # the TLS socket, which took over the plain one
+            def connect(self) -> None:
+                super().connect()
+                clock.watch(self.sock)  # the TLS socket, which took over the plain one
 
-    class Pool(HTTPSConnectionPool):
-        ConnectionCls = Connection
+        return Connection
 
-    return {"https": Pool}
+    class Pool(HTTPConnectionPool):
+        ConnectionCls = clocked(HTTPConnection)
+
+    class TlsPool(HTTPSConnectionPool):
+        ConnectionCls = clocked(HTTPSConnection)
+
+    return {"http": Pool, "https": TlsPool}
 
 
 def post(session, url: str, limit: int, timeout: float, **request) -> tuple[int, dict, bytes]:

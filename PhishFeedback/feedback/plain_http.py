@@ -4,8 +4,8 @@ An OAuth2 SMTP login asks Entra ID for a token once an hour at most; loading req
 for that would cost every such job a tenth of a second. `feedback.api_session.exchange` takes this
 session as it takes its own: the same trust, the same proxy policy (Cortex's, else the
 environment's for the URL, which is urllib's own), no redirect followed, the same bound on the
-answer and the same named failures. Its deadline is the caller's `Alarm` (feedback/alarm.py), whose
-`BudgetSpent` passes through as itself.
+answer and the same named failures; given a `Clock` (feedback/alarm.py), its sockets are shut at the
+job's deadline, as the client's are.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import socket
 import ssl
 from urllib.parse import urlencode
 
-from feedback.alarm import BudgetSpent
+from feedback.alarm import Clock
 from feedback.bounded_json import within
 from feedback.http_failures import CutShort, HttpFailure, Refused, TimedOut, TooLarge, Unreachable, Untrusted
 
@@ -22,8 +22,8 @@ from feedback.http_failures import CutShort, HttpFailure, Refused, TimedOut, Too
 class PlainSession:
     """What `exchange` needs to ask one URL with urllib: the job's trust and Cortex's proxies."""
 
-    def __init__(self, context: ssl.SSLContext, proxies: dict[str, str]) -> None:
-        self.context, self.proxies = context, proxies
+    def __init__(self, context: ssl.SSLContext, proxies: dict[str, str], clock: Clock | None = None) -> None:
+        self.context, self.proxies, self.clock = context, proxies, clock
 
     def exchange(
         self,
@@ -38,13 +38,13 @@ class PlainSession:
         """As `feedback.api_session.exchange`, for a form (`data`) or no body."""
         from http.client import HTTPException
         from urllib.error import HTTPError, URLError
-        from urllib.request import HTTPRedirectHandler, HTTPSHandler, ProxyHandler, Request, build_opener
+        from urllib.request import HTTPRedirectHandler, ProxyHandler, Request, build_opener
 
         class Unfollowed(HTTPRedirectHandler):
             def redirect_request(self, *args: object) -> None:
                 return None  # urllib then raises the redirect as an HTTPError, read below as the answer
 
-        opener = build_opener(ProxyHandler(self.proxies or None), HTTPSHandler(context=self.context), Unfollowed())
+        opener = build_opener(ProxyHandler(self.proxies or None), _handler(self.context, self.clock), Unfollowed())
         body = urlencode(data).encode() if data is not None else None
         request = Request(url, data=body, headers=headers or {}, method=method)
         try:
@@ -57,14 +57,44 @@ class PlainSession:
         except (HTTPException, OSError) as failure:
             raise _failure(failure, timeout) from None
         with answer:
-            return answer.status, answer.headers, _read(answer, limit)
+            body = _read(answer, limit)
+        if self.clock is not None and self.clock.rang:  # the clock cut it: what came may end anywhere, headers included
+            raise TimedOut(timeout, sent=True)
+        return answer.status, answer.headers, body
+
+
+def _handler(context: ssl.SSLContext, clock: Clock | None):
+    """urllib's HTTPS handler, each socket it opens (the plain one, then the TLS one over it) handed to the clock."""
+    from http.client import HTTPSConnection
+    from urllib.request import HTTPSHandler
+
+    if clock is None:
+        return HTTPSHandler(context=context)
+
+    class Connection(HTTPSConnection):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)
+            self._create_connection = self._watched
+
+        def _watched(self, *args: object) -> socket.socket:
+            sock = socket.create_connection(*args)
+            clock.watch(sock)
+            return sock
+
+        def connect(self) -> None:
+            super().connect()
+            clock.watch(self.sock)  # the TLS socket, which took over the plain one
+
+    class Handler(HTTPSHandler):
+        def https_open(self, request):
+            return self.do_open(Connection, request, context=context)
+
+    return Handler(context=context)
 
 
 def _read(answer, limit: int) -> bytes:
     try:
         body, more = within(iter(lambda: answer.read(1 << 16), b""), limit)
-    except BudgetSpent:
-        raise
     except (OSError, ValueError) as failure:  # http.client's IncompleteRead is a ValueError
         raise CutShort(answer.status, answer.headers, type(failure).__name__) from None
     if more:
@@ -73,8 +103,8 @@ def _read(answer, limit: int) -> bytes:
 
 
 def _failure(reason: object, timeout: float) -> BaseException:
-    """urllib's failure as the client names it; the job's deadline stays itself."""
-    if isinstance(reason, (BudgetSpent, HttpFailure)):
+    """urllib's failure as the client names it."""
+    if isinstance(reason, HttpFailure):
         return reason
     if isinstance(reason, ssl.SSLCertVerificationError):
         return Untrusted(reason.verify_message or "")

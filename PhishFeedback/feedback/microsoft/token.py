@@ -17,7 +17,7 @@ import ssl
 import time
 from urllib.parse import quote_plus, urlsplit
 
-from feedback.alarm import Alarm, BudgetSpent
+from feedback.alarm import Clock
 from feedback.api_session import post
 from feedback.bounded_json import PastBound, parsed
 from feedback.http_failures import HttpFailure, TimedOut, TooLarge, Unreachable, Untrusted
@@ -58,10 +58,11 @@ def request_token(oauth: OAuthSettings, context: ssl.SSLContext, deadline: float
     shown = endpoint_shown(oauth.token_url)
     form = {"grant_type": "client_credentials", "client_id": oauth.client_id, **_credential(oauth)}
     form["scope"] = oauth.scope
-    session = PlainSession(context, oauth.proxies)
+    clock = Clock(deadline)
+    session = PlainSession(context, oauth.proxies, clock)
     asked = time.monotonic()
     try:
-        with Alarm(deadline):
+        with clock:
             status, headers, body = post(session, oauth.token_url, LARGEST_ANSWER, timeout, data=form, headers=ACCEPT)
         answer = parsed(body)
     except Untrusted as untrusted:
@@ -70,8 +71,8 @@ def request_token(oauth: OAuthSettings, context: ssl.SSLContext, deadline: float
         raise OAuthError(
             f"The OAuth2 token endpoint {shown} {past}, which is no token answer. Check oauth_token_url."
         ) from None
-    except (BudgetSpent, HttpFailure) as failure:
-        raise OAuthError(_unreachable(shown, failure)) from None
+    except HttpFailure as failure:
+        raise OAuthError(_unreachable(shown, failure, clock.out())) from None
     if 300 <= status < 400:
         raise OAuthError(_redirected(shown, status, headers.get("Location")))
     token = issued(status, answer, asked, _lifetime)
@@ -132,8 +133,12 @@ def _refusal(shown: str, status: int, answer: dict, credential: str) -> str:
     )
 
 
-def _unreachable(shown: str, failure: OSError) -> str:
-    why = str(failure) if isinstance(failure, (BudgetSpent, TimedOut, Unreachable)) else type(failure).__name__
+def _unreachable(shown: str, failure: OSError, spent: bool) -> str:
+    """Why, in a few words: the job's deadline, no answer in time, or how the connection failed."""
+    if spent:
+        why = "the job's time budget ran out"
+    else:
+        why = str(failure) if isinstance(failure, (TimedOut, Unreachable)) else type(failure).__name__
     return (
         f"The OAuth2 token endpoint {shown} could not be reached ({why}). Check oauth_token_url, that Cortex"
         " can reach it, and Cortex's proxy settings."

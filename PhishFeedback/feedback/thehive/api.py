@@ -73,4 +73,9 @@ def send(
         raise advice.error(f"{where} could not be reached ({kind}). {advice.reach}") from None
     if status in (401, 403):
         raise advice.error(f"{where} refused the API key (HTTP {status}). {advice.key}")
+    if 300 <= status < 400:
+        raise advice.error(
+            f"{where} answered with a redirect (HTTP {status}), which the responder does not follow with the API key."
+            f" {advice.reach}"
+        )
     return status, content

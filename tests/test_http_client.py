@@ -26,7 +26,9 @@ from feedback.thehive.observables import TheHiveError, fetch_observables
 from feedback.thehive.settings import TheHiveSettings
 from feedback.tokens import OAuthError, endpoint_shown
 from feedback.trust import trust_context
+from testkit.google_oauth import MAILBOX as GMAIL_MAILBOX
 from testkit.graph_api import entra_for
+from testkit.proxy import ConnectProxy
 from testkit.smtp_server import Certificates
 from testkit.token_endpoint import CLIENT_ID, CLIENT_SECRET, TOKEN_PATH
 
@@ -149,3 +151,52 @@ def test_an_untrusted_certificate_is_told_in_one_sentence_whatever_the_party(
 
     assert SENTENCE.format(party=name) in error
     assert impostor.log == []
+
+
+@pytest.fixture
+def environment_proxy(monkeypatch):
+    """A loopback proxy named by the environment, as Cortex or the host may set it, and no NO_PROXY."""
+    proxy = ConnectProxy()
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    yield proxy
+    proxy.close()
+
+
+def gmail_through(proxies: dict[str, str], google_oauth, gmail_api, certificates) -> None:
+    account = read_key(json.dumps(google_oauth.key()))
+    transport = gmail.transport(
+        account, GMAIL_MAILBOX, gmail_api.url, proxies, certificates.ca_pem, 5, time.monotonic() + 30
+    )
+    with transport.channel() as channel:
+        channel.send(message(), ALICE)
+
+
+def test_without_cortex_proxy_settings_the_environment_proxy_carries_every_request(
+    environment_proxy, google_oauth, gmail_api, certificates, entra
+):
+    gmail_through({}, google_oauth, gmail_api, certificates)
+    entra_token(
+        oauth_settings(entra.url_for(TOKEN_PATH), "https://outlook.office365.com/.default"),
+        trust_context(certificates.ca_pem),
+        *deadlines(5),
+    )
+
+    assert environment_proxy.tunnels == [
+        f"127.0.0.1:{google_oauth.server.port}",
+        f"127.0.0.1:{gmail_api.server.port}",
+        f"127.0.0.1:{entra.port}",
+    ]
+
+
+def test_cortex_proxy_settings_come_before_the_environment_proxy(
+    environment_proxy, google_oauth, gmail_api, certificates
+):
+    cortex_proxy = ConnectProxy()
+    try:
+        gmail_through({"https": cortex_proxy.url}, google_oauth, gmail_api, certificates)
+    finally:
+        cortex_proxy.close()
+
+    assert len(cortex_proxy.tunnels) == 2 and environment_proxy.tunnels == []

@@ -173,6 +173,16 @@ def test_unreachable_thehive_is_an_error_that_names_the_url_as_configured(cortex
     assert API_KEY not in result.everything_printed()
 
 
+def test_a_thehive_that_redirects_is_an_error_and_the_key_goes_nowhere_else(cortex, smtp, thehive, api):
+    elsewhere = thehive.url_for("/elsewhere/api/v1/query")
+    thehive.expect_request("/api/v1/query").respond_with_data("", status=307, headers={"Location": elsewhere})
+    result = cortex(thehive5_case("Spam", ()), **api)
+
+    assert not result.success
+    assert "answered with a redirect (HTTP 307), which the responder does not follow with the API key" in result.error
+    assert [request.path for request, _ in thehive.log] == ["/api/v1/query"]
+
+
 def test_credentials_written_into_the_url_are_never_shown(cortex, smtp):
     url = f"http://admin:Hunter2Secret@127.0.0.1:{free_port()}"
     result = cortex(thehive5_case("Spam", ()), thehive_url=url, thehive_apikey=API_KEY, smtp_timeout=2)
@@ -205,7 +215,7 @@ def test_thehive_over_verified_tls_with_cortex_cacerts(cortex, smtp, thehive_tls
 
     assert trusted.success, trusted.error
     assert url.startswith("https://")
-    assert "could not be reached over verified TLS" in untrusted.error
+    assert f"The certificate of TheHive at {url} could not be verified" in untrusted.error
 
 
 def test_alert_uses_its_own_artifacts_and_tags_the_alert(cortex, smtp, thehive, api):

@@ -1,8 +1,9 @@
 """The job's one time budget, kept where a timeout per read cannot keep it.
 
 A server that trickles a byte every few seconds never trips a timeout per read, so each call to
-another party runs under an alarm (SIGALRM) set at the job's deadline; what the alarm does when it
-rings depends on what may be cut short safely.
+another party (SMTP, HTTP) runs under the job's one `Clock`, an alarm (SIGALRM) set at the deadline
+that shuts the call's sockets when it rings: the call then fails as a connection cut, and its caller
+tells the deadline from a failing server by asking the clock.
 """
 
 from __future__ import annotations
@@ -12,16 +13,21 @@ import socket
 import time
 
 
-class Alarm:
-    """Rings once at `deadline` while its `with` block runs; `ring` says what happens then."""
+class Clock:
+    """At `deadline`, while its `with` block runs, shuts every socket it watches, whatever read or write waits on them.
+
+    It only shuts sockets and never raises in the middle of the caller's account: a message whose
+    answer was read counts; one whose answer was cut short fails its request, and is not counted as sent.
+    """
 
     def __init__(self, deadline: float) -> None:
         self.deadline, self.rang = deadline, False
+        self.sockets: list[socket.socket] = []
 
-    def __enter__(self) -> Alarm:
+    def __enter__(self) -> Clock:
         self.previous = signal.signal(signal.SIGALRM, self._ring)
         self.entered = time.monotonic()
-        # An alarm already set (the session's, around the request for a renewed token) rings no later for this one.
+        # A clock already set (the session's, around the request for a renewed token) rings no later for this one.
         self.outer = signal.getitimer(signal.ITIMER_REAL)[0]
         delay = max(self.deadline - self.entered, 0.001)
         signal.setitimer(signal.ITIMER_REAL, min(delay, self.outer) if self.outer else delay)
@@ -34,15 +40,19 @@ class Alarm:
             signal.setitimer(signal.ITIMER_REAL, max(self.outer - (time.monotonic() - self.entered), 0.001))
 
     def out(self) -> bool:
-        """Whether the deadline passed: the alarm rang, or a read timed out that had only the budget left."""
+        """Whether the deadline passed: the clock rang, or a read timed out that had only the budget left."""
         return self.rang or time.monotonic() >= self.deadline
+
+    def watch(self, sock: socket.socket) -> None:
+        """A socket opened after the deadline (a retry's, say) is shut at once."""
+        self.sockets.append(sock)
+        if self.rang:
+            shut(sock)
 
     def _ring(self, signum: int, frame: object) -> None:
         self.rang = True
-        self.ring()
-
-    def ring(self) -> None:
-        raise BudgetSpent("the job's time budget ran out")
+        for sock in self.sockets:
+            shut(sock)
 
 
 def timeout_within(timeout: float, deadline: float) -> float:

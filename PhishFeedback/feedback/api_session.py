@@ -1,11 +1,16 @@
-"""A kept-alive HTTP(S) session for TheHive and the mail APIs: the job's trust and proxies, bounded answers.
+"""The responder's one HTTP client, for every HTTPS party: TheHive, Microsoft Graph and Entra ID, Google's token
+endpoint and the Gmail API.
 
 requests gives the connection reuse and the proxy tunnel; what it lacks is added here: its TLS
-trusts the system store plus `cacerts` (feedback/trust.py) through the proxy too, nothing is taken
-from the environment (a proxy, a CA bundle, a .netrc login) unless the caller says so, an answer
-is read only up to a size (feedback/bounded_json.py), and, given a `Clock`, the sockets are shut at
-the job's deadline, as feedback/smtp/connection.py does for SMTP. Each caller chooses its retries.
-`requests` is imported on first use: only jobs that speak to an HTTP API load it.
+trusts the system store plus `cacerts` (feedback/trust.py) through the proxy too; the proxy is
+Cortex's (`proxy_http`/`proxy_https`), else the environment's for that URL (HTTPS_PROXY, NO_PROXY),
+and nothing else is taken from the environment (no CA bundle, no .netrc login); no redirect is
+followed; an answer is read only up to a size after decompression (feedback/bounded_json.py);
+given a `Clock` (feedback/alarm.py), the sockets are shut at the job's deadline; and every way a
+request fails is one of the named `HttpFailure`s (feedback/http_failures.py), which callers catch by
+type and word with their party's name. Each caller chooses its retries. `requests` is imported on first use, here
+alone: only jobs that speak to an HTTP API load it, and a job that needs one token request only
+(an OAuth2 SMTP login) makes it with urllib through the same call (feedback/plain_http.py).
 """
 
 from __future__ import annotations
@@ -13,24 +18,9 @@ from __future__ import annotations
 import socket
 import ssl
 
-from feedback.alarm import Alarm, shut
+from feedback.alarm import Clock
 from feedback.bounded_json import within
-
-
-class Clock(Alarm):
-    """At the deadline, shuts the session's sockets, whatever read or write waits on them.
-
-    It only shuts sockets and never raises in the middle of the caller's account: a message whose
-    answer was read counts; one whose answer was cut short fails its request, and is not counted as sent.
-    """
-
-    def __init__(self, deadline: float) -> None:
-        super().__init__(deadline)
-        self.sockets: list[socket.socket] = []
-
-    def ring(self) -> None:
-        for sock in self.sockets:
-            shut(sock)
+from feedback.http_failures import CutShort, TimedOut, TooLarge, Unreachable, Untrusted, unreachable, verify_message
 
 
 def open_session(
@@ -39,15 +29,12 @@ def open_session(
     *,
     retry: object = None,
     clock: Clock | None = None,
-    environment: bool = False,
 ):
-    """A requests.Session trusting `context`, through `proxies`, retrying as `retry` (a urllib3 Retry) says.
-
-    With a `clock`, each socket it opens is known to it; with `environment`, requests may also take
-    a proxy, a CA bundle and a .netrc login from the environment.
-    """
+    """A requests.Session trusting `context`, through `proxies` (else the environment's), retrying as `retry`
+    (a urllib3 Retry) says; with a `clock`, each socket it opens is known to it."""
     import requests
     from requests.adapters import HTTPAdapter
+    from requests.utils import get_environ_proxies
 
     pools = _clocked_pools(clock) if clock is not None else {}
 
@@ -63,13 +50,49 @@ def open_session(
             manager.pool_classes_by_scheme = {**manager.pool_classes_by_scheme, **pools}
             return manager
 
-    session = requests.Session()
-    session.trust_env = environment
+    class Session(requests.Session):
+        """Of the environment, the proxy for the URL alone, and only where Cortex's settings name none."""
+
+        def merge_environment_settings(self, url, proxies, stream, verify, cert):
+            if not self.proxies:
+                proxies = {**get_environ_proxies(url), **(proxies or {})}
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+
+    session = Session()
+    session.trust_env = False
     session.proxies.update(proxies)
     retries = retry or 0  # requests' own default: no retry
-    session.mount("http://", HTTPAdapter(max_retries=retries))
+    session.mount("http://", Adapter(max_retries=retries))
     session.mount("https://", Adapter(max_retries=retries))
     return session
+
+
+def server_errors_retried(methods: frozenset[str] | None):
+    """Two more tries, soon after a server error (5xx), for `methods` (all when None); none after a timeout.
+
+    A read that timed out is not sent again: the server is slow, and a second wait would only spend
+    the time delivery needs. A Retry-After is not waited for here: those waits are the mail APIs'
+    (feedback/retry_after.py, read by the delivery policy); a party that asks for more than the
+    back-off is treated as down for this job.
+    """
+    from urllib3.util.retry import Retry
+
+    return Retry(
+        total=2,
+        read=False,
+        backoff_factor=0.5,
+        status_forcelist=(500, 502, 503, 504),
+        allowed_methods=methods,
+        raise_on_status=False,
+        respect_retry_after_header=False,
+    )
+
+
+def available() -> bool:
+    """Whether the client's library is installed for this Python (a host's system Python may lack it)."""
+    from importlib.util import find_spec
+
+    return find_spec("requests") is not None
 
 
 class ClockedSession:
@@ -97,36 +120,31 @@ class ClockedSession:
 
 
 def _clocked_pools(clock: Clock) -> dict[str, type]:
-    """urllib3's HTTPS pool, each socket it opens (the plain one, then the TLS one over it) handed to the clock."""
-    from urllib3.connection import HTTPSConnection
-    from urllib3.connectionpool import HTTPSConnectionPool
+    """urllib3's pools, each socket they open (the plain one, then the TLS one over it) handed to the clock; plain
+    http:// too, which TheHive on this machine may speak."""
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-    class Connection(HTTPSConnection):
-        def _new_conn(self) -> socket.socket:
-            sock = super()._new_conn()
-            clock.sockets.append(sock)
-            return sock
+    def clocked(connection: type) -> type:
+        class Connection(connection):
+            def _new_conn(self) -> socket.socket:
+                sock = super()._new_conn()
+                clock.watch(sock)
+                return sock
 
-        def connect(self) -> None:
-            super().connect()
-            clock.sockets.append(self.sock)  # the TLS socket, which took over the plain one
+            def connect(self) -> None:
+                super().connect()
+                clock.watch(self.sock)  # the TLS socket, which took over the plain one
 
-    class Pool(HTTPSConnectionPool):
-        ConnectionCls = Connection
+        return Connection
 
-    return {"https": Pool}
+    class Pool(HTTPConnectionPool):
+        ConnectionCls = clocked(HTTPConnection)
 
+    class TlsPool(HTTPSConnectionPool):
+        ConnectionCls = clocked(HTTPSConnection)
 
-class Untrusted(Exception):
-    """TLS with the server failed, its certificate unverified: nothing was sent."""
-
-
-class CutShort(ConnectionError):
-    """The answer's status and headers came, then its body was cut short: what the status said may still stand."""
-
-    def __init__(self, status: int, headers: dict, why: str) -> None:
-        super().__init__(f"the answer was cut short: {why}")
-        self.status, self.headers = status, headers
+    return {"http": Pool, "https": TlsPool}
 
 
 def post(session, url: str, limit: int, timeout: float, **request) -> tuple[int, dict, bytes]:
@@ -135,28 +153,34 @@ def post(session, url: str, limit: int, timeout: float, **request) -> tuple[int,
 
 
 def exchange(session, method: str, url: str, limit: int, timeout: float, **request) -> tuple[int, dict, bytes]:
-    """A request's status, headers and body (at most `limit` bytes), redirects not followed.
+    """A request's status, headers and body (at most `limit` bytes after decompression), redirects not followed.
 
-    A failed TLS handshake is `Untrusted`; a body cut short after the status `CutShort`; any other failure an
-    OSError in words, for the caller to retry or report.
-    A longer answer's connection is dropped, not kept for the next request.
+    Every failure is an `HttpFailure`: `Untrusted`, `Refused` or `Unreachable`, `TimedOut`, `CutShort`
+    (the status came, the body broke off) or `TooLarge` (a longer body, whose connection is dropped).
+    `session` is one of `open_session`'s, or feedback/plain_http.py's for a job without requests.
     """
+    plain = getattr(session, "exchange", None)
+    if plain is not None:
+        return plain(method, url, limit, timeout, **request)
     import requests
 
     try:
         response = session.request(method, url, timeout=timeout, allow_redirects=False, stream=True, **request)
-    except requests.exceptions.SSLError:
-        raise Untrusted() from None
+    except requests.exceptions.SSLError as failure:
+        raise Untrusted(verify_message(failure)) from None
+    except requests.exceptions.ConnectTimeout:
+        raise TimedOut(timeout, sent=False) from None
     except requests.Timeout:
-        raise TimeoutError(f"no answer within {timeout:g} s") from None
+        raise TimedOut(timeout, sent=True) from None
     except requests.exceptions.ProxyError:
-        raise ConnectionError("the proxy refused or dropped the connection") from None
+        raise Unreachable("the proxy refused or dropped the connection", "ProxyError") from None
     except (requests.RequestException, OSError) as failure:
-        raise ConnectionError(f"the connection failed: {type(failure).__name__}") from None
+        raise unreachable(failure) from None
     try:
         body, more = within(response.iter_content(1 << 13), limit)
     except (requests.RequestException, OSError) as failure:
         raise CutShort(response.status_code, response.headers, type(failure).__name__) from None
     if more:
         response.close()
+        raise TooLarge(response.status_code, response.headers, limit)
     return response.status_code, response.headers, body

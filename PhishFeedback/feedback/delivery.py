@@ -36,7 +36,7 @@ class Transport:
     - `name`: how the analyst's sentences name the service ("the SMTP server host:port").
     - `channel()`: a context manager opening one session or connection; the entered channel's
       `send(message, recipient)` returns an `Answer`. Raising `Permanent` ends the job's sending; an
-      OSError (smtplib's and requests' exceptions are ones; `Trouble` when already worded) is trouble
+      OSError (smtplib's and the HTTP client's exceptions are ones; `Trouble` when already worded) is trouble
       the policy retries with its bounded back-off.
     - `check(recipients, limits)`: what the dry run does: asks the service what it can without sending
       (over SMTP, the sender and each address; elsewhere a token) and returns a `Check`.
@@ -147,7 +147,7 @@ class _Account:
             except _ChannelOver as over:
                 self._waiting(str(over))
                 after = over.after
-            except OSError as error:  # smtplib's and requests' exceptions are OSErrors
+            except OSError as error:  # smtplib's and the HTTP client's exceptions are OSErrors
                 self._waiting(str(error) if isinstance(error, Trouble) else _trouble(error, self.transport.name))
             self.pending += self.later
             self.later = []
@@ -246,7 +246,7 @@ def _now() -> datetime:
 
 
 def _trouble(error: OSError, name: str) -> str:
-    """Trouble no transport worded (a transport may leave requests' exceptions as they come)."""
+    """Trouble no transport worded (a transport may leave the HTTP client's failures as they come)."""
     return f"the connection to {name} failed ({getattr(error, 'strerror', None) or type(error).__name__})"
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from feedback.api_session import Untrusted, exchange
+from feedback.api_session import exchange
 from feedback.bounded_json import PastBound, parsed
+from feedback.http_failures import Untrusted
 from feedback.redaction import shortened
 from feedback.shapes import shape
 
@@ -42,8 +43,10 @@ def asked(session, url: str, timeout: float, headers: dict[str, str], service: S
     try:
         status, _, body = exchange(session, "GET", url, LARGEST_ANSWER, timeout, headers=headers)
         answer = parsed(body)
-    except Untrusted:
-        raise Unavailable(f"The certificate of {service.where} could not be verified; {about} was not read.") from None
+    except Untrusted as untrusted:
+        raise Unavailable(
+            f"{untrusted.sentence(service.where)} The {service.setting} of {address} was not read."
+        ) from None
     except (OSError, PastBound) as failure:
         raise Unavailable(f"{service.where} did not give {about} ({failure}). {service.advice}") from None
     code = service.said(answer)

@@ -7,10 +7,11 @@ anything else is done with it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from feedback.errors import PhishFeedbackError
+from feedback.answers import Permanent
 from feedback.redaction import remember
 from feedback.shapes import shape
 
@@ -18,14 +19,40 @@ from feedback.shapes import shape
 RENEWAL_SHARE = 0.9
 
 
-class OAuthError(PhishFeedbackError):
-    """No token: the message says what the token endpoint answered and which item to check."""
-
-
 @shape
 class Token:
     value: str
     renew_at: float  # time.monotonic() from which a new session needs the next token (inf: never)
+
+
+class OAuthError(Permanent):
+    """No token: the message says what the token endpoint answered and which item to check.
+
+    It is Permanent: to the delivery policy, a job without a token sends nothing more.
+    """
+
+
+class TokenSource:
+    """The bearer token a job holds (for SMTP's XOAUTH2, Graph or the Gmail API): asked for at first use, renewed
+    once due. A subclass says how a token is asked for; a renewal refused is final for the job, though the
+    messages already accepted keep their record."""
+
+    token: Token | None = None
+
+    def request_token(self) -> Token:
+        raise NotImplementedError
+
+    def bearer(self) -> str:
+        if self.token is None:
+            self.token = self.request_token()
+        elif time.monotonic() >= self.token.renew_at:
+            try:
+                self.token = self.request_token()
+            except OAuthError as failure:
+                raise OAuthError(
+                    f"The job outlived its OAuth2 token, and asking for the next one failed: {failure}"
+                ) from None
+        return self.token.value
 
 
 def issued(status: int, answer: object, asked: float, lifetime: Callable[[object], float]) -> Token | None:

@@ -1,28 +1,28 @@
 """The Gmail API as a way out: each message POSTed to users/{from}/messages/send, each reply read as an Answer.
 
-One kept-alive HTTPS connection (a requests.Session) carries a job's messages, through Cortex's
-proxy, trusting the system store plus `cacerts`. Who is pending, retried or paced is the delivery
+One kept-alive HTTPS connection (the session of feedback/api_session.py) carries a job's messages, through
+Cortex's proxy, trusting the system store plus `cacerts`. Who is pending, retried or paced is the delivery
 policy's business (feedback/delivery.py); feedback/google/replies.py reads Google's replies as the
-answers of feedback/answers.py. `requests` is imported on first use, and this module only by Gmail jobs.
+answers of feedback/answers.py. This module is imported by Gmail jobs only.
 """
 
 from __future__ import annotations
 
 import base64
-import time
 from email.message import EmailMessage
 from urllib.parse import quote
 
-from feedback.alarm import BudgetSpent, timeout_within
+from feedback.alarm import BudgetSpent, Clock, timeout_within
 from feedback.answers import Answer, Permanent
-from feedback.api_session import Clock, CutShort, Untrusted, open_session, post
+from feedback.api_session import open_session, post
 from feedback.bounded_json import json_value
 from feedback.delivery import Check, Transport, Trouble
 from feedback.google.replies import LIMITS, answer, described, success
 from feedback.google.token import ServiceAccount, request_token
+from feedback.http_failures import CutShort, HttpFailure, TooLarge, Untrusted
 from feedback.items import WHERE, ConfigError
 from feedback.pacing import Limits
-from feedback.tokens import Token
+from feedback.tokens import OAuthError, Token, TokenSource
 from feedback.trust import trust_context
 
 # Gmail answers a send with about 100 bytes, an error with under 2 kB.
@@ -45,7 +45,7 @@ def transport(
     return GmailTransport(account, mailbox, gmail_url, proxies, trust_context(cacerts), timeout, deadline)
 
 
-class GmailTransport(Transport):
+class GmailTransport(Transport, TokenSource):
     """What a job needs to send as `mailbox`: the account, the trust, and the one token it gets."""
 
     def __init__(
@@ -56,7 +56,7 @@ class GmailTransport(Transport):
         root = gmail_url.rstrip("/")
         self.name = f"the Gmail API at {root}"
         self.send_url = f"{root}/gmail/v1/users/{quote(mailbox, safe='@')}/messages/send"
-        self.token: Token | None = None
+        self.session = None  # the open channel's, over which a token is asked for
 
     def channel(self) -> Channel:
         return Channel(self)
@@ -66,7 +66,7 @@ class GmailTransport(Transport):
         try:
             with self.channel():
                 pass
-        except OSError as trouble:  # requests' exceptions are OSErrors
+        except OSError as trouble:  # the client's failures are OSErrors
             raise Permanent(f"The dry run could not get a token from Google: {trouble}") from None
         sentence = (
             f"The dry run got a token to send as {self.mailbox} with the scope gmail.send and sent nothing through"
@@ -78,9 +78,12 @@ class GmailTransport(Transport):
     def timeout_now(self) -> float:
         return timeout_within(self.timeout, self.deadline)
 
+    def request_token(self) -> Token:
+        return request_token(self.session, self.account, self.mailbox, self.timeout_now())
+
 
 class Channel:
-    """One requests.Session for the job's messages, cut at the deadline whatever the server does.
+    """One session for the job's messages, cut at the deadline whatever the server does.
 
     A class rather than a generator under contextlib's decorator, as feedback/smtp/session.py explains.
     """
@@ -93,7 +96,9 @@ class Channel:
     def __enter__(self) -> Channel:
         self.clock.__enter__()
         try:
-            self.session = open_session(self.transport.context, self.transport.proxies, clock=self.clock)
+            self.session = self.transport.session = open_session(
+                self.transport.context, self.transport.proxies, clock=self.clock
+            )
             self._token()
         except BaseException as failure:
             self.__exit__(type(failure), failure, failure.__traceback__)
@@ -118,13 +123,11 @@ class Channel:
             status, headers, body = post(
                 self.session, transport.send_url, LARGEST_ANSWER, transport.timeout_now(), **request
             )
-        except Untrusted:
-            raise Permanent(
-                f"The certificate of {transport.name} could not be verified. Put the CA that signed it (a company"
-                " proxy's, if it inspects TLS) in Cortex's cacerts setting or the system's trust store, and check"
-                " gmail_url; the responder never sends without verification."
-            ) from None
-        except OSError as failure:
+        except Untrusted as untrusted:
+            raise Permanent(untrusted.sentence(transport.name)) from None
+        except TooLarge as large:
+            status, headers, body = large.status, large.headers, b""
+        except HttpFailure as failure:
             if isinstance(failure, CutShort) and 200 <= failure.status < 300:
                 # Google said 2xx: in its JSON, the message is accepted, whatever became of the rest of the answer.
                 return success(failure.status, None, failure.headers.get("Content-Type"), transport, cut=True)
@@ -138,21 +141,16 @@ class Channel:
 
     def _token(self) -> str:
         """The job's token, asked for once, and again only by a job that outlives it."""
-        transport = self.transport
-        if transport.token is None or time.monotonic() >= transport.token.renew_at:
-            self._in_time()
-            try:
-                transport.token = request_token(
-                    self.session, transport.account, transport.mailbox, transport.timeout_now()
-                )
-            except Permanent:
-                if self.clock.out():
-                    raise Permanent(
-                        "The job's time budget ran out while asking Google's token endpoint for a token;"
-                        " nothing more went out."
-                    ) from None
-                raise
-        return transport.token.value
+        self._in_time()
+        try:
+            return self.transport.bearer()
+        except OAuthError:
+            if self.clock.out():
+                raise OAuthError(
+                    "The job's time budget ran out while asking Google's token endpoint for a token;"
+                    " nothing more went out."
+                ) from None
+            raise
 
     def _in_time(self) -> None:
         if self.clock.out():

@@ -11,12 +11,12 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from feedback.alarm import timeout_within
-from feedback.answers import Permanent
 from feedback.api_session import ClockedSession
 from feedback.google.gmail import GmailTransport
 from feedback.google.token import TokenRefused, request_token
 from feedback.mailbox_settings import Service, Unavailable, asked
 from feedback.redaction import shortened
+from feedback.tokens import OAuthError
 
 SETTINGS_SCOPE = "https://www.googleapis.com/auth/gmail.settings.basic"
 
@@ -52,7 +52,7 @@ class GmailLanguages(ClockedSession):
                     f" (HTTP {refused.status}, {shortened(refused.error, 40)}). {delegation(transport)}"
                 ) from None
             raise Unavailable(f"No Gmail language was read: {refused}") from None
-        except Permanent as failure:
+        except OAuthError as failure:
             raise Unavailable(f"No Gmail language was read: {failure}") from None
         url = f"{self.root}/gmail/v1/users/{quote(address, safe='@')}/settings/language"
         service = Service(self.where, "language", "displayLanguage", _reason, delegation(transport))

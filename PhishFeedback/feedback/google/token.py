@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import time
 
-from feedback.answers import Permanent
-from feedback.api_session import Untrusted, post
+from feedback.api_session import post
 from feedback.bounded_json import json_value
+from feedback.http_failures import HttpFailure, TooLarge, Untrusted
 from feedback.items import WHERE, ConfigError, is_url
 from feedback.jwt import rsa_private_key, signed
 from feedback.redaction import remember_secret_text, scrub, shortened
 from feedback.shapes import shape
-from feedback.tokens import Token, endpoint_shown, issued
+from feedback.tokens import OAuthError, Token, endpoint_shown, issued
 
 SCOPE = "https://www.googleapis.com/auth/gmail.send"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -83,7 +83,7 @@ def read_key(text: str | None) -> ServiceAccount:
     )
 
 
-class TokenRefused(Permanent):
+class TokenRefused(OAuthError):
     """Google's token endpoint answered with an OAuth2 error: its status and error name, for callers that read them."""
 
     def __init__(self, text: str, status: int, error: str) -> None:
@@ -117,13 +117,12 @@ def request_token(session, account: ServiceAccount, mailbox: str, timeout: float
     asked = time.monotonic()
     try:
         status, _, body = post(session, account.token_uri, LARGEST_ANSWER, timeout, data=form, headers=ACCEPT_JSON)
-    except Untrusted:
-        raise Permanent(
-            f"The certificate of Google's token endpoint {shown} could not be verified. Put the CA that signed it"
-            " (a company proxy's, if it inspects TLS) in Cortex's cacerts setting or the system's trust store."
-        ) from None
-    except OSError as failure:
-        raise Permanent(
+    except Untrusted as untrusted:
+        raise OAuthError(untrusted.sentence(f"Google's token endpoint {shown}")) from None
+    except TooLarge as large:
+        status, body = large.status, b""
+    except HttpFailure as failure:
+        raise OAuthError(
             f"Google's token endpoint {shown} could not be reached ({failure}). Check that Cortex can reach it,"
             " and Cortex's proxy settings."
         ) from None
@@ -134,13 +133,13 @@ def request_token(session, account: ServiceAccount, mailbox: str, timeout: float
     if token is not None:
         return token
     if 300 <= status < 400:
-        raise Permanent(
+        raise OAuthError(
             f"Google's token endpoint {shown} answered HTTP {status}, a redirect the responder does not follow with"
             f" the signed assertion. Check the token_uri in {KEY_ITEM} (Google's is {TOKEN_URI})."
         )
     if isinstance(answer.get("error"), str):
         raise TokenRefused(_refusal(shown, status, answer, account, mailbox), status, answer["error"])
-    raise Permanent(
+    raise OAuthError(
         f"Google's token endpoint {shown} answered HTTP {status} without a token (no OAuth2 JSON). Check the"
         f" token_uri in {KEY_ITEM} (Google's is {TOKEN_URI}), and Cortex's proxy settings."
     )

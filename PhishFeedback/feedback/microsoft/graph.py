@@ -2,9 +2,9 @@
 
 For the tenants where SMTP AUTH is off (the default since 2020): the `Mail.Send` application
 permission, scoped to one mailbox, is all the app holds. One token per job (Entra ID's client
-credentials, feedback/microsoft/token.py) and one requests.Session (feedback/api_session.py), so that a whole
+credentials, feedback/microsoft/token.py) and one session of the HTTP client (feedback/api_session.py), so that a whole
 campaign goes over one kept-alive TLS connection. Graph's replies (docs/cortex-and-thehive.md §8b) become the delivery
-policy's answers here. requests is imported by the jobs that send through Graph only.
+policy's answers here. The HTTP client is loaded by the jobs that send through Graph only.
 """
 
 from __future__ import annotations
@@ -15,18 +15,19 @@ from email.message import EmailMessage
 from urllib.parse import quote
 
 from feedback import answers
-from feedback.alarm import Alarm, timeout_within
+from feedback.alarm import Clock, timeout_within
 from feedback.answers import Answer, Permanent, not_the_service
-from feedback.api_session import open_session
-from feedback.bounded_json import json_value, within
+from feedback.api_session import open_session, post
+from feedback.bounded_json import json_value
 from feedback.delivery import Check, Transport, Trouble
+from feedback.http_failures import CutShort, Refused, TimedOut, TooLarge, Unreachable, Untrusted
 from feedback.microsoft.settings import GraphSettings
-from feedback.microsoft.token import fresh, request_token
+from feedback.microsoft.token import request_token
 from feedback.pacing import Limits
 from feedback.quota import speaks_of_quota
 from feedback.redaction import shortened
 from feedback.retry_after import retry_after
-from feedback.tokens import Token
+from feedback.tokens import Token, TokenSource
 from feedback.trust import trust_context
 
 # Graph answers a sendMail with nothing (202) or a small JSON error: more is not Graph, and is not read.
@@ -54,7 +55,7 @@ REFUSED_TOKEN = (
 )
 
 
-class GraphTransport(Transport):
+class GraphTransport(Transport, TokenSource):
     advice = "Check graph_url, that Cortex can reach it, and Cortex's proxy settings"
 
     def __init__(self, graph: GraphSettings, mailbox: str, deadline: float) -> None:
@@ -62,8 +63,8 @@ class GraphTransport(Transport):
         self.name = f"Microsoft Graph at {graph.url}"
         self.endpoint = f"{graph.url}/v1.0/users/{quote(mailbox, safe='@')}/sendMail"
         self.context = None
-        self.token: Token | None = None
-        self.session = None  # the job's one requests.Session, made at the first channel
+        self.session = None  # the job's one session, made at the first channel
+        self.clock = Clock(deadline)  # entered around each request: it shuts the session's sockets at the deadline
 
     def channel(self) -> _Channel:
         return _Channel(self)
@@ -80,13 +81,11 @@ class GraphTransport(Transport):
 
     def _token(self) -> str:
         """The job's token, asked for at the first channel (a refusal is the job's error); renewed when due."""
-        if self.token is None:
+        if self.context is None:
             self.context = trust_context(self.graph.cacerts)
-            self.token = self._request()
-        self.token = fresh(self.token, self._request)
-        return self.token.value
+        return self.bearer()
 
-    def _request(self) -> Token:
+    def request_token(self) -> Token:
         return request_token(self.graph.oauth, self.context, self.deadline, self._timeout())
 
     def _timeout(self) -> float:
@@ -97,34 +96,28 @@ class GraphTransport(Transport):
         self._token()
         if self.session is None:
             # No POST is retried: a message Graph took but whose answer was lost would go twice.
-            self.session = open_session(self.context, self.graph.proxies, environment=True)
+            self.session = open_session(self.context, self.graph.proxies, clock=self.clock)
 
     def post(self, message: EmailMessage) -> Answer:
         mime = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
-        headers = {"Authorization": f"Bearer {self._token()}", "Content-Type": "text/plain"}
-        with Alarm(self.deadline):
-            response = self.session.post(
-                self.endpoint,
-                data=base64.b64encode(mime),
-                headers=headers,
-                timeout=self._timeout(),
-                stream=True,
-                allow_redirects=False,
-            )
+        request = {
+            "data": base64.b64encode(mime),
+            "headers": {"Authorization": f"Bearer {self._token()}", "Content-Type": "text/plain"},
+        }
+        with self.clock:
             try:
-                body, _ = within(response.iter_content(16 * 1024), LARGEST_ANSWER)
-            except OSError:  # requests' exceptions are OSErrors
-                if response.status_code != ACCEPTED:
+                status, headers, body = post(self.session, self.endpoint, LARGEST_ANSWER, self._timeout(), **request)
+            except (CutShort, TooLarge) as partial:
+                if isinstance(partial, CutShort) and partial.status != ACCEPTED:
                     raise
-                body = b""  # Graph said 202: the message is accepted, whatever became of the rest of the answer
-            finally:
-                response.close()
-        if response.status_code == ACCEPTED:
+                # Graph said 202: the message is accepted, whatever became of the rest of the answer.
+                status, headers, body = partial.status, partial.headers, b""
+        if status == ACCEPTED:
             return answers.TAKEN
-        if 200 <= response.status_code < 300:
-            content_type = response.headers.get("Content-Type")
-            return not_the_service(self.name, response.status_code, content_type, "202, and nothing more", "graph_url")
-        return self.answer(response.status_code, *_error(body), response.headers.get("Retry-After"))
+        if 200 <= status < 300:
+            content_type = headers.get("Content-Type")
+            return not_the_service(self.name, status, content_type, "202, and nothing more", "graph_url")
+        return self.answer(status, *_error(body), headers.get("Retry-After"))
 
     def answer(self, status: int, code: str, text: str, wait_header: str | None) -> Answer:
         """The policy's answer to a refusal (docs/graph.md, "What Graph's replies mean": each status and code)."""
@@ -158,24 +151,21 @@ class GraphTransport(Transport):
 
     def trouble(self, failure: OSError) -> Exception:
         """A request that failed on the way, in words: a certificate is final, the rest worth another channel."""
-        words = str(failure)
-        if "CERTIFICATE_VERIFY_FAILED" in words:
-            return Permanent(
-                f"The certificate of {self.name} could not be verified. Put the CA that signed it in Cortex's cacerts"
-                " setting or the system's trust store; the responder never sends without verification."
-            )
+        if isinstance(failure, Untrusted):
+            return Permanent(failure.sentence(self.name))
         if time.monotonic() >= self.deadline:
             return Trouble(f"the job's time budget ran out while waiting for {self.name}")
-        if type(failure).__name__ == "ConnectTimeout":  # requests': nothing was sent yet
+        if isinstance(failure, TimedOut) and not failure.sent:
             return Trouble(f"no connection to {self.name} within {self.graph.timeout:g} s")
-        if "timed out" in words.lower() or isinstance(failure, TimeoutError):
+        if isinstance(failure, TimedOut):
             return Trouble(
                 f"no answer came from {self.name} within {self.graph.timeout:g} s (a message it was sent may have"
                 " gone out all the same: it is not counted as sent)"
             )
-        if "refused" in words.lower():
+        if isinstance(failure, Refused):
             return Trouble(f"the connection to {self.name} was refused")
-        return Trouble(f"the connection to {self.name} failed ({type(failure).__name__})")
+        kind = failure.kind if isinstance(failure, Unreachable) else type(failure).__name__
+        return Trouble(f"the connection to {self.name} failed ({kind})")
 
 
 class _Channel:
@@ -189,7 +179,7 @@ class _Channel:
         return self
 
     def __exit__(self, kind: type | None, failure: BaseException | None, trace: object) -> None:
-        if isinstance(failure, OSError):  # requests' exceptions are OSErrors
+        if isinstance(failure, OSError):  # the client's failures are OSErrors
             self.transport.session.close()
             raise self.transport.trouble(failure) from None
 

@@ -3,7 +3,7 @@
 `GET /users/{address}/mailboxSettings/language` answers `{"locale": "nl-BE", …}` to an app that holds
 the application permission MailboxSettings.Read, which the job's own token carries once granted:
 the job asks with the token it sends with. The permission is optional, so a refusal or a failure
-is `Unavailable`, which the caller turns into one warning. requests is imported by Graph jobs only.
+is `Unavailable`, which the caller turns into one warning. The HTTP client is loaded by Graph jobs only.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from feedback.alarm import timeout_within
-from feedback.answers import Permanent
 from feedback.api_session import ClockedSession
 from feedback.mailbox_settings import Service, Unavailable, asked
 from feedback.microsoft.graph import GraphTransport
@@ -35,7 +34,7 @@ class GraphLanguages(ClockedSession):
         """The job's token first (asked for now if delivery has not yet), and the trust that came with it."""
         try:
             self.token = self.transport._token()
-        except (OAuthError, Permanent) as refused:
+        except OAuthError as refused:
             raise Unavailable(f"No mailbox language was read: {refused}") from None
         self.context = self.transport.context
         super().__enter__()

@@ -6,9 +6,8 @@ campaign paced at Exchange's 30 messages a minute may, and its next session woul
 Microsoft Entra ID answers a form-encoded POST with JSON: `access_token` on success, `error` and
 `error_description` (Entra's `AADSTS…` code first) on refusal. The app proves who it is with a
 client assertion signed by its certificate's key (feedback/microsoft/certificate.py) or with its
-client secret. urllib is enough for one POST and
-takes the job's own TLS trust; it is imported on first use, so that a job that logs in with a
-password does not pay for it.
+client secret. The request is the HTTP client's (feedback/api_session.py), made with urllib: a job
+that logs in with a password does not load this module.
 """
 
 from __future__ import annotations
@@ -16,13 +15,14 @@ from __future__ import annotations
 import re
 import ssl
 import time
-from collections.abc import Callable
-from urllib.parse import quote_plus, urlencode, urlsplit
+from urllib.parse import quote_plus, urlsplit
 
-from feedback.alarm import Alarm, BudgetSpent
-from feedback.answers import Permanent
-from feedback.bounded_json import PastBound, collected, parsed
+from feedback.alarm import Clock
+from feedback.api_session import post
+from feedback.bounded_json import PastBound, parsed
+from feedback.http_failures import HttpFailure, TimedOut, TooLarge, Unreachable, Untrusted
 from feedback.microsoft.settings import OAuthSettings
+from feedback.plain_http import PlainSession
 from feedback.redaction import remember, scrub, shortened
 from feedback.tokens import OAuthError, Token, endpoint_shown, issued
 
@@ -46,30 +46,35 @@ ERROR_ITEMS = {
     "invalid_scope": "oauth_scope",
 }
 LARGEST_ANSWER = 1 << 20
+ACCEPT = {"Accept": "application/json"}
 
 
 def request_token(oauth: OAuthSettings, context: ssl.SSLContext, deadline: float, timeout: float) -> Token:
-    """An access token for the mailbox; never logged, and kept out of every output like the client secret."""
-    from http.client import HTTPException
-    from urllib.request import Request
+    """An access token for the mailbox; never logged, and kept out of every output like the client secret.
 
+    The request goes through the HTTP client with urllib (feedback/plain_http.py): a job that logs in
+    to SMTP with OAuth2 makes no other HTTP request, and need not load requests for this one.
+    """
     shown = endpoint_shown(oauth.token_url)
     form = {"grant_type": "client_credentials", "client_id": oauth.client_id, **_credential(oauth)}
     form["scope"] = oauth.scope
-    request = Request(oauth.token_url, data=urlencode(form).encode(), headers={"Accept": "application/json"})
+    clock = Clock(deadline)
+    session = PlainSession(context, oauth.proxies, clock)
     asked = time.monotonic()
     try:
-        with Alarm(deadline):
-            status, body, location = _post(request, context, oauth.proxies, timeout)
+        with clock:
+            status, headers, body = post(session, oauth.token_url, LARGEST_ANSWER, timeout, data=form, headers=ACCEPT)
         answer = parsed(body)
-    except (HTTPException, OSError) as failure:  # URLError is an OSError
-        raise OAuthError(_unreachable(shown, getattr(failure, "reason", failure), timeout)) from None
-    except PastBound as past:
+    except Untrusted as untrusted:
+        raise OAuthError(untrusted.sentence(f"the OAuth2 token endpoint {shown}")) from None
+    except (TooLarge, PastBound) as past:
         raise OAuthError(
             f"The OAuth2 token endpoint {shown} {past}, which is no token answer. Check oauth_token_url."
         ) from None
+    except HttpFailure as failure:
+        raise OAuthError(_unreachable(shown, failure, clock.out())) from None
     if 300 <= status < 400:
-        raise OAuthError(_redirected(shown, status, location))
+        raise OAuthError(_redirected(shown, status, headers.get("Location")))
     token = issued(status, answer, asked, _lifetime)
     if token is not None:
         return token
@@ -97,17 +102,6 @@ def _credential_item(oauth: OAuthSettings) -> str:
     return "oauth_client_secret" if oauth.client_certificate is None else "oauth_client_certificate"
 
 
-def fresh(token: Token, request: Callable[[], Token]) -> Token:
-    """`token`, or once it is due the next one; a refused renewal is final for the job, though the messages
-    already accepted keep their record."""
-    if time.monotonic() < token.renew_at:
-        return token
-    try:
-        return request()
-    except OAuthError as failure:
-        raise Permanent(f"The job outlived its OAuth2 token, and asking for the next one failed: {failure}") from None
-
-
 def _lifetime(expires_in: object) -> float:
     """Seconds the token lasts, as the endpoint says (a number, or a numeric string); inf when it does not say."""
     try:
@@ -115,34 +109,6 @@ def _lifetime(expires_in: object) -> float:
     except (TypeError, ValueError, OverflowError):
         return float("inf")
     return seconds if seconds > 0 else float("inf")
-
-
-def _post(
-    request: object, context: ssl.SSLContext, proxies: dict[str, str], timeout: float
-) -> tuple[int, bytes, str | None]:
-    """The endpoint's status, body and any redirect's target, whatever the status; through Cortex's proxy if set.
-
-    A redirect is never followed: urllib would send the form again (307, 308), or turn the request
-    into a GET (302) and take a token from wherever it points, plain http:// included.
-    """
-    from urllib.error import HTTPError
-    from urllib.request import HTTPRedirectHandler, HTTPSHandler, ProxyHandler, build_opener
-
-    class Unfollowed(HTTPRedirectHandler):
-        def redirect_request(self, *args: object) -> None:
-            return None  # urllib then raises the redirect as an HTTPError
-
-    opener = build_opener(ProxyHandler(proxies or None), HTTPSHandler(context=context), Unfollowed())
-    try:
-        with opener.open(request, timeout=timeout) as answer:
-            return answer.status, _body(answer), None
-    except HTTPError as refused:
-        with refused:
-            return refused.code, _body(refused), refused.headers.get("Location")
-
-
-def _body(answer) -> bytes:
-    return collected(iter(lambda: answer.read(1 << 16), b""), LARGEST_ANSWER)
 
 
 def _redirected(shown: str, status: int, location: str | None) -> str:
@@ -167,18 +133,12 @@ def _refusal(shown: str, status: int, answer: dict, credential: str) -> str:
     )
 
 
-def _unreachable(shown: str, reason: object, timeout: float) -> str:
-    if isinstance(reason, ssl.SSLCertVerificationError):
-        return (
-            f"The certificate of the OAuth2 token endpoint {shown} could not be verified ({reason.verify_message})."
-            " Put the CA that signed it in Cortex's cacerts setting or the system's trust store."
-        )
-    if isinstance(reason, BudgetSpent):
-        why = str(reason)
-    elif isinstance(reason, TimeoutError) or "timed out" in str(reason):
-        why = f"no answer within {timeout:g} s"
+def _unreachable(shown: str, failure: OSError, spent: bool) -> str:
+    """Why, in a few words: the job's deadline, no answer in time, or how the connection failed."""
+    if spent:
+        why = "the job's time budget ran out"
     else:
-        why = getattr(reason, "strerror", None) or type(reason).__name__
+        why = str(failure) if isinstance(failure, (TimedOut, Unreachable)) else type(failure).__name__
     return (
         f"The OAuth2 token endpoint {shown} could not be reached ({why}). Check oauth_token_url, that Cortex"
         " can reach it, and Cortex's proxy settings."

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import smtplib
 
-from feedback.alarm import Alarm, shut
+from feedback.alarm import Clock
 
 
 class OutOfTime(smtplib.SMTPServerDisconnected):
@@ -27,27 +27,22 @@ class ReplyTooLong(smtplib.SMTPException):
 REPLY_LINES, REPLY_OCTETS = 100, 64 * 1024
 
 
-class Clock(Alarm):
-    """At the deadline, shuts the session's socket, whatever read or write waits on it.
-
-    It only shuts the socket, so it never cuts the account of what was sent in half.
-    """
-
-    connection = None
-
-    def ring(self) -> None:
-        sock = getattr(self.connection, "sock", None)
-        if sock is not None:
-            shut(sock)
-
-
 class _Timed:
     """smtplib's session, telling the clock's cut from a server that hung up."""
 
     def __init__(self, *args: object, clock: Clock, **kwargs: object) -> None:
         self.clock = clock
-        clock.connection = self
         super().__init__(*args, **kwargs)
+
+    def _get_socket(self, *args: object):
+        sock = super()._get_socket(*args)
+        self.clock.watch(sock)
+        return sock
+
+    def starttls(self, *args: object, **kwargs: object) -> tuple[int, bytes]:
+        reply = super().starttls(*args, **kwargs)
+        self.clock.watch(self.sock)  # the TLS socket, which took over the plain one
+        return reply
 
     def getreply(self) -> tuple[int, bytes]:
         """A reply the clock cut short reads as a whole one to smtplib (a line ended by the shut socket)."""

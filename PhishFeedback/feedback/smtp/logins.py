@@ -19,7 +19,7 @@ from feedback.quota import words
 from feedback.redaction import remember, scrub
 from feedback.smtp.session import LoginDeferred, Session, reply_text, timeout_for
 from feedback.smtp.settings import SmtpSettings
-from feedback.tokens import Token
+from feedback.tokens import Token, TokenSource
 from feedback.trust import trust_context
 
 # What an Exchange Online admin checks, by the enhanced status code that opens a refusal's text:
@@ -57,7 +57,7 @@ def choose_login(smtp: SmtpSettings, context: ssl.SSLContext, deadline: float) -
     return auth_none
 
 
-class OAuth2Login:
+class OAuth2Login(TokenSource):
     """XOAUTH2 with the job's token; a session that starts once the token is due gets the next one first.
 
     Entra ID's token module is loaded here, by the OAuth2 jobs alone: a password job does not pay for it.
@@ -67,13 +67,12 @@ class OAuth2Login:
         from feedback.microsoft import token as entra
 
         self.entra, self.smtp, self.context, self.deadline = entra, smtp, context, deadline
-        self.token = self._request()
+        self.bearer()  # asked for now: a refusal is the job's error, before any session
 
     def __call__(self, connection: smtplib.SMTP) -> None:
-        self.token = self.entra.fresh(self.token, self._request)
-        auth_xoauth2(connection, self.smtp, self.token.value)
+        auth_xoauth2(connection, self.smtp, self.bearer())
 
-    def _request(self) -> Token:
+    def request_token(self) -> Token:
         return self.entra.request_token(
             self.smtp.oauth, self.context, self.deadline, timeout_for(self.smtp, self.deadline)
         )

@@ -15,12 +15,11 @@ import ssl
 from collections.abc import Callable
 from functools import cache
 
-from feedback.alarm import timeout_within
+from feedback.alarm import Clock, timeout_within
 from feedback.answers import Permanent
 from feedback.smtp.connection import (
     REPLY_LINES,
     REPLY_OCTETS,
-    Clock,
     OutOfTime,
     PlainConnection,
     ReplyTooLong,

@@ -3,7 +3,7 @@
 The session is the responder's own (feedback/thehive/api.py): the same headers and the same
 trust. Only reads are retried on a server error, so that a create is never sent twice. A TheHive
 that trickles its answer a byte at a time never trips a timeout per read, so the whole command
-has one time limit, kept by the session's clock (feedback/api_session.py).
+has one time limit, kept by the session's clock (feedback/alarm.py).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import time
 
-from feedback.alarm import timeout_within
+from feedback.alarm import Clock, timeout_within
 from feedback.bounded_json import PastBound, parsed
 from feedback.items import ConfigError
 from feedback.redaction import shortened
@@ -45,24 +45,21 @@ class AdminApi:
 
     def __init__(self, settings: TheHiveSettings, limit: float) -> None:
         try:
-            import requests  # noqa: F401 (said here, before any call, when it is missing)
-        except ImportError:
-            raise SetupError(
-                f"requests is not installed for {sys.executable}. Install the responder's requirements into a"
-                " virtual environment beside the script, which it then runs in: python3 -m venv PhishFeedback/.venv"
-                " && PhishFeedback/.venv/bin/pip install -r PhishFeedback/requirements.txt."
-            ) from None
-        try:
             context = trust_context(settings.cacerts)
         except CacertsError:
             raise SetupError("The file given with --cacerts holds no valid PEM certificate.") from None
         except ConfigError as unusable:  # the system's store, or SSL_CERT_FILE
             raise SetupError(str(unusable)) from None
-        from feedback.api_session import Clock
-
         self.settings, self.limit = settings, limit
         self.clock = Clock(time.monotonic() + limit)
-        self.session = thehive_session(settings, context, retried=frozenset({"GET"}), clock=self.clock)
+        try:
+            self.session = thehive_session(settings, context, retried=frozenset({"GET"}), clock=self.clock)
+        except ImportError:  # said before any call
+            raise SetupError(
+                f"requests is not installed for {sys.executable}. Install the responder's requirements into a"
+                " virtual environment beside the script, which it then runs in: python3 -m venv PhishFeedback/.venv"
+                " && PhishFeedback/.venv/bin/pip install -r PhishFeedback/requirements.txt."
+            ) from None
 
     def __enter__(self) -> AdminApi:
         self.clock.__enter__()

@@ -1,7 +1,7 @@
 """TheHive's API as the responder and thehive_setup.py speak it: the key, the organisation, one call's answer.
 
-`requests` (and the session, feedback/api_session.py) is imported on first use, so that a job that never
-asks TheHive does not pay for it.
+The session and the call are the responder's one HTTP client (feedback/api_session.py), imported on
+first use, so that a job that never asks TheHive does not pay for it.
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from __future__ import annotations
 import ssl
 from typing import TYPE_CHECKING
 
-from feedback.bounded_json import LARGEST, within
+from feedback.bounded_json import LARGEST
 from feedback.shapes import shape
 from feedback.thehive.settings import TheHiveSettings
 
 if TYPE_CHECKING:
-    from feedback.api_session import Clock
+    from feedback.alarm import Clock
 
 
 @shape
@@ -22,7 +22,7 @@ class Advice:
     """What to check when TheHive cannot be asked, worded for whoever made the call: a job, or an admin's script."""
 
     error: type
-    tls: str
+    tls: str  # what to do when TheHive's certificate could not be verified
     reach: str
     key: str
 
@@ -30,28 +30,16 @@ class Advice:
 def thehive_session(
     settings: TheHiveSettings, context: ssl.SSLContext, retried: frozenset[str] | None, clock: Clock | None = None
 ):
-    """A requests session that speaks to TheHive as its API wants: the key as a Bearer token, the organisation.
+    """A session that speaks to TheHive as its API wants: the key as a Bearer token, the organisation.
 
     Certificates are verified against `context` (the system's CAs and Cortex's cacerts); proxies
     come from Cortex's settings, else from the environment (thehive_setup.py's HTTPS_PROXY). A
     server error (5xx) is retried for the methods in `retried`, for all of them when it is None.
     With a `clock`, its deadline cuts every connection (feedback/api_session.py).
     """
-    from urllib3.util.retry import Retry
+    from feedback.api_session import open_session, server_errors_retried
 
-    from feedback.api_session import open_session
-
-    # A read that timed out is not sent again: the server is slow, and a second wait would only
-    # spend the time delivery needs.
-    retry = Retry(
-        total=2,
-        read=False,
-        backoff_factor=0.5,
-        status_forcelist=(500, 502, 503, 504),
-        allowed_methods=retried,
-        raise_on_status=False,
-    )
-    session = open_session(context, settings.proxies, retry=retry, clock=clock, environment=True)
+    session = open_session(context, settings.proxies, retry=server_errors_retried(retried), clock=clock)
     session.headers["Authorization"] = f"Bearer {settings.apikey}"
     if settings.organisation:
         session.headers["X-Organisation"] = settings.organisation
@@ -63,26 +51,31 @@ def send(
 ) -> tuple[int, bytes]:
     """TheHive's status and body for one call; an unreachable or untrusted TheHive, or a refused key, as advice.error.
 
-    The body is read streamed, so that what is read is counted as it inflates (a small gzip answer can
-    be a gigabyte), and no further than `room` bytes.
+    The body is read no further than `room` bytes (feedback/api_session.py counts them as they inflate), and
+    a redirect is not followed: the API key goes to thehive_url alone.
     """
-    import requests
+    from feedback.api_session import exchange
+    from feedback.http_failures import HttpFailure, TimedOut, TooLarge, Unreachable, Untrusted
 
     try:
-        with session.request(method, url, json=body, timeout=timeout, stream=True) as answer:
-            status = answer.status_code
-            content, more = within(answer.iter_content(1 << 13), room)
-    except requests.exceptions.SSLError:
-        raise advice.error(f"{where} could not be reached over verified TLS. {advice.tls}") from None
-    except requests.Timeout:
-        raise advice.error(f"{where} did not answer within {timeout:.0f} s.") from None
-    except requests.RequestException as failure:
-        raise advice.error(f"{where} could not be reached ({type(failure).__name__}). {advice.reach}") from None
-    if more:  # said of all the job reads from TheHive, whatever was left of it for this call
+        status, _, content = exchange(session, method, url, room, timeout, json=body)
+    except Untrusted as untrusted:
+        raise advice.error(untrusted.sentence(where, advice.tls)) from None
+    except TooLarge:  # said of all the job reads from TheHive, whatever was left of it for this call
         raise advice.error(
             f"{where} answered more than {LARGEST >> 20} MB to this job: the responder reads no more than that"
             " from TheHive."
-        )
+        ) from None
+    except TimedOut:
+        raise advice.error(f"{where} did not answer within {timeout:.0f} s.") from None
+    except HttpFailure as failure:
+        kind = failure.kind if isinstance(failure, Unreachable) else type(failure).__name__
+        raise advice.error(f"{where} could not be reached ({kind}). {advice.reach}") from None
     if status in (401, 403):
         raise advice.error(f"{where} refused the API key (HTTP {status}). {advice.key}")
+    if 300 <= status < 400:
+        raise advice.error(
+            f"{where} answered with a redirect (HTTP {status}), which the responder does not follow with the API key."
+            f" {advice.reach}"
+        )
     return status, content

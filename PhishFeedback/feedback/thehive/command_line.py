@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from urllib.parse import urlsplit
 
+from feedback.api_session import available
 from feedback.items import cleartext_refusal, is_url
 from feedback.startup import run_in_own_environment
 from feedback.thehive.field_setup import SetupError
@@ -24,9 +25,7 @@ LONGEST_LIMIT = 24 * 3600.0
 
 def in_own_environment(script: str) -> None:
     """Where the system Python lacks requests (README installed it into PhishFeedback/.venv), start again there."""
-    try:
-        import requests  # noqa: F401
-    except ImportError:
+    if not available():
         run_in_own_environment(script)
 
 

@@ -2,7 +2,7 @@
 
 A case job does not carry its observables, and TheHive 4 and 5 send an alert's `artifacts` empty
 (docs/cortex-and-thehive.md §4), yet mail-collection pipelines put the reporter and the reported
-message there. `requests` is imported on first use, so that a plain job does not pay for it.
+message there. The HTTP client is imported on first use, so that a plain job does not pay for it.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from collections.abc import Callable
 from typing import TypeVar
 from urllib.parse import quote
 
-from feedback.alarm import Alarm, BudgetSpent
+from feedback.alarm import BudgetSpent, Clock
 from feedback.bounded_json import LARGEST, PastBound, parsed
 from feedback.case import CaseError, Observable, Report, read_observables
 from feedback.errors import PhishFeedbackError
+from feedback.http_failures import TRUST_ADVICE
 from feedback.pacing import TIME_BUDGET_SHARE
 from feedback.plan import REPORTER_NAMESPACE
 from feedback.tags import tag_values
@@ -44,8 +45,7 @@ class TheHiveError(PhishFeedbackError):
 
 JOB_ADVICE = Advice(
     error=TheHiveError,
-    tls="Put the CA of TheHive's certificate in Cortex's cacerts setting, and check that thehive_url names the host"
-    " the certificate covers.",
+    tls=TRUST_ADVICE,
     reach="Check thehive_url, that Cortex can reach TheHive, and Cortex's proxy settings.",
     key="Check thehive_apikey, that its user may read the observables, and thehive_organisation.",
 )
@@ -77,7 +77,7 @@ def observables_for(
 
 
 def fetch_observables(settings: TheHiveSettings, kind: str, object_id: str, cutoff: float) -> list[Observable]:
-    """The observables, read under the job's alarm (feedback/alarm.py), which cuts the reading at `cutoff`.
+    """The observables, read under the job's clock (feedback/alarm.py), which cuts the reading at `cutoff`.
 
     A timeout bounds each read only: a TheHive that trickles a byte at a time, or retries that add
     up, could hold the job until Cortex kills it.
@@ -86,16 +86,16 @@ def fetch_observables(settings: TheHiveSettings, kind: str, object_id: str, cuto
 
 
 def within_share(settings: TheHiveSettings, cutoff: float, read: Callable[[Api], T]) -> T:
-    """What `read` gets through the API, over one session, under the job's alarm set at `cutoff`."""
+    """What `read` gets through the API, over one session whose sockets the job's clock shuts at `cutoff`."""
     allowed = max(0.0, cutoff - time.monotonic())
-    alarm = Alarm(cutoff)
+    clock = Clock(cutoff)
     try:
-        with alarm:
+        with clock:
             # The queries only read, POST included: each is retried on a server error.
-            with thehive_session(settings, trust_context(settings.cacerts), retried=None) as session:
+            with thehive_session(settings, trust_context(settings.cacerts), retried=None, clock=clock) as session:
                 return read(Api(session, settings, cutoff))
     except (TheHiveError, BudgetSpent):
-        if not alarm.out():
+        if not clock.out():
             raise
     raise TheHiveError(
         f"TheHive at {settings.url} gave no complete answer within {allowed:.0f} s, the share of the job's time"

@@ -1,0 +1,119 @@
+"""The HTTP client's session for a job that makes one request and nothing else over HTTP: urllib, not requests.
+
+An OAuth2 SMTP login asks Entra ID for a token once an hour at most; loading requests and urllib3
+for that would cost every such job a tenth of a second. `feedback.api_session.exchange` takes this
+session as it takes its own: the same trust, the same proxy policy (Cortex's, else the
+environment's for the URL, which is urllib's own), no redirect followed, the same bound on the
+answer and the same named failures; given a `Clock` (feedback/alarm.py), its sockets are shut at the
+job's deadline, as the client's are.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from urllib.parse import urlencode
+
+from feedback.alarm import Clock
+from feedback.bounded_json import within
+from feedback.http_failures import CutShort, HttpFailure, Refused, TimedOut, TooLarge, Unreachable, Untrusted
+
+
+class PlainSession:
+    """What `exchange` needs to ask one URL with urllib: the job's trust and Cortex's proxies."""
+
+    def __init__(self, context: ssl.SSLContext, proxies: dict[str, str], clock: Clock | None = None) -> None:
+        self.context, self.proxies, self.clock = context, proxies, clock
+
+    def exchange(
+        self,
+        method: str,
+        url: str,
+        limit: int,
+        timeout: float,
+        *,
+        data: dict | None = None,
+        headers: dict | None = None,
+    ) -> tuple[int, dict, bytes]:
+        """As `feedback.api_session.exchange`, for a form (`data`) or no body."""
+        from http.client import HTTPException
+        from urllib.error import HTTPError, URLError
+        from urllib.request import HTTPRedirectHandler, ProxyHandler, Request, build_opener
+
+        class Unfollowed(HTTPRedirectHandler):
+            def redirect_request(self, *args: object) -> None:
+                return None  # urllib then raises the redirect as an HTTPError, read below as the answer
+
+        opener = build_opener(ProxyHandler(self.proxies or None), _handler(self.context, self.clock), Unfollowed())
+        body = urlencode(data).encode() if data is not None else None
+        request = Request(url, data=body, headers=headers or {}, method=method)
+        try:
+            try:
+                answer = opener.open(request, timeout=timeout)
+            except HTTPError as refused:
+                answer = refused
+        except URLError as failure:
+            raise _failure(failure.reason, timeout) from None
+        except (HTTPException, OSError) as failure:
+            raise _failure(failure, timeout) from None
+        with answer:
+            body = _read(answer, limit)
+        if self.clock is not None and self.clock.rang:  # the clock cut it: what came may end anywhere, headers included
+            raise TimedOut(timeout, sent=True)
+        return answer.status, answer.headers, body
+
+
+def _handler(context: ssl.SSLContext, clock: Clock | None):
+    """urllib's HTTPS handler, each socket it opens (the plain one, then the TLS one over it) handed to the clock."""
+    from http.client import HTTPSConnection
+    from urllib.request import HTTPSHandler
+
+    if clock is None:
+        return HTTPSHandler(context=context)
+
+    class Connection(HTTPSConnection):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)
+            self._create_connection = self._watched
+
+        def _watched(self, *args: object) -> socket.socket:
+            sock = socket.create_connection(*args)
+            clock.watch(sock)
+            return sock
+
+        def connect(self) -> None:
+            super().connect()
+            clock.watch(self.sock)  # the TLS socket, which took over the plain one
+
+    class Handler(HTTPSHandler):
+        def https_open(self, request):
+            return self.do_open(Connection, request, context=context)
+
+    return Handler(context=context)
+
+
+def _read(answer, limit: int) -> bytes:
+    try:
+        body, more = within(iter(lambda: answer.read(1 << 16), b""), limit)
+    except (OSError, ValueError) as failure:  # http.client's IncompleteRead is a ValueError
+        raise CutShort(answer.status, answer.headers, type(failure).__name__) from None
+    if more:
+        raise TooLarge(answer.status, answer.headers, limit)
+    return body
+
+
+def _failure(reason: object, timeout: float) -> BaseException:
+    """urllib's failure as the client names it."""
+    if isinstance(reason, HttpFailure):
+        return reason
+    if isinstance(reason, ssl.SSLCertVerificationError):
+        return Untrusted(reason.verify_message or "")
+    if isinstance(reason, ssl.SSLError):
+        return Untrusted()
+    if isinstance(reason, (TimeoutError, socket.timeout)):
+        return TimedOut(timeout, sent=True)
+    kind = type(reason).__name__
+    words = getattr(reason, "strerror", None) or kind
+    if isinstance(reason, ConnectionRefusedError):
+        return Refused(words, kind)
+    return Unreachable(words, kind)

@@ -1,0 +1,202 @@
+"""The responder's one HTTP client: no other module speaks HTTP itself, and every HTTPS party's unverified
+certificate is told in the same sentence, its name aside."""
+
+from __future__ import annotations
+
+import ast
+import json
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from feedback.alarm import timeout_within
+from feedback.answers import Permanent
+from feedback.api_session import open_session
+from feedback.google import gmail
+from feedback.google.token import read_key
+from feedback.google.token import request_token as google_token
+from feedback.mailbox_settings import Service, Unavailable, asked
+from feedback.microsoft.graph import GraphTransport
+from feedback.microsoft.settings import GraphSettings, OAuthSettings
+from feedback.microsoft.token import request_token as entra_token
+from feedback.thehive.observables import TheHiveError, fetch_observables
+from feedback.thehive.settings import TheHiveSettings
+from feedback.tokens import OAuthError, endpoint_shown
+from feedback.trust import trust_context
+from testkit.google_oauth import MAILBOX as GMAIL_MAILBOX
+from testkit.graph_api import entra_for
+from testkit.proxy import ConnectProxy
+from testkit.smtp_server import Certificates
+from testkit.token_endpoint import CLIENT_ID, CLIENT_SECRET, TOKEN_PATH
+
+PACKAGE = Path(__file__).resolve().parent.parent / "PhishFeedback"
+CLIENT = PACKAGE / "feedback" / "api_session.py"
+HTTP_LIBRARIES = {"requests", "urllib3"}
+MAILBOX = "soc@example.org"
+ALICE = "alice@example.org"
+# What the job says of any HTTPS party whose certificate no CA it trusts has signed.
+SENTENCE = (
+    "The certificate of {party} could not be verified (unable to get local issuer certificate). Put the CA that"
+    " signed it (a TLS-inspecting proxy's, say) in Cortex's cacerts setting or the system's trust store; the"
+    " responder never sends without verification."
+)
+
+
+def imported(path: Path) -> set[str]:
+    """The top-level names of the packages a module imports, at its top or inside a function."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_no_module_but_the_http_client_imports_an_http_library():
+    speaking = [
+        str(path.relative_to(PACKAGE))
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if ".venv" not in path.parts and path != CLIENT and imported(path) & HTTP_LIBRARIES
+    ]
+
+    assert speaking == [], "HTTP goes through feedback/api_session.py"
+
+
+@pytest.fixture
+def impostor():
+    """An HTTPS server on loopback whose certificate a CA the job does not know has signed."""
+    server = HTTPServer(host="127.0.0.1", ssl_context=Certificates().server_context())
+    server.start()
+    yield server
+    server.stop()
+
+
+def message() -> EmailMessage:
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = MAILBOX, ALICE, "Your report"
+    mail.set_content("Thank you.")
+    return mail
+
+
+def oauth_settings(token_url: str, scope: str) -> OAuthSettings:
+    return OAuthSettings(token_url, CLIENT_ID, CLIENT_SECRET, None, scope, {})
+
+
+def entra_endpoint(impostor, certificates, entra, google_oauth) -> tuple[str, str]:
+    url = impostor.url_for(TOKEN_PATH)
+    with pytest.raises(OAuthError) as refused:
+        entra_token(oauth_settings(url, "https://graph.microsoft.com/.default"), trust_context(None), *deadlines(5))
+    return f"the OAuth2 token endpoint {endpoint_shown(url)}", str(refused.value)
+
+
+def graph(impostor, certificates, entra, google_oauth) -> tuple[str, str]:
+    url = impostor.url_for("/").rstrip("/")
+    entra_for(entra, f"{url}/.default")
+    oauth = oauth_settings(entra.url_for(TOKEN_PATH), f"{url}/.default")
+    transport = GraphTransport(GraphSettings(url, oauth, {}, certificates.ca_pem, 5), MAILBOX, time.monotonic() + 30)
+    with pytest.raises(Permanent) as refused, transport.channel() as channel:
+        channel.send(message(), ALICE)
+    return f"Microsoft Graph at {url}", str(refused.value)
+
+
+def google_endpoint(impostor, certificates, entra, google_oauth) -> tuple[str, str]:
+    url = impostor.url_for("/token")
+    account = read_key(json.dumps({**google_oauth.key(), "token_uri": url}))
+    with pytest.raises(OAuthError) as refused:
+        google_token(open_session(trust_context(None), {}), account, MAILBOX, 5)
+    return f"Google's token endpoint {endpoint_shown(url)}", str(refused.value)
+
+
+def gmail_api(impostor, certificates, entra, google_oauth) -> tuple[str, str]:
+    url = impostor.url_for("/").rstrip("/")
+    account = read_key(json.dumps(google_oauth.key()))
+    transport = gmail.transport(account, MAILBOX, url, {}, certificates.ca_pem, 5, time.monotonic() + 30)
+    with pytest.raises(Permanent) as refused, transport.channel() as channel:
+        channel.send(message(), ALICE)
+    return f"the Gmail API at {url}", str(refused.value)
+
+
+def mailbox_settings(impostor, certificates, entra, google_oauth) -> tuple[str, str]:
+    where = f"Microsoft Graph at {impostor.url_for('/').rstrip('/')}"
+    service = Service(where, "mailbox language", "locale", lambda answer: None, "")
+    with pytest.raises(Unavailable) as refused:
+        asked(open_session(trust_context(None), {}), impostor.url_for("/language"), 5, {}, service, ALICE)
+    return where, str(refused.value)
+
+
+def thehive(impostor, certificates, entra, google_oauth) -> tuple[str, str]:
+    url = impostor.url_for("/").rstrip("/")
+    settings = TheHiveSettings(url, "0123456789abcdef0123", None, "v1", {}, 5, None)
+    with pytest.raises(TheHiveError) as refused:
+        fetch_observables(settings, "case", "~1", time.monotonic() + 30)
+    return f"TheHive at {url}", str(refused.value)
+
+
+def deadlines(timeout: float) -> tuple[float, float]:
+    deadline = time.monotonic() + 30
+    return deadline, timeout_within(timeout, deadline)
+
+
+@pytest.mark.parametrize(
+    "party", [entra_endpoint, graph, google_endpoint, gmail_api, mailbox_settings, thehive], ids=lambda p: p.__name__
+)
+def test_an_untrusted_certificate_is_told_in_one_sentence_whatever_the_party(
+    party, impostor, certificates, entra, google_oauth
+):
+    name, error = party(impostor, certificates, entra, google_oauth)
+
+    assert SENTENCE.format(party=name) in error
+    assert impostor.log == []
+
+
+@pytest.fixture
+def environment_proxy(monkeypatch):
+    """A loopback proxy named by the environment, as Cortex or the host may set it, and no NO_PROXY."""
+    proxy = ConnectProxy()
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    yield proxy
+    proxy.close()
+
+
+def gmail_through(proxies: dict[str, str], google_oauth, gmail_api, certificates) -> None:
+    account = read_key(json.dumps(google_oauth.key()))
+    transport = gmail.transport(
+        account, GMAIL_MAILBOX, gmail_api.url, proxies, certificates.ca_pem, 5, time.monotonic() + 30
+    )
+    with transport.channel() as channel:
+        channel.send(message(), ALICE)
+
+
+def test_without_cortex_proxy_settings_the_environment_proxy_carries_every_request(
+    environment_proxy, google_oauth, gmail_api, certificates, entra
+):
+    gmail_through({}, google_oauth, gmail_api, certificates)
+    entra_token(
+        oauth_settings(entra.url_for(TOKEN_PATH), "https://outlook.office365.com/.default"),
+        trust_context(certificates.ca_pem),
+        *deadlines(5),
+    )
+
+    assert environment_proxy.tunnels == [
+        f"127.0.0.1:{google_oauth.server.port}",
+        f"127.0.0.1:{gmail_api.server.port}",
+        f"127.0.0.1:{entra.port}",
+    ]
+
+
+def test_cortex_proxy_settings_come_before_the_environment_proxy(
+    environment_proxy, google_oauth, gmail_api, certificates
+):
+    cortex_proxy = ConnectProxy()
+    try:
+        gmail_through({"https": cortex_proxy.url}, google_oauth, gmail_api, certificates)
+    finally:
+        cortex_proxy.close()
+
+    assert len(cortex_proxy.tunnels) == 2 and environment_proxy.tunnels == []

@@ -26,7 +26,7 @@ SIGNALS = {
     "feedback.http_failures.TimedOut": "no answer in time from an HTTPS party, a TimeoutError worded by its caller",
     "feedback.http_failures.TooLarge": "an answer longer than its caller reads, worded by the caller",
     "feedback.bounded_json.PastBound": "an answer past its bounds, worded by each caller",
-    "feedback.delivery.Trouble": "transient trouble, an OSError the delivery policy retries",
+    "feedback.way_out.Trouble": "transient trouble, an OSError the delivery policy retries",
     "feedback.smtp.connection.ReplyTooLong": "an SMTP reply past its bound, an SMTPException smtplib's callers catch",
     "feedback.mailbox_settings.Unavailable": "a mailbox language the service does not give, a warning of the caller",
     "feedback.thehive.observables.Absent": "a TheHive without the v1 API, which the caller reads the legacy way",

@@ -16,13 +16,12 @@ from email.utils import format_datetime
 
 import pytest
 
-from feedback.answers import ACCEPTED, RECONNECT, REFUSED, STOP, Permanent
-from feedback.delivery import Trouble
 from feedback.google import gmail
 from feedback.google.token import SCOPE, read_key
 from feedback.items import ConfigError
 from feedback.pacing import Limits
 from feedback.redaction import scrub
+from feedback.way_out import ACCEPTED, RECONNECT, REFUSED, STOP, Permanent, Trouble
 from testkit import keys
 from testkit.cases import thehive4_case
 from testkit.gmail_api import GmailApi, daily_limit, google_error, invalid_to, rate_limited

@@ -13,9 +13,9 @@ from email.utils import format_datetime
 import pytest
 import trustme
 
-from feedback.answers import RECONNECT
 from feedback.microsoft.graph import GraphTransport
 from feedback.microsoft.settings import GraphSettings
+from feedback.way_out import RECONNECT
 from testkit.cases import thehive4_case
 from testkit.cortex import apply_operations, finish_job, start_job, write_job
 from testkit.graph_api import (

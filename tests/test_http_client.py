@@ -13,7 +13,6 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from feedback.alarm import timeout_within
-from feedback.answers import Permanent
 from feedback.api_session import open_session
 from feedback.google import gmail
 from feedback.google.token import read_key
@@ -26,6 +25,7 @@ from feedback.thehive.observables import TheHiveError, fetch_observables
 from feedback.thehive.settings import TheHiveSettings
 from feedback.tokens import OAuthError, endpoint_shown
 from feedback.trust import trust_context
+from feedback.way_out import Permanent
 from testkit.google_oauth import MAILBOX as GMAIL_MAILBOX
 from testkit.graph_api import entra_for
 from testkit.proxy import ConnectProxy

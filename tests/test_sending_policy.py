@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from feedback import pacing
-from feedback.answers import ACCEPTED, Answer
 from feedback.delivery import deliver
 from feedback.smtp import replies
 from feedback.smtp.replies import MESSAGE, RECIPIENT, SENDER, meaning
+from feedback.way_out import ACCEPTED, Answer
 from testkit.cases import thehive4_case
 
 

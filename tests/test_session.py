@@ -12,9 +12,9 @@ import time
 import pytest
 
 from feedback.alarm import Clock
-from feedback.answers import Permanent
 from feedback.settings import read_settings
 from feedback.smtp.transport import SmtpTransport
+from feedback.way_out import Permanent
 from testkit.cases import thehive4_case
 from testkit.cortex import cortex_config
 from testkit.smtp_server import USER, RawTcpServer

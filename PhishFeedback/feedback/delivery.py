@@ -3,8 +3,8 @@
 The account matters more than the sending: whoever is listed as sent gets tagged as notified
 and is never mailed again, so a message counts as sent only once the service accepted it; whoever
 is not reached is listed as failed, so that the next run picks them up. This policy is the same for
-every way out (SMTP, Microsoft Graph, the Gmail API): a transport (feedback/transports.py) opens
-channels and answers each message with one `Answer` (feedback/answers.py), and decides nothing else.
+every way out (SMTP, Microsoft Graph, the Gmail API): a transport (feedback/way_out.py, the contract)
+opens channels and answers each message with one `Answer`, and decides nothing else.
 """
 
 from __future__ import annotations
@@ -12,60 +12,18 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-from feedback import answers, pacing, stopping
-from feedback.answers import Answer, Permanent
+from feedback import pacing, stopping, way_out
 from feedback.composers import Composers
 from feedback.errors import PhishFeedbackError
 from feedback.messages import Outgoing
 from feedback.pacing import TIME_BUDGET_SHARE, Limits
 from feedback.shapes import shape
 from feedback.stopping import Stopped
+from feedback.way_out import Answer, Permanent, Transport, Trouble
 
 
 class DeliveryError(PhishFeedbackError):
     """No message could be delivered; the message says what failed and what to check."""
-
-
-class Trouble(OSError):
-    """Transient trouble a transport has put in words already (a timeout, a dropped connection)."""
-
-
-class Transport:
-    """What every way out offers the policy; each transport module makes one, a subclass.
-
-    - `name`: how the analyst's sentences name the service ("the SMTP server host:port").
-    - `channel()`: a context manager opening one session or connection; the entered channel's
-      `send(message, recipient)` returns an `Answer`. Raising `Permanent` ends the job's sending; an
-      OSError (smtplib's and the HTTP client's exceptions are ones; `Trouble` when already worded) is trouble
-      the policy retries with its bounded back-off.
-    - `check(recipients, limits)`: what the dry run does: asks the service what it can without sending
-      (over SMTP, the sender and each address; elsewhere a token) and returns a `Check`.
-    - `advice`: what to check when no message went out, naming the items (a generic sentence here).
-    """
-
-    name: str
-    advice = "Check that the service is up and accepts connections from Cortex, and Cortex's proxy settings"
-
-
-# A reporter the dry run could not ask about (its session ended, or the time budget did); else an answer's kind.
-NOT_CHECKED = "not checked"
-
-
-@shape
-class Checked:
-    """What the dry run learnt of one reporter's address: `status` accepted, refused, deferred or not checked."""
-
-    address: str
-    status: str
-    reason: str  # the service's answer as a real run words it; "" when accepted
-
-
-@shape
-class Check:
-    """The dry run's findings: each address asked about, and the sentences of what could not be checked."""
-
-    checked: tuple[Checked, ...]
-    unchecked: tuple[str, ...]
 
 
 @shape
@@ -175,13 +133,13 @@ class _Account:
         finally:
             self.last_try = time.monotonic()
             self.longest = max(self.longest, self.last_try - started)
-        if answer.kind == answers.ACCEPTED:
+        if answer.kind == way_out.ACCEPTED:
             self.accepted_at[item.recipient] = _now()
             self.sent.append(item)
             self.pending.pop(0)
-        elif answer.kind == answers.STOP:
+        elif answer.kind == way_out.STOP:
             raise _Halt(answer.reason)
-        elif answer.kind == answers.RECONNECT:
+        elif answer.kind == way_out.RECONNECT:
             raise _ChannelOver(answer.reason, answer.after)
         else:
             self._not_now(item, answer)
@@ -190,7 +148,7 @@ class _Account:
         """A refusal that concerns this reporter alone: final, or tried again over the next channel."""
         self.pending.pop(0)
         self.turned_away = True
-        if answer.kind == answers.REFUSED:
+        if answer.kind == way_out.REFUSED:
             self.failed.append(Failure(item.recipient, answer.reason))
             return
         self.tries[item.recipient] = tries = self.tries.get(item.recipient, 0) + 1

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from feedback import answers
+from feedback import way_out
 from feedback.composers import Composers
-from feedback.delivery import NOT_CHECKED, Check, Checked, Delivery, Failure
+from feedback.delivery import Delivery, Failure
 from feedback.flavours import ACKNOWLEDGEMENT
 from feedback.logo import Logo
 from feedback.plan import Decision
 from feedback.shapes import shape
 from feedback.tags import acknowledgement_operations, record_operations
+from feedback.way_out import NOT_CHECKED, Check, Checked
 
 # Characters of message text the dry-run report shows; the messages past it are only named.
 PREVIEW_LIMIT = 2_000_000
@@ -85,11 +86,11 @@ def _foreseen(checked: tuple[Checked, ...]) -> str:
     """What the server said of the reporters' addresses, the refused ones named as a real run names them."""
     if not checked:
         return ""
-    taken = sum(c.status == answers.ACCEPTED for c in checked)
+    taken = sum(c.status == way_out.ACCEPTED for c in checked)
     said = f" The server would accept {taken} of the {len(checked)} reporter(s), asked without sending"
     for status, what in (
-        (answers.REFUSED, "refused"),
-        (answers.DEFERRED, "deferred for now (a real run tries them again)"),
+        (way_out.REFUSED, "refused"),
+        (way_out.DEFERRED, "deferred for now (a real run tries them again)"),
         (NOT_CHECKED, "not checked"),
     ):
         those = [c for c in checked if c.status == status]

@@ -12,7 +12,6 @@ import time
 from feedback.addresses import AddressError, parse_address
 from feedback.case import Report
 from feedback.composers import Reporter
-from feedback.delivery import Transport
 from feedback.mailbox_settings import Unavailable
 from feedback.message_ids import message_id
 from feedback.plan import Decision
@@ -20,6 +19,7 @@ from feedback.reporter_languages import language_of
 from feedback.settings import Settings
 from feedback.thehive.observables import THEHIVE_SHARE, TheHiveError
 from feedback.thehive.settings import TheHiveSettings
+from feedback.way_out import Transport
 
 # The mailbox languages may use at most this share of the job's time left; delivery needs the rest.
 LOOKUP_SHARE = 1 / 4

@@ -11,9 +11,9 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from feedback.answers import Permanent
 from feedback.redaction import remember
 from feedback.shapes import shape
+from feedback.way_out import Permanent
 
 # A token is renewed once this share of its lifetime has passed, so that no session starts with one about to end.
 RENEWAL_SHARE = 0.9

@@ -6,8 +6,8 @@ SMTP, the default, must not pay for them; nor a job through them for smtplib and
 
 from __future__ import annotations
 
-from feedback.delivery import Transport
 from feedback.settings import Settings
+from feedback.way_out import Transport
 
 
 def transport_for(settings: Settings, deadline: float) -> Transport:

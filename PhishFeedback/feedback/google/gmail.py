@@ -3,7 +3,7 @@
 One kept-alive HTTPS connection (the session of feedback/api_session.py) carries a job's messages, through
 Cortex's proxy, trusting the system store plus `cacerts`. Who is pending, retried or paced is the delivery
 policy's business (feedback/delivery.py); feedback/google/replies.py reads Google's replies as the
-answers of feedback/answers.py. This module is imported by Gmail jobs only.
+answers of feedback/way_out.py. This module is imported by Gmail jobs only.
 """
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ from email.message import EmailMessage
 from urllib.parse import quote
 
 from feedback.alarm import BudgetSpent, Clock, timeout_within
-from feedback.answers import Answer, Permanent
 from feedback.api_session import open_session, post
 from feedback.bounded_json import json_value
-from feedback.delivery import Check, Transport, Trouble
 from feedback.google.replies import LIMITS, answer, described, success
 from feedback.google.token import ServiceAccount, request_token
 from feedback.http_failures import CutShort, HttpFailure, TooLarge, Untrusted
@@ -24,6 +22,7 @@ from feedback.items import WHERE, ConfigError
 from feedback.pacing import Limits
 from feedback.tokens import OAuthError, Token, TokenSource
 from feedback.trust import trust_context
+from feedback.way_out import Answer, Check, Permanent, Transport, Trouble
 
 # Gmail answers a send with about 100 bytes, an error with under 2 kB.
 LARGEST_ANSWER = 64 * 1024

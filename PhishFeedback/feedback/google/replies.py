@@ -1,4 +1,4 @@
-"""Gmail's replies to a send, read as the delivery policy's answers (feedback/answers.py), with what to do in words.
+"""Gmail's replies to a send, read as the delivery policy's answers (feedback/way_out.py), with what to do in words.
 
 Pure: the status, Google's JSON error ({"error": {"code", "message", "errors": [{"reason"}], "status"}})
 and Retry-After in, one Answer out. Gmail tells the mailbox's daily sending limit as a rate limit
@@ -10,23 +10,28 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from feedback.answers import RECONNECT, REFUSED, STOP, TAKEN, Answer, not_the_service
-from feedback.google.token import KEY_ITEM, SCOPE, delegation_advice
+from feedback.google.token import KEY_ITEM, SCOPE, ServiceAccount, delegation_advice
 from feedback.redaction import scrub, shortened
 from feedback.retry_after import retry_after, wait_until
+from feedback.way_out import RECONNECT, REFUSED, STOP, TAKEN, Answer, not_the_service
 
-if TYPE_CHECKING:
-    from feedback.google.gmail import GmailTransport
+
+class Sender(Protocol):
+    """What a refusal is worded from: the Gmail transport that met it (read here, never imported: it imports this)."""
+
+    name: str
+    mailbox: str
+    deadline: float
+    account: ServiceAccount
+
 
 RATE_LIMITS = ("rateLimitExceeded", "userRateLimitExceeded")
 LIMITS = "Google Workspace takes 2,000 messages a day per user (500 in trial accounts) and 10,000 recipients a day"
 
 
-def success(
-    status: int, body: object, content_type: str | None, transport: GmailTransport, cut: bool = False
-) -> Answer:
+def success(status: int, body: object, content_type: str | None, transport: Sender, cut: bool = False) -> Answer:
     """A 2xx: the message is accepted when the answer is the Gmail API's, the sent message's `id` in JSON (or JSON
     cut short after the status); anything else is something between Cortex and Google answering in its place."""
     if (isinstance(body, dict) and isinstance(body.get("id"), str)) or (cut and "json" in (content_type or "")):
@@ -34,7 +39,7 @@ def success(
     return not_the_service(transport.name, status, content_type, "the sent message's id in JSON", "gmail_url")
 
 
-def answer(status: int, body: object, wait_header: str | None, transport: GmailTransport, recipient: str) -> Answer:
+def answer(status: int, body: object, wait_header: str | None, transport: Sender, recipient: str) -> Answer:
     """Gmail's refusal of one send, as the delivery policy's answer (5xx is left to the caller: it is raised)."""
     reason, message, _ = google_error(body)
     said = described(status, body)
@@ -69,7 +74,7 @@ def answer(status: int, body: object, wait_header: str | None, transport: GmailT
     )
 
 
-def _quota(transport: GmailTransport, said: str, wait: float | None) -> str:
+def _quota(transport: Sender, said: str, wait: float | None) -> str:
     if wait is None:
         when = "once the limit resets (Gmail counts a rolling 24 hours)"
     else:
@@ -83,7 +88,7 @@ def _quota(transport: GmailTransport, said: str, wait: float | None) -> str:
     )
 
 
-def _advice(status: int, reason: str, transport: GmailTransport) -> str:
+def _advice(status: int, reason: str, transport: Sender) -> str:
     if reason == "accessNotConfigured" or reason == "SERVICE_DISABLED":
         return (
             "Enable the Gmail API in the Google Cloud project of the service account (APIs & Services → Library →"

@@ -14,12 +14,10 @@ import time
 from email.message import EmailMessage
 from urllib.parse import quote
 
-from feedback import answers
+from feedback import way_out
 from feedback.alarm import Clock, timeout_within
-from feedback.answers import Answer, Permanent, not_the_service
 from feedback.api_session import open_session, post
 from feedback.bounded_json import json_value
-from feedback.delivery import Check, Transport, Trouble
 from feedback.http_failures import CutShort, Refused, TimedOut, TooLarge, Unreachable, Untrusted
 from feedback.microsoft.settings import GraphSettings
 from feedback.microsoft.token import request_token
@@ -29,6 +27,7 @@ from feedback.redaction import shortened
 from feedback.retry_after import retry_after
 from feedback.tokens import Token, TokenSource
 from feedback.trust import trust_context
+from feedback.way_out import Answer, Check, Permanent, Transport, Trouble, not_the_service
 
 # Graph answers a sendMail with nothing (202) or a small JSON error: more is not Graph, and is not read.
 LARGEST_ANSWER = 64 * 1024
@@ -113,7 +112,7 @@ class GraphTransport(Transport, TokenSource):
                 # Graph said 202: the message is accepted, whatever became of the rest of the answer.
                 status, headers, body = partial.status, partial.headers, b""
         if status == ACCEPTED:
-            return answers.TAKEN
+            return way_out.TAKEN
         if 200 <= status < 300:
             content_type = headers.get("Content-Type")
             return not_the_service(self.name, status, content_type, "202, and nothing more", "graph_url")
@@ -124,14 +123,14 @@ class GraphTransport(Transport, TokenSource):
         reply = f"{status} {code}: {text}" if code else f"{status} {text}".rstrip()
         if speaks_of_quota(f"{code} {text}"):
             return Answer(
-                answers.STOP,
+                way_out.STOP,
                 f"{self.name} answered with a sending quota ({reply}); nothing more went out in this job. Run the"
                 " responder again once the quota resets: it mails only those not reached (Exchange Online takes 30"
                 " messages a minute and 10,000 recipients a day: see smtp_max_per_minute).",
                 None,
             )
         if status == 429 or status >= 500:
-            return Answer(answers.RECONNECT, f"the last answer from {self.name} was {reply}", retry_after(wait_header))
+            return Answer(way_out.RECONNECT, f"the last answer from {self.name} was {reply}", retry_after(wait_header))
         if status == 401:
             return self._stop(reply, REFUSED_TOKEN)
         if code in EVERY_MESSAGE:
@@ -139,7 +138,7 @@ class GraphTransport(Transport, TokenSource):
         if status == 413 or "maximum request length" in text:
             return self._stop(reply, "The message is larger than Graph takes (4 MB): shorten the templates.")
         if code == "ErrorInvalidRecipients" or 400 <= status < 500 and status not in (403, 404):
-            return Answer(answers.REFUSED, f"{self.name} refused the message: {reply}", None)
+            return Answer(way_out.REFUSED, f"{self.name} refused the message: {reply}", None)
         if status == 403:
             return self._stop(reply, GRANT)
         if status == 404:
@@ -147,7 +146,7 @@ class GraphTransport(Transport, TokenSource):
         return self._stop(reply, "Check graph_url: it must be the root of Microsoft Graph.")
 
     def _stop(self, reply: str, advice: str) -> Answer:
-        return Answer(answers.STOP, f"{self.name} refused to send as {self.mailbox} ({reply}). {advice}", None)
+        return Answer(way_out.STOP, f"{self.name} refused to send as {self.mailbox} ({reply}). {advice}", None)
 
     def trouble(self, failure: OSError) -> Exception:
         """A request that failed on the way, in words: a certificate is final, the rest worth another channel."""

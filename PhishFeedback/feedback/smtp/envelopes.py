@@ -13,12 +13,11 @@ import smtplib
 import time
 from collections.abc import Callable
 
-from feedback import answers, pacing
-from feedback.answers import Answer, Permanent
-from feedback.delivery import NOT_CHECKED, Checked
+from feedback import pacing, way_out
 from feedback.pacing import Limits
 from feedback.smtp import replies
 from feedback.smtp.session import reply_text
+from feedback.way_out import NOT_CHECKED, Answer, Checked, Permanent
 
 # RFC 5321 §4.5.3.1.8: a server takes at least 100 recipients in one transaction (Postfix 1,000,
 # Exchange 500); the next ones go in a new transaction, as they do when a server answers 452 sooner.
@@ -69,7 +68,7 @@ class Envelopes:
         code, reply = self._timed(connection.mail, self.sender)
         if code != 250:  # about every message: the real run stops, or pauses and goes on over a new session
             answer = self.answer(replies.SENDER, code, reply_text(reply), self.pending[0])
-            raise Permanent(answer.reason) if answer.kind == answers.STOP else SessionOver(answer.reason)
+            raise Permanent(answer.reason) if answer.kind == way_out.STOP else SessionOver(answer.reason)
         taken = 0
         while self.pending and taken < RECIPIENTS_PER_TRANSACTION:
             recipient = self.pending[0]
@@ -81,7 +80,7 @@ class Envelopes:
                 break  # this transaction is full: the next one asks again
             if code in (250, 251):
                 taken += 1
-                self._judge(recipient, answers.TAKEN)
+                self._judge(recipient, way_out.TAKEN)
             else:
                 self._judge(recipient, self.answer(replies.RECIPIENT, code, reply_text(reply), recipient))
         self._timed(connection.rset)
@@ -89,9 +88,9 @@ class Envelopes:
 
     def _judge(self, recipient: str, answer: Answer) -> None:
         """The real run's policy, foreseen: what stops it stops the dry run, what ends a session ends this one."""
-        if answer.kind == answers.STOP:
+        if answer.kind == way_out.STOP:
             raise Permanent(answer.reason)
-        if answer.kind == answers.RECONNECT:
+        if answer.kind == way_out.RECONNECT:
             raise SessionOver(answer.reason)
         self.pending.pop(0)
         self.checked.append(Checked(recipient, answer.kind, answer.reason))

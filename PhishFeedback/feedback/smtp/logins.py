@@ -14,13 +14,13 @@ from base64 import b64encode
 from collections.abc import Callable
 from functools import partial
 
-from feedback.answers import Permanent
 from feedback.quota import words
 from feedback.redaction import remember, scrub
 from feedback.smtp.session import LoginDeferred, Session, reply_text, timeout_for
 from feedback.smtp.settings import SmtpSettings
 from feedback.tokens import Token, TokenSource
 from feedback.trust import trust_context
+from feedback.way_out import Permanent
 
 # What an Exchange Online admin checks, by the enhanced status code that opens a refusal's text:
 # of a login, or of MAIL FROM (where 5.7.57 and 5.7.60 come).

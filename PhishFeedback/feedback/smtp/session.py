@@ -16,7 +16,6 @@ from collections.abc import Callable
 from functools import cache
 
 from feedback.alarm import Clock, timeout_within
-from feedback.answers import Permanent
 from feedback.smtp.connection import (
     REPLY_LINES,
     REPLY_OCTETS,
@@ -26,6 +25,7 @@ from feedback.smtp.connection import (
     TlsConnection,
 )
 from feedback.smtp.settings import SmtpSettings
+from feedback.way_out import Permanent
 
 
 class LoginDeferred(smtplib.SMTPResponseException):

@@ -11,15 +11,14 @@ import smtplib
 import time
 from email.message import EmailMessage
 
-from feedback import answers, pacing
-from feedback.answers import Answer, Permanent
-from feedback.delivery import NOT_CHECKED, Check, Transport, Trouble
+from feedback import pacing, way_out
 from feedback.pacing import Limits
 from feedback.smtp import replies
 from feedback.smtp.envelopes import Envelopes, SessionOver
 from feedback.smtp.logins import sender_advice, sessions
 from feedback.smtp.session import Session, describe_trouble, reply_text
 from feedback.smtp.settings import SmtpSettings
+from feedback.way_out import NOT_CHECKED, Answer, Check, Permanent, Transport, Trouble
 
 
 class SmtpTransport(Transport):
@@ -86,7 +85,7 @@ class SmtpTransport(Transport):
         reply = f"{code} {text}"
         if meaning == replies.QUOTA:
             return Answer(
-                answers.STOP,
+                way_out.STOP,
                 f"The SMTP server {self.smtp.where} answered with a sending quota ({reply}); nothing"
                 " more went out in this job. Run the responder again once the quota resets: it mails only those not"
                 " reached (Exchange Online takes 30 messages a minute and 10,000 recipients a day: see"
@@ -95,22 +94,22 @@ class SmtpTransport(Transport):
             )
         if meaning == replies.SENDER_REFUSED:
             return Answer(
-                answers.STOP, f"The SMTP server refused the sender {self.sender}: {reply}. {sender_advice(text)}", None
+                way_out.STOP, f"The SMTP server refused the sender {self.sender}: {reply}. {sender_advice(text)}", None
             )
         if meaning == replies.TOO_LARGE:
             return Answer(
-                answers.STOP,
+                way_out.STOP,
                 f"The SMTP server {self.smtp.where} refused the message as too large ({reply}), and every message of"
                 " this job is about that size: raise the server's size limit (Postfix: message_size_limit) or"
                 " shorten the template.",
                 None,
             )
         if meaning == replies.CLOSED:
-            return Answer(answers.RECONNECT, f"{self.name} closed the session ({reply})", None)
+            return Answer(way_out.RECONNECT, f"{self.name} closed the session ({reply})", None)
         if meaning == replies.THROTTLED:
-            return Answer(answers.RECONNECT, f"{self.name} answered {reply}", None)
+            return Answer(way_out.RECONNECT, f"{self.name} answered {reply}", None)
         about = recipient if step == replies.RECIPIENT else "the message"
-        kind = answers.REFUSED if meaning == replies.REFUSED else answers.DEFERRED
+        kind = way_out.REFUSED if meaning == replies.REFUSED else way_out.DEFERRED
         return Answer(kind, f"the server refused {about}: {reply}", None)
 
 
@@ -146,4 +145,4 @@ class _Channel:
             return answer(replies.SENDER, refused.smtp_code, reply_text(refused.smtp_error), recipient)
         except smtplib.SMTPDataError as refused:
             return answer(replies.MESSAGE, refused.smtp_code, reply_text(refused.smtp_error), recipient)
-        return answers.TAKEN
+        return way_out.TAKEN

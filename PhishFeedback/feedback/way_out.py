@@ -1,0 +1,90 @@
+"""The contract between the delivery policy and each way out (SMTP, Microsoft Graph, the Gmail API).
+
+A transport opens channels, answers each message with one `Answer`, and says what a dry run can
+check; each service words its replies its own way, and its transport turns them into these answers,
+so that who is pending, sent, failed, retried and paced is decided once, in the delivery policy
+(feedback/delivery.py), whatever the service. Adding a service means one transport module that
+subclasses `Transport` (docs/development.md, "Adding a way out").
+"""
+
+from __future__ import annotations
+
+from feedback.errors import PhishFeedbackError
+from feedback.redaction import shortened
+from feedback.shapes import shape
+
+ACCEPTED = "accepted"  # the service took the message: it counts as sent, and is recorded
+REFUSED = "refused"  # final for this reporter only (an unknown or invalid recipient): the others go on
+DEFERRED = "deferred"  # this reporter's message only, for now (greylisting): tried again later, others go on
+RECONNECT = "reconnect"  # the channel is over or throttled: pause (`after` s, else the back-off), then go on
+STOP = "stop"  # nothing more goes out in this job (a quota, a refused sender, missing rights): `reason` says why
+
+
+class Permanent(PhishFeedbackError):
+    """Raised by a transport when trying again will not help: the reason goes to every message still waiting."""
+
+
+@shape
+class Answer:
+    kind: str  # one of the five above
+    reason: str  # for the analyst: what the service answered, and what to check; "" when accepted
+    after: float | None  # RECONNECT: the service's own wait (Retry-After), None for the policy's back-off
+
+
+# The answer for every message a service took: it says nothing more.
+TAKEN = Answer(ACCEPTED, "", None)
+
+
+def not_the_service(name: str, status: int, content_type: str | None, expected: str, check: str) -> Answer:
+    """A 2xx in another shape than the service's success (`expected`): something between Cortex and the service, a
+    proxy's block page say, answered in its place, so the message did not go; `check` names the items."""
+    what = f"HTTP {status}" + (f", {shortened(content_type, 60)}" if content_type else "")
+    return Answer(
+        STOP,
+        f"{name} answered {what}, which is not its answer to a message ({expected}): something between Cortex and"
+        f" it, a proxy's block page say, answered in its place, and the message is not counted as sent. Check {check}"
+        " and Cortex's proxy settings.",
+        None,
+    )
+
+
+class Trouble(OSError):
+    """Transient trouble a transport has put in words already (a timeout, a dropped connection)."""
+
+
+class Transport:
+    """What every way out offers the policy; each transport module makes one, a subclass.
+
+    - `name`: how the analyst's sentences name the service ("the SMTP server host:port").
+    - `channel()`: a context manager opening one session or connection; the entered channel's
+      `send(message, recipient)` returns an `Answer`. Raising `Permanent` ends the job's sending; an
+      OSError (smtplib's and the HTTP client's exceptions are ones; `Trouble` when already worded) is trouble
+      the policy retries with its bounded back-off.
+    - `check(recipients, limits)`: what the dry run does: asks the service what it can without sending
+      (over SMTP, the sender and each address; elsewhere a token) and returns a `Check`.
+    - `advice`: what to check when no message went out, naming the items (a generic sentence here).
+    """
+
+    name: str
+    advice = "Check that the service is up and accepts connections from Cortex, and Cortex's proxy settings"
+
+
+# A reporter the dry run could not ask about (its session ended, or the time budget did); else an answer's kind.
+NOT_CHECKED = "not checked"
+
+
+@shape
+class Checked:
+    """What the dry run learnt of one reporter's address: `status` accepted, refused, deferred or not checked."""
+
+    address: str
+    status: str
+    reason: str  # the service's answer as a real run words it; "" when accepted
+
+
+@shape
+class Check:
+    """The dry run's findings: each address asked about, and the sentences of what could not be checked."""
+
+    checked: tuple[Checked, ...]
+    unchecked: tuple[str, ...]

@@ -14,6 +14,7 @@ import subprocess
 import pytest
 from pytest_httpserver import HTTPServer
 
+from feedback.trust import trust_context
 from testkit.cases import thehive4_case, thehive5_case
 from testkit.smtp_server import IntermediateCertificates, LoopbackSmtp
 from testkit.thehive_api import API_KEY, v1_observable
@@ -158,3 +159,9 @@ def test_intermediate_alone_in_cacerts_is_trusted_for_thehive_over_https(cortex,
     assert result.success, result.error
     assert url.startswith("https://")
     assert chain_smtp.recipients() == ["bob@example.org"]
+
+
+def test_every_party_of_a_job_shares_one_context_per_cacerts(certificates):
+    """Reading the system's store is most of a context's cost: a job that reads TheHive and sends mail pays it once."""
+    assert trust_context(certificates.ca_pem) is trust_context(certificates.ca_pem)
+    assert trust_context(certificates.ca_pem) is not trust_context(None)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import ssl
+from functools import lru_cache
 
 from feedback.items import WHERE, ConfigError
 
@@ -28,7 +29,13 @@ HEX = frozenset("0123456789abcdef")
 PARTIAL_CHAIN = getattr(ssl, "VERIFY_X509_PARTIAL_CHAIN", 0x80000)
 
 
+@lru_cache(maxsize=4)
 def trust_context(cacerts: str | None) -> ssl.SSLContext:
+    """Whom the job trusts: the system's store, then cacerts; made once per job for every party that asks.
+
+    Reading the system's store is most of a context's cost, and a job that reads TheHive and sends
+    mail would pay it twice; nothing changes a context once made, so the parties share it.
+    """
     directory, bundle = system_store()
     try:
         context = ssl.create_default_context(cafile=bundle, capath=directory)

@@ -71,7 +71,7 @@ def send(
     try:
         with session.request(method, url, json=body, timeout=timeout, stream=True) as answer:
             status = answer.status_code
-            content, more = within(answer.iter_content(1 << 13), room)
+            content, more = within(answer.iter_content(1 << 18), room)
     except requests.exceptions.SSLError:
         raise advice.error(f"{where} could not be reached over verified TLS. {advice.tls}") from None
     except requests.Timeout:

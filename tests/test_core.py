@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from feedback.addresses import AddressError, domain_allowed, parse_address
+from feedback.addresses import PLAIN, AddressError, domain_allowed, parse_address, parsed_address
 from feedback.items import ConfigError
 from feedback.settings import read_settings
 from feedback.tags import record_operations, tag_values
@@ -35,6 +37,17 @@ def test_anything_but_one_plain_address_is_refused_with_a_reason(value):
 
 def test_a_plain_address_is_kept_as_written():
     assert parse_address("  Alice.Smith+phish@Example.org ") == "Alice.Smith+phish@Example.org"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(PLAIN, fullmatch=True) | st.from_regex(r"[!-~]{1,12}@[a-z.-]{1,8}", fullmatch=True))
+@example("=?utf-8?q?alice?=@example.org")
+@example("alice..smith@example.org")
+@example(".alice@example.org")
+@example("alice@example..org")
+def test_an_address_taken_as_plain_is_the_one_the_standard_librarys_parser_reads(text):
+    if PLAIN.fullmatch(text):
+        assert parsed_address(text) == text
 
 
 def test_allowed_domains_include_their_sub_domains_only():

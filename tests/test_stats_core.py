@@ -169,6 +169,20 @@ def test_nesting_is_counted_on_the_bytes_as_the_decoded_value_nests(value, ascii
     assert nesting(body) == depth(value)
 
 
+@settings(max_examples=EXAMPLES * 2, deadline=None)
+@given(nested, st.integers(min_value=29, max_value=34))
+def test_a_page_is_refused_exactly_when_it_nests_32_levels_or_more(value, levels):
+    while depth(value) < levels:
+        value = [value]
+    body = json.dumps(value).encode()
+
+    if depth(value) >= 32:
+        with pytest.raises(PastBound, match="nested deeper than 32 levels"):
+            decoded(body)
+    else:
+        assert depth(decoded(body)) == depth(value)
+
+
 @pytest.mark.parametrize("levels", [30, 2000], ids=["past-the-bound", "past-the-parser"])
 def test_a_page_nested_past_the_bound_is_refused(levels):
     with pytest.raises(PastBound, match="nested deeper than 32 levels"):

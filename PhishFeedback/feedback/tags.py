@@ -58,6 +58,8 @@ def _unlike(prefix: str) -> frozenset[str]:
 
 def _unrendered(value: str) -> str:
     """The value as it was added: TheHive 4.0's quotes dropped, its split at the first '=' joined again."""
+    if '"' not in value:  # as TheHive 4.1 and 5 keep every tag
+        return value
     if len(value) >= 2 and value[0] == value[-1] == '"':
         return value[1:-1].strip()
     head, separator, tail = value.partition('="')
@@ -103,11 +105,9 @@ def verdict_records(tags: Iterable[object]) -> list[Told]:
     """Every readable verdict record, in the tags' order; one a reader cannot parse is passed over."""
     records = []
     for value in tag_values(tags, TOLD):
-        at, _, rest = value.partition(";")
-        verdict, separator, address = rest.partition(";")
-        moment = _moment(at)
-        if moment and separator and verdict and address:
-            records.append(Told(address, verdict, moment))
+        fields = value.split(";", 2)
+        if len(fields) == 3 and fields[1] and fields[2] and (moment := _moment(fields[0])):
+            records.append(Told(fields[2], fields[1], moment))
     return records
 
 
@@ -121,8 +121,7 @@ def ack_records(tags: Iterable[object]) -> list[Acknowledged]:
     records = []
     for value in tag_values(tags, ACKNOWLEDGED_AT):
         at, _, address = value.partition(";")
-        moment = _moment(at)
-        if moment and address:
+        if address and (moment := _moment(at)):
             records.append(Acknowledged(address, moment))
     return records
 

@@ -32,30 +32,27 @@ CLASSES = (
 
 
 class Tally:
-    """Counted by (month, verdict) and by (reporter, verdict), one entry a case and one a report: the totals, the
+    """Counted by (day, verdict) and by (reporter, verdict), one entry a case and one a report: the totals, the
     months' and each reporter's own mix are summed from them once, at the end."""
 
     def __init__(self) -> None:
         self.answered = self.unanswered = self.acknowledged = 0
-        self.cells: dict[tuple[str, str], list[int]] = {}  # (month, verdict) -> [cases, reports]
+        self.cells: dict[tuple[float, str], list[int]] = {}  # (day since the epoch, verdict) -> [cases, reports]
         self.reported: dict[tuple[str, str], int] = {}  # (address, verdict) -> reports
-        self.days: dict[int, str] = {}  # day since the epoch -> "YYYY-MM"
         self.delays, self.ack_delays = array("q"), array("q")
 
     def add(self, case: CaseFacts) -> None:
         created, start, verdict, reporters, answered, told, acknowledged, acked = case
-        day = int(created // 86400)
-        month = self.days.get(day)
-        if month is None:
-            month = self.days[day] = _month(created)
-        cell = self.cells.get((month, verdict))
+        key = created // 86400, verdict
+        cell = self.cells.get(key)
         if cell is None:
-            cell = self.cells[month, verdict] = [0, 0]
+            cell = self.cells[key] = [0, 0]
         cell[0] += 1
         cell[1] += len(reporters)
         reported, answerable = self.reported, verdict in VERDICTS
         for address in reporters:
-            reported[address, verdict] = reported.get((address, verdict), 0) + 1
+            key = address, verdict
+            reported[key] = reported.get(key, 0) + 1
             if address in acknowledged:
                 self.acknowledged += 1
                 if address in acked:
@@ -73,7 +70,8 @@ class Tally:
         """The statistics as one JSON-ready object (docs/statistics.md names its keys)."""
         verdicts, report_verdicts = Counter(), Counter()
         months: dict[str, list] = {}  # "YYYY-MM" -> [cases, reports, Counter of cases, Counter of reports]
-        for (month, verdict), (cases, reports) in self.cells.items():
+        for (day, verdict), (cases, reports) in self.cells.items():
+            month = _month(day * 86400)
             verdicts[verdict] += cases
             report_verdicts[verdict] += reports
             counts = months.setdefault(month, [0, 0, Counter(), Counter()])

@@ -71,6 +71,7 @@ def send(
     try:
         with session.request(method, url, json=body, timeout=timeout, stream=True) as answer:
             status = answer.status_code
+            # 256 KiB a read: a page of the statistics is a megabyte, and each read is a few Python calls deep.
             content, more = within(answer.iter_content(1 << 18), room)
     except requests.exceptions.SSLError:
         raise advice.error(f"{where} could not be reached over verified TLS. {advice.tls}") from None

@@ -151,7 +151,9 @@ def depth(value: object) -> int:
     return 1 + max(map(depth, value), default=0)
 
 
-texts = st.text(alphabet=st.sampled_from('[]{}"\\ab\n\u00e9\u2028:,'), max_size=12)
+# Every character JSON escapes (the quote, the backslash, the control characters with a letter of their own and
+# those written \u00XX), beside the structure's own, letters that follow a backslash in an escape, and others.
+texts = st.text(alphabet=st.sampled_from('[]{}"\\abnrtu/\n\t\r\b\f\x01\u00e9\u2028:,'), max_size=12)
 nested = st.recursive(
     st.none() | st.integers() | texts,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
@@ -167,9 +169,24 @@ def test_nesting_is_counted_on_the_bytes_as_the_decoded_value_nests(value, ascii
     assert nesting(body) == depth(value)
 
 
-def test_a_page_nested_past_the_bound_is_refused_before_it_is_decoded():
+@settings(max_examples=EXAMPLES * 2, deadline=None)
+@given(nested, st.integers(min_value=29, max_value=34))
+def test_a_page_is_refused_exactly_when_it_nests_32_levels_or_more(value, levels):
+    while depth(value) < levels:
+        value = [value]
+    body = json.dumps(value).encode()
+
+    if depth(value) >= 32:
+        with pytest.raises(PastBound, match="nested deeper than 32 levels"):
+            decoded(body)
+    else:
+        assert depth(decoded(body)) == depth(value)
+
+
+@pytest.mark.parametrize("levels", [30, 2000], ids=["past-the-bound", "past-the-parser"])
+def test_a_page_nested_past_the_bound_is_refused(levels):
     with pytest.raises(PastBound, match="nested deeper than 32 levels"):
-        decoded(b'[{"tags": ' + b"[" * 30 + b"[1]" + b"]" * 30 + b"}]")  # with its values, 33 levels
+        decoded(b'[{"tags": ' + b"[" * levels + b"[1]" + b"]" * levels + b"}]")  # with its values, levels + 3
     assert decoded(
         b'[{"tags": ' + b"[" * 28 + b"[1]" + b"]" * 28 + b', "title": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}]'
     )

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from feedback.addresses import AddressError, parse_address
 from feedback.case import CaseError, Observable, Report
 from feedback.plan import decide
-from feedback.tags import NOTIFIED, notified_addresses, record_operations, record_tag
+from feedback.tags import NOTIFIED, notified_addresses, record_operations, record_tag, tag_values
 from testkit.cases import thehive4_case, thehive5_case, thehive40_case
 from testkit.cortex import apply_operations
 from testkit.thehive40_tags import parse, render, rendered, stored
@@ -212,3 +212,29 @@ def test_reporters_outside_the_allowed_domains_point_at_the_setting(cortex, smtp
     assert "allowed_recipient_domains" in result.error.split("). ", 1)[1]
     assert "the configuration may be the cause" in result.error
     assert smtp.delivered == []
+
+
+NAMESPACES = ("user_email", "feedback_sent", "feedback_ack", "feedback_ack_at", "feedback_verdict")
+# What may come before a namespace and how it may be written: white space (some only Unicode calls so), any case,
+# and characters outside ASCII that lower to ASCII letters (the Kelvin sign to 'k').
+_spelt = st.builds(
+    lambda lead, name, separator, value: f"{lead}{name}{separator}{value}",
+    st.sampled_from(["", " ", "\t", "\n ", "\x1c", "\u3000", "x"]),
+    st.sampled_from(NAMESPACES).flatmap(
+        lambda name: st.sampled_from([name, name.upper(), name.title(), name.replace("k", "\u212a"), name[:-1]])
+    ),
+    st.sampled_from([":", "=", " :", "_at:", ""]),
+    st.text(max_size=12),
+)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.lists(st.one_of(_spelt, st.text(max_size=20)), max_size=6), st.sampled_from(NAMESPACES + ("",)))
+def test_a_tag_is_read_as_its_namespaces_however_it_is_spelt(tags, namespace):
+    prefix = namespace.lower()
+
+    def written_so(tag: str) -> bool:
+        text = tag.strip()
+        return text[: len(prefix)].lower() == prefix and text[len(prefix) : len(prefix) + 1] in (":", "=")
+
+    assert [tag for tag in tags if tag_values([tag], namespace)] == [tag for tag in tags if written_so(tag)]

@@ -177,7 +177,8 @@ def exchange(session, method: str, url: str, limit: int, timeout: float, **reque
     except (requests.RequestException, OSError) as failure:
         raise unreachable(failure) from None
     try:
-        body, more = within(response.iter_content(1 << 13), limit)
+        # 256 KiB a read: a page of TheHive's cases is a megabyte, and each read is a few Python calls deep.
+        body, more = within(response.iter_content(1 << 18), limit)
     except (requests.RequestException, OSError) as failure:
         raise CutShort(response.status_code, response.headers, type(failure).__name__) from None
     if more:

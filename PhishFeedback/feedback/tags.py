@@ -11,8 +11,10 @@ keep what was added. Every form is read here, and the record is written so that 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from feedback.shapes import shape
 
@@ -25,25 +27,39 @@ ACKNOWLEDGED = "feedback_ack"
 TOLD = "feedback_verdict"
 ACKNOWLEDGED_AT = "feedback_ack_at"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# TIME_FORMAT's text; hours to 23, as `datetime` takes them (a later `fromisoformat` takes 24:00 too).
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-9]{2}:[0-9]{2}Z")
 TAG_OPERATION = {"case": "AddTagToCase", "alert": "AddTagToAlert"}
 
 
 def tag_values(tags: Iterable[object], namespace: str) -> list[str]:
     """Values of the namespace's tags in every form TheHive stores them: ns:v, ns=v, ns="v", ns:p="v"."""
     prefix = namespace.lower()
+    size, unlike = len(prefix), _unlike(prefix)
     values = []
     for tag in tags:
-        if not isinstance(tag, str):
+        if not isinstance(tag, str) or tag[:1] in unlike:
             continue
         text = tag.strip()
-        if text[: len(prefix)].lower() != prefix or text[len(prefix) : len(prefix) + 1] not in (":", "="):
+        if text[:size].lower() != prefix or text[size : size + 1] not in (":", "="):
             continue
-        values.append(_unrendered(text[len(prefix) + 1 :].strip()))
+        values.append(_unrendered(text[size + 1 :].strip()))
     return values
+
+
+@lru_cache(maxsize=64)
+def _unlike(prefix: str) -> frozenset[str]:
+    """The first characters no tag of the namespace can begin with, checked before any other work: most tags a
+    reader sees are of other namespaces (the statistics read a few hundred thousand). Only ASCII ones, which
+    lower to one character whatever follows; a tag beginning with white space or any other is read in full."""
+    first = prefix[:1] or ":="  # an empty namespace: the tag begins with its separator
+    return frozenset(c for c in map(chr, range(128)) if not c.isspace() and c.lower() not in first)
 
 
 def _unrendered(value: str) -> str:
     """The value as it was added: TheHive 4.0's quotes dropped, its split at the first '=' joined again."""
+    if '"' not in value:  # as TheHive 4.1 and 5 keep every tag
+        return value
     if len(value) >= 2 and value[0] == value[-1] == '"':
         return value[1:-1].strip()
     head, separator, tail = value.partition('="')
@@ -89,11 +105,9 @@ def verdict_records(tags: Iterable[object]) -> list[Told]:
     """Every readable verdict record, in the tags' order; one a reader cannot parse is passed over."""
     records = []
     for value in tag_values(tags, TOLD):
-        at, _, rest = value.partition(";")
-        verdict, separator, address = rest.partition(";")
-        moment = _moment(at)
-        if moment and separator and verdict and address:
-            records.append(Told(address, verdict, moment))
+        fields = value.split(";", 2)
+        if len(fields) == 3 and fields[1] and fields[2] and (moment := _moment(fields[0])):
+            records.append(Told(fields[2], fields[1], moment))
     return records
 
 
@@ -107,8 +121,7 @@ def ack_records(tags: Iterable[object]) -> list[Acknowledged]:
     records = []
     for value in tag_values(tags, ACKNOWLEDGED_AT):
         at, _, address = value.partition(";")
-        moment = _moment(at)
-        if moment and address:
+        if address and (moment := _moment(at)):
             records.append(Acknowledged(address, moment))
     return records
 
@@ -118,15 +131,14 @@ def _time(at: datetime) -> str:
 
 
 def _moment(text: str) -> datetime | None:
-    """The time as `_time` writes it (TIME_FORMAT), read by hand: strptime is slow, and statistics read one a report."""
+    """The time as `_time` writes it (TIME_FORMAT) and nothing else, in UTC: strptime is slow, and the statistics
+    read one a report."""
     text = text.strip()
-    fields = (text[:4], text[5:7], text[8:10], text[11:13], text[14:16], text[17:19])
-    digits = "".join(fields)
-    if len(text) != 20 or text[4::3] != "--T::Z" or not (digits.isascii() and digits.isdigit()):
+    if _TIME.fullmatch(text) is None:
         return None
     try:
-        return datetime(*map(int, fields), tzinfo=timezone.utc)
-    except ValueError:
+        return datetime.fromisoformat(f"{text[:-1]}+00:00")
+    except ValueError:  # no such day
         return None
 
 

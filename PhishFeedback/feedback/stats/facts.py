@@ -30,7 +30,9 @@ NONE = "none"
 # Where a TheHive 5 case came from an alert, the alert's own times (thehive4py's OutputCase): feedback is timed
 # from the first of them.
 ALERT_TIMES = ("alertDate", "alertNewDate", "alertImportedDate")
-NAMESPACES = (REPORTER, NOTIFIED, TOLD, ACKNOWLEDGED, ACKNOWLEDGED_AT)
+# The record's timed tags as the responder writes them and TheHive 4.0 shows them, the verdict's first: each is its
+# own, so not cached, and each is given only to its reader.
+TIMED = tuple(f"{namespace}{separator}" for namespace in (TOLD, ACKNOWLEDGED_AT) for separator in ":=")
 
 
 @shape
@@ -48,8 +50,8 @@ class CaseFacts:
 def case_facts(case: object, field: str, title_prefix: str) -> CaseFacts | None:
     """The facts of a phishing-report case; None for anything else (no title with the prefix, no creation time).
 
-    Read once for every case of a year's statistics: each reader is given only its own namespace's tags,
-    and none is asked about a namespace the case does not have.
+    Read once for every case of a year's statistics: whom a tag names is read once for all the cases that carry
+    it (`_said`); the timed records, each of which is its own, are read together.
     """
     if not isinstance(case, dict):
         return None
@@ -59,18 +61,48 @@ def case_facts(case: object, field: str, title_prefix: str) -> CaseFacts | None:
     created = _seconds(case.get("_createdAt")) or _seconds(case.get("createdAt"))
     if created is None:
         return None
-    tags = _by_namespace(case.get("tags"))
-    named = tag_values(tags[REPORTER], REPORTER) if tags[REPORTER] else ()
-    reporters = tuple(dict.fromkeys(filter(None, (_address(value.lower()) for value in named))))
-    told = _firsts(verdict_records(tags[TOLD])) if tags[TOLD] else {}
-    acked = _firsts(ack_records(tags[ACKNOWLEDGED_AT])) if tags[ACKNOWLEDGED_AT] else {}
-    answered = notified_addresses(tags[NOTIFIED], NOTIFIED) if tags[NOTIFIED] else set()
+    reporters: dict[str, None] = {}
+    answered, acknowledged, told_tags, acked_tags = set(), set(), [], []
+    tags = case.get("tags")
+    for tag in tags if isinstance(tags, list) else ():
+        if not isinstance(tag, str):
+            continue
+        if tag.startswith(TIMED):
+            (told_tags if tag.startswith(TIMED[:2]) else acked_tags).append(tag)
+            continue
+        said = _said(tag)
+        if said is not None:
+            namespace, address = said
+            if namespace == REPORTER:
+                reporters[address] = None
+            elif namespace == NOTIFIED:
+                answered.add(address)
+            else:
+                acknowledged.add(address)
+    told = _firsts(verdict_records(told_tags)) if told_tags else {}
+    acked = _firsts(ack_records(acked_tags)) if acked_tags else {}
     answered.update(told)
-    acknowledged = notified_addresses(tags[ACKNOWLEDGED], ACKNOWLEDGED) if tags[ACKNOWLEDGED] else set()
     acknowledged.update(acked)
     start = _alert(case) or created
     verdict = verdict_of(field_value(case, field))
-    return CaseFacts(created, start, verdict, reporters, answered, told, acknowledged, acked)
+    return CaseFacts(created, start, verdict, tuple(reporters), answered, told, acknowledged, acked)
+
+
+@lru_cache(maxsize=1 << 16)
+def _said(tag: str) -> tuple[str, str] | None:
+    """Whom one tag names, through the responder's own readers: (namespace, address in lower case), or None.
+
+    Reporter tags and the untimed records recur from case to case (5,000 reporters, a few forms each, over 150,000
+    reports): each is read once. Bounded, as a TheHive may hold any number of distinct tags. No tag is of two
+    namespaces: none of them, followed by ':' or '=', begins another.
+    """
+    for value in tag_values((tag,), REPORTER):
+        address = _address(value.lower())
+        return (REPORTER, address) if address else None
+    for namespace in (NOTIFIED, ACKNOWLEDGED):
+        for address in notified_addresses((tag,), namespace):
+            return namespace, address
+    return None
 
 
 def _alert(case: dict) -> float | None:
@@ -81,27 +113,13 @@ def _alert(case: dict) -> float | None:
     return None
 
 
-def _by_namespace(tags: object) -> dict[str, list[str]]:
-    """The tags of each namespace read here, so that each reader goes through its own few, not all of them."""
-    kept: dict[str, list[str]] = {namespace: [] for namespace in NAMESPACES}
-    for tag in tags if isinstance(tags, list) else ():
-        if not isinstance(tag, str):
-            continue
-        cut = tag.find(":")
-        equals = tag.find("=", 0, cut if cut >= 0 else len(tag))
-        if equals >= 0:
-            cut = equals
-        group = kept.get(tag[:cut].strip().lower()) if cut >= 0 else None
-        if group is not None:
-            group.append(tag)
-    return kept
-
-
 def verdict_of(value: object) -> str:
     """The verdict as the responder names it; any other value as written (shortened), NONE when unset.
 
     Only texts, numbers and a list of them are read: whatever else a field holds is not walked into.
     """
+    if isinstance(value, str):
+        return _named(value) if value else NONE
     if isinstance(value, list):
         value = [_scalar(v) for v in value if v is not None and (not isinstance(v, str) or v.strip())]
         value = value[0] if len(value) == 1 else ", ".join(value)

@@ -94,10 +94,14 @@ def cases(
                 f"{where} answered the same page of cases again (from case {start + 1}): it ignores the range asked"
                 " for. Nothing was counted."
             )
-        for case in page:
-            if _id(case) not in previous:
-                read += 1
-                yield case
+        if previous.isdisjoint(ids):  # as a TheHive that pages asked for gives them
+            read += len(page)
+            yield from page
+        else:
+            for case in page:
+                if _id(case) not in previous:
+                    read += 1
+                    yield case
         progress(read, count)
         if len(page) < PAGE:
             return

@@ -32,37 +32,27 @@ CLASSES = (
 
 
 class Tally:
+    """Counted by (day, verdict) and by (reporter, verdict), one entry a case and one a report: the totals, the
+    months' and each reporter's own mix are summed from them once, at the end."""
+
     def __init__(self) -> None:
-        self.cases = self.reports = self.answered = self.unanswered = self.acknowledged = 0
-        self.verdicts: Counter = Counter()
-        self.report_verdicts: Counter = Counter()
-        self.months: dict[str, list] = {}  # "YYYY-MM" -> [cases, reports, Counter of cases, Counter of reports]
-        self.reporters: dict[str, list] = {}  # address -> [reports, real, Counter of verdicts]
+        self.answered = self.unanswered = self.acknowledged = 0
+        self.cells: dict[tuple[float, str], list[int]] = {}  # (day since the epoch, verdict) -> [cases, reports]
+        self.reported: dict[tuple[str, str], int] = {}  # (address, verdict) -> reports
         self.delays, self.ack_delays = array("q"), array("q")
 
     def add(self, case: CaseFacts) -> None:
         created, start, verdict, reporters, answered, told, acknowledged, acked = case
-        count = len(reporters)
-        self.cases += 1
-        self.reports += count
-        self.verdicts[verdict] += 1
-        self.report_verdicts[verdict] += count
-        key = _month(created)
-        month = self.months.get(key)
-        if month is None:
-            month = self.months[key] = [0, 0, Counter(), Counter()]
-        month[0] += 1
-        month[1] += count
-        month[2][verdict] += 1
-        month[3][verdict] += count
-        real, answerable = verdict in REAL, verdict in VERDICTS
+        key = created // 86400, verdict
+        cell = self.cells.get(key)
+        if cell is None:
+            cell = self.cells[key] = [0, 0]
+        cell[0] += 1
+        cell[1] += len(reporters)
+        reported, answerable = self.reported, verdict in VERDICTS
         for address in reporters:
-            counts = self.reporters.get(address)
-            if counts is None:
-                counts = self.reporters[address] = [0, 0, Counter()]
-            counts[0] += 1
-            counts[1] += real
-            counts[2][verdict] += 1
+            key = address, verdict
+            reported[key] = reported.get(key, 0) + 1
             if address in acknowledged:
                 self.acknowledged += 1
                 if address in acked:
@@ -78,13 +68,30 @@ class Tally:
 
     def result(self, top: int) -> dict:
         """The statistics as one JSON-ready object (docs/statistics.md names its keys)."""
-        ranked = sorted(self.reporters.items(), key=lambda item: (-item[1][0], item[0]))[: max(top, 0)]
+        verdicts, report_verdicts = Counter(), Counter()
+        months: dict[str, list] = {}  # "YYYY-MM" -> [cases, reports, Counter of cases, Counter of reports]
+        for (day, verdict), (cases, reports) in self.cells.items():
+            month = _month(day * 86400)
+            verdicts[verdict] += cases
+            report_verdicts[verdict] += reports
+            counts = months.setdefault(month, [0, 0, Counter(), Counter()])
+            counts[0] += cases
+            counts[1] += reports
+            counts[2][verdict] += cases
+            counts[3][verdict] += reports
+        reporters: dict[str, list] = {}  # address -> [reports, real, Counter of verdicts]
+        for (address, verdict), reports in self.reported.items():
+            counts = reporters.setdefault(address, [0, 0, Counter()])
+            counts[0] += reports
+            counts[1] += reports if verdict in REAL else 0
+            counts[2][verdict] += reports
+        ranked = sorted(reporters.items(), key=lambda item: (-item[1][0], item[0]))[: max(top, 0)]
         return {
-            "cases": self.cases,
-            "reports": self.reports,
-            "reporters": len(self.reporters),
-            "verdicts": _ordered(self.verdicts, every=True),
-            "report_verdicts": _ordered(self.report_verdicts, every=True),
+            "cases": sum(verdicts.values()),
+            "reports": sum(report_verdicts.values()),
+            "reporters": len(reporters),
+            "verdicts": _ordered(verdicts, every=True),
+            "report_verdicts": _ordered(report_verdicts, every=True),
             "months": [
                 {
                     "month": month,
@@ -93,7 +100,7 @@ class Tally:
                     "verdicts": _ordered(counts[2]),
                     "report_verdicts": _ordered(counts[3]),
                 }
-                for month, counts in sorted(self.months.items())
+                for month, counts in sorted(months.items())
             ],
             "feedback": {
                 "answered": self.answered,

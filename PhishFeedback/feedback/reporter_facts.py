@@ -12,7 +12,6 @@ import time
 from feedback.addresses import AddressError, parse_address
 from feedback.case import Report
 from feedback.composers import Reporter
-from feedback.mailbox_settings import Unavailable
 from feedback.message_ids import message_id
 from feedback.plan import Decision
 from feedback.reporter_languages import language_of
@@ -63,6 +62,9 @@ def _mailbox_languages(
     """Each mailbox's language as its mail service says (Graph, Gmail), as far as it will and time allows."""
     if not settings.auto_language or settings.delivery == "smtp":
         return {}, []
+    # Here, not at the top: a job with no look-up to make loads no HTTP client (docs/performance.md).
+    from feedback.mailbox_settings import Unavailable
+
     cutoff = time.monotonic() + max(0.0, deadline - time.monotonic()) * LOOKUP_SHARE
     if settings.delivery == "graph":
         from feedback.microsoft.mailbox_language import GraphLanguages

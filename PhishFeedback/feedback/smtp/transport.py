@@ -14,7 +14,6 @@ from email.message import EmailMessage
 from feedback import pacing, way_out
 from feedback.pacing import Limits
 from feedback.smtp import replies
-from feedback.smtp.envelopes import Envelopes, SessionOver
 from feedback.smtp.logins import sender_advice, sessions
 from feedback.smtp.session import Session, describe_trouble, reply_text
 from feedback.smtp.settings import SmtpSettings
@@ -40,6 +39,8 @@ class SmtpTransport(Transport):
         Trouble is tried again as the real run tries it (the same back-off and smtp_retries); a check that
         could ask about nobody fails the job, saying what went wrong.
         """
+        from feedback.smtp.envelopes import Envelopes, SessionOver  # for dry runs only
+
         asked = Envelopes(recipients, self.sender, self.answer, limits, self.deadline)
         stalled = 0
         while True:
@@ -60,7 +61,7 @@ class SmtpTransport(Transport):
                 return self._given_up(asked, f"{trouble} (after {max(stalled, 1)} attempt(s))", recipients)
             time.sleep(wait)
 
-    def _given_up(self, asked: Envelopes, reason: str, recipients: list[str]) -> Check:
+    def _given_up(self, asked, reason: str, recipients: list[str]) -> Check:
         if not asked.opened:
             raise Permanent(f"The dry run could not open a session: {reason}. {self.advice}.")
         asked.rest(reason)

@@ -86,7 +86,11 @@ def build_image(tag: str, options: list[str]) -> str:
     build = [*command, "build", *container_options(command), "-t", tag, *options, str(CONTEXT)]
     print("./dev image:", " ".join(build), file=sys.stderr)
     if subprocess.run(build).returncode != 0:
-        raise SystemExit(f"./dev image: {command[0]} could not build {tag} (see above).")
+        raise SystemExit(
+            f"./dev image: {command[0]} could not build {tag} (see above). Behind a company mirror or proxy, or"
+            " with no network, docs/image.md has the recipes: --build-arg BASE_IMAGE and PIP_INDEX_URL"
+            " (Building), or a build from downloaded wheels (Offline)."
+        )
     return local_name(command, tag)
 
 

@@ -31,6 +31,7 @@ from testkit.container import (
     podman,
     run_container_job,
 )
+from testkit.cortex import REPO
 from testkit.records import told, untimed
 from testkit.smtp_server import PASSWORD, USER
 
@@ -196,3 +197,17 @@ def test_offline_build_takes_the_best_fitting_wheel_of_a_folder_that_also_holds_
     assert len(offered) == 2 and WHEEL_PLATFORM in offered[0] + offered[1], offered
     [own] = [name for name in offered if WHEEL_PLATFORM not in name]
     assert platforms and all(platform in own for platform in platforms), (platforms, own)
+
+
+def test_dev_image_that_cannot_build_points_at_the_mirror_and_offline_recipes(engine):
+    """A build that cannot reach its base image (a company network, no network) ends saying where the way round is."""
+    done = subprocess.run(
+        [str(REPO / "dev"), "image", "phishfeedback-unbuildable:0", "--build-arg", "BASE_IMAGE=localhost:1/none:0"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+    assert done.returncode != 0
+    assert "could not build phishfeedback-unbuildable:0" in done.stderr
+    assert "docs/image.md" in done.stderr and "Offline" in done.stderr and "PIP_INDEX_URL" in done.stderr

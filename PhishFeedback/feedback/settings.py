@@ -25,17 +25,15 @@ from feedback.smtp.settings import SmtpSettings, smtp_settings
 from feedback.thehive.settings import TheHiveSettings, thehive_settings
 
 # How messages leave (docs/graph.md): SMTP, Microsoft Graph's sendMail, the Gmail API's messages.send.
-DELIVERIES = ("smtp", "graph", "gmail")
+WAYS_OUT = {"smtp": smtp_settings, "graph": graph_settings, "gmail": gmail_settings}
 
 
 @shape
 class Settings:
     sender_name: str
     sender_address: str
-    delivery: str
-    smtp: SmtpSettings | None
-    graph: GraphSettings | None
-    gmail: GmailSettings | None
+    # The way out the `delivery` item chose, with its own items: its type is the choice.
+    way_out: SmtpSettings | GraphSettings | GmailSettings
     limits: Limits
     thehive: TheHiveSettings | None
     custom_field: str
@@ -66,7 +64,7 @@ def read_settings(config: object, parameters: object) -> Settings:
         raise ConfigError("The job carries no configuration object. Re-save the responder's settings in Cortex.")
     items = Items(config)
     sender_name, sender_address = _mailbox("from", items.text("from", required=True), "sender")
-    delivery = items.choice("delivery", DELIVERIES, "smtp")
+    delivery = items.choice("delivery", tuple(WAYS_OUT), "smtp")
     job_timeout = items.number("jobTimeout", 30, low=1, high=24 * 60)
     cacerts = items.text("cacerts", secret=True)
     timeout = items.number("smtp_timeout", 30, low=1, high=600)
@@ -74,10 +72,7 @@ def read_settings(config: object, parameters: object) -> Settings:
     return Settings(
         sender_name=sender_name,
         sender_address=sender_address,
-        delivery=delivery,
-        smtp=smtp_settings(items, cacerts, timeout) if delivery == "smtp" else None,
-        graph=graph_settings(items, cacerts, timeout) if delivery == "graph" else None,
-        gmail=gmail_settings(items, cacerts, timeout) if delivery == "gmail" else None,
+        way_out=WAYS_OUT[delivery](items, cacerts, timeout),
         # smtp_retries and smtp_max_per_minute pace every way out: named before the others came, kept for saved configs.
         limits=Limits(
             timeout=timeout,

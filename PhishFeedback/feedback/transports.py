@@ -6,20 +6,23 @@ SMTP, the default, must not pay for them; nor a job through them for smtplib and
 
 from __future__ import annotations
 
+from feedback.google.settings import GmailSettings
+from feedback.microsoft.settings import GraphSettings
 from feedback.settings import Settings
 from feedback.way_out import Transport
 
 
 def transport_for(settings: Settings, deadline: float) -> Transport:
     """The job's transport, from its settings; nothing is contacted before its first channel or check."""
-    if settings.delivery == "graph":
+    way_out = settings.way_out
+    if isinstance(way_out, GraphSettings):
         from feedback.microsoft.graph import GraphTransport
 
-        return GraphTransport(settings.graph, settings.sender_address, deadline)
-    if settings.delivery == "gmail":
+        return GraphTransport(way_out, settings.sender_address, deadline)
+    if isinstance(way_out, GmailSettings):
         from feedback.google import gmail
 
-        account = settings.gmail
+        account = way_out
         return gmail.transport(
             account.service_account,
             settings.sender_address,
@@ -31,4 +34,4 @@ def transport_for(settings: Settings, deadline: float) -> Transport:
         )
     from feedback.smtp.transport import SmtpTransport
 
-    return SmtpTransport(settings.smtp, settings.sender_address, deadline)
+    return SmtpTransport(way_out, settings.sender_address, deadline)

@@ -10,13 +10,11 @@ See docs/thehive-setup.md.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 
-from feedback.redaction import ScrubbedStream, remember
 from feedback.thehive.admin_api import STATUS, AdminApi, terminal_safe
-from feedback.thehive.command_line import ENVIRONMENT_KEY, add_thehive_options, in_own_environment, thehive_settings
+from feedback.thehive.command_line import ENVIRONMENT_KEY, add_thehive_options, started, thehive_settings
 from feedback.thehive.dashboard import add_dashboard
 from feedback.thehive.field_setup import ROUTES, SetupError, edition, plan, read_fields
 from feedback.thehive.settings import TheHiveSettings
@@ -41,12 +39,7 @@ def arguments() -> argparse.Namespace:
 
 
 def main() -> int:
-    in_own_environment(__file__)
-    sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)
-    # Remembered first: a key typed on the command line by mistake comes back in argparse's complaint.
-    apikey = os.environ.get(ENVIRONMENT_KEY, "").strip()
-    remember(apikey)
-    options = arguments()
+    options, apikey = started(__file__, arguments)
     try:
         settings = thehive_settings(options, apikey, "a TheHive admin")
         end = time.monotonic() + options.time_limit

@@ -15,14 +15,13 @@ import os
 import sys
 from datetime import datetime, timezone
 
-from feedback.redaction import ScrubbedStream, remember
 from feedback.stats.output import as_json, as_text, write_csv
 from feedback.stats.page import page
 from feedback.stats.progress import Progress
 from feedback.stats.queries import WindowError, window
 from feedback.stats.reading import CaseApi, statistics
 from feedback.thehive.admin_api import terminal_safe
-from feedback.thehive.command_line import ENVIRONMENT_KEY, add_thehive_options, in_own_environment, thehive_settings
+from feedback.thehive.command_line import ENVIRONMENT_KEY, add_thehive_options, started, thehive_settings
 from feedback.thehive.field_setup import SetupError
 
 # The whole read's time: 100,000 cases take minutes; a TheHive that trickles its answers never ends.
@@ -47,12 +46,7 @@ def arguments() -> argparse.Namespace:
 
 
 def main() -> int:
-    in_own_environment(__file__)
-    sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)
-    # Remembered first: a key typed on the command line by mistake comes back in argparse's complaint.
-    apikey = os.environ.get(ENVIRONMENT_KEY, "").strip()
-    remember(apikey)
-    options = arguments()
+    options, apikey = started(__file__, arguments)
     try:
         span = window(options.since, options.until)
         settings = thehive_settings(options, apikey, "a TheHive user who may read the cases")

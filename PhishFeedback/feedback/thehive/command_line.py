@@ -9,10 +9,14 @@ answers. Each mistake is one sentence.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from feedback.api_session import available
 from feedback.items import cleartext_refusal, is_url
+from feedback.redaction import ScrubbedStream, remember
 from feedback.startup import run_in_own_environment
 from feedback.thehive.field_setup import SetupError
 from feedback.thehive.settings import UNSENDABLE, TheHiveSettings, header_safe
@@ -23,10 +27,19 @@ TIMEOUT = 30.0
 LONGEST_LIMIT = 24 * 3600.0
 
 
-def in_own_environment(script: str) -> None:
-    """Where the system Python lacks requests (README installed it into PhishFeedback/.venv), start again there."""
+def started(script: str, arguments: Callable[[], argparse.Namespace]) -> tuple[argparse.Namespace, str]:
+    """The command's options and key, once it runs where requests is and nothing it prints can show a secret.
+
+    Where the system Python lacks requests (README installed it into PhishFeedback/.venv), the command
+    starts again there. The key is remembered before the options are read: one typed on the command
+    line by mistake comes back in argparse's complaint.
+    """
     if not available():
         run_in_own_environment(script)
+    sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)
+    apikey = os.environ.get(ENVIRONMENT_KEY, "").strip()
+    remember(apikey)
+    return arguments(), apikey
 
 
 def add_thehive_options(parser: argparse.ArgumentParser, time_limit: float) -> None:

@@ -21,46 +21,29 @@ from testkit.trickler import Trickler
 SCRIPT = Path(__file__).resolve().parent.parent / "PhishFeedback" / "thehive_setup.py"
 
 
-@pytest.fixture
-def ca_file(tmp_path, certificates) -> str:
-    path = tmp_path / "thehive-ca.pem"
-    path.write_text(certificates.ca_pem)
-    return str(path)
-
-
-@pytest.fixture
-def https_server(certificates):
-    """An HTTPS server on loopback whose certificate the test CA signed."""
-    server = HTTPServer(host="127.0.0.1", ssl_context=certificates.server_context())
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
-
-
 @pytest.fixture(params=[4, 5], ids=["thehive4.1", "thehive5"])
-def hive(request, https_server) -> CustomFieldApi:
+def hive(request, thehive_https) -> CustomFieldApi:
     """TheHive 4.1, then TheHive 5: the test runs on each."""
-    return CustomFieldApi(https_server, request.param)
+    return CustomFieldApi(thehive_https, request.param)
 
 
 @pytest.fixture
-def hive5(https_server) -> CustomFieldApi:
-    return CustomFieldApi(https_server, 5)
+def hive5(thehive_https) -> CustomFieldApi:
+    return CustomFieldApi(thehive_https, 5)
 
 
 @pytest.fixture
-def hive4(https_server) -> CustomFieldApi:
-    return CustomFieldApi(https_server, 4)
+def hive4(thehive_https) -> CustomFieldApi:
+    return CustomFieldApi(thehive_https, 4)
 
 
 @pytest.fixture
-def setup(ca_file):
+def setup(thehive_ca):
     """Runs the script as an admin would, the key in THEHIVE_APIKEY; --cacerts names the test CA unless told."""
 
     def run(url: str, *arguments: str, apikey: str = API_KEY, trusted: bool = True) -> subprocess.CompletedProcess:
         env = {**os.environ, "THEHIVE_APIKEY": apikey}
-        command = [str(SCRIPT), "--url", url, *(["--cacerts", ca_file] if trusted else []), *arguments]
+        command = [str(SCRIPT), "--url", url, *(["--cacerts", str(thehive_ca)] if trusted else []), *arguments]
         return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
     return run
@@ -186,10 +169,10 @@ def test_missing_key_is_one_line(setup, hive5):
     assert "THEHIVE_APIKEY" in result.stderr and hive5.writes == []
 
 
-def test_organisation_is_sent_with_every_call(setup, hive5, https_server):
+def test_organisation_is_sent_with_every_call(setup, hive5, thehive_https):
     assert setup(hive5.url, "--organisation", "SOC").returncode == 0
 
-    assert {request.headers.get("X-Organisation") for request, _ in https_server.log} == {"SOC"}
+    assert {request.headers.get("X-Organisation") for request, _ in thehive_https.log} == {"SOC"}
 
 
 def test_python_without_requests_nor_virtual_environment_is_told_what_to_install(bare_python, hive5, tmp_path):
@@ -204,7 +187,7 @@ def test_python_without_requests_nor_virtual_environment_is_told_what_to_install
 
 
 def test_system_python_without_requests_runs_in_the_responders_virtual_environment(
-    bare_python, hive5, ca_file, tmp_path
+    bare_python, hive5, thehive_ca, tmp_path
 ):
     # README's installation, from Cortex's responders folder; then the command as README writes it, whose
     # `#!/usr/bin/env python3` finds the host's python3, which lacks requests.
@@ -216,7 +199,7 @@ def test_system_python_without_requests_runs_in_the_responders_virtual_environme
     ):
         subprocess.run(step, cwd=responders, check=True)
     env = {**os.environ, "THEHIVE_APIKEY": API_KEY, "PATH": f"{bare_python}:/usr/bin:/bin"}
-    command = ["PhishFeedback/thehive_setup.py", "--url", hive5.url, "--cacerts", ca_file]
+    command = ["PhishFeedback/thehive_setup.py", "--url", hive5.url, "--cacerts", str(thehive_ca)]
 
     result = subprocess.run(command, cwd=responders, env=env, capture_output=True, text=True, timeout=120)
 
@@ -233,14 +216,14 @@ def test_key_typed_on_the_command_line_is_refused_without_being_echoed(setup, hi
 
 
 @pytest.mark.parametrize("recipe", ["thehive-setup", "thehive-setup-page"])
-def test_the_documented_recipe_creates_the_field_as_written(recipe, hive5, ca_file, tmp_path):
+def test_the_documented_recipe_creates_the_field_as_written(recipe, hive5, thehive_ca, tmp_path):
     from testkit.recipes import recipes
 
     # The recipe's own lines, run from a clone; only TheHive's address and key are this test's.
     script = recipes()[recipe].replace("https://thehive.example.org", hive5.url)
     script = script.replace("<API key of a TheHive admin>", API_KEY)
     (tmp_path / "PhishFeedback").symlink_to(SCRIPT.parent)
-    env = {**os.environ, "SSL_CERT_FILE": ca_file}
+    env = {**os.environ, "SSL_CERT_FILE": str(thehive_ca)}
 
     done = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
 

@@ -118,29 +118,27 @@ def test_a_short_read_says_nothing(terminal):
     assert stream.getvalue() == ""
 
 
-def test_a_long_read_shows_its_count_and_rate_at_a_terminal():
-    stream, clock = Terminal(True), Clock()
+def ten_seconds_of_reading(terminal: bool) -> str:
+    """What a read of 100,000 cases in 10 s prints, at a terminal or into a log."""
+    stream, clock = Terminal(terminal), Clock()
     progress = Progress(stream, clock=clock)
     clock.now += 5
     progress(10000, 100000)
     clock.now += 5
     progress(100000, 100000)
     progress.done()
+    return stream.getvalue()
 
-    assert "10,000 of 100,000 cases read (2,000 a second)" in stream.getvalue()
-    assert stream.getvalue().endswith("read 100,000 cases in 10 s (10,000 a second)\n")
+
+def test_a_long_read_shows_its_count_and_rate_at_a_terminal():
+    printed = ten_seconds_of_reading(True)
+
+    assert "10,000 of 100,000 cases read (2,000 a second)" in printed
+    assert printed.endswith("read 100,000 cases in 10 s (10,000 a second)\n")
 
 
 def test_a_long_read_logs_only_its_final_line_where_stderr_is_no_terminal():
-    stream, clock = Terminal(False), Clock()
-    progress = Progress(stream, clock=clock)
-    clock.now += 5
-    progress(10000, 100000)
-    clock.now += 5
-    progress(100000, 100000)
-    progress.done()
-
-    assert stream.getvalue() == "thehive_stats: read 100,000 cases in 10 s (10,000 a second)\n"
+    assert ten_seconds_of_reading(False) == "thehive_stats: read 100,000 cases in 10 s (10,000 a second)\n"
 
 
 def depth(value: object) -> int:

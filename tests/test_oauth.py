@@ -259,7 +259,7 @@ def test_token_endpoint_that_trickles_its_answer_is_cut_at_the_deadline(certific
     server = Trickler(b"HTTP/1.1 200 OK\r\n", pace=0.5, lasting=15, tls=certificates.server_context())
     url = f"https://127.0.0.1:{server.port}{TOKEN_PATH}"
     config = cortex_config({"from": "soc@example.org", **oauth, "oauth_token_url": url})
-    smtp = read_settings(config, {}).smtp
+    smtp = read_settings(config, {}).way_out
     started = time.monotonic()
     try:
         with pytest.raises(OAuthError) as cut:

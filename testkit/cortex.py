@@ -190,9 +190,11 @@ def finish_job(process: subprocess.Popen, folder: Path, timeout: float = 120) ->
 def modules_loaded_by(job: Path, packages: tuple[str, ...]) -> list[str]:
     """The modules of these packages that running the job loads (the script run as __main__, in-process)."""
     script = REPO / json.loads(MANIFEST.read_text(encoding="utf-8"))["command"]
+    # Not through runpy, which loads pkgutil and with it typing: the probe must load nothing of its own.
     probe = (
-        "import os, runpy, sys; sys.argv = sys.argv[1:3]; sys.path.insert(0, os.path.dirname(sys.argv[0]));"
-        " runpy.run_path(sys.argv[0], run_name='__main__');"
+        "import os, sys; sys.argv = sys.argv[1:3]; sys.path.insert(0, os.path.dirname(sys.argv[0]));"
+        " source = open(sys.argv[0], encoding='utf-8').read();"
+        " exec(compile(source, sys.argv[0], 'exec'), {'__name__': '__main__', '__file__': sys.argv[0]});"
         f" print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in {packages!r})))"
     )
     done = subprocess.run(

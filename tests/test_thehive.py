@@ -242,6 +242,13 @@ def test_plain_case_job_does_not_load_the_http_stack(smtp, job_config, tmp_path)
     assert smtp.recipients() == ["alice@example.org"]
 
 
+def test_plain_case_job_loads_none_of_the_costlier_standard_modules(smtp, job_config, tmp_path):
+    """Cortex starts a process per click: each of these would cost every job a few per cent (docs/performance.md)."""
+    job = write_job(tmp_path, thehive4_case("Spam"), job_config())
+
+    assert modules_loaded_by(job, ("typing", "dataclasses", "inspect", "pathlib", "threading")) == []
+
+
 def test_job_with_thehive_configured_loads_requests(smtp, job_config, tmp_path, thehive, api):
     thehive.expect_request(V1).respond_with_json([])
     job = write_job(tmp_path, thehive5_case("Spam"), job_config(**api))

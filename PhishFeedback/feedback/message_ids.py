@@ -13,7 +13,8 @@ from email.message import EmailMessage
 
 ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 DOT_ATOM = rf"{ATOM}(?:\.{ATOM})*"
-MESSAGE_ID = re.compile(rf"{DOT_ATOM}@{DOT_ATOM}", re.ASCII)
+# Compiled by `re` on first use: most jobs answer no thread (docs/performance.md).
+MESSAGE_ID = rf"{DOT_ATOM}@{DOT_ATOM}"
 # Characters of a Message-ID, brackets included: Exchange's and Gmail's are under 120.
 LONGEST = 250
 # Each header folded as a Message-ID is: an unstructured one would turn a long ID into encoded words.
@@ -26,7 +27,7 @@ def message_id(value: object) -> str | None:
         return None
     inner = value[1:-1] if value.startswith("<") and value.endswith(">") else value
     # `=?` starts an RFC 2047 encoded word, which an interpreter without the CVE-2024-6923 fix would decode.
-    return f"<{inner}>" if MESSAGE_ID.fullmatch(inner) and "=?" not in inner else None
+    return f"<{inner}>" if re.fullmatch(MESSAGE_ID, inner, re.ASCII) and "=?" not in inner else None
 
 
 def threaded(message: EmailMessage, parent: str) -> None:

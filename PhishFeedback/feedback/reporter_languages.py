@@ -17,7 +17,8 @@ from feedback.redaction import shortened
 
 ITEM = "reporter_languages"
 # A language tag as mail services and admins write one: en, nl-BE, fr_CA, zh-Hant-TW.
-LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*", re.ASCII)
+# Compiled by `re` on first use: most configurations name no language per reporter (docs/performance.md).
+LANGUAGE_TAG = r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*"
 
 
 def read_reporter_languages(entries: list[str], auto: bool) -> dict[str, str]:
@@ -32,7 +33,7 @@ def read_reporter_languages(entries: list[str], auto: bool) -> dict[str, str]:
         key, equals, code = (part.strip() for part in entry.partition("="))
         key = key.lower()
         key = key[1:] if key.startswith("@") and key.count("@") == 1 else key  # @example.fr: the domain
-        if not equals or not LANGUAGE_TAG.fullmatch(code) or not _address_or_domain(key):
+        if not equals or not re.fullmatch(LANGUAGE_TAG, code, re.ASCII) or not _address_or_domain(key):
             raise ConfigError(
                 f"{ITEM} holds '{shortened(entry, 80)}', which is not a domain or an address, '=' and a language"
                 f" code: write one per line, like example.fr=fr or bob@example.org=nl. {WHERE}"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from feedback.shapes import shape
 
@@ -27,8 +27,6 @@ ACKNOWLEDGED = "feedback_ack"
 TOLD = "feedback_verdict"
 ACKNOWLEDGED_AT = "feedback_ack_at"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-# TIME_FORMAT's text; hours to 23, as `datetime` takes them (a later `fromisoformat` takes 24:00 too).
-_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-9]{2}:[0-9]{2}Z")
 TAG_OPERATION = {"case": "AddTagToCase", "alert": "AddTagToAlert"}
 
 
@@ -130,11 +128,20 @@ def _time(at: datetime) -> str:
     return at.astimezone(timezone.utc).strftime(TIME_FORMAT)
 
 
+@cache
+def _time_pattern() -> re.Pattern[str]:
+    """TIME_FORMAT's text; hours to 23, as `datetime` takes them (a later `fromisoformat` takes 24:00 too).
+
+    Compiled on first use: a case answered for the first time holds no timed record (docs/performance.md).
+    """
+    return re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-9]{2}:[0-9]{2}Z")
+
+
 def _moment(text: str) -> datetime | None:
     """The time as `_time` writes it (TIME_FORMAT) and nothing else, in UTC: strptime is slow, and the statistics
     read one a report."""
     text = text.strip()
-    if _TIME.fullmatch(text) is None:
+    if _time_pattern().fullmatch(text) is None:
         return None
     try:
         return datetime.fromisoformat(f"{text[:-1]}+00:00")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from feedback.items import WHERE, ConfigError, Items
 from feedback.redaction import without_secrets
 from feedback.shapes import shape
 
+# Without importing typing, which a plain job never needs (docs/performance.md).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from feedback.google.token import ServiceAccount
 

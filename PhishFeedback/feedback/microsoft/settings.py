@@ -4,12 +4,12 @@ SMTP's OAuth2 login share (Entra ID's client-credentials grant).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from feedback.items import WHERE, ConfigError, Items, is_url, refuse_cleartext
 from feedback.redaction import without_secrets
 from feedback.shapes import shape
 
+# Without importing typing, which a plain job never needs (docs/performance.md).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from feedback.microsoft.certificate import ClientCertificate
 

@@ -7,12 +7,13 @@ first use, so that a job that never asks TheHive does not pay for it.
 from __future__ import annotations
 
 import ssl
-from typing import TYPE_CHECKING
 
 from feedback.bounded_json import LARGEST
 from feedback.shapes import shape
 from feedback.thehive.settings import TheHiveSettings
 
+# Without importing typing, which a plain job never needs (docs/performance.md).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from feedback.alarm import Clock
 

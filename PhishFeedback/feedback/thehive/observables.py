@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
 from urllib.parse import quote
 
 from feedback.alarm import BudgetSpent, Clock
@@ -36,7 +35,11 @@ LEGACY_ALERT = "/api/alert/{id}"
 # tags may already say, while delivery needs the rest for its own retries (smtp_retries attempts of
 # up to smtp_timeout each, with pauses): a TheHive slower than that is treated as one that is down.
 THEHIVE_SHARE = 1 / 3
-T = TypeVar("T")
+TYPE_CHECKING = False  # without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    T = TypeVar("T")
 
 
 class TheHiveError(PhishFeedbackError):

@@ -126,3 +126,19 @@ def test_forwarded_report_goes_out_through_a_job_quoting_the_subject(cortex, smt
 
     assert result.success, result.error
     assert "Invoice overdue" in smtp.delivered[0].message.get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize(
+    "reported",
+    [
+        "Ihr Paket konnte nicht zugestellt werden – bitte bestätigen Sie Ihre Adresse über",
+        "0000\x1f\x1f\x08\x08\U00010000\U00010000\U00010000\n\x1b",
+    ],
+    ids=["long-german", "astral-and-controls"],
+)
+def test_a_subject_beyond_ascii_reaches_the_reporter_with_every_space(cortex, smtp, reported):
+    title = f"Phishing report: {reported}"
+    result = cortex(thehive4_case("Spam", title=title), subject="{case_title}")
+
+    assert result.success, result.error
+    assert smtp.delivered[0].message["Subject"] == " ".join(printable(title).split())

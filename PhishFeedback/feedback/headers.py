@@ -38,4 +38,6 @@ class EncodedWords(str):
 def header_value(name: str, text: str) -> str:
     """The text as the value of header `name`: one line, no control character, and never read as an encoded word."""
     line = " ".join(printable(text).split())
-    return EncodedWords(name, line) if ENCODED_WORD in line else line
+    # Beyond ASCII too: the email package's folding of such a line may drop a space or add one where it splits
+    # the text into encoded words (`…Ihre Adresse über` arrived as `…Ihre Adress e über`).
+    return EncodedWords(name, line) if ENCODED_WORD in line or not line.isascii() else line

@@ -63,9 +63,10 @@ def read_logo(value: str | None) -> Logo | None:
     return Logo(data, subtype, max(1, round(width * scale)), max(1, round(height * scale)))
 
 
-def attach(message: EmailMessage, logo: Logo, cid: str) -> None:
+def attach(message: EmailMessage, logo: Logo, cid: str, boundary: str) -> None:
     """The logo as an inline part beside the HTML: `multipart/related` inside `multipart/alternative`."""
     page = message.get_body(("html",))
+    page.make_related(boundary=boundary)
     name = f"logo.{logo.subtype}"
     page.add_related(logo.data, "image", logo.subtype, cid=f"<{cid}>", disposition="inline", filename=name)
 

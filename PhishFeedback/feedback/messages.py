@@ -9,14 +9,15 @@ comes from `templates`.
 from __future__ import annotations
 
 import html
+import random
 from datetime import datetime
-from email.headerregistry import Address, HeaderRegistry
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
-from email.policy import default
+from email.policy import Policy, default
 from email.utils import format_datetime, make_msgid
 
 from feedback.case import Report
-from feedback.headers import header_value
+from feedback.headers import EncodedWords, header_value
 from feedback.letterhead import letterhead
 from feedback.logo import attach, encoded_size
 from feedback.parts import Part, check_size, fill_for, html_value, make_part
@@ -34,17 +35,43 @@ from feedback.templates import (
     wording,
 )
 
+# Headers whose few values recur from message to message: a header object is immutable, so they can share one.
+RECURRING = frozenset(
+    ("mime-version", "content-type", "content-transfer-encoding", "content-disposition", "content-language")
+)
+
+
+class _FoldedOnce(BaseHeader):
+    """A header the job's messages share is folded once for each way of writing them, not once for each message."""
+
+    def fold(self, *, policy: Policy) -> str:
+        # All that folding reads of the policy (email/_header_value_parser.py `_refold_parse_tree`).
+        key = (policy.linesep, policy.max_line_length, policy.utf8)
+        folds = self.__dict__.setdefault("_folds", {})
+        if key not in folds:
+            folds[key] = super().fold(policy=policy)
+        return folds[key]
+
 
 class _HeaderClasses(HeaderRegistry):
-    """The standard registry, with one class per header name for the whole job.
+    """The standard registry, with one class per header name for the whole job, whose headers fold once.
 
     The standard one builds a new class for every header it parses; a message has about thirty,
     and in a campaign that would be a tenth of the job's time.
     """
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(base_class=_FoldedOnce)
         self.made: dict[str, type] = {}
+        self.parsed: dict[tuple[str, str], BaseHeader] = {}
+
+    def __call__(self, name: str, value: object) -> BaseHeader:
+        """The header, parsed once for the job where its value recurs in every message (the parts' MIME headers)."""
+        if type(value) is not str or name.lower() not in RECURRING:
+            return super().__call__(name, value)
+        if (name, value) not in self.parsed:
+            self.parsed[name, value] = super().__call__(name, value)
+        return self.parsed[name, value]
 
     def __getitem__(self, name: str) -> type:
         key = name.lower()
@@ -54,6 +81,13 @@ class _HeaderClasses(HeaderRegistry):
 
 
 POLICY = default.clone(header_factory=_HeaderClasses())
+
+
+def _boundary() -> str:
+    """A boundary no part of the job's messages can hold: they are all quoted-printable or base64, in which `=_` never
+    occurs (RFC 2045 §6.7). The generator would otherwise make one per message and compile a pattern to search the
+    whole message for it, a twentieth of a campaign's time."""
+    return f"=_{random.getrandbits(64):016x}"
 
 
 @shape
@@ -88,9 +122,18 @@ class Composer:
         self.section_frame = section_frame() if several else ""
         self.separators = separators() if several else ("", "")
         name = " ".join(settings.sender_name.split())
-        self.sender = Address(display_name=name, addr_spec=settings.sender_address)
-        self.reply_to = _reply_to(settings)
-        self.date = format_datetime(now)
+        sender = Address(display_name=name, addr_spec=settings.sender_address)
+        # What every message of the job carries alike, parsed once: the email package parses each value it is given.
+        fixed = {
+            "From": sender,
+            "Reply-To": _reply_to(settings),
+            "Date": format_datetime(now),
+            "Auto-Submitted": "auto-generated",
+            "X-Auto-Response-Suppress": "All",
+        }
+        self.fixed = {name: POLICY.header_factory(name, value) for name, value in fixed.items() if value is not None}
+        self.subjects: dict[str, str] = {}
+        self.boundaries = (_boundary(), _boundary())
         domain = settings.sender_address.rpartition("@")[2]
         self.outgoing = [Outgoing(r, make_msgid(domain=domain)) for r in decision.recipients]
         self.letterhead = letterhead(settings, [section.language for section in self.wording.sections])
@@ -110,17 +153,18 @@ class Composer:
         text = scrub(self.separators[0].join(texts)) + "\n"
         content = scrub(self._content(parts, pages))
         message = EmailMessage(policy=POLICY)
-        message["Subject"] = header_value("Subject", scrub(subject))
-        message["From"] = self.sender
-        if self.reply_to:
-            message["Reply-To"] = self.reply_to
+        message["Subject"] = self._subject(scrub(subject))
+        message["From"] = self.fixed["From"]
+        if "Reply-To" in self.fixed:
+            message["Reply-To"] = self.fixed["Reply-To"]
         # In angle brackets: a bare address beside HTML and one image is a spam sign (TO_NO_BRKTS_HTML_IMG).
         message["To"] = f"<{item.recipient}>"
-        message["Date"] = self.date
+        message["Date"] = self.fixed["Date"]
         message["Message-ID"] = item.message_id
-        message["Auto-Submitted"] = "auto-generated"
-        message["X-Auto-Response-Suppress"] = "All"
+        message["Auto-Submitted"] = self.fixed["Auto-Submitted"]
+        message["X-Auto-Response-Suppress"] = self.fixed["X-Auto-Response-Suppress"]
         message.set_content(text, cte="quoted-printable")
+        message.make_alternative(boundary=self.boundaries[0])
         language = self.wording.sections[0].language
         head = self.letterhead
         # The page's title is the subject: a reader of the page alone (a screen reader, a browser) knows what it is.
@@ -130,8 +174,17 @@ class Composer:
         )
         message.add_alternative(page, subtype="html", cte="quoted-printable")
         if head.logo:
-            attach(message, head.logo, head.cid)
+            attach(message, head.logo, head.cid, self.boundaries[1])
         return message
+
+    def _subject(self, subject: str) -> str:
+        """The Subject header, parsed once for all the messages that share it."""
+        if subject not in self.subjects:
+            value = header_value("Subject", subject)
+            # Encoded words of the case's are written as they are, never parsed (feedback/headers.py).
+            parsed = value if isinstance(value, EncodedWords) else POLICY.header_factory("Subject", value)
+            self.subjects[subject] = parsed
+        return self.subjects[subject]
 
     def _chosen(self, recipient: str) -> tuple[Wording, list[Part]]:
         """The verdict's wording and parts, or, for a reporter last told another verdict, the correction's."""

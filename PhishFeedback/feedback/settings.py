@@ -19,6 +19,7 @@ from feedback.items import WHERE, ConfigError, Items
 from feedback.logo import Logo, read_logo
 from feedback.microsoft.settings import GraphSettings, graph_settings
 from feedback.pacing import TIME_BUDGET_SHARE, Limits
+from feedback.reach import read_reach
 from feedback.reporter_languages import read_reporter_languages
 from feedback.shapes import shape
 from feedback.smtp.settings import SmtpSettings, smtp_settings
@@ -66,20 +67,19 @@ def read_settings(config: object, parameters: object) -> Settings:
     sender_name, sender_address = _mailbox("from", items.text("from", required=True), "sender")
     delivery = items.choice("delivery", tuple(WAYS_OUT), "smtp")
     job_timeout = items.number("jobTimeout", 30, low=1, high=24 * 60)
-    cacerts = items.text("cacerts", secret=True)
-    timeout = items.number("smtp_timeout", 30, low=1, high=600)
+    # Whom TLS trusts, Cortex's proxies, the wait for an answer: one value for every party the job reaches.
+    reach = read_reach(items)
     auto_language, languages = read_language_item(items.text("language") or "en")
     return Settings(
         sender_name=sender_name,
         sender_address=sender_address,
-        way_out=WAYS_OUT[delivery](items, cacerts, timeout),
+        way_out=WAYS_OUT[delivery](items, reach),
         # smtp_retries and smtp_max_per_minute pace every way out: named before the others came, kept for saved configs.
         limits=Limits(
-            timeout=timeout,
             retries=int(items.number("smtp_retries", 2, low=0, high=10, whole=True)),
             max_per_minute=items.number("smtp_max_per_minute", 0, low=0, high=6000),
         ),
-        thehive=thehive_settings(items, parameters, cacerts, timeout),
+        thehive=thehive_settings(items, parameters, reach),
         custom_field=items.text("custom_field", "phishFeedback", required=True),
         title_prefix=items.text("title_prefix", "Phishing report") or "",
         sent_tag=items.text("sent_tag", "mail sent", required=True),

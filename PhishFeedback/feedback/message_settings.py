@@ -6,10 +6,10 @@ this alone, so that what shapes a message is read in one place and nothing else 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from feedback.shapes import shape
 
+# Without importing typing, which a plain job never needs (docs/performance.md).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from feedback.logo import Logo
 

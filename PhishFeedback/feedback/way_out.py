@@ -9,12 +9,12 @@ subclasses `Transport` (docs/development.md, "Adding a way out").
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from feedback.errors import PhishFeedbackError
 from feedback.redaction import shortened
 from feedback.shapes import shape
 
+# Without importing typing, which a plain job never needs (docs/performance.md).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from feedback.reach import Reach
 

@@ -44,16 +44,9 @@ def respond(job: CortexJob) -> Outcome:
     settings = read_settings(job.get_param("config", {}), job.get_param("parameters"))
     deadline = time.monotonic() + settings.time_budget
     data = job.get_param("data")
-    report = read_report(data, job.data_type, settings.custom_field, settings.title_prefix, settings.flavour)
+    report = read_report(data, job.data_type, settings.custom_field, settings.title_prefix, settings.audience.flavour)
     observables, warnings = observables_for(report, settings.thehive, deadline)
-    decision = decide(
-        report,
-        observables,
-        settings.reporter_tag,
-        settings.allowed_domains,
-        settings.flavour,
-        settings.send_corrections,
-    )
+    decision = decide(report, observables, settings.audience)
     if not (decision.recipients or settings.dry_run):
         return nothing_to_send(decision, report.kind, warnings)
     transport = transport_for(settings, deadline)
@@ -61,7 +54,7 @@ def respond(job: CortexJob) -> Outcome:
     reporters, learnt = reporters_for(decision, report, data, settings, thehive, transport, deadline)
     warnings += learnt
     # Every template is checked here, before the messages go out: a dry run reports a template's error first.
-    composer = Composers(decision, report, settings, datetime.now(timezone.utc), reporters)
+    composer = Composers(decision, report, settings.message, datetime.now(timezone.utc), reporters)
     warnings += composer.notes
     if settings.dry_run:  # the way out says what it can without sending, even when everyone was already notified
         check = transport.check(list(decision.recipients), settings.limits)

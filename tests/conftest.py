@@ -132,9 +132,9 @@ def composer(job_config):
 
     def build(case: dict, manifest=MANIFEST, data_type="thehive:case", **items):
         config = read_settings(job_config(manifest, **items), {})
-        report = read_report(case, data_type, config.custom_field, config.title_prefix, config.flavour)
-        decision = decide(report, [], config.reporter_tag, config.allowed_domains, config.flavour)
-        return config, Composer(decision, report, config, datetime.now(timezone.utc))
+        report = read_report(case, data_type, config.custom_field, config.title_prefix, config.audience.flavour)
+        decision = decide(report, [], config.audience)
+        return config, Composer(decision, report, config.message, datetime.now(timezone.utc))
 
     return build
 

@@ -156,7 +156,7 @@ def check_within(smtp, certificates, seconds: float, reporters: list[str], **ite
     settings = read_settings(
         {**config, "smtp_user": USER, "smtp_password": PASSWORD, "cacerts": certificates.ca_pem}, {}
     )
-    transport = SmtpTransport(settings.way_out, settings.sender_address, time.monotonic() + seconds)
+    transport = SmtpTransport(settings.way_out, settings.message.sender_address, time.monotonic() + seconds)
     return transport.check(reporters, settings.limits)
 
 

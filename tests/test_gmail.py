@@ -17,9 +17,11 @@ from email.utils import format_datetime
 import pytest
 
 from feedback.google import gmail
+from feedback.google.settings import GmailSettings
 from feedback.google.token import SCOPE, read_key
 from feedback.items import ConfigError
 from feedback.pacing import Limits
+from feedback.reach import Reach
 from feedback.redaction import scrub
 from feedback.way_out import ACCEPTED, RECONNECT, REFUSED, STOP, Permanent, Trouble
 from testkit import keys
@@ -32,7 +34,7 @@ from testkit.records import told, untimed
 from testkit.secret_forms import leaked
 
 ALICE, BOB = "alice@example.org", "bob@example.org"
-LIMITS = Limits(timeout=5, retries=1, max_per_minute=0)
+LIMITS = Limits(retries=1, max_per_minute=0)
 
 
 def message(recipient: str) -> EmailMessage:
@@ -61,7 +63,9 @@ def make_transport(google_oauth, gmail_api, certificates):
             "deadline": time.monotonic() + 60,
             **changes,
         }
-        return gmail.transport(read_key(inputs.pop("service_account")), **inputs)
+        reach = Reach(inputs["cacerts"], inputs["proxies"], inputs["timeout"])
+        settings = GmailSettings(read_key(inputs["service_account"]), inputs["gmail_url"], reach)
+        return gmail.transport(settings, inputs["mailbox"], inputs["deadline"])
 
     return build
 

@@ -15,6 +15,7 @@ import trustme
 
 from feedback.microsoft.graph import GraphTransport
 from feedback.microsoft.settings import GraphSettings
+from feedback.reach import Reach
 from feedback.way_out import RECONNECT
 from testkit.cases import thehive4_case
 from testkit.cortex import apply_operations, finish_job, start_job, write_job
@@ -326,7 +327,7 @@ def test_a_proxy_page_answering_200_is_not_counted_as_sent(cortex, graph, graph_
 
 
 def graph_transport(graph) -> GraphTransport:
-    settings = GraphSettings(graph.url, None, {}, None, 5.0)
+    settings = GraphSettings(graph.url, None, Reach(None, {}, 5.0))
     return GraphTransport(settings, MAILBOX, time.monotonic() + 60)
 
 

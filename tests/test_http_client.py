@@ -15,12 +15,14 @@ from pytest_httpserver import HTTPServer
 from feedback.alarm import timeout_within
 from feedback.api_session import open_session
 from feedback.google import gmail
+from feedback.google.settings import GmailSettings
 from feedback.google.token import read_key
 from feedback.google.token import request_token as google_token
 from feedback.mailbox_settings import Service, Unavailable, asked
 from feedback.microsoft.graph import GraphTransport
 from feedback.microsoft.settings import GraphSettings, OAuthSettings
 from feedback.microsoft.token import request_token as entra_token
+from feedback.reach import Reach
 from feedback.thehive.observables import TheHiveError, fetch_observables
 from feedback.thehive.settings import TheHiveSettings
 from feedback.tokens import OAuthError, endpoint_shown
@@ -83,7 +85,7 @@ def message() -> EmailMessage:
 
 
 def oauth_settings(token_url: str, scope: str) -> OAuthSettings:
-    return OAuthSettings(token_url, CLIENT_ID, CLIENT_SECRET, None, scope, {})
+    return OAuthSettings(token_url, CLIENT_ID, CLIENT_SECRET, None, scope, Reach(None, {}, 5))
 
 
 def entra_endpoint(impostor, certificates, entra, google_oauth) -> tuple[str, str]:
@@ -97,7 +99,8 @@ def graph(impostor, certificates, entra, google_oauth) -> tuple[str, str]:
     url = impostor.url_for("/").rstrip("/")
     entra_for(entra, f"{url}/.default")
     oauth = oauth_settings(entra.url_for(TOKEN_PATH), f"{url}/.default")
-    transport = GraphTransport(GraphSettings(url, oauth, {}, certificates.ca_pem, 5), MAILBOX, time.monotonic() + 30)
+    settings = GraphSettings(url, oauth, Reach(certificates.ca_pem, {}, 5))
+    transport = GraphTransport(settings, MAILBOX, time.monotonic() + 30)
     with pytest.raises(Permanent) as refused, transport.channel() as channel:
         channel.send(message(), ALICE)
     return f"Microsoft Graph at {url}", str(refused.value)
@@ -114,7 +117,8 @@ def google_endpoint(impostor, certificates, entra, google_oauth) -> tuple[str, s
 def gmail_api(impostor, certificates, entra, google_oauth) -> tuple[str, str]:
     url = impostor.url_for("/").rstrip("/")
     account = read_key(json.dumps(google_oauth.key()))
-    transport = gmail.transport(account, MAILBOX, url, {}, certificates.ca_pem, 5, time.monotonic() + 30)
+    settings = GmailSettings(account, url, Reach(certificates.ca_pem, {}, 5))
+    transport = gmail.transport(settings, MAILBOX, time.monotonic() + 30)
     with pytest.raises(Permanent) as refused, transport.channel() as channel:
         channel.send(message(), ALICE)
     return f"the Gmail API at {url}", str(refused.value)
@@ -130,7 +134,7 @@ def mailbox_settings(impostor, certificates, entra, google_oauth) -> tuple[str, 
 
 def thehive(impostor, certificates, entra, google_oauth) -> tuple[str, str]:
     url = impostor.url_for("/").rstrip("/")
-    settings = TheHiveSettings(url, "0123456789abcdef0123", None, "v1", {}, 5, None)
+    settings = TheHiveSettings(url, "0123456789abcdef0123", None, "v1", Reach(None, {}, 5))
     with pytest.raises(TheHiveError) as refused:
         fetch_observables(settings, "case", "~1", time.monotonic() + 30)
     return f"TheHive at {url}", str(refused.value)
@@ -166,9 +170,8 @@ def environment_proxy(monkeypatch):
 
 def gmail_through(proxies: dict[str, str], google_oauth, gmail_api, certificates) -> None:
     account = read_key(json.dumps(google_oauth.key()))
-    transport = gmail.transport(
-        account, GMAIL_MAILBOX, gmail_api.url, proxies, certificates.ca_pem, 5, time.monotonic() + 30
-    )
+    gmail_settings = GmailSettings(account, gmail_api.url, Reach(certificates.ca_pem, proxies, 5))
+    transport = gmail.transport(gmail_settings, GMAIL_MAILBOX, time.monotonic() + 30)
     with transport.channel() as channel:
         channel.send(message(), ALICE)
 

@@ -33,7 +33,7 @@ def test_a_server_that_trickles_bytes_is_cut_at_the_deadline(greeting):
     started = time.monotonic()
     try:
         with pytest.raises(Permanent) as cut:
-            SmtpTransport(settings.way_out, settings.sender_address, started + 2).check([], settings.limits)
+            SmtpTransport(settings.way_out, settings.message.sender_address, started + 2).check([], settings.limits)
     finally:
         server.close()
 

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from feedback.addresses import AddressError, parse_address
 from feedback.case import CaseError, Observable, Report
-from feedback.plan import decide
+from feedback.flavours import VERDICT_FLAVOUR
+from feedback.plan import Audience, decide
 from feedback.tags import NOTIFIED, notified_addresses, record_operations, record_tag, tag_values
 from testkit.cases import thehive4_case, thehive5_case, thehive40_case
 from testkit.cortex import apply_operations
@@ -61,6 +62,8 @@ def over_addresses(test):
 
 
 RECORDED_AT = datetime(2026, 12, 4, 23, 58, 30, tzinfo=timezone.utc)
+# Reporters named by the tag "reporter", mailed in any domain, told the verdict and corrected.
+AUDIENCE = Audience("reporter", (), VERDICT_FLAVOUR, True)
 
 
 def _report(tags) -> Report:
@@ -115,7 +118,7 @@ def test_reporter_tag_is_read_as_stored_or_refused_never_misread(raw):
     added = f"user_email:{address}"
     for form, tag in (("as added (TheHive 4.1, 5)", added), ("as TheHive 4.0 shows it", rendered(added))):
         try:
-            decision = decide(_report([tag]), [], "reporter", ())
+            decision = decide(_report([tag]), [], AUDIENCE)
         except CaseError as refused:
             # Only TheHive 4.0 can lose part of an address; the refusal then says so, and nobody is mailed.
             assert form.startswith("as TheHive 4.0") and "TheHive 4.0 dropped" in str(refused), (tag, str(refused))
@@ -132,7 +135,7 @@ def test_record_is_recognised_in_every_form_thehive_stores(raw):
     record = [operation["tag"] for operation in operations[:2]]  # feedback_sent and feedback_verdict
     reporter = [Observable("mail", address, ("reporter",))]
     for tags in (record, [rendered(tag) for tag in record]):
-        decision = decide(_report(tags), reporter, "reporter", ())
+        decision = decide(_report(tags), reporter, AUDIENCE)
         assert (decision.recipients, decision.already_notified, decision.untold) == ((), (address,), ()), tags
 
 
@@ -146,7 +149,7 @@ _any_domain = st.lists(st.text(alphabet=ATEXT + "#abcdef" * 3, min_size=1, max_s
 @example("alice@example.org#ABCDEF")
 def test_every_address_the_responder_accepts_has_a_record_thehive40_stores_as_itself(raw):
     try:
-        recipients = decide(_report([f"user_email:{raw}"]), [], "reporter", ()).recipients
+        recipients = decide(_report([f"user_email:{raw}"]), [], AUDIENCE).recipients
     except CaseError:
         return
     for address in recipients:
@@ -167,7 +170,7 @@ def test_address_ending_in_a_thehive40_colour_is_refused_and_the_real_one_still_
 
 def test_record_written_by_earlier_versions_and_shown_by_thehive40_is_recognised():
     earlier = rendered("feedback_sent:bounce=foo@example.org")
-    decision = decide(_report(["user_email:bounce=foo@example.org", earlier]), [], "reporter", ())
+    decision = decide(_report(["user_email:bounce=foo@example.org", earlier]), [], AUDIENCE)
 
     assert earlier == 'feedback_sent:bounce="foo@example.org"'
     assert decision.already_notified == ("bounce=foo@example.org",) and decision.recipients == ()

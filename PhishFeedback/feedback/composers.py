@@ -14,9 +14,9 @@ from email.message import EmailMessage
 
 from feedback.case import Report
 from feedback.message_ids import threaded
+from feedback.message_settings import MessageSettings
 from feedback.messages import Composer, Outgoing
 from feedback.plan import Decision
-from feedback.settings import Settings
 from feedback.shapes import replaced, shape
 
 
@@ -32,7 +32,12 @@ class Composers:
     """The job's messages, as a Composer offers them: `outgoing` in the decision's order, and `message(item)`."""
 
     def __init__(
-        self, decision: Decision, report: Report, settings: Settings, now: datetime, reporters: dict[str, Reporter]
+        self,
+        decision: Decision,
+        report: Report,
+        settings: MessageSettings,
+        now: datetime,
+        reporters: dict[str, Reporter],
     ) -> None:
         groups: dict[tuple[str, ...], list[str]] = {}
         for recipient in decision.recipients:

@@ -112,7 +112,7 @@ class _Account:
             self.stalled = 0 if len(self.sent) > accepted else self.stalled + 1
             wait = pacing.pause(self.stalled) if after is None else after
             if self.pending and not pacing.may_try_again(
-                self.stalled, self.limits.retries, time.monotonic(), wait, self.limits.timeout, self.deadline
+                self.stalled, self.limits.retries, time.monotonic(), wait, self.transport.reach.timeout, self.deadline
             ):
                 self._give_up_waiting()
             if self.pending:

@@ -12,7 +12,7 @@ import html
 from email.utils import make_msgid
 
 from feedback.logo import Logo
-from feedback.settings import Settings
+from feedback.message_settings import MessageSettings
 from feedback.shapes import shape
 from feedback.templates import footer_text, letterhead_templates
 
@@ -26,7 +26,7 @@ class Letterhead:
     bottom: str
 
 
-def letterhead(settings: Settings, languages: list[str]) -> Letterhead:
+def letterhead(settings: MessageSettings, languages: list[str]) -> Letterhead:
     """The rows the page starts and ends with; none without a logo."""
     if settings.logo is None:
         return Letterhead(None, "", "", "")

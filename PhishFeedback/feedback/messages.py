@@ -20,10 +20,10 @@ from feedback.case import Report
 from feedback.headers import EncodedWords, header_value
 from feedback.letterhead import letterhead
 from feedback.logo import attach, encoded_size
+from feedback.message_settings import MessageSettings
 from feedback.parts import Part, check_size, fill_for, html_value, make_part
 from feedback.plan import Decision
 from feedback.redaction import scrub
-from feedback.settings import Settings
 from feedback.shapes import shape
 from feedback.templates import (
     Wording,
@@ -102,7 +102,7 @@ class Composer:
     Every template is checked when the composer is made, before the first message is built.
     """
 
-    def __init__(self, decision: Decision, report: Report, settings: Settings, now: datetime) -> None:
+    def __init__(self, decision: Decision, report: Report, settings: MessageSettings, now: datetime) -> None:
         self.wording = wording(settings, decision.message)
         self.frame = frame()
         values = {
@@ -203,7 +203,7 @@ class Composer:
 
 
 def _corrections(
-    decision: Decision, settings: Settings, values: dict[str, str]
+    decision: Decision, settings: MessageSettings, values: dict[str, str]
 ) -> dict[str, tuple[Wording, list[Part]]]:
     """The correction's wording, and its parts for each earlier verdict, named in each language's words."""
     if not decision.corrections:
@@ -225,7 +225,7 @@ def _corrections(
     }
 
 
-def _reply_to(settings: Settings) -> Address | None:
+def _reply_to(settings: MessageSettings) -> Address | None:
     """Where a reporter's answer goes when `from` is a mailbox nobody reads."""
     if settings.reply_to is None:
         return None

@@ -15,9 +15,8 @@ TIME_BUDGET_SHARE = 0.8
 
 @shape
 class Limits:
-    """What the delivery policy allows every way out: the wait for an answer, retries, the pace."""
+    """What the delivery policy allows every way out: retries, the pace (the wait for an answer is its `Reach`'s)."""
 
-    timeout: float
     retries: int
     max_per_minute: float
 

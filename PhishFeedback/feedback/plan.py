@@ -15,6 +15,16 @@ OUTSIDE_DOMAINS = "its domain is not in allowed_recipient_domains"
 
 
 @shape
+class Audience:
+    """What the decision needs of the settings: whom the job may mail, and which message it answers with."""
+
+    reporter_tag: str  # the tag of the mail observables that name a reporter
+    allowed_domains: tuple[str, ...]  # the domains a reporter may be mailed in; all when empty
+    flavour: str  # the manifest Cortex ran: the verdict, or the acknowledgement (feedback/flavours.py)
+    send_corrections: bool  # whether a reporter told another verdict earlier gets a correction
+
+
+@shape
 class Refusal:
     value: str
     reason: str
@@ -36,20 +46,14 @@ class Decision:
     untold: tuple[str, ...]
 
 
-def decide(
-    report: Report,
-    observables: list[Observable],
-    reporter_tag: str,
-    allowed_domains: tuple[str, ...],
-    flavour: str = VERDICT_FLAVOUR,
-    send_corrections: bool = True,
-) -> Decision:
+def decide(report: Report, observables: list[Observable], audience: Audience) -> Decision:
     """Every distinct valid reporter once; those the case records as notified are left out.
 
     The verdict goes to whoever has not had it, acknowledged or not; the acknowledgement only to
     whoever has had neither: thanks for a report whose verdict already came would read as a mix-up.
     A reporter last told another verdict than the case's now gets a correction (docs/corrections.md).
     """
+    reporter_tag = audience.reporter_tag
     tagged = _tagged(observables, reporter_tag)
     candidates = reporter_values(report.tags, observables, reporter_tag)
     if not candidates:
@@ -57,11 +61,11 @@ def decide(
             f"No reporter to answer: tag the {report.kind} '{REPORTER_NAMESPACE}:<address>' with the"
             " address of the employee who reported the message, then run the responder again."
         )
-    verdict = flavour == VERDICT_FLAVOUR
+    verdict = audience.flavour == VERDICT_FLAVOUR
     # The verdict ignores acknowledgements; an acknowledgement is not sent after the verdict, nor twice.
     records = (NOTIFIED,) if verdict else (NOTIFIED, ACKNOWLEDGED)
     notified = notified_addresses(report.tags, *records)
-    told = _last_told(report.tags) if verdict and send_corrections else None
+    told = _last_told(report.tags) if verdict and audience.send_corrections else None
     seen: set[str] = set()
     recipients, already, refused = [], [], []
     corrections, untold = {}, []
@@ -71,7 +75,7 @@ def decide(
         except AddressError as bad:
             refused.append(Refusal(value, _lost(report.kind) if lost_by_thehive40(value) else str(bad)))
             continue
-        if not domain_allowed(address, allowed_domains):
+        if not domain_allowed(address, audience.allowed_domains):
             refused.append(Refusal(value, OUTSIDE_DOMAINS))
             continue
         key = address.lower()

@@ -45,12 +45,13 @@ def reporters_for(
     mailboxes, warnings = _mailbox_languages(decision.recipients, settings, transport, deadline)
     parents, more = {}, []
     if settings.reply_in_thread:
-        parents, more = _parents(decision, report, data, thehive, settings.reporter_tag, deadline)
+        parents, more = _parents(decision, report, data, thehive, settings.audience.reporter_tag, deadline)
+    message = settings.message
     reporters = {
         recipient: Reporter(
-            language_of(recipient, mailboxes.get(recipient), settings.reporter_languages, settings.languages)
-            if settings.auto_language
-            else settings.languages,
+            language_of(recipient, mailboxes.get(recipient), message.reporter_languages, message.languages)
+            if message.auto_language
+            else message.languages,
             parents.get(recipient.lower()),
         )
         for recipient in decision.recipients
@@ -62,7 +63,7 @@ def _mailbox_languages(
     recipients: tuple[str, ...], settings: Settings, transport: Transport, deadline: float
 ) -> tuple[dict[str, str], list[str]]:
     """Each mailbox's language as its mail service says (Graph, Gmail), as far as it will and time allows."""
-    if not settings.auto_language or isinstance(settings.way_out, SmtpSettings):
+    if not settings.message.auto_language or isinstance(settings.way_out, SmtpSettings):
         return {}, []
     # Here, not at the top: a job with no look-up to make loads no HTTP client (docs/performance.md).
     from feedback.mailbox_settings import Unavailable

@@ -4,7 +4,9 @@ Cortex hands every configuration item to the job, set or not (docs/cortex-and-th
 save odd values; everything is checked here once, so that the rest of the code can trust its
 settings and a bad value becomes one sentence that names the item to fix. Each way out's items,
 and TheHive's, are read in its sub-package (feedback/smtp/settings.py, microsoft/settings.py,
-google/settings.py, thehive/settings.py); what they share, and the job's own items, here.
+google/settings.py, thehive/settings.py); what they share, and the job's own items, here. What they
+share is how the job reaches them (feedback/reach.py), read once and handed to each; the decision and
+the messages get their own groups of items (plan.py's Audience, message_settings.py), never the whole.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from feedback.case import printable
 from feedback.flavours import TEMPLATE_ITEMS, read_flavour, read_language_item
 from feedback.google.settings import GmailSettings, gmail_settings
 from feedback.items import WHERE, ConfigError, Items
-from feedback.logo import Logo, read_logo
+from feedback.logo import read_logo
+from feedback.message_settings import MessageSettings
 from feedback.microsoft.settings import GraphSettings, graph_settings
 from feedback.pacing import TIME_BUDGET_SHARE, Limits
+from feedback.plan import Audience
+from feedback.reach import read_reach
 from feedback.reporter_languages import read_reporter_languages
 from feedback.shapes import shape
 from feedback.smtp.settings import SmtpSettings, smtp_settings
@@ -30,8 +35,6 @@ WAYS_OUT = {"smtp": smtp_settings, "graph": graph_settings, "gmail": gmail_setti
 
 @shape
 class Settings:
-    sender_name: str
-    sender_address: str
     # The way out the `delivery` item chose, with its own items: its type is the choice.
     way_out: SmtpSettings | GraphSettings | GmailSettings
     limits: Limits
@@ -40,22 +43,10 @@ class Settings:
     title_prefix: str
     sent_tag: str
     failed_tag: str
-    allowed_domains: tuple[str, ...]
-    reporter_tag: str
-    flavour: str
-    languages: tuple[str, ...]
-    subject: str | None
-    guidance_url: str | None
-    signature: str | None
-    templates: dict[str, str]
+    audience: Audience  # whom the job may mail, and with which message (feedback/plan.py)
+    message: MessageSettings  # who the messages come from, their languages and wording: all the Composer reads
     dry_run: bool
     time_budget: float
-    send_corrections: bool
-    # The display name and address replies go to, when `from` is a mailbox nobody reads.
-    reply_to: tuple[str, str] | None
-    logo: Logo | None
-    auto_language: bool  # `language` starts with `auto`: each reporter's own language where known
-    reporter_languages: dict[str, str]  # address or domain (lower case) → language code
     reply_in_thread: bool
 
 
@@ -66,42 +57,45 @@ def read_settings(config: object, parameters: object) -> Settings:
     sender_name, sender_address = _mailbox("from", items.text("from", required=True), "sender")
     delivery = items.choice("delivery", tuple(WAYS_OUT), "smtp")
     job_timeout = items.number("jobTimeout", 30, low=1, high=24 * 60)
-    cacerts = items.text("cacerts", secret=True)
-    timeout = items.number("smtp_timeout", 30, low=1, high=600)
+    # Whom TLS trusts, Cortex's proxies, the wait for an answer: one value for every party the job reaches.
+    reach = read_reach(items)
     auto_language, languages = read_language_item(items.text("language") or "en")
     return Settings(
-        sender_name=sender_name,
-        sender_address=sender_address,
-        way_out=WAYS_OUT[delivery](items, cacerts, timeout),
+        way_out=WAYS_OUT[delivery](items, reach),
         # smtp_retries and smtp_max_per_minute pace every way out: named before the others came, kept for saved configs.
         limits=Limits(
-            timeout=timeout,
             retries=int(items.number("smtp_retries", 2, low=0, high=10, whole=True)),
             max_per_minute=items.number("smtp_max_per_minute", 0, low=0, high=6000),
         ),
-        thehive=thehive_settings(items, parameters, cacerts, timeout),
+        thehive=thehive_settings(items, parameters, reach),
         custom_field=items.text("custom_field", "phishFeedback", required=True),
         title_prefix=items.text("title_prefix", "Phishing report") or "",
         sent_tag=items.text("sent_tag", "mail sent", required=True),
         failed_tag=items.text("failed_tag", "mail failed", required=True),
-        allowed_domains=tuple(d.strip().lower().lstrip("@") for d in items.text_list("allowed_recipient_domains")),
-        reporter_tag=items.text("reporter_tag", "reporter", required=True),
-        flavour=read_flavour(items.raw.get("flavour")),
-        languages=languages,
-        subject=_printable(items.text("subject")),
-        guidance_url=_printable(items.text("guidance_url")),
-        signature=_printable(items.text("signature", blank_is_unset=True)),
-        templates={
-            m: printable(t) for m, name in TEMPLATE_ITEMS.items() if (t := items.text(name, blank_is_unset=True))
-        },
+        audience=Audience(
+            allowed_domains=tuple(d.strip().lower().lstrip("@") for d in items.text_list("allowed_recipient_domains")),
+            reporter_tag=items.text("reporter_tag", "reporter", required=True),
+            flavour=read_flavour(items.raw.get("flavour")),
+            # Cortex sends null for an item added after the responder's settings were saved: corrections stay on.
+            send_corrections=items.raw.get("send_corrections") is None or items.flag("send_corrections"),
+        ),
+        message=MessageSettings(
+            sender_name=sender_name,
+            sender_address=sender_address,
+            languages=languages,
+            subject=_printable(items.text("subject")),
+            guidance_url=_printable(items.text("guidance_url")),
+            signature=_printable(items.text("signature", blank_is_unset=True)),
+            templates={
+                m: printable(t) for m, name in TEMPLATE_ITEMS.items() if (t := items.text(name, blank_is_unset=True))
+            },
+            reply_to=_mailbox("reply_to", reply_to, "reply") if (reply_to := items.text("reply_to")) else None,
+            logo=read_logo(items.text("logo")),
+            auto_language=auto_language,
+            reporter_languages=read_reporter_languages(items.text_list("reporter_languages"), auto_language),
+        ),
         dry_run=items.flag("dry_run"),
         time_budget=job_timeout * 60 * TIME_BUDGET_SHARE,
-        # Cortex sends null for an item added after the responder's settings were saved: corrections stay on.
-        send_corrections=items.raw.get("send_corrections") is None or items.flag("send_corrections"),
-        reply_to=_mailbox("reply_to", reply_to, "reply") if (reply_to := items.text("reply_to")) else None,
-        logo=read_logo(items.text("logo")),
-        auto_language=auto_language,
-        reporter_languages=read_reporter_languages(items.text_list("reporter_languages"), auto_language),
         reply_in_thread=items.flag("reply_in_thread", default=True),
     )
 

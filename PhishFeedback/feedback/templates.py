@@ -14,7 +14,7 @@ from string import Formatter
 
 from feedback.flavours import ACKNOWLEDGEMENT, CORRECTION, TEMPLATE_ITEMS
 from feedback.items import ConfigError
-from feedback.settings import Settings
+from feedback.message_settings import MessageSettings
 from feedback.shapes import shape
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
@@ -66,7 +66,7 @@ class Wording:
     notes: tuple[str, ...]  # for the job's report: a shared item the acknowledgement set aside (`_shared`)
 
 
-def wording(settings: Settings, message: str) -> Wording:
+def wording(settings: MessageSettings, message: str) -> Wording:
     """The wording of this message (a verdict's or the acknowledgement), overrides before the shipped text.
 
     Each language brings its full text, subject and signature. An override is the admin's own
@@ -80,7 +80,7 @@ def wording(settings: Settings, message: str) -> Wording:
     return _wording(settings, message, TEMPLATE_FILE[message], known, subject, (note,) if note else ())
 
 
-def correction_wording(settings: Settings, verdict: str) -> Wording:
+def correction_wording(settings: MessageSettings, verdict: str) -> Wording:
     """The wording of a correction to `verdict`: template_correction, else the shipped correction_<verdict> files.
 
     Its subject is always the shipped one, which says it is a correction: a `subject` override was
@@ -97,7 +97,7 @@ def verdict_words(language: str) -> dict[str, str]:
 
 
 def _wording(
-    settings: Settings, message: str, name: str, known: tuple[str, ...], subject: str, notes: tuple[str, ...]
+    settings: MessageSettings, message: str, name: str, known: tuple[str, ...], subject: str, notes: tuple[str, ...]
 ) -> Wording:
     languages = settings.languages
     override = settings.templates.get(message)

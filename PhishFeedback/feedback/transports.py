@@ -18,20 +18,11 @@ def transport_for(settings: Settings, deadline: float) -> Transport:
     if isinstance(way_out, GraphSettings):
         from feedback.microsoft.graph import GraphTransport
 
-        return GraphTransport(way_out, settings.sender_address, deadline)
+        return GraphTransport(way_out, settings.message.sender_address, deadline)
     if isinstance(way_out, GmailSettings):
         from feedback.google import gmail
 
-        account = way_out
-        return gmail.transport(
-            account.service_account,
-            settings.sender_address,
-            account.url,
-            account.proxies,
-            account.cacerts,
-            account.timeout,
-            deadline,
-        )
+        return gmail.transport(way_out, settings.message.sender_address, deadline)
     from feedback.smtp.transport import SmtpTransport
 
-    return SmtpTransport(way_out, settings.sender_address, deadline)
+    return SmtpTransport(way_out, settings.message.sender_address, deadline)

@@ -13,6 +13,11 @@ from feedback.errors import PhishFeedbackError
 from feedback.redaction import shortened
 from feedback.shapes import shape
 
+# Without importing typing, which a plain job never needs (docs/performance.md).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from feedback.reach import Reach
+
 ACCEPTED = "accepted"  # the service took the message: it counts as sent, and is recorded
 REFUSED = "refused"  # final for this reporter only (an unknown or invalid recipient): the others go on
 DEFERRED = "deferred"  # this reporter's message only, for now (greylisting): tried again later, others go on
@@ -56,6 +61,8 @@ class Transport:
     """What every way out offers the policy; each transport module makes one, a subclass.
 
     - `name`: how the analyst's sentences name the service ("the SMTP server host:port").
+    - `reach`: the job's one `Reach` (feedback/reach.py), as its settings hold it: whom TLS trusts, the proxies,
+      and the wait for one answer, which a retry must leave room for.
     - `channel()`: a context manager opening one session or connection; the entered channel's
       `send(message, recipient)` returns an `Answer`. Raising `Permanent` ends the job's sending; an
       OSError (smtplib's and the HTTP client's exceptions are ones; `Trouble` when already worded) is trouble
@@ -66,6 +73,7 @@ class Transport:
     """
 
     name: str
+    reach: Reach
     advice = "Check that the service is up and accepts connections from Cortex, and Cortex's proxy settings"
 
 

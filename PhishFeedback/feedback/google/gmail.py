@@ -16,43 +16,33 @@ from feedback.alarm import BudgetSpent, Clock, timeout_within
 from feedback.api_session import open_session, post
 from feedback.bounded_json import json_value
 from feedback.google.replies import LIMITS, answer, described, success
-from feedback.google.token import ServiceAccount, request_token
+from feedback.google.settings import GmailSettings
+from feedback.google.token import request_token
 from feedback.http_failures import CutShort, HttpFailure, TooLarge, Untrusted
 from feedback.items import WHERE, ConfigError
 from feedback.pacing import Limits
 from feedback.tokens import OAuthError, Token, TokenSource
-from feedback.trust import trust_context
 from feedback.way_out import Answer, Check, Permanent, Transport, Trouble
 
 # Gmail answers a send with about 100 bytes, an error with under 2 kB.
 LARGEST_ANSWER = 64 * 1024
 
 
-def transport(
-    account: ServiceAccount,
-    mailbox: str,
-    gmail_url: str,
-    proxies: dict[str, str],
-    cacerts: str | None,
-    timeout: float,
-    deadline: float,
-) -> GmailTransport:
+def transport(gmail: GmailSettings, mailbox: str, deadline: float) -> GmailTransport:
     """The job's way out through Gmail as the account read from its key (feedback/google/settings.py); a cacerts
     that cannot work is a ConfigError here, before any send."""
-    if not gmail_url.startswith("https://"):
+    if not gmail.url.startswith("https://"):
         raise ConfigError(f"gmail_url must be an https URL like https://gmail.googleapis.com. {WHERE}")
-    return GmailTransport(account, mailbox, gmail_url, proxies, trust_context(cacerts), timeout, deadline)
+    return GmailTransport(gmail, mailbox, deadline)
 
 
 class GmailTransport(Transport, TokenSource):
     """What a job needs to send as `mailbox`: the account, the trust, and the one token it gets."""
 
-    def __init__(
-        self, account: ServiceAccount, mailbox: str, gmail_url: str, proxies, context, timeout: float, deadline: float
-    ) -> None:
-        self.account, self.mailbox, self.proxies, self.context = account, mailbox, dict(proxies), context
-        self.timeout, self.deadline = timeout, deadline
-        root = gmail_url.rstrip("/")
+    def __init__(self, gmail: GmailSettings, mailbox: str, deadline: float) -> None:
+        self.account, self.reach, self.mailbox, self.deadline = gmail.service_account, gmail.reach, mailbox, deadline
+        self.context = gmail.reach.context()
+        root = gmail.url.rstrip("/")
         self.name = f"the Gmail API at {root}"
         self.send_url = f"{root}/gmail/v1/users/{quote(mailbox, safe='@')}/messages/send"
         self.session = None  # the open channel's, over which a token is asked for
@@ -75,7 +65,7 @@ class GmailTransport(Transport, TokenSource):
         return Check((), (sentence,))
 
     def timeout_now(self) -> float:
-        return timeout_within(self.timeout, self.deadline)
+        return timeout_within(self.reach.timeout, self.deadline)
 
     def request_token(self) -> Token:
         return request_token(self.session, self.account, self.mailbox, self.timeout_now())
@@ -96,7 +86,7 @@ class Channel:
         self.clock.__enter__()
         try:
             self.session = self.transport.session = open_session(
-                self.transport.context, self.transport.proxies, clock=self.clock
+                self.transport.context, self.transport.reach.proxies, clock=self.clock
             )
             self._token()
         except BaseException as failure:

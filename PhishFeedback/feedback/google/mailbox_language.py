@@ -34,13 +34,13 @@ class GmailLanguages(ClockedSession):
     """The Gmail languages of a job's reporters, over one session of its own, cut at `cutoff`."""
 
     def __init__(self, transport: GmailTransport, gmail_url: str, cutoff: float) -> None:
-        super().__init__(transport.context, transport.proxies, cutoff)
+        super().__init__(transport.context, transport.reach.proxies, cutoff)
         self.transport, self.root, self.cutoff = transport, gmail_url.rstrip("/"), cutoff
         self.where = f"the Gmail API at {self.root}"
 
     def language(self, address: str) -> str | None:
         """The user's display language as Gmail gives it (`fr`, `en-GB`); None for a user Google does not know."""
-        transport, timeout = self.transport, timeout_within(self.transport.timeout, self.cutoff)
+        transport, timeout = self.transport, timeout_within(self.transport.reach.timeout, self.cutoff)
         try:
             token = request_token(self.session, transport.account, address, timeout, SETTINGS_SCOPE)
         except TokenRefused as refused:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from feedback.items import WHERE, ConfigError, Items
+from feedback.reach import Reach
 from feedback.redaction import without_secrets
 from feedback.shapes import shape
 
@@ -18,14 +19,12 @@ GMAIL_URL = "https://gmail.googleapis.com"
 class GmailSettings:
     service_account: ServiceAccount  # read from its JSON key, private key loaded: a secret (feedback/redaction.py)
     url: str
-    proxies: dict[str, str]
-    cacerts: str | None
-    timeout: float
+    reach: Reach
 
     __repr__ = without_secrets
 
 
-def gmail_settings(items: Items, cacerts: str | None, timeout: float) -> GmailSettings:
+def gmail_settings(items: Items, reach: Reach) -> GmailSettings:
     """The Gmail API, and the service account's key read and checked by feedback/google/token.py (only Gmail jobs
     load it and cryptography)."""
     from feedback.google.token import read_key
@@ -36,4 +35,4 @@ def gmail_settings(items: Items, cacerts: str | None, timeout: float) -> GmailSe
             "delivery is 'gmail' but gmail_service_account is empty: paste there the service account's JSON key,"
             f" as Google Cloud hands it out. {WHERE}"
         )
-    return GmailSettings(read_key(key), items.api_url("gmail_url", GMAIL_URL), items.proxies(), cacerts, timeout)
+    return GmailSettings(read_key(key), items.api_url("gmail_url", GMAIL_URL), reach)

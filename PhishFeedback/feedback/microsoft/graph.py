@@ -26,7 +26,6 @@ from feedback.quota import speaks_of_quota
 from feedback.redaction import shortened
 from feedback.retry_after import retry_after
 from feedback.tokens import Token, TokenSource
-from feedback.trust import trust_context
 from feedback.way_out import Answer, Check, Permanent, Transport, Trouble, not_the_service
 
 # Graph answers a sendMail with nothing (202) or a small JSON error: more is not Graph, and is not read.
@@ -58,7 +57,7 @@ class GraphTransport(Transport, TokenSource):
     advice = "Check graph_url, that Cortex can reach it, and Cortex's proxy settings"
 
     def __init__(self, graph: GraphSettings, mailbox: str, deadline: float) -> None:
-        self.graph, self.mailbox, self.deadline = graph, mailbox, deadline
+        self.graph, self.reach, self.mailbox, self.deadline = graph, graph.reach, mailbox, deadline
         self.name = f"Microsoft Graph at {graph.url}"
         self.endpoint = f"{graph.url}/v1.0/users/{quote(mailbox, safe='@')}/sendMail"
         self.context = None
@@ -81,21 +80,21 @@ class GraphTransport(Transport, TokenSource):
     def _token(self) -> str:
         """The job's token, asked for at the first channel (a refusal is the job's error); renewed when due."""
         if self.context is None:
-            self.context = trust_context(self.graph.cacerts)
+            self.context = self.reach.context()
         return self.bearer()
 
     def request_token(self) -> Token:
         return request_token(self.graph.oauth, self.context, self.deadline, self._timeout())
 
     def _timeout(self) -> float:
-        return timeout_within(self.graph.timeout, self.deadline)
+        return timeout_within(self.reach.timeout, self.deadline)
 
     def connect(self) -> None:
         """The token first (a refusal is the job's error, before anything is sent), then the session."""
         self._token()
         if self.session is None:
             # No POST is retried: a message Graph took but whose answer was lost would go twice.
-            self.session = open_session(self.context, self.graph.proxies, clock=self.clock)
+            self.session = open_session(self.context, self.reach.proxies, clock=self.clock)
 
     def post(self, message: EmailMessage) -> Answer:
         mime = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
@@ -155,10 +154,10 @@ class GraphTransport(Transport, TokenSource):
         if time.monotonic() >= self.deadline:
             return Trouble(f"the job's time budget ran out while waiting for {self.name}")
         if isinstance(failure, TimedOut) and not failure.sent:
-            return Trouble(f"no connection to {self.name} within {self.graph.timeout:g} s")
+            return Trouble(f"no connection to {self.name} within {self.reach.timeout:g} s")
         if isinstance(failure, TimedOut):
             return Trouble(
-                f"no answer came from {self.name} within {self.graph.timeout:g} s (a message it was sent may have"
+                f"no answer came from {self.name} within {self.reach.timeout:g} s (a message it was sent may have"
                 " gone out all the same: it is not counted as sent)"
             )
         if isinstance(failure, Refused):

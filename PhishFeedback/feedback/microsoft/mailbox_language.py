@@ -27,7 +27,7 @@ class GraphLanguages(ClockedSession):
     """The mailbox languages of a job's reporters, over one session of its own, cut at `cutoff`."""
 
     def __init__(self, transport: GraphTransport, cutoff: float) -> None:
-        super().__init__(None, transport.graph.proxies, cutoff)
+        super().__init__(None, transport.reach.proxies, cutoff)
         self.transport, self.cutoff = transport, cutoff
 
     def __enter__(self) -> GraphLanguages:
@@ -46,7 +46,7 @@ class GraphLanguages(ClockedSession):
         url = f"{graph.url}/v1.0/users/{quote(address, safe='@')}/mailboxSettings/language"
         headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
         service = Service(f"Microsoft Graph at {graph.url}", "mailbox language", "locale", _code, PERMISSION)
-        return asked(self.session, url, timeout_within(graph.timeout, self.cutoff), headers, service, address)
+        return asked(self.session, url, timeout_within(graph.reach.timeout, self.cutoff), headers, service, address)
 
 
 def _code(answer: object) -> str | None:

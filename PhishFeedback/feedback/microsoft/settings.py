@@ -5,6 +5,7 @@ SMTP's OAuth2 login share (Entra ID's client-credentials grant).
 from __future__ import annotations
 
 from feedback.items import WHERE, ConfigError, Items, is_url, refuse_cleartext
+from feedback.reach import Reach
 from feedback.redaction import without_secrets
 from feedback.shapes import shape
 
@@ -25,7 +26,7 @@ class OAuthSettings:
     client_secret: str  # empty with a certificate
     client_certificate: ClientCertificate | None  # the recommended credential (feedback/microsoft/certificate.py)
     scope: str
-    proxies: dict[str, str]
+    reach: Reach  # its token endpoint is reached over HTTP, through Cortex's proxies
 
     __repr__ = without_secrets
 
@@ -34,12 +35,10 @@ class OAuthSettings:
 class GraphSettings:
     url: str
     oauth: OAuthSettings
-    proxies: dict[str, str]
-    cacerts: str | None
-    timeout: float
+    reach: Reach
 
 
-def graph_settings(items: Items, cacerts: str | None, timeout: float) -> GraphSettings:
+def graph_settings(items: Items, reach: Reach) -> GraphSettings:
     """Microsoft Graph with a token from Entra ID's client-credentials grant, for the cloud of graph_url."""
     url = items.api_url("graph_url", GRAPH_URL)
     # The shipped default is Outlook's, pre-filled by Cortex into saved configurations: a Graph job never asks for it.
@@ -48,15 +47,18 @@ def graph_settings(items: Items, cacerts: str | None, timeout: float) -> GraphSe
         scope = f"{url}/.default"
     oauth = client_credentials(
         items,
+        reach,
         scope,
         "delivery is 'graph'",
         "Microsoft Graph takes a token from Entra ID's client-credentials grant: the tenant's token endpoint, and"
         " the client ID and certificate (or secret) of the app that has the Mail.Send permission (docs/graph.md).",
     )
-    return GraphSettings(url, oauth, items.proxies(), cacerts, timeout)
+    return GraphSettings(url, oauth, reach)
 
 
-def client_credentials(items: Items, scope: str, because: str, why: str, **also: str | None) -> OAuthSettings:
+def client_credentials(
+    items: Items, reach: Reach, scope: str, because: str, why: str, **also: str | None
+) -> OAuthSettings:
     """The token endpoint, client ID and one credential (and the items in `also`), or an error naming what is wrong.
 
     The credential is a certificate with its key, read and checked here, or a client secret: one, not both.
@@ -91,7 +93,7 @@ def client_credentials(items: Items, scope: str, because: str, why: str, **also:
         client_secret=secret or "",
         client_certificate=_certificate(certificate) if certificate else None,
         scope=scope,
-        proxies=items.proxies(),
+        reach=reach,
     )
 
 

@@ -59,7 +59,7 @@ def request_token(oauth: OAuthSettings, context: ssl.SSLContext, deadline: float
     form = {"grant_type": "client_credentials", "client_id": oauth.client_id, **_credential(oauth)}
     form["scope"] = oauth.scope
     clock = Clock(deadline)
-    session = PlainSession(context, oauth.proxies, clock)
+    session = PlainSession(context, oauth.reach.proxies, clock)
     asked = time.monotonic()
     try:
         with clock:

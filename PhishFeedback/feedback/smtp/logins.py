@@ -19,7 +19,6 @@ from feedback.redaction import remember, scrub
 from feedback.smtp.session import LoginDeferred, Session, reply_text, timeout_for
 from feedback.smtp.settings import SmtpSettings
 from feedback.tokens import Token, TokenSource
-from feedback.trust import trust_context
 from feedback.way_out import Permanent
 
 # What an Exchange Online admin checks, by the enhanced status code that opens a refusal's text:
@@ -98,7 +97,7 @@ def sender_advice(reply: str) -> str:
 
 def sessions(smtp: SmtpSettings, deadline: float) -> Callable[[], Session]:
     """The job's trust and its one way in, settled once; each call opens a session with them."""
-    context = trust_context(smtp.cacerts)
+    context = smtp.reach.context()
     return partial(Session, smtp, context, deadline, choose_login(smtp, context, deadline))
 
 

@@ -83,7 +83,7 @@ class Session:
                 self.connection = PlainConnection(*address, timeout=timeout, clock=self.clock)
             except smtplib.SMTPServerDisconnected as silent:
                 # Silent for all of smtp_timeout, not just cut short by the job's deadline.
-                if isinstance(silent.__context__, (TimeoutError, socket.timeout)) and timeout >= smtp.timeout:
+                if isinstance(silent.__context__, (TimeoutError, socket.timeout)) and timeout >= smtp.reach.timeout:
                     raise Permanent(_no_greeting(smtp, timeout)) from None
                 raise
         self.connection.local_hostname = smtp.ehlo_name or ehlo_name(self.connection.sock)
@@ -121,7 +121,7 @@ def _fqdn() -> str:
 
 def timeout_for(smtp: SmtpSettings, deadline: float) -> float:
     """smtp_timeout, or less when the job's deadline is nearer (feedback/alarm.py)."""
-    return timeout_within(smtp.timeout, deadline)
+    return timeout_within(smtp.reach.timeout, deadline)
 
 
 def _permanent(failure: Exception, smtp: SmtpSettings) -> Permanent | None:
@@ -177,7 +177,7 @@ def describe_trouble(error: Exception, smtp: SmtpSettings) -> str:
         return f"the job's time budget ran out while waiting for {where}"
     cause = error.__context__ if isinstance(error, smtplib.SMTPServerDisconnected) and error.__context__ else error
     if isinstance(cause, (TimeoutError, socket.timeout)):
-        return f"{where} did not answer within {smtp.timeout:g} s"
+        return f"{where} did not answer within {smtp.reach.timeout:g} s"
     if isinstance(cause, ConnectionRefusedError):
         return f"{where} refused the connection"
     if isinstance(cause, LoginDeferred):

@@ -6,6 +6,7 @@ from re import fullmatch
 
 from feedback.items import WHERE, ConfigError, Items
 from feedback.microsoft.settings import OAUTH_SCOPE, OAuthSettings, client_credentials
+from feedback.reach import Reach
 from feedback.redaction import without_secrets
 from feedback.shapes import shape
 
@@ -21,8 +22,7 @@ class SmtpSettings:
     security: str
     user: str | None
     password: str | None
-    timeout: float
-    cacerts: str | None
+    reach: Reach  # its trust and its wait; never its proxies, which carry HTTP
     auth: str
     oauth: OAuthSettings | None
     ehlo_name: str | None
@@ -35,7 +35,7 @@ class SmtpSettings:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
-def smtp_settings(items: Items, cacerts: str | None, timeout: float) -> SmtpSettings:
+def smtp_settings(items: Items, reach: Reach) -> SmtpSettings:
     security = items.choice("smtp_security", SECURITY_MODES, "starttls")
     user = items.text("smtp_user")
     auth = items.choice("smtp_auth", AUTH_MODES, "password")
@@ -50,10 +50,9 @@ def smtp_settings(items: Items, cacerts: str | None, timeout: float) -> SmtpSett
         security=security,
         user=user,
         password=items.text("smtp_password", secret=True, strip=False),
-        timeout=timeout,
-        cacerts=cacerts,
+        reach=reach,
         auth=auth,
-        oauth=_smtp_oauth(items, user) if auth == "oauth2" else None,
+        oauth=_smtp_oauth(items, reach, user) if auth == "oauth2" else None,
         ehlo_name=_ehlo_name(items),
     )
 
@@ -69,10 +68,11 @@ def _ehlo_name(items: Items) -> str | None:
     )
 
 
-def _smtp_oauth(items: Items, user: str | None) -> OAuthSettings:
+def _smtp_oauth(items: Items, reach: Reach, user: str | None) -> OAuthSettings:
     """The client-credentials grant for smtp_auth 'oauth2': every item it needs, or an error naming the missing."""
     oauth = client_credentials(
         items,
+        reach,
         items.text("oauth_scope", OAUTH_SCOPE),
         "smtp_auth is 'oauth2'",
         "the responder needs the token endpoint, the app's client ID and certificate (or secret), and in smtp_user"

@@ -24,7 +24,7 @@ class SmtpTransport(Transport):
     advice = "Check smtp_host and smtp_port, that the server is up and accepts connections from Cortex"
 
     def __init__(self, smtp: SmtpSettings, sender: str, deadline: float) -> None:
-        self.smtp, self.sender, self.deadline = smtp, sender, deadline
+        self.smtp, self.reach, self.sender, self.deadline = smtp, smtp.reach, sender, deadline
         self.name = f"the SMTP server {smtp.where}"
         self.open_session = None  # the job's trust and login (for OAuth2, its token), settled at the first channel
 
@@ -57,7 +57,8 @@ class SmtpTransport(Transport):
                 trouble = str(failed)
             stalled = 0 if len(asked.checked) > before else stalled + 1
             wait = pacing.pause(stalled)
-            if not pacing.may_try_again(stalled, limits.retries, time.monotonic(), wait, limits.timeout, self.deadline):
+            now = time.monotonic()
+            if not pacing.may_try_again(stalled, limits.retries, now, wait, self.reach.timeout, self.deadline):
                 return self._given_up(asked, f"{trouble} (after {max(stalled, 1)} attempt(s))", recipients)
             time.sleep(wait)
 

@@ -18,7 +18,7 @@ from feedback.redaction import shortened
 from feedback.thehive.api import Advice, send, thehive_session
 from feedback.thehive.field_setup import SetupError
 from feedback.thehive.settings import TheHiveSettings
-from feedback.trust import CacertsError, trust_context
+from feedback.trust import CacertsError
 
 STATUS = "/api/v1/status"
 # TheHive's own explanation of a refusal is shown, cut to this length.
@@ -45,7 +45,7 @@ class AdminApi:
 
     def __init__(self, settings: TheHiveSettings, limit: float) -> None:
         try:
-            context = trust_context(settings.cacerts)
+            context = settings.reach.context()
         except CacertsError:
             raise SetupError("The file given with --cacerts holds no valid PEM certificate.") from None
         except ConfigError as unusable:  # the system's store, or SSL_CERT_FILE
@@ -74,7 +74,7 @@ class AdminApi:
         settings, where = self.settings, f"TheHive at {self.settings.url}"
         if self.clock.out():
             raise self._late(where, "GET")
-        timeout = timeout_within(settings.timeout, self.clock.deadline)
+        timeout = timeout_within(settings.reach.timeout, self.clock.deadline)
         try:
             status, content = send(self.session, method, settings.url + path, body, timeout, where, self.advice)
         except SetupError:

@@ -40,7 +40,7 @@ def thehive_session(
     """
     from feedback.api_session import open_session, server_errors_retried
 
-    session = open_session(context, settings.proxies, retry=server_errors_retried(retried), clock=clock)
+    session = open_session(context, settings.reach.proxies, retry=server_errors_retried(retried), clock=clock)
     session.headers["Authorization"] = f"Bearer {settings.apikey}"
     if settings.organisation:
         session.headers["X-Organisation"] = settings.organisation

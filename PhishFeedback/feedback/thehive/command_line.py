@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from feedback.api_session import available
 from feedback.items import cleartext_refusal, is_url
+from feedback.reach import Reach
 from feedback.redaction import ScrubbedStream, remember
 from feedback.startup import run_in_own_environment
 from feedback.thehive.field_setup import SetupError
@@ -81,9 +82,8 @@ def thehive_settings(options: argparse.Namespace, apikey: str, whose: str) -> Th
         apikey=apikey,
         organisation=organisation,
         api="auto",
-        proxies={},
-        timeout=TIMEOUT,
-        cacerts=_pem(options.cacerts),
+        # No Cortex here to name a proxy: the HTTP client takes the environment's (HTTPS_PROXY).
+        reach=Reach(_pem(options.cacerts), {}, TIMEOUT),
     )
 
 

@@ -21,7 +21,6 @@ from feedback.plan import REPORTER_NAMESPACE
 from feedback.tags import tag_values
 from feedback.thehive.api import Advice, send, thehive_session
 from feedback.thehive.settings import TheHiveSettings
-from feedback.trust import trust_context
 
 PAGE = 100
 # Observables read from one case at most: a TheHive that ignores the page range would be asked for ever.
@@ -95,7 +94,7 @@ def within_share(settings: TheHiveSettings, cutoff: float, read: Callable[[Api],
     try:
         with clock:
             # The queries only read, POST included: each is retried on a server error.
-            with thehive_session(settings, trust_context(settings.cacerts), retried=None, clock=clock) as session:
+            with thehive_session(settings, settings.reach.context(), retried=None, clock=clock) as session:
                 return read(Api(session, settings, cutoff))
     except (TheHiveError, BudgetSpent):
         if not clock.out():
@@ -169,7 +168,7 @@ class Api:
         return answer
 
     def call(self, method: str, path: str, body: dict | None) -> object:
-        timeout = min(self.settings.timeout, self.cutoff - time.monotonic())
+        timeout = min(self.settings.reach.timeout, self.cutoff - time.monotonic())
         if timeout <= 0:
             raise BudgetSpent("TheHive's share of the job's time ran out")  # reported by fetch_observables
         url = self.settings.url + path

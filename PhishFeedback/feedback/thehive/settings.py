@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from feedback.items import WHERE, ConfigError, Items, is_url, refuse_cleartext
+from feedback.reach import Reach
 from feedback.redaction import without_secrets
 from feedback.shapes import shape
 
@@ -18,14 +19,12 @@ class TheHiveSettings:
     apikey: str
     organisation: str | None
     api: str
-    proxies: dict[str, str]
-    timeout: float
-    cacerts: str | None
+    reach: Reach
 
     __repr__ = without_secrets
 
 
-def thehive_settings(items: Items, parameters: object, cacerts: str | None, timeout: float) -> TheHiveSettings | None:
+def thehive_settings(items: Items, parameters: object, reach: Reach) -> TheHiveSettings | None:
     url = items.text("thehive_url")
     if not url:
         return None
@@ -56,9 +55,7 @@ def thehive_settings(items: Items, parameters: object, cacerts: str | None, time
         apikey=apikey,
         organisation=organisation,
         api=items.choice("thehive_api", THEHIVE_APIS, "auto"),
-        proxies=items.proxies(),
-        timeout=timeout,
-        cacerts=cacerts,
+        reach=reach,
     )
 
 

@@ -165,16 +165,6 @@ def test_an_untrusted_certificate_is_told_in_one_sentence_whatever_the_party(
     assert impostor.log == []
 
 
-@pytest.fixture
-def trusted(certificates):
-    """An HTTPS server on loopback whose certificate the job trusts (through cacerts), answering what it is told."""
-    server = HTTPServer(host="127.0.0.1", ssl_context=certificates.server_context())
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
-
-
 @pytest.mark.parametrize("party", EVERY_PARTY, ids=named)
 def test_a_refused_connection_is_told_in_one_sentence_whatever_the_party(party, certificates, entra, google_oauth):
     root = f"https://127.0.0.1:{free_port()}"
@@ -184,9 +174,11 @@ def test_a_refused_connection_is_told_in_one_sentence_whatever_the_party(party, 
 
 
 @pytest.mark.parametrize("party", EVERY_PARTY, ids=named)
-def test_a_redirect_is_told_in_one_sentence_whatever_the_party(party, trusted, certificates, entra, google_oauth):
-    trusted.expect_request(re.compile(".*")).respond_with_data("", 307, {"Location": "http://127.0.0.1:9/elsewhere"})
-    name, error = party(trusted.url_for("/").rstrip("/"), certificates.ca_pem, entra, google_oauth)
+def test_a_redirect_is_told_in_one_sentence_whatever_the_party(party, thehive_https, certificates, entra, google_oauth):
+    thehive_https.expect_request(re.compile(".*")).respond_with_data(
+        "", 307, {"Location": "http://127.0.0.1:9/elsewhere"}
+    )
+    name, error = party(thehive_https.url_for("/").rstrip("/"), certificates.ca_pem, entra, google_oauth)
 
     assert (
         f"{capital(name)} answered with a redirect (HTTP 307) to http://127.0.0.1, which the responder does not follow."
@@ -196,10 +188,12 @@ def test_a_redirect_is_told_in_one_sentence_whatever_the_party(party, trusted, c
 
 @pytest.mark.parametrize("party", JSON_READERS, ids=named)
 def test_an_answer_nested_too_deep_is_told_in_one_sentence_whatever_the_party(
-    party, trusted, certificates, entra, google_oauth
+    party, thehive_https, certificates, entra, google_oauth
 ):
-    trusted.expect_request(re.compile(".*")).respond_with_data("[" * 40 + "]" * 40, content_type="application/json")
-    name, error = party(trusted.url_for("/").rstrip("/"), certificates.ca_pem, entra, google_oauth)
+    thehive_https.expect_request(re.compile(".*")).respond_with_data(
+        "[" * 40 + "]" * 40, content_type="application/json"
+    )
+    name, error = party(thehive_https.url_for("/").rstrip("/"), certificates.ca_pem, entra, google_oauth)
 
     assert f"{capital(name)} answered JSON nested deeper than 32 levels (HTTP 200)." in error
 

@@ -51,7 +51,7 @@ def test_a_gzip_answer_that_inflates_to_200_mb_is_cut_at_16_mb(cortex, smtp, the
     assert peak_rss_of_jobs_kib() <= max(before, PEAK_RSS_KIB)
     assert not result.success
     assert (
-        f"TheHive at {api['thehive_url']} answered more than 16 MB, more than the responder reads from it"
+        f"TheHive at {api['thehive_url']} answered more than 16 MB: the responder reads no more than that from it"
         in result.error
     )
     assert smtp.delivered == []

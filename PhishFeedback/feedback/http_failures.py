@@ -33,11 +33,15 @@ class HttpFailure(OSError):
         """What the party did, its name left out: "could not be reached (…)"."""
         return f"gave no whole answer ({self})"
 
+    def said(self, party: str) -> str:
+        """What happened, the party named first: "TheHive at https://… could not be reached (…)"."""
+        return f"{party[:1].upper()}{party[1:]} {self.told()}"
+
     def sentence(self, party: str, advice: str | None = None) -> str:
-        """The one sentence for this failure, whoever `party` is, and what to do (the caller's, or the default)."""
-        said = f"{party[:1].upper()}{party[1:]} {self.told()}."
+        """The one sentence for this failure, whoever `party` is, and what to do (the caller's, or the default;
+        none when the caller gives "")."""
         advice = self.advice if advice is None else advice
-        return f"{said} {advice}" if advice else said
+        return f"{self.said(party)}. {advice}" if advice else f"{self.said(party)}."
 
 
 class Untrusted(HttpFailure):
@@ -49,9 +53,9 @@ class Untrusted(HttpFailure):
         super().__init__(reason or "its certificate could not be verified")
         self.reason = reason
 
-    def sentence(self, party: str, advice: str | None = None) -> str:
+    def said(self, party: str) -> str:
         why = f" ({self.reason})" if self.reason else ""
-        return f"The certificate of {party} could not be verified{why}. {TRUST_ADVICE if advice is None else advice}"
+        return f"The certificate of {party} could not be verified{why}"
 
 
 class Unreachable(HttpFailure):
@@ -101,7 +105,7 @@ class TooLarge(HttpFailure):
         self.status, self.headers = status, headers
 
     def told(self) -> str:
-        return f"{self}, more than the responder reads from it"
+        return f"{self}: the responder reads no more than that from it"
 
 
 class Malformed(HttpFailure):

@@ -5,8 +5,8 @@ sentence, its name aside."""
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
-import re
 import time
 from email.message import EmailMessage
 from pathlib import Path
@@ -30,6 +30,7 @@ from feedback.trust import trust_context
 from feedback.way_out import Permanent, Trouble
 from testkit.google_oauth import MAILBOX as GMAIL_MAILBOX
 from testkit.graph_api import entra_for
+from testkit.https_server import HttpsServer, Reply
 from testkit.ports import free_port
 from testkit.proxy import ConnectProxy
 from testkit.smtp_server import Certificates
@@ -173,27 +174,47 @@ def test_a_refused_connection_is_told_in_one_sentence_whatever_the_party(party, 
     assert f"{capital(name)} could not be reached (the connection was refused)." in error
 
 
-@pytest.mark.parametrize("party", EVERY_PARTY, ids=named)
-def test_a_redirect_is_told_in_one_sentence_whatever_the_party(party, thehive_https, certificates, entra, google_oauth):
-    thehive_https.expect_request(re.compile(".*")).respond_with_data(
-        "", 307, {"Location": "http://127.0.0.1:9/elsewhere"}
-    )
-    name, error = party(thehive_https.url_for("/").rstrip("/"), certificates.ca_pem, entra, google_oauth)
+@pytest.fixture
+def answering(certificates):
+    """Serves over HTTPS on loopback, with a certificate the job trusts, the reply a test gives to every request."""
+    with contextlib.ExitStack() as servers:
+        yield lambda reply: servers.enter_context(HttpsServer(certificates.server_context(), lambda _: reply)).url
 
+
+# Where a redirect leads, as the sentence names it: its scheme and host, or nothing where no URL parser reads it.
+LOCATIONS = {"http://127.0.0.1:9/elsewhere?key=x": " to http://127.0.0.1", "http://[::1/elsewhere": ""}
+
+
+@pytest.mark.parametrize("location", LOCATIONS, ids=["named", "unreadable"])
+@pytest.mark.parametrize("party", EVERY_PARTY, ids=named)
+def test_a_redirect_is_told_in_one_sentence_whatever_the_party(
+    party, location, answering, certificates, entra, google_oauth
+):
+    root = answering(Reply(307, headers={"Location": location}))
+    name, error = party(root, certificates.ca_pem, entra, google_oauth)
+
+    towards = LOCATIONS[location]
     assert (
-        f"{capital(name)} answered with a redirect (HTTP 307) to http://127.0.0.1, which the responder does not follow."
-        in error
+        f"{capital(name)} answered with a redirect (HTTP 307){towards}, which the responder does not follow." in error
     )
+
+
+@pytest.mark.parametrize("party", EVERY_PARTY, ids=named)
+def test_an_answer_cut_short_is_told_in_one_sentence_whatever_the_party(
+    party, answering, certificates, entra, google_oauth
+):
+    root = answering(Reply(400, b'{"error": "invalid_request"}' * 100, {"Content-Type": "application/json"}, cut=10))
+    name, error = party(root, certificates.ca_pem, entra, google_oauth)
+
+    assert f"{capital(name)} answered HTTP 400, then the answer was cut short (" in error
 
 
 @pytest.mark.parametrize("party", JSON_READERS, ids=named)
 def test_an_answer_nested_too_deep_is_told_in_one_sentence_whatever_the_party(
-    party, thehive_https, certificates, entra, google_oauth
+    party, answering, certificates, entra, google_oauth
 ):
-    thehive_https.expect_request(re.compile(".*")).respond_with_data(
-        "[" * 40 + "]" * 40, content_type="application/json"
-    )
-    name, error = party(thehive_https.url_for("/").rstrip("/"), certificates.ca_pem, entra, google_oauth)
+    root = answering(Reply(200, b"[" * 40 + b"]" * 40, {"Content-Type": "application/json"}))
+    name, error = party(root, certificates.ca_pem, entra, google_oauth)
 
     assert f"{capital(name)} answered JSON nested deeper than 32 levels (HTTP 200)." in error
 

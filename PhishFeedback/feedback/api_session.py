@@ -69,12 +69,17 @@ def open_session(
             return manager
 
     class Session(requests.Session):
-        """Of the environment, the proxy for the URL alone, and only where Cortex's settings name none."""
+        """Of the environment, the proxy for the URL alone, and only where Cortex's settings name none; no redirect."""
 
         def merge_environment_settings(self, url, proxies, stream, verify, cert):
             if not self.proxies:
                 proxies = {**get_environ_proxies(url), **(proxies or {})}
             return super().merge_environment_settings(url, proxies, stream, verify, cert)
+
+        def get_redirect_target(self, response) -> None:
+            """None: requests would otherwise ready the next request even unfollowed, reading the 3xx's whole
+            body past any bound, and parsing its Location (a ValueError for `http://[::1`)."""
+            return None
 
     session = Session()
     session.trust_env = False
@@ -210,6 +215,9 @@ def _requested(session, method: str, url: str, limit: int, timeout: float, **req
         raise Unreachable("the proxy refused or dropped the connection", "ProxyError") from None
     except (requests.RequestException, OSError) as failure:
         raise unreachable(failure) from None
+    if 300 <= response.status_code < 400:  # not followed, so not read: `exchange` raises Redirected
+        response.close()
+        return response.status_code, response.headers, b""
     try:
         # 256 KiB a read: a page of TheHive's cases is a megabyte, and each read is a few Python calls deep.
         body, more = within(response.iter_content(1 << 18), limit)

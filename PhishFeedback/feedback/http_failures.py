@@ -128,9 +128,20 @@ class Redirected(HttpFailure):
         self.status, self.headers = status, headers
 
     def told(self) -> str:
-        target = urlsplit(self.headers.get("Location") or "")
-        where = f" to {target.scheme}://{target.hostname}" if target.scheme and target.hostname else ""
-        return f"answered with {self}{where}, which the responder does not follow"
+        return f"answered with {self}{_towards(self.headers.get('Location'))}, which the responder does not follow"
+
+
+def _towards(location: str | None) -> str:
+    """Where a redirect leads, as its scheme and host alone (a path or query may hold anything); nothing for a
+    Location that names no host, or that no URL parser reads."""
+    try:
+        target = urlsplit(location or "")
+    except ValueError:  # "http://[::1" and the like
+        return ""
+    host = target.hostname or ""
+    if not target.scheme.isalpha() or not host.isprintable() or len(host) > 253:
+        return ""
+    return f" to {target.scheme}://{host}" if host else ""
 
 
 def seconds(timeout: float) -> str:

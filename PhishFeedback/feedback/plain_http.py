@@ -50,8 +50,13 @@ class PlainSession:
         from urllib.request import HTTPRedirectHandler, ProxyHandler, Request, build_opener
 
         class Unfollowed(HTTPRedirectHandler):
-            def redirect_request(self, *args: object) -> None:
-                return None  # urllib then raises the redirect as an HTTPError, read below as the answer
+            """urllib then raises the redirect as an HTTPError, read below as the answer; its Location is not even
+            parsed (a ValueError for `http://[::1`)."""
+
+            def http_error_302(self, *args: object) -> None:
+                return None
+
+            http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
         opener = build_opener(ProxyHandler(self.proxies or None), _handler(self.context, self.clock), Unfollowed())
         body = urlencode(data).encode() if data is not None else None
@@ -108,6 +113,8 @@ def _read(answer, limit: int) -> bytes:
         raise CutShort(answer.status, answer.headers, type(failure).__name__) from None
     if more:
         raise TooLarge(answer.status, answer.headers, limit)
+    if getattr(answer, "length", None):  # http.client ends a read short of Content-Length quietly, when given a size
+        raise CutShort(answer.status, answer.headers, "IncompleteRead")
     return body
 
 

@@ -25,6 +25,8 @@ SIGNALS = {
     "feedback.http_failures.Refused": "a refused connection to an HTTPS party, worded by its caller",
     "feedback.http_failures.TimedOut": "no answer in time from an HTTPS party, a TimeoutError worded by its caller",
     "feedback.http_failures.TooLarge": "an answer longer than its caller reads, worded by the caller",
+    "feedback.http_failures.Malformed": "an answer that is no JSON, or nests too deep, worded by the caller",
+    "feedback.http_failures.Redirected": "a redirect the client does not follow, worded by the caller",
     "feedback.bounded_json.PastBound": "an answer past its bounds, worded by each caller",
     "feedback.way_out.Trouble": "transient trouble, an OSError the delivery policy retries",
     "feedback.smtp.connection.ReplyTooLong": "an SMTP reply past its bound, an SMTPException smtplib's callers catch",

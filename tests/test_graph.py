@@ -194,8 +194,8 @@ def test_no_answer_after_the_message_went_is_not_counted_as_sent(cortex, graph, 
 
     assert not result.success
     assert (
-        "no answer came from Microsoft Graph" in result.error
-        and "within 1 s" in result.error
+        "Microsoft Graph at" in result.error
+        and "did not answer within 1 s" in result.error
         and "not counted as sent" in result.error
     )
     assert result.operations == []
@@ -294,8 +294,8 @@ def test_no_graph_listening_names_graph_url(cortex, entra, graph_items):
     result = cortex(thehive4_case(), **{**graph_items, "graph_url": url})
 
     assert not result.success
-    assert f"the connection to Microsoft Graph at {url} was refused (after 2 attempt(s))" in result.error
-    assert "Check graph_url" in result.error
+    assert f"Microsoft Graph at {url} could not be reached (the connection was refused)" in result.error
+    assert "Check graph_url" in result.error and "(after 2 attempt(s))" in result.error
 
 
 def test_an_endless_answer_is_read_only_in_part(cortex, graph, graph_items):

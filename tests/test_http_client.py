@@ -1,9 +1,11 @@
-"""The responder's one HTTP client: no other module speaks HTTP itself, and every HTTPS party's unverified
-certificate is told in the same sentence, its name aside."""
+"""The responder's one HTTP client: no other module speaks HTTP itself, and each way a request to any HTTPS party
+fails (an unverified certificate, a refused connection, a redirect, JSON nested too deep) is told in the same
+sentence, its name aside."""
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import time
 from email.message import EmailMessage
@@ -27,9 +29,11 @@ from feedback.thehive.observables import TheHiveError, fetch_observables
 from feedback.thehive.settings import TheHiveSettings
 from feedback.tokens import OAuthError, endpoint_shown
 from feedback.trust import trust_context
-from feedback.way_out import Permanent
+from feedback.way_out import Permanent, Trouble
 from testkit.google_oauth import MAILBOX as GMAIL_MAILBOX
 from testkit.graph_api import entra_for
+from testkit.https_server import HttpsServer, Reply
+from testkit.ports import free_port
 from testkit.proxy import ConnectProxy
 from testkit.smtp_server import Certificates
 from testkit.token_endpoint import CLIENT_ID, CLIENT_SECRET, TOKEN_PATH
@@ -88,56 +92,51 @@ def oauth_settings(token_url: str, scope: str) -> OAuthSettings:
     return OAuthSettings(token_url, CLIENT_ID, CLIENT_SECRET, None, scope, Reach(None, {}, 5))
 
 
-def entra_endpoint(impostor, certificates, entra, google_oauth) -> tuple[str, str]:
-    url = impostor.url_for(TOKEN_PATH)
+def entra_endpoint(root: str, ca: str, entra, google_oauth) -> tuple[str, str]:
+    url = f"{root}{TOKEN_PATH}"
     with pytest.raises(OAuthError) as refused:
-        entra_token(oauth_settings(url, "https://graph.microsoft.com/.default"), trust_context(None), *deadlines(5))
+        entra_token(oauth_settings(url, "https://graph.microsoft.com/.default"), trust_context(ca), *deadlines(5))
     return f"the OAuth2 token endpoint {endpoint_shown(url)}", str(refused.value)
 
 
-def graph(impostor, certificates, entra, google_oauth) -> tuple[str, str]:
-    url = impostor.url_for("/").rstrip("/")
-    entra_for(entra, f"{url}/.default")
-    oauth = oauth_settings(entra.url_for(TOKEN_PATH), f"{url}/.default")
-    settings = GraphSettings(url, oauth, Reach(certificates.ca_pem, {}, 5))
-    transport = GraphTransport(settings, MAILBOX, time.monotonic() + 30)
-    with pytest.raises(Permanent) as refused, transport.channel() as channel:
+def graph(root: str, ca: str, entra, google_oauth) -> tuple[str, str]:
+    entra_for(entra, f"{root}/.default")
+    oauth = oauth_settings(entra.url_for(TOKEN_PATH), f"{root}/.default")
+    transport = GraphTransport(GraphSettings(root, oauth, Reach(ca, {}, 5)), MAILBOX, time.monotonic() + 30)
+    with pytest.raises((Permanent, Trouble)) as refused, transport.channel() as channel:
         channel.send(message(), ALICE)
-    return f"Microsoft Graph at {url}", str(refused.value)
+    return f"Microsoft Graph at {root}", str(refused.value)
 
 
-def google_endpoint(impostor, certificates, entra, google_oauth) -> tuple[str, str]:
-    url = impostor.url_for("/token")
+def google_endpoint(root: str, ca: str, entra, google_oauth) -> tuple[str, str]:
+    url = f"{root}/token"
     account = read_key(json.dumps({**google_oauth.key(), "token_uri": url}))
     with pytest.raises(OAuthError) as refused:
-        google_token(open_session(trust_context(None), {}), account, MAILBOX, 5)
+        google_token(open_session(trust_context(ca), {}), account, MAILBOX, 5)
     return f"Google's token endpoint {endpoint_shown(url)}", str(refused.value)
 
 
-def gmail_api(impostor, certificates, entra, google_oauth) -> tuple[str, str]:
-    url = impostor.url_for("/").rstrip("/")
+def gmail_api(root: str, ca: str, entra, google_oauth) -> tuple[str, str]:
     account = read_key(json.dumps(google_oauth.key()))
-    settings = GmailSettings(account, url, Reach(certificates.ca_pem, {}, 5))
-    transport = gmail.transport(settings, MAILBOX, time.monotonic() + 30)
-    with pytest.raises(Permanent) as refused, transport.channel() as channel:
+    transport = gmail.transport(GmailSettings(account, root, Reach(ca, {}, 5)), MAILBOX, time.monotonic() + 30)
+    with pytest.raises((Permanent, Trouble)) as refused, transport.channel() as channel:
         channel.send(message(), ALICE)
-    return f"the Gmail API at {url}", str(refused.value)
+    return f"the Gmail API at {root}", str(refused.value)
 
 
-def mailbox_settings(impostor, certificates, entra, google_oauth) -> tuple[str, str]:
-    where = f"Microsoft Graph at {impostor.url_for('/').rstrip('/')}"
+def mailbox_settings(root: str, ca: str, entra, google_oauth) -> tuple[str, str]:
+    where = f"Microsoft Graph at {root}"
     service = Service(where, "mailbox language", "locale", lambda answer: None, "")
     with pytest.raises(Unavailable) as refused:
-        asked(open_session(trust_context(None), {}), impostor.url_for("/language"), 5, {}, service, ALICE)
+        asked(open_session(trust_context(ca), {}), f"{root}/language", 5, {}, service, ALICE)
     return where, str(refused.value)
 
 
-def thehive(impostor, certificates, entra, google_oauth) -> tuple[str, str]:
-    url = impostor.url_for("/").rstrip("/")
-    settings = TheHiveSettings(url, "0123456789abcdef0123", None, "v1", Reach(None, {}, 5))
+def thehive(root: str, ca: str, entra, google_oauth) -> tuple[str, str]:
+    settings = TheHiveSettings(root, "0123456789abcdef0123", None, "v1", Reach(ca, {}, 5))
     with pytest.raises(TheHiveError) as refused:
         fetch_observables(settings, "case", "~1", time.monotonic() + 30)
-    return f"TheHive at {url}", str(refused.value)
+    return f"TheHive at {root}", str(refused.value)
 
 
 def deadlines(timeout: float) -> tuple[float, float]:
@@ -145,16 +144,81 @@ def deadlines(timeout: float) -> tuple[float, float]:
     return deadline, timeout_within(timeout, deadline)
 
 
-@pytest.mark.parametrize(
-    "party", [entra_endpoint, graph, google_endpoint, gmail_api, mailbox_settings, thehive], ids=lambda p: p.__name__
-)
+EVERY_PARTY = [entra_endpoint, graph, google_endpoint, gmail_api, mailbox_settings, thehive]
+# The parties that read a body that is no JSON (or JSON too deep) beside a success as no answer of theirs, and
+# say so in their own sentence: the mail APIs, whose 2xx says whether a message went.
+JSON_READERS = [entra_endpoint, google_endpoint, mailbox_settings, thehive]
+
+
+def named(party) -> str:
+    return party.__name__
+
+
+def capital(name: str) -> str:
+    return name[:1].upper() + name[1:]
+
+
+@pytest.mark.parametrize("party", EVERY_PARTY, ids=named)
 def test_an_untrusted_certificate_is_told_in_one_sentence_whatever_the_party(
     party, impostor, certificates, entra, google_oauth
 ):
-    name, error = party(impostor, certificates, entra, google_oauth)
+    name, error = party(impostor.url_for("/").rstrip("/"), certificates.ca_pem, entra, google_oauth)
 
     assert SENTENCE.format(party=name) in error
     assert impostor.log == []
+
+
+@pytest.mark.parametrize("party", EVERY_PARTY, ids=named)
+def test_a_refused_connection_is_told_in_one_sentence_whatever_the_party(party, certificates, entra, google_oauth):
+    root = f"https://127.0.0.1:{free_port()}"
+    name, error = party(root, certificates.ca_pem, entra, google_oauth)
+
+    assert f"{capital(name)} could not be reached (the connection was refused)." in error
+
+
+@pytest.fixture
+def answering(certificates):
+    """Serves over HTTPS on loopback, with a certificate the job trusts, the reply a test gives to every request."""
+    with contextlib.ExitStack() as servers:
+        yield lambda reply: servers.enter_context(HttpsServer(certificates.server_context(), lambda _: reply)).url
+
+
+# Where a redirect leads, as the sentence names it: its scheme and host, or nothing where no URL parser reads it.
+LOCATIONS = {"http://127.0.0.1:9/elsewhere?key=x": " to http://127.0.0.1", "http://[::1/elsewhere": ""}
+
+
+@pytest.mark.parametrize("location", LOCATIONS, ids=["named", "unreadable"])
+@pytest.mark.parametrize("party", EVERY_PARTY, ids=named)
+def test_a_redirect_is_told_in_one_sentence_whatever_the_party(
+    party, location, answering, certificates, entra, google_oauth
+):
+    root = answering(Reply(307, headers={"Location": location}))
+    name, error = party(root, certificates.ca_pem, entra, google_oauth)
+
+    towards = LOCATIONS[location]
+    assert (
+        f"{capital(name)} answered with a redirect (HTTP 307){towards}, which the responder does not follow." in error
+    )
+
+
+@pytest.mark.parametrize("party", EVERY_PARTY, ids=named)
+def test_an_answer_cut_short_is_told_in_one_sentence_whatever_the_party(
+    party, answering, certificates, entra, google_oauth
+):
+    root = answering(Reply(400, b'{"error": "invalid_request"}' * 100, {"Content-Type": "application/json"}, cut=10))
+    name, error = party(root, certificates.ca_pem, entra, google_oauth)
+
+    assert f"{capital(name)} answered HTTP 400, then the answer was cut short (" in error
+
+
+@pytest.mark.parametrize("party", JSON_READERS, ids=named)
+def test_an_answer_nested_too_deep_is_told_in_one_sentence_whatever_the_party(
+    party, answering, certificates, entra, google_oauth
+):
+    root = answering(Reply(200, b"[" * 40 + b"]" * 40, {"Content-Type": "application/json"}))
+    name, error = party(root, certificates.ca_pem, entra, google_oauth)
+
+    assert f"{capital(name)} answered JSON nested deeper than 32 levels (HTTP 200)." in error
 
 
 @pytest.fixture

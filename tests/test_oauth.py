@@ -153,7 +153,7 @@ def test_token_endpoint_answering_something_else_than_oauth2_json(cortex, smtp, 
     entra.expect_request("/sign-in", method="POST").respond_with_data("<html>Sign in</html>", content_type="text/html")
     result = cortex(thehive4_case(), **{**oauth, "oauth_token_url": entra.url_for("/sign-in")})
 
-    assert_refused(result, "answered HTTP 200 without a token", "oauth_token_url")
+    assert_refused(result, "answered something other than JSON (HTTP 200)", "oauth_token_url")
     assert smtp.delivered == []
 
 

@@ -90,7 +90,7 @@ def test_a_graph_slower_than_smtp_timeout_is_given_up_once_and_the_messages_go_o
     assert languages(graph.accepted) == {ALICE: "nl", BOB: "nl"}
     assert len(graph.language_requests) == 1
     [warning] = warnings(result)
-    assert f"did not give the mailbox language of {ALICE} (no answer within 1 s)" in warning
+    assert f"did not answer within 1 s. The mailbox language of {ALICE} was not read." in warning
 
 
 def test_a_mailbox_language_that_is_not_shipped_falls_back_to_the_next_source(cortex, graph, graph_items):
@@ -144,7 +144,7 @@ def test_a_gmail_answer_that_is_not_json_falls_back_with_one_warning(cortex, goo
     assert result.success, result.error
     assert languages(sent.message for sent in gmail_api.sent) == {ALICE: "de", BOB: "de"}
     [warning] = warnings(result)
-    assert f"did not give the language of {ALICE} (an answer without a displayLanguage)" in warning
+    assert f"answered something other than JSON (HTTP 200). The language of {ALICE} was not read." in warning
 
 
 def test_a_gmail_answer_nested_past_the_bound_is_not_parsed_and_falls_back(cortex, google_oauth, gmail_api, gmail):

@@ -243,7 +243,7 @@ def test_pages_are_bounded_by_thehives_own_count(thehive_https, stats):
     [
         (b"[" * 40 + b"]" * 40, "nested deeper than 32 levels"),
         (b'{"cases": []}', "did not answer a page of cases with a list"),
-        (b"<html>Bad gateway</html>", "did not answer /api/v1/query?name=cases with JSON"),
+        (b"<html>Bad gateway</html>", "answered something other than JSON (HTTP 200). Check that --url points"),
     ],
     ids=["deep", "object", "html"],
 )

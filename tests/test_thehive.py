@@ -123,7 +123,7 @@ FAILURES = [
     (401, "refused the API key (HTTP 401)"),
     (403, "refused the API key (HTTP 403)"),
     (500, "answered HTTP 500"),
-    (200, "did not answer with a list of observables"),
+    (200, "answered something other than JSON (HTTP 200). Check that thehive_url points at TheHive"),
 ]
 
 
@@ -169,7 +169,7 @@ def test_unreachable_thehive_is_an_error_that_names_the_url_as_configured(cortex
     result = cortex(thehive5_case("Spam", ()), thehive_url=url, thehive_apikey=API_KEY, smtp_timeout=2)
 
     assert not result.success
-    assert f"TheHive at {url} could not be reached (ConnectionError)" in result.error
+    assert f"TheHive at {url} could not be reached (the connection was refused)" in result.error
     assert API_KEY not in result.everything_printed()
 
 
@@ -179,7 +179,10 @@ def test_a_thehive_that_redirects_is_an_error_and_the_key_goes_nowhere_else(cort
     result = cortex(thehive5_case("Spam", ()), **api)
 
     assert not result.success
-    assert "answered with a redirect (HTTP 307), which the responder does not follow with the API key" in result.error
+    assert (
+        "answered with a redirect (HTTP 307) to http://127.0.0.1, which the responder does not follow" in result.error
+    )
+    assert "The API key goes to no other URL" in result.error
     assert [request.path for request, _ in thehive.log] == ["/api/v1/query"]
 
 

@@ -148,7 +148,7 @@ def test_a_case_whose_merged_alerts_cannot_be_read_is_answered_with_a_warning(co
     assert result.success, result.error
     assert thread_of(smtp.delivered[0].message) == (None, None)
     [warning] = result.output["full"]["warnings"]
-    assert "did not answer with a list of alerts" in warning and "(In-Reply-To)" in warning
+    assert "answered something other than JSON (HTTP 200)" in warning and "(In-Reply-To)" in warning
 
 
 def test_the_dry_run_preview_shows_each_message_in_reply_to(cortex, smtp, thehive, api):

@@ -3,7 +3,8 @@
 Whoever answers decides how much the job holds in memory and how deep Python's parser recurses: a
 small gzip answer can inflate to a gigabyte, and deeply nested JSON ends the parser with a
 RecursionError. What the responder needs from them is small and flat (a list of observables, a
-token), so anything past these bounds is refused, as a sentence its caller words for its party.
+token), so anything past these bounds is refused: the HTTP client (feedback/api_session.py) reads
+and decodes within them, and tells what is past them in one sentence (feedback/http_failures.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ DEEPEST = 32
 
 
 class PastBound(ValueError):
-    """The answer is larger or deeper than the responder reads; the text says which, for the analyst."""
+    """The answer nests deeper than the responder reads: the client's `Malformed`, whoever decoded it."""
 
 
 def within(chunks: Iterable[bytes], largest: int) -> tuple[bytes, bool]:
@@ -32,14 +33,6 @@ def within(chunks: Iterable[bytes], largest: int) -> tuple[bytes, bool]:
             return b"".join(kept), True
         kept.append(chunk)
     return b"".join(kept), False
-
-
-def collected(chunks: Iterable[bytes], largest: int = LARGEST) -> bytes:
-    """The chunks joined, read no further than `largest` bytes: a longer answer is PastBound."""
-    body, more = within(chunks, largest)
-    if more:
-        raise PastBound(f"answered more than {largest >> 20} MB")
-    return body
 
 
 def parsed(body: bytes) -> object:

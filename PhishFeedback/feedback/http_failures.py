@@ -1,36 +1,61 @@
 """How a request of the HTTP client (feedback/api_session.py) fails, named so that callers catch by type.
 
-Each failure says why in a few words, which each caller frames with its party's name; an unverified
-certificate is told in one sentence for every party (`Untrusted.sentence`). These are OSErrors, as
-the transports treat every failure on the way. Nothing here imports an HTTP library.
+Each failure has one sentence for every party (`sentence(party, advice)`): the caller gives its
+party's name ("TheHive at https://…") and, where it has its own, what to check; the rest is worded
+here once, so that the same failure reads the same whoever met it. These are OSErrors, as the
+transports treat every failure on the way. Nothing here imports an HTTP library.
 """
 
 from __future__ import annotations
 
 import ssl
+from urllib.parse import urlsplit
 
 # What the certificate sentence tells the admin to do, unless the caller is an admin's script with its own option.
 TRUST_ADVICE = (
     "Put the CA that signed it (a TLS-inspecting proxy's, say) in Cortex's cacerts setting or the system's trust"
     " store; the responder never sends without verification."
 )
+# What every other failure tells the admin to check, unless the caller names its own items.
+REACH_ADVICE = "Check that Cortex can reach it, and Cortex's proxy settings."
+# How a refused connection is told, by either client.
+REFUSED = "the connection was refused"
+# What `Malformed` says of a body that is no JSON.
+NOT_JSON = "something other than JSON"
 
 
 class HttpFailure(OSError):
-    """No whole answer came; the text says why in a few words, which each caller frames with its party's name."""
+    """No whole answer came; the text says why in a few words, `sentence` says it whole with the party's name."""
+
+    advice = REACH_ADVICE
+
+    def told(self) -> str:
+        """What the party did, its name left out: "could not be reached (…)"."""
+        return f"gave no whole answer ({self})"
+
+    def said(self, party: str) -> str:
+        """What happened, the party named first: "TheHive at https://… could not be reached (…)"."""
+        return f"{party[:1].upper()}{party[1:]} {self.told()}"
+
+    def sentence(self, party: str, advice: str | None = None) -> str:
+        """The one sentence for this failure, whoever `party` is, and what to do (the caller's, or the default;
+        none when the caller gives "")."""
+        advice = self.advice if advice is None else advice
+        return f"{self.said(party)}. {advice}" if advice else f"{self.said(party)}."
 
 
 class Untrusted(HttpFailure):
     """TLS with the server failed, its certificate unverified: nothing was sent."""
 
+    advice = TRUST_ADVICE
+
     def __init__(self, reason: str = "") -> None:
         super().__init__(reason or "its certificate could not be verified")
         self.reason = reason
 
-    def sentence(self, party: str, advice: str = TRUST_ADVICE) -> str:
-        """The one sentence for an unverified certificate, whoever `party` is, and what to do."""
+    def said(self, party: str) -> str:
         why = f" ({self.reason})" if self.reason else ""
-        return f"The certificate of {party} could not be verified{why}. {advice}"
+        return f"The certificate of {party} could not be verified{why}"
 
 
 class Unreachable(HttpFailure):
@@ -39,6 +64,9 @@ class Unreachable(HttpFailure):
     def __init__(self, text: str, kind: str) -> None:
         super().__init__(text)
         self.kind = kind
+
+    def told(self) -> str:
+        return f"could not be reached ({self})"
 
 
 class Refused(Unreachable):
@@ -49,8 +77,13 @@ class TimedOut(HttpFailure, TimeoutError):
     """No answer within the timeout; `sent` says whether the request may have reached the server."""
 
     def __init__(self, timeout: float, sent: bool) -> None:
-        super().__init__(f"no answer within {timeout:g} s")
-        self.sent = sent
+        super().__init__(f"no {'answer' if sent else 'connection'} within {seconds(timeout)} s")
+        self.timeout, self.sent = timeout, sent
+
+    def told(self) -> str:
+        if self.sent:
+            return f"did not answer within {seconds(self.timeout)} s"
+        return f"could not be reached ({self})"
 
 
 class CutShort(HttpFailure):
@@ -58,7 +91,10 @@ class CutShort(HttpFailure):
 
     def __init__(self, status: int, headers: dict, why: str) -> None:
         super().__init__(f"the answer was cut short: {why}")
-        self.status, self.headers = status, headers
+        self.status, self.headers, self.why = status, headers, why
+
+    def told(self) -> str:
+        return f"answered HTTP {self.status}, then the answer was cut short ({self.why})"
 
 
 class TooLarge(HttpFailure):
@@ -68,12 +104,56 @@ class TooLarge(HttpFailure):
         super().__init__(f"answered more than {f'{limit >> 20} MB' if limit >= 1 << 20 else f'{limit >> 10} kB'}")
         self.status, self.headers = status, headers
 
+    def told(self) -> str:
+        return f"{self}: the responder reads no more than that from it"
+
+
+class Malformed(HttpFailure):
+    """The caller asked for JSON, and the body is none, or nests deeper than the client decodes: its status and
+    headers, and nothing of the body."""
+
+    def __init__(self, status: int, headers: dict, why: str) -> None:
+        super().__init__(why)
+        self.status, self.headers = status, headers
+
+    def told(self) -> str:
+        return f"answered {self} (HTTP {self.status})"
+
+
+class Redirected(HttpFailure):
+    """The answer was a redirect (3xx), which the client never follows: what the request carries goes to its URL."""
+
+    def __init__(self, status: int, headers: dict) -> None:
+        super().__init__(f"a redirect (HTTP {status})")
+        self.status, self.headers = status, headers
+
+    def told(self) -> str:
+        return f"answered with {self}{_towards(self.headers.get('Location'))}, which the responder does not follow"
+
+
+def _towards(location: str | None) -> str:
+    """Where a redirect leads, as its scheme and host alone (a path or query may hold anything); nothing for a
+    Location that names no host, or that no URL parser reads."""
+    try:
+        target = urlsplit(location or "")
+    except ValueError:  # "http://[::1" and the like
+        return ""
+    host = target.hostname or ""
+    if not target.scheme.isalpha() or not host.isprintable() or len(host) > 253:
+        return ""
+    return f" to {target.scheme}://{host}" if host else ""
+
+
+def seconds(timeout: float) -> str:
+    """A timeout as a sentence gives it: whole seconds, tenths under one."""
+    return f"{round(timeout) if timeout >= 1 else round(timeout, 1):g}"
+
 
 def unreachable(failure: BaseException) -> Unreachable:
     """A connection that failed, in words: refused, or the failure's kind."""
     kind = type(failure).__name__
     if _cause(failure, ConnectionRefusedError) is not None:
-        return Refused("the connection was refused", kind)
+        return Refused(REFUSED, kind)
     return Unreachable(f"the connection failed: {kind}", kind)
 
 

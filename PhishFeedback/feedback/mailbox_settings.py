@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from feedback.api_session import exchange
-from feedback.bounded_json import PastBound, parsed
-from feedback.http_failures import Untrusted
+from feedback.http_failures import HttpFailure, Malformed, TooLarge, Untrusted
 from feedback.redaction import shortened
 from feedback.shapes import shape
 
@@ -36,19 +35,21 @@ class Service:
 def asked(session, url: str, timeout: float, headers: dict[str, str], service: Service, address: str) -> str | None:
     """The language a mail service gives for `address` (None where it knows no such user), else Unavailable.
 
-    The answer is read within LARGEST_ANSWER bytes and bounded_json's depth, and what the service
-    says goes into the warning shortened and scrubbed, as every outside answer.
+    The answer is read within LARGEST_ANSWER bytes and bounded_json's depth by the client, and what the service
+    says goes into the warning shortened and scrubbed, as every outside answer. A refusal or an unknown user
+    is read from the status, whatever the body holds.
     """
     about = f"the {service.setting} of {address}"
+    unread = f"The {service.setting} of {address} was not read."
     try:
-        status, _, body = exchange(session, "GET", url, LARGEST_ANSWER, timeout, headers=headers)
-        answer = parsed(body)
-    except Untrusted as untrusted:
-        raise Unavailable(
-            f"{untrusted.sentence(service.where)} The {service.setting} of {address} was not read."
-        ) from None
-    except (OSError, PastBound) as failure:
-        raise Unavailable(f"{service.where} did not give {about} ({failure}). {service.advice}") from None
+        status, _, answer = exchange(session, "GET", url, LARGEST_ANSWER, timeout, headers=headers, decoded=True)
+    except (Malformed, TooLarge) as failure:
+        if failure.status not in (401, 403, 404):
+            raise Unavailable(f"{failure.sentence(service.where, '')} {unread}") from None
+        status, answer = failure.status, None
+    except HttpFailure as failure:
+        advice = None if isinstance(failure, Untrusted) else ""
+        raise Unavailable(f"{failure.sentence(service.where, advice)} {unread}") from None
     code = service.said(answer)
     said = f"HTTP {status} {shortened(code, 60)}" if code else f"HTTP {status}"
     if status in (401, 403):

@@ -4,8 +4,8 @@ An OAuth2 SMTP login asks Entra ID for a token once an hour at most; loading req
 for that would cost every such job a tenth of a second. `feedback.api_session.exchange` takes this
 session as it takes its own: the same trust, the same proxy policy (Cortex's, else the
 environment's for the URL, which is urllib's own), no redirect followed, the same bound on the
-answer and the same named failures; given a `Clock` (feedback/alarm.py), its sockets are shut at the
-job's deadline, as the client's are.
+answer (decoded by `exchange` as JSON alike) and the same named failures; given a `Clock`
+(feedback/alarm.py), its sockets are shut at the job's deadline, as the client's are.
 """
 
 from __future__ import annotations
@@ -16,7 +16,16 @@ from urllib.parse import urlencode
 
 from feedback.alarm import Clock
 from feedback.bounded_json import within
-from feedback.http_failures import CutShort, HttpFailure, Refused, TimedOut, TooLarge, Unreachable, Untrusted
+from feedback.http_failures import (
+    REFUSED,
+    CutShort,
+    HttpFailure,
+    Refused,
+    TimedOut,
+    TooLarge,
+    Unreachable,
+    Untrusted,
+)
 
 
 class PlainSession:
@@ -41,8 +50,13 @@ class PlainSession:
         from urllib.request import HTTPRedirectHandler, ProxyHandler, Request, build_opener
 
         class Unfollowed(HTTPRedirectHandler):
-            def redirect_request(self, *args: object) -> None:
-                return None  # urllib then raises the redirect as an HTTPError, read below as the answer
+            """urllib then raises the redirect as an HTTPError, read below as the answer; its Location is not even
+            parsed (a ValueError for `http://[::1`)."""
+
+            def http_error_302(self, *args: object) -> None:
+                return None
+
+            http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
         opener = build_opener(ProxyHandler(self.proxies or None), _handler(self.context, self.clock), Unfollowed())
         body = urlencode(data).encode() if data is not None else None
@@ -99,6 +113,8 @@ def _read(answer, limit: int) -> bytes:
         raise CutShort(answer.status, answer.headers, type(failure).__name__) from None
     if more:
         raise TooLarge(answer.status, answer.headers, limit)
+    if getattr(answer, "length", None):  # http.client ends a read short of Content-Length quietly, when given a size
+        raise CutShort(answer.status, answer.headers, "IncompleteRead")
     return body
 
 
@@ -113,7 +129,6 @@ def _failure(reason: object, timeout: float) -> BaseException:
     if isinstance(reason, (TimeoutError, socket.timeout)):
         return TimedOut(timeout, sent=True)
     kind = type(reason).__name__
-    words = getattr(reason, "strerror", None) or kind
     if isinstance(reason, ConnectionRefusedError):
-        return Refused(words, kind)
-    return Unreachable(words, kind)
+        return Refused(REFUSED, kind)
+    return Unreachable(f"the connection failed: {getattr(reason, 'strerror', None) or kind}", kind)

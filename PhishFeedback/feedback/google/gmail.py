@@ -14,11 +14,10 @@ from urllib.parse import quote
 
 from feedback.alarm import BudgetSpent, Clock, timeout_within
 from feedback.api_session import open_session, post
-from feedback.bounded_json import json_value
 from feedback.google.replies import LIMITS, answer, described, success
 from feedback.google.settings import GmailSettings
 from feedback.google.token import request_token
-from feedback.http_failures import CutShort, HttpFailure, TooLarge, Untrusted
+from feedback.http_failures import CutShort, HttpFailure, Malformed, Redirected, TooLarge, Untrusted
 from feedback.items import WHERE, ConfigError
 from feedback.pacing import Limits
 from feedback.tokens import OAuthError, Token, TokenSource
@@ -109,24 +108,26 @@ class Channel:
         self._in_time()
         request = {"json": {"raw": raw}, "headers": {"Authorization": f"Bearer {token}"}}
         try:
-            status, headers, body = post(
-                self.session, transport.send_url, LARGEST_ANSWER, transport.timeout_now(), **request
+            status, headers, value = post(
+                self.session, transport.send_url, LARGEST_ANSWER, transport.timeout_now(), decoded=True, **request
             )
+        except (TooLarge, Malformed) as unread:  # read without the JSON Google's answer would have held
+            status, headers, value = unread.status, unread.headers, None
         except Untrusted as untrusted:
             raise Permanent(untrusted.sentence(transport.name)) from None
-        except TooLarge as large:
-            status, headers, body = large.status, large.headers, b""
+        except Redirected as redirect:
+            raise Permanent(redirect.sentence(transport.name, "Check gmail_url (leave its default).")) from None
         except HttpFailure as failure:
             if isinstance(failure, CutShort) and 200 <= failure.status < 300:
                 # Google said 2xx: in its JSON, the message is accepted, whatever became of the rest of the answer.
                 return success(failure.status, None, failure.headers.get("Content-Type"), transport, cut=True)
             self._in_time()
-            raise Trouble(f"the request to {transport.name} failed ({failure})") from None
+            raise Trouble(failure.sentence(transport.name, f"{transport.advice}.")) from None
         if status >= 500:
-            raise Trouble(f"{transport.name} answered {described(status, json_value(body))}")
+            raise Trouble(f"{transport.name} answered {described(status, value)}")
         if 200 <= status < 300:
-            return success(status, json_value(body), headers.get("Content-Type"), transport)
-        return answer(status, json_value(body), headers.get("Retry-After"), transport, recipient)
+            return success(status, value, headers.get("Content-Type"), transport)
+        return answer(status, value, headers.get("Retry-After"), transport, recipient)
 
     def _token(self) -> str:
         """The job's token, asked for once, and again only by a job that outlives it."""

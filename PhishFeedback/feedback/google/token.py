@@ -14,7 +14,7 @@ import time
 
 from feedback.api_session import post
 from feedback.bounded_json import json_value
-from feedback.http_failures import HttpFailure, TooLarge, Untrusted
+from feedback.http_failures import HttpFailure, Malformed, Redirected, TooLarge
 from feedback.items import WHERE, ConfigError, is_url
 from feedback.jwt import rsa_private_key, signed
 from feedback.redaction import remember_secret_text, scrub, shortened
@@ -31,6 +31,7 @@ LARGEST_KEY = 64 * 1024
 LARGEST_ANSWER = 64 * 1024
 KEY_ITEM = "gmail_service_account"
 ACCEPT_JSON = {"Accept": "application/json"}
+TOKEN_URI_ADVICE = f"Check the token_uri in {KEY_ITEM} (Google's is {TOKEN_URI}), and Cortex's proxy settings."
 PASTE = (
     f"Paste into {KEY_ITEM} the whole JSON key of the service account, as Google Cloud's console gives it"
     " (IAM & Admin → Service accounts → the account → Keys → Add key → JSON)."
@@ -116,33 +117,29 @@ def request_token(session, account: ServiceAccount, mailbox: str, timeout: float
     form = {"grant_type": GRANT_TYPE, "assertion": assertion(account, mailbox, time.time(), scope)}
     asked = time.monotonic()
     try:
-        status, _, body = post(session, account.token_uri, LARGEST_ANSWER, timeout, data=form, headers=ACCEPT_JSON)
-    except Untrusted as untrusted:
-        raise OAuthError(untrusted.sentence(f"Google's token endpoint {shown}")) from None
-    except TooLarge as large:
-        status, body = large.status, b""
+        status, _, answer = post(
+            session, account.token_uri, LARGEST_ANSWER, timeout, data=form, headers=ACCEPT_JSON, decoded=True
+        )
     except HttpFailure as failure:
-        raise OAuthError(
-            f"Google's token endpoint {shown} could not be reached ({failure}). Check that Cortex can reach it,"
-            " and Cortex's proxy settings."
-        ) from None
-    answer = json_value(body)
+        raise OAuthError(_failed(f"Google's token endpoint {shown}", failure)) from None
     if not isinstance(answer, dict):
         answer = {}
     token = issued(status, answer, asked, _lifetime)
     if token is not None:
         return token
-    if 300 <= status < 400:
-        raise OAuthError(
-            f"Google's token endpoint {shown} answered HTTP {status}, a redirect the responder does not follow with"
-            f" the signed assertion. Check the token_uri in {KEY_ITEM} (Google's is {TOKEN_URI})."
-        )
     if isinstance(answer.get("error"), str):
         raise TokenRefused(_refusal(shown, status, answer, account, mailbox), status, answer["error"])
     raise OAuthError(
-        f"Google's token endpoint {shown} answered HTTP {status} without a token (no OAuth2 JSON). Check the"
-        f" token_uri in {KEY_ITEM} (Google's is {TOKEN_URI}), and Cortex's proxy settings."
+        f"Google's token endpoint {shown} answered HTTP {status} without a token (no OAuth2 JSON). {TOKEN_URI_ADVICE}"
     )
+
+
+def _failed(party: str, failure: HttpFailure) -> str:
+    if isinstance(failure, Redirected):
+        return failure.sentence(party, f"The signed assertion goes to the token_uri alone. {TOKEN_URI_ADVICE}")
+    if isinstance(failure, (Malformed, TooLarge)):
+        return failure.sentence(party, TOKEN_URI_ADVICE)
+    return failure.sentence(party)
 
 
 def _lifetime(expires_in: object) -> float:

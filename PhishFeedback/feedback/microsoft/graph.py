@@ -17,8 +17,7 @@ from urllib.parse import quote
 from feedback import way_out
 from feedback.alarm import Clock, timeout_within
 from feedback.api_session import open_session, post
-from feedback.bounded_json import json_value
-from feedback.http_failures import CutShort, Refused, TimedOut, TooLarge, Unreachable, Untrusted
+from feedback.http_failures import CutShort, HttpFailure, Malformed, Redirected, TimedOut, TooLarge, Untrusted
 from feedback.microsoft.settings import GraphSettings
 from feedback.microsoft.token import request_token
 from feedback.pacing import Limits
@@ -104,18 +103,21 @@ class GraphTransport(Transport, TokenSource):
         }
         with self.clock:
             try:
-                status, headers, body = post(self.session, self.endpoint, LARGEST_ANSWER, self._timeout(), **request)
-            except (CutShort, TooLarge) as partial:
+                status, headers, answer = post(
+                    self.session, self.endpoint, LARGEST_ANSWER, self._timeout(), decoded=True, **request
+                )
+            except (CutShort, TooLarge, Malformed) as partial:
                 if isinstance(partial, CutShort) and partial.status != ACCEPTED:
                     raise
-                # Graph said 202: the message is accepted, whatever became of the rest of the answer.
-                status, headers, body = partial.status, partial.headers, b""
+                # Graph said 202: the message is accepted, whatever became of the rest of the answer; any other
+                # status is read without the error code an answer in Graph's JSON would have held.
+                status, headers, answer = partial.status, partial.headers, None
         if status == ACCEPTED:
             return way_out.TAKEN
         if 200 <= status < 300:
             content_type = headers.get("Content-Type")
             return not_the_service(self.name, status, content_type, "202, and nothing more", "graph_url")
-        return self.answer(status, *_error(body), headers.get("Retry-After"))
+        return self.answer(status, *_error(answer), headers.get("Retry-After"))
 
     def answer(self, status: int, code: str, text: str, wait_header: str | None) -> Answer:
         """The policy's answer to a refusal (docs/graph.md, "What Graph's replies mean": each status and code)."""
@@ -148,22 +150,20 @@ class GraphTransport(Transport, TokenSource):
         return Answer(way_out.STOP, f"{self.name} refused to send as {self.mailbox} ({reply}). {advice}", None)
 
     def trouble(self, failure: OSError) -> Exception:
-        """A request that failed on the way, in words: a certificate is final, the rest worth another channel."""
+        """A request that failed on the way, in its one sentence: a certificate or a redirect is final, the rest worth
+        another channel."""
         if isinstance(failure, Untrusted):
             return Permanent(failure.sentence(self.name))
+        if isinstance(failure, Redirected):
+            return Permanent(failure.sentence(self.name, "Check graph_url: it must be the root of Microsoft Graph."))
         if time.monotonic() >= self.deadline:
             return Trouble(f"the job's time budget ran out while waiting for {self.name}")
-        if isinstance(failure, TimedOut) and not failure.sent:
-            return Trouble(f"no connection to {self.name} within {self.reach.timeout:g} s")
-        if isinstance(failure, TimedOut):
-            return Trouble(
-                f"no answer came from {self.name} within {self.reach.timeout:g} s (a message it was sent may have"
-                " gone out all the same: it is not counted as sent)"
-            )
-        if isinstance(failure, Refused):
-            return Trouble(f"the connection to {self.name} was refused")
-        kind = failure.kind if isinstance(failure, Unreachable) else type(failure).__name__
-        return Trouble(f"the connection to {self.name} failed ({kind})")
+        if not isinstance(failure, HttpFailure):
+            return Trouble(f"the connection to {self.name} failed ({type(failure).__name__})")
+        advice = f"{self.advice}."
+        if isinstance(failure, TimedOut) and failure.sent:
+            advice = f"A message it was sent may have gone out all the same: it is not counted as sent. {advice}"
+        return Trouble(failure.sentence(self.name, advice))
 
 
 class _Channel:
@@ -185,9 +185,8 @@ class _Channel:
         return self.transport.post(message)
 
 
-def _error(body: bytes) -> tuple[str, str]:
+def _error(answer: object) -> tuple[str, str]:
     """Graph's {"error": {"code", "message"}}: the code and the message, each on one line, scrubbed and shortened."""
-    answer = json_value(body)
     error = answer.get("error") if isinstance(answer, dict) else None
     if not isinstance(error, dict):
         return "", ""

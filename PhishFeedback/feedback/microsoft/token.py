@@ -15,12 +15,11 @@ from __future__ import annotations
 import re
 import ssl
 import time
-from urllib.parse import quote_plus, urlsplit
+from urllib.parse import quote_plus
 
 from feedback.alarm import Clock
 from feedback.api_session import post
-from feedback.bounded_json import PastBound, parsed
-from feedback.http_failures import HttpFailure, TimedOut, TooLarge, Unreachable, Untrusted
+from feedback.http_failures import HttpFailure, Malformed, Redirected, TooLarge, Untrusted
 from feedback.microsoft.settings import OAuthSettings
 from feedback.plain_http import PlainSession
 from feedback.redaction import remember, scrub, shortened
@@ -46,6 +45,10 @@ ERROR_ITEMS = {
     "invalid_scope": "oauth_scope",
 }
 LARGEST_ANSWER = 1 << 20
+ENDPOINT = (
+    "Check oauth_token_url: for Microsoft 365 it is https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token."
+)
+REACH = "Check oauth_token_url, that Cortex can reach it, and Cortex's proxy settings."
 ACCEPT = {"Accept": "application/json"}
 
 
@@ -63,26 +66,18 @@ def request_token(oauth: OAuthSettings, context: ssl.SSLContext, deadline: float
     asked = time.monotonic()
     try:
         with clock:
-            status, headers, body = post(session, oauth.token_url, LARGEST_ANSWER, timeout, data=form, headers=ACCEPT)
-        answer = parsed(body)
-    except Untrusted as untrusted:
-        raise OAuthError(untrusted.sentence(f"the OAuth2 token endpoint {shown}")) from None
-    except (TooLarge, PastBound) as past:
-        raise OAuthError(
-            f"The OAuth2 token endpoint {shown} {past}, which is no token answer. Check oauth_token_url."
-        ) from None
+            status, _, answer = post(
+                session, oauth.token_url, LARGEST_ANSWER, timeout, data=form, headers=ACCEPT, decoded=True
+            )
     except HttpFailure as failure:
-        raise OAuthError(_unreachable(shown, failure, clock.out())) from None
-    if 300 <= status < 400:
-        raise OAuthError(_redirected(shown, status, headers.get("Location")))
+        raise OAuthError(_failed(shown, failure, clock.out())) from None
     token = issued(status, answer, asked, _lifetime)
     if token is not None:
         return token
     if isinstance(answer, dict) and isinstance(answer.get("error"), str):
         raise OAuthError(_refusal(shown, status, answer, _credential_item(oauth)))
     raise OAuthError(
-        f"The OAuth2 token endpoint {shown} answered HTTP {status} without a token (no OAuth2 JSON). Check"
-        " oauth_token_url: for Microsoft 365 it is https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token."
+        f"The OAuth2 token endpoint {shown} answered HTTP {status} without a token (no OAuth2 JSON). {ENDPOINT}"
     )
 
 
@@ -111,16 +106,6 @@ def _lifetime(expires_in: object) -> float:
     return seconds if seconds > 0 else float("inf")
 
 
-def _redirected(shown: str, status: int, location: str | None) -> str:
-    target = urlsplit(location or "")
-    where = f" to {target.scheme}://{target.hostname}" if target.scheme and target.hostname else ""
-    return (
-        f"The OAuth2 token endpoint {shown} answered with a redirect (HTTP {status}){where}, which the responder"
-        " does not follow: the app's credential goes to oauth_token_url only. Set oauth_token_url to the token"
-        " endpoint itself (https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token for Microsoft 365)."
-    )
-
-
 def _refusal(shown: str, status: int, answer: dict, credential: str) -> str:
     # Entra adds Trace ID, Correlation ID and Timestamp after the sentence an admin needs.
     description = shortened(str(answer.get("error_description") or ""), 400).split(" Trace ID:")[0]
@@ -133,13 +118,13 @@ def _refusal(shown: str, status: int, answer: dict, credential: str) -> str:
     )
 
 
-def _unreachable(shown: str, failure: OSError, spent: bool) -> str:
-    """Why, in a few words: the job's deadline, no answer in time, or how the connection failed."""
+def _failed(shown: str, failure: HttpFailure, spent: bool) -> str:
+    """The failure's one sentence, but for the job's deadline, which is no failure of the endpoint's."""
+    party = f"the OAuth2 token endpoint {shown}"
     if spent:
-        why = "the job's time budget ran out"
-    else:
-        why = str(failure) if isinstance(failure, (TimedOut, Unreachable)) else type(failure).__name__
-    return (
-        f"The OAuth2 token endpoint {shown} could not be reached ({why}). Check oauth_token_url, that Cortex"
-        " can reach it, and Cortex's proxy settings."
-    )
+        return f"The OAuth2 token endpoint {shown} could not be reached (the job's time budget ran out). {REACH}"
+    if isinstance(failure, Untrusted):
+        return failure.sentence(party)
+    if isinstance(failure, Redirected):
+        return failure.sentence(party, f"The app's credential goes to oauth_token_url alone. {ENDPOINT}")
+    return failure.sentence(party, ENDPOINT if isinstance(failure, (Malformed, TooLarge)) else REACH)

@@ -26,6 +26,7 @@ ADVICE = Advice(
     tls="Its certificate is not trusted or does not name that host: give its CA with --cacerts FILE (PEM), and check"
     " that --url names the host the certificate covers.",
     reach="Check --url, and that this machine reaches TheHive (HTTPS_PROXY if it needs a proxy).",
+    url="Check that --url points at TheHive.",
     key="Put in THEHIVE_APIKEY the key of a user who may read the cases of the organisation (a read-only profile"
     " is enough), and give --organisation when that user has several.",
 )

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 
 from feedback.alarm import Clock, timeout_within
-from feedback.bounded_json import PastBound, parsed
 from feedback.items import ConfigError
 from feedback.redaction import shortened
 from feedback.thehive.api import Advice, send, thehive_session
@@ -30,6 +30,7 @@ ADVICE = Advice(
     tls="Its certificate is not trusted or does not name that host: give its CA with --cacerts FILE (PEM), and check"
     " that --url names the host the certificate covers.",
     reach="Check --url, and that this machine reaches TheHive (HTTPS_PROXY if it needs a proxy).",
+    url="Check that --url points at TheHive.",
     key="Put in THEHIVE_APIKEY the key of a user who may manage custom fields (an admin of TheHive's admin"
     " organisation), and give --organisation when that user has several.",
 )
@@ -40,8 +41,8 @@ class AdminApi:
 
     # What to check when a call fails, worded for the script that makes it (thehive_stats.py has its own).
     advice = ADVICE
-    # How an answer's bytes become JSON within the bounds (thehive_stats.py decodes its pages faster).
-    parse = staticmethod(parsed)
+    # How the client decodes an answer within the bounds: its own decoder (True), or thehive_stats.py's faster one.
+    parse: bool | Callable[[bytes], object] = True
 
     def __init__(self, settings: TheHiveSettings, limit: float) -> None:
         try:
@@ -76,19 +77,15 @@ class AdminApi:
             raise self._late(where, "GET")
         timeout = timeout_within(settings.reach.timeout, self.clock.deadline)
         try:
-            status, content = send(self.session, method, settings.url + path, body, timeout, where, self.advice)
+            status, answer = send(
+                self.session, method, settings.url + path, body, timeout, where, self.advice, decoded=self.parse
+            )
         except SetupError:
             if self.clock.out():  # the clock cut the connection: said as that, not as an unreachable TheHive
                 raise self._late(where, method) from None
             raise
-        try:
-            answer = self.parse(content)
-        except PastBound as past:
-            raise SetupError(f"{where} {past}. Check that --url points at TheHive.") from None
         if status not in (200, 201, 204):
             raise SetupError(f"{where} answered HTTP {status} to {method} {path}{_explained(answer)}.")
-        if content and answer is None:
-            raise SetupError(f"{where} did not answer {path} with JSON. Check that --url points at TheHive.")
         return answer
 
     def _late(self, where: str, method: str) -> SetupError:

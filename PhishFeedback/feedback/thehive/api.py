@@ -7,6 +7,7 @@ first use, so that a job that never asks TheHive does not pay for it.
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 
 from feedback.bounded_json import LARGEST
 from feedback.shapes import shape
@@ -24,8 +25,9 @@ class Advice:
 
     error: type
     tls: str  # what to do when TheHive's certificate could not be verified
-    reach: str
-    key: str
+    reach: str  # what to check when TheHive could not be reached, or gave no whole answer
+    key: str  # what to do when TheHive refused the key
+    url: str  # what to check when what answered is not TheHive (no JSON, or too much of it)
 
 
 def thehive_session(
@@ -48,35 +50,40 @@ def thehive_session(
 
 
 def send(
-    session, method: str, url: str, body: dict | None, timeout: float, where: str, advice: Advice, room: int = LARGEST
-) -> tuple[int, bytes]:
-    """TheHive's status and body for one call; an unreachable or untrusted TheHive, or a refused key, as advice.error.
+    session,
+    method: str,
+    url: str,
+    body: dict | None,
+    timeout: float,
+    where: str,
+    advice: Advice,
+    room: int = LARGEST,
+    decoded: Callable[[bytes], object] | bool = True,
+) -> tuple[int, object]:
+    """TheHive's status and JSON answer for one call (None for an empty body, or one that is no JSON beside a status
+    that is no success); an unreachable or untrusted TheHive, or a refused key, as advice.error.
 
-    The body is read no further than `room` bytes (feedback/api_session.py counts them as they inflate), and
-    a redirect is not followed: the API key goes to thehive_url alone.
+    The body is read no further than `room` bytes (feedback/api_session.py counts them as they inflate) and
+    decoded by the client (with `decoded`, where the caller has its own decoder), and a redirect is not
+    followed: the API key goes to thehive_url alone.
     """
     from feedback.api_session import exchange
-    from feedback.http_failures import HttpFailure, TimedOut, TooLarge, Unreachable, Untrusted
+    from feedback.http_failures import HttpFailure, Malformed, Redirected, TooLarge, Untrusted
 
     try:
-        status, _, content = exchange(session, method, url, room, timeout, json=body)
+        status, _, answer = exchange(session, method, url, room, timeout, json=body, decoded=decoded)
+    except Malformed as malformed:
+        if 200 <= malformed.status < 300:
+            raise advice.error(malformed.sentence(where, advice.url)) from None
+        status, answer = malformed.status, None  # the status tells what went wrong
     except Untrusted as untrusted:
         raise advice.error(untrusted.sentence(where, advice.tls)) from None
-    except TooLarge:  # said of all the job reads from TheHive, whatever was left of it for this call
-        raise advice.error(
-            f"{where} answered more than {LARGEST >> 20} MB to this job: the responder reads no more than that"
-            " from TheHive."
-        ) from None
-    except TimedOut:
-        raise advice.error(f"{where} did not answer within {timeout:.0f} s.") from None
+    except TooLarge as large:  # said of all the job reads from TheHive, whatever was left of it for this call
+        raise advice.error(TooLarge(large.status, large.headers, LARGEST).sentence(where, advice.url)) from None
+    except Redirected as redirect:
+        raise advice.error(redirect.sentence(where, f"The API key goes to no other URL. {advice.reach}")) from None
     except HttpFailure as failure:
-        kind = failure.kind if isinstance(failure, Unreachable) else type(failure).__name__
-        raise advice.error(f"{where} could not be reached ({kind}). {advice.reach}") from None
+        raise advice.error(failure.sentence(where, advice.reach)) from None
     if status in (401, 403):
         raise advice.error(f"{where} refused the API key (HTTP {status}). {advice.key}")
-    if 300 <= status < 400:
-        raise advice.error(
-            f"{where} answered with a redirect (HTTP {status}), which the responder does not follow with the API key."
-            f" {advice.reach}"
-        )
-    return status, content
+    return status, answer

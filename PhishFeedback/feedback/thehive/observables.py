@@ -12,7 +12,7 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 from feedback.alarm import BudgetSpent, Clock
-from feedback.bounded_json import LARGEST, PastBound, parsed
+from feedback.bounded_json import LARGEST, parsed
 from feedback.case import CaseError, Observable, Report, read_observables
 from feedback.errors import PhishFeedbackError
 from feedback.http_failures import TRUST_ADVICE
@@ -50,6 +50,7 @@ JOB_ADVICE = Advice(
     tls=TRUST_ADVICE,
     reach="Check thehive_url, that Cortex can reach TheHive, and Cortex's proxy settings.",
     key="Check thehive_apikey, that its user may read the observables, and thehive_organisation.",
+    url="Check that thehive_url points at TheHive.",
 )
 
 
@@ -172,8 +173,9 @@ class Api:
         if timeout <= 0:
             raise BudgetSpent("TheHive's share of the job's time ran out")  # reported by fetch_observables
         url = self.settings.url + path
-        status, content = send(self.session, method, url, body, timeout, self.where, JOB_ADVICE, self.room)
-        self.room -= len(content)
+        status, answer = send(
+            self.session, method, url, body, timeout, self.where, JOB_ADVICE, self.room, self._counted
+        )
         if status in (404, 405):
             raise Absent(
                 f"{self.where} answered HTTP {status} to {path.split('?')[0]}. Check thehive_url and thehive_api."
@@ -182,7 +184,9 @@ class Api:
             raise TheHiveError(
                 f"{self.where} answered HTTP {status}. Check that TheHive is up, then run the responder again."
             )
-        try:
-            return parsed(content)
-        except PastBound as past:
-            raise TheHiveError(f"{self.where} {past} to this job. Check that thehive_url points at TheHive.") from None
+        return answer
+
+    def _counted(self, body: bytes) -> object:
+        """The client's bounded decoding, the body's bytes taken from what the job may still read from TheHive."""
+        self.room -= len(body)
+        return parsed(body)

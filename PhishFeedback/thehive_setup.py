@@ -14,7 +14,7 @@ import sys
 import time
 
 from feedback.thehive.admin_api import STATUS, AdminApi, terminal_safe
-from feedback.thehive.command_line import ENVIRONMENT_KEY, add_thehive_options, started, thehive_settings
+from feedback.thehive.command_line import started, thehive_parser, thehive_settings
 from feedback.thehive.dashboard import add_dashboard
 from feedback.thehive.field_setup import ROUTES, SetupError, edition, plan, read_fields
 from feedback.thehive.settings import TheHiveSettings
@@ -24,11 +24,8 @@ TIME_LIMIT = 120.0
 
 
 def arguments() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Create TheHive's verdict custom field for Phish_Feedback, or add the verdicts it lacks."
-        f" The API key of a TheHive admin is read from the environment variable {ENVIRONMENT_KEY}.",
-    )
-    add_thehive_options(parser, TIME_LIMIT)
+    purpose = "Create TheHive's verdict custom field for Phish_Feedback, or add the verdicts it lacks."
+    parser = thehive_parser(purpose, "of a TheHive admin", TIME_LIMIT)
     parser.add_argument(
         "--field", default="phishFeedback", help="the field's internal name, as in the custom_field item"
     )

@@ -21,7 +21,7 @@ from feedback.stats.progress import Progress
 from feedback.stats.queries import WindowError, window
 from feedback.stats.reading import CaseApi, statistics
 from feedback.thehive.admin_api import terminal_safe
-from feedback.thehive.command_line import ENVIRONMENT_KEY, add_thehive_options, started, thehive_settings
+from feedback.thehive.command_line import started, thehive_parser, thehive_settings
 from feedback.thehive.field_setup import SetupError
 
 # The whole read's time: 100,000 cases take minutes; a TheHive that trickles its answers never ends.
@@ -29,11 +29,8 @@ TIME_LIMIT = 3600.0
 
 
 def arguments() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Count the phishing reports in TheHive: cases, reporters, verdicts, and the feedback they were"
-        f" given. The API key is read from the environment variable {ENVIRONMENT_KEY}.",
-    )
-    add_thehive_options(parser, TIME_LIMIT)
+    purpose = "Count the phishing reports in TheHive: cases, reporters, verdicts, and the feedback they were given."
+    parser = thehive_parser(purpose, "of a user who may read the cases", TIME_LIMIT)
     parser.add_argument("--title-prefix", default="Phishing report", help="as the responder's title_prefix item")
     parser.add_argument("--custom-field", default="phishFeedback", help="as the responder's custom_field item")
     parser.add_argument("--since", metavar="YYYY-MM-DD", help="first day of case creation counted (UTC)")

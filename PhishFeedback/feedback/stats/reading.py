@@ -13,20 +13,18 @@ import difflib
 import math
 from collections.abc import Callable, Iterator
 
+from feedback.shapes import replaced
 from feedback.stats.decoding import decoded
 from feedback.stats.facts import case_facts
 from feedback.stats.queries import PAGE, Window, count_request, counted, page_request
 from feedback.stats.tally import Tally
+from feedback.thehive.admin_api import ADVICE as SETUP_ADVICE
 from feedback.thehive.admin_api import STATUS, AdminApi
-from feedback.thehive.api import Advice
 from feedback.thehive.field_setup import ROUTES, SetupError, edition, read_fields
 
-ADVICE = Advice(
-    error=SetupError,
-    tls="Its certificate is not trusted or does not name that host: give its CA with --cacerts FILE (PEM), and check"
-    " that --url names the host the certificate covers.",
-    reach="Check --url, and that this machine reaches TheHive (HTTPS_PROXY if it needs a proxy).",
-    url="Check that --url points at TheHive.",
+# The set-up command's advice, but for the key: reading cases needs no admin.
+ADVICE = replaced(
+    SETUP_ADVICE,
     key="Put in THEHIVE_APIKEY the key of a user who may read the cases of the organisation (a read-only profile"
     " is enough), and give --organisation when that user has several.",
 )

@@ -15,6 +15,22 @@ class Table:
     rows: tuple[tuple, ...]
 
 
+# Tables of counts by verdict: their name and title, the values a row starts with, and the key of its counts.
+MONTHLY = (
+    ("months", "Per month of the case's creation (cases by verdict)", ("month", "cases", "reports"), "verdicts"),
+    ("month_reports", "Reports per month by the case's verdict", ("month", "reports"), "report_verdicts"),
+)
+TOP_REPORTERS = ("top_reporters", "Top reporters", ("address", "reports", "real"), "verdicts")
+
+
+def by_verdict(
+    name: str, title: str, leading: tuple[str, ...], counts: str, rows: list[dict], verdicts: list[str]
+) -> Table:
+    """A table whose rows are some of an object's values, then its count for each verdict."""
+    cells = tuple((*(row[key] for key in leading), *(row[counts].get(v, 0) for v in verdicts)) for row in rows)
+    return Table(name, title, (*leading, *verdicts), cells)
+
+
 def tables(stats: dict) -> list[Table]:
     verdicts = verdict_columns(stats)
     feedback = stats["feedback"]
@@ -31,23 +47,7 @@ def tables(stats: dict) -> list[Table]:
             ("verdict", "cases", "reports"),
             tuple((v, stats["verdicts"].get(v, 0), stats["report_verdicts"].get(v, 0)) for v in verdicts),
         ),
-        Table(
-            "months",
-            "Per month of the case's creation (cases by verdict)",
-            ("month", "cases", "reports", *verdicts),
-            tuple(
-                (m["month"], m["cases"], m["reports"], *(m["verdicts"].get(v, 0) for v in verdicts))
-                for m in stats["months"]
-            ),
-        ),
-        Table(
-            "month_reports",
-            "Reports per month by the case's verdict",
-            ("month", "reports", *verdicts),
-            tuple(
-                (m["month"], m["reports"], *(m["report_verdicts"].get(v, 0) for v in verdicts)) for m in stats["months"]
-            ),
-        ),
+        *(by_verdict(*table, stats["months"], verdicts) for table in MONTHLY),
         Table(
             "feedback",
             "Feedback",
@@ -69,15 +69,7 @@ def tables(stats: dict) -> list[Table]:
             ("within", "reports"),
             tuple((d["within"], d["reports"]) for d in feedback["distribution"]),
         ),
-        Table(
-            "top_reporters",
-            "Top reporters",
-            ("address", "reports", "real", *verdicts),
-            tuple(
-                (r["address"], r["reports"], r["real"], *(r["verdicts"].get(v, 0) for v in verdicts))
-                for r in stats["top_reporters"]
-            ),
-        ),
+        by_verdict(*TOP_REPORTERS, stats["top_reporters"], verdicts),
     ]
 
 

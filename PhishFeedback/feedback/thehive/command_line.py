@@ -43,7 +43,11 @@ def started(script: str, arguments: Callable[[], argparse.Namespace]) -> tuple[a
     return arguments(), apikey
 
 
-def add_thehive_options(parser: argparse.ArgumentParser, time_limit: float) -> None:
+def thehive_parser(purpose: str, whose: str, time_limit: float) -> argparse.ArgumentParser:
+    """A command's arguments, TheHive's first; `whose`: the key the command needs, said where the help says whence."""
+    parser = argparse.ArgumentParser(
+        description=f"{purpose} The API key {whose} is read from the environment variable {ENVIRONMENT_KEY}."
+    )
     parser.add_argument("--url", required=True, help="TheHive's URL, e.g. https://thehive.example.org")
     parser.add_argument("--organisation", help="the organisation to act in, when the key's user has several")
     parser.add_argument("--cacerts", metavar="FILE", help="PEM file of the CA that signed TheHive's certificate")
@@ -54,6 +58,7 @@ def add_thehive_options(parser: argparse.ArgumentParser, time_limit: float) -> N
         metavar="SECONDS",
         help=f"the longest the whole command may take, all calls to TheHive together (default {time_limit:g})",
     )
+    return parser
 
 
 def thehive_settings(options: argparse.Namespace, apikey: str, whose: str) -> TheHiveSettings:

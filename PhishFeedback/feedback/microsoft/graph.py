@@ -67,8 +67,10 @@ class GraphTransport(Transport, TokenSource):
         return _Channel(self)
 
     def check(self, recipients: list[str], limits: Limits) -> Check:
-        """The token is all a dry run can get: Mail.Send reads nothing, so no request could test the right to send."""
-        self._token()
+        """A channel opened as a send opens it, the token got, is all a dry run can do: Mail.Send reads nothing, so no
+        request could test the right to send."""
+        with self.channel():
+            pass
         sentence = (
             f"The dry run got a token and asked {self.name} nothing: the app's Mail.Send permission lets it read"
             f" nothing, so whether it may send as {self.mailbox}, and whether each reporter's address is taken, shows"

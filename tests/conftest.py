@@ -12,6 +12,7 @@ import pytest
 # Its assertions (LoopbackSmtp.assert_each_got_exactly_one) explain a failure as a test's own do.
 pytest.register_assert_rewrite("testkit.smtp_server")
 
+from feedback import redaction  # noqa: E402
 from testkit.cortex import MANIFEST, JobResult, cortex_config, run_job  # noqa: E402 (after the rewrite is registered)
 from testkit.mailserver import MailserverProcess  # noqa: E402
 from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp  # noqa: E402
@@ -24,6 +25,14 @@ pytest_plugins = ["testkit.token_endpoint", "testkit.graph_api", "testkit.google
 # Session fixtures too costly to make on every pytest-xdist worker (an image build, a Postfix with its Dovecot):
 # the tests that use one form a group, which runs on one worker (./dev test's --dist loadgroup).
 MADE_ONCE = {"engine": "container", "mail_servers": "real-servers"}
+
+
+@pytest.fixture(autouse=True)
+def no_secret_of_another_test():
+    """A job remembers its secrets for the life of its process: a test in-process starts with none, whichever test
+    ran before it on its worker (a short secret of the scrubbing properties' blotted out `echo` in another test)."""
+    for remembered in (redaction._forms, redaction._short_forms, redaction._grams, redaction._spared):
+        remembered.clear()
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups

@@ -153,7 +153,7 @@ class _Account:
             return
         self.tries[item.recipient] = tries = self.tries.get(item.recipient, 0) + 1
         if tries > self.limits.retries:
-            self.failed.append(Failure(item.recipient, f"{answer.reason} (after {tries} attempt(s))"))
+            self.failed.append(Failure(item.recipient, _after(answer.reason, tries)))
         else:
             self.trouble[item.recipient] = answer.reason
             self.later.append(item)
@@ -188,7 +188,7 @@ class _Account:
         """No retry left: the channels in a row that failed, or a reporter's own deferrals, make the count."""
         for item in self.pending:
             attempts = max(self.stalled, self.tries.get(item.recipient, 0), 1)
-            self.failed.append(Failure(item.recipient, f"{self.trouble[item.recipient]} (after {attempts} attempt(s))"))
+            self.failed.append(Failure(item.recipient, _after(self.trouble[item.recipient], attempts)))
         self.pending = []
 
     def _give_up(self, reason: str) -> None:
@@ -206,6 +206,12 @@ def _now() -> datetime:
 def _trouble(error: OSError, name: str) -> str:
     """Trouble no transport worded (a transport may leave the HTTP client's failures as they come)."""
     return f"the connection to {name} failed ({getattr(error, 'strerror', None) or type(error).__name__})"
+
+
+def _after(reason: str, attempts: int) -> str:
+    """The reason and how often it was tried: in a sentence of its own after a reason that is whole sentences, its
+    advice among them (as `_summary` tells them apart)."""
+    return f"{reason} Attempts: {attempts}." if reason[:1].isupper() else f"{reason} (after {attempts} attempt(s))"
 
 
 def _summary(failed: list[Failure], advice: str, turned_away: bool) -> str:

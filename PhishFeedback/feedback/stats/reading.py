@@ -13,7 +13,7 @@ import difflib
 import math
 from collections.abc import Callable, Iterator
 
-from feedback.stats.decoding import decoded
+from feedback.stats.decoding import decoded, page_decoded
 from feedback.stats.facts import case_facts
 from feedback.stats.queries import PAGE, Window, count_request, counted, page_request
 from feedback.stats.tally import Tally
@@ -80,7 +80,7 @@ def cases(
     pages = math.ceil(count / PAGE) + SLACK
     start, read, previous = 0, 0, frozenset()
     for _ in range(pages):
-        page = _ask(api, page_request(major, title_prefix, span, start))
+        page = _ask(api, page_request(major, title_prefix, span, start), page_decoded)
         if not isinstance(page, list):
             raise SetupError(f"{where} did not answer a page of cases with a list. Check that --url points at TheHive.")
         if len(page) > PAGE:
@@ -112,8 +112,8 @@ def cases(
     )
 
 
-def _ask(api: AdminApi, request) -> object:
-    return api.call("POST", request.path, request.body)
+def _ask(api: AdminApi, request, parse: Callable[[bytes], object] | None = None) -> object:
+    return api.call("POST", request.path, request.body, parse)
 
 
 def _id(case: object) -> object:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 
 from feedback.alarm import Clock, timeout_within
 from feedback.bounded_json import PastBound, parsed
@@ -69,8 +70,11 @@ class AdminApi:
         self.clock.__exit__(*exc)
         self.session.close()
 
-    def call(self, method: str, path: str, body: dict | None = None) -> object:
-        """TheHive's JSON answer (None for an empty one), or SetupError."""
+    def call(
+        self, method: str, path: str, body: dict | None = None, parse: Callable[[bytes], object] | None = None
+    ) -> object:
+        """TheHive's JSON answer (None for an empty one), or SetupError; `parse`, where given, decodes it instead of
+        the class's own (thehive_stats.py keeps only what it reads of a page of cases)."""
         settings, where = self.settings, f"TheHive at {self.settings.url}"
         if self.clock.out():
             raise self._late(where, "GET")
@@ -82,7 +86,7 @@ class AdminApi:
                 raise self._late(where, method) from None
             raise
         try:
-            answer = self.parse(content)
+            answer = (parse or self.parse)(content)
         except PastBound as past:
             raise SetupError(f"{where} {past}. Check that --url points at TheHive.") from None
         if status not in (200, 201, 204):

@@ -88,7 +88,7 @@ def cases(
                 f"{where} answered {len(page)} cases to a page of {PAGE}: it ignores the range asked for, so the"
                 " cases cannot be read page by page. Nothing was counted."
             )
-        ids = frozenset(_id(case) for case in page)
+        ids = frozenset(map(_id, page))
         if page and previous and ids <= previous:
             raise SetupError(
                 f"{where} answered the same page of cases again (from case {start + 1}): it ignores the range asked"

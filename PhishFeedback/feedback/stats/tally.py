@@ -12,6 +12,7 @@ import math
 import statistics
 import time
 from array import array
+from bisect import bisect_right
 from collections import Counter
 
 from feedback.case import VERDICTS
@@ -86,6 +87,7 @@ class Tally:
             counts[1] += reports if verdict in REAL else 0
             counts[2][verdict] += reports
         ranked = sorted(reporters.items(), key=lambda item: (-item[1][0], item[0]))[: max(top, 0)]
+        delays, ack_delays = sorted(self.delays), sorted(self.ack_delays)
         return {
             "cases": sum(verdicts.values()),
             "reports": sum(report_verdicts.values()),
@@ -105,14 +107,14 @@ class Tally:
             "feedback": {
                 "answered": self.answered,
                 "unanswered": self.unanswered,
-                "measured": len(self.delays),
-                "median_seconds": _median(self.delays),
-                "p90_seconds": _p90(self.delays),
+                "measured": len(delays),
+                "median_seconds": _median(delays),
+                "p90_seconds": _p90(delays),
                 "acknowledged": self.acknowledged,
-                "ack_measured": len(self.ack_delays),
-                "ack_median_seconds": _median(self.ack_delays),
-                "ack_p90_seconds": _p90(self.ack_delays),
-                "distribution": _distribution(self.delays),
+                "ack_measured": len(ack_delays),
+                "ack_median_seconds": _median(ack_delays),
+                "ack_p90_seconds": _p90(ack_delays),
+                "distribution": _distribution(delays),
             },
             "top_reporters": [
                 {"address": address, "reports": counts[0], "verdicts": _ordered(counts[2]), "real": counts[1]}
@@ -132,19 +134,17 @@ def _ordered(counts: Counter, every: bool = False) -> dict[str, int]:
     return {v: counts[v] for v in (*VERDICTS, *others, NONE) if every or counts[v]}
 
 
-def _median(values: array) -> int | None:
-    return round(statistics.median(values)) if values else None
+def _median(ordered: list) -> int | None:
+    return round(statistics.median(ordered)) if ordered else None
 
 
-def _p90(values: array) -> int | None:
+def _p90(ordered: list) -> int | None:
     """The nearest-rank 90th percentile: the time within which nine reports in ten were answered."""
-    if not values:
-        return None
-    return sorted(values)[math.ceil(0.9 * len(values)) - 1]
+    return ordered[math.ceil(0.9 * len(ordered)) - 1] if ordered else None
 
 
-def _distribution(values: array) -> list[dict]:
-    counts = [0] * len(CLASSES)
+def _distribution(values: list) -> list[dict]:
+    counts, bounds = [0] * len(CLASSES), [bound for _, bound in CLASSES]
     for value in values:
-        counts[next(i for i, (_, bound) in enumerate(CLASSES) if value < bound)] += 1
+        counts[bisect_right(bounds, value)] += 1  # the first class whose bound is above the value
     return [{"within": label, "reports": count} for (label, _), count in zip(CLASSES, counts)]

@@ -167,6 +167,8 @@ def _address(value: str) -> str | None:
 
 def _firsts(records: list) -> dict[str, float]:
     """Each address's first record, in epoch seconds."""
+    if len(records) == 1:  # as most cases have it
+        return {records[0][0].strip().lower(): records[0][-1].timestamp()}
     firsts: dict[str, float] = {}
     for record in records:  # Told or Acknowledged: the address first, the time last
         key, at = record[0].strip().lower(), record[-1].timestamp()

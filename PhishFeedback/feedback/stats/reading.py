@@ -48,10 +48,11 @@ def statistics(
     if count is None:
         raise SetupError(f"TheHive at {api.settings.url} did not answer the count of cases with a number.")
     tally = Tally()
+    holds, add = span.holds, tally.add
     for case in cases(api, major, title_prefix, span, count, progress):
         facts = case_facts(case, field, title_prefix)
-        if facts is not None and span.holds(facts.created):
-            tally.add(facts)
+        if facts is not None and holds(facts.created):
+            add(facts)
     result = tally.result(top)
     result["thehive"] = major
     return result

@@ -75,18 +75,18 @@ class Tally:
             month = _month(day * 86400)
             verdicts[verdict] += cases
             report_verdicts[verdict] += reports
-            counts = months.setdefault(month, [0, 0, Counter(), Counter()])
+            counts = months.get(month)
+            if counts is None:
+                counts = months[month] = [0, 0, Counter(), Counter()]
             counts[0] += cases
             counts[1] += reports
             counts[2][verdict] += cases
             counts[3][verdict] += reports
-        reporters: dict[str, list] = {}  # address -> [reports, real, Counter of verdicts]
-        for (address, verdict), reports in self.reported.items():
-            counts = reporters.setdefault(address, [0, 0, Counter()])
-            counts[0] += reports
-            counts[1] += reports if verdict in REAL else 0
-            counts[2][verdict] += reports
-        ranked = sorted(reporters.items(), key=lambda item: (-item[1][0], item[0]))[: max(top, 0)]
+        reporters: dict[str, int] = {}  # address -> reports; each one's mix is made for the top ones only
+        for (address, _), reports in self.reported.items():
+            reporters[address] = reporters.get(address, 0) + reports
+        ranked = sorted(reporters.items(), key=lambda item: (-item[1], item[0]))[: max(top, 0)]
+        kinds = {verdict for _, verdict in self.reported}
         delays, ack_delays = sorted(self.delays), sorted(self.ack_delays)
         return {
             "cases": sum(verdicts.values()),
@@ -116,11 +116,14 @@ class Tally:
                 "ack_p90_seconds": _p90(ack_delays),
                 "distribution": _distribution(delays),
             },
-            "top_reporters": [
-                {"address": address, "reports": counts[0], "verdicts": _ordered(counts[2]), "real": counts[1]}
-                for address, counts in ranked
-            ],
+            "top_reporters": [self._reporter(address, reports, kinds) for address, reports in ranked],
         }
+
+    def _reporter(self, address: str, reports: int, kinds: set[str]) -> dict:
+        mix = Counter(
+            {verdict: self.reported[address, verdict] for verdict in kinds if (address, verdict) in self.reported}
+        )
+        return {"address": address, "reports": reports, "verdicts": _ordered(mix), "real": sum(mix[v] for v in REAL)}
 
 
 def _month(epoch: float) -> str:

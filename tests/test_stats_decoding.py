@@ -62,6 +62,31 @@ def test_what_the_statistics_do_not_read_is_not_kept():
     assert all(set(field) == {"name", "value"} for case in kept for field in case["customFields"])
 
 
+def deepest(kind: object) -> float:
+    """How deep a value of this msgspec type can nest; without end for `Any`."""
+    import msgspec.inspect as types
+
+    if isinstance(kind, types.AnyType):
+        return float("inf")
+    if isinstance(kind, types.UnionType):
+        return max(map(deepest, kind.types))
+    if isinstance(kind, types.ListType):
+        return 1 + deepest(kind.item_type)
+    if isinstance(kind, types.DictType):
+        return 1 + deepest(kind.value_type)
+    if isinstance(kind, types.TypedDictType):
+        return 1 + max(deepest(field.type) for field in kind.fields)
+    return 0
+
+
+def test_what_msgspec_makes_of_a_page_nests_within_the_bound_without_a_walk():
+    if decoding._CASES is None:
+        pytest.skip("msgspec is not installed")
+    import msgspec.inspect
+
+    assert deepest(msgspec.inspect.type_info(list[decoding.Case])) < 32
+
+
 @pytest.mark.parametrize(
     "page",
     [

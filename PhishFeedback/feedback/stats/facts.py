@@ -33,6 +33,7 @@ ALERT_TIMES = ("alertDate", "alertNewDate", "alertImportedDate")
 # The record's timed tags as the responder writes them and TheHive 4.0 shows them, the verdict's first: each is its
 # own, so not cached, and each is given only to its reader.
 TIMED = tuple(f"{namespace}{separator}" for namespace in (TOLD, ACKNOWLEDGED_AT) for separator in ":=")
+TOLD_TAGS = TIMED[:2]
 # Whom each untimed tag names (`_said`): reporter tags and untimed records recur from case to case (5,000 reporters,
 # a few forms each, over 150,000 reports). Bounded, as a TheHive may hold any number of distinct tags: emptied when
 # full. A dict, looked up in the loop itself: a cached function's call cost as much again, for 400,000 tags.
@@ -78,7 +79,7 @@ def case_facts(case: object, field: str, title_prefix: str) -> CaseFacts | None:
         said = known.get(tag, _UNREAD)
         if said is _UNREAD:
             if tag.startswith(TIMED):
-                (told_tags if tag.startswith(TIMED[:2]) else acked_tags).append(tag)
+                (told_tags if tag.startswith(TOLD_TAGS) else acked_tags).append(tag)
                 continue
             said = _said(tag)
         if said is not None:

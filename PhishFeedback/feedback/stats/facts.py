@@ -72,11 +72,11 @@ def case_facts(case: object, field: str, title_prefix: str) -> CaseFacts | None:
         return None
     reporters: dict[str, None] = {}
     answered, acknowledged, told_tags, acked_tags = set(), set(), [], []
-    tags, known = case.get("tags"), _KNOWN.get
+    tags, known = case.get("tags"), _KNOWN
     for tag in tags if isinstance(tags, list) else ():
         if not isinstance(tag, str):
             continue
-        said = known(tag, _UNREAD)
+        said = known.get(tag, _UNREAD)
         if said is _UNREAD:
             if tag.startswith(TIMED):
                 (told_tags if tag.startswith(TOLD_TAGS) else acked_tags).append(tag)

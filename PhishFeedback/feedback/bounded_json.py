@@ -65,14 +65,15 @@ _ESCAPED = re.compile(rb"\\.", re.DOTALL)
 _INNERMOST = re.compile(rb"\[\]|\{\}")
 
 
-def nesting(body: bytes) -> int:
+def nesting(body: bytes, most: int | None = None) -> int:
     """How deep the body's arrays and objects nest, counted on the bytes before any parser recurses into them.
 
     What a string holds is no nesting: escape sequences go first, then the quotes' contents
     (after the pairs `""`, a bracket is inside a string when an odd number of quotes precede it). Then
     the innermost `[]` and `{}` are taken away, one level a round. Malformed JSON may count short: its
     parser refuses it anyway. A page of 500 cases costs a tenth of decoding it; a walk over the decoded
-    value (`parsed`) costs as much as decoding.
+    value (`parsed`) costs as much as decoding. A round costs a pass over the body: given `most`, the count stops
+    there, as a body of 16 MB can nest millions deep.
     """
     if b"\\" in body:
         body = _ESCAPED.sub(b"", body)
@@ -80,7 +81,7 @@ def nesting(body: bytes) -> int:
     if b'"' in structure:
         structure = b"".join(structure.split(b'"')[::2])
     depth = 0
-    while structure:
+    while structure and depth != most:
         inner = _INNERMOST.sub(b"", structure)
         if inner == structure:
             break

@@ -32,8 +32,7 @@ TAG_OPERATION = {"case": "AddTagToCase", "alert": "AddTagToAlert"}
 
 def tag_values(tags: Iterable[object], namespace: str) -> list[str]:
     """Values of the namespace's tags in every form TheHive stores them: ns:v, ns=v, ns="v", ns:p="v"."""
-    prefix = namespace.lower()
-    size, unlike = len(prefix), _unlike(prefix)
+    prefix, size, unlike = _namespace(namespace)
     values = []
     for tag in tags:
         if not isinstance(tag, str) or tag[:1] in unlike:
@@ -41,23 +40,25 @@ def tag_values(tags: Iterable[object], namespace: str) -> list[str]:
         text = tag.strip()
         if text[:size].lower() != prefix or text[size : size + 1] not in (":", "="):
             continue
-        values.append(_unrendered(text[size + 1 :].strip()))
+        value = text[size + 1 :].strip()
+        values.append(_unrendered(value) if '"' in value else value)  # as TheHive 4.1 and 5 keep every tag
     return values
 
 
 @lru_cache(maxsize=64)
-def _unlike(prefix: str) -> frozenset[str]:
-    """The first characters no tag of the namespace can begin with, checked before any other work: most tags a
-    reader sees are of other namespaces (the statistics read a few hundred thousand). Only ASCII ones, which
-    lower to one character whatever follows; a tag beginning with white space or any other is read in full."""
+def _namespace(namespace: str) -> tuple[str, int, frozenset[str]]:
+    """The namespace in lower case, its length, and the first characters no tag of it can begin with, checked
+    before any other work: most tags a reader sees are of other namespaces (the statistics read a few hundred
+    thousand). Only ASCII ones, which lower to one character whatever follows; a tag beginning with white space or
+    any other is read in full."""
+    prefix = namespace.lower()
     first = prefix[:1] or ":="  # an empty namespace: the tag begins with its separator
-    return frozenset(c for c in map(chr, range(128)) if not c.isspace() and c.lower() not in first)
+    return prefix, len(prefix), frozenset(c for c in map(chr, range(128)) if not c.isspace() and c.lower() not in first)
 
 
 def _unrendered(value: str) -> str:
-    """The value as it was added: TheHive 4.0's quotes dropped, its split at the first '=' joined again."""
-    if '"' not in value:  # as TheHive 4.1 and 5 keep every tag
-        return value
+    """The value as it was added, from one that holds a quote: TheHive 4.0's quotes dropped, its split at the first
+    '=' joined again."""
     if len(value) >= 2 and value[0] == value[-1] == '"':
         return value[1:-1].strip()
     head, separator, tail = value.partition('="')

@@ -33,6 +33,15 @@ ALERT_TIMES = ("alertDate", "alertNewDate", "alertImportedDate")
 # The record's timed tags as the responder writes them and TheHive 4.0 shows them, the verdict's first: each is its
 # own, so not cached, and each is given only to its reader.
 TIMED = tuple(f"{namespace}{separator}" for namespace in (TOLD, ACKNOWLEDGED_AT) for separator in ":=")
+TOLD_TAGS = TIMED[:2]
+# Whom each untimed tag names (`_said`): reporter tags and untimed records recur from case to case (5,000 reporters,
+# a few forms each, over 150,000 reports). Bounded, as a TheHive may hold any number of distinct tags: emptied when
+# full. A dict, looked up in the loop itself: a cached function's call cost as much again, for 400,000 tags.
+_KNOWN: dict[str, tuple[str, str] | None] = {}
+KNOWN_MOST = 1 << 16
+_UNREAD = object()
+# The times of a case that has no timed record: read, never written.
+NO_RECORD: dict[str, float] = {}
 
 
 @shape
@@ -51,7 +60,7 @@ def case_facts(case: object, field: str, title_prefix: str) -> CaseFacts | None:
     """The facts of a phishing-report case; None for anything else (no title with the prefix, no creation time).
 
     Read once for every case of a year's statistics: whom a tag names is read once for all the cases that carry
-    it (`_said`); the timed records, each of which is its own, are read together.
+    it (`_KNOWN`); the timed records, each of which is its own, are read together.
     """
     if not isinstance(case, dict):
         return None
@@ -63,14 +72,16 @@ def case_facts(case: object, field: str, title_prefix: str) -> CaseFacts | None:
         return None
     reporters: dict[str, None] = {}
     answered, acknowledged, told_tags, acked_tags = set(), set(), [], []
-    tags = case.get("tags")
+    tags, known = case.get("tags"), _KNOWN
     for tag in tags if isinstance(tags, list) else ():
         if not isinstance(tag, str):
             continue
-        if tag.startswith(TIMED):
-            (told_tags if tag.startswith(TIMED[:2]) else acked_tags).append(tag)
-            continue
-        said = _said(tag)
+        said = known.get(tag, _UNREAD)
+        if said is _UNREAD:
+            if tag.startswith(TIMED):
+                (told_tags if tag.startswith(TOLD_TAGS) else acked_tags).append(tag)
+                continue
+            said = _said(tag)
         if said is not None:
             namespace, address = said
             if namespace == REPORTER:
@@ -79,23 +90,29 @@ def case_facts(case: object, field: str, title_prefix: str) -> CaseFacts | None:
                 answered.add(address)
             else:
                 acknowledged.add(address)
-    told = _firsts(verdict_records(told_tags)) if told_tags else {}
-    acked = _firsts(ack_records(acked_tags)) if acked_tags else {}
-    answered.update(told)
-    acknowledged.update(acked)
+    told = acked = NO_RECORD
+    if told_tags:
+        told = _firsts(verdict_records(told_tags))
+        answered.update(told)
+    if acked_tags:
+        acked = _firsts(ack_records(acked_tags))
+        acknowledged.update(acked)
     start = _alert(case) or created
     verdict = verdict_of(field_value(case, field))
     return CaseFacts(created, start, verdict, tuple(reporters), answered, told, acknowledged, acked)
 
 
-@lru_cache(maxsize=1 << 16)
 def _said(tag: str) -> tuple[str, str] | None:
-    """Whom one tag names, through the responder's own readers: (namespace, address in lower case), or None.
+    """Whom one untimed tag names, kept in _KNOWN: (namespace, address in lower case), or None."""
+    if len(_KNOWN) >= KNOWN_MOST:
+        _KNOWN.clear()
+    said = _KNOWN[tag] = _read(tag)
+    return said
 
-    Reporter tags and the untimed records recur from case to case (5,000 reporters, a few forms each, over 150,000
-    reports): each is read once. Bounded, as a TheHive may hold any number of distinct tags. No tag is of two
-    namespaces: none of them, followed by ':' or '=', begins another.
-    """
+
+def _read(tag: str) -> tuple[str, str] | None:
+    """Whom one tag names, through the responder's own readers. No tag is of two namespaces: none of them, followed
+    by ':' or '=', begins another."""
     for value in tag_values((tag,), REPORTER):
         address = _address(value.lower())
         return (REPORTER, address) if address else None
@@ -151,9 +168,11 @@ def _address(value: str) -> str | None:
 
 def _firsts(records: list) -> dict[str, float]:
     """Each address's first record, in epoch seconds."""
+    if len(records) == 1:  # as most cases have it
+        return {records[0][0].strip().lower(): records[0][-1].timestamp()}
     firsts: dict[str, float] = {}
-    for record in records:
-        key, at = record.address.strip().lower(), record.at.timestamp()
+    for record in records:  # Told or Acknowledged: the address first, the time last
+        key, at = record[0].strip().lower(), record[-1].timestamp()
         if at < firsts.get(key, at + 1):
             firsts[key] = at
     return firsts

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Iterator
 
 from feedback.shapes import replaced
-from feedback.stats.decoding import decoded
+from feedback.stats.decoding import decoded, page_decoded
 from feedback.stats.facts import case_facts
 from feedback.stats.queries import PAGE, Window, count_request, counted, page_request
 from feedback.stats.tally import Tally
@@ -47,10 +47,11 @@ def statistics(
     if count is None:
         raise SetupError(f"TheHive at {api.settings.url} did not answer the count of cases with a number.")
     tally = Tally()
+    holds, add = span.holds, tally.add
     for case in cases(api, major, title_prefix, span, count, progress):
         facts = case_facts(case, field, title_prefix)
-        if facts is not None and span.holds(facts.created):
-            tally.add(facts)
+        if facts is not None and holds(facts.created):
+            add(facts)
     result = tally.result(top)
     result["thehive"] = major
     return result
@@ -79,7 +80,7 @@ def cases(
     pages = math.ceil(count / PAGE) + SLACK
     start, read, previous = 0, 0, frozenset()
     for _ in range(pages):
-        page = _ask(api, page_request(major, title_prefix, span, start))
+        page = _ask(api, page_request(major, title_prefix, span, start), page_decoded)
         if not isinstance(page, list):
             raise SetupError(f"{where} did not answer a page of cases with a list. Check that --url points at TheHive.")
         if len(page) > PAGE:
@@ -87,7 +88,7 @@ def cases(
                 f"{where} answered {len(page)} cases to a page of {PAGE}: it ignores the range asked for, so the"
                 " cases cannot be read page by page. Nothing was counted."
             )
-        ids = frozenset(_id(case) for case in page)
+        ids = frozenset(map(_id, page))
         if page and previous and ids <= previous:
             raise SetupError(
                 f"{where} answered the same page of cases again (from case {start + 1}): it ignores the range asked"
@@ -111,8 +112,8 @@ def cases(
     )
 
 
-def _ask(api: AdminApi, request) -> object:
-    return api.call("POST", request.path, request.body)
+def _ask(api: AdminApi, request, parse: Callable[[bytes], object] | None = None) -> object:
+    return api.call("POST", request.path, request.body, parse)
 
 
 def _id(case: object) -> object:

@@ -12,6 +12,7 @@ import math
 import statistics
 import time
 from array import array
+from bisect import bisect_right
 from collections import Counter
 
 from feedback.case import VERDICTS
@@ -74,18 +75,19 @@ class Tally:
             month = _month(day * 86400)
             verdicts[verdict] += cases
             report_verdicts[verdict] += reports
-            counts = months.setdefault(month, [0, 0, Counter(), Counter()])
+            counts = months.get(month)
+            if counts is None:
+                counts = months[month] = [0, 0, Counter(), Counter()]
             counts[0] += cases
             counts[1] += reports
             counts[2][verdict] += cases
             counts[3][verdict] += reports
-        reporters: dict[str, list] = {}  # address -> [reports, real, Counter of verdicts]
-        for (address, verdict), reports in self.reported.items():
-            counts = reporters.setdefault(address, [0, 0, Counter()])
-            counts[0] += reports
-            counts[1] += reports if verdict in REAL else 0
-            counts[2][verdict] += reports
-        ranked = sorted(reporters.items(), key=lambda item: (-item[1][0], item[0]))[: max(top, 0)]
+        reporters: dict[str, int] = {}  # address -> reports; each one's mix is made for the top ones only
+        for (address, _), reports in self.reported.items():
+            reporters[address] = reporters.get(address, 0) + reports
+        ranked = sorted(reporters.items(), key=lambda item: (-item[1], item[0]))[: max(top, 0)]
+        kinds = {verdict for _, verdict in self.reported}
+        delays, ack_delays = sorted(self.delays), sorted(self.ack_delays)
         return {
             "cases": sum(verdicts.values()),
             "reports": sum(report_verdicts.values()),
@@ -105,20 +107,23 @@ class Tally:
             "feedback": {
                 "answered": self.answered,
                 "unanswered": self.unanswered,
-                "measured": len(self.delays),
-                "median_seconds": _median(self.delays),
-                "p90_seconds": _p90(self.delays),
+                "measured": len(delays),
+                "median_seconds": _median(delays),
+                "p90_seconds": _p90(delays),
                 "acknowledged": self.acknowledged,
-                "ack_measured": len(self.ack_delays),
-                "ack_median_seconds": _median(self.ack_delays),
-                "ack_p90_seconds": _p90(self.ack_delays),
-                "distribution": _distribution(self.delays),
+                "ack_measured": len(ack_delays),
+                "ack_median_seconds": _median(ack_delays),
+                "ack_p90_seconds": _p90(ack_delays),
+                "distribution": _distribution(delays),
             },
-            "top_reporters": [
-                {"address": address, "reports": counts[0], "verdicts": _ordered(counts[2]), "real": counts[1]}
-                for address, counts in ranked
-            ],
+            "top_reporters": [self._reporter(address, reports, kinds) for address, reports in ranked],
         }
+
+    def _reporter(self, address: str, reports: int, kinds: set[str]) -> dict:
+        mix = Counter(
+            {verdict: self.reported[address, verdict] for verdict in kinds if (address, verdict) in self.reported}
+        )
+        return {"address": address, "reports": reports, "verdicts": _ordered(mix), "real": sum(mix[v] for v in REAL)}
 
 
 def _month(epoch: float) -> str:
@@ -132,19 +137,17 @@ def _ordered(counts: Counter, every: bool = False) -> dict[str, int]:
     return {v: counts[v] for v in (*VERDICTS, *others, NONE) if every or counts[v]}
 
 
-def _median(values: array) -> int | None:
-    return round(statistics.median(values)) if values else None
+def _median(ordered: list) -> int | None:
+    return round(statistics.median(ordered)) if ordered else None
 
 
-def _p90(values: array) -> int | None:
+def _p90(ordered: list) -> int | None:
     """The nearest-rank 90th percentile: the time within which nine reports in ten were answered."""
-    if not values:
-        return None
-    return sorted(values)[math.ceil(0.9 * len(values)) - 1]
+    return ordered[math.ceil(0.9 * len(ordered)) - 1] if ordered else None
 
 
-def _distribution(values: array) -> list[dict]:
-    counts = [0] * len(CLASSES)
+def _distribution(values: list) -> list[dict]:
+    counts, bounds = [0] * len(CLASSES), [bound for _, bound in CLASSES]
     for value in values:
-        counts[next(i for i, (_, bound) in enumerate(CLASSES) if value < bound)] += 1
+        counts[bisect_right(bounds, value)] += 1  # the first class whose bound is above the value
     return [{"within": label, "reports": count} for (label, _), count in zip(CLASSES, counts)]

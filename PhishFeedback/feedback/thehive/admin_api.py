@@ -70,15 +70,25 @@ class AdminApi:
         self.clock.__exit__(*exc)
         self.session.close()
 
-    def call(self, method: str, path: str, body: dict | None = None) -> object:
-        """TheHive's JSON answer (None for an empty one), or SetupError."""
+    def call(
+        self, method: str, path: str, body: dict | None = None, parse: Callable[[bytes], object] | None = None
+    ) -> object:
+        """TheHive's JSON answer (None for an empty one), or SetupError; `parse`, where given, decodes it instead of
+        the class's own (thehive_stats.py keeps only what it reads of a page of cases)."""
         settings, where = self.settings, f"TheHive at {self.settings.url}"
         if self.clock.out():
             raise self._late(where, "GET")
         timeout = timeout_within(settings.reach.timeout, self.clock.deadline)
         try:
             status, answer = send(
-                self.session, method, settings.url + path, body, timeout, where, self.advice, decoded=self.parse
+                self.session,
+                method,
+                settings.url + path,
+                body,
+                timeout,
+                where,
+                self.advice,
+                decoded=parse or self.parse,
             )
         except SetupError:
             if self.clock.out():  # the clock cut the connection: said as that, not as an unreachable TheHive

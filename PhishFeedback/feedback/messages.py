@@ -9,17 +9,16 @@ comes from `templates`.
 from __future__ import annotations
 
 import html
-import random
 from datetime import datetime
-from email.headerregistry import Address, BaseHeader, HeaderRegistry
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import Policy, default
 from email.utils import format_datetime, make_msgid
 
 from feedback.case import Report
 from feedback.headers import EncodedWords, header_value
 from feedback.letterhead import letterhead
 from feedback.logo import attach, encoded_size
+from feedback.message_policy import POLICY, boundary
 from feedback.message_settings import MessageSettings
 from feedback.parts import Part, check_size, fill_for, html_value, make_part
 from feedback.plan import Decision
@@ -34,60 +33,6 @@ from feedback.templates import (
     verdict_words,
     wording,
 )
-
-# Headers whose few values recur from message to message: a header object is immutable, so they can share one.
-RECURRING = frozenset(
-    ("mime-version", "content-type", "content-transfer-encoding", "content-disposition", "content-language")
-)
-
-
-class _FoldedOnce(BaseHeader):
-    """A header the job's messages share is folded once for each way of writing them, not once for each message."""
-
-    def fold(self, *, policy: Policy) -> str:
-        # All that folding reads of the policy (email/_header_value_parser.py `_refold_parse_tree`).
-        key = (policy.linesep, policy.max_line_length, policy.utf8)
-        folds = self.__dict__.setdefault("_folds", {})
-        if key not in folds:
-            folds[key] = super().fold(policy=policy)
-        return folds[key]
-
-
-class _HeaderClasses(HeaderRegistry):
-    """The standard registry, with one class per header name for the whole job, whose headers fold once.
-
-    The standard one builds a new class for every header it parses; a message has about thirty,
-    and in a campaign that would be a tenth of the job's time.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(base_class=_FoldedOnce)
-        self.made: dict[str, type] = {}
-        self.parsed: dict[tuple[str, str], BaseHeader] = {}
-
-    def __call__(self, name: str, value: object) -> BaseHeader:
-        """The header, parsed once for the job where its value recurs in every message (the parts' MIME headers)."""
-        if type(value) is not str or name.lower() not in RECURRING:
-            return super().__call__(name, value)
-        if (name, value) not in self.parsed:
-            self.parsed[name, value] = super().__call__(name, value)
-        return self.parsed[name, value]
-
-    def __getitem__(self, name: str) -> type:
-        key = name.lower()
-        if key not in self.made:
-            self.made[key] = super().__getitem__(name)
-        return self.made[key]
-
-
-POLICY = default.clone(header_factory=_HeaderClasses())
-
-
-def _boundary() -> str:
-    """A boundary no part of the job's messages can hold: they are all quoted-printable or base64, in which `=_` never
-    occurs (RFC 2045 §6.7). The generator would otherwise make one per message and compile a pattern to search the
-    whole message for it, a twentieth of a campaign's time."""
-    return f"=_{random.getrandbits(64):016x}"
 
 
 @shape
@@ -133,7 +78,7 @@ class Composer:
         }
         self.fixed = {name: POLICY.header_factory(name, value) for name, value in fixed.items() if value is not None}
         self.subjects: dict[str, str] = {}
-        self.boundaries = (_boundary(), _boundary())
+        self.boundaries = (boundary(), boundary())
         domain = settings.sender_address.rpartition("@")[2]
         self.outgoing = [Outgoing(r, make_msgid(domain=domain)) for r in decision.recipients]
         self.letterhead = letterhead(settings, [section.language for section in self.wording.sections])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from feedback import redaction  # noqa: E402
 from testkit.cortex import MANIFEST, JobResult, cortex_config, run_job  # noqa: E402 (after the rewrite is registered)
 from testkit.mailserver import MailserverProcess  # noqa: E402
 from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp  # noqa: E402
+from testkit.thehive_api import API_KEY  # noqa: E402
 
 # The `entra` token endpoint and the `oauth` configuration items for OAuth2 tests; Graph and its items;
 # Google's token endpoint and the Gmail API (`google_oauth`, `gmail_api`) and the `gmail` configuration items.
@@ -228,3 +230,18 @@ def thehive_ca(tmp_path, certificates) -> str:
     path = tmp_path / "thehive-ca.pem"
     path.write_text(certificates.ca_pem)
     return path
+
+
+@pytest.fixture
+def thehive_command(thehive_ca):
+    """Runs one of the TheHive commands (set-up, statistics) as a person would, the key in THEHIVE_APIKEY;
+    --cacerts names the test CA unless told."""
+
+    def run(
+        script: Path, url: str, *arguments: str, apikey: str = API_KEY, trusted: bool = True, timeout: float = 120
+    ) -> subprocess.CompletedProcess:
+        env = {**os.environ, "THEHIVE_APIKEY": apikey}
+        command = [str(script), "--url", url, *(["--cacerts", str(thehive_ca)] if trusted else []), *arguments]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+
+    return run

@@ -6,6 +6,7 @@ verdict or a record, reporters named in every tag form, older records without a 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -26,15 +27,9 @@ VERSIONS = ("5", "4.1", "4.0")
 
 
 @pytest.fixture
-def stats(thehive_ca):
-    """Runs the command as an analyst would, the key in THEHIVE_APIKEY; --cacerts names the test CA unless told."""
-
-    def run(url: str, *arguments: str, apikey: str = API_KEY, trusted: bool = True) -> subprocess.CompletedProcess:
-        env = {**os.environ, "THEHIVE_APIKEY": apikey}
-        command = [str(SCRIPT), "--url", url, *(["--cacerts", str(thehive_ca)] if trusted else []), *arguments]
-        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-
-    return run
+def stats(thehive_command):
+    """Runs the command as an analyst would (`thehive_command`), given a few minutes for the largest reads."""
+    return functools.partial(thehive_command, SCRIPT, timeout=300)
 
 
 def read_json(result: subprocess.CompletedProcess) -> dict:

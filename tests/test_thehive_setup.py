@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -38,15 +39,9 @@ def hive4(thehive_https) -> CustomFieldApi:
 
 
 @pytest.fixture
-def setup(thehive_ca):
-    """Runs the script as an admin would, the key in THEHIVE_APIKEY; --cacerts names the test CA unless told."""
-
-    def run(url: str, *arguments: str, apikey: str = API_KEY, trusted: bool = True) -> subprocess.CompletedProcess:
-        env = {**os.environ, "THEHIVE_APIKEY": apikey}
-        command = [str(SCRIPT), "--url", url, *(["--cacerts", str(thehive_ca)] if trusted else []), *arguments]
-        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-
-    return run
+def setup(thehive_command):
+    """Runs the script as an admin would (`thehive_command`)."""
+    return functools.partial(thehive_command, SCRIPT)
 
 
 def test_creates_the_verdict_field_on_thehive5(setup, hive5):

@@ -287,7 +287,6 @@ def test_a_key_google_no_longer_has_says_to_make_a_new_one(make_transport, googl
 @pytest.mark.parametrize(
     ("key", "says"),
     [
-        ("", "gmail_service_account is empty"),
         ("-----BEGIN PRIVATE KEY-----\nMIIEvQ\n-----END PRIVATE KEY-----", "not a JSON object"),
         ('{"installed": {"client_id": "1.apps.googleusercontent.com"}}', "no client_email and no private_key"),
         ('{"type": "authorized_user", "client_id": "1", "refresh_token": "x"}', "of type 'authorized_user'"),

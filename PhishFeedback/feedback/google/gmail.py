@@ -18,7 +18,6 @@ from feedback.google.replies import LIMITS, answer, described, success
 from feedback.google.settings import GmailSettings
 from feedback.google.token import request_token
 from feedback.http_failures import CutShort, HttpFailure, Malformed, Redirected, TooLarge, Untrusted
-from feedback.items import WHERE, ConfigError
 from feedback.pacing import Limits
 from feedback.tokens import OAuthError, Token, TokenSource
 from feedback.way_out import Answer, Check, Permanent, Transport, Trouble
@@ -28,10 +27,8 @@ LARGEST_ANSWER = 64 * 1024
 
 
 def transport(gmail: GmailSettings, mailbox: str, deadline: float) -> GmailTransport:
-    """The job's way out through Gmail as the account read from its key (feedback/google/settings.py); a cacerts
-    that cannot work is a ConfigError here, before any send."""
-    if not gmail.url.startswith("https://"):
-        raise ConfigError(f"gmail_url must be an https URL like https://gmail.googleapis.com. {WHERE}")
+    """The job's way out through Gmail as the account read from its key (feedback/google/settings.py, which also
+    refuses a gmail_url that is not https)."""
     return GmailTransport(gmail, mailbox, deadline)
 
 

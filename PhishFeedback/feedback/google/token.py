@@ -50,11 +50,10 @@ class ServiceAccount:
         return f"ServiceAccount(client_email={self.client_email!r}, client_id={self.client_id!r})"
 
 
-def read_key(text: str | None) -> ServiceAccount:
+def read_key(text: str) -> ServiceAccount:
     """The service account from its JSON key, its private key loaded and checked: at the start of the job, so that
-    every way a pasted key can be wrong is a sentence naming the item before anything is sent."""
-    if not text or not text.strip():
-        raise ConfigError(f"{KEY_ITEM} is empty, and delivery is 'gmail'. {PASTE} {WHERE}")
+    every way a pasted key can be wrong is a sentence naming the item before anything is sent. `text` is not empty:
+    feedback/google/settings.py says so first."""
     remember_secret_text(text)
     key = json_value(text.encode("utf-8", "surrogatepass")) if len(text) <= LARGEST_KEY else None
     if not isinstance(key, dict):

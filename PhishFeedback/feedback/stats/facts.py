@@ -19,10 +19,9 @@ from feedback.tags import (
     ACKNOWLEDGED_AT,
     NOTIFIED,
     TOLD,
-    ack_records,
+    first_times,
     notified_addresses,
     tag_values,
-    verdict_records,
 )
 
 # The verdict of a case whose field is unset.
@@ -92,10 +91,10 @@ def case_facts(case: object, field: str, title_prefix: str) -> CaseFacts | None:
                 acknowledged.add(address)
     told = acked = NO_RECORD
     if told_tags:
-        told = _firsts(verdict_records(told_tags))
+        told = first_times(told_tags, TOLD)
         answered.update(told)
     if acked_tags:
-        acked = _firsts(ack_records(acked_tags))
+        acked = first_times(acked_tags, ACKNOWLEDGED_AT)
         acknowledged.update(acked)
     start = _alert(case) or created
     verdict = verdict_of(field_value(case, field))
@@ -164,18 +163,6 @@ def _address(value: str) -> str | None:
         return parse_address(value).lower()
     except AddressError:
         return None
-
-
-def _firsts(records: list) -> dict[str, float]:
-    """Each address's first record, in epoch seconds."""
-    if len(records) == 1:  # as most cases have it
-        return {records[0][0].strip().lower(): records[0][-1].timestamp()}
-    firsts: dict[str, float] = {}
-    for record in records:  # Told or Acknowledged: the address first, the time last
-        key, at = record[0].strip().lower(), record[-1].timestamp()
-        if at < firsts.get(key, at + 1):
-            firsts[key] = at
-    return firsts
 
 
 def _seconds(epoch_ms: object) -> float | None:

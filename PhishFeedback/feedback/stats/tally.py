@@ -33,13 +33,13 @@ CLASSES = (
 
 
 class Tally:
-    """Counted by (day, verdict) and by (reporter, verdict), one entry a case and one a report: the totals, the
+    """Counted by (day, verdict) and by verdict and reporter, one entry a case and one a report: the totals, the
     months' and each reporter's own mix are summed from them once, at the end."""
 
     def __init__(self) -> None:
         self.answered = self.unanswered = self.acknowledged = 0
         self.cells: dict[tuple[float, str], list[int]] = {}  # (day since the epoch, verdict) -> [cases, reports]
-        self.reported: dict[tuple[str, str], int] = {}  # (address, verdict) -> reports
+        self.reported: dict[str, dict[str, int]] = {}  # verdict -> address -> reports
         self.delays, self.ack_delays = array("q"), array("q")
 
     def add(self, case: CaseFacts) -> None:
@@ -50,10 +50,12 @@ class Tally:
             cell = self.cells[key] = [0, 0]
         cell[0] += 1
         cell[1] += len(reporters)
-        reported, answerable = self.reported, verdict in VERDICTS
+        reported = self.reported.get(verdict)
+        if reported is None:
+            reported = self.reported[verdict] = {}
+        answerable = verdict in VERDICTS
         for address in reporters:
-            key = address, verdict
-            reported[key] = reported.get(key, 0) + 1
+            reported[address] = reported.get(address, 0) + 1
             if address in acknowledged:
                 self.acknowledged += 1
                 if address in acked:
@@ -82,11 +84,10 @@ class Tally:
             counts[1] += reports
             counts[2][verdict] += cases
             counts[3][verdict] += reports
-        reporters: dict[str, int] = {}  # address -> reports; each one's mix is made for the top ones only
-        for (address, _), reports in self.reported.items():
-            reporters[address] = reporters.get(address, 0) + reports
+        reporters: Counter = Counter()  # address -> reports; each one's mix is made for the top ones only
+        for counts in self.reported.values():
+            reporters.update(counts)
         ranked = sorted(reporters.items(), key=lambda item: (-item[1], item[0]))[: max(top, 0)]
-        kinds = {verdict for _, verdict in self.reported}
         delays, ack_delays = sorted(self.delays), sorted(self.ack_delays)
         return {
             "cases": sum(verdicts.values()),
@@ -116,13 +117,11 @@ class Tally:
                 "ack_p90_seconds": _p90(ack_delays),
                 "distribution": _distribution(delays),
             },
-            "top_reporters": [self._reporter(address, reports, kinds) for address, reports in ranked],
+            "top_reporters": [self._reporter(address, reports) for address, reports in ranked],
         }
 
-    def _reporter(self, address: str, reports: int, kinds: set[str]) -> dict:
-        mix = Counter(
-            {verdict: self.reported[address, verdict] for verdict in kinds if (address, verdict) in self.reported}
-        )
+    def _reporter(self, address: str, reports: int) -> dict:
+        mix = Counter({verdict: counts[address] for verdict, counts in self.reported.items() if address in counts})
         return {"address": address, "reports": reports, "verdicts": _ordered(mix), "real": sum(mix[v] for v in REAL)}
 
 

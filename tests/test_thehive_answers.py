@@ -57,6 +57,17 @@ def test_a_gzip_answer_that_inflates_to_200_mb_is_cut_at_16_mb(cortex, smtp, the
     assert smtp.delivered == []
 
 
+def test_a_plain_answer_that_says_it_is_over_16_mb_is_cut_at_16_mb(cortex, smtp, thehive, api):
+    thehive.expect_request(V1).respond_with_response(
+        Response(b"[" + b" " * (17 << 20) + b"]", content_type="application/json")
+    )
+    result = cortex(thehive5_case("Spam", ()), **api)
+
+    assert not result.success
+    assert "answered more than 16 MB: the responder reads no more than that from it" in result.error
+    assert smtp.delivered == []
+
+
 def test_a_gzip_bomb_with_reporter_tags_is_a_warning_and_the_tags_are_mailed(cortex, smtp, thehive, api):
     thehive.expect_request(V1).respond_with_response(
         Response(gzip_bomb(64 << 20), headers={"Content-Encoding": "gzip"}, content_type="application/json")

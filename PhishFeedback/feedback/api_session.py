@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Union
 
 from feedback.alarm import Clock
-from feedback.bounded_json import DEEPEST, PastBound, parsed, within
+from feedback.bounded_json import DEEPEST, PastBound, parsed, read_size, within
 from feedback.http_failures import (
     NOT_JSON,
     CutShort,
@@ -219,8 +219,7 @@ def _requested(session, method: str, url: str, limit: int, timeout: float, **req
         response.close()
         return response.status_code, response.headers, b""
     try:
-        # 256 KiB a read: a page of TheHive's cases is a megabyte, and each read is a few Python calls deep.
-        body, more = within(response.iter_content(1 << 18), limit)
+        body, more = within(response.iter_content(read_size(response.headers, limit)), limit)
     except (requests.RequestException, OSError) as failure:
         raise CutShort(response.status_code, response.headers, type(failure).__name__) from None
     if more:

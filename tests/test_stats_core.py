@@ -14,8 +14,10 @@ from feedback.stats.decoding import decoded, page_decoded
 from feedback.stats.facts import case_facts
 from feedback.stats.progress import Progress
 from feedback.stats.tally import Tally
+from feedback.tags import ack_records, verdict_records
 
 EXAMPLES = int(os.environ.get("PHISHFEEDBACK_EXAMPLES", "150"))
+TIMED_RECORDS = (("feedback_verdict", "Spam;a@example.org"), ("feedback_ack_at", "a@example.org"))
 BASE = {"_id": "~1", "title": "Phishing report: x", "_createdAt": 1767225600000, "tags": ["user_email:a@example.org"]}
 
 
@@ -43,6 +45,25 @@ def test_a_value_that_is_no_verdict_is_counted_as_written_and_an_unset_field_as_
 def test_a_case_whose_title_lacks_the_prefix_is_not_a_report():
     assert case_facts({**BASE, "title": "Malware: x"}, "phishFeedback", "Phishing report") is None
     assert case_facts({**BASE, "title": "  phishing REPORT: x"}, "phishFeedback", "Phishing report") is not None
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        str.upper,
+        lambda tag: f"  {tag} ",
+        lambda tag: tag.replace(":", "=", 1),
+        lambda tag: tag.replace(":", ':"', 1) + '"',
+    ],
+    ids=["upper-case", "spaced", "equals", "quoted"],
+)
+def test_a_timed_record_the_responder_reads_is_timed_by_the_statistics(written):
+    told, acked = (written(f"{namespace}:2026-01-01T00:10:00Z;{rest}") for namespace, rest in TIMED_RECORDS)
+    facts = case_facts({**BASE, "tags": [*BASE["tags"], told, acked]}, "phishFeedback", "Phishing report")
+
+    assert [(r.address.lower(), r.at.timestamp()) for r in verdict_records([told])] == list(facts.told.items())
+    assert [(r.address.lower(), r.at.timestamp()) for r in ack_records([acked])] == list(facts.acked.items())
+    assert facts.told and facts.acked
 
 
 json_values = st.recursive(

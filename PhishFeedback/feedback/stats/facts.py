@@ -77,8 +77,9 @@ def case_facts(case: object, field: str, title_prefix: str) -> CaseFacts | None:
             continue
         said = known.get(tag, _UNREAD)
         if said is _UNREAD:
-            if tag.startswith(TIMED):
-                (told_tags if tag.startswith(TOLD_TAGS) else acked_tags).append(tag)
+            form = tag if tag.startswith(TIMED) else tag.lstrip().lower()  # as tag_values reads a namespace
+            if form.startswith(TIMED):
+                (told_tags if form.startswith(TOLD_TAGS) else acked_tags).append(tag)
                 continue
             said = _said(tag)
         if said is not None:

@@ -33,7 +33,7 @@ QUIET = ["/bin/sh", "-c", 'export THEHIVE_APIKEY="$0"; exec "$@" >/dev/null', AP
 
 def main() -> None:
     quick = "--quick" in sys.argv
-    count, rounds = (20_000, 1) if quick else (100_000, 3)
+    count, rounds = (20_000, 1) if quick else (100_000, 5)
     made = time.perf_counter()
     reports = generate(count, seed=1, days=365, reporters=5000, campaigns=0.011)
     made = time.perf_counter() - made

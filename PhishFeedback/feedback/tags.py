@@ -40,7 +40,8 @@ def tag_values(tags: Iterable[object], namespace: str) -> list[str]:
         if not isinstance(tag, str) or tag[:1] in unlike:
             continue
         text = tag.strip()
-        if text[:size].lower() != prefix or text[size : size + 1] not in (":", "="):
+        of_namespace = text.startswith(prefix) or text[:size].lower() == prefix  # lower case, as most are: no copy
+        if not of_namespace or text[size : size + 1] not in (":", "="):
             continue
         value = text[size + 1 :].strip()
         values.append(_unrendered(value) if '"' in value else value)  # as TheHive 4.1 and 5 keep every tag

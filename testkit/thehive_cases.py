@@ -173,7 +173,7 @@ class CaseSearch:
             "_ne": lambda: value != wanted,
             "_startsWith": lambda: value.startswith(wanted),
             "_endsWith": lambda: value.endswith(wanted),
-            "_like": lambda: value.startswith(wanted.rstrip("*")) if wanted.endswith("*") else value == wanted,
+            "_like": lambda: _like(value, wanted),
         }
         return tests[operator]()
 
@@ -197,3 +197,16 @@ def _range(text: str) -> tuple[int, int]:
 
 def _json(status: int, body: object) -> Response:
     return Response(json.dumps(body), status=status, content_type="application/json")
+
+
+def _like(value: str, wanted: str) -> bool:
+    """TheHive's `_like` (ScalliGraph's InputFilter.like): a '*' at the start, the end or both is endsWith, startsWith
+    or contains, by case; without one, equality."""
+    first, last = wanted[:1] == "*", wanted[-1:] == "*"
+    if first and last:
+        return wanted[1:-1] in value
+    if first:
+        return value.endswith(wanted[1:])
+    if last:
+        return value.startswith(wanted[:-1])
+    return value == wanted

@@ -143,6 +143,25 @@ def test_a_reporter_named_in_several_tag_forms_is_one_report(version, thehive_ht
     }
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_report_whose_title_carries_the_prefix_after_tags_and_markers_is_counted(version, thehive_https, stats):
+    titles = {
+        "[EXT] FW: Phishing report: your invoice": "Phishing",
+        "[Phishing report] parcel on hold": "Spam",
+        "Weekly Phishing report digest": "Spam",  # holds the prefix, but the responder would not answer it
+        "Malware alert 7": "Spam",
+    }
+    reports = [case(n, verdict, ["alice@example.org"]) for n, verdict in enumerate(titles.values(), 1)]
+    for report, title in zip(reports, titles):
+        report.title = title
+    hive = CaseSearch(thehive_https, version, reports)
+
+    got = read_json(stats(hive.url, "--json"))
+
+    assert (got["cases"], got["reports"]) == (2, 2)
+    assert {k: v for k, v in got["verdicts"].items() if v} == {"Phishing": 1, "Spam": 1}
+
+
 def test_the_tables_are_printed_by_default(thehive_https, stats):
     hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["alice@example.org"])])
 
@@ -195,12 +214,12 @@ def test_a_refused_key_names_the_key_and_the_permission_it_needs(status, thehive
 
 def test_an_unknown_operator_is_told_in_thehives_own_words(thehive_https, stats):
     hive = CaseSearch(thehive_https, "5", [])
-    hive.unknown.add("_startsWith")
+    hive.unknown.add("_like")
 
     result = stats(hive.url)
 
     assert result.returncode == 1
-    assert "HTTP 400" in result.stderr and "unknown operator _startsWith" in result.stderr
+    assert "HTTP 400" in result.stderr and "unknown operator _like" in result.stderr
 
 
 @pytest.mark.parametrize(

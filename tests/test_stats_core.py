@@ -42,9 +42,18 @@ def test_a_value_that_is_no_verdict_is_counted_as_written_and_an_unset_field_as_
     assert (other.verdict, unset.verdict) == ("Needs review", "none")
 
 
-def test_a_case_whose_title_lacks_the_prefix_is_not_a_report():
-    assert case_facts({**BASE, "title": "Malware: x"}, "phishFeedback", "Phishing report") is None
-    assert case_facts({**BASE, "title": "  phishing REPORT: x"}, "phishFeedback", "Phishing report") is not None
+@pytest.mark.parametrize(
+    ("title", "counted"),
+    [
+        ("Malware: x", False),
+        ("Weekly Phishing report digest", False),
+        ("  phishing REPORT: x", True),
+        ("[EXT] FW: Phishing report: x", True),
+        ("RE: [Phishing report] x", True),
+    ],
+)
+def test_a_case_is_a_report_where_the_responder_would_take_its_title(title, counted):
+    assert (case_facts({**BASE, "title": title}, "phishFeedback", "Phishing report") is not None) == counted
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from feedback.addresses import AddressError, parse_address
-from feedback.case import field_value, printable, verdict_named
+from feedback.case import field_value, printable, reported_part, verdict_named
 from feedback.plan import REPORTER_NAMESPACE as REPORTER
 from feedback.redaction import shortened
 from feedback.shapes import shape
@@ -56,7 +56,8 @@ class CaseFacts:
 
 
 def case_facts(case: object, field: str, title_prefix: str) -> CaseFacts | None:
-    """The facts of a phishing-report case; None for anything else (no title with the prefix, no creation time).
+    """The facts of a phishing-report case; None for anything else (a title the responder would refuse, no creation
+    time).
 
     Read once for every case of a year's statistics: whom a tag names is read once for all the cases that carry
     it (`_KNOWN`); the timed records, each of which is its own, are read together.
@@ -64,7 +65,7 @@ def case_facts(case: object, field: str, title_prefix: str) -> CaseFacts | None:
     if not isinstance(case, dict):
         return None
     title = case.get("title")
-    if not isinstance(title, str) or not title.lstrip().lower().startswith(title_prefix.lower()):
+    if not isinstance(title, str) or not _reported(title, title_prefix):
         return None
     created = _seconds(case.get("_createdAt")) or _seconds(case.get("createdAt"))
     if created is None:
@@ -100,6 +101,12 @@ def case_facts(case: object, field: str, title_prefix: str) -> CaseFacts | None:
     start = _alert(case) or created
     verdict = verdict_of(field_value(case, field))
     return CaseFacts(created, start, verdict, tuple(reporters), answered, told, acknowledged, acked)
+
+
+def _reported(title: str, prefix: str) -> bool:
+    """Whether the responder takes the title as a phishing report's (feedback/case.py `reported_part`): at once
+    where it begins with the prefix, as most do; otherwise after tags and markers ("[EXT] FW: …")."""
+    return title.lstrip().lower().startswith(prefix.lower()) or reported_part(title, prefix) is not None
 
 
 def _said(tag: str) -> tuple[str, str] | None:

@@ -2,8 +2,8 @@
 
 TheHive 5 (and 4.1's v1) take a list of query steps (listCase, filter, sort, page or count); TheHive
 4.1's v0 search takes a filter, the range in the URL, and counts through `_stats` (QueryCtrl.scala). Both
-filters are TheHive's own query syntax (`_and`, `_startsWith`, `_gte`, `_lt`); TheHive may match the
-title prefix by case where the responder does not, so what comes back is checked again (facts.py).
+filters are TheHive's own query syntax (`_and`, `_like`, `_gte`, `_lt`); TheHive matches the title prefix
+anywhere and by case where the responder does neither, so what comes back is checked again (facts.py).
 """
 
 from __future__ import annotations
@@ -82,7 +82,10 @@ def _filter_step(title_prefix: str, span: Window) -> dict:
 
 
 def _filter(title_prefix: str, span: Window, created: str) -> dict:
-    criteria = [{"_startsWith": {"_field": "title", "_value": title_prefix}}]
+    # Every title that holds the prefix: the responder also takes it after tags and markers ("[EXT] FW: Phishing
+    # report: …"), which `_startsWith` would leave out. TheHive's `_like` with a '*' at both ends is "contains"
+    # (ScalliGraph's InputFilter.like, which TheHive 4.1 uses); facts.py keeps only what the responder would answer.
+    criteria = [{"_like": {"_field": "title", "_value": f"*{title_prefix}*"}}]
     if span.since is not None:
         criteria.append({"_gte": {"_field": created, "_value": span.since}})
     if span.before is not None:

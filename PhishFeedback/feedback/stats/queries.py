@@ -84,7 +84,7 @@ def _filter_step(title_prefix: str, span: Window) -> dict:
 def _filter(title_prefix: str, span: Window, created: str) -> dict:
     # Every title that holds the prefix: the responder also takes it after tags and markers ("[EXT] FW: Phishing
     # report: …"), which `_startsWith` would leave out. TheHive's `_like` with a '*' at both ends is "contains"
-    # (ScalliGraph's InputFilter.like, which TheHive 4.1 uses); facts.py keeps only what the responder would answer.
+    # (ScalliGraph's InputFilter.like, in TheHive 4.0 and 4.1); facts.py keeps only what the responder would answer.
     criteria = [{"_like": {"_field": "title", "_value": f"*{title_prefix}*"}}]
     if span.since is not None:
         criteria.append({"_gte": {"_field": created, "_value": span.since}})

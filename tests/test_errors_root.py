@@ -31,7 +31,7 @@ SIGNALS = {
     "feedback.way_out.Trouble": "transient trouble, an OSError the delivery policy retries",
     "feedback.smtp.connection.ReplyTooLong": "an SMTP reply past its bound, an SMTPException smtplib's callers catch",
     "feedback.mailbox_settings.Unavailable": "a mailbox language the service does not give, a warning of the caller",
-    "feedback.thehive.observables.Absent": "a TheHive without the v1 API, which the caller reads the legacy way",
+    "feedback.thehive.observables_api.Absent": "a TheHive without the v1 API, which the caller reads the legacy way",
     "feedback.smtp.connection.OutOfTime": "the budget spent inside an SMTP exchange, worded by the session",
     "feedback.smtp.envelopes.SessionOver": "the dry run's session ended by the server, opened again by the transport",
     "feedback.smtp.session.LoginDeferred": "a 454 at login, retried by the session",

@@ -25,7 +25,7 @@ from feedback.microsoft.graph import GraphTransport
 from feedback.microsoft.settings import GraphSettings, OAuthSettings
 from feedback.microsoft.token import request_token as entra_token
 from feedback.reach import Reach
-from feedback.thehive.observables import TheHiveError, fetch_observables
+from feedback.thehive.observables_api import TheHiveError, fetch_observables
 from feedback.thehive.settings import TheHiveSettings
 from feedback.tokens import OAuthError, endpoint_shown
 from feedback.trust import trust_context

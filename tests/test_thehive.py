@@ -252,6 +252,15 @@ def test_plain_case_job_loads_none_of_the_costlier_standard_modules(smtp, job_co
     assert modules_loaded_by(job, ("typing", "dataclasses", "inspect", "pathlib", "threading")) == []
 
 
+def test_a_job_without_thehive_url_loads_no_part_of_thehives_api(smtp, job_config, tmp_path):
+    job = write_job(tmp_path, thehive4_case("Spam"), job_config())
+
+    loaded = set(modules_loaded_by(job, ("feedback",)))
+
+    assert "feedback.thehive.observables" in loaded
+    assert not loaded & {"feedback.thehive.api", "feedback.thehive.observables_api", "feedback.http_failures"}
+
+
 def test_job_with_thehive_configured_loads_requests(smtp, job_config, tmp_path, thehive, api):
     thehive.expect_request(V1).respond_with_json([])
     job = write_job(tmp_path, thehive5_case("Spam"), job_config(**api))

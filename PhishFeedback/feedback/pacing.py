@@ -11,6 +11,10 @@ from feedback.shapes import shape
 
 # Share of Cortex's jobTimeout the responder allows itself, so that it reports before Cortex kills it.
 TIME_BUDGET_SHARE = 0.8
+# TheHive may use at most this share of the job's time left. What it is asked for (observables, merged alerts)
+# only adds to what the tags may already say, while delivery needs the rest for its own retries (smtp_retries
+# attempts of up to smtp_timeout each, with pauses): a TheHive slower than that is treated as one that is down.
+THEHIVE_SHARE = 1 / 3
 
 
 @shape
@@ -23,6 +27,11 @@ class Limits:
 
 # The first pause before a new session after trouble, in seconds; each further attempt without progress doubles it.
 FIRST_PAUSE = 1.0
+
+
+def thehive_cutoff(deadline: float, now: float) -> float:
+    """When TheHive's reads must end: THEHIVE_SHARE of the time left before the job's `deadline`."""
+    return now + max(0.0, deadline - now) * THEHIVE_SHARE
 
 
 def spacing(per_minute: float) -> float:

@@ -14,11 +14,11 @@ from feedback.case import Report
 from feedback.composers import Reporter
 from feedback.message_ids import message_id
 from feedback.microsoft.settings import GraphSettings
+from feedback.pacing import thehive_cutoff
 from feedback.plan import Decision
 from feedback.reporter_languages import language_of
 from feedback.settings import Settings
 from feedback.smtp.settings import SmtpSettings
-from feedback.thehive.observables import THEHIVE_SHARE, TheHiveError
 from feedback.thehive.settings import TheHiveSettings
 from feedback.way_out import Transport
 
@@ -104,10 +104,10 @@ def _parents(
     if thehive is None:
         return {}, []
     from feedback.thehive.merged_alerts import merged_reports
+    from feedback.thehive.observables_api import TheHiveError
 
-    cutoff = time.monotonic() + max(0.0, deadline - time.monotonic()) * THEHIVE_SHARE
     try:
-        merged = merged_reports(thehive, report.id, reporter_tag, cutoff)
+        merged = merged_reports(thehive, report.id, reporter_tag, thehive_cutoff(deadline, time.monotonic()))
     except TheHiveError as failure:
         return {}, [f"{failure} The messages do not name the reports they answer (In-Reply-To)."]
     parents: dict[str, str] = {}

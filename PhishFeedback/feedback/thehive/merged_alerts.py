@@ -2,7 +2,7 @@
 
 TheHive 5's mail intake stores the received mail's Message-ID as the alert's `sourceRef`; once the
 alert is merged into a case, the case's job no longer carries it, so it is read back here with the
-session, time share and size bound of the observables (feedback/thehive/observables.py). An alert
+session, time share and size bound of the observables (feedback/thehive/observables_api.py). An alert
 names its reporter as a case does (feedback/plan.py): its `user_email:` tags, else its mail
 observables tagged `reporter_tag`, read only for the alerts whose `sourceRef` is a Message-ID.
 """
@@ -13,7 +13,7 @@ from feedback.case import printable
 from feedback.message_ids import message_id
 from feedback.plan import reporter_values
 from feedback.shapes import shape
-from feedback.thehive.observables import Absent, Api, within_share
+from feedback.thehive.observables_api import Absent, Api, within_share
 from feedback.thehive.settings import TheHiveSettings
 
 CASE_ALERTS = "/api/v1/query?name=case-alerts"

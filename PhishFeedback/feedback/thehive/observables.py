@@ -1,57 +1,20 @@
-"""Reading a case's or an alert's observables from TheHive's API, on TheHive 3, 4 and 5.
+"""Whether a job reads its report's observables from TheHive, and what it makes of TheHive's failure.
 
 A case job does not carry its observables, and TheHive 4 and 5 send an alert's `artifacts` empty
 (docs/cortex-and-thehive.md §4), yet mail-collection pipelines put the reporter and the reported
-message there. The HTTP client is imported on first use, so that a plain job does not pay for it.
+message there. Only a job with thehive_url loads the API (feedback/thehive/observables_api.py) and the
+HTTP client under it.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from urllib.parse import quote
 
-from feedback.alarm import BudgetSpent, Clock
-from feedback.bounded_json import LARGEST, parsed
-from feedback.case import CaseError, Observable, Report, read_observables
-from feedback.errors import PhishFeedbackError
-from feedback.http_failures import TRUST_ADVICE
-from feedback.pacing import TIME_BUDGET_SHARE
+from feedback.case import CaseError, Observable, Report
+from feedback.pacing import thehive_cutoff
 from feedback.plan import REPORTER_NAMESPACE
 from feedback.tags import tag_values
-from feedback.thehive.api import Advice, send, thehive_session
 from feedback.thehive.settings import TheHiveSettings
-
-PAGE = 100
-# Observables read from one case at most: a TheHive that ignores the page range would be asked for ever.
-MOST_OBSERVABLES = 10_000
-V1_QUERY = "/api/v1/query?name={kind}-observables"
-V1_GETTER = {"case": "getCase", "alert": "getAlert"}
-LEGACY_CASE_SEARCH = "/api/case/artifact/_search?range=all"
-# TheHive 3 and 4 have no search for an alert's artifacts; the alert itself comes with them.
-LEGACY_ALERT = "/api/alert/{id}"
-# TheHive may use at most this share of the job's time left. Its observables only add to what the
-# tags may already say, while delivery needs the rest for its own retries (smtp_retries attempts of
-# up to smtp_timeout each, with pauses): a TheHive slower than that is treated as one that is down.
-THEHIVE_SHARE = 1 / 3
-TYPE_CHECKING = False  # without importing typing (docs/performance.md)
-if TYPE_CHECKING:
-    from typing import TypeVar
-
-    T = TypeVar("T")
-
-
-class TheHiveError(PhishFeedbackError):
-    """TheHive could not give the observables; the message names the URL and what to check."""
-
-
-JOB_ADVICE = Advice(
-    error=TheHiveError,
-    tls=TRUST_ADVICE,
-    reach="Check thehive_url, that Cortex can reach TheHive, and Cortex's proxy settings.",
-    key="Check thehive_apikey, that its user may read the observables, and thehive_organisation.",
-    url="Check that thehive_url points at TheHive.",
-)
 
 
 def observables_for(
@@ -70,123 +33,11 @@ def observables_for(
                 f" '{REPORTER_NAMESPACE}:<address>'."
             )
         return [], []
-    cutoff = time.monotonic() + max(0.0, deadline - time.monotonic()) * THEHIVE_SHARE
+    from feedback.thehive.observables_api import TheHiveError, fetch_observables
+
     try:
-        return fetch_observables(settings, report.kind, report.id, cutoff), []
+        return fetch_observables(settings, report.kind, report.id, thehive_cutoff(deadline, time.monotonic())), []
     except TheHiveError as failure:
         if not tagged:
             raise
         return [], [f"{failure} The reporters were taken from the {report.kind}'s tags only."]
-
-
-def fetch_observables(settings: TheHiveSettings, kind: str, object_id: str, cutoff: float) -> list[Observable]:
-    """The observables, read under the job's clock (feedback/alarm.py), which cuts the reading at `cutoff`.
-
-    A timeout bounds each read only: a TheHive that trickles a byte at a time, or retries that add
-    up, could hold the job until Cortex kills it.
-    """
-    return within_share(settings, cutoff, lambda api: api.observables(kind, object_id))
-
-
-def within_share(settings: TheHiveSettings, cutoff: float, read: Callable[[Api], T]) -> T:
-    """What `read` gets through the API, over one session whose sockets the job's clock shuts at `cutoff`."""
-    allowed = max(0.0, cutoff - time.monotonic())
-    clock = Clock(cutoff)
-    try:
-        with clock:
-            # The queries only read, POST included: each is retried on a server error.
-            with thehive_session(settings, settings.reach.context(), retried=None, clock=clock) as session:
-                return read(Api(session, settings, cutoff))
-    except (TheHiveError, BudgetSpent):
-        if not clock.out():
-            raise
-    raise TheHiveError(
-        f"TheHive at {settings.url} gave no complete answer within {allowed:.0f} s, the share of the job's time"
-        f" it is allowed ({THEHIVE_SHARE:.0%} of what was left of {TIME_BUDGET_SHARE:.0%} of Cortex's jobTimeout)."
-        " Check that TheHive is up and answers quickly; a larger jobTimeout gives it more time."
-    )
-
-
-class Absent(Exception):
-    """The endpoint does not exist on this TheHive (404/405): an older version may have the other one."""
-
-
-class Api:
-    """One session's calls to TheHive, within the job's share of time and bytes."""
-
-    def __init__(self, session, settings: TheHiveSettings, cutoff: float) -> None:
-        self.session, self.settings, self.cutoff = session, settings, cutoff
-        self.room = LARGEST  # what is left of the bytes the job reads from TheHive
-        self.where = f"TheHive at {settings.url}"
-
-    def observables(self, kind: str, object_id: str) -> list[Observable]:
-        """Through the v1 query API or, where TheHive has none, the legacy one."""
-        if self.settings.api == "legacy":
-            return self.legacy(kind, object_id)
-        try:
-            return self.v1(kind, object_id)
-        except Absent as absent:
-            if self.settings.api == "v1":
-                raise TheHiveError(absent.args[0]) from None
-        return self.legacy(kind, object_id)
-
-    def v1(self, kind: str, object_id: str) -> list[Observable]:
-        query = [{"_name": V1_GETTER[kind], "idOrName": object_id}, {"_name": "observables"}]
-        return read_observables(self.paged(V1_QUERY.format(kind=kind), query, MOST_OBSERVABLES, "observables"))
-
-    def paged(self, path: str, query: list[dict], most: int, what: str) -> list:
-        """Every item a v1 query lists, a page at a time, up to `most` of them."""
-        items: list = []
-        while True:
-            page = [{"_name": "page", "from": len(items), "to": len(items) + PAGE}]
-            answer = self._list(self.call("POST", path, {"query": query + page}), what)
-            items += answer
-            if len(answer) < PAGE:
-                return items
-            if len(items) >= most:
-                raise TheHiveError(
-                    f"{self.where} sent more than {most:,} {what}, the most the responder reads"
-                    " of one case (or it ignores the page range it was asked for). Check TheHive's version and"
-                    " thehive_api."
-                )
-
-    def legacy(self, kind: str, object_id: str) -> list[Observable]:
-        try:
-            if kind == "alert":
-                alert = self.call("GET", LEGACY_ALERT.format(id=quote(object_id, safe="")), None)
-                artifacts = alert.get("artifacts") if isinstance(alert, dict) else None
-                return read_observables(self._list(artifacts, "observables"))
-            query = {"query": {"_parent": {"_type": "case", "_query": {"_id": object_id}}}}
-            return read_observables(self._list(self.call("POST", LEGACY_CASE_SEARCH, query), "observables"))
-        except Absent as absent:
-            raise TheHiveError(absent.args[0]) from None
-
-    def _list(self, answer: object, what: str) -> list:
-        if not isinstance(answer, list):
-            raise TheHiveError(
-                f"{self.where} did not answer with a list of {what}. Check that thehive_url points at TheHive."
-            )
-        return answer
-
-    def call(self, method: str, path: str, body: dict | None) -> object:
-        timeout = min(self.settings.reach.timeout, self.cutoff - time.monotonic())
-        if timeout <= 0:
-            raise BudgetSpent("TheHive's share of the job's time ran out")  # reported by fetch_observables
-        url = self.settings.url + path
-        status, answer = send(
-            self.session, method, url, body, timeout, self.where, JOB_ADVICE, self.room, self._counted
-        )
-        if status in (404, 405):
-            raise Absent(
-                f"{self.where} answered HTTP {status} to {path.split('?')[0]}. Check thehive_url and thehive_api."
-            )
-        if status != 200:
-            raise TheHiveError(
-                f"{self.where} answered HTTP {status}. Check that TheHive is up, then run the responder again."
-            )
-        return answer
-
-    def _counted(self, body: bytes) -> object:
-        """The client's bounded decoding, the body's bytes taken from what the job may still read from TheHive."""
-        self.room -= len(body)
-        return parsed(body)

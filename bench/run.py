@@ -56,12 +56,21 @@ def timed(command: list[str]) -> tuple[float, float, int]:
     return float(seconds), float(cpu), int(rss)
 
 
-def medians(rounds: int, commands: dict[str, list[str]]) -> dict[str, tuple[float, float, int]]:
-    """Median wall and CPU time and peak RSS of each command, run in turn each round so that drift hits all alike."""
+def each_round(rounds: int, commands: dict[str, list[str]]) -> dict[str, list[tuple[float, float, int]]]:
+    """Wall and CPU time and peak RSS of each command in each round, run in turn so that drift hits all alike."""
     runs: dict[str, list[tuple[float, float, int]]] = {name: [] for name in commands}
     for _ in range(rounds):
         for name, command in commands.items():
             runs[name].append(timed(command))
+    return runs
+
+
+def medians(rounds: int, commands: dict[str, list[str]]) -> dict[str, tuple[float, float, int]]:
+    """Median wall and CPU time and peak RSS of each command over the rounds."""
+    return median_rows(each_round(rounds, commands))
+
+
+def median_rows(runs: dict[str, list[tuple[float, float, int]]]) -> dict[str, tuple[float, float, int]]:
     return {
         name: (statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs), max(r[2] for r in rs))
         for name, rs in runs.items()

@@ -17,7 +17,7 @@ import time
 
 from pytest_httpserver import HTTPServer
 
-from bench.run import medians
+from bench.run import each_round, median_rows
 from feedback.stats.queries import Window, page_request
 from testkit.cortex import REPO
 from testkit.report_cases import generate
@@ -44,7 +44,7 @@ def main() -> None:
     try:
         hive = CaseSearch(server, "5", reports)
         step = page_request(5, PREFIX, Window(None, None), 0).body["query"][1]
-        rows = medians(
+        runs = each_round(
             rounds,
             {
                 "floor: requests, the same pages decoded": [*QUIET, str(FLOOR), hive.url, API_KEY, json.dumps(step)],
@@ -57,11 +57,15 @@ def main() -> None:
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()},"
         f" load average {os.getloadavg()[0]:.2f}; rounds: {rounds}\n"
     )
+    rows = median_rows(runs)
     print(f"{'run':<44} {'wall s':>8} {'CPU s':>8} {'peak RSS MiB':>13}")
     for name, (seconds, cpu, rss) in rows.items():
         print(f"{name:<44} {seconds:>8.2f} {cpu:>8.2f} {rss / 1024:>13.1f}")
     floor, command = rows.values()
+    # Each round's own ratio too: the floor's CPU moves from run to run as much as the command's.
+    paired = [f"{c[1] / f[1]:.2f}" for f, c in zip(*runs.values())]
     print(f"\nCPU thehive_stats.py / floor: {command[1] / floor[1]:.2f} (target 1.3)")
+    print(f"the same, round by round: {', '.join(paired)}")
     print(f"peak RSS of thehive_stats.py: {command[2] / 1024:.1f} MiB (target 100)")
 
 

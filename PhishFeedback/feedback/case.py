@@ -105,6 +105,12 @@ def reported_part(title: str, prefix: str) -> str | None:
     return rest.lstrip().removeprefix("]") if found.group(1) else rest
 
 
+def is_report_title(title: str, prefix: str) -> bool:
+    """Whether `reported_part` takes the title: at once where it begins with the prefix, as most do (the
+    statistics ask this of a year's cases), else through the pattern of tags and markers."""
+    return title.lstrip()[: len(prefix)].lower() == prefix.lower() or reported_part(title, prefix) is not None
+
+
 def read_observables(items: object) -> list[Observable]:
     """Observables from TheHive's answer or an alert's `artifacts`; files (no `data`) are skipped."""
     return list(_observables(items))

@@ -29,6 +29,8 @@ ACKNOWLEDGED_AT = "feedback_ack_at"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # How many ';'-separated fields each timed record holds (`verdict_tag`, `ack_time_tag`).
 TIMED_FIELDS = {TOLD: 3, ACKNOWLEDGED_AT: 2}
+# The timed records' tags as the responder writes them and TheHive 4.0 shows them, the verdict's first.
+_TIMED_TAGS = tuple(f"{namespace}{separator}" for namespace in TIMED_FIELDS for separator in ":=")
 TAG_OPERATION = {"case": "AddTagToCase", "alert": "AddTagToAlert"}
 
 
@@ -127,6 +129,15 @@ def first_times(tags: Iterable[object], namespace: str) -> dict[str, float]:
         if seconds < firsts.get(address, seconds + 1):
             firsts[address] = seconds
     return firsts
+
+
+def timed_namespace(tag: str) -> str | None:
+    """TOLD or ACKNOWLEDGED_AT where the tag is one of their records, as `tag_values` reads a namespace (in any
+    case, white space around it); None for any other tag. At once for a tag as the responder writes it."""
+    form = tag if tag.startswith(_TIMED_TAGS) else tag.strip().lower()
+    if form.startswith(_TIMED_TAGS[:2]):
+        return TOLD
+    return ACKNOWLEDGED_AT if form.startswith(_TIMED_TAGS[2:]) else None
 
 
 def _timed(tags: Iterable[object], namespace: str) -> Iterator[tuple[datetime, list[str]]]:

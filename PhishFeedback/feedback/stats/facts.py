@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from feedback.addresses import AddressError, parse_address
-from feedback.case import field_value, printable, reported_part, verdict_named
+from feedback.case import field_value, is_report_title, printable, verdict_named
 from feedback.plan import REPORTER_NAMESPACE as REPORTER
 from feedback.redaction import shortened
 from feedback.shapes import shape
@@ -22,6 +22,7 @@ from feedback.tags import (
     first_times,
     notified_addresses,
     tag_values,
+    timed_namespace,
 )
 
 # The verdict of a case whose field is unset.
@@ -29,10 +30,6 @@ NONE = "none"
 # Where a TheHive 5 case came from an alert, the alert's own times (thehive4py's OutputCase): feedback is timed
 # from the first of them.
 ALERT_TIMES = ("alertDate", "alertNewDate", "alertImportedDate")
-# The record's timed tags as the responder writes them and TheHive 4.0 shows them, the verdict's first: each is its
-# own, so not cached, and each is given only to its reader.
-TIMED = tuple(f"{namespace}{separator}" for namespace in (TOLD, ACKNOWLEDGED_AT) for separator in ":=")
-TOLD_TAGS = TIMED[:2]
 # Whom each untimed tag names (`_said`): reporter tags and untimed records recur from case to case (5,000 reporters,
 # a few forms each, over 150,000 reports). Bounded, as a TheHive may hold any number of distinct tags: emptied when
 # full. A dict, looked up in the loop itself: a cached function's call cost as much again, for 400,000 tags.
@@ -65,7 +62,7 @@ def case_facts(case: object, field: str, title_prefix: str) -> CaseFacts | None:
     if not isinstance(case, dict):
         return None
     title = case.get("title")
-    if not isinstance(title, str) or not _reported(title, title_prefix):
+    if not isinstance(title, str) or not is_report_title(title, title_prefix):
         return None
     created = _seconds(case.get("_createdAt")) or _seconds(case.get("createdAt"))
     if created is None:
@@ -78,9 +75,9 @@ def case_facts(case: object, field: str, title_prefix: str) -> CaseFacts | None:
             continue
         said = known.get(tag, _UNREAD)
         if said is _UNREAD:
-            form = tag if tag.startswith(TIMED) else tag.lstrip().lower()  # as tag_values reads a namespace
-            if form.startswith(TIMED):
-                (told_tags if form.startswith(TOLD_TAGS) else acked_tags).append(tag)
+            timed = timed_namespace(tag)  # a timed record is its own: not cached, and given only to its reader
+            if timed is not None:
+                (told_tags if timed == TOLD else acked_tags).append(tag)
                 continue
             said = _said(tag)
         if said is not None:
@@ -101,12 +98,6 @@ def case_facts(case: object, field: str, title_prefix: str) -> CaseFacts | None:
     start = _alert(case) or created
     verdict = verdict_of(field_value(case, field))
     return CaseFacts(created, start, verdict, tuple(reporters), answered, told, acknowledged, acked)
-
-
-def _reported(title: str, prefix: str) -> bool:
-    """Whether the responder takes the title as a phishing report's (feedback/case.py `reported_part`): at once
-    where it begins with the prefix, as most do; otherwise after tags and markers ("[EXT] FW: …")."""
-    return title.lstrip().lower().startswith(prefix.lower()) or reported_part(title, prefix) is not None
 
 
 def _said(tag: str) -> tuple[str, str] | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_tags import over_addresses
 
@@ -68,6 +68,33 @@ def test_a_record_a_reader_cannot_parse_is_passed_over():
     ]
     assert verdict_records(tags) == [Told("bob@example.org", "Phishing", AT)]
     assert ack_records(tags) == []
+
+
+# A record's value as written, as a hand may change it, or broken: each piece drawn from what may stand there.
+_spaces = st.text(alphabet=" \t\n\u2003\u00a0", max_size=2)
+_field = st.sampled_from(["Spam", "alice@example.org", "x=y@example.org", '"bob@example.org"']) | st.text(
+    alphabet=' \n;="Zab@.-', max_size=4
+)
+_time = st.sampled_from(
+    ["2026-12-04T23:58:30Z", "2026-02-30T23:58:30Z", "2026-12-04T24:00:00Z", "2026-12-04 23:58:30Z", ""]
+)
+_unquoted = st.tuples(
+    _spaces,
+    _time,
+    _spaces,
+    st.sampled_from([";", ";", ";", ";", "", ";;"]),
+    _field,
+    st.sampled_from([";", ";", ";", ""]),
+    _field,
+).map("".join)
+_record_text = _unquoted | _unquoted.map('"{}"'.format)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_record_text, st.sampled_from(["{}:", "{}=", " {}:", "{}:  "]), st.sampled_from([str.upper, str.title]))
+def test_a_record_reads_the_same_whatever_the_case_and_separator_of_its_namespace(value, form, case):
+    for read, namespace in ((verdict_records, "feedback_verdict"), (ack_records, "feedback_ack_at")):
+        assert read([form.format(case(namespace)) + value]) == read([f"{namespace}:{value}"])
 
 
 def test_the_new_records_are_not_read_as_notified_addresses():

@@ -3,7 +3,9 @@
 `./dev statsbench` serves generated cases from a loopback TheHive 5 (testkit/thehive_cases.py) and runs,
 in turn each round, thehive_stats.py and its floor (bench/stats_floor.py: the same count and pages asked
 for, their JSON decoded, nothing counted). Both are started by path, as an analyst starts the command;
-CPU time (user + system) and peak RSS come from bench/launch.py. `--quick`: one round of 20,000 cases.
+CPU time (user + system) and peak RSS come from bench/launch.py. 11 rounds, as a round's ratio moves by a
+tenth either way on a shared machine; then the instructions each executes, counted once by callgrind, which
+do not move. `--quick`: one round of 20,000 cases.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import os
 import platform
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from pytest_httpserver import HTTPServer
 
-from bench.run import each_round, median_rows
+from bench.run import each_round, instructions, median_rows
 from feedback.stats.queries import Window, page_request
 from testkit.cortex import REPO
 from testkit.report_cases import generate
@@ -33,7 +36,7 @@ QUIET = ["/bin/sh", "-c", 'export THEHIVE_APIKEY="$0"; exec "$@" >/dev/null', AP
 
 def main() -> None:
     quick = "--quick" in sys.argv
-    count, rounds = (20_000, 1) if quick else (100_000, 5)
+    count, rounds = (20_000, 1) if quick else (100_000, 11)
     made = time.perf_counter()
     reports = generate(count, seed=1, days=365, reporters=5000, campaigns=0.011)
     made = time.perf_counter() - made
@@ -44,13 +47,14 @@ def main() -> None:
     try:
         hive = CaseSearch(server, "5", reports)
         step = page_request(5, PREFIX, Window(None, None), 0).body["query"][1]
-        runs = each_round(
-            rounds,
-            {
-                "floor: requests, the same pages decoded": [*QUIET, str(FLOOR), hive.url, API_KEY, json.dumps(step)],
-                "thehive_stats.py --json": [*QUIET, str(SCRIPT), "--url", hive.url, "--json"],
-            },
-        )
+        commands = {
+            "floor: requests, the same pages decoded": [*QUIET, str(FLOOR), hive.url, API_KEY, json.dumps(step)],
+            "thehive_stats.py --json": [*QUIET, str(SCRIPT), "--url", hive.url, "--json"],
+        }
+        runs = each_round(rounds, commands)
+        # Side by side: each waits on the loopback server, not on the other.
+        with ThreadPoolExecutor(2) as pool:
+            counted = [] if quick else list(pool.map(instructions, commands.values()))
     finally:
         server.stop()
     print(
@@ -67,6 +71,8 @@ def main() -> None:
     print(f"\nCPU thehive_stats.py / floor: {command[1] / floor[1]:.2f} (target 1.3)")
     print(f"the same, round by round: {', '.join(paired)}")
     print(f"peak RSS of thehive_stats.py: {command[2] / 1024:.1f} MiB (target 100)")
+    if counted and None not in counted:
+        print(f"instructions, thehive_stats.py / floor (callgrind): {counted[1] / counted[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ class CaseSearch:
         self.slow = 0.0  # seconds each page takes
         self.key = API_KEY
         self._filtered: dict = {}
+        self._ordered: dict = {}
         server.expect_request("/api/v1/status").respond_with_handler(self._status)
         for path in ("/api/v1/customField", "/api/customField"):
             server.expect_request(path, method="GET").respond_with_handler(self._fields)
@@ -108,11 +109,7 @@ class CaseSearch:
                 self._check(node)
                 chosen = self._chosen(chosen, node)
             elif name == "sort":
-                for order in reversed(step["_fields"]):
-                    ((key, direction),) = order.items()
-                    chosen = sorted(
-                        chosen, key=lambda case: _sort_key(case, self._field(key)), reverse=direction == "desc"
-                    )
+                chosen = self._sorted(chosen, step["_fields"])
             elif name == "page":
                 return self._page(chosen, step["from"], step["to"])
             elif name == "count":
@@ -120,6 +117,19 @@ class CaseSearch:
             else:
                 raise BadQuery(f"unknown step {name}")
         return chosen
+
+    def _sorted(self, cases: list, fields: list) -> list:
+        """The cases in the order asked; kept, as `_chosen` keeps its cases, for the next page's same question."""
+        kept = self._ordered.get(json.dumps(fields))
+        if kept is None or kept[0] is not cases:
+            ordered = cases
+            for order in reversed(fields):
+                ((name, direction),) = order.items()
+                ordered = sorted(
+                    ordered, key=lambda case: _sort_key(case, self._field(name)), reverse=direction == "desc"
+                )
+            kept = self._ordered[json.dumps(fields)] = (cases, ordered)
+        return kept[1]
 
     def _chosen(self, cases: list, node: dict) -> list:
         """The cases that pass the filter; kept for the next page's same question (100,000 cases are many to filter)."""

@@ -12,7 +12,7 @@ keep what was added. Every form is read here, and the record is written so that 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from functools import cache, lru_cache
 
@@ -29,8 +29,9 @@ ACKNOWLEDGED_AT = "feedback_ack_at"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # How many ';'-separated fields each timed record holds (`verdict_tag`, `ack_time_tag`).
 TIMED_FIELDS = {TOLD: 3, ACKNOWLEDGED_AT: 2}
-# The timed records' tags as the responder writes them and TheHive 4.0 shows them, the verdict's first.
-_TIMED_TAGS = tuple(f"{namespace}{separator}" for namespace in TIMED_FIELDS for separator in ":=")
+# Each timed record's tag as the responder writes it, then as TheHive 4.0 shows it.
+_TIMED_TAGS = {namespace: (f"{namespace}:", f"{namespace}=") for namespace in TIMED_FIELDS}
+_ANY_TIMED = (*_TIMED_TAGS[TOLD], *_TIMED_TAGS[ACKNOWLEDGED_AT])
 TAG_OPERATION = {"case": "AddTagToCase", "alert": "AddTagToAlert"}
 
 
@@ -134,29 +135,32 @@ def first_times(tags: Iterable[object], namespace: str) -> dict[str, float]:
 def timed_namespace(tag: str) -> str | None:
     """TOLD or ACKNOWLEDGED_AT where the tag is one of their records, as `tag_values` reads a namespace (in any
     case, white space around it); None for any other tag. At once for a tag as the responder writes it."""
-    form = tag if tag.startswith(_TIMED_TAGS) else tag.strip().lower()
-    if form.startswith(_TIMED_TAGS[:2]):
+    form = tag if tag.startswith(_ANY_TIMED) else tag.strip().lower()
+    if form.startswith(_TIMED_TAGS[TOLD]):
         return TOLD
-    return ACKNOWLEDGED_AT if form.startswith(_TIMED_TAGS[2:]) else None
+    return ACKNOWLEDGED_AT if form.startswith(_TIMED_TAGS[ACKNOWLEDGED_AT]) else None
 
 
-def _timed(tags: Iterable[object], namespace: str) -> Iterator[tuple[datetime, tuple[str, ...]]]:
+def _timed(tags: Iterable[object], namespace: str) -> list[tuple[datetime, tuple[str, ...]]]:
     """The readable timed records of the namespace, in the tags' order: the time, and the record's fields (the time
     first, the address last, none empty); one a reader cannot parse is passed over.
 
     A tag as the responder writes it, and TheHive 4.1 and 5 keep it, is its value after the namespace and ':'; any
     other form is read by `tag_values`. The statistics read a few hundred thousand such tags.
     """
-    record, written = _record_pattern(namespace), f"{namespace}:"
+    record, written = _record_pattern(namespace), _TIMED_TAGS[namespace][0]
+    timed = []
     for tag in tags:
         if isinstance(tag, str) and tag.startswith(written) and '"' not in tag:
-            values: Iterable[str] = (tag[len(written) :].strip(),)
+            value = tag[len(written) :].strip()
+        elif values := tag_values((tag,), namespace):
+            (value,) = values
         else:
-            values = tag_values((tag,), namespace)
-        for value in values:
-            fields = record.fullmatch(value)
-            if fields is not None and (moment := _moment(fields[1])):
-                yield moment, fields.groups()
+            continue
+        fields = record.fullmatch(value)
+        if fields is not None and (moment := _moment(fields[1])):
+            timed.append((moment, fields.groups()))
+    return timed
 
 
 def _time(at: datetime) -> str:

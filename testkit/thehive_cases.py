@@ -120,7 +120,8 @@ class CaseSearch:
 
     def _sorted(self, cases: list, fields: list) -> list:
         """The cases in the order asked; kept, as `_chosen` keeps its cases, for the next page's same question."""
-        kept = self._ordered.get(json.dumps(fields))
+        key = json.dumps(fields)
+        kept = self._ordered.get(key)
         if kept is None or kept[0] is not cases:
             ordered = cases
             for order in reversed(fields):
@@ -128,7 +129,7 @@ class CaseSearch:
                 ordered = sorted(
                     ordered, key=lambda case: _sort_key(case, self._field(name)), reverse=direction == "desc"
                 )
-            kept = self._ordered[json.dumps(fields)] = (cases, ordered)
+            kept = self._ordered[key] = (cases, ordered)
         return kept[1]
 
     def _chosen(self, cases: list, node: dict) -> list:

@@ -365,7 +365,15 @@ def test_ctrl_c_during_the_read_ends_with_a_sentence(thehive_https, thehive_ca):
     hive.slow = 2.0
     env = {**os.environ, "THEHIVE_APIKEY": API_KEY}
     command = [str(SCRIPT), "--url", hive.url, "--cacerts", str(thehive_ca)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # As from a terminal: a shell that starts the suite in the background has its children ignore Ctrl-C.
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     while not hive.requests:
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)

@@ -45,14 +45,13 @@ def respond(job: CortexJob) -> Outcome:
     deadline = time.monotonic() + settings.time_budget
     data = job.get_param("data")
     report = read_report(data, job.data_type, settings.custom_field, settings.title_prefix, settings.audience.flavour)
-    observables, warnings = observables_for(report, settings.thehive, deadline)
-    decision = decide(report, observables, settings.audience)
+    observed = observables_for(report, settings.thehive, deadline)
+    decision = decide(report, observed.observables, settings.audience)
     if not (decision.recipients or settings.dry_run):
-        return nothing_to_send(decision, report.kind, warnings)
+        return nothing_to_send(decision, report.kind, observed.warnings)
     transport = transport_for(settings, deadline)
-    thehive = None if warnings else settings.thehive  # a TheHive that failed the observables is not asked again
-    reporters, learnt = reporters_for(decision, report, data, settings, thehive, transport, deadline)
-    warnings += learnt
+    reporters, learnt = reporters_for(decision, report, data, settings, observed.thehive, transport, deadline)
+    warnings = observed.warnings + learnt
     # Every template is checked here, before the messages go out: a dry run reports a template's error first.
     composer = Composers(decision, report, settings.message, datetime.now(timezone.utc), reporters)
     warnings += composer.notes

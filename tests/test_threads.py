@@ -151,6 +151,17 @@ def test_a_case_whose_merged_alerts_cannot_be_read_is_answered_with_a_warning(co
     assert "answered something other than JSON (HTTP 200)" in warning and "(In-Reply-To)" in warning
 
 
+def test_a_thehive_that_failed_the_observables_is_not_asked_for_merged_alerts(cortex, smtp, thehive, api):
+    thehive.expect_request("/api/v1/query", query_string="name=case-observables").respond_with_data("{", status=200)
+    result = cortex(thehive5_case("Spam", [ALICE]), **api)
+
+    assert result.success, result.error
+    assert [request.args["name"] for request, _ in thehive.log] == ["case-observables"]
+    assert smtp.recipients() == [ALICE]
+    [warning] = result.output["full"]["warnings"]
+    assert warning.endswith("The reporters were taken from the case's tags only.")
+
+
 def test_the_dry_run_preview_shows_each_message_in_reply_to(cortex, smtp, thehive, api):
     merged_case_thehive(thehive, [v1_alert(REPORT_ID, [f"user_email:{ALICE}"])])
     result = cortex(thehive5_case("Spam", [ALICE, BOB]), dry_run=True, **api)

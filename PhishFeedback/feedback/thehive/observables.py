@@ -13,16 +13,23 @@ import time
 from feedback.case import CaseError, Observable, Report
 from feedback.pacing import thehive_cutoff
 from feedback.plan import REPORTER_NAMESPACE
+from feedback.shapes import shape
 from feedback.tags import tag_values
 from feedback.thehive.settings import TheHiveSettings
 
 
-def observables_for(
-    report: Report, settings: TheHiveSettings | None, deadline: float
-) -> tuple[list[Observable], list[str]]:
+@shape
+class Observed:
+    observables: list[Observable]
+    warnings: list[str]
+    # The TheHive the job may ask again (for a case's merged alerts): None where none is set, or it failed here.
+    thehive: TheHiveSettings | None
+
+
+def observables_for(report: Report, settings: TheHiveSettings | None, deadline: float) -> Observed:
     """The report's observables and any warning; TheHive's failure only matters when the tags name no reporter."""
     if report.artifacts:  # TheHive 3 sends an alert's observables with the job
-        return list(report.artifacts), []
+        return Observed(list(report.artifacts), [], settings)
     tagged = tag_values(report.tags, REPORTER_NAMESPACE)
     if settings is None:
         if report.kind == "alert" and not tagged:
@@ -32,12 +39,13 @@ def observables_for(
                 " thehive_apikey, so that the responder reads them from TheHive, or tag the alert"
                 f" '{REPORTER_NAMESPACE}:<address>'."
             )
-        return [], []
+        return Observed([], [], None)
     from feedback.thehive.observables_api import TheHiveError, fetch_observables
 
     try:
-        return fetch_observables(settings, report.kind, report.id, thehive_cutoff(deadline, time.monotonic())), []
+        observables = fetch_observables(settings, report.kind, report.id, thehive_cutoff(deadline, time.monotonic()))
     except TheHiveError as failure:
         if not tagged:
             raise
-        return [], [f"{failure} The reporters were taken from the {report.kind}'s tags only."]
+        return Observed([], [f"{failure} The reporters were taken from the {report.kind}'s tags only."], None)
+    return Observed(observables, [], settings)

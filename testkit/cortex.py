@@ -189,18 +189,23 @@ def finish_job(process: subprocess.Popen, folder: Path, timeout: float = 120) ->
 
 def modules_loaded_by(job: Path, packages: tuple[str, ...]) -> list[str]:
     """The modules of these packages that running the job loads (the script run as __main__, in-process)."""
+    return after_job(job, f"' '.join(sorted(m for m in sys.modules if m.split('.')[0] in {packages!r}))").split()
+
+
+def after_job(job: Path, expression: str) -> str:
+    """What the expression (`sys` at hand) prints once the job has run in-process, the script as __main__."""
     script = REPO / json.loads(MANIFEST.read_text(encoding="utf-8"))["command"]
     # Not through runpy, which loads pkgutil and with it typing: the probe must load nothing of its own.
     probe = (
         "import os, sys; sys.argv = sys.argv[1:3]; sys.path.insert(0, os.path.dirname(sys.argv[0]));"
         " source = open(sys.argv[0], encoding='utf-8').read();"
         " exec(compile(source, sys.argv[0], 'exec'), {'__name__': '__main__', '__file__': sys.argv[0]});"
-        f" print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in {packages!r})))"
+        f" print({expression})"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe, str(script), str(job)], cwd=REPO, capture_output=True, text=True
     )
-    return done.stdout.split()
+    return done.stdout.strip()
 
 
 def apply_operations(thehive_object: dict, result: JobResult) -> dict:

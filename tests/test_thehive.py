@@ -11,7 +11,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from testkit.cases import thehive4_case, thehive5_case, thehive_alert
-from testkit.cortex import JobResult, apply_operations, modules_loaded_by, run_job, write_job
+from testkit.cortex import JobResult, after_job, apply_operations, modules_loaded_by, run_job, write_job
 from testkit.smtp_server import free_port
 from testkit.thehive_api import API_KEY, legacy_observable, v1_observable
 
@@ -250,6 +250,16 @@ def test_plain_case_job_loads_none_of_the_costlier_standard_modules(smtp, job_co
     job = write_job(tmp_path, thehive4_case("Spam"), job_config())
 
     assert modules_loaded_by(job, ("typing", "dataclasses", "inspect", "pathlib", "threading")) == []
+
+
+def test_a_first_answer_compiles_no_pattern_of_the_timed_records(smtp, job_config, tmp_path):
+    """The case holds no record yet: reading the record finds none, and needs no pattern (docs/performance.md)."""
+    job = write_job(tmp_path, thehive4_case("Spam"), job_config())
+
+    compiled = after_job(job, "sys.modules['feedback.tags']._record_pattern.cache_info().currsize")
+
+    assert compiled == "0"
+    assert smtp.recipients() == ["alice@example.org"]
 
 
 def test_a_job_without_thehive_url_loads_no_part_of_thehives_api(smtp, job_config, tmp_path):

@@ -148,8 +148,7 @@ def _timed(tags: Iterable[object], namespace: str) -> list[tuple[datetime, tuple
     A tag as the responder writes it, and TheHive 4.1 and 5 keep it, is its value after the namespace and ':'; any
     other form is read by `tag_values`. The statistics read a few hundred thousand such tags.
     """
-    record, written = _record_pattern(namespace), _TIMED_TAGS[namespace][0]
-    timed = []
+    written, timed = _TIMED_TAGS[namespace][0], []
     for tag in tags:
         if isinstance(tag, str) and tag.startswith(written) and '"' not in tag:
             value = tag[len(written) :].strip()
@@ -157,7 +156,7 @@ def _timed(tags: Iterable[object], namespace: str) -> list[tuple[datetime, tuple
             (value,) = values
         else:
             continue
-        fields = record.fullmatch(value)
+        fields = _record_pattern(namespace).fullmatch(value)
         if fields is not None and (moment := _moment(fields[1])):
             timed.append((moment, fields.groups()))
     return timed

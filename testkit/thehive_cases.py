@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 
 from werkzeug import Request, Response
 
@@ -47,8 +48,7 @@ class CaseSearch:
         self.unknown: set[str] = set()  # operators this TheHive does not know
         self.slow = 0.0  # seconds each page takes
         self.key = API_KEY
-        self._filtered: dict = {}
-        self._ordered: dict = {}
+        self._kept: dict[str, tuple[list, list]] = {}  # question -> (the cases asked about, the answer)
         server.expect_request("/api/v1/status").respond_with_handler(self._status)
         for path in ("/api/v1/customField", "/api/customField"):
             server.expect_request(path, method="GET").respond_with_handler(self._fields)
@@ -119,25 +119,29 @@ class CaseSearch:
         return chosen
 
     def _sorted(self, cases: list, fields: list) -> list:
-        """The cases in the order asked; kept, as `_chosen` keeps its cases, for the next page's same question."""
-        key = json.dumps(fields)
-        kept = self._ordered.get(key)
-        if kept is None or kept[0] is not cases:
-            ordered = cases
+        def ordered() -> list:
+            chosen = cases
             for order in reversed(fields):
                 ((name, direction),) = order.items()
-                ordered = sorted(
-                    ordered, key=lambda case: _sort_key(case, self._field(name)), reverse=direction == "desc"
+                chosen = sorted(
+                    chosen, key=lambda case: _sort_key(case, self._field(name)), reverse=direction == "desc"
                 )
-            kept = self._ordered[key] = (cases, ordered)
-        return kept[1]
+            return chosen
+
+        return self._answer(f"sort {json.dumps(fields)}", cases, ordered)
 
     def _chosen(self, cases: list, node: dict) -> list:
-        """The cases that pass the filter; kept for the next page's same question (100,000 cases are many to filter)."""
-        key = (id(cases), json.dumps(node, sort_keys=True))
-        if key not in self._filtered:
-            self._filtered = {key: [case for case in cases if self._matches(case, node)]}
-        return self._filtered[key]
+        return self._answer(
+            f"filter {json.dumps(node, sort_keys=True)}", cases, lambda: [c for c in cases if self._matches(c, node)]
+        )
+
+    def _answer(self, question: str, cases: list, answer: Callable[[], list]) -> list:
+        """The answer kept for the next page's same question about the same cases: 100,000 cases are many to filter
+        and sort for every page."""
+        kept = self._kept.get(question)
+        if kept is None or kept[0] is not cases:
+            kept = self._kept[question] = (cases, answer())
+        return kept[1]
 
     def _page(self, chosen: list, start: int, end: int) -> list:
         if self.ignore_range:

@@ -273,3 +273,27 @@ def test_a_campaign_renders_its_templates_once_per_language_not_per_reporter(job
     assert sorted(rendered) == [("fr",), ("nl",)]
     assert [item.recipient for item in composers.outgoing] == reporters
     assert [language_of(composers.message(item)) for item in composers.outgoing[:2]] == ["nl", "fr"]
+
+
+def test_a_way_out_that_keeps_no_mailbox_languages_leaves_the_configured_ones(job_config):
+    """A fourth way out that offers no look-up is never taken for another service's: its reporters get
+    reporter_languages, then the rest of `language`, and the job no warning."""
+    from feedback.case import read_report
+    from feedback.plan import decide
+    from feedback.reporter_facts import reporters_for
+    from feedback.settings import read_settings
+    from feedback.shapes import replaced
+    from feedback.way_out import Transport
+
+    class Relay(Transport):
+        name = "a relay's HTTP API"
+
+    config = read_settings(job_config(language="auto,fr", reporter_languages=[f"{ALICE}=nl"]), {})
+    config = replaced(config, way_out=object())
+    report = read_report(thehive4_case("Spam", [ALICE, BOB]), "thehive:case", config.custom_field, config.title_prefix)
+    decision = decide(report, [], config.audience)
+
+    reporters, warned = reporters_for(decision, report, {}, config, None, Relay(), float("inf"))
+
+    assert {address: reporter.languages for address, reporter in reporters.items()} == {ALICE: ("nl",), BOB: ("fr",)}
+    assert warned == []

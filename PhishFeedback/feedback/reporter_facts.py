@@ -13,12 +13,10 @@ from feedback.addresses import AddressError, parse_address
 from feedback.case import Report
 from feedback.composers import Reporter
 from feedback.message_ids import message_id
-from feedback.microsoft.settings import GraphSettings
 from feedback.pacing import thehive_cutoff
 from feedback.plan import Decision
 from feedback.reporter_languages import language_of
 from feedback.settings import Settings
-from feedback.smtp.settings import SmtpSettings
 from feedback.thehive.settings import TheHiveSettings
 from feedback.way_out import Transport
 
@@ -63,20 +61,15 @@ def _mailbox_languages(
     recipients: tuple[str, ...], settings: Settings, transport: Transport, deadline: float
 ) -> tuple[dict[str, str], list[str]]:
     """Each mailbox's language as its mail service says (Graph, Gmail), as far as it will and time allows."""
-    if not settings.message.auto_language or isinstance(settings.way_out, SmtpSettings):
+    if not settings.message.auto_language:
+        return {}, []
+    cutoff = time.monotonic() + max(0.0, deadline - time.monotonic()) * LOOKUP_SHARE
+    lookup = transport.languages(cutoff)
+    if lookup is None:
         return {}, []
     # Here, not at the top: a job with no look-up to make loads no HTTP client (docs/performance.md).
     from feedback.mailbox_settings import Unavailable
 
-    cutoff = time.monotonic() + max(0.0, deadline - time.monotonic()) * LOOKUP_SHARE
-    if isinstance(settings.way_out, GraphSettings):
-        from feedback.microsoft.mailbox_language import GraphLanguages
-
-        lookup = GraphLanguages(transport, cutoff)
-    else:
-        from feedback.google.mailbox_language import GmailLanguages
-
-        lookup = GmailLanguages(transport, settings.way_out.url, cutoff)
     found: dict[str, str] = {}
     try:
         with lookup:

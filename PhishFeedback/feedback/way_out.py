@@ -16,7 +16,19 @@ from feedback.shapes import shape
 # Without importing typing, which a plain job never needs (docs/performance.md).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from feedback.reach import Reach
+
+    class Languages(Protocol):
+        """A service's look-up of its mailboxes' languages, entered around the look-ups of one job."""
+
+        def __enter__(self) -> Languages: ...
+
+        def __exit__(self, *exc: object) -> None: ...
+
+        def language(self, address: str) -> str | None: ...
+
 
 ACCEPTED = "accepted"  # the service took the message: it counts as sent, and is recorded
 REFUSED = "refused"  # final for this reporter only (an unknown or invalid recipient): the others go on
@@ -70,11 +82,18 @@ class Transport:
     - `check(recipients, limits)`: what the dry run does: asks the service what it can without sending
       (over SMTP, the sender and each address; elsewhere a token) and returns a `Check`.
     - `advice`: what to check when no message went out, naming the items (a generic sentence here).
+    - `languages(cutoff)`: for `language: auto`, where the service keeps each mailbox's language, the look-up that
+      asks it until `cutoff`: entered, its `language(address)` gives the mailbox's language, None for a mailbox the
+      service does not know, or raises `mailbox_settings.Unavailable` when the service gives no more in this job.
+      None here: a service that keeps none (SMTP) needs nothing, and the reporters get the configured languages.
     """
 
     name: str
     reach: Reach
     advice = "Check that the service is up and accepts connections from Cortex, and Cortex's proxy settings"
+
+    def languages(self, cutoff: float) -> Languages | None:
+        return None
 
 
 # A reporter the dry run could not ask about (its session ended, or the time budget did); else an answer's kind.

@@ -22,6 +22,11 @@ from feedback.pacing import Limits
 from feedback.tokens import OAuthError, Token, TokenSource
 from feedback.way_out import Answer, Check, Permanent, Transport, Trouble
 
+# Without importing typing, which a plain job never needs (docs/performance.md).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from feedback.google.mailbox_language import GmailLanguages
+
 # Gmail answers a send with about 100 bytes, an error with under 2 kB.
 LARGEST_ANSWER = 64 * 1024
 
@@ -38,9 +43,9 @@ class GmailTransport(Transport, TokenSource):
     def __init__(self, gmail: GmailSettings, mailbox: str, deadline: float) -> None:
         self.account, self.reach, self.mailbox, self.deadline = gmail.service_account, gmail.reach, mailbox, deadline
         self.context = gmail.reach.context()
-        root = gmail.url.rstrip("/")
-        self.name = f"the Gmail API at {root}"
-        self.send_url = f"{root}/gmail/v1/users/{quote(mailbox, safe='@')}/messages/send"
+        self.root = gmail.url.rstrip("/")
+        self.name = f"the Gmail API at {self.root}"
+        self.send_url = f"{self.root}/gmail/v1/users/{quote(mailbox, safe='@')}/messages/send"
         self.session = None  # the open channel's, over which a token is asked for
 
     def channel(self) -> Channel:
@@ -59,6 +64,12 @@ class GmailTransport(Transport, TokenSource):
             f" sending limit ({LIMITS}), and each reporter's address."
         )
         return Check((), (sentence,))
+
+    def languages(self, cutoff: float) -> GmailLanguages:
+        """Asked with a token for each reporter, as the delegation allows; loaded by `language: auto` jobs only."""
+        from feedback.google.mailbox_language import GmailLanguages
+
+        return GmailLanguages(self.account, self.context, self.reach, self.root, cutoff)
 
     def timeout_now(self) -> float:
         return timeout_within(self.reach.timeout, self.deadline)

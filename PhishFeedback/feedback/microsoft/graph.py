@@ -10,6 +10,7 @@ policy's answers here. The HTTP client is loaded by the jobs that send through G
 from __future__ import annotations
 
 import base64
+import ssl
 import time
 from email.message import EmailMessage
 from urllib.parse import quote
@@ -26,6 +27,11 @@ from feedback.redaction import shortened
 from feedback.retry_after import retry_after
 from feedback.tokens import Token, TokenSource
 from feedback.way_out import Answer, Check, Permanent, Transport, Trouble, not_the_service
+
+# Without importing typing, which a plain job never needs (docs/performance.md).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from feedback.microsoft.mailbox_language import GraphLanguages
 
 # Graph answers a sendMail with nothing (202) or a small JSON error: more is not Graph, and is not read.
 LARGEST_ANSWER = 64 * 1024
@@ -77,6 +83,17 @@ class GraphTransport(Transport, TokenSource):
             " only when the messages go out."
         )
         return Check((), (sentence,))
+
+    def languages(self, cutoff: float) -> GraphLanguages:
+        """Asked with the token the job sends with, which the app's MailboxSettings.Read lets it read; loaded by
+        `language: auto` jobs only."""
+        from feedback.microsoft.mailbox_language import GraphLanguages
+
+        return GraphLanguages(self.graph, self.signed_in, cutoff)
+
+    def signed_in(self) -> tuple[str, ssl.SSLContext]:
+        """The job's token (asked for now if no channel has yet) and the trust it was asked over."""
+        return self._token(), self.context
 
     def _token(self) -> str:
         """The job's token, asked for at the first channel (a refusal is the job's error); renewed when due."""

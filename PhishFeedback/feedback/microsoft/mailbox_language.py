@@ -8,12 +8,14 @@ is `Unavailable`, which the caller turns into one warning. The HTTP client is lo
 
 from __future__ import annotations
 
+import ssl
+from collections.abc import Callable
 from urllib.parse import quote
 
 from feedback.alarm import timeout_within
 from feedback.api_session import ClockedSession
 from feedback.mailbox_settings import Service, Unavailable, asked
-from feedback.microsoft.graph import GraphTransport
+from feedback.microsoft.settings import GraphSettings
 from feedback.tokens import OAuthError
 
 PERMISSION = (
@@ -24,25 +26,29 @@ PERMISSION = (
 
 
 class GraphLanguages(ClockedSession):
-    """The mailbox languages of a job's reporters, over one session of its own, cut at `cutoff`."""
+    """The mailbox languages of a job's reporters, over one session of its own, cut at `cutoff`.
 
-    def __init__(self, transport: GraphTransport, cutoff: float) -> None:
-        super().__init__(None, transport.reach.proxies, cutoff)
-        self.transport, self.cutoff = transport, cutoff
+    `signed_in`: the job's token and the trust it was asked over (feedback/microsoft/graph.py), asked for on entering.
+    """
+
+    def __init__(
+        self, graph: GraphSettings, signed_in: Callable[[], tuple[str, ssl.SSLContext]], cutoff: float
+    ) -> None:
+        super().__init__(None, graph.reach.proxies, cutoff)
+        self.graph, self.signed_in, self.cutoff = graph, signed_in, cutoff
 
     def __enter__(self) -> GraphLanguages:
         """The job's token first (asked for now if delivery has not yet), and the trust that came with it."""
         try:
-            self.token = self.transport._token()
+            self.token, self.context = self.signed_in()
         except OAuthError as refused:
             raise Unavailable(f"No mailbox language was read: {refused}") from None
-        self.context = self.transport.context
         super().__enter__()
         return self
 
     def language(self, address: str) -> str | None:
         """The mailbox's locale as Graph gives it (`nl-BE`); None for a mailbox Graph does not know."""
-        graph = self.transport.graph
+        graph = self.graph
         url = f"{graph.url}/v1.0/users/{quote(address, safe='@')}/mailboxSettings/language"
         headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
         service = Service(f"Microsoft Graph at {graph.url}", "mailbox language", "locale", _code, PERMISSION)

@@ -109,6 +109,22 @@ def instructions(command: list[str]) -> int | None:
     return int(counts[-1]) if counts else None
 
 
+def responder_floor() -> int | None:
+    """What a job of a Cortex responder that mails HTML adds to the floor's instructions whatever its own code is:
+    json and cortexutils (its input and report), html (escaping the case's text) and signal (Cortex's SIGTERM),
+    with the cyclic collector off while the modules load, as the job has it (PhishFeedback/phish_feedback.py)."""
+    floor_modules = "smtplib, socket, ssl, sys, datetime, email.message, email.utils"
+    bare = instructions([sys.executable, "-c", f"import {floor_modules}"])
+    responder = instructions(
+        [
+            sys.executable,
+            "-c",
+            f"import gc; gc.disable(); import {floor_modules}, cortexutils.responder, html, json, signal; gc.freeze()",
+        ]
+    )
+    return None if None in (bare, responder) else responder - bare
+
+
 def import_time() -> int:
     """Microseconds `python -X importtime` gives the entry module, cumulative."""
     done = subprocess.run(
@@ -184,7 +200,11 @@ def main() -> None:
                 f"job: {CAMPAIGN} reporters through Graph": [str(SCRIPT), str(graph_job)],
             },
         )
-        counted = (instructions([*floor, "1", "one-session"]), instructions([str(SCRIPT), str(one_job)]))
+        counted = (
+            instructions([*floor, "1", "one-session"]),
+            instructions([str(SCRIPT), str(one_job)]),
+            responder_floor(),
+        )
         loaded = modules_loaded_by(write_job(Path(workdir), thehive4_case("Spam"), config), HEAVY)
         delivered = len(server.delivered) + len(graph.accepted)
         graph_connections = graph.connections
@@ -220,6 +240,7 @@ def main() -> None:
     print(f"an OAuth2 login's extra cost (the token request): CPU {extra[0]:.1f} ms, wall {extra[1]:.1f} ms")
     if None not in counted:
         print(f"instructions, one job / floor (callgrind):           {counted[1] / counted[0]:.2f}")
+        print(f"... the floor as a responder (the least such a job costs) / floor: {1 + counted[2] / counted[0]:.2f}")
     print(f"import time of phish_feedback: {import_time() / 1000:.1f} ms")
     print(f"loaded by a plain case job, of {', '.join(HEAVY)}: {', '.join(loaded) or 'none'}")
     print("\n".join(scrub_lines()))

@@ -12,6 +12,7 @@ from testkit.cortex import REPO
 
 ROOT = REPO / "PhishFeedback"
 LONGEST = 250
+COLUMN = 41  # where the layout drawing of docs/development.md says what each line holds
 
 
 def modules() -> dict[str, object]:
@@ -87,3 +88,52 @@ def test_no_module_of_the_package_passes_the_length_one_reader_keeps_in_mind():
         if (lines := len(path.read_text(encoding="utf-8").splitlines())) > LONGEST
     }
     assert long == {}
+
+
+def drawn_layers() -> list[set[str]]:
+    """The layers docs/development.md draws, top first: `a.b/c` names a.b and a.c, `x.*` the modules of x not named
+    on another line, `<party>.settings` each sub-package's settings; a line led by two spaces goes on with the one
+    above, and the text after the first column says what the modules hold."""
+    text = (REPO / "docs" / "development.md").read_text(encoding="utf-8")
+    drawing = text.split("## Layout", 1)[1].split("```\n", 2)[1]
+    known = set(modules())
+    layers, wildcards = [], []
+    for line in drawing.splitlines():
+        column = line[:COLUMN].split()
+        assert line[COLUMN - 1 : COLUMN] in ("", " "), f"a module's name runs into the description: {line}"
+        if not column:
+            continue
+        if not line.startswith("  "):
+            layers.append(set())
+        for word in column:
+            first, *more = word.removesuffix(".py").split("/")
+            package = first.rsplit(".", 1)[0] if "." in first else ""
+            for name in [first, *(f"{package}.{rest}" for rest in more)]:
+                if name.endswith(".*"):
+                    wildcards.append((name[:-2], layers[-1]))
+                elif name == "<party>.settings":
+                    layers[-1].update(n for n in known if n.endswith(".settings") and n.count(".") == 2)
+                else:
+                    name = name if name == "phish_feedback" else f"feedback.{name}"
+                    assert not any(name in layer for layer in layers), f"{name} is drawn twice"
+                    layers[-1].add(name)
+    named = set().union(*layers)
+    for package, layer in wildcards:
+        layer.update(n for n in known if n.startswith(f"feedback.{package}.") and n not in named)
+    return layers
+
+
+def test_the_layout_drawn_in_the_development_guide_names_every_module_and_holds():
+    layers = drawn_layers()
+    line_of = {name: index for index, layer in enumerate(layers) for name in layer}
+    package = {name for name in modules() if name.startswith("feedback") and name != "feedback"}
+    packages = {name.rsplit(".", 1)[0] for name in package if name.count(".") == 2}
+    assert sorted(package - packages - set(line_of)) == []
+    assert sorted(set(line_of) - package - {"phish_feedback"}) == []
+    upward = sorted(
+        f"{name} → {target}"
+        for name, targets in import_graph().items()
+        for target in targets
+        if name in line_of and target in line_of and line_of[target] < line_of[name]
+    )
+    assert upward == []

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feedback import pacing
+from feedback import pacing, stopping
 from feedback.delivery import deliver
 from feedback.smtp import replies
 from feedback.smtp.replies import MESSAGE, RECIPIENT, SENDER, meaning
@@ -215,3 +217,17 @@ def test_an_unexpected_error_after_a_message_went_out_keeps_its_record(composer)
     assert [item.recipient for item in delivery.sent] == transport.taken == ["alice@example.org"]
     assert [f.address for f in delivery.failed] == ["bob@example.org", "carol@example.org"]
     assert all("unexpected KeyError" in f.reason for f in delivery.failed)
+
+
+def test_a_sigterm_after_an_unexpected_error_cannot_drop_the_record_of_who_was_mailed(composer):
+    config, messages = composer(thehive4_case("Spam", ("alice@example.org", "bob@example.org")))
+    before = signal.getsignal(signal.SIGTERM)
+    stopping.install()
+    try:
+        delivery = deliver(messages, _BreaksAfterFirst(), config.limits, deadline=time.monotonic() + 30)
+        # Cortex's SIGTERM while the report of that delivery is written: it must wait for the report.
+        os.kill(os.getpid(), signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+    assert [item.recipient for item in delivery.sent] == ["alice@example.org"]

@@ -75,10 +75,13 @@ class _Account:
 
     def settle(self) -> Delivery:
         try:
-            # Both inside the `try`: a SIGTERM that comes between them is accounted for below.
-            stopping.sending()
-            self._attempt_all()
-            stopping.settled()
+            try:
+                # Inside the `try`: a SIGTERM that comes as the sending starts is accounted for below.
+                stopping.sending()
+                self._attempt_all()
+            finally:
+                # However the sending ended (a bug included), the account is made from here: no SIGTERM may cut it.
+                stopping.settled()
         except Stopped as stopped:
             self._give_up(str(stopped))
         except Exception as unexpected:  # a bug, once messages went out: their record must still reach TheHive

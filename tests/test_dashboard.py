@@ -72,4 +72,5 @@ def test_setup_on_thehive5_says_where_the_dashboards_steps_are(thehive_https, se
 
     assert result.returncode == 0, result.stderr
     assert "TheHive 5 has no API to create a dashboard" in result.stdout
+    assert "build its two widgets by hand" in result.stdout
     assert "docs/dashboard.md" in result.stdout

@@ -42,8 +42,8 @@ def add_dashboard(settings: TheHiveSettings, field: str, limit: float) -> str:
         title = shipped(field)["title"]
         if major >= 5:
             return (
-                f"TheHive 5 has no API to create a dashboard: import PhishFeedback/{FILE} in TheHive's Dashboards page"
-                " (Import dashboard), as docs/dashboard.md shows."
+                "TheHive 5 has no API to create a dashboard, nor a documented file to import: build its two widgets"
+                " by hand in TheHive's Dashboards page, as docs/dashboard.md shows (TheHive 5)."
             )
         # All the dashboards the user sees (a few), as TheHive's own list asks for them; the title is compared here.
         found = api.call("POST", SEARCH, {})

@@ -15,7 +15,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from feedback.alarm import timeout_within
-from feedback.api_session import open_session
+from feedback.api_session import exchange, open_session
 from feedback.google import gmail
 from feedback.google.settings import GmailSettings
 from feedback.google.token import read_key
@@ -181,6 +181,18 @@ def answering(certificates):
     """Serves over HTTPS on loopback, with a certificate the job trusts, the reply a test gives to every request."""
     with contextlib.ExitStack() as servers:
         yield lambda reply: servers.enter_context(HttpsServer(certificates.server_context(), lambda _: reply)).url
+
+
+def test_a_request_leaves_the_jobs_trust_as_it_was_without_certifis_cas(certificates, answering):
+    """The job trusts the system's CAs and cacerts only; requests would add certifi's bundle to the shared context."""
+    context = trust_context(certificates.ca_pem)
+    trusted = context.get_ca_certs()
+    url = answering(Reply.json(200, {}))
+
+    status, _, _ = exchange(open_session(context, {}), "GET", url, 1024, 5)
+
+    assert status == 200
+    assert context.get_ca_certs() == trusted
 
 
 # Where a redirect leads, as the sentence names it: its scheme and host, or nothing where no URL parser reads it.

@@ -57,7 +57,17 @@ def open_session(
     pools = _clocked_pools(clock) if clock is not None else {}
 
     class Adapter(HTTPAdapter):
-        """requests gives its own trust to a proxy's tunnels unless told: the context goes to both managers."""
+        """requests gives its own trust to a proxy's tunnels unless told: the context goes to both managers. And it
+        names certifi's bundle as every connection's CAs, which urllib3 would load into the context itself, shared by
+        the whole job: the context alone says whom TLS trusts (verification stays required)."""
+
+        def build_connection_pool_key_attributes(self, request, verify, cert=None):
+            host, pool = super().build_connection_pool_key_attributes(request, verify, cert)
+            return host, {**pool, "ca_certs": None, "ca_cert_dir": None}
+
+        def cert_verify(self, conn, url, verify, cert) -> None:
+            super().cert_verify(conn, url, verify, cert)
+            conn.ca_certs = conn.ca_cert_dir = None
 
         def init_poolmanager(self, *args, **kwargs) -> None:
             super().init_poolmanager(*args, **kwargs, ssl_context=context)

@@ -57,9 +57,8 @@ def open_session(
     pools = _clocked_pools(clock) if clock is not None else {}
 
     class Adapter(HTTPAdapter):
-        """requests gives its own trust to a proxy's tunnels unless told: the context goes to both managers. And it
-        names certifi's bundle as every connection's CAs, which urllib3 would load into the context itself, shared by
-        the whole job: the context alone says whom TLS trusts (verification stays required)."""
+        """Whom TLS trusts is the context's alone: requests gives a proxy's tunnels trust of its own unless told, and
+        names certifi's CAs for each connection, which urllib3 would load into the job's shared context."""
 
         def build_connection_pool_key_attributes(self, request, verify, cert=None):
             host, pool = super().build_connection_pool_key_attributes(request, verify, cert)

@@ -109,8 +109,10 @@ def test_api_key_reflected_by_thehive_reaches_neither_the_report_nor_the_reporte
     [
         {"proxy_http": PROXY, "proxy_https": PROXY},
         {"proxy": {"http": PROXY, "https": PROXY}},
+        # Without a scheme, as requests and urllib take a proxy too: as http://.
+        {"proxy_http": PROXY.removeprefix("http://"), "proxy_https": PROXY.removeprefix("http://")},
     ],
-    ids=["proxy_items", "proxy_object"],
+    ids=["proxy_items", "proxy_object", "proxy_without_scheme"],
 )
 @pytest.mark.parametrize(
     ("case", "job", "says"),

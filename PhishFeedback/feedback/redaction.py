@@ -16,13 +16,13 @@ text that is shortened is scrubbed first (`shortened`), so that no cut leaves th
 from __future__ import annotations
 
 from feedback.secret_forms import (
+    configured_url_credentials,
     encoded_forms,
     json_private_key,
     pem_private_key,
     plain_auth_forms,
     private_key_texts,
     secret_item,
-    url_credentials,
 )
 
 MASK = "********"
@@ -58,11 +58,8 @@ def remember_secrets(config: object) -> None:
     user, password = config.get("smtp_user"), config.get("smtp_password")
     if isinstance(password, str) and password:
         _add(plain_auth_forms(user if isinstance(user, str) else "", password))
-    nested = [v for v in config.values() if isinstance(v, dict)]
-    for value in [*config.values(), *(v for d in nested for v in d.values())]:
-        if isinstance(value, str) and "@" in value:
-            for credentials in url_credentials(value):
-                remember(credentials)
+    for credentials in configured_url_credentials(config):
+        remember(credentials)
 
 
 def without_secrets(settings: tuple) -> str:

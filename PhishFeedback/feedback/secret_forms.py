@@ -79,6 +79,18 @@ def url_credentials(text: str) -> list[str]:
     return [item for item in found if item]
 
 
+def configured_url_credentials(config: dict) -> list[str]:
+    """The credentials of every URL a configuration holds (Cortex's proxies may carry them), in its items or one
+    level down (Cortex's `proxy` object)."""
+    nested = [v for v in config.values() if isinstance(v, dict)]
+    values = [*config.values(), *(v for d in nested for v in d.values())]
+    # A proxy written without its scheme (user:password@host:port) is taken as http:// by requests and urllib.
+    proxy = config.get("proxy") if isinstance(config.get("proxy"), dict) else {}
+    proxies = (config.get("proxy_http"), config.get("proxy_https"), *proxy.values())
+    values += [f"http://{value}" for value in proxies if isinstance(value, str) and "://" not in value]
+    return [found for value in values if isinstance(value, str) and "@" in value for found in url_credentials(value)]
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 

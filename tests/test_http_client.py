@@ -15,11 +15,12 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from feedback.alarm import timeout_within
-from feedback.api_session import exchange, open_session
+from feedback.api_session import open_session
 from feedback.google import gmail
 from feedback.google.settings import GmailSettings
 from feedback.google.token import read_key
 from feedback.google.token import request_token as google_token
+from feedback.http_exchange import exchange
 from feedback.mailbox_settings import Service, Unavailable, asked
 from feedback.microsoft.graph import GraphTransport
 from feedback.microsoft.settings import GraphSettings, OAuthSettings

@@ -2,33 +2,27 @@
 endpoint and the Gmail API.
 
 requests gives the connection reuse and the proxy tunnel; what it lacks is added here: its TLS
-trusts the system store plus `cacerts` (feedback/trust.py) through the proxy too; the proxy is
-Cortex's (`proxy_http`/`proxy_https`), else the environment's for that URL (HTTPS_PROXY, NO_PROXY),
-and nothing else is taken from the environment (no CA bundle, no .netrc login); no redirect is
-followed (a redirect is a failure); an answer is read only up to a size after decompression, and
-decoded as JSON within a depth where the caller asks for JSON (feedback/bounded_json.py);
-given a `Clock` (feedback/alarm.py), the sockets are shut at the job's deadline; and every way a
-request fails is one of the named `HttpFailure`s (feedback/http_failures.py), which callers catch by
-type and tell in its one sentence with their party's name. Each caller chooses its retries.
-`requests` is imported on first use, here alone: only jobs that speak to an HTTP API load it, and a
-job that needs one token request only (an OAuth2 SMTP login) makes it with urllib through the same
-call (feedback/plain_http.py).
+trusts the system store plus `cacerts` (feedback/trust.py) through the proxy too, and nothing else;
+the proxy is Cortex's (`proxy_http`/`proxy_https`), else the environment's for that URL
+(HTTPS_PROXY, NO_PROXY), and nothing else is taken from the environment (no CA bundle, no .netrc
+login); no redirect is followed (a redirect is a failure); an answer is read only up to a size after
+decompression (feedback/bounded_json.py); given a `Clock` (feedback/alarm.py), the sockets are shut
+at the job's deadline; and every way a request fails is one of the named `HttpFailure`s
+(feedback/http_failures.py). Callers make their requests through feedback/http_exchange.py, and each
+chooses its retries. `requests` is imported on first use, here alone: only jobs that speak to an
+HTTP API load it, and a job that needs one token request only (an OAuth2 SMTP login) makes it with
+urllib through the same call (feedback/plain_http.py).
 """
 
 from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Callable
-from typing import Union
 
 from feedback.alarm import Clock
-from feedback.bounded_json import DEEPEST, PastBound, parsed, read_size, within
+from feedback.bounded_json import read_size, within
 from feedback.http_failures import (
-    NOT_JSON,
     CutShort,
-    Malformed,
-    Redirected,
     TimedOut,
     TooLarge,
     Unreachable,
@@ -36,9 +30,6 @@ from feedback.http_failures import (
     unreachable,
     verify_message,
 )
-
-# Whether a call wants the body's JSON: True for bounded_json's decoder, else a decoder of the caller's own.
-Decoder = Union[bool, Callable[[bytes], object]]
 
 
 def open_session(
@@ -179,37 +170,8 @@ def _clocked_pools(clock: Clock) -> dict[str, type]:
     return {"http": Pool, "https": TlsPool}
 
 
-def post(session, url: str, limit: int, timeout: float, **request) -> tuple[int, dict, object]:
-    """A POST's status, headers and body (or its JSON, asked with `decoded`), redirects not followed: see `exchange`."""
-    return exchange(session, "POST", url, limit, timeout, **request)
-
-
-def exchange(
-    session, method: str, url: str, limit: int, timeout: float, *, decoded: Decoder = False, **request
-) -> tuple[int, dict, object]:
-    """A request's status, headers and body (at most `limit` bytes after decompression), redirects not followed.
-
-    With `decoded`, the body's JSON value in its place, nested no deeper than bounded_json's DEEPEST
-    (its `parsed`, or a decoder of the caller's with the same contract), None for an empty body.
-    Every failure is an `HttpFailure`: `Untrusted`, `Refused` or `Unreachable`, `TimedOut`, `CutShort`
-    (the status came, the body broke off), `TooLarge` (a longer body, whose connection is dropped),
-    `Redirected` (a 3xx: what the request carries goes to `url` alone) or `Malformed` (JSON asked for,
-    and the body is none or nests too deep). `session` is one of `open_session`'s, or
-    feedback/plain_http.py's for a job without requests.
-    """
-    plain = getattr(session, "exchange", None)
-    if plain is not None:
-        status, headers, body = plain(method, url, limit, timeout, **request)
-    else:
-        status, headers, body = _requested(session, method, url, limit, timeout, **request)
-    if 300 <= status < 400:
-        raise Redirected(status, headers)
-    if not decoded:
-        return status, headers, body
-    return status, headers, _json(status, headers, body, parsed if decoded is True else decoded)
-
-
-def _requested(session, method: str, url: str, limit: int, timeout: float, **request) -> tuple[int, dict, bytes]:
+def requested(session, method: str, url: str, limit: int, timeout: float, **request) -> tuple[int, dict, bytes]:
+    """A request through requests, its answer read within `limit` bytes: see feedback/http_exchange.py."""
     import requests
 
     try:
@@ -224,7 +186,7 @@ def _requested(session, method: str, url: str, limit: int, timeout: float, **req
         raise Unreachable("the proxy refused or dropped the connection", "ProxyError") from None
     except (requests.RequestException, OSError) as failure:
         raise unreachable(failure) from None
-    if 300 <= response.status_code < 400:  # not followed, so not read: `exchange` raises Redirected
+    if 300 <= response.status_code < 400:  # not followed, so not read: http_exchange raises Redirected
         response.close()
         return response.status_code, response.headers, b""
     try:
@@ -235,16 +197,3 @@ def _requested(session, method: str, url: str, limit: int, timeout: float, **req
         response.close()
         raise TooLarge(response.status_code, response.headers, limit)
     return response.status_code, response.headers, body
-
-
-def _json(status: int, headers: dict, body: bytes, decoder: Callable[[bytes], object]) -> object:
-    """The body's JSON value; an empty body (Graph's 202, TheHive's 204) is None, as it asks for nothing."""
-    if not body.strip():
-        return None
-    try:
-        value = decoder(body)
-    except PastBound:
-        raise Malformed(status, headers, f"JSON nested deeper than {DEEPEST} levels") from None
-    if value is None:
-        raise Malformed(status, headers, NOT_JSON)
-    return value

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from feedback.api_session import exchange
+from feedback.http_exchange import exchange
 from feedback.http_failures import HttpFailure, Malformed, TooLarge, Untrusted
 from feedback.redaction import shortened
 from feedback.shapes import shape

@@ -1,7 +1,7 @@
 """The HTTP client's session for a job that makes one request and nothing else over HTTP: urllib, not requests.
 
 An OAuth2 SMTP login asks Entra ID for a token once an hour at most; loading requests and urllib3
-for that would cost every such job a tenth of a second. `feedback.api_session.exchange` takes this
+for that would cost every such job a tenth of a second. `feedback.http_exchange.exchange` takes this
 session as it takes its own: the same trust, the same proxy policy (Cortex's, else the
 environment's for the URL, which is urllib's own), no redirect followed, the same bound on the
 answer (decoded by `exchange` as JSON alike) and the same named failures; given a `Clock`
@@ -44,7 +44,7 @@ class PlainSession:
         data: dict | None = None,
         headers: dict | None = None,
     ) -> tuple[int, dict, bytes]:
-        """As `feedback.api_session.exchange`, for a form (`data`) or no body."""
+        """As `feedback.http_exchange.exchange`, for a form (`data`) or no body."""
         from http.client import HTTPException
         from urllib.error import HTTPError, URLError
         from urllib.request import HTTPRedirectHandler, ProxyHandler, Request, build_opener

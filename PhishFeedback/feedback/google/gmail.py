@@ -13,10 +13,11 @@ from email.message import EmailMessage
 from urllib.parse import quote
 
 from feedback.alarm import BudgetSpent, Clock, timeout_within
-from feedback.api_session import open_session, post
+from feedback.api_session import open_session
 from feedback.google.replies import LIMITS, answer, described, success
 from feedback.google.settings import GmailSettings
 from feedback.google.token import request_token
+from feedback.http_exchange import post
 from feedback.http_failures import CutShort, HttpFailure, Malformed, Redirected, TooLarge, Untrusted
 from feedback.pacing import Limits
 from feedback.tokens import OAuthError, Token, TokenSource

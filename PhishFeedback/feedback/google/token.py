@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import time
 
-from feedback.api_session import post
 from feedback.bounded_json import json_value
+from feedback.http_exchange import post
 from feedback.http_failures import HttpFailure, Malformed, Redirected, TooLarge
 from feedback.items import WHERE, ConfigError, is_url
 from feedback.jwt import rsa_private_key, signed

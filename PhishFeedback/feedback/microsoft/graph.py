@@ -17,7 +17,8 @@ from urllib.parse import quote
 
 from feedback import way_out
 from feedback.alarm import Clock, timeout_within
-from feedback.api_session import open_session, post
+from feedback.api_session import open_session
+from feedback.http_exchange import post
 from feedback.http_failures import CutShort, HttpFailure, Malformed, Redirected, TimedOut, TooLarge, Untrusted
 from feedback.microsoft.settings import GraphSettings
 from feedback.microsoft.token import request_token

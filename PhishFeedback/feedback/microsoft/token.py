@@ -18,7 +18,7 @@ import time
 from urllib.parse import quote_plus
 
 from feedback.alarm import Clock
-from feedback.api_session import post
+from feedback.http_exchange import post
 from feedback.http_failures import HttpFailure, Malformed, Redirected, TooLarge, Untrusted
 from feedback.microsoft.settings import OAuthSettings
 from feedback.plain_http import PlainSession

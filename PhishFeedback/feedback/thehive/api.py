@@ -67,7 +67,7 @@ def send(
     decoded by the client (with `decoded`, where the caller has its own decoder), and a redirect is not
     followed: the API key goes to thehive_url alone.
     """
-    from feedback.api_session import exchange
+    from feedback.http_exchange import exchange
     from feedback.http_failures import HttpFailure, Malformed, Redirected, TooLarge, Untrusted
 
     try:

@@ -14,6 +14,7 @@ class ConnectProxy:
         self.port = self.listener.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.tunnels: list[str] = []
+        self.refused: list[str] = []  # the other requests' targets (a plain http:// URL), answered 405
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
@@ -34,6 +35,7 @@ class ConnectProxy:
                 head += chunk
             method, target = head.split(b" ", 2)[:2]
             if method != b"CONNECT":
+                self.refused.append(target.decode(errors="replace"))
                 client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
                 return
             self.tunnels.append(target.decode())

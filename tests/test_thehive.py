@@ -12,6 +12,7 @@ from werkzeug import Response
 
 from testkit.cases import thehive4_case, thehive5_case, thehive_alert
 from testkit.cortex import JobResult, after_job, apply_operations, modules_loaded_by, run_job, write_job
+from testkit.proxy import ConnectProxy
 from testkit.smtp_server import free_port
 from testkit.thehive_api import API_KEY, legacy_observable, v1_observable
 
@@ -292,19 +293,36 @@ def test_thehive_certificate_from_the_system_store_is_trusted(
 
 
 @pytest.mark.parametrize("form", ["object", "keys"])
-def test_cortex_proxy_settings_carry_the_calls_to_thehive(cortex, smtp, thehive, form):
-    proxy = thehive.url_for("/").rstrip("/")
-    thehive.expect_request(V1).respond_with_json([v1_observable(*OBSERVABLES[0])])
-    settings = {"proxy": {"http": proxy, "https": proxy}} if form == "object" else {"proxy_http": proxy}
-    result = cortex(
-        thehive5_case("Spam", ()),
-        thehive_url="http://localhost:9000",
-        thehive_apikey=API_KEY,
-        **settings,
-    )
+def test_cortex_proxy_settings_carry_the_calls_to_thehive(cortex, smtp, thehive_tls, form):
+    proxy = ConnectProxy()
+    settings = {"proxy": {"http": proxy.url, "https": proxy.url}} if form == "object" else {"proxy_https": proxy.url}
+    try:
+        result = cortex(
+            thehive5_case("Spam", ()),
+            thehive_url=thehive_tls.url_for("/").rstrip("/"),
+            thehive_apikey=API_KEY,
+            **settings,
+        )
+    finally:
+        proxy.close()
 
     assert result.success, result.error
-    assert thehive.log[0][0].headers["Host"] == "localhost:9000"
+    assert proxy.tunnels and set(proxy.tunnels) == {f"127.0.0.1:{thehive_tls.port}"}
+    assert smtp.recipients() == ["bob@example.org"]
+
+
+def test_a_plain_http_thehive_on_this_machine_is_never_reached_through_a_proxy(cortex, smtp, thehive, api):
+    """Its API key would cross the network to the proxy in clear text; and the proxy's loopback is not Cortex's."""
+    thehive.expect_request(V1).respond_with_json([v1_observable(*OBSERVABLES[0])])
+    proxy = ConnectProxy()
+    try:
+        result = cortex(thehive5_case("Spam", ()), proxy_http=proxy.url, proxy_https=proxy.url, **api)
+    finally:
+        proxy.close()
+
+    assert result.success, result.error
+    assert proxy.refused == [] and proxy.tunnels == []
+    assert thehive.log[0][0].headers["Authorization"] == f"Bearer {API_KEY}"
     assert smtp.recipients() == ["bob@example.org"]
 
 

@@ -4,14 +4,14 @@ endpoint and the Gmail API.
 requests gives the connection reuse and the proxy tunnel; what it lacks is added here: its TLS
 trusts the system store plus `cacerts` (feedback/trust.py) through the proxy too, and nothing else;
 the proxy is Cortex's (`proxy_http`/`proxy_https`), else the environment's for that URL
-(HTTPS_PROXY, NO_PROXY), and nothing else is taken from the environment (no CA bundle, no .netrc
-login); no redirect is followed (a redirect is a failure); an answer is read only up to a size after
-decompression (feedback/bounded_json.py); given a `Clock` (feedback/alarm.py), the sockets are shut
-at the job's deadline; and every way a request fails is one of the named `HttpFailure`s
-(feedback/http_failures.py). Callers make their requests through feedback/http_exchange.py, and each
-chooses its retries. `requests` is imported on first use, here alone: only jobs that speak to an
-HTTP API load it, and a job that needs one token request only (an OAuth2 SMTP login) makes it with
-urllib through the same call (feedback/plain_http.py).
+(HTTPS_PROXY, NO_PROXY), never for plain http, and nothing else is taken from the environment (no CA
+bundle, no .netrc login); no redirect is followed (a redirect is a failure); an answer is read only
+up to a size after decompression (feedback/bounded_json.py); given a `Clock` (feedback/alarm.py),
+the sockets are shut at the job's deadline; and every way a request fails is one of the named
+`HttpFailure`s (feedback/http_failures.py). Callers make their requests through
+feedback/http_exchange.py, and each chooses its retries. `requests` is imported on first use, here
+alone: only jobs that speak to an HTTP API load it, and a job that needs one token request only (an
+OAuth2 SMTP login) makes it with urllib through the same call (feedback/plain_http.py).
 """
 
 from __future__ import annotations
@@ -69,10 +69,14 @@ def open_session(
             return manager
 
     class Session(requests.Session):
-        """Of the environment, the proxy for the URL alone, and only where Cortex's settings name none; no redirect."""
+        """Of the environment, the proxy for the URL alone, and only where Cortex's settings name none; no redirect.
+        Plain http goes to this machine only (items.cleartext_refusal) and never through a proxy, where what it
+        carries (TheHive's key) would cross the network in clear text."""
 
         def merge_environment_settings(self, url, proxies, stream, verify, cert):
-            if not self.proxies:
+            if url[:7].lower() == "http://":
+                proxies = {"http": None, "all": None}
+            elif not self.proxies:
                 proxies = {**get_environ_proxies(url), **(proxies or {})}
             return super().merge_environment_settings(url, proxies, stream, verify, cert)
 

@@ -1,18 +1,21 @@
-"""An HTTP proxy on loopback that tunnels HTTPS (CONNECT), as a company proxy in front of Cortex does."""
+"""An HTTP proxy on loopback that tunnels HTTPS (CONNECT), as a company proxy in front of Cortex does; given a TLS
+context, the proxy itself is spoken to over TLS (an `https://` proxy URL)."""
 
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 
 
 class ConnectProxy:
     """Answers CONNECT host:port with a tunnel and records it; refuses everything else with 405."""
 
-    def __init__(self) -> None:
+    def __init__(self, context: ssl.SSLContext | None = None) -> None:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.context = context
+        self.url = f"{'https' if context else 'http'}://127.0.0.1:{self.port}"
         self.tunnels: list[str] = []
         self.refused: list[str] = []  # the other requests' targets (a plain http:// URL), answered 405
         threading.Thread(target=self._serve, daemon=True).start()
@@ -26,6 +29,13 @@ class ConnectProxy:
             threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
 
     def _tunnel(self, client: socket.socket) -> None:
+        if self.context is not None:
+            try:
+                client = self.context.wrap_socket(client, server_side=True)
+            except (ssl.SSLError, OSError) as failure:  # a client that spoke to it in clear text
+                self.refused.append(f"no TLS ({type(failure).__name__})")
+                client.close()
+                return
         with client:
             head = b""
             while b"\r\n\r\n" not in head and len(head) < 65536:

@@ -121,6 +121,22 @@ def test_token_request_goes_through_cortex_proxy(cortex, smtp, entra, oauth, mon
     assert smtp.xoauth2_logins == [(MAILBOX, True)]
 
 
+def test_a_proxy_spoken_to_over_tls_carries_the_token_request_with_its_credentials_encrypted(
+    cortex, smtp, entra, oauth, certificates
+):
+    """urllib, which spares an OAuth2 login loading requests, cannot speak TLS to a proxy: it would send the
+    CONNECT and the proxy's login in clear text. An https:// proxy takes the HTTP client's other way."""
+    proxy = ConnectProxy(certificates.server_context())
+    try:
+        result = cortex(thehive4_case(), **oauth, proxy_https=proxy.url.replace("://", "://proxyuser:Pr0xy-Pass@"))
+    finally:
+        proxy.close()
+
+    assert result.success, result.error
+    assert proxy.refused == [] and proxy.tunnels == [f"127.0.0.1:{entra.port}"]
+    assert smtp.xoauth2_logins == [(MAILBOX, True)]
+
+
 def test_refused_client_secret_shows_entra_code_and_names_the_item(cortex, smtp, entra, oauth):
     wrong = "Old~Secret.Value-That-Expired_0"
     result = cortex(thehive4_case(), **{**oauth, "oauth_client_secret": wrong})

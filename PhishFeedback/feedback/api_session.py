@@ -64,7 +64,7 @@ def open_session(
             self.poolmanager.pool_classes_by_scheme = {**self.poolmanager.pool_classes_by_scheme, **pools}
 
         def proxy_manager_for(self, proxy: str, **kwargs):
-            manager = super().proxy_manager_for(proxy, **kwargs, ssl_context=context)
+            manager = super().proxy_manager_for(proxy, **kwargs, ssl_context=context, proxy_ssl_context=context)
             manager.pool_classes_by_scheme = {**manager.pool_classes_by_scheme, **pools}
             return manager
 

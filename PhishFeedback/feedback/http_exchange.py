@@ -10,15 +10,31 @@ catch by type and tell in its one sentence with their party's name.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 from typing import Union
 
-from feedback.api_session import requested
+from feedback.alarm import Clock
+from feedback.api_session import open_session, requested
 from feedback.bounded_json import DEEPEST, PastBound, parsed
 from feedback.http_failures import NOT_JSON, Malformed, Redirected
 
 # Whether a call wants the body's JSON: True for bounded_json's decoder, else a decoder of the caller's own.
 Decoder = Union[bool, Callable[[bytes], object]]
+
+
+def lone_request_session(context: ssl.SSLContext, proxies: dict[str, str], clock: Clock):
+    """The session for a job's one HTTP request (an OAuth2 SMTP login's token): urllib's, which spares the job
+    loading requests, unless the proxy is spoken to over TLS (an https:// proxy, Cortex's or the environment's):
+    urllib cannot, and would send the CONNECT, the proxy's credentials with it, in clear text."""
+    from urllib.request import getproxies
+
+    from feedback.plain_http import PlainSession
+
+    proxy = (proxies or getproxies()).get("https", "")
+    if proxy[:8].lower() == "https://":
+        return open_session(context, proxies, clock=clock)
+    return PlainSession(context, proxies, clock)
 
 
 def post(session, url: str, limit: int, timeout: float, **request) -> tuple[int, dict, object]:

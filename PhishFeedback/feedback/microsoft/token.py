@@ -18,10 +18,9 @@ import time
 from urllib.parse import quote_plus
 
 from feedback.alarm import Clock
-from feedback.http_exchange import post
+from feedback.http_exchange import lone_request_session, post
 from feedback.http_failures import HttpFailure, Malformed, Redirected, TooLarge, Untrusted
 from feedback.microsoft.settings import OAuthSettings
-from feedback.plain_http import PlainSession
 from feedback.redaction import remember, scrub, shortened
 from feedback.tokens import OAuthError, Token, endpoint_shown, issued
 
@@ -55,14 +54,14 @@ ACCEPT = {"Accept": "application/json"}
 def request_token(oauth: OAuthSettings, context: ssl.SSLContext, deadline: float, timeout: float) -> Token:
     """An access token for the mailbox; never logged, and kept out of every output like the client secret.
 
-    The request goes through the HTTP client with urllib (feedback/plain_http.py): a job that logs in
-    to SMTP with OAuth2 makes no other HTTP request, and need not load requests for this one.
+    The request goes through the HTTP client with urllib (feedback/plain_http.py) where it can: a job that logs
+    in to SMTP with OAuth2 makes no other HTTP request, and need not load requests for this one.
     """
     shown = endpoint_shown(oauth.token_url)
     form = {"grant_type": "client_credentials", "client_id": oauth.client_id, **_credential(oauth)}
     form["scope"] = oauth.scope
     clock = Clock(deadline)
-    session = PlainSession(context, oauth.reach.proxies, clock)
+    session = lone_request_session(context, oauth.reach.proxies, clock)
     asked = time.monotonic()
     try:
         with clock:

@@ -12,6 +12,7 @@ import pytest
 from werkzeug import Response
 
 from testkit.cases import thehive5_alert, thehive5_case
+from testkit.smtp_server import PASSWORD
 from testkit.thehive_api import v1_alert, v1_observable
 
 ALICE, BOB, CAROL = "alice@example.org", "bob@example.org", "carol@example.org"
@@ -72,6 +73,16 @@ def test_a_source_ref_that_is_not_a_well_formed_message_id_is_ignored(cortex, sm
     # The alert's sourceRef is its number in the text ({case_number}), never in a header.
     assert delivered.message["Bcc"] is None and b"mallory" not in delivered.content.split(b"\r\n\r\n")[0]
     assert smtp.recipients() == [ALICE]
+
+
+def test_a_source_ref_that_holds_a_secret_names_no_thread(cortex, smtp):
+    """A server that echoed the SMTP password into the alert's Message-ID must not get it back in a header."""
+    result = alert_job(cortex, f"<{PASSWORD}@example.org>")
+
+    assert result.success, result.error
+    [delivered] = smtp.delivered
+    assert thread_of(delivered.message) == (None, None)
+    assert PASSWORD.encode() not in delivered.content
 
 
 def test_reply_in_thread_false_leaves_the_message_on_its_own(cortex, smtp):

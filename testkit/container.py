@@ -240,12 +240,15 @@ def run_container_job(
     kill_after: float = 120,
     arguments: tuple[str, ...] = (),
     user: str | None = None,
+    script: Path | None = None,
 ) -> ContainerJob:
     """Start the image as Cortex 4 does (Cortex 3 gave `/job` as argument); at `kill_after` seconds remove it
-    by force, as Cortex does at jobTimeout. `user` starts it as that user instead of the image's root."""
+    by force, as Cortex does at jobTimeout. `user` starts it as that user instead of the image's root;
+    `script` is mounted in the responder's script's place, to see what the image's entry gives it."""
     name = f"phishfeedback-job-{os.getpid()}-{next(_containers)}"
     run = [*command, "run", "--rm", "--name", name, "--network", "host", *container_options(command)]
     run += ["-v", f"{folder}:/job", *(["--user", user] if user else [])]
+    run += ["-v", f"{script}:/worker/PhishFeedback/phish_feedback.py:ro"] if script else []
     if (folder / "input" / "cacerts").exists():
         run += ["-e", "REQUESTS_CA_BUNDLE=/job/input/cacerts"]
     killed = False

@@ -129,6 +129,34 @@ def test_image_started_as_the_folder_owner_runs_as_that_user(engine, jobs, job_c
     assert (folder / "output" / "output.json").stat().st_uid == CORTEX_UID
 
 
+# In the responder's place: writes as its report the credentials the image's entry started it with.
+CREDENTIALS_PROBE = """
+import json
+status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
+names = ("Uid", "Gid", "Groups", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs")
+with open("/job/output/output.json", "w") as output:
+    json.dump({"success": True, "full": {name: status[name].split() for name in names}}, output)
+"""
+
+
+@pytest.mark.parametrize("owner", [CORTEX_UID, 0], ids=["cortex_user", "root"])
+def test_the_responder_never_has_roots_powers_whoever_owns_the_job_folder(engine, jobs, job_config, tmp_path, owner):
+    """A Cortex that runs as root makes root's job folders: the responder keeps that uid, and no capability."""
+    folder = cortex_job_folder(jobs, thehive4_case(), job_config())
+    for path in (folder, *folder.rglob("*")):
+        os.chown(path, owner, owner)
+    probe = tmp_path / "probe.py"
+    probe.write_text(CREDENTIALS_PROBE)
+    probe.chmod(0o644)
+
+    credentials = run_container_job(engine, IMAGE, folder, script=probe).result.output["full"]
+
+    assert credentials["Uid"] == [str(owner)] * 4 and credentials["Gid"] == [str(owner)] * 4
+    assert credentials["Groups"] == []
+    assert {credentials[name][0] for name in ("CapPrm", "CapEff", "CapBnd", "CapAmb")} == {"0000000000000000"}
+    assert credentials["NoNewPrivs"] == ["1"]
+
+
 def test_job_folder_given_as_argument_as_cortex_3_does(container_job, smtp):
     result = container_job(thehive4_case(), arguments=("/job",)).result
 

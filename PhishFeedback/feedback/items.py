@@ -86,12 +86,13 @@ class Items:
         return value
 
     def text_list(self, name: str) -> list[str]:
+        """The entries given; Cortex's form saves an entry left empty as null (`[null]` for an untouched item)."""
         value = self.raw.get(name)
         if value is None:
             return []
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        if not isinstance(value, list) or not all(v is None or isinstance(v, str) for v in value):
             raise ConfigError(f"{name} must be a list of texts. {WHERE}")
-        return [v for v in value if v.strip()]
+        return [v for v in value if v is not None and v.strip()]
 
     def api_url(self, name: str, default: str) -> str:
         """A web API's root: https, no user name or password in it, no trailing slash."""

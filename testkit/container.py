@@ -241,13 +241,21 @@ def run_container_job(
     arguments: tuple[str, ...] = (),
     user: str | None = None,
     script: Path | None = None,
+    kubernetes: bool = False,
 ) -> ContainerJob:
-    """Start the image as Cortex 4 does (Cortex 3 gave `/job` as argument); at `kill_after` seconds remove it
-    by force, as Cortex does at jobTimeout. `user` starts it as that user instead of the image's root;
-    `script` is mounted in the responder's script's place, to see what the image's entry gives it."""
+    """Start the image as Cortex 4's docker runner does (Cortex 3 gave `/job` as argument); at `kill_after`
+    seconds remove it by force, as Cortex does at jobTimeout. `user` starts it as that user instead of the
+    image's root; `script` is mounted in the responder's script's place, to see what the image's entry gives it;
+    `kubernetes` mounts the folder as Cortex's Kubernetes runner does: input/ read-only and output/ under a /job
+    of the runtime's own, given as argument."""
     name = f"phishfeedback-job-{os.getpid()}-{next(_containers)}"
     run = [*command, "run", "--rm", "--name", name, "--network", "host", *container_options(command)]
-    run += ["-v", f"{folder}:/job", *(["--user", user] if user else [])]
+    if kubernetes:
+        run += ["-v", f"{folder / 'input'}:/job/input:ro", "-v", f"{folder / 'output'}:/job/output"]
+        arguments = ("/job",)
+    else:
+        run += ["-v", f"{folder}:/job"]
+    run += ["--user", user] if user else []
     run += ["-v", f"{script}:/worker/PhishFeedback/phish_feedback.py:ro"] if script else []
     if (folder / "input" / "cacerts").exists():
         run += ["-e", "REQUESTS_CA_BUNDLE=/job/input/cacerts"]

@@ -157,6 +157,18 @@ def test_the_responder_never_has_roots_powers_whoever_owns_the_job_folder(engine
     assert credentials["NoNewPrivs"] == ["1"]
 
 
+def test_the_job_folder_mounted_as_cortex_kubernetes_runner_does_is_answered(engine, jobs, job_config, smtp):
+    """input/ read-only and output/ under a /job the container runtime makes, root's: the report is the cortex
+    user's, written by the responder run as that user."""
+    folder = cortex_job_folder(jobs, thehive4_case(), job_config())
+
+    result = run_container_job(engine, IMAGE, folder, kubernetes=True).result
+
+    assert result.success, result.everything_printed()
+    assert smtp.recipients() == ["alice@example.org"]
+    assert (folder / "output" / "output.json").stat().st_uid == CORTEX_UID
+
+
 def test_job_folder_given_as_argument_as_cortex_3_does(container_job, smtp):
     result = container_job(thehive4_case(), arguments=("/job",)).result
 

@@ -264,7 +264,9 @@ def run_container_job(
         done = subprocess.run([*run, image, *arguments], capture_output=True, timeout=kill_after)
         stdout, stderr = done.stdout, done.stderr
     except subprocess.TimeoutExpired as late:
-        subprocess.run([*command, "rm", "--force", name], capture_output=True)
+        # As Docker's forced removal, which Cortex uses: SIGKILL at once (podman would send SIGTERM first).
+        stop_at_once = ["--time", "0"] if command[0] == "podman" else []
+        subprocess.run([*command, "rm", "--force", *stop_at_once, name], capture_output=True)
         killed, stdout, stderr = True, late.stdout or b"", late.stderr or b""
     output, raw = read_output(folder)
     result = JobResult(output, raw, stdout.decode(errors="replace"), stderr.decode(errors="replace"), folder)

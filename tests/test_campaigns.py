@@ -167,6 +167,18 @@ def test_refused_connection_is_retried_until_the_server_is_up(cortex, certificat
     late.assert_each_got_exactly_one(["alice@example.org"], one_per_message=True)
 
 
+def test_one_reporters_full_mailbox_fails_them_alone_and_the_others_are_mailed(cortex, smtp):
+    smtp.faults.refuse["bob@example.org"] = "552 Mailbox quota exceeded"
+    reporters = ["alice@example.org", "bob@example.org", "carol@example.org"]
+
+    result = cortex(thehive4_case("Spam", reporters))
+
+    assert result.success, result.error
+    smtp.assert_each_got_exactly_one(["alice@example.org", "carol@example.org"], one_per_message=True)
+    [failed] = result.output["full"]["failed"]
+    assert failed["address"] == "bob@example.org" and "552 Mailbox quota exceeded" in failed["reason"]
+
+
 @pytest.mark.parametrize("entries", [[None], [], [None, ""]], ids=["untouched", "saved_empty", "emptied_entries"])
 def test_allowed_domains_left_empty_in_cortex_allow_every_domain(cortex, smtp, entries):
     """Cortex's form saves an untouched list item as [null], and an entry added and left empty as null."""

@@ -48,6 +48,21 @@ def test_limits_that_are_not_the_senders_quota_are_not_read_as_one(code, text):
     assert not replies.is_quota(code, text)
 
 
+@pytest.mark.parametrize(
+    ("code", "text", "means"),
+    [
+        (552, "Mailbox quota exceeded", replies.REFUSED),
+        (452, "Mailbox over quota, try again later", replies.DEFERRED),
+        (552, "5.2.0 Requested mail action aborted: exceeded storage allocation (quota)", replies.REFUSED),
+        (550, "Inbox quota exceeded for this user", replies.REFUSED),
+    ],
+)
+def test_a_full_mailbox_in_words_concerns_only_the_reporter_it_is_for(code, text, means):
+    assert meaning(RECIPIENT, code, text) == meaning(MESSAGE, code, text) == means
+    # To MAIL FROM, a mailbox's quota is the sender's own.
+    assert meaning(SENDER, code, text) == replies.QUOTA
+
+
 def test_421_ends_the_session_wherever_it_comes():
     text = "4.3.2 Service not available, closing transmission channel"
     assert {meaning(step, 421, text) for step in (SENDER, RECIPIENT, MESSAGE)} == {replies.CLOSED}

@@ -32,6 +32,10 @@ _THE_SENDERS = r"^\s*5\.1\.[78]\b"
 # Postfix's refusal of the sender, at RCPT TO unless smtpd_delay_reject is off: "553 5.7.1 <soc@example.org>:
 # Sender address rejected: not owned by user alice" (reject_sender_login_mismatch).
 _SENDER_REJECTED = r"(?i)sender address rejected"
+# A recipient's full mailbox, in words, where a server gives no X.2.2 ("552 Mailbox quota exceeded"): after
+# MAIL FROM, about the reporter the message is for, unless it speaks of sending.
+_A_MAILBOX = r"(?i)\b(mailbox|inbox|over\s+quota|disk\s+quota|storage)\b"
+_SENDING = r"(?i)\b(send\w*|submission\w*|outbound|daily|rate)\b"
 # X.3.4: the message is larger than the server takes (Postfix's message_size_limit, at MAIL FROM for the
 # SIZE= smtplib announces, or at the end of the message).
 _TOO_LARGE = r"^\s*5\.3\.4\b"
@@ -44,7 +48,7 @@ def is_quota(code: int, text: str) -> bool:
 def meaning(step: str, code: int, text: str, sender: str = "") -> str:
     """One of the meanings above, for a refusal at `step` (SENDER, RECIPIENT or MESSAGE) of mail from `sender`."""
     said = words(text)
-    if is_quota(code, text):
+    if is_quota(code, text) and not (step != SENDER and _of_a_mailbox(said)):
         return QUOTA
     if code == 421:
         return CLOSED
@@ -57,6 +61,10 @@ def meaning(step: str, code: int, text: str, sender: str = "") -> str:
         # Postfix's "Sender address rejected" to RCPT TO): every message would be refused alike.
         return SENDER_REFUSED if code >= 500 else THROTTLED
     return REFUSED if code >= 500 else DEFERRED
+
+
+def _of_a_mailbox(said: str) -> bool:
+    return bool(re.search(_A_MAILBOX, said)) and not re.search(_SENDING, said)
 
 
 def _about_the_sender(code: int, text: str, said: str, sender: str) -> bool:

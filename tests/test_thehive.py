@@ -335,6 +335,15 @@ def test_reported_subject_observable_of_thehive4_or_5(cortex, smtp, thehive, api
     assert smtp.delivered[0].message["Subject"] == f"Re: {SUBJECT}"
 
 
+def test_a_reporter_tag_with_a_namespace_is_read_as_thehive40_shows_it(cortex, smtp, thehive, api):
+    thehive.expect_request(V1).respond_with_json([v1_observable("mail", "bob@example.org", ['phishing="reporter"'])])
+
+    result = cortex(thehive5_case("Spam", ()), reporter_tag="phishing:reporter", **api)
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["bob@example.org"]
+
+
 def test_reporter_from_an_observable_is_mailed_once_across_runs(cortex, smtp, thehive, api):
     thehive.expect_request(V1).respond_with_json([v1_observable(*OBSERVABLES[0])])
     case = thehive5_case("Spam", ["alice@example.org"])

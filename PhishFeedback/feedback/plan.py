@@ -148,4 +148,10 @@ def _lost(kind: str) -> str:
 
 
 def _has_tag(observable: Observable, tag: str) -> bool:
-    return any(t.strip().lower() == tag.lower() for t in observable.tags)
+    """As written (TheHive 4.1 and 5 keep a tag so), or, for a tag with a namespace (`phishing:reporter`), in every
+    form TheHive stores it: TheHive 4.0 shows `phishing="reporter"`."""
+    wanted = tag.strip().lower()
+    if any(isinstance(t, str) and t.strip().lower() == wanted for t in observable.tags):
+        return True
+    namespace, separator, value = wanted.partition(":")
+    return bool(separator) and value in (v.lower() for v in tag_values(observable.tags, namespace))

@@ -52,6 +52,12 @@ INVALID_RECIPIENTS = (
 QUOTA = (403, "ErrorQuotaExceeded", "The process failed to get the correct properties.")
 THROTTLED = (429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.")
 UNAVAILABLE = (503, "ServiceUnavailable", "Service unavailable.")
+TIMED_OUT = (408, "ErrorTimeoutExpired", "The request timed out.")
+TOO_LARGE = (
+    400,
+    "ErrorMessageSizeExceeded",
+    "The message exceeds the maximum supported size., Cannot save changes made to an item to store.",
+)
 BAD_TOKEN = (401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
 
 

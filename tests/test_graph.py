@@ -29,6 +29,8 @@ from testkit.graph_api import (
     QUOTA,
     SEND_AS_DENIED,
     THROTTLED,
+    TIMED_OUT,
+    TOO_LARGE,
     UNAVAILABLE,
     GraphApi,
     Reply,
@@ -108,6 +110,24 @@ def test_a_server_error_is_tried_again_after_the_back_off(cortex, graph, graph_i
 
     assert result.success, result.error
     graph.assert_each_got_exactly_one(CAMPAIGN[:2])
+
+
+def test_a_request_graph_timed_out_is_tried_again_after_the_back_off(cortex, graph, graph_items):
+    graph.script = [error(TIMED_OUT)]
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
+
+    assert result.success, result.error
+    graph.assert_each_got_exactly_one(CAMPAIGN[:2])
+    assert failed(result) == {}
+
+
+def test_a_message_too_large_stops_the_job_at_the_first_refusal(cortex, graph, graph_items):
+    graph.script = [error(TOO_LARGE)] * len(CAMPAIGN)
+    result = cortex(thehive4_case("Spam", CAMPAIGN), **graph_items)
+
+    assert not result.success
+    assert "ErrorMessageSizeExceeded" in result.error and "shorten the templates" in result.error
+    assert len(graph.received) == 1 and graph.accepted == []
 
 
 def test_a_dropped_connection_is_tried_again_over_a_new_one(cortex, graph, graph_items):

@@ -52,6 +52,8 @@ EVERY_MESSAGE = {
     "ErrorInvalidUser": "Graph knows no mailbox {mailbox}. Set 'from' to the address of the sending mailbox.",
     "ResourceNotFound": "Graph knows no mailbox {mailbox}. Set 'from' to the address of the sending mailbox.",
 }
+# Exchange's refusals of a message too large (400), whatever its recipient: so is every other message of the job.
+TOO_LARGE = ("ErrorMessageSizeExceeded", "ErrorAttachmentSizeLimitExceeded")
 # A 401: the token is not one Graph takes.
 REFUSED_TOKEN = (
     "Graph refused the token: check that oauth_token_url is the token endpoint of the tenant, in the same cloud as"
@@ -150,13 +152,13 @@ class GraphTransport(Transport, TokenSource):
                 " messages a minute and 10,000 recipients a day: see smtp_max_per_minute).",
                 None,
             )
-        if status == 429 or status >= 500:
+        if status in (408, 429) or status >= 500:
             return Answer(way_out.RECONNECT, f"the last answer from {self.name} was {reply}", retry_after(wait_header))
         if status == 401:
             return self._stop(reply, REFUSED_TOKEN)
         if code in EVERY_MESSAGE:
             return self._stop(reply, EVERY_MESSAGE[code].format(mailbox=self.mailbox))
-        if status == 413 or "maximum request length" in text:
+        if status == 413 or code in TOO_LARGE or "maximum request length" in text:
             return self._stop(reply, "The message is larger than Graph takes (4 MB): shorten the templates.")
         if code == "ErrorInvalidRecipients" or 400 <= status < 500 and status not in (403, 404):
             return Answer(way_out.REFUSED, f"{self.name} refused the message: {reply}", None)

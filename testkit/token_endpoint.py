@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import itertools
 import json
 import time
 from dataclasses import dataclass, field
@@ -178,20 +179,28 @@ def issue_token(entra: HTTPServer, token: str) -> None:
     )
 
 
-def issue_short_lived_tokens(entra: HTTPServer, server, lifetime: float, refused_from: int = 0) -> list[str]:
+def issue_short_lived_tokens(
+    entra: HTTPServer, server, lifetime: float, refused_from: int = 0, unavailable_at: int = 0
+) -> list[str]:
     """Entra issuing a new token at every request, lasting `lifetime` s, which `server` (the SMTP server's
     XOAuth2, or Graph) refuses after: each token goes to its `honour(token, mailbox, lifetime)`.
 
-    From the `refused_from`-th request on (if set), Entra refuses: the app's secret has expired meanwhile.
+    From the `refused_from`-th request on (if set), Entra refuses: the app's secret has expired meanwhile. The
+    `unavailable_at`-th request (if set) gets Entra's passing 503 (AADSTS90033), the next one a token again.
     Each request must carry the app's credential (its secret, or an assertion `entra.app` takes).
     Returns the tokens issued, as they are issued.
     """
     issued: list[str] = []
+    asked = itertools.count(1)
 
     def answer(request: Request) -> Response:
         refused = refusal(request, entra.app)
         if refused is not None:
             return refused
+        if next(asked) == unavailable_at:
+            return entra_error(
+                503, "temporarily_unavailable", 90033, "A transient error has occurred. Please try again."
+            )
         if refused_from and len(issued) + 1 >= refused_from:
             return entra_error(
                 401, "invalid_client", 7000222, f"The provided client secret keys for app '{CLIENT_ID}' are expired."

@@ -124,6 +124,24 @@ def test_a_job_that_outlives_its_token_gets_the_next_one(make_transport, google_
     assert gmail_api.recipients() == [ALICE, BOB]
 
 
+def test_a_renewal_google_fails_for_now_is_trouble_the_policy_tries_again(make_transport, google_oauth, gmail_api):
+    google_oauth.lifetime = 1
+    transport = make_transport()
+    with transport.channel() as channel:
+        first = channel.send(message(ALICE), ALICE)
+    time.sleep(1.2)
+    google_oauth.refusal = oauth_error(503, "backendError", "Backend Error")
+    with pytest.raises(Trouble) as passing, transport.channel() as channel:
+        channel.send(message(BOB), BOB)
+    google_oauth.refusal = None
+    with transport.channel() as channel:
+        second = channel.send(message(BOB), BOB)
+
+    assert "asking for the next one failed" in str(passing.value) and "HTTP 503" in str(passing.value)
+    assert (first.kind, second.kind) == (ACCEPTED, ACCEPTED)
+    assert gmail_api.recipients() == [ALICE, BOB]
+
+
 def test_too_many_requests_asks_the_policy_to_wait_what_retry_after_says(make_transport, gmail_api):
     gmail_api.faults.next.append(rate_limited(retry_after="7"))
     [answer] = send_all(make_transport(), ALICE)

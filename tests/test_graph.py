@@ -289,6 +289,18 @@ def test_a_job_that_outlives_its_token_gets_the_next_one(cortex, graph, entra, g
         assert token not in result.everything_printed()
 
 
+def test_a_renewal_the_token_endpoint_fails_for_now_is_tried_again_and_the_campaign_goes_on(
+    cortex, graph, entra, graph_items
+):
+    issued = issue_short_lived_tokens(entra, graph, lifetime=2.5, unavailable_at=2)
+    reporters = [f"reporter{i}@example.org" for i in range(4)]
+    result = cortex(thehive4_case("Spam", reporters), **graph_items, smtp_max_per_minute=60)
+
+    assert result.success, result.error
+    assert len(issued) == 2 and failed(result) == {}
+    graph.assert_each_got_exactly_one(reporters)
+
+
 def test_cortex_stopping_the_job_while_graph_decides_lets_that_message_finish_and_records_it(
     graph, graph_items, job_config, tmp_path
 ):

@@ -11,9 +11,10 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from feedback.http_failures import HttpFailure, Malformed, Redirected, TooLarge, Untrusted
 from feedback.redaction import remember
 from feedback.shapes import shape
-from feedback.way_out import Permanent
+from feedback.way_out import Permanent, Trouble
 
 # A token is renewed once this share of its lifetime has passed, so that no session starts with one about to end.
 RENEWAL_SHARE = 0.9
@@ -28,14 +29,19 @@ class Token:
 class OAuthError(Permanent):
     """No token: the message says what the token endpoint answered and which item to check.
 
-    It is Permanent: to the delivery policy, a job without a token sends nothing more.
+    It is Permanent: to the delivery policy, a job without a token sends nothing more. `passing`: the endpoint
+    was unreachable, slow or failing for now (a timeout, a 5xx), which another try later may get past.
     """
+
+    def __init__(self, message: str, *, passing: bool = False) -> None:
+        super().__init__(message)
+        self.passing = passing
 
 
 class TokenSource:
     """The bearer token a job holds (for SMTP's XOAUTH2, Graph or the Gmail API): asked for at first use, renewed
     once due. A subclass says how a token is asked for; a renewal refused is final for the job, though the
-    messages already accepted keep their record."""
+    messages already accepted keep their record; one that failed for now is trouble the delivery policy retries."""
 
     token: Token | None = None
 
@@ -49,10 +55,15 @@ class TokenSource:
             try:
                 self.token = self.request_token()
             except OAuthError as failure:
-                raise OAuthError(
-                    f"The job outlived its OAuth2 token, and asking for the next one failed: {failure}"
-                ) from None
+                said = f"The job outlived its OAuth2 token, and asking for the next one failed: {failure}"
+                raise (Trouble(said) if failure.passing else OAuthError(said)) from None
         return self.token.value
+
+
+def passing(failure: HttpFailure) -> bool:
+    """Whether a token request's failure may pass (a timeout, a connection that failed or broke off), unlike an
+    untrusted certificate, a redirect or an answer that is no token endpoint's."""
+    return not isinstance(failure, (Untrusted, Redirected, Malformed, TooLarge))
 
 
 def issued(status: int, answer: object, asked: float, lifetime: Callable[[object], float]) -> Token | None:

@@ -19,7 +19,7 @@ from feedback.items import WHERE, ConfigError, is_url
 from feedback.jwt import rsa_private_key, signed
 from feedback.redaction import remember_secret_text, scrub, shortened
 from feedback.shapes import shape
-from feedback.tokens import OAuthError, Token, endpoint_shown, issued
+from feedback.tokens import OAuthError, Token, endpoint_shown, issued, passing
 
 SCOPE = "https://www.googleapis.com/auth/gmail.send"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -87,7 +87,7 @@ class TokenRefused(OAuthError):
     """Google's token endpoint answered with an OAuth2 error: its status and error name, for callers that read them."""
 
     def __init__(self, text: str, status: int, error: str) -> None:
-        super().__init__(text)
+        super().__init__(text, passing=status >= 500)
         self.status, self.error = status, error
 
 
@@ -120,7 +120,7 @@ def request_token(session, account: ServiceAccount, mailbox: str, timeout: float
             session, account.token_uri, LARGEST_ANSWER, timeout, data=form, headers=ACCEPT_JSON, decoded=True
         )
     except HttpFailure as failure:
-        raise OAuthError(_failed(f"Google's token endpoint {shown}", failure)) from None
+        raise OAuthError(_failed(f"Google's token endpoint {shown}", failure), passing=passing(failure)) from None
     if not isinstance(answer, dict):
         answer = {}
     token = issued(status, answer, asked, _lifetime)
@@ -129,7 +129,8 @@ def request_token(session, account: ServiceAccount, mailbox: str, timeout: float
     if isinstance(answer.get("error"), str):
         raise TokenRefused(_refusal(shown, status, answer, account, mailbox), status, answer["error"])
     raise OAuthError(
-        f"Google's token endpoint {shown} answered HTTP {status} without a token (no OAuth2 JSON). {TOKEN_URI_ADVICE}"
+        f"Google's token endpoint {shown} answered HTTP {status} without a token (no OAuth2 JSON). {TOKEN_URI_ADVICE}",
+        passing=status >= 500,
     )
 
 

@@ -25,9 +25,14 @@ NOT_JSON = "something other than JSON"
 
 
 class HttpFailure(OSError):
-    """No whole answer came; the text says why in a few words, `sentence` says it whole with the party's name."""
+    """No whole answer came; the text says why in a few words, `sentence` says it whole with the party's name.
+
+    `passing`: whether another try later may get past it (a timeout, a connection that failed or broke off), unlike
+    an untrusted certificate, a redirect or an answer that is no answer of the party's.
+    """
 
     advice = REACH_ADVICE
+    passing = True
 
     def told(self) -> str:
         """What the party did, its name left out: "could not be reached (…)"."""
@@ -48,6 +53,7 @@ class Untrusted(HttpFailure):
     """TLS with the server failed, its certificate unverified: nothing was sent."""
 
     advice = TRUST_ADVICE
+    passing = False
 
     def __init__(self, reason: str = "") -> None:
         super().__init__(reason or "its certificate could not be verified")
@@ -100,6 +106,8 @@ class CutShort(HttpFailure):
 class TooLarge(HttpFailure):
     """The answer's body is longer than its caller reads: its status and headers, and nothing of the body."""
 
+    passing = False
+
     def __init__(self, status: int, headers: dict, limit: int) -> None:
         super().__init__(f"answered more than {f'{limit >> 20} MB' if limit >= 1 << 20 else f'{limit >> 10} kB'}")
         self.status, self.headers = status, headers
@@ -112,6 +120,8 @@ class Malformed(HttpFailure):
     """The caller asked for JSON, and the body is none, or nests deeper than the client decodes: its status and
     headers, and nothing of the body."""
 
+    passing = False
+
     def __init__(self, status: int, headers: dict, why: str) -> None:
         super().__init__(why)
         self.status, self.headers = status, headers
@@ -122,6 +132,8 @@ class Malformed(HttpFailure):
 
 class Redirected(HttpFailure):
     """The answer was a redirect (3xx), which the client never follows: what the request carries goes to its URL."""
+
+    passing = False
 
     def __init__(self, status: int, headers: dict) -> None:
         super().__init__(f"a redirect (HTTP {status})")

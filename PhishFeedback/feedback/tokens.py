@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from feedback.http_failures import HttpFailure, Malformed, Redirected, TooLarge, Untrusted
 from feedback.redaction import remember
 from feedback.shapes import shape
 from feedback.way_out import Permanent, Trouble
@@ -58,12 +57,6 @@ class TokenSource:
                 said = f"The job outlived its OAuth2 token, and asking for the next one failed: {failure}"
                 raise (Trouble(said) if failure.passing else OAuthError(said)) from None
         return self.token.value
-
-
-def passing(failure: HttpFailure) -> bool:
-    """Whether a token request's failure may pass (a timeout, a connection that failed or broke off), unlike an
-    untrusted certificate, a redirect or an answer that is no token endpoint's."""
-    return not isinstance(failure, (Untrusted, Redirected, Malformed, TooLarge))
 
 
 def issued(status: int, answer: object, asked: float, lifetime: Callable[[object], float]) -> Token | None:

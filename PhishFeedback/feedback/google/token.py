@@ -19,7 +19,7 @@ from feedback.items import WHERE, ConfigError, is_url
 from feedback.jwt import rsa_private_key, signed
 from feedback.redaction import remember_secret_text, scrub, shortened
 from feedback.shapes import shape
-from feedback.tokens import OAuthError, Token, endpoint_shown, issued, passing
+from feedback.tokens import OAuthError, Token, endpoint_shown, issued
 
 SCOPE = "https://www.googleapis.com/auth/gmail.send"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -120,7 +120,7 @@ def request_token(session, account: ServiceAccount, mailbox: str, timeout: float
             session, account.token_uri, LARGEST_ANSWER, timeout, data=form, headers=ACCEPT_JSON, decoded=True
         )
     except HttpFailure as failure:
-        raise OAuthError(_failed(f"Google's token endpoint {shown}", failure), passing=passing(failure)) from None
+        raise OAuthError(_failed(f"Google's token endpoint {shown}", failure), passing=failure.passing) from None
     if not isinstance(answer, dict):
         answer = {}
     token = issued(status, answer, asked, _lifetime)

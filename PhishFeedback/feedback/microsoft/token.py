@@ -22,7 +22,7 @@ from feedback.http_exchange import lone_request_session, post
 from feedback.http_failures import HttpFailure, Malformed, Redirected, TooLarge, Untrusted
 from feedback.microsoft.settings import OAuthSettings
 from feedback.redaction import remember, scrub, shortened
-from feedback.tokens import OAuthError, Token, endpoint_shown, issued, passing
+from feedback.tokens import OAuthError, Token, endpoint_shown, issued
 
 # The item an admin corrects for Entra ID's commonest refusals (AADSTS codes), then for OAuth2's error names;
 # {credential} is the item the job proves itself with.
@@ -69,7 +69,7 @@ def request_token(oauth: OAuthSettings, context: ssl.SSLContext, deadline: float
                 session, oauth.token_url, LARGEST_ANSWER, timeout, data=form, headers=ACCEPT, decoded=True
             )
     except HttpFailure as failure:
-        raise OAuthError(_failed(shown, failure, clock.out()), passing=passing(failure)) from None
+        raise OAuthError(_failed(shown, failure, clock.out()), passing=failure.passing) from None
     token = issued(status, answer, asked, _lifetime)
     if token is not None:
         return token

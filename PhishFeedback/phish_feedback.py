@@ -21,7 +21,6 @@ from feedback import startup
 startup.prepare()
 
 import time
-from datetime import datetime, timezone
 
 from feedback.case import read_report
 from feedback.composers import Composers
@@ -53,7 +52,7 @@ def respond(job: CortexJob) -> Outcome:
     reporters, learnt = reporters_for(decision, report, data, settings, observed.thehive, transport, deadline)
     warnings = observed.warnings + learnt
     # Every template is checked here, before the messages go out: a dry run reports a template's error first.
-    composer = Composers(decision, report, settings.message, datetime.now(timezone.utc), reporters)
+    composer = Composers(decision, report, settings.message, reporters)
     warnings += composer.notes
     if settings.dry_run:  # the way out says what it can without sending, even when everyone was already notified
         check = transport.check(list(decision.recipients), settings.limits)

@@ -134,7 +134,6 @@ def composer(job_config):
     For what needs many messages and no delivery; `manifest` picks the flavour, keyword arguments
     override configuration items. Returns the settings and the Composer.
     """
-    from datetime import datetime, timezone
 
     from feedback.case import read_report
     from feedback.messages import Composer
@@ -145,7 +144,7 @@ def composer(job_config):
         config = read_settings(job_config(manifest, **items), {})
         report = read_report(case, data_type, config.custom_field, config.title_prefix, config.audience.flavour)
         decision = decide(report, [], config.audience)
-        return config, Composer(decision, report, config.message, datetime.now(timezone.utc))
+        return config, Composer(decision, report, config.message)
 
     return build
 

@@ -26,6 +26,15 @@ def gaps(smtp) -> list[float]:
     return [later - earlier for earlier, later in zip(arrivals, arrivals[1:])]
 
 
+def test_each_message_of_a_paced_campaign_is_dated_when_it_goes_out(cortex, smtp):
+    reporters = ["alice@example.org", "bob@example.org", "carol@example.org"]
+    result = cortex(thehive4_case("Spam", reporters), smtp_max_per_minute=60)
+
+    assert result.success, result.error
+    dates = [delivered.message["Date"].datetime for delivered in smtp.delivered]
+    assert dates == sorted(dates) and len(set(dates)) == 3
+
+
 def test_messages_reach_the_server_no_faster_than_the_limit(cortex, smtp):
     result = cortex(thehive4_case("Spam", CAMPAIGN[:4]), smtp_max_per_minute=120)
 

@@ -7,8 +7,6 @@ in their own shapes, with the loopback token endpoints; the jobs run as Cortex r
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import pytest
 
 from testkit.cases import thehive4_case
@@ -268,7 +266,7 @@ def test_a_campaign_renders_its_templates_once_per_language_not_per_reporter(job
     config = read_settings(job_config(language="auto,en"), {})
     report = read_report(thehive4_case("Spam", reporters), "thehive:case", config.custom_field, config.title_prefix)
     each = {r: Reporter(("fr",) if i % 2 else ("nl",), None) for i, r in enumerate(reporters)}
-    composers = Composers(decide(report, [], config.audience), report, config.message, datetime.now(timezone.utc), each)
+    composers = Composers(decide(report, [], config.audience), report, config.message, each)
 
     assert sorted(rendered) == [("fr",), ("nl",)]
     assert [item.recipient for item in composers.outgoing] == reporters

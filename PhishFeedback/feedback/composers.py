@@ -9,7 +9,6 @@ names it as its parent (feedback/message_ids.py).
 
 from __future__ import annotations
 
-from datetime import datetime
 from email.message import EmailMessage
 
 from feedback.case import Report
@@ -36,7 +35,6 @@ class Composers:
         decision: Decision,
         report: Report,
         settings: MessageSettings,
-        now: datetime,
         reporters: dict[str, Reporter],
     ) -> None:
         groups: dict[tuple[str, ...], list[str]] = {}
@@ -48,7 +46,7 @@ class Composers:
         made: dict[str, Outgoing] = {}
         for languages, recipients in groups.items():
             group = replaced(decision, recipients=tuple(recipients))
-            composer = Composer(group, report, replaced(settings, languages=languages), now)
+            composer = Composer(group, report, replaced(settings, languages=languages))
             for item in composer.outgoing:
                 self.composer[item.recipient], made[item.recipient] = composer, item
         self.outgoing = [made[recipient] for recipient in decision.recipients]

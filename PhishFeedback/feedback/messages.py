@@ -9,10 +9,10 @@ comes from `templates`.
 from __future__ import annotations
 
 import html
-from datetime import datetime
+from datetime import datetime, timezone
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import make_msgid
 
 from feedback.case import Report
 from feedback.headers import EncodedWords, header_value
@@ -47,7 +47,7 @@ class Composer:
     Every template is checked when the composer is made, before the first message is built.
     """
 
-    def __init__(self, decision: Decision, report: Report, settings: MessageSettings, now: datetime) -> None:
+    def __init__(self, decision: Decision, report: Report, settings: MessageSettings) -> None:
         self.wording = wording(settings, decision.message)
         self.frame = frame()
         values = {
@@ -72,7 +72,6 @@ class Composer:
         fixed = {
             "From": sender,
             "Reply-To": _reply_to(settings),
-            "Date": format_datetime(now),
             "Auto-Submitted": "auto-generated",
             "X-Auto-Response-Suppress": "All",
         }
@@ -104,7 +103,8 @@ class Composer:
             message["Reply-To"] = self.fixed["Reply-To"]
         # In angle brackets: a bare address beside HTML and one image is a spam sign (TO_NO_BRKTS_HTML_IMG).
         message["To"] = f"<{item.recipient}>"
-        message["Date"] = self.fixed["Date"]
+        # Dated as it is handed over, not when the job began: a paced campaign may last hours.
+        message["Date"] = datetime.now(timezone.utc)
         message["Message-ID"] = item.message_id
         message["Auto-Submitted"] = self.fixed["Auto-Submitted"]
         message["X-Auto-Response-Suppress"] = self.fixed["X-Auto-Response-Suppress"]

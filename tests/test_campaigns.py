@@ -167,6 +167,16 @@ def test_refused_connection_is_retried_until_the_server_is_up(cortex, certificat
     late.assert_each_got_exactly_one(["alice@example.org"], one_per_message=True)
 
 
+def test_an_address_longer_before_the_at_than_mail_takes_is_refused_and_the_others_mailed(cortex, smtp):
+    long = '"jean baptiste de la fontaine direction des ressources humaines et formation"@example.org'
+    result = cortex(thehive4_case("Spam", ["alice@example.org", long]))
+
+    assert result.success, result.error
+    smtp.assert_each_got_exactly_one(["alice@example.org"], one_per_message=True)
+    [refused] = result.output["full"]["refused"]
+    assert refused["value"] == long and "longer than the 64 characters" in refused["reason"]
+
+
 def test_one_reporters_full_mailbox_fails_them_alone_and_the_others_are_mailed(cortex, smtp):
     smtp.faults.refuse["bob@example.org"] = "552 Mailbox quota exceeded"
     reporters = ["alice@example.org", "bob@example.org", "carol@example.org"]

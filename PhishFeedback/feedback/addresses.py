@@ -15,6 +15,8 @@ from feedback.redaction import holds_secret
 # takes a tag's trailing '#rrggbb' for the tag's colour, so `feedback_sent:alice@example.org#abcdef`
 # becomes the record of alice@example.org (docs/cortex-and-thehive.md §4).
 HOST_NAME = frozenset(string.ascii_letters + string.digits + "-.")
+# What SMTP takes before the '@' (RFC 5321 §4.5.3.1.1).
+LONGEST_LOCAL_PART = 64
 
 
 class AddressError(ValueError):
@@ -41,6 +43,9 @@ def parse_address(value: str) -> str:
         raise AddressError("it is not one plain e-mail address (name@domain)") from None
     if not address.username or "." not in address.domain:
         raise AddressError("it has no local part or no domain name with a dot")
+    if len(address.addr_spec.rpartition("@")[0]) > LONGEST_LOCAL_PART:
+        # Beyond what servers take; and the To header would fold it, quotes and all.
+        raise AddressError(f"its part before the '@' is longer than the {LONGEST_LOCAL_PART} characters mail takes")
     if not HOST_NAME.issuperset(address.domain):
         raise AddressError("its domain is not a host name (letters, digits, '-' and '.' only)")
     if holds_secret(address.addr_spec):

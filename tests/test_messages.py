@@ -296,6 +296,7 @@ def logo_parts(message):
     text, related = message.iter_parts()
     assert text.get_content_type() == "text/plain"
     assert related.get_content_type() == "multipart/related"
+    assert related.get_param("type") == "text/html"  # its root part's type, as RFC 2387 requires
     page, image = related.iter_parts()
     assert page.get_content_type() == "text/html"
     return text.get_content(), page.get_content(), image

@@ -67,6 +67,7 @@ def attach(message: EmailMessage, logo: Logo, cid: str, boundary: str) -> None:
     """The logo as an inline part beside the HTML: `multipart/related` inside `multipart/alternative`."""
     page = message.get_body(("html",))
     page.make_related(boundary=boundary)
+    page.set_param("type", "text/html")  # the root part's type, which RFC 2387 requires
     name = f"logo.{logo.subtype}"
     page.add_related(logo.data, "image", logo.subtype, cid=f"<{cid}>", disposition="inline", filename=name)
 

@@ -43,14 +43,14 @@ def parse_address(value: str) -> str:
         raise AddressError("it is not one plain e-mail address (name@domain)") from None
     if not address.username or "." not in address.domain:
         raise AddressError("it has no local part or no domain name with a dot")
-    if len(address.addr_spec.rpartition("@")[0]) > LONGEST_LOCAL_PART:
-        # Beyond what servers take; and the To header would fold it, quotes and all.
-        raise AddressError(f"its part before the '@' is longer than the {LONGEST_LOCAL_PART} characters mail takes")
     if not HOST_NAME.issuperset(address.domain):
         raise AddressError("its domain is not a host name (letters, digits, '-' and '.' only)")
     if holds_secret(address.addr_spec):
         # A server that echoes a secret into an observable must not get it mailed to its own domain.
         raise AddressError("it holds one of the responder's secrets (a server echoed it)")
+    if len(address.addr_spec.rpartition("@")[0]) > LONGEST_LOCAL_PART:
+        # Beyond what servers take; and the To header would fold it, quotes and all.
+        raise AddressError(f"its part before the '@' is longer than the {LONGEST_LOCAL_PART} characters mail takes")
     return address.addr_spec
 
 

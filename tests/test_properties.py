@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 
 from feedback import redaction
@@ -375,6 +375,9 @@ def test_no_form_of_a_secret_leaves_the_job_whatever_the_servers_echo(
         sent += [str(message["Subject"]), *delivered.rcpt_tos]
         sent += [message.get_body((k,)).get_content() for k in ("plain", "html")]
     everything = "\n".join([printed, json.dumps(output, ensure_ascii=False), *sent])
+    # The job's own records are spared by design: a secret that is a piece of them by chance (`feedback_s`) cannot
+    # tell a leak from the record.
+    assume(leaked("\n".join(op["tag"] for op in output.get("operations", [])), secret, USER) == [])
     assert leaked(everything, secret, USER) == []
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import html
 from datetime import datetime, timezone
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import format_datetime, make_msgid
 
 from feedback.case import Report
 from feedback.headers import EncodedWords, header_value
@@ -77,6 +77,7 @@ class Composer:
         }
         self.fixed = {name: POLICY.header_factory(name, value) for name, value in fixed.items() if value is not None}
         self.subjects: dict[str, str] = {}
+        self.dated: tuple[str, BaseHeader | None] = ("", None)
         self.boundaries = (boundary(), boundary())
         domain = settings.sender_address.rpartition("@")[2]
         self.outgoing = [Outgoing(r, make_msgid(domain=domain)) for r in decision.recipients]
@@ -103,8 +104,7 @@ class Composer:
             message["Reply-To"] = self.fixed["Reply-To"]
         # In angle brackets: a bare address beside HTML and one image is a spam sign (TO_NO_BRKTS_HTML_IMG).
         message["To"] = f"<{item.recipient}>"
-        # Dated as it is handed over, not when the job began: a paced campaign may last hours.
-        message["Date"] = datetime.now(timezone.utc)
+        message["Date"] = self._date()
         message["Message-ID"] = item.message_id
         message["Auto-Submitted"] = self.fixed["Auto-Submitted"]
         message["X-Auto-Response-Suppress"] = self.fixed["X-Auto-Response-Suppress"]
@@ -121,6 +121,14 @@ class Composer:
         if head.logo:
             attach(message, head.logo, head.cid, self.boundaries[1])
         return message
+
+    def _date(self) -> BaseHeader:
+        """Now, not when the job began (a paced campaign may last hours): parsed and folded once for all the
+        messages of the same second."""
+        now = format_datetime(datetime.now(timezone.utc))
+        if self.dated[0] != now:
+            self.dated = (now, POLICY.header_factory("Date", now))
+        return self.dated[1]
 
     def _subject(self, subject: str) -> str:
         """The Subject header, parsed once for all the messages that share it."""

@@ -2,7 +2,8 @@
 
 A report's Message-ID comes from TheHive (an alert's `sourceRef`), which took it from outside mail:
 only a well-formed one (RFC 5322 §3.6.4, dot-atoms on both sides of the '@', nothing else) ever
-reaches a header, so that no value can add a line or a header of its own.
+reaches a header, so that no value can add a line or a header of its own; nor one that holds a secret of
+the job's, which a server may have echoed into it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import re
 from email.headerregistry import HeaderRegistry, MessageIDHeader
 from email.message import EmailMessage
+
+from feedback.redaction import holds_secret
 
 ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 DOT_ATOM = rf"{ATOM}(?:\.{ATOM})*"
@@ -27,7 +30,8 @@ def message_id(value: object) -> str | None:
         return None
     inner = value[1:-1] if value.startswith("<") and value.endswith(">") else value
     # `=?` starts an RFC 2047 encoded word, which an interpreter without the CVE-2024-6923 fix would decode.
-    return f"<{inner}>" if re.fullmatch(MESSAGE_ID, inner, re.ASCII) and "=?" not in inner else None
+    well_formed = re.fullmatch(MESSAGE_ID, inner, re.ASCII) and "=?" not in inner
+    return f"<{inner}>" if well_formed and not holds_secret(inner) else None
 
 
 def threaded(message: EmailMessage, parent: str) -> None:

@@ -15,7 +15,6 @@ from feedback.composers import Reporter
 from feedback.message_ids import message_id
 from feedback.pacing import thehive_cutoff
 from feedback.plan import Decision
-from feedback.redaction import holds_secret
 from feedback.reporter_languages import language_of
 from feedback.settings import Settings
 from feedback.thehive.settings import TheHiveSettings
@@ -45,8 +44,6 @@ def reporters_for(
     parents, more = {}, []
     if settings.reply_in_thread:
         parents, more = _parents(decision, report, data, thehive, settings.audience.reporter_tag, deadline)
-        # A server that echoed a secret into a report's Message-ID must not get it back in a header.
-        parents = {reporter: parent for reporter, parent in parents.items() if not holds_secret(parent)}
     message = settings.message
     reporters = {
         recipient: Reporter(

@@ -41,14 +41,19 @@ _SENDING = r"(?i)\b(send\w*|submission\w*|outbound|daily|rate)\b"
 _TOO_LARGE = r"^\s*5\.3\.4\b"
 
 
-def is_quota(code: int, text: str) -> bool:
-    return code >= 400 and speaks_of_quota(text) and not re.match(_NOT_THE_SENDERS, words(text))
+def is_quota(code: int, text: str, step: str = SENDER) -> bool:
+    """Whether a refusal at `step` speaks of the sender's quota, not of a recipient's full mailbox (X.2.2, or in
+    words after MAIL FROM) nor of the message's size (X.3.4)."""
+    said = words(text)
+    if code < 400 or not speaks_of_quota(text) or re.match(_NOT_THE_SENDERS, said):
+        return False
+    return step == SENDER or not (re.search(_A_MAILBOX, said) and not re.search(_SENDING, said))
 
 
 def meaning(step: str, code: int, text: str, sender: str = "") -> str:
     """One of the meanings above, for a refusal at `step` (SENDER, RECIPIENT or MESSAGE) of mail from `sender`."""
     said = words(text)
-    if is_quota(code, text) and not (step != SENDER and _of_a_mailbox(said)):
+    if is_quota(code, text, step):
         return QUOTA
     if code == 421:
         return CLOSED
@@ -61,10 +66,6 @@ def meaning(step: str, code: int, text: str, sender: str = "") -> str:
         # Postfix's "Sender address rejected" to RCPT TO): every message would be refused alike.
         return SENDER_REFUSED if code >= 500 else THROTTLED
     return REFUSED if code >= 500 else DEFERRED
-
-
-def _of_a_mailbox(said: str) -> bool:
-    return bool(re.search(_A_MAILBOX, said)) and not re.search(_SENDING, said)
 
 
 def _about_the_sender(code: int, text: str, said: str, sender: str) -> bool:

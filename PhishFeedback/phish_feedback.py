@@ -25,6 +25,7 @@ import time
 from feedback.case import read_report
 from feedback.composers import Composers
 from feedback.delivery import deliver
+from feedback.interim_report import InterimReport
 from feedback.outcome import Outcome, delivered, nothing_to_send, preview
 from feedback.plan import decide
 from feedback.reporter_facts import reporters_for
@@ -57,8 +58,8 @@ def respond(job: CortexJob) -> Outcome:
     if settings.dry_run:  # the way out says what it can without sending, even when everyone was already notified
         check = transport.check(list(decision.recipients), settings.limits)
         return preview(decision, composer, report.kind, warnings, check)
-    job.sending()
-    delivery = deliver(composer, transport, settings.limits, deadline)
+    interim = InterimReport(decision, report.kind, settings.sent_tag, settings.failed_tag)
+    delivery = deliver(composer, transport, settings.limits, deadline, interim.accepted)
     return delivered(decision, delivery, report.kind, settings.sent_tag, settings.failed_tag, warnings)
 
 

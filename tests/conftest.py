@@ -162,7 +162,7 @@ def deliver_within(composer):
     def run(case: dict, budget: float, **items):
         config, messages = composer(case, **items)
         deadline = time.monotonic() + budget
-        return deliver(messages, transport_for(config, deadline), config.limits, deadline)
+        return deliver(messages, transport_for(config, deadline), config.limits, deadline, lambda item, at: None)
 
     return run
 

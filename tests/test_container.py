@@ -211,6 +211,20 @@ def test_time_budget_ends_a_stalled_delivery_with_a_report_before_cortex_kills_t
     assert "feedback_sent:bob@example.org" not in job.result.tags
 
 
+def test_container_killed_at_a_job_timeout_shorter_than_its_plan_still_records_whom_it_mailed(container_job, smtp):
+    # The responder's Job timeout (what Cortex enforces) shorter than the jobTimeout the job plans for (30 min).
+    smtp.faults.stall_after = 1
+    job = container_job(
+        thehive4_case("Spam", ["alice@example.org", "bob@example.org"]), smtp_timeout=300, kill_after=20
+    )
+
+    assert job.killed
+    assert job.result.success, job.result.everything_printed()
+    assert smtp.recipients() == ["alice@example.org"]
+    assert "feedback_sent:alice@example.org" in job.result.tags
+    assert "feedback_failed:bob@example.org" in job.result.tags
+
+
 def test_image_holds_the_compiled_responder_and_nothing_else_of_the_folder(engine):
     find = [*engine, "run", "--rm", *container_options(engine), "--entrypoint", "find", IMAGE, "/worker"]
     listing = subprocess.run(find, capture_output=True, text=True, check=True).stdout.split()

@@ -23,7 +23,17 @@ from hypothesis import strategies as st
 
 from feedback.case import printable
 from testkit.cases import thehive4_case
-from testkit.cortex import ACKNOWLEDGE_MANIFEST, MANIFEST, finish_job, start_job, write_job
+from testkit.cortex import (
+    ACKNOWLEDGE_MANIFEST,
+    MANIFEST,
+    JobResult,
+    apply_operations,
+    finish_job,
+    read_output,
+    run_job,
+    start_job,
+    write_job,
+)
 from testkit.smtp_server import Faults, RawTcpServer
 
 NOTHING_SENT = "Nothing was sent or tagged"
@@ -122,6 +132,49 @@ def test_job_killed_while_sending_leaves_a_report_that_says_so(tmp_path, job_con
     assert result.output["success"] is False
     assert "ended while the messages were going out" in result.error
     assert "Look in the SMTP server's log" in result.error
+
+
+def killed_once_a_message_was_accepted(job: Path) -> JobResult:
+    """The job killed as Cortex's docker runner kills it, once it has said that a message was accepted: the next
+    one is then with the stalled server."""
+    process = start_job(job)
+    deadline = time.monotonic() + 30
+    while not (read_output(job)[0] or {}).get("success") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.kill()
+    return finish_job(process, job)
+
+
+def test_job_killed_after_a_reporter_was_mailed_still_records_them_and_the_next_run_mails_only_the_others(
+    tmp_path, job_config, smtp
+):
+    # Cortex's docker runner kills at the responder's Job timeout, which may come before the jobTimeout it plans for.
+    case = thehive4_case("Spam", ["alice@example.org", "bob@example.org"])
+    smtp.faults.stall_after = 1
+    killed = killed_once_a_message_was_accepted(write_job(tmp_path / "first", case, job_config(smtp_timeout=30)))
+
+    assert killed.success, killed.everything_printed()
+    assert "ended while the messages were going out, after 1 of the 2 reporter(s)" in killed.output["full"]["message"]
+    assert [n["address"] for n in killed.output["full"]["notified"]] == ["alice@example.org"]
+    assert {"feedback_sent:alice@example.org", "mail sent", "feedback_failed:bob@example.org"} <= set(killed.tags)
+    assert "feedback_sent:bob@example.org" not in killed.tags
+
+    smtp.faults.stall_after = -1
+    again = run_job(tmp_path / "second", apply_operations(case, killed), job_config())
+
+    assert again.success, again.error
+    assert smtp.recipients() == ["alice@example.org", "bob@example.org"]
+
+
+def test_acknowledgement_killed_after_a_reporter_was_acknowledged_records_only_them(tmp_path, job_config, smtp):
+    smtp.faults.stall_after = 1
+    case = thehive4_case(None, ["alice@example.org", "bob@example.org"])
+    job = write_job(tmp_path, case, job_config(ACKNOWLEDGE_MANIFEST, smtp_timeout=30))
+    killed = killed_once_a_message_was_accepted(job)
+
+    assert killed.success, killed.everything_printed()
+    assert [tag.split(":")[0] for tag in killed.tags] == ["feedback_ack", "feedback_ack_at"]
+    assert "alice@example.org" in killed.tags[0]
 
 
 # --- The job's folder ---------------------------------------------------------------------------

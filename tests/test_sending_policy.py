@@ -227,7 +227,7 @@ def test_an_unexpected_error_after_a_message_went_out_keeps_its_record(composer)
     config, messages = composer(thehive4_case("Spam", reporters))
     transport = _BreaksAfterFirst()
 
-    delivery = deliver(messages, transport, config.limits, deadline=time.monotonic() + 30)
+    delivery = deliver(messages, transport, config.limits, time.monotonic() + 30, lambda item, at: None)
 
     assert [item.recipient for item in delivery.sent] == transport.taken == ["alice@example.org"]
     assert [f.address for f in delivery.failed] == ["bob@example.org", "carol@example.org"]
@@ -239,7 +239,7 @@ def test_a_sigterm_after_an_unexpected_error_cannot_drop_the_record_of_who_was_m
     before = signal.getsignal(signal.SIGTERM)
     stopping.install()
     try:
-        delivery = deliver(messages, _BreaksAfterFirst(), config.limits, deadline=time.monotonic() + 30)
+        delivery = deliver(messages, _BreaksAfterFirst(), config.limits, time.monotonic() + 30, lambda item, at: None)
         # Cortex's SIGTERM while the report of that delivery is written: it must wait for the report.
         os.kill(os.getpid(), signal.SIGTERM)
     finally:

@@ -10,6 +10,7 @@ opens channels and answers each message with one `Answer`, and decides nothing e
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from feedback import pacing, stopping, way_out
@@ -39,9 +40,16 @@ class Delivery:
     accepted_at: dict[str, datetime]  # by recipient: when the service accepted their message (the record says it)
 
 
-def deliver(composer: Composers, transport: Transport, limits: Limits, deadline: float) -> Delivery:
-    """Send each message once, over as few channels as the service allows, until `deadline`."""
-    return _Account(composer, transport, limits, deadline).settle()
+def deliver(
+    composer: Composers,
+    transport: Transport,
+    limits: Limits,
+    deadline: float,
+    accepted: Callable[[Outgoing, datetime], None],
+) -> Delivery:
+    """Send each message once, over as few channels as the service allows, until `deadline`; `accepted` is told of
+    each message the service accepted, and when, before the next one goes (and before a SIGTERM is let in)."""
+    return _Account(composer, transport, limits, deadline, accepted).settle()
 
 
 class _Halt(Exception):
@@ -59,8 +67,16 @@ class _ChannelOver(Exception):
 class _Account:
     """Who got their message, who never will in this job, and why the others are still waiting."""
 
-    def __init__(self, composer: Composers, transport: Transport, limits: Limits, deadline: float) -> None:
+    def __init__(
+        self,
+        composer: Composers,
+        transport: Transport,
+        limits: Limits,
+        deadline: float,
+        accepted: Callable[[Outgoing, datetime], None],
+    ) -> None:
         self.composer, self.transport, self.limits, self.deadline = composer, transport, limits, deadline
+        self.told = accepted
         self.pending: list[Outgoing] = list(composer.outgoing)  # in order: the first goes next
         self.later: list[Outgoing] = []  # deferred for now: tried again over the next channel
         self.sent: list[Outgoing] = []
@@ -137,9 +153,10 @@ class _Account:
             self.last_try = time.monotonic()
             self.longest = max(self.longest, self.last_try - started)
         if answer.kind == way_out.ACCEPTED:
-            self.accepted_at[item.recipient] = _now()
+            self.accepted_at[item.recipient] = at = _now()
             self.sent.append(item)
             self.pending.pop(0)
+            self.told(item, at)
         elif answer.kind == way_out.STOP:
             raise _Halt(answer.reason)
         elif answer.kind == way_out.RECONNECT:

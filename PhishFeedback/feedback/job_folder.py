@@ -28,13 +28,24 @@ def path(*parts: str) -> str:
 
 
 def write_output(data: dict) -> None:
-    """output.json, scrubbed and strict, whole or not at all (a temporary file renamed over it)."""
+    """output.json, scrubbed and strict."""
+    write_output_text(json_text(data))
+
+
+def json_text(value: object) -> str:
+    """A value as the job's report holds it: scrubbed, strict JSON, ASCII."""
+    return json.dumps(cleaned(value), ensure_ascii=True, allow_nan=False)
+
+
+def write_output_text(text: str) -> None:
+    """output.json holding `text` (JSON made of `json_text`'s), whole or not at all (a temporary file renamed over
+    it): Cortex may read it at any moment, once the job was killed."""
     folder = path("output")
     os.makedirs(folder, exist_ok=True)
     temporary = os.path.join(folder, f".output.json.{os.getpid()}.{next(_temporary_names)}")
     try:
         with open(temporary, "w", encoding="utf-8") as file:
-            file.write(json.dumps(cleaned(data), ensure_ascii=True, allow_nan=False))
+            file.write(text)
         os.replace(temporary, os.path.join(folder, "output.json"))
     finally:
         if os.path.lexists(temporary):

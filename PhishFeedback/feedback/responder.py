@@ -24,11 +24,6 @@ from feedback.redaction import remember_secrets, secret_item, spare
 ENDED_BEFORE_SENDING = (
     "Phish_Feedback was ended before it finished, before any message was sent: nothing was sent or tagged."
 )
-ENDED_WHILE_SENDING = (
-    "Phish_Feedback was ended while the messages were going out: some reporters may have received it, but the case"
-    " records none of them. Look in the SMTP server's log (through Graph: the mailbox's Sent Items) for who was"
-    " mailed before running the responder again."
-)
 
 
 class CortexJob(Responder):
@@ -54,10 +49,6 @@ class CortexJob(Responder):
             self.error(str(failure))
         self.planned_operations = outcome.operations
         self.report(outcome.full)
-
-    def sending(self) -> None:
-        """Messages go out from now on: a job killed from here on says that some may have gone."""
-        write_output({"success": False, "errorMessage": ENDED_WHILE_SENDING})
 
     def operations(self, raw: dict) -> list:
         return self.planned_operations

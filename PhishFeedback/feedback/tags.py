@@ -194,6 +194,13 @@ def record_tag(namespace: str, address: str) -> str:
     return f"{namespace}:{address}"
 
 
+def notified_tags(address: str, at: datetime, verdict: str | None) -> tuple[str, str]:
+    """A reporter's record once the service accepted their message: the verdict's, or (None) the acknowledgement's."""
+    if verdict is None:
+        return record_tag(ACKNOWLEDGED, address), ack_time_tag(address, at)
+    return record_tag(NOTIFIED, address), verdict_tag(address, verdict, at)
+
+
 def record_operations(
     kind: str,
     verdict: str,
@@ -208,11 +215,8 @@ def record_operations(
     """
     operation = TAG_OPERATION[kind]
     unreached = list(unreached)
-    tags = [
-        tag
-        for address, at in notified.items()
-        for tag in (record_tag(NOTIFIED, address), verdict_tag(address, verdict, at))
-    ] + [record_tag(UNREACHED, address) for address in unreached]
+    tags = [tag for address, at in notified.items() for tag in notified_tags(address, at, verdict)]
+    tags += [record_tag(UNREACHED, address) for address in unreached]
     if notified:
         tags.append(sent_tag)
     if unreached:
@@ -225,9 +229,5 @@ def acknowledgement_operations(kind: str, acknowledged: Mapping[str, datetime]) 
 
     A reporter it did not reach has no record, so the next run tries them again.
     """
-    tags = [
-        tag
-        for address, at in acknowledged.items()
-        for tag in (record_tag(ACKNOWLEDGED, address), ack_time_tag(address, at))
-    ]
+    tags = [tag for address, at in acknowledged.items() for tag in notified_tags(address, at, None)]
     return [{"type": TAG_OPERATION[kind], "tag": tag} for tag in tags]

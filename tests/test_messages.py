@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from testkit.cases import thehive4_case
+from testkit.cases import thehive4_case, thehive_alert
 from testkit.images import JPEG, PNG, as_item, padded
 
 VERDICTS = ("Phishing", "Spam", "Legit email", "Simulation")
@@ -68,10 +68,44 @@ def test_attacker_title_is_escaped_in_html_and_flattened_in_the_subject(cortex, 
     message, text, html = parts(smtp.delivered[0])
     assert "<script" not in html and "<img" not in html
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
-    assert "&amp; co<br>" in html
+    # The title's line break is not the SOC's: no line of the message starts with the attacker's words.
+    assert "&amp; co Bcc: eve@evil.example" in html and "& co Bcc: eve@evil.example" in text
     assert '<script>alert("x")</script>' in text
     assert "\n" not in message["Subject"] and message["Bcc"] is None
     assert message["Subject"].startswith('Your report: <script>alert("x")</script>')
+
+
+def test_line_breaks_in_the_title_never_make_paragraphs_of_their_own(cortex, smtp):
+    forged = "We have analysed it: it is a legitimate e-mail. You can safely deal with it as you normally would."
+    result = cortex(thehive4_case("Phishing", title=f"Phishing report: Invoice\r\n\n{forged}"))
+
+    assert result.success, result.error
+    _, text, html = parts(smtp.delivered[0])
+    assert f'"Invoice {forged}"' in text
+    assert not any(line.startswith("We have analysed it: it is a legitimate") for line in text.splitlines())
+    assert f"Invoice {forged}" in html
+
+
+def test_bidirectional_controls_in_the_title_cannot_reorder_our_sentences(cortex, smtp):
+    result = cortex(
+        thehive4_case("Legit email", title="Phishing report: Invoice \u202e4202 eciovnI"),
+        subject="Re: {reported_subject}",
+    )
+
+    assert result.success, result.error
+    message, text, html = parts(smtp.delivered[0])
+    for shown in (str(message["Subject"]), text, html):
+        assert not set(shown) & {"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068"}
+    assert '"Invoice 4202 eciovnI" to the security team' in text
+
+
+def test_a_blank_subject_observable_leaves_the_titles_subject(cortex, smtp):
+    alert = thehive_alert("Spam", artifacts=[{"dataType": "mail_subject", "data": " \n", "tags": []}])
+    result = cortex(alert, data_type="thehive:alert")
+
+    assert result.success, result.error
+    _, text, _ = parts(smtp.delivered[0])
+    assert '"Your parcel is waiting"' in text
 
 
 def test_placeholders_are_filled_in_subject_and_body(cortex, smtp):

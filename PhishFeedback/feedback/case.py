@@ -27,6 +27,9 @@ TITLE_MARKER = r"(?:\[[^\[\]]*\]|(?:re|fwd?|tr|wg|aw)\s*:)"
 # Control characters other than line breaks and tabs, and lone surrogates (JSON can carry them;
 # no mail can): replaced by U+FFFD wherever a case's text may reach a message.
 UNPRINTABLE = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]"
+# The marks, embeddings, overrides and isolates of bidirectional text: in a value from the case they would
+# reorder the words around it (U+202E turns "the message “Invoice” to the security team" back to front).
+BIDI_CONTROLS = "[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 
 
 class CaseError(PhishFeedbackError):
@@ -78,9 +81,9 @@ def read_report(
     return Report(
         kind=kind,
         id=_text(data.get("_id") or data.get("id")),
-        number=_text(data.get("caseId") or data.get("number") or data.get("sourceRef")),
-        title=printable(title.strip()),
-        reported_subject=printable(reported.lstrip(SUBJECT_SEPARATORS).strip()),
+        number=one_line(_text(data.get("caseId") or data.get("number") or data.get("sourceRef"))),
+        title=one_line(title),
+        reported_subject=one_line(reported.lstrip(SUBJECT_SEPARATORS)),
         created=_date(data.get("startDate") or data.get("date") or data.get("createdAt")),
         verdict=_verdict(data, custom_field, kind) if flavour == VERDICT_FLAVOUR else "",
         tags=_strings(tags),
@@ -232,6 +235,16 @@ def _date(epoch_ms: object) -> datetime | None:
 
 def _text(value: object) -> str:
     return printable(str(value)) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+
+
+def one_line(text: str) -> str:
+    """A value from the case as a message shows it: printable, on one line, with no bidirectional control.
+
+    The title holds the attacker's subject: line breaks in it would make paragraphs of their own in the
+    SOC's message, worded as the SOC's, and bidirectional controls would reorder the SOC's sentence.
+    """
+    line = printable(" ".join(text.split()))
+    return line if line.isprintable() else re.sub(BIDI_CONTROLS, "", line)
 
 
 def printable(text: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from email.header import Header
 from email.policy import Policy
 
-from feedback.case import printable
+from feedback.case import one_line
 
 # What starts an encoded word, to the email package's parser and to mail readers.
 ENCODED_WORD = "=?"
@@ -37,7 +37,7 @@ class EncodedWords(str):
 
 def header_value(name: str, text: str) -> str:
     """The text as the value of header `name`: one line, no control character, and never read as an encoded word."""
-    line = " ".join(printable(text).split())
+    line = one_line(text)
     # Beyond ASCII too: the email package's folding of such a line may drop a space or add one where it splits
     # the text into encoded words (`…Ihre Adresse über` arrived as `…Ihre Adress e über`).
     return EncodedWords(name, line) if ENCODED_WORD in line or not line.isascii() else line

@@ -34,20 +34,23 @@ class InterimReport:
         # The acknowledgement records only whom it reached (feedback/tags.py `acknowledgement_operations`).
         self.verdict = None if decision.message == ACKNOWLEDGEMENT else decision.verdict
         self.operation = TAG_OPERATION[kind]
-        self.total = len(decision.recipients)
+        self.recipients, self.tags = decision.recipients, (sent_tag, failed_tag)
         self.notified: list[str] = []
         self.records: list[str] = []
-        self.failed = {
-            address: json_text({"address": address, "reason": NOT_REACHED}) for address in decision.recipients
-        }
-        self.unreached = {} if self.verdict is None else {a: self._tag(record_tag(UNREACHED, a)) for a in self.failed}
-        self.sent_tag, self.failed_tag = self._tag(sent_tag), self._tag(failed_tag)
+        # Made when the first message is accepted, when they are first written.
+        self.failed: dict[str, str] = {}
+        self.unreached: dict[str, str] = {}
+        self.closing: tuple[str, ...] = ()
         write_output({"success": False, "errorMessage": ENDED_WHILE_SENDING})
 
     def accepted(self, item: Outgoing, at: datetime) -> None:
         """The message to `item.recipient` was accepted at `at`: from now on, a kill leaves their record."""
+        if not self.notified:
+            self._first()
         self.notified.append(json_text({"address": item.recipient, "message_id": item.message_id}))
-        self.records += [self._tag(tag) for tag in notified_tags(item.recipient, at, self.verdict)]
+        records = notified_tags(item.recipient, at, self.verdict)
+        spare(*records)  # as the final report does: a secret learned later must not blot out the record
+        self.records += map(self._tag, records)
         del self.failed[item.recipient]
         self.unreached.pop(item.recipient, None)
         try:
@@ -55,22 +58,27 @@ class InterimReport:
         except OSError:  # the job's final report still comes; this one only matters if the job is killed first
             pass
 
+    def _first(self) -> None:
+        self.failed = {a: json_text({"address": a, "reason": NOT_REACHED}) for a in self.recipients}
+        if self.verdict is not None:
+            self.unreached = {a: self._tag(record_tag(UNREACHED, a)) for a in self.recipients}
+            self.closing = tuple(self._tag(tag) for tag in self.tags)
+
     def _tag(self, tag: str) -> str:
-        spare(tag)  # as the final report does: a secret learned later must not blot out the record
         return json_text({"type": self.operation, "tag": tag})
 
     def _text(self) -> str:
-        done = len(self.notified)
+        done, total = len(self.notified), len(self.recipients)
         message = (
-            f"Phish_Feedback was ended while the messages were going out, after {done} of the {self.total}"
-            " reporter(s) were mailed: those are recorded, and the next run does not mail them again. It mails the"
-            f" {self.total - done} others; the one whose message the mail service had as the job was ended may get"
-            " it twice (the server's log, or through Graph the Sent Items, says). The responder's Job timeout in"
+            f"Phish_Feedback was ended while the messages were going out, after {done} of the {total} reporter(s)"
+            " were mailed: those are recorded, and the next run does not mail them again. It mails the"
+            f" {total - done} others; the one whose message the mail service had as the job was ended may get it"
+            " twice (the server's log, or through Graph the Sent Items, says). The responder's Job timeout in"
             " Cortex was shorter than the jobTimeout it planned for, or the job was stopped (PhishFeedback README)."
         )
         operations = [*self.records, *self.unreached.values()]
-        if self.verdict is not None:
-            operations += [self.sent_tag, self.failed_tag] if self.unreached else [self.sent_tag]
+        # The sent tag (the case was answered), and the failed tag while some reporter is not reached.
+        operations += self.closing if self.unreached else self.closing[:1]
         # Written from the parts, each already strict JSON: json_text would scrub and encode all of them again.
         return (
             f'{{"success": true, "full": {{"message": {json_text(message)}, "verdict": {json_text(self.verdict)},'

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from feedback.addresses import AddressError, domain_allowed, parse_address
-from feedback.case import CaseError, Observable, Report, verdict_named
+from feedback.case import CaseError, Observable, Report, one_line, verdict_named
 from feedback.flavours import ACKNOWLEDGEMENT, VERDICT_FLAVOUR
 from feedback.redaction import shortened, spare
 from feedback.shapes import shape
@@ -95,7 +95,8 @@ def decide(report: Report, observables: list[Observable], audience: Audience) ->
         raise CaseError(_nobody(refused, report.kind))
     # Only the reporters accepted: the record names them, and a secret learned later must not blot them out.
     spare(*recipients, *already)
-    subject = next((o.data for o in observables if o.data_type in SUBJECT_TYPES), None)
+    # A blank one says nothing: the title's subject stands.
+    subject = next((line for o in observables if o.data_type in SUBJECT_TYPES if (line := one_line(o.data))), None)
     sender = next((o.data for o in observables if o.data_type == "mail" and not _has_tag(o, reporter_tag)), None)
     return Decision(
         verdict=report.verdict,
@@ -104,7 +105,7 @@ def decide(report: Report, observables: list[Observable], audience: Audience) ->
         already_notified=tuple(already),
         refused=tuple(refused),
         reported_subject=subject if subject is not None else report.reported_subject,
-        reported_sender=sender or "",
+        reported_sender=one_line(sender or ""),
         from_observables={
             k: v for k, v in (("reporters", tagged), ("reported_subject", subject), ("reported_sender", sender)) if v
         },

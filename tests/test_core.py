@@ -33,6 +33,12 @@ def test_anything_but_one_plain_address_is_refused_with_a_reason(value):
     assert str(refused.value)
 
 
+def test_a_value_longer_than_any_address_is_refused_for_its_length_before_it_is_parsed():
+    # The parser would take about a minute over these backslashes, and give another reason.
+    with pytest.raises(AddressError, match="longer than the 254 characters mail takes"):
+        parse_address("\\" * 100_000 + "@example.org")
+
+
 def test_a_plain_address_is_kept_as_written():
     assert parse_address("  Alice.Smith+phish@Example.org ") == "Alice.Smith+phish@Example.org"
 

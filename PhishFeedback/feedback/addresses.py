@@ -17,6 +17,11 @@ from feedback.redaction import holds_secret
 HOST_NAME = frozenset(string.ascii_letters + string.digits + "-.")
 # What SMTP takes before the '@' (RFC 5321 §4.5.3.1.1).
 LONGEST_LOCAL_PART = 64
+# What SMTP takes of a whole address: a path of 256 characters, its angle brackets included (RFC 5321 §4.5.3.1.3).
+LONGEST_ADDRESS = 254
+
+
+HELD_SECRET = "it holds one of the responder's secrets (a server echoed it)"
 
 
 class AddressError(ValueError):
@@ -35,6 +40,11 @@ def parse_address(value: str) -> str:
         raise AddressError("it has no '@' (an address is name@domain)")
     if not local or not domain:
         raise AddressError(f"it has nothing {'before' if not local else 'after'} the '@' (an address is name@domain)")
+    if len(text) > LONGEST_ADDRESS:
+        # Before the parser, whose time grows with the square of the length (100,000 backslashes: a minute).
+        raise AddressError(
+            HELD_SECRET if holds_secret(text) else f"it is longer than the {LONGEST_ADDRESS} characters mail takes"
+        )
     try:
         address = Address(addr_spec=text)
     # Not only its documented errors: the parser raises AttributeError on `x@[` (Python 3.9 to 3.13),
@@ -47,7 +57,7 @@ def parse_address(value: str) -> str:
         raise AddressError("its domain is not a host name (letters, digits, '-' and '.' only)")
     if holds_secret(address.addr_spec):
         # A server that echoes a secret into an observable must not get it mailed to its own domain.
-        raise AddressError("it holds one of the responder's secrets (a server echoed it)")
+        raise AddressError(HELD_SECRET)
     if len(address.addr_spec.rpartition("@")[0]) > LONGEST_LOCAL_PART:
         # Beyond what servers take; and the To header would fold it, quotes and all.
         raise AddressError(f"its part before the '@' is longer than the {LONGEST_LOCAL_PART} characters mail takes")

@@ -47,6 +47,7 @@ class CaseSearch:
         self.pages: tuple[int, bytes] | None = None  # (status, body) answered to every page asked for
         self.unknown: set[str] = set()  # operators this TheHive does not know
         self.slow = 0.0  # seconds each page takes
+        self.unavailable = 0  # pages answered 503 (a proxy's, a restart's) before TheHive answers again
         self.key = API_KEY
         self._kept: dict[str, tuple[list, list]] = {}  # question -> (the cases asked about, the answer)
         server.expect_request("/api/v1/status").respond_with_handler(self._status)
@@ -83,6 +84,9 @@ class CaseSearch:
         body = json.loads(request.data or b"{}")
         self.requests.append((request.full_path, body))
         time.sleep(self.slow)
+        if self.unavailable and "count" not in json.dumps(body):
+            self.unavailable -= 1
+            return Response("Service Unavailable", status=503, content_type="text/plain")
         if self.pages and "count" not in json.dumps(body):
             return Response(self.pages[1], status=self.pages[0], content_type="application/json")
         try:

@@ -85,6 +85,25 @@ def test_counts_only_the_days_asked_for_until_included(version, thehive_https, s
     assert [m["month"] for m in got["months"]] == ["2026-02"]
 
 
+def test_the_last_day_there_is_as_until_counts_every_case(thehive_https, stats):
+    reports = generate(30, seed=4)
+    hive = CaseSearch(thehive_https, "5", reports)
+
+    got = read_json(stats(hive.url, "--json", "--until", "9999-12-31"))
+
+    assert got["cases"] == expected(reports)["cases"]
+
+
+def test_a_case_whose_id_is_not_a_text_is_counted_like_the_others(thehive_https, stats):
+    reports = generate(30, seed=5)
+    hive = CaseSearch(thehive_https, "5", reports)
+    hive.cases[0]["_id"], hive.cases[1]["_id"] = ["~1"], {"id": "~2"}
+
+    got = read_json(stats(hive.url, "--json"))
+
+    assert got["cases"] == expected(reports)["cases"]
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_the_recorded_time_of_each_message_comes_back_from_every_version(version, thehive_https, stats):
     created = (START + 3 * DAY) // 1000
@@ -408,6 +427,26 @@ def test_ctrl_c_during_the_read_ends_with_a_sentence(thehive_https, thehive_ca):
     assert process.returncode == 130
     assert err.strip() == "thehive_stats: stopped before the end of the read; nothing was counted."
     assert out == ""
+
+
+def test_a_page_that_meets_a_passing_server_error_is_asked_again(thehive_https, stats):
+    reports = generate(700, seed=6)
+    hive = CaseSearch(thehive_https, "5", reports)
+    hive.unavailable = 1
+
+    got = read_json(stats(hive.url, "--json"))
+
+    assert got["cases"] == expected(reports)["cases"]
+
+
+def test_a_read_cut_by_the_time_limit_says_nothing_was_counted(thehive_https, stats):
+    hive = CaseSearch(thehive_https, "5", generate(700, seed=2))
+    hive.slow = 3.0
+
+    result = stats(hive.url, "--time-limit", "2")
+
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith("allow more with --time-limit. Nothing was counted."), result.stderr
 
 
 def test_a_long_read_leaves_its_final_line_where_stderr_is_a_log(thehive_https, stats):

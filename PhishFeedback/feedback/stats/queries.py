@@ -8,7 +8,7 @@ anywhere and by case where the responder does neither, so what comes back is che
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from feedback.errors import PhishFeedbackError
 from feedback.shapes import shape
@@ -45,7 +45,8 @@ def window(since: str | None, until: str | None) -> Window:
     start, end = _day(since, "--since"), _day(until, "--until")
     if start and end and end < start:
         raise WindowError(f"--until {until} comes before --since {since}: give the first day, then the last.")
-    return Window(_ms(start), _ms(end + timedelta(days=1)) if end else None)
+    # Up to the start of the day after the last; after 9999-12-31, the last day there is, no end at all.
+    return Window(_ms(start), _ms(end + timedelta(days=1)) if end and end.date() < date.max else None)
 
 
 def count_request(major: int, title_prefix: str, span: Window) -> Request:

@@ -35,6 +35,9 @@ SLACK = 2
 class CaseApi(AdminApi):
     advice = ADVICE
     parse = staticmethod(decoded)
+    # Its queries are POSTs, but they only read.
+    reading = frozenset({"GET", "POST"})
+    unfinished = {"read": "Nothing was counted."}
 
 
 def statistics(
@@ -88,8 +91,8 @@ def cases(
                 f"{where} answered {len(page)} cases to a page of {PAGE}: it ignores the range asked for, so the"
                 " cases cannot be read page by page. Nothing was counted."
             )
-        ids = frozenset(map(_id, page))
-        if page and previous and ids <= previous:
+        ids = frozenset(map(_id, page)) - {None}
+        if ids and previous and ids <= previous:
             raise SetupError(
                 f"{where} answered the same page of cases again (from case {start + 1}): it ignores the range asked"
                 " for. Nothing was counted."
@@ -99,7 +102,7 @@ def cases(
             yield from page
         else:
             for case in page:
-                if _id(case) not in previous:
+                if _id(case) is None or _id(case) not in previous:
                     read += 1
                     yield case
         progress(read, count)
@@ -116,5 +119,7 @@ def _ask(api: AdminApi, request, parse: Callable[[bytes], object] | None = None)
     return api.call("POST", request.path, request.body, parse)
 
 
-def _id(case: object) -> object:
-    return case.get("_id") or case.get("id") if isinstance(case, dict) else None
+def _id(case: object) -> str | None:
+    """The case's id; None for one without an id as TheHive writes it (a text), which no page can then repeat."""
+    found = case.get("_id") or case.get("id") if isinstance(case, dict) else None
+    return found if isinstance(found, str) else None

@@ -43,6 +43,12 @@ class AdminApi:
     advice = ADVICE
     # How the client decodes an answer within the bounds: its own decoder (True), or thehive_stats.py's faster one.
     parse: bool | Callable[[bytes], object] = True
+    # The methods that only read, and so are asked again after a server error; what a call cut short leaves.
+    reading = frozenset({"GET"})
+    unfinished = {
+        "read": "Nothing was changed.",
+        "write": "The change may have been made: run the command again to see.",
+    }
 
     def __init__(self, settings: TheHiveSettings, limit: float) -> None:
         try:
@@ -54,7 +60,7 @@ class AdminApi:
         self.settings, self.limit = settings, limit
         self.clock = Clock(time.monotonic() + limit)
         try:
-            self.session = thehive_session(settings, context, retried=frozenset({"GET"}), clock=self.clock)
+            self.session = thehive_session(settings, context, retried=self.reading, clock=self.clock)
         except ImportError:  # said before any call
             raise SetupError(
                 f"requests is not installed for {sys.executable}. Install the responder's requirements into a"
@@ -99,11 +105,7 @@ class AdminApi:
         return answer
 
     def _late(self, where: str, method: str) -> SetupError:
-        changed = (
-            "Nothing was changed."
-            if method == "GET"
-            else "The change may have been made: run the command again to see."
-        )
+        changed = self.unfinished["read" if method in self.reading else "write"]
         return SetupError(
             f"{where} did not finish answering within {self.limit:g} s, the time this command allows itself in all"
             f" (--time-limit). Check TheHive and the way to it, or allow more with --time-limit. {changed}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from urllib.parse import quote
 
 from werkzeug import Request, Response
 
@@ -29,6 +30,9 @@ class CustomFieldApi:
         self.url = server.url_for("/").rstrip("/")
         # Refusals quote the credentials they were sent, as a careless proxy or server may.
         self.echo = False
+        # Refusals quote the key URL-encoded, as an authentication gateway may quote a query string.
+        self.echo_quoted = False
+        self.key = API_KEY
         # Every create or change refused with 400.
         self.refuse_writes = False
         # What GET /api/v1/status says TheHive's version is.
@@ -61,7 +65,9 @@ class CustomFieldApi:
 
     def _answer(self, request: Request) -> Response:
         seen = f" (Authorization: {request.headers.get('Authorization')})" if self.echo else ""
-        if request.headers.get("Authorization") != f"Bearer {API_KEY}":
+        if self.echo_quoted:
+            seen = f" (token={quote(request.headers.get('Authorization', '').removeprefix('Bearer '), safe='')})"
+        if request.headers.get("Authorization") != f"Bearer {self.key}":
             return _json(401, {"type": "AuthenticationError", "message": f"Authentication failure{seen}"})
         v1 = request.path.startswith("/api/v1/")
         if self.major == 5 and not v1:

@@ -142,6 +142,17 @@ def test_key_echoed_by_thehive_in_a_refusal_is_masked(setup, hive):
     assert API_KEY not in result.stdout + result.stderr
 
 
+def test_key_echoed_url_encoded_is_masked(setup, hive):
+    # TheHive 4's keys are base64: most hold '+' or '/', which a URL writes as %2B and %2F.
+    hive.echo_quoted = hive.refuse_writes = True
+    hive.key = "q7+Lm2/Xc9Rt4+Vb8/Nw1Ze5+Kp0/Hy3"
+
+    result = setup(hive.url, apikey=hive.key)
+
+    assert result.returncode == 1 and "HTTP 400" in result.stderr and MASK in result.stderr
+    assert "q7%2BLm2" not in result.stdout + result.stderr
+
+
 def test_unreachable_thehive_is_one_line(setup):
     result = setup(f"https://127.0.0.1:{free_port()}")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from urllib.parse import unquote
+from urllib.parse import quote, quote_plus, unquote
 
 # Items whose name holds one of these are secrets, as cortexutils decides when it echoes the input.
 SECRET_PHRASES = ("key", "password", "secret")
@@ -27,9 +27,11 @@ def secret_item(name: object) -> bool:
 
 
 def encoded_forms(secret: str) -> set[str]:
-    """The secret, its base64, and the base64 characters it gives inside any longer string."""
+    """The secret, URL-encoded (a gateway quoting a query string), its base64, and the base64 characters it gives
+    inside any longer string."""
     encoded = secret.encode("utf-8", "surrogatepass")
-    return {secret, _b64(encoded), *_embedded_base64(encoded)}
+    quoted = {quote(encoded, safe=""), quote_plus(encoded, safe="")}
+    return {secret, *quoted, _b64(encoded), *_embedded_base64(encoded)}
 
 
 def plain_auth_forms(user: str | None, password: str) -> set[str]:

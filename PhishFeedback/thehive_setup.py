@@ -41,12 +41,20 @@ def main() -> int:
         settings = thehive_settings(options, apikey, "a TheHive admin")
         end = time.monotonic() + options.time_limit
         print(terminal_safe(set_up(settings, options.field, options.time_limit)))
-        if options.dashboard:
-            print(terminal_safe(add_dashboard(settings, options.field, end - time.monotonic())))
     except SetupError as failure:
-        print(f"thehive_setup: {terminal_safe(str(failure))}", file=sys.stderr)
-        return 1
+        return _failed(str(failure))
+    if options.dashboard:
+        try:
+            print(terminal_safe(add_dashboard(settings, options.field, end - time.monotonic())))
+        except SetupError as failure:
+            # Its "Nothing was changed" speaks of the dashboard alone: the field's step above may have changed TheHive.
+            return _failed(f"the custom field is set up, as said above; the dashboard was not created: {failure}")
     return 0
+
+
+def _failed(sentence: str) -> int:
+    print(f"thehive_setup: {terminal_safe(sentence)}", file=sys.stderr)
+    return 1
 
 
 def set_up(settings: TheHiveSettings, name: str, limit: float) -> str:

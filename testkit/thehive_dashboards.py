@@ -17,6 +17,8 @@ from testkit.thehive_api import API_KEY, CREATED
 class DashboardApi:
     def __init__(self, server) -> None:
         self.dashboards: list[dict] = []
+        # Every dashboard refused with 403, as TheHive refuses a user without the permission.
+        self.forbidden = False
         server.expect_request("/api/dashboard/_search", method="POST").respond_with_handler(self._search)
         server.expect_request("/api/dashboard", method="POST").respond_with_handler(self._create)
 
@@ -28,6 +30,8 @@ class DashboardApi:
     def _create(self, request: Request) -> Response:
         if request.headers.get("Authorization") != f"Bearer {API_KEY}":
             return _json(401, {"type": "AuthenticationError", "message": "Authentication failure"})
+        if self.forbidden:
+            return _json(403, {"type": "AuthorizationError", "message": "Your are not authorized"})
         body = json.loads(request.data)
         fields = ("title", "description", "status", "definition")
         if set(body) != set(fields) or not all(isinstance(body[key], str) for key in fields):

@@ -65,6 +65,20 @@ def test_setup_creates_the_dashboard_on_thehive4_once_reading_the_field_named(th
     assert fields == {"customFields.verdict"}
 
 
+def test_a_refused_dashboard_after_the_field_was_created_says_the_field_stands(thehive_https, setup):
+    hive = CustomFieldApi(thehive_https, 4)
+    DashboardApi(thehive_https).forbidden = True
+
+    result = setup(hive.url, "--dashboard")
+
+    assert result.returncode == 1
+    assert "Created the string custom field 'phishFeedback'" in result.stdout
+    assert result.stderr.startswith(
+        "thehive_setup: the custom field is set up, as said above; the dashboard was not created: "
+    )
+    assert "HTTP 403" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
 def test_setup_on_thehive5_says_where_the_dashboards_steps_are(thehive_https, setup):
     hive = CustomFieldApi(thehive_https, 5)
 

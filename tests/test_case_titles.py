@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feedback.case import SUBJECT_SEPARATORS, CaseError, printable, read_report
+from feedback.case import SUBJECT_SEPARATORS, CaseError, one_line, read_report
 from testkit.cases import thehive4_case
 
 PREFIX = "Phishing report"
@@ -101,7 +101,7 @@ def any_case(text: str, flips: list[bool]) -> str:
 def test_any_tags_and_markers_before_the_prefix_in_any_case_leave_the_subject_after_it(markers, space, flips, subject):
     title = space.join(markers) + space + any_case(PREFIX, flips) + ": " + subject
 
-    assert reported_subject(title) == printable((": " + subject).lstrip(SUBJECT_SEPARATORS).strip())
+    assert reported_subject(title) == one_line((": " + subject).lstrip(SUBJECT_SEPARATORS))
 
 
 @EXAMPLES
@@ -111,7 +111,7 @@ def test_every_title_accepted_before_keeps_its_reported_subject(space, rest):
     if not title.strip():
         return
 
-    assert reported_subject(title) == printable(rest.lstrip(SUBJECT_SEPARATORS).strip())
+    assert reported_subject(title) == one_line(rest.lstrip(SUBJECT_SEPARATORS))
 
 
 @EXAMPLES
@@ -141,4 +141,4 @@ def test_a_subject_beyond_ascii_reaches_the_reporter_with_every_space(cortex, sm
     result = cortex(thehive4_case("Spam", title=title), subject="{case_title}")
 
     assert result.success, result.error
-    assert smtp.delivered[0].message["Subject"] == " ".join(printable(title).split())
+    assert smtp.delivered[0].message["Subject"] == one_line(title)

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
-from feedback.case import printable
+from feedback.case import one_line
 from testkit.cases import thehive4_case
 from testkit.cortex import (
     ACKNOWLEDGE_MANIFEST,
@@ -381,4 +381,4 @@ def test_whatever_the_title_holds_the_message_has_our_headers_and_our_body(corte
     result = cortex(thehive4_case("Spam", title=title), subject="{case_title}")
 
     assert result.success, result.error
-    assert_only_our_headers_and_body(smtp.delivered[0].message, " ".join(printable(title.strip()).split()))
+    assert_only_our_headers_and_body(smtp.delivered[0].message, one_line(title))

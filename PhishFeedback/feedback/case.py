@@ -24,11 +24,9 @@ SUBJECT_SEPARATORS = " \t:-–—|"
 # What a mail system or a forwarding reporter puts before a report's title: [tags] ([EXT], [SPAM]) and
 # reply or forward markers in the languages of the messages (RE, FW, Fwd, TR, WG, AW), any number of each.
 TITLE_MARKER = r"(?:\[[^\[\]]*\]|(?:re|fwd?|tr|wg|aw)\s*:)"
-# Control characters other than line breaks and tabs, and lone surrogates (JSON can carry them;
-# no mail can): replaced by U+FFFD wherever a case's text may reach a message.
+# Control characters but line breaks and tabs, lone surrogates (JSON carries them, no mail can): shown as U+FFFD.
 UNPRINTABLE = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]"
-# The marks, embeddings, overrides and isolates of bidirectional text: in a value from the case they would
-# reorder the words around it (U+202E turns "the message “Invoice” to the security team" back to front).
+# The marks, embeddings, overrides and isolates of bidirectional text: in a case's value, they reorder our words.
 BIDI_CONTROLS = "[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 
 
@@ -240,8 +238,7 @@ def _text(value: object) -> str:
 def one_line(text: str) -> str:
     """A value from the case as a message shows it: printable, on one line, with no bidirectional control.
 
-    The title holds the attacker's subject: line breaks in it would make paragraphs of their own in the
-    SOC's message, worded as the SOC's, and bidirectional controls would reorder the SOC's sentence.
+    The title holds the attacker's subject: its line breaks would make paragraphs worded as the SOC's.
     """
     line = printable(" ".join(text.split()))
     return line if line.isprintable() else re.sub(BIDI_CONTROLS, "", line)

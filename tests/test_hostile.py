@@ -155,9 +155,8 @@ def test_job_killed_after_a_reporter_was_mailed_still_records_them_and_the_next_
 
     assert killed.success, killed.everything_printed()
     assert "ended while the messages were going out, after 1 of the 2 reporter(s)" in killed.output["full"]["message"]
-    assert [n["address"] for n in killed.output["full"]["notified"]] == ["alice@example.org"]
-    assert {"feedback_sent:alice@example.org", "mail sent", "feedback_failed:bob@example.org"} <= set(killed.tags)
-    assert "feedback_sent:bob@example.org" not in killed.tags
+    assert {"feedback_sent:alice@example.org", "mail sent", "mail failed"} <= set(killed.tags)
+    assert not any("bob@example.org" in tag for tag in killed.tags)
 
     smtp.faults.stall_after = -1
     again = run_job(tmp_path / "second", apply_operations(case, killed), job_config())

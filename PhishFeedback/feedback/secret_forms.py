@@ -26,11 +26,16 @@ def secret_item(name: object) -> bool:
     return any(word in str(name).lower() for word in (*SECRET_PHRASES, *SECRET_NAMES))
 
 
+# The longest secret that may travel in a URL (a password, a key, a token), and so be quoted back URL-encoded.
+TRAVELLING = 1024
+
+
 def encoded_forms(secret: str) -> set[str]:
     """The secret, URL-encoded (a gateway quoting a query string), its base64, and the base64 characters it gives
     inside any longer string."""
     encoded = secret.encode("utf-8", "surrogatepass")
-    quoted = {quote(encoded, safe=""), quote_plus(encoded, safe="")}
+    # Not a private key's: it signs here and never travels, and its forms would triple the index of pieces.
+    quoted = {quote(encoded, safe=""), quote_plus(encoded, safe="")} if len(encoded) <= TRAVELLING else set()
     return {secret, *quoted, _b64(encoded), *_embedded_base64(encoded)}
 
 

@@ -42,6 +42,7 @@ class CaseSearch:
         self.url = server.url_for("/").rstrip("/")
         self.requests: list[tuple[str, object]] = []
         self.ignore_range = self.same_page = False
+        self.page_cap = 0  # the most cases a page holds, whatever was asked (a server's or a proxy's cap); 0: none
         self.count_offset = 0
         self.replaced: dict[str, tuple[int, bytes]] = {}  # path -> (status, body) answered instead
         self.pages: tuple[int, bytes] | None = None  # (status, body) answered to every page asked for
@@ -152,6 +153,8 @@ class CaseSearch:
             return chosen
         if self.same_page:
             start, end = 0, end - start
+        if self.page_cap:
+            end = min(end, start + self.page_cap)
         return chosen[start:end]
 
     def _check(self, node: object) -> None:

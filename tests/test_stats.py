@@ -285,6 +285,28 @@ def test_a_thehive_that_does_not_page_is_stopped_with_a_sentence(version, fault,
     assert len(hive.requests) == asked
 
 
+def test_a_thehive_that_caps_its_pages_is_read_on_to_its_count(thehive_https, stats):
+    reports = generate(1300, seed=7)
+    hive = CaseSearch(thehive_https, "5", reports)
+    hive.page_cap = 100
+
+    got = read_json(stats(hive.url, "--json"))
+
+    assert got["cases"] == expected(reports)["cases"]
+
+
+def test_cases_holding_whole_mails_are_read_in_smaller_pages(thehive_https, stats):
+    # 600 cases of 40 kB each: a page of 500 is over the 16 MB the command reads of one answer.
+    reports = generate(600, seed=8)
+    hive = CaseSearch(thehive_https, "5", reports)
+    for case in hive.cases:
+        case["description"] = "Received: from mail.example.org\n" * 1250
+
+    got = read_json(stats(hive.url, "--json"))
+
+    assert got["cases"] == expected(reports)["cases"]
+
+
 def test_pages_are_bounded_by_thehives_own_count(thehive_https, stats):
     reports = generate(2600, seed=5)
     hive = CaseSearch(thehive_https, "5", reports)

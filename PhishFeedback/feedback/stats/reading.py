@@ -10,9 +10,9 @@ with a sentence rather than a loop.
 from __future__ import annotations
 
 import difflib
-import math
 from collections.abc import Callable, Iterator
 
+from feedback.http_failures import TooLarge
 from feedback.shapes import replaced
 from feedback.stats.decoding import decoded, page_decoded
 from feedback.stats.facts import case_facts
@@ -78,17 +78,27 @@ def check_field(api: AdminApi, major: int, field: str) -> None:
 def cases(
     api: AdminApi, major: int, title_prefix: str, span: Window, count: int, progress: Callable[[int, int], None]
 ) -> Iterator[dict]:
-    """Every case TheHive gives for the window, oldest first; a case a shifted page repeats is given once."""
+    """Every case TheHive gives for the window, oldest first; a case a shifted page repeats is given once.
+
+    A page over the bounded read's size (cases that hold whole mails) is asked again half as long; a page
+    shorter than asked before TheHive's count is reached (a TheHive or a proxy that caps its pages) is read
+    on from where it ends.
+    """
     where = f"TheHive at {api.settings.url}"
-    pages = math.ceil(count / PAGE) + SLACK
-    start, read, previous = 0, 0, frozenset()
-    for _ in range(pages):
-        page = _ask(api, page_request(major, title_prefix, span, start), page_decoded)
+    size, start, read, previous = PAGE, 0, 0, frozenset()
+    while True:
+        try:
+            page = _ask(api, page_request(major, title_prefix, span, start, size), page_decoded)
+        except SetupError as failure:
+            if not isinstance(failure.__cause__, TooLarge) or size == 1:
+                raise
+            size //= 2
+            continue
         if not isinstance(page, list):
             raise SetupError(f"{where} did not answer a page of cases with a list. Check that --url points at TheHive.")
-        if len(page) > PAGE:
+        if len(page) > size:
             raise SetupError(
-                f"{where} answered {len(page)} cases to a page of {PAGE}: it ignores the range asked for, so the"
+                f"{where} answered {len(page)} cases to a page of {size}: it ignores the range asked for, so the"
                 " cases cannot be read page by page. Nothing was counted."
             )
         ids = frozenset(map(_id, page)) - {None}
@@ -106,13 +116,14 @@ def cases(
                     read += 1
                     yield case
         progress(read, count)
-        if len(page) < PAGE:
+        start, previous = start + len(page), ids
+        if not page or (len(page) < size and start >= count):
             return
-        start, previous = start + PAGE, ids
-    raise SetupError(
-        f"{where} counted {count} cases but kept answering pages past them ({pages} pages of {PAGE}): it ignores the"
-        " range asked for. Nothing was counted."
-    )
+        if start > count + SLACK * PAGE:
+            raise SetupError(
+                f"{where} counted {count} cases but kept answering pages past them (up to case {start}): it"
+                " ignores the range asked for. Nothing was counted."
+            )
 
 
 def _ask(api: AdminApi, request, parse: Callable[[bytes], object] | None = None) -> object:

@@ -79,7 +79,8 @@ def send(
     except Untrusted as untrusted:
         raise advice.error(untrusted.sentence(where, advice.tls)) from None
     except TooLarge as large:  # said of all the job reads from TheHive, whatever was left of it for this call
-        raise advice.error(TooLarge(large.status, large.headers, LARGEST).sentence(where, advice.url)) from None
+        # Its cause kept: the statistics ask a page too large again, half as long.
+        raise advice.error(TooLarge(large.status, large.headers, LARGEST).sentence(where, advice.url)) from large
     except Redirected as redirect:
         raise advice.error(redirect.sentence(where, f"The API key goes to no other URL. {advice.reach}")) from None
     except HttpFailure as failure:

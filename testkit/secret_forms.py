@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 from urllib.parse import quote
@@ -41,7 +42,11 @@ def joined(text: str) -> str:
 
 
 def leaked(text: str, secret: str, user: str) -> list[str]:
-    """Every form of the secret found in the text, joined or not, and `base64` if it can be decoded from it."""
+    """Every form of the secret found in the text, joined or not, and `base64` if it can be decoded from it.
+
+    The text as a browser shows it too: a secret with '&' or '<' in an HTML part is there escaped.
+    """
+    text = f"{text}\n{html.unescape(text)}"
     forms = echoed_forms(secret, user)
     found = sorted(form for form in forms if form in text or "".join(form.split()) in joined(text))
     return found + (["base64"] if decodable(text, secret) or decodable(joined(text), secret) else [])

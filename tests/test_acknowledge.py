@@ -103,12 +103,17 @@ def test_the_acknowledgement_answers_only_phishing_reports_as_the_verdict_does(a
 
 def test_an_unreached_reporter_gets_no_record_and_is_tried_again_next_run(acknowledge, smtp):
     smtp.faults.refuse["bob@example.org"] = "550 5.1.1 <bob@example.org>: mailbox unavailable"
-    result = acknowledge(thehive4_case(None, ["alice@example.org", "bob@example.org"]))
+    case = thehive4_case(None, ["alice@example.org", "bob@example.org"])
+    result = acknowledge(case)
+    smtp.faults.refuse.clear()
+    again = acknowledge(apply_operations(case, result))
 
     assert result.success, result.error
     assert untimed(result) == acknowledged("alice@example.org")
     assert result.output["full"]["failed"][0]["address"] == "bob@example.org"
     assert "could not be reached" in result.output["full"]["message"]
+    assert again.success, again.error
+    assert smtp.recipients() == ["alice@example.org", "bob@example.org"]
 
 
 def test_template_acknowledge_replaces_the_shipped_text_and_cannot_name_a_verdict(acknowledge, smtp):

@@ -284,3 +284,23 @@ def test_a_reporter_whose_address_holds_a_servers_word_fails_alone(cortex, smtp,
     smtp.assert_each_got_exactly_one(["alice@example.org", "bob@example.org"], one_per_message=True)
     assert [f["address"] for f in result.output["full"]["failed"]] == [unknown]
     assert "User unknown" in result.output["full"]["failed"][0]["reason"]
+
+
+def test_the_analysts_message_names_ten_unreached_reporters_and_counts_the_others(cortex, smtp):
+    refused = [f"user{n:02}@example.org" for n in range(12)]
+    smtp.faults.refuse = dict.fromkeys(refused, "550 5.1.1 No such user")
+    result = cortex(thehive4_case("Spam", ["alice@example.org", *refused]), smtp_retries=0)
+
+    assert result.success, result.error
+    message = result.output["full"]["message"]
+    assert "12 could not be reached" in message and "; and 2 more, listed under failed." in message
+    assert refused[9] in message and refused[10] not in message
+    assert len(result.output["full"]["failed"]) == 12
+
+
+def test_a_part_before_the_at_of_exactly_64_characters_is_mailed(cortex, smtp):
+    longest = "a" * 64 + "@example.org"
+    result = cortex(thehive4_case("Spam", [longest]))
+
+    assert result.success, result.error
+    assert smtp.recipients() == [longest]

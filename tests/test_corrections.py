@@ -313,3 +313,13 @@ def test_a_correction_scores_below_one_point_with_spamassassin(cortex, smtp, tmp
     names = [name for _, name, _ in rules]
     assert "ALL_TRUSTED" not in names
     assert score < 1.0, rules
+
+
+def test_a_correction_the_server_refused_is_not_reported_as_given(cortex, smtp, told_legit):
+    case = with_verdict(told_legit((ALICE, BOB)), "Phishing")
+    smtp.faults.refuse[ALICE] = "550 5.1.1 No such user"
+    result = cortex(case, smtp_retries=0)
+
+    assert result.success, result.error
+    assert [c["address"] for c in result.output["full"]["corrections"]] == [BOB]
+    assert "1 of them a correction" in result.output["full"]["message"]

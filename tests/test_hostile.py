@@ -34,7 +34,7 @@ from testkit.cortex import (
     start_job,
     write_job,
 )
-from testkit.smtp_server import Faults, RawTcpServer
+from testkit.smtp_server import PASSWORD, Faults, RawTcpServer
 
 NOTHING_SENT = "Nothing was sent or tagged"
 
@@ -187,6 +187,22 @@ def test_output_folder_that_cannot_be_written_is_found_before_any_message(tmp_pa
     assert smtp.delivered == []
     assert "cannot write its report" in result.stderr and "sent nothing" in result.stderr
     assert "Traceback" not in result.everything_printed()
+
+
+def test_a_report_that_cannot_be_written_at_the_end_is_printed_without_the_password(tmp_path, job_config, smtp):
+    job = write_job(tmp_path, thehive4_case("Spam", ["bob@example.org"]), job_config(smtp_retries=0))
+    smtp.faults.refuse["bob@example.org"] = f"550 5.1.1 No such user here (you logged in as {PASSWORD})"
+
+    def output_made_unwritable():
+        (job / "output" / "output.json").unlink()
+        (job / "output" / "output.json").mkdir()
+        (job / "output" / "output.json" / "kept").write_text("")
+
+    smtp.faults.on_quit = output_made_unwritable
+    result = finish_job(start_job(job), job)
+
+    assert "No such user here" in result.stderr, result.everything_printed()
+    assert PASSWORD not in result.everything_printed()
 
 
 def test_output_json_that_cannot_be_replaced_is_found_before_any_message(tmp_path, job_config, smtp):

@@ -119,17 +119,18 @@ def test_throttling_that_lasts_ends_with_the_servers_reply(cortex, smtp):
 
 
 def test_reporters_beyond_what_the_pace_allows_in_the_budget_are_left_for_the_next_run(deliver_within, smtp):
-    # A turn comes 1 s after the previous message ended: the 3rd about 2 s in, the 4th after 3 s. 0.9 s for the rest.
-    delivery = deliver_within(thehive4_case("Spam", CAMPAIGN), 2.9, smtp_max_per_minute=60)
+    # A turn comes 2 s after the previous message ended: the 3rd about 4 s in, the 4th after 6 s. Each exchange may
+    # take up to 0.35 s on a busy machine and the 3rd still fit, with twice the longest, in 5.5 s.
+    delivery = deliver_within(thehive4_case("Spam", CAMPAIGN), 5.5, smtp_max_per_minute=30)
 
     assert [item.recipient for item in delivery.sent] == CAMPAIGN[:3]
     assert [f.address for f in delivery.failed] == CAMPAIGN[3:]
     assert delivery.failed[0].reason.startswith(
-        "At smtp_max_per_minute 60, this job's 6 message(s) need 0.1 min; its time budget (80% of Cortex's"
+        "At smtp_max_per_minute 30, this job's 6 message(s) need 0.2 min; its time budget (80% of Cortex's"
         " jobTimeout) ended before this reporter's turn. Run the responder again"
     )
     smtp.assert_each_got_exactly_one(CAMPAIGN[:3])
-    assert min(gaps(smtp)) >= 1.0
+    assert min(gaps(smtp)) >= 2.0
 
 
 def test_no_message_is_left_in_flight_at_the_deadline_with_the_server_still_deciding(deliver_within, smtp):

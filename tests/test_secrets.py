@@ -246,3 +246,23 @@ def test_a_token_inside_the_sender_address_is_scrubbed_from_the_server_refusal_q
     assert "Sender address rejected" in result.error
     assert token not in result.everything_printed()
     assert smtp.delivered == []
+
+
+def test_a_password_with_html_characters_in_the_title_is_blotted_out_of_the_html_part(cortex, smtp):
+    secret = "Pa<ss&Word-4-Login"
+    smtp.faults.password = secret
+    result = cortex(thehive4_case("Spam", title=f"Phishing report: your password {secret}"), smtp_password=secret)
+
+    assert result.success, result.error
+    message = smtp.delivered[0].message
+    parts = [message.get_body((kind,)).get_content() for kind in ("plain", "html")]
+    assert leaked("\n".join(parts), secret, USER) == []
+
+
+def test_a_token_equal_to_a_word_of_an_already_notified_address_leaves_it_whole_in_the_report(cortex, smtp, issuing):
+    case = thehive4_case("Spam", ["alice@example.org", "bob@example.org"], tags=["feedback_sent:alice@example.org"])
+    result = cortex(case, **issuing("example"))
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["bob@example.org"]
+    assert result.output["full"]["already_notified"] == ["alice@example.org"]

@@ -42,6 +42,21 @@ def test_a_server_that_trickles_bytes_is_cut_at_the_deadline(greeting):
     assert "did not answer within" not in str(cut.value)
 
 
+def test_a_server_that_trickles_once_in_tls_is_cut_at_the_deadline(certificates):
+    server = Trickler(b"250", pace=0.3, lasting=12, starttls=certificates.server_context())
+    config = cortex_config({"from": "soc@example.org", "smtp_host": "127.0.0.1", "smtp_port": server.port})
+    settings = read_settings({**config, "smtp_timeout": 1, "smtp_user": None, "cacerts": certificates.ca_pem}, {})
+    started = time.monotonic()
+    try:
+        with pytest.raises(Permanent) as cut:
+            SmtpTransport(settings.way_out, settings.message.sender_address, started + 2).check([], settings.limits)
+    finally:
+        server.close()
+
+    assert time.monotonic() - started < 5
+    assert "the job's time budget ran out while waiting for the SMTP server" in str(cut.value)
+
+
 def test_a_non_ascii_password_logs_in_as_utf8(cortex, smtp):
     smtp.faults.password = NON_ASCII_PASSWORD
     result = cortex(thehive4_case(), smtp_password=NON_ASCII_PASSWORD)

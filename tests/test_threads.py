@@ -193,3 +193,12 @@ def test_a_case_read_through_the_legacy_api_does_not_ask_for_merged_alerts(corte
     assert result.success, result.error
     assert [request.path for request, _ in thehive.log] == ["/api/case/artifact/_search"]
     assert thread_of(smtp.delivered[0].message) == (None, None)
+
+
+def test_a_reporter_whose_address_has_capitals_is_answered_in_their_reports_thread(cortex, smtp, thehive, api):
+    mixed = "Alice.Smith@Example.org"
+    merged_case_thehive(thehive, [v1_alert(REPORT_ID, [f"user_email:{mixed}"])])
+    result = cortex(thehive5_case("Spam", [mixed]), **api)
+
+    assert result.success, result.error
+    assert thread_of(smtp.delivered[0].message) == (REPORT_ID, REPORT_ID)

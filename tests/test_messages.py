@@ -99,6 +99,16 @@ def test_bidirectional_controls_in_the_title_cannot_reorder_our_sentences(cortex
     assert '"Invoice 4202 eciovnI" to the security team' in text
 
 
+@pytest.mark.parametrize("language, quoted", [("en", '"(no subject)"'), ("fr", "« (sans objet) »")])
+def test_a_reported_message_without_a_subject_is_named_as_mail_readers_name_it(cortex, smtp, language, quoted):
+    result = cortex(thehive4_case("Spam", title="Phishing report: "), language=language)
+
+    assert result.success, result.error
+    _, text, html = parts(smtp.delivered[0])
+    assert quoted in text
+    assert '""' not in text and "«  »" not in text
+
+
 def test_a_blank_subject_observable_leaves_the_titles_subject(cortex, smtp):
     alert = thehive_alert("Spam", artifacts=[{"dataType": "mail_subject", "data": " \n", "tags": []}])
     result = cortex(alert, data_type="thehive:alert")

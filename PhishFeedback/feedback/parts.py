@@ -13,7 +13,7 @@ from string import Formatter
 from feedback.items import ConfigError
 from feedback.redaction import scrub
 from feedback.shapes import shape
-from feedback.templates import Section, default_guidance_url, reference_template
+from feedback.templates import Section, default_guidance_url, no_subject, reference_template
 
 # Characters of one message (subject, text and HTML): far above any feedback, far below what hurts.
 MESSAGE_LIMIT = 1_000_000
@@ -39,6 +39,7 @@ def fill_for(part: Part, recipient: str) -> tuple[dict[str, str], dict[str, str]
 
 def make_part(section: Section, shared: dict[str, str], guidance_url: str | None) -> Part:
     values = dict(shared, guidance_url=guidance_url or default_guidance_url(section.language))
+    values["reported_subject"] = values["reported_subject"] or no_subject(section.language)
     # Before escaping too: a secret with `&` or `<` in it would not be found again in the HTML.
     values = {k: scrub(v) for k, v in values.items()}
     values["reference"] = _reference(section.language, values)

@@ -174,6 +174,11 @@ def default_guidance_url(language: str) -> str:
     return _shipped(language, "guidance_url.txt").strip()
 
 
+def no_subject(language: str) -> str:
+    """What stands for the reported subject where the reported e-mail had none, as mail readers show it."""
+    return _shipped(language, "no_subject.txt").strip()
+
+
 def reference_template(language: str, dated: bool) -> str:
     """The line that names the case, in the wording for a case with a date or without one."""
     return _shipped_template(language, "reference.txt" if dated else "reference_undated.txt").strip()

@@ -10,6 +10,7 @@ See docs/statistics.md.
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import os
 import sys
@@ -46,6 +47,7 @@ def main() -> int:
     options, apikey = started(__file__, arguments)
     try:
         span = window(options.since, options.until)
+        _check_writable(options)
         settings = thehive_settings(options, apikey, "a TheHive user who may read the cases")
         progress = Progress(sys.stderr)
         # A page's cases are dropped once counted, and what is kept (the counts) holds no cycle: the cyclic
@@ -89,6 +91,23 @@ def _write(stats: dict, options: argparse.Namespace) -> list[str]:
             f"{failure.filename} cannot be written ({failure.strerror or type(failure).__name__})."
         ) from None
     return written
+
+
+def _check_writable(options: argparse.Namespace) -> None:
+    """Said before the read, which may take an hour: a file the figures could not be written to at its end."""
+    if options.html and os.path.isdir(options.html):
+        raise SetupError(f"{options.html} cannot be written ({os.strerror(errno.EISDIR)}).")
+    wanted = [(options.html, os.path.dirname(os.path.abspath(options.html)))] if options.html else []
+    if options.csv:  # made if missing, with the folders above it: the nearest that exists must take it
+        folder = os.path.abspath(options.csv)
+        while not os.path.exists(folder) and os.path.dirname(folder) != folder:
+            folder = os.path.dirname(folder)
+        wanted.append((options.csv, folder))
+    for path, folder in wanted:
+        if not os.path.isdir(folder):
+            raise SetupError(f"{path} cannot be written ({os.strerror(errno.ENOENT)}).")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise SetupError(f"{path} cannot be written ({os.strerror(errno.EACCES)}).")
 
 
 def _period(options: argparse.Namespace) -> str:

@@ -32,7 +32,10 @@ TIME_LIMIT = 3600.0
 def arguments() -> argparse.Namespace:
     purpose = "Count the phishing reports in TheHive: cases, reporters, verdicts, and the feedback they were given."
     parser = thehive_parser(purpose, "of a user who may read the cases", TIME_LIMIT)
-    parser.add_argument("--title-prefix", default="Phishing report", help="as the responder's title_prefix item")
+    # Stripped as the responder strips its item: a single space takes every title.
+    parser.add_argument(
+        "--title-prefix", default="Phishing report", type=str.strip, help="as the responder's title_prefix item"
+    )
     parser.add_argument("--custom-field", default="phishFeedback", help="as the responder's custom_field item")
     parser.add_argument("--since", metavar="YYYY-MM-DD", help="first day of case creation counted (UTC)")
     parser.add_argument("--until", metavar="YYYY-MM-DD", help="last day of case creation counted (UTC), included")
@@ -45,11 +48,11 @@ def arguments() -> argparse.Namespace:
 
 def main() -> int:
     options, apikey = started(__file__, arguments)
+    progress = Progress(sys.stderr)
     try:
         span = window(options.since, options.until)
         _check_writable(options)
         settings = thehive_settings(options, apikey, "a TheHive user who may read the cases")
-        progress = Progress(sys.stderr)
         # A page's cases are dropped once counted, and what is kept (the counts) holds no cycle: the cyclic
         # collector would only walk every decoded case again, a sixth of the command's time.
         gc.disable()
@@ -59,6 +62,7 @@ def main() -> int:
         stats["window"] = {"since": options.since, "until": options.until}
         written = _write(stats, options)
     except (SetupError, WindowError) as failure:
+        progress.cut()
         print(f"thehive_stats: {terminal_safe(str(failure))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

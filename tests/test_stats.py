@@ -10,6 +10,7 @@ import csv
 import functools
 import json
 import os
+import pty
 import random
 import re
 import signal
@@ -285,6 +286,15 @@ def test_a_thehive_that_does_not_page_is_stopped_with_a_sentence(version, fault,
     assert len(hive.requests) == asked
 
 
+def test_a_single_space_as_title_prefix_counts_every_case_as_the_responder_answers_every_title(thehive_https, stats):
+    reports = generate(200, seed=9)
+    hive = CaseSearch(thehive_https, "5", reports)
+
+    got = read_json(stats(hive.url, "--json", "--title-prefix", " "))
+
+    assert got["cases"] == expected(reports, prefix="")["cases"] == len(reports)
+
+
 def test_a_thehive_that_caps_its_pages_is_read_on_to_its_count(thehive_https, stats):
     reports = generate(1300, seed=7)
     hive = CaseSearch(thehive_https, "5", reports)
@@ -470,6 +480,34 @@ def test_a_read_cut_by_the_time_limit_says_nothing_was_counted(thehive_https, st
 
     assert result.returncode == 1
     assert result.stderr.strip().endswith("allow more with --time-limit. Nothing was counted."), result.stderr
+
+
+def test_a_failure_after_the_progress_was_shown_at_a_terminal_starts_its_own_line(thehive_https, thehive_ca):
+    hive = CaseSearch(thehive_https, "5", generate(1200, seed=2))
+    hive.slow = 2.0  # the count and the first page take 4 s: the progress shows, then the time limit cuts the next
+    env = {**os.environ, "THEHIVE_APIKEY": API_KEY}
+    command = [str(SCRIPT), "--url", hive.url, "--cacerts", str(thehive_ca), "--time-limit", "5"]
+    controller, terminal = pty.openpty()
+    try:
+        done = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=terminal, timeout=60)
+        os.close(terminal)
+        printed = b""
+        while chunk := _read_or_nothing(controller):
+            printed += chunk
+    finally:
+        os.close(controller)
+
+    assert done.returncode == 1
+    lines = printed.decode().replace("\r\n", "\n").split("\n")
+    assert "cases read" in lines[0]
+    assert lines[1].startswith("thehive_stats: TheHive at "), printed
+
+
+def _read_or_nothing(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # the terminal's other end is closed
+        return b""
 
 
 def test_a_long_read_leaves_its_final_line_where_stderr_is_a_log(thehive_https, stats):

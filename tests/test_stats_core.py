@@ -177,6 +177,17 @@ def ten_seconds_of_reading(terminal: bool) -> str:
     return stream.getvalue()
 
 
+def test_a_read_that_fails_after_showing_its_progress_ends_that_line_first():
+    stream, clock = Terminal(True), Clock()
+    progress = Progress(stream, clock=clock)
+    clock.now += 5
+    progress(1000, 1500)
+    progress.cut()
+    stream.write("thehive_stats: TheHive answered HTTP 500.\n")
+
+    assert stream.getvalue().endswith("(200 a second)\nthehive_stats: TheHive answered HTTP 500.\n")
+
+
 def test_a_long_read_shows_its_count_and_rate_at_a_terminal():
     printed = ten_seconds_of_reading(True)
 

@@ -48,5 +48,11 @@ class Progress:
         )
         self.stream.flush()
 
+    def cut(self) -> None:
+        """The read ends on a failure: the progress line is ended, so that the failure's sentence has its own."""
+        if self.shown:
+            self.stream.write("\n")
+            self.shown = False
+
     def _rate(self, read: int, now: float) -> str:
         return f"{read / max(now - self.started, 1e-9):,.0f} a second"

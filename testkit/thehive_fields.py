@@ -33,6 +33,8 @@ class CustomFieldApi:
         # Refusals quote the key URL-encoded, as an authentication gateway may quote a query string.
         self.echo_quoted = False
         self.key = API_KEY
+        # What answers a change TheHive made (status, body): a proxy's 504 while TheHive went on, a body rewritten.
+        self.after_write: tuple[int, str] | None = None
         # Every create or change refused with 400.
         self.refuse_writes = False
         # What GET /api/v1/status says TheHive's version is.
@@ -80,10 +82,16 @@ class CustomFieldApi:
         if self.refuse_writes:
             return _json(400, {"type": "BadRequest", "message": f"Invalid request{seen}"})
         if request.method == "POST" and not identifier:
-            return self._create(body, v1)
+            return self._made(self._create(body, v1))
         if request.method == "PATCH" and identifier and (not v1 or self.major == 5):
-            return self._patch(identifier[1:], body, v1)
+            return self._made(self._patch(identifier[1:], body, v1))
         return _json(404, {"type": "NotFound", "message": f"{request.method} {request.path} not found"})
+
+    def _made(self, answer: Response) -> Response:
+        if self.after_write is None:
+            return answer
+        status, body = self.after_write
+        return Response(body, status=status, content_type="text/html")
 
     def _create(self, body: dict, v1: bool) -> Response:
         name = body.get("name") if v1 else body.get("reference")

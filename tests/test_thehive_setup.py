@@ -153,6 +153,26 @@ def test_key_echoed_url_encoded_is_masked(setup, hive):
     assert "q7%2BLm2" not in result.stdout + result.stderr
 
 
+def test_a_proxys_server_error_to_the_create_says_the_field_may_have_been_made(setup, hive):
+    hive.after_write = (504, "<html><body>Gateway Timeout</body></html>")
+
+    result = setup(hive.url)
+
+    assert result.returncode == 1
+    assert "answered HTTP 504 to POST" in result.stderr
+    assert result.stderr.rstrip().endswith("The change may have been made: run the command again to see.")
+    assert [field["name"] for field in hive.fields] == ["phishFeedback"]
+
+
+def test_a_create_answered_with_an_unreadable_success_is_done(setup, hive):
+    hive.after_write = (201, "<html><body>Created</body></html>")
+
+    result = setup(hive.url)
+
+    assert result.returncode == 0, result.stderr
+    assert [field["name"] for field in hive.fields] == ["phishFeedback"]
+
+
 def test_unreachable_thehive_is_one_line(setup):
     result = setup(f"https://127.0.0.1:{free_port()}")
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from feedback.alarm import Clock, timeout_within
+from feedback.http_failures import HttpFailure, Malformed, Refused, TimedOut, Untrusted
 from feedback.items import ConfigError
 from feedback.redaction import shortened
 from feedback.thehive.api import Advice, send, thehive_session
@@ -96,12 +97,18 @@ class AdminApi:
                 self.advice,
                 decoded=parse or self.parse,
             )
-        except SetupError:
+        except SetupError as failure:
             if self.clock.out():  # the clock cut the connection: said as that, not as an unreachable TheHive
                 raise self._late(where, method) from None
-            raise
+            if method in self.reading or not _sent(failure.__cause__):
+                raise
+            if isinstance(failure.__cause__, Malformed) and 200 <= failure.__cause__.status < 300:
+                return None  # done: only the answer saying so is unreadable
+            raise SetupError(f"{failure} {self.unfinished['write']}") from None
         if status not in (200, 201, 204):
-            raise SetupError(f"{where} answered HTTP {status} to {method} {path}{_explained(answer)}.")
+            # A server error to a change may come after TheHive made it (a proxy's 504 while TheHive works on).
+            unfinished = f" {self.unfinished['write']}" if status >= 500 and method not in self.reading else ""
+            raise SetupError(f"{where} answered HTTP {status} to {method} {path}{_explained(answer)}.{unfinished}")
         return answer
 
     def _late(self, where: str, method: str) -> SetupError:
@@ -110,6 +117,13 @@ class AdminApi:
             f"{where} did not finish answering within {self.limit:g} s, the time this command allows itself in all"
             f" (--time-limit). Check TheHive and the way to it, or allow more with --time-limit. {changed}"
         )
+
+
+def _sent(cause: BaseException | None) -> bool:
+    """Whether the request that failed with this cause may have reached TheHive (None: TheHive refused it)."""
+    if not isinstance(cause, HttpFailure) or isinstance(cause, (Untrusted, Refused)):
+        return False
+    return not isinstance(cause, TimedOut) or cause.sent
 
 
 def terminal_safe(text: str) -> str:

@@ -70,21 +70,22 @@ def send(
     from feedback.http_exchange import exchange
     from feedback.http_failures import HttpFailure, Malformed, Redirected, TooLarge, Untrusted
 
+    # Each failure keeps its cause: the set-up command tells a change that may have been made from one never sent,
+    # and the statistics ask a page too large again, half as long.
     try:
         status, _, answer = exchange(session, method, url, room, timeout, json=body, decoded=decoded)
-    except Malformed as malformed:
-        if 200 <= malformed.status < 300:
-            raise advice.error(malformed.sentence(where, advice.url)) from None
-        status, answer = malformed.status, None  # the status tells what went wrong
-    except Untrusted as untrusted:
-        raise advice.error(untrusted.sentence(where, advice.tls)) from None
-    except TooLarge as large:  # said of all the job reads from TheHive, whatever was left of it for this call
-        # Its cause kept: the statistics ask a page too large again, half as long.
-        raise advice.error(TooLarge(large.status, large.headers, LARGEST).sentence(where, advice.url)) from large
-    except Redirected as redirect:
-        raise advice.error(redirect.sentence(where, f"The API key goes to no other URL. {advice.reach}")) from None
+    except Malformed as failure:
+        if 200 <= failure.status < 300:
+            raise advice.error(failure.sentence(where, advice.url)) from failure
+        status, answer = failure.status, None  # the status tells what went wrong
+    except Untrusted as failure:
+        raise advice.error(failure.sentence(where, advice.tls)) from failure
+    except TooLarge as failure:  # said of all the job reads from TheHive, whatever was left of it for this call
+        raise advice.error(TooLarge(failure.status, failure.headers, LARGEST).sentence(where, advice.url)) from failure
+    except Redirected as failure:
+        raise advice.error(failure.sentence(where, f"The API key goes to no other URL. {advice.reach}")) from failure
     except HttpFailure as failure:
-        raise advice.error(failure.sentence(where, advice.reach)) from None
+        raise advice.error(failure.sentence(where, advice.reach)) from failure
     if status in (401, 403):
         raise advice.error(f"{where} refused the API key (HTTP {status}). {advice.key}")
     return status, answer

@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import signal
+import sys
 import threading
 import time
 from collections import Counter
@@ -203,6 +204,26 @@ def test_a_report_that_cannot_be_written_at_the_end_is_printed_without_the_passw
 
     assert "No such user here" in result.stderr, result.everything_printed()
     assert PASSWORD not in result.everything_printed()
+
+
+def test_a_final_report_too_large_for_the_disk_still_records_whom_the_job_mailed(tmp_path, job_config, smtp):
+    # A file size limit stands for a nearly full disk: the report of 20,000 refused values is past it, its records not.
+    limited = tmp_path / "limited"
+    limited.mkdir()
+    (limited / "python3").write_text(
+        "#!/bin/sh\n"
+        f"exec '{sys.executable}' -c 'import os, resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (200000,"
+        f" 200000)); os.execv(sys.argv[1], sys.argv[1:])' '{sys.executable}' \"$@\"\n"
+    )
+    (limited / "python3").chmod(0o755)
+    junk = [f"user_email:not-an-address-{i}" for i in range(20000)]
+    case = thehive4_case("Spam", ["alice@example.org"], tags=junk)
+    result = run_job(tmp_path / "job", case, job_config(), python_dir=limited)
+
+    assert smtp.recipients() == ["alice@example.org"]
+    assert result.success, result.everything_printed()
+    assert "feedback_sent:alice@example.org" in result.tags and "mail sent" in result.tags
+    assert "The rest of the report could not be written" in result.output["full"]["message"]
 
 
 def test_output_json_that_cannot_be_replaced_is_found_before_any_message(tmp_path, job_config, smtp):

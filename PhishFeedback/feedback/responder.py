@@ -58,8 +58,16 @@ class CortexJob(Responder):
 
         The record is spared: a secret learned while sending must never blot out a tag the next run reads.
         """
-        spare(*(operation["tag"] for operation in self.operations(full_report)))
-        write_output({"success": True, "full": full_report, "operations": self.operations(full_report)})
+        operations = self.operations(full_report)
+        spare(*(operation["tag"] for operation in operations))
+        try:
+            write_output({"success": True, "full": full_report, "operations": operations})
+        except OSError as unwritable:  # a full disk, a quota: the records, which are short, before all the rest
+            said = f"{full_report['message']} The rest of the report could not be written ({unwritable.strerror})."
+            try:
+                write_output({"success": True, "full": {"message": said}, "operations": operations})
+            except OSError:
+                pass  # the report written as each message was accepted still holds their records
 
     def error(self, message: str, ensure_ascii: bool = True) -> None:
         """cortexutils' error output, with the job's input echoed as it does, minus every secret and credential."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from urllib.parse import quote
+from collections.abc import Callable
 
 from werkzeug import Request, Response
 
@@ -30,8 +30,8 @@ class CustomFieldApi:
         self.url = server.url_for("/").rstrip("/")
         # Refusals quote the credentials they were sent, as a careless proxy or server may.
         self.echo = False
-        # Refusals quote the key URL-encoded, as an authentication gateway may quote a query string.
-        self.echo_quoted = False
+        # Refusals quote the key in this form (URL-encoded, say, as an authentication gateway may quote a query).
+        self.echo_as: Callable[[str], str] | None = None
         self.key = API_KEY
         # What answers a change TheHive made (status, body): a proxy's 504 while TheHive went on, a body rewritten.
         self.after_write: tuple[int, str] | None = None
@@ -67,8 +67,8 @@ class CustomFieldApi:
 
     def _answer(self, request: Request) -> Response:
         seen = f" (Authorization: {request.headers.get('Authorization')})" if self.echo else ""
-        if self.echo_quoted:
-            seen = f" (token={quote(request.headers.get('Authorization', '').removeprefix('Bearer '), safe='')})"
+        if self.echo_as:
+            seen = f" (token={self.echo_as(request.headers.get('Authorization', '').removeprefix('Bearer '))})"
         if request.headers.get("Authorization") != f"Bearer {self.key}":
             return _json(401, {"type": "AuthenticationError", "message": f"Authentication failure{seen}"})
         v1 = request.path.startswith("/api/v1/")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -142,15 +144,24 @@ def test_key_echoed_by_thehive_in_a_refusal_is_masked(setup, hive):
     assert API_KEY not in result.stdout + result.stderr
 
 
-def test_key_echoed_url_encoded_is_masked(setup, hive):
+@pytest.mark.parametrize(
+    "url_encoded",
+    [
+        lambda key: quote(key, safe=""),
+        quote,  # '/' left as it is, as in a path
+        lambda key: re.sub("%[0-9A-F]{2}", lambda escape: escape.group().lower(), quote(key, safe="")),
+    ],
+    ids=["query", "path", "lower-case"],
+)
+def test_key_echoed_url_encoded_is_masked(setup, hive, url_encoded):
     # TheHive 4's keys are base64: most hold '+' or '/', which a URL writes as %2B and %2F.
-    hive.echo_quoted = hive.refuse_writes = True
+    hive.echo_as, hive.refuse_writes = url_encoded, True
     hive.key = "q7+Lm2/Xc9Rt4+Vb8/Nw1Ze5+Kp0/Hy3"
 
     result = setup(hive.url, apikey=hive.key)
 
     assert result.returncode == 1 and "HTTP 400" in result.stderr and MASK in result.stderr
-    assert "q7%2BLm2" not in result.stdout + result.stderr
+    assert "Lm2" not in result.stdout + result.stderr
 
 
 def test_a_proxys_server_error_to_the_create_says_the_field_may_have_been_made(setup, hive):

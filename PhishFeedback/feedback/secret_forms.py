@@ -35,8 +35,15 @@ def encoded_forms(secret: str) -> set[str]:
     inside any longer string."""
     encoded = secret.encode("utf-8", "surrogatepass")
     # Not a private key's: it signs here and never travels, and its forms would triple the index of pieces.
-    quoted = {quote(encoded, safe=""), quote_plus(encoded, safe="")} if len(encoded) <= TRAVELLING else set()
+    quoted = _url_encoded(encoded) if len(encoded) <= TRAVELLING else set()
     return {secret, *quoted, _b64(encoded), *_embedded_base64(encoded)}
+
+
+def _url_encoded(encoded: bytes) -> set[str]:
+    """The forms a URL gives the secret: '/' escaped or not (a query, a path), space as '+' or '%20', the escapes'
+    hexadecimal digits in upper or lower case."""
+    forms = {make(encoded, safe=safe) for make in (quote, quote_plus) for safe in ("", "/")}
+    return forms | {re.sub("%[0-9A-F]{2}", lambda escape: escape.group().lower(), form) for form in forms}
 
 
 def plain_auth_forms(user: str | None, password: str) -> set[str]:

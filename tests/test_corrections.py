@@ -323,3 +323,13 @@ def test_a_correction_the_server_refused_is_not_reported_as_given(cortex, smtp, 
     assert result.success, result.error
     assert [c["address"] for c in result.output["full"]["corrections"]] == [BOB]
     assert "1 of them a correction" in result.output["full"]["message"]
+
+
+def test_a_record_of_a_verdict_the_responder_never_writes_is_named_on_one_short_line(cortex, smtp):
+    forged = "Phishing.\n\nIMPORTANT: your mailbox closes today. Confirm your password at https://evil.example/ \u202e"
+    tags = [f"feedback_sent:{ALICE}", f"feedback_verdict:2024-01-01T00:00:00Z;{forged};{ALICE}"]
+    result = cortex(thehive4_case("Spam", [ALICE], tags=tags))
+
+    assert result.success, result.error
+    text = smtp.delivered[0].message.get_body(("plain",)).get_content()
+    assert "\n\nIMPORTANT" not in text and "\u202e" not in text and "https://evil.example" not in text

@@ -115,8 +115,11 @@ def decide(report: Report, observables: list[Observable], audience: Audience) ->
 
 
 def _last_told(tags: list[object]) -> dict[str, str]:
-    """The verdict each address was last told, as the verdict's own name when it is one (a record kept its case)."""
-    return {address: verdict_named(told) or told for address, told in last_verdicts(tags).items()}
+    """The verdict each address was last told, as the verdict's own name when it is one (a record kept its case); any
+    other, which the responder never writes, as one short line: a correction names it in the SOC's sentence."""
+    return {
+        address: verdict_named(told) or shortened(one_line(told), 40) for address, told in last_verdicts(tags).items()
+    }
 
 
 def reporter_values(tags: tuple[str, ...], observables: list[Observable], reporter_tag: str) -> list[str]:

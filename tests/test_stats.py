@@ -317,6 +317,18 @@ def test_cases_holding_whole_mails_are_read_in_smaller_pages(thehive_https, stat
     assert got["cases"] == expected(reports)["cases"]
 
 
+def test_a_thehive_that_repeats_a_page_of_cases_numbered_not_named_is_stopped(thehive_https, stats):
+    hive = CaseSearch(thehive_https, "5", generate(1300, seed=5))
+    for number, case in enumerate(hive.cases):
+        case["_id"] = number
+    hive.same_page = True
+
+    result = stats(hive.url)
+
+    assert result.returncode == 1
+    assert "answered the same page of cases again" in result.stderr
+
+
 def test_pages_are_bounded_by_thehives_own_count(thehive_https, stats):
     reports = generate(2600, seed=5)
     hive = CaseSearch(thehive_https, "5", reports)

@@ -130,7 +130,8 @@ def _ask(api: AdminApi, request, parse: Callable[[bytes], object] | None = None)
     return api.call("POST", request.path, request.body, parse)
 
 
-def _id(case: object) -> str | None:
-    """The case's id; None for one without an id as TheHive writes it (a text), which no page can then repeat."""
+def _id(case: object) -> str | int | None:
+    """The case's id; None for one without an id as TheHive writes it (a text) or a number, which no page can then
+    repeat."""
     found = case.get("_id") or case.get("id") if isinstance(case, dict) else None
-    return found if isinstance(found, str) else None
+    return found if isinstance(found, (str, int)) and not isinstance(found, bool) else None

@@ -21,6 +21,16 @@ class DashboardApi:
         self.forbidden = False
         server.expect_request("/api/dashboard/_search", method="POST").respond_with_handler(self._search)
         server.expect_request("/api/dashboard", method="POST").respond_with_handler(self._create)
+        server.expect_request("/api/v1/user/current").respond_with_handler(self._current)
+        self.organisations: list[str] = []  # where each dashboard was made
+
+    def _current(self, request: Request) -> Response:
+        """The key's user as TheHive 4's v1 API shows it: the organisation it acts in, its default one (admin) unless
+        X-Organisation names another."""
+        if request.headers.get("Authorization") != f"Bearer {API_KEY}":
+            return _json(401, {"type": "AuthenticationError", "message": "Authentication failure"})
+        organisation = request.headers.get("X-Organisation") or "admin"
+        return _json(200, {"_id": "~8", "login": "admin@thehive.local", "organisation": organisation})
 
     def _search(self, request: Request) -> Response:
         if request.headers.get("Authorization") != f"Bearer {API_KEY}":
@@ -32,6 +42,7 @@ class DashboardApi:
             return _json(401, {"type": "AuthenticationError", "message": "Authentication failure"})
         if self.forbidden:
             return _json(403, {"type": "AuthorizationError", "message": "Your are not authorized"})
+        self.organisations.append(request.headers.get("X-Organisation") or "admin")
         body = json.loads(request.data)
         fields = ("title", "description", "status", "definition")
         if set(body) != set(fields) or not all(isinstance(body[key], str) for key in fields):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from feedback.case import VERDICTS
 from feedback.thehive.dashboard import PATH
 from testkit.thehive_api import API_KEY
 from testkit.thehive_dashboards import DashboardApi
@@ -53,11 +54,13 @@ def test_setup_creates_the_dashboard_on_thehive4_once_reading_the_field_named(th
     hive = CustomFieldApi(thehive_https, 4)
     dashboards = DashboardApi(thehive_https)
 
-    first = setup(hive.url, "--field", "verdict", "--dashboard")
-    again = setup(hive.url, "--field", "verdict", "--dashboard")
+    hive.add("verdict", options=VERDICTS)  # made by a first run with the key of the admin organisation
+    first = setup(hive.url, "--field", "verdict", "--dashboard", "--organisation", "SOC")
+    again = setup(hive.url, "--field", "verdict", "--dashboard", "--organisation", "SOC")
 
     assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
-    assert "Created the shared dashboard 'Phishing reports by verdict'" in first.stdout
+    assert "Created the dashboard 'Phishing reports by verdict', shared with the organisation" in first.stdout
+    assert dashboards.organisations == ["SOC"]
     assert "Nothing changed: TheHive already has the dashboard" in again.stdout
     (created,) = dashboards.dashboards
     definition = json.loads(created["definition"])
@@ -65,11 +68,23 @@ def test_setup_creates_the_dashboard_on_thehive4_once_reading_the_field_named(th
     assert fields == {"customFields.verdict"}
 
 
+def test_a_dashboard_asked_for_in_the_admin_organisation_is_refused_with_the_way_to_make_it(thehive_https, setup):
+    hive = CustomFieldApi(thehive_https, 4)
+    dashboards = DashboardApi(thehive_https)
+
+    result = setup(hive.url, "--dashboard")
+
+    assert result.returncode == 1
+    assert "Created the string custom field 'phishFeedback'" in result.stdout
+    assert "admin organisation, which holds no case" in result.stderr and "--organisation" in result.stderr
+    assert dashboards.dashboards == []
+
+
 def test_a_refused_dashboard_after_the_field_was_created_says_the_field_stands(thehive_https, setup):
     hive = CustomFieldApi(thehive_https, 4)
     DashboardApi(thehive_https).forbidden = True
 
-    result = setup(hive.url, "--dashboard")
+    result = setup(hive.url, "--dashboard", "--organisation", "SOC")
 
     assert result.returncode == 1
     assert "Created the string custom field 'phishFeedback'" in result.stdout

@@ -47,9 +47,9 @@ COVERED_ELSEWHERE = {
     "thehive-setup-dashboard": (
         "tests/test_dashboard.py",
         [
-            "export THEHIVE_APIKEY='<API key of a TheHive admin>'",
+            "export THEHIVE_APIKEY='<API key of an org-admin of the SOC organisation>'",
             "PhishFeedback/thehive_setup.py --url https://",
-            "--dashboard",
+            "--organisation SOC --dashboard",
         ],
     ),
     "real-mail-servers": (

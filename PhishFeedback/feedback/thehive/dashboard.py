@@ -12,7 +12,7 @@ import json
 import os
 
 from feedback.thehive.admin_api import STATUS, AdminApi
-from feedback.thehive.field_setup import edition
+from feedback.thehive.field_setup import SetupError, edition
 from feedback.thehive.settings import TheHiveSettings
 
 FILE = os.path.join("dashboards", "phish-feedback-verdicts.json")
@@ -20,6 +20,15 @@ PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.absp
 SHIPPED_FIELD = "phishFeedback"
 ROUTE = "/api/dashboard"
 SEARCH = "/api/dashboard/_search?range=all"
+CURRENT_USER = "/api/v1/user/current"
+# TheHive 4 shares a dashboard with the organisation the key acts in; its admin organisation holds no case, and
+# TheHive's menu shows no Dashboards to its admins (TheHive 4.1's DashboardCtrl and header).
+IN_ADMIN_ORGANISATION = (
+    "the key acts in TheHive's admin organisation, which holds no case and whose admins are shown no dashboards."
+    " Run the command again with --dashboard, --organisation and the name of the organisation whose analysts work"
+    " the phishing reports, and the key of a user of it who may manage its dashboards (an org-admin); the field is"
+    " then read, not changed. Nothing was changed."
+)
 
 
 def shipped(field: str) -> dict:
@@ -45,9 +54,12 @@ def add_dashboard(settings: TheHiveSettings, field: str, limit: float) -> str:
                 "TheHive 5 has no API to create a dashboard, nor a documented file to import: build its two widgets"
                 " by hand in TheHive's Dashboards page, as docs/dashboard.md shows (TheHive 5)."
             )
+        current = api.call("GET", CURRENT_USER)
+        if isinstance(current, dict) and str(current.get("organisation", "")).lower() == "admin":
+            raise SetupError(IN_ADMIN_ORGANISATION)
         # All the dashboards the user sees (a few), as TheHive's own list asks for them; the title is compared here.
         found = api.call("POST", SEARCH, {})
         if isinstance(found, list) and any(isinstance(d, dict) and d.get("title") == title for d in found):
             return f"Nothing changed: TheHive already has the dashboard '{title}'."
         api.call("POST", ROUTE, creation(field))
-    return f"Created the shared dashboard '{title}' (Dashboards in TheHive's menu)."
+    return f"Created the dashboard '{title}', shared with the organisation (Dashboards in TheHive's menu)."

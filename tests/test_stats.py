@@ -224,14 +224,16 @@ def test_a_verdict_that_reads_as_a_formula_is_quoted_in_the_columns_it_heads(the
     assert '"time to the verdict, median",-\n' in feedback and "'-" not in feedback
 
 
-def test_the_json_shows_a_terminal_no_character_that_reorders_what_it_shows(thehive_https, stats):
+def test_a_verdict_value_shows_no_character_that_reorders_what_is_shown(thehive_https, stats, tmp_path):
     spoofed = "Legit\u202elanruoj"
     hive = CaseSearch(thehive_https, "5", [case(1, spoofed, ["alice@example.org"])])
 
-    result = stats(hive.url, "--json")
+    result = stats(hive.url, "--json", "--html", str(tmp_path / "page.html"), "--csv", str(tmp_path / "csv"))
 
-    assert "\u202e" not in result.stdout and "Legit\\u202elanruoj" in result.stdout
-    assert read_json(result)["verdicts"][spoofed] == 1
+    assert read_json(result)["verdicts"]["Legitlanruoj"] == 1
+    written = [path.read_text(encoding="utf-8") for path in (tmp_path / "page.html", *(tmp_path / "csv").iterdir())]
+    for shown in (result.stdout, *written):
+        assert "\u202e" not in shown and "u202e" not in shown
 
 
 def test_a_custom_field_thehive_lacks_is_said_with_the_names_that_come_close(thehive_https, stats):

@@ -275,6 +275,16 @@ def test_case_without_a_date_leaves_no_broken_sentence(cortex, smtp, language, u
     assert broken not in text and broken not in html
 
 
+def test_an_alert_whose_reference_is_the_reported_mails_message_id_has_no_reference_line(cortex, smtp):
+    alert = thehive_alert("Spam")
+    alert["sourceRef"] = "<CAKx5Yq2p+Lw0vQ=9hZr@mail.gmail.com>"
+    result = cortex(alert, data_type="thehive:alert")
+
+    assert result.success, result.error
+    _, text, html = parts(smtp.delivered[0])
+    assert "Reference" not in text and "mail.gmail.com" not in text + html
+
+
 def test_case_without_a_number_or_a_date_has_no_reference_line(cortex, smtp):
     case = thehive4_case("Legit email")
     del case["startDate"], case["createdAt"], case["caseId"]

@@ -16,8 +16,7 @@ from feedback.shapes import shape
 
 VERDICTS = tuple(VERDICT_ITEMS)
 DATA_TYPES = {"thehive:case": "case", "thehive:alert": "alert"}
-# Custom fields of the case named when custom_field names none of them.
-SHOWN_FIELDS = 10
+SHOWN_FIELDS = 10  # custom fields of the case named when custom_field names none of them
 # The keys under which TheHive 4's v0 JSON stores a custom field's value, one per field type.
 VALUE_KEYS = ("string", "integer", "float", "boolean", "date", "number")
 SUBJECT_SEPARATORS = " \t:-–—|"
@@ -79,7 +78,7 @@ def read_report(
     return Report(
         kind=kind,
         id=_text(data.get("_id") or data.get("id")),
-        number=one_line(_text(data.get("caseId") or data.get("number") or data.get("sourceRef"))),
+        number=one_line(_text(data.get("caseId") or data.get("number") or _known_reference(data.get("sourceRef")))),
         title=one_line(title),
         reported_subject=one_line(reported.lstrip(SUBJECT_SEPARATORS)),
         created=_date(data.get("startDate") or data.get("date") or data.get("createdAt")),
@@ -210,11 +209,7 @@ def _observables(items: object):
             continue
         data_type, data, tags = item.get("dataType"), item.get("data"), item.get("tags")
         if isinstance(data_type, str) and isinstance(data, str):
-            yield Observable(
-                data_type,
-                printable(data),
-                _strings(tags),
-            )
+            yield Observable(data_type, printable(data), _strings(tags))
 
 
 def _strings(tags: object) -> tuple[str, ...]:
@@ -229,6 +224,11 @@ def _date(epoch_ms: object) -> datetime | None:
         return datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc)
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def _known_reference(source_ref: object) -> object:
+    """An alert's reference; not the reported mail's Message-ID (TheHive 5's mail intake), no case to a reporter."""
+    return None if isinstance(source_ref, str) and "@" in source_ref else source_ref
 
 
 def _text(value: object) -> str:

@@ -10,6 +10,7 @@ See docs/thehive-setup.md.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 
@@ -27,12 +28,25 @@ def arguments() -> argparse.Namespace:
     purpose = "Create TheHive's verdict custom field for Phish_Feedback, or add the verdicts it lacks."
     parser = thehive_parser(purpose, "of a TheHive admin", TIME_LIMIT)
     parser.add_argument(
-        "--field", default="phishFeedback", help="the field's internal name, as in the custom_field item"
+        "--field",
+        default="phishFeedback",
+        type=_field_name,
+        help="the field's internal name, as in the custom_field item",
     )
     parser.add_argument(
         "--dashboard", action="store_true", help="also create the dashboard of reports per verdict (TheHive 4)"
     )
     return parser.parse_args()
+
+
+def _field_name(text: str) -> str:
+    """A name TheHive's field editor would take (a letter, then letters, digits, '_' or '-'): an empty $FIELD, or a
+    dotted path, would make a field nobody can name in a case template, nor the dashboard read."""
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", text):
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is no field name: a letter, then letters, digits, '_' or '-' (like phishFeedback)"
+        )
+    return text
 
 
 def main() -> int:

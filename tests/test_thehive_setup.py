@@ -184,6 +184,25 @@ def test_a_create_answered_with_an_unreadable_success_is_done(setup, hive):
     assert [field["name"] for field in hive.fields] == ["phishFeedback"]
 
 
+@pytest.mark.parametrize("name", ["", "phish feedback", "customFields.verdict", "1verdict"])
+def test_a_field_name_thehive_could_not_use_is_refused_before_any_call(setup, hive, name):
+    result = setup(hive.url, "--field", name)
+
+    assert result.returncode == 2
+    assert "is no field name" in result.stderr
+    assert hive.writes == [] and hive.fields == []
+
+
+def test_a_url_where_no_thehive_4_or_5_answers_says_so(setup):
+    with HTTPServer(host="127.0.0.1") as other:
+        other.no_handler_status_code = 404  # as TheHive 3, which has no /api/v1
+        other.expect_request("/api/status").respond_with_json({"versions": {"TheHive": "3.5.1"}})
+        result = setup(other.url_for("/").rstrip("/"))
+
+    assert result.returncode == 1
+    assert "no TheHive 4 or 5 answers there" in result.stderr and "Nothing was changed." in result.stderr
+
+
 def test_unreachable_thehive_is_one_line(setup):
     result = setup(f"https://127.0.0.1:{free_port()}")
 

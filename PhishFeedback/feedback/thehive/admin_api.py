@@ -105,6 +105,12 @@ class AdminApi:
             if isinstance(failure.__cause__, Malformed) and 200 <= failure.__cause__.status < 300:
                 return None  # done: only the answer saying so is unreadable
             raise SetupError(f"{failure} {self.unfinished['write']}") from None
+        if status == 404 and path == STATUS:
+            raise SetupError(
+                f"{where} answered HTTP 404 to GET {STATUS}: no TheHive 4 or 5 answers there (TheHive 3 has no such"
+                f" page, and these commands do not speak its API). Check that --url points at TheHive 4 or 5."
+                f" {self.unfinished['read']}"
+            )
         if status not in (200, 201, 204):
             # A server error to a change may come after TheHive made it (a proxy's 504 while TheHive works on).
             unfinished = f" {self.unfinished['write']}" if status >= 500 and method not in self.reading else ""

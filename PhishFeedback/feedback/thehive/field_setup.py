@@ -45,6 +45,7 @@ class Field:
     name: str  # the internal name, the key of the case's custom fields
     type: str
     options: tuple
+    shown: str  # the name TheHive shows (4's v0 `name`, 5's `displayName`)
 
 
 @shape
@@ -79,6 +80,7 @@ def read_fields(answer: object, major: int) -> list[Field]:
     if not isinstance(answer, list):
         raise SetupError("TheHive did not answer with a list of custom fields. Check that --url points at TheHive.")
     identity = ("id", "reference") if major == 4 else ("_id", "name")
+    shown = "name" if major == 4 else "displayName"
     fields = []
     for item in answer:
         if isinstance(item, dict) and all(isinstance(item.get(key), str) for key in identity):
@@ -89,6 +91,7 @@ def read_fields(answer: object, major: int) -> list[Field]:
                     name=item[identity[1]],
                     type=str(item.get("type")),
                     options=tuple(options) if isinstance(options, list) else (),
+                    shown=item[shown] if isinstance(item.get(shown), str) else "",
                 )
             )
     return fields
@@ -98,6 +101,14 @@ def plan(fields: list[Field], major: int, name: str) -> Step:
     """Create the field, add the verdicts it lacks (keeping its other options), or nothing."""
     routes = ROUTES[major]
     existing = next((field for field in fields if field.name == name), None)
+    alike = next((field for field in fields if field.shown.lower() == name.lower()), None)
+    if existing is None and alike is not None:
+        raise SetupError(
+            f"TheHive already has a custom field shown as '{alike.shown}', whose internal name is '{alike.name}':"
+            " another would be shown alike in case templates and cases. Nothing was changed. Set the responder's"
+            f" custom_field item to '{alike.name}' and run this again with --field {alike.name} (or rename that"
+            " field in TheHive)."
+        )
     if existing is None:
         return Step(
             "POST",

@@ -39,11 +39,17 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--custom-field", default="phishFeedback", help="as the responder's custom_field item")
     parser.add_argument("--since", metavar="YYYY-MM-DD", help="first day of case creation counted (UTC)")
     parser.add_argument("--until", metavar="YYYY-MM-DD", help="last day of case creation counted (UTC), included")
-    parser.add_argument("--top", type=int, default=20, metavar="N", help="how many top reporters to list (20)")
+    parser.add_argument("--top", type=_count, default=20, metavar="N", help="how many top reporters to list (20)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
     parser.add_argument("--csv", metavar="DIR", help="also write one CSV file per table into DIR")
     parser.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with charts")
     return parser.parse_args()
+
+
+def _count(text: str) -> int:
+    if not (text.isascii() and text.isdigit()):
+        raise argparse.ArgumentTypeError(f"'{text}' is no count: give a whole number, 0 or more")
+    return int(text)
 
 
 def main() -> int:

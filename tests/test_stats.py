@@ -236,6 +236,15 @@ def test_a_verdict_value_shows_no_character_that_reorders_what_is_shown(thehive_
         assert "\u202e" not in shown and "u202e" not in shown
 
 
+def test_a_negative_top_is_refused_before_any_call(thehive_https, stats):
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["alice@example.org"])])
+
+    result = stats(hive.url, "--top", "-3")
+
+    assert result.returncode == 2
+    assert "is no count" in result.stderr and hive.requests == []
+
+
 def test_a_custom_field_thehive_lacks_is_said_with_the_names_that_come_close(thehive_https, stats):
     hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["alice@example.org"])])
 

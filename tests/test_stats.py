@@ -236,6 +236,20 @@ def test_a_verdict_value_shows_no_character_that_reorders_what_is_shown(thehive_
         assert "\u202e" not in shown and "u202e" not in shown
 
 
+def test_the_tables_line_up_as_the_terminal_shows_a_verdict_it_escapes(thehive_https, stats):
+    invisible = "Legit\u200bemail"  # a zero-width space, shown as \u200b
+    hive = CaseSearch(thehive_https, "5", [case(1, invisible, ["alice@example.org"]), case(2, "Spam", ["b@x.org"])])
+
+    result = stats(hive.url)
+
+    assert result.returncode == 0, result.stderr
+    assert "Legit\\u200bemail" in result.stdout
+    for table in result.stdout.strip().split("\n\n"):
+        header, rule, *rows = table.split("\n")[2:]
+        if rows != ["(none)"]:
+            assert {len(line) for line in (header, rule, *rows)} == {len(rule)}, table
+
+
 def test_a_negative_top_is_refused_before_any_call(thehive_https, stats):
     hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["alice@example.org"])])
 

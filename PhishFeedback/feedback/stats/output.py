@@ -15,7 +15,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def as_text(stats: dict) -> str:
     """The tables for a terminal: a case's text (an address, a verdict) cannot move the cursor or recolour it."""
-    return "\n\n".join("\n".join(map(terminal_safe, _text_table(table).split("\n"))) for table in tables(stats)) + "\n"
+    return "\n\n".join(map(_text_table, tables(stats))) + "\n"
 
 
 def as_json(stats: dict) -> str:
@@ -43,7 +43,8 @@ def _cell(value: object) -> object:
 
 
 def _text_table(table: Table) -> str:
-    cells = [list(table.header), *([str(value) for value in row] for row in table.rows)]
+    # Escaped before they are measured: a column lines up as the terminal shows it.
+    cells = [[terminal_safe(str(value)) for value in row] for row in (table.header, *table.rows)]
     widths = [max(len(row[i]) for row in cells) for i in range(len(table.header))]
     lines = [table.title, "-" * len(table.title)]
     for number, row in enumerate(cells):

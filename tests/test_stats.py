@@ -320,10 +320,13 @@ def test_a_single_space_as_title_prefix_counts_every_case_as_the_responder_answe
     assert got["cases"] == expected(reports, prefix="")["cases"] == len(reports)
 
 
-def test_a_thehive_that_caps_its_pages_is_read_on_to_its_count(thehive_https, stats):
+@pytest.mark.parametrize(
+    "fault, value", [("page_cap", 100), ("unavailable", 1)], ids=["pages-capped-at-100", "a-passing-503-on-a-page"]
+)
+def test_a_thehive_that_answers_its_pages_unevenly_is_read_to_its_count(thehive_https, stats, fault, value):
     reports = generate(1300, seed=7)
     hive = CaseSearch(thehive_https, "5", reports)
-    hive.page_cap = 100
+    setattr(hive, fault, value)
 
     got = read_json(stats(hive.url, "--json"))
 
@@ -497,16 +500,6 @@ def test_ctrl_c_during_the_read_ends_with_a_sentence(thehive_https, thehive_ca):
     assert process.returncode == 130
     assert err.strip() == "thehive_stats: stopped before the end of the read; nothing was counted."
     assert out == ""
-
-
-def test_a_page_that_meets_a_passing_server_error_is_asked_again(thehive_https, stats):
-    reports = generate(700, seed=6)
-    hive = CaseSearch(thehive_https, "5", reports)
-    hive.unavailable = 1
-
-    got = read_json(stats(hive.url, "--json"))
-
-    assert got["cases"] == expected(reports)["cases"]
 
 
 def test_a_read_cut_by_the_time_limit_says_nothing_was_counted(thehive_https, stats):

@@ -30,7 +30,6 @@ from testkit.cortex import (
     JobResult,
     apply_operations,
     finish_job,
-    read_output,
     run_job,
     start_job,
     write_job,
@@ -135,13 +134,14 @@ def test_job_killed_while_sending_leaves_a_report_that_says_so(tmp_path, job_con
     assert "Look in the SMTP server's log" in result.error
 
 
-def killed_once_a_message_was_accepted(job: Path) -> JobResult:
-    """The job killed as Cortex's docker runner kills it, once it has said that a message was accepted: the next
-    one is then with the stalled server."""
+def killed_with_the_second_message_at_the_server(job: Path, smtp) -> JobResult:
+    """The job killed as Cortex's docker runner kills it while the stalled server holds its second message: the
+    first was accepted, and the server will refuse the second whatever the test changes afterwards."""
+    messages = threading.Semaphore(0)
+    smtp.faults.stall_after, smtp.faults.on_data = 1, messages.release
     process = start_job(job)
-    deadline = time.monotonic() + 30
-    while not (read_output(job)[0] or {}).get("success") and time.monotonic() < deadline:
-        time.sleep(0.05)
+    for _ in range(2):
+        assert messages.acquire(timeout=30), "the job sent no second message"
     process.kill()
     return finish_job(process, job)
 
@@ -151,8 +151,9 @@ def test_job_killed_after_a_reporter_was_mailed_still_records_them_and_the_next_
 ):
     # Cortex's docker runner kills at the responder's Job timeout, which may come before the jobTimeout it plans for.
     case = thehive4_case("Spam", ["alice@example.org", "bob@example.org"])
-    smtp.faults.stall_after = 1
-    killed = killed_once_a_message_was_accepted(write_job(tmp_path / "first", case, job_config(smtp_timeout=30)))
+    killed = killed_with_the_second_message_at_the_server(
+        write_job(tmp_path / "first", case, job_config(smtp_timeout=30)), smtp
+    )
 
     assert killed.success, killed.everything_printed()
     assert "ended while the messages were going out, after 1 of the 2 reporter(s)" in killed.output["full"]["message"]
@@ -167,10 +168,9 @@ def test_job_killed_after_a_reporter_was_mailed_still_records_them_and_the_next_
 
 
 def test_acknowledgement_killed_after_a_reporter_was_acknowledged_records_only_them(tmp_path, job_config, smtp):
-    smtp.faults.stall_after = 1
     case = thehive4_case(None, ["alice@example.org", "bob@example.org"])
     job = write_job(tmp_path, case, job_config(ACKNOWLEDGE_MANIFEST, smtp_timeout=30))
-    killed = killed_once_a_message_was_accepted(job)
+    killed = killed_with_the_second_message_at_the_server(job, smtp)
 
     assert killed.success, killed.everything_printed()
     assert [tag.split(":")[0] for tag in killed.tags] == ["feedback_ack", "feedback_ack_at"]

@@ -36,7 +36,7 @@ def letterhead(settings: MessageSettings, languages: list[str]) -> Letterhead:
     top, bottom = letterhead_templates()
     values = {
         "cid": html.escape(cid),
-        "alt": html.escape(" ".join(settings.sender_name.split()) or domain),
+        "name": html.escape(" ".join(settings.sender_name.split()) or domain),
         "contact": html.escape(contact),
         "width": settings.logo.width,
         "height": settings.logo.height,

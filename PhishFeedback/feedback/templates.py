@@ -151,8 +151,8 @@ def frame() -> str:
 
 def letterhead_templates() -> tuple[str, str]:
     """The rows a page with the organisation's logo starts and ends with: the logo beside its name, the footer."""
-    top = _shipped_template("logo.html", known=("cid", "alt", "contact", "width", "height"))
-    return top, _shipped_template("footer.html", known=("alt", "contact", "footer"))
+    top = _shipped_template("logo.html", known=("cid", "name", "contact", "width", "height"))
+    return top, _shipped_template("footer.html", known=("name", "contact", "footer"))
 
 
 def footer_text(language: str) -> str:

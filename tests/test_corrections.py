@@ -92,7 +92,7 @@ def test_the_correction_is_in_the_configured_language(cortex, smtp, told_legit):
     subject, text, html = parts(smtp.delivered[0])
     assert subject == "Rectificatif : retour sur votre signalement d'hameçonnage"
     assert "Notre précédent message indiquait qu'il s'agissait d'un e-mail légitime." in text
-    assert "C'était une erreur : il s'agissait bien d'une tentative d'hameçonnage (phishing)." in text
+    assert "C'était une erreur\u00a0: il s'agissait bien d'une tentative d'hameçonnage (phishing)." in text
     assert "signalez-le immédiatement à l'équipe de sécurité" in text
     assert "Ne transférez ce message à personne." in text and '<html lang="fr">' in html
 

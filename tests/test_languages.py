@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_module
 import re
 
 import pytest
@@ -27,7 +28,7 @@ GUIDANCE = {
 }
 REFERENCE = {
     "en": "Reference: case 42, reported on 2023-08-30.",
-    "fr": "Référence : dossier 42, signalé le 2023-08-30.",
+    "fr": "Référence\u00a0: dossier 42, signalé le 2023-08-30.",  # no break before the colon, as French sets it
     "nl": "Referentie: dossier 42, gemeld op 2023-08-30.",
     "de": "Referenz: Vorgang 42, gemeldet am 2023-08-30.",
     "es": "Referencia: caso 42, notificado el 2023-08-30.",
@@ -59,6 +60,17 @@ def test_every_language_and_message_renders_whole_with_the_case_text_escaped(com
     assert REFERENCE[language] in text and REFERENCE[language] in html
     if message not in ("Phishing", "Acknowledgement"):
         assert GUIDANCE[language] in text and f'href="{GUIDANCE[language]}"' in html
+
+
+@pytest.mark.parametrize("message", MESSAGES)
+def test_french_punctuation_never_starts_a_line_of_its_own(composer, message):
+    case = thehive4_case(None if message == "Acknowledgement" else message)
+    _, messages = composer(case, MESSAGES[message], language="fr")
+
+    subject, text, html = parts(messages.message(messages.outgoing[0]))
+    shown = html_module.unescape(re.sub(r"<[^>]*>", "", html))
+    for part in (subject, text, shown):
+        assert not re.search(r" [:;!?]", part), re.search(r".{20} [:;!?]", part)
 
 
 def test_several_languages_make_one_message_holding_each_full_text_in_their_order(cortex, smtp):

@@ -259,7 +259,7 @@ def test_dry_run_report_is_bounded_and_names_the_messages_it_leaves_out(cortex, 
     ("language", "undated", "broken"),
     [
         ("en", "Reference: case 42.", "reported on ."),
-        ("fr", "Référence : dossier 42.", "signalé le ."),
+        ("fr", "Référence\u00a0: dossier 42.", "signalé le ."),
         ("nl", "Referentie: dossier 42.", "gemeld op ."),
         ("de", "Referenz: Vorgang 42.", "gemeldet am ."),
         ("es", "Referencia: caso 42.", "notificado el ."),

@@ -51,8 +51,7 @@ def test_a_gzip_answer_that_inflates_to_200_mb_is_cut_at_16_mb(cortex, smtp, the
     assert peak_rss_of_jobs_kib() <= max(before, PEAK_RSS_KIB)
     assert not result.success
     assert (
-        f"TheHive at {api['thehive_url']} answered more than 16 MB: the responder reads no more than that from it"
-        in result.error
+        f"TheHive at {api['thehive_url']} answered more than 16 MB: no more than that is read from it" in result.error
     )
     assert smtp.delivered == []
 
@@ -64,7 +63,7 @@ def test_a_plain_answer_that_says_it_is_over_16_mb_is_cut_at_16_mb(cortex, smtp,
     result = cortex(thehive5_case("Spam", ()), **api)
 
     assert not result.success
-    assert "answered more than 16 MB: the responder reads no more than that from it" in result.error
+    assert "answered more than 16 MB: no more than that is read from it" in result.error
     assert smtp.delivered == []
 
 

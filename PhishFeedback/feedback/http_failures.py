@@ -113,7 +113,7 @@ class TooLarge(HttpFailure):
         self.status, self.headers = status, headers
 
     def told(self) -> str:
-        return f"{self}: the responder reads no more than that from it"
+        return f"{self}: no more than that is read from it"
 
 
 class Malformed(HttpFailure):

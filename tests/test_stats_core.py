@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from feedback.stats.decoding import decoded, page_decoded
 from feedback.stats.facts import case_facts
 from feedback.stats.progress import Progress
+from feedback.stats.tables import duration
 from feedback.stats.tally import Tally
 from feedback.tags import ack_records, verdict_records
 
@@ -197,3 +198,11 @@ def test_a_long_read_shows_its_count_and_rate_at_a_terminal():
 
 def test_a_long_read_logs_only_its_final_line_where_stderr_is_no_terminal():
     assert ten_seconds_of_reading(False) == "thehive_stats: read 100,000 cases in 10 s (10,000 a second)\n"
+
+
+@pytest.mark.parametrize(
+    "seconds, shown",
+    [(59, "59 s"), (60, "1 min"), (3569, "59 min"), (3599, "1.0 h"), (86219, "23.9 h"), (86399, "1.0 days")],
+)
+def test_a_time_is_shown_in_the_unit_it_rounds_to(seconds, shown):
+    assert duration(seconds) == shown

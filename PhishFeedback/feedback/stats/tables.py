@@ -83,10 +83,11 @@ def duration(seconds: int | None) -> str:
     """A time an analyst reads at a glance: 45 s, 12 min, 3.5 h, 2.1 days; '-' where nothing was measured."""
     if seconds is None:
         return "-"
+    # Each unit up to where it would round to the next one's first step (3570 s would read "60 min", not "1.0 h").
     if seconds < 60:
         return f"{seconds} s"
-    if seconds < 3600:
+    if seconds < 3570:
         return f"{seconds / 60:.0f} min"
-    if seconds < 86400:
+    if seconds < 86220:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds / 86400:.1f} days"

@@ -37,7 +37,7 @@ class CaseApi(AdminApi):
     parse = staticmethod(decoded)
     # Its queries are POSTs, but they only read.
     reading = frozenset({"GET", "POST"})
-    unfinished = {"read": "Nothing was counted."}
+    unfinished = {**AdminApi.unfinished, "read": "Nothing was counted."}
 
 
 def statistics(

@@ -155,6 +155,17 @@ def test_thehive_failure_with_reporter_tags_sends_anyway_and_warns(cortex, smtp,
     assert API_KEY not in result.everything_printed()
 
 
+def test_an_https_address_where_thehive_speaks_plain_http_is_said_so_and_the_job_goes_on(cortex, smtp, thehive, api):
+    # TheHive itself listens on plain HTTP (port 9000): https:// there is a likely first try.
+    plain = {**api, "thehive_url": api["thehive_url"].replace("http://", "https://")}
+    result = cortex(thehive5_case("Spam", ["alice@example.org"]), **plain)
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org"]
+    [warning] = result.output["full"]["warnings"]
+    assert "TLS failed: WRONG_VERSION_NUMBER; nothing speaks HTTPS at that address" in warning
+
+
 def test_both_apis_absent_is_an_error(cortex, smtp, thehive, api):
     thehive.expect_request(V1).respond_with_data("", status=404)
     thehive.expect_request(LEGACY).respond_with_data("", status=404)

@@ -215,6 +215,14 @@ def test_a_field_shown_with_the_name_under_another_internal_name_is_not_made_twi
     assert hive.writes == [] and len(hive.fields) == 1
 
 
+def test_an_https_address_where_thehive_speaks_plain_http_is_one_line(setup):
+    with HTTPServer(host="127.0.0.1") as plain:
+        result = setup(plain.url_for("/").rstrip("/").replace("http://", "https://"))
+
+    assert result.returncode == 1 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert "nothing speaks HTTPS at that address: check the URL's scheme and port" in result.stderr
+
+
 def test_unreachable_thehive_is_one_line(setup):
     result = setup(f"https://127.0.0.1:{free_port()}")
 

@@ -26,9 +26,8 @@ from feedback.http_failures import (
     TimedOut,
     TooLarge,
     Unreachable,
-    Untrusted,
+    tls_failure,
     unreachable,
-    verify_message,
 )
 
 
@@ -181,7 +180,7 @@ def requested(session, method: str, url: str, limit: int, timeout: float, **requ
     try:
         response = session.request(method, url, timeout=timeout, allow_redirects=False, stream=True, **request)
     except requests.exceptions.SSLError as failure:
-        raise Untrusted(verify_message(failure)) from None
+        raise tls_failure(failure) from None
     except requests.exceptions.ConnectTimeout:
         raise TimedOut(timeout, sent=False) from None
     except requests.Timeout:

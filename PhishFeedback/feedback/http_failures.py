@@ -169,6 +169,26 @@ def unreachable(failure: BaseException) -> Unreachable:
     return Unreachable(f"the connection failed: {kind}", kind)
 
 
+class TlsFailed(Unreachable):
+    """TLS failed for another reason than the certificate: most often nothing speaks TLS at that address."""
+
+    passing = False
+
+
+def tls_failure(failure: BaseException) -> HttpFailure:
+    """A failed TLS handshake as the client names it: a certificate not verified, or TLS that failed otherwise (an
+    `https://` address where the server speaks plain HTTP: TheHive's own port 9000, say)."""
+    if _cause(failure, ssl.SSLCertVerificationError) is not None:
+        return Untrusted(verify_message(failure))
+    why = getattr(_cause(failure, ssl.SSLError), "reason", None) or type(failure).__name__
+    hint = (
+        "; nothing speaks HTTPS at that address: check the URL's scheme and port"
+        if why == "WRONG_VERSION_NUMBER"
+        else ""
+    )
+    return TlsFailed(f"TLS failed: {why}{hint}", "TLS")
+
+
 def verify_message(failure: BaseException) -> str:
     """What OpenSSL said of the certificate (`self-signed certificate`, `Hostname mismatch…`), where it said it."""
     verification = _cause(failure, ssl.SSLCertVerificationError)
@@ -185,6 +205,7 @@ def _cause(failure: BaseException, kind: type) -> BaseException | None:
         seen.add(id(current))
         if isinstance(current, kind):
             return current
-        waiting += [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        reason = getattr(current, "reason", None)  # urllib3's and urllib's wrapped error; ssl's is a word
+        waiting += [current.__cause__, current.__context__, reason if isinstance(reason, BaseException) else None]
         waiting += [arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException)]
     return None

@@ -24,7 +24,7 @@ from feedback.http_failures import (
     TimedOut,
     TooLarge,
     Unreachable,
-    Untrusted,
+    tls_failure,
 )
 
 
@@ -122,10 +122,8 @@ def _failure(reason: object, timeout: float) -> BaseException:
     """urllib's failure as the client names it."""
     if isinstance(reason, HttpFailure):
         return reason
-    if isinstance(reason, ssl.SSLCertVerificationError):
-        return Untrusted(reason.verify_message or "")
     if isinstance(reason, ssl.SSLError):
-        return Untrusted()
+        return tls_failure(reason)
     if isinstance(reason, (TimeoutError, socket.timeout)):
         return TimedOut(timeout, sent=True)
     kind = type(reason).__name__

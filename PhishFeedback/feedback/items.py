@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 from feedback.errors import PhishFeedbackError
 
-WHERE = "Fix it in Cortex under Organisation → Responders → Phish_Feedback."
+# Each enabled flavour keeps its own copy of the settings (docs/flavours.md): the one that ran is the one to fix.
+WHERE = "Fix it in Cortex under Organisation → Responders, in the responder that ran (Phish_Feedback or Acknowledge)."
 
 
 def is_url(url: str, schemes: tuple[str, ...]) -> bool:

@@ -318,6 +318,14 @@ def test_input_cortex_would_never_send_still_gets_a_cortex_error(cortex, smtp, t
     assert smtp.delivered == []
 
 
+def test_title_prefix_emptied_is_the_default_and_answers_no_other_case(cortex, smtp):
+    result = cortex(thehive4_case(title="Suspicious invoice"), title_prefix="")
+
+    assert not result.success
+    assert "must start with 'Phishing report'" in result.error
+    assert smtp.delivered == []
+
+
 def test_title_prefix_of_a_single_space_answers_any_case(cortex, smtp):
     assert cortex(thehive4_case(title="Suspicious invoice"), title_prefix=" ").success
     assert smtp.recipients() == ["alice@example.org"]

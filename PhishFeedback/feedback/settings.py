@@ -69,7 +69,7 @@ def read_settings(config: object, parameters: object) -> Settings:
         ),
         thehive=thehive_settings(items, parameters, reach),
         custom_field=items.text("custom_field", "phishFeedback", required=True),
-        title_prefix=items.text("title_prefix", "Phishing report") or "",
+        title_prefix=_title_prefix(items),
         sent_tag=items.text("sent_tag", "mail sent", required=True),
         failed_tag=items.text("failed_tag", "mail failed", required=True),
         audience=Audience(
@@ -98,6 +98,13 @@ def read_settings(config: object, parameters: object) -> Settings:
         time_budget=job_timeout * 60 * TIME_BUDGET_SHARE,
         reply_in_thread=items.flag("reply_in_thread", default=True),
     )
+
+
+def _title_prefix(items: Items) -> str:
+    """The prefix a report's title carries: an emptied box is the default, as the item says; a single space, any."""
+    if items.raw.get("title_prefix") == "":
+        return "Phishing report"
+    return items.text("title_prefix", "Phishing report") or ""
 
 
 def _mailbox(name: str, value: str, role: str) -> tuple[str, str]:

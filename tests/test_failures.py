@@ -318,6 +318,15 @@ def test_input_cortex_would_never_send_still_gets_a_cortex_error(cortex, smtp, t
     assert smtp.delivered == []
 
 
+@pytest.mark.parametrize("link", ["www.example.org/phishing", "javascript:alert(1)", "not a url"])
+def test_a_guidance_url_that_is_no_web_address_is_refused_before_any_message(cortex, smtp, link):
+    result = cortex(thehive4_case("Spam"), guidance_url=link)
+
+    assert not result.success
+    assert "guidance_url must be a web address" in result.error
+    assert smtp.delivered == []
+
+
 def test_title_prefix_emptied_is_the_default_and_answers_no_other_case(cortex, smtp):
     result = cortex(thehive4_case(title="Suspicious invoice"), title_prefix="")
 

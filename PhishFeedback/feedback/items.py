@@ -95,6 +95,16 @@ class Items:
             raise ConfigError(f"{name} must be a list of texts. {WHERE}")
         return [v for v in value if v is not None and v.strip()]
 
+    def link(self, name: str) -> str | None:
+        """An address every message links to: http or https to a host, so that no reporter gets a dead or
+        script link (`www.example.org/phishing`, `javascript:`)."""
+        url = self.text(name)
+        if url is not None and not is_url(url, ("https", "http")):
+            raise ConfigError(
+                f"{name} must be a web address, like https://intranet.example.org/phishing (it is {url!r:.80}). {WHERE}"
+            )
+        return url
+
     def api_url(self, name: str, default: str) -> str:
         """A web API's root: https, no user name or password in it, no trailing slash."""
         url = self.text(name, default)

@@ -84,7 +84,7 @@ def read_settings(config: object, parameters: object) -> Settings:
             sender_address=sender_address,
             languages=languages,
             subject=_printable(items.text("subject")),
-            guidance_url=_printable(items.text("guidance_url")),
+            guidance_url=_printable(items.link("guidance_url")),
             signature=_printable(items.text("signature", blank_is_unset=True)),
             templates={
                 m: printable(t) for m, name in TEMPLATE_ITEMS.items() if (t := items.text(name, blank_is_unset=True))

@@ -327,6 +327,13 @@ def test_a_guidance_url_that_is_no_web_address_is_refused_before_any_message(cor
     assert smtp.delivered == []
 
 
+def test_reporter_tag_emptied_is_the_default_as_for_every_optional_item(cortex, smtp):
+    result = cortex(thehive4_case("Spam"), reporter_tag="")
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org"]
+
+
 def test_title_prefix_emptied_is_the_default_and_answers_no_other_case(cortex, smtp):
     result = cortex(thehive4_case(title="Suspicious invoice"), title_prefix="")
 

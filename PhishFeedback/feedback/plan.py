@@ -137,8 +137,8 @@ def _nobody(refused: list[Refusal], kind: str) -> str:
     advice = f"Correct the {kind}'s reporter tags."
     if any(r.reason == OUTSIDE_DOMAINS for r in refused):
         advice = (
-            f"If these reporters are right, the configuration may be the cause: ask the Cortex admin to add"
-            f" their domain to allowed_recipient_domains (Organisation → Responders → Phish_Feedback). {advice}"
+            f"Where these reporters are right, ask the Cortex admin to add their domain to allowed_recipient_domains"
+            f" (Organisation → Responders → Phish_Feedback); where they are not, correct the {kind}'s reporter tags."
         )
     return f"No reporter address can be mailed ({reasons}). {advice}"
 

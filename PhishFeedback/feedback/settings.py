@@ -74,7 +74,8 @@ def read_settings(config: object, parameters: object) -> Settings:
         failed_tag=items.text("failed_tag", "mail failed", required=True),
         audience=Audience(
             allowed_domains=tuple(d.strip().lower().lstrip("@") for d in items.text_list("allowed_recipient_domains")),
-            reporter_tag=items.text("reporter_tag", "reporter", required=True),
+            # Emptied, the default, as every optional item: an empty tag would mark no observable.
+            reporter_tag=items.text("reporter_tag", blank_is_unset=True) or "reporter",
             flavour=read_flavour(items.raw.get("flavour")),
             # Cortex sends null for an item added after the responder's settings were saved: corrections stay on.
             send_corrections=items.raw.get("send_corrections") is None or items.flag("send_corrections"),

@@ -254,6 +254,21 @@ def test_sender_refused_by_the_server_names_the_setting(cortex, smtp):
     assert smtp.delivered == []
 
 
+@pytest.mark.parametrize(
+    "reply, setting",
+    [
+        ("530 5.7.0 Must issue a STARTTLS command first", "set smtp_security to starttls"),
+        ("530 5.7.0 Authentication required", "set smtp_auth to password"),
+    ],
+)
+def test_a_sender_refused_for_what_the_server_wants_first_names_that_setting(cortex, smtp, reply, setting):
+    smtp.faults.refuse_sender = reply
+    result = cortex(thehive4_case())
+
+    assert_cortex_error(result, f"refused the sender soc@example.org: {reply}", setting)
+    assert "'from'" not in result.error
+
+
 def test_exchange_refusing_to_send_as_the_sender_says_which_right_is_missing(cortex, smtp):
     smtp.faults.refuse_sender = "550 5.7.60 SMTP; Client does not have permissions to send as this sender"
     result = cortex(thehive4_case())

@@ -86,11 +86,20 @@ def exchange_advice(reply: str, otherwise: str) -> str:
 
 
 def sender_advice(reply: str) -> str:
-    """What to check when the server refuses the sender: Postfix names a login that may not use it."""
-    if "not owned by user" in words(reply).lower():
+    """What to check when the server refuses the sender: Postfix names a login that may not use it, or says what it
+    wants first (TLS, a login), which smtp_security 'none' or smtp_auth 'none' left out."""
+    said = words(reply).lower()
+    if "not owned by user" in said:
         return (
             "The login in smtp_user may not send as 'from': set 'from' to an address smtp_user owns, or let"
             " smtp_user send as it (Postfix: smtpd_sender_login_maps, read by reject_sender_login_mismatch)."
+        )
+    if "starttls" in said:
+        return "The server takes mail only over TLS: set smtp_security to starttls (port 587) or tls (port 465)."
+    if "authentication required" in said:
+        return (
+            "The server takes mail only after a login: set smtp_auth to password, with smtp_user and smtp_password,"
+            " or to oauth2."
         )
     return exchange_advice(reply, "Check 'from', and smtp_user/smtp_password if the server wants a login.")
 

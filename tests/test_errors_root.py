@@ -23,6 +23,7 @@ SIGNALS = {
     "feedback.http_failures.HttpFailure": "a request that got no whole answer, an OSError each HTTPS caller words",
     "feedback.http_failures.Unreachable": "no connection to an HTTPS party, worded by its caller",
     "feedback.http_failures.Refused": "a refused connection to an HTTPS party, worded by its caller",
+    "feedback.http_failures.TlsFailed": "TLS that failed for another reason than the certificate, worded by its caller",
     "feedback.http_failures.TimedOut": "no answer in time from an HTTPS party, a TimeoutError worded by its caller",
     "feedback.http_failures.TooLarge": "an answer longer than its caller reads, worded by the caller",
     "feedback.http_failures.Malformed": "an answer that is no JSON, or nests too deep, worded by the caller",

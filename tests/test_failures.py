@@ -322,7 +322,7 @@ def test_a_message_over_the_servers_size_limit_stops_the_job_and_says_what_to_ra
 def test_missing_login_for_a_server_that_requires_one(cortex, smtp):
     result = cortex(thehive4_case(), smtp_user=None, smtp_password=None)
 
-    assert_cortex_error(result, "refused the sender soc@example.org: 530", "smtp_user/smtp_password")
+    assert_cortex_error(result, "refused the sender soc@example.org: 530", "with smtp_user and smtp_password")
     assert smtp.delivered == []
 
 

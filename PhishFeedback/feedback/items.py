@@ -29,7 +29,8 @@ class ConfigError(PhishFeedbackError):
 
 
 class Items:
-    """Typed access to configuration items; None, as Cortex sends for an unset item, means the default."""
+    """Typed access to configuration items; None, as Cortex sends for an unset item, means the default, and so does
+    "", which Cortex keeps for a text box emptied in its form."""
 
     def __init__(self, raw: dict) -> None:
         self.raw = raw
@@ -45,7 +46,7 @@ class Items:
         blank_is_unset: bool = False,
     ) -> str | None:
         value = self.raw.get(name)
-        if value is None:
+        if value is None or value == "":
             value = default
         if value is not None and not isinstance(value, str):
             shown = "" if secret else f" (it is {value!r:.60})"

@@ -69,13 +69,12 @@ def read_settings(config: object, parameters: object) -> Settings:
         ),
         thehive=thehive_settings(items, parameters, reach),
         custom_field=items.text("custom_field", "phishFeedback", required=True),
-        title_prefix=_title_prefix(items),
+        title_prefix=items.text("title_prefix", "Phishing report") or "",
         sent_tag=items.text("sent_tag", "mail sent", required=True),
         failed_tag=items.text("failed_tag", "mail failed", required=True),
         audience=Audience(
             allowed_domains=tuple(d.strip().lower().lstrip("@") for d in items.text_list("allowed_recipient_domains")),
-            # Emptied, the default, as every optional item: an empty tag would mark no observable.
-            reporter_tag=items.text("reporter_tag", blank_is_unset=True) or "reporter",
+            reporter_tag=items.text("reporter_tag", "reporter", required=True),
             flavour=read_flavour(items.raw.get("flavour")),
             # Cortex sends null for an item added after the responder's settings were saved: corrections stay on.
             send_corrections=items.raw.get("send_corrections") is None or items.flag("send_corrections"),
@@ -99,13 +98,6 @@ def read_settings(config: object, parameters: object) -> Settings:
         time_budget=job_timeout * 60 * TIME_BUDGET_SHARE,
         reply_in_thread=items.flag("reply_in_thread", default=True),
     )
-
-
-def _title_prefix(items: Items) -> str:
-    """The prefix a report's title carries: an emptied box is the default, as the item says; a single space, any."""
-    if items.raw.get("title_prefix") == "":
-        return "Phishing report"
-    return items.text("title_prefix", "Phishing report") or ""
 
 
 def _mailbox(name: str, value: str, role: str) -> tuple[str, str]:

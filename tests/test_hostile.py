@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from datetime import datetime, timezone
 from pathlib import Path
 
 import hypothesis
@@ -22,7 +23,11 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
-from feedback.case import one_line
+from feedback.case import one_line, read_report
+from feedback.interim_report import InterimReport
+from feedback.messages import Outgoing
+from feedback.plan import decide
+from feedback.settings import read_settings
 from testkit.cases import thehive4_case
 from testkit.cortex import (
     ACKNOWLEDGE_MANIFEST,
@@ -30,6 +35,7 @@ from testkit.cortex import (
     JobResult,
     apply_operations,
     finish_job,
+    read_output,
     run_job,
     start_job,
     write_job,
@@ -165,6 +171,23 @@ def test_job_killed_after_a_reporter_was_mailed_still_records_them_and_the_next_
 
     assert again.success, again.error
     assert smtp.recipients() == ["alice@example.org", "bob@example.org"]
+
+
+def test_the_report_a_kill_leaves_once_every_reporter_was_mailed_says_nobody_is_left(tmp_path, job_config, monkeypatch):
+    settings = read_settings(job_config(), {})
+    audience = settings.audience
+    report = read_report(
+        thehive4_case("Spam"), "thehive:case", settings.custom_field, settings.title_prefix, audience.flavour
+    )
+    monkeypatch.setattr(sys, "argv", ["phish_feedback.py", str(tmp_path)])
+    interim = InterimReport(decide(report, [], audience), report.kind, settings.sent_tag, settings.failed_tag)
+    interim.accepted(Outgoing("alice@example.org", "<1@example.org>"), datetime.now(timezone.utc))
+
+    output, _ = read_output(tmp_path)
+    assert output["success"] is True
+    assert output["full"]["message"].startswith("Phish_Feedback was ended after all 1 reporter(s) were mailed")
+    assert "twice" not in output["full"]["message"]
+    assert [op["tag"] for op in output["operations"]][-1] == "mail sent"
 
 
 def test_acknowledgement_killed_after_a_reporter_was_acknowledged_records_only_them(tmp_path, job_config, smtp):

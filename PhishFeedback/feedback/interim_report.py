@@ -54,19 +54,23 @@ class InterimReport:
         return json_text({"type": self.operation, "tag": tag})
 
     def _text(self) -> str:
-        done = self.done
-        message = (
-            f"Phish_Feedback was ended while the messages were going out, after {done} of the {self.total}"
-            " reporter(s) were mailed: those are recorded, and the next run does not mail them again. It mails the"
-            f" {self.total - done} others; the one whose message the mail service had as the job was ended may get"
-            " it twice (the server's log, or through Graph the Sent Items, says). The responder's Job timeout in"
-            " Cortex was shorter than the jobTimeout it planned for, or the job was stopped (PhishFeedback README)."
-        )
         operations = self.records
         if self.verdict is not None:  # the case was answered; while some reporter is not reached, that too
-            operations = [*operations, *self.closing[: 1 if done == self.total else 2]]
+            operations = [*operations, *self.closing[: 1 if self.done == self.total else 2]]
+        full = f'{{"message": {json_text(self._said())}, "verdict": {json_text(self.verdict)}}}'
         # Written from the parts, each already strict JSON: json_text would scrub and encode all of them again.
+        return f'{{"success": true, "full": {full}, "operations": [{", ".join(operations)}]}}'
+
+    def _said(self) -> str:
+        if self.done == self.total:
+            return (
+                f"Phish_Feedback was ended after all {self.total} reporter(s) were mailed, before its report was"
+                " written: they are recorded, and the next run does not mail them again."
+            )
         return (
-            f'{{"success": true, "full": {{"message": {json_text(message)}, "verdict": {json_text(self.verdict)}}},'
-            f' "operations": [{", ".join(operations)}]}}'
+            f"Phish_Feedback was ended while the messages were going out, after {self.done} of the {self.total}"
+            " reporter(s) were mailed: those are recorded, and the next run does not mail them again. It mails the"
+            f" {self.total - self.done} others; the one whose message the mail service had as the job was ended may"
+            " get it twice (the server's log, or through Graph the Sent Items, says). The responder's Job timeout in"
+            " Cortex was shorter than the jobTimeout it planned for, or the job was stopped (PhishFeedback README)."
         )

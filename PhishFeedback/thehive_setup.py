@@ -14,10 +14,10 @@ import re
 import sys
 import time
 
-from feedback.thehive.admin_api import STATUS, AdminApi, terminal_safe
+from feedback.thehive.admin_api import AdminApi, terminal_safe
 from feedback.thehive.command_line import started, thehive_parser, thehive_settings
 from feedback.thehive.dashboard import add_dashboard
-from feedback.thehive.field_setup import ROUTES, SetupError, edition, plan, read_fields
+from feedback.thehive.field_setup import ROUTES, SetupError, plan, read_fields
 from feedback.thehive.settings import TheHiveSettings
 
 # The whole command's time, whatever TheHive does; a reply trickled a byte at a time never trips a call's timeout.
@@ -77,7 +77,7 @@ def set_up(settings: TheHiveSettings, name: str, limit: float) -> str:
     The sentence may quote TheHive (a field's options): `terminal_safe` makes it fit to print.
     """
     with AdminApi(settings, limit) as api:
-        major = edition(api.call("GET", STATUS))
+        major = api.edition()
         step = plan(read_fields(api.call("GET", ROUTES[major].list), major), major, name)
         if step.method:
             api.call(step.method, step.path, step.body)

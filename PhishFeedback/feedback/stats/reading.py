@@ -19,8 +19,8 @@ from feedback.stats.facts import case_facts
 from feedback.stats.queries import PAGE, Window, count_request, counted, page_request
 from feedback.stats.tally import Tally
 from feedback.thehive.admin_api import ADVICE as SETUP_ADVICE
-from feedback.thehive.admin_api import STATUS, AdminApi
-from feedback.thehive.field_setup import ROUTES, SetupError, edition, read_fields
+from feedback.thehive.admin_api import AdminApi
+from feedback.thehive.field_setup import ROUTES, SetupError, read_fields
 
 # The set-up command's advice, but for the key: reading cases needs no admin.
 ADVICE = replaced(
@@ -44,7 +44,7 @@ def statistics(
     api: AdminApi, field: str, title_prefix: str, span: Window, top: int, progress: Callable[[int, int], None]
 ) -> dict:
     """Ask which TheHive it is, check the field, count the cases, read them page by page: the statistics."""
-    major = edition(api.call("GET", STATUS))
+    major = api.edition()
     check_field(api, major, field)
     count = counted(_ask(api, count_request(major, title_prefix, span)))
     if count is None:

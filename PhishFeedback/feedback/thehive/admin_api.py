@@ -17,7 +17,7 @@ from feedback.http_failures import HttpFailure, Malformed, Refused, TimedOut, Un
 from feedback.items import ConfigError
 from feedback.redaction import shortened
 from feedback.thehive.api import Advice, send, thehive_session
-from feedback.thehive.field_setup import SetupError
+from feedback.thehive.field_setup import SetupError, edition
 from feedback.thehive.settings import TheHiveSettings
 from feedback.trust import CacertsError
 
@@ -77,11 +77,25 @@ class AdminApi:
         self.clock.__exit__(*exc)
         self.session.close()
 
+    def edition(self) -> int:
+        """4 or 5, as TheHive's status says; where it has no status page (TheHive 3, another path), a sentence."""
+        missing = (
+            "no TheHive 4 or 5 answers there (TheHive 3 has no such page, and these commands do not speak its API)."
+            " Check that --url points at TheHive 4 or 5."
+        )
+        return edition(self.call("GET", STATUS, missing=missing))
+
     def call(
-        self, method: str, path: str, body: dict | None = None, parse: Callable[[bytes], object] | None = None
+        self,
+        method: str,
+        path: str,
+        body: dict | None = None,
+        parse: Callable[[bytes], object] | None = None,
+        missing: str | None = None,
     ) -> object:
         """TheHive's JSON answer (None for an empty one), or SetupError; `parse`, where given, decodes it instead of
-        the class's own (thehive_stats.py keeps only what it reads of a page of cases)."""
+        the class's own (thehive_stats.py keeps only what it reads of a page of cases); `missing`, what a 404 means
+        there."""
         settings, where = self.settings, f"TheHive at {self.settings.url}"
         if self.clock.out():
             raise self._late(where, "GET")
@@ -105,12 +119,9 @@ class AdminApi:
             if isinstance(failure.__cause__, Malformed) and 200 <= failure.__cause__.status < 300:
                 return None  # done: only the answer saying so is unreadable
             raise SetupError(f"{failure} {self.unfinished['write']}") from None
-        if status == 404 and path == STATUS:
-            raise SetupError(
-                f"{where} answered HTTP 404 to GET {STATUS}: no TheHive 4 or 5 answers there (TheHive 3 has no such"
-                f" page, and these commands do not speak its API). Check that --url points at TheHive 4 or 5."
-                f" {self.unfinished['read']}"
-            )
+        if status == 404 and missing:
+            changed = self.unfinished["read" if method in self.reading else "write"]
+            raise SetupError(f"{where} answered HTTP 404 to {method} {path}: {missing} {changed}")
         if status not in (200, 201, 204):
             # A server error to a change may come after TheHive made it (a proxy's 504 while TheHive works on).
             unfinished = f" {self.unfinished['write']}" if status >= 500 and method not in self.reading else ""

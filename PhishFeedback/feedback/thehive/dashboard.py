@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import os
 
-from feedback.thehive.admin_api import STATUS, AdminApi
-from feedback.thehive.field_setup import SetupError, edition
+from feedback.thehive.admin_api import AdminApi
+from feedback.thehive.field_setup import SetupError
 from feedback.thehive.settings import TheHiveSettings
 
 FILE = os.path.join("dashboards", "phish-feedback-verdicts.json")
@@ -47,7 +47,7 @@ def creation(field: str) -> dict:
 def add_dashboard(settings: TheHiveSettings, field: str, limit: float) -> str:
     """Create the dashboard where TheHive's API allows it (4.x), once; what happened, in a sentence."""
     with AdminApi(settings, limit) as api:
-        major = edition(api.call("GET", STATUS))
+        major = api.edition()
         title = shipped(field)["title"]
         if major >= 5:
             return (

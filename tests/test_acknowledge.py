@@ -157,7 +157,7 @@ def test_a_shared_subject_naming_the_verdict_gives_way_to_the_acknowledgements_o
     assert thanked.output["full"]["warnings"] == [
         "The acknowledgement has its own shipped subject: the configured subject names {verdict}, and an"
         " acknowledgement goes out before any verdict. To have one subject in both responders' messages, write it"
-        " without {verdict} (Organisation → Responders → Phish_Feedback)."
+        " without {verdict} (Organisation → Responders, in Phish_Feedback and in Phish_Feedback_Acknowledge alike)."
     ]
     assert answered.output["full"]["warnings"] == []
 

@@ -214,6 +214,7 @@ def test_reporters_outside_the_allowed_domains_point_at_the_setting(cortex, smtp
     assert not result.success
     assert "allowed_recipient_domains" in result.error.split("). ", 1)[1]
     assert "ask the Cortex admin to add their domain" in result.error
+    assert "in Phish_Feedback and in Phish_Feedback_Acknowledge alike" in result.error
     assert smtp.delivered == []
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from feedback.addresses import AddressError, domain_allowed, parse_address
 from feedback.case import CaseError, Observable, Report, one_line, verdict_named
 from feedback.flavours import ACKNOWLEDGEMENT, VERDICT_FLAVOUR
+from feedback.items import IN_BOTH
 from feedback.redaction import shortened, spare
 from feedback.shapes import shape
 from feedback.tags import ACKNOWLEDGED, NOTIFIED, last_verdicts, lost_by_thehive40, notified_addresses, tag_values
@@ -137,8 +138,8 @@ def _nobody(refused: list[Refusal], kind: str) -> str:
     advice = f"Correct the {kind}'s reporter tags."
     if any(r.reason == OUTSIDE_DOMAINS for r in refused):
         advice = (
-            f"Where these reporters are right, ask the Cortex admin to add their domain to allowed_recipient_domains"
-            f" (Organisation → Responders → Phish_Feedback); where they are not, correct the {kind}'s reporter tags."
+            "Where these reporters are right, ask the Cortex admin to add their domain to allowed_recipient_domains"
+            f" ({IN_BOTH}); where they are not, correct the {kind}'s reporter tags."
         )
     return f"No reporter address can be mailed ({reasons}). {advice}"
 

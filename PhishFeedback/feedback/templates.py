@@ -13,7 +13,7 @@ import re
 from string import Formatter
 
 from feedback.flavours import ACKNOWLEDGEMENT, CORRECTION, TEMPLATE_ITEMS
-from feedback.items import ConfigError
+from feedback.items import IN_BOTH, ConfigError
 from feedback.message_settings import MessageSettings
 from feedback.shapes import shape
 
@@ -42,7 +42,7 @@ SIGNATURE_PLACEHOLDERS = tuple(p for p in PLACEHOLDERS if p != "signature")
 SET_ASIDE = (
     "The acknowledgement has its own shipped {item}: the configured {item} names {{verdict}}, and an"
     " acknowledgement goes out before any verdict. To have one {item} in both responders' messages, write it"
-    " without {{verdict}} (Organisation → Responders → Phish_Feedback)."
+    " without {{verdict}} (" + IN_BOTH + ")."
 )
 URL = r"https?://[^\s<>\"'{}]+[^\s<>\"'{}.,;:!?)]"
 LINK = '<a href="{url}" style="color:#0b57d0">{url}</a>'

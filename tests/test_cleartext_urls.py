@@ -23,6 +23,7 @@ def test_thehive_url_over_plain_http_to_another_host_is_refused_before_any_call(
         "thehive_url must be an https URL: over http:// to thehive.example.org, which is not this machine, the API key"
         " (thehive_apikey) would cross the network in clear text." in result.error
     )
+    assert "or empty thehive_url: the job then finds the reporters in the case's tags alone." in result.error
     assert smtp.delivered == []
 
 

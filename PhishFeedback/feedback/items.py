@@ -155,8 +155,9 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
-def refuse_cleartext(name: str, url: str, secret: str) -> None:
-    """The configuration's form of `cleartext_refusal`: a ConfigError that says where to fix the item."""
+def refuse_cleartext(name: str, url: str, secret: str, otherwise: str = "") -> None:
+    """The configuration's form of `cleartext_refusal`: a ConfigError that says where to fix the item, and
+    `otherwise`, what else the admin may do where the item is optional."""
     refusal = cleartext_refusal(name, url, secret)
     if refusal:
-        raise ConfigError(f"{refusal} {WHERE}")
+        raise ConfigError(f"{refusal}{otherwise} {WHERE}")

@@ -35,7 +35,14 @@ def thehive_settings(items: Items, parameters: object, reach: Reach) -> TheHiveS
             "thehive_url holds a user name or password: remove them from the URL and put an API key in"
             f" thehive_apikey, which is kept out of every report. {WHERE}"
         )
-    refuse_cleartext("thehive_url", url, "the API key (thehive_apikey)")
+    # A common first setting where TheHive shares Cortex's docker network (http://thehive:9000): the way on is said.
+    refuse_cleartext(
+        "thehive_url",
+        url,
+        "the API key (thehive_apikey)",
+        " Give TheHive's https:// address, or empty thehive_url: the job then finds the reporters in the case's tags"
+        " alone.",
+    )
     apikey = items.text("thehive_apikey", secret=True)
     if not apikey:
         raise ConfigError(f"thehive_url is set but thehive_apikey is empty: TheHive needs an API key. {WHERE}")

@@ -242,12 +242,13 @@ def run_container_job(
     user: str | None = None,
     script: Path | None = None,
     kubernetes: bool = False,
+    options: tuple[str, ...] = (),
 ) -> ContainerJob:
     """Start the image as Cortex 4's docker runner does (Cortex 3 gave `/job` as argument); at `kill_after`
     seconds remove it by force, as Cortex does at jobTimeout. `user` starts it as that user instead of the
     image's root; `script` is mounted in the responder's script's place, to see what the image's entry gives it;
     `kubernetes` mounts the folder as Cortex's Kubernetes runner does: input/ read-only and output/ under a /job
-    of the runtime's own, given as argument."""
+    of the runtime's own, given as argument; `options` go to the engine's run as they are."""
     name = f"phishfeedback-job-{os.getpid()}-{next(_containers)}"
     run = [*command, "run", "--rm", "--name", name, "--network", "host", *container_options(command)]
     if kubernetes:
@@ -256,6 +257,7 @@ def run_container_job(
     else:
         run += ["-v", f"{folder}:/job"]
     run += ["--user", user] if user else []
+    run += options
     run += ["-v", f"{script}:/worker/PhishFeedback/phish_feedback.py:ro"] if script else []
     if (folder / "input" / "cacerts").exists():
         run += ["-e", "REQUESTS_CA_BUNDLE=/job/input/cacerts"]

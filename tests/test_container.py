@@ -129,6 +129,36 @@ def test_image_started_as_the_folder_owner_runs_as_that_user(engine, jobs, job_c
     assert (folder / "output" / "output.json").stat().st_uid == CORTEX_UID
 
 
+def test_image_started_as_the_folder_owner_needs_no_capability_and_writes_nothing_but_its_report(
+    engine, jobs, job_config, smtp
+):
+    """A hardened security context: read-only root file system, no /tmp, no capability, no new privileges."""
+    folder = cortex_job_folder(jobs, thehive4_case(), job_config())
+    hardened = ("--read-only", "--read-only-tmpfs=false", "--cap-drop", "ALL", "--security-opt", "no-new-privileges")
+
+    result = run_container_job(engine, IMAGE, folder, user=f"{CORTEX_UID}:{CORTEX_UID}", options=hardened).result
+
+    assert result.success, result.everything_printed()
+    assert smtp.recipients() == ["alice@example.org"]
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.parent.name == "output") == [
+        "output/output.json"
+    ]
+
+
+def test_image_started_as_a_user_who_cannot_enter_the_job_folder_says_so(engine, jobs, job_config, smtp):
+    """A security context with another uid than Cortex's: no report can be written, and what the job prints,
+    which Cortex shows instead, names the cause rather than a missing input."""
+    folder = cortex_job_folder(jobs, thehive4_case(), job_config())
+
+    result = run_container_job(engine, IMAGE, folder, user="1000:1000").result
+
+    assert result.output is None
+    assert "cannot be reached by user id 1000 (permission denied)" in result.everything_printed()
+    assert "the user that owns the job folder" in result.everything_printed()
+    assert "does not exist" not in result.everything_printed()
+    assert smtp.delivered == []
+
+
 # In the responder's place: writes as its report the credentials the image's entry started it with.
 CREDENTIALS_PROBE = """
 import json

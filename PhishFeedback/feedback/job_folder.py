@@ -12,6 +12,7 @@ import json
 import math
 import os
 import re
+import stat
 import sys
 
 from feedback.redaction import scrub, shortened
@@ -62,11 +63,23 @@ def write_failure(message: str, **details: object) -> None:
 
 
 def missing_input() -> str | None:
-    """Why the folder is no Cortex job, checked before cortexutils falls back to reading stdin."""
-    if os.path.isfile(path("input", "input.json")):
-        return None
+    """Why the folder is no Cortex job, or not this process's to read, checked before cortexutils falls back to
+    reading stdin."""
+    where = path("input", "input.json")
+    try:
+        if stat.S_ISREG(os.stat(where).st_mode):
+            return None
+    except PermissionError:
+        # Cortex's job folder is private to its own user: a container started as another user cannot enter it.
+        return (
+            f"The job's input {where} cannot be reached by user id {os.getuid()} (permission denied): the responder"
+            " must run as the user that owns the job folder, or start as root to become that user"
+            " (docs/image.md). Nothing was sent or tagged."
+        )
+    except OSError:
+        pass
     return (
-        f"The job's input {path('input', 'input.json')} does not exist: Cortex runs this script with the job"
+        f"The job's input {where} does not exist: Cortex runs this script with the job"
         " folder as its only argument, holding input/input.json. Nothing was sent or tagged."
     )
 

@@ -58,7 +58,7 @@ def respond(job: CortexJob) -> Outcome:
     if settings.dry_run:  # the way out says what it can without sending, even when everyone was already notified
         check = transport.check(list(decision.recipients), settings.limits)
         return preview(decision, composer, report.kind, warnings, check)
-    interim = InterimReport(decision, report.kind, settings.sent_tag, settings.failed_tag)
+    interim = InterimReport(decision, report.kind, settings.sent_tag, settings.failed_tag, transport.sent_record)
     delivery = deliver(composer, transport, settings.limits, deadline, interim.accepted)
     return delivered(decision, delivery, report.kind, settings.sent_tag, settings.failed_tag, warnings)
 

@@ -26,6 +26,7 @@ from feedback.redaction import scrub
 from feedback.way_out import ACCEPTED, RECONNECT, REFUSED, STOP, Permanent, Trouble
 from testkit import keys
 from testkit.cases import thehive4_case
+from testkit.cortex import finish_job, start_job, write_job
 from testkit.gmail_api import GmailApi, daily_limit, google_error, invalid_to, rate_limited
 from testkit.google_oauth import CLIENT_EMAIL, CLIENT_ID, MAILBOX, oauth_error
 from testkit.https_server import Reply
@@ -548,6 +549,24 @@ def test_a_500_reporter_campaign_goes_over_one_connection_with_one_token(cortex,
     assert sorted(gmail_api.recipients()) == campaign
     assert len(google_oauth.requests) == 1 and len(gmail_api.connections()) == 1
     assert result.output["full"]["failed"] == []
+
+
+def test_a_gmail_job_killed_while_google_holds_a_message_says_to_look_in_the_mailboxs_sent_folder(
+    tmp_path, job_config, gmail, gmail_api
+):
+    gmail_api.faults.delay = 30
+    job = write_job(tmp_path, thehive4_case("Spam", [ALICE]), job_config(**gmail))
+    process = start_job(job)
+    deadline = time.monotonic() + 30
+    while not any(request.path.endswith("/messages/send") for request in gmail_api.requests):
+        assert time.monotonic() < deadline, "the job sent nothing"
+        time.sleep(0.05)
+    process.kill()
+    result = finish_job(process, job)
+
+    assert not result.success
+    assert f"Look in the Sent folder of {MAILBOX} before running the responder again." in result.error
+    assert "SMTP" not in result.error
 
 
 def test_a_gmail_job_keeps_the_key_and_token_out_of_its_report(cortex, gmail, gmail_api, google_oauth):

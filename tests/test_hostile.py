@@ -137,7 +137,7 @@ def test_job_killed_while_sending_leaves_a_report_that_says_so(tmp_path, job_con
     assert result.output is not None, result.everything_printed()
     assert result.output["success"] is False
     assert "ended while the messages were going out" in result.error
-    assert "Look in the SMTP server's log" in result.error
+    assert f"Look in the log of the SMTP server 127.0.0.1:{silent.port} before running" in result.error
 
 
 def killed_with_the_second_message_at_the_server(job: Path, smtp) -> JobResult:
@@ -180,7 +180,8 @@ def test_the_report_a_kill_leaves_once_every_reporter_was_mailed_says_nobody_is_
         thehive4_case("Spam"), "thehive:case", settings.custom_field, settings.title_prefix, audience.flavour
     )
     monkeypatch.setattr(sys, "argv", ["phish_feedback.py", str(tmp_path)])
-    interim = InterimReport(decide(report, [], audience), report.kind, settings.sent_tag, settings.failed_tag)
+    decision = decide(report, [], audience)
+    interim = InterimReport(decision, report.kind, settings.sent_tag, settings.failed_tag, "its log")
     interim.accepted(Outgoing("alice@example.org", "<1@example.org>"), datetime.now(timezone.utc))
 
     output, _ = read_output(tmp_path)

@@ -22,22 +22,24 @@ from feedback.tags import TAG_OPERATION, notified_tags
 
 ENDED_WHILE_SENDING = (
     "Phish_Feedback was ended while the messages were going out, before the mail service had accepted any: the one"
-    " it had at that moment may have gone, but the case records nobody. Look in the SMTP server's log (through"
-    " Graph: the mailbox's Sent Items) before running the responder again."
+    " it had at that moment may have gone, but the case records nobody. Look in {sent_record} before running the"
+    " responder again."
 )
 
 
 class InterimReport:
     """What Cortex reads if the job is killed now: the records of those accepted so far."""
 
-    def __init__(self, decision: Decision, kind: str, sent_tag: str, failed_tag: str) -> None:
+    def __init__(self, decision: Decision, kind: str, sent_tag: str, failed_tag: str, sent_record: str) -> None:
+        """`sent_record`: where the way out shows what it took (feedback/way_out.py), for the analyst to look."""
         # The acknowledgement records only whom it reached (feedback/tags.py `acknowledgement_operations`).
         self.verdict = None if decision.message == ACKNOWLEDGEMENT else decision.verdict
         self.operation = TAG_OPERATION[kind]
         self.total, self.done = len(decision.recipients), 0
         self.closing = tuple(self._tag(tag) for tag in (sent_tag, failed_tag))
         self.records: list[str] = []
-        write_output({"success": False, "errorMessage": ENDED_WHILE_SENDING})
+        self.sent_record = sent_record
+        write_output({"success": False, "errorMessage": ENDED_WHILE_SENDING.format(sent_record=sent_record)})
 
     def accepted(self, item: Outgoing, at: datetime) -> None:
         """The message to `item.recipient` was accepted at `at`: from now on, a kill leaves their record."""
@@ -71,6 +73,6 @@ class InterimReport:
             f"Phish_Feedback was ended while the messages were going out, after {self.done} of the {self.total}"
             " reporter(s) were mailed: those are recorded, and the next run does not mail them again. It mails the"
             f" {self.total - self.done} others; the one whose message the mail service had as the job was ended may"
-            " get it twice (the server's log, or through Graph the Sent Items, says). The responder's Job timeout in"
-            " Cortex was shorter than the jobTimeout it planned for, or the job was stopped (PhishFeedback README)."
+            f" get it twice ({self.sent_record} says). The responder's Job timeout in Cortex was shorter than the"
+            " jobTimeout it planned for, or the job was stopped (PhishFeedback README)."
         )

@@ -73,6 +73,8 @@ class Transport:
     """What every way out offers the policy; each transport module makes one, a subclass.
 
     - `name`: how the analyst's sentences name the service ("the SMTP server host:port").
+    - `sent_record`: where the analyst sees what the service took ("the log of the SMTP server host:port"), to look
+      before running again a job that was killed while sending.
     - `reach`: the job's one `Reach` (feedback/reach.py), as its settings hold it: whom TLS trusts, the proxies,
       and the wait for one answer, which a retry must leave room for.
     - `channel()`: a context manager opening one session or connection; the entered channel's
@@ -89,6 +91,7 @@ class Transport:
     """
 
     name: str
+    sent_record: str
     reach: Reach
     advice = "Check that the service is up and accepts connections from Cortex, and Cortex's proxy settings"
 

@@ -46,6 +46,7 @@ class GmailTransport(Transport, TokenSource):
         self.context = gmail.reach.context()
         self.root = gmail.url.rstrip("/")
         self.name = f"the Gmail API at {self.root}"
+        self.sent_record = f"the Sent folder of {mailbox}"
         self.send_url = f"{self.root}/gmail/v1/users/{quote(mailbox, safe='@')}/messages/send"
         self.session = None  # the open channel's, over which a token is asked for
 

@@ -67,6 +67,7 @@ class GraphTransport(Transport, TokenSource):
     def __init__(self, graph: GraphSettings, mailbox: str, deadline: float) -> None:
         self.graph, self.reach, self.mailbox, self.deadline = graph, graph.reach, mailbox, deadline
         self.name = f"Microsoft Graph at {graph.url}"
+        self.sent_record = f"the Sent Items of {mailbox}"
         self.endpoint = f"{graph.url}/v1.0/users/{quote(mailbox, safe='@')}/sendMail"
         self.context = None
         self.session = None  # the job's one session, made at the first channel

@@ -26,6 +26,7 @@ class SmtpTransport(Transport):
     def __init__(self, smtp: SmtpSettings, sender: str, deadline: float) -> None:
         self.smtp, self.reach, self.sender, self.deadline = smtp, smtp.reach, sender, deadline
         self.name = f"the SMTP server {smtp.where}"
+        self.sent_record = f"the log of {self.name}"
         self.open_session = None  # the job's trust and login (for OAuth2, its token), settled at the first channel
 
     def channel(self) -> _Channel:

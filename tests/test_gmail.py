@@ -16,7 +16,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from feedback.google import gmail
+from feedback.google.gmail import GmailTransport
 from feedback.google.settings import GmailSettings
 from feedback.google.token import SCOPE, read_key
 from feedback.items import ConfigError
@@ -53,7 +53,7 @@ def message(recipient: str) -> EmailMessage:
 def make_transport(google_oauth, gmail_api, certificates):
     """The Gmail transport as a job builds it; keyword arguments change its inputs."""
 
-    def build(**changes) -> gmail.GmailTransport:
+    def build(**changes) -> GmailTransport:
         inputs = {
             "service_account": json.dumps(google_oauth.key()),
             "mailbox": MAILBOX,
@@ -66,12 +66,12 @@ def make_transport(google_oauth, gmail_api, certificates):
         }
         reach = Reach(inputs["cacerts"], inputs["proxies"], inputs["timeout"])
         settings = GmailSettings(read_key(inputs["service_account"]), inputs["gmail_url"], reach)
-        return gmail.transport(settings, inputs["mailbox"], inputs["deadline"])
+        return GmailTransport(settings, inputs["mailbox"], inputs["deadline"])
 
     return build
 
 
-def send_all(transport: gmail.GmailTransport, *recipients: str) -> list:
+def send_all(transport: GmailTransport, *recipients: str) -> list:
     with transport.channel() as channel:
         return [channel.send(message(recipient), recipient) for recipient in recipients]
 

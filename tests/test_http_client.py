@@ -16,7 +16,7 @@ from pytest_httpserver import HTTPServer
 
 from feedback.alarm import timeout_within
 from feedback.api_session import open_session
-from feedback.google import gmail
+from feedback.google.gmail import GmailTransport
 from feedback.google.settings import GmailSettings
 from feedback.google.token import read_key
 from feedback.google.token import request_token as google_token
@@ -119,7 +119,7 @@ def google_endpoint(root: str, ca: str, entra, google_oauth) -> tuple[str, str]:
 
 def gmail_api(root: str, ca: str, entra, google_oauth) -> tuple[str, str]:
     account = read_key(json.dumps(google_oauth.key()))
-    transport = gmail.transport(GmailSettings(account, root, Reach(ca, {}, 5)), MAILBOX, time.monotonic() + 30)
+    transport = GmailTransport(GmailSettings(account, root, Reach(ca, {}, 5)), MAILBOX, time.monotonic() + 30)
     with pytest.raises((Permanent, Trouble)) as refused, transport.channel() as channel:
         channel.send(message(), ALICE)
     return f"the Gmail API at {root}", str(refused.value)
@@ -248,7 +248,7 @@ def environment_proxy(monkeypatch):
 def gmail_through(proxies: dict[str, str], google_oauth, gmail_api, certificates) -> None:
     account = read_key(json.dumps(google_oauth.key()))
     gmail_settings = GmailSettings(account, gmail_api.url, Reach(certificates.ca_pem, proxies, 5))
-    transport = gmail.transport(gmail_settings, GMAIL_MAILBOX, time.monotonic() + 30)
+    transport = GmailTransport(gmail_settings, GMAIL_MAILBOX, time.monotonic() + 30)
     with transport.channel() as channel:
         channel.send(message(), ALICE)
 

@@ -23,8 +23,6 @@ ACKNOWLEDGEMENT = "Acknowledgement"
 # A verdict message that corrects an earlier one (docs/corrections.md): one override for every verdict.
 CORRECTION = "Correction"
 TEMPLATE_ITEMS = {**VERDICT_ITEMS, ACKNOWLEDGEMENT: "template_acknowledge", CORRECTION: "template_correction"}
-# What the earlier message told a reporter it was safe to do; corrected to Phishing, it first says what to do now.
-SAFE_VERDICTS = ("Legit email", "Spam", "Simulation")
 # The manifest's `config.flavour` (Cortex hands it to the job as a config key); absent: the verdict.
 VERDICT_FLAVOUR, ACKNOWLEDGE_FLAVOUR = "verdict", "acknowledge"
 

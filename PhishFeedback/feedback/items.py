@@ -45,17 +45,20 @@ class Items:
         required: bool = False,
         secret: bool = False,
         strip: bool = True,
-        blank_is_unset: bool = False,
+        keep_spaces: bool = False,
     ) -> str | None:
+        """The item's text, None when unset or blank. Stripped, unless `keep_spaces` (a template's or signature's
+        indentation is its layout) or `strip` is False (a password is sent as typed, blank included); an emptied
+        item is its default, since Cortex keeps an emptied box as ""."""
         value = self.raw.get(name)
         if value is None or value == "":
             value = default
         if value is not None and not isinstance(value, str):
             shown = "" if secret else f" (it is {value!r:.60})"
             raise ConfigError(f"{name} must be text{shown}. {WHERE}")
-        if value is not None and strip and not blank_is_unset:
+        if value is not None and strip and not keep_spaces:
             value = value.strip()
-        if blank_is_unset and value is not None and not value.strip():
+        if keep_spaces and value is not None and not value.strip():
             value = None
         if required and not value:
             raise ConfigError(f"{name} is required and empty. {WHERE}")

@@ -42,7 +42,8 @@ class Outgoing:
 
 
 class Composer:
-    """The messages of one job, built one at a time as they go out, so a campaign never holds them all.
+    """The messages for the reporters of one set of languages (feedback/composers.py holds one per set), built one
+    at a time as they go out, so a campaign never holds them all.
 
     Every template is checked when the composer is made, before the first message is built.
     """

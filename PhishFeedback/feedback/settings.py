@@ -85,9 +85,9 @@ def read_settings(config: object, parameters: object) -> Settings:
             languages=languages,
             subject=_printable(items.text("subject")),
             guidance_url=_printable(items.link("guidance_url")),
-            signature=_printable(items.text("signature", blank_is_unset=True)),
+            signature=_printable(items.text("signature", keep_spaces=True)),
             templates={
-                m: printable(t) for m, name in TEMPLATE_ITEMS.items() if (t := items.text(name, blank_is_unset=True))
+                m: printable(t) for m, name in TEMPLATE_ITEMS.items() if (t := items.text(name, keep_spaces=True))
             },
             reply_to=_mailbox("reply_to", reply_to, "reply") if (reply_to := items.text("reply_to")) else None,
             logo=read_logo(items.text("logo")),

@@ -124,9 +124,9 @@ def _wording(
 def _shared(template: str | None, item: str, message: str) -> tuple[str | None, str | None]:
     """The admin's `subject` or `signature`, checked (None: the shipped one serves), and a note if it was set aside.
 
-    Both items serve both flavours (one configuration): written for the verdict's message ("Your
-    report: {verdict}"), one would read "Your report: " in an acknowledgement, which goes out before
-    any verdict, so the acknowledgement has its own instead, and its report says so (SET_ASIDE).
+    An admin often gives both flavours the same items: one written for the verdict's message ("Your
+    report: {verdict}") would read "Your report: " in an acknowledgement, which goes out before any
+    verdict, so the acknowledgement has its own instead, and its report says so (SET_ASIDE).
     """
     if template is None:
         return None, None

@@ -20,9 +20,9 @@ def transport_for(settings: Settings, deadline: float) -> Transport:
 
         return GraphTransport(way_out, settings.message.sender_address, deadline)
     if isinstance(way_out, GmailSettings):
-        from feedback.google import gmail
+        from feedback.google.gmail import GmailTransport
 
-        return gmail.transport(way_out, settings.message.sender_address, deadline)
+        return GmailTransport(way_out, settings.message.sender_address, deadline)
     from feedback.smtp.transport import SmtpTransport
 
     return SmtpTransport(way_out, settings.message.sender_address, deadline)

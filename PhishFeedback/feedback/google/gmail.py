@@ -32,12 +32,6 @@ if TYPE_CHECKING:
 LARGEST_ANSWER = 64 * 1024
 
 
-def transport(gmail: GmailSettings, mailbox: str, deadline: float) -> GmailTransport:
-    """The job's way out through Gmail as the account read from its key (feedback/google/settings.py, which also
-    refuses a gmail_url that is not https)."""
-    return GmailTransport(gmail, mailbox, deadline)
-
-
 class GmailTransport(Transport, TokenSource):
     """What a job needs to send as `mailbox`: the account, the trust, and the one token it gets."""
 

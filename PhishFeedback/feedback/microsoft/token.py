@@ -6,8 +6,8 @@ campaign paced at Exchange's 30 messages a minute may, and its next session woul
 Microsoft Entra ID answers a form-encoded POST with JSON: `access_token` on success, `error` and
 `error_description` (Entra's `AADSTS…` code first) on refusal. The app proves who it is with a
 client assertion signed by its certificate's key (feedback/microsoft/certificate.py) or with its
-client secret. The request is the HTTP client's (feedback/api_session.py), made with urllib: a job
-that logs in with a password does not load this module.
+client secret. The request is the HTTP client's (feedback/http_exchange.py), with urllib where it can
+(`request_token`): a job that logs in with a password does not load this module.
 """
 
 from __future__ import annotations

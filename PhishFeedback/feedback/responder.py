@@ -13,6 +13,11 @@ from collections.abc import Callable
 
 from feedback import startup
 
+# Without importing typing, which a plain job never needs (docs/performance.md).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
+
 # Before the rest: without cortexutils the job goes to the responder's own environment, or ends with a report.
 Responder = startup.responder_base(sys.argv[0])
 
@@ -69,7 +74,7 @@ class CortexJob(Responder):
             except OSError:
                 pass  # the report written as each message was accepted still holds their records
 
-    def error(self, message: str, ensure_ascii: bool = True) -> None:
+    def error(self, message: str, ensure_ascii: bool = True) -> NoReturn:
         """cortexutils' error output, with the job's input echoed as it does, minus every secret and credential."""
         echoed = dict(self._input) if isinstance(self._input, dict) else {}
         config = echoed.get("config")

@@ -42,19 +42,19 @@ class Composers:
             groups.setdefault(reporters[recipient].languages, []).append(recipient)
         self.reporters = reporters
         self.logo = settings.logo
-        self.composer: dict[str, Composer] = {}
+        self.composer_of: dict[str, Composer] = {}  # each recipient's, by their languages
         made: dict[str, Outgoing] = {}
         for languages, recipients in groups.items():
             group = replaced(decision, recipients=tuple(recipients))
             composer = Composer(group, report, replaced(settings, languages=languages))
             for item in composer.outgoing:
-                self.composer[item.recipient], made[item.recipient] = composer, item
+                self.composer_of[item.recipient], made[item.recipient] = composer, item
         self.outgoing = [made[recipient] for recipient in decision.recipients]
         # What each wording set aside, said once in the job's report however many languages it was made in.
-        self.notes = list(dict.fromkeys(note for c in self.composer.values() for note in c.wording.notes))
+        self.notes = list(dict.fromkeys(note for c in self.composer_of.values() for note in c.wording.notes))
 
     def message(self, item: Outgoing) -> EmailMessage:
-        message = self.composer[item.recipient].message(item)
+        message = self.composer_of[item.recipient].message(item)
         reporter = self.reporters[item.recipient]
         message["Content-Language"] = ", ".join(reporter.languages)
         if reporter.parent is not None:

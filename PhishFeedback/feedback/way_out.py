@@ -65,6 +65,18 @@ def not_the_service(name: str, status: int, content_type: str | None, expected: 
     )
 
 
+def quota_stop(name: str, reply: str) -> Answer:
+    """A service that answered with a sending quota (SMTP's and Graph's words for Exchange's limits): nothing more
+    goes out, and the next run mails only those not reached."""
+    return Answer(
+        STOP,
+        f"{name[:1].upper()}{name[1:]} answered with a sending quota ({reply}); nothing more went out in this job. Run"
+        " the responder again once the quota resets: it mails only those not reached (Exchange Online takes 30"
+        " messages a minute and 10,000 recipients a day: see smtp_max_per_minute).",
+        None,
+    )
+
+
 class Trouble(OSError):
     """Transient trouble a transport has put in words already (a timeout, a dropped connection)."""
 

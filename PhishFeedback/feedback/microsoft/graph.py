@@ -27,7 +27,7 @@ from feedback.quota import speaks_of_quota
 from feedback.redaction import shortened
 from feedback.retry_after import retry_after
 from feedback.tokens import Token, TokenSource
-from feedback.way_out import Answer, Check, Permanent, Transport, Trouble, not_the_service
+from feedback.way_out import Answer, Check, Permanent, Transport, Trouble, not_the_service, quota_stop
 
 # Without importing typing, which a plain job never needs (docs/performance.md).
 TYPE_CHECKING = False
@@ -146,13 +146,7 @@ class GraphTransport(Transport, TokenSource):
         """The policy's answer to a refusal (docs/graph.md, "What Graph's replies mean": each status and code)."""
         reply = f"{status} {code}: {text}" if code else f"{status} {text}".rstrip()
         if speaks_of_quota(f"{code} {text}"):
-            return Answer(
-                way_out.STOP,
-                f"{self.name} answered with a sending quota ({reply}); nothing more went out in this job. Run the"
-                " responder again once the quota resets: it mails only those not reached (Exchange Online takes 30"
-                " messages a minute and 10,000 recipients a day: see smtp_max_per_minute).",
-                None,
-            )
+            return quota_stop(self.name, reply)
         if status in (408, 429) or status >= 500:
             return Answer(way_out.RECONNECT, f"the last answer from {self.name} was {reply}", retry_after(wait_header))
         if status == 401:

@@ -17,7 +17,7 @@ from feedback.smtp import replies
 from feedback.smtp.logins import sender_advice, sessions
 from feedback.smtp.session import Session, describe_trouble, reply_text
 from feedback.smtp.settings import SmtpSettings
-from feedback.way_out import NOT_CHECKED, Answer, Check, Permanent, Transport, Trouble
+from feedback.way_out import NOT_CHECKED, Answer, Check, Permanent, Transport, Trouble, quota_stop
 
 
 class SmtpTransport(Transport):
@@ -87,14 +87,7 @@ class SmtpTransport(Transport):
         meaning = replies.meaning(step, code, text, self.sender)
         reply = f"{code} {text}"
         if meaning == replies.QUOTA:
-            return Answer(
-                way_out.STOP,
-                f"The SMTP server {self.smtp.where} answered with a sending quota ({reply}); nothing"
-                " more went out in this job. Run the responder again once the quota resets: it mails only those not"
-                " reached (Exchange Online takes 30 messages a minute and 10,000 recipients a day: see"
-                " smtp_max_per_minute).",
-                None,
-            )
+            return quota_stop(self.name, reply)
         if meaning == replies.SENDER_REFUSED:
             return Answer(
                 way_out.STOP, f"The SMTP server refused the sender {self.sender}: {reply}. {sender_advice(text)}", None

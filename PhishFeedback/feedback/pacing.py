@@ -15,6 +15,8 @@ TIME_BUDGET_SHARE = 0.8
 # only adds to what the tags may already say, while delivery needs the rest for its own retries (smtp_retries
 # attempts of up to smtp_timeout each, with pauses): a TheHive slower than that is treated as one that is down.
 THEHIVE_SHARE = 1 / 3
+# The mailbox languages (language: auto) may use at most this share of the job's time left, for the same reason.
+LOOKUP_SHARE = 1 / 4
 
 
 @shape
@@ -29,9 +31,9 @@ class Limits:
 FIRST_PAUSE = 1.0
 
 
-def thehive_cutoff(deadline: float, now: float) -> float:
-    """When TheHive's reads must end: THEHIVE_SHARE of the time left before the job's `deadline`."""
-    return now + max(0.0, deadline - now) * THEHIVE_SHARE
+def cutoff(deadline: float, now: float, share: float) -> float:
+    """When a look-up that only adds to what the job knows must end: `share` of the time left before `deadline`."""
+    return now + max(0.0, deadline - now) * share
 
 
 def spacing(per_minute: float) -> float:

@@ -13,15 +13,13 @@ from feedback.addresses import AddressError, parse_address
 from feedback.case import Report
 from feedback.composers import Reporter
 from feedback.message_ids import message_id
-from feedback.pacing import thehive_cutoff
+from feedback.pacing import LOOKUP_SHARE, THEHIVE_SHARE, cutoff
 from feedback.plan import Decision
 from feedback.reporter_languages import language_of
 from feedback.settings import Settings
 from feedback.thehive.settings import TheHiveSettings
 from feedback.way_out import Transport
 
-# The mailbox languages may use at most this share of the job's time left; delivery needs the rest.
-LOOKUP_SHARE = 1 / 4
 FALLBACK = (
     "No other mailbox was asked in this job: the other reporters' languages came from reporter_languages and language."
 )
@@ -63,8 +61,8 @@ def _mailbox_languages(
     """Each mailbox's language as its mail service says (Graph, Gmail), as far as it will and time allows."""
     if not settings.message.auto_language:
         return {}, []
-    cutoff = time.monotonic() + max(0.0, deadline - time.monotonic()) * LOOKUP_SHARE
-    lookup = transport.languages(cutoff)
+    ends = cutoff(deadline, time.monotonic(), LOOKUP_SHARE)
+    lookup = transport.languages(ends)
     if lookup is None:
         return {}, []
     # Here, not at the top: a job with no look-up to make loads no HTTP client (docs/performance.md).
@@ -74,7 +72,7 @@ def _mailbox_languages(
     try:
         with lookup:
             for recipient in recipients:
-                if time.monotonic() >= cutoff:
+                if time.monotonic() >= ends:
                     raise Unavailable(
                         f"The mailbox languages took their share of the job's time ({LOOKUP_SHARE:.0%} of what was"
                         f" left) before {recipient}'s turn."
@@ -100,7 +98,7 @@ def _parents(
     from feedback.thehive.observables_api import TheHiveError
 
     try:
-        merged = merged_reports(thehive, report.id, reporter_tag, thehive_cutoff(deadline, time.monotonic()))
+        merged = merged_reports(thehive, report.id, reporter_tag, cutoff(deadline, time.monotonic(), THEHIVE_SHARE))
     except TheHiveError as failure:
         return {}, [f"{failure} The messages do not name the reports they answer (In-Reply-To)."]
     parents: dict[str, str] = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 from feedback.case import CaseError, Observable, Report
-from feedback.pacing import thehive_cutoff
+from feedback.pacing import THEHIVE_SHARE, cutoff
 from feedback.plan import REPORTER_NAMESPACE
 from feedback.shapes import shape
 from feedback.tags import tag_values
@@ -42,8 +42,9 @@ def observables_for(report: Report, settings: TheHiveSettings | None, deadline: 
         return Observed([], [], None)
     from feedback.thehive.observables_api import TheHiveError, fetch_observables
 
+    ends = cutoff(deadline, time.monotonic(), THEHIVE_SHARE)
     try:
-        observables = fetch_observables(settings, report.kind, report.id, thehive_cutoff(deadline, time.monotonic()))
+        observables = fetch_observables(settings, report.kind, report.id, ends)
     except TheHiveError as failure:
         if not tagged:
             raise

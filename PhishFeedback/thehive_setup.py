@@ -14,10 +14,11 @@ import re
 import sys
 import time
 
+from feedback.errors import CommandError
 from feedback.thehive.admin_api import AdminApi, terminal_safe
-from feedback.thehive.command_line import started, thehive_parser, thehive_settings
+from feedback.thehive.command_line import started, thehive_parser, settings_from_options
 from feedback.thehive.dashboard import add_dashboard
-from feedback.thehive.field_setup import ROUTES, SetupError, plan, read_fields
+from feedback.thehive.field_setup import ROUTES, plan, read_fields
 from feedback.thehive.settings import TheHiveSettings
 
 # The whole command's time, whatever TheHive does; a reply trickled a byte at a time never trips a call's timeout.
@@ -52,15 +53,15 @@ def _field_name(text: str) -> str:
 def main() -> int:
     options, apikey = started(__file__, arguments)
     try:
-        settings = thehive_settings(options, apikey, "a TheHive admin")
+        settings = settings_from_options(options, apikey, "a TheHive admin")
         end = time.monotonic() + options.time_limit
         print(terminal_safe(set_up(settings, options.field, options.time_limit)))
-    except SetupError as failure:
+    except CommandError as failure:
         return _failed(str(failure))
     if options.dashboard:
         try:
             print(terminal_safe(add_dashboard(settings, options.field, end - time.monotonic())))
-        except SetupError as failure:
+        except CommandError as failure:
             # Its "Nothing was changed" speaks of the dashboard alone: the field's step above may have changed TheHive.
             return _failed(f"the custom field is set up, as said above; the dashboard was not created: {failure}")
     return 0

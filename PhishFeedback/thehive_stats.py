@@ -16,14 +16,14 @@ import os
 import sys
 from datetime import datetime, timezone
 
+from feedback.errors import CommandError
 from feedback.stats.output import as_json, as_text, write_csv
 from feedback.stats.page import page
 from feedback.stats.progress import Progress
 from feedback.stats.queries import WindowError, window
 from feedback.stats.reading import CaseApi, statistics
 from feedback.thehive.admin_api import terminal_safe
-from feedback.thehive.command_line import started, thehive_parser, thehive_settings
-from feedback.thehive.field_setup import SetupError
+from feedback.thehive.command_line import started, thehive_parser, settings_from_options
 
 # The whole read's time: 100,000 cases take minutes; a TheHive that trickles its answers never ends.
 TIME_LIMIT = 3600.0
@@ -58,7 +58,7 @@ def main() -> int:
     try:
         span = window(options.since, options.until)
         _check_writable(options)
-        settings = thehive_settings(options, apikey, "a TheHive user who may read the cases")
+        settings = settings_from_options(options, apikey, "a TheHive user who may read the cases")
         # A page's cases are dropped once counted, and what is kept (the counts) holds no cycle: the cyclic
         # collector would only walk every decoded case again, a sixth of the command's time.
         gc.disable()
@@ -67,7 +67,7 @@ def main() -> int:
         progress.done()
         stats["window"] = {"since": options.since, "until": options.until}
         written = _write(stats, options)
-    except (SetupError, WindowError) as failure:
+    except (CommandError, WindowError) as failure:
         progress.cut()
         print(f"thehive_stats: {terminal_safe(str(failure))}", file=sys.stderr)
         return 1
@@ -97,7 +97,7 @@ def _write(stats: dict, options: argparse.Namespace) -> list[str]:
                 file.write(page(stats, _period(options), made))
             written.append(options.html)
     except OSError as failure:
-        raise SetupError(
+        raise CommandError(
             f"{failure.filename} cannot be written ({failure.strerror or type(failure).__name__})."
         ) from None
     return written
@@ -106,7 +106,7 @@ def _write(stats: dict, options: argparse.Namespace) -> list[str]:
 def _check_writable(options: argparse.Namespace) -> None:
     """Said before the read, which may take an hour: a file the figures could not be written to at its end."""
     if options.html and os.path.isdir(options.html):
-        raise SetupError(f"{options.html} cannot be written ({os.strerror(errno.EISDIR)}).")
+        raise CommandError(f"{options.html} cannot be written ({os.strerror(errno.EISDIR)}).")
     wanted = [(options.html, os.path.dirname(os.path.abspath(options.html)))] if options.html else []
     if options.csv:  # made if missing, with the folders above it: the nearest that exists must take it
         folder = os.path.abspath(options.csv)
@@ -115,9 +115,9 @@ def _check_writable(options: argparse.Namespace) -> None:
         wanted.append((options.csv, folder))
     for path, folder in wanted:
         if not os.path.isdir(folder):
-            raise SetupError(f"{path} cannot be written ({os.strerror(errno.ENOENT)}).")
+            raise CommandError(f"{path} cannot be written ({os.strerror(errno.ENOENT)}).")
         if not os.access(folder, os.W_OK | os.X_OK):
-            raise SetupError(f"{path} cannot be written ({os.strerror(errno.EACCES)}).")
+            raise CommandError(f"{path} cannot be written ({os.strerror(errno.EACCES)}).")
 
 
 def _period(options: argparse.Namespace) -> str:

@@ -10,3 +10,8 @@ from __future__ import annotations
 
 class PhishFeedbackError(Exception):
     """A failure whose message is the analyst's sentence."""
+
+
+class CommandError(PhishFeedbackError):
+    """What stops an admin's command (thehive_setup.py, thehive_stats.py); the message says what to do, and whether
+    anything was changed."""

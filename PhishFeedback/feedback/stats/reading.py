@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterator
 
+from feedback.errors import CommandError
 from feedback.http_failures import TooLarge
 from feedback.shapes import replaced
 from feedback.stats.decoding import decoded, page_decoded
@@ -20,7 +21,7 @@ from feedback.stats.queries import PAGE, Window, count_request, counted, page_re
 from feedback.stats.tally import Tally
 from feedback.thehive.admin_api import ADVICE as SETUP_ADVICE
 from feedback.thehive.admin_api import AdminApi
-from feedback.thehive.field_setup import ROUTES, SetupError, read_fields
+from feedback.thehive.field_setup import ROUTES, read_fields
 
 # The set-up command's advice, but for the key: reading cases needs no admin.
 ADVICE = replaced(
@@ -48,7 +49,7 @@ def statistics(
     check_field(api, major, field)
     count = counted(_ask(api, count_request(major, title_prefix, span)))
     if count is None:
-        raise SetupError(f"TheHive at {api.settings.url} did not answer the count of cases with a number.")
+        raise CommandError(f"TheHive at {api.settings.url} did not answer the count of cases with a number.")
     tally = Tally()
     holds, add = span.holds, tally.add
     for case in cases(api, major, title_prefix, span, count, progress):
@@ -69,7 +70,7 @@ def check_field(api: AdminApi, major: int, field: str) -> None:
         name for name in names if name.lower() == field.lower()
     ]
     hint = f" Did you mean {' or '.join(repr(name) for name in near)}?" if near else ""
-    raise SetupError(
+    raise CommandError(
         f"TheHive at {api.settings.url} has no custom field '{field}'.{hint} Give the field's internal name with"
         " --custom-field, as the responder's custom_field item names it."
     )
@@ -89,21 +90,23 @@ def cases(
     while True:
         try:
             page = _ask(api, page_request(major, title_prefix, span, start, size), page_decoded)
-        except SetupError as failure:
+        except CommandError as failure:
             if not isinstance(failure.__cause__, TooLarge) or size == 1:
                 raise
             size //= 2
             continue
         if not isinstance(page, list):
-            raise SetupError(f"{where} did not answer a page of cases with a list. Check that --url points at TheHive.")
+            raise CommandError(
+                f"{where} did not answer a page of cases with a list. Check that --url points at TheHive."
+            )
         if len(page) > size:
-            raise SetupError(
+            raise CommandError(
                 f"{where} answered {len(page)} cases to a page of {size}: it ignores the range asked for, so the"
                 " cases cannot be read page by page. Nothing was counted."
             )
         ids = frozenset(map(_id, page)) - {None}
         if ids and previous and ids <= previous:
-            raise SetupError(
+            raise CommandError(
                 f"{where} answered the same page of cases again (from case {start + 1}): it ignores the range asked"
                 " for. Nothing was counted."
             )
@@ -120,7 +123,7 @@ def cases(
         if not page or (len(page) < size and start >= count):
             return
         if start > count + SLACK * PAGE:
-            raise SetupError(
+            raise CommandError(
                 f"{where} counted {count} cases but kept answering pages past them (up to case {start}): it"
                 " ignores the range asked for. Nothing was counted."
             )

@@ -13,11 +13,12 @@ import time
 from collections.abc import Callable
 
 from feedback.alarm import Clock, timeout_within
+from feedback.errors import CommandError
 from feedback.http_failures import HttpFailure, Malformed, Refused, TimedOut, Untrusted
 from feedback.items import ConfigError
 from feedback.redaction import shortened
 from feedback.thehive.api import Advice, send, thehive_session
-from feedback.thehive.field_setup import SetupError, edition
+from feedback.thehive.field_setup import edition
 from feedback.thehive.settings import TheHiveSettings
 from feedback.trust import CacertsError
 
@@ -27,7 +28,7 @@ SHOWN = 300
 
 
 ADVICE = Advice(
-    error=SetupError,
+    error=CommandError,
     tls="Its certificate is not trusted or does not name that host: give its CA with --cacerts FILE (PEM), and check"
     " that --url names the host the certificate covers.",
     reach="Check --url, and that this machine reaches TheHive (HTTPS_PROXY if it needs a proxy).",
@@ -55,15 +56,15 @@ class AdminApi:
         try:
             context = settings.reach.context()
         except CacertsError:
-            raise SetupError("The file given with --cacerts holds no valid PEM certificate.") from None
+            raise CommandError("The file given with --cacerts holds no valid PEM certificate.") from None
         except ConfigError as unusable:  # the system's store, or SSL_CERT_FILE
-            raise SetupError(str(unusable)) from None
+            raise CommandError(str(unusable)) from None
         self.settings, self.limit = settings, limit
         self.clock = Clock(time.monotonic() + limit)
         try:
             self.session = thehive_session(settings, context, retried=self.reading, clock=self.clock)
         except ImportError:  # said before any call
-            raise SetupError(
+            raise CommandError(
                 f"requests is not installed for {sys.executable}. Install the responder's requirements into a"
                 " virtual environment beside the script, which it then runs in: python3 -m venv PhishFeedback/.venv"
                 " && PhishFeedback/.venv/bin/pip install -r PhishFeedback/requirements.txt."
@@ -93,7 +94,7 @@ class AdminApi:
         parse: Callable[[bytes], object] | None = None,
         missing: str | None = None,
     ) -> object:
-        """TheHive's JSON answer (None for an empty one), or SetupError; `parse`, where given, decodes it instead of
+        """TheHive's JSON answer (None for an empty one), or CommandError; `parse`, where given, decodes it instead of
         the class's own (thehive_stats.py keeps only what it reads of a page of cases); `missing`, what a 404 means
         there."""
         settings, where = self.settings, f"TheHive at {self.settings.url}"
@@ -111,26 +112,26 @@ class AdminApi:
                 self.advice,
                 decoded=parse or self.parse,
             )
-        except SetupError as failure:
+        except CommandError as failure:
             if self.clock.out():  # the clock cut the connection: said as that, not as an unreachable TheHive
                 raise self._late(where, method) from None
             if method in self.reading or not _sent(failure.__cause__):
                 raise
             if isinstance(failure.__cause__, Malformed) and 200 <= failure.__cause__.status < 300:
                 return None  # done: only the answer saying so is unreadable
-            raise SetupError(f"{failure} {self.unfinished['write']}") from None
+            raise CommandError(f"{failure} {self.unfinished['write']}") from None
         if status == 404 and missing:
             changed = self.unfinished["read" if method in self.reading else "write"]
-            raise SetupError(f"{where} answered HTTP 404 to {method} {path}: {missing} {changed}")
+            raise CommandError(f"{where} answered HTTP 404 to {method} {path}: {missing} {changed}")
         if status not in (200, 201, 204):
             # A server error to a change may come after TheHive made it (a proxy's 504 while TheHive works on).
             unfinished = f" {self.unfinished['write']}" if status >= 500 and method not in self.reading else ""
-            raise SetupError(f"{where} answered HTTP {status} to {method} {path}{_explained(answer)}.{unfinished}")
+            raise CommandError(f"{where} answered HTTP {status} to {method} {path}{_explained(answer)}.{unfinished}")
         return answer
 
-    def _late(self, where: str, method: str) -> SetupError:
+    def _late(self, where: str, method: str) -> CommandError:
         changed = self.unfinished["read" if method in self.reading else "write"]
-        return SetupError(
+        return CommandError(
             f"{where} did not finish answering within {self.limit:g} s, the time this command allows itself in all"
             f" (--time-limit). Check TheHive and the way to it, or allow more with --time-limit. {changed}"
         )

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from feedback.api_session import available
+from feedback.errors import CommandError
 from feedback.items import cleartext_refusal, is_url
 from feedback.reach import Reach
 from feedback.redaction import ScrubbedStream, remember
 from feedback.startup import run_in_own_environment
-from feedback.thehive.field_setup import SetupError
 from feedback.thehive.settings import UNSENDABLE, TheHiveSettings, header_safe
 
 ENVIRONMENT_KEY = "THEHIVE_APIKEY"
@@ -61,24 +61,24 @@ def thehive_parser(purpose: str, whose: str, time_limit: float) -> argparse.Argu
     return parser
 
 
-def thehive_settings(options: argparse.Namespace, apikey: str, whose: str) -> TheHiveSettings:
+def settings_from_options(options: argparse.Namespace, apikey: str, whose: str) -> TheHiveSettings:
     """TheHive as the options and the key name it; `whose`: the user the key must belong to, for the sentences."""
     if not apikey:
-        raise SetupError(f"Set the environment variable {ENVIRONMENT_KEY} to the API key of {whose}.")
+        raise CommandError(f"Set the environment variable {ENVIRONMENT_KEY} to the API key of {whose}.")
     url = options.url.rstrip("/")
     if not is_url(url, ("https", "http")) or "@" in urlsplit(url).netloc:
-        raise SetupError(
+        raise CommandError(
             "--url must be TheHive's address like https://thehive.example.org, with no user or password in it"
             f" (the key comes from {ENVIRONMENT_KEY})."
         )
     refusal = cleartext_refusal("--url", url, f"the API key ({ENVIRONMENT_KEY})")
     if refusal:
-        raise SetupError(refusal)
+        raise CommandError(refusal)
     organisation = (options.organisation or "").strip() or None
     if not header_safe(apikey):
-        raise SetupError(f"{ENVIRONMENT_KEY} {UNSENDABLE}: copy the key again from TheHive.")
+        raise CommandError(f"{ENVIRONMENT_KEY} {UNSENDABLE}: copy the key again from TheHive.")
     if organisation and not header_safe(organisation):
-        raise SetupError(
+        raise CommandError(
             f"--organisation {UNSENDABLE}: run the command without it, with the key of a user of the organisation"
             " to act in."
         )
@@ -109,4 +109,4 @@ def _pem(path: str | None) -> str | None:
         with open(path, encoding="ascii") as file:
             return file.read()
     except (OSError, UnicodeDecodeError) as failure:
-        raise SetupError(f"--cacerts {path} cannot be read ({failure.__class__.__name__}).") from None
+        raise CommandError(f"--cacerts {path} cannot be read ({failure.__class__.__name__}).") from None

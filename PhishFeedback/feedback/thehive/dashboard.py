@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import os
 
+from feedback.errors import CommandError
 from feedback.thehive.admin_api import AdminApi
-from feedback.thehive.field_setup import SetupError
 from feedback.thehive.settings import TheHiveSettings
 
 FILE = os.path.join("dashboards", "phish-feedback-verdicts.json")
@@ -56,7 +56,7 @@ def add_dashboard(settings: TheHiveSettings, field: str, limit: float) -> str:
             )
         current = api.call("GET", CURRENT_USER)
         if isinstance(current, dict) and str(current.get("organisation", "")).lower() == "admin":
-            raise SetupError(IN_ADMIN_ORGANISATION)
+            raise CommandError(IN_ADMIN_ORGANISATION)
         # All the dashboards the user sees (a few), as TheHive's own list asks for them; the title is compared here.
         found = api.call("POST", SEARCH, {})
         if isinstance(found, list) and any(isinstance(d, dict) and d.get("title") == title for d in found):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from feedback.case import VERDICTS, verdict_named
-from feedback.errors import PhishFeedbackError
+from feedback.errors import CommandError
 from feedback.shapes import shape
 
 FIELD_TYPE = "string"
@@ -20,10 +20,6 @@ GROUP = "PhishFeedback"
 DESCRIPTION = "The SOC's verdict on a reported e-mail; the Phish_Feedback responder tells the reporters."
 # The longest major version read as a number.
 MAJOR_DIGITS = 4
-
-
-class SetupError(PhishFeedbackError):
-    """The field cannot be set up as things stand; the message says what to do, and that nothing changed."""
 
 
 @shape
@@ -63,12 +59,12 @@ def edition(status: object) -> int:
     major = version.split(".")[0] if isinstance(version, str) else ""
     # Read as a number only when it is one a version can be: int() refuses past 4,300 digits.
     if not (major.isascii() and major.isdigit() and len(major) <= MAJOR_DIGITS):
-        raise SetupError(
+        raise CommandError(
             "TheHive did not say its version at /api/v1/status. Check that --url points at TheHive 4 or 5."
             " Nothing was changed."
         )
     if int(major) < 4:
-        raise SetupError(
+        raise CommandError(
             f"TheHive {major} is older than 4, whose custom-field API this script does not speak. Create the field"
             " by hand (docs/thehive-setup.md). Nothing was changed."
         )
@@ -78,7 +74,7 @@ def edition(status: object) -> int:
 def read_fields(answer: object, major: int) -> list[Field]:
     """The custom fields in TheHive's list, in either edition's shape."""
     if not isinstance(answer, list):
-        raise SetupError("TheHive did not answer with a list of custom fields. Check that --url points at TheHive.")
+        raise CommandError("TheHive did not answer with a list of custom fields. Check that --url points at TheHive.")
     identity = ("id", "reference") if major == 4 else ("_id", "name")
     shown = "name" if major == 4 else "displayName"
     fields = []
@@ -103,7 +99,7 @@ def plan(fields: list[Field], major: int, name: str) -> Step:
     existing = next((field for field in fields if field.name == name), None)
     alike = next((field for field in fields if field.shown.lower() == name.lower()), None)
     if existing is None and alike is not None:
-        raise SetupError(
+        raise CommandError(
             f"TheHive already has a custom field shown as '{alike.shown}', whose internal name is '{alike.name}':"
             " another would be shown alike in case templates and cases. Nothing was changed. Set the responder's"
             f" custom_field item to '{alike.name}' and run this again with --field {alike.name} (or rename that"
@@ -118,7 +114,7 @@ def plan(fields: list[Field], major: int, name: str) -> Step:
             " Add it to your phishing case template.",
         )
     if existing.type != FIELD_TYPE:
-        raise SetupError(
+        raise CommandError(
             f"TheHive already has a custom field '{name}' of type '{existing.type}', but the verdict needs a"
             f" {FIELD_TYPE} field. Nothing was changed. Delete or rename that field in TheHive, or run this"
             " again with --field and another name, and set the responder's custom_field item to that name."

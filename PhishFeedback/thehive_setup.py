@@ -16,7 +16,7 @@ import time
 
 from feedback.errors import CommandError
 from feedback.thehive.admin_api import AdminApi, terminal_safe
-from feedback.thehive.command_line import started, thehive_parser, settings_from_options
+from feedback.thehive.command_line import settings_from_options, started, thehive_parser
 from feedback.thehive.dashboard import add_dashboard
 from feedback.thehive.field_setup import ROUTES, plan, read_fields
 from feedback.thehive.settings import TheHiveSettings

@@ -23,7 +23,7 @@ from feedback.stats.progress import Progress
 from feedback.stats.queries import WindowError, window
 from feedback.stats.reading import CaseApi, statistics
 from feedback.thehive.admin_api import terminal_safe
-from feedback.thehive.command_line import started, thehive_parser, settings_from_options
+from feedback.thehive.command_line import settings_from_options, started, thehive_parser
 
 # The whole read's time: 100,000 cases take minutes; a TheHive that trickles its answers never ends.
 TIME_LIMIT = 3600.0

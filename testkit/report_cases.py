@@ -25,6 +25,19 @@ DAY = 86400_000
 START = 1767225600_000
 # A reporter tag in each form TheHive stores: as added, TheHive 4.0's renderings, spelt in capitals.
 FORMS = ("user_email:{}", 'user_email="{}"', "user_email={}", "USER_EMAIL:{}")
+# The classes of the time to feedback as docs/statistics.md names them, each up to (not including) its bound; the
+# first takes a verdict sent on the alert before its case was made too (TheHive 4 does not say the alert's date).
+CLASSES = (
+    ("under 15 min", 15 * 60),
+    ("15-60 min", 60 * 60),
+    ("1-4 h", 4 * 3600),
+    ("4-24 h", 24 * 3600),
+    ("1-3 days", 3 * 86400),
+    ("3-7 days", 7 * 86400),
+    ("over 7 days", math.inf),
+)
+# Verdicts that say the report was right: a real attack, or the SOC's own exercise.
+REAL = ("Phishing", "Simulation")
 
 
 @dataclass
@@ -107,10 +120,15 @@ def expected(
     chosen = [r for r in reports if since <= r.created < before and r.title.startswith(prefix)]
     verdict = {r.number: _named(r.verdict) for r in chosen}
     delays, ack_delays, per_reporter = [], [], Counter()
+    report_verdicts, month_report_verdicts, mixes = Counter(), {}, {}
     answered = unanswered = acknowledged = 0
     for r in chosen:
         start = ((alerts and r.alert) or r.created) / 1000
         per_reporter.update(r.reporters)
+        report_verdicts[verdict[r.number]] += len(r.reporters)
+        month_report_verdicts.setdefault(_month(r), Counter())[verdict[r.number]] += len(r.reporters)
+        for name in r.reporters:
+            mixes.setdefault(name, Counter())[verdict[r.number]] += 1
         acknowledged += len(set(r.acked) | set(r.acked_untimed))
         ack_delays += [round(at - start) for at in r.acked.values()]
         if verdict[r.number] in VERDICTS:
@@ -127,11 +145,29 @@ def expected(
         "unanswered": unanswered,
         "acknowledged": acknowledged,
         "median_seconds": round(statistics.median(delays)) if delays else None,
-        "p90_seconds": sorted(delays)[math.ceil(0.9 * len(delays)) - 1] if delays else None,
+        "p90_seconds": _p90(delays),
         "ack_median_seconds": round(statistics.median(ack_delays)) if ack_delays else None,
+        "ack_p90_seconds": _p90(ack_delays),
+        "distribution": [
+            (label, sum(1 for d in delays if lower <= d < bound))
+            for (label, bound), lower in zip(CLASSES, (-math.inf, *(bound for _, bound in CLASSES)))
+        ],
         "top": sorted(per_reporter.items(), key=lambda item: (-item[1], item[0])),
-        "months": Counter(datetime.fromtimestamp(r.created / 1000, tz=timezone.utc).strftime("%Y-%m") for r in chosen),
+        # Each reporter's verdicts and how many of their reports were real.
+        "mixes": {name: (dict(mix), sum(mix[v] for v in REAL)) for name, mix in mixes.items()},
+        "months": Counter(_month(r) for r in chosen),
+        "report_verdicts": report_verdicts,
+        "month_report_verdicts": month_report_verdicts,
     }
+
+
+def _month(report: Report) -> str:
+    return datetime.fromtimestamp(report.created / 1000, tz=timezone.utc).strftime("%Y-%m")
+
+
+def _p90(delays: list[int]) -> int | None:
+    """Nearest rank: the ceil(0.9 n)-th smallest."""
+    return sorted(delays)[math.ceil(0.9 * len(delays)) - 1] if delays else None
 
 
 def _named(verdict: str | None) -> str:

@@ -67,8 +67,18 @@ def test_counts_cases_reports_verdicts_and_feedback_as_generated(version, thehiv
         known["acknowledged"],
     )
     assert (feedback["median_seconds"], feedback["p90_seconds"]) == (known["median_seconds"], known["p90_seconds"])
-    assert feedback["ack_median_seconds"] == known["ack_median_seconds"]
+    assert (feedback["ack_median_seconds"], feedback["ack_p90_seconds"]) == (
+        known["ack_median_seconds"],
+        known["ack_p90_seconds"],
+    )
+    assert [(d["within"], d["reports"]) for d in feedback["distribution"]] == known["distribution"]
+    assert {k: v for k, v in got["report_verdicts"].items() if v} == dict(known["report_verdicts"])
+    assert {m["month"]: m["report_verdicts"] for m in got["months"]} == {
+        month: dict(counts) for month, counts in known["month_report_verdicts"].items()
+    }
     assert [(r["address"], r["reports"]) for r in got["top_reporters"]] == known["top"][:5]
+    top = [address for address, _ in known["top"][:5]]
+    assert [(r["verdicts"], r["real"]) for r in got["top_reporters"]] == [known["mixes"][a] for a in top]
     # Read page by page: more than one page asked for, none larger than the command's.
     assert len(hive.requests) >= 4
 

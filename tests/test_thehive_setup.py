@@ -319,6 +319,25 @@ def test_plain_http_url_to_another_host_is_refused_before_any_call(setup):
     assert len(result.stderr.splitlines()) == 1
 
 
+def test_a_url_with_a_user_and_password_is_refused_before_any_call_and_never_printed(setup, hive5, thehive_https):
+    with_login = hive5.url.replace("https://", "https://admin:S3cret-pass@")
+
+    result = setup(with_login)
+
+    assert result.returncode == 1
+    assert "with no user or password in it (the key comes from THEHIVE_APIKEY)" in result.stderr
+    assert "S3cret-pass" not in result.stdout + result.stderr
+    assert thehive_https.log == []
+
+
+def test_a_url_pasted_with_its_trailing_slash_is_the_same_thehive(setup, hive):
+    result = setup(hive.url + "/")
+
+    assert result.returncode == 0, result.stderr
+    assert hive.field("phishFeedback")["options"] == list(VERDICTS)
+    assert all(not path.startswith("//") for _, path, _ in hive.writes)
+
+
 def test_plain_http_url_to_this_machine_is_used(setup):
     server = HTTPServer(host="127.0.0.1")
     server.start()

@@ -96,6 +96,23 @@ def test_counts_only_the_days_asked_for_until_included(version, thehive_https, s
     assert [m["month"] for m in got["months"]] == ["2026-02"]
 
 
+@pytest.mark.parametrize("zone", ["Pacific/Auckland", "America/New_York"])
+def test_a_case_counts_in_the_utc_month_of_its_creation_whatever_the_machines_time_zone(
+    thehive_https, stats, monkeypatch, zone
+):
+    late, early = START + 30 * DAY + 23 * 3600_000, START + 31 * DAY + 1800_000  # Jan 31 23:00, Feb 1 00:30 UTC
+    hive = CaseSearch(
+        thehive_https,
+        "5",
+        [case(1, "Spam", ["a@example.org"], created=late), case(2, "Spam", ["b@example.org"], created=early)],
+    )
+    monkeypatch.setenv("TZ", zone)
+
+    got = read_json(stats(hive.url, "--json"))
+
+    assert {m["month"]: m["cases"] for m in got["months"]} == {"2026-01": 1, "2026-02": 1}
+
+
 def test_the_last_day_there_is_as_until_counts_every_case(thehive_https, stats):
     reports = generate(30, seed=4)
     hive = CaseSearch(thehive_https, "5", reports)

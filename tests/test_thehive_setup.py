@@ -203,14 +203,15 @@ def test_a_url_where_no_thehive_4_or_5_answers_says_so(setup):
     assert "no TheHive 4 or 5 answers there" in result.stderr and "Nothing was changed." in result.stderr
 
 
-def test_a_field_shown_with_the_name_under_another_internal_name_is_not_made_twice(setup, hive):
+@pytest.mark.parametrize("shown", ["phishFeedback", "PHISHFEEDBACK"])
+def test_a_field_shown_with_the_name_under_another_internal_name_is_not_made_twice(setup, hive, shown):
     made = hive.add("phish_feedback", options=VERDICTS)
-    made["displayName"] = "phishFeedback"
+    made["displayName"] = shown
 
     result = setup(hive.url)
 
     assert result.returncode == 1
-    assert "shown as 'phishFeedback', whose internal name is 'phish_feedback'" in result.stderr
+    assert f"shown as '{shown}', whose internal name is 'phish_feedback'" in result.stderr
     assert "--field phish_feedback" in result.stderr and "Nothing was changed" in result.stderr
     assert hive.writes == [] and len(hive.fields) == 1
 

@@ -164,13 +164,14 @@ def test_key_echoed_url_encoded_is_masked(setup, hive, url_encoded):
     assert "Lm2" not in result.stdout + result.stderr
 
 
-def test_a_proxys_server_error_to_the_create_says_the_field_may_have_been_made(setup, hive):
-    hive.after_write = (504, "<html><body>Gateway Timeout</body></html>")
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_a_server_error_to_the_create_says_the_field_may_have_been_made(setup, hive, status):
+    hive.after_write = (status, "<html><body>Server Error</body></html>")
 
     result = setup(hive.url)
 
     assert result.returncode == 1
-    assert "answered HTTP 504 to POST" in result.stderr
+    assert f"answered HTTP {status} to POST" in result.stderr
     assert result.stderr.rstrip().endswith("The change may have been made: run the command again to see.")
     assert [field["name"] for field in hive.fields] == ["phishFeedback"]
 
@@ -350,6 +351,15 @@ def test_plain_http_url_to_this_machine_is_used(setup):
 
     assert result.returncode == 0, result.stderr
     assert hive.url.startswith("http://") and hive.field("phishFeedback")["options"] == list(VERDICTS)
+
+
+def test_a_thehive_newer_than_5_is_spoken_to_as_5(setup, hive5):
+    hive5.version = "6.0.1-1"
+
+    result = setup(hive5.url)
+
+    assert result.returncode == 0, result.stderr
+    assert [write[:2] for write in hive5.writes] == [("POST", "/api/v1/customField")]
 
 
 def test_version_thousands_of_digits_long_is_one_sentence(setup, hive5):

@@ -539,6 +539,36 @@ def test_a_page_that_cannot_be_written_is_said_in_one_sentence(thehive_https, st
     )
 
 
+def test_a_csv_file_that_cannot_be_written_after_the_read_is_said_with_its_cause(thehive_https, stats, tmp_path):
+    """The folder takes files, so the check before the read passes; its totals.csv is a folder of its own."""
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["alice@example.org"])])
+    (tmp_path / "csv" / "totals.csv").mkdir(parents=True)
+
+    result = stats(hive.url, "--csv", str(tmp_path / "csv"))
+
+    assert result.returncode == 1
+    assert result.stderr == f"thehive_stats: {tmp_path / 'csv' / 'totals.csv'} cannot be written (Is a directory).\n"
+
+
+@pytest.mark.parametrize(
+    ("window", "said"),
+    [
+        ((), "All cases"),
+        (("--since", "2026-01-01"), "Cases created from 2026-01-01"),
+        (("--until", "2026-12-31"), "Cases created up to 2026-12-31"),
+        (("--since", "2026-01-01", "--until", "2026-12-31"), "Cases created from 2026-01-01 to 2026-12-31"),
+    ],
+    ids=["everything", "since", "until", "both"],
+)
+def test_the_page_says_which_cases_it_counts(thehive_https, stats, tmp_path, window, said):
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["alice@example.org"])])
+
+    result = stats(hive.url, "--html", str(tmp_path / "report.html"), *window)
+
+    assert result.returncode == 0, result.stderr
+    assert f"{said}</" in (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
 def test_a_reader_that_stops_reading_the_output_is_no_error(thehive_https, thehive_ca):
     hive = CaseSearch(thehive_https, "5", generate(300, seed=2))
     env = {**os.environ, "THEHIVE_APIKEY": API_KEY}

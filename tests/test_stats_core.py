@@ -105,6 +105,34 @@ case_like = st.fixed_dictionaries(
 )
 
 
+def answered_after(minutes: list[int], sent_tag: bool = True) -> dict:
+    """The feedback of one Spam case whose reporters were told so many minutes after it was made."""
+    tags = []
+    for number, minute in enumerate(minutes):
+        address = f"r{number}@example.org"
+        tags += [
+            f"user_email:{address}",
+            f"feedback_verdict:2026-01-01T{minute // 60:02d}:{minute % 60:02d}:00Z;Spam;{address}",
+        ]
+        tags += [f"feedback_sent:{address}"] if sent_tag else []
+    tally = Tally()
+    tally.add(case_facts({**BASE, "tags": tags, "customFieldValues": {"phishFeedback": "Spam"}}, "phishFeedback", "P"))
+    return tally.result(top=0)["feedback"]
+
+
+@pytest.mark.parametrize(("count", "p90_minutes"), [(10, 9), (20, 18), (11, 10)])
+def test_the_90th_percentile_is_the_time_within_which_nine_reports_in_ten_were_answered(count, p90_minutes):
+    feedback = answered_after(list(range(1, count + 1))[::-1])  # in no particular order
+
+    assert feedback["p90_seconds"] == p90_minutes * 60
+
+
+def test_a_reporter_whose_case_holds_only_the_timed_record_is_answered():
+    feedback = answered_after([5], sent_tag=False)
+
+    assert (feedback["answered"], feedback["unanswered"], feedback["measured"]) == (1, 0, 1)
+
+
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(case_like, json_values), max_size=5))
 def test_any_json_thehive_may_send_is_counted_or_passed_over_never_a_fault(cases):

@@ -113,6 +113,15 @@ def test_a_case_counts_in_the_utc_month_of_its_creation_whatever_the_machines_ti
     assert {m["month"]: m["cases"] for m in got["months"]} == {"2026-01": 1, "2026-02": 1}
 
 
+def test_a_case_from_an_alert_of_the_month_before_counts_in_the_month_it_was_made(thehive_https, stats):
+    made, alerted = START + 31 * DAY + 1800_000, START + 30 * DAY + 23 * 3600_000  # Feb 1 00:30, Jan 31 23:00 UTC
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["a@example.org"], created=made, alert=alerted)])
+
+    got = read_json(stats(hive.url, "--json"))
+
+    assert [m["month"] for m in got["months"]] == ["2026-02"]
+
+
 def test_the_last_day_there_is_as_until_counts_every_case(thehive_https, stats):
     reports = generate(30, seed=4)
     hive = CaseSearch(thehive_https, "5", reports)

@@ -230,7 +230,15 @@ def test_a_long_read_logs_only_its_final_line_where_stderr_is_no_terminal():
 
 @pytest.mark.parametrize(
     "seconds, shown",
-    [(59, "59 s"), (60, "1 min"), (3569, "59 min"), (3599, "1.0 h"), (86219, "23.9 h"), (86399, "1.0 days")],
+    [
+        (59, "59 s"),
+        (60, "1 min"),
+        (119, "2 min"),
+        (3569, "59 min"),
+        (3599, "1.0 h"),
+        (86219, "23.9 h"),
+        (86399, "1.0 days"),
+    ],
 )
 def test_a_time_is_shown_in_the_unit_it_rounds_to(seconds, shown):
     assert duration(seconds) == shown

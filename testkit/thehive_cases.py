@@ -35,7 +35,7 @@ class CaseSearch:
         self.version, self.field = version, field
         self.v1 = version == "5"
         created = "_createdAt" if self.v1 else "createdAt"
-        self.cases = [v1_case(r, field) if self.v1 else v0_case(r, field, thehive40=version == "4.0") for r in reports]
+        self.cases = list(map(self._dressed, reports))
         self.cases.sort(key=lambda case: case[created])
         self.created = created
         self.fields = [field, "escalated"]
@@ -49,6 +49,9 @@ class CaseSearch:
         self.unknown: set[str] = set()  # operators this TheHive does not know
         self.slow = 0.0  # seconds each page takes
         self.unavailable = 0  # pages answered 503 (a proxy's, a restart's) before TheHive answers again
+        # Cases older than every other, put in once the first page was answered (an import during the read): every
+        # later page then begins as many cases back, with the last ones of the page before.
+        self.imported_while_read: list[Report] = []
         self.key = API_KEY
         self._kept: dict[str, tuple[list, list]] = {}  # question -> (the cases asked about, the answer)
         server.expect_request("/api/v1/status").respond_with_handler(self._status)
@@ -155,7 +158,17 @@ class CaseSearch:
             start, end = 0, end - start
         if self.page_cap:
             end = min(end, start + self.page_cap)
-        return chosen[start:end]
+        page = chosen[start:end]
+        if self.imported_while_read:
+            self.cases = [*map(self._dressed, self.imported_while_read), *self.cases]
+            self.imported_while_read = []
+        return page
+
+    def _dressed(self, report: Report) -> dict:
+        """The case as this version's search answers it."""
+        if self.v1:
+            return v1_case(report, self.field)
+        return v0_case(report, self.field, thehive40=self.version == "4.0")
 
     def _check(self, node: object) -> None:
         """The whole filter is parsed before a case is read: an unknown operator is refused on an empty base too."""

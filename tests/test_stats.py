@@ -122,6 +122,17 @@ def test_a_case_from_an_alert_of_the_month_before_counts_in_the_month_it_was_mad
     assert [m["month"] for m in got["months"]] == ["2026-02"]
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+def test_cases_a_page_repeats_after_an_import_during_the_read_are_counted_once(version, thehive_https, stats):
+    reports = generate(1200, seed=11)
+    hive = CaseSearch(thehive_https, version, reports)
+    hive.imported_while_read = [case(-400 - n, "Spam", [f"old{n}@example.org"]) for n in range(3)]
+
+    got = read_json(stats(hive.url, "--json"))
+
+    assert (got["cases"], got["reports"]) == (expected(reports)["cases"], expected(reports)["reports"])
+
+
 def test_the_last_day_there_is_as_until_counts_every_case(thehive_https, stats):
     reports = generate(30, seed=4)
     hive = CaseSearch(thehive_https, "5", reports)

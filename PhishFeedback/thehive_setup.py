@@ -60,7 +60,7 @@ def main() -> int:
         return _failed(str(failure))
     if options.dashboard:
         try:
-            print(terminal_safe(add_dashboard(settings, options.field, end - time.monotonic())))
+            print(terminal_safe(add_dashboard(settings, options.field, options.time_limit, end)))
         except CommandError as failure:
             # Its "Nothing was changed" speaks of the dashboard alone: the field's step above may have changed TheHive.
             return _failed(f"the custom field is set up, as said above; the dashboard was not created: {failure}")

@@ -8,6 +8,7 @@ lists them. Install beside testkit/thehive_fields.py's CustomFieldApi, which ans
 from __future__ import annotations
 
 import json
+import time
 
 from werkzeug import Request, Response
 
@@ -23,21 +24,25 @@ class DashboardApi:
         server.expect_request("/api/dashboard", method="POST").respond_with_handler(self._create)
         server.expect_request("/api/v1/user/current").respond_with_handler(self._current)
         self.organisations: list[str] = []  # where each dashboard was made
+        self.slow = 0.0  # seconds each answer takes
 
     def _current(self, request: Request) -> Response:
         """The key's user as TheHive 4's v1 API shows it: the organisation it acts in, its default one (admin) unless
         X-Organisation names another."""
+        time.sleep(self.slow)
         if request.headers.get("Authorization") != f"Bearer {API_KEY}":
             return _json(401, {"type": "AuthenticationError", "message": "Authentication failure"})
         organisation = request.headers.get("X-Organisation") or "admin"
         return _json(200, {"_id": "~8", "login": "admin@thehive.local", "organisation": organisation})
 
     def _search(self, request: Request) -> Response:
+        time.sleep(self.slow)
         if request.headers.get("Authorization") != f"Bearer {API_KEY}":
             return _json(401, {"type": "AuthenticationError", "message": "Authentication failure"})
         return _json(200, self.dashboards)
 
     def _create(self, request: Request) -> Response:
+        time.sleep(self.slow)
         if request.headers.get("Authorization") != f"Bearer {API_KEY}":
             return _json(401, {"type": "AuthenticationError", "message": "Authentication failure"})
         if self.forbidden:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import time
 from collections.abc import Callable
 
 from werkzeug import Request, Response
@@ -39,6 +40,7 @@ class CustomFieldApi:
         self.refuse_writes = False
         # What GET /api/v1/status says TheHive's version is.
         self.version = VERSIONS[major]
+        self.slow = 0.0  # seconds each answer takes
         self._ids = itertools.count(4096)
         server.expect_request("/api/v1/status").respond_with_handler(self._status)
         server.expect_request(FIELDS).respond_with_handler(self._answer)
@@ -62,10 +64,12 @@ class CustomFieldApi:
         return next(field for field in self.fields if field["name"] == name)
 
     def _status(self, request: Request) -> Response:
+        time.sleep(self.slow)
         versions = {"Scalligraph": self.version, "TheHive": self.version, "Play": "2.8.x"}
         return _json(200, {"versions": versions, "connectors": {}, "config": {"authType": ["local", "key"]}})
 
     def _answer(self, request: Request) -> Response:
+        time.sleep(self.slow)
         seen = f" (Authorization: {request.headers.get('Authorization')})" if self.echo else ""
         if self.echo_as:
             seen = f" (token={self.echo_as(request.headers.get('Authorization', '').removeprefix('Bearer '))})"

@@ -39,7 +39,8 @@ ADVICE = Advice(
 
 
 class AdminApi:
-    """TheHive's API for `limit` seconds in all, from now; used as a `with` block, whose clock keeps that limit."""
+    """TheHive's API for `limit` seconds in all (--time-limit, as the sentences say it), from now or until the
+    command's `deadline` where an earlier step took some; used as a `with` block, whose clock keeps it."""
 
     # What to check when a call fails, worded for the script that makes it (thehive_stats.py has its own).
     advice = ADVICE
@@ -52,7 +53,7 @@ class AdminApi:
         "write": "The change may have been made: run the command again to see.",
     }
 
-    def __init__(self, settings: TheHiveSettings, limit: float) -> None:
+    def __init__(self, settings: TheHiveSettings, limit: float, deadline: float | None = None) -> None:
         try:
             context = settings.reach.context()
         except CacertsError:
@@ -60,7 +61,7 @@ class AdminApi:
         except ConfigError as unusable:  # the system's store, or SSL_CERT_FILE
             raise CommandError(str(unusable)) from None
         self.settings, self.limit = settings, limit
-        self.clock = Clock(time.monotonic() + limit)
+        self.clock = Clock(time.monotonic() + limit if deadline is None else deadline)
         try:
             self.session = thehive_session(settings, context, retried=self.reading, clock=self.clock)
         except ImportError:  # said before any call

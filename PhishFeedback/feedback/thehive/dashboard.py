@@ -44,9 +44,10 @@ def creation(field: str) -> dict:
     return {**dashboard, "definition": json.dumps(dashboard["definition"], separators=(",", ":"))}
 
 
-def add_dashboard(settings: TheHiveSettings, field: str, limit: float) -> str:
-    """Create the dashboard where TheHive's API allows it (4.x), once; what happened, in a sentence."""
-    with AdminApi(settings, limit) as api:
+def add_dashboard(settings: TheHiveSettings, field: str, limit: float, deadline: float) -> str:
+    """Create the dashboard where TheHive's API allows it (4.x), once, by the command's `deadline`; what happened, in
+    a sentence."""
+    with AdminApi(settings, limit, deadline) as api:
         major = api.edition()
         title = shipped(field)["title"]
         if major >= 5:

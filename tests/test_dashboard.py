@@ -54,13 +54,13 @@ def test_the_dashboard_step_has_only_what_the_field_step_left_of_the_time_limit(
     """--time-limit is for the whole command: a slow TheHive that took most of it for the field leaves the dashboard
     the rest, not a limit of its own."""
     hive, dashboards = CustomFieldApi(thehive_https, 4), DashboardApi(thehive_https)
-    hive.slow = dashboards.slow = 1.0  # the field takes about 3 s of the 5 (3 answers), the dashboard would take 4
+    hive.slow = dashboards.slow = 1.0  # the field takes about 3 s of the 6 (3 answers), the dashboard would take 4
 
-    result = setup(hive.url, "--dashboard", "--organisation", "SOC", "--time-limit", "5")
+    result = setup(hive.url, "--dashboard", "--organisation", "SOC", "--time-limit", "6")
 
     assert result.returncode == 1
     assert "the custom field is set up, as said above; the dashboard was not created" in result.stderr
-    assert "within 5 s, the time this command allows itself in all (--time-limit)" in result.stderr
+    assert "within 6 s, the time this command allows itself in all (--time-limit)" in result.stderr
     assert hive.field("phishFeedback") and dashboards.dashboards == []
 
 

@@ -331,6 +331,15 @@ def test_a_verdict_value_shows_no_character_that_reorders_what_is_shown(thehive_
         assert "\u202e" not in shown and "u202e" not in shown
 
 
+def test_the_json_shows_a_verdict_holding_an_invisible_character_as_an_escape(thehive_https, stats):
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam\u200b", ["alice@example.org"])])
+
+    result = stats(hive.url, "--json")
+
+    assert result.stdout.isascii() and '"Spam\\u200b": 1' in result.stdout
+    assert read_json(result)["verdicts"]["Spam\u200b"] == 1
+
+
 def test_the_tables_line_up_as_the_terminal_shows_a_verdict_it_escapes(thehive_https, stats):
     invisible = "Legit\u200bemail"  # a zero-width space, shown as \u200b
     hive = CaseSearch(thehive_https, "5", [case(1, invisible, ["alice@example.org"]), case(2, "Spam", ["b@x.org"])])

@@ -127,6 +127,12 @@ def test_the_90th_percentile_is_the_time_within_which_nine_reports_in_ten_were_a
     assert feedback["p90_seconds"] == p90_minutes * 60
 
 
+def test_a_report_answered_on_a_class_bound_counts_in_the_class_that_bound_begins():
+    feedback = answered_after([14, 15, 59, 60, 239, 240])
+
+    assert [d["reports"] for d in feedback["distribution"]] == [1, 2, 2, 1, 0, 0, 0]
+
+
 def test_a_reporter_whose_case_holds_only_the_timed_record_is_answered():
     feedback = answered_after([5], sent_tag=False)
 

@@ -29,10 +29,16 @@ _ports = _candidates()
 def free_port() -> int:
     """The next port of this worker's stretch that nothing holds now."""
     for port in itertools.islice(_ports, STRETCH):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
+        if is_free(port):
             return port
     raise OSError(f"all {STRETCH} ports of this worker's stretch (from {FIRST} up) are taken")
+
+
+def is_free(port: int) -> bool:
+    """Whether nothing holds this port of 127.0.0.1 now."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True

@@ -18,6 +18,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
+from testkit.ports import is_free
 from testkit.smtp_server import Certificates, free_port
 
 DOMAIN = "example.org"
@@ -86,6 +87,7 @@ class Postfix:
         self.queue = self.root / "spool"
         self.mail = self.root / "mail"
         self.log = self.root / "postfix.log"
+        self.services = services
         self.ports = {name: free_port() for name in services}
         self._write(certificates, services, mailboxes, refused, senders)
 
@@ -135,17 +137,31 @@ virtual_gid_maps = static:{MAILDIR_OWNER}
         )
         # The virtual delivery agent takes no regular expression here: one Maildir box per address, named for it.
         _table(root / "mailboxes", {address: f"{address}/" for address in mailboxes})
+        self._write_services()
+
+    def _write_services(self) -> None:
         lines = [_INTERNAL_SERVICES]
-        for name, overrides in services.items():
+        for name, overrides in self.services.items():
             lines.append(f"127.0.0.1:{self.ports[name]} inet n - n - - smtpd")
             lines += [f"  -o {key}={value}" for key, value in {**SUBMISSION, **overrides}.items()]
-        (root / "master.cf").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        (self.config / "master.cf").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     def start(self) -> None:
-        """`postfix start` waits until the master daemon reports that it is up (or why not)."""
-        done = subprocess.run(["postfix", "-c", str(self.config), "start"], capture_output=True, text=True, check=False)
-        if done.returncode:
-            raise RuntimeError(f"Postfix did not start: {done.stdout}{done.stderr}" + "\n".join(self.log_lines()))
+        """`postfix start` waits until the master daemon reports that it is up (or why not).
+
+        A port another process bound since it was found free (a test session beside this one draws from the same
+        stretches) makes the master fail without a word in the log: such ports are chosen again, once.
+        """
+        for last in (False, True):
+            done = subprocess.run(["postfix", "-c", str(self.config), "start"], capture_output=True, text=True)
+            if not done.returncode:
+                return
+            taken = [name for name, port in self.ports.items() if not is_free(port)]
+            if last or not taken:
+                said = f"{done.stdout}{done.stderr}" + "\n".join(self.log_lines())
+                raise RuntimeError(f"Postfix did not start (ports taken by another process: {taken}): {said}")
+            self.ports.update({name: free_port() for name in taken})
+            self._write_services()
 
     def stop(self) -> None:
         subprocess.run(["postfix", "-c", str(self.config), "stop"], capture_output=True, check=False)

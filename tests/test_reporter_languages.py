@@ -193,6 +193,14 @@ def test_reporter_languages_over_smtp_an_address_before_its_domain(cortex, smtp)
     }
 
 
+def test_reporter_languages_match_whatever_the_capitals_of_the_entry_and_the_tag(cortex, smtp):
+    items = {"reporter_languages": ["Example.FR=fr", "Bob@Example.org=nl"]}
+    result = cortex(thehive4_case("Spam", ["Alice@Example.FR", "bob@example.org"]), language="auto,de", **items)
+
+    assert result.success, result.error
+    assert languages(d.message for d in smtp.delivered) == {"Alice@Example.FR": "fr", "bob@example.org": "nl"}
+
+
 def test_without_a_known_language_the_rest_of_the_list_is_one_message_in_each(cortex, smtp):
     result = cortex(
         thehive4_case("Spam", [ALICE, BOB]), language="auto,fr,nl", reporter_languages=["bob@example.org=en"]

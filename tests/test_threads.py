@@ -39,6 +39,14 @@ def test_an_alert_whose_source_ref_is_a_message_id_is_answered_in_its_thread_ove
     assert f"In-Reply-To: {REPORT_ID}\r\n".encode() in delivered.content
 
 
+def test_an_alerts_reporter_tagged_with_capitals_is_answered_in_their_thread(cortex, smtp):
+    alert = dict(thehive5_alert("Spam", ["Alice.Smith@Example.org"]), sourceRef=REPORT_ID)
+    result = cortex(alert, data_type="thehive:alert")
+
+    assert result.success, result.error
+    assert thread_of(smtp.delivered[0].message) == (REPORT_ID, REPORT_ID)
+
+
 def test_a_long_message_id_stays_whole_in_the_header(cortex, smtp):
     long_id = f"<{'a' * 180}.{'b' * 20}@{'c' * 30}.example.org>"
     result = alert_job(cortex, long_id)

@@ -156,21 +156,23 @@ def test_job_killed_after_a_reporter_was_mailed_still_records_them_and_the_next_
     tmp_path, job_config, smtp
 ):
     # Cortex's docker runner kills at the responder's Job timeout, which may come before the jobTimeout it plans for.
-    case = thehive4_case("Spam", ["alice@example.org", "bob@example.org"])
+    case = thehive4_case("Spam", ["alice@example.org", "bob@example.org", "carol@example.org"])
     killed = killed_with_the_second_message_at_the_server(
         write_job(tmp_path / "first", case, job_config(smtp_timeout=30)), smtp
     )
 
     assert killed.success, killed.everything_printed()
-    assert "ended while the messages were going out, after 1 of the 2 reporter(s)" in killed.output["full"]["message"]
+    said = killed.output["full"]["message"]
+    assert "ended while the messages were going out, after 1 of the 3 reporter(s)" in said
+    assert "It mails the 2 others" in said
     assert {"feedback_sent:alice@example.org", "mail sent", "mail failed"} <= set(killed.tags)
-    assert not any("bob@example.org" in tag for tag in killed.tags)
+    assert not any("bob@example.org" in tag or "carol@example.org" in tag for tag in killed.tags)
 
     smtp.faults.stall_after = -1
     again = run_job(tmp_path / "second", apply_operations(case, killed), job_config())
 
     assert again.success, again.error
-    assert smtp.recipients() == ["alice@example.org", "bob@example.org"]
+    assert smtp.recipients() == ["alice@example.org", "bob@example.org", "carol@example.org"]
 
 
 def test_the_report_a_kill_leaves_once_every_reporter_was_mailed_says_nobody_is_left(tmp_path, job_config, monkeypatch):
@@ -319,12 +321,12 @@ def test_reporter_value_the_address_parser_chokes_on_is_refused_and_the_others_m
 
 
 def test_lone_surrogates_and_control_characters_in_the_case_are_replaced(cortex, smtp):
-    title = "Phishing report: Invoice \ud83d overdue\x00\x1b[31m\x7f"
+    title = "Phishing report: Invoice \ud83d overdue\x00\x1b[31m\x7f\x9b1m\x90"
     result = cortex(thehive4_case("Spam", title=title), subject="Re: {reported_subject}")
 
     assert result.success, result.error
     message = smtp.delivered[0].message
-    assert message["Subject"] == "Re: Invoice \ufffd overdue\ufffd\ufffd[31m\ufffd"
+    assert message["Subject"] == "Re: Invoice \ufffd overdue\ufffd\ufffd[31m\ufffd\ufffd1m\ufffd"
     assert "Invoice \ufffd overdue" in message.get_body(("plain",)).get_content()
 
 

@@ -155,6 +155,17 @@ def test_a_reporter_last_told_the_cases_verdict_is_not_corrected_for_an_older_on
     assert smtp.delivered == [] and result.output["full"]["already_notified"] == [ALICE]
 
 
+@pytest.mark.parametrize(("recorded_as", "earlier"), [("phishing", None), ("legit  EMAIL", "Legit email")])
+def test_a_record_whose_verdict_a_hand_respelt_is_read_as_that_verdict(cortex, smtp, recorded_as, earlier):
+    tags = [f"feedback_sent:{ALICE}", f"feedback_verdict:2026-12-04T09:00:00Z;{recorded_as};{ALICE}"]
+    result = cortex(thehive4_case("Phishing", tags=tags))
+
+    assert result.success, result.error
+    corrections = [{"address": ALICE, "earlier": earlier}] if earlier else []
+    assert result.output["full"].get("corrections", []) == corrections
+    assert smtp.recipients() == ([ALICE] if earlier else [])
+
+
 def test_a_reporter_recorded_without_a_verdict_is_not_corrected_and_the_job_says_so_once(cortex, smtp):
     case = thehive4_case("Phishing", [ALICE, BOB], tags=[f"feedback_sent:{ALICE}", f"feedback_sent:{BOB}"])
     result = cortex(case)

@@ -27,6 +27,7 @@ from feedback.case import one_line, read_report
 from feedback.interim_report import InterimReport
 from feedback.messages import Outgoing
 from feedback.plan import decide
+from feedback.redaction import remember
 from feedback.settings import read_settings
 from testkit.cases import thehive4_case
 from testkit.cortex import (
@@ -175,15 +176,20 @@ def test_job_killed_after_a_reporter_was_mailed_still_records_them_and_the_next_
     assert smtp.recipients() == ["alice@example.org", "bob@example.org", "carol@example.org"]
 
 
-def test_the_report_a_kill_leaves_once_every_reporter_was_mailed_says_nobody_is_left(tmp_path, job_config, monkeypatch):
+def interim_report_of(job_config, job_folder: Path, monkeypatch) -> InterimReport:
+    """The report a kill would leave of a one-reporter Spam job, written in `job_folder`, in this process."""
     settings = read_settings(job_config(), {})
     audience = settings.audience
     report = read_report(
         thehive4_case("Spam"), "thehive:case", settings.custom_field, settings.title_prefix, audience.flavour
     )
-    monkeypatch.setattr(sys, "argv", ["phish_feedback.py", str(tmp_path)])
+    monkeypatch.setattr(sys, "argv", ["phish_feedback.py", str(job_folder)])
     decision = decide(report, [], audience)
-    interim = InterimReport(decision, report.kind, settings.sent_tag, settings.failed_tag, "its log")
+    return InterimReport(decision, report.kind, settings.sent_tag, settings.failed_tag, "its log")
+
+
+def test_the_report_a_kill_leaves_once_every_reporter_was_mailed_says_nobody_is_left(tmp_path, job_config, monkeypatch):
+    interim = interim_report_of(job_config, tmp_path, monkeypatch)
     interim.accepted(Outgoing("alice@example.org", "<1@example.org>"), datetime.now(timezone.utc))
 
     output, _ = read_output(tmp_path)
@@ -191,6 +197,18 @@ def test_the_report_a_kill_leaves_once_every_reporter_was_mailed_says_nobody_is_
     assert output["full"]["message"].startswith("Phish_Feedback was ended after all 1 reporter(s) were mailed")
     assert "twice" not in output["full"]["message"]
     assert [op["tag"] for op in output["operations"]][-1] == "mail sent"
+
+
+def test_the_report_a_kill_leaves_keeps_its_records_whole_though_a_secret_learnt_equals_a_word_of_them(
+    tmp_path, job_config, monkeypatch
+):
+    interim = interim_report_of(job_config, tmp_path, monkeypatch)
+    remember("feedback_sent")  # a token a service handed out that happens to be a word of the record
+
+    interim.accepted(Outgoing("alice@example.org", "<1@example.org>"), datetime.now(timezone.utc))
+
+    output, _ = read_output(tmp_path)
+    assert "feedback_sent:alice@example.org" in [op["tag"] for op in output["operations"]]
 
 
 def test_acknowledgement_killed_after_a_reporter_was_acknowledged_records_only_them(tmp_path, job_config, smtp):

@@ -389,6 +389,24 @@ def test_logo_comes_with_the_organisations_name_and_reply_address_and_a_footer_i
     assert "no-reply@example.org" not in page
 
 
+def test_the_organisations_name_beside_the_logo_is_escaped(cortex, smtp):
+    items = {"from": '"R&D <SOC> Team" <soc@example.org>'}
+    assert cortex(thehive4_case("Spam"), logo=as_item(PNG), **items).success
+
+    _, page, _ = logo_parts(smtp.delivered[0].message)
+    letterhead = page.split("Hello,")[0]
+    assert "R&amp;D &lt;SOC&gt; Team" in letterhead and "<SOC>" not in page
+
+
+def test_a_message_in_two_languages_has_the_logos_footer_in_each(cortex, smtp):
+    assert cortex(thehive4_case("Spam"), logo=as_item(PNG), language="fr,en").success
+
+    _, page, _ = logo_parts(smtp.delivered[0].message)
+    footer = page.split("Hello,")[1]
+    assert "Vous recevez ce message parce que vous avez signalé un e-mail" in footer
+    assert "You receive this message" in footer
+
+
 def test_message_without_a_logo_has_no_letterhead_or_footer(cortex, smtp):
     assert cortex(thehive4_case("Spam"), **{"from": "Example Corp SOC <soc@example.org>"}).success
 

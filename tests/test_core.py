@@ -120,3 +120,8 @@ def test_text_to_html_escapes_and_keeps_paragraphs_line_breaks_and_links():
         'see <a href="https://example.org/a?b=1&amp;c=2" style="color:#0b57d0">https://example.org/a?b=1&amp;c=2</a>.</p>\n'
         '<p style="margin:0 0 16px 0">Bye</p>'
     )
+
+
+def test_text_to_html_escapes_a_text_that_holds_no_link():
+    html = text_to_html("Security team <soc@example.org> - R&D")
+    assert html == '<p style="margin:0 0 16px 0">Security team &lt;soc@example.org&gt; - R&amp;D</p>'

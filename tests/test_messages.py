@@ -7,7 +7,7 @@ import re
 import pytest
 
 from testkit.cases import thehive4_case, thehive_alert
-from testkit.images import JPEG, PNG, as_item, padded
+from testkit.images import JPEG, PNG, as_item, padded, tables_first
 
 VERDICTS = ("Phishing", "Spam", "Legit email", "Simulation")
 HOSTILE_TITLE = (
@@ -357,7 +357,9 @@ def logo_parts(message):
 
 
 @pytest.mark.parametrize(
-    ("data", "kind", "width", "height"), [(PNG, "image/png", 64, 64), (JPEG, "image/jpeg", 64, 32)], ids=["png", "jpeg"]
+    ("data", "kind", "width", "height"),
+    [(PNG, "image/png", 64, 64), (JPEG, "image/jpeg", 64, 32), (tables_first(JPEG), "image/jpeg", 64, 32)],
+    ids=["png", "jpeg", "jpeg-tables-first"],
 )
 def test_logo_travels_inline_beside_the_html_and_is_shown_at_its_top(cortex, smtp, data, kind, width, height):
     result = cortex(thehive4_case("Spam"), **{"from": "Example Corp SOC <soc@example.org>"}, logo=as_item(data))

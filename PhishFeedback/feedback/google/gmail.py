@@ -44,8 +44,8 @@ class GmailTransport(Transport, TokenSource):
         self.send_url = f"{self.root}/gmail/v1/users/{quote(mailbox, safe='@')}/messages/send"
         self.session = None  # the open channel's, over which a token is asked for
 
-    def channel(self) -> Channel:
-        return Channel(self)
+    def channel(self) -> _Channel:
+        return _Channel(self)
 
     def check(self, recipients: list[str], limits: Limits) -> Check:
         """The dry run: a token and nothing else, since gmail.send reads nothing; what only a send would tell."""
@@ -74,7 +74,7 @@ class GmailTransport(Transport, TokenSource):
         return request_token(self.session, self.account, self.mailbox, self.timeout_now())
 
 
-class Channel:
+class _Channel:
     """One session for the job's messages, cut at the deadline whatever the server does.
 
     A class rather than a generator under contextlib's decorator, as feedback/smtp/session.py explains.
@@ -85,7 +85,7 @@ class Channel:
         self.clock = Clock(transport.deadline)
         self.session = None
 
-    def __enter__(self) -> Channel:
+    def __enter__(self) -> _Channel:
         self.clock.__enter__()
         try:
             self.session = self.transport.session = open_session(

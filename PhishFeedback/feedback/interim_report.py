@@ -18,7 +18,7 @@ from feedback.job_folder import json_text, write_output, write_output_text
 from feedback.messages import Outgoing
 from feedback.plan import Decision
 from feedback.redaction import spare
-from feedback.tags import TAG_OPERATION, notified_tags
+from feedback.tags import TAG_OPERATION, closing_tags, notified_tags
 
 ENDED_WHILE_SENDING = (
     "Phish_Feedback was ended while the messages were going out, before the mail service had accepted any: the one"
@@ -36,7 +36,11 @@ class InterimReport:
         self.verdict = None if decision.message == ACKNOWLEDGEMENT else decision.verdict
         self.operation = TAG_OPERATION[kind]
         self.total, self.done = len(decision.recipients), 0
-        self.closing = tuple(self._tag(tag) for tag in (sent_tag, failed_tag))
+        # Someone was mailed whenever this report is written; whether someone is left -> the case's own tags.
+        self.closing = {
+            left: tuple(map(self._tag, closing_tags(sent_tag, failed_tag, reached=True, left=left)))
+            for left in (False, True)
+        }
         self.records: list[str] = []
         self.sent_record = sent_record
         write_output({"success": False, "errorMessage": ENDED_WHILE_SENDING.format(sent_record=sent_record)})
@@ -57,8 +61,8 @@ class InterimReport:
 
     def _text(self) -> str:
         operations = self.records
-        if self.verdict is not None:  # the case was answered; while some reporter is not reached, that too
-            operations = [*operations, *self.closing[: 1 if self.done == self.total else 2]]
+        if self.verdict is not None:
+            operations = [*operations, *self.closing[self.done < self.total]]
         full = f'{{"message": {json_text(self._said())}, "verdict": {json_text(self.verdict)}}}'
         # Written from the parts, each already strict JSON: json_text would scrub and encode all of them again.
         return f'{{"success": true, "full": {full}, "operations": [{", ".join(operations)}]}}'

@@ -217,11 +217,14 @@ def record_operations(
     unreached = list(unreached)
     tags = [tag for address, at in notified.items() for tag in notified_tags(address, at, verdict)]
     tags += [record_tag(UNREACHED, address) for address in unreached]
-    if notified:
-        tags.append(sent_tag)
-    if unreached:
-        tags.append(failed_tag)
+    tags += closing_tags(sent_tag, failed_tag, reached=bool(notified), left=bool(unreached))
     return [{"type": operation, "tag": tag} for tag in tags]
+
+
+def closing_tags(sent_tag: str, failed_tag: str, *, reached: bool, left: bool) -> list[str]:
+    """The case's own tags after a verdict's messages: `sent_tag` once someone was mailed, `failed_tag` while
+    someone is left, whom the next run mails (the final report, and the report a kill leaves, alike)."""
+    return [tag for tag, due in ((sent_tag, reached), (failed_tag, left)) if due]
 
 
 def acknowledgement_operations(kind: str, acknowledged: Mapping[str, datetime]) -> list[dict[str, str]]:

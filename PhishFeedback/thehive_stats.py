@@ -97,16 +97,14 @@ def _write(stats: dict, options: argparse.Namespace) -> list[str]:
                 file.write(page(stats, _period(options), made))
             written.append(options.html)
     except OSError as failure:
-        raise CommandError(
-            f"{failure.filename} cannot be written ({failure.strerror or type(failure).__name__})."
-        ) from None
+        raise _unwritable(failure.filename, failure.strerror or type(failure).__name__) from None
     return written
 
 
 def _check_writable(options: argparse.Namespace) -> None:
     """Said before the read, which may take an hour: a file the figures could not be written to at its end."""
     if options.html and os.path.isdir(options.html):
-        raise CommandError(f"{options.html} cannot be written ({os.strerror(errno.EISDIR)}).")
+        raise _unwritable(options.html, os.strerror(errno.EISDIR))
     wanted = [(options.html, os.path.dirname(os.path.abspath(options.html)))] if options.html else []
     if options.csv:  # made if missing, with the folders above it: the nearest that exists must take it
         folder = os.path.abspath(options.csv)
@@ -115,9 +113,13 @@ def _check_writable(options: argparse.Namespace) -> None:
         wanted.append((options.csv, folder))
     for path, folder in wanted:
         if not os.path.isdir(folder):
-            raise CommandError(f"{path} cannot be written ({os.strerror(errno.ENOENT)}).")
+            raise _unwritable(path, os.strerror(errno.ENOENT))
         if not os.access(folder, os.W_OK | os.X_OK):
-            raise CommandError(f"{path} cannot be written ({os.strerror(errno.EACCES)}).")
+            raise _unwritable(path, os.strerror(errno.EACCES))
+
+
+def _unwritable(path: str, why: str) -> CommandError:
+    return CommandError(f"{path} cannot be written ({why}).")
 
 
 def _period(options: argparse.Namespace) -> str:

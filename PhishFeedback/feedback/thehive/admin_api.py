@@ -122,8 +122,7 @@ class AdminApi:
                 return None  # done: only the answer saying so is unreadable
             raise CommandError(f"{failure} {self.unfinished['write']}") from None
         if status == 404 and missing:
-            changed = self.unfinished["read" if method in self.reading else "write"]
-            raise CommandError(f"{where} answered HTTP 404 to {method} {path}: {missing} {changed}")
+            raise CommandError(f"{where} answered HTTP 404 to {method} {path}: {missing} {self._left(method)}")
         if status not in (200, 201, 204):
             # A server error to a change may come after TheHive made it (a proxy's 504 while TheHive works on).
             unfinished = f" {self.unfinished['write']}" if status >= 500 and method not in self.reading else ""
@@ -131,11 +130,14 @@ class AdminApi:
         return answer
 
     def _late(self, where: str, method: str) -> CommandError:
-        changed = self.unfinished["read" if method in self.reading else "write"]
         return CommandError(
             f"{where} did not finish answering within {self.limit:g} s, the time this command allows itself in all"
-            f" (--time-limit). Check TheHive and the way to it, or allow more with --time-limit. {changed}"
+            f" (--time-limit). Check TheHive and the way to it, or allow more with --time-limit. {self._left(method)}"
         )
+
+    def _left(self, method: str) -> str:
+        """What a call cut short leaves: nothing changed after a read, a change maybe made after a write."""
+        return self.unfinished["read" if method in self.reading else "write"]
 
 
 def _sent(cause: BaseException | None) -> bool:

@@ -26,25 +26,29 @@ class DashboardApi:
         self.organisations: list[str] = []  # where each dashboard was made
         self.slow = 0.0  # seconds each answer takes
 
-    def _current(self, request: Request) -> Response:
-        """The key's user as TheHive 4's v1 API shows it: the organisation it acts in, its default one (admin) unless
-        X-Organisation names another."""
+    def _refused(self, request: Request) -> Response | None:
+        """TheHive's answer to a request without the key, after the time each answer takes; None with the key."""
         time.sleep(self.slow)
         if request.headers.get("Authorization") != f"Bearer {API_KEY}":
             return _json(401, {"type": "AuthenticationError", "message": "Authentication failure"})
+        return None
+
+    def _current(self, request: Request) -> Response:
+        """The key's user as TheHive 4's v1 API shows it: the organisation it acts in, its default one (admin) unless
+        X-Organisation names another."""
+        if refusal := self._refused(request):
+            return refusal
         organisation = request.headers.get("X-Organisation") or "admin"
         return _json(200, {"_id": "~8", "login": "admin@thehive.local", "organisation": organisation})
 
     def _search(self, request: Request) -> Response:
-        time.sleep(self.slow)
-        if request.headers.get("Authorization") != f"Bearer {API_KEY}":
-            return _json(401, {"type": "AuthenticationError", "message": "Authentication failure"})
+        if refusal := self._refused(request):
+            return refusal
         return _json(200, self.dashboards)
 
     def _create(self, request: Request) -> Response:
-        time.sleep(self.slow)
-        if request.headers.get("Authorization") != f"Bearer {API_KEY}":
-            return _json(401, {"type": "AuthenticationError", "message": "Authentication failure"})
+        if refusal := self._refused(request):
+            return refusal
         if self.forbidden:
             return _json(403, {"type": "AuthorizationError", "message": "Your are not authorized"})
         self.organisations.append(request.headers.get("X-Organisation") or "admin")

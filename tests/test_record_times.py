@@ -6,16 +6,17 @@ TheHive 4.0 rewrites a tag it is given (testkit/thehive40_tags.py); 4.1 and 5 ke
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_tags import over_addresses
 
 from feedback.tags import (
-    Acknowledged,
+    ACKNOWLEDGED_AT,
     Told,
-    ack_records,
     ack_time_tag,
+    first_times,
     notified_addresses,
     verdict_records,
     verdict_tag,
@@ -43,7 +44,7 @@ def test_a_verdict_record_reads_back_from_every_thehive_version(raw):
 def test_an_acknowledgement_time_reads_back_from_every_thehive_version(raw):
     tag = ack_time_tag(raw, AT)
     for kept in (tag, rendered(tag)):
-        assert ack_records([kept]) == [Acknowledged(raw, AT)], kept
+        assert first_times([kept], ACKNOWLEDGED_AT) == {raw.lower(): AT.timestamp()}, kept
 
 
 @given(moments, st.sampled_from(VERDICTS))
@@ -67,7 +68,7 @@ def test_a_record_a_reader_cannot_parse_is_passed_over():
         "feedback_verdict:2026-12-04T23:58:30Z;Phishing;bob@example.org",
     ]
     assert verdict_records(tags) == [Told("bob@example.org", "Phishing", AT)]
-    assert ack_records(tags) == []
+    assert first_times(tags, ACKNOWLEDGED_AT) == {}
 
 
 # A record's value as written, as a hand may change it, or broken: each piece drawn from what may stand there.
@@ -93,7 +94,8 @@ _record_text = _unquoted | _unquoted.map('"{}"'.format)
 @settings(max_examples=500, deadline=None)
 @given(_record_text, st.sampled_from(["{}:", "{}=", " {}:", "{}:  "]), st.sampled_from([str.upper, str.title]))
 def test_a_record_reads_the_same_whatever_the_case_and_separator_of_its_namespace(value, form, case):
-    for read, namespace in ((verdict_records, "feedback_verdict"), (ack_records, "feedback_ack_at")):
+    ack_times = partial(first_times, namespace=ACKNOWLEDGED_AT)
+    for read, namespace in ((verdict_records, "feedback_verdict"), (ack_times, "feedback_ack_at")):
         assert read([form.format(case(namespace)) + value]) == read([f"{namespace}:{value}"])
 
 
@@ -129,7 +131,7 @@ def test_an_acknowledgement_record_reads_back_through_thehive_40_and_is_not_sent
 
     assert first.success and second.success, (first.error, second.error)
     assert untimed(first) == acknowledged("bounce=alice@example.org")
-    (record,) = ack_records(after["tags"])
-    assert record.address == "bounce=alice@example.org"
-    assert f"{record.at.strftime(TIME_FORMAT)};bounce=alice@example.org" in first.tags[1]
+    ((address, at),) = first_times(after["tags"], ACKNOWLEDGED_AT).items()
+    assert address == "bounce=alice@example.org"
+    assert f"{datetime.fromtimestamp(at, timezone.utc).strftime(TIME_FORMAT)};bounce=alice@example.org" in first.tags[1]
     assert smtp.recipients() == ["bounce=alice@example.org"] and second.operations == []

@@ -92,12 +92,6 @@ class Told:
     at: datetime
 
 
-@shape
-class Acknowledged:
-    address: str
-    at: datetime
-
-
 def verdict_tag(address: str, verdict: str, at: datetime) -> str:
     return record_tag(TOLD, f"{_time(at)};{verdict};{address}")
 
@@ -115,10 +109,6 @@ def last_verdicts(tags: Iterable[object]) -> dict[str, str]:
     """The verdict each address (in lower case) was told last: the latest time; on a tie, the later tag."""
     latest_last = sorted(verdict_records(tags), key=lambda told: told.at)  # stable: on a tie, tag order stays
     return {told.address.lower(): told.verdict for told in latest_last}
-
-
-def ack_records(tags: Iterable[object]) -> list[Acknowledged]:
-    return [Acknowledged(address, at) for at, (_, address) in _timed(tags, ACKNOWLEDGED_AT)]
 
 
 def first_times(tags: Iterable[object], namespace: str) -> dict[str, float]:

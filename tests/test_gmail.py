@@ -464,7 +464,7 @@ def test_a_2xx_that_is_not_the_gmail_apis_answer_is_not_counted_as_sent(make_tra
     [answer] = send_all(make_transport(), ALICE)
 
     assert answer.kind == STOP
-    assert f"the Gmail API at {gmail_api.url} answered {said}" in answer.reason
+    assert answer.reason.startswith(f"The Gmail API at {gmail_api.url} answered {said}")
     assert "which is not its answer to a message (the sent message's id in JSON)" in answer.reason
 
 
@@ -600,6 +600,21 @@ def test_a_gmail_job_without_delegation_fails_naming_it(cortex, gmail, gmail_api
     assert gmail_api.requests == [] and result.operations == []
 
 
+def test_a_gmail_project_without_the_api_fails_the_job_with_googles_words_and_the_steps_to_enable_it(
+    cortex, gmail, gmail_api
+):
+    disabled = "Gmail API has not been used in project 431207 before or it is disabled."
+    gmail_api.faults.next.append(google_error(403, "accessNotConfigured", disabled, "PERMISSION_DENIED"))
+    result = cortex(thehive4_case("Spam", [ALICE]), **gmail)
+
+    assert not result.success and result.operations == []
+    assert result.error == (
+        f"No feedback was sent. The Gmail API at {gmail_api.url} refused to send as {MAILBOX} (HTTP 403"
+        f" accessNotConfigured: {disabled}). Enable the Gmail API in the Google Cloud project of the service account"
+        " (APIs & Services → Library → Gmail API → Enable), then wait a few minutes."
+    )
+
+
 def test_a_gmail_dry_run_gets_a_token_and_sends_nothing(cortex, gmail, gmail_api, google_oauth):
     result = cortex(thehive4_case("Spam", [ALICE]), dry_run=True, **gmail)
 
@@ -633,6 +648,9 @@ def test_a_gmail_api_down_past_the_retries_says_what_it_answered(cortex, gmail, 
     assert not result.success
     assert "answered HTTP 503 backendError: The service is currently unavailable." in result.error
     assert "(OSError)" not in result.error and "(after 2 attempt(s))" in result.error
+    assert result.error.endswith(
+        ". Check gmail_url (leave its default), that Cortex can reach it, and Cortex's proxy settings."
+    )
 
 
 @pytest.mark.parametrize(

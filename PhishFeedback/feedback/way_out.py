@@ -43,8 +43,12 @@ class Permanent(PhishFeedbackError):
 
 @shape
 class Answer:
+    """What became of one message. Its `reason` is for the analyst: a clause (lower case first) to which the policy
+    adds how often it was tried and the transport's `advice`; or whole sentences that carry their own advice, which
+    begin with a capital (`stop` makes them so); "" when accepted."""
+
     kind: str  # one of the five above
-    reason: str  # for the analyst: what the service answered, and what to check; "" when accepted
+    reason: str
     after: float | None  # RECONNECT: the service's own wait (Retry-After), None for the policy's back-off
 
 
@@ -52,28 +56,30 @@ class Answer:
 TAKEN = Answer(ACCEPTED, "", None)
 
 
+def stop(sentences: str) -> Answer:
+    """A STOP, whose reason is whole sentences, advice included, beginning with a capital whatever the service's name
+    (the Gmail API's begins with "the")."""
+    return Answer(STOP, sentences[:1].upper() + sentences[1:], None)
+
+
 def not_the_service(name: str, status: int, content_type: str | None, expected: str, check: str) -> Answer:
     """A 2xx in another shape than the service's success (`expected`): something between Cortex and the service, a
     proxy's block page say, answered in its place, so the message did not go; `check` names the items."""
     what = f"HTTP {status}" + (f", {shortened(content_type, 60)}" if content_type else "")
-    return Answer(
-        STOP,
+    return stop(
         f"{name} answered {what}, which is not its answer to a message ({expected}): something between Cortex and"
         f" it, a proxy's block page say, answered in its place, and the message is not counted as sent. Check {check}"
-        " and Cortex's proxy settings.",
-        None,
+        " and Cortex's proxy settings."
     )
 
 
 def quota_stop(name: str, reply: str) -> Answer:
     """A service that answered with a sending quota (SMTP's and Graph's words for Exchange's limits): nothing more
     goes out, and the next run mails only those not reached."""
-    return Answer(
-        STOP,
-        f"{name[:1].upper()}{name[1:]} answered with a sending quota ({reply}); nothing more went out in this job. Run"
-        " the responder again once the quota resets: it mails only those not reached (Exchange Online takes 30"
-        " messages a minute and 10,000 recipients a day: see smtp_max_per_minute).",
-        None,
+    return stop(
+        f"{name} answered with a sending quota ({reply}); nothing more went out in this job. Run the responder again"
+        " once the quota resets: it mails only those not reached (Exchange Online takes 30 messages a minute and"
+        " 10,000 recipients a day: see smtp_max_per_minute)."
     )
 
 

@@ -35,6 +35,8 @@ LARGEST_ANSWER = 64 * 1024
 class GmailTransport(Transport, TokenSource):
     """What a job needs to send as `mailbox`: the account, the trust, and the one token it gets."""
 
+    advice = "Check gmail_url (leave its default), that Cortex can reach it, and Cortex's proxy settings"
+
     def __init__(self, gmail: GmailSettings, mailbox: str, deadline: float) -> None:
         self.account, self.reach, self.mailbox, self.deadline = gmail.service_account, gmail.reach, mailbox, deadline
         self.context = gmail.reach.context()

@@ -15,7 +15,7 @@ from typing import Protocol
 from feedback.google.token import KEY_ITEM, SCOPE, ServiceAccount, delegation_advice
 from feedback.redaction import scrub, shortened
 from feedback.retry_after import retry_after, wait_until
-from feedback.way_out import RECONNECT, REFUSED, STOP, TAKEN, Answer, not_the_service
+from feedback.way_out import RECONNECT, REFUSED, TAKEN, Answer, not_the_service, stop
 
 
 class Sender(Protocol):
@@ -57,21 +57,17 @@ def answer(status: int, body: object, wait_header: str | None, transport: Sender
         or "sending quota" in lowered
         or (limited and beyond)
     ):
-        return Answer(STOP, _quota(transport, said, wait), None)
+        return stop(_quota(transport, said, wait))
     if limited:
         return Answer(RECONNECT, f"{where} asked to slow down ({said})", wait)
     if status == 400 and reason == "failedPrecondition":
-        return Answer(
-            STOP,
+        return stop(
             f"{where} refused to send as {transport.mailbox} ({said}): the mailbox in 'from' cannot use Gmail. A"
-            " Workspace admin turns Gmail on for that user (a licence with Gmail), or sets 'from' to one who has it.",
-            None,
+            " Workspace admin turns Gmail on for that user (a licence with Gmail), or sets 'from' to one who has it."
         )
     if status == 400:
         return Answer(REFUSED, f"{where} refused the message to {recipient}: {said}", None)
-    return Answer(
-        STOP, f"{where} refused to send as {transport.mailbox} ({said}). {_advice(status, reason, transport)}", None
-    )
+    return stop(f"{where} refused to send as {transport.mailbox} ({said}). {_advice(status, reason, transport)}")
 
 
 def _quota(transport: Sender, said: str, wait: float | None) -> str:

@@ -27,7 +27,7 @@ from feedback.quota import speaks_of_quota
 from feedback.redaction import shortened
 from feedback.retry_after import retry_after
 from feedback.tokens import Token, TokenSource
-from feedback.way_out import Answer, Check, Permanent, Transport, Trouble, not_the_service, quota_stop
+from feedback.way_out import Answer, Check, Permanent, Transport, Trouble, not_the_service, quota_stop, stop
 
 # Without importing typing, which a plain job never needs (docs/performance.md).
 TYPE_CHECKING = False
@@ -164,7 +164,7 @@ class GraphTransport(Transport, TokenSource):
         return self._stop(reply, "Check graph_url: it must be the root of Microsoft Graph.")
 
     def _stop(self, reply: str, advice: str) -> Answer:
-        return Answer(way_out.STOP, f"{self.name} refused to send as {self.mailbox} ({reply}). {advice}", None)
+        return stop(f"{self.name} refused to send as {self.mailbox} ({reply}). {advice}")
 
     def trouble(self, failure: OSError) -> Exception:
         """A request that failed on the way, in its one sentence: a certificate or a redirect is final, the rest worth

@@ -17,7 +17,7 @@ from feedback.smtp import replies
 from feedback.smtp.logins import sender_advice, sessions
 from feedback.smtp.session import Session, describe_trouble, reply_text
 from feedback.smtp.settings import SmtpSettings
-from feedback.way_out import NOT_CHECKED, Answer, Check, Permanent, Transport, Trouble, quota_stop
+from feedback.way_out import NOT_CHECKED, Answer, Check, Permanent, Transport, Trouble, quota_stop, stop
 
 
 class SmtpTransport(Transport):
@@ -89,16 +89,12 @@ class SmtpTransport(Transport):
         if meaning == replies.QUOTA:
             return quota_stop(self.name, reply)
         if meaning == replies.SENDER_REFUSED:
-            return Answer(
-                way_out.STOP, f"The SMTP server refused the sender {self.sender}: {reply}. {sender_advice(text)}", None
-            )
+            return stop(f"The SMTP server refused the sender {self.sender}: {reply}. {sender_advice(text)}")
         if meaning == replies.TOO_LARGE:
-            return Answer(
-                way_out.STOP,
+            return stop(
                 f"The SMTP server {self.smtp.where} refused the message as too large ({reply}), and every message of"
                 " this job is about that size: raise the server's size limit (Postfix: message_size_limit) or"
-                " shorten the template.",
-                None,
+                " shorten the template."
             )
         if meaning == replies.CLOSED:
             return Answer(way_out.RECONNECT, f"{self.name} closed the session ({reply})", None)

@@ -259,6 +259,35 @@ def test_a_password_with_html_characters_in_the_title_is_blotted_out_of_the_html
     assert leaked("\n".join(parts), secret, USER) == []
 
 
+# 24 characters of the base64 login string, past what the user name alone gives: a reporter who guesses the next
+# character of the password writes such a piece, and the mask would tell them the guess was right.
+GUESSED = b64(f"\0{USER}\0{PASSWORD}")[8:32]
+
+
+def test_a_piece_of_the_login_string_in_the_reported_subject_is_not_masked_so_the_mask_answers_no_guess(cortex, smtp):
+    result = cortex(thehive4_case("Spam", title=f"Phishing report: {GUESSED}"))
+
+    assert result.success, result.error
+    text = smtp.delivered[0].message.get_body(("plain",)).get_content()
+    assert GUESSED in "".join(text.split()) and redaction.MASK not in text
+
+
+def test_a_reporter_whose_address_holds_a_piece_of_the_login_string_is_answered_like_any_other(cortex, smtp):
+    reporter = f"{GUESSED}@example.org"
+    result = cortex(thehive4_case("Spam", [reporter]))
+
+    assert result.success, result.error
+    assert smtp.recipients() == [reporter]
+
+
+def test_the_whole_password_in_the_reported_subject_is_still_masked(cortex, smtp):
+    result = cortex(thehive4_case("Spam", title=f"Phishing report: {PASSWORD}"))
+
+    assert result.success, result.error
+    text = smtp.delivered[0].message.get_body(("plain",)).get_content()
+    assert PASSWORD not in text and redaction.MASK in text
+
+
 def test_a_token_equal_to_a_word_of_an_already_notified_address_leaves_it_whole_in_the_report(cortex, smtp, issuing):
     case = thehive4_case("Spam", ["alice@example.org", "bob@example.org"], tags=["feedback_sent:alice@example.org"])
     result = cortex(case, **issuing("example"))

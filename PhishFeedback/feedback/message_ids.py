@@ -31,7 +31,7 @@ def message_id(value: object) -> str | None:
     inner = value[1:-1] if value.startswith("<") and value.endswith(">") else value
     # `=?` starts an RFC 2047 encoded word, which an interpreter without the CVE-2024-6923 fix would decode.
     well_formed = re.fullmatch(MESSAGE_ID, inner, re.ASCII) and "=?" not in inner
-    return f"<{inner}>" if well_formed and not holds_secret(inner) else None
+    return f"<{inner}>" if well_formed and not holds_secret(inner, pieces=False) else None
 
 
 def threaded(message: EmailMessage, parent: str) -> None:

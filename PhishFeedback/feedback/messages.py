@@ -96,10 +96,10 @@ class Composer:
         texts = [part.section.text.format_map(values).rstrip() for part, (values, _) in zip(parts, filled)]
         pages = [part.section.html.format_map(html_values) for part, (_, html_values) in zip(parts, filled)]
         subject = chosen.subject.format_map(filled[0][0])
-        text = scrub(self.separators[0].join(texts)) + "\n"
-        content = scrub(self._content(parts, pages))
+        text = scrub(self.separators[0].join(texts), pieces=False) + "\n"
+        content = scrub(self._content(parts, pages), pieces=False)
         message = EmailMessage(policy=POLICY)
-        message["Subject"] = self._subject(scrub(subject))
+        message["Subject"] = self._subject(scrub(subject, pieces=False))
         message["From"] = self.fixed["From"]
         if "Reply-To" in self.fixed:
             message["Reply-To"] = self.fixed["Reply-To"]

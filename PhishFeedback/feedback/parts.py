@@ -41,7 +41,7 @@ def make_part(section: Section, shared: dict[str, str], guidance_url: str | None
     values = dict(shared, guidance_url=guidance_url or default_guidance_url(section.language))
     values["reported_subject"] = values["reported_subject"] or no_subject(section.language)
     # Before escaping too: a secret with `&` or `<` in it would not be found again in the HTML.
-    values = {k: scrub(v) for k, v in values.items()}
+    values = {k: scrub(v, pieces=False) for k, v in values.items()}
     values["reference"] = _reference(section.language, values)
     return Part(section, values, {k: html_value(v) for k, v in values.items()})
 

@@ -1,16 +1,19 @@
 """Keeping secrets out of everything the job writes or sends.
 
-A secret can come back from a server in many forms (quoted in a reply, white space changed by
-the reply's parsing or a server's line folding, inside the base64 of an AUTH string, split over
-several reply lines), and some are only known while the job runs (an OAuth2 token), so every
-secret is remembered here once, in every form (feedback/secret_forms.py), and `scrub` is applied to whatever leaves the
-process: the report, the error, each message, stdout and stderr. White space is ignored when
-looking, and long forms are found in pieces too.
+A secret can come back from a server in many forms (quoted in a reply, white space changed by the reply's parsing
+or a server's line folding, inside the base64 of an AUTH string, split over several reply lines), and some are only
+known while the job runs (an OAuth2 token), so every secret is remembered here once, in every form
+(feedback/secret_forms.py), and `scrub` is applied to whatever leaves the process: the report, the error, each
+message, stdout and stderr. White space is ignored when looking, and long forms are found in pieces too.
 
-Scrubbing is for text from outside; the responder's own record (its tags) and the reporters it
-accepted are spared, since a secret learned later may be part of them by chance (`spare`); the
-sender and the refused values are not the record, and are scrubbed like any outside text. Outside
-text that is shortened is scrubbed first (`shortened`), so that no cut leaves the start of a secret.
+What a reporter writes and reads back (a reported subject in their feedback, their address, the
+Message-ID of their report) is looked at for whole forms only (`pieces=False`): were pieces blotted
+out there, the mask would tell them which piece of a secret they guessed, one character a report.
+
+Scrubbing is for text from outside; the responder's own record (its tags) and the reporters it accepted are spared,
+since a secret learned later may be part of them by chance (`spare`); the sender and the refused values are not the
+record, and are scrubbed like any outside text. Outside text that is shortened is scrubbed first (`shortened`), so
+that no cut leaves the start of a secret.
 """
 
 from __future__ import annotations
@@ -100,23 +103,24 @@ def _add(forms: set[str]) -> None:
 def spare(*texts: str) -> None:
     """Never scrub these texts: a reporter accepted while it held no known secret, the record written of it.
 
-    A secret learned later (a token) may be part of one by chance (`example`, `feedback_sent`):
-    blotting it out there would destroy the record, and the next run would mail everyone again.
+    A secret learned later (a token) may be part of one by chance (`example`, `feedback_sent`): blotting it out there
+    would destroy the record, and the next run would mail everyone again.
     """
     _spared.update(text for text in texts if text)
 
 
-def scrub(text: str) -> str:
-    """The text with every remembered secret blotted out, white space inserted in it or not, pieces too."""
-    spans = _found(text)
+def scrub(text: str, *, pieces: bool = True) -> str:
+    """The text with every remembered secret blotted out, white space inserted in it or not; pieces too, unless the
+    text is a reporter's to read back."""
+    spans = _found(text, pieces)
     if spans and _spared:
         kept = [(i, i + len(t)) for t in _spared for i in _occurrences(text, t)]
         spans = [(a, b) for a, b in spans if not any(k <= a and b <= e for k, e in kept)]
     return _masked(text, spans)
 
 
-def holds_secret(text: str) -> bool:
-    return bool(_found(text))
+def holds_secret(text: str, *, pieces: bool = True) -> bool:
+    return bool(_found(text, pieces))
 
 
 def shortened(text: str, limit: int) -> str:
@@ -153,21 +157,21 @@ def _prefix_at_end(text: str, form: str) -> int:
     return longest
 
 
-def _found(text: str) -> list[tuple[int, int]]:
+def _found(text: str, pieces: bool = True) -> list[tuple[int, int]]:
     """Where forms, or pieces of them, stand in the text: (start, end) pairs, white space ignored."""
     if not _forms or not text:
         return []
     squeezed = "".join(text.split())
     spans = [(i, i + len(f)) for f in _short_forms if f in squeezed for i in _occurrences(squeezed, f)]
-    spans += _pieces(squeezed)
+    spans += _pieces(squeezed, whole=not pieces)
     if not spans or squeezed == text:
         return spans
     positions = _positions(text)
     return [(positions[a], positions[b - 1] + 1) for a, b in spans]
 
 
-def _pieces(text: str) -> list[tuple[int, int]]:
-    """The whole pieces of forms around the looked-up GRAMs of the text (white space taken out).
+def _pieces(text: str, whole: bool = False) -> list[tuple[int, int]]:
+    """The whole pieces of forms around the looked-up GRAMs of the text (white space out); `whole`: whole forms only.
 
     Each piece is grown once: the GRAMs further along it stand on the same line through text and
     form (the same form, and the same distance between where they stand in each), and would only
@@ -183,7 +187,8 @@ def _pieces(text: str) -> list[tuple[int, int]]:
                 continue
             span = _grown(text, start, form, offset)
             grown[line] = span[1]
-            spans.append(span)
+            if not whole or span[1] - span[0] == len(form):
+                spans.append(span)
     return spans
 
 

@@ -104,6 +104,17 @@ def test_api_key_reflected_by_thehive_reaches_neither_the_report_nor_the_reporte
     assert leaks(result, smtp, API_KEY) == []
 
 
+def test_api_key_echoed_into_an_observable_with_invisible_characters_is_not_in_the_report(cortex, smtp, thehive, api):
+    hidden = "\u200b".join(API_KEY[i : i + 4] for i in range(0, len(API_KEY), 4))
+    observables = [v1_observable("mail", address, ["reporter"]) for address in ("bob@example.org", f"{hidden}@x.org")]
+    thehive.expect_request(V1).respond_with_json(observables)
+    result = cortex(thehive5_case("Spam", ()), **api)
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["bob@example.org"] and result.output["full"]["refused"]
+    assert API_KEY not in json.dumps(result.output, ensure_ascii=False).replace("\u200b", "")
+
+
 @pytest.mark.parametrize(
     "proxies",
     [

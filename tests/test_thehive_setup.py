@@ -164,6 +164,17 @@ def test_key_echoed_url_encoded_is_masked(setup, hive, url_encoded):
     assert "Lm2" not in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("mark", ["\u200b", "\u00ad", "\u2060"], ids=["zero-width-space", "soft-hyphen", "word-joiner"])
+def test_key_echoed_with_invisible_characters_between_its_characters_is_masked(setup, hive, mark):
+    hive.echo_as = lambda key: mark.join(key[i : i + 4] for i in range(0, len(key), 4))
+    hive.refuse_writes, hive.key = True, "q7rLm2hXc9Rt4xVb8kNw1Ze5jKp0sHy3"
+
+    result = setup(hive.url, apikey=hive.key)
+
+    assert result.returncode == 1 and "HTTP 400" in result.stderr and MASK in result.stderr
+    assert "q7rL" not in result.stdout + result.stderr and "sHy3" not in result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("status", [500, 502, 504])
 def test_a_server_error_to_the_create_says_the_field_may_have_been_made(setup, hive, status):
     hive.after_write = (status, "<html><body>Server Error</body></html>")

@@ -2,13 +2,13 @@
 
 A secret can come back from a server in many forms (quoted in a reply, white space changed by the reply's parsing
 or a server's line folding, inside the base64 of an AUTH string, split over several reply lines), and some are only
-known while the job runs (an OAuth2 token), so every secret is remembered here once, in every form
-(feedback/secret_forms.py), and `scrub` is applied to whatever leaves the process: the report, the error, each
-message, stdout and stderr. White space is ignored when looking, and long forms are found in pieces too.
+known while the job runs (an OAuth2 token): each is remembered here once, in every form (feedback/secret_forms.py),
+and `scrub` is applied to whatever leaves the process (the report, the error, each message, stdout and stderr),
+ignoring white space and invisible characters, and finding long forms in pieces too.
 
-What a reporter writes and reads back (a reported subject in their feedback, their address, the
-Message-ID of their report) is looked at for whole forms only (`pieces=False`): were pieces blotted
-out there, the mask would tell them which piece of a secret they guessed, one character a report.
+What a reporter writes and reads back (a reported subject in their feedback, their address, the Message-ID of their
+report) is looked at for whole forms only (`pieces=False`): were pieces blotted out there, the mask would tell them
+which piece of a secret they guessed, one character a report.
 
 Scrubbing is for text from outside; the responder's own record (its tags) and the reporters it accepted are spared,
 since a secret learned later may be part of them by chance (`spare`); the sender and the refused values are not the
@@ -19,6 +19,7 @@ that no cut leaves the start of a secret.
 from __future__ import annotations
 
 from feedback.secret_forms import (
+    MASK,
     configured_url_credentials,
     encoded_forms,
     json_private_key,
@@ -28,7 +29,6 @@ from feedback.secret_forms import (
     secret_item,
 )
 
-MASK = "********"
 # Shorter forms would blot out ordinary words and addresses (a password "mail" in "mail sent"):
 # a secret that short is no secret, and finding it everywhere would break the record.
 SHORTEST_FORM = 4
@@ -65,12 +65,6 @@ def remember_secrets(config: object) -> None:
         remember(credentials)
 
 
-def without_secrets(settings: tuple) -> str:
-    """The repr of a settings shape with its secret fields masked, for a `__repr__` (a traceback shows it)."""
-    shown = (f"{k}={MASK if secret_item(k) else repr(v)}" for k, v in zip(settings._fields, settings))
-    return f"{type(settings).__name__}({', '.join(shown)})"
-
-
 def remember_secret_text(value: str) -> None:
     """A secret item's value; a JSON key (a Google service account's) or a PEM certificate beside its key (Entra
     ID's certificate credential) by its private key alone, in each form.
@@ -91,7 +85,7 @@ def remember(secret: str | None) -> None:
 
 def _add(forms: set[str]) -> None:
     # Kept without white space, which is ignored when looking (a server may collapse, strip or add it).
-    forms = {squeezed for form in forms if len(squeezed := "".join(form.split())) >= SHORTEST_FORM}
+    forms = {squeezed for form in forms if len(squeezed := _squeezed(form)) >= SHORTEST_FORM}
     new = forms - _forms
     for form in new:
         for offset in range(len(form) - GRAM + 1):
@@ -133,7 +127,7 @@ def shortened(text: str, limit: int) -> str:
     if len(flat) <= limit:
         return flat
     cut = flat[: limit - 1]
-    squeezed = "".join(cut.split())
+    squeezed = _squeezed(cut)
     longest = max((_prefix_at_end(squeezed, form) for form in _forms), default=0)
     if longest:
         cut = cut[: _positions(cut)[len(squeezed) - longest]]
@@ -161,7 +155,7 @@ def _found(text: str, pieces: bool = True) -> list[tuple[int, int]]:
     """Where forms, or pieces of them, stand in the text: (start, end) pairs, white space ignored."""
     if not _forms or not text:
         return []
-    squeezed = "".join(text.split())
+    squeezed = _squeezed(text)
     spans = [(i, i + len(f)) for f in _short_forms if f in squeezed for i in _occurrences(squeezed, f)]
     spans += _pieces(squeezed, whole=not pieces)
     if not spans or squeezed == text:
@@ -211,9 +205,15 @@ def _common_start(a: str, b: str) -> int:
     return low
 
 
+def _squeezed(text: str) -> str:
+    """The text as secrets are looked for in it: no white space, nor what shows as nothing (zero-width, soft hyphen)."""
+    squeezed = "".join(text.split())
+    return squeezed if squeezed.isprintable() else "".join(filter(str.isprintable, squeezed))
+
+
 def _positions(text: str) -> list[int]:
-    """Where each character of the text without its white space stands in the text."""
-    return [i for i, character in enumerate(text) if not character.isspace()]
+    """Where each character of the squeezed text stands in the text."""
+    return [i for i, character in enumerate(text) if character.isprintable() and not character.isspace()]
 
 
 def _occurrences(text: str, part: str) -> list[int]:

@@ -1,5 +1,6 @@
 """The forms a secret travels in, and so may come back in: the base64 of an AUTH string, a URL's credentials,
-the lines of a private key. Pure functions; feedback/redaction.py remembers what they give and scrubs it.
+the lines of a private key; and which items are secrets. Pure functions; feedback/redaction.py remembers what they
+give and scrubs it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import json
 import re
 from urllib.parse import quote, quote_plus, unquote
 
+MASK = "********"
 # Items whose name holds one of these are secrets, as cortexutils decides when it echoes the input.
 SECRET_PHRASES = ("key", "password", "secret")
 # ...and the secrets whose names hold none of those, which cortexutils' own echo would show: the Gmail
@@ -24,6 +26,12 @@ SHORTEST_LINE = 16
 def secret_item(name: object) -> bool:
     """Whether a configuration item is a secret by its name: all cortexutils blanks in its echo, and more."""
     return any(word in str(name).lower() for word in (*SECRET_PHRASES, *SECRET_NAMES))
+
+
+def without_secrets(settings: tuple) -> str:
+    """The repr of a settings shape with its secret fields masked, for a `__repr__` (a traceback shows it)."""
+    shown = (f"{k}={MASK if secret_item(k) else repr(v)}" for k, v in zip(settings._fields, settings))
+    return f"{type(settings).__name__}({', '.join(shown)})"
 
 
 # The longest secret that may travel in a URL (a password, a key, a token), and so be quoted back URL-encoded.

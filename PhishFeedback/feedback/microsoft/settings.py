@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from feedback.items import WHERE, ConfigError, Items, is_url, refuse_cleartext
 from feedback.reach import Reach
-from feedback.redaction import without_secrets
+from feedback.secret_forms import without_secrets
 from feedback.shapes import shape
 
 # Without importing typing, which a plain job never needs (docs/performance.md).

@@ -7,7 +7,7 @@ from re import fullmatch
 from feedback.items import WHERE, ConfigError, Items
 from feedback.microsoft.settings import OAUTH_SCOPE, OAuthSettings, client_credentials
 from feedback.reach import Reach
-from feedback.redaction import without_secrets
+from feedback.secret_forms import without_secrets
 from feedback.shapes import shape
 
 SECURITY_MODES = ("starttls", "tls", "none")

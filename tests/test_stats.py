@@ -256,6 +256,20 @@ def test_csv_writes_one_file_per_table_with_no_cell_a_spreadsheet_would_run(theh
     assert "\n=cmd" not in top
 
 
+def test_a_verdict_holding_a_semicolon_puts_no_formula_in_a_cell_where_csv_is_split_on_semicolons(
+    thehive_https, stats, tmp_path
+):
+    """Excel and LibreOffice split on ';' in the French, German, Dutch and Spanish locales."""
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam;=cmd|' /C calc'!A0", ["alice@example.org"])])
+
+    result = stats(hive.url, "--csv", str(tmp_path / "csv"))
+
+    assert result.returncode == 0, result.stderr
+    for path in (tmp_path / "csv").iterdir():
+        for row in csv.reader(path.open(encoding="utf-8"), delimiter=";"):
+            assert not [cell for cell in row if cell.startswith(("=", "+", "@", "-")) and cell != "-"], path.name
+
+
 def test_the_csv_tables_and_the_pages_figures_are_the_json_counts(thehive_https, stats, tmp_path):
     """What a SOC manager forwards (a spreadsheet, the page's cards) says what the JSON says, verdict by verdict."""
     hive = CaseSearch(thehive_https, "5", generate(400, seed=5))

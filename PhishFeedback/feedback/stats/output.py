@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 
 from feedback.stats.tables import Table, tables
 from feedback.thehive.admin_api import terminal_safe
 
 # A cell a spreadsheet would run as a formula; addresses come from cases, so such a cell is quoted with "'".
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_AFTER_SEPARATOR = re.compile(r"([;,\t]\s*)(?=[=+\-@])")
 
 
 def as_text(stats: dict) -> str:
@@ -38,8 +40,15 @@ def write_csv(stats: dict, folder: str) -> list[str]:
 
 
 def _cell(value: object) -> object:
-    """The value, quoted where a spreadsheet would run it; a lone "-" (nothing measured) runs nothing."""
-    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) and value != "-" else value
+    """The value, quoted where a spreadsheet would run it; a lone "-" (nothing measured) runs nothing.
+
+    Also after each ';', ',' or tab within it: a spreadsheet that splits on another separator than the file's (Excel
+    in French, German, Dutch or Spanish splits on ';') would make what follows a cell of its own.
+    """
+    if not isinstance(value, str) or value == "-":
+        return value
+    value = _FORMULA_AFTER_SEPARATOR.sub(r"\1'", value)
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
 def _text_table(table: Table) -> str:

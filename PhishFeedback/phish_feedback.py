@@ -31,6 +31,7 @@ from feedback.plan import decide
 from feedback.reporter_facts import reporters_for
 from feedback.responder import CortexJob, run_as_cortex_job
 from feedback.settings import read_settings
+from feedback.tags import record_time
 from feedback.thehive.observables import observables_for
 from feedback.transports import transport_for
 
@@ -46,7 +47,7 @@ def respond(job: CortexJob) -> Outcome:
     data = job.get_param("data")
     report = read_report(data, job.data_type, settings.custom_field, settings.title_prefix, settings.audience.flavour)
     observed = observables_for(report, settings.thehive, deadline)
-    decision = decide(report, observed.observables, settings.audience)
+    decision = decide(report, observed.observables, settings.audience, record_time())
     if not (decision.recipients or settings.dry_run):
         return nothing_to_send(decision, report.kind, observed.warnings)
     transport = transport_for(settings, deadline)

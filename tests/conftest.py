@@ -139,11 +139,12 @@ def composer(job_config):
     from feedback.messages import Composer
     from feedback.plan import decide
     from feedback.settings import read_settings
+    from feedback.tags import record_time
 
     def build(case: dict, manifest=MANIFEST, data_type="thehive:case", **items):
         config = read_settings(job_config(manifest, **items), {})
         report = read_report(case, data_type, config.custom_field, config.title_prefix, config.audience.flavour)
-        decision = decide(report, [], config.audience)
+        decision = decide(report, [], config.audience, record_time())
         return config, Composer(decision, report, config.message)
 
     return build

@@ -336,11 +336,38 @@ def test_a_correction_the_server_refused_is_not_reported_as_given(cortex, smtp, 
     assert "1 of them a correction" in result.output["full"]["message"]
 
 
-def test_a_record_of_a_verdict_the_responder_never_writes_is_named_on_one_short_line(cortex, smtp):
-    forged = "Phishing.\n\nIMPORTANT: your mailbox closes today. Confirm your password at https://evil.example/ \u202e"
+def test_a_record_naming_no_verdict_puts_none_of_its_text_in_a_message_and_the_job_says_so(cortex, smtp):
+    forged = "https://sso-check.example.net/reset-now"
     tags = [f"feedback_sent:{ALICE}", f"feedback_verdict:2024-01-01T00:00:00Z;{forged};{ALICE}"]
     result = cortex(thehive4_case("Spam", [ALICE], tags=tags))
 
     assert result.success, result.error
-    text = smtp.delivered[0].message.get_body(("plain",)).get_content()
-    assert "\n\nIMPORTANT" not in text and "\u202e" not in text and "https://evil.example" not in text
+    assert smtp.delivered == [] and result.output["full"]["already_notified"] == [ALICE]
+    [warning] = result.output["full"]["warnings"]
+    assert warning.startswith(f"1 feedback_verdict record(s) were passed over: {ALICE} (names no verdict).")
+    assert forged not in warning
+
+
+def test_a_record_dated_in_the_future_does_not_make_every_run_correct_again(cortex, smtp):
+    tags = [f"feedback_sent:{ALICE}", f"feedback_verdict:2099-01-01T00:00:00Z;Phishing;{ALICE}"]
+    case = thehive4_case("Spam", [ALICE], tags=tags)
+    for _ in range(2):
+        result = cortex(case)
+        assert result.success, result.error
+        case = apply_operations(case, result)
+
+    assert smtp.delivered == []
+    assert f"{ALICE} (dated 2099-01-01 00:00 UTC)" in result.output["full"]["warnings"][0]
+
+
+def test_a_record_dated_in_the_future_does_not_hide_a_correction_owed(cortex, smtp):
+    tags = [
+        f"feedback_sent:{ALICE}",
+        f"feedback_verdict:2026-12-04T09:00:00Z;Legit email;{ALICE}",
+        f"feedback_verdict:2099-01-01T00:00:00Z;Phishing;{ALICE}",
+    ]
+    result = cortex(thehive4_case("Phishing", [ALICE], tags=tags))
+
+    assert result.success, result.error
+    assert smtp.recipients() == [ALICE]
+    assert result.output["full"]["corrections"] == [{"address": ALICE, "earlier": "Legit email"}]

@@ -29,6 +29,7 @@ from feedback.messages import Outgoing
 from feedback.plan import decide
 from feedback.redaction import remember
 from feedback.settings import read_settings
+from feedback.tags import record_time
 from testkit.cases import thehive4_case
 from testkit.cortex import (
     ACKNOWLEDGE_MANIFEST,
@@ -184,7 +185,7 @@ def interim_report_of(job_config, job_folder: Path, monkeypatch) -> InterimRepor
         thehive4_case("Spam"), "thehive:case", settings.custom_field, settings.title_prefix, audience.flavour
     )
     monkeypatch.setattr(sys, "argv", ["phish_feedback.py", str(job_folder)])
-    decision = decide(report, [], audience)
+    decision = decide(report, [], audience, record_time())
     return InterimReport(decision, report.kind, settings.sent_tag, settings.failed_tag, "its log")
 
 

@@ -265,6 +265,7 @@ def test_a_campaign_renders_its_templates_once_per_language_not_per_reporter(job
     from feedback.composers import Composers, Reporter
     from feedback.plan import decide
     from feedback.settings import read_settings
+    from feedback.tags import record_time
 
     real, rendered = messages.wording, []
     monkeypatch.setattr(
@@ -274,7 +275,7 @@ def test_a_campaign_renders_its_templates_once_per_language_not_per_reporter(job
     config = read_settings(job_config(language="auto,en"), {})
     report = read_report(thehive4_case("Spam", reporters), "thehive:case", config.custom_field, config.title_prefix)
     each = {r: Reporter(("fr",) if i % 2 else ("nl",), None) for i, r in enumerate(reporters)}
-    composers = Composers(decide(report, [], config.audience), report, config.message, each)
+    composers = Composers(decide(report, [], config.audience, record_time()), report, config.message, each)
 
     assert sorted(rendered) == [("fr",), ("nl",)]
     assert [item.recipient for item in composers.outgoing] == reporters
@@ -289,6 +290,7 @@ def test_a_way_out_that_keeps_no_mailbox_languages_leaves_the_configured_ones(jo
     from feedback.reporter_facts import reporters_for
     from feedback.settings import read_settings
     from feedback.shapes import replaced
+    from feedback.tags import record_time
     from feedback.way_out import Transport
 
     class Relay(Transport):
@@ -297,7 +299,7 @@ def test_a_way_out_that_keeps_no_mailbox_languages_leaves_the_configured_ones(jo
     config = read_settings(job_config(language="auto,fr", reporter_languages=[f"{ALICE}=nl"]), {})
     config = replaced(config, way_out=object())
     report = read_report(thehive4_case("Spam", [ALICE, BOB]), "thehive:case", config.custom_field, config.title_prefix)
-    decision = decide(report, [], config.audience)
+    decision = decide(report, [], config.audience, record_time())
 
     reporters, warned = reporters_for(decision, report, {}, config, None, Relay(), float("inf"))
 

@@ -18,7 +18,7 @@ from feedback.addresses import AddressError, parse_address
 from feedback.case import CaseError, Observable, Report
 from feedback.flavours import VERDICT_FLAVOUR
 from feedback.plan import Audience, decide
-from feedback.tags import NOTIFIED, notified_addresses, record_operations, record_tag, tag_values
+from feedback.tags import NOTIFIED, notified_addresses, record_operations, record_tag, record_time, tag_values
 from testkit.cases import thehive4_case, thehive5_case, thehive40_case
 from testkit.cortex import apply_operations
 from testkit.thehive40_tags import parse, render, rendered, stored
@@ -118,7 +118,7 @@ def test_reporter_tag_is_read_as_stored_or_refused_never_misread(raw):
     added = f"user_email:{address}"
     for form, tag in (("as added (TheHive 4.1, 5)", added), ("as TheHive 4.0 shows it", rendered(added))):
         try:
-            decision = decide(_report([tag]), [], AUDIENCE)
+            decision = decide(_report([tag]), [], AUDIENCE, record_time())
         except CaseError as refused:
             # Only TheHive 4.0 can lose part of an address; the refusal then says so, and nobody is mailed.
             assert form.startswith("as TheHive 4.0") and "TheHive 4.0 dropped" in str(refused), (tag, str(refused))
@@ -135,7 +135,7 @@ def test_record_is_recognised_in_every_form_thehive_stores(raw):
     record = [operation["tag"] for operation in operations[:2]]  # feedback_sent and feedback_verdict
     reporter = [Observable("mail", address, ("reporter",))]
     for tags in (record, [rendered(tag) for tag in record]):
-        decision = decide(_report(tags), reporter, AUDIENCE)
+        decision = decide(_report(tags), reporter, AUDIENCE, record_time())
         assert (decision.recipients, decision.already_notified, decision.untold) == ((), (address,), ()), tags
 
 
@@ -149,7 +149,7 @@ _any_domain = st.lists(st.text(alphabet=ATEXT + "#abcdef" * 3, min_size=1, max_s
 @example("alice@example.org#ABCDEF")
 def test_every_address_the_responder_accepts_has_a_record_thehive40_stores_as_itself(raw):
     try:
-        recipients = decide(_report([f"user_email:{raw}"]), [], AUDIENCE).recipients
+        recipients = decide(_report([f"user_email:{raw}"]), [], AUDIENCE, record_time()).recipients
     except CaseError:
         return
     for address in recipients:
@@ -170,7 +170,7 @@ def test_address_ending_in_a_thehive40_colour_is_refused_and_the_real_one_still_
 
 def test_record_written_by_earlier_versions_and_shown_by_thehive40_is_recognised():
     earlier = rendered("feedback_sent:bounce=foo@example.org")
-    decision = decide(_report(["user_email:bounce=foo@example.org", earlier]), [], AUDIENCE)
+    decision = decide(_report(["user_email:bounce=foo@example.org", earlier]), [], AUDIENCE, record_time())
 
     assert earlier == 'feedback_sent:bounce="foo@example.org"'
     assert decision.already_notified == ("bounce=foo@example.org",) and decision.recipients == ()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 
 from feedback import pacing, stopping, way_out
 from feedback.composers import Composers
@@ -20,6 +20,7 @@ from feedback.messages import Outgoing
 from feedback.pacing import TIME_BUDGET_SHARE, Limits
 from feedback.shapes import shape
 from feedback.stopping import Stopped
+from feedback.tags import record_time
 from feedback.way_out import Answer, Permanent, Transport, Trouble
 
 
@@ -153,7 +154,7 @@ class _Account:
             self.last_try = time.monotonic()
             self.longest = max(self.longest, self.last_try - started)
         if answer.kind == way_out.ACCEPTED:
-            self.accepted_at[item.recipient] = at = _now()
+            self.accepted_at[item.recipient] = at = record_time()
             self.sent.append(item)
             self.pending.pop(0)
             self.told(item, at)
@@ -216,11 +217,6 @@ class _Account:
         done = {item.recipient for item in self.sent} | {failure.address for failure in self.failed}
         self.failed += [Failure(i.recipient, reason) for i in self.composer.outgoing if i.recipient not in done]
         self.pending, self.later = [], []
-
-
-def _now() -> datetime:
-    """The one clock of the record's times: UTC, to the second, as the tags keep them."""
-    return datetime.now(timezone.utc).replace(microsecond=0)
 
 
 def _trouble(error: OSError, name: str) -> str:

@@ -10,6 +10,7 @@ from feedback.delivery import Delivery, Failure
 from feedback.flavours import ACKNOWLEDGEMENT
 from feedback.logo import Logo
 from feedback.plan import Decision
+from feedback.redaction import shortened
 from feedback.shapes import shape
 from feedback.tags import acknowledgement_operations, record_operations
 from feedback.way_out import NOT_CHECKED, Check, Checked
@@ -165,7 +166,7 @@ def _full(message: str, decision: Decision, warnings: list[str]) -> dict:
         "refused": [{"value": r.value, "reason": r.reason} for r in decision.refused],
         "from_observables": decision.from_observables,
         "corrections": _corrections(decision, decision.corrections),
-        "warnings": warnings + _untold(decision),
+        "warnings": warnings + _untold(decision) + _passed_over(decision),
     }
 
 
@@ -176,6 +177,20 @@ def _of_them(corrections: int) -> str:
 def _corrections(decision: Decision, addresses) -> list[dict[str, str]]:
     """The reporters given a correction (or who would be), with the verdict they had been told."""
     return [{"address": address, "earlier": decision.corrections[address]} for address in addresses]
+
+
+def _passed_over(decision: Decision) -> list[str]:
+    """Records a hand or a clock got wrong: the analyst may remove them, and the reporters they name may be owed a
+    correction."""
+    if not decision.passed_over:
+        return []
+    named = "; ".join(f"{shortened(address, 80)} ({why})" for address, why in decision.passed_over[:5])
+    more = f"; and {len(decision.passed_over) - 5} more" if decision.passed_over[5:] else ""
+    return [
+        f"{len(decision.passed_over)} feedback_verdict record(s) were passed over: {named}{more}. A record dated after"
+        " this job's time (a clock that ran ahead) or naming no verdict cannot say what a reporter was told: each"
+        " reporter named is corrected from their other records only. Remove those tags from the case."
+    ]
 
 
 def _untold(decision: Decision) -> list[str]:

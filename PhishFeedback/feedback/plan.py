@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from feedback.addresses import AddressError, domain_allowed, parse_address
 from feedback.case import CaseError, Observable, Report, one_line, verdict_named
 from feedback.flavours import ACKNOWLEDGEMENT, VERDICT_FLAVOUR
 from feedback.items import IN_BOTH
 from feedback.redaction import shortened, spare
-from feedback.shapes import shape
-from feedback.tags import ACKNOWLEDGED, NOTIFIED, last_verdicts, lost_by_thehive40, notified_addresses, tag_values
+from feedback.shapes import replaced, shape
+from feedback.tags import (
+    ACKNOWLEDGED,
+    NOTIFIED,
+    last_verdicts,
+    lost_by_thehive40,
+    notified_addresses,
+    tag_values,
+    verdict_records,
+)
 
 REPORTER_NAMESPACE = "user_email"
 SUBJECT_TYPES = ("mail_subject", "mail-subject")
 OUTSIDE_DOMAINS = "its domain is not in allowed_recipient_domains"
+# How far ahead of the job's clock a record may be dated and still be read: the clocks of two Cortex hosts.
+CLOCKS_APART = timedelta(hours=1)
 
 
 @shape
@@ -45,9 +57,11 @@ class Decision:
     corrections: dict[str, str]
     # Reporters notified by a version that recorded no verdict: whether they need a correction is unknown.
     untold: tuple[str, ...]
+    # Verdict records that cannot say what a reporter was told (`_last_told`): each address, and why.
+    passed_over: tuple[tuple[str, str], ...]
 
 
-def decide(report: Report, observables: list[Observable], audience: Audience) -> Decision:
+def decide(report: Report, observables: list[Observable], audience: Audience, now: datetime) -> Decision:
     """Every distinct valid reporter once; those the case records as notified are left out.
 
     The verdict goes to whoever has not had it, acknowledged or not; the acknowledgement only to
@@ -66,7 +80,8 @@ def decide(report: Report, observables: list[Observable], audience: Audience) ->
     # The verdict ignores acknowledgements; an acknowledgement is not sent after the verdict, nor twice.
     records = (NOTIFIED,) if verdict else (NOTIFIED, ACKNOWLEDGED)
     notified = notified_addresses(report.tags, *records)
-    told = _last_told(report.tags) if verdict and audience.send_corrections else None
+    told, passed_over = _last_told(report.tags, now) if verdict and audience.send_corrections else (None, ())
+    named_by_passed_over = {address.lower() for address, _ in passed_over}
     seen: set[str] = set()
     recipients, already, refused = [], [], []
     corrections, untold = {}, []
@@ -87,7 +102,7 @@ def decide(report: Report, observables: list[Observable], audience: Audience) ->
             recipients.append(address)
         elif told is None or told.get(key, report.verdict) == report.verdict:
             already.append(address)
-            if told is not None and key not in told:
+            if told is not None and key not in told and key not in named_by_passed_over:
                 untold.append(address)
         else:
             recipients.append(address)
@@ -112,15 +127,24 @@ def decide(report: Report, observables: list[Observable], audience: Audience) ->
         },
         corrections=corrections,
         untold=tuple(untold),
+        passed_over=passed_over,
     )
 
 
-def _last_told(tags: list[object]) -> dict[str, str]:
-    """The verdict each address was last told, as the verdict's own name when it is one (a record kept its case); any
-    other, which the responder never writes, as one short line: a correction names it in the SOC's sentence."""
-    return {
-        address: verdict_named(told) or shortened(one_line(told), 40) for address, told in last_verdicts(tags).items()
-    }
+def _last_told(tags: list[object], now: datetime) -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
+    """The verdict each address was last told, by its own name (a hand may have changed its case), and the records
+    passed over: one dated after the job's time (a clock that ran ahead, or a hand), which would be the last for ever
+    and have every run correct again; one naming no verdict, which the responder never writes."""
+    kept, passed_over = [], []
+    for told in verdict_records(tags):
+        named = verdict_named(told.verdict)
+        if told.at > now + CLOCKS_APART:
+            passed_over.append((told.address, f"dated {told.at:%Y-%m-%d %H:%M} UTC"))
+        elif named is None:
+            passed_over.append((told.address, "names no verdict"))
+        else:
+            kept.append(replaced(told, verdict=named))
+    return last_verdicts(kept), tuple(passed_over)
 
 
 def reporter_values(tags: tuple[str, ...], observables: list[Observable], reporter_tag: str) -> list[str]:

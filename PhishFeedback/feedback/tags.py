@@ -105,10 +105,15 @@ def verdict_records(tags: Iterable[object]) -> list[Told]:
     return [Told(address, verdict, at) for at, (_, verdict, address) in _timed(tags, TOLD)]
 
 
-def last_verdicts(tags: Iterable[object]) -> dict[str, str]:
+def last_verdicts(records: Iterable[Told]) -> dict[str, str]:
     """The verdict each address (in lower case) was told last: the latest time; on a tie, the later tag."""
-    latest_last = sorted(verdict_records(tags), key=lambda told: told.at)  # stable: on a tie, tag order stays
+    latest_last = sorted(records, key=lambda told: told.at)  # stable: on a tie, tag order stays
     return {told.address.lower(): told.verdict for told in latest_last}
+
+
+def record_time() -> datetime:
+    """The one clock of the record's times: UTC, to the second, as the tags keep them."""
+    return datetime.now(timezone.utc).replace(microsecond=0)
 
 
 def first_times(tags: Iterable[object], namespace: str) -> dict[str, float]:

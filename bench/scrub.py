@@ -25,7 +25,8 @@ from testkit.cortex import REPO
 # The responder's package, as its script finds it (the tests have it on their path).
 sys.path.insert(0, str(REPO / "PhishFeedback"))
 redaction = importlib.import_module("feedback.redaction")
-slow_scrub = importlib.import_module("testkit.slow_scrub").slow_scrub
+plain_definition = importlib.import_module("testkit.slow_scrub")
+slow_scrub, forget_secrets = plain_definition.slow_scrub, plain_definition.forget_secrets
 ROUNDS = 15
 
 
@@ -59,7 +60,7 @@ def median_ms(scrub: Callable[[str], str], text: str) -> float:
 
 
 def compared(name: str, secret: str, echoed: str) -> str:
-    importlib.reload(redaction)
+    forget_secrets()
     redaction.remember_secret_text(secret)
     text = f"400 Bad request: the server could not read {echoed} (line 1)"
     if redaction.scrub(text) != slow_scrub(text):

@@ -1,18 +1,27 @@
 """Scrubbing by its plain definition, slow: what feedback/redaction.py must find, no less and no more.
 
-Over the forms redaction remembers: every form looked for whole, and at every GRAM of the text
-(white space taken out) that is a GRAM of a form, the piece of the form around it grown one
-character at a time. tests/test_scrub.py checks the fast search against it on generated text;
-bench/scrub.py times the two on a text that echoes a whole private key.
+Over the forms redaction remembers (feedback/secret_index.py): every form looked for whole, and, for a text that is
+not a reporter's to read back, at every GRAM of the text (white space and what shows as nothing taken out) that is a
+GRAM of a form remembered with its pieces, the piece of the form around it grown one character at a time.
+tests/test_scrub.py checks the fast search against it on generated text; bench/scrub.py times the two on a text that
+echoes a whole private key.
 """
 
 from __future__ import annotations
 
-from feedback import redaction
+import importlib
+
+from feedback import redaction, secret_index
 
 
-def slow_scrub(text: str) -> str:
-    spans = _found(text)
+def forget_secrets() -> None:
+    """As a new process: no secret remembered, no text spared."""
+    importlib.reload(secret_index)
+    importlib.reload(redaction)
+
+
+def slow_scrub(text: str, pieces: bool = True) -> str:
+    spans = _found(text, pieces)
     if spans and redaction._spared:
         kept = [(i, i + len(t)) for t in redaction._spared for i in _occurrences(text, t)]
         spans = [(a, b) for a, b in spans if not any(k <= a and b <= e for k, e in kept)]
@@ -24,28 +33,33 @@ def slow_shortened(text: str, limit: int) -> str:
     if len(flat) <= limit:
         return flat
     cut = flat[: limit - 1]
-    squeezed = "".join(cut.split())
-    longest = max((_prefix_at_end(squeezed, form) for form in redaction._forms), default=0)
+    squeezed = _squeezed(cut)
+    longest = max((_prefix_at_end(squeezed, form) for form in secret_index.forms), default=0)
     if longest:
         cut = cut[: _positions(cut)[len(squeezed) - longest]]
     return cut.rstrip() + "…"
 
 
 def _prefix_at_end(text: str, form: str) -> int:
-    for length in range(min(len(form) - 1, len(text)), redaction.SHORTEST_FORM - 1, -1):
+    for length in range(min(len(form) - 1, len(text)), secret_index.SHORTEST_FORM - 1, -1):
         if text.endswith(form[:length]):
             return length
     return 0
 
 
-def _found(text: str) -> list[tuple[int, int]]:
-    forms, grams, gram = redaction._forms, redaction._grams, redaction.GRAM
+def _found(text: str, pieces: bool) -> list[tuple[int, int]]:
+    forms, gram = secret_index.forms, secret_index.GRAM
     if not forms or not text:
         return []
-    squeezed = "".join(text.split())
+    squeezed = _squeezed(text)
     spans = [(i, i + len(form)) for form in forms if form in squeezed for i in _occurrences(squeezed, form)]
-    pieces = [p for p in range(0, len(squeezed) - gram + 1, gram) if squeezed[p : p + gram] in grams]
-    spans += [_grown(squeezed, p, *place) for p in pieces for place in grams[squeezed[p : p + gram]]]
+    if pieces:
+        grams: dict[str, list[tuple[str, int]]] = {}
+        for form in forms - secret_index.whole_only:
+            for offset in range(len(form) - gram + 1):
+                grams.setdefault(form[offset : offset + gram], []).append((form, offset))
+        starts = [p for p in range(0, len(squeezed) - gram + 1, gram) if squeezed[p : p + gram] in grams]
+        spans += [_grown(squeezed, p, *place) for p in starts for place in grams[squeezed[p : p + gram]]]
     if not spans or squeezed == text:
         return spans
     positions = _positions(text)
@@ -56,14 +70,18 @@ def _grown(text: str, start: int, form: str, offset: int) -> tuple[int, int]:
     before = 0
     while before < min(start, offset) and text[start - before - 1] == form[offset - before - 1]:
         before += 1
-    after = redaction.GRAM
+    after = secret_index.GRAM
     while start + after < len(text) and offset + after < len(form) and text[start + after] == form[offset + after]:
         after += 1
     return start - before, start + after
 
 
+def _squeezed(text: str) -> str:
+    return "".join(c for c in text if c.isprintable() and not c.isspace())
+
+
 def _positions(text: str) -> list[int]:
-    return [i for i, character in enumerate(text) if not character.isspace()]
+    return [i for i, character in enumerate(text) if character.isprintable() and not character.isspace()]
 
 
 def _occurrences(text: str, part: str) -> list[int]:

@@ -173,6 +173,15 @@ def test_token_endpoint_answering_something_else_than_oauth2_json(cortex, smtp, 
     assert smtp.delivered == []
 
 
+def test_a_token_longer_than_any_issuer_gives_is_refused_and_never_sent(cortex, smtp, entra, oauth):
+    entra.clear()
+    entra.expect_request(TOKEN_PATH).respond_with_json({"token_type": "Bearer", "access_token": "x" * 20_000})
+    result = cortex(thehive4_case(), **oauth)
+
+    assert_refused(result, "answered a token of 20,000 characters, longer than any Entra ID or Google issue")
+    assert smtp.xoauth2_logins == [] and smtp.delivered == []
+
+
 def test_token_endpoint_certificate_is_verified(cortex, smtp, entra, oauth):
     result = cortex(thehive4_case(), **oauth, cacerts=None)
 

@@ -24,11 +24,11 @@ import pytest
 from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 
-from feedback import redaction
 from feedback.addresses import AddressError, parse_address
 from testkit.cases import thehive4_case
 from testkit.cortex import MANIFEST, REPO, cortex_config, read_output, write_job
 from testkit.secret_forms import leaked, reflecting_thehive
+from testkit.slow_scrub import forget_secrets
 from testkit.smtp_server import PASSWORD, USER, Certificates, Faults, LoopbackSmtp
 
 EXAMPLES = int(os.environ.get("PHISHFEEDBACK_EXAMPLES", "150"))
@@ -160,7 +160,7 @@ def entry():
 def run_in_process(entry, data, config, data_type="thehive:case"):
     """The script's main on a job folder, with argv, environment, signals and output as a process has them."""
     # A process remembers only its own job's secrets.
-    importlib.reload(redaction)
+    forget_secrets()
     with tempfile.TemporaryDirectory() as workdir:
         job = write_job(Path(workdir), data, config, data_type=data_type)
         argv, environment, printed = sys.argv, dict(os.environ), io.StringIO()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from testkit.cases import thehive4_case
+from testkit.cortex import MANIFEST, after_job, write_job
 from testkit.gmail_api import google_error
 from testkit.google_oauth import DELEGATION_MISSING
 from testkit.graph_api import UNAVAILABLE, error
@@ -114,6 +115,22 @@ def test_a_gmail_user_whose_language_is_french_gets_french(cortex, google_oauth,
     settings_tokens = [(c["sub"], c["scope"]) for c in google_oauth.claims if c["scope"] == SETTINGS_SCOPE]
     assert settings_tokens == [(ALICE, SETTINGS_SCOPE), (BOB, SETTINGS_SCOPE)]
     assert warnings(result) == []
+
+
+def test_asking_200_reporters_gmail_languages_takes_about_the_memory_of_asking_one(
+    google_oauth, gmail_api, gmail, job_config, tmp_path
+):
+    """One token and one signed assertion a reporter, each a secret the job remembers: whole, not piece by piece."""
+    google_oauth.delegated.add(SETTINGS_SCOPE)
+    peaks = []
+    for count in (1, 200):
+        reporters = [f"user{i}@example.org" for i in range(count)]
+        google_oauth.users.update(reporters)
+        job = write_job(tmp_path, thehive4_case("Spam", reporters), job_config(MANIFEST, language="auto,en", **gmail))
+        peaks.append(int(after_job(job, "__import__('resource').getrusage(__import__('resource').RUSAGE_SELF)[2]")))
+
+    assert len(gmail_api.sent) == 201
+    assert peaks[1] - peaks[0] < 30 * 1024, f"{peaks[1] - peaks[0]} KiB more"  # 160 MB more when kept in pieces
 
 
 def test_without_the_scope_in_the_delegation_google_is_asked_once_and_the_job_warns(

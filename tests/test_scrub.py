@@ -8,7 +8,6 @@ among ordinary text; some of it spared as the record is. PHISHFEEDBACK_EXAMPLES 
 from __future__ import annotations
 
 import base64
-import importlib
 import json
 import os
 import string
@@ -17,23 +16,23 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feedback import redaction
+from feedback import redaction, secret_index
 from testkit.secret_forms import spaced
-from testkit.slow_scrub import slow_scrub, slow_shortened
+from testkit.slow_scrub import forget_secrets, slow_scrub, slow_shortened
 
 EXAMPLES = int(os.environ.get("PHISHFEEDBACK_EXAMPLES", "150"))
 # Few letters make grams that stand at many places of a form and of the text; the others, keys and passwords.
 ALPHABETS = ("ab=", "ab \n", string.ascii_letters + string.digits + "+/=", string.printable + "é€\u2028")
-# Lengths about the shortest form looked for, GRAM and the pieces sure to be found (redaction.FOUND_BY_PIECES).
+# Lengths about the shortest form looked for, GRAM and the pieces sure to be found (secret_index.FOUND_BY_PIECES).
 LENGTHS = (4, 5, 11, 12, 13, 22, 23, 24, 35, 36)
 
 
 @pytest.fixture(autouse=True)
 def nothing_remembered():
     """Each test starts with no secret remembered, and leaves none to the tests after it."""
-    importlib.reload(redaction)
+    forget_secrets()
     yield
-    importlib.reload(redaction)
+    forget_secrets()
 
 
 def pem(body: bytes) -> str:
@@ -55,8 +54,9 @@ def secrets(draw) -> list[str]:
     return found
 
 
-def remembered(secrets: list[str], user: str) -> None:
-    """As a job remembers them: the password with its AUTH strings, a JSON key by its private key, a token."""
+def remembered(secrets: list[str], user: str, reporters_tokens: bool) -> None:
+    """As a job remembers them: the password with its AUTH strings, a JSON key by its private key, a token; and, as
+    a Gmail job asking each reporter's language does, tokens found whole only, one of them later with its pieces."""
     *items, last = secrets
     config = {"smtp_user": user, **{f"secret_{i}": s for i, s in enumerate(items)}}
     if "PRIVATE KEY" in last:
@@ -65,6 +65,10 @@ def remembered(secrets: list[str], user: str) -> None:
         config["smtp_password"] = last
     redaction.remember_secrets(config)
     redaction.remember(secrets[0][::-1])
+    if reporters_tokens:
+        redaction.remember(secrets[0][1:], pieces=False)
+        redaction.remember(secrets[-1][1:], pieces=False)
+        redaction.remember(secrets[-1][1:])
 
 
 def echo(data: st.DataObject, forms: list[str]) -> str:
@@ -75,7 +79,7 @@ def echo(data: st.DataObject, forms: list[str]) -> str:
         start = data.draw(st.integers(0, len(form)))
         end = data.draw(st.integers(start, len(form)))
         piece = form[start:end]
-        way = data.draw(st.sampled_from(["whole", "piece", "to the end", "altered", "base64", "spaced"]))
+        way = data.draw(st.sampled_from(["whole", "piece", "to the end", "altered", "base64", "spaced", "invisible"]))
         if way == "whole":
             piece = form
         elif way == "altered":  # one character changed: two pieces of the form, in line with each other
@@ -84,6 +88,8 @@ def echo(data: st.DataObject, forms: list[str]) -> str:
             piece = form[start:]
         elif way == "base64":
             piece = base64.b64encode(b"AUTH " + piece.encode("utf-8", "surrogatepass")).decode()
+        elif way == "invisible":  # what shows as nothing between its characters
+            piece = spaced(piece, data.draw(st.integers(1, 30)), data.draw(st.sampled_from(["\u200b", "\u00ad"])))
         elif way == "spaced":
             piece = spaced(piece, data.draw(st.integers(1, 30)), data.draw(st.sampled_from([" ", "\r\n ", "\t"])))
         parts += [data.draw(st.text(st.sampled_from(ALPHABETS[-1]), max_size=30)), piece]
@@ -93,9 +99,9 @@ def echo(data: st.DataObject, forms: list[str]) -> str:
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data(), secrets(), st.sampled_from(["", "soc@example.org", " a "]))
 def test_scrubbing_blots_out_all_that_its_plain_definition_finds_and_no_more(data, secrets, user):
-    importlib.reload(redaction)
-    remembered(secrets, user)
-    forms = sorted(redaction._forms) or secrets
+    forget_secrets()
+    remembered(secrets, user, data.draw(st.booleans()))
+    forms = sorted(secret_index.forms) or secrets
     text = echo(data, forms)
     sparing = [*forms, text[: len(text) // 2], "alice@example.org"]
     for spared in data.draw(st.lists(st.integers(0, len(sparing) - 1), max_size=3)):
@@ -104,6 +110,7 @@ def test_scrubbing_blots_out_all_that_its_plain_definition_finds_and_no_more(dat
     limit = data.draw(st.integers(1, len(text) + 1))  # a cut anywhere, in a secret's start too
 
     assert redaction.scrub(text) == slow_scrub(text)
+    assert redaction.scrub(text, pieces=False) == slow_scrub(text, pieces=False)
     assert redaction.shortened(text, limit) == slow_shortened(text, limit)
 
 
@@ -122,12 +129,23 @@ def test_a_text_echoing_a_whole_private_key_is_scrubbed_as_its_plain_definition_
 @pytest.mark.parametrize("secret", ["a" * 30, "ab" * 15, "aab" * 10, string.ascii_letters[:40]])
 def test_every_start_of_a_secret_at_every_place_is_scrubbed_and_cut_as_defined(secret):
     """Each length about GRAM and FOUND_BY_PIECES, at each place of the text GRAMs are looked up at, and each cut."""
-    for length in range(redaction.SHORTEST_FORM, len(secret) + 1):
-        importlib.reload(redaction)
+    for length in range(secret_index.SHORTEST_FORM, len(secret) + 1):
+        forget_secrets()
         redaction.remember(secret[:length])
-        for before in range(2 * redaction.GRAM):
+        for before in range(2 * secret_index.GRAM):
             altered = f"{secret[: length // 2]}#{secret[length // 2 + 1 : length]}"  # two pieces in line
             text = f"{'·' * before}{secret[:length]}·{secret[: length // 2]}·{altered}"
             assert redaction.scrub(text) == slow_scrub(text), (length, before)
             for limit in range(before, len(text) + 2):
                 assert redaction.shortened(text, limit) == slow_shortened(text, limit), (length, before, limit)
+
+
+def test_a_secret_remembered_without_its_pieces_is_blotted_out_whole_and_its_pieces_are_left():
+    """A token asked for one reporter's language: found whole, wherever it stands, and its index stays small."""
+    token = string.ascii_letters + string.digits
+    redaction.remember(token, pieces=False)
+    for before in range(2 * secret_index.GRAM):
+        text = f"{'·' * before}{token[:40]} then {token[5:]} then {token}"
+        assert redaction.scrub(text) == f"{'·' * before}{token[:40]} then {token[5:]} then {redaction.MASK}", before
+        assert redaction.scrub(text) == slow_scrub(text)
+    assert len(secret_index.grams) < 10 * secret_index.GRAM

@@ -7,7 +7,6 @@ sent (the password, the AUTH strings) and a loopback TheHive that reflects the A
 from __future__ import annotations
 
 import base64
-import importlib
 import json
 
 import pytest
@@ -17,6 +16,7 @@ from testkit.cases import thehive4_case, thehive5_case
 from testkit.cortex import apply_operations
 from testkit.records import told, untimed
 from testkit.secret_forms import leaked, reflecting_thehive, spaced
+from testkit.slow_scrub import forget_secrets
 from testkit.smtp_server import PASSWORD, USER
 from testkit.thehive_api import API_KEY, v1_observable
 from testkit.token_endpoint import MAILBOX, TOKEN, TOKEN_PATH
@@ -202,14 +202,14 @@ def test_a_key_echoed_into_an_observable_is_scrubbed_before_the_value_is_cut(cor
 
 
 def test_what_a_cut_leaves_of_a_secret_at_its_end_is_dropped():
-    importlib.reload(redaction)
+    forget_secrets()
     try:
         redaction.remember(API_KEY)
         for kept in range(4, len(API_KEY)):
             assert API_KEY[:4] not in redaction.shortened("x" * (79 - kept) + API_KEY[:kept] + " and more", 80)
         assert redaction.shortened("x" * 76 + "hiv and more", 80) == "x" * 76 + "hiv…"
     finally:
-        importlib.reload(redaction)
+        forget_secrets()
 
 
 @pytest.mark.parametrize("split", [40, 76, 100])

@@ -69,8 +69,9 @@ def _loaded(data: bytes, checked: bool):
         return serialization.load_pem_private_key(data, password=None)
 
 
-def signed(claims: dict, header: dict, key, algorithm: str) -> str:
-    """The compact JWT of `claims`, signed with `key` by `algorithm` (RS256 or PS256); a secret from now on."""
+def signed(claims: dict, header: dict, key, algorithm: str, pieces: bool = True) -> str:
+    """The compact JWT of `claims`, signed with `key` by `algorithm` (RS256 or PS256); a secret from now on, its
+    pieces too unless one is signed for each reporter (feedback/secret_index.py)."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
 
@@ -81,7 +82,7 @@ def signed(claims: dict, header: dict, key, algorithm: str) -> str:
     signing_input = f"{_segment({'alg': algorithm, 'typ': 'JWT', **header})}.{_segment(claims)}"
     signature = key.sign(signing_input.encode("ascii"), scheme, hashes.SHA256())
     token = f"{signing_input}.{base64url(signature)}"
-    remember(token)
+    remember(token, pieces=pieces)
     return token
 
 

@@ -17,6 +17,8 @@ from feedback.way_out import Permanent, Trouble
 
 # A token is renewed once this share of its lifetime has passed, so that no session starts with one about to end.
 RENEWAL_SHARE = 0.9
+# Entra ID's are a few kB, Google's at most 2 kB: a longer one would take tens of MB to remember in every form.
+LONGEST_TOKEN = 16 * 1024
 
 
 @shape
@@ -59,16 +61,24 @@ class TokenSource:
         return self.token.value
 
 
-def issued(status: int, answer: object, asked: float, lifetime: Callable[[object], float]) -> Token | None:
+def issued(
+    status: int, answer: object, asked: float, lifetime: Callable[[object], float], pieces: bool = True
+) -> Token | None:
     """The token of a successful OAuth2 answer ({"access_token": …}), printable ASCII and not empty; else None.
 
     `lifetime` reads the answer's `expires_in` as its issuer means it; `asked` is when the request
-    went out, so that the renewal comes early rather than late.
+    went out, so that the renewal comes early rather than late. `pieces`: as feedback/redaction.py remembers it.
     """
     value = answer.get("access_token") if isinstance(answer, dict) else None
     if status != 200 or not isinstance(value, str) or not value or not (value.isascii() and value.isprintable()):
         return None
-    remember(value)
+    if len(value) > LONGEST_TOKEN:
+        raise OAuthError(
+            f"The token endpoint answered a token of {len(value):,} characters, longer than any Entra ID or Google"
+            f" issue ({LONGEST_TOKEN:,} at most here): something else answered in its place. Check the token URL"
+            " (oauth_token_url, or the service account key's token_uri) and Cortex's proxy settings."
+        )
+    remember(value, pieces=pieces)
     return Token(value, asked + lifetime(answer.get("expires_in")) * RENEWAL_SHARE)
 
 

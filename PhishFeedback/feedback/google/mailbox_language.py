@@ -45,7 +45,7 @@ class GmailLanguages(ClockedSession):
         """The user's display language as Gmail gives it (`fr`, `en-GB`); None for a user Google does not know."""
         timeout = timeout_within(self.reach.timeout, self.cutoff)
         try:
-            token = request_token(self.session, self.account, address, timeout, SETTINGS_SCOPE)
+            token = request_token(self.session, self.account, address, timeout, SETTINGS_SCOPE, pieces=False)
         except TokenRefused as refused:
             if refused.error == "invalid_grant" and "invalid email or user id" in str(refused).lower():
                 return None

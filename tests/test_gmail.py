@@ -244,15 +244,17 @@ def test_a_token_without_gmail_send_stops_the_job_and_names_the_scope(make_trans
     assert SCOPE in answer.reason and CLIENT_ID in answer.reason
 
 
-def test_a_server_error_is_transient_trouble_and_the_next_message_goes(make_transport, gmail_api):
+def test_a_server_error_asks_the_policy_for_a_new_channel_and_the_next_message_goes(make_transport, gmail_api):
     gmail_api.faults.next.append(
         google_error(503, "backendError", "The service is currently unavailable.", "UNAVAILABLE")
     )
     transport = make_transport()
     with transport.channel() as channel:
-        with pytest.raises(OSError, match="answered HTTP 503 backendError: The service is currently unavailable"):
-            channel.send(message(ALICE), ALICE)
+        unavailable = channel.send(message(ALICE), ALICE)
         assert channel.send(message(ALICE), ALICE).kind == ACCEPTED
+
+    assert unavailable.kind == RECONNECT
+    assert unavailable.reason.endswith("was HTTP 503 backendError: The service is currently unavailable.")
 
     assert gmail_api.recipients() == [ALICE]
 
@@ -370,10 +372,14 @@ def test_an_untrusted_gmail_certificate_stops_before_the_token_is_sent(
     assert impostor.requests == []
 
 
-def test_a_gmail_api_that_does_not_answer_in_time_is_transient_trouble(make_transport, gmail_api):
+def test_a_gmail_api_that_does_not_answer_in_time_is_trouble_that_says_the_message_may_have_gone(
+    make_transport, gmail_api
+):
     gmail_api.faults.delay = 3
-    with pytest.raises(Trouble, match="The Gmail API at https://127.0.0.1:.* did not answer within 1 s"):
+    with pytest.raises(Trouble, match="The Gmail API at https://127.0.0.1:.* did not answer within 1 s") as trouble:
         send_all(make_transport(timeout=1), ALICE)
+
+    assert "A message it was sent may have gone out all the same: it is not counted as sent." in str(trouble.value)
 
 
 def test_the_time_budget_cuts_a_gmail_api_that_trickles_its_answer(make_transport, gmail_api):
@@ -646,7 +652,8 @@ def test_a_gmail_api_down_past_the_retries_says_what_it_answered(cortex, gmail, 
     result = cortex(thehive4_case("Spam", [ALICE]), **gmail, smtp_retries=1)
 
     assert not result.success
-    assert "answered HTTP 503 backendError: The service is currently unavailable." in result.error
+    assert "the last answer from the Gmail API at" in result.error
+    assert "was HTTP 503 backendError: The service is currently unavailable." in result.error
     assert "(OSError)" not in result.error and "(after 2 attempt(s))" in result.error
     assert result.error.endswith(
         ". Check gmail_url (leave its default), that Cortex can reach it, and Cortex's proxy settings."

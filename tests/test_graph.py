@@ -13,6 +13,7 @@ from email.utils import format_datetime
 import pytest
 import trustme
 
+from feedback.http_way_out import Reply as Answered
 from feedback.microsoft.graph import GraphTransport
 from feedback.microsoft.settings import GraphSettings
 from feedback.reach import Reach
@@ -363,19 +364,25 @@ def graph_transport(graph) -> GraphTransport:
     return GraphTransport(settings, MAILBOX, time.monotonic() + 60)
 
 
+def throttled(retry_after: str) -> Answered:
+    """Graph's 429, as the transport reads it."""
+    status, code, text = THROTTLED
+    return Answered(status, {"Retry-After": retry_after}, {"error": {"code": code, "message": text}}, False)
+
+
 def test_graph_waits_what_retry_after_says_in_seconds_or_as_a_date(graph):
     transport = graph_transport(graph)
     in_a_minute = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=60), usegmt=True)
 
-    assert transport.answer(*THROTTLED, "7").after == 7
-    assert 50 < transport.answer(*THROTTLED, in_a_minute).after <= 60
+    assert transport.answer(throttled("7"), CAMPAIGN[0]).after == 7
+    assert 50 < transport.answer(throttled(in_a_minute), CAMPAIGN[0]).after <= 60
 
 
 @pytest.mark.parametrize(
     ("retry_after", "after"), [("²", None), ("soon", None), ("9" * 400, 86400.0)], ids=["superscript", "word", "huge"]
 )
 def test_a_retry_after_graph_cannot_mean_is_the_back_off_or_a_day_at_most(graph, retry_after, after):
-    answer = graph_transport(graph).answer(*THROTTLED, retry_after)
+    answer = graph_transport(graph).answer(throttled(retry_after), CAMPAIGN[0])
 
     assert answer.kind == RECONNECT and answer.after == after
 

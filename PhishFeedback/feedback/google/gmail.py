@@ -14,14 +14,13 @@ from urllib.parse import quote
 
 from feedback.alarm import BudgetSpent, Clock, timeout_within
 from feedback.api_session import open_session
-from feedback.google.replies import LIMITS, answer, described, success
+from feedback.google.replies import LIMITS, refusal, success
 from feedback.google.settings import GmailSettings
 from feedback.google.token import request_token
-from feedback.http_exchange import post
-from feedback.http_failures import CutShort, HttpFailure, Malformed, Redirected, TooLarge, Untrusted
+from feedback.http_way_out import Reply, posted, trouble
 from feedback.pacing import Limits
 from feedback.tokens import OAuthError, Token, TokenSource
-from feedback.way_out import Answer, Check, Permanent, Transport, Trouble
+from feedback.way_out import Answer, Check, Permanent, Transport
 
 # Without importing typing, which a plain job never needs (docs/performance.md).
 TYPE_CHECKING = False
@@ -36,6 +35,7 @@ class GmailTransport(Transport, TokenSource):
     """What a job needs to send as `mailbox`: the account, the trust, and the one token it gets."""
 
     advice = "Check gmail_url (leave its default), that Cortex can reach it, and Cortex's proxy settings"
+    url_advice = "Check gmail_url (leave its default)."
 
     def __init__(self, gmail: GmailSettings, mailbox: str, deadline: float) -> None:
         self.account, self.reach, self.mailbox, self.deadline = gmail.service_account, gmail.reach, mailbox, deadline
@@ -72,6 +72,13 @@ class GmailTransport(Transport, TokenSource):
     def timeout_now(self) -> float:
         return timeout_within(self.reach.timeout, self.deadline)
 
+    def answer(self, reply: Reply, recipient: str) -> Answer:
+        """The policy's answer to Gmail's reply (feedback/google/replies.py): a 2xx is the message accepted when it is
+        the Gmail API's answer, even cut short after its status."""
+        if 200 <= reply.status < 300:
+            return success(reply.status, reply.body, reply.headers.get("Content-Type"), self, cut=reply.cut)
+        return refusal(reply.status, reply.body, reply.headers.get("Retry-After"), self, recipient)
+
     def request_token(self) -> Token:
         return request_token(self.session, self.account, self.mailbox, self.timeout_now())
 
@@ -105,35 +112,18 @@ class _Channel:
                 self.session.close()
         finally:
             self.clock.__exit__(None, None, None)
+        if isinstance(failure, OSError):  # the client's failures are OSErrors
+            raise trouble(failure, self.transport) from None
 
     def send(self, message: EmailMessage, recipient: str) -> Answer:
-        """One message to its one recipient, and what Gmail made of it; transient trouble is raised as OSError."""
+        """One message to its one recipient, and what Gmail made of it; trouble on the way is raised as OSError."""
         transport = self.transport
         token = self._token()
         raw = base64.urlsafe_b64encode(message.as_bytes()).decode("ascii")
         self._in_time()
         request = {"json": {"raw": raw}, "headers": {"Authorization": f"Bearer {token}"}}
-        try:
-            status, headers, value = post(
-                self.session, transport.send_url, LARGEST_ANSWER, transport.timeout_now(), decoded=True, **request
-            )
-        except (TooLarge, Malformed) as unread:  # read without the JSON Google's answer would have held
-            status, headers, value = unread.status, unread.headers, None
-        except Untrusted as untrusted:
-            raise Permanent(untrusted.sentence(transport.name)) from None
-        except Redirected as redirect:
-            raise Permanent(redirect.sentence(transport.name, "Check gmail_url (leave its default).")) from None
-        except HttpFailure as failure:
-            if isinstance(failure, CutShort) and 200 <= failure.status < 300:
-                # Google said 2xx: in its JSON, the message is accepted, whatever became of the rest of the answer.
-                return success(failure.status, None, failure.headers.get("Content-Type"), transport, cut=True)
-            self._in_time()
-            raise Trouble(failure.sentence(transport.name, f"{transport.advice}.")) from None
-        if status >= 500:
-            raise Trouble(f"{transport.name} answered {described(status, value)}")
-        if 200 <= status < 300:
-            return success(status, value, headers.get("Content-Type"), transport)
-        return answer(status, value, headers.get("Retry-After"), transport, recipient)
+        reply = posted(self.session, transport.send_url, LARGEST_ANSWER, transport.timeout_now(), **request)
+        return transport.answer(reply, recipient)
 
     def _token(self) -> str:
         """The job's token, asked for once, and again only by a job that outlives it."""

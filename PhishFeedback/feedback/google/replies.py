@@ -39,11 +39,13 @@ def success(status: int, body: object, content_type: str | None, transport: Send
     return not_the_service(transport.name, status, content_type, "the sent message's id in JSON", "gmail_url")
 
 
-def answer(status: int, body: object, wait_header: str | None, transport: Sender, recipient: str) -> Answer:
-    """Gmail's refusal of one send, as the delivery policy's answer (5xx is left to the caller: it is raised)."""
+def refusal(status: int, body: object, wait_header: str | None, transport: Sender, recipient: str) -> Answer:
+    """Gmail's refusal of one send, as the delivery policy's answer: a 5xx or a 408 is worth a new channel."""
     reason, message, _ = google_error(body)
     said = described(status, body)
     where = transport.name
+    if status >= 500 or status == 408:
+        return Answer(RECONNECT, f"the last answer from {where} was {said}", retry_after(wait_header))
     limited = status == 429 or (status == 403 and reason in RATE_LIMITS)
     wait = _wait(wait_header, message) if limited else None
     # Gmail answers the mailbox's sending limit with 429 "User-rate limit exceeded … (Mail sending)", for hours.

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import base64
 import ssl
-import time
 from email.message import EmailMessage
 from urllib.parse import quote
 
 from feedback import way_out
 from feedback.alarm import Clock, timeout_within
 from feedback.api_session import open_session
-from feedback.http_exchange import post
-from feedback.http_failures import CutShort, HttpFailure, Malformed, Redirected, TimedOut, TooLarge, Untrusted
+from feedback.http_way_out import Reply, posted, trouble
 from feedback.microsoft.settings import GraphSettings
 from feedback.microsoft.token import request_token
 from feedback.pacing import Limits
@@ -27,7 +25,7 @@ from feedback.quota import speaks_of_quota
 from feedback.redaction import shortened
 from feedback.retry_after import retry_after
 from feedback.tokens import Token, TokenSource
-from feedback.way_out import Answer, Check, Permanent, Transport, Trouble, not_the_service, quota_stop, stop
+from feedback.way_out import Answer, Check, Transport, not_the_service, quota_stop, stop
 
 # Without importing typing, which a plain job never needs (docs/performance.md).
 TYPE_CHECKING = False
@@ -63,6 +61,7 @@ REFUSED_TOKEN = (
 
 class GraphTransport(Transport, TokenSource):
     advice = "Check graph_url, that Cortex can reach it, and Cortex's proxy settings"
+    url_advice = "Check graph_url: it must be the root of Microsoft Graph."
 
     def __init__(self, graph: GraphSettings, mailbox: str, deadline: float) -> None:
         self.graph, self.reach, self.mailbox, self.deadline = graph, graph.reach, mailbox, deadline
@@ -118,69 +117,49 @@ class GraphTransport(Transport, TokenSource):
             # No POST is retried: a message Graph took but whose answer was lost would go twice.
             self.session = open_session(self.context, self.reach.proxies, clock=self.clock)
 
-    def post(self, message: EmailMessage) -> Answer:
+    def post(self, message: EmailMessage, recipient: str) -> Answer:
         mime = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
         request = {
             "data": base64.b64encode(mime),
             "headers": {"Authorization": f"Bearer {self._token()}", "Content-Type": "text/plain"},
         }
         with self.clock:
-            try:
-                status, headers, answer = post(
-                    self.session, self.endpoint, LARGEST_ANSWER, self._timeout(), decoded=True, **request
-                )
-            except (CutShort, TooLarge, Malformed) as partial:
-                if isinstance(partial, CutShort) and partial.status != ACCEPTED:
-                    raise
-                # Graph said 202: the message is accepted, whatever became of the rest of the answer; any other
-                # status is read without the error code an answer in Graph's JSON would have held.
-                status, headers, answer = partial.status, partial.headers, None
+            reply = posted(self.session, self.endpoint, LARGEST_ANSWER, self._timeout(), **request)
+        return self.answer(reply, recipient)
+
+    def answer(self, reply: Reply, recipient: str) -> Answer:
+        """The policy's answer to Graph's reply (docs/graph.md, "What Graph's replies mean": each status and code); 202
+        is the message accepted, whatever became of the rest of the answer. The refusals name no recipient: Graph's
+        message says which."""
+        status = reply.status
         if status == ACCEPTED:
             return way_out.TAKEN
         if 200 <= status < 300:
-            content_type = headers.get("Content-Type")
+            content_type = reply.headers.get("Content-Type")
             return not_the_service(self.name, status, content_type, "202, and nothing more", "graph_url")
-        return self.answer(status, *_error(answer), headers.get("Retry-After"))
-
-    def answer(self, status: int, code: str, text: str, wait_header: str | None) -> Answer:
-        """The policy's answer to a refusal (docs/graph.md, "What Graph's replies mean": each status and code)."""
-        reply = f"{status} {code}: {text}" if code else f"{status} {text}".rstrip()
+        code, text = _error(reply.body)
+        wait_header = reply.headers.get("Retry-After")
+        said = f"{status} {code}: {text}" if code else f"{status} {text}".rstrip()
         if speaks_of_quota(f"{code} {text}"):
-            return quota_stop(self.name, reply)
+            return quota_stop(self.name, said)
         if status in (408, 429) or status >= 500:
-            return Answer(way_out.RECONNECT, f"the last answer from {self.name} was {reply}", retry_after(wait_header))
+            return Answer(way_out.RECONNECT, f"the last answer from {self.name} was {said}", retry_after(wait_header))
         if status == 401:
-            return self._stop(reply, REFUSED_TOKEN)
+            return self._stop(said, REFUSED_TOKEN)
         if code in EVERY_MESSAGE:
-            return self._stop(reply, EVERY_MESSAGE[code].format(mailbox=self.mailbox))
+            return self._stop(said, EVERY_MESSAGE[code].format(mailbox=self.mailbox))
         if status == 413 or code in TOO_LARGE or "maximum request length" in text:
-            return self._stop(reply, "The message is larger than Graph takes (4 MB): shorten the templates.")
+            return self._stop(said, "The message is larger than Graph takes (4 MB): shorten the templates.")
         if code == "ErrorInvalidRecipients" or 400 <= status < 500 and status not in (403, 404):
-            return Answer(way_out.REFUSED, f"{self.name} refused the message: {reply}", None)
+            return Answer(way_out.REFUSED, f"{self.name} refused the message: {said}", None)
         if status == 403:
-            return self._stop(reply, GRANT)
+            return self._stop(said, GRANT)
         if status == 404:
-            return self._stop(reply, EVERY_MESSAGE["ResourceNotFound"].format(mailbox=self.mailbox))
-        return self._stop(reply, "Check graph_url: it must be the root of Microsoft Graph.")
+            return self._stop(said, EVERY_MESSAGE["ResourceNotFound"].format(mailbox=self.mailbox))
+        return self._stop(said, self.url_advice)
 
     def _stop(self, reply: str, advice: str) -> Answer:
         return stop(f"{self.name} refused to send as {self.mailbox} ({reply}). {advice}")
-
-    def trouble(self, failure: OSError) -> Exception:
-        """A request that failed on the way, in its one sentence: a certificate or a redirect is final, the rest worth
-        another channel."""
-        if isinstance(failure, Untrusted):
-            return Permanent(failure.sentence(self.name))
-        if isinstance(failure, Redirected):
-            return Permanent(failure.sentence(self.name, "Check graph_url: it must be the root of Microsoft Graph."))
-        if time.monotonic() >= self.deadline:
-            return Trouble(f"the job's time budget ran out while waiting for {self.name}")
-        if not isinstance(failure, HttpFailure):
-            return Trouble(f"the connection to {self.name} failed ({type(failure).__name__})")
-        advice = f"{self.advice}."
-        if isinstance(failure, TimedOut) and failure.sent:
-            advice = f"A message it was sent may have gone out all the same: it is not counted as sent. {advice}"
-        return Trouble(failure.sentence(self.name, advice))
 
 
 class _Channel:
@@ -196,10 +175,10 @@ class _Channel:
     def __exit__(self, kind: type | None, failure: BaseException | None, trace: object) -> None:
         if isinstance(failure, OSError):  # the client's failures are OSErrors
             self.transport.session.close()
-            raise self.transport.trouble(failure) from None
+            raise trouble(failure, self.transport) from None
 
     def send(self, message: EmailMessage, recipient: str) -> Answer:
-        return self.transport.post(message)
+        return self.transport.post(message, recipient)
 
 
 def _error(answer: object) -> tuple[str, str]:

@@ -1,0 +1,71 @@
+"""What every way out through an HTTP API shares (Microsoft Graph, the Gmail API): one POST of a message, whose 2xx
+counts even when the rest of its answer is lost, and each failure on the way put in its one sentence.
+
+Each service reads its own replies (`answer(reply, recipient)` on its transport); what lies between the request and
+a reply is said here once, so that every HTTP way out words it alike. Loaded by the jobs that send over HTTP only.
+"""
+
+from __future__ import annotations
+
+import time
+
+from feedback.http_exchange import post
+from feedback.http_failures import CutShort, HttpFailure, Malformed, Redirected, TimedOut, TooLarge, Untrusted
+from feedback.shapes import shape
+from feedback.way_out import Permanent, Trouble
+
+# Without importing typing, which a plain job never needs (docs/performance.md).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class HttpService(Protocol):
+        """What the sentences of an HTTP way out name: its transport's `name` and `advice`, and more."""
+
+        name: str
+        advice: str
+        url_advice: str  # what to check of its URL when it redirects ("Check graph_url: …")
+        deadline: float
+
+
+@shape
+class Reply:
+    """A service's reply to one message."""
+
+    status: int
+    headers: dict[str, str]
+    body: object  # its JSON value; None when empty, or read without it (cut short, too large or not JSON)
+    cut: bool  # the status came, and the rest of the answer broke off
+
+
+def posted(session, url: str, limit: int, timeout: float, **request) -> Reply:
+    """The service's reply to one message, JSON asked for; a 2xx that broke off after its status is one (the service
+    took the message), and so is an answer too large or not JSON, read without its body. Any other failure is raised,
+    an OSError, which `trouble` words."""
+    try:
+        status, headers, body = post(session, url, limit, timeout, decoded=True, **request)
+    except (CutShort, TooLarge, Malformed) as partial:
+        if isinstance(partial, CutShort) and not 200 <= partial.status < 300:
+            raise
+        return Reply(partial.status, partial.headers, None, isinstance(partial, CutShort))
+    return Reply(status, headers, body, False)
+
+
+def trouble(failure: OSError, service: HttpService) -> Exception:
+    """A request that failed on the way, in its one sentence: an untrusted certificate or a redirect is final for the
+    job (`Permanent`); the rest is worth another channel (`Trouble`)."""
+    name = service.name
+    if isinstance(failure, Trouble):  # already in words (a token's renewal that failed for now)
+        return failure
+    if isinstance(failure, Untrusted):
+        return Permanent(failure.sentence(name))
+    if isinstance(failure, Redirected):
+        return Permanent(failure.sentence(name, service.url_advice))
+    if time.monotonic() >= service.deadline:
+        return Trouble(f"the job's time budget ran out while waiting for {name}")
+    if not isinstance(failure, HttpFailure):
+        return Trouble(f"the connection to {name} failed ({type(failure).__name__})")
+    advice = f"{service.advice}."
+    if isinstance(failure, TimedOut) and failure.sent:
+        advice = f"A message it was sent may have gone out all the same: it is not counted as sent. {advice}"
+    return Trouble(failure.sentence(name, advice))

@@ -221,7 +221,7 @@ def gmail_api(certificates, google_oauth):
 
 
 @pytest.fixture
-def gmail(google_oauth, gmail_api) -> dict:
+def gmail_items(google_oauth, gmail_api) -> dict:
     """Configuration items for delivery through the Gmail API as the service account of the loopback Google."""
     return {
         "delivery": "gmail",

@@ -55,8 +55,8 @@ def test_graph_url_over_plain_http_says_the_token_would_cross_the_network(cortex
     )
 
 
-def test_gmail_url_over_plain_http_says_the_token_would_cross_the_network(cortex, gmail):
-    result = cortex(thehive5_case(), **{**gmail, "gmail_url": "http://gmail.example.org"})
+def test_gmail_url_over_plain_http_says_the_token_would_cross_the_network(cortex, gmail_items):
+    result = cortex(thehive5_case(), **{**gmail_items, "gmail_url": "http://gmail.example.org"})
 
     assert not result.success
     assert f"gmail_url must be an https URL: over http:// to gmail.example.org, {ACROSS}, the access token" in (

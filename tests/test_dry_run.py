@@ -249,8 +249,8 @@ def test_dry_run_over_graph_says_neither_the_sender_nor_the_reporters_could_be_c
     assert result.output["full"]["checked"] == [] and graph.received == []
 
 
-def test_dry_run_with_everyone_already_notified_still_says_what_it_could_not_check(cortex, gmail, google_oauth):
-    result = cortex(thehive4_case(tags=["feedback_sent:alice@example.org"]), dry_run=True, **gmail)
+def test_dry_run_with_everyone_already_notified_still_says_what_it_could_not_check(cortex, gmail_items, google_oauth):
+    result = cortex(thehive4_case(tags=["feedback_sent:alice@example.org"]), dry_run=True, **gmail_items)
 
     assert result.success, result.error
     assert len(google_oauth.requests) == 1

@@ -432,12 +432,12 @@ def test_the_dry_run_gets_a_token_sends_nothing_and_says_what_it_could_not_check
     assert "daily sending limit" in unchecked and "sent nothing" in unchecked
 
 
-def test_a_failed_job_echoes_no_part_of_the_service_account_key(cortex, gmail):
-    result = cortex(thehive4_case(), tlp=3, **gmail)
+def test_a_failed_job_echoes_no_part_of_the_service_account_key(cortex, gmail_items):
+    result = cortex(thehive4_case(), tlp=3, **gmail_items)
 
     assert not result.success
     assert result.output["input"]["config"]["gmail_service_account"] == "REMOVED"
-    pem = json.loads(gmail["gmail_service_account"])["private_key"]
+    pem = json.loads(gmail_items["gmail_service_account"])["private_key"]
     assert all(line not in result.everything_printed() for line in pem.splitlines()[1:-1])
 
 
@@ -533,8 +533,8 @@ def test_a_token_refusal_cut_in_the_middle_of_the_assertion_keeps_no_piece_of_it
 # End to end, as Cortex runs the job with `delivery` set to gmail.
 
 
-def test_a_gmail_job_mails_each_reporter_once_and_records_them(cortex, smtp, gmail, gmail_api, google_oauth):
-    result = cortex(thehive4_case("Spam", [ALICE, BOB]), **gmail)
+def test_a_gmail_job_mails_each_reporter_once_and_records_them(cortex, smtp, gmail_items, gmail_api, google_oauth):
+    result = cortex(thehive4_case("Spam", [ALICE, BOB]), **gmail_items)
 
     assert result.success, result.error
     assert sorted(gmail_api.recipients()) == [ALICE, BOB]
@@ -547,9 +547,9 @@ def test_a_gmail_job_mails_each_reporter_once_and_records_them(cortex, smtp, gma
     assert smtp.delivered == []
 
 
-def test_a_500_reporter_campaign_goes_over_one_connection_with_one_token(cortex, gmail, gmail_api, google_oauth):
+def test_a_500_reporter_campaign_goes_over_one_connection_with_one_token(cortex, gmail_items, gmail_api, google_oauth):
     campaign = [f"reporter{i:03}@example.org" for i in range(500)]
-    result = cortex(thehive4_case("Phishing", campaign), **gmail)
+    result = cortex(thehive4_case("Phishing", campaign), **gmail_items)
 
     assert result.success, result.error
     assert sorted(gmail_api.recipients()) == campaign
@@ -558,10 +558,10 @@ def test_a_500_reporter_campaign_goes_over_one_connection_with_one_token(cortex,
 
 
 def test_a_gmail_job_killed_while_google_holds_a_message_says_to_look_in_the_mailboxs_sent_folder(
-    tmp_path, job_config, gmail, gmail_api
+    tmp_path, job_config, gmail_items, gmail_api
 ):
     gmail_api.faults.delay = 30
-    job = write_job(tmp_path, thehive4_case("Spam", [ALICE]), job_config(**gmail))
+    job = write_job(tmp_path, thehive4_case("Spam", [ALICE]), job_config(**gmail_items))
     process = start_job(job)
     deadline = time.monotonic() + 30
     while not any(request.path.endswith("/messages/send") for request in gmail_api.requests):
@@ -575,20 +575,20 @@ def test_a_gmail_job_killed_while_google_holds_a_message_says_to_look_in_the_mai
     assert "SMTP" not in result.error
 
 
-def test_a_gmail_job_keeps_the_key_and_token_out_of_its_report(cortex, gmail, gmail_api, google_oauth):
-    result = cortex(thehive4_case("Spam", [ALICE]), **gmail)
+def test_a_gmail_job_keeps_the_key_and_token_out_of_its_report(cortex, gmail_items, gmail_api, google_oauth):
+    result = cortex(thehive4_case("Spam", [ALICE]), **gmail_items)
 
     assert result.success, result.error
-    pem = json.loads(gmail["gmail_service_account"])["private_key"]
+    pem = json.loads(gmail_items["gmail_service_account"])["private_key"]
     token = next(iter(google_oauth.issued))
     assertion = google_oauth.requests[0].form["assertion"]
     for secret in (pem.splitlines()[3], token, assertion):
         assert leaked(result.everything_printed(), secret, MAILBOX) == []
 
 
-def test_a_gmail_job_past_the_daily_limit_records_who_got_it_and_stops(cortex, gmail, gmail_api):
+def test_a_gmail_job_past_the_daily_limit_records_who_got_it_and_stops(cortex, gmail_items, gmail_api):
     gmail_api.faults.daily_limit_after = 1
-    result = cortex(thehive4_case("Spam", [ALICE, BOB]), **gmail)
+    result = cortex(thehive4_case("Spam", [ALICE, BOB]), **gmail_items)
 
     assert result.success, result.error
     assert [n["address"] for n in result.output["full"]["notified"]] == [ALICE]
@@ -597,9 +597,9 @@ def test_a_gmail_job_past_the_daily_limit_records_who_got_it_and_stops(cortex, g
     assert {f"feedback_sent:{ALICE}", f"feedback_failed:{BOB}", "mail sent", "mail failed"} <= set(result.tags)
 
 
-def test_a_gmail_job_without_delegation_fails_naming_it(cortex, gmail, gmail_api, google_oauth):
+def test_a_gmail_job_without_delegation_fails_naming_it(cortex, gmail_items, gmail_api, google_oauth):
     google_oauth.delegated = set()
-    result = cortex(thehive4_case("Spam", [ALICE]), **gmail)
+    result = cortex(thehive4_case("Spam", [ALICE]), **gmail_items)
 
     assert not result.success
     assert "Domain-wide delegation" in result.error and CLIENT_ID in result.error
@@ -607,11 +607,11 @@ def test_a_gmail_job_without_delegation_fails_naming_it(cortex, gmail, gmail_api
 
 
 def test_a_gmail_project_without_the_api_fails_the_job_with_googles_words_and_the_steps_to_enable_it(
-    cortex, gmail, gmail_api
+    cortex, gmail_items, gmail_api
 ):
     disabled = "Gmail API has not been used in project 431207 before or it is disabled."
     gmail_api.faults.next.append(google_error(403, "accessNotConfigured", disabled, "PERMISSION_DENIED"))
-    result = cortex(thehive4_case("Spam", [ALICE]), **gmail)
+    result = cortex(thehive4_case("Spam", [ALICE]), **gmail_items)
 
     assert not result.success and result.operations == []
     assert result.error == (
@@ -621,35 +621,35 @@ def test_a_gmail_project_without_the_api_fails_the_job_with_googles_words_and_th
     )
 
 
-def test_a_gmail_dry_run_gets_a_token_and_sends_nothing(cortex, gmail, gmail_api, google_oauth):
-    result = cortex(thehive4_case("Spam", [ALICE]), dry_run=True, **gmail)
+def test_a_gmail_dry_run_gets_a_token_and_sends_nothing(cortex, gmail_items, gmail_api, google_oauth):
+    result = cortex(thehive4_case("Spam", [ALICE]), dry_run=True, **gmail_items)
 
     assert result.success, result.error
     assert len(google_oauth.requests) == 1 and gmail_api.requests == []
     assert any("daily sending limit" in unchecked for unchecked in result.output["full"]["not_checked"])
 
 
-def test_a_gmail_job_whose_answer_is_cut_short_mails_that_reporter_once(cortex, gmail, gmail_api):
+def test_a_gmail_job_whose_answer_is_cut_short_mails_that_reporter_once(cortex, gmail_items, gmail_api):
     gmail_api.faults.cut_answers = 1
-    result = cortex(thehive4_case("Spam", [ALICE, BOB]), **gmail)
+    result = cortex(thehive4_case("Spam", [ALICE, BOB]), **gmail_items)
 
     assert result.success, result.error
     assert sorted(gmail_api.recipients()) == [ALICE, BOB]
     assert {f"feedback_sent:{ALICE}", f"feedback_sent:{BOB}"} <= set(result.tags)
 
 
-def test_a_gmail_rate_limit_with_an_unreadable_wait_is_waited_out(cortex, gmail, gmail_api):
+def test_a_gmail_rate_limit_with_an_unreadable_wait_is_waited_out(cortex, gmail_items, gmail_api):
     gmail_api.faults.next.append(rate_limited(retry_after="²"))
-    result = cortex(thehive4_case("Spam", [ALICE]), **gmail)
+    result = cortex(thehive4_case("Spam", [ALICE]), **gmail_items)
 
     assert result.success, result.error
     assert gmail_api.recipients() == [ALICE]
 
 
-def test_a_gmail_api_down_past_the_retries_says_what_it_answered(cortex, gmail, gmail_api):
+def test_a_gmail_api_down_past_the_retries_says_what_it_answered(cortex, gmail_items, gmail_api):
     unavailable = google_error(503, "backendError", "The service is currently unavailable.", "UNAVAILABLE")
     gmail_api.faults.next += [unavailable] * 3
-    result = cortex(thehive4_case("Spam", [ALICE]), **gmail, smtp_retries=1)
+    result = cortex(thehive4_case("Spam", [ALICE]), **gmail_items, smtp_retries=1)
 
     assert not result.success
     assert "the last answer from the Gmail API at" in result.error
@@ -666,10 +666,10 @@ def test_a_gmail_api_down_past_the_retries_says_what_it_answered(cortex, gmail, 
     ids=["384_bits", "9216_bits"],
 )
 def test_a_service_account_key_outside_2048_to_8192_bits_ends_the_job_at_the_start(
-    cortex, gmail, google_oauth, gmail_api, private_key, bits
+    cortex, gmail_items, google_oauth, gmail_api, private_key, bits
 ):
-    key = {**json.loads(gmail["gmail_service_account"]), "private_key": private_key()}
-    result = cortex(thehive4_case("Spam", [ALICE]), **{**gmail, "gmail_service_account": json.dumps(key)})
+    key = {**json.loads(gmail_items["gmail_service_account"]), "private_key": private_key()}
+    result = cortex(thehive4_case("Spam", [ALICE]), **{**gmail_items, "gmail_service_account": json.dumps(key)})
 
     assert not result.success
     assert f"The RSA key in gmail_service_account has {bits} bits; the responder takes 2048 to 8192" in result.error

@@ -410,7 +410,7 @@ def received(request, way: str) -> tuple[dict, object]:
         graph = request.getfixturevalue("graph")
         return request.getfixturevalue("graph_items"), lambda: graph.accepted[0]
     gmail_api = request.getfixturevalue("gmail_api")
-    return request.getfixturevalue("gmail"), lambda: gmail_api.sent[0].message
+    return request.getfixturevalue("gmail_items"), lambda: gmail_api.sent[0].message
 
 
 def assert_only_our_headers_and_body(message, subject: str) -> None:

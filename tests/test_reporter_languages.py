@@ -103,11 +103,11 @@ def test_a_mailbox_language_that_is_not_shipped_falls_back_to_the_next_source(co
     assert warnings(result) == []
 
 
-def test_a_gmail_user_whose_language_is_french_gets_french(cortex, google_oauth, gmail_api, gmail):
+def test_a_gmail_user_whose_language_is_french_gets_french(cortex, google_oauth, gmail_api, gmail_items):
     google_oauth.delegated.add(SETTINGS_SCOPE)
     google_oauth.users.update({ALICE, BOB})
     gmail_api.languages = {ALICE: "fr", BOB: "en-GB"}
-    result = cortex(thehive4_case("Spam", [ALICE, BOB]), language="auto,nl", **gmail)
+    result = cortex(thehive4_case("Spam", [ALICE, BOB]), language="auto,nl", **gmail_items)
 
     assert result.success, result.error
     assert languages(sent.message for sent in gmail_api.sent) == {ALICE: "fr", BOB: "en"}
@@ -118,7 +118,7 @@ def test_a_gmail_user_whose_language_is_french_gets_french(cortex, google_oauth,
 
 
 def test_asking_200_reporters_gmail_languages_takes_about_the_memory_of_asking_one(
-    google_oauth, gmail_api, gmail, job_config, tmp_path
+    google_oauth, gmail_api, gmail_items, job_config, tmp_path
 ):
     """One token and one signed assertion a reporter, each a secret the job remembers: whole, not piece by piece."""
     google_oauth.delegated.add(SETTINGS_SCOPE)
@@ -126,7 +126,9 @@ def test_asking_200_reporters_gmail_languages_takes_about_the_memory_of_asking_o
     for count in (1, 200):
         reporters = [f"user{i}@example.org" for i in range(count)]
         google_oauth.users.update(reporters)
-        job = write_job(tmp_path, thehive4_case("Spam", reporters), job_config(MANIFEST, language="auto,en", **gmail))
+        job = write_job(
+            tmp_path, thehive4_case("Spam", reporters), job_config(MANIFEST, language="auto,en", **gmail_items)
+        )
         peaks.append(int(after_job(job, "__import__('resource').getrusage(__import__('resource').RUSAGE_SELF)[2]")))
 
     assert len(gmail_api.sent) == 201
@@ -134,11 +136,11 @@ def test_asking_200_reporters_gmail_languages_takes_about_the_memory_of_asking_o
 
 
 def test_without_the_scope_in_the_delegation_google_is_asked_once_and_the_job_warns(
-    cortex, google_oauth, gmail_api, gmail
+    cortex, google_oauth, gmail_api, gmail_items
 ):
     google_oauth.users.update({ALICE, BOB})
     gmail_api.languages = {ALICE: "fr", BOB: "fr"}
-    result = cortex(thehive4_case("Spam", [ALICE, BOB]), language="auto,nl", **gmail)
+    result = cortex(thehive4_case("Spam", [ALICE, BOB]), language="auto,nl", **gmail_items)
 
     assert result.success, result.error
     assert languages(sent.message for sent in gmail_api.sent) == {ALICE: "nl", BOB: "nl"}
@@ -150,11 +152,11 @@ def test_without_the_scope_in_the_delegation_google_is_asked_once_and_the_job_wa
     assert DELEGATION_MISSING not in warning
 
 
-def test_a_gmail_answer_that_is_not_json_falls_back_with_one_warning(cortex, google_oauth, gmail_api, gmail):
+def test_a_gmail_answer_that_is_not_json_falls_back_with_one_warning(cortex, google_oauth, gmail_api, gmail_items):
     google_oauth.delegated.add(SETTINGS_SCOPE)
     google_oauth.users.update({ALICE, BOB})
     gmail_api.faults.language = Reply(200, b"<html>sign in</html>", {"Content-Type": "text/html"})
-    result = cortex(thehive4_case("Spam", [ALICE, BOB]), language="auto,de", **gmail)
+    result = cortex(thehive4_case("Spam", [ALICE, BOB]), language="auto,de", **gmail_items)
 
     assert result.success, result.error
     assert languages(sent.message for sent in gmail_api.sent) == {ALICE: "de", BOB: "de"}
@@ -162,11 +164,13 @@ def test_a_gmail_answer_that_is_not_json_falls_back_with_one_warning(cortex, goo
     assert f"answered something other than JSON (HTTP 200). The language of {ALICE} was not read." in warning
 
 
-def test_a_gmail_answer_nested_past_the_bound_is_not_parsed_and_falls_back(cortex, google_oauth, gmail_api, gmail):
+def test_a_gmail_answer_nested_past_the_bound_is_not_parsed_and_falls_back(
+    cortex, google_oauth, gmail_api, gmail_items
+):
     google_oauth.delegated.add(SETTINGS_SCOPE)
     google_oauth.users.update({ALICE})
     gmail_api.faults.language = Reply(200, b"[" * 5000 + b"]" * 5000, {"Content-Type": "application/json"})
-    result = cortex(thehive4_case("Spam", [ALICE]), language="auto,de", **gmail)
+    result = cortex(thehive4_case("Spam", [ALICE]), language="auto,de", **gmail_items)
 
     assert result.success, result.error
     [warning] = warnings(result)
@@ -183,13 +187,13 @@ def test_a_graph_refusal_that_echoes_the_secret_is_redacted_in_the_warning(corte
     assert leaked(result.everything_printed(), CLIENT_SECRET, MAILBOX) == []
 
 
-def test_a_gmail_refusal_of_the_scope_is_one_warning(cortex, google_oauth, gmail_api, gmail):
+def test_a_gmail_refusal_of_the_scope_is_one_warning(cortex, google_oauth, gmail_api, gmail_items):
     google_oauth.delegated.add(SETTINGS_SCOPE)
     google_oauth.users.update({ALICE})
     gmail_api.faults.language = google_error(
         403, "insufficientPermissions", "Request had insufficient authentication scopes.", "PERMISSION_DENIED"
     )
-    result = cortex(thehive4_case("Spam", [ALICE]), language="auto,de", **gmail)
+    result = cortex(thehive4_case("Spam", [ALICE]), language="auto,de", **gmail_items)
 
     assert result.success, result.error
     [warning] = warnings(result)

@@ -108,8 +108,8 @@ def test_the_graph_mime_message_carries_the_thread(cortex, graph, graph_items):
     assert thread_of(message) == (EXCHANGE_ID, EXCHANGE_ID)
 
 
-def test_the_gmail_raw_message_carries_the_thread(cortex, gmail_api, gmail):
-    result = alert_job(cortex, REPORT_ID, **gmail)
+def test_the_gmail_raw_message_carries_the_thread(cortex, gmail_api, gmail_items):
+    result = alert_job(cortex, REPORT_ID, **gmail_items)
 
     assert result.success, result.error
     [sent] = gmail_api.sent

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
+import pytest
+
+from feedback.settings import WAYS_OUT, read_settings
+from feedback.transports import transport_for
+from feedback.way_out import Transport
 from testkit.cases import thehive4_case
 from testkit.secret_forms import leaked
 
@@ -76,3 +82,27 @@ def test_a_line_of_the_private_key_in_the_echoed_case_is_blotted_out(cortex):
 
     assert not result.success
     assert_key_hidden(result)
+
+
+# The fixture of each `delivery` value's items, as the suite's loopback parties take them (SMTP's are the defaults).
+ITEMS_OF = {"smtp": None, "graph": "graph_items", "gmail": "gmail_items"}
+
+
+@pytest.fixture(params=sorted(ITEMS_OF))
+def way_out_items(request) -> dict:
+    fixture = ITEMS_OF[request.param]
+    return request.getfixturevalue(fixture) if fixture else {}
+
+
+def test_every_delivery_value_has_its_items_in_the_suite():
+    assert sorted(WAYS_OUT) == sorted(ITEMS_OF)
+
+
+def test_each_way_out_offers_the_whole_contract_of_a_transport(way_out_items, job_config):
+    settings = read_settings(job_config(**way_out_items), {})
+    transport = transport_for(settings, time.monotonic() + 60)
+
+    assert isinstance(transport, Transport)
+    assert "advice" in vars(type(transport)), "its own words for what to check when nothing went out"
+    assert transport.name and transport.sent_record and transport.reach is settings.way_out.reach
+    assert callable(transport.channel) and callable(transport.check)

@@ -105,9 +105,9 @@ class GraphTransport(Transport, TokenSource):
         return self.bearer()
 
     def request_token(self) -> Token:
-        return request_token(self.graph.oauth, self.context, self.deadline, self._timeout())
+        return request_token(self.graph.oauth, self.context, self.deadline, self.timeout_now())
 
-    def _timeout(self) -> float:
+    def timeout_now(self) -> float:
         return timeout_within(self.reach.timeout, self.deadline)
 
     def connect(self) -> None:
@@ -124,7 +124,7 @@ class GraphTransport(Transport, TokenSource):
             "headers": {"Authorization": f"Bearer {self._token()}", "Content-Type": "text/plain"},
         }
         with self.clock:
-            reply = posted(self.session, self.endpoint, LARGEST_ANSWER, self._timeout(), **request)
+            reply = posted(self.session, self.endpoint, LARGEST_ANSWER, self.timeout_now(), **request)
         return self.answer(reply, recipient)
 
     def answer(self, reply: Reply, recipient: str) -> Answer:

@@ -339,6 +339,22 @@ def test_reporter_value_the_address_parser_chokes_on_is_refused_and_the_others_m
     assert [r["value"] for r in result.output["full"]["refused"]] == [value]
 
 
+@pytest.mark.parametrize(
+    "value",
+    ['"alice@example.org>, <mallory@evil.example"@example.org', '"a;b:c"@example.org', '"a\\"b"@example.org'],
+    ids=["another-address", "list-separators", "escaped-quote"],
+)
+def test_a_reporter_whose_quoted_name_could_read_as_another_address_is_refused(cortex, smtp, value):
+    """Graph and the Gmail API take the recipients from the message's To: a parser less careful than Python's with
+    quotes would mail another address."""
+    result = cortex(thehive4_case("Spam", [value, "bob@example.org"]), manifest=ACKNOWLEDGE_MANIFEST)
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["bob@example.org"]
+    [refused] = result.output["full"]["refused"]
+    assert refused["value"] == value and "a mail service may read as another address" in refused["reason"]
+
+
 def test_lone_surrogates_and_control_characters_in_the_case_are_replaced(cortex, smtp):
     title = "Phishing report: Invoice \ud83d overdue\x00\x1b[31m\x7f\x9b1m\x90"
     result = cortex(thehive4_case("Spam", title=title), subject="Re: {reported_subject}")

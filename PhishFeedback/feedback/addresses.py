@@ -21,6 +21,7 @@ LONGEST_LOCAL_PART = 64
 LONGEST_ADDRESS = 254
 
 
+QUOTED_SPECIALS = "'@', '<', '>', ',', ';', ':', a quote or a backslash"
 HELD_SECRET = "it holds one of the responder's secrets (a server echoed it)"
 
 
@@ -57,6 +58,9 @@ def parse_address(value: str) -> str:
         raise AddressError("it has no local part or no domain name with a dot")
     if not HOST_NAME.issuperset(address.domain):
         raise AddressError("its domain is not a host name (letters, digits, '-' and '.' only)")
+    if any(c in address.username for c in '@<>,;:"\\'):
+        # RFC 5322 lets quotes hold them, but Graph and the Gmail API take the recipients from the To header.
+        raise AddressError(f"its quoted name holds {QUOTED_SPECIALS}, which a mail service may read as another address")
     if holds_secret(address.addr_spec, pieces=False):
         # A server that echoes a secret into an observable must not get it mailed to its own domain.
         raise AddressError(HELD_SECRET)

@@ -18,6 +18,15 @@ WHERE = "Fix it in Cortex under Organisation → Responders, in the responder th
 IN_BOTH = "Organisation → Responders, in Phish_Feedback and in Phish_Feedback_Acknowledge alike"
 
 
+# What a key or a name sent in an HTTP header (an API key, an organisation) must not hold (`header_safe`).
+UNSENDABLE = "holds a character that an HTTP header cannot carry (one outside Latin-1, or a control character)"
+
+
+def header_safe(value: str) -> bool:
+    """Whether it can go in an HTTP header as http.client sends one: Latin-1, with no control character."""
+    return all(" " <= c <= "~" or "\xa0" <= c <= "\xff" for c in value)
+
+
 def is_url(url: str, schemes: tuple[str, ...]) -> bool:
     try:
         parts = urlsplit(url)

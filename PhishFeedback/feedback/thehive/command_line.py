@@ -16,11 +16,11 @@ from urllib.parse import urlsplit
 
 from feedback.api_session import available
 from feedback.errors import CommandError
-from feedback.items import cleartext_refusal, is_url
+from feedback.items import UNSENDABLE, cleartext_refusal, header_safe, is_url
 from feedback.reach import Reach
 from feedback.redaction import ScrubbedStream, remember
 from feedback.startup import run_in_own_environment
-from feedback.thehive.settings import UNSENDABLE, TheHiveSettings, header_safe
+from feedback.thehive.settings import TheHiveSettings
 
 ENVIRONMENT_KEY = "THEHIVE_APIKEY"
 # Each call's wait for TheHive; --time-limit bounds them all together.

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from feedback.items import WHERE, ConfigError, Items, is_url, refuse_cleartext
+from feedback.items import UNSENDABLE, WHERE, ConfigError, Items, header_safe, is_url, refuse_cleartext
 from feedback.reach import Reach
 from feedback.secret_forms import without_secrets
 from feedback.shapes import shape
 
 THEHIVE_APIS = ("auto", "v1", "legacy")
-UNSENDABLE = "holds a character that an HTTP header cannot carry (one outside Latin-1, or a control character)"
 
 
 @shape
@@ -64,8 +63,3 @@ def thehive_settings(items: Items, parameters: object, reach: Reach) -> TheHiveS
         api=items.choice("thehive_api", THEHIVE_APIS, "auto"),
         reach=reach,
     )
-
-
-def header_safe(value: str) -> bool:
-    """Whether it can go in an HTTP header as http.client sends one: Latin-1, with no control character."""
-    return all(" " <= c <= "~" or "\xa0" <= c <= "\xff" for c in value)

@@ -60,3 +60,13 @@ def _run(result: JobResult) -> tuple[datetime, datetime]:
     ended = (result.job / "output" / "output.json").stat().st_mtime
     moment = datetime.fromtimestamp(int(started), timezone.utc)
     return moment, datetime.fromtimestamp(ended, timezone.utc)
+
+
+def notified(result: JobResult) -> list[str]:
+    """Whom the job reports as mailed, in its order."""
+    return [n["address"] for n in result.output["full"]["notified"]]
+
+
+def failed(result: JobResult) -> dict[str, str]:
+    """Whom the job could not mail, and why."""
+    return {f["address"]: f["reason"] for f in result.output["full"]["failed"]}

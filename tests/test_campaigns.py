@@ -9,7 +9,7 @@ import pytest
 from feedback.delivery import DeliveryError
 from testkit.cases import thehive4_case
 from testkit.cortex import apply_operations
-from testkit.records import told, untimed
+from testkit.records import notified, told, untimed
 from testkit.smtp_server import LoopbackSmtp, RawTcpServer
 
 CAMPAIGN = ["alice@example.org", "bob@example.org", "carol@example.org"]
@@ -61,7 +61,7 @@ def test_reporter_added_after_a_run_is_mailed_on_the_next_run(cortex, smtp):
     case["tags"].append("user_email:carol@example.org")
     second = cortex(case)
 
-    assert [n["address"] for n in second.output["full"]["notified"]] == ["carol@example.org"]
+    assert notified(second) == ["carol@example.org"]
     assert second.output["full"]["already_notified"] == CAMPAIGN[:2]
     smtp.assert_each_got_exactly_one(CAMPAIGN, one_per_message=True)
 
@@ -85,7 +85,7 @@ def test_refused_recipient_is_reported_tagged_and_retried_alone_on_the_next_run(
     smtp.faults.refuse.clear()
     second = cortex(apply_operations(case, first))
 
-    assert [n["address"] for n in second.output["full"]["notified"]] == ["bob@example.org"]
+    assert notified(second) == ["bob@example.org"]
     smtp.assert_each_got_exactly_one(CAMPAIGN, one_per_message=True)
 
 
@@ -255,7 +255,7 @@ def test_cortex_stopping_the_job_midway_still_records_who_was_mailed(cortex, smt
     first = cortex(case, smtp_timeout=30, stop_after=2)
 
     assert first.success, first.everything_printed()
-    assert [n["address"] for n in first.output["full"]["notified"]] == ["alice@example.org"]
+    assert notified(first) == ["alice@example.org"]
     assert {f["address"] for f in first.output["full"]["failed"]} == {"bob@example.org", "carol@example.org"}
     assert "Cortex stopped the job" in first.output["full"]["failed"][0]["reason"]
     assert {"feedback_sent:alice@example.org", "feedback_failed:bob@example.org", "mail failed"} <= set(first.tags)

@@ -31,7 +31,7 @@ from testkit.gmail_api import GmailApi, daily_limit, google_error, invalid_to, r
 from testkit.google_oauth import CLIENT_EMAIL, CLIENT_ID, MAILBOX, oauth_error
 from testkit.https_server import Reply
 from testkit.proxy import ConnectProxy
-from testkit.records import told, untimed
+from testkit.records import notified, told, untimed
 from testkit.secret_forms import leaked
 
 ALICE, BOB = "alice@example.org", "bob@example.org"
@@ -591,7 +591,7 @@ def test_a_gmail_job_past_the_daily_limit_records_who_got_it_and_stops(cortex, g
     result = cortex(thehive4_case("Spam", [ALICE, BOB]), **gmail_items)
 
     assert result.success, result.error
-    assert [n["address"] for n in result.output["full"]["notified"]] == [ALICE]
+    assert notified(result) == [ALICE]
     [failed] = result.output["full"]["failed"]
     assert failed["address"] == BOB and "reached a sending limit" in failed["reason"]
     assert {f"feedback_sent:{ALICE}", f"feedback_failed:{BOB}", "mail sent", "mail failed"} <= set(result.tags)

@@ -39,7 +39,7 @@ from testkit.graph_api import (
     error,
 )
 from testkit.proxy import ConnectProxy
-from testkit.records import told, untimed
+from testkit.records import failed, notified, told, untimed
 from testkit.secret_forms import leaked
 from testkit.smtp_server import free_port
 from testkit.token_endpoint import CLIENT_SECRET, MAILBOX, TOKEN, issue_short_lived_tokens
@@ -50,14 +50,6 @@ CAMPAIGN = ["alice@example.org", "bob@example.org", "carol@example.org"]
 def assert_no_secret(result) -> None:
     for secret in (TOKEN, CLIENT_SECRET):
         assert leaked(result.everything_printed(), secret, MAILBOX) == []
-
-
-def notified(result) -> list[str]:
-    return [n["address"] for n in result.output["full"]["notified"]]
-
-
-def failed(result) -> dict[str, str]:
-    return {f["address"]: f["reason"] for f in result.output["full"]["failed"]}
 
 
 def test_each_reporter_gets_one_mime_message_sent_as_the_from_mailbox(cortex, smtp, graph, entra, graph_items):

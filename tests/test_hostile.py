@@ -42,6 +42,7 @@ from testkit.cortex import (
     start_job,
     write_job,
 )
+from testkit.records import failed, notified
 from testkit.smtp_server import PASSWORD, Faults, RawTcpServer
 
 NOTHING_SENT = "Nothing was sent or tagged"
@@ -82,7 +83,7 @@ def test_sigterm_while_the_server_decides_on_a_message_waits_for_its_verdict_and
 
     assert result.success, result.error
     assert smtp.recipients() == ["alice@example.org"]
-    assert [n["address"] for n in result.output["full"]["notified"]] == ["alice@example.org"]
+    assert notified(result) == ["alice@example.org"]
     assert {"type": "AddTagToCase", "tag": "feedback_sent:alice@example.org"} in result.operations
     [bob] = result.output["full"]["failed"]
     assert bob["address"] == "bob@example.org" and "Cortex stopped the job" in bob["reason"]
@@ -108,10 +109,10 @@ def test_sigterm_at_any_moment_records_exactly_what_the_server_accepted(cortex, 
         within = result.error.startswith("No feedback was sent. Cortex stopped the job (its jobTimeout ran out)")
         assert smtp.delivered == [] and (before or within), result.error
         return
-    notified = [n["address"] for n in result.output["full"]["notified"]]
-    assert Counter(smtp.recipients()) == Counter(notified)
-    assert Counter(notified + [f["address"] for f in result.output["full"]["failed"]]) == Counter(REPORTERS)
-    assert {f"feedback_sent:{a}" for a in notified} <= set(result.tags)
+    mailed = notified(result)
+    assert Counter(smtp.recipients()) == Counter(mailed)
+    assert Counter(mailed + list(failed(result))) == Counter(REPORTERS)
+    assert {f"feedback_sent:{a}" for a in mailed} <= set(result.tags)
 
 
 def test_sigterm_before_sending_says_nothing_was_sent_or_tagged(cortex, smtp):

@@ -14,6 +14,7 @@ from feedback import pacing
 from feedback.delivery import DeliveryError
 from testkit.cases import thehive4_case
 from testkit.cortex import apply_operations
+from testkit.records import notified
 from testkit.smtp_server import CLOSING_REPLY, QUOTA_REPLY, THROTTLE_REPLY, Faults
 
 CAMPAIGN = [f"reporter{n}@example.org" for n in range(6)]
@@ -58,7 +59,7 @@ def test_quota_reply_stops_the_job_and_the_next_run_mails_only_the_rest(cortex, 
     first = cortex(case)
 
     assert first.success, first.error
-    assert [n["address"] for n in first.output["full"]["notified"]] == CAMPAIGN[:2]
+    assert notified(first) == CAMPAIGN[:2]
     assert [f["address"] for f in first.output["full"]["failed"]] == CAMPAIGN[2:5]
     reason = first.output["full"]["failed"][0]["reason"]
     assert f"answered with a sending quota ({QUOTA_REPLY})" in reason
@@ -70,7 +71,7 @@ def test_quota_reply_stops_the_job_and_the_next_run_mails_only_the_rest(cortex, 
     second = cortex(apply_operations(case, first))
 
     assert second.success, second.error
-    assert [n["address"] for n in second.output["full"]["notified"]] == CAMPAIGN[2:5]
+    assert notified(second) == CAMPAIGN[2:5]
     assert second.output["full"]["failed"] == []
     smtp.assert_each_got_exactly_one(CAMPAIGN[:5])
 
@@ -112,7 +113,7 @@ def test_throttling_that_lasts_ends_with_the_servers_reply(cortex, smtp):
     result = cortex(thehive4_case("Spam", CAMPAIGN[:3]), smtp_retries=1)
 
     assert result.success, result.error
-    assert [n["address"] for n in result.output["full"]["notified"]] == CAMPAIGN[:1]
+    assert notified(result) == CAMPAIGN[:1]
     reasons = [f["reason"] for f in result.output["full"]["failed"]]
     assert reasons == [f"the SMTP server {smtp.host}:{smtp.port} answered {THROTTLE_REPLY} (after 2 attempt(s))"] * 2
     assert len(smtp.logins) == 3
@@ -159,7 +160,7 @@ def test_cortex_stopping_the_job_while_it_waits_for_the_pace_still_records_who_w
     result = cortex(thehive4_case("Spam", CAMPAIGN[:3]), smtp_max_per_minute=6, stop_after=2)
 
     assert result.success, result.everything_printed()
-    assert [n["address"] for n in result.output["full"]["notified"]] == CAMPAIGN[:1]
+    assert notified(result) == CAMPAIGN[:1]
     assert [f["address"] for f in result.output["full"]["failed"]] == CAMPAIGN[1:3]
     assert "Cortex stopped the job" in result.output["full"]["failed"][0]["reason"]
     smtp.assert_each_got_exactly_one(CAMPAIGN[:1])

@@ -18,6 +18,7 @@ from feedback.trust import trust_context
 from testkit.cases import thehive4_case
 from testkit.cortex import MANIFEST, cortex_config
 from testkit.proxy import ConnectProxy
+from testkit.records import notified
 from testkit.smtp_server import PASSWORD, LoopbackSmtp, free_port
 from testkit.token_endpoint import (
     CLIENT_ID,
@@ -99,7 +100,7 @@ def test_a_refused_renewal_keeps_the_record_of_what_was_sent_and_names_the_item(
     result = long_campaign(cortex, smtp, oauth)
 
     assert result.success, result.error
-    assert [n["address"] for n in result.output["full"]["notified"]] == LONG_CAMPAIGN[:3]
+    assert notified(result) == LONG_CAMPAIGN[:3]
     failed = result.output["full"]["failed"]
     assert [f["address"] for f in failed] == LONG_CAMPAIGN[3:]
     assert "outlived its OAuth2 token" in failed[0]["reason"]

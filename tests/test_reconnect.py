@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from testkit.cases import thehive4_case
 from testkit.cortex import apply_operations
+from testkit.records import notified
 from testkit.smtp_server import CLOSING_REPLY
 
 CAMPAIGN = [f"reporter{n:02}@example.org" for n in range(50)]
@@ -47,7 +48,7 @@ def test_relay_that_keeps_closing_is_named_as_such_not_as_a_refused_sender(corte
     first = cortex(case, smtp_retries=1)
 
     assert first.success, first.error
-    assert [n["address"] for n in first.output["full"]["notified"]] == CAMPAIGN[:2]
+    assert notified(first) == CAMPAIGN[:2]
     reasons = {f["address"]: f["reason"] for f in first.output["full"]["failed"]}
     assert list(reasons) == CAMPAIGN[2:5]
     assert reasons[CAMPAIGN[2]] == (
@@ -58,7 +59,7 @@ def test_relay_that_keeps_closing_is_named_as_such_not_as_a_refused_sender(corte
 
     smtp.faults.limit_after = -1
     second = cortex(apply_operations(case, first))
-    assert [n["address"] for n in second.output["full"]["notified"]] == CAMPAIGN[2:5]
+    assert notified(second) == CAMPAIGN[2:5]
     smtp.assert_each_got_exactly_one(CAMPAIGN[:5])
 
 

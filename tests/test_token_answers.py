@@ -13,6 +13,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from testkit.cases import thehive4_case
+from testkit.records import notified
 from testkit.token_endpoint import CLIENT_SECRET, MAILBOX, TOKEN, TOKEN_PATH, issue_short_lived_tokens
 
 NESTED = "[" * 100_000 + "]" * 100_000
@@ -103,7 +104,7 @@ def test_a_nested_answer_at_renewal_keeps_the_record_of_who_was_mailed(cortex, s
     result = cortex(thehive4_case("Spam", LONG_CAMPAIGN), **oauth, smtp_max_per_minute=60)
 
     assert result.success, result.error
-    assert [n["address"] for n in result.output["full"]["notified"]] == LONG_CAMPAIGN[:3]
+    assert notified(result) == LONG_CAMPAIGN[:3]
     assert [f["address"] for f in result.output["full"]["failed"]] == LONG_CAMPAIGN[3:]
     assert "nested deeper than 32 levels" in result.output["full"]["failed"][0]["reason"]
     assert {"type": "AddTagToCase", "tag": f"feedback_sent:{LONG_CAMPAIGN[0]}"} in result.operations

@@ -256,11 +256,12 @@ def test_csv_writes_one_file_per_table_with_no_cell_a_spreadsheet_would_run(theh
     assert "\n=cmd" not in top
 
 
+@pytest.mark.parametrize("verdict", ["Spam;=cmd|' /C calc'!A0", "Spam;\"=cmd|' /C calc'!A0"], ids=["bare", "quoted"])
 def test_a_verdict_holding_a_semicolon_puts_no_formula_in_a_cell_where_csv_is_split_on_semicolons(
-    thehive_https, stats, tmp_path
+    thehive_https, stats, tmp_path, verdict
 ):
     """Excel and LibreOffice split on ';' in the French, German, Dutch and Spanish locales."""
-    hive = CaseSearch(thehive_https, "5", [case(1, "Spam;=cmd|' /C calc'!A0", ["alice@example.org"])])
+    hive = CaseSearch(thehive_https, "5", [case(1, verdict, ["alice@example.org"])])
 
     result = stats(hive.url, "--csv", str(tmp_path / "csv"))
 

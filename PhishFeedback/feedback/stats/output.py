@@ -12,7 +12,8 @@ from feedback.thehive.admin_api import terminal_safe
 
 # A cell a spreadsheet would run as a formula; addresses come from cases, so such a cell is quoted with "'".
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_AFTER_SEPARATOR = re.compile(r"([;,\t]\s*)(?=[=+\-@])")
+# After the separator, what a spreadsheet skips before a cell's text: white space, and the csv module's own quotes.
+_FORMULA_AFTER_SEPARATOR = re.compile(r'([;,\t][\s"]*)(?=[=+\-@])')
 
 
 def as_text(stats: dict) -> str:

@@ -344,20 +344,23 @@ def test_a_record_naming_no_verdict_puts_none_of_its_text_in_a_message_and_the_j
     assert result.success, result.error
     assert smtp.delivered == [] and result.output["full"]["already_notified"] == [ALICE]
     [warning] = result.output["full"]["warnings"]
-    assert warning.startswith(f"1 feedback_verdict record(s) were passed over: {ALICE} (names no verdict).")
+    assert warning.startswith(f"1 feedback_verdict record(s) are not what the responder writes: {ALICE} (names no")
     assert forged not in warning
 
 
-def test_a_record_dated_in_the_future_does_not_make_every_run_correct_again(cortex, smtp):
+def test_a_record_dated_in_the_future_is_read_as_the_oldest_so_the_correction_it_calls_for_goes_once(cortex, smtp):
+    """A Cortex host whose clock ran ahead told alice 'Phishing'; the verdict is now Spam."""
     tags = [f"feedback_sent:{ALICE}", f"feedback_verdict:2099-01-01T00:00:00Z;Phishing;{ALICE}"]
     case = thehive4_case("Spam", [ALICE], tags=tags)
-    for _ in range(2):
-        result = cortex(case)
-        assert result.success, result.error
-        case = apply_operations(case, result)
+    first = cortex(case)
+    second = cortex(apply_operations(case, first))
 
-    assert smtp.delivered == []
-    assert f"{ALICE} (dated 2099-01-01 00:00 UTC)" in result.output["full"]["warnings"][0]
+    assert first.success and second.success, (first.error, second.error)
+    assert smtp.recipients() == [ALICE] and first.output["full"]["corrections"] == [
+        {"address": ALICE, "earlier": "Phishing"}
+    ]
+    assert second.operations == [] and second.output["full"]["already_notified"] == [ALICE]
+    assert f"{ALICE} (dated 2099-01-01 00:00 UTC)" in second.output["full"]["warnings"][0]
 
 
 def test_a_record_dated_in_the_future_does_not_hide_a_correction_owed(cortex, smtp):

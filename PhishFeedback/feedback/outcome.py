@@ -187,9 +187,9 @@ def _passed_over(decision: Decision) -> list[str]:
     named = "; ".join(f"{shortened(address, 80)} ({why})" for address, why in decision.passed_over[:5])
     more = f"; and {len(decision.passed_over) - 5} more" if decision.passed_over[5:] else ""
     return [
-        f"{len(decision.passed_over)} feedback_verdict record(s) were passed over: {named}{more}. A record dated after"
-        " this job's time (a clock that ran ahead) or naming no verdict cannot say what a reporter was told: each"
-        " reporter named is corrected from their other records only. Remove those tags from the case."
+        f"{len(decision.passed_over)} feedback_verdict record(s) are not what the responder writes: {named}{more}. A"
+        " record dated more than an hour after this job's time (a clock that ran ahead) is read as older than any"
+        " other, and one naming no verdict is passed over. Check those tags, and remove the wrong ones."
     ]
 
 

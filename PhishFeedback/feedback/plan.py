@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from feedback.addresses import AddressError, domain_allowed, parse_address
 from feedback.case import CaseError, Observable, Report, one_line, verdict_named
@@ -25,6 +25,7 @@ SUBJECT_TYPES = ("mail_subject", "mail-subject")
 OUTSIDE_DOMAINS = "its domain is not in allowed_recipient_domains"
 # How far ahead of the job's clock a record may be dated and still be read: the clocks of two Cortex hosts.
 CLOCKS_APART = timedelta(hours=1)
+EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 
 
 @shape
@@ -57,7 +58,7 @@ class Decision:
     corrections: dict[str, str]
     # Reporters notified by a version that recorded no verdict: whether they need a correction is unknown.
     untold: tuple[str, ...]
-    # Verdict records that cannot say what a reporter was told (`_last_told`): each address, and why.
+    # Verdict records read otherwise than they stand, or not at all (`_last_told`): each address, and why.
     passed_over: tuple[tuple[str, str], ...]
 
 
@@ -133,17 +134,19 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
 
 def _last_told(tags: list[object], now: datetime) -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
     """The verdict each address was last told, by its own name (a hand may have changed its case), and the records
-    passed over: one dated after the job's time (a clock that ran ahead, or a hand), which would be the last for ever
-    and have every run correct again; one naming no verdict, which the responder never writes."""
+    the analyst is told of: one naming no verdict, which the responder never writes, is passed over; one dated after
+    the job's time (a clock that ran ahead), which would be the last for ever and have every run correct again, is
+    read as the oldest of all, so that a reporter it alone names is corrected once."""
     kept, passed_over = [], []
     for told in verdict_records(tags):
         named = verdict_named(told.verdict)
+        if named is None:
+            passed_over.append((told.address, "names no verdict"))
+            continue
         if told.at > now + CLOCKS_APART:
             passed_over.append((told.address, f"dated {told.at:%Y-%m-%d %H:%M} UTC"))
-        elif named is None:
-            passed_over.append((told.address, "names no verdict"))
-        else:
-            kept.append(replaced(told, verdict=named))
+            told = replaced(told, at=EARLIEST)
+        kept.append(replaced(told, verdict=named))
     return last_verdicts(kept), tuple(passed_over)
 
 

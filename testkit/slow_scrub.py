@@ -77,11 +77,11 @@ def _grown(text: str, start: int, form: str, offset: int) -> tuple[int, int]:
 
 
 def _squeezed(text: str) -> str:
-    return "".join(c for c in text if c.isprintable() and not c.isspace())
+    return "".join(c for c in text if secret_index.shown(c))
 
 
 def _positions(text: str) -> list[int]:
-    return [i for i, character in enumerate(text) if character.isprintable() and not character.isspace()]
+    return [i for i, character in enumerate(text) if secret_index.shown(character)]
 
 
 def _occurrences(text: str, part: str) -> list[int]:

@@ -71,6 +71,10 @@ def remembered(secrets: list[str], user: str, reporters_tokens: bool) -> None:
         redaction.remember(secrets[-1][1:])
 
 
+# What shows as nothing: a zero-width space, a soft hyphen, a grapheme joiner, a filler, U+FFFD, a control.
+INVISIBLE = ["\u200b", "\u00ad", "\u034f", "\u3164", "\ufffd", "\x01"]
+
+
 def echo(data: st.DataObject, forms: list[str]) -> str:
     """Text from a server: ordinary words, and forms whole, cut, base64-wrapped or spread by white space."""
     parts = []
@@ -89,7 +93,7 @@ def echo(data: st.DataObject, forms: list[str]) -> str:
         elif way == "base64":
             piece = base64.b64encode(b"AUTH " + piece.encode("utf-8", "surrogatepass")).decode()
         elif way == "invisible":  # what shows as nothing between its characters
-            piece = spaced(piece, data.draw(st.integers(1, 30)), data.draw(st.sampled_from(["\u200b", "\u00ad"])))
+            piece = spaced(piece, data.draw(st.integers(1, 30)), data.draw(st.sampled_from(INVISIBLE)))
         elif way == "spaced":
             piece = spaced(piece, data.draw(st.integers(1, 30)), data.draw(st.sampled_from([" ", "\r\n ", "\t"])))
         parts += [data.draw(st.text(st.sampled_from(ALPHABETS[-1]), max_size=30)), piece]

@@ -104,15 +104,37 @@ def test_api_key_reflected_by_thehive_reaches_neither_the_report_nor_the_reporte
     assert leaks(result, smtp, API_KEY) == []
 
 
-def test_api_key_echoed_into_an_observable_with_invisible_characters_is_not_in_the_report(cortex, smtp, thehive, api):
-    hidden = "\u200b".join(API_KEY[i : i + 4] for i in range(0, len(API_KEY), 4))
+@pytest.mark.parametrize(
+    "invisible",
+    ["\u200b", "\u034f", "\ufe0f", "\u3164"],
+    ids=["zero-width-space", "grapheme-joiner", "variation-selector", "hangul-filler"],
+)
+def test_api_key_echoed_into_an_observable_with_invisible_characters_is_not_in_the_report(
+    cortex, smtp, thehive, api, invisible
+):
+    hidden = invisible.join(API_KEY[i : i + 4] for i in range(0, len(API_KEY), 4))
     observables = [v1_observable("mail", address, ["reporter"]) for address in ("bob@example.org", f"{hidden}@x.org")]
     thehive.expect_request(V1).respond_with_json(observables)
     result = cortex(thehive5_case("Spam", ()), **api)
 
     assert result.success, result.error
     assert smtp.recipients() == ["bob@example.org"] and result.output["full"]["refused"]
-    assert API_KEY not in json.dumps(result.output, ensure_ascii=False).replace("\u200b", "")
+    assert API_KEY not in json.dumps(result.output, ensure_ascii=False).replace(invisible, "")
+
+
+def test_api_key_echoed_into_the_subject_with_control_characters_reaches_neither_report_nor_reporter(
+    cortex, smtp, thehive, api
+):
+    """A message shows a case's control characters as U+FFFD, which is looked through as they are."""
+    hidden = "\x01".join(API_KEY[i : i + 4] for i in range(0, len(API_KEY), 4))
+    observables = [v1_observable("mail", "bob@example.org", ["reporter"]), v1_observable("mail_subject", hidden, [])]
+    thehive.expect_request(V1).respond_with_json(observables)
+    result = cortex(thehive5_case("Spam", ()), **api, subject="Re: {reported_subject}")
+
+    assert result.success, result.error
+    assert API_KEY not in json.dumps(result.output, ensure_ascii=False).replace("\x01", "")
+    [sent] = smtp.delivered
+    assert API_KEY not in str(sent.message["Subject"]).replace("\ufffd", "")
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """The remembered forms of the secrets, indexed so that one pass over a text finds them, and long pieces of them.
 
-A form is kept without white space or the characters that show as nothing (`squeezed`), which are ignored when
+A form is kept without white space or the characters that show as nothing (`squeeze`), which are ignored when
 looking: a server may collapse, strip or add them. A form shorter than FOUND_BY_PIECES is looked for whole; a longer
 one is indexed by each GRAM characters of it, the text is looked up every GRAM characters, and a hit is grown to the
 whole piece around it (`found`).
@@ -30,6 +30,14 @@ short_forms: set[str] = set()
 grams: dict[str, list[tuple[str, int]]] = {}
 # The forms found whole only.
 whole_only: set[str] = set()
+# Printable to Python, yet shown as nothing, or as a mark a reader skips: a combining grapheme joiner, Hangul fillers,
+# Khmer inherent vowels, the braille blank, variation selectors, and the replacement character a case's control
+# characters become in a message (feedback/case.py), all of which a server may put between a secret's characters.
+BLANKS = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u2800\u3164\uffa0\ufffd"
+    + "".join(map(chr, range(0xFE00, 0xFE10)))
+    + "".join(map(chr, range(0xE0100, 0xE01F0)))
+)
 
 
 def add(new_forms: Iterable[str], pieces: bool = True) -> None:
@@ -107,14 +115,20 @@ def _common_start(a: str, b: str) -> int:
 
 
 def squeeze(text: str) -> str:
-    """The text as secrets are looked for in it: no white space, nor what shows as nothing (zero-width, soft hyphen)."""
+    """The text as secrets are looked for in it: no white space, nor what shows as nothing (`shown`)."""
     squeezed = "".join(text.split())
-    return squeezed if squeezed.isprintable() else "".join(filter(str.isprintable, squeezed))
+    return squeezed if squeezed.isprintable() and BLANKS.isdisjoint(squeezed) else "".join(filter(shown, squeezed))
+
+
+def shown(character: str) -> bool:
+    """Whether a reader sees the character: not white space, nor one that shows as nothing (a zero-width space, a
+    soft hyphen, a control), nor one of the printable BLANKS."""
+    return character.isprintable() and not character.isspace() and character not in BLANKS
 
 
 def positions(text: str) -> list[int]:
     """Where each character of the squeezed text stands in the text."""
-    return [i for i, character in enumerate(text) if character.isprintable() and not character.isspace()]
+    return [i for i, character in enumerate(text) if shown(character)]
 
 
 def occurrences(text: str, part: str) -> list[int]:

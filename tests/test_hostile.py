@@ -345,7 +345,7 @@ def test_reporter_value_the_address_parser_chokes_on_is_refused_and_the_others_m
     ['"alice@example.org>, <mallory@evil.example"@example.org', '"a;b:c"@example.org', '"a\\"b"@example.org'],
     ids=["another-address", "list-separators", "escaped-quote"],
 )
-def test_a_reporter_whose_quoted_name_could_read_as_another_address_is_refused(cortex, smtp, value):
+def test_a_reporter_whose_quoted_local_part_could_read_as_another_address_is_refused(cortex, smtp, value):
     """Graph and the Gmail API take the recipients from the message's To: a parser less careful than Python's with
     quotes would mail another address."""
     result = cortex(thehive4_case("Spam", [value, "bob@example.org"]), manifest=ACKNOWLEDGE_MANIFEST)

@@ -179,7 +179,7 @@ def test_a_token_longer_than_any_issuer_gives_is_refused_and_never_sent(cortex, 
     entra.expect_request(TOKEN_PATH).respond_with_json({"token_type": "Bearer", "access_token": "x" * 20_000})
     result = cortex(thehive4_case(), **oauth)
 
-    assert_refused(result, "answered a token of 20,000 characters, longer than any Entra ID or Google issue")
+    assert_refused(result, "a token of 20,000 characters, longer than any token Entra ID or Google issues")
     assert smtp.xoauth2_logins == [] and smtp.delivered == []
 
 

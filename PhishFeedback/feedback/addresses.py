@@ -60,7 +60,10 @@ def parse_address(value: str) -> str:
         raise AddressError("its domain is not a host name (letters, digits, '-' and '.' only)")
     if any(c in address.username for c in '@<>,;:"\\'):
         # RFC 5322 lets quotes hold them, but Graph and the Gmail API take the recipients from the To header.
-        raise AddressError(f"its quoted name holds {QUOTED_SPECIALS}, which a mail service may read as another address")
+        raise AddressError(
+            f"its part before the '@' is quoted and holds {QUOTED_SPECIALS}, which a mail service may read as another"
+            " address"
+        )
     if holds_secret(address.addr_spec, pieces=False):
         # A server that echoes a secret into an observable must not get it mailed to its own domain.
         raise AddressError(HELD_SECRET)

@@ -69,7 +69,7 @@ def _loaded(data: bytes, checked: bool):
         return serialization.load_pem_private_key(data, password=None)
 
 
-def signed(claims: dict, header: dict, key, algorithm: str, pieces: bool = True) -> str:
+def signed(claims: dict, header: dict, key, algorithm: str, *, pieces: bool = True) -> str:
     """The compact JWT of `claims`, signed with `key` by `algorithm` (RS256 or PS256); a secret from now on, its
     pieces too unless one is signed for each reporter (feedback/secret_index.py)."""
     from cryptography.hazmat.primitives import hashes

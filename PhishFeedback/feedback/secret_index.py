@@ -6,7 +6,8 @@ one is indexed by each GRAM characters of it, the text is looked up every GRAM c
 whole piece around it (`found`).
 
 A form remembered without its pieces (`add(..., pieces=False)`: a token asked for one reporter, and its assertion) is
-indexed by its first GRAM starts alone, which is enough to find it whole wherever it stands: one such token a reporter,
+indexed by the GRAM characters at each of its first GRAM offsets alone, which is enough to find it whole wherever it
+stands: one such token a reporter,
 the index of every piece of each would take 0.8 MB a reporter.
 """
 
@@ -66,15 +67,16 @@ def found(text: str, pieces: bool = True) -> list[tuple[int, int]]:
         return []
     squeezed = squeeze(text)
     spans = [(i, i + len(f)) for f in short_forms if f in squeezed for i in occurrences(squeezed, f)]
-    spans += _pieces(squeezed, whole=not pieces)
+    spans += _pieces(squeezed, pieces)
     if not spans or squeezed == text:
         return spans
     where = positions(text)
     return [(where[a], where[b - 1] + 1) for a, b in spans]
 
 
-def _pieces(text: str, whole: bool = False) -> list[tuple[int, int]]:
-    """The whole pieces of forms around the looked-up GRAMs of the text (white space out); `whole`: whole forms only.
+def _pieces(text: str, pieces: bool) -> list[tuple[int, int]]:
+    """The whole pieces of forms around the looked-up GRAMs of the text (white space out); without `pieces`, only
+    those that are a whole form.
 
     Each piece is grown once: the GRAMs further along it stand on the same line through text and
     form (the same form, and the same distance between where they stand in each), and would only
@@ -90,7 +92,7 @@ def _pieces(text: str, whole: bool = False) -> list[tuple[int, int]]:
                 continue
             span = _grown(text, start, form, offset)
             grown[line] = span[1]
-            if span[1] - span[0] == len(form) or not (whole or form in whole_only):
+            if span[1] - span[0] == len(form) or (pieces and form not in whole_only):
                 spans.append(span)
     return spans
 

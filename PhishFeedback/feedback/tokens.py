@@ -62,7 +62,7 @@ class TokenSource:
 
 
 def issued(
-    status: int, answer: object, asked: float, lifetime: Callable[[object], float], pieces: bool = True
+    status: int, answer: object, asked: float, lifetime: Callable[[object], float], *, pieces: bool = True
 ) -> Token | None:
     """The token of a successful OAuth2 answer ({"access_token": …}), printable ASCII and not empty; else None.
 
@@ -74,9 +74,9 @@ def issued(
         return None
     if len(value) > LONGEST_TOKEN:
         raise OAuthError(
-            f"The token endpoint answered a token of {len(value):,} characters, longer than any Entra ID or Google"
-            f" issue ({LONGEST_TOKEN:,} at most here): something else answered in its place. Check the token URL"
-            " (oauth_token_url, or the service account key's token_uri) and Cortex's proxy settings."
+            f"The token endpoint answered with a token of {len(value):,} characters, longer than any token Entra ID or"
+            f" Google issues ({LONGEST_TOKEN:,} at most here): something else answered in its place. Check the token"
+            " URL (oauth_token_url, or the service account key's token_uri) and Cortex's proxy settings."
         )
     remember(value, pieces=pieces)
     return Token(value, asked + lifetime(answer.get("expires_in")) * RENEWAL_SHARE)

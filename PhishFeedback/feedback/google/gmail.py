@@ -54,8 +54,8 @@ class GmailTransport(Transport, TokenSource):
         try:
             with self.channel():
                 pass
-        except OSError as trouble:  # the client's failures are OSErrors
-            raise Permanent(f"The dry run could not get a token from Google: {trouble}") from None
+        except OSError as failure:  # the client's failures are OSErrors
+            raise Permanent(f"The dry run could not get a token from Google: {failure}") from None
         sentence = (
             f"The dry run got a token to send as {self.mailbox} with the scope gmail.send and sent nothing through"
             f" {self.name}. It cannot check what only a send shows: that the mailbox may use Gmail, its daily"

@@ -91,7 +91,7 @@ class TokenRefused(OAuthError):
         self.status, self.error = status, error
 
 
-def assertion(account: ServiceAccount, mailbox: str, now: float, scope: str = SCOPE, pieces: bool = True) -> str:
+def assertion(account: ServiceAccount, mailbox: str, now: float, scope: str = SCOPE, *, pieces: bool = True) -> str:
     """The JWT Google's token endpoint takes for domain-wide delegation, signed RS256 with the account's key."""
     header = {"kid": account.private_key_id} if account.private_key_id else {}
     issued = int(now)
@@ -103,11 +103,11 @@ def assertion(account: ServiceAccount, mailbox: str, now: float, scope: str = SC
         "iat": issued,
         "exp": issued + LIFETIME,
     }
-    return signed(claims, header, account.private_key, "RS256", pieces)
+    return signed(claims, header, account.private_key, "RS256", pieces=pieces)
 
 
 def request_token(
-    session, account: ServiceAccount, mailbox: str, timeout: float, scope: str = SCOPE, pieces: bool = True
+    session, account: ServiceAccount, mailbox: str, timeout: float, scope: str = SCOPE, *, pieces: bool = True
 ) -> Token:
     """The token for `mailbox` with `scope` alone (gmail.send), from the key's token_uri, over the job's session;
     without `pieces`, it and its assertion are found whole only in what the job writes (one of each a reporter).
@@ -116,7 +116,7 @@ def request_token(
     endpoint could use it, and a redirect could lead it to plain HTTP.
     """
     shown = endpoint_shown(account.token_uri)
-    form = {"grant_type": GRANT_TYPE, "assertion": assertion(account, mailbox, time.time(), scope, pieces)}
+    form = {"grant_type": GRANT_TYPE, "assertion": assertion(account, mailbox, time.time(), scope, pieces=pieces)}
     asked = time.monotonic()
     try:
         status, _, answer = post(
@@ -126,7 +126,7 @@ def request_token(
         raise OAuthError(_failed(f"Google's token endpoint {shown}", failure), passing=failure.passing) from None
     if not isinstance(answer, dict):
         answer = {}
-    token = issued(status, answer, asked, _lifetime, pieces)
+    token = issued(status, answer, asked, _lifetime, pieces=pieces)
     if token is not None:
         return token
     if isinstance(answer.get("error"), str):

@@ -13,10 +13,9 @@ import pytest
 # Its assertions (LoopbackSmtp.assert_each_got_exactly_one) explain a failure as a test's own do.
 pytest.register_assert_rewrite("testkit.smtp_server")
 
-from feedback import redaction  # noqa: E402
-from feedback import secret_index as index  # noqa: E402
 from testkit.cortex import MANIFEST, JobResult, cortex_config, run_job  # noqa: E402 (after the rewrite is registered)
 from testkit.mailserver import MailserverProcess  # noqa: E402
+from testkit.slow_scrub import forget_secrets  # noqa: E402
 from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp  # noqa: E402
 from testkit.thehive_api import API_KEY  # noqa: E402
 
@@ -34,8 +33,7 @@ MADE_ONCE = {"engine": "container", "mail_servers": "real-servers"}
 def no_secret_of_another_test():
     """A job remembers its secrets for the life of its process: a test in-process starts with none, whichever test
     ran before it on its worker (a short secret of the scrubbing properties' blotted out `echo` in another test)."""
-    for remembered in (index.forms, index.short_forms, index.grams, index.whole_only, redaction._spared):
-        remembered.clear()
+    forget_secrets()
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups

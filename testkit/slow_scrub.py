@@ -77,11 +77,11 @@ def _grown(text: str, start: int, form: str, offset: int) -> tuple[int, int]:
 
 
 def _squeezed(text: str) -> str:
-    return "".join(c for c in text if secret_index.shown(c))
+    return "".join(c for c in text if c.isprintable() and not c.isspace() and c not in secret_index.BLANKS)
 
 
 def _positions(text: str) -> list[int]:
-    return [i for i, character in enumerate(text) if secret_index.shown(character)]
+    return [i for i, c in enumerate(text) if c.isprintable() and not c.isspace() and c not in secret_index.BLANKS]
 
 
 def _occurrences(text: str, part: str) -> list[int]:

@@ -117,20 +117,17 @@ def _common_start(a: str, b: str) -> int:
 
 
 def squeeze(text: str) -> str:
-    """The text as secrets are looked for in it: no white space, nor what shows as nothing (`shown`)."""
+    """The text as secrets are looked for in it: no white space, nor what shows as nothing (`positions`)."""
     squeezed = "".join(text.split())
-    return squeezed if squeezed.isprintable() and BLANKS.isdisjoint(squeezed) else "".join(filter(shown, squeezed))
-
-
-def shown(character: str) -> bool:
-    """Whether a reader sees the character: not white space, nor one that shows as nothing (a zero-width space, a
-    soft hyphen, a control), nor one of the printable BLANKS."""
-    return character.isprintable() and not character.isspace() and character not in BLANKS
+    if squeezed.isprintable() and BLANKS.isdisjoint(squeezed):
+        return squeezed
+    return "".join([squeezed[i] for i in positions(squeezed)])
 
 
 def positions(text: str) -> list[int]:
-    """Where each character of the squeezed text stands in the text."""
-    return [i for i, character in enumerate(text) if shown(character)]
+    """Where each character of the squeezed text stands in the text: those a reader sees, not white space, nor one
+    that shows as nothing (a zero-width space, a soft hyphen, a control), nor one of the printable BLANKS."""
+    return [i for i, c in enumerate(text) if c.isprintable() and not c.isspace() and c not in BLANKS]
 
 
 def occurrences(text: str, part: str) -> list[int]:

@@ -304,3 +304,11 @@ def test_a_part_before_the_at_of_exactly_64_characters_is_mailed(cortex, smtp):
 
     assert result.success, result.error
     assert smtp.recipients() == [longest]
+
+
+def test_a_partly_failed_job_tells_the_analyst_to_run_again_for_the_rest(cortex, smtp):
+    smtp.faults.refuse["bob@example.org"] = "550 5.1.1 <bob@example.org>: mailbox unavailable"
+    result = cortex(thehive4_case("Spam", CAMPAIGN))
+
+    assert result.success, result.error
+    assert result.output["full"]["message"].endswith(" Run the responder again later: it retries only those.")

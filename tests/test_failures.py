@@ -360,3 +360,26 @@ def test_title_prefix_emptied_is_the_default_and_answers_no_other_case(cortex, s
 def test_title_prefix_of_a_single_space_answers_any_case(cortex, smtp):
     assert cortex(thehive4_case(title="Suspicious invoice"), title_prefix=" ").success
     assert smtp.recipients() == ["alice@example.org"]
+
+
+def test_an_smtp_host_that_does_not_resolve_is_named_at_once_and_not_retried(deliver_within, monkeypatch):
+    import socket
+
+    from feedback.delivery import DeliveryError
+
+    resolve, asked = socket.getaddrinfo, []
+
+    def getaddrinfo(host, *rest, **named):
+        if host == "smtp.example.invalid":
+            asked.append(host)
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return resolve(host, *rest, **named)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    with pytest.raises(DeliveryError) as failed:
+        deliver_within(thehive4_case(), 30, smtp_host="smtp.example.invalid", smtp_retries=2)
+
+    assert str(failed.value) == (
+        "No feedback was sent. The SMTP server name 'smtp.example.invalid' cannot be resolved. Check smtp_host."
+    )
+    assert len(asked) == 1, "a name that does not resolve is not asked again"

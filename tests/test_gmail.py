@@ -675,3 +675,20 @@ def test_a_service_account_key_outside_2048_to_8192_bits_ends_the_job_at_the_sta
     assert f"The RSA key in gmail_service_account has {bits} bits; the responder takes 2048 to 8192" in result.error
     assert "Keys → Add key → JSON" in result.error
     assert google_oauth.requests == [] and gmail_api.requests == []
+
+
+def test_the_mail_sending_limit_without_a_time_to_retry_stops_the_job_as_a_quota(make_transport, gmail_api):
+    gmail_api.faults.next.append(rate_limited_with("User-rate limit exceeded. (Mail sending)"))
+    [answer] = send_all(make_transport(), ALICE)
+
+    assert answer.kind == STOP
+    assert "once the limit resets (Gmail counts a rolling 24 hours)" in answer.reason
+
+
+def test_a_page_answering_2xx_cut_short_is_not_counted_as_sent(make_transport, gmail_api):
+    page = b"<html>" + b"Blocked by policy. " * 50 + b"</html>"
+    gmail_api.faults.next.append(Reply(200, page, {"Content-Type": "text/html"}, cut=10))
+    [answer] = send_all(make_transport(), ALICE)
+
+    assert answer.kind == STOP
+    assert f"Gmail API at {gmail_api.url} answered HTTP 200, text/html" in answer.reason

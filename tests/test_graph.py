@@ -396,3 +396,22 @@ def test_a_refusal_cut_in_the_middle_of_a_secret_keeps_no_piece_of_it(cortex, gr
     assert result.success, result.error
     assert "y y y" in failed(result)["alice@example.org"]
     assert CLIENT_SECRET[:8] not in result.everything_printed()
+
+
+def test_a_quota_graph_names_only_in_its_message_stops_sending_too(cortex, graph, graph_items):
+    graph.script = [Reply(), Reply(400, "BadRequest", "Message submission rate limit exceeded for this mailbox.")]
+    result = cortex(thehive4_case("Spam", CAMPAIGN), **graph_items)
+
+    assert result.success, result.error
+    assert len(graph.received) == 2, "nothing more is tried past a quota"
+    assert set(failed(result)) == set(CAMPAIGN[1:])
+    assert "answered with a sending quota" in failed(result)["carol@example.org"]
+
+
+def test_a_bare_413_stops_the_job_as_a_message_too_large(cortex, graph, graph_items):
+    graph.script = [Reply(413, page="<html><body><h1>413 Request Entity Too Large</h1></body></html>")] * 3
+    result = cortex(thehive4_case("Spam", CAMPAIGN), **graph_items)
+
+    assert not result.success
+    assert "larger than Graph takes (4 MB): shorten the templates" in result.error, result.error
+    assert len(graph.received) == 1 and graph.accepted == []

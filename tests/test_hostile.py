@@ -480,3 +480,12 @@ def test_whatever_the_title_holds_the_message_has_our_headers_and_our_body(corte
 
     assert result.success, result.error
     assert_only_our_headers_and_body(smtp.delivered[0].message, one_line(title))
+
+
+def test_the_report_a_kill_leaves_midway_says_where_to_look_for_the_message_in_flight(tmp_path, job_config, smtp):
+    case = thehive4_case("Spam", ["alice@example.org", "bob@example.org", "carol@example.org"])
+    killed = killed_with_the_second_message_at_the_server(write_job(tmp_path, case, job_config(smtp_timeout=30)), smtp)
+
+    assert killed.success, killed.everything_printed()
+    said = killed.output["full"]["message"]
+    assert f"may get it twice (the log of the SMTP server 127.0.0.1:{smtp.port} says)" in said, said

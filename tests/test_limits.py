@@ -241,3 +241,12 @@ def test_any_pace_server_speed_and_budget_records_exactly_what_the_server_accept
 
     assert Counter(smtp.recipients()) == Counter(sent)
     assert Counter(sent + failed) == Counter(reporters)
+
+
+def test_a_quota_stop_says_the_next_run_mails_only_those_not_reached(cortex, smtp):
+    smtp.faults.limit_after = 1
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:3]))
+
+    assert result.success, result.error
+    reason = result.output["full"]["failed"][0]["reason"]
+    assert "Run the responder again once the quota resets: it mails only those not reached" in reason

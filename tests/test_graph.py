@@ -175,6 +175,18 @@ def test_a_reply_about_the_sender_after_some_were_sent_keeps_their_record(cortex
     assert len(graph.received) == 2
 
 
+def test_a_job_whose_only_reporter_graph_refuses_says_what_to_check(cortex, graph, graph_items):
+    graph.script = [error(INVALID_RECIPIENTS)]
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:1]), **graph_items)
+
+    assert not result.success
+    assert result.error.startswith(f"No feedback was sent: the message was refused by Microsoft Graph at {graph.url}")
+    assert result.error.endswith(
+        "Check graph_url, that Cortex can reach it, and Cortex's proxy settings, and that it"
+        " accepts the reporters' addresses."
+    )
+
+
 def test_an_invalid_recipient_fails_that_reporter_only_and_is_not_tried_again(cortex, graph, graph_items):
     graph.script = [error(INVALID_RECIPIENTS)]
     result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)

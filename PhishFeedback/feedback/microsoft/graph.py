@@ -151,7 +151,7 @@ class GraphTransport(Transport, TokenSource):
         if status == 413 or code in TOO_LARGE or "maximum request length" in text:
             return self._stop(said, "The message is larger than Graph takes (4 MB): shorten the templates.")
         if code == "ErrorInvalidRecipients" or 400 <= status < 500 and status not in (403, 404):
-            return Answer(way_out.REFUSED, f"{self.name} refused the message: {said}", None)
+            return Answer(way_out.REFUSED, f"the message was refused by {self.name}: {said}", None)
         if status == 403:
             return self._stop(said, GRANT)
         if status == 404:

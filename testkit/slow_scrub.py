@@ -77,11 +77,11 @@ def _grown(text: str, start: int, form: str, offset: int) -> tuple[int, int]:
 
 
 def _squeezed(text: str) -> str:
-    return "".join(c for c in text if c.isprintable() and not c.isspace() and c not in secret_index.BLANKS)
+    """What a reader sees of the text, by the one definition of it (secret_index.positions)."""
+    return "".join(text[i] for i in _positions(text))
 
 
-def _positions(text: str) -> list[int]:
-    return [i for i, c in enumerate(text) if c.isprintable() and not c.isspace() and c not in secret_index.BLANKS]
+_positions = secret_index.positions
 
 
 def _occurrences(text: str, part: str) -> list[int]:

@@ -97,6 +97,19 @@ def test_quota_reply_before_any_message_is_an_error_that_tags_nothing(cortex, sm
     assert smtp.refused == [CAMPAIGN[0]]
 
 
+def test_a_refused_reporter_then_a_quota_reads_as_the_refusal_with_its_advice_and_the_quota_sentences_whole(
+    cortex, smtp
+):
+    smtp.faults.refuse = {CAMPAIGN[0]: "550 5.1.1 User unknown"}
+    smtp.faults.limit_after = 0
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:3]))
+
+    assert not result.success
+    assert result.error.startswith(f"No feedback was sent: the server refused {CAMPAIGN[0]}: 550 5.1.1 User unknown.")
+    assert "accepts the reporters' addresses. The SMTP server" in result.error, "the advice comes after the refusal"
+    assert result.error.endswith("see smtp_max_per_minute)."), "the quota's sentences come whole, last"
+
+
 def test_throttling_reply_is_retried_after_a_pause_and_everyone_is_reached(cortex, smtp):
     smtp.faults.throttle_after, smtp.faults.throttled = 2, 2
     result = cortex(thehive4_case("Spam", CAMPAIGN[:5]), smtp_retries=2)

@@ -32,6 +32,7 @@ class DeliveryError(PhishFeedbackError):
 class Failure:
     address: str
     reason: str
+    whole: bool  # the reason is whole sentences, its advice among them; else a clause the summary completes
 
 
 @shape
@@ -83,7 +84,7 @@ class _Account:
         self.sent: list[Outgoing] = []
         self.accepted_at: dict[str, datetime] = {}
         self.failed: list[Failure] = []
-        self.trouble: dict[str, str] = {}
+        self.trouble: dict[str, Failure] = {}  # by recipient: what they would be told if given up now
         self.tries: dict[str, int] = {}  # a reporter's own deferrals
         self.turned_away = False  # whether the service refused or deferred a reporter, not only the connection
         self.stalled = 0  # channels in a row that got no message through
@@ -125,8 +126,10 @@ class _Account:
             except _ChannelOver as over:
                 self._waiting(str(over))
                 after = over.after
+            except Trouble as worded:
+                self._waiting(str(worded), worded.whole)
             except OSError as error:  # smtplib's and the HTTP client's exceptions are OSErrors
-                self._waiting(str(error) if isinstance(error, Trouble) else _trouble(error, self.transport.name))
+                self._waiting(_trouble(error, self.transport.name))
             self.pending += self.later
             self.later = []
             self.stalled = 0 if len(self.sent) > accepted else self.stalled + 1
@@ -169,14 +172,15 @@ class _Account:
         """A refusal that concerns this reporter alone: final, or tried again over the next channel."""
         self.pending.pop(0)
         self.turned_away = True
+        failure = Failure(item.recipient, answer.reason, False)
         if answer.kind == way_out.REFUSED:
-            self.failed.append(Failure(item.recipient, answer.reason))
+            self.failed.append(failure)
             return
         self.tries[item.recipient] = tries = self.tries.get(item.recipient, 0) + 1
         if tries > self.limits.retries:
-            self.failed.append(Failure(item.recipient, _after(answer.reason, tries)))
+            self.failed.append(_after(failure, tries))
         else:
-            self.trouble[item.recipient] = answer.reason
+            self.trouble[item.recipient] = failure
             self.later.append(item)
 
     def _wait_for_slot(self) -> None:
@@ -202,20 +206,22 @@ class _Account:
             f" {pacing.duration(count, pace) / 60:.1f} min; its {budget} ended before this reporter's turn. {advice}"
         )
 
-    def _waiting(self, reason: str) -> None:
-        self.trouble.update(dict.fromkeys((item.recipient for item in self.pending), reason))
+    def _waiting(self, reason: str, whole: bool = False) -> None:
+        self.trouble.update((item.recipient, Failure(item.recipient, reason, whole)) for item in self.pending)
 
     def _give_up_waiting(self) -> None:
         """No retry left: the channels in a row that failed, or a reporter's own deferrals, make the count."""
         for item in self.pending:
             attempts = max(self.stalled, self.tries.get(item.recipient, 0), 1)
-            self.failed.append(Failure(item.recipient, _after(self.trouble[item.recipient], attempts)))
+            self.failed.append(_after(self.trouble[item.recipient], attempts))
         self.pending = []
 
-    def _give_up(self, reason: str) -> None:
-        """Everyone not accounted for yet gets `reason`, whatever was under way when it came."""
+    def _give_up(self, sentences: str) -> None:
+        """Everyone not accounted for yet gets `sentences`, whatever was under way when they came: a final reason
+        (a STOP, `Permanent`, the time budget, Cortex's stop) says what to do itself."""
         done = {item.recipient for item in self.sent} | {failure.address for failure in self.failed}
-        self.failed += [Failure(i.recipient, reason) for i in self.composer.outgoing if i.recipient not in done]
+        left = [item.recipient for item in self.composer.outgoing if item.recipient not in done]
+        self.failed += [Failure(recipient, sentences, True) for recipient in left]
         self.pending, self.later = [], []
 
 
@@ -224,16 +230,17 @@ def _trouble(error: OSError, name: str) -> str:
     return f"the connection to {name} failed ({getattr(error, 'strerror', None) or type(error).__name__})"
 
 
-def _after(reason: str, attempts: int) -> str:
-    """The reason and how often it was tried: in a sentence of its own after a reason that is whole sentences, its
-    advice among them (as `_summary` tells them apart)."""
-    return f"{reason} Attempts: {attempts}." if reason[:1].isupper() else f"{reason} (after {attempts} attempt(s))"
+def _after(failure: Failure, attempts: int) -> Failure:
+    """The failure and how often it was tried: in a sentence of its own after whole sentences."""
+    tried = f" Attempts: {attempts}." if failure.whole else f" (after {attempts} attempt(s))"
+    return Failure(failure.address, failure.reason + tried, failure.whole)
 
 
 def _summary(failed: list[Failure], advice: str, turned_away: bool) -> str:
-    """The addresses are worth checking only when the service said something of them, not for a closed port."""
-    reasons = sorted({f.reason for f in failed})
-    if len(reasons) == 1 and reasons[0][0].isupper():
-        return f"No feedback was sent. {reasons[0]}"
+    """The clauses in one sentence, completed by the transport's advice, then the reasons that are whole sentences;
+    the addresses are worth checking only when the service said something of them, not for a closed port."""
+    clauses = sorted({f.reason for f in failed if not f.whole})
+    sentences = sorted({f.reason for f in failed if f.whole})
     addresses = ", and that it accepts the reporters' addresses" if turned_away else ""
-    return f"No feedback was sent: {'; '.join(reasons)}. {advice}{addresses}."
+    told = f"No feedback was sent: {'; '.join(clauses)}. {advice}{addresses}." if clauses else "No feedback was sent."
+    return " ".join((told, *sentences))

@@ -68,4 +68,4 @@ def trouble(failure: OSError, service: HttpService) -> Exception:
     advice = f"{service.advice}."
     if isinstance(failure, TimedOut) and failure.sent:
         advice = f"A message it was sent may have gone out all the same: it is not counted as sent. {advice}"
-    return Trouble(failure.sentence(name, advice))
+    return Trouble(failure.sentence(name, advice), whole=True)

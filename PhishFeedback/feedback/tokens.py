@@ -57,7 +57,7 @@ class TokenSource:
                 self.token = self.request_token()
             except OAuthError as failure:
                 said = f"The job outlived its OAuth2 token, and asking for the next one failed: {failure}"
-                raise (Trouble(said) if failure.passing else OAuthError(said)) from None
+                raise (Trouble(said, whole=True) if failure.passing else OAuthError(said)) from None
         return self.token.value
 
 

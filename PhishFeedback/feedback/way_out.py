@@ -38,14 +38,15 @@ STOP = "stop"  # nothing more goes out in this job (a quota, a refused sender, m
 
 
 class Permanent(PhishFeedbackError):
-    """Raised by a transport when trying again will not help: the reason goes to every message still waiting."""
+    """Raised by a transport when trying again will not help: its reason, whole sentences with their advice, goes to
+    every message still waiting."""
 
 
 @shape
 class Answer:
-    """What became of one message. Its `reason` is for the analyst: a clause (lower case first) to which the policy
-    adds how often it was tried and the transport's `advice`; or whole sentences that carry their own advice, which
-    begin with a capital (`stop` makes them so); "" when accepted."""
+    """What became of one message. Its `reason` is for the analyst, "" when accepted: a STOP's is whole sentences
+    that carry their own advice (`stop` makes them); the others' a clause, to which the policy adds how often it was
+    tried and the transport's `advice`."""
 
     kind: str  # one of the five above
     reason: str
@@ -58,7 +59,7 @@ TAKEN = Answer(ACCEPTED, "", None)
 
 def stop(sentences: str) -> Answer:
     """A STOP, whose reason is whole sentences, advice included, beginning with a capital whatever the service's name
-    (the Gmail API's begins with "the")."""
+    (the Gmail API's begins with "the"): the analyst reads them after "No feedback was sent."."""
     return Answer(STOP, sentences[:1].upper() + sentences[1:], None)
 
 
@@ -84,7 +85,13 @@ def quota_stop(name: str, reply: str) -> Answer:
 
 
 class Trouble(OSError):
-    """Transient trouble a transport has put in words already (a timeout, a dropped connection)."""
+    """Transient trouble a transport has put in words already (a timeout, a dropped connection): a clause, which the
+    policy completes with how often it was tried and the transport's `advice`; or, `whole`, sentences that carry
+    their own advice."""
+
+    def __init__(self, reason: str, *, whole: bool = False) -> None:
+        super().__init__(reason)
+        self.whole = whole
 
 
 class Transport:

@@ -23,6 +23,7 @@ from urllib.parse import unquote
 import pytest
 
 from testkit.google_oauth import MAILBOX, SCOPE, GoogleOAuth, unbase64url
+from testkit.http_faults import Fault, answered
 from testkit.https_server import HttpsServer, Received, Reply
 
 FULL_MAIL_SCOPE = "https://mail.google.com/"
@@ -104,18 +105,13 @@ class Sent:
 
 @dataclass
 class GmailFaults:
-    """Answers the API gives instead of sending: `next` in order, one per request; `refuse` by recipient."""
+    """Answers the API gives instead of sending, by recipient or past a count; the answer to every settings/language
+    request instead of the user's language, or a fault around it."""
 
-    next: list[Reply] = field(default_factory=list)
     refuse: dict[str, Reply] = field(default_factory=dict)
     # Once this many were sent: every send answered with the mailbox's daily sending limit.
     daily_limit_after: int = -1
-    # Seconds the API takes before it answers a send.
-    delay: float = 0.0
-    # The next this many sends are made, and their answers (200, the message's id) cut short after the head.
-    cut_answers: int = 0
-    # The answer to every settings/language request instead of the user's language.
-    language: Reply | None = None
+    language: Reply | Fault | None = None
 
 
 class GmailApi:
@@ -127,6 +123,7 @@ class GmailApi:
         self.url = self.server.url
         self.sent: list[Sent] = []
         self.faults = GmailFaults()
+        self.script: list[Reply | Fault] = []  # the next sends, each once (testkit/http_faults.py)
         self.languages: dict[str, str] = {}  # each user's display language, as settings/language gives it
 
     @property
@@ -146,13 +143,13 @@ class GmailApi:
         path = SEND_PATH.match(request.path)
         if request.method != "POST" or path is None:
             return google_error(404, "notFound", "Not Found", "NOT_FOUND")
-        time.sleep(self.faults.delay)
         user = unquote(path.group(1))
         refused = self._authorised(request.headers.get("Authorization", ""), user)
         if refused is not None:
             return refused
-        if self.faults.next:
-            return self.faults.next.pop(0)
+        return answered(self.script.pop(0) if self.script else None, lambda: self._send(request, user))
+
+    def _send(self, request: Received, user: str) -> Reply:
         if 0 <= self.faults.daily_limit_after <= len(self.sent):
             return sending_limit()
         try:
@@ -174,20 +171,16 @@ class GmailApi:
                 return invalid_to()
         self.sent.append(sent)
         message_id = f"{0x18C2A3B4D5E6F708 + len(self.sent):x}"
-        answer = Reply.json(200, {"id": message_id, "threadId": message_id, "labelIds": ["SENT"]})
-        if self.faults.cut_answers:
-            self.faults.cut_answers -= 1
-            answer.cut = 10
-        return answer
+        return Reply.json(200, {"id": message_id, "threadId": message_id, "labelIds": ["SENT"]})
 
     def _language(self, request: Received, user: str) -> Reply:
         """users.settings.getLanguage: the user's display language (Gmail's default, en, where never set)."""
         refused = self._authorised(request.headers.get("Authorization", ""), user, SETTINGS_SCOPES)
         if refused is not None:
             return refused
-        if self.faults.language is not None:
-            return self.faults.language
-        return Reply.json(200, {"displayLanguage": self.languages.get(user, "en")})
+        return answered(
+            self.faults.language, lambda: Reply.json(200, {"displayLanguage": self.languages.get(user, "en")})
+        )
 
     def _authorised(
         self, authorization: str, user: str, scopes: set[str] = frozenset((SCOPE, FULL_MAIL_SCOPE))

@@ -3,28 +3,28 @@
 An HTTPS server (testkit/https_server.py) that keeps connections alive, so that a test sees how many
 TLS connections a job opened; it takes the MIME form of sendMail (base64 of the whole message,
 Content-Type text/plain), checks the bearer token Entra issued and the sending mailbox, records each
-message it accepts (202), and answers the replies a test scripts with Graph's status codes,
-`{"error": {"code", "message"}}` bodies and Retry-After. It also answers GET mailboxSettings/language
-(docs/graph.md, "Optional: each reporter's mailbox language") with each mailbox's locale, or 403
-ErrorAccessDenied for an app without MailboxSettings.Read.
+message it accepts (202), and answers what a test scripts (testkit/http_faults.py): Graph's status
+codes, `{"error": {"code", "message"}}` bodies and Retry-After, or a fault around its own answer. It
+also answers GET mailboxSettings/language (docs/graph.md, "Optional: each reporter's mailbox
+language") with each mailbox's locale, or 403 ErrorAccessDenied for an app without
+MailboxSettings.Read.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from urllib.parse import unquote
 
 import pytest
 
-from testkit import https_server
+from testkit.http_faults import Fault, answered
+from testkit.https_server import HttpsServer, Received, Reply
 from testkit.token_endpoint import CLIENT_ID, CLIENT_SECRET, MAILBOX, TOKEN, TOKEN_PATH, token_answer
 
 # Graph's own wording of the replies the responder reads (status, code, message).
@@ -64,28 +64,16 @@ BAD_TOKEN = (401, "InvalidAuthenticationToken", "Access token validation failure
 LOCALE_NAMES = {"nl-BE": "Dutch (Belgium)", "fr-FR": "French (France)", "en-US": "English (United States)"}
 
 
-@dataclass
-class Reply:
-    """One scripted answer: Graph's error, `drop` (the connection closed unanswered), `stall` s of silence, `cut` (the
-    answer's body cut short after its head) or `page`, the HTML a proxy answers in Graph's place."""
-
-    status: int = 202
-    code: str = ""
-    message: str = ""
-    headers: dict[str, str] = field(default_factory=dict)
-    drop: bool = False
-    stall: float = 0.0
-    cut: bool = False
-    page: str = ""
-
-
 def error(reply: tuple[int, str, str], **headers: str) -> Reply:
+    """Graph's error shape, `{"error": {"code", "message"}}`, with its status."""
     status, code, message = reply
-    return Reply(status, code, message, headers)
+    return Reply.json(status, {"error": {"code": code, "message": message}}, headers)
 
 
 @dataclass
-class Received:
+class Sent:
+    """A request to send, as Graph received it: `message` is None for a body that is no base64 MIME."""
+
     path: str
     headers: dict[str, str]
     message: EmailMessage | None
@@ -99,16 +87,16 @@ class GraphApi:
 
     def __init__(self, certificates, certificate=None, mailbox: str = MAILBOX) -> None:
         self.mailbox, self.tokens = mailbox, {TOKEN}
-        self.script: list[Reply] = []
-        self.received: list[Received] = []
+        self.script: list[Reply | Fault] = []  # the next requests to send, each once (testkit/http_faults.py)
+        self.received: list[Sent] = []
         self.accepted: list[EmailMessage] = []
         # mailboxSettings/language: each mailbox's locale, whether the app holds MailboxSettings.Read, a scripted reply.
         self.locales: dict[str, str] = {}
         self.mailbox_settings_read = True
-        self.language_reply: Reply | None = None
-        self.language_requests: list[https_server.Received] = []
+        self.language_reply: Reply | Fault | None = None
+        self.language_requests: list[Received] = []
         self.lock = threading.Lock()
-        self.server = https_server.HttpsServer(certificates.server_context(certificate), self.answer).__enter__()
+        self.server = HttpsServer(certificates.server_context(certificate), self.answer).__enter__()
         self.port, self.url = self.server.port, self.server.url
 
     @property
@@ -116,60 +104,53 @@ class GraphApi:
         """The TLS connections that carried a request: one client port each."""
         return len({request.port for request in self.server.log})
 
-    def answer(self, request: https_server.Received) -> https_server.Reply:
+    def answer(self, request: Received) -> Reply:
         if request.method == "GET":
             return self._mailbox_language(request)
-        reply = self._decide(request.path, dict(request.headers), request.body)
-        if reply.drop:
-            return https_server.Reply(reply.status, drop=True)
-        time.sleep(reply.stall)
-        if reply.page:
-            return https_server.Reply(reply.status, reply.page.encode(), {"Content-Type": "text/html; charset=utf-8"})
-        headers = {**reply.headers, "Content-Type": "application/json"} if reply.code or reply.cut else reply.headers
-        error = {"error": {"code": reply.code, "message": reply.message}}
-        body = json.dumps(error).encode() if reply.code or reply.cut else b""
-        return https_server.Reply(reply.status, body, headers, cut=8 if reply.cut else None)
+        headers = dict(request.headers)
+        with self.lock:
+            message = _mime(request.body) if headers.get("Content-Type", "").startswith("text/plain") else None
+            self.received.append(Sent(request.path, headers, message))
+            refused = self._refusal(request.path, headers, message)
+            step = self.script.pop(0) if self.script and refused is None else None
+        return refused or answered(step, lambda: self._take(message))
 
-    def _mailbox_language(self, request: https_server.Received) -> https_server.Reply:
+    def _refusal(self, path: str, headers: dict[str, str], message: EmailMessage | None) -> Reply | None:
+        """Graph's answer to a request it cannot take, whatever the script says; None for one it can."""
+        if headers.get("Authorization", "").removeprefix("Bearer ") not in self.tokens:
+            return error(BAD_TOKEN)
+        if unquote(path) != f"/v1.0/users/{self.mailbox}/sendMail":
+            return error(INVALID_USER)
+        if message is None:
+            return error((400, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content."))
+        return None
+
+    def _take(self, message: EmailMessage) -> Reply:
+        with self.lock:
+            self.accepted.append(message)
+        return Reply(202)
+
+    def _mailbox_language(self, request: Received) -> Reply:
         """GET users/{address}/mailboxSettings/language as Graph answers it, with MailboxSettings.Read or without."""
         self.language_requests.append(request)
         match = re.fullmatch(r"/v1\.0/users/([^/]+)/mailboxSettings/language", request.path)
         if request.headers.get("Authorization", "").removeprefix("Bearer ") not in self.tokens:
-            reply = error(BAD_TOKEN)
-        elif match is None:
-            reply = error(NOT_FOUND)
-        elif self.language_reply is not None:
-            reply = self.language_reply
-            time.sleep(reply.stall)
-        elif not self.mailbox_settings_read:
-            reply = error(ACCESS_DENIED)
-        elif unquote(match.group(1)) not in self.locales:
-            reply = error((404, "ErrorInvalidUser", f"The requested user '{unquote(match.group(1))}' is invalid."))
-        else:
-            user, locale = unquote(match.group(1)), self.locales[unquote(match.group(1))]
-            answer = {
-                "@odata.context": f"https://graph.microsoft.com/v1.0/$metadata#users('{user}')/mailboxSettings/language",
-                "locale": locale,
-                "displayName": LOCALE_NAMES.get(locale, locale),
-            }
-            return https_server.Reply.json(200, answer)
-        body = json.dumps({"error": {"code": reply.code, "message": reply.message}}).encode()
-        return https_server.Reply(reply.status, body, {**reply.headers, "Content-Type": "application/json"})
+            return error(BAD_TOKEN)
+        if match is None:
+            return error(NOT_FOUND)
+        return answered(self.language_reply, lambda: self._locale(unquote(match.group(1))))
 
-    def _decide(self, path: str, headers: dict[str, str], body: bytes) -> Reply:
-        with self.lock:
-            message = _mime(body) if headers.get("Content-Type", "").startswith("text/plain") else None
-            self.received.append(Received(path, headers, message))
-            if headers.get("Authorization", "").removeprefix("Bearer ") not in self.tokens:
-                return error(BAD_TOKEN)
-            if unquote(path) != f"/v1.0/users/{self.mailbox}/sendMail":
-                return error(INVALID_USER)
-            if message is None:
-                return Reply(400, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content.")
-            reply = self.script.pop(0) if self.script else Reply()
-            if reply.status == 202 and not reply.drop:
-                self.accepted.append(message)
-            return reply
+    def _locale(self, user: str) -> Reply:
+        if not self.mailbox_settings_read:
+            return error(ACCESS_DENIED)
+        if user not in self.locales:
+            return error((404, "ErrorInvalidUser", f"The requested user '{user}' is invalid."))
+        answer = {
+            "@odata.context": f"https://graph.microsoft.com/v1.0/$metadata#users('{user}')/mailboxSettings/language",
+            "locale": self.locales[user],
+            "displayName": LOCALE_NAMES.get(self.locales[user], self.locales[user]),
+        }
+        return Reply.json(200, answer)
 
     def honour(self, token: str, mailbox: str, lifetime: float) -> None:
         """Take `token` too, for `lifetime` s; a Graph token names no mailbox, the app's permission decides."""

@@ -18,7 +18,7 @@ from feedback.settings import read_settings
 from testkit import keys
 from testkit.cases import thehive4_case
 from testkit.cortex import cortex_config, modules_loaded_by, write_job
-from testkit.graph_api import Reply
+from testkit.graph_api import error
 from testkit.recipes import recipes
 from testkit.secret_forms import leaked
 from testkit.token_endpoint import (
@@ -104,7 +104,7 @@ def test_the_certificate_docs_graph_md_makes_is_one_a_job_gets_its_token_with(co
 
 def test_a_line_of_the_key_graph_echoes_in_a_refusal_is_blotted_out(cortex, graph, entra, graph_items):
     line = APP_KEY.splitlines()[5]
-    graph.script = [Reply(400, "BadRequest", f"Unexpected content near '{line}'")]
+    graph.script = [error((400, "BadRequest", f"Unexpected content near '{line}'"))]
     result = cortex(thehive4_case("Spam", CAMPAIGN), **with_certificate(graph_items))
 
     assert result.success, result.error

@@ -1,7 +1,8 @@
 """Delivery through Microsoft Graph's sendMail: every promise SMTP keeps, with Graph's own replies.
 
 A real HTTPS server on loopback answers as Graph does (testkit/graph_api.py), with a token from the
-loopback Entra ID; each job runs as Cortex runs it.
+loopback Entra ID; each job runs as Cortex runs it. What every HTTP way out promises (a retry over a new
+connection, an answer cut short, a proxy's page, a redirect) is tested for Graph in tests/test_http_ways_out.py.
 """
 
 from __future__ import annotations
@@ -32,12 +33,11 @@ from testkit.graph_api import (
     THROTTLED,
     TIMED_OUT,
     TOO_LARGE,
-    UNAVAILABLE,
     GraphApi,
-    Reply,
     entra_for,
     error,
 )
+from testkit.http_faults import AS_USUAL, page, stalled
 from testkit.proxy import ConnectProxy
 from testkit.records import failed, notified, told, untimed
 from testkit.secret_forms import leaked
@@ -85,26 +85,6 @@ def test_an_oauth_scope_the_admin_changed_is_asked_for_as_set(cortex, graph, ent
     assert graph.received == []
 
 
-def test_a_throttled_message_waits_retry_after_and_goes_again(cortex, graph, graph_items):
-    graph.script = [error(THROTTLED, **{"Retry-After": "2"})]
-    started = time.monotonic()
-    result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
-
-    assert result.success, result.error
-    graph.assert_each_got_exactly_one(CAMPAIGN[:2])
-    assert len(graph.received) == 3
-    assert time.monotonic() - started >= 2  # more than the back-off of 1 s
-    assert failed(result) == {}
-
-
-def test_a_server_error_is_tried_again_after_the_back_off(cortex, graph, graph_items):
-    graph.script = [error(UNAVAILABLE)]
-    result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
-
-    assert result.success, result.error
-    graph.assert_each_got_exactly_one(CAMPAIGN[:2])
-
-
 def test_a_request_graph_timed_out_is_tried_again_after_the_back_off(cortex, graph, graph_items):
     graph.script = [error(TIMED_OUT)]
     result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
@@ -121,25 +101,6 @@ def test_a_message_too_large_stops_the_job_at_the_first_refusal(cortex, graph, g
     assert not result.success
     assert "ErrorMessageSizeExceeded" in result.error and "shorten the templates" in result.error
     assert len(graph.received) == 1 and graph.accepted == []
-
-
-def test_a_dropped_connection_is_tried_again_over_a_new_one(cortex, graph, graph_items):
-    graph.script = [Reply(drop=True)]
-    result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
-
-    assert result.success, result.error
-    graph.assert_each_got_exactly_one(CAMPAIGN[:2])
-    assert graph.connections == 2
-
-
-def test_server_errors_past_the_retries_leave_the_reporters_for_the_next_run(cortex, graph, graph_items):
-    graph.script = [error(UNAVAILABLE)] * 5
-    result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
-
-    assert not result.success
-    assert f"the last answer from Microsoft Graph at {graph.url} was 503 ServiceUnavailable" in result.error
-    assert "(after 2 attempt(s))" in result.error and "Check graph_url" in result.error
-    assert graph.accepted == []
 
 
 @pytest.mark.parametrize(
@@ -165,7 +126,7 @@ def test_a_reply_about_the_sender_stops_the_job_at_the_first_message(cortex, gra
 
 
 def test_a_reply_about_the_sender_after_some_were_sent_keeps_their_record(cortex, graph, graph_items):
-    graph.script = [Reply(), error(SEND_AS_DENIED)]
+    graph.script = [AS_USUAL, error(SEND_AS_DENIED)]
     result = cortex(thehive4_case("Spam", CAMPAIGN), **graph_items)
 
     assert result.success, result.error
@@ -200,7 +161,7 @@ def test_an_invalid_recipient_fails_that_reporter_only_and_is_not_tried_again(co
 
 def test_a_quota_stops_sending_and_the_next_run_mails_only_those_not_reached(cortex, graph, graph_items):
     case = thehive4_case("Spam", CAMPAIGN)
-    graph.script = [Reply(), error(QUOTA)]
+    graph.script = [AS_USUAL, error(QUOTA)]
     first = cortex(case, **graph_items)
 
     assert first.success, first.error
@@ -211,19 +172,6 @@ def test_a_quota_stops_sending_and_the_next_run_mails_only_those_not_reached(cor
 
     assert second.success, second.error
     assert sorted(notified(second)) == CAMPAIGN[1:]
-
-
-def test_no_answer_after_the_message_went_is_not_counted_as_sent(cortex, graph, graph_items):
-    graph.script = [Reply(stall=3)]
-    result = cortex(thehive4_case("Spam"), **graph_items, smtp_timeout=1, smtp_retries=0)
-
-    assert not result.success
-    assert (
-        "Microsoft Graph at" in result.error
-        and "did not answer within 1 s" in result.error
-        and "not counted as sent" in result.error
-    )
-    assert result.operations == []
 
 
 def test_the_token_and_the_messages_go_through_cortex_proxy(cortex, graph, entra, graph_items, monkeypatch):
@@ -255,7 +203,7 @@ def test_an_untrusted_graph_certificate_gets_no_request_and_no_token(cortex, cer
 
 
 def test_a_token_graph_echoes_in_a_reply_is_kept_out_of_the_report(cortex, graph, graph_items):
-    graph.script = [Reply(400, "BadRequest", f"Invalid header 'Authorization: Bearer {TOKEN}' ({CLIENT_SECRET})")]
+    graph.script = [error((400, "BadRequest", f"Invalid header 'Authorization: Bearer {TOKEN}' ({CLIENT_SECRET})"))]
     result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
 
     assert result.success, result.error
@@ -309,7 +257,7 @@ def test_a_renewal_the_token_endpoint_fails_for_now_is_tried_again_and_the_campa
 def test_cortex_stopping_the_job_while_graph_decides_lets_that_message_finish_and_records_it(
     graph, graph_items, job_config, tmp_path
 ):
-    graph.script = [Reply(stall=2)]
+    graph.script = [stalled(2)]
     folder = write_job(tmp_path, thehive4_case("Spam", CAMPAIGN), job_config(**graph_items))
     process = start_job(folder)
     waited = time.monotonic() + 60
@@ -333,34 +281,6 @@ def test_no_graph_listening_names_graph_url(cortex, entra, graph_items):
     assert not result.success
     assert f"Microsoft Graph at {url} could not be reached (the connection was refused)" in result.error
     assert result.error.endswith("Check graph_url, that Cortex can reach it, and Cortex's proxy settings. Attempts: 2.")
-
-
-def test_an_endless_answer_is_read_only_in_part(cortex, graph, graph_items):
-    graph.script = [Reply(400, "BadRequest", "x" * 5_000_000)]
-    result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
-
-    assert result.success, result.error
-    assert notified(result) == ["bob@example.org"]
-    assert len(failed(result)["alice@example.org"]) < 200
-
-
-def test_a_202_whose_answer_is_cut_short_counts_as_sent_and_goes_once(cortex, graph, graph_items):
-    graph.script = [Reply(cut=True)]
-    result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
-
-    assert result.success, result.error
-    graph.assert_each_got_exactly_one(CAMPAIGN[:2])
-    assert notified(result) == CAMPAIGN[:2] and failed(result) == {}
-
-
-def test_a_proxy_page_answering_200_is_not_counted_as_sent(cortex, graph, graph_items):
-    graph.script = [Reply(200, page="<html><body>Blocked by your organisation's web policy</body></html>")]
-    result = cortex(thehive4_case("Spam", CAMPAIGN[:1]), **graph_items)
-
-    assert not result.success
-    assert f"Microsoft Graph at {graph.url} answered HTTP 200, text/html; charset=utf-8, which is not" in result.error
-    assert "a proxy's block page say" in result.error and "Check graph_url and Cortex's proxy settings" in result.error
-    assert result.operations == [] and graph.accepted == []
 
 
 def graph_transport(graph) -> GraphTransport:
@@ -392,7 +312,7 @@ def test_a_retry_after_graph_cannot_mean_is_the_back_off_or_a_day_at_most(graph,
 
 
 def test_a_refusal_with_a_huge_code_is_cut_in_the_report(cortex, graph, graph_items):
-    graph.script = [Reply(400, "E" * 60_000, "Bad request.")]
+    graph.script = [error((400, "E" * 60_000, "Bad request."))]
     result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
 
     assert result.success, result.error
@@ -402,7 +322,7 @@ def test_a_refusal_with_a_huge_code_is_cut_in_the_report(cortex, graph, graph_it
 
 
 def test_a_refusal_cut_in_the_middle_of_a_secret_keeps_no_piece_of_it(cortex, graph, graph_items):
-    graph.script = [Reply(400, "BadRequest", "y " * 145 + CLIENT_SECRET)]  # 300 characters cut 10 of the secret
+    graph.script = [error((400, "BadRequest", "y " * 145 + CLIENT_SECRET))]  # 300 characters cut 10 of the secret
     result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
 
     assert result.success, result.error
@@ -411,7 +331,7 @@ def test_a_refusal_cut_in_the_middle_of_a_secret_keeps_no_piece_of_it(cortex, gr
 
 
 def test_a_quota_graph_names_only_in_its_message_stops_sending_too(cortex, graph, graph_items):
-    graph.script = [Reply(), Reply(400, "BadRequest", "Message submission rate limit exceeded for this mailbox.")]
+    graph.script = [AS_USUAL, error((400, "BadRequest", "Message submission rate limit exceeded for this mailbox."))]
     result = cortex(thehive4_case("Spam", CAMPAIGN), **graph_items)
 
     assert result.success, result.error
@@ -421,7 +341,7 @@ def test_a_quota_graph_names_only_in_its_message_stops_sending_too(cortex, graph
 
 
 def test_a_bare_413_stops_the_job_as_a_message_too_large(cortex, graph, graph_items):
-    graph.script = [Reply(413, page="<html><body><h1>413 Request Entity Too Large</h1></body></html>")] * 3
+    graph.script = [page(413, "<html><body><h1>413 Request Entity Too Large</h1></body></html>")] * 3
     result = cortex(thehive4_case("Spam", CAMPAIGN), **graph_items)
 
     assert not result.success

@@ -14,7 +14,7 @@ from testkit.cortex import MANIFEST, after_job, write_job
 from testkit.gmail_api import google_error
 from testkit.google_oauth import DELEGATION_MISSING
 from testkit.graph_api import UNAVAILABLE, error
-from testkit.graph_api import Reply as GraphReply
+from testkit.http_faults import stalled
 from testkit.https_server import Reply
 from testkit.secret_forms import leaked
 from testkit.token_endpoint import CLIENT_SECRET, MAILBOX
@@ -82,7 +82,7 @@ def test_a_graph_that_fails_the_lookup_is_not_asked_again_and_the_messages_go_ou
 
 
 def test_a_graph_slower_than_smtp_timeout_is_given_up_once_and_the_messages_go_out(cortex, graph, graph_items):
-    graph.language_reply = GraphReply(stall=3)
+    graph.language_reply = stalled(3)
     result = cortex(thehive4_case("Spam", [ALICE, BOB]), language="auto,nl", smtp_timeout=1, **graph_items)
 
     assert result.success, result.error
@@ -178,7 +178,7 @@ def test_a_gmail_answer_nested_past_the_bound_is_not_parsed_and_falls_back(
 
 
 def test_a_graph_refusal_that_echoes_the_secret_is_redacted_in_the_warning(cortex, graph, graph_items):
-    graph.language_reply = GraphReply(403, f"Denied:{CLIENT_SECRET}", "no")
+    graph.language_reply = error((403, f"Denied:{CLIENT_SECRET}", "no"))
     result = cortex(thehive4_case("Spam", [ALICE]), language="auto,de", **graph_items)
 
     assert result.success, result.error

@@ -1,0 +1,54 @@
+"""What a loopback mail API does in place of its usual answer, scripted alike for every service (Microsoft Graph's
+sendMail, the Gmail API's send), so that one test of what every HTTP way out promises runs against each
+(tests/test_http_ways_out.py).
+
+A step is either a `Reply`, answered in the service's place (its error, a proxy's page): the message is not taken;
+or a `Fault` around the service's own answer: it takes the message, then answers late or cut short; or the
+connection closes before it sees the message.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from testkit.https_server import Reply
+
+
+@dataclass(frozen=True)
+class Fault:
+    stall: float = 0.0  # the service takes the message, then answers this many seconds late
+    cut: bool = False  # the service takes the message; its answer breaks off after the head
+    drop: bool = False  # the connection closes with no answer; the message is not taken
+
+
+AS_USUAL = Fault()
+DROPPED = Fault(drop=True)
+CUT_SHORT = Fault(cut=True)
+
+
+def stalled(seconds: float) -> Fault:
+    return Fault(stall=seconds)
+
+
+def answered(step: Reply | Fault | None, take: Callable[[], Reply]) -> Reply:
+    """The answer to one request: `step`'s, or, for a fault or None, what `take` (the service, doing what it does
+    with the request) answers, with the fault around it."""
+    if isinstance(step, Reply):
+        return step
+    step = step or AS_USUAL
+    if step.drop:
+        return Reply(0, drop=True)
+    reply = take()
+    time.sleep(step.stall)
+    if step.cut:
+        # An answer without a body (Graph's 202) gets one, announced whole, so that the break comes after the head.
+        body = reply.body or b'{"status": "taken"}'
+        reply = replace(reply, body=body, cut=len(body) // 2)
+    return reply
+
+
+def page(status: int, html: str) -> Reply:
+    """A page something between Cortex and the service answers in its place (a proxy's block page, its own 413)."""
+    return Reply(status, html.encode(), {"Content-Type": "text/html; charset=utf-8"})

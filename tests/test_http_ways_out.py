@@ -1,0 +1,168 @@
+"""What every way out through an HTTP API promises, whatever the service: Microsoft Graph and the Gmail API.
+
+Each test runs once against each loopback service (testkit/graph_api.py, testkit/gmail_api.py), scripted the same
+way (testkit/http_faults.py), as Cortex runs the job; a service's own replies are tested in its own file.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from testkit.cases import thehive4_case
+from testkit.gmail_api import google_error, rate_limited
+from testkit.graph_api import THROTTLED, UNAVAILABLE, error
+from testkit.http_faults import CUT_SHORT, DROPPED, page, stalled
+from testkit.https_server import Reply
+from testkit.records import failed, notified
+
+ALICE, BOB = "alice@example.org", "bob@example.org"
+BLOCKED = "<html><body>Blocked by your organisation's web policy</body></html>"
+
+
+@dataclass
+class Service:
+    """One loopback HTTP way out, as these tests need it."""
+
+    name: str  # how the analyst's sentences name it
+    url_item: str  # the item that names its URL
+    items: dict  # the configuration items of a job through it
+    script: list  # its next answers to a send (testkit/http_faults.py)
+    took: Callable[[], list[str]]  # the recipients of the messages it took, in order
+    connections: Callable[[], int]  # the TLS connections that carried a request
+    unavailable: tuple[Reply, str]  # its 503, and how the analyst reads it
+    throttled: Callable[[str], Reply]  # its 429 with this Retry-After
+    refusal: Callable[[str], Reply]  # its 400 for one message, in these words
+
+
+def graph_service(request) -> Service:
+    graph = request.getfixturevalue("graph")
+    return Service(
+        name=f"Microsoft Graph at {graph.url}",
+        url_item="graph_url",
+        items=request.getfixturevalue("graph_items"),
+        script=graph.script,
+        took=lambda: [str(to) for to in graph.recipients()],
+        connections=lambda: graph.connections,
+        unavailable=(error(UNAVAILABLE), "503 ServiceUnavailable: Service unavailable."),
+        throttled=lambda seconds: error(THROTTLED, **{"Retry-After": seconds}),
+        refusal=lambda words: error((400, "BadRequest", words)),
+    )
+
+
+def gmail_service(request) -> Service:
+    gmail = request.getfixturevalue("gmail_api")
+    words = "The service is currently unavailable."
+    return Service(
+        name=f"the Gmail API at {gmail.url}",
+        url_item="gmail_url",
+        items=request.getfixturevalue("gmail_items"),
+        script=gmail.script,
+        took=gmail.recipients,
+        connections=lambda: len(gmail.connections()),
+        unavailable=(google_error(503, "backendError", words, "UNAVAILABLE"), f"HTTP 503 backendError: {words}"),
+        throttled=lambda seconds: rate_limited(retry_after=seconds),
+        refusal=lambda words: google_error(400, "invalidArgument", words, "INVALID_ARGUMENT"),
+    )
+
+
+@pytest.fixture(params=[graph_service, gmail_service], ids=["graph", "gmail"])
+def service(request) -> Service:
+    return request.param(request)
+
+
+def named(service: Service) -> str:
+    """The service's name as a sentence begins with it."""
+    return service.name[:1].upper() + service.name[1:]
+
+
+def test_a_dropped_connection_is_tried_again_over_a_new_one(cortex, service):
+    service.script.append(DROPPED)
+    result = cortex(thehive4_case("Spam", [ALICE, BOB]), **service.items)
+
+    assert result.success, result.error
+    assert service.took() == [ALICE, BOB]
+    assert service.connections() == 2
+
+
+def test_an_answer_cut_short_after_the_service_took_the_message_counts_as_sent_and_goes_once(cortex, service):
+    service.script.append(CUT_SHORT)
+    result = cortex(thehive4_case("Spam", [ALICE, BOB]), **service.items)
+
+    assert result.success, result.error
+    assert service.took() == [ALICE, BOB]
+    assert notified(result) == [ALICE, BOB] and failed(result) == {}
+
+
+def test_a_proxy_page_answering_200_is_not_counted_as_sent(cortex, service):
+    service.script.append(page(200, BLOCKED))
+    result = cortex(thehive4_case("Spam", [ALICE, BOB]), **service.items)
+
+    assert not result.success
+    assert f"{named(service)} answered HTTP 200, text/html; charset=utf-8, which is not" in result.error
+    assert "a proxy's block page say" in result.error and f"Check {service.url_item}" in result.error
+    assert result.operations == [] and service.took() == []
+
+
+def test_no_answer_after_the_message_went_says_it_may_have_gone_and_does_not_count_it(cortex, service):
+    service.script.append(stalled(3))
+    result = cortex(thehive4_case("Spam", [ALICE]), **service.items, smtp_timeout=1, smtp_retries=0)
+
+    assert not result.success
+    assert f"{named(service)} did not answer within 1 s" in result.error
+    assert "may have gone out all the same: it is not counted as sent" in result.error
+    assert result.operations == []
+
+
+def test_a_redirect_is_not_followed_and_names_the_url_item(cortex, service):
+    service.script.append(Reply(307, headers={"Location": "https://elsewhere.example/send"}))
+    result = cortex(thehive4_case("Spam", [ALICE, BOB]), **service.items)
+
+    assert not result.success
+    assert (
+        f"{named(service)} answered with a redirect (HTTP 307) to https://elsewhere.example,"
+        " which the responder does not follow." in result.error
+    )
+    assert f"Check {service.url_item}" in result.error
+    assert len(service.script) == 0 and service.took() == [], "nothing was tried again"
+
+
+def test_a_server_error_is_tried_again_over_a_new_channel_and_everyone_is_reached(cortex, service):
+    service.script.append(service.unavailable[0])
+    result = cortex(thehive4_case("Spam", [ALICE, BOB]), **service.items)
+
+    assert result.success, result.error
+    assert service.took() == [ALICE, BOB] and failed(result) == {}
+
+
+def test_a_service_down_past_the_retries_says_what_it_last_answered_and_what_to_check(cortex, service):
+    answer, said = service.unavailable
+    service.script.extend([answer] * 3)
+    result = cortex(thehive4_case("Spam", [ALICE]), **service.items, smtp_retries=1)
+
+    assert not result.success
+    assert f"the last answer from {service.name} was {said} (after 2 attempt(s))" in result.error
+    assert f". Check {service.url_item}" in result.error and "(OSError)" not in result.error
+    assert result.error.endswith("Cortex's proxy settings.")
+
+
+def test_a_throttled_message_waits_what_retry_after_says_and_goes_again(cortex, service):
+    service.script.append(service.throttled("2"))
+    started = time.monotonic()
+    result = cortex(thehive4_case("Spam", [ALICE, BOB]), **service.items)
+
+    assert result.success, result.error
+    assert service.took() == [ALICE, BOB]
+    assert time.monotonic() - started >= 2, "the service's wait, not the back-off of 1 s"
+
+
+def test_an_endless_refusal_is_read_only_in_part_and_the_next_reporter_is_mailed(cortex, service):
+    service.script.append(service.refusal("x" * 5_000_000))
+    result = cortex(thehive4_case("Spam", [ALICE, BOB]), **service.items)
+
+    assert result.success, result.error
+    assert notified(result) == [BOB]
+    assert len(failed(result)[ALICE]) < 200

@@ -41,8 +41,8 @@ def success(status: int, body: object, content_type: str | None, transport: Send
 
 def refusal(status: int, body: object, wait_header: str | None, transport: Sender, recipient: str) -> Answer:
     """Gmail's refusal of one send, as the delivery policy's answer: a 5xx or a 408 is worth a new channel."""
-    reason, message, _ = google_error(body)
-    said = described(status, body)
+    reason, message = google_error(body)
+    said = described(status, reason, message)
     where = transport.name
     if status >= 500 or status == 408:
         return Answer(RECONNECT, f"the last answer from {where} was {said}", retry_after(wait_header))
@@ -107,20 +107,20 @@ def _advice(status: int, reason: str, transport: Sender) -> str:
     return "Check gmail_url (https://gmail.googleapis.com) and Cortex's proxy settings."
 
 
-def google_error(body: object) -> tuple[str, str, str]:
-    """Google's error as (reason, message, status): {"error": {"code", "message", "errors": [{"reason"}], "status"}}."""
+def google_error(body: object) -> tuple[str, str]:
+    """Google's error as (reason, message): {"error": {"code", "message", "errors": [{"reason"}], "status"}}, its
+    status the reason where it names none."""
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
-        return "", "", ""
+        return "", ""
     errors = error.get("errors")
     first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
     reason = first.get("reason") or error.get("status") or ""
-    return shortened(str(reason), 60), shortened(str(error.get("message") or ""), 300), str(error.get("status") or "")
+    return shortened(str(reason), 60), shortened(str(error.get("message") or ""), 300)
 
 
-def described(status: int, body: object) -> str:
+def described(status: int, reason: str, message: str) -> str:
     """The status, Google's reason and message, as the analyst reads them."""
-    reason, message, _ = google_error(body)
     return scrub(
         " ".join(part for part in (f"HTTP {status}", f"{reason}:" if reason else "", message) if part).rstrip(":")
     )

@@ -30,7 +30,7 @@ from feedback.plan import decide
 from feedback.redaction import remember
 from feedback.settings import read_settings
 from feedback.tags import record_time
-from testkit.cases import thehive4_case
+from testkit.cases import thehive4_case, thehive5_alert
 from testkit.cortex import (
     ACKNOWLEDGE_MANIFEST,
     MANIFEST,
@@ -354,6 +354,22 @@ def test_a_reporter_whose_quoted_local_part_could_read_as_another_address_is_ref
     assert smtp.recipients() == ["bob@example.org"]
     [refused] = result.output["full"]["refused"]
     assert refused["value"] == value and "a mail service may read as another address" in refused["reason"]
+
+
+@pytest.mark.parametrize(
+    "value", ["victim%attacker.example@example.org", "attacker.example!victim@example.org"], ids=["percent", "bang"]
+)
+def test_a_reporter_a_relay_would_route_to_another_domain_is_refused_though_the_domain_is_allowed(cortex, smtp, value):
+    """Postfix, by default, rewrites both to victim@attacker.example: allowed_recipient_domains would be no bar."""
+    alert = thehive5_alert(None, [value, "bob@example.org"])
+    result = cortex(
+        alert, data_type="thehive:alert", manifest=ACKNOWLEDGE_MANIFEST, allowed_recipient_domains=["example.org"]
+    )
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["bob@example.org"]
+    [refused] = result.output["full"]["refused"]
+    assert refused["value"] == value and "a relay may route it to another domain" in refused["reason"]
 
 
 def test_lone_surrogates_and_control_characters_in_the_case_are_replaced(cortex, smtp):

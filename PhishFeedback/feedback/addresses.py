@@ -64,6 +64,10 @@ def parse_address(value: str) -> str:
             f"its part before the '@' is quoted and holds {QUOTED_SPECIALS}, which a mail service may read as another"
             " address"
         )
+    if "%" in address.username or "!" in address.username:
+        # Relays still route `victim%other.example@ours` and `other.example!victim@ours` (Postfix by default): the
+        # message would leave the domain that allowed_recipient_domains checked.
+        raise AddressError("its part before the '@' holds '%' or '!', by which a relay may route it to another domain")
     if holds_secret(address.addr_spec, pieces=False):
         # A server that echoes a secret into an observable must not get it mailed to its own domain.
         raise AddressError(HELD_SECRET)

@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from feedback.delivery import DeliveryError
-from testkit.cases import thehive4_case
-from testkit.cortex import apply_operations
+from testkit.cases import thehive4_case, thehive5_alert
+from testkit.cortex import ACKNOWLEDGE_MANIFEST, apply_operations
 from testkit.records import notified, told, untimed
 from testkit.smtp_server import LoopbackSmtp, RawTcpServer
 
@@ -207,6 +207,25 @@ def test_reporters_outside_the_allowed_domains_are_refused_and_reported(cortex, 
         {"value": "mallory@evil.example", "reason": "its domain is not in allowed_recipient_domains"}
     ]
     smtp.assert_each_got_exactly_one(["alice@example.org", "dave@corp.example.org"], one_per_message=True)
+
+
+@pytest.mark.parametrize(
+    "own", ["soc@example.org", "SOC@Example.org", "desk@example.org"], ids=["from", "from-in-capitals", "reply_to"]
+)
+def test_the_responders_own_from_and_reply_to_are_never_mailed_so_its_message_cannot_come_back_as_a_report(
+    cortex, smtp, own
+):
+    """Where `from` is the reporting mailbox and the acknowledgement runs on every new alert, each message the job sent
+    itself would become the next report, without end."""
+    alert = thehive5_alert(None, [own, "alice@example.org"])
+    result = cortex(
+        alert, data_type="thehive:alert", manifest=ACKNOWLEDGE_MANIFEST, reply_to="SOC desk <desk@example.org>"
+    )
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org"]
+    [refused] = result.output["full"]["refused"]
+    assert refused["value"] == own and "the responder's own 'from' or 'reply_to' address" in refused["reason"]
 
 
 def test_tags_that_smuggle_headers_or_recipients_never_reach_smtp(cortex, smtp):

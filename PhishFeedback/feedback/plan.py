@@ -23,6 +23,8 @@ from feedback.tags import (
 REPORTER_NAMESPACE = "user_email"
 SUBJECT_TYPES = ("mail_subject", "mail-subject")
 OUTSIDE_DOMAINS = "its domain is not in allowed_recipient_domains"
+# Where the reporting mailbox sends as itself, its own message would come back as the next report, and so on.
+OWN_MAILBOX = "it is the responder's own 'from' or 'reply_to' address, which would get its own message back as a report"
 # How far ahead of the job's clock a record may be dated and still be read: the clocks of two Cortex hosts.
 CLOCKS_APART = timedelta(hours=1)
 EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
@@ -36,6 +38,7 @@ class Audience:
     allowed_domains: tuple[str, ...]  # the domains a reporter may be mailed in; all when empty
     flavour: str  # the manifest Cortex ran: the verdict, or the acknowledgement (feedback/flavours.py)
     send_corrections: bool  # whether a reporter told another verdict earlier gets a correction
+    own: tuple[str, ...]  # the responder's own mailboxes, `from` and `reply_to`, in lower case: never a reporter
 
 
 @shape
@@ -92,10 +95,10 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
         except AddressError as bad:
             refused.append(Refusal(value, _lost(report.kind) if lost_by_thehive40(value) else str(bad)))
             continue
-        if not domain_allowed(address, audience.allowed_domains):
-            refused.append(Refusal(value, OUTSIDE_DOMAINS))
-            continue
         key = address.lower()
+        if not domain_allowed(address, audience.allowed_domains) or key in audience.own:
+            refused.append(Refusal(value, OWN_MAILBOX if key in audience.own else OUTSIDE_DOMAINS))
+            continue
         if key in seen:
             continue
         seen.add(key)

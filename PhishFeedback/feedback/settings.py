@@ -60,6 +60,7 @@ def read_settings(config: object, parameters: object) -> Settings:
     # Whom TLS trusts, Cortex's proxies, the wait for an answer: one value for every party the job reaches.
     reach = read_reach(items)
     auto_language, languages = read_language_item(items.text("language") or "en")
+    reply_to = _mailbox("reply_to", text, "reply") if (text := items.text("reply_to")) else None
     return Settings(
         way_out=WAYS_OUT[delivery](items, reach),
         # smtp_retries and smtp_max_per_minute pace every way out: named before the others came, kept for saved configs.
@@ -78,6 +79,7 @@ def read_settings(config: object, parameters: object) -> Settings:
             flavour=read_flavour(items.raw.get("flavour")),
             # Cortex sends null for an item added after the responder's settings were saved: corrections stay on.
             send_corrections=items.raw.get("send_corrections") is None or items.flag("send_corrections"),
+            own=tuple(address.lower() for address in (sender_address, reply_to and reply_to[1]) if address),
         ),
         message=MessageSettings(
             sender_name=sender_name,
@@ -89,7 +91,7 @@ def read_settings(config: object, parameters: object) -> Settings:
             templates={
                 m: printable(t) for m, name in TEMPLATE_ITEMS.items() if (t := items.text(name, keep_spaces=True))
             },
-            reply_to=_mailbox("reply_to", reply_to, "reply") if (reply_to := items.text("reply_to")) else None,
+            reply_to=reply_to,
             logo=read_logo(items.text("logo")),
             auto_language=auto_language,
             reporter_languages=read_reporter_languages(items.text_list("reporter_languages"), auto_language),

@@ -107,14 +107,26 @@ def test_a_proxy_page_answering_200_is_not_counted_as_sent(cortex, service):
     assert result.operations == [] and service.took() == []
 
 
-def test_no_answer_after_the_message_went_says_it_may_have_gone_and_does_not_count_it(cortex, service):
+def test_no_answer_after_the_message_went_is_neither_counted_as_sent_nor_sent_again(cortex, service):
     service.script.append(stalled(3))
-    result = cortex(thehive4_case("Spam", [ALICE]), **service.items, smtp_timeout=1, smtp_retries=0)
+    result = cortex(thehive4_case("Spam", [ALICE, BOB]), **service.items, smtp_timeout=1, smtp_retries=2)
 
-    assert not result.success
-    assert f"{named(service)} did not answer within 1 s" in result.error
-    assert "may have gone out all the same: it is not counted as sent" in result.error
-    assert result.operations == []
+    assert result.success, result.error
+    assert notified(result) == [BOB]
+    assert failed(result)[ALICE].startswith(
+        f"{named(service)} had the whole message but did not answer within 1 s: it may have gone out all the same,"
+        " and is neither counted as sent nor sent again in this job. Look in the S"
+    )
+    time.sleep(2)  # the stalled answer comes
+    assert service.took() == [ALICE, BOB], "each went once"
+
+
+def test_a_job_whose_only_message_got_no_answer_does_not_say_that_nothing_was_sent(cortex, service):
+    service.script.append(stalled(3))
+    result = cortex(thehive4_case("Spam", [ALICE]), **service.items, smtp_timeout=1)
+
+    assert not result.success and result.operations == []
+    assert result.error.startswith(f"No feedback is known to have been sent. {named(service)} had the whole message")
 
 
 def test_a_redirect_is_not_followed_and_names_the_url_item(cortex, service):

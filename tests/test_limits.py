@@ -7,6 +7,7 @@ import time
 from collections import Counter
 
 import hypothesis
+import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
@@ -14,7 +15,7 @@ from feedback import pacing
 from feedback.delivery import DeliveryError
 from testkit.cases import thehive4_case
 from testkit.cortex import apply_operations
-from testkit.records import notified
+from testkit.records import failed, notified
 from testkit.smtp_server import CLOSING_REPLY, QUOTA_REPLY, THROTTLE_REPLY, Faults
 
 CAMPAIGN = [f"reporter{n}@example.org" for n in range(6)]
@@ -145,6 +146,30 @@ def test_reporters_beyond_what_the_pace_allows_in_the_budget_are_left_for_the_ne
     )
     smtp.assert_each_got_exactly_one(CAMPAIGN[:3])
     assert min(gaps(smtp)) >= 2.0
+
+
+def test_a_server_slower_than_smtp_timeout_to_judge_a_message_is_waited_for_and_each_reporter_mailed_once(cortex, smtp):
+    """A content filter under load: RFC 5321 gives the reply to a message's end ten minutes, smtp_timeout is 2 s."""
+    smtp.faults.verdict_delay = 3
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), smtp_timeout=2, smtp_retries=2)
+
+    assert result.success, result.error
+    assert notified(result) == CAMPAIGN[:2] and failed(result) == {}
+    smtp.assert_each_got_exactly_one(CAMPAIGN[:2], one_per_message=True)
+
+
+def test_a_message_the_server_still_holds_at_the_deadline_is_not_sent_again_nor_said_unsent(deliver_within, smtp):
+    smtp.faults.verdict_delay = 3
+    with pytest.raises(DeliveryError) as nothing_known:
+        deliver_within(thehive4_case("Spam", CAMPAIGN[:1]), 1.5, smtp_retries=2)
+    time.sleep(2)  # the server delivers what it held
+
+    assert str(nothing_known.value).startswith(
+        f"No feedback is known to have been sent. The SMTP server 127.0.0.1:{smtp.port} had the whole message but"
+        " the job's time budget ran out before it answered: it may have gone out all the same"
+    )
+    assert f"Look in the log of the SMTP server 127.0.0.1:{smtp.port} before" in str(nothing_known.value)
+    smtp.assert_each_got_exactly_one(CAMPAIGN[:1], one_per_message=True)
 
 
 def test_no_message_is_left_in_flight_at_the_deadline_with_the_server_still_deciding(deliver_within, smtp):

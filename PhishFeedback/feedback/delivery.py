@@ -17,7 +17,7 @@ from feedback import pacing, stopping, way_out
 from feedback.composers import Composers
 from feedback.errors import PhishFeedbackError
 from feedback.messages import Outgoing
-from feedback.pacing import TIME_BUDGET_SHARE, Limits
+from feedback.pacing import Limits
 from feedback.shapes import shape
 from feedback.stopping import Stopped
 from feedback.tags import record_time
@@ -87,6 +87,7 @@ class _Account:
         self.trouble: dict[str, Failure] = {}  # by recipient: what they would be told if given up now
         self.tries: dict[str, int] = {}  # a reporter's own deferrals
         self.turned_away = False  # whether the service refused or deferred a reporter, not only the connection
+        self.unsure = False  # whether a message went with no answer: it may have been delivered
         self.stalled = 0  # channels in a row that got no message through
         self.last_try: float | None = None
         self.longest = 0.0  # the longest exchange so far, from handing the message over to the service's answer
@@ -110,7 +111,7 @@ class _Account:
                 " are recorded. Run the responder again for the others, and report the error (README, Troubleshooting)."
             )
         if not self.sent:
-            raise DeliveryError(_summary(self.failed, self.transport.advice, self.turned_away))
+            raise DeliveryError(_summary(self.failed, self.transport.advice, self.turned_away, self.unsure))
         return Delivery(tuple(self.sent), tuple(self.failed), self.accepted_at)
 
     def _attempt_all(self) -> None:
@@ -165,6 +166,11 @@ class _Account:
             raise _Halt(answer.reason)
         elif answer.kind == way_out.RECONNECT:
             raise _ChannelOver(answer.reason, answer.after)
+        elif answer.kind == way_out.UNSURE:
+            self.pending.pop(0)
+            self.failed.append(Failure(item.recipient, answer.reason, True))
+            self.unsure = True
+            raise _ChannelOver(f"{self.transport.name} gave no answer to the message before", None)
         else:
             self._not_now(item, answer)
 
@@ -187,24 +193,9 @@ class _Account:
         now = time.monotonic()
         slot = pacing.next_slot(now, self.last_try, self.limits.max_per_minute)
         if not pacing.fits(slot, self.deadline, self.longest):
-            raise _Halt(self._out_of_time())
+            raise _Halt(pacing.out_of_time(len(self.composer.outgoing), self.limits.max_per_minute))
         if slot > now:
             time.sleep(slot - now)
-
-    def _out_of_time(self) -> str:
-        budget = f"time budget ({TIME_BUDGET_SHARE:.0%} of Cortex's jobTimeout)"
-        advice = "Run the responder again: it mails only those not reached; or raise jobTimeout."
-        pace = self.limits.max_per_minute
-        if not pace:
-            return (
-                f"The job's {budget} ran out, or had too little left for the server to answer one more message,"
-                f" before this reporter's turn. {advice}"
-            )
-        count = len(self.composer.outgoing)
-        return (
-            f"At smtp_max_per_minute {pace:g}, this job's {count} message(s) need"
-            f" {pacing.duration(count, pace) / 60:.1f} min; its {budget} ended before this reporter's turn. {advice}"
-        )
 
     def _waiting(self, reason: str, whole: bool = False) -> None:
         self.trouble.update((item.recipient, Failure(item.recipient, reason, whole)) for item in self.pending)
@@ -236,11 +227,12 @@ def _after(failure: Failure, attempts: int) -> Failure:
     return Failure(failure.address, failure.reason + tried, failure.whole)
 
 
-def _summary(failed: list[Failure], advice: str, turned_away: bool) -> str:
+def _summary(failed: list[Failure], advice: str, turned_away: bool, unsure: bool) -> str:
     """The clauses in one sentence, completed by the transport's advice, then the reasons that are whole sentences;
     the addresses are worth checking only when the service said something of them, not for a closed port."""
     clauses = sorted({f.reason for f in failed if not f.whole})
     sentences = sorted({f.reason for f in failed if f.whole})
     addresses = ", and that it accepts the reporters' addresses" if turned_away else ""
-    told = f"No feedback was sent: {'; '.join(clauses)}. {advice}{addresses}." if clauses else "No feedback was sent."
+    none = "No feedback is known to have been sent" if unsure else "No feedback was sent"
+    told = f"{none}: {'; '.join(clauses)}. {advice}{addresses}." if clauses else f"{none}."
     return " ".join((told, *sentences))

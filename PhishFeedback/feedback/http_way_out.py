@@ -1,5 +1,6 @@
 """What every way out through an HTTP API shares (Microsoft Graph, the Gmail API): one POST of a message, whose 2xx
-counts even when the rest of its answer is lost, and each failure on the way put in its one sentence.
+counts even when the rest of its answer is lost and whose lost answer is never a reason to send it again, and each
+failure on the way put in its one sentence.
 
 Each service reads its own replies (`answer(reply, recipient)` on its transport); what lies between the request and
 a reply is said here once, so that every HTTP way out words it alike. Loaded by the jobs that send over HTTP only.
@@ -10,9 +11,17 @@ from __future__ import annotations
 import time
 
 from feedback.http_exchange import post
-from feedback.http_failures import CutShort, HttpFailure, Malformed, Redirected, TimedOut, TooLarge, Untrusted
+from feedback.http_failures import (
+    CutShort,
+    HttpFailure,
+    Malformed,
+    Redirected,
+    TimedOut,
+    TooLarge,
+    Untrusted,
+)
 from feedback.shapes import shape
-from feedback.way_out import Permanent, Trouble
+from feedback.way_out import Answer, Permanent, Trouble, unsure
 
 # Without importing typing, which a plain job never needs (docs/performance.md).
 TYPE_CHECKING = False
@@ -25,7 +34,10 @@ if TYPE_CHECKING:
         name: str
         advice: str
         url_advice: str  # what to check of its URL when it redirects ("Check graph_url: …")
+        sent_record: str
         deadline: float
+
+        def answer(self, reply: Reply, recipient: str) -> Answer: ...
 
 
 @shape
@@ -38,7 +50,21 @@ class Reply:
     cut: bool  # the status came, and the rest of the answer broke off
 
 
-def posted(session, url: str, limit: int, timeout: float, **request) -> Reply:
+def post_message(
+    service: HttpService, recipient: str, session, url: str, limit: int, timeout: float, **request
+) -> Answer:
+    """The service's answer to one message (its `answer` reads the reply). A request that went whole and got no answer
+    in time is UNSURE: the message may have gone, and is not sent again in this job."""
+    try:
+        reply = _posted(session, url, limit, timeout, **request)
+    except TimedOut as late:
+        if not late.sent:
+            raise
+        return unsure(service.name, late.told(), service.sent_record)
+    return service.answer(reply, recipient)
+
+
+def _posted(session, url: str, limit: int, timeout: float, **request) -> Reply:
     """The service's reply to one message, JSON asked for; a 2xx that broke off after its status is one (the service
     took the message), and so is an answer too large or not JSON, read without its body. Any other failure is raised,
     an OSError, which `trouble` words."""
@@ -65,7 +91,4 @@ def trouble(failure: OSError, service: HttpService) -> Exception:
         return Trouble(f"the job's time budget ran out while waiting for {name}")
     if not isinstance(failure, HttpFailure):
         return Trouble(f"the connection to {name} failed ({type(failure).__name__})")
-    advice = f"{service.advice}."
-    if isinstance(failure, TimedOut) and failure.sent:
-        advice = f"A message it was sent may have gone out all the same: it is not counted as sent. {advice}"
-    return Trouble(failure.sentence(name, advice), whole=True)
+    return Trouble(failure.sentence(name, f"{service.advice}."), whole=True)

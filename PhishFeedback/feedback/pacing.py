@@ -2,7 +2,8 @@
 
 Mail services count what one mailbox submits per minute (Exchange Online: 30, docs/cortex-and-thehive.md §8)
 and refuse the excess, so the responder spaces its messages itself rather than find the limit by
-hitting it. Plain arithmetic on monotonic seconds, so that every decision can be checked alone.
+hitting it. Plain arithmetic on monotonic seconds, so that every decision can be checked alone; and, when the
+time ran out, why, in the analyst's words.
 """
 
 from __future__ import annotations
@@ -75,3 +76,18 @@ def may_try_again(stalled: int, retries: int, now: float, wait: float, timeout: 
 def duration(count: int, per_minute: float) -> float:
     """Seconds that `count` messages need at the pace, the time on the wire aside."""
     return max(count - 1, 0) * spacing(per_minute)
+
+
+def out_of_time(count: int, per_minute: float) -> str:
+    """Why a reporter's turn never came in a job of `count` messages: the time budget, or the pace that filled it."""
+    budget = f"time budget ({TIME_BUDGET_SHARE:.0%} of Cortex's jobTimeout)"
+    advice = "Run the responder again: it mails only those not reached; or raise jobTimeout."
+    if not per_minute:
+        return (
+            f"The job's {budget} ran out, or had too little left for the server to answer one more message,"
+            f" before this reporter's turn. {advice}"
+        )
+    return (
+        f"At smtp_max_per_minute {per_minute:g}, this job's {count} message(s) need"
+        f" {duration(count, per_minute) / 60:.1f} min; its {budget} ended before this reporter's turn. {advice}"
+    )

@@ -35,6 +35,9 @@ REFUSED = "refused"  # final for this reporter only (an unknown or invalid recip
 DEFERRED = "deferred"  # this reporter's message only, for now (greylisting): tried again later, others go on
 RECONNECT = "reconnect"  # the channel is over or throttled: pause (`after` s, else the back-off), then go on
 STOP = "stop"  # nothing more goes out in this job (a quota, a refused sender, missing rights): `reason` says why
+# The service had the whole message and gave no answer: it may have gone out, so it is neither counted as sent nor
+# tried again in this job (the next run's, after a look at the `sent_record`); the channel is over.
+UNSURE = "unsure"
 
 
 class Permanent(PhishFeedbackError):
@@ -44,11 +47,11 @@ class Permanent(PhishFeedbackError):
 
 @shape
 class Answer:
-    """What became of one message. Its `reason` is for the analyst, "" when accepted: a STOP's is whole sentences
-    that carry their own advice (`stop` makes them); the others' a clause, to which the policy adds how often it was
-    tried and the transport's `advice`."""
+    """What became of one message. Its `reason` is for the analyst, "" when accepted: a STOP's or an UNSURE's is whole
+    sentences that carry their own advice (`stop`, `unsure` make them); the others' a clause, to which the policy adds
+    how often it was tried and the transport's `advice`."""
 
-    kind: str  # one of the five above
+    kind: str  # one of the six above
     reason: str
     after: float | None  # RECONNECT: the service's own wait (Retry-After), None for the policy's back-off
 
@@ -61,6 +64,17 @@ def stop(sentences: str) -> Answer:
     """A STOP, whose reason is whole sentences, advice included, beginning with a capital whatever the service's name
     (the Gmail API's begins with "the"): the analyst reads them after "No feedback was sent."."""
     return Answer(STOP, sentences[:1].upper() + sentences[1:], None)
+
+
+def unsure(name: str, what_happened: str, sent_record: str) -> Answer:
+    """The answer for a message `name` had whole and did not answer: `what_happened` says how it ended."""
+    return Answer(
+        UNSURE,
+        f"{name[:1].upper()}{name[1:]} had the whole message but {what_happened}: it may have gone out all the same,"
+        f" and is neither counted as sent nor sent again in this job. Look in {sent_record} before running the"
+        " responder again.",
+        None,
+    )
 
 
 def not_the_service(name: str, status: int, content_type: str | None, expected: str, check: str) -> Answer:

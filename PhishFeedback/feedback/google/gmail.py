@@ -17,7 +17,7 @@ from feedback.api_session import open_session
 from feedback.google.replies import LIMITS, refusal, success
 from feedback.google.settings import GmailSettings
 from feedback.google.token import request_token
-from feedback.http_way_out import Reply, posted, trouble
+from feedback.http_way_out import Reply, post_message, trouble
 from feedback.pacing import Limits
 from feedback.tokens import OAuthError, Token, TokenSource
 from feedback.way_out import Answer, Check, Permanent, Transport
@@ -122,8 +122,9 @@ class _Channel:
         raw = base64.urlsafe_b64encode(message.as_bytes()).decode("ascii")
         self._in_time()
         request = {"json": {"raw": raw}, "headers": {"Authorization": f"Bearer {token}"}}
-        reply = posted(self.session, transport.send_url, LARGEST_ANSWER, transport.timeout_now(), **request)
-        return transport.answer(reply, recipient)
+        return post_message(
+            transport, recipient, self.session, transport.send_url, LARGEST_ANSWER, transport.timeout_now(), **request
+        )
 
     def _token(self) -> str:
         """The job's token, asked for once, and again only by a job that outlives it."""

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from feedback import way_out
 from feedback.alarm import Clock, timeout_within
 from feedback.api_session import open_session
-from feedback.http_way_out import Reply, posted, trouble
+from feedback.http_way_out import Reply, post_message, trouble
 from feedback.microsoft.settings import GraphSettings
 from feedback.microsoft.token import request_token
 from feedback.pacing import Limits
@@ -124,8 +124,9 @@ class GraphTransport(Transport, TokenSource):
             "headers": {"Authorization": f"Bearer {self._token()}", "Content-Type": "text/plain"},
         }
         with self.clock:
-            reply = posted(self.session, self.endpoint, LARGEST_ANSWER, self.timeout_now(), **request)
-        return self.answer(reply, recipient)
+            return post_message(
+                self, recipient, self.session, self.endpoint, LARGEST_ANSWER, self.timeout_now(), **request
+            )
 
     def answer(self, reply: Reply, recipient: str) -> Answer:
         """The policy's answer to Graph's reply (docs/graph.md, "What Graph's replies mean": each status and code); 202

@@ -25,6 +25,10 @@ class ReplyTooLong(smtplib.SMTPException):
 # What one reply may hold: an EHLO answer has a dozen lines. Endless "220-" lines before STARTTLS
 # (from anyone on the path) would otherwise grow the job's memory until its time budget.
 REPLY_LINES, REPLY_OCTETS = 100, 64 * 1024
+# How long the reply to a message's end is awaited, at least (RFC 5321 §4.5.3.2.6: ten minutes): a server, or the
+# content filter behind it, may take longer there than smtp_timeout, and a message given up on then may go all the
+# same. The job's deadline still cuts it.
+MESSAGE_END_WAIT = 600.0
 
 
 class _Timed:
@@ -32,6 +36,7 @@ class _Timed:
 
     def __init__(self, *args: object, clock: Clock, **kwargs: object) -> None:
         self.clock = clock
+        self.message_ended = False  # the whole message went, and the server's verdict on it has not come yet
         super().__init__(*args, **kwargs)
 
     def _get_socket(self, *args: object):
@@ -57,6 +62,9 @@ class _Timed:
             raise
         if self.clock.rang:
             raise OutOfTime()
+        if self.message_ended:
+            self.message_ended = False
+            self.sock.settimeout(self.timeout)
         return reply
 
     def send(self, s: str | bytes) -> None:
@@ -65,6 +73,9 @@ class _Timed:
         except (OSError, smtplib.SMTPServerDisconnected):
             self._cut()
             raise
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):  # the message's end, as smtplib's data() sends it
+            self.message_ended = True
+            self.sock.settimeout(max(self.timeout, MESSAGE_END_WAIT))
 
     def _cut(self) -> None:
         if self.clock.out():

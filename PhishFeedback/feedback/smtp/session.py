@@ -17,6 +17,7 @@ from functools import cache
 
 from feedback.alarm import Clock, timeout_within
 from feedback.smtp.connection import (
+    MESSAGE_END_WAIT,
     REPLY_LINES,
     REPLY_OCTETS,
     OutOfTime,
@@ -188,6 +189,18 @@ def describe_trouble(error: Exception, smtp: SmtpSettings) -> str:
     if isinstance(cause, smtplib.SMTPServerDisconnected):
         return f"{where} closed the connection"
     return f"the connection to {where} failed ({getattr(cause, 'strerror', None) or type(cause).__name__})"
+
+
+def unanswered(error: Exception, smtp: SmtpSettings) -> str | None:
+    """How the wait for the reply to a message's end ran out, as a clause ("… had the whole message but <this>"):
+    a server that holds the message that long may well send it. None for a connection the server closed instead,
+    which most likely lost it: that message is tried again (docs/exactly-once.md)."""
+    if isinstance(error, OutOfTime):
+        return "the job's time budget ran out before it answered"
+    cause = error.__context__ if isinstance(error, smtplib.SMTPServerDisconnected) and error.__context__ else error
+    if isinstance(cause, (TimeoutError, socket.timeout)):
+        return f"gave no answer within {max(smtp.reach.timeout, MESSAGE_END_WAIT):g} s"
+    return None
 
 
 def reply_text(reply: bytes | str) -> str:

@@ -15,9 +15,9 @@ from feedback import pacing, way_out
 from feedback.pacing import Limits
 from feedback.smtp import replies
 from feedback.smtp.logins import sender_advice, sessions
-from feedback.smtp.session import Session, describe_trouble, reply_text
+from feedback.smtp.session import Session, describe_trouble, reply_text, unanswered
 from feedback.smtp.settings import SmtpSettings
-from feedback.way_out import NOT_CHECKED, Answer, Check, Permanent, Transport, Trouble, quota_stop, stop
+from feedback.way_out import NOT_CHECKED, Answer, Check, Permanent, Transport, Trouble, quota_stop, stop, unsure
 
 
 class SmtpTransport(Transport):
@@ -137,4 +137,10 @@ class _Channel:
             return answer(replies.SENDER, refused.smtp_code, reply_text(refused.smtp_error), recipient)
         except smtplib.SMTPDataError as refused:
             return answer(replies.MESSAGE, refused.smtp_code, reply_text(refused.smtp_error), recipient)
+        except (smtplib.SMTPServerDisconnected, OSError) as lost:
+            transport = self.transport
+            late = unanswered(lost, transport.smtp) if self.connection.message_ended else None
+            if late is None:
+                raise
+            return unsure(transport.name, late, transport.sent_record)
         return way_out.TAKEN

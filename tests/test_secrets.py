@@ -241,7 +241,8 @@ def test_an_xoauth2_string_quoted_over_several_reply_lines_cannot_be_joined_back
     result = cortex(thehive4_case(), **oauth)
 
     assert not result.success
-    assert "refused the OAuth2 login" in result.error and "5.7.3 Authentication unsuccessful" in result.error
+    assert "refused the OAuth2 login" in result.error
+    assert "535 5.7.3 ******** Authentication unsuccessful" in result.error, "the lines read as one, the quote masked"
     assert leaked(result.everything_printed(), TOKEN, MAILBOX) == []
     assert leaked(result.everything_printed(), XOAUTH2_STRING, MAILBOX) == []
 
@@ -254,6 +255,20 @@ def test_a_password_quoted_with_white_space_inserted_shows_it_nowhere(cortex, sm
 
     assert result.success, result.error
     assert "You are" in result.output["full"]["failed"][0]["reason"]
+    assert leaks(result, smtp, PASSWORD) == []
+
+
+@pytest.mark.parametrize("width", [8, 12, 16])
+@pytest.mark.parametrize("form", ["password", "auth_plain"])
+def test_a_login_refusal_quoting_the_password_a_few_characters_a_line_shows_it_nowhere(cortex, smtp, form, width):
+    """Each line of the reply opens with its codes (RFC 2034), which smtplib keeps between the pieces of the quote."""
+    quoted = PASSWORD if form == "password" else b64(f"\0{USER}\0{PASSWORD}")
+    pieces = [quoted[start : start + width] for start in range(0, len(quoted), width)]
+    smtp.faults.auth_reply = "\r\n".join([*(f"535-5.7.8 {p}" for p in pieces[:-1]), f"535 5.7.8 {pieces[-1]}"])
+    result = cortex(thehive4_case())
+
+    assert not result.success
+    assert f"refused the login of '{USER}': 535 5.7.8 " in result.error
     assert leaks(result, smtp, PASSWORD) == []
 
 

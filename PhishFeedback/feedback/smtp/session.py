@@ -204,5 +204,15 @@ def unanswered(error: Exception, smtp: SmtpSettings) -> str | None:
 
 
 def reply_text(reply: bytes | str) -> str:
+    """A reply on one line, as a reader joins its lines: smtplib drops each line's code but keeps the enhanced code
+    (RFC 3463) that RFC 2034 repeats at the head of every line, which would cut what the lines quote into pieces (a
+    password echoed 12 characters a line, too short for the scrubber to find each piece): it is kept at the first."""
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-    return " ".join(text.split())
+    first, *rest = text.split("\n")
+    return " ".join(" ".join([first, *(_without_enhanced_code(line) for line in rest)]).split())
+
+
+def _without_enhanced_code(line: str) -> str:
+    code, _, text = line.lstrip().partition(" ")
+    parts = code.split(".")
+    return text if len(parts) == 3 and all(part.isdigit() for part in parts) else line

@@ -291,7 +291,7 @@ def graph_transport(graph) -> GraphTransport:
 def throttled(retry_after: str) -> Answered:
     """Graph's 429, as the transport reads it."""
     status, code, text = THROTTLED
-    return Answered(status, {"Retry-After": retry_after}, {"error": {"code": code, "message": text}}, False)
+    return Answered(status, {"Retry-After": retry_after}, {"error": {"code": code, "message": text}}, False, False)
 
 
 def test_graph_waits_what_retry_after_says_in_seconds_or_as_a_date(graph):

@@ -97,12 +97,13 @@ def test_an_answer_cut_short_after_the_service_took_the_message_counts_as_sent_a
     assert notified(result) == [ALICE, BOB] and failed(result) == {}
 
 
-def test_a_proxy_page_answering_200_is_not_counted_as_sent(cortex, service):
-    service.script.append(page(200, BLOCKED))
+@pytest.mark.parametrize("status", [200, 202])
+def test_a_proxy_page_answering_2xx_is_not_counted_as_sent(cortex, service, status):
+    service.script.append(page(status, BLOCKED))
     result = cortex(thehive4_case("Spam", [ALICE, BOB]), **service.items)
 
     assert not result.success
-    assert f"{named(service)} answered HTTP 200, text/html; charset=utf-8, which is not" in result.error
+    assert f"{named(service)} answered HTTP {status}, text/html; charset=utf-8, which is not" in result.error
     assert "a proxy's block page say" in result.error and f"Check {service.url_item}" in result.error
     assert result.operations == [] and service.took() == []
 

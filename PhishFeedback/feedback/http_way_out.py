@@ -48,6 +48,7 @@ class Reply:
     headers: dict[str, str]
     body: object  # its JSON value; None when empty, or read without it (cut short, too large or not JSON)
     cut: bool  # the status came, and the rest of the answer broke off
+    foreign: bool  # a whole body came that is no JSON, or too large: a page, most likely, of another party
 
 
 def post_message(
@@ -73,8 +74,9 @@ def _posted(session, url: str, limit: int, timeout: float, **request) -> Reply:
     except (CutShort, TooLarge, Malformed) as partial:
         if isinstance(partial, CutShort) and not 200 <= partial.status < 300:
             raise
-        return Reply(partial.status, partial.headers, None, isinstance(partial, CutShort))
-    return Reply(status, headers, body, False)
+        cut = isinstance(partial, CutShort)
+        return Reply(partial.status, partial.headers, None, cut, not cut)
+    return Reply(status, headers, body, False, False)
 
 
 def trouble(failure: OSError, service: HttpService) -> Exception:

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from feedback.delivery import DeliveryError
-from testkit.cases import thehive4_case, thehive5_alert
+from testkit.cases import thehive4_case, thehive5_alert, thehive5_case
 from testkit.cortex import ACKNOWLEDGE_MANIFEST, apply_operations
 from testkit.records import notified, told, untimed
 from testkit.smtp_server import LoopbackSmtp, RawTcpServer
@@ -96,6 +96,26 @@ def test_every_recipient_refused_is_an_error_that_tags_nothing(cortex, smtp):
     assert not result.success
     assert "No feedback was sent: the server refused alice@example.org: 550 5.7.1 Relaying denied" in result.error
     assert smtp.delivered == []
+
+
+def test_a_campaign_refused_whole_names_ten_reporters_and_counts_the_others(cortex, smtp):
+    reporters = [f"reporter{n:02}@example.org" for n in range(25)]
+    smtp.faults.refuse.update(dict.fromkeys(reporters, "550 5.7.1 Relaying denied"))
+    result = cortex(thehive4_case("Spam", reporters))
+
+    assert not result.success
+    assert "the server refused reporter09@example.org: 550 5.7.1 Relaying denied; and 15 more." in result.error
+    assert "reporter10@" not in result.error
+
+
+def test_thousands_of_unusable_reporter_values_name_ten_in_the_error_and_count_the_others(cortex, smtp):
+    junk = [f"Employee {n} <not-an-address-{n}>" for n in range(2_000)]
+    result = cortex(thehive5_case("Spam", junk))
+
+    assert not result.success
+    assert result.error.startswith("No reporter address can be mailed ('Employee 0 <not-an-address-0>': it has no")
+    assert "'Employee 9 <not-an-address-9>': it has no '@' (an address is name@domain); and 1990 more)." in result.error
+    assert len(result.error) < 2_000
 
 
 def test_temporary_refusal_of_the_message_is_retried_in_the_same_job(cortex, smtp):

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from feedback import pacing, stopping, way_out
 from feedback.composers import Composers
-from feedback.errors import PhishFeedbackError
+from feedback.errors import PhishFeedbackError, named
 from feedback.messages import Outgoing
 from feedback.pacing import Limits
 from feedback.shapes import shape
@@ -234,5 +234,5 @@ def _summary(failed: list[Failure], advice: str, turned_away: bool, unsure: bool
     sentences = sorted({f.reason for f in failed if f.whole})
     addresses = ", and that it accepts the reporters' addresses" if turned_away else ""
     none = "No feedback is known to have been sent" if unsure else "No feedback was sent"
-    told = f"{none}: {'; '.join(clauses)}. {advice}{addresses}." if clauses else f"{none}."
+    told = f"{none}: {named(clauses, str)}. {advice}{addresses}." if clauses else f"{none}."
     return " ".join((told, *sentences))

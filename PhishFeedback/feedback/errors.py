@@ -1,4 +1,4 @@
-"""The root of the failures the job words for the analyst.
+"""The root of the failures the job words for the analyst, and how their sentences name many reporters.
 
 Each is raised where its cause is known, with the sentence that says what to fix; the Responder
 turns any of them into a Cortex error in one place (feedback/responder.py), so that a new kind of
@@ -6,6 +6,18 @@ failure only has to derive from this class to be reported, never to be listed.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+# What a sentence for the analyst names of a long list (reporters refused, or not reached); the others are counted.
+NAMED = 10
+
+
+def named(items: Sequence, word: Callable[[object], str], where: str = "") -> str:
+    """The first NAMED items, each as `word` says it, then how many more there are (and `where` they are listed): a
+    campaign of thousands must not make a sentence of megabytes."""
+    more = len(items) - NAMED
+    return "; ".join(word(item) for item in items[:NAMED]) + (f"; and {more} more{where}" if more > 0 else "")
 
 
 class PhishFeedbackError(Exception):

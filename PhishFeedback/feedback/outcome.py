@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from feedback import way_out
 from feedback.composers import Composers
 from feedback.delivery import Delivery, Failure
+from feedback.errors import named
 from feedback.flavours import ACKNOWLEDGEMENT
 from feedback.logo import Logo
 from feedback.plan import Decision
@@ -17,8 +18,6 @@ from feedback.way_out import NOT_CHECKED, Check, Checked
 
 # Characters of message text the dry-run report shows; the messages past it are only named.
 PREVIEW_LIMIT = 2_000_000
-# Unreached reporters named in the analyst's message; `full.failed` lists them all.
-NAMED_FAILURES = 10
 
 
 @shape
@@ -101,10 +100,8 @@ def _foreseen(checked: tuple[Checked, ...]) -> str:
 
 
 def _named(reporters: Sequence[Checked | Failure], listed_under: str) -> str:
-    """The first NAMED_FAILURES reporters with their reasons; the others are counted, and listed in `full`."""
-    named = "; ".join(f"{r.address} ({r.reason})" for r in reporters[:NAMED_FAILURES])
-    others = len(reporters) - NAMED_FAILURES
-    return named + (f"; and {others} more, listed under {listed_under}" if others > 0 else "")
+    """The first reporters with their reasons; the others are counted, and listed in `full`."""
+    return named(reporters, lambda r: f"{r.address} ({r.reason})", f", listed under {listed_under}")
 
 
 def _shown(recipient: str, message, earlier: str) -> dict[str, str]:

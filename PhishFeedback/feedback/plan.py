@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from feedback.addresses import AddressError, domain_allowed, parse_address
 from feedback.case import CaseError, Observable, Report, one_line, verdict_named
+from feedback.errors import named
 from feedback.flavours import ACKNOWLEDGEMENT, VERDICT_FLAVOUR
 from feedback.items import IN_BOTH
 from feedback.redaction import shortened, spare
@@ -164,7 +165,7 @@ def _tagged(observables: list[Observable], reporter_tag: str) -> list[str]:
 
 
 def _nobody(refused: list[Refusal], kind: str) -> str:
-    reasons = "; ".join(f"'{shortened(r.value, 80)}': {r.reason}" for r in refused)
+    reasons = named(refused, lambda r: f"'{shortened(r.value, 80)}': {r.reason}")
     advice = f"Correct the {kind}'s reporter tags."
     if any(r.reason == OUTSIDE_DOMAINS for r in refused):
         advice = (

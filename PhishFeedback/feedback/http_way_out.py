@@ -11,15 +11,7 @@ from __future__ import annotations
 import time
 
 from feedback.http_exchange import post
-from feedback.http_failures import (
-    CutShort,
-    HttpFailure,
-    Malformed,
-    Redirected,
-    TimedOut,
-    TooLarge,
-    Untrusted,
-)
+from feedback.http_failures import CutShort, HttpFailure, Malformed, Redirected, TimedOut, TooLarge, Untrusted
 from feedback.shapes import shape
 from feedback.way_out import Answer, Permanent, Trouble, unsure
 

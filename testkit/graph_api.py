@@ -93,6 +93,7 @@ class GraphApi:
         # mailboxSettings/language: each mailbox's locale, whether the app holds MailboxSettings.Read, a scripted reply.
         self.locales: dict[str, str] = {}
         self.mailbox_settings_read = True
+        self.out_of_scope: set[str] = set()  # mailboxes outside the app's RBAC for Applications scope: 403 to each
         self.language_reply: Reply | Fault | None = None
         self.language_requests: list[Received] = []
         self.lock = threading.Lock()
@@ -141,7 +142,7 @@ class GraphApi:
         return answered(self.language_reply, lambda: self._locale(unquote(match.group(1))))
 
     def _locale(self, user: str) -> Reply:
-        if not self.mailbox_settings_read:
+        if not self.mailbox_settings_read or user in self.out_of_scope:
             return error(ACCESS_DENIED)
         if user not in self.locales:
             return error((404, "ErrorInvalidUser", f"The requested user '{user}' is invalid."))

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from testkit.cases import thehive4_alert, thehive5_alert, thehive40_alert
+from testkit.cases import thehive4_alert, thehive5_alert, thehive40_alert, thehive_alert
 from testkit.cortex import apply_operations
 from testkit.thehive40_tags import stored
 from testkit.thehive_api import API_KEY, legacy_alert_answer, legacy_observable, v1_observable
@@ -127,3 +127,12 @@ def test_alert_reporters_are_mailed_once_across_runs(cortex, smtp, thehive, api,
     assert first.success and second.success, (first.error, second.error)
     assert sorted(smtp.recipients()) == ["bob@example.org", "bounce=alice@example.org"]
     assert second.operations == []
+
+
+def test_a_reporter_observable_whose_value_ends_in_a_line_break_is_mailed(cortex, smtp):
+    artifacts = [{"dataType": "mail", "data": "bob@example.org\n", "tags": ["reporter"]}]
+    result = cortex(thehive_alert("Spam", (), artifacts=artifacts), data_type="thehive:alert")
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["bob@example.org"]
+    assert result.output["full"]["refused"] == []

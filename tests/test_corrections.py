@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import re
 import shutil
+from datetime import datetime, timedelta, timezone
 from html import escape
 
 import pytest
@@ -374,3 +375,20 @@ def test_a_record_dated_in_the_future_does_not_hide_a_correction_owed(cortex, sm
     assert result.success, result.error
     assert smtp.recipients() == [ALICE]
     assert result.output["full"]["corrections"] == [{"address": ALICE, "earlier": "Legit email"}]
+
+
+def test_a_record_dated_minutes_ahead_by_another_hosts_clock_is_still_the_last_verdict_told(cortex, smtp):
+    """Two Cortex hosts, one clock a few minutes ahead: its record of 'Phishing' is the latest, read as it stands."""
+    now = datetime.now(timezone.utc)
+    earlier, ahead = (f"{now + delta:%Y-%m-%dT%H:%M:%SZ}" for delta in (timedelta(days=-2), timedelta(minutes=10)))
+    tags = [
+        f"feedback_sent:{ALICE}",
+        f"feedback_verdict:{earlier};Legit email;{ALICE}",
+        f"feedback_verdict:{ahead};Phishing;{ALICE}",
+    ]
+    result = cortex(thehive4_case("Phishing", [ALICE], tags=tags))
+
+    assert result.success, result.error
+    assert smtp.delivered == [] and result.operations == []
+    assert result.output["full"]["already_notified"] == [ALICE]
+    assert result.output["full"]["warnings"] == []

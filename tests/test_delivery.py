@@ -88,6 +88,14 @@ def test_verdict_is_read_from_every_custom_field_shape(cortex, smtp, case):
     assert "legitimate e-mail" in only_message(smtp).message.get_body(("plain",)).get_content()
 
 
+def test_a_blank_entry_beside_the_verdict_in_a_multi_value_field_is_not_a_second_verdict(cortex, smtp):
+    result = cortex(dict(thehive5_case(None), customFieldValues={"phishFeedback": ["Spam", ""]}))
+
+    assert result.success, result.error
+    assert result.output["full"]["verdict"] == "Spam"
+    assert smtp.recipients() == ["alice@example.org"]
+
+
 def test_implicit_tls_server_on_its_own_port(cortex, certificates):
     with LoopbackSmtp(certificates, tls="implicit") as server:
         result = cortex(thehive4_case(), smtp_port=server.port, smtp_security="tls")

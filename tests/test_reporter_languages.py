@@ -69,6 +69,20 @@ def test_without_mailbox_settings_read_graph_is_asked_once_and_the_job_warns_onc
     assert "MailboxSettings.Read application permission" in warning and "RBAC for Applications" in warning
 
 
+def test_the_languages_graph_gave_before_it_refused_a_mailbox_are_kept(cortex, graph, graph_items):
+    """An app whose RBAC for Applications scope holds alice's mailbox and not bob's: Graph refuses bob's language,
+    the job asks no further, and alice still gets the language her mailbox gave."""
+    graph.locales = {ALICE: "nl-BE", BOB: "nl-BE", CAROL: "nl-BE"}
+    graph.out_of_scope = {BOB}
+    result = cortex(thehive4_case("Spam", [ALICE, BOB, CAROL]), language="auto,fr", **graph_items)
+
+    assert result.success, result.error
+    assert languages(graph.accepted) == {ALICE: "nl", BOB: "fr", CAROL: "fr"}
+    assert len(graph.language_requests) == 2
+    [warning] = warnings(result)
+    assert f"refused to read the mailbox language of {BOB}" in warning
+
+
 def test_a_graph_that_fails_the_lookup_is_not_asked_again_and_the_messages_go_out(cortex, graph, graph_items):
     graph.locales = {ALICE: "nl-BE", BOB: "nl-BE"}
     graph.language_reply = error(UNAVAILABLE)

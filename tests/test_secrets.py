@@ -258,6 +258,30 @@ def test_a_password_quoted_with_white_space_inserted_shows_it_nowhere(cortex, sm
     assert leaks(result, smtp, PASSWORD) == []
 
 
+def test_any_23_characters_of_a_secret_are_blotted_out_wherever_they_stand():
+    """docs/security.md: any 23 characters or more of a secret's forms, a piece a server quotes alone, after any
+    number of other characters."""
+    secret = "Qw7-Lp2x-Zr9v-Kt4m-Hn6b-Fd8c-Js3g"
+    redaction.remember(secret)
+
+    for start in range(len(secret) - 22):
+        for before in range(24):
+            piece = secret[start : start + 23]
+            assert redaction.scrub(f"{'#' * before} {piece} (wrong)") == f"{'#' * before} ******** (wrong)"
+
+
+def test_proxy_credentials_written_percent_encoded_are_scrubbed_as_they_travel():
+    """A proxy password holding '@' and ':' is written percent-encoded in the URL; it travels decoded, in the
+    Proxy-Authorization header's base64, and a proxy's page may quote either."""
+    redaction.remember_secrets({"proxy_https": "http://proxyuser:Pr0xy%40S3cret%3APass@proxy.example:3128"})
+    basic = base64.b64encode(b"proxyuser:Pr0xy@S3cret:Pass").decode()
+
+    scrubbed = redaction.scrub(f"407 Proxy Authentication Required (Basic {basic}; password Pr0xy@S3cret:Pass)")
+
+    assert basic not in scrubbed and "Pr0xy@S3cret:Pass" not in scrubbed
+    assert scrubbed.startswith("407 Proxy Authentication Required (Basic ")
+
+
 @pytest.mark.parametrize("width", [8, 12, 16])
 @pytest.mark.parametrize("form", ["password", "auth_plain"])
 def test_a_login_refusal_quoting_the_password_a_few_characters_a_line_shows_it_nowhere(cortex, smtp, form, width):

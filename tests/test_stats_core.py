@@ -104,6 +104,18 @@ case_like = st.fixed_dictionaries(
 )
 
 
+def test_a_reporter_corrected_later_is_timed_by_their_first_verdict_message():
+    """docs/statistics.md: the time to feedback runs to the reporter's first verdict message, not to a correction."""
+    tags = [
+        *BASE["tags"],
+        "feedback_verdict:2026-01-01T00:10:00Z;Spam;a@example.org",
+        "feedback_verdict:2026-01-03T08:00:00Z;Phishing;a@example.org",
+    ]
+    facts = case_facts({**BASE, "tags": tags}, "phishFeedback", "Phishing report")
+
+    assert facts.told == {"a@example.org": 1767226200.0}
+
+
 def answered_after(minutes: list[int], sent_tag: bool = True) -> dict:
     """The feedback of one Spam case whose reporters were told so many minutes after it was made."""
     tags = []

@@ -113,7 +113,10 @@ class Faults:
     hard_errors: int = 0
     defer_data: int = 0
     drop_data: int = 0
+    # Once this many were delivered: the next message is held `stall_for` s at its end, then "451 4.4.2 Stalled on
+    # purpose" (a server that decides slowly, and finally not).
     stall_after: int = -1
+    stall_for: float = 60.0
     # After this many messages in one session: 421 to the next MAIL FROM, and the connection closed.
     per_session: int = 0
     # Once this many were delivered: the connection closed without a word at the next MAIL FROM (once).
@@ -232,7 +235,7 @@ class _Handler:
         if faults.on_data:
             faults.on_data()
         if faults.stall_after == len(self.server.delivered):
-            await asyncio.sleep(60)
+            await asyncio.sleep(faults.stall_for)
             return "451 4.4.2 Stalled on purpose"
         if faults.drop_data > 0:
             faults.drop_data -= 1

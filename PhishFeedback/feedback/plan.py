@@ -97,8 +97,11 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
             refused.append(Refusal(value, _lost(report.kind) if lost_by_thehive40(value) else str(bad)))
             continue
         key = address.lower()
-        if not domain_allowed(address, audience.allowed_domains) or key in audience.own:
-            refused.append(Refusal(value, OWN_MAILBOX if key in audience.own else OUTSIDE_DOMAINS))
+        if key in audience.own:
+            refused.append(Refusal(value, OWN_MAILBOX))
+            continue
+        if not domain_allowed(address, audience.allowed_domains):
+            refused.append(Refusal(value, OUTSIDE_DOMAINS))
             continue
         if key in seen:
             continue

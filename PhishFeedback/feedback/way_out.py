@@ -63,18 +63,24 @@ TAKEN = Answer(ACCEPTED, "", None)
 def stop(sentences: str) -> Answer:
     """A STOP, whose reason is whole sentences, advice included, beginning with a capital whatever the service's name
     (the Gmail API's begins with "the"): the analyst reads them after "No feedback was sent."."""
-    return Answer(STOP, sentences[:1].upper() + sentences[1:], None)
+    return Answer(STOP, _begun(sentences), None)
 
 
 def unsure(name: str, what_happened: str, sent_record: str) -> Answer:
     """The answer for a message `name` had whole and did not answer: `what_happened` says how it ended."""
     return Answer(
         UNSURE,
-        f"{name[:1].upper()}{name[1:]} had the whole message but {what_happened}: it may have gone out all the same,"
-        f" and is neither counted as sent nor sent again in this job. Look in {sent_record} before running the"
-        " responder again.",
+        _begun(
+            f"{name} had the whole message but {what_happened}: it may have gone out all the same, and is neither"
+            f" counted as sent nor sent again in this job. Look in {sent_record} before running the responder again."
+        ),
         None,
     )
+
+
+def _begun(sentences: str) -> str:
+    """Sentences that begin with a capital, whatever the service's name they begin with."""
+    return sentences[:1].upper() + sentences[1:]
 
 
 def not_the_service(name: str, status: int, content_type: str | None, expected: str, check: str) -> Answer:

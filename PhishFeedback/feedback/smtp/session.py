@@ -172,11 +172,11 @@ def _tls_failure(failure: ssl.SSLError, smtp: SmtpSettings) -> str:
 
 
 def describe_trouble(error: Exception, smtp: SmtpSettings) -> str:
-    """Transient trouble in words; smtplib reports a timeout or a reset as a disconnection, hence __context__."""
+    """Transient trouble in words."""
     where = f"the SMTP server {smtp.where}"
     if isinstance(error, OutOfTime):
         return f"the job's time budget ran out while waiting for {where}"
-    cause = error.__context__ if isinstance(error, smtplib.SMTPServerDisconnected) and error.__context__ else error
+    cause = _cause(error)
     if isinstance(cause, (TimeoutError, socket.timeout)):
         return f"{where} did not answer within {smtp.reach.timeout:g} s"
     if isinstance(cause, ConnectionRefusedError):
@@ -197,10 +197,14 @@ def unanswered(error: Exception, smtp: SmtpSettings) -> str | None:
     which most likely lost it: that message is tried again (docs/exactly-once.md)."""
     if isinstance(error, OutOfTime):
         return "the job's time budget ran out before it answered"
-    cause = error.__context__ if isinstance(error, smtplib.SMTPServerDisconnected) and error.__context__ else error
-    if isinstance(cause, (TimeoutError, socket.timeout)):
+    if isinstance(_cause(error), (TimeoutError, socket.timeout)):
         return f"gave no answer within {max(smtp.reach.timeout, MESSAGE_END_WAIT):g} s"
     return None
+
+
+def _cause(error: Exception) -> Exception:
+    """What failed: smtplib reports a timeout or a reset as a disconnection, whose __context__ it is."""
+    return error.__context__ if isinstance(error, smtplib.SMTPServerDisconnected) and error.__context__ else error
 
 
 def reply_text(reply: bytes | str) -> str:

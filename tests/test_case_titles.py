@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feedback.case import SUBJECT_SEPARATORS, CaseError, one_line, read_report
+from feedback.case import SUBJECT_SEPARATORS, CaseError, read_report
+from feedback.shown_text import one_line
 from testkit.cases import thehive4_case
 
 PREFIX = "Phishing report"

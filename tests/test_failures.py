@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from feedback.shown_text import BIDI_CONTROLS
 from testkit.cases import thehive4_case, thehive5_case
 from testkit.cortex import run_job
 from testkit.smtp_server import PASSWORD, USER, LoopbackSmtp, RawTcpServer, free_port
@@ -191,6 +194,26 @@ def test_reporters_the_server_refuses_every_one_point_at_their_addresses(cortex,
     result = cortex(thehive4_case(), smtp_retries=0)
 
     assert_cortex_error(result, "550 5.1.1 No such user", "accepts the reporters' addresses")
+
+
+def test_a_refusal_reaches_the_analyst_without_the_controls_that_would_reorder_its_words(cortex, smtp):
+    smtp.faults.refuse = {"alice@example.org": "550 5.1.1 User \u202enwonknu\u202c here".encode()}
+
+    result = cortex(thehive4_case(), smtp_retries=0)
+
+    assert_cortex_error(result, "550 5.1.1 User nwonknu here")
+    assert not re.search(BIDI_CONTROLS, result.error)
+
+
+def test_a_refusal_of_many_lines_is_cut_to_what_an_analyst_reads(cortex, smtp):
+    lines = [f"550-5.1.1 Line {n:02} of the reasons this server gives at length" for n in range(1, 40)]
+    smtp.faults.refuse = {"alice@example.org": "\r\n".join([*lines, "550 5.1.1 The last line"])}
+
+    result = cortex(thehive4_case(), smtp_retries=0)
+
+    assert_cortex_error(result, "550 5.1.1 Line 01 of the reasons", "…")
+    assert "The last line" not in result.error
+    assert len(result.error) < 1000
 
 
 def test_an_ipv6_server_is_named_with_its_address_in_brackets(cortex, smtp):

@@ -321,6 +321,14 @@ def test_a_refusal_with_a_huge_code_is_cut_in_the_report(cortex, graph, graph_it
     assert len(failed(result)["alice@example.org"]) < 400
 
 
+def test_a_refusal_reaches_the_analyst_without_the_controls_that_would_reorder_its_words(cortex, graph, graph_items):
+    graph.script = [error((400, "BadRequest", "Recipient \u2067\u202ebad\u202c\u2069 refused.\nSee the log."))]
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
+
+    assert result.success, result.error
+    assert "Recipient bad refused. See the log." in failed(result)["alice@example.org"]
+
+
 def test_a_refusal_cut_in_the_middle_of_a_secret_keeps_no_piece_of_it(cortex, graph, graph_items):
     graph.script = [error((400, "BadRequest", "y " * 145 + CLIENT_SECRET))]  # 300 characters cut 10 of the secret
     result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)

@@ -23,12 +23,13 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
-from feedback.case import one_line, read_report
+from feedback.case import read_report
 from feedback.interim_report import InterimReport
 from feedback.messages import Outgoing
 from feedback.plan import decide
 from feedback.redaction import remember
 from feedback.settings import read_settings
+from feedback.shown_text import one_line
 from feedback.tags import record_time
 from testkit.cases import thehive4_case, thehive5_alert
 from testkit.cortex import (

@@ -13,6 +13,7 @@ from feedback.errors import PhishFeedbackError
 from feedback.flavours import VERDICT_FLAVOUR, VERDICT_ITEMS
 from feedback.redaction import shortened
 from feedback.shapes import shape
+from feedback.shown_text import one_line, printable
 
 VERDICTS = tuple(VERDICT_ITEMS)
 DATA_TYPES = {"thehive:case": "case", "thehive:alert": "alert"}
@@ -23,10 +24,6 @@ SUBJECT_SEPARATORS = " \t:-–—|"
 # What a mail system or a forwarding reporter puts before a report's title: [tags] ([EXT], [SPAM]) and
 # reply or forward markers in the languages of the messages (RE, FW, Fwd, TR, WG, AW), any number of each.
 TITLE_MARKER = r"(?:\[[^\[\]]*\]|(?:re|fwd?|tr|wg|aw)\s*:)"
-# Control characters but line breaks and tabs, lone surrogates (JSON carries them, no mail can): shown as U+FFFD.
-UNPRINTABLE = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]"
-# The marks, embeddings, overrides and isolates of bidirectional text: in a case's value, they reorder our words.
-BIDI_CONTROLS = "[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 
 
 class CaseError(PhishFeedbackError):
@@ -233,18 +230,3 @@ def _known_reference(source_ref: object) -> object:
 
 def _text(value: object) -> str:
     return printable(str(value)) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-
-
-def one_line(text: str) -> str:
-    """A value from the case as a message shows it: printable, on one line, with no bidirectional control.
-
-    The title holds the attacker's subject: its line breaks would make paragraphs worded as the SOC's.
-    """
-    line = printable(" ".join(text.split()))
-    return line if line.isprintable() else re.sub(BIDI_CONTROLS, "", line)
-
-
-def printable(text: str) -> str:
-    """The text with control characters and lone surrogates replaced: it can go into a message as it is."""
-    # Most texts need nothing; compiling the pattern costs more than a whole job's case reading.
-    return text if text.isprintable() else re.sub(UNPRINTABLE, "\ufffd", text)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from email.header import Header
 from email.policy import Policy
 
-from feedback.case import one_line
+from feedback.shown_text import one_line
 
 # What starts an encoded word, to the email package's parser and to mail readers.
 ENCODED_WORD = "=?"

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from feedback.addresses import AddressError, domain_allowed, parse_address
-from feedback.case import CaseError, Observable, Report, one_line, verdict_named
+from feedback.case import CaseError, Observable, Report, verdict_named
 from feedback.errors import named
 from feedback.flavours import ACKNOWLEDGEMENT, VERDICT_FLAVOUR
 from feedback.items import IN_BOTH
 from feedback.redaction import shortened, spare
 from feedback.shapes import replaced, shape
+from feedback.shown_text import one_line
 from feedback.tags import (
     ACKNOWLEDGED,
     NOTIFIED,

@@ -30,6 +30,7 @@ from feedback.secret_forms import (
     private_key_texts,
     secret_item,
 )
+from feedback.shown_text import one_line
 
 # Texts never scrubbed: the responder's record and the reporters it accepted (see `spare`).
 _spared: set[str] = set()
@@ -96,12 +97,14 @@ def holds_secret(text: str, *, pieces: bool = True) -> bool:
 
 
 def shortened(text: str, limit: int) -> str:
-    """Outside text scrubbed, flattened, then cut to `limit` characters; a secret's start left at the cut goes too.
+    """Outside text scrubbed, made one printable line, then cut to `limit` characters; a secret's start left at the
+    cut goes too. Every outside party's text an analyst reads comes through here.
 
-    Scrubbed before it is cut, so that a secret cut in two is still found; what the cut leaves of a
-    secret at the end (its first SHORTEST_FORM characters or more) is dropped.
+    Scrubbed before anything else: a control character replaced by a visible one would hide the secret it
+    splits, and a secret cut in two would not be found; what the cut leaves of a secret at the end (its first
+    SHORTEST_FORM characters or more) is dropped.
     """
-    flat = " ".join(scrub(text).split())
+    flat = one_line(scrub(text))
     if len(flat) <= limit:
         return flat
     cut = flat[: limit - 1]

@@ -14,7 +14,6 @@ from __future__ import annotations
 from email.utils import getaddresses
 
 from feedback.addresses import AddressError, parse_address
-from feedback.case import printable
 from feedback.flavours import TEMPLATE_ITEMS, read_flavour, read_language_item
 from feedback.google.settings import GmailSettings, gmail_settings
 from feedback.items import WHERE, ConfigError, Items
@@ -26,6 +25,7 @@ from feedback.plan import Audience
 from feedback.reach import read_reach
 from feedback.reporter_languages import read_reporter_languages
 from feedback.shapes import shape
+from feedback.shown_text import printable
 from feedback.smtp.settings import SmtpSettings, smtp_settings
 from feedback.thehive.settings import TheHiveSettings, thehive_settings
 
@@ -130,5 +130,5 @@ def _mailbox(name: str, value: str, role: str) -> tuple[str, str]:
 
 
 def _printable(text: str | None) -> str | None:
-    """A text that goes into the messages, fit for them once and for all (feedback/case.py `printable`)."""
+    """A text that goes into the messages, fit for them once and for all (feedback/shown_text.py `printable`)."""
     return None if text is None else printable(text)

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from feedback import pacing, way_out
 from feedback.pacing import Limits
 from feedback.smtp import replies
-from feedback.smtp.session import reply_text
 from feedback.way_out import NOT_CHECKED, Answer, Checked, Permanent
 
 # RFC 5321 §4.5.3.1.8: a server takes at least 100 recipients in one transaction (Postfix 1,000,
@@ -67,7 +66,7 @@ class Envelopes:
     def _transaction(self, connection: smtplib.SMTP) -> None:
         code, reply = self._timed(connection.mail, self.sender)
         if code != 250:  # about every message: the real run stops, or pauses and goes on over a new session
-            answer = self.answer(replies.SENDER, code, reply_text(reply), self.pending[0])
+            answer = self.answer(replies.SENDER, code, reply, self.pending[0])
             raise Permanent(answer.reason) if answer.kind == way_out.STOP else SessionOver(answer.reason)
         taken = 0
         while self.pending and taken < RECIPIENTS_PER_TRANSACTION:
@@ -82,7 +81,7 @@ class Envelopes:
                 taken += 1
                 self._judge(recipient, way_out.TAKEN)
             else:
-                self._judge(recipient, self.answer(replies.RECIPIENT, code, reply_text(reply), recipient))
+                self._judge(recipient, self.answer(replies.RECIPIENT, code, reply, recipient))
         self._timed(connection.rset)
         self.last = time.monotonic()
 

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from functools import partial
 
 from feedback.quota import words
-from feedback.redaction import remember, scrub
-from feedback.smtp.session import LoginDeferred, Session, reply_text, timeout_for
+from feedback.redaction import remember
+from feedback.smtp.session import LoginDeferred, Session, shown_reply, timeout_for
 from feedback.smtp.settings import SmtpSettings
 from feedback.tokens import Token, TokenSource
 from feedback.way_out import Permanent
@@ -136,7 +136,7 @@ def auth_password(connection: smtplib.SMTP, smtp: SmtpSettings) -> None:
     try:
         _sasl(connection, mechanism, encoded)
     except smtplib.SMTPAuthenticationError as refused:
-        reply = scrub(reply_text(refused.smtp_error))
+        reply = shown_reply(refused.smtp_error)
         raise Permanent(
             f"The SMTP server {smtp.where} refused the login of '{user}': {refused.smtp_code} {reply}."
             f" {_password_advice(reply)}"
@@ -166,7 +166,7 @@ def auth_xoauth2(connection: smtplib.SMTP, smtp: SmtpSettings, token: str) -> No
     try:
         _sasl(connection, "XOAUTH2", [initial, ""])
     except smtplib.SMTPAuthenticationError as refused:
-        reply = scrub(reply_text(refused.smtp_error))
+        reply = shown_reply(refused.smtp_error)
         advice = exchange_advice(reply, "Check that the app of oauth_client_id may send as the mailbox in smtp_user.")
         raise Permanent(
             f"The SMTP server {smtp.where} refused the OAuth2 login (XOAUTH2) of '{smtp.user}': {refused.smtp_code}"
@@ -202,6 +202,6 @@ def _sasl(connection: smtplib.SMTP, mechanism: str, answers: list[str]) -> None:
             break
         code, reply = connection.docmd(answer)
     if 400 <= code < 500:
-        raise LoginDeferred(code, scrub(reply_text(reply)))
+        raise LoginDeferred(code, shown_reply(reply))
     if code != 235:
         raise smtplib.SMTPAuthenticationError(code, reply)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from functools import cache
 
 from feedback.alarm import Clock, timeout_within
+from feedback.redaction import shortened
 from feedback.smtp.connection import (
     MESSAGE_END_WAIT,
     REPLY_LINES,
@@ -27,6 +28,9 @@ from feedback.smtp.connection import (
 )
 from feedback.smtp.settings import SmtpSettings
 from feedback.way_out import Permanent
+
+# What of a server's reply the analyst reads: the words that matter come first (its code, what it refuses, why).
+SHOWN_REPLY = 400
 
 
 class LoginDeferred(smtplib.SMTPResponseException):
@@ -138,7 +142,9 @@ def _permanent(failure: Exception, smtp: SmtpSettings) -> Permanent | None:
     if isinstance(failure, socket.gaierror):
         return Permanent(f"The SMTP server name '{smtp.host}' cannot be resolved. Check smtp_host.")
     if isinstance(failure, smtplib.SMTPResponseException) and failure.smtp_code >= 500:
-        return Permanent(f"The SMTP server {smtp.where} answered {failure.smtp_code} {reply_text(failure.smtp_error)}.")
+        return Permanent(
+            f"The SMTP server {smtp.where} answered {failure.smtp_code} {shown_reply(failure.smtp_error)}."
+        )
     return None
 
 
@@ -185,7 +191,7 @@ def describe_trouble(error: Exception, smtp: SmtpSettings) -> str:
         reply = f"{cause.smtp_code} {cause.smtp_error}"
         return f"{where} could not check the login for now ({reply}), a temporary failure on its side"
     if isinstance(cause, smtplib.SMTPResponseException):
-        return f"{where} answered {cause.smtp_code} {reply_text(cause.smtp_error)}"
+        return f"{where} answered {cause.smtp_code} {shown_reply(cause.smtp_error)}"
     if isinstance(cause, smtplib.SMTPServerDisconnected):
         return f"{where} closed the connection"
     return f"the connection to {where} failed ({getattr(cause, 'strerror', None) or type(cause).__name__})"
@@ -205,6 +211,12 @@ def unanswered(error: Exception, smtp: SmtpSettings) -> str | None:
 def _cause(error: Exception) -> Exception:
     """What failed: smtplib reports a timeout or a reset as a disconnection, whose __context__ it is."""
     return error.__context__ if isinstance(error, smtplib.SMTPServerDisconnected) and error.__context__ else error
+
+
+def shown_reply(reply: bytes | str) -> str:
+    """A reply as the analyst reads it: scrubbed, one printable line, cut at SHOWN_REPLY characters, as every outside
+    party's text (feedback/redaction.py `shortened`)."""
+    return shortened(reply_text(reply), SHOWN_REPLY)
 
 
 def reply_text(reply: bytes | str) -> str:

@@ -15,7 +15,7 @@ from feedback import pacing, way_out
 from feedback.pacing import Limits
 from feedback.smtp import replies
 from feedback.smtp.logins import sender_advice, sessions
-from feedback.smtp.session import Session, describe_trouble, reply_text, unanswered
+from feedback.smtp.session import Session, describe_trouble, reply_text, shown_reply, unanswered
 from feedback.smtp.settings import SmtpSettings
 from feedback.way_out import NOT_CHECKED, Answer, Check, Permanent, Transport, Trouble, quota_stop, stop, unsure
 
@@ -82,10 +82,11 @@ class SmtpTransport(Transport):
             " Exchange's last check of the sender (SendAsDenied, at the end of the message).",
         )
 
-    def answer(self, step: str, code: int, text: str, recipient: str) -> Answer:
-        """The policy's answer to a refusal of `recipient`'s message at `step`."""
+    def answer(self, step: str, code: int, said: bytes | str, recipient: str) -> Answer:
+        """The policy's answer to a refusal of `recipient`'s message at `step`, in which the server `said` so."""
+        text = reply_text(said)
         meaning = replies.meaning(step, code, text, self.sender)
-        reply = f"{code} {text}"
+        reply = f"{code} {shown_reply(said)}"
         if meaning == replies.QUOTA:
             return quota_stop(self.name, reply)
         if meaning == replies.SENDER_REFUSED:
@@ -132,11 +133,11 @@ class _Channel:
             self.connection.send_message(message, from_addr=self.transport.sender, to_addrs=[recipient])
         except smtplib.SMTPRecipientsRefused as refused:
             code, reply = next(iter(refused.recipients.values()))
-            return answer(replies.RECIPIENT, code, reply_text(reply), recipient)
+            return answer(replies.RECIPIENT, code, reply, recipient)
         except smtplib.SMTPSenderRefused as refused:
-            return answer(replies.SENDER, refused.smtp_code, reply_text(refused.smtp_error), recipient)
+            return answer(replies.SENDER, refused.smtp_code, refused.smtp_error, recipient)
         except smtplib.SMTPDataError as refused:
-            return answer(replies.MESSAGE, refused.smtp_code, reply_text(refused.smtp_error), recipient)
+            return answer(replies.MESSAGE, refused.smtp_code, refused.smtp_error, recipient)
         except (smtplib.SMTPServerDisconnected, OSError) as lost:
             transport = self.transport
             late = unanswered(lost, transport.smtp) if self.connection.message_ended else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from feedback.addresses import AddressError, parse_address
-from feedback.case import field_value, is_report_title, one_line, verdict_named
+from feedback.case import field_value, is_report_title, verdict_named
 from feedback.plan import REPORTER_NAMESPACE as REPORTER
 from feedback.redaction import shortened
 from feedback.shapes import shape
@@ -145,8 +145,9 @@ def verdict_of(value: object) -> str:
 
 @lru_cache(maxsize=1 << 10)
 def _named(text: str) -> str:
-    # On one line, without the bidirectional controls that would show it as another ("Legit\u202elanruoj").
-    return verdict_named(text) or shortened(one_line(text), 80) or NONE
+    # Shortened as any outside text: on one line, without the bidirectional controls that would show it as another
+    # ("Legit\u202elanruoj").
+    return verdict_named(text) or shortened(text, 80) or NONE
 
 
 def _scalar(value: object) -> str:

@@ -9,10 +9,10 @@ observables tagged `reporter_tag`, read only for the alerts whose `sourceRef` is
 
 from __future__ import annotations
 
-from feedback.case import printable
 from feedback.message_ids import message_id
 from feedback.plan import reporter_values
 from feedback.shapes import shape
+from feedback.shown_text import printable
 from feedback.thehive.observables_api import Absent, Api, within_share
 from feedback.thehive.settings import TheHiveSettings
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 
 from feedback import redaction, secret_index
+from feedback.shown_text import one_line
 
 
 def forget_secrets() -> None:
@@ -29,7 +30,7 @@ def slow_scrub(text: str, pieces: bool = True) -> str:
 
 
 def slow_shortened(text: str, limit: int) -> str:
-    flat = " ".join(slow_scrub(text).split())
+    flat = one_line(slow_scrub(text))
     if len(flat) <= limit:
         return flat
     cut = flat[: limit - 1]

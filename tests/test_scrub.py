@@ -153,3 +153,11 @@ def test_a_secret_remembered_without_its_pieces_is_blotted_out_whole_and_its_pie
         assert redaction.scrub(text) == f"{'·' * before}{token[:40]} then {token[5:]} then {redaction.MASK}", before
         assert redaction.scrub(text) == slow_scrub(text)
     assert len(secret_index.grams) < 10 * secret_index.GRAM
+
+
+def test_a_secrets_start_split_by_a_control_character_at_the_cut_is_dropped_and_the_rest_shown_printable():
+    secret = string.ascii_letters[:30]
+    redaction.remember(secret)
+    text = f"refused \x07: {secret[:8]}\x01{secret[8:15]} and more words after it"
+
+    assert redaction.shortened(text, 28) == "refused \ufffd:…"

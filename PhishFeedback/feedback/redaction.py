@@ -100,9 +100,9 @@ def shortened(text: str, limit: int) -> str:
     """Outside text scrubbed, made one printable line, then cut to `limit` characters; a secret's start left at the
     cut goes too. Every outside party's text an analyst reads comes through here.
 
-    Scrubbed before anything else: a control character replaced by a visible one would hide the secret it
-    splits, and a secret cut in two would not be found; what the cut leaves of a secret at the end (its first
-    SHORTEST_FORM characters or more) is dropped.
+    Scrubbed before it is cut, so that a secret cut in two is still found; what the cut leaves of a secret at the end
+    (its first SHORTEST_FORM characters or more) is dropped. The replacement character a control character becomes
+    is one of the BLANKS the index skips (feedback/secret_index.py): a secret it splits is found all the same.
     """
     flat = one_line(scrub(text))
     if len(flat) <= limit:

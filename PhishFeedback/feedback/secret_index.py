@@ -33,7 +33,7 @@ grams: dict[str, list[tuple[str, int]]] = {}
 whole_only: set[str] = set()
 # Printable to Python, yet shown as nothing, or as a mark a reader skips: a combining grapheme joiner, Hangul fillers,
 # Khmer inherent vowels, the braille blank, variation selectors, and the replacement character a case's control
-# characters become in a message (feedback/case.py), all of which a server may put between a secret's characters.
+# characters become in a message (feedback/shown_text.py), all of which a server may put between a secret's characters.
 BLANKS = frozenset(
     "\u034f\u115f\u1160\u17b4\u17b5\u2800\u3164\uffa0\ufffd"
     + "".join(map(chr, range(0xFE00, 0xFE10)))

@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 
 from feedback import pacing, stopping
 from feedback.delivery import deliver
+from feedback.reach import Reach
 from feedback.smtp import replies
 from feedback.smtp.replies import MESSAGE, RECIPIENT, SENDER, meaning
-from feedback.way_out import ACCEPTED, Answer
+from feedback.way_out import ACCEPTED, DEFERRED, Answer
 from testkit.cases import thehive4_case
 
 
@@ -220,6 +221,45 @@ class _BreaksAfterFirst:
             raise KeyError("a bug")
         self.taken.append(recipient)
         return Answer(ACCEPTED, "", None)
+
+
+class _Greylists:
+    """A way out that defers one reporter every time and takes the others, at once."""
+
+    name = "a way out"
+    advice = "Check the way out."
+    reach = Reach(cacerts=None, proxies={}, timeout=10.0)
+
+    def __init__(self, greylisted: str) -> None:
+        self.greylisted = greylisted
+
+    def channel(self):
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *failure) -> None:
+        return None
+
+    def send(self, message, recipient: str) -> Answer:
+        if recipient == self.greylisted:
+            return Answer(DEFERRED, f"the server refused {recipient}: 451 4.7.1 Greylisted", None)
+        return Answer(ACCEPTED, "", None)
+
+
+def test_a_reporter_given_up_at_the_deadline_is_told_how_often_they_were_deferred(composer):
+    config, messages = composer(thehive4_case("Spam", ("grey@example.org", "alice@example.org")), smtp_retries=3)
+    # After the 1st session (grey deferred, alice taken) a 1 s pause and a 10 s wait for an answer fit in 11.9 s, if
+    # that session took less than 0.9 s; after the 2nd (grey deferred again, 1 s later) they no longer do.
+    delivery = deliver(
+        messages, _Greylists("grey@example.org"), config.limits, time.monotonic() + 11.9, lambda item, at: None
+    )
+
+    assert [item.recipient for item in delivery.sent] == ["alice@example.org"]
+    [failure] = delivery.failed
+    assert failure.address == "grey@example.org"
+    assert failure.reason.endswith("(after 2 attempt(s))"), failure.reason
 
 
 def test_an_unexpected_error_after_a_message_went_out_keeps_its_record(composer):

@@ -1,5 +1,5 @@
-"""Which way out a job's messages take: the one its settings name (the `delivery` item chose them), imported only by
-the jobs that use it.
+"""Which way out a job's messages take: the one its settings chose (the `delivery` item), imported only by the jobs
+that use it.
 
 Microsoft Graph and the Gmail API load requests (and Gmail a signing library): a job sending over
 SMTP, the default, must not pay for them; nor a job through them for smtplib and the SMTP session.
@@ -7,17 +7,19 @@ SMTP, the default, must not pay for them; nor a job through them for smtplib and
 
 from __future__ import annotations
 
+from feedback.google.settings import GmailSettings
+from feedback.microsoft.settings import GraphSettings
 from feedback.settings import Settings
 from feedback.way_out import Transport
 
 
 def transport_for(settings: Settings, deadline: float) -> Transport:
-    """The job's transport, from its settings; nothing is contacted before its first channel or check.
-
-    Each way out's settings shape names its transport's class (`transport`, a dotted path), so that a new way out
-    needs no branch here.
-    """
+    """The job's transport, from its settings; nothing is contacted before its first channel or check."""
     way_out = settings.way_out
-    module, name = way_out.transport.rsplit(".", 1)
-    transport = getattr(__import__(module, fromlist=[name]), name)
-    return transport(way_out, settings.message.sender_address, deadline)
+    if isinstance(way_out, GraphSettings):
+        from feedback.microsoft.graph import GraphTransport as chosen
+    elif isinstance(way_out, GmailSettings):
+        from feedback.google.gmail import GmailTransport as chosen
+    else:
+        from feedback.smtp.transport import SmtpTransport as chosen
+    return chosen(way_out, settings.message.sender_address, deadline)

@@ -21,7 +21,6 @@ class GmailSettings:
     url: str
     reach: Reach
 
-    transport = "feedback.google.gmail.GmailTransport"  # the way out these settings are for (feedback/transports.py)
     __repr__ = without_secrets
 
 

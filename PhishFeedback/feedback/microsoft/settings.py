@@ -37,8 +37,6 @@ class GraphSettings:
     oauth: OAuthSettings
     reach: Reach
 
-    transport = "feedback.microsoft.graph.GraphTransport"  # the way out these settings are for (feedback/transports.py)
-
 
 def graph_settings(items: Items, reach: Reach) -> GraphSettings:
     """Microsoft Graph with a token from Entra ID's client-credentials grant, for the cloud of graph_url."""

@@ -27,7 +27,6 @@ class SmtpSettings:
     oauth: OAuthSettings | None
     ehlo_name: str | None
 
-    transport = "feedback.smtp.transport.SmtpTransport"  # the way out these settings are for (feedback/transports.py)
     __repr__ = without_secrets
 
     @property

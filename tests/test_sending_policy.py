@@ -199,13 +199,12 @@ def test_retries_count_sessions_in_a_row_without_progress_and_respect_the_deadli
     assert not pacing.may_try_again(1, 2, now=95, wait=1, timeout=5, deadline=100)
 
 
-class _BreaksAfterFirst:
-    """A way out that takes the first message, then fails on a bug: a stand-in for whatever bug may come."""
+class _AtOnce:
+    """A way out in the test's own process whose one channel answers at once; `send` says how."""
 
     name = "a way out"
-
-    def __init__(self) -> None:
-        self.taken: list[str] = []
+    advice = "Check the way out."
+    reach = Reach(cacerts=None, proxies={}, timeout=10.0)
 
     def channel(self):
         return self
@@ -215,6 +214,13 @@ class _BreaksAfterFirst:
 
     def __exit__(self, *failure) -> None:
         return None
+
+
+class _BreaksAfterFirst(_AtOnce):
+    """Takes the first message, then fails on a bug: a stand-in for whatever bug may come."""
+
+    def __init__(self) -> None:
+        self.taken: list[str] = []
 
     def send(self, message, recipient: str) -> Answer:
         if self.taken:
@@ -223,24 +229,11 @@ class _BreaksAfterFirst:
         return Answer(ACCEPTED, "", None)
 
 
-class _Greylists:
-    """A way out that defers one reporter every time and takes the others, at once."""
-
-    name = "a way out"
-    advice = "Check the way out."
-    reach = Reach(cacerts=None, proxies={}, timeout=10.0)
+class _Greylists(_AtOnce):
+    """Defers one reporter every time and takes the others."""
 
     def __init__(self, greylisted: str) -> None:
         self.greylisted = greylisted
-
-    def channel(self):
-        return self
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *failure) -> None:
-        return None
 
     def send(self, message, recipient: str) -> Answer:
         if recipient == self.greylisted:

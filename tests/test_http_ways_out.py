@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from feedback.delivery import DeliveryError
 from testkit.cases import thehive4_case
 from testkit.gmail_api import google_error, rate_limited
 from testkit.graph_api import THROTTLED, UNAVAILABLE, error
@@ -128,6 +129,19 @@ def test_a_job_whose_only_message_got_no_answer_does_not_say_that_nothing_was_se
 
     assert not result.success and result.operations == []
     assert result.error.startswith(f"No feedback is known to have been sent. {named(service)} had the whole message")
+
+
+def test_a_message_the_service_still_holds_at_the_deadline_is_not_said_unsent(deliver_within, service):
+    service.script.append(stalled(4))
+    with pytest.raises(DeliveryError) as nothing_known:
+        deliver_within(thehive4_case("Spam", [ALICE]), 2.5, **service.items, smtp_timeout=600)
+
+    assert str(nothing_known.value).startswith(
+        f"No feedback is known to have been sent. {named(service)} had the whole message but the job's time budget"
+        " ran out before it answered: it may have gone out all the same"
+    )
+    time.sleep(2)  # the held answer comes
+    assert service.took() == [ALICE]
 
 
 def test_a_redirect_is_not_followed_and_names_the_url_item(cortex, service):

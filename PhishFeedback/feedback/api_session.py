@@ -162,6 +162,16 @@ def _clocked_pools(clock: Clock) -> dict[str, type]:
                 super().connect()
                 clock.watch(self.sock)  # the TLS socket, which took over the plain one
 
+            def getresponse(self, *args, **kwargs):
+                """The wait for the answer to a request that went whole, cut by the clock, is a timeout: the request
+                may have done its work all the same (a message sent: feedback/http_way_out.py)."""
+                try:
+                    return super().getresponse(*args, **kwargs)
+                except Exception:
+                    if clock.rang:
+                        raise socket.timeout("the job's time budget ran out") from None
+                    raise
+
         return Connection
 
     class Pool(HTTPConnectionPool):

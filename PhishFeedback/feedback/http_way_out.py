@@ -53,7 +53,9 @@ def post_message(
     except TimedOut as late:
         if not late.sent:
             raise
-        return unsure(service.name, late.told(), service.sent_record)
+        spent = time.monotonic() >= service.deadline
+        said = "the job's time budget ran out before it answered" if spent else late.told()
+        return unsure(service.name, said, service.sent_record)
     return service.answer(reply, recipient)
 
 

@@ -38,6 +38,7 @@ from testkit.graph_api import (
     error,
 )
 from testkit.http_faults import AS_USUAL, page, stalled
+from testkit.https_server import Reply
 from testkit.proxy import ConnectProxy
 from testkit.records import failed, notified, told, untimed
 from testkit.secret_forms import leaked
@@ -327,6 +328,19 @@ def test_a_refusal_reaches_the_analyst_without_the_controls_that_would_reorder_i
 
     assert result.success, result.error
     assert "Recipient bad refused. See the log." in failed(result)["alice@example.org"]
+
+
+@pytest.mark.parametrize(
+    "value", [{"error": {"code": "ErrorAccessDenied", "message": "Access is denied."}}, [], "queued", {}]
+)
+def test_a_202_with_any_body_is_not_counted_as_sent(cortex, graph, graph_items, value):
+    graph.script = [Reply.json(202, value)]
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:1]), **graph_items)
+
+    assert not result.success and result.operations == []
+    assert f"Microsoft Graph at {graph.url} answered HTTP 202, application/json; charset=UTF-8, which is not" in (
+        result.error
+    )
 
 
 def test_a_refusal_cut_in_the_middle_of_a_secret_keeps_no_piece_of_it(cortex, graph, graph_items):

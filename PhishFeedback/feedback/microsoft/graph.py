@@ -130,10 +130,10 @@ class GraphTransport(Transport, TokenSource):
 
     def answer(self, reply: Reply, recipient: str) -> Answer:
         """The policy's answer to Graph's reply (docs/graph.md, "What Graph's replies mean": each status and code); 202
-        is the message accepted, whatever became of the rest of the answer, unless that rest is another party's page.
-        The refusals name no recipient: Graph's message says which."""
+        with no body is the message accepted, and so is one whose body broke off; with a body of any kind it is
+        another party's answer. The refusals name no recipient: Graph's message says which."""
         status = reply.status
-        if status == ACCEPTED and not reply.foreign:
+        if status == ACCEPTED and reply.body is None and not reply.foreign:
             return way_out.TAKEN
         if 200 <= status < 300:
             content_type = reply.headers.get("Content-Type")

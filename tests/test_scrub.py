@@ -72,7 +72,7 @@ def remembered(secrets: list[str], user: str, reporters_tokens: bool) -> None:
 
 
 # What shows as nothing: a zero-width space, a soft hyphen, a grapheme joiner, a filler, U+FFFD, a control.
-INVISIBLE = ["\u200b", "\u00ad", "\u034f", "\u3164", "\ufffd", "\x01"]
+INVISIBLE = ["\u200b", "\u00ad", "\u034f", "\u3164", "\u180b", "\ufffd", "\x01"]
 
 
 def echo(data: st.DataObject, forms: list[str]) -> str:

@@ -32,10 +32,11 @@ grams: dict[str, list[tuple[str, int]]] = {}
 # The forms found whole only.
 whole_only: set[str] = set()
 # Printable to Python, yet shown as nothing, or as a mark a reader skips: a combining grapheme joiner, Hangul fillers,
-# Khmer inherent vowels, the braille blank, variation selectors, and the replacement character a case's control
+# Khmer inherent vowels, Mongolian free variation selectors and the variation selectors (together, every printable
+# Default_Ignorable_Code_Point of Unicode), the braille blank, and the replacement character a case's control
 # characters become in a message (feedback/shown_text.py), all of which a server may put between a secret's characters.
 BLANKS = frozenset(
-    "\u034f\u115f\u1160\u17b4\u17b5\u2800\u3164\uffa0\ufffd"
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u2800\u3164\uffa0\ufffd"
     + "".join(map(chr, range(0xFE00, 0xFE10)))
     + "".join(map(chr, range(0xE0100, 0xE01F0)))
 )

@@ -9,6 +9,7 @@ choice, made once per job (feedback/smtp/logins.py).
 
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 import ssl
@@ -29,6 +30,8 @@ from feedback.smtp.connection import (
 from feedback.smtp.settings import SmtpSettings
 from feedback.way_out import Permanent
 
+# The enhanced codes (RFC 3463) that open a line of a reply, and what a server writes after each.
+ENHANCED_CODES = r"^\s*(?:[245]\.\d{1,3}\.\d{1,3}(?:[\s:;,]+|$))+"
 # What of a server's reply the analyst reads: the words that matter come first (its code, what it refuses, why).
 SHOWN_REPLY = 400
 
@@ -229,6 +232,6 @@ def reply_text(reply: bytes | str) -> str:
 
 
 def _without_enhanced_code(line: str) -> str:
-    code, _, text = line.lstrip().partition(" ")
-    parts = code.split(".")
-    return text if len(parts) == 3 and all(part.isdigit() for part in parts) else line
+    """The line without the enhanced codes that open it, however written: followed by a tab or a colon, or twice (a
+    proxy's own before the server's)."""
+    return re.sub(ENHANCED_CODES, "", line)

@@ -127,7 +127,9 @@ class Faults:
     # Once this many were delivered: every message refused at its end with `limit_reply` (a 421 also closes).
     limit_after: int = -1
     limit_reply: str = QUOTA_REPLY
-    # The password the server accepts (a test may configure one with odd white space or characters).
+    # The login and password the server accepts (a test may configure a password with odd white space or characters,
+    # or a login that is an address).
+    user: str = USER
     password: str = PASSWORD
     # A hostile server's answer to every AUTH, quoting what the client sent: {password} as it arrived,
     # {plain} (the base64 of "\0user\0password" the client sent for PLAIN), {login} (base64 of the password).
@@ -354,7 +356,7 @@ class LoopbackSmtp:
         )
 
     def _authenticate(self, smtp, session, envelope, mechanism, auth_data) -> AuthResult:
-        good = auth_data.login == USER.encode() and auth_data.password == self.faults.password.encode()
+        good = auth_data.login == self.faults.user.encode() and auth_data.password == self.faults.password.encode()
         self.logins.append((auth_data.login.decode(errors="replace"), good))
         self.mechanisms.append(mechanism)
         if self.faults.defer_auth > 0:

@@ -230,22 +230,27 @@ def test_reporters_outside_the_allowed_domains_are_refused_and_reported(cortex, 
 
 
 @pytest.mark.parametrize(
-    "own", ["soc@example.org", "SOC@Example.org", "desk@example.org"], ids=["from", "from-in-capitals", "reply_to"]
+    "own",
+    ["soc@example.org", "SOC@Example.org", "soc+loop@example.org", "desk@example.org", "relay@example.org"],
+    ids=["from", "from-in-capitals", "from-with-a-tag", "reply_to", "smtp_user"],
 )
-def test_the_responders_own_from_and_reply_to_are_never_mailed_so_its_message_cannot_come_back_as_a_report(
-    cortex, smtp, own
-):
+def test_the_responders_own_mailboxes_are_never_mailed_so_its_message_cannot_come_back_as_a_report(cortex, smtp, own):
     """Where `from` is the reporting mailbox and the acknowledgement runs on every new alert, each message the job sent
     itself would become the next report, without end."""
+    smtp.faults.user = "relay@example.org"
     alert = thehive5_alert(None, [own, "alice@example.org"])
     result = cortex(
-        alert, data_type="thehive:alert", manifest=ACKNOWLEDGE_MANIFEST, reply_to="SOC desk <desk@example.org>"
+        alert,
+        data_type="thehive:alert",
+        manifest=ACKNOWLEDGE_MANIFEST,
+        reply_to="SOC desk <desk@example.org>",
+        smtp_user="relay@example.org",
     )
 
     assert result.success, result.error
     assert smtp.recipients() == ["alice@example.org"]
     [refused] = result.output["full"]["refused"]
-    assert refused["value"] == own and "the responder's own 'from' or 'reply_to' address" in refused["reason"]
+    assert refused["value"] == own and "one of the responder's own mailboxes" in refused["reason"]
 
 
 def test_tags_that_smuggle_headers_or_recipients_never_reach_smtp(cortex, smtp):

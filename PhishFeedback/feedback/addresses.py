@@ -77,6 +77,13 @@ def parse_address(value: str) -> str:
     return address.addr_spec
 
 
+def mailbox(address: str) -> str:
+    """The mailbox an address reaches: in lower case, and without its subaddress (a '+' and what follows it before the
+    '@', which Exchange Online, Gmail and Postfix deliver to the mailbox without it)."""
+    local, _, domain = address.lower().rpartition("@")
+    return f"{local.partition('+')[0]}@{domain}"
+
+
 def domain_allowed(address: str, allowed_domains: tuple[str, ...]) -> bool:
     """Whether an address belongs to one of the domains (or their sub-domains); none means all."""
     if not allowed_domains:

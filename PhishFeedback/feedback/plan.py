@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from feedback.addresses import AddressError, domain_allowed, parse_address
+from feedback.addresses import AddressError, domain_allowed, mailbox, parse_address
 from feedback.case import CaseError, Observable, Report, verdict_named
 from feedback.errors import named
 from feedback.flavours import ACKNOWLEDGEMENT, VERDICT_FLAVOUR
@@ -26,7 +26,10 @@ REPORTER_NAMESPACE = "user_email"
 SUBJECT_TYPES = ("mail_subject", "mail-subject")
 OUTSIDE_DOMAINS = "its domain is not in allowed_recipient_domains"
 # Where the reporting mailbox sends as itself, its own message would come back as the next report, and so on.
-OWN_MAILBOX = "it is the responder's own 'from' or 'reply_to' address, which would get its own message back as a report"
+OWN_MAILBOX = (
+    "it reaches one of the responder's own mailboxes ('from', 'reply_to' or smtp_user, with or without a '+' tag),"
+    " which would get its own message back as a report"
+)
 # How far ahead of the job's clock a record may be dated and still be read: the clocks of two Cortex hosts.
 CLOCKS_APART = timedelta(hours=1)
 EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
@@ -40,7 +43,7 @@ class Audience:
     allowed_domains: tuple[str, ...]  # the domains a reporter may be mailed in; all when empty
     flavour: str  # the manifest Cortex ran: the verdict, or the acknowledgement (feedback/flavours.py)
     send_corrections: bool  # whether a reporter told another verdict earlier gets a correction
-    own: tuple[str, ...]  # the responder's own mailboxes, `from` and `reply_to`, in lower case: never a reporter
+    own: tuple[str, ...]  # the responder's own mailboxes (`addresses.mailbox`): never a reporter
 
 
 @shape
@@ -98,7 +101,7 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
             refused.append(Refusal(value, _lost(report.kind) if lost_by_thehive40(value) else str(bad)))
             continue
         key = address.lower()
-        if key in audience.own:
+        if mailbox(key) in audience.own:
             refused.append(Refusal(value, OWN_MAILBOX))
             continue
         if not domain_allowed(address, audience.allowed_domains):

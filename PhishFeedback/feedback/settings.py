@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from email.utils import getaddresses
 
-from feedback.addresses import AddressError, parse_address
+from feedback.addresses import AddressError, mailbox, parse_address
 from feedback.flavours import TEMPLATE_ITEMS, read_flavour, read_language_item
 from feedback.google.settings import GmailSettings, gmail_settings
 from feedback.items import WHERE, ConfigError, Items
@@ -61,8 +61,9 @@ def read_settings(config: object, parameters: object) -> Settings:
     reach = read_reach(items)
     auto_language, languages = read_language_item(items.text("language") or "en")
     reply_to = _mailbox("reply_to", text, "reply") if (text := items.text("reply_to")) else None
+    way_out = WAYS_OUT[delivery](items, reach)
     return Settings(
-        way_out=WAYS_OUT[delivery](items, reach),
+        way_out=way_out,
         # smtp_retries and smtp_max_per_minute pace every way out: named before the others came, kept for saved configs.
         limits=Limits(
             retries=int(items.number("smtp_retries", 2, low=0, high=10, whole=True)),
@@ -79,7 +80,7 @@ def read_settings(config: object, parameters: object) -> Settings:
             flavour=read_flavour(items.raw.get("flavour")),
             # Cortex sends null for an item added after the responder's settings were saved: corrections stay on.
             send_corrections=items.raw.get("send_corrections") is None or items.flag("send_corrections"),
-            own=tuple(address.lower() for address in (sender_address, reply_to and reply_to[1]) if address),
+            own=_own_mailboxes(sender_address, reply_to and reply_to[1], way_out),
         ),
         message=MessageSettings(
             sender_name=sender_name,
@@ -127,6 +128,19 @@ def _mailbox(name: str, value: str, role: str) -> tuple[str, str]:
             f" write the name as plain text (any letters will do), like SOC <soc@example.org>. {WHERE}"
         )
     return printable(display_name), address
+
+
+def _own_mailboxes(
+    sender: str, reply_to: str | None, way_out: SmtpSettings | GraphSettings | GmailSettings
+) -> tuple[str, ...]:
+    """`from`, `reply_to`, and the SMTP login where it is an address: where one of them is the reporting mailbox, a
+    message the responder sent it would come back as the next report."""
+    login = way_out.user if isinstance(way_out, SmtpSettings) else None
+    try:
+        login = login and parse_address(login)
+    except AddressError:
+        login = None  # a login name, not an address
+    return tuple(mailbox(address) for address in (sender, reply_to, login) if address)
 
 
 def _printable(text: str | None) -> str | None:

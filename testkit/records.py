@@ -70,3 +70,8 @@ def notified(result: JobResult) -> list[str]:
 def failed(result: JobResult) -> dict[str, str]:
     """Whom the job could not mail, and why."""
     return {f["address"]: f["reason"] for f in result.output["full"]["failed"]}
+
+
+def unsure(result: JobResult) -> dict[str, str]:
+    """Whose message the service had whole and never answered, and how that came: it may have gone."""
+    return {f["address"]: f["reason"] for f in result.output["full"]["unsure"]}

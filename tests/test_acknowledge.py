@@ -67,8 +67,9 @@ def test_an_alert_is_acknowledged_once_across_runs_with_alert_tags(acknowledge, 
     assert "already acknowledged or given the verdict; nothing was sent" in second.output["full"]["message"]
 
 
-def test_a_reporter_who_already_has_the_verdict_is_not_acknowledged(acknowledge, smtp):
-    case = thehive4_case("Spam", ["alice@example.org", "bob@example.org"], tags=["feedback_sent:alice@example.org"])
+@pytest.mark.parametrize("record", ["feedback_sent", "feedback_unsure"], ids=["given", "may-have-been-given"])
+def test_a_reporter_who_already_has_the_verdict_is_not_acknowledged(acknowledge, smtp, record):
+    case = thehive4_case("Spam", ["alice@example.org", "bob@example.org"], tags=[f"{record}:alice@example.org"])
     result = acknowledge(case)
 
     assert result.success, result.error

@@ -55,6 +55,25 @@ def test_rerun_mails_nobody_twice_and_says_so(cortex, smtp):
     smtp.assert_each_got_exactly_one(CAMPAIGN, one_per_message=True)
 
 
+def test_a_reporter_whose_message_may_have_gone_is_mailed_only_once_the_analyst_removes_that_record(cortex, smtp):
+    case = thehive4_case("Spam", CAMPAIGN[:2])
+    case["tags"].append("feedback_unsure:alice@example.org")
+    first = cortex(case)
+    case = apply_operations(case, first)
+    second = cortex(case)
+    case["tags"].remove("feedback_unsure:alice@example.org")
+    third = cortex(case)
+
+    assert notified(first) == ["bob@example.org"] and first.output["full"]["maybe_notified"] == ["alice@example.org"]
+    assert "remove their feedback_unsure tag and run the responder again" in first.output["full"]["warnings"][-1]
+    assert second.output["full"]["message"] == (
+        "Nothing was sent: of the 2 reporter(s) of this case, 1 were already notified, and an earlier run's message may"
+        " have reached 1 (feedback_unsure; see the warnings)."
+    )
+    assert notified(third) == ["alice@example.org"]
+    smtp.assert_each_got_exactly_one(["bob@example.org", "alice@example.org"], one_per_message=True)
+
+
 def test_reporter_added_after_a_run_is_mailed_on_the_next_run(cortex, smtp):
     case = thehive4_case("Spam", CAMPAIGN[:2])
     case = apply_operations(case, cortex(case))

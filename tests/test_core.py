@@ -64,7 +64,7 @@ def test_tag_values_in_every_form_theHive_writes():
 
 def test_record_tags_for_an_alert_use_the_alert_operation():
     at = datetime(2026, 12, 4, 23, 58, 30, tzinfo=timezone.utc)
-    operations = record_operations("alert", "Spam", {"a@x.org": at}, ["b@x.org"], "mail sent", "mail failed")
+    operations = record_operations("alert", "Spam", {"a@x.org": at}, ["b@x.org"], [], "mail sent", "mail failed")
     assert operations == [
         {"type": "AddTagToAlert", "tag": "feedback_sent:a@x.org"},
         {"type": "AddTagToAlert", "tag": "feedback_verdict:2026-12-04T23:58:30Z;Spam;a@x.org"},

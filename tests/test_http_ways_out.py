@@ -14,13 +14,14 @@ import pytest
 
 from feedback.delivery import DeliveryError
 from testkit.cases import thehive4_case
+from testkit.cortex import apply_operations, finish_job, start_job, write_job
 from testkit.gmail_api import google_error, rate_limited
 from testkit.graph_api import THROTTLED, UNAVAILABLE, error
-from testkit.http_faults import CUT_SHORT, DROPPED, page, stalled
+from testkit.http_faults import AS_USUAL, CUT_SHORT, DROPPED, page, stalled
 from testkit.https_server import Reply
-from testkit.records import failed, notified
+from testkit.records import failed, notified, unsure
 
-ALICE, BOB = "alice@example.org", "bob@example.org"
+ALICE, BOB, CAROL = "alice@example.org", "bob@example.org", "carol@example.org"
 BLOCKED = "<html><body>Blocked by your organisation's web policy</body></html>"
 
 
@@ -114,13 +115,58 @@ def test_no_answer_after_the_message_went_is_neither_counted_as_sent_nor_sent_ag
     result = cortex(thehive4_case("Spam", [ALICE, BOB]), **service.items, smtp_timeout=1, smtp_retries=2)
 
     assert result.success, result.error
-    assert notified(result) == [BOB]
-    assert failed(result)[ALICE].startswith(
+    assert notified(result) == [BOB] and failed(result) == {}
+    assert unsure(result)[ALICE].startswith(
         f"{named(service)} had the whole message but did not answer within 1 s: it may have gone out all the same,"
         " and is neither counted as sent nor sent again in this job. Look in the S"
     )
+    assert "1 may have been reached: alice@example.org" in result.output["full"]["message"]
+    assert "it retries only those" not in result.output["full"]["message"]
     time.sleep(2)  # the stalled answer comes
     assert service.took() == [ALICE, BOB], "each went once"
+
+
+def test_a_message_that_may_have_gone_is_recorded_so_and_the_next_run_does_not_mail_it_again(cortex, service):
+    service.script.append(stalled(3))
+    case = thehive4_case("Spam", [ALICE, BOB])
+    first = cortex(case, **service.items, smtp_timeout=1)
+    time.sleep(2)  # the stalled answer comes
+    second = cortex(apply_operations(case, first), **service.items)
+
+    assert f"feedback_unsure:{ALICE}" in first.tags and f"feedback_failed:{ALICE}" not in first.tags
+    assert second.success, second.error
+    assert second.output["full"]["maybe_notified"] == [ALICE]
+    assert "remove their feedback_unsure tag and run the responder again" in " ".join(second.output["full"]["warnings"])
+    assert second.operations == []
+    assert service.took() == [ALICE, BOB], "alice was not mailed a second time"
+
+
+def test_an_unsure_message_does_not_keep_the_others_from_being_tried_without_retries(cortex, service):
+    service.script.append(stalled(3))
+    result = cortex(thehive4_case("Spam", [ALICE, BOB, CAROL]), **service.items, smtp_timeout=1, smtp_retries=0)
+
+    assert result.success, result.error
+    assert notified(result) == [BOB, CAROL] and list(unsure(result)) == [ALICE]
+
+
+def test_a_kill_after_a_message_that_may_have_gone_leaves_a_report_that_names_and_records_it(
+    tmp_path, job_config, service
+):
+    """Cortex's docker runner kills the job while carol's message is at the service; alice's went with no answer
+    before it, and bob's was taken."""
+    service.script.extend([stalled(4), AS_USUAL, stalled(4)])
+    job = write_job(tmp_path, thehive4_case("Spam", [ALICE, BOB, CAROL]), job_config(**service.items, smtp_timeout=2))
+    process = start_job(job)
+    waited = time.monotonic() + 30
+    while len(service.took()) < 3 and time.monotonic() < waited:
+        time.sleep(0.01)
+    process.kill()
+    killed = finish_job(process, job)
+
+    said = killed.output["full"]["message"]
+    assert f"The mail service had the whole message to {ALICE} and never answered: it may have gone out" in said
+    assert "It mails the 1 others" in said
+    assert {f"feedback_sent:{BOB}", f"feedback_unsure:{ALICE}"} <= set(killed.tags)
 
 
 def test_a_job_whose_only_message_got_no_answer_does_not_say_that_nothing_was_sent(cortex, service):

@@ -131,7 +131,7 @@ def test_record_is_recognised_in_every_form_thehive_stores(raw):
     address = _address(raw)
     if address is None:
         return
-    operations = record_operations("case", "Spam", {address: RECORDED_AT}, [], "mail sent", "mail failed")
+    operations = record_operations("case", "Spam", {address: RECORDED_AT}, [], [], "mail sent", "mail failed")
     record = [operation["tag"] for operation in operations[:2]]  # feedback_sent and feedback_verdict
     reporter = [Observable("mail", address, ("reporter",))]
     for tags in (record, [rendered(tag) for tag in record]):

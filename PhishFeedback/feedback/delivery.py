@@ -39,6 +39,9 @@ class Failure:
 class Delivery:
     sent: tuple[Outgoing, ...]
     failed: tuple[Failure, ...]
+    # The messages the service had whole and never answered (way_out.UNSURE): they may have gone, and are not sent
+    # again, by this job nor, once recorded, by the next.
+    unsure: tuple[Failure, ...]
     accepted_at: dict[str, datetime]  # by recipient: when the service accepted their message (the record says it)
 
 
@@ -48,10 +51,12 @@ def deliver(
     limits: Limits,
     deadline: float,
     accepted: Callable[[Outgoing, datetime], None],
+    unsure: Callable[[Failure], None] = lambda failure: None,
 ) -> Delivery:
     """Send each message once, over as few channels as the service allows, until `deadline`; `accepted` is told of
-    each message the service accepted, and when, before the next one goes (and before a SIGTERM is let in)."""
-    return _Account(composer, transport, limits, deadline, accepted).settle()
+    each message the service accepted, and when, and `unsure` of each it had and never answered, before the next
+    one goes (and before a SIGTERM is let in)."""
+    return _Account(composer, transport, limits, deadline, accepted, unsure).settle()
 
 
 class _Halt(Exception):
@@ -76,9 +81,10 @@ class _Account:
         limits: Limits,
         deadline: float,
         accepted: Callable[[Outgoing, datetime], None],
+        unsure: Callable[[Failure], None],
     ) -> None:
         self.composer, self.transport, self.limits, self.deadline = composer, transport, limits, deadline
-        self.told = accepted
+        self.told, self.told_unsure = accepted, unsure
         self.pending: list[Outgoing] = list(composer.outgoing)  # in order: the first goes next
         self.later: list[Outgoing] = []  # deferred for now: tried again over the next channel
         self.sent: list[Outgoing] = []
@@ -87,7 +93,7 @@ class _Account:
         self.trouble: dict[str, Failure] = {}  # by recipient: what they would be told if given up now
         self.tries: dict[str, int] = {}  # a reporter's own deferrals
         self.turned_away = False  # whether the service refused or deferred a reporter, not only the connection
-        self.unsure = False  # whether a message went with no answer: it may have been delivered
+        self.unsure: list[Failure] = []  # the messages that went with no answer: they may have been delivered
         self.stalled = 0  # channels in a row that got no message through
         self.last_try: float | None = None
         self.longest = 0.0  # the longest exchange so far, from handing the message over to the service's answer
@@ -111,12 +117,12 @@ class _Account:
                 " are recorded. Run the responder again for the others, and report the error (README, Troubleshooting)."
             )
         if not self.sent:
-            raise DeliveryError(_summary(self.failed, self.transport.advice, self.turned_away, self.unsure))
-        return Delivery(tuple(self.sent), tuple(self.failed), self.accepted_at)
+            raise DeliveryError(_summary(self.failed, self.unsure, self.transport.advice, self.turned_away))
+        return Delivery(tuple(self.sent), tuple(self.failed), tuple(self.unsure), self.accepted_at)
 
     def _attempt_all(self) -> None:
         while self.pending:
-            accepted = len(self.sent)
+            settled = len(self.sent) + len(self.unsure)
             after = None
             try:
                 with self.transport.channel() as channel:
@@ -133,7 +139,8 @@ class _Account:
                 self._waiting(_trouble(error, self.transport.name))
             self.pending += self.later
             self.later = []
-            self.stalled = 0 if len(self.sent) > accepted else self.stalled + 1
+            # A message that went with no answer settles its reporter: the next channel is no retry of the others.
+            self.stalled = 0 if len(self.sent) + len(self.unsure) > settled else self.stalled + 1
             wait = pacing.pause(self.stalled) if after is None else after
             if self.pending and not pacing.may_try_again(
                 self.stalled, self.limits.retries, time.monotonic(), wait, self.transport.reach.timeout, self.deadline
@@ -168,8 +175,8 @@ class _Account:
             raise _ChannelOver(answer.reason, answer.after)
         elif answer.kind == way_out.UNSURE:
             self.pending.pop(0)
-            self.failed.append(Failure(item.recipient, answer.reason, True))
-            self.unsure = True
+            self.unsure.append(failure := Failure(item.recipient, answer.reason, True))
+            self.told_unsure(failure)
             raise _ChannelOver(f"{self.transport.name} gave no answer to the message before", None)
         else:
             self._not_now(item, answer)
@@ -210,7 +217,7 @@ class _Account:
     def _give_up(self, sentences: str) -> None:
         """Everyone not accounted for yet gets `sentences`, whatever was under way when they came: a final reason
         (a STOP, `Permanent`, the time budget, Cortex's stop) says what to do itself."""
-        done = {item.recipient for item in self.sent} | {failure.address for failure in self.failed}
+        done = {item.recipient for item in self.sent} | {failure.address for failure in [*self.failed, *self.unsure]}
         left = [item.recipient for item in self.composer.outgoing if item.recipient not in done]
         self.failed += [Failure(recipient, sentences, True) for recipient in left]
         self.pending, self.later = [], []
@@ -227,11 +234,11 @@ def _after(failure: Failure, attempts: int) -> Failure:
     return Failure(failure.address, failure.reason + tried, failure.whole)
 
 
-def _summary(failed: list[Failure], advice: str, turned_away: bool, unsure: bool) -> str:
+def _summary(failed: list[Failure], unsure: list[Failure], advice: str, turned_away: bool) -> str:
     """The clauses in one sentence, completed by the transport's advice, then the reasons that are whole sentences;
     the addresses are worth checking only when the service said something of them, not for a closed port."""
     clauses = sorted({f.reason for f in failed if not f.whole})
-    sentences = sorted({f.reason for f in failed if f.whole})
+    sentences = sorted({f.reason for f in [*failed, *unsure] if f.whole})
     addresses = ", and that it accepts the reporters' addresses" if turned_away else ""
     none = "No feedback is known to have been sent" if unsure else "No feedback was sent"
     told = f"{none}: {named(clauses, str)}. {advice}{addresses}." if clauses else f"{none}."

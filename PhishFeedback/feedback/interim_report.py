@@ -4,8 +4,9 @@ Cortex's docker and Kubernetes runners kill the job at the responder's Job timeo
 that timeout may be shorter than the jobTimeout the job plans for (docs/cortex-and-thehive.md §1). What
 the mail service accepted by then must already be in output.json, as a successful report: TheHive then
 applies its operations, those reporters are recorded, and the next run does not mail them again.
-The report holds the records alone (who was mailed, which verdict, when), each made once: a rewrite only
-joins them, and the file replaced at every message, whose size a campaign's rewrites cost, stays small.
+The report holds the records alone (who was mailed, which verdict, when; whose message may have gone), each made
+once: a rewrite only joins them, and the file replaced at every message, whose size a campaign's rewrites cost,
+stays small.
 The final report, written when the sending ends, says the rest (who failed and why).
 """
 
@@ -13,12 +14,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from feedback.delivery import Failure
+from feedback.errors import named
 from feedback.flavours import ACKNOWLEDGEMENT
 from feedback.job_folder import json_text, write_output, write_output_text
 from feedback.messages import Outgoing
 from feedback.plan import Decision
 from feedback.redaction import spare
-from feedback.tags import TAG_OPERATION, closing_tags, notified_tags
+from feedback.tags import TAG_OPERATION, UNSURE, closing_tags, notified_tags, record_tag
 
 ENDED_WHILE_SENDING = (
     "Phish_Feedback was ended while the messages were going out, before the mail service had accepted any: the one"
@@ -42,6 +45,7 @@ class InterimReport:
             for left in (False, True)
         }
         self.records: list[str] = []
+        self.maybe: list[str] = []  # whose message the service had whole and never answered
         self.sent_record = sent_record
         write_output({"success": False, "errorMessage": ENDED_WHILE_SENDING.format(sent_record=sent_record)})
 
@@ -51,8 +55,20 @@ class InterimReport:
         spare(*records)  # as the final report does: a secret learned later must not blot out the record
         self.records += map(self._tag, records)
         self.done += 1
+        self._write()
+
+    def unsure(self, failure: Failure) -> None:
+        """The service had the message to `failure.address` whole and never answered: a kill keeps that it may have
+        gone, recorded as the final report records it."""
+        self.maybe.append(failure.address)
+        if self.verdict is not None:
+            spare(record := record_tag(UNSURE, failure.address))
+            self.records.append(self._tag(record))
+        self._write()
+
+    def _write(self) -> None:
         try:
-            write_output_text(self._text())
+            write_output_text(self._text() if self.done else json_text(self._nothing_accepted()))
         except OSError:  # the job's final report still comes; this one only matters if the job is killed first
             pass
 
@@ -62,21 +78,40 @@ class InterimReport:
     def _text(self) -> str:
         operations = self.records
         if self.verdict is not None:
-            operations = [*operations, *self.closing[self.done < self.total]]
+            operations = [*operations, *self.closing[self.done + len(self.maybe) < self.total]]
         full = f'{{"message": {json_text(self._said())}, "verdict": {json_text(self.verdict)}}}'
         # Written from the parts, each already strict JSON: json_text would scrub and encode all of them again.
         return f'{{"success": true, "full": {full}, "operations": [{", ".join(operations)}]}}'
 
+    def _nothing_accepted(self) -> dict:
+        """A kill before any message was accepted leaves an error, which TheHive applies no record of: whose message
+        may have gone is said, for the analyst to look before running the responder again."""
+        said = ENDED_WHILE_SENDING.format(sent_record=self.sent_record)
+        return {"success": False, "errorMessage": f"{said} {self._maybe_said()}"}
+
+    def _maybe_said(self) -> str:
+        """Whose message went with no answer from the service: it may have gone."""
+        return (
+            f"The mail service had the whole message to {named(self.maybe, str)} and never answered: it may have gone"
+            f" out all the same ({self.sent_record} says)."
+        )
+
     def _said(self) -> str:
-        if self.done == self.total:
+        maybe = ""
+        if self.maybe:
+            recorded = f" The case records them as {UNSURE}, and no run mails them again." if self.verdict else ""
+            maybe = f" {self._maybe_said()}{recorded}"
+        if self.done + len(self.maybe) == self.total:
+            ended = "its last message went" if self.maybe else f"all {self.total} reporter(s) were mailed"
+            mailed = f"the {self.done} mailed are" if self.maybe else "they are"
             return (
-                f"Phish_Feedback was ended after all {self.total} reporter(s) were mailed, before its report was"
-                " written: they are recorded, and the next run does not mail them again."
+                f"Phish_Feedback was ended after {ended}, before its report was written: {mailed} recorded, and the"
+                f" next run does not mail them again.{maybe}"
             )
         return (
             f"Phish_Feedback was ended while the messages were going out, after {self.done} of the {self.total}"
-            " reporter(s) were mailed: those are recorded, and the next run does not mail them again. It mails the"
-            f" {self.total - self.done} others; the one whose message the mail service had as the job was ended may"
-            f" get it twice ({self.sent_record} says). The responder's Job timeout in Cortex was shorter than the"
-            " jobTimeout it planned for, or the job was stopped (PhishFeedback README)."
+            f" reporter(s) were mailed: those are recorded, and the next run does not mail them again.{maybe} It mails"
+            f" the {self.total - self.done - len(self.maybe)} others; the one whose message the mail service had as the"
+            f" job was ended may get it twice ({self.sent_record} says). The responder's Job timeout in Cortex was"
+            " shorter than the jobTimeout it planned for, or the job was stopped (PhishFeedback README)."
         )

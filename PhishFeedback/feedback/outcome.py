@@ -13,7 +13,7 @@ from feedback.logo import Logo
 from feedback.plan import Decision
 from feedback.redaction import shortened
 from feedback.shapes import shape
-from feedback.tags import acknowledgement_operations, record_operations
+from feedback.tags import UNSURE, acknowledgement_operations, record_operations
 from feedback.way_out import NOT_CHECKED, Check, Checked
 
 # Characters of message text the dry-run report shows; the messages past it are only named.
@@ -28,9 +28,15 @@ class Outcome:
 
 def nothing_to_send(decision: Decision, kind: str, warnings: list[str], check: Check | None = None) -> Outcome:
     """Everyone was told already; a dry run (`check`) still says what it checked of the way out, and what not."""
-    count = len(decision.already_notified)
+    count, maybe = len(decision.already_notified), len(decision.maybe_notified)
     notified = "acknowledged or given the verdict" if decision.message == ACKNOWLEDGEMENT else "notified"
     message = f"All {count} reporter(s) of this {kind} were already {notified}; nothing was sent."
+    if maybe:
+        already = f"{count} were already notified, and " if count else ""
+        message = (
+            f"Nothing was sent: of the {count + maybe} reporter(s) of this {kind}, {already}an earlier run's message"
+            f" may have reached {maybe} ({UNSURE}; see the warnings)."
+        )
     if check is None:
         return Outcome(_full(message, decision, warnings), [])
     return Outcome(_checked(message, decision, warnings, check), [])
@@ -142,15 +148,20 @@ def delivered(
             f" {len(delivery.failed)} could not be reached: {_named(delivery.failed, 'failed')}."
             " Run the responder again later: it retries only those."
         )
+    if delivery.unsure:
+        message += f" {len(delivery.unsure)} may have been reached: {_named(delivery.unsure, 'unsure')}."
+        # The acknowledgement records only whom it reached: the next run acknowledges them again.
+        message += "" if acknowledging else f" The case records them as {UNSURE}: no run mails them again."
     full = _full(message, decision, warnings)
     full["notified"] = [{"address": item.recipient, "message_id": item.message_id} for item in delivery.sent]
     full["failed"] = [{"address": f.address, "reason": f.reason} for f in delivery.failed]
+    full["unsure"] = [{"address": f.address, "reason": f.reason} for f in delivery.unsure]
     full["corrections"] = _corrections(decision, corrected)
     notified = {item.recipient: delivery.accepted_at[item.recipient] for item in delivery.sent}
     if acknowledging:
         return Outcome(full, acknowledgement_operations(kind, notified))
-    unreached = [f.address for f in delivery.failed]
-    return Outcome(full, record_operations(kind, decision.verdict, notified, unreached, sent_tag, failed_tag))
+    unreached, unsure = [f.address for f in delivery.failed], [f.address for f in delivery.unsure]
+    return Outcome(full, record_operations(kind, decision.verdict, notified, unreached, unsure, sent_tag, failed_tag))
 
 
 def _full(message: str, decision: Decision, warnings: list[str]) -> dict:
@@ -160,10 +171,11 @@ def _full(message: str, decision: Decision, warnings: list[str]) -> dict:
         "notified": [],
         "failed": [],
         "already_notified": list(decision.already_notified),
+        "maybe_notified": list(decision.maybe_notified),
         "refused": [{"value": r.value, "reason": r.reason} for r in decision.refused],
         "from_observables": decision.from_observables,
         "corrections": _corrections(decision, decision.corrections),
-        "warnings": warnings + _untold(decision) + _passed_over(decision),
+        "warnings": warnings + _untold(decision) + _passed_over(decision) + _maybe(decision),
     }
 
 
@@ -187,6 +199,18 @@ def _passed_over(decision: Decision) -> list[str]:
         f"{len(decision.passed_over)} feedback_verdict record(s) are not what the responder writes: {named}{more}. A"
         " record dated more than an hour after this job's time (a clock that ran ahead) is read as older than any"
         " other, and one naming no verdict is passed over. Check those tags, and remove the wrong ones."
+    ]
+
+
+def _maybe(decision: Decision) -> list[str]:
+    """Reporters an earlier run may have reached: the analyst alone can tell, from what the mail service sent."""
+    if not decision.maybe_notified:
+        return []
+    return [
+        f"An earlier run's message to {named(decision.maybe_notified, str, ', listed under maybe_notified')} went"
+        f" without the mail service's answer, so it may have gone: the case records them as {UNSURE}, and they are"
+        f" not mailed again. If the mail service sent nothing to one of them, remove their {UNSURE} tag and run the"
+        " responder again."
     ]
 
 

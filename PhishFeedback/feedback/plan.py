@@ -15,6 +15,7 @@ from feedback.shown_text import one_line
 from feedback.tags import (
     ACKNOWLEDGED,
     NOTIFIED,
+    UNSURE,
     last_verdicts,
     lost_by_thehive40,
     notified_addresses,
@@ -58,6 +59,8 @@ class Decision:
     message: str  # which message the recipients get: the verdict's, or the acknowledgement
     recipients: tuple[str, ...]
     already_notified: tuple[str, ...]
+    # Reporters an earlier run's message may have reached (the service had it and never answered): not mailed again.
+    maybe_notified: tuple[str, ...]
     refused: tuple[Refusal, ...]
     reported_subject: str
     reported_sender: str
@@ -86,13 +89,15 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
             " address of the employee who reported the message, then run the responder again."
         )
     verdict = audience.flavour == VERDICT_FLAVOUR
-    # The verdict ignores acknowledgements; an acknowledgement is not sent after the verdict, nor twice.
-    records = (NOTIFIED,) if verdict else (NOTIFIED, ACKNOWLEDGED)
+    # The verdict ignores acknowledgements; an acknowledgement is not sent after the verdict (even one that may have
+    # gone), nor twice.
+    records = (NOTIFIED,) if verdict else (NOTIFIED, ACKNOWLEDGED, UNSURE)
     notified = notified_addresses(report.tags, *records)
     told, passed_over = _last_told(report.tags, now) if verdict and audience.send_corrections else (None, ())
     named_by_passed_over = {address.lower() for address, _ in passed_over}
     seen: set[str] = set()
-    recipients, already, refused = [], [], []
+    maybe_before = notified_addresses(report.tags, UNSURE) if verdict else set()
+    recipients, already, maybe, refused = [], [], [], []
     corrections, untold = {}, []
     for value in candidates:
         try:
@@ -110,7 +115,9 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
         if key in seen:
             continue
         seen.add(key)
-        if key not in notified:
+        if key in maybe_before and key not in notified:
+            maybe.append(address)
+        elif key not in notified:
             recipients.append(address)
         elif told is None or told.get(key, report.verdict) == report.verdict:
             already.append(address)
@@ -119,10 +126,10 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
         else:
             recipients.append(address)
             corrections[address] = told[key]
-    if not recipients and not already:
+    if not (recipients or already or maybe):
         raise CaseError(_nobody(refused, report.kind))
     # Only the reporters accepted: the record names them, and a secret learned later must not blot them out.
-    spare(*recipients, *already)
+    spare(*recipients, *already, *maybe)
     # A blank one says nothing: the title's subject stands.
     subject = next((line for o in observables if o.data_type in SUBJECT_TYPES if (line := one_line(o.data))), None)
     sender = next((o.data for o in observables if o.data_type == "mail" and not _has_tag(o, reporter_tag)), None)
@@ -131,6 +138,7 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
         message=report.verdict if verdict else ACKNOWLEDGEMENT,
         recipients=tuple(recipients),
         already_notified=tuple(already),
+        maybe_notified=tuple(maybe),
         refused=tuple(refused),
         reported_subject=subject if subject is not None else report.reported_subject,
         reported_sender=one_line(sender or ""),

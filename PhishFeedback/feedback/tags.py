@@ -20,6 +20,9 @@ from feedback.shapes import shape
 
 NOTIFIED = "feedback_sent"
 UNREACHED = "feedback_failed"
+# A verdict's message the service had whole and never answered: it may have gone, so no run mails that reporter again
+# until an analyst who found it did not go removes the tag.
+UNSURE = "feedback_unsure"
 # The acknowledgement flavour's own record: the verdict's feedback ignores it (docs/flavours.md).
 ACKNOWLEDGED = "feedback_ack"
 # Beside those, what each reporter was told and when: `feedback_verdict:<time>;<verdict>;<address>` and
@@ -201,10 +204,12 @@ def record_operations(
     verdict: str,
     notified: Mapping[str, datetime],
     unreached: Iterable[str],
+    unsure: Iterable[str],
     sent_tag: str,
     failed_tag: str,
 ) -> list[dict[str, str]]:
-    """The tags that tell TheHive (and the next run) who got the message, which verdict and when, and who did not.
+    """The tags that tell TheHive (and the next run) who got the message, which verdict and when, who did not, and
+    whose message may have gone.
 
     `notified`: each address and when the service accepted its message.
     """
@@ -212,6 +217,7 @@ def record_operations(
     unreached = list(unreached)
     tags = [tag for address, at in notified.items() for tag in notified_tags(address, at, verdict)]
     tags += [record_tag(UNREACHED, address) for address in unreached]
+    tags += [record_tag(UNSURE, address) for address in unsure]
     tags += closing_tags(sent_tag, failed_tag, reached=bool(notified), left=bool(unreached))
     return [{"type": operation, "tag": tag} for tag in tags]
 

@@ -170,6 +170,7 @@ def _full(message: str, decision: Decision, warnings: list[str]) -> dict:
         "verdict": decision.verdict or None,
         "notified": [],
         "failed": [],
+        "unsure": [],
         "already_notified": list(decision.already_notified),
         "maybe_notified": list(decision.maybe_notified),
         "refused": [{"value": r.value, "reason": r.reason} for r in decision.refused],

@@ -108,6 +108,8 @@ class Faults:
     max_recipients: int = 0
     # Seconds the server takes to answer each RCPT TO.
     rcpt_delay: float = 0.0
+    # Seconds the server takes to answer RCPT TO for these recipients (rcpt_delay for the others).
+    rcpt_delay_for: dict[str, float] = field(default_factory=dict)
     # After this many recipients refused (`refuse`) in one session, 421 to the next RCPT TO and the connection
     # closed, as Postfix does past smtpd_hard_error_limit (20 by default).
     hard_errors: int = 0
@@ -210,7 +212,7 @@ class _Handler:
     async def handle_RCPT(self, smtp, session, envelope, address, rcpt_options):
         faults = self.server.faults
         self.server.said.append(f"RCPT {address}")
-        await asyncio.sleep(faults.rcpt_delay)
+        await asyncio.sleep(faults.rcpt_delay_for.get(address.lower(), faults.rcpt_delay))
         if faults.hard_errors and getattr(session, "errors", 0) >= faults.hard_errors:
             return _closing(smtp, "421 4.7.0 mail.example.org Error: too many errors")
         if faults.max_recipients and len(envelope.rcpt_tos) >= faults.max_recipients:

@@ -192,6 +192,20 @@ def test_silent_server_is_given_up_on_after_the_timeout_and_the_retries(cortex):
     assert server.connections == 2
 
 
+def test_a_server_silent_after_a_message_it_took_is_given_up_on_after_the_timeout_not_the_wait_for_a_message(
+    cortex, smtp
+):
+    """The reply to a message's end is awaited ten minutes; the commands after it, smtp_timeout again."""
+    smtp.faults.rcpt_delay_for = {"bob@example.org": 6}
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]), smtp_timeout=2, smtp_retries=0)
+
+    assert result.success, result.error
+    assert notified(result) == ["alice@example.org"]
+    [failed] = result.output["full"]["failed"]
+    assert failed["address"] == "bob@example.org" and "did not answer within 2 s" in failed["reason"], failed
+    assert [d.rcpt_tos for d in smtp.delivered] == [["alice@example.org"]]
+
+
 def test_refused_connection_is_retried_until_the_server_is_up(cortex, certificates):
     late = LoopbackSmtp(certificates)
     starting = threading.Timer(0.4, late.controller.start)

@@ -270,6 +270,26 @@ def test_without_cortex_proxy_settings_the_environment_proxy_carries_every_reque
     ]
 
 
+def test_an_https_proxy_the_environment_names_carries_a_logins_token_request_over_tls(monkeypatch, certificates, entra):
+    """An OAuth2 SMTP login asks for its token with urllib, which cannot speak TLS to a proxy: an https:// proxy named
+    by the environment, as one of Cortex's, takes the HTTP client's other way, its CONNECT and login encrypted."""
+    proxy = ConnectProxy(certificates.server_context())
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url.replace("://", "://proxyuser:Pr0xy-Pass@"))
+    try:
+        token = entra_token(
+            oauth_settings(entra.url_for(TOKEN_PATH), "https://outlook.office365.com/.default"),
+            trust_context(certificates.ca_pem),
+            *deadlines(5),
+        )
+    finally:
+        proxy.close()
+
+    assert token.value
+    assert proxy.refused == [] and proxy.tunnels == [f"127.0.0.1:{entra.port}"]
+
+
 def test_cortex_proxy_settings_come_before_the_environment_proxy(
     environment_proxy, google_oauth, gmail_api, certificates
 ):

@@ -6,6 +6,7 @@ way (testkit/http_faults.py), as Cortex runs the job; a service's own replies ar
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ class Service:
     name: str  # how the analyst's sentences name it
     url_item: str  # the item that names its URL
     items: dict  # the configuration items of a job through it
+    elsewhere: Callable[[str], dict]  # those items with the service's URL moved to this one
     script: list  # its next answers to a send (testkit/http_faults.py)
     took: Callable[[], list[str]]  # the recipients of the messages it took, in order
     connections: Callable[[], int]  # the TLS connections that carried a request
@@ -45,7 +47,9 @@ def graph_service(request) -> Service:
     return Service(
         name=f"Microsoft Graph at {graph.url}",
         url_item="graph_url",
-        items=request.getfixturevalue("graph_items"),
+        items=(items := request.getfixturevalue("graph_items")),
+        # The token's scope stays the loopback Entra ID's, which takes that of the service's own URL.
+        elsewhere=lambda url: {**items, "graph_url": url, "oauth_scope": f"{graph.url}/.default"},
         script=graph.script,
         took=lambda: [str(to) for to in graph.recipients()],
         connections=lambda: graph.connections,
@@ -61,7 +65,8 @@ def gmail_service(request) -> Service:
     return Service(
         name=f"the Gmail API at {gmail.url}",
         url_item="gmail_url",
-        items=request.getfixturevalue("gmail_items"),
+        items=(items := request.getfixturevalue("gmail_items")),
+        elsewhere=lambda url: {**items, "gmail_url": url},
         script=gmail.script,
         took=gmail.recipients,
         connections=lambda: len(gmail.connections()),
@@ -188,6 +193,31 @@ def test_a_message_the_service_still_holds_at_the_deadline_is_not_said_unsent(de
     )
     time.sleep(2)  # the held answer comes
     assert service.took() == [ALICE]
+
+
+@pytest.fixture
+def full_listener():
+    """The port of a listener with no room for another connection: a connection to it is never made, as through a
+    firewall that drops what it does not let through."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        with socket.create_connection(listener.getsockname()):
+            yield listener.getsockname()[1]
+
+
+def test_a_service_that_takes_no_connection_is_said_unreachable_not_to_have_had_the_message(
+    cortex, service, full_listener
+):
+    """No connection, no message: the reporter is simply not reached, and nobody is told to look for a message
+    that may have gone."""
+    result = cortex(
+        thehive4_case("Spam", [ALICE]), **service.elsewhere(f"https://127.0.0.1:{full_listener}"), smtp_timeout=1
+    )
+
+    assert not result.success
+    assert "could not be reached (no connection within 1 s)" in result.error, result.error
+    assert "may have gone out all the same" not in result.error
 
 
 def test_a_redirect_is_not_followed_and_names_the_url_item(cortex, service):

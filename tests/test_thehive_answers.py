@@ -6,6 +6,7 @@ naming TheHive, and goes on with the case's tags when they name reporters.
 
 from __future__ import annotations
 
+import json
 import resource
 import subprocess
 import zlib
@@ -64,6 +65,29 @@ def test_a_plain_answer_that_says_it_is_over_16_mb_is_cut_at_16_mb(cortex, smtp,
 
     assert not result.success
     assert "answered more than 16 MB: no more than that is read from it" in result.error
+    assert smtp.delivered == []
+
+
+def test_pages_that_add_up_to_more_than_16_mb_are_cut_at_16_mb(cortex, smtp, thehive, api):
+    """The 16 MB are all the job reads from TheHive, whatever the number of answers: here two pages of 9 MB."""
+    padding = "x" * 90_000
+    pages = iter(
+        [
+            {**v1_observable("mail", f"reporter{i}@example.org", ["reporter"]), "message": padding}
+            for i in range(first, first + count)
+        ]
+        for first, count in ((0, 100), (100, 99))
+    )
+    thehive.expect_request(V1).respond_with_handler(
+        lambda request: Response(json.dumps(next(pages)), content_type="application/json")
+    )
+    result = cortex(thehive5_case("Spam", ()), **api)
+
+    assert not result.success
+    assert (
+        f"TheHive at {api['thehive_url']} answered more than 16 MB: no more than that is read from it" in result.error
+    )
+    assert len(thehive.log) == 2
     assert smtp.delivered == []
 
 

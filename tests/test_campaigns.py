@@ -67,8 +67,8 @@ def test_a_reporter_whose_message_may_have_gone_is_mailed_only_once_the_analyst_
     assert notified(first) == ["bob@example.org"] and first.output["full"]["maybe_notified"] == ["alice@example.org"]
     assert "remove their feedback_unsure tag and run the responder again" in first.output["full"]["warnings"][-1]
     assert second.output["full"]["message"] == (
-        "Nothing was sent: of the 2 reporter(s) of this case, 1 were already notified, and an earlier run's message may"
-        " have reached 1 (feedback_unsure; see the warnings)."
+        "Nothing was sent to the 2 reporter(s) of this case: 1 already notified, 1 whom an earlier run's message may"
+        " have reached (feedback_unsure; see the warnings)."
     )
     assert notified(third) == ["alice@example.org"]
     smtp.assert_each_got_exactly_one(["bob@example.org", "alice@example.org"], one_per_message=True)

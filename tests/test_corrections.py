@@ -392,3 +392,17 @@ def test_a_record_dated_minutes_ahead_by_another_hosts_clock_is_still_the_last_v
     assert smtp.delivered == [] and result.operations == []
     assert result.output["full"]["already_notified"] == [ALICE]
     assert result.output["full"]["warnings"] == []
+
+
+def test_a_correction_that_may_have_gone_is_not_sent_again_until_the_analyst_removes_that_record(
+    cortex, smtp, told_legit
+):
+    """A correction the mail service had whole and never answered is recorded feedback_unsure, as a first message is:
+    the next run does not correct that reporter again."""
+    corrected = with_verdict(told_legit(), "Phishing")
+    corrected["tags"].append(f"feedback_unsure:{ALICE}")
+    result = cortex(corrected)
+
+    assert result.success, result.error
+    assert smtp.recipients() == []
+    assert result.output["full"]["maybe_notified"] == [ALICE] and result.operations == []

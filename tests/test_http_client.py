@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import json
+import socket
 import time
 from email.message import EmailMessage
 from pathlib import Path
@@ -14,13 +15,14 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from feedback.alarm import timeout_within
+from feedback.alarm import Clock, timeout_within
 from feedback.api_session import open_session
 from feedback.google.gmail import GmailTransport
 from feedback.google.settings import GmailSettings
 from feedback.google.token import read_key
 from feedback.google.token import request_token as google_token
 from feedback.http_exchange import exchange
+from feedback.http_failures import TimedOut
 from feedback.mailbox_settings import Service, Unavailable, asked
 from feedback.microsoft.graph import GraphTransport
 from feedback.microsoft.settings import GraphSettings, OAuthSettings
@@ -300,3 +302,16 @@ def test_cortex_proxy_settings_come_before_the_environment_proxy(
         cortex_proxy.close()
 
     assert len(cortex_proxy.tunnels) == 2 and environment_proxy.tunnels == []
+
+
+def test_a_request_the_clock_cuts_before_its_body_went_whole_is_not_said_to_have_gone():
+    """urllib3 goes on to await the answer after a broken pipe while the body went: the clock's cut of that wait is a
+    timeout, which says the request may have done its work, only for a request that went whole."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)  # takes the connection, never reads: the body cannot go whole
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/send"
+        with Clock(time.monotonic() + 1) as clock, pytest.raises(OSError) as failure:
+            exchange(open_session(trust_context(None), {}, clock=clock), "POST", url, 1000, 10, data=b"x" * (64 << 20))
+
+    assert not (isinstance(failure.value, TimedOut) and failure.value.sent), failure.value

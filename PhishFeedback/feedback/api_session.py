@@ -162,13 +162,18 @@ def _clocked_pools(clock: Clock) -> dict[str, type]:
                 super().connect()
                 clock.watch(self.sock)  # the TLS socket, which took over the plain one
 
+            def request(self, *args, **kwargs) -> None:
+                self.went_whole = False
+                super().request(*args, **kwargs)
+                self.went_whole = True  # urllib3 awaits the answer even when sending broke off (a broken pipe)
+
             def getresponse(self, *args, **kwargs):
                 """The wait for the answer to a request that went whole, cut by the clock, is a timeout: the request
                 may have done its work all the same (a message sent: feedback/http_way_out.py)."""
                 try:
                     return super().getresponse(*args, **kwargs)
                 except Exception:
-                    if clock.rang:
+                    if clock.rang and self.went_whole:
                         raise socket.timeout("the job's time budget ran out") from None
                     raise
 

@@ -122,7 +122,7 @@ class _Account:
 
     def _attempt_all(self) -> None:
         while self.pending:
-            settled = len(self.sent) + len(self.unsure)
+            accepted = len(self.sent)
             after = None
             try:
                 with self.transport.channel() as channel:
@@ -139,8 +139,9 @@ class _Account:
                 self._waiting(_trouble(error, self.transport.name))
             self.pending += self.later
             self.later = []
-            # A message that went with no answer settles its reporter: the next channel is no retry of the others.
-            self.stalled = 0 if len(self.sent) + len(self.unsure) > settled else self.stalled + 1
+            # A message that went with no answer is no progress: a service that never answers is given up on after
+            # smtp_retries such channels, not asked for every reporter's message in turn.
+            self.stalled = 0 if len(self.sent) > accepted else self.stalled + 1
             wait = pacing.pause(self.stalled) if after is None else after
             if self.pending and not pacing.may_try_again(
                 self.stalled, self.limits.retries, time.monotonic(), wait, self.transport.reach.timeout, self.deadline

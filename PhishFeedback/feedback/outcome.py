@@ -32,10 +32,10 @@ def nothing_to_send(decision: Decision, kind: str, warnings: list[str], check: C
     notified = "acknowledged or given the verdict" if decision.message == ACKNOWLEDGEMENT else "notified"
     message = f"All {count} reporter(s) of this {kind} were already {notified}; nothing was sent."
     if maybe:
-        already = f"{count} were already notified, and " if count else ""
+        already = f"{count} already notified, " if count else ""
         message = (
-            f"Nothing was sent: of the {count + maybe} reporter(s) of this {kind}, {already}an earlier run's message"
-            f" may have reached {maybe} ({UNSURE}; see the warnings)."
+            f"Nothing was sent to the {count + maybe} reporter(s) of this {kind}: {already}{maybe} whom an earlier"
+            f" run's message may have reached ({UNSURE}; see the warnings)."
         )
     if check is None:
         return Outcome(_full(message, decision, warnings), [])
@@ -150,8 +150,11 @@ def delivered(
         )
     if delivery.unsure:
         message += f" {len(delivery.unsure)} may have been reached: {_named(delivery.unsure, 'unsure')}."
-        # The acknowledgement records only whom it reached: the next run acknowledges them again.
-        message += "" if acknowledging else f" The case records them as {UNSURE}: no run mails them again."
+        message += (
+            " The next run acknowledges them again."  # the acknowledgement records only whom it reached
+            if acknowledging
+            else f" The case records them as {UNSURE}: no run mails them again."
+        )
     full = _full(message, decision, warnings)
     full["notified"] = [{"address": item.recipient, "message_id": item.message_id} for item in delivery.sent]
     full["failed"] = [{"address": f.address, "reason": f.reason} for f in delivery.failed]

@@ -115,7 +115,7 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
         if key in seen:
             continue
         seen.add(key)
-        if key in maybe_before and key not in notified:
+        if key in maybe_before:  # a first message or a correction that may have gone
             maybe.append(address)
         elif key not in notified:
             recipients.append(address)

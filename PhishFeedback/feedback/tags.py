@@ -211,7 +211,8 @@ def record_operations(
     """The tags that tell TheHive (and the next run) who got the message, which verdict and when, who did not, and
     whose message may have gone.
 
-    `notified`: each address and when the service accepted its message.
+    `notified`: each address and when the service accepted its message; `unreached`: the next run mails them;
+    `unsure`: the service had their message whole and never answered, and no run mails them until the tag goes.
     """
     operation = TAG_OPERATION[kind]
     unreached = list(unreached)

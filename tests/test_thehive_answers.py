@@ -57,6 +57,27 @@ def test_a_gzip_answer_that_inflates_to_200_mb_is_cut_at_16_mb(cortex, smtp, the
     assert smtp.delivered == []
 
 
+def test_an_answer_that_says_it_is_200_mb_is_read_in_pieces_and_cut_at_16_mb(cortex, smtp, thehive, api):
+    """A length said is believed up to 16 MB: a larger one is not asked for in one read, which would hold it all."""
+    said = 200 << 20
+
+    def body():
+        yield b"["
+        for _ in range((said - 2) >> 20):
+            yield b" " * (1 << 20)
+        yield b" " * ((said - 2) % (1 << 20)) + b"]"
+
+    thehive.expect_request(V1).respond_with_response(
+        Response(body(), headers={"Content-Length": str(said)}, content_type="application/json")
+    )
+    before = peak_rss_of_jobs_kib()
+    result = cortex(thehive5_case("Spam", ()), **api)
+
+    assert peak_rss_of_jobs_kib() <= max(before, PEAK_RSS_KIB)
+    assert not result.success
+    assert "answered more than 16 MB: no more than that is read from it" in result.error
+
+
 def test_a_plain_answer_that_says_it_is_over_16_mb_is_cut_at_16_mb(cortex, smtp, thehive, api):
     thehive.expect_request(V1).respond_with_response(
         Response(b"[" + b" " * (17 << 20) + b"]", content_type="application/json")

@@ -47,7 +47,7 @@ class InterimReport:
         self.records: list[str] = []
         self.maybe: list[str] = []  # whose message the service had whole and never answered
         self.sent_record = sent_record
-        write_output({"success": False, "errorMessage": ENDED_WHILE_SENDING.format(sent_record=sent_record)})
+        write_output(self._nothing_accepted())
 
     def accepted(self, item: Outgoing, at: datetime) -> None:
         """The message to `item.recipient` was accepted at `at`: from now on, a kill leaves their record."""
@@ -87,7 +87,7 @@ class InterimReport:
         """A kill before any message was accepted leaves an error, which TheHive applies no record of: whose message
         may have gone is said, for the analyst to look before running the responder again."""
         said = ENDED_WHILE_SENDING.format(sent_record=self.sent_record)
-        return {"success": False, "errorMessage": f"{said} {self._maybe_said()}"}
+        return {"success": False, "errorMessage": f"{said} {self._maybe_said()}" if self.maybe else said}
 
     def _maybe_said(self) -> str:
         """Whose message went with no answer from the service: it may have gone."""

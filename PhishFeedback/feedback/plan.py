@@ -28,8 +28,7 @@ SUBJECT_TYPES = ("mail_subject", "mail-subject")
 OUTSIDE_DOMAINS = "its domain is not in allowed_recipient_domains"
 # Where the reporting mailbox sends as itself, its own message would come back as the next report, and so on.
 OWN_MAILBOX = (
-    "it reaches one of the responder's own mailboxes ('from', 'reply_to' or smtp_user, with or without a '+' tag),"
-    " which would get its own message back as a report"
+    "it reaches the responder's own mailbox in {item}{tagged}, which would get its own message back as a report"
 )
 # How far ahead of the job's clock a record may be dated and still be read: the clocks of two Cortex hosts.
 CLOCKS_APART = timedelta(hours=1)
@@ -44,7 +43,7 @@ class Audience:
     allowed_domains: tuple[str, ...]  # the domains a reporter may be mailed in; all when empty
     flavour: str  # the manifest Cortex ran: the verdict, or the acknowledgement (feedback/flavours.py)
     send_corrections: bool  # whether a reporter told another verdict earlier gets a correction
-    own: tuple[str, ...]  # the responder's own mailboxes (`addresses.mailbox`): never a reporter
+    own: dict[str, str]  # the responder's own mailboxes (`addresses.mailbox`), each with its item: never a reporter
 
 
 @shape
@@ -106,8 +105,9 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
             refused.append(Refusal(value, _lost(report.kind) if lost_by_thehive40(value) else str(bad)))
             continue
         key = address.lower()
-        if mailbox(key) in audience.own:
-            refused.append(Refusal(value, OWN_MAILBOX))
+        if (item := audience.own.get(mailbox(key))) is not None:
+            tagged = " (a '+' tag reaches the same mailbox)" if mailbox(key) != key else ""
+            refused.append(Refusal(value, OWN_MAILBOX.format(item=item, tagged=tagged)))
             continue
         if not domain_allowed(address, audience.allowed_domains):
             refused.append(Refusal(value, OUTSIDE_DOMAINS))

@@ -132,7 +132,7 @@ def _mailbox(name: str, value: str, role: str) -> tuple[str, str]:
 
 def _own_mailboxes(
     sender: str, reply_to: str | None, way_out: SmtpSettings | GraphSettings | GmailSettings
-) -> tuple[str, ...]:
+) -> dict[str, str]:
     """`from`, `reply_to`, and the SMTP login where it is an address: where one of them is the reporting mailbox, a
     message the responder sent it would come back as the next report."""
     login = way_out.user if isinstance(way_out, SmtpSettings) else None
@@ -140,7 +140,8 @@ def _own_mailboxes(
         login = login and parse_address(login)
     except AddressError:
         login = None  # a login name, not an address
-    return tuple(mailbox(address) for address in (sender, reply_to, login) if address)
+    named = (("smtp_user", login), ("reply_to", reply_to), ("'from'", sender))  # 'from' named where it is another too
+    return {mailbox(address): item for item, address in named if address}
 
 
 def _printable(text: str | None) -> str | None:

@@ -15,7 +15,7 @@ import pytest
 
 from feedback.delivery import DeliveryError
 from testkit.cases import thehive4_case
-from testkit.cortex import apply_operations, finish_job, start_job, write_job
+from testkit.cortex import ACKNOWLEDGE_MANIFEST, MANIFEST, apply_operations, finish_job, start_job, write_job
 from testkit.gmail_api import google_error, rate_limited
 from testkit.graph_api import THROTTLED, UNAVAILABLE, error
 from testkit.http_faults import AS_USUAL, CUT_SHORT, DROPPED, page, stalled
@@ -157,13 +157,27 @@ def test_a_service_that_answers_no_message_is_given_up_on_after_the_retries_not_
     assert service.took() == [ALICE, BOB], "carol's message was never sent"
 
 
-def test_a_kill_after_a_message_that_may_have_gone_leaves_a_report_that_names_and_records_it(
-    tmp_path, job_config, service
+@pytest.mark.parametrize(
+    ("manifest", "verdict", "recorded", "records"),
+    [
+        (
+            MANIFEST,
+            "Spam",
+            "The case records them as feedback_unsure, and no run mails them again.",
+            {f"feedback_sent:{BOB}", f"feedback_unsure:{ALICE}"},
+        ),
+        (ACKNOWLEDGE_MANIFEST, None, "The next run acknowledges them again.", {f"feedback_ack:{BOB}"}),
+    ],
+    ids=["verdict", "acknowledgement"],
+)
+def test_a_kill_after_a_message_that_may_have_gone_leaves_a_report_that_names_it_and_says_if_it_is_mailed_again(
+    tmp_path, job_config, service, manifest, verdict, recorded, records
 ):
     """Cortex's docker runner kills the job while carol's message is at the service; alice's went with no answer
-    before it, and bob's was taken."""
+    before it, and bob's was taken. The acknowledgement records only whom it reached."""
     service.script.extend([stalled(4), AS_USUAL, stalled(4)])
-    job = write_job(tmp_path, thehive4_case("Spam", [ALICE, BOB, CAROL]), job_config(**service.items, smtp_timeout=2))
+    config = job_config(manifest, **service.items, smtp_timeout=2)
+    job = write_job(tmp_path, thehive4_case(verdict, [ALICE, BOB, CAROL]), config)
     process = start_job(job)
     waited = time.monotonic() + 30
     while len(service.took()) < 3 and time.monotonic() < waited:
@@ -173,8 +187,10 @@ def test_a_kill_after_a_message_that_may_have_gone_leaves_a_report_that_names_an
 
     said = killed.output["full"]["message"]
     assert f"The mail service had the whole message to {ALICE} and never answered: it may have gone out" in said
-    assert "It mails the 1 others" in said
-    assert {f"feedback_sent:{BOB}", f"feedback_unsure:{ALICE}"} <= set(killed.tags)
+    assert f"{recorded} It mails the 1 others" in said
+    assert {tag for tag in killed.tags if tag.startswith(("feedback_sent:", "feedback_unsure:", "feedback_ack:"))} == (
+        records
+    )
 
 
 def test_a_job_whose_only_message_got_no_answer_does_not_say_that_nothing_was_sent(cortex, service):

@@ -99,8 +99,12 @@ class InterimReport:
     def _said(self) -> str:
         maybe = ""
         if self.maybe:
-            recorded = f" The case records them as {UNSURE}, and no run mails them again." if self.verdict else ""
-            maybe = f" {self._maybe_said()}{recorded}"
+            recorded = (
+                f"The case records them as {UNSURE}, and no run mails them again."
+                if self.verdict
+                else "The next run acknowledges them again."  # the acknowledgement records only whom it reached
+            )
+            maybe = f" {self._maybe_said()} {recorded}"
         if self.done + len(self.maybe) == self.total:
             ended = "its last message went" if self.maybe else f"all {self.total} reporter(s) were mailed"
             mailed = f"the {self.done} mailed are" if self.maybe else "they are"

@@ -394,6 +394,52 @@ def test_a_record_dated_minutes_ahead_by_another_hosts_clock_is_still_the_last_v
     assert result.output["full"]["warnings"] == []
 
 
+def stamp(delta: timedelta) -> str:
+    """A record's time, this far from now."""
+    return f"{datetime.now(timezone.utc) + delta:%Y-%m-%dT%H:%M:%SZ}"
+
+
+def test_a_correction_of_a_record_another_hosts_clock_dated_ahead_is_dated_after_it_and_goes_once(cortex, smtp):
+    """A Cortex host 30 minutes ahead told alice 'Legit email'; a host with the right clock corrects her to Phishing.
+    Her correction must stay her last record, or every run until that time would correct her again."""
+    ahead = stamp(timedelta(minutes=30))
+    case = thehive4_case(
+        "Phishing", [ALICE], tags=[f"feedback_sent:{ALICE}", f"feedback_verdict:{ahead};Legit email;{ALICE}"]
+    )
+    first = cortex(case)
+    second = cortex(apply_operations(case, first))
+
+    assert first.success and second.success, (first.error, second.error)
+    assert smtp.recipients() == [ALICE], "alice got the same correction twice"
+    [record] = [op["tag"] for op in first.operations if op["tag"].startswith("feedback_verdict:")]
+    assert record.split(";")[0].removeprefix("feedback_verdict:") > ahead
+    assert second.operations == [] and second.output["full"]["already_notified"] == [ALICE]
+
+
+def test_records_a_clock_far_ahead_dated_keep_their_order_among_themselves_whatever_the_order_of_the_tags(cortex, smtp):
+    """A host two hours ahead told alice 'Legit email', then, five minutes later, 'Phishing'. TheHive 4.0 keeps tags
+    in no order: her last message said Phishing, as the case does, and nothing is owed."""
+    tags = [
+        f"feedback_sent:{ALICE}",
+        f"feedback_verdict:{stamp(timedelta(hours=2, minutes=5))};Phishing;{ALICE}",
+        f"feedback_verdict:{stamp(timedelta(hours=2))};Legit email;{ALICE}",
+    ]
+    result = cortex(thehive4_case("Phishing", [ALICE], tags=tags))
+
+    assert result.success, result.error
+    assert smtp.delivered == [] and result.output["full"]["already_notified"] == [ALICE]
+
+
+def test_a_record_a_hand_retyped_with_spaces_after_its_separators_still_calls_for_the_correction(cortex, smtp):
+    tags = [f"feedback_sent:{ALICE}", f"feedback_verdict:2026-01-04T09:00:00Z; Legit email; {ALICE}"]
+    result = cortex(thehive4_case("Phishing", [ALICE], tags=tags))
+
+    assert result.success, result.error
+    assert smtp.recipients() == [ALICE]
+    assert result.output["full"]["corrections"] == [{"address": ALICE, "earlier": "Legit email"}]
+    assert result.output["full"]["warnings"] == []
+
+
 def test_a_correction_that_may_have_gone_is_not_sent_again_until_the_analyst_removes_that_record(
     cortex, smtp, told_legit
 ):

@@ -193,7 +193,7 @@ def interim_report_of(job_config, job_folder: Path, monkeypatch) -> InterimRepor
 
 def test_the_report_a_kill_leaves_once_every_reporter_was_mailed_says_nobody_is_left(tmp_path, job_config, monkeypatch):
     interim = interim_report_of(job_config, tmp_path, monkeypatch)
-    interim.accepted(Outgoing("alice@example.org", "<1@example.org>"), datetime.now(timezone.utc))
+    interim.accepted(Outgoing("alice@example.org", "<1@example.org>", None), datetime.now(timezone.utc))
 
     output, _ = read_output(tmp_path)
     assert output["success"] is True
@@ -208,7 +208,7 @@ def test_the_report_a_kill_leaves_keeps_its_records_whole_though_a_secret_learnt
     interim = interim_report_of(job_config, tmp_path, monkeypatch)
     remember("feedback_sent")  # a token a service handed out that happens to be a word of the record
 
-    interim.accepted(Outgoing("alice@example.org", "<1@example.org>"), datetime.now(timezone.utc))
+    interim.accepted(Outgoing("alice@example.org", "<1@example.org>", None), datetime.now(timezone.utc))
 
     output, _ = read_output(tmp_path)
     assert "feedback_sent:alice@example.org" in [op["tag"] for op in output["operations"]]

@@ -166,7 +166,7 @@ class _Account:
             self.last_try = time.monotonic()
             self.longest = max(self.longest, self.last_try - started)
         if answer.kind == way_out.ACCEPTED:
-            self.accepted_at[item.recipient] = at = record_time()
+            self.accepted_at[item.recipient] = at = record_time(item.dated_after)
             self.sent.append(item)
             self.pending.pop(0)
             self.told(item, at)

@@ -39,6 +39,7 @@ from feedback.templates import (
 class Outgoing:
     recipient: str
     message_id: str
+    dated_after: datetime | None  # what the record of it must be dated after (plan.py `Decision.dated_after`)
 
 
 class Composer:
@@ -81,7 +82,8 @@ class Composer:
         self.dated: tuple[str, BaseHeader | None] = ("", None)
         self.boundaries = (boundary(), boundary())
         domain = settings.sender_address.rpartition("@")[2]
-        self.outgoing = [Outgoing(r, make_msgid(domain=domain)) for r in decision.recipients]
+        later = decision.dated_after
+        self.outgoing = [Outgoing(r, make_msgid(domain=domain), later.get(r)) for r in decision.recipients]
         self.letterhead = letterhead(settings, [section.language for section in self.wording.sections])
         longest = max((len(html_value(r)) for r in decision.recipients), default=0)
         head = self.letterhead

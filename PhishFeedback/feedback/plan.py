@@ -10,13 +10,12 @@ from feedback.errors import named
 from feedback.flavours import ACKNOWLEDGEMENT, VERDICT_FLAVOUR
 from feedback.items import IN_BOTH
 from feedback.redaction import shortened, spare
-from feedback.shapes import replaced, shape
+from feedback.shapes import shape
 from feedback.shown_text import one_line
 from feedback.tags import (
     ACKNOWLEDGED,
     NOTIFIED,
     UNSURE,
-    last_verdicts,
     lost_by_thehive40,
     notified_addresses,
     tag_values,
@@ -66,6 +65,9 @@ class Decision:
     from_observables: dict[str, object]
     # Reporters (among `recipients`) last told another verdict, and which: they get a correction.
     corrections: dict[str, str]
+    # Those of them whose last record another host's clock dated after this job's time: each one's new record
+    # is dated after it (`tags.record_time`), so that it stays their last.
+    dated_after: dict[str, datetime]
     # Reporters notified by a version that recorded no verdict: whether they need a correction is unknown.
     untold: tuple[str, ...]
     # Verdict records read otherwise than they stand, or not at all (`_last_told`): each address, and why.
@@ -92,12 +94,12 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
     # gone), nor twice.
     records = (NOTIFIED,) if verdict else (NOTIFIED, ACKNOWLEDGED, UNSURE)
     notified = notified_addresses(report.tags, *records)
-    told, passed_over = _last_told(report.tags, now) if verdict and audience.send_corrections else (None, ())
+    told, ahead, passed_over = _last_told(report.tags, now) if verdict and audience.send_corrections else (None, {}, ())
     named_by_passed_over = {address.lower() for address, _ in passed_over}
     seen: set[str] = set()
     maybe_before = notified_addresses(report.tags, UNSURE) if verdict else set()
     recipients, already, maybe, refused = [], [], [], []
-    corrections, untold = {}, []
+    corrections, dated_after, untold = {}, {}, []
     for value in candidates:
         try:
             address = parse_address(value)
@@ -126,6 +128,8 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
         else:
             recipients.append(address)
             corrections[address] = told[key]
+            if key in ahead:
+                dated_after[address] = ahead[key]
     if not (recipients or already or maybe):
         raise CaseError(_nobody(refused, report.kind))
     # Only the reporters accepted: the record names them, and a secret learned later must not blot them out.
@@ -146,27 +150,38 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
             k: v for k, v in (("reporters", tagged), ("reported_subject", subject), ("reported_sender", sender)) if v
         },
         corrections=corrections,
+        dated_after=dated_after,
         untold=tuple(untold),
         passed_over=passed_over,
     )
 
 
-def _last_told(tags: list[object], now: datetime) -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
-    """The verdict each address was last told, by its own name (a hand may have changed its case), and the records
-    the analyst is told of: one naming no verdict, which the responder never writes, is passed over; one dated after
-    the job's time (a clock that ran ahead), which would be the last for ever and have every run correct again, is
-    read as the oldest of all, so that a reporter it alone names is corrected once."""
+def _last_told(
+    tags: list[object], now: datetime
+) -> tuple[dict[str, str], dict[str, datetime], tuple[tuple[str, str], ...]]:
+    """The verdict each address was last told, by its own name (a hand may have changed its case): the latest
+    record, on a tie the later tag; and the records the analyst is told of. One naming no verdict, which the
+    responder never writes, is passed over; one dated more than CLOCKS_APART after the job's time (a clock that ran
+    far ahead), which would be the last for ever and have every run correct again, is read as older than any other
+    (though in its order among those), so that a reporter it alone names is corrected once. Beside the verdicts, the
+    time of each last record dated after the job's time, after which the next must be dated."""
     kept, passed_over = [], []
     for told in verdict_records(tags):
         named = verdict_named(told.verdict)
         if named is None:
             passed_over.append((told.address, "names no verdict"))
             continue
-        if told.at > now + CLOCKS_APART:
+        readable = told.at <= now + CLOCKS_APART
+        if not readable:
             passed_over.append((told.address, f"dated {told.at:%Y-%m-%d %H:%M} UTC"))
-            told = replaced(told, at=EARLIEST)
-        kept.append(replaced(told, verdict=named))
-    return last_verdicts(kept), tuple(passed_over)
+        kept.append((readable, told.at, told.address.lower(), named))
+    kept.sort(key=lambda record: record[:2])  # stable: on a tie, tag order stays
+    verdicts, ahead = {}, {}
+    for readable, at, address, verdict in kept:
+        verdicts[address] = verdict
+        if readable and at > now:  # dated by a clock ahead of the job's, and the latest so far
+            ahead[address] = at
+    return verdicts, ahead, tuple(passed_over)
 
 
 def reporter_values(tags: tuple[str, ...], observables: list[Observable], reporter_tag: str) -> list[str]:

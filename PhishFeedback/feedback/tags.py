@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import cache, lru_cache
 
 from feedback.shapes import shape
@@ -105,18 +105,15 @@ def ack_time_tag(address: str, at: datetime) -> str:
 
 def verdict_records(tags: Iterable[object]) -> list[Told]:
     """Every readable verdict record, in the tags' order; one a reader cannot parse is passed over."""
-    return [Told(address, verdict, at) for at, (_, verdict, address) in _timed(tags, TOLD)]
+    return [Told(address.strip(), verdict.strip(), at) for at, (_, verdict, address) in _timed(tags, TOLD)]
 
 
-def last_verdicts(records: Iterable[Told]) -> dict[str, str]:
-    """The verdict each address (in lower case) was told last: the latest time; on a tie, the later tag."""
-    latest_last = sorted(records, key=lambda told: told.at)  # stable: on a tie, tag order stays
-    return {told.address.lower(): told.verdict for told in latest_last}
-
-
-def record_time() -> datetime:
-    """The one clock of the record's times: UTC, to the second, as the tags keep them."""
-    return datetime.now(timezone.utc).replace(microsecond=0)
+def record_time(after: datetime | None = None) -> datetime:
+    """The one clock of the record's times: UTC, to the second, as the tags keep them. A second after `after` where
+    this clock reads no later: a reporter's new record must stay their last, although their earlier one may be dated
+    by another Cortex host's clock, ahead of this one."""
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    return after + timedelta(seconds=1) if after is not None and now <= after else now
 
 
 def first_times(tags: Iterable[object], namespace: str) -> dict[str, float]:

@@ -202,6 +202,20 @@ def test_the_report_a_kill_leaves_once_every_reporter_was_mailed_says_nobody_is_
     assert [op["tag"] for op in output["operations"]][-1] == "mail sent"
 
 
+def test_the_report_a_kill_leaves_tags_the_case_mail_sent_though_a_secret_of_the_configuration_reads_so(
+    tmp_path, job_config, monkeypatch
+):
+    """A secret of the configuration, 'mailsent', is 'mail sent' with its white space changed: the final report keeps
+    the case's own tags whole, and the report a kill leaves must too."""
+    remember("mailsent")
+    interim = interim_report_of(job_config, tmp_path, monkeypatch)
+
+    interim.accepted(Outgoing("alice@example.org", "<1@example.org>", None), datetime.now(timezone.utc))
+
+    output, _ = read_output(tmp_path)
+    assert [op["tag"] for op in output["operations"]][-1] == "mail sent"
+
+
 def test_the_report_a_kill_leaves_keeps_its_records_whole_though_a_secret_learnt_equals_a_word_of_them(
     tmp_path, job_config, monkeypatch
 ):

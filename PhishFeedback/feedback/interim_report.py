@@ -39,7 +39,9 @@ class InterimReport:
         self.verdict = None if decision.message == ACKNOWLEDGEMENT else decision.verdict
         self.operation = TAG_OPERATION[kind]
         self.total, self.done = len(decision.recipients), 0
-        # Someone was mailed whenever this report is written; whether someone is left -> the case's own tags.
+        # Someone was mailed whenever this report is written; whether someone is left -> the case's own tags, which
+        # no secret blots out, as in the final report.
+        spare(sent_tag, failed_tag)
         self.closing = {
             left: tuple(map(self._tag, closing_tags(sent_tag, failed_tag, reached=True, left=left)))
             for left in (False, True)

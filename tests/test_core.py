@@ -98,6 +98,13 @@ def test_settings_never_show_secrets_in_their_repr():
         ({"from": "a@example.org", "thehive_url": "thehive.local"}, "thehive_url must be a URL"),
         ({"from": "a@example.org", "thehive_url": "https://h.example.org"}, "thehive_apikey is empty"),
         ({"from": "a@example.org", "allowed_recipient_domains": "example.org"}, "must be a list of texts"),
+        *(
+            (
+                {"from": "a@example.org", "allowed_recipient_domains": [entry]},
+                f"holds '{entry}', which is not one domain",
+            )
+            for entry in ("example.org, example.net", "*.example.org", "example.org.", "example")
+        ),
         ({"from": "Two <a@example.org>, b@example.org"}, "exactly one sender address"),
     ],
 )

@@ -84,6 +84,13 @@ def mailbox(address: str) -> str:
     return f"{local.partition('+')[0]}@{domain}"
 
 
+def is_domain(text: str) -> bool:
+    """A domain name as `parse_address` takes one in a reporter's address: labels of letters, digits and '-', a dot
+    between them."""
+    labels = text.split(".")
+    return len(labels) > 1 and all(labels) and HOST_NAME.issuperset(text)
+
+
 def domain_allowed(address: str, allowed_domains: tuple[str, ...]) -> bool:
     """Whether an address belongs to one of the domains (or their sub-domains); none means all."""
     if not allowed_domains:

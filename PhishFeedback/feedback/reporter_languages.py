@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from feedback.addresses import HOST_NAME, AddressError, parse_address
+from feedback.addresses import AddressError, is_domain, parse_address
 from feedback.flavours import AUTO, shipped_language
 from feedback.items import WHERE, ConfigError
 from feedback.redaction import shortened
@@ -65,5 +65,4 @@ def _address_or_domain(key: str) -> bool:
             return parse_address(key).lower() == key
         except AddressError:
             return False
-    labels = key.split(".")
-    return len(labels) > 1 and all(labels) and HOST_NAME.issuperset(key)
+    return is_domain(key)

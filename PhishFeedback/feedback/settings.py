@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from email.utils import getaddresses
 
-from feedback.addresses import AddressError, mailbox, parse_address
+from feedback.addresses import AddressError, is_domain, mailbox, parse_address
 from feedback.flavours import TEMPLATE_ITEMS, read_flavour, read_language_item
 from feedback.google.settings import GmailSettings, gmail_settings
 from feedback.items import WHERE, ConfigError, Items
@@ -23,6 +23,7 @@ from feedback.microsoft.settings import GraphSettings, graph_settings
 from feedback.pacing import TIME_BUDGET_SHARE, Limits
 from feedback.plan import Audience
 from feedback.reach import read_reach
+from feedback.redaction import shortened
 from feedback.reporter_languages import read_reporter_languages
 from feedback.shapes import shape
 from feedback.shown_text import printable
@@ -75,7 +76,7 @@ def read_settings(config: object, parameters: object) -> Settings:
         sent_tag=items.text("sent_tag", "mail sent", required=True),
         failed_tag=items.text("failed_tag", "mail failed", required=True),
         audience=Audience(
-            allowed_domains=tuple(d.strip().lower().lstrip("@") for d in items.text_list("allowed_recipient_domains")),
+            allowed_domains=_allowed_domains(items),
             reporter_tag=items.text("reporter_tag", "reporter", required=True),
             flavour=read_flavour(items.raw.get("flavour")),
             # Cortex sends null for an item added after the responder's settings were saved: corrections stay on.
@@ -128,6 +129,21 @@ def _mailbox(name: str, value: str, role: str) -> tuple[str, str]:
             f" write the name as plain text (any letters will do), like SOC <soc@example.org>. {WHERE}"
         )
     return printable(display_name), address
+
+
+def _allowed_domains(items: Items) -> tuple[str, ...]:
+    """Each entry one domain, which covers its sub-domains: one that matches no address (two in one entry, a
+    wildcard, a trailing dot) would have every reporter refused, while the admin reads the domain in the item."""
+    domains = []
+    for entry in items.text_list("allowed_recipient_domains"):
+        domain = entry.strip().lower().lstrip("@")
+        if not is_domain(domain):
+            raise ConfigError(
+                f"allowed_recipient_domains holds '{shortened(entry, 80)}', which is not one domain: write one per"
+                f" entry, like example.org (it covers its sub-domains too). {WHERE}"
+            )
+        domains.append(domain)
+    return tuple(domains)
 
 
 def _own_mailboxes(

@@ -262,6 +262,17 @@ def test_reporters_outside_the_allowed_domains_are_refused_and_reported(cortex, 
     smtp.assert_each_got_exactly_one(["alice@example.org", "dave@corp.example.org"], one_per_message=True)
 
 
+def test_one_mailbox_named_with_and_without_a_tag_gets_one_message_in_one_run_and_across_runs(cortex, smtp):
+    """alice reported once from alice+phish@, which reaches her mailbox (Exchange Online, Gmail, Postfix)."""
+    case = thehive4_case("Spam", ["alice@example.org", "alice+phish@example.org"])
+    first = cortex(case)
+    second = cortex(apply_operations(thehive4_case("Spam", ["alice+phish@example.org"]), first))
+
+    assert first.success and second.success, (first.error, second.error)
+    assert smtp.recipients() == ["alice@example.org"]
+    assert second.output["full"]["already_notified"] == ["alice+phish@example.org"]
+
+
 @pytest.mark.parametrize(
     ("own", "named"),
     [

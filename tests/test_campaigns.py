@@ -273,6 +273,13 @@ def test_one_mailbox_named_with_and_without_a_tag_gets_one_message_in_one_run_an
     assert second.output["full"]["already_notified"] == ["alice+phish@example.org"]
 
 
+def test_addresses_that_begin_with_a_plus_are_mailboxes_of_their_own(cortex, smtp):
+    result = cortex(thehive4_case("Spam", ["+alerts@example.org", "+it@example.org"]))
+
+    assert result.success, result.error
+    smtp.assert_each_got_exactly_one(["+alerts@example.org", "+it@example.org"], one_per_message=True)
+
+
 @pytest.mark.parametrize(
     ("own", "named"),
     [

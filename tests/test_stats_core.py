@@ -165,6 +165,16 @@ def test_a_reporter_named_with_a_tag_is_answered_by_the_record_of_their_mailbox_
     assert (stats["reporters"], stats["feedback"]["answered"], stats["feedback"]["unanswered"]) == (1, 1, 0)
 
 
+def test_reporters_whose_address_begins_with_a_plus_are_counted_apart_by_their_addresses():
+    tally = Tally()
+    tally.add(case_facts({**BASE, "tags": ["user_email:+alerts@example.org", "user_email:+it@example.org"]}, "f", "P"))
+
+    assert sorted(r["address"] for r in tally.result(top=5)["top_reporters"]) == [
+        "+alerts@example.org",
+        "+it@example.org",
+    ]
+
+
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(case_like, json_values), max_size=5))
 def test_any_json_thehive_may_send_is_counted_or_passed_over_never_a_fault(cases):

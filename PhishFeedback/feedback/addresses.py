@@ -84,7 +84,8 @@ def mailbox(address: str) -> str:
     if "+" not in lowered:  # most: the statistics ask of a few hundred thousand records
         return lowered
     local, _, domain = lowered.rpartition("@")
-    return f"{local.partition('+')[0]}@{domain}"
+    base = local.partition("+")[0]
+    return f"{base}@{domain}" if base else lowered  # `+it@`: a mailbox of its own, no tag
 
 
 def is_domain(text: str) -> bool:

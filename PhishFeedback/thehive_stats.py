@@ -17,6 +17,7 @@ import sys
 from datetime import datetime, timezone
 
 from feedback.errors import CommandError
+from feedback.redaction import scrub
 from feedback.stats.output import as_json, as_text, write_csv
 from feedback.stats.page import page
 from feedback.stats.progress import Progress
@@ -94,7 +95,7 @@ def _write(stats: dict, options: argparse.Namespace) -> list[str]:
         if options.html:
             made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
             with open(options.html, "w", encoding="utf-8") as file:
-                file.write(page(stats, _period(options), made))
+                file.write(scrub(page(stats, _period(options), made)))  # files, as the output streams, show no secret
             written.append(options.html)
     except OSError as failure:
         raise _unwritable(failure.filename, failure.strerror or type(failure).__name__) from None

@@ -26,6 +26,7 @@ from testkit.thehive_cases import CaseSearch
 
 SCRIPT = Path(__file__).resolve().parent.parent / "PhishFeedback" / "thehive_stats.py"
 VERSIONS = ("5", "4.1", "4.0")
+BOB = "bob@example.org"
 
 
 @pytest.fixture
@@ -344,6 +345,20 @@ def test_a_verdict_value_shows_no_character_that_reorders_what_is_shown(thehive_
     written = [path.read_text(encoding="utf-8") for path in (tmp_path / "page.html", *(tmp_path / "csv").iterdir())]
     for shown in (result.stdout, *written):
         assert "\u202e" not in shown and "u202e" not in shown
+
+
+def test_the_key_echoed_as_a_reporter_address_is_refused_as_the_responder_refuses_it_and_shown_nowhere(
+    thehive_https, stats, tmp_path
+):
+    """A TheHive (or a proxy) that echoes the key into a case's reporter tag, in the key's own letters."""
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", [f"{API_KEY}@example.org"]), case(2, "Spam", [BOB])])
+
+    result = stats(hive.url, "--json", "--html", str(tmp_path / "page.html"), "--csv", str(tmp_path / "csv"))
+
+    assert [reporter["address"] for reporter in read_json(result)["top_reporters"]] == [BOB]
+    written = [path.read_text(encoding="utf-8") for path in (tmp_path / "page.html", *(tmp_path / "csv").iterdir())]
+    for shown in (result.stdout, result.stderr, *written):
+        assert API_KEY.lower() not in shown.lower()
 
 
 def test_the_json_shows_a_verdict_holding_an_invisible_character_as_an_escape(thehive_https, stats):

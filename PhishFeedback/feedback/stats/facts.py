@@ -112,7 +112,7 @@ def _read(tag: str) -> tuple[str, str] | None:
     """Whom one tag names, through the responder's own readers. No tag is of two namespaces: none of them, followed
     by ':' or '=', begins another."""
     for value in tag_values((tag,), REPORTER):
-        address = _address(value.lower())
+        address = _address(value)  # as written: the secrets' check compares letters in their case
         return (REPORTER, address) if address else None
     for namespace in (NOTIFIED, ACKNOWLEDGED):
         for address in notified_addresses((tag,), namespace):

@@ -7,6 +7,7 @@ import json
 import os
 import re
 
+from feedback.redaction import scrub
 from feedback.stats.tables import Table, tables
 from feedback.thehive.admin_api import terminal_safe
 
@@ -48,7 +49,7 @@ def _cell(value: object) -> object:
     """
     if not isinstance(value, str) or value == "-":
         return value
-    value = _FORMULA_AFTER_SEPARATOR.sub(r"\1'", value)
+    value = _FORMULA_AFTER_SEPARATOR.sub(r"\1'", scrub(value))  # a file, as the output streams, shows no secret
     return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 

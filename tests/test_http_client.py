@@ -22,12 +22,13 @@ from feedback.google.settings import GmailSettings
 from feedback.google.token import read_key
 from feedback.google.token import request_token as google_token
 from feedback.http_exchange import exchange
-from feedback.http_failures import TimedOut
+from feedback.http_failures import Redirected, TimedOut
 from feedback.mailbox_settings import Service, Unavailable, asked
 from feedback.microsoft.graph import GraphTransport
 from feedback.microsoft.settings import GraphSettings, OAuthSettings
 from feedback.microsoft.token import request_token as entra_token
 from feedback.reach import Reach
+from feedback.redaction import remember, scrub
 from feedback.thehive.observables_api import TheHiveError, fetch_observables
 from feedback.thehive.settings import TheHiveSettings
 from feedback.tokens import OAuthError, endpoint_shown
@@ -214,6 +215,16 @@ def test_a_redirect_is_told_in_one_sentence_whatever_the_party(
     assert (
         f"{capital(name)} answered with a redirect (HTTP 307){towards}, which the responder does not follow." in error
     )
+
+
+def test_a_redirect_towards_a_host_that_holds_a_secret_names_it_as_written_for_the_scrubber_to_find():
+    """A server that echoes the client secret into its Location's host: in lower case, no form the scrubber knows."""
+    secret = "Abc8Q-xYz-0123456789-AbCdEfGhIjKlMnOpQrStU"
+    remember(secret)
+
+    said = scrub(Redirected(302, {"Location": f"https://user@{secret}.evil.example:8443/x"}).told())
+
+    assert said.endswith(" to https://********.evil.example, which the responder does not follow")
 
 
 @pytest.mark.parametrize("party", EVERY_PARTY, ids=named)

@@ -145,15 +145,18 @@ class Redirected(HttpFailure):
 
 def _towards(location: str | None) -> str:
     """Where a redirect leads, as its scheme and host alone (a path or query may hold anything); nothing for a
-    Location that names no host, or that no URL parser reads."""
+    Location that names no host, or that no URL parser reads. The host as written: in lower case, a secret a server
+    echoed there would be a form the scrubber does not know."""
     try:
         target = urlsplit(location or "")
     except ValueError:  # "http://[::1" and the like
         return ""
-    host = target.hostname or ""
-    if not target.scheme.isalpha() or not host.isprintable() or len(host) > 253:
+    written = target.netloc.rpartition("@")[2]  # no user or password
+    bracketed, _, after = written.rpartition("]")  # an IPv6 address, its port after it
+    host = f"{bracketed}]" if bracketed else after.partition(":")[0]
+    if not target.hostname or not target.scheme.isalpha() or not host.isprintable() or len(host) > 253:
         return ""
-    return f" to {target.scheme}://{host}" if host else ""
+    return f" to {target.scheme}://{host}"
 
 
 def seconds(timeout: float) -> str:

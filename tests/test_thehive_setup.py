@@ -121,6 +121,41 @@ def test_field_of_another_type_is_an_error_and_left_alone(setup, hive):
     assert len(result.stderr.splitlines()) == 1 and result.stdout == ""
 
 
+def test_field_of_another_type_whose_id_is_a_number_is_an_error_and_left_alone(setup, hive):
+    hive.add("phishFeedback", type="boolean")["id"] = 1
+
+    result = setup(hive.url)
+
+    assert result.returncode == 1
+    assert hive.writes == []
+    assert "'phishFeedback' of type 'boolean'" in result.stderr and "Nothing was changed" in result.stderr
+
+
+@pytest.mark.parametrize("mark", ["\u200b", "\x1b", "\u2066"], ids=["zero-width-space", "escape", "bidi-isolate"])
+def test_key_echoed_in_the_fields_options_or_type_with_a_character_between_is_masked(setup, hive, mark):
+    """TheHive's own text is shown with its invisible characters escaped: the key must be masked before that."""
+    echoed = f"{API_KEY[:16]}{mark}{API_KEY[16:]}"
+    hive.add("phishFeedback", options=[*VERDICTS, echoed])
+    listed = setup(hive.url)
+    hive.field("phishFeedback")["type"] = echoed
+    refused = setup(hive.url)
+
+    assert listed.returncode == 0 and refused.returncode == 1, (listed.stderr, refused.stderr)
+    for shown in (listed.stdout, refused.stderr):
+        assert API_KEY[:16] not in shown and API_KEY[16:] not in shown, shown
+
+
+def test_a_field_listed_with_a_huge_type_or_countless_options_is_said_in_a_short_sentence(setup, hive):
+    hive.add("phishFeedback", options=[*VERDICTS, *(f"option {n}" for n in range(50_000))])
+    listed = setup(hive.url)
+    hive.field("phishFeedback")["type"] = "boolean" + "\u200b" * 100_000
+    refused = setup(hive.url)
+
+    assert listed.returncode == 0 and listed.stdout.rstrip().endswith("'option 5' and 49994 more.")
+    assert refused.returncode == 1 and "of type 'boolean" in refused.stderr
+    assert len(listed.stdout) < 1000 and len(refused.stderr) < 1000
+
+
 @pytest.mark.parametrize("echo", [False, True], ids=["plain", "key-echoed"])
 def test_refused_key_is_one_line_and_never_shown(setup, hive, echo):
     hive.echo = echo

@@ -25,3 +25,11 @@ def printable(text: str) -> str:
     """The text with control characters and lone surrogates replaced: it can go into a message as it is."""
     # Most texts need nothing; compiling the pattern costs more than a whole job's case reading.
     return text if text.isprintable() else re.sub(UNPRINTABLE, "\ufffd", text)
+
+
+def escaped(text: str) -> str:
+    """The text with each control or invisible character written as its escape (\\x1b): a terminal shows what it
+    holds, and nothing in it moves the cursor, recolours or hides what is shown."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)

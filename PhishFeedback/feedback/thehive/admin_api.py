@@ -16,7 +16,8 @@ from feedback.alarm import Clock, timeout_within
 from feedback.errors import CommandError
 from feedback.http_failures import HttpFailure, Malformed, Refused, TimedOut, Untrusted
 from feedback.items import ConfigError
-from feedback.redaction import shortened
+from feedback.redaction import scrub, shortened
+from feedback.shown_text import escaped
 from feedback.thehive.api import Advice, send, thehive_session
 from feedback.thehive.field_setup import edition
 from feedback.thehive.settings import TheHiveSettings
@@ -148,13 +149,10 @@ def _sent(cause: BaseException | None) -> bool:
 
 
 def terminal_safe(text: str) -> str:
-    """Text from TheHive fit for a terminal: each control or invisible character written as its escape (\\x1b).
-
-    A field's options or TheHive's message could otherwise move the cursor, recolour or hide what is shown.
-    """
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    """Text from TheHive fit for a terminal (`shown_text.escaped`): a field's options or TheHive's message could
+    otherwise move the cursor, recolour or hide what is shown. Scrubbed first: an escape would cut a secret into
+    pieces the scrubber does not find."""
+    return escaped(scrub(text))
 
 
 def _explained(answer: object) -> str:

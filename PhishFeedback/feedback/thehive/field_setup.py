@@ -12,7 +12,9 @@ from urllib.parse import quote
 
 from feedback.case import VERDICTS, verdict_named
 from feedback.errors import CommandError
+from feedback.redaction import scrub, shortened
 from feedback.shapes import shape
+from feedback.shown_text import escaped
 
 FIELD_TYPE = "string"
 # TheHive 5 shows custom fields by group in its admin pages.
@@ -20,6 +22,8 @@ GROUP = "PhishFeedback"
 DESCRIPTION = "The SOC's verdict on a reported e-mail; the Phish_Feedback responder tells the reporters."
 # The longest major version read as a number.
 MAJOR_DIGITS = 4
+# How much of what TheHive lists a sentence quotes: the first options, each value cut at so many characters.
+LISTED, QUOTED = 10, 80
 
 
 @shape
@@ -79,11 +83,12 @@ def read_fields(answer: object, major: int) -> list[Field]:
     shown = "name" if major == 4 else "displayName"
     fields = []
     for item in answer:
-        if isinstance(item, dict) and all(isinstance(item.get(key), str) for key in identity):
+        # A field is known by its name; its id, a text or a number, is only needed to add options to it.
+        if isinstance(item, dict) and isinstance(item.get(identity[1]), str):
             options = item.get("options")
             fields.append(
                 Field(
-                    id=item[identity[0]],
+                    id=str(key) if isinstance(key := item.get(identity[0]), (str, int)) else "",
                     name=item[identity[1]],
                     type=str(item.get("type")),
                     options=tuple(options) if isinstance(options, list) else (),
@@ -100,10 +105,10 @@ def plan(fields: list[Field], major: int, name: str) -> Step:
     alike = next((field for field in fields if field.shown.lower() == name.lower()), None)
     if existing is None and alike is not None:
         raise CommandError(
-            f"TheHive already has a custom field shown as '{alike.shown}', whose internal name is '{alike.name}':"
-            " another would be shown alike in case templates and cases. Nothing was changed. Set the responder's"
-            f" custom_field item to '{alike.name}' and run this again with --field {alike.name} (or rename that"
-            " field in TheHive)."
+            f"TheHive already has a custom field shown as '{_quoted(alike.shown)}', whose internal name is"
+            f" '{_quoted(alike.name)}': another would be shown alike in case templates and cases. Nothing was changed."
+            f" Set the responder's custom_field item to '{_quoted(alike.name)}' and run this again with --field"
+            f" {_quoted(alike.name)} (or rename that field in TheHive)."
         )
     if existing is None:
         return Step(
@@ -115,7 +120,7 @@ def plan(fields: list[Field], major: int, name: str) -> Step:
         )
     if existing.type != FIELD_TYPE:
         raise CommandError(
-            f"TheHive already has a custom field '{name}' of type '{existing.type}', but the verdict needs a"
+            f"TheHive already has a custom field '{name}' of type '{_quoted(existing.type)}', but the verdict needs a"
             f" {FIELD_TYPE} field. Nothing was changed. Delete or rename that field in TheHive, or run this"
             " again with --field and another name, and set the responder's custom_field item to that name."
         )
@@ -128,6 +133,11 @@ def plan(fields: list[Field], major: int, name: str) -> Step:
             None,
             f"Nothing changed: the custom field '{name}' is already a {FIELD_TYPE} field with the options"
             f" {_listed(existing.options)}.",
+        )
+    if not existing.id:
+        raise CommandError(
+            f"TheHive listed the custom field '{name}' without an id, which adding its options needs. Nothing was"
+            f" changed. Add {_listed(missing)} to its options in TheHive's admin pages."
         )
     options = [*existing.options, *missing]
     kept = f" (kept {_listed(existing.options)})" if existing.options else ""
@@ -147,4 +157,11 @@ def _creation(major: int, name: str) -> dict:
 
 
 def _listed(options) -> str:
-    return ", ".join(f"'{option}'" for option in options)
+    """The first few, each as `_quoted`: TheHive may list any number, of any size."""
+    more = f" and {len(options) - LISTED} more" if len(options) > LISTED else ""
+    return ", ".join(f"'{_quoted(option)}'" for option in options[:LISTED]) + more
+
+
+def _quoted(value: object) -> str:
+    """What TheHive sent, fit for a sentence: no secret it may echo, its control characters escaped, cut short."""
+    return shortened(escaped(scrub(str(value))), QUOTED)

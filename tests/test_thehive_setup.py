@@ -131,6 +131,15 @@ def test_field_of_another_type_whose_id_is_a_number_is_an_error_and_left_alone(s
     assert "'phishFeedback' of type 'boolean'" in result.stderr and "Nothing was changed" in result.stderr
 
 
+def test_a_field_listed_without_an_id_is_not_written_and_the_options_to_add_are_named(setup, hive):
+    hive.add("phishFeedback", options=["Phishing"])["id"] = None
+
+    result = setup(hive.url)
+
+    assert result.returncode == 1 and hive.writes == []
+    assert "without an id, which adding its options needs. Nothing was changed. Add 'Spam'," in result.stderr
+
+
 @pytest.mark.parametrize("mark", ["\u200b", "\x1b", "\u2066"], ids=["zero-width-space", "escape", "bidi-isolate"])
 def test_key_echoed_in_the_fields_options_or_type_with_a_character_between_is_masked(setup, hive, mark):
     """TheHive's own text is shown with its invisible characters escaped: the key must be masked before that."""

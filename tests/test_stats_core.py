@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
+import tracemalloc
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -173,6 +175,28 @@ def test_reporters_whose_address_begins_with_a_plus_are_counted_apart_by_their_a
         "+alerts@example.org",
         "+it@example.org",
     ]
+
+
+@pytest.mark.parametrize(
+    "huge",
+    [
+        lambda n: {"tags": [f"note:{n:06d}" + "x" * (256 << 10)]},
+        lambda n: {"tags": [f"user_email:{n:06d}" + "x" * (256 << 10)]},
+        lambda n: {"customFieldValues": {"phishFeedback": f"{n:06d}" + "v" * (256 << 10)}},
+    ],
+    ids=["tag", "reporter-tag", "verdict"],
+)
+def test_what_a_read_keeps_of_its_cases_does_not_grow_with_the_size_of_their_tags_and_values(huge):
+    """A page is counted and dropped (docs/statistics.md): a TheHive that sends values of megabytes must not have
+    the read keep each of them until it ends."""
+    tracemalloc.start()
+    for number in range(100):
+        case_facts({**BASE, **huge(number)}, "phishFeedback", "Phishing report")
+    gc.collect()
+    kept, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    assert kept < 4 << 20, f"{kept >> 20} MiB kept of the 25 MiB read"
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

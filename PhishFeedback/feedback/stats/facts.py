@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from feedback.addresses import AddressError, mailbox, parse_address
+from feedback.addresses import LONGEST_ADDRESS, AddressError, mailbox, parse_address
 from feedback.case import field_value, is_report_title, verdict_named
 from feedback.plan import REPORTER_NAMESPACE as REPORTER
 from feedback.redaction import shortened
@@ -35,6 +35,9 @@ ALERT_TIMES = ("alertDate", "alertNewDate", "alertImportedDate")
 # full. A dict, looked up in the loop itself: a cached function's call cost as much again, for 400,000 tags.
 _KNOWN: dict[str, tuple[str, str] | None] = {}
 KNOWN_MOST = 1 << 16
+# The longest tag or value the caches keep: a reporter's tag is shorter; a longer one is read afresh each time, or
+# a TheHive that sends tags of megabytes would have every one of them kept for the whole read.
+CACHED_LONGEST = 512
 _UNREAD = object()
 # The times of a case that has no timed record: read, never written.
 NO_RECORD: dict[str, float] = {}
@@ -102,6 +105,8 @@ def case_facts(case: object, field: str, title_prefix: str) -> CaseFacts | None:
 
 def _said(tag: str) -> tuple[str, str] | None:
     """Whom one untimed tag names, kept in _KNOWN: (namespace, address in lower case), or None."""
+    if len(tag) > CACHED_LONGEST:
+        return _read(tag)
     if len(_KNOWN) >= KNOWN_MOST:
         _KNOWN.clear()
     said = _KNOWN[tag] = _read(tag)
@@ -112,7 +117,8 @@ def _read(tag: str) -> tuple[str, str] | None:
     """Whom one tag names, through the responder's own readers. No tag is of two namespaces: none of them, followed
     by ':' or '=', begins another."""
     for value in tag_values((tag,), REPORTER):
-        address = _address(value)  # as written: the secrets' check compares letters in their case
+        # As written: the secrets' check compares letters in their case. Longer than any address: refused uncached.
+        address = _address(value) if len(value) <= LONGEST_ADDRESS else None
         return (REPORTER, address) if address else None
     for namespace in (NOTIFIED, ACKNOWLEDGED):
         for address in notified_addresses((tag,), namespace):
@@ -134,13 +140,17 @@ def verdict_of(value: object) -> str:
     Only texts, numbers and a list of them are read: whatever else a field holds is not walked into.
     """
     if isinstance(value, str):
-        return _named(value) if value else NONE
+        return _shown_verdict(value) if value else NONE
     if isinstance(value, list):
         value = [_scalar(v) for v in value if v is not None and (not isinstance(v, str) or v.strip())]
         value = value[0] if len(value) == 1 else ", ".join(value)
     if value is None or value == "":
         return NONE
-    return _named(_scalar(value))
+    return _shown_verdict(_scalar(value))
+
+
+def _shown_verdict(text: str) -> str:
+    return (_named if len(text) <= CACHED_LONGEST else _named.__wrapped__)(text)
 
 
 @lru_cache(maxsize=1 << 10)

@@ -152,31 +152,6 @@ def test_a_reporter_whose_case_holds_only_the_timed_record_is_answered():
     assert (feedback["answered"], feedback["unanswered"], feedback["measured"]) == (1, 0, 1)
 
 
-def test_a_reporter_named_with_a_tag_is_answered_by_the_record_of_their_mailbox_as_the_responder_reads_it():
-    """The responder mailed a@example.org once for both names, and recorded that name alone."""
-    tags = [
-        "user_email:a@example.org",
-        "user_email:A+Phish@example.org",
-        "feedback_sent:a@example.org",
-        "feedback_verdict:2026-01-01T00:10:00Z;Spam;a@example.org",
-    ]
-    tally = Tally()
-    tally.add(case_facts({**BASE, "tags": tags, "customFieldValues": {"phishFeedback": "Spam"}}, "phishFeedback", "P"))
-    stats = tally.result(top=0)
-
-    assert (stats["reporters"], stats["feedback"]["answered"], stats["feedback"]["unanswered"]) == (1, 1, 0)
-
-
-def test_reporters_whose_address_begins_with_a_plus_are_counted_apart_by_their_addresses():
-    tally = Tally()
-    tally.add(case_facts({**BASE, "tags": ["user_email:+alerts@example.org", "user_email:+it@example.org"]}, "f", "P"))
-
-    assert sorted(r["address"] for r in tally.result(top=5)["top_reporters"]) == [
-        "+alerts@example.org",
-        "+it@example.org",
-    ]
-
-
 @pytest.mark.parametrize(
     "huge",
     [

@@ -93,12 +93,11 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
     # The verdict ignores acknowledgements; an acknowledgement is not sent after the verdict (even one that may have
     # gone), nor twice.
     records = (NOTIFIED,) if verdict else (NOTIFIED, ACKNOWLEDGED, UNSURE)
-    # A reporter is a mailbox, whatever '+' tag names it (`addresses.mailbox`): one message, one record, for all.
-    notified = set(map(mailbox, notified_addresses(report.tags, *records)))
+    notified = notified_addresses(report.tags, *records)
     told, ahead, passed_over = _last_told(report.tags, now) if verdict and audience.send_corrections else (None, {}, ())
-    named_by_passed_over = {mailbox(address) for address, _ in passed_over}
+    named_by_passed_over = {address.lower() for address, _ in passed_over}
     seen: set[str] = set()
-    maybe_before = set(map(mailbox, notified_addresses(report.tags, UNSURE))) if verdict else set()
+    maybe_before = notified_addresses(report.tags, UNSURE) if verdict else set()
     recipients, already, maybe, refused = [], [], [], []
     corrections, dated_after, untold = {}, {}, []
     for value in candidates:
@@ -107,9 +106,9 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
         except AddressError as bad:
             refused.append(Refusal(value, _lost(report.kind) if lost_by_thehive40(value) else str(bad)))
             continue
-        key = mailbox(address)
-        if (item := audience.own.get(key)) is not None:
-            tagged = " (a '+' tag reaches the same mailbox)" if key != address.lower() else ""
+        key = address.lower()
+        if (item := audience.own.get(mailbox(key))) is not None:
+            tagged = " (a '+' tag reaches the same mailbox)" if mailbox(key) != key else ""
             refused.append(Refusal(value, OWN_MAILBOX.format(item=item, tagged=tagged)))
             continue
         if not domain_allowed(address, audience.allowed_domains):
@@ -160,7 +159,7 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
 def _last_told(
     tags: list[object], now: datetime
 ) -> tuple[dict[str, str], dict[str, datetime], tuple[tuple[str, str], ...]]:
-    """The verdict each mailbox was last told, by its own name (a hand may have changed its case): the latest
+    """The verdict each address was last told, by its own name (a hand may have changed its case): the latest
     record, on a tie the later tag; and the records the analyst is told of. One naming no verdict, which the
     responder never writes, is passed over; one dated more than CLOCKS_APART after the job's time (a clock that ran
     far ahead), which would be the last for ever and have every run correct again, is read as older than any other
@@ -175,7 +174,7 @@ def _last_told(
         readable = told.at <= now + CLOCKS_APART
         if not readable:
             passed_over.append((told.address, f"dated {told.at:%Y-%m-%d %H:%M} UTC"))
-        kept.append((readable, told.at, mailbox(told.address), named))
+        kept.append((readable, told.at, told.address.lower(), named))
     kept.sort(key=lambda record: record[:2])  # stable: on a tie, tag order stays
     verdicts, ahead = {}, {}
     for readable, at, address, verdict in kept:

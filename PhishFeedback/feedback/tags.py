@@ -16,7 +16,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from functools import cache, lru_cache
 
-from feedback.addresses import mailbox
 from feedback.shapes import shape
 
 NOTIFIED = "feedback_sent"
@@ -118,12 +117,11 @@ def record_time(after: datetime | None = None) -> datetime:
 
 
 def first_times(tags: Iterable[object], namespace: str) -> dict[str, float]:
-    """Each reporter's first time in the namespace's timed records (TOLD or ACKNOWLEDGED_AT), in epoch seconds, by the
-    mailbox their address reaches (`addresses.mailbox`): what the statistics time, a few hundred thousand records,
-    made without a record each."""
+    """Each address's first time in the namespace's timed records (TOLD or ACKNOWLEDGED_AT), in epoch seconds, the
+    address in lower case: what the statistics time, a few hundred thousand records, made without a record each."""
     firsts: dict[str, float] = {}
     for at, fields in _timed(tags, namespace):
-        address, seconds = mailbox(fields[-1].strip()), at.timestamp()
+        address, seconds = fields[-1].strip().lower(), at.timestamp()
         if seconds < firsts.get(address, seconds + 1):
             firsts[address] = seconds
     return firsts

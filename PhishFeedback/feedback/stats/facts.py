@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from feedback.addresses import LONGEST_ADDRESS, AddressError, mailbox, parse_address
+from feedback.addresses import LONGEST_ADDRESS, AddressError, parse_address
 from feedback.case import field_value, is_report_title, verdict_named
 from feedback.plan import REPORTER_NAMESPACE as REPORTER
 from feedback.redaction import shortened
@@ -122,7 +122,7 @@ def _read(tag: str) -> tuple[str, str] | None:
         return (REPORTER, address) if address else None
     for namespace in (NOTIFIED, ACKNOWLEDGED):
         for address in notified_addresses((tag,), namespace):
-            return namespace, mailbox(address)
+            return namespace, address
     return None
 
 
@@ -166,13 +166,13 @@ def _scalar(value: object) -> str:
 
 @lru_cache(maxsize=1 << 16)
 def _address(value: str) -> str | None:
-    """The reporter's mailbox (`addresses.mailbox`; the address given in lower case), or None where the responder would
-    refuse it.
+    """The reporter's address in lower case (given as written, for the secrets' check), or None where the responder
+    would refuse it.
 
     Cached: reporters recur, and the responder's check costs a tenth of a millisecond an address.
     """
     try:
-        return mailbox(parse_address(value))
+        return parse_address(value).lower()
     except AddressError:
         return None
 

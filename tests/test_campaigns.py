@@ -242,6 +242,15 @@ def test_one_reporters_full_mailbox_fails_them_alone_and_the_others_are_mailed(c
     assert failed["address"] == "bob@example.org" and "552 Mailbox quota exceeded" in failed["reason"]
 
 
+def test_an_allowed_domain_of_one_label_covers_the_domains_under_it(cortex, smtp):
+    result = cortex(
+        thehive4_case("Spam", ["alice@acme.internal", "bob@example.org"]), allowed_recipient_domains=["internal"]
+    )
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@acme.internal"]
+
+
 @pytest.mark.parametrize("entries", [[None], [], [None, ""]], ids=["untouched", "saved_empty", "emptied_entries"])
 def test_allowed_domains_left_empty_in_cortex_allow_every_domain(cortex, smtp, entries):
     """Cortex's form saves an untouched list item as [null], and an entry added and left empty as null."""

@@ -88,11 +88,11 @@ def mailbox(address: str) -> str:
     return f"{base}@{domain}" if base else lowered  # `+it@`: a mailbox of its own, no tag
 
 
-def is_domain(text: str) -> bool:
+def is_domain(text: str, fewest_labels: int = 2) -> bool:
     """A domain name as `parse_address` takes one in a reporter's address: labels of letters, digits and '-', a dot
-    between them."""
+    between them; one label will do where the domain stands for those under it (`internal` for acme.internal)."""
     labels = text.split(".")
-    return len(labels) > 1 and all(labels) and HOST_NAME.issuperset(text)
+    return len(labels) >= fewest_labels and all(labels) and HOST_NAME.issuperset(text)
 
 
 def domain_allowed(address: str, allowed_domains: tuple[str, ...]) -> bool:

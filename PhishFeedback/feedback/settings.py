@@ -132,12 +132,13 @@ def _mailbox(name: str, value: str, role: str) -> tuple[str, str]:
 
 
 def _allowed_domains(items: Items) -> tuple[str, ...]:
-    """Each entry one domain, which covers its sub-domains: one that matches no address (two in one entry, a
-    wildcard, a trailing dot) would have every reporter refused, while the admin reads the domain in the item."""
+    """Each entry one domain, which covers its sub-domains (a single label too: `internal`): one that matches no
+    address (two in one entry, a wildcard, a trailing dot) would have every reporter refused, while the admin reads
+    the domain in the item."""
     domains = []
     for entry in items.text_list("allowed_recipient_domains"):
         domain = entry.strip().lower().lstrip("@")
-        if not is_domain(domain):
+        if not is_domain(domain, fewest_labels=1):
             raise ConfigError(
                 f"allowed_recipient_domains holds '{shortened(entry, 80)}', which is not one domain: write one per"
                 f" entry, like example.org (it covers its sub-domains too). {WHERE}"

@@ -369,6 +369,18 @@ def stamp(delta: timedelta) -> str:
     return f"{datetime.now(timezone.utc) + delta:%Y-%m-%dT%H:%M:%SZ}"
 
 
+def test_a_reporter_mailed_again_after_a_record_a_clock_ahead_dated_is_not_corrected_back_by_the_next_run(cortex, smtp):
+    """A host 30 minutes ahead told alice 'Legit email'; the analyst set Phishing and removed her feedback_sent: to
+    send her the message again (docs/exactly-once.md). Her new record must stay her last."""
+    ahead = stamp(timedelta(minutes=30))
+    case = thehive4_case("Phishing", [ALICE], tags=[f"feedback_verdict:{ahead};Legit email;{ALICE}"])
+    first = cortex(case)
+    second = cortex(apply_operations(case, first))
+
+    assert first.success and second.success, (first.error, second.error)
+    assert smtp.recipients() == [ALICE], "alice was 'corrected' back to the verdict she had just been told"
+
+
 @pytest.mark.parametrize(
     ("records", "earlier"),
     [

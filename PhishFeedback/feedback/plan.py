@@ -65,8 +65,9 @@ class Decision:
     from_observables: dict[str, object]
     # Reporters (among `recipients`) last told another verdict, and which: they get a correction.
     corrections: dict[str, str]
-    # Those of them whose last record another host's clock dated after this job's time: each one's new record
-    # is dated after it (`tags.record_time`), so that it stays their last.
+    # Recipients whose last verdict record another host's clock dated after this job's time (a correction, or a message
+    # sent again once an analyst removed feedback_sent): each one's new record is dated after it (`tags.record_time`),
+    # so that it stays their last.
     dated_after: dict[str, datetime]
     # Reporters notified by a version that recorded no verdict: whether they need a correction is unknown.
     untold: tuple[str, ...]
@@ -94,12 +95,14 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
     # gone), nor twice.
     records = (NOTIFIED,) if verdict else (NOTIFIED, ACKNOWLEDGED, UNSURE)
     notified = notified_addresses(report.tags, *records)
-    told, ahead, passed_over = _last_told(report.tags, now) if verdict and audience.send_corrections else (None, {}, ())
+    told, ahead, passed_over = _last_told(report.tags, now) if verdict else (None, {}, ())
+    if not audience.send_corrections:
+        told, passed_over = None, ()
     named_by_passed_over = {address.lower() for address, _ in passed_over}
     seen: set[str] = set()
     maybe_before = notified_addresses(report.tags, UNSURE) if verdict else set()
     recipients, already, maybe, refused = [], [], [], []
-    corrections, dated_after, untold = {}, {}, []
+    corrections, untold = {}, []
     for value in candidates:
         try:
             address = parse_address(value)
@@ -128,10 +131,9 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
         else:
             recipients.append(address)
             corrections[address] = told[key]
-            if key in ahead:
-                dated_after[address] = ahead[key]
     if not (recipients or already or maybe):
         raise CaseError(_nobody(refused, report.kind))
+    dated_after = {address: ahead[key] for address in recipients if (key := address.lower()) in ahead}
     # Only the reporters accepted: the record names them, and a secret learned later must not blot them out.
     spare(*recipients, *already, *maybe)
     # A blank one says nothing: the title's subject stands.

@@ -200,10 +200,15 @@ def test_a_request_leaves_the_jobs_trust_as_it_was_without_certifis_cas(certific
 
 
 # Where a redirect leads, as the sentence names it: its scheme and host, or nothing where no URL parser reads it.
-LOCATIONS = {"http://127.0.0.1:9/elsewhere?key=x": " to http://127.0.0.1", "http://[::1/elsewhere": ""}
+LOCATIONS = {
+    "http://127.0.0.1:9/elsewhere?key=x": " to http://127.0.0.1",
+    "http://[::1/elsewhere": "",
+    "https://[::1]:8443/x": " to https://[::1]",
+    "http://[::1]x]:80/": " to http://[::1]",
+}
 
 
-@pytest.mark.parametrize("location", LOCATIONS, ids=["named", "unreadable"])
+@pytest.mark.parametrize("location", LOCATIONS, ids=["named", "unreadable", "ipv6", "after-the-bracket"])
 @pytest.mark.parametrize("party", EVERY_PARTY, ids=named)
 def test_a_redirect_is_told_in_one_sentence_whatever_the_party(
     party, location, answering, certificates, entra, google_oauth

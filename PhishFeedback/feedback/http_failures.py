@@ -152,10 +152,9 @@ def _towards(location: str | None) -> str:
     except ValueError:  # "http://[::1" and the like
         return ""
     written = target.netloc.rpartition("@")[2]  # no user or password
-    bracketed, _, after = written.rpartition("]")  # an IPv6 address, its port after it
-    host = f"{bracketed}]" if bracketed else after.partition(":")[0]
-    if not target.hostname or not target.scheme.isalpha() or not host.isprintable() or len(host) > 253:
-        return ""
+    host = written[: written.find("]") + 1] if written.startswith("[") else written.partition(":")[0]  # no port
+    if host.strip("[]").lower() != target.hostname or not target.scheme.isalpha() or len(host) > 253:
+        return ""  # no host, or one the parser reads otherwise than it is written (Python 3.9 takes "h:[80]")
     return f" to {target.scheme}://{host}"
 
 

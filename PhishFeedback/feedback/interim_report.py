@@ -21,7 +21,7 @@ from feedback.job_folder import json_text, write_output, write_output_text
 from feedback.messages import Outgoing
 from feedback.plan import Decision
 from feedback.redaction import spare
-from feedback.tags import TAG_OPERATION, UNSURE, closing_tags, notified_tags, record_tag
+from feedback.tags import TAG_OPERATION, UNSURE, closing_tags, maybe_reached, notified_tags, record_tag
 
 ENDED_WHILE_SENDING = (
     "Phish_Feedback was ended while the messages were going out, before the mail service had accepted any: the one"
@@ -40,8 +40,9 @@ class InterimReport:
         self.operation = TAG_OPERATION[kind]
         self.total, self.done = len(decision.recipients), 0
         # Someone was mailed whenever this report is written; whether someone is left -> the case's own tags, which
-        # no secret blots out, as in the final report.
-        spare(sent_tag, failed_tag)
+        # no secret blots out, as in the final report (the acknowledgement writes none).
+        if self.verdict is not None:
+            spare(sent_tag, failed_tag)
         self.closing = {
             left: tuple(map(self._tag, closing_tags(sent_tag, failed_tag, reached=True, left=left)))
             for left in (False, True)
@@ -101,12 +102,7 @@ class InterimReport:
     def _said(self) -> str:
         maybe = ""
         if self.maybe:
-            recorded = (
-                f"The case records them as {UNSURE}, and no run mails them again."
-                if self.verdict
-                else "The next run acknowledges them again."  # the acknowledgement records only whom it reached
-            )
-            maybe = f" {self._maybe_said()} {recorded}"
+            maybe = f" {self._maybe_said()} {maybe_reached(self.verdict)}"
         if self.done + len(self.maybe) == self.total:
             ended = "its last message went" if self.maybe else f"all {self.total} reporter(s) were mailed"
             mailed = f"the {self.done} mailed are" if self.maybe else "they are"

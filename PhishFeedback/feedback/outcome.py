@@ -13,7 +13,7 @@ from feedback.logo import Logo
 from feedback.plan import Decision
 from feedback.redaction import shortened
 from feedback.shapes import shape
-from feedback.tags import UNSURE, acknowledgement_operations, record_operations
+from feedback.tags import UNSURE, acknowledgement_operations, maybe_reached, record_operations
 from feedback.way_out import NOT_CHECKED, Check, Checked
 
 # Characters of message text the dry-run report shows; the messages past it are only named.
@@ -150,11 +150,7 @@ def delivered(
         )
     if delivery.unsure:
         message += f" {len(delivery.unsure)} may have been reached: {_named(delivery.unsure, 'unsure')}."
-        message += (
-            " The next run acknowledges them again."  # the acknowledgement records only whom it reached
-            if acknowledging
-            else f" The case records them as {UNSURE}: no run mails them again."
-        )
+        message += f" {maybe_reached(None if acknowledging else decision.verdict)}"
     full = _full(message, decision, warnings)
     full["notified"] = [{"address": item.recipient, "message_id": item.message_id} for item in delivery.sent]
     full["failed"] = [{"address": f.address, "reason": f.reason} for f in delivery.failed]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from feedback.addresses import AddressError, domain_allowed, mailbox, parse_address
 from feedback.case import CaseError, Observable, Report, verdict_named
@@ -31,7 +31,6 @@ OWN_MAILBOX = (
 )
 # How far ahead of the job's clock a record may be dated and still be read: the clocks of two Cortex hosts.
 CLOCKS_APART = timedelta(hours=1)
-EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 
 
 @shape

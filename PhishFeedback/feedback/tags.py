@@ -226,6 +226,14 @@ def closing_tags(sent_tag: str, failed_tag: str, *, reached: bool, left: bool) -
     return [tag for tag, due in ((sent_tag, reached), (failed_tag, left)) if due]
 
 
+def maybe_reached(verdict: str | None) -> str:
+    """What becomes of the reporters whose message may have gone, said by the final report and the report a kill
+    leaves alike: the verdict's record keeps them; the acknowledgement (None) records only whom it reached."""
+    if verdict is None:
+        return "The next run acknowledges them again."
+    return f"The case records them as {UNSURE}, and no run mails them again."
+
+
 def acknowledgement_operations(kind: str, acknowledged: Mapping[str, datetime]) -> list[dict[str, str]]:
     """Only the acknowledgement's record: sent_tag, failed_tag and `feedback_failed` speak of the verdict's feedback.
 

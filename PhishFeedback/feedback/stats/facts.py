@@ -150,14 +150,17 @@ def verdict_of(value: object) -> str:
 
 
 def _shown_verdict(text: str) -> str:
-    return (_named if len(text) <= CACHED_LONGEST else _named.__wrapped__)(text)
+    """Cached where a field's options recur, as verdicts do; a longer value, which no option is, read afresh."""
+    return _named(text) if len(text) <= CACHED_LONGEST else _verdict_named(text)
 
 
-@lru_cache(maxsize=1 << 10)
-def _named(text: str) -> str:
+def _verdict_named(text: str) -> str:
     # Shortened as any outside text: on one line, without the bidirectional controls that would show it as another
     # ("Legit\u202elanruoj").
     return verdict_named(text) or shortened(text, 80) or NONE
+
+
+_named = lru_cache(maxsize=1 << 10)(_verdict_named)
 
 
 def _scalar(value: object) -> str:

@@ -88,7 +88,7 @@ def read_fields(answer: object, major: int) -> list[Field]:
             options = item.get("options")
             fields.append(
                 Field(
-                    id=str(key) if isinstance(key := item.get(identity[0]), (str, int)) else "",
+                    id=str(key) if type(key := item.get(identity[0])) in (str, int) else "",  # not a bool
                     name=item[identity[1]],
                     type=str(item.get("type")),
                     options=tuple(options) if isinstance(options, list) else (),

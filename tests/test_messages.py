@@ -502,3 +502,18 @@ def test_dry_run_says_the_logo_is_attached_and_names_the_reply_address(cortex, s
     assert preview["reply_to"] == "soc@example.org"
     assert '<img src="cid:' in preview["html"]
     assert as_item(PNG)[:40] not in result.raw_output
+
+
+def test_each_message_carries_the_headers_docs_messages_lists(cortex, smtp):
+    """Without Auto-Submitted and X-Auto-Response-Suppress, out-of-office replies come back to the SOC; a bare To
+    beside HTML and an image is a spam sign (TO_NO_BRKTS_HTML_IMG); a Message-ID under the Cortex host's own name
+    would show that name to every reporter."""
+    result = cortex(thehive4_case("Spam", ["alice@example.org"]), **{"from": "SOC <soc@soc.example.net>"})
+
+    assert result.success, result.error
+    [sent] = smtp.delivered
+    raw = sent.message.as_string()
+    assert "\nTo: <alice@example.org>\n" in raw
+    assert "\nAuto-Submitted: auto-generated\n" in raw
+    assert "\nX-Auto-Response-Suppress: All\n" in raw
+    assert sent.message["Message-ID"].endswith("@soc.example.net>")

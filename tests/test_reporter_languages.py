@@ -340,3 +340,28 @@ def test_a_way_out_that_keeps_no_mailbox_languages_leaves_the_configured_ones(jo
 
     assert {address: reporter.languages for address, reporter in reporters.items()} == {ALICE: ("nl",), BOB: ("fr",)}
     assert warned == []
+
+
+def test_a_graph_404_whose_body_is_not_json_is_an_unknown_mailbox_not_a_failed_lookup(cortex, graph, graph_items):
+    """An unknown mailbox answered by a page rather than JSON is still an unknown mailbox, not a failure of Graph that
+    ends the look-ups."""
+    graph.language_reply = Reply(404, b"<html>Not Found</html>", {"Content-Type": "text/html"})
+    result = cortex(thehive4_case("Spam", ["alice@example.org"]), language="auto,fr", **graph_items)
+
+    assert result.success, result.error
+    assert result.output["full"]["warnings"] == []
+    assert graph.accepted[0]["Content-Language"] == "fr"
+
+
+@pytest.mark.parametrize("locale", [7, None, ["nl-BE"]])
+def test_a_graph_answer_whose_locale_is_not_text_is_one_warning_and_the_messages_go_out(
+    cortex, graph, graph_items, locale
+):
+    """Graph's answer, or a proxy's in its place, may hold a number or a list where the language code stands."""
+    graph.language_reply = Reply.json(200, {"locale": locale})
+    result = cortex(thehive4_case("Spam", ["alice@example.org"]), language="auto,fr", **graph_items)
+
+    assert result.success, result.error
+    [warning] = result.output["full"]["warnings"]
+    assert "did not give the mailbox language of alice@example.org (an answer without a locale)" in warning
+    assert graph.accepted[0]["Content-Language"] == "fr"

@@ -371,3 +371,14 @@ def test_a_token_equal_to_a_word_of_an_already_notified_address_leaves_it_whole_
     assert result.success, result.error
     assert smtp.recipients() == ["bob@example.org"]
     assert result.output["full"]["already_notified"] == ["alice@example.org"]
+
+
+def test_a_secret_pasted_into_the_signature_is_blotted_out_of_both_parts(cortex, smtp):
+    """Values are scrubbed one by one; a secret in the admin's own wording (a password pasted into the signature) must
+    not go to every reporter either."""
+    result = cortex(thehive4_case("Spam"), signature=f"The SOC (smtp: {PASSWORD})")
+
+    assert result.success, result.error
+    message = smtp.delivered[0].message
+    for kind in ("plain", "html"):
+        assert PASSWORD not in message.get_body((kind,)).get_content(), kind

@@ -6,12 +6,13 @@ Cortex's smallest jobTimeout (one minute) would make an end-to-end test wait mos
 
 from __future__ import annotations
 
+import signal
 import socket
 import time
 
 import pytest
 
-from feedback.alarm import Clock
+from feedback.alarm import Clock, timeout_within
 from feedback.settings import read_settings
 from feedback.smtp.transport import SmtpTransport
 from feedback.way_out import Permanent
@@ -109,3 +110,19 @@ def test_a_greeting_of_endless_continuation_lines_ends_the_job_with_an_error_nam
     assert not result.success
     assert f"The SMTP server 127.0.0.1:{flood.port} sent a reply longer than 100 lines" in result.error
     assert flood.connections == 1
+
+
+def test_a_wait_is_cut_to_what_is_left_of_the_budget_but_never_under_a_second():
+    """The Clock shuts only the sockets it watches, and a socket is watched once connected: a connect to a host that
+    drops packets must not wait the whole smtp_timeout past the budget, into Cortex's kill."""
+    assert timeout_within(30, time.monotonic() + 5) <= 5
+    assert timeout_within(30, time.monotonic() - 5) == 1.0
+
+
+def test_a_clock_entered_after_its_deadline_still_rings():
+    """A call begun at the deadline still has an alarm: a server that trickles a byte a second cannot hold it."""
+    previous = signal.getitimer(signal.ITIMER_REAL)
+    with Clock(time.monotonic() - 1) as clock:
+        time.sleep(0.2)
+        assert clock.rang
+    assert signal.getitimer(signal.ITIMER_REAL) == previous == (0.0, 0.0)

@@ -198,3 +198,28 @@ def test_a_thehive_url_with_a_trailing_slash_is_its_root():
     """Every API path would start with '//', which TheHive answers with its web page or a 404."""
     config = {"thehive_url": "https://thehive.example.org/", "thehive_apikey": "K3y"}
     assert read_settings({**SENDER, **config}, {}).thehive.url == "https://thehive.example.org"
+
+
+@pytest.mark.parametrize(
+    ("config", "says"),
+    [
+        ({"smtp_host": "smtp.example.org:587"}, "smtp_host must be a host name or an IP address"),
+        ({"smtp_host": "smtps://smtp.example.org"}, "smtp_host must be a host name or an IP address"),
+        ({"smtp_host": "smtp.example.org\nBcc: x"}, "smtp_host must be a host name or an IP address"),
+        (
+            {**GRAPH, "graph_url": "https://graph.microsoft.com/v1.0"},
+            "graph_url must be the API's root, without a path",
+        ),
+        ({"guidance_url": "https://intranet.example.org/phishing help"}, "guidance_url must be a web address"),
+    ],
+    ids=["host-with-port", "host-with-scheme", "host-with-line-break", "graph-url-with-version", "link-with-space"],
+)
+def test_an_item_pasted_with_more_than_it_takes_is_refused_naming_it(config, says):
+    """What would otherwise fail later, as the resolver's 'cannot resolve', Entra ID's unknown scope, or a link that
+    mail readers end at the space."""
+    assert refusal(config).startswith(says)
+
+
+@pytest.mark.parametrize("host", ["smtp_relay", "::1", "smtp.example.org.", "192.0.2.25"])
+def test_a_container_name_an_address_or_a_rooted_name_is_a_host(host):
+    assert read_settings({**SENDER, "smtp_host": host}, {}).way_out.host == host

@@ -114,18 +114,23 @@ class Items:
         """An address every message links to: http or https to a host, so that no reporter gets a dead or
         script link (`www.example.org/phishing`, `javascript:`)."""
         url = self.text(name)
-        if url is not None and not is_url(url, ("https", "http")):
+        # A space would end the link where mail readers find links in the plain text.
+        if url is not None and (not is_url(url, ("https", "http")) or any(c.isspace() for c in url)):
             raise ConfigError(
                 f"{name} must be a web address, like https://intranet.example.org/phishing (it is {url!r:.80}). {WHERE}"
             )
         return url
 
     def api_url(self, name: str, default: str) -> str:
-        """A web API's root: https, no user name or password in it, no trailing slash."""
+        """A web API's root: https, no user name or password in it, no path (the responder adds the API's version:
+        `…/v1.0` pasted from a sample would ask for `/v1.0/v1.0/…` and a token for `…/v1.0/.default`), no trailing
+        slash."""
         url = self.text(name, default)
         refuse_cleartext(name, url, "the access token")
         if not is_url(url, ("https",)) or "@" in urlsplit(url).netloc:
             raise ConfigError(f"{name} must be an https URL without a user name, like {default}. {WHERE}")
+        if urlsplit(url).path.strip("/") or urlsplit(url).query:
+            raise ConfigError(f"{name} must be the API's root, without a path, like {default}. {WHERE}")
         return url.rstrip("/")
 
     def proxies(self) -> dict[str, str]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_address
 from re import fullmatch
 
 from feedback.items import WHERE, ConfigError, Items
 from feedback.microsoft.settings import OAUTH_SCOPE, OAuthSettings, client_credentials
 from feedback.reach import Reach
+from feedback.redaction import shortened
 from feedback.secret_forms import without_secrets
 from feedback.shapes import shape
 
@@ -45,7 +47,7 @@ def smtp_settings(items: Items, reach: Reach) -> SmtpSettings:
             f" in clear text. Choose 'starttls' or 'tls', or clear smtp_user. {WHERE}"
         )
     return SmtpSettings(
-        host=items.text("smtp_host", "localhost", required=True),
+        host=_host(items),
         port=int(items.number("smtp_port", 25, low=1, high=65535, whole=True)),
         security=security,
         user=user,
@@ -54,6 +56,23 @@ def smtp_settings(items: Items, reach: Reach) -> SmtpSettings:
         auth=auth,
         oauth=_smtp_oauth(items, reach, user) if auth == "oauth2" else None,
         ehlo_name=_ehlo_name(items),
+    )
+
+
+def _host(items: Items) -> str:
+    """A host name (a container's may hold '_') or an IP address: a scheme, a port or a line break in it would reach
+    the resolver, which says only that it cannot resolve it."""
+    host = items.text("smtp_host", "localhost", required=True)
+    if fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?", host):
+        return host
+    try:
+        ip_address(host)  # ::1, as smtplib takes it, without brackets
+        return host
+    except ValueError:
+        pass
+    raise ConfigError(
+        f"smtp_host must be a host name or an IP address, like smtp.example.org (it is {shortened(host, 80)!r}):"
+        f" no scheme, and the port in smtp_port. {WHERE}"
     )
 
 

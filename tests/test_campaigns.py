@@ -314,6 +314,16 @@ def test_the_responders_own_mailboxes_are_never_mailed_so_its_message_cannot_com
     assert refused["value"] == own and f"the responder's own mailbox {named}" in refused["reason"]
 
 
+def test_a_reporter_whose_mailbox_a_tagged_from_reaches_is_refused_and_told_that_a_tag_reached_it(cortex, smtp):
+    result = cortex(
+        thehive4_case("Spam", ["soc@example.org", "alice@example.org"]), **{"from": "SOC <soc+fb@example.org>"}
+    )
+
+    assert result.success, result.error
+    [refused] = result.output["full"]["refused"]
+    assert "own mailbox in 'from' (a '+' tag reaches the same mailbox)" in refused["reason"]
+
+
 def test_tags_that_smuggle_headers_or_recipients_never_reach_smtp(cortex, smtp):
     case = thehive4_case(
         "Spam",

@@ -41,7 +41,8 @@ class Audience:
     allowed_domains: tuple[str, ...]  # the domains a reporter may be mailed in; all when empty
     flavour: str  # the manifest Cortex ran: the verdict, or the acknowledgement (feedback/flavours.py)
     send_corrections: bool  # whether a reporter told another verdict earlier gets a correction
-    own: dict[str, str]  # the responder's own mailboxes (`addresses.mailbox`), each with its item: never a reporter
+    # The responder's own mailboxes (`addresses.mailbox`), each with its item and the address it holds: no reporter.
+    own: dict[str, tuple[str, str]]
 
 
 @shape
@@ -109,8 +110,9 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
             refused.append(Refusal(value, _lost(report.kind) if lost_by_thehive40(value) else str(bad)))
             continue
         key = address.lower()
-        if (item := audience.own.get(mailbox(key))) is not None:
-            tagged = " (a '+' tag reaches the same mailbox)" if mailbox(key) != key else ""
+        if (own := audience.own.get(mailbox(key))) is not None:
+            item, held = own
+            tagged = " (a '+' tag reaches the same mailbox)" if held != key else ""
             refused.append(Refusal(value, OWN_MAILBOX.format(item=item, tagged=tagged)))
             continue
         if not domain_allowed(address, audience.allowed_domains):

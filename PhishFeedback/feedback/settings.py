@@ -149,7 +149,7 @@ def _allowed_domains(items: Items) -> tuple[str, ...]:
 
 def _own_mailboxes(
     sender: str, reply_to: str | None, way_out: SmtpSettings | GraphSettings | GmailSettings
-) -> dict[str, str]:
+) -> dict[str, tuple[str, str]]:
     """`from`, `reply_to`, and the SMTP login where it is an address: where one of them is the reporting mailbox, a
     message the responder sent it would come back as the next report."""
     login = way_out.user if isinstance(way_out, SmtpSettings) else None
@@ -158,7 +158,7 @@ def _own_mailboxes(
     except AddressError:
         login = None  # a login name, not an address
     named = (("smtp_user", login), ("reply_to", reply_to), ("'from'", sender))  # 'from' named where it is another too
-    return {mailbox(address): item for item, address in named if address}
+    return {mailbox(address): (item, address.lower()) for item, address in named if address}
 
 
 def _printable(text: str | None) -> str | None:

@@ -161,3 +161,11 @@ def test_a_secrets_start_split_by_a_control_character_at_the_cut_is_dropped_and_
     text = f"refused \x07: {secret[:8]}\x01{secret[8:15]} and more words after it"
 
     assert redaction.shortened(text, 28) == "refused \ufffd:…"
+
+
+def test_a_secret_echoed_in_lower_case_is_blotted_out_as_its_plain_definition_has_it():
+    """A host name or an address folds case: a key echoed there (a redirect's host, a reporter's tag) is read so."""
+    redaction.remember("Sup3rS3cret-ApiKey-0123456789")
+    text = "redirect to https://sup3rs3cret-apikey-0123456789.evil.example/"
+
+    assert redaction.scrub(text) == slow_scrub(text) == f"redirect to https://{redaction.MASK}.evil.example/"

@@ -39,12 +39,12 @@ TRAVELLING = 1024
 
 
 def encoded_forms(secret: str) -> set[str]:
-    """The secret, URL-encoded (a gateway quoting a query string), its base64, and the base64 characters it gives
-    inside any longer string."""
+    """The secret, in lower case (a host name or an address a server or a reader folded), URL-encoded (a gateway
+    quoting a query string), its base64, and the base64 characters it gives inside any longer string."""
     encoded = secret.encode("utf-8", "surrogatepass")
     # Not a private key's: it signs here and never travels, and its forms would triple the index of pieces.
-    quoted = _url_encoded(encoded) if len(encoded) <= TRAVELLING else set()
-    return {secret, *quoted, _b64(encoded), *_embedded_base64(encoded)}
+    travelling = {secret.lower(), *_url_encoded(encoded)} if len(encoded) <= TRAVELLING else set()
+    return {secret, *travelling, _b64(encoded), *_embedded_base64(encoded)}
 
 
 def _url_encoded(encoded: bytes) -> set[str]:

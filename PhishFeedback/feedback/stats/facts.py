@@ -117,8 +117,8 @@ def _read(tag: str) -> tuple[str, str] | None:
     """Whom one tag names, through the responder's own readers. No tag is of two namespaces: none of them, followed
     by ':' or '=', begins another."""
     for value in tag_values((tag,), REPORTER):
-        # As written: the secrets' check compares letters in their case. Longer than any address: refused uncached.
-        address = _address(value) if len(value) <= LONGEST_ADDRESS else None
+        # In lower case, as the secrets' index also knows each secret. Longer than any address: refused uncached.
+        address = _address(value.lower()) if len(value) <= LONGEST_ADDRESS else None
         return (REPORTER, address) if address else None
     for namespace in (NOTIFIED, ACKNOWLEDGED):
         for address in notified_addresses((tag,), namespace):
@@ -169,8 +169,7 @@ def _scalar(value: object) -> str:
 
 @lru_cache(maxsize=1 << 16)
 def _address(value: str) -> str | None:
-    """The reporter's address in lower case (given as written, for the secrets' check), or None where the responder
-    would refuse it.
+    """The reporter's address (given in lower case), or None where the responder would refuse it.
 
     Cached: reporters recur, and the responder's check costs a tenth of a millisecond an address.
     """

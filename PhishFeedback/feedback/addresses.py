@@ -78,14 +78,12 @@ def parse_address(value: str) -> str:
 
 
 def mailbox(address: str) -> str:
-    """The mailbox an address reaches: in lower case, and without its subaddress (a '+' and what follows it before the
-    '@', which Exchange Online, Gmail and Postfix deliver to the mailbox without it)."""
-    lowered = address.lower()
-    if "+" not in lowered:  # most: the statistics ask of a few hundred thousand records
-        return lowered
-    local, _, domain = lowered.rpartition("@")
+    """The mailbox an address may reach: in lower case, and without its subaddress (a '+' and what follows it before
+    the '@', which Exchange Online, Gmail, and Postfix with recipient_delimiter '+', deliver to the mailbox without
+    it). For the responder's own mailboxes, which a loop must never reach: reporters are told apart by address."""
+    local, _, domain = address.lower().rpartition("@")
     base = local.partition("+")[0]
-    return f"{base}@{domain}" if base else lowered  # `+it@`: a mailbox of its own, no tag
+    return f"{base}@{domain}" if base else f"{local}@{domain}"  # `+it@`: a mailbox of its own, no tag
 
 
 def is_domain(text: str, fewest_labels: int = 2) -> bool:

@@ -127,9 +127,9 @@ class Items:
         slash."""
         url = self.text(name, default)
         refuse_cleartext(name, url, "the access token")
-        if not is_url(url, ("https",)) or "@" in urlsplit(url).netloc:
+        if not is_url(url, ("https",)) or "@" in (parts := urlsplit(url)).netloc:
             raise ConfigError(f"{name} must be an https URL without a user name, like {default}. {WHERE}")
-        if urlsplit(url).path.strip("/") or urlsplit(url).query:
+        if parts.path.strip("/") or parts.query:
             raise ConfigError(f"{name} must be the API's root, without a path, like {default}. {WHERE}")
         return url.rstrip("/")
 

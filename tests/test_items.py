@@ -181,7 +181,7 @@ def test_a_user_name_for_a_relay_without_login_or_tls_is_kept():
     assert settings.way_out.user == "relay@example.org" and settings.way_out.auth == "none"
 
 
-@pytest.mark.parametrize("name", ["[mail.example.org]", "[192.0.2.1 extra]"])
+@pytest.mark.parametrize("name", ["[mail.example.org]", "[192.0.2.1 extra]", "[1]", "[IPv6:192.0.2.1]", "[::1]"])
 def test_an_ehlo_address_literal_holds_an_address(name):
     """The relay would refuse EHLO, and the job stop on a server's reply rather than on the item to fix."""
     assert refusal({"smtp_ehlo_name": name}).startswith("smtp_ehlo_name must be a fully qualified domain name")

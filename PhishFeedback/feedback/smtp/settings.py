@@ -79,12 +79,24 @@ def _host(items: Items) -> str:
 def _ehlo_name(items: Items) -> str | None:
     """A name for relays that want a particular one in EHLO; it goes on the command line as it is, so it is checked."""
     name = items.text("smtp_ehlo_name")
-    if name is None or fullmatch(_DOMAIN, name) or fullmatch(r"\[(IPv6:[0-9A-Fa-f:.]+|[0-9.]+)\]", name):
+    if name is None or fullmatch(_DOMAIN, name) or _address_literal(name):
         return name
     raise ConfigError(
         "smtp_ehlo_name must be a fully qualified domain name like mail.example.org, or an address literal like"
         f" [192.0.2.1]. {WHERE}"
     )
+
+
+def _address_literal(name: str) -> bool:
+    """`[192.0.2.1]` or `[IPv6:2001:db8::1]` (RFC 5321 §4.1.3), each holding an address of its version."""
+    if not (name.startswith("[") and name.endswith("]")):
+        return False
+    inner = name[1:-1]
+    version, text = (6, inner[5:]) if inner.startswith("IPv6:") else (4, inner)
+    try:
+        return ip_address(text).version == version
+    except ValueError:
+        return False
 
 
 def _smtp_oauth(items: Items, reach: Reach, user: str | None) -> OAuthSettings:

@@ -39,13 +39,12 @@ class InterimReport:
         self.verdict = None if decision.message == ACKNOWLEDGEMENT else decision.verdict
         self.operation = TAG_OPERATION[kind]
         self.total, self.done = len(decision.recipients), 0
-        # Someone was mailed whenever this report is written; whether someone is left -> the case's own tags, which
-        # no secret blots out, as in the final report (the acknowledgement writes none).
-        if self.verdict is not None:
-            spare(sent_tag, failed_tag)
+        # Someone was mailed whenever this report is written; whether someone is left -> the case's own tags (the
+        # acknowledgement writes none).
         self.closing = {
             left: tuple(map(self._tag, closing_tags(sent_tag, failed_tag, reached=True, left=left)))
             for left in (False, True)
+            if self.verdict is not None
         }
         self.records: list[str] = []
         self.maybe: list[str] = []  # whose message the service had whole and never answered
@@ -54,9 +53,7 @@ class InterimReport:
 
     def accepted(self, item: Outgoing, at: datetime) -> None:
         """The message to `item.recipient` was accepted at `at`: from now on, a kill leaves their record."""
-        records = notified_tags(item.recipient, at, self.verdict)
-        spare(*records)  # as the final report does: a secret learned later must not blot out the record
-        self.records += map(self._tag, records)
+        self.records += map(self._tag, notified_tags(item.recipient, at, self.verdict))
         self.done += 1
         self._write()
 
@@ -65,8 +62,7 @@ class InterimReport:
         gone, recorded as the final report records it."""
         self.maybe.append(failure.address)
         if self.verdict is not None:
-            spare(record := record_tag(UNSURE, failure.address))
-            self.records.append(self._tag(record))
+            self.records.append(self._tag(record_tag(UNSURE, failure.address)))
         self._write()
 
     def _write(self) -> None:
@@ -76,6 +72,9 @@ class InterimReport:
             pass
 
     def _tag(self, tag: str) -> str:
+        """One operation, its tag spared as the final report spares every one it writes: a secret learned later, or
+        one that reads as a tag with its white space changed, must not blot out the record."""
+        spare(tag)
         return json_text({"type": self.operation, "tag": tag})
 
     def _text(self) -> str:

@@ -17,6 +17,7 @@ from testkit.cortex import MANIFEST, JobResult, cortex_config, run_job  # noqa: 
 from testkit.mailserver import MailserverProcess  # noqa: E402
 from testkit.slow_scrub import forget_secrets  # noqa: E402
 from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp  # noqa: E402
+from testkit.spamd import Spamd  # noqa: E402
 from testkit.thehive_api import API_KEY  # noqa: E402
 
 # The `entra` token endpoint and the `oauth` configuration items for OAuth2 tests; Graph and its items;
@@ -64,6 +65,19 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def certificates() -> Certificates:
     return Certificates()
+
+
+@pytest.fixture(scope="session")
+def spamd():
+    """SpamAssassin's daemon, started once a worker: it reads its rules once, not once a message. CI must have it."""
+    if not Spamd.installed():
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must score the messages with SpamAssassin: apt-get install spamd spamc")
+        pytest.skip("needs SpamAssassin's spamd and spamc (apt-get install spamd spamc)")
+    daemon = Spamd()
+    daemon.start()
+    yield daemon
+    daemon.stop()
 
 
 @pytest.fixture

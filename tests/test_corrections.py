@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import copy
 import re
-import shutil
 from datetime import datetime, timedelta, timezone
 from html import escape
 
 import pytest
-from test_spam_score import received_from_outside, spamassassin
 
 from feedback.flavours import LANGUAGES
 from feedback.templates import verdict_words
 from testkit.cases import thehive4_case, thehive40_case
 from testkit.cortex import ACKNOWLEDGE_MANIFEST, apply_operations
 from testkit.records import told, untimed
+from testkit.spamd import received_from_outside
 from testkit.thehive40_tags import stored
 
 ALICE, BOB = "alice@example.org", "bob@example.org"
@@ -307,21 +306,18 @@ def test_a_correction_in_several_languages_holds_each_though_the_verdicts_overri
     assert ordinary.get_body(("plain",)).get_content().startswith(f"Phishing, {BOB}.")
 
 
-@pytest.mark.skipif(
-    shutil.which("spamassassin") is None, reason="SpamAssassin not installed (apt-get install spamassassin)"
-)
 @pytest.mark.parametrize(
     ("language", "verdict"),
     [*((language, "Phishing") for language in LANGUAGES), *(("en", v) for v in ("Spam", "Simulation"))],
 )
-def test_a_correction_scores_below_one_point_with_spamassassin(cortex, smtp, tmp_path, language, verdict):
+def test_a_correction_scores_below_one_point_with_spamassassin(cortex, smtp, spamd, language, verdict):
     case = thehive4_case("Legit email")
     first = cortex(case, language=language)
     result = cortex(with_verdict(apply_operations(case, first), verdict), language=language)
 
     assert result.success, result.error
     correction = smtp.delivered[1]
-    score, rules = spamassassin(received_from_outside(correction.content, correction.message["Date"]), tmp_path)
+    score, rules = spamd.score(received_from_outside(correction.content, correction.message["Date"]))
     names = [name for _, name, _ in rules]
     assert "ALL_TRUSTED" not in names
     assert score < 1.0, rules

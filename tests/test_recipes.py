@@ -54,7 +54,12 @@ COVERED_ELSEWHERE = {
     ),
     "real-mail-servers": (
         ".ci/run",
-        ["postfix postfix/main_mailer_type select No configuration", "apt-get install -y", "postfix dovecot-core"],
+        [
+            "postfix postfix/main_mailer_type select No configuration",
+            "apt-get install -y",
+            "postfix dovecot-core",
+            "--no-install-recommends spamd spamc",
+        ],
     ),
     "entra-certificate": (
         "tests/test_client_certificate.py",

@@ -55,6 +55,8 @@ class Spamd:
             shutil.copy(plugins, self.root)
         (self.root / "local.cf").write_text(SETTINGS, encoding="utf-8")
         self.port = free_port()
+        # Its log in a file: a pipe no one reads would stop spamd once full.
+        self.log = self.root / "spamd.log"
         self.process: subprocess.Popen | None = None
 
     @staticmethod
@@ -74,18 +76,19 @@ class Spamd:
                 f"--siteconfigpath={self.root}",
                 "--min-children=1",
                 "--max-children=1",
-                "--syslog=stderr",
+                f"--syslog={self.log}",
                 *user,
-            ],  # fmt: skip
+            ],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
         end = time.monotonic() + timeout
         while self._spamc("-K").returncode:
             if self.process.poll() is not None or time.monotonic() > end:
+                log = self.log_text()
                 self.stop()
-                raise RuntimeError(f"spamd did not start: {self.process.stderr.read().decode(errors='replace')}")
+                raise RuntimeError(f"spamd did not start: {log}")
             time.sleep(0.1)
 
     def stop(self) -> None:
@@ -94,12 +97,15 @@ class Spamd:
             self.process.wait(timeout=10)
         shutil.rmtree(self.root, ignore_errors=True)
 
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
+
     def score(self, message: bytes) -> tuple[float, list[tuple[float, str, str]]]:
         """The score and the rules that fired (points, name, description), from the report spamc -R gives."""
         done = self._spamc("-R", message)
         report = done.stdout.decode("utf-8", "replace")
         if done.returncode or "Content analysis details:" not in report:
-            raise RuntimeError(f"spamc failed ({done.returncode}): {done.stderr.decode(errors='replace')}")
+            raise RuntimeError(f"spamc failed ({done.returncode}): {done.stderr!r}; spamd's log:\n{self.log_text()}")
         score = float(report.split("/", 1)[0])
         table = report.split("Content analysis details:", 1)[1].split("\n---- ", 1)[1].split("\n", 1)[1]
         rules = []

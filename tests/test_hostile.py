@@ -50,11 +50,19 @@ NOTHING_SENT = "Nothing was sent or tagged"
 
 
 def job_processes() -> list[int]:
-    """The jobs this test process started (Cortex's runner is the test itself)."""
-    children = []
+    """The jobs this test process started (Cortex's runner is the test itself): not the servers a session fixture
+    of this worker started, which Cortex's SIGTERM would never reach."""
+    script = json.loads(MANIFEST.read_text(encoding="utf-8"))["command"].encode()
+    jobs = []
     for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        children += [int(pid) for pid in (task / "children").read_text().split()]
-    return children
+        for pid in (task / "children").read_text().split():
+            try:
+                started = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except FileNotFoundError:  # it ended since
+                continue
+            if any(part.endswith(script) for part in started):
+                jobs.append(int(pid))
+    return jobs
 
 
 def terminate_jobs() -> None:

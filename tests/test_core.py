@@ -103,7 +103,14 @@ def test_settings_never_show_secrets_in_their_repr():
                 {"from": "a@example.org", "allowed_recipient_domains": [entry]},
                 f"holds '{entry}', which is not one domain",
             )
-            for entry in ("example.org, example.net", "*.example.org", "example.org.", ".example.org")
+            for entry in (
+                "example.org, example.net",
+                "*.example.org",
+                "example.org.",
+                ".example.org",
+                "example-.org",
+                "10.0.0.25",
+            )
         ),
         ({"from": "Two <a@example.org>, b@example.org"}, "exactly one sender address"),
     ],

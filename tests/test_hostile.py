@@ -395,6 +395,35 @@ def test_a_reporter_a_relay_would_route_to_another_domain_is_refused_though_the_
     assert refused["value"] == value and "a relay may route it to another domain" in refused["reason"]
 
 
+@pytest.mark.parametrize(
+    "value",
+    ["alice@-example.org", "alice@example-.org", "alice@example.-org", "alice@10.0.0.25", "alice@127.0.0.1"],
+    ids=["label-begins-with-dash", "label-ends-with-dash", "top-label-begins-with-dash", "ip", "loopback"],
+)
+def test_a_reporter_whose_domain_is_no_host_name_is_refused_and_the_others_mailed(cortex, smtp, value):
+    """No relay delivers to such a domain, so every run would try again and fail; and where a relay reads a bare IP
+    address as the address literal `[10.0.0.25]` (Postfix's resolve_numeric_domain), the message would go to the host
+    whoever wrote the tag chose."""
+    result = cortex(thehive4_case("Spam", [value, "bob@example.org"]))
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["bob@example.org"]
+    [refused] = result.output["full"]["refused"]
+    assert refused["value"] == value and "its domain is not a host name" in refused["reason"]
+
+
+@pytest.mark.parametrize("value", ['"alice."@example.org', '".alice"@example.org', '"al..ice"@example.org'])
+def test_a_reporter_whose_quoted_local_part_holds_dots_only_quotes_allow_is_refused(cortex, smtp, value):
+    """The parser drops quotes that a plain name would not need: `"alice."` would reach the server as `alice.@`, which
+    no relay needs to take, and the reporter would fail at every run."""
+    result = cortex(thehive4_case("Spam", [value, "bob@example.org"]))
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["bob@example.org"]
+    [refused] = result.output["full"]["refused"]
+    assert refused["value"] == value and "which only quotes allow" in refused["reason"]
+
+
 def test_lone_surrogates_and_control_characters_in_the_case_are_replaced(cortex, smtp):
     title = "Phishing report: Invoice \ud83d overdue\x00\x1b[31m\x7f\x9b1m\x90"
     result = cortex(thehive4_case("Spam", title=title), subject="Re: {reported_subject}")

@@ -15,6 +15,8 @@ from feedback.redaction import holds_secret
 # takes a tag's trailing '#rrggbb' for the tag's colour, so `feedback_sent:alice@example.org#abcdef`
 # becomes the record of alice@example.org (docs/cortex-and-thehive.md §4).
 HOST_NAME = frozenset(string.ascii_letters + string.digits + "-.")
+# What mail takes of a label of a host name (RFC 1035 §2.3.4).
+LONGEST_LABEL = 63
 # What SMTP takes before the '@' (RFC 5321 §4.5.3.1.1).
 LONGEST_LOCAL_PART = 64
 # What SMTP takes of a whole address: a path of 256 characters, its angle brackets included (RFC 5321 §4.5.3.1.3).
@@ -23,6 +25,10 @@ LONGEST_ADDRESS = 254
 
 QUOTED_SPECIALS = "'@', '<', '>', ',', ';', ':', a quote or a backslash"
 HELD_SECRET = "it holds one of the responder's secrets (a server echoed it)"
+NO_HOST_NAME = (
+    "its domain is not a host name (labels of letters, digits and '-', each beginning and ending with a letter or a"
+    " digit, the last not all digits)"
+)
 
 
 class AddressError(ValueError):
@@ -56,13 +62,23 @@ def parse_address(value: str) -> str:
         raise AddressError("it is not one plain e-mail address (name@domain)") from None
     if not address.username or "." not in address.domain:
         raise AddressError("it has no local part or no domain name with a dot")
-    if not HOST_NAME.issuperset(address.domain):
-        raise AddressError("its domain is not a host name (letters, digits, '-' and '.' only)")
+    if not is_domain(address.domain):
+        # Nor an IP address written bare, which some relays read as the address literal `[10.0.0.25]`: a host of the
+        # network chosen by whoever wrote the tag.
+        raise AddressError(NO_HOST_NAME)
     if any(c in address.username for c in '@<>,;:"\\'):
         # RFC 5322 lets quotes hold them, but Graph and the Gmail API take the recipients from the To header.
         raise AddressError(
             f"its part before the '@' is quoted and holds {QUOTED_SPECIALS}, which a mail service may read as another"
             " address"
+        )
+    local = address.addr_spec.rpartition("@")[0]
+    if not local.startswith('"') and not all(local.split(".")):
+        # The parser keeps the quotes of `"john doe"` but drops those of `"alice."`, which would reach the server as
+        # `alice.@`: no address (RFC 5321 §4.1.2).
+        raise AddressError(
+            "its part before the '@' is quoted and begins or ends with a dot, or holds two together, which only quotes"
+            " allow and a mail server may refuse"
         )
     if "%" in address.username or "!" in address.username:
         # Relays still route `victim%other.example@ours` and `other.example!victim@ours` (Postfix by default): the
@@ -71,7 +87,7 @@ def parse_address(value: str) -> str:
     if holds_secret(address.addr_spec, pieces=False):
         # A server that echoes a secret into an observable must not get it mailed to its own domain.
         raise AddressError(HELD_SECRET)
-    if len(address.addr_spec.rpartition("@")[0]) > LONGEST_LOCAL_PART:
+    if len(local) > LONGEST_LOCAL_PART:
         # Beyond what servers take; and the To header would fold it, quotes and all.
         raise AddressError(f"its part before the '@' is longer than the {LONGEST_LOCAL_PART} characters mail takes")
     return address.addr_spec
@@ -87,10 +103,16 @@ def mailbox(address: str) -> str:
 
 
 def is_domain(text: str, fewest_labels: int = 2) -> bool:
-    """A domain name as `parse_address` takes one in a reporter's address: labels of letters, digits and '-', a dot
-    between them; one label will do where the domain stands for those under it (`internal` for acme.internal)."""
+    """A domain name as `parse_address` takes one in a reporter's address: labels of letters, digits and '-', each
+    beginning and ending with a letter or a digit (RFC 1123 §2.1), a dot between them, the last not all digits, lest it
+    be an IP address; one label will do where the domain stands for those under it (`internal` for acme.internal)."""
     labels = text.split(".")
-    return len(labels) >= fewest_labels and all(labels) and HOST_NAME.issuperset(text)
+    return (
+        len(labels) >= fewest_labels
+        and HOST_NAME.issuperset(text)
+        and all(0 < len(label) <= LONGEST_LABEL and "-" not in (label[0], label[-1]) for label in labels)
+        and not labels[-1].isdigit()
+    )
 
 
 def domain_allowed(address: str, allowed_domains: tuple[str, ...]) -> bool:

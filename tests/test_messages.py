@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from testkit.cases import thehive4_case, thehive_alert
+from testkit.cases import thehive4_case, thehive5_alert, thehive_alert
+from testkit.cortex import ACKNOWLEDGE_MANIFEST
 from testkit.images import JPEG, PNG, as_item, padded, tables_first
 
 VERDICTS = ("Phishing", "Spam", "Legit email", "Simulation")
@@ -69,7 +70,7 @@ def test_attacker_title_is_escaped_in_html_and_flattened_in_the_subject(cortex, 
     assert "<script" not in html and "<img" not in html
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
     # The title's line break is not the SOC's: no line of the message starts with the attacker's words.
-    assert "&amp; co Bcc: eve@evil.example" in html and "& co Bcc: eve@evil.example" in text
+    assert "&amp; co Bcc: eve@evil[.]example" in html and "& co Bcc: eve@evil[.]example" in text
     assert '<script>alert("x")</script>' in text
     assert "\n" not in message["Subject"] and message["Bcc"] is None
     assert message["Subject"].startswith('Your report: <script>alert("x")</script>')
@@ -209,10 +210,56 @@ def test_url_in_a_placeholder_never_becomes_a_link_only_the_templates_own_urls_d
 
     assert result.success, result.error
     _, text, html = parts(smtp.delivered[0])
-    assert "Claim your refund at https://evil.example/login now" in text
-    assert "https://evil.example/login" in html
-    assert 'href="https://evil.example' not in html
+    assert "Claim your refund at hxxps[://]evil[.]example/login now" in text
+    assert "hxxps[://]evil[.]example/login" in html
+    assert "evil.example" not in text + html
     assert '<a href="https://intranet.example.org/help"' in html and '<a href="https://soc.example.org"' in html
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["https://evil.example/reset", "http://login.evil.example", "www.evil.example/reset", "evil.example", "10.0.0.25"],
+)
+def test_a_link_in_the_reported_subject_reaches_the_reporter_defanged_as_socs_write_indicators(cortex, smtp, link):
+    """Mail readers make a link of what looks like one, in text and in HTML (Outlook, Gmail, Apple Mail); the
+    acknowledgement goes out on receipt, before anyone has looked at the report, from the SOC's own address."""
+    alert = thehive5_alert(None, ["alice@example.org"])
+    alert["title"] = f"Phishing report: Your mailbox is full, clean it up at {link} today"
+    result = cortex(alert, data_type="thehive:alert", manifest=ACKNOWLEDGE_MANIFEST)
+
+    assert result.success, result.error
+    _, text, html = parts(smtp.delivered[0])
+    host = link.split("//")[-1].split("/")[0]
+    assert host not in text and host not in html
+    assert f"clean it up at {link.replace('https://', 'hxxps[://]').replace('http://', 'hxxp[://]')}" not in text
+    assert f"{host.replace('.', '[.]')}" in text and f"{host.replace('.', '[.]')}" in html
+
+
+def test_the_reported_sender_reaches_the_reporter_with_its_domain_defanged(cortex, smtp):
+    sender = {"dataType": "mail", "data": "service@paypal.example", "tags": ["from"], "message": "the reported sender"}
+    alert = thehive_alert("Spam", ["alice@example.org"], artifacts=[sender])
+    result = cortex(
+        alert, data_type="thehive:alert", template_spam="From {reported_sender}, {reporter}.\n\n{signature}"
+    )
+
+    assert result.success, result.error
+    _, text, html = parts(smtp.delivered[0])
+    assert "From service@paypal[.]example, alice@example.org." in text
+    assert "paypal.example" not in html
+
+
+def test_a_long_reported_subject_is_cut_short_in_the_subject_and_quoted_whole_in_the_message(cortex, smtp):
+    """30,000 characters outside ASCII would make a Subject of about 150 kB: past what Postfix keeps of a header block
+    (100 kB) and near what Exchange Online takes (256 kB)."""
+    reported = "\u8acb\u6c42\u66f8" * 10_000
+    result = cortex(thehive4_case("Spam", title=f"Phishing report: {reported}"), subject="Re: {reported_subject}")
+
+    assert result.success, result.error
+    message, text, _ = parts(smtp.delivered[0])
+    assert len(message["Subject"]) == 200 and message["Subject"].endswith("\u2026")
+    assert message["Subject"].startswith(f"Re: {reported[:150]}")
+    assert len(smtp.delivered[0].content.split(b"\r\n\r\n")[0]) < 4096
+    assert reported in "".join(text.split())
 
 
 @pytest.mark.parametrize("blank", ["   ", "\n\n", " \t\r\n "])
@@ -421,7 +468,7 @@ def test_the_pages_title_is_the_subject_escaped(cortex, smtp):
 
     _, _, html = parts(smtp.delivered[0])
     assert (
-        "<title>Re: &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &lt;img src=https://evil.example/t.gif&gt;"
+        "<title>Re: &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &lt;img src=hxxps[://]evil[.]example/t[.]gif&gt;"
         in html
     )
 

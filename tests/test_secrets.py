@@ -89,6 +89,7 @@ def test_reply_quoting_the_password_with_its_white_space_changed_shows_it_nowher
 
 
 def test_api_key_reflected_by_thehive_reaches_neither_the_report_nor_the_reporter(cortex, smtp, thehive, api):
+    """Echoed into the reported subject, which every message quotes: the job stops, saying the secret is out."""
     thehive.expect_request(V1).respond_with_handler(reflecting_thehive)
     template = "{reported_subject} from {reported_sender}, {reporter}. {signature}"
     result = cortex(
@@ -98,9 +99,9 @@ def test_api_key_reflected_by_thehive_reaches_neither_the_report_nor_the_reporte
         template_spam=template,
     )
 
-    assert result.success, result.error
-    assert smtp.recipients() == ["bob@example.org"]
-    assert result.output["full"]["refused"] and result.output["full"]["from_observables"]["reported_subject"]
+    assert not result.success
+    assert "The case's reported subject holds one of the responder's secrets" in result.error
+    assert smtp.delivered == [] and result.operations == []
     assert leaks(result, smtp, API_KEY) == []
 
 
@@ -131,10 +132,10 @@ def test_api_key_echoed_into_the_subject_with_control_characters_reaches_neither
     thehive.expect_request(V1).respond_with_json(observables)
     result = cortex(thehive5_case("Spam", ()), **api, subject="Re: {reported_subject}")
 
-    assert result.success, result.error
+    assert not result.success
+    assert "The case's reported subject holds one of the responder's secrets" in result.error
     assert API_KEY not in json.dumps(result.output, ensure_ascii=False).replace("\x01", "")
-    [sent] = smtp.delivered
-    assert API_KEY not in str(sent.message["Subject"]).replace("\ufffd", "")
+    assert smtp.delivered == []
 
 
 @pytest.mark.parametrize(
@@ -324,15 +325,14 @@ def test_a_token_inside_the_sender_address_is_scrubbed_from_the_server_refusal_q
     assert smtp.delivered == []
 
 
-def test_a_password_with_html_characters_in_the_title_is_blotted_out_of_the_html_part(cortex, smtp):
+def test_a_password_with_html_characters_in_the_title_is_found_there_though_escaping_would_change_it(cortex, smtp):
     secret = "Pa<ss&Word-4-Login"
     smtp.faults.password = secret
     result = cortex(thehive4_case("Spam", title=f"Phishing report: your password {secret}"), smtp_password=secret)
 
-    assert result.success, result.error
-    message = smtp.delivered[0].message
-    parts = [message.get_body((kind,)).get_content() for kind in ("plain", "html")]
-    assert leaked("\n".join(parts), secret, USER) == []
+    assert not result.success
+    assert "The case's title holds one of the responder's secrets" in result.error
+    assert smtp.delivered == [] and leaked(json.dumps(result.output), secret, USER) == []
 
 
 # 24 characters of the base64 login string, past what the user name alone gives: a reporter who guesses the next
@@ -356,12 +356,19 @@ def test_a_reporter_whose_address_holds_a_piece_of_the_login_string_is_answered_
     assert smtp.recipients() == [reporter]
 
 
-def test_the_whole_password_in_the_reported_subject_is_still_masked(cortex, smtp):
-    result = cortex(thehive4_case("Spam", title=f"Phishing report: {PASSWORD}"))
+@pytest.mark.parametrize("guess", [PASSWORD, b64(f"\0{USER}\0{PASSWORD}")], ids=["password", "login"])
+def test_a_secret_among_the_words_of_the_reported_subject_stops_the_job_rather_than_single_it_out(cortex, smtp, guess):
+    """A reporter may have written the reported e-mail: masked, the secret would tell them which of the guesses they
+    wrote is the SMTP password (or the login it makes), one report for a whole list; refused, the SOC learns that
+    the secret is out, and the reporter nothing a failure would not tell."""
+    guesses = ["Summer2024!", "Welcome-SOC-1", guess, "Corr3ct-Horse-Battery-Stapl3"]
+    result = cortex(thehive4_case("Spam", title="Phishing report: " + " ".join(guesses)))
 
-    assert result.success, result.error
-    text = smtp.delivered[0].message.get_body(("plain",)).get_content()
-    assert PASSWORD not in text and redaction.MASK in text
+    assert not result.success
+    assert "The case's title holds one of the responder's secrets" in result.error
+    assert "change that secret where it was issued" in result.error.lower()
+    assert smtp.delivered == [] and result.operations == []
+    assert PASSWORD not in json.dumps(result.output)
 
 
 def test_a_token_equal_to_a_word_of_an_already_notified_address_leaves_it_whole_in_the_report(cortex, smtp, issuing):

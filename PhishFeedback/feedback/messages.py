@@ -1,9 +1,10 @@
 """Turning a decision into finished e-mails: placeholders filled, values escaped, MIME built.
 
 Every value placed in a message may come from the attacker (the reported subject is in the case
-title), so values are HTML-escaped in the HTML part, never turned into links, and flattened to one
-line in headers; a message has a size limit, checked before the first one goes out. The wording
-comes from `templates`.
+title), so values are HTML-escaped in the HTML part, never turned into links, their own links and host
+names defanged (feedback/quotation.py), and flattened to one line in headers; the subject is cut short
+and a message has a size limit, checked before the first one goes out. The wording comes from
+`templates`.
 """
 
 from __future__ import annotations
@@ -14,15 +15,16 @@ from email.headerregistry import Address, BaseHeader
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from feedback.case import Report
+from feedback.case import CaseError, Report
 from feedback.headers import EncodedWords, header_value
 from feedback.letterhead import letterhead
 from feedback.logo import attach, encoded_size
 from feedback.message_policy import POLICY, boundary
 from feedback.message_settings import MessageSettings
-from feedback.parts import Part, check_size, fill_for, html_value, make_part
+from feedback.parts import LONGEST_SUBJECT, Part, check_size, fill_for, html_value, make_part
 from feedback.plan import Decision
-from feedback.redaction import scrub
+from feedback.quotation import quoted
+from feedback.redaction import holds_secret, scrub
 from feedback.shapes import shape
 from feedback.templates import (
     Wording,
@@ -33,6 +35,9 @@ from feedback.templates import (
     verdict_words,
     wording,
 )
+
+# What a sentence calls each value of the case the messages quote.
+SHOWN = {"case_title": "title", "reported_subject": "reported subject", "reported_sender": "reported sender"}
 
 
 @shape
@@ -54,9 +59,13 @@ class Composer:
         self.frame = frame()
         values = {
             "case_number": report.number,
-            "case_title": report.title,
-            "reported_subject": decision.reported_subject,
-            "reported_sender": decision.reported_sender,
+            **_quoted(
+                {
+                    "case_title": report.title,
+                    "reported_subject": decision.reported_subject,
+                    "reported_sender": decision.reported_sender,
+                }
+            ),
             "report_date": report.created.strftime("%Y-%m-%d") if report.created else "",
             "verdict": decision.verdict,
         }
@@ -97,7 +106,7 @@ class Composer:
         filled = [fill_for(one, item.recipient) for one in parts]
         texts = [part.section.text.format_map(values).rstrip() for part, (values, _) in zip(parts, filled)]
         pages = [part.section.html.format_map(html_values) for part, (_, html_values) in zip(parts, filled)]
-        subject = chosen.subject.format_map(filled[0][0])
+        subject = _cut(chosen.subject.format_map(filled[0][0]))
         text = scrub(self.separators[0].join(texts), pieces=False) + "\n"
         content = scrub(self._content(parts, pages), pieces=False)
         message = EmailMessage(policy=POLICY)
@@ -156,6 +165,31 @@ class Composer:
             for part, page in zip(parts, pages)
         )
         return f"\n{self.separators[1]}\n".join(blocks)
+
+
+def _quoted(values: dict[str, str]) -> dict[str, str]:
+    """The attacker's words as the messages quote them; refused, whole, where they hold a secret of the responder's.
+
+    Masked, a secret would tell the reporter which of the words they wrote is the password (a subject can hold
+    thousands of guesses); refused, the reporter learns no more than from any failure, and the SOC learns that the
+    secret is out.
+    """
+    for name, text in values.items():
+        if holds_secret(text, pieces=False):
+            raise CaseError(
+                f"The case's {SHOWN[name]} holds one of the responder's secrets (a password, key or token of its"
+                " configuration): whoever put it there knows it. Change that secret where it was issued and in the"
+                f" responder's configuration, then run the responder again. Nothing was sent, since the messages quote"
+                f" the {SHOWN[name]}."
+            )
+    return {name: quoted(text) for name, text in values.items()}
+
+
+def _cut(subject: str) -> str:
+    """The subject at most LONGEST_SUBJECT characters long: it quotes the attacker's, which may be 100,000 (beyond
+    what Postfix keeps of a header block, 100 kB, and Exchange Online takes, 256 kB), and readers show the first
+    hundred or so."""
+    return subject if len(subject) <= LONGEST_SUBJECT else subject[: LONGEST_SUBJECT - 1].rstrip() + "…"
 
 
 def _corrections(

@@ -17,6 +17,8 @@ from feedback.templates import Section, default_guidance_url, no_subject, refere
 
 # Characters of one message (subject, text and HTML): far above any feedback, far below what hurts.
 MESSAGE_LIMIT = 1_000_000
+# Characters of a message's Subject (messages.py cuts it there).
+LONGEST_SUBJECT = 200
 
 
 @shape
@@ -65,7 +67,7 @@ def check_size(subject: str, parts: list[Part], around: int, longest_reporter: i
     """
     lengths = [_filled_lengths(one, longest_reporter) for one in parts]
     # The subject twice: in its header and as the page's title.
-    size = 2 * _length(subject, lengths[0][0]) + around
+    size = 2 * min(_length(subject, lengths[0][0]), LONGEST_SUBJECT) + around
     for one, (text_lengths, html_lengths) in zip(parts, lengths):
         size += _length(one.section.text, text_lengths) + _length(one.section.html, html_lengths)
     if size > MESSAGE_LIMIT:

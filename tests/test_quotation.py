@@ -1,0 +1,54 @@
+"""The attacker's words as a message quotes them: every link, host name and IP address defanged, the rest as written."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from feedback.quotation import quoted
+
+LABEL = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
+TOP_LABEL = st.from_regex(r"[a-z]{2,8}", fullmatch=True)
+HOSTS = st.builds(lambda labels, top: ".".join([*labels, top]), st.lists(LABEL, min_size=1, max_size=4), TOP_LABEL)
+AROUND = st.text(st.characters(blacklist_categories=["Cs"]), max_size=30)
+
+
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        ("clean it up at https://evil.example/reset today", "clean it up at hxxps[://]evil[.]example/reset today"),
+        ("HTTP://Login.Evil.Example", "HxxP[://]Login[.]Evil[.]Example"),
+        ("see ftp://files.evil.example/a.zip", "see ftp[://]files[.]evil[.]example/a[.]zip"),
+        ("www.evil.example/reset", "www[.]evil[.]example/reset"),
+        ("Mail ceo@evil.example.", "Mail ceo@evil[.]example."),
+        ("Your host is 10.0.0.25, OK?", "Your host is 10[.]0[.]0[.]25, OK?"),
+        ("evil\u3002example and evil.\u0440\u0444", "evil[.]example and evil[.]\u0440\u0444"),
+    ],
+)
+def test_links_host_names_and_ip_addresses_are_defanged_as_socs_write_indicators(written, shown):
+    assert quoted(written) == shown
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["Your invoice v2.0 is 3.5 MB", "e.g. the 1.2.3 release", "Phishing report: Urgent!", "Re: 12:30 meeting"],
+)
+def test_words_that_are_no_link_are_left_as_written(written):
+    assert quoted(written) == written
+
+
+@given(HOSTS, AROUND, AROUND)
+def test_no_host_name_is_left_whole_wherever_it_stands(host, before, after):
+    shown = quoted(f"{before} {host} {after}")
+
+    assert host not in shown
+    assert host.replace(".", "[.]") in shown
+
+
+@given(st.text(st.characters(blacklist_categories=["Cs"]), max_size=200))
+def test_no_scheme_is_left_that_a_reader_could_follow_and_quoting_twice_changes_nothing(text):
+    shown = quoted(text)
+
+    assert "://" not in shown
+    assert quoted(shown) == shown

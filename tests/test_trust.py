@@ -165,3 +165,21 @@ def test_every_party_of_a_job_shares_one_context_per_cacerts(certificates):
     """Reading the system's store is most of a context's cost: a job that reads TheHive and sends mail pays it once."""
     assert trust_context(certificates.ca_pem) is trust_context(certificates.ca_pem)
     assert trust_context(certificates.ca_pem) is not trust_context(None)
+
+
+def test_cacerts_exported_with_a_ca_name_outside_ascii_around_the_certificate_is_read(cortex, smtp, certificates):
+    """`openssl pkcs12` writes the CA's name above its certificate, in the CA's own language."""
+    exported = f"Bag Attributes\n    friendlyName: Soci\u00e9t\u00e9 G\u00e9n\u00e9rale Root CA\n{certificates.ca_pem}"
+    result = cortex(thehive4_case(), cacerts=exported)
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org"]
+
+
+def test_cacerts_whose_certificate_holds_characters_outside_ascii_is_said_to_hold_none(cortex, smtp, certificates):
+    broken = certificates.ca_pem.replace("\n", "\u00e9\n", 3)
+    result = cortex(thehive4_case(), cacerts=broken)
+
+    assert not result.success
+    assert "The cacerts setting holds no valid PEM certificate" in result.error
+    assert smtp.delivered == []

@@ -19,6 +19,7 @@ chain up to that CA, its signatures, dates and the host name are still checked.
 from __future__ import annotations
 
 import os
+import re
 import ssl
 from functools import lru_cache
 
@@ -27,6 +28,7 @@ from feedback.items import WHERE, ConfigError
 HEX = frozenset("0123456789abcdef")
 # OpenSSL's X509_V_FLAG_PARTIAL_CHAIN, which the ssl module names from Python 3.10 on.
 PARTIAL_CHAIN = getattr(ssl, "VERIFY_X509_PARTIAL_CHAIN", 0x80000)
+PEM_CERTIFICATE = r"-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----"
 
 
 @lru_cache(maxsize=4)
@@ -43,9 +45,12 @@ def trust_context(cacerts: str | None) -> ssl.SSLContext:
         raise ConfigError(_unusable_bundle(bundle, unusable)) from None
     context.verify_flags |= PARTIAL_CHAIN
     if cacerts:
+        # OpenSSL passes over the text around the certificates (an export's "Bag Attributes", a comment), but Python
+        # hands it ASCII only: a CA named "Société" there would stop every job.
+        pem = cacerts if cacerts.isascii() else "\n".join(re.findall(PEM_CERTIFICATE, cacerts))
         try:
-            context.load_verify_locations(cadata=cacerts)
-        except (ssl.SSLError, ValueError):
+            context.load_verify_locations(cadata=pem)
+        except (ssl.SSLError, ValueError, TypeError):
             raise CacertsError(f"The cacerts setting holds no valid PEM certificate. {WHERE}") from None
     return context
 

@@ -1,0 +1,307 @@
+"""What the HTTP client and the token sources promise beyond each failure's one sentence: when a token is taken and
+renewed, which failures of a renewal are tried again and which end the campaign, how long the job waits (a
+Retry-After, a party that takes no connection), where a proxy's failure is laid, what of an answer is believed, and
+what of a signed assertion an endpoint echoes stays out of the report."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import time
+from email.message import EmailMessage
+
+import pytest
+from werkzeug import Response
+
+from feedback.api_session import open_session
+from feedback.google.gmail import GmailTransport
+from feedback.google.settings import GmailSettings
+from feedback.google.token import read_key
+from feedback.http_exchange import exchange
+from feedback.http_failures import TimedOut, TooLarge, Unreachable
+from feedback.reach import Reach
+from feedback.retry_after import retry_after
+from feedback.tokens import OAuthError, endpoint_shown, issued
+from feedback.trust import system_store, trust_context
+from feedback.way_out import ACCEPTED, Trouble
+from testkit.cases import thehive4_case, thehive5_case
+from testkit.google_oauth import MAILBOX, oauth_error
+from testkit.https_server import HttpsServer, Reply
+from testkit.ports import free_port
+from testkit.thehive_api import v1_observable
+from testkit.token_endpoint import TOKEN, TOKEN_PATH, certificate_item, issue_short_lived_tokens
+
+
+def test_a_token_is_renewed_once_nine_tenths_of_its_lifetime_have_passed_counted_from_the_request():
+    token = issued(200, {"access_token": "eyJ0eXAiOiJKV1QifQ.e30.sig", "expires_in": 3600}, 100.0, float)
+
+    assert token.renew_at == 100.0 + 3240.0, "renewed before it ends, so that no session starts with a dying token"
+
+
+def test_errors_name_the_token_endpoint_without_its_credentials_query_or_fragment():
+    url = "https://app:Pa55-w0rd@login.example.org:8443/tenant/oauth2/v2.0/token?sig=Zm9vYmFy&code=1#frag"
+
+    assert endpoint_shown(url) == "https://login.example.org:8443/tenant/oauth2/v2.0/token"
+
+
+def test_a_retry_after_date_already_past_is_no_wait_at_all():
+    assert retry_after("Thu, 01 Jan 2015 00:00:00 GMT") == 0.0
+
+
+def test_a_token_endpoint_error_that_carries_a_token_is_a_refusal_not_a_login(cortex, smtp, entra, oauth):
+    entra.clear()
+    answer = {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}
+    body = json.dumps({**answer, "access_token": TOKEN, "expires_in": 3599})
+    entra.expect_request(TOKEN_PATH).respond_with_response(Response(body, 401, content_type="application/json"))
+    result = cortex(thehive4_case(), **oauth)
+
+    assert not result.success
+    assert "refused the token request (HTTP 401, invalid_client" in result.error
+    assert smtp.xoauth2_logins == [] and smtp.delivered == []
+
+
+def test_a_renewal_redirected_elsewhere_ends_the_campaign_at_once_instead_of_being_tried_again(
+    cortex, graph, entra, graph_items
+):
+    """A redirect is no passing trouble: the credential goes to oauth_token_url alone, and another try gets the same."""
+    issue_short_lived_tokens(entra, graph, lifetime=2.5)
+    first = entra.handlers[0].request_handler
+    asked = []
+
+    def answer(request):
+        asked.append(request)
+        return (
+            first(request)
+            if len(asked) == 1
+            else Response(status=307, headers={"Location": "https://elsewhere.example/t"})
+        )
+
+    entra.clear()
+    entra.expect_request(TOKEN_PATH).respond_with_handler(answer)
+    reporters = [f"reporter{i}@example.org" for i in range(5)]
+    result = cortex(thehive4_case("Spam", reporters), **graph_items, smtp_max_per_minute=60, smtp_retries=2)
+
+    reasons = [entry["reason"] for entry in result.output["full"]["failed"]]
+    assert reasons, result.error
+    assert "outlived its OAuth2 token" in reasons[0] and "which the responder does not follow" in reasons[0]
+    assert len(asked) == 2, "the redirected renewal was not asked again"
+
+
+def test_a_renewal_answered_past_a_megabyte_ends_the_campaign_at_once_instead_of_being_tried_again(
+    cortex, graph, entra, graph_items
+):
+    """An answer larger than any token answer is another party's, not a passing failure of the endpoint's."""
+    issue_short_lived_tokens(entra, graph, lifetime=2.5)
+    first = entra.handlers[0].request_handler
+    asked = []
+    huge = json.dumps({"access_token": TOKEN, "padding": "x" * (2 << 20)})
+
+    def answer(request):
+        asked.append(request)
+        return first(request) if len(asked) == 1 else Response(huge, 200, content_type="application/json")
+
+    entra.clear()
+    entra.expect_request(TOKEN_PATH).respond_with_handler(answer)
+    reporters = [f"reporter{i}@example.org" for i in range(5)]
+    result = cortex(thehive4_case("Spam", reporters), **graph_items, smtp_max_per_minute=60, smtp_retries=2)
+
+    reasons = [entry["reason"] for entry in result.output["full"]["failed"]]
+    assert reasons, result.error
+    assert "outlived its OAuth2 token" in reasons[0] and "answered more than 1 MB" in reasons[0]
+    assert len(asked) == 2, "the renewal was not asked again"
+
+
+def gmail_transport(google_oauth, gmail_api, certificates) -> GmailTransport:
+    reach = Reach(certificates.ca_pem, {}, 5)
+    settings = GmailSettings(read_key(json.dumps(google_oauth.key())), gmail_api.url, reach)
+    return GmailTransport(settings, MAILBOX, time.monotonic() + 60)
+
+
+def message(recipient: str) -> EmailMessage:
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = f"SOC <{MAILBOX}>", recipient, "Your report"
+    mail.set_content("The message you reported was spam.\n")
+    return mail
+
+
+def test_a_renewal_google_answers_with_an_internal_error_is_trouble_the_policy_tries_again(
+    google_oauth, gmail_api, certificates
+):
+    google_oauth.lifetime = 1
+    transport = gmail_transport(google_oauth, gmail_api, certificates)
+    with transport.channel() as channel:
+        first = channel.send(message("alice@example.org"), "alice@example.org")
+    time.sleep(1.2)
+    google_oauth.refusal = oauth_error(500, "internal_failure", "Internal error encountered.")
+    with pytest.raises(Trouble) as passing, transport.channel() as channel:
+        channel.send(message("bob@example.org"), "bob@example.org")
+    google_oauth.refusal = None
+    with transport.channel() as channel:
+        second = channel.send(message("bob@example.org"), "bob@example.org")
+
+    assert first.kind == ACCEPTED and second.kind == ACCEPTED
+    assert "outlived its OAuth2 token" in str(passing.value) and "HTTP 500, internal_failure" in str(passing.value)
+    assert gmail_api.recipients() == ["alice@example.org", "bob@example.org"]
+
+
+def test_a_renewal_the_token_endpoint_is_too_slow_for_is_tried_again_and_the_campaign_goes_on(
+    cortex, graph, entra, graph_items
+):
+    issue_short_lived_tokens(entra, graph, lifetime=2.5)
+    first = entra.handlers[0].request_handler
+    asked = []
+
+    def answer(request):
+        asked.append(request)
+        if len(asked) == 2:
+            time.sleep(2.5)  # past smtp_timeout: no answer in time, for now
+        return first(request)
+
+    entra.clear()
+    entra.expect_request(TOKEN_PATH).respond_with_handler(answer)
+    reporters = [f"reporter{i}@example.org" for i in range(4)]
+    result = cortex(thehive4_case("Spam", reporters), **graph_items, smtp_max_per_minute=60, smtp_timeout=1)
+
+    assert result.success, result.error
+    assert result.output["full"]["failed"] == []
+    graph.assert_each_got_exactly_one(reporters)
+
+
+def test_a_renewal_google_redirects_ends_the_campaign_instead_of_being_tried_again(
+    google_oauth, gmail_api, certificates
+):
+    google_oauth.lifetime = 1
+    transport = gmail_transport(google_oauth, gmail_api, certificates)
+    with transport.channel() as channel:
+        channel.send(message("alice@example.org"), "alice@example.org")
+    time.sleep(1.2)
+    google_oauth.refusal = Reply(307, headers={"Location": "https://elsewhere.example/token"})
+    with pytest.raises(OAuthError) as final, transport.channel() as channel:
+        channel.send(message("bob@example.org"), "bob@example.org")
+
+    assert "outlived its OAuth2 token" in str(final.value) and "which the responder does not follow" in str(final.value)
+    assert gmail_api.recipients() == ["alice@example.org"]
+
+
+@pytest.fixture
+def full_listener():
+    """The port of a listener with no room for another connection: a connection to it is never made."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        with socket.create_connection(listener.getsockname()):
+            yield listener.getsockname()[1]
+
+
+def test_a_party_that_takes_no_connection_is_waited_for_once_not_once_per_retry(full_listener):
+    started = time.monotonic()
+    with pytest.raises(TimedOut) as late:
+        exchange(open_session(trust_context(None), {}), "POST", f"https://127.0.0.1:{full_listener}/x", 1024, 1)
+
+    assert not late.value.sent
+    assert time.monotonic() - started < 3, "one wait of 1 s, as smtp_timeout says"
+
+
+def test_a_cortex_proxy_that_is_down_is_named_as_the_proxy_not_as_the_party():
+    proxies = {"https": f"http://127.0.0.1:{free_port()}"}
+    with pytest.raises(Unreachable) as failure:
+        exchange(open_session(trust_context(None), proxies), "GET", "https://thehive.example.org/api/case", 1024, 5)
+
+    assert failure.value.sentence("TheHive at https://thehive.example.org") == (
+        "TheHive at https://thehive.example.org could not be reached (the proxy refused or dropped the connection)."
+        " Check that Cortex can reach it, and Cortex's proxy settings."
+    )
+
+
+def test_an_answer_longer_than_the_caller_reads_is_refused_not_cut_to_size(certificates):
+    reply = Reply.json(200, {"observables": "x" * 4096})
+    with HttpsServer(certificates.server_context(), lambda _: reply) as server, pytest.raises(TooLarge) as refused:
+        exchange(open_session(trust_context(certificates.ca_pem), {}), "GET", server.url, 1024, 5, decoded=True)
+
+    assert refused.value.told() == "answered more than 1 kB: no more than that is read from it"
+
+
+def test_a_token_endpoint_slower_than_smtp_timeout_is_said_not_to_answer_not_to_be_unreachable(
+    cortex, smtp, entra, oauth
+):
+    entra.clear()
+
+    def slow(request):
+        time.sleep(2.5)
+        return Response(json.dumps({"access_token": TOKEN, "expires_in": 3599}), 200, content_type="application/json")
+
+    entra.expect_request(TOKEN_PATH).respond_with_handler(slow)
+    result = cortex(thehive4_case(), **oauth, smtp_timeout=1)
+
+    assert not result.success
+    assert "The OAuth2 token endpoint https://127.0.0.1:" in result.error
+    assert "did not answer within 1 s" in result.error and "could not be reached" not in result.error
+    assert smtp.delivered == []
+
+
+def test_the_signature_of_an_assertion_the_token_endpoint_echoes_is_kept_out_of_the_report(cortex, smtp, entra, oauth):
+    entra.clear()
+
+    def echoing(request):
+        signature = request.form["client_assertion"].rpartition(".")[2]
+        said = f"AADSTS700027: Client assertion failed signature validation. Signature: {signature}"
+        body = json.dumps({"error": "invalid_client", "error_description": said})
+        return Response(body, 401, content_type="application/json")
+
+    entra.expect_request(TOKEN_PATH).respond_with_handler(echoing)
+    credential = {"oauth_client_secret": None, "oauth_client_certificate": certificate_item()}
+    result = cortex(thehive4_case(), **{**oauth, **credential})
+
+    [(request, _)] = entra.log
+    signature = request.form["client_assertion"].rpartition(".")[2]
+    assert not result.success and "AADSTS700027" in result.error
+    assert signature[:100] not in result.everything_printed()
+
+
+def test_a_token_with_control_characters_is_no_token_and_never_reaches_the_mail_server(cortex, smtp, entra, oauth):
+    entra.clear()
+    body = json.dumps({"token_type": "Bearer", "access_token": f"{TOKEN}\r\nX-Injected: 1", "expires_in": 3599})
+    entra.expect_request(TOKEN_PATH).respond_with_response(Response(body, 200, content_type="application/json"))
+    result = cortex(thehive4_case(), **oauth)
+
+    assert not result.success
+    assert "answered HTTP 200 without a token (no OAuth2 JSON)" in result.error
+    assert smtp.xoauth2_logins == [] and smtp.delivered == []
+
+
+def test_a_renewal_answered_by_a_gateway_error_without_a_token_is_trouble_the_policy_tries_again(
+    google_oauth, gmail_api, certificates
+):
+    google_oauth.lifetime = 1
+    transport = gmail_transport(google_oauth, gmail_api, certificates)
+    with transport.channel() as channel:
+        channel.send(message("alice@example.org"), "alice@example.org")
+    time.sleep(1.2)
+    google_oauth.refusal = Reply.json(502, {"message": "upstream connect error or disconnect/reset before headers"})
+    with pytest.raises(Trouble) as passing, transport.channel() as channel:
+        channel.send(message("bob@example.org"), "bob@example.org")
+
+    assert "outlived its OAuth2 token" in str(passing.value) and "answered HTTP 502 without a token" in str(
+        passing.value
+    )
+
+
+def test_a_ca_bundle_named_by_ssl_cert_file_is_read_beside_the_systems_directory(tmp_path, monkeypatch, certificates):
+    bundle = tmp_path / "internal-ca.pem"
+    bundle.write_text(certificates.ca_pem)
+    monkeypatch.setenv(ssl.get_default_verify_paths().openssl_cafile_env, str(bundle))
+
+    assert system_store()[1] == str(bundle)
+
+
+def test_a_thehive_busy_for_now_is_asked_again_soon_whatever_its_retry_after_says(cortex, smtp, thehive, api):
+    """The back-off of the client's own retries, not the wait TheHive (or the balancer before it) asks for."""
+    thehive.expect_oneshot_request("/api/v1/query").respond_with_data("busy", status=503, headers={"Retry-After": "20"})
+    thehive.expect_request("/api/v1/query").respond_with_json([v1_observable("mail", "bob@example.org", ["reporter"])])
+    started = time.monotonic()
+    result = cortex(thehive5_case("Spam", ()), **api)
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["bob@example.org"]
+    assert time.monotonic() - started < 15, "asked again after the back-off, not after 20 s"

@@ -350,7 +350,7 @@ def test_attacker_title_never_breaks_a_header(cortex, smtp):
     assert result.success, result.error
     message = smtp.delivered[0].message
     assert message["Bcc"] is None and message["X-Evil"] is None
-    assert message["Subject"] == "Re: Urgent Bcc: eve@evil.example X-Evil: 1"
+    assert message["Subject"] == "Re: Urgent Bcc: eve@evil[.]example X-Evil: 1"
     smtp.assert_each_got_exactly_one(["alice@example.org"], one_per_message=True)
 
 

@@ -62,7 +62,7 @@ def test_reported_sender_is_offered_to_templates(cortex, smtp, thehive, api):
     template = "The message from {reported_sender} was spam, {reporter}."
     assert cortex(thehive5_case("Spam", ()), template_spam=template, **api).success
 
-    assert "The message from it-support@evil.example was spam, bob@example.org." in smtp.delivered[0].content.decode()
+    assert "The message from it-support@evil[.]example was spam, bob@example.org." in smtp.delivered[0].content.decode()
 
 
 def test_observables_are_read_page_by_page(cortex, smtp, thehive, api):

@@ -113,8 +113,8 @@ def _check_writable(options: argparse.Namespace) -> None:
             folder = os.path.dirname(folder)
         wanted.append((options.csv, folder))
     for path, folder in wanted:
-        if not os.path.isdir(folder):
-            raise _unwritable(path, os.strerror(errno.ENOENT))
+        if not os.path.isdir(folder):  # missing, or a file where a folder must be
+            raise _unwritable(path, os.strerror(errno.ENOTDIR if os.path.exists(folder) else errno.ENOENT))
         if not os.access(folder, os.W_OK | os.X_OK):
             raise _unwritable(path, os.strerror(errno.EACCES))
 

@@ -1,0 +1,277 @@
+"""The statistics' figures as a SOC manager reads them: the window's edges, an empty window, the top list's length,
+the feedback table and the page's time to feedback, the charts' axes and textures."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import random
+import re
+import subprocess
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from feedback.stats import charts
+from feedback.stats.decoding import page_decoded
+from feedback.stats.facts import case_facts
+from feedback.stats.page import page
+from feedback.stats.tally import Tally
+from testkit.report_cases import DAY, START, Report, tags_of
+from testkit.thehive_cases import CaseSearch
+
+SCRIPT = Path(__file__).resolve().parent.parent / "PhishFeedback" / "thehive_stats.py"
+BOB = "bob@example.org"
+BASE = {"_id": "~1", "title": "Phishing report: x", "_createdAt": 1767225600000}  # 2026-01-01 00:00 UTC
+
+
+@pytest.fixture
+def stats(thehive_command):
+    return functools.partial(thehive_command, SCRIPT, timeout=300)
+
+
+def read_json(result: subprocess.CompletedProcess) -> dict:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def case(number: int, verdict: str | None, reporters: list[str], **facts) -> Report:
+    report = Report(number, START + number * DAY, f"Phishing report: message {number}", verdict, reporters)
+    for key, value in facts.items():
+        setattr(report, key, value)
+    if "tags" not in facts:
+        report.tags = tags_of(report, random.Random(number))
+    return report
+
+
+def tallied(*cases: dict, top: int = 1000) -> dict:
+    tally = Tally()
+    for one in cases:
+        tally.add(case_facts({**BASE, **one}, "phishFeedback", "Phishing report"))
+    return {**tally.result(top), "thehive": 5}
+
+
+def spam_case(tags: list[str]) -> dict:
+    return {"tags": tags, "customFieldValues": {"phishFeedback": "Spam"}}
+
+
+def told_after(minutes: list[float]) -> dict:
+    """One Spam case whose reporters were each told so many minutes after it was made (2026-01-01 00:00 UTC)."""
+    tags = []
+    for number, minute in enumerate(minutes):
+        address = f"r{number}@example.org"
+        when = (datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        tags += [f"user_email:{address}", f"feedback_sent:{address}", f"feedback_verdict:{when};Spam;{address}"]
+    return spam_case(tags)
+
+
+# The window asked for
+
+
+def test_a_window_of_one_day_counts_that_days_cases(thehive_https, stats):
+    day = START + 31 * DAY  # 2026-02-01
+    reports = [case(n, "Spam", [f"r{n}@example.org"], created=day + n * 3600_000) for n in range(3)]
+    reports.append(case(9, "Spam", ["late@example.org"], created=day + DAY + 60_000))
+    hive = CaseSearch(thehive_https, "5", reports)
+
+    got = read_json(stats(hive.url, "--json", "--since", "2026-02-01", "--until", "2026-02-01"))
+
+    assert (got["cases"], got["reports"]) == (3, 3)
+
+
+def test_a_case_made_in_the_last_second_of_until_is_counted(thehive_https, stats):
+    last_second = START + 32 * DAY - 1000  # 2026-02-01 23:59:59 UTC
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["alice@example.org"], created=last_second)])
+
+    got = read_json(stats(hive.url, "--json", "--since", "2026-02-01", "--until", "2026-02-01"))
+
+    assert got["cases"] == 1
+
+
+def test_a_case_thehive_returns_from_the_midnight_after_until_is_not_counted(thehive_https, stats):
+    """A TheHive or a proxy whose filter lets a case through: the window is checked again on each case."""
+    midnight = START + 32 * DAY  # 2026-02-02 00:00 UTC, the first moment after --until 2026-02-01
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["alice@example.org"]), case(2, "Spam", [BOB])])
+    hive.cases[1]["_createdAt"] = float(midnight)  # a time of another type: the loopback filter lets it pass
+
+    got = read_json(stats(hive.url, "--json", "--until", "2026-02-01"))
+
+    assert (got["cases"], [r["address"] for r in got["top_reporters"]]) == (1, ["alice@example.org"])
+
+
+# The top reporters
+
+
+def test_the_top_list_shows_twenty_reporters_unless_told(thehive_https, stats):
+    reporters = [f"employee{n:02d}@example.org" for n in range(25)]
+    hive = CaseSearch(thehive_https, "5", [case(1, "Phishing", reporters)])
+
+    got = read_json(stats(hive.url, "--json"))
+
+    assert got["reporters"] == 25
+    assert [r["address"] for r in got["top_reporters"]] == reporters[:20]
+
+
+def test_top_zero_lists_no_reporter_and_still_counts_them_all():
+    got = tallied(spam_case(["user_email:a@example.org", "user_email:b@example.org"]), top=0)
+
+    assert (got["reporters"], got["top_reporters"]) == (2, [])
+
+
+# Feedback
+
+
+@pytest.mark.parametrize(("minutes", "p90_minutes"), [([1, 2, 3, 4, 5], 5), (list(range(1, 26)), 23)])
+def test_the_90th_percentile_of_a_few_reports_is_within_the_last_of_the_nine_in_ten(minutes, p90_minutes):
+    """Nearest rank: of five reports, nine in ten (4.5) means all five; of 25 (22.5), the 23rd."""
+    feedback = tallied(told_after(minutes[::-1]))["feedback"]
+
+    assert feedback["p90_seconds"] == p90_minutes * 60
+
+
+def test_a_report_answered_on_a_bound_of_hours_or_days_counts_in_the_class_that_bound_begins():
+    hour, day = 60, 24 * 60
+    minutes = [4 * hour - 1, 4 * hour, day - 1, day, 3 * day - 1, 3 * day, 7 * day - 1, 7 * day]
+
+    distribution = tallied(told_after(minutes))["feedback"]["distribution"]
+
+    assert [(d["within"], d["reports"]) for d in distribution] == [
+        ("under 15 min", 0),
+        ("15-60 min", 0),
+        ("1-4 h", 1),
+        ("4-24 h", 2),
+        ("1-3 days", 2),
+        ("3-7 days", 2),
+        ("over 7 days", 1),
+    ]
+
+
+def test_a_message_recorded_before_the_case_was_made_counts_as_no_time():
+    """Another host's clock behind the case's: the time is never less than nothing, nor drags the median below."""
+    tags = ["user_email:a@example.org", "feedback_verdict:2025-12-31T23:50:00Z;Spam;a@example.org"]
+    tags += ["user_email:b@example.org", "feedback_verdict:2026-01-01T00:02:00Z;Spam;b@example.org"]
+
+    feedback = tallied(spam_case(tags))["feedback"]
+
+    assert (feedback["measured"], feedback["median_seconds"], feedback["p90_seconds"]) == (2, 60, 120)
+
+
+def test_a_reporter_whose_case_holds_only_the_timed_acknowledgement_is_acknowledged():
+    tags = ["user_email:a@example.org", "feedback_ack_at:2026-01-01T00:05:00Z;a@example.org"]
+
+    feedback = tallied(spam_case(tags))["feedback"]
+
+    assert (feedback["acknowledged"], feedback["ack_measured"], feedback["ack_median_seconds"]) == (1, 1, 300)
+
+
+def test_the_feedback_table_says_each_figure_of_the_json(thehive_https, stats, tmp_path):
+    created = (START + 3 * DAY) // 1000
+    reporters = [f"r{n}@example.org" for n in range(6)]
+    told = dict(zip(reporters, (created + 60, created + 240, created + 600, created + 960)))
+    acked = {address: created + 10 * (n + 1) ** 2 for n, address in enumerate(reporters)}
+    hive = CaseSearch(thehive_https, "5", [case(3, "Phishing", reporters, told=told, sent=reporters[4:5], acked=acked)])
+
+    got = read_json(stats(hive.url, "--json", "--csv", str(tmp_path / "csv")))
+
+    feedback = got["feedback"]
+    assert (feedback["median_seconds"], feedback["p90_seconds"]) == (420, 960)
+    assert (feedback["measured"], feedback["ack_measured"]) == (4, 6)
+    assert (feedback["ack_median_seconds"], feedback["ack_p90_seconds"]) == (125, 360)
+    [header, *rows] = csv.reader((tmp_path / "csv" / "feedback.csv").open(encoding="utf-8"))
+    assert dict(rows) == {
+        "reports answered": "5",
+        "reports not yet answered": "1",
+        "answered with the time recorded": "4",
+        "time to the verdict, median": "7 min",
+        "time to the verdict, 90th percentile": "16 min",
+        "reports acknowledged": "6",
+        "time to the acknowledgement, median": "2 min",
+        "time to the acknowledgement, 90th percentile": "6 min",
+    }
+
+
+def test_the_page_tells_the_feedbacks_median_90th_percentile_and_how_many_were_measured():
+    stats = tallied(
+        told_after([2, 4, 6, 8, 10, 20, 30, 40, 50, 300]),
+        spam_case(["user_email:x@example.org", "feedback_sent:x@example.org"]),
+    )
+
+    html = page(stats, "All cases", "2026-12-05 00:00 UTC")
+
+    caption = "Median 15 min, 90th percentile 50 min, over 10 reports whose message has its time recorded."
+    assert caption in re.sub(r"\s+", " ", html)
+
+
+def test_the_pages_reports_per_month_chart_and_table_count_reports_not_cases():
+    campaign = spam_case([f"user_email:r{n}@example.org" for n in range(7)])
+    single = {**spam_case(["user_email:a@example.org"]), "_createdAt": 1769904000000}  # 2026-02-01
+
+    html = page(tallied(campaign, single), "All cases", "2026-12-05 00:00 UTC")
+
+    chart = re.search(r'<svg viewBox[^>]*aria-label="Reports per month[^"]*".*?</svg>', html, re.S)[0]
+    assert re.findall(r'<text class="total"[^>]*>(\d+)</text>', chart) == ["7", "1"]
+    table = html.split(chart, 1)[1].split("</table>")[0]
+    assert re.findall(r"<th[^>]*>([^<]*)</th>", table)[:2] == ["month", "reports"]
+    assert re.findall(r"<tr><td>(2026-0\d)</td><td>(\d+)</td>", table) == [("2026-01", "7"), ("2026-02", "1")]
+
+
+def test_the_tallest_bar_stays_under_the_top_of_its_axis():
+    svg = charts.stacked_bars(["2026-01", "2026-02"], [[3, 4], [2, 0]], charts.patterns(2), "Reports")
+
+    tops = [float(y) for y in re.findall(r'<rect x="[^"]+" y="([^"]+)"', svg)]
+    ticks = [int(v) for v in re.findall(r'text-anchor="end">(\d+)</text>', svg)]
+    assert min(tops) >= charts.TOP and max(ticks) >= 7
+
+
+def test_every_bar_carries_its_total():
+    svg = charts.stacked_bars(
+        ["2026-01", "2026-02", "2026-03"], [[3, 4], [5, 0], [0, 1]], charts.patterns(2), "Reports"
+    )
+
+    assert re.findall(r'<text class="total"[^>]*>(\d+)</text>', svg) == ["7", "5", "1"]
+
+
+def test_each_verdict_has_a_texture_of_its_own_for_grey_print():
+    verdicts = ["Phishing", "Spam", "Legit email", "Simulation", "Undecided", "none"]
+
+    patterns = re.findall(r'<pattern id="v\d+"[^>]*><rect [^>]*/>(.*?)</pattern>', charts.defs(verdicts))
+
+    assert len(patterns) == len(set(patterns)) == len(verdicts)
+
+
+def test_a_custom_field_named_in_other_capitals_is_said_with_the_fields_own_spelling(thehive_https, stats):
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["alice@example.org"])])
+
+    result = stats(hive.url, "--custom-field", "PHISHFEEDBACK")
+
+    assert result.returncode == 1
+    assert "has no custom field 'PHISHFEEDBACK'. Did you mean 'phishFeedback'?" in result.stderr
+
+
+def test_the_json_names_the_days_asked_for(thehive_https, stats):
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["alice@example.org"])])
+
+    got = read_json(stats(hive.url, "--json", "--since", "2026-01-01", "--until", "2026-06-30"))
+
+    assert got["window"] == {"since": "2026-01-01", "until": "2026-06-30"}
+
+
+def test_a_page_named_as_an_existing_folder_is_refused_before_the_read(thehive_https, stats, tmp_path):
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["alice@example.org"])])
+
+    result = stats(hive.url, "--html", str(tmp_path))
+
+    assert result.returncode == 1
+    assert f"{tmp_path} cannot be written (Is a directory)." in result.stderr
+    assert hive.requests == []
+
+
+def test_a_verdict_given_only_in_the_flat_field_values_is_read_from_a_decoded_page():
+    """TheHive 5's `customFieldValues`, alone: the page decoder keeps it as the readers find it."""
+    body = json.dumps([{**BASE, **spam_case(["user_email:a@example.org"])}]).encode()
+
+    [decoded] = page_decoded(body)
+
+    assert case_facts(decoded, "phishFeedback", "Phishing report").verdict == "Spam"

@@ -30,6 +30,10 @@ use_bayes 0
 bayes_auto_learn 0
 """
 SITE_CONFIGURATION = Path("/etc/spamassassin")
+# Debian puts spamd in /usr/sbin, on root's PATH only.
+SEARCHED = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
+# What a score may take before the test fails rather than hang: spamc would wait 600 s.
+SCORE_TIMEOUT = 60
 # One row of SpamAssassin's report: points, rule name, description.
 RULE_ROW = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s+([A-Z0-9_]+)\s+(.*)$")
 
@@ -61,7 +65,7 @@ class Spamd:
 
     @staticmethod
     def installed() -> bool:
-        return shutil.which("spamd") is not None and shutil.which("spamc") is not None
+        return shutil.which("spamd", path=SEARCHED) is not None and shutil.which("spamc", path=SEARCHED) is not None
 
     def start(self, timeout: float = 60) -> None:
         """Ready once spamc's ping is answered: spamd reads its rules before it listens."""
@@ -69,7 +73,7 @@ class Spamd:
         user = ["-u", "nobody"] if os.geteuid() == 0 else []
         self.process = subprocess.Popen(
             [
-                "spamd",
+                shutil.which("spamd", path=SEARCHED),
                 "-L",
                 "-x",
                 f"--listen=127.0.0.1:{self.port}",
@@ -81,7 +85,6 @@ class Spamd:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            start_new_session=True,
         )
         end = time.monotonic() + timeout
         while self._spamc("-K").returncode:
@@ -93,7 +96,7 @@ class Spamd:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, 15)
+            self.process.terminate()  # spamd ends its children, then itself
             self.process.wait(timeout=10)
         shutil.rmtree(self.root, ignore_errors=True)
 
@@ -119,5 +122,18 @@ class Spamd:
     def _spamc(self, action: str, message: bytes = b"") -> subprocess.CompletedProcess:
         # -x: an error is an error, where spamc would hand the message back unscored.
         return subprocess.run(
-            ["spamc", "-x", "-d", "127.0.0.1", "-p", str(self.port), action], input=message, capture_output=True
+            [
+                shutil.which("spamc", path=SEARCHED),
+                "-x",
+                "-t",
+                str(SCORE_TIMEOUT),
+                "-d",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                action,
+            ],
+            input=message,
+            capture_output=True,
+            timeout=SCORE_TIMEOUT + 10,
         )

@@ -24,6 +24,9 @@ AROUND = st.text(st.characters(blacklist_categories=["Cs"]), max_size=30)
         ("Mail ceo@evil.example.", "Mail ceo@evil[.]example."),
         ("Your host is 10.0.0.25, OK?", "Your host is 10[.]0[.]0[.]25, OK?"),
         ("evil\u3002example and evil.\u0440\u0444", "evil[.]example and evil[.]\u0440\u0444"),
+        ("www.paypal.xn--p1ai/login", "www[.]paypal[.]xn--p1ai/login"),
+        ("evil.\u092d\u093e\u0930\u0924", "evil[.]\u092d\u093e\u0930\u0924"),
+        ("\u00abevil.com\u00bb and *evil.example*", "\u00abevil[.]com\u00bb and *evil[.]example*"),
     ],
 )
 def test_links_host_names_and_ip_addresses_are_defanged_as_socs_write_indicators(written, shown):
@@ -32,7 +35,14 @@ def test_links_host_names_and_ip_addresses_are_defanged_as_socs_write_indicators
 
 @pytest.mark.parametrize(
     "written",
-    ["Your invoice v2.0 is 3.5 MB", "e.g. the 1.2.3 release", "Phishing report: Urgent!", "Re: 12:30 meeting"],
+    [
+        "Your invoice v2.0 is 3.5 MB",
+        "e.g. the 1.2.3 release",
+        "Phishing report: Urgent!",
+        "Re: 12:30 meeting",
+        "You won 1.000.000 euros",
+        "release v1.2.3.4",
+    ],
 )
 def test_words_that_are_no_link_are_left_as_written(written):
     assert quoted(written) == written

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from feedback import redaction
-from testkit.cases import thehive4_case, thehive5_case
+from testkit.cases import thehive4_case, thehive5_alert, thehive5_case, thehive_alert
 from testkit.cortex import apply_operations
 from testkit.records import told, untimed
 from testkit.secret_forms import leaked, reflecting_thehive, spaced
@@ -325,13 +325,13 @@ def test_a_token_inside_the_sender_address_is_scrubbed_from_the_server_refusal_q
     assert smtp.delivered == []
 
 
-def test_a_password_with_html_characters_in_the_title_is_found_there_though_escaping_would_change_it(cortex, smtp):
+def test_a_password_with_html_characters_in_the_reported_subject_is_found_though_escaping_would_change_it(cortex, smtp):
     secret = "Pa<ss&Word-4-Login"
     smtp.faults.password = secret
     result = cortex(thehive4_case("Spam", title=f"Phishing report: your password {secret}"), smtp_password=secret)
 
     assert not result.success
-    assert "The case's title holds one of the responder's secrets" in result.error
+    assert "The case's reported subject holds one of the responder's secrets" in result.error
     assert smtp.delivered == [] and leaked(json.dumps(result.output), secret, USER) == []
 
 
@@ -365,10 +365,34 @@ def test_a_secret_among_the_words_of_the_reported_subject_stops_the_job_rather_t
     result = cortex(thehive4_case("Spam", title="Phishing report: " + " ".join(guesses)))
 
     assert not result.success
-    assert "The case's title holds one of the responder's secrets" in result.error
-    assert "change that secret where it was issued" in result.error.lower()
+    assert "The case's reported subject holds one of the responder's secrets" in result.error
+    assert "Change it where it was issued and in the responder's configuration" in result.error
     assert smtp.delivered == [] and result.operations == []
     assert PASSWORD not in json.dumps(result.output)
+
+
+def test_a_secret_in_an_alerts_reference_stops_the_job_as_the_reference_line_names_it(cortex, smtp):
+    alert = thehive5_alert("Spam", ["alice@example.org"])
+    alert["sourceRef"] = f"report-{PASSWORD}"
+    result = cortex(alert, data_type="thehive:alert")
+
+    assert not result.success
+    assert "The case's number holds one of the responder's secrets" in result.error
+    assert smtp.delivered == [] and PASSWORD not in json.dumps(result.output)
+
+
+def test_a_secret_in_a_value_no_message_shows_is_no_reason_to_stop(cortex, smtp):
+    """The shipped messages never name the reported sender: a reporter reads nothing of it, so it tells them
+    nothing; only a template that names it makes the job stop."""
+    sender = {"dataType": "mail", "data": f"{PASSWORD}@evil.example", "tags": ["from"], "message": "the sender"}
+    alert = thehive_alert("Spam", ["alice@example.org"], artifacts=[sender])
+    shipped = cortex(alert, data_type="thehive:alert")
+    naming = cortex(alert, data_type="thehive:alert", template_spam="From {reported_sender}.\n\n{signature}")
+
+    assert shipped.success, shipped.error
+    assert smtp.recipients() == ["alice@example.org"]
+    assert not naming.success
+    assert "The case's reported sender holds one of the responder's secrets" in naming.error
 
 
 def test_a_token_equal_to_a_word_of_an_already_notified_address_leaves_it_whole_in_the_report(cortex, smtp, issuing):

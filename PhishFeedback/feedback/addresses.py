@@ -26,8 +26,8 @@ LONGEST_ADDRESS = 254
 QUOTED_SPECIALS = "'@', '<', '>', ',', ';', ':', a quote or a backslash"
 HELD_SECRET = "it holds one of the responder's secrets (a server echoed it)"
 NO_HOST_NAME = (
-    "its domain is not a host name (labels of letters, digits and '-', each beginning and ending with a letter or a"
-    " digit, the last not all digits)"
+    "its domain is not a host name (labels of up to 63 letters, digits and '-', each beginning and ending with a"
+    " letter or a digit, the last not all digits)"
 )
 
 

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from email.headerregistry import Address, BaseHeader
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from string import Formatter
 
 from feedback.case import CaseError, Report
 from feedback.headers import EncodedWords, header_value
@@ -37,7 +38,12 @@ from feedback.templates import (
 )
 
 # What a sentence calls each value of the case the messages quote.
-SHOWN = {"case_title": "title", "reported_subject": "reported subject", "reported_sender": "reported sender"}
+SHOWN = {
+    "case_number": "number",
+    "case_title": "title",
+    "reported_subject": "reported subject",
+    "reported_sender": "reported sender",
+}
 
 
 @shape
@@ -56,22 +62,22 @@ class Composer:
 
     def __init__(self, decision: Decision, report: Report, settings: MessageSettings) -> None:
         self.wording = wording(settings, decision.message)
+        correcting = correction_wording(settings, decision.verdict) if decision.corrections else None
         self.frame = frame()
-        values = {
+        from_case = {
             "case_number": report.number,
-            **_quoted(
-                {
-                    "case_title": report.title,
-                    "reported_subject": decision.reported_subject,
-                    "reported_sender": decision.reported_sender,
-                }
-            ),
+            "case_title": report.title,
+            "reported_subject": decision.reported_subject,
+            "reported_sender": decision.reported_sender,
+        }
+        values = {
+            **_quoted(from_case, _shown(self.wording, correcting)),
             "report_date": report.created.strftime("%Y-%m-%d") if report.created else "",
             "verdict": decision.verdict,
         }
         self.parts = [make_part(section, values, settings.guidance_url) for section in self.wording.sections]
         self.earlier = decision.corrections
-        self.corrections = _corrections(decision, settings, values)
+        self.corrections = _corrections(decision, correcting, values, settings.guidance_url)
         every = [(self.wording, self.parts), *self.corrections.values()]
         # What stands between languages is read only for a message that has several.
         several = any(len(chosen.sections) > 1 for chosen, _ in every)
@@ -167,22 +173,38 @@ class Composer:
         return f"\n{self.separators[1]}\n".join(blocks)
 
 
-def _quoted(values: dict[str, str]) -> dict[str, str]:
-    """The attacker's words as the messages quote them; refused, whole, where they hold a secret of the responder's.
+def _quoted(values: dict[str, str], shown: set[str]) -> dict[str, str]:
+    """The attacker's words as the messages quote them; refused, whole, where the messages show one that holds a
+    secret of the responder's.
 
     Masked, a secret would tell the reporter which of the words they wrote is the password (a subject can hold
-    thousands of guesses); refused, the reporter learns no more than from any failure, and the SOC learns that the
-    secret is out.
+    thousands of guesses). Refused, the job tells whoever wrote the words no more than whether one of them was a
+    secret, and tells the SOC that the secret is out, at the first such report: changed, it answers no more guesses.
     """
     for name, text in values.items():
-        if holds_secret(text, pieces=False):
+        if name in shown and holds_secret(text, pieces=False):
             raise CaseError(
                 f"The case's {SHOWN[name]} holds one of the responder's secrets (a password, key or token of its"
-                " configuration): whoever put it there knows it. Change that secret where it was issued and in the"
-                f" responder's configuration, then run the responder again. Nothing was sent, since the messages quote"
-                f" the {SHOWN[name]}."
+                " configuration), which the messages would show the reporter: whoever put it there, a person or a"
+                " server that echoed it, knows that secret. Change it where it was issued and in the responder's"
+                " configuration, then run the responder again; nothing was sent."
             )
     return {name: quoted(text) for name, text in values.items()}
+
+
+def _shown(*wordings: Wording | None) -> set[str]:
+    """The placeholders the messages fill, in any part: a value no message shows tells a reporter nothing."""
+    templates = [
+        template
+        for chosen in wordings
+        if chosen is not None
+        for template in (
+            chosen.subject,
+            *(text for s in chosen.sections for text in (s.text, s.html, s.signature_text, s.signature_html)),
+        )
+    ]
+    names = {name for template in templates for _, name, _, _ in Formatter().parse(template) if name}
+    return names | {"case_number"} if "reference" in names else names  # the line that names the case
 
 
 def _cut(subject: str) -> str:
@@ -193,12 +215,11 @@ def _cut(subject: str) -> str:
 
 
 def _corrections(
-    decision: Decision, settings: MessageSettings, values: dict[str, str]
+    decision: Decision, chosen: Wording | None, values: dict[str, str], guidance_url: str | None
 ) -> dict[str, tuple[Wording, list[Part]]]:
     """The correction's wording, and its parts for each earlier verdict, named in each language's words."""
-    if not decision.corrections:
+    if chosen is None:
         return {}
-    chosen = correction_wording(settings, decision.verdict)
     return {
         earlier: (
             chosen,
@@ -206,7 +227,7 @@ def _corrections(
                 make_part(
                     section,
                     {**values, "earlier_verdict": verdict_words(section.language).get(earlier, earlier)},
-                    settings.guidance_url,
+                    guidance_url,
                 )
                 for section in chosen.sections
             ],

@@ -41,19 +41,35 @@ def _scheme_defanged(piece: str) -> str:
 
 
 def _word_defanged(word: str, dot: re.Pattern[str]) -> str:
-    """A run of letters, digits, '-', '_' and dots, each dot bracketed where it is a host name (its last label of two
-    letters or more, in any script: a reader links evil.рф too) or an IPv4 address (its last label a number, three
-    dots before it); as it is otherwise (`v2`, `3.5`, `e.g`)."""
+    """A run of characters between white space and ASCII punctuation other than dots, '-' and '_', each dot
+    bracketed where it is a host name or an IPv4 address; as it is otherwise (`v2.0`, `3.5`, `e.g`)."""
     name = word.strip(DOTS)  # the dots around it, a sentence's full stop, say, stay as they are
     labels = dot.split(name)
+    return word.replace(name, DEFANGED_DOT.join(labels), 1) if _host(labels) or _address(labels) else word
+
+
+def _host(labels: list[str]) -> bool:
+    """A host name's last label: the ASCII form of an international one (`xn--p1ai`), or two letters or more of any
+    script at its start (a reader links evil.рф and evil.भारत, whose vowel signs are marks, not letters; and
+    evil.com», where its link ends)."""
     last = labels[-1]
-    host = len(labels) > 1 and len(last) > 1 and last.isalpha()
-    address = len(labels) > 3 and last.isascii() and last.isdigit()
-    return word.replace(name, DEFANGED_DOT.join(labels), 1) if host or address else word
+    if len(labels) < 2 or last[:4].lower() == "xn--":
+        return len(labels) > 1
+    letters = 0
+    for c in last:  # a letter or a mark: what may go on a name (an identifier), less digits and '_'
+        if not (f"a{c}".isidentifier() and not c.isdigit() and c != "_"):
+            break
+        letters += 1
+    return letters > 1 and last[0].isalpha()
+
+
+def _address(labels: list[str]) -> bool:
+    """Four numbers of 0 to 255: an IPv4 address, which readers link too."""
+    return len(labels) == 4 and all(label.isascii() and label.isdigit() and int(label) < 256 for label in labels)
 
 
 @cache
 def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """Compiled on first use: most reported subjects hold no dot (docs/performance.md). One character class each,
-    matched greedily: linear whatever the text."""
-    return re.compile(f"[\\w{DOTS}-]+"), re.compile(f"[{DOTS}]")
+    """Compiled on first use, as a job's other patterns are: a subject with no dot needs none. One character class
+    each, matched greedily: linear whatever the text."""
+    return re.compile(r"[^\s!\"#$%&'()*+,/:;<=>?@\[\\\]^`{|}~]+"), re.compile(f"[{DOTS}]")

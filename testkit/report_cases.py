@@ -8,9 +8,11 @@ tests to compare with what thehive_stats.py prints.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import statistics
+import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -174,3 +176,19 @@ def _named(verdict: str | None) -> str:
     if verdict is None:
         return "none"
     return next((v for v in VERDICTS if v.lower() == " ".join(verdict.split()).lower()), verdict)
+
+
+def case(number: int, verdict: str | None, reporters: list[str], **facts) -> Report:
+    """One case of the story a test tells; its tags written as the responder writes them, in random forms."""
+    report = Report(number, START + number * DAY, f"Phishing report: message {number}", verdict, reporters)
+    for key, value in facts.items():
+        setattr(report, key, value)
+    if "tags" not in facts:
+        report.tags = tags_of(report, random.Random(number))
+    return report
+
+
+def read_json(result: subprocess.CompletedProcess) -> dict:
+    """What thehive_stats.py --json printed, once it ended well."""
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)

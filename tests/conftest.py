@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pytest
 # Its assertions (LoopbackSmtp.assert_each_got_exactly_one) explain a failure as a test's own do.
 pytest.register_assert_rewrite("testkit.smtp_server")
 
-from testkit.cortex import MANIFEST, JobResult, cortex_config, run_job  # noqa: E402 (after the rewrite is registered)
+from testkit.cortex import MANIFEST, REPO, JobResult, cortex_config, run_job  # noqa: E402 (after the rewrite is registered)
 from testkit.mailserver import MailserverProcess  # noqa: E402
 from testkit.slow_scrub import forget_secrets  # noqa: E402
 from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp  # noqa: E402
@@ -258,3 +259,9 @@ def thehive_command(thehive_ca):
         return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
 
     return run
+
+
+@pytest.fixture
+def stats(thehive_command):
+    """Runs thehive_stats.py as an analyst would (`thehive_command`), given a few minutes for the largest reads."""
+    return functools.partial(thehive_command, REPO / "PhishFeedback" / "thehive_stats.py", timeout=300)

@@ -7,11 +7,8 @@ verdict or a record, reporters named in every tag form, older records without a 
 from __future__ import annotations
 
 import csv
-import functools
-import json
 import os
 import pty
-import random
 import re
 import signal
 import subprocess
@@ -20,34 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from testkit.report_cases import DAY, START, Report, expected, generate, tags_of
+from testkit.report_cases import DAY, START, case, expected, generate, read_json
 from testkit.thehive_api import API_KEY
 from testkit.thehive_cases import CaseSearch
 
 SCRIPT = Path(__file__).resolve().parent.parent / "PhishFeedback" / "thehive_stats.py"
 VERSIONS = ("5", "4.1", "4.0")
 BOB = "bob@example.org"
-
-
-@pytest.fixture
-def stats(thehive_command):
-    """Runs the command as an analyst would (`thehive_command`), given a few minutes for the largest reads."""
-    return functools.partial(thehive_command, SCRIPT, timeout=300)
-
-
-def read_json(result: subprocess.CompletedProcess) -> dict:
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-def case(number: int, verdict: str | None, reporters: list[str], **facts) -> Report:
-    """One case of the story a test tells; its tags written as the responder writes them, in random forms."""
-    report = Report(number, START + number * DAY, f"Phishing report: message {number}", verdict, reporters)
-    for key, value in facts.items():
-        setattr(report, key, value)
-    if "tags" not in facts:
-        report.tags = tags_of(report, random.Random(number))
-    return report
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -471,8 +447,8 @@ def test_cases_holding_whole_mails_are_read_in_smaller_pages(thehive_https, stat
     # 600 cases of 40 kB each: a page of 500 is over the 16 MB the command reads of one answer.
     reports = generate(600, seed=8)
     hive = CaseSearch(thehive_https, "5", reports)
-    for case in hive.cases:
-        case["description"] = "Received: from mail.example.org\n" * 1250
+    for found in hive.cases:
+        found["description"] = "Received: from mail.example.org\n" * 1250
 
     got = read_json(stats(hive.url, "--json"))
 
@@ -481,8 +457,8 @@ def test_cases_holding_whole_mails_are_read_in_smaller_pages(thehive_https, stat
 
 def test_a_thehive_that_repeats_a_page_of_cases_numbered_not_named_is_stopped(thehive_https, stats):
     hive = CaseSearch(thehive_https, "5", generate(1300, seed=5))
-    for number, case in enumerate(hive.cases):
-        case["_id"] = number
+    for number, found in enumerate(hive.cases):
+        found["_id"] = number
     hive.same_page = True
 
     result = stats(hive.url)

@@ -4,11 +4,8 @@ the feedback table and the page's time to feedback, the charts' axes and texture
 from __future__ import annotations
 
 import csv
-import functools
 import json
-import random
 import re
-import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -19,31 +16,12 @@ from feedback.stats.decoding import page_decoded
 from feedback.stats.facts import case_facts
 from feedback.stats.page import page
 from feedback.stats.tally import Tally
-from testkit.report_cases import DAY, START, Report, tags_of
+from testkit.report_cases import DAY, START, case, read_json
 from testkit.thehive_cases import CaseSearch
 
 SCRIPT = Path(__file__).resolve().parent.parent / "PhishFeedback" / "thehive_stats.py"
 BOB = "bob@example.org"
 BASE = {"_id": "~1", "title": "Phishing report: x", "_createdAt": 1767225600000}  # 2026-01-01 00:00 UTC
-
-
-@pytest.fixture
-def stats(thehive_command):
-    return functools.partial(thehive_command, SCRIPT, timeout=300)
-
-
-def read_json(result: subprocess.CompletedProcess) -> dict:
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-def case(number: int, verdict: str | None, reporters: list[str], **facts) -> Report:
-    report = Report(number, START + number * DAY, f"Phishing report: message {number}", verdict, reporters)
-    for key, value in facts.items():
-        setattr(report, key, value)
-    if "tags" not in facts:
-        report.tags = tags_of(report, random.Random(number))
-    return report
 
 
 def tallied(*cases: dict, top: int = 1000) -> dict:

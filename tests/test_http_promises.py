@@ -148,6 +148,7 @@ def test_a_renewal_google_answers_with_an_internal_error_is_trouble_the_policy_t
     assert gmail_api.recipients() == ["alice@example.org", "bob@example.org"]
 
 
+@pytest.mark.slow
 def test_a_renewal_the_token_endpoint_is_too_slow_for_is_tried_again_and_the_campaign_goes_on(
     cortex, graph, entra, graph_items
 ):

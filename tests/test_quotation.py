@@ -42,6 +42,7 @@ def test_links_host_names_and_ip_addresses_are_defanged_as_socs_write_indicators
         "Re: 12:30 meeting",
         "You won 1.000.000 euros",
         "release v1.2.3.4",
+        "1.2.3." + "9" * 5000,
     ],
 )
 def test_words_that_are_no_link_are_left_as_written(written):

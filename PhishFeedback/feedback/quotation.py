@@ -52,9 +52,11 @@ def _host(labels: list[str]) -> bool:
     """A host name's last label: the ASCII form of an international one (`xn--p1ai`), or two letters or more of any
     script at its start (a reader links evil.рф and evil.भारत, whose vowel signs are marks, not letters; and
     evil.com», where its link ends)."""
+    if len(labels) < 2:
+        return False
     last = labels[-1]
-    if len(labels) < 2 or last[:4].lower() == "xn--":
-        return len(labels) > 1
+    if last[:4].lower() == "xn--":
+        return True
     letters = 0
     for c in last:  # a letter or a mark: what may go on a name (an identifier), less digits and '_'
         if not (f"a{c}".isidentifier() and not c.isdigit() and c != "_"):
@@ -65,7 +67,11 @@ def _host(labels: list[str]) -> bool:
 
 def _address(labels: list[str]) -> bool:
     """Four numbers of 0 to 255: an IPv4 address, which readers link too."""
-    return len(labels) == 4 and all(label.isascii() and label.isdigit() and int(label) < 256 for label in labels)
+    return (
+        len(labels) == 4
+        and all(len(label) <= 3 and label.isascii() and label.isdigit() for label in labels)
+        and all(int(label) < 256 for label in labels)
+    )
 
 
 @cache

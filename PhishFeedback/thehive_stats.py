@@ -106,16 +106,18 @@ def _check_writable(options: argparse.Namespace) -> None:
     """Said before the read, which may take an hour: a file the figures could not be written to at its end."""
     if options.html and os.path.isdir(options.html):
         raise _unwritable(options.html, os.strerror(errno.EISDIR))
-    wanted = [(options.html, os.path.dirname(os.path.abspath(options.html)))] if options.html else []
+    wanted = [(options.html, os.path.dirname(os.path.abspath(options.html)), False)] if options.html else []
     if options.csv:  # made if missing, with the folders above it: the nearest that exists must take it
-        folder = os.path.abspath(options.csv)
-        while not os.path.exists(folder) and os.path.dirname(folder) != folder:
-            folder = os.path.dirname(folder)
-        wanted.append((options.csv, folder))
-    for path, folder in wanted:
-        if not os.path.isdir(folder):  # missing, or a file where a folder must be
-            raise _unwritable(path, os.strerror(errno.ENOTDIR if os.path.exists(folder) else errno.ENOENT))
-        if not os.access(folder, os.W_OK | os.X_OK):
+        wanted.append((options.csv, os.path.abspath(options.csv), True))
+    for path, folder, made in wanted:
+        nearest = folder
+        while not os.path.exists(nearest) and os.path.dirname(nearest) != nearest:
+            nearest = os.path.dirname(nearest)
+        if not os.path.isdir(nearest):  # a file where a folder must be
+            raise _unwritable(path, os.strerror(errno.ENOTDIR))
+        if nearest != folder and not made:
+            raise _unwritable(path, os.strerror(errno.ENOENT))
+        if not os.access(nearest, os.W_OK | os.X_OK):
             raise _unwritable(path, os.strerror(errno.EACCES))
 
 

@@ -575,17 +575,23 @@ def test_a_page_that_cannot_be_written_is_said_in_one_sentence(thehive_https, st
     )
 
 
-@pytest.mark.parametrize("under", [False, True], ids=["the-file", "a-folder-under-it"])
-def test_a_csv_folder_that_is_a_file_is_said_to_be_no_folder_before_the_read(thehive_https, stats, tmp_path, under):
+@pytest.mark.parametrize(
+    ("option", "under"),
+    [("--csv", ()), ("--csv", ("2026",)), ("--html", ("page.html",)), ("--html", ("2026", "page.html"))],
+    ids=["csv-the-file", "csv-a-folder-under-it", "html-in-it", "html-in-a-folder-under-it"],
+)
+def test_a_file_where_a_folder_must_be_is_said_to_be_no_folder_before_the_read(
+    thehive_https, stats, tmp_path, option, under
+):
     hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["alice@example.org"])])
     (tmp_path / "figures").write_text("an earlier export")
-    folder = tmp_path / "figures" / "2026" if under else tmp_path / "figures"
+    path = tmp_path.joinpath("figures", *under)
 
-    result = stats(hive.url, "--csv", str(folder))
+    result = stats(hive.url, option, str(path))
 
     assert result.returncode == 1
     assert hive.requests == []
-    assert result.stderr == f"thehive_stats: {folder} cannot be written (Not a directory).\n"
+    assert result.stderr == f"thehive_stats: {path} cannot be written (Not a directory).\n"
 
 
 def test_a_csv_file_that_cannot_be_written_after_the_read_is_said_with_its_cause(thehive_https, stats, tmp_path):

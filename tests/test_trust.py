@@ -183,3 +183,11 @@ def test_cacerts_whose_certificate_holds_characters_outside_ascii_is_said_to_hol
     assert not result.success
     assert "The cacerts setting holds no valid PEM certificate" in result.error
     assert smtp.delivered == []
+
+
+def test_cacerts_outside_ascii_with_a_block_cut_short_is_refused_as_it_would_be_in_ascii(cortex, smtp, certificates):
+    exported = f"friendlyName: Soci\u00e9t\u00e9 CA\n{certificates.ca_pem}-----BEGIN CERTIFICATE-----\nMIIB\n"
+    result = cortex(thehive4_case(), cacerts=exported)
+
+    assert not result.success
+    assert "The cacerts setting holds no valid PEM certificate" in result.error

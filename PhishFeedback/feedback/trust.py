@@ -47,12 +47,19 @@ def trust_context(cacerts: str | None) -> ssl.SSLContext:
     if cacerts:
         # OpenSSL passes over the text around the certificates (an export's "Bag Attributes", a comment), but Python
         # hands it ASCII only: a CA named "Société" there would stop every job.
-        pem = cacerts if cacerts.isascii() else "\n".join(re.findall(PEM_CERTIFICATE, cacerts))
+        pem = cacerts if cacerts.isascii() else _certificates(cacerts)
         try:
             context.load_verify_locations(cadata=pem)
         except (ssl.SSLError, ValueError, TypeError):
             raise CacertsError(f"The cacerts setting holds no valid PEM certificate. {WHERE}") from None
     return context
+
+
+def _certificates(text: str) -> str:
+    """The PEM certificates of a text that holds more; none where a block is not a whole certificate, as OpenSSL
+    would refuse it in a text of ASCII alone."""
+    blocks = re.findall(PEM_CERTIFICATE, text)
+    return "\n".join(blocks) if len(blocks) == text.count("-----BEGIN") else ""
 
 
 class CacertsError(ConfigError):

@@ -100,7 +100,7 @@ def test_api_key_reflected_by_thehive_reaches_neither_the_report_nor_the_reporte
     )
 
     assert not result.success
-    assert "The case's reported subject holds one of the responder's secrets" in result.error
+    assert "The case's reported subject holds one of the responder's secrets (thehive_apikey)" in result.error
     assert smtp.delivered == [] and result.operations == []
     assert leaks(result, smtp, API_KEY) == []
 
@@ -365,7 +365,7 @@ def test_a_secret_among_the_words_of_the_reported_subject_stops_the_job_rather_t
     result = cortex(thehive4_case("Spam", title="Phishing report: " + " ".join(guesses)))
 
     assert not result.success
-    assert "The case's reported subject holds one of the responder's secrets" in result.error
+    assert "The case's reported subject holds one of the responder's secrets (smtp_password)" in result.error
     assert "Change it where it was issued and in the responder's configuration" in result.error
     assert smtp.delivered == [] and result.operations == []
     assert PASSWORD not in json.dumps(result.output)

@@ -25,7 +25,7 @@ from feedback.message_settings import MessageSettings
 from feedback.parts import LONGEST_SUBJECT, Part, check_size, fill_for, html_value, make_part
 from feedback.plan import Decision
 from feedback.quotation import quoted
-from feedback.redaction import holds_secret, scrub
+from feedback.redaction import holds_secret, item_held, scrub
 from feedback.shapes import shape
 from feedback.templates import (
     Wording,
@@ -183,11 +183,12 @@ def _quoted(values: dict[str, str], shown: set[str]) -> dict[str, str]:
     """
     for name, text in values.items():
         if name in shown and holds_secret(text, pieces=False):
+            item = item_held(text) or "a password, key or token of its configuration"
             raise CaseError(
-                f"The case's {SHOWN[name]} holds one of the responder's secrets (a password, key or token of its"
-                " configuration), which the messages would show the reporter: whoever put it there, a person or a"
-                " server that echoed it, knows that secret. Change it where it was issued and in the responder's"
-                " configuration, then run the responder again; nothing was sent."
+                f"The case's {SHOWN[name]} holds one of the responder's secrets ({item}), which the messages would"
+                " show the reporter: whoever put it there, a person or a server that echoed it, knows that secret."
+                " Change it where it was issued and in the responder's configuration, then run the responder again;"
+                " nothing was sent."
             )
     return {name: quoted(text) for name, text in values.items()}
 

@@ -19,6 +19,8 @@ that no cut leaves the start of a secret.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from feedback import secret_index
 from feedback.secret_forms import (
     MASK,
@@ -34,6 +36,9 @@ from feedback.shown_text import one_line
 
 # Texts never scrubbed: the responder's record and the reporters it accepted (see `spare`).
 _spared: set[str] = set()
+# Each configuration item's forms, as the index looks for them: which secret a text holds, for a sentence that names
+# the item to change (`item_held`), never its value.
+_items: dict[str, set[str]] = {}
 
 
 def remember_secrets(config: object) -> None:
@@ -46,15 +51,17 @@ def remember_secrets(config: object) -> None:
         return
     for name, value in config.items():
         if isinstance(value, str) and secret_item(name):
-            remember_secret_text(value)
+            remember_secret_text(value, name)
     user, password = config.get("smtp_user"), config.get("smtp_password")
     if isinstance(password, str) and password:
-        secret_index.add(plain_auth_forms(user if isinstance(user, str) else "", password))
+        forms = plain_auth_forms(user if isinstance(user, str) else "", password)
+        secret_index.add(forms)
+        _name("smtp_password", forms)
     for credentials in configured_url_credentials(config):
-        remember(credentials)
+        remember(credentials, item="a proxy's credentials")
 
 
-def remember_secret_text(value: str) -> None:
+def remember_secret_text(value: str, item: str | None = None) -> None:
     """A secret item's value; a JSON key (a Google service account's) or a PEM certificate beside its key (Entra
     ID's certificate credential) by its private key alone, in each form.
 
@@ -63,14 +70,29 @@ def remember_secret_text(value: str) -> None:
     """
     key = json_private_key(value) or pem_private_key(value)
     for text in private_key_texts(key) if key else [value]:
-        remember(text)
+        remember(text, item=item)
 
 
-def remember(secret: str | None, *, pieces: bool = True) -> None:
+def remember(secret: str | None, *, pieces: bool = True, item: str | None = None) -> None:
     """Keep this secret, and the forms of it a server may echo, out of every output from now on; without `pieces`,
-    found whole only (feedback/secret_index.py says when)."""
+    found whole only (feedback/secret_index.py says when). `item`: the configuration item it is the value of."""
     if secret:
-        secret_index.add(encoded_forms(secret), pieces)
+        forms = encoded_forms(secret)
+        secret_index.add(forms, pieces)
+        if item:
+            _name(item, forms)
+
+
+def _name(item: str, forms: Iterable[str]) -> None:
+    squeezed = (secret_index.squeeze(form) for form in forms)
+    _items.setdefault(item, set()).update(form for form in squeezed if len(form) >= secret_index.SHORTEST_FORM)
+
+
+def item_held(text: str) -> str | None:
+    """The configuration item whose value the text holds whole, if it is one's: an analyst told that a secret is out
+    must know which to change."""
+    squeezed = secret_index.squeeze(text)
+    return next((item for item, forms in _items.items() if any(form in squeezed for form in forms)), None)
 
 
 def spare(*texts: str) -> None:

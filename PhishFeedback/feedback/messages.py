@@ -71,7 +71,7 @@ class Composer:
             "reported_sender": decision.reported_sender,
         }
         values = {
-            **_quoted(from_case, _shown(self.wording, correcting)),
+            **_quoted(from_case, self.wording, correcting),
             "report_date": report.created.strftime("%Y-%m-%d") if report.created else "",
             "verdict": decision.verdict,
         }
@@ -173,7 +173,7 @@ class Composer:
         return f"\n{self.separators[1]}\n".join(blocks)
 
 
-def _quoted(values: dict[str, str], shown: set[str]) -> dict[str, str]:
+def _quoted(values: dict[str, str], *wordings: Wording | None) -> dict[str, str]:
     """The attacker's words as the messages quote them; refused, whole, where the messages show one that holds a
     secret of the responder's.
 
@@ -182,7 +182,8 @@ def _quoted(values: dict[str, str], shown: set[str]) -> dict[str, str]:
     secret, and tells the SOC that the secret is out, at the first such report: changed, it answers no more guesses.
     """
     for name, text in values.items():
-        if name in shown and holds_secret(text, pieces=False):
+        # The templates are read for their placeholders only where a value holds a secret: most jobs never do.
+        if holds_secret(text, pieces=False) and name in _shown(*wordings):
             item = item_held(text) or "a password, key or token of its configuration"
             raise CaseError(
                 f"The case's {SHOWN[name]} holds one of the responder's secrets ({item}), which the messages would"

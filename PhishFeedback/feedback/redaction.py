@@ -19,8 +19,6 @@ that no cut leaves the start of a secret.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from feedback import secret_index
 from feedback.secret_forms import (
     MASK,
@@ -36,8 +34,8 @@ from feedback.shown_text import one_line
 
 # Texts never scrubbed: the responder's record and the reporters it accepted (see `spare`).
 _spared: set[str] = set()
-# Each configuration item's forms, as the index looks for them: which secret a text holds, for a sentence that names
-# the item to change (`item_held`), never its value.
+# Each configuration item's forms: which secret a text holds, for a sentence that names the item to change
+# (`item_held`), never its value. Kept as remembered; squeezed only when a sentence needs one.
 _items: dict[str, set[str]] = {}
 
 
@@ -56,7 +54,7 @@ def remember_secrets(config: object) -> None:
     if isinstance(password, str) and password:
         forms = plain_auth_forms(user if isinstance(user, str) else "", password)
         secret_index.add(forms)
-        _name("smtp_password", forms)
+        _items.setdefault("smtp_password", set()).update(forms)
     for credentials in configured_url_credentials(config):
         remember(credentials, item="a proxy's credentials")
 
@@ -80,19 +78,18 @@ def remember(secret: str | None, *, pieces: bool = True, item: str | None = None
         forms = encoded_forms(secret)
         secret_index.add(forms, pieces)
         if item:
-            _name(item, forms)
-
-
-def _name(item: str, forms: Iterable[str]) -> None:
-    squeezed = (secret_index.squeeze(form) for form in forms)
-    _items.setdefault(item, set()).update(form for form in squeezed if len(form) >= secret_index.SHORTEST_FORM)
+            _items.setdefault(item, set()).update(forms)
 
 
 def item_held(text: str) -> str | None:
     """The configuration item whose value the text holds whole, if it is one's: an analyst told that a secret is out
-    must know which to change."""
+    must know which to change. Each form as the index looks for it (`secret_index.squeeze`, SHORTEST_FORM)."""
     squeezed = secret_index.squeeze(text)
-    return next((item for item, forms in _items.items() if any(form in squeezed for form in forms)), None)
+    for item, forms in _items.items():
+        for form in map(secret_index.squeeze, forms):
+            if len(form) >= secret_index.SHORTEST_FORM and form in squeezed:
+                return item
+    return None
 
 
 def spare(*texts: str) -> None:

@@ -68,6 +68,12 @@ class IntermediateCertificates(Certificates):
         self.root_pem = root.cert_pem.bytes().decode()
 
 
+def text_and_html(message: EmailMessage) -> tuple[str, str]:
+    """The plain text and the HTML of a message, as a reporter's mail reader shows them (line ends as '\\n')."""
+    text, html = (message.get_body((kind,)).get_content().replace("\r\n", "\n") for kind in ("plain", "html"))
+    return text, html
+
+
 @dataclass
 class Delivered:
     mail_from: str

@@ -10,14 +10,12 @@ import base64
 from html import escape as html_escape
 
 import pytest
+from test_hostile import OUR_HEADERS
 
 from testkit.cases import thehive4_case, thehive5_case, thehive_alert
+from testkit.smtp_server import text_and_html
 
 ALICE = "alice@example.org"
-OUR_HEADERS = sorted(
-    ("Subject", "From", "To", "Date", "Message-ID", "Auto-Submitted", "X-Auto-Response-Suppress", "Content-Language")
-    + ("Content-Type", "MIME-Version")
-)
 SMUGGLED = "\r\nReply-To: evil@evil.example\r\nBcc: eve@evil.example\r\n\r\n<h1>owned</h1>"
 ENCODED_WORD = f"=?utf-8?b?{base64.b64encode(SMUGGLED.encode()).decode()}?="
 
@@ -25,10 +23,6 @@ ENCODED_WORD = f"=?utf-8?b?{base64.b64encode(SMUGGLED.encode()).decode()}?="
 def artifact(data_type: str, data: object, tags=()) -> dict:
     """An observable as TheHive 3 sends it with an alert's job (`artifacts`)."""
     return {"dataType": data_type, "data": data, "tags": list(tags), "message": "from the mail collector"}
-
-
-def bodies(message) -> tuple[str, str]:
-    return tuple(message.get_body((kind,)).get_content().replace("\r\n", "\n") for kind in ("plain", "html"))
 
 
 def header_block(delivered) -> bytes:
@@ -83,7 +77,7 @@ def test_a_subject_observable_with_an_encoded_word_or_a_line_break_adds_no_heade
     assert sorted(message.keys()) == OUR_HEADERS
     assert message["Subject"] == "Re: " + " ".join(subject.split()).replace("evil.example", "evil[.]example")
     assert smtp.recipients() == [ALICE]
-    text, html = bodies(message)
+    text, html = text_and_html(message)
     assert "<h1>" not in html and "<h1>" not in text
 
 
@@ -93,7 +87,7 @@ def test_markup_a_link_and_a_line_break_in_the_reported_sender_stay_text_on_one_
     result = cortex(alert, data_type="thehive:alert", template_spam="From {reported_sender}.\n\n{signature}")
 
     assert result.success, result.error
-    text, html = bodies(smtp.delivered[0].message)
+    text, html = text_and_html(smtp.delivered[0].message)
     assert "&lt;a href=&#x27;hxxps[://]evil[.]example/reset&#x27;&gt;IT desk&lt;/a&gt; Your account is locked" in html
     assert "<a href=" not in html.split("From ", 1)[1].split("</p>", 1)[0]
     assert 'IT desk</a> Your account is locked" <ceo@evil[.]example>.' in text
@@ -106,7 +100,7 @@ def test_placeholders_and_format_fields_in_the_title_are_shown_as_written(cortex
 
     assert result.success, result.error
     message = smtp.delivered[0].message
-    text, html = bodies(message)
+    text, html = text_and_html(message)
     assert message["Subject"].strip() == f"Re: {reported}"
     assert f'the message "{reported}" to the security team' in text
     assert html_escape(reported) in html
@@ -180,7 +174,7 @@ def test_odd_shapes_of_a_case_are_answered_or_refused_with_a_sentence(cortex, sm
     assert result.success is answered, result.error
     if answered:
         assert smtp.recipients() == [ALICE]
-        text, _ = bodies(smtp.delivered[0].message)
+        text, _ = text_and_html(smtp.delivered[0].message)
         assert "{" not in text and "None" not in text
     else:
         assert result.error and smtp.delivered == []
@@ -190,7 +184,7 @@ def test_numbers_sent_as_text_still_name_the_case_and_leave_no_broken_sentence(c
     result = cortex(case_with(caseId="42", startDate="1693412835000"))
 
     assert result.success, result.error
-    text, _ = bodies(smtp.delivered[0].message)
+    text, _ = text_and_html(smtp.delivered[0].message)
     assert "case 42" in text and "reported on ." not in text and "reported on" not in text
 
 

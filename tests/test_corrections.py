@@ -18,6 +18,7 @@ from feedback.templates import verdict_words
 from testkit.cases import thehive4_case, thehive40_case
 from testkit.cortex import ACKNOWLEDGE_MANIFEST, apply_operations
 from testkit.records import told, untimed
+from testkit.smtp_server import text_and_html
 from testkit.spamd import received_from_outside
 from testkit.thehive40_tags import stored
 
@@ -43,8 +44,7 @@ def with_verdict(case: dict, verdict: str) -> dict:
 
 def parts(delivered) -> tuple[str, str, str]:
     message = delivered.message
-    text, html = (message.get_body((kind,)).get_content().replace("\r\n", "\n") for kind in ("plain", "html"))
-    return message["Subject"], text, html
+    return (message["Subject"], *text_and_html(message))
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 
 from testkit.cases import thehive4_case
 from testkit.cortex import ACKNOWLEDGE_MANIFEST, MANIFEST
+from testkit.smtp_server import text_and_html
 
 LANGUAGES = ("en", "fr", "nl", "de", "es")
 # Each message, and the flavour that sends it.
@@ -39,8 +40,7 @@ SEPARATOR = "\n\n----------------------------------------\n\n"
 
 
 def parts(message):
-    text, html = (message.get_body((kind,)).get_content().replace("\r\n", "\n") for kind in ("plain", "html"))
-    return message["Subject"], text, html
+    return (message["Subject"], *text_and_html(message))
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -15,20 +15,16 @@ import pytest
 from testkit.cases import thehive4_case
 from testkit.cortex import ACKNOWLEDGE_MANIFEST
 from testkit.images import JPEG, PNG, as_item
+from testkit.smtp_server import text_and_html
 
 ALICE, BOB, CAROL = "alice@example.org", "bob@example.org", "carol@example.org"
 GREETING = {"en": "Hello,", "fr": "Bonjour,", "nl": "Hallo,", "de": "Guten Tag,", "es": "Hola:"}
 HOSTILE_SUBJECT = '<b onmouseover="steal()">Invoice</b> & co'
 
 
-def parts(message) -> tuple[str, str]:
-    text, html = (message.get_body((kind,)).get_content().replace("\r\n", "\n") for kind in ("plain", "html"))
-    return text, html
-
-
 def language_of(message) -> str:
     """The one language the message is written in, by its greeting and its Content-Language."""
-    text, _ = parts(message)
+    text, _ = text_and_html(message)
     [language] = [code for code, greeting in GREETING.items() if text.startswith(greeting)]
     assert message["Content-Language"] == language
     return language
@@ -53,7 +49,7 @@ def test_the_reported_subject_named_in_the_signature_is_escaped_in_the_html_part
     result = cortex(case, signature="SOC desk\nAbout: {reported_subject}")
 
     assert result.success, result.error
-    text, html = parts(smtp.delivered[0].message)
+    text, html = text_and_html(smtp.delivered[0].message)
     assert f"SOC desk\nAbout: {HOSTILE_SUBJECT}" in text
     assert "About: &lt;b onmouseover=&quot;steal()&quot;&gt;Invoice&lt;/b&gt; &amp; co" in html
     assert "<b onmouseover" not in html
@@ -71,7 +67,7 @@ def test_blank_lines_pasted_around_the_signature_add_no_gap_above_it(cortex, smt
     result = cortex(thehive4_case("Spam"), signature="\n\n\nJane Doe\nSecurity team\n\n")
 
     assert result.success, result.error
-    text, html = parts(smtp.delivered[0].message)
+    text, html = text_and_html(smtp.delivered[0].message)
     assert "\n\nJane Doe\nSecurity team\n\nReference: case 42" in text
     assert "\n\n\nJane Doe" not in text
     assert ">Jane Doe<br>\nSecurity team" in html
@@ -98,7 +94,7 @@ def test_the_acknowledgement_keeps_a_shared_subject_and_signature_that_name_no_v
     assert result.success, result.error
     message = smtp.delivered[0].message
     assert message["Subject"] == "Your report of Invoice overdue"
-    assert "SOC desk, case 42" in parts(message)[0]
+    assert "SOC desk, case 42" in text_and_html(message)[0]
     assert result.output["full"]["warnings"] == []
 
 
@@ -149,7 +145,7 @@ def test_no_bidirectional_isolate_or_mark_of_the_title_reaches_the_reporter(cort
 
     assert result.success, result.error
     message = smtp.delivered[0].message
-    text, html = parts(message)
+    text, html = text_and_html(message)
     for shown in (str(message["Subject"]), text, html):
         assert control not in shown and "\u2069" not in shown
     assert message["Subject"] == "Re: Invoice 4202 eciovnI"
@@ -290,6 +286,6 @@ def test_a_language_named_twice_in_language_is_written_once(cortex, smtp):
 
     assert result.success, result.error
     message = smtp.delivered[0].message
-    text, _ = parts(message)
+    text, _ = text_and_html(message)
     assert text.count("Bonjour,") == 1 and text.count("Hallo,") == 1
     assert message["Content-Language"] == "fr, nl"

@@ -9,6 +9,7 @@ import pytest
 from testkit.cases import thehive4_case, thehive5_alert, thehive_alert
 from testkit.cortex import ACKNOWLEDGE_MANIFEST
 from testkit.images import JPEG, PNG, as_item, padded, tables_first
+from testkit.smtp_server import text_and_html
 
 VERDICTS = ("Phishing", "Spam", "Legit email", "Simulation")
 HOSTILE_TITLE = (
@@ -18,8 +19,7 @@ HOSTILE_TITLE = (
 
 def parts(delivered):
     message = delivered.message
-    text, html = (message.get_body((kind,)).get_content().replace("\r\n", "\n") for kind in ("plain", "html"))
-    return message, text, html
+    return (message, *text_and_html(message))
 
 
 @pytest.mark.parametrize("language", ["en", "fr", "nl"])

@@ -5,11 +5,11 @@ from __future__ import annotations
 from testkit.cases import thehive4_case
 from testkit.cortex import apply_operations
 from testkit.records import told, untimed
+from testkit.smtp_server import text_and_html
 
 
 def parts(delivered):
-    message = delivered.message
-    return [message.get_body((kind,)).get_content().replace("\r\n", "\n") for kind in ("plain", "html")]
+    return list(text_and_html(delivered.message))
 
 
 def test_simulation_tells_the_reporter_it_was_an_exercise_and_is_recorded_once(cortex, smtp):

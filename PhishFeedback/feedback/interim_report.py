@@ -41,11 +41,14 @@ class InterimReport:
         self.total, self.done = len(decision.recipients), 0
         # Someone was mailed whenever this report is written; whether someone is left -> the case's own tags (the
         # acknowledgement writes none).
-        self.closing = {
-            left: tuple(map(self._tag, closing_tags(sent_tag, failed_tag, reached=True, left=left)))
-            for left in (False, True)
+        self.closing = (
+            {
+                left: tuple(map(self._tag, closing_tags(sent_tag, failed_tag, reached=True, left=left)))
+                for left in (False, True)
+            }
             if self.verdict is not None
-        }
+            else {}
+        )
         self.records: list[str] = []
         self.maybe: list[str] = []  # whose message the service had whole and never answered
         self.sent_record = sent_record
@@ -78,9 +81,7 @@ class InterimReport:
         return json_text({"type": self.operation, "tag": tag})
 
     def _text(self) -> str:
-        operations = self.records
-        if self.verdict is not None:
-            operations = [*operations, *self.closing[self.done + len(self.maybe) < self.total]]
+        operations = [*self.records, *self.closing.get(self.done + len(self.maybe) < self.total, ())]
         full = f'{{"message": {json_text(self._said())}, "verdict": {json_text(self.verdict)}}}'
         # Written from the parts, each already strict JSON: json_text would scrub and encode all of them again.
         return f'{{"success": true, "full": {full}, "operations": [{", ".join(operations)}]}}'

@@ -10,6 +10,7 @@ echoes a whole private key.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 
 from feedback import redaction, secret_index
 from feedback.shown_text import one_line
@@ -30,7 +31,16 @@ def slow_scrub(text: str, pieces: bool = True) -> str:
 
 
 def slow_shortened(text: str, limit: int) -> str:
+    return slow_cuts(text, [limit])[0]
+
+
+def slow_cuts(text: str, limits: Iterable[int]) -> list[str]:
+    """The text shortened at each limit: scrubbed once, as every cut of it is the same text cut."""
     flat = one_line(slow_scrub(text))
+    return [_cut(flat, limit) for limit in limits]
+
+
+def _cut(flat: str, limit: int) -> str:
     if len(flat) <= limit:
         return flat
     cut = flat[: limit - 1]

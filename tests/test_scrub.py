@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from feedback import redaction, secret_index
 from testkit.secret_forms import spaced
-from testkit.slow_scrub import forget_secrets, slow_scrub, slow_shortened
+from testkit.slow_scrub import forget_secrets, slow_cuts, slow_scrub, slow_shortened
 
 EXAMPLES = int(os.environ.get("PHISHFEEDBACK_EXAMPLES", "150"))
 # Few letters make grams that stand at many places of a form and of the text; the others, keys and passwords.
@@ -140,8 +140,9 @@ def test_every_start_of_a_secret_at_every_place_is_scrubbed_and_cut_as_defined(s
             altered = f"{secret[: length // 2]}#{secret[length // 2 + 1 : length]}"  # two pieces in line
             text = f"{'·' * before}{secret[:length]}·{secret[: length // 2]}·{altered}"
             assert redaction.scrub(text) == slow_scrub(text), (length, before)
-            for limit in range(before, len(text) + 2):
-                assert redaction.shortened(text, limit) == slow_shortened(text, limit), (length, before, limit)
+            limits = range(before, len(text) + 2)
+            for limit, expected in zip(limits, slow_cuts(text, limits)):
+                assert redaction.shortened(text, limit) == expected, (length, before, limit)
 
 
 def test_a_secret_remembered_without_its_pieces_is_blotted_out_whole_and_its_pieces_are_left():

@@ -48,6 +48,7 @@ class CaseSearch:
         self.pages: tuple[int, bytes] | None = None  # (status, body) answered to every page asked for
         self.unknown: set[str] = set()  # operators this TheHive does not know
         self.slow = 0.0  # seconds each page takes
+        self.delays: list[float] = []  # seconds the next searches take, one each, before `slow` applies
         self.unavailable = 0  # pages answered 503 (a proxy's, a restart's) before TheHive answers again
         # Cases older than every other, put in once the first page was answered (an import during the read): every
         # later page then begins as many cases back, with the last ones of the page before.
@@ -87,7 +88,7 @@ class CaseSearch:
             return refusal
         body = json.loads(request.data or b"{}")
         self.requests.append((request.full_path, body))
-        time.sleep(self.slow)
+        time.sleep(self.delays.pop(0) if self.delays else self.slow)
         if self.unavailable and "count" not in json.dumps(body):
             self.unavailable -= 1
             return Response("Service Unavailable", status=503, content_type="text/plain")

@@ -21,6 +21,10 @@ MANIFEST = REPO / "PhishFeedback" / "PhishFeedback.json"
 # The acknowledgement flavour: the same script and configuration items, its own `config` (docs/flavours.md).
 ACKNOWLEDGE_MANIFEST = REPO / "PhishFeedback" / "PhishFeedback_Acknowledge.json"
 MANIFESTS = (MANIFEST, ACKNOWLEDGE_MANIFEST)
+# Other Pythons' folders (os.pathsep between them) whose python3 runs the jobs of the end-to-end tests once more each,
+# besides the tests' own (tests/conftest.py's `job_python`): .ci/run's 3.9 and 3.13, the oldest and the newest a
+# Cortex host is likely to have.
+OTHER_JOB_PYTHONS = [folder for folder in os.environ.get("PHISHFEEDBACK_JOB_PYTHONS", "").split(os.pathsep) if folder]
 _jobs = itertools.count(1)
 
 
@@ -126,7 +130,7 @@ def run_job(
     """Execute the script by path from the responders root, with the job folder as its only argument.
 
     `python3` is looked up on PATH, as the script's #! line does; first there comes `python_dir`,
-    else $PHISHFEEDBACK_JOB_PYTHON (to run the jobs with another Python than the tests), else
+    else $PHISHFEEDBACK_JOB_PYTHON (tests/conftest.py's `job_python`: another Python than the tests'), else
     the tests' own Python. `stop_after` seconds, if given, end with Cortex's SIGTERM.
     """
     folder = write_job(workdir, data, config, **job)

@@ -15,7 +15,7 @@ import pytest
 # Its assertions (LoopbackSmtp.assert_each_got_exactly_one) explain a failure as a test's own do.
 pytest.register_assert_rewrite("testkit.smtp_server")
 
-from testkit.cortex import MANIFEST, REPO, JobResult, cortex_config, run_job  # noqa: E402 (after the rewrite is registered)
+from testkit.cortex import MANIFEST, OTHER_JOB_PYTHONS, REPO, JobResult, cortex_config, run_job  # noqa: E402 (after the rewrite is registered)
 from testkit.mailserver import MailserverProcess  # noqa: E402
 from testkit.slow_scrub import forget_secrets  # noqa: E402
 from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp  # noqa: E402
@@ -39,22 +39,35 @@ def no_secret_of_another_test():
     forget_secrets()
 
 
+# The tests whose jobs run on a Python of their own choosing: in the image, on a bare Python.
+OWN_PYTHON = {"engine", "bare_python"}
+
+
+def pytest_generate_tests(metafunc):
+    """A test that starts a job (through `cortex`, or in a job folder of its own with `job_config`) runs with each of
+    OTHER_JOB_PYTHONS too."""
+    fixtures = set(metafunc.fixturenames)
+    starts_a_job = "cortex" in fixtures or {"job_config", "tmp_path"} <= fixtures
+    if OTHER_JOB_PYTHONS and starts_a_job and not fixtures & OWN_PYTHON:
+        metafunc.parametrize("job_python", [None, *OTHER_JOB_PYTHONS], indirect=True, ids=python_id)
+
+
+def python_id(folder: str | None) -> str:
+    return os.path.relpath(folder, REPO) if folder else "python3"
+
+
+@pytest.fixture(autouse=True)
+def job_python(request, monkeypatch):
+    """The folder of the python3 that runs this test's jobs: the tests' own, or one of OTHER_JOB_PYTHONS."""
+    folder = getattr(request, "param", None)
+    if folder:
+        monkeypatch.setenv("PHISHFEEDBACK_JOB_PYTHON", folder)
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    """With PHISHFEEDBACK_JOB_PYTHON set (.ci/run's second pass, the jobs on another Python), only the tests
-    that start a job run: the rest would repeat the first pass unchanged.
-
-    A job needs a job folder: the `cortex` fixture's, or tmp_path for the tests that call run_job or
-    start_job themselves. Tests with neither (in-process transports, `composer`, `deliver_within`) are
-    deselected.
-
-    Then the slow tests (marked `slow`, and the property tests, whose time grows with PHISHFEEDBACK_EXAMPLES)
-    come first, so that on several workers none of them starts last and holds up the end of the run.
-    """
-    if os.environ.get("PHISHFEEDBACK_JOB_PYTHON"):
-        starts_a_job = [item for item in items if {"cortex", "tmp_path"} & set(item.fixturenames)]
-        config.hook.pytest_deselected(items=[item for item in items if item not in starts_a_job])
-        items[:] = starts_a_job
+    """The slow tests (marked `slow`, and the property tests, whose time grows with PHISHFEEDBACK_EXAMPLES) come
+    first, so that on several workers none of them starts last and holds up the end of the run."""
     for item in items if config.pluginmanager.hasplugin("xdist") else ():
         for fixture, group in MADE_ONCE.items():
             if fixture in item.fixturenames:

@@ -40,7 +40,7 @@ def no_secret_of_another_test():
     forget_secrets()
 
 
-# The tests whose jobs run on a Python of their own choosing: in the image, on a bare Python.
+# The fixtures of the tests whose jobs run on a Python of their own choosing: the image's, a bare one.
 OWN_PYTHON = {"engine", "bare_python"}
 
 

@@ -22,8 +22,8 @@ MANIFEST = REPO / "PhishFeedback" / "PhishFeedback.json"
 ACKNOWLEDGE_MANIFEST = REPO / "PhishFeedback" / "PhishFeedback_Acknowledge.json"
 MANIFESTS = (MANIFEST, ACKNOWLEDGE_MANIFEST)
 # Other Pythons' folders (os.pathsep between them) whose python3 runs the jobs of the end-to-end tests once more,
-# besides the tests' own (tests/conftest.py's `job_python`): .ci/run's 3.9, for every test, and 3.13, for half of
-# them: the oldest and the newest a Cortex host is likely to have.
+# besides the tests' own (tests/conftest.py's `job_python`): .ci/run's 3.9 and 3.13,
+# the oldest and the newest a Cortex host is likely to have.
 OTHER_JOB_PYTHONS = [folder for folder in os.environ.get("PHISHFEEDBACK_JOB_PYTHONS", "").split(os.pathsep) if folder]
 _jobs = itertools.count(1)
 

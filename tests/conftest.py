@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 import warnings
-import zlib
 from pathlib import Path
 
 import pytest
@@ -46,14 +45,11 @@ OWN_PYTHON = {"engine", "bare_python"}
 
 def pytest_generate_tests(metafunc):
     """A test that starts a job (through `cortex`, or in a job folder of its own with `job_config`) runs its jobs with
-    the first of OTHER_JOB_PYTHONS too, and every second such test with the others (the same half in every run)."""
+    each of OTHER_JOB_PYTHONS too."""
     fixtures = set(metafunc.fixturenames)
     starts_a_job = "cortex" in fixtures or {"job_config", "tmp_path"} <= fixtures
     if OTHER_JOB_PYTHONS and starts_a_job and not fixtures & OWN_PYTHON:
-        first, *others = OTHER_JOB_PYTHONS
-        in_the_half = zlib.crc32(metafunc.definition.nodeid.encode()) % 2 == 0
-        pythons = [None, first, *(others if in_the_half else ())]
-        metafunc.parametrize("job_python", pythons, indirect=True, ids=python_id)
+        metafunc.parametrize("job_python", [None, *OTHER_JOB_PYTHONS], indirect=True, ids=python_id)
 
 
 def python_id(folder: str | None) -> str:

@@ -235,6 +235,22 @@ def test_a_link_in_the_reported_subject_reaches_the_reporter_defanged_as_socs_wr
     assert f"{host.replace('.', '[.]')}" in text and f"{host.replace('.', '[.]')}" in html
 
 
+def test_a_share_in_the_reported_subject_reaches_the_reporter_as_no_path_windows_would_open(cortex, smtp):
+    r"""Outlook makes a link of \\host\share, and Windows opens it over SMB, sending the reader's sign-in hash to
+    whoever answers for the name; on the local network, any machine may."""
+    alert = thehive5_alert(None, ["alice@example.org"])
+    alert["title"] = r"Phishing report: Your scan is ready at \\scanner\inbox\scan-0412"
+    result = cortex(alert, data_type="thehive:alert", manifest=ACKNOWLEDGE_MANIFEST, subject="Re: {reported_subject}")
+
+    assert result.success, result.error
+    message, text, html = parts(smtp.delivered[0])
+    subject = str(message["Subject"])
+    assert subject == r"Re: Your scan is ready at [\]\scanner\inbox\scan-0412"
+    assert r"Your scan is ready at [\]\scanner\inbox\scan-0412" in text
+    assert r"Your scan is ready at [\]\scanner\inbox\scan-0412" in html
+    assert "\\\\" not in subject + text + html
+
+
 def test_the_reported_sender_reaches_the_reporter_with_its_domain_defanged(cortex, smtp):
     sender = {"dataType": "mail", "data": "service@paypal.example", "tags": ["from"], "message": "the reported sender"}
     alert = thehive_alert("Spam", ["alice@example.org"], artifacts=[sender])

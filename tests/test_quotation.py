@@ -27,6 +27,9 @@ AROUND = st.text(st.characters(blacklist_categories=["Cs"]), max_size=30)
         ("www.paypal.xn--p1ai/login", "www[.]paypal[.]xn--p1ai/login"),
         ("evil.\u092d\u093e\u0930\u0924", "evil[.]\u092d\u093e\u0930\u0924"),
         ("\u00abevil.com\u00bb and *evil.example*", "\u00abevil[.]com\u00bb and *evil[.]example*"),
+        (r"Open \\fileserver\scans\invoice now", r"Open [\]\fileserver\scans\invoice now"),
+        (r"file:\\10.0.0.25\c$", r"file:[\]\10[.]0[.]0[.]25\c$"),
+        (r"\\\\?\UNC\evil.example\x", r"[\][\][\]\?\UNC\evil[.]example\x"),
     ],
 )
 def test_links_host_names_and_ip_addresses_are_defanged_as_socs_write_indicators(written, shown):
@@ -63,3 +66,13 @@ def test_no_scheme_is_left_that_a_reader_could_follow_and_quoting_twice_changes_
 
     assert "://" not in shown
     assert quoted(shown) == shown
+
+
+@given(st.text(st.sampled_from("\\ab. \n"), max_size=60))
+def test_no_two_backslashes_are_left_side_by_side_that_a_reader_could_open_as_a_share(text):
+    r"""Windows opens \\host\share over SMB, sending the reader's sign-in hash to whoever answers for the name."""
+    shown = quoted(text)
+
+    assert "\\\\" not in shown
+    assert quoted(shown) == shown
+    assert shown.replace("[\\]", "\\").replace("[.]", ".") == text

@@ -1,10 +1,12 @@
-"""What a message quotes of the case, the attacker's words (the reported subject and sender, the case's title),
+r"""What a message quotes of the case, the attacker's words (the reported subject and sender, the case's title),
 written so that no mail reader makes a link of them.
 
 Mail readers turn what looks like a link into one, in text and in HTML alike (Outlook, Gmail, Apple Mail): a
 subject that names `https://evil.example/reset` would reach the reporter as a working link, in a message from the
 SOC's own address, and the acknowledgement sends it before anyone has looked at the report. So each link, host name
 and IP address is written as SOCs write an indicator, `hxxps[://]evil[.]example/reset`: read, never followed.
+A UNC path (`\\evil\share`) is a link too, which Windows opens over SMB, sending the reporter's sign-in hash to
+whoever answers for the name (on the local network, any machine may): no two backslashes are left side by side.
 """
 
 from __future__ import annotations
@@ -16,20 +18,24 @@ from functools import cache
 DOTS = ".\u3002\uff0e\uff61"
 DEFANGED_DOT = "[.]"
 DEFANGED_SCHEME = "[://]"
+DEFANGED_BACKSLASH = "[\\]"
 
 
 def quoted(text: str) -> str:
-    """The text with every link, host name and IP address in it defanged; a text without a dot or '://' as it is.
+    """The text with every link, host name, IP address and UNC path in it defanged; a text without a dot, '://' or
+    two backslashes as it is.
 
     In time that grows with the text's length alone (a title may hold a million characters): no pattern here
     backtracks.
     """
+    if "\\\\" in text:
+        text = _patterns()[2].sub(lambda _: DEFANGED_BACKSLASH, text)  # the text as is, not a template
     if "://" in text:
         pieces = text.split("://")
         text = DEFANGED_SCHEME.join([*map(_scheme_defanged, pieces[:-1]), pieces[-1]])
     if not any(dot in text for dot in DOTS):
         return text
-    words, dot = _patterns()
+    words, dot, _ = _patterns()
     return words.sub(lambda found: _word_defanged(found.group(), dot), text)
 
 
@@ -75,7 +81,7 @@ def _address(labels: list[str]) -> bool:
 
 
 @cache
-def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     """Compiled on first use, as a job's other patterns are: a subject with no dot needs none. One character class
-    each, matched greedily: linear whatever the text."""
-    return re.compile(r"[^\s!\"#$%&'()*+,/:;<=>?@\[\\\]^`{|}~]+"), re.compile(f"[{DOTS}]")
+    each, matched greedily, or one character: linear whatever the text. The last: a backslash another follows."""
+    return re.compile(r"[^\s!\"#$%&'()*+,/:;<=>?@\[\\\]^`{|}~]+"), re.compile(f"[{DOTS}]"), re.compile(r"\\(?=\\)")

@@ -105,6 +105,8 @@ def test_missing_sender_names_the_setting(cortex, smtp):
         ("soc", "it has no '@'"),
         ("SOC soc@example.org", "not one plain e-mail address"),
         ("soc@example.org, cert@example.org", "holds 2 addresses"),
+        ("SOC <soc@example.org>;", "holds 2 addresses"),
+        ("SOC <soc@example.org> desk", "holds 2 addresses"),
     ],
 )
 def test_unusable_sender_is_quoted_with_what_is_wrong(cortex, smtp, sender, reason):

@@ -107,7 +107,7 @@ def read_settings(config: object, parameters: object) -> Settings:
 def _mailbox(name: str, value: str, role: str) -> tuple[str, str]:
     """The display name and address of `from` or `reply_to`; an error quotes what was read, unseen by the analyst."""
     read = f"'{name}' is '{' '.join(value.split())[:120]}'"
-    pairs = getaddresses([value])
+    pairs = _address_pairs(value)
     if len(pairs) != 1:
         raise ConfigError(
             f"{read}, which holds {len(pairs)} addresses; it must hold exactly one {role} address,"
@@ -129,6 +129,16 @@ def _mailbox(name: str, value: str, role: str) -> tuple[str, str]:
             f" write the name as plain text (any letters will do), like SOC <soc@example.org>. {WHERE}"
         )
     return printable(display_name), address
+
+
+def _address_pairs(value: str) -> list[tuple[str, str]]:
+    """The (name, address) pairs of a value, read alike on every Python: 3.13's parser (and the security releases'
+    of 3.9 to 3.12) reads a value with anything beside its address, `SOC <soc@example.org>;` say, as no address at
+    all, and the name would be lost without a word; the earlier reading lets the error say what is there."""
+    try:
+        return getaddresses([value], strict=False)
+    except TypeError:  # a Python with no strict reading: the earlier one is its only one
+        return getaddresses([value])
 
 
 def _allowed_domains(items: Items) -> tuple[str, ...]:

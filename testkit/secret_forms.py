@@ -10,9 +10,12 @@ from urllib.parse import quote
 
 
 def echoed_forms(secret: str, user: str) -> set[str]:
-    """As is, white space stripped or collapsed, URL-encoded, and the AUTH PLAIN and LOGIN base64."""
+    """As is, in lower or upper case, white space stripped or collapsed, URL-encoded, and the AUTH PLAIN and LOGIN
+    base64."""
     return {
         secret,
+        secret.lower(),
+        secret.upper(),
         secret.strip(),
         " ".join(secret.split()),
         quote(secret, safe=""),

@@ -88,6 +88,15 @@ def test_reply_quoting_the_password_with_its_white_space_changed_shows_it_nowher
     assert leaks(result, smtp, SPACED) == []
 
 
+def test_reply_quoting_the_password_in_upper_case_shows_it_nowhere(cortex, smtp):
+    smtp.faults.refuse["bob@example.org"] = f"550 5.7.1 RELAYING DENIED FOR {USER.upper()}/{PASSWORD.upper()}"
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]))
+
+    assert result.success, result.error
+    assert "RELAYING DENIED" in result.output["full"]["failed"][0]["reason"]
+    assert leaks(result, smtp, PASSWORD) == []
+
+
 def test_api_key_reflected_by_thehive_reaches_neither_the_report_nor_the_reporter(cortex, smtp, thehive, api):
     """Echoed into the reported subject, which every message quotes: the job stops, saying the secret is out."""
     thehive.expect_request(V1).respond_with_handler(reflecting_thehive)

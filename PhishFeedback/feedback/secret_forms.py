@@ -39,11 +39,12 @@ TRAVELLING = 1024
 
 
 def encoded_forms(secret: str) -> set[str]:
-    """The secret, in lower case (a host name or an address a server or a reader folded), URL-encoded (a gateway
-    quoting a query string), its base64, and the base64 characters it gives inside any longer string."""
+    """The secret, in lower case (a host name or an address a server or a reader folded) and in upper case (a server
+    that writes its replies so), URL-encoded (a gateway quoting a query string), its base64, and the base64
+    characters it gives inside any longer string."""
     encoded = secret.encode("utf-8", "surrogatepass")
     # Not a private key's: it signs here and never travels, and its forms would triple the index of pieces.
-    travelling = {secret.lower(), *_url_encoded(encoded)} if len(encoded) <= TRAVELLING else set()
+    travelling = {secret.lower(), secret.upper(), *_url_encoded(encoded)} if len(encoded) <= TRAVELLING else set()
     return {secret, *travelling, _b64(encoded), *_embedded_base64(encoded)}
 
 

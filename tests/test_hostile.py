@@ -29,6 +29,7 @@ from feedback.messages import Outgoing
 from feedback.plan import decide
 from feedback.quotation import quoted
 from feedback.redaction import remember
+from feedback.responder import run_as_cortex_job
 from feedback.settings import read_settings
 from feedback.shown_text import one_line
 from feedback.tags import record_time
@@ -209,6 +210,36 @@ def test_the_report_a_kill_leaves_once_every_reporter_was_mailed_says_nobody_is_
     assert output["full"]["message"].startswith("Phish_Feedback was ended after all 1 reporter(s) were mailed")
     assert "twice" not in output["full"]["message"]
     assert [op["tag"] for op in output["operations"]][-1] == "mail sent"
+
+
+def test_a_bug_once_a_message_was_accepted_keeps_its_record_and_says_it_is_a_bug(tmp_path, job_config, monkeypatch):
+    """The record written as the service accepted alice's message must reach TheHive whatever fails after it."""
+    job = write_job(tmp_path, thehive4_case("Spam"), job_config())
+    interim = interim_report_of(job_config, job, monkeypatch)
+
+    def respond(cortex_job):
+        interim.accepted(Outgoing("alice@example.org", "<1@example.org>", None), datetime.now(timezone.utc))
+        raise RuntimeError("a bug in the final report")
+
+    run_as_cortex_job(respond)
+
+    output, _ = read_output(job)
+    assert output["success"] is True
+    assert {"feedback_sent:alice@example.org", "mail sent"} <= {op["tag"] for op in output["operations"]}
+    assert output["full"]["message"].startswith("Phish_Feedback stopped on an unexpected RuntimeError at test_hostile")
+    assert "those the mail service accepted are recorded" in output["full"]["message"]
+
+
+def test_a_bug_before_any_message_was_accepted_says_nothing_was_tagged(tmp_path, job_config, monkeypatch):
+    job = write_job(tmp_path, thehive4_case("Spam"), job_config())
+    monkeypatch.setattr(sys, "argv", ["phish_feedback.py", str(job)])
+
+    run_as_cortex_job(lambda cortex_job: {}["a bug"])
+
+    output, _ = read_output(job)
+    assert output["success"] is False
+    assert output["errorMessage"].startswith("Phish_Feedback stopped on an unexpected KeyError at test_hostile")
+    assert "Nothing was tagged" in output["errorMessage"]
 
 
 def test_the_report_a_kill_leaves_tags_the_case_mail_sent_though_a_secret_of_the_configuration_reads_so(

@@ -53,6 +53,17 @@ def write_output_text(text: str) -> None:
             os.remove(temporary)
 
 
+def report_so_far() -> dict | None:
+    """The report output.json holds now, if it can be read: one written as messages were accepted holds their
+    record."""
+    try:
+        with open(path("output", "output.json"), encoding="utf-8") as file:
+            report = json.load(file)
+    except (OSError, ValueError):
+        return None
+    return report if isinstance(report, dict) else None
+
+
 def write_failure(message: str, **details: object) -> None:
     """Cortex's error output (with `input` when cortexutils would echo it); printed when it cannot be written."""
     try:

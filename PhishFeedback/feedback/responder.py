@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 Responder = startup.responder_base(sys.argv[0])
 
 from feedback.errors import PhishFeedbackError
-from feedback.job_folder import missing_input, path, unreadable_input, write_failure, write_output
+from feedback.job_folder import missing_input, path, report_so_far, unreadable_input, write_failure, write_output
 from feedback.outcome import Outcome
 from feedback.redaction import remember_secrets, secret_item, spare
 
@@ -103,12 +103,23 @@ def run_as_cortex_job(respond: Callable[[CortexJob], Outcome]) -> None:
 
 
 def _report_unexpected(error: Exception) -> None:
+    """An error report, unless the report on disk already records messages the service accepted: that record must
+    reach TheHive (a successful report), else the next run mails those reporters again."""
     import traceback
 
     where = traceback.extract_tb(error.__traceback__)[-1]
-    write_failure(
-        f"Phish_Feedback stopped on an unexpected {type(error).__name__} at"
-        f" {os.path.basename(where.filename)}:{where.lineno}. Nothing was tagged; messages may have gone"
-        " out before the error. This is a bug: the Troubleshooting section of the PhishFeedback README says"
-        " how to report it."
-    )
+    place = f"{os.path.basename(where.filename)}:{where.lineno}"
+    said = f"Phish_Feedback stopped on an unexpected {type(error).__name__} at {place}"
+    bug = "This is a bug: the Troubleshooting section of the PhishFeedback README says how to report it."
+    kept = report_so_far()
+    if kept is not None and kept.get("success") is True and isinstance(kept.get("full"), dict):  # messages went
+        kept["full"]["message"] = (
+            f"{said} once messages had gone out: those the mail service accepted are recorded, and the next run does"
+            f" not mail them again. {bug}"
+        )
+        try:
+            write_output(kept)
+        except OSError:  # the report as it stands still holds the record
+            pass
+        return
+    write_failure(f"{said}. Nothing was tagged; messages may have gone out before the error. {bug}")

@@ -37,6 +37,7 @@ SIGNALS = {
     "feedback.smtp.envelopes.SessionOver": "the dry run's session ended by the server, opened again by the transport",
     "feedback.smtp.session.LoginDeferred": "a 454 at login, retried by the session",
     "feedback.stopping.Stopped": "Cortex's SIGTERM, accounted for by the delivery policy",
+    "feedback.stopping.Ending": "what ends the sending by itself, the delivery policy's own halt",
 }
 
 

@@ -100,6 +100,25 @@ def test_sigterm_while_the_server_decides_on_a_message_waits_for_its_verdict_and
     assert bob["address"] == "bob@example.org" and "Cortex stopped the job" in bob["reason"]
 
 
+def test_sigterm_while_the_server_refuses_a_message_for_the_quota_leaves_the_quota_as_the_reason(cortex, smtp):
+    """The quota ends the sending whatever Cortex asks: its reply, not the stop, is what the next run would meet."""
+
+    def stopped_as_the_quota_is_reached():
+        if smtp.delivered:
+            terminate_jobs()
+            time.sleep(0.5)  # the signal is in before the server's answer
+
+    smtp.faults.limit_after, smtp.faults.on_data = 1, stopped_as_the_quota_is_reached
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org", "carol@example.org"]))
+
+    assert result.success, result.error
+    assert notified(result) == ["alice@example.org"]
+    reasons = failed(result)
+    assert set(reasons) == {"bob@example.org", "carol@example.org"}
+    assert all("SubmissionQuotaExceededException" in reason for reason in reasons.values()), reasons
+    assert "Cortex stopped the job" not in json.dumps(result.output)
+
+
 REPORTERS = [f"reporter{n}@example.org" for n in range(5)]
 
 

@@ -59,7 +59,7 @@ def deliver(
     return _Account(composer, transport, limits, deadline, accepted, unsure).settle()
 
 
-class _Halt(Exception):
+class _Halt(stopping.Ending):
     """Nothing more goes out in this job: the reason goes to everyone not reached yet."""
 
 

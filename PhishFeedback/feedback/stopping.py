@@ -31,6 +31,11 @@ class Stopped(Exception):
         super().__init__(f"Cortex stopped the job (its jobTimeout ran out) before this feedback went out. {ADVICE}")
 
 
+class Ending(Exception):
+    """What ends the sending by itself (a mailbox's quota, say): a SIGTERM held meanwhile leaves it its reason, the one
+    the next run would meet again."""
+
+
 class _Phase:
     now = STARTING
     holding = False  # a message is out and its fate not yet recorded
@@ -46,10 +51,13 @@ class held:
     def __enter__(self) -> None:
         _Phase.holding = True
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type | None, *exc: object) -> None:
         _Phase.holding = False
         if _Phase.pending:
-            _stop()
+            if kind is not None and issubclass(kind, Ending):
+                _Phase.now, _Phase.pending = SETTLED, False
+            else:
+                _stop()
 
 
 def install() -> None:

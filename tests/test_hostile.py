@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -154,6 +155,26 @@ def test_sigterm_before_sending_says_nothing_was_sent_or_tagged(cortex, smtp):
     assert not result.success
     assert "before any feedback was sent: nothing was sent or tagged" in result.error
     assert smtp.delivered == []
+
+
+def catches_sigterm(process: subprocess.Popen) -> bool:
+    """Whether the job has taken over SIGTERM (Linux's /proc), its first act."""
+    status = Path(f"/proc/{process.pid}/status").read_text()
+    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:")).split()[1]
+    return bool(int(caught, 16) >> (signal.SIGTERM - 1) & 1)
+
+
+def test_job_killed_while_it_loads_its_modules_leaves_a_report_that_says_nothing_was_sent(tmp_path, job_config):
+    job = write_job(tmp_path, thehive4_case(), job_config())
+    process = start_job(job)
+    waited = time.monotonic() + 30
+    while process.poll() is None and not catches_sigterm(process) and time.monotonic() < waited:
+        time.sleep(0.001)
+    process.kill()
+    result = finish_job(process, job)
+
+    assert result.output is not None, f"no report: Cortex would show {result.everything_printed()!r}"
+    assert not result.success and "nothing was sent or tagged" in result.error
 
 
 def test_job_killed_while_sending_leaves_a_report_that_says_so(tmp_path, job_config):

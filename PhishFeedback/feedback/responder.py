@@ -25,10 +25,7 @@ from feedback.errors import PhishFeedbackError
 from feedback.job_folder import missing_input, path, report_so_far, unreadable_input, write_failure, write_output
 from feedback.outcome import Outcome
 from feedback.redaction import remember_secrets, secret_item, spare
-
-ENDED_BEFORE_SENDING = (
-    "Phish_Feedback was ended before it finished, before any message was sent: nothing was sent or tagged."
-)
+from feedback.startup import ENDED_BEFORE_SENDING
 
 
 class CortexJob(Responder):
@@ -39,7 +36,7 @@ class CortexJob(Responder):
 
     def run_flow(self, respond: Callable[[CortexJob], Outcome]) -> None:
         remember_secrets(self.get_param("config", {}))
-        try:
+        try:  # again, where a failure is said: the folder must be writable before anything goes out
             write_output({"success": False, "errorMessage": ENDED_BEFORE_SENDING})
         except OSError as unwritable:
             print(

@@ -12,11 +12,20 @@ import os
 import sys
 
 from feedback import stopping
-from feedback.job_folder import write_failure
+from feedback.job_folder import write_failure, write_output
 from feedback.redaction import ScrubbedStream
+
+ENDED_BEFORE_SENDING = (
+    "Phish_Feedback was ended before it finished, before any message was sent: nothing was sent or tagged."
+)
 
 
 def prepare() -> None:
+    # The report a kill leaves while the modules load; the responder writes it again, and says if it cannot.
+    try:
+        write_output({"success": False, "errorMessage": ENDED_BEFORE_SENDING})
+    except OSError:
+        pass
     stopping.install()
     if sys.stdout is not None and sys.stderr is not None:
         sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)

@@ -144,6 +144,9 @@ class Faults:
     auth_reply: str = ""
     # How many logins in a row get "454 4.7.0 Temporary authentication failure" (Postfix when Dovecot is slow).
     defer_auth: int = 0
+    # The lines of each EHLO reply, from aiosmtpd's and whether the session is under TLS: extra AUTH lines, or a
+    # refusal (a last line that is no 250; a 421 closes the connection).
+    ehlo: Callable[[list[str], bool], list[str]] | None = None
     # Called when the client says QUIT, before the server answers it.
     on_quit: Callable[[], None] | None = None
     # Called when a message has arrived; an accepted one is delivered, then answered `verdict_delay` s later.
@@ -193,8 +196,12 @@ class _Handler:
 
     async def handle_EHLO(self, smtp, session, envelope, hostname, responses):
         """With this hook, aiosmtpd leaves it to the handler to note the name (and with it, that EHLO was said)."""
-        session.host_name = hostname
         self.server.ehlo_names.append(hostname)
+        if self.server.faults.ehlo:
+            responses = self.server.faults.ehlo(responses, smtp._tls_protocol is not None)
+            if not responses[-1].startswith("250"):
+                return [_closing(smtp, responses[-1])] if responses[-1].startswith("421") else responses
+        session.host_name = hostname
         return responses
 
     async def handle_MAIL(self, smtp, session, envelope, address, mail_options):

@@ -103,6 +103,48 @@ def test_an_ehlo_name_that_is_no_domain_nor_address_literal_names_the_setting(co
     assert smtp.ehlo_names == []
 
 
+def refused_ehlo(reply: str, *, in_tls: bool, times: int = 1):
+    """An EHLO reply that refuses the first `times` EHLOs said before (or after) STARTTLS with `reply`."""
+    left = [times]
+
+    def ehlo(lines: list[str], tls: bool) -> list[str]:
+        if tls == in_tls and left[0] > 0:
+            left[0] -= 1
+            return [reply]
+        return lines
+
+    return ehlo
+
+
+def test_an_ehlo_name_the_server_refuses_is_named_with_the_servers_reply(cortex, smtp):
+    """Exchange refuses a name it cannot take with 501 5.5.4, which read as a server without STARTTLS."""
+    smtp.faults.ehlo = refused_ehlo("501 5.5.4 Invalid domain name", in_tls=False)
+    result = cortex(thehive4_case(), smtp_ehlo_name="soc-relay.example.org")
+
+    assert not result.success
+    assert "refused the EHLO name the responder gave: 501 5.5.4 Invalid domain name" in result.error
+    assert "Set smtp_ehlo_name" in result.error and "STARTTLS" not in result.error
+    assert smtp.delivered == []
+
+
+@pytest.mark.parametrize("in_tls", [False, True], ids=["before-starttls", "after-starttls"])
+def test_a_server_busy_at_ehlo_is_tried_again_and_the_next_session_delivers(cortex, smtp, in_tls):
+    smtp.faults.ehlo = refused_ehlo("421 4.3.2 Service shutting down, try again later", in_tls=in_tls)
+    result = cortex(thehive4_case(), smtp_retries=1)
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org"]
+
+
+def test_a_server_still_busy_at_ehlo_after_the_retries_is_quoted_not_said_to_lack_tls_or_a_login(cortex, smtp):
+    smtp.faults.ehlo = refused_ehlo("421 4.3.2 Service shutting down, try again later", in_tls=True, times=9)
+    result = cortex(thehive4_case(), smtp_retries=1)
+
+    assert not result.success
+    assert "421 4.3.2 Service shutting down" in result.error
+    assert "offers no login" not in result.error and "clear smtp_user" not in result.error
+
+
 def test_a_greeting_of_endless_continuation_lines_ends_the_job_with_an_error_naming_the_server(cortex):
     with RawTcpServer("flood") as flood:
         result = cortex(thehive4_case(), smtp_port=flood.port, smtp_timeout=5, jobTimeout=1)

@@ -43,8 +43,7 @@ class LoginDeferred(smtplib.SMTPResponseException):
 class Session:
     """A secured, logged-in session, cut at `deadline` whatever the server does; `login` is the job's one way in.
 
-    A class rather than a generator under contextlib's decorator: nothing else in a job needs
-    contextlib, and importing it alone would cost every job 1.4 % of the floor's instructions.
+    A class rather than a generator under contextlib's decorator: nothing else in a job needs contextlib.
     """
 
     def __init__(
@@ -96,7 +95,7 @@ class Session:
                 raise
         self.connection.local_hostname = smtp.ehlo_name or ehlo_name(self.connection.sock)
         if smtp.security == "starttls":
-            self.connection.ehlo()
+            _ehlo(self.connection)
             if not self.connection.has_extn("starttls"):
                 raise Permanent(
                     f"The SMTP server {smtp.where} does not offer STARTTLS, and the responder never"
@@ -104,8 +103,16 @@ class Session:
                     " server that speaks TLS from the first byte (port 465)."
                 )
             self.connection.starttls(context=self.context)
-            self.connection.ehlo()
+            _ehlo(self.connection)
         self.login(self.connection)
+
+
+def _ehlo(connection: smtplib.SMTP) -> None:
+    """EHLO, whose refusal is said as such: smtplib leaves a refused EHLO's features empty, which would read as a
+    server without STARTTLS or AUTH. A 4xx (421: busy for now) is worth another session; a 5xx is final."""
+    code, said = connection.ehlo()
+    if code != 250:
+        raise smtplib.SMTPHeloError(code, said)
 
 
 def ehlo_name(sock: socket.socket) -> str:
@@ -144,6 +151,12 @@ def _permanent(failure: Exception, smtp: SmtpSettings) -> Permanent | None:
         )
     if isinstance(failure, socket.gaierror):
         return Permanent(f"The SMTP server name '{smtp.host}' cannot be resolved. Check smtp_host.")
+    if isinstance(failure, smtplib.SMTPHeloError) and failure.smtp_code >= 500:
+        return Permanent(
+            f"The SMTP server {smtp.where} refused the EHLO name the responder gave: {failure.smtp_code}"
+            f" {shown_reply(failure.smtp_error)}. Set smtp_ehlo_name to a name the server takes (the fully qualified"
+            " name of Cortex's host, or one the server's administrator allows)."
+        )
     if isinstance(failure, smtplib.SMTPResponseException) and failure.smtp_code >= 500:
         return Permanent(
             f"The SMTP server {smtp.where} answered {failure.smtp_code} {shown_reply(failure.smtp_error)}."
@@ -203,7 +216,7 @@ def describe_trouble(error: Exception, smtp: SmtpSettings) -> str:
 def unanswered(error: Exception, smtp: SmtpSettings) -> str | None:
     """How the wait for the reply to a message's end ran out, as a clause ("… had the whole message but <this>"):
     a server that holds the message that long may well send it. None for a connection the server closed instead,
-    which most likely lost it: that message is tried again (docs/exactly-once.md)."""
+    which most likely lost it: that message is tried once more (docs/exactly-once.md)."""
     if isinstance(error, OutOfTime):
         return "the job's time budget ran out before it answered"
     if isinstance(_cause(error), (TimeoutError, socket.timeout)):

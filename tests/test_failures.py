@@ -116,6 +116,20 @@ def test_unusable_sender_is_quoted_with_what_is_wrong(cortex, smtp, sender, reas
     assert smtp.delivered == []
 
 
+def test_the_login_methods_a_server_offers_reach_the_analyst_printable_and_cut(cortex, smtp):
+    escapes = "CRAM-MD5 \x1b[2J\x1b[31mCALL-THE-HELPDESK\x07\x9b6n"
+    smtp.faults.ehlo = lambda lines, tls: [
+        *(line for line in lines[:-1] if not line.startswith("250-AUTH")),
+        f"250-AUTH {escapes}",
+        *(f"250-AUTH X-MECH-{n} {'x' * 7000}" for n in range(5)),
+        lines[-1],
+    ]
+    result = cortex(thehive4_case())
+
+    assert_cortex_error(result, "offers no password login the responder uses (CRAM-MD5")
+    assert result.error.isprintable() and len(result.error) < 1000, result.error
+
+
 def test_port_of_the_wrong_type_names_the_setting(cortex, smtp):
     assert_cortex_error(cortex(thehive4_case(), smtp_port="twenty-five"), "smtp_port must be a whole number")
 

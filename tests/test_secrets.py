@@ -97,6 +97,23 @@ def test_reply_quoting_the_password_in_upper_case_shows_it_nowhere(cortex, smtp)
     assert leaks(result, smtp, PASSWORD) == []
 
 
+def test_a_password_quoted_over_the_login_methods_a_server_offers_shows_it_nowhere(cortex, smtp):
+    """A hostile server that learnt the password offers it as login methods, ten characters an AUTH line."""
+    pieces = [f"250-AUTH {PASSWORD[i : i + 10]}" for i in range(0, len(PASSWORD), 10)]
+    smtp.faults.ehlo = lambda lines, tls: [
+        *(line for line in lines[:-1] if not line.startswith("250-AUTH")),
+        "250-AUTH CRAM-MD5",
+        *pieces,
+        lines[-1],
+    ]
+    result = cortex(thehive4_case())
+
+    assert not result.success
+    assert "offers no password login the responder uses (CRAM-MD5" in result.error
+    assert not [piece for piece in pieces if piece[9:].upper() in result.everything_printed().upper()], result.error
+    assert leaks(result, smtp, PASSWORD) == []
+
+
 def test_api_key_reflected_by_thehive_reaches_neither_the_report_nor_the_reporter(cortex, smtp, thehive, api):
     """Echoed into the reported subject, which every message quotes: the job stops, saying the secret is out."""
     thehive.expect_request(V1).respond_with_handler(reflecting_thehive)

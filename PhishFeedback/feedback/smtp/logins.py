@@ -128,7 +128,7 @@ def auth_password(connection: smtplib.SMTP, smtp: SmtpSettings) -> None:
         mechanism, answers = "LOGIN", [user, password]
     else:
         raise Permanent(
-            f"The SMTP server {smtp.where} offers no password login the responder uses ({', '.join(offered)}):"
+            f"The SMTP server {smtp.where} offers no password login the responder uses ({_shown(offered)}):"
             " it needs PLAIN or LOGIN over TLS. Enable one on the server, or set smtp_auth to 'oauth2' for XOAUTH2."
         )
     encoded = [b64encode(answer.encode()).decode() for answer in answers]
@@ -157,7 +157,7 @@ def auth_xoauth2(connection: smtplib.SMTP, smtp: SmtpSettings, token: str) -> No
     offered = _offered(connection, smtp)
     if "XOAUTH2" not in offered:
         raise Permanent(
-            f"The SMTP server {smtp.where} does not offer XOAUTH2 (it offers {', '.join(offered)}), and smtp_auth is"
+            f"The SMTP server {smtp.where} does not offer XOAUTH2 (it offers {_shown(offered)}), and smtp_auth is"
             " 'oauth2'; the responder never falls back to a password. Check smtp_host (smtp.office365.com for"
             " Microsoft 365)."
         )
@@ -182,6 +182,12 @@ def _offered(connection: smtplib.SMTP, smtp: SmtpSettings) -> list[str]:
             " responder does not send without it. Check the server, or clear smtp_user for a relay that needs none."
         )
     return connection.esmtp_features["auth"].upper().split()
+
+
+def _shown(offered: list[str]) -> str:
+    """The mechanisms as the server's reply gave them: its words, scrubbed, printable and cut as any reply (a hostile
+    server may quote a secret over several AUTH lines, or send control characters there)."""
+    return shown_reply(" ".join(offered)).replace(" ", ", ")
 
 
 def _sasl(connection: smtplib.SMTP, mechanism: str, answers: list[str]) -> None:

@@ -174,6 +174,20 @@ def test_connection_dropped_during_data_is_resumed_without_duplicates(cortex, sm
     smtp.assert_each_got_exactly_one(CAMPAIGN, one_per_message=True)
 
 
+def test_a_message_whose_end_the_server_twice_took_without_answering_is_not_sent_a_third_time(cortex, smtp):
+    """Closed once after the whole message, the server most likely lost it; closed again, it may keep each copy it
+    never answers for: the message may have gone, and is not sent again nor said unsent."""
+    smtp.faults.drop_data = 5
+    result = cortex(thehive4_case("Spam", ["alice@example.org"]), smtp_retries=4)
+
+    assert smtp.said.count("DATA") == 2
+    assert not result.success and result.operations == []
+    assert result.error.startswith(
+        f"No feedback is known to have been sent. The SMTP server 127.0.0.1:{smtp.port} had the whole message but"
+        " closed the connection without answering, for the second time: it may have gone out all the same"
+    )
+
+
 def test_server_closing_at_the_greeting_is_retried_a_bounded_number_of_times(cortex):
     with RawTcpServer("hangup") as server:
         result = cortex(thehive4_case(), smtp_port=server.port, smtp_retries=2)

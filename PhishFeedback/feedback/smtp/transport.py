@@ -19,6 +19,8 @@ from feedback.smtp.session import Session, describe_trouble, reply_text, shown_r
 from feedback.smtp.settings import SmtpSettings
 from feedback.way_out import NOT_CHECKED, Answer, Check, Permanent, Transport, Trouble, quota_stop, stop, unsure
 
+CLOSED_AGAIN = "closed the connection without answering, for the second time"
+
 
 class SmtpTransport(Transport):
     advice = "Check smtp_host and smtp_port, that the server is up and accepts connections from Cortex"
@@ -28,6 +30,9 @@ class SmtpTransport(Transport):
         self.name = f"the SMTP server {smtp.where}"
         self.sent_record = f"the log of {self.name}"
         self.open_session = None  # the job's trust and login (for OAuth2, its token), settled at the first channel
+        # Whose message's end the server took and then closed the connection without a word: most likely lost, so
+        # tried once more; a second time, the server may keep each copy it never answers for (docs/exactly-once.md).
+        self.dropped: set[str] = set()
 
     def channel(self) -> _Channel:
         if self.open_session is None:
@@ -140,8 +145,11 @@ class _Channel:
             return answer(replies.MESSAGE, refused.smtp_code, refused.smtp_error, recipient)
         except (smtplib.SMTPServerDisconnected, OSError) as lost:
             transport = self.transport
-            late = unanswered(lost, transport.smtp) if self.connection.message_ended else None
-            if late is None:
+            if not self.connection.message_ended:
                 raise
-            return unsure(transport.name, late, transport.sent_record)
+            late = unanswered(lost, transport.smtp)
+            if late is None and recipient not in transport.dropped:
+                transport.dropped.add(recipient)
+                raise
+            return unsure(transport.name, late or CLOSED_AGAIN, transport.sent_record)
         return way_out.TAKEN

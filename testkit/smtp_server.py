@@ -32,6 +32,8 @@ QUOTA_REPLY = (
     " Failed to process message due to a permanent exception"
 )
 THROTTLE_REPLY = "451 4.7.500 Server busy. Please try again later"
+# Postfix's reply past smtpd_client_recipient_rate_limit, about the client, not the recipient.
+RATE_REPLY = "450 4.7.1 Error: too many recipients from 127.0.0.1"
 CLOSING_REPLY = "421 4.3.2 Service not available, closing transmission channel"
 
 USER = "phishfeedback"
@@ -112,6 +114,9 @@ class Faults:
     defer_rcpt: dict[str, int] = field(default_factory=dict)
     # Recipients one transaction takes; past them, "452 4.5.3 Error: too many recipients" as Postfix says it.
     max_recipients: int = 0
+    # Recipients taken from this client per so many seconds, as Postfix's smtpd_client_recipient_rate_limit counts
+    # them: past those, RATE_REPLY to every RCPT TO until the time unit is over.
+    rcpt_rate: tuple[int, float] = (0, 0.0)
     # Seconds the server takes to answer each RCPT TO.
     rcpt_delay: float = 0.0
     # Seconds the server takes to answer RCPT TO for these recipients (rcpt_delay for the others).
@@ -193,6 +198,7 @@ class XOAuth2:
 class _Handler:
     def __init__(self, server: LoopbackSmtp) -> None:
         self.server = server
+        self.rate_since, self.rate_count = 0.0, 0  # the time unit of `rcpt_rate`, and the recipients it counted
 
     async def handle_EHLO(self, smtp, session, envelope, hostname, responses):
         """With this hook, aiosmtpd leaves it to the handler to note the name (and with it, that EHLO was said)."""
@@ -230,6 +236,8 @@ class _Handler:
             return _closing(smtp, "421 4.7.0 mail.example.org Error: too many errors")
         if faults.max_recipients and len(envelope.rcpt_tos) >= faults.max_recipients:
             return "452 4.5.3 Error: too many recipients"
+        if faults.rcpt_rate[0] and self._past_the_rate(faults.rcpt_rate):
+            return RATE_REPLY
         if address.lower() in faults.refuse:
             session.errors = getattr(session, "errors", 0) + 1
             return faults.refuse[address.lower()]
@@ -241,6 +249,14 @@ class _Handler:
             return "451 4.7.1 Greylisted, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
+
+    def _past_the_rate(self, rate: tuple[int, float]) -> bool:
+        taken, unit = rate
+        now = time.monotonic()
+        if now - self.rate_since >= unit:
+            self.rate_since, self.rate_count = now, 0
+        self.rate_count += 1
+        return self.rate_count > taken
 
     async def handle_RSET(self, smtp, session, envelope):
         self.server.said.append("RSET")

@@ -122,6 +122,17 @@ def test_throttling_reply_is_retried_after_a_pause_and_everyone_is_reached(corte
     assert gaps(smtp)[1] >= 1.0, "the server asked to slow down: the next session waits"
 
 
+def test_postfixs_recipient_rate_limit_pauses_the_session_and_every_reporter_is_reached(cortex, smtp):
+    """smtpd_client_recipient_rate_limit refuses every recipient past it until its time unit is over: the reply is
+    about the client, as throttling is, not about the reporter it comes to, whose tries it would use up."""
+    smtp.faults.rcpt_rate = (2, 2.0)
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:5]), smtp_retries=2)
+
+    assert result.success, result.error
+    assert result.output["full"]["failed"] == []
+    smtp.assert_each_got_exactly_one(CAMPAIGN[:5], one_per_message=True)
+
+
 def test_throttling_that_lasts_ends_with_the_servers_reply(cortex, smtp):
     smtp.faults.throttle_after, smtp.faults.throttled = 1, 99
     result = cortex(thehive4_case("Spam", CAMPAIGN[:3]), smtp_retries=1)

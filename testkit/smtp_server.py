@@ -422,8 +422,9 @@ class LoopbackSmtp:
 
 class RawTcpServer:
     """A listener that misbehaves below SMTP: says nothing (`silent`, as a TLS port waits for the client),
-    greets and then says nothing (`mute`), hangs up at once (`hangup`), or greets with `220-` continuation
-    lines that never end (`flood`, as anyone on the path before STARTTLS could)."""
+    greets and then says nothing (`mute`), hangs up at once (`hangup`), greets with `220-` continuation
+    lines that never end (`flood`, as anyone on the path before STARTTLS could), or with one line of 9,000
+    characters (`long-line`)."""
 
     def __init__(self, behaviour: str) -> None:
         self.behaviour = behaviour
@@ -446,6 +447,8 @@ class RawTcpServer:
             self._open.append(connection)
             if self.behaviour == "mute":
                 connection.sendall(b"220 mute.example.org ESMTP\r\n")
+            elif self.behaviour == "long-line":
+                connection.sendall(b"220 " + b"x" * 9000 + b"\r\n")
             elif self.behaviour == "flood":
                 threading.Thread(target=_flood, args=(connection,), daemon=True).start()
 

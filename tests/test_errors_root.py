@@ -35,7 +35,7 @@ SIGNALS = {
     "feedback.thehive.observables_api.Absent": "a TheHive without the v1 API, which the caller reads the legacy way",
     "feedback.smtp.connection.OutOfTime": "the budget spent inside an SMTP exchange, worded by the session",
     "feedback.smtp.envelopes.SessionOver": "the dry run's session ended by the server, opened again by the transport",
-    "feedback.smtp.session.LoginDeferred": "a 454 at login, retried by the session",
+    "feedback.smtp.failures.LoginDeferred": "a 454 at login, retried by the session",
     "feedback.stopping.Stopped": "Cortex's SIGTERM, accounted for by the delivery policy",
     "feedback.stopping.Ending": "what ends the sending by itself, the delivery policy's own halt",
 }

@@ -154,6 +154,16 @@ def test_a_greeting_of_endless_continuation_lines_ends_the_job_with_an_error_nam
     assert flood.connections == 1
 
 
+def test_a_reply_line_longer_than_any_server_sends_is_not_put_in_the_servers_mouth(cortex):
+    """smtplib answers a line past 8 KiB with a "500 Line too long." of its own making."""
+    with RawTcpServer("long-line") as server:
+        result = cortex(thehive4_case(), smtp_port=server.port)
+
+    assert not result.success
+    assert f"The SMTP server 127.0.0.1:{server.port} sent a reply longer than" in result.error
+    assert "a line longer than 8 KiB" in result.error and "500" not in result.error
+
+
 def test_a_wait_is_cut_to_what_is_left_of_the_budget_but_never_under_a_second():
     """The Clock shuts only the sockets it watches, and a socket is watched once connected: a connect to a host that
     drops packets must not wait the whole smtp_timeout past the budget, into Cortex's kill."""

@@ -19,7 +19,7 @@ class OutOfTime(smtplib.SMTPServerDisconnected):
 
 
 class ReplyTooLong(smtplib.SMTPException):
-    """A reply past REPLY_LINES or REPLY_OCTETS: no server's answer, but a flood that smtplib would keep whole."""
+    """A reply past REPLY_LINES or REPLY_OCTETS, or a line past smtplib's: no server's answer, but a flood."""
 
 
 # What one reply may hold: an EHLO answer has a dozen lines. Endless "220-" lines before STARTTLS
@@ -91,7 +91,8 @@ class _BoundedReplies:
     def readline(self, size: int = -1) -> bytes:
         line = self.file.readline(size)
         self.lines, self.octets = self.lines + 1, self.octets + len(line)
-        if self.lines > REPLY_LINES or self.octets > REPLY_OCTETS:
+        # smtplib reads a line past its _MAXLINE as a "500 Line too long." it makes up, in the server's name.
+        if self.lines > REPLY_LINES or self.octets > REPLY_OCTETS or len(line) > smtplib._MAXLINE:
             raise ReplyTooLong()
         if line[3:4] != b"-":  # the reply's last line: the next reply counts afresh
             self.lines = self.octets = 0

@@ -16,7 +16,8 @@ from functools import partial
 
 from feedback.quota import words
 from feedback.redaction import remember
-from feedback.smtp.session import LoginDeferred, Session, shown_reply, timeout_for
+from feedback.smtp.failures import LoginDeferred, shown_reply
+from feedback.smtp.session import Session, timeout_for
 from feedback.smtp.settings import SmtpSettings
 from feedback.tokens import Token, TokenSource
 from feedback.way_out import Permanent

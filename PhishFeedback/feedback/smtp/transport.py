@@ -14,8 +14,9 @@ from email.message import EmailMessage
 from feedback import pacing, way_out
 from feedback.pacing import Limits
 from feedback.smtp import replies
+from feedback.smtp.failures import describe_trouble, reply_text, shown_reply, unanswered
 from feedback.smtp.logins import sender_advice, sessions
-from feedback.smtp.session import Session, describe_trouble, reply_text, shown_reply, unanswered
+from feedback.smtp.session import Session
 from feedback.smtp.settings import SmtpSettings
 from feedback.way_out import NOT_CHECKED, Answer, Check, Permanent, Transport, Trouble, quota_stop, stop, unsure
 

@@ -347,6 +347,85 @@ def test_a_report_that_cannot_be_written_at_the_end_is_printed_without_the_passw
     assert PASSWORD not in result.everything_printed()
 
 
+def test_a_report_that_cannot_be_written_after_messages_went_prints_whom_the_job_mailed(tmp_path, job_config, smtp):
+    """No output.json at all: Cortex shows what the job printed (docs/cortex-and-thehive.md §1), the record to enter."""
+    reporters = ["alice@example.org", "bob@example.org"]
+    job = write_job(tmp_path, thehive4_case("Spam", reporters), job_config())
+
+    def output_made_unwritable():
+        if not smtp.delivered:
+            (job / "output" / "output.json").unlink()
+            (job / "output" / "output.json").mkdir()
+            (job / "output" / "output.json" / "kept").write_text("")
+
+    smtp.faults.on_data = output_made_unwritable
+    result = finish_job(start_job(job), job)
+
+    assert smtp.recipients() == reporters
+    assert result.output is None
+    assert "Tag the case by hand with: feedback_sent:alice@example.org" in result.stderr, result.everything_printed()
+    assert "feedback_sent:bob@example.org" in result.stderr and "Traceback" not in result.everything_printed()
+
+
+@pytest.fixture
+def on_a_full_disk(tmp_path, job_config):
+    """A job folder for a case whose output folder is a file system of 8 kB (a tmpfs: root only, where mount works),
+    and what fills it up."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mounted = []
+
+    def job_for(case: dict) -> Path:
+        job = write_job(tmp_path, case, job_config())
+        (job / "output").mkdir()
+        mounting = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", str(job / "output")], capture_output=True
+        )
+        if mounting.returncode != 0:
+            pytest.skip(f"no tmpfs here: {mounting.stderr.decode(errors='replace')}")
+        mounted.append(job / "output")
+        return job
+
+    yield job_for
+    for folder in mounted:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def fill(folder: Path) -> None:
+    with open(folder / "filler", "wb", buffering=0) as filler:
+        try:
+            while True:
+                filler.write(b"\0" * 512)
+        except OSError:  # no space left
+            pass
+
+
+def test_a_disk_that_fills_up_while_messages_go_out_still_records_whom_the_job_mailed(on_a_full_disk, smtp):
+    """Full from the first message on: no room for a second copy of the report, which the report of two reporters fits
+    in, where the one before was."""
+    job = on_a_full_disk(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]))
+    smtp.faults.on_data = lambda: fill(job / "output") if not smtp.delivered else None
+    result = finish_job(start_job(job), job)
+
+    assert smtp.recipients() == ["alice@example.org", "bob@example.org"]
+    assert result.success, result.everything_printed()
+    assert {"feedback_sent:alice@example.org", "feedback_sent:bob@example.org", "mail sent"} <= set(result.tags)
+    assert result.output["full"]["message"] == "Feedback 'Spam' sent to 2 reporter(s)."
+
+
+def test_a_full_disk_with_no_room_for_the_whole_report_still_takes_its_records(on_a_full_disk, smtp):
+    """A hundred refused values make the report longer than the block the one before it held; the records fit."""
+    junk = [f"user_email:not-an-address-{i}" for i in range(100)]
+    job = on_a_full_disk(thehive4_case("Spam", ["alice@example.org"], tags=junk))
+    smtp.faults.on_data = lambda: fill(job / "output")
+    result = finish_job(start_job(job), job)
+
+    assert smtp.recipients() == ["alice@example.org"]
+    assert result.success, result.everything_printed()
+    assert {"feedback_sent:alice@example.org", "mail sent"} <= set(result.tags)
+    assert result.output["full"]["message"].endswith("could not be written (No space left on device).")
+
+
 def test_a_final_report_too_large_for_the_disk_still_records_whom_the_job_mailed(tmp_path, job_config, smtp):
     # A file size limit stands for a nearly full disk: the report of 20,000 refused values is past it, its records not.
     limited = tmp_path / "limited"

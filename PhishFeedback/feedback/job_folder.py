@@ -7,6 +7,7 @@ strict JSON and whole (docs/cortex-and-thehive.md §1: a report Cortex cannot pa
 
 from __future__ import annotations
 
+import errno
 import itertools
 import json
 import math
@@ -43,14 +44,45 @@ def write_output_text(text: str) -> None:
     it): Cortex may read it at any moment, once the job was killed."""
     folder = path("output")
     os.makedirs(folder, exist_ok=True)
+    report = os.path.join(folder, "output.json")
     temporary = os.path.join(folder, f".output.json.{os.getpid()}.{next(_temporary_names)}")
     try:
-        with open(temporary, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, os.path.join(folder, "output.json"))
+        try:
+            with open(temporary, "w", encoding="utf-8") as file:
+                file.write(text)
+            os.replace(temporary, report)
+        finally:
+            if os.path.lexists(temporary):
+                os.remove(temporary)
+    except OSError as failure:
+        if failure.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        _write_in_place(report, text, failure)
+
+
+def _write_in_place(report: str, text: str, full: OSError) -> None:
+    """A full disk leaves no room for a second copy: the text is written over the report before it, where it fits in
+    that report's blocks (the records alone do); else the full disk's error stands. The report is emptied first, and
+    again if the write fails: Cortex then shows what the job printed, never half a report, which it would wait on
+    for ever (docs/cortex-and-thehive.md §1)."""
+    data = text.encode("utf-8")
+    try:
+        room = os.stat(report).st_blocks * 512
+    except OSError:
+        raise full from None
+    if len(data) > room:
+        raise full
+    descriptor = os.open(report, os.O_WRONLY)
+    try:
+        os.ftruncate(descriptor, 0)
+        try:
+            if os.write(descriptor, data) != len(data):
+                raise full
+        except OSError:
+            os.ftruncate(descriptor, 0)
+            raise
     finally:
-        if os.path.lexists(temporary):
-            os.remove(temporary)
+        os.close(descriptor)
 
 
 def report_so_far() -> dict | None:

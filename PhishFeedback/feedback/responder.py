@@ -68,8 +68,15 @@ class CortexJob(Responder):
             said = f"{full_report['message']} The rest of the report could not be written ({unwritable.strerror})."
             try:
                 write_output({"success": True, "full": {"message": said}, "operations": operations})
-            except OSError:
-                pass  # the report written as each message was accepted still holds their records
+            except OSError as still:
+                # The report written as each message was accepted may still hold their records; where it is gone too,
+                # Cortex shows what the job printed: the record, for the analyst to enter by hand.
+                tags = ", ".join(operation["tag"] for operation in operations)
+                print(
+                    f"Phish_Feedback could not write its report ({still.strerror}), so TheHive may record nothing of"
+                    f" this job: {full_report['message']} Tag the case by hand with: {tags}.",
+                    file=sys.stderr,
+                )
 
     def error(self, message: str, ensure_ascii: bool = True) -> NoReturn:
         """cortexutils' error output, with the job's input echoed as it does, minus every secret and credential."""

@@ -73,6 +73,12 @@ def terminate_jobs() -> None:
         os.kill(pid, signal.SIGTERM)
 
 
+def interrupt_jobs() -> None:
+    """Ctrl-C, for a job run by hand."""
+    for pid in job_processes():
+        os.kill(pid, signal.SIGINT)
+
+
 # --- Signals: what went out is always reported and recorded -------------------------------------
 
 
@@ -155,6 +161,32 @@ def test_sigterm_before_sending_says_nothing_was_sent_or_tagged(cortex, smtp):
     assert not result.success
     assert "before any feedback was sent: nothing was sent or tagged" in result.error
     assert smtp.delivered == []
+
+
+def test_ctrl_c_while_the_server_decides_on_a_message_waits_for_its_verdict_and_records_it(cortex, smtp):
+    """Taken as Cortex's SIGTERM is, in its own words: a traceback in its place dropped the message the server then
+    accepted, and the next run mailed that reporter again."""
+    smtp.faults.on_data, smtp.faults.verdict_delay = interrupt_jobs, 0.5
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]))
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org"] and notified(result) == ["alice@example.org"]
+    [bob] = result.output["full"]["failed"]
+    assert bob["reason"] == "The job was interrupted (SIGINT) before this feedback went out. Run the responder again."
+    assert "Traceback" not in result.everything_printed()
+
+
+def test_ctrl_c_before_sending_says_nothing_was_sent_or_tagged(cortex, smtp):
+    with RawTcpServer("silent") as thehive:
+        url = f"http://{thehive.host}:{thehive.port}"
+        threading.Timer(1.5, interrupt_jobs).start()
+        result = cortex(thehive4_case(), thehive_url=url, thehive_apikey="k3y", smtp_timeout=30)
+
+    assert result.error == (
+        "The job was interrupted (SIGINT) before any feedback was sent: nothing was sent or tagged."
+        " Run the responder again."
+    )
+    assert "Traceback" not in result.everything_printed() and smtp.delivered == []
 
 
 def catches_sigterm(process: subprocess.Popen) -> bool:

@@ -281,13 +281,14 @@ def test_an_unexpected_error_after_a_message_went_out_keeps_its_record(composer)
 
 def test_a_sigterm_after_an_unexpected_error_cannot_drop_the_record_of_who_was_mailed(composer):
     config, messages = composer(thehive4_case("Spam", ("alice@example.org", "bob@example.org")))
-    before = signal.getsignal(signal.SIGTERM)
+    before = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
     stopping.install()
     try:
         delivery = deliver(messages, _BreaksAfterFirst(), config.limits, time.monotonic() + 30, lambda item, at: None)
         # Cortex's SIGTERM while the report of that delivery is written: it must wait for the report.
         os.kill(os.getpid(), signal.SIGTERM)
     finally:
-        signal.signal(signal.SIGTERM, before)
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
 
     assert [item.recipient for item in delivery.sent] == ["alice@example.org"]

@@ -1,6 +1,6 @@
 """What the script does before the responder can run: from the first moment, every way it ends leaves a report.
 
-Standard library only, loaded before anything heavy: Cortex's SIGTERM is handled and output is
+Standard library only, loaded before anything heavy: Cortex's SIGTERM (and SIGINT) is handled and output is
 scrubbed of secrets at once, and a Python without cortexutils either hands the job to the
 responder's own virtual environment (where the system Python refuses pip, PEP 668: Debian 12+,
 Ubuntu 24.04) or says what to install.

@@ -6,6 +6,8 @@ account of who was reached is still reported; a message the server is deciding o
 first (`held`), since a server that accepts it after the job gave up on it would mail that reporter
 twice, once now and again at the next run. Once that account is settled, nothing may cut the
 report short: a lost report means a lost record, and every reporter mailed again by the next run.
+SIGINT (Ctrl-C in a run by hand, a supervisor's stop) is taken the same way, in its own words: a traceback
+in its place would drop the message the server was deciding on.
 Standard library and the job folder only: the script installs this before anything heavy is loaded.
 """
 
@@ -17,18 +19,22 @@ import sys
 from feedback.job_folder import write_failure
 
 STARTING, SENDING, SETTLED = "starting", "sending", "settled"
-ADVICE = "Raise jobTimeout, or lower smtp_timeout and smtp_retries, then run the responder again."
-STOPPED_BEFORE_SENDING = (
-    "Cortex stopped the job (its jobTimeout ran out) before any feedback was sent: nothing was sent or tagged. "
-    + ADVICE
-)
+# Who stopped the job, and what to do about it, by signal.
+STOPPED_BY = {
+    signal.SIGTERM: (
+        "Cortex stopped the job (its jobTimeout ran out)",
+        "Raise jobTimeout, or lower smtp_timeout and smtp_retries, then run the responder again.",
+    ),
+    signal.SIGINT: ("The job was interrupted (SIGINT)", "Run the responder again."),
+}
 
 
 class Stopped(Exception):
-    """Cortex asked the job to stop while the messages were going out."""
+    """Cortex (or a hand) asked the job to stop while the messages were going out."""
 
-    def __init__(self) -> None:
-        super().__init__(f"Cortex stopped the job (its jobTimeout ran out) before this feedback went out. {ADVICE}")
+    def __init__(self, signum: int) -> None:
+        who, advice = STOPPED_BY[signum]
+        super().__init__(f"{who} before this feedback went out. {advice}")
 
 
 class Ending(Exception):
@@ -40,6 +46,7 @@ class _Phase:
     now = STARTING
     holding = False  # a message is out and its fate not yet recorded
     pending = False  # SIGTERM came meanwhile
+    signum = signal.SIGTERM  # the signal that stops the job
 
 
 class held:
@@ -61,9 +68,10 @@ class held:
 
 
 def install() -> None:
-    """From now on SIGTERM is handled by phase (a job run again in the same process starts afresh)."""
-    _Phase.now, _Phase.holding, _Phase.pending = STARTING, False, False
-    signal.signal(signal.SIGTERM, _handle)
+    """From now on SIGTERM and SIGINT are handled by phase (a job run again in the same process starts afresh)."""
+    _Phase.now, _Phase.holding, _Phase.pending, _Phase.signum = STARTING, False, False, signal.SIGTERM
+    for signum in STOPPED_BY:
+        signal.signal(signum, _handle)
 
 
 def sending() -> None:
@@ -77,8 +85,10 @@ def settled() -> None:
 
 
 def _handle(signum: int, frame: object) -> None:
+    _Phase.signum = signum
     if _Phase.now == STARTING:
-        write_failure(STOPPED_BEFORE_SENDING)
+        who, advice = STOPPED_BY[signum]
+        write_failure(f"{who} before any feedback was sent: nothing was sent or tagged. {advice}")
         sys.exit(1)
     elif _Phase.now == SENDING:
         if _Phase.holding:
@@ -90,4 +100,4 @@ def _handle(signum: int, frame: object) -> None:
 def _stop() -> None:
     # Settled at once: a second signal must not cut short the account of the first.
     _Phase.now, _Phase.pending = SETTLED, False
-    raise Stopped()
+    raise Stopped(_Phase.signum)

@@ -152,6 +152,8 @@ class Faults:
     # The lines of each EHLO reply, from aiosmtpd's and whether the session is under TLS: extra AUTH lines, or a
     # refusal (a last line that is no 250; a 421 closes the connection).
     ehlo: Callable[[list[str], bool], list[str]] | None = None
+    # A reply the server sends with its next 354, in the same write, before the message came (once).
+    early_reply: str = ""
     # Called when the client says QUIT, before the server answers it.
     on_quit: Callable[[], None] | None = None
     # Called when a message has arrived; an accepted one is delivered, then answered `verdict_delay` s later.
@@ -325,7 +327,13 @@ def _closing(smtp, reply: str) -> str:
 
 class _Smtpd(SMTP):
     """aiosmtpd reads every line within DATA's 1001 octets; Postfix takes a SASL response after a 334
-    up to 12288 (smtpd_sasl_response_limit), where a long OAuth2 token goes."""
+    up to 12288 (smtpd_sasl_response_limit), where a long OAuth2 token goes. A 354 may carry `early_reply`."""
+
+    async def push(self, status: str):
+        faults = self.event_handler.server.faults
+        if isinstance(status, str) and status.startswith("354") and faults.early_reply:
+            status, faults.early_reply = f"{status}\r\n{faults.early_reply}", ""
+        await super().push(status)
 
     async def challenge_auth(self, *args, **kwargs):
         self._reader._limit = 12288

@@ -188,6 +188,17 @@ def test_a_message_whose_end_the_server_twice_took_without_answering_is_not_sent
     )
 
 
+def test_a_reply_that_comes_before_the_message_is_no_verdict_on_it(cortex, smtp):
+    """A server out of step with SMTP answers the message before it came, then defers it at its end: the early 250
+    was read as its verdict, and every reply after it one command late."""
+    smtp.faults.early_reply, smtp.faults.defer_data = "250 2.0.0 Ok: queued as EARLY", 1
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]), smtp_retries=2)
+
+    assert result.success, result.error
+    assert result.output["full"]["failed"] == []
+    smtp.assert_each_got_exactly_one(["alice@example.org", "bob@example.org"], one_per_message=True)
+
+
 def test_server_closing_at_the_greeting_is_retried_a_bounded_number_of_times(cortex):
     with RawTcpServer("hangup") as server:
         result = cortex(thehive4_case(), smtp_port=server.port, smtp_retries=2)

@@ -30,6 +30,7 @@ SIGNALS = {
     "feedback.http_failures.Redirected": "a redirect the client does not follow, worded by the caller",
     "feedback.bounded_json.PastBound": "an answer past its bounds, worded by each caller",
     "feedback.way_out.Trouble": "transient trouble, an OSError the delivery policy retries",
+    "feedback.smtp.connection.RepliedEarly": "a reply before the message, a disconnection the session retries",
     "feedback.smtp.connection.ReplyTooLong": "an SMTP reply past its bound, an SMTPException smtplib's callers catch",
     "feedback.mailbox_settings.Unavailable": "a mailbox language the service does not give, a warning of the caller",
     "feedback.thehive.observables_api.Absent": "a TheHive without the v1 API, which the caller reads the legacy way",

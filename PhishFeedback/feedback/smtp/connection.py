@@ -18,6 +18,14 @@ class OutOfTime(smtplib.SMTPServerDisconnected):
         super().__init__("the job's time budget ran out")
 
 
+class RepliedEarly(smtplib.SMTPServerDisconnected):
+    """The server replied before the message it was to answer went: out of step with SMTP, so that its verdict on
+    the message would be read as the next command's. The message is not sent over that session."""
+
+    def __init__(self) -> None:
+        super().__init__("the server replied before the message was sent")
+
+
 class ReplyTooLong(smtplib.SMTPException):
     """A reply past REPLY_LINES or REPLY_OCTETS, or a line past smtplib's: no server's answer, but a flood."""
 
@@ -68,14 +76,30 @@ class _Timed:
         return reply
 
     def send(self, s: str | bytes) -> None:
+        message = isinstance(s, bytes) and s.endswith(b"\r\n.\r\n")  # the message, as smtplib's data() sends it
+        if message and self._replied_early():
+            raise RepliedEarly()
         try:
             super().send(s)
         except (OSError, smtplib.SMTPServerDisconnected):
             self._cut()
             raise
-        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):  # the message's end, as smtplib's data() sends it
+        if message:
             self.message_ended = True
             self.sock.settimeout(max(self.timeout, MESSAGE_END_WAIT))
+
+    def _replied_early(self) -> bool:
+        """Whether a reply is already there, after the 354 and before the message: what is buffered, or has arrived
+        (read without waiting; under TLS, a record that holds no reply, a session ticket, does not count)."""
+        if self.file is None:
+            return False
+        self.sock.settimeout(0)
+        try:
+            return bool(self.file.peek())
+        except OSError:  # nothing there (EAGAIN, or TLS's want-read), or a connection the send will find broken
+            return False
+        finally:
+            self.sock.settimeout(self.timeout)
 
     def _cut(self) -> None:
         if self.clock.out():
@@ -97,6 +121,9 @@ class _BoundedReplies:
         if line[3:4] != b"-":  # the reply's last line: the next reply counts afresh
             self.lines = self.octets = 0
         return line
+
+    def peek(self) -> bytes:
+        return self.file.peek(1)
 
     def close(self) -> None:
         self.file.close()

@@ -12,7 +12,7 @@ import socket
 import ssl
 
 from feedback.redaction import shortened
-from feedback.smtp.connection import MESSAGE_END_WAIT, REPLY_LINES, REPLY_OCTETS, OutOfTime, ReplyTooLong
+from feedback.smtp.connection import MESSAGE_END_WAIT, REPLY_LINES, REPLY_OCTETS, OutOfTime, RepliedEarly, ReplyTooLong
 from feedback.smtp.settings import SmtpSettings
 from feedback.way_out import Permanent
 
@@ -88,6 +88,8 @@ def describe_trouble(error: Exception, smtp: SmtpSettings) -> str:
         return f"{where} could not check the login for now ({reply}), a temporary failure on its side"
     if isinstance(cause, smtplib.SMTPResponseException):
         return f"{where} answered {cause.smtp_code} {shown_reply(cause.smtp_error)}"
+    if isinstance(cause, RepliedEarly):
+        return f"{where} replied before the message was sent, out of step with SMTP, so the message was not sent"
     if isinstance(cause, smtplib.SMTPServerDisconnected):
         return f"{where} closed the connection"
     return f"the connection to {where} failed ({getattr(cause, 'strerror', None) or type(cause).__name__})"

@@ -154,6 +154,8 @@ class Faults:
     ehlo: Callable[[list[str], bool], list[str]] | None = None
     # A reply the server sends with its next 354, in the same write, before the message came (once).
     early_reply: str = ""
+    # A reply the server sends in place of every 354 (a server out of step: it then reads no message).
+    data_reply: str = ""
     # Called when the client says QUIT, before the server answers it.
     on_quit: Callable[[], None] | None = None
     # Called when a message has arrived; an accepted one is delivered, then answered `verdict_delay` s later.
@@ -333,6 +335,8 @@ class _Smtpd(SMTP):
         faults = self.event_handler.server.faults
         if isinstance(status, str) and status.startswith("354") and faults.early_reply:
             status, faults.early_reply = f"{status}\r\n{faults.early_reply}", ""
+        elif isinstance(status, str) and status.startswith("354") and faults.data_reply:
+            status = faults.data_reply
         await super().push(status)
 
     async def challenge_auth(self, *args, **kwargs):

@@ -199,6 +199,15 @@ def test_a_reply_that_comes_before_the_message_is_no_verdict_on_it(cortex, smtp)
     smtp.assert_each_got_exactly_one(["alice@example.org", "bob@example.org"], one_per_message=True)
 
 
+def test_a_250_to_data_is_told_as_a_server_out_of_step_not_as_a_refusal(cortex, smtp):
+    smtp.faults.data_reply = "250 2.0.0 Ok"
+    result = cortex(thehive4_case(), smtp_retries=1, smtp_timeout=2)
+
+    assert not result.success and smtp.delivered == []
+    assert f"the SMTP server 127.0.0.1:{smtp.port} answered DATA with 250 2.0.0 Ok where SMTP has 354" in result.error
+    assert "refused" not in result.error
+
+
 def test_server_closing_at_the_greeting_is_retried_a_bounded_number_of_times(cortex):
     with RawTcpServer("hangup") as server:
         result = cortex(thehive4_case(), smtp_port=server.port, smtp_retries=2)

@@ -93,6 +93,8 @@ class SmtpTransport(Transport):
         text = reply_text(said)
         meaning = replies.meaning(step, code, text, self.sender)
         reply = f"{code} {shown_reply(said)}"
+        if step == replies.MESSAGE and code < 400:  # no refusal, but a server out of step with SMTP
+            return Answer(way_out.RECONNECT, f"{self.name} answered DATA with {reply} where SMTP has 354", None)
         if meaning == replies.QUOTA:
             return quota_stop(self.name, reply)
         if meaning == replies.SENDER_REFUSED:

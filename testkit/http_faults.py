@@ -4,7 +4,7 @@ sendMail, the Gmail API's send), so that one test of what every HTTP way out pro
 
 A step is either a `Reply`, answered in the service's place (its error, a proxy's page): the message is not taken;
 or a `Fault` around the service's own answer: it takes the message, then answers late or cut short; or the
-connection closes before it sees the message.
+connection closes before it sees the message, or after it took it.
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ class Fault:
     stall: float = 0.0  # the service takes the message, then answers this many seconds late
     cut: bool = False  # the service takes the message; its answer breaks off after the head
     drop: bool = False  # the connection closes with no answer; the message is not taken
+    taken: bool = False  # with `drop`: the service takes the message first
 
 
 AS_USUAL = Fault()
 DROPPED = Fault(drop=True)
+TAKEN_THEN_DROPPED = Fault(drop=True, taken=True)
 CUT_SHORT = Fault(cut=True)
 
 
@@ -39,6 +41,8 @@ def answered(step: Reply | Fault | None, take: Callable[[], Reply]) -> Reply:
         return step
     step = step or AS_USUAL
     if step.drop:
+        if step.taken:
+            take()
         return Reply(0, drop=True)
     reply = take()
     time.sleep(step.stall)

@@ -22,6 +22,7 @@ SIGNALS = {
     "feedback.http_failures.Untrusted": "an unverified certificate, worded by each HTTPS caller",
     "feedback.http_failures.HttpFailure": "a request that got no whole answer, an OSError each HTTPS caller words",
     "feedback.http_failures.Unreachable": "no connection to an HTTPS party, worded by its caller",
+    "feedback.http_failures.Unanswered": "a connection ended after the whole request, read by the HTTP client",
     "feedback.http_failures.Refused": "a refused connection to an HTTPS party, worded by its caller",
     "feedback.http_failures.TlsFailed": "TLS that failed for another reason than the certificate, worded by its caller",
     "feedback.http_failures.TimedOut": "no answer in time from an HTTPS party, a TimeoutError worded by its caller",

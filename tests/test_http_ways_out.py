@@ -18,7 +18,7 @@ from testkit.cases import thehive4_case
 from testkit.cortex import ACKNOWLEDGE_MANIFEST, MANIFEST, apply_operations, finish_job, start_job, write_job
 from testkit.gmail_api import google_error, rate_limited
 from testkit.graph_api import THROTTLED, UNAVAILABLE, error
-from testkit.http_faults import AS_USUAL, CUT_SHORT, DROPPED, page, stalled
+from testkit.http_faults import AS_USUAL, CUT_SHORT, DROPPED, TAKEN_THEN_DROPPED, page, stalled
 from testkit.https_server import Reply
 from testkit.records import failed, notified, unsure
 
@@ -93,6 +93,23 @@ def test_a_dropped_connection_is_tried_again_over_a_new_one(cortex, service):
     assert result.success, result.error
     assert service.took() == [ALICE, BOB]
     assert service.connections() == 2
+
+
+def test_a_message_whose_connection_the_service_twice_closed_without_an_answer_is_not_sent_a_third_time(
+    cortex, service
+):
+    """Closed once after the whole request, the service most likely lost it; closed again, it may keep each copy it
+    never answers for: the message may have gone, and is recorded so."""
+    service.script.extend([TAKEN_THEN_DROPPED, TAKEN_THEN_DROPPED])
+    result = cortex(thehive4_case("Spam", [ALICE, BOB]), **service.items, smtp_retries=3)
+
+    assert service.took() == [ALICE, ALICE, BOB]
+    assert result.success, result.error
+    assert notified(result) == [BOB] and failed(result) == {}
+    assert unsure(result)[ALICE].startswith(
+        f"{named(service)} had the whole message but closed the connection without answering, for the second time:"
+    )
+    assert f"feedback_unsure:{ALICE}" in result.tags
 
 
 def test_an_answer_cut_short_after_the_service_took_the_message_counts_as_sent_and_goes_once(cortex, service):

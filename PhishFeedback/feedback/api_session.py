@@ -25,6 +25,7 @@ from feedback.http_failures import (
     CutShort,
     TimedOut,
     TooLarge,
+    Unanswered,
     Unreachable,
     tls_failure,
     unreachable,
@@ -168,13 +169,16 @@ def _clocked_pools(clock: Clock) -> dict[str, type]:
                 self.went_whole = True  # urllib3 awaits the answer even when sending broke off (a broken pipe)
 
             def getresponse(self, *args, **kwargs):
-                """The wait for the answer to a request that went whole, cut by the clock, is a timeout: the request
-                may have done its work all the same (a message sent: feedback/http_way_out.py)."""
+                """The wait for the answer to a request that went whole, cut by the clock, is a timeout, and one the
+                server ended is `Unanswered`: the request may have done its work all the same (a message sent:
+                feedback/http_way_out.py)."""
                 try:
                     return super().getresponse(*args, **kwargs)
-                except Exception:
+                except Exception as failure:
                     if clock.rang and self.went_whole:
                         raise socket.timeout("the job's time budget ran out") from None
+                    if self.went_whole and isinstance(failure, ConnectionError):
+                        raise Unanswered() from failure
                     raise
 
         return Connection

@@ -65,11 +65,12 @@ class Untrusted(HttpFailure):
 
 
 class Unreachable(HttpFailure):
-    """No connection, or it broke before an answer's status came; `kind` names the failure in a word."""
+    """No connection, or it broke before an answer's status came; `kind` names the failure in a word, `sent` whether
+    the whole request had gone (it may have done its work)."""
 
-    def __init__(self, text: str, kind: str) -> None:
+    def __init__(self, text: str, kind: str, sent: bool = False) -> None:
         super().__init__(text)
-        self.kind = kind
+        self.kind, self.sent = kind, sent
 
     def told(self) -> str:
         return f"could not be reached ({self})"
@@ -163,11 +164,18 @@ def seconds(timeout: float) -> str:
     return f"{round(timeout) if timeout >= 1 else round(timeout, 1):g}"
 
 
+class Unanswered(ConnectionError):
+    """The connection ended after the whole request went, before the answer's status: raised by the HTTP client's
+    connection (feedback/api_session.py), read by `unreachable`."""
+
+
 def unreachable(failure: BaseException) -> Unreachable:
-    """A connection that failed, in words: refused, or the failure's kind."""
+    """A connection that failed, in words: refused, ended with no answer to a whole request, or the failure's kind."""
     kind = type(failure).__name__
     if _cause(failure, ConnectionRefusedError) is not None:
         return Refused(REFUSED, kind)
+    if _cause(failure, Unanswered) is not None:
+        return Unreachable("the connection closed with no answer to the whole request", kind, sent=True)
     return Unreachable(f"the connection failed: {kind}", kind)
 
 

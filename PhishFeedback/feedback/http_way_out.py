@@ -11,9 +11,18 @@ from __future__ import annotations
 import time
 
 from feedback.http_exchange import post
-from feedback.http_failures import CutShort, HttpFailure, Malformed, Redirected, TimedOut, TooLarge, Untrusted
+from feedback.http_failures import (
+    CutShort,
+    HttpFailure,
+    Malformed,
+    Redirected,
+    TimedOut,
+    TooLarge,
+    Unreachable,
+    Untrusted,
+)
 from feedback.shapes import shape
-from feedback.way_out import Answer, Permanent, Trouble, unsure
+from feedback.way_out import Answer, Drops, Permanent, Trouble, unsure
 
 # Without importing typing, which a plain job never needs (docs/performance.md).
 TYPE_CHECKING = False
@@ -28,6 +37,7 @@ if TYPE_CHECKING:
         url_advice: str  # what to check of its URL when it redirects ("Check graph_url: …")
         sent_record: str
         deadline: float
+        drops: Drops
 
         def answer(self, reply: Reply, recipient: str) -> Answer: ...
 
@@ -47,7 +57,8 @@ def post_message(
     service: HttpService, recipient: str, session, url: str, limit: int, timeout: float, **request
 ) -> Answer:
     """The service's answer to one message (its `answer` reads the reply). A request that went whole and got no answer
-    in time is UNSURE: the message may have gone, and is not sent again in this job."""
+    in time is UNSURE: the message may have gone, and is not sent again in this job; so is one whose connection the
+    service closed without an answer a second time (`Drops`)."""
     try:
         reply = _posted(session, url, limit, timeout, **request)
     except TimedOut as late:
@@ -56,6 +67,10 @@ def post_message(
         spent = time.monotonic() >= service.deadline
         said = "the job's time budget ran out before it answered" if spent else late.told()
         return unsure(service.name, said, service.sent_record)
+    except Unreachable as lost:
+        if not (lost.sent and service.drops.again(recipient)):
+            raise
+        return unsure(service.name, Drops.ended, service.sent_record)
     return service.answer(reply, recipient)
 
 

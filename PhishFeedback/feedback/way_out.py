@@ -78,6 +78,24 @@ def unsure(name: str, what_happened: str, sent_record: str) -> Answer:
     )
 
 
+class Drops:
+    """Whose message a service had whole and then closed the connection on without a word: most likely lost, so sent
+    once more; the second time, the service may keep each copy it never answers for, and the message is UNSURE
+    (docs/exactly-once.md). One for a job, whatever channels it opens."""
+
+    ended = "closed the connection without answering, for the second time"
+
+    def __init__(self) -> None:
+        self.once: set[str] = set()
+
+    def again(self, recipient: str) -> bool:
+        """Whether the recipient's message was dropped so before; it is noted now."""
+        if recipient in self.once:
+            return True
+        self.once.add(recipient)
+        return False
+
+
 def _begun(sentences: str) -> str:
     """Sentences that begin with a capital, whatever the service's name they begin with."""
     return sentences[:1].upper() + sentences[1:]

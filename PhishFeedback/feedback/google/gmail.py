@@ -20,7 +20,7 @@ from feedback.google.token import request_token
 from feedback.http_way_out import Reply, post_message, trouble
 from feedback.pacing import Limits
 from feedback.tokens import OAuthError, Token, TokenSource
-from feedback.way_out import Answer, Check, Permanent, Transport
+from feedback.way_out import Answer, Check, Drops, Permanent, Transport
 
 # Without importing typing, which a plain job never needs (docs/performance.md).
 TYPE_CHECKING = False
@@ -43,6 +43,7 @@ class GmailTransport(Transport, TokenSource):
         self.root = gmail.url.rstrip("/")
         self.name = f"the Gmail API at {self.root}"
         self.sent_record = f"the Sent folder of {mailbox}"
+        self.drops = Drops()
         self.send_url = f"{self.root}/gmail/v1/users/{quote(mailbox, safe='@')}/messages/send"
         self.session = None  # the open channel's, over which a token is asked for
 

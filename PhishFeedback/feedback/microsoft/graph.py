@@ -25,7 +25,7 @@ from feedback.quota import speaks_of_quota
 from feedback.redaction import shortened
 from feedback.retry_after import retry_after
 from feedback.tokens import Token, TokenSource
-from feedback.way_out import Answer, Check, Transport, not_the_service, quota_stop, stop
+from feedback.way_out import Answer, Check, Drops, Transport, not_the_service, quota_stop, stop
 
 # Without importing typing, which a plain job never needs (docs/performance.md).
 TYPE_CHECKING = False
@@ -67,6 +67,7 @@ class GraphTransport(Transport, TokenSource):
         self.graph, self.reach, self.mailbox, self.deadline = graph, graph.reach, mailbox, deadline
         self.name = f"Microsoft Graph at {graph.url}"
         self.sent_record = f"the Sent Items of {mailbox}"
+        self.drops = Drops()
         self.endpoint = f"{graph.url}/v1.0/users/{quote(mailbox, safe='@')}/sendMail"
         self.context = None
         self.session = None  # the job's one session, made at the first channel

@@ -18,9 +18,18 @@ from feedback.smtp.failures import describe_trouble, reply_text, shown_reply, un
 from feedback.smtp.logins import sender_advice, sessions
 from feedback.smtp.session import Session
 from feedback.smtp.settings import SmtpSettings
-from feedback.way_out import NOT_CHECKED, Answer, Check, Permanent, Transport, Trouble, quota_stop, stop, unsure
-
-CLOSED_AGAIN = "closed the connection without answering, for the second time"
+from feedback.way_out import (
+    NOT_CHECKED,
+    Answer,
+    Check,
+    Drops,
+    Permanent,
+    Transport,
+    Trouble,
+    quota_stop,
+    stop,
+    unsure,
+)
 
 
 class SmtpTransport(Transport):
@@ -31,9 +40,7 @@ class SmtpTransport(Transport):
         self.name = f"the SMTP server {smtp.where}"
         self.sent_record = f"the log of {self.name}"
         self.open_session = None  # the job's trust and login (for OAuth2, its token), settled at the first channel
-        # Whose message's end the server took and then closed the connection without a word: most likely lost, so
-        # tried once more; a second time, the server may keep each copy it never answers for (docs/exactly-once.md).
-        self.dropped: set[str] = set()
+        self.drops = Drops()
 
     def channel(self) -> _Channel:
         if self.open_session is None:
@@ -151,8 +158,7 @@ class _Channel:
             if not self.connection.message_ended:
                 raise
             late = unanswered(lost, transport.smtp)
-            if late is None and recipient not in transport.dropped:
-                transport.dropped.add(recipient)
+            if late is None and not transport.drops.again(recipient):
                 raise
-            return unsure(transport.name, late or CLOSED_AGAIN, transport.sent_record)
+            return unsure(transport.name, late or Drops.ended, transport.sent_record)
         return way_out.TAKEN

@@ -112,6 +112,15 @@ def test_a_message_whose_connection_the_service_twice_closed_without_an_answer_i
     assert f"feedback_unsure:{ALICE}" in result.tags
 
 
+def test_a_proxy_page_answering_202_whose_connection_breaks_is_not_counted_as_sent(cortex, graph, graph_items):
+    """Graph's 202 has no body: a page cut short is a proxy's as much as a whole one is."""
+    graph.script.append(Reply(202, BLOCKED.encode(), {"Content-Type": "text/html; charset=utf-8"}, cut=40))
+    result = cortex(thehive4_case("Spam", [ALICE]), **graph_items)
+
+    assert not result.success and result.operations == []
+    assert graph.recipients() == []
+
+
 def test_an_answer_cut_short_after_the_service_took_the_message_counts_as_sent_and_goes_once(cortex, service):
     service.script.append(CUT_SHORT)
     result = cortex(thehive4_case("Spam", [ALICE, BOB]), **service.items)

@@ -278,6 +278,14 @@ def test_a_redirect_is_not_followed_and_names_the_url_item(cortex, service):
     assert len(service.script) == 0 and service.took() == [], "nothing was tried again"
 
 
+def test_a_redirect_to_a_host_written_with_terminal_controls_names_no_host(cortex, service):
+    service.script.append(Reply(307, headers={"Location": "https://\x1bc\x07\x9b2J\x08evil.example/x"}))
+    result = cortex(thehive4_case("Spam", [ALICE, BOB]), **service.items)
+
+    assert f"{named(service)} answered with a redirect (HTTP 307), which the responder does not follow" in result.error
+    assert result.error.isprintable(), repr(result.error)
+
+
 def test_a_server_error_is_tried_again_over_a_new_channel_and_everyone_is_reached(cortex, service):
     service.script.append(service.unavailable[0])
     result = cortex(thehive4_case("Spam", [ALICE, BOB]), **service.items)

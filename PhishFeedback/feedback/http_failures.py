@@ -156,6 +156,8 @@ def _towards(location: str | None) -> str:
     host = written[: written.find("]") + 1] if written.startswith("[") else written.partition(":")[0]  # no port
     if host.strip("[]").lower() != target.hostname or not target.scheme.isalpha() or len(host) > 253:
         return ""  # no host, or one the parser reads otherwise than it is written (Python 3.9 takes "h:[80]")
+    if not host.isprintable():
+        return ""  # no host name holds a control character: a terminal's escape, written for the analyst's screen
     return f" to {target.scheme}://{host}"
 
 

@@ -18,7 +18,7 @@ from feedback.smtp.transport import SmtpTransport
 from feedback.way_out import Permanent
 from testkit.cases import thehive4_case
 from testkit.cortex import cortex_config
-from testkit.smtp_server import USER, RawTcpServer
+from testkit.smtp_server import USER, LoopbackSmtp, RawTcpServer
 from testkit.trickler import Trickler
 
 NON_ASCII_PASSWORD = "Grüße-Пароль-密码 ok"
@@ -116,15 +116,26 @@ def refused_ehlo(reply: str, *, in_tls: bool, times: int = 1):
     return ehlo
 
 
-def test_an_ehlo_name_the_server_refuses_is_named_with_the_servers_reply(cortex, smtp):
-    """Exchange refuses a name it cannot take with 501 5.5.4, which read as a server without STARTTLS."""
-    smtp.faults.ehlo = refused_ehlo("501 5.5.4 Invalid domain name", in_tls=False)
-    result = cortex(thehive4_case(), smtp_ehlo_name="soc-relay.example.org")
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_an_ehlo_name_the_server_refuses_is_named_with_the_servers_reply(cortex, certificates, security):
+    """Exchange refuses a name it cannot take with 501 5.5.4, which read as a server without STARTTLS or a login."""
+    with LoopbackSmtp(certificates, tls="implicit" if security == "tls" else "starttls") as server:
+        server.faults.ehlo = refused_ehlo("501 5.5.4 Invalid domain name", in_tls=False)  # the first EHLO
+        result = cortex(thehive4_case(), smtp_port=server.port, smtp_security=security, smtp_ehlo_name="relay.example")
 
     assert not result.success
     assert "refused the EHLO name the responder gave: 501 5.5.4 Invalid domain name" in result.error
-    assert "Set smtp_ehlo_name" in result.error and "STARTTLS" not in result.error
-    assert smtp.delivered == []
+    assert "Set smtp_ehlo_name" in result.error and "STARTTLS" not in result.error and "login" not in result.error
+    assert server.delivered == []
+
+
+def test_a_relay_that_does_not_know_ehlo_is_greeted_with_helo(cortex, certificates):
+    with LoopbackSmtp(certificates, tls="none", auth=False) as relay:
+        relay.faults.ehlo = lambda lines, tls: ["502 5.5.2 Error: command not recognized"]
+        result = cortex(thehive4_case(), smtp_port=relay.port, smtp_security="none", smtp_user=None, smtp_password=None)
+
+    assert result.success, result.error
+    assert relay.recipients() == ["alice@example.org"]
 
 
 @pytest.mark.parametrize("in_tls", [False, True], ids=["before-starttls", "after-starttls"])

@@ -80,8 +80,8 @@ class Session:
                     raise Permanent(no_greeting(smtp, timeout)) from None
                 raise
         self.connection.local_hostname = smtp.ehlo_name or ehlo_name(self.connection.sock)
+        _ehlo(self.connection)
         if smtp.security == "starttls":
-            _ehlo(self.connection)
             if not self.connection.has_extn("starttls"):
                 raise Permanent(
                     f"The SMTP server {smtp.where} does not offer STARTTLS, and the responder never"
@@ -94,9 +94,12 @@ class Session:
 
 
 def _ehlo(connection: smtplib.SMTP) -> None:
-    """EHLO, whose refusal is said as such: smtplib leaves a refused EHLO's features empty, which would read as a
-    server without STARTTLS or AUTH. A 4xx (421: busy for now) is worth another session; a 5xx is final."""
+    """EHLO, whose refusal is said as such: smtplib would take HELO's word instead, and its empty features read as a
+    server without STARTTLS or AUTH. A server that does not know EHLO (500, 502) is greeted with HELO; a 4xx (421:
+    busy for now) is worth another session; another refusal is final."""
     code, said = connection.ehlo()
+    if code in (500, 502):
+        code, said = connection.helo()
     if code != 250:
         raise smtplib.SMTPHeloError(code, said)
 

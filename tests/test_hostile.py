@@ -401,8 +401,8 @@ def test_a_report_that_cannot_be_written_after_messages_went_prints_whom_the_job
 
 @pytest.fixture
 def on_a_full_disk(tmp_path, job_config):
-    """A job folder for a case whose output folder is a file system of 8 kB (a tmpfs: root only, where mount works),
-    and what fills it up."""
+    """A job folder for a case whose output folder is a file system of 256 kB (a tmpfs: root only, where mount
+    works), and what fills it up."""
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
     mounted = []
@@ -411,7 +411,7 @@ def on_a_full_disk(tmp_path, job_config):
         job = write_job(tmp_path, case, job_config())
         (job / "output").mkdir()
         mounting = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", str(job / "output")], capture_output=True
+            ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(job / "output")], capture_output=True
         )
         if mounting.returncode != 0:
             pytest.skip(f"no tmpfs here: {mounting.stderr.decode(errors='replace')}")
@@ -433,8 +433,8 @@ def fill(folder: Path) -> None:
 
 
 def test_a_disk_that_fills_up_while_messages_go_out_still_records_whom_the_job_mailed(on_a_full_disk, smtp):
-    """Full from the first message on: no room for a second copy of the report, which the report of two reporters fits
-    in, where the one before was."""
+    """Full from the first message on: no room left for the second copy of the report that replaces it, but the room
+    the job reserved."""
     job = on_a_full_disk(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]))
     smtp.faults.on_data = lambda: fill(job / "output") if not smtp.delivered else None
     result = finish_job(start_job(job), job)
@@ -445,9 +445,19 @@ def test_a_disk_that_fills_up_while_messages_go_out_still_records_whom_the_job_m
     assert result.output["full"]["message"] == "Feedback 'Spam' sent to 2 reporter(s)."
 
 
+@pytest.mark.parametrize("verdict", ["Spam", "Nonsense"], ids=["sent", "refused"])
+def test_a_job_leaves_its_report_alone_in_the_output_folder(tmp_path, job_config, smtp, verdict):
+    """The room reserved for a full disk is given back however the job ends."""
+    job = write_job(tmp_path, thehive4_case(verdict), job_config())
+    result = finish_job(start_job(job), job)
+
+    assert result.output is not None and result.success == (verdict == "Spam")
+    assert [entry.name for entry in (job / "output").iterdir()] == ["output.json"]
+
+
 def test_a_full_disk_with_no_room_for_the_whole_report_still_takes_its_records(on_a_full_disk, smtp):
-    """A hundred refused values make the report longer than the block the one before it held; the records fit."""
-    junk = [f"user_email:not-an-address-{i}" for i in range(100)]
+    """Two thousand refused values make the report longer than the room the job reserved; the records fit."""
+    junk = [f"user_email:not-an-address-{i}" for i in range(2000)]
     job = on_a_full_disk(thehive4_case("Spam", ["alice@example.org"], tags=junk))
     smtp.faults.on_data = lambda: fill(job / "output")
     result = finish_job(start_job(job), job)

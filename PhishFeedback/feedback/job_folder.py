@@ -23,6 +23,8 @@ _SURROGATES = "[\ud800-\udfff]"
 DEEPEST_ECHO = 100
 
 _temporary_names = itertools.count()
+# The room reserve_room keeps: the records of some 400 reporters, in a file Cortex does not read.
+RESERVE, RESERVED = ".output.reserve", 64 * 1024
 
 
 def path(*parts: str) -> str:
@@ -41,48 +43,46 @@ def json_text(value: object) -> str:
 
 def write_output_text(text: str) -> None:
     """output.json holding `text` (JSON made of `json_text`'s), whole or not at all (a temporary file renamed over
-    it): Cortex may read it at any moment, once the job was killed."""
+    it): Cortex may read it at any moment, once the job was killed. On a disk found full, the reserved room is given
+    back, and the report replaced in it."""
     folder = path("output")
     os.makedirs(folder, exist_ok=True)
-    report = os.path.join(folder, "output.json")
+    try:
+        _replace(folder, text)
+    except OSError as failure:
+        if failure.errno not in (errno.ENOSPC, errno.EDQUOT) or not release_room():
+            raise
+        _replace(folder, text)
+
+
+def _replace(folder: str, text: str) -> None:
     temporary = os.path.join(folder, f".output.json.{os.getpid()}.{next(_temporary_names)}")
     try:
-        try:
-            with open(temporary, "w", encoding="utf-8") as file:
-                file.write(text)
-            os.replace(temporary, report)
-        finally:
-            if os.path.lexists(temporary):
-                os.remove(temporary)
-    except OSError as failure:
-        if failure.errno not in (errno.ENOSPC, errno.EDQUOT):
-            raise
-        _write_in_place(report, text, failure)
-
-
-def _write_in_place(report: str, text: str, full: OSError) -> None:
-    """A full disk leaves no room for a second copy: the text is written over the report before it, where it fits in
-    that report's blocks (the records alone do); else the full disk's error stands. The report is emptied first, and
-    again if the write fails: Cortex then shows what the job printed, never half a report, which it would wait on
-    for ever (docs/cortex-and-thehive.md §1)."""
-    data = text.encode("utf-8")
-    try:
-        room = os.stat(report).st_blocks * 512
-    except OSError:
-        raise full from None
-    if len(data) > room:
-        raise full
-    descriptor = os.open(report, os.O_WRONLY)
-    try:
-        os.ftruncate(descriptor, 0)
-        try:
-            if os.write(descriptor, data) != len(data):
-                raise full
-        except OSError:
-            os.ftruncate(descriptor, 0)
-            raise
+        with open(temporary, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, os.path.join(folder, "output.json"))
     finally:
-        os.close(descriptor)
+        if os.path.lexists(temporary):
+            os.remove(temporary)
+
+
+def reserve_room() -> None:
+    """Room kept beside the report for a disk that fills up while the messages go out: a report is replaced by a
+    second copy, which would then find no space, and the record of those mailed would be lost with it."""
+    try:
+        with open(path("output", RESERVE), "wb") as file:
+            file.write(bytes(RESERVED))
+    except OSError:  # a disk already full: the reports say what they can
+        release_room()
+
+
+def release_room() -> bool:
+    """The reserved room given back; whether there was any."""
+    try:
+        os.remove(path("output", RESERVE))
+    except OSError:
+        return False
+    return True
 
 
 def report_so_far() -> dict | None:

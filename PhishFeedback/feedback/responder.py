@@ -22,7 +22,16 @@ if TYPE_CHECKING:
 Responder = startup.responder_base(sys.argv[0])
 
 from feedback.errors import PhishFeedbackError
-from feedback.job_folder import missing_input, path, report_so_far, unreadable_input, write_failure, write_output
+from feedback.job_folder import (
+    missing_input,
+    path,
+    release_room,
+    report_so_far,
+    reserve_room,
+    unreadable_input,
+    write_failure,
+    write_output,
+)
 from feedback.outcome import Outcome
 from feedback.redaction import remember_secrets, secret_item, spare
 from feedback.startup import ENDED_BEFORE_SENDING
@@ -45,6 +54,7 @@ class CortexJob(Responder):
                 file=sys.stderr,
             )
             sys.exit(1)
+        reserve_room()
         try:
             outcome = respond(self)
         except PhishFeedbackError as failure:
@@ -104,6 +114,8 @@ def run_as_cortex_job(respond: Callable[[CortexJob], Outcome]) -> None:
         job.run_flow(respond)
     except Exception as unexpected:  # the one place that must catch everything
         _report_unexpected(unexpected)
+    finally:
+        release_room()
 
 
 def _report_unexpected(error: Exception) -> None:

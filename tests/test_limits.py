@@ -122,15 +122,18 @@ def test_throttling_reply_is_retried_after_a_pause_and_everyone_is_reached(corte
     assert gaps(smtp)[1] >= 1.0, "the server asked to slow down: the next session waits"
 
 
-def test_postfixs_recipient_rate_limit_pauses_the_session_and_every_reporter_is_reached(cortex, smtp):
-    """smtpd_client_recipient_rate_limit refuses every recipient past it until its time unit is over: the reply is
-    about the client, as throttling is, not about the reporter it comes to, whose tries it would use up."""
-    smtp.faults.rcpt_rate = (2, 2.0)
+def test_postfixs_recipient_rate_limit_stops_the_job_and_names_smtp_max_per_minute(cortex, smtp):
+    """smtpd_client_recipient_rate_limit refuses every recipient past it until its time unit (a minute) is over: the
+    reply is about the client, not about the reporter it comes to, and no pause within the back-off lifts it."""
+    smtp.faults.rcpt_rate = (2, 60.0)
     result = cortex(thehive4_case("Spam", CAMPAIGN[:5]), smtp_retries=2)
 
     assert result.success, result.error
-    assert result.output["full"]["failed"] == []
-    smtp.assert_each_got_exactly_one(CAMPAIGN[:5], one_per_message=True)
+    assert notified(result) == CAMPAIGN[:2]
+    reasons = failed(result)
+    assert list(reasons) == CAMPAIGN[2:5]
+    assert all("Set smtp_max_per_minute below the server's rate" in reason for reason in reasons.values()), reasons
+    assert smtp.said.count(f"RCPT {CAMPAIGN[2]}") == 1, "asked once"
 
 
 def test_throttling_that_lasts_ends_with_the_servers_reply(cortex, smtp):

@@ -77,12 +77,13 @@ def test_a_4xx_to_mail_from_throttles_every_message_and_a_5xx_refuses_the_sender
 @pytest.mark.parametrize(
     ("text", "means"),
     [
-        ("4.7.1 Error: too many recipients from 192.0.2.7", replies.THROTTLED),
-        ("4.7.1 Error: too much mail from 192.0.2.7", replies.THROTTLED),
+        ("4.7.1 Error: too many recipients from 192.0.2.7", replies.CLIENT_RATE),
+        ("4.7.1 Error: too much mail from 192.0.2.7", replies.CLIENT_RATE),
         ("4.5.3 Error: too many recipients", replies.DEFERRED),
+        ("4.2.1 <bob@example.org>: Recipient address rejected: too many messages from soc@ to him", replies.DEFERRED),
     ],
 )
-def test_postfix_past_a_rate_of_its_client_throttles_every_message_where_a_full_message_defers_one(text, means):
+def test_postfix_past_a_rate_of_its_client_stops_every_message_where_one_reporters_refusal_defers_one(text, means):
     assert meaning(RECIPIENT, 450, text) == meaning(MESSAGE, 450, text) == means
 
 

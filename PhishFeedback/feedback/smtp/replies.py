@@ -17,7 +17,8 @@ SENDER, RECIPIENT, MESSAGE = "sender", "recipient", "message"
 
 QUOTA = "quota"  # the mailbox may send no more for now: stop, the next run goes on
 CLOSED = "closed"  # 421: the server ends the session; reconnect and go on
-THROTTLED = "throttled"  # a 4xx to MAIL FROM, or past a client rate anywhere: pause, reconnect and go on
+THROTTLED = "throttled"  # a 4xx to MAIL FROM: pause, reconnect and go on
+CLIENT_RATE = "client rate"  # past the server's rate for this client, counted over a minute or more: stop
 DEFERRED = "deferred"  # a 4xx about this message or recipient: try it later, go on with the others
 REFUSED = "refused"  # a 5xx about this message or recipient: final for this reporter
 SENDER_REFUSED = "sender refused"  # a 5xx to MAIL FROM, or about the sender later: final for everyone
@@ -36,10 +37,10 @@ _SENDER_REJECTED = r"(?i)sender address rejected"
 # MAIL FROM, about the reporter the message is for, unless it speaks of sending.
 _A_MAILBOX = r"(?i)\b(mailbox|inbox|over\s+quota|disk\s+quota|storage)\b"
 _SENDING = r"(?i)\b(send\w*|submission\w*|outbound|daily|rate)\b"
-# Postfix past its client rate limits (smtpd_client_recipient_rate_limit and its kin), at any step: the reply is
-# about the client, as a 4xx to MAIL FROM is, and pausing is what lifts it ("450 4.7.1 Error: too many recipients
-# from 192.0.2.7").
-_CLIENT_RATE = r"(?i)\btoo (many \w+|much mail) from\b"
+# Postfix past a client rate of its anvil (smtpd_client_recipient_rate_limit, smtpd_client_message_rate_limit),
+# counted over anvil_rate_time_unit (a minute unless set): "450 4.7.1 Error: too many recipients from 192.0.2.7".
+# About the client, not the reporter it comes to, and no pause within the back-off lifts it.
+_CLIENT_RATE = r"^\s*4\.7\.\d{1,3}\s+Error: too (many \w+|much mail) from\b"
 # X.3.4: the message is larger than the server takes (Postfix's message_size_limit, at MAIL FROM for the
 # SIZE= smtplib announces, or at the end of the message).
 _TOO_LARGE = r"^\s*5\.3\.4\b"
@@ -63,7 +64,9 @@ def meaning(step: str, code: int, text: str, sender: str = "") -> str:
         return CLOSED
     if code >= 500 and (re.match(_TOO_LARGE, said) or (step == SENDER and code == 552)):
         return TOO_LARGE
-    if step == SENDER or (code < 500 and re.search(_CLIENT_RATE, said)):
+    if 400 <= code < 500 and re.match(_CLIENT_RATE, said):
+        return CLIENT_RATE
+    if step == SENDER:
         return SENDER_REFUSED if code >= 500 else THROTTLED
     if _about_the_sender(code, text, said, sender):
         # The sender refused after MAIL FROM (Exchange's SendAsDenied at the end of a message, its 5.1.8 and

@@ -112,6 +112,12 @@ class SmtpTransport(Transport):
                 " this job is about that size: raise the server's size limit (Postfix: message_size_limit) or"
                 " shorten the template."
             )
+        if meaning == replies.CLIENT_RATE:
+            return stop(
+                f"{self.name} limits what this client sends in a time ({reply}): nothing more went out in this job."
+                " Set smtp_max_per_minute below the server's rate (Postfix: smtpd_client_recipient_rate_limit, per"
+                " anvil_rate_time_unit), then run the responder again: it mails only those not reached."
+            )
         if meaning == replies.CLOSED:
             return Answer(way_out.RECONNECT, f"{self.name} closed the session ({reply})", None)
         if meaning == replies.THROTTLED:

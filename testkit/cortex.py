@@ -125,13 +125,15 @@ def run_job(
     timeout: float = 120,
     python_dir: Path | None = None,
     stop_after: float | None = None,
+    stop_signal: int = signal.SIGTERM,
     **job,
 ) -> JobResult:
     """Execute the script by path from the responders root, with the job folder as its only argument.
 
     `python3` is looked up on PATH, as the script's #! line does; first there comes `python_dir`,
     else $PHISHFEEDBACK_JOB_PYTHON (tests/conftest.py's `job_python`: another Python than the tests'), else
-    the tests' own Python. `stop_after` seconds, if given, end with Cortex's SIGTERM.
+    the tests' own Python. `stop_after` seconds, if given, end with Cortex's SIGTERM (or `stop_signal`: SIGINT is a
+    Ctrl-C).
     """
     folder = write_job(workdir, data, config, **job)
     process = start_job(folder, python_dir)
@@ -140,7 +142,7 @@ def run_job(
         # took over SIGTERM: so do these seconds, whatever a busy machine makes of the start of Python.
         wait_until_it_handles_sigterm(process)
         time.sleep(stop_after)
-        process.terminate()
+        process.send_signal(stop_signal)
     return finish_job(process, folder, timeout)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -164,10 +165,20 @@ def cortex(tmp_path, job_config):
     override configuration items."""
 
     def run(
-        data, *, data_type="thehive:case", tlp=2, pap=2, parameters=None, stop_after=None, manifest=MANIFEST, **items
+        data,
+        *,
+        data_type="thehive:case",
+        tlp=2,
+        pap=2,
+        parameters=None,
+        stop_after=None,
+        stop_signal=signal.SIGTERM,
+        manifest=MANIFEST,
+        **items,
     ) -> JobResult:
-        job = {"data_type": data_type, "tlp": tlp, "pap": pap, "parameters": parameters, "stop_after": stop_after}
-        return run_job(tmp_path, data, job_config(manifest, **items), **job)
+        job = {"data_type": data_type, "tlp": tlp, "pap": pap, "parameters": parameters}
+        stop = {"stop_after": stop_after, "stop_signal": stop_signal}
+        return run_job(tmp_path, data, job_config(manifest, **items), **job, **stop)
 
     return run
 

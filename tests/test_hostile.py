@@ -44,6 +44,7 @@ from testkit.cortex import (
     read_output,
     run_job,
     start_job,
+    wait_until_it_handles_sigterm,
     write_job,
 )
 from testkit.records import failed, notified
@@ -179,8 +180,8 @@ def test_ctrl_c_while_the_server_decides_on_a_message_waits_for_its_verdict_and_
 def test_ctrl_c_before_sending_says_nothing_was_sent_or_tagged(cortex, smtp):
     with RawTcpServer("silent") as thehive:
         url = f"http://{thehive.host}:{thehive.port}"
-        threading.Timer(1.5, interrupt_jobs).start()
-        result = cortex(thehive4_case(), thehive_url=url, thehive_apikey="k3y", smtp_timeout=30)
+        stop = {"stop_after": 1.5, "stop_signal": signal.SIGINT}
+        result = cortex(thehive4_case(), thehive_url=url, thehive_apikey="k3y", smtp_timeout=30, **stop)
 
     assert result.error == (
         "The job was interrupted (SIGINT) before any feedback was sent: nothing was sent or tagged."
@@ -189,19 +190,10 @@ def test_ctrl_c_before_sending_says_nothing_was_sent_or_tagged(cortex, smtp):
     assert "Traceback" not in result.everything_printed() and smtp.delivered == []
 
 
-def catches_sigterm(process: subprocess.Popen) -> bool:
-    """Whether the job has taken over SIGTERM (Linux's /proc), its first act."""
-    status = Path(f"/proc/{process.pid}/status").read_text()
-    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:")).split()[1]
-    return bool(int(caught, 16) >> (signal.SIGTERM - 1) & 1)
-
-
 def test_job_killed_while_it_loads_its_modules_leaves_a_report_that_says_nothing_was_sent(tmp_path, job_config):
     job = write_job(tmp_path, thehive4_case(), job_config())
     process = start_job(job)
-    waited = time.monotonic() + 30
-    while process.poll() is None and not catches_sigterm(process) and time.monotonic() < waited:
-        time.sleep(0.001)
+    wait_until_it_handles_sigterm(process)
     process.kill()
     result = finish_job(process, job)
 

@@ -15,7 +15,7 @@ from feedback.delivery import deliver
 from feedback.reach import Reach
 from feedback.smtp import replies
 from feedback.smtp.replies import MESSAGE, RECIPIENT, SENDER, meaning
-from feedback.way_out import ACCEPTED, DEFERRED, Answer
+from feedback.way_out import ACCEPTED, DEFERRED, Answer, Permanent
 from testkit.cases import thehive4_case
 
 
@@ -293,3 +293,30 @@ def test_a_sigterm_after_an_unexpected_error_cannot_drop_the_record_of_who_was_m
             signal.signal(signum, handler)
 
     assert [item.recipient for item in delivery.sent] == ["alice@example.org"]
+
+
+class _RefusedForGoodAsSigtermComes(_AtOnce):
+    """Takes the first message; at the second, Cortex's SIGTERM comes while the way out fails for good."""
+
+    def send(self, message, recipient: str) -> Answer:
+        if recipient == "alice@example.org":
+            return Answer(ACCEPTED, "", None)
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise Permanent("The certificate of the way out could not be verified. Put its CA in cacerts.")
+
+
+def test_a_failure_for_good_that_comes_with_cortexs_sigterm_keeps_its_reason(composer):
+    """No run mends it: its advice, not jobTimeout's, is what the analyst must read."""
+    config, messages = composer(thehive4_case("Spam", ("alice@example.org", "bob@example.org", "carol@example.org")))
+    before = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    stopping.install()
+    try:
+        deadline = time.monotonic() + 30
+        delivery = deliver(messages, _RefusedForGoodAsSigtermComes(), config.limits, deadline, lambda item, at: None)
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+
+    assert [item.recipient for item in delivery.sent] == ["alice@example.org"]
+    assert [f.address for f in delivery.failed] == ["bob@example.org", "carol@example.org"]
+    assert all(f.reason.startswith("The certificate of the way out") for f in delivery.failed), delivery.failed

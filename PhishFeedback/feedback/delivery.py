@@ -156,7 +156,10 @@ class _Account:
             item = self.pending[0]
             self._wait_for_slot()
             with stopping.held():
-                self._send_one(channel, item)
+                try:
+                    self._send_one(channel, item)
+                except Permanent as final:  # as final as a halt: a SIGTERM meanwhile leaves it its reason
+                    raise _Halt(str(final)) from None
 
     def _send_one(self, channel, item: Outgoing) -> None:
         started = time.monotonic()

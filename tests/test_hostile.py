@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from feedback.case import read_report
+from feedback.delivery import Failure
 from feedback.interim_report import InterimReport
 from feedback.messages import Outgoing
 from feedback.plan import decide
@@ -283,6 +284,7 @@ def test_a_bug_once_a_message_was_accepted_keeps_its_record_and_says_it_is_a_bug
 
     def respond(cortex_job):
         interim.accepted(Outgoing("alice@example.org", "<1@example.org>", None), datetime.now(timezone.utc))
+        interim.unsure(Failure("bob@example.org", "no answer", True))
         raise RuntimeError("a bug in the final report")
 
     run_as_cortex_job(respond)
@@ -292,6 +294,7 @@ def test_a_bug_once_a_message_was_accepted_keeps_its_record_and_says_it_is_a_bug
     assert {"feedback_sent:alice@example.org", "mail sent"} <= {op["tag"] for op in output["operations"]}
     assert output["full"]["message"].startswith("Phish_Feedback stopped on an unexpected RuntimeError at test_hostile")
     assert "those the mail service accepted are recorded" in output["full"]["message"]
+    assert "the whole message to bob@example.org and never answered" in output["full"]["message"], "look first"
 
 
 def test_a_bug_before_any_message_was_accepted_says_nothing_was_tagged(tmp_path, job_config, monkeypatch):

@@ -131,7 +131,7 @@ def _report_unexpected(error: Exception) -> None:
     if kept is not None and kept.get("success") is True and isinstance(kept.get("full"), dict):  # messages went
         kept["full"]["message"] = (
             f"{said} once messages had gone out: those the mail service accepted are recorded, and the next run does"
-            f" not mail them again. {bug}"
+            f" not mail them again. {bug} The report written as they went said: {kept['full'].get('message')}"
         )
         try:
             write_output(kept)

@@ -152,8 +152,9 @@ class Faults:
     # The lines of each EHLO reply, from aiosmtpd's and whether the session is under TLS: extra AUTH lines, or a
     # refusal (a last line that is no 250; a 421 closes the connection).
     ehlo: Callable[[list[str], bool], list[str]] | None = None
-    # A reply the server sends with its next 354, in the same write, before the message came (once).
+    # A reply the server sends with its next `early_replies` 354s, in the same write, before the message came.
     early_reply: str = ""
+    early_replies: int = 1
     # A reply the server sends in place of every 354 (a server out of step: it then reads no message).
     data_reply: str = ""
     # Called when the client says QUIT, before the server answers it.
@@ -333,8 +334,8 @@ class _Smtpd(SMTP):
 
     async def push(self, status: str):
         faults = self.event_handler.server.faults
-        if isinstance(status, str) and status.startswith("354") and faults.early_reply:
-            status, faults.early_reply = f"{status}\r\n{faults.early_reply}", ""
+        if isinstance(status, str) and status.startswith("354") and faults.early_reply and faults.early_replies > 0:
+            status, faults.early_replies = f"{status}\r\n{faults.early_reply}", faults.early_replies - 1
         elif isinstance(status, str) and status.startswith("354") and faults.data_reply:
             status = faults.data_reply
         await super().push(status)

@@ -199,6 +199,17 @@ def test_a_reply_that_comes_before_the_message_is_no_verdict_on_it(cortex, smtp)
     smtp.assert_each_got_exactly_one(["alice@example.org", "bob@example.org"], one_per_message=True)
 
 
+def test_a_server_that_keeps_replying_before_the_message_is_never_sent_it_and_is_said_out_of_step(cortex, smtp):
+    smtp.faults.early_reply, smtp.faults.early_replies = "250 2.0.0 Ok: queued as EARLY", 99
+    result = cortex(thehive4_case(), smtp_retries=1)
+
+    assert not result.success and smtp.delivered == []
+    assert (
+        f"the SMTP server 127.0.0.1:{smtp.port} replied before the message was sent, out of step with SMTP, so the"
+        " message was not sent (after 2 attempt(s))" in result.error
+    )
+
+
 def test_a_250_to_data_is_told_as_a_server_out_of_step_not_as_a_refusal(cortex, smtp):
     smtp.faults.data_reply = "250 2.0.0 Ok"
     result = cortex(thehive4_case(), smtp_retries=1, smtp_timeout=2)

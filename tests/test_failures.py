@@ -105,7 +105,7 @@ def test_missing_sender_names_the_setting(cortex, smtp):
         ("soc", "it has no '@'"),
         ("SOC soc@example.org", "not one plain e-mail address"),
         ("soc@example.org, cert@example.org", "holds 2 addresses"),
-        ("SOC <soc@example.org>;", "holds 2 addresses"),
+        ("SOC <soc@example.org>;", "holds a ',' or ';' beside its address"),
         ("SOC <soc@example.org> desk", "holds 2 addresses"),
     ],
 )

@@ -109,9 +109,10 @@ def _mailbox(name: str, value: str, role: str) -> tuple[str, str]:
     read = f"'{name}' is '{' '.join(value.split())[:120]}'"
     pairs = _address_pairs(value)
     if len(pairs) != 1:
+        addresses = sum(pair != ("", "") for pair in pairs)
+        held = "a ',' or ';' beside its address" if addresses == 1 else f"{len(pairs)} addresses"
         raise ConfigError(
-            f"{read}, which holds {len(pairs)} addresses; it must hold exactly one {role} address,"
-            f" like SOC <soc@example.org>. {WHERE}"
+            f"{read}, which holds {held}; it must hold exactly one {role} address, like SOC <soc@example.org>. {WHERE}"
         )
     display_name, address = pairs[0]
     # The parser gives '' for what it cannot read (`soc@`, `SOC <soc@>`): the text itself says why.
@@ -133,8 +134,9 @@ def _mailbox(name: str, value: str, role: str) -> tuple[str, str]:
 
 def _address_pairs(value: str) -> list[tuple[str, str]]:
     """The (name, address) pairs of a value, read alike on every Python: 3.13's parser (and the security releases'
-    of 3.9 to 3.12) reads a value with anything beside its address, `SOC <soc@example.org>;` say, as no address at
-    all, and the name would be lost without a word; the earlier reading lets the error say what is there."""
+    of 3.9 to 3.12) gives nothing for a value with anything beside its address, `SOC <soc@example.org>;` say, whose
+    address alone was then taken from between its brackets, the name lost without a word; the earlier reading lets
+    the error say what is there."""
     try:
         return getaddresses([value], strict=False)
     except TypeError:  # a Python with no strict reading: the earlier one is its only one

@@ -21,7 +21,8 @@ ENDED_BEFORE_SENDING = (
 
 
 def prepare() -> None:
-    # The report a kill leaves while the modules load; the responder writes it again, and says if it cannot.
+    """The report a kill leaves while the modules load (the responder writes it again, and says if it cannot), then
+    the signals taken over and the output scrubbed."""
     try:
         write_output({"success": False, "errorMessage": ENDED_BEFORE_SENDING})
     except OSError:

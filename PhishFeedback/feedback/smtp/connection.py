@@ -123,6 +123,7 @@ class _BoundedReplies:
         return line
 
     def peek(self) -> bytes:
+        """What is read and not yet taken, else what one read gives (on a socket that does not wait: nothing)."""
         return self.file.peek(1)
 
     def close(self) -> None:

@@ -16,11 +16,7 @@ from collections.abc import Callable
 from functools import cache
 
 from feedback.alarm import Clock, timeout_within
-from feedback.smtp.connection import (
-    OutOfTime,
-    PlainConnection,
-    TlsConnection,
-)
+from feedback.smtp.connection import OutOfTime, PlainConnection, TlsConnection
 from feedback.smtp.failures import no_greeting, permanent
 from feedback.smtp.settings import SmtpSettings
 from feedback.way_out import Permanent

@@ -396,17 +396,17 @@ def test_a_report_that_cannot_be_written_after_messages_went_prints_whom_the_job
 
 @pytest.fixture
 def on_a_full_disk(tmp_path, job_config):
-    """A job folder for a case whose output folder is a file system of 256 kB (a tmpfs: root only, where mount
-    works), and what fills it up."""
+    """A job folder for a case whose output folder is a small file system (a tmpfs: root only, where mount works),
+    256 kB unless said."""
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
     mounted = []
 
-    def job_for(case: dict) -> Path:
+    def job_for(case: dict, size: str = "256k") -> Path:
         job = write_job(tmp_path, case, job_config())
         (job / "output").mkdir()
         mounting = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(job / "output")], capture_output=True
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(job / "output")], capture_output=True
         )
         if mounting.returncode != 0:
             pytest.skip(f"no tmpfs here: {mounting.stderr.decode(errors='replace')}")
@@ -427,10 +427,11 @@ def fill(folder: Path) -> None:
             pass
 
 
-def test_a_disk_that_fills_up_while_messages_go_out_still_records_whom_the_job_mailed(on_a_full_disk, smtp):
+@pytest.mark.parametrize("size", ["256k", "8k"], ids=["room-reserved", "a-page-reserved"])
+def test_a_disk_that_fills_up_while_messages_go_out_still_records_whom_the_job_mailed(on_a_full_disk, smtp, size):
     """Full from the first message on: no room left for the second copy of the report that replaces it, but the room
-    the job reserved."""
-    job = on_a_full_disk(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]))
+    the job reserved (all it asked for, or the one page left at its start)."""
+    job = on_a_full_disk(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]), size)
     smtp.faults.on_data = lambda: fill(job / "output") if not smtp.delivered else None
     result = finish_job(start_job(job), job)
 

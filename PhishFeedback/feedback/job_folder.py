@@ -44,7 +44,7 @@ def json_text(value: object) -> str:
 def write_output_text(text: str) -> None:
     """output.json holding `text` (JSON made of `json_text`'s), whole or not at all (a temporary file renamed over
     it): Cortex may read it at any moment, once the job was killed. On a disk found full, the reserved room is given
-    back, and the report replaced in it."""
+    back, the report replaced in it, and what the report before it held reserved for the next."""
     folder = path("output")
     os.makedirs(folder, exist_ok=True)
     try:
@@ -53,6 +53,7 @@ def write_output_text(text: str) -> None:
         if failure.errno not in (errno.ENOSPC, errno.EDQUOT) or not release_room():
             raise
         _replace(folder, text)
+        reserve_room()
 
 
 def _replace(folder: str, text: str) -> None:
@@ -72,8 +73,8 @@ def reserve_room() -> None:
     try:
         with open(path("output", RESERVE), "wb") as file:
             file.write(bytes(RESERVED))
-    except OSError:  # a disk already full: the reports say what they can
-        release_room()
+    except OSError:  # a disk nearly full: what was written of it is room all the same
+        pass
 
 
 def release_room() -> bool:

@@ -6,6 +6,7 @@ way (testkit/http_faults.py), as Cortex runs the job; a service's own replies ar
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from testkit.gmail_api import google_error, rate_limited
 from testkit.graph_api import THROTTLED, UNAVAILABLE, error
 from testkit.http_faults import AS_USUAL, CUT_SHORT, DROPPED, TAKEN_THEN_DROPPED, page, stalled
 from testkit.https_server import Reply
+from testkit.proxy import ConnectProxy
 from testkit.records import failed, notified, unsure
 
 ALICE, BOB, CAROL = "alice@example.org", "bob@example.org", "carol@example.org"
@@ -110,6 +112,26 @@ def test_a_message_whose_connection_the_service_twice_closed_without_an_answer_i
         f"{named(service)} had the whole message but closed the connection without answering, for the second time:"
     )
     assert f"feedback_unsure:{ALICE}" in result.tags
+
+
+def test_a_message_dropped_twice_behind_cortexs_proxy_is_not_sent_a_third_time_nor_blamed_on_the_proxy(
+    cortex, service, monkeypatch
+):
+    """urllib3 names a connection the service ended through a working tunnel a proxy's failure."""
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    service.script.extend([TAKEN_THEN_DROPPED, TAKEN_THEN_DROPPED])
+    proxy = ConnectProxy()
+    try:
+        result = cortex(thehive4_case("Spam", [ALICE, BOB]), **service.items, smtp_retries=3, proxy_https=proxy.url)
+    finally:
+        proxy.close()
+
+    assert proxy.tunnels, "through the proxy"
+    assert service.took() == [ALICE, ALICE, BOB]
+    assert result.success, result.error
+    assert unsure(result)[ALICE].startswith(f"{named(service)} had the whole message but closed the connection")
+    assert "proxy" not in json.dumps(result.output["full"])
 
 
 def test_a_proxy_page_answering_202_whose_connection_breaks_is_not_counted_as_sent(cortex, graph, graph_items):

@@ -26,7 +26,6 @@ from feedback.http_failures import (
     TimedOut,
     TooLarge,
     Unanswered,
-    Unreachable,
     tls_failure,
     unreachable,
 )
@@ -204,8 +203,9 @@ def requested(session, method: str, url: str, limit: int, timeout: float, **requ
         raise TimedOut(timeout, sent=False) from None
     except requests.Timeout:
         raise TimedOut(timeout, sent=True) from None
-    except requests.exceptions.ProxyError:
-        raise Unreachable("the proxy refused or dropped the connection", "ProxyError") from None
+    except requests.exceptions.ProxyError as failure:
+        # urllib3 names a connection the server ended through a working tunnel a proxy's failure too.
+        raise unreachable(failure, proxied=True) from None
     except (requests.RequestException, OSError) as failure:
         raise unreachable(failure) from None
     if 300 <= response.status_code < 400:  # not followed, so not read: http_exchange raises Redirected

@@ -171,13 +171,16 @@ class Unanswered(ConnectionError):
     connection (feedback/api_session.py), read by `unreachable`."""
 
 
-def unreachable(failure: BaseException) -> Unreachable:
-    """A connection that failed, in words: refused, ended with no answer to a whole request, or the failure's kind."""
+def unreachable(failure: BaseException, proxied: bool = False) -> Unreachable:
+    """A connection that failed, in words: refused, ended with no answer to a whole request, or the failure's kind;
+    `proxied`, a failure the client put on the proxy."""
     kind = type(failure).__name__
-    if _cause(failure, ConnectionRefusedError) is not None:
-        return Refused(REFUSED, kind)
     if _cause(failure, Unanswered) is not None:
         return Unreachable("the connection closed with no answer to the whole request", kind, sent=True)
+    if proxied:
+        return Unreachable("the proxy refused or dropped the connection", "ProxyError")
+    if _cause(failure, ConnectionRefusedError) is not None:
+        return Refused(REFUSED, kind)
     return Unreachable(f"the connection failed: {kind}", kind)
 
 

@@ -23,8 +23,9 @@ _SURROGATES = "[\ud800-\udfff]"
 DEEPEST_ECHO = 100
 
 _temporary_names = itertools.count()
-# The room reserve_room keeps: the records of some 400 reporters, in a file Cortex does not read.
-RESERVE, RESERVED = ".output.reserve", 64 * 1024
+# The room reserve_room keeps, in a file Cortex does not read. A report replaced on a full disk needs room for itself
+# beside the one before it: this holds a report of about half its size, the records of some 300 reporters.
+RESERVE, RESERVED = ".output.reserve", 128 * 1024
 
 
 def path(*parts: str) -> str:
@@ -57,6 +58,7 @@ def write_output_text(text: str) -> None:
 
 
 def _replace(folder: str, text: str) -> None:
+    """A temporary file renamed over output.json: the report is the old one or the new one, never half of either."""
     temporary = os.path.join(folder, f".output.json.{os.getpid()}.{next(_temporary_names)}")
     try:
         with open(temporary, "w", encoding="utf-8") as file:
@@ -72,7 +74,7 @@ def reserve_room() -> None:
     second copy, which would then find no space, and the record of those mailed would be lost with it."""
     try:
         with open(path("output", RESERVE), "wb") as file:
-            file.write(bytes(RESERVED))
+            file.write(os.urandom(RESERVED))  # zeros would take no room where the file system compresses (ZFS, btrfs)
     except OSError:  # a disk nearly full: what was written of it is room all the same
         pass
 

@@ -157,6 +157,8 @@ class Faults:
     early_replies: int = 1
     # A reply the server sends in place of every 354 (a server out of step: it then reads no message).
     data_reply: str = ""
+    # The reply to a message's end, once it is delivered.
+    accepted_reply: str = "250 2.0.0 Message accepted"
     # Called when the client says QUIT, before the server answers it.
     on_quit: Callable[[], None] | None = None
     # Called when a message has arrived; an accepted one is delivered, then answered `verdict_delay` s later.
@@ -290,7 +292,7 @@ class _Handler:
         session.messages = getattr(session, "messages", 0) + 1
         # Committed before the answer, as real servers do: a client gone meanwhile does not take the message back.
         await asyncio.sleep(faults.verdict_delay)
-        return "250 2.0.0 Message accepted"
+        return faults.accepted_reply
 
     async def auth_XOAUTH2(self, server, args):
         """aiosmtpd runs one handler method per AUTH mechanism; LOGIN and PLAIN stay offered beside it."""

@@ -210,6 +210,16 @@ def test_a_server_that_keeps_replying_before_the_message_is_never_sent_it_and_is
     )
 
 
+def test_a_message_whose_end_the_server_takes_with_another_2xx_than_250_counts_as_sent(cortex, smtp):
+    """RFC 5321 has clients read a reply's first digit; smtplib takes 250 alone."""
+    smtp.faults.accepted_reply = "252 2.0.0 Ok: queued as 4F2B1"
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]))
+
+    assert result.success, result.error
+    assert notified(result) == ["alice@example.org", "bob@example.org"]
+    smtp.assert_each_got_exactly_one(["alice@example.org", "bob@example.org"], one_per_message=True)
+
+
 def test_a_250_to_data_is_told_as_a_server_out_of_step_not_as_a_refusal(cortex, smtp):
     smtp.faults.data_reply = "250 2.0.0 Ok"
     result = cortex(thehive4_case(), smtp_retries=1, smtp_timeout=2)

@@ -45,6 +45,7 @@ class _Timed:
     def __init__(self, *args: object, clock: Clock, **kwargs: object) -> None:
         self.clock = clock
         self.message_ended = False  # the whole message went, and the server's verdict on it has not come yet
+        self.message_went = False  # the whole message went in this transaction (its verdict come or not)
         super().__init__(*args, **kwargs)
 
     def _get_socket(self, *args: object):
@@ -85,7 +86,7 @@ class _Timed:
             self._cut()
             raise
         if message:
-            self.message_ended = True
+            self.message_ended = self.message_went = True
             self.sock.settimeout(max(self.timeout, MESSAGE_END_WAIT))
 
     def _replied_early(self) -> bool:

@@ -100,7 +100,7 @@ class SmtpTransport(Transport):
         text = reply_text(said)
         meaning = replies.meaning(step, code, text, self.sender)
         reply = f"{code} {shown_reply(said)}"
-        if step == replies.MESSAGE and code < 400:  # no refusal, but a server out of step with SMTP
+        if step == replies.MESSAGE and code < 400:  # DATA's own reply, no 354: a server out of step with SMTP
             return Answer(way_out.RECONNECT, f"{self.name} answered DATA with {reply} where SMTP has 354", None)
         if meaning == replies.QUOTA:
             return quota_stop(self.name, reply)
@@ -150,6 +150,7 @@ class _Channel:
 
     def send(self, message: EmailMessage, recipient: str) -> Answer:
         answer = self.transport.answer
+        self.connection.message_went = False
         try:
             self.connection.send_message(message, from_addr=self.transport.sender, to_addrs=[recipient])
         except smtplib.SMTPRecipientsRefused as refused:
@@ -158,6 +159,8 @@ class _Channel:
         except smtplib.SMTPSenderRefused as refused:
             return answer(replies.SENDER, refused.smtp_code, refused.smtp_error, recipient)
         except smtplib.SMTPDataError as refused:
+            if self.connection.message_went and 200 <= refused.smtp_code < 300:
+                return way_out.TAKEN  # smtplib takes 250 alone; a 2xx to the message's end is the server taking it
             return answer(replies.MESSAGE, refused.smtp_code, refused.smtp_error, recipient)
         except (smtplib.SMTPServerDisconnected, OSError) as lost:
             transport = self.transport

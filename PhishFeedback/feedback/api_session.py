@@ -173,7 +173,7 @@ def _clocked_pools(clock: Clock) -> dict[str, type]:
                 feedback/http_way_out.py)."""
                 try:
                     return super().getresponse(*args, **kwargs)
-                except Exception as failure:
+                except Exception as failure:  # urllib3 1.26's first call, getresponse(buffering=True), too
                     if clock.rang and self.went_whole:
                         raise socket.timeout("the job's time budget ran out") from None
                     if self.went_whole and isinstance(failure, ConnectionError):

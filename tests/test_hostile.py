@@ -70,15 +70,10 @@ def job_processes() -> list[int]:
     return jobs
 
 
-def terminate_jobs() -> None:
+def terminate_jobs(signum: int = signal.SIGTERM) -> None:
+    """Cortex's SIGTERM, or another signal (SIGINT: a Ctrl-C, for a job run by hand)."""
     for pid in job_processes():
-        os.kill(pid, signal.SIGTERM)
-
-
-def interrupt_jobs() -> None:
-    """Ctrl-C, for a job run by hand."""
-    for pid in job_processes():
-        os.kill(pid, signal.SIGINT)
+        os.kill(pid, signum)
 
 
 # --- Signals: what went out is always reported and recorded -------------------------------------
@@ -168,7 +163,7 @@ def test_sigterm_before_sending_says_nothing_was_sent_or_tagged(cortex, smtp):
 def test_ctrl_c_while_the_server_decides_on_a_message_waits_for_its_verdict_and_records_it(cortex, smtp):
     """Taken as Cortex's SIGTERM is, in its own words: a traceback in its place dropped the message the server then
     accepted, and the next run mailed that reporter again."""
-    smtp.faults.on_data, smtp.faults.verdict_delay = interrupt_jobs, 0.5
+    smtp.faults.on_data, smtp.faults.verdict_delay = lambda: terminate_jobs(signal.SIGINT), 0.5
     result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]))
 
     assert result.success, result.error

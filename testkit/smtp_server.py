@@ -152,6 +152,8 @@ class Faults:
     # The lines of each EHLO reply, from aiosmtpd's and whether the session is under TLS: extra AUTH lines, or a
     # refusal (a last line that is no 250; a 421 closes the connection).
     ehlo: Callable[[list[str], bool], list[str]] | None = None
+    # The reply to every HELO, if it is to be refused.
+    helo_reply: str = ""
     # A reply the server sends with its next `early_replies` 354s, in the same write, before the message came.
     early_reply: str = ""
     early_replies: int = 1
@@ -216,6 +218,14 @@ class _Handler:
                 return [_closing(smtp, responses[-1])] if responses[-1].startswith("421") else responses
         session.host_name = hostname
         return responses
+
+    async def handle_HELO(self, smtp, session, envelope, hostname):
+        """As with EHLO's hook, the handler notes the name."""
+        if self.server.faults.helo_reply:
+            return self.server.faults.helo_reply
+        session.host_name = hostname
+        self.server.ehlo_names.append(hostname)
+        return f"250 {smtp.hostname}"
 
     async def handle_MAIL(self, smtp, session, envelope, address, mail_options):
         self.server.said.append(f"MAIL {address}")

@@ -129,6 +129,17 @@ def test_an_ehlo_name_the_server_refuses_is_named_with_the_servers_reply(cortex,
     assert server.delivered == []
 
 
+def test_a_server_that_knows_neither_ehlo_nor_helo_is_no_mail_server_to_the_job(cortex, certificates):
+    with LoopbackSmtp(certificates, tls="none", auth=False) as relay:
+        relay.faults.ehlo = lambda lines, tls: ["502 5.5.2 Error: command not recognized"]
+        relay.faults.helo_reply = "502 5.5.2 Error: command not recognized"
+        result = cortex(thehive4_case(), smtp_port=relay.port, smtp_security="none", smtp_user=None, smtp_password=None)
+
+    assert not result.success
+    assert "knows neither EHLO nor HELO (502 5.5.2 Error: command not recognized)" in result.error
+    assert "smtp_ehlo_name" not in result.error and "Check smtp_host and smtp_port" in result.error
+
+
 def test_a_relay_that_does_not_know_ehlo_is_greeted_with_helo(cortex, certificates):
     with LoopbackSmtp(certificates, tls="none", auth=False) as relay:
         relay.faults.ehlo = lambda lines, tls: ["502 5.5.2 Error: command not recognized"]

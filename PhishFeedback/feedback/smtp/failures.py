@@ -39,6 +39,11 @@ def permanent(failure: Exception, smtp: SmtpSettings) -> Permanent | None:
         )
     if isinstance(failure, socket.gaierror):
         return Permanent(f"The SMTP server name '{smtp.host}' cannot be resolved. Check smtp_host.")
+    if isinstance(failure, smtplib.SMTPHeloError) and failure.smtp_code in (500, 502):  # HELO's, after EHLO's
+        return Permanent(
+            f"The SMTP server {smtp.where} knows neither EHLO nor HELO ({failure.smtp_code}"
+            f" {shown_reply(failure.smtp_error)}): no mail server answers there. Check smtp_host and smtp_port."
+        )
     if isinstance(failure, smtplib.SMTPHeloError) and failure.smtp_code >= 500:
         return Permanent(
             f"The SMTP server {smtp.where} refused the EHLO name the responder gave: {failure.smtp_code}"

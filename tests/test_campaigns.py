@@ -229,6 +229,15 @@ def test_a_250_to_data_is_told_as_a_server_out_of_step_not_as_a_refusal(cortex, 
     assert "refused" not in result.error
 
 
+def test_a_250_to_data_in_a_later_transaction_is_no_message_sent(cortex, smtp):
+    """What the message's end was answered with before counts for that message alone."""
+    smtp.faults.on_data = lambda: setattr(smtp.faults, "data_reply", "250 2.0.0 Ok")
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]), smtp_retries=1, smtp_timeout=2)
+
+    assert smtp.recipients() == ["alice@example.org"]
+    assert notified(result) == ["alice@example.org"]
+
+
 def test_server_closing_at_the_greeting_is_retried_a_bounded_number_of_times(cortex):
     with RawTcpServer("hangup") as server:
         result = cortex(thehive4_case(), smtp_port=server.port, smtp_retries=2)

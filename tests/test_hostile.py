@@ -123,6 +123,28 @@ def test_sigterm_while_the_server_refuses_a_message_for_the_quota_leaves_the_quo
     assert "Cortex stopped the job" not in json.dumps(result.output)
 
 
+def test_sigterm_while_the_server_decides_then_closes_the_session_stops_the_job_there(cortex, smtp):
+    """A closed session is no reason to go on: Cortex's stop, held while the server decided, ends the sending."""
+
+    def stopped_as_the_server_closes():
+        if smtp.delivered:
+            terminate_jobs()
+            time.sleep(0.3)  # the signal is in before the server's answer
+
+    smtp.faults.limit_after, smtp.faults.limit_reply = 1, "421 4.7.0 Try again later, closing connection"
+    smtp.faults.on_data = stopped_as_the_server_closes
+    result = cortex(
+        thehive4_case("Spam", ["alice@example.org", "bob@example.org", "carol@example.org"]), smtp_retries=3
+    )
+
+    assert result.success, result.error
+    assert notified(result) == ["alice@example.org"]
+    reasons = failed(result)
+    assert set(reasons) == {"bob@example.org", "carol@example.org"}
+    assert all("Cortex stopped the job" in reason for reason in reasons.values()), reasons
+    assert smtp.said.count("DATA") == 2, "no session after Cortex's stop"
+
+
 REPORTERS = [f"reporter{n}@example.org" for n in range(5)]
 
 

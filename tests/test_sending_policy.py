@@ -87,6 +87,10 @@ def test_postfix_past_a_rate_of_its_client_stops_every_message_where_one_reporte
     assert meaning(RECIPIENT, 450, text) == meaning(MESSAGE, 450, text) == means
 
 
+def test_postfixs_client_message_rate_at_mail_from_stops_every_message():
+    assert meaning(SENDER, 450, "4.7.1 Error: too much mail from 192.0.2.7") == replies.CLIENT_RATE
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -140,9 +140,10 @@ def test_a_server_that_knows_neither_ehlo_nor_helo_is_no_mail_server_to_the_job(
     assert "smtp_ehlo_name" not in result.error and "Check smtp_host and smtp_port" in result.error
 
 
-def test_a_relay_that_does_not_know_ehlo_is_greeted_with_helo(cortex, certificates):
+@pytest.mark.parametrize("reply", ["500 5.5.1 Command unrecognized", "502 5.5.2 Error: command not recognized"])
+def test_a_relay_that_does_not_know_ehlo_is_greeted_with_helo(cortex, certificates, reply):
     with LoopbackSmtp(certificates, tls="none", auth=False) as relay:
-        relay.faults.ehlo = lambda lines, tls: ["502 5.5.2 Error: command not recognized"]
+        relay.faults.ehlo = lambda lines, tls: [reply]
         result = cortex(thehive4_case(), smtp_port=relay.port, smtp_security="none", smtp_user=None, smtp_password=None)
 
     assert result.success, result.error

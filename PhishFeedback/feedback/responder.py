@@ -34,7 +34,6 @@ from feedback.job_folder import (
 )
 from feedback.outcome import Outcome
 from feedback.redaction import remember_secrets, secret_item, spare
-from feedback.startup import ENDED_BEFORE_SENDING
 
 
 class CortexJob(Responder):
@@ -45,11 +44,9 @@ class CortexJob(Responder):
 
     def run_flow(self, respond: Callable[[CortexJob], Outcome]) -> None:
         remember_secrets(self.get_param("config", {}))
-        try:  # again, where a failure is said: the folder must be writable before anything goes out
-            write_output({"success": False, "errorMessage": ENDED_BEFORE_SENDING})
-        except OSError as unwritable:
+        if startup.unwritable is not None:  # the folder must take a report before anything goes out
             print(
-                f"Phish_Feedback cannot write its report in {path('output')} ({unwritable.strerror}),"
+                f"Phish_Feedback cannot write its report in {path('output')} ({startup.unwritable.strerror}),"
                 " so it sent nothing. Let Cortex's user write the job folder.",
                 file=sys.stderr,
             )

@@ -18,15 +18,18 @@ from feedback.redaction import ScrubbedStream
 ENDED_BEFORE_SENDING = (
     "Phish_Feedback was ended before it finished, before any message was sent: nothing was sent or tagged."
 )
+# Why the job folder took no report at the start, if it did not: the responder says so once the folder is known to
+# be a Cortex job's (a folder without input gets its own sentence).
+unwritable: OSError | None = None
 
 
 def prepare() -> None:
-    """The report a kill leaves while the modules load (the responder writes it again, and says if it cannot), then
-    the signals taken over and the output scrubbed."""
+    """The report a kill leaves while the modules load, then the signals taken over and the output scrubbed."""
+    global unwritable
     try:
         write_output({"success": False, "errorMessage": ENDED_BEFORE_SENDING})
-    except OSError:
-        pass
+    except OSError as failure:
+        unwritable = failure
     stopping.install()
     if sys.stdout is not None and sys.stderr is not None:
         sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)

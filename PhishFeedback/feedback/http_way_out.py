@@ -49,8 +49,8 @@ class Reply:
     status: int
     headers: dict[str, str]
     body: object  # its JSON value; None when empty, or read without it (cut short, too large or not JSON)
-    cut: bool  # the status came, and the rest of the answer broke off
-    foreign: bool  # a whole body came that is no JSON, or too large: a page, most likely, of another party
+    cut: bool  # the status came, and the rest of the answer, not said to be other than JSON, broke off
+    foreign: bool  # a body that is no JSON (whole, or said so and cut short), or too large: a page of another party
 
 
 def post_message(
@@ -83,7 +83,8 @@ def _posted(session, url: str, limit: int, timeout: float, **request) -> Reply:
     except (CutShort, TooLarge, Malformed) as partial:
         if isinstance(partial, CutShort) and not 200 <= partial.status < 300:
             raise
-        cut = isinstance(partial, CutShort)
+        # A body cut short that says it is no JSON is a page, as it would be whole (a proxy's, in the service's place).
+        cut = isinstance(partial, CutShort) and "json" in (partial.headers.get("Content-Type") or "json")
         return Reply(partial.status, partial.headers, None, cut, not cut)
     return Reply(status, headers, body, False, False)
 

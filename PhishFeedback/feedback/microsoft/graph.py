@@ -131,15 +131,13 @@ class GraphTransport(Transport, TokenSource):
 
     def answer(self, reply: Reply, recipient: str) -> Answer:
         """The policy's answer to Graph's reply (docs/graph.md, "What Graph's replies mean": each status and code); 202
-        with no body is the message accepted, and so is one whose JSON body broke off; with a body of any other kind
-        (a proxy's page, whole or cut short) it is another party's answer. The refusals name no recipient: Graph's
-        message says which."""
+        with no body is the message accepted, and so is one whose body broke off; with a body of any kind it is
+        another party's answer. The refusals name no recipient: Graph's message says which."""
         status = reply.status
-        content_type = reply.headers.get("Content-Type")
-        cut_page = reply.cut and "json" not in (content_type or "json")  # cut short, and announced as no JSON
-        if status == ACCEPTED and reply.body is None and not reply.foreign and not cut_page:
+        if status == ACCEPTED and reply.body is None and not reply.foreign:
             return way_out.TAKEN
         if 200 <= status < 300:
+            content_type = reply.headers.get("Content-Type")
             return not_the_service(self.name, status, content_type, "202, and nothing more", "graph_url")
         code, text = _error(reply.body)
         wait_header = reply.headers.get("Retry-After")

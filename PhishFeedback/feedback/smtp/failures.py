@@ -33,9 +33,9 @@ def permanent(failure: Exception, smtp: SmtpSettings) -> Permanent | None:
     if isinstance(failure, ReplyTooLong):
         return Permanent(
             f"The SMTP server {smtp.where} sent a reply longer than {REPLY_LINES} lines or"
-            f" {REPLY_OCTETS // 1024} KiB, or a line longer than 8 KiB, which no mail server sends; the responder"
-            " stopped reading it. Check smtp_host and smtp_port, and that nothing on the network path answers in"
-            " the server's place."
+            f" {REPLY_OCTETS // 1024} KiB, or a line longer than {smtplib._MAXLINE // 1024} KiB, which no mail server"
+            " sends; the responder stopped reading it. Check smtp_host and smtp_port, and that nothing on the network"
+            " path answers in the server's place."
         )
     if isinstance(failure, socket.gaierror):
         return Permanent(f"The SMTP server name '{smtp.host}' cannot be resolved. Check smtp_host.")

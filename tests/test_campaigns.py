@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from feedback.delivery import DeliveryError
+from feedback.unreached import DeliveryError
 from testkit.cases import thehive4_case, thehive5_alert, thehive5_case
 from testkit.cortex import ACKNOWLEDGE_MANIFEST, apply_operations
 from testkit.records import notified, told, untimed

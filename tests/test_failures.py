@@ -404,7 +404,7 @@ def test_title_prefix_of_a_single_space_answers_any_case(cortex, smtp):
 def test_an_smtp_host_that_does_not_resolve_is_named_at_once_and_not_retried(deliver_within, monkeypatch):
     import socket
 
-    from feedback.delivery import DeliveryError
+    from feedback.unreached import DeliveryError
 
     resolve, asked = socket.getaddrinfo, []
 

@@ -25,7 +25,6 @@ from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from feedback.case import read_report
-from feedback.delivery import Failure
 from feedback.interim_report import InterimReport
 from feedback.messages import Outgoing
 from feedback.plan import decide
@@ -35,6 +34,7 @@ from feedback.responder import run_as_cortex_job
 from feedback.settings import read_settings
 from feedback.shown_text import one_line
 from feedback.tags import record_time
+from feedback.unreached import Failure
 from testkit.cases import thehive4_case, thehive5_alert
 from testkit.cortex import (
     ACKNOWLEDGE_MANIFEST,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from feedback.delivery import DeliveryError
+from feedback.unreached import DeliveryError
 from testkit.cases import thehive4_case
 from testkit.cortex import ACKNOWLEDGE_MANIFEST, MANIFEST, apply_operations, finish_job, start_job, write_job
 from testkit.gmail_api import google_error, rate_limited

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from feedback import pacing
-from feedback.delivery import DeliveryError
+from feedback.unreached import DeliveryError
 from testkit.cases import thehive4_case
 from testkit.cortex import apply_operations
 from testkit.records import failed, notified

@@ -15,24 +15,13 @@ from datetime import datetime
 
 from feedback import pacing, stopping, way_out
 from feedback.composers import Composers
-from feedback.errors import PhishFeedbackError, named
 from feedback.messages import Outgoing
 from feedback.pacing import Limits
 from feedback.shapes import shape
 from feedback.stopping import Stopped
 from feedback.tags import record_time
+from feedback.unreached import DeliveryError, Failure, after_attempts, unrecorded, unworded
 from feedback.way_out import Answer, Permanent, Transport, Trouble
-
-
-class DeliveryError(PhishFeedbackError):
-    """No message could be delivered; the message says what failed and what to check."""
-
-
-@shape
-class Failure:
-    address: str
-    reason: str
-    whole: bool  # the reason is whole sentences, its advice among them; else a clause the summary completes
 
 
 @shape
@@ -117,7 +106,7 @@ class _Account:
                 " are recorded. Run the responder again for the others, and report the error (README, Troubleshooting)."
             )
         if not self.sent:
-            raise DeliveryError(_summary(self.failed, self.unsure, self.transport.advice, self.turned_away))
+            raise DeliveryError(unrecorded(self.failed, self.unsure, self.transport.advice, self.turned_away))
         return Delivery(tuple(self.sent), tuple(self.failed), tuple(self.unsure), self.accepted_at)
 
     def _attempt_all(self) -> None:
@@ -136,7 +125,7 @@ class _Account:
             except Trouble as worded:
                 self._waiting(str(worded), worded.whole)
             except OSError as error:  # smtplib's and the HTTP client's exceptions are OSErrors
-                self._waiting(_trouble(error, self.transport.name))
+                self._waiting(unworded(error, self.transport.name))
             self.pending += self.later
             self.later = []
             # A message that went with no answer is no progress: a service that never answers is given up on after
@@ -195,7 +184,7 @@ class _Account:
             return
         self.tries[item.recipient] = tries = self.tries.get(item.recipient, 0) + 1
         if tries > self.limits.retries:
-            self.failed.append(_after(failure, tries))
+            self.failed.append(after_attempts(failure, tries))
         else:
             self.trouble[item.recipient] = failure
             self.later.append(item)
@@ -215,7 +204,7 @@ class _Account:
         """No retry left: the channels in a row that failed, or a reporter's own deferrals, make the count."""
         for item in self.pending:
             attempts = max(self.stalled, self.tries.get(item.recipient, 0), 1)
-            self.failed.append(_after(self.trouble[item.recipient], attempts))
+            self.failed.append(after_attempts(self.trouble[item.recipient], attempts))
         self.pending = []
 
     def _give_up(self, sentences: str) -> None:
@@ -225,25 +214,3 @@ class _Account:
         left = [item.recipient for item in self.composer.outgoing if item.recipient not in done]
         self.failed += [Failure(recipient, sentences, True) for recipient in left]
         self.pending, self.later = [], []
-
-
-def _trouble(error: OSError, name: str) -> str:
-    """Trouble no transport worded (a transport may leave the HTTP client's failures as they come)."""
-    return f"the connection to {name} failed ({getattr(error, 'strerror', None) or type(error).__name__})"
-
-
-def _after(failure: Failure, attempts: int) -> Failure:
-    """The failure and how often it was tried: in a sentence of its own after whole sentences."""
-    tried = f" Attempts: {attempts}." if failure.whole else f" (after {attempts} attempt(s))"
-    return Failure(failure.address, failure.reason + tried, failure.whole)
-
-
-def _summary(failed: list[Failure], unsure: list[Failure], advice: str, turned_away: bool) -> str:
-    """The clauses in one sentence, completed by the transport's advice, then the reasons that are whole sentences;
-    the addresses are worth checking only when the service said something of them, not for a closed port."""
-    clauses = sorted({f.reason for f in failed if not f.whole})
-    sentences = sorted({f.reason for f in [*failed, *unsure] if f.whole})
-    addresses = ", and that it accepts the reporters' addresses" if turned_away else ""
-    none = "No feedback is known to have been sent" if unsure else "No feedback was sent"
-    told = f"{none}: {named(clauses, str)}. {advice}{addresses}." if clauses else f"{none}."
-    return " ".join((told, *sentences))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from feedback.delivery import Failure
 from feedback.errors import named
 from feedback.flavours import ACKNOWLEDGEMENT
 from feedback.job_folder import json_text, write_output, write_output_text
@@ -22,6 +21,7 @@ from feedback.messages import Outgoing
 from feedback.plan import Decision
 from feedback.redaction import spare
 from feedback.tags import TAG_OPERATION, UNSURE, closing_tags, maybe_reached, notified_tags, record_tag
+from feedback.unreached import Failure
 
 ENDED_WHILE_SENDING = (
     "Phish_Feedback was ended while the messages were going out, before the mail service had accepted any: the one"

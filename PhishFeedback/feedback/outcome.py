@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from feedback import way_out
 from feedback.composers import Composers
-from feedback.delivery import Delivery, Failure
+from feedback.delivery import Delivery
 from feedback.errors import named
 from feedback.flavours import ACKNOWLEDGEMENT
 from feedback.logo import Logo
@@ -14,6 +14,7 @@ from feedback.plan import Decision
 from feedback.redaction import shortened
 from feedback.shapes import shape
 from feedback.tags import UNSURE, acknowledgement_operations, maybe_reached, record_operations
+from feedback.unreached import Failure
 from feedback.way_out import NOT_CHECKED, Check, Checked
 
 # Characters of message text the dry-run report shows; the messages past it are only named.

@@ -60,7 +60,9 @@ def respond(job: CortexJob) -> Outcome:
         check = transport.check(list(decision.recipients), settings.limits)
         return preview(decision, composer, report.kind, warnings, check)
     interim = InterimReport(decision, report.kind, settings.sent_tag, settings.failed_tag, transport.sent_record)
-    delivery = deliver(composer, transport, settings.limits, deadline, interim.accepted, interim.unsure)
+    delivery = deliver(
+        composer, transport, settings.limits, deadline, interim.accepted, interim.unsure, interim.records_unsure
+    )
     return delivered(decision, delivery, report.kind, settings.sent_tag, settings.failed_tag, warnings)
 
 

@@ -198,9 +198,16 @@ def test_a_service_that_answers_no_message_is_given_up_on_after_the_retries_not_
     service.script.extend([stalled(3), stalled(3)])
     result = cortex(thehive4_case("Spam", [ALICE, BOB, CAROL]), **service.items, smtp_timeout=1, smtp_retries=1)
 
-    assert not result.success
-    assert result.error.startswith("No feedback is known to have been sent")
-    assert "gave no answer to the message before (after 2 attempt(s))" in result.error
+    assert result.success, result.error
+    assert result.output["full"]["message"].startswith("No feedback is known to have been sent. 1 could not be reached")
+    assert failed(result)[CAROL].endswith("gave no answer to the message before (after 2 attempt(s))")
+    assert set(unsure(result)) == {ALICE, BOB}
+    assert set(result.tags) == {
+        f"feedback_unsure:{ALICE}",
+        f"feedback_unsure:{BOB}",
+        f"feedback_failed:{CAROL}",
+        "mail failed",
+    }
     time.sleep(2)  # the stalled answers come
     assert service.took() == [ALICE, BOB], "carol's message was never sent"
 
@@ -241,9 +248,69 @@ def test_a_kill_after_a_message_that_may_have_gone_leaves_a_report_that_names_it
     )
 
 
-def test_a_job_whose_only_message_got_no_answer_does_not_say_that_nothing_was_sent(cortex, service):
+@pytest.mark.parametrize(
+    ("manifest", "verdict", "recorded"),
+    [
+        (MANIFEST, "Spam", [f"feedback_unsure:{ALICE}", "mail failed"]),
+        (ACKNOWLEDGE_MANIFEST, None, []),
+    ],
+    ids=["verdict", "acknowledgement"],
+)
+def test_a_kill_after_only_a_message_that_may_have_gone_leaves_its_record_where_the_flavour_keeps_one(
+    tmp_path, job_config, service, manifest, verdict, recorded
+):
+    """Alice's message went with no answer, and bob's is at the service when the docker runner kills the job: the
+    verdict's report records alice as it would at its end, and bob as left for the next run; the acknowledgement's
+    records nobody, and says so."""
+    service.script.extend([stalled(4), stalled(4)])
+    job = write_job(
+        tmp_path, thehive4_case(verdict, [ALICE, BOB]), job_config(manifest, **service.items, smtp_timeout=2)
+    )
+    process = start_job(job)
+    waited = time.monotonic() + 30
+    while len(service.took()) < 2 and time.monotonic() < waited:
+        time.sleep(0.01)
+    process.kill()
+    killed = finish_job(process, job)
+
+    said = killed.output["full"]["message"] if killed.success else killed.error
+    assert f"The mail service had the whole message to {ALICE} and never answered: it may have gone out" in said
+    assert killed.success == bool(recorded)
+    assert killed.tags == recorded, "no 'mail sent' while no message is known to have gone"
+    if recorded:
+        assert said.startswith(
+            "Phish_Feedback was ended while the messages were going out, before the mail service had accepted any"
+            " message."
+        )
+        assert "The case records them as feedback_unsure, and no run mails them again. It mails the 1 others" in said
+
+
+def test_a_job_whose_only_message_got_no_answer_records_that_it_may_have_gone_and_no_rerun_mails_it(cortex, service):
     service.script.append(stalled(3))
-    result = cortex(thehive4_case("Spam", [ALICE]), **service.items, smtp_timeout=1)
+    case = thehive4_case("Spam", [ALICE])
+    first = cortex(case, **service.items, smtp_timeout=1)
+    time.sleep(2)  # the stalled answer comes
+    second = cortex(apply_operations(case, first), **service.items)
+
+    assert first.success, first.error
+    assert first.output["full"]["message"].startswith(
+        f"No feedback is known to have been sent. 1 may have been reached: {ALICE} ({named(service)} had the whole"
+        " message but did not answer within 1 s: it may have gone out all the same"
+    )
+    assert first.output["full"]["message"].endswith(
+        "The case records them as feedback_unsure, and no run mails them again."
+    )
+    assert first.tags == [f"feedback_unsure:{ALICE}"], "no 'mail sent' for a message not known to have gone"
+    assert second.output["full"]["maybe_notified"] == [ALICE]
+    assert service.took() == [ALICE], "alice was not mailed a second time"
+
+
+def test_an_acknowledgement_whose_only_message_got_no_answer_ends_as_an_error_which_records_nobody(cortex, service):
+    """The acknowledgement records only whom it reached: the next run acknowledges them again, so the analyst is told
+    to look first."""
+    service.script.append(stalled(3))
+    case = thehive4_case(None, [ALICE])
+    result = cortex(case, manifest=ACKNOWLEDGE_MANIFEST, **service.items, smtp_timeout=1)
 
     assert not result.success and result.operations == []
     assert result.error.startswith(f"No feedback is known to have been sent. {named(service)} had the whole message")

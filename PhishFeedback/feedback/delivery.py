@@ -41,11 +41,13 @@ def deliver(
     deadline: float,
     accepted: Callable[[Outgoing, datetime], None],
     unsure: Callable[[Failure], None] = lambda failure: None,
+    records_unsure: bool = False,
 ) -> Delivery:
     """Send each message once, over as few channels as the service allows, until `deadline`; `accepted` is told of
     each message the service accepted, and when, and `unsure` of each it had and never answered, before the next
-    one goes (and before a SIGTERM is let in)."""
-    return _Account(composer, transport, limits, deadline, accepted, unsure).settle()
+    one goes (and before a SIGTERM is let in). `records_unsure`: the report records those, so that no run mails them
+    again; a job that has neither them nor any accepted to record ends in a DeliveryError."""
+    return _Account(composer, transport, limits, deadline, accepted, unsure, records_unsure).settle()
 
 
 class _Halt(stopping.Ending):
@@ -71,9 +73,10 @@ class _Account:
         deadline: float,
         accepted: Callable[[Outgoing, datetime], None],
         unsure: Callable[[Failure], None],
+        records_unsure: bool,
     ) -> None:
         self.composer, self.transport, self.limits, self.deadline = composer, transport, limits, deadline
-        self.told, self.told_unsure = accepted, unsure
+        self.told, self.told_unsure, self.records_unsure = accepted, unsure, records_unsure
         self.pending: list[Outgoing] = list(composer.outgoing)  # in order: the first goes next
         self.later: list[Outgoing] = []  # deferred for now: tried again over the next channel
         self.sent: list[Outgoing] = []
@@ -99,15 +102,19 @@ class _Account:
         except Stopped as stopped:
             self._give_up(str(stopped))
         except Exception as unexpected:  # a bug, once messages went out: their record must still reach TheHive
-            if not self.sent:
+            if not self._on_record():
                 raise
             self._give_up(
                 f"Phish_Feedback stopped sending on an unexpected {type(unexpected).__name__}; those already mailed"
                 " are recorded. Run the responder again for the others, and report the error (README, Troubleshooting)."
             )
-        if not self.sent:
+        if not self._on_record():
             raise DeliveryError(unrecorded(self.failed, self.unsure, self.transport.advice, self.turned_away))
         return Delivery(tuple(self.sent), tuple(self.failed), tuple(self.unsure), self.accepted_at)
+
+    def _on_record(self) -> bool:
+        """Whether the report has a message to record: one accepted, or one that may have gone, if those are kept."""
+        return bool(self.sent or (self.records_unsure and self.unsure))
 
     def _attempt_all(self) -> None:
         while self.pending:

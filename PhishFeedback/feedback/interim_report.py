@@ -39,11 +39,11 @@ class InterimReport:
         self.verdict = None if decision.message == ACKNOWLEDGEMENT else decision.verdict
         self.operation = TAG_OPERATION[kind]
         self.total, self.done = len(decision.recipients), 0
-        # Someone was mailed whenever this report is written; whether someone is left -> the case's own tags (the
-        # acknowledgement writes none).
+        # Whether someone was mailed, whether someone is left -> the case's own tags (the acknowledgement writes none).
         self.closing = (
             {
-                left: tuple(map(self._tag, closing_tags(sent_tag, failed_tag, reached=True, left=left)))
+                (reached, left): tuple(map(self._tag, closing_tags(sent_tag, failed_tag, reached=reached, left=left)))
+                for reached in (False, True)
                 for left in (False, True)
             }
             if self.verdict is not None
@@ -68,9 +68,15 @@ class InterimReport:
             self.records.append(self._tag(record_tag(UNSURE, failure.address)))
         self._write()
 
+    @property
+    def records_unsure(self) -> bool:
+        """Whether the report records a message that may have gone, so that no run mails it again: the verdict's
+        feedback does; the acknowledgement records only whom it reached."""
+        return self.verdict is not None
+
     def _write(self) -> None:
         try:
-            write_output_text(self._text() if self.done else json_text(self._nothing_accepted()))
+            write_output_text(self._text() if self.records else json_text(self._nothing_accepted()))
         except OSError:  # the job's final report still comes; this one only matters if the job is killed first
             pass
 
@@ -81,14 +87,14 @@ class InterimReport:
         return json_text({"type": self.operation, "tag": tag})
 
     def _text(self) -> str:
-        operations = [*self.records, *self.closing.get(self.done + len(self.maybe) < self.total, ())]
+        operations = [*self.records, *self.closing.get((self.done > 0, self.done + len(self.maybe) < self.total), ())]
         full = f'{{"message": {json_text(self._said())}, "verdict": {json_text(self.verdict)}}}'
         # Written from the parts, each already strict JSON: json_text would scrub and encode all of them again.
         return f'{{"success": true, "full": {full}, "operations": [{", ".join(operations)}]}}'
 
     def _nothing_accepted(self) -> dict:
-        """A kill before any message was accepted leaves an error, which TheHive applies no record of: whose message
-        may have gone is said, for the analyst to look before running the responder again."""
+        """A kill before anything was on record leaves an error, which TheHive applies no record of: whose message
+        may have gone (the acknowledgement's) is said, for the analyst to look before running the responder again."""
         said = ENDED_WHILE_SENDING.format(sent_record=self.sent_record)
         return {"success": False, "errorMessage": f"{said} {self._maybe_said()}" if self.maybe else said}
 
@@ -106,13 +112,20 @@ class InterimReport:
         if self.done + len(self.maybe) == self.total:
             ended = "its last message went" if self.maybe else f"all {self.total} reporter(s) were mailed"
             mailed = f"the {self.done} mailed are" if self.maybe else "they are"
-            return (
-                f"Phish_Feedback was ended after {ended}, before its report was written: {mailed} recorded, and the"
-                f" next run does not mail them again.{maybe}"
+            recorded = (
+                f"{mailed} recorded, and the next run does not mail them again"
+                if self.done
+                else "the mail service had accepted none"
             )
+            return f"Phish_Feedback was ended after {ended}, before its report was written: {recorded}.{maybe}"
+        so_far = (
+            f"after {self.done} of the {self.total} reporter(s) were mailed: those are recorded, and the next run does"
+            " not mail them again"
+            if self.done
+            else "before the mail service had accepted any message"
+        )
         return (
-            f"Phish_Feedback was ended while the messages were going out, after {self.done} of the {self.total}"
-            f" reporter(s) were mailed: those are recorded, and the next run does not mail them again.{maybe} It mails"
+            f"Phish_Feedback was ended while the messages were going out, {so_far}.{maybe} It mails"
             f" the {self.total - self.done - len(self.maybe)} others; the one whose message the mail service had as the"
             f" job was ended may get it twice ({self.sent_record} says). The responder's Job timeout in Cortex was"
             " shorter than the jobTimeout it planned for, or the job was stopped (PhishFeedback README)."

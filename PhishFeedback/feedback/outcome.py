@@ -143,7 +143,12 @@ def delivered(
     acknowledging = decision.message == ACKNOWLEDGEMENT
     what = "Acknowledgement" if acknowledging else f"Feedback '{decision.verdict}'"
     corrected = [item.recipient for item in delivery.sent if item.recipient in decision.corrections]
-    message = f"{what} sent to {len(delivery.sent)} reporter(s){_of_them(len(corrected))}."
+    # With nobody accepted, only the verdict's feedback is here: it records whose message may have gone.
+    message = (
+        f"{what} sent to {len(delivery.sent)} reporter(s){_of_them(len(corrected))}."
+        if delivery.sent
+        else "No feedback is known to have been sent."
+    )
     if delivery.failed:
         message += (
             f" {len(delivery.failed)} could not be reached: {_named(delivery.failed, 'failed')}."

@@ -10,8 +10,8 @@ from urllib.parse import quote
 
 
 def echoed_forms(secret: str, user: str) -> set[str]:
-    """As is, in lower or upper case, white space stripped or collapsed, URL-encoded, and the AUTH PLAIN and LOGIN
-    base64."""
+    """As is, in lower or upper case, white space stripped or collapsed, URL-encoded (as RFC 3986, Java's URLEncoder
+    and JavaScript's encodeURIComponent write it), and the AUTH PLAIN and LOGIN base64."""
     return {
         secret,
         secret.lower(),
@@ -19,6 +19,8 @@ def echoed_forms(secret: str, user: str) -> set[str]:
         secret.strip(),
         " ".join(secret.split()),
         quote(secret, safe=""),
+        quote(secret, safe="").replace("~", "%7E"),
+        quote(secret, safe="!*'()"),
         base64.b64encode(f"\0{user}\0{secret}".encode()).decode(),
         base64.b64encode(secret.encode()).decode(),
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from base64 import b64encode
+from urllib.parse import quote, quote_plus
 
 import pytest
 
@@ -19,6 +20,7 @@ from testkit.cases import thehive4_case
 from testkit.cortex import MANIFEST, cortex_config
 from testkit.proxy import ConnectProxy
 from testkit.records import notified
+from testkit.secret_forms import leaked
 from testkit.smtp_server import PASSWORD, LoopbackSmtp, free_port
 from testkit.token_endpoint import (
     CLIENT_ID,
@@ -27,6 +29,7 @@ from testkit.token_endpoint import (
     SCOPE,
     TOKEN,
     TOKEN_PATH,
+    entra_error,
     issue_short_lived_tokens,
 )
 from testkit.trickler import Trickler
@@ -239,6 +242,31 @@ def test_refusal_that_quotes_the_xoauth2_string_leaks_neither_it_nor_the_token(c
     result = cortex(thehive4_case(), **oauth)
 
     assert_refused(result, "535 5.7.3 Authentication unsuccessful")
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        lambda secret: quote(secret, safe=""),
+        lambda secret: quote_plus(secret, safe="*").replace("~", "%7E"),
+        lambda secret: quote(secret, safe="!~*'()"),
+    ],
+    ids=["rfc3986", "java-urlencoder", "javascript-encodeuricomponent"],
+)
+def test_a_token_endpoint_quoting_the_client_secret_url_encoded_shows_none_of_it(cortex, smtp, entra, oauth, encoded):
+    """Entra ID's secrets hold '~', which Java's and .NET's encoders escape where Python's does not: each encoder's
+    form is blotted out whole, not only the pieces between its escapes."""
+
+    def refusal(request):
+        said = f"AADSTS7000215: Invalid client secret provided: {encoded(request.form['client_secret'])}."
+        return entra_error(401, "invalid_client", 7000215, said)
+
+    entra.clear()
+    entra.expect_request(TOKEN_PATH, method="POST").respond_with_handler(refusal)
+    result = cortex(thehive4_case(), **oauth)
+
+    assert_refused(result, "AADSTS7000215: Invalid client secret provided: ********.")
+    assert leaked(result.everything_printed(), CLIENT_SECRET, MAILBOX) == []
 
 
 def test_server_without_xoauth2_is_not_given_the_password(cortex, certificates, entra, oauth):

@@ -191,3 +191,19 @@ def test_cacerts_outside_ascii_with_a_block_cut_short_is_refused_as_it_would_be_
 
     assert not result.success
     assert "The cacerts setting holds no valid PEM certificate" in result.error
+
+
+def test_a_server_certificate_and_key_pasted_into_cacerts_are_refused_and_the_key_is_shown_nowhere(
+    cortex, smtp, certificates
+):
+    """OpenSSL passes over a private key among the certificates, so the job would work with the key left where
+    whoever reads Cortex's settings sees it, and every failing job's report would echo it."""
+    key = certificates.server.private_key_pem.bytes().decode()
+    combined = f"{certificates.server.cert_chain_pems[0].bytes().decode()}{key}{certificates.ca_pem}"
+    result = cortex(thehive4_case(), cacerts=combined)
+
+    assert not result.success and smtp.delivered == []
+    assert result.error.startswith("The cacerts setting holds a private key: it takes the certificates of the CAs")
+    printed = result.everything_printed()
+    assert [line for line in key.split() if len(line) >= 16 and line in printed] == []
+    assert certificates.ca_pem.split()[-2] in printed, "the CA's certificate is still echoed, for the admin to check"

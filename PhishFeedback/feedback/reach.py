@@ -8,7 +8,8 @@ the wait, never the proxies: Cortex's proxies carry HTTP, and SMTP never went th
 
 from __future__ import annotations
 
-from feedback.items import Items
+from feedback.items import WHERE, ConfigError, Items
+from feedback.secret_forms import pem_private_key
 from feedback.shapes import shape
 
 # Without importing typing, which a plain job never needs (docs/performance.md).
@@ -31,8 +32,16 @@ class Reach:
 
 
 def read_reach(items: Items) -> Reach:
+    cacerts = items.text("cacerts", secret=True)
+    if cacerts and pem_private_key(cacerts):
+        # OpenSSL would pass over the key, and the job work: the key would stay where whoever reads the setting sees it.
+        raise ConfigError(
+            "The cacerts setting holds a private key: it takes the certificates of the CAs alone. Remove the key (from"
+            " a file that holds a server's certificate and key, paste the certificates only), and replace that key if"
+            f" others can read Cortex's settings. {WHERE}"
+        )
     return Reach(
-        cacerts=items.text("cacerts", secret=True),
+        cacerts=cacerts,
         proxies=items.proxies(),
         timeout=items.number("smtp_timeout", 30, low=1, high=600),
     )

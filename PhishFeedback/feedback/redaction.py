@@ -44,11 +44,13 @@ def remember_secrets(config: object) -> None:
 
     Secret items, and the credentials of any URL (Cortex's proxies may carry them), in each form
     they travel in (feedback/secret_forms.py): `smtp_password` inside AUTH PLAIN, URL credentials as HTTP Basic auth.
+    A private key pasted into any other item (a server's certificate and key in one file, pasted into `cacerts`) is
+    a secret too, though the item is none.
     """
     if not isinstance(config, dict):
         return
     for name, value in config.items():
-        if isinstance(value, str) and secret_item(name):
+        if isinstance(value, str) and (secret_item(name) or pem_private_key(value)):
             remember_secret_text(value, name)
     user, password = config.get("smtp_user"), config.get("smtp_password")
     if isinstance(password, str) and password:

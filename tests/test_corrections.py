@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import re
+import time
 from datetime import datetime, timedelta, timezone
 from html import escape
 
@@ -427,6 +428,22 @@ def test_a_correction_of_a_record_another_hosts_clock_dated_ahead_is_dated_after
     [record] = [op["tag"] for op in first.operations if op["tag"].startswith("feedback_verdict:")]
     assert record.split(";")[0].removeprefix("feedback_verdict:") > ahead
     assert second.operations == [] and second.output["full"]["already_notified"] == [ALICE]
+
+
+def test_a_correction_back_to_a_verdict_told_earlier_in_the_same_second_is_recorded_and_goes_once(cortex, smtp):
+    """Alice was told Simulation, then Phishing, within the second this job runs in: her correction back to Simulation
+    dated that second would be a tag the case holds already, which TheHive does not add twice, so the Phishing record
+    would stay her last and every run would correct her again."""
+    time.sleep(1.01 - time.time() % 1)  # the job runs within the second its records are dated
+    now = stamp(timedelta(0))
+    records = [f"feedback_verdict:{now};Simulation;{ALICE}", f"feedback_verdict:{now};Phishing;{ALICE}"]
+    case = thehive4_case("Simulation", [ALICE], tags=[f"feedback_sent:{ALICE}", *records])
+    first = cortex(case)
+    second = cortex(apply_operations(case, first))
+
+    assert first.success and second.success, (first.error, second.error)
+    assert smtp.recipients() == [ALICE], "alice got the same correction twice"
+    assert [op["tag"] for op in first.operations if op["tag"].startswith("feedback_verdict:")][0] not in records
 
 
 def test_a_record_a_hand_retyped_with_spaces_after_its_separators_still_calls_for_the_correction(cortex, smtp):

@@ -201,6 +201,16 @@ def test_dry_run_reports_a_template_error_before_a_login_error(cortex, smtp):
     assert smtp.logins == []
 
 
+def test_a_dry_run_of_a_case_whose_reporters_were_all_notified_still_reports_a_broken_subject(cortex, smtp):
+    """A dry run tried on a case already answered checks the configuration all the same."""
+    case = thehive4_case("Spam", tags=["feedback_sent:alice@example.org"])
+    result = cortex(case, dry_run=True, subject="About {0}")
+
+    assert not result.success
+    assert "subject uses the unknown placeholder {0}" in result.error
+    assert smtp.logins == []
+
+
 def test_dry_run_with_a_wrong_password(cortex, smtp):
     assert_dry_run_fails_like_a_real_run(
         cortex, smtp, f"refused the login of '{USER}': 535", smtp_password="not-the-password"

@@ -173,6 +173,14 @@ def test_override_of_one_verdict_leaves_the_others_built_in(cortex, smtp):
         ({"template_spam": "Hello {reporter!r}"}, "unknown placeholder {reporter}"),
         ({"template_spam": "Hello {reporter"}, "template in template_spam is malformed"),
         ({"subject": "About {0}"}, "subject uses the unknown placeholder {0}"),
+        # Of another message than this case's: found now, not by the first case that needs it.
+        ({"template_phishing": "Hello {name}"}, "template_phishing uses the unknown placeholder {name}"),
+        (
+            {"template_legit": "It was {earlier_verdict}."},
+            "template_legit uses the unknown placeholder {earlier_verdict}",
+        ),
+        ({"template_correction": "Hello {reporter"}, "template in template_correction is malformed"),
+        ({"template_acknowledge": "About {verdict}"}, "template_acknowledge uses the unknown placeholder {verdict}"),
     ],
 )
 def test_bad_template_is_an_error_before_any_message_goes_out(cortex, smtp, items, says):

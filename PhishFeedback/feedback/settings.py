@@ -21,6 +21,7 @@ from feedback.logo import read_logo
 from feedback.message_settings import MessageSettings
 from feedback.microsoft.settings import GraphSettings, graph_settings
 from feedback.pacing import TIME_BUDGET_SHARE, Limits
+from feedback.placeholders import check_overrides
 from feedback.plan import Audience
 from feedback.reach import read_reach
 from feedback.redaction import shortened
@@ -63,7 +64,7 @@ def read_settings(config: object, parameters: object) -> Settings:
     auto_language, languages = read_language_item(items.text("language") or "en")
     reply_to = _mailbox("reply_to", text, "reply") if (text := items.text("reply_to")) else None
     way_out = WAYS_OUT[delivery](items, reach)
-    return Settings(
+    settings = Settings(
         way_out=way_out,
         # smtp_retries and smtp_max_per_minute pace every way out: named before the others came, kept for saved configs.
         limits=Limits(
@@ -102,6 +103,8 @@ def read_settings(config: object, parameters: object) -> Settings:
         time_budget=job_timeout * 60 * TIME_BUDGET_SHARE,
         reply_in_thread=items.flag("reply_in_thread", default=True),
     )
+    check_overrides(settings.message)
+    return settings
 
 
 def _mailbox(name: str, value: str, role: str) -> tuple[str, str]:

@@ -1,8 +1,8 @@
-"""The messages' wording: the shipped templates per language and verdict, an admin's overrides, and their checks.
+"""The messages' wording: the shipped templates per language and verdict, and an admin's overrides.
 
-A template can name nothing but the placeholders the responder fills, so that a typo in an
-override is a clear error before anything goes out rather than a message with a hole; a plain-text
-override gets an HTML twin whose links come from the template's own text only, never from a value.
+Each is checked for the placeholders it names (feedback/placeholders.py), the shipped ones too, so that a broken
+translation stops the job before it sends; a plain-text override gets an HTML twin whose links come from the
+template's own text only, never from a value.
 """
 
 from __future__ import annotations
@@ -13,31 +13,15 @@ import re
 from string import Formatter
 
 from feedback.flavours import ACKNOWLEDGEMENT, CORRECTION, TEMPLATE_ITEMS
-from feedback.items import IN_BOTH, ConfigError
+from feedback.items import IN_BOTH
 from feedback.message_settings import MessageSettings
+from feedback.placeholders import CORRECTION_PLACEHOLDERS, KNOWN, PLACEHOLDERS, SIGNATURE_PLACEHOLDERS, checked
 from feedback.shapes import shape
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
 # template_phishing → phishing.txt and phishing.html, and so on.
 TEMPLATE_FILE = {message: item.removeprefix("template_") for message, item in TEMPLATE_ITEMS.items()}
 SUBJECT_FILE = {ACKNOWLEDGEMENT: "acknowledge_subject.txt"}
-PLACEHOLDERS = (
-    "reporter",
-    "case_number",
-    "case_title",
-    "reported_subject",
-    "reported_sender",
-    "report_date",
-    "verdict",
-    "guidance_url",
-    "signature",
-    "reference",
-)
-# The acknowledgement comes before any verdict: its template cannot name one.
-ACKNOWLEDGEMENT_PLACEHOLDERS = tuple(p for p in PLACEHOLDERS if p != "verdict")
-# A correction names the verdict the reporter was told before, in the words of its language (verdicts.txt).
-CORRECTION_PLACEHOLDERS = (*PLACEHOLDERS, "earlier_verdict")
-SIGNATURE_PLACEHOLDERS = tuple(p for p in PLACEHOLDERS if p != "signature")
 # What the acknowledgement's report says when a shared item names {verdict} (docs/flavours.md).
 SET_ASIDE = (
     "The acknowledgement has its own shipped {item}: the configured {item} names {{verdict}}, and an"
@@ -73,7 +57,7 @@ def wording(settings: MessageSettings, message: str) -> Wording:
     text, whatever language it is in: a template override is the whole body, once (in the first
     language's frame); a subject or signature override stands for every language's.
     """
-    known = ACKNOWLEDGEMENT_PLACEHOLDERS if message == ACKNOWLEDGEMENT else PLACEHOLDERS
+    known = KNOWN.get(message, PLACEHOLDERS)
     subject, note = _shared(settings.subject, "subject", message)
     if subject is None:
         subject = _shipped_subject(settings.languages, SUBJECT_FILE.get(message, "subject.txt"))
@@ -102,7 +86,7 @@ def _wording(
     languages = settings.languages
     override = settings.templates.get(message)
     if override is not None:
-        text = _checked(override, TEMPLATE_ITEMS[message], known)
+        text = checked(override, TEMPLATE_ITEMS[message], known)
         bodies = [(languages[0], text, text_to_html(text))]
     else:
         bodies = [
@@ -130,10 +114,10 @@ def _shared(template: str | None, item: str, message: str) -> tuple[str | None, 
     """
     if template is None:
         return None, None
-    checked = _checked(template, item, SIGNATURE_PLACEHOLDERS if item == "signature" else PLACEHOLDERS)
-    if message == ACKNOWLEDGEMENT and _names_verdict(checked):
+    shared = checked(template, item, SIGNATURE_PLACEHOLDERS if item == "signature" else PLACEHOLDERS)
+    if message == ACKNOWLEDGEMENT and _names_verdict(shared):
         return None, SET_ASIDE.format(item=item)
-    return checked, None
+    return shared, None
 
 
 def _names_verdict(template: str) -> bool:
@@ -220,26 +204,7 @@ def _linked(text: str) -> str:
 
 def _shipped_template(*parts: str, known: tuple[str, ...] = PLACEHOLDERS) -> str:
     """A file of templates/, checked as an override is: a broken translation stops the job before it sends."""
-    return _checked(_shipped(*parts), f"the shipped {'/'.join(parts)}", known)
-
-
-def _checked(template: str, source: str, known: tuple[str, ...] = PLACEHOLDERS) -> str:
-    """The template unchanged, once every {placeholder} in it is one the responder fills."""
-    try:
-        fields = [
-            (name, spec, conversion) for _, name, spec, conversion in Formatter().parse(template) if name is not None
-        ]
-    except ValueError as bad:
-        raise ConfigError(
-            f"The template in {source} is malformed ({bad}); write a lone brace as {{{{ or }}}}."
-        ) from None
-    for name, spec, conversion in fields:
-        if name not in known or spec or conversion:
-            raise ConfigError(
-                f"The template in {source} uses the unknown placeholder {{{name}}}."
-                f" Known placeholders: {', '.join('{' + k + '}' for k in known)}."
-            )
-    return template
+    return checked(_shipped(*parts), f"the shipped {'/'.join(parts)}", known)
 
 
 def _shipped(*parts: str) -> str:

@@ -202,6 +202,19 @@ def test_a_certificate_and_a_secret_both_set_is_a_configuration_error_naming_bot
     assert CLIENT_SECRET not in error
 
 
+def test_a_certificate_and_key_pasted_into_oauth_client_secret_never_reach_the_token_endpoint(
+    cortex, smtp, entra, oauth
+):
+    """The two items stand side by side: the key pasted in the wrong one would go out as the client secret."""
+    result = cortex(thehive4_case(), **{**oauth, "oauth_client_secret": certificate_item()})
+
+    assert not result.success
+    assert "oauth_client_secret holds a PEM block: a certificate and its key go in oauth_client_certificate" in (
+        result.error
+    )
+    assert entra.log == [] and smtp.delivered == []
+
+
 def test_a_job_with_a_certificate_loads_cryptography_but_not_the_http_stack_it_does_not_use(
     smtp, entra, oauth, job_config, tmp_path
 ):

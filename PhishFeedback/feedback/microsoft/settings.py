@@ -70,6 +70,11 @@ def client_credentials(
             "oauth_client_certificate and oauth_client_secret are both set: the app proves who it is with one of"
             f" them. Keep the certificate (Microsoft's recommended choice) and clear oauth_client_secret. {WHERE}"
         )
+    if secret and "-----BEGIN" in secret:  # sent as it stands, it would hand the key to the token endpoint
+        raise ConfigError(
+            "oauth_client_secret holds a PEM block: a certificate and its key go in oauth_client_certificate, and"
+            f" oauth_client_secret holds a client secret's Value alone. {WHERE}"
+        )
     needed = {
         **also,
         "oauth_token_url": items.text("oauth_token_url"),

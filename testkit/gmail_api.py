@@ -23,7 +23,7 @@ from urllib.parse import unquote
 import pytest
 
 from testkit.google_oauth import MAILBOX, SCOPE, GoogleOAuth, unbase64url
-from testkit.http_faults import Fault, answered
+from testkit.http_faults import Fault, answered, reset_at_head
 from testkit.https_server import HttpsServer, Received, Reply
 
 FULL_MAIL_SCOPE = "https://mail.google.com/"
@@ -119,7 +119,9 @@ class GmailApi:
 
     def __init__(self, certificates, oauth: GoogleOAuth) -> None:
         self.oauth = oauth
-        self.server = HttpsServer(certificates.server_context(), self.answer)
+        self.server = HttpsServer(
+            certificates.server_context(), self.answer, lambda head: reset_at_head(head, self.script)
+        )
         self.url = self.server.url
         self.sent: list[Sent] = []
         self.faults = GmailFaults()

@@ -23,7 +23,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from testkit.http_faults import Fault, answered
+from testkit.http_faults import Fault, answered, reset_at_head
 from testkit.https_server import HttpsServer, Received, Reply
 from testkit.token_endpoint import CLIENT_ID, CLIENT_SECRET, MAILBOX, TOKEN, TOKEN_PATH, token_answer
 
@@ -97,7 +97,7 @@ class GraphApi:
         self.language_reply: Reply | Fault | None = None
         self.language_requests: list[Received] = []
         self.lock = threading.Lock()
-        self.server = HttpsServer(certificates.server_context(certificate), self.answer).__enter__()
+        self.server = HttpsServer(certificates.server_context(certificate), self.answer, self._reset).__enter__()
         self.port, self.url = self.server.port, self.server.url
 
     @property
@@ -115,6 +115,10 @@ class GraphApi:
             refused = self._refusal(request.path, headers, message)
             step = self.script.pop(0) if self.script and refused is None else None
         return refused or answered(step, lambda: self._take(message))
+
+    def _reset(self, head: Received) -> bool:
+        with self.lock:
+            return reset_at_head(head, self.script)
 
     def _refusal(self, path: str, headers: dict[str, str], message: EmailMessage | None) -> Reply | None:
         """Graph's answer to a request it cannot take, whatever the script says; None for one it can."""

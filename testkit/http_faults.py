@@ -4,7 +4,8 @@ sendMail, the Gmail API's send), so that one test of what every HTTP way out pro
 
 A step is either a `Reply`, answered in the service's place (its error, a proxy's page): the message is not taken;
 or a `Fault` around the service's own answer: it takes the message, then answers late or cut short; or the
-connection closes before it sees the message, or after it took it.
+connection closes before it sees the message, or after it took it; or it is reset while the message is still on its
+way (`reset_at_head`, which the server asks before it reads a request's body).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from testkit.https_server import Reply
+from testkit.https_server import Received, Reply
 
 
 @dataclass(frozen=True)
@@ -22,16 +23,27 @@ class Fault:
     cut: bool = False  # the service takes the message; its answer breaks off after the head
     drop: bool = False  # the connection closes with no answer; the message is not taken
     taken: bool = False  # with `drop`: the service takes the message first
+    reset: bool = False  # the connection is reset once the request's head is read, before its body: nothing taken
 
 
 AS_USUAL = Fault()
 DROPPED = Fault(drop=True)
 TAKEN_THEN_DROPPED = Fault(drop=True, taken=True)
 CUT_SHORT = Fault(cut=True)
+RESET_AT_HEAD = Fault(reset=True)
 
 
 def stalled(seconds: float) -> Fault:
     return Fault(stall=seconds)
+
+
+def reset_at_head(head: Received, script: list) -> bool:
+    """Whether a request (a send: a POST) is to be reset once its head is read: the script's next step says so, and
+    is used up."""
+    if head.method == "POST" and script and isinstance(script[0], Fault) and script[0].reset:
+        script.pop(0)
+        return True
+    return False
 
 
 def answered(step: Reply | Fault | None, take: Callable[[], Reply]) -> Reply:

@@ -3,13 +3,16 @@
 pytest-httpserver's werkzeug answers every request with `Connection: close`, so a test could not
 tell one kept-alive connection from one per message. This one speaks HTTP/1.1 over TLS (the
 handshake in each connection's own thread, so a client that fails it blocks nobody), logs each
-request with the client's port (one per connection), and answers with what `answer` returns.
+request with the client's port (one per connection), and answers with what `answer` returns; or, where
+`reset(head)` says so, resets the connection once a request's head is read, before its body.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import ssl
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -52,9 +55,10 @@ class Reply:
 
 
 class HttpsServer:
-    """Serves `answer(received) -> Reply` over TLS on 127.0.0.1 while its `with` block runs."""
+    """Serves `answer(received) -> Reply` over TLS on 127.0.0.1 while its `with` block runs; `reset(head)` is asked
+    first, with the request's head alone (its body empty)."""
 
-    def __init__(self, context: ssl.SSLContext, answer) -> None:
+    def __init__(self, context: ssl.SSLContext, answer, reset=lambda head: False) -> None:
         self.log: list[Received] = []
         server = self
 
@@ -62,6 +66,14 @@ class HttpsServer:
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:
+                head = Received(self.command, self.path, self.headers, b"", self.client_address[1])
+                if reset(head):
+                    server.log.append(head)
+                    # Closed at once, with no lingering: an RST, which the client meets while it sends.
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.close()
+                    self.close_connection = True
+                    return
                 length = min(int(self.headers.get("Content-Length") or 0), LARGEST_REQUEST)
                 received = Received(
                     self.command, self.path, self.headers, self.rfile.read(length), self.client_address[1]

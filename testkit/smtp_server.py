@@ -159,6 +159,9 @@ class Faults:
     early_replies: int = 1
     # A reply the server sends in place of every 354 (a server out of step: it then reads no message).
     data_reply: str = ""
+    # Seconds the server waits after its 354 before it reads the message (a server slower to read than the client to
+    # write, whose buffers fill meanwhile).
+    read_delay: float = 0.0
     # The reply to a message's end, once it is delivered.
     accepted_reply: str = "250 2.0.0 Message accepted"
     # Called when the client says QUIT, before the server answers it.
@@ -342,7 +345,8 @@ def _closing(smtp, reply: str) -> str:
 
 class _Smtpd(SMTP):
     """aiosmtpd reads every line within DATA's 1001 octets; Postfix takes a SASL response after a 334
-    up to 12288 (smtpd_sasl_response_limit), where a long OAuth2 token goes. A 354 may carry `early_reply`."""
+    up to 12288 (smtpd_sasl_response_limit), where a long OAuth2 token goes. A 354 may carry `early_reply`, or be
+    followed by `read_delay`."""
 
     async def push(self, status: str):
         faults = self.event_handler.server.faults
@@ -351,6 +355,8 @@ class _Smtpd(SMTP):
         elif isinstance(status, str) and status.startswith("354") and faults.data_reply:
             status = faults.data_reply
         await super().push(status)
+        if isinstance(status, str) and status.startswith("354"):
+            await asyncio.sleep(faults.read_delay)
 
     async def challenge_auth(self, *args, **kwargs):
         self._reader._limit = 12288

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 
 import pytest
@@ -10,7 +11,7 @@ from feedback.unreached import DeliveryError
 from testkit.cases import thehive4_case, thehive5_alert, thehive5_case
 from testkit.cortex import ACKNOWLEDGE_MANIFEST, apply_operations
 from testkit.records import notified, told, untimed
-from testkit.smtp_server import LoopbackSmtp, RawTcpServer
+from testkit.smtp_server import LoopbackSmtp, RawTcpServer, text_and_html
 
 CAMPAIGN = ["alice@example.org", "bob@example.org", "carol@example.org"]
 
@@ -210,6 +211,30 @@ def test_a_server_that_keeps_replying_before_the_message_is_never_sent_it_and_is
         f"the SMTP server 127.0.0.1:{smtp.port} replied before the message was sent, out of step with SMTP, so the"
         " message was not sent (after 2 attempt(s))" in result.error
     )
+
+
+def test_a_message_larger_than_the_send_buffer_waits_for_a_server_slow_to_read_it_and_arrives_whole_once(
+    deliver_within, smtp, monkeypatch
+):
+    """The look for a reply just before the message must leave the socket waiting as before, or a message that fills
+    the send buffer fails at every attempt. Over a network that buffer holds some 100 KB; over loopback, megabytes."""
+    connect = socket.create_connection
+
+    def with_a_networks_send_buffer(*args, **kwargs):
+        sock = connect(*args, **kwargs)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
+        return sock
+
+    monkeypatch.setattr(socket, "create_connection", with_a_networks_send_buffer)
+    smtp.faults.read_delay = 1
+    title = "Phishing report: " + "A" * 70_000
+    case = thehive4_case("Spam", ["alice@example.org"], title=title)
+    delivery = deliver_within(case, 30, template_spam="{case_title}\n" * 6)
+
+    assert [item.recipient for item in delivery.sent] == ["alice@example.org"]
+    [delivered] = smtp.delivered
+    assert text_and_html(delivered.message)[0].count(title) == 6, "the message whole"
+    assert smtp.said.count("DATA") == 1
 
 
 def test_a_message_whose_end_the_server_takes_with_another_2xx_than_250_counts_as_sent(cortex, smtp):

@@ -19,7 +19,7 @@ from testkit.cases import thehive4_case
 from testkit.cortex import ACKNOWLEDGE_MANIFEST, MANIFEST, apply_operations, finish_job, start_job, write_job
 from testkit.gmail_api import google_error, rate_limited
 from testkit.graph_api import THROTTLED, UNAVAILABLE, error
-from testkit.http_faults import AS_USUAL, CUT_SHORT, DROPPED, TAKEN_THEN_DROPPED, page, stalled
+from testkit.http_faults import AS_USUAL, CUT_SHORT, DROPPED, RESET_AT_HEAD, TAKEN_THEN_DROPPED, page, stalled
 from testkit.https_server import Reply
 from testkit.proxy import ConnectProxy
 from testkit.records import failed, notified, unsure
@@ -112,6 +112,19 @@ def test_a_message_whose_connection_the_service_twice_closed_without_an_answer_i
         f"{named(service)} had the whole message but closed the connection without answering, for the second time:"
     )
     assert f"feedback_unsure:{ALICE}" in result.tags
+
+
+def test_a_connection_reset_while_the_message_was_still_going_out_is_no_message_that_may_have_gone(cortex, service):
+    """Only a request that went whole may have reached the service: one reset while its body was still going out never
+    did, however often, and goes again until the service takes it."""
+    service.script.extend([RESET_AT_HEAD, RESET_AT_HEAD])
+    case = thehive4_case("Spam", [ALICE], title="Phishing report: " + "A" * 70_000)  # a body past the socket buffers
+    result = cortex(case, **service.items, smtp_retries=3, template_spam="{case_title}\n" * 6)
+
+    assert result.success, result.error
+    assert notified(result) == [ALICE] and unsure(result) == {} and failed(result) == {}
+    assert service.connections() == 3, "sent on the third try"
+    assert service.took() == [ALICE]
 
 
 def test_a_message_dropped_twice_behind_cortexs_proxy_is_not_sent_a_third_time_nor_blamed_on_the_proxy(

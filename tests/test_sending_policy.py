@@ -15,7 +15,7 @@ from feedback.delivery import deliver
 from feedback.reach import Reach
 from feedback.smtp import replies
 from feedback.smtp.replies import MESSAGE, RECIPIENT, SENDER, meaning
-from feedback.way_out import ACCEPTED, DEFERRED, Answer, Permanent
+from feedback.way_out import ACCEPTED, DEFERRED, Answer, Permanent, stop
 from testkit.cases import thehive4_case
 
 
@@ -324,3 +324,36 @@ def test_a_failure_for_good_that_comes_with_cortexs_sigterm_keeps_its_reason(com
     assert [item.recipient for item in delivery.sent] == ["alice@example.org"]
     assert [f.address for f in delivery.failed] == ["bob@example.org", "carol@example.org"]
     assert all(f.reason.startswith("The certificate of the way out") for f in delivery.failed), delivery.failed
+
+
+class _QuotaAsSigtermComesThenSigtermAsItCloses(_AtOnce):
+    """Takes the first message; at the second, Cortex's SIGTERM comes while the service answers its quota, and again
+    while the channel closes."""
+
+    def send(self, message, recipient: str) -> Answer:
+        if recipient == "alice@example.org":
+            return Answer(ACCEPTED, "", None)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return stop("The mailbox is past its sending quota. Run the responder again tomorrow.")
+
+    def __exit__(self, *failure) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_a_second_sigterm_as_the_channel_closes_after_the_quota_leaves_the_quota_as_the_reason(composer):
+    """The quota ended the sending while Cortex's first stop was held, which settles the account: Cortex asking again
+    does not put its stop in the quota's place."""
+    config, messages = composer(thehive4_case("Spam", ("alice@example.org", "bob@example.org", "carol@example.org")))
+    before = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    stopping.install()
+    try:
+        deadline = time.monotonic() + 30
+        transport = _QuotaAsSigtermComesThenSigtermAsItCloses()
+        delivery = deliver(messages, transport, config.limits, deadline, lambda item, at: None)
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+
+    assert [item.recipient for item in delivery.sent] == ["alice@example.org"]
+    assert [f.address for f in delivery.failed] == ["bob@example.org", "carol@example.org"]
+    assert all(f.reason.startswith("The mailbox is past its sending quota") for f in delivery.failed), delivery.failed

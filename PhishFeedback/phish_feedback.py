@@ -9,11 +9,16 @@ Short on purpose: Python compiles the script it is started with at every run, ne
 from __future__ import annotations
 
 import gc
+import os
+import sys
 
 # Loading the modules makes objects that all live until the job ends, yet the cyclic collector
 # would walk them again and again: that would be a tenth of a job's instructions (./dev bench).
 # It is switched back on in main(), once everything is loaded.
 gc.disable()
+# A host's PYTHONSAFEPATH leaves this script's folder, where its package is, off the import path.
+if getattr(sys.flags, "safe_path", False):
+    sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
 from feedback import startup
 

@@ -104,7 +104,10 @@ def write_job(
         else {"organisation": "SOC", "user": "analyst@soc.example.org"},
         "config": config,
     }
-    (job / "input" / "input.json").write_text(json.dumps(job_input), encoding="utf-8")
+    # In UTF-8, its characters as they are, as Cortex (Play JSON) writes it; a lone surrogate, which UTF-8 cannot
+    # hold, as its JSON escape.
+    text = json.dumps(job_input, ensure_ascii=False)
+    (job / "input" / "input.json").write_bytes(text.encode("utf-8", "backslashreplace"))
     if isinstance(config, dict) and isinstance(config.get("cacerts"), str):
         (job / "input" / "cacerts").write_text(config["cacerts"], encoding="utf-8")
     return job
@@ -126,6 +129,7 @@ def run_job(
     python_dir: Path | None = None,
     stop_after: float | None = None,
     stop_signal: int = signal.SIGTERM,
+    environment: dict[str, str | None] | None = None,
     **job,
 ) -> JobResult:
     """Execute the script by path from the responders root, with the job folder as its only argument.
@@ -133,10 +137,10 @@ def run_job(
     `python3` is looked up on PATH, as the script's #! line does; first there comes `python_dir`,
     else $PHISHFEEDBACK_JOB_PYTHON (tests/conftest.py's `job_python`: another Python than the tests'), else
     the tests' own Python. `stop_after` seconds, if given, end with Cortex's SIGTERM (or `stop_signal`: SIGINT is a
-    Ctrl-C).
+    Ctrl-C). `environment` changes the host's environment the job inherits (None removes a variable).
     """
     folder = write_job(workdir, data, config, **job)
-    process = start_job(folder, python_dir)
+    process = start_job(folder, python_dir, environment)
     if stop_after is not None:
         # What Cortex does when the job outlives jobTimeout. That counts in minutes, long after the job's start-up
         # took over SIGTERM: so do these seconds, whatever a busy machine makes of the start of Python.
@@ -160,7 +164,9 @@ def wait_until_it_handles_sigterm(process: subprocess.Popen, within: float = 30)
         time.sleep(0.005)
 
 
-def start_job(folder: Path, python_dir: Path | None = None) -> subprocess.Popen:
+def start_job(
+    folder: Path, python_dir: Path | None = None, environment: dict[str, str | None] | None = None
+) -> subprocess.Popen:
     """The script started by path on a job folder, as Cortex's process runner starts it (see run_job)."""
     python = str(python_dir or os.environ.get("PHISHFEEDBACK_JOB_PYTHON") or Path(sys.executable).parent)
     env = dict(os.environ, PATH=os.pathsep.join((python, os.environ.get("PATH", ""))))
@@ -176,6 +182,11 @@ def start_job(folder: Path, python_dir: Path | None = None) -> subprocess.Popen:
         env.pop(inherited, None)
     if (folder / "input" / "cacerts").exists():
         env["REQUESTS_CA_BUNDLE"] = str(folder / "input" / "cacerts")
+    for name, value in (environment or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     command = json.loads(MANIFEST.read_text(encoding="utf-8"))["command"]
     return subprocess.Popen(
         [str(REPO / command), str(folder)],

@@ -161,8 +161,8 @@ def job_config(settings):
 
 @pytest.fixture
 def cortex(tmp_path, job_config):
-    """Runs one job of a flavour (`manifest`, the verdict's by default) as Cortex does; keyword arguments
-    override configuration items."""
+    """Runs one job of a flavour (`manifest`, the verdict's by default) as Cortex does, in the host's environment
+    changed by `environment`; keyword arguments override configuration items."""
 
     def run(
         data,
@@ -174,11 +174,13 @@ def cortex(tmp_path, job_config):
         stop_after=None,
         stop_signal=signal.SIGTERM,
         manifest=MANIFEST,
+        environment=None,
         **items,
     ) -> JobResult:
         job = {"data_type": data_type, "tlp": tlp, "pap": pap, "parameters": parameters}
         stop = {"stop_after": stop_after, "stop_signal": stop_signal}
-        return run_job(tmp_path, data, job_config(manifest, **items), **job, **stop)
+        config = job_config(manifest, **items)
+        return run_job(tmp_path, data, config, environment=environment, **job, **stop)
 
     return run
 

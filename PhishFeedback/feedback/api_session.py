@@ -75,8 +75,9 @@ def open_session(
         def merge_environment_settings(self, url, proxies, stream, verify, cert):
             if url[:7].lower() == "http://":
                 proxies = {"http": None, "all": None}
-            elif not self.proxies:
-                proxies = {**get_environ_proxies(url), **(proxies or {})}
+            elif not self.proxies:  # ALL_PROXY, which requests would take too, named nowhere
+                scheme = url.partition(":")[0].lower()
+                proxies = {"all": None, scheme: get_environ_proxies(url).get(scheme), **(proxies or {})}
             return super().merge_environment_settings(url, proxies, stream, verify, cert)
 
         def get_redirect_target(self, response) -> None:

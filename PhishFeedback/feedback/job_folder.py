@@ -61,7 +61,7 @@ def _replace(folder: str, text: str) -> None:
     """A temporary file renamed over output.json: the report is the old one or the new one, never half of either."""
     temporary = os.path.join(folder, f".output.json.{os.getpid()}.{next(_temporary_names)}")
     try:
-        with open(temporary, "w", encoding="utf-8") as file:
+        with open(_created(temporary), "w", encoding="utf-8") as file:
             file.write(text)
         os.replace(temporary, os.path.join(folder, "output.json"))
     finally:
@@ -73,10 +73,17 @@ def reserve_room() -> None:
     """Room kept beside the report for a disk that fills up while the messages go out: a report is replaced by a
     second copy, which would then find no space, and the record of those mailed would be lost with it."""
     try:
-        with open(path("output", RESERVE), "wb") as file:
+        with open(_created(path("output", RESERVE)), "wb") as file:
             file.write(os.urandom(RESERVED))  # zeros would take no room where the file system compresses (ZFS, btrfs)
     except OSError:  # a disk nearly full: what was written of it is room all the same
         pass
+
+
+def _created(name: str) -> int:
+    """A new file at `name`, never a file a link left there leads to: the job writes in its own folder alone."""
+    if os.path.lexists(name):
+        os.remove(name)
+    return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
 
 
 def release_room() -> bool:

@@ -26,6 +26,7 @@ unwritable: OSError | None = None
 def prepare() -> None:
     """The report a kill leaves while the modules load, then the signals taken over and the output scrubbed."""
     global unwritable
+    _in_utf8_mode()
     try:
         write_output({"success": False, "errorMessage": ENDED_BEFORE_SENDING})
     except OSError as failure:
@@ -33,6 +34,19 @@ def prepare() -> None:
     stopping.install()
     if sys.stdout is not None and sys.stderr is not None:
         sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)
+
+
+def _in_utf8_mode() -> None:
+    """Cortex writes the job's input in UTF-8, and cortexutils opens it in the locale's encoding: on a host whose
+    locale is Latin-1 or ASCII, the case's words would reach the reporters garbled, or not be read at all. There the
+    script starts again at once in Python's UTF-8 mode, in the same process, which Cortex's signals still reach."""
+    if sys.flags.utf8_mode or sys.getfilesystemencoding() == "utf-8" or not sys.executable:
+        return
+    arguments = sys.orig_argv[1:] if hasattr(sys, "orig_argv") else sys.argv  # the interpreter's own flags from 3.10
+    try:
+        os.execv(sys.executable, [sys.executable, "-X", "utf8", *arguments])
+    except OSError:
+        pass
 
 
 def responder_base(script: str) -> type:

@@ -1,0 +1,80 @@
+"""The job on whatever Cortex host runs it: the host's locale, the Python settings in its environment, its proxies,
+and what it finds in the job folder. Each runs the script by path, as Cortex's process runner does."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+
+import pytest
+
+from testkit.cases import thehive4_case, thehive5_case
+from testkit.cortex import finish_job, start_job, write_job
+
+TITLE = "Phishing report: Facture impayée"
+# A Python that reads the input in ASCII: the C locale without the UTF-8 mode Python turns on there by itself.
+ASCII_HOST = {"LC_ALL": "C", "LANG": None, "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+
+
+@pytest.fixture(scope="session")
+def latin1_host(tmp_path_factory) -> dict[str, str | None]:
+    """The environment of a host whose services run in Latin-1 (LANG=fr_FR.ISO-8859-1), as older RHEL and SUSE
+    hosts do: the locale made from Debian's `locales` definitions."""
+    folder = tmp_path_factory.mktemp("locales")
+    made = subprocess.run(
+        ["localedef", "-i", "fr_FR", "-f", "ISO-8859-1", str(folder / "fr_FR.ISO-8859-1")],
+        capture_output=True,
+        check=False,
+    )
+    if made.returncode not in (0, 1) or not (folder / "fr_FR.ISO-8859-1").exists():  # 1: made, with warnings
+        pytest.fail("localedef could not make a Latin-1 locale: install Debian's locales package")
+    return {"LOCPATH": str(folder), "LANG": "fr_FR.ISO-8859-1", "LC_ALL": None}
+
+
+@pytest.mark.parametrize("host", ["latin1", "ascii"])
+def test_the_cases_words_reach_the_reporter_as_written_whatever_the_hosts_locale(cortex, smtp, request, host):
+    """Cortex writes input.json in UTF-8; read in the host's Latin-1 the title would reach alice as 'impayÃ©e', and
+    in ASCII not at all."""
+    environment = request.getfixturevalue("latin1_host") if host == "latin1" else ASCII_HOST
+    result = cortex(thehive4_case(title=TITLE), subject="Re: {case_title}", environment=environment)
+
+    assert result.success, result.error
+    assert str(smtp.delivered[0].message["Subject"]) == f"Re: {TITLE}"
+
+
+def test_a_host_that_keeps_the_scripts_folder_off_pythons_path_still_gets_the_job_done(cortex, smtp):
+    """PYTHONSAFEPATH, which a hardened host may set, leaves the folder the responder's package is in off sys.path:
+    the job ended in a traceback with no report."""
+    result = cortex(thehive4_case(), environment={"PYTHONSAFEPATH": "1"})
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org"]
+
+
+def test_all_proxy_of_the_hosts_environment_does_not_carry_the_requests_to_thehive(cortex, smtp, thehive_tls):
+    """Of the environment, the responder takes HTTPS_PROXY, HTTP_PROXY and NO_PROXY alone (docs/security.md): an
+    ALL_PROXY that curl reads would have sent TheHive's requests, its key among them, to another host."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    url = thehive_tls.url_for("/").rstrip("/")
+    result = cortex(
+        thehive5_case("Spam", ()), thehive_url=url, thehive_apikey="hive-key", environment={"ALL_PROXY": nowhere}
+    )
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["bob@example.org"]
+
+
+def test_a_link_left_where_the_job_keeps_room_beside_its_report_is_not_followed(tmp_path, job_config, smtp):
+    """The job writes in its own folder alone: a link at output/.output.reserve must not have a file elsewhere
+    overwritten with the room it keeps."""
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("keep me\n")
+    folder = write_job(tmp_path, thehive4_case(), job_config())
+    (folder / "output").mkdir()
+    (folder / "output" / ".output.reserve").symlink_to(outside)
+    result = finish_job(start_job(folder), folder)
+
+    assert result.success, result.error
+    assert outside.read_text() == "keep me\n"

@@ -30,7 +30,7 @@ from feedback.microsoft.token import request_token as entra_token
 from feedback.reach import Reach
 from feedback.redaction import remember, scrub
 from feedback.thehive.observables_api import TheHiveError, fetch_observables
-from feedback.thehive.settings import TheHiveSettings
+from feedback.thehive.settings import TheHiveSettings, TheHiveShare
 from feedback.tokens import OAuthError, endpoint_shown
 from feedback.trust import trust_context
 from feedback.way_out import Permanent, Trouble
@@ -139,7 +139,7 @@ def mailbox_settings(root: str, ca: str, entra, google_oauth) -> tuple[str, str]
 def thehive(root: str, ca: str, entra, google_oauth) -> tuple[str, str]:
     settings = TheHiveSettings(root, "0123456789abcdef0123", None, "v1", Reach(ca, {}, 5))
     with pytest.raises(TheHiveError) as refused:
-        fetch_observables(settings, "case", "~1", time.monotonic() + 30)
+        fetch_observables(TheHiveShare(settings, time.monotonic() + 30), "case", "~1")
     return f"TheHive at {root}", str(refused.value)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -14,7 +15,7 @@ from testkit.cases import thehive4_case, thehive5_case, thehive_alert
 from testkit.cortex import JobResult, after_job, apply_operations, modules_loaded_by, run_job, write_job
 from testkit.proxy import ConnectProxy
 from testkit.smtp_server import free_port
-from testkit.thehive_api import API_KEY, legacy_observable, v1_observable
+from testkit.thehive_api import API_KEY, legacy_observable, v1_alert, v1_observable
 
 V1 = "/api/v1/query"
 LEGACY = "/api/case/artifact/_search"
@@ -481,3 +482,70 @@ def test_read_that_times_out_is_not_sent_again_and_the_tags_are_used(cortex, smt
     [warning] = result.output["full"]["warnings"]
     assert f"TheHive at {url} did not answer within 2 s." in warning
     assert asked == [1]
+
+
+@pytest.mark.slow
+def test_thehive_gets_one_third_of_the_jobs_time_for_all_its_reads(tmp_path, job_config, smtp, stalled_thehive):
+    """The observables come 13 s into TheHive's 16 s (jobTimeout 1: 48 s for the job), then the merged alerts never
+    do: they get what is left of that third, not a third of their own, which delivery would lack."""
+    answered = []
+
+    def handler(request):
+        if request.args.get("name") == "case-observables":
+            time.sleep(13)
+            answered.append(time.monotonic())
+            return Response("[]", content_type="application/json")
+        return silent(stalled_thehive.released)(request)
+
+    stalled_thehive.expect_request(V1).respond_with_handler(handler)
+    url = stalled_thehive.url_for("/").rstrip("/")
+    result = within_cortex_time_limit(
+        tmp_path, job_config, thehive5_case("Spam", ["alice@example.org"]), thehive_url=url, thehive_apikey=API_KEY
+    )
+
+    assert result.success, result.error
+    assert smtp.delivered[0].arrived - answered[0] < 7, "the merged alerts had a third of their own"
+    assert "(In-Reply-To)" in result.output["full"]["warnings"][0]
+
+
+@pytest.mark.slow
+def test_a_case_with_exactly_the_most_observables_read_is_read_whole(cortex, smtp, thehive, api):
+    """10,000 observables are the bound, not past it: the last page holds a reporter."""
+    observables = [v1_observable("domain", f"host{i}.example", []) for i in range(9_999)]
+    observables.append(v1_observable("mail", "bob@example.org", ["reporter"]))
+
+    def page(request):
+        body = json.loads(request.data)
+        if request.args.get("name") != "case-observables":
+            return Response("[]", content_type="application/json")
+        asked = body["query"][2]
+        return Response(json.dumps(observables[asked["from"] : asked["to"]]), content_type="application/json")
+
+    thehive.expect_request(V1).respond_with_handler(page)
+    result = cortex(thehive5_case("Spam", ["alice@example.org"]), **api)
+
+    assert result.success, result.error
+    assert result.output["full"]["warnings"] == []
+    assert sorted(smtp.recipients()) == ["alice@example.org", "bob@example.org"]
+
+
+def test_the_merged_alerts_share_the_16_mb_read_from_thehive_with_the_observables(cortex, smtp, thehive, api):
+    """About 9 MB of observables, then 9 MB of merged alerts: past 16 MB in all, the alerts are not read whole, and
+    the message goes out of its thread, with a warning."""
+    padding = "x" * 150_000
+    observables = [{**v1_observable("domain", f"h{i}.example", []), "message": padding} for i in range(60)]
+    alerts = [dict(v1_alert(f"ticket-{i}"), description=padding) for i in range(60)]
+    alerts.append(v1_alert("<CAKx5Yq2p+Lw0vQ=9hZr@mail.gmail.com>", ["user_email:alice@example.org"]))
+
+    def page(request):
+        asked = json.loads(request.data)["query"][2]
+        listed = {"case-observables": observables, "case-alerts": alerts}.get(request.args.get("name"), [])
+        return Response(json.dumps(listed[asked["from"] : asked["to"]]), content_type="application/json")
+
+    thehive.expect_request(V1).respond_with_handler(page)
+    result = cortex(thehive5_case("Spam", ["alice@example.org"]), **api)
+
+    assert result.success, result.error
+    assert smtp.delivered[0].message["In-Reply-To"] is None
+    [warning] = result.output["full"]["warnings"]
+    assert "answered more than 16 MB" in warning and "(In-Reply-To)" in warning

@@ -13,11 +13,11 @@ from feedback.addresses import AddressError, parse_address
 from feedback.case import Report
 from feedback.composers import Reporter
 from feedback.message_ids import message_id
-from feedback.pacing import LOOKUP_SHARE, THEHIVE_SHARE, cutoff
+from feedback.pacing import LOOKUP_SHARE, cutoff
 from feedback.plan import Decision
 from feedback.reporter_languages import language_of
 from feedback.settings import Settings
-from feedback.thehive.settings import TheHiveSettings
+from feedback.thehive.settings import TheHiveShare
 from feedback.way_out import Transport
 
 FALLBACK = (
@@ -30,18 +30,19 @@ def reporters_for(
     report: Report,
     data: dict,
     settings: Settings,
-    thehive: TheHiveSettings | None,
+    thehive: TheHiveShare | None,
     transport: Transport,
     deadline: float,
 ) -> tuple[dict[str, Reporter], list[str]]:
     """Each recipient's languages and parent, and the warnings of what could not be learnt.
 
-    `thehive`: where a case's merged alerts are read, None where TheHive is not configured or did not answer.
+    `thehive`: where a case's merged alerts are read, within what is left of TheHive's share of the job; None where
+    TheHive is not configured or did not answer.
     """
     mailboxes, warnings = _mailbox_languages(decision.recipients, settings, transport, deadline)
     parents, more = {}, []
     if settings.reply_in_thread:
-        parents, more = _parents(decision, report, data, thehive, settings.audience.reporter_tag, deadline)
+        parents, more = _parents(decision, report, data, thehive, settings.audience.reporter_tag)
     message = settings.message
     reporters = {
         recipient: Reporter(
@@ -86,7 +87,7 @@ def _mailbox_languages(
 
 
 def _parents(
-    decision: Decision, report: Report, data: dict, thehive: TheHiveSettings | None, reporter_tag: str, deadline: float
+    decision: Decision, report: Report, data: dict, thehive: TheHiveShare | None, reporter_tag: str
 ) -> tuple[dict[str, str], list[str]]:
     """The Message-ID of each reporter's own report (lower-case address → ID), where the job can know it."""
     if report.kind == "alert":  # the alert is the report: TheHive's mail intake keeps its Message-ID as sourceRef
@@ -98,7 +99,7 @@ def _parents(
     from feedback.thehive.observables_api import TheHiveError
 
     try:
-        merged = merged_reports(thehive, report.id, reporter_tag, cutoff(deadline, time.monotonic(), THEHIVE_SHARE))
+        merged = merged_reports(thehive, report.id, reporter_tag)
     except TheHiveError as failure:
         return {}, [f"{failure} The messages do not name the reports they answer (In-Reply-To)."]
     parents: dict[str, str] = {}

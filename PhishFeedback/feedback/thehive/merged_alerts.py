@@ -14,7 +14,7 @@ from feedback.plan import reporter_values
 from feedback.shapes import shape
 from feedback.shown_text import printable
 from feedback.thehive.observables_api import Absent, Api, within_share
-from feedback.thehive.settings import TheHiveSettings
+from feedback.thehive.settings import TheHiveShare
 
 CASE_ALERTS = "/api/v1/query?name=case-alerts"
 # Alerts read from one case at most: a campaign merges hundreds.
@@ -27,11 +27,11 @@ class MergedReport:
     reporters: tuple[str, ...]  # as the alert names them, not yet checked
 
 
-def merged_reports(settings: TheHiveSettings, case_id: str, reporter_tag: str, cutoff: float) -> list[MergedReport]:
+def merged_reports(share: TheHiveShare, case_id: str, reporter_tag: str) -> list[MergedReport]:
     """The case's merged alerts that hold a Message-ID, with their reporters; none from a TheHive without v1."""
-    if settings.api == "legacy":
+    if share.settings.api == "legacy":
         return []
-    return within_share(settings, cutoff, lambda api: _read(api, case_id, reporter_tag))
+    return within_share(share, lambda api: _read(api, case_id, reporter_tag))
 
 
 def _read(api: Api, case_id: str, reporter_tag: str) -> list[MergedReport]:

@@ -15,21 +15,22 @@ from feedback.pacing import THEHIVE_SHARE, cutoff
 from feedback.plan import REPORTER_NAMESPACE
 from feedback.shapes import shape
 from feedback.tags import tag_values
-from feedback.thehive.settings import TheHiveSettings
+from feedback.thehive.settings import TheHiveSettings, TheHiveShare
 
 
 @shape
 class Observed:
     observables: list[Observable]
     warnings: list[str]
-    # The TheHive the job may ask again (for a case's merged alerts): None where none is set, or it failed here.
-    thehive: TheHiveSettings | None
+    # The TheHive the job may ask again (for a case's merged alerts), within what is left of its share: None where
+    # none is set, or it failed here.
+    thehive: TheHiveShare | None
 
 
 def observables_for(report: Report, settings: TheHiveSettings | None, deadline: float) -> Observed:
     """The report's observables and any warning; TheHive's failure only matters when the tags name no reporter."""
     if report.artifacts:  # TheHive 3 sends an alert's observables with the job
-        return Observed(list(report.artifacts), [], settings)
+        return Observed(list(report.artifacts), [], _share(settings, deadline))
     tagged = tag_values(report.tags, REPORTER_NAMESPACE)
     if settings is None:
         if report.kind == "alert" and not tagged:
@@ -42,11 +43,16 @@ def observables_for(report: Report, settings: TheHiveSettings | None, deadline: 
         return Observed([], [], None)
     from feedback.thehive.observables_api import TheHiveError, fetch_observables
 
-    ends = cutoff(deadline, time.monotonic(), THEHIVE_SHARE)
+    share = _share(settings, deadline)
     try:
-        observables = fetch_observables(settings, report.kind, report.id, ends)
+        observables = fetch_observables(share, report.kind, report.id)
     except TheHiveError as failure:
         if not tagged:
             raise
         return Observed([], [f"{failure} The reporters were taken from the {report.kind}'s tags only."], None)
-    return Observed(observables, [], settings)
+    return Observed(observables, [], share)
+
+
+def _share(settings: TheHiveSettings | None, deadline: float) -> TheHiveShare | None:
+    """TheHive's share of the job, from now: a third of the time left, for all of its reads."""
+    return None if settings is None else TheHiveShare(settings, cutoff(deadline, time.monotonic(), THEHIVE_SHARE))

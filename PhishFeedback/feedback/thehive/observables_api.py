@@ -10,13 +10,13 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 from feedback.alarm import BudgetSpent, Clock
-from feedback.bounded_json import LARGEST, parsed
+from feedback.bounded_json import parsed
 from feedback.case import Observable, read_observables
 from feedback.errors import PhishFeedbackError
 from feedback.http_failures import TRUST_ADVICE
 from feedback.pacing import THEHIVE_SHARE, TIME_BUDGET_SHARE
 from feedback.thehive.api import Advice, send, thehive_session
-from feedback.thehive.settings import TheHiveSettings
+from feedback.thehive.settings import TheHiveShare
 
 PAGE = 100
 # Observables read from one case at most: a TheHive that ignores the page range would be asked for ever.
@@ -46,24 +46,26 @@ JOB_ADVICE = Advice(
 )
 
 
-def fetch_observables(settings: TheHiveSettings, kind: str, object_id: str, cutoff: float) -> list[Observable]:
-    """The observables, read under the job's clock (feedback/alarm.py), which cuts the reading at `cutoff`.
+def fetch_observables(share: TheHiveShare, kind: str, object_id: str) -> list[Observable]:
+    """The observables, read under the job's clock (feedback/alarm.py), which cuts the reading at TheHive's share.
 
     A timeout bounds each read only: a TheHive that trickles a byte at a time, or retries that add
     up, could hold the job until Cortex kills it.
     """
-    return within_share(settings, cutoff, lambda api: api.observables(kind, object_id))
+    return within_share(share, lambda api: api.observables(kind, object_id))
 
 
-def within_share(settings: TheHiveSettings, cutoff: float, read: Callable[[Api], T]) -> T:
-    """What `read` gets through the API, over one session whose sockets the job's clock shuts at `cutoff`."""
-    allowed = max(0.0, cutoff - time.monotonic())
-    clock = Clock(cutoff)
+def within_share(share: TheHiveShare, read: Callable[[Api], T]) -> T:
+    """What `read` gets through the API, over one session whose sockets the job's clock shuts when TheHive's share
+    of the job's time is over."""
+    settings = share.settings
+    allowed = max(0.0, share.until - time.monotonic())
+    clock = Clock(share.until)
     try:
         with clock:
             # The queries only read, POST included: each is retried on a server error.
             with thehive_session(settings, settings.reach.context(), retried=None, clock=clock) as session:
-                return read(Api(session, settings, cutoff))
+                return read(Api(session, share))
     except (TheHiveError, BudgetSpent):
         if not clock.out():
             raise
@@ -81,10 +83,9 @@ class Absent(Exception):
 class Api:
     """One session's calls to TheHive, within the job's share of time and bytes."""
 
-    def __init__(self, session, settings: TheHiveSettings, cutoff: float) -> None:
-        self.session, self.settings, self.cutoff = session, settings, cutoff
-        self.room = LARGEST  # what is left of the bytes the job reads from TheHive
-        self.where = f"TheHive at {settings.url}"
+    def __init__(self, session, share: TheHiveShare) -> None:
+        self.session, self.share, self.settings = session, share, share.settings
+        self.where = f"TheHive at {self.settings.url}"
 
     def observables(self, kind: str, object_id: str) -> list[Observable]:
         """Through the v1 query API or, where TheHive has none, the legacy one."""
@@ -110,7 +111,7 @@ class Api:
             items += answer
             if len(answer) < PAGE:
                 return items
-            if len(items) >= most:
+            if len(items) > most:
                 raise TheHiveError(
                     f"{self.where} sent more than {most:,} {what}, the most the responder reads"
                     " of one case (or it ignores the page range it was asked for). Check TheHive's version and"
@@ -136,12 +137,12 @@ class Api:
         return answer
 
     def call(self, method: str, path: str, body: dict | None) -> object:
-        timeout = min(self.settings.reach.timeout, self.cutoff - time.monotonic())
+        timeout = min(self.settings.reach.timeout, self.share.until - time.monotonic())
         if timeout <= 0:
             raise BudgetSpent("TheHive's share of the job's time ran out")  # reported by fetch_observables
         url = self.settings.url + path
         status, answer = send(
-            self.session, method, url, body, timeout, self.where, JOB_ADVICE, self.room, self._counted
+            self.session, method, url, body, timeout, self.where, JOB_ADVICE, self.share.room, self._counted
         )
         if status in (404, 405):
             raise Absent(
@@ -155,5 +156,5 @@ class Api:
 
     def _counted(self, body: bytes) -> object:
         """The client's bounded decoding, the body's bytes taken from what the job may still read from TheHive."""
-        self.room -= len(body)
+        self.share.room -= len(body)
         return parsed(body)

@@ -29,8 +29,8 @@ from feedback.microsoft.settings import GraphSettings, OAuthSettings
 from feedback.microsoft.token import request_token as entra_token
 from feedback.reach import Reach
 from feedback.redaction import remember, scrub
-from feedback.thehive.observables_api import TheHiveError, fetch_observables
-from feedback.thehive.settings import TheHiveSettings, TheHiveShare
+from feedback.thehive.observables_api import TheHiveError, TheHiveShare, fetch_observables
+from feedback.thehive.settings import TheHiveSettings
 from feedback.tokens import OAuthError, endpoint_shown
 from feedback.trust import trust_context
 from feedback.way_out import Permanent, Trouble
@@ -139,7 +139,7 @@ def mailbox_settings(root: str, ca: str, entra, google_oauth) -> tuple[str, str]
 def thehive(root: str, ca: str, entra, google_oauth) -> tuple[str, str]:
     settings = TheHiveSettings(root, "0123456789abcdef0123", None, "v1", Reach(ca, {}, 5))
     with pytest.raises(TheHiveError) as refused:
-        fetch_observables(TheHiveShare(settings, time.monotonic() + 30), "case", "~1")
+        fetch_observables(TheHiveShare(settings, 30), "case", "~1")
     return f"TheHive at {root}", str(refused.value)
 
 

@@ -7,11 +7,13 @@ An alert's `sourceRef` is the Message-ID where TheHive 5's mail intake made the 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from werkzeug import Response
 
 from testkit.cases import thehive5_alert, thehive5_case
+from testkit.http_faults import stalled
 from testkit.smtp_server import PASSWORD
 from testkit.thehive_api import v1_alert, v1_observable
 
@@ -210,3 +212,25 @@ def test_a_reporter_whose_address_has_capitals_is_answered_in_their_reports_thre
 
     assert result.success, result.error
     assert thread_of(smtp.delivered[0].message) == (REPORT_ID, REPORT_ID)
+
+
+@pytest.mark.slow
+def test_time_spent_asking_mailbox_languages_is_not_taken_from_thehives_share(cortex, thehive, api, graph, graph_items):
+    """TheHive takes 6 s of its 16 (jobTimeout 1: 48 s for the job) for the observables, then Graph takes its own
+    quarter over a mailbox language: the merged alerts still get the 10 s TheHive has left, and the thread."""
+
+    def answer(request):
+        if request.args["name"] == "case-observables":
+            time.sleep(6)
+            return Response("[]", content_type="application/json")
+        merged = [v1_alert(REPORT_ID, [f"user_email:{ALICE}"])]
+        return Response(json.dumps(merged if json.loads(request.data)["query"][2]["from"] == 0 else []))
+
+    thehive.expect_request("/api/v1/query", method="POST").respond_with_handler(answer)
+    graph.language_reply = stalled(20)
+    items = {**api, **graph_items, "language": "auto,en", "jobTimeout": 1, "smtp_timeout": 30}
+    result = cortex(thehive5_case("Spam", [ALICE]), **items)
+
+    assert result.success, result.error
+    assert thread_of(graph.accepted[0]) == (REPORT_ID, REPORT_ID)
+    assert not any("TheHive" in warning for warning in result.output["full"]["warnings"])

@@ -17,8 +17,11 @@ from feedback.pacing import LOOKUP_SHARE, cutoff
 from feedback.plan import Decision
 from feedback.reporter_languages import language_of
 from feedback.settings import Settings
-from feedback.thehive.settings import TheHiveShare
 from feedback.way_out import Transport
+
+TYPE_CHECKING = False  # without importing typing, nor TheHive's API, which a job without thehive_url never loads
+if TYPE_CHECKING:
+    from feedback.thehive.observables_api import TheHiveShare
 
 FALLBACK = (
     "No other mailbox was asked in this job: the other reporters' languages came from reporter_languages and language."

@@ -13,8 +13,7 @@ from feedback.message_ids import message_id
 from feedback.plan import reporter_values
 from feedback.shapes import shape
 from feedback.shown_text import printable
-from feedback.thehive.observables_api import Absent, Api, within_share
-from feedback.thehive.settings import TheHiveShare
+from feedback.thehive.observables_api import Absent, Api, TheHiveShare, within_share
 
 CASE_ALERTS = "/api/v1/query?name=case-alerts"
 # Alerts read from one case at most: a campaign merges hundreds.

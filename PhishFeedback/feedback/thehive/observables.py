@@ -15,7 +15,11 @@ from feedback.pacing import THEHIVE_SHARE, cutoff
 from feedback.plan import REPORTER_NAMESPACE
 from feedback.shapes import shape
 from feedback.tags import tag_values
-from feedback.thehive.settings import TheHiveSettings, TheHiveShare
+from feedback.thehive.settings import TheHiveSettings
+
+TYPE_CHECKING = False  # without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from feedback.thehive.observables_api import TheHiveShare
 
 
 @shape
@@ -29,8 +33,8 @@ class Observed:
 
 def observables_for(report: Report, settings: TheHiveSettings | None, deadline: float) -> Observed:
     """The report's observables and any warning; TheHive's failure only matters when the tags name no reporter."""
-    if report.artifacts:  # TheHive 3 sends an alert's observables with the job
-        return Observed(list(report.artifacts), [], _share(settings, deadline))
+    if report.artifacts:  # TheHive 3 sends an alert's observables with the job; an alert has no merged alerts
+        return Observed(list(report.artifacts), [], None)
     tagged = tag_values(report.tags, REPORTER_NAMESPACE)
     if settings is None:
         if report.kind == "alert" and not tagged:
@@ -41,9 +45,9 @@ def observables_for(report: Report, settings: TheHiveSettings | None, deadline: 
                 f" '{REPORTER_NAMESPACE}:<address>'."
             )
         return Observed([], [], None)
-    from feedback.thehive.observables_api import TheHiveError, fetch_observables
+    from feedback.thehive.observables_api import TheHiveError, TheHiveShare, fetch_observables
 
-    share = _share(settings, deadline)
+    share = TheHiveShare(settings, cutoff(deadline, time.monotonic(), THEHIVE_SHARE) - time.monotonic())
     try:
         observables = fetch_observables(share, report.kind, report.id)
     except TheHiveError as failure:
@@ -51,8 +55,3 @@ def observables_for(report: Report, settings: TheHiveSettings | None, deadline: 
             raise
         return Observed([], [f"{failure} The reporters were taken from the {report.kind}'s tags only."], None)
     return Observed(observables, [], share)
-
-
-def _share(settings: TheHiveSettings | None, deadline: float) -> TheHiveShare | None:
-    """TheHive's share of the job, from now: a third of the time left, for all of its reads."""
-    return None if settings is None else TheHiveShare(settings, cutoff(deadline, time.monotonic(), THEHIVE_SHARE))

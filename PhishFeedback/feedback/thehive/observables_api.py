@@ -10,13 +10,13 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 from feedback.alarm import BudgetSpent, Clock
-from feedback.bounded_json import parsed
+from feedback.bounded_json import LARGEST, parsed
 from feedback.case import Observable, read_observables
 from feedback.errors import PhishFeedbackError
 from feedback.http_failures import TRUST_ADVICE
 from feedback.pacing import THEHIVE_SHARE, TIME_BUDGET_SHARE
 from feedback.thehive.api import Advice, send, thehive_session
-from feedback.thehive.settings import TheHiveShare
+from feedback.thehive.settings import TheHiveSettings
 
 PAGE = 100
 # Observables read from one case at most: a TheHive that ignores the page range would be asked for ever.
@@ -46,6 +46,16 @@ JOB_ADVICE = Advice(
 )
 
 
+class TheHiveShare:
+    """TheHive as one job asks it: its settings, and what is left of its share of the job for all its reads (the
+    observables, then the merged alerts), so that a second read cannot take a share of its own: a third of the time
+    left when it is first asked (feedback/pacing.py THEHIVE_SHARE), spent only while TheHive is asked, and 16 MB
+    of answers."""
+
+    def __init__(self, settings: TheHiveSettings, seconds: float) -> None:
+        self.settings, self.seconds, self.room = settings, seconds, LARGEST
+
+
 def fetch_observables(share: TheHiveShare, kind: str, object_id: str) -> list[Observable]:
     """The observables, read under the job's clock (feedback/alarm.py), which cuts the reading at TheHive's share.
 
@@ -58,17 +68,19 @@ def fetch_observables(share: TheHiveShare, kind: str, object_id: str) -> list[Ob
 def within_share(share: TheHiveShare, read: Callable[[Api], T]) -> T:
     """What `read` gets through the API, over one session whose sockets the job's clock shuts when TheHive's share
     of the job's time is over."""
-    settings = share.settings
-    allowed = max(0.0, share.until - time.monotonic())
-    clock = Clock(share.until)
+    settings, started = share.settings, time.monotonic()
+    allowed = max(0.0, share.seconds)
+    clock = Clock(started + allowed)
     try:
         with clock:
             # The queries only read, POST included: each is retried on a server error.
             with thehive_session(settings, settings.reach.context(), retried=None, clock=clock) as session:
-                return read(Api(session, share))
+                return read(Api(session, share, started + allowed))
     except (TheHiveError, BudgetSpent):
         if not clock.out():
             raise
+    finally:
+        share.seconds -= time.monotonic() - started
     raise TheHiveError(
         f"TheHive at {settings.url} gave no complete answer within {allowed:.0f} s, the share of the job's time"
         f" it is allowed ({THEHIVE_SHARE:.0%} of what was left of {TIME_BUDGET_SHARE:.0%} of Cortex's jobTimeout)."
@@ -83,8 +95,8 @@ class Absent(Exception):
 class Api:
     """One session's calls to TheHive, within the job's share of time and bytes."""
 
-    def __init__(self, session, share: TheHiveShare) -> None:
-        self.session, self.share, self.settings = session, share, share.settings
+    def __init__(self, session, share: TheHiveShare, until: float) -> None:
+        self.session, self.share, self.settings, self.until = session, share, share.settings, until
         self.where = f"TheHive at {self.settings.url}"
 
     def observables(self, kind: str, object_id: str) -> list[Observable]:
@@ -109,14 +121,14 @@ class Api:
             page = [{"_name": "page", "from": len(items), "to": len(items) + PAGE}]
             answer = self._list(self.call("POST", path, {"query": query + page}), what)
             items += answer
-            if len(answer) < PAGE:
-                return items
             if len(items) > most:
                 raise TheHiveError(
                     f"{self.where} sent more than {most:,} {what}, the most the responder reads"
                     " of one case (or it ignores the page range it was asked for). Check TheHive's version and"
                     " thehive_api."
                 )
+            if len(answer) < PAGE:
+                return items
 
     def legacy(self, kind: str, object_id: str) -> list[Observable]:
         try:
@@ -137,7 +149,7 @@ class Api:
         return answer
 
     def call(self, method: str, path: str, body: dict | None) -> object:
-        timeout = min(self.settings.reach.timeout, self.share.until - time.monotonic())
+        timeout = min(self.settings.reach.timeout, self.until - time.monotonic())
         if timeout <= 0:
             raise BudgetSpent("TheHive's share of the job's time ran out")  # reported by fetch_observables
         url = self.settings.url + path

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from feedback.bounded_json import LARGEST
 from feedback.items import UNSENDABLE, WHERE, ConfigError, Items, header_safe, is_url, refuse_cleartext
 from feedback.reach import Reach
 from feedback.secret_forms import without_secrets
@@ -22,15 +21,6 @@ class TheHiveSettings:
     reach: Reach
 
     __repr__ = without_secrets
-
-
-class TheHiveShare:
-    """TheHive as one job asks it: its settings, and what is left of its share of the job, one for all its reads (the
-    observables, then the merged alerts), so that a second read cannot take a share of its own: a third of the time
-    left when the first began (feedback/pacing.py THEHIVE_SHARE), and 16 MB of answers."""
-
-    def __init__(self, settings: TheHiveSettings, until: float) -> None:
-        self.settings, self.until, self.room = settings, until, LARGEST
 
 
 def thehive_settings(items: Items, parameters: object, reach: Reach) -> TheHiveSettings | None:

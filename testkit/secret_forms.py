@@ -6,12 +6,12 @@ import base64
 import html
 import json
 import re
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 
 def echoed_forms(secret: str, user: str) -> set[str]:
-    """As is, in lower or upper case, white space stripped or collapsed, URL-encoded (as RFC 3986, Java's URLEncoder
-    and JavaScript's encodeURIComponent write it), and the AUTH PLAIN and LOGIN base64."""
+    """As is, in lower or upper case, white space stripped or collapsed, URL-encoded (as RFC 3986, Java's URLEncoder,
+    .NET's WebUtility.UrlEncode and JavaScript's encodeURIComponent write it), and the AUTH PLAIN and LOGIN base64."""
     return {
         secret,
         secret.lower(),
@@ -19,8 +19,9 @@ def echoed_forms(secret: str, user: str) -> set[str]:
         secret.strip(),
         " ".join(secret.split()),
         quote(secret, safe=""),
-        quote(secret, safe="").replace("~", "%7E"),
-        quote(secret, safe="!*'()"),
+        quote_plus(secret, safe="*").replace("~", "%7E"),  # Java's URLEncoder
+        quote_plus(secret, safe="!*()").replace("~", "%7E"),  # .NET's WebUtility.UrlEncode
+        quote(secret, safe="!~*'()"),  # JavaScript's encodeURIComponent
         base64.b64encode(f"\0{user}\0{secret}".encode()).decode(),
         base64.b64encode(secret.encode()).decode(),
     }

@@ -49,11 +49,11 @@ def encoded_forms(secret: str) -> set[str]:
 
 
 def _url_encoded(encoded: bytes) -> set[str]:
-    """The forms a URL gives the secret: '/' escaped or not (a query, a path), space as '+' or '%20', '~' escaped or
-    not (Java's URLEncoder and .NET's WebUtility.UrlEncode write '%7E', where RFC 3986 leaves it bare; an Entra ID
-    secret holds one), "!*'()" escaped or not (JavaScript's encodeURIComponent leaves them bare), the escapes'
-    hexadecimal digits in upper or lower case."""
-    forms = {make(encoded, safe=safe) for make in (quote, quote_plus) for safe in ("", "/", "!*'()")}
+    """The forms a URL gives the secret: '/' escaped or not (a query, a path), space as '+' or '%20', the escapes'
+    hexadecimal digits in upper or lower case; and what other encoders than RFC 3986's leave bare or escape: '~' as
+    %7E (Java's URLEncoder, .NET's WebUtility.UrlEncode; an Entra ID secret holds one), '*' bare (Java's), "!*()"
+    bare (.NET's), "!*'()" bare (JavaScript's encodeURIComponent)."""
+    forms = {make(encoded, safe=safe) for make in (quote, quote_plus) for safe in ("", "/", "*", "!*()", "!*'()")}
     forms |= {form.replace("~", "%7E") for form in forms}
     return forms | {re.sub("%[0-9A-F]{2}", lambda escape: escape.group().lower(), form) for form in forms}
 

@@ -10,9 +10,14 @@ See docs/thehive-setup.md.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
+
+# A host's PYTHONSAFEPATH leaves this script's folder, where its package is, off the import path.
+if getattr(sys.flags, "safe_path", False):
+    sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
 from feedback.errors import CommandError
 from feedback.thehive.admin_api import AdminApi, terminal_safe

@@ -16,6 +16,10 @@ import os
 import sys
 from datetime import datetime, timezone
 
+# A host's PYTHONSAFEPATH leaves this script's folder, where its package is, off the import path.
+if getattr(sys.flags, "safe_path", False):
+    sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+
 from feedback.errors import CommandError
 from feedback.redaction import scrub
 from feedback.stats.output import as_json, as_text, write_csv

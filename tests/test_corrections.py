@@ -14,7 +14,9 @@ from html import escape
 
 import pytest
 
-from feedback.flavours import LANGUAGES
+from feedback.case import Report
+from feedback.flavours import LANGUAGES, VERDICT_FLAVOUR
+from feedback.plan import Audience, decide
 from feedback.templates import verdict_words
 from testkit.cases import thehive4_case, thehive40_case
 from testkit.cortex import ACKNOWLEDGE_MANIFEST, apply_operations
@@ -24,6 +26,7 @@ from testkit.spamd import received_from_outside
 from testkit.thehive40_tags import stored
 
 ALICE, BOB = "alice@example.org", "bob@example.org"
+JOBS_SECOND = datetime(2026, 12, 4, 23, 58, 30, tzinfo=timezone.utc)
 HOSTILE_TITLE = 'Phishing report: <script>alert("x")</script> & <b>co</b>'
 PLACEHOLDER = re.compile(r"\{\w*\}")
 CORRECTION_SUBJECT = {
@@ -444,6 +447,23 @@ def test_a_correction_back_to_a_verdict_told_earlier_in_the_same_second_is_recor
     assert first.success and second.success, (first.error, second.error)
     assert smtp.recipients() == [ALICE], "alice got the same correction twice"
     assert [op["tag"] for op in first.operations if op["tag"].startswith("feedback_verdict:")][0] not in records
+
+
+@pytest.mark.parametrize(
+    ("told", "dated_after"),
+    [(["Simulation", "Phishing"], {ALICE: JOBS_SECOND}), (["Phishing"], {})],
+    ids=["two-in-its-second", "one-in-its-second"],
+)
+def test_a_correction_is_dated_after_the_second_of_two_records_dated_in_the_jobs_own_second(told, dated_after):
+    """The decision alone, at a fixed time: after two records in its second, the correction's record must come a
+    second later, or it could repeat the first; after one, the job's own time is another tag already."""
+    records = (f"feedback_verdict:{JOBS_SECOND:%Y-%m-%dT%H:%M:%SZ};{v};{ALICE}" for v in told)
+    tags = (f"user_email:{ALICE}", f"feedback_sent:{ALICE}", *records)
+    report = Report("case", "~1", "1", "Phishing report: x", "x", None, "Simulation", tags, ())
+    decision = decide(report, [], Audience("reporter", (), VERDICT_FLAVOUR, True, {}), JOBS_SECOND)
+
+    assert decision.corrections == {ALICE: "Phishing"}
+    assert decision.dated_after == dated_after
 
 
 def test_a_record_a_hand_retyped_with_spaces_after_its_separators_still_calls_for_the_correction(cortex, smtp):

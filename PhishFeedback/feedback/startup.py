@@ -26,11 +26,11 @@ unwritable: OSError | None = None
 def prepare() -> None:
     """The report a kill leaves while the modules load, then the signals taken over and the output scrubbed."""
     global unwritable
-    _in_utf8_mode()
     try:
         write_output({"success": False, "errorMessage": ENDED_BEFORE_SENDING})
     except OSError as failure:
         unwritable = failure
+    _in_utf8_mode()
     stopping.install()
     if sys.stdout is not None and sys.stderr is not None:
         sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)
@@ -39,7 +39,8 @@ def prepare() -> None:
 def _in_utf8_mode() -> None:
     """Cortex writes the job's input in UTF-8, and cortexutils opens it in the locale's encoding: on a host whose
     locale is Latin-1 or ASCII, the case's words would reach the reporters garbled, or not be read at all. There the
-    script starts again at once in Python's UTF-8 mode, in the same process, which Cortex's signals still reach."""
+    script starts again at once in Python's UTF-8 mode, in the same process, which Cortex's signals still reach; the
+    report written before it stands until the new start writes its own."""
     if sys.flags.utf8_mode or sys.getfilesystemencoding() == "utf-8" or not sys.executable:
         return
     arguments = sys.orig_argv[1:] if hasattr(sys, "orig_argv") else sys.argv  # the interpreter's own flags from 3.10
@@ -81,6 +82,7 @@ def run_in_own_environment(script: str) -> None:
     venv_python = os.path.join(venv, "bin", "python3")
     if os.path.exists(venv_python) and os.path.realpath(sys.prefix) != os.path.realpath(venv):
         try:
-            os.execv(venv_python, [venv_python, os.path.abspath(script), *sys.argv[1:]])
+            utf8 = ["-X", "utf8"] if sys.flags.utf8_mode else []  # as this start was made, not to be made again
+            os.execv(venv_python, [venv_python, *utf8, os.path.abspath(script), *sys.argv[1:]])
         except OSError:
             pass

@@ -86,7 +86,7 @@ def _wording(
     languages = settings.languages
     override = settings.templates.get(message)
     if override is not None:
-        text = checked(override, TEMPLATE_ITEMS[message], known)
+        text = override  # checked when the settings were read (feedback/placeholders.py)
         bodies = [(languages[0], text, text_to_html(text))]
     else:
         bodies = [
@@ -106,7 +106,8 @@ def _wording(
 
 
 def _shared(template: str | None, item: str, message: str) -> tuple[str | None, str | None]:
-    """The admin's `subject` or `signature`, checked (None: the shipped one serves), and a note if it was set aside.
+    """The admin's `subject` or `signature`, checked as the settings were read (None: the shipped one serves), and a
+    note if it was set aside.
 
     An admin often gives both flavours the same items: one written for the verdict's message ("Your
     report: {verdict}") would read "Your report: " in an acknowledgement, which goes out before any
@@ -114,10 +115,9 @@ def _shared(template: str | None, item: str, message: str) -> tuple[str | None, 
     """
     if template is None:
         return None, None
-    shared = checked(template, item, SIGNATURE_PLACEHOLDERS if item == "signature" else PLACEHOLDERS)
-    if message == ACKNOWLEDGEMENT and _names_verdict(shared):
+    if message == ACKNOWLEDGEMENT and _names_verdict(template):
         return None, SET_ASIDE.format(item=item)
-    return shared, None
+    return template, None
 
 
 def _names_verdict(template: str) -> bool:

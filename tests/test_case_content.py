@@ -91,7 +91,8 @@ def test_markup_a_link_and_a_line_break_in_the_reported_sender_stay_text_on_one_
     assert "&lt;a href=&#x27;hxxps[://]evil[.]example/reset&#x27;&gt;IT desk&lt;/a&gt; Your account is locked" in html
     assert "<a href=" not in html.split("From ", 1)[1].split("</p>", 1)[0]
     assert 'IT desk</a> Your account is locked" <ceo@evil[.]example>.' in text
-    assert result.output["full"]["from_observables"]["reported_sender"] == sender
+    # The analyst reads the line break as its escape, as every control in what the case gave.
+    assert result.output["full"]["from_observables"]["reported_sender"] == sender.replace("\r\n", "\\r\\n")
 
 
 def test_placeholders_and_format_fields_in_the_title_are_shown_as_written(cortex, smtp):

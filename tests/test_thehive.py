@@ -555,3 +555,23 @@ def test_the_merged_alerts_share_the_16_mb_read_from_thehive_with_the_observable
     assert smtp.delivered[0].message["In-Reply-To"] is None
     [warning] = result.output["full"]["warnings"]
     assert "answered more than 16 MB" in warning and "(In-Reply-To)" in warning
+
+
+def test_a_control_in_what_the_case_gave_is_shown_to_the_analyst_as_its_escape_not_obeyed(cortex, smtp, thehive, api):
+    """The attacker's sender with a right-to-left override reads as another address ('ceo@live.example') in the report
+    Cortex and TheHive show; so do a reporter observable and a reporter tag built the same way."""
+    sender, observed, tagged = (
+        "ceo@\u202eelpmaxe.evil\u202c",
+        "\u202egro.elpmaxe@eve",
+        "alice@example.org\u202egro.elpmaxe",
+    )
+    observables = [v1_observable("mail", sender, []), v1_observable("mail", observed, ["reporter"])]
+    thehive.expect_request(V1).respond_with_json(observables)
+    result = cortex(thehive5_case("Phishing", ["bob@example.org", tagged]), **api)
+
+    assert result.success, result.error
+    full = result.output["full"]
+    assert not re.search("[\u202a-\u202e\u2066-\u2069]", json.dumps(full, ensure_ascii=False))
+    assert full["from_observables"]["reported_sender"] == "ceo@\\u202eelpmaxe.evil\\u202c"
+    assert full["from_observables"]["reporters"] == ["\\u202egro.elpmaxe@eve"]
+    assert "alice@example.org\\u202egro.elpmaxe" in [refusal["value"] for refusal in full["refused"]]

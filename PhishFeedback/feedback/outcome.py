@@ -13,6 +13,7 @@ from feedback.logo import Logo
 from feedback.plan import Decision
 from feedback.redaction import shortened
 from feedback.shapes import shape
+from feedback.shown_text import escaped
 from feedback.tags import UNSURE, acknowledgement_operations, maybe_reached, record_operations
 from feedback.unreached import Failure
 from feedback.way_out import NOT_CHECKED, Check, Checked
@@ -178,10 +179,18 @@ def _full(message: str, decision: Decision, warnings: list[str]) -> dict:
         "unsure": [],
         "already_notified": list(decision.already_notified),
         "maybe_notified": list(decision.maybe_notified),
-        "refused": [{"value": r.value, "reason": r.reason} for r in decision.refused],
-        "from_observables": decision.from_observables,
+        "refused": [{"value": escaped(r.value), "reason": r.reason} for r in decision.refused],
+        "from_observables": _escaped_values(decision.from_observables),
         "corrections": _corrections(decision, decision.corrections),
         "warnings": warnings + _untold(decision) + _passed_over(decision) + _maybe(decision),
+    }
+
+
+def _escaped_values(found: dict) -> dict:
+    """What the case's observables gave, as the analyst reads it: a control in a value (a bidirectional override
+    in the attacker's sender, which would show another address) written as its escape, not obeyed."""
+    return {
+        name: [*map(escaped, value)] if isinstance(value, list) else escaped(value) for name, value in found.items()
     }
 
 

@@ -195,6 +195,33 @@ def logo_page_and_image(message):
     return page.get_content(), image
 
 
+@pytest.mark.parametrize(
+    ("subject", "sender"),
+    [
+        ("مصرفك - يرجى التحقق من بيانات حسابك فوراً لتجنب تعليق الخدمة المصرفية الخاصة بك", "فريق أمن المعلومات"),
+        (
+            "您的账户已被冻结请立即验证身份否则将在二十四小时内永久删除您的所有数据和邮件",
+            "情報セキュリティ運用センター本社",
+        ),
+        (
+            "Ваш аккаунт заблокирован подтвердите данные немедленно чтобы избежать удаления",
+            "Sécurité, Centre des opérations",
+        ),
+    ],
+    ids=["arabic", "cjk", "cyrillic"],
+)
+def test_headers_beyond_ascii_keep_to_the_encoded_word_and_line_lengths_of_the_rfcs(cortex, smtp, subject, sender):
+    """RFC 2047: an encoded word is 75 characters at most; RFC 5322: a line should be 78. Strict relays and filters
+    refuse or score what passes them."""
+    case = thehive4_case("Spam", title=f"Phishing report: {subject}")
+    result = cortex(case, subject="Re: {reported_subject}", **{"from": f'"{sender}" <soc@example.org>'})
+
+    assert result.success, result.error
+    head = smtp.delivered[0].content.split(b"\r\n\r\n")[0].decode("ascii")
+    assert max(len(word) for word in re.findall(r"=\?[^?]+\?[bqBQ]\?[^?]*\?=", head)) <= 75
+    assert max(len(line) for line in head.split("\r\n")) <= 78
+
+
 def test_the_logo_part_is_named_in_angle_brackets_under_the_senders_domain(cortex, smtp):
     result = cortex(thehive4_case("Spam"), **{"from": "SOC <soc@soc.example.net>"}, logo=as_item(PNG))
 

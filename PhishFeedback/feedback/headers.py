@@ -30,7 +30,8 @@ class EncodedWords(str):
         return header
 
     def fold(self, *, policy: Policy) -> str:
-        """The header's line(s) as a generator writes them: `Name: =?utf-8?q?…?=`, folded at the policy's length."""
+        """The header's line(s) as a generator writes them: `Name: =?utf-8?q?…?=`, each encoded word within RFC 2047's
+        75 characters (folded at the policy's 76; at 78, a word of three-byte characters reached 76)."""
         words = Header(str(self), "utf-8", policy.max_line_length, self.name).encode(linesep=policy.linesep)
         return f"{self.name}: {words}{policy.linesep}"
 

@@ -55,7 +55,9 @@ class _HeaderClasses(HeaderRegistry):
         return self.made[key]
 
 
-POLICY = default.clone(header_factory=_HeaderClasses())
+# Headers folded at 76, as RFC 2047 has encoded words fit (75 characters each): at 78 the email package wrote a sender's
+# name past it, in lines of 81.
+POLICY = default.clone(header_factory=_HeaderClasses(), max_line_length=76)
 
 
 def boundary() -> str:

@@ -46,6 +46,9 @@ def test_links_host_names_and_ip_addresses_are_defanged_as_socs_write_indicators
         "You won 1.000.000 euros",
         "release v1.2.3.4",
         "1.2.3." + "9" * 5000,
+        # Chinese and Japanese sentences end with an ideographic full stop and no space.
+        "您的账户已被冻结。请立即验证身份。",
+        "ロックされました。至急ご確認ください",
     ],
 )
 def test_words_that_are_no_link_are_left_as_written(written):

@@ -51,18 +51,22 @@ def _word_defanged(word: str, dot: re.Pattern[str]) -> str:
     bracketed where it is a host name or an IPv4 address; as it is otherwise (`v2.0`, `3.5`, `e.g`)."""
     name = word.strip(DOTS)  # the dots around it, a sentence's full stop, say, stay as they are
     labels = dot.split(name)
-    return word.replace(name, DEFANGED_DOT.join(labels), 1) if _host(labels) or _address(labels) else word
+    host = _host(labels, any_script="." in name)
+    return word.replace(name, DEFANGED_DOT.join(labels), 1) if host or _address(labels) else word
 
 
-def _host(labels: list[str]) -> bool:
-    """A host name's last label: the ASCII form of an international one (`xn--p1ai`), or two letters or more of any
-    script at its start (a reader links evil.рф and evil.भारत, whose vowel signs are marks, not letters; and
-    evil.com», where its link ends)."""
+def _host(labels: list[str], any_script: bool) -> bool:
+    """A host name's last label: the ASCII form of an international one (`xn--p1ai`), or two letters or more at its
+    start, of any script after an ASCII dot (a reader links evil.рф and evil.भारत, whose vowel signs are marks, not
+    letters; and evil.com», where its link ends), of ASCII after another dot alone: Chinese and Japanese end each
+    sentence with '。' and no space, and `冻结。请立即验证` is two sentences, not a host."""
     if len(labels) < 2:
         return False
     last = labels[-1]
     if last[:4].lower() == "xn--":
         return True
+    if not (any_script or last[:1].isascii()):
+        return False
     letters = 0
     for c in last:  # a letter or a mark: what may go on a name (an identifier), less digits and '_'
         if not (f"a{c}".isidentifier() and not c.isdigit() and c != "_"):

@@ -39,6 +39,17 @@ def test_a_value_longer_than_any_address_is_refused_for_its_length_before_it_is_
         parse_address("\\" * 100_000 + "@example.org")
 
 
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [("anna@b\u00fccher.example", "anna@xn--bcher-kva.example"), ("ann@ex\u0430mple.org", "ann@xn--exmple-4nf.org")],
+    ids=["international", "look-alike"],
+)
+def test_a_domain_written_beyond_ascii_is_refused_naming_the_form_mail_takes(value, written):
+    """The analyst can tag the reporter so where the domain is theirs; a look-alike of it shows for what it is."""
+    with pytest.raises(AddressError, match=f"mail takes it as {written}, to be tagged so if that is the reporter's"):
+        parse_address(value)
+
+
 def test_a_plain_address_is_kept_as_written():
     assert parse_address("  Alice.Smith+phish@Example.org ") == "Alice.Smith+phish@Example.org"
 
@@ -113,6 +124,10 @@ def test_settings_never_show_secrets_in_their_repr():
             )
         ),
         ({"from": "Two <a@example.org>, b@example.org"}, "exactly one sender address"),
+        (
+            {"from": "a@example.org", "allowed_recipient_domains": ["b\u00fccher.example"]},
+            "written beyond ASCII: write its ASCII form, xn--bcher-kva.example,",
+        ),
     ],
 )
 def test_settings_that_cannot_work_name_the_item(config, says):

@@ -41,6 +41,14 @@ def parse_address(value: str) -> str:
     if not text:
         raise AddressError("it is empty")
     if not text.isascii() or not text.isprintable():
+        local, _, domain = text.rpartition("@")
+        readable = local.isascii() and local.isprintable() and len(text) <= LONGEST_ADDRESS
+        written = ascii_domain(domain) if readable else None
+        if written:  # an international domain, which mail takes in its ASCII form alone; a look-alike shows there
+            raise AddressError(
+                f"its domain is written beyond ASCII: mail takes it as {local}@{written}, to be tagged so if that is"
+                " the reporter's domain"
+            )
         raise AddressError("it holds non-ASCII or control characters")
     local, at, domain = text.rpartition("@")
     if not at:
@@ -113,6 +121,16 @@ def is_domain(text: str, fewest_labels: int = 2) -> bool:
         and all(0 < len(label) <= LONGEST_LABEL and "-" not in (label[0], label[-1]) for label in labels)
         and not labels[-1].isdigit()
     )
+
+
+def ascii_domain(text: str) -> str | None:
+    """The ASCII form (IDNA, `xn--…`) of a domain written beyond ASCII (`bücher.example`), where it is a host name
+    once so written; None otherwise."""
+    try:
+        written = text.encode("idna").decode("ascii").lower()
+    except (UnicodeError, ValueError):
+        return None
+    return written if not text.isascii() and is_domain(written, fewest_labels=1) else None
 
 
 def domain_allowed(address: str, allowed_domains: tuple[str, ...]) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from email.utils import getaddresses
 
-from feedback.addresses import AddressError, is_domain, mailbox, parse_address
+from feedback.addresses import AddressError, ascii_domain, is_domain, mailbox, parse_address
 from feedback.flavours import TEMPLATE_ITEMS, read_flavour, read_language_item
 from feedback.google.settings import GmailSettings, gmail_settings
 from feedback.items import WHERE, ConfigError, Items
@@ -153,6 +153,12 @@ def _allowed_domains(items: Items) -> tuple[str, ...]:
     domains = []
     for entry in items.text_list("allowed_recipient_domains"):
         domain = entry.strip().lower().lstrip("@")
+        written = ascii_domain(domain)
+        if written:
+            raise ConfigError(
+                f"allowed_recipient_domains holds '{shortened(entry, 80)}', written beyond ASCII: write its ASCII form,"
+                f" {written}, which is the one in the reporters' addresses. {WHERE}"
+            )
         if not is_domain(domain, fewest_labels=1):
             raise ConfigError(
                 f"allowed_recipient_domains holds '{shortened(entry, 80)}', which is not one domain: write one per"

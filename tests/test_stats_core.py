@@ -45,6 +45,13 @@ def test_a_value_that_is_no_verdict_is_counted_as_written_and_an_unset_field_as_
     assert (other.verdict, unset.verdict) == ("Needs review", "none")
 
 
+def test_a_reporter_the_responder_would_refuse_is_not_counted_though_lower_case_makes_it_ascii():
+    """The Kelvin sign is 'k' in lower case: counted, the reporter would be one no job ever mails."""
+    case = {**BASE, "tags": ["user_email:bob@example.org", "user_email:\u212aate@example.org"]}
+
+    assert case_facts(case, "phishFeedback", "Phishing report").reporters == ("bob@example.org",)
+
+
 @pytest.mark.parametrize(
     ("title", "counted"),
     [

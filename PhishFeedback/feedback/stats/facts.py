@@ -117,8 +117,9 @@ def _read(tag: str) -> tuple[str, str] | None:
     """Whom one tag names, through the responder's own readers. No tag is of two namespaces: none of them, followed
     by ':' or '=', begins another."""
     for value in tag_values((tag,), REPORTER):
-        # In lower case, as the secrets' index also knows each secret. Longer than any address: refused uncached.
-        address = _address(value.lower()) if len(value) <= LONGEST_ADDRESS else None
+        # In lower case, as the secrets' index also knows each secret. Longer than any address: refused uncached;
+        # beyond ASCII too, as the responder refuses it, though lower case may make it ASCII (the Kelvin sign, 'K').
+        address = _address(value.lower()) if len(value) <= LONGEST_ADDRESS and value.isascii() else None
         return (REPORTER, address) if address else None
     for namespace in (NOTIFIED, ACKNOWLEDGED):
         for address in notified_addresses((tag,), namespace):

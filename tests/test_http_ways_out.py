@@ -225,6 +225,18 @@ def test_a_service_that_answers_no_message_is_given_up_on_after_the_retries_not_
     assert service.took() == [ALICE, BOB], "carol's message was never sent"
 
 
+def killed_once_taken(tmp_path, config: dict, service: Service, verdict: str | None, taken: int):
+    """A job for the first `taken` of alice, bob and carol, killed as Cortex's docker runner kills it once the service
+    has taken that many messages."""
+    job = write_job(tmp_path, thehive4_case(verdict, [ALICE, BOB, CAROL][:taken]), config)
+    process = start_job(job)
+    waited = time.monotonic() + 30
+    while len(service.took()) < taken and time.monotonic() < waited:
+        time.sleep(0.01)
+    process.kill()
+    return finish_job(process, job)
+
+
 @pytest.mark.parametrize(
     ("manifest", "verdict", "recorded", "records"),
     [
@@ -244,14 +256,7 @@ def test_a_kill_after_a_message_that_may_have_gone_leaves_a_report_that_names_it
     """Cortex's docker runner kills the job while carol's message is at the service; alice's went with no answer
     before it, and bob's was taken. The acknowledgement records only whom it reached."""
     service.script.extend([stalled(4), AS_USUAL, stalled(4)])
-    config = job_config(manifest, **service.items, smtp_timeout=2)
-    job = write_job(tmp_path, thehive4_case(verdict, [ALICE, BOB, CAROL]), config)
-    process = start_job(job)
-    waited = time.monotonic() + 30
-    while len(service.took()) < 3 and time.monotonic() < waited:
-        time.sleep(0.01)
-    process.kill()
-    killed = finish_job(process, job)
+    killed = killed_once_taken(tmp_path, job_config(manifest, **service.items, smtp_timeout=2), service, verdict, 3)
 
     said = killed.output["full"]["message"]
     assert f"The mail service had the whole message to {ALICE} and never answered: it may have gone out" in said
@@ -276,15 +281,7 @@ def test_a_kill_after_only_a_message_that_may_have_gone_leaves_its_record_where_
     verdict's report records alice as it would at its end, and bob as left for the next run; the acknowledgement's
     records nobody, and says so."""
     service.script.extend([stalled(4), stalled(4)])
-    job = write_job(
-        tmp_path, thehive4_case(verdict, [ALICE, BOB]), job_config(manifest, **service.items, smtp_timeout=2)
-    )
-    process = start_job(job)
-    waited = time.monotonic() + 30
-    while len(service.took()) < 2 and time.monotonic() < waited:
-        time.sleep(0.01)
-    process.kill()
-    killed = finish_job(process, job)
+    killed = killed_once_taken(tmp_path, job_config(manifest, **service.items, smtp_timeout=2), service, verdict, 2)
 
     said = killed.output["full"]["message"] if killed.success else killed.error
     assert f"The mail service had the whole message to {ALICE} and never answered: it may have gone out" in said

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from contextlib import contextmanager
 
 import pytest
 from hypothesis import given
@@ -284,17 +285,31 @@ def test_an_unexpected_error_after_a_message_went_out_keeps_its_record(composer)
     assert all("unexpected KeyError" in f.reason for f in delivery.failed)
 
 
-def test_a_sigterm_after_an_unexpected_error_cannot_drop_the_record_of_who_was_mailed(composer):
-    config, messages = composer(thehive4_case("Spam", ("alice@example.org", "bob@example.org")))
+@contextmanager
+def cortexs_signals():
+    """The job's own handlers of SIGTERM and SIGINT while the block runs, the test's own back after it."""
     before = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
     stopping.install()
     try:
-        delivery = deliver(messages, _BreaksAfterFirst(), config.limits, time.monotonic() + 30, lambda item, at: None)
-        # Cortex's SIGTERM while the report of that delivery is written: it must wait for the report.
-        os.kill(os.getpid(), signal.SIGTERM)
+        yield
     finally:
         for signum, handler in before.items():
             signal.signal(signum, handler)
+
+
+def delivered_to_three(composer, transport):
+    """Alice's, bob's and carol's messages through `transport`, with the job's handlers of Cortex's signals."""
+    config, messages = composer(thehive4_case("Spam", ("alice@example.org", "bob@example.org", "carol@example.org")))
+    with cortexs_signals():
+        return deliver(messages, transport, config.limits, time.monotonic() + 30, lambda item, at: None)
+
+
+def test_a_sigterm_after_an_unexpected_error_cannot_drop_the_record_of_who_was_mailed(composer):
+    config, messages = composer(thehive4_case("Spam", ("alice@example.org", "bob@example.org")))
+    with cortexs_signals():
+        delivery = deliver(messages, _BreaksAfterFirst(), config.limits, time.monotonic() + 30, lambda item, at: None)
+        # Cortex's SIGTERM while the report of that delivery is written: it must wait for the report.
+        os.kill(os.getpid(), signal.SIGTERM)
 
     assert [item.recipient for item in delivery.sent] == ["alice@example.org"]
 
@@ -311,15 +326,7 @@ class _RefusedForGoodAsSigtermComes(_AtOnce):
 
 def test_a_failure_for_good_that_comes_with_cortexs_sigterm_keeps_its_reason(composer):
     """No run mends it: its advice, not jobTimeout's, is what the analyst must read."""
-    config, messages = composer(thehive4_case("Spam", ("alice@example.org", "bob@example.org", "carol@example.org")))
-    before = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
-    stopping.install()
-    try:
-        deadline = time.monotonic() + 30
-        delivery = deliver(messages, _RefusedForGoodAsSigtermComes(), config.limits, deadline, lambda item, at: None)
-    finally:
-        for signum, handler in before.items():
-            signal.signal(signum, handler)
+    delivery = delivered_to_three(composer, _RefusedForGoodAsSigtermComes())
 
     assert [item.recipient for item in delivery.sent] == ["alice@example.org"]
     assert [f.address for f in delivery.failed] == ["bob@example.org", "carol@example.org"]
@@ -343,16 +350,7 @@ class _QuotaAsSigtermComesThenSigtermAsItCloses(_AtOnce):
 def test_a_second_sigterm_as_the_channel_closes_after_the_quota_leaves_the_quota_as_the_reason(composer):
     """The quota ended the sending while Cortex's first stop was held, which settles the account: Cortex asking again
     does not put its stop in the quota's place."""
-    config, messages = composer(thehive4_case("Spam", ("alice@example.org", "bob@example.org", "carol@example.org")))
-    before = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
-    stopping.install()
-    try:
-        deadline = time.monotonic() + 30
-        transport = _QuotaAsSigtermComesThenSigtermAsItCloses()
-        delivery = deliver(messages, transport, config.limits, deadline, lambda item, at: None)
-    finally:
-        for signum, handler in before.items():
-            signal.signal(signum, handler)
+    delivery = delivered_to_three(composer, _QuotaAsSigtermComesThenSigtermAsItCloses())
 
     assert [item.recipient for item in delivery.sent] == ["alice@example.org"]
     assert [f.address for f in delivery.failed] == ["bob@example.org", "carol@example.org"]

@@ -202,11 +202,20 @@ def test_a_certificate_and_a_secret_both_set_is_a_configuration_error_naming_bot
     assert CLIENT_SECRET not in error
 
 
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        lambda pem: pem,
+        # What `openssl pkcs12 -nodes` writes of a .pfx: attributes before each block.
+        lambda pem: f"Bag Attributes\n    localKeyID: 01 00 00 00\n    friendlyName: phish-feedback\n{pem}",
+    ],
+    ids=["pem", "openssl-pkcs12-output"],
+)
 def test_a_certificate_and_key_pasted_into_oauth_client_secret_never_reach_the_token_endpoint(
-    cortex, smtp, entra, oauth
+    cortex, smtp, entra, oauth, pasted
 ):
     """The two items stand side by side: the key pasted in the wrong one would go out as the client secret."""
-    result = cortex(thehive4_case(), **{**oauth, "oauth_client_secret": certificate_item()})
+    result = cortex(thehive4_case(), **{**oauth, "oauth_client_secret": pasted(certificate_item())})
 
     assert not result.success
     assert "oauth_client_secret holds a PEM block: a certificate and its key go in oauth_client_certificate" in (

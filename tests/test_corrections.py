@@ -16,7 +16,7 @@ import pytest
 
 from feedback.case import Report
 from feedback.flavours import LANGUAGES, VERDICT_FLAVOUR
-from feedback.plan import Audience, decide
+from feedback.plan import CLOCKS_APART, Audience, decide
 from feedback.templates import verdict_words
 from testkit.cases import thehive4_case, thehive40_case
 from testkit.cortex import ACKNOWLEDGE_MANIFEST, apply_operations
@@ -488,3 +488,21 @@ def test_a_correction_that_may_have_gone_is_not_sent_again_until_the_analyst_rem
     assert result.success, result.error
     assert smtp.recipients() == []
     assert result.output["full"]["maybe_notified"] == [ALICE] and result.operations == []
+
+
+def test_a_correction_beside_a_record_a_clock_far_ahead_dated_is_dated_now_and_goes_once(cortex, smtp):
+    """A record dated past CLOCKS_APART is read as older than any other, never as the time to date the next after:
+    dated after 2099, alice's correction would itself be read so, and every run would correct her again."""
+    tags = [
+        f"feedback_sent:{ALICE}",
+        f"feedback_verdict:{stamp(timedelta(days=-2))};Legit email;{ALICE}",
+        f"feedback_verdict:2099-01-01T00:00:00Z;Phishing;{ALICE}",
+    ]
+    case = thehive4_case("Phishing", [ALICE], tags=tags)
+    first = cortex(case)
+    second = cortex(apply_operations(case, first))
+
+    assert first.success and second.success, (first.error, second.error)
+    assert smtp.recipients() == [ALICE], "alice got the same correction twice"
+    [record] = [op["tag"] for op in first.operations if op["tag"].startswith("feedback_verdict:")]
+    assert record.split(";")[0].removeprefix("feedback_verdict:") < stamp(CLOCKS_APART)

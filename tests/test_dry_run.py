@@ -211,6 +211,25 @@ def test_a_dry_run_of_a_case_whose_reporters_were_all_notified_still_reports_a_b
     assert smtp.logins == []
 
 
+@pytest.mark.parametrize(
+    ("signature", "says"),
+    [
+        ("Regards, {name}", "signature uses the unknown placeholder {name}"),
+        ("{signature}", "signature uses the unknown placeholder {signature}"),
+    ],
+)
+def test_a_dry_run_of_a_case_whose_reporters_were_all_notified_still_reports_a_broken_signature(
+    cortex, smtp, signature, says
+):
+    """The signature is checked as the settings are read, as the subject is, whether any message is written or not."""
+    case = thehive4_case("Spam", tags=["feedback_sent:alice@example.org"])
+    result = cortex(case, dry_run=True, signature=signature)
+
+    assert not result.success
+    assert says in result.error
+    assert smtp.logins == []
+
+
 def test_dry_run_with_a_wrong_password(cortex, smtp):
     assert_dry_run_fails_like_a_real_run(
         cortex, smtp, f"refused the login of '{USER}': 535", smtp_password="not-the-password"

@@ -294,6 +294,25 @@ def test_the_report_a_kill_leaves_once_every_reporter_was_mailed_says_nobody_is_
     assert [op["tag"] for op in output["operations"]][-1] == "mail sent"
 
 
+def test_the_report_a_kill_leaves_once_the_only_message_went_unanswered_says_none_was_accepted(
+    tmp_path, job_config, monkeypatch
+):
+    """Alice's message went whole with no answer, and the job is killed before its final report: the report records
+    her as feedback_unsure, and must not say that anyone mailed is recorded."""
+    interim = interim_report_of(job_config, tmp_path, monkeypatch)
+    interim.unsure(Failure("alice@example.org", "no answer", True))
+
+    output, _ = read_output(tmp_path)
+    assert output["success"] is True
+    said = output["full"]["message"]
+    assert said.startswith(
+        "Phish_Feedback was ended after its last message went, before its report was written: the mail service had"
+        " accepted none."
+    ), said
+    assert "mailed are recorded" not in said
+    assert [op["tag"] for op in output["operations"]] == ["feedback_unsure:alice@example.org"]
+
+
 def test_a_bug_once_a_message_was_accepted_keeps_its_record_and_says_it_is_a_bug(tmp_path, job_config, monkeypatch):
     """The record written as the service accepted alice's message must reach TheHive whatever fails after it."""
     job = write_job(tmp_path, thehive4_case("Spam"), job_config())

@@ -16,7 +16,7 @@ from feedback.delivery import deliver
 from feedback.reach import Reach
 from feedback.smtp import replies
 from feedback.smtp.replies import MESSAGE, RECIPIENT, SENDER, meaning
-from feedback.way_out import ACCEPTED, DEFERRED, Answer, Permanent, stop
+from feedback.way_out import ACCEPTED, DEFERRED, Answer, Permanent, stop, unsure
 from testkit.cases import thehive4_case
 
 
@@ -355,3 +355,35 @@ def test_a_second_sigterm_as_the_channel_closes_after_the_quota_leaves_the_quota
     assert [item.recipient for item in delivery.sent] == ["alice@example.org"]
     assert [f.address for f in delivery.failed] == ["bob@example.org", "carol@example.org"]
     assert all(f.reason.startswith("The mailbox is past its sending quota") for f in delivery.failed), delivery.failed
+
+
+class _NoAnswerThenBreaks(_AtOnce):
+    """Has alice's message whole and never answers; at the next message, fails on a bug."""
+
+    def __init__(self) -> None:
+        self.had: list[str] = []
+
+    def send(self, message, recipient: str) -> Answer:
+        if self.had:
+            raise KeyError("a bug")
+        self.had.append(recipient)
+        return unsure(self.name, "did not answer within 10 s", "the sent folder")
+
+
+def test_an_unexpected_error_after_only_a_message_that_may_have_gone_keeps_its_record_where_the_report_keeps_it(
+    composer,
+):
+    """The verdict's report records a message that may have gone (feedback_unsure), so that no run mails it again: a
+    bug at the next message must not turn the job into an error that records nobody."""
+    reporters = ("alice@example.org", "bob@example.org", "carol@example.org")
+    config, messages = composer(thehive4_case("Spam", reporters))
+    transport = _NoAnswerThenBreaks()
+
+    delivery = deliver(
+        messages, transport, config.limits, time.monotonic() + 30, lambda item, at: None, records_unsure=True
+    )
+
+    assert delivery.sent == ()
+    assert [f.address for f in delivery.unsure] == transport.had == ["alice@example.org"]
+    assert [f.address for f in delivery.failed] == ["bob@example.org", "carol@example.org"]
+    assert all("unexpected KeyError" in f.reason for f in delivery.failed)

@@ -93,3 +93,15 @@ def test_the_admins_commands_start_on_a_host_that_keeps_their_folder_off_pythons
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage:")
+
+
+def test_the_report_is_as_readable_as_the_hosts_umask_makes_new_files(tmp_path, job_config, smtp):
+    """Cortex may read output.json as another user than the job's (its docker runner writes as the folder's owner):
+    the report is made with the permissions any new file of the job's gets, never fewer."""
+    folder = write_job(tmp_path, thehive4_case(), job_config())
+    result = finish_job(start_job(folder), folder)
+    probe = tmp_path / "probe"
+    probe.touch()
+
+    assert result.success, result.error
+    assert (folder / "output" / "output.json").stat().st_mode & 0o777 == probe.stat().st_mode & 0o777

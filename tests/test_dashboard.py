@@ -106,6 +106,9 @@ def test_a_refused_dashboard_after_the_field_was_created_says_the_field_stands(t
         "thehive_setup: the custom field is set up, as said above; the dashboard was not created: "
     )
     assert "HTTP 403" in result.stderr and len(result.stderr.splitlines()) == 1
+    # The way on is an org-admin's key, never the admin organisation's, which the dashboard step refuses itself.
+    assert "the key of an org-admin of the organisation whose analysts work the phishing reports" in result.stderr
+    assert "admin organisation" not in result.stderr
 
 
 def test_setup_on_thehive5_says_where_the_dashboards_steps_are(thehive_https, setup):
@@ -117,3 +120,38 @@ def test_setup_on_thehive5_says_where_the_dashboards_steps_are(thehive_https, se
     assert "TheHive 5 has no API to create a dashboard" in result.stdout
     assert "build its two widgets by hand" in result.stdout
     assert "docs/dashboard.md" in result.stdout
+
+
+def made_by_hand(field: str, status: str) -> dict:
+    """A dashboard of the shipped title, as TheHive 4 lists one made by hand: reading `field`, `status` its sharing."""
+    definition = {
+        "items": [{"type": "container", "items": [{"type": "donut", "options": {"field": f"customFields.{field}"}}]}]
+    }
+    return {
+        "_id": "~9000",
+        "title": "Phishing reports by verdict",
+        "status": status,
+        "definition": json.dumps(definition),
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "status", "says"),
+    [
+        ("phishFeedback", "Private", "it is private to the user who made it, so the analysts do not see it"),
+        ("verdict", "Shared", "its widgets do not read the custom field 'phishFeedback'"),
+    ],
+    ids=["private", "another-field"],
+)
+def test_a_dashboard_of_the_title_that_is_not_the_one_asked_for_is_said_so_and_left_alone(
+    thehive_https, setup, field, status, says
+):
+    hive, dashboards = CustomFieldApi(thehive_https, 4), DashboardApi(thehive_https)
+    hive.add("phishFeedback", options=VERDICTS)
+    dashboards.dashboards.append(mine := made_by_hand(field, status))
+
+    result = setup(hive.url, "--dashboard", "--organisation", "SOC")
+
+    assert result.returncode == 1
+    assert says in result.stderr and "or delete it and run this again. Nothing was changed." in result.stderr
+    assert dashboards.dashboards == [mine]

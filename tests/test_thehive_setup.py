@@ -489,3 +489,15 @@ def test_thehive_trickling_its_answer_is_cut_at_the_commands_time_limit(setup, c
         " allows itself in all (--time-limit)." in result.stderr
     )
     assert "Nothing was changed." in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_a_field_named_alike_but_for_capitals_is_not_made_a_second_time(setup, hive):
+    """An admin made `PhishFeedback` by hand, shown as 'Verdict': a field `phishFeedback` beside it would show two
+    verdict fields, and the statistics would read the empty one."""
+    field = hive.add("PhishFeedback", options=list(VERDICTS))
+    field["displayName"] = "Verdict"
+
+    result = setup(hive.url)
+
+    assert result.returncode == 1 and hive.writes == []
+    assert "run this again with --field PhishFeedback" in result.stderr

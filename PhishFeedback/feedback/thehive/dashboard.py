@@ -12,7 +12,8 @@ import json
 import os
 
 from feedback.errors import CommandError
-from feedback.thehive.admin_api import AdminApi
+from feedback.shapes import replaced
+from feedback.thehive.admin_api import ADVICE, AdminApi
 from feedback.thehive.settings import TheHiveSettings
 
 FILE = os.path.join("dashboards", "phish-feedback-verdicts.json")
@@ -31,6 +32,17 @@ IN_ADMIN_ORGANISATION = (
 )
 
 
+class DashboardApi(AdminApi):
+    """TheHive's API as the dashboard step asks it: a refusal there calls for an org-admin of the organisation the
+    dashboard is for, where the field step's calls for an admin of TheHive's admin organisation."""
+
+    advice = replaced(
+        ADVICE,
+        key="Put in THEHIVE_APIKEY the key of an org-admin of the organisation whose analysts work the phishing"
+        " reports, who may manage its dashboards, and give it with --organisation.",
+    )
+
+
 def shipped(field: str) -> dict:
     """The dashboard as the file holds it, its widgets reading the custom field `field`."""
     with open(PATH, encoding="utf-8") as file:
@@ -47,7 +59,7 @@ def creation(field: str) -> dict:
 def add_dashboard(settings: TheHiveSettings, field: str, limit: float, deadline: float) -> str:
     """Create the dashboard where TheHive's API allows it (4.x), once, by the command's `deadline`; what happened, in
     a sentence."""
-    with AdminApi(settings, limit, deadline) as api:
+    with DashboardApi(settings, limit, deadline) as api:
         major = api.edition()
         title = shipped(field)["title"]
         if major >= 5:
@@ -60,7 +72,24 @@ def add_dashboard(settings: TheHiveSettings, field: str, limit: float, deadline:
             raise CommandError(IN_ADMIN_ORGANISATION)
         # All the dashboards the user sees (a few), as TheHive's own list asks for them; the title is compared here.
         found = api.call("POST", SEARCH, {})
-        if isinstance(found, list) and any(isinstance(d, dict) and d.get("title") == title for d in found):
-            return f"Nothing changed: TheHive already has the dashboard '{title}'."
+        named = [d for d in found if isinstance(d, dict) and d.get("title") == title] if isinstance(found, list) else []
+        if named:
+            return _in_place(named, title, field)
         api.call("POST", ROUTE, creation(field))
     return f"Created the dashboard '{title}', shared with the organisation (Dashboards in TheHive's menu)."
+
+
+def _in_place(named: list[dict], title: str, field: str) -> str:
+    """A dashboard of that title is never replaced nor made twice: said to be in place where it is what the step
+    makes (shared with the organisation, reading `field`), else what to do."""
+    if any(d.get("status") == "Shared" and f"customFields.{field}" in str(d.get("definition")) for d in named):
+        return f"Nothing changed: TheHive already has the dashboard '{title}'."
+    if not any(d.get("status") == "Shared" for d in named):
+        why = (
+            "it is private to the user who made it, so the analysts do not see it: share it (Dashboards, edit, Shared)"
+        )
+    else:
+        why = f"its widgets do not read the custom field '{field}': edit them"
+    raise CommandError(
+        f"TheHive already has a dashboard '{title}', but {why}, or delete it and run this again. Nothing was changed."
+    )

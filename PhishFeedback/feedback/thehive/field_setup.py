@@ -102,7 +102,8 @@ def plan(fields: list[Field], major: int, name: str) -> Step:
     """Create the field, add the verdicts it lacks (keeping its other options), or nothing."""
     routes = ROUTES[major]
     existing = next((field for field in fields if field.name == name), None)
-    alike = next((field for field in fields if field.shown.lower() == name.lower()), None)
+    # Shown alike, or named alike but for capitals: another would be the same field to whoever reads it.
+    alike = next((field for field in fields if name.lower() in (field.shown.lower(), field.name.lower())), None)
     if existing is None and alike is not None:
         raise CommandError(
             f"TheHive already has a custom field shown as '{_quoted(alike.shown)}', whose internal name is"

@@ -455,7 +455,8 @@ class RawTcpServer:
     """A listener that misbehaves below SMTP: says nothing (`silent`, as a TLS port waits for the client),
     greets and then says nothing (`mute`), hangs up at once (`hangup`), greets with `220-` continuation
     lines that never end (`flood`, as anyone on the path before STARTTLS could), or with one line of 9,000
-    characters (`long-line`)."""
+    characters (`long-line`); or any other `behaviour` is the line it greets with, and then hangs up (Postfix past
+    its connection rate: `421 4.7.0 mx.example.org Error: too many connections from …`)."""
 
     def __init__(self, behaviour: str) -> None:
         self.behaviour = behaviour
@@ -482,6 +483,9 @@ class RawTcpServer:
                 connection.sendall(b"220 " + b"x" * 9000 + b"\r\n")
             elif self.behaviour == "flood":
                 threading.Thread(target=_flood, args=(connection,), daemon=True).start()
+            elif self.behaviour != "silent":
+                connection.sendall(self.behaviour.encode() + b"\r\n")
+                connection.close()
 
     def __enter__(self) -> RawTcpServer:
         self._thread.start()

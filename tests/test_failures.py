@@ -349,6 +349,53 @@ def test_postfix_refusing_a_sender_the_login_does_not_own_stops_at_the_first_rep
     assert smtp.delivered == []
 
 
+REPORTERS = ["alice@example.org", "bob@example.org", "carol@example.org", "dave@example.org"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "says"),
+    [
+        ("554 5.7.1 <cortex.example.net>: Helo command rejected: HELO name not allowed", "Set smtp_ehlo_name"),
+        ("554 5.7.1 <unknown[192.0.2.7]>: Client host rejected: Access denied", "smtpd_client_restrictions"),
+    ],
+    ids=["helo-name", "client-host"],
+)
+def test_postfix_refusing_this_client_at_the_first_recipient_stops_at_once_and_says_what_to_change(
+    cortex, smtp, reply, says
+):
+    """Postfix applies its HELO and client checks when the first recipient comes (smtpd_delay_reject): the refusal
+    concerns every reporter alike, and trying each one would reach its 'too many errors'."""
+    smtp.faults.refuse.update(dict.fromkeys(REPORTERS, reply))
+    result = cortex(thehive4_case("Spam", REPORTERS))
+
+    assert_cortex_error(result, "refused this client, whatever the reporter (554 5.7.1", says)
+    asked = [line for line in smtp.said if line.startswith("RCPT")]
+    assert asked == ["RCPT alice@example.org"], "every reporter was tried for a refusal that concerns them all"
+
+
+def test_a_content_check_refusing_two_messages_alike_stops_the_job_and_points_at_the_content(cortex, smtp):
+    """Postfix's header_checks and body_checks (or a content filter) refuse what every message of a job says: each
+    further message would go whole, to be refused alike."""
+    smtp.faults.limit_after, smtp.faults.limit_reply = 0, "550 5.7.1 message content rejected"
+    result = cortex(thehive4_case("Spam", REPORTERS))
+
+    assert_cortex_error(result, "refused the message of two reporters alike (550 5.7.1 message content rejected)")
+    assert "header_checks, body_checks" in result.error and "the template and guidance_url" in result.error
+    assert smtp.said.count("DATA") == 2
+
+
+def test_postfix_past_its_connection_rate_at_the_greeting_is_not_asked_again(cortex):
+    """smtpd_client_connection_rate_limit counts every connection over a minute: each retry would keep Cortex blocked
+    longer. The job stops at once and names the parameter."""
+    greeting = "421 4.7.0 mx.example.org Error: too many connections from 127.0.0.1"
+    with RawTcpServer(greeting) as server:
+        result = cortex(thehive4_case("Spam", REPORTERS), smtp_port=server.port, smtp_retries=3)
+
+    assert_cortex_error(result, f"limits what this client sends in a time ({greeting})")
+    assert "smtpd_client_connection_rate_limit" in result.error
+    assert server.connections == 1
+
+
 def test_a_message_over_the_servers_size_limit_stops_the_job_and_says_what_to_raise(cortex, smtp):
     smtp.controller.SMTP_kwargs["data_size_limit"] = 2000
     result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]))

@@ -93,6 +93,20 @@ def test_postfixs_client_message_rate_at_mail_from_stops_every_message():
 
 
 @pytest.mark.parametrize(
+    ("reply", "parameter"),
+    [
+        ("450 4.7.1 Error: too many recipients from 192.0.2.7", "smtpd_client_recipient_rate_limit"),
+        ("450 4.7.1 Error: too much mail from 192.0.2.7", "smtpd_client_message_rate_limit"),
+        ("421 4.7.0 mx.example.org Error: too many connections from 192.0.2.7", "smtpd_client_connection_rate_limit"),
+    ],
+)
+def test_a_client_rate_names_the_postfix_parameter_its_reply_is_of(reply, parameter):
+    from feedback.smtp.failures import client_rate
+
+    assert f"(Postfix: {parameter}" in client_rate("The SMTP server", reply)
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process"

@@ -12,6 +12,7 @@ import socket
 import ssl
 
 from feedback.redaction import shortened
+from feedback.smtp import replies
 from feedback.smtp.connection import MESSAGE_END_WAIT, REPLY_LINES, REPLY_OCTETS, OutOfTime, RepliedEarly, ReplyTooLong
 from feedback.smtp.settings import SmtpSettings
 from feedback.way_out import Permanent
@@ -50,11 +51,39 @@ def permanent(failure: Exception, smtp: SmtpSettings) -> Permanent | None:
             f" {shown_reply(failure.smtp_error)}. Set smtp_ehlo_name to a name the server takes (the fully qualified"
             " name of Cortex's host, or one the server's administrator allows)."
         )
+    if (
+        isinstance(failure, smtplib.SMTPConnectError)
+        and replies.meaning(replies.SENDER, failure.smtp_code, reply_text(failure.smtp_error)) == replies.CLIENT_RATE
+    ):  # at the greeting: Postfix's connection rate or count
+        reply = f"{failure.smtp_code} {shown_reply(failure.smtp_error)}"
+        return Permanent(client_rate(f"The SMTP server {smtp.where}", reply))
     if isinstance(failure, smtplib.SMTPResponseException) and failure.smtp_code >= 500:
         return Permanent(
             f"The SMTP server {smtp.where} answered {failure.smtp_code} {shown_reply(failure.smtp_error)}."
         )
     return None
+
+
+def client_rate(name: str, reply: str) -> str:
+    """A server (`name`, as the sentence begins) past its rate for this client, counted over a minute or more
+    (Postfix's anvil): no pause within the job's back-off lifts it, and each try adds to the count. The parameter
+    named is the one the reply is of."""
+    said = reply.lower()
+    parameter = next((p for words, p in _CLIENT_RATES if words in said), "smtpd_client_message_rate_limit and its kin")
+    return (
+        f"{name} limits what this client sends in a time ({reply}): nothing more went out in this"
+        f" job. Set smtp_max_per_minute below the server's rate (Postfix: {parameter}, per anvil_rate_time_unit), then"
+        " run the responder again: it mails only those not reached."
+    )
+
+
+# Which of Postfix's anvil limits a reply is of, by its words.
+_CLIENT_RATES = (
+    ("too many recipients", "smtpd_client_recipient_rate_limit"),
+    ("too much mail", "smtpd_client_message_rate_limit"),
+    ("too many connections", "smtpd_client_connection_rate_limit or smtpd_client_connection_count_limit"),
+    ("too many messages", "smtpd_client_message_rate_limit"),
+)
 
 
 def no_greeting(smtp: SmtpSettings, timeout: float) -> str:

@@ -23,6 +23,7 @@ DEFERRED = "deferred"  # a 4xx about this message or recipient: try it later, go
 REFUSED = "refused"  # a 5xx about this message or recipient: final for this reporter
 SENDER_REFUSED = "sender refused"  # a 5xx to MAIL FROM, or about the sender later: final for everyone
 TOO_LARGE = "too large"  # the message is over the server's size limit: so is every other, final for everyone
+CLIENT_REFUSED = "client refused"  # a 5xx to this client's name or host, whatever the step: final for everyone
 
 # Enhanced status codes (RFC 3463) whose quota words are not about the sender: X.2.2 a recipient's
 # mailbox is full ("over quota"), X.3.4 the message is larger than the server takes.
@@ -40,7 +41,12 @@ _SENDING = r"(?i)\b(send\w*|submission\w*|outbound|daily|rate)\b"
 # Postfix past a client rate of its anvil (smtpd_client_recipient_rate_limit, smtpd_client_message_rate_limit),
 # counted over anvil_rate_time_unit (a minute unless set): "450 4.7.1 Error: too many recipients from 192.0.2.7".
 # About the client, not the reporter it comes to, and no pause within the back-off lifts it.
-_CLIENT_RATE = r"^\s*4\.7\.\d{1,3}\s+Error: too (many \w+|much mail) from\b"
+# Postfix names itself before the words of its connection rate: "421 4.7.0 mx.example.org Error: too many connections".
+_CLIENT_RATE = r"^\s*4\.7\.\d{1,3}\s+(?:\S+\s+)?Error: too (many \w+|much mail) from\b"
+# Postfix's HELO and client restrictions, which it applies when the first recipient comes (smtpd_delay_reject):
+# "554 5.7.1 <cortex.example.net>: Helo command rejected: …", "Client host rejected: …". About this client, so every
+# reporter alike.
+_CLIENT_REJECTED = r"(?i)\b(helo command|client host) rejected\b"
 # X.3.4: the message is larger than the server takes (Postfix's message_size_limit, at MAIL FROM for the
 # SIZE= smtplib announces, or at the end of the message).
 _TOO_LARGE = r"^\s*5\.3\.4\b"
@@ -60,12 +66,14 @@ def meaning(step: str, code: int, text: str, sender: str = "") -> str:
     said = words(text)
     if is_quota(code, text, step):
         return QUOTA
+    if 400 <= code < 500 and re.match(_CLIENT_RATE, said):
+        return CLIENT_RATE
     if code == 421:
         return CLOSED
     if code >= 500 and (re.match(_TOO_LARGE, said) or (step == SENDER and code == 552)):
         return TOO_LARGE
-    if 400 <= code < 500 and re.match(_CLIENT_RATE, said):
-        return CLIENT_RATE
+    if re.search(_CLIENT_REJECTED, said):
+        return CLIENT_REFUSED if code >= 500 else THROTTLED
     if step == SENDER:
         return SENDER_REFUSED if code >= 500 else THROTTLED
     if _about_the_sender(code, text, said, sender):

@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from feedback import pacing, way_out
 from feedback.pacing import Limits
 from feedback.smtp import replies
-from feedback.smtp.failures import describe_trouble, reply_text, shown_reply, unanswered
+from feedback.smtp.failures import client_rate, describe_trouble, reply_text, shown_reply, unanswered
 from feedback.smtp.logins import sender_advice, sessions
 from feedback.smtp.session import Session
 from feedback.smtp.settings import SmtpSettings
@@ -41,6 +41,7 @@ class SmtpTransport(Transport):
         self.sent_record = f"the log of {self.name}"
         self.open_session = None  # the job's trust and login (for OAuth2, its token), settled at the first channel
         self.drops = Drops()
+        self.refused_content: str | None = None  # the last refusal of a message's content: a second alike stops
 
     def channel(self) -> _Channel:
         if self.open_session is None:
@@ -113,11 +114,18 @@ class SmtpTransport(Transport):
                 " shorten the template."
             )
         if meaning == replies.CLIENT_RATE:
-            return stop(
-                f"{self.name} limits what this client sends in a time ({reply}): nothing more went out in this job."
-                " Set smtp_max_per_minute below the server's rate (Postfix: smtpd_client_recipient_rate_limit, per"
-                " anvil_rate_time_unit), then run the responder again: it mails only those not reached."
-            )
+            return stop(client_rate(self.name, reply))
+        if meaning == replies.CLIENT_REFUSED:
+            return stop(f"{self.name} refused this client, whatever the reporter ({reply}). {_client_advice(text)}")
+        if step == replies.MESSAGE and meaning == replies.REFUSED:
+            if reply == self.refused_content:
+                return stop(
+                    f"{self.name} refused the message of two reporters alike ({reply}): its"
+                    " content checks refuse what every message of this job says. Look for what they refuse (Postfix:"
+                    " header_checks, body_checks, or a content filter's log) in the subject, the template and"
+                    " guidance_url, then run the responder again: it mails only those not reached."
+                )
+            self.refused_content = reply
         if meaning == replies.CLOSED:
             return Answer(way_out.RECONNECT, f"{self.name} closed the session ({reply})", None)
         if meaning == replies.THROTTLED:
@@ -125,6 +133,20 @@ class SmtpTransport(Transport):
         about = recipient if step == replies.RECIPIENT else "the message"
         kind = way_out.REFUSED if meaning == replies.REFUSED else way_out.DEFERRED
         return Answer(kind, f"the server refused {about}: {reply}", None)
+
+
+def _client_advice(reply: str) -> str:
+    """What to change when the server refuses this client rather than a reporter: its name, or its host."""
+    if "helo" in reply.lower():
+        return (
+            "Set smtp_ehlo_name to a name the server takes (the fully qualified name of Cortex's host, or one the"
+            " server's administrator allows: Postfix checks it with smtpd_helo_restrictions when the first recipient"
+            " comes)."
+        )
+    return (
+        "Have the server take mail from Cortex's host (Postfix: smtpd_client_restrictions; mynetworks, or a reverse"
+        " DNS name for Cortex's address)."
+    )
 
 
 class _Channel:

@@ -396,6 +396,34 @@ def test_postfix_past_its_connection_rate_at_the_greeting_is_not_asked_again(cor
     assert server.connections == 1
 
 
+@pytest.mark.parametrize(
+    ("fault", "says"),
+    [
+        (
+            {
+                "refuse": {
+                    "alice@example.org": "453 4.7.1 <soc@example.org>: Sender address rejected: not owned by user"
+                }
+            },
+            "(if it lasts: the login in smtp_user may not send as 'from'",
+        ),
+        (
+            {"limit_after": 0, "limit_reply": "452 4.3.4 Message size exceeds fixed limit"},
+            "(if it lasts: raise the server's size limit, Postfix's message_size_limit, or shorten the template)",
+        ),
+    ],
+    ids=["sender", "size"],
+)
+def test_a_refusal_for_good_a_relay_makes_temporary_still_says_what_to_change(cortex, smtp, fault, says):
+    """Postfix's soft_bounce, on while a relay is set up, turns its 5xx into 4xx: tried again as any 4xx, and when
+    the tries run out the analyst still learns what the 5xx would have said."""
+    for name, value in fault.items():
+        setattr(smtp.faults, name, value)
+    result = cortex(thehive4_case("Spam", ["alice@example.org"]), smtp_retries=1)
+
+    assert_cortex_error(result, says)
+
+
 def test_a_message_over_the_servers_size_limit_stops_the_job_and_says_what_to_raise(cortex, smtp):
     smtp.controller.SMTP_kwargs["data_size_limit"] = 2000
     result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]))

@@ -83,6 +83,17 @@ def meaning(step: str, code: int, text: str, sender: str = "") -> str:
     return REFUSED if code >= 500 else DEFERRED
 
 
+def worded_for_good(code: int, text: str) -> str | None:
+    """What a 4xx says that only a 5xx should, SENDER_REFUSED or TOO_LARGE: Postfix's soft_bounce (on while a relay is
+    set up) turns its refusals into 4xx, which are tried again, and the analyst must still learn what to change."""
+    said = words(text)
+    if not 400 <= code < 500:
+        return None
+    if re.search(_SENDER_REJECTED, said):
+        return SENDER_REFUSED
+    return TOO_LARGE if re.match(r"^\s*4\.3\.4\b", said) else None
+
+
 def _about_the_sender(code: int, text: str, said: str, sender: str) -> bool:
     if re.search(_SENDER_REJECTED, said):
         return True

@@ -128,11 +128,24 @@ class SmtpTransport(Transport):
             self.refused_content = reply
         if meaning == replies.CLOSED:
             return Answer(way_out.RECONNECT, f"{self.name} closed the session ({reply})", None)
+        lasting = _if_it_lasts(code, text)
         if meaning == replies.THROTTLED:
-            return Answer(way_out.RECONNECT, f"{self.name} answered {reply}", None)
+            return Answer(way_out.RECONNECT, f"{self.name} answered {reply}{lasting}", None)
         about = recipient if step == replies.RECIPIENT else "the message"
         kind = way_out.REFUSED if meaning == replies.REFUSED else way_out.DEFERRED
-        return Answer(kind, f"the server refused {about}: {reply}", None)
+        return Answer(kind, f"the server refused {about}: {reply}{lasting}", None)
+
+
+def _if_it_lasts(code: int, text: str) -> str:
+    """For a 4xx worded as a refusal for good (a relay with Postfix's soft_bounce on): what to change if retries do not
+    mend it, as the 5xx would have said; else nothing."""
+    worded = replies.worded_for_good(code, text)
+    if worded == replies.SENDER_REFUSED:
+        advice = sender_advice(text).rstrip(".")
+        return f" (if it lasts: {advice[:1].lower()}{advice[1:]})"
+    if worded == replies.TOO_LARGE:
+        return " (if it lasts: raise the server's size limit, Postfix's message_size_limit, or shorten the template)"
+    return ""
 
 
 def _client_advice(reply: str) -> str:

@@ -424,10 +424,30 @@ def test_a_report_that_cannot_be_written_after_messages_went_prints_whom_the_job
     smtp.faults.on_data = output_made_unwritable
     result = finish_job(start_job(job), job)
 
-    assert smtp.recipients() == reporters
+    assert smtp.recipients() == ["alice@example.org"], "bob is not mailed once nothing can record him"
     assert result.output is None
     assert "Tag the case by hand with: feedback_sent:alice@example.org" in result.stderr, result.everything_printed()
-    assert "feedback_sent:bob@example.org" in result.stderr and "Traceback" not in result.everything_printed()
+    assert "feedback_failed:bob@example.org" in result.stderr and "Traceback" not in result.everything_printed()
+    assert "lest a reporter be mailed and not recorded" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_disk_that_fills_up_during_a_large_campaign_stops_the_sending_before_a_message_goes_unrecorded(
+    on_a_full_disk, smtp
+):
+    """Past what the room the job reserved can hold, the report that records each accepted message cannot be written:
+    every reporter mailed after it would be mailed again by the next run."""
+    campaign = [f"user{i:04d}@example.org" for i in range(2000)]
+    job = on_a_full_disk(thehive4_case("Spam", campaign), "4m")
+    smtp.faults.on_data = lambda: fill(job / "output") if not smtp.delivered else None
+    result = finish_job(start_job(job), job, timeout=300)
+
+    mailed = smtp.recipients()
+    assert 0 < len(mailed) < len(campaign)
+    shown = result.everything_printed()
+    recorded = {tag.removeprefix("feedback_sent:") for tag in (result.tags if result.output else [])}
+    assert all(address in recorded or f"feedback_sent:{address}" in result.stderr for address in mailed), shown[-2000:]
+    assert "lest a reporter be mailed and not recorded" in shown
 
 
 @pytest.fixture

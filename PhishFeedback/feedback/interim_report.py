@@ -22,7 +22,13 @@ from feedback.plan import Decision
 from feedback.redaction import spare
 from feedback.tags import TAG_OPERATION, UNSURE, closing_tags, maybe_reached, notified_tags, record_tag
 from feedback.unreached import Failure
+from feedback.way_out import Permanent
 
+UNRECORDED = (
+    "Phish_Feedback could not write the report that records each reporter as the mail service accepts their message"
+    " ({reason}), so nothing more went out in this job, lest a reporter be mailed and not recorded. Free space where"
+    " Cortex keeps its jobs, then run the responder again."
+)
 ENDED_WHILE_SENDING = (
     "Phish_Feedback was ended while the messages were going out, before the mail service had accepted any: the one"
     " it had at that moment may have gone, but the case records nobody. Look in {sent_record} before running the"
@@ -77,8 +83,9 @@ class InterimReport:
     def _write(self) -> None:
         try:
             write_output_text(self._text() if self.records else json_text(self._nothing_accepted()))
-        except OSError:  # the job's final report still comes; this one only matters if the job is killed first
-            pass
+        except OSError as failure:
+            if self.records:  # a message went that only this report records: no other may go unrecorded after it
+                raise Permanent(UNRECORDED.format(reason=failure.strerror or type(failure).__name__)) from None
 
     def _tag(self, tag: str) -> str:
         """One operation, its tag spared as the final report spares every one it writes: a secret learned later, or

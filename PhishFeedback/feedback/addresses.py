@@ -126,11 +126,13 @@ def is_domain(text: str, fewest_labels: int = 2) -> bool:
 def ascii_domain(text: str) -> str | None:
     """The ASCII form (IDNA, `xn--…`) of a domain written beyond ASCII (`bücher.example`), where it is a host name
     once so written; None otherwise."""
+    if text.isascii():
+        return None
     try:
         written = text.encode("idna").decode("ascii").lower()
     except (UnicodeError, ValueError):
         return None
-    return written if not text.isascii() and is_domain(written, fewest_labels=1) else None
+    return written if is_domain(written, fewest_labels=1) else None
 
 
 def domain_allowed(address: str, allowed_domains: tuple[str, ...]) -> bool:

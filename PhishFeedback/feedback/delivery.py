@@ -46,7 +46,9 @@ def deliver(
     """Send each message once, over as few channels as the service allows, until `deadline`; `accepted` is told of
     each message the service accepted, and when, and `unsure` of each it had and never answered, before the next
     one goes (and before a SIGTERM is let in). `records_unsure`: the report records those, so that no run mails them
-    again; a job that has neither them nor any accepted to record ends in a DeliveryError."""
+    again; a job that has neither them nor any accepted to record ends in a DeliveryError. Either may raise
+    `Permanent` where it cannot record (feedback/interim_report.py): nothing more goes out, as nothing could be
+    recorded."""
     return _Account(composer, transport, limits, deadline, accepted, unsure, records_unsure).settle()
 
 

@@ -82,7 +82,6 @@ _CLIENT_RATES = (
     ("too many recipients", "smtpd_client_recipient_rate_limit"),
     ("too much mail", "smtpd_client_message_rate_limit"),
     ("too many connections", "smtpd_client_connection_rate_limit or smtpd_client_connection_count_limit"),
-    ("too many messages", "smtpd_client_message_rate_limit"),
 )
 
 

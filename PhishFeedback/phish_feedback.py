@@ -29,6 +29,7 @@ import time
 
 from feedback.case import read_report
 from feedback.composers import Composers
+from feedback.concurrent_jobs import take_turn
 from feedback.delivery import deliver
 from feedback.interim_report import InterimReport
 from feedback.outcome import Outcome, delivered, nothing_to_send, preview
@@ -51,20 +52,22 @@ def respond(job: CortexJob) -> Outcome:
     deadline = time.monotonic() + settings.time_budget
     data = job.get_param("data")
     report = read_report(data, job.data_type, settings.custom_field, settings.title_prefix, settings.audience.flavour)
+    turn = take_turn(report, deadline, settings.dry_run)  # after any other job on the case, with what it recorded
+    report = turn.report
     observed = observables_for(report, settings.thehive, deadline)
     decision = decide(report, observed.observables, settings.audience, record_time())
     if not (decision.recipients or settings.dry_run):
-        return nothing_to_send(decision, report.kind, observed.warnings)
+        return nothing_to_send(decision, report.kind, turn.notes + observed.warnings)
     transport = transport_for(settings, deadline)
     reporters, learnt = reporters_for(decision, report, data, settings, observed.thehive, transport, deadline)
-    warnings = observed.warnings + learnt
+    warnings = turn.notes + observed.warnings + learnt
     # Every template is checked here, before the messages go out: a dry run reports a template's error first.
     composer = Composers(decision, report, settings.message, reporters)
     warnings += composer.notes
     if settings.dry_run:  # the way out says what it can without sending, even when everyone was already notified
         check = transport.check(list(decision.recipients), settings.limits)
         return preview(decision, composer, report.kind, warnings, check)
-    interim = InterimReport(decision, report.kind, settings.sent_tag, settings.failed_tag, transport.sent_record)
+    interim = InterimReport(decision, report.kind, settings.sent_tag, settings.failed_tag, transport.sent_record, turn)
     delivery = deliver(
         composer, transport, settings.limits, deadline, interim.accepted, interim.unsure, interim.records_unsure
     )

@@ -6,9 +6,12 @@ TheHive 4.1 holds the same forms; a fresh 4.1 and TheHive 5 send the tags as the
 
 from __future__ import annotations
 
+import itertools
+
 from testkit.thehive40_tags import rendered
 
 CREATED = 1693412835000
+_other_ids = itertools.count(1)
 
 
 def thehive4_case(
@@ -124,3 +127,10 @@ def thehive5_alert(verdict: str | None = "Spam", reporters=("alice@example.org",
     del alert["customFields"]
     alert.update(_id="~12288", id="~12288", stage="New", customFieldValues={"phishFeedback": verdict})
     return alert
+
+
+def another_case(case: dict) -> dict:
+    """The same report as another case (or alert) of TheHive's: a job on it is no rerun of a job on the first, which
+    waits for that one and takes its records (docs/exactly-once.md)."""
+    other = f"~9{next(_other_ids):07d}"
+    return {**case, **{key: other for key in ("_id", "id") if key in case}}

@@ -16,7 +16,7 @@ from cryptography import x509
 from feedback.items import ConfigError
 from feedback.settings import read_settings
 from testkit import keys
-from testkit.cases import thehive4_case
+from testkit.cases import another_case, thehive4_case
 from testkit.cortex import cortex_config, modules_loaded_by, write_job
 from testkit.graph_api import error
 from testkit.recipes import recipes
@@ -115,7 +115,7 @@ def test_a_line_of_the_key_graph_echoes_in_a_refusal_is_blotted_out(cortex, grap
 
 def test_each_job_signs_an_assertion_of_its_own(cortex, smtp, entra, oauth):
     first = cortex(thehive4_case("Spam"), **with_certificate(oauth))
-    second = cortex(thehive4_case("Spam"), **with_certificate(oauth))
+    second = cortex(another_case(thehive4_case("Spam")), **with_certificate(oauth))
 
     assert first.success and second.success, (first.error, second.error)
     jtis = [claims["jti"] for _, claims in entra.app.assertions]

@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from feedback.case import read_report
+from feedback.concurrent_jobs import Turn
 from feedback.interim_report import InterimReport
 from feedback.messages import Outgoing
 from feedback.plan import decide
@@ -35,7 +36,7 @@ from feedback.settings import read_settings
 from feedback.shown_text import one_line
 from feedback.tags import record_time
 from feedback.unreached import Failure
-from testkit.cases import thehive4_case, thehive5_alert
+from testkit.cases import another_case, thehive4_case, thehive5_alert
 from testkit.cortex import (
     ACKNOWLEDGE_MANIFEST,
     MANIFEST,
@@ -156,7 +157,7 @@ REPORTERS = [f"reporter{n}@example.org" for n in range(5)]
 @given(stop_after=st.floats(0.3, 1.5), verdict_delay=st.floats(0.0, 0.3), pace=st.sampled_from([0, 240]))
 def test_sigterm_at_any_moment_records_exactly_what_the_server_accepted(cortex, smtp, stop_after, verdict_delay, pace):
     smtp.faults, smtp.delivered[:] = Faults(verdict_delay=verdict_delay), []
-    result = cortex(thehive4_case("Spam", REPORTERS), smtp_max_per_minute=pace, stop_after=stop_after)
+    result = cortex(another_case(thehive4_case("Spam", REPORTERS)), smtp_max_per_minute=pace, stop_after=stop_after)
 
     assert result.output is not None, result.everything_printed()
     if not result.success:
@@ -280,7 +281,7 @@ def interim_report_of(job_config, job_folder: Path, monkeypatch) -> InterimRepor
     )
     monkeypatch.setattr(sys, "argv", ["phish_feedback.py", str(job_folder)])
     decision = decide(report, [], audience, record_time())
-    return InterimReport(decision, report.kind, settings.sent_tag, settings.failed_tag, "its log")
+    return InterimReport(decision, report.kind, settings.sent_tag, settings.failed_tag, "its log", Turn(report))
 
 
 def test_the_report_a_kill_leaves_once_every_reporter_was_mailed_says_nobody_is_left(tmp_path, job_config, monkeypatch):
@@ -789,7 +790,7 @@ TITLE_TEXTS = st.one_of(
 def test_whatever_the_title_holds_the_message_has_our_headers_and_our_body(cortex, smtp, text):
     smtp.delivered[:] = []
     title = f"Phishing report: {text}"
-    result = cortex(thehive4_case("Spam", title=title), subject="{case_title}")
+    result = cortex(another_case(thehive4_case("Spam", title=title)), subject="{case_title}")
 
     assert result.success, result.error
     message = smtp.delivered[0].message

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from testkit.cases import thehive4_case, thehive5_alert, thehive_alert
+from testkit.cases import another_case, thehive4_case, thehive5_alert, thehive_alert
 from testkit.cortex import ACKNOWLEDGE_MANIFEST
 from testkit.images import JPEG, PNG, as_item, padded, tables_first
 from testkit.smtp_server import text_and_html
@@ -544,7 +544,7 @@ def test_logo_counts_towards_the_message_size_limit(cortex, smtp):
     template = "{case_title}\n" * 6
 
     assert cortex(case, template_spam=template).success
-    result = cortex(case, template_spam=template, logo=as_item(padded(200 * 1024)))
+    result = cortex(another_case(case), template_spam=template, logo=as_item(padded(200 * 1024)))
 
     assert not result.success
     assert "past the responder's limit" in result.error

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from testkit.cases import thehive4_case
+from testkit.cases import another_case, thehive4_case
 from testkit.cortex import MANIFEST, after_job, write_job
 from testkit.gmail_api import google_error
 from testkit.google_oauth import DELEGATION_MISSING
@@ -141,7 +141,9 @@ def test_asking_200_reporters_gmail_languages_takes_about_the_memory_of_asking_o
         reporters = [f"user{i}@example.org" for i in range(count)]
         google_oauth.users.update(reporters)
         job = write_job(
-            tmp_path, thehive4_case("Spam", reporters), job_config(MANIFEST, language="auto,en", **gmail_items)
+            tmp_path,
+            another_case(thehive4_case("Spam", reporters)),
+            job_config(MANIFEST, language="auto,en", **gmail_items),
         )
         peaks.append(int(after_job(job, "__import__('resource').getrusage(__import__('resource').RUSAGE_SELF)[2]")))
 

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from feedback import redaction
-from testkit.cases import thehive4_case, thehive5_alert, thehive5_case, thehive_alert
+from testkit.cases import another_case, thehive4_case, thehive5_alert, thehive5_case, thehive_alert
 from testkit.cortex import apply_operations
 from testkit.records import told, untimed
 from testkit.secret_forms import leaked, reflecting_thehive, spaced
@@ -413,7 +413,9 @@ def test_a_secret_in_a_value_no_message_shows_is_no_reason_to_stop(cortex, smtp)
     sender = {"dataType": "mail", "data": f"{PASSWORD}@evil.example", "tags": ["from"], "message": "the sender"}
     alert = thehive_alert("Spam", ["alice@example.org"], artifacts=[sender])
     shipped = cortex(alert, data_type="thehive:alert")
-    naming = cortex(alert, data_type="thehive:alert", template_spam="From {reported_sender}.\n\n{signature}")
+    naming = cortex(
+        another_case(alert), data_type="thehive:alert", template_spam="From {reported_sender}.\n\n{signature}"
+    )
 
     assert shipped.success, shipped.error
     assert smtp.recipients() == ["alice@example.org"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from feedback.concurrent_jobs import Turn
 from feedback.errors import named
 from feedback.flavours import ACKNOWLEDGEMENT
 from feedback.job_folder import json_text, write_output, write_output_text
@@ -39,8 +40,12 @@ ENDED_WHILE_SENDING = (
 class InterimReport:
     """What Cortex reads if the job is killed now: the records of those accepted so far."""
 
-    def __init__(self, decision: Decision, kind: str, sent_tag: str, failed_tag: str, sent_record: str) -> None:
-        """`sent_record`: where the way out shows what it took (feedback/way_out.py), for the analyst to look."""
+    def __init__(
+        self, decision: Decision, kind: str, sent_tag: str, failed_tag: str, sent_record: str, turn: Turn
+    ) -> None:
+        """`sent_record`: where the way out shows what it took (feedback/way_out.py), for the analyst to look; `turn`
+        keeps each record for a job on the same case that starts before TheHive adds them (feedback/concurrent_jobs.py).
+        """
         # The acknowledgement records only whom it reached (feedback/tags.py `acknowledgement_operations`).
         self.verdict = None if decision.message == ACKNOWLEDGEMENT else decision.verdict
         self.operation = TAG_OPERATION[kind]
@@ -58,11 +63,14 @@ class InterimReport:
         self.records: list[str] = []
         self.maybe: list[str] = []  # whose message the service had whole and never answered
         self.sent_record = sent_record
+        self.turn = turn
         write_output(self._nothing_accepted())
 
     def accepted(self, item: Outgoing, at: datetime) -> None:
         """The message to `item.recipient` was accepted at `at`: from now on, a kill leaves their record."""
-        self.records += map(self._tag, notified_tags(item.recipient, at, self.verdict))
+        tags = notified_tags(item.recipient, at, self.verdict)
+        self.turn.record(tags)
+        self.records += map(self._tag, tags)
         self.done += 1
         self._write()
 
@@ -71,7 +79,9 @@ class InterimReport:
         gone, recorded as the final report records it."""
         self.maybe.append(failure.address)
         if self.verdict is not None:
-            self.records.append(self._tag(record_tag(UNSURE, failure.address)))
+            tag = record_tag(UNSURE, failure.address)
+            self.turn.record((tag,))
+            self.records.append(self._tag(tag))
         self._write()
 
     @property

@@ -35,7 +35,7 @@ from feedback.interim_report import InterimReport
 from feedback.outcome import Outcome, delivered, nothing_to_send, preview
 from feedback.plan import decide
 from feedback.reporter_facts import reporters_for
-from feedback.responder import CortexJob, run_as_cortex_job
+from feedback.responder import CortexJob, end_process, run_as_cortex_job
 from feedback.settings import read_settings
 from feedback.tags import record_time
 from feedback.thehive.observables import observables_for
@@ -78,7 +78,11 @@ def main() -> None:
     # What exists now lives as long as the job: the collector, back on, only looks at what comes after.
     gc.freeze()
     gc.enable()
-    run_as_cortex_job(respond)
+    try:
+        run_as_cortex_job(respond)
+    except SystemExit as stop:  # cortexutils' error, once its report is written
+        end_process(stop.code)
+    end_process(0)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ trust the system's store as it is laid out on this machine.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import re
@@ -40,8 +41,24 @@ HEAVY = ("requests", "urllib3", "http", "typing", "dataclasses", "inspect", "pat
 CORTEX_ENV = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")}
 
 
+def afresh(command: list[str]) -> None:
+    """A job's run answers a case no job answered before: the jobs before it on the same case, in the same job
+    directory, have recorded its reporters (feedback/concurrent_jobs.py), and it would send nothing."""
+    if command[:1] == [str(SCRIPT)]:
+        shutil.rmtree(Path(command[1]).parent / ".phish_feedback", ignore_errors=True)
+
+
+def sent_something(command: list[str]) -> None:
+    """A job's run that sent nothing measures nothing: the benchmark stops."""
+    if command[:1] == [str(SCRIPT)]:
+        report = json.loads(Path(command[1], "output", "output.json").read_text(encoding="utf-8"))
+        if not report.get("operations"):
+            raise SystemExit(f"the job on {command[1]} sent nothing: {report}")
+
+
 def timed(command: list[str]) -> tuple[float, float, int]:
     """Wall time and CPU time of a fresh process, and its peak RSS in KiB, as the small launcher measures them."""
+    afresh(command)
     done = subprocess.run(
         [sys.executable, str(LAUNCH), *command],
         cwd=REPO,
@@ -53,6 +70,7 @@ def timed(command: list[str]) -> tuple[float, float, int]:
     seconds, rss, code, cpu = done.stdout.split()
     if code != "0":
         raise SystemExit(f"{command[0]} failed with exit code {code}: {done.stderr}")
+    sent_something(command)
     return float(seconds), float(cpu), int(rss)
 
 
@@ -99,6 +117,7 @@ def instructions(command: list[str]) -> int | None:
     """Instructions the command executes, counted by callgrind: steady where wall time is noisy."""
     if not shutil.which("valgrind"):
         return None
+    afresh(command)
     done = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", "--trace-children=yes", *command],
         cwd=REPO,
@@ -106,6 +125,7 @@ def instructions(command: list[str]) -> int | None:
         text=True,
     )
     counts = re.findall(r"Collected : (\d+)", done.stderr)
+    sent_something(command)
     return int(counts[-1]) if counts else None
 
 

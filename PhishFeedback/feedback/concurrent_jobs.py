@@ -11,7 +11,6 @@ The docker runner mounts each job folder alone, so there no job can see another 
 
 from __future__ import annotations
 
-import atexit
 import errno
 import fcntl
 import json
@@ -35,6 +34,7 @@ RECENT = 15 * 60
 # How often a job waiting for another looks again, in seconds.
 POLL = 0.2
 _SAFE_ID = re.compile(r"[A-Za-z0-9_~-]{1,100}")
+_held: list[Turn] = []
 
 
 class Busy(PhishFeedbackError):
@@ -49,8 +49,8 @@ class Turn:
         self.notes: list[str] = []
         self._journal = journal
         self._token = f"{os.getpid()}.{time.time_ns()}"
-        if journal is not None:  # once the report is written, however the job ends short of a kill
-            atexit.register(self.end)
+        if journal is not None:
+            _held.append(self)
         if waited >= POLL:
             self.notes.append(
                 f"Another Phish_Feedback job was answering this {report.kind} when this one started: this one waited"
@@ -77,6 +77,12 @@ class Turn:
             os.write(self._journal, lines.encode("ascii"))
         except OSError:  # the report holds the record all the same; only a job started meanwhile would miss it
             pass
+
+
+def end_turns() -> None:
+    """The job's report is written, however the job ended (a kill gives the lock back without a word)."""
+    while _held:
+        _held.pop().end()
 
 
 def take_turn(report: Report, deadline: float, dry_run: bool) -> Turn:

@@ -52,7 +52,7 @@ def respond(job: CortexJob) -> Outcome:
     deadline = time.monotonic() + settings.time_budget
     data = job.get_param("data")
     report = read_report(data, job.data_type, settings.custom_field, settings.title_prefix, settings.audience.flavour)
-    turn = take_turn(report, deadline, settings.dry_run)  # after any other job on the case, with what it recorded
+    turn = take_turn(report, job.get_param("parameters"), deadline, settings.dry_run)  # after any other job on it
     report = turn.report
     observed = observables_for(report, settings.thehive, deadline)
     decision = decide(report, observed.observables, settings.audience, record_time())

@@ -5,17 +5,39 @@ one job directory."""
 
 from __future__ import annotations
 
+import copy
+import errno
+import fcntl
 import json
 import os
 import signal
+import stat
+import sys
 import time
 from pathlib import Path
 
-from testkit.cases import another_case, thehive4_case
-from testkit.cortex import apply_operations, finish_job, start_job, write_job
+import pytest
+
+from feedback.case import read_report
+from feedback.concurrent_jobs import take_turn
+from testkit.cases import another_case, thehive4_case, thehive40_case
+from testkit.cortex import (
+    ACKNOWLEDGE_MANIFEST,
+    apply_operations,
+    finish_job,
+    start_job,
+    wait_until_it_handles_sigterm,
+    write_job,
+)
 from testkit.smtp_server import Faults
+from testkit.thehive40_tags import stored
 
 ALICE, BOB, CAROL = "alice@example.org", "bob@example.org", "carol@example.org"
+
+
+def shared_folder(job_directory: Path) -> Path:
+    """Where the jobs of the Cortex user meet, in Cortex's job directory (docs/exactly-once.md)."""
+    return job_directory / f".phish_feedback-{os.geteuid()}"
 
 
 def started_and_sending(tmp_path: Path, case: dict, config: dict, smtp, first: str = ALICE):
@@ -135,7 +157,7 @@ def test_records_older_than_a_quarter_of_an_hour_are_the_cases_alone(cortex, smt
     case = thehive4_case("Spam", [ALICE])
     assert cortex(case).success
     past = time.time() - 16 * 60
-    for journal in (tmp_path / ".phish_feedback").iterdir():
+    for journal in shared_folder(tmp_path).iterdir():
         lines = [json.loads(line) for line in journal.read_text().splitlines()]
         journal.write_text("".join(json.dumps([job, past, tag]) + "\n" for job, _, tag in lines))
         os.utime(journal, (past, past))
@@ -156,4 +178,192 @@ def test_where_other_users_may_write_the_job_directory_no_job_waits_for_another(
 
     assert again.success, again.error
     assert smtp.recipients() == [ALICE, ALICE]
-    assert not (tmp_path / ".phish_feedback").exists()
+    assert not shared_folder(tmp_path).exists()
+    [warning] = again.output["full"]["warnings"]
+    assert warning.startswith(
+        f"This job could not take its turn on the case in {tmp_path} (other users may write in it)"
+    )
+
+
+def test_in_a_job_directory_like_tmp_whose_sticky_bit_keeps_each_users_own_a_second_job_mails_nobody_again(
+    cortex, smtp, tmp_path
+):
+    """Cortex's job directory is Java's temporary folder unless set: /tmp, root's, anyone's to write in, each entry
+    kept its owner's by the sticky bit."""
+    tmp_path.chmod(0o1777)
+    case = thehive4_case("Spam", [ALICE])
+    assert cortex(case).success
+
+    again = cortex(case)
+
+    assert again.success, again.error
+    assert smtp.recipients() == [ALICE]
+    assert stat.S_IMODE(shared_folder(tmp_path).stat().st_mode) == 0o700
+
+
+def test_a_correction_and_a_second_click_correct_the_reporter_once(cortex, smtp):
+    """A correction records `feedback_sent:` again beside its new verdict, and the case shows that tag from the first
+    message: the correction's record must still count."""
+    case = thehive4_case("Legit email", [ALICE])
+    told_legit = apply_operations(case, cortex(case))
+    phishing = copy.deepcopy(told_legit)
+    phishing["customFields"]["phishFeedback"]["string"] = "Phishing"
+    assert cortex(phishing).success
+
+    again = cortex(phishing)
+
+    assert again.success, again.error
+    assert smtp.recipients() == [ALICE, ALICE]
+
+
+def test_a_job_started_while_thehive_35_adds_the_last_ones_tags_one_by_one_mails_nobody_again(cortex, smtp):
+    """TheHive 3.5 applies a job's operations one at a time: a click half-way hands the job alice's records alone."""
+    case = thehive4_case("Spam", [ALICE, BOB, CAROL])
+    first = cortex(case)
+    halfway = dict(case, tags=[*case["tags"], *first.tags[:2]])
+
+    again = cortex(halfway)
+
+    assert again.success, again.error
+    smtp.assert_each_got_exactly_one([ALICE, BOB, CAROL])
+
+
+def test_an_acknowledgement_whose_tag_was_taken_off_on_thehive_40_is_sent_again(cortex, smtp):
+    """TheHive 4.0 keeps `feedback_ack_at:` in a form of its own; the record is read in it all the same."""
+    case = thehive40_case(None, [ALICE, BOB])
+    first = cortex(case, manifest=ACKNOWLEDGE_MANIFEST)
+    recorded = stored(case, first.operations)
+    [ack] = [tag for tag in recorded["tags"] if tag.startswith("feedback_ack") and ALICE in tag and "_at" not in tag]
+    recorded["tags"].remove(ack)
+
+    again = cortex(recorded, manifest=ACKNOWLEDGE_MANIFEST)
+
+    assert again.success, again.error
+    assert smtp.recipients() == [ALICE, BOB, ALICE]
+
+
+def test_cases_whose_ids_differ_only_in_how_they_are_written_have_turns_of_their_own(cortex, smtp):
+    case = thehive4_case("Spam", [ALICE])
+    assert cortex(dict(case, _id="é", id="é")).success
+
+    other = cortex(dict(case, _id="c3a9", id="c3a9"))
+
+    assert other.success, other.error
+    assert smtp.recipients() == [ALICE, ALICE]
+
+
+def test_two_organisations_cases_of_one_id_have_turns_of_their_own(tmp_path, job_config, cortex, smtp):
+    """One Cortex answering two TheHive (an organisation each), whose case ids are alike."""
+    smtp.faults = Faults(rcpt_delay_for={BOB: 5.0})
+    acme = {"organisation": "ACME", "user": "analyst@acme.example"}
+    folder = write_job(tmp_path, thehive4_case("Spam", [ALICE, BOB]), job_config(smtp_timeout=30), parameters=acme)
+    first = start_job(folder)
+    while ALICE not in smtp.recipients():
+        assert first.poll() is None, finish_job(first, folder).everything_printed()
+        time.sleep(0.05)
+
+    other = cortex(
+        thehive4_case("Spam", [CAROL]), parameters={"organisation": "Globex", "user": "analyst@globex.example"}
+    )
+
+    assert first.poll() is None, "the other organisation's job waited for the first"
+    assert other.success, other.error
+    assert finish_job(first, folder).success
+
+
+def test_a_job_stopped_while_it_waits_for_another_says_so(tmp_path, job_config, smtp):
+    """The responder's Job timeout, shorter than the jobTimeout it plans for, stops it while it waits."""
+    smtp.faults = Faults(rcpt_delay_for={BOB: 20.0})
+    case = thehive4_case("Spam", [ALICE, BOB])
+    first, folder = started_and_sending(tmp_path, case, job_config(smtp_timeout=60), smtp)
+    folder_of_second = write_job(tmp_path, case, job_config())
+    second = start_job(folder_of_second)
+    wait_until_it_handles_sigterm(second)
+    time.sleep(2)
+    second.send_signal(signal.SIGTERM)
+    stopped = finish_job(second, folder_of_second)
+    first.send_signal(signal.SIGKILL)
+    finish_job(first, folder)
+
+    assert stopped.error.startswith(
+        "Cortex stopped the job (its jobTimeout ran out) while it waited for another Phish_Feedback job on this case"
+        " before any feedback was sent: nothing was sent or tagged. Run the responder again once that job has ended"
+    ), stopped.error
+    assert smtp.recipients() == [ALICE]
+
+
+@pytest.mark.parametrize("damage", ["lines no job wrote", "a FIFO"])
+def test_a_damaged_file_of_a_case_neither_stops_its_jobs_nor_hangs_them(cortex, smtp, tmp_path, damage):
+    case = thehive4_case("Spam", [ALICE])
+    assert cortex(case).success
+    [journal] = shared_folder(tmp_path).iterdir()
+    journal.unlink()
+    if damage == "a FIFO":
+        os.mkfifo(journal, 0o600)
+    else:
+        journal.write_text(
+            json.dumps([["x"], time.time(), "phishing"]) + "\n\x00\xff{[\n" + json.dumps([1, 2, 3]) + "\n"
+        )
+
+    again = cortex(case)
+
+    assert again.success, again.error
+    assert smtp.recipients() == [ALICE, ALICE]
+
+
+def test_a_stale_fifo_beside_the_cases_files_hangs_no_job(cortex, smtp, tmp_path):
+    folder = shared_folder(tmp_path)
+    folder.mkdir(mode=0o700)
+    os.mkfifo(folder / "left", 0o600)
+    past = time.time() - 16 * 60
+    os.utime(folder / "left", (past, past))
+
+    result = cortex(thehive4_case("Spam", [ALICE]))
+
+    assert result.success, result.error
+    assert smtp.recipients() == [ALICE]
+
+
+def test_a_job_that_waited_for_no_other_does_not_say_it_waited(cortex, smtp, tmp_path):
+    """A long file of a campaign just answered takes a while to read; that is no wait for another job."""
+    campaign = thehive4_case("Spam", [f"user{i}@example.org" for i in range(3000)])
+    recorded = apply_operations(campaign, cortex(campaign))
+
+    again = cortex(dict(recorded, tags=[*recorded["tags"], f"user_email:{ALICE}"]))
+
+    assert again.success, again.error
+    assert not again.output["full"]["warnings"], again.output["full"]["warnings"]
+    assert smtp.recipients()[-1] == ALICE
+
+
+def test_a_dry_run_right_after_a_job_previews_what_a_click_would_send(cortex, smtp):
+    case = thehive4_case("Spam", [ALICE, BOB])
+    assert cortex(thehive4_case("Spam", [ALICE])).success
+
+    preview = cortex(case, dry_run=True)
+
+    assert preview.success, preview.error
+    assert [message["to"] for message in preview.output["full"]["preview"]] == [BOB]
+    assert smtp.recipients() == [ALICE]
+
+
+def test_a_file_system_that_implements_no_lock_breaks_no_job_and_the_job_says_so(tmp_path, monkeypatch):
+    """Lustre mounted without flock, some FUSE file systems: ENOSYS or EOPNOTSUPP."""
+    job = tmp_path / "cortex-job-1"
+    (job / "input").mkdir(parents=True)
+    monkeypatch.setattr(sys, "argv", ["phish_feedback.py", str(job)])
+
+    def no_flock(fd, operation):
+        raise OSError(errno.ENOSYS, os.strerror(errno.ENOSYS))
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    report = read_report(thehive4_case("Spam"), "thehive:case", "phishFeedback", "Phishing report")
+
+    turn = take_turn(report, {}, time.monotonic() + 60, dry_run=False)
+
+    assert turn.report == report
+    assert turn.notes == [
+        f"This job could not take its turn on the case in {shared_folder(tmp_path)} (its file system takes no lock),"
+        " so a second click while it sends would mail its reporters again: let Cortex's user make a folder there of"
+        " its own."
+    ]

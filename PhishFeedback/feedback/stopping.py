@@ -29,6 +29,19 @@ STOPPED_BY = {
 }
 
 
+WAITED = "Run the responder again once that job has ended and its tags are on the case."
+
+
+class waiting:
+    """While the job waits for another on its case, a stop says so: the mail settings had no part in it."""
+
+    def __enter__(self) -> None:
+        _Phase.waiting = True
+
+    def __exit__(self, *exc: object) -> None:
+        _Phase.waiting = False
+
+
 class Stopped(Exception):
     """Cortex (or a hand) asked the job to stop while the messages were going out."""
 
@@ -44,6 +57,7 @@ class Ending(Exception):
 
 class _Phase:
     now = STARTING
+    waiting = False  # for another job on the case (feedback/concurrent_jobs.py)
     holding = False  # a message is out and its fate not yet recorded
     pending = False  # SIGTERM came meanwhile
     signum = signal.SIGTERM  # the signal that stops the job
@@ -88,6 +102,8 @@ def _handle(signum: int, frame: object) -> None:
     _Phase.signum = signum
     if _Phase.now == STARTING:
         who, advice = STOPPED_BY[signum]
+        if _Phase.waiting:
+            who, advice = f"{who} while it waited for another Phish_Feedback job on this case", WAITED
         write_failure(f"{who} before any feedback was sent: nothing was sent or tagged. {advice}")
         sys.exit(1)
     elif _Phase.now == SENDING:

@@ -108,6 +108,13 @@ def verdict_records(tags: Iterable[object]) -> list[Told]:
     return [Told(address.strip(), verdict.strip(), at) for at, (_, verdict, address) in _timed(tags, TOLD)]
 
 
+def timed_records(tags: Iterable[object]) -> set[tuple[str, tuple[str, ...]]]:
+    """Every readable timed record, in whatever form TheHive keeps its tag: its namespace and its fields in lower
+    case, the time first, the address last. A job's records are told from another's by their times."""
+    tags = list(tags)
+    return {(ns, tuple(f.strip().lower() for f in fields)) for ns in TIMED_FIELDS for _, fields in _timed(tags, ns)}
+
+
 def record_time(after: datetime | None = None) -> datetime:
     """The one clock of the record's times: UTC, to the second, as the tags keep them. A second after `after` where
     this clock reads no later: a reporter's new record must stay their last, although their earlier one may be dated

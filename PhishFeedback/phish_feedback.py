@@ -57,7 +57,7 @@ def respond(job: CortexJob) -> Outcome:
     observed = observables_for(report, settings.thehive, deadline)
     decision = decide(report, observed.observables, settings.audience, record_time())
     if not (decision.recipients or settings.dry_run):
-        return nothing_to_send(decision, report.kind, turn.notes + observed.warnings)
+        return turn.recorded(nothing_to_send(decision, report.kind, turn.notes + observed.warnings))
     transport = transport_for(settings, deadline)
     reporters, learnt = reporters_for(decision, report, data, settings, observed.thehive, transport, deadline)
     warnings = turn.notes + observed.warnings + learnt
@@ -67,11 +67,13 @@ def respond(job: CortexJob) -> Outcome:
     if settings.dry_run:  # the way out says what it can without sending, even when everyone was already notified
         check = transport.check(list(decision.recipients), settings.limits)
         return preview(decision, composer, report.kind, warnings, check)
-    interim = InterimReport(decision, report.kind, settings.sent_tag, settings.failed_tag, transport.sent_record, turn)
+    interim = InterimReport(
+        decision, report.kind, settings.sent_tag, settings.failed_tag, transport.sent_record, turn.record
+    )
     delivery = deliver(
         composer, transport, settings.limits, deadline, interim.accepted, interim.unsure, interim.records_unsure
     )
-    return delivered(decision, delivery, report.kind, settings.sent_tag, settings.failed_tag, warnings)
+    return turn.recorded(delivered(decision, delivery, report.kind, settings.sent_tag, settings.failed_tag, warnings))
 
 
 def main() -> None:
@@ -80,7 +82,7 @@ def main() -> None:
     gc.enable()
     try:
         run_as_cortex_job(respond)
-    except SystemExit as stop:  # cortexutils' error, once its report is written
+    except SystemExit as stop:  # a job that ended as an error, once its report is written
         end_process(stop.code)
     end_process(0)
 

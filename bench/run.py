@@ -45,7 +45,8 @@ def afresh(command: list[str]) -> None:
     """A job's run answers a case no job answered before: the jobs before it on the same case, in the same job
     directory, have recorded its reporters (feedback/concurrent_jobs.py), and it would send nothing."""
     if command[:1] == [str(SCRIPT)]:
-        shutil.rmtree(Path(command[1]).parent / ".phish_feedback", ignore_errors=True)
+        for folder in Path(command[1]).parent.glob(".phish_feedback-*"):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def sent_something(command: list[str]) -> None:

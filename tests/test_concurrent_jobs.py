@@ -10,6 +10,7 @@ import errno
 import fcntl
 import json
 import os
+import shutil
 import signal
 import stat
 import sys
@@ -26,7 +27,6 @@ from testkit.cortex import (
     apply_operations,
     finish_job,
     start_job,
-    wait_until_it_handles_sigterm,
     write_job,
 )
 from testkit.smtp_server import Faults
@@ -38,6 +38,14 @@ ALICE, BOB, CAROL = "alice@example.org", "bob@example.org", "carol@example.org"
 def shared_folder(job_directory: Path) -> Path:
     """Where the jobs of the Cortex user meet, in Cortex's job directory (docs/exactly-once.md)."""
     return job_directory / f".phish_feedback-{os.geteuid()}"
+
+
+def wait_until_it_opened(process, folder: Path) -> None:
+    """Until the job has opened a file in `folder`: the case's, whose lock it then waits for."""
+    limit = time.monotonic() + 60
+    while not any(link.resolve().parent == folder for link in Path(f"/proc/{process.pid}/fd").iterdir()):
+        assert process.poll() is None and time.monotonic() < limit
+        time.sleep(0.05)
 
 
 def started_and_sending(tmp_path: Path, case: dict, config: dict, smtp, first: str = ALICE):
@@ -57,14 +65,15 @@ def test_a_second_click_while_the_first_job_sends_mails_each_reporter_once(tmp_p
     first, folder = started_and_sending(tmp_path, case, job_config(), smtp)
 
     second = cortex(case)
-    assert finish_job(first, folder).success
+    first_result = finish_job(first, folder)
 
-    assert second.success, second.error
+    assert first_result.success and second.success, second.error
     smtp.assert_each_got_exactly_one([ALICE, BOB, CAROL])
     assert second.output["full"]["message"] == "All 3 reporter(s) of this case were already notified; nothing was sent."
     [waited] = second.output["full"]["warnings"]
     assert waited.startswith("Another Phish_Feedback job was answering this case when this one started: this one")
-    assert second.operations == []
+    records = [tag for tag in first_result.tags if tag.startswith(("feedback_sent:", "feedback_verdict:"))]
+    assert len(records) == 6 and sorted(second.tags) == sorted(records)  # theirs, should TheHive never add the first's
 
 
 def test_a_job_started_before_thehive_added_the_last_ones_tags_mails_nobody_again(cortex, smtp):
@@ -106,9 +115,9 @@ def test_the_records_of_a_job_killed_midway_spare_its_reporters_the_next_run(tmp
 
 
 def test_jobs_on_two_cases_go_out_side_by_side(tmp_path, job_config, cortex, smtp):
-    smtp.faults = Faults(rcpt_delay_for={BOB: 5.0})
+    smtp.faults = Faults(rcpt_delay_for={BOB: 40.0})
     first, folder = started_and_sending(
-        tmp_path, thehive4_case("Spam", [ALICE, BOB]), job_config(smtp_timeout=30), smtp
+        tmp_path, thehive4_case("Spam", [ALICE, BOB]), job_config(smtp_timeout=60), smtp
     )
 
     other = cortex(another_case(thehive4_case("Spam", [CAROL])))
@@ -116,12 +125,13 @@ def test_jobs_on_two_cases_go_out_side_by_side(tmp_path, job_config, cortex, smt
     assert first.poll() is None, "the job on the other case waited for the first"
     assert other.success, other.error
     assert not other.output["full"]["warnings"]
-    assert finish_job(first, folder).success
-    smtp.assert_each_got_exactly_one([ALICE, CAROL, BOB])
+    smtp.assert_each_got_exactly_one([ALICE, CAROL])
+    first.send_signal(signal.SIGKILL)
+    finish_job(first, folder)
 
 
 def test_a_dry_run_waits_for_no_job(tmp_path, job_config, cortex, smtp):
-    smtp.faults = Faults(stall_after=1, stall_for=10.0)  # the message to bob, held at its end; a dry run sends none
+    smtp.faults = Faults(stall_after=1, stall_for=40.0)  # the message to bob, held at its end; a dry run sends none
     case = thehive4_case("Spam", [ALICE, BOB])
     first, folder = started_and_sending(tmp_path, case, job_config(), smtp)
 
@@ -152,15 +162,20 @@ def test_a_job_that_waited_half_its_time_for_another_sends_nothing_and_says_why(
     assert smtp.recipients() == [ALICE]
 
 
+def age_records(job_directory: Path) -> None:
+    """The records the jobs wrote beside their reports, as a quarter of an hour and a minute later."""
+    past = time.time() - 16 * 60
+    for journal in shared_folder(job_directory).iterdir():
+        lines = [json.loads(line) for line in journal.read_text().splitlines()]
+        journal.write_text("".join(json.dumps([job, past, tag]) + "\n" for job, _, tag in lines))
+        os.utime(journal, (past, past))
+
+
 def test_records_older_than_a_quarter_of_an_hour_are_the_cases_alone(cortex, smtp, tmp_path):
     """By then TheHive has long added them; a case that does not show them had them taken off."""
     case = thehive4_case("Spam", [ALICE])
     assert cortex(case).success
-    past = time.time() - 16 * 60
-    for journal in shared_folder(tmp_path).iterdir():
-        lines = [json.loads(line) for line in journal.read_text().splitlines()]
-        journal.write_text("".join(json.dumps([job, past, tag]) + "\n" for job, _, tag in lines))
-        os.utime(journal, (past, past))
+    age_records(tmp_path)
 
     again = cortex(case)
 
@@ -254,9 +269,9 @@ def test_cases_whose_ids_differ_only_in_how_they_are_written_have_turns_of_their
 
 def test_two_organisations_cases_of_one_id_have_turns_of_their_own(tmp_path, job_config, cortex, smtp):
     """One Cortex answering two TheHive (an organisation each), whose case ids are alike."""
-    smtp.faults = Faults(rcpt_delay_for={BOB: 5.0})
+    smtp.faults = Faults(rcpt_delay_for={BOB: 40.0})
     acme = {"organisation": "ACME", "user": "analyst@acme.example"}
-    folder = write_job(tmp_path, thehive4_case("Spam", [ALICE, BOB]), job_config(smtp_timeout=30), parameters=acme)
+    folder = write_job(tmp_path, thehive4_case("Spam", [ALICE, BOB]), job_config(smtp_timeout=60), parameters=acme)
     first = start_job(folder)
     while ALICE not in smtp.recipients():
         assert first.poll() is None, finish_job(first, folder).everything_printed()
@@ -268,7 +283,8 @@ def test_two_organisations_cases_of_one_id_have_turns_of_their_own(tmp_path, job
 
     assert first.poll() is None, "the other organisation's job waited for the first"
     assert other.success, other.error
-    assert finish_job(first, folder).success
+    first.send_signal(signal.SIGKILL)
+    finish_job(first, folder)
 
 
 def test_a_job_stopped_while_it_waits_for_another_says_so(tmp_path, job_config, smtp):
@@ -278,8 +294,8 @@ def test_a_job_stopped_while_it_waits_for_another_says_so(tmp_path, job_config, 
     first, folder = started_and_sending(tmp_path, case, job_config(smtp_timeout=60), smtp)
     folder_of_second = write_job(tmp_path, case, job_config())
     second = start_job(folder_of_second)
-    wait_until_it_handles_sigterm(second)
-    time.sleep(2)
+    wait_until_it_opened(second, shared_folder(tmp_path))
+    time.sleep(1)  # from opening the case's file to waiting for its lock: a few instructions
     second.send_signal(signal.SIGTERM)
     stopped = finish_job(second, folder_of_second)
     first.send_signal(signal.SIGKILL)
@@ -326,7 +342,7 @@ def test_a_stale_fifo_beside_the_cases_files_hangs_no_job(cortex, smtp, tmp_path
 
 def test_a_job_that_waited_for_no_other_does_not_say_it_waited(cortex, smtp, tmp_path):
     """A long file of a campaign just answered takes a while to read; that is no wait for another job."""
-    campaign = thehive4_case("Spam", [f"user{i}@example.org" for i in range(3000)])
+    campaign = thehive4_case("Spam", [f"user{i}@example.org" for i in range(500)])
     recorded = apply_operations(campaign, cortex(campaign))
 
     again = cortex(dict(recorded, tags=[*recorded["tags"], f"user_email:{ALICE}"]))
@@ -363,7 +379,122 @@ def test_a_file_system_that_implements_no_lock_breaks_no_job_and_the_job_says_so
 
     assert turn.report == report
     assert turn.notes == [
-        f"This job could not take its turn on the case in {shared_folder(tmp_path)} (its file system takes no lock),"
-        " so a second click while it sends would mail its reporters again: let Cortex's user make a folder there of"
-        " its own."
+        f"This job could not take its turn on the case in {shared_folder(tmp_path)} (its file system takes no lock:"
+        " Function not implemented), so a second click while it sends would mail its reporters again: give Cortex a"
+        " job directory of its own (job.directory)."
     ]
+
+
+def test_records_taken_from_a_job_thehive_never_recorded_are_the_next_jobs_to_record(cortex, smtp, tmp_path):
+    """TheHive restarted while it waited for the first job, or Cortex could not read its report: its tags never come,
+    and past a quarter of an hour its records would count no more."""
+    case = thehive4_case("Spam", [ALICE])
+    assert cortex(case).success
+    second = cortex(case)
+    recorded = apply_operations(case, second)
+    age_records(tmp_path)
+
+    third = cortex(recorded)
+
+    assert third.success, third.error
+    assert smtp.recipients() == [ALICE]
+
+
+DAVE = "bounce=dave@example.org"  # a record of it is written quoted, which TheHive 4.0 keeps whole
+
+
+def records_of(result, address: str) -> list[str]:
+    return [tag for tag in result.tags if tag.rstrip('"').endswith(address)]
+
+
+def test_a_reporter_whose_record_is_written_quoted_is_mailed_once_while_thehive_35_adds_tags(cortex, smtp):
+    case = thehive4_case("Spam", [ALICE, DAVE])
+    first = cortex(case)
+    halfway = dict(case, tags=[*case["tags"], *records_of(first, ALICE)])
+
+    again = cortex(halfway)
+
+    assert again.success, again.error
+    smtp.assert_each_got_exactly_one([ALICE, DAVE])
+
+
+def test_a_reporter_whose_quoted_sent_tag_was_taken_off_is_mailed_again(cortex, smtp):
+    case = thehive4_case("Spam", [DAVE])
+    recorded = apply_operations(case, cortex(case))
+    recorded["tags"].remove(f'feedback_sent:"{DAVE}"')
+
+    again = cortex(recorded)
+
+    assert again.success, again.error
+    assert smtp.recipients() == [DAVE, DAVE]
+
+
+def test_a_reporter_whose_message_may_have_gone_is_not_mailed_again_while_thehive_35_adds_tags(cortex, smtp):
+    smtp.faults = Faults(drop_data=2)  # alice's message dropped at its end twice: it may have gone
+    case = thehive4_case("Spam", [ALICE, BOB])
+    first = cortex(case, smtp_retries=4)
+    assert f"feedback_unsure:{ALICE}" in first.tags and smtp.recipients() == [BOB]
+    halfway = dict(case, tags=[*case["tags"], *records_of(first, BOB)])
+
+    again = cortex(halfway, smtp_retries=4)
+
+    assert again.success, again.error
+    assert smtp.recipients() == [BOB]
+
+
+def test_a_job_that_counts_records_its_case_does_not_show_says_whom_and_until_when(cortex, smtp):
+    """The analyst took off every record of alice, to have her mailed again, within the quarter of an hour."""
+    case = thehive4_case("Spam", [ALICE, BOB])
+    recorded = apply_operations(case, cortex(case))
+    recorded["tags"] = [tag for tag in recorded["tags"] if ALICE not in tag or tag.startswith("user_email")]
+
+    again = cortex(recorded)
+
+    assert again.success, again.error
+    assert smtp.recipients() == [ALICE, BOB]
+    [warning] = again.output["full"]["warnings"]
+    assert warning.startswith(
+        f"{ALICE}: counted as notified by a Phish_Feedback job on this case whose tags it does not show yet (TheHive"
+        " adds them seconds after a job ends). If they were taken off to have them mailed again, run the responder"
+        " after "
+    ), warning
+
+
+def test_a_job_folder_mounted_alone_gets_nothing_written_beside_it(tmp_path, job_config, smtp):
+    """As the docker runner mounts it, at /job, where / may be root's to write in."""
+    root = tmp_path / "container-root"
+    root.mkdir(mode=0o755)
+    folder = write_job(tmp_path, thehive4_case("Spam", [ALICE]), job_config())
+    shutil.move(folder, root / "job")
+
+    result = finish_job(start_job(root / "job"), root / "job")
+
+    assert result.success, result.error
+    assert [entry.name for entry in root.iterdir()] == ["job"]
+
+
+def test_a_job_that_sent_its_last_message_long_before_it_ended_still_spares_its_reporters_the_next(
+    tmp_path, job_config, cortex, smtp
+):
+    """Its records count from the job's end, not from the last of them: a slow server may hold the job long after."""
+    smtp.faults = Faults(rcpt_delay_for={BOB: 3.0}, refuse={BOB: "550 5.1.1 No such user"})
+    case = thehive4_case("Spam", [ALICE, BOB])
+    first, folder = started_and_sending(tmp_path, case, job_config(smtp_timeout=30), smtp)
+    age_records(tmp_path)  # alice's, as a quarter of an hour before the job ends
+    assert finish_job(first, folder).success
+    smtp.faults = Faults()
+
+    again = cortex(case)
+
+    assert again.success, again.error
+    assert smtp.recipients() == [ALICE, BOB]
+
+
+def test_the_files_of_cases_left_for_a_quarter_of_an_hour_go_with_the_next_job(cortex, smtp, tmp_path):
+    assert cortex(thehive4_case("Spam", [ALICE])).success
+    age_records(tmp_path)
+    [left] = shared_folder(tmp_path).iterdir()
+
+    assert cortex(another_case(thehive4_case("Spam", [BOB]))).success
+
+    assert left not in shared_folder(tmp_path).iterdir()

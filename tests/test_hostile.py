@@ -281,7 +281,7 @@ def interim_report_of(job_config, job_folder: Path, monkeypatch) -> InterimRepor
     )
     monkeypatch.setattr(sys, "argv", ["phish_feedback.py", str(job_folder)])
     decision = decide(report, [], audience, record_time())
-    return InterimReport(decision, report.kind, settings.sent_tag, settings.failed_tag, "its log", Turn(report))
+    return InterimReport(decision, report.kind, settings.sent_tag, settings.failed_tag, "its log", Turn(report).record)
 
 
 def test_the_report_a_kill_leaves_once_every_reporter_was_mailed_says_nobody_is_left(tmp_path, job_config, monkeypatch):

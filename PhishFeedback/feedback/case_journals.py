@@ -34,6 +34,8 @@ def shared_folder() -> tuple[str | None, str | None]:
     they should meet (a job folder of the process runner), and nothing where no job can see another (the docker
     runner's /job)."""
     job = os.path.realpath(path())
+    if not os.path.basename(job).startswith("cortex-job-"):  # a folder mounted alone, or a job made by hand
+        return None, None
     parent = os.path.dirname(job)
     try:
         found = os.stat(parent)
@@ -48,8 +50,7 @@ def shared_folder() -> tuple[str | None, str | None]:
         if not (stat.S_ISDIR(found.st_mode) and _private(found) and not found.st_mode & 0o077):
             raise PermissionError(0, f"{folder} is not a folder of its user's alone")
     except OSError as failure:
-        by_cortex = os.path.basename(job).startswith("cortex-job-")
-        return None, (failure.strerror or type(failure).__name__) if by_cortex else None
+        return None, failure.strerror or type(failure).__name__
     return folder, None
 
 
@@ -63,60 +64,57 @@ def file_name(report: Report, parameters: object) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
 
-def locked(name: str, until: float, kind: str) -> tuple[int | None, float]:
-    """The case's file, locked for this job, and how long another job held it; None where the file system takes no
-    lock (or the file is no regular file)."""
+class NoLock(Exception):
+    """Why this job cannot take its turn where the jobs of the host meet."""
+
+
+def locked(name: str, until: float, kind: str) -> tuple[int, float]:
+    """The case's file, locked for this job, and how long another job held it (`NoLock` where none can be had)."""
     started, waited = time.monotonic(), 0.0
     while True:
         journal = _opened(name, os.O_RDWR | os.O_CREAT | os.O_APPEND)
-        if journal is None:
-            return None, 0.0
         try:
-            while True:
-                try:
-                    _flock(journal)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= until:
-                        raise Busy(
-                            f"Another Phish_Feedback job on this {kind} was still going when this one had waited half"
-                            " its time for it, so this one sent nothing. Run the responder again once that job has"
-                            " ended and its tags are on the case: only reporters it did not reach are mailed then."
-                        ) from None
-                    with stopping.waiting():
-                        time.sleep(POLL)
-                    waited = time.monotonic() - started
-        except OSError:  # a file system that implements no lock
-            os.close(journal)
-            return None, 0.0
+            while not _locks(journal):
+                if time.monotonic() >= until:
+                    raise Busy(
+                        f"Another Phish_Feedback job on this {kind} was still going when this one had waited half its"
+                        f" time for it, so this one sent nothing. {stopping.WAITED} Only reporters it did not reach"
+                        " are mailed then."
+                    )
+                with stopping.waiting(kind):
+                    time.sleep(POLL)
+                waited = time.monotonic() - started
+            if os.fstat(journal).st_ino == os.stat(name).st_ino:  # not a file the last job's cleaning removed
+                return journal, waited
+        except FileNotFoundError:
+            pass
         except BaseException:
             os.close(journal)
             raise
-        try:
-            if os.fstat(journal).st_ino == os.stat(name).st_ino:  # not a file the last job's cleaning removed
-                return journal, waited
-        except OSError:
-            pass
         os.close(journal)
 
 
-def _flock(journal: int) -> None:
-    fcntl.flock(journal, fcntl.LOCK_EX | fcntl.LOCK_NB)
+def _locks(journal: int) -> bool:
+    """Whether this job now holds the file's lock; False while another job does."""
+    try:
+        fcntl.flock(journal, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError as failure:  # ENOLCK, ENOSYS, EOPNOTSUPP: a file system that implements no lock
+        raise NoLock(f"its file system takes no lock: {failure.strerror}") from None
+    return True
 
 
-def _opened(name: str, flags: int) -> int | None:
-    """The file, if it is a regular file (never a link, nor a FIFO that would hold the job)."""
+def _opened(name: str, flags: int) -> int:
+    """The file, if it is a regular file (never a link, nor a FIFO that would hold the job); else `NoLock`."""
     try:
         opened = os.open(name, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
-    except OSError:
-        return None
-    try:
-        if stat.S_ISREG(os.fstat(opened).st_mode):
-            return opened
-    except OSError:
-        pass
+    except OSError as failure:
+        raise NoLock(f"{os.path.basename(name)}: {failure.strerror}") from None
+    if stat.S_ISREG(os.fstat(opened).st_mode):
+        return opened
     os.close(opened)
-    return None
+    raise NoLock(f"{os.path.basename(name)} is no regular file")
 
 
 def clean(folder: str, own: str) -> None:
@@ -133,32 +131,33 @@ def clean(folder: str, own: str) -> None:
                 continue
         except OSError:
             continue
-        journal = _opened(entry.path, os.O_RDONLY)
-        if journal is None:
+        try:
+            journal = _opened(entry.path, os.O_RDONLY)
+        except NoLock:
             continue
         try:
-            _flock(journal)
-            if os.fstat(journal).st_mtime < earliest:
+            if _locks(journal) and os.fstat(journal).st_mtime < earliest:  # no job holds it, and none came since
                 os.unlink(entry.path)
-        except OSError:  # a job holds it, or another job removed it first
+        except (OSError, NoLock):  # another job removed it first; a file system without locks keeps its files
             pass
         finally:
             os.close(journal)
 
 
 def read(name: str) -> list[list]:
-    journal = _opened(name, os.O_RDONLY)
-    if journal is None:
+    """The file's lines, as a dry run reads them: without its lock, which a job sending may hold."""
+    try:
+        journal = _opened(name, os.O_RDONLY)
+    except NoLock:
         return []
     try:
-        return lines(journal, forget=False)
+        return lines(journal)
     finally:
         os.close(journal)
 
 
-def lines(journal: int, forget: bool = True) -> list[list]:
-    """The journal's readable lines; a line a kill cut short, or one no job wrote, is passed over. Where none is
-    recent, the file is emptied (`forget`)."""
+def lines(journal: int) -> list[list]:
+    """The file's readable lines; one a kill cut short, or one no job wrote, is passed over."""
     chunks, offset = [], 0
     try:
         while chunk := os.pread(journal, 1 << 16, offset):
@@ -166,14 +165,12 @@ def lines(journal: int, forget: bool = True) -> list[list]:
             offset += len(chunk)
     except OSError:
         return []
-    lines, earliest = [], time.time() - RECENT
+    found = []
     for line in b"".join(chunks).decode("ascii", "replace").split("\n")[:-1]:
         try:
             token, at, tag = json.loads(line)
         except (ValueError, TypeError):
             continue
         if isinstance(token, str) and isinstance(at, (int, float)) and isinstance(tag, (str, type(None))):
-            lines.append([token, at, tag])
-    if forget and not any(at >= earliest for _, at, _ in lines):
-        os.ftruncate(journal, 0)
-    return lines
+            found.append([token, at, tag])
+    return found

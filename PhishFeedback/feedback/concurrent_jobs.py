@@ -16,29 +16,38 @@ import os
 import time
 from collections.abc import Iterable
 
-from feedback import case_journals
+from feedback import case_journals, errors
 from feedback.case import Report
 from feedback.job_folder import path
-from feedback.shapes import replaced
-from feedback.tags import TIMED_FIELDS, UNSURE, notified_addresses, timed_records
+from feedback.shapes import Shape, replaced
+from feedback.tags import ACKNOWLEDGED, ACKNOWLEDGED_AT, TAG_OPERATION, UNSURE, notified_addresses, timed_records
 
-NO_LOCK = (
-    "This job could not take its turn on the {kind} in {folder} ({reason}), so a second click while it sends would"
-    " mail its reporters again: let Cortex's user make a folder there of its own."
-)
 _held: list[Turn] = []
 
 
 class Turn:
     """This job's turn on its case: the case with the records of the jobs before it, and where its own go."""
 
-    def __init__(self, report: Report, journal: int | None = None, notes: Iterable[str] = ()) -> None:
+    def __init__(
+        self, report: Report, journal: int | None = None, notes: Iterable[str] = (), taken: Iterable[str] = ()
+    ) -> None:
+        """`taken`: the records of the jobs before it that the case does not show, now among the report's tags."""
         self.report = report
         self.notes = list(notes)
+        self.taken = list(taken)
         self._journal = journal
         self._token = f"{os.getpid()}.{time.time_ns()}"
         if journal is not None:
             _held.append(self)
+
+    def recorded(self, outcome: Shape) -> Shape:
+        """The job's outcome (its report's `operations`), with the records it took from the jobs before it: TheHive
+        may never add those jobs' own (a report Cortex could not read), and past RECENT they would count no more."""
+        if not self.taken:
+            return outcome
+        operation, there = TAG_OPERATION[self.report.kind], {item["tag"] for item in outcome.operations}
+        carried = [{"type": operation, "tag": tag} for tag in dict.fromkeys(self.taken) if tag not in there]
+        return replaced(outcome, operations=[*outcome.operations, *carried])
 
     def record(self, tags: Iterable[str]) -> None:
         """The records the job's report now holds, for a job on the same case that starts before TheHive adds them."""
@@ -63,7 +72,7 @@ class Turn:
 
 
 def end_turns() -> None:
-    """The job's report is written, however the job ended (a kill gives the lock back without a word)."""
+    """The job's report is written, however the job ended short of a kill: the time its records count from."""
     while _held:
         _held.pop().end()
 
@@ -75,16 +84,16 @@ def take_turn(report: Report, parameters: object, deadline: float, dry_run: bool
     name (one Cortex may answer several TheHive, whose ids are alike)."""
     folder, why_not = case_journals.shared_folder()
     if folder is None or not report.id:
-        notes = [NO_LOCK.format(kind=report.kind, folder=os.path.dirname(path()), reason=why_not)] if why_not else []
-        return Turn(report, notes=notes)
+        return Turn(report, notes=[_no_lock(report, os.path.dirname(path()), why_not)] if why_not else [])
     name = os.path.join(folder, case_journals.file_name(report, parameters))
     if dry_run:
-        return Turn(_with_records(report, case_journals.read(name)))
+        return Turn(_with_records(report, _taken(report, case_journals.read(name))[0]))
     case_journals.clean(folder, name)
-    journal, waited = case_journals.locked(name, time.monotonic() + (deadline - time.monotonic()) / 2, report.kind)
-    if journal is None:
-        reason = "its file system takes no lock"
-        return Turn(report, notes=[NO_LOCK.format(kind=report.kind, folder=folder, reason=reason)])
+    try:
+        journal, waited = case_journals.locked(name, time.monotonic() + (deadline - time.monotonic()) / 2, report.kind)
+    except case_journals.NoLock as failure:
+        return Turn(report, notes=[_no_lock(report, folder, str(failure))])
+    taken, named, until = _taken(report, case_journals.lines(journal))
     notes = []
     if waited:
         took = "under a second" if waited < 1 else f"{waited:.0f} s"
@@ -92,47 +101,61 @@ def take_turn(report: Report, parameters: object, deadline: float, dry_run: bool
             f"Another Phish_Feedback job was answering this {report.kind} when this one started: this one waited"
             f" {took} for it to end, and took those it recorded as recorded."
         )
-    return Turn(_with_records(report, case_journals.lines(journal)), journal, notes)
+    elif taken:
+        notes.append(
+            f"{errors.named(sorted(named), str)}: counted as notified by a Phish_Feedback job on this {report.kind}"
+            f" whose tags it does not show yet (TheHive adds them seconds after a job ends). If they were taken off"
+            f" to have them mailed again, run the responder after {time.strftime('%H:%M:%S', time.gmtime(until))}"
+            " UTC, when that job's records count no more."
+        )
+    return Turn(_with_records(report, taken), journal, notes, taken)
 
 
-def _with_records(report: Report, lines: list[list]) -> Report:
-    """The case with the records of the recent jobs it does not show, reporter by reporter. A reporter's timed record
-    of a job (`feedback_verdict`, `feedback_ack_at`), where the case shows it, says that TheHive added that job's
-    records of them (TheHive 3.5 adds a job's tags one by one): one missing then was taken off by an analyst, to have
-    them mailed again. A reporter with no timed record (`feedback_unsure` alone) counts until the case shows any of
-    the job's records."""
-    jobs: dict[str, tuple[list[float], list[str]]] = {}
-    for token, at, tag in lines:
-        last, tags = jobs.setdefault(token, ([at], []))
-        last[0] = at
-        if tag is not None:
-            tags.append(tag)
-    shown, unsure = timed_records(report.tags), notified_addresses(report.tags, UNSURE)
-    earliest, taken = time.time() - case_journals.RECENT, []
-    for (last,), tags in jobs.values():
-        if last < earliest:
-            continue
-        timed = [record for tag in tags if (record := _timed(tag))]
-        applied = {record[1][-1] for record in timed if record in shown}
-        known = {fields[-1] for _, fields in timed}
-        whole = bool(applied) or any(_address(tag) in unsure for tag in tags if tag.startswith(f"{UNSURE}:"))
-        for tag in tags:
-            address = _address(tag)
-            if address in applied or (address not in known and whole):
-                continue
-            taken.append(tag)
+def _no_lock(report: Report, folder: str, reason: str) -> str:
+    return (
+        f"This job could not take its turn on the {report.kind} in {folder} ({reason}), so a second click while it"
+        " sends would mail its reporters again: give Cortex a job directory of its own (job.directory)."
+    )
+
+
+def _with_records(report: Report, taken: list[str]) -> Report:
     return replaced(report, tags=(*report.tags, *taken)) if taken else report
 
 
-def _timed(tag: str) -> tuple[str, tuple[str, ...]] | None:
-    """A timed record as `timed_records` reads it, from a tag this responder wrote."""
-    namespace, _, value = tag.partition(":")
-    if namespace not in TIMED_FIELDS:
-        return None
-    return namespace, tuple(field.strip().lower() for field in value.split(";", TIMED_FIELDS[namespace] - 1))
+def _taken(report: Report, lines: list[list]) -> tuple[list[str], set[str], float]:
+    """The records of the recent jobs the case does not show, whom they name, and when they count no more: a job's
+    records of a reporter count until the case shows that job's record of them (its timed record, `feedback_verdict`
+    or `feedback_ack_at`, or else its `feedback_unsure`). TheHive 3.5 adds a job's tags one by one; where the case
+    shows that record, a tag of the same job that is missing was taken off by an analyst, to have the reporter
+    mailed again."""
+    last: dict[str, float] = {}
+    jobs: dict[str, list[str]] = {}
+    # The verdict's feedback reads no acknowledgement's record; the acknowledgement (no verdict) reads them all.
+    unread = (ACKNOWLEDGED, ACKNOWLEDGED_AT) if report.verdict else ()
+    for token, at, tag in lines:
+        last[token] = at
+        tags = jobs.setdefault(token, [])
+        if tag is not None and tag.partition(":")[0] not in unread:
+            tags.append(tag)
+    shown, unsure = timed_records(report.tags), notified_addresses(report.tags, UNSURE)
+    earliest, taken, named, until = time.time() - case_journals.RECENT, [], set(), 0.0
+    for token, tags in jobs.items():
+        if last[token] < earliest:
+            continue
+        read = [(tag, *_read(tag)) for tag in tags]
+        timed = {address for _, address, record in read if record is not None}
+        applied = {address for _, address, record in read if record in shown} | (unsure - timed)
+        counted = [(tag, address) for tag, address, _ in read if address not in applied]
+        taken += [tag for tag, _ in counted]
+        named |= {address for _, address in counted}
+        until = max(until, last[token] + case_journals.RECENT) if counted else until
+    return taken, named, until
 
 
-def _address(tag: str) -> str:
-    """The address a record written by this responder names: after the namespace, its last field."""
-    namespace, _, value = tag.partition(":")
-    return (value.rsplit(";", 1)[-1] if namespace in TIMED_FIELDS else value).strip('"').lower()
+def _read(tag: str) -> tuple[str, tuple[str, tuple[str, ...]] | None]:
+    """Whom a record names, in lower case, and its timed record if it is one: read as the case's tags are."""
+    (record,) = timed_records((tag,)) or (None,)
+    if record is not None:
+        return record[1][-1], record
+    namespace = tag.partition(":")[0]
+    return next(iter(notified_addresses((tag,), namespace)), ""), None

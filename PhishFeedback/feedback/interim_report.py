@@ -12,9 +12,9 @@ The final report, written when the sending ends, says the rest (who failed and w
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from feedback.concurrent_jobs import Turn
 from feedback.errors import named
 from feedback.flavours import ACKNOWLEDGEMENT
 from feedback.job_folder import json_text, write_output, write_output_text
@@ -41,9 +41,15 @@ class InterimReport:
     """What Cortex reads if the job is killed now: the records of those accepted so far."""
 
     def __init__(
-        self, decision: Decision, kind: str, sent_tag: str, failed_tag: str, sent_record: str, turn: Turn
+        self,
+        decision: Decision,
+        kind: str,
+        sent_tag: str,
+        failed_tag: str,
+        sent_record: str,
+        keep: Callable[[Iterable[str]], None],
     ) -> None:
-        """`sent_record`: where the way out shows what it took (feedback/way_out.py), for the analyst to look; `turn`
+        """`sent_record`: where the way out shows what it took (feedback/way_out.py), for the analyst to look; `keep`
         keeps each record for a job on the same case that starts before TheHive adds them (feedback/concurrent_jobs.py).
         """
         # The acknowledgement records only whom it reached (feedback/tags.py `acknowledgement_operations`).
@@ -63,13 +69,13 @@ class InterimReport:
         self.records: list[str] = []
         self.maybe: list[str] = []  # whose message the service had whole and never answered
         self.sent_record = sent_record
-        self.turn = turn
+        self.keep = keep
         write_output(self._nothing_accepted())
 
     def accepted(self, item: Outgoing, at: datetime) -> None:
         """The message to `item.recipient` was accepted at `at`: from now on, a kill leaves their record."""
         tags = notified_tags(item.recipient, at, self.verdict)
-        self.turn.record(tags)
+        self.keep(tags)
         self.records += map(self._tag, tags)
         self.done += 1
         self._write()
@@ -80,7 +86,7 @@ class InterimReport:
         self.maybe.append(failure.address)
         if self.verdict is not None:
             tag = record_tag(UNSURE, failure.address)
-            self.turn.record((tag,))
+            self.keep((tag,))
             self.records.append(self._tag(tag))
         self._write()
 

@@ -114,13 +114,13 @@ def run_as_cortex_job(respond: Callable[[CortexJob], Outcome]) -> None:
         _report_unexpected(unexpected)
     finally:
         release_room()
+        end_turns()  # the report is written: the next job on the case may have it
 
 
 def end_process(code: object) -> NoReturn:
     """The process ends once its report is written, without Python's teardown of the job's modules and objects, and
     OpenSSL's: a twentieth of a job's instructions, of which nothing reaches Cortex (docs/performance.md). What that
-    teardown would still do for the job is done here: its turn on the case given back, its printed words flushed."""
-    end_turns()
+    teardown would still do for the job is done here: its printed words flushed."""
     for stream in (sys.stdout, sys.stderr):
         if stream is not None:
             stream.flush()

@@ -30,6 +30,10 @@ class _Shape(tuple):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in zip(self._fields, self))})"
 
 
+# What every shape is, for a function that takes any of them.
+Shape = _Shape
+
+
 def shape(cls: type) -> type:
     """The annotated class as an immutable tuple with named fields, in annotation order, its methods kept."""
     fields = tuple(cls.__dict__.get("__annotations__", {}))

@@ -33,13 +33,17 @@ WAITED = "Run the responder again once that job has ended and its tags are on th
 
 
 class waiting:
-    """While the job waits for another on its case, a stop says so: the mail settings had no part in it."""
+    """While the job waits for another on its case (or alert, `kind`), a stop says so: the mail settings had no part
+    in it."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
 
     def __enter__(self) -> None:
-        _Phase.waiting = True
+        _Phase.waiting = self.kind
 
     def __exit__(self, *exc: object) -> None:
-        _Phase.waiting = False
+        _Phase.waiting = ""
 
 
 class Stopped(Exception):
@@ -57,7 +61,7 @@ class Ending(Exception):
 
 class _Phase:
     now = STARTING
-    waiting = False  # for another job on the case (feedback/concurrent_jobs.py)
+    waiting = ""  # the kind (case or alert) another job on which this one waits for (feedback/case_journals.py)
     holding = False  # a message is out and its fate not yet recorded
     pending = False  # SIGTERM came meanwhile
     signum = signal.SIGTERM  # the signal that stops the job
@@ -103,7 +107,7 @@ def _handle(signum: int, frame: object) -> None:
     if _Phase.now == STARTING:
         who, advice = STOPPED_BY[signum]
         if _Phase.waiting:
-            who, advice = f"{who} while it waited for another Phish_Feedback job on this case", WAITED
+            who, advice = f"{who} while it waited for another Phish_Feedback job on this {_Phase.waiting}", WAITED
         write_failure(f"{who} before any feedback was sent: nothing was sent or tagged. {advice}")
         sys.exit(1)
     elif _Phase.now == SENDING:

@@ -215,12 +215,18 @@ def after_job(job: Path, expression: str) -> str:
     script = REPO / json.loads(MANIFEST.read_text(encoding="utf-8"))["command"]
     # Not through runpy, which loads pkgutil and with it typing: the probe must load nothing of its own. The script
     # ends the process itself once its report is written (os._exit): the probe prints then.
-    probe = (
-        "import os, sys; sys.argv = sys.argv[1:3]; sys.path.insert(0, os.path.dirname(sys.argv[0]));"
-        f" end = os._exit; os._exit = lambda code: (print({expression}, flush=True), end(code));"
-        " source = open(sys.argv[0], encoding='utf-8').read();"
-        " exec(compile(source, sys.argv[0], 'exec'), {'__name__': '__main__', '__file__': sys.argv[0]})"
-    )
+    probe = f"""
+import os, sys
+sys.argv = sys.argv[1:3]
+sys.path.insert(0, os.path.dirname(sys.argv[0]))
+end = os._exit
+def ended(code):
+    print({expression}, flush=True)
+    end(code)
+os._exit = ended
+source = open(sys.argv[0], encoding='utf-8').read()
+exec(compile(source, sys.argv[0], 'exec'), {{'__name__': '__main__', '__file__': sys.argv[0]}})
+"""
     done = subprocess.run(
         [sys.executable, "-c", probe, str(script), str(job)], cwd=REPO, capture_output=True, text=True
     )

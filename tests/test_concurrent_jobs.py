@@ -99,8 +99,9 @@ def test_a_reporter_whose_tag_was_taken_off_once_the_case_showed_the_records_is_
 
 
 def test_the_records_of_a_job_killed_midway_spare_its_reporters_the_next_run(tmp_path, job_config, cortex, smtp):
-    """The docker runner kills without a word; Cortex then reads the report the job left, and TheHive adds its tags
-    some seconds later. A job started meanwhile mails only those the killed one had not reached."""
+    """Cortex kills a job without a word at the responder's Job timeout; it then reads the report the job left, and
+    TheHive adds its tags some seconds later. A job started meanwhile mails only those the killed one had not
+    reached."""
     smtp.faults = Faults(rcpt_delay_for={BOB: 30.0})
     case = thehive4_case("Spam", [ALICE, BOB, CAROL])
     first, folder = started_and_sending(tmp_path, case, job_config(smtp_timeout=60), smtp)

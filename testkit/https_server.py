@@ -102,7 +102,14 @@ class HttpsServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
+        # Segments and a window of a network's size, not loopback's 64 kB ones: a client can then buffer a few tens
+        # of kB of a request its server has not read, not a whole message, and a reset at the request's head meets it
+        # while the body is still going out, however late the server reads the head.
+        self.httpd.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1200)
+        self.httpd.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+        self.httpd.server_bind()
+        self.httpd.server_activate()
         self.httpd.daemon_threads = True
         self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True, do_handshake_on_connect=False)
         self.httpd.handle_error = lambda request, address: None  # a failed handshake is the test's business

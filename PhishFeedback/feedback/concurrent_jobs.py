@@ -4,9 +4,10 @@ have the same reporters mailed twice.
 TheHive hands a job the case as it was at the click, and adds the job's records only once the job has ended
 (docs/cortex-and-thehive.md §1, §6). A second job started meanwhile sees none of the first one's records. Cortex's
 process runner makes every job folder in one directory (its job.directory, /tmp unless set): there a job holds a
-lock for its case while it runs, and writes beside it each record as its interim report makes it. A job that finds
-the lock taken waits for it, then counts as recorded what the jobs just before it recorded and its case does not
-show yet. The docker runner mounts each job folder alone, so there no job can see another (docs/exactly-once.md).
+lock for its case while it runs, and writes beside it each record as its interim report makes it. A job waits
+while another holds the lock; once it has it, it counts as recorded what the jobs just before it recorded and its
+case does not show yet. The docker runner mounts each job folder alone, so there no job can see another
+(docs/exactly-once.md).
 """
 
 from __future__ import annotations

@@ -10,15 +10,20 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import signal
 import stat
 import sys
+import threading
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from werkzeug import Response
 
+from feedback import case_journals
 from feedback.case import read_report
 from feedback.concurrent_jobs import take_turn
 from testkit.cases import another_case, thehive4_case, thehive40_case
@@ -163,9 +168,9 @@ def test_a_job_that_waited_half_its_time_for_another_sends_nothing_and_says_why(
     assert smtp.recipients() == [ALICE]
 
 
-def age_records(job_directory: Path) -> None:
-    """The records the jobs wrote beside their reports, as a quarter of an hour and a minute later."""
-    past = time.time() - 16 * 60
+def age_records(job_directory: Path, minutes: float = 16) -> None:
+    """The records the jobs wrote beside their reports, as so many minutes later."""
+    past = time.time() - minutes * 60
     for journal in shared_folder(job_directory).iterdir():
         lines = [json.loads(line) for line in journal.read_text().splitlines()]
         journal.write_text("".join(json.dumps([job, past, tag]) + "\n" for job, _, tag in lines))
@@ -499,3 +504,185 @@ def test_the_files_of_cases_left_for_a_quarter_of_an_hour_go_with_the_next_job(c
     assert cortex(another_case(thehive4_case("Spam", [BOB]))).success
 
     assert left not in shared_folder(tmp_path).iterdir()
+
+
+def test_a_verdict_right_after_an_acknowledgement_counts_none_of_its_records(cortex, smtp):
+    case = thehive4_case("Spam", [ALICE, BOB])
+    assert cortex(case, manifest=ACKNOWLEDGE_MANIFEST).success
+
+    verdict = cortex(case)
+
+    assert verdict.success, verdict.error
+    assert smtp.recipients() == [ALICE, BOB, ALICE, BOB]
+    assert not verdict.output["full"]["warnings"]
+    assert not [tag for tag in verdict.tags if tag.startswith("feedback_ack")]
+
+
+def test_the_wait_a_job_says_is_the_wait(tmp_path, job_config, cortex, smtp):
+    smtp.faults = Faults(rcpt_delay_for={BOB: 4.0})
+    case = thehive4_case("Spam", [ALICE, BOB])
+    first, folder = started_and_sending(tmp_path, case, job_config(), smtp)
+
+    second = cortex(case)
+    finish_job(first, folder)
+
+    [waited] = second.output["full"]["warnings"]
+    assert re.search(r"this one waited [1-9][0-9]* s for it", waited), waited
+
+
+def test_the_time_after_which_records_count_no_more_is_a_quarter_of_an_hour_on_in_utc(cortex, smtp):
+    """On a host whose clock is set to another zone."""
+    case = thehive4_case("Spam", [ALICE, BOB])
+    recorded = apply_operations(case, cortex(case))
+    recorded["tags"] = [tag for tag in recorded["tags"] if ALICE not in tag or tag.startswith("user_email")]
+
+    again = cortex(recorded, environment={"TZ": "XST-05:30"})
+
+    [warning] = again.output["full"]["warnings"]
+    said = datetime.strptime(re.search(r"after ([0-9:]{8}) UTC", warning)[1], "%H:%M:%S")
+    expected = datetime.now(timezone.utc) + timedelta(minutes=15)
+    gap = abs((said - datetime.strptime(expected.strftime("%H:%M:%S"), "%H:%M:%S")).total_seconds()) % 86400
+    assert min(gap, 86400 - gap) < 60, (said, expected)
+
+
+def test_records_of_ten_minutes_ago_still_count(cortex, smtp, tmp_path):
+    case = thehive4_case("Spam", [ALICE])
+    assert cortex(case).success
+    age_records(tmp_path, minutes=10)
+
+    again = cortex(case)
+
+    assert again.success, again.error
+    assert smtp.recipients() == [ALICE]
+
+
+def test_a_shared_folder_others_may_read_is_no_place_to_meet(cortex, smtp, tmp_path):
+    folder = shared_folder(tmp_path)
+    folder.mkdir()
+    folder.chmod(0o755)
+
+    result = cortex(thehive4_case("Spam", [ALICE]))
+
+    assert result.success, result.error
+    assert list(folder.iterdir()) == []
+    [warning] = result.output["full"]["warnings"]
+    assert f"({folder} is not a folder of its user's alone)" in warning, warning
+
+
+def test_a_shared_folder_of_another_user_is_no_place_to_meet(cortex, smtp, tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("giving a folder to another user needs root")
+    folder = shared_folder(tmp_path)
+    folder.mkdir(mode=0o700)
+    os.chown(folder, 12345, 12345)
+
+    result = cortex(thehive4_case("Spam", [ALICE]))
+
+    assert result.success, result.error
+    assert list(folder.iterdir()) == []
+    [warning] = result.output["full"]["warnings"]
+    assert f"({folder} is not a folder of its user's alone)" in warning, warning
+
+
+def test_a_job_that_locks_a_file_another_jobs_cleaning_removed_takes_the_cases_new_one(tmp_path):
+    """Else two jobs would each hold a lock on the case, one on the removed file, and both send."""
+    name = str(tmp_path / "case")
+    holder = os.open(name, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    got = []
+    waiter = threading.Thread(target=lambda: got.append(case_journals.locked(name, time.monotonic() + 30, "case")))
+    waiter.start()
+    time.sleep(1)  # it has opened the file and waits for its lock
+    os.unlink(name)  # as another job's cleaning removes it, under its lock
+    os.close(holder)
+    waiter.join(30)
+
+    [(journal, _)] = got
+    assert os.fstat(journal).st_ino == os.stat(name).st_ino
+    os.close(journal)
+
+
+def test_the_cleaning_leaves_the_file_of_a_job_still_going(tmp_path):
+    """A job slow for more than a quarter of an hour still holds its case's file."""
+    held = tmp_path / "held"
+    journal = os.open(held, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(journal, fcntl.LOCK_EX)
+    past = time.time() - 16 * 60
+    os.utime(held, (past, past))
+
+    case_journals.clean(str(tmp_path), str(tmp_path / "own"))
+
+    assert held.exists()
+    os.close(journal)
+
+
+def test_a_second_click_while_the_first_job_sends_spares_whom_it_may_have_mailed(tmp_path, job_config, cortex, smtp):
+    smtp.faults = Faults(drop_data=2, rcpt_delay_for={BOB: 4.0})
+    case = thehive4_case("Spam", [ALICE, BOB])
+    folder = write_job(tmp_path, case, job_config(smtp_retries=4))
+    first = start_job(folder)
+    report = folder / "output" / "output.json"
+    limit = time.monotonic() + 60
+    while "feedback_unsure" not in (report.read_text() if report.exists() else ""):
+        assert first.poll() is None and time.monotonic() < limit
+        time.sleep(0.05)
+
+    second = cortex(case, smtp_retries=4)
+
+    assert finish_job(first, folder).success and second.success, second.error
+    assert smtp.recipients() == [BOB]
+
+
+@pytest.mark.parametrize("alice", [ALICE, "Alice@Example.org"])
+def test_a_rerun_on_a_case_that_shows_every_record_names_nobody_as_counted(cortex, smtp, alice):
+    """Whose message may have gone (feedback_unsure) included, and an address written in capitals."""
+    smtp.faults = Faults(drop_data=2)
+    case = thehive4_case("Spam", [alice, BOB])
+    recorded = apply_operations(case, cortex(case, smtp_retries=4))
+
+    again = cortex(recorded, smtp_retries=4)
+
+    assert again.success, again.error
+    assert not [warning for warning in again.output["full"]["warnings"] if "counted as notified" in warning]
+
+
+def test_a_fifo_in_place_of_the_cases_file_is_said(cortex, smtp, tmp_path):
+    case = thehive4_case("Spam", [ALICE])
+    assert cortex(case).success
+    [journal] = shared_folder(tmp_path).iterdir()
+    journal.unlink()
+    os.mkfifo(journal, 0o600)
+
+    again = cortex(case)
+
+    assert again.success, again.error
+    [warning] = again.output["full"]["warnings"]
+    assert f"({journal.name} is no regular file)" in warning, warning
+
+
+def test_a_job_stopped_after_its_wait_does_not_say_it_waited(tmp_path, job_config, smtp, thehive, api):
+    """Stopped while it reads the case's observables from TheHive, once its turn came."""
+    asked = threading.Event()
+
+    def slow(request):
+        asked.set()
+        time.sleep(10)
+        return Response("[]", content_type="application/json")
+
+    thehive.expect_request("/api/v1/query").respond_with_handler(slow)
+    smtp.faults = Faults(rcpt_delay_for={BOB: 2.0})
+    case = thehive4_case("Spam", [ALICE, BOB])
+    first, folder = started_and_sending(tmp_path, case, job_config(), smtp)
+    second_folder = write_job(tmp_path, case, job_config(**api))
+    second = start_job(second_folder)
+    limit = time.monotonic() + 60
+    while not asked.is_set():
+        assert second.poll() is None and time.monotonic() < limit
+        time.sleep(0.05)
+    second.send_signal(signal.SIGTERM)
+    stopped = finish_job(second, second_folder)
+    finish_job(first, folder)
+
+    assert stopped.error.startswith("Cortex stopped the job (its jobTimeout ran out) before any feedback"), (
+        stopped.error
+    )

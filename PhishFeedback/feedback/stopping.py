@@ -13,6 +13,7 @@ Standard library and the job folder only: the script installs this before anythi
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -109,12 +110,22 @@ def _handle(signum: int, frame: object) -> None:
         if _Phase.waiting:
             who, advice = f"{who} while it waited for another Phish_Feedback job on this {_Phase.waiting}", WAITED
         write_failure(f"{who} before any feedback was sent: nothing was sent or tagged. {advice}")
-        sys.exit(1)
+        _end_now()
     elif _Phase.now == SENDING:
         if _Phase.holding:
             _Phase.pending = True
         else:
             _stop()
+
+
+def _end_now() -> None:
+    """The job ends here, its report written: an exception raised from this handler could land in a callback whose
+    exceptions Python prints and ignores (a module lock's, while a module loads), and the job would go on after a
+    traceback. Nothing has gone out, so nothing is left to do but flush what was printed."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()
+    os._exit(1)
 
 
 def _stop() -> None:

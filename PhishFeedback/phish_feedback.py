@@ -35,8 +35,9 @@ from feedback.interim_report import InterimReport
 from feedback.outcome import Outcome, delivered, nothing_to_send, preview
 from feedback.plan import decide
 from feedback.reporter_facts import reporters_for
-from feedback.responder import CortexJob, end_process, run_as_cortex_job
+from feedback.responder import CortexJob, run_as_cortex_job
 from feedback.settings import read_settings
+from feedback.stopping import end_process
 from feedback.tags import record_time
 from feedback.thehive.observables import observables_for
 from feedback.transports import transport_for

@@ -117,16 +117,6 @@ def run_as_cortex_job(respond: Callable[[CortexJob], Outcome]) -> None:
         end_turns()  # the report is written: the next job on the case may have it
 
 
-def end_process(code: object) -> NoReturn:
-    """The process ends once its report is written, without Python's teardown of the job's modules and objects, and
-    OpenSSL's: a twentieth of a job's instructions, of which nothing reaches Cortex (docs/performance.md). What that
-    teardown would still do for the job is done here: its printed words flushed."""
-    for stream in (sys.stdout, sys.stderr):
-        if stream is not None:
-            stream.flush()
-    os._exit(code if isinstance(code, int) else 0 if code is None else 1)
-
-
 def _report_unexpected(error: Exception) -> None:
     """An error report, unless the report on disk already records messages the service accepted: that record must
     reach TheHive (a successful report), else the next run mails those reporters again."""

@@ -19,6 +19,11 @@ import sys
 
 from feedback.job_folder import write_failure
 
+# Without importing typing, which a plain job never needs (docs/performance.md).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
+
 STARTING, SENDING, SETTLED = "starting", "sending", "settled"
 # Who stopped the job, and what to do about it, by signal.
 STOPPED_BY = {
@@ -110,7 +115,7 @@ def _handle(signum: int, frame: object) -> None:
         if _Phase.waiting:
             who, advice = f"{who} while it waited for another Phish_Feedback job on this {_Phase.waiting}", WAITED
         write_failure(f"{who} before any feedback was sent: nothing was sent or tagged. {advice}")
-        _end_now()
+        end_process(1)
     elif _Phase.now == SENDING:
         if _Phase.holding:
             _Phase.pending = True
@@ -118,14 +123,18 @@ def _handle(signum: int, frame: object) -> None:
             _stop()
 
 
-def _end_now() -> None:
-    """The job ends here, its report written: an exception raised from this handler could land in a callback whose
-    exceptions Python prints and ignores (a module lock's, while a module loads), and the job would go on after a
-    traceback. Nothing has gone out, so nothing is left to do but flush what was printed."""
+def end_process(code: object) -> NoReturn:
+    """The process ends once its report is written, without Python's teardown of the job's modules and objects, and
+    OpenSSL's: a twentieth of a job's instructions, of which nothing reaches Cortex (docs/performance.md). What that
+    teardown would still do for the job is done here: its printed words flushed.
+
+    A stop while the job starts ends it so too: an exception raised from the signal's handler could land in a
+    callback whose exceptions Python prints and ignores (a module lock's, while a module loads), and the job would go
+    on after a traceback."""
     for stream in (sys.stdout, sys.stderr):
         if stream is not None:
             stream.flush()
-    os._exit(1)
+    os._exit(code if isinstance(code, int) else 0 if code is None else 1)
 
 
 def _stop() -> None:

@@ -36,6 +36,8 @@ GRAPH_FLOOR = Path(__file__).with_name("graph_floor.py")
 LAUNCH = Path(__file__).with_name("launch.py")
 SCRIPT = REPO / "PhishFeedback" / "phish_feedback.py"
 CAMPAIGN = 500
+# A campaign ten times as large: what a message costs should not grow with the reporters before it.
+LARGE = 5000
 MAILER = "Cortex-Analyzers' Mailer: 1 message"
 HEAVY = ("requests", "urllib3", "http", "typing", "dataclasses", "inspect", "pathlib", "threading")
 CORTEX_ENV = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")}
@@ -196,6 +198,8 @@ def main() -> None:
         oauth_config = cortex_config({**base, **oauth}, cacerts=certificates.ca_pem)
         oauth_job = write_job(Path(workdir), thehive4_case("Spam"), oauth_config)
         campaign_job = write_job(Path(workdir), thehive4_case("Spam", reporters), config)
+        large = [f"reporter{i}@example.org" for i in range(LARGE)]
+        large_job = write_job(Path(workdir), thehive4_case("Spam", large), config)
         graph_items = {"delivery": "graph", "graph_url": graph.url, **oauth}
         graph_config = cortex_config({**base, **graph_items}, cacerts=certificates.ca_pem)
         graph_job = write_job(Path(workdir), thehive4_case("Spam", reporters), graph_config)
@@ -221,6 +225,7 @@ def main() -> None:
                 f"job: {CAMPAIGN} reporters through Graph": [str(SCRIPT), str(graph_job)],
             },
         )
+        rows |= medians(1, {f"job: {LARGE} reporters": [str(SCRIPT), str(large_job)]})
         counted = (
             instructions([*floor, "1", "one-session"]),
             instructions([str(SCRIPT), str(one_job)]),
@@ -245,6 +250,10 @@ def main() -> None:
         print(ratio(rows, "job: 1 reporter", MAILER, "one job / Cortex-Analyzers' Mailer", "CPU <= 0.60"))
     print(ratio(rows, campaign, one_session, f"{CAMPAIGN}-reporter job / floor over one session", "CPU <= 0.80"))
     print(ratio(rows, campaign, f"floor: {CAMPAIGN} messages, a connection each", "... / one connection per message"))
+    per_message = rows[f"job: {LARGE} reporters"][1] / LARGE / (rows[campaign][1] / CAMPAIGN)
+    print(
+        f"{'a message at ' + str(LARGE) + ' reporters / at ' + str(CAMPAIGN):<52} CPU {per_message:.2f}  (1.0: linear)"
+    )
     graph_campaign = f"job: {CAMPAIGN} reporters through Graph"
     print(
         ratio(

@@ -16,7 +16,7 @@ import pytest
 # Its assertions (LoopbackSmtp.assert_each_got_exactly_one) explain a failure as a test's own do.
 pytest.register_assert_rewrite("testkit.smtp_server")
 
-from testkit.cortex import MANIFEST, OTHER_JOB_PYTHONS, REPO, JobResult, cortex_config, run_job  # noqa: E402 (after the rewrite is registered)
+from testkit.cortex import MANIFEST, OTHER_JOB_PYTHONS, REPO, JobResult, cortex_config, run_job, write_job  # noqa: E402 (after the rewrite is registered)
 from testkit.mailserver import MailserverProcess  # noqa: E402
 from testkit.slow_scrub import forget_secrets  # noqa: E402
 from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp  # noqa: E402
@@ -309,3 +309,27 @@ def thehive_command(thehive_ca):
 def stats(thehive_command):
     """Runs thehive_stats.py as an analyst would (`thehive_command`), given a few minutes for the largest reads."""
     return functools.partial(thehive_command, REPO / "PhishFeedback" / "thehive_stats.py", timeout=300)
+
+
+@pytest.fixture
+def on_a_full_disk(tmp_path, job_config):
+    """A job folder for a case whose output folder is a small file system (a tmpfs: root only, where mount works),
+    256 kB unless said."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mounted = []
+
+    def job_for(case: dict, size: str = "256k") -> Path:
+        job = write_job(tmp_path, case, job_config())
+        (job / "output").mkdir()
+        mounting = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(job / "output")], capture_output=True
+        )
+        if mounting.returncode != 0:
+            pytest.skip(f"no tmpfs here: {mounting.stderr.decode(errors='replace')}")
+        mounted.append(job / "output")
+        return job
+
+    yield job_for
+    for folder in mounted:
+        subprocess.run(["umount", "-l", str(folder)], check=False)

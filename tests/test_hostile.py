@@ -11,7 +11,6 @@ import base64
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -49,6 +48,7 @@ from testkit.cortex import (
     wait_until_it_handles_sigterm,
     write_job,
 )
+from testkit.full_disk import fill
 from testkit.records import failed, notified
 from testkit.smtp_server import PASSWORD, Faults, RawTcpServer
 
@@ -451,39 +451,6 @@ def test_a_disk_that_fills_up_during_a_large_campaign_stops_the_sending_before_a
     assert "lest a reporter be mailed and not recorded" in shown
 
 
-@pytest.fixture
-def on_a_full_disk(tmp_path, job_config):
-    """A job folder for a case whose output folder is a small file system (a tmpfs: root only, where mount works),
-    256 kB unless said."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mounted = []
-
-    def job_for(case: dict, size: str = "256k") -> Path:
-        job = write_job(tmp_path, case, job_config())
-        (job / "output").mkdir()
-        mounting = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(job / "output")], capture_output=True
-        )
-        if mounting.returncode != 0:
-            pytest.skip(f"no tmpfs here: {mounting.stderr.decode(errors='replace')}")
-        mounted.append(job / "output")
-        return job
-
-    yield job_for
-    for folder in mounted:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
-
-
-def fill(folder: Path) -> None:
-    with open(folder / "filler", "wb", buffering=0) as filler:
-        try:
-            while True:
-                filler.write(b"\0" * 512)
-        except OSError:  # no space left
-            pass
-
-
 @pytest.mark.parametrize("size", ["256k", "8k"], ids=["room-reserved", "a-page-reserved"])
 def test_a_disk_that_fills_up_while_messages_go_out_still_records_whom_the_job_mailed(on_a_full_disk, smtp, size):
     """Full from the first message on: no room left for the second copy of the report that replaces it, but the room
@@ -496,6 +463,21 @@ def test_a_disk_that_fills_up_while_messages_go_out_still_records_whom_the_job_m
     assert result.success, result.everything_printed()
     assert {"feedback_sent:alice@example.org", "feedback_sent:bob@example.org", "mail sent"} <= set(result.tags)
     assert result.output["full"]["message"] == "Feedback 'Spam' sent to 2 reporter(s)."
+
+
+@pytest.mark.parametrize("size", ["256k", "8k"], ids=["room-reserved", "a-page-reserved"])
+def test_a_campaign_on_a_disk_that_fills_up_grows_its_report_without_taking_the_room_its_records_need(
+    on_a_full_disk, smtp, size
+):
+    """The report a kill leaves is given blank room to grow in only where the disk has it to spare: another program
+    takes every page freed as the messages go out."""
+    campaign = [f"user{i}@example.org" for i in range(6)]
+    job = on_a_full_disk(thehive4_case("Spam", campaign), size)
+    smtp.faults.on_data = lambda: fill(job / "output")
+    result = finish_job(start_job(job), job)
+    assert smtp.recipients() == campaign
+    assert result.success, result.everything_printed()
+    assert {f"feedback_sent:{address}" for address in campaign} <= set(result.tags)
 
 
 @pytest.mark.parametrize("verdict", ["Spam", "Nonsense"], ids=["sent", "refused"])

@@ -5,8 +5,7 @@ that timeout may be shorter than the jobTimeout the job plans for (docs/cortex-a
 the mail service accepted by then must already be in output.json, as a successful report: TheHive then
 applies its operations, those reporters are recorded, and the next run does not mail them again.
 The report holds the records alone (who was mailed, which verdict, when; whose message may have gone), each made
-once: a rewrite only joins them, and the file replaced at every message, whose size a campaign's rewrites cost,
-stays small.
+once, and grows in place (feedback/growing_report.py).
 The final report, written when the sending ends, says the rest (who failed and why).
 """
 
@@ -17,7 +16,8 @@ from datetime import datetime
 
 from feedback.errors import named
 from feedback.flavours import ACKNOWLEDGEMENT
-from feedback.job_folder import json_text, write_output, write_output_text
+from feedback.growing_report import GrowingReport
+from feedback.job_folder import json_text, write_output
 from feedback.messages import Outgoing
 from feedback.plan import Decision
 from feedback.redaction import spare
@@ -70,6 +70,9 @@ class InterimReport:
         self.maybe: list[str] = []  # whose message the service had whole and never answered
         self.sent_record = sent_record
         self.keep = keep
+        # Written from the parts, each already strict JSON: json_text would scrub and encode them all again.
+        middle = f', "verdict": {json_text(self.verdict)}}}, "operations": ['
+        self.file = GrowingReport('{"success": true, "full": {"message": ', middle, "]}")
         write_output(self._nothing_accepted())
 
     def accepted(self, item: Outgoing, at: datetime) -> None:
@@ -98,7 +101,13 @@ class InterimReport:
 
     def _write(self) -> None:
         try:
-            write_output_text(self._text() if self.records else json_text(self._nothing_accepted()))
+            if not self.records:
+                write_output(self._nothing_accepted())
+                return
+            said, left = json_text(self._said()), self.done + len(self.maybe) < self.total
+            closing = self.closing.get((self.done > 0, left), ())
+            if not self.file.grow(said, self.records, closing):
+                self.file.write(said, self.records, closing, left)
         except OSError as failure:
             if self.records:  # a message went that only this report records: no other may go unrecorded after it
                 raise Permanent(UNRECORDED.format(reason=failure.strerror or type(failure).__name__)) from None
@@ -108,12 +117,6 @@ class InterimReport:
         one that reads as a tag with its white space changed, must not blot out the record."""
         spare(tag)
         return json_text({"type": self.operation, "tag": tag})
-
-    def _text(self) -> str:
-        operations = [*self.records, *self.closing.get((self.done > 0, self.done + len(self.maybe) < self.total), ())]
-        full = f'{{"message": {json_text(self._said())}, "verdict": {json_text(self.verdict)}}}'
-        # Written from the parts, each already strict JSON: json_text would scrub and encode all of them again.
-        return f'{{"success": true, "full": {full}, "operations": [{", ".join(operations)}]}}'
 
     def _nothing_accepted(self) -> dict:
         """A kill before anything was on record leaves an error, which TheHive applies no record of: whose message

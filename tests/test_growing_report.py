@@ -1,0 +1,216 @@
+"""The report a kill leaves in a campaign, grown in place as messages are accepted: whatever moment the job is killed
+at, Cortex reads whole JSON that records every reporter the mail service accepted.
+
+The end-to-end tests kill the job as Cortex's docker runner does; the others drive the report in this process and look
+at output.json after every write the job makes, as a kill between two of them would leave it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from feedback.case import read_report
+from feedback.concurrent_jobs import Turn
+from feedback.growing_report import PAGE
+from feedback.interim_report import InterimReport
+from feedback.job_folder import reserve_room
+from feedback.messages import Outgoing
+from feedback.plan import decide
+from feedback.settings import read_settings
+from feedback.tags import record_time
+from feedback.unreached import Failure
+from testkit.cases import thehive4_case
+from testkit.cortex import apply_operations, finish_job, read_output, run_job, start_job, write_job
+from testkit.full_disk import fill
+
+# Addresses of many lengths, so that records end anywhere in a page.
+CAMPAIGN = [f"{'r' * (i % 37 + 1)}{i}@example.org" for i in range(400)]
+
+
+def killed_while_the_server_holds_message(number: int, job: Path, smtp):
+    """The job killed as Cortex's docker runner kills it, while the server holds message `number`: the ones before
+    were accepted."""
+    held = threading.Semaphore(0)
+    smtp.faults.stall_after, smtp.faults.on_data = number - 1, held.release
+    process = start_job(job)
+    for _ in range(number):
+        assert held.acquire(timeout=60), "the job sent too few messages"
+    process.kill()
+    return finish_job(process, job)
+
+
+@pytest.mark.parametrize("number", [2, 58, 234, 400])
+def test_a_campaign_killed_at_any_message_leaves_a_report_that_records_everyone_accepted_before_it(
+    tmp_path, job_config, smtp, number
+):
+    case = thehive4_case("Spam", CAMPAIGN)
+    killed = killed_while_the_server_holds_message(number, write_job(tmp_path / "first", case, job_config()), smtp)
+
+    assert killed.success, killed.everything_printed()[-2000:]
+    accepted = number - 1
+    assert f"after {accepted} of the 400 reporter(s) were mailed" in killed.output["full"]["message"]
+    assert f"It mails the {400 - accepted} others" in killed.output["full"]["message"]
+    recorded = [tag.removeprefix("feedback_sent:") for tag in killed.tags if tag.startswith("feedback_sent:")]
+    assert recorded == CAMPAIGN[:accepted]
+    assert {"mail sent", "mail failed"} <= set(killed.tags)
+
+    smtp.faults.stall_after = -1
+    again = run_job(tmp_path / "second", apply_operations(case, killed), job_config())
+
+    assert again.success, again.error
+    assert smtp.recipients() == CAMPAIGN
+
+
+def campaign_report(job_config, job_folder: Path, monkeypatch, reporters: list[str]) -> InterimReport:
+    """The report a kill would leave of a Spam campaign to `reporters`, written in `job_folder` by this process."""
+    settings = read_settings(job_config(), {})
+    audience = settings.audience
+    case = thehive4_case("Spam", reporters)
+    report = read_report(case, "thehive:case", settings.custom_field, settings.title_prefix, audience.flavour)
+    monkeypatch.setattr(sys, "argv", ["phish_feedback.py", str(job_folder)])
+    decision = decide(report, [], audience, record_time())
+    return InterimReport(decision, report.kind, settings.sent_tag, settings.failed_tag, "its log", Turn(report).record)
+
+
+class EveryWrite:
+    """output.json as a kill would leave it after each write to it: each in-place write lies within one page, which
+    Linux writes whole before it looks for a kill."""
+
+    def __init__(self, job_folder: Path, monkeypatch) -> None:
+        self.job_folder, self.states, self.in_place, self.whole = job_folder, [], 0, []
+        pwrite, replace = os.pwrite, os.replace
+
+        def pwrite_then_look(file: int, data: bytes, at: int) -> int:
+            assert at // PAGE == (at + len(data) - 1) // PAGE, f"a write of {len(data)} bytes at {at} spans two pages"
+            written = pwrite(file, data, at)
+            self.in_place += 1
+            self.look()
+            return written
+
+        def replace_then_look(source, target) -> None:
+            replace(source, target)
+            self.whole.append(os.stat(target).st_size)
+            self.look()
+
+        monkeypatch.setattr(os, "pwrite", pwrite_then_look)
+        monkeypatch.setattr(os, "replace", replace_then_look)
+
+    def look(self) -> None:
+        self.states.append(read_output(self.job_folder)[0])
+
+
+def mailed_as_said(report: dict) -> int:
+    """How many reporters the report's sentence says were mailed."""
+    said = re.search(r"(\d+) of the \d+ reporter|all (\d+) reporter|the (\d+) mailed are", report["full"]["message"])
+    return int(next(filter(None, said.groups()))) if said else 0
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    events=st.lists(st.tuples(st.integers(1, 55), st.integers(1, 60), st.booleans()), min_size=1, max_size=120),
+)
+def test_every_report_a_kill_can_leave_in_a_campaign_is_whole_and_records_everyone_accepted_before(
+    tmp_path_factory, job_config, monkeypatch, events
+):
+    """A campaign of random reporters, most accepted, some whose message may have gone: after every write, output.json
+    parses and holds the record of every message accepted before the one being recorded."""
+    reporters = [f"{'x' * local}{i}@{'d' * label}.example.org" for i, (local, label, _) in enumerate(events)]
+    folder = tmp_path_factory.mktemp("job")
+    with monkeypatch.context() as patched:
+        interim = campaign_report(job_config, folder, patched, reporters)
+        writes = EveryWrite(folder, patched)
+        recorded: list[str] = []
+        for address, (*_, accepted) in zip(reporters, events):
+            before = len(writes.states)
+            if accepted:
+                interim.accepted(Outgoing(address, f"<{address}>", None), datetime.now(timezone.utc))
+            else:
+                interim.unsure(Failure(address, "no answer", True))
+            for state in writes.states[before:]:
+                assert state is not None
+                if recorded:
+                    assert state["success"] is True, state
+                    tags = [operation["tag"] for operation in state["operations"]]
+                    assert set(recorded) <= set(tags)
+                    assert mailed_as_said(state) <= sum(tag.startswith("feedback_sent:") for tag in tags), "said first"
+            recorded.append(f"feedback_sent:{address}" if accepted else f"feedback_unsure:{address}")
+
+    final = writes.states[-1]
+    assert [op["tag"] for op in final["operations"] if not op["tag"].startswith("feedback_verdict:")] == [
+        *recorded,
+        *(["mail sent"] if any(accepted for *_, accepted in events) else []),
+    ]
+    assert final["full"]["message"].startswith("Phish_Feedback was ended after")
+
+
+def test_a_campaign_report_is_written_whole_only_as_often_as_it_doubles(tmp_path, job_config, monkeypatch):
+    """Each message's record is written in place; the report is written whole only when the room left for records
+    runs out, and then with as much room again: what a campaign writes grows with its reporters, not their square."""
+    interim = campaign_report(job_config, tmp_path, monkeypatch, CAMPAIGN)
+    writes = EveryWrite(tmp_path, monkeypatch)
+
+    for address in CAMPAIGN[:300]:
+        interim.accepted(Outgoing(address, f"<{address}>", None), datetime.now(timezone.utc))
+
+    assert writes.in_place >= 300
+    assert all(later >= 1.5 * earlier for earlier, later in zip(writes.whole, writes.whole[1:])), writes.whole
+    said = read_output(tmp_path)[0]["full"]["message"]
+    assert "after 300 of the 400 reporter(s) were mailed" in said
+
+
+@pytest.mark.parametrize("planted", ["a link", "another file", "a pipe"])
+def test_what_is_put_in_place_of_the_report_is_replaced_not_written_into(tmp_path, job_config, monkeypatch, planted):
+    interim = campaign_report(job_config, tmp_path, monkeypatch, CAMPAIGN)
+    interim.accepted(Outgoing(CAMPAIGN[0], "<0@example.org>", None), datetime.now(timezone.utc))
+    elsewhere = tmp_path / "elsewhere.json"
+    report = tmp_path / "output" / "output.json"
+    elsewhere.write_bytes(report.read_bytes())
+    report.unlink()
+    if planted == "a link":
+        report.symlink_to(elsewhere)
+    elif planted == "a pipe":  # which nobody reads: opened to be written, it would hold the job for ever
+        os.mkfifo(report)
+    else:
+        os.link(elsewhere, report)
+
+    second = threading.Thread(
+        target=interim.accepted, args=(Outgoing(CAMPAIGN[1], "<1@example.org>", None), datetime.now(timezone.utc))
+    )
+    second.start()
+    second.join(timeout=10)
+    if second.is_alive():
+        os.close(os.open(report, os.O_RDONLY | os.O_NONBLOCK))  # lets it go, for the test to end
+        pytest.fail("the job waits on what was put in place of its report")
+
+    assert CAMPAIGN[1] not in elsewhere.read_text(encoding="utf-8")
+    assert report.is_file() and not report.is_symlink() and report.stat().st_ino != elsewhere.stat().st_ino
+    tags = {op["tag"] for op in read_output(tmp_path)[0]["operations"]}
+    assert {f"feedback_sent:{CAMPAIGN[0]}", f"feedback_sent:{CAMPAIGN[1]}"} <= tags
+
+
+def test_a_disk_that_fills_up_between_the_look_and_the_write_gets_the_records_without_the_room(
+    on_a_full_disk, job_config, monkeypatch
+):
+    """The disk seemed to have room to spare when the job looked, and had none when it wrote: the report is written
+    without blank room, on the room the job reserved, and keeps every record."""
+    job = on_a_full_disk(thehive4_case("Spam", CAMPAIGN), "8k")
+    interim = campaign_report(job_config, job, monkeypatch, CAMPAIGN)
+    reserve_room()  # as the job does at its start
+    fill(job / "output")
+    empty = os.statvfs(job.parent)
+    monkeypatch.setattr(os, "statvfs", lambda folder: empty)
+
+    for address in CAMPAIGN[:3]:
+        interim.accepted(Outgoing(address, f"<{address}>", None), datetime.now(timezone.utc))
+
+    tags = {op["tag"] for op in read_output(job)[0]["operations"]}
+    assert {f"feedback_sent:{address}" for address in CAMPAIGN[:3]} <= tags

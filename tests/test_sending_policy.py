@@ -16,6 +16,7 @@ from feedback.delivery import deliver
 from feedback.reach import Reach
 from feedback.smtp import replies
 from feedback.smtp.replies import MESSAGE, RECIPIENT, SENDER, meaning
+from feedback.unreached import DeliveryError
 from feedback.way_out import ACCEPTED, DEFERRED, Answer, Permanent, stop, unsure
 from testkit.cases import thehive4_case
 
@@ -369,6 +370,39 @@ def test_a_second_sigterm_as_the_channel_closes_after_the_quota_leaves_the_quota
     assert [item.recipient for item in delivery.sent] == ["alice@example.org"]
     assert [f.address for f in delivery.failed] == ["bob@example.org", "carol@example.org"]
     assert all(f.reason.startswith("The mailbox is past its sending quota") for f in delivery.failed), delivery.failed
+
+
+class _StopDroppedInAFinalizer(_AtOnce):
+    """As the channel opens, Cortex's SIGTERM comes while Python runs a finalizer (a module lock's callback, as a
+    module loads): what the handler raises there, Python prints and drops."""
+
+    def __init__(self) -> None:
+        self.taken: list[str] = []
+
+    def __enter__(self):
+        _RaisesTheSignalAsItGoes()
+        return self
+
+    def send(self, message, recipient: str) -> Answer:
+        self.taken.append(recipient)
+        return Answer(ACCEPTED, "", None)
+
+
+class _RaisesTheSignalAsItGoes:
+    def __del__(self) -> None:
+        signal.raise_signal(signal.SIGTERM)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the drop this test is about
+def test_a_stop_that_python_dropped_in_a_finalizer_still_stops_the_sending_before_the_next_message(composer):
+    transport = _StopDroppedInAFinalizer()
+
+    with pytest.raises(
+        DeliveryError, match=r"No feedback was sent\. Cortex stopped the job \(its jobTimeout ran out\)"
+    ):
+        delivered_to_three(composer, transport)
+
+    assert transport.taken == []
 
 
 class _NoAnswerThenBreaks(_AtOnce):

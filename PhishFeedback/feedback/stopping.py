@@ -70,6 +70,9 @@ class _Phase:
     waiting = ""  # the kind (case or alert) another job on which this one waits for (feedback/case_journals.py)
     holding = False  # a message is out and its fate not yet recorded
     pending = False  # SIGTERM came meanwhile
+    # A stop was raised from the handler: where the handler ran inside a finalizer (a module lock's callback as a
+    # module loads, say), Python printed the exception and went on, and the next message must not go.
+    stopped = False
     signum = signal.SIGTERM  # the signal that stops the job
 
 
@@ -80,6 +83,8 @@ class held:
     """
 
     def __enter__(self) -> None:
+        if _Phase.stopped:
+            raise Stopped(_Phase.signum)
         _Phase.holding = True
 
     def __exit__(self, kind: type | None, *exc: object) -> None:
@@ -100,7 +105,7 @@ def install() -> None:
 
 def sending() -> None:
     """Messages go out from here: SIGTERM raises `Stopped` where the sender can account for it."""
-    _Phase.now = SENDING
+    _Phase.now, _Phase.stopped = SENDING, False
 
 
 def settled() -> None:
@@ -139,5 +144,5 @@ def end_process(code: object) -> NoReturn:
 
 def _stop() -> None:
     # Settled at once: a second signal must not cut short the account of the first.
-    _Phase.now, _Phase.pending = SETTLED, False
+    _Phase.now, _Phase.pending, _Phase.stopped = SETTLED, False, True
     raise Stopped(_Phase.signum)

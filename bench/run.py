@@ -251,9 +251,8 @@ def main() -> None:
     print(ratio(rows, campaign, one_session, f"{CAMPAIGN}-reporter job / floor over one session", "CPU <= 0.80"))
     print(ratio(rows, campaign, f"floor: {CAMPAIGN} messages, a connection each", "... / one connection per message"))
     per_message = rows[f"job: {LARGE} reporters"][1] / LARGE / (rows[campaign][1] / CAMPAIGN)
-    print(
-        f"{'a message at ' + str(LARGE) + ' reporters / at ' + str(CAMPAIGN):<52} CPU {per_message:.2f}  (1.0: linear)"
-    )
+    label = f"a message at {LARGE} reporters / at {CAMPAIGN}"
+    print(f"{label:<52} CPU {per_message:.2f}  (1.0: linear)")
     graph_campaign = f"job: {CAMPAIGN} reporters through Graph"
     print(
         ratio(

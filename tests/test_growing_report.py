@@ -7,6 +7,10 @@ at output.json after every write the job makes, as a kill between two of them wo
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import json
+import mmap
 import os
 import re
 import sys
@@ -18,9 +22,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from feedback import growing_report
 from feedback.case import read_report
 from feedback.concurrent_jobs import Turn
-from feedback.growing_report import PAGE
+from feedback.growing_report import GrowingReport
 from feedback.interim_report import InterimReport
 from feedback.job_folder import reserve_room
 from feedback.messages import Outgoing
@@ -29,7 +34,15 @@ from feedback.settings import read_settings
 from feedback.tags import record_time
 from feedback.unreached import Failure
 from testkit.cases import thehive4_case
-from testkit.cortex import apply_operations, finish_job, read_output, run_job, start_job, write_job
+from testkit.cortex import (
+    ACKNOWLEDGE_MANIFEST,
+    apply_operations,
+    finish_job,
+    read_output,
+    run_job,
+    start_job,
+    write_job,
+)
 from testkit.full_disk import fill
 
 # Addresses of many lengths, so that records end anywhere in a page.
@@ -70,27 +83,41 @@ def test_a_campaign_killed_at_any_message_leaves_a_report_that_records_everyone_
     assert smtp.recipients() == CAMPAIGN
 
 
-def campaign_report(job_config, job_folder: Path, monkeypatch, reporters: list[str]) -> InterimReport:
-    """The report a kill would leave of a Spam campaign to `reporters`, written in `job_folder` by this process."""
-    settings = read_settings(job_config(), {})
+def campaign_report(
+    job_config, job_folder: Path, monkeypatch, reporters: list[str], acknowledgement: bool = False
+) -> InterimReport:
+    """The report a kill would leave of a Spam campaign to `reporters` (or of their acknowledgement), written in
+    `job_folder` by this process."""
+    settings = read_settings(job_config(ACKNOWLEDGE_MANIFEST) if acknowledgement else job_config(), {})
     audience = settings.audience
-    case = thehive4_case("Spam", reporters)
+    case = thehive4_case(None if acknowledgement else "Spam", reporters)
     report = read_report(case, "thehive:case", settings.custom_field, settings.title_prefix, audience.flavour)
     monkeypatch.setattr(sys, "argv", ["phish_feedback.py", str(job_folder)])
     decision = decide(report, [], audience, record_time())
     return InterimReport(decision, report.kind, settings.sent_tag, settings.failed_tag, "its log", Turn(report).record)
 
 
+def memory_pages(data: bytes | memoryview) -> int:
+    """How many pages of the process's memory hold `data`."""
+    if isinstance(data, bytes):
+        address = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value
+    else:
+        address = ctypes.addressof(ctypes.c_char.from_buffer(data))
+    return (address + len(data) - 1) // mmap.PAGESIZE - address // mmap.PAGESIZE + 1
+
+
 class EveryWrite:
-    """output.json as a kill would leave it after each write to it: each in-place write lies within one page, which
-    Linux writes whole before it looks for a kill."""
+    """output.json as a kill would leave it after each write to it: each write in place lies within one page of the
+    file and is copied from one page of memory, which Linux copies whole before it takes a kill."""
 
     def __init__(self, job_folder: Path, monkeypatch) -> None:
         self.job_folder, self.states, self.in_place, self.whole = job_folder, [], 0, []
         pwrite, replace = os.pwrite, os.replace
 
         def pwrite_then_look(file: int, data: bytes, at: int) -> int:
-            assert at // PAGE == (at + len(data) - 1) // PAGE, f"a write of {len(data)} bytes at {at} spans two pages"
+            page = growing_report.PAGE
+            assert at // page == (at + len(data) - 1) // page, f"a write of {len(data)} bytes at {at} spans two pages"
+            assert memory_pages(data) == 1, f"{len(data)} bytes copied from two pages of memory"
             written = pwrite(file, data, at)
             self.in_place += 1
             self.look()
@@ -114,19 +141,21 @@ def mailed_as_said(report: dict) -> int:
     return int(next(filter(None, said.groups()))) if said else 0
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     events=st.lists(st.tuples(st.integers(1, 55), st.integers(1, 60), st.booleans()), min_size=1, max_size=120),
+    acknowledgement=st.booleans(),
 )
 def test_every_report_a_kill_can_leave_in_a_campaign_is_whole_and_records_everyone_accepted_before(
-    tmp_path_factory, job_config, monkeypatch, events
+    tmp_path_factory, job_config, monkeypatch, events, acknowledgement
 ):
     """A campaign of random reporters, most accepted, some whose message may have gone: after every write, output.json
-    parses and holds the record of every message accepted before the one being recorded."""
+    parses and holds the record of every message accepted before the one being recorded, in order."""
     reporters = [f"{'x' * local}{i}@{'d' * label}.example.org" for i, (local, label, _) in enumerate(events)]
+    sent, unsure = ("feedback_ack", None) if acknowledgement else ("feedback_sent", "feedback_unsure")
     folder = tmp_path_factory.mktemp("job")
     with monkeypatch.context() as patched:
-        interim = campaign_report(job_config, folder, patched, reporters)
+        interim = campaign_report(job_config, folder, patched, reporters, acknowledgement)
         writes = EveryWrite(folder, patched)
         recorded: list[str] = []
         for address, (*_, accepted) in zip(reporters, events):
@@ -139,20 +168,30 @@ def test_every_report_a_kill_can_leave_in_a_campaign_is_whole_and_records_everyo
                 assert state is not None
                 if recorded:
                     assert state["success"] is True, state
-                    tags = [operation["tag"] for operation in state["operations"]]
-                    assert set(recorded) <= set(tags)
-                    assert mailed_as_said(state) <= sum(tag.startswith("feedback_sent:") for tag in tags), "said first"
-            recorded.append(f"feedback_sent:{address}" if accepted else f"feedback_unsure:{address}")
+                    records = records_in(state)
+                    assert records[: len(recorded)] == recorded
+                    assert mailed_as_said(state) <= sum(tag.startswith(f"{sent}:") for tag in records), "said first"
+            if accepted or unsure:
+                recorded.append(f"{sent if accepted else unsure}:{address}")
 
-    final = writes.states[-1]
-    assert [op["tag"] for op in final["operations"] if not op["tag"].startswith("feedback_verdict:")] == [
-        *recorded,
-        *(["mail sent"] if any(accepted for *_, accepted in events) else []),
+    if recorded:
+        final = writes.states[-1]
+        assert records_in(final) == recorded
+        reached = any(accepted for *_, accepted in events) and not acknowledgement
+        assert [op["tag"] for op in final["operations"] if " " in op["tag"]] == (["mail sent"] if reached else [])
+        assert final["full"]["message"].startswith("Phish_Feedback was ended after")
+
+
+def records_in(report: dict) -> list[str]:
+    """The reporters' records a report holds, in order, without their timed companions nor the case's own tags."""
+    return [
+        op["tag"]
+        for op in report["operations"]
+        if op["tag"].split(":")[0] in ("feedback_sent", "feedback_unsure", "feedback_ack")
     ]
-    assert final["full"]["message"].startswith("Phish_Feedback was ended after")
 
 
-def test_a_campaign_report_is_written_whole_only_as_often_as_it_doubles(tmp_path, job_config, monkeypatch):
+def test_what_a_campaign_writes_grows_with_its_reporters_not_their_square(tmp_path, job_config, monkeypatch):
     """Each message's record is written in place; the report is written whole only when the room left for records
     runs out, and then with as much room again: what a campaign writes grows with its reporters, not their square."""
     interim = campaign_report(job_config, tmp_path, monkeypatch, CAMPAIGN)
@@ -206,11 +245,84 @@ def test_a_disk_that_fills_up_between_the_look_and_the_write_gets_the_records_wi
     interim = campaign_report(job_config, job, monkeypatch, CAMPAIGN)
     reserve_room()  # as the job does at its start
     fill(job / "output")
-    empty = os.statvfs(job.parent)
-    monkeypatch.setattr(os, "statvfs", lambda folder: empty)
+    roomy = os.statvfs(job.parent)
+    monkeypatch.setattr(os, "statvfs", lambda folder: roomy)
 
     for address in CAMPAIGN[:3]:
         interim.accepted(Outgoing(address, f"<{address}>", None), datetime.now(timezone.utc))
 
     tags = {op["tag"] for op in read_output(job)[0]["operations"]}
     assert {f"feedback_sent:{address}" for address in CAMPAIGN[:3]} <= tags
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    page=st.sampled_from([32, 64, 100, 256]),
+    closings=st.lists(st.sampled_from([(), ("sent",), ("sent", "failed")]), min_size=1, max_size=3),
+    steps=st.lists(
+        st.tuples(
+            st.lists(st.text(alphabet='ab"\\é\n', max_size=30), max_size=3),
+            st.text(alphabet='ab"é', max_size=50),
+            st.integers(0, 9).map(bool),  # mostly more to come
+        ),
+        min_size=20,
+        max_size=60,
+    ),
+)
+def test_a_report_grown_over_pages_of_any_size_holds_its_records_closing_and_sentence_in_order(
+    tmp_path_factory, monkeypatch, page, closings, steps
+):
+    """Pages far smaller than Linux's put every record and sentence astride a page's end, or at the end of the room
+    left, sooner or later: after every write the report parses, and after every step it holds exactly the records,
+    closing items and sentence given. The closing items change a few times in a campaign."""
+    folder = tmp_path_factory.mktemp("job")
+    with monkeypatch.context() as patched:
+        patched.setattr(sys, "argv", ["phish_feedback.py", str(folder)])
+        patched.setattr(growing_report, "PAGE", page)
+        report = GrowingReport('{"full": {"message": ', ', "verdict": null}, "operations": [', "]}")
+        writes = EveryWrite(folder, patched)
+        records: list[str] = []
+        for step, (added, said, more) in enumerate(steps):
+            closing = closings[step * len(closings) // len(steps)]
+            records += (json.dumps(text) for text in added)
+            if not records:
+                continue
+            sentence, items = json.dumps(said), [json.dumps(item) for item in closing]
+            if not report.grow(sentence, records, items):
+                report.write(sentence, records, items, more)
+            assert None not in writes.states
+            assert read_output(folder)[0] == {
+                "full": {"message": said, "verdict": None},
+                "operations": [json.loads(record) for record in [*records, *items]],
+            }
+
+
+@pytest.mark.parametrize(
+    ("fault", "write"),
+    [("no space", "records"), ("cut short", "records"), ("cut short", "sentence")],
+)
+def test_a_write_in_place_that_fails_leaves_the_report_written_whole_with_every_record(
+    tmp_path, job_config, monkeypatch, fault, write
+):
+    """A disk full even for a write in place (btrfs, ZFS: copy on write), or a write cut short."""
+    interim = campaign_report(job_config, tmp_path, monkeypatch, CAMPAIGN)
+    for address in CAMPAIGN[:3]:
+        interim.accepted(Outgoing(address, f"<{address}>", None), datetime.now(timezone.utc))
+    pwrite, writes = os.pwrite, []
+
+    def failing_once(file: int, data, at: int) -> int:
+        writes.append(at)
+        if len(writes) != (1 if write == "records" else 6):  # the first message's records, the last one's sentence
+            return pwrite(file, data, at)
+        if fault == "no space":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return pwrite(file, bytes(data[:20]), at)
+
+    monkeypatch.setattr(os, "pwrite", failing_once)
+    for address in CAMPAIGN[3:6]:
+        interim.accepted(Outgoing(address, f"<{address}>", None), datetime.now(timezone.utc))
+
+    report = read_output(tmp_path)[0]
+    assert records_in(report) == [f"feedback_sent:{address}" for address in CAMPAIGN[:6]]
+    assert "after 6 of the 400 reporter(s) were mailed" in report["full"]["message"]
+    assert "It mails the 394 others" in report["full"]["message"]

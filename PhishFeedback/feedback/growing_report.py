@@ -1,13 +1,20 @@
 """The report a kill leaves, grown in place as messages are accepted (feedback/interim_report.py says what it holds).
 
-Replaced whole at every accepted message, that report cost the square of a campaign: every rewrite held every record
-so far, 33 GB written over 20,000 reporters. Now it is written whole only when its shape changes (its closing tags, a
-record first) or its room runs out, each time with blank room inside the operations list for as many records again
-as it holds, and blank room after its sentence. Between those, a message's records are written into that room and its
-sentence over the one before, in place. Each of those writes lies within one page of the file: Linux copies a write
-into the page cache a page at a time and looks for a kill only between pages, so a kill leaves the page as it was or
-as written, never half, and output.json stays whole JSON holding every record. The records go first: a kill between
-the two writes leaves the sentence a message behind its records, never a record missing.
+Were it written whole at every accepted message, every write would hold every record before it, and a campaign would
+cost the square of its reporters (docs/performance.md). So a message's records go into blank room left inside the
+report's operations list, and its sentence over the one before, in room left after it: two writes in place. The
+report is written whole (a new file renamed over it) only where those cannot be made: its first record, closing tags
+that change, room run out (it is then left as much room again as it holds, so that the whole writes add up to a few
+times the last report), a sentence or records that outgrew their room or would span two pages, a write that failed,
+output.json that is no longer the file the job wrote; and at every message on a disk with little room to spare.
+
+Each write in place lies within one page of the file, and is copied from one page of the job's memory, its own. Where
+a write goes through Linux's page cache (ext4, XFS, tmpfs, an NFS client), it is copied in page by page, and a kill is
+taken only between pages or at a fault in the memory copied from; copied from one page written just before, the copy
+faults at its first byte or not at all. So a kill leaves the file's page as it was or as written, and output.json
+stays whole JSON that holds every record. (The one gap: the kernel moving that page of memory in the microseconds of
+the copy, then a kill; a report written whole at every message had none.) The records go first: a kill between a
+message's two writes leaves the sentence one message behind its records, never a record missing.
 """
 
 from __future__ import annotations
@@ -26,40 +33,45 @@ SENTENCE_ROOM = 32
 
 class GrowingReport:
     """output.json as `opening` sentence `middle` [records, closing] `end`: a list whose records grow, and whose
-    closing items follow them. Every part is ASCII JSON text (job_folder.json_text), so that characters are bytes."""
+    closing items follow them. Every part is ASCII JSON text (job_folder.json_text), so that characters are bytes;
+    `records` holds one at least."""
 
     def __init__(self, opening: str, middle: str, end: str) -> None:
         self.opening, self.middle, self.end = opening, middle, end
         self._written: tuple[int, int] | None = None  # the device and inode of output.json as last written whole
-        self._said_room = self._records_end = self._room_end = 0
-        self._records, self._closing = 0, ()
+        self._said_room = self._records_end = self._room_end = self._records = 0
+        self._closing: tuple[str, ...] = ()
+        self._memory = None  # the page the writes in place are copied from, made for a campaign's first one
 
     def write(self, said: str, records: Sequence[str], closing: Sequence[str], more: bool) -> None:
-        """Whole, with room to grow when `more` records may come and the disk has it to spare. Raises OSError as
+        """Whole; with room to grow only while `more` records may come (the last message's report, a one-reporter
+        job's only one, is as small as it can be) and where the disk has it to spare. Raises OSError as
         job_folder.write_output_text does."""
         self._written = None
         said_room = len(said) + SENTENCE_ROOM if more else len(said)
         head = f"{self.opening}{said.ljust(said_room)}{self.middle}{', '.join(records)}"
-        after = ", ".join(closing)
-        tail = f"{', ' if records and after else ''}{after}{self.end}"
-        room = max(PAGE, len(head)) if more and _spare(4 * (2 * len(head) + len(tail))) else 0
+        tail = "".join(f", {item}" for item in closing) + self.end
+        room = max(PAGE, len(head)) if more else 0
+        # Room only where the disk holds the report with it twice over, the second time for the whole write after:
+        # blank room on a disk filling up would take the place the records need (job_folder.reserve_room).
+        if room and not _spare(2 * (len(head) + room + len(tail))):
+            room = 0
         try:
-            write_output_text(f"{head}{' ' * room}{tail}")
+            written = write_output_text(f"{head}{' ' * room}{tail}")
         except OSError as failure:
             if not room or failure.errno not in (errno.ENOSPC, errno.EDQUOT):
                 raise
             room = 0  # the disk filled up since it was looked at: the records first
-            write_output_text(f"{head}{tail}")
+            written = write_output_text(f"{head}{tail}")
         if room:
-            found = os.stat(path("output", "output.json"), follow_symlinks=False)
             self._said_room, self._records_end, self._room_end = said_room, len(head), len(head) + room
             self._records, self._closing = len(records), tuple(closing)
-            self._written = (found.st_dev, found.st_ino)
+            self._written = (written.st_dev, written.st_ino)
 
     def grow(self, said: str, records: Sequence[str], closing: Sequence[str]) -> bool:
         """The records after those already written, and the sentence, written in place; False where the report must
         be written whole: no report yet to grow, another closing, no room left, or a write that failed."""
-        if self._written is None or tuple(closing) != self._closing or not 0 < self._records <= len(records):
+        if self._written is None or tuple(closing) != self._closing:
             return False
         added = "".join(f", {record}" for record in records[self._records :]).encode()
         at = self._records_end
@@ -76,14 +88,25 @@ class GrowingReport:
             found = os.fstat(file)
             if (found.st_dev, found.st_ino) != self._written:
                 return False
-            if added and os.pwrite(file, added, at) != len(added):
+            if added and os.pwrite(file, self._staged(added), at) != len(added):
                 return False
             self._records_end, self._records = at + len(added), len(records)
-            return os.pwrite(file, said.ljust(self._said_room).encode(), len(self.opening)) == self._said_room
-        except OSError:
+            sentence = self._staged(said.ljust(self._said_room).encode())
+            return os.pwrite(file, sentence, len(self.opening)) == self._said_room
+        except OSError:  # a disk full even for a write in place (btrfs, ZFS: copy on write)
             return False
         finally:
             os.close(file)
+
+    def _staged(self, data: bytes) -> memoryview:
+        """`data` (a page at most) in the page of memory the writes in place are copied from: a bytes object may
+        span two pages, the second of which may fault in the middle of the copy, where a kill is taken."""
+        if self._memory is None:
+            import mmap  # a campaign's alone: a one-reporter job writes its report whole
+
+            self._memory = mmap.mmap(-1, PAGE)
+        self._memory[: len(data)] = data
+        return memoryview(self._memory)[: len(data)]
 
 
 def _within_a_page(at: int, size: int) -> bool:
@@ -91,8 +114,7 @@ def _within_a_page(at: int, size: int) -> bool:
 
 
 def _spare(size: int) -> bool:
-    """Whether the job folder's disk has `size` bytes free: blank room on a disk filling up would take the place the
-    records need (feedback/job_folder.py `reserve_room`)."""
+    """Whether the job folder's disk has `size` bytes free."""
     try:
         free = os.statvfs(path("output"))
     except OSError:

@@ -1,4 +1,4 @@
-"""The report while the messages go out, rewritten as each one is accepted, so that a kill keeps the record.
+"""The report while the messages go out, kept up to date as each one is accepted, so that a kill keeps the record.
 
 Cortex's docker and Kubernetes runners kill the job at the responder's Job timeout without a word, and
 that timeout may be shorter than the jobTimeout the job plans for (docs/cortex-and-thehive.md §1). What

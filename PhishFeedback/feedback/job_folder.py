@@ -42,28 +42,32 @@ def json_text(value: object) -> str:
     return json.dumps(cleaned(value), ensure_ascii=True, allow_nan=False)
 
 
-def write_output_text(text: str) -> None:
+def write_output_text(text: str) -> os.stat_result:
     """output.json holding `text` (JSON made of `json_text`'s), whole or not at all (a temporary file renamed over
     it): Cortex may read it at any moment, once the job was killed. On a disk found full, the reserved room is given
-    back, the report replaced in it, and what the report before it held reserved for the next."""
+    back, the report replaced in it, and what the report before it held reserved for the next. Returns what the file
+    written is, for a report grown in place to know it (feedback/growing_report.py)."""
     folder = path("output")
     os.makedirs(folder, exist_ok=True)
     try:
-        _replace(folder, text)
+        return _replace(folder, text)
     except OSError as failure:
         if failure.errno not in (errno.ENOSPC, errno.EDQUOT) or not release_room():
             raise
-        _replace(folder, text)
+        written = _replace(folder, text)
         reserve_room()
+        return written
 
 
-def _replace(folder: str, text: str) -> None:
+def _replace(folder: str, text: str) -> os.stat_result:
     """A temporary file renamed over output.json: the report is the old one or the new one, never half of either."""
     temporary = os.path.join(folder, f".output.json.{os.getpid()}.{next(_temporary_names)}")
     try:
         with open(_created(temporary), "w", encoding="utf-8") as file:
             file.write(text)
+            written = os.fstat(file.fileno())
         os.replace(temporary, os.path.join(folder, "output.json"))
+        return written
     finally:
         if os.path.lexists(temporary):
             os.remove(temporary)

@@ -405,6 +405,30 @@ def test_a_stop_that_python_dropped_in_a_finalizer_still_stops_the_sending_befor
     assert transport.taken == []
 
 
+class _StopDroppedThenRefused(_StopDroppedInAFinalizer):
+    """As the first channel opens, the stop is dropped as above; then the connection is refused, every time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened = 0
+
+    def __enter__(self):
+        self.opened += 1
+        super().__enter__()
+        raise ConnectionRefusedError(111, "Connection refused")
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the drop this test is about
+def test_a_stop_dropped_as_a_channel_fails_to_open_ends_the_sending_there_with_cortexs_reason(composer):
+    """No channel after Cortex's stop, and the advice is jobTimeout's, not the connection's."""
+    transport = _StopDroppedThenRefused()
+
+    with pytest.raises(DeliveryError, match=r"Cortex stopped the job \(its jobTimeout ran out\)"):
+        delivered_to_three(composer, transport)
+
+    assert transport.opened == 1
+
+
 class _NoAnswerThenBreaks(_AtOnce):
     """Has alice's message whole and never answers; at the next message, fails on a bug."""
 

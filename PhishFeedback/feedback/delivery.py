@@ -120,6 +120,7 @@ class _Account:
 
     def _attempt_all(self) -> None:
         while self.pending:
+            stopping.check()
             accepted = len(self.sent)
             after = None
             try:

@@ -83,8 +83,7 @@ class held:
     """
 
     def __enter__(self) -> None:
-        if _Phase.stopped:
-            raise Stopped(_Phase.signum)
+        check()
         _Phase.holding = True
 
     def __exit__(self, kind: type | None, *exc: object) -> None:
@@ -106,6 +105,13 @@ def install() -> None:
 def sending() -> None:
     """Messages go out from here: SIGTERM raises `Stopped` where the sender can account for it."""
     _Phase.now, _Phase.stopped = SENDING, False
+
+
+def check() -> None:
+    """Raises `Stopped` if a stop was raised before and Python dropped it: the sender asks before each message and
+    each channel, lest it go on after Cortex's stop."""
+    if _Phase.stopped:
+        raise Stopped(_Phase.signum)
 
 
 def settled() -> None:

@@ -7,10 +7,8 @@ at output.json after every write the job makes, as a kill between two of them wo
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import json
-import mmap
 import os
 import re
 import sys
@@ -97,28 +95,18 @@ def campaign_report(
     return InterimReport(decision, report.kind, settings.sent_tag, settings.failed_tag, "its log", Turn(report).record)
 
 
-def memory_pages(data: bytes | memoryview) -> int:
-    """How many pages of the process's memory hold `data`."""
-    if isinstance(data, bytes):
-        address = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value
-    else:
-        address = ctypes.addressof(ctypes.c_char.from_buffer(data))
-    return (address + len(data) - 1) // mmap.PAGESIZE - address // mmap.PAGESIZE + 1
-
-
 class EveryWrite:
     """output.json as a kill would leave it after each write to it: each write in place lies within one page of the
-    file and is copied from one page of memory, which Linux copies whole before it takes a kill."""
+    file, which Linux copies whole, from pages the kernel holds, before it takes a kill."""
 
     def __init__(self, job_folder: Path, monkeypatch) -> None:
         self.job_folder, self.states, self.in_place, self.whole = job_folder, [], 0, []
-        pwrite, replace = os.pwrite, os.replace
+        sendfile, replace = os.sendfile, os.replace
 
-        def pwrite_then_look(file: int, data: bytes, at: int) -> int:
-            page = growing_report.PAGE
-            assert at // page == (at + len(data) - 1) // page, f"a write of {len(data)} bytes at {at} spans two pages"
-            assert memory_pages(data) == 1, f"{len(data)} bytes copied from two pages of memory"
-            written = pwrite(file, data, at)
+        def sendfile_then_look(file: int, source: int, offset: int, size: int) -> int:
+            page, at = growing_report.PAGE, os.lseek(file, 0, os.SEEK_CUR)
+            assert at // page == (at + size - 1) // page, f"a write of {size} bytes at {at} spans two pages"
+            written = sendfile(file, source, offset, size)
             self.in_place += 1
             self.look()
             return written
@@ -128,7 +116,7 @@ class EveryWrite:
             self.whole.append(os.stat(target).st_size)
             self.look()
 
-        monkeypatch.setattr(os, "pwrite", pwrite_then_look)
+        monkeypatch.setattr(os, "sendfile", sendfile_then_look)
         monkeypatch.setattr(os, "replace", replace_then_look)
 
     def look(self) -> None:
@@ -308,21 +296,40 @@ def test_a_write_in_place_that_fails_leaves_the_report_written_whole_with_every_
     interim = campaign_report(job_config, tmp_path, monkeypatch, CAMPAIGN)
     for address in CAMPAIGN[:3]:
         interim.accepted(Outgoing(address, f"<{address}>", None), datetime.now(timezone.utc))
-    pwrite, writes = os.pwrite, []
+    sendfile, writes = os.sendfile, []
 
-    def failing_once(file: int, data, at: int) -> int:
-        writes.append(at)
+    def failing_once(file: int, source: int, offset: int, size: int) -> int:
+        writes.append(size)
         if len(writes) != (1 if write == "records" else 6):  # the first message's records, the last one's sentence
-            return pwrite(file, data, at)
+            return sendfile(file, source, offset, size)
         if fault == "no space":
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return pwrite(file, bytes(data[:20]), at)
+        return sendfile(file, source, offset, 20)
 
-    monkeypatch.setattr(os, "pwrite", failing_once)
+    monkeypatch.setattr(os, "sendfile", failing_once)
     for address in CAMPAIGN[3:6]:
         interim.accepted(Outgoing(address, f"<{address}>", None), datetime.now(timezone.utc))
 
+    assert len(writes) >= (1 if write == "records" else 6), "the fault came to a write in place"
     report = read_output(tmp_path)[0]
     assert records_in(report) == [f"feedback_sent:{address}" for address in CAMPAIGN[:6]]
     assert "after 6 of the 400 reporter(s) were mailed" in report["full"]["message"]
     assert "It mails the 394 others" in report["full"]["message"]
+
+
+def test_without_a_file_in_memory_to_send_from_a_campaign_report_is_written_whole_at_every_message(
+    tmp_path, job_config, monkeypatch
+):
+    """Python built on glibc before 2.27 has no memfd_create."""
+    monkeypatch.delattr(os, "memfd_create")
+    growing_report._staging.cache_clear()
+    try:
+        interim = campaign_report(job_config, tmp_path, monkeypatch, CAMPAIGN)
+        writes = EveryWrite(tmp_path, monkeypatch)
+        for address in CAMPAIGN[:5]:
+            interim.accepted(Outgoing(address, f"<{address}>", None), datetime.now(timezone.utc))
+    finally:
+        growing_report._staging.cache_clear()
+
+    assert writes.in_place == 0 and len(writes.whole) == 5
+    assert records_in(read_output(tmp_path)[0]) == [f"feedback_sent:{address}" for address in CAMPAIGN[:5]]

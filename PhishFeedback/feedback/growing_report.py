@@ -8,18 +8,19 @@ that change, room run out (it is then left as much room again as it holds, so th
 times the last report), a sentence or records that outgrew their room or would span two pages, a write that failed,
 output.json that is no longer the file the job wrote; and at every message on a disk with little room to spare.
 
-Each write in place lies within one page of the file, and is copied from one page of the job's memory, its own. Where
-a write goes through Linux's page cache (ext4, XFS, tmpfs, an NFS client), it is copied in page by page, and a kill is
-taken only between pages or at a fault in the memory copied from; copied from one page written just before, the copy
-faults at its first byte or not at all. So a kill leaves the file's page as it was or as written, and output.json
-stays whole JSON that holds every record. (The one gap: the kernel moving that page of memory in the microseconds of
-the copy, then a kill; a report written whole at every message had none.) The records go first: a kill between a
-message's two writes leaves the sentence one message behind its records, never a record missing.
+Each write in place lies within one page of the file, and the kernel copies it from pages it holds itself (a file in
+memory, sent with sendfile), never from the job's memory, where a page may fault midway through the copy and the kill
+be taken there, half of the write done. Where a write goes through Linux's page cache (ext4, XFS, tmpfs, an NFS
+client), it is copied in page by page, and a kill is taken only between pages: it leaves the file's page as it was or
+as written, and output.json stays whole JSON that holds every record. The records go first: a kill between a
+message's two writes leaves the sentence one message behind its records, never a record missing. Where Python has no
+memfd_create (glibc before 2.27), the report is written whole at every message, as it was.
 """
 
 from __future__ import annotations
 
 import errno
+import functools
 import os
 from collections.abc import Sequence
 
@@ -41,7 +42,6 @@ class GrowingReport:
         self._written: tuple[int, int] | None = None  # the device and inode of output.json as last written whole
         self._said_room = self._records_end = self._room_end = self._records = 0
         self._closing: tuple[str, ...] = ()
-        self._memory = None  # the page the writes in place are copied from, made for a campaign's first one
 
     def write(self, said: str, records: Sequence[str], closing: Sequence[str], more: bool) -> None:
         """Whole; with room to grow only while `more` records may come (the last message's report, a one-reporter
@@ -71,7 +71,7 @@ class GrowingReport:
     def grow(self, said: str, records: Sequence[str], closing: Sequence[str]) -> bool:
         """The records after those already written, and the sentence, written in place; False where the report must
         be written whole: no report yet to grow, another closing, no room left, or a write that failed."""
-        if self._written is None or tuple(closing) != self._closing:
+        if self._written is None or tuple(closing) != self._closing or _staging() is None:
             return False
         added = "".join(f", {record}" for record in records[self._records :]).encode()
         at = self._records_end
@@ -88,25 +88,32 @@ class GrowingReport:
             found = os.fstat(file)
             if (found.st_dev, found.st_ino) != self._written:
                 return False
-            if added and os.pwrite(file, self._staged(added), at) != len(added):
+            if added and not _put(file, added, at):
                 return False
             self._records_end, self._records = at + len(added), len(records)
-            sentence = self._staged(said.ljust(self._said_room).encode())
-            return os.pwrite(file, sentence, len(self.opening)) == self._said_room
+            return _put(file, said.ljust(self._said_room).encode(), len(self.opening))
         except OSError:  # a disk full even for a write in place (btrfs, ZFS: copy on write)
             return False
         finally:
             os.close(file)
 
-    def _staged(self, data: bytes) -> memoryview:
-        """`data` (a page at most) in the page of memory the writes in place are copied from: a bytes object may
-        span two pages, the second of which may fault in the middle of the copy, where a kill is taken."""
-        if self._memory is None:
-            import mmap  # a campaign's alone: a one-reporter job writes its report whole
 
-            self._memory = mmap.mmap(-1, PAGE)
-        self._memory[: len(data)] = data
-        return memoryview(self._memory)[: len(data)]
+def _put(file: int, data: bytes, at: int) -> bool:
+    """`data` written at `at` by the kernel, from the file in memory it was put in first."""
+    staging = _staging()
+    os.pwrite(staging, data, 0)  # a page at most, to a file in memory: whole, or an OSError
+    os.lseek(file, at, os.SEEK_SET)
+    return os.sendfile(file, staging, 0, len(data)) == len(data)
+
+
+@functools.cache
+def _staging() -> int | None:
+    """The file in memory the writes in place are sent from, one for the process; None where there is none: no
+    memfd_create in Python built on glibc before 2.27, or no descriptor left."""
+    try:
+        return os.memfd_create("phish_feedback", os.MFD_CLOEXEC)
+    except (AttributeError, OSError):
+        return None
 
 
 def _within_a_page(at: int, size: int) -> bool:

@@ -21,19 +21,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feedback import growing_report
-from feedback.case import read_report
-from feedback.concurrent_jobs import Turn
 from feedback.growing_report import GrowingReport
-from feedback.interim_report import InterimReport
 from feedback.job_folder import reserve_room
 from feedback.messages import Outgoing
-from feedback.plan import decide
-from feedback.settings import read_settings
-from feedback.tags import record_time
 from feedback.unreached import Failure
 from testkit.cases import thehive4_case
 from testkit.cortex import (
-    ACKNOWLEDGE_MANIFEST,
     apply_operations,
     finish_job,
     read_output,
@@ -42,6 +35,7 @@ from testkit.cortex import (
     write_job,
 )
 from testkit.full_disk import fill
+from testkit.interim_reports import interim_report
 
 # Addresses of many lengths, so that records end anywhere in a page.
 CAMPAIGN = [f"{'r' * (i % 37 + 1)}{i}@example.org" for i in range(400)]
@@ -79,20 +73,6 @@ def test_a_campaign_killed_at_any_message_leaves_a_report_that_records_everyone_
 
     assert again.success, again.error
     assert smtp.recipients() == CAMPAIGN
-
-
-def campaign_report(
-    job_config, job_folder: Path, monkeypatch, reporters: list[str], acknowledgement: bool = False
-) -> InterimReport:
-    """The report a kill would leave of a Spam campaign to `reporters` (or of their acknowledgement), written in
-    `job_folder` by this process."""
-    settings = read_settings(job_config(ACKNOWLEDGE_MANIFEST) if acknowledgement else job_config(), {})
-    audience = settings.audience
-    case = thehive4_case(None if acknowledgement else "Spam", reporters)
-    report = read_report(case, "thehive:case", settings.custom_field, settings.title_prefix, audience.flavour)
-    monkeypatch.setattr(sys, "argv", ["phish_feedback.py", str(job_folder)])
-    decision = decide(report, [], audience, record_time())
-    return InterimReport(decision, report.kind, settings.sent_tag, settings.failed_tag, "its log", Turn(report).record)
 
 
 class EveryWrite:
@@ -143,7 +123,7 @@ def test_every_report_a_kill_can_leave_in_a_campaign_is_whole_and_records_everyo
     sent, unsure = ("feedback_ack", None) if acknowledgement else ("feedback_sent", "feedback_unsure")
     folder = tmp_path_factory.mktemp("job")
     with monkeypatch.context() as patched:
-        interim = campaign_report(job_config, folder, patched, reporters, acknowledgement)
+        interim = interim_report(job_config, folder, patched, reporters, acknowledgement)
         writes = EveryWrite(folder, patched)
         recorded: list[str] = []
         for address, (*_, accepted) in zip(reporters, events):
@@ -182,7 +162,7 @@ def records_in(report: dict) -> list[str]:
 def test_what_a_campaign_writes_grows_with_its_reporters_not_their_square(tmp_path, job_config, monkeypatch):
     """Each message's record is written in place; the report is written whole only when the room left for records
     runs out, and then with as much room again: what a campaign writes grows with its reporters, not their square."""
-    interim = campaign_report(job_config, tmp_path, monkeypatch, CAMPAIGN)
+    interim = interim_report(job_config, tmp_path, monkeypatch, CAMPAIGN)
     writes = EveryWrite(tmp_path, monkeypatch)
 
     for address in CAMPAIGN[:300]:
@@ -196,7 +176,7 @@ def test_what_a_campaign_writes_grows_with_its_reporters_not_their_square(tmp_pa
 
 @pytest.mark.parametrize("planted", ["a link", "another file", "a pipe"])
 def test_what_is_put_in_place_of_the_report_is_replaced_not_written_into(tmp_path, job_config, monkeypatch, planted):
-    interim = campaign_report(job_config, tmp_path, monkeypatch, CAMPAIGN)
+    interim = interim_report(job_config, tmp_path, monkeypatch, CAMPAIGN)
     interim.accepted(Outgoing(CAMPAIGN[0], "<0@example.org>", None), datetime.now(timezone.utc))
     elsewhere = tmp_path / "elsewhere.json"
     report = tmp_path / "output" / "output.json"
@@ -230,7 +210,7 @@ def test_a_disk_that_fills_up_between_the_look_and_the_write_gets_the_records_wi
     """The disk seemed to have room to spare when the job looked, and had none when it wrote: the report is written
     without blank room, on the room the job reserved, and keeps every record."""
     job = on_a_full_disk(thehive4_case("Spam", CAMPAIGN), "8k")
-    interim = campaign_report(job_config, job, monkeypatch, CAMPAIGN)
+    interim = interim_report(job_config, job, monkeypatch, CAMPAIGN)
     reserve_room()  # as the job does at its start
     fill(job / "output")
     roomy = os.statvfs(job.parent)
@@ -293,7 +273,7 @@ def test_a_write_in_place_that_fails_leaves_the_report_written_whole_with_every_
     tmp_path, job_config, monkeypatch, fault, write
 ):
     """A disk full even for a write in place (btrfs, ZFS: copy on write), or a write cut short."""
-    interim = campaign_report(job_config, tmp_path, monkeypatch, CAMPAIGN)
+    interim = interim_report(job_config, tmp_path, monkeypatch, CAMPAIGN)
     for address in CAMPAIGN[:3]:
         interim.accepted(Outgoing(address, f"<{address}>", None), datetime.now(timezone.utc))
     sendfile, writes = os.sendfile, []
@@ -324,7 +304,7 @@ def test_without_a_file_in_memory_to_send_from_a_campaign_report_is_written_whol
     monkeypatch.delattr(os, "memfd_create")
     growing_report._staging.cache_clear()
     try:
-        interim = campaign_report(job_config, tmp_path, monkeypatch, CAMPAIGN)
+        interim = interim_report(job_config, tmp_path, monkeypatch, CAMPAIGN)
         writes = EveryWrite(tmp_path, monkeypatch)
         for address in CAMPAIGN[:5]:
             interim.accepted(Outgoing(address, f"<{address}>", None), datetime.now(timezone.utc))

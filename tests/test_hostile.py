@@ -23,17 +23,11 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
-from feedback.case import read_report
-from feedback.concurrent_jobs import Turn
-from feedback.interim_report import InterimReport
 from feedback.messages import Outgoing
-from feedback.plan import decide
 from feedback.quotation import quoted
 from feedback.redaction import remember
 from feedback.responder import run_as_cortex_job
-from feedback.settings import read_settings
 from feedback.shown_text import one_line
-from feedback.tags import record_time
 from feedback.unreached import Failure
 from testkit.cases import another_case, thehive4_case, thehive5_alert
 from testkit.cortex import (
@@ -49,6 +43,7 @@ from testkit.cortex import (
     write_job,
 )
 from testkit.full_disk import fill
+from testkit.interim_reports import interim_report
 from testkit.records import failed, notified
 from testkit.smtp_server import PASSWORD, Faults, RawTcpServer
 
@@ -272,20 +267,8 @@ def test_job_killed_after_a_reporter_was_mailed_still_records_them_and_the_next_
     assert smtp.recipients() == ["alice@example.org", "bob@example.org", "carol@example.org"]
 
 
-def interim_report_of(job_config, job_folder: Path, monkeypatch) -> InterimReport:
-    """The report a kill would leave of a one-reporter Spam job, written in `job_folder`, in this process."""
-    settings = read_settings(job_config(), {})
-    audience = settings.audience
-    report = read_report(
-        thehive4_case("Spam"), "thehive:case", settings.custom_field, settings.title_prefix, audience.flavour
-    )
-    monkeypatch.setattr(sys, "argv", ["phish_feedback.py", str(job_folder)])
-    decision = decide(report, [], audience, record_time())
-    return InterimReport(decision, report.kind, settings.sent_tag, settings.failed_tag, "its log", Turn(report).record)
-
-
 def test_the_report_a_kill_leaves_once_every_reporter_was_mailed_says_nobody_is_left(tmp_path, job_config, monkeypatch):
-    interim = interim_report_of(job_config, tmp_path, monkeypatch)
+    interim = interim_report(job_config, tmp_path, monkeypatch)
     interim.accepted(Outgoing("alice@example.org", "<1@example.org>", None), datetime.now(timezone.utc))
 
     output, _ = read_output(tmp_path)
@@ -300,7 +283,7 @@ def test_the_report_a_kill_leaves_once_the_only_message_went_unanswered_says_non
 ):
     """Alice's message went whole with no answer, and the job is killed before its final report: the report records
     her as feedback_unsure, and must not say that anyone mailed is recorded."""
-    interim = interim_report_of(job_config, tmp_path, monkeypatch)
+    interim = interim_report(job_config, tmp_path, monkeypatch)
     interim.unsure(Failure("alice@example.org", "no answer", True))
 
     output, _ = read_output(tmp_path)
@@ -317,7 +300,7 @@ def test_the_report_a_kill_leaves_once_the_only_message_went_unanswered_says_non
 def test_a_bug_once_a_message_was_accepted_keeps_its_record_and_says_it_is_a_bug(tmp_path, job_config, monkeypatch):
     """The record written as the service accepted alice's message must reach TheHive whatever fails after it."""
     job = write_job(tmp_path, thehive4_case("Spam"), job_config())
-    interim = interim_report_of(job_config, job, monkeypatch)
+    interim = interim_report(job_config, job, monkeypatch)
 
     def respond(cortex_job):
         interim.accepted(Outgoing("alice@example.org", "<1@example.org>", None), datetime.now(timezone.utc))
@@ -352,7 +335,7 @@ def test_the_report_a_kill_leaves_tags_the_case_mail_sent_though_a_secret_of_the
     """A secret of the configuration, 'mailsent', is 'mail sent' with its white space changed: the final report keeps
     the case's own tags whole, and the report a kill leaves must too."""
     remember("mailsent")
-    interim = interim_report_of(job_config, tmp_path, monkeypatch)
+    interim = interim_report(job_config, tmp_path, monkeypatch)
 
     interim.accepted(Outgoing("alice@example.org", "<1@example.org>", None), datetime.now(timezone.utc))
 
@@ -363,7 +346,7 @@ def test_the_report_a_kill_leaves_tags_the_case_mail_sent_though_a_secret_of_the
 def test_the_report_a_kill_leaves_keeps_its_records_whole_though_a_secret_learnt_equals_a_word_of_them(
     tmp_path, job_config, monkeypatch
 ):
-    interim = interim_report_of(job_config, tmp_path, monkeypatch)
+    interim = interim_report(job_config, tmp_path, monkeypatch)
     remember("feedback_sent")  # a token a service handed out that happens to be a word of the record
 
     interim.accepted(Outgoing("alice@example.org", "<1@example.org>", None), datetime.now(timezone.utc))

@@ -24,7 +24,7 @@ import functools
 import os
 from collections.abc import Sequence
 
-from feedback.job_folder import path, write_output_text
+from feedback.job_folder import has_room, path, write_output_text
 
 # Linux's smallest page: a larger page holds whole pages of this size, so a write within one of these is within it.
 PAGE = 4096
@@ -54,7 +54,7 @@ class GrowingReport:
         room = max(PAGE, len(head)) if more else 0
         # Room only where the disk holds the report with it twice over, the second time for the whole write after:
         # blank room on a disk filling up would take the place the records need (job_folder.reserve_room).
-        if room and not _spare(2 * (len(head) + room + len(tail))):
+        if room and not has_room(2 * (len(head) + room + len(tail))):
             room = 0
         try:
             written = write_output_text(f"{head}{' ' * room}{tail}")
@@ -118,12 +118,3 @@ def _staging() -> int | None:
 
 def _within_a_page(at: int, size: int) -> bool:
     return size <= 0 or at // PAGE == (at + size - 1) // PAGE
-
-
-def _spare(size: int) -> bool:
-    """Whether the job folder's disk has `size` bytes free."""
-    try:
-        free = os.statvfs(path("output"))
-    except OSError:
-        return False
-    return free.f_bavail * free.f_frsize >= size

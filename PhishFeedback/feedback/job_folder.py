@@ -83,6 +83,15 @@ def reserve_room() -> None:
         pass
 
 
+def has_room(size: int) -> bool:
+    """Whether the disk of the output folder has `size` bytes free."""
+    try:
+        free = os.statvfs(path("output"))
+    except OSError:
+        return False
+    return free.f_bavail * free.f_frsize >= size
+
+
 def _created(name: str) -> int:
     """A new file at `name`, never a file a link left there leads to: the job writes in its own folder alone."""
     if os.path.lexists(name):

@@ -25,6 +25,7 @@ from feedback.growing_report import GrowingReport
 from feedback.job_folder import reserve_room
 from feedback.messages import Outgoing
 from feedback.unreached import Failure
+from feedback.way_out import Permanent
 from testkit.cases import thehive4_case
 from testkit.cortex import (
     apply_operations,
@@ -295,6 +296,89 @@ def test_a_write_in_place_that_fails_leaves_the_report_written_whole_with_every_
     assert records_in(report) == [f"feedback_sent:{address}" for address in CAMPAIGN[:6]]
     assert "after 6 of the 400 reporter(s) were mailed" in report["full"]["message"]
     assert "It mails the 394 others" in report["full"]["message"]
+
+
+@pytest.mark.parametrize("page", [4096, 1024])
+@pytest.mark.parametrize("before", range(1, 16))
+def test_a_report_that_can_no_longer_be_written_whole_still_records_the_last_reporter_mailed(
+    tmp_path, job_config, monkeypatch, page, before
+):
+    """A disk full past the room the job reserved: every report written whole kept room for one message's records
+    more, whoever it went to, and for a longer sentence. The message just accepted is recorded there, with why nothing
+    more goes out. Smaller pages, and the records of from one to fifteen reporters before, put the last message's
+    records astride a page's end, past which they go."""
+    monkeypatch.setattr(growing_report, "PAGE", page)
+    longest = f"{'l' * 64}@{'d' * 63}.{'e' * 63}.example.org"
+    reporters = [*CAMPAIGN[:before], longest, *CAMPAIGN[before:30]]
+    interim = interim_report(job_config, tmp_path, monkeypatch, reporters)
+    monkeypatch.setattr(growing_report, "has_room", lambda size: False)  # a disk filling up: no room to grow in
+    for address in reporters[:before]:
+        interim.accepted(Outgoing(address, f"<{address}>", None), datetime.now(timezone.utc))
+
+    monkeypatch.setattr(growing_report, "write_output_text", no_space)
+    writes = EveryWrite(tmp_path, monkeypatch)
+    with pytest.raises(Permanent, match="lest a reporter be mailed and not recorded"):
+        interim.accepted(Outgoing(longest, f"<{longest}>", None), datetime.now(timezone.utc))
+
+    assert writes.in_place == 2 and None not in writes.states
+    report = read_output(tmp_path)[0]
+    assert records_in(report) == [f"feedback_sent:{address}" for address in reporters[: before + 1]]
+    assert {"mail sent", "mail failed"} <= {op["tag"] for op in report["operations"]}
+    said = report["full"]["message"]
+    assert said.startswith(
+        "Phish_Feedback could not write the report that records each reporter as the mail service accepts their"
+        " message (No space left on device), so nothing more went out"
+    )
+    assert f"{before + 1} of the 31 reporter(s) were mailed: those are recorded" in said
+    assert f"it mails the {30 - before} others" in said
+
+
+def test_the_last_message_of_a_campaign_on_a_full_disk_is_recorded_and_the_case_tag_left_wrong_is_named(
+    tmp_path, job_config, monkeypatch
+):
+    """Its report would no longer tag the case `mail failed`, which a write in place cannot take out: the report says
+    to take it off by hand."""
+    reporters = CAMPAIGN[:6]
+    interim = interim_report(job_config, tmp_path, monkeypatch, reporters)
+    monkeypatch.setattr(growing_report, "has_room", lambda size: False)
+    for address in reporters[:5]:
+        interim.accepted(Outgoing(address, f"<{address}>", None), datetime.now(timezone.utc))
+    monkeypatch.setattr(growing_report, "write_output_text", no_space)
+
+    with pytest.raises(Permanent):
+        interim.accepted(Outgoing(reporters[5], f"<{reporters[5]}>", None), datetime.now(timezone.utc))
+
+    report = read_output(tmp_path)[0]
+    assert records_in(report) == [f"feedback_sent:{address}" for address in reporters]
+    said = report["full"]["message"]
+    assert "6 of the 6 reporter(s) were mailed: those are recorded" in said
+    assert said.endswith(
+        "nobody is left to mail. Take the tag 'mail failed' off the case: it was written before the last reporter was"
+        " mailed."
+    )
+
+
+def test_the_first_reporter_mailed_on_a_full_disk_is_recorded_and_the_case_tag_missing_is_named(
+    tmp_path, job_config, monkeypatch
+):
+    """The report before held only a message that may have gone, and did not tag the case `mail sent`."""
+    interim = interim_report(job_config, tmp_path, monkeypatch, CAMPAIGN[:6])
+    monkeypatch.setattr(growing_report, "has_room", lambda size: False)
+    interim.unsure(Failure(CAMPAIGN[0], "no answer", True))
+    monkeypatch.setattr(growing_report, "write_output_text", no_space)
+
+    with pytest.raises(Permanent):
+        interim.accepted(Outgoing(CAMPAIGN[1], f"<{CAMPAIGN[1]}>", None), datetime.now(timezone.utc))
+
+    report = read_output(tmp_path)[0]
+    assert records_in(report) == [f"feedback_unsure:{CAMPAIGN[0]}", f"feedback_sent:{CAMPAIGN[1]}"]
+    said = report["full"]["message"]
+    assert "1 of the 6 reporter(s) were mailed: those are recorded" in said
+    assert said.endswith("it mails the 4 others. Add the tag 'mail sent' to the case.")
+
+
+def no_space(text: str) -> os.stat_result:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
 def test_without_a_file_in_memory_to_send_from_a_campaign_report_is_written_whole_at_every_message(

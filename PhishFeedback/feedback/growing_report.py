@@ -15,6 +15,10 @@ client), it is copied in page by page, and a kill is taken only between pages: i
 as written, and output.json stays whole JSON that holds every record. The records go first: a kill between a
 message's two writes leaves the sentence one message behind its records, never a record missing. Where Python has no
 memfd_create (glibc before 2.27), the report is written whole at every message, as it was.
+
+Every report written whole while more may come keeps room, too, for one message's records more and a sentence of a
+given length, used only where the report can no longer be written whole (a full disk): the last reporter the service
+accepted is recorded all the same, and the sentence says why nothing more went out (`last`).
 """
 
 from __future__ import annotations
@@ -37,47 +41,66 @@ class GrowingReport:
     closing items follow them. Every part is ASCII JSON text (job_folder.json_text), so that characters are bytes;
     `records` holds one at least."""
 
-    def __init__(self, opening: str, middle: str, end: str) -> None:
+    def __init__(self, opening: str, middle: str, end: str, last: tuple[int, int] = (0, 0)) -> None:
+        """`last`: the room kept for the records of one message more and for the sentence `last` writes."""
         self.opening, self.middle, self.end = opening, middle, end
         self._written: tuple[int, int] | None = None  # the device and inode of output.json as last written whole
-        self._said_room = self._records_end = self._room_end = self._records = 0
+        self._said_room = self._records_end = self._room_end = self._kept_end = self._records = 0
         self._closing: tuple[str, ...] = ()
+        self._kept_records, self._kept_said = last
 
     def write(self, said: str, records: Sequence[str], closing: Sequence[str], more: bool) -> None:
         """Whole; with room to grow only while `more` records may come (the last message's report, a one-reporter
         job's only one, is as small as it can be) and where the disk has it to spare. Raises OSError as
         job_folder.write_output_text does."""
-        self._written = None
-        said_room = len(said) + SENTENCE_ROOM if more else len(said)
+        said_room = max(len(said), self._kept_said) + SENTENCE_ROOM if more else len(said)
         head = f"{self.opening}{said.ljust(said_room)}{self.middle}{', '.join(records)}"
         tail = "".join(f", {item}" for item in closing) + self.end
-        room = max(PAGE, len(head)) if more else 0
+        room, kept = (max(PAGE, len(head)), self._kept_records) if more else (0, 0)
         # Room only where the disk holds the report with it twice over, the second time for the whole write after:
         # blank room on a disk filling up would take the place the records need (job_folder.reserve_room).
-        if room and not has_room(2 * (len(head) + room + len(tail))):
+        if room and not has_room(2 * (len(head) + room + kept + len(tail))):
             room = 0
         try:
-            written = write_output_text(f"{head}{' ' * room}{tail}")
+            written = write_output_text(f"{head}{' ' * (room + kept)}{tail}")
         except OSError as failure:
             if not room or failure.errno not in (errno.ENOSPC, errno.EDQUOT):
                 raise
             room = 0  # the disk filled up since it was looked at: the records first
-            written = write_output_text(f"{head}{tail}")
-        if room:
+            written = write_output_text(f"{head}{' ' * kept}{tail}")
+        if more:
             self._said_room, self._records_end, self._room_end = said_room, len(head), len(head) + room
+            self._kept_end = self._room_end + kept
             self._records, self._closing = len(records), tuple(closing)
-            self._written = (written.st_dev, written.st_ino)
+        # Until a new report is in its place, the last one stays the one to fill: a write that failed left it whole.
+        self._written = (written.st_dev, written.st_ino) if more else None
 
     def grow(self, said: str, records: Sequence[str], closing: Sequence[str]) -> bool:
         """The records after those already written, and the sentence, written in place; False where the report must
         be written whole: no report yet to grow, another closing, no room left, or a write that failed."""
-        if self._written is None or tuple(closing) != self._closing or _staging() is None:
+        if tuple(closing) != self._closing:
+            return False
+        return self._fill(said, records, self._room_end)
+
+    def last(self, said: str, records: Sequence[str]) -> bool:
+        """As `grow`, into the room kept as well, the closing items left as they were written (`closing`): where the
+        report could not be written whole, the records of the message that was to be in it, and the sentence that
+        says why the job stops."""
+        return self._fill(said, records, self._kept_end)
+
+    @property
+    def closing(self) -> tuple[str, ...]:
+        """The closing items of the report on disk."""
+        return self._closing
+
+    def _fill(self, said: str, records: Sequence[str], room_end: int) -> bool:
+        if self._written is None or _staging() is None:
             return False
         added = "".join(f", {record}" for record in records[self._records :]).encode()
         at = self._records_end
         if not _within_a_page(at, len(added)):
             at = at // PAGE * PAGE + PAGE  # the rest of this page stays blank
-        fits = at + len(added) <= self._room_end and _within_a_page(at, len(added))
+        fits = at + len(added) <= room_end and _within_a_page(at, len(added))
         if not fits or len(said) > self._said_room or not _within_a_page(len(self.opening), self._said_room):
             return False
         try:

@@ -11,7 +11,8 @@ The final report, written when the sending ends, says the rest (who failed and w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from feedback.errors import named
@@ -21,7 +22,15 @@ from feedback.job_folder import json_text, write_output
 from feedback.messages import Outgoing
 from feedback.plan import Decision
 from feedback.redaction import spare
-from feedback.tags import TAG_OPERATION, UNSURE, closing_tags, maybe_reached, notified_tags, record_tag
+from feedback.tags import (
+    TAG_OPERATION,
+    UNSURE,
+    closing_tags,
+    maybe_reached,
+    notified_tags,
+    record_tag,
+    record_time,
+)
 from feedback.unreached import Failure
 from feedback.way_out import Permanent
 
@@ -30,6 +39,8 @@ UNRECORDED = (
     " ({reason}), so nothing more went out in this job, lest a reporter be mailed and not recorded. Free space where"
     " Cortex keeps its jobs, then run the responder again."
 )
+WRONG_TAG = " Take the tag '{tag}' off the case: it was written before the last reporter was mailed."
+MISSING_TAG = " Add the tag '{tag}' to the case."
 ENDED_WHILE_SENDING = (
     "Phish_Feedback was ended while the messages were going out, before the mail service had accepted any: the one"
     " it had at that moment may have gone, but the case records nobody. Look in {sent_record} before running the"
@@ -66,13 +77,14 @@ class InterimReport:
             if self.verdict is not None
             else {}
         )
+        self.named = {self._tag(tag): tag for tag in (sent_tag, failed_tag)} if self.verdict is not None else {}
         self.records: list[str] = []
         self.maybe: list[str] = []  # whose message the service had whole and never answered
         self.sent_record = sent_record
         self.keep = keep
         # Written from the parts, each already strict JSON: json_text would scrub and encode them all again.
         middle = f', "verdict": {json_text(self.verdict)}}}, "operations": ['
-        self.file = GrowingReport('{"success": true, "full": {"message": ', middle, "]}")
+        self.file = GrowingReport('{"success": true, "full": {"message": ', middle, "]}", self._last(decision))
         write_output(self._nothing_accepted())
 
     def accepted(self, item: Outgoing, at: datetime) -> None:
@@ -100,17 +112,53 @@ class InterimReport:
         return self.verdict is not None
 
     def _write(self) -> None:
-        try:
-            if not self.records:
+        if not self.records:
+            try:
                 write_output(self._nothing_accepted())
-                return
-            said, left = json_text(self._said()), self.done + len(self.maybe) < self.total
-            closing = self.closing.get((self.done > 0, left), ())
+            except OSError:
+                pass
+            return
+        left = self.done + len(self.maybe) < self.total
+        closing = self.closing.get((self.done > 0, left), ())
+        try:
+            said = json_text(self._said())
             if not self.file.grow(said, self.records, closing):
                 self.file.write(said, self.records, closing, left)
-        except OSError as failure:
-            if self.records:  # a message went that only this report records: no other may go unrecorded after it
-                raise Permanent(UNRECORDED.format(reason=failure.strerror or type(failure).__name__)) from None
+        except OSError as failure:  # a message went that only this report records: no other may go unrecorded after it
+            reason = failure.strerror or type(failure).__name__
+            said = self._stopped_said(reason) + self._tags_to_mend(self.file.closing, closing)
+            self.file.last(json_text(said), self.records)
+            raise Permanent(UNRECORDED.format(reason=reason)) from None
+
+    def _last(self, decision: Decision) -> tuple[int, int]:
+        """The room every report keeps for the records of one message more, whoever it goes to (twice over: they may
+        not fit before a page's end), and for the sentence of a job stopped because the report could not be written
+        whole: so that the last reporter mailed is recorded all the same (feedback/growing_report.py `last`). A job
+        with one reporter has no message more to keep room for."""
+        if len(decision.recipients) < 2:
+            return 0, 0
+        longest = max(decision.recipients, key=lambda address: len(json.dumps(address)))
+        tags = notified_tags(longest, record_time(), self.verdict)
+        records = sum(len(", ") + len(json.dumps({"type": self.operation, "tag": tag})) for tag in tags)
+        digits = 10 ** len(str(self.total)) - 1
+        mended = self._tags_to_mend(tuple(self.named), ()) + self._tags_to_mend((), tuple(self.named))
+        return 2 * records, len(json_text(self._stopped_said("x" * 64, digits, digits) + mended))
+
+    def _stopped_said(self, reason: str, done: int | None = None, others: int | None = None) -> str:
+        """Why the job stops, where the report could not be written whole."""
+        done = self.done if done is None else done
+        others = self.total - self.done - len(self.maybe) if others is None else others
+        left = f"it mails the {others} others" if others else "nobody is left to mail"
+        return (
+            f"{UNRECORDED.format(reason=reason)} {done} of the {self.total} reporter(s) were mailed: those are"
+            f" recorded, and the next run does not mail them again; {left}."
+        )
+
+    def _tags_to_mend(self, written: Sequence[str], due: Sequence[str]) -> str:
+        """The report filled in place keeps the case's own tags of the report before (feedback/growing_report.py
+        `last`): what the analyst changes of them by hand."""
+        wrong = "".join(WRONG_TAG.format(tag=self.named[item]) for item in written if item not in due)
+        return wrong + "".join(MISSING_TAG.format(tag=self.named[item]) for item in due if item not in written)
 
     def _tag(self, tag: str) -> str:
         """One operation, its tag spared as the final report spares every one it writes: a secret learned later, or

@@ -28,14 +28,14 @@ class Busy(PhishFeedbackError):
     """Another job on the case was still going when this one had spent half its time waiting for it."""
 
 
-def shared_folder() -> tuple[str | None, str | None]:
+def shared_folder() -> str | None:
     """Where the jobs of this host meet: a folder of this user's alone beside the job folder, in a directory of its
-    own (Cortex's job directory) or whose sticky bit keeps each user's entries their own (/tmp); else why not, where
-    they should meet (a job folder of the process runner), and nothing where no job can see another (the docker
+    own (Cortex's job directory) or whose sticky bit keeps each user's entries their own (/tmp); `NoLock` where they
+    should meet and cannot (a job folder of the process runner), and None where no job can see another (the docker
     runner's /job)."""
     job = os.path.realpath(path())
     if not os.path.basename(job).startswith("cortex-job-"):  # a folder mounted alone, or a job made by hand
-        return None, None
+        return None
     parent = os.path.dirname(job)
     try:
         found = os.stat(parent)
@@ -50,8 +50,8 @@ def shared_folder() -> tuple[str | None, str | None]:
         if not (stat.S_ISDIR(found.st_mode) and _private(found) and not found.st_mode & 0o077):
             raise PermissionError(0, f"{folder} is not a folder of its user's alone")
     except OSError as failure:
-        return None, failure.strerror or type(failure).__name__
-    return folder, None
+        raise NoLock(failure.strerror or type(failure).__name__, parent) from None
+    return folder
 
 
 def _private(found: os.stat_result) -> bool:
@@ -65,7 +65,11 @@ def file_name(report: Report, parameters: object) -> str:
 
 
 class NoLock(Exception):
-    """Why this job cannot take its turn where the jobs of the host meet."""
+    """Why this job cannot take its turn where the jobs of the host meet, and where that is."""
+
+    def __init__(self, why: str, where: str) -> None:
+        super().__init__(why)
+        self.where = where
 
 
 def locked(name: str, until: float, kind: str) -> tuple[int, float]:
@@ -74,7 +78,7 @@ def locked(name: str, until: float, kind: str) -> tuple[int, float]:
     while True:
         journal = _opened(name, os.O_RDWR | os.O_CREAT | os.O_APPEND)
         try:
-            while not _locks(journal):
+            while not _locks(journal, name):
                 if time.monotonic() >= until:
                     raise Busy(
                         f"Another Phish_Feedback job on this {kind} was still going when this one had waited half its"
@@ -94,14 +98,14 @@ def locked(name: str, until: float, kind: str) -> tuple[int, float]:
         os.close(journal)
 
 
-def _locks(journal: int) -> bool:
-    """Whether this job now holds the file's lock; False while another job does."""
+def _locks(journal: int, name: str) -> bool:
+    """Whether this job now holds the lock of the file `name`; False while another job does."""
     try:
         fcntl.flock(journal, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
     except OSError as failure:  # ENOLCK, ENOSYS, EOPNOTSUPP: a file system that implements no lock
-        raise NoLock(f"its file system takes no lock: {failure.strerror}") from None
+        raise NoLock(f"its file system takes no lock: {failure.strerror}", os.path.dirname(name)) from None
     return True
 
 
@@ -110,11 +114,11 @@ def _opened(name: str, flags: int) -> int:
     try:
         opened = os.open(name, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
     except OSError as failure:
-        raise NoLock(f"{os.path.basename(name)}: {failure.strerror}") from None
+        raise NoLock(f"{os.path.basename(name)}: {failure.strerror}", os.path.dirname(name)) from None
     if stat.S_ISREG(os.fstat(opened).st_mode):
         return opened
     os.close(opened)
-    raise NoLock(f"{os.path.basename(name)} is no regular file")
+    raise NoLock(f"{os.path.basename(name)} is no regular file", os.path.dirname(name))
 
 
 def clean(folder: str, own: str) -> None:
@@ -136,7 +140,9 @@ def clean(folder: str, own: str) -> None:
         except NoLock:
             continue
         try:
-            if _locks(journal) and os.fstat(journal).st_mtime < earliest:  # no job holds it, and none came since
+            if (
+                _locks(journal, entry.path) and os.fstat(journal).st_mtime < earliest
+            ):  # no job holds it, and none came since
                 os.unlink(entry.path)
         except (OSError, NoLock):  # another job removed it first; a file system without locks keeps its files
             pass

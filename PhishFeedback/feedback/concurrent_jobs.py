@@ -19,7 +19,6 @@ from collections.abc import Iterable
 
 from feedback import case_journals, errors
 from feedback.case import Report
-from feedback.job_folder import path
 from feedback.shapes import Shape, replaced
 from feedback.tags import ACKNOWLEDGED, ACKNOWLEDGED_AT, TAG_OPERATION, UNSURE, notified_addresses, timed_records
 
@@ -83,17 +82,18 @@ def take_turn(report: Report, parameters: object, deadline: float, dry_run: bool
     `deadline` is spent), with the records of the jobs just before. A dry run waits for nobody and takes none: it
     only reads what the jobs before it recorded. `parameters`: the job's, whose organisation is part of the case's
     name (one Cortex may answer several TheHive, whose ids are alike)."""
-    folder, why_not = case_journals.shared_folder()
-    if folder is None or not report.id:
-        return Turn(report, notes=[_no_lock(report, os.path.dirname(path()), why_not)] if why_not else [])
-    name = os.path.join(folder, case_journals.file_name(report, parameters))
-    if dry_run:
-        return Turn(_with_records(report, _taken(report, case_journals.read(name))[0]))
-    case_journals.clean(folder, name)
     try:
-        journal, waited = case_journals.locked(name, time.monotonic() + (deadline - time.monotonic()) / 2, report.kind)
+        folder = case_journals.shared_folder()
+        if folder is None or not report.id:
+            return Turn(report)
+        name = os.path.join(folder, case_journals.file_name(report, parameters))
+        if dry_run:
+            return Turn(_with_records(report, _taken(report, case_journals.read(name))[0]))
+        case_journals.clean(folder, name)
+        until = time.monotonic() + (deadline - time.monotonic()) / 2
+        journal, waited = case_journals.locked(name, until, report.kind)
     except case_journals.NoLock as failure:
-        return Turn(report, notes=[_no_lock(report, folder, str(failure))])
+        return Turn(report, notes=[_no_lock(report, failure.where, str(failure))])
     taken, named, until = _taken(report, case_journals.lines(journal))
     notes = []
     if waited:

@@ -140,9 +140,8 @@ def clean(folder: str, own: str) -> None:
         except NoLock:
             continue
         try:
-            if (
-                _locks(journal, entry.path) and os.fstat(journal).st_mtime < earliest
-            ):  # no job holds it, and none came since
+            # No job holds it, and none came since.
+            if _locks(journal, entry.path) and os.fstat(journal).st_mtime < earliest:
                 os.unlink(entry.path)
         except (OSError, NoLock):  # another job removed it first; a file system without locks keeps its files
             pass

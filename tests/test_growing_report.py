@@ -8,6 +8,7 @@ at output.json after every write the job makes, as a kill between two of them wo
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
 import re
@@ -375,6 +376,58 @@ def test_the_first_reporter_mailed_on_a_full_disk_is_recorded_and_the_case_tag_m
     said = report["full"]["message"]
     assert "1 of the 6 reporter(s) were mailed: those are recorded" in said
     assert said.endswith("it mails the 4 others. Add the tag 'mail sent' to the case.")
+
+
+# Case tags an administrator named at length: each would be named in the sentence of a job stopped by a full disk.
+LONG_TAGS = {"sent_tag": "отправлено " * 30, "failed_tag": "не доставлено " * 30}
+
+
+def test_case_tags_named_at_length_leave_the_report_growing_in_place(tmp_path, job_config, monkeypatch):
+    interim = interim_report(functools.partial(job_config, **LONG_TAGS), tmp_path, monkeypatch, CAMPAIGN)
+    writes = EveryWrite(tmp_path, monkeypatch)
+
+    for address in CAMPAIGN[:100]:
+        interim.accepted(Outgoing(address, f"<{address}>", None), datetime.now(timezone.utc))
+
+    assert writes.in_place >= 100 and len(writes.whole) <= 3, writes.whole
+    assert records_in(read_output(tmp_path)[0]) == [f"feedback_sent:{address}" for address in CAMPAIGN[:100]]
+
+
+def test_case_tags_named_at_length_still_let_a_full_disk_record_the_last_reporter_mailed(
+    tmp_path, job_config, monkeypatch
+):
+    interim = interim_report(functools.partial(job_config, **LONG_TAGS), tmp_path, monkeypatch, CAMPAIGN)
+    monkeypatch.setattr(growing_report, "has_room", lambda size: False)
+    for address in CAMPAIGN[:5]:
+        interim.accepted(Outgoing(address, f"<{address}>", None), datetime.now(timezone.utc))
+    monkeypatch.setattr(growing_report, "write_output_text", no_space)
+
+    with pytest.raises(Permanent):
+        interim.accepted(Outgoing(CAMPAIGN[5], f"<{CAMPAIGN[5]}>", None), datetime.now(timezone.utc))
+
+    report = read_output(tmp_path)[0]
+    assert records_in(report) == [f"feedback_sent:{address}" for address in CAMPAIGN[:6]]
+    assert "6 of the 400 reporter(s) were mailed: those are recorded" in report["full"]["message"]
+
+
+def test_a_sentence_too_long_for_its_room_leaves_the_last_reporter_mailed_recorded_all_the_same(
+    tmp_path, job_config, monkeypatch
+):
+    """The campaign's last message on a full disk, and a `mail failed` tag so long that the sentence naming it to take
+    off is longer than a page: the records go in, and the sentence stays the one before, a message behind them."""
+    tags = {"sent_tag": "mail sent", "failed_tag": "не доставлено " * 60}
+    interim = interim_report(functools.partial(job_config, **tags), tmp_path, monkeypatch, CAMPAIGN[:6])
+    monkeypatch.setattr(growing_report, "has_room", lambda size: False)
+    for address in CAMPAIGN[:5]:
+        interim.accepted(Outgoing(address, f"<{address}>", None), datetime.now(timezone.utc))
+    monkeypatch.setattr(growing_report, "write_output_text", no_space)
+
+    with pytest.raises(Permanent):
+        interim.accepted(Outgoing(CAMPAIGN[5], f"<{CAMPAIGN[5]}>", None), datetime.now(timezone.utc))
+
+    report = read_output(tmp_path)[0]
+    assert records_in(report) == [f"feedback_sent:{address}" for address in CAMPAIGN[:6]]
+    assert "after 5 of the 6 reporter(s) were mailed" in report["full"]["message"]
 
 
 def no_space(text: str) -> os.stat_result:

@@ -53,7 +53,9 @@ class GrowingReport:
         """Whole; with room to grow only while `more` records may come (the last message's report, a one-reporter
         job's only one, is as small as it can be) and where the disk has it to spare. Raises OSError as
         job_folder.write_output_text does."""
-        said_room = max(len(said), self._kept_said) + SENTENCE_ROOM if more else len(said)
+        # The sentence's room stays within the report's first page, however long the kept sentence would be.
+        kept_said = min(self._kept_said, PAGE - len(self.opening) - SENTENCE_ROOM)
+        said_room = max(len(said), kept_said) + SENTENCE_ROOM if more else len(said)
         head = f"{self.opening}{said.ljust(said_room)}{self.middle}{', '.join(records)}"
         tail = "".join(f", {item}" for item in closing) + self.end
         room, kept = (max(PAGE, len(head)), self._kept_records) if more else (0, 0)
@@ -78,30 +80,33 @@ class GrowingReport:
     def grow(self, said: str, records: Sequence[str], closing: Sequence[str]) -> bool:
         """The records after those already written, and the sentence, written in place; False where the report must
         be written whole: no report yet to grow, another closing, no room left, or a write that failed."""
-        if tuple(closing) != self._closing:
+        if tuple(closing) != self._closing or not self._said_fits(said):
             return False
         return self._fill(said, records, self._room_end)
 
     def last(self, said: str, records: Sequence[str]) -> bool:
         """As `grow`, into the room kept as well, the closing items left as they were written (`closing`): where the
         report could not be written whole, the records of the message that was to be in it, and the sentence that
-        says why the job stops."""
-        return self._fill(said, records, self._kept_end)
+        says why the job stops, if it fits (the records, whether it does or not)."""
+        return self._fill(said if self._said_fits(said) else None, records, self._kept_end)
 
     @property
     def closing(self) -> tuple[str, ...]:
         """The closing items of the report on disk."""
         return self._closing
 
-    def _fill(self, said: str, records: Sequence[str], room_end: int) -> bool:
+    def _said_fits(self, said: str) -> bool:
+        return len(said) <= self._said_room and _within_a_page(len(self.opening), self._said_room)
+
+    def _fill(self, said: str | None, records: Sequence[str], room_end: int) -> bool:
+        """The records, then the sentence unless None, in place."""
         if self._written is None or _staging() is None:
             return False
         added = "".join(f", {record}" for record in records[self._records :]).encode()
         at = self._records_end
         if not _within_a_page(at, len(added)):
             at = at // PAGE * PAGE + PAGE  # the rest of this page stays blank
-        fits = at + len(added) <= room_end and _within_a_page(at, len(added))
-        if not fits or len(said) > self._said_room or not _within_a_page(len(self.opening), self._said_room):
+        if at + len(added) > room_end or not _within_a_page(at, len(added)):
             return False
         try:
             file = os.open(path("output", "output.json"), os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -114,7 +119,7 @@ class GrowingReport:
             if added and not _put(file, added, at):
                 return False
             self._records_end, self._records = at + len(added), len(records)
-            return _put(file, said.ljust(self._said_room).encode(), len(self.opening))
+            return said is None or _put(file, said.ljust(self._said_room).encode(), len(self.opening))
         except OSError:  # a disk full even for a write in place (btrfs, ZFS: copy on write)
             return False
         finally:

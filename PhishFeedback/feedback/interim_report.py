@@ -141,7 +141,7 @@ class InterimReport:
         tags = notified_tags(longest, record_time(), self.verdict)
         records = sum(len(", ") + len(json.dumps({"type": self.operation, "tag": tag})) for tag in tags)
         digits = 10 ** len(str(self.total)) - 1
-        mended = self._tags_to_mend(tuple(self.named), ()) + self._tags_to_mend((), tuple(self.named))
+        mended = self._tags_to_mend(tuple(self.named), ())  # a tag is to take off or to add, never both
         return 2 * records, len(json_text(self._stopped_said("x" * 64, digits, digits) + mended))
 
     def _stopped_said(self, reason: str, done: int | None = None, others: int | None = None) -> str:

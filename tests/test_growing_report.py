@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import threading
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -299,6 +300,26 @@ def test_a_write_in_place_that_fails_leaves_the_report_written_whole_with_every_
     assert "It mails the 394 others" in report["full"]["message"]
 
 
+def stopped_by_a_full_disk(
+    interim, folder: Path, monkeypatch, before: Sequence[str], last: str, unsure: Sequence[str] = ()
+) -> dict:
+    """The report output.json holds once the job stopped: `unsure` (whose message may have gone) and `before` recorded
+    on a disk with no room to grow in, then `last` accepted as the disk is full even for the report written whole."""
+    monkeypatch.setattr(growing_report, "has_room", lambda size: False)
+    for address in unsure:
+        interim.unsure(Failure(address, "no answer", True))
+    for address in before:
+        interim.accepted(Outgoing(address, f"<{address}>", None), datetime.now(timezone.utc))
+    monkeypatch.setattr(growing_report, "write_output_text", no_space)
+    with pytest.raises(Permanent, match="lest a reporter be mailed and not recorded"):
+        interim.accepted(Outgoing(last, f"<{last}>", None), datetime.now(timezone.utc))
+    return read_output(folder)[0]
+
+
+def no_space(text: str) -> os.stat_result:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
 @pytest.mark.parametrize("page", [4096, 1024])
 @pytest.mark.parametrize("before", range(1, 16))
 def test_a_report_that_can_no_longer_be_written_whole_still_records_the_last_reporter_mailed(
@@ -312,17 +333,11 @@ def test_a_report_that_can_no_longer_be_written_whole_still_records_the_last_rep
     longest = f"{'l' * 64}@{'d' * 63}.{'e' * 63}.example.org"
     reporters = [*CAMPAIGN[:before], longest, *CAMPAIGN[before:30]]
     interim = interim_report(job_config, tmp_path, monkeypatch, reporters)
-    monkeypatch.setattr(growing_report, "has_room", lambda size: False)  # a disk filling up: no room to grow in
-    for address in reporters[:before]:
-        interim.accepted(Outgoing(address, f"<{address}>", None), datetime.now(timezone.utc))
-
-    monkeypatch.setattr(growing_report, "write_output_text", no_space)
     writes = EveryWrite(tmp_path, monkeypatch)
-    with pytest.raises(Permanent, match="lest a reporter be mailed and not recorded"):
-        interim.accepted(Outgoing(longest, f"<{longest}>", None), datetime.now(timezone.utc))
+
+    report = stopped_by_a_full_disk(interim, tmp_path, monkeypatch, reporters[:before], longest)
 
     assert writes.in_place == 2 and None not in writes.states
-    report = read_output(tmp_path)[0]
     assert records_in(report) == [f"feedback_sent:{address}" for address in reporters[: before + 1]]
     assert {"mail sent", "mail failed"} <= {op["tag"] for op in report["operations"]}
     said = report["full"]["message"]
@@ -339,18 +354,10 @@ def test_the_last_message_of_a_campaign_on_a_full_disk_is_recorded_and_the_case_
 ):
     """Its report would no longer tag the case `mail failed`, which a write in place cannot take out: the report says
     to take it off by hand."""
-    reporters = CAMPAIGN[:6]
-    interim = interim_report(job_config, tmp_path, monkeypatch, reporters)
-    monkeypatch.setattr(growing_report, "has_room", lambda size: False)
-    for address in reporters[:5]:
-        interim.accepted(Outgoing(address, f"<{address}>", None), datetime.now(timezone.utc))
-    monkeypatch.setattr(growing_report, "write_output_text", no_space)
+    interim = interim_report(job_config, tmp_path, monkeypatch, CAMPAIGN[:6])
+    report = stopped_by_a_full_disk(interim, tmp_path, monkeypatch, CAMPAIGN[:5], CAMPAIGN[5])
 
-    with pytest.raises(Permanent):
-        interim.accepted(Outgoing(reporters[5], f"<{reporters[5]}>", None), datetime.now(timezone.utc))
-
-    report = read_output(tmp_path)[0]
-    assert records_in(report) == [f"feedback_sent:{address}" for address in reporters]
+    assert records_in(report) == [f"feedback_sent:{address}" for address in CAMPAIGN[:6]]
     said = report["full"]["message"]
     assert "6 of the 6 reporter(s) were mailed: those are recorded" in said
     assert said.endswith(
@@ -364,14 +371,8 @@ def test_the_first_reporter_mailed_on_a_full_disk_is_recorded_and_the_case_tag_m
 ):
     """The report before held only a message that may have gone, and did not tag the case `mail sent`."""
     interim = interim_report(job_config, tmp_path, monkeypatch, CAMPAIGN[:6])
-    monkeypatch.setattr(growing_report, "has_room", lambda size: False)
-    interim.unsure(Failure(CAMPAIGN[0], "no answer", True))
-    monkeypatch.setattr(growing_report, "write_output_text", no_space)
+    report = stopped_by_a_full_disk(interim, tmp_path, monkeypatch, [], CAMPAIGN[1], unsure=CAMPAIGN[:1])
 
-    with pytest.raises(Permanent):
-        interim.accepted(Outgoing(CAMPAIGN[1], f"<{CAMPAIGN[1]}>", None), datetime.now(timezone.utc))
-
-    report = read_output(tmp_path)[0]
     assert records_in(report) == [f"feedback_unsure:{CAMPAIGN[0]}", f"feedback_sent:{CAMPAIGN[1]}"]
     said = report["full"]["message"]
     assert "1 of the 6 reporter(s) were mailed: those are recorded" in said
@@ -397,15 +398,8 @@ def test_case_tags_named_at_length_still_let_a_full_disk_record_the_last_reporte
     tmp_path, job_config, monkeypatch
 ):
     interim = interim_report(functools.partial(job_config, **LONG_TAGS), tmp_path, monkeypatch, CAMPAIGN)
-    monkeypatch.setattr(growing_report, "has_room", lambda size: False)
-    for address in CAMPAIGN[:5]:
-        interim.accepted(Outgoing(address, f"<{address}>", None), datetime.now(timezone.utc))
-    monkeypatch.setattr(growing_report, "write_output_text", no_space)
+    report = stopped_by_a_full_disk(interim, tmp_path, monkeypatch, CAMPAIGN[:5], CAMPAIGN[5])
 
-    with pytest.raises(Permanent):
-        interim.accepted(Outgoing(CAMPAIGN[5], f"<{CAMPAIGN[5]}>", None), datetime.now(timezone.utc))
-
-    report = read_output(tmp_path)[0]
     assert records_in(report) == [f"feedback_sent:{address}" for address in CAMPAIGN[:6]]
     assert "6 of the 400 reporter(s) were mailed: those are recorded" in report["full"]["message"]
 
@@ -417,21 +411,10 @@ def test_a_sentence_too_long_for_its_room_leaves_the_last_reporter_mailed_record
     off is longer than a page: the records go in, and the sentence stays the one before, a message behind them."""
     tags = {"sent_tag": "mail sent", "failed_tag": "не доставлено " * 60}
     interim = interim_report(functools.partial(job_config, **tags), tmp_path, monkeypatch, CAMPAIGN[:6])
-    monkeypatch.setattr(growing_report, "has_room", lambda size: False)
-    for address in CAMPAIGN[:5]:
-        interim.accepted(Outgoing(address, f"<{address}>", None), datetime.now(timezone.utc))
-    monkeypatch.setattr(growing_report, "write_output_text", no_space)
+    report = stopped_by_a_full_disk(interim, tmp_path, monkeypatch, CAMPAIGN[:5], CAMPAIGN[5])
 
-    with pytest.raises(Permanent):
-        interim.accepted(Outgoing(CAMPAIGN[5], f"<{CAMPAIGN[5]}>", None), datetime.now(timezone.utc))
-
-    report = read_output(tmp_path)[0]
     assert records_in(report) == [f"feedback_sent:{address}" for address in CAMPAIGN[:6]]
     assert "after 5 of the 6 reporter(s) were mailed" in report["full"]["message"]
-
-
-def no_space(text: str) -> os.stat_result:
-    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
 def test_without_a_file_in_memory_to_send_from_a_campaign_report_is_written_whole_at_every_message(

@@ -320,6 +320,29 @@ def no_space(text: str) -> os.stat_result:
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
+def test_a_report_written_without_its_room_to_grow_still_keeps_the_room_for_the_last_reporter(
+    tmp_path, job_config, monkeypatch
+):
+    """The disk seemed to have room to spare when the job looked, and had room only for the report without its blank
+    room to grow in: what it writes instead keeps the room for the last reporter's records all the same."""
+    interim = interim_report(job_config, tmp_path, monkeypatch, CAMPAIGN)
+    whole = growing_report.write_output_text
+
+    def without_room_to_grow(text: str) -> os.stat_result:
+        if " " * growing_report.PAGE in text:
+            no_space(text)
+        return whole(text)
+
+    monkeypatch.setattr(growing_report, "write_output_text", without_room_to_grow)
+    for address in CAMPAIGN[:2]:
+        interim.accepted(Outgoing(address, f"<{address}>", None), datetime.now(timezone.utc))
+    monkeypatch.setattr(growing_report, "write_output_text", no_space)
+    with pytest.raises(Permanent):
+        interim.accepted(Outgoing(CAMPAIGN[2], f"<{CAMPAIGN[2]}>", None), datetime.now(timezone.utc))
+
+    assert records_in(read_output(tmp_path)[0]) == [f"feedback_sent:{address}" for address in CAMPAIGN[:3]]
+
+
 @pytest.mark.parametrize("page", [4096, 1024])
 @pytest.mark.parametrize("before", range(1, 16))
 def test_a_report_that_can_no_longer_be_written_whole_still_records_the_last_reporter_mailed(

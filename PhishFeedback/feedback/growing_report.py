@@ -84,11 +84,11 @@ class GrowingReport:
             return False
         return self._fill(said, records, self._room_end)
 
-    def last(self, said: str, records: Sequence[str]) -> bool:
+    def last(self, said: str, records: Sequence[str]) -> None:
         """As `grow`, into the room kept as well, the closing items left as they were written (`closing`): where the
         report could not be written whole, the records of the message that was to be in it, and the sentence that
         says why the job stops, if it fits (the records, whether it does or not)."""
-        return self._fill(said if self._said_fits(said) else None, records, self._kept_end)
+        self._fill(said if self._said_fits(said) else None, records, self._kept_end)
 
     @property
     def closing(self) -> tuple[str, ...]:

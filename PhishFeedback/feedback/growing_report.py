@@ -41,13 +41,13 @@ class GrowingReport:
     closing items follow them. Every part is ASCII JSON text (job_folder.json_text), so that characters are bytes;
     `records` holds one at least."""
 
-    def __init__(self, opening: str, middle: str, end: str, last: tuple[int, int] = (0, 0)) -> None:
-        """`last`: the room kept for the records of one message more and for the sentence `last` writes."""
+    def __init__(self, opening: str, middle: str, end: str, kept: tuple[int, int] = (0, 0)) -> None:
+        """`kept`: the room kept for the records of one message more and for the sentence `last` writes."""
         self.opening, self.middle, self.end = opening, middle, end
         self._written: tuple[int, int] | None = None  # the device and inode of output.json as last written whole
-        self._said_room = self._records_end = self._room_end = self._kept_end = self._records = 0
+        self._said_room = self._records_end = self._room_end = self._records = 0
         self._closing: tuple[str, ...] = ()
-        self._kept_records, self._kept_said = last
+        self._kept_records, self._kept_said = kept
 
     def write(self, said: str, records: Sequence[str], closing: Sequence[str], more: bool) -> None:
         """Whole; with room to grow only while `more` records may come (the last message's report, a one-reporter
@@ -72,7 +72,6 @@ class GrowingReport:
             written = write_output_text(f"{head}{' ' * kept}{tail}")
         if more:
             self._said_room, self._records_end, self._room_end = said_room, len(head), len(head) + room
-            self._kept_end = self._room_end + kept
             self._records, self._closing = len(records), tuple(closing)
         # Until a new report is in its place, the last one stays the one to fill: a write that failed left it whole.
         self._written = (written.st_dev, written.st_ino) if more else None
@@ -84,22 +83,24 @@ class GrowingReport:
             return False
         return self._fill(said, records, self._room_end)
 
-    def last(self, said: str, records: Sequence[str]) -> None:
+    def last(self, saids: Sequence[str], records: Sequence[str]) -> None:
         """As `grow`, into the room kept as well, the closing items left as they were written (`closing`): where the
-        report could not be written whole, the records of the message that was to be in it, and the sentence that
-        says why the job stops, if it fits (the records, whether it does or not)."""
-        self._fill(said if self._said_fits(said) else None, records, self._kept_end)
+        report could not be written whole, the records of the message that was to be in it, and the first of the
+        sentences that fits, which say why the job stops (the records, whether one fits or not)."""
+        said = next((said for said in saids if self._said_fits(said)), None)
+        self._fill(said, records, self._room_end + self._kept_records)
 
     @property
     def closing(self) -> tuple[str, ...]:
-        """The closing items of the report on disk."""
+        """The closing items of the report on disk, which `last` leaves as they are: the sentence says what to mend."""
         return self._closing
 
     def _said_fits(self, said: str) -> bool:
         return len(said) <= self._said_room and _within_a_page(len(self.opening), self._said_room)
 
     def _fill(self, said: str | None, records: Sequence[str], room_end: int) -> bool:
-        """The records, then the sentence unless None, in place."""
+        """The records, then the sentence unless None: the records first, so that a kill between the two writes leaves
+        the sentence behind them, never ahead."""
         if self._written is None or _staging() is None:
             return False
         added = "".join(f", {record}" for record in records[self._records :]).encode()

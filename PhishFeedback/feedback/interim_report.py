@@ -39,8 +39,10 @@ UNRECORDED = (
     " ({reason}), so nothing more went out in this job, lest a reporter be mailed and not recorded. Free space where"
     " Cortex keeps its jobs, then run the responder again."
 )
-WRONG_TAG = " Take the tag '{tag}' off the case: it was written before the last reporter was mailed."
-MISSING_TAG = " Add the tag '{tag}' to the case."
+# The case's own tags, which a report filled in place keeps as the report before it had them (`_stopped`).
+WRONG_TAG = " Take the tag '{tag}' off the case: this report still adds it, as the one before the last message did."
+MISSING_TAG = " Add the tag '{tag}' to the case: this report could not add it after the last message."
+TAGS_KEPT = " The case's own tags are those of the report before the last message: check them by hand."
 ENDED_WHILE_SENDING = (
     "Phish_Feedback was ended while the messages were going out, before the mail service had accepted any: the one"
     " it had at that moment may have gone, but the case records nobody. Look in {sent_record} before running the"
@@ -84,7 +86,7 @@ class InterimReport:
         self.keep = keep
         # Written from the parts, each already strict JSON: json_text would scrub and encode them all again.
         middle = f', "verdict": {json_text(self.verdict)}}}, "operations": ['
-        self.file = GrowingReport('{"success": true, "full": {"message": ', middle, "]}", self._last(decision))
+        self.file = GrowingReport('{"success": true, "full": {"message": ', middle, "]}", self._kept_room(decision))
         write_output(self._nothing_accepted())
 
     def accepted(self, item: Outgoing, at: datetime) -> None:
@@ -126,32 +128,35 @@ class InterimReport:
                 self.file.write(said, self.records, closing, left)
         except OSError as failure:  # a message went that only this report records: no other may go unrecorded after it
             reason = failure.strerror or type(failure).__name__
-            said = self._stopped_said(reason) + self._tags_to_mend(self.file.closing, closing)
-            self.file.last(json_text(said), self.records)
+            mend = self._tags_to_mend(self.file.closing, closing)
+            saids = [self._stopped_said(reason, mend), *([self._stopped_said(reason, TAGS_KEPT)] if mend else [])]
+            self.file.last([json_text(said) for said in saids], self.records)
             raise Permanent(UNRECORDED.format(reason=reason)) from None
 
-    def _last(self, decision: Decision) -> tuple[int, int]:
+    def _kept_room(self, decision: Decision) -> tuple[int, int]:
         """The room every report keeps for the records of one message more, whoever it goes to (twice over: they may
         not fit before a page's end), and for the sentence of a job stopped because the report could not be written
         whole: so that the last reporter mailed is recorded all the same (feedback/growing_report.py `last`). A job
         with one reporter has no message more to keep room for."""
         if len(decision.recipients) < 2:
             return 0, 0
-        longest = max(decision.recipients, key=lambda address: len(json.dumps(address)))
+        # The longest records: an address holding '=' is written in quotes (tags.py `record_tag`).
+        longest = max(decision.recipients, key=lambda address: len(json.dumps(record_tag("", address))))
         tags = notified_tags(longest, record_time(), self.verdict)
         records = sum(len(", ") + len(json.dumps({"type": self.operation, "tag": tag})) for tag in tags)
-        digits = 10 ** len(str(self.total)) - 1
-        mended = self._tags_to_mend(tuple(self.named), ())  # a tag is to take off or to add, never both
-        return 2 * records, len(json_text(self._stopped_said("x" * 64, digits, digits) + mended))
+        most = (10 ** len(str(self.total)) - 1,) * 3
+        mends = (self._tags_to_mend(tuple(self.named), ()), TAGS_KEPT)  # a tag is to take off or to add, never both
+        return 2 * records, max(len(json_text(self._stopped_said("x" * 64, mend, most))) for mend in mends)
 
-    def _stopped_said(self, reason: str, done: int | None = None, others: int | None = None) -> str:
-        """Why the job stops, where the report could not be written whole."""
-        done = self.done if done is None else done
-        others = self.total - self.done - len(self.maybe) if others is None else others
+    def _stopped_said(self, reason: str, mend: str, counts: tuple[int, int, int] | None = None) -> str:
+        """Why the job stops, where the report could not be written whole, and what to mend of the case's own tags.
+        `counts`: how many were mailed, may have been, and are left; the job's own unless given."""
+        done, maybe, others = counts or (self.done, len(self.maybe), self.total - self.done - len(self.maybe))
         left = f"it mails the {others} others" if others else "nobody is left to mail"
+        gone = f" The mail service may have had the message to {maybe} more. {maybe_reached(self.verdict)}"
         return (
             f"{UNRECORDED.format(reason=reason)} {done} of the {self.total} reporter(s) were mailed: those are"
-            f" recorded, and the next run does not mail them again; {left}."
+            f" recorded, and the next run does not mail them again; {left}.{gone if maybe else ''}{mend}"
         )
 
     def _tags_to_mend(self, written: Sequence[str], due: Sequence[str]) -> str:

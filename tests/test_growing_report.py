@@ -268,6 +268,52 @@ def test_a_report_grown_over_pages_of_any_size_holds_its_records_closing_and_sen
             }
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    page=st.sampled_from([128, 256, 512]),
+    room=st.booleans(),
+    steps=st.lists(st.lists(st.text(alphabet='ab"\\é\n', max_size=8), min_size=1, max_size=2), max_size=30),
+    last=st.lists(st.text(alphabet='ab"\\é\n', max_size=8), min_size=1, max_size=2),
+    said=st.text(alphabet='ab"é', max_size=40),
+    closing=st.sampled_from([(), ("sent",), ("sent", "failed")]),
+)
+def test_a_report_that_can_no_longer_be_written_whole_takes_one_message_more_in_the_room_it_kept(
+    tmp_path_factory, monkeypatch, page, room, steps, last, said, closing
+):
+    """Whatever the page, the records before, and whether the disk left room to grow in: once no report can be
+    written whole, the records of one message more go into the room kept for them, the closing items stay, and the
+    sentence is the new one where it fits within the first page, else the one before."""
+    folder = tmp_path_factory.mktemp("job")
+    with monkeypatch.context() as patched:
+        patched.setattr(sys, "argv", ["phish_feedback.py", str(folder)])
+        patched.setattr(growing_report, "PAGE", page)
+        if not room:
+            patched.setattr(growing_report, "has_room", lambda size: False)
+        items, sentence = [json.dumps(item) for item in closing], json.dumps(said)
+        block = max(sum(len(", ") + len(json.dumps(text)) for text in texts) for texts in [*steps, last])
+        opening = '{"full": {"message": '
+        report = GrowingReport(opening, ', "verdict": null}, "operations": [', "]}", (2 * block, len(sentence)))
+        records = [json.dumps("first")]
+        report.write(json.dumps("before"), records, items, True)
+        for texts in steps:
+            records += (json.dumps(text) for text in texts)
+            if not report.grow(json.dumps("before"), records, items):
+                report.write(json.dumps("before"), records, items, True)
+        patched.setattr(growing_report, "write_output_text", no_space)
+        writes = EveryWrite(folder, patched)
+        records += (json.dumps(text) for text in last)
+        if not report.grow(sentence, records, items):
+            with pytest.raises(OSError):
+                report.write(sentence, records, items, True)
+            report.last([sentence], records)
+
+    assert None not in writes.states
+    final = read_output(folder)[0]
+    assert final["operations"] == [json.loads(record) for record in [*records, *items]]
+    fits = len(opening) + len(sentence) + growing_report.SENTENCE_ROOM <= page
+    assert final["full"]["message"] == said if fits else final["full"]["message"] in (said, "before")
+
+
 @pytest.mark.parametrize(
     ("fault", "write"),
     [("no space", "records"), ("cut short", "records"), ("cut short", "sentence")],

@@ -418,21 +418,34 @@ def test_a_report_that_can_no_longer_be_written_whole_still_records_the_last_rep
     assert f"it mails the {30 - before} others" in said
 
 
+@pytest.mark.parametrize(
+    ("failed_tag", "ending"),
+    [
+        (
+            "mail failed",
+            "Take the tag 'mail failed' off the case: this report still adds it, as the one before the last message"
+            " did.",
+        ),
+        (
+            "не доставлено " * 60,  # naming it would make the sentence longer than a page
+            "The case's own tags are those of the report before the last message: check them by hand.",
+        ),
+    ],
+    ids=["named", "too-long-to-name"],
+)
 def test_the_last_message_of_a_campaign_on_a_full_disk_is_recorded_and_the_case_tag_left_wrong_is_named(
-    tmp_path, job_config, monkeypatch
+    tmp_path, job_config, monkeypatch, failed_tag, ending
 ):
     """Its report would no longer tag the case `mail failed`, which a write in place cannot take out: the report says
     to take it off by hand."""
-    interim = interim_report(job_config, tmp_path, monkeypatch, CAMPAIGN[:6])
+    config = functools.partial(job_config, failed_tag=failed_tag)
+    interim = interim_report(config, tmp_path, monkeypatch, CAMPAIGN[:6])
     report = stopped_by_a_full_disk(interim, tmp_path, monkeypatch, CAMPAIGN[:5], CAMPAIGN[5])
 
     assert records_in(report) == [f"feedback_sent:{address}" for address in CAMPAIGN[:6]]
     said = report["full"]["message"]
     assert "6 of the 6 reporter(s) were mailed: those are recorded" in said
-    assert said.endswith(
-        "nobody is left to mail. Take the tag 'mail failed' off the case: this report still adds it, as the one"
-        " before the last message did."
-    )
+    assert said.endswith(f"nobody is left to mail. {ending}")
 
 
 def test_the_first_reporter_mailed_on_a_full_disk_is_recorded_and_the_case_tag_missing_is_named(
@@ -472,22 +485,6 @@ def test_case_tags_named_at_length_still_let_a_full_disk_record_the_last_reporte
 
     assert records_in(report) == [f"feedback_sent:{address}" for address in CAMPAIGN[:6]]
     assert "6 of the 400 reporter(s) were mailed: those are recorded" in report["full"]["message"]
-
-
-def test_case_tags_too_long_to_name_leave_a_sentence_that_says_to_check_them(tmp_path, job_config, monkeypatch):
-    """The campaign's last message on a full disk, and a `mail failed` tag so long that the sentence naming it to take
-    off would be longer than a page: the sentence says to check the case's own tags instead."""
-    tags = {"sent_tag": "mail sent", "failed_tag": "не доставлено " * 60}
-    interim = interim_report(functools.partial(job_config, **tags), tmp_path, monkeypatch, CAMPAIGN[:6])
-    report = stopped_by_a_full_disk(interim, tmp_path, monkeypatch, CAMPAIGN[:5], CAMPAIGN[5])
-
-    assert records_in(report) == [f"feedback_sent:{address}" for address in CAMPAIGN[:6]]
-    said = report["full"]["message"]
-    assert "6 of the 6 reporter(s) were mailed: those are recorded" in said
-    assert said.endswith(
-        "nobody is left to mail. The case's own tags are those of the report before the last message: check them by"
-        " hand."
-    )
 
 
 @pytest.mark.slow

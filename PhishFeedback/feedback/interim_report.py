@@ -39,7 +39,7 @@ UNRECORDED = (
     " ({reason}), so nothing more went out in this job, lest a reporter be mailed and not recorded. Free space where"
     " Cortex keeps its jobs, then run the responder again."
 )
-# The case's own tags, which a report filled in place keeps as the report before it had them (`_stopped`).
+# The case's own tags, which a report filled in place keeps as the report before it had them (`_tags_to_mend`).
 WRONG_TAG = " Take the tag '{tag}' off the case: this report still adds it, as the one before the last message did."
 MISSING_TAG = " Add the tag '{tag}' to the case: this report could not add it after the last message."
 TAGS_KEPT = " The case's own tags are those of the report before the last message: check them by hand."

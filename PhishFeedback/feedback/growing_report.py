@@ -47,15 +47,14 @@ class GrowingReport:
         self._written: tuple[int, int] | None = None  # the device and inode of output.json as last written whole
         self._said_room = self._records_end = self._room_end = self._records = 0
         self._closing: tuple[str, ...] = ()
-        self._kept_records, self._kept_said = kept
+        # The sentence's room stays within the report's first page, however long the kept sentence would be.
+        self._kept_records, self._kept_said = kept[0], min(kept[1], PAGE - len(opening) - SENTENCE_ROOM)
 
     def write(self, said: str, records: Sequence[str], closing: Sequence[str], more: bool) -> None:
         """Whole; with room to grow only while `more` records may come (the last message's report, a one-reporter
         job's only one, is as small as it can be) and where the disk has it to spare. Raises OSError as
         job_folder.write_output_text does."""
-        # The sentence's room stays within the report's first page, however long the kept sentence would be.
-        kept_said = min(self._kept_said, PAGE - len(self.opening) - SENTENCE_ROOM)
-        said_room = max(len(said), kept_said) + SENTENCE_ROOM if more else len(said)
+        said_room = max(len(said), self._kept_said) + SENTENCE_ROOM if more else len(said)
         head = f"{self.opening}{said.ljust(said_room)}{self.middle}{', '.join(records)}"
         tail = "".join(f", {item}" for item in closing) + self.end
         room, kept = (max(PAGE, len(head)), self._kept_records) if more else (0, 0)

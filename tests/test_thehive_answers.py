@@ -7,14 +7,16 @@ naming TheHive, and goes on with the case's tags when they name reporters.
 from __future__ import annotations
 
 import json
-import resource
-import subprocess
+import os
 import zlib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from werkzeug import Response
 
 from testkit.cases import thehive5_case
+from testkit.cortex import JobResult, read_output, start_job, write_job
 from testkit.thehive_api import v1_observable
 
 V1 = "/api/v1/query"
@@ -22,14 +24,16 @@ V1 = "/api/v1/query"
 PEAK_RSS_KIB = 150_000
 
 
-def peak_rss_of_jobs_kib() -> int:
-    """The largest peak RSS of the processes this test run has waited for: the jobs.
-
-    A new process first reaps the ones earlier tests left to end (subprocess' own clean-up): one is
-    started here, so that none of them is counted as this test's job.
-    """
-    subprocess.run(["true"], check=True)
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def run_measured(job: Path) -> tuple[JobResult, int]:
+    """The job run as Cortex runs it, and its own peak RSS in KiB, as its end tells it (wait4): no other process this
+    test process reaps meanwhile is counted, as it would be in the peak of all its children."""
+    process = start_job(job)
+    with ThreadPoolExecutor(2) as readers:
+        printed = [readers.submit(stream.read) for stream in (process.stdout, process.stderr)]
+        _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    stdout, stderr = (done.result().decode(errors="replace") for done in printed)
+    return JobResult(*read_output(job), stdout, stderr, job), usage.ru_maxrss
 
 
 def gzip_bomb(inflated: int) -> bytes:
@@ -40,16 +44,15 @@ def gzip_bomb(inflated: int) -> bytes:
     return b"".join([*parts, packer.compress(b"]"), packer.flush()])
 
 
-def test_a_gzip_answer_that_inflates_to_200_mb_is_cut_at_16_mb(cortex, smtp, thehive, api):
+def test_a_gzip_answer_that_inflates_to_200_mb_is_cut_at_16_mb(tmp_path, job_config, smtp, thehive, api):
     bomb = gzip_bomb(200 << 20)
     thehive.expect_request(V1).respond_with_response(
         Response(bomb, headers={"Content-Encoding": "gzip"}, content_type="application/json")
     )
-    before = peak_rss_of_jobs_kib()
-    result = cortex(thehive5_case("Spam", ()), **api)
+    result, peak = run_measured(write_job(tmp_path, thehive5_case("Spam", ()), job_config(**api)))
 
     assert len(bomb) < 500_000
-    assert peak_rss_of_jobs_kib() <= max(before, PEAK_RSS_KIB)
+    assert peak <= PEAK_RSS_KIB
     assert not result.success
     assert (
         f"TheHive at {api['thehive_url']} answered more than 16 MB: no more than that is read from it" in result.error
@@ -57,7 +60,7 @@ def test_a_gzip_answer_that_inflates_to_200_mb_is_cut_at_16_mb(cortex, smtp, the
     assert smtp.delivered == []
 
 
-def test_an_answer_that_says_it_is_200_mb_is_read_in_pieces_and_cut_at_16_mb(cortex, smtp, thehive, api):
+def test_an_answer_that_says_it_is_200_mb_is_read_in_pieces_and_cut_at_16_mb(tmp_path, job_config, smtp, thehive, api):
     """A length said is believed up to 16 MB: a larger one is not asked for in one read, which would hold it all."""
     said = 200 << 20
 
@@ -70,10 +73,9 @@ def test_an_answer_that_says_it_is_200_mb_is_read_in_pieces_and_cut_at_16_mb(cor
     thehive.expect_request(V1).respond_with_response(
         Response(body(), headers={"Content-Length": str(said)}, content_type="application/json")
     )
-    before = peak_rss_of_jobs_kib()
-    result = cortex(thehive5_case("Spam", ()), **api)
+    result, peak = run_measured(write_job(tmp_path, thehive5_case("Spam", ()), job_config(**api)))
 
-    assert peak_rss_of_jobs_kib() <= max(before, PEAK_RSS_KIB)
+    assert peak <= PEAK_RSS_KIB
     assert not result.success
     assert "answered more than 16 MB: no more than that is read from it" in result.error
 

@@ -165,9 +165,13 @@ def wait_until_it_handles_sigterm(process: subprocess.Popen, within: float = 30)
 
 
 def start_job(
-    folder: Path, python_dir: Path | None = None, environment: dict[str, str | None] | None = None
+    folder: Path,
+    python_dir: Path | None = None,
+    environment: dict[str, str | None] | None = None,
+    measured: bool = False,
 ) -> subprocess.Popen:
-    """The script started by path on a job folder, as Cortex's process runner starts it (see run_job)."""
+    """The script started by path on a job folder, as Cortex's process runner starts it (see run_job); `measured`:
+    through the benchmark's small launcher, which prints the job's own peak RSS last (`peak_rss_kib`)."""
     python = str(python_dir or os.environ.get("PHISHFEEDBACK_JOB_PYTHON") or Path(sys.executable).parent)
     env = dict(os.environ, PATH=os.pathsep.join((python, os.environ.get("PATH", ""))))
     for inherited in (
@@ -188,8 +192,9 @@ def start_job(
         else:
             env[name] = value
     command = json.loads(MANIFEST.read_text(encoding="utf-8"))["command"]
+    launcher = [sys.executable, str(REPO / "bench" / "launch.py")] if measured else []
     return subprocess.Popen(
-        [str(REPO / command), str(folder)],
+        [*launcher, str(REPO / command), str(folder)],
         cwd=REPO,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -203,6 +208,12 @@ def finish_job(process: subprocess.Popen, folder: Path, timeout: float = 120) ->
     stdout, stderr = process.communicate(timeout=timeout)
     output, raw = read_output(folder)
     return JobResult(output, raw, stdout.decode(errors="replace"), stderr.decode(errors="replace"), folder)
+
+
+def peak_rss_kib(result: JobResult) -> int:
+    """The peak RSS of a job started `measured`, in KiB. Not the peak a test process reads of its children: a child
+    counts the memory it shared with its parent before exec, and a test worker grows past 150 MB."""
+    return int(result.stdout.splitlines()[-1].split()[1])
 
 
 def modules_loaded_by(job: Path, packages: tuple[str, ...]) -> list[str]:

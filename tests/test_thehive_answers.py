@@ -7,33 +7,18 @@ naming TheHive, and goes on with the case's tags when they name reporters.
 from __future__ import annotations
 
 import json
-import os
 import zlib
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from werkzeug import Response
 
 from testkit.cases import thehive5_case
-from testkit.cortex import JobResult, read_output, start_job, write_job
+from testkit.cortex import finish_job, peak_rss_kib, start_job, write_job
 from testkit.thehive_api import v1_observable
 
 V1 = "/api/v1/query"
 # A job reading TheHive peaks at about 60 MB; one that held the inflated answer would pass 200 MB.
 PEAK_RSS_KIB = 150_000
-
-
-def run_measured(job: Path) -> tuple[JobResult, int]:
-    """The job run as Cortex runs it, and its own peak RSS in KiB, as its end tells it (wait4): no other process this
-    test process reaps meanwhile is counted, as it would be in the peak of all its children."""
-    process = start_job(job)
-    with ThreadPoolExecutor(2) as readers:
-        printed = [readers.submit(stream.read) for stream in (process.stdout, process.stderr)]
-        _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    stdout, stderr = (done.result().decode(errors="replace") for done in printed)
-    return JobResult(*read_output(job), stdout, stderr, job), usage.ru_maxrss
 
 
 def gzip_bomb(inflated: int) -> bytes:
@@ -49,10 +34,11 @@ def test_a_gzip_answer_that_inflates_to_200_mb_is_cut_at_16_mb(tmp_path, job_con
     thehive.expect_request(V1).respond_with_response(
         Response(bomb, headers={"Content-Encoding": "gzip"}, content_type="application/json")
     )
-    result, peak = run_measured(write_job(tmp_path, thehive5_case("Spam", ()), job_config(**api)))
+    job = write_job(tmp_path, thehive5_case("Spam", ()), job_config(**api))
+    result = finish_job(start_job(job, measured=True), job)
 
     assert len(bomb) < 500_000
-    assert peak <= PEAK_RSS_KIB
+    assert peak_rss_kib(result) <= PEAK_RSS_KIB
     assert not result.success
     assert (
         f"TheHive at {api['thehive_url']} answered more than 16 MB: no more than that is read from it" in result.error
@@ -73,9 +59,10 @@ def test_an_answer_that_says_it_is_200_mb_is_read_in_pieces_and_cut_at_16_mb(tmp
     thehive.expect_request(V1).respond_with_response(
         Response(body(), headers={"Content-Length": str(said)}, content_type="application/json")
     )
-    result, peak = run_measured(write_job(tmp_path, thehive5_case("Spam", ()), job_config(**api)))
+    job = write_job(tmp_path, thehive5_case("Spam", ()), job_config(**api))
+    result = finish_job(start_job(job, measured=True), job)
 
-    assert peak <= PEAK_RSS_KIB
+    assert peak_rss_kib(result) <= PEAK_RSS_KIB
     assert not result.success
     assert "answered more than 16 MB: no more than that is read from it" in result.error
 

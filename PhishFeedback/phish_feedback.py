@@ -69,7 +69,7 @@ def respond(job: CortexJob) -> Outcome:
         check = transport.check(list(decision.recipients), settings.limits)
         return preview(decision, composer, report.kind, warnings, check)
     interim = InterimReport(
-        decision, report.kind, settings.sent_tag, settings.failed_tag, transport.sent_record, turn.record
+        decision, report.kind, settings.sent_tag, settings.failed_tag, transport.sent_record, turn.record, turn.taken
     )
     delivery = deliver(
         composer, transport, settings.limits, deadline, interim.accepted, interim.unsure, interim.records_unsure

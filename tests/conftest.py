@@ -312,24 +312,33 @@ def stats(thehive_command):
 
 
 @pytest.fixture
-def on_a_full_disk(tmp_path, job_config):
-    """A job folder for a case whose output folder is a small file system (a tmpfs: root only, where mount works),
-    256 kB unless said."""
+def small_disk():
+    """Mounts a small file system (a tmpfs: root only, where mount works) on a folder, made if need be: a disk that
+    fills up."""
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
     mounted = []
 
-    def job_for(case: dict, size: str = "256k") -> Path:
-        job = write_job(tmp_path, case, job_config())
-        (job / "output").mkdir()
-        mounting = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(job / "output")], capture_output=True
-        )
+    def mount(folder: Path, options: str) -> Path:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        mounting = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True)
         if mounting.returncode != 0:
             pytest.skip(f"no tmpfs here: {mounting.stderr.decode(errors='replace')}")
-        mounted.append(job / "output")
-        return job
+        mounted.append(folder)
+        return folder
 
-    yield job_for
+    yield mount
     for folder in mounted:
         subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.fixture
+def on_a_full_disk(tmp_path, job_config, small_disk):
+    """A job folder for a case whose output folder is a small file system, 256 kB unless said."""
+
+    def job_for(case: dict, size: str = "256k") -> Path:
+        job = write_job(tmp_path, case, job_config())
+        small_disk(job / "output", f"size={size}")
+        return job
+
+    return job_for

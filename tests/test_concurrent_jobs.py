@@ -35,6 +35,7 @@ from testkit.cortex import (
     start_job,
     write_job,
 )
+from testkit.full_disk import fill
 from testkit.smtp_server import Faults
 from testkit.thehive40_tags import stored
 
@@ -184,9 +185,94 @@ def age_records(job_directory: Path, minutes: float = 16) -> None:
     """The records the jobs wrote beside their reports, as so many minutes later."""
     past = time.time() - minutes * 60
     for journal in shared_folder(job_directory).iterdir():
-        lines = [json.loads(line) for line in journal.read_text().splitlines()]
-        journal.write_text("".join(json.dumps([job, past, tag]) + "\n" for job, _, tag in lines))
+        lines = [json.loads(line) for line in journal.read_text().splitlines() if line]
+        journal.write_text("".join("\n" + json.dumps([job, past, tag]) for job, _, tag in lines))
         os.utime(journal, (past, past))
+
+
+def journal_of(job_directory: Path, case: dict) -> Path:
+    """The case's file where the jobs meet, named as a job on it names it."""
+    report = read_report(case, "thehive:case", "phishFeedback", "Phishing report")
+    return shared_folder(job_directory) / case_journals.file_name(report, {"organisation": "SOC"})
+
+
+def test_a_line_a_kill_cut_short_leaves_the_next_jobs_records_whole(tmp_path, cortex, smtp):
+    case = thehive4_case("Spam", [ALICE])
+    shared_folder(tmp_path).mkdir(mode=0o700)
+    journal_of(tmp_path, case).write_text(json.dumps(["9.9", time.time() - 3600, None])[:17])  # an hour ago
+
+    assert cortex(case).success
+    again = cortex(case)  # before TheHive has added the first job's tags
+
+    assert again.success, again.error
+    assert smtp.recipients() == [ALICE]
+
+
+def test_a_line_a_full_disk_cut_short_leaves_the_next_jobs_records_whole(tmp_path, small_disk, cortex, smtp):
+    """The disk where the jobs meet fills up as a job writes its first line there, 10 bytes before a page's end; once
+    there is room again, the next job's lines are read whole."""
+    folder = small_disk(shared_folder(tmp_path), "size=64k,mode=0700")
+    case = thehive4_case("Spam", [ALICE])
+    old = "\n" + json.dumps(["1.1", 1000.0, None])
+    journal_of(tmp_path, case).write_text(" " * (4096 - 10 - len(old)) + old)
+    fill(folder)
+    first = cortex(case)
+    assert first.success, first.error
+    (folder / "filler").unlink()
+    recorded = apply_operations(case, first)
+    recorded["tags"].append(f"user_email:{BOB}")
+
+    assert cortex(recorded).success
+    third = cortex(recorded)  # before TheHive has added the second job's tags
+
+    assert third.success, third.error
+    assert smtp.recipients() == [ALICE, BOB]
+
+
+def test_a_job_that_cannot_write_its_records_where_the_jobs_meet_says_a_second_click_would_mail_again(
+    tmp_path, small_disk, cortex, smtp
+):
+    fill(small_disk(shared_folder(tmp_path), "size=64k,mode=0700"))
+
+    sent = cortex(thehive4_case("Spam", [ALICE]))
+
+    assert sent.success, sent.error
+    assert "mail sent" in sent.tags
+    [warning] = sent.output["full"]["warnings"]
+    assert warning == (
+        f"This job could not write its records beside the other jobs' in {shared_folder(tmp_path)} (No space left on"
+        " device): a second click before TheHive adds its tags would mail its reporters again. Wait for them to show"
+        " on the case before running the responder on it again."
+    )
+
+
+def test_cases_of_one_id_on_two_thehive_in_organisations_named_alike_keep_their_records_apart(cortex, smtp):
+    """Two TheHive that answer to one Cortex (production and staging, say) may give a case the same id."""
+    assert cortex(thehive4_case("Spam", [ALICE])).success
+    staging = dict(thehive4_case("Phishing", [BOB]), caseId=7)
+
+    other = cortex(staging)
+
+    assert other.success, other.error
+    assert not [tag for tag in other.tags if ALICE in tag]
+    assert not other.output["full"]["warnings"]
+
+
+def test_the_report_a_kill_leaves_holds_the_records_its_job_took_from_the_job_before(
+    tmp_path, job_config, cortex, smtp
+):
+    """The job before's report never reached TheHive (Cortex could not read it): the next job takes its records, and
+    keeps them in the report a kill leaves too, should TheHive never add the job before's."""
+    case = thehive4_case("Spam", [ALICE])
+    assert cortex(case).success
+    smtp.faults = Faults(rcpt_delay_for={CAROL: 40.0})
+    grown = dict(case, tags=[*case["tags"], f"user_email:{BOB}", f"user_email:{CAROL}"])
+    second, folder = started_and_sending(tmp_path, grown, job_config(smtp_timeout=60), smtp, first=BOB)
+    second.send_signal(signal.SIGKILL)
+    killed = finish_job(second, folder)
+
+    assert killed.success
+    assert f"feedback_sent:{ALICE}" in killed.tags and f"feedback_sent:{BOB}" in killed.tags
 
 
 def test_records_older_than_a_quarter_of_an_hour_are_the_cases_alone(cortex, smtp, tmp_path):

@@ -1,6 +1,7 @@
 """The files where the jobs on one Cortex host meet (feedback/concurrent_jobs.py): a folder of the Cortex user's
 beside the job folders, and in it a file for each case, locked by the job that answers it, which holds the records
 of the jobs on that case one line each: `[job, time, tag]`, and `[job, time, null]` when the job's report is written.
+Each line begins with a line break, so that one a kill or a full disk cut short ends there.
 """
 
 from __future__ import annotations
@@ -60,7 +61,9 @@ def _private(found: os.stat_result) -> bool:
 
 def file_name(report: Report, parameters: object) -> str:
     organisation = parameters.get("organisation") if isinstance(parameters, dict) else None
-    key = json.dumps([report.kind, report.id, organisation if isinstance(organisation, str) else ""])
+    # The case's number too: two TheHive that answer to one Cortex may give a case the same id, in organisations
+    # named alike.
+    key = json.dumps([report.kind, report.id, report.number, organisation if isinstance(organisation, str) else ""])
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
 
@@ -162,7 +165,7 @@ def read(name: str) -> list[list]:
 
 
 def lines(journal: int) -> list[list]:
-    """The file's readable lines; one a kill cut short, or one no job wrote, is passed over."""
+    """The file's readable lines; one a kill or a full disk cut short, or one no job wrote, is passed over."""
     chunks, offset = [], 0
     try:
         while chunk := os.pread(journal, 1 << 16, offset):
@@ -171,7 +174,7 @@ def lines(journal: int) -> list[list]:
     except OSError:
         return []
     found = []
-    for line in b"".join(chunks).decode("ascii", "replace").split("\n")[:-1]:
+    for line in b"".join(chunks).decode("ascii", "replace").split("\n"):
         try:
             token, at, tag = json.loads(line)
         except (ValueError, TypeError):

@@ -22,6 +22,12 @@ from feedback.case import Report
 from feedback.shapes import Shape, replaced
 from feedback.tags import ACKNOWLEDGED, ACKNOWLEDGED_AT, TAG_OPERATION, UNSURE, notified_addresses, timed_records
 
+UNWRITTEN = (
+    "This job could not write its records beside the other jobs' in {folder} ({reason}): a second click before"
+    " TheHive adds its tags would mail its reporters again. Wait for them to show on the {kind} before running the"
+    " responder on it again."
+)
+
 _held: list[Turn] = []
 
 
@@ -29,13 +35,21 @@ class Turn:
     """This job's turn on its case: the case with the records of the jobs before it, and where its own go."""
 
     def __init__(
-        self, report: Report, journal: int | None = None, notes: Iterable[str] = (), taken: Iterable[str] = ()
+        self,
+        report: Report,
+        journal: int | None = None,
+        notes: Iterable[str] = (),
+        taken: Iterable[str] = (),
+        folder: str = "",
     ) -> None:
-        """`taken`: the records of the jobs before it that the case does not show, now among the report's tags."""
+        """`taken`: the records of the jobs before it that the case does not show, now among the report's tags;
+        `folder`: where the journal is, for the warning that one of its records could not be written there."""
         self.report = report
         self.notes = list(notes)
         self.taken = list(taken)
         self._journal = journal
+        self._folder = folder
+        self._unwritten = ""  # why a record could not be written beside the others, if one could not
         self._token = f"{os.getpid()}.{time.time_ns()}"
         if journal is not None:
             _held.append(self)
@@ -43,6 +57,9 @@ class Turn:
     def recorded(self, outcome: Shape) -> Shape:
         """The job's outcome (its report's `operations`), with the records it took from the jobs before it: TheHive
         may never add those jobs' own (a report Cortex could not read), and past RECENT they would count no more."""
+        if self._unwritten:
+            unwritten = UNWRITTEN.format(kind=self.report.kind, folder=self._folder, reason=self._unwritten)
+            outcome = replaced(outcome, full={**outcome.full, "warnings": [*outcome.full["warnings"], unwritten]})
         if not self.taken:
             return outcome
         operation, there = TAG_OPERATION[self.report.kind], {item["tag"] for item in outcome.operations}
@@ -64,11 +81,13 @@ class Turn:
         if self._journal is None:
             return
         at = round(time.time(), 3)
-        lines = "".join(json.dumps([self._token, at, tag], ensure_ascii=True) + "\n" for tag in tags)
+        # Each line begins with its own line break: one a kill or a full disk cut short never runs into the next.
+        left = "".join("\n" + json.dumps([self._token, at, tag], ensure_ascii=True) for tag in tags).encode("ascii")
         try:
-            os.write(self._journal, lines.encode("ascii"))
-        except OSError:  # the report holds the record all the same; only a job started meanwhile would miss it
-            pass
+            while left:
+                left = left[os.write(self._journal, left) :]
+        except OSError as failure:  # the report holds the record all the same; a job started meanwhile would not
+            self._unwritten = self._unwritten or failure.strerror or type(failure).__name__
 
 
 def end_turns() -> None:
@@ -109,7 +128,7 @@ def take_turn(report: Report, parameters: object, deadline: float, dry_run: bool
             f" to have them mailed again, run the responder after {time.strftime('%H:%M:%S', time.gmtime(until))}"
             " UTC, when that job's records count no more."
         )
-    return Turn(_with_records(report, taken), journal, notes, taken)
+    return Turn(_with_records(report, taken), journal, notes, taken, folder)
 
 
 def _no_lock(report: Report, folder: str, reason: str) -> str:

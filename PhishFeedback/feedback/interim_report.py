@@ -61,10 +61,12 @@ class InterimReport:
         failed_tag: str,
         sent_record: str,
         keep: Callable[[Iterable[str]], None],
+        taken: Sequence[str] = (),
     ) -> None:
         """`sent_record`: where the way out shows what it took (feedback/way_out.py), for the analyst to look; `keep`
-        keeps each record for a job on the same case that starts before TheHive adds them (feedback/concurrent_jobs.py).
-        """
+        keeps each record for a job on the same case that starts before TheHive adds them, and `taken` are the records
+        of such jobs before this one that the case does not show (feedback/concurrent_jobs.py): TheHive may never add
+        them, so a kill keeps them too."""
         # The acknowledgement records only whom it reached (feedback/tags.py `acknowledgement_operations`).
         self.verdict = None if decision.message == ACKNOWLEDGEMENT else decision.verdict
         self.operation = TAG_OPERATION[kind]
@@ -80,7 +82,8 @@ class InterimReport:
             else {}
         )
         self.named = {self._tag(tag): tag for tag in (sent_tag, failed_tag)} if self.verdict is not None else {}
-        self.records: list[str] = []
+        self.records = [self._tag(tag) for tag in dict.fromkeys(taken)]
+        self.carried = len(self.records)
         self.maybe: list[str] = []  # whose message the service had whole and never answered
         self.sent_record = sent_record
         self.keep = keep
@@ -114,7 +117,7 @@ class InterimReport:
         return self.verdict is not None
 
     def _write(self) -> None:
-        if not self.records:
+        if len(self.records) == self.carried:  # nothing of this job's own on record
             try:
                 write_output(self._nothing_accepted())
             except OSError:

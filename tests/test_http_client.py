@@ -204,7 +204,7 @@ LOCATIONS = {
     "http://127.0.0.1:9/elsewhere?key=x": " to http://127.0.0.1",
     "http://[::1/elsewhere": "",
     "https://[::1]:8443/x": " to https://[::1]",
-    "http://[::1]x]:80/": " to http://[::1]",
+    "http://[::1]x]:80/": "",
 }
 
 

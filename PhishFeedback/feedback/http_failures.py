@@ -154,8 +154,11 @@ def _towards(location: str | None) -> str:
         return ""
     written = target.netloc.rpartition("@")[2]  # no user or password
     host = written[: written.find("]") + 1] if written.startswith("[") else written.partition(":")[0]  # no port
+    port = written[len(host) :]
     if host.strip("[]").lower() != target.hostname or not target.scheme.isalpha() or len(host) > 253:
         return ""  # no host, or one the parser reads otherwise than it is written (Python 3.9 takes "h:[80]")
+    if port and not (port[0] == ":" and (port[1:] or "0").isdecimal()):
+        return ""  # "[::1]x]:80", which Python 3.14's parser refuses and those before it read as "[::1]"
     if not host.isprintable():
         return ""  # no host name holds a control character: a terminal's escape, written for the analyst's screen
     return f" to {target.scheme}://{host}"

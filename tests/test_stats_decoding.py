@@ -155,9 +155,17 @@ def test_a_page_nested_past_the_bound_is_refused(levels, decoder):
     )
 
 
-def test_a_value_nested_past_the_stack_where_nothing_is_read_is_refused_in_one_sentence(decoder):
-    with pytest.raises(PastBound, match="nested deeper than 32 levels"):
-        decoder(b'[{"description": ' + b"[" * 100_000 + b"]" * 100_000 + b', "title": "Phishing report: x"}]')
+def test_a_value_nested_past_the_stack_where_nothing_is_read_is_refused_in_one_sentence_or_skipped_unread(decoder):
+    """json recurses into it, as msgspec's skipping of it does before Python 3.14, whose guard measures the C stack
+    and lets msgspec skip it whole: the page is then read without it."""
+    body = b'[{"description": ' + b"[" * 100_000 + b"]" * 100_000 + b', "title": "Phishing report: x"}]'
+    try:
+        kept = decoder(body)
+    except PastBound as refused:
+        assert "nested deeper than 32 levels" in str(refused)
+    else:
+        assert decoding._CASES is not None  # json never skips a value
+        assert [(case.get("title"), "description" in case) for case in kept] == [("Phishing report: x", False)]
 
 
 def test_the_nesting_of_an_answer_that_is_no_json_is_counted_no_further_than_the_bound():

@@ -190,39 +190,6 @@ def age_records(job_directory: Path, minutes: float = 16) -> None:
         os.utime(journal, (past, past))
 
 
-def shift_records(job_directory: Path, minutes: float) -> None:
-    """The records the jobs wrote beside their reports, each as written so many minutes earlier, in the same file: a
-    job may still hold it."""
-    for journal in shared_folder(job_directory).iterdir():
-        lines = [json.loads(line) for line in journal.read_text().splitlines() if line]
-        with open(journal, "r+") as file:
-            file.truncate(0)
-            file.write("".join("\n" + json.dumps([job, at - minutes * 60, tag]) for job, at, tag in lines))
-        past = time.time() - minutes * 60
-        os.utime(journal, (past, past))
-
-
-def test_the_records_of_a_job_killed_long_after_its_last_one_count_until_cortex_would_have_ended_it(
-    tmp_path, job_config, cortex, smtp
-):
-    """Its server stalled for a quarter of an hour after alice's message, then the job was killed without a word:
-    TheHive adds its records seconds later. A job on another case meanwhile keeps the file, and one on this case
-    started in those seconds mails only bob."""
-    smtp.faults = Faults(rcpt_delay_for={BOB: 40.0})
-    case = thehive4_case("Spam", [ALICE, BOB])
-    first, folder = started_and_sending(tmp_path, case, job_config(smtp_timeout=60), smtp)
-    shift_records(tmp_path, minutes=16)
-    first.send_signal(signal.SIGKILL)
-    finish_job(first, folder)
-    smtp.faults = Faults()
-    assert cortex(another_case(thehive4_case("Spam", [CAROL]))).success
-
-    again = cortex(case)
-
-    assert again.success, again.error
-    assert smtp.recipients() == [ALICE, CAROL, BOB]
-
-
 def journal_of(job_directory: Path, case: dict) -> Path:
     """The case's file where the jobs meet, named as a job on it names it."""
     report = read_report(case, "thehive:case", "phishFeedback", "Phishing report")
@@ -627,13 +594,9 @@ def test_a_job_that_sent_its_last_message_long_before_it_ended_still_spares_its_
     assert smtp.recipients() == [ALICE, BOB]
 
 
-def test_the_files_of_cases_left_for_longer_than_any_job_and_a_quarter_of_an_hour_go_with_the_next_job(
-    cortex, smtp, tmp_path
-):
-    """Kept as long as the records of a job killed without a word may count: until Cortex would have ended it at the
-    longest jobTimeout, and a quarter of an hour more."""
+def test_the_files_of_cases_left_for_a_quarter_of_an_hour_go_with_the_next_job(cortex, smtp, tmp_path):
     assert cortex(thehive4_case("Spam", [ALICE])).success
-    age_records(tmp_path, minutes=case_journals.KEPT / 60 + 1)
+    age_records(tmp_path)
     [left] = shared_folder(tmp_path).iterdir()
 
     assert cortex(another_case(thehive4_case("Spam", [BOB]))).success

@@ -1,8 +1,7 @@
 """The files where the jobs on one Cortex host meet (feedback/concurrent_jobs.py): a folder of the Cortex user's
 beside the job folders, and in it a file for each case, locked by the job that answers it, which holds the records
-of the jobs on that case one line each: `[job, time, tag]`, and `[job, time, null]` when the job's report is written;
-a job's first line, `[job, time, null]` too, says when Cortex will have ended it at the latest. Each line begins with
-a line break, so that one a kill or a full disk cut short ends there.
+of the jobs on that case one line each: `[job, time, tag]`, and `[job, time, null]` when the job's report is written.
+Each line begins with a line break, so that one a kill or a full disk cut short ends there.
 """
 
 from __future__ import annotations
@@ -18,14 +17,10 @@ from feedback import stopping
 from feedback.case import Report
 from feedback.errors import PhishFeedbackError
 from feedback.job_folder import path
-from feedback.pacing import LONGEST_JOB_TIMEOUT, STOP_GRACE
 
 # How long after a job's last line its records count for the next job, where the case does not show them: TheHive
 # adds them seconds after the job ends; what it never added (a report Cortex could not read) still went out.
 RECENT = 15 * 60
-# How long a case's file is kept once no job wrote in it: the records of a job killed without a word count until
-# Cortex would have ended it, and RECENT more.
-KEPT = RECENT + LONGEST_JOB_TIMEOUT * 60 + STOP_GRACE
 # How often a job waiting for another looks again, in seconds.
 POLL = 0.2
 
@@ -130,9 +125,9 @@ def _opened(name: str, flags: int) -> int:
 
 
 def clean(folder: str, own: str) -> None:
-    """The files of cases no job answered for KEPT seconds removed, each under its lock: a job that opened one
+    """The files of cases no job answered for RECENT seconds removed, each under its lock: a job that opened one
     meanwhile finds it gone once it has the lock, and makes it again."""
-    earliest = time.time() - KEPT
+    earliest = time.time() - RECENT
     try:
         entries = [entry for entry in os.scandir(folder) if entry.path != own]
     except OSError:

@@ -19,7 +19,6 @@ from collections.abc import Iterable
 
 from feedback import case_journals, errors
 from feedback.case import Report
-from feedback.pacing import STOP_GRACE, TIME_BUDGET_SHARE
 from feedback.shapes import Shape, replaced
 from feedback.tags import ACKNOWLEDGED, ACKNOWLEDGED_AT, TAG_OPERATION, UNSURE, notified_addresses, timed_records
 
@@ -42,11 +41,9 @@ class Turn:
         notes: Iterable[str] = (),
         taken: Iterable[str] = (),
         folder: str = "",
-        ends_by: float = 0.0,
     ) -> None:
         """`taken`: the records of the jobs before it that the case does not show, now among the report's tags;
-        `folder`: where the journal is, for the warning that one of its records could not be written there; `ends_by`:
-        when Cortex will have ended the job at the latest, the journal's first line, should a kill leave no last."""
+        `folder`: where the journal is, for the warning that one of its records could not be written there."""
         self.report = report
         self.notes = list(notes)
         self.taken = list(taken)
@@ -56,7 +53,6 @@ class Turn:
         self._token = f"{os.getpid()}.{time.time_ns()}"
         if journal is not None:
             _held.append(self)
-            self._append((None,), ends_by)
 
     def recorded(self, outcome: Shape) -> Shape:
         """The job's outcome (its report's `operations`), with the records it took from the jobs before it: TheHive
@@ -81,10 +77,10 @@ class Turn:
             os.close(self._journal)
             self._journal = None
 
-    def _append(self, tags: Iterable[str | None], at: float = 0.0) -> None:
+    def _append(self, tags: Iterable[str | None]) -> None:
         if self._journal is None:
             return
-        at = round(at or time.time(), 3)
+        at = round(time.time(), 3)
         # Each line begins with its own line break: one a kill or a full disk cut short never runs into the next.
         left = "".join("\n" + json.dumps([self._token, at, tag], ensure_ascii=True) for tag in tags).encode("ascii")
         try:
@@ -113,8 +109,7 @@ def take_turn(report: Report, parameters: object, deadline: float, dry_run: bool
         if dry_run:
             return Turn(_with_records(report, _taken(report, case_journals.read(name))[0]))
         case_journals.clean(folder, name)
-        left = deadline - time.monotonic()
-        until, ends_by = time.monotonic() + left / 2, time.time() + left / TIME_BUDGET_SHARE + STOP_GRACE
+        until = time.monotonic() + (deadline - time.monotonic()) / 2
         journal, waited = case_journals.locked(name, until, report.kind)
     except case_journals.NoLock as failure:
         return Turn(report, notes=[_no_lock(report, failure.where, str(failure))])
@@ -133,7 +128,7 @@ def take_turn(report: Report, parameters: object, deadline: float, dry_run: bool
             f" to have them mailed again, run the responder after {time.strftime('%H:%M:%S', time.gmtime(until))}"
             " UTC, when that job's records count no more."
         )
-    return Turn(_with_records(report, taken), journal, notes, taken, folder, ends_by)
+    return Turn(_with_records(report, taken), journal, notes, taken, folder)
 
 
 def _no_lock(report: Report, folder: str, reason: str) -> str:
@@ -153,23 +148,19 @@ def _taken(report: Report, lines: list[list]) -> tuple[list[str], set[str], floa
     or `feedback_ack_at`, or else its `feedback_unsure`). TheHive 3.5 adds a job's tags one by one; where the case
     shows that record, a tag of the same job that is missing was taken off by an analyst, to have the reporter
     mailed again."""
-    ended: dict[str, float] = {}
-    ends_by: dict[str, float] = {}  # a job's first line: when Cortex will have ended it at the latest
+    last: dict[str, float] = {}
     jobs: dict[str, list[str]] = {}
     # The verdict's feedback reads no acknowledgement's record; the acknowledgement (no verdict) reads them all.
     unread = (ACKNOWLEDGED, ACKNOWLEDGED_AT) if report.verdict else ()
     for token, at, tag in lines:
-        if token not in jobs and tag is None:
-            ends_by[token] = at
-        # A job's last line ends it; one a kill left without that line ended when Cortex would have ended it.
-        ended[token] = at if tag is None else max(at, ends_by.get(token, at))
+        last[token] = at
         tags = jobs.setdefault(token, [])
         if tag is not None and tag.partition(":")[0] not in unread:
             tags.append(tag)
     shown, unsure = timed_records(report.tags), notified_addresses(report.tags, UNSURE)
     earliest, taken, named, until = time.time() - case_journals.RECENT, [], set(), 0.0
     for token, tags in jobs.items():
-        if ended[token] < earliest:
+        if last[token] < earliest:
             continue
         read = [(tag, *_read(tag)) for tag in tags]
         timed = {address for _, address, record in read if record is not None}
@@ -177,7 +168,7 @@ def _taken(report: Report, lines: list[list]) -> tuple[list[str], set[str], floa
         counted = [(tag, address) for tag, address, _ in read if address not in applied]
         taken += [tag for tag, _ in counted]
         named |= {address for _, address in counted}
-        until = max(until, ended[token] + case_journals.RECENT) if counted else until
+        until = max(until, last[token] + case_journals.RECENT) if counted else until
     return taken, named, until
 
 

@@ -12,10 +12,6 @@ from feedback.shapes import shape
 
 # Share of Cortex's jobTimeout the responder allows itself, so that it reports before Cortex kills it.
 TIME_BUDGET_SHARE = 0.8
-# The longest jobTimeout the responder takes, in minutes; and the seconds Cortex gives a job it stops at its
-# jobTimeout to end (the process runner's SIGTERM, then its reading of the report).
-LONGEST_JOB_TIMEOUT = 24 * 60
-STOP_GRACE = 60
 # TheHive may use at most this share of the job's time left. What it is asked for (observables, merged alerts)
 # only adds to what the tags may already say, while delivery needs the rest for its own retries (smtp_retries
 # attempts of up to smtp_timeout each, with pauses): a TheHive slower than that is treated as one that is down.

@@ -20,7 +20,7 @@ from feedback.items import WHERE, ConfigError, Items
 from feedback.logo import read_logo
 from feedback.message_settings import MessageSettings
 from feedback.microsoft.settings import GraphSettings, graph_settings
-from feedback.pacing import LONGEST_JOB_TIMEOUT, TIME_BUDGET_SHARE, Limits
+from feedback.pacing import TIME_BUDGET_SHARE, Limits
 from feedback.placeholders import check_overrides
 from feedback.plan import Audience
 from feedback.reach import read_reach
@@ -58,7 +58,7 @@ def read_settings(config: object, parameters: object) -> Settings:
     items = Items(config)
     sender_name, sender_address = _mailbox("from", items.text("from", required=True), "sender")
     delivery = items.choice("delivery", tuple(WAYS_OUT), "smtp")
-    job_timeout = items.number("jobTimeout", 30, low=1, high=LONGEST_JOB_TIMEOUT)
+    job_timeout = items.number("jobTimeout", 30, low=1, high=24 * 60)
     # Whom TLS trusts, Cortex's proxies, the wait for an answer: one value for every party the job reaches.
     reach = read_reach(items)
     auto_language, languages = read_language_item(items.text("language") or "en")

@@ -190,6 +190,88 @@ def age_records(job_directory: Path, minutes: float = 16) -> None:
         os.utime(journal, (past, past))
 
 
+def shift_records(job_directory: Path, minutes: float) -> None:
+    """The records the jobs wrote beside their reports, each as written so many minutes earlier, in the same file: a
+    job may still hold it."""
+    for journal in shared_folder(job_directory).iterdir():
+        lines = [json.loads(line) for line in journal.read_text().splitlines() if line]
+        with open(journal, "r+") as file:
+            file.truncate(0)
+            file.write("".join("\n" + json.dumps([job, at - minutes * 60, tag]) for job, at, tag in lines))
+        past = time.time() - minutes * 60
+        os.utime(journal, (past, past))
+
+
+def test_the_records_of_a_job_killed_long_after_its_last_one_count_from_the_next_job_on_the_cases_files(
+    tmp_path, job_config, cortex, smtp
+):
+    """Its server stalled for a quarter of an hour after alice's message, then the job was killed without a word:
+    TheHive adds its records seconds later. A job on another case meanwhile keeps the case's file, and one on this
+    case started in those seconds mails only bob."""
+    smtp.faults = Faults(rcpt_delay_for={BOB: 40.0})
+    case = thehive4_case("Spam", [ALICE, BOB])
+    first, folder = started_and_sending(tmp_path, case, job_config(smtp_timeout=60), smtp)
+    shift_records(tmp_path, minutes=16)
+    first.send_signal(signal.SIGKILL)
+    finish_job(first, folder)
+    smtp.faults = Faults()
+    assert cortex(another_case(thehive4_case("Spam", [CAROL]))).success
+
+    again = cortex(case)
+
+    assert again.success, again.error
+    assert smtp.recipients() == [ALICE, CAROL, BOB]
+    [counted] = again.output["full"]["warnings"]
+    assert counted.startswith(f"{ALICE}: counted as notified by a Phish_Feedback job on this case")
+
+
+def test_the_records_of_a_killed_job_count_no_more_a_quarter_of_an_hour_after_the_next_job_on_its_case(
+    tmp_path, job_config, cortex, smtp
+):
+    """That job ended it, once it held the lock the kill released: an analyst who then takes alice's tags off, to have
+    her mailed again, waits no longer than after a job that ended of itself."""
+    smtp.faults = Faults(rcpt_delay_for={BOB: 40.0})
+    case = thehive4_case("Spam", [ALICE, BOB])
+    first, folder = started_and_sending(tmp_path, case, job_config(smtp_timeout=60), smtp)
+    first.send_signal(signal.SIGKILL)
+    finish_job(first, folder)
+    smtp.faults = Faults()
+    recorded = apply_operations(case, cortex(case))
+    recorded["tags"] = [tag for tag in recorded["tags"] if ALICE not in tag or tag.startswith("user_email:")]
+    shift_records(tmp_path, minutes=16)
+
+    again = cortex(recorded)
+
+    assert again.success, again.error
+    assert smtp.recipients() == [ALICE, BOB, ALICE]
+
+
+def test_records_written_a_few_bytes_at_a_time_are_read_whole_and_a_refused_one_is_told_with_its_reason(
+    tmp_path, monkeypatch
+):
+    """A disk that takes a few bytes of each write, then none (no root needed, unlike a small file system)."""
+    name = tmp_path / "case"
+    journal = os.open(name, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    write, room = os.write, [80]
+
+    def short(fd: int, data: bytes) -> int:
+        if not room[0]:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        taken = write(fd, data[: min(7, room[0])])
+        room[0] -= taken
+        return taken
+
+    monkeypatch.setattr(os, "write", short)
+    assert case_journals.append(journal, "1.1", ["feedback_sent:a@example.org"]) == ""
+    assert case_journals.append(journal, "1.1", ["feedback_sent:b@example.org"]) == "No space left on device"
+    room[0] = 10**6
+    assert case_journals.append(journal, "1.1", ["feedback_sent:c@example.org", None]) == ""
+
+    found = case_journals.lines(journal)
+    os.close(journal)
+    assert [tag for _, _, tag in found] == ["feedback_sent:a@example.org", "feedback_sent:c@example.org", None]
+
+
 def journal_of(job_directory: Path, case: dict) -> Path:
     """The case's file where the jobs meet, named as a job on it names it."""
     report = read_report(case, "thehive:case", "phishFeedback", "Phishing report")

@@ -1,7 +1,8 @@
 """The files where the jobs on one Cortex host meet (feedback/concurrent_jobs.py): a folder of the Cortex user's
 beside the job folders, and in it a file for each case, locked by the job that answers it, which holds the records
 of the jobs on that case one line each: `[job, time, tag]`, and `[job, time, null]` when the job's report is written.
-Each line begins with a line break, so that one a kill or a full disk cut short ends there.
+A job a kill ended has no such line: whoever next holds the lock, which the kill released, writes it then. Each line
+begins with a line break, so that one a kill or a full disk cut short ends there.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import os
 import stat
 import time
+from collections.abc import Iterable
 
 from feedback import stopping
 from feedback.case import Report
@@ -21,6 +23,8 @@ from feedback.job_folder import path
 # How long after a job's last line its records count for the next job, where the case does not show them: TheHive
 # adds them seconds after the job ends; what it never added (a report Cortex could not read) still went out.
 RECENT = 15 * 60
+# The form of the lines, in the files' names.
+FORM = 2
 # How often a job waiting for another looks again, in seconds.
 POLL = 0.2
 
@@ -61,9 +65,11 @@ def _private(found: os.stat_result) -> bool:
 
 def file_name(report: Report, parameters: object) -> str:
     organisation = parameters.get("organisation") if isinstance(parameters, dict) else None
-    # The case's number too: two TheHive that answer to one Cortex may give a case the same id, in organisations
-    # named alike.
-    key = json.dumps([report.kind, report.id, report.number, organisation if isinstance(organisation, str) else ""])
+    # The lines' form first: a job of a version that writes them otherwise has a file of its own. The case's number
+    # too: two TheHive that answer to one Cortex may give a case the same id, in organisations named alike.
+    key = json.dumps(
+        [FORM, report.kind, report.id, report.number, organisation if isinstance(organisation, str) else ""]
+    )
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
 
@@ -126,7 +132,8 @@ def _opened(name: str, flags: int) -> int:
 
 def clean(folder: str, own: str) -> None:
     """The files of cases no job answered for RECENT seconds removed, each under its lock: a job that opened one
-    meanwhile finds it gone once it has the lock, and makes it again."""
+    meanwhile finds it gone once it has the lock, and makes it again. One that holds a job a kill ended is kept,
+    that job ended now (`end_the_killed`): TheHive may not have added its records yet."""
     earliest = time.time() - RECENT
     try:
         entries = [entry for entry in os.scandir(folder) if entry.path != own]
@@ -139,17 +146,48 @@ def clean(folder: str, own: str) -> None:
         except OSError:
             continue
         try:
-            journal = _opened(entry.path, os.O_RDONLY)
+            journal = _opened(entry.path, os.O_RDWR | os.O_APPEND)
         except NoLock:
             continue
         try:
             # No job holds it, and none came since.
             if _locks(journal, entry.path) and os.fstat(journal).st_mtime < earliest:
-                os.unlink(entry.path)
+                if not end_the_killed(journal, lines(journal)):
+                    os.unlink(entry.path)
         except (OSError, NoLock):  # another job removed it first; a file system without locks keeps its files
             pass
         finally:
             os.close(journal)
+
+
+def append(journal: int, job: str, tags: Iterable[str | None]) -> str:
+    """The lines of `job`'s `tags`, stamped now; why they could not all be written, or ''."""
+    at = round(time.time(), 3)
+    # Each line begins with its own line break: one a kill or a full disk cut short never runs into the next.
+    left = "".join("\n" + json.dumps([job, at, tag], ensure_ascii=True) for tag in tags).encode("ascii")
+    try:
+        while left:
+            left = left[os.write(journal, left) :]
+    except OSError as failure:
+        return failure.strerror or type(failure).__name__
+    return ""
+
+
+def killed(found: list[list]) -> list[str]:
+    """The jobs whose last line is no end line: a kill ended them, or they still run (only a job holding the lock
+    knows they do not)."""
+    last = {job: tag for job, _, tag in found}
+    return [job for job, tag in last.items() if tag is not None]
+
+
+def end_the_killed(journal: int, found: list[list]) -> list[str]:
+    """The jobs a kill ended, ended now in the file whose lock this job holds: the kill released that lock, and their
+    records count RECENT more, for TheHive may not have added them yet (it never adds them once a kill ended the
+    job long after its last record, as a slow mail server can have it). Those jobs."""
+    ended = killed(found)
+    for job in ended:
+        append(journal, job, (None,))  # unwritten, the next holder of the lock writes it
+    return ended
 
 
 def read(name: str) -> list[list]:

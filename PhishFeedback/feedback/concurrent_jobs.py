@@ -12,7 +12,6 @@ case does not show yet. The docker runner mounts each job folder alone, so there
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterable
@@ -68,26 +67,17 @@ class Turn:
 
     def record(self, tags: Iterable[str]) -> None:
         """The records the job's report now holds, for a job on the same case that starts before TheHive adds them."""
-        self._append(tags)
+        if self._journal is not None:
+            # The report holds them all the same; a job started meanwhile would not know of them.
+            self._unwritten = self._unwritten or case_journals.append(self._journal, self._token, tags)
 
     def end(self) -> None:
-        """The job's report is written: the next job counts the records from now, and may have the case."""
+        """The job's report is written: the next job counts the records from now, and may have the case (an end line
+        unwritten, the next job that holds the lock writes it)."""
         if self._journal is not None:
-            self._append((None,))
+            case_journals.append(self._journal, self._token, (None,))
             os.close(self._journal)
             self._journal = None
-
-    def _append(self, tags: Iterable[str | None]) -> None:
-        if self._journal is None:
-            return
-        at = round(time.time(), 3)
-        # Each line begins with its own line break: one a kill or a full disk cut short never runs into the next.
-        left = "".join("\n" + json.dumps([self._token, at, tag], ensure_ascii=True) for tag in tags).encode("ascii")
-        try:
-            while left:
-                left = left[os.write(self._journal, left) :]
-        except OSError as failure:  # the report holds the record all the same; a job started meanwhile would not
-            self._unwritten = self._unwritten or failure.strerror or type(failure).__name__
 
 
 def end_turns() -> None:
@@ -113,7 +103,9 @@ def take_turn(report: Report, parameters: object, deadline: float, dry_run: bool
         journal, waited = case_journals.locked(name, until, report.kind)
     except case_journals.NoLock as failure:
         return Turn(report, notes=[_no_lock(report, failure.where, str(failure))])
-    taken, named, until = _taken(report, case_journals.lines(journal))
+    found = case_journals.lines(journal)
+    case_journals.end_the_killed(journal, found)
+    taken, named, until = _taken(report, found)
     notes = []
     if waited:
         took = "under a second" if waited < 1 else f"{waited:.0f} s"
@@ -157,6 +149,8 @@ def _taken(report: Report, lines: list[list]) -> tuple[list[str], set[str], floa
         tags = jobs.setdefault(token, [])
         if tag is not None and tag.partition(":")[0] not in unread:
             tags.append(tag)
+    for token in case_journals.killed(lines):  # or still running, for a dry run, which holds no lock: ended now
+        last[token] = time.time()
     shown, unsure = timed_records(report.tags), notified_addresses(report.tags, UNSURE)
     earliest, taken, named, until = time.time() - case_journals.RECENT, [], set(), 0.0
     for token, tags in jobs.items():

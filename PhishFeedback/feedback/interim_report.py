@@ -66,7 +66,7 @@ class InterimReport:
         """`sent_record`: where the way out shows what it took (feedback/way_out.py), for the analyst to look; `keep`
         keeps each record for a job on the same case that starts before TheHive adds them, and `taken` are the records
         of such jobs before this one that the case does not show (feedback/concurrent_jobs.py): TheHive may never add
-        them, so a kill keeps them too."""
+        them, so a kill keeps them too, once a record of this job's own is in the report."""
         # The acknowledgement records only whom it reached (feedback/tags.py `acknowledgement_operations`).
         self.verdict = None if decision.message == ACKNOWLEDGEMENT else decision.verdict
         self.operation = TAG_OPERATION[kind]

@@ -30,13 +30,18 @@ def quoted(text: str) -> str:
     """
     if "\\\\" in text:
         text = _patterns()[2].sub(lambda _: DEFANGED_BACKSLASH, text)  # the text as is, not a template
-    if "://" in text:
-        pieces = text.split("://")
-        text = DEFANGED_SCHEME.join([*map(_scheme_defanged, pieces[:-1]), pieces[-1]])
+    if "://" in text:  # a '[://]' stays as it is: defanged already, so that quoting twice changes nothing
+        text = DEFANGED_SCHEME.join(map(_schemes_defanged, text.split(DEFANGED_SCHEME)))
     if not any(dot in text for dot in DOTS):
         return text
     words, dot, _ = _patterns()
     return words.sub(lambda found: _word_defanged(found.group(), dot), text)
+
+
+def _schemes_defanged(text: str) -> str:
+    """Every '://' of the text bracketed, and the http or https before it written hxxp or hxxps."""
+    pieces = text.split("://")
+    return DEFANGED_SCHEME.join([*map(_scheme_defanged, pieces[:-1]), pieces[-1]])
 
 
 def _scheme_defanged(piece: str) -> str:

@@ -23,7 +23,8 @@ from feedback.job_folder import path
 # How long after a job's last line its records count for the next job, where the case does not show them: TheHive
 # adds them seconds after the job ends; what it never added (a report Cortex could not read) still went out.
 RECENT = 15 * 60
-# The form of the lines, in the files' names.
+# The form of the lines, in the files' names: one more at each change of it, so that a copy of the responder that
+# reads them otherwise never shares a file with this one.
 FORM = 2
 # How often a job waiting for another looks again, in seconds.
 POLL = 0.2
@@ -150,8 +151,12 @@ def clean(folder: str, own: str) -> None:
         except NoLock:
             continue
         try:
-            # No job holds it, and none came since.
-            if _locks(journal, entry.path) and os.fstat(journal).st_mtime < earliest:
+            if not _locks(journal, entry.path):  # a job holds it
+                continue
+            # None came since, and it is still the file of that name (another cleaning job may have removed it, and
+            # a job made it again).
+            found = os.fstat(journal)
+            if found.st_mtime < earliest and found.st_ino == os.stat(entry.path).st_ino:
                 if not end_the_killed(journal, lines(journal)):
                     os.unlink(entry.path)
         except (OSError, NoLock):  # another job removed it first; a file system without locks keeps its files
@@ -173,7 +178,7 @@ def append(journal: int, job: str, tags: Iterable[str | None]) -> str:
     return ""
 
 
-def killed(found: list[list]) -> list[str]:
+def unended(found: list[list]) -> list[str]:
     """The jobs whose last line is no end line: a kill ended them, or they still run (only a job holding the lock
     knows they do not)."""
     last = {job: tag for job, _, tag in found}
@@ -184,7 +189,7 @@ def end_the_killed(journal: int, found: list[list]) -> list[str]:
     """The jobs a kill ended, ended now in the file whose lock this job holds: the kill released that lock, and their
     records count RECENT more, for TheHive may not have added them yet (it never adds them once a kill ended the
     job long after its last record, as a slow mail server can have it). Those jobs."""
-    ended = killed(found)
+    ended = unended(found)
     for job in ended:
         append(journal, job, (None,))  # unwritten, the next holder of the lock writes it
     return ended

@@ -149,7 +149,7 @@ def _taken(report: Report, lines: list[list]) -> tuple[list[str], set[str], floa
         tags = jobs.setdefault(token, [])
         if tag is not None and tag.partition(":")[0] not in unread:
             tags.append(tag)
-    for token in case_journals.killed(lines):  # or still running, for a dry run, which holds no lock: ended now
+    for token in case_journals.unended(lines):  # or still running, for a dry run, which holds no lock: ended now
         last[token] = time.time()
     shown, unsure = timed_records(report.tags), notified_addresses(report.tags, UNSURE)
     earliest, taken, named, until = time.time() - case_journals.RECENT, [], set(), 0.0

@@ -62,7 +62,7 @@ class Turn:
         if not self.taken:
             return outcome
         operation, there = TAG_OPERATION[self.report.kind], {item["tag"] for item in outcome.operations}
-        carried = [{"type": operation, "tag": tag} for tag in dict.fromkeys(self.taken) if tag not in there]
+        carried = [{"type": operation, "tag": tag} for tag in self.taken if tag not in there]
         return replaced(outcome, operations=[*outcome.operations, *carried])
 
     def record(self, tags: Iterable[str]) -> None:
@@ -163,7 +163,7 @@ def _taken(report: Report, lines: list[list]) -> tuple[list[str], set[str], floa
         taken += [tag for tag, _ in counted]
         named |= {address for _, address in counted}
         until = max(until, last[token] + case_journals.RECENT) if counted else until
-    return taken, named, until
+    return list(dict.fromkeys(taken)), named, until  # two jobs may have written the same record
 
 
 def _read(tag: str) -> tuple[str, tuple[str, tuple[str, ...]] | None]:

@@ -82,7 +82,7 @@ class InterimReport:
             else {}
         )
         self.named = {self._tag(tag): tag for tag in (sent_tag, failed_tag)} if self.verdict is not None else {}
-        self.records = [self._tag(tag) for tag in dict.fromkeys(taken)]
+        self.records = [self._tag(tag) for tag in taken]
         self.carried = len(self.records)
         self.maybe: list[str] = []  # whose message the service had whole and never answered
         self.sent_record = sent_record

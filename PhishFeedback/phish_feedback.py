@@ -40,6 +40,7 @@ from feedback.settings import read_settings
 from feedback.stopping import end_process
 from feedback.tags import record_time
 from feedback.thehive.observables import observables_for
+from feedback.thehive.running_jobs import listed_jobs
 from feedback.transports import transport_for
 
 
@@ -53,7 +54,8 @@ def respond(job: CortexJob) -> Outcome:
     deadline = time.monotonic() + settings.time_budget
     data = job.get_param("data")
     report = read_report(data, job.data_type, settings.custom_field, settings.title_prefix, settings.audience.flavour)
-    turn = take_turn(report, job.get_param("parameters"), deadline, settings.dry_run)  # after any other job on it
+    others = listed_jobs(settings.thehive, settings.time_budget)  # where the host shows none: TheHive's list
+    turn = take_turn(report, job.get_param("parameters"), deadline, settings.dry_run, others)  # after any other job
     report = turn.report
     observed = observables_for(report, settings.thehive, deadline)
     decision = decide(report, observed.observables, settings.audience, record_time())

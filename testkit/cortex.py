@@ -89,9 +89,11 @@ def write_job(
     tlp: int = 2,
     pap: int = 2,
     parameters: dict | None = None,
+    job_id: str | None = None,
 ) -> Path:
-    """A job folder with input/input.json (and input/cacerts) as Cortex writes them."""
-    job = workdir / f"cortex-job-{next(_jobs)}"
+    """A job folder with input/input.json (and input/cacerts) as Cortex writes them; named, with a `job_id`, as
+    Cortex names it: `cortex-job-<id>-<random digits>`."""
+    job = workdir / (f"cortex-job-{job_id}-{next(_jobs)}" if job_id else f"cortex-job-{next(_jobs)}")
     (job / "input").mkdir(parents=True)
     job_input = {
         "data": data,

@@ -34,6 +34,7 @@ from testkit.container import (
 from testkit.cortex import REPO
 from testkit.records import told, untimed
 from testkit.smtp_server import PASSWORD, USER
+from testkit.thehive_actions import V1, Actions, action, now_ms
 
 # podman's storage is the machine's: each test session builds and removes an image of its own name.
 IMAGE = f"localhost/phish_feedback:test-{os.getpid()}"
@@ -197,6 +198,27 @@ def test_the_job_folder_mounted_as_cortex_kubernetes_runner_does_is_answered(eng
     assert result.success, result.everything_printed()
     assert smtp.recipients() == ["alice@example.org"]
     assert (folder / "output" / "output.json").stat().st_uid == CORTEX_UID
+
+
+@pytest.mark.parametrize("kubernetes", [False, True], ids=["docker", "kubernetes"])
+def test_a_job_in_its_container_counts_the_reporters_of_the_job_thehive_lists_before_it(
+    engine, jobs, job_config, thehive, api, smtp, kubernetes
+):
+    """The job finds its own action by the Cortex job id in its folder's name: the docker runner's mount, or the
+    Kubernetes runner's CORTEX_JOB_FOLDER (docs/exactly-once.md)."""
+    actions = Actions(
+        action("AYfirst", now_ms() - 60_000, ended=now_ms() - 1000, tags=["feedback_sent:alice@example.org"]),
+        action("AYsecond", now_ms() - 2000),
+    )
+    thehive.expect_request(V1, query_string="name=case-actions").respond_with_handler(actions.answer)
+    thehive.expect_request(V1).respond_with_json([])
+    folder = cortex_job_folder(jobs, thehive4_case(), job_config(**api), job_id="AYsecond")
+
+    result = run_container_job(engine, IMAGE, folder, kubernetes=kubernetes).result
+
+    assert result.success, result.everything_printed()
+    assert smtp.recipients() == []
+    assert result.output["full"]["warnings"][0].startswith("alice@example.org: counted as notified")
 
 
 def test_job_folder_given_as_argument_as_cortex_3_does(container_job, smtp):

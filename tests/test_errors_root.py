@@ -39,6 +39,7 @@ SIGNALS = {
     "feedback.smtp.envelopes.SessionOver": "the dry run's session ended by the server, opened again by the transport",
     "feedback.smtp.failures.LoginDeferred": "a 454 at login, retried by the session",
     "feedback.case_journals.NoLock": "no turn on the case to be had on this host, a warning of the caller",
+    "feedback.concurrent_jobs.Unlisted": "the jobs on a case TheHive could not list, a warning or Busy of the caller",
     "feedback.stopping.Stopped": "Cortex's SIGTERM, accounted for by the delivery policy",
     "feedback.stopping.Ending": "what ends the sending by itself, the delivery policy's own halt",
 }

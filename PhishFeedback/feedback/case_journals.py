@@ -34,6 +34,13 @@ class Busy(PhishFeedbackError):
     """Another job on the case was still going when this one had spent half its time waiting for it."""
 
 
+def busy(kind: str) -> Busy:
+    return Busy(
+        f"Another Phish_Feedback job on this {kind} was still going when this one had waited half its time for it,"
+        f" so this one sent nothing. {stopping.WAITED} Only reporters it did not reach are mailed then."
+    )
+
+
 def shared_folder() -> str | None:
     """Where the jobs of this host meet: a folder of this user's alone beside the job folder, in a directory of its
     own (Cortex's job directory) or whose sticky bit keeps each user's entries their own (/tmp); `NoLock` where they
@@ -90,11 +97,7 @@ def locked(name: str, until: float, kind: str) -> tuple[int, float]:
         try:
             while not _locks(journal, name):
                 if time.monotonic() >= until:
-                    raise Busy(
-                        f"Another Phish_Feedback job on this {kind} was still going when this one had waited half its"
-                        f" time for it, so this one sent nothing. {stopping.WAITED} Only reporters it did not reach"
-                        " are mailed then."
-                    )
+                    raise busy(kind)
                 with stopping.waiting(kind):
                     time.sleep(POLL)
                 waited = time.monotonic() - started

@@ -6,8 +6,9 @@ TheHive hands a job the case as it was at the click, and adds the job's records 
 process runner makes every job folder in one directory (its job.directory, /tmp unless set): there a job holds a
 lock for its case while it runs, and writes beside it each record as its interim report makes it. A job waits
 while another holds the lock; once it has it, it counts as recorded what the jobs just before it recorded and its
-case does not show yet. The docker runner mounts each job folder alone, so there no job can see another
-(docs/exactly-once.md).
+case does not show yet. The docker and Kubernetes runners mount each job folder alone: there TheHive's list of the
+case's responder actions, where a job can read it (feedback/thehive/running_jobs.py), says which jobs came before
+and what they recorded (docs/exactly-once.md).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import os
 import time
 from collections.abc import Iterable
 
-from feedback import case_journals, errors
+from feedback import case_journals, errors, stopping
 from feedback.case import Report
-from feedback.shapes import Shape, replaced
+from feedback.shapes import Shape, replaced, shape
 from feedback.tags import ACKNOWLEDGED, ACKNOWLEDGED_AT, TAG_OPERATION, UNSURE, notified_addresses, timed_records
 
 UNWRITTEN = (
@@ -27,7 +28,35 @@ UNWRITTEN = (
     " responder on it again."
 )
 
+# How often a job waiting for another asks TheHive again: TheHive learns that a job ended within 5 s
+# (docs/cortex-and-thehive.md §5b).
+LIST_POLL = 2.0
+TYPE_CHECKING = False  # without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+UNFOLLOWED = (
+    "Another Phish_Feedback job on this {kind} was still going, and TheHive could no longer say whether it had ended,"
+    " so this one sent nothing: {reason}"
+)
+
 _held: list[Turn] = []
+
+
+@shape
+class Others:
+    """The other jobs on the case as a list of them tells (TheHive's, where the host shows none)."""
+
+    running: int  # those that came before this one and have not ended
+    lines: list[list]  # the records of those that ended, as a journal's lines
+
+
+class Unlisted(Exception):
+    """The list of the other jobs could not be read: what that means for this job, and `why`, in whole sentences."""
+
+    def __init__(self, sentences: str, why: str) -> None:
+        super().__init__(sentences)
+        self.why = why
 
 
 class Turn:
@@ -86,15 +115,24 @@ def end_turns() -> None:
         _held.pop().end()
 
 
-def take_turn(report: Report, parameters: object, deadline: float, dry_run: bool) -> Turn:
+def take_turn(
+    report: Report,
+    parameters: object,
+    deadline: float,
+    dry_run: bool,
+    listed: Callable[[Report, float], Others] | None = None,
+) -> Turn:
     """The case's turn, once no other job on this host holds it (waiting at most until half the time left before
     `deadline` is spent), with the records of the jobs just before. A dry run waits for nobody and takes none: it
     only reads what the jobs before it recorded. `parameters`: the job's, whose organisation is part of the case's
-    name (one Cortex may answer several TheHive, whose ids are alike)."""
+    name (one Cortex may answer several TheHive, whose ids are alike). `listed`: where this host shows no other job,
+    what lists them (given the case and the job's deadline), if anything does."""
     try:
         folder = case_journals.shared_folder()
-        if folder is None or not report.id:
+        if not report.id:
             return Turn(report)
+        if folder is None:
+            return _listed_turn(report, listed, deadline, dry_run) if listed else Turn(report)
         name = os.path.join(folder, case_journals.file_name(report, parameters))
         if dry_run:
             return Turn(_with_records(report, _taken(report, case_journals.read(name))[0]))
@@ -106,21 +144,47 @@ def take_turn(report: Report, parameters: object, deadline: float, dry_run: bool
     found = case_journals.lines(journal)
     case_journals.end_the_killed(journal, found)
     taken, named, until = _taken(report, found)
-    notes = []
+    return Turn(_with_records(report, taken), journal, _notes(report, waited, taken, named, until), taken, folder)
+
+
+def _listed_turn(report: Report, listed: Callable[[Report, float], Others], deadline: float, dry_run: bool) -> Turn:
+    """The turn where no job on the host can see another: after the jobs `listed` before this one, with what they
+    recorded. A dry run waits for nobody."""
+    started = time.monotonic()
+    until, waited = started + (deadline - started) / 2, 0.0
+    while True:
+        try:
+            others = listed(report, deadline)
+        except Unlisted as failure:
+            if waited:  # a job known to run before this one may still run
+                raise case_journals.Busy(UNFOLLOWED.format(kind=report.kind, reason=failure.why)) from None
+            return Turn(report, notes=[str(failure)])
+        if not others.running or dry_run:
+            break
+        if time.monotonic() + LIST_POLL >= until:
+            raise case_journals.busy(report.kind)
+        with stopping.waiting(report.kind):
+            time.sleep(LIST_POLL)
+        waited = time.monotonic() - started
+    taken, named, ends = _taken(report, others.lines)
+    return Turn(_with_records(report, taken), notes=_notes(report, waited, taken, named, ends), taken=taken)
+
+
+def _notes(report: Report, waited: float, taken: list[str], named: set[str], until: float) -> list[str]:
     if waited:
         took = "under a second" if waited < 1 else f"{waited:.0f} s"
-        notes.append(
+        return [
             f"Another Phish_Feedback job was answering this {report.kind} when this one started: this one waited"
             f" {took} for it to end, and took those it recorded as recorded."
-        )
-    elif taken:
-        notes.append(
+        ]
+    if taken:
+        return [
             f"{errors.named(sorted(named), str)}: counted as notified by a Phish_Feedback job on this {report.kind}"
             f" whose tags it does not show yet (TheHive adds them seconds after a job ends). If they were taken off"
             f" to have them mailed again, run the responder after {time.strftime('%H:%M:%S', time.gmtime(until))}"
             " UTC, when that job's records count no more."
-        )
-    return Turn(_with_records(report, taken), journal, notes, taken, folder)
+        ]
+    return []
 
 
 def _no_lock(report: Report, folder: str, reason: str) -> str:

@@ -119,7 +119,7 @@ class Api:
         items: list = []
         while True:
             page = [{"_name": "page", "from": len(items), "to": len(items) + PAGE}]
-            answer = self._list(self.call("POST", path, {"query": query + page}), what)
+            answer = self.listed(self.call("POST", path, {"query": query + page}), what)
             items += answer
             if len(items) > most:
                 raise TheHiveError(
@@ -135,13 +135,13 @@ class Api:
             if kind == "alert":
                 alert = self.call("GET", LEGACY_ALERT.format(id=quote(object_id, safe="")), None)
                 artifacts = alert.get("artifacts") if isinstance(alert, dict) else None
-                return read_observables(self._list(artifacts, "observables"))
+                return read_observables(self.listed(artifacts, "observables"))
             query = {"query": {"_parent": {"_type": "case", "_query": {"_id": object_id}}}}
-            return read_observables(self._list(self.call("POST", LEGACY_CASE_SEARCH, query), "observables"))
+            return read_observables(self.listed(self.call("POST", LEGACY_CASE_SEARCH, query), "observables"))
         except Absent as absent:
             raise TheHiveError(absent.args[0]) from None
 
-    def _list(self, answer: object, what: str) -> list:
+    def listed(self, answer: object, what: str) -> list:
         if not isinstance(answer, list):
             raise TheHiveError(
                 f"{self.where} did not answer with a list of {what}. Check that thehive_url points at TheHive."

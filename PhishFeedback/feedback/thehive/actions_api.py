@@ -1,0 +1,90 @@
+"""The responder actions TheHive lists on a case or an alert: which jobs ran on it, whether each ended, and what
+each asked TheHive to tag, for a job that cannot see the others on its host (feedback/concurrent_jobs.py).
+
+TheHive keeps an action for every click, with the Cortex job's id, from once Cortex has taken the job, and marks it
+ended, with its operations applied, once it has polled the job's report (docs/cortex-and-thehive.md §5b). Read with
+the session, time share and size bound of the observables (feedback/thehive/observables_api.py).
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+from feedback.shapes import shape
+from feedback.tags import TAG_OPERATION
+from feedback.thehive.observables_api import V1_GETTER, Absent, Api, TheHiveError, TheHiveShare, within_share
+
+V1_ACTIONS = "/api/v1/query?name={kind}-actions"
+# TheHive 3.5 lists ten without range=all; TheHive 4 reads no such parameter.
+LEGACY_ACTIONS = "/api/connector/cortex/action/{kind}/{id}?range=all"
+# Actions read from one case at most: each click makes one, and nobody clicks thousands of times.
+MOST_ACTIONS = 10_000
+# What TheHive marks an action once the job's report is in (TheHive 4 never stores InProgress).
+ENDED = frozenset({"Success", "Failure", "Deleted"})
+
+
+@shape
+class Action:
+    job: str  # Cortex's job id
+    responder: str  # Cortex's id of the responder: the same for every job of one responder
+    ended: bool
+    started: float  # when TheHive made it, on TheHive's clock, in seconds
+    finished: float  # when TheHive marked it ended, on TheHive's clock; `started` while it runs
+    tags: tuple[str, ...]  # what its report asked TheHive to tag
+
+
+def list_actions(share: TheHiveShare, kind: str, object_id: str) -> list[Action]:
+    """The actions on the case or alert, through the v1 query API or, where TheHive has none, the legacy one."""
+    return within_share(share, lambda api: read_actions(_listed(api, kind, object_id), kind))
+
+
+def _listed(api: Api, kind: str, object_id: str) -> list:
+    if api.settings.api != "legacy":
+        query = [{"_name": V1_GETTER[kind], "idOrName": object_id}, {"_name": "actions"}]
+        try:
+            return api.paged(V1_ACTIONS.format(kind=kind), query, MOST_ACTIONS, "responder actions")
+        except Absent as absent:
+            if api.settings.api == "v1":
+                raise TheHiveError(absent.args[0]) from None
+    try:
+        listed = api.call("GET", LEGACY_ACTIONS.format(kind=kind, id=quote(object_id, safe="")), None)
+    except Absent as absent:
+        raise TheHiveError(absent.args[0]) from None
+    return api.listed(listed, "responder actions")
+
+
+def read_actions(listed: list, kind: str) -> list[Action]:
+    """The actions TheHive describes whole; one without its job, responder, status or start is passed over."""
+    actions = []
+    for item in listed:
+        if not isinstance(item, dict):
+            continue
+        job, responder, status = item.get("cortexJobId"), item.get("responderId"), item.get("status")
+        started, finished = _seconds(item.get("startDate")), _seconds(item.get("endDate"))
+        if isinstance(job, str) and isinstance(responder, str) and isinstance(status, str) and started is not None:
+            ended = status in ENDED
+            at = finished if ended and finished is not None else started
+            actions.append(Action(job, responder, ended, started, at, _tags(item.get("operations"), kind)))
+    return actions
+
+
+def _seconds(milliseconds: object) -> float | None:
+    if isinstance(milliseconds, (int, float)) and not isinstance(milliseconds, bool) and milliseconds == milliseconds:
+        return milliseconds / 1000
+    return None
+
+
+def _tags(operations: object, kind: str) -> tuple[str, ...]:
+    """The tags among an action's operations: TheHive 4 and 5 give them as JSON in a string, TheHive 3.5 as well."""
+    if isinstance(operations, str):
+        try:
+            operations = json.loads(operations)
+        except (ValueError, RecursionError):
+            return ()
+    if not isinstance(operations, list):
+        return ()
+    adds = TAG_OPERATION[kind]
+    return tuple(
+        o["tag"] for o in operations if isinstance(o, dict) and o.get("type") == adds and isinstance(o.get("tag"), str)
+    )

@@ -1,0 +1,98 @@
+"""TheHive's list of the responder actions on a case, as a job under the docker or Kubernetes runner reads it.
+
+TheHive 4.1 (`OutputAction`, docs/cortex-and-thehive.md §5b): no `_id`, dates in epoch milliseconds, `objectType`
+capitalised, `operations` and `report` as JSON in strings, `endDate` only once the action ended; the same through
+`POST /api/v1/query` (`getCase` → `actions`) and `GET /api/connector/cortex/action/case/<id>`. TheHive 3.5 adds its
+entity's `_id`, `id` and `createdAt` and keeps `objectType` as the caller wrote it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+from werkzeug import Request, Response
+
+V1 = "/api/v1/query"
+LEGACY = "/api/connector/cortex/action/case/{id}"
+RESPONDER = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+CORTEX_JOB_FOLDER = "cortex-job-{job}-4611686018427387904"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def action(
+    job: str,
+    started: int,
+    *,
+    ended: int | None = None,
+    status: str | None = None,
+    tags=(),
+    responder: str = RESPONDER,
+    case_id: str = "~41160752",
+) -> dict:
+    """One action as TheHive 4.1 lists it; ended (at `ended`, in milliseconds) with its tags added, or waiting."""
+    operations = [{"type": "AddTagToCase", "tag": tag, "status": "Success", "message": "Success"} for tag in tags]
+    found = {
+        "responderId": responder,
+        "responderName": "Phish_Feedback_1_2",
+        "responderDefinition": "Phish_Feedback_1_2",
+        "cortexId": "local",
+        "cortexJobId": job,
+        "objectType": "Case",
+        "objectId": case_id,
+        "status": status or ("Waiting" if ended is None else "Success"),
+        "startDate": started,
+        "operations": json.dumps(operations),
+        "report": "{}" if ended is None else json.dumps({"success": True, "operations": []}),
+    }
+    if ended is not None:
+        found["endDate"] = ended
+    return found
+
+
+def thehive35(found: dict) -> dict:
+    """The same action as TheHive 3.5 lists it: an entity of its own, `objectType` as the caller wrote it."""
+    return {
+        **found,
+        "_id": f"AW{found['cortexJobId']}",
+        "id": f"AW{found['cortexJobId']}",
+        "_type": "action",
+        "objectType": "case",
+        "createdBy": "analyst@soc.example.org",
+        "createdAt": found["startDate"],
+    }
+
+
+class Actions:
+    """The case's actions as TheHive holds them, which a test changes while a job reads them (`end`)."""
+
+    def __init__(self, *found: dict) -> None:
+        self.found = list(found)
+        self.asked = 0
+        self.down = False  # TheHive answers every listing with a server error
+        self._lock = threading.Lock()
+
+    def end(self, job: str, tags=()) -> None:
+        """TheHive had the job's report: its tags added and the action marked ended, in one transaction."""
+        with self._lock:
+            self.found = [
+                action(job, a["startDate"], ended=now_ms(), tags=tags, responder=a["responderId"])
+                if a["cortexJobId"] == job
+                else a
+                for a in self.found
+            ]
+
+    def answer(self, request: Request) -> Response:
+        with self._lock:
+            self.asked += 1
+            listed = list(self.found)
+        if self.down:
+            return Response("", status=503)
+        if request.method == "POST":
+            page = json.loads(request.data)["query"][-1]
+            listed = listed[page["from"] : page["to"]]
+        return Response(json.dumps(listed), content_type="application/json")

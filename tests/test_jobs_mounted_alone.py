@@ -1,0 +1,275 @@
+"""Two jobs on one case under Cortex's docker and Kubernetes runners, which mount each job folder alone: no job sees
+another on its host, so a job reads TheHive's list of the case's responder actions to learn which jobs came before
+it, waits for those still running, and counts as notified whom they recorded. Each job runs as the Kubernetes runner
+names it (CORTEX_JOB_FOLDER; the docker runner's mount is tests/test_container.py's), against a loopback TheHive that
+lists the actions as TheHive 4.1 does (testkit/thehive_actions.py)."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from feedback.concurrent_jobs import Others
+from feedback.job_identity import job_id, mounted_from
+from feedback.thehive.actions_api import Action, read_actions
+from feedback.thehive.running_jobs import others
+from testkit.cases import thehive4_case
+from testkit.cortex import JobResult, finish_job, start_job, write_job
+from testkit.thehive_actions import CORTEX_JOB_FOLDER, LEGACY, V1, Actions, action, now_ms, thehive35
+
+ALICE, BOB = "alice@example.org", "bob@example.org"
+CASE = thehive4_case("Spam", [ALICE, BOB])
+FIRST, SECOND = "AYxKq3bTv0hD2-first_", "AYxKq3bTv0hD2-second"
+
+
+def serve(thehive, actions: Actions, *, legacy: bool = False) -> None:
+    if legacy:
+        thehive.expect_request(LEGACY.format(id=CASE["_id"]), query_string="range=all").respond_with_handler(
+            actions.answer
+        )
+    else:
+        thehive.expect_request(V1, method="POST", query_string="name=case-actions").respond_with_handler(actions.answer)
+    thehive.expect_request(V1).respond_with_json([])  # no observables, no merged alert
+    thehive.expect_request("/api/case/artifact/_search").respond_with_json([])
+
+
+def start_alone(tmp_path: Path, case: dict, config: dict, job: str | None):
+    """A job folder mounted alone (not in a directory of job folders), named by the runner as Cortex's Kubernetes
+    runner names it."""
+    folder = write_job(tmp_path, case, config)
+    alone = tmp_path / f"pod-{folder.name}" / "job"
+    alone.parent.mkdir()
+    shutil.move(folder, alone)
+    named = {"CORTEX_JOB_FOLDER": CORTEX_JOB_FOLDER.format(job=job) if job else None}
+    return start_job(alone, environment=named), alone
+
+
+def run_alone(tmp_path: Path, case: dict, config: dict, job: str | None) -> JobResult:
+    return finish_job(*start_alone(tmp_path, case, config, job))
+
+
+def test_a_second_click_waits_for_the_job_before_it_and_mails_nobody_it_reached(
+    tmp_path, job_config, thehive, api, smtp
+):
+    config = job_config(**api)
+    started = now_ms() - 3000
+    actions = Actions(action(FIRST, started), action(SECOND, started + 1500))
+    serve(thehive, actions)
+    # The first job ended in Cortex; TheHive, which polls Cortex every 5 s, still shows it running.
+    first = run_alone(tmp_path, CASE, config, FIRST)
+    assert first.success, first.error
+    process, folder = start_alone(tmp_path, CASE, config, SECOND)
+    limit = time.monotonic() + 30
+    while actions.asked < 3:  # its own listing, and two more while it waits
+        assert process.poll() is None and time.monotonic() < limit
+        time.sleep(0.05)
+
+    actions.end(FIRST, first.tags)
+    second = finish_job(process, folder)
+
+    assert second.success, second.error
+    smtp.assert_each_got_exactly_one([ALICE, BOB])
+    assert second.output["full"]["message"] == "All 2 reporter(s) of this case were already notified; nothing was sent."
+    [waited] = second.output["full"]["warnings"]
+    assert waited.startswith(
+        "Another Phish_Feedback job was answering this case when this one started: this one waited"
+    )
+    records = [tag for tag in first.tags if tag.startswith(("feedback_sent:", "feedback_verdict:"))]
+    assert len(records) == 4 and set(records) <= set(second.tags)
+
+
+def test_a_job_started_before_thehive_added_the_last_ones_tags_mails_only_whom_it_did_not_reach(
+    tmp_path, job_config, thehive, api, smtp
+):
+    config = job_config(**api)
+    actions = Actions(action(FIRST, now_ms() - 60_000), action(SECOND, now_ms() - 1000))
+    serve(thehive, actions)
+    first = run_alone(tmp_path, thehive4_case("Spam", [ALICE]), config, FIRST)  # before bob's report was merged
+    actions.end(FIRST, first.tags)
+
+    second = run_alone(tmp_path, CASE, config, SECOND)
+
+    assert second.success, second.error
+    assert smtp.recipients() == [ALICE, BOB]
+    [counted] = second.output["full"]["warnings"]
+    assert counted.startswith(
+        f"{ALICE}: counted as notified by a Phish_Feedback job on this case whose tags it does not show yet"
+    )
+    assert f"feedback_sent:{ALICE}" in second.tags and f"feedback_sent:{BOB}" in second.tags
+
+
+def test_later_clicks_other_responders_and_jobs_thehive_forgot_hold_no_job(tmp_path, job_config, thehive, api, smtp):
+    started = now_ms() - 2000
+    actions = Actions(
+        action(SECOND, started),
+        action("AYlater", started + 500),  # clicked after this one: it waits for this one
+        action("AYacknowledgement", started - 500, responder="f0e1d2c3b4a5968778695a4b3c2d1e0f"),
+        action("AYforgotten", started - 2 * 3600 * 1000),  # still "Waiting" since a TheHive restart
+    )
+    serve(thehive, actions)
+
+    second = run_alone(tmp_path, CASE, job_config(**api), SECOND)
+
+    assert second.success, second.error
+    assert smtp.recipients() == [ALICE, BOB]
+    assert second.output["full"]["warnings"] == []
+    assert actions.asked == 1
+
+
+def test_a_job_that_waited_half_its_time_for_the_one_before_sends_nothing_and_says_why(
+    tmp_path, job_config, thehive, api, smtp
+):
+    """jobTimeout 1 minute: the job plans 48 s, and gives the other job 24 of them."""
+    actions = Actions(action(FIRST, now_ms() - 5000), action(SECOND, now_ms() - 1000))
+    serve(thehive, actions)
+
+    second = run_alone(tmp_path, CASE, job_config(jobTimeout=1, **api), SECOND)
+
+    assert not second.success
+    assert second.error.startswith(
+        "Another Phish_Feedback job on this case was still going when this one had waited half its time for it, so"
+        " this one sent nothing. Run the responder again once that job has ended and its tags are on the case"
+    )
+    assert smtp.recipients() == []
+
+
+def test_a_job_waiting_for_the_one_before_sends_nothing_once_thehive_can_no_longer_say_it_ended(
+    tmp_path, job_config, thehive, api, smtp
+):
+    actions = Actions(action(FIRST, now_ms() - 5000), action(SECOND, now_ms() - 1000))
+    serve(thehive, actions)
+    process, folder = start_alone(tmp_path, CASE, job_config(**api), SECOND)
+    limit = time.monotonic() + 30
+    while actions.asked < 2:
+        assert process.poll() is None and time.monotonic() < limit
+        time.sleep(0.05)
+
+    actions.down = True
+    result = finish_job(process, folder)
+
+    assert not result.success
+    assert result.error == (
+        "Another Phish_Feedback job on this case was still going, and TheHive could no longer say whether it had ended,"
+        f" so this one sent nothing: TheHive at {api['thehive_url']} answered HTTP 503. Check that TheHive is up, then"
+        " run the responder again."
+    )
+    assert smtp.recipients() == []
+
+
+def test_a_dry_run_waits_for_no_job_thehive_lists(tmp_path, job_config, thehive, api, smtp):
+    actions = Actions(action(FIRST, now_ms() - 5000), action(SECOND, now_ms() - 1000))
+    serve(thehive, actions)
+
+    preview = run_alone(tmp_path, CASE, job_config(dry_run=True, **api), SECOND)
+
+    assert preview.success, preview.error
+    assert actions.asked == 1
+    assert smtp.recipients() == []
+
+
+def test_a_thehive_that_cannot_list_the_actions_stops_no_job_and_the_job_says_what_it_risks(
+    tmp_path, job_config, thehive, api, smtp
+):
+    thehive.expect_request(V1, query_string="name=case-actions").respond_with_data("", status=500)
+    thehive.expect_request(V1).respond_with_json([])
+
+    result = run_alone(tmp_path, CASE, job_config(**api), SECOND)
+
+    assert result.success, result.error
+    assert smtp.recipients() == [ALICE, BOB]
+    assert result.output["full"]["warnings"] == [
+        "This job could not learn from TheHive which Phish_Feedback jobs came before it on this case, so a second"
+        f" click while it sends would mail its reporters again: TheHive at {api['thehive_url']} answered HTTP 500."
+        " Check that TheHive is up, then run the responder again."
+    ]
+
+
+def test_a_job_thehive_does_not_list_goes_on_and_says_so(tmp_path, job_config, thehive, api, smtp):
+    actions = Actions(action(FIRST, now_ms() - 5000))  # another TheHive's job, or this one's never recorded
+    serve(thehive, actions)
+
+    result = run_alone(tmp_path, CASE, job_config(**api), SECOND)
+
+    assert result.success, result.error
+    assert smtp.recipients() == [ALICE, BOB]
+    assert result.output["full"]["warnings"] == [
+        f"TheHive at {api['thehive_url']} did not list this job (Cortex job {SECOND}) among the case's responder"
+        " actions within 10 s. So this job could not tell which Phish_Feedback jobs came before it, and a second click"
+        " while it sends would mail its reporters again. Check that thehive_url is the TheHive that started this job."
+    ]
+
+
+def test_on_thehive_35_the_jobs_before_are_read_from_its_legacy_list(tmp_path, job_config, thehive, api, smtp):
+    config = job_config(thehive_api="legacy", **api)
+    actions = Actions(thehive35(action(SECOND, now_ms() - 1000)))
+    serve(thehive, actions, legacy=True)
+    first = run_alone(tmp_path, thehive4_case("Spam", [ALICE]), job_config(**{**api, "thehive_url": ""}), None)
+    actions.found.insert(0, thehive35(action(FIRST, now_ms() - 60_000, ended=now_ms(), tags=first.tags)))
+
+    second = run_alone(tmp_path, CASE, config, SECOND)
+
+    assert second.success, second.error
+    assert smtp.recipients() == [ALICE, BOB]
+
+
+def test_a_job_cortex_did_not_name_asks_thehive_nothing_of_the_others(tmp_path, job_config, thehive, api, smtp):
+    actions = Actions(action(FIRST, now_ms() - 5000))
+    serve(thehive, actions)
+
+    result = run_alone(tmp_path, CASE, job_config(**api), None)
+
+    assert result.success, result.error
+    assert actions.asked == 0
+    assert result.output["full"]["warnings"] == []
+
+
+@pytest.mark.parametrize(
+    ("folder", "expected"),
+    [
+        ("/var/lib/cortex/jobs/cortex-job-AYxKq3bTv0hD2-f_9-4611686018427387904", "AYxKq3bTv0hD2-f_9"),
+        ("cortex-job-42-7/", "42"),
+        ("/job", None),
+        ("cortex-job-AYx", None),
+        ("cortex-job--123", None),
+        ("cortex-job-AYx-12a", None),
+        ("", None),
+    ],
+)
+def test_the_job_id_is_read_from_the_name_cortex_gives_its_folder(folder, expected):
+    assert job_id(folder) == expected
+
+
+def test_the_folder_mounted_at_job_is_read_from_the_mount_table_spaces_and_all():
+    table = (
+        "22 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n"
+        "66 22 254:0 /srv/cortex\\040jobs/cortex-job-AYx-77 /job rw,relatime - ext4 /dev/vda rw\n"
+        "67 22 0:5 / /job/input ro - tmpfs tmpfs ro\n"
+    )
+    assert mounted_from(table, "/job") == "/srv/cortex jobs/cortex-job-AYx-77"
+    assert mounted_from(table, "/elsewhere") == ""
+
+
+def test_an_action_thehive_does_not_describe_whole_is_passed_over():
+    whole = action(FIRST, 1_000, ended=2_000, tags=["feedback_sent:a@example.org"])
+    listed = [
+        whole,
+        {**whole, "cortexJobId": None},
+        {**whole, "startDate": "yesterday"},
+        {**whole, "operations": "[not json"},
+        "an action",
+    ]
+    assert read_actions(listed, "case") == [
+        Action(FIRST, whole["responderId"], True, 1.0, 2.0, ("feedback_sent:a@example.org",)),
+        Action(FIRST, whole["responderId"], True, 1.0, 2.0, ()),
+    ]
+
+
+def test_only_the_records_of_reporters_count_among_an_ended_jobs_tags():
+    own = Action(SECOND, "R", False, 10.0, 10.0, ())
+    ended = Action(FIRST, "R", True, 5.0, 8.0, ("feedback_sent:a@example.org", "mail sent", "feedback_failed:b@x.org"))
+    assert others([own, ended], own, 1800) == Others(
+        0, [[FIRST, 8.0, "feedback_sent:a@example.org"], [FIRST, 8.0, None]]
+    )

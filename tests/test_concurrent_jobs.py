@@ -724,6 +724,25 @@ def test_the_files_of_cases_left_for_a_quarter_of_an_hour_go_with_the_next_job(c
     assert left not in shared_folder(tmp_path).iterdir()
 
 
+def test_a_file_of_a_case_that_cannot_be_read_is_kept_by_the_job_that_cleans(tmp_path, monkeypatch):
+    """A read error (EIO) says nothing of whether the file holds a killed job's records: it stays."""
+    job = tmp_path / "cortex-job-1"
+    (job / "input").mkdir(parents=True)
+    monkeypatch.setattr(sys, "argv", ["phish_feedback.py", str(job)])
+    folder = case_journals.shared_folder()
+    left = Path(folder, "0" * 40)
+    left.write_text("\n" + json.dumps(["killed", time.time() - 20 * 60, f"feedback_sent:{ALICE}"]))
+    os.utime(left, (time.time() - 20 * 60,) * 2)
+
+    def unreadable(fd, size, offset):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(os, "pread", unreadable)
+    case_journals.clean(folder, str(Path(folder, "1" * 40)))
+
+    assert left.exists()
+
+
 def test_a_verdict_right_after_an_acknowledgement_counts_none_of_its_records(cortex, smtp):
     case = thehive4_case("Spam", [ALICE, BOB])
     assert cortex(case, manifest=ACKNOWLEDGE_MANIFEST).success

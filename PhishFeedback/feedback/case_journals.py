@@ -160,9 +160,11 @@ def clean(folder: str, own: str) -> None:
             # a job made it again).
             found = os.fstat(journal)
             if found.st_mtime < earliest and found.st_ino == os.stat(entry.path).st_ino:
-                if not end_the_killed(journal, lines(journal)):
+                if not end_the_killed(journal, _read_lines(journal)):
                     os.unlink(entry.path)
-        except (OSError, NoLock):  # another job removed it first; a file system without locks keeps its files
+        # Another job removed it first; a file system without locks keeps its files, and one that cannot be read
+        # keeps a file that may hold a killed job's records.
+        except (OSError, NoLock):
             pass
         finally:
             os.close(journal)
@@ -211,14 +213,19 @@ def read(name: str) -> list[list]:
 
 
 def lines(journal: int) -> list[list]:
-    """The file's readable lines; one a kill or a full disk cut short, or one no job wrote, is passed over."""
-    chunks, offset = [], 0
+    """The file's readable lines, none where it cannot be read (a job then counts no records but its case's)."""
     try:
-        while chunk := os.pread(journal, 1 << 16, offset):
-            chunks.append(chunk)
-            offset += len(chunk)
+        return _read_lines(journal)
     except OSError:
         return []
+
+
+def _read_lines(journal: int) -> list[list]:
+    """The file's readable lines; one a kill or a full disk cut short, or one no job wrote, is passed over."""
+    chunks, offset = [], 0
+    while chunk := os.pread(journal, 1 << 16, offset):
+        chunks.append(chunk)
+        offset += len(chunk)
     found = []
     for line in b"".join(chunks).decode("ascii", "replace").split("\n"):
         try:

@@ -215,6 +215,20 @@ def test_on_thehive_35_the_jobs_before_are_read_from_its_legacy_list(tmp_path, j
     assert smtp.recipients() == [ALICE, BOB]
 
 
+def test_a_thehive_whose_v1_api_has_no_list_of_actions_is_read_the_legacy_way(tmp_path, job_config, thehive, api, smtp):
+    actions = Actions(action(FIRST, now_ms() - 60_000, ended=now_ms(), tags=[f"feedback_sent:{ALICE}"]))
+    actions.found.append(action(SECOND, now_ms() - 1000))
+    thehive.expect_request(V1, query_string="name=case-actions").respond_with_json(
+        {"type": "BadRequest", "message": "Query step actions is not supported"}, status=400
+    )
+    serve(thehive, actions, legacy=True)
+
+    result = run_alone(tmp_path, CASE, job_config(**api), SECOND)
+
+    assert result.success, result.error
+    assert smtp.recipients() == [BOB]
+
+
 def test_a_job_cortex_did_not_name_asks_thehive_nothing_of_the_others(tmp_path, job_config, thehive, api, smtp):
     actions = Actions(action(FIRST, now_ms() - 5000))
     serve(thehive, actions)

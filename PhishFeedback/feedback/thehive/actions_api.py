@@ -40,13 +40,23 @@ def list_actions(share: TheHiveShare, kind: str, object_id: str) -> list[Action]
 
 
 def _listed(api: Api, kind: str, object_id: str) -> list:
-    if api.settings.api != "legacy":
-        query = [{"_name": V1_GETTER[kind], "idOrName": object_id}, {"_name": "actions"}]
-        try:
-            return api.paged(V1_ACTIONS.format(kind=kind), query, MOST_ACTIONS, "responder actions")
-        except Absent as absent:
-            if api.settings.api == "v1":
-                raise TheHiveError(absent.args[0]) from None
+    if api.settings.api == "legacy":
+        return _legacy(api, kind, object_id)
+    query = [{"_name": V1_GETTER[kind], "idOrName": object_id}, {"_name": "actions"}]
+    try:
+        return api.paged(V1_ACTIONS.format(kind=kind), query, MOST_ACTIONS, "responder actions")
+    except (Absent, TheHiveError) as failure:
+        if api.settings.api == "v1":
+            raise TheHiveError(failure.args[0]) from None
+        first = failure
+    # TheHive 3.5 has no v1 API, and a TheHive that has no such query (TheHive 5's is not public) may have the list.
+    try:
+        return _legacy(api, kind, object_id)
+    except TheHiveError:
+        raise TheHiveError(first.args[0]) from None
+
+
+def _legacy(api: Api, kind: str, object_id: str) -> list:
     try:
         listed = api.call("GET", LEGACY_ACTIONS.format(kind=kind, id=quote(object_id, safe="")), None)
     except Absent as absent:

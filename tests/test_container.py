@@ -13,10 +13,12 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
+from feedback.tags import notified_tags
 from testkit.cases import thehive4_case, thehive5_case
 from testkit.container import (
     CORTEX_UID,
@@ -207,7 +209,12 @@ def test_a_job_in_its_container_counts_the_reporters_of_the_job_thehive_lists_be
     """The job finds its own action by the Cortex job id in its folder's name: the docker runner's mount, or the
     Kubernetes runner's CORTEX_JOB_FOLDER (docs/exactly-once.md)."""
     actions = Actions(
-        action("AYfirst", now_ms() - 60_000, ended=now_ms() - 1000, tags=["feedback_sent:alice@example.org"]),
+        action(
+            "AYfirst",
+            now_ms() - 60_000,
+            ended=now_ms() - 1000,
+            tags=notified_tags("alice@example.org", datetime.now(timezone.utc), "Spam"),
+        ),
         action("AYsecond", now_ms() - 2000),
     )
     thehive.expect_request(V1, query_string="name=case-actions").respond_with_handler(actions.answer)
@@ -218,7 +225,8 @@ def test_a_job_in_its_container_counts_the_reporters_of_the_job_thehive_lists_be
 
     assert result.success, result.everything_printed()
     assert smtp.recipients() == []
-    assert result.output["full"]["warnings"][0].startswith("alice@example.org: counted as notified")
+    [counted] = result.output["full"]["warnings"]
+    assert counted.startswith("alice@example.org: counted as notified")
 
 
 def test_job_folder_given_as_argument_as_cortex_3_does(container_job, smtp):

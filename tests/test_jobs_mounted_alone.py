@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import shutil
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from feedback.concurrent_jobs import Others
 from feedback.job_identity import job_id, mounted_from
+from feedback.tags import notified_tags
 from feedback.thehive.actions_api import Action, read_actions
 from feedback.thehive.running_jobs import others
 from testkit.cases import thehive4_case
@@ -23,6 +25,8 @@ from testkit.thehive_actions import CORTEX_JOB_FOLDER, LEGACY, V1, Actions, acti
 ALICE, BOB = "alice@example.org", "bob@example.org"
 CASE = thehive4_case("Spam", [ALICE, BOB])
 FIRST, SECOND = "AYxKq3bTv0hD2-first_", "AYxKq3bTv0hD2-second"
+# Alice's records as a job that mailed her the verdict a minute ago asked TheHive to add them.
+ALICE_TOLD = notified_tags(ALICE, datetime.now(timezone.utc) - timedelta(minutes=1), "Spam")
 
 
 def serve(thehive, actions: Actions, *, legacy: bool = False) -> None:
@@ -216,7 +220,7 @@ def test_on_thehive_35_the_jobs_before_are_read_from_its_legacy_list(tmp_path, j
 
 
 def test_a_thehive_whose_v1_api_has_no_list_of_actions_is_read_the_legacy_way(tmp_path, job_config, thehive, api, smtp):
-    actions = Actions(action(FIRST, now_ms() - 60_000, ended=now_ms(), tags=[f"feedback_sent:{ALICE}"]))
+    actions = Actions(action(FIRST, now_ms() - 60_000, ended=now_ms(), tags=ALICE_TOLD))
     actions.found.append(action(SECOND, now_ms() - 1000))
     thehive.expect_request(V1, query_string="name=case-actions").respond_with_json(
         {"type": "BadRequest", "message": "Query step actions is not supported"}, status=400
@@ -227,6 +231,24 @@ def test_a_thehive_whose_v1_api_has_no_list_of_actions_is_read_the_legacy_way(tm
 
     assert result.success, result.error
     assert smtp.recipients() == [BOB]
+
+
+def test_where_the_jobs_of_a_host_cannot_meet_the_process_runners_job_reads_thehives_list(
+    tmp_path, job_config, thehive, api, smtp
+):
+    """A job directory others may write in: no job takes its turn beside the others (tests/test_concurrent_jobs.py)."""
+    tmp_path.chmod(0o777)
+    actions = Actions(action(FIRST, now_ms() - 60_000, ended=now_ms(), tags=ALICE_TOLD))
+    actions.found.append(action(SECOND, now_ms() - 1000))
+    serve(thehive, actions)
+    folder = write_job(tmp_path, CASE, job_config(**api), job_id=SECOND)
+
+    result = finish_job(start_job(folder), folder)
+
+    assert result.success, result.error
+    assert smtp.recipients() == [BOB]
+    [counted] = result.output["full"]["warnings"]
+    assert counted.startswith(f"{ALICE}: counted as notified")
 
 
 def test_a_job_cortex_did_not_name_asks_thehive_nothing_of_the_others(tmp_path, job_config, thehive, api, smtp):

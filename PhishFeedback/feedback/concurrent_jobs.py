@@ -125,8 +125,9 @@ def take_turn(
     """The case's turn, once no other job on this host holds it (waiting at most until half the time left before
     `deadline` is spent), with the records of the jobs just before. A dry run waits for nobody and takes none: it
     only reads what the jobs before it recorded. `parameters`: the job's, whose organisation is part of the case's
-    name (one Cortex may answer several TheHive, whose ids are alike). `listed`: where this host shows no other job,
-    what lists them (given the case and the job's deadline), if anything does."""
+    name (one Cortex may answer several TheHive, whose ids are alike). `listed`: where this host shows no other job
+    (or the jobs of this host cannot meet), what lists them (given the case and the job's deadline), if anything
+    does."""
     try:
         folder = case_journals.shared_folder()
         if not report.id:
@@ -140,6 +141,8 @@ def take_turn(
         until = time.monotonic() + (deadline - time.monotonic()) / 2
         journal, waited = case_journals.locked(name, until, report.kind)
     except case_journals.NoLock as failure:
+        if listed:  # the jobs TheHive lists are the host's too
+            return _listed_turn(report, listed, deadline, dry_run)
         return Turn(report, notes=[_no_lock(report, failure.where, str(failure))])
     found = case_journals.lines(journal)
     case_journals.end_the_killed(journal, found)

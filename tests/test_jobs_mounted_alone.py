@@ -303,6 +303,37 @@ def test_an_action_thehive_does_not_describe_whole_is_passed_over():
     ]
 
 
+def test_of_two_jobs_thehive_made_in_the_same_millisecond_exactly_one_waits_for_the_other():
+    one, other = Action(FIRST, "R", False, 10.0, 10.0, ()), Action(SECOND, "R", False, 10.0, 10.0, ())
+    assert [others([one, other], own, 1800).running for own in (one, other)] == [0, 1]
+
+
+def test_a_job_that_failed_is_waited_for_no_more_and_one_thehive_forgot_not_at_all():
+    own = Action(SECOND, "R", False, 4000.0, 4000.0, ())
+    failed = Action(FIRST, "R", True, 3990.0, 3995.0, ())
+    forgotten = Action("AYold", "R", False, 4000.0 - 1800 - 61, 4000.0 - 1800 - 61, ())
+    recent = Action("AYrecent", "R", False, 4000.0 - 1800 - 59, 4000.0 - 1800 - 59, ())
+    assert others([own, failed, forgotten], own, 1800).running == 0
+    assert others([own, recent], own, 1800).running == 1
+
+
+def test_dates_that_are_no_numbers_and_operations_nested_past_any_reader_are_passed_over():
+    whole = action(FIRST, 1_000, ended=2_000, tags=["feedback_sent:a@example.org"])
+    listed = [{**whole, "startDate": True}, {**whole, "endDate": False}, {**whole, "operations": "[" * 100_000}]
+    assert read_actions(listed, "case") == [
+        Action(FIRST, whole["responderId"], True, 1.0, 1.0, ("feedback_sent:a@example.org",)),
+        Action(FIRST, whole["responderId"], True, 1.0, 2.0, ()),
+    ]
+
+
+def test_of_two_mounts_at_job_the_last_one_is_the_job_folder():
+    table = (
+        "66 22 254:0 /srv/jobs/cortex-job-AYold-1 /job rw - ext4 /dev/vda rw\n"
+        "70 22 254:0 /srv/jobs/cortex-job-AYnew-2 /job rw - ext4 /dev/vda rw\n"
+    )
+    assert mounted_from(table, "/job") == "/srv/jobs/cortex-job-AYnew-2"
+
+
 def test_only_the_records_of_reporters_count_among_an_ended_jobs_tags():
     own = Action(SECOND, "R", False, 10.0, 10.0, ())
     ended = Action(FIRST, "R", True, 5.0, 8.0, ("feedback_sent:a@example.org", "mail sent", "feedback_failed:b@x.org"))

@@ -8,6 +8,7 @@ entity's `_id`, `id` and `createdAt` and keeps `objectType` as the caller wrote 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -16,7 +17,7 @@ from werkzeug import Request, Response
 
 V1 = "/api/v1/query"
 LEGACY = "/api/connector/cortex/action/case/{id}"
-RESPONDER = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+RESPONDER = "Phish_Feedback_1_2"
 CORTEX_JOB_FOLDER = "cortex-job-{job}-4611686018427387904"
 
 
@@ -34,12 +35,13 @@ def action(
     responder: str = RESPONDER,
     case_id: str = "~41160752",
 ) -> dict:
-    """One action as TheHive 4.1 lists it; ended (at `ended`, in milliseconds) with its tags added, or waiting."""
+    """One action as TheHive 4.1 lists it; ended (at `ended`, in milliseconds) with its tags added, or waiting.
+    `responder`: the responder's definition in Cortex, whose id there is made of it, as it is of one Cortex."""
     operations = [{"type": "AddTagToCase", "tag": tag, "status": "Success", "message": "Success"} for tag in tags]
     found = {
-        "responderId": responder,
-        "responderName": "Phish_Feedback_1_2",
-        "responderDefinition": "Phish_Feedback_1_2",
+        "responderId": hashlib.md5(responder.encode()).hexdigest(),
+        "responderName": responder,
+        "responderDefinition": responder,
         "cortexId": "local",
         "cortexJobId": job,
         "objectType": "Case",
@@ -55,13 +57,16 @@ def action(
 
 
 def thehive35(found: dict) -> dict:
-    """The same action as TheHive 3.5 lists it: an entity of its own, `objectType` as the caller wrote it."""
+    """The same action as TheHive 3.5 lists it: an entity of its own, `objectType` as the caller wrote it, and each
+    operation without its `type` (3.5.2's `actionOperationWrites` writes the case class's fields alone)."""
+    operations = [{k: v for k, v in o.items() if k != "type"} for o in json.loads(found["operations"])]
     return {
         **found,
         "_id": f"AW{found['cortexJobId']}",
         "id": f"AW{found['cortexJobId']}",
         "_type": "action",
         "objectType": "case",
+        "operations": json.dumps(operations),
         "createdBy": "analyst@soc.example.org",
         "createdAt": found["startDate"],
     }
@@ -80,7 +85,7 @@ class Actions:
         """TheHive had the job's report: its tags added and the action marked ended, in one transaction."""
         with self._lock:
             self.found = [
-                action(job, a["startDate"], ended=now_ms(), tags=tags, responder=a["responderId"])
+                action(job, a["startDate"], ended=now_ms(), tags=tags, responder=a["responderDefinition"])
                 if a["cortexJobId"] == job
                 else a
                 for a in self.found

@@ -110,7 +110,7 @@ def test_later_clicks_other_responders_and_jobs_thehive_forgot_hold_no_job(tmp_p
     actions = Actions(
         action(SECOND, started),
         action("AYlater", started + 500),  # clicked after this one: it waits for this one
-        action("AYacknowledgement", started - 500, responder="f0e1d2c3b4a5968778695a4b3c2d1e0f"),
+        action("AYacknowledgement", started - 500, responder="Phish_Feedback_Acknowledge_1_2"),
         action("AYforgotten", started - 2 * 3600 * 1000),  # still "Waiting" since a TheHive restart
     )
     serve(thehive, actions)
@@ -251,15 +251,23 @@ def test_where_the_jobs_of_a_host_cannot_meet_the_process_runners_job_reads_theh
     assert counted.startswith(f"{ALICE}: counted as notified")
 
 
-def test_a_job_cortex_did_not_name_asks_thehive_nothing_of_the_others(tmp_path, job_config, thehive, api, smtp):
+def test_a_job_cortex_did_not_name_asks_thehive_nothing_of_the_others_and_says_what_it_risks(
+    tmp_path, job_config, thehive, api, smtp
+):
     actions = Actions(action(FIRST, now_ms() - 5000))
     serve(thehive, actions)
+    process, folder = start_alone(tmp_path, CASE, job_config(**api), None)
 
-    result = run_alone(tmp_path, CASE, job_config(**api), None)
+    result = finish_job(process, folder)
 
     assert result.success, result.error
     assert actions.asked == 0
-    assert result.output["full"]["warnings"] == []
+    assert result.output["full"]["warnings"] == [
+        "This job could not tell which Phish_Feedback jobs came before it on this case, so a second click while it"
+        " sends would mail its reporters again: it found no Cortex job id in the name of its folder,"
+        f" {folder}, nor in CORTEX_JOB_FOLDER, nor in the mount table. A job Cortex runs has one; a job run by"
+        " hand has none."
+    ]
 
 
 @pytest.mark.parametrize(
@@ -298,14 +306,14 @@ def test_an_action_thehive_does_not_describe_whole_is_passed_over():
         "an action",
     ]
     assert read_actions(listed, "case") == [
-        Action(FIRST, whole["responderId"], True, 1.0, 2.0, ("feedback_sent:a@example.org",)),
-        Action(FIRST, whole["responderId"], True, 1.0, 2.0, ()),
+        Action(FIRST, whole["responderDefinition"], True, 1.0, 2.0, ("feedback_sent:a@example.org",)),
+        Action(FIRST, whole["responderDefinition"], True, 1.0, 2.0, ()),
     ]
 
 
 def test_of_two_jobs_thehive_made_in_the_same_millisecond_exactly_one_waits_for_the_other():
     one, other = Action(FIRST, "R", False, 10.0, 10.0, ()), Action(SECOND, "R", False, 10.0, 10.0, ())
-    assert [others([one, other], own, 1800).running for own in (one, other)] == [0, 1]
+    assert [others([one, other], own, 1800, 10.0).running for own in (one, other)] == [0, 1]
 
 
 def test_a_job_that_failed_is_waited_for_no_more_and_one_thehive_forgot_not_at_all():
@@ -313,16 +321,22 @@ def test_a_job_that_failed_is_waited_for_no_more_and_one_thehive_forgot_not_at_a
     failed = Action(FIRST, "R", True, 3990.0, 3995.0, ())
     forgotten = Action("AYold", "R", False, 4000.0 - 1800 - 61, 4000.0 - 1800 - 61, ())
     recent = Action("AYrecent", "R", False, 4000.0 - 1800 - 59, 4000.0 - 1800 - 59, ())
-    assert others([own, failed, forgotten], own, 1800).running == 0
-    assert others([own, recent], own, 1800).running == 1
+    assert others([own, failed, forgotten], own, 1800, 4000.0).running == 0
+    assert others([own, recent], own, 1800, 4000.0).running == 1
 
 
 def test_dates_that_are_no_numbers_and_operations_nested_past_any_reader_are_passed_over():
     whole = action(FIRST, 1_000, ended=2_000, tags=["feedback_sent:a@example.org"])
-    listed = [{**whole, "startDate": True}, {**whole, "endDate": False}, {**whole, "operations": "[" * 100_000}]
+    listed = [
+        {**whole, "startDate": True},
+        {**whole, "startDate": 10**400},
+        {**whole, "startDate": float("inf")},
+        {**whole, "endDate": False},
+        {**whole, "operations": "[" * 100_000},
+    ]
     assert read_actions(listed, "case") == [
-        Action(FIRST, whole["responderId"], True, 1.0, 1.0, ("feedback_sent:a@example.org",)),
-        Action(FIRST, whole["responderId"], True, 1.0, 2.0, ()),
+        Action(FIRST, whole["responderDefinition"], True, 1.0, 1.0, ("feedback_sent:a@example.org",)),
+        Action(FIRST, whole["responderDefinition"], True, 1.0, 2.0, ()),
     ]
 
 
@@ -334,9 +348,32 @@ def test_of_two_mounts_at_job_the_last_one_is_the_job_folder():
     assert mounted_from(table, "/job") == "/srv/jobs/cortex-job-AYnew-2"
 
 
+def test_the_jobs_of_one_responder_on_two_cortex_wait_for_each_other():
+    """Two Cortex that TheHive asks each give the responder an id of their own; its definition is the same."""
+    one = action(FIRST, 1_000)
+    other = {**action(SECOND, 2_000), "responderId": "0" * 32}
+    [first, second] = read_actions([one, other], "case")
+    assert others([first, second], second, 1800, 2.0).running == 1
+
+
+def test_an_ended_jobs_records_count_by_thehives_clock_whatever_the_hosts():
+    """TheHive's clock 20 minutes behind the host's: the job that ended a second before this one's click is recent."""
+    own = Action(SECOND, "R", False, 1000.0, 1000.0, ())
+    ended = Action(FIRST, "R", True, 900.0, 999.0, ("feedback_sent:a@example.org",))
+    host_now = 1000.0 + 20 * 60 + 3
+    assert others([own, ended], own, 1800, host_now).lines[0] == [FIRST, host_now - 1.0, "feedback_sent:a@example.org"]
+
+
+def test_on_thehive_35_operations_without_their_type_still_name_their_tags():
+    listed = thehive35(action(FIRST, 1_000, ended=2_000, tags=["feedback_sent:a@example.org"]))
+    assert "type" not in listed["operations"]
+    [read] = read_actions([listed], "case")
+    assert read.tags == ("feedback_sent:a@example.org",)
+
+
 def test_only_the_records_of_reporters_count_among_an_ended_jobs_tags():
     own = Action(SECOND, "R", False, 10.0, 10.0, ())
     ended = Action(FIRST, "R", True, 5.0, 8.0, ("feedback_sent:a@example.org", "mail sent", "feedback_failed:b@x.org"))
-    assert others([own, ended], own, 1800) == Others(
+    assert others([own, ended], own, 1800, 10.0) == Others(
         0, [[FIRST, 8.0, "feedback_sent:a@example.org"], [FIRST, 8.0, None]]
     )

@@ -35,6 +35,7 @@ class Busy(PhishFeedbackError):
 
 
 def busy(kind: str) -> Busy:
+    """The job's end where the jobs before it on the case held it half its time, however it learnt of them."""
     return Busy(
         f"Another Phish_Feedback job on this {kind} was still going when this one had waited half its time for it,"
         f" so this one sent nothing. {stopping.WAITED} Only reporters it did not reach are mailed then."

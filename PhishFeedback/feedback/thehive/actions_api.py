@@ -22,12 +22,16 @@ LEGACY_ACTIONS = "/api/connector/cortex/action/{kind}/{id}?range=all"
 MOST_ACTIONS = 10_000
 # What TheHive marks an action once the job's report is in (TheHive 4 never stores InProgress).
 ENDED = frozenset({"Success", "Failure", "Deleted"})
+# The dates read, in milliseconds: up to the end of year 9999, past which no clock reads a time.
+LATEST = 253_402_300_800_000
 
 
 @shape
 class Action:
     job: str  # Cortex's job id
-    responder: str  # Cortex's id of the responder: the same for every job of one responder
+    # The responder's definition (Phish_Feedback_1_0): the same for its jobs on every Cortex TheHive asks, and
+    # another for the acknowledgement; its id in Cortex where TheHive names no definition.
+    responder: str
     ended: bool
     started: float  # when TheHive made it, on TheHive's clock, in seconds
     finished: float  # when TheHive marked it ended, on TheHive's clock; `started` while it runs
@@ -40,20 +44,14 @@ def list_actions(share: TheHiveShare, kind: str, object_id: str) -> list[Action]
 
 
 def _listed(api: Api, kind: str, object_id: str) -> list:
-    if api.settings.api == "legacy":
-        return _legacy(api, kind, object_id)
     query = [{"_name": V1_GETTER[kind], "idOrName": object_id}, {"_name": "actions"}]
-    try:
-        return api.paged(V1_ACTIONS.format(kind=kind), query, MOST_ACTIONS, "responder actions")
-    except (Absent, TheHiveError) as failure:
-        if api.settings.api == "v1":
-            raise TheHiveError(failure.args[0]) from None
-        first = failure
-    # TheHive 3.5 has no v1 API, and a TheHive that has no such query (TheHive 5's is not public) may have the list.
-    try:
-        return _legacy(api, kind, object_id)
-    except TheHiveError:
-        raise TheHiveError(first.args[0]) from None
+    v1 = V1_ACTIONS.format(kind=kind)
+    # A TheHive that has no such query (TheHive 5's is not public) may still have the legacy list.
+    return api.either(
+        lambda: api.paged(v1, query, MOST_ACTIONS, "responder actions"),
+        lambda: _legacy(api, kind, object_id),
+        (Absent, TheHiveError),
+    )
 
 
 def _legacy(api: Api, kind: str, object_id: str) -> list:
@@ -70,7 +68,8 @@ def read_actions(listed: list, kind: str) -> list[Action]:
     for item in listed:
         if not isinstance(item, dict):
             continue
-        job, responder, status = item.get("cortexJobId"), item.get("responderId"), item.get("status")
+        job, status = item.get("cortexJobId"), item.get("status")
+        responder = item.get("responderDefinition") or item.get("responderId")
         started, finished = _seconds(item.get("startDate")), _seconds(item.get("endDate"))
         if isinstance(job, str) and isinstance(responder, str) and isinstance(status, str) and started is not None:
             ended = status in ENDED
@@ -80,13 +79,15 @@ def read_actions(listed: list, kind: str) -> list[Action]:
 
 
 def _seconds(milliseconds: object) -> float | None:
-    if isinstance(milliseconds, (int, float)) and not isinstance(milliseconds, bool) and milliseconds == milliseconds:
+    """A date TheHive gives, in seconds; None for one that is no date (NaN and infinities are not in range)."""
+    if isinstance(milliseconds, (int, float)) and not isinstance(milliseconds, bool) and 0 <= milliseconds < LATEST:
         return milliseconds / 1000
     return None
 
 
 def _tags(operations: object, kind: str) -> tuple[str, ...]:
-    """The tags among an action's operations: TheHive 4 and 5 give them as JSON in a string, TheHive 3.5 as well."""
+    """The tags among an action's operations, given as JSON in a string. TheHive 3.5 writes no operation's `type`:
+    there an operation that names a tag is one of this responder's, which adds tags to the case or alert alone."""
     if isinstance(operations, str):
         try:
             operations = json.loads(operations)
@@ -96,5 +97,7 @@ def _tags(operations: object, kind: str) -> tuple[str, ...]:
         return ()
     adds = TAG_OPERATION[kind]
     return tuple(
-        o["tag"] for o in operations if isinstance(o, dict) and o.get("type") == adds and isinstance(o.get("tag"), str)
+        o["tag"]
+        for o in operations
+        if isinstance(o, dict) and o.get("type", adds) == adds and isinstance(o.get("tag"), str)
     )

@@ -41,7 +41,7 @@ JOB_ADVICE = Advice(
     error=TheHiveError,
     tls=TRUST_ADVICE,
     reach="Check thehive_url, that Cortex can reach TheHive, and Cortex's proxy settings.",
-    key="Check thehive_apikey, that its user may read the observables, and thehive_organisation.",
+    key="Check thehive_apikey, that its user may read the case or alert, and thehive_organisation.",
     url="Check that thehive_url points at TheHive.",
 )
 
@@ -100,15 +100,26 @@ class Api:
         self.where = f"TheHive at {self.settings.url}"
 
     def observables(self, kind: str, object_id: str) -> list[Observable]:
-        """Through the v1 query API or, where TheHive has none, the legacy one."""
+        return self.either(lambda: self.v1(kind, object_id), lambda: self.legacy(kind, object_id))
+
+    def either(self, v1: Callable[[], T], legacy: Callable[[], T], failing: tuple[type, ...] = (Absent,)) -> T:
+        """What `v1` reads through the v1 query API or, as thehive_api says, what `legacy` reads where TheHive has
+        no such query (or where it fails as `failing` says): then the legacy failure is told, or where the v1
+        query failed otherwise than by being absent, that one."""
         if self.settings.api == "legacy":
-            return self.legacy(kind, object_id)
+            return legacy()
         try:
-            return self.v1(kind, object_id)
-        except Absent as absent:
+            return v1()
+        except failing as failure:
             if self.settings.api == "v1":
-                raise TheHiveError(absent.args[0]) from None
-        return self.legacy(kind, object_id)
+                raise TheHiveError(failure.args[0]) from None
+            first = failure
+        try:
+            return legacy()
+        except TheHiveError:
+            if isinstance(first, Absent):
+                raise
+            raise TheHiveError(first.args[0]) from None
 
     def v1(self, kind: str, object_id: str) -> list[Observable]:
         query = [{"_name": V1_GETTER[kind], "idOrName": object_id}, {"_name": "observables"}]

@@ -36,6 +36,11 @@ UNFOUND = (
     "TheHive at {url} did not list this job (Cortex job {job}) among the {kind}'s responder actions within"
     " {wait:.0f} s."
 )
+NAMELESS = (
+    "This job could not tell which Phish_Feedback jobs came before it on this {kind}, so a second click while it sends"
+    " would mail its reporters again: it found no Cortex job id in the name of its folder, {folder}, nor in"
+    " CORTEX_JOB_FOLDER, nor in the mount table. A job Cortex runs has one; a job run by hand has none."
+)
 UNTOLD = (
     " So this job could not tell which Phish_Feedback jobs came before it, and a second click while it sends would mail"
     " its reporters again. Check that thehive_url is the TheHive that started this job."
@@ -45,11 +50,16 @@ UNTOLD = (
 class ListedJobs:
     """Which jobs came before this one on a case, and what those that ended recorded, as TheHive lists them."""
 
-    def __init__(self, settings: TheHiveSettings, job: str, job_timeout: float) -> None:
+    def __init__(self, settings: TheHiveSettings, job: str | None, job_timeout: float) -> None:
+        """`job`: this job's Cortex job id, None where none was found."""
         self.settings, self.job, self.job_timeout = settings, job, job_timeout
 
     def __call__(self, report: Report, deadline: float) -> Others:
         """Each listing within TheHive's share of the job's time left (feedback/pacing.py THEHIVE_SHARE)."""
+        if self.job is None:
+            from feedback.job_folder import path
+
+            raise Unlisted(NAMELESS.format(kind=report.kind, folder=path()), "")
         started = time.monotonic()
         while (own := self._own(report, deadline)) is None:
             if time.monotonic() - started >= OWN_ACTION_WAIT:
@@ -57,7 +67,7 @@ class ListedJobs:
                 raise Unlisted(why + UNTOLD, why)
             time.sleep(OWN_ACTION_POLL)
         actions, mine = own
-        return others(actions, mine, self.job_timeout)
+        return others(actions, mine, self.job_timeout, time.time())
 
     def _own(self, report: Report, deadline: float) -> tuple[list[Action], Action] | None:
         from feedback.thehive.actions_api import list_actions
@@ -74,23 +84,25 @@ class ListedJobs:
 
 
 def listed_jobs(settings: TheHiveSettings | None, time_budget: float) -> ListedJobs | None:
-    """What lists the jobs on a case for this job: nothing without TheHive's API, or in a job Cortex did not name."""
+    """What lists the jobs on a case for this job: nothing without TheHive's API."""
     if settings is None:
         return None
     from feedback.job_identity import cortex_job_id
 
-    job = cortex_job_id()
-    return None if job is None else ListedJobs(settings, job, time_budget / TIME_BUDGET_SHARE)
+    return ListedJobs(settings, cortex_job_id(), time_budget / TIME_BUDGET_SHARE)
 
 
-def others(actions: list[Action], own: Action, job_timeout: float) -> Others:
+def others(actions: list[Action], own: Action, job_timeout: float, now: float) -> Others:
     """The jobs of this responder that TheHive made before this one and that still run, unless TheHive stopped
-    following them; and the records of those that ended, each as the line a journal would hold."""
+    following them; and the records of those that ended, each as the line a journal would hold, its time on this
+    host's clock as `now` reads it: how long before this job's action TheHive ended theirs, by TheHive's clock,
+    whatever the two clocks' difference."""
     same = [action for action in actions if action.responder == own.responder and action.job != own.job]
+    behind = now - own.started
     forgotten = own.started - job_timeout - FORGOTTEN_AFTER
     running = [a for a in same if not a.ended and forgotten < a.started and (a.started, a.job) < (own.started, own.job)]
     lines = [
-        [action.job, action.finished, tag]
+        [action.job, action.finished + behind, tag]
         for action in same
         if action.ended
         for tag in (*(t for t in action.tags if t.partition(":")[0] in RECORDS), None)

@@ -7,6 +7,7 @@ lists the actions as TheHive 4.1 does (testkit/thehive_actions.py)."""
 from __future__ import annotations
 
 import shutil
+import signal
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -249,6 +250,39 @@ def test_where_the_jobs_of_a_host_cannot_meet_the_process_runners_job_reads_theh
     assert smtp.recipients() == [BOB]
     [counted] = result.output["full"]["warnings"]
     assert counted.startswith(f"{ALICE}: counted as notified")
+
+
+def test_a_job_stopped_while_it_asks_thehive_again_whether_the_one_before_ended_says_it_was_waiting(
+    tmp_path, job_config, thehive, api, smtp
+):
+    """Cortex's process runner (SIGTERM at the Job timeout), in a job directory where its jobs cannot meet."""
+    tmp_path.chmod(0o777)
+    actions = Actions(action(FIRST, now_ms() - 5000), action(SECOND, now_ms() - 1000))
+
+    def slow_after_the_first(request):
+        answer = actions.answer(request)
+        if actions.asked > 1:
+            time.sleep(5)
+        return answer
+
+    thehive.expect_request(V1, query_string="name=case-actions").respond_with_handler(slow_after_the_first)
+    thehive.expect_request(V1).respond_with_json([])
+    folder = write_job(tmp_path, CASE, job_config(**api), job_id=SECOND)
+    process = start_job(folder)
+    limit = time.monotonic() + 30
+    while actions.asked < 2:
+        assert process.poll() is None and time.monotonic() < limit
+        time.sleep(0.05)
+    time.sleep(0.5)  # inside its second listing, which TheHive holds
+
+    process.send_signal(signal.SIGTERM)
+    stopped = finish_job(process, folder)
+
+    assert stopped.error.startswith(
+        "Cortex stopped the job (its jobTimeout ran out) while it waited for another Phish_Feedback job on this case"
+        " before any feedback was sent: nothing was sent or tagged."
+    ), stopped.error
+    assert smtp.recipients() == []
 
 
 def test_a_job_cortex_did_not_name_asks_thehive_nothing_of_the_others_and_says_what_it_risks(

@@ -157,7 +157,8 @@ def _listed_turn(report: Report, listed: Callable[[Report, float], Others], dead
     until, waited = started + (deadline - started) / 2, 0.0
     while True:
         try:
-            others = listed(report, deadline)
+            with stopping.waiting(report.kind if waited else ""):  # a stop in a listing after a wait is in the wait
+                others = listed(report, deadline)
         except Unlisted as failure:
             if waited:  # a job known to run before this one may still run
                 raise case_journals.Busy(UNFOLLOWED.format(kind=report.kind, reason=failure.why)) from None

@@ -743,6 +743,20 @@ def test_a_file_of_a_case_that_cannot_be_read_is_kept_by_the_job_that_cleans(tmp
     assert left.exists()
 
 
+def test_a_case_without_id_asks_no_list_of_the_jobs_on_it_where_the_host_cannot_lock(tmp_path, monkeypatch):
+    job = tmp_path / "cortex-job-1"
+    (job / "input").mkdir(parents=True)
+    monkeypatch.setattr(sys, "argv", ["phish_feedback.py", str(job)])
+    tmp_path.chmod(0o777)
+    case = {k: v for k, v in thehive4_case("Spam").items() if k not in ("_id", "id")}
+    report = read_report(case, "thehive:case", "phishFeedback", "Phishing report")
+    asked = []
+
+    turn = take_turn(report, {}, time.monotonic() + 60, False, lambda report, deadline: asked.append(report))
+
+    assert asked == [] and turn.report == report
+
+
 def test_a_verdict_right_after_an_acknowledgement_counts_none_of_its_records(cortex, smtp):
     case = thehive4_case("Spam", [ALICE, BOB])
     assert cortex(case, manifest=ACKNOWLEDGE_MANIFEST).success

@@ -31,13 +31,12 @@ ALICE_TOLD = notified_tags(ALICE, datetime.now(timezone.utc) - timedelta(minutes
 
 
 def serve(thehive, actions: Actions, *, legacy: bool = False) -> None:
-    if legacy:
-        thehive.expect_request(LEGACY.format(id=CASE["_id"]), query_string="range=all").respond_with_handler(
-            actions.answer
-        )
-    else:
+    """TheHive 4.1's two lists of the actions (TheHive 3.5's legacy one alone, with `legacy`), no observables and no
+    merged alert."""
+    if not legacy:
         thehive.expect_request(V1, method="POST", query_string="name=case-actions").respond_with_handler(actions.answer)
-    thehive.expect_request(V1).respond_with_json([])  # no observables, no merged alert
+    thehive.expect_request(LEGACY.format(id=CASE["_id"]), query_string="range=all").respond_with_handler(actions.answer)
+    thehive.expect_request(V1).respond_with_json([])
     thehive.expect_request("/api/case/artifact/_search").respond_with_json([])
 
 
@@ -340,21 +339,23 @@ def test_an_action_thehive_does_not_describe_whole_is_passed_over():
         "an action",
     ]
     assert read_actions(listed, "case") == [
-        Action(FIRST, whole["responderDefinition"], True, 1.0, 2.0, ("feedback_sent:a@example.org",)),
-        Action(FIRST, whole["responderDefinition"], True, 1.0, 2.0, ()),
+        Action(
+            FIRST, whole["responderId"], whole["responderDefinition"], True, 1.0, 2.0, ("feedback_sent:a@example.org",)
+        ),
+        Action(FIRST, whole["responderId"], whole["responderDefinition"], True, 1.0, 2.0, ()),
     ]
 
 
 def test_of_two_jobs_thehive_made_in_the_same_millisecond_exactly_one_waits_for_the_other():
-    one, other = Action(FIRST, "R", False, 10.0, 10.0, ()), Action(SECOND, "R", False, 10.0, 10.0, ())
+    one, other = Action(FIRST, "R", "D", False, 10.0, 10.0, ()), Action(SECOND, "R", "D", False, 10.0, 10.0, ())
     assert [others([one, other], own, 1800, 10.0).running for own in (one, other)] == [0, 1]
 
 
 def test_a_job_that_failed_is_waited_for_no_more_and_one_thehive_forgot_not_at_all():
-    own = Action(SECOND, "R", False, 4000.0, 4000.0, ())
-    failed = Action(FIRST, "R", True, 3990.0, 3995.0, ())
-    forgotten = Action("AYold", "R", False, 4000.0 - 1800 - 61, 4000.0 - 1800 - 61, ())
-    recent = Action("AYrecent", "R", False, 4000.0 - 1800 - 59, 4000.0 - 1800 - 59, ())
+    own = Action(SECOND, "R", "D", False, 4000.0, 4000.0, ())
+    failed = Action(FIRST, "R", "D", True, 3990.0, 3995.0, ())
+    forgotten = Action("AYold", "R", "D", False, 4000.0 - 1800 - 61, 4000.0 - 1800 - 61, ())
+    recent = Action("AYrecent", "R", "D", False, 4000.0 - 1800 - 59, 4000.0 - 1800 - 59, ())
     assert others([own, failed, forgotten], own, 1800, 4000.0).running == 0
     assert others([own, recent], own, 1800, 4000.0).running == 1
 
@@ -369,8 +370,10 @@ def test_dates_that_are_no_numbers_and_operations_nested_past_any_reader_are_pas
         {**whole, "operations": "[" * 100_000},
     ]
     assert read_actions(listed, "case") == [
-        Action(FIRST, whole["responderDefinition"], True, 1.0, 1.0, ("feedback_sent:a@example.org",)),
-        Action(FIRST, whole["responderDefinition"], True, 1.0, 2.0, ()),
+        Action(
+            FIRST, whole["responderId"], whole["responderDefinition"], True, 1.0, 1.0, ("feedback_sent:a@example.org",)
+        ),
+        Action(FIRST, whole["responderId"], whole["responderDefinition"], True, 1.0, 2.0, ()),
     ]
 
 
@@ -392,10 +395,43 @@ def test_the_jobs_of_one_responder_on_two_cortex_wait_for_each_other():
 
 def test_an_ended_jobs_records_count_by_thehives_clock_whatever_the_hosts():
     """TheHive's clock 20 minutes behind the host's: the job that ended a second before this one's click is recent."""
-    own = Action(SECOND, "R", False, 1000.0, 1000.0, ())
-    ended = Action(FIRST, "R", True, 900.0, 999.0, ("feedback_sent:a@example.org",))
+    own = Action(SECOND, "R", "D", False, 1000.0, 1000.0, ())
+    ended = Action(FIRST, "R", "D", True, 900.0, 999.0, ("feedback_sent:a@example.org",))
     host_now = 1000.0 + 20 * 60 + 3
     assert others([own, ended], own, 1800, host_now).lines[0] == [FIRST, host_now - 1.0, "feedback_sent:a@example.org"]
+
+
+def test_an_action_listed_without_its_definition_is_one_of_this_responders_by_its_id():
+    """TheHive 5 types the definition as one it may leave out."""
+    mine = action(SECOND, 2_000)
+    earlier = {k: v for k, v in action(FIRST, 1_000).items() if k != "responderDefinition"}
+    [first, second] = read_actions([earlier, mine], "case")
+    assert others([first, second], second, 1800, 2.0).running == 1
+
+
+def test_where_thehive_lists_no_actions_either_way_the_warning_names_both_failures(
+    tmp_path, job_config, thehive, api, smtp
+):
+    """A TheHive with no v1 list of actions, whose legacy list needs a permission the key lacks (TheHive 4 answers
+    404 "Case not found" without manageAction)."""
+    thehive.expect_request(V1, query_string="name=case-actions").respond_with_json(
+        {"type": "BadRequest", "message": "Query step actions is not supported"}, status=400
+    )
+    thehive.expect_request(LEGACY.format(id=CASE["_id"])).respond_with_json(
+        {"type": "NotFoundError", "message": "Case not found"}, status=404
+    )
+    thehive.expect_request(V1).respond_with_json([])
+
+    result = run_alone(tmp_path, CASE, job_config(**api), SECOND)
+
+    assert result.success, result.error
+    url = api["thehive_url"]
+    assert result.output["full"]["warnings"] == [
+        "This job could not learn from TheHive which Phish_Feedback jobs came before it on this case, so a second"
+        f" click while it sends would mail its reporters again: TheHive at {url} answered HTTP 400. Check that"
+        f" TheHive is up, then run the responder again. TheHive at {url} answered HTTP 404 to"
+        " /api/connector/cortex/action/case/~41160752. Check thehive_url and thehive_api."
+    ]
 
 
 def test_on_thehive_35_operations_without_their_type_still_name_their_tags():
@@ -406,8 +442,10 @@ def test_on_thehive_35_operations_without_their_type_still_name_their_tags():
 
 
 def test_only_the_records_of_reporters_count_among_an_ended_jobs_tags():
-    own = Action(SECOND, "R", False, 10.0, 10.0, ())
-    ended = Action(FIRST, "R", True, 5.0, 8.0, ("feedback_sent:a@example.org", "mail sent", "feedback_failed:b@x.org"))
+    own = Action(SECOND, "R", "D", False, 10.0, 10.0, ())
+    ended = Action(
+        FIRST, "R", "D", True, 5.0, 8.0, ("feedback_sent:a@example.org", "mail sent", "feedback_failed:b@x.org")
+    )
     assert others([own, ended], own, 1800, 10.0) == Others(
         0, [[FIRST, 8.0, "feedback_sent:a@example.org"], [FIRST, 8.0, None]]
     )

@@ -128,10 +128,10 @@ def take_turn(
     name (one Cortex may answer several TheHive, whose ids are alike). `listed`: where this host shows no other job
     (or the jobs of this host cannot meet), what lists them (given the case and the job's deadline), if anything
     does."""
+    if not report.id:
+        return Turn(report)
     try:
         folder = case_journals.shared_folder()
-        if not report.id:
-            return Turn(report)
         if folder is None:
             return _listed_turn(report, listed, deadline, dry_run) if listed else Turn(report)
         name = os.path.join(folder, case_journals.file_name(report, parameters))

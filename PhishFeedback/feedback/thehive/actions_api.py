@@ -29,9 +29,10 @@ LATEST = 253_402_300_800_000
 @shape
 class Action:
     job: str  # Cortex's job id
+    responder: str  # the responder's id in the Cortex that ran the job
     # The responder's definition (Phish_Feedback_1_0): the same for its jobs on every Cortex TheHive asks, and
-    # another for the acknowledgement; its id in Cortex where TheHive names no definition.
-    responder: str
+    # another for the acknowledgement; '' where TheHive names none.
+    definition: str
     ended: bool
     started: float  # when TheHive made it, on TheHive's clock, in seconds
     finished: float  # when TheHive marked it ended, on TheHive's clock; `started` while it runs
@@ -68,13 +69,14 @@ def read_actions(listed: list, kind: str) -> list[Action]:
     for item in listed:
         if not isinstance(item, dict):
             continue
-        job, status = item.get("cortexJobId"), item.get("status")
-        responder = item.get("responderDefinition") or item.get("responderId")
+        job, responder, status = item.get("cortexJobId"), item.get("responderId"), item.get("status")
+        definition = item.get("responderDefinition")
         started, finished = _seconds(item.get("startDate")), _seconds(item.get("endDate"))
         if isinstance(job, str) and isinstance(responder, str) and isinstance(status, str) and started is not None:
             ended = status in ENDED
             at = finished if ended and finished is not None else started
-            actions.append(Action(job, responder, ended, started, at, _tags(item.get("operations"), kind)))
+            named = definition if isinstance(definition, str) else ""
+            actions.append(Action(job, responder, named, ended, started, at, _tags(item.get("operations"), kind)))
     return actions
 
 

@@ -104,8 +104,8 @@ class Api:
 
     def either(self, v1: Callable[[], T], legacy: Callable[[], T], failing: tuple[type, ...] = (Absent,)) -> T:
         """What `v1` reads through the v1 query API or, as thehive_api says, what `legacy` reads where TheHive has
-        no such query (or where it fails as `failing` says): then the legacy failure is told, or where the v1
-        query failed otherwise than by being absent, that one."""
+        no such query (or where it fails as `failing` says). Where both fail, the legacy failure is told, after
+        the v1 query's where that was not merely absent and says something else."""
         if self.settings.api == "legacy":
             return legacy()
         try:
@@ -116,10 +116,11 @@ class Api:
             first = failure
         try:
             return legacy()
-        except TheHiveError:
+        except TheHiveError as failure:
             if isinstance(first, Absent):
                 raise
-            raise TheHiveError(first.args[0]) from None
+            told = dict.fromkeys((first.args[0], failure.args[0]))  # a TheHive that is down says it once
+            raise TheHiveError(" ".join(told)) from None
 
     def v1(self, kind: str, object_id: str) -> list[Observable]:
         query = [{"_name": V1_GETTER[kind], "idOrName": object_id}, {"_name": "observables"}]

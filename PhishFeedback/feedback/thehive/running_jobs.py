@@ -97,7 +97,7 @@ def others(actions: list[Action], own: Action, job_timeout: float, now: float) -
     following them; and the records of those that ended, each as the line a journal would hold, its time on this
     host's clock as `now` reads it: how long before this job's action TheHive ended theirs, by TheHive's clock,
     whatever the two clocks' difference."""
-    same = [action for action in actions if action.responder == own.responder and action.job != own.job]
+    same = [action for action in actions if _same_responder(action, own) and action.job != own.job]
     behind = now - own.started
     forgotten = own.started - job_timeout - FORGOTTEN_AFTER
     running = [a for a in same if not a.ended and forgotten < a.started and (a.started, a.job) < (own.started, own.job)]
@@ -108,3 +108,8 @@ def others(actions: list[Action], own: Action, job_timeout: float, now: float) -
         for tag in (*(t for t in action.tags if t.partition(":")[0] in RECORDS), None)
     ]
     return Others(len(running), lines)
+
+
+def _same_responder(action: Action, own: Action) -> bool:
+    """One Cortex's id of it, or its definition: the same on every Cortex TheHive asks."""
+    return action.responder == own.responder or bool(own.definition) and action.definition == own.definition

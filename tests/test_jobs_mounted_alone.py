@@ -284,6 +284,47 @@ def test_a_job_stopped_while_it_asks_thehive_again_whether_the_one_before_ended_
     assert smtp.recipients() == []
 
 
+def test_with_thehive_v1_alone_the_legacy_list_is_never_asked(tmp_path, job_config, thehive, api, smtp):
+    actions = Actions(action(SECOND, now_ms() - 1000))
+    thehive.expect_request(V1, query_string="name=case-actions").respond_with_json(
+        {"type": "BadRequest", "message": "Query step actions is not supported"}, status=400
+    )
+    serve(thehive, actions, legacy=True)
+
+    result = run_alone(tmp_path, CASE, job_config(thehive_api="v1", **api), SECOND)
+
+    assert result.success, result.error
+    assert actions.asked == 0
+    assert result.output["full"]["warnings"][0].endswith(
+        f"TheHive at {api['thehive_url']} answered HTTP 400. Check that TheHive is up, then run the responder again."
+    )
+
+
+def test_a_process_runners_job_whose_host_shows_the_others_asks_thehive_nothing_of_them(
+    tmp_path, job_config, thehive, api, smtp
+):
+    actions = Actions(action(FIRST, now_ms() - 5000), action(SECOND, now_ms() - 1000))
+    serve(thehive, actions)
+    folder = write_job(tmp_path, CASE, job_config(**api), job_id=SECOND)
+
+    result = finish_job(start_job(folder), folder)
+
+    assert result.success, result.error
+    assert actions.asked == 0 and result.output["full"]["warnings"] == []
+
+
+def test_a_dry_run_where_the_host_cannot_lock_waits_for_no_job_thehive_lists(tmp_path, job_config, thehive, api, smtp):
+    tmp_path.chmod(0o777)
+    actions = Actions(action(FIRST, now_ms() - 5000), action(SECOND, now_ms() - 1000))
+    serve(thehive, actions)
+    folder = write_job(tmp_path, CASE, job_config(dry_run=True, **api), job_id=SECOND)
+
+    preview = finish_job(start_job(folder), folder)
+
+    assert preview.success, preview.error
+    assert actions.asked == 1
+
+
 def test_a_job_cortex_did_not_name_asks_thehive_nothing_of_the_others_and_says_what_it_risks(
     tmp_path, job_config, thehive, api, smtp
 ):
@@ -367,14 +408,12 @@ def test_dates_that_are_no_numbers_and_operations_nested_past_any_reader_are_pas
         {**whole, "startDate": 10**400},
         {**whole, "startDate": float("inf")},
         {**whole, "endDate": False},
+        {**whole, "endDate": 10**20},
         {**whole, "operations": "[" * 100_000},
     ]
-    assert read_actions(listed, "case") == [
-        Action(
-            FIRST, whole["responderId"], whole["responderDefinition"], True, 1.0, 1.0, ("feedback_sent:a@example.org",)
-        ),
-        Action(FIRST, whole["responderId"], whole["responderDefinition"], True, 1.0, 2.0, ()),
-    ]
+    responder, definition = whole["responderId"], whole["responderDefinition"]
+    undated = Action(FIRST, responder, definition, True, 1.0, 1.0, ("feedback_sent:a@example.org",))
+    assert read_actions(listed, "case") == [undated, undated, Action(FIRST, responder, definition, True, 1.0, 2.0, ())]
 
 
 def test_of_two_mounts_at_job_the_last_one_is_the_job_folder():

@@ -3,7 +3,8 @@ can see another: Cortex's docker and Kubernetes runners mount each job folder al
 
 TheHive makes an action once Cortex has taken the job, keeps the Cortex job's id in it, and marks it ended once it
 has the job's report and has applied its tags (docs/cortex-and-thehive.md §5b). This job finds its own action by its
-Cortex job id (feedback/job_identity.py), and with it the responder's id, which every job of this responder shares.
+Cortex job id (feedback/job_identity.py), and with it the responder's definition, which every job of this responder
+shares on every Cortex TheHive asks.
 """
 
 from __future__ import annotations

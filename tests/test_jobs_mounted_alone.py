@@ -123,6 +123,7 @@ def test_later_clicks_other_responders_and_jobs_thehive_forgot_hold_no_job(tmp_p
     assert actions.asked == 1
 
 
+@pytest.mark.slow
 def test_a_job_that_waited_half_its_time_for_the_one_before_sends_nothing_and_says_why(
     tmp_path, job_config, thehive, api, smtp
 ):
@@ -191,6 +192,7 @@ def test_a_thehive_that_cannot_list_the_actions_stops_no_job_and_the_job_says_wh
     ]
 
 
+@pytest.mark.slow
 def test_a_job_thehive_does_not_list_goes_on_and_says_so(tmp_path, job_config, thehive, api, smtp):
     actions = Actions(action(FIRST, now_ms() - 5000))  # another TheHive's job, or this one's never recorded
     serve(thehive, actions)
@@ -251,6 +253,7 @@ def test_where_the_jobs_of_a_host_cannot_meet_the_process_runners_job_reads_theh
     assert counted.startswith(f"{ALICE}: counted as notified")
 
 
+@pytest.mark.slow
 def test_a_job_stopped_while_it_asks_thehive_again_whether_the_one_before_ended_says_it_was_waiting(
     tmp_path, job_config, thehive, api, smtp
 ):

@@ -40,7 +40,7 @@ class Action:
 
 
 def list_actions(share: TheHiveShare, kind: str, object_id: str) -> list[Action]:
-    """The actions on the case or alert, through the v1 query API or, where TheHive has none, the legacy one."""
+    """The actions on the case or alert, through the v1 query API or the legacy one, as thehive_api says."""
     return within_share(share, lambda api: read_actions(_listed(api, kind, object_id), kind))
 
 

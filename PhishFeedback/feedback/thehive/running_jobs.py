@@ -10,6 +10,7 @@ shares on every Cortex TheHive asks.
 from __future__ import annotations
 
 import time
+from functools import cached_property
 
 from feedback.case import Report
 from feedback.concurrent_jobs import Others, Unlisted
@@ -51,9 +52,16 @@ UNTOLD = (
 class ListedJobs:
     """Which jobs came before this one on a case, and what those that ended recorded, as TheHive lists them."""
 
-    def __init__(self, settings: TheHiveSettings, job: str | None, job_timeout: float) -> None:
-        """`job`: this job's Cortex job id, None where none was found."""
-        self.settings, self.job, self.job_timeout = settings, job, job_timeout
+    def __init__(self, settings: TheHiveSettings, job_timeout: float) -> None:
+        self.settings, self.job_timeout = settings, job_timeout
+
+    @cached_property
+    def job(self) -> str | None:
+        """This job's Cortex job id, None where none was found: looked up by a job that lists the others alone (a
+        process runner's job whose host shows them never does)."""
+        from feedback.job_identity import cortex_job_id
+
+        return cortex_job_id()
 
     def __call__(self, report: Report, deadline: float) -> Others:
         """Each listing within TheHive's share of the job's time left (feedback/pacing.py THEHIVE_SHARE)."""
@@ -86,11 +94,7 @@ class ListedJobs:
 
 def listed_jobs(settings: TheHiveSettings | None, time_budget: float) -> ListedJobs | None:
     """What lists the jobs on a case for this job: nothing without TheHive's API."""
-    if settings is None:
-        return None
-    from feedback.job_identity import cortex_job_id
-
-    return ListedJobs(settings, cortex_job_id(), time_budget / TIME_BUDGET_SHARE)
+    return None if settings is None else ListedJobs(settings, time_budget / TIME_BUDGET_SHARE)
 
 
 def others(actions: list[Action], own: Action, job_timeout: float, now: float) -> Others:

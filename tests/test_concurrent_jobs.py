@@ -217,9 +217,10 @@ def killed_long_after_its_last_record(tmp_path: Path, config: dict, smtp) -> dic
 
 def said_until(warning: str) -> float:
     """How many seconds from now the time a warning names, after which the records it counted count no more."""
-    said = datetime.strptime(re.search(r"after ([0-9:]{8}) UTC", warning)[1], "%H:%M:%S").time()
+    day, said = re.search(r"after ([0-9-]{10} )?([0-9:]{8}) UTC", warning).groups()
     now = datetime.now(timezone.utc)
-    return (datetime.combine(now.date(), said, timezone.utc) - now).total_seconds() % 86400
+    date = datetime.strptime(day, "%Y-%m-%d ").date() if day else now.date()
+    return (datetime.combine(date, datetime.strptime(said, "%H:%M:%S").time(), timezone.utc) - now).total_seconds()
 
 
 def test_the_records_of_a_job_killed_long_after_its_last_one_count_a_quarter_of_an_hour_from_the_next_job(

@@ -105,6 +105,22 @@ def test_a_job_started_before_thehive_added_the_last_ones_tags_mails_only_whom_i
     assert f"feedback_sent:{ALICE}" in second.tags and f"feedback_sent:{BOB}" in second.tags
 
 
+def test_records_of_a_job_thehive_says_ended_days_ahead_count_until_a_time_the_warning_dates(
+    tmp_path, job_config, thehive, api, smtp
+):
+    ahead = datetime.now(timezone.utc) + timedelta(days=3)
+    ended = int(ahead.timestamp() * 1000)
+    serve(thehive, Actions(action(FIRST, now_ms() - 60_000, ended=ended, tags=ALICE_TOLD), action(SECOND, now_ms())))
+
+    second = run_alone(tmp_path, CASE, job_config(**api), SECOND)
+
+    assert second.success, second.error
+    assert smtp.recipients() == [BOB]
+    [counted] = second.output["full"]["warnings"]
+    until = (ahead + timedelta(minutes=15)).strftime("%Y-%m-%d %H:%M")
+    assert f"run the responder after {until}:" in counted
+
+
 def test_later_clicks_other_responders_and_jobs_thehive_forgot_hold_no_job(tmp_path, job_config, thehive, api, smtp):
     started = now_ms() - 2000
     actions = Actions(

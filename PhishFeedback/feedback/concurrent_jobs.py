@@ -185,10 +185,17 @@ def _notes(report: Report, waited: float, taken: list[str], named: set[str], unt
         return [
             f"{errors.named(sorted(named), str)}: counted as notified by a Phish_Feedback job on this {report.kind}"
             f" whose tags it does not show yet (TheHive adds them seconds after a job ends). If they were taken off"
-            f" to have them mailed again, run the responder after {time.strftime('%H:%M:%S', time.gmtime(until))}"
-            " UTC, when that job's records count no more."
+            f" to have them mailed again, run the responder after {_clock(until)} UTC, when"
+            " that job's records count no more."
         ]
     return []
+
+
+def _clock(at: float) -> str:
+    """A time of day, dated where it is not today's: an end TheHive dates days after this job began makes that
+    job's records count that long."""
+    day = "%H:%M:%S" if time.gmtime(at)[:3] == time.gmtime()[:3] else "%Y-%m-%d %H:%M:%S"
+    return time.strftime(day, time.gmtime(at))
 
 
 def _no_lock(report: Report, folder: str, reason: str) -> str:

@@ -22,9 +22,13 @@ MANIFEST = REPO / "PhishFeedback" / "PhishFeedback.json"
 ACKNOWLEDGE_MANIFEST = REPO / "PhishFeedback" / "PhishFeedback_Acknowledge.json"
 MANIFESTS = (MANIFEST, ACKNOWLEDGE_MANIFEST)
 # Other Pythons' folders (os.pathsep between them) whose python3 runs the jobs of the end-to-end tests once more,
-# besides the tests' own (tests/conftest.py's `job_python`): .ci/run's 3.9 and 3.13,
-# the oldest and the newest a Cortex host is likely to have.
+# besides the tests' own (tests/conftest.py's `job_python`): .ci/run's 3.9, the oldest a Cortex host is likely to have.
 OTHER_JOB_PYTHONS = [folder for folder in os.environ.get("PHISHFEEDBACK_JOB_PYTHONS", "").split(os.pathsep) if folder]
+# And those whose python3 runs each end-to-end test function once, with its first parameters, unless it is slow (its
+# variants differ in data, and a slow test in waits, not in what they ask of Python): .ci/run's 3.13, the newest.
+ONCE_JOB_PYTHONS = [
+    folder for folder in os.environ.get("PHISHFEEDBACK_JOB_PYTHONS_ONCE", "").split(os.pathsep) if folder
+]
 _jobs = itertools.count(1)
 
 

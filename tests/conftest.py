@@ -16,7 +16,16 @@ import pytest
 # Its assertions (LoopbackSmtp.assert_each_got_exactly_one) explain a failure as a test's own do.
 pytest.register_assert_rewrite("testkit.smtp_server")
 
-from testkit.cortex import MANIFEST, OTHER_JOB_PYTHONS, REPO, JobResult, cortex_config, run_job, write_job  # noqa: E402 (after the rewrite is registered)
+from testkit.cortex import (  # noqa: E402 (after the rewrite is registered)
+    MANIFEST,
+    ONCE_JOB_PYTHONS,
+    OTHER_JOB_PYTHONS,
+    REPO,
+    JobResult,
+    cortex_config,
+    run_job,
+    write_job,
+)
 from testkit.mailserver import MailserverProcess  # noqa: E402
 from testkit.slow_scrub import forget_secrets  # noqa: E402
 from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp  # noqa: E402
@@ -46,11 +55,12 @@ OWN_PYTHON = {"engine", "bare_python"}
 
 def pytest_generate_tests(metafunc):
     """A test that starts a job (through `cortex`, or in a job folder of its own with `job_config`) runs its jobs with
-    each of OTHER_JOB_PYTHONS too."""
+    each of OTHER_JOB_PYTHONS and ONCE_JOB_PYTHONS too (see `once_on_some_pythons`)."""
     fixtures = set(metafunc.fixturenames)
     starts_a_job = "cortex" in fixtures or {"job_config", "tmp_path"} <= fixtures
-    if OTHER_JOB_PYTHONS and starts_a_job and not fixtures & OWN_PYTHON:
-        metafunc.parametrize("job_python", [None, *OTHER_JOB_PYTHONS], indirect=True, ids=python_id)
+    pythons = [*OTHER_JOB_PYTHONS, *ONCE_JOB_PYTHONS]
+    if pythons and starts_a_job and not fixtures & OWN_PYTHON:
+        metafunc.parametrize("job_python", [None, *pythons], indirect=True, ids=python_id)
 
 
 def python_id(folder: str | None) -> str:
@@ -69,6 +79,7 @@ def job_python(request, monkeypatch):
 def pytest_collection_modifyitems(config, items):
     """The slow tests (marked `slow`, and the property tests, whose time grows with PHISHFEEDBACK_EXAMPLES) come
     first, so that on several workers none of them starts last and holds up the end of the run."""
+    once_on_some_pythons(config, items)
     for item in items if config.pluginmanager.hasplugin("xdist") else ():
         for fixture, group in MADE_ONCE.items():
             if fixture in item.fixturenames:
@@ -76,6 +87,23 @@ def pytest_collection_modifyitems(config, items):
     items.sort(
         key=lambda item: not (item.get_closest_marker("slow") or getattr(item.function, "is_hypothesis_test", False))
     )
+
+
+def once_on_some_pythons(config, items) -> None:
+    """On each of ONCE_JOB_PYTHONS, the first of each test function's variants alone, and no slow test."""
+    seen, kept, left = set(), [], []
+    for item in items:
+        python = item.callspec.params.get("job_python") if hasattr(item, "callspec") else None
+        if python in ONCE_JOB_PYTHONS:
+            function = (item.path, item.originalname, python)
+            if item.get_closest_marker("slow") or function in seen:
+                left.append(item)
+                continue
+            seen.add(function)
+        kept.append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
 
 
 def pytest_collection_finish(session):

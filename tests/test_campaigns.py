@@ -283,6 +283,7 @@ def test_silent_server_is_given_up_on_after_the_timeout_and_the_retries(cortex):
     assert server.connections == 2
 
 
+@pytest.mark.slow
 def test_a_server_silent_after_a_message_it_took_is_given_up_on_after_the_timeout_not_the_wait_for_a_message(
     cortex, smtp
 ):

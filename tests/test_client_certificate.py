@@ -124,6 +124,7 @@ def test_each_job_signs_an_assertion_of_its_own(cortex, smtp, entra, oauth):
     assert forms[0]["client_assertion"] != forms[1]["client_assertion"]
 
 
+@pytest.mark.slow
 def test_a_job_that_outlives_its_token_asks_for_the_next_with_an_assertion_of_its_own(cortex, smtp, entra, oauth):
     issued = issue_short_lived_tokens(entra, smtp.xoauth2, lifetime=2.5)
     smtp.faults.per_session = 3

@@ -163,6 +163,7 @@ def test_a_dry_run_waits_for_no_job(tmp_path, job_config, cortex, smtp):
     finish_job(first, folder)
 
 
+@pytest.mark.slow
 def test_a_job_that_waited_half_its_time_for_another_sends_nothing_and_says_why(tmp_path, job_config, cortex, smtp):
     """jobTimeout 1 minute: the job plans 48 s, and gives the other job 24 of them."""
     smtp.faults = Faults(rcpt_delay_for={BOB: 40.0})
@@ -565,6 +566,7 @@ def test_a_stale_fifo_beside_the_cases_files_hangs_no_job(cortex, smtp, tmp_path
     assert smtp.recipients() == [ALICE]
 
 
+@pytest.mark.slow
 def test_a_job_that_waited_for_no_other_does_not_say_it_waited(cortex, smtp, tmp_path):
     """A long file of a campaign just answered takes a while to read; that is no wait for another job."""
     campaign = thehive4_case("Spam", [f"user{i}@example.org" for i in range(500)])
@@ -886,6 +888,7 @@ def test_the_cleaning_leaves_the_file_of_a_job_still_going(tmp_path):
     os.close(journal)
 
 
+@pytest.mark.slow
 def test_a_second_click_while_the_first_job_sends_spares_whom_it_may_have_mailed(tmp_path, job_config, cortex, smtp):
     smtp.faults = Faults(drop_data=2, rcpt_delay_for={BOB: 4.0})
     case = thehive4_case("Spam", [ALICE, BOB])
@@ -930,6 +933,7 @@ def test_a_fifo_in_place_of_the_cases_file_is_said(cortex, smtp, tmp_path):
     assert f"({journal.name} is no regular file)" in warning, warning
 
 
+@pytest.mark.slow
 def test_a_job_stopped_after_its_wait_does_not_say_it_waited(tmp_path, job_config, smtp, thehive, api):
     """Stopped while it reads the case's observables from TheHive, once its turn came."""
     asked = threading.Event()

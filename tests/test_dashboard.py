@@ -50,6 +50,7 @@ def test_the_shipped_dashboard_is_in_the_form_thehive4_imports():
     )
 
 
+@pytest.mark.slow
 def test_the_dashboard_step_has_only_what_the_field_step_left_of_the_time_limit(thehive_https, setup):
     """--time-limit is for the whole command: a slow TheHive that took most of it for the field leaves the dashboard
     the rest, not a limit of its own."""

@@ -518,6 +518,7 @@ def test_a_gmail_job_mails_each_reporter_once_and_records_them(cortex, smtp, gma
     assert smtp.delivered == []
 
 
+@pytest.mark.slow
 def test_a_500_reporter_campaign_goes_over_one_connection_with_one_token(cortex, gmail_items, gmail_api, google_oauth):
     campaign = [f"reporter{i:03}@example.org" for i in range(500)]
     result = cortex(thehive4_case("Phishing", campaign), **gmail_items)

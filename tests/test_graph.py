@@ -243,6 +243,7 @@ def test_a_job_that_outlives_its_token_gets_the_next_one(cortex, graph, entra, g
         assert token not in result.everything_printed()
 
 
+@pytest.mark.slow
 def test_a_renewal_the_token_endpoint_fails_for_now_is_tried_again_and_the_campaign_goes_on(
     cortex, graph, entra, graph_items
 ):

@@ -56,6 +56,7 @@ def killed_while_the_server_holds_message(number: int, job: Path, smtp):
     return finish_job(process, job)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("number", [2, 58, 234, 400])
 def test_a_campaign_killed_at_any_message_leaves_a_report_that_records_everyone_accepted_before_it(
     tmp_path, job_config, smtp, number

@@ -176,6 +176,7 @@ def test_a_proxy_page_answering_2xx_is_not_counted_as_sent(cortex, service, stat
     assert result.operations == [] and service.took() == []
 
 
+@pytest.mark.slow
 def test_no_answer_after_the_message_went_is_neither_counted_as_sent_nor_sent_again(cortex, service):
     service.script.append(stalled(3))
     result = cortex(thehive4_case("Spam", [ALICE, BOB]), **service.items, smtp_timeout=1, smtp_retries=2)
@@ -207,6 +208,7 @@ def test_a_message_that_may_have_gone_is_recorded_so_and_the_next_run_does_not_m
     assert service.took() == [ALICE, BOB], "alice was not mailed a second time"
 
 
+@pytest.mark.slow
 def test_a_service_that_answers_no_message_is_given_up_on_after_the_retries_not_asked_for_each(cortex, service):
     service.script.extend([stalled(3), stalled(3)])
     result = cortex(thehive4_case("Spam", [ALICE, BOB, CAROL]), **service.items, smtp_timeout=1, smtp_retries=1)

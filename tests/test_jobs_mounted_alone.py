@@ -55,6 +55,7 @@ def run_alone(tmp_path: Path, case: dict, config: dict, job: str | None) -> JobR
     return finish_job(*start_alone(tmp_path, case, config, job))
 
 
+@pytest.mark.slow
 def test_a_second_click_waits_for_the_job_before_it_and_mails_nobody_it_reached(
     tmp_path, job_config, thehive, api, smtp
 ):
@@ -157,6 +158,7 @@ def test_a_job_that_waited_half_its_time_for_the_one_before_sends_nothing_and_sa
     assert smtp.recipients() == []
 
 
+@pytest.mark.slow
 def test_a_job_waiting_for_the_one_before_sends_nothing_once_thehive_can_no_longer_say_it_ended(
     tmp_path, job_config, thehive, api, smtp
 ):

@@ -7,8 +7,11 @@ TYPE_CHECKING), so that a cycle is caught however it was written (docs/developme
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
+from pathlib import Path
 
-from testkit.cortex import REPO
+from testkit.cortex import ONCE_JOB_PYTHONS, OTHER_JOB_PYTHONS, REPO
 
 ROOT = REPO / "PhishFeedback"
 LONGEST = 250
@@ -137,3 +140,17 @@ def test_the_layout_drawn_in_the_development_guide_names_every_module_and_holds(
         if name in line_of and target in line_of and line_of[target] < line_of[name]
     )
     assert upward == []
+
+
+def test_every_module_loads_on_each_python_that_runs_the_jobs():
+    """Each module, the script compiled, on the tests' Python and on every Python CI runs the jobs with: also on one
+    that runs a few tests alone (tests/conftest.py's `once_on_some_pythons`), where a module no test there reaches
+    could ask for what that Python lacks."""
+    names = sorted(name for name in modules() if name != "phish_feedback")
+    load = "import importlib, sys; compile(open('phish_feedback.py').read(), 'phish_feedback.py', 'exec')\n"
+    load += "for name in sys.argv[1:]: importlib.import_module(name)"
+    for folder in [Path(sys.executable).parent, *OTHER_JOB_PYTHONS, *ONCE_JOB_PYTHONS]:
+        loaded = subprocess.run(
+            [str(Path(folder, "python3")), "-c", load, *names], cwd=ROOT, capture_output=True, text=True, check=False
+        )
+        assert loaded.returncode == 0, f"{folder}: {loaded.stderr}"

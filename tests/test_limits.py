@@ -45,6 +45,7 @@ def test_messages_reach_the_server_no_faster_than_the_limit(cortex, smtp):
     assert min(gaps(smtp)) >= 60 / 120
 
 
+@pytest.mark.slow
 def test_the_pace_holds_across_a_reconnection(cortex, smtp):
     smtp.faults.per_session = 2
     result = cortex(thehive4_case("Spam", CAMPAIGN[:4]), smtp_max_per_minute=40)
@@ -162,6 +163,7 @@ def test_reporters_beyond_what_the_pace_allows_in_the_budget_are_left_for_the_ne
     assert min(gaps(smtp)) >= 2.0
 
 
+@pytest.mark.slow
 def test_a_server_slower_than_smtp_timeout_to_judge_a_message_is_waited_for_and_each_reporter_mailed_once(cortex, smtp):
     """A content filter under load: RFC 5321 gives the reply to a message's end ten minutes, smtp_timeout is 2 s."""
     smtp.faults.verdict_delay = 3

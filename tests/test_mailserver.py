@@ -40,6 +40,7 @@ def test_ctrl_c_stops_it_cleanly(mailserver):
     assert "Traceback" not in mailserver.wait_for("stopped.")
 
 
+@pytest.mark.slow
 def test_a_port_in_use_is_said_in_one_line(mailserver, tmp_path):
     second = MailserverProcess(tmp_path / "second", port=mailserver.port)
 

@@ -98,6 +98,7 @@ def test_a_job_that_outlives_its_token_gets_the_next_one_for_its_next_session(co
         assert token not in result.everything_printed()
 
 
+@pytest.mark.slow
 def test_a_refused_renewal_keeps_the_record_of_what_was_sent_and_names_the_item(cortex, smtp, entra, oauth):
     issue_short_lived_tokens(entra, smtp.xoauth2, lifetime=2.5, refused_from=2)
     result = long_campaign(cortex, smtp, oauth)

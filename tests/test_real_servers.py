@@ -208,6 +208,7 @@ def test_xoauth2_token_from_entra_is_accepted_by_dovecots_oauth2_passdb(job, ser
     assert len(servers.log(f"sasl_method=XOAUTH2, sasl_username={MAILBOX}")) == 2
 
 
+@pytest.mark.slow
 def test_login_that_fails_for_a_moment_at_the_identity_provider_is_retried_and_delivers(
     job, servers, entra, own_dovecot
 ):

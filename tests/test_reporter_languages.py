@@ -131,6 +131,7 @@ def test_a_gmail_user_whose_language_is_french_gets_french(cortex, google_oauth,
     assert warnings(result) == []
 
 
+@pytest.mark.slow
 def test_asking_200_reporters_gmail_languages_takes_about_the_memory_of_asking_one(
     google_oauth, gmail_api, gmail_items, job_config, tmp_path
 ):

@@ -671,6 +671,7 @@ def test_a_read_cut_by_the_time_limit_says_nothing_was_counted(thehive_https, st
     assert result.stderr.strip().endswith("allow more with --time-limit. Nothing was counted."), result.stderr
 
 
+@pytest.mark.slow
 def test_a_failure_after_the_progress_was_shown_at_a_terminal_starts_its_own_line(thehive_https, thehive_ca):
     hive = CaseSearch(thehive_https, "5", generate(1200, seed=2))
     # The first page comes past the 3 quiet seconds and the progress shows; the time limit cuts the next. The limit
@@ -701,6 +702,7 @@ def _read_or_nothing(fd: int) -> bytes:
         return b""
 
 
+@pytest.mark.slow
 def test_a_long_read_leaves_its_final_line_where_stderr_is_a_log(thehive_https, stats):
     reports = generate(700, seed=2)
     hive = CaseSearch(thehive_https, "5", reports)

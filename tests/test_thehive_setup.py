@@ -319,6 +319,7 @@ def test_python_without_requests_nor_virtual_environment_is_told_what_to_install
     assert len(result.stderr.splitlines()) == 1 and hive5.writes == []
 
 
+@pytest.mark.slow
 def test_system_python_without_requests_runs_in_the_responders_virtual_environment(
     bare_python, hive5, thehive_ca, tmp_path
 ):

@@ -69,7 +69,7 @@ def python_id(folder: str | None) -> str:
 
 @pytest.fixture(autouse=True)
 def job_python(request, monkeypatch):
-    """The folder of the python3 that runs this test's jobs: the tests' own, or one of OTHER_JOB_PYTHONS."""
+    """The folder of the python3 that runs this test's jobs: the tests' own, or another (testkit/cortex.py)."""
     folder = getattr(request, "param", None)
     if folder:
         monkeypatch.setenv("PHISHFEEDBACK_JOB_PYTHON", folder)

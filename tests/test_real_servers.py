@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import pytest
 
 from testkit.cases import thehive4_case
-from testkit.cortex import OTHER_JOB_PYTHONS
+from testkit.cortex import ONCE_JOB_PYTHONS, OTHER_JOB_PYTHONS
 from testkit.dovecot import Dovecot
 from testkit.introspection import Introspection
 from testkit.postfix import Postfix, missing
@@ -25,6 +25,8 @@ from testkit.records import told, untimed
 from testkit.smtp_server import PASSWORD, USER
 from testkit.token_endpoint import LONG_TOKEN, MAILBOX, TOKEN, issue_token, oauth_items
 
+# The Pythons the jobs run with: the tests' own, and each other one.
+JOB_PYTHONS = 1 + len(OTHER_JOB_PYTHONS) + len(ONCE_JOB_PYTHONS)
 # One submission port per set-up: the -o overrides that make it (docs/real-mail-servers.md).
 SERVICES = {
     "starttls": {},
@@ -33,7 +35,7 @@ SERVICES = {
     "small messages": {"message_size_limit": "2000"},
     # anvil counts a client's messages per service for a minute: the rate limit's test, run once for each Python the
     # jobs run with, has a copy of the service of its own each time, as a new minute would give it.
-    **{f"two a minute #{n}": {"smtpd_client_message_rate_limit": "2"} for n in range(1 + len(OTHER_JOB_PYTHONS))},
+    **{f"two a minute #{n}": {"smtpd_client_message_rate_limit": "2"} for n in range(JOB_PYTHONS)},
     # For logins that fail: a Dovecot started for each test (own_dovecot), since Dovecot delays the logins
     # of a client IP after failed ones (its auth penalty, up to 15 s): later tests' logins would wait.
     # One session per smtpd process: a process kept from an earlier test would still talk to its Dovecot.

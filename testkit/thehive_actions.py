@@ -3,7 +3,8 @@
 TheHive 4.1 (`OutputAction`, docs/cortex-and-thehive.md §5b): no `_id`, dates in epoch milliseconds, `objectType`
 capitalised, `operations` and `report` as JSON in strings, `endDate` only once the action ended; the same through
 `POST /api/v1/query` (`getCase` → `actions`) and `GET /api/connector/cortex/action/case/<id>`. TheHive 3.5 adds its
-entity's `_id`, `id` and `createdAt` and keeps `objectType` as the caller wrote it.
+entity's `_id`, `id` and `createdAt` and keeps `objectType` as the caller wrote it; TheHive 5 adds `_id`, `_type`,
+`_createdBy` and `_createdAt`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import time
 from werkzeug import Request, Response
 
 V1 = "/api/v1/query"
+# TheHive 5.8's list, a page at a time (pageFrom, pageTo), and TheHive 5.6's, whole (docs/cortex-and-thehive.md §5b).
+EXECUTIONS = "/api/v1/responder-execution/case/{id}"
+V1_CONNECTOR = "/api/v1/connector/cortex/action/case/{id}"
 LEGACY = "/api/connector/cortex/action/case/{id}"
 RESPONDER = "Phish_Feedback_1_2"
 CORTEX_JOB_FOLDER = "cortex-job-{job}-4611686018427387904"
@@ -72,6 +76,23 @@ def thehive35(found: dict) -> dict:
     }
 
 
+def thehive5(found: dict, *, as_examples: bool = False) -> dict:
+    """The same action as TheHive 5 lists it: an entity of its own (5.6.2's `OutputAction`). `as_examples`: with the
+    definition as an object and the operations as a list, as the examples of TheHive 5.8's API documentation show
+    them (its schema still says strings)."""
+    listed = {
+        "_id": f"~{found['startDate']}",
+        "_type": "Action",
+        "_createdBy": "analyst@soc.example.org",
+        "_createdAt": found["startDate"],
+        **found,
+    }
+    if as_examples:
+        listed["responderDefinition"] = {"name": found["responderDefinition"], "version": "1.2"}
+        listed["operations"] = json.loads(found["operations"])
+    return listed
+
+
 class Actions:
     """The case's actions as TheHive holds them, which a test changes while a job reads them (`end`)."""
 
@@ -100,4 +121,6 @@ class Actions:
         if request.method == "POST":
             page = json.loads(request.data)["query"][-1]
             listed = listed[page["from"] : page["to"]]
+        elif "pageFrom" in request.args:
+            listed = listed[int(request.args["pageFrom"]) : int(request.args["pageTo"])]
         return Response(json.dumps(listed), content_type="application/json")

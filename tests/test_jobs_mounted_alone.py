@@ -6,6 +6,7 @@ lists the actions as TheHive 4.1 does (testkit/thehive_actions.py)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import time
@@ -13,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from werkzeug import Request, Response
 
 from feedback.concurrent_jobs import Others
 from feedback.job_identity import job_id, mounted_from
@@ -21,7 +23,18 @@ from feedback.thehive.actions_api import Action, read_actions
 from feedback.thehive.running_jobs import others
 from testkit.cases import thehive4_case
 from testkit.cortex import JobResult, finish_job, start_job, write_job
-from testkit.thehive_actions import CORTEX_JOB_FOLDER, LEGACY, V1, Actions, action, now_ms, thehive35
+from testkit.thehive_actions import (
+    CORTEX_JOB_FOLDER,
+    EXECUTIONS,
+    LEGACY,
+    V1,
+    V1_CONNECTOR,
+    Actions,
+    action,
+    now_ms,
+    thehive5,
+    thehive35,
+)
 
 ALICE, BOB = "alice@example.org", "bob@example.org"
 CASE = thehive4_case("Spam", [ALICE, BOB])
@@ -36,8 +49,28 @@ def serve(thehive, actions: Actions, *, legacy: bool = False) -> None:
     if not legacy:
         thehive.expect_request(V1, method="POST", query_string="name=case-actions").respond_with_handler(actions.answer)
     thehive.expect_request(LEGACY.format(id=CASE["_id"]), query_string="range=all").respond_with_handler(actions.answer)
+    serve_nothing_else(thehive)
+
+
+def serve_nothing_else(thehive) -> None:
+    """Neither of TheHive 5's lists of the actions (TheHive 3.5 and 4 have no such routes), no observables and no
+    merged alert."""
+    for route in (EXECUTIONS, V1_CONNECTOR):
+        thehive.expect_request(route.format(id=CASE["_id"])).respond_with_data("", status=404)
     thehive.expect_request(V1).respond_with_json([])
     thehive.expect_request("/api/case/artifact/_search").respond_with_json([])
+
+
+def no_query_of_actions(thehive) -> list:
+    """A TheHive whose v1 query has no `actions` step, as TheHive 4's has; each time it was asked."""
+    asked = []
+
+    def refuse(request: Request) -> Response:
+        asked.append(request)
+        return Response(json.dumps({"type": "BadRequest", "message": "Unknown query step actions"}), status=400)
+
+    thehive.expect_request(V1, query_string="name=case-actions").respond_with_handler(refuse)
+    return asked
 
 
 def start_alone(tmp_path: Path, case: dict, config: dict, job: str | None):
@@ -226,6 +259,50 @@ def test_a_job_thehive_does_not_list_goes_on_and_says_so(tmp_path, job_config, t
     ]
 
 
+def test_on_thehive_58_the_jobs_before_are_read_from_its_list_of_responder_executions_page_by_page(
+    tmp_path, job_config, thehive, api, smtp
+):
+    """Its API documentation's examples: the definition an object, the operations a list. 150 actions of other
+    responders on the case's observables first: two pages."""
+    others = [action(f"AYother{n}", now_ms() - 90_000 + n, responder="Mailer_1_0") for n in range(150)]
+    first = action(FIRST, now_ms() - 60_000, ended=now_ms(), tags=ALICE_TOLD)
+    actions = Actions(*(thehive5(a, as_examples=True) for a in [*others, first, action(SECOND, now_ms() - 1000)]))
+    no_query_of_actions(thehive)
+    thehive.expect_request(EXECUTIONS.format(id=CASE["_id"])).respond_with_handler(actions.answer)
+    serve_nothing_else(thehive)
+
+    result = run_alone(tmp_path, CASE, job_config(**api), SECOND)
+
+    assert result.success, result.error
+    assert smtp.recipients() == [BOB]
+    assert actions.asked == 2
+
+
+@pytest.mark.slow
+def test_on_thehive_56_a_job_waits_for_the_one_before_through_its_list_asking_no_other(
+    tmp_path, job_config, thehive, api, smtp
+):
+    """TheHive 5.6's API documentation: no query of the actions, no list of responder executions; its own list, whole,
+    asked alone once it answered."""
+    actions = Actions(*(thehive5(a) for a in [action(FIRST, now_ms() - 5000), action(SECOND, now_ms() - 1000)]))
+    queries = no_query_of_actions(thehive)
+    thehive.expect_request(V1_CONNECTOR.format(id=CASE["_id"])).respond_with_handler(actions.answer)
+    serve_nothing_else(thehive)
+    process, folder = start_alone(tmp_path, CASE, job_config(**api), SECOND)
+    limit = time.monotonic() + 30
+    while actions.asked < 3:  # its own listing, and two more while it waits
+        assert process.poll() is None and time.monotonic() < limit
+        time.sleep(0.05)
+
+    actions.end(FIRST, ALICE_TOLD)
+    actions.found = [thehive5(a) for a in actions.found]
+    second = finish_job(process, folder)
+
+    assert second.success, second.error
+    assert smtp.recipients() == [BOB]
+    assert len(queries) == 1
+
+
 def test_on_thehive_35_the_jobs_before_are_read_from_its_legacy_list(tmp_path, job_config, thehive, api, smtp):
     config = job_config(thehive_api="legacy", **api)
     actions = Actions(thehive35(action(SECOND, now_ms() - 1000)))
@@ -316,8 +393,10 @@ def test_with_thehive_v1_alone_the_legacy_list_is_never_asked(tmp_path, job_conf
 
     assert result.success, result.error
     assert actions.asked == 0
+    url = api["thehive_url"]
     assert result.output["full"]["warnings"][0].endswith(
-        f"TheHive at {api['thehive_url']} answered HTTP 400. Check that TheHive is up, then run the responder again."
+        f"TheHive at {url} answered HTTP 400. Check that TheHive is up, then run the responder again. TheHive at {url}"
+        " answered HTTP 404 to /api/v1/connector/cortex/action/case/~41160752. Check thehive_url and thehive_api."
     )
 
 
@@ -453,6 +532,13 @@ def test_the_jobs_of_one_responder_on_two_cortex_wait_for_each_other():
     assert others([first, second], second, 1800, 2.0).running == 1
 
 
+def test_a_definition_thehive_5_lists_as_an_object_names_the_responder_across_two_cortex_all_the_same():
+    one = thehive5(action(FIRST, 1_000), as_examples=True)
+    other = {**thehive5(action(SECOND, 2_000), as_examples=True), "responderId": "0" * 32}
+    [first, second] = read_actions([one, other], "case")
+    assert others([first, second], second, 1800, 2.0).running == 1
+
+
 def test_an_ended_jobs_records_count_by_thehives_clock_whatever_the_hosts():
     """TheHive's clock 20 minutes behind the host's: the job that ended a second before this one's click is recent."""
     own = Action(SECOND, "R", "D", False, 1000.0, 1000.0, ())
@@ -480,7 +566,7 @@ def test_where_thehive_lists_no_actions_either_way_the_warning_names_both_failur
     thehive.expect_request(LEGACY.format(id=CASE["_id"])).respond_with_json(
         {"type": "NotFoundError", "message": "Case not found"}, status=404
     )
-    thehive.expect_request(V1).respond_with_json([])
+    serve_nothing_else(thehive)
 
     result = run_alone(tmp_path, CASE, job_config(**api), SECOND)
 

@@ -9,17 +9,31 @@ the session, time share and size bound of the observables (feedback/thehive/obse
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from urllib.parse import quote
 
 from feedback.shapes import shape
 from feedback.tags import TAG_OPERATION
-from feedback.thehive.observables_api import V1_GETTER, Absent, Api, TheHiveError, TheHiveShare, within_share
+from feedback.thehive.observables_api import (
+    V1_GETTER,
+    Absent,
+    Api,
+    Declined,
+    TheHiveError,
+    TheHiveShare,
+    within_share,
+)
 
 V1_ACTIONS = "/api/v1/query?name={kind}-actions"
+# TheHive 5.8's list (the case's and its tasks' and observables'), a page at a time: at most 300 a page.
+EXECUTIONS = "/api/v1/responder-execution/{kind}/{id}?pageFrom={start}&pageTo={end}"
+# TheHive 5.6's list, whole.
+V1_CONNECTOR = "/api/v1/connector/cortex/action/{kind}/{id}"
 # TheHive 3.5 lists ten without range=all; TheHive 4 reads no such parameter.
 LEGACY_ACTIONS = "/api/connector/cortex/action/{kind}/{id}?range=all"
 # Actions read from one case at most: each click makes one, and nobody clicks thousands of times.
 MOST_ACTIONS = 10_000
+ACTIONS = "responder actions"
 # What TheHive marks an action once the job's report is in (TheHive 4 never stores InProgress).
 ENDED = frozenset({"Success", "Failure", "Deleted"})
 # The dates read, in milliseconds: up to the end of year 9999, past which no clock reads a time.
@@ -39,28 +53,52 @@ class Action:
     tags: tuple[str, ...]  # what its report asked TheHive to tag
 
 
-def list_actions(share: TheHiveShare, kind: str, object_id: str) -> list[Action]:
-    """The actions on the case or alert, through the v1 query API or the legacy one, as thehive_api says."""
-    return within_share(share, lambda api: read_actions(_listed(api, kind, object_id), kind))
+def list_actions(share: TheHiveShare, kind: str, object_id: str, first: int = 0) -> tuple[list[Action], int]:
+    """The actions on the case or alert, and which of ROUTES listed them: the first of those thehive_api allows,
+    from `first` on (the one that answered before), where TheHive has it and serves this call."""
+    return within_share(share, lambda api: _listed(api, kind, object_id, first))
 
 
-def _listed(api: Api, kind: str, object_id: str) -> list:
+def _listed(api: Api, kind: str, object_id: str, first: int) -> tuple[list[Action], int]:
+    """Where a route is absent (404) or refuses the call (400, say: no such query), the next is asked; a TheHive that
+    fails (a server error, no answer) fails them all. Where the last fails too, the failures are told that say more
+    than that a route is absent, and the last, each once."""
+    chosen = api.settings.api
+    routes = [(at, read) for at, (version, read) in enumerate(ROUTES) if at >= first and chosen in (version, "auto")]
+    told: dict[str, None] = {}
+    for at, read in routes:
+        try:
+            return read_actions(read(api, kind, object_id), kind), at
+        except (Absent, Declined) as failure:
+            if not isinstance(failure, Absent) or at == routes[-1][0]:
+                told[failure.args[0]] = None
+    raise TheHiveError(" ".join(told))
+
+
+def _queried(api: Api, kind: str, object_id: str) -> list:
     query = [{"_name": V1_GETTER[kind], "idOrName": object_id}, {"_name": "actions"}]
-    v1 = V1_ACTIONS.format(kind=kind)
-    # A TheHive that has no such query (TheHive 5's is not public) may still have the legacy list.
-    return api.either(
-        lambda: api.paged(v1, query, MOST_ACTIONS, "responder actions"),
-        lambda: _legacy(api, kind, object_id),
-        (Absent, TheHiveError),
-    )
+    return api.paged(api.queried(V1_ACTIONS.format(kind=kind), query), MOST_ACTIONS, ACTIONS)
 
 
-def _legacy(api: Api, kind: str, object_id: str) -> list:
-    try:
-        listed = api.call("GET", LEGACY_ACTIONS.format(kind=kind, id=quote(object_id, safe="")), None)
-    except Absent as absent:
-        raise TheHiveError(absent.args[0]) from None
-    return api.listed(listed, "responder actions")
+def _executions(api: Api, kind: str, object_id: str) -> list:
+    def page(start: int, end: int) -> object:
+        return api.call("GET", EXECUTIONS.format(kind=kind, id=quote(object_id, safe=""), start=start, end=end), None)
+
+    return api.paged(page, MOST_ACTIONS, ACTIONS)
+
+
+def _whole(path: str) -> Callable[[Api, str, str], list]:
+    """A list TheHive gives whole, at `path`."""
+
+    def read(api: Api, kind: str, object_id: str) -> list:
+        return api.listed(api.call("GET", path.format(kind=kind, id=quote(object_id, safe="")), None), ACTIONS)
+
+    return read
+
+
+# Each way TheHive lists the actions, and the thehive_api that allows it: TheHive 4's query (TheHive 5's is not
+# documented), TheHive 5.8's and 5.6's lists, and the legacy one (TheHive 3.5 and 4, and TheHive 5 undocumented).
+ROUTES = (("v1", _queried), ("v1", _executions), ("v1", _whole(V1_CONNECTOR)), ("legacy", _whole(LEGACY_ACTIONS)))
 
 
 def read_actions(listed: list, kind: str) -> list[Action]:
@@ -75,6 +113,8 @@ def read_actions(listed: list, kind: str) -> list[Action]:
         if isinstance(job, str) and isinstance(responder, str) and isinstance(status, str) and started is not None:
             ended = status in ENDED
             at = finished if ended and finished is not None else started
+            if isinstance(definition, dict):  # TheHive 5.8's examples: {"name": "Phish_Feedback_1_2", "version": …}
+                definition = definition.get("name")
             named = definition if isinstance(definition, str) else ""
             actions.append(Action(job, responder, named, ended, started, at, _tags(item.get("operations"), kind)))
     return actions

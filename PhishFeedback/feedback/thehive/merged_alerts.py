@@ -36,7 +36,7 @@ def merged_reports(share: TheHiveShare, case_id: str, reporter_tag: str) -> list
 def _read(api: Api, case_id: str, reporter_tag: str) -> list[MergedReport]:
     query = [{"_name": "getCase", "idOrName": case_id}, {"_name": "alerts"}]
     try:
-        alerts = api.paged(CASE_ALERTS, query, MOST_ALERTS, "alerts")
+        alerts = api.paged(api.queried(CASE_ALERTS, query), MOST_ALERTS, "alerts")
     except Absent:
         return []
     reports = []

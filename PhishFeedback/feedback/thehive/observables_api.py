@@ -88,6 +88,10 @@ def within_share(share: TheHiveShare, read: Callable[[Api], T]) -> T:
     )
 
 
+class Declined(TheHiveError):
+    """TheHive answered a call with a status that refuses it as asked (400, say): another of its routes may answer."""
+
+
 class Absent(Exception):
     """The endpoint does not exist on this TheHive (404/405): an older version may have the other one."""
 
@@ -102,36 +106,34 @@ class Api:
     def observables(self, kind: str, object_id: str) -> list[Observable]:
         return self.either(lambda: self.v1(kind, object_id), lambda: self.legacy(kind, object_id))
 
-    def either(self, v1: Callable[[], T], legacy: Callable[[], T], failing: tuple[type, ...] = (Absent,)) -> T:
+    def either(self, v1: Callable[[], T], legacy: Callable[[], T]) -> T:
         """What `v1` reads through the v1 query API or, as thehive_api says, what `legacy` reads where TheHive has
-        no such query (or where it fails as `failing` says). Where both fail, the legacy failure is told, after
-        the v1 query's where that was not merely absent and says something else."""
+        no such query."""
         if self.settings.api == "legacy":
             return legacy()
         try:
             return v1()
-        except failing as failure:
+        except Absent as absent:
             if self.settings.api == "v1":
-                raise TheHiveError(failure.args[0]) from None
-            first = failure
-        try:
-            return legacy()
-        except TheHiveError as failure:
-            if isinstance(first, Absent):
-                raise
-            told = dict.fromkeys((first.args[0], failure.args[0]))  # a TheHive that is down says it once
-            raise TheHiveError(" ".join(told)) from None
+                raise TheHiveError(absent.args[0]) from None
+        return legacy()
 
     def v1(self, kind: str, object_id: str) -> list[Observable]:
         query = [{"_name": V1_GETTER[kind], "idOrName": object_id}, {"_name": "observables"}]
-        return read_observables(self.paged(V1_QUERY.format(kind=kind), query, MOST_OBSERVABLES, "observables"))
+        pages = self.queried(V1_QUERY.format(kind=kind), query)
+        return read_observables(self.paged(pages, MOST_OBSERVABLES, "observables"))
 
-    def paged(self, path: str, query: list[dict], most: int, what: str) -> list:
-        """Every item a v1 query lists, a page at a time, up to `most` of them."""
+    def queried(self, path: str, query: list[dict]) -> Callable[[int, int], object]:
+        """The pages of a v1 query, each from its first item to before its last, for `paged`."""
+        return lambda start, end: self.call(
+            "POST", path, {"query": [*query, {"_name": "page", "from": start, "to": end}]}
+        )
+
+    def paged(self, page: Callable[[int, int], object], most: int, what: str) -> list:
+        """Every item TheHive lists, a `page` at a time, up to `most` of them."""
         items: list = []
         while True:
-            page = [{"_name": "page", "from": len(items), "to": len(items) + PAGE}]
-            answer = self.listed(self.call("POST", path, {"query": query + page}), what)
+            answer = self.listed(page(len(items), len(items) + PAGE), what)
             items += answer
             if len(items) > most:
                 raise TheHiveError(
@@ -173,7 +175,7 @@ class Api:
                 f"{self.where} answered HTTP {status} to {path.split('?')[0]}. Check thehive_url and thehive_api."
             )
         if status != 200:
-            raise TheHiveError(
+            raise (Declined if 400 <= status < 500 else TheHiveError)(
                 f"{self.where} answered HTTP {status}. Check that TheHive is up, then run the responder again."
             )
         return answer

@@ -229,13 +229,18 @@ def test_a_dry_run_waits_for_no_job_thehive_lists(tmp_path, job_config, thehive,
 def test_a_thehive_that_cannot_list_the_actions_stops_no_job_and_the_job_says_what_it_risks(
     tmp_path, job_config, thehive, api, smtp
 ):
+    """A server error: TheHive's other lists, which it would answer, are not asked."""
+    actions = Actions(action(SECOND, now_ms() - 1000))
     thehive.expect_request(V1, query_string="name=case-actions").respond_with_data("", status=500)
+    for route in (EXECUTIONS, V1_CONNECTOR, LEGACY):
+        thehive.expect_request(route.format(id=CASE["_id"])).respond_with_handler(actions.answer)
     thehive.expect_request(V1).respond_with_json([])
 
     result = run_alone(tmp_path, CASE, job_config(**api), SECOND)
 
     assert result.success, result.error
     assert smtp.recipients() == [ALICE, BOB]
+    assert actions.asked == 0
     assert result.output["full"]["warnings"] == [
         "This job could not learn from TheHive which Phish_Feedback jobs came before it on this case, so a second"
         f" click while it sends would mail its reporters again: TheHive at {api['thehive_url']} answered HTTP 500."

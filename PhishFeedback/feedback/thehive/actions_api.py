@@ -60,9 +60,9 @@ def list_actions(share: TheHiveShare, kind: str, object_id: str, first: int = 0)
 
 
 def _listed(api: Api, kind: str, object_id: str, first: int) -> tuple[list[Action], int]:
-    """Where a route is absent (404) or refuses the call (400, say: no such query), the next is asked; a TheHive that
-    fails (a server error, no answer) fails them all. Where the last fails too, the failures are told that say more
-    than that a route is absent, and the last, each once."""
+    """Where a route is absent (404) or TheHive cannot read the call (400: no such query step), the next is asked; a
+    TheHive that fails otherwise (a server error, no answer, a refused key) fails them all. Where the last fails too,
+    the failures are told that say more than that a route is absent, and the last, each once."""
     chosen = api.settings.api
     routes = [(at, read) for at, (version, read) in enumerate(ROUTES) if at >= first and chosen in (version, "auto")]
     told: dict[str, None] = {}

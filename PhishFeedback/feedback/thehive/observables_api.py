@@ -89,7 +89,7 @@ def within_share(share: TheHiveShare, read: Callable[[Api], T]) -> T:
 
 
 class Declined(TheHiveError):
-    """TheHive answered a call with a status that refuses it as asked (400, say): another of its routes may answer."""
+    """TheHive could not read the call (400: a query step it does not have, say): another of its routes may answer."""
 
 
 class Absent(Exception):
@@ -175,7 +175,7 @@ class Api:
                 f"{self.where} answered HTTP {status} to {path.split('?')[0]}. Check thehive_url and thehive_api."
             )
         if status != 200:
-            raise (Declined if 400 <= status < 500 else TheHiveError)(
+            raise (Declined if status == 400 else TheHiveError)(
                 f"{self.where} answered HTTP {status}. Check that TheHive is up, then run the responder again."
             )
         return answer

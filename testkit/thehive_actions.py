@@ -96,10 +96,13 @@ def thehive5(found: dict, *, as_examples: bool = False) -> dict:
 class Actions:
     """The case's actions as TheHive holds them, which a test changes while a job reads them (`end`)."""
 
-    def __init__(self, *found: dict) -> None:
+    def __init__(self, *found: dict, page_size: int | None = None, paged: bool = True) -> None:
         self.found = list(found)
         self.asked = 0
         self.down = False  # TheHive answers every listing with a server error
+        # A list a page at a time (pageFrom, pageTo): at most `page_size` a page whatever was asked; `paged` False,
+        # the whole list whatever was asked.
+        self.page_size, self.paged = page_size, paged
         self._lock = threading.Lock()
 
     def end(self, job: str, tags=()) -> None:
@@ -121,6 +124,7 @@ class Actions:
         if request.method == "POST":
             page = json.loads(request.data)["query"][-1]
             listed = listed[page["from"] : page["to"]]
-        elif "pageFrom" in request.args:
-            listed = listed[int(request.args["pageFrom"]) : int(request.args["pageTo"])]
+        elif "pageFrom" in request.args and self.paged:
+            start = int(request.args["pageFrom"])
+            listed = listed[start : min(int(request.args["pageTo"]), start + (self.page_size or len(listed)))]
         return Response(json.dumps(listed), content_type="application/json")

@@ -280,7 +280,52 @@ def test_on_thehive_58_the_jobs_before_are_read_from_its_list_of_responder_execu
 
     assert result.success, result.error
     assert smtp.recipients() == [BOB]
-    assert actions.asked == 2
+    assert actions.asked == 3  # 100, 52, none
+
+
+def test_a_thehive_58_that_gives_fewer_a_page_than_asked_is_read_to_the_end(tmp_path, job_config, thehive, api, smtp):
+    """30 a page, its documented default, where 100 were asked: the job before is on the third page."""
+    others = [action(f"AYother{n}", now_ms() - 90_000 + n, responder="Mailer_1_0") for n in range(60)]
+    first = action(FIRST, now_ms() - 60_000, ended=now_ms(), tags=ALICE_TOLD)
+    listed = [thehive5(a) for a in [*others, first, action(SECOND, now_ms() - 1000)]]
+    actions = Actions(*listed, page_size=30)
+    no_query_of_actions(thehive)
+    thehive.expect_request(EXECUTIONS.format(id=CASE["_id"])).respond_with_handler(actions.answer)
+    serve_nothing_else(thehive)
+
+    result = run_alone(tmp_path, CASE, job_config(**api), SECOND)
+
+    assert result.success, result.error
+    assert smtp.recipients() == [BOB]
+
+
+def test_a_list_that_lacks_this_job_gives_way_to_the_list_that_has_it(tmp_path, job_config, thehive, api, smtp):
+    """A TheHive 5.8 whose query of a case's actions still answers, with none of the runs since its list of responder
+    executions."""
+    first = action(FIRST, now_ms() - 60_000, ended=now_ms(), tags=ALICE_TOLD)
+    executions = Actions(*(thehive5(a) for a in [first, action(SECOND, now_ms() - 1000)]))
+    thehive.expect_request(EXECUTIONS.format(id=CASE["_id"])).respond_with_handler(executions.answer)
+    serve(thehive, Actions())
+
+    result = run_alone(tmp_path, CASE, job_config(**api), SECOND)
+
+    assert result.success, result.error
+    assert smtp.recipients() == [BOB]
+
+
+def test_a_list_longer_than_the_page_asked_for_is_taken_whole(tmp_path, job_config, thehive, api, smtp):
+    others = [action(f"AYother{n}", now_ms() - 9_000 + n, responder="Mailer_1_0") for n in range(120)]
+    first = action(FIRST, now_ms() - 60_000, ended=now_ms(), tags=ALICE_TOLD)
+    actions = Actions(*(thehive5(a) for a in [first, *others, action(SECOND, now_ms() - 1000)]), paged=False)
+    no_query_of_actions(thehive)
+    thehive.expect_request(EXECUTIONS.format(id=CASE["_id"])).respond_with_handler(actions.answer)
+    serve_nothing_else(thehive)
+
+    result = run_alone(tmp_path, CASE, job_config(**api), SECOND)
+
+    assert result.success, result.error
+    assert smtp.recipients() == [BOB]
+    assert actions.asked == 1
 
 
 @pytest.mark.slow
@@ -400,7 +445,7 @@ def test_with_thehive_v1_alone_the_legacy_list_is_never_asked(tmp_path, job_conf
     assert actions.asked == 0
     url = api["thehive_url"]
     assert result.output["full"]["warnings"][0].endswith(
-        f"TheHive at {url} answered HTTP 400. Check that TheHive is up, then run the responder again. TheHive at {url}"
+        f"TheHive at {url} answered HTTP 400 to /api/v1/query. Check thehive_url and thehive_api. TheHive at {url}"
         " answered HTTP 404 to /api/v1/connector/cortex/action/case/~41160752. Check thehive_url and thehive_api."
     )
 
@@ -579,8 +624,8 @@ def test_where_thehive_lists_no_actions_either_way_the_warning_names_both_failur
     url = api["thehive_url"]
     assert result.output["full"]["warnings"] == [
         "This job could not learn from TheHive which Phish_Feedback jobs came before it on this case, so a second"
-        f" click while it sends would mail its reporters again: TheHive at {url} answered HTTP 400. Check that"
-        f" TheHive is up, then run the responder again. TheHive at {url} answered HTTP 404 to"
+        f" click while it sends would mail its reporters again: TheHive at {url} answered HTTP 400 to /api/v1/query."
+        f" Check thehive_url and thehive_api. TheHive at {url} answered HTTP 404 to"
         " /api/connector/cortex/action/case/~41160752. Check thehive_url and thehive_api."
     ]
 

@@ -53,25 +53,34 @@ class Action:
     tags: tuple[str, ...]  # what its report asked TheHive to tag
 
 
-def list_actions(share: TheHiveShare, kind: str, object_id: str, first: int = 0) -> tuple[list[Action], int]:
+def list_actions(share: TheHiveShare, kind: str, object_id: str, job: str, first: int = 0) -> tuple[list[Action], int]:
     """The actions on the case or alert, and which of ROUTES listed them: the first of those thehive_api allows,
-    from `first` on (the one that answered before), where TheHive has it and serves this call."""
-    return within_share(share, lambda api: _listed(api, kind, object_id, first))
+    from `first` on (the one that listed this job before), where TheHive has it and lists this job's action."""
+    return within_share(share, lambda api: _listed(api, kind, object_id, job, first))
 
 
-def _listed(api: Api, kind: str, object_id: str, first: int) -> tuple[list[Action], int]:
-    """Where a route is absent (404) or TheHive cannot read the call (400: no such query step), the next is asked; a
-    TheHive that fails otherwise (a server error, no answer, a refused key) fails them all. Where the last fails too,
-    the failures are told that say more than that a route is absent, and the last, each once."""
+def _listed(api: Api, kind: str, object_id: str, job: str, first: int) -> tuple[list[Action], int]:
+    """Where a route is absent (404), TheHive cannot read the call (400: no such query step), or it lists the actions
+    without this job's (a TheHive that keeps its newer runs in another list), the next is asked; a TheHive that fails
+    otherwise (a server error, no answer, a refused key) fails them all. Where no route lists this job, the first
+    answer stands, with `first` unchanged; where none answers, the failures are told that say more than that a route
+    is absent, and the last, each once."""
     chosen = api.settings.api
     routes = [(at, read) for at, (version, read) in enumerate(ROUTES) if at >= first and chosen in (version, "auto")]
     told: dict[str, None] = {}
+    answered = None
     for at, read in routes:
         try:
-            return read_actions(read(api, kind, object_id), kind), at
+            actions = read_actions(read(api, kind, object_id), kind)
         except (Absent, Declined) as failure:
             if not isinstance(failure, Absent) or at == routes[-1][0]:
                 told[failure.args[0]] = None
+            continue
+        if any(action.job == job for action in actions):
+            return actions, at
+        answered = answered or (actions, first)
+    if answered:
+        return answered
     raise TheHiveError(" ".join(told))
 
 
@@ -84,7 +93,8 @@ def _executions(api: Api, kind: str, object_id: str) -> list:
     def page(start: int, end: int) -> object:
         return api.call("GET", EXECUTIONS.format(kind=kind, id=quote(object_id, safe=""), start=start, end=end), None)
 
-    return api.paged(page, MOST_ACTIONS, ACTIONS)
+    # TheHive 5.8 documents 30 a page where none is asked: one that gives fewer than asked has not ended its list.
+    return api.paged(page, MOST_ACTIONS, ACTIONS, until_empty=True)
 
 
 def _whole(path: str) -> Callable[[Api, str, str], list]:

@@ -129,11 +129,14 @@ class Api:
             "POST", path, {"query": [*query, {"_name": "page", "from": start, "to": end}]}
         )
 
-    def paged(self, page: Callable[[int, int], object], most: int, what: str) -> list:
-        """Every item TheHive lists, a `page` at a time, up to `most` of them."""
+    def paged(self, page: Callable[[int, int], object], most: int, what: str, *, until_empty: bool = False) -> list:
+        """Every item TheHive lists, a `page` at a time, up to `most` of them: to a page shorter than asked, or, where
+        TheHive may give fewer than asked (`until_empty`), to an empty one. A first page longer than asked is the
+        whole list: TheHive ignores the page range."""
         items: list = []
         while True:
             answer = self.listed(page(len(items), len(items) + PAGE), what)
+            whole = not items and len(answer) > PAGE
             items += answer
             if len(items) > most:
                 raise TheHiveError(
@@ -141,7 +144,7 @@ class Api:
                     " of one case (or it ignores the page range it was asked for). Check TheHive's version and"
                     " thehive_api."
                 )
-            if len(answer) < PAGE:
+            if whole or (not answer if until_empty else len(answer) < PAGE):
                 return items
 
     def legacy(self, kind: str, object_id: str) -> list[Observable]:
@@ -170,12 +173,12 @@ class Api:
         status, answer = send(
             self.session, method, url, body, timeout, self.where, JOB_ADVICE, self.share.room, self._counted
         )
-        if status in (404, 405):
-            raise Absent(
+        if status in (400, 404, 405):
+            raise (Declined if status == 400 else Absent)(
                 f"{self.where} answered HTTP {status} to {path.split('?')[0]}. Check thehive_url and thehive_api."
             )
         if status != 200:
-            raise (Declined if status == 400 else TheHiveError)(
+            raise TheHiveError(
                 f"{self.where} answered HTTP {status}. Check that TheHive is up, then run the responder again."
             )
         return answer

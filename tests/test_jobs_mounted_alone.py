@@ -61,6 +61,13 @@ def serve_nothing_else(thehive) -> None:
     thehive.expect_request("/api/case/artifact/_search").respond_with_json([])
 
 
+def serve_executions(thehive, actions: Actions) -> None:
+    """TheHive 5.8's list of responder executions; no query of the actions, nor TheHive 5.6's list."""
+    no_query_of_actions(thehive)
+    thehive.expect_request(EXECUTIONS.format(id=CASE["_id"])).respond_with_handler(actions.answer)
+    serve_nothing_else(thehive)
+
+
 def no_query_of_actions(thehive) -> list:
     """A TheHive whose v1 query has no `actions` step, as TheHive 4's has; each time it was asked."""
     asked = []
@@ -272,9 +279,7 @@ def test_on_thehive_58_the_jobs_before_are_read_from_its_list_of_responder_execu
     others = [action(f"AYother{n}", now_ms() - 90_000 + n, responder="Mailer_1_0") for n in range(150)]
     first = action(FIRST, now_ms() - 60_000, ended=now_ms(), tags=ALICE_TOLD)
     actions = Actions(*(thehive5(a, as_examples=True) for a in [*others, first, action(SECOND, now_ms() - 1000)]))
-    no_query_of_actions(thehive)
-    thehive.expect_request(EXECUTIONS.format(id=CASE["_id"])).respond_with_handler(actions.answer)
-    serve_nothing_else(thehive)
+    serve_executions(thehive, actions)
 
     result = run_alone(tmp_path, CASE, job_config(**api), SECOND)
 
@@ -289,9 +294,7 @@ def test_a_thehive_58_that_gives_fewer_a_page_than_asked_is_read_to_the_end(tmp_
     first = action(FIRST, now_ms() - 60_000, ended=now_ms(), tags=ALICE_TOLD)
     listed = [thehive5(a) for a in [*others, first, action(SECOND, now_ms() - 1000)]]
     actions = Actions(*listed, page_size=30)
-    no_query_of_actions(thehive)
-    thehive.expect_request(EXECUTIONS.format(id=CASE["_id"])).respond_with_handler(actions.answer)
-    serve_nothing_else(thehive)
+    serve_executions(thehive, actions)
 
     result = run_alone(tmp_path, CASE, job_config(**api), SECOND)
 
@@ -317,9 +320,7 @@ def test_a_list_longer_than_the_page_asked_for_is_taken_whole(tmp_path, job_conf
     others = [action(f"AYother{n}", now_ms() - 9_000 + n, responder="Mailer_1_0") for n in range(120)]
     first = action(FIRST, now_ms() - 60_000, ended=now_ms(), tags=ALICE_TOLD)
     actions = Actions(*(thehive5(a) for a in [first, *others, action(SECOND, now_ms() - 1000)]), paged=False)
-    no_query_of_actions(thehive)
-    thehive.expect_request(EXECUTIONS.format(id=CASE["_id"])).respond_with_handler(actions.answer)
-    serve_nothing_else(thehive)
+    serve_executions(thehive, actions)
 
     result = run_alone(tmp_path, CASE, job_config(**api), SECOND)
 

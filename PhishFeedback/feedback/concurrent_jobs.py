@@ -194,8 +194,8 @@ def _notes(report: Report, waited: float, taken: list[str], named: set[str], unt
 def _clock(at: float) -> str:
     """A time of day, dated where it is not today's: an end TheHive dates days after this job began makes that
     job's records count that long."""
-    day = "%H:%M:%S" if time.gmtime(at)[:3] == time.gmtime()[:3] else "%Y-%m-%d %H:%M:%S"
-    return time.strftime(day, time.gmtime(at))
+    when = time.gmtime(at)
+    return time.strftime("%H:%M:%S" if when[:3] == time.gmtime()[:3] else "%Y-%m-%d %H:%M:%S", when)
 
 
 def _no_lock(report: Report, folder: str, reason: str) -> str:

@@ -54,7 +54,8 @@ class ListedJobs:
 
     def __init__(self, settings: TheHiveSettings, job_timeout: float) -> None:
         self.settings, self.job_timeout = settings, job_timeout
-        self.route = 0  # the way TheHive listed this job's action (feedback/thehive/actions_api.py ROUTES)
+        # The ways TheHive lists the actions worth asking (feedback/thehive/actions_api.py ROUTES); None: all.
+        self.routes: tuple[int, ...] | None = None
 
     @cached_property
     def job(self) -> str | None:
@@ -86,7 +87,7 @@ class ListedJobs:
         try:
             now = time.monotonic()
             share = TheHiveShare(self.settings, cutoff(deadline, now, THEHIVE_SHARE) - now)
-            actions, self.route = list_actions(share, report.kind, report.id, self.job, self.route)
+            actions, self.routes = list_actions(share, report.kind, report.id, self.job, self.routes)
         except TheHiveError as failure:
             raise Unlisted(UNLISTED.format(kind=report.kind, reason=failure), str(failure)) from None
         mine = next((action for action in actions if action.job == self.job), None)

@@ -607,8 +607,8 @@ def test_a_file_system_that_implements_no_lock_breaks_no_job_and_the_job_says_so
     assert turn.report == report
     assert turn.notes == [
         f"This job could not take its turn on the case in {shared_folder(tmp_path)} (its file system takes no lock:"
-        " Function not implemented), so a second click while it sends would mail its reporters again: give Cortex a"
-        " job directory of its own (job.directory)."
+        " Function not implemented), so a second click while a job sends would mail the reporters again: give Cortex"
+        " a job directory of its own (job.directory)."
     ]
 
 

@@ -233,6 +233,23 @@ def test_a_dry_run_waits_for_no_job_thehive_lists(tmp_path, job_config, thehive,
     assert smtp.recipients() == []
 
 
+def test_a_dry_run_that_cannot_list_the_actions_warns_of_what_a_run_would_risk(
+    tmp_path, job_config, thehive, api, smtp
+):
+    thehive.expect_request(V1, query_string="name=case-actions").respond_with_data("", status=500)
+    serve_nothing_else(thehive)
+
+    preview = run_alone(tmp_path, CASE, job_config(dry_run=True, **api), SECOND)
+
+    assert preview.success, preview.error
+    assert smtp.recipients() == []
+    assert preview.output["full"]["warnings"][0] == (
+        "This job could not learn from TheHive which Phish_Feedback jobs came before it on this case, so a second"
+        f" click while a job sends would mail the reporters again: TheHive at {api['thehive_url']} answered HTTP 500."
+        " Check that TheHive is up, then run the responder again."
+    )
+
+
 def test_a_thehive_that_cannot_list_the_actions_stops_no_job_and_the_job_says_what_it_risks(
     tmp_path, job_config, thehive, api, smtp
 ):
@@ -250,7 +267,7 @@ def test_a_thehive_that_cannot_list_the_actions_stops_no_job_and_the_job_says_wh
     assert actions.asked == 0
     assert result.output["full"]["warnings"] == [
         "This job could not learn from TheHive which Phish_Feedback jobs came before it on this case, so a second"
-        f" click while it sends would mail its reporters again: TheHive at {api['thehive_url']} answered HTTP 500."
+        f" click while a job sends would mail the reporters again: TheHive at {api['thehive_url']} answered HTTP 500."
         " Check that TheHive is up, then run the responder again."
     ]
 
@@ -267,7 +284,8 @@ def test_a_job_thehive_does_not_list_goes_on_and_says_so(tmp_path, job_config, t
     assert result.output["full"]["warnings"] == [
         f"TheHive at {api['thehive_url']} did not list this job (Cortex job {SECOND}) among the case's responder"
         " actions within 10 s. So this job could not tell which Phish_Feedback jobs came before it, and a second click"
-        " while it sends would mail its reporters again. Check that thehive_url is the TheHive that started this job."
+        " while a job sends would mail the reporters again. Check that thehive_url is the TheHive that started this"
+        " job."
     ]
 
 
@@ -510,8 +528,8 @@ def test_a_job_cortex_did_not_name_asks_thehive_nothing_of_the_others_and_says_w
     assert result.success, result.error
     assert actions.asked == 0
     assert result.output["full"]["warnings"] == [
-        "This job could not tell which Phish_Feedback jobs came before it on this case, so a second click while it"
-        " sends would mail its reporters again: it found no Cortex job id in the name of its folder,"
+        "This job could not tell which Phish_Feedback jobs came before it on this case, so a second click while a job"
+        " sends would mail the reporters again: it found no Cortex job id in the name of its folder,"
         f" {folder}, nor in CORTEX_JOB_FOLDER, nor in the mount table. A job Cortex runs has one; a job run by"
         " hand has none."
     ]
@@ -647,7 +665,7 @@ def test_where_thehive_lists_no_actions_either_way_the_warning_names_both_failur
     url = api["thehive_url"]
     assert result.output["full"]["warnings"] == [
         "This job could not learn from TheHive which Phish_Feedback jobs came before it on this case, so a second"
-        f" click while it sends would mail its reporters again: TheHive at {url} answered HTTP 400 to /api/v1/query."
+        f" click while a job sends would mail the reporters again: TheHive at {url} answered HTTP 400 to /api/v1/query."
         f" Check thehive_url and thehive_api. TheHive at {url} answered HTTP 404 to"
         " /api/connector/cortex/action/case/~41160752. Check thehive_url and thehive_api."
     ]

@@ -200,8 +200,8 @@ def _clock(at: float) -> str:
 
 def _no_lock(report: Report, folder: str, reason: str) -> str:
     return (
-        f"This job could not take its turn on the {report.kind} in {folder} ({reason}), so a second click while it"
-        " sends would mail its reporters again: give Cortex a job directory of its own (job.directory)."
+        f"This job could not take its turn on the {report.kind} in {folder} ({reason}), so a second click while a"
+        " job sends would mail the reporters again: give Cortex a job directory of its own (job.directory)."
     )
 
 

@@ -32,20 +32,20 @@ OWN_ACTION_POLL = 0.5
 FORGOTTEN_AFTER = 60.0
 UNLISTED = (
     "This job could not learn from TheHive which Phish_Feedback jobs came before it on this {kind}, so a second click"
-    " while it sends would mail its reporters again: {reason}"
+    " while a job sends would mail the reporters again: {reason}"
 )
 UNFOUND = (
     "TheHive at {url} did not list this job (Cortex job {job}) among the {kind}'s responder actions within"
     " {wait:.0f} s."
 )
 NAMELESS = (
-    "This job could not tell which Phish_Feedback jobs came before it on this {kind}, so a second click while it sends"
-    " would mail its reporters again: it found no Cortex job id in the name of its folder, {folder}, nor in"
+    "This job could not tell which Phish_Feedback jobs came before it on this {kind}, so a second click while a job"
+    " sends would mail the reporters again: it found no Cortex job id in the name of its folder, {folder}, nor in"
     " CORTEX_JOB_FOLDER, nor in the mount table. A job Cortex runs has one; a job run by hand has none."
 )
 UNTOLD = (
-    " So this job could not tell which Phish_Feedback jobs came before it, and a second click while it sends would mail"
-    " its reporters again. Check that thehive_url is the TheHive that started this job."
+    " So this job could not tell which Phish_Feedback jobs came before it, and a second click while a job sends would"
+    " mail the reporters again. Check that thehive_url is the TheHive that started this job."
 )
 
 

@@ -347,28 +347,6 @@ def test_a_list_longer_than_the_page_asked_for_is_taken_whole(tmp_path, job_conf
     assert actions.asked == 1
 
 
-def test_while_thehive_4_has_not_made_this_jobs_action_the_lists_it_lacks_are_asked_once(
-    tmp_path, job_config, thehive, api, smtp
-):
-    """Cortex starts the job before TheHive has its answer: the job asks again every 0.5 s, TheHive 4's two lists
-    only."""
-    actions = Actions(action(FIRST, now_ms() - 60_000, ended=now_ms(), tags=ALICE_TOLD))
-    serve(thehive, actions)
-    process, folder = start_alone(tmp_path, CASE, job_config(**api), SECOND)
-    limit = time.monotonic() + 30
-    while actions.asked < 6:  # both lists, three times
-        assert process.poll() is None and time.monotonic() < limit
-        time.sleep(0.05)
-
-    actions.found = [*actions.found, action(SECOND, now_ms())]
-    result = finish_job(process, folder)
-
-    assert result.success, result.error
-    assert smtp.recipients() == [BOB]
-    asked = [request.path for request, _ in thehive.log]
-    assert [asked.count(route.format(id=CASE["_id"])) for route in (EXECUTIONS, V1_CONNECTOR)] == [1, 1]
-
-
 @pytest.mark.slow
 def test_on_thehive_56_a_job_waits_for_the_one_before_through_its_list_asking_no_other(
     tmp_path, job_config, thehive, api, smtp

@@ -53,41 +53,34 @@ class Action:
     tags: tuple[str, ...]  # what its report asked TheHive to tag
 
 
-def list_actions(
-    share: TheHiveShare, kind: str, object_id: str, job: str, asked: tuple[int, ...] | None
-) -> tuple[list[Action], tuple[int, ...]]:
-    """The actions on the case or alert, and which of ROUTES to ask at the next listing: from the one that listed
-    this job on, or, where none did yet, those that answered. `asked`: what the last listing said, or every route
-    thehive_api allows."""
-    return within_share(share, lambda api: _listed(api, kind, object_id, job, asked))
+def list_actions(share: TheHiveShare, kind: str, object_id: str, job: str, first: int = 0) -> tuple[list[Action], int]:
+    """The actions on the case or alert, and which of ROUTES listed them: the first of those thehive_api allows,
+    from `first` on (the one that listed this job before), where TheHive has it and lists this job's action."""
+    return within_share(share, lambda api: _listed(api, kind, object_id, job, first))
 
 
-def _listed(
-    api: Api, kind: str, object_id: str, job: str, asked: tuple[int, ...] | None
-) -> tuple[list[Action], tuple[int, ...]]:
+def _listed(api: Api, kind: str, object_id: str, job: str, first: int) -> tuple[list[Action], int]:
     """Where a route is absent (404), TheHive cannot read the call (400: no such query step), or it lists the actions
     without this job's (a TheHive that keeps its newer runs in another list), the next is asked; a TheHive that fails
     otherwise (a server error, no answer, a refused key) fails them all. Where no route lists this job, the first
-    answer stands; where none answers, the failures are told that say more than that a route is absent, and the
-    last, each once. A route TheHive lacks is not asked again: a job waiting for its own action asks every 0.5 s."""
+    answer stands, with `first` unchanged; where none answers, the failures are told that say more than that a route
+    is absent, and the last, each once."""
     chosen = api.settings.api
-    routes = [at for at, (version, _) in enumerate(ROUTES) if chosen in (version, "auto")] if asked is None else asked
+    routes = [(at, read) for at, (version, read) in enumerate(ROUTES) if at >= first and chosen in (version, "auto")]
     told: dict[str, None] = {}
     answered = None
-    lacking = set()
-    for at in routes:
+    for at, read in routes:
         try:
-            actions = read_actions(ROUTES[at][1](api, kind, object_id), kind)
+            actions = read_actions(read(api, kind, object_id), kind)
         except (Absent, Declined) as failure:
-            lacking.add(at)
-            if not isinstance(failure, Absent) or at == routes[-1]:
+            if not isinstance(failure, Absent) or at == routes[-1][0]:
                 told[failure.args[0]] = None
             continue
         if any(action.job == job for action in actions):
-            return actions, tuple(route for route in routes if route >= at)
-        answered = actions if answered is None else answered
-    if answered is not None:
-        return answered, tuple(route for route in routes if route not in lacking)
+            return actions, at
+        answered = answered or (actions, first)
+    if answered:
+        return answered
     raise TheHiveError(" ".join(told))
 
 

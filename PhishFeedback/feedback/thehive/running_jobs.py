@@ -54,8 +54,7 @@ class ListedJobs:
 
     def __init__(self, settings: TheHiveSettings, job_timeout: float) -> None:
         self.settings, self.job_timeout = settings, job_timeout
-        # The ways TheHive lists the actions worth asking (feedback/thehive/actions_api.py ROUTES); None: all.
-        self.routes: tuple[int, ...] | None = None
+        self.route = 0  # the way TheHive listed this job's action (feedback/thehive/actions_api.py ROUTES)
 
     @cached_property
     def job(self) -> str | None:
@@ -87,7 +86,7 @@ class ListedJobs:
         try:
             now = time.monotonic()
             share = TheHiveShare(self.settings, cutoff(deadline, now, THEHIVE_SHARE) - now)
-            actions, self.routes = list_actions(share, report.kind, report.id, self.job, self.routes)
+            actions, self.route = list_actions(share, report.kind, report.id, self.job, self.route)
         except TheHiveError as failure:
             raise Unlisted(UNLISTED.format(kind=report.kind, reason=failure), str(failure)) from None
         mine = next((action for action in actions if action.job == self.job), None)

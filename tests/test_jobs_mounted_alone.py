@@ -347,6 +347,42 @@ def test_a_list_longer_than_the_page_asked_for_is_taken_whole(tmp_path, job_conf
     assert actions.asked == 1
 
 
+def test_a_job_whose_action_thehive_makes_late_finds_it_and_the_job_before(tmp_path, job_config, thehive, api, smtp):
+    """Cortex starts the job before TheHive has its answer: until then TheHive 4 lists no action either way."""
+    actions = Actions()
+    serve(thehive, actions)
+    process, folder = start_alone(tmp_path, CASE, job_config(**api), SECOND)
+    limit = time.monotonic() + 30
+    while actions.asked < 4:  # both lists, twice
+        assert process.poll() is None and time.monotonic() < limit
+        time.sleep(0.05)
+
+    actions.found = [action(FIRST, now_ms() - 60_000, ended=now_ms(), tags=ALICE_TOLD), action(SECOND, now_ms())]
+    result = finish_job(process, folder)
+
+    assert result.success, result.error
+    assert smtp.recipients() == [BOB]
+
+
+def test_a_list_that_answered_404_once_is_asked_again_at_the_next_try(tmp_path, job_config, thehive, api, smtp):
+    """A TheHive 5.8 whose query answers without the newer runs, and whose list of them answered 404 once (a proxy
+    before it, restarting)."""
+    first = action(FIRST, now_ms() - 60_000, ended=now_ms(), tags=ALICE_TOLD)
+    executions = Actions(*(thehive5(a) for a in [first, action(SECOND, now_ms() - 1000)]))
+    absent = [Response("", status=404)]
+
+    def once_absent(request: Request) -> Response:
+        return absent.pop() if absent else executions.answer(request)
+
+    thehive.expect_request(EXECUTIONS.format(id=CASE["_id"])).respond_with_handler(once_absent)
+    serve(thehive, Actions())
+
+    result = run_alone(tmp_path, CASE, job_config(**api), SECOND)
+
+    assert result.success, result.error
+    assert smtp.recipients() == [BOB]
+
+
 @pytest.mark.slow
 def test_on_thehive_56_a_job_waits_for_the_one_before_through_its_list_asking_no_other(
     tmp_path, job_config, thehive, api, smtp

@@ -30,14 +30,22 @@ from feedback.http_failures import (
     unreachable,
 )
 
+# Without importing requests, which only jobs that speak to an HTTP API load.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import requests
+    from requests import Session as ClientSession  # what the callers of this module hold
+    from urllib3 import HTTPResponse, PoolManager
+    from urllib3.util.retry import Retry
+
 
 def open_session(
     context: ssl.SSLContext,
     proxies: dict[str, str],
     *,
-    retry: object = None,
+    retry: Retry | None = None,
     clock: Clock | None = None,
-):
+) -> ClientSession:
     """A requests.Session trusting `context`, through `proxies` (else the environment's), retrying as `retry`
     (a urllib3 Retry) says; with a `clock`, each socket it opens is known to it."""
     import requests
@@ -50,11 +58,13 @@ def open_session(
         """Whom TLS trusts is the context's alone: requests gives a proxy's tunnels trust of its own unless told, and
         names certifi's CAs for each connection, which urllib3 would load into the job's shared context."""
 
-        def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        def build_connection_pool_key_attributes(
+            self, request: requests.PreparedRequest, verify: bool | str, cert: object = None
+        ) -> tuple[dict, dict]:
             host, pool = super().build_connection_pool_key_attributes(request, verify, cert)
             return host, {**pool, "ca_certs": None, "ca_cert_dir": None}
 
-        def cert_verify(self, conn, url, verify, cert) -> None:
+        def cert_verify(self, conn: object, url: str, verify: bool | str, cert: object) -> None:
             super().cert_verify(conn, url, verify, cert)
             conn.ca_certs = conn.ca_cert_dir = None
 
@@ -62,7 +72,7 @@ def open_session(
             super().init_poolmanager(*args, **kwargs, ssl_context=context)
             self.poolmanager.pool_classes_by_scheme = {**self.poolmanager.pool_classes_by_scheme, **pools}
 
-        def proxy_manager_for(self, proxy: str, **kwargs):
+        def proxy_manager_for(self, proxy: str, **kwargs: object) -> PoolManager:
             manager = super().proxy_manager_for(proxy, **kwargs, ssl_context=context, proxy_ssl_context=context)
             manager.pool_classes_by_scheme = {**manager.pool_classes_by_scheme, **pools}
             return manager
@@ -72,7 +82,9 @@ def open_session(
         Plain http goes to this machine only (items.cleartext_refusal) and never through a proxy, where what it
         carries (TheHive's key) would cross the network in clear text."""
 
-        def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        def merge_environment_settings(
+            self, url: str, proxies: dict | None, stream: bool | None, verify: bool | str | None, cert: object
+        ) -> dict:
             if url[:7].lower() == "http://":
                 proxies = {"http": None, "all": None}
             elif not self.proxies:  # ALL_PROXY, which requests would take too, named nowhere
@@ -80,7 +92,7 @@ def open_session(
                 proxies = {"all": None, scheme: get_environ_proxies(url).get(scheme), **(proxies or {})}
             return super().merge_environment_settings(url, proxies, stream, verify, cert)
 
-        def get_redirect_target(self, response) -> None:
+        def get_redirect_target(self, response: requests.Response) -> None:
             """None: requests would otherwise ready the next request even unfollowed, reading the 3xx's whole
             body past any bound, and parsing its Location (a ValueError for `http://[::1`)."""
             return None
@@ -94,7 +106,7 @@ def open_session(
     return session
 
 
-def server_errors_retried(methods: frozenset[str] | None):
+def server_errors_retried(methods: frozenset[str] | None) -> Retry:
     """Two more tries, soon after a server error (5xx), for `methods` (all when None); none after a timeout.
 
     A read that timed out is not sent again: the server is slow, and a second wait would only spend
@@ -168,7 +180,7 @@ def _clocked_pools(clock: Clock) -> dict[str, type]:
                 super().request(*args, **kwargs)
                 self.went_whole = True  # urllib3 awaits the answer even when sending broke off (a broken pipe)
 
-            def getresponse(self, *args, **kwargs):
+            def getresponse(self, *args: object, **kwargs: object) -> HTTPResponse:
                 """The wait for the answer to a request that went whole, cut by the clock, is a timeout, and one the
                 server ended is `Unanswered`: the request may have done its work all the same (a message sent:
                 feedback/http_way_out.py)."""
@@ -192,7 +204,9 @@ def _clocked_pools(clock: Clock) -> dict[str, type]:
     return {"http": Pool, "https": TlsPool}
 
 
-def requested(session, method: str, url: str, limit: int, timeout: float, **request) -> tuple[int, dict, bytes]:
+def requested(
+    session: ClientSession, method: str, url: str, limit: int, timeout: float, **request
+) -> tuple[int, dict, bytes]:
     """A request through requests, its answer read within `limit` bytes: see feedback/http_exchange.py."""
     import requests
 

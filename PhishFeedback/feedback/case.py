@@ -15,6 +15,11 @@ from feedback.redaction import shortened
 from feedback.shapes import shape
 from feedback.shown_text import one_line, printable
 
+# Without importing typing, which a plain job never needs (docs/performance.md).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 VERDICTS = tuple(VERDICT_ITEMS)
 DATA_TYPES = {"thehive:case": "case", "thehive:alert": "alert"}
 SHOWN_FIELDS = 10  # custom fields of the case named when custom_field names none of them
@@ -200,7 +205,7 @@ def field_value(data: dict, name: str) -> object:
     return None
 
 
-def _observables(items: object):
+def _observables(items: object) -> Iterator[Observable]:
     for item in items if isinstance(items, list) else ():
         if not isinstance(item, dict):
             continue

@@ -149,7 +149,7 @@ class _Account:
             if self.pending:
                 time.sleep(wait)
 
-    def _send_over(self, channel) -> None:
+    def _send_over(self, channel: way_out.Channel) -> None:
         """Send what is pending, in order and at the pace, until the channel ends."""
         while self.pending:
             item = self.pending[0]
@@ -160,7 +160,7 @@ class _Account:
                 except Permanent as final:  # as final as a halt: a SIGTERM meanwhile leaves it its reason
                     raise _Halt(str(final)) from None
 
-    def _send_one(self, channel, item: Outgoing) -> None:
+    def _send_one(self, channel: way_out.Channel, item: Outgoing) -> None:
         started = time.monotonic()
         try:
             answer = channel.send(self.composer.message(item), item.recipient)

@@ -12,18 +12,24 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
 from feedback.alarm import Clock
 from feedback.api_session import open_session, requested
 from feedback.bounded_json import DEEPEST, PastBound, parsed
 from feedback.http_failures import NOT_JSON, Malformed, Redirected
 
+if TYPE_CHECKING:
+    from feedback.api_session import ClientSession
+    from feedback.plain_http import PlainSession
+
 # Whether a call wants the body's JSON: True for bounded_json's decoder, else a decoder of the caller's own.
 Decoder = Union[bool, Callable[[bytes], object]]
+# The client's session (feedback/api_session.py), or urllib's for a job that makes one request (feedback/plain_http.py).
+Session = Union["ClientSession", "PlainSession"]
 
 
-def lone_request_session(context: ssl.SSLContext, proxies: dict[str, str], clock: Clock):
+def lone_request_session(context: ssl.SSLContext, proxies: dict[str, str], clock: Clock) -> Session:
     """The session for a job's one HTTP request (an OAuth2 SMTP login's token): urllib's, which spares the job
     loading requests, unless the proxy is spoken to over TLS (an https:// proxy, Cortex's or the environment's):
     urllib cannot, and would send the CONNECT, the proxy's credentials with it, in clear text."""
@@ -37,13 +43,13 @@ def lone_request_session(context: ssl.SSLContext, proxies: dict[str, str], clock
     return PlainSession(context, proxies, clock)
 
 
-def post(session, url: str, limit: int, timeout: float, **request) -> tuple[int, dict, object]:
+def post(session: Session, url: str, limit: int, timeout: float, **request) -> tuple[int, dict, object]:
     """A POST's status, headers and body (or its JSON, asked with `decoded`), redirects not followed: see `exchange`."""
     return exchange(session, "POST", url, limit, timeout, **request)
 
 
 def exchange(
-    session, method: str, url: str, limit: int, timeout: float, *, decoded: Decoder = False, **request
+    session: Session, method: str, url: str, limit: int, timeout: float, *, decoded: Decoder = False, **request
 ) -> tuple[int, dict, object]:
     """A request's status, headers and body (at most `limit` bytes after decompression), redirects not followed.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from feedback.http_exchange import post
+from feedback.http_exchange import Session, post
 from feedback.http_failures import (
     CutShort,
     HttpFailure,
@@ -54,7 +54,7 @@ class Reply:
 
 
 def post_message(
-    service: HttpService, recipient: str, session, url: str, limit: int, timeout: float, **request
+    service: HttpService, recipient: str, session: Session, url: str, limit: int, timeout: float, **request
 ) -> Answer:
     """The service's answer to one message (its `answer` reads the reply). A request that went whole and got no answer
     in time is UNSURE: the message may have gone, and is not sent again in this job; so is one whose connection the
@@ -74,7 +74,7 @@ def post_message(
     return service.answer(reply, recipient)
 
 
-def _posted(session, url: str, limit: int, timeout: float, **request) -> Reply:
+def _posted(session: Session, url: str, limit: int, timeout: float, **request) -> Reply:
     """The service's reply to one message, JSON asked for; a 2xx that broke off after its status is one (the service
     took the message), and so is an answer too large or not JSON, read without its body. Any other failure is raised,
     an OSError, which `trouble` words."""

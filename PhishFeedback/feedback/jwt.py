@@ -16,13 +16,18 @@ import sys
 from feedback.items import WHERE, ConfigError
 from feedback.redaction import remember
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+
 # Under 2048 bits a key is breakable and neither Entra ID nor Google takes it (and under 496, SHA-256 does not fit
 # in its signature). Loading and checking a key costs about the cube of its size: 16,384 bits take half a minute.
 SMALLEST_KEY = 2048
 LARGEST_KEY = 8192
 
 
-def rsa_private_key(pem: str, item: str, advice: str):
+def rsa_private_key(pem: str, item: str, advice: str) -> RSAPrivateKey:
     """The RSA private key in the PEM text, checked; anything else is a ConfigError naming `item`, then `advice`.
 
     Its size is read before the key's numbers are checked, so that an oversized key costs nothing.
@@ -57,7 +62,7 @@ def rsa_private_key(pem: str, item: str, advice: str):
         raise ConfigError(f"The RSA key in {item} is damaged (its numbers do not agree). {advice} {WHERE}") from None
 
 
-def _loaded(data: bytes, checked: bool):
+def _loaded(data: bytes, checked: bool) -> PrivateKeyTypes:
     """The key, its numbers checked or not (a cryptography before 39 always checks them, and knows no such choice)."""
     from cryptography.hazmat.primitives import serialization
 
@@ -69,7 +74,7 @@ def _loaded(data: bytes, checked: bool):
         return serialization.load_pem_private_key(data, password=None)
 
 
-def signed(claims: dict, header: dict, key, algorithm: str, *, pieces: bool = True) -> str:
+def signed(claims: dict, header: dict, key: RSAPrivateKey, algorithm: str, *, pieces: bool = True) -> str:
     """The compact JWT of `claims`, signed with `key` by `algorithm` (RS256 or PS256); a secret from now on, its
     pieces too unless one is signed for each reporter (feedback/secret_index.py)."""
     from cryptography.hazmat.primitives import hashes

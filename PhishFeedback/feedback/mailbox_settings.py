@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from feedback.http_exchange import exchange
+from feedback.http_exchange import Session, exchange
 from feedback.http_failures import HttpFailure, Malformed, TooLarge, Untrusted
 from feedback.redaction import shortened
 from feedback.shapes import shape
@@ -32,7 +32,9 @@ class Service:
     advice: str  # what would let the job read the setting
 
 
-def asked(session, url: str, timeout: float, headers: dict[str, str], service: Service, address: str) -> str | None:
+def asked(
+    session: Session, url: str, timeout: float, headers: dict[str, str], service: Service, address: str
+) -> str | None:
     """The language a mail service gives for `address` (None where it knows no such user), else Unavailable.
 
     The answer is read within LARGEST_ANSWER bytes and bounded_json's depth by the client, and what the service

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from feedback import way_out
 from feedback.composers import Composers
@@ -20,6 +20,10 @@ from feedback.way_out import NOT_CHECKED, Check, Checked
 
 # Characters of message text the dry-run report shows; the messages past it are only named.
 PREVIEW_LIMIT = 2_000_000
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
 
 @shape
@@ -112,7 +116,7 @@ def _named(reporters: Sequence[Checked | Failure], listed_under: str) -> str:
     return named(reporters, lambda r: f"{r.address} ({r.reason})", f", listed under {listed_under}")
 
 
-def _shown(recipient: str, message, earlier: str) -> dict[str, str]:
+def _shown(recipient: str, message: EmailMessage, earlier: str) -> dict[str, str]:
     """One message as it would go out; `corrects`: the verdict a correction corrects, else ''."""
     return {
         "to": recipient,
@@ -125,7 +129,7 @@ def _shown(recipient: str, message, earlier: str) -> dict[str, str]:
     }
 
 
-def _look(message, logo: Logo | None) -> dict[str, str]:
+def _look(message: EmailMessage, logo: Logo | None) -> dict[str, str]:
     """The reply address and the logo, when set; of the logo, that it is attached and how, never its bytes."""
     look = {}
     if message["Reply-To"] is not None:
@@ -198,7 +202,7 @@ def _of_them(corrections: int) -> str:
     return f", {corrections} of them a correction of the verdict they were told before" if corrections else ""
 
 
-def _corrections(decision: Decision, addresses) -> list[dict[str, str]]:
+def _corrections(decision: Decision, addresses: Iterable[str]) -> list[dict[str, str]]:
     """The reporters given a correction (or who would be), with the verdict they had been told."""
     return [{"address": address, "earlier": decision.corrections[address]} for address in addresses]
 

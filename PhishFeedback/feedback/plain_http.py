@@ -27,6 +27,11 @@ from feedback.http_failures import (
     tls_failure,
 )
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from http.client import HTTPResponse
+    from urllib.request import HTTPSHandler, Request
+
 
 class PlainSession:
     """What `exchange` needs to ask one URL with urllib: the job's trust and Cortex's proxies."""
@@ -77,7 +82,7 @@ class PlainSession:
         return answer.status, answer.headers, body
 
 
-def _handler(context: ssl.SSLContext, clock: Clock | None):
+def _handler(context: ssl.SSLContext, clock: Clock | None) -> HTTPSHandler:
     """urllib's HTTPS handler, each socket it opens (the plain one, then the TLS one over it) handed to the clock."""
     from http.client import HTTPSConnection
     from urllib.request import HTTPSHandler
@@ -100,13 +105,13 @@ def _handler(context: ssl.SSLContext, clock: Clock | None):
             clock.watch(self.sock)  # the TLS socket, which took over the plain one
 
     class Handler(HTTPSHandler):
-        def https_open(self, request):
+        def https_open(self, request: Request) -> HTTPResponse:
             return self.do_open(Connection, request, context=context)
 
     return Handler(context=context)
 
 
-def _read(answer, limit: int) -> bytes:
+def _read(answer: HTTPResponse, limit: int) -> bytes:
     try:
         body, more = within(iter(lambda: answer.read(1 << 16), b""), limit)
     except (OSError, ValueError) as failure:  # http.client's IncompleteRead is a ValueError

@@ -32,6 +32,10 @@ from feedback.secret_forms import (
 )
 from feedback.shown_text import one_line
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TextIO
+
 # Texts never scrubbed: the responder's record and the reporters it accepted (see `spare`).
 _spared: set[str] = set()
 # Each configuration item's forms: which secret a text holds, for a sentence that names the item to change
@@ -170,11 +174,11 @@ def _masked(text: str, spans: list[tuple[int, int]]) -> str:
 class ScrubbedStream:
     """stdout or stderr with every write scrubbed: Cortex shows them when output.json is missing."""
 
-    def __init__(self, stream) -> None:
+    def __init__(self, stream: TextIO) -> None:
         self._stream = stream
 
     def write(self, text: str) -> int:
         return self._stream.write(scrub(text))
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> object:
         return getattr(self._stream, name)

@@ -15,6 +15,10 @@ from feedback.flavours import AUTO, shipped_language
 from feedback.items import WHERE, ConfigError
 from feedback.redaction import shortened
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 ITEM = "reporter_languages"
 # A language tag as mail services and admins write one: en, nl-BE, fr_CA, zh-Hant-TW.
 # Compiled by `re` on first use: most configurations name no language per reporter (docs/performance.md).
@@ -51,7 +55,7 @@ def language_of(address: str, mailbox: str | None, mapping: dict[str, str], rest
     return rest
 
 
-def _mapped(address: str, mapping: dict[str, str]):
+def _mapped(address: str, mapping: dict[str, str]) -> Iterator[str | None]:
     """The codes the mapping gives the address, then its domain, then each parent domain, nearest first."""
     yield mapping.get(address)
     labels = address.rpartition("@")[2].split(".")

@@ -16,6 +16,7 @@ from feedback.shapes import shape
 # Without importing typing, which a plain job never needs (docs/performance.md).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from email.message import EmailMessage
     from typing import Protocol
 
     from feedback.reach import Reach
@@ -28,6 +29,11 @@ if TYPE_CHECKING:
         def __exit__(self, *exc: object) -> None: ...
 
         def language(self, address: str) -> str | None: ...
+
+    class Channel(Protocol):
+        """One session or connection a transport's `channel()` opened (see `Transport`)."""
+
+        def send(self, message: EmailMessage, recipient: str) -> Answer: ...
 
 
 ACCEPTED = "accepted"  # the service took the message: it counts as sent, and is recorded

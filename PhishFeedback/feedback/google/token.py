@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 from feedback.bounded_json import json_value
-from feedback.http_exchange import post
+from feedback.http_exchange import Session, post
 from feedback.http_failures import HttpFailure, Malformed, Redirected, TooLarge
 from feedback.items import WHERE, ConfigError, is_url
 from feedback.jwt import rsa_private_key, signed
@@ -107,7 +107,7 @@ def assertion(account: ServiceAccount, mailbox: str, now: float, scope: str = SC
 
 
 def request_token(
-    session, account: ServiceAccount, mailbox: str, timeout: float, scope: str = SCOPE, *, pieces: bool = True
+    session: Session, account: ServiceAccount, mailbox: str, timeout: float, scope: str = SCOPE, *, pieces: bool = True
 ) -> Token:
     """The token for `mailbox` with `scope` alone (gmail.send), from the key's token_uri, over the job's session;
     without `pieces`, it and its assertion are found whole only in what the job writes (one of each a reporter).

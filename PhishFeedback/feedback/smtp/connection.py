@@ -10,6 +10,10 @@ import smtplib
 
 from feedback.alarm import Clock
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import socket
+
 
 class OutOfTime(smtplib.SMTPServerDisconnected):
     """The job's time budget ran out while the SMTP server still held the session."""
@@ -48,7 +52,7 @@ class _Timed:
         self.message_went = False  # the whole message went in this transaction (its verdict come or not)
         super().__init__(*args, **kwargs)
 
-    def _get_socket(self, *args: object):
+    def _get_socket(self, *args: object) -> socket.socket:
         sock = super()._get_socket(*args)
         self.clock.watch(sock)
         return sock

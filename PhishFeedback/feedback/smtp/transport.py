@@ -31,6 +31,10 @@ from feedback.way_out import (
     unsure,
 )
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from feedback.smtp.envelopes import Envelopes
+
 
 class SmtpTransport(Transport):
     advice = "Check smtp_host and smtp_port, that the server is up and accepts connections from Cortex"
@@ -77,7 +81,7 @@ class SmtpTransport(Transport):
                 return self._given_up(asked, f"{trouble} (after {max(stalled, 1)} attempt(s))", recipients)
             time.sleep(wait)
 
-    def _given_up(self, asked, reason: str, recipients: list[str]) -> Check:
+    def _given_up(self, asked: Envelopes, reason: str, recipients: list[str]) -> Check:
         if not asked.opened:
             raise Permanent(f"The dry run could not open a session: {reason}. {self.advice}.")
         asked.rest(reason)

@@ -17,7 +17,7 @@ from feedback.http_failures import TooLarge
 from feedback.shapes import replaced
 from feedback.stats.decoding import decoded, page_decoded
 from feedback.stats.facts import case_facts
-from feedback.stats.queries import PAGE, Window, count_request, counted, page_request
+from feedback.stats.queries import PAGE, Request, Window, count_request, counted, page_request
 from feedback.stats.tally import Tally
 from feedback.thehive.admin_api import ADVICE as SETUP_ADVICE
 from feedback.thehive.admin_api import AdminApi
@@ -129,7 +129,7 @@ def cases(
             )
 
 
-def _ask(api: AdminApi, request, parse: Callable[[bytes], object] | None = None) -> object:
+def _ask(api: AdminApi, request: Request, parse: Callable[[bytes], object] | None = None) -> object:
     return api.call("POST", request.path, request.body, parse)
 
 

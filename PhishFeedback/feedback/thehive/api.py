@@ -17,6 +17,7 @@ from feedback.thehive.settings import TheHiveSettings
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from feedback.alarm import Clock
+    from feedback.api_session import ClientSession
 
 
 @shape
@@ -32,7 +33,7 @@ class Advice:
 
 def thehive_session(
     settings: TheHiveSettings, context: ssl.SSLContext, retried: frozenset[str] | None, clock: Clock | None = None
-):
+) -> ClientSession:
     """A session that speaks to TheHive as its API wants: the key as a Bearer token, the organisation.
 
     Certificates are verified against `context` (the system's CAs and Cortex's cacerts); proxies
@@ -50,7 +51,7 @@ def thehive_session(
 
 
 def send(
-    session,
+    session: ClientSession,
     method: str,
     url: str,
     body: dict | None,

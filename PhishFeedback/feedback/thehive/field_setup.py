@@ -16,6 +16,10 @@ from feedback.redaction import scrub, shortened
 from feedback.shapes import shape
 from feedback.shown_text import escaped
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 FIELD_TYPE = "string"
 # TheHive 5 shows custom fields by group in its admin pages.
 GROUP = "PhishFeedback"
@@ -157,7 +161,7 @@ def _creation(major: int, name: str) -> dict:
     return {"name": name, "displayName": name, "group": GROUP, **common}
 
 
-def _listed(options) -> str:
+def _listed(options: Sequence[str]) -> str:
     """The first few, each as `_quoted`: TheHive may list any number, of any size."""
     more = f" and {len(options) - LISTED} more" if len(options) > LISTED else ""
     return ", ".join(f"'{_quoted(option)}'" for option in options[:LISTED]) + more

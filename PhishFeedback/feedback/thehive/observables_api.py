@@ -30,6 +30,8 @@ TYPE_CHECKING = False  # without importing typing (docs/performance.md)
 if TYPE_CHECKING:
     from typing import TypeVar
 
+    from feedback.api_session import ClientSession
+
     T = TypeVar("T")
 
 
@@ -99,7 +101,7 @@ class Absent(Exception):
 class Api:
     """One session's calls to TheHive, within the job's share of time and bytes."""
 
-    def __init__(self, session, share: TheHiveShare, until: float) -> None:
+    def __init__(self, session: ClientSession, share: TheHiveShare, until: float) -> None:
         self.session, self.share, self.settings, self.until = session, share, share.settings, until
         self.where = f"TheHive at {self.settings.url}"
 

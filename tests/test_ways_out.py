@@ -9,6 +9,7 @@ import time
 import pytest
 
 from feedback.settings import WAYS_OUT, read_settings
+from feedback.shapes import replaced
 from feedback.transports import transport_for
 from feedback.way_out import Transport
 from testkit.cases import thehive4_case
@@ -96,6 +97,16 @@ def way_out_items(request) -> dict:
 
 def test_every_delivery_value_has_its_items_in_the_suite():
     assert sorted(WAYS_OUT) == sorted(ITEMS_OF)
+
+
+def test_a_way_out_no_transport_takes_is_named_to_whoever_adds_it(job_config):
+    class RelaySettings:
+        """A fourth way out's settings, whose branch in transport_for is not written yet."""
+
+    settings = replaced(read_settings(job_config(), {}), way_out=RelaySettings())
+
+    with pytest.raises(TypeError, match="No transport takes RelaySettings: add its branch to transport_for"):
+        transport_for(settings, time.monotonic() + 60)
 
 
 def test_each_way_out_offers_the_whole_contract_of_a_transport(way_out_items, job_config):

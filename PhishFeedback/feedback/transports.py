@@ -10,16 +10,19 @@ from __future__ import annotations
 from feedback.google.settings import GmailSettings
 from feedback.microsoft.settings import GraphSettings
 from feedback.settings import Settings
+from feedback.smtp.settings import SmtpSettings
 from feedback.way_out import Transport
 
 
 def transport_for(settings: Settings, deadline: float) -> Transport:
     """The job's transport, from its settings; nothing is contacted before its first channel or check."""
     way_out = settings.way_out
-    if isinstance(way_out, GraphSettings):
+    if isinstance(way_out, SmtpSettings):
+        from feedback.smtp.transport import SmtpTransport as chosen
+    elif isinstance(way_out, GraphSettings):
         from feedback.microsoft.graph import GraphTransport as chosen
     elif isinstance(way_out, GmailSettings):
         from feedback.google.gmail import GmailTransport as chosen
-    else:
-        from feedback.smtp.transport import SmtpTransport as chosen
+    else:  # a way out added to settings.WAYS_OUT, and not here (tests/test_ways_out.py)
+        raise TypeError(f"No transport takes {type(way_out).__name__}: add its branch to transport_for.")
     return chosen(way_out, settings.message.sender_address, deadline)

@@ -7,6 +7,7 @@ sent (the password, the AUTH strings) and a loopback TheHive that reflects the A
 from __future__ import annotations
 
 import base64
+import html
 import json
 
 import pytest
@@ -186,6 +187,56 @@ def test_proxy_credentials_are_not_in_the_input_echoed_on_error(cortex, smtp, pr
     assert "input" in result.output
     assert PROXY_PASSWORD not in result.everything_printed()
     assert "proxyuser:" not in result.everything_printed()
+
+
+@pytest.mark.parametrize("password", ["Pr0xy/S3cret-Passw0rd", "Pr0xy S3cret-Passw0rd"], ids=["slash", "space"])
+@pytest.mark.parametrize("where", ["proxy_items", "proxy_object"])
+def test_a_proxy_password_written_as_typed_with_a_slash_or_a_space_is_not_in_the_input_echoed_on_error(
+    cortex, smtp, password, where
+):
+    """Not percent-encoded, such a password ends the URL's authority where it stands: still a secret."""
+    proxy = f"http://proxyuser:{password}@127.0.0.1:9/"
+    proxies = {"proxy_http": proxy, "proxy_https": proxy} if where == "proxy_items" else {"proxy": {"https": proxy}}
+    result = cortex(thehive4_case(None), **proxies)
+
+    assert not result.success and "custom field" in result.error
+    assert password not in result.everything_printed()
+    assert "proxyuser:" not in result.everything_printed()
+
+
+@pytest.mark.parametrize("password", ["Hive/Passw0rd-77", "Hive Passw0rd-77"], ids=["slash", "space"])
+def test_credentials_in_thehive_url_that_make_it_no_url_are_refused_as_credentials_and_never_shown(
+    cortex, smtp, password
+):
+    result = cortex(thehive4_case(), thehive_url=f"https://admin:{password}@127.0.0.1:9", thehive_apikey=API_KEY)
+
+    assert not result.success
+    assert "thehive_url holds a user name or password" in result.error
+    assert password not in result.everything_printed()
+    assert smtp.delivered == []
+
+
+@pytest.mark.parametrize(
+    "escape",
+    [lambda text: json.dumps(text)[1:-1], lambda text: json.dumps(text).replace("/", "\\/")[1:-1], html.escape],
+    ids=["json", "json_with_slashes_escaped", "html"],
+)
+def test_a_reply_quoting_the_password_escaped_as_json_or_html_shows_it_nowhere(cortex, smtp, escape):
+    password = 'Pa"ss\\w<o>rd&4/2'
+    echoed = escape(password)
+    smtp.faults.password = password
+    smtp.faults.refuse["bob@example.org"] = f"550 5.7.1 Relaying denied for [{echoed}]"
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]), smtp_password=password)
+
+    assert result.success, result.error
+    assert "Relaying denied for [********]" in result.output["full"]["failed"][0]["reason"]
+    assert echoed not in result.everything_printed()
+
+
+def test_a_password_with_letters_beyond_ascii_escaped_as_json_is_scrubbed():
+    redaction.remember("Pässwörd-9!")
+
+    assert redaction.scrub('{"error": "bad password P\\u00e4ssw\\u00f6rd-9!"}') == '{"error": "bad password ********"}'
 
 
 def test_credentials_in_thehive_url_are_refused_and_never_shown(cortex, smtp):

@@ -6,6 +6,7 @@ give and scrubs it.
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 from urllib.parse import quote, quote_plus, unquote
@@ -40,12 +41,23 @@ TRAVELLING = 1024
 
 def encoded_forms(secret: str) -> set[str]:
     """The secret, in lower case (a host name or an address a server or a reader folded) and in upper case (a server
-    that writes its replies so), URL-encoded (a gateway quoting a query string), its base64, and the base64
-    characters it gives inside any longer string."""
+    that writes its replies so), URL-encoded (a gateway quoting a query string), escaped (an API's JSON error, a
+    proxy's HTML page quoting it), its base64, and the base64 characters it gives inside any longer string."""
     encoded = secret.encode("utf-8", "surrogatepass")
     # Not a private key's: it signs here and never travels, and its forms would triple the index of pieces.
-    travelling = {secret.lower(), secret.upper(), *_url_encoded(encoded)} if len(encoded) <= TRAVELLING else set()
+    if len(encoded) <= TRAVELLING:
+        travelling = {secret.lower(), secret.upper(), *_url_encoded(encoded), *_escaped(secret)}
+    else:
+        travelling = set()
     return {secret, *travelling, _b64(encoded), *_embedded_base64(encoded)}
+
+
+def _escaped(secret: str) -> set[str]:
+    """The secret as a JSON string writes it (quotes and backslashes escaped, other letters than ASCII escaped or not,
+    '/' escaped as PHP escapes it) and as HTML does (&amp; &lt; &gt;, and &quot; &#x27; in an attribute)."""
+    json_forms = {json.dumps(secret, ensure_ascii=escaped)[1:-1] for escaped in (True, False)}
+    json_forms |= {form.replace("/", "\\/") for form in json_forms}
+    return json_forms | {html.escape(secret, in_attribute) for in_attribute in (True, False)}
 
 
 def _url_encoded(encoded: bytes) -> set[str]:
@@ -94,15 +106,24 @@ def private_key_texts(private_key: str) -> list[str]:
 
 
 def url_credentials(text: str) -> list[str]:
-    """The user:password parts of the URLs in a text, as written and decoded, and the password alone."""
+    """The user:password parts of the URLs in a text, as written and decoded, and the password alone. A text that is
+    one URL is read to the '@' before its host: a password written as typed, not percent-encoded, may hold a '/' or a
+    space, which end a URL's authority, and is a secret all the same."""
+    userinfos = [word.partition("://")[2].split("/", 1)[0].rpartition("@")[0] for word in text.split() if "://" in word]
+    scheme, _, rest = text.strip().partition("://")
+    if scheme and not any(c.isspace() for c in scheme):
+        userinfos += [rest[:at] for at, c in enumerate(rest) if c == "@" and _host(rest[at + 1 :])]
     found = []
-    for word in text.split():
-        scheme, _, rest = word.partition("://")
-        userinfo = rest.split("/", 1)[0].rpartition("@")[0]
-        if scheme and userinfo:
-            password = userinfo.partition(":")[2]
-            found += [userinfo, unquote(userinfo), password, unquote(password)]
+    for userinfo in dict.fromkeys(u for u in userinfos if u):
+        password = userinfo.partition(":")[2]
+        found += [userinfo, unquote(userinfo), password, unquote(password)]
     return [item for item in found if item]
+
+
+def _host(rest: str) -> bool:
+    """Whether what follows an '@' reads as a URL's host (and port), up to its path: no white space."""
+    host = rest.split("/", 1)[0]
+    return bool(host) and not any(c.isspace() for c in host)
 
 
 def configured_url_credentials(config: dict) -> list[str]:

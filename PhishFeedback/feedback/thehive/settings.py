@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from feedback.items import UNSENDABLE, WHERE, ConfigError, Items, header_safe, is_url, refuse_cleartext
 from feedback.reach import Reach
-from feedback.secret_forms import without_secrets
+from feedback.secret_forms import url_credentials, without_secrets
 from feedback.shapes import shape
 
 THEHIVE_APIS = ("auto", "v1", "legacy")
@@ -27,13 +25,13 @@ def thehive_settings(items: Items, parameters: object, reach: Reach) -> TheHiveS
     url = items.text("thehive_url")
     if not url:
         return None
-    if not is_url(url, ("https", "http")):
-        raise ConfigError(f"thehive_url must be a URL like https://thehive.example.org. {WHERE}")
-    if "@" in urlsplit(url).netloc:
+    if url_credentials(url):  # first: a password as typed, with a '/' or a space, makes it no URL at all
         raise ConfigError(
             "thehive_url holds a user name or password: remove them from the URL and put an API key in"
             f" thehive_apikey, which is kept out of every report. {WHERE}"
         )
+    if not is_url(url, ("https", "http")):
+        raise ConfigError(f"thehive_url must be a URL like https://thehive.example.org. {WHERE}")
     # A common first setting where TheHive shares Cortex's docker network (http://thehive:9000): the way on is said.
     refuse_cleartext(
         "thehive_url",

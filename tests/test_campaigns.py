@@ -13,6 +13,9 @@ from testkit.cortex import ACKNOWLEDGE_MANIFEST, apply_operations
 from testkit.records import notified, told, untimed
 from testkit.smtp_server import LoopbackSmtp, RawTcpServer, text_and_html
 
+# How the job words a reporter outside the allowed domains.
+OUTSIDE = "its domain is not in allowed_recipient_domains (left empty: the domain of from)"
+
 CAMPAIGN = ["alice@example.org", "bob@example.org", "carol@example.org"]
 
 
@@ -344,9 +347,22 @@ def test_an_allowed_domain_of_one_label_covers_the_domains_under_it(cortex, smtp
 
 
 @pytest.mark.parametrize("entries", [[None], [], [None, ""]], ids=["untouched", "saved_empty", "emptied_entries"])
-def test_allowed_domains_left_empty_in_cortex_allow_every_domain(cortex, smtp, entries):
-    """Cortex's form saves an untouched list item as [null], and an entry added and left empty as null."""
-    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@corp.example"]), allowed_recipient_domains=entries)
+def test_allowed_domains_left_empty_in_cortex_allow_the_domain_of_from_alone(cortex, smtp, entries):
+    """Cortex's form saves an untouched list item as [null], and an entry added and left empty as null. A report filed
+    under a forged sender in another domain, an attacker's, is not answered."""
+    reporters = ["alice@example.org", "bob@it.example.org", "eve@evil.example", "mallory@example.org.evil.example"]
+    result = cortex(thehive4_case("Spam", reporters), allowed_recipient_domains=entries)
+
+    assert result.success, result.error
+    smtp.assert_each_got_exactly_one(["alice@example.org", "bob@it.example.org"], one_per_message=True)
+    assert result.output["full"]["refused"] == [
+        {"value": "eve@evil.example", "reason": OUTSIDE},
+        {"value": "mallory@example.org.evil.example", "reason": OUTSIDE},
+    ]
+
+
+def test_allowed_domains_of_a_star_allow_every_domain(cortex, smtp):
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@corp.example"]), allowed_recipient_domains=["*"])
 
     assert result.success, result.error
     smtp.assert_each_got_exactly_one(["alice@example.org", "bob@corp.example"], one_per_message=True)
@@ -357,9 +373,7 @@ def test_reporters_outside_the_allowed_domains_are_refused_and_reported(cortex, 
     result = cortex(case, allowed_recipient_domains=["example.org"])
 
     assert result.success
-    assert result.output["full"]["refused"] == [
-        {"value": "mallory@evil.example", "reason": "its domain is not in allowed_recipient_domains"}
-    ]
+    assert result.output["full"]["refused"] == [{"value": "mallory@evil.example", "reason": OUTSIDE}]
     smtp.assert_each_got_exactly_one(["alice@example.org", "dave@corp.example.org"], one_per_message=True)
 
 

@@ -74,9 +74,10 @@ def test_a_choice_is_read_whatever_its_case(item, value):
 
 
 def test_blank_entries_of_allowed_recipient_domains_are_no_domain():
-    """An entry typed and cleared in Cortex's form ('' or ' ') is no domain, which would refuse every reporter."""
+    """An entry typed and cleared in Cortex's form ('' or ' ') is no domain, which would refuse every reporter: the
+    item reads as left empty, the domain of from."""
     settings = read_settings({**SENDER, "allowed_recipient_domains": ["", " ", None]}, {})
-    assert settings.audience.allowed_domains == ()
+    assert settings.audience.allowed_domains == ("example.org",)
     settings = read_settings({**SENDER, "allowed_recipient_domains": ["example.org", " "]}, {})
     assert settings.audience.allowed_domains == ("example.org",)
 

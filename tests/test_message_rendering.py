@@ -223,7 +223,12 @@ def test_headers_beyond_ascii_keep_to_the_encoded_word_and_line_lengths_of_the_r
 
 
 def test_the_logo_part_is_named_in_angle_brackets_under_the_senders_domain(cortex, smtp):
-    result = cortex(thehive4_case("Spam"), **{"from": "SOC <soc@soc.example.net>"}, logo=as_item(PNG))
+    result = cortex(
+        thehive4_case("Spam"),
+        **{"from": "SOC <soc@soc.example.net>"},
+        allowed_recipient_domains=["example.org"],
+        logo=as_item(PNG),
+    )
 
     assert result.success, result.error
     page, image = logo_page_and_image(smtp.delivered[0].message)
@@ -271,7 +276,12 @@ def test_a_letterhead_in_two_languages_has_each_footer_on_its_own_line_marked_wi
 
 def test_a_reporter_languages_domain_covers_its_sub_domains(cortex, smtp):
     reporters = ["anne@paris.example.fr", "bob@mail.eu.example.fr", "carol@example.org"]
-    result = cortex(thehive4_case("Spam", reporters), language="auto,en", reporter_languages=["example.fr=fr"])
+    result = cortex(
+        thehive4_case("Spam", reporters),
+        language="auto,en",
+        reporter_languages=["example.fr=fr"],
+        allowed_recipient_domains=["example.fr", "example.org"],
+    )
 
     assert result.success, result.error
     assert {str(d.message["To"]): language_of(d.message) for d in smtp.delivered} == {
@@ -298,7 +308,10 @@ def test_a_language_code_in_capitals_or_with_an_underscore_names_the_shipped_lan
 
 def test_language_auto_alone_writes_in_english_to_a_reporter_whose_language_is_unknown(cortex, smtp):
     result = cortex(
-        thehive4_case("Spam", [ALICE, "anne@example.fr"]), language="auto", reporter_languages=["example.fr=fr"]
+        thehive4_case("Spam", [ALICE, "anne@example.fr"]),
+        language="auto",
+        reporter_languages=["example.fr=fr"],
+        allowed_recipient_domains=["example.org", "example.fr"],
     )
 
     assert result.success, result.error

@@ -219,6 +219,7 @@ def test_a_gmail_refusal_of_the_scope_is_one_warning(cortex, google_oauth, gmail
 
 def test_reporter_languages_over_smtp_an_address_before_its_domain(cortex, smtp):
     items = {"reporter_languages": ["example.org=fr", "bob@example.org=nl", "@sub.example.org = es"]}
+    items["allowed_recipient_domains"] = ["example.org", "example.net"]
     reporters = [ALICE, BOB, "dan@sub.example.org", "erin@example.net"]
     result = cortex(thehive4_case("Spam", reporters), language="auto,de", **items)
 
@@ -232,7 +233,7 @@ def test_reporter_languages_over_smtp_an_address_before_its_domain(cortex, smtp)
 
 
 def test_reporter_languages_match_whatever_the_capitals_of_the_entry_and_the_tag(cortex, smtp):
-    items = {"reporter_languages": ["Example.FR=fr", "Bob@Example.org=nl"]}
+    items = {"reporter_languages": ["Example.FR=fr", "Bob@Example.org=nl"], "allowed_recipient_domains": ["*"]}
     result = cortex(thehive4_case("Spam", ["Alice@Example.FR", "bob@example.org"]), language="auto,de", **items)
 
     assert result.success, result.error

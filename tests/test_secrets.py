@@ -22,6 +22,9 @@ from testkit.smtp_server import PASSWORD, USER
 from testkit.thehive_api import API_KEY, v1_observable
 from testkit.token_endpoint import MAILBOX, TOKEN, TOKEN_PATH
 
+# How the job words a reporter outside the allowed domains.
+OUTSIDE = "its domain is not in allowed_recipient_domains (left empty: the domain of from)"
+
 XOAUTH2_STRING = base64.b64encode(f"user={MAILBOX}\x01auth=Bearer {TOKEN}\x01\x01".encode()).decode()
 
 V1 = "/api/v1/query"
@@ -386,7 +389,7 @@ def test_a_token_equal_to_a_refused_reporter_is_scrubbed_from_the_report(cortex,
     assert result.success, result.error
     assert smtp.recipients() == ["alice@example.org"]
     assert "feedback_sent:alice@example.org" in result.tags
-    assert result.output["full"]["refused"][0]["reason"] == "its domain is not in allowed_recipient_domains"
+    assert result.output["full"]["refused"][0]["reason"] == OUTSIDE
     assert refused not in result.everything_printed()
 
 

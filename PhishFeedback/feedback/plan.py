@@ -24,7 +24,7 @@ from feedback.tags import (
 
 REPORTER_NAMESPACE = "user_email"
 SUBJECT_TYPES = ("mail_subject", "mail-subject")
-OUTSIDE_DOMAINS = "its domain is not in allowed_recipient_domains"
+OUTSIDE_DOMAINS = "its domain is not in allowed_recipient_domains (left empty: the domain of from)"
 # Where the reporting mailbox sends as itself, its own message would come back as the next report, and so on.
 OWN_MAILBOX = (
     "it reaches the responder's own mailbox in {item}{tagged}, which would get its own message back as a report"
@@ -38,7 +38,7 @@ class Audience:
     """What the decision needs of the settings: whom the job may mail, and which message it answers with."""
 
     reporter_tag: str  # the tag of the mail observables that name a reporter
-    allowed_domains: tuple[str, ...]  # the domains a reporter may be mailed in; all when empty
+    allowed_domains: tuple[str, ...]  # the domains a reporter may be mailed in; all when empty (the admin wrote `*`)
     flavour: str  # the manifest Cortex ran: the verdict, or the acknowledgement (feedback/flavours.py)
     send_corrections: bool  # whether a reporter told another verdict earlier gets a correction
     # The responder's own mailboxes (`addresses.mailbox`), each with its item and the address it holds: no reporter.

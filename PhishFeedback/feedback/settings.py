@@ -77,7 +77,7 @@ def read_settings(config: object, parameters: object) -> Settings:
         sent_tag=items.text("sent_tag", "mail sent", required=True),
         failed_tag=items.text("failed_tag", "mail failed", required=True),
         audience=Audience(
-            allowed_domains=_allowed_domains(items),
+            allowed_domains=_allowed_domains(items, sender_address),
             reporter_tag=items.text("reporter_tag", "reporter", required=True),
             flavour=read_flavour(items.raw.get("flavour")),
             # Cortex sends null for an item added after the responder's settings were saved: corrections stay on.
@@ -146,12 +146,18 @@ def _address_pairs(value: str) -> list[tuple[str, str]]:
         return getaddresses([value])
 
 
-def _allowed_domains(items: Items) -> tuple[str, ...]:
+def _allowed_domains(items: Items, sender_address: str) -> tuple[str, ...]:
     """Each entry one domain, which covers its sub-domains (a single label too: `internal`): one that matches no
     address (two in one entry, a wildcard, a trailing dot) would have every reporter refused, while the admin reads
-    the domain in the item."""
+    the domain in the item. Left empty, the domain of `from`: a report filed under a forged sender in another domain
+    (an attacker's) is not answered unless the admin allows any domain, with `*` (none: all)."""
+    entries = items.text_list("allowed_recipient_domains")
+    if not entries:
+        return (sender_address.rpartition("@")[2].lower(),)
+    if any(entry.strip() == "*" for entry in entries):
+        return ()
     domains = []
-    for entry in items.text_list("allowed_recipient_domains"):
+    for entry in entries:
         domain = entry.strip().lower().lstrip("@")
         written = ascii_domain(domain)
         if written:

@@ -28,8 +28,17 @@ AROUND = st.text(st.characters(blacklist_categories=["Cs"]), max_size=30)
         ("evil.\u092d\u093e\u0930\u0924", "evil[.]\u092d\u093e\u0930\u0924"),
         ("\u00abevil.com\u00bb and *evil.example*", "\u00abevil[.]com\u00bb and *evil[.]example*"),
         (r"Open \\fileserver\scans\invoice now", r"Open [\]\fileserver\scans\invoice now"),
-        (r"file:\\10.0.0.25\c$", r"file:[\]\10[.]0[.]0[.]25\c$"),
+        (r"file:\\10.0.0.25\c$", r"file[:][\]\10[.]0[.]0[.]25\c$"),
         (r"\\\\?\UNC\evil.example\x", r"[\][\][\]\?\UNC\evil[.]example\x"),
+        # What a reader shows as nothing, which IDNA drops: evil.com.
+        ("reset at www.evil.c\u00adom/reset", "reset at www[.]evil[.]c\u00adom/reset"),
+        ("www.evil.\u2060com", "www[.]evil[.]\u2060com"),
+        # Full-width dots and letters, which IDNA maps to ASCII.
+        ("www\uff0eevil\uff0e\uff23\uff2f\uff2d", "www[.]evil[.]\uff23\uff2f\uff2d"),
+        # Schemes a browser follows without '//' after them.
+        (r"open http:/\evil/reset", r"open hxxp[:]/\evil/reset"),
+        (r"file:/\evil\share", r"file[:]/\evil\share"),
+        ("http:2130706433 or HTTPS:evil", "hxxp[:]2130706433 or HxxPS[:]evil"),
     ],
 )
 def test_links_host_names_and_ip_addresses_are_defanged_as_socs_write_indicators(written, shown):
@@ -43,6 +52,7 @@ def test_links_host_names_and_ip_addresses_are_defanged_as_socs_write_indicators
         "e.g. the 1.2.3 release",
         "Phishing report: Urgent!",
         "Re: 12:30 meeting",
+        "Attached file: invoice",
         "You won 1.000.000 euros",
         "release v1.2.3.4",
         "1.2.3." + "9" * 5000,

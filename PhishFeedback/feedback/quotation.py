@@ -19,6 +19,10 @@ DOTS = ".\u3002\uff0e\uff61"
 DEFANGED_DOT = "[.]"
 DEFANGED_SCHEME = "[://]"
 DEFANGED_BACKSLASH = "[\\]"
+DEFANGED_COLON = "[:]"
+# Schemes a browser follows without '//' after them (`http:/\evil`, `http:evil`, `file:/\evil\share`: WHATWG's URL
+# reading takes the host all the same), in lower case.
+SPECIAL_SCHEMES = ("http:", "https:", "ftp:", "file:")
 
 
 def quoted(text: str) -> str:
@@ -32,9 +36,11 @@ def quoted(text: str) -> str:
         text = _patterns()[2].sub(lambda _: DEFANGED_BACKSLASH, text)  # the text as is, not a template
     if "://" in text:  # a '[://]' stays as it is: defanged already, so that quoting twice changes nothing
         text = DEFANGED_SCHEME.join(map(_schemes_defanged, text.split(DEFANGED_SCHEME)))
+    if any(scheme in text.lower() for scheme in SPECIAL_SCHEMES):  # what is left of them: no '//' after
+        text = _patterns()[3].sub(lambda found: _scheme_defanged(found.group()[:-1]) + DEFANGED_COLON, text)
     if not any(dot in text for dot in DOTS):
         return text
-    words, dot, _ = _patterns()
+    words, dot, *_ = _patterns()
     return words.sub(lambda found: _word_defanged(found.group(), dot), text)
 
 
@@ -67,10 +73,11 @@ def _host(labels: list[str], any_script: bool) -> bool:
     sentence with '。' and no space, and `冻结。请立即验证` is two sentences, not a host."""
     if len(labels) < 2:
         return False
-    last = labels[-1]
+    # What a reader shows as nothing (a soft hyphen, a zero-width space) IDNA drops: `evil.c\u00adom` is evil.com.
+    last = "".join(filter(str.isprintable, labels[-1]))
     if last[:4].lower() == "xn--":
         return True
-    if not (any_script or last[:1].isascii()):
+    if not (any_script or last[:1].isascii() or "\uff21" <= last[:1] <= "\uff5a"):  # or full-width: IDNA maps it
         return False
     letters = 0
     for c in last:  # a letter or a mark: what may go on a name (an identifier), less digits and '_'
@@ -90,7 +97,13 @@ def _address(labels: list[str]) -> bool:
 
 
 @cache
-def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+def _patterns() -> tuple[re.Pattern[str], ...]:
     """Compiled on first use, as a job's other patterns are: a subject with no dot needs none. One character class
-    each, matched greedily, or one character: linear whatever the text. The last: a backslash another follows."""
-    return re.compile(r"[^\s!\"#$%&'()*+,/:;<=>?@\[\\\]^`{|}~]+"), re.compile(f"[{DOTS}]"), re.compile(r"\\(?=\\)")
+    each, matched greedily, or one character: linear whatever the text. The third: a backslash another follows; the
+    last, a special scheme's colon that no '//' follows, nor white space (`Attached file: invoice`)."""
+    return (
+        re.compile(r"[^\s!\"#$%&'()*+,/:;<=>?@\[\\\]^`{|}~]+"),
+        re.compile(f"[{DOTS}]"),
+        re.compile(r"\\(?=\\)"),
+        re.compile(r"(?i)\b(?:https?|ftp|file):(?!//)(?=\S)"),
+    )

@@ -119,7 +119,7 @@ def test_a_connection_reset_while_the_message_was_still_going_out_is_no_message_
     did, however often, and goes again until the service takes it."""
     service.script.extend([RESET_AT_HEAD, RESET_AT_HEAD])
     case = thehive4_case("Spam", [ALICE], title="Phishing report: " + "A" * 70_000)  # a body past the socket buffers
-    result = cortex(case, **service.items, smtp_retries=3, template_spam="{case_title}\n" * 6)
+    result = cortex(case, **service.items, smtp_retries=3, template_spam="{case_title}\n" * 420)
 
     assert result.success, result.error
     assert notified(result) == [ALICE] and unsure(result) == {} and failed(result) == {}

@@ -122,13 +122,27 @@ def test_a_plain_text_override_keeps_its_angle_brackets_on_both_sides_of_a_link(
 
 
 def test_a_message_in_five_languages_past_the_size_limit_is_refused_before_anything_goes_out(cortex, smtp):
-    # Each language's text and HTML quote the reported subject: about 300,000 characters a language.
+    # Each language's text and HTML sign with the title's first thousand characters 120 times: 240,000 a language.
     case = thehive4_case("Spam", [ALICE, BOB], title="Phishing report: " + "A" * 150_000)
-    result = cortex(case, language="en,fr,nl,de,es")
+    result = cortex(case, language="en,fr,nl,de,es", signature="{case_title}\n" * 120)
 
     assert not result.success
     assert "past the responder's limit of 1,000,000" in result.error and "nothing was sent" in result.error
     assert smtp.delivered == []
+
+
+def test_an_attackers_subject_of_150000_characters_in_five_languages_is_quoted_cut_short_and_goes_out(cortex, smtp):
+    """Quoted whole, it would make each message too long to send anyone: the attacker would decide whether the
+    reporters of their campaign hear back."""
+    reported = "&<" * 75_000
+    result = cortex(
+        thehive4_case("Spam", [ALICE, BOB], title=f"Phishing report: {reported}"), language="en,fr,nl,de,es"
+    )
+
+    assert result.success, result.error
+    assert sorted(smtp.recipients()) == [ALICE, BOB]
+    text = smtp.delivered[0].message.get_body(("plain",)).get_content()
+    assert text.count(f"{reported[:999]}\u2026") == 5
 
 
 # --- Text of the attacker's in the title ----------------------------------------------------------

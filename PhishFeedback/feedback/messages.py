@@ -22,7 +22,7 @@ from feedback.letterhead import letterhead
 from feedback.logo import attach, encoded_size
 from feedback.message_policy import POLICY, boundary
 from feedback.message_settings import MessageSettings
-from feedback.parts import LONGEST_SUBJECT, Part, check_size, fill_for, html_value, make_part
+from feedback.parts import LONGEST_QUOTE, LONGEST_SUBJECT, Part, check_size, fill_for, html_value, make_part
 from feedback.plan import Decision
 from feedback.quotation import quoted
 from feedback.redaction import holds_secret, item_held, scrub
@@ -191,7 +191,7 @@ def _quoted(values: dict[str, str], *wordings: Wording | None) -> dict[str, str]
                 " Change it where it was issued and in the responder's configuration, then run the responder again;"
                 " nothing was sent."
             )
-    return {name: quoted(text) for name, text in values.items()}
+    return {name: quoted(_cut(text, LONGEST_QUOTE)) for name, text in values.items()}
 
 
 def _shown(*wordings: Wording | None) -> set[str]:
@@ -209,11 +209,11 @@ def _shown(*wordings: Wording | None) -> set[str]:
     return names | {"case_number"} if "reference" in names else names  # the line that names the case
 
 
-def _cut(subject: str) -> str:
-    """The subject at most LONGEST_SUBJECT characters long: it quotes the attacker's, which may be 100,000 (beyond
-    what Postfix keeps of a header block, 100 kB, and Exchange Online takes, 256 kB), and readers show the first
-    hundred or so."""
-    return subject if len(subject) <= LONGEST_SUBJECT else subject[: LONGEST_SUBJECT - 1].rstrip() + "…"
+def _cut(text: str, longest: int = LONGEST_SUBJECT) -> str:
+    """The text at most `longest` characters long: a subject quotes the attacker's, which may be 100,000 (beyond what
+    Postfix keeps of a header block, 100 kB, and Exchange Online takes, 256 kB), and readers show the first hundred
+    or so; a value of the case, cut once its secrets were looked for whole."""
+    return text if len(text) <= longest else text[: longest - 1].rstrip() + "…"
 
 
 def _corrections(

@@ -19,6 +19,9 @@ from feedback.templates import Section, default_guidance_url, no_subject, refere
 MESSAGE_LIMIT = 1_000_000
 # Characters of a message's Subject (messages.py cuts it there).
 LONGEST_SUBJECT = 200
+# Characters of a value of the case a message quotes (its title, the reported subject or sender): enough to know the
+# report by, and the attacker's subject, 100,000 characters, cannot make a message too long to send anyone.
+LONGEST_QUOTE = 1_000
 
 
 @shape

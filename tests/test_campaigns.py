@@ -13,8 +13,9 @@ from testkit.cortex import ACKNOWLEDGE_MANIFEST, apply_operations
 from testkit.records import notified, told, untimed
 from testkit.smtp_server import LoopbackSmtp, RawTcpServer, text_and_html
 
-# How the job words a reporter outside the allowed domains.
-OUTSIDE = "its domain is not in allowed_recipient_domains (left empty: the domain of from)"
+# How the job words a reporter outside the allowed domains, listed or left empty.
+OUTSIDE = "its domain is not in allowed_recipient_domains"
+OUTSIDE_FROM = f"{OUTSIDE}, which, left empty, allows example.org alone (the domain of from)"
 
 CAMPAIGN = ["alice@example.org", "bob@example.org", "carol@example.org"]
 
@@ -356,9 +357,16 @@ def test_allowed_domains_left_empty_in_cortex_allow_the_domain_of_from_alone(cor
     assert result.success, result.error
     smtp.assert_each_got_exactly_one(["alice@example.org", "bob@it.example.org"], one_per_message=True)
     assert result.output["full"]["refused"] == [
-        {"value": "eve@evil.example", "reason": OUTSIDE},
-        {"value": "mallory@example.org.evil.example", "reason": OUTSIDE},
+        {"value": "eve@evil.example", "reason": OUTSIDE_FROM},
+        {"value": "mallory@example.org.evil.example", "reason": OUTSIDE_FROM},
     ]
+
+
+def test_the_domain_of_from_is_allowed_whatever_its_capitals(cortex, smtp):
+    result = cortex(thehive4_case("Spam", ["alice@example.org"]), **{"from": "SOC <soc@Example.ORG>"})
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org"]
 
 
 def test_allowed_domains_of_a_star_allow_every_domain(cortex, smtp):

@@ -460,7 +460,7 @@ def test_a_correction_is_dated_after_the_second_of_two_records_dated_in_the_jobs
     records = (f"feedback_verdict:{JOBS_SECOND:%Y-%m-%dT%H:%M:%SZ};{v};{ALICE}" for v in told)
     tags = (f"user_email:{ALICE}", f"feedback_sent:{ALICE}", *records)
     report = Report("case", "~1", "1", "Phishing report: x", "x", None, "Simulation", tags, ())
-    decision = decide(report, [], Audience("reporter", (), VERDICT_FLAVOUR, True, {}), JOBS_SECOND)
+    decision = decide(report, [], Audience("reporter", (), False, VERDICT_FLAVOUR, True, {}), JOBS_SECOND)
 
     assert decision.corrections == {ALICE: "Phishing"}
     assert decision.dated_after == dated_after

@@ -39,6 +39,10 @@ AROUND = st.text(st.characters(blacklist_categories=["Cs"]), max_size=30)
         (r"open http:/\evil/reset", r"open hxxp[:]/\evil/reset"),
         (r"file:/\evil\share", r"file[:]/\evil\share"),
         ("http:2130706433 or HTTPS:evil", "hxxp[:]2130706433 or HxxPS[:]evil"),
+        (r"詳細http:/\intranet", r"詳細hxxp[:]/\intranet"),
+        # Mathematical letters IDNA maps to ASCII too; an address before an ellipsis (a cut).
+        ("www\u3002evil\u3002\U0001d41c\U0001d428\U0001d426", "www[.]evil[.]\U0001d41c\U0001d428\U0001d426"),
+        ("call 10.0.0.1\u2026", "call 10[.]0[.]0[.]1\u2026"),
     ],
 )
 def test_links_host_names_and_ip_addresses_are_defanged_as_socs_write_indicators(written, shown):
@@ -53,6 +57,8 @@ def test_links_host_names_and_ip_addresses_are_defanged_as_socs_write_indicators
         "Phishing report: Urgent!",
         "Re: 12:30 meeting",
         "Attached file: invoice",
+        "Profile:x",
+        "ご確認ください。ＵＲＬは不明です",
         "You won 1.000.000 euros",
         "release v1.2.3.4",
         "1.2.3." + "9" * 5000,

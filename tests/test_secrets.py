@@ -22,9 +22,6 @@ from testkit.smtp_server import PASSWORD, USER
 from testkit.thehive_api import API_KEY, v1_observable
 from testkit.token_endpoint import MAILBOX, TOKEN, TOKEN_PATH
 
-# How the job words a reporter outside the allowed domains.
-OUTSIDE = "its domain is not in allowed_recipient_domains (left empty: the domain of from)"
-
 XOAUTH2_STRING = base64.b64encode(f"user={MAILBOX}\x01auth=Bearer {TOKEN}\x01\x01".encode()).decode()
 
 V1 = "/api/v1/query"
@@ -389,7 +386,7 @@ def test_a_token_equal_to_a_refused_reporter_is_scrubbed_from_the_report(cortex,
     assert result.success, result.error
     assert smtp.recipients() == ["alice@example.org"]
     assert "feedback_sent:alice@example.org" in result.tags
-    assert result.output["full"]["refused"][0]["reason"] == OUTSIDE
+    assert result.output["full"]["refused"][0]["reason"] == "its domain is not in allowed_recipient_domains"
     assert refused not in result.everything_printed()
 
 
@@ -449,6 +446,35 @@ def test_a_secret_among_the_words_of_the_reported_subject_stops_the_job_rather_t
     assert "Change it where it was issued and in the responder's configuration" in result.error
     assert smtp.delivered == [] and result.operations == []
     assert PASSWORD not in json.dumps(result.output)
+
+
+@pytest.mark.parametrize("before", [990, 995, 999])
+def test_a_secret_the_cut_of_a_long_reported_subject_would_split_still_stops_the_job(cortex, smtp, before):
+    """A message quotes the first thousand characters: the secret is looked for in the whole subject first, or the
+    reporter would read the start of it."""
+    result = cortex(thehive4_case("Spam", title="Phishing report: " + "x" * before + " " + PASSWORD))
+
+    assert not result.success
+    assert "The case's reported subject holds one of the responder's secrets (smtp_password)" in result.error
+    assert smtp.delivered == []
+
+
+def test_a_guidance_link_with_an_at_in_its_path_and_a_proxy_login_that_is_an_address_are_no_secrets(cortex, smtp):
+    """Only a URL that may carry a login is read as typed, to the last '@' before its host."""
+    guidance = "https://www.youtube.com/@AcmeSecurity"
+    proxy = "http://alice@example.org:Pr0xy-Pass-77@127.0.0.1:9/"
+    result = cortex(thehive4_case("Spam", ["alice@example.org"]), guidance_url=guidance, proxy_https=proxy)
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org"]
+    assert guidance in smtp.delivered[0].message.get_body(("plain",)).get_content()
+    assert "Pr0xy-Pass-77" not in result.everything_printed()
+
+
+def test_a_secret_shorter_than_any_kept_masks_none_of_its_escaped_forms():
+    redaction.remember('"')
+
+    assert redaction.scrub('He said &quot;click&quot; ("click")') == 'He said &quot;click&quot; ("click")'
 
 
 def test_a_secret_in_an_alerts_reference_stops_the_job_as_the_reference_line_names_it(cortex, smtp):

@@ -63,7 +63,7 @@ def over_addresses(test):
 
 RECORDED_AT = datetime(2026, 12, 4, 23, 58, 30, tzinfo=timezone.utc)
 # Reporters named by the tag "reporter", mailed in any domain, told the verdict and corrected.
-AUDIENCE = Audience("reporter", (), VERDICT_FLAVOUR, True, {})
+AUDIENCE = Audience("reporter", (), False, VERDICT_FLAVOUR, True, {})
 
 
 def _report(tags) -> Report:

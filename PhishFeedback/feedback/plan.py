@@ -24,7 +24,9 @@ from feedback.tags import (
 
 REPORTER_NAMESPACE = "user_email"
 SUBJECT_TYPES = ("mail_subject", "mail-subject")
-OUTSIDE_DOMAINS = "its domain is not in allowed_recipient_domains (left empty: the domain of from)"
+OUTSIDE_DOMAINS = "its domain is not in allowed_recipient_domains"
+# ...where the item is empty, and allows the domain of from alone: which one, since the admin sees nothing in the item.
+OUTSIDE_SENDERS = OUTSIDE_DOMAINS + ", which, left empty, allows {domain} alone (the domain of from)"
 # Where the reporting mailbox sends as itself, its own message would come back as the next report, and so on.
 OWN_MAILBOX = (
     "it reaches the responder's own mailbox in {item}{tagged}, which would get its own message back as a report"
@@ -39,6 +41,7 @@ class Audience:
 
     reporter_tag: str  # the tag of the mail observables that name a reporter
     allowed_domains: tuple[str, ...]  # the domains a reporter may be mailed in; all when empty (the admin wrote `*`)
+    sender_domain_only: bool  # the item was left empty: allowed_domains is the domain of from
     flavour: str  # the manifest Cortex ran: the verdict, or the acknowledgement (feedback/flavours.py)
     send_corrections: bool  # whether a reporter told another verdict earlier gets a correction
     # The responder's own mailboxes (`addresses.mailbox`), each with its item and the address it holds: no reporter.
@@ -116,7 +119,7 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
             refused.append(Refusal(value, OWN_MAILBOX.format(item=item, tagged=tagged)))
             continue
         if not domain_allowed(address, audience.allowed_domains):
-            refused.append(Refusal(value, OUTSIDE_DOMAINS))
+            refused.append(Refusal(value, _outside(audience)))
             continue
         if key in seen:
             continue
@@ -133,7 +136,7 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
             recipients.append(address)
             corrections[address] = told[key]
     if not (recipients or already or maybe):
-        raise CaseError(_nobody(refused, report.kind))
+        raise CaseError(_nobody(refused, report.kind, _outside(audience)))
     dated_after = {address: ahead[key] for address in recipients if (key := address.lower()) in ahead}
     # Only the reporters accepted: the record names them, and a secret learned later must not blot them out.
     spare(*recipients, *already, *maybe)
@@ -200,10 +203,16 @@ def _tagged(observables: list[Observable], reporter_tag: str) -> list[str]:
     return [o.data for o in observables if o.data_type == "mail" and _has_tag(o, reporter_tag)]
 
 
-def _nobody(refused: list[Refusal], kind: str) -> str:
+def _outside(audience: Audience) -> str:
+    return (
+        OUTSIDE_SENDERS.format(domain=audience.allowed_domains[0]) if audience.sender_domain_only else OUTSIDE_DOMAINS
+    )
+
+
+def _nobody(refused: list[Refusal], kind: str, outside: str) -> str:
     reasons = named(refused, lambda r: f"'{shortened(r.value, 80)}': {r.reason}")
     advice = f"Correct the {kind}'s reporter tags."
-    if any(r.reason == OUTSIDE_DOMAINS for r in refused):
+    if any(r.reason == outside for r in refused):
         advice = (
             "Where these reporters are right, ask the Cortex admin to add their domain to allowed_recipient_domains"
             f" ({IN_BOTH}); where they are not, correct the {kind}'s reporter tags."

@@ -60,7 +60,7 @@ def _scheme_defanged(piece: str) -> str:
 def _word_defanged(word: str, dot: re.Pattern[str]) -> str:
     """A run of characters between white space and ASCII punctuation other than dots, '-' and '_', each dot
     bracketed where it is a host name or an IPv4 address; as it is otherwise (`v2.0`, `3.5`, `e.g`)."""
-    name = word.strip(DOTS)  # the dots around it, a sentence's full stop, say, stay as they are
+    name = word.strip(DOTS + "…")  # the dots around it, a full stop or an ellipsis (a cut), stay as they are
     labels = dot.split(name)
     host = _host(labels, any_script="." in name)
     return word.replace(name, DEFANGED_DOT.join(labels), 1) if host or _address(labels) else word
@@ -77,8 +77,13 @@ def _host(labels: list[str], any_script: bool) -> bool:
     last = "".join(filter(str.isprintable, labels[-1]))
     if last[:4].lower() == "xn--":
         return True
-    if not (any_script or last[:1].isascii() or "\uff21" <= last[:1] <= "\uff5a"):  # or full-width: IDNA maps it
-        return False
+    if not (any_script or last[:1].isascii()):
+        from unicodedata import normalize  # loaded for such a label alone
+
+        # What IDNA reads as ASCII (ＣＯＭ, 𝐜𝐨𝐦) is a host's; a sentence of Chinese or Japanese (ＵＲＬは…) is not.
+        last = normalize("NFKC", last)
+        if not last.isascii():
+            return False
     letters = 0
     for c in last:  # a letter or a mark: what may go on a name (an identifier), less digits and '_'
         if not (f"a{c}".isidentifier() and not c.isdigit() and c != "_"):
@@ -100,10 +105,11 @@ def _address(labels: list[str]) -> bool:
 def _patterns() -> tuple[re.Pattern[str], ...]:
     """Compiled on first use, as a job's other patterns are: a subject with no dot needs none. One character class
     each, matched greedily, or one character: linear whatever the text. The third: a backslash another follows; the
-    last, a special scheme's colon that no '//' follows, nor white space (`Attached file: invoice`)."""
+    last, a special scheme's colon that no '//' follows, nor white space (`Attached file: invoice`), and no letter
+    comes before (`Profile:`, `xhttp:`), a digit or a Japanese word may (`詳細http:/\\intranet`)."""
     return (
         re.compile(r"[^\s!\"#$%&'()*+,/:;<=>?@\[\\\]^`{|}~]+"),
         re.compile(f"[{DOTS}]"),
         re.compile(r"\\(?=\\)"),
-        re.compile(r"(?i)\b(?:https?|ftp|file):(?!//)(?=\S)"),
+        re.compile(r"(?i)(?<![a-z])(?:https?|ftp|file):(?!//)(?=\S)"),
     )

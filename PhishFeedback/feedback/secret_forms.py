@@ -9,7 +9,10 @@ import base64
 import html
 import json
 import re
+from collections.abc import Iterable
 from urllib.parse import quote, quote_plus, unquote
+
+from feedback.secret_index import SHORTEST_FORM
 
 MASK = "********"
 # Items whose name holds one of these are secrets, as cortexutils decides when it echoes the input.
@@ -35,6 +38,9 @@ def without_secrets(settings: tuple) -> str:
     return f"{type(settings).__name__}({', '.join(shown)})"
 
 
+# The items that are one URL that may carry a login besides Cortex's proxies: an API's root (not guidance_url, a link
+# that may hold an '@' in its path: https://www.youtube.com/@Acme).
+LOGIN_URLS = ("thehive_url", "graph_url", "gmail_url", "oauth_token_url")
 # The longest secret that may travel in a URL (a password, a key, a token), and so be quoted back URL-encoded.
 TRAVELLING = 1024
 
@@ -46,7 +52,9 @@ def encoded_forms(secret: str) -> set[str]:
     encoded = secret.encode("utf-8", "surrogatepass")
     # Not a private key's: it signs here and never travels, and its forms would triple the index of pieces.
     if len(encoded) <= TRAVELLING:
-        travelling = {secret.lower(), secret.upper(), *_url_encoded(encoded), *_escaped(secret)}
+        # A secret shorter than the index keeps is none: its escaped forms, longer, would blot out `&quot;`.
+        escaped = _escaped(secret) if len(secret) >= SHORTEST_FORM else set()
+        travelling = {secret.lower(), secret.upper(), *_url_encoded(encoded), *escaped}
     else:
         travelling = set()
     return {secret, *travelling, _b64(encoded), *_embedded_base64(encoded)}
@@ -106,36 +114,44 @@ def private_key_texts(private_key: str) -> list[str]:
 
 
 def url_credentials(text: str) -> list[str]:
-    """The user:password parts of the URLs in a text, as written and decoded, and the password alone. A text that is
-    one URL is read to the '@' before its host: a password written as typed, not percent-encoded, may hold a '/' or a
-    space, which end a URL's authority, and is a secret all the same."""
-    userinfos = [word.partition("://")[2].split("/", 1)[0].rpartition("@")[0] for word in text.split() if "://" in word]
-    scheme, _, rest = text.strip().partition("://")
-    if scheme and not any(c.isspace() for c in scheme):
-        userinfos += [rest[:at] for at, c in enumerate(rest) if c == "@" and _host(rest[at + 1 :])]
+    """The user:password parts of the URLs in a text, as written and decoded, and the password alone."""
+    words = (word.partition("://")[2] for word in text.split() if "://" in word)
+    return _userinfo_forms(rest.split("/", 1)[0].rpartition("@")[0] for rest in words)
+
+
+def typed_url_credentials(url: str) -> list[str]:
+    """A URL's user:password as an admin may type it, not percent-encoded: to the last '@', where a host follows. Such
+    a password may hold a '/', an '@' or a space, which end a URL's authority where they stand; it is a secret all
+    the same."""
+    scheme, _, rest = url.strip().partition("://")
+    at = rest.rfind("@")
+    host = rest[at + 1 :].split("/", 1)[0]
+    if not scheme or any(c.isspace() for c in scheme + host) or at <= 0 or not host:
+        return []
+    return _userinfo_forms([rest[:at]])
+
+
+def _userinfo_forms(userinfos: Iterable[str]) -> list[str]:
+    """Each user:password, as written and decoded, and its password alone."""
     found = []
-    for userinfo in dict.fromkeys(u for u in userinfos if u):
+    for userinfo in userinfos:
         password = userinfo.partition(":")[2]
         found += [userinfo, unquote(userinfo), password, unquote(password)]
     return [item for item in found if item]
 
 
-def _host(rest: str) -> bool:
-    """Whether what follows an '@' reads as a URL's host (and port), up to its path: no white space."""
-    host = rest.split("/", 1)[0]
-    return bool(host) and not any(c.isspace() for c in host)
-
-
 def configured_url_credentials(config: dict) -> list[str]:
     """The credentials of every URL a configuration holds (Cortex's proxies may carry them), in its items or one
-    level down (Cortex's `proxy` object)."""
+    level down (Cortex's `proxy` object); in the items that are one URL that may carry a login, as typed too."""
     nested = [v for v in config.values() if isinstance(v, dict)]
     values = [*config.values(), *(v for d in nested for v in d.values())]
     # A proxy written without its scheme (user:password@host:port) is taken as http:// by requests and urllib.
     proxy = config.get("proxy") if isinstance(config.get("proxy"), dict) else {}
     proxies = (config.get("proxy_http"), config.get("proxy_https"), *proxy.values())
-    values += [f"http://{value}" for value in proxies if isinstance(value, str) and "://" not in value]
-    return [found for value in values if isinstance(value, str) and "@" in value for found in url_credentials(value)]
+    proxies = [value if "://" in value else f"http://{value}" for value in proxies if isinstance(value, str)]
+    logins = [*proxies, *(config.get(name) for name in LOGIN_URLS)]
+    found = [f for value in values if isinstance(value, str) and "@" in value for f in url_credentials(value)]
+    return found + [f for url in logins if isinstance(url, str) and "@" in url for f in typed_url_credentials(url)]
 
 
 def _b64(data: bytes) -> str:

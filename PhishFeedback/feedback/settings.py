@@ -78,6 +78,7 @@ def read_settings(config: object, parameters: object) -> Settings:
         failed_tag=items.text("failed_tag", "mail failed", required=True),
         audience=Audience(
             allowed_domains=_allowed_domains(items, sender_address),
+            sender_domain_only=not items.text_list("allowed_recipient_domains"),
             reporter_tag=items.text("reporter_tag", "reporter", required=True),
             flavour=read_flavour(items.raw.get("flavour")),
             # Cortex sends null for an item added after the responder's settings were saved: corrections stay on.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from feedback.items import UNSENDABLE, WHERE, ConfigError, Items, header_safe, is_url, refuse_cleartext
 from feedback.reach import Reach
-from feedback.secret_forms import url_credentials, without_secrets
+from feedback.secret_forms import typed_url_credentials, without_secrets
 from feedback.shapes import shape
 
 THEHIVE_APIS = ("auto", "v1", "legacy")
@@ -25,7 +25,7 @@ def thehive_settings(items: Items, parameters: object, reach: Reach) -> TheHiveS
     url = items.text("thehive_url")
     if not url:
         return None
-    if url_credentials(url):  # first: a password as typed, with a '/' or a space, makes it no URL at all
+    if typed_url_credentials(url):  # first: a password as typed, with a '/' or a space, makes it no URL at all
         raise ConfigError(
             "thehive_url holds a user name or password: remove them from the URL and put an API key in"
             f" thehive_apikey, which is kept out of every report. {WHERE}"

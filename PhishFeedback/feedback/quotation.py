@@ -111,5 +111,5 @@ def _patterns() -> tuple[re.Pattern[str], ...]:
         re.compile(r"[^\s!\"#$%&'()*+,/:;<=>?@\[\\\]^`{|}~]+"),
         re.compile(f"[{DOTS}]"),
         re.compile(r"\\(?=\\)"),
-        re.compile(r"(?i)(?<![a-z])(?:https?|ftp|file):(?!//)(?=\S)"),
+        re.compile(f"(?i)(?<![a-z])(?:{'|'.join(SPECIAL_SCHEMES)})(?!//)(?=\\S)"),
     )

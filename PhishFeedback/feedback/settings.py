@@ -63,6 +63,7 @@ def read_settings(config: object, parameters: object) -> Settings:
     reach = read_reach(items)
     auto_language, languages = read_language_item(items.text("language") or "en")
     reply_to = _mailbox("reply_to", text, "reply") if (text := items.text("reply_to")) else None
+    domains = items.text_list("allowed_recipient_domains")
     way_out = WAYS_OUT[delivery](items, reach)
     settings = Settings(
         way_out=way_out,
@@ -77,8 +78,8 @@ def read_settings(config: object, parameters: object) -> Settings:
         sent_tag=items.text("sent_tag", "mail sent", required=True),
         failed_tag=items.text("failed_tag", "mail failed", required=True),
         audience=Audience(
-            allowed_domains=_allowed_domains(items, sender_address),
-            sender_domain_only=not items.text_list("allowed_recipient_domains"),
+            allowed_domains=_allowed_domains(domains, sender_address),
+            sender_domain_only=not domains,
             reporter_tag=items.text("reporter_tag", "reporter", required=True),
             flavour=read_flavour(items.raw.get("flavour")),
             # Cortex sends null for an item added after the responder's settings were saved: corrections stay on.
@@ -147,12 +148,11 @@ def _address_pairs(value: str) -> list[tuple[str, str]]:
         return getaddresses([value])
 
 
-def _allowed_domains(items: Items, sender_address: str) -> tuple[str, ...]:
+def _allowed_domains(entries: list[str], sender_address: str) -> tuple[str, ...]:
     """Each entry one domain, which covers its sub-domains (a single label too: `internal`): one that matches no
     address (two in one entry, a wildcard, a trailing dot) would have every reporter refused, while the admin reads
     the domain in the item. Left empty, the domain of `from`: a report filed under a forged sender in another domain
     (an attacker's) is not answered unless the admin allows any domain, with `*` (none: all)."""
-    entries = items.text_list("allowed_recipient_domains")
     if not entries:
         return (sender_address.rpartition("@")[2].lower(),)
     if any(entry.strip() == "*" for entry in entries):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 
@@ -455,6 +456,28 @@ def test_tags_that_smuggle_headers_or_recipients_never_reach_smtp(cortex, smtp):
     assert len(result.output["full"]["refused"]) == 3
     smtp.assert_each_got_exactly_one(["dave@example.org"], one_per_message=True)
     assert "eve@evil.example" not in smtp.delivered[0].content.decode()
+
+
+def test_thousands_of_junk_reporter_tags_list_the_first_thousand_refused_and_count_the_rest(cortex, smtp):
+    junk = [f"user_email:not-an-address-{n}" for n in range(1_500)]
+    result = cortex(thehive4_case("Spam", ["alice@example.org"], tags=junk))
+
+    assert result.success, result.error
+    smtp.assert_each_got_exactly_one(["alice@example.org"], one_per_message=True)
+    refused = result.output["full"]["refused"]
+    assert [r["value"] for r in refused] == [f"not-an-address-{n}" for n in range(1_000)]
+    [warning] = result.output["full"]["warnings"]
+    assert warning.startswith("1500 reporter values were refused; full.refused lists the first 1000.")
+
+
+def test_a_refused_reporter_value_of_a_hundred_thousand_characters_is_shown_cut(cortex, smtp):
+    long = "A" * 100_000
+    result = cortex(thehive4_case("Spam", ["alice@example.org"], tags=[f"user_email:{long}@example.org"]))
+
+    assert result.success, result.error
+    [refused] = result.output["full"]["refused"]
+    assert refused["value"] == "A" * 999 + "…"
+    assert len(json.dumps(result.output)) < 10_000
 
 
 def test_attacker_title_never_breaks_a_header(cortex, smtp):

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from feedback import way_out
 from feedback.composers import Composers
+from feedback.decision_report import corrections, report_of
 from feedback.delivery import Delivery
 from feedback.errors import named
 from feedback.flavours import ACKNOWLEDGEMENT
 from feedback.logo import Logo
 from feedback.plan import Decision
-from feedback.redaction import shortened
 from feedback.shapes import shape
-from feedback.shown_text import escaped
 from feedback.tags import UNSURE, acknowledgement_operations, maybe_reached, record_operations
 from feedback.unreached import Failure
 from feedback.way_out import NOT_CHECKED, Check, Checked
@@ -44,7 +43,7 @@ def nothing_to_send(decision: Decision, kind: str, warnings: list[str], check: C
             f" run's message may have reached ({UNSURE}; see the warnings)."
         )
     if check is None:
-        return Outcome(_full(message, decision, warnings), [])
+        return Outcome(report_of(message, decision, warnings), [])
     return Outcome(_checked(message, decision, warnings, check), [])
 
 
@@ -88,7 +87,7 @@ def preview(decision: Decision, composer: Composers, kind: str, warnings: list[s
 def _checked(message: str, decision: Decision, warnings: list[str], check: Check) -> dict:
     if check.unchecked:
         message += f" Not checked: {' '.join(check.unchecked)}"
-    full = _full(message, decision, warnings)
+    full = report_of(message, decision, warnings)
     full["checked"] = [{"address": c.address, "status": c.status, "reason": c.reason} for c in check.checked]
     full["not_checked"] = list(check.unchecked)
     return full
@@ -162,11 +161,11 @@ def delivered(
     if delivery.unsure:
         message += f" {len(delivery.unsure)} may have been reached: {_named(delivery.unsure, 'unsure')}."
         message += f" {maybe_reached(None if acknowledging else decision.verdict)}"
-    full = _full(message, decision, warnings)
+    full = report_of(message, decision, warnings)
     full["notified"] = [{"address": item.recipient, "message_id": item.message_id} for item in delivery.sent]
     full["failed"] = [{"address": f.address, "reason": f.reason} for f in delivery.failed]
     full["unsure"] = [{"address": f.address, "reason": f.reason} for f in delivery.unsure]
-    full["corrections"] = _corrections(decision, corrected)
+    full["corrections"] = corrections(decision, corrected)
     notified = {item.recipient: delivery.accepted_at[item.recipient] for item in delivery.sent}
     if acknowledging:
         return Outcome(full, acknowledgement_operations(kind, notified))
@@ -174,70 +173,5 @@ def delivered(
     return Outcome(full, record_operations(kind, decision.verdict, notified, unreached, unsure, sent_tag, failed_tag))
 
 
-def _full(message: str, decision: Decision, warnings: list[str]) -> dict:
-    return {
-        "message": message,
-        "verdict": decision.verdict or None,
-        "notified": [],
-        "failed": [],
-        "unsure": [],
-        "already_notified": list(decision.already_notified),
-        "maybe_notified": list(decision.maybe_notified),
-        "refused": [{"value": escaped(r.value), "reason": r.reason} for r in decision.refused],
-        "from_observables": _escaped_values(decision.from_observables),
-        "corrections": _corrections(decision, decision.corrections),
-        "warnings": warnings + _untold(decision) + _passed_over(decision) + _maybe(decision),
-    }
-
-
-def _escaped_values(found: dict) -> dict:
-    """What the case's observables gave, as the analyst reads it: a control in a value (a bidirectional override
-    in the attacker's sender, which would show another address) written as its escape, not obeyed."""
-    return {
-        name: [*map(escaped, value)] if isinstance(value, list) else escaped(value) for name, value in found.items()
-    }
-
-
 def _of_them(corrections: int) -> str:
     return f", {corrections} of them a correction of the verdict they were told before" if corrections else ""
-
-
-def _corrections(decision: Decision, addresses: Iterable[str]) -> list[dict[str, str]]:
-    """The reporters given a correction (or who would be), with the verdict they had been told."""
-    return [{"address": address, "earlier": decision.corrections[address]} for address in addresses]
-
-
-def _passed_over(decision: Decision) -> list[str]:
-    """Records a hand or a clock got wrong: the analyst may remove them, and the reporters they name may be owed a
-    correction."""
-    if not decision.passed_over:
-        return []
-    named = "; ".join(f"{shortened(address, 80)} ({why})" for address, why in decision.passed_over[:5])
-    more = f"; and {len(decision.passed_over) - 5} more" if decision.passed_over[5:] else ""
-    return [
-        f"{len(decision.passed_over)} feedback_verdict record(s) are not what the responder writes: {named}{more}. A"
-        " record dated more than an hour after this job's time (a clock that ran ahead) is read as older than any"
-        " other, and one naming no verdict is passed over. Check those tags, and remove the wrong ones."
-    ]
-
-
-def _maybe(decision: Decision) -> list[str]:
-    """Reporters an earlier run may have reached: the analyst alone can tell, from what the mail service sent."""
-    if not decision.maybe_notified:
-        return []
-    return [
-        f"An earlier run's message to {named(decision.maybe_notified, str, ', listed under maybe_notified')} went"
-        f" without the mail service's answer, so it may have gone: the case records them as {UNSURE}, and they are"
-        f" not mailed again. If the mail service sent nothing to one of them, remove their {UNSURE} tag and run the"
-        " responder again."
-    ]
-
-
-def _untold(decision: Decision) -> list[str]:
-    """Records older than the verdict's own record say who was notified, not what they were told: no correction."""
-    if not decision.untold:
-        return []
-    return [
-        f"{len(decision.untold)} reporter(s) were notified by an earlier version of Phish_Feedback, which did not"
-        " record the verdict it told them: they get no correction. If the verdict changed since, tell them yourself."
-    ]

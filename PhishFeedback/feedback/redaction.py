@@ -34,6 +34,7 @@ from feedback.shown_text import one_line
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import TextIO
 
 # Texts never scrubbed: the responder's record and the reporters it accepted (see `spare`).
@@ -121,15 +122,15 @@ def holds_secret(text: str, *, pieces: bool = True) -> bool:
     return bool(secret_index.found(text, pieces))
 
 
-def shortened(text: str, limit: int) -> str:
-    """Outside text scrubbed, made one printable line, then cut to `limit` characters; a secret's start left at the
-    cut goes too. Every outside party's text an analyst reads comes through here.
+def shortened(text: str, limit: int, shown: Callable[[str], str] = one_line) -> str:
+    """Outside text scrubbed, made one printable line (or `shown` another way), then cut to `limit` characters; a
+    secret's start left at the cut goes too. Every outside party's text an analyst reads comes through here.
 
     Scrubbed before it is cut, so that a secret cut in two is still found; what the cut leaves of a secret at the end
     (its first SHORTEST_FORM characters or more) is dropped. The replacement character a control character becomes
     is one of the BLANKS the index skips (feedback/secret_index.py): a secret it splits is found all the same.
     """
-    flat = one_line(scrub(text))
+    flat = shown(scrub(text))
     if len(flat) <= limit:
         return flat
     cut = flat[: limit - 1]

@@ -1,0 +1,96 @@
+"""What the job's report says of the decision, whatever was sent: who was told before, who may have been, which
+values were refused and why, and the warnings the case's records call for."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from feedback.errors import named
+from feedback.plan import Decision
+from feedback.redaction import shortened
+from feedback.shown_text import escaped
+from feedback.tags import UNSURE
+
+# The refused values the report lists, and the characters it shows of each: enough to find the tag to correct, where
+# junk tags by the thousand (an alert feeder that tagged every address of a spam run) would make a report of megabytes.
+REFUSALS_LISTED = 1_000
+LONGEST_REFUSAL = 1_000
+
+
+def report_of(message: str, decision: Decision, warnings: list[str]) -> dict:
+    """The report's every list, those of the sending empty: a job that sends fills them."""
+    return {
+        "message": message,
+        "verdict": decision.verdict or None,
+        "notified": [],
+        "failed": [],
+        "unsure": [],
+        "already_notified": list(decision.already_notified),
+        "maybe_notified": list(decision.maybe_notified),
+        "refused": [
+            {"value": shortened(r.value, LONGEST_REFUSAL, escaped), "reason": r.reason}
+            for r in decision.refused[:REFUSALS_LISTED]
+        ],
+        "from_observables": _escaped_values(decision.from_observables),
+        "corrections": corrections(decision, decision.corrections),
+        "warnings": warnings + _unlisted(decision) + _untold(decision) + _passed_over(decision) + _maybe(decision),
+    }
+
+
+def _escaped_values(found: dict) -> dict:
+    """What the case's observables gave, as the analyst reads it: a control in a value (a bidirectional override
+    in the attacker's sender, which would show another address) written as its escape, not obeyed."""
+    return {
+        name: [*map(escaped, value)] if isinstance(value, list) else escaped(value) for name, value in found.items()
+    }
+
+
+def corrections(decision: Decision, addresses: Iterable[str]) -> list[dict[str, str]]:
+    """The reporters given a correction (or who would be), with the verdict they had been told."""
+    return [{"address": address, "earlier": decision.corrections[address]} for address in addresses]
+
+
+def _passed_over(decision: Decision) -> list[str]:
+    """Records a hand or a clock got wrong: the analyst may remove them, and the reporters they name may be owed a
+    correction."""
+    if not decision.passed_over:
+        return []
+    named = "; ".join(f"{shortened(address, 80)} ({why})" for address, why in decision.passed_over[:5])
+    more = f"; and {len(decision.passed_over) - 5} more" if decision.passed_over[5:] else ""
+    return [
+        f"{len(decision.passed_over)} feedback_verdict record(s) are not what the responder writes: {named}{more}. A"
+        " record dated more than an hour after this job's time (a clock that ran ahead) is read as older than any"
+        " other, and one naming no verdict is passed over. Check those tags, and remove the wrong ones."
+    ]
+
+
+def _maybe(decision: Decision) -> list[str]:
+    """Reporters an earlier run may have reached: the analyst alone can tell, from what the mail service sent."""
+    if not decision.maybe_notified:
+        return []
+    return [
+        f"An earlier run's message to {named(decision.maybe_notified, str, ', listed under maybe_notified')} went"
+        f" without the mail service's answer, so it may have gone: the case records them as {UNSURE}, and they are"
+        f" not mailed again. If the mail service sent nothing to one of them, remove their {UNSURE} tag and run the"
+        " responder again."
+    ]
+
+
+def _unlisted(decision: Decision) -> list[str]:
+    """The analyst learns how many were refused, though the report lists only the first."""
+    if len(decision.refused) <= REFUSALS_LISTED:
+        return []
+    return [
+        f"{len(decision.refused)} reporter values were refused; full.refused lists the first {REFUSALS_LISTED}."
+        " Correct the reporter tags that made so many, or the alert feeder that writes them."
+    ]
+
+
+def _untold(decision: Decision) -> list[str]:
+    """Records older than the verdict's own record say who was notified, not what they were told: no correction."""
+    if not decision.untold:
+        return []
+    return [
+        f"{len(decision.untold)} reporter(s) were notified by an earlier version of Phish_Feedback, which did not"
+        " record the verdict it told them: they get no correction. If the verdict changed since, tell them yourself."
+    ]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import html
 import json
+import unicodedata
+from urllib.parse import quote
 
 import pytest
 
@@ -224,6 +226,29 @@ def test_credentials_in_thehive_url_that_make_it_no_url_are_refused_as_credentia
 def test_a_reply_quoting_the_password_escaped_as_json_or_html_shows_it_nowhere(cortex, smtp, escape):
     password = 'Pa"ss\\w<o>rd&4/2'
     echoed = escape(password)
+    smtp.faults.password = password
+    smtp.faults.refuse["bob@example.org"] = f"550 5.7.1 Relaying denied for [{echoed}]"
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]), smtp_password=password)
+
+    assert result.success, result.error
+    assert "Relaying denied for [********]" in result.output["full"]["failed"][0]["reason"]
+    assert echoed not in result.everything_printed()
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        lambda text: quote(quote(text, safe=""), safe=""),
+        lambda text: quote(text, safe="").upper(),
+        lambda text: text.encode().decode("latin-1"),
+        lambda text: text.encode().decode("cp1252"),
+        lambda text: unicodedata.normalize("NFD", text),
+    ],
+    ids=["url_encoded_twice", "url_encoded_then_upper_case", "utf8_read_as_latin1", "utf8_read_as_cp1252", "nfd"],
+)
+def test_a_reply_quoting_the_password_re_encoded_shows_it_nowhere(cortex, smtp, echo):
+    password = "Pässwörd/Ständig~9"
+    echoed = echo(password)
     smtp.faults.password = password
     smtp.faults.refuse["bob@example.org"] = f"550 5.7.1 Relaying denied for [{echoed}]"
     result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]), smtp_password=password)

@@ -48,16 +48,33 @@ TRAVELLING = 1024
 def encoded_forms(secret: str) -> set[str]:
     """The secret, in lower case (a host name or an address a server or a reader folded) and in upper case (a server
     that writes its replies so), URL-encoded (a gateway quoting a query string), escaped (an API's JSON error, a
-    proxy's HTML page quoting it), its base64, and the base64 characters it gives inside any longer string."""
+    proxy's HTML page quoting it), read in another encoding, its base64, and the base64 characters it gives inside any
+    longer string."""
     encoded = secret.encode("utf-8", "surrogatepass")
     # Not a private key's: it signs here and never travels, and its forms would triple the index of pieces.
     if len(encoded) <= TRAVELLING:
         # A secret shorter than the index keeps is none: its escaped forms, longer, would blot out `&quot;`.
         escaped = _escaped(secret) if len(secret) >= SHORTEST_FORM else set()
-        travelling = {secret.lower(), secret.upper(), *_url_encoded(encoded), *escaped}
+        travelling = {secret.lower(), secret.upper(), *_url_encoded(encoded), *escaped, *_beyond_ascii(secret)}
     else:
         travelling = set()
     return {secret, *travelling, _b64(encoded), *_embedded_base64(encoded)}
+
+
+def _beyond_ascii(secret: str) -> set[str]:
+    """A secret with letters beyond ASCII as a server may give it back: its UTF-8 read as Latin-1 or Windows-1252
+    (a server that takes bytes for Western European text), and composed or decomposed (Unicode's NFC and NFD: one
+    'ä' or an 'a' and its diaeresis, as another system normalised it)."""
+    if secret.isascii():
+        return set()
+    import unicodedata  # only for such a secret: most are ASCII
+
+    encoded = secret.encode("utf-8", "surrogatepass")
+    return {
+        encoded.decode("latin-1"),
+        encoded.decode("cp1252", "replace"),
+        *(unicodedata.normalize(form, secret) for form in ("NFC", "NFD")),
+    }
 
 
 def _escaped(secret: str) -> set[str]:
@@ -70,12 +87,16 @@ def _escaped(secret: str) -> set[str]:
 
 def _url_encoded(encoded: bytes) -> set[str]:
     """The forms a URL gives the secret: '/' escaped or not (a query, a path), space as '+' or '%20', the escapes'
-    hexadecimal digits in upper or lower case; and what other encoders than RFC 3986's leave bare or escape: '~' as
-    %7E (Java's URLEncoder, .NET's WebUtility.UrlEncode; an Entra ID secret holds one), '*' bare (Java's), "!*()"
-    bare (.NET's), "!*'()" bare (JavaScript's encodeURIComponent)."""
+    hexadecimal digits in upper or lower case, encoded once or twice; and what other encoders than RFC 3986's leave
+    bare or escape: '~' as %7E (Java's URLEncoder, .NET's WebUtility.UrlEncode; an Entra ID secret holds one), '*'
+    bare (Java's), "!*()" bare (.NET's), "!*'()" bare (JavaScript's encodeURIComponent)."""
     forms = {make(encoded, safe=safe) for make in (quote, quote_plus) for safe in ("", "/", "*", "!*()", "!*'()")}
     forms |= {form.replace("~", "%7E") for form in forms}
-    return forms | {re.sub("%[0-9A-F]{2}", lambda escape: escape.group().lower(), form) for form in forms}
+    forms |= {re.sub("%[0-9A-F]{2}", lambda escape: escape.group().lower(), form) for form in forms}
+    # Encoded twice (a URL quoted into another's query), and the whole of it in upper or lower case (a server that
+    # writes its replies so, after it encoded them).
+    forms |= {form.replace("%", "%25") for form in forms if "%" in form}
+    return forms | {form.upper() for form in forms} | {form.lower() for form in forms}
 
 
 def plain_auth_forms(user: str | None, password: str) -> set[str]:

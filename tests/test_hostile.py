@@ -478,8 +478,8 @@ def test_a_job_leaves_its_report_alone_in_the_output_folder(tmp_path, job_config
 
 
 def test_a_full_disk_with_no_room_for_the_whole_report_still_takes_its_records(on_a_full_disk, smtp):
-    """Two thousand refused values make the report longer than the room the job reserved; the records fit."""
-    junk = [f"user_email:not-an-address-{i}" for i in range(2000)]
+    """A thousand long refused values make the report longer than the room the job reserved; the records fit."""
+    junk = [f"user_email:not-an-address-{i}-{'x' * 300}" for i in range(1000)]
     job = on_a_full_disk(thehive4_case("Spam", ["alice@example.org"], tags=junk))
     smtp.faults.on_data = lambda: fill(job / "output")
     result = finish_job(start_job(job), job)
@@ -491,7 +491,8 @@ def test_a_full_disk_with_no_room_for_the_whole_report_still_takes_its_records(o
 
 
 def test_a_final_report_too_large_for_the_disk_still_records_whom_the_job_mailed(tmp_path, job_config, smtp):
-    # A file size limit stands for a nearly full disk: the report of 20,000 refused values is past it, its records not.
+    # A file size limit stands for a nearly full disk: the report of a thousand long refused values is past it, its
+    # records not.
     limited = tmp_path / "limited"
     limited.mkdir()
     (limited / "python3").write_text(
@@ -500,7 +501,7 @@ def test_a_final_report_too_large_for_the_disk_still_records_whom_the_job_mailed
         f" 200000)); os.execv(sys.argv[1], sys.argv[1:])' '{sys.executable}' \"$@\"\n"
     )
     (limited / "python3").chmod(0o755)
-    junk = [f"user_email:not-an-address-{i}" for i in range(20000)]
+    junk = [f"user_email:not-an-address-{i}-{'x' * 300}" for i in range(1000)]
     case = thehive4_case("Spam", ["alice@example.org"], tags=junk)
     result = run_job(tmp_path / "job", case, job_config(), python_dir=limited)
 

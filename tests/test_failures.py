@@ -82,6 +82,25 @@ def test_unknown_verdict_is_refused(cortex, smtp):
     assert_cortex_error(cortex(thehive4_case("Maybe")), "holds 'Maybe'", "'Legit email'")
 
 
+def test_an_error_on_a_case_of_megabytes_echoes_only_what_names_the_case(cortex, smtp):
+    junk = [f"user_email:{'x' * 1_000}-{n}" for n in range(1_000)]
+    result = cortex(thehive4_case(None, reporters=(), tags=junk))
+
+    assert "custom field" in result.error
+    echoed = result.output["input"]["data"]
+    assert echoed["title"] == "Phishing report: Invoice overdue" and echoed["caseId"] == 42
+    assert "past the 65,536 an error report echoes" in echoed["not_echoed"]
+    assert len(result.raw_output) < 10_000
+
+
+def test_an_error_on_a_case_of_ordinary_size_echoes_it_whole(cortex, smtp):
+    case = thehive4_case(None)
+    result = cortex(case)
+
+    assert "custom field" in result.error
+    assert result.output["input"]["data"]["tags"] == case["tags"]
+
+
 def test_case_without_reporter_tag_says_which_tag_is_expected(cortex, smtp):
     assert_cortex_error(cortex(thehive4_case(reporters=())), "user_email:<address>")
 

@@ -21,6 +21,8 @@ from feedback.redaction import scrub, shortened
 _SURROGATES = "[\ud800-\udfff]"
 # Levels of the input echoed on error; deeper values are shown as "…".
 DEEPEST_ECHO = 100
+# Characters of JSON of the case or alert an error report echoes whole; past them, only what names it.
+LONGEST_ECHO = 64 * 1024
 
 _temporary_names = itertools.count()
 # The room reserve_room keeps, in a file Cortex does not read. A report replaced on a full disk needs room for itself
@@ -126,6 +128,24 @@ def write_failure(message: str, **details: object) -> None:
     except OSError as unwritable:
         # Without output.json, Cortex shows what the job printed.
         print(f"{message} (The report could not be written: {unwritable})", file=sys.stderr)
+
+
+def echoed_data(data: object) -> object:
+    """The job's case or alert as an error report echoes it, as cortexutils does; one of megabytes (tags by the
+    thousand, an observable holding a whole mail) only by what names it, so that Cortex stores and shows a report of
+    kilobytes, and the job spends no time scrubbing what nobody reads there."""
+    try:
+        size = len(json.dumps(data))
+    except RecursionError:  # nested past what Python's encoder follows: `cleaned` cuts it
+        return data
+    if size <= LONGEST_ECHO:
+        return data
+    fields = data if isinstance(data, dict) else {}
+    named = {name: fields[name] for name in ("_id", "id", "_type", "caseId") if name in fields}
+    if isinstance(fields.get("title"), str):
+        named["title"] = shortened(fields["title"], 200)
+    named["not_echoed"] = f"the rest: {size:,} characters of JSON, past the {LONGEST_ECHO:,} an error report echoes"
+    return named
 
 
 def missing_input() -> str | None:

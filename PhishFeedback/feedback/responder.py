@@ -24,6 +24,7 @@ Responder = startup.responder_base(sys.argv[0])
 from feedback.concurrent_jobs import end_turns
 from feedback.errors import PhishFeedbackError
 from feedback.job_folder import (
+    echoed_data,
     missing_input,
     path,
     release_room,
@@ -93,6 +94,8 @@ class CortexJob(Responder):
         remember_secrets(config)
         if isinstance(config, dict):
             echoed["config"] = {k: "REMOVED" if secret_item(k) else v for k, v in config.items()}
+        if "data" in echoed:
+            echoed["data"] = echoed_data(echoed["data"])
         write_failure(message, input=echoed)
         sys.exit(1)
 

@@ -237,7 +237,8 @@ def test_a_job_that_outlives_its_token_gets_the_next_one(cortex, graph, entra, g
     result = cortex(thehive4_case("Spam", reporters), **graph_items, smtp_max_per_minute=60)
 
     assert result.success, result.error
-    assert len(issued) == 2
+    # Renewed, and kept for the messages after: 2 tokens, 3 on a machine slow enough to spread 4 messages over 5 s.
+    assert 2 <= len(issued) < len(reporters)
     graph.assert_each_got_exactly_one(reporters)
     for token in issued:
         assert token not in result.everything_printed()
@@ -252,7 +253,7 @@ def test_a_renewal_the_token_endpoint_fails_for_now_is_tried_again_and_the_campa
     result = cortex(thehive4_case("Spam", reporters), **graph_items, smtp_max_per_minute=60)
 
     assert result.success, result.error
-    assert len(issued) == 2 and failed(result) == {}
+    assert 2 <= len(issued) < len(reporters) and failed(result) == {}
     graph.assert_each_got_exactly_one(reporters)
 
 

@@ -136,3 +136,37 @@ def test_a_reporter_observable_whose_value_ends_in_a_line_break_is_mailed(cortex
     assert result.success, result.error
     assert smtp.recipients() == ["bob@example.org"]
     assert result.output["full"]["refused"] == []
+
+
+def test_an_alert_naming_one_reporter_in_thousands_of_artifacts_lists_them_once(cortex, smtp):
+    artifacts = [{"dataType": "mail", "data": "bob@example.org", "tags": ["reporter"]}] * 3_000
+    result = cortex(thehive_alert("Spam", (), artifacts=artifacts), data_type="thehive:alert")
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["bob@example.org"]
+    assert result.output["full"]["from_observables"]["reporters"] == ["bob@example.org"]
+
+
+def test_an_alert_of_thousands_of_reporter_artifacts_lists_the_first_thousand_and_counts_them(cortex, smtp):
+    artifacts = [{"dataType": "mail", "data": f"not-an-address-{n}", "tags": ["reporter"]} for n in range(1_500)]
+    artifacts.append({"dataType": "mail", "data": "bob@example.org", "tags": ["reporter"]})
+    result = cortex(thehive_alert("Spam", (), artifacts=artifacts), data_type="thehive:alert")
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["bob@example.org"]
+    full = result.output["full"]
+    assert full["from_observables"]["reporters"] == [f"not-an-address-{n}" for n in range(1_000)]
+    said = "1501 observables name reporters; full.from_observables.reporters lists the first 1000."
+    assert any(warning.startswith(said) for warning in full["warnings"])
+
+
+def test_a_reported_subject_of_a_megabyte_is_shown_cut_in_the_report(cortex, smtp):
+    artifacts = [
+        {"dataType": "mail", "data": "bob@example.org", "tags": ["reporter"]},
+        {"dataType": "mail-subject", "data": "Parcel " * 150_000, "tags": []},
+    ]
+    result = cortex(thehive_alert("Spam", (), artifacts=artifacts), data_type="thehive:alert")
+
+    assert result.success, result.error
+    assert len(result.output["full"]["from_observables"]["reported_subject"]) == 1_000
+    assert len(result.raw_output) < 20_000

@@ -11,10 +11,11 @@ from feedback.redaction import shortened
 from feedback.shown_text import escaped
 from feedback.tags import UNSURE
 
-# The refused values the report lists, and the characters it shows of each: enough to find the tag to correct, where
-# junk tags by the thousand (an alert feeder that tagged every address of a spam run) would make a report of megabytes.
-REFUSALS_LISTED = 1_000
-LONGEST_REFUSAL = 1_000
+# The values of the case a list of the report holds (refused, or given by its observables), and the characters it
+# shows of each: enough to find the tag or observable to correct, where junk by the thousand (an alert feeder that
+# tagged every address of a spam run) or an observable holding a whole mail would make a report of megabytes.
+LISTED = 1_000
+LONGEST_SHOWN = 1_000
 
 
 def report_of(message: str, decision: Decision, warnings: list[str]) -> dict:
@@ -27,22 +28,25 @@ def report_of(message: str, decision: Decision, warnings: list[str]) -> dict:
         "unsure": [],
         "already_notified": list(decision.already_notified),
         "maybe_notified": list(decision.maybe_notified),
-        "refused": [
-            {"value": shortened(r.value, LONGEST_REFUSAL, escaped), "reason": r.reason}
-            for r in decision.refused[:REFUSALS_LISTED]
-        ],
-        "from_observables": _escaped_values(decision.from_observables),
+        "refused": [{"value": _shown(r.value), "reason": r.reason} for r in decision.refused[:LISTED]],
+        "from_observables": _observed(decision.from_observables),
         "corrections": corrections(decision, decision.corrections),
         "warnings": warnings + _unlisted(decision) + _untold(decision) + _passed_over(decision) + _maybe(decision),
     }
 
 
-def _escaped_values(found: dict) -> dict:
-    """What the case's observables gave, as the analyst reads it: a control in a value (a bidirectional override
-    in the attacker's sender, which would show another address) written as its escape, not obeyed."""
+def _observed(found: dict) -> dict:
+    """What the case's observables gave, as the analyst reads it: the reporters once each, the first LISTED."""
     return {
-        name: [*map(escaped, value)] if isinstance(value, list) else escaped(value) for name, value in found.items()
+        name: [_shown(v) for v in [*dict.fromkeys(value)][:LISTED]] if isinstance(value, list) else _shown(value)
+        for name, value in found.items()
     }
+
+
+def _shown(value: str) -> str:
+    """A value of the case cut, and a control in it (a bidirectional override in the attacker's sender, which would
+    show another address) written as its escape, not obeyed."""
+    return shortened(value, LONGEST_SHOWN, escaped)
 
 
 def corrections(decision: Decision, addresses: Iterable[str]) -> list[dict[str, str]]:
@@ -77,12 +81,17 @@ def _maybe(decision: Decision) -> list[str]:
 
 
 def _unlisted(decision: Decision) -> list[str]:
-    """The analyst learns how many were refused, though the report lists only the first."""
-    if len(decision.refused) <= REFUSALS_LISTED:
-        return []
+    """The analyst learns how many values there were, though the report lists only the first."""
+    observed = len(set(decision.from_observables.get("reporters", ())))
+    counts = (
+        (len(decision.refused), "reporter values were refused", "refused"),
+        (observed, "observables name reporters", "from_observables.reporters"),
+    )
     return [
-        f"{len(decision.refused)} reporter values were refused; full.refused lists the first {REFUSALS_LISTED}."
-        " Correct the reporter tags that made so many, or the alert feeder that writes them."
+        f"{count} {what}; full.{listed} lists the first {LISTED}. Correct the tags or observables that made so many,"
+        " or the alert feeder that writes them."
+        for count, what, listed in counts
+        if count > LISTED
     ]
 
 

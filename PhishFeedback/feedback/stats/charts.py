@@ -10,6 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from feedback.case import VERDICTS
+from feedback.stats.tables import OTHERS
 
 WIDTH = 760
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 28, 64
@@ -23,6 +24,8 @@ TEXTURES = {
     "Legit email": "",
     "Simulation": '<path d="M0,0 L8,8 M8,0 L0,8" stroke="#fff" stroke-width="1.4"/>',
     "none": '<path d="M0,4 H8" stroke="#fff" stroke-width="2"/>',
+    # The values summed in one column: a grid, told apart from each value shown on its own in grey print too.
+    OTHERS: '<path d="M0,4 H8 M4,0 V8" stroke="#fff" stroke-width="1.4"/>',
 }
 OTHER_TEXTURE = '<path d="M4,0 V8" stroke="#fff" stroke-width="2"/>'
 LABELLED = 14  # a segment at least this tall carries its value

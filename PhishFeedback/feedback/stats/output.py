@@ -69,4 +69,6 @@ def _text_table(table: Table) -> str:
             lines.append("  ".join("-" * width for width in widths))
     if not table.rows:
         lines.append("(none)")
+    if table.note:
+        lines.append(terminal_safe(table.note))
     return "\n".join(lines)

@@ -21,10 +21,12 @@ HISTOGRAM = "#56B4E9"
 
 
 def page(stats: dict, period: str, made: str) -> str:
-    verdicts = verdict_columns(stats)
-    months = stats["months"]
+    verdicts, _ = verdict_columns(stats)
     feedback = stats["feedback"]
     named = {table.name: table for table in tables(stats)}
+    # The chart draws the table's rows: its series are the table's columns, OTHERS too, and so are its sums.
+    months = named["month_reports"]
+    first = len(months.header) - len(verdicts)
     with open(PAGE, encoding="utf-8") as file:
         template = Template(file.read())
     return template.substitute(
@@ -34,13 +36,13 @@ def page(stats: dict, period: str, made: str) -> str:
         made=escape(made),
         totals=_totals(stats),
         months_chart=charts.stacked_bars(
-            [m["month"] for m in months],
-            [[m["report_verdicts"].get(v, 0) for v in verdicts] for m in months],
+            [row[0] for row in months.rows],
+            [list(row[first:]) for row in months.rows],
             charts.patterns(len(verdicts)),
             "Reports per month, stacked by verdict",
         ),
         legend=charts.legend(verdicts),
-        months_table=_table(named["month_reports"]),
+        months_table=_table(months),
         median=escape(duration(feedback["median_seconds"])),
         p90=escape(duration(feedback["p90_seconds"])),
         measured=feedback["measured"],
@@ -76,4 +78,5 @@ def _table(table: Table) -> str:
         or f'<tr><td colspan="{len(table.header)}">none</td></tr>'
     )
     caption = f"<caption hidden>{escape(table.title)}</caption>"
-    return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    note = f'<p class="note">{escape(table.note)}</p>' if table.note else ""
+    return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{note}"

@@ -1,4 +1,10 @@
-"""The statistics as tables, each a title, a header and rows: what the text, the CSV files and the page show."""
+"""The statistics as tables, each a title, a header, rows and a note: what the text, the CSV files and the page show.
+
+The month and top-reporter tables show the four verdicts, the most frequent other values and NONE as columns, the
+rest of the values summed in one: a playbook that writes free text in the field ("Phishing - ticket 1234") makes a
+value per case, and a column for each grew the tables as cases times months (10,000 values over 120 months printed
+200 MB). The verdicts table, like the JSON, names every value.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ class Table:
     title: str
     header: tuple[str, ...]
     rows: tuple[tuple, ...]
+    note: str  # said under the table where it folds verdict values; "" where there is nothing to say
 
 
 # Tables of counts by verdict: their name and title, the values a row starts with, and the key of its counts.
@@ -21,18 +28,29 @@ MONTHLY = (
     ("month_reports", "Reports per month by the case's verdict", ("month", "reports"), "report_verdicts"),
 )
 TOP_REPORTERS = ("top_reporters", "Top reporters", ("address", "reports", "real"), "verdicts")
+# The other values a table shows as columns of their own, the most frequent: with the four, NONE and OTHERS, a
+# dozen columns, as wide as a terminal or a printed page takes.
+SHOWN_OTHERS = 6
+OTHERS = "other verdicts"  # the column that sums the values not shown; a value so written is summed there too
 
 
 def by_verdict(
-    name: str, title: str, leading: tuple[str, ...], counts: str, rows: list[dict], verdicts: list[str]
+    name: str, title: str, leading: tuple[str, ...], counts: str, rows: list[dict], verdicts: list[str], note: str
 ) -> Table:
-    """A table whose rows are some of an object's values, then its count for each verdict."""
-    cells = tuple((*(row[key] for key in leading), *(row[counts].get(v, 0) for v in verdicts)) for row in rows)
-    return Table(name, title, (*leading, *verdicts), cells)
+    """A table whose rows are some of an object's values, then its count for each verdict column: OTHERS sums
+    every value that has no column of its own, so that a row's cells add up to its total."""
+    own = set(verdicts) - {OTHERS}
+
+    def cell(mix: dict[str, int], verdict: str) -> int:
+        return sum(n for v, n in mix.items() if v not in own) if verdict == OTHERS else mix.get(verdict, 0)
+
+    cells = tuple((*(row[key] for key in leading), *(cell(row[counts], v) for v in verdicts)) for row in rows)
+    return Table(name, title, (*leading, *verdicts), cells, note)
 
 
 def tables(stats: dict) -> list[Table]:
-    verdicts = verdict_columns(stats)
+    verdicts, folded = verdict_columns(stats)
+    note = _note(folded)
     feedback = stats["feedback"]
     return [
         Table(
@@ -40,14 +58,16 @@ def tables(stats: dict) -> list[Table]:
             "Totals",
             ("measure", "value"),
             (("cases", stats["cases"]), ("reports", stats["reports"]), ("reporters", stats["reporters"])),
+            "",
         ),
         Table(
             "verdicts",
             "Verdicts",
             ("verdict", "cases", "reports"),
-            tuple((v, stats["verdicts"].get(v, 0), stats["report_verdicts"].get(v, 0)) for v in verdicts),
+            tuple((v, cases, stats["report_verdicts"].get(v, 0)) for v, cases in stats["verdicts"].items()),
+            "",
         ),
-        *(by_verdict(*table, stats["months"], verdicts) for table in MONTHLY),
+        *(by_verdict(*table, stats["months"], verdicts, note) for table in MONTHLY),
         Table(
             "feedback",
             "Feedback",
@@ -62,21 +82,40 @@ def tables(stats: dict) -> list[Table]:
                 ("time to the acknowledgement, median", duration(feedback["ack_median_seconds"])),
                 ("time to the acknowledgement, 90th percentile", duration(feedback["ack_p90_seconds"])),
             ),
+            "",
         ),
         Table(
             "time_to_feedback",
             "Time to the verdict message",
             ("within", "reports"),
             tuple((d["within"], d["reports"]) for d in feedback["distribution"]),
+            "",
         ),
-        by_verdict(*TOP_REPORTERS, stats["top_reporters"], verdicts),
+        by_verdict(*TOP_REPORTERS, stats["top_reporters"], verdicts, note),
     ]
 
 
-def verdict_columns(stats: dict) -> list[str]:
-    """The four verdicts, any other value met, and NONE last."""
-    others = [v for v in stats["verdicts"] if v not in VERDICTS and v != NONE]
-    return [*VERDICTS, *others, NONE]
+def verdict_columns(stats: dict) -> tuple[list[str], int]:
+    """The verdict columns of the month and top-reporter tables, and how many values OTHERS sums.
+
+    The four verdicts; the SHOWN_OTHERS other values on most cases (on a tie, the first in the values' order, so
+    that two runs over the same cases show the same columns), in the values' order as the verdicts table lists them;
+    OTHERS where any value is left; NONE last.
+    """
+    counts = stats["verdicts"]
+    others = [v for v in counts if v not in VERDICTS and v != NONE]
+    ranked = sorted((v for v in others if v != OTHERS), key=lambda v: (-counts[v], v))
+    shown = sorted(ranked[:SHOWN_OTHERS])
+    folded = len(others) - len(shown)
+    return [*VERDICTS, *shown, *([OTHERS] if folded else []), NONE], folded
+
+
+def _note(folded: int) -> str:
+    """What a SOC manager is told under a table whose OTHERS column sums values, and where each is counted."""
+    if not folded:
+        return ""
+    values = "1 other verdict value is" if folded == 1 else f"{folded:,} other verdict values are"
+    return f"{values} counted together under '{OTHERS}': the Verdicts table lists each."
 
 
 def duration(seconds: int | None) -> str:

@@ -78,6 +78,18 @@ def test_quota_reply_stops_the_job_and_the_next_run_mails_only_the_rest(cortex, 
     smtp.assert_each_got_exactly_one(CAMPAIGN[:5])
 
 
+def test_reporters_a_quota_left_unreached_are_named_together_with_the_reason_said_once(cortex, smtp):
+    smtp.faults.limit_after = 1
+    reporters = [f"reporter{n}@example.org" for n in range(14)]
+    result = cortex(thehive4_case("Spam", reporters))
+
+    assert result.success, result.error
+    message = result.output["full"]["message"]
+    assert message.count(QUOTA_REPLY) == 1
+    assert f"13 could not be reached: {', '.join(reporters[1:11])} (" in message
+    assert "; and 3 more, listed under failed." in message
+
+
 def test_quota_reply_in_a_4xx_to_mail_from_stops_the_job_too(cortex, smtp):
     smtp.faults.refuse_sender = "450 4.7.1 Daily sending quota exceeded for soc@example.org"
     result = cortex(thehive4_case("Spam", CAMPAIGN[:3]))

@@ -13,11 +13,21 @@ from collections.abc import Callable, Sequence
 NAMED = 10
 
 
-def named(items: Sequence, word: Callable[[object], str], where: str = "") -> str:
+def named(
+    items: Sequence, word: Callable[[object], str], where: str = "", why: Callable[[object], str] | None = None
+) -> str:
     """The first NAMED items, each as `word` says it, then how many more there are (and `where` they are listed): a
-    campaign of thousands must not make a sentence of megabytes."""
-    more = len(items) - NAMED
-    return "; ".join(word(item) for item in items[:NAMED]) + (f"; and {more} more{where}" if more > 0 else "")
+    campaign of thousands must not make a sentence of megabytes. With `why`, the items that share a reason are named
+    together and the reason said once: a campaign that stopped gives every reporter left the same long one."""
+    first, more = items[:NAMED], len(items) - NAMED
+    if why is None:
+        said = "; ".join(word(item) for item in first)
+    else:
+        together: dict[str, list[str]] = {}
+        for item in first:
+            together.setdefault(why(item), []).append(word(item))
+        said = "; ".join(f"{', '.join(words)} ({reason})" for reason, words in together.items())
+    return said + (f"; and {more} more{where}" if more > 0 else "")
 
 
 class PhishFeedbackError(Exception):

@@ -111,8 +111,9 @@ def _foreseen(checked: tuple[Checked, ...]) -> str:
 
 
 def _named(reporters: Sequence[Checked | Failure], listed_under: str) -> str:
-    """The first reporters with their reasons; the others are counted, and listed in `full`."""
-    return named(reporters, lambda r: f"{r.address} ({r.reason})", f", listed under {listed_under}")
+    """The first reporters with their reasons, said once for all who share one; the others are counted, and listed
+    in `full`."""
+    return named(reporters, lambda r: r.address, f", listed under {listed_under}", lambda r: r.reason)
 
 
 def _shown(recipient: str, message: EmailMessage, earlier: str) -> dict[str, str]:

@@ -466,6 +466,23 @@ def test_a_correction_is_dated_after_the_second_of_two_records_dated_in_the_jobs
     assert decision.dated_after == dated_after
 
 
+def test_a_record_dated_two_hours_ahead_is_named_to_the_analyst_and_its_correction_is_dated_now():
+    """An hour is as far as two Cortex hosts' clocks may be apart: a record dated later came from a clock that ran
+    ahead, which the analyst is told of, and the correction it calls for is dated by the job's own clock."""
+    ahead = JOBS_SECOND + timedelta(hours=2)
+    tags = (
+        f"user_email:{ALICE}",
+        f"feedback_sent:{ALICE}",
+        f"feedback_verdict:{ahead:%Y-%m-%dT%H:%M:%SZ};Spam;{ALICE}",
+    )
+    report = Report("case", "~1", "1", "Phishing report: x", "x", None, "Phishing", tags, ())
+    decision = decide(report, [], Audience("reporter", (), False, VERDICT_FLAVOUR, True, {}), JOBS_SECOND)
+
+    assert decision.corrections == {ALICE: "Spam"}
+    assert decision.passed_over == ((ALICE, "dated 2026-12-05 01:58 UTC"),)
+    assert decision.dated_after == {}
+
+
 def test_a_record_a_hand_retyped_with_spaces_after_its_separators_still_calls_for_the_correction(cortex, smtp):
     tags = [f"feedback_sent:{ALICE}", f"feedback_verdict:2026-01-04T09:00:00Z; Legit email; {ALICE}"]
     result = cortex(thehive4_case("Phishing", [ALICE], tags=tags))

@@ -356,6 +356,17 @@ def test_a_reporter_tag_with_a_namespace_is_read_as_thehive40_shows_it(cortex, s
     assert smtp.recipients() == ["bob@example.org"]
 
 
+def test_a_reporter_tag_the_admin_wrote_in_capitals_finds_the_observables_tagged_in_lower_case(
+    cortex, smtp, thehive, api
+):
+    thehive.expect_request(V1).respond_with_json([v1_observable("mail", "bob@example.org", ["reporter"])])
+
+    result = cortex(thehive5_case("Spam", ()), reporter_tag="Reporter", **api)
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["bob@example.org"]
+
+
 def test_reporter_from_an_observable_is_mailed_once_across_runs(cortex, smtp, thehive, api):
     thehive.expect_request(V1).respond_with_json([v1_observable(*OBSERVABLES[0])])
     case = thehive5_case("Spam", ["alice@example.org"])

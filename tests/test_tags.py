@@ -218,6 +218,15 @@ def test_reporters_outside_the_allowed_domains_point_at_the_setting(cortex, smtp
     assert smtp.delivered == []
 
 
+def test_reporters_refused_some_for_their_domain_and_some_for_their_form_point_at_the_setting_too(cortex, smtp):
+    case = thehive4_case("Spam", ["alice@partner.example", "not-an-address"])
+    result = cortex(case, allowed_recipient_domains=["example.org"])
+
+    assert not result.success
+    assert "ask the Cortex admin to add their domain to allowed_recipient_domains" in result.error
+    assert smtp.delivered == []
+
+
 NAMESPACES = ("user_email", "feedback_sent", "feedback_ack", "feedback_ack_at", "feedback_verdict")
 # What may come before a namespace and how it may be written: white space (some only Unicode calls so), any case,
 # and characters outside ASCII that lower to ASCII letters (the Kelvin sign to 'k').

@@ -205,6 +205,17 @@ def test_send_corrections_false_sends_no_correction(cortex, smtp, told_legit):
     assert result.output["full"]["warnings"] == []
 
 
+def test_send_corrections_false_leaves_out_the_warning_of_records_that_would_change_a_correction(cortex, smtp):
+    """The warning tells the analyst which records are read otherwise when corrections are owed: without corrections,
+    none is owed, and a record of a clock far ahead is no concern of the job."""
+    tags = [f"feedback_sent:{ALICE}", f"feedback_verdict:2099-01-01T00:00:00Z;Phishing;{ALICE}"]
+    result = cortex(thehive4_case("Spam", [ALICE], tags=tags), send_corrections=False)
+
+    assert result.success, result.error
+    assert smtp.delivered == [] and result.output["full"]["already_notified"] == [ALICE]
+    assert result.output["full"]["warnings"] == []
+
+
 def test_a_configuration_saved_before_send_corrections_existed_sends_corrections(cortex, smtp, told_legit):
     result = cortex(with_verdict(told_legit(), "Phishing"), send_corrections=None)
 

@@ -22,6 +22,7 @@ from feedback.templates import text_to_html
         "alice@exämple.org",
         "alice@localhost",
         "alice@[127.0.0.1]",
+        "alice@" + "a" * 64 + ".example",
         "@example.org",
         "alice@",
         "",

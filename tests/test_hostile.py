@@ -581,8 +581,13 @@ def test_reporter_value_the_address_parser_chokes_on_is_refused_and_the_others_m
 
 @pytest.mark.parametrize(
     "value",
-    ['"alice@example.org>, <mallory@evil.example"@example.org', '"a;b:c"@example.org', '"a\\"b"@example.org'],
-    ids=["another-address", "list-separators", "escaped-quote"],
+    [
+        '"alice@example.org>, <mallory@evil.example"@example.org',
+        '"a;b:c"@example.org',
+        '"a\\"b"@example.org',
+        '"alice,mallory"@example.org',
+    ],
+    ids=["another-address", "list-separators", "escaped-quote", "comma"],
 )
 def test_a_reporter_whose_quoted_local_part_could_read_as_another_address_is_refused(cortex, smtp, value):
     """Graph and the Gmail API take the recipients from the message's To: a parser less careful than Python's with

@@ -429,6 +429,17 @@ def test_the_responders_own_mailboxes_are_never_mailed_so_its_message_cannot_com
     assert refused["value"] == own and f"the responder's own mailbox {named}" in refused["reason"]
 
 
+def test_a_reporter_whose_mailbox_from_names_in_capitals_is_refused_as_the_responders_own(cortex, smtp):
+    result = cortex(
+        thehive4_case("Spam", ["soc@example.org", "alice@example.org"]), **{"from": "SOC <SOC@Example.org>"}
+    )
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org"]
+    [refused] = result.output["full"]["refused"]
+    assert refused["value"] == "soc@example.org" and "the responder's own mailbox in 'from'" in refused["reason"]
+
+
 def test_a_reporter_whose_mailbox_a_tagged_from_reaches_is_refused_and_told_that_a_tag_reached_it(cortex, smtp):
     result = cortex(
         thehive4_case("Spam", ["soc@example.org", "alice@example.org"]), **{"from": "SOC <soc+fb@example.org>"}

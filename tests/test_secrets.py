@@ -326,6 +326,19 @@ def test_a_key_echoed_into_an_observable_is_scrubbed_before_the_value_is_cut(cor
     assert API_KEY[:6] not in result.everything_printed()
 
 
+def test_a_key_echoed_as_a_reporters_address_in_the_allowed_domain_is_refused_and_never_mailed(
+    cortex, smtp, thehive, api
+):
+    thehive.expect_request(V1).respond_with_json([v1_observable("mail", f"{API_KEY}@example.org", ["reporter"])])
+    result = cortex(thehive5_case("Spam", ["alice@example.org"]), **api)
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["alice@example.org"]
+    [refused] = result.output["full"]["refused"]
+    assert "holds one of the responder's secrets" in refused["reason"]
+    assert API_KEY not in result.everything_printed()
+
+
 def test_what_a_cut_leaves_of_a_secret_at_its_end_is_dropped():
     forget_secrets()
     try:

@@ -471,6 +471,18 @@ def test_a_reporter_whose_address_holds_a_piece_of_the_login_string_is_answered_
     assert smtp.recipients() == [reporter]
 
 
+def test_an_accepted_reporter_holding_a_piece_of_the_login_string_stays_whole_where_the_piece_is_masked(cortex, smtp):
+    """The reporter accepted is the record, spared; the same piece in a refused value is outside text, blotted out."""
+    accepted, refused = f"{GUESSED}@example.org", f"{GUESSED}@partner.example"
+    result = cortex(thehive4_case("Spam", [accepted, refused]), allowed_recipient_domains=["example.org"])
+
+    assert result.success, result.error
+    assert smtp.recipients() == [accepted]
+    assert result.output["full"]["notified"][0]["address"] == accepted
+    assert f"feedback_sent:{accepted}" in result.tags
+    assert result.output["full"]["refused"][0]["value"] == f"{redaction.MASK}@partner.example"
+
+
 @pytest.mark.parametrize("guess", [PASSWORD, b64(f"\0{USER}\0{PASSWORD}")], ids=["password", "login"])
 def test_a_secret_among_the_words_of_the_reported_subject_stops_the_job_rather_than_single_it_out(cortex, smtp, guess):
     """A reporter may have written the reported e-mail: masked, the secret would tell them which of the guesses they

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from feedback import redaction, secret_index
 from testkit.secret_forms import spaced
-from testkit.slow_scrub import forget_secrets, slow_cuts, slow_scrub, slow_shortened
+from testkit.slow_scrub import forget_secrets, slow_cuts, slow_scrub, slow_shortened, slow_unspared
 
 EXAMPLES = int(os.environ.get("PHISHFEEDBACK_EXAMPLES", "150"))
 # Few letters make grams that stand at many places of a form and of the text; the others, keys and passwords.
@@ -107,7 +107,9 @@ def test_scrubbing_blots_out_all_that_its_plain_definition_finds_and_no_more(dat
     remembered(secrets, user, data.draw(st.booleans()))
     forms = sorted(secret_index.forms) or secrets
     text = echo(data, forms)
-    sparing = [*forms, text[: len(text) // 2], "alice@example.org"]
+    start = data.draw(st.integers(0, len(text)))
+    window = text[start : data.draw(st.integers(start, len(text)))]
+    sparing = [*forms, text[: len(text) // 2], window, "alice@example.org"]
     for spared in data.draw(st.lists(st.integers(0, len(sparing) - 1), max_size=3)):
         redaction.spare(sparing[spared])
 
@@ -116,6 +118,25 @@ def test_scrubbing_blots_out_all_that_its_plain_definition_finds_and_no_more(dat
     assert redaction.scrub(text) == slow_scrub(text)
     assert redaction.scrub(text, pieces=False) == slow_scrub(text, pieces=False)
     assert redaction.shortened(text, limit) == slow_shortened(text, limit)
+
+
+def spans_in(text: str) -> st.SearchStrategy[tuple[int, int]]:
+    return st.integers(0, len(text) - 1).flatmap(lambda a: st.tuples(st.just(a), st.integers(a + 1, len(text))))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.text(st.sampled_from("ab \u200b"), min_size=1, max_size=60))
+def test_the_spans_a_spared_text_holds_are_left_as_looking_for_every_spared_text_everywhere_leaves_them(data, text):
+    """Spared texts cut from the text about a span (holding it exactly, one character short of it, a few past it),
+    several of one length, others the text does not hold; spans of every width, wider than the spared texts too. Few
+    letters and white space: a spared text stands at many places, overlapping itself."""
+    spans = data.draw(st.lists(spans_in(text), min_size=1, max_size=8))
+    for a, b in data.draw(st.lists(spans_in(text), max_size=8)) + spans[:2]:
+        start = data.draw(st.integers(max(0, a - 3), a + 1))
+        redaction.spare(text[start : data.draw(st.integers(max(start, b - 1), min(len(text), b + 3)))])
+    redaction.spare(*data.draw(st.lists(st.text(st.sampled_from("ab \u200b"), max_size=8), max_size=4)))
+
+    assert redaction._unspared(text, spans) == slow_unspared(text, spans)
 
 
 def test_a_text_echoing_a_whole_private_key_is_scrubbed_as_its_plain_definition_has_it():

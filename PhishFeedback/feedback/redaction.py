@@ -19,6 +19,8 @@ that no cut leaves the start of a secret.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 from feedback import secret_index
 from feedback.secret_forms import (
     MASK,
@@ -37,8 +39,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import TextIO
 
-# Texts never scrubbed: the responder's record and the reporters it accepted (see `spare`).
-_spared: set[str] = set()
+# Texts never scrubbed: the responder's record and the reporters it accepted (see `spare`), by their length, so that
+# a span found is looked up in the few windows of the text one of them could hold it in (`_unspared`).
+_spared: dict[int, set[str]] = {}
 # Each configuration item's forms: which secret a text holds, for a sentence that names the item to change
 # (`item_held`), never its value. Kept as remembered; squeezed only when a sentence needs one.
 _items: dict[str, set[str]] = {}
@@ -105,7 +108,9 @@ def spare(*texts: str) -> None:
     A secret learned later (a token) may be part of one by chance (`example`, `feedback_sent`): blotting it out there
     would destroy the record, and the next run would mail everyone again.
     """
-    _spared.update(text for text in texts if text)
+    for text in texts:
+        if text:
+            _spared.setdefault(len(text), set()).add(text)
 
 
 def scrub(text: str, *, pieces: bool = True) -> str:
@@ -113,9 +118,41 @@ def scrub(text: str, *, pieces: bool = True) -> str:
     text is a reporter's to read back."""
     spans = secret_index.found(text, pieces)
     if spans and _spared:
-        kept = [(i, i + len(t)) for t in _spared for i in secret_index.occurrences(text, t)]
-        spans = [(a, b) for a, b in spans if not any(k <= a and b <= e for k, e in kept)]
+        spans = _unspared(text, spans)
     return _masked(text, spans)
+
+
+def _unspared(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans that no occurrence of a spared text holds whole.
+
+    An occurrence of a spared text of L characters that holds the span [a, b) starts between b - L and a: only the
+    windows of the text that start there are looked up among the spared texts of that length, each window once
+    however many spans are near it. Looking for every spared text through the whole text cost their number times
+    its length: a minute for 100,000 reporters and a 1 MB text holding a piece of the login string (bench/scrub.py).
+    """
+    for length, texts in _spared.items():
+        near = [(max(0, b - length), min(a, len(text) - length)) for a, b in spans if b - a <= length]
+        starts = _starts(text, texts, length, near)
+        if starts:
+            spans = [(a, b) for a, b in spans if not _any_between(starts, b - length, a)]
+    return spans
+
+
+def _starts(text: str, texts: set[str], length: int, ranges: list[tuple[int, int]]) -> list[int]:
+    """Where a window of `length` characters that is one of `texts` starts, from first to last of each range, in
+    order; windows that ranges share are looked up once."""
+    found: list[int] = []
+    done = 0
+    for first, last in sorted(ranges):
+        found += [i for i in range(max(first, done), last + 1) if text[i : i + length] in texts]
+        done = max(done, last + 1)
+    return found
+
+
+def _any_between(starts: list[int], low: int, high: int) -> bool:
+    """Whether one of the sorted starts is between low and high, both included."""
+    at = bisect_left(starts, low)
+    return at < len(starts) and starts[at] <= high
 
 
 def holds_secret(text: str, *, pieces: bool = True) -> bool:

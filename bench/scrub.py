@@ -82,23 +82,25 @@ def compared(name: str, secret: str, echoed: str) -> str:
 
 
 def spared_compared() -> str:
+    """A text made of pieces of the login string (the first 40 characters of its AUTH PLAIN base64 follow from the
+    login alone), while a campaign's reporters of some thirty address lengths are spared."""
     forget_secrets()
     user = "phishing-feedback@soc.example.org"
     redaction.remember_secrets({"smtp_user": user, "smtp_password": "Corr3ct-Horse-Battery-Staple"})
-    reporters = [f"reporter{i}@example.org" for i in range(SPARED)]
+    reporters = [f"{'r' * (i % 30)}eporter{i}@example.org" for i in range(SPARED)]
     redaction.spare(*reporters)
     piece = base64.b64encode(f"\0{user}\0".encode()).decode()[:40]
-    text = "x" * (TEXT - len(piece) - 1) + " " + piece
-    if redaction.scrub(text) != text[: -len(piece)] + redaction.MASK:
-        raise SystemExit("the piece of the login string is not blotted out")
+    text = " ".join([piece] * (TEXT // (len(piece) + 1)))
+    if piece in redaction.scrub(text) or redaction.MASK not in redaction.scrub(text):
+        raise SystemExit("the pieces of the login string are not blotted out")
     sample = reporters[:: SPARED // SAMPLE]
-    fast = median_ms(redaction.scrub, text, 5)
-    found = median_ms(secret_index.found, text, 5)
+    fast = median_ms(redaction.scrub, text, 3)
+    found = median_ms(secret_index.found, text, 3)
     looked_for = median_ms(lambda text: [secret_index.occurrences(text, t) for t in sample], text, 3)
     slow = found + looked_for * SPARED / SAMPLE
-    said = f"scrub of {TEXT:,} characters ending in a piece of the login string, {SPARED:,} reporters spared"
+    said = f"scrub of {TEXT:,} characters of pieces of the login string, {SPARED:,} reporters of 30 lengths spared"
     plain = f"by its plain definition, each spared text looked for through the text, {slow / 1000:.1f} s"
-    return f"{said}: {fast:.0f} ms (finding the piece alone {found:.0f} ms); {plain} ({slow / fast:.0f} times as long)"
+    return f"{said}: {fast:.0f} ms (finding the pieces alone {found:.0f} ms); {plain} ({slow / fast:.0f} times as long)"
 
 
 def lines() -> list[str]:

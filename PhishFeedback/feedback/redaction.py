@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 # Texts never scrubbed: the responder's record and the reporters it accepted (see `spare`), by their length, so that
 # a span found is looked up in the few windows of the text one of them could hold it in (`_unspared`).
 _spared: dict[int, set[str]] = {}
+_joined_spared: dict[int, str] = {}
 # Each configuration item's forms: which secret a text holds, for a sentence that names the item to change
 # (`item_held`), never its value. Kept as remembered; squeezed only when a sentence needs one.
 _items: dict[str, set[str]] = {}
@@ -111,6 +112,7 @@ def spare(*texts: str) -> None:
     for text in texts:
         if text:
             _spared.setdefault(len(text), set()).add(text)
+    _joined_spared.clear()
 
 
 def scrub(text: str, *, pieces: bool = True) -> str:
@@ -125,17 +127,36 @@ def scrub(text: str, *, pieces: bool = True) -> str:
 def _unspared(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The spans that no occurrence of a spared text holds whole.
 
-    An occurrence of a spared text of L characters that holds the span [a, b) starts between b - L and a: only the
-    windows of the text that start there are looked up among the spared texts of that length, each window once
-    however many spans are near it. Looking for every spared text through the whole text cost their number times
-    its length: a minute for 100,000 reporters and a 1 MB text holding a piece of the login string (bench/scrub.py).
+    A spared text that holds the span [a, b) holds its characters: each span's text is first looked for in the
+    spared texts of each length, joined (once for each text a span holds, at the speed of `in`), and only the lengths
+    that hold it are looked at further. An occurrence of a spared text of L characters that holds the span starts
+    between b - L and a: only the windows of the text that start there are looked up among the spared texts of that
+    length, each window once however many spans are near it. Looking for every spared text through the whole text
+    cost their number times its length: a minute for 100,000 reporters and a 1 MB text holding a piece of the login
+    string (bench/scrub.py); pieces of it that no reporter holds now cost one look each.
     """
-    for length, texts in _spared.items():
-        near = [(max(0, b - length), min(a, len(text) - length)) for a, b in spans if b - a <= length]
-        starts = _starts(text, texts, length, near)
-        if starts:
-            spans = [(a, b) for a, b in spans if not _any_between(starts, b - length, a)]
-    return spans
+    joined = _joined()
+    holders: dict[str, list[int]] = {}
+    near: dict[int, list[tuple[int, int]]] = {}
+    for a, b in spans:
+        part = text[a:b]
+        if part not in holders:
+            holders[part] = [length for length, all_of in joined.items() if length >= b - a and part in all_of]
+        for length in holders[part]:
+            near.setdefault(length, []).append((a, b))
+    dropped: set[tuple[int, int]] = set()
+    for length, held in near.items():
+        ranges = [(max(0, b - length), min(a, len(text) - length)) for a, b in held]
+        starts = _starts(text, _spared[length], length, ranges)
+        dropped.update((a, b) for a, b in held if _any_between(starts, b - length, a))
+    return [span for span in spans if span not in dropped] if dropped else spans
+
+
+def _joined() -> dict[int, str]:
+    """The spared texts of each length in one string, made again only after `spare`."""
+    if not _joined_spared:
+        _joined_spared.update((length, "\0".join(texts)) for length, texts in _spared.items())
+    return _joined_spared
 
 
 def _starts(text: str, texts: set[str], length: int, ranges: list[tuple[int, int]]) -> list[int]:

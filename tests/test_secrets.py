@@ -10,7 +10,7 @@ import base64
 import html
 import json
 import unicodedata
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 import pytest
 
@@ -218,8 +218,14 @@ def test_credentials_in_thehive_url_that_make_it_no_url_are_refused_as_credentia
     assert smtp.delivered == []
 
 
-# Passwords whose forms differ from the plain one: characters JSON, HTML and URLs escape, and letters beyond ASCII.
-ESCAPED, ACCENTED = 'Pa"ss\\w<o>rd&4/2', "Pässwörd/Ständig~9"
+# Passwords whose forms differ from the plain one: characters JSON, HTML and URLs escape, letters beyond ASCII (whose
+# UTF-8 Latin-1 and Windows-1252 read alike, or not), and a space that a form's encoding writes as '+'.
+ESCAPED, ACCENTED, POLISH, SPACED_OUT = (
+    'Pa"ss\\w<o>rd&4/2',
+    "Pässwörd/Ständig~9",
+    "Hasło-Świeże/9",
+    "Horse Battery Staple 9",
+)
 
 
 @pytest.mark.parametrize(
@@ -229,20 +235,26 @@ ESCAPED, ACCENTED = 'Pa"ss\\w<o>rd&4/2', "Pässwörd/Ständig~9"
         (ESCAPED, lambda text: json.dumps(text).replace("/", "\\/")[1:-1]),
         (ESCAPED, html.escape),
         (ACCENTED, lambda text: quote(quote(text, safe=""), safe="")),
+        (SPACED_OUT, lambda text: quote(quote_plus(text), safe="")),
         (ACCENTED, lambda text: quote(text, safe="").upper()),
-        (ACCENTED, lambda text: text.encode().decode("latin-1")),
-        (ACCENTED, lambda text: text.encode().decode("cp1252")),
+        (ACCENTED, lambda text: quote(text, safe="").lower()),
+        (POLISH, lambda text: text.encode().decode("latin-1")),
+        (POLISH, lambda text: text.encode().decode("cp1252")),
         (ACCENTED, lambda text: unicodedata.normalize("NFD", text)),
+        (unicodedata.normalize("NFD", ACCENTED), lambda text: unicodedata.normalize("NFC", text)),
     ],
     ids=[
         "json",
         "json_with_slashes_escaped",
         "html",
         "url_encoded_twice",
+        "form_encoded_then_url_encoded",
         "url_encoded_then_upper_case",
+        "url_encoded_then_lower_case",
         "utf8_read_as_latin1",
         "utf8_read_as_cp1252",
         "nfd",
+        "nfc",
     ],
 )
 def test_a_reply_quoting_the_password_escaped_or_re_encoded_shows_it_nowhere(cortex, smtp, password, echo):
@@ -523,6 +535,13 @@ def test_a_secret_shorter_than_any_kept_masks_none_of_its_escaped_forms():
     redaction.remember('"')
 
     assert redaction.scrub('He said &quot;click&quot; ("click")') == 'He said &quot;click&quot; ("click")'
+
+
+def test_a_secret_shorter_than_any_kept_masks_none_of_its_forms_beyond_ascii():
+    redaction.remember("한국")
+    decomposed = unicodedata.normalize("NFD", "한국어 보고서")
+
+    assert redaction.scrub(decomposed) == decomposed
 
 
 def test_a_secret_in_an_alerts_reference_stops_the_job_as_the_reference_line_names_it(cortex, smtp):

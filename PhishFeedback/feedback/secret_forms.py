@@ -65,7 +65,7 @@ def _beyond_ascii(secret: str) -> set[str]:
     """A secret with letters beyond ASCII as a server may give it back: its UTF-8 read as Latin-1 or Windows-1252
     (a server that takes bytes for Western European text), and composed or decomposed (Unicode's NFC and NFD: one
     'ä' or an 'a' and its diaeresis, as another system normalised it)."""
-    if secret.isascii():
+    if secret.isascii() or len(secret) < SHORTEST_FORM:  # a shorter one is none, as its escaped forms
         return set()
     import unicodedata  # only for such a secret: most are ASCII
 
@@ -93,9 +93,9 @@ def _url_encoded(encoded: bytes) -> set[str]:
     forms = {make(encoded, safe=safe) for make in (quote, quote_plus) for safe in ("", "/", "*", "!*()", "!*'()")}
     forms |= {form.replace("~", "%7E") for form in forms}
     forms |= {re.sub("%[0-9A-F]{2}", lambda escape: escape.group().lower(), form) for form in forms}
-    # Encoded twice (a URL quoted into another's query), and the whole of it in upper or lower case (a server that
-    # writes its replies so, after it encoded them).
-    forms |= {form.replace("%", "%25") for form in forms if "%" in form}
+    # Encoded twice (a URL quoted into another's query: '%', and '+' or what the first left bare, escaped then), and
+    # the whole of it in upper or lower case (a server that writes its replies so, after it encoded them).
+    forms |= {quote(form, safe=safe) for form in forms for safe in ("", "/")}
     return forms | {form.upper() for form in forms} | {form.lower() for form in forms}
 
 

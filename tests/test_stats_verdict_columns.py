@@ -90,7 +90,10 @@ def test_the_tables_say_how_many_verdict_values_their_other_column_sums(thehive_
     result = stats(hive.url)
 
     assert result.returncode == 0, result.stderr
-    said = "4 other verdict values are counted together under 'other verdicts': the Verdicts table lists each."
+    said = (
+        "4 other verdict values are counted together under 'other verdicts': the Verdicts table of the text and"
+        " verdicts.csv list each, as --json does."
+    )
     tables = {table.split("\n", 1)[0]: table for table in result.stdout.strip().split("\n\n")}
     for title in ("Per month of the case's creation (cases by verdict)", "Reports per month by the case's verdict"):
         assert tables[title].endswith(f"\n{said}")

@@ -115,7 +115,8 @@ def _note(folded: int) -> str:
     if not folded:
         return ""
     values = "1 other verdict value is" if folded == 1 else f"{folded:,} other verdict values are"
-    return f"{values} counted together under '{OTHERS}': the Verdicts table lists each."
+    where = "the Verdicts table of the text and verdicts.csv list each, as --json does"
+    return f"{values} counted together under '{OTHERS}': {where}."
 
 
 def duration(seconds: int | None) -> str:

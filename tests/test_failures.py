@@ -93,6 +93,15 @@ def test_an_error_on_a_case_of_megabytes_echoes_only_what_names_the_case(cortex,
     assert len(result.raw_output) < 10_000
 
 
+def test_an_error_on_a_hand_made_case_of_megabytes_in_its_ids_and_title_echoes_them_cut(cortex, smtp):
+    case = {**thehive4_case(None), "_id": "~" + "1" * 100_000, "title": "Phishing report: " + "x" * 100_000}
+    result = cortex(case)
+
+    assert "custom field" in result.error
+    assert result.output["input"]["data"]["_id"].endswith("…")
+    assert len(result.raw_output) < 10_000
+
+
 def test_an_error_on_a_case_of_ordinary_size_echoes_it_whole(cortex, smtp):
     case = thehive4_case(None)
     result = cortex(case)

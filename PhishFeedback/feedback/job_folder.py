@@ -141,9 +141,13 @@ def echoed_data(data: object) -> object:
     if size <= LONGEST_ECHO:
         return data
     fields = data if isinstance(data, dict) else {}
-    named = {name: fields[name] for name in ("_id", "id", "_type", "caseId") if name in fields}
-    if isinstance(fields.get("title"), str):
-        named["title"] = shortened(fields["title"], 200)
+    named: dict[str, object] = {}
+    for name in ("_id", "id", "_type", "caseId", "title"):  # cut too: a hand-made job may hold anything there
+        value = fields.get(name)
+        if isinstance(value, str):
+            named[name] = shortened(value, 200)
+        elif isinstance(value, (int, float)):
+            named[name] = value
     named["not_echoed"] = f"the rest: {size:,} characters of JSON, past the {LONGEST_ECHO:,} an error report echoes"
     return named
 

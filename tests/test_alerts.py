@@ -148,7 +148,7 @@ def test_an_alert_naming_one_reporter_in_thousands_of_artifacts_lists_them_once(
 
 
 def test_an_alert_of_thousands_of_reporter_artifacts_lists_the_first_thousand_and_counts_them(cortex, smtp):
-    artifacts = [{"dataType": "mail", "data": f"not-an-address-{n}", "tags": ["reporter"]} for n in range(1_500)]
+    artifacts = [{"dataType": "mail", "data": f"not-an-address-{n}", "tags": ["reporter"]} for n in range(1_500)] * 2
     artifacts.append({"dataType": "mail", "data": "bob@example.org", "tags": ["reporter"]})
     result = cortex(thehive_alert("Spam", (), artifacts=artifacts), data_type="thehive:alert")
 
@@ -156,7 +156,7 @@ def test_an_alert_of_thousands_of_reporter_artifacts_lists_the_first_thousand_an
     assert smtp.recipients() == ["bob@example.org"]
     full = result.output["full"]
     assert full["from_observables"]["reporters"] == [f"not-an-address-{n}" for n in range(1_000)]
-    said = "1501 observables name reporters; full.from_observables.reporters lists the first 1000."
+    said = "1501 reporter values came from observables; full.from_observables.reporters lists the first 1000."
     assert any(warning.startswith(said) for warning in full["warnings"])
 
 

@@ -98,7 +98,8 @@ def test_an_error_on_a_hand_made_case_of_megabytes_in_its_ids_and_title_echoes_t
     result = cortex(case)
 
     assert "custom field" in result.error
-    assert result.output["input"]["data"]["_id"].endswith("…")
+    echoed = result.output["input"]["data"]
+    assert echoed["_id"].endswith("…") and echoed["title"].endswith("…")
     assert len(result.raw_output) < 10_000
 
 

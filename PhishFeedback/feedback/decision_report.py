@@ -85,7 +85,7 @@ def _unlisted(decision: Decision) -> list[str]:
     observed = len(set(decision.from_observables.get("reporters", ())))
     counts = (
         (len(decision.refused), "reporter values were refused", "refused"),
-        (observed, "observables name reporters", "from_observables.reporters"),
+        (observed, "reporter values came from observables", "from_observables.reporters"),
     )
     return [
         f"{count} {what}; full.{listed} lists the first {LISTED}. Correct the tags or observables that made so many,"

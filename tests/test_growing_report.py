@@ -449,6 +449,15 @@ def test_the_last_message_of_a_campaign_on_a_full_disk_is_recorded_and_the_case_
     assert said.endswith(f"nobody is left to mail. {ending}")
 
 
+def test_the_second_of_two_reporters_mailed_as_the_disk_fills_is_recorded(tmp_path, job_config, monkeypatch):
+    """Two reporters are a campaign too: the report keeps room for the records of the last one."""
+    interim = interim_report(job_config, tmp_path, monkeypatch, CAMPAIGN[:2])
+    report = stopped_by_a_full_disk(interim, tmp_path, monkeypatch, CAMPAIGN[:1], CAMPAIGN[1])
+
+    assert records_in(report) == [f"feedback_sent:{address}" for address in CAMPAIGN[:2]]
+    assert "2 of the 2 reporter(s) were mailed: those are recorded" in report["full"]["message"]
+
+
 def test_the_first_reporter_mailed_on_a_full_disk_is_recorded_and_the_case_tag_missing_is_named(
     tmp_path, job_config, monkeypatch
 ):

@@ -80,6 +80,19 @@ def test_a_reporter_whose_message_may_have_gone_is_mailed_only_once_the_analyst_
     smtp.assert_each_got_exactly_one(["bob@example.org", "alice@example.org"], one_per_message=True)
 
 
+def test_a_case_whose_only_reporter_may_have_been_reached_counts_nobody_as_already_notified(cortex, smtp):
+    case = thehive4_case("Spam", CAMPAIGN[:1])
+    case["tags"].append("feedback_unsure:alice@example.org")
+    result = cortex(case)
+
+    assert result.success, result.error
+    assert result.output["full"]["message"] == (
+        "Nothing was sent to the 1 reporter(s) of this case: 1 whom an earlier run's message may have reached"
+        " (feedback_unsure; see the warnings)."
+    )
+    assert smtp.delivered == []
+
+
 def test_reporter_added_after_a_run_is_mailed_on_the_next_run(cortex, smtp):
     case = thehive4_case("Spam", CAMPAIGN[:2])
     case = apply_operations(case, cortex(case))

@@ -233,6 +233,14 @@ def test_no_server_listening(cortex, smtp):
     assert "reporters' addresses" not in result.error  # nothing was said of them
 
 
+def test_a_campaign_no_server_answers_says_why_once_for_all_its_reporters(cortex, smtp):
+    reporters = ["alice@example.org", "bob@example.org", "carol@example.org"]
+    result = cortex(thehive4_case("Spam", reporters), smtp_port=free_port(), smtp_retries=0)
+
+    assert_cortex_error(result, "refused the connection", "smtp_port")
+    assert result.error.count("refused the connection") == 1
+
+
 def test_reporters_the_server_refuses_every_one_point_at_their_addresses(cortex, smtp):
     smtp.faults.refuse = {"alice@example.org": "550 5.1.1 No such user"}
 

@@ -106,6 +106,30 @@ def test_a_graph_slower_than_smtp_timeout_is_given_up_once_and_the_messages_go_o
     assert f"did not answer within 1 s. The mailbox language of {ALICE} was not read." in warning
 
 
+@pytest.mark.slow
+def test_a_graph_slow_to_give_languages_is_asked_no_longer_than_a_quarter_of_the_job_and_the_rest_get_the_list(
+    cortex, graph, graph_items
+):
+    # jobTimeout 1 (minute): a budget of 48 s, a quarter of it for the languages; Graph takes 2 s for each.
+    reporters = [f"reporter{n}@example.org" for n in range(10)]
+    graph.locales = dict.fromkeys(reporters, "nl-BE")
+    graph.language_reply = stalled(2)
+    result = cortex(thehive4_case("Spam", reporters), language="auto,fr", jobTimeout=1, smtp_timeout=30, **graph_items)
+
+    assert result.success, result.error
+    # Whichever comes first stops the asking: the quarter spent between two mailboxes, or Graph's answer cut at it.
+    assert 4 <= len(graph.language_requests) <= 7
+    read = [r for r in reporters if languages(graph.accepted)[r] == "nl"]
+    assert read == reporters[: len(read)] and len(graph.language_requests) - len(read) in (0, 1)
+    assert all(languages(graph.accepted)[r] == "fr" for r in reporters[len(read) :])
+    [warning] = warnings(result)
+    assert reporters[len(read)] in warning
+    assert warning.endswith(
+        "No other mailbox was asked in this job: the other reporters' languages came from reporter_languages and"
+        " language."
+    )
+
+
 def test_a_mailbox_language_that_is_not_shipped_falls_back_to_the_next_source(cortex, graph, graph_items):
     graph.locales = {ALICE: "it-IT", BOB: "pt-BR", CAROL: "fr-CA"}
     items = dict(graph_items, reporter_languages=["example.org=de", "bob@example.org=pt"])

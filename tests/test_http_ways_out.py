@@ -193,6 +193,20 @@ def test_no_answer_after_the_message_went_is_neither_counted_as_sent_nor_sent_ag
     assert service.took() == [ALICE, BOB], "each went once"
 
 
+@pytest.mark.slow
+def test_an_acknowledgement_that_got_no_answer_says_the_next_run_acknowledges_that_reporter_again(cortex, service):
+    service.script.append(stalled(3))
+    case = thehive4_case(None, [ALICE, BOB])
+    result = cortex(case, manifest=ACKNOWLEDGE_MANIFEST, **service.items, smtp_timeout=1)
+
+    assert result.success, result.error
+    said = result.output["full"]["message"]
+    assert "1 may have been reached: alice@example.org" in said
+    assert said.endswith(" The next run acknowledges them again.")
+    assert not any(ALICE in tag for tag in result.tags), "nothing records alice"
+    time.sleep(2)  # the stalled answer comes
+
+
 def test_a_message_that_may_have_gone_is_recorded_so_and_the_next_run_does_not_mail_it_again(cortex, service):
     service.script.append(stalled(3))
     case = thehive4_case("Spam", [ALICE, BOB])

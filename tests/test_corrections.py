@@ -360,6 +360,19 @@ def test_a_record_naming_no_verdict_puts_none_of_its_text_in_a_message_and_the_j
     assert forged not in warning
 
 
+def test_records_naming_no_verdict_past_the_fifth_are_counted_not_named(cortex, smtp):
+    reporters = [f"reporter{n}@example.org" for n in range(6)]
+    records = [(f"feedback_sent:{r}", f"feedback_verdict:2024-01-01T00:00:00Z;Maybe;{r}") for r in reporters]
+    tags = [tag for pair in records for tag in pair]
+    result = cortex(thehive4_case("Spam", reporters, tags=tags))
+
+    assert result.success, result.error
+    [warning] = result.output["full"]["warnings"]
+    assert warning.startswith("6 feedback_verdict record(s) are not what the responder writes: reporter0@example.org")
+    assert [r for r in reporters if r in warning] == reporters[:5]
+    assert "reporter4@example.org (names no verdict); and 1 more. A record" in warning
+
+
 def test_a_record_dated_in_the_future_is_read_as_the_oldest_so_the_correction_it_calls_for_goes_once(cortex, smtp):
     """A Cortex host whose clock ran ahead told alice 'Phishing'; the verdict is now Spam."""
     tags = [f"feedback_sent:{ALICE}", f"feedback_verdict:2099-01-01T00:00:00Z;Phishing;{ALICE}"]

@@ -494,6 +494,15 @@ def test_thousands_of_junk_reporter_tags_list_the_first_thousand_refused_and_cou
     assert warning.startswith("1500 reporter values were refused; full.refused lists the first 1000.")
 
 
+def test_a_thousand_junk_reporter_tags_are_all_listed_with_no_warning_of_others(cortex, smtp):
+    junk = [f"user_email:not-an-address-{n}" for n in range(1_000)]
+    result = cortex(thehive4_case("Spam", ["alice@example.org"], tags=junk))
+
+    assert result.success, result.error
+    assert len(result.output["full"]["refused"]) == 1_000
+    assert result.output["full"]["warnings"] == []
+
+
 def test_a_refused_reporter_value_of_a_hundred_thousand_characters_is_shown_cut(cortex, smtp):
     long = "A" * 100_000
     result = cortex(thehive4_case("Spam", ["alice@example.org"], tags=[f"user_email:{long}@example.org"]))

@@ -145,6 +145,7 @@ def test_an_alert_naming_one_reporter_in_thousands_of_artifacts_lists_them_once(
     assert result.success, result.error
     assert smtp.recipients() == ["bob@example.org"]
     assert result.output["full"]["from_observables"]["reporters"] == ["bob@example.org"]
+    assert result.output["full"]["warnings"] == [], "one reporter is not thousands to list"
 
 
 def test_an_alert_of_thousands_of_reporter_artifacts_lists_the_first_thousand_and_counts_them(cortex, smtp):

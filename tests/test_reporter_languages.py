@@ -118,7 +118,7 @@ def test_a_graph_slow_to_give_languages_is_asked_no_longer_than_a_quarter_of_the
 
     assert result.success, result.error
     # Whichever comes first stops the asking: the quarter spent between two mailboxes, or Graph's answer cut at it.
-    assert 4 <= len(graph.language_requests) <= 7
+    assert 2 <= len(graph.language_requests) <= 7  # 6 on a quiet machine, fewer where the job starts slowly
     read = [r for r in reporters if languages(graph.accepted)[r] == "nl"]
     assert read == reporters[: len(read)] and len(graph.language_requests) - len(read) in (0, 1)
     assert all(languages(graph.accepted)[r] == "fr" for r in reporters[len(read) :])

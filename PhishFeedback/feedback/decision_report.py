@@ -36,9 +36,9 @@ def report_of(message: str, decision: Decision, warnings: list[str]) -> dict:
 
 
 def _observed(found: dict) -> dict:
-    """What the case's observables gave, as the analyst reads it: the reporters once each, the first LISTED."""
+    """What the case's observables gave, as the analyst reads it: the first LISTED reporters."""
     return {
-        name: [_shown(v) for v in [*dict.fromkeys(value)][:LISTED]] if isinstance(value, list) else _shown(value)
+        name: [_shown(v) for v in value[:LISTED]] if isinstance(value, list) else _shown(value)
         for name, value in found.items()
     }
 
@@ -82,7 +82,7 @@ def _maybe(decision: Decision) -> list[str]:
 
 def _unlisted(decision: Decision) -> list[str]:
     """The analyst learns how many values there were, though the report lists only the first."""
-    observed = len(set(decision.from_observables.get("reporters", ())))
+    observed = len(decision.from_observables.get("reporters", ()))  # once each
     counts = (
         (len(decision.refused), "reporter values were refused", "refused"),
         (observed, "reporter values came from observables", "from_observables.reporters"),

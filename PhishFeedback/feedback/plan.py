@@ -143,6 +143,7 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
     # A blank one says nothing: the title's subject stands.
     subject = next((line for o in observables if o.data_type in SUBJECT_TYPES if (line := one_line(o.data))), None)
     sender = next((o.data for o in observables if o.data_type == "mail" and not _has_tag(o, reporter_tag)), None)
+    observed = (("reporters", [*dict.fromkeys(tagged)]), ("reported_subject", subject), ("reported_sender", sender))
     return Decision(
         verdict=report.verdict,
         message=report.verdict if verdict else ACKNOWLEDGEMENT,
@@ -152,9 +153,7 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
         refused=tuple(refused),
         reported_subject=subject if subject is not None else report.reported_subject,
         reported_sender=one_line(sender or ""),
-        from_observables={
-            k: v for k, v in (("reporters", tagged), ("reported_subject", subject), ("reported_sender", sender)) if v
-        },
+        from_observables={k: v for k, v in observed if v},
         corrections=corrections,
         dated_after=dated_after,
         untold=tuple(untold),

@@ -53,23 +53,23 @@ def encoded_forms(secret: str) -> set[str]:
     encoded = secret.encode("utf-8", "surrogatepass")
     # Not a private key's: it signs here and never travels, and its forms would triple the index of pieces.
     if len(encoded) <= TRAVELLING:
-        # A secret shorter than the index keeps is none: its escaped forms, longer, would blot out `&quot;`.
-        escaped = _escaped(secret) if len(secret) >= SHORTEST_FORM else set()
-        travelling = {secret.lower(), secret.upper(), *_url_encoded(encoded), *escaped, *_beyond_ascii(secret)}
+        # A secret shorter than the index keeps is none: its escaped or decomposed forms, longer, would blot out
+        # `&quot;` or Korean written decomposed.
+        longer = {*_escaped(secret), *_beyond_ascii(secret, encoded)} if len(secret) >= SHORTEST_FORM else set()
+        travelling = {secret.lower(), secret.upper(), *_url_encoded(encoded), *longer}
     else:
         travelling = set()
     return {secret, *travelling, _b64(encoded), *_embedded_base64(encoded)}
 
 
-def _beyond_ascii(secret: str) -> set[str]:
-    """A secret with letters beyond ASCII as a server may give it back: its UTF-8 read as Latin-1 or Windows-1252
-    (a server that takes bytes for Western European text), and composed or decomposed (Unicode's NFC and NFD: one
-    'ä' or an 'a' and its diaeresis, as another system normalised it)."""
-    if secret.isascii() or len(secret) < SHORTEST_FORM:  # a shorter one is none, as its escaped forms
+def _beyond_ascii(secret: str, encoded: bytes) -> set[str]:
+    """A secret with letters beyond ASCII as a server may give it back: its UTF-8 (`encoded`) read as Latin-1 or
+    Windows-1252 (a server that takes bytes for Western European text), and composed or decomposed (Unicode's NFC and
+    NFD: one 'ä' or an 'a' and its diaeresis, as another system normalised it)."""
+    if secret.isascii():
         return set()
     import unicodedata  # only for such a secret: most are ASCII
 
-    encoded = secret.encode("utf-8", "surrogatepass")
     return {
         encoded.decode("latin-1"),
         encoded.decode("cp1252", "replace"),

@@ -162,6 +162,29 @@ def test_records_of_a_job_thehive_says_ended_days_ahead_count_until_a_time_the_w
     assert f"run the responder after {until}:" in counted
 
 
+def test_records_in_thehives_list_that_name_no_address_are_neither_counted_nor_carried(
+    tmp_path, job_config, thehive, api, smtp
+):
+    """A damaged or hostile list of the actions: the job adds to the case only the records that name an address."""
+    junk = [
+        "feedback_sent:<script>alert(1)</script>",
+        "feedback_sent:" + "x" * 300 + "@example.org",
+        "feedback_verdict:2026-12-01T10:00:00Z;Spam;not an address",
+        "feedback_unsure:bob",
+    ]
+    ended = action(FIRST, now_ms() - 60_000, ended=now_ms() - 50_000, tags=[*ALICE_TOLD, *junk])
+    serve(thehive, Actions(ended, action(SECOND, now_ms())))
+
+    second = run_alone(tmp_path, CASE, job_config(**api), SECOND)
+
+    assert second.success, second.error
+    assert smtp.recipients() == [BOB]
+    assert set(ALICE_TOLD) <= set(second.tags)
+    assert not set(junk) & set(second.tags)
+    [counted] = second.output["full"]["warnings"]
+    assert counted.startswith(f"{ALICE}: counted as notified")
+
+
 def test_later_clicks_other_responders_and_jobs_thehive_forgot_hold_no_job(tmp_path, job_config, thehive, api, smtp):
     started = now_ms() - 2000
     actions = Actions(

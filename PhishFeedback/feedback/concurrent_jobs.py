@@ -17,10 +17,11 @@ import os
 import time
 from collections.abc import Iterable
 
-from feedback import case_journals, errors, stopping
+from feedback import case_journals, recent_records, stopping
 from feedback.case import Report
+from feedback.recent_records import with_records
 from feedback.shapes import Shape, replaced, shape
-from feedback.tags import ACKNOWLEDGED, ACKNOWLEDGED_AT, TAG_OPERATION, UNSURE, notified_addresses, timed_records
+from feedback.tags import TAG_OPERATION
 
 UNWRITTEN = (
     "This job could not write its records beside the other jobs' in {folder} ({reason}): a second click before"
@@ -136,7 +137,7 @@ def take_turn(
             return _listed_turn(report, listed, deadline, dry_run) if listed else Turn(report)
         name = os.path.join(folder, case_journals.file_name(report, parameters))
         if dry_run:
-            return Turn(_with_records(report, _taken(report, case_journals.read(name))[0]))
+            return Turn(with_records(report, recent_records.taken(report, case_journals.read(name))[0]))
         case_journals.clean(folder, name)
         until = time.monotonic() + (deadline - time.monotonic()) / 2
         journal, waited = case_journals.locked(name, until, report.kind)
@@ -146,8 +147,8 @@ def take_turn(
         return Turn(report, notes=[_no_lock(report, failure.where, str(failure))])
     found = case_journals.lines(journal)
     case_journals.end_the_killed(journal, found)
-    taken, named, until = _taken(report, found)
-    return Turn(_with_records(report, taken), journal, _notes(report, waited, taken, named, until), taken, folder)
+    taken, named, until = recent_records.taken(report, found)
+    return Turn(with_records(report, taken), journal, _notes(report, waited, taken, named, until), taken, folder)
 
 
 def _listed_turn(report: Report, listed: Callable[[Report, float], Others], deadline: float, dry_run: bool) -> Turn:
@@ -170,8 +171,8 @@ def _listed_turn(report: Report, listed: Callable[[Report, float], Others], dead
         with stopping.waiting(report.kind):
             time.sleep(LIST_POLL)
         waited = time.monotonic() - started
-    taken, named, ends = _taken(report, others.lines)
-    return Turn(_with_records(report, taken), notes=_notes(report, waited, taken, named, ends), taken=taken)
+    taken, named, ends = recent_records.taken(report, others.lines)
+    return Turn(with_records(report, taken), notes=_notes(report, waited, taken, named, ends), taken=taken)
 
 
 def _notes(report: Report, waited: float, taken: list[str], named: set[str], until: float) -> list[str]:
@@ -181,21 +182,7 @@ def _notes(report: Report, waited: float, taken: list[str], named: set[str], unt
             f"Another Phish_Feedback job was answering this {report.kind} when this one started: this one waited"
             f" {took} for it to end, and took those it recorded as recorded."
         ]
-    if taken:
-        return [
-            f"{errors.named(sorted(named), str)}: counted as notified by a Phish_Feedback job on this {report.kind}"
-            f" whose tags it does not show yet (TheHive adds them seconds after a job ends). If they were taken off"
-            f" to have them mailed again, run the responder after {_clock(until)} UTC, when"
-            " that job's records count no more."
-        ]
-    return []
-
-
-def _clock(at: float) -> str:
-    """A time of day, dated where it is not today's: an end TheHive dates days after this job began makes that
-    job's records count that long."""
-    when = time.gmtime(at)
-    return time.strftime("%H:%M:%S" if when[:3] == time.gmtime()[:3] else "%Y-%m-%d %H:%M:%S", when)
+    return [recent_records.counted(report.kind, named, until)] if taken else []
 
 
 def _no_lock(report: Report, folder: str, reason: str) -> str:
@@ -203,48 +190,3 @@ def _no_lock(report: Report, folder: str, reason: str) -> str:
         f"This job could not take its turn on the {report.kind} in {folder} ({reason}), so a second click while a"
         " job sends would mail the reporters again: give Cortex a job directory of its own (job.directory)."
     )
-
-
-def _with_records(report: Report, taken: list[str]) -> Report:
-    return replaced(report, tags=(*report.tags, *taken)) if taken else report
-
-
-def _taken(report: Report, lines: list[list]) -> tuple[list[str], set[str], float]:
-    """The records of the recent jobs the case does not show, whom they name, and when they count no more: a job's
-    records of a reporter count until the case shows that job's record of them (its timed record, `feedback_verdict`
-    or `feedback_ack_at`, or else its `feedback_unsure`). TheHive 3.5 adds a job's tags one by one; where the case
-    shows that record, a tag of the same job that is missing was taken off by an analyst, to have the reporter
-    mailed again."""
-    last: dict[str, float] = {}
-    jobs: dict[str, list[str]] = {}
-    # The verdict's feedback reads no acknowledgement's record; the acknowledgement (no verdict) reads them all.
-    unread = (ACKNOWLEDGED, ACKNOWLEDGED_AT) if report.verdict else ()
-    for token, at, tag in lines:
-        last[token] = at
-        tags = jobs.setdefault(token, [])
-        if tag is not None and tag.partition(":")[0] not in unread:
-            tags.append(tag)
-    for token in case_journals.unended(lines):  # or still running, for a dry run, which holds no lock: ended now
-        last[token] = time.time()
-    shown, unsure = timed_records(report.tags), notified_addresses(report.tags, UNSURE)
-    earliest, taken, named, until = time.time() - case_journals.RECENT, [], set(), 0.0
-    for token, tags in jobs.items():
-        if last[token] < earliest:
-            continue
-        read = [(tag, *_read(tag)) for tag in tags]
-        timed = {address for _, address, record in read if record is not None}
-        applied = {address for _, address, record in read if record in shown} | (unsure - timed)
-        counted = [(tag, address) for tag, address, _ in read if address not in applied]
-        taken += [tag for tag, _ in counted]
-        named |= {address for _, address in counted}
-        until = max(until, last[token] + case_journals.RECENT) if counted else until
-    return list(dict.fromkeys(taken)), named, until  # two jobs may have written the same record
-
-
-def _read(tag: str) -> tuple[str, tuple[str, tuple[str, ...]] | None]:
-    """Whom a record names, in lower case, and its timed record if it is one: read as the case's tags are."""
-    (record,) = timed_records((tag,)) or (None,)
-    if record is not None:
-        return record[1][-1], record
-    namespace = tag.partition(":")[0]
-    return next(iter(notified_addresses((tag,), namespace)), ""), None

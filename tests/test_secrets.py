@@ -17,6 +17,7 @@ import pytest
 from feedback import redaction
 from testkit.cases import another_case, thehive4_case, thehive5_alert, thehive5_case, thehive_alert
 from testkit.cortex import apply_operations
+from testkit.proxy import ConnectProxy
 from testkit.records import told, untimed
 from testkit.secret_forms import leaked, reflecting_thehive, spaced
 from testkit.slow_scrub import forget_secrets
@@ -132,6 +133,28 @@ def test_api_key_reflected_by_thehive_reaches_neither_the_report_nor_the_reporte
     assert "The case's reported subject holds one of the responder's secrets (thehive_apikey)" in result.error
     assert smtp.delivered == [] and result.operations == []
     assert leaks(result, smtp, API_KEY) == []
+
+
+def test_a_proxy_login_from_the_environment_that_thehive_echoes_reaches_neither_the_report_nor_the_reporter(
+    cortex, smtp, thehive_tls
+):
+    """Where Cortex names no proxy, the HTTP client takes the environment's, whose login a proxy's page may quote."""
+    proxy = ConnectProxy()
+    login = "soc-proxy:Pr0xy-zq8Xv7Lk3"
+    thehive_tls.clear_all_handlers()
+    observables = [v1_observable("mail", "bob@example.org", ["reporter"]), v1_observable("mail_subject", login, [])]
+    thehive_tls.expect_request(V1).respond_with_json(observables)
+    environment = {"HTTPS_PROXY": proxy.url.replace("http://", f"http://{login}@"), "NO_PROXY": None, "no_proxy": None}
+    try:
+        url = thehive_tls.url_for("/").rstrip("/")
+        result = cortex(thehive5_case("Spam", ()), environment=environment, thehive_url=url, thehive_apikey=API_KEY)
+    finally:
+        proxy.close()
+
+    assert set(proxy.tunnels) == {f"127.0.0.1:{thehive_tls.port}"}
+    assert not result.success
+    assert "The case's reported subject holds one of the responder's secrets (a proxy's credentials)" in result.error
+    assert smtp.delivered == [] and "Pr0xy" not in result.everything_printed()
 
 
 @pytest.mark.parametrize(

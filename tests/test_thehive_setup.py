@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import os
 import re
@@ -16,6 +17,7 @@ from pytest_httpserver import HTTPServer
 
 from feedback.case import VERDICTS
 from feedback.redaction import MASK
+from testkit.proxy import ConnectProxy
 from testkit.smtp_server import free_port
 from testkit.thehive_api import API_KEY
 from testkit.thehive_fields import CustomFieldApi
@@ -186,6 +188,29 @@ def test_key_echoed_by_thehive_in_a_refusal_is_masked(setup, hive):
     assert result.returncode == 1
     assert "HTTP 400" in result.stderr and MASK in result.stderr
     assert API_KEY not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("script", ["thehive_setup.py", "thehive_stats.py"])
+def test_a_proxy_login_from_the_environment_that_an_answer_quotes_is_masked(
+    thehive_command, thehive_https, monkeypatch, script
+):
+    """A TLS-inspecting proxy (trusted through --cacerts) may quote in its page the Proxy-Authorization it was sent."""
+    login = "soc-proxy:Pr0xy-zq8Xv7Lk3"
+    basic = base64.b64encode(login.encode()).decode()
+    quoted = {"type": "AuthenticationError", "message": f"proxy saw Basic {basic} from {login}"}
+    thehive_https.expect_request("/api/v1/status").respond_with_json(quoted, status=400)
+    proxy = ConnectProxy()
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url.replace("http://", f"http://{login}@"))
+    try:
+        result = thehive_command(SCRIPT.parent / script, thehive_https.url_for("/").rstrip("/"))
+    finally:
+        proxy.close()
+
+    assert proxy.tunnels == [f"127.0.0.1:{thehive_https.port}"]
+    assert result.returncode == 1 and "HTTP 400" in result.stderr and MASK in result.stderr
+    assert "Pr0xy" not in result.stdout + result.stderr and basic[8:] not in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from feedback.secret_forms import (
     MASK,
     configured_url_credentials,
     encoded_forms,
+    environment_proxy_credentials,
     json_private_key,
     pem_private_key,
     plain_auth_forms,
@@ -36,7 +37,7 @@ from feedback.shown_text import one_line
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
     from typing import TextIO
 
 # Texts never scrubbed: the responder's record and the reporters it accepted (see `spare`), by their length, so that
@@ -67,6 +68,12 @@ def remember_secrets(config: object) -> None:
         secret_index.add(forms)
         _items.setdefault("smtp_password", set()).update(forms)
     for credentials in configured_url_credentials(config):
+        remember(credentials, item="a proxy's credentials")
+
+
+def remember_proxies(environment: Mapping[str, str]) -> None:
+    """The credentials of the environment's proxies: a proxy's page may quote them back as it would Cortex's."""
+    for credentials in environment_proxy_credentials(environment):
         remember(credentials, item="a proxy's credentials")
 
 

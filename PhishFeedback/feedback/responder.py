@@ -35,7 +35,7 @@ from feedback.job_folder import (
     write_output,
 )
 from feedback.outcome import Outcome
-from feedback.redaction import remember_secrets, secret_item, spare
+from feedback.redaction import remember_proxies, remember_secrets, secret_item, spare
 
 
 class CortexJob(Responder):
@@ -46,6 +46,7 @@ class CortexJob(Responder):
 
     def run_flow(self, respond: Callable[[CortexJob], Outcome]) -> None:
         remember_secrets(self.get_param("config", {}))
+        remember_proxies(os.environ)  # the HTTP client's where Cortex names none
         if startup.unwritable is not None:  # the folder must take a report before anything goes out
             print(
                 f"Phish_Feedback cannot write its report in {path('output')} ({startup.unwritable.strerror}),"

@@ -9,7 +9,7 @@ import base64
 import html
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from urllib.parse import quote, quote_plus, unquote
 
 from feedback.secret_index import SHORTEST_FORM
@@ -173,6 +173,17 @@ def configured_url_credentials(config: dict) -> list[str]:
     logins = [*proxies, *(config.get(name) for name in LOGIN_URLS)]
     found = [f for value in values if isinstance(value, str) and "@" in value for f in url_credentials(value)]
     return found + [f for url in logins if isinstance(url, str) and "@" in url for f in typed_url_credentials(url)]
+
+
+def environment_proxy_credentials(environment: Mapping[str, str]) -> list[str]:
+    """The credentials of the proxies an environment names (HTTPS_PROXY, https_proxy, ALL_PROXY…), which the HTTP
+    client takes where nothing else names one; written with or without a scheme, as urllib and requests take them."""
+    proxies = [
+        value if "://" in value else f"http://{value}"
+        for name, value in environment.items()
+        if name.lower().endswith("_proxy") and name.lower() != "no_proxy" and "@" in value
+    ]
+    return [form for url in proxies for form in (*url_credentials(url), *typed_url_credentials(url))]
 
 
 def _b64(data: bytes) -> str:

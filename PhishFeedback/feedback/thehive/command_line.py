@@ -18,7 +18,7 @@ from feedback.api_session import available
 from feedback.errors import CommandError
 from feedback.items import UNSENDABLE, cleartext_refusal, header_safe, is_url
 from feedback.reach import Reach
-from feedback.redaction import ScrubbedStream, remember
+from feedback.redaction import ScrubbedStream, remember, remember_proxies
 from feedback.startup import run_in_own_environment
 from feedback.thehive.settings import TheHiveSettings
 
@@ -40,6 +40,7 @@ def started(script: str, arguments: Callable[[], argparse.Namespace]) -> tuple[a
     sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)
     apikey = os.environ.get(ENVIRONMENT_KEY, "").strip()
     remember(apikey)
+    remember_proxies(os.environ)  # HTTPS_PROXY's login, which a proxy's page may quote back
     return arguments(), apikey
 
 

@@ -10,7 +10,6 @@ See docs/statistics.md.
 from __future__ import annotations
 
 import argparse
-import errno
 import gc
 import os
 import sys
@@ -22,7 +21,8 @@ if getattr(sys.flags, "safe_path", False):
 
 from feedback.errors import CommandError
 from feedback.redaction import scrub
-from feedback.stats.output import as_json, as_text, write_csv
+from feedback.stats import files
+from feedback.stats.output import as_json, as_text, csv_texts
 from feedback.stats.page import page
 from feedback.stats.progress import Progress
 from feedback.stats.queries import WindowError, window
@@ -62,7 +62,7 @@ def main() -> int:
     progress = Progress(sys.stderr)
     try:
         span = window(options.since, options.until)
-        _check_writable(options)
+        files.check(options.csv, options.html)
         settings = settings_from_options(options, apikey, "a TheHive user who may read the cases")
         # A page's cases are dropped once counted, and what is kept (the counts) holds no cycle: the cyclic
         # collector would only walk every decoded case again, a sixth of the command's time.
@@ -71,16 +71,28 @@ def main() -> int:
             stats = statistics(api, options.custom_field, options.title_prefix, span, options.top, progress)
         progress.done()
         stats["window"] = {"since": options.since, "until": options.until}
-        written = _write(stats, options)
     except (CommandError, WindowError) as failure:
-        progress.cut()
-        print(f"thehive_stats: {terminal_safe(str(failure))}", file=sys.stderr)
-        return 1
+        return _failed(progress, failure)
     except KeyboardInterrupt:
         print("\nthehive_stats: stopped before the end of the read; nothing was counted.", file=sys.stderr)
         return 130
-    for path in written:
-        print(f"thehive_stats: wrote {path}", file=sys.stderr)
+    try:
+        for path in files.write(_files(stats, options)):
+            print(f"thehive_stats: wrote {path}", file=sys.stderr)
+    except CommandError as failure:  # the figures of an hour's read are printed all the same
+        _print(stats, options)
+        return _failed(progress, failure)
+    _print(stats, options)
+    return 0
+
+
+def _failed(progress: Progress, failure: Exception) -> int:
+    progress.cut()
+    print(f"thehive_stats: {terminal_safe(str(failure))}", file=sys.stderr)
+    return 1
+
+
+def _print(stats: dict, options: argparse.Namespace) -> None:
     try:
         sys.stdout.write(as_json(stats) if options.json else as_text(stats))
         sys.stdout.flush()
@@ -88,45 +100,15 @@ def main() -> int:
         # Read by `head` or a pager that quit: what it did not want is not an error, and Python's own
         # complaint at exit is kept off the terminal.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 0
 
 
-def _write(stats: dict, options: argparse.Namespace) -> list[str]:
-    written = []
-    try:
-        if options.csv:
-            written += write_csv(stats, options.csv)
-        if options.html:
-            made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-            with open(options.html, "w", encoding="utf-8") as file:
-                file.write(scrub(page(stats, _period(options), made)))  # files, as the output streams, show no secret
-            written.append(options.html)
-    except OSError as failure:
-        raise _unwritable(failure.filename, failure.strerror or type(failure).__name__) from None
-    return written
-
-
-def _check_writable(options: argparse.Namespace) -> None:
-    """Said before the read, which may take an hour: a file the figures could not be written to at its end."""
-    if options.html and os.path.isdir(options.html):
-        raise _unwritable(options.html, os.strerror(errno.EISDIR))
-    wanted = [(options.html, os.path.dirname(os.path.abspath(options.html)), False)] if options.html else []
-    if options.csv:  # made if missing, with the folders above it: the nearest that exists must take it
-        wanted.append((options.csv, os.path.abspath(options.csv), True))
-    for path, folder, made in wanted:
-        nearest = folder
-        while not os.path.exists(nearest) and os.path.dirname(nearest) != nearest:
-            nearest = os.path.dirname(nearest)
-        if not os.path.isdir(nearest):  # a file where a folder must be
-            raise _unwritable(path, os.strerror(errno.ENOTDIR))
-        if nearest != folder and not made:
-            raise _unwritable(path, os.strerror(errno.ENOENT))
-        if not os.access(nearest, os.W_OK | os.X_OK):
-            raise _unwritable(path, os.strerror(errno.EACCES))
-
-
-def _unwritable(path: str, why: str) -> CommandError:
-    return CommandError(f"{path} cannot be written ({why}).")
+def _files(stats: dict, options: argparse.Namespace) -> dict[str, str]:
+    """The text of each file asked for, by its path."""
+    texts = csv_texts(stats, options.csv) if options.csv else {}
+    if options.html:
+        made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        texts[options.html] = scrub(page(stats, _period(options), made))  # files, as the output streams, show no secret
+    return texts
 
 
 def _period(options: argparse.Namespace) -> str:

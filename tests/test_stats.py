@@ -594,15 +594,56 @@ def test_a_file_where_a_folder_must_be_is_said_to_be_no_folder_before_the_read(
     assert result.stderr == f"thehive_stats: {path} cannot be written (Not a directory).\n"
 
 
-def test_a_csv_file_that_cannot_be_written_after_the_read_is_said_with_its_cause(thehive_https, stats, tmp_path):
-    """The folder takes files, so the check before the read passes; its totals.csv is a folder of its own."""
+def test_a_csv_file_that_cannot_be_written_after_the_read_leaves_every_file_as_it_was_and_prints_the_tables(
+    thehive_https, stats, tmp_path
+):
+    """The folder takes files, so the check before the read passes; its totals.csv is a folder of its own. The other
+    tables of the run before stay as they were, not half replaced, and an hour's read is not lost."""
     hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["alice@example.org"])])
     (tmp_path / "csv" / "totals.csv").mkdir(parents=True)
+    (tmp_path / "csv" / "verdicts.csv").write_text("the run before\n")
 
     result = stats(hive.url, "--csv", str(tmp_path / "csv"))
 
     assert result.returncode == 1
-    assert result.stderr == f"thehive_stats: {tmp_path / 'csv' / 'totals.csv'} cannot be written (Is a directory).\n"
+    assert result.stderr == (
+        f"thehive_stats: {tmp_path / 'csv' / 'totals.csv'} cannot be written (Is a directory), so none of the files"
+        " was written.\n"
+    )
+    assert sorted(path.name for path in (tmp_path / "csv").iterdir()) == ["totals.csv", "verdicts.csv"]
+    assert (tmp_path / "csv" / "verdicts.csv").read_text() == "the run before\n"
+    assert result.stdout.startswith("Totals\n") and "Spam" in result.stdout
+
+
+@pytest.mark.parametrize("option", ["--csv", "--html"])
+def test_a_link_planted_where_a_file_goes_is_replaced_never_followed(thehive_https, stats, tmp_path, option):
+    """A folder others may write in (/tmp/stats): the link would have the command overwrite, with its user's rights,
+    the file it names."""
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["alice@example.org"])])
+    folder = tmp_path / "shared"
+    folder.mkdir(mode=0o777)
+    victim = tmp_path / "victim"
+    victim.write_text("the admin's own file\n")
+    planted = folder / ("totals.csv" if option == "--csv" else "report.html")
+    planted.symlink_to(victim)
+
+    result = stats(hive.url, option, str(folder if option == "--csv" else planted))
+
+    assert result.returncode == 0, result.stderr
+    assert victim.read_text() == "the admin's own file\n"
+    assert not planted.is_symlink() and planted.stat().st_size > 0
+
+
+def test_the_files_name_reporters_and_are_readable_by_their_owner_alone(thehive_https, stats, tmp_path):
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["alice@example.org"])])
+
+    result = stats(hive.url, "--csv", str(tmp_path / "csv"), "--html", str(tmp_path / "report.html"))
+
+    assert result.returncode == 0, result.stderr
+    written = [tmp_path / "report.html", *(tmp_path / "csv").iterdir()]
+    assert len(written) == 8 and "alice@example.org" in (tmp_path / "csv" / "top_reporters.csv").read_text()
+    assert {oct(path.stat().st_mode & 0o777) for path in written} == {"0o600"}
+    assert oct((tmp_path / "csv").stat().st_mode & 0o777) == "0o700"
 
 
 @pytest.mark.parametrize(

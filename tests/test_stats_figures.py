@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from feedback.stats import charts
+from feedback.errors import CommandError
+from feedback.stats import charts, files
 from feedback.stats.decoding import page_decoded
 from feedback.stats.facts import case_facts
 from feedback.stats.page import page
@@ -253,3 +255,22 @@ def test_a_verdict_given_only_in_the_flat_field_values_is_read_from_a_decoded_pa
     [decoded] = page_decoded(body)
 
     assert case_facts(decoded, "phishFeedback", "Phishing report").verdict == "Spam"
+
+
+def test_a_file_that_cannot_be_moved_into_place_after_others_were_names_those_written(tmp_path, monkeypatch):
+    """A folder made where the page goes between the check and the move (the other files are in place by then)."""
+    table, page_path = tmp_path / "csv" / "totals.csv", tmp_path / "report.html"
+    real_replace = os.replace
+
+    def replace(source: str, target: str) -> None:
+        if target == str(page_path):
+            page_path.mkdir()
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(CommandError) as failure:
+        files.write({str(table): "measure,value\n", str(page_path): "<html></html>"})
+
+    assert str(failure.value) == f"{page_path} cannot be written (Is a directory); written before it: {table}."
+    assert table.read_text() == "measure,value\n"
+    assert [path.name for path in tmp_path.rglob(".*.part")] == []

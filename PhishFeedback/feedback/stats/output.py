@@ -1,8 +1,9 @@
-"""The statistics written out: a readable table, one JSON object, or a CSV file per table."""
+"""The statistics written out: a readable table, one JSON object, or a CSV file's text per table."""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import re
@@ -27,18 +28,16 @@ def as_json(stats: dict) -> str:
     return json.dumps(stats, indent=2) + "\n"
 
 
-def write_csv(stats: dict, folder: str) -> list[str]:
-    """One CSV file per table in `folder` (made if missing); the paths written."""
-    os.makedirs(folder, exist_ok=True)
-    written = []
+def csv_texts(stats: dict, folder: str) -> dict[str, str]:
+    """One CSV file's text per table, by its path in `folder`."""
+    texts = {}
     for table in tables(stats):
-        path = os.path.join(folder, f"{table.name}.csv")
-        with open(path, "w", encoding="utf-8", newline="") as file:
-            writer = csv.writer(file)
-            writer.writerow([_cell(name) for name in table.header])  # a verdict as written heads a column
-            writer.writerows([_cell(value) for value in row] for row in table.rows)
-        written.append(path)
-    return written
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow([_cell(name) for name in table.header])  # a verdict as written heads a column
+        writer.writerows([_cell(value) for value in row] for row in table.rows)
+        texts[os.path.join(folder, f"{table.name}.csv")] = text.getvalue()
+    return texts
 
 
 def _cell(value: object) -> object:

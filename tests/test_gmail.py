@@ -319,7 +319,7 @@ def test_a_redirect_from_the_token_endpoint_is_not_followed(make_transport, goog
     google_oauth.refusal = Reply(307, headers={"Location": "http://127.0.0.1:9/token"})
     with pytest.raises(
         Permanent,
-        match=r"answered with a redirect \(HTTP 307\) to http://127.0.0.1, which the responder does not follow",
+        match=r"answered with a redirect \(HTTP 307\) to http://127.0.0.1, which is never followed",
     ):
         send_all(make_transport(), ALICE)
 

@@ -217,9 +217,7 @@ def test_a_redirect_is_told_in_one_sentence_whatever_the_party(
     name, error = party(root, certificates.ca_pem, entra, google_oauth)
 
     towards = LOCATIONS[location]
-    assert (
-        f"{capital(name)} answered with a redirect (HTTP 307){towards}, which the responder does not follow." in error
-    )
+    assert f"{capital(name)} answered with a redirect (HTTP 307){towards}, which is never followed." in error
 
 
 def test_a_redirect_towards_a_host_that_holds_a_secret_names_it_as_written_for_the_scrubber_to_find():
@@ -229,7 +227,7 @@ def test_a_redirect_towards_a_host_that_holds_a_secret_names_it_as_written_for_t
 
     said = scrub(Redirected(302, {"Location": f"https://user@{secret}.evil.example:8443/x"}).told())
 
-    assert said.endswith(" to https://********.evil.example, which the responder does not follow")
+    assert said.endswith(" to https://********.evil.example, which is never followed")
 
 
 @pytest.mark.parametrize("party", EVERY_PARTY, ids=named)

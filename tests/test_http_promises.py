@@ -91,7 +91,7 @@ def test_a_renewal_redirected_elsewhere_ends_the_campaign_at_once_instead_of_bei
 
     reasons = [entry["reason"] for entry in result.output["full"]["failed"]]
     assert reasons, result.error
-    assert "outlived its OAuth2 token" in reasons[0] and "which the responder does not follow" in reasons[0]
+    assert "outlived its OAuth2 token" in reasons[0] and "which is never followed" in reasons[0]
     assert len(asked) == 2, "the redirected renewal was not asked again"
 
 
@@ -175,7 +175,7 @@ def test_a_renewal_google_redirects_ends_the_campaign_instead_of_being_tried_aga
     with pytest.raises(OAuthError) as final, transport.channel() as channel:
         channel.send(message("bob@example.org"), "bob@example.org")
 
-    assert "outlived its OAuth2 token" in str(final.value) and "which the responder does not follow" in str(final.value)
+    assert "outlived its OAuth2 token" in str(final.value) and "which is never followed" in str(final.value)
     assert gmail_api.recipients() == ["alice@example.org"]
 
 

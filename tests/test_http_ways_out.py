@@ -387,7 +387,7 @@ def test_a_redirect_is_not_followed_and_names_the_url_item(cortex, service):
     assert not result.success
     assert (
         f"{named(service)} answered with a redirect (HTTP 307) to https://elsewhere.example,"
-        " which the responder does not follow." in result.error
+        " which is never followed." in result.error
     )
     assert f"Check {service.url_item}" in result.error
     assert len(service.script) == 0 and service.took() == [], "nothing was tried again"
@@ -397,7 +397,7 @@ def test_a_redirect_to_a_host_written_with_terminal_controls_names_no_host(corte
     service.script.append(Reply(307, headers={"Location": "https://\x1bc\x07\x9b2J\x08evil.example/x"}))
     result = cortex(thehive4_case("Spam", [ALICE, BOB]), **service.items)
 
-    assert f"{named(service)} answered with a redirect (HTTP 307), which the responder does not follow" in result.error
+    assert f"{named(service)} answered with a redirect (HTTP 307), which is never followed" in result.error
     assert result.error.isprintable(), repr(result.error)
 
 

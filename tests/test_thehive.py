@@ -192,9 +192,7 @@ def test_a_thehive_that_redirects_is_an_error_and_the_key_goes_nowhere_else(cort
     result = cortex(thehive5_case("Spam", ()), **api)
 
     assert not result.success
-    assert (
-        "answered with a redirect (HTTP 307) to http://127.0.0.1, which the responder does not follow" in result.error
-    )
+    assert "answered with a redirect (HTTP 307) to http://127.0.0.1, which is never followed" in result.error
     assert "The API key goes to no other URL" in result.error
     assert [request.path for request, _ in thehive.log] == ["/api/v1/query"]
 

@@ -213,6 +213,20 @@ def test_a_proxy_login_from_the_environment_that_an_answer_quotes_is_masked(
     assert "Pr0xy" not in result.stdout + result.stderr and basic[8:] not in result.stdout + result.stderr
 
 
+def test_a_redirect_is_said_as_never_followed_and_the_key_kept_from_its_url(setup, thehive_https):
+    thehive_https.expect_request("/api/v1/status").respond_with_data(
+        "", status=302, headers={"Location": "https://sso.example.org/login?next=/api"}
+    )
+
+    result = setup(thehive_https.url_for("/").rstrip("/"))
+
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith(
+        f"thehive_setup: TheHive at {thehive_https.url_for('/').rstrip('/')} answered with a redirect (HTTP 302) to"
+        " https://sso.example.org, which is never followed. The API key goes to no other URL. Check --url"
+    )
+
+
 @pytest.mark.parametrize(
     "url_encoded",
     [

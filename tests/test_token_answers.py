@@ -41,9 +41,7 @@ def test_redirect_to_plain_http_is_refused_and_nothing_goes_there(cortex, smtp, 
     result = cortex(thehive4_case(), **oauth)
 
     assert not result.success
-    assert f"answered with a redirect (HTTP {status}) to http://127.0.0.1, which the responder does not follow" in (
-        result.error
-    )
+    assert f"answered with a redirect (HTTP {status}) to http://127.0.0.1, which is never followed" in (result.error)
     assert "oauth_token_url" in result.error
     assert plain_endpoint.log == []
     assert smtp.xoauth2_logins == [] and smtp.delivered == []

@@ -141,7 +141,7 @@ class Redirected(HttpFailure):
         self.status, self.headers = status, headers
 
     def told(self) -> str:
-        return f"answered with {self}{_towards(self.headers.get('Location'))}, which the responder does not follow"
+        return f"answered with {self}{_towards(self.headers.get('Location'))}, which is never followed"
 
 
 def _towards(location: str | None) -> str:

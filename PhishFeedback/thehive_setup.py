@@ -21,13 +21,17 @@ if getattr(sys.flags, "safe_path", False):
 
 from feedback.errors import CommandError
 from feedback.thehive.admin_api import AdminApi, terminal_safe
-from feedback.thehive.command_line import settings_from_options, started, thehive_parser
+from feedback.thehive.command_line import printed, settings_from_options, started, thehive_parser
 from feedback.thehive.dashboard import add_dashboard
 from feedback.thehive.field_setup import ROUTES, plan, read_fields
 from feedback.thehive.settings import TheHiveSettings
 
 # The whole command's time, whatever TheHive does; a reply trickled a byte at a time never trips a call's timeout.
 TIME_LIMIT = 120.0
+# Ctrl-C may come while a change is on its way: whether TheHive made it, a second run reads.
+INTERRUPTED = (
+    "stopped before it ended: run it again to see what TheHive has; it never makes the field or the dashboard twice."
+)
 
 
 def arguments() -> argparse.Namespace:
@@ -58,14 +62,22 @@ def _field_name(text: str) -> str:
 def main() -> int:
     options, apikey = started(__file__, arguments)
     try:
+        return _set_up(options, apikey)
+    except KeyboardInterrupt:
+        print(f"\nthehive_setup: {INTERRUPTED}", file=sys.stderr)
+        return 130
+
+
+def _set_up(options: argparse.Namespace, apikey: str) -> int:
+    try:
         settings = settings_from_options(options, apikey, "a TheHive admin")
         end = time.monotonic() + options.time_limit
-        print(terminal_safe(set_up(settings, options.field, options.time_limit)))
+        printed(terminal_safe(set_up(settings, options.field, options.time_limit)) + "\n")
     except CommandError as failure:
         return _failed(str(failure))
     if options.dashboard:
         try:
-            print(terminal_safe(add_dashboard(settings, options.field, options.time_limit, end)))
+            printed(terminal_safe(add_dashboard(settings, options.field, options.time_limit, end)) + "\n")
         except CommandError as failure:
             # Its "Nothing was changed" speaks of the dashboard alone: the field's step above may have changed TheHive.
             return _failed(f"the custom field is set up, as said above; the dashboard was not created: {failure}")

@@ -28,7 +28,7 @@ from feedback.stats.progress import Progress
 from feedback.stats.queries import WindowError, window
 from feedback.stats.reading import CaseApi, statistics
 from feedback.thehive.admin_api import terminal_safe
-from feedback.thehive.command_line import settings_from_options, started, thehive_parser
+from feedback.thehive.command_line import printed, settings_from_options, started, thehive_parser
 
 # The whole read's time: 100,000 cases take minutes; a TheHive that trickles its answers never ends.
 TIME_LIMIT = 3600.0
@@ -93,13 +93,7 @@ def _failed(progress: Progress, failure: Exception) -> int:
 
 
 def _print(stats: dict, options: argparse.Namespace) -> None:
-    try:
-        sys.stdout.write(as_json(stats) if options.json else as_text(stats))
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # Read by `head` or a pager that quit: what it did not want is not an error, and Python's own
-        # complaint at exit is kept off the terminal.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    printed(as_json(stats) if options.json else as_text(stats))
 
 
 def _files(stats: dict, options: argparse.Namespace) -> dict[str, str]:

@@ -41,6 +41,7 @@ class CustomFieldApi:
         # What GET /api/v1/status says TheHive's version is.
         self.version = VERSIONS[major]
         self.slow = 0.0  # seconds each answer takes
+        self.asked = 0  # the calls begun, answered or not
         self._ids = itertools.count(4096)
         server.expect_request("/api/v1/status").respond_with_handler(self._status)
         server.expect_request(FIELDS).respond_with_handler(self._answer)
@@ -64,11 +65,13 @@ class CustomFieldApi:
         return next(field for field in self.fields if field["name"] == name)
 
     def _status(self, request: Request) -> Response:
+        self.asked += 1
         time.sleep(self.slow)
         versions = {"Scalligraph": self.version, "TheHive": self.version, "Play": "2.8.x"}
         return _json(200, {"versions": versions, "connectors": {}, "config": {"authType": ["local", "key"]}})
 
     def _answer(self, request: Request) -> Response:
+        self.asked += 1
         time.sleep(self.slow)
         seen = f" (Authorization: {request.headers.get('Authorization')})" if self.echo else ""
         if self.echo_as:

@@ -678,6 +678,17 @@ def test_a_reader_that_stops_reading_the_output_is_no_error(thehive_https, thehi
     assert done.stderr == ""
 
 
+def test_a_verdict_beyond_ascii_is_printed_escaped_where_standard_output_is_not_utf8(thehive_https, stats, monkeypatch):
+    """A host in a C locale: an hour's read is printed, a character the terminal cannot show as an escape."""
+    hive = CaseSearch(thehive_https, "5", [case(1, "Légitime ✓", ["alice@example.org"])])
+    monkeypatch.setenv("PYTHONIOENCODING", "ascii")
+
+    result = stats(hive.url)
+
+    assert result.returncode == 0, result.stderr
+    assert "L\\xe9gitime \\u2713" in result.stdout and result.stderr == ""
+
+
 def test_ctrl_c_during_the_read_ends_with_a_sentence(thehive_https, thehive_ca):
     hive = CaseSearch(thehive_https, "5", generate(1200, seed=2))
     hive.slow = 2.0

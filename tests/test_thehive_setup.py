@@ -7,8 +7,10 @@ import functools
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -541,3 +543,49 @@ def test_a_field_named_alike_but_for_capitals_is_not_made_a_second_time(setup, h
 
     assert result.returncode == 1 and hive.writes == []
     assert "run this again with --field PhishFeedback" in result.stderr
+
+
+def test_a_field_option_beyond_ascii_is_printed_escaped_where_standard_output_is_not_utf8(setup, hive5, monkeypatch):
+    """A host in a Latin-1 or C locale: the sentence that quotes TheHive's options is printed, never a traceback."""
+    hive5.add("phishFeedback", options=["Légitime ✓"])
+    monkeypatch.setenv("PYTHONIOENCODING", "ascii")
+
+    result = setup(hive5.url)
+
+    assert result.returncode == 0, result.stderr
+    assert "L\\xe9gitime \\u2713" in result.stdout and result.stderr == ""
+    assert [method for method, _, _ in hive5.writes] == ["PATCH"]
+
+
+def test_a_reader_that_stops_reading_the_output_is_no_error(hive5, thehive_ca):
+    env = {**os.environ, "THEHIVE_APIKEY": API_KEY}
+    command = f"'{SCRIPT}' --url {hive5.url} --cacerts '{thehive_ca}' | true"
+
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", command], env=env, capture_output=True, text=True)
+
+    assert done.returncode == 0 and done.stderr == ""
+    assert hive5.field("phishFeedback")["options"] == list(VERDICTS)
+
+
+def test_ctrl_c_while_thehive_answers_ends_with_a_sentence_that_says_to_run_it_again(hive5, thehive_ca):
+    hive5.slow = 5.0
+    env = {**os.environ, "THEHIVE_APIKEY": API_KEY}
+    # As from a terminal: a shell that starts the suite in the background has its children ignore Ctrl-C.
+    process = subprocess.Popen(
+        [str(SCRIPT), "--url", hive5.url, "--cacerts", str(thehive_ca)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    while not hive5.asked:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+
+    assert process.returncode == 130 and out == ""
+    assert err.strip() == (
+        "thehive_setup: stopped before it ended: run it again to see what TheHive has; it never makes the field or"
+        " the dashboard twice."
+    )

@@ -37,11 +37,23 @@ def started(script: str, arguments: Callable[[], argparse.Namespace]) -> tuple[a
     """
     if not available():
         run_in_own_environment(script)
+    if hasattr(sys.stdout, "reconfigure"):  # a terminal or a pipe that is not UTF-8 (a Latin-1 locale): escapes
+        sys.stdout.reconfigure(errors="backslashreplace")
     sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)
     apikey = os.environ.get(ENVIRONMENT_KEY, "").strip()
     remember(apikey)
     remember_proxies(os.environ)  # HTTPS_PROXY's login, which a proxy's page may quote back
     return arguments(), apikey
+
+
+def printed(text: str) -> None:
+    """The text on standard output; nothing more where its reader quit (`head`, a pager, `| true`): what it did not
+    want is no error, and Python's own complaint at exit is kept off the terminal."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def thehive_parser(purpose: str, whose: str, time_limit: float) -> argparse.ArgumentParser:

@@ -156,3 +156,29 @@ def test_a_dashboard_of_the_title_that_is_not_the_one_asked_for_is_said_so_and_l
     assert result.returncode == 1
     assert says in result.stderr and "or delete it and run this again. Nothing was changed." in result.stderr
     assert dashboards.dashboards == [mine]
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "said"),
+    [
+        (503, '{"type": "ServiceUnavailable", "message": "restarting"}', "answered HTTP 503 to POST /api/dashboard"),
+        (200, "<html><body>Please log in</body></html>", "answered something other than JSON (HTTP 200)"),
+        (200, '{"data": [{"title": "Phishing reports by verdict"}]}', "did not answer the search of its dashboards"),
+    ],
+    ids=["server-error", "a-login-page", "an-object"],
+)
+def test_a_search_of_the_dashboards_that_lists_none_makes_none_and_never_says_a_change_may_have_been_made(
+    thehive_https, setup, status, body, said
+):
+    """The search only reads, though it is a POST; a dashboard it did not list may be there already."""
+    hive = CustomFieldApi(thehive_https, 4)
+    hive.add("phishFeedback", options=VERDICTS)
+    thehive_https.expect_request("/api/dashboard/_search", method="POST").respond_with_data(
+        body, status=status, content_type="text/html" if body.startswith("<") else "application/json"
+    )
+    dashboards = DashboardApi(thehive_https)
+
+    result = setup(hive.url, "--dashboard", "--organisation", "SOC")
+
+    assert result.returncode == 1 and dashboards.dashboards == []
+    assert said in result.stderr and "may have been made" not in result.stderr

@@ -95,13 +95,15 @@ class AdminApi:
         body: dict | None = None,
         parse: Callable[[bytes], object] | None = None,
         missing: str | None = None,
+        reads: bool = False,
     ) -> object:
         """TheHive's JSON answer (None for an empty one), or CommandError; `parse`, where given, decodes it instead of
         the class's own (thehive_stats.py keeps only what it reads of a page of cases); `missing`, what a 404 means
-        there."""
+        there; `reads`: a call whose method could change TheHive, but that only reads (a search)."""
         settings, where = self.settings, f"TheHive at {self.settings.url}"
+        reading = reads or method in self.reading
         if self.clock.out():
-            raise self._late(where, "GET")
+            raise self._late(where, True)
         timeout = timeout_within(settings.reach.timeout, self.clock.deadline)
         try:
             status, answer = send(
@@ -116,29 +118,29 @@ class AdminApi:
             )
         except CommandError as failure:
             if self.clock.out():  # the clock cut the connection: said as that, not as an unreachable TheHive
-                raise self._late(where, method) from None
-            if method in self.reading or not _sent(failure.__cause__):
+                raise self._late(where, reading) from None
+            if reading or not _sent(failure.__cause__):
                 raise
             if isinstance(failure.__cause__, Malformed) and 200 <= failure.__cause__.status < 300:
                 return None  # done: only the answer saying so is unreadable
             raise CommandError(f"{failure} {self.unfinished['write']}") from None
         if status == 404 and missing:
-            raise CommandError(f"{where} answered HTTP 404 to {method} {path}: {missing} {self._left(method)}")
+            raise CommandError(f"{where} answered HTTP 404 to {method} {path}: {missing} {self._left(reading)}")
         if status not in (200, 201, 204):
             # A server error to a change may come after TheHive made it (a proxy's 504 while TheHive works on).
-            unfinished = f" {self.unfinished['write']}" if status >= 500 and method not in self.reading else ""
+            unfinished = f" {self.unfinished['write']}" if status >= 500 and not reading else ""
             raise CommandError(f"{where} answered HTTP {status} to {method} {path}{_explained(answer)}.{unfinished}")
         return answer
 
-    def _late(self, where: str, method: str) -> CommandError:
+    def _late(self, where: str, reading: bool) -> CommandError:
         return CommandError(
             f"{where} did not finish answering within {self.limit:g} s, the time this command allows itself in all"
-            f" (--time-limit). Check TheHive and the way to it, or allow more with --time-limit. {self._left(method)}"
+            f" (--time-limit). Check TheHive and the way to it, or allow more with --time-limit. {self._left(reading)}"
         )
 
-    def _left(self, method: str) -> str:
+    def _left(self, reading: bool) -> str:
         """What a call cut short leaves: nothing changed after a read, a change maybe made after a write."""
-        return self.unfinished["read" if method in self.reading else "write"]
+        return self.unfinished["read" if reading else "write"]
 
 
 def _sent(cause: BaseException | None) -> bool:

@@ -30,6 +30,10 @@ IN_ADMIN_ORGANISATION = (
     " the phishing reports, and the key of a user of it who may manage its dashboards (an org-admin); the field is"
     " then read, not changed. Nothing was changed."
 )
+UNLISTED = (
+    "did not answer the search of its dashboards with a list, so the one this step makes may be there already. Check"
+    " that --url points at TheHive 4. Nothing was changed."
+)
 
 
 class DashboardApi(AdminApi):
@@ -71,8 +75,10 @@ def add_dashboard(settings: TheHiveSettings, field: str, limit: float, deadline:
         if isinstance(current, dict) and str(current.get("organisation", "")).lower() == "admin":
             raise CommandError(IN_ADMIN_ORGANISATION)
         # All the dashboards the user sees (a few), as TheHive's own list asks for them; the title is compared here.
-        found = api.call("POST", SEARCH, {})
-        named = [d for d in found if isinstance(d, dict) and d.get("title") == title] if isinstance(found, list) else []
+        found = api.call("POST", SEARCH, {}, reads=True)
+        if not isinstance(found, list):  # a dashboard it has may be in it: none is made twice
+            raise CommandError(f"TheHive at {settings.url} {UNLISTED}")
+        named = [d for d in found if isinstance(d, dict) and d.get("title") == title]
         if named:
             return _in_place(named, title, field)
         api.call("POST", ROUTE, creation(field))

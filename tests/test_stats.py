@@ -421,6 +421,23 @@ def test_a_thehive_that_does_not_page_is_stopped_with_a_sentence(version, fault,
     assert len(hive.requests) == asked
 
 
+@pytest.mark.parametrize("version", ["4.1", "5"])
+def test_a_count_past_what_one_run_reads_is_refused_before_any_page(version, thehive_https, stats):
+    """A TheHive whose count is wrong (10**15) and that answers fresh pages for ever would be read, and its reporters
+    kept in memory, until --time-limit."""
+    hive = CaseSearch(thehive_https, version, generate(20, seed=3))
+    hive.count_offset = 10**15
+
+    result = stats(hive.url)
+
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith(f"thehive_stats: TheHive at {hive.url} counted 1,000,000,000,000,0")
+    assert result.stderr.endswith(
+        " phishing-report cases, more than the 10,000,000 one run reads: narrow --since/--until. Nothing was counted.\n"
+    )
+    assert len(hive.requests) == 1  # the count alone
+
+
 def test_a_single_space_as_title_prefix_counts_every_case_as_the_responder_answers_every_title(thehive_https, stats):
     reports = generate(200, seed=9)
     hive = CaseSearch(thehive_https, "5", reports)

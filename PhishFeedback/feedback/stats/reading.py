@@ -31,6 +31,9 @@ ADVICE = replaced(
 )
 # Pages beyond TheHive's count: cases created while the read goes on.
 SLACK = 2
+# The most cases one run reads (hours of reading at a few thousand a second): a TheHive whose count is beyond it would
+# otherwise be read, and the reporters it names kept, until --time-limit.
+MOST_CASES = 10_000_000
 
 
 class CaseApi(AdminApi):
@@ -50,6 +53,11 @@ def statistics(
     count = counted(_ask(api, count_request(major, title_prefix, span)))
     if count is None:
         raise CommandError(f"TheHive at {api.settings.url} did not answer the count of cases with a number.")
+    if count > MOST_CASES:
+        raise CommandError(
+            f"TheHive at {api.settings.url} counted {count:,} phishing-report cases, more than the {MOST_CASES:,}"
+            " one run reads: narrow --since/--until. Nothing was counted."
+        )
     tally = Tally()
     holds, add = span.holds, tally.add
     for case in cases(api, major, title_prefix, span, count, progress):

@@ -334,6 +334,31 @@ def thehive_command(thehive_ca):
 
 
 @pytest.fixture
+def interrupted_command(thehive_ca):
+    """Runs one of the TheHive commands as from a terminal and presses Ctrl-C once `asked()` says it asked TheHive:
+    its exit code, standard output and standard error."""
+
+    def run(script: Path, url: str, asked) -> tuple[int, str, str]:
+        env = {**os.environ, "THEHIVE_APIKEY": API_KEY}
+        # As from a terminal: a shell that starts the suite in the background has its children ignore Ctrl-C.
+        process = subprocess.Popen(
+            [str(script), "--url", url, "--cacerts", str(thehive_ca)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        while not asked():
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+        return process.returncode, out, err
+
+    return run
+
+
+@pytest.fixture
 def stats(thehive_command):
     """Runs thehive_stats.py as an analyst would (`thehive_command`), given a few minutes for the largest reads."""
     return functools.partial(thehive_command, REPO / "PhishFeedback" / "thehive_stats.py", timeout=300)

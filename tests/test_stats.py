@@ -10,9 +10,7 @@ import csv
 import os
 import pty
 import re
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -706,26 +704,13 @@ def test_a_verdict_beyond_ascii_is_printed_escaped_where_standard_output_is_not_
     assert "L\\xe9gitime \\u2713" in result.stdout and result.stderr == ""
 
 
-def test_ctrl_c_during_the_read_ends_with_a_sentence(thehive_https, thehive_ca):
+def test_ctrl_c_during_the_read_ends_with_a_sentence(thehive_https, interrupted_command):
     hive = CaseSearch(thehive_https, "5", generate(1200, seed=2))
     hive.slow = 2.0
-    env = {**os.environ, "THEHIVE_APIKEY": API_KEY}
-    command = [str(SCRIPT), "--url", hive.url, "--cacerts", str(thehive_ca)]
-    # As from a terminal: a shell that starts the suite in the background has its children ignore Ctrl-C.
-    process = subprocess.Popen(
-        command,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    while not hive.requests:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=60)
 
-    assert process.returncode == 130
+    code, out, err = interrupted_command(SCRIPT, hive.url, lambda: hive.requests)
+
+    assert code == 130
     assert err.strip() == "thehive_stats: stopped before the end of the read; nothing was counted."
     assert out == ""
 

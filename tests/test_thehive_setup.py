@@ -7,10 +7,8 @@ import functools
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -567,24 +565,12 @@ def test_a_reader_that_stops_reading_the_output_is_no_error(hive5, thehive_ca):
     assert hive5.field("phishFeedback")["options"] == list(VERDICTS)
 
 
-def test_ctrl_c_while_thehive_answers_ends_with_a_sentence_that_says_to_run_it_again(hive5, thehive_ca):
+def test_ctrl_c_while_thehive_answers_ends_with_a_sentence_that_says_to_run_it_again(hive5, interrupted_command):
     hive5.slow = 5.0
-    env = {**os.environ, "THEHIVE_APIKEY": API_KEY}
-    # As from a terminal: a shell that starts the suite in the background has its children ignore Ctrl-C.
-    process = subprocess.Popen(
-        [str(SCRIPT), "--url", hive5.url, "--cacerts", str(thehive_ca)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    while not hive5.asked:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=60)
 
-    assert process.returncode == 130 and out == ""
+    code, out, err = interrupted_command(SCRIPT, hive5.url, lambda: hive5.asked)
+
+    assert code == 130 and out == ""
     assert err.strip() == (
         "thehive_setup: stopped before it ended: run it again to see what TheHive has; it never makes the field or"
         " the dashboard twice."

@@ -15,6 +15,7 @@ from feedback.tags import ACKNOWLEDGED, ACKNOWLEDGED_AT, UNSURE, notified_addres
 
 
 def with_records(report: Report, taken: list[str]) -> Report:
+    """The case as this job reads it: the records of the jobs before it among its tags, as if TheHive had added them."""
     return replaced(report, tags=(*report.tags, *taken)) if taken else report
 
 

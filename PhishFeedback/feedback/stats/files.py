@@ -18,7 +18,7 @@ from feedback.errors import CommandError
 def check(csv_folder: str | None, page: str | None) -> None:
     """Said before the read, which may take an hour: a file the figures could not be written to at its end."""
     if page and os.path.isdir(page):
-        raise unwritable(page, os.strerror(errno.EISDIR))
+        raise _unwritable(page, os.strerror(errno.EISDIR))
     wanted = [(page, os.path.dirname(os.path.abspath(page)), False)] if page else []
     if csv_folder:  # made if missing, with the folders above it: the nearest that exists must take it
         wanted.append((csv_folder, os.path.abspath(csv_folder), True))
@@ -27,11 +27,11 @@ def check(csv_folder: str | None, page: str | None) -> None:
         while not os.path.exists(nearest) and os.path.dirname(nearest) != nearest:
             nearest = os.path.dirname(nearest)
         if not os.path.isdir(nearest):  # a file where a folder must be
-            raise unwritable(path, os.strerror(errno.ENOTDIR))
+            raise _unwritable(path, os.strerror(errno.ENOTDIR))
         if nearest != folder and not made:
-            raise unwritable(path, os.strerror(errno.ENOENT))
+            raise _unwritable(path, os.strerror(errno.ENOENT))
         if not os.access(nearest, os.W_OK | os.X_OK):
-            raise unwritable(path, os.strerror(errno.EACCES))
+            raise _unwritable(path, os.strerror(errno.EACCES))
 
 
 def write(texts: dict[str, str]) -> list[str]:
@@ -58,9 +58,9 @@ def write(texts: dict[str, str]) -> list[str]:
             with contextlib.suppress(OSError):
                 os.remove(part)
         so = f"; written before it: {', '.join(moved)}" if moved else ", so none of the files was written"
-        raise unwritable(path, failure.strerror or type(failure).__name__, so) from None
+        raise _unwritable(path, failure.strerror or type(failure).__name__, so) from None
     return moved
 
 
-def unwritable(path: str, why: str, so: str = "") -> CommandError:
+def _unwritable(path: str, why: str, so: str = "") -> CommandError:
     return CommandError(f"{path} cannot be written ({why}){so}.")

@@ -23,6 +23,7 @@ AROUND = st.text(st.characters(blacklist_categories=["Cs"]), max_size=30)
         ("www.evil.example/reset", "www[.]evil[.]example/reset"),
         ("Mail ceo@evil.example.", "Mail ceo@evil[.]example."),
         ("Your host is 10.0.0.25, OK?", "Your host is 10[.]0[.]0[.]25, OK?"),
+        ("Sign in at 192.168.255.254 now", "Sign in at 192[.]168[.]255[.]254 now"),
         ("evil\u3002example and evil.\u0440\u0444", "evil[.]example and evil[.]\u0440\u0444"),
         ("www.paypal.xn--p1ai/login", "www[.]paypal[.]xn--p1ai/login"),
         ("evil.\u092d\u093e\u0930\u0924", "evil[.]\u092d\u093e\u0930\u0924"),

@@ -201,6 +201,15 @@ def test_a_subject_beyond_ascii_ends_its_header_line_with_crlf_as_smtp_requires(
     assert not delivered.message["Subject"].isascii()
 
 
+def test_a_subject_beyond_ascii_reaches_the_reporter_with_each_space_where_it_was(cortex, smtp):
+    # Folded by the email package, this one arrived as "…Ihre Rechnung ist  überfällig", two spaces before the umlaut.
+    reported = "Letzte Mahnung vor Kontosperrung heute: Ihre Rechnung ist überfällig"
+    result = cortex(thehive4_case("Spam", title=f"Phishing report: {reported}"), subject="Re: {reported_subject}")
+
+    assert result.success, result.error
+    assert smtp.delivered[0].message["Subject"] == f"Re: {reported}"
+
+
 # --- The logo -----------------------------------------------------------------------------------------
 
 

@@ -131,6 +131,21 @@ def test_dry_run_starts_a_new_transaction_when_the_server_takes_fewer_recipients
     ]
 
 
+def test_dry_run_says_a_reporter_whose_mailbox_is_full_would_be_tried_again_and_asks_the_others(certificates, smtp):
+    # 452 to the first RCPT TO of a transaction is about that reporter: only after another was taken does it say the
+    # transaction is full.
+    smtp.faults.refuse = {"alice@example.org": "452 4.2.2 <alice@example.org>: Mailbox full"}
+
+    check = check_within(smtp, certificates, 6, REPORTERS)
+
+    assert [(c.address, c.status) for c in check.checked] == [
+        ("alice@example.org", "deferred"),
+        ("bob@example.org", "accepted"),
+        ("carol@example.org", "accepted"),
+    ]
+    assert smtp.said.count("RCPT alice@example.org") == 1
+
+
 def test_dry_run_goes_on_over_a_new_session_when_the_server_ends_one_for_too_many_errors(cortex, smtp):
     smtp.faults.refuse = {
         a: UNKNOWN.replace("bob@", a.split("@")[0] + "@") for a in ("bob@example.org", "carol@example.org")

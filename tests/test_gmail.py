@@ -299,6 +299,7 @@ def test_a_key_google_no_longer_has_says_to_make_a_new_one(make_transport, googl
         ('{"type": "authorized_user", "client_id": "1", "refresh_token": "x"}', "of type 'authorized_user'"),
         ('{"client_email": "a@b.iam.gserviceaccount.com", "private_key": "MIIEvQ"}', "no private key in PEM"),
         ("[" * 100_000, "not a JSON object"),
+        ("[" * 60_000, "not a JSON object"),
     ],
 )
 def test_a_malformed_key_is_a_configuration_error_naming_the_item(make_transport, key, says):

@@ -280,6 +280,14 @@ def test_template_correction_replaces_every_shipped_correction(cortex, smtp, tol
     assert "It is Spam: &lt;script&gt;" in html
 
 
+def test_a_subject_override_leaves_the_correction_its_own_subject_that_says_it_corrects(cortex, smtp, told_legit):
+    subject = "Your report: {verdict}"
+    result = cortex(with_verdict(told_legit(subject=subject), "Phishing"), subject=subject)
+
+    assert result.success, result.error
+    assert parts(smtp.delivered[0])[0] == "Correction: phishing report feedback"
+
+
 def test_a_verdict_template_cannot_name_the_earlier_verdict(cortex, smtp):
     result = cortex(thehive4_case("Spam"), template_spam="It was {earlier_verdict}.")
 

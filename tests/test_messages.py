@@ -173,6 +173,7 @@ def test_override_of_one_verdict_leaves_the_others_built_in(cortex, smtp):
         ({"template_spam": "Hello {reporter!r}"}, "unknown placeholder {reporter}"),
         ({"template_spam": "Hello {reporter"}, "template in template_spam is malformed"),
         ({"subject": "About {0}"}, "subject uses the unknown placeholder {0}"),
+        ({"signature": "SOC {}"}, "signature uses the unknown placeholder {}"),
         # Of another message than this case's: found now, not by the first case that needs it.
         ({"template_phishing": "Hello {name}"}, "template_phishing uses the unknown placeholder {name}"),
         (

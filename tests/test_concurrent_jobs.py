@@ -23,9 +23,10 @@ from pathlib import Path
 import pytest
 from werkzeug import Response
 
-from feedback import case_journals
+from feedback import case_journals, recent_records
 from feedback.case import read_report
 from feedback.concurrent_jobs import take_turn
+from feedback.tags import verdict_tag
 from testkit.cases import another_case, thehive4_case, thehive40_case
 from testkit.cortex import (
     ACKNOWLEDGE_MANIFEST,
@@ -960,3 +961,25 @@ def test_a_job_stopped_after_its_wait_does_not_say_it_waited(tmp_path, job_confi
     assert stopped.error.startswith("Cortex stopped the job (its jobTimeout ran out) before any feedback"), (
         stopped.error
     )
+
+
+def test_a_later_job_whose_records_the_case_shows_keeps_the_others_no_longer_counted():
+    """The warning's time is when the records it counts count no more: a job after them whose records TheHive has
+    added already counts for nothing, and so sets no later time."""
+    now = time.time()
+    bob_told = verdict_tag("bob@example.org", "Spam", datetime.fromtimestamp(now - 60, timezone.utc))
+    case = thehive4_case("Spam", ["alice@example.org", "bob@example.org"])
+    case["tags"] = [*case["tags"], bob_told]
+    report = read_report(case, "thehive:case", "phishFeedback", "Phishing report")
+    lines = [
+        ["earlier", now - 600, "feedback_sent:alice@example.org"],
+        ["earlier", now - 600, None],
+        ["later", now - 60, bob_told],
+        ["later", now - 60, "feedback_sent:bob@example.org"],
+        ["later", now - 60, None],
+    ]
+
+    found, named, until = recent_records.taken(report, lines)
+
+    assert (found, named) == (["feedback_sent:alice@example.org"], {"alice@example.org"})
+    assert until - now == pytest.approx(case_journals.RECENT - 600, abs=1)

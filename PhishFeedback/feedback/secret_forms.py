@@ -177,13 +177,13 @@ def configured_url_credentials(config: dict) -> list[str]:
 
 def environment_proxy_credentials(environment: Mapping[str, str]) -> list[str]:
     """The credentials of the proxies an environment names (HTTPS_PROXY, https_proxy, ALL_PROXY…), which the HTTP
-    client takes where nothing else names one; written with or without a scheme, as urllib and requests take them."""
-    proxies = [
-        value if "://" in value else f"http://{value}"
+    client takes where nothing else names one: read as Cortex's `proxy` object is."""
+    proxies = {
+        name: value
         for name, value in environment.items()
-        if name.lower().endswith("_proxy") and name.lower() != "no_proxy" and "@" in value
-    ]
-    return [form for url in proxies for form in (*url_credentials(url), *typed_url_credentials(url))]
+        if name.lower().endswith("_proxy") and name.lower() != "no_proxy"  # NO_PROXY holds host names
+    }
+    return configured_url_credentials({"proxy": proxies})
 
 
 def _b64(data: bytes) -> str:

@@ -13,6 +13,7 @@ from feedback.shapes import replaced
 from feedback.transports import transport_for
 from feedback.way_out import Transport
 from testkit.cases import thehive4_case
+from testkit.cortex import modules_loaded_by, write_job
 from testkit.secret_forms import leaked
 
 PEM_LINES = [base64.b64encode(bytes([i]) * 48).decode() for i in range(1, 6)]
@@ -117,3 +118,16 @@ def test_each_way_out_offers_the_whole_contract_of_a_transport(way_out_items, jo
     assert "advice" in vars(type(transport)), "its own words for what to check when nothing went out"
     assert transport.name and transport.sent_record and transport.reach is settings.way_out.reach
     assert callable(transport.channel) and callable(transport.check)
+
+
+def test_a_smtp_job_loads_no_module_of_the_other_ways_out(smtp, job_config, tmp_path):
+    """Cortex starts a process per click: a way out's modules are for the jobs that take it (docs/performance.md).
+    SMTP's OAuth2 login reads Microsoft's items, its only part a SMTP job needs."""
+    job = write_job(tmp_path, thehive4_case("Spam"), job_config())
+
+    loaded = modules_loaded_by(job, ("feedback",))
+
+    assert [m for m in loaded if m.startswith(("feedback.google", "feedback.microsoft."))] == [
+        "feedback.microsoft.settings"
+    ]
+    assert smtp.recipients() == ["alice@example.org"]

@@ -15,7 +15,6 @@ from email.utils import getaddresses
 
 from feedback.addresses import AddressError, ascii_domain, is_domain, mailbox, parse_address
 from feedback.flavours import TEMPLATE_ITEMS, read_flavour, read_language_item
-from feedback.google.settings import GmailSettings, gmail_settings
 from feedback.items import WHERE, ConfigError, Items
 from feedback.logo import read_logo
 from feedback.message_settings import MessageSettings
@@ -23,7 +22,7 @@ from feedback.microsoft.settings import GraphSettings, graph_settings
 from feedback.pacing import TIME_BUDGET_SHARE, Limits
 from feedback.placeholders import check_overrides
 from feedback.plan import Audience
-from feedback.reach import read_reach
+from feedback.reach import Reach, read_reach
 from feedback.redaction import shortened
 from feedback.reporter_languages import read_reporter_languages
 from feedback.shapes import shape
@@ -31,8 +30,22 @@ from feedback.shown_text import printable
 from feedback.smtp.settings import SmtpSettings, smtp_settings
 from feedback.thehive.settings import TheHiveSettings, thehive_settings
 
+# Without importing typing, which a plain job never needs (docs/performance.md).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from feedback.google.settings import GmailSettings
+
+
+def _gmail_settings(items: Items, reach: Reach) -> GmailSettings:
+    """Google's reader, imported by the jobs that take the Gmail API alone: every other job would load its modules for
+    nothing (SMTP's OAuth2 login shares Microsoft's, which Graph's reader is one of)."""
+    from feedback.google.settings import gmail_settings
+
+    return gmail_settings(items, reach)
+
+
 # How messages leave (docs/graph.md): SMTP, Microsoft Graph's sendMail, the Gmail API's messages.send.
-WAYS_OUT = {"smtp": smtp_settings, "graph": graph_settings, "gmail": gmail_settings}
+WAYS_OUT = {"smtp": smtp_settings, "graph": graph_settings, "gmail": _gmail_settings}
 
 
 @shape

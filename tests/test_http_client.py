@@ -29,6 +29,7 @@ from feedback.microsoft.settings import GraphSettings, OAuthSettings
 from feedback.microsoft.token import request_token as entra_token
 from feedback.reach import Reach
 from feedback.redaction import remember, scrub
+from feedback.settings import WAYS_OUT
 from feedback.thehive.observables_api import TheHiveError, TheHiveShare, fetch_observables
 from feedback.thehive.settings import TheHiveSettings
 from feedback.tokens import OAuthError, endpoint_shown
@@ -148,6 +149,8 @@ def deadlines(timeout: float) -> tuple[float, float]:
     return deadline, timeout_within(timeout, deadline)
 
 
+# The mail services, by their `delivery` value, beside the other parties the responder and its commands reach.
+WAYS_OUT_PARTIES = {"graph": graph, "gmail": gmail_api}
 EVERY_PARTY = [entra_endpoint, graph, google_endpoint, gmail_api, mailbox_settings, thehive]
 # The parties that read a body that is no JSON (or JSON too deep) beside a success as no answer of theirs, and
 # say so in their own sentence: the mail APIs, whose 2xx says whether a message went.
@@ -156,6 +159,11 @@ JSON_READERS = [entra_endpoint, google_endpoint, mailbox_settings, thehive]
 
 def named(party) -> str:
     return party.__name__
+
+
+def test_every_way_out_but_smtp_is_among_the_parties():
+    assert sorted(WAYS_OUT_PARTIES) == sorted(set(WAYS_OUT) - {"smtp"})
+    assert set(WAYS_OUT_PARTIES.values()) <= set(EVERY_PARTY)
 
 
 def capital(name: str) -> str:

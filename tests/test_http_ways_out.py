@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from feedback.settings import WAYS_OUT
 from feedback.unreached import DeliveryError
 from testkit.cases import thehive4_case
 from testkit.cortex import ACKNOWLEDGE_MANIFEST, MANIFEST, apply_operations, finish_job, start_job, write_job
@@ -33,6 +34,7 @@ class Service:
     """One loopback HTTP way out, as these tests need it."""
 
     name: str  # how the analyst's sentences name it
+    sent_record: str  # where the analyst sees what it took
     url_item: str  # the item that names its URL
     items: dict  # the configuration items of a job through it
     elsewhere: Callable[[str], dict]  # those items with the service's URL moved to this one
@@ -48,6 +50,7 @@ def graph_service(request) -> Service:
     graph = request.getfixturevalue("graph")
     return Service(
         name=f"Microsoft Graph at {graph.url}",
+        sent_record="the Sent Items of soc@example.org",
         url_item="graph_url",
         items=(items := request.getfixturevalue("graph_items")),
         # The token's scope stays the loopback Entra ID's, which takes that of the service's own URL.
@@ -66,6 +69,7 @@ def gmail_service(request) -> Service:
     words = "The service is currently unavailable."
     return Service(
         name=f"the Gmail API at {gmail.url}",
+        sent_record="the Sent folder of soc@example.org",
         url_item="gmail_url",
         items=(items := request.getfixturevalue("gmail_items")),
         elsewhere=lambda url: {**items, "gmail_url": url},
@@ -78,9 +82,17 @@ def gmail_service(request) -> Service:
     )
 
 
-@pytest.fixture(params=[graph_service, gmail_service], ids=["graph", "gmail"])
+# Each HTTP way out, by its `delivery` value.
+SERVICES = {"graph": graph_service, "gmail": gmail_service}
+
+
+@pytest.fixture(params=sorted(SERVICES))
 def service(request) -> Service:
-    return request.param(request)
+    return SERVICES[request.param](request)
+
+
+def test_every_way_out_but_smtp_keeps_these_promises():
+    assert sorted(SERVICES) == sorted(set(WAYS_OUT) - {"smtp"})
 
 
 def named(service: Service) -> str:
@@ -185,7 +197,7 @@ def test_no_answer_after_the_message_went_is_neither_counted_as_sent_nor_sent_ag
     assert notified(result) == [BOB] and failed(result) == {}
     assert unsure(result)[ALICE].startswith(
         f"{named(service)} had the whole message but did not answer within 1 s: it may have gone out all the same,"
-        " and is neither counted as sent nor sent again in this job. Look in the S"
+        f" and is neither counted as sent nor sent again in this job. Look in {service.sent_record} before"
     )
     assert "1 may have been reached: alice@example.org" in result.output["full"]["message"]
     assert "it retries only those" not in result.output["full"]["message"]

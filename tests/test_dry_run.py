@@ -165,6 +165,26 @@ def test_dry_run_goes_on_over_a_new_session_when_the_server_ends_one_for_too_man
     assert smtp.said.count("RCPT dave@example.org") == 2
 
 
+def test_a_dry_run_the_server_leaves_half_way_keeps_the_answers_it_had(cortex, smtp):
+    """The server shuts down once it answered about some reporters, and stays down: the dry run reports what it
+    learnt of those, and the others as not checked for the server's reply, not that it could open no session."""
+    down = "421 4.3.2 Service shutting down, try again later"
+    smtp.faults.refuse = {"carol@example.org": down}
+    smtp.faults.ehlo = lambda lines, tls: [down] if "RCPT carol@example.org" in smtp.said else lines
+    result = cortex(thehive4_case("Spam", REPORTERS), dry_run=True, smtp_retries=1)
+
+    assert result.success, result.error
+    assert statuses(result) == {
+        "alice@example.org": "accepted",
+        "bob@example.org": "accepted",
+        "carol@example.org": "not checked",
+    }
+    message = result.output["full"]["message"]
+    assert "would accept 2 of the 3 reporter(s)" in message and "not checked: carol@example.org" in message
+    assert down in message
+    assert len(smtp.ehlo_names) > 2 and smtp.delivered == []  # sessions were tried again after it went down
+
+
 def check_within(smtp, certificates, seconds: float, reporters: list[str], **items):
     """The dry run's check in-process, with `seconds` of time budget left: a job's smallest is 48 s."""
     config = cortex_config({"from": "soc@example.org", "smtp_host": smtp.host, "smtp_port": smtp.port, **items})

@@ -306,7 +306,9 @@ def test_graph_waits_what_retry_after_says_in_seconds_or_as_a_date(graph):
 
 
 @pytest.mark.parametrize(
-    ("retry_after", "after"), [("²", None), ("soon", None), ("9" * 400, 86400.0)], ids=["superscript", "word", "huge"]
+    ("retry_after", "after"),
+    [("²", None), ("soon", None), ("9" * 400, 86400.0), ("Thu, 01 Jan 2015 00:00:00 +99999999999999999999", None)],
+    ids=["superscript", "word", "huge", "zone-past-any-offset"],
 )
 def test_a_retry_after_graph_cannot_mean_is_the_back_off_or_a_day_at_most(graph, retry_after, after):
     answer = graph_transport(graph).answer(throttled(retry_after), CAMPAIGN[0])

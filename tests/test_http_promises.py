@@ -109,6 +109,29 @@ def test_a_renewal_answered_past_a_megabyte_ends_the_campaign_at_once_instead_of
     assert len(asked) == 2, "the renewal was not asked again"
 
 
+def test_a_renewal_whose_certificate_cannot_be_verified_ends_the_campaign_at_once_instead_of_being_tried_again(
+    cortex, graph, entra, graph_items, certificates
+):
+    """A certificate the job does not trust (a TLS-inspecting proxy put on the way meanwhile, say) is no passing
+    trouble: another try meets the same certificate."""
+    issue_short_lived_tokens(entra, graph, lifetime=2.5)
+    first = entra.handlers[0].request_handler
+    another_ca = type(certificates)()
+
+    def answer_then_show_another_certificate(request):
+        another_ca.server.configure_cert(entra.ssl_context)  # to the connections that come next
+        return first(request)
+
+    entra.clear()
+    entra.expect_request(TOKEN_PATH).respond_with_handler(answer_then_show_another_certificate)
+    result = cortex(thehive4_case("Spam", REPORTERS), **graph_items, smtp_max_per_minute=60, smtp_retries=2)
+
+    reasons = [entry["reason"] for entry in result.output["full"]["failed"]]
+    assert reasons, result.error
+    assert "outlived its OAuth2 token" in reasons[0] and "could not be verified" in reasons[0]
+    assert "Attempts" not in reasons[0], "the renewal was tried again"
+
+
 def gmail_transport(google_oauth, gmail_api, certificates) -> GmailTransport:
     reach = Reach(certificates.ca_pem, {}, 5)
     settings = GmailSettings(read_key(json.dumps(google_oauth.key())), gmail_api.url, reach)

@@ -7,6 +7,7 @@ import functools
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -268,6 +269,26 @@ def test_a_server_error_to_the_create_says_the_field_may_have_been_made(setup, h
     assert f"answered HTTP {status} to POST" in result.stderr
     assert result.stderr.rstrip().endswith("The change may have been made: run the command again to see.")
     assert [field["name"] for field in hive.fields] == ["phishFeedback"]
+
+
+def test_a_create_whose_connection_thehive_refused_does_not_say_the_field_may_have_been_made(
+    setup, hive, thehive_https
+):
+    """TheHive stopped after the script read its fields: the create never reached it, so nothing was changed."""
+    [fields] = [handler for handler in thehive_https.handlers if handler.request_handler == hive._answer]
+    listed = fields.request_handler
+
+    def list_then_stop(request):
+        if request.method == "GET":
+            thehive_https.server.socket.shutdown(socket.SHUT_RDWR)  # the next connection is refused
+        return listed(request)
+
+    fields.request_handler = list_then_stop
+    result = setup(hive.url)
+
+    assert result.returncode == 1
+    assert "could not be reached (the connection was refused)" in result.stderr
+    assert "may have been made" not in result.stderr and hive.writes == []
 
 
 def test_a_create_answered_with_an_unreadable_success_is_done(setup, hive):

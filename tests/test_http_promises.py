@@ -132,6 +132,28 @@ def test_a_renewal_whose_certificate_cannot_be_verified_ends_the_campaign_at_onc
     assert "Attempts" not in reasons[0], "the renewal was tried again"
 
 
+def test_a_renewal_whose_tls_handshake_fails_ends_the_campaign_at_once_instead_of_being_tried_again(
+    cortex, graph, entra, graph_items
+):
+    """TLS that fails for another reason than the certificate (a server at that address that refuses every handshake,
+    or speaks no TLS) is no passing trouble: another try meets the same server."""
+    issue_short_lived_tokens(entra, graph, lifetime=2.5)
+    first = entra.handlers[0].request_handler
+
+    def answer_then_refuse_every_handshake(request):
+        entra.ssl_context.sni_callback = lambda *_: ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE  # the next connections
+        return first(request)
+
+    entra.clear()
+    entra.expect_request(TOKEN_PATH).respond_with_handler(answer_then_refuse_every_handshake)
+    result = cortex(thehive4_case("Spam", REPORTERS), **graph_items, smtp_max_per_minute=60, smtp_retries=2)
+
+    reasons = [entry["reason"] for entry in result.output["full"]["failed"]]
+    assert reasons, result.error
+    assert "outlived its OAuth2 token" in reasons[0] and "TLS failed" in reasons[0]
+    assert "Attempts" not in reasons[0], "the renewal was tried again"
+
+
 def gmail_transport(google_oauth, gmail_api, certificates) -> GmailTransport:
     reach = Reach(certificates.ca_pem, {}, 5)
     settings = GmailSettings(read_key(json.dumps(google_oauth.key())), gmail_api.url, reach)

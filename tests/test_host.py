@@ -8,11 +8,15 @@ import shutil
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from testkit.cases import thehive4_case, thehive5_case
-from testkit.cortex import REPO, finish_job, start_job, write_job
+from testkit.cortex import REPO, finish_job, run_job, start_job, write_job
+from testkit.http_faults import CUT_SHORT
+from testkit.records import notified
 
 TITLE = "Phishing report: Facture impayée"
 # A Python that reads the input in ASCII: the C locale without the UTF-8 mode Python turns on there by itself.
@@ -105,3 +109,73 @@ def test_the_report_is_as_readable_as_the_hosts_umask_makes_new_files(tmp_path, 
 
     assert result.success, result.error
     assert (folder / "output" / "output.json").stat().st_mode & 0o777 == probe.stat().st_mode & 0o777
+
+
+@pytest.fixture(scope="session")
+def urllib3_1_python(tmp_path_factory) -> Path:
+    """The folder of a python3 whose requests sits on urllib3 1.x, as on a Debian 11 or 12 host whose Cortex runs the
+    system's Python with Debian's python3-requests: the responder's requirements, urllib3 held below 2."""
+    venv = tmp_path_factory.mktemp("urllib3-1") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    requirements = REPO / "PhishFeedback" / "requirements.txt"
+    install = [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", "-r", str(requirements)]
+    subprocess.run([*install, "urllib3<2"], check=True)
+    return venv / "bin"
+
+
+@pytest.mark.slow
+def test_a_host_whose_requests_sits_on_urllib3_1_reaches_thehive_at_an_ip_address(
+    urllib3_1_python, tmp_path, job_config, smtp, thehive_tls
+):
+    """urllib3 1.x wraps a connection to an IP address without its name, which a context that checks names refuses:
+    every request to TheHive at https://10.0.0.5 ended the job as a bug."""
+    url = thehive_tls.url_for("/").rstrip("/")
+    config = job_config(thehive_url=url, thehive_apikey="hive-key")
+    result = run_job(tmp_path, thehive5_case("Spam", ()), config, python_dir=urllib3_1_python)
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["bob@example.org"]
+    assert installed_urllib3(urllib3_1_python).startswith("1.")
+
+
+def test_a_host_whose_requests_sits_on_urllib3_1_still_refuses_a_certificate_for_another_name(
+    urllib3_1_python, tmp_path, job_config, smtp, certificates
+):
+    elsewhere = certificates.server_context(certificates.ca.issue_cert("thehive.example.org"))
+    thehive = HTTPServer(host="127.0.0.1", ssl_context=elsewhere)
+    thehive.start()
+    try:
+        url = thehive.url_for("/").rstrip("/")
+        config = job_config(thehive_url=url, thehive_apikey="hive-key")
+        result = run_job(tmp_path, thehive5_case("Spam", ()), config, python_dir=urllib3_1_python)
+        asked = thehive.log
+    finally:
+        thehive.stop()
+
+    assert not result.success
+    assert f"The certificate of TheHive at {url} could not be verified" in result.error
+    assert asked == [] and smtp.delivered == []
+
+
+def test_a_host_whose_requests_sits_on_urllib3_1_counts_a_message_whose_answer_broke_off_as_sent_once(
+    urllib3_1_python, tmp_path, job_config, graph, graph_items
+):
+    """urllib3 1.x ends a body shorter than its Content-Length without a word: Graph's 202 cut short read as another
+    party's page, the message it took was said unsent, and the next run would mail that reporter again."""
+    graph.script.append(CUT_SHORT)
+    case = thehive4_case("Spam", ["alice@example.org", "bob@example.org"])
+    result = run_job(tmp_path, case, job_config(**graph_items), python_dir=urllib3_1_python)
+
+    assert result.success, result.error
+    assert notified(result) == ["alice@example.org", "bob@example.org"]
+    assert [str(to) for to in graph.recipients()] == ["alice@example.org", "bob@example.org"]
+
+
+def installed_urllib3(python: Path) -> str:
+    done = subprocess.run(
+        [str(python / "python3"), "-c", "import urllib3; print(urllib3.__version__)"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip()

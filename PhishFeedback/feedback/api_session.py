@@ -49,9 +49,14 @@ def open_session(
     """A requests.Session trusting `context`, through `proxies` (else the environment's), retrying as `retry`
     (a urllib3 Retry) says; with a `clock`, each socket it opens is known to it."""
     import requests
+    import urllib3
     from requests.adapters import HTTPAdapter
     from requests.utils import get_environ_proxies
 
+    if urllib3.__version__.startswith("1."):
+        from feedback.trust import names_matched_by_urllib3
+
+        context = names_matched_by_urllib3(context)
     pools = _clocked_pools(clock) if clock is not None else {}
 
     class Adapter(HTTPAdapter):
@@ -233,4 +238,6 @@ def requested(
     if more:
         response.close()
         raise TooLarge(response.status_code, response.headers, limit)
+    if getattr(response.raw, "length_remaining", None):  # urllib3 1.x ends a body its Content-Length says is cut short
+        raise CutShort(response.status_code, response.headers, "IncompleteRead")  # without a word, as if whole
     return response.status_code, response.headers, body

@@ -198,6 +198,10 @@ def tls_failure(failure: BaseException) -> HttpFailure:
     `https://` address where the server speaks plain HTTP: TheHive's own port 9000, say)."""
     if _cause(failure, ssl.SSLCertVerificationError) is not None:
         return Untrusted(verify_message(failure))
+    # urllib3 1.x matches the host name itself (feedback/trust.py), and says a mismatch in a ValueError of its own.
+    mismatch = _cause(failure, ValueError)
+    if type(mismatch).__name__ == "CertificateError":
+        return Untrusted(str(mismatch))
     why = getattr(_cause(failure, ssl.SSLError), "reason", None) or type(failure).__name__
     hint = (
         "; nothing speaks HTTPS at that address: check the URL's scheme and port"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import socket
 import ssl
 
+from feedback import older_urllib3
 from feedback.alarm import Clock
 from feedback.bounded_json import read_size, within
 from feedback.http_failures import (
@@ -49,14 +50,11 @@ def open_session(
     """A requests.Session trusting `context`, through `proxies` (else the environment's), retrying as `retry`
     (a urllib3 Retry) says; with a `clock`, each socket it opens is known to it."""
     import requests
-    import urllib3
     from requests.adapters import HTTPAdapter
     from requests.utils import get_environ_proxies
 
-    if urllib3.__version__.startswith("1."):
-        from feedback.trust import names_matched_by_urllib3
-
-        context = names_matched_by_urllib3(context)
+    if _urllib3_1():
+        context = older_urllib3.names_left_to_it(context)
     pools = _clocked_pools(clock) if clock is not None else {}
 
     class Adapter(HTTPAdapter):
@@ -232,12 +230,19 @@ def requested(
         response.close()
         return response.status_code, response.headers, b""
     try:
-        body, more = within(response.iter_content(read_size(response.headers, limit)), limit)
+        body, more = within(response.iter_content(read_size(response.headers, limit, _urllib3_1())), limit)
     except (requests.RequestException, OSError) as failure:
         raise CutShort(response.status_code, response.headers, type(failure).__name__) from None
     if more:
         response.close()
         raise TooLarge(response.status_code, response.headers, limit)
-    if getattr(response.raw, "length_remaining", None):  # urllib3 1.x ends a body its Content-Length says is cut short
-        raise CutShort(response.status_code, response.headers, "IncompleteRead")  # without a word, as if whole
+    if getattr(response.raw, "length_remaining", None):  # a body cut short, which urllib3 1.x hands over as if whole
+        raise CutShort(response.status_code, response.headers, "IncompleteRead")
     return response.status_code, response.headers, body
+
+
+def _urllib3_1() -> bool:
+    """Whether requests sits on urllib3 1.x, whose ways feedback/older_urllib3.py meets."""
+    import urllib3
+
+    return urllib3.__version__.startswith("1.")

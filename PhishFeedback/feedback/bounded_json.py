@@ -23,16 +23,19 @@ class PastBound(ValueError):
     """The answer nests deeper than the responder reads: the client's `Malformed`, whoever decoded it."""
 
 
-def read_size(headers: Mapping[str, str], largest: int) -> int:
+def read_size(headers: Mapping[str, str], largest: int, whole_inflation: bool = False) -> int:
     """How much to ask for at each read of a body: a body whose length is said, uncompressed and within the bound,
     all at once. That makes one new buffer, where reads of a fixed size each made one and `within` joined them into
     another: memory the system hands out afresh for every page of TheHive's cases (a megabyte each, of which the
-    statistics read hundreds: a tenth of their CPU). Any other body in reads of 256 KiB."""
+    statistics read hundreds: a tenth of their CPU). Any other body in reads of 256 KiB; a compressed one where a
+    read inflates all it brings (`whole_inflation`: urllib3 1.x, where 256 KiB of gzip may be 256 MB, when urllib3 2
+    stops at the size asked for) in reads of 16 KiB, which inflate to 16 MB at most."""
     length = headers.get("Content-Length", "")
-    if length.isascii() and length.isdigit() and len(length) < 10 and not headers.get("Content-Encoding"):
+    compressed = headers.get("Content-Encoding")
+    if length.isascii() and length.isdigit() and len(length) < 10 and not compressed:
         if 0 < int(length) <= largest:
             return int(length)
-    return 1 << 18
+    return 1 << 14 if compressed and whole_inflation else 1 << 18
 
 
 def within(chunks: Iterable[bytes], largest: int) -> tuple[bytes, bool]:

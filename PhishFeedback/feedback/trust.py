@@ -106,25 +106,3 @@ def _hashed(directory: str) -> bool:
 
 def _hash_name(name: str) -> bool:
     return len(name) > 9 and name[8] == "." and name[9:].isdigit() and HEX.issuperset(name[:8])
-
-
-@lru_cache(maxsize=4)
-def names_matched_by_urllib3(context: ssl.SSLContext) -> ssl.SSLContext:
-    """The same trust, the host name left for urllib3 1.x to match (it does so itself, IP addresses included).
-
-    urllib3 1.x, which requests still takes and Debian 12 ships, wraps a connection to an IP address (TheHive at
-    https://10.0.0.5) without its name, which a context that checks names refuses with a ValueError: every request
-    to such a host would end the job as a bug. Only jobs on urllib3 1.x pay for this second context.
-    """
-    twin = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    twin.check_hostname = False
-    twin.verify_mode = ssl.CERT_REQUIRED
-    twin.verify_flags = context.verify_flags
-    twin.minimum_version = context.minimum_version
-    directory, _ = system_store()
-    if directory:  # read lazily, as the context's own
-        twin.load_verify_locations(capath=directory)
-    loaded = context.get_ca_certs(binary_form=True)  # cacerts, and the system's bundle where it was read whole
-    if loaded:
-        twin.load_verify_locations(cadata=b"".join(loaded))
-    return twin

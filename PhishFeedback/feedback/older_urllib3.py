@@ -1,0 +1,34 @@
+"""What a job meets where requests sits on urllib3 1.x, as Debian 11's and 12's python3-requests do (a Cortex that
+runs the system's Python has them), and urllib3 2 does otherwise; feedback/api_session.py, which alone imports
+urllib3, asks here.
+
+urllib3 1.x hands a connection to an IP address (TheHive at https://10.0.0.5) to OpenSSL without its name, which a
+context that checks names refuses with a ValueError, and matches the name itself where the context does not. It
+also inflates all that a read brings (feedback/bounded_json.py `read_size`), and ends a body shorter than its
+Content-Length without a word (api_session.py `requested`).
+"""
+
+from __future__ import annotations
+
+import ssl
+from functools import lru_cache
+
+from feedback.trust import system_store
+
+
+@lru_cache(maxsize=4)
+def names_left_to_it(context: ssl.SSLContext) -> ssl.SSLContext:
+    """The context's trust, the host name left for urllib3 to match (IP addresses included, as OpenSSL would): a
+    certificate for another name is refused all the same."""
+    twin = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    twin.check_hostname = False
+    twin.verify_mode = ssl.CERT_REQUIRED
+    twin.verify_flags = context.verify_flags
+    twin.minimum_version = context.minimum_version
+    directory, _ = system_store()
+    if directory:  # read lazily, as the context's own
+        twin.load_verify_locations(capath=directory)
+    loaded = context.get_ca_certs(binary_form=True)  # cacerts, and the system's bundle where it was read whole
+    if loaded:
+        twin.load_verify_locations(cadata=b"".join(loaded))
+    return twin

@@ -53,7 +53,7 @@ def open_session(
     from requests.adapters import HTTPAdapter
     from requests.utils import get_environ_proxies
 
-    if _urllib3_1():
+    if _urllib3_before((2,)):
         context = older_urllib3.names_left_to_it(context)
     pools = _clocked_pools(clock) if clock is not None else {}
 
@@ -230,7 +230,7 @@ def requested(
         response.close()
         return response.status_code, response.headers, b""
     try:
-        body, more = within(response.iter_content(read_size(response.headers, limit, _urllib3_1())), limit)
+        body, more = within(response.iter_content(read_size(response.headers, limit, _urllib3_before((2, 6)))), limit)
     except (requests.RequestException, OSError) as failure:
         raise CutShort(response.status_code, response.headers, type(failure).__name__) from None
     if more:
@@ -241,8 +241,8 @@ def requested(
     return response.status_code, response.headers, body
 
 
-def _urllib3_1() -> bool:
-    """Whether requests sits on urllib3 1.x, whose ways feedback/older_urllib3.py meets."""
+def _urllib3_before(version: tuple[int, ...]) -> bool:
+    """Whether requests sits on a urllib3 older than `version`, whose ways feedback/older_urllib3.py meets."""
     import urllib3
 
-    return urllib3.__version__.startswith("1.")
+    return tuple(int(part) for part in urllib3.__version__.split(".")[:2] if part.isdigit()) < version

@@ -28,8 +28,8 @@ def read_size(headers: Mapping[str, str], largest: int, whole_inflation: bool = 
     all at once. That makes one new buffer, where reads of a fixed size each made one and `within` joined them into
     another: memory the system hands out afresh for every page of TheHive's cases (a megabyte each, of which the
     statistics read hundreds: a tenth of their CPU). Any other body in reads of 256 KiB; a compressed one where a
-    read inflates all it brings (`whole_inflation`: urllib3 1.x, where 256 KiB of gzip may be 256 MB, when urllib3 2
-    stops at the size asked for) in reads of 16 KiB, which inflate to 16 MB at most."""
+    read inflates all it brings (`whole_inflation`: urllib3 before 2.6, where 256 KiB of gzip may be 256 MB, when
+    2.6 stops at the size asked for) in reads of 16 KiB, which inflate to 16 MB at most."""
     length = headers.get("Content-Length", "")
     compressed = headers.get("Content-Encoding")
     if length.isascii() and length.isdigit() and len(length) < 10 and not compressed:

@@ -114,22 +114,15 @@ def test_a_renewal_whose_certificate_cannot_be_verified_ends_the_campaign_at_onc
 ):
     """A certificate the job does not trust (a TLS-inspecting proxy put on the way meanwhile, say) is no passing
     trouble: another try meets the same certificate."""
-    issue_short_lived_tokens(entra, graph, lifetime=2.5)
-    first = entra.handlers[0].request_handler
     another_ca = type(certificates)()
 
-    def answer_then_show_another_certificate(request):
-        another_ca.server.configure_cert(entra.ssl_context)  # to the connections that come next
-        return first(request)
+    def showing_another_certificate() -> None:
+        another_ca.server.configure_cert(entra.ssl_context)
 
-    entra.clear()
-    entra.expect_request(TOKEN_PATH).respond_with_handler(answer_then_show_another_certificate)
-    result = cortex(thehive4_case("Spam", REPORTERS), **graph_items, smtp_max_per_minute=60, smtp_retries=2)
+    reason = first_reason_once_the_token_endpoint_changed(cortex, entra, graph, graph_items, showing_another_certificate)
 
-    reasons = [entry["reason"] for entry in result.output["full"]["failed"]]
-    assert reasons, result.error
-    assert "outlived its OAuth2 token" in reasons[0] and "could not be verified" in reasons[0]
-    assert "Attempts" not in reasons[0], "the renewal was tried again"
+    assert "outlived its OAuth2 token" in reason and "could not be verified" in reason
+    assert "Attempts" not in reason, "the renewal was tried again"
 
 
 def test_a_renewal_whose_tls_handshake_fails_ends_the_campaign_at_once_instead_of_being_tried_again(
@@ -137,21 +130,33 @@ def test_a_renewal_whose_tls_handshake_fails_ends_the_campaign_at_once_instead_o
 ):
     """TLS that fails for another reason than the certificate (a server at that address that refuses every handshake,
     or speaks no TLS) is no passing trouble: another try meets the same server."""
+
+    def refusing_every_handshake() -> None:
+        entra.ssl_context.sni_callback = lambda *_: ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE
+
+    reason = first_reason_once_the_token_endpoint_changed(cortex, entra, graph, graph_items, refusing_every_handshake)
+
+    assert "outlived its OAuth2 token" in reason and "TLS failed" in reason
+    assert "Attempts" not in reason, "the renewal was tried again"
+
+
+def first_reason_once_the_token_endpoint_changed(cortex, entra, graph, graph_items, change) -> str:
+    """The first reporter's failure in a campaign that outlives its tokens, the token endpoint changed by `change` for
+    the connections that come after it gave the first."""
     issue_short_lived_tokens(entra, graph, lifetime=2.5)
     first = entra.handlers[0].request_handler
 
-    def answer_then_refuse_every_handshake(request):
-        entra.ssl_context.sni_callback = lambda *_: ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE  # the next connections
+    def answer_then_change(request):
+        change()
         return first(request)
 
     entra.clear()
-    entra.expect_request(TOKEN_PATH).respond_with_handler(answer_then_refuse_every_handshake)
+    entra.expect_request(TOKEN_PATH).respond_with_handler(answer_then_change)
     result = cortex(thehive4_case("Spam", REPORTERS), **graph_items, smtp_max_per_minute=60, smtp_retries=2)
 
     reasons = [entry["reason"] for entry in result.output["full"]["failed"]]
     assert reasons, result.error
-    assert "outlived its OAuth2 token" in reasons[0] and "TLS failed" in reasons[0]
-    assert "Attempts" not in reasons[0], "the renewal was tried again"
+    return reasons[0]
 
 
 def gmail_transport(google_oauth, gmail_api, certificates) -> GmailTransport:

@@ -116,10 +116,10 @@ def test_a_renewal_whose_certificate_cannot_be_verified_ends_the_campaign_at_onc
     trouble: another try meets the same certificate."""
     another_ca = type(certificates)()
 
-    def showing_another_certificate() -> None:
+    def showing_another_ca() -> None:
         another_ca.server.configure_cert(entra.ssl_context)
 
-    reason = first_reason_once_the_token_endpoint_changed(cortex, entra, graph, graph_items, showing_another_certificate)
+    reason = first_reason_once_the_token_endpoint_changed(cortex, entra, graph, graph_items, showing_another_ca)
 
     assert "outlived its OAuth2 token" in reason and "could not be verified" in reason
     assert "Attempts" not in reason, "the renewal was tried again"

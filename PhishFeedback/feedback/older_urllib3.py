@@ -4,7 +4,7 @@ urllib3, asks here.
 
 urllib3 1.x hands a connection to an IP address (TheHive at https://10.0.0.5) to OpenSSL without its name, which a
 context that checks names refuses with a ValueError, and matches the name itself where the context does not. It
-ends a body shorter than its Content-Length without a word (api_session.py `requested`); and up to 2.6 it inflates
+ends a body shorter than its Content-Length without a word (api_session.py `requested`); and before 2.6 it inflates
 all that a read brings (feedback/bounded_json.py `read_size`).
 """
 

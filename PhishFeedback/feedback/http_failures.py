@@ -198,7 +198,7 @@ def tls_failure(failure: BaseException) -> HttpFailure:
     `https://` address where the server speaks plain HTTP: TheHive's own port 9000, say)."""
     if _cause(failure, ssl.SSLCertVerificationError) is not None:
         return Untrusted(verify_message(failure))
-    # urllib3 1.x matches the host name itself (feedback/older_urllib3.py), saying a mismatch in a ValueError of its own.
+    # urllib3 1.x matches the host name itself (feedback/older_urllib3.py): a mismatch is a ValueError of its own.
     mismatch = _cause(failure, ValueError)
     if type(mismatch).__name__ == "CertificateError":
         return Untrusted(str(mismatch))

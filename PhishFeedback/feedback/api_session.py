@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+from functools import cache
 
 from feedback import older_urllib3
 from feedback.alarm import Clock
@@ -241,8 +242,9 @@ def requested(
     return response.status_code, response.headers, body
 
 
+@cache
 def _urllib3_before(version: tuple[int, ...]) -> bool:
-    """Whether requests sits on a urllib3 older than `version`, whose ways feedback/older_urllib3.py meets."""
+    """Whether requests sits on a urllib3 older than `version` (feedback/older_urllib3.py); read once a job."""
     import urllib3
 
     return tuple(int(part) for part in urllib3.__version__.split(".")[:2] if part.isdigit()) < version

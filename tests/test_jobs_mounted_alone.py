@@ -7,6 +7,7 @@ lists the actions as TheHive 4.1 does (testkit/thehive_actions.py)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
 import time
@@ -149,8 +150,11 @@ def test_a_job_started_before_thehive_added_the_last_ones_tags_mails_only_whom_i
 def test_records_of_a_job_thehive_says_ended_days_ahead_count_until_a_time_the_warning_dates(
     tmp_path, job_config, thehive, api, smtp
 ):
+    """TheHive's times are read on this host's clock, shifted by how long after this job's action was made the job
+    read them: the time said lies between 15 minutes after the end TheHive gave and that much later."""
     ahead = datetime.now(timezone.utc) + timedelta(days=3)
     ended = int(ahead.timestamp() * 1000)
+    served = time.monotonic()
     serve(thehive, Actions(action(FIRST, now_ms() - 60_000, ended=ended, tags=ALICE_TOLD), action(SECOND, now_ms())))
 
     second = run_alone(tmp_path, CASE, job_config(**api), SECOND)
@@ -158,8 +162,11 @@ def test_records_of_a_job_thehive_says_ended_days_ahead_count_until_a_time_the_w
     assert second.success, second.error
     assert smtp.recipients() == [BOB]
     [counted] = second.output["full"]["warnings"]
-    until = (ahead + timedelta(minutes=15)).strftime("%Y-%m-%d %H:%M")
-    assert f"run the responder after {until}:" in counted
+    said = re.search(r"run the responder after (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC", counted)
+    assert said, counted
+    until = datetime.strptime(said[1], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+    earliest = ahead + timedelta(minutes=15, seconds=-1)  # the seconds said whole
+    assert earliest <= until <= earliest + timedelta(seconds=1 + time.monotonic() - served)
 
 
 def test_records_in_thehives_list_that_name_no_address_are_neither_counted_nor_carried(

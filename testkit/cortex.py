@@ -170,6 +170,18 @@ def wait_until_it_handles_sigterm(process: subprocess.Popen, within: float = 30)
         time.sleep(0.005)
 
 
+def jobs_python(python_dir: Path | None = None) -> Path:
+    """The folder of the python3 that runs the jobs: the one given, else $PHISHFEEDBACK_JOB_PYTHON, else the tests'."""
+    return Path(python_dir or os.environ.get("PHISHFEEDBACK_JOB_PYTHON") or Path(sys.executable).parent)
+
+
+def package_version(package: str, python_dir: Path | None = None) -> tuple[int, ...]:
+    """The version of a package installed for the python3 that runs the jobs (see jobs_python)."""
+    read = f"import importlib.metadata as m; print(m.version({package!r}))"
+    done = subprocess.run([str(jobs_python(python_dir) / "python3"), "-c", read], capture_output=True, text=True)
+    return tuple(int(part) for part in done.stdout.split(".") if part.strip().isdigit())
+
+
 def start_job(
     folder: Path,
     python_dir: Path | None = None,
@@ -178,7 +190,7 @@ def start_job(
 ) -> subprocess.Popen:
     """The script started by path on a job folder, as Cortex's process runner starts it (see run_job); `measured`:
     through the benchmark's small launcher, which prints the job's own peak RSS last (`peak_rss_kib`)."""
-    python = str(python_dir or os.environ.get("PHISHFEEDBACK_JOB_PYTHON") or Path(sys.executable).parent)
+    python = str(jobs_python(python_dir))
     env = dict(os.environ, PATH=os.pathsep.join((python, os.environ.get("PATH", ""))))
     for inherited in (
         "REQUESTS_CA_BUNDLE",

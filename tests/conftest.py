@@ -50,7 +50,7 @@ def no_secret_of_another_test():
 
 
 # The fixtures of the tests whose jobs run on a Python of their own choosing: the image's, a bare one.
-OWN_PYTHON = {"engine", "bare_python", "urllib3_1_python"}
+OWN_PYTHON = {"engine", "bare_python", "debian12_python"}
 
 
 def pytest_generate_tests(metafunc):

@@ -28,7 +28,7 @@ from feedback.redaction import scrub
 from feedback.way_out import ACCEPTED, RECONNECT, REFUSED, STOP, UNSURE, Permanent, Trouble
 from testkit import keys
 from testkit.cases import thehive4_case
-from testkit.cortex import finish_job, start_job, write_job
+from testkit.cortex import finish_job, package_version, start_job, write_job
 from testkit.gmail_api import GmailApi, daily_limit, google_error, invalid_to, rate_limited
 from testkit.google_oauth import CLIENT_EMAIL, CLIENT_ID, MAILBOX, oauth_error
 from testkit.http_faults import stalled
@@ -622,7 +622,11 @@ def test_a_service_account_key_outside_2048_to_8192_bits_ends_the_job_at_the_sta
     result = cortex(thehive4_case("Spam", [ALICE]), **{**gmail_items, "gmail_service_account": json.dumps(key)})
 
     assert not result.success
-    assert f"The RSA key in gmail_service_account has {bits} bits; the responder takes 2048 to 8192" in result.error
+    if bits > 8192 and package_version("cryptography") < (39,):
+        # A cryptography before 39 checks a key's numbers as it loads it: this key's, made cheaply, do not agree.
+        assert "gmail_service_account holds no private key in PEM that can be read" in result.error
+    else:
+        assert f"The RSA key in gmail_service_account has {bits} bits; the responder takes 2048 to 8192" in result.error
     assert "Keys → Add key → JSON" in result.error
     assert google_oauth.requests == [] and gmail_api.requests == []
 

@@ -13,13 +13,17 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
+from testkit import keys
 from testkit.cases import thehive4_case, thehive5_case
-from testkit.cortex import REPO, finish_job, run_job, start_job, write_job
+from testkit.cortex import REPO, finish_job, package_version, run_job, start_job, write_job
 from testkit.http_faults import CUT_SHORT
 from testkit.records import notified
+from testkit.token_endpoint import CLIENT_ID, certificate_item
 
 TITLE = "Phishing report: Facture impayée"
 # A Python that reads the input in ASCII: the C locale without the UTF-8 mode Python turns on there by itself.
+# The versions of the packages the responder needs that Debian 12 ships (its python3-requests, -urllib3, -cryptography).
+DEBIAN_12 = ["requests==2.28.1", "urllib3==1.26.12", "cryptography==38.0.4"]
 ASCII_HOST = {"LC_ALL": "C", "LANG": None, "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
 
 
@@ -112,34 +116,35 @@ def test_the_report_is_as_readable_as_the_hosts_umask_makes_new_files(tmp_path, 
 
 
 @pytest.fixture(scope="session")
-def urllib3_1_python(tmp_path_factory) -> Path:
-    """The folder of a python3 whose requests sits on urllib3 1.x, as on a Debian 11 or 12 host whose Cortex runs the
-    system's Python with Debian's python3-requests: the responder's requirements, urllib3 held below 2."""
-    venv = tmp_path_factory.mktemp("urllib3-1") / "venv"
+def debian12_python(tmp_path_factory) -> Path:
+    """The folder of a python3 with what Debian 12's python3-requests and python3-cryptography install (requests on
+    urllib3 1.x, a cryptography before 39), as on a host whose Cortex runs the system's Python: the responder's
+    requirements at those versions."""
+    venv = tmp_path_factory.mktemp("debian12") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     requirements = REPO / "PhishFeedback" / "requirements.txt"
     install = [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", "-r", str(requirements)]
-    subprocess.run([*install, "urllib3<2"], check=True)
+    subprocess.run([*install, *DEBIAN_12], check=True)
     return venv / "bin"
 
 
 @pytest.mark.slow
 def test_a_host_whose_requests_sits_on_urllib3_1_reaches_thehive_at_an_ip_address(
-    urllib3_1_python, tmp_path, job_config, smtp, thehive_tls
+    debian12_python, tmp_path, job_config, smtp, thehive_tls
 ):
     """urllib3 1.x wraps a connection to an IP address without its name, which a context that checks names refuses:
     every request to TheHive at https://10.0.0.5 ended the job as a bug."""
     url = thehive_tls.url_for("/").rstrip("/")
     config = job_config(thehive_url=url, thehive_apikey="hive-key")
-    result = run_job(tmp_path, thehive5_case("Spam", ()), config, python_dir=urllib3_1_python)
+    result = run_job(tmp_path, thehive5_case("Spam", ()), config, python_dir=debian12_python)
 
     assert result.success, result.error
     assert smtp.recipients() == ["bob@example.org"]
-    assert installed_urllib3(urllib3_1_python).startswith("1.")
+    assert package_version("urllib3", debian12_python)[0] == 1
 
 
 def test_a_host_whose_requests_sits_on_urllib3_1_still_refuses_a_certificate_for_another_name(
-    urllib3_1_python, tmp_path, job_config, smtp, certificates
+    debian12_python, tmp_path, job_config, smtp, certificates
 ):
     elsewhere = certificates.server_context(certificates.ca.issue_cert("thehive.example.org"))
     thehive = HTTPServer(host="127.0.0.1", ssl_context=elsewhere)
@@ -147,7 +152,7 @@ def test_a_host_whose_requests_sits_on_urllib3_1_still_refuses_a_certificate_for
     try:
         url = thehive.url_for("/").rstrip("/")
         config = job_config(thehive_url=url, thehive_apikey="hive-key")
-        result = run_job(tmp_path, thehive5_case("Spam", ()), config, python_dir=urllib3_1_python)
+        result = run_job(tmp_path, thehive5_case("Spam", ()), config, python_dir=debian12_python)
         asked = thehive.log
     finally:
         thehive.stop()
@@ -158,24 +163,30 @@ def test_a_host_whose_requests_sits_on_urllib3_1_still_refuses_a_certificate_for
 
 
 def test_a_host_whose_requests_sits_on_urllib3_1_counts_a_message_whose_answer_broke_off_as_sent_once(
-    urllib3_1_python, tmp_path, job_config, graph, graph_items
+    debian12_python, tmp_path, job_config, graph, graph_items
 ):
     """urllib3 1.x ends a body shorter than its Content-Length without a word: Graph's 202 cut short read as another
     party's page, the message it took was said unsent, and the next run would mail that reporter again."""
     graph.script.append(CUT_SHORT)
     case = thehive4_case("Spam", ["alice@example.org", "bob@example.org"])
-    result = run_job(tmp_path, case, job_config(**graph_items), python_dir=urllib3_1_python)
+    result = run_job(tmp_path, case, job_config(**graph_items), python_dir=debian12_python)
 
     assert result.success, result.error
     assert notified(result) == ["alice@example.org", "bob@example.org"]
     assert [str(to) for to in graph.recipients()] == ["alice@example.org", "bob@example.org"]
 
 
-def installed_urllib3(python: Path) -> str:
-    done = subprocess.run(
-        [str(python / "python3"), "-c", "import urllib3; print(urllib3.__version__)"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout.strip()
+def test_a_host_with_a_cryptography_before_42_sends_with_a_certificate_pasted_after_its_issuers(
+    debian12_python, tmp_path, job_config, graph, graph_items, entra
+):
+    """A cryptography before 39 reads one certificate a call, and one before 42 gives a certificate's end without its
+    zone: a certificate credential ended every job there as a bug."""
+    issuer = keys.certificate_pem(keys.certificate(keys.rsa_key(3072), name="Issuing CA"))
+    items = {**graph_items, "oauth_client_secret": None, "oauth_client_certificate": issuer + certificate_item()}
+    case = thehive4_case("Spam", ["alice@example.org"])
+    result = run_job(tmp_path, case, job_config(**items), python_dir=debian12_python)
+
+    assert result.success, result.error
+    graph.assert_each_got_exactly_one(["alice@example.org"])
+    assert [claims["iss"] for _, claims in entra.app.assertions] == [CLIENT_ID]
+    assert package_version("cryptography", debian12_python) == (38, 0, 4)

@@ -14,12 +14,12 @@ import json
 import sys
 
 from feedback.items import WHERE, ConfigError
+from feedback.older_cryptography import private_key
 from feedback.redaction import remember
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 # Under 2048 bits a key is breakable and neither Entra ID nor Google takes it (and under 496, SHA-256 does not fit
 # in its signature). Loading and checking a key costs about the cube of its size: 16,384 bits take half a minute.
@@ -38,7 +38,7 @@ def rsa_private_key(pem: str, item: str, advice: str) -> RSAPrivateKey:
 
     data = pem.encode("utf-8", "replace")
     try:
-        key = _loaded(data, checked=False)
+        key = private_key(data, checked=False)
     except TypeError:  # cryptography's word for a key that needs a password
         raise ConfigError(
             f"The private key in {item} is encrypted: paste it without a passphrase (openssl pkey -in key.pem"
@@ -57,21 +57,9 @@ def rsa_private_key(pem: str, item: str, advice: str) -> RSAPrivateKey:
             f" bits. {advice} {WHERE}"
         )
     try:
-        return _loaded(data, checked=True)
+        return private_key(data, checked=True)
     except ValueError:
         raise ConfigError(f"The RSA key in {item} is damaged (its numbers do not agree). {advice} {WHERE}") from None
-
-
-def _loaded(data: bytes, checked: bool) -> PrivateKeyTypes:
-    """The key, its numbers checked or not (a cryptography before 39 always checks them, and knows no such choice)."""
-    from cryptography.hazmat.primitives import serialization
-
-    try:
-        return serialization.load_pem_private_key(data, password=None, unsafe_skip_rsa_key_validation=not checked)
-    except TypeError as unknown:
-        if "unsafe_skip_rsa_key_validation" not in str(unknown):
-            raise
-        return serialization.load_pem_private_key(data, password=None)
 
 
 def signed(claims: dict, header: dict, key: RSAPrivateKey, algorithm: str, *, pieces: bool = True) -> str:
@@ -81,7 +69,8 @@ def signed(claims: dict, header: dict, key: RSAPrivateKey, algorithm: str, *, pi
     from cryptography.hazmat.primitives.asymmetric import padding
 
     if algorithm == "PS256":
-        scheme = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
+        # The salt as long as the hash, as RFC 7518 asks (what PSS.DIGEST_LENGTH says from cryptography 37 on).
+        scheme = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=hashes.SHA256.digest_size)
     else:
         scheme = padding.PKCS1v15()
     signing_input = f"{_segment({'alg': algorithm, 'typ': 'JWT', **header})}.{_segment(claims)}"

@@ -15,6 +15,7 @@ import uuid
 
 from feedback.items import WHERE, ConfigError
 from feedback.jwt import base64url, rsa_private_key, signed
+from feedback.older_cryptography import certificates, expiry
 from feedback.redaction import remember_secret_text
 from feedback.shapes import shape
 
@@ -45,21 +46,20 @@ def read_certificate(text: str) -> ClientCertificate:
     if len(text) > LONGEST_TEXT:
         raise ConfigError(f"{ITEM} holds {len(text):,} characters, more than a certificate and its key. {MAKE} {WHERE}")
     key = rsa_private_key(text, ITEM, MAKE)
-    from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
     try:
-        certificates = x509.load_pem_x509_certificates(text.encode("utf-8", "replace"))
+        pasted = certificates(text.encode("utf-8", "replace"))
     except ValueError:
         raise ConfigError(f"{ITEM} holds no certificate in PEM beside the key. {MAKE} {WHERE}") from None
     public = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    own = [c for c in certificates if c.public_key().public_bytes(*public) == key.public_key().public_bytes(*public)]
+    own = [c for c in pasted if c.public_key().public_bytes(*public) == key.public_key().public_bytes(*public)]
     if not own:
         raise ConfigError(
             f"The private key in {ITEM} does not belong to its certificate: paste the key made with that"
             f" certificate. {MAKE} {WHERE}"
         )
-    ends = own[0].not_valid_after_utc
+    ends = expiry(own[0])
     if ends.timestamp() <= time.time():
         raise ConfigError(
             f"The certificate in {ITEM} expired on {ends:%Y-%m-%d}: make a new one, upload it to the app"

@@ -1,6 +1,6 @@
 """What a job that signs meets where cryptography is older than 42, as the python3-cryptography of Debian 11 (3.3),
-Debian 12 (38) and Ubuntu 24.04 (41) are (a Cortex that runs the system's Python has them, and requirements.txt pins
-no version); feedback/jwt.py and feedback/microsoft/certificate.py ask here.
+Debian 12 (38) and Ubuntu 24.04 (41) are (a Cortex that runs the system's Python has them, and requirements.txt asks
+for no more than 3.3); feedback/jwt.py and feedback/microsoft/certificate.py ask here.
 
 Before 39, a private key's numbers are always checked as it is loaded, and PEM text yields one certificate a call;
 before 42, a certificate's end is a naive datetime in UTC.

@@ -95,6 +95,22 @@ def test_a_graph_url_with_a_trailing_slash_asks_for_the_same_scope_and_paths():
     assert settings.way_out.oauth.scope == "https://graph.microsoft.com/.default"
 
 
+@pytest.mark.parametrize(
+    ("item", "url"),
+    [
+        ("thehive_url", "https://thehive.corp..example"),
+        ("oauth_token_url", f"https://{'l' * 64}.example/tenant/oauth2/v2.0/token"),
+        ("proxy_https", "http://proxyuser:Pr0xy-Pass@proxy.corp..example:3128"),
+        ("proxy_http", "http://proxy.corp.example:99999"),
+    ],
+)
+def test_a_url_whose_host_no_connection_takes_is_refused_naming_its_item(item, url):
+    """A doubled dot, or a label past 63 characters, passed as a URL and failed only when the connection was made: an
+    unexpected error, told as a bug that may have sent messages."""
+    says = refusal({**GRAPH, "thehive_url": "https://thehive.example.org", "thehive_apikey": "K3y", item: url})
+    assert says.startswith(item) and "Pr0xy-Pass" not in says
+
+
 def test_empty_proxy_items_are_no_proxy():
     """An emptied proxy item would be a proxy at no address for the token request, and hide the environment's proxy."""
     settings = read_settings({**SENDER, **GRAPH, "proxy_http": "", "proxy_https": "", "proxy": {"http": ""}}, {})

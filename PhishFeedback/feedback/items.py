@@ -30,9 +30,21 @@ def header_safe(value: str) -> bool:
 def is_url(url: str, schemes: tuple[str, ...]) -> bool:
     try:
         parts = urlsplit(url)
-        return parts.scheme in schemes and bool(parts.hostname) and parts.port != 0
+        return parts.scheme in schemes and bool(parts.hostname) and not _unusable_host(url)
     except ValueError:
         return False
+
+
+def _unusable_host(url: str) -> bool:
+    """Whether the URL's address is one no connection takes: a label empty (`corp..example`) or past 63 characters,
+    which the connection would refuse only when made, or a port out of range or 0."""
+    try:
+        parts = urlsplit(url)
+        if parts.hostname and parts.hostname.isascii():
+            parts.hostname.encode("idna")
+        return parts.port == 0
+    except ValueError:  # UnicodeError too
+        return True
 
 
 class ConfigError(PhishFeedbackError):
@@ -138,7 +150,15 @@ class Items:
         proxy = self.raw.get("proxy")
         if not isinstance(proxy, dict):
             proxy = {"http": self.raw.get("proxy_http"), "https": self.raw.get("proxy_https")}
-        return {k: v for k, v in proxy.items() if k in ("http", "https") and isinstance(v, str) and v}
+        taken = {k: v for k, v in proxy.items() if k in ("http", "https") and isinstance(v, str) and v}
+        for scheme, url in taken.items():
+            if _unusable_host(url):  # its credentials, if any, left unsaid
+                raise ConfigError(
+                    f"proxy_{scheme} is no URL a connection can take: a host with a label empty or past 63 characters,"
+                    " a port out of range or 0, or a password holding `/`, `@` or `:`, which must be percent-encoded"
+                    f" (`%2F`, `%40`, `%3A`). Correct Cortex's proxy setting. {WHERE}"
+                )
+        return taken
 
 
 def cleartext_refusal(name: str, url: str, secret: str) -> str | None:

@@ -3,7 +3,8 @@ sendMail, the Gmail API's send), so that one test of what every HTTP way out pro
 (tests/test_http_ways_out.py).
 
 A step is either a `Reply`, answered in the service's place (its error, a proxy's page): the message is not taken;
-or a `Fault` around the service's own answer: it takes the message, then answers late or cut short; or the
+or a `Fault` around the service's own answer: it takes the message, then answers late, cut short, after an interim
+answer or with a head no client reads; or the
 connection closes before it sees the message, or after it took it; or it is reset while the message is still on its
 way (`reset_at_head`, which the server asks before it reads a request's body).
 """
@@ -24,6 +25,8 @@ class Fault:
     drop: bool = False  # the connection closes with no answer; the message is not taken
     taken: bool = False  # with `drop`: the service takes the message first
     reset: bool = False  # the connection is reset once the request's head is read, before its body: nothing taken
+    hints: bool = False  # the service takes the message; its answer comes after an interim `103 Early Hints`
+    long_head: bool = False  # the service takes the message; its answer's head holds a line past what clients read
 
 
 AS_USUAL = Fault()
@@ -31,6 +34,8 @@ DROPPED = Fault(drop=True)
 TAKEN_THEN_DROPPED = Fault(drop=True, taken=True)
 CUT_SHORT = Fault(cut=True)
 RESET_AT_HEAD = Fault(reset=True)
+EARLY_HINTS = Fault(hints=True)
+LONG_HEAD = Fault(long_head=True)
 
 
 def stalled(seconds: float) -> Fault:
@@ -56,7 +61,9 @@ def answered(step: Reply | Fault | None, take: Callable[[], Reply]) -> Reply:
         if step.taken:
             take()
         return Reply(0, drop=True)
-    reply = take()
+    reply = replace(take(), hints=step.hints)
+    if step.long_head:  # a front end's cookie or trace header past http.client's 64 kB a line
+        reply = replace(reply, headers={**reply.headers, "Set-Cookie": "trace=" + "a" * 70_000})
     time.sleep(step.stall)
     if step.cut:
         # An answer without a body (Graph's 202) gets one, announced whole, so that the break comes after the head.

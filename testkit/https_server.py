@@ -46,6 +46,8 @@ class Reply:
     pace: float = 0.0  # seconds between the bytes of the answer: a server that trickles it
     drop: bool = False  # the connection closed with no answer at all
     cut: int | None = None  # the connection closed after this many bytes of the body, which the head announced whole
+    hints: bool = False  # an interim `103 Early Hints` first, as a front end (a CDN, a reverse proxy) may send
+    raw: bytes | None = None  # the answer's bytes, head and all, sent as they are in place of the fields above
 
     @classmethod
     def json(cls, status: int, value: object, headers: dict[str, str] | None = None) -> Reply:
@@ -88,6 +90,10 @@ class HttpsServer:
                     f"{name}: {value}" for name, value in {**reply.headers, "Content-Length": len(reply.body)}.items()
                 ]
                 data = "\r\n".join([*head, "", ""]).encode("latin-1") + reply.body[: reply.cut]  # as HTTP heads are
+                if reply.raw is not None:
+                    data = reply.raw
+                if reply.hints:
+                    data = b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n" + data
                 if reply.cut is not None:
                     self.close_connection = True
                 try:

@@ -17,6 +17,7 @@ from testkit import keys
 from testkit.cases import thehive4_case, thehive5_case
 from testkit.cortex import REPO, finish_job, package_version, run_job, start_job, write_job
 from testkit.http_faults import CUT_SHORT
+from testkit.proxy import ConnectProxy
 from testkit.records import notified
 from testkit.token_endpoint import CLIENT_ID, certificate_item
 
@@ -174,6 +175,31 @@ def test_a_host_whose_requests_sits_on_urllib3_1_counts_a_message_whose_answer_b
     assert result.success, result.error
     assert notified(result) == ["alice@example.org", "bob@example.org"]
     assert [str(to) for to in graph.recipients()] == ["alice@example.org", "bob@example.org"]
+
+
+@pytest.mark.parametrize("stack", ["newest", "debian12"])
+def test_an_https_proxy_whose_certificate_names_another_host_is_sent_neither_a_connect_nor_its_login(
+    request, stack, tmp_path, job_config, smtp, thehive_tls, certificates
+):
+    """What answers at Cortex's https:// proxy holds a certificate a trusted CA issued for another name (any public CA
+    issues one to whoever holds a name). urllib3 1.x matches no proxy's name in a context it is handed: the CONNECT
+    went there, the proxy's login in it; urllib3 2 refused, in words that blamed a proxy that dropped the connection."""
+    impostor = ConnectProxy(certificates.server_context(certificates.ca.issue_cert("proxy.example.net")))
+    python = request.getfixturevalue("debian12_python") if stack == "debian12" else None
+    url = thehive_tls.url_for("/").rstrip("/")
+    proxy = impostor.url.replace("://", "://proxyuser:Pr0xy-Pass@")
+    config = job_config(thehive_url=url, thehive_apikey="hive-key", proxy_https=proxy)
+    try:
+        result = run_job(tmp_path, thehive5_case("Spam", ()), config, python_dir=python)
+    finally:
+        impostor.close()
+
+    assert impostor.tunnels == [] and thehive_tls.log == []
+    assert not result.success
+    if stack == "newest":
+        assert f"The certificate of the proxy on the way to TheHive at {url} could not be verified" in result.error
+    else:  # urllib3 1.x tells it as TheHive's TLS
+        assert f"The certificate of TheHive at {url} could not be verified" in result.error
 
 
 def test_a_host_with_a_cryptography_before_42_sends_with_a_certificate_pasted_after_its_issuers(

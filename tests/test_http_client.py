@@ -180,6 +180,22 @@ def test_an_untrusted_certificate_is_told_in_one_sentence_whatever_the_party(
     assert impostor.log == []
 
 
+@pytest.mark.parametrize(
+    "chunks",
+    [b"40\r\n{", b"zz\r\n{}\r\n0\r\n\r\n", b"1" + b";x" * 40_000],
+    ids=["cut-in-a-chunk", "size-no-number", "size-line-past-64kB"],
+)
+def test_a_chunked_answer_that_breaks_off_is_told_in_one_sentence_by_urllib_too(
+    chunks, answering, certificates, entra, google_oauth
+):
+    """An OAuth2 SMTP login's one token request goes through urllib, where http.client's IncompleteRead and
+    LineTooLong are neither OSError nor ValueError: the job ended as a bug that said messages may have gone."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    name, error = entra_endpoint(answering(Reply(200, raw=head + chunks)), certificates.ca_pem, entra, google_oauth)
+
+    assert error.startswith(f"{capital(name)} answered HTTP 200, then the answer was cut short"), error
+
+
 @pytest.mark.parametrize("party", EVERY_PARTY, ids=named)
 def test_a_refused_connection_is_told_in_one_sentence_whatever_the_party(party, certificates, entra, google_oauth):
     root = f"https://127.0.0.1:{free_port()}"

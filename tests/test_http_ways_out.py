@@ -20,7 +20,17 @@ from testkit.cases import thehive4_case
 from testkit.cortex import ACKNOWLEDGE_MANIFEST, MANIFEST, apply_operations, finish_job, start_job, write_job
 from testkit.gmail_api import google_error, rate_limited
 from testkit.graph_api import THROTTLED, UNAVAILABLE, error
-from testkit.http_faults import AS_USUAL, CUT_SHORT, DROPPED, RESET_AT_HEAD, TAKEN_THEN_DROPPED, page, stalled
+from testkit.http_faults import (
+    AS_USUAL,
+    CUT_SHORT,
+    DROPPED,
+    EARLY_HINTS,
+    LONG_HEAD,
+    RESET_AT_HEAD,
+    TAKEN_THEN_DROPPED,
+    page,
+    stalled,
+)
 from testkit.https_server import Reply
 from testkit.proxy import ConnectProxy
 from testkit.records import failed, notified, unsure
@@ -175,6 +185,29 @@ def test_an_answer_cut_short_after_the_service_took_the_message_counts_as_sent_a
     assert result.success, result.error
     assert service.took() == [ALICE, BOB]
     assert notified(result) == [ALICE, BOB] and failed(result) == {}
+
+
+@pytest.mark.parametrize(
+    ("fault", "why"),
+    [(EARLY_HINTS, "HTTP 103, an interim answer, and no other"), (LONG_HEAD, "its head: LineTooLong")],
+    ids=["interim-103", "head-line-past-64kB"],
+)
+def test_an_answer_the_client_cannot_read_after_the_service_took_the_message_is_not_sent_again(
+    cortex, service, fault, why
+):
+    """http.client takes a 103 for the last answer, and reads no header line past 64 kB: the service answered the
+    whole message, so it may have gone. It was read as a refusal, or as a connection that failed before the message
+    went, and sent again at each try."""
+    service.script.append(fault)
+    result = cortex(thehive4_case("Spam", [ALICE, BOB]), **service.items, smtp_retries=3)
+
+    assert result.success, result.error
+    assert service.took() == [ALICE, BOB]
+    assert notified(result) == [BOB] and failed(result) == {}
+    assert unsure(result)[ALICE].startswith(
+        f"{named(service)} had the whole message but answered in a way that could not be read ({why}): it may have"
+    )
+    assert f"feedback_unsure:{ALICE}" in result.tags
 
 
 @pytest.mark.parametrize("status", [200, 202])
@@ -367,24 +400,25 @@ def test_a_message_the_service_still_holds_at_the_deadline_is_not_said_unsent(de
     assert service.took() == [ALICE]
 
 
-@pytest.fixture
-def full_listener():
+@pytest.fixture(params=["no-connection", "no-tls"])
+def silent_port(request):
     """The port of a listener with no room for another connection: a connection to it is never made, as through a
-    firewall that drops what it does not let through."""
+    firewall that drops what it does not let through; or of one that takes connections and never answers TLS's
+    first word, as a front end too busy, or a middlebox that drops the handshake."""
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
-        listener.listen(0)
+        listener.listen(0 if request.param == "no-connection" else 8)
         with socket.create_connection(listener.getsockname()):
             yield listener.getsockname()[1]
 
 
 def test_a_service_that_takes_no_connection_is_said_unreachable_not_to_have_had_the_message(
-    cortex, service, full_listener
+    cortex, service, silent_port
 ):
     """No connection, no message: the reporter is simply not reached, and nobody is told to look for a message
-    that may have gone."""
+    that may have gone. A handshake that timed out was told as a message the service had whole, and recorded so."""
     result = cortex(
-        thehive4_case("Spam", [ALICE]), **service.elsewhere(f"https://127.0.0.1:{full_listener}"), smtp_timeout=1
+        thehive4_case("Spam", [ALICE]), **service.elsewhere(f"https://127.0.0.1:{silent_port}"), smtp_timeout=1
     )
 
     assert not result.success

@@ -23,14 +23,8 @@ from functools import cache
 from feedback import older_urllib3
 from feedback.alarm import Clock
 from feedback.bounded_json import read_size, within
-from feedback.http_failures import (
-    CutShort,
-    TimedOut,
-    TooLarge,
-    Unanswered,
-    tls_failure,
-    unreachable,
-)
+from feedback.client_failures import Misanswered, NothingSent, Unanswered, timed_out, tls_failure, unreachable
+from feedback.http_failures import CutShort, TimedOut, TooLarge, Unreadable
 
 # Without importing requests, which only jobs that speak to an HTTP API load.
 TYPE_CHECKING = False
@@ -54,7 +48,8 @@ def open_session(
     from requests.adapters import HTTPAdapter
     from requests.utils import get_environ_proxies
 
-    if _urllib3_before((2,)):
+    trusted, older = context, _urllib3_before((2,))
+    if older:
         context = older_urllib3.names_left_to_it(context)
     pools = _clocked_pools(clock) if clock is not None else {}
 
@@ -77,7 +72,8 @@ def open_session(
             self.poolmanager.pool_classes_by_scheme = {**self.poolmanager.pool_classes_by_scheme, **pools}
 
         def proxy_manager_for(self, proxy: str, **kwargs: object) -> PoolManager:
-            manager = super().proxy_manager_for(proxy, **kwargs, ssl_context=context, proxy_ssl_context=context)
+            named = older_urllib3.proxy_named(trusted, proxy) if older else trusted
+            manager = super().proxy_manager_for(proxy, **kwargs, ssl_context=context, proxy_ssl_context=named)
             manager.pool_classes_by_scheme = {**manager.pool_classes_by_scheme, **pools}
             return manager
 
@@ -138,35 +134,14 @@ def available() -> bool:
     return find_spec("requests") is not None
 
 
-class ClockedSession:
-    """A session of the caller's own for a `with` block of requests: its sockets shut at `deadline`, then closed.
-
-    Subclasses set `context` (and `proxies`) before entering, where they are known only then.
-    """
-
-    def __init__(self, context: ssl.SSLContext | None, proxies: dict[str, str], deadline: float) -> None:
-        self.context, self.proxies = context, proxies
-        self.clock = Clock(deadline)
-        self.session = None
-
-    def __enter__(self) -> ClockedSession:
-        self.clock.__enter__()
-        self.session = open_session(self.context, self.proxies, clock=self.clock)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            if self.session is not None:
-                self.session.close()
-        finally:
-            self.clock.__exit__(None, None, None)
-
-
 def _clocked_pools(clock: Clock) -> dict[str, type]:
     """urllib3's pools, each socket they open (the plain one, then the TLS one over it) handed to the clock; plain
     http:// too, which TheHive on this machine may speak."""
+    from http.client import HTTPException
+
     from urllib3.connection import HTTPConnection, HTTPSConnection
     from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+    from urllib3.exceptions import InvalidHeader
 
     def clocked(connection: type) -> type:
         class Connection(connection):
@@ -176,7 +151,10 @@ def _clocked_pools(clock: Clock) -> dict[str, type]:
                 return sock
 
             def connect(self) -> None:
-                super().connect()
+                try:
+                    super().connect()
+                except socket.timeout as failure:  # the TLS handshake, or a proxy's answer to CONNECT
+                    raise NothingSent(str(failure)) from failure
                 clock.watch(self.sock)  # the TLS socket, which took over the plain one
 
             def request(self, *args, **kwargs) -> None:
@@ -195,6 +173,8 @@ def _clocked_pools(clock: Clock) -> dict[str, type]:
                         raise socket.timeout("the job's time budget ran out") from None
                     if self.went_whole and isinstance(failure, ConnectionError):
                         raise Unanswered() from failure
+                    if self.went_whole and isinstance(failure, (HTTPException, InvalidHeader)):
+                        raise Misanswered(type(failure).__name__) from failure
                     raise
 
         return Connection
@@ -213,6 +193,7 @@ def requested(
 ) -> tuple[int, dict, bytes]:
     """A request through requests, its answer read within `limit` bytes: see feedback/http_exchange.py."""
     import requests
+    from urllib3.exceptions import LocationValueError
 
     try:
         response = session.request(method, url, timeout=timeout, allow_redirects=False, stream=True, **request)
@@ -220,13 +201,16 @@ def requested(
         raise tls_failure(failure) from None
     except requests.exceptions.ConnectTimeout:
         raise TimedOut(timeout, sent=False) from None
-    except requests.Timeout:
-        raise TimedOut(timeout, sent=True) from None
+    except requests.Timeout as failure:
+        raise timed_out(failure, timeout) from None
     except requests.exceptions.ProxyError as failure:
         # urllib3 names a connection the server ended through a working tunnel a proxy's failure too.
         raise unreachable(failure, proxied=True) from None
-    except (requests.RequestException, OSError) as failure:
+    except (requests.RequestException, OSError, LocationValueError) as failure:  # a host no connection takes, too
         raise unreachable(failure) from None
+    if response.status_code < 200:  # an interim answer, which http.client took for the last
+        response.close()
+        raise Unreadable(f"HTTP {response.status_code}, an interim answer, and no other")
     if 300 <= response.status_code < 400:  # not followed, so not read: http_exchange raises Redirected
         response.close()
         return response.status_code, response.headers, b""

@@ -84,3 +84,27 @@ def _json(status: int, headers: dict, body: bytes, decoder: Callable[[bytes], ob
     if value is None:
         raise Malformed(status, headers, NOT_JSON)
     return value
+
+
+class ClockedSession:
+    """A session of the caller's own for a `with` block of requests: its sockets shut at `deadline`, then closed.
+
+    Subclasses set `context` (and `proxies`) before entering, where they are known only then.
+    """
+
+    def __init__(self, context: ssl.SSLContext | None, proxies: dict[str, str], deadline: float) -> None:
+        self.context, self.proxies = context, proxies
+        self.clock = Clock(deadline)
+        self.session = None
+
+    def __enter__(self) -> ClockedSession:
+        self.clock.__enter__()
+        self.session = open_session(self.context, self.proxies, clock=self.clock)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self.session is not None:
+                self.session.close()
+        finally:
+            self.clock.__exit__(None, None, None)

@@ -8,7 +8,6 @@ transports treat every failure on the way. Nothing here imports an HTTP library.
 
 from __future__ import annotations
 
-import ssl
 from urllib.parse import urlsplit
 
 # What the certificate sentence tells the admin to do, unless the caller is an admin's script with its own option.
@@ -55,13 +54,13 @@ class Untrusted(HttpFailure):
     advice = TRUST_ADVICE
     passing = False
 
-    def __init__(self, reason: str = "") -> None:
+    def __init__(self, reason: str = "", whose: str = "") -> None:
         super().__init__(reason or "its certificate could not be verified")
-        self.reason = reason
+        self.reason, self.whose = reason, whose
 
     def said(self, party: str) -> str:
         why = f" ({self.reason})" if self.reason else ""
-        return f"The certificate of {party} could not be verified{why}"
+        return f"The certificate of {self.whose}{party} could not be verified{why}"
 
 
 class Unreachable(HttpFailure):
@@ -78,6 +77,18 @@ class Unreachable(HttpFailure):
 
 class Refused(Unreachable):
     """The server (or the proxy) refused the connection."""
+
+
+class Unreadable(Unreachable):
+    """An answer came to the whole request, but none the client can read: a head past http.client's bounds, or only
+    an interim one (`103 Early Hints`), which http.client takes for the last. The request did its work or not:
+    nobody can tell, and it is not made again."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why, "Unreadable", sent=True)
+
+    def told(self) -> str:
+        return f"answered in a way that could not be read ({self})"
 
 
 class TimedOut(HttpFailure, TimeoutError):
@@ -169,65 +180,7 @@ def seconds(timeout: float) -> str:
     return f"{round(timeout) if timeout >= 1 else round(timeout, 1):g}"
 
 
-class Unanswered(ConnectionError):
-    """The connection ended after the whole request went, before the answer's status: raised by the HTTP client's
-    connection (feedback/api_session.py), read by `unreachable`."""
-
-
-def unreachable(failure: BaseException, proxied: bool = False) -> Unreachable:
-    """A connection that failed, in words: refused, ended with no answer to a whole request, or the failure's kind;
-    `proxied`, a failure the client put on the proxy."""
-    kind = type(failure).__name__
-    if _cause(failure, Unanswered) is not None:
-        return Unreachable("the connection closed with no answer to the whole request", kind, sent=True)
-    if proxied:
-        return Unreachable("the proxy refused or dropped the connection", "ProxyError")
-    if _cause(failure, ConnectionRefusedError) is not None:
-        return Refused(REFUSED, kind)
-    return Unreachable(f"the connection failed: {kind}", kind)
-
-
 class TlsFailed(Unreachable):
     """TLS failed for another reason than the certificate: most often nothing speaks TLS at that address."""
 
     passing = False
-
-
-def tls_failure(failure: BaseException) -> HttpFailure:
-    """A failed TLS handshake as the client names it: a certificate not verified, or TLS that failed otherwise (an
-    `https://` address where the server speaks plain HTTP: TheHive's own port 9000, say)."""
-    if _cause(failure, ssl.SSLCertVerificationError) is not None:
-        return Untrusted(verify_message(failure))
-    # urllib3 1.x matches the host name itself (feedback/older_urllib3.py): a mismatch is a ValueError of its own.
-    mismatch = _cause(failure, ValueError)
-    if type(mismatch).__name__ == "CertificateError":
-        return Untrusted(str(mismatch))
-    why = getattr(_cause(failure, ssl.SSLError), "reason", None) or type(failure).__name__
-    hint = (
-        "; nothing speaks HTTPS at that address: check the URL's scheme and port"
-        if why == "WRONG_VERSION_NUMBER"
-        else ""
-    )
-    return TlsFailed(f"TLS failed: {why}{hint}", "TLS")
-
-
-def verify_message(failure: BaseException) -> str:
-    """What OpenSSL said of the certificate (`self-signed certificate`, `Hostname mismatch…`), where it said it."""
-    verification = _cause(failure, ssl.SSLCertVerificationError)
-    return getattr(verification, "verify_message", "") or ""
-
-
-def _cause(failure: BaseException, kind: type) -> BaseException | None:
-    """The first `kind` among the exceptions that led to `failure` (requests wraps urllib3's, which wraps ssl's)."""
-    seen, waiting = set(), [failure]
-    while waiting:
-        current = waiting.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, kind):
-            return current
-        reason = getattr(current, "reason", None)  # urllib3's and urllib's wrapped error; ssl's is a word
-        waiting += [current.__cause__, current.__context__, reason if isinstance(reason, BaseException) else None]
-        waiting += [arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException)]
-    return None

@@ -19,6 +19,7 @@ from feedback.http_failures import (
     TimedOut,
     TooLarge,
     Unreachable,
+    Unreadable,
     Untrusted,
 )
 from feedback.shapes import shape
@@ -57,8 +58,8 @@ def post_message(
     service: HttpService, recipient: str, session: Session, url: str, limit: int, timeout: float, **request
 ) -> Answer:
     """The service's answer to one message (its `answer` reads the reply). A request that went whole and got no answer
-    in time is UNSURE: the message may have gone, and is not sent again in this job; so is one whose connection the
-    service closed without an answer a second time (`Drops`)."""
+    in time is UNSURE: the message may have gone, and is not sent again in this job; so is one answered in a way that
+    could not be read, and one whose connection the service closed without an answer a second time (`Drops`)."""
     try:
         reply = _posted(session, url, limit, timeout, **request)
     except TimedOut as late:
@@ -67,10 +68,12 @@ def post_message(
         spent = time.monotonic() >= service.deadline
         said = "the job's time budget ran out before it answered" if spent else late.told()
         return unsure(service.name, said, service.sent_record)
-    except Unreachable as lost:
-        if not (lost.sent and service.drops.again(recipient)):
-            raise
-        return unsure(service.name, Drops.ended, service.sent_record)
+    except Unreachable as lost:  # an answer that could not be read is UNSURE at once: the service had the request
+        if lost.sent and (isinstance(lost, Unreadable) or service.drops.again(recipient)):
+            return unsure(
+                service.name, lost.told() if isinstance(lost, Unreadable) else Drops.ended, service.sent_record
+            )
+        raise
     return service.answer(reply, recipient)
 
 

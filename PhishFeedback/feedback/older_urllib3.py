@@ -4,14 +4,17 @@ urllib3, asks here.
 
 urllib3 1.x hands a connection to an IP address (TheHive at https://10.0.0.5) to OpenSSL without its name, which a
 context that checks names refuses with a ValueError, and matches the name itself where the context does not. It
-ends a body shorter than its Content-Length without a word (api_session.py `requested`); and before 2.6 it inflates
+never matches the name of an https:// proxy in a context it is handed. It ends a body shorter than its
+Content-Length without a word (api_session.py `requested`); and before 2.6 it inflates
 all that a read brings (feedback/bounded_json.py `read_size`).
 """
 
 from __future__ import annotations
 
+import socket
 import ssl
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from feedback.trust import system_store
 
@@ -20,8 +23,30 @@ from feedback.trust import system_store
 def names_left_to_it(context: ssl.SSLContext) -> ssl.SSLContext:
     """The context's trust, the host name left for urllib3 to match (IP addresses included, as OpenSSL would): a
     certificate for another name is refused all the same."""
-    twin = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    twin = _twin(context, ssl.SSLContext)
     twin.check_hostname = False
+    return twin
+
+
+def proxy_named(context: ssl.SSLContext, proxy: str) -> ssl.SSLContext:
+    """The context's trust for the TLS to an https:// proxy, its name checked by OpenSSL: urllib3 1.x never matches a
+    proxy's name in a context it is handed, and hands it a proxy at an IP address without the name."""
+    twin = _twin(context, _Named)
+    twin.name = urlsplit(proxy).hostname
+    return twin
+
+
+class _Named(ssl.SSLContext):
+    name: str | None = None
+
+    def wrap_socket(
+        self, sock: socket.socket, *args: object, server_hostname: str | None = None, **kwargs: object
+    ) -> ssl.SSLSocket:
+        return super().wrap_socket(sock, *args, server_hostname=server_hostname or self.name, **kwargs)
+
+
+def _twin(context: ssl.SSLContext, kind: type[ssl.SSLContext]) -> ssl.SSLContext:
+    twin = kind(ssl.PROTOCOL_TLS_CLIENT)
     twin.verify_mode = ssl.CERT_REQUIRED
     twin.verify_flags = context.verify_flags
     twin.minimum_version = context.minimum_version

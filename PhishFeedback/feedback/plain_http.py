@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from feedback.alarm import Clock
 from feedback.bounded_json import within
+from feedback.client_failures import tls_failure
 from feedback.http_failures import (
     REFUSED,
     CutShort,
@@ -24,7 +25,6 @@ from feedback.http_failures import (
     TimedOut,
     TooLarge,
     Unreachable,
-    tls_failure,
 )
 
 TYPE_CHECKING = False
@@ -112,9 +112,13 @@ def _handler(context: ssl.SSLContext, clock: Clock | None) -> HTTPSHandler:
 
 
 def _read(answer: HTTPResponse, limit: int) -> bytes:
+    from http.client import HTTPException
+
     try:
         body, more = within(iter(lambda: answer.read(1 << 16), b""), limit)
-    except (OSError, ValueError) as failure:  # http.client's IncompleteRead is a ValueError
+    # http.client's IncompleteRead and LineTooLong (a chunk cut short, its size line endless) are neither OSError nor
+    # ValueError; a file the clock closed reads as a ValueError.
+    except (OSError, ValueError, HTTPException) as failure:
         raise CutShort(answer.status, answer.headers, type(failure).__name__) from None
     if more:
         raise TooLarge(answer.status, answer.headers, limit)

@@ -12,8 +12,8 @@ import ssl
 from urllib.parse import quote
 
 from feedback.alarm import timeout_within
-from feedback.api_session import ClockedSession
 from feedback.google.token import ServiceAccount, TokenRefused, request_token
+from feedback.http_exchange import ClockedSession
 from feedback.mailbox_settings import Service, Unavailable, asked
 from feedback.reach import Reach
 from feedback.redaction import shortened

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 from feedback.alarm import timeout_within
-from feedback.api_session import ClockedSession
+from feedback.http_exchange import ClockedSession
 from feedback.mailbox_settings import Service, Unavailable, asked
 from feedback.microsoft.settings import GraphSettings
 from feedback.tokens import OAuthError

@@ -250,13 +250,26 @@ def test_credentials_in_thehive_url_that_make_it_no_url_are_refused_as_credentia
 
 
 # Passwords whose forms differ from the plain one: characters JSON, HTML and URLs escape, letters beyond ASCII (whose
-# UTF-8 Latin-1 and Windows-1252 read alike, or not), and a space that a form's encoding writes as '+'.
-ESCAPED, ACCENTED, POLISH, SPACED_OUT = (
+# UTF-8 Latin-1 and Windows-1252 read alike, or not), a space that a form's encoding writes as '+', what other JSON
+# and HTML writers than Python's escape, and letters that Unicode's compatibility forms (SASLprep's NFKC) rewrite.
+ESCAPED, ACCENTED, POLISH, SPACED_OUT, QUOTED, LIGATURE = (
     'Pa"ss\\w<o>rd&4/2',
     "Pässwörd/Ständig~9",
     "Hasło-Świeże/9",
     "Horse Battery Staple 9",
+    "Hunter2'Pass+<9>&",
+    "Pässwörd-ﬁ²",
 )
+
+
+def go_json(text: str) -> str:
+    """As Go's encoding/json writes a string of ASCII: `<`, `>` and `&` as escapes."""
+    return "".join(f"\\u{ord(c):04x}" if c in "<>&" else c for c in json.dumps(text)[1:-1])
+
+
+def dotnet_json(text: str) -> str:
+    """As .NET's System.Text.Json writes a string of ASCII by default: HTML's characters and `+` as escapes."""
+    return "".join(f"\\u{ord(c):04X}" if c in "\"&'+<>`" else c for c in text)
 
 
 @pytest.mark.parametrize(
@@ -273,6 +286,11 @@ ESCAPED, ACCENTED, POLISH, SPACED_OUT = (
         (POLISH, lambda text: text.encode().decode("cp1252")),
         (ACCENTED, lambda text: unicodedata.normalize("NFD", text)),
         (unicodedata.normalize("NFD", ACCENTED), lambda text: unicodedata.normalize("NFC", text)),
+        (QUOTED, lambda text: html.escape(text).replace("&#x27;", "&#39;")),
+        (QUOTED, lambda text: html.escape(text).replace("&#x27;", "&#039;")),
+        (QUOTED, go_json),
+        (QUOTED, dotnet_json),
+        (LIGATURE, lambda text: unicodedata.normalize("NFKC", text)),
     ],
     ids=[
         "json",
@@ -286,6 +304,11 @@ ESCAPED, ACCENTED, POLISH, SPACED_OUT = (
         "utf8_read_as_cp1252",
         "nfd",
         "nfc",
+        "html_apostrophe_as_jinja2_and_go_write_it",
+        "html_apostrophe_as_php_writes_it",
+        "json_as_go_writes_it",
+        "json_as_dotnet_writes_it",
+        "nfkc_as_saslprep_normalises_it",
     ],
 )
 def test_a_reply_quoting_the_password_escaped_or_re_encoded_shows_it_nowhere(cortex, smtp, password, echo):

@@ -65,7 +65,8 @@ def encoded_forms(secret: str) -> set[str]:
 def _beyond_ascii(secret: str, encoded: bytes) -> set[str]:
     """A secret with letters beyond ASCII as a server may give it back: its UTF-8 (`encoded`) read as Latin-1 or
     Windows-1252 (a server that takes bytes for Western European text), and composed or decomposed (Unicode's NFC and
-    NFD: one 'ä' or an 'a' and its diaeresis, as another system normalised it)."""
+    NFD: one 'ä' or an 'a' and its diaeresis, as another system normalised it; NFKC and NFKD, as SASLprep normalises a
+    password: 'ﬁ' as 'fi', '²' as '2')."""
     if secret.isascii():
         return set()
     import unicodedata  # only for such a secret: most are ASCII
@@ -73,16 +74,24 @@ def _beyond_ascii(secret: str, encoded: bytes) -> set[str]:
     return {
         encoded.decode("latin-1"),
         encoded.decode("cp1252", "replace"),
-        *(unicodedata.normalize(form, secret) for form in ("NFC", "NFD")),
+        *(unicodedata.normalize(form, secret) for form in ("NFC", "NFD", "NFKC", "NFKD")),
     }
 
 
 def _escaped(secret: str) -> set[str]:
     """The secret as a JSON string writes it (quotes and backslashes escaped, other letters than ASCII escaped or not,
-    '/' escaped as PHP escapes it) and as HTML does (&amp; &lt; &gt;, and &quot; &#x27; in an attribute)."""
+    '/' escaped as PHP escapes it; `< > &` as `\\u003c` as Go's encoding/json writes them, and `" & ' + < >` and the
+    backtick too as .NET's System.Text.Json does, its hexadecimal digits in upper case) and as HTML does (&amp; &lt;
+    &gt;, and &quot; and &#x27; in an attribute, the apostrophe &#39; as Jinja2 and Go write it, &#039; as PHP does)."""
     json_forms = {json.dumps(secret, ensure_ascii=escaped)[1:-1] for escaped in (True, False)}
     json_forms |= {form.replace("/", "\\/") for form in json_forms}
-    return json_forms | {html.escape(secret, in_attribute) for in_attribute in (True, False)}
+    ascii_form = json.dumps(secret)[1:-1]
+    json_forms.add(re.sub("[<>&]", lambda c: f"\\u{ord(c.group()):04x}", ascii_form))
+    dotnet = re.sub(r'\\"|[<>&\'+`]', lambda c: f"\\u{ord(c.group()[-1]):04X}", ascii_form)
+    json_forms.add(re.sub(r"\\u[0-9a-f]{4}", lambda e: "\\u" + e.group()[2:].upper(), dotnet))
+    html_forms = {html.escape(secret, in_attribute) for in_attribute in (True, False)}
+    html_forms |= {html.escape(secret).replace("&#x27;", apostrophe) for apostrophe in ("&#39;", "&#039;")}
+    return json_forms | html_forms
 
 
 def _url_encoded(encoded: bytes) -> set[str]:

@@ -27,12 +27,14 @@ class Fault:
     reset: bool = False  # the connection is reset once the request's head is read, before its body: nothing taken
     hints: bool = False  # the service takes the message; its answer comes after an interim `103 Early Hints`
     long_head: bool = False  # the service takes the message; its answer's head holds a line past what clients read
+    untyped: bool = False  # the answer comes without its Content-Type, as a middlebox may strip it
 
 
 AS_USUAL = Fault()
 DROPPED = Fault(drop=True)
 TAKEN_THEN_DROPPED = Fault(drop=True, taken=True)
 CUT_SHORT = Fault(cut=True)
+CUT_SHORT_UNTYPED = Fault(cut=True, untyped=True)
 RESET_AT_HEAD = Fault(reset=True)
 EARLY_HINTS = Fault(hints=True)
 LONG_HEAD = Fault(long_head=True)
@@ -64,6 +66,8 @@ def answered(step: Reply | Fault | None, take: Callable[[], Reply]) -> Reply:
     reply = replace(take(), hints=step.hints)
     if step.long_head:  # a front end's cookie or trace header past http.client's 64 kB a line
         reply = replace(reply, headers={**reply.headers, "Set-Cookie": "trace=" + "a" * 70_000})
+    if step.untyped:
+        reply = replace(reply, headers={k: v for k, v in reply.headers.items() if k.lower() != "content-type"})
     time.sleep(step.stall)
     if step.cut:
         # An answer without a body (Graph's 202) gets one, announced whole, so that the break comes after the head.

@@ -32,9 +32,10 @@ LIMITS = "Google Workspace takes 2,000 messages a day per user (500 in trial acc
 
 
 def success(status: int, body: object, content_type: str | None, transport: Sender, cut: bool = False) -> Answer:
-    """A 2xx: the message is accepted when the answer is the Gmail API's, the sent message's `id` in JSON (or JSON
-    cut short after the status); anything else is something between Cortex and Google answering in its place."""
-    if (isinstance(body, dict) and isinstance(body.get("id"), str)) or (cut and "json" in (content_type or "")):
+    """A 2xx: the message is accepted when the answer is the Gmail API's, the sent message's `id` in JSON (or an
+    answer cut short after the status that is not said to be other than JSON, as every HTTP way out reads it:
+    feedback/http_way_out.py); anything else is something between Cortex and Google answering in its place."""
+    if (isinstance(body, dict) and isinstance(body.get("id"), str)) or cut:
         return TAKEN
     return not_the_service(transport.name, status, content_type, "the sent message's id in JSON", "gmail_url")
 

@@ -37,7 +37,7 @@ class Unanswered(ConnectionError):
 
 
 class Misanswered(Unanswered):
-    """An answer came to the whole request, whose head could not be read (`why`: http.client's word for it)."""
+    """An answer came to the whole request, whose head could not be read; its text is http.client's word for why."""
 
 
 def unreachable(failure: BaseException, proxied: bool = False) -> HttpFailure:

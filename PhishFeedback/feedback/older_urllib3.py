@@ -3,10 +3,10 @@ runs the system's Python has them), and urllib3 2 does otherwise; feedback/api_s
 urllib3, asks here.
 
 urllib3 1.x hands a connection to an IP address (TheHive at https://10.0.0.5) to OpenSSL without its name, which a
-context that checks names refuses with a ValueError, and matches the name itself where the context does not. It
+context that checks names refuses with a ValueError, and matches the name itself where the context does not; it
 never matches the name of an https:// proxy in a context it is handed. It ends a body shorter than its
-Content-Length without a word (api_session.py `requested`); and before 2.6 it inflates
-all that a read brings (feedback/bounded_json.py `read_size`).
+Content-Length without a word (api_session.py `requested`); and before 2.6 it inflates all that a read brings
+(feedback/bounded_json.py `read_size`).
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ def proxy_named(context: ssl.SSLContext, proxy: str) -> ssl.SSLContext:
 
 
 class _Named(ssl.SSLContext):
+    """A context that gives OpenSSL the proxy's name where urllib3 1.x gives none (a proxy at an IP address)."""
+
     name: str | None = None
 
     def wrap_socket(

@@ -23,6 +23,7 @@ from testkit.cortex import (  # noqa: E402 (after the rewrite is registered)
     REPO,
     JobResult,
     cortex_config,
+    jobs_python,
     run_job,
     write_job,
 )
@@ -54,12 +55,14 @@ OWN_PYTHON = {"engine", "bare_python", "debian12_python"}
 
 
 def pytest_generate_tests(metafunc):
-    """A test that starts a job (through `cortex`, or in a job folder of its own with `job_config`) runs its jobs with
-    each of OTHER_JOB_PYTHONS and ONCE_JOB_PYTHONS too (see `once_on_some_pythons`)."""
+    """A test that starts a job (through `cortex`, or in a job folder of its own with `job_config`), or runs one of the
+    TheHive commands, runs its jobs or commands with each of OTHER_JOB_PYTHONS and ONCE_JOB_PYTHONS too (see
+    `once_on_some_pythons`)."""
     fixtures = set(metafunc.fixturenames)
     starts_a_job = "cortex" in fixtures or {"job_config", "tmp_path"} <= fixtures
+    runs_a_command = bool(fixtures & {"thehive_command", "interrupted_command"})
     pythons = [*OTHER_JOB_PYTHONS, *ONCE_JOB_PYTHONS]
-    if pythons and starts_a_job and not fixtures & OWN_PYTHON:
+    if pythons and (starts_a_job or runs_a_command) and not fixtures & OWN_PYTHON:
         metafunc.parametrize("job_python", [None, *pythons], indirect=True, ids=python_id)
 
 
@@ -318,6 +321,12 @@ def thehive_ca(tmp_path, certificates) -> str:
     return path
 
 
+def command_environment(**settings: str) -> dict[str, str]:
+    """The tests' environment with `settings`, the Python that runs the jobs first on PATH: a command's
+    `#!/usr/bin/env python3` finds it, as a person's shell finds the host's."""
+    return {**os.environ, "PATH": f"{jobs_python()}{os.pathsep}{os.environ.get('PATH', '')}", **settings}
+
+
 @pytest.fixture
 def thehive_command(thehive_ca):
     """Runs one of the TheHive commands (set-up, statistics) as a person would, the key in THEHIVE_APIKEY;
@@ -326,7 +335,7 @@ def thehive_command(thehive_ca):
     def run(
         script: Path, url: str, *arguments: str, apikey: str = API_KEY, trusted: bool = True, timeout: float = 120
     ) -> subprocess.CompletedProcess:
-        env = {**os.environ, "THEHIVE_APIKEY": apikey}
+        env = command_environment(THEHIVE_APIKEY=apikey)
         command = [str(script), "--url", url, *(["--cacerts", str(thehive_ca)] if trusted else []), *arguments]
         return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
 
@@ -339,7 +348,7 @@ def interrupted_command(thehive_ca):
     its exit code, standard output and standard error."""
 
     def run(script: Path, url: str, asked) -> tuple[int, str, str]:
-        env = {**os.environ, "THEHIVE_APIKEY": API_KEY}
+        env = command_environment(THEHIVE_APIKEY=API_KEY)
         # As from a terminal: a shell that starts the suite in the background has its children ignore Ctrl-C.
         process = subprocess.Popen(
             [str(script), "--url", url, "--cacerts", str(thehive_ca)],

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Response
 
 from testkit import keys
 from testkit.cases import thehive4_case, thehive5_case
-from testkit.cortex import REPO, finish_job, package_version, run_job, start_job, write_job
+from testkit.cortex import REPO, finish_job, package_version, peak_rss_kib, run_job, start_job, write_job
 from testkit.http_faults import CUT_SHORT
 from testkit.proxy import ConnectProxy
 from testkit.records import notified
@@ -175,6 +176,25 @@ def test_a_host_whose_requests_sits_on_urllib3_1_counts_a_message_whose_answer_b
     assert result.success, result.error
     assert notified(result) == ["alice@example.org", "bob@example.org"]
     assert [str(to) for to in graph.recipients()] == ["alice@example.org", "bob@example.org"]
+
+
+@pytest.mark.parametrize("stack", ["newest", "debian12"])
+def test_a_server_error_whose_page_has_no_end_is_not_held_in_memory_before_the_read_is_tried_again(
+    request, stack, tmp_path, job_config, thehive, api, smtp
+):
+    """TheHive's reads are tried again after a 5xx, and urllib3 1.x first read the answer whole to reuse its
+    connection, however long: a 512 MB page took a job past a gigabyte, where it keeps 16 MB of TheHive's answers."""
+
+    def padded(_request):
+        return Response((b"<p>Busy</p>".ljust(1 << 20) for _ in range(256)), status=503, content_type="text/html")
+
+    thehive.expect_request("/api/v1/query").respond_with_handler(padded)
+    folder = write_job(tmp_path, thehive5_case("Spam", ()), job_config(**api))
+    python = request.getfixturevalue("debian12_python") if stack == "debian12" else None
+    result = finish_job(start_job(folder, python, measured=True), folder)
+
+    assert not result.success and f"TheHive at {api['thehive_url']}" in result.error
+    assert peak_rss_kib(result) < 100 << 10
 
 
 @pytest.mark.parametrize("stack", ["newest", "debian12"])

@@ -142,6 +142,7 @@ def _clocked_pools(clock: Clock) -> dict[str, type]:
     from urllib3.connection import HTTPConnection, HTTPSConnection
     from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
     from urllib3.exceptions import InvalidHeader
+    from urllib3.response import HTTPResponse
 
     def clocked(connection: type) -> type:
         class Connection(connection):
@@ -179,11 +180,18 @@ def _clocked_pools(clock: Clock) -> dict[str, type]:
 
         return Connection
 
+    class Answer(HTTPResponse):
+        def drain_conn(self) -> None:
+            """Before a retry, the connection is closed, not drained: urllib3 1.x reads the answer whole to reuse it,
+            however long it is (a 5xx page of gigabytes)."""
+            self.close()
+            self.release_conn()
+
     class Pool(HTTPConnectionPool):
-        ConnectionCls = clocked(HTTPConnection)
+        ConnectionCls, ResponseCls = clocked(HTTPConnection), Answer
 
     class TlsPool(HTTPSConnectionPool):
-        ConnectionCls = clocked(HTTPSConnection)
+        ConnectionCls, ResponseCls = clocked(HTTPSConnection), Answer
 
     return {"http": Pool, "https": TlsPool}
 

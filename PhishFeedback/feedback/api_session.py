@@ -201,7 +201,7 @@ def requested(
 ) -> tuple[int, dict, bytes]:
     """A request through requests, its answer read within `limit` bytes: see feedback/http_exchange.py."""
     import requests
-    from urllib3.exceptions import LocationValueError
+    from urllib3.exceptions import HTTPError
 
     try:
         response = session.request(method, url, timeout=timeout, allow_redirects=False, stream=True, **request)
@@ -214,7 +214,7 @@ def requested(
     except requests.exceptions.ProxyError as failure:
         # urllib3 names a connection the server ended through a working tunnel a proxy's failure too.
         raise unreachable(failure, proxied=True) from None
-    except (requests.RequestException, OSError, LocationValueError) as failure:  # a host no connection takes, too
+    except (requests.RequestException, OSError, HTTPError) as failure:  # urllib3's own where requests passes it on
         raise unreachable(failure) from None
     if response.status_code < 200:  # an interim answer, which http.client took for the last
         response.close()

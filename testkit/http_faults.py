@@ -28,6 +28,7 @@ class Fault:
     hints: bool = False  # the service takes the message; its answer comes after an interim `103 Early Hints`
     long_head: bool = False  # the service takes the message; its answer's head holds a line past what clients read
     untyped: bool = False  # the answer comes without its Content-Type, as a middlebox may strip it
+    two_lengths: bool = False  # the service takes the message; its answer's head gives two lengths that disagree
 
 
 AS_USUAL = Fault()
@@ -38,6 +39,7 @@ CUT_SHORT_UNTYPED = Fault(cut=True, untyped=True)
 RESET_AT_HEAD = Fault(reset=True)
 EARLY_HINTS = Fault(hints=True)
 LONG_HEAD = Fault(long_head=True)
+TWO_LENGTHS = Fault(two_lengths=True)
 
 
 def stalled(seconds: float) -> Fault:
@@ -66,6 +68,8 @@ def answered(step: Reply | Fault | None, take: Callable[[], Reply]) -> Reply:
     reply = replace(take(), hints=step.hints)
     if step.long_head:  # a front end's cookie or trace header past http.client's 64 kB a line
         reply = replace(reply, headers={**reply.headers, "Set-Cookie": "trace=" + "a" * 70_000})
+    if step.two_lengths:  # beside the server's own Content-Length, of the body it sends
+        reply = replace(reply, headers={**reply.headers, "content-length": str(len(reply.body) + 1)})
     if step.untyped:
         reply = replace(reply, headers={k: v for k, v in reply.headers.items() if k.lower() != "content-type"})
     time.sleep(step.stall)

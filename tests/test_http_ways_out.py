@@ -29,6 +29,7 @@ from testkit.http_faults import (
     LONG_HEAD,
     RESET_AT_HEAD,
     TAKEN_THEN_DROPPED,
+    TWO_LENGTHS,
     page,
     stalled,
 )
@@ -193,15 +194,19 @@ def test_an_answer_cut_short_after_the_service_took_the_message_counts_as_sent_a
 
 @pytest.mark.parametrize(
     ("fault", "why"),
-    [(EARLY_HINTS, "HTTP 103, an interim answer, and no other"), (LONG_HEAD, "its head: LineTooLong")],
-    ids=["interim-103", "head-line-past-64kB"],
+    [
+        (EARLY_HINTS, "HTTP 103, an interim answer, and no other"),
+        (LONG_HEAD, "its head: LineTooLong"),
+        (TWO_LENGTHS, "its head: InvalidHeader"),
+    ],
+    ids=["interim-103", "head-line-past-64kB", "two-lengths"],
 )
 def test_an_answer_the_client_cannot_read_after_the_service_took_the_message_is_not_sent_again(
     cortex, service, fault, why
 ):
-    """http.client takes a 103 for the last answer, and reads no header line past 64 kB: the service answered the
-    whole message, so it may have gone. It was read as a refusal, or as a connection that failed before the message
-    went, and sent again at each try."""
+    """http.client takes a 103 for the last answer, and reads no header line past 64 kB, nor urllib3 two lengths that
+    disagree: the service answered the whole message, so it may have gone. It was read as a refusal, or as a
+    connection that failed before the message went, and sent again at each try."""
     service.script.append(fault)
     result = cortex(thehive4_case("Spam", [ALICE, BOB]), **service.items, smtp_retries=3)
 

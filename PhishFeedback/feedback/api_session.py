@@ -181,6 +181,14 @@ def _clocked_pools(clock: Clock) -> dict[str, type]:
         return Connection
 
     class Answer(HTTPResponse):
+        @classmethod
+        def from_httplib(cls, *args: object, **kwargs: object) -> HTTPResponse:
+            """urllib3 1.x reads the answer's head here, past the connection's `getresponse` (2 reads it there)."""
+            try:
+                return super().from_httplib(*args, **kwargs)
+            except InvalidHeader as failure:
+                raise Misanswered(type(failure).__name__) from failure
+
         def drain_conn(self) -> None:
             """Before a retry, the connection is closed, not drained: urllib3 1.x reads the answer whole to reuse it,
             however long it is (a 5xx page of gigabytes)."""

@@ -49,9 +49,10 @@ def unreachable(failure: BaseException, proxied: bool = False) -> HttpFailure:
         return Unreadable(f"its head: {misanswered}")
     if _cause(failure, Unanswered) is not None:
         return Unreachable("the connection closed with no answer to the whole request", kind, sent=True)
-    if proxied and verify_message(failure):
-        return Untrusted(verify_message(failure), whose="the proxy on the way to ")
     if proxied:
+        why = verify_message(failure)
+        if why:  # an https:// proxy's certificate
+            return Untrusted(why, whose="the proxy on the way to ")
         return Unreachable("the proxy refused or dropped the connection", "ProxyError")
     if _cause(failure, ConnectionRefusedError) is not None:
         return Refused(REFUSED, kind)

@@ -68,12 +68,12 @@ def post_message(
         spent = time.monotonic() >= service.deadline
         said = "the job's time budget ran out before it answered" if spent else late.told()
         return unsure(service.name, said, service.sent_record)
-    except Unreachable as lost:  # an answer that could not be read is UNSURE at once: the service had the request
-        if lost.sent and (isinstance(lost, Unreadable) or service.drops.again(recipient)):
-            return unsure(
-                service.name, lost.told() if isinstance(lost, Unreadable) else Drops.ended, service.sent_record
-            )
-        raise
+    except Unreadable as misread:  # the service answered the whole message
+        return unsure(service.name, misread.told(), service.sent_record)
+    except Unreachable as lost:
+        if not (lost.sent and service.drops.again(recipient)):
+            raise
+        return unsure(service.name, Drops.ended, service.sent_record)
     return service.answer(reply, recipient)
 
 

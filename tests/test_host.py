@@ -18,6 +18,7 @@ from testkit import keys
 from testkit.cases import thehive4_case, thehive5_case
 from testkit.cortex import REPO, finish_job, package_version, peak_rss_kib, run_job, start_job, write_job
 from testkit.http_faults import CUT_SHORT
+from testkit.https_server import HttpsServer, Reply
 from testkit.proxy import ConnectProxy
 from testkit.records import notified
 from testkit.token_endpoint import CLIENT_ID, certificate_item
@@ -195,6 +196,26 @@ def test_a_server_error_whose_page_has_no_end_is_not_held_in_memory_before_the_r
 
     assert not result.success and f"TheHive at {api['thehive_url']}" in result.error
     assert peak_rss_kib(result) < 100 << 10
+
+
+@pytest.mark.parametrize("stack", ["newest", "debian12"])
+def test_a_chunk_size_line_that_never_ends_is_read_no_further_than_any_chunks(
+    request, stack, tmp_path, job_config, smtp, certificates
+):
+    """urllib3 1.x (and Ubuntu 24.04's 2.0.7) read the line that gives a chunk's size whole, however long: a TheHive
+    that never ended one held the job's memory to the line's length (100 MB here)."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    endless = Reply(200, raw=head + b"1" * (100 << 20))
+    python = request.getfixturevalue("debian12_python") if stack == "debian12" else None
+    with HttpsServer(certificates.server_context(), lambda _: endless) as thehive:
+        config = job_config(thehive_url=thehive.url, thehive_apikey="hive-key")
+        folder = write_job(tmp_path, thehive5_case("Spam", ()), config)
+        result = finish_job(start_job(folder, python, measured=True), folder)
+
+    assert not result.success
+    assert f"TheHive at {thehive.url} answered HTTP 200, then the answer was cut short" in result.error
+    assert peak_rss_kib(result) < 100 << 10
+    assert smtp.delivered == []
 
 
 @pytest.mark.parametrize("stack", ["newest", "debian12"])

@@ -16,14 +16,13 @@ OAuth2 SMTP login) makes it with urllib through the same call (feedback/plain_ht
 
 from __future__ import annotations
 
-import socket
 import ssl
 from functools import cache
 
 from feedback import older_urllib3
 from feedback.alarm import Clock
 from feedback.bounded_json import read_size, within
-from feedback.client_failures import Misanswered, NothingSent, Unanswered, timed_out, tls_failure, unreachable
+from feedback.client_failures import timed_out, tls_failure, unreachable
 from feedback.http_failures import CutShort, TimedOut, TooLarge, Unreadable
 
 # Without importing requests, which only jobs that speak to an HTTP API load.
@@ -31,7 +30,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import requests
     from requests import Session as ClientSession  # what the callers of this module hold
-    from urllib3 import HTTPResponse, PoolManager
+    from urllib3 import PoolManager
     from urllib3.util.retry import Retry
 
 
@@ -43,15 +42,18 @@ def open_session(
     clock: Clock | None = None,
 ) -> ClientSession:
     """A requests.Session trusting `context`, through `proxies` (else the environment's), retrying as `retry`
-    (a urllib3 Retry) says; with a `clock`, each socket it opens is known to it."""
+    (a urllib3 Retry) says, over the pools of feedback/connection_pools.py: with a `clock`, each socket it opens is
+    known to it."""
     import requests
     from requests.adapters import HTTPAdapter
     from requests.utils import get_environ_proxies
 
+    from feedback.connection_pools import pools
+
     trusted, older = context, _urllib3_before((2,))
     if older:
         context = older_urllib3.names_left_to_it(context)
-    pools = _clocked_pools(clock) if clock is not None else {}
+    classes = pools(clock)
 
     class Adapter(HTTPAdapter):
         """Whom TLS trusts is the context's alone: requests gives a proxy's tunnels trust of its own unless told, and
@@ -69,12 +71,12 @@ def open_session(
 
         def init_poolmanager(self, *args, **kwargs) -> None:
             super().init_poolmanager(*args, **kwargs, ssl_context=context)
-            self.poolmanager.pool_classes_by_scheme = {**self.poolmanager.pool_classes_by_scheme, **pools}
+            self.poolmanager.pool_classes_by_scheme = {**self.poolmanager.pool_classes_by_scheme, **classes}
 
         def proxy_manager_for(self, proxy: str, **kwargs: object) -> PoolManager:
             named = older_urllib3.proxy_named(trusted, proxy) if older else trusted
             manager = super().proxy_manager_for(proxy, **kwargs, ssl_context=context, proxy_ssl_context=named)
-            manager.pool_classes_by_scheme = {**manager.pool_classes_by_scheme, **pools}
+            manager.pool_classes_by_scheme = {**manager.pool_classes_by_scheme, **classes}
             return manager
 
     class Session(requests.Session):
@@ -132,76 +134,6 @@ def available() -> bool:
     from importlib.util import find_spec
 
     return find_spec("requests") is not None
-
-
-def _clocked_pools(clock: Clock) -> dict[str, type]:
-    """urllib3's pools, each socket they open (the plain one, then the TLS one over it) handed to the clock; plain
-    http:// too, which TheHive on this machine may speak."""
-    from http.client import HTTPException
-
-    from urllib3.connection import HTTPConnection, HTTPSConnection
-    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-    from urllib3.exceptions import InvalidHeader
-    from urllib3.response import HTTPResponse
-
-    def clocked(connection: type) -> type:
-        class Connection(connection):
-            def _new_conn(self) -> socket.socket:
-                sock = super()._new_conn()
-                clock.watch(sock)
-                return sock
-
-            def connect(self) -> None:
-                try:
-                    super().connect()
-                except socket.timeout as failure:  # the TLS handshake, or a proxy's answer to CONNECT
-                    raise NothingSent(str(failure)) from failure
-                clock.watch(self.sock)  # the TLS socket, which took over the plain one
-
-            def request(self, *args, **kwargs) -> None:
-                self.went_whole = False
-                super().request(*args, **kwargs)
-                self.went_whole = True  # urllib3 awaits the answer even when sending broke off (a broken pipe)
-
-            def getresponse(self, *args: object, **kwargs: object) -> HTTPResponse:
-                """The wait for the answer to a request that went whole, cut by the clock, is a timeout, and one the
-                server ended is `Unanswered`: the request may have done its work all the same (a message sent:
-                feedback/http_way_out.py)."""
-                try:
-                    return super().getresponse(*args, **kwargs)
-                except Exception as failure:  # urllib3 1.26's first call, getresponse(buffering=True), too
-                    if clock.rang and self.went_whole:
-                        raise socket.timeout("the job's time budget ran out") from None
-                    if self.went_whole and isinstance(failure, ConnectionError):
-                        raise Unanswered() from failure
-                    if self.went_whole and isinstance(failure, (HTTPException, InvalidHeader)):
-                        raise Misanswered(type(failure).__name__) from failure
-                    raise
-
-        return Connection
-
-    class Answer(HTTPResponse):
-        @classmethod
-        def from_httplib(cls, *args: object, **kwargs: object) -> HTTPResponse:
-            """urllib3 1.x reads the answer's head here, past the connection's `getresponse` (2 reads it there)."""
-            try:
-                return super().from_httplib(*args, **kwargs)
-            except InvalidHeader as failure:
-                raise Misanswered(type(failure).__name__) from failure
-
-        def drain_conn(self) -> None:
-            """Before a retry, the connection is closed, not drained: urllib3 1.x reads the answer whole to reuse it,
-            however long it is (a 5xx page of gigabytes)."""
-            self.close()
-            self.release_conn()
-
-    class Pool(HTTPConnectionPool):
-        ConnectionCls, ResponseCls = clocked(HTTPConnection), Answer
-
-    class TlsPool(HTTPSConnectionPool):
-        ConnectionCls, ResponseCls = clocked(HTTPSConnection), Answer
-
-    return {"http": Pool, "https": TlsPool}
 
 
 def requested(

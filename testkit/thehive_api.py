@@ -1,11 +1,14 @@
-"""TheHive's answers to the observable queries, in TheHive 4.1/5 (v1) and TheHive 3/4 (legacy) shapes.
+"""TheHive's answers to the observable queries, in TheHive 4.1/5 (v1) and TheHive 3/4 (legacy) shapes, and a hostile
+one's (a gzip bomb).
 
 See docs/cortex-and-thehive.md §5.
 """
 
 from __future__ import annotations
 
+import gzip
 import itertools
+import zlib
 
 API_KEY = "hive-Sup3rS3cretApiKey-0123456789"
 _ids = itertools.count(1000)
@@ -106,3 +109,15 @@ def v1_alert(source_ref: str, tags=(), case_id: str = "~8256") -> dict:
         "importedDate": CREATED,
         "timeToDetect": 0,
     }
+
+
+def gzip_bomb(inflated: int, times: int = 1) -> bytes:
+    """A JSON list opened, then `inflated` bytes of spaces, gzip-compressed to about a thousandth of that, and that
+    compressed again `times - 1` times over (`Content-Encoding: gzip, gzip`)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = b" " * (1 << 20)
+    parts = [packer.compress(b"[")] + [packer.compress(block) for _ in range(inflated >> 20)]
+    bomb = b"".join([*parts, packer.compress(b"]"), packer.flush()])
+    for _ in range(times - 1):
+        bomb = gzip.compress(bomb, 9)
+    return bomb

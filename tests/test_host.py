@@ -21,6 +21,7 @@ from testkit.http_faults import CUT_SHORT
 from testkit.https_server import HttpsServer, Reply
 from testkit.proxy import ConnectProxy
 from testkit.records import notified
+from testkit.thehive_api import gzip_bomb
 from testkit.token_endpoint import CLIENT_ID, certificate_item
 
 TITLE = "Phishing report: Facture impayée"
@@ -216,6 +217,27 @@ def test_a_chunk_size_line_that_never_ends_is_read_no_further_than_any_chunks(
     assert f"TheHive at {thehive.url} answered HTTP 200, then the answer was cut short" in result.error
     assert peak_rss_kib(result) < 100 << 10
     assert smtp.delivered == []
+
+
+@pytest.mark.parametrize("stack", ["newest", "debian12"])
+def test_an_answer_compressed_twice_over_is_not_inflated(request, stack, tmp_path, job_config, smtp, thehive, api):
+    """urllib3 before 2.6 inflates all that a read brings through a chain of codings: 16 kB of a body compressed twice
+    over inflated to 200 MB in one read."""
+    bomb = gzip_bomb(200 << 20, times=2)
+    thehive.expect_request("/api/v1/query").respond_with_response(
+        Response(bomb, headers={"Content-Encoding": "gzip, gzip"}, content_type="application/json")
+    )
+    folder = write_job(tmp_path, thehive5_case("Spam", ()), job_config(**api))
+    python = request.getfixturevalue("debian12_python") if stack == "debian12" else None
+    result = finish_job(start_job(folder, python, measured=True), folder)
+
+    assert len(bomb) < 16 << 10
+    assert not result.success
+    assert (
+        f"TheHive at {api['thehive_url']} answered HTTP 200, then the answer was cut short (its body was compressed"
+        " more than once)" in result.error
+    )
+    assert peak_rss_kib(result) < 100 << 10
 
 
 @pytest.mark.parametrize("stack", ["newest", "debian12"])

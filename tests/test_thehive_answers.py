@@ -7,26 +7,17 @@ naming TheHive, and goes on with the case's tags when they name reporters.
 from __future__ import annotations
 
 import json
-import zlib
 
 import pytest
 from werkzeug import Response
 
 from testkit.cases import thehive5_case
 from testkit.cortex import finish_job, peak_rss_kib, start_job, write_job
-from testkit.thehive_api import v1_observable
+from testkit.thehive_api import gzip_bomb, v1_observable
 
 V1 = "/api/v1/query"
 # A job reading TheHive peaks at about 60 MB; one that held the inflated answer would pass 200 MB.
 PEAK_RSS_KIB = 150_000
-
-
-def gzip_bomb(inflated: int) -> bytes:
-    """A JSON list opened, then `inflated` bytes of spaces, gzip-compressed to about a thousandth of that."""
-    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    block = b" " * (1 << 20)
-    parts = [packer.compress(b"[")] + [packer.compress(block) for _ in range(inflated >> 20)]
-    return b"".join([*parts, packer.compress(b"]"), packer.flush()])
 
 
 def test_a_gzip_answer_that_inflates_to_200_mb_is_cut_at_16_mb(tmp_path, job_config, smtp, thehive, api):

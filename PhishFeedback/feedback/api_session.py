@@ -162,6 +162,10 @@ def requested(
     if 300 <= response.status_code < 400:  # not followed, so not read: http_exchange raises Redirected
         response.close()
         return response.status_code, response.headers, b""
+    if len([coding for coding in response.headers.get("Content-Encoding", "").split(",") if coding.strip()]) > 1:
+        # urllib3 before 2.6 inflates each read through a chain of codings without bound (CVE-2025-66418)
+        response.close()
+        raise CutShort(response.status_code, response.headers, "its body was compressed more than once")
     try:
         body, more = within(response.iter_content(read_size(response.headers, limit, _urllib3_before((2, 6)))), limit)
     except (requests.RequestException, OSError) as failure:

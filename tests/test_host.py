@@ -246,7 +246,8 @@ def test_an_https_proxy_whose_certificate_names_another_host_is_sent_neither_a_c
 ):
     """What answers at Cortex's https:// proxy holds a certificate a trusted CA issued for another name (any public CA
     issues one to whoever holds a name). urllib3 1.x matches no proxy's name in a context it is handed: the CONNECT
-    went there, the proxy's login in it; urllib3 2 refused, in words that blamed a proxy that dropped the connection."""
+    went there, the proxy's login in it, and its refusal then named TheHive's certificate; urllib3 2 refused, in words
+    that blamed a proxy that dropped the connection."""
     impostor = ConnectProxy(certificates.server_context(certificates.ca.issue_cert("proxy.example.net")))
     python = request.getfixturevalue("debian12_python") if stack == "debian12" else None
     url = thehive_tls.url_for("/").rstrip("/")
@@ -259,10 +260,7 @@ def test_an_https_proxy_whose_certificate_names_another_host_is_sent_neither_a_c
 
     assert impostor.tunnels == [] and thehive_tls.log == []
     assert not result.success
-    if package_version("urllib3", python)[0] >= 2:
-        assert f"The certificate of the proxy on the way to TheHive at {url} could not be verified" in result.error
-    else:  # urllib3 1.x tells it as TheHive's TLS
-        assert f"The certificate of TheHive at {url} could not be verified" in result.error
+    assert f"The certificate of the proxy on the way to TheHive at {url} could not be verified" in result.error
 
 
 def test_a_host_with_a_cryptography_before_42_sends_with_a_certificate_pasted_after_its_issuers(

@@ -32,6 +32,11 @@ def timed_out(failure: BaseException, timeout: float) -> TimedOut:
     return TimedOut(timeout, sent=_cause(failure, NothingSent) is None)
 
 
+class ProxyUntrusted(ssl.SSLCertVerificationError):
+    """An https:// proxy's certificate not verified, marked where urllib3 1.x tells it as the party's TLS failure
+    (feedback/older_urllib3.py); urllib3 2 tells it as the proxy's."""
+
+
 class Unanswered(ConnectionError):
     """The connection ended after the whole request went, before the answer's status."""
 
@@ -62,6 +67,8 @@ def unreachable(failure: BaseException, proxied: bool = False) -> HttpFailure:
 def tls_failure(failure: BaseException) -> HttpFailure:
     """A failed TLS handshake as the client names it: a certificate not verified, or TLS that failed otherwise (an
     `https://` address where the server speaks plain HTTP: TheHive's own port 9000, say)."""
+    if _cause(failure, ProxyUntrusted) is not None:
+        return Untrusted(verify_message(failure), whose="the proxy on the way to ")
     if _cause(failure, ssl.SSLCertVerificationError) is not None:
         return Untrusted(verify_message(failure))
     # urllib3 1.x matches the host name itself (feedback/older_urllib3.py): a mismatch is a ValueError of its own.

@@ -16,6 +16,7 @@ import ssl
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from feedback.client_failures import ProxyUntrusted
 from feedback.trust import system_store
 
 
@@ -44,7 +45,14 @@ class _Named(ssl.SSLContext):
     def wrap_socket(
         self, sock: socket.socket, *args: object, server_hostname: str | None = None, **kwargs: object
     ) -> ssl.SSLSocket:
-        return super().wrap_socket(sock, *args, server_hostname=server_hostname or self.name, **kwargs)
+        """The handshake with the proxy; a certificate it fails is marked as the proxy's, which urllib3 1.x would
+        tell as the party's."""
+        try:
+            return super().wrap_socket(sock, *args, server_hostname=server_hostname or self.name, **kwargs)
+        except ssl.SSLCertVerificationError as failure:
+            marked = ProxyUntrusted(*failure.args)
+            marked.verify_message, marked.verify_code = failure.verify_message, failure.verify_code
+            raise marked from failure
 
 
 def _twin(context: ssl.SSLContext, kind: type[ssl.SSLContext]) -> ssl.SSLContext:

@@ -79,6 +79,8 @@ def _connection(connection: type, clock: Clock | None) -> type:
 
 
 class Answer(HTTPResponse):
+    """urllib3's answer, its head's failures named and its body read within the bounds of the latest urllib3."""
+
     @classmethod
     def from_httplib(cls, *args: object, **kwargs: object) -> HTTPResponse:
         """urllib3 1.x reads the answer's head here, past the connection's `getresponse` (2 reads it there)."""

@@ -86,9 +86,10 @@ def _escaped(secret: str) -> set[str]:
     json_forms = {json.dumps(secret, ensure_ascii=escaped)[1:-1] for escaped in (True, False)}
     json_forms |= {form.replace("/", "\\/") for form in json_forms}
     ascii_form = json.dumps(secret)[1:-1]
-    json_forms.add(re.sub("[<>&]", lambda c: f"\\u{ord(c.group()):04x}", ascii_form))
-    dotnet = re.sub(r'\\"|[<>&\'+`]', lambda c: f"\\u{ord(c.group()[-1]):04X}", ascii_form)
-    json_forms.add(re.sub(r"\\u[0-9a-f]{4}", lambda e: "\\u" + e.group()[2:].upper(), dotnet))
+    if any(mark in ascii_form for mark in "<>&'+`\\"):  # else Go's and .NET's forms are the secret as it is
+        json_forms.add(re.sub("[<>&]", lambda c: f"\\u{ord(c.group()):04x}", ascii_form))
+        dotnet = re.sub(r'\\"|[<>&\'+`]', lambda c: f"\\u{ord(c.group()[-1]):04X}", ascii_form)
+        json_forms.add(re.sub(r"\\u[0-9a-f]{4}", lambda e: "\\u" + e.group()[2:].upper(), dotnet))
     html_forms = {html.escape(secret, in_attribute) for in_attribute in (True, False)}
     html_forms |= {html.escape(secret).replace("&#x27;", apostrophe) for apostrophe in ("&#39;", "&#039;")}
     return json_forms | html_forms
@@ -101,7 +102,7 @@ def _url_encoded(encoded: bytes) -> set[str]:
     bare (Java's), "!*()" bare (.NET's), "!*'()" bare (JavaScript's encodeURIComponent)."""
     forms = {make(encoded, safe=safe) for make in (quote, quote_plus) for safe in ("", "/", "*", "!*()", "!*'()")}
     forms |= {form.replace("~", "%7E") for form in forms}
-    forms |= {re.sub("%[0-9A-F]{2}", lambda escape: escape.group().lower(), form) for form in forms}
+    forms |= {re.sub("%[0-9A-F]{2}", lambda escape: escape.group().lower(), form) for form in forms if "%" in form}
     # Encoded twice (a URL quoted into another's query: '%', and '+' or what the first left bare, escaped then), and
     # the whole of it in upper or lower case (a server that writes its replies so, after it encoded them).
     forms |= {quote(form, safe=safe) for form in forms for safe in ("", "/")}

@@ -129,8 +129,8 @@ def json_private_key(value: str) -> str | None:
 
 def pem_private_key(value: str) -> str | None:
     """The PEM private key block in a text that may hold more (a certificate beside it), to its end or the text's."""
-    begin = re.search(r"-----BEGIN [A-Z ]{0,20}PRIVATE KEY-----", value)
-    if begin is None:
+    begin = re.search(r"-----BEGIN [A-Z ]{0,20}PRIVATE KEY-----", value) if "PRIVATE KEY-----" in value else None
+    if begin is None:  # as for nearly every item: then no pattern is compiled
         return None
     end = value.find("-----END ", begin.end())
     close = value.find("-----", end + 9) if end != -1 else -1

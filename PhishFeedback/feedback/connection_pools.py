@@ -90,8 +90,8 @@ class Answer(HTTPResponse):
             raise Misanswered(type(failure).__name__) from failure
 
     def drain_conn(self) -> None:
-        """Before a retry, the connection is closed, not drained: urllib3 1.x reads the answer whole to reuse it,
-        however long it is (a 5xx page of gigabytes)."""
+        """Before a retry, the connection is closed, not drained: urllib3 1.x reads the answer whole to reuse it, and 2
+        reads it through, however long it is (a 5xx page of gigabytes)."""
         self.close()
         self.release_conn()
 

@@ -1,12 +1,12 @@
-"""What a job meets where requests sits on urllib3 1.x, as Debian 11's and 12's python3-requests do (a Cortex that
-runs the system's Python has them), and urllib3 2 does otherwise; feedback/api_session.py, which alone imports
-urllib3, asks here.
+"""What a job meets where requests sits on urllib3 1.x, as Debian 11's and 12's python3-requests do (a Cortex that runs
+the system's Python has them), and urllib3 2 does otherwise; feedback/api_session.py and the pools it mounts
+(feedback/connection_pools.py), which alone import urllib3, ask here.
 
 urllib3 1.x hands a connection to an IP address (TheHive at https://10.0.0.5) to OpenSSL without its name, which a
 context that checks names refuses with a ValueError, and matches the name itself where the context does not; it
-never matches the name of an https:// proxy in a context it is handed. It ends a body shorter than its
-Content-Length without a word (api_session.py `requested`); and before 2.6 it inflates all that a read brings
-(feedback/bounded_json.py `read_size`).
+never matches the name of an https:// proxy in a context it is handed, and tells the proxy's certificate that fails
+as the party's. It ends a body shorter than its Content-Length without a word (api_session.py `requested`); and
+before 2.6 it inflates all that a read brings (feedback/bounded_json.py `read_size`).
 """
 
 from __future__ import annotations

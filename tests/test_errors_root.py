@@ -25,6 +25,7 @@ SIGNALS = {
     "feedback.client_failures.Unanswered": "a connection ended after the whole request, read by the HTTP client",
     "feedback.client_failures.Misanswered": "an answer whose head could not be read, read by the HTTP client",
     "feedback.client_failures.NothingSent": "a wait that ran out before the request went, read by the HTTP client",
+    "feedback.client_failures.ProxyUntrusted": "an https:// proxy's certificate not verified, read by the HTTP client",
     "feedback.http_failures.Unreadable": "an answer the client could not read, worded by its caller",
     "feedback.http_failures.Refused": "a refused connection to an HTTPS party, worded by its caller",
     "feedback.http_failures.TlsFailed": "TLS that failed for another reason than the certificate, worded by its caller",

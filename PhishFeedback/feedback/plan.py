@@ -169,8 +169,8 @@ def _last_told(
     responder never writes, is passed over; one dated more than CLOCKS_APART after the job's time (a clock that ran
     far ahead), which would be the last for ever and have every run correct again, is read as older than any other
     (though in its order among those), so that a reporter it alone names is corrected once. Beside the verdicts, the
-    time of each last record dated after the job's time (or the second of two dated within its second), after which
-    the next must be dated."""
+    time of each last record dated at or after the job's time, after which the next must be dated: two records of one
+    reporter in one second would be told apart by their tags' order alone, which TheHive does not keep."""
     kept, passed_over = [], []
     for told in verdict_records(tags):
         named = verdict_named(told.verdict)
@@ -181,14 +181,12 @@ def _last_told(
         if not readable:
             passed_over.append((told.address, f"dated {told.at:%Y-%m-%d %H:%M} UTC"))
         kept.append((readable, told.at, told.address.lower(), named))
-    kept.sort(key=lambda record: record[:2])  # stable: on a tie, tag order stays
-    verdicts, ahead, dated = {}, {}, {}
+    kept.sort(key=lambda record: record[:2])  # stable: on a tie (records no job of this version writes), tag order
+    verdicts, ahead = {}, {}
     for readable, at, address, verdict in kept:
-        # Dated by a clock ahead of the job's, and the latest so far; or the second record dated within the job's own
-        # second, where a new record dated that second could repeat the first, a tag TheHive does not add twice.
-        if readable and (at > now or at == now and dated.get(address) == at):
+        if readable and at >= now:  # dated by a clock ahead of the job's, or within the job's own second
             ahead[address] = at
-        verdicts[address], dated[address] = verdict, at
+        verdicts[address] = verdict
     return verdicts, ahead, tuple(passed_over)
 
 

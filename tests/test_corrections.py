@@ -546,6 +546,28 @@ def test_a_record_a_hand_retyped_with_spaces_after_its_separators_still_calls_fo
     assert result.output["full"]["warnings"] == []
 
 
+@pytest.mark.parametrize(
+    "time_written",
+    ["2026-01-04T09:00:00+00:00", "2026-01-04 09:00:00Z", "2026-01-04T09:00:00.123Z", "2026-02-30T09:00:00Z"],
+    ids=["offset", "space", "fraction", "no-such-day"],
+)
+def test_a_record_whose_time_a_hand_wrote_otherwise_is_named_to_the_analyst_not_blamed_on_an_earlier_version(
+    cortex, smtp, time_written
+):
+    """Such a record was passed over without a word, and the reporter counted among those an earlier version told
+    nobody knows what: the analyst, told that, would not look for the record that calls for a correction."""
+    tags = [f"feedback_sent:{ALICE}", f"feedback_verdict:{time_written};Spam;{ALICE}"]
+    result = cortex(thehive4_case("Phishing", [ALICE], tags=tags))
+
+    assert result.success, result.error
+    assert smtp.delivered == []
+    (warning,) = result.output["full"]["warnings"]
+    assert warning.startswith(
+        f"1 feedback_verdict record(s) are not what the responder writes: {ALICE} (its time is not written as the job"
+        " writes)."
+    )
+
+
 def test_a_correction_that_may_have_gone_is_not_sent_again_until_the_analyst_removes_that_record(
     cortex, smtp, told_legit
 ):

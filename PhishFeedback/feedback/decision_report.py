@@ -64,7 +64,8 @@ def _passed_over(decision: Decision) -> list[str]:
     return [
         f"{len(decision.passed_over)} feedback_verdict record(s) are not what the responder writes: {named}{more}. A"
         " record dated more than an hour after this job's time (a clock that ran ahead) is read as older than any"
-        " other, and one naming no verdict is passed over. Check those tags, and remove the wrong ones."
+        " other, and one naming no verdict, or whose time is not written as the responder writes it"
+        " (2026-12-01T10:00:00Z), is passed over. Check those tags, and remove the wrong ones."
     ]
 
 

@@ -15,6 +15,7 @@ from feedback.shown_text import one_line
 from feedback.tags import (
     ACKNOWLEDGED,
     NOTIFIED,
+    TOLD,
     UNSURE,
     lost_by_thehive40,
     notified_addresses,
@@ -165,13 +166,17 @@ def _last_told(
     tags: list[object], now: datetime
 ) -> tuple[dict[str, str], dict[str, datetime], tuple[tuple[str, str], ...]]:
     """The verdict each address was last told, by its own name (a hand may have changed its case): the latest
-    record, on a tie the later tag; and the records the analyst is told of. One naming no verdict, which the
-    responder never writes, is passed over; one dated more than CLOCKS_APART after the job's time (a clock that ran
-    far ahead), which would be the last for ever and have every run correct again, is read as older than any other
-    (though in its order among those), so that a reporter it alone names is corrected once. Beside the verdicts, the
-    time of each last record dated at or after the job's time, after which the next must be dated: two records of one
-    reporter in one second would be told apart by their tags' order alone, which TheHive does not keep."""
+    record, on a tie the later tag; and the records the analyst is told of. One naming no verdict, or whose time is
+    not written as the responder writes it, is passed over: the reporter may be owed a correction; one dated more
+    than CLOCKS_APART after the job's time (a clock that ran far ahead), which would be the last for ever and have
+    every run correct again, is read as older than any other (though in its order among those), so that a reporter
+    it alone names is corrected once. Beside the verdicts, the time of each last record dated at or after the job's
+    time, after which the next must be dated: two records of one reporter in one second would be told apart by their
+    tags' order alone, which TheHive does not keep."""
     kept, passed_over = [], []
+    for value in tag_values(tags, TOLD):  # a time a hand wrote otherwise (`+00:00`, a fraction, 30 February)
+        if not verdict_records((f"{TOLD}:{value}",)):
+            passed_over.append((value.rpartition(";")[2].strip() or value, "its time is not written as the job writes"))
     for told in verdict_records(tags):
         named = verdict_named(told.verdict)
         if named is None:

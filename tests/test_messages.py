@@ -511,8 +511,9 @@ def test_logo_without_a_display_name_in_from_has_the_domain_beside_it(cortex, sm
     [
         "\n".join(as_item(PNG)[i : i + 76] for i in range(0, len(as_item(PNG)), 76)),
         "data:image/png;base64," + as_item(PNG),
+        "DATA:image/png;base64," + as_item(PNG),
     ],
-    ids=["wrapped", "data_url"],
+    ids=["wrapped", "data_url", "data_url_in_capitals"],
 )
 def test_logo_pasted_wrapped_or_as_a_data_url_is_read(cortex, smtp, value):
     assert cortex(thehive4_case("Spam"), logo=value).success

@@ -37,7 +37,7 @@ def read_logo(value: str | None) -> Logo | None:
     """The logo of the item (base64 text of a PNG or JPEG file, or a data: URL of one); None when unset."""
     if value is None:
         return None
-    text = value.partition(",")[2] if value.startswith("data:") else value
+    text = value.partition(",")[2] if value[:5].lower() == "data:" else value  # a URL's scheme in any case
     try:
         data = base64.b64decode("".join(text.split()), validate=True)
     except (binascii.Error, ValueError):

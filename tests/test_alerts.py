@@ -11,7 +11,7 @@ import json
 import pytest
 
 from testkit.cases import thehive4_alert, thehive5_alert, thehive40_alert, thehive_alert
-from testkit.cortex import apply_operations
+from testkit.cortex import ACKNOWLEDGE_MANIFEST, MANIFEST, apply_operations
 from testkit.thehive40_tags import stored
 from testkit.thehive_api import API_KEY, legacy_alert_answer, legacy_observable, v1_observable
 
@@ -171,3 +171,17 @@ def test_a_reported_subject_of_a_megabyte_is_shown_cut_in_the_report(cortex, smt
     assert result.success, result.error
     assert len(result.output["full"]["from_observables"]["reported_subject"]) == 1_000
     assert len(result.raw_output) < 20_000
+
+
+@pytest.mark.parametrize("manifest", [MANIFEST, ACKNOWLEDGE_MANIFEST], ids=["verdict", "acknowledgement"])
+def test_an_alert_already_imported_into_a_case_is_answered_on_the_case_not_on_the_alert(cortex, smtp, manifest):
+    """TheHive copies an alert's tags into its case once, at the import: a run on the alert after it recorded on the
+    alert alone, and the run on the case mailed the same reporter the same verdict (or thanks) again."""
+    alert = {**thehive4_alert("Spam"), "case": "~41160752", "status": "Imported"}
+    result = cortex(alert, data_type="thehive:alert", manifest=manifest)
+
+    assert not result.success
+    assert result.error.startswith(
+        "This alert was imported or merged into TheHive case ~41160752: run Phish_Feedback on that case."
+    )
+    assert smtp.delivered == [] and result.operations == []

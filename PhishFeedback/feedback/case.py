@@ -66,6 +66,13 @@ def read_report(
         raise CaseError("Phish_Feedback runs on TheHive cases and alerts only (thehive:case, thehive:alert).")
     if not isinstance(data, dict):
         raise CaseError(f"The job carries no {kind}: Cortex sent no object to answer.")
+    if kind == "alert" and (case := _text(data.get("case") or data.get("caseId"))):
+        # TheHive copies an alert's tags into its case once, at the import: the record of a run on the alert after
+        # that never reaches the case, whose run would mail the same reporters again.
+        raise CaseError(
+            f"This alert was imported or merged into TheHive case {shortened(case, 40)}: run Phish_Feedback on that"
+            " case. The record of whom it mails is kept on the case, which a run on the alert does not reach."
+        )
     title = data.get("title")
     if not isinstance(title, str) or not title.strip():
         raise CaseError(f"The {kind} has no title, so it cannot be recognised as a phishing report.")

@@ -64,8 +64,9 @@ def _passed_over(decision: Decision) -> list[str]:
     return [
         f"{len(decision.passed_over)} feedback_verdict record(s) are not what the responder writes: {named}{more}. A"
         " record dated more than an hour after this job's time (a clock that ran ahead) is read as older than any"
-        " other, and one naming no verdict, or whose time is not written as the responder writes it"
-        " (2026-12-01T10:00:00Z), is passed over. Check those tags, and remove the wrong ones."
+        " other; one naming no verdict, or whose time is not written as the responder writes it"
+        " (2026-12-01T10:00:00Z), is passed over; of two verdicts in one second, the later tag is read as the last."
+        " Check those tags, and remove the wrong ones."
     ]
 
 

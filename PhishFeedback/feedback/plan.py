@@ -187,11 +187,15 @@ def _last_told(
             passed_over.append((told.address, f"dated {told.at:%Y-%m-%d %H:%M} UTC"))
         kept.append((readable, told.at, told.address.lower(), named))
     kept.sort(key=lambda record: record[:2])  # stable: on a tie (records no job of this version writes), tag order
-    verdicts, ahead = {}, {}
+    verdicts, ahead, last = {}, {}, {}
     for readable, at, address, verdict in kept:
         if readable and at >= now:  # dated by a clock ahead of the job's, or within the job's own second
             ahead[address] = at
         verdicts[address] = verdict
+        moment, told = last.get(address, (None, set()))
+        last[address] = (at, told | {verdict} if moment == at else {verdict})
+    # Two verdicts recorded in a reporter's last second (by a version before this one): which came last is unknown.
+    passed_over += [(address, "two verdicts in one second") for address, (_, told) in last.items() if len(told) > 1]
     return verdicts, ahead, tuple(passed_over)
 
 

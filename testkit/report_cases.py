@@ -27,8 +27,7 @@ DAY = 86400_000
 START = 1767225600_000
 # A reporter tag in each form TheHive stores: as added, TheHive 4.0's renderings, spelt in capitals.
 FORMS = ("user_email:{}", 'user_email="{}"', "user_email={}", "USER_EMAIL:{}")
-# The classes of the time to feedback as docs/statistics.md names them, each up to (not including) its bound; the
-# first takes a verdict sent on the alert before its case was made too (TheHive 4 does not say the alert's date).
+# The classes of the time to feedback as docs/statistics.md names them, each up to (not including) its bound.
 CLASSES = (
     ("under 15 min", 15 * 60),
     ("15-60 min", 60 * 60),
@@ -38,6 +37,9 @@ CLASSES = (
     ("3-7 days", 7 * 86400),
     ("over 7 days", math.inf),
 )
+# How long before its case's start a record still counts as at once (two clocks apart); one dated before that (a
+# message sent on the alert before TheHive 4, which does not say the alert's date, made the case) is not timed.
+CLOCKS_APART = 300
 # Verdicts that say the report was right: a real attack, or the SOC's own exercise.
 REAL = ("Phishing", "Simulation")
 
@@ -132,12 +134,12 @@ def expected(
         for name in r.reporters:
             mixes.setdefault(name, Counter())[verdict[r.number]] += 1
         acknowledged += len(set(r.acked) | set(r.acked_untimed))
-        ack_delays += [round(at - start) for at in r.acked.values()]
+        ack_delays += [max(0, round(at - start)) for at in r.acked.values() if at >= start - CLOCKS_APART]
         if verdict[r.number] in VERDICTS:
             told = set(r.told) | set(r.sent)
             answered += len(told)
             unanswered += len(r.reporters) - len(told)
-            delays += [round(at - start) for at in r.told.values()]
+            delays += [max(0, round(at - start)) for at in r.told.values() if at >= start - CLOCKS_APART]
     return {
         "cases": len(chosen),
         "reports": sum(len(r.reporters) for r in chosen),

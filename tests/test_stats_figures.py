@@ -128,14 +128,29 @@ def test_a_report_answered_on_a_bound_of_hours_or_days_counts_in_the_class_that_
     ]
 
 
-def test_a_message_recorded_before_the_case_was_made_counts_as_no_time():
-    """Another host's clock behind the case's: the time is never less than nothing, nor drags the median below."""
-    tags = ["user_email:a@example.org", "feedback_verdict:2025-12-31T23:50:00Z;Spam;a@example.org"]
+def test_a_message_recorded_minutes_before_the_case_was_made_counts_as_at_once():
+    """Another host's clock a little behind the case's: the time is never less than nothing, nor drags the median
+    below."""
+    tags = ["user_email:a@example.org", "feedback_verdict:2025-12-31T23:57:00Z;Spam;a@example.org"]
     tags += ["user_email:b@example.org", "feedback_verdict:2026-01-01T00:02:00Z;Spam;b@example.org"]
 
     feedback = tallied(spam_case(tags))["feedback"]
 
     assert (feedback["measured"], feedback["median_seconds"], feedback["p90_seconds"]) == (2, 60, 120)
+
+
+def test_a_message_recorded_long_before_the_case_was_made_is_answered_but_not_timed():
+    """Sent on the alert before TheHive 4 made the case from it, whose v0 shape does not say when the alert came:
+    it was counted as answered at once, and an acknowledgement on every alert made the median 0 s."""
+    tags = ["user_email:a@example.org", "feedback_verdict:2025-12-31T21:00:00Z;Spam;a@example.org"]
+    tags += ["feedback_ack_at:2025-12-31T20:05:00Z;a@example.org"]
+    tags += ["user_email:b@example.org", "feedback_verdict:2026-01-01T00:02:00Z;Spam;b@example.org"]
+
+    feedback = tallied(spam_case(tags))["feedback"]
+
+    assert (feedback["answered"], feedback["measured"], feedback["median_seconds"]) == (2, 1, 120)
+    assert (feedback["acknowledged"], feedback["ack_measured"], feedback["ack_median_seconds"]) == (1, 0, None)
+    assert feedback["distribution"][0] == {"within": "under 15 min", "reports": 1}
 
 
 def test_a_reporter_whose_case_holds_only_the_timed_acknowledgement_is_acknowledged():

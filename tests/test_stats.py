@@ -71,6 +71,32 @@ def test_counts_only_the_days_asked_for_until_included(version, thehive_https, s
     assert [m["month"] for m in got["months"]] == ["2026-02"]
 
 
+def test_a_month_with_no_case_is_a_month_of_zeros_in_every_form(thehive_https, stats, tmp_path):
+    """A month when nothing was reported (a collector that stopped) is the figure a SOC looks for: it was left out,
+    and March followed January in the tables and the chart."""
+    january, march = START + 9 * DAY, START + 63 * DAY
+    cases = [case(1, "Phishing", ["a@example.org"], created=january), case(2, "Spam", ["b@example.org"], created=march)]
+    hive = CaseSearch(thehive_https, "5", cases)
+
+    got = read_json(stats(hive.url, "--json"))
+    stats(hive.url, "--csv", str(tmp_path / "tables"))
+
+    assert [(m["month"], m["cases"], m["reports"]) for m in got["months"]] == [
+        ("2026-01", 1, 1),
+        ("2026-02", 0, 0),
+        ("2026-03", 1, 1),
+    ]
+    assert "\n2026-02,0,0," in (tmp_path / "tables" / "months.csv").read_text(encoding="utf-8")
+
+
+def test_the_months_of_the_window_asked_for_are_all_shown(thehive_https, stats):
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["a@example.org"], created=START + 40 * DAY)])
+
+    got = read_json(stats(hive.url, "--json", "--since", "2026-01-01", "--until", "2026-03-31"))
+
+    assert [(m["month"], m["cases"]) for m in got["months"]] == [("2026-01", 0), ("2026-02", 1), ("2026-03", 0)]
+
+
 @pytest.mark.parametrize("zone", ["Pacific/Auckland", "America/New_York"])
 def test_a_case_counts_in_the_utc_month_of_its_creation_whatever_the_machines_time_zone(
     thehive_https, stats, monkeypatch, zone

@@ -64,7 +64,7 @@ def statistics(
         facts = case_facts(case, field, title_prefix)
         if facts is not None and holds(facts.created):
             add(facts)
-    result = tally.result(top)
+    result = tally.result(top, span.since, span.before)
     result["thehive"] = major
     return result
 

@@ -73,8 +73,10 @@ class Tally:
             else:
                 self.unanswered += 1
 
-    def result(self, top: int) -> dict:
-        """The statistics as one JSON-ready object (docs/statistics.md names its keys)."""
+    def result(self, top: int, since: int | None = None, before: int | None = None) -> dict:
+        """The statistics as one JSON-ready object (docs/statistics.md names its keys); the months run without a gap
+        from the window's first (`since`, epoch ms) or the first case's to its last (`before`, excluded, up to now)
+        or the last case's: a month with no report is the figure a SOC looks for (a collector that stopped)."""
         verdicts, report_verdicts = Counter(), Counter()
         months: dict[str, list] = {}  # "YYYY-MM" -> [cases, reports, Counter of cases, Counter of reports]
         for (day, verdict), (cases, reports) in self.cells.items():
@@ -88,6 +90,10 @@ class Tally:
             counts[1] += reports
             counts[2][verdict] += cases
             counts[3][verdict] += reports
+        edges = [*months, *([_month(since / 1000)] if since is not None else [])]
+        edges += [_month(min(before / 1000 - 1, time.time()))] if before is not None else []
+        for month in _months_from(min(edges), max(edges)) if edges else ():
+            months.setdefault(month, [0, 0, Counter(), Counter()])
         reporters: Counter = Counter()  # address -> reports; each one's mix is made for the top ones only
         for counts in self.reported.values():
             reporters.update(counts)
@@ -132,6 +138,16 @@ class Tally:
 def _month(epoch: float) -> str:
     moment = time.gmtime(epoch)
     return f"{moment.tm_year:04d}-{moment.tm_mon:02d}"
+
+
+def _months_from(first: str, last: str) -> list[str]:
+    """Every month from `first` to `last` ("YYYY-MM"), both included."""
+    year, month = int(first[:4]), int(first[5:])
+    months = []
+    while f"{year:04d}-{month:02d}" <= last:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
 
 
 def _ordered(counts: Counter, every: bool = False) -> dict[str, int]:

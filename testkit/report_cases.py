@@ -148,9 +148,9 @@ def expected(
         "answered": answered,
         "unanswered": unanswered,
         "acknowledged": acknowledged,
-        "median_seconds": round(statistics.median(delays)) if delays else None,
+        "median_seconds": math.floor(statistics.median(delays) + 0.5) if delays else None,
         "p90_seconds": _p90(delays),
-        "ack_median_seconds": round(statistics.median(ack_delays)) if ack_delays else None,
+        "ack_median_seconds": math.floor(statistics.median(ack_delays) + 0.5) if ack_delays else None,
         "ack_p90_seconds": _p90(ack_delays),
         "distribution": [
             (label, sum(1 for d in delays if lower <= d < bound))

@@ -17,6 +17,7 @@ from feedback.stats import charts, files
 from feedback.stats.decoding import page_decoded
 from feedback.stats.facts import case_facts
 from feedback.stats.page import page
+from feedback.stats.tables import duration
 from feedback.stats.tally import Tally
 from testkit.report_cases import DAY, START, case, read_json
 from testkit.thehive_cases import CaseSearch
@@ -161,6 +162,14 @@ def test_a_reporter_whose_case_holds_only_the_timed_acknowledgement_is_acknowled
     assert (feedback["acknowledged"], feedback["ack_measured"], feedback["ack_median_seconds"]) == (1, 1, 300)
 
 
+def test_a_half_is_rounded_up_as_a_reader_rounds_it():
+    """Python's `round` takes a half to the even: a median of 2.5 s read 2 s, and 150 s read "2 min", as 90 s did."""
+    feedback = tallied(told_after([2 / 60, 3 / 60]))["feedback"]
+
+    assert feedback["median_seconds"] == 3
+    assert (duration(90), duration(150), duration(210)) == ("2 min", "3 min", "4 min")
+
+
 def test_the_feedback_table_says_each_figure_of_the_json(thehive_https, stats, tmp_path):
     created = (START + 3 * DAY) // 1000
     reporters = [f"r{n}@example.org" for n in range(6)]
@@ -182,6 +191,7 @@ def test_the_feedback_table_says_each_figure_of_the_json(thehive_https, stats, t
         "time to the verdict, median": "7 min",
         "time to the verdict, 90th percentile": "16 min",
         "reports acknowledged": "6",
+        "acknowledged with the time recorded": "6",
         "time to the acknowledgement, median": "2 min",
         "time to the acknowledgement, 90th percentile": "6 min",
     }

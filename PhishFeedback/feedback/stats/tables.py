@@ -79,6 +79,7 @@ def tables(stats: dict) -> list[Table]:
                 ("time to the verdict, median", duration(feedback["median_seconds"])),
                 ("time to the verdict, 90th percentile", duration(feedback["p90_seconds"])),
                 ("reports acknowledged", feedback["acknowledged"]),
+                ("acknowledged with the time recorded", feedback["ack_measured"]),
                 ("time to the acknowledgement, median", duration(feedback["ack_median_seconds"])),
                 ("time to the acknowledgement, 90th percentile", duration(feedback["ack_p90_seconds"])),
             ),
@@ -127,7 +128,7 @@ def duration(seconds: int | None) -> str:
     if seconds < 60:
         return f"{seconds} s"
     if seconds < 3570:
-        return f"{seconds / 60:.0f} min"
+        return f"{(seconds + 30) // 60} min"  # a half up, as a reader rounds it: 150 s is 3 min, 90 s 2 min
     if seconds < 86220:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds / 86400:.1f} days"

@@ -157,7 +157,8 @@ def _ordered(counts: Counter, every: bool = False) -> dict[str, int]:
 
 
 def _median(ordered: list) -> int | None:
-    return round(statistics.median(ordered)) if ordered else None
+    """A half second up, as a reader rounds it (`round` takes halves to the even: 2.5 s to 2)."""
+    return math.floor(statistics.median(ordered) + 0.5) if ordered else None
 
 
 def _p90(ordered: list) -> int | None:

@@ -162,6 +162,20 @@ def test_a_reporter_whose_case_holds_only_the_timed_acknowledgement_is_acknowled
     assert (feedback["acknowledged"], feedback["ack_measured"], feedback["ack_median_seconds"]) == (1, 1, 300)
 
 
+def test_a_record_the_responder_would_not_read_as_a_verdict_message_tells_no_time():
+    """A record dated by a clock far ahead put 73 years into the 90th percentile, and a hand's record naming no
+    verdict stood as the first verdict message; the responder passes both over."""
+    tags = ["user_email:a@example.org", "feedback_sent:a@example.org"]
+    tags += ["feedback_verdict:2026-01-01T00:01:00Z;see ticket;a@example.org"]
+    tags += ["feedback_verdict:2026-01-01T00:30:00Z;Spam;a@example.org"]
+    tags += ["user_email:b@example.org", "feedback_verdict:2099-01-01T00:00:00Z;Spam;b@example.org"]
+
+    feedback = tallied(spam_case(tags))["feedback"]
+
+    assert (feedback["answered"], feedback["measured"]) == (2, 1)
+    assert (feedback["median_seconds"], feedback["p90_seconds"]) == (1800, 1800)
+
+
 def test_a_half_is_rounded_up_as_a_reader_rounds_it():
     """Python's `round` takes a half to the even: a median of 2.5 s read 2 s, and 150 s read "2 min", as 90 s did."""
     feedback = tallied(told_after([2 / 60, 3 / 60]))["feedback"]

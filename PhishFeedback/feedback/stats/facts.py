@@ -7,10 +7,12 @@ the custom field in every shape TheHive sends it, the record as feedback/tags.py
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 
 from feedback.addresses import LONGEST_ADDRESS, AddressError, parse_address
-from feedback.case import field_value, is_report_title, verdict_named
+from feedback.case import VERDICTS, field_value, is_report_title, verdict_named
+from feedback.plan import CLOCKS_APART
 from feedback.plan import REPORTER_NAMESPACE as REPORTER
 from feedback.redaction import shortened
 from feedback.shapes import shape
@@ -23,8 +25,11 @@ from feedback.tags import (
     notified_addresses,
     tag_values,
     timed_namespace,
+    verdict_records,
 )
 
+# A verdict record as the responder writes it names its verdict between these.
+_VERDICT_MARKS = tuple(f";{verdict};" for verdict in VERDICTS)
 # The verdict of a case whose field is unset.
 NONE = "none"
 # Where a TheHive 5 case came from an alert, the alert's own times (thehive4py's OutputCase): feedback is timed
@@ -93,14 +98,29 @@ def case_facts(case: object, field: str, title_prefix: str) -> CaseFacts | None:
                 acknowledged.add(address)
     told = acked = NO_RECORD
     if told_tags:
-        told = first_times(told_tags, TOLD)
-        answered.update(told)
+        # Timed as the responder reads them: a record naming no verdict, or dated by a clock far ahead, is no time.
+        timed = [tag for tag in told_tags if any(mark in tag for mark in _VERDICT_MARKS) or _names_a_verdict(tag)]
+        told = first_times(timed, TOLD)
+        answered.update(told if len(timed) == len(told_tags) else first_times(told_tags, TOLD))
+        told = _not_ahead(told)
     if acked_tags:
         acked = first_times(acked_tags, ACKNOWLEDGED_AT)
         acknowledged.update(acked)
+        acked = _not_ahead(acked)
     start = _alert(case) or created
     verdict = verdict_of(field_value(case, field))
     return CaseFacts(created, start, verdict, tuple(reporters), answered, told, acknowledged, acked)
+
+
+def _names_a_verdict(tag: str) -> bool:
+    """Whether a verdict record names one of the four verdicts, however a hand wrote it (`feedback/plan.py`)."""
+    return any(verdict_named(told.verdict) for told in verdict_records((tag,)))
+
+
+def _not_ahead(times: dict) -> dict:
+    """The times no later than an hour after this read's own: one later came from a clock that ran far ahead."""
+    horizon = time.time() + CLOCKS_APART.total_seconds()
+    return times if max(times.values(), default=0) <= horizon else {a: t for a, t in times.items() if t <= horizon}
 
 
 def _said(tag: str) -> tuple[str, str] | None:

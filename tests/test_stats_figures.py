@@ -176,6 +176,16 @@ def test_a_record_the_responder_would_not_read_as_a_verdict_message_tells_no_tim
     assert (feedback["median_seconds"], feedback["p90_seconds"]) == (1800, 1800)
 
 
+def test_a_case_whose_alert_date_is_unset_is_timed_from_the_alerts_next_time():
+    """TheHive 5 names an alert's times one by one: an `alertDate` of null left the case timed from its creation."""
+    tags = ["user_email:a@example.org", "feedback_verdict:2026-01-01T00:10:00Z;Spam;a@example.org"]
+    alerted = 1767225600000 - 20 * 60_000  # 20 min before the case
+
+    feedback = tallied({**spam_case(tags), "alertDate": None, "alertNewDate": alerted})["feedback"]
+
+    assert feedback["median_seconds"] == 30 * 60
+
+
 def test_a_half_is_rounded_up_as_a_reader_rounds_it():
     """Python's `round` takes a half to the even: a median of 2.5 s read 2 s, and 150 s read "2 min", as 90 s did."""
     feedback = tallied(told_after([2 / 60, 3 / 60]))["feedback"]

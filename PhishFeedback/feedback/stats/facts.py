@@ -148,11 +148,8 @@ def _read(tag: str) -> tuple[str, str] | None:
 
 
 def _alert(case: dict) -> float | None:
-    """The alert's date, where TheHive 5 says the case came from one."""
-    for key in ALERT_TIMES:
-        if key in case:
-            return _seconds(case[key])
-    return None
+    """The alert's date, where TheHive 5 says the case came from one: the first of its times that is set."""
+    return next((seconds for key in ALERT_TIMES if (seconds := _seconds(case.get(key))) is not None), None)
 
 
 def verdict_of(value: object) -> str:

@@ -39,7 +39,7 @@ CLASSES = (
 )
 # How long before its case's start a record still counts as at once (two clocks apart); one dated before that (a
 # message sent on the alert before TheHive 4, which does not say the alert's date, made the case) is not timed.
-CLOCKS_APART = 300
+CLOCK_BEHIND = 300
 # Verdicts that say the report was right: a real attack, or the SOC's own exercise.
 REAL = ("Phishing", "Simulation")
 
@@ -134,12 +134,12 @@ def expected(
         for name in r.reporters:
             mixes.setdefault(name, Counter())[verdict[r.number]] += 1
         acknowledged += len(set(r.acked) | set(r.acked_untimed))
-        ack_delays += [max(0, round(at - start)) for at in r.acked.values() if at >= start - CLOCKS_APART]
+        ack_delays += [max(0, round(at - start)) for at in r.acked.values() if at >= start - CLOCK_BEHIND]
         if verdict[r.number] in VERDICTS:
             told = set(r.told) | set(r.sent)
             answered += len(told)
             unanswered += len(r.reporters) - len(told)
-            delays += [max(0, round(at - start)) for at in r.told.values() if at >= start - CLOCKS_APART]
+            delays += [max(0, round(at - start)) for at in r.told.values() if at >= start - CLOCK_BEHIND]
     return {
         "cases": len(chosen),
         "reports": sum(len(r.reporters) for r in chosen),

@@ -21,7 +21,7 @@ from feedback.stats.facts import NONE, CaseFacts
 # How long before its case's start a record may be dated and still count as at once: two hosts' clocks a little
 # apart. One dated longer before was made on the alert before TheHive 4 made the case, whose v0 shape does not say
 # when the alert came, or before the case it was merged into: it tells no time to feedback, and is not timed.
-CLOCKS_APART = 300
+CLOCK_BEHIND = 300
 # The verdicts that say the report was right: a real attack, or the SOC's own exercise.
 REAL = ("Phishing", "Simulation")
 # Time to feedback, in classes an analyst reads at a glance: (label, up to so many seconds).
@@ -62,13 +62,13 @@ class Tally:
             reported[address] = reported.get(address, 0) + 1
             if address in acknowledged:
                 self.acknowledged += 1
-                if address in acked and acked[address] >= start - CLOCKS_APART:
+                if address in acked and acked[address] >= start - CLOCK_BEHIND:
                     self.ack_delays.append(max(0, round(acked[address] - start)))
             if not answerable:
                 continue
             if address in answered:
                 self.answered += 1
-                if address in told and told[address] >= start - CLOCKS_APART:
+                if address in told and told[address] >= start - CLOCK_BEHIND:
                     self.delays.append(max(0, round(told[address] - start)))
             else:
                 self.unanswered += 1

@@ -38,9 +38,10 @@ from testkit.thehive_api import API_KEY  # noqa: E402
 pytest_plugins = ["testkit.token_endpoint", "testkit.graph_api", "testkit.google_oauth", "testkit.gmail_api"]
 
 
-# Session fixtures too costly to make on every pytest-xdist worker (an image build, a Postfix with its Dovecot):
+# Session fixtures too costly to make on every pytest-xdist worker (an image build, a Postfix with its Dovecot, a
+# virtual environment with Debian 12's packages):
 # the tests that use one form a group, which runs on one worker (./dev test's --dist loadgroup).
-MADE_ONCE = {"engine": "container", "mail_servers": "real-servers"}
+MADE_ONCE = {"engine": "container", "mail_servers": "real-servers", "debian12_python": "debian12"}
 
 
 @pytest.fixture(autouse=True)

@@ -132,6 +132,12 @@ def debian12_python(tmp_path_factory) -> Path:
     return venv / "bin"
 
 
+@pytest.fixture(params=["newest", "debian12"])
+def stack(request, debian12_python) -> Path | None:
+    """The folder of the python3 a test's job runs on: the tests' own (None), or one with Debian 12's packages."""
+    return debian12_python if request.param == "debian12" else None
+
+
 @pytest.mark.slow
 def test_a_host_whose_requests_sits_on_urllib3_1_reaches_thehive_at_an_ip_address(
     debian12_python, tmp_path, job_config, smtp, thehive_tls
@@ -180,9 +186,8 @@ def test_a_host_whose_requests_sits_on_urllib3_1_counts_a_message_whose_answer_b
     assert [str(to) for to in graph.recipients()] == ["alice@example.org", "bob@example.org"]
 
 
-@pytest.mark.parametrize("stack", ["newest", "debian12"])
 def test_a_server_error_whose_page_has_no_end_is_not_held_in_memory_before_the_read_is_tried_again(
-    request, stack, tmp_path, job_config, thehive, api, smtp
+    stack, tmp_path, job_config, thehive, api, smtp
 ):
     """TheHive's reads are tried again after a 5xx, and urllib3 1.x first read the answer whole to reuse its
     connection, however long: a 512 MB page took a job past a gigabyte, where it keeps 16 MB of TheHive's answers."""
@@ -192,26 +197,23 @@ def test_a_server_error_whose_page_has_no_end_is_not_held_in_memory_before_the_r
 
     thehive.expect_request("/api/v1/query").respond_with_handler(padded)
     folder = write_job(tmp_path, thehive5_case("Spam", ()), job_config(**api))
-    python = request.getfixturevalue("debian12_python") if stack == "debian12" else None
-    result = finish_job(start_job(folder, python, measured=True), folder)
+    result = finish_job(start_job(folder, stack, measured=True), folder)
 
     assert not result.success and f"TheHive at {api['thehive_url']}" in result.error
     assert peak_rss_kib(result) < 100 << 10
 
 
-@pytest.mark.parametrize("stack", ["newest", "debian12"])
 def test_a_chunk_size_line_that_never_ends_is_read_no_further_than_any_chunks(
-    request, stack, tmp_path, job_config, smtp, certificates
+    stack, tmp_path, job_config, smtp, certificates
 ):
     """urllib3 1.x (and Ubuntu 24.04's 2.0.7) read the line that gives a chunk's size whole, however long: a TheHive
     that never ended one held the job's memory to the line's length (100 MB here)."""
     head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
     endless = Reply(200, raw=head + b"1" * (100 << 20))
-    python = request.getfixturevalue("debian12_python") if stack == "debian12" else None
     with HttpsServer(certificates.server_context(), lambda _: endless) as thehive:
         config = job_config(thehive_url=thehive.url, thehive_apikey="hive-key")
         folder = write_job(tmp_path, thehive5_case("Spam", ()), config)
-        result = finish_job(start_job(folder, python, measured=True), folder)
+        result = finish_job(start_job(folder, stack, measured=True), folder)
 
     assert not result.success
     assert f"TheHive at {thehive.url} answered HTTP 200, then the answer was cut short" in result.error
@@ -219,8 +221,7 @@ def test_a_chunk_size_line_that_never_ends_is_read_no_further_than_any_chunks(
     assert smtp.delivered == []
 
 
-@pytest.mark.parametrize("stack", ["newest", "debian12"])
-def test_an_answer_compressed_twice_over_is_not_inflated(request, stack, tmp_path, job_config, smtp, thehive, api):
+def test_an_answer_compressed_twice_over_is_not_inflated(stack, tmp_path, job_config, smtp, thehive, api):
     """urllib3 before 2.6 inflates all that a read brings through a chain of codings: 16 kB of a body compressed twice
     over inflated to 200 MB in one read."""
     bomb = gzip_bomb(200 << 20, times=2)
@@ -228,8 +229,7 @@ def test_an_answer_compressed_twice_over_is_not_inflated(request, stack, tmp_pat
         Response(bomb, headers={"Content-Encoding": "gzip, gzip"}, content_type="application/json")
     )
     folder = write_job(tmp_path, thehive5_case("Spam", ()), job_config(**api))
-    python = request.getfixturevalue("debian12_python") if stack == "debian12" else None
-    result = finish_job(start_job(folder, python, measured=True), folder)
+    result = finish_job(start_job(folder, stack, measured=True), folder)
 
     assert len(bomb) < 16 << 10
     assert not result.success
@@ -240,21 +240,19 @@ def test_an_answer_compressed_twice_over_is_not_inflated(request, stack, tmp_pat
     assert peak_rss_kib(result) < 100 << 10
 
 
-@pytest.mark.parametrize("stack", ["newest", "debian12"])
 def test_an_https_proxy_whose_certificate_names_another_host_is_sent_neither_a_connect_nor_its_login(
-    request, stack, tmp_path, job_config, smtp, thehive_tls, certificates
+    stack, tmp_path, job_config, smtp, thehive_tls, certificates
 ):
     """What answers at Cortex's https:// proxy holds a certificate a trusted CA issued for another name (any public CA
     issues one to whoever holds a name). urllib3 1.x matches no proxy's name in a context it is handed: the CONNECT
     went there, the proxy's login in it, and its refusal then named TheHive's certificate; urllib3 2 refused, in words
     that blamed a proxy that dropped the connection."""
     impostor = ConnectProxy(certificates.server_context(certificates.ca.issue_cert("proxy.example.net")))
-    python = request.getfixturevalue("debian12_python") if stack == "debian12" else None
     url = thehive_tls.url_for("/").rstrip("/")
     proxy = impostor.url.replace("://", "://proxyuser:Pr0xy-Pass@")
     config = job_config(thehive_url=url, thehive_apikey="hive-key", proxy_https=proxy)
     try:
-        result = run_job(tmp_path, thehive5_case("Spam", ()), config, python_dir=python)
+        result = run_job(tmp_path, thehive5_case("Spam", ()), config, python_dir=stack)
     finally:
         impostor.close()
 

@@ -174,10 +174,12 @@ def _last_told(
     time, after which the next must be dated: two records of one reporter in one second would be told apart by their
     tags' order alone, which TheHive does not keep."""
     kept, passed_over = [], []
-    for value in tag_values(tags, TOLD):  # a time a hand wrote otherwise (`+00:00`, a fraction, 30 February)
-        if not verdict_records((f"{TOLD}:{value}",)):
+    for value in tag_values(tags, TOLD):  # each record read once, in whatever form TheHive keeps its tag
+        records = verdict_records((f"{TOLD}:{value}",))
+        if not records:  # a time a hand wrote otherwise (`+00:00`, a fraction, 30 February)
             passed_over.append((value.rpartition(";")[2].strip() or value, "its time is not written as the job writes"))
-    for told in verdict_records(tags):
+            continue
+        (told,) = records
         named = verdict_named(told.verdict)
         if named is None:
             passed_over.append((told.address, "names no verdict"))

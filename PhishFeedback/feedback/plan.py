@@ -187,17 +187,18 @@ def _last_told(
         readable = told.at <= now + CLOCKS_APART
         if not readable:
             passed_over.append((told.address, f"dated {told.at:%Y-%m-%d %H:%M} UTC"))
-        kept.append((readable, told.at, told.address.lower(), named))
+        kept.append((readable, told.at, told.address, named))
     kept.sort(key=lambda record: record[:2])  # stable: on a tie (records no job of this version writes), tag order
     verdicts, ahead, last = {}, {}, {}
     for readable, at, address, verdict in kept:
+        key = address.lower()
         if readable and at >= now:  # dated by a clock ahead of the job's, or within the job's own second
-            ahead[address] = at
-        verdicts[address] = verdict
-        moment, told = last.get(address, (None, set()))
-        last[address] = (at, told | {verdict} if moment == at else {verdict})
+            ahead[key] = at
+        verdicts[key] = verdict
+        moment, told, _ = last.get(key, (None, set(), address))
+        last[key] = (at, told | {verdict} if moment == at else {verdict}, address)
     # Two verdicts recorded in a reporter's last second (by a version before this one): which came last is unknown.
-    passed_over += [(address, "two verdicts in one second") for address, (_, told) in last.items() if len(told) > 1]
+    passed_over += [(address, "two verdicts in one second") for _, told, address in last.values() if len(told) > 1]
     return verdicts, ahead, tuple(passed_over)
 
 

@@ -134,12 +134,12 @@ def expected(
         for name in r.reporters:
             mixes.setdefault(name, Counter())[verdict[r.number]] += 1
         acknowledged += len(set(r.acked) | set(r.acked_untimed))
-        ack_delays += [max(0, round(at - start)) for at in r.acked.values() if at >= start - CLOCK_BEHIND]
+        ack_delays += [max(0, math.floor(at - start + 0.5)) for at in r.acked.values() if at >= start - CLOCK_BEHIND]
         if verdict[r.number] in VERDICTS:
             told = set(r.told) | set(r.sent)
             answered += len(told)
             unanswered += len(r.reporters) - len(told)
-            delays += [max(0, round(at - start)) for at in r.told.values() if at >= start - CLOCK_BEHIND]
+            delays += [max(0, math.floor(at - start + 0.5)) for at in r.told.values() if at >= start - CLOCK_BEHIND]
     return {
         "cases": len(chosen),
         "reports": sum(len(r.reporters) for r in chosen),

@@ -192,6 +192,15 @@ def test_a_half_is_rounded_up_as_a_reader_rounds_it():
 
     assert feedback["median_seconds"] == 3
     assert (duration(90), duration(150), duration(210)) == ("2 min", "3 min", "4 min")
+    assert (duration(4500), duration(18900), duration(108000)) == ("1.3 h", "5.3 h", "1.3 days")
+
+
+def test_a_report_answered_two_and_a_half_seconds_after_its_case_is_timed_three():
+    """The record's time is in whole seconds, the case's creation in milliseconds: a report's own time takes its half
+    second up too, as the median does."""
+    feedback = tallied({**told_after([3 / 60]), "_createdAt": BASE["_createdAt"] + 500})["feedback"]
+
+    assert (feedback["median_seconds"], feedback["p90_seconds"]) == (3, 3)
 
 
 def test_the_feedback_table_says_each_figure_of_the_json(thehive_https, stats, tmp_path):

@@ -125,10 +125,12 @@ def duration(seconds: int | None) -> str:
     if seconds is None:
         return "-"
     # Each unit up to where it would round to the next one's first step (3570 s would read "60 min", not "1.0 h").
+    # Each rounded a half up, as a reader rounds it (150 s is 3 min, 90 s 2 min; 4,500 s 1.3 h), where Python's
+    # format takes a half to the even.
     if seconds < 60:
         return f"{seconds} s"
     if seconds < 3570:
-        return f"{(seconds + 30) // 60} min"  # a half up, as a reader rounds it: 150 s is 3 min, 90 s 2 min
+        return f"{(seconds + 30) // 60} min"
     if seconds < 86220:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
+        return f"{(seconds + 180) // 360 / 10:.1f} h"
+    return f"{(seconds + 4320) // 8640 / 10:.1f} days"

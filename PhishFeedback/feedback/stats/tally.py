@@ -60,16 +60,16 @@ class Tally:
         answerable = verdict in VERDICTS
         for address in reporters:
             reported[address] = reported.get(address, 0) + 1
-            if address in acknowledged:
+            if address in acknowledged:  # each time in whole seconds, a half up (the case's is in milliseconds)
                 self.acknowledged += 1
                 if address in acked and acked[address] >= start - CLOCK_BEHIND:
-                    self.ack_delays.append(max(0, round(acked[address] - start)))
+                    self.ack_delays.append(max(0, int(acked[address] - start + 0.5)))
             if not answerable:
                 continue
             if address in answered:
                 self.answered += 1
                 if address in told and told[address] >= start - CLOCK_BEHIND:
-                    self.delays.append(max(0, round(told[address] - start)))
+                    self.delays.append(max(0, int(told[address] - start + 0.5)))
             else:
                 self.unanswered += 1
 

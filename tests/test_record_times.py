@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_tags import over_addresses
 
+from feedback.stats.records import first_times
 from feedback.tags import (
     ACKNOWLEDGED_AT,
     Told,
     ack_time_tag,
-    first_times,
     notified_addresses,
     verdict_records,
     verdict_tag,

@@ -176,6 +176,20 @@ def test_a_record_the_responder_would_not_read_as_a_verdict_message_tells_no_tim
     assert (feedback["median_seconds"], feedback["p90_seconds"]) == (1800, 1800)
 
 
+def test_a_correction_of_a_message_dated_by_a_clock_far_ahead_is_not_timed_as_the_first_message():
+    """The responder reads the record dated ahead as older than any other, and corrects from it at once: the
+    correction, dated by the right clock, came after a first message whose time no record tells. It was timed."""
+    tags = ["user_email:a@example.org", "feedback_sent:a@example.org"]
+    tags += ["feedback_verdict:2099-01-01T00:00:00Z;Legit email;a@example.org"]
+    tags += ["feedback_verdict:2026-01-01T01:00:00Z;Spam;a@example.org"]
+    tags += ["feedback_ack_at:2099-01-01T00:00:00Z;a@example.org", "feedback_ack_at:2026-01-01T00:10:00Z;a@example.org"]
+
+    feedback = tallied(spam_case(tags))["feedback"]
+
+    assert (feedback["answered"], feedback["measured"], feedback["median_seconds"]) == (1, 0, None)
+    assert (feedback["acknowledged"], feedback["ack_measured"]) == (1, 0)
+
+
 def test_a_case_whose_alert_date_is_unset_is_timed_from_the_alerts_next_time():
     """TheHive 5 names an alert's times one by one: an `alertDate` of null left the case timed from its creation."""
     tags = ["user_email:a@example.org", "feedback_verdict:2026-01-01T00:10:00Z;Spam;a@example.org"]

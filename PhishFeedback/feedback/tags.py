@@ -33,8 +33,7 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # How many ';'-separated fields each timed record holds (`verdict_tag`, `ack_time_tag`).
 TIMED_FIELDS = {TOLD: 3, ACKNOWLEDGED_AT: 2}
 # Each timed record's tag as the responder writes it, then as TheHive 4.0 shows it.
-_TIMED_TAGS = {namespace: (f"{namespace}:", f"{namespace}=") for namespace in TIMED_FIELDS}
-_ANY_TIMED = (*_TIMED_TAGS[TOLD], *_TIMED_TAGS[ACKNOWLEDGED_AT])
+TIMED_TAGS = {namespace: (f"{namespace}:", f"{namespace}=") for namespace in TIMED_FIELDS}
 TAG_OPERATION = {"case": "AddTagToCase", "alert": "AddTagToAlert"}
 
 
@@ -105,14 +104,16 @@ def ack_time_tag(address: str, at: datetime) -> str:
 
 def verdict_records(tags: Iterable[object]) -> list[Told]:
     """Every readable verdict record, in the tags' order; one a reader cannot parse is passed over."""
-    return [Told(address.strip(), verdict.strip(), at) for at, (_, verdict, address) in _timed(tags, TOLD)]
+    return [Told(address.strip(), verdict.strip(), at) for at, (_, verdict, address) in timed_fields(tags, TOLD)]
 
 
 def timed_records(tags: Iterable[object]) -> set[tuple[str, tuple[str, ...]]]:
     """Every readable timed record, in whatever form TheHive keeps its tag: its namespace and its fields in lower
     case, the time first, the address last. A job's records are told from another's by their times."""
     tags = list(tags)
-    return {(ns, tuple(f.strip().lower() for f in fields)) for ns in TIMED_FIELDS for _, fields in _timed(tags, ns)}
+    return {
+        (ns, tuple(f.strip().lower() for f in fields)) for ns in TIMED_FIELDS for _, fields in timed_fields(tags, ns)
+    }
 
 
 def record_time(after: datetime | None = None) -> datetime:
@@ -123,34 +124,14 @@ def record_time(after: datetime | None = None) -> datetime:
     return after + timedelta(seconds=1) if after is not None and now <= after else now
 
 
-def first_times(tags: Iterable[object], namespace: str) -> dict[str, float]:
-    """Each address's first time in the namespace's timed records (TOLD or ACKNOWLEDGED_AT), in epoch seconds, the
-    address in lower case: what the statistics time, a few hundred thousand records, made without a record each."""
-    firsts: dict[str, float] = {}
-    for at, fields in _timed(tags, namespace):
-        address, seconds = fields[-1].strip().lower(), at.timestamp()
-        if seconds < firsts.get(address, seconds + 1):
-            firsts[address] = seconds
-    return firsts
-
-
-def timed_namespace(tag: str) -> str | None:
-    """TOLD or ACKNOWLEDGED_AT where the tag is one of their records, as `tag_values` reads a namespace (in any
-    case, white space around it); None for any other tag. At once for a tag as the responder writes it."""
-    form = tag if tag.startswith(_ANY_TIMED) else tag.strip().lower()
-    if form.startswith(_TIMED_TAGS[TOLD]):
-        return TOLD
-    return ACKNOWLEDGED_AT if form.startswith(_TIMED_TAGS[ACKNOWLEDGED_AT]) else None
-
-
-def _timed(tags: Iterable[object], namespace: str) -> list[tuple[datetime, tuple[str, ...]]]:
+def timed_fields(tags: Iterable[object], namespace: str) -> list[tuple[datetime, tuple[str, ...]]]:
     """The readable timed records of the namespace, in the tags' order: the time, and the record's fields (the time
     first, the address last, none empty); one a reader cannot parse is passed over.
 
     A tag as the responder writes it, and TheHive 4.1 and 5 keep it, is its value after the namespace and ':'; any
     other form is read by `tag_values`. The statistics read a few hundred thousand such tags.
     """
-    written, timed = _TIMED_TAGS[namespace][0], []
+    written, timed = TIMED_TAGS[namespace][0], []
     for tag in tags:
         if isinstance(tag, str) and tag.startswith(written) and '"' not in tag:
             value = tag[len(written) :].strip()

@@ -16,15 +16,14 @@ from feedback.plan import CLOCKS_APART
 from feedback.plan import REPORTER_NAMESPACE as REPORTER
 from feedback.redaction import shortened
 from feedback.shapes import shape
+from feedback.stats.records import first_times, timed_namespace
 from feedback.tags import (
     ACKNOWLEDGED,
     ACKNOWLEDGED_AT,
     NOTIFIED,
     TOLD,
-    first_times,
     notified_addresses,
     tag_values,
-    timed_namespace,
     verdict_records,
 )
 
@@ -97,16 +96,18 @@ def case_facts(case: object, field: str, title_prefix: str) -> CaseFacts | None:
             else:
                 acknowledged.add(address)
     told = acked = NO_RECORD
+    horizon = time.time() + CLOCKS_APART.total_seconds()  # a record dated later came from a clock far ahead
     if told_tags:
-        # Timed as the responder reads them: a record naming no verdict, or dated by a clock far ahead, is no time.
+        # Timed as the responder reads them: a record naming no verdict is no time; one dated by a clock far ahead
+        # stands first, and tells none (`first_times`).
         timed = [tag for tag in told_tags if any(mark in tag for mark in _VERDICT_MARKS) or _names_a_verdict(tag)]
-        told = first_times(timed, TOLD)
+        told = first_times(timed, TOLD, horizon)
         answered.update(told if len(timed) == len(told_tags) else first_times(told_tags, TOLD))
-        told = _not_ahead(told)
+        told = _not_ahead(told, horizon)
     if acked_tags:
-        acked = first_times(acked_tags, ACKNOWLEDGED_AT)
+        acked = first_times(acked_tags, ACKNOWLEDGED_AT, horizon)
         acknowledged.update(acked)
-        acked = _not_ahead(acked)
+        acked = _not_ahead(acked, horizon)
     start = _alert(case) or created
     verdict = verdict_of(field_value(case, field))
     return CaseFacts(created, start, verdict, tuple(reporters), answered, told, acknowledged, acked)
@@ -117,9 +118,8 @@ def _names_a_verdict(tag: str) -> bool:
     return any(verdict_named(told.verdict) for told in verdict_records((tag,)))
 
 
-def _not_ahead(times: dict) -> dict:
-    """The times no later than an hour after this read's own: one later came from a clock that ran far ahead."""
-    horizon = time.time() + CLOCKS_APART.total_seconds()
+def _not_ahead(times: dict, horizon: float) -> dict:
+    """The times no later than `horizon`, an hour after this read's own: one later came from a clock far ahead."""
     return times if max(times.values(), default=0) <= horizon else {a: t for a, t in times.items() if t <= horizon}
 
 

@@ -11,7 +11,7 @@ import time
 from functools import lru_cache
 
 from feedback.addresses import LONGEST_ADDRESS, AddressError, parse_address
-from feedback.case import VERDICTS, field_value, is_report_title, verdict_named
+from feedback.case import field_value, is_report_title, verdict_named
 from feedback.plan import CLOCKS_APART
 from feedback.plan import REPORTER_NAMESPACE as REPORTER
 from feedback.redaction import shortened
@@ -24,11 +24,8 @@ from feedback.tags import (
     TOLD,
     notified_addresses,
     tag_values,
-    verdict_records,
 )
 
-# A verdict record as the responder writes it names its verdict between these.
-_VERDICT_MARKS = tuple(f";{verdict};" for verdict in VERDICTS)
 # The verdict of a case whose field is unset.
 NONE = "none"
 # Where a TheHive 5 case came from an alert, the alert's own times (thehive4py's OutputCase): feedback is timed
@@ -96,31 +93,17 @@ def case_facts(case: object, field: str, title_prefix: str) -> CaseFacts | None:
             else:
                 acknowledged.add(address)
     told = acked = NO_RECORD
-    horizon = time.time() + CLOCKS_APART.total_seconds()  # a record dated later came from a clock far ahead
-    if told_tags:
-        # Timed as the responder reads them: a record naming no verdict is no time; one dated by a clock far ahead
-        # stands first, and tells none (`first_times`).
-        timed = [tag for tag in told_tags if any(mark in tag for mark in _VERDICT_MARKS) or _names_a_verdict(tag)]
-        told = first_times(timed, TOLD, horizon)
-        answered.update(told if len(timed) == len(told_tags) else first_times(told_tags, TOLD))
-        told = _not_ahead(told, horizon)
-    if acked_tags:
-        acked = first_times(acked_tags, ACKNOWLEDGED_AT, horizon)
-        acknowledged.update(acked)
-        acked = _not_ahead(acked, horizon)
+    if told_tags or acked_tags:
+        horizon = time.time() + CLOCKS_APART.total_seconds()  # a record dated later came from a clock far ahead
+        if told_tags:
+            named, told = first_times(told_tags, TOLD, horizon)
+            answered.update(named)
+        if acked_tags:
+            named, acked = first_times(acked_tags, ACKNOWLEDGED_AT, horizon)
+            acknowledged.update(named)
     start = _alert(case) or created
     verdict = verdict_of(field_value(case, field))
     return CaseFacts(created, start, verdict, tuple(reporters), answered, told, acknowledged, acked)
-
-
-def _names_a_verdict(tag: str) -> bool:
-    """Whether a verdict record names one of the four verdicts, however a hand wrote it (`feedback/plan.py`)."""
-    return any(verdict_named(told.verdict) for told in verdict_records((tag,)))
-
-
-def _not_ahead(times: dict, horizon: float) -> dict:
-    """The times no later than `horizon`, an hour after this read's own: one later came from a clock far ahead."""
-    return times if max(times.values(), default=0) <= horizon else {a: t for a, t in times.items() if t <= horizon}
 
 
 def _said(tag: str) -> tuple[str, str] | None:
@@ -149,7 +132,11 @@ def _read(tag: str) -> tuple[str, str] | None:
 
 def _alert(case: dict) -> float | None:
     """The alert's date, where TheHive 5 says the case came from one: the first of its times that is set."""
-    return next((seconds for key in ALERT_TIMES if (seconds := _seconds(case.get(key))) is not None), None)
+    for key in ALERT_TIMES:
+        value = case.get(key)  # most cases came from no alert, and have none of them
+        if value is not None and (seconds := _seconds(value)) is not None:
+            return seconds
+    return None
 
 
 def verdict_of(value: object) -> str:

@@ -6,9 +6,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from feedback.case import VERDICTS, verdict_named
 from feedback.tags import ACKNOWLEDGED_AT, TIMED_TAGS, TOLD, timed_fields
 
 _ANY_TIMED = (*TIMED_TAGS[TOLD], *TIMED_TAGS[ACKNOWLEDGED_AT])
+# The verdicts as the responder writes them in its records: read at once; any other form through `verdict_named`.
+_WRITTEN_VERDICTS = frozenset(VERDICTS)
 
 
 def timed_namespace(tag: str) -> str | None:
@@ -20,18 +23,26 @@ def timed_namespace(tag: str) -> str | None:
     return ACKNOWLEDGED_AT if form.startswith(TIMED_TAGS[ACKNOWLEDGED_AT]) else None
 
 
-def first_times(tags: Iterable[object], namespace: str, horizon: float = math.inf) -> dict[str, float]:
-    """Each address's first time in the namespace's timed records (TOLD or ACKNOWLEDGED_AT), in epoch seconds, the
-    address in lower case.
+def first_times(tags: Iterable[object], namespace: str, horizon: float = math.inf) -> tuple[set[str], dict[str, float]]:
+    """Every address the namespace's timed records (TOLD or ACKNOWLEDGED_AT) name, in lower case, and each one's
+    first time, in epoch seconds, where the records tell it.
 
-    A record dated after `horizon` (by a clock far ahead) stands as its address's first, whatever the others say: the
-    responder reads it as older than any other (feedback/plan.py), and corrects from it at once, so the record after
-    it is a correction, not the first message, whose time is then not known.
+    Told as the responder reads them (feedback/plan.py): a verdict record naming no verdict tells no time; one dated
+    after `horizon` (by a clock far ahead) it reads as older than any other, and corrects from at once, so that what
+    follows it is a correction, not the first message, whose time is then not known.
     """
-    firsts: dict[str, float] = {}
+    named, firsts, ahead = set(), {}, set()
+    verdicts = _WRITTEN_VERDICTS if namespace == TOLD else None
     for at, fields in timed_fields(tags, namespace):
-        address, seconds = fields[-1].strip().lower(), at.timestamp()
-        first = firsts.get(address)
-        if first is None or first <= horizon and (seconds < first or seconds > horizon):
+        address = fields[-1].strip().lower()
+        named.add(address)
+        if verdicts is not None and fields[1] not in verdicts and not verdict_named(fields[1]):
+            continue
+        seconds = at.timestamp()
+        if seconds > horizon:
+            ahead.add(address)
+        elif seconds < firsts.get(address, seconds + 1):
             firsts[address] = seconds
-    return firsts
+    for address in ahead:
+        firsts.pop(address, None)
+    return named, firsts

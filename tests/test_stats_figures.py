@@ -176,13 +176,16 @@ def test_a_record_the_responder_would_not_read_as_a_verdict_message_tells_no_tim
     assert (feedback["median_seconds"], feedback["p90_seconds"]) == (1800, 1800)
 
 
-def test_a_correction_of_a_message_dated_by_a_clock_far_ahead_is_not_timed_as_the_first_message():
-    """The responder reads the record dated ahead as older than any other, and corrects from it at once: the
-    correction, dated by the right clock, came after a first message whose time no record tells. It was timed."""
-    tags = ["user_email:a@example.org", "feedback_sent:a@example.org"]
-    tags += ["feedback_verdict:2099-01-01T00:00:00Z;Legit email;a@example.org"]
-    tags += ["feedback_verdict:2026-01-01T01:00:00Z;Spam;a@example.org"]
-    tags += ["feedback_ack_at:2099-01-01T00:00:00Z;a@example.org", "feedback_ack_at:2026-01-01T00:10:00Z;a@example.org"]
+@pytest.mark.parametrize("ahead_first", [True, False], ids=["dated-ahead-listed-first", "listed-last"])
+def test_a_reporter_with_a_record_dated_by_a_clock_far_ahead_is_answered_and_not_timed(ahead_first):
+    """The responder reads the record dated ahead as older than any other, and corrects from it: which of the
+    reporter's messages came first, TheHive's tags (kept in no order) cannot say. The other record was timed."""
+    ahead = ["feedback_verdict:2099-01-01T00:00:00Z;Legit email;a@example.org"]
+    ahead += ["feedback_ack_at:2099-01-01T00:00:00Z;a@example.org"]
+    dated = ["feedback_verdict:2026-01-01T01:00:00Z;Spam;a@example.org"]
+    dated += ["feedback_ack_at:2026-01-01T00:10:00Z;a@example.org"]
+    records = ahead + dated if ahead_first else dated + ahead
+    tags = ["user_email:a@example.org", "feedback_sent:a@example.org", *records]
 
     feedback = tallied(spam_case(tags))["feedback"]
 

@@ -23,8 +23,8 @@ LONGEST_LOCAL_PART = 64
 LONGEST_ADDRESS = 254
 
 
-# What a quoted local part may hold and a mail service may read as another address, and its words.
-QUOTED_SPECIAL = frozenset('@<>,;:"\\')
+# What a quoted local part may hold and a mail service may read as another address; the same in the analyst's words.
+QUOTED_SPECIAL_CHARACTERS = frozenset('@<>,;:"\\')
 QUOTED_SPECIALS = "'@', '<', '>', ',', ';', ':', a quote or a backslash"
 HELD_SECRET = "it holds one of the responder's secrets (a server echoed it)"
 NO_HOST_NAME = (
@@ -77,7 +77,7 @@ def parse_address(value: str) -> str:
         # Nor an IP address written bare, which some relays read as the address literal `[10.0.0.25]`: a host of the
         # network chosen by whoever wrote the tag.
         raise AddressError(NO_HOST_NAME)
-    if not QUOTED_SPECIAL.isdisjoint(username):
+    if not QUOTED_SPECIAL_CHARACTERS.isdisjoint(username):
         # RFC 5322 lets quotes hold them, but Graph and the Gmail API take the recipients from the To header.
         raise AddressError(
             f"its part before the '@' is quoted and holds {QUOTED_SPECIALS}, which a mail service may read as another"

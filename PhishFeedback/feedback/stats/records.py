@@ -3,7 +3,6 @@ their fields (feedback/tags.py), without making a record of each."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 from feedback.case import VERDICTS, verdict_named
@@ -23,13 +22,13 @@ def timed_namespace(tag: str) -> str | None:
     return ACKNOWLEDGED_AT if form.startswith(TIMED_TAGS[ACKNOWLEDGED_AT]) else None
 
 
-def first_times(tags: Iterable[object], namespace: str, horizon: float = math.inf) -> tuple[set[str], dict[str, float]]:
+def first_times(tags: Iterable[object], namespace: str, horizon: float) -> tuple[set[str], dict[str, float]]:
     """Every address the namespace's timed records (TOLD or ACKNOWLEDGED_AT) name, in lower case, and each one's
     first time, in epoch seconds, where the records tell it.
 
-    Told as the responder reads them (feedback/plan.py): a verdict record naming no verdict tells no time; one dated
-    after `horizon` (by a clock far ahead) it reads as older than any other, and corrects from at once, so that what
-    follows it is a correction, not the first message, whose time is then not known.
+    A verdict record naming no verdict tells no time, as the responder passes it over (feedback/plan.py). Of an
+    address with a record dated after `horizon` (by a clock far ahead), which record came first is unknown: TheHive
+    keeps no order of tags, and the responder reads the one dated ahead as the oldest. It has no time.
     """
     named, firsts, ahead = set(), {}, set()
     verdicts = _WRITTEN_VERDICTS if namespace == TOLD else None

@@ -58,9 +58,10 @@ class Tally:
         if reported is None:
             reported = self.reported[verdict] = {}
         answerable = verdict in VERDICTS
+        # Each time in whole seconds, a half up: the case's is in milliseconds.
         for address in reporters:
             reported[address] = reported.get(address, 0) + 1
-            if address in acknowledged:  # each time in whole seconds, a half up (the case's is in milliseconds)
+            if address in acknowledged:
                 self.acknowledged += 1
                 if address in acked and acked[address] >= start - CLOCK_BEHIND:
                     self.ack_delays.append(max(0, int(acked[address] - start + 0.5)))

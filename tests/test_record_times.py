@@ -28,7 +28,7 @@ from testkit.records import TIME_FORMAT, acknowledged, told, untimed
 from testkit.thehive40_tags import rendered, stored
 
 AT = datetime(2026, 12, 4, 23, 58, 30, tzinfo=timezone.utc)
-NO_HORIZON = math.inf  # no time is read as dated by a clock far ahead
+NO_BOUND = -math.inf, math.inf  # no time is read as before its case or dated by a clock far ahead
 VERDICTS = ("Phishing", "Spam", "Legit email", "Simulation")
 moments = st.datetimes(
     min_value=datetime(2000, 1, 1), max_value=datetime(2999, 12, 31), timezones=st.just(timezone.utc)
@@ -46,7 +46,7 @@ def test_a_verdict_record_reads_back_from_every_thehive_version(raw):
 def test_an_acknowledgement_time_reads_back_from_every_thehive_version(raw):
     tag = ack_time_tag(raw, AT)
     for kept in (tag, rendered(tag)):
-        assert first_times([kept], ACKNOWLEDGED_AT, NO_HORIZON) == ({raw.lower()}, {raw.lower(): AT.timestamp()}), kept
+        assert first_times([kept], ACKNOWLEDGED_AT, *NO_BOUND) == ({raw.lower()}, {raw.lower(): AT.timestamp()}), kept
 
 
 @given(moments, st.sampled_from(VERDICTS))
@@ -70,7 +70,7 @@ def test_a_record_a_reader_cannot_parse_is_passed_over():
         "feedback_verdict:2026-12-04T23:58:30Z;Phishing;bob@example.org",
     ]
     assert verdict_records(tags) == [Told("bob@example.org", "Phishing", AT)]
-    assert first_times(tags, ACKNOWLEDGED_AT, NO_HORIZON) == (set(), {})
+    assert first_times(tags, ACKNOWLEDGED_AT, *NO_BOUND) == (set(), {})
 
 
 # A record's value as written, as a hand may change it, or broken: each piece drawn from what may stand there.
@@ -96,7 +96,7 @@ _record_text = _unquoted | _unquoted.map('"{}"'.format)
 @settings(max_examples=500, deadline=None)
 @given(_record_text, st.sampled_from(["{}:", "{}=", " {}:", "{}:  "]), st.sampled_from([str.upper, str.title]))
 def test_a_record_reads_the_same_whatever_the_case_and_separator_of_its_namespace(value, form, case):
-    ack_times = partial(first_times, namespace=ACKNOWLEDGED_AT, horizon=NO_HORIZON)
+    ack_times = partial(first_times, namespace=ACKNOWLEDGED_AT, earliest=-math.inf, horizon=math.inf)
     for read, namespace in ((verdict_records, "feedback_verdict"), (ack_times, "feedback_ack_at")):
         assert read([form.format(case(namespace)) + value]) == read([f"{namespace}:{value}"])
 
@@ -133,7 +133,7 @@ def test_an_acknowledgement_record_reads_back_through_thehive_40_and_is_not_sent
 
     assert first.success and second.success, (first.error, second.error)
     assert untimed(first) == acknowledged("bounce=alice@example.org")
-    ((address, at),) = first_times(after["tags"], ACKNOWLEDGED_AT, NO_HORIZON)[1].items()
+    ((address, at),) = first_times(after["tags"], ACKNOWLEDGED_AT, *NO_BOUND)[1].items()
     assert address == "bounce=alice@example.org"
     assert f"{datetime.fromtimestamp(at, timezone.utc).strftime(TIME_FORMAT)};bounce=alice@example.org" in first.tags[1]
     assert smtp.recipients() == ["bounce=alice@example.org"] and second.operations == []

@@ -40,6 +40,10 @@ KNOWN_MOST = 1 << 16
 # a TheHive that sends tags of megabytes would have every one of them kept for the whole read.
 CACHED_LONGEST = 512
 _UNREAD = object()
+# How long before its case's start a record may be dated and still count as at once: two hosts' clocks a little
+# apart. One dated longer before was made on the alert before TheHive 4 made the case, whose v0 shape does not say
+# when the alert came, or before the case it was merged into: it tells no time to feedback.
+CLOCK_BEHIND = 300
 # How far ahead of this read's clock a record may be dated and still tell a time, as the responder reads it: in
 # seconds once, as `timedelta.total_seconds` for every case cost the counting 2 % more.
 AHEAD_MOST = CLOCKS_APART.total_seconds()
@@ -95,16 +99,17 @@ def case_facts(case: object, field: str, title_prefix: str) -> CaseFacts | None:
                 answered.add(address)
             else:
                 acknowledged.add(address)
+    start = _alert(case) or created
     told = acked = NO_RECORD
     if told_tags or acked_tags:
-        horizon = time.time() + AHEAD_MOST  # a record dated later came from a clock far ahead
+        # The times a record may tell: one dated later came from a clock far ahead.
+        earliest, horizon = start - CLOCK_BEHIND, time.time() + AHEAD_MOST
         if told_tags:
-            named, told = first_times(told_tags, TOLD, horizon)
+            named, told = first_times(told_tags, TOLD, earliest, horizon)
             answered.update(named)
         if acked_tags:
-            named, acked = first_times(acked_tags, ACKNOWLEDGED_AT, horizon)
+            named, acked = first_times(acked_tags, ACKNOWLEDGED_AT, earliest, horizon)
             acknowledged.update(named)
-    start = _alert(case) or created
     verdict = verdict_of(field_value(case, field))
     return CaseFacts(created, start, verdict, tuple(reporters), answered, told, acknowledged, acked)
 

@@ -22,15 +22,18 @@ def timed_namespace(tag: str) -> str | None:
     return ACKNOWLEDGED_AT if form.startswith(TIMED_TAGS[ACKNOWLEDGED_AT]) else None
 
 
-def first_times(tags: Iterable[object], namespace: str, horizon: float) -> tuple[set[str], dict[str, float]]:
+def first_times(
+    tags: Iterable[object], namespace: str, earliest: float, horizon: float
+) -> tuple[set[str], dict[str, float]]:
     """Every address the namespace's timed records (TOLD or ACKNOWLEDGED_AT) name, in lower case, and each one's
     first time, in epoch seconds, where the records tell it.
 
-    A verdict record naming no verdict tells no time, as the responder passes it over (feedback/plan.py). Of an
-    address with a record dated after `horizon` (by a clock far ahead), which record came first is unknown: TheHive
-    keeps no order of tags, and the responder reads the one dated ahead as the oldest. It has no time.
+    A verdict record naming no verdict tells no time, as the responder passes it over (feedback/plan.py). An address
+    with a record dated before `earliest` has no time: its first message went before its case began. Nor has one with
+    a record dated after `horizon` (by a clock far ahead): which of its records came first is unknown, as TheHive
+    keeps no order of tags, and the responder reads the one dated ahead as the oldest.
     """
-    named, firsts, ahead = set(), {}, set()
+    named, firsts, untimed = set(), {}, set()
     verdicts = _WRITTEN_VERDICTS if namespace == TOLD else None
     for at, fields in timed_fields(tags, namespace):
         address = fields[-1].strip().lower()
@@ -38,10 +41,10 @@ def first_times(tags: Iterable[object], namespace: str, horizon: float) -> tuple
         if verdicts is not None and fields[1] not in verdicts and not verdict_named(fields[1]):
             continue
         seconds = at.timestamp()
-        if seconds > horizon:
-            ahead.add(address)
+        if seconds < earliest or seconds > horizon:
+            untimed.add(address)
         elif seconds < firsts.get(address, seconds + 1):
             firsts[address] = seconds
-    for address in ahead:
+    for address in untimed:
         firsts.pop(address, None)
     return named, firsts

@@ -18,10 +18,6 @@ from collections import Counter
 from feedback.case import VERDICTS
 from feedback.stats.facts import NONE, CaseFacts
 
-# How long before its case's start a record may be dated and still count as at once: two hosts' clocks a little
-# apart. One dated longer before was made on the alert before TheHive 4 made the case, whose v0 shape does not say
-# when the alert came, or before the case it was merged into: it tells no time to feedback, and is not timed.
-CLOCK_BEHIND = 300
 # The verdicts that say the report was right: a real attack, or the SOC's own exercise.
 REAL = ("Phishing", "Simulation")
 # Time to feedback, in classes an analyst reads at a glance: (label, up to so many seconds).
@@ -58,18 +54,19 @@ class Tally:
         if reported is None:
             reported = self.reported[verdict] = {}
         answerable = verdict in VERDICTS
-        # Each time in whole seconds, a half up: the case's is in milliseconds.
+        # Each time in whole seconds, a half up: the case's is in milliseconds. One up to CLOCK_BEHIND before the start
+        # (`case_facts`) counts as at once.
         for address in reporters:
             reported[address] = reported.get(address, 0) + 1
             if address in acknowledged:
                 self.acknowledged += 1
-                if address in acked and acked[address] >= start - CLOCK_BEHIND:
+                if address in acked:
                     self.ack_delays.append(max(0, int(acked[address] - start + 0.5)))
             if not answerable:
                 continue
             if address in answered:
                 self.answered += 1
-                if address in told and told[address] >= start - CLOCK_BEHIND:
+                if address in told:
                     self.delays.append(max(0, int(told[address] - start + 0.5)))
             else:
                 self.unanswered += 1

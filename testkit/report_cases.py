@@ -60,14 +60,22 @@ class Report:
 
 
 def generate(
-    count: int, seed: int = 7, days: int = 150, reporters: int = 400, prefix="Phishing report", campaigns: float = 0.05
+    count: int,
+    seed: int = 7,
+    days: int = 150,
+    reporters: int = 400,
+    prefix="Phishing report",
+    campaigns: float = 0.05,
+    begin: int = START,
 ) -> list[Report]:
-    """`count` cases over `days` days, oldest first: some campaigns (many reporters), some not phishing reports."""
+    """`count` cases over `days` days from `begin` (epoch ms), oldest first: some campaigns (many reporters), some
+    not phishing reports. Their records follow within a week; dated later than the clock reads, they would be
+    read as written by a clock far ahead."""
     rng = random.Random(seed)
     people = [f"employee{i}@example.org" for i in range(reporters)]
     reports = []
     for number in range(count):
-        created = START + rng.randrange(days * DAY) // 1000 * 1000
+        created = begin + rng.randrange(days * DAY) // 1000 * 1000
         verdict = rng.choice(VERDICTS * 3 + ODD_VERDICTS)
         many = rng.random() < campaigns
         names = rng.sample(people, rng.randint(5, 40) if many else rng.choice((1, 1, 1, 2)))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta, timezone
-from functools import partial
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -96,7 +95,9 @@ _record_text = _unquoted | _unquoted.map('"{}"'.format)
 @settings(max_examples=500, deadline=None)
 @given(_record_text, st.sampled_from(["{}:", "{}=", " {}:", "{}:  "]), st.sampled_from([str.upper, str.title]))
 def test_a_record_reads_the_same_whatever_the_case_and_separator_of_its_namespace(value, form, case):
-    ack_times = partial(first_times, namespace=ACKNOWLEDGED_AT, earliest=-math.inf, horizon=math.inf)
+    def ack_times(tags):
+        return first_times(tags, ACKNOWLEDGED_AT, *NO_BOUND)
+
     for read, namespace in ((verdict_records, "feedback_verdict"), (ack_times, "feedback_ack_at")):
         assert read([form.format(case(namespace)) + value]) == read([f"{namespace}:{value}"])
 

@@ -140,6 +140,29 @@ def test_a_message_recorded_minutes_before_the_case_was_made_counts_as_at_once()
     assert (feedback["measured"], feedback["median_seconds"], feedback["p90_seconds"]) == (2, 60, 120)
 
 
+@pytest.mark.parametrize(("before", "measured"), [(300, 1), (301, 0)], ids=["five-minutes-before", "a-second-longer"])
+def test_a_message_up_to_five_minutes_before_the_case_was_made_counts_as_at_once_and_no_longer(before, measured):
+    """docs/statistics.md: up to 5 minutes before the case's start is two clocks apart; longer before tells no time."""
+    when = datetime(2026, 1, 1, tzinfo=timezone.utc) - timedelta(seconds=before)
+    tags = ["user_email:a@example.org", f"feedback_verdict:{when:%Y-%m-%dT%H:%M:%SZ};Spam;a@example.org"]
+
+    feedback = tallied(spam_case(tags))["feedback"]
+
+    assert (feedback["answered"], feedback["measured"]) == (1, measured)
+    assert feedback["median_seconds"] == (0 if measured else None)
+
+
+def test_an_acknowledgement_recorded_minutes_before_the_case_was_made_counts_as_at_once():
+    """As a verdict message does: another host's clock a little behind the case's never makes a time less than
+    nothing, nor drags the acknowledgement's median below."""
+    tags = ["user_email:a@example.org", "feedback_ack_at:2025-12-31T23:57:00Z;a@example.org"]
+    tags += ["user_email:b@example.org", "feedback_ack_at:2026-01-01T00:02:00Z;b@example.org"]
+
+    feedback = tallied(spam_case(tags))["feedback"]
+
+    assert (feedback["ack_measured"], feedback["ack_median_seconds"], feedback["ack_p90_seconds"]) == (2, 60, 120)
+
+
 def test_a_message_recorded_long_before_the_case_was_made_is_answered_but_not_timed():
     """Sent on the alert before TheHive 4 made the case from it, whose v0 shape does not say when the alert came:
     it was counted as answered at once, and an acknowledgement on every alert made the median 0 s."""
@@ -193,6 +216,48 @@ def test_a_reporter_with_a_record_dated_by_a_clock_far_ahead_is_answered_and_not
     assert (feedback["acknowledged"], feedback["ack_measured"]) == (1, 0)
 
 
+def test_a_reporter_named_only_by_a_record_naming_no_verdict_is_answered_and_not_timed():
+    """The record names the reporter, as docs/statistics.md counts an answer; its text tells no verdict message, so no
+    time (a hand's record, which the responder passes over)."""
+    tags = ["user_email:a@example.org", "feedback_verdict:2026-01-01T00:10:00Z;see ticket;a@example.org"]
+
+    feedback = tallied(spam_case(tags))["feedback"]
+
+    assert (feedback["answered"], feedback["unanswered"], feedback["measured"]) == (1, 0, 0)
+
+
+def test_a_record_a_hand_retyped_with_spaces_after_its_separators_still_names_and_times_its_reporter():
+    """The responder reads `; Spam; a@example.org` as the record it wrote (tests/test_corrections.py): so do the
+    statistics, for the verdict message and the acknowledgement alike."""
+    tags = ["user_email:a@example.org", "feedback_verdict:2026-01-01T00:10:00Z; Spam; a@example.org"]
+    tags += ["feedback_ack_at:2026-01-01T00:05:00Z; a@example.org"]
+
+    feedback = tallied(spam_case(tags))["feedback"]
+
+    assert (feedback["answered"], feedback["measured"], feedback["median_seconds"]) == (1, 1, 600)
+    assert (feedback["acknowledged"], feedback["ack_measured"], feedback["ack_median_seconds"]) == (1, 1, 300)
+
+
+@pytest.mark.parametrize(
+    ("ahead", "measured"),
+    [(timedelta(minutes=10), 1), (timedelta(hours=2), 0)],
+    ids=["minutes-ahead-of-the-read", "hours-ahead-of-the-read"],
+)
+def test_a_record_dated_ahead_of_the_read_tells_a_time_unless_more_than_an_hour_ahead(ahead, measured):
+    """An hour is as far as two hosts' clocks may be apart, as the responder allows (CLOCKS_APART): a record dated
+    within it is read as it stands; one dated later came from a clock far ahead."""
+    now = datetime.now(timezone.utc)
+    when = f"{now + ahead:%Y-%m-%dT%H:%M:%SZ}"
+    tags = ["user_email:a@example.org", f"feedback_verdict:{when};Spam;a@example.org"]
+    tags += [f"feedback_ack_at:{when};a@example.org"]
+    made = int((now - timedelta(days=1)).timestamp()) * 1000
+
+    feedback = tallied({**spam_case(tags), "_createdAt": made})["feedback"]
+
+    assert (feedback["answered"], feedback["measured"]) == (1, measured)
+    assert (feedback["acknowledged"], feedback["ack_measured"]) == (1, measured)
+
+
 def test_a_case_whose_alert_date_is_unset_is_timed_from_the_alerts_next_time():
     """TheHive 5 names an alert's times one by one: an `alertDate` of null left the case timed from its creation."""
     tags = ["user_email:a@example.org", "feedback_verdict:2026-01-01T00:10:00Z;Spam;a@example.org"]
@@ -218,6 +283,15 @@ def test_a_report_answered_two_and_a_half_seconds_after_its_case_is_timed_three(
     feedback = tallied({**told_after([3 / 60]), "_createdAt": BASE["_createdAt"] + 500})["feedback"]
 
     assert (feedback["median_seconds"], feedback["p90_seconds"]) == (3, 3)
+
+
+def test_an_acknowledgement_two_and_a_half_seconds_after_its_case_is_timed_three():
+    """The acknowledgement's time takes its half second up, as the verdict message's does."""
+    tags = ["user_email:a@example.org", "feedback_ack_at:2026-01-01T00:00:03Z;a@example.org"]
+
+    feedback = tallied({**spam_case(tags), "_createdAt": BASE["_createdAt"] + 500})["feedback"]
+
+    assert (feedback["ack_median_seconds"], feedback["ack_p90_seconds"]) == (3, 3)
 
 
 def test_the_feedback_table_says_each_figure_of_the_json(thehive_https, stats, tmp_path):

@@ -283,8 +283,10 @@ def test_a_long_read_logs_only_its_final_line_where_stderr_is_no_terminal():
         (60, "1 min"),
         (119, "2 min"),
         (3569, "59 min"),
+        (3570, "1.0 h"),
         (3599, "1.0 h"),
         (86219, "23.9 h"),
+        (86220, "1.0 days"),
         (86399, "1.0 days"),
     ],
 )

@@ -534,6 +534,33 @@ def test_two_verdicts_recorded_in_one_second_are_named_to_the_analyst_while_they
     assert decision.passed_over == (() if then else ((written, "two verdicts in one second"),))
 
 
+def test_two_verdicts_recorded_in_one_second_under_the_address_in_other_capitals_are_named_to_the_analyst():
+    """A hand changed the case of the reporter's tag between two jobs: the records name one reporter, whose last verdict
+    the case's tags cannot say."""
+    second = f"{JOBS_SECOND - timedelta(minutes=5):%Y-%m-%dT%H:%M:%SZ}"
+    records = [f"feedback_verdict:{second};Phishing;{ALICE}", f"feedback_verdict:{second};Spam;Alice@Example.org"]
+    tags = (f"user_email:{ALICE}", f"feedback_sent:{ALICE}", *records)
+    report = Report("case", "~1", "1", "Phishing report: x", "x", None, "Phishing", tags, ())
+    decision = decide(report, [], Audience("reporter", (), False, VERDICT_FLAVOUR, True, {}), JOBS_SECOND)
+
+    assert decision.passed_over == (("Alice@Example.org", "two verdicts in one second"),)
+
+
+def test_a_record_dated_exactly_an_hour_ahead_is_read_as_it_stands_and_its_correction_dated_after_it():
+    """An hour is as far as two Cortex hosts' clocks may be apart: only a record dated later is passed over."""
+    ahead = JOBS_SECOND + CLOCKS_APART
+    tags = (
+        f"user_email:{ALICE}",
+        f"feedback_sent:{ALICE}",
+        f"feedback_verdict:{ahead:%Y-%m-%dT%H:%M:%SZ};Spam;{ALICE}",
+    )
+    report = Report("case", "~1", "1", "Phishing report: x", "x", None, "Phishing", tags, ())
+    decision = decide(report, [], Audience("reporter", (), False, VERDICT_FLAVOUR, True, {}), JOBS_SECOND)
+
+    assert decision.corrections == {ALICE: "Spam"}
+    assert (decision.passed_over, decision.dated_after) == ((), {ALICE: ahead})
+
+
 def test_a_record_dated_two_hours_ahead_is_named_to_the_analyst_and_its_correction_is_dated_now():
     """An hour is as far as two Cortex hosts' clocks may be apart: a record dated later came from a clock that ran
     ahead, which the analyst is told of, and the correction it calls for is dated by the job's own clock."""

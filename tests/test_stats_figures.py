@@ -285,6 +285,13 @@ def test_a_report_answered_two_and_a_half_seconds_after_its_case_is_timed_three(
     assert (feedback["median_seconds"], feedback["p90_seconds"]) == (3, 3)
 
 
+def test_a_report_answered_less_than_two_and_a_half_seconds_after_its_case_is_timed_two():
+    """Half up, not up: the case made 0.8 s into its second, the record dated 3 s later tells 2.2 s, timed 2."""
+    feedback = tallied({**told_after([3 / 60]), "_createdAt": BASE["_createdAt"] + 800})["feedback"]
+
+    assert (feedback["median_seconds"], feedback["p90_seconds"]) == (2, 2)
+
+
 def test_an_acknowledgement_two_and_a_half_seconds_after_its_case_is_timed_three():
     """The acknowledgement's time takes its half second up, as the verdict message's does."""
     tags = ["user_email:a@example.org", "feedback_ack_at:2026-01-01T00:00:03Z;a@example.org"]

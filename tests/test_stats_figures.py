@@ -268,6 +268,19 @@ def test_a_case_whose_alert_date_is_unset_is_timed_from_the_alerts_next_time():
     assert feedback["median_seconds"] == 30 * 60
 
 
+def test_messages_sent_on_the_alert_before_its_case_was_made_are_timed_from_the_alert():
+    """TheHive 5 says when the alert came: the verdict message and the acknowledgement sent on it, ten and two
+    minutes before the case was made, are timed from the alert, not taken for messages older than the case."""
+    tags = ["user_email:a@example.org", "feedback_verdict:2025-12-31T23:50:00Z;Spam;a@example.org"]
+    tags += ["feedback_ack_at:2025-12-31T23:42:00Z;a@example.org"]
+    alerted = 1767225600000 - 20 * 60_000  # 20 min before the case
+
+    feedback = tallied({**spam_case(tags), "alertDate": alerted})["feedback"]
+
+    assert (feedback["measured"], feedback["median_seconds"]) == (1, 10 * 60)
+    assert (feedback["ack_measured"], feedback["ack_median_seconds"]) == (1, 2 * 60)
+
+
 def test_a_half_is_rounded_up_as_a_reader_rounds_it():
     """Python's `round` takes a half to the even: a median of 2.5 s read 2 s, and 150 s read "2 min", as 90 s did."""
     feedback = tallied(told_after([2 / 60, 3 / 60]))["feedback"]

@@ -65,7 +65,8 @@ def _passed_over(decision: Decision) -> list[str]:
         f"{len(decision.passed_over)} feedback_verdict record(s) are not what the responder writes: {named}{more}. A"
         " record dated more than an hour after this job's time (a clock that ran ahead) is read as older than any"
         " other; one naming no verdict, or whose time is not written as the responder writes it"
-        " (2026-12-01T10:00:00Z), is passed over; of two verdicts in one second, the later tag is read as the last."
+        " (2026-12-01T10:00:00Z), is passed over; of two verdicts in one second, the one TheHive lists later is read"
+        " as the last, though TheHive keeps no order of tags."
         " Check those tags, and remove the wrong ones."
     ]
 

@@ -546,36 +546,30 @@ def test_two_verdicts_recorded_in_one_second_under_the_address_in_other_capitals
     assert decision.passed_over == (("Alice@Example.org", "two verdicts in one second"),)
 
 
-def test_a_record_dated_exactly_an_hour_ahead_is_read_as_it_stands_and_its_correction_dated_after_it():
-    """An hour is as far as two Cortex hosts' clocks may be apart: only a record dated later is passed over."""
-    ahead = JOBS_SECOND + CLOCKS_APART
+@pytest.mark.parametrize(
+    ("ahead", "passed_over", "dated_after"),
+    [
+        (CLOCKS_APART, (), {ALICE: JOBS_SECOND + CLOCKS_APART}),
+        (timedelta(hours=2), ((ALICE, "dated 2026-12-05 01:58 UTC"),), {}),
+    ],
+    ids=["an-hour-ahead", "two-hours-ahead"],
+)
+def test_a_record_dated_up_to_an_hour_ahead_stands_and_one_dated_later_is_named_to_the_analyst(
+    ahead, passed_over, dated_after
+):
+    """An hour is as far as two Cortex hosts' clocks may be apart: a record dated within it is read as it stands, and
+    the correction it calls for is dated after it; one dated later came from a clock that ran ahead, which the analyst
+    is told of, and the correction is dated by the job's own clock."""
     tags = (
         f"user_email:{ALICE}",
         f"feedback_sent:{ALICE}",
-        f"feedback_verdict:{ahead:%Y-%m-%dT%H:%M:%SZ};Spam;{ALICE}",
+        f"feedback_verdict:{JOBS_SECOND + ahead:%Y-%m-%dT%H:%M:%SZ};Spam;{ALICE}",
     )
     report = Report("case", "~1", "1", "Phishing report: x", "x", None, "Phishing", tags, ())
     decision = decide(report, [], Audience("reporter", (), False, VERDICT_FLAVOUR, True, {}), JOBS_SECOND)
 
     assert decision.corrections == {ALICE: "Spam"}
-    assert (decision.passed_over, decision.dated_after) == ((), {ALICE: ahead})
-
-
-def test_a_record_dated_two_hours_ahead_is_named_to_the_analyst_and_its_correction_is_dated_now():
-    """An hour is as far as two Cortex hosts' clocks may be apart: a record dated later came from a clock that ran
-    ahead, which the analyst is told of, and the correction it calls for is dated by the job's own clock."""
-    ahead = JOBS_SECOND + timedelta(hours=2)
-    tags = (
-        f"user_email:{ALICE}",
-        f"feedback_sent:{ALICE}",
-        f"feedback_verdict:{ahead:%Y-%m-%dT%H:%M:%SZ};Spam;{ALICE}",
-    )
-    report = Report("case", "~1", "1", "Phishing report: x", "x", None, "Phishing", tags, ())
-    decision = decide(report, [], Audience("reporter", (), False, VERDICT_FLAVOUR, True, {}), JOBS_SECOND)
-
-    assert decision.corrections == {ALICE: "Spam"}
-    assert decision.passed_over == ((ALICE, "dated 2026-12-05 01:58 UTC"),)
-    assert decision.dated_after == {}
+    assert (decision.passed_over, decision.dated_after) == (passed_over, dated_after)
 
 
 def test_a_record_a_hand_retyped_with_spaces_after_its_separators_still_calls_for_the_correction(cortex, smtp):

@@ -133,10 +133,9 @@ def debian12_python(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(params=["newest", "debian12"])
-def stack(request) -> Path | None:
-    """The folder of the python3 a test's job runs on: the tests' own (None), or one with Debian 12's packages, made
-    only where a test selected asks for it."""
-    return request.getfixturevalue("debian12_python") if request.param == "debian12" else None
+def stack(request, debian12_python) -> Path | None:
+    """The folder of the python3 a test's job runs on: the tests' own (None), or one with Debian 12's packages."""
+    return debian12_python if request.param == "debian12" else None
 
 
 @pytest.mark.slow

@@ -134,7 +134,9 @@ def debian12_python(tmp_path_factory) -> Path:
 
 @pytest.fixture(params=["newest", "debian12"])
 def stack(request, debian12_python) -> Path | None:
-    """The folder of the python3 a test's job runs on: the tests' own (None), or one with Debian 12's packages."""
+    """The folder of the python3 a test's job runs on: the tests' own (None), or one with Debian 12's packages. Named
+    as a parameter, even where the test's variant does not use it: conftest.py keeps the tests that name it on one
+    worker, which builds it once, and runs them on no other Python."""
     return debian12_python if request.param == "debian12" else None
 
 

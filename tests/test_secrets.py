@@ -642,3 +642,49 @@ def test_a_secret_pasted_into_the_signature_is_blotted_out_of_both_parts(cortex,
     message = smtp.delivered[0].message
     for kind in ("plain", "html"):
         assert PASSWORD not in message.get_body((kind,)).get_content(), kind
+
+
+def test_a_reply_quoting_a_password_url_encoding_would_change_in_upper_case_shows_it_nowhere(cortex, smtp):
+    """A space has a URL form of its own: only the password itself, upper-cased, is what such a server echoes."""
+    smtp.faults.password = SPACED_OUT
+    smtp.faults.refuse["bob@example.org"] = f"550 5.7.1 RELAYING DENIED FOR [{SPACED_OUT.upper()}]"
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]), smtp_password=SPACED_OUT)
+
+    assert result.success, result.error
+    assert "RELAYING DENIED FOR [********]" in result.output["full"]["failed"][0]["reason"]
+    assert leaks(result, smtp, SPACED_OUT) == []
+
+
+def test_a_reply_quoting_a_password_url_encoding_would_change_in_lower_case_shows_it_nowhere(cortex, smtp):
+    smtp.faults.password = SPACED_OUT
+    smtp.faults.refuse["bob@example.org"] = f"550 5.7.1 relaying denied for [{SPACED_OUT.lower()}]"
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]), smtp_password=SPACED_OUT)
+
+    assert result.success, result.error
+    assert "relaying denied for [********]" in result.output["full"]["failed"][0]["reason"]
+    assert leaks(result, smtp, SPACED_OUT) == []
+
+
+def test_a_reply_quoting_the_shortest_password_kept_html_escaped_shows_it_nowhere(cortex, smtp):
+    """Four characters are looked for: so are their escaped forms, longer than the password."""
+    password = "P&w9"
+    smtp.faults.password = password
+    smtp.faults.refuse["bob@example.org"] = f"550 5.7.1 Relaying denied for [{html.escape(password)}]"
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]), smtp_password=password)
+
+    assert result.success, result.error
+    assert "Relaying denied for [********]" in result.output["full"]["failed"][0]["reason"]
+    assert html.escape(password) not in result.everything_printed()
+
+
+def test_a_reply_quoting_a_password_beyond_ascii_as_json_that_keeps_utf8_shows_it_nowhere(cortex, smtp):
+    """Most JSON writers escape only the quote and the backslash, and leave 'ä' as it is."""
+    password = 'Pä"ss\\wörd-9'
+    echoed = json.dumps(password, ensure_ascii=False)[1:-1]
+    smtp.faults.password = password
+    smtp.faults.refuse["bob@example.org"] = f"550 5.7.1 Relaying denied for [{echoed}]"
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]), smtp_password=password)
+
+    assert result.success, result.error
+    assert "Relaying denied for [********]" in result.output["full"]["failed"][0]["reason"]
+    assert echoed not in result.everything_printed()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 import unicodedata
 from urllib.parse import quote, quote_plus
 
@@ -688,3 +689,44 @@ def test_a_reply_quoting_a_password_beyond_ascii_as_json_that_keeps_utf8_shows_i
     assert result.success, result.error
     assert "Relaying denied for [********]" in result.output["full"]["failed"][0]["reason"]
     assert echoed not in result.everything_printed()
+
+
+def test_a_reply_quoting_a_password_with_a_tilde_as_javas_url_encoder_writes_it_shows_it_nowhere(cortex, smtp):
+    """Java's URLEncoder (and .NET's WebUtility.UrlEncode) escape '~' as %7E, which RFC 3986 leaves bare; an Entra ID
+    client secret holds one."""
+    password = "Entra~Key9"
+    echoed = quote_plus(password, safe="*").replace("~", "%7E")
+    smtp.faults.password = password
+    smtp.faults.refuse["bob@example.org"] = f"550 5.7.1 Relaying denied for [{echoed}]"
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]), smtp_password=password)
+
+    assert result.success, result.error
+    assert "Relaying denied for [********]" in result.output["full"]["failed"][0]["reason"]
+    assert leaks(result, smtp, password) == []
+
+
+def test_a_reply_quoting_a_password_url_encoded_with_lower_case_escapes_shows_it_nowhere(cortex, smtp):
+    """Some encoders (.NET's HttpUtility.UrlEncode) write an escape's hexadecimal digits in lower case, the letters
+    around it left as they are."""
+    password = "Pässwort-9"
+    echoed = re.sub("%[0-9A-F]{2}", lambda escape: escape.group().lower(), quote(password, safe=""))
+    smtp.faults.password = password
+    smtp.faults.refuse["bob@example.org"] = f"550 5.7.1 Relaying denied for [{echoed}]"
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]), smtp_password=password)
+
+    assert result.success, result.error
+    assert "Relaying denied for [********]" in result.output["full"]["failed"][0]["reason"]
+    assert echoed not in result.everything_printed()
+
+
+def test_a_reply_quoting_a_password_as_javascripts_encode_uri_component_writes_it_shows_it_nowhere(cortex, smtp):
+    """encodeURIComponent leaves an apostrophe bare where every other encoder escapes it."""
+    password = "It's+Pw9"
+    echoed = quote(password, safe="!~*'()")
+    smtp.faults.password = password
+    smtp.faults.refuse["bob@example.org"] = f"550 5.7.1 Relaying denied for [{echoed}]"
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]), smtp_password=password)
+
+    assert result.success, result.error
+    assert "Relaying denied for [********]" in result.output["full"]["failed"][0]["reason"]
+    assert leaks(result, smtp, password) == []

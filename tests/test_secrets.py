@@ -730,3 +730,17 @@ def test_a_reply_quoting_a_password_as_javascripts_encode_uri_component_writes_i
     assert result.success, result.error
     assert "Relaying denied for [********]" in result.output["full"]["failed"][0]["reason"]
     assert leaks(result, smtp, password) == []
+
+
+@pytest.mark.parametrize("prefix", ["", "x", "xy"])
+def test_a_five_character_password_inside_a_longer_base64_string_cannot_be_decoded(cortex, smtp, prefix):
+    """Five bytes give six base64 characters that depend on the password alone, at each alignment."""
+    password = "Pw-9x"
+    smtp.faults.password = password
+    quoted = b64(f"{prefix}{password} (from 127.0.0.1)")
+    smtp.faults.refuse["bob@example.org"] = f"550 5.7.1 Session {quoted} is not allowed to mail bob"
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]), smtp_password=password)
+
+    assert result.success, result.error
+    assert "is not allowed to mail bob" in result.output["full"]["failed"][0]["reason"]
+    assert leaks(result, smtp, password) == []

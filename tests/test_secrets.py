@@ -744,3 +744,11 @@ def test_a_five_character_password_inside_a_longer_base64_string_cannot_be_decod
     assert result.success, result.error
     assert "is not allowed to mail bob" in result.output["full"]["failed"][0]["reason"]
     assert leaks(result, smtp, password) == []
+
+
+def test_a_secret_of_exactly_one_kilobyte_echoed_in_upper_case_is_scrubbed():
+    """Secrets up to 1 kB may travel in a URL, and so come back in its case and URL forms: 1024 bytes included."""
+    secret = ("Key-" + "abcdefghij" * 102)[:1024]
+    redaction.remember(secret)
+
+    assert redaction.scrub(f"400 BAD KEY {secret.upper()}") == "400 BAD KEY ********"

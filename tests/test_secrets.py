@@ -752,3 +752,12 @@ def test_a_secret_of_exactly_one_kilobyte_echoed_in_upper_case_is_scrubbed():
     redaction.remember(secret)
 
     assert redaction.scrub(f"400 BAD KEY {secret.upper()}") == "400 BAD KEY ********"
+
+
+def test_a_percent_encoded_proxy_password_quoted_decoded_and_alone_is_scrubbed_wherever_it_stands():
+    """Shorter than the pieces sure to be found: the decoded password is a form of its own, found whole anywhere."""
+    redaction.remember_secrets({"proxy_https": "http://proxyuser:Pr0xy%40S3cret%3APass@proxy.example:3128"})
+
+    for before in range(24):
+        text = f"{'#' * before} 407 wrong password Pr0xy@S3cret:Pass"
+        assert redaction.scrub(text) == f"{'#' * before} 407 wrong password ********", before

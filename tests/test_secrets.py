@@ -761,3 +761,30 @@ def test_a_percent_encoded_proxy_password_quoted_decoded_and_alone_is_scrubbed_w
     for before in range(24):
         text = f"{'#' * before} 407 wrong password Pr0xy@S3cret:Pass"
         assert redaction.scrub(text) == f"{'#' * before} 407 wrong password ********", before
+
+
+def test_a_proxy_login_from_a_lower_case_environment_variable_that_thehive_echoes_stops_the_job_unshown(
+    cortex, smtp, thehive_tls
+):
+    """curl and wget read `https_proxy` in lower case, and so does the HTTP client: its login is a secret as well."""
+    proxy = ConnectProxy()
+    login = "soc-proxy:Pr0xy-zq8Xv7Lk3"
+    thehive_tls.clear_all_handlers()
+    observables = [v1_observable("mail", "bob@example.org", ["reporter"]), v1_observable("mail_subject", login, [])]
+    thehive_tls.expect_request(V1).respond_with_json(observables)
+    environment = {
+        "https_proxy": proxy.url.replace("http://", f"http://{login}@"),
+        "HTTPS_PROXY": None,
+        "NO_PROXY": None,
+        "no_proxy": None,
+    }
+    try:
+        url = thehive_tls.url_for("/").rstrip("/")
+        result = cortex(thehive5_case("Spam", ()), environment=environment, thehive_url=url, thehive_apikey=API_KEY)
+    finally:
+        proxy.close()
+
+    assert set(proxy.tunnels) == {f"127.0.0.1:{thehive_tls.port}"}
+    assert not result.success
+    assert "The case's reported subject holds one of the responder's secrets (a proxy's credentials)" in result.error
+    assert smtp.delivered == [] and "Pr0xy" not in result.everything_printed()

@@ -191,3 +191,13 @@ def test_a_secret_echoed_in_lower_case_is_blotted_out_as_its_plain_definition_ha
     text = "redirect to https://sup3rs3cret-apikey-0123456789.evil.example/"
 
     assert redaction.scrub(text) == slow_scrub(text) == f"redirect to https://{redaction.MASK}.evil.example/"
+
+
+def test_a_secret_remembered_whole_only_then_with_its_pieces_has_its_pieces_blotted_out():
+    """A token first asked for one reporter's language, then used for the login: from then on its pieces go too."""
+    token = string.ascii_letters + string.digits
+    redaction.remember(token, pieces=False)
+    redaction.remember(token)
+    for before in range(2 * secret_index.GRAM):
+        text = f"{'·' * before}{token[5:40]} then {token}"
+        assert redaction.scrub(text) == f"{'·' * before}{redaction.MASK} then {redaction.MASK}", before

@@ -788,3 +788,13 @@ def test_a_proxy_login_from_a_lower_case_environment_variable_that_thehive_echoe
     assert not result.success
     assert "The case's reported subject holds one of the responder's secrets (a proxy's credentials)" in result.error
     assert smtp.delivered == [] and "Pr0xy" not in result.everything_printed()
+
+
+def test_a_password_with_spaces_in_the_reported_subject_stops_the_job_naming_the_item_to_change(cortex, smtp):
+    """The subject shows the password with its white space as written; the item is found all the same."""
+    smtp.faults.password = SPACED_OUT
+    result = cortex(thehive4_case("Spam", title=f"Phishing report: {SPACED_OUT}"), smtp_password=SPACED_OUT)
+
+    assert not result.success
+    assert "The case's reported subject holds one of the responder's secrets (smtp_password)" in result.error
+    assert smtp.delivered == [] and SPACED_OUT not in json.dumps(result.output)

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feedback import growing_report
+from feedback import growing_report, job_folder
 from feedback.growing_report import GrowingReport
 from feedback.job_folder import reserve_room
 from feedback.messages import Outgoing
@@ -559,3 +559,28 @@ def test_without_a_file_in_memory_to_send_from_a_campaign_report_is_written_whol
 
     assert writes.in_place == 0 and len(writes.whole) == 5
     assert records_in(read_output(tmp_path)[0]) == [f"feedback_sent:{address}" for address in CAMPAIGN[:5]]
+
+
+def test_a_disk_quota_reached_as_the_report_is_replaced_gives_back_the_reserved_room_and_records_the_reporter(
+    tmp_path, job_config, monkeypatch
+):
+    """A quota on the Cortex user's disk is full as a disk is, in other words (EDQUOT, not ENOSPC): the room the job
+    reserved is given back for the report that records the reporter just mailed, and the sending goes on."""
+    interim = interim_report(job_config, tmp_path, monkeypatch, CAMPAIGN)
+    reserve_room()  # as the job does at its start
+    reserve = tmp_path / "output" / job_folder.RESERVE
+    monkeypatch.setattr(growing_report, "has_room", lambda size: False)  # every report written whole
+    replace = job_folder._replace
+
+    def over_quota_while_reserved(folder: str, text: str) -> os.stat_result:
+        if reserve.exists():
+            raise OSError(errno.EDQUOT, os.strerror(errno.EDQUOT))
+        return replace(folder, text)
+
+    interim.accepted(Outgoing(CAMPAIGN[0], f"<{CAMPAIGN[0]}>", None), datetime.now(timezone.utc))
+    monkeypatch.setattr(job_folder, "_replace", over_quota_while_reserved)
+    interim.accepted(Outgoing(CAMPAIGN[1], f"<{CAMPAIGN[1]}>", None), datetime.now(timezone.utc))
+
+    report = read_output(tmp_path)[0]
+    assert records_in(report) == [f"feedback_sent:{address}" for address in CAMPAIGN[:2]]
+    assert "after 2 of the 400 reporter(s) were mailed" in report["full"]["message"]

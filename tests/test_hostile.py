@@ -453,6 +453,23 @@ def test_a_disk_that_fills_up_while_messages_go_out_still_records_whom_the_job_m
     assert result.output["full"]["message"] == "Feedback 'Spam' sent to 2 reporter(s)."
 
 
+def test_a_campaign_of_a_hundred_and_fifty_reporters_on_a_disk_full_from_its_first_message_mails_and_records_them_all(
+    on_a_full_disk, smtp
+):
+    """The room the job reserves at its start holds a report of some 300 reporters' records: on a disk another
+    program fills as the first message goes out, every report after it is written in that room, and the campaign
+    goes on to its end."""
+    campaign = [f"user{i:03d}@example.org" for i in range(150)]
+    job = on_a_full_disk(thehive4_case("Spam", campaign), "512k")
+    smtp.faults.on_data = lambda: fill(job / "output") if not smtp.delivered else None
+    result = finish_job(start_job(job), job, timeout=120)
+
+    assert smtp.recipients() == campaign
+    assert result.success, result.everything_printed()[-2000:]
+    assert [tag.removeprefix("feedback_sent:") for tag in result.tags if tag.startswith("feedback_sent:")] == campaign
+    assert result.output["full"]["message"] == "Feedback 'Spam' sent to 150 reporter(s)."
+
+
 @pytest.mark.parametrize("size", ["256k", "8k"], ids=["room-reserved", "a-page-reserved"])
 def test_a_campaign_on_a_disk_that_fills_up_grows_its_report_without_taking_the_room_its_records_need(
     on_a_full_disk, smtp, size

@@ -102,7 +102,8 @@ def case_facts(case: object, field: str, title_prefix: str) -> CaseFacts | None:
     start = _alert(case) or created
     told = acked = NO_RECORD
     if told_tags or acked_tags:
-        # The times a record may tell: one dated later came from a clock far ahead.
+        # The times a record may tell: from a little before the case's start (two clocks apart) to an hour past this
+        # read's clock; one dated earlier went before the case began, one dated later came from a clock far ahead.
         earliest, horizon = start - CLOCK_BEHIND, time.time() + AHEAD_MOST
         if told_tags:
             named, told = first_times(told_tags, TOLD, earliest, horizon)

@@ -21,8 +21,6 @@ SECRET_PHRASES = ("key", "password", "secret")
 # service account's JSON key, private key inside (the item, and GmailSettings' field), and Entra ID's
 # certificate credential, its private key beside the certificate (the item, and OAuthSettings' field).
 SECRET_NAMES = ("service_account", "client_certificate")
-# Likewise for the base64 fragments of a secret embedded at some offset in a longer string.
-SHORTEST_FRAGMENT = 6
 # The PEM's last line can be a few characters long: remembered alone, it would blot them out of ordinary text.
 SHORTEST_LINE = 16
 
@@ -204,13 +202,12 @@ def _embedded_base64(data: bytes) -> set[str]:
     """The base64 characters that depend on the secret alone, at each of the three byte alignments.
 
     A server may echo the base64 of a longer string that holds the secret (an AUTH line, a token
-    request); whatever comes before or after it, these characters appear unchanged.
+    request); whatever comes before or after it, these characters appear unchanged. A 4-byte secret
+    gives four or five of them: the index keeps them as it keeps the secret itself (SHORTEST_FORM).
     """
     fragments = set()
     for offset in range(3):
         encoded = _b64(bytes(offset) + data + bytes(3))
         first, end = -(-8 * offset // 6), 8 * (offset + len(data)) // 6
-        fragment = encoded[first:end]
-        if len(fragment) >= SHORTEST_FRAGMENT:
-            fragments.add(fragment)
+        fragments.add(encoded[first:end])
     return fragments

@@ -154,6 +154,7 @@ def test_a_report_answered_on_a_class_bound_counts_in_the_class_that_bound_begin
 
 
 def test_a_reporter_whose_case_holds_only_the_timed_record_is_answered():
+    """As after an analyst removed the reporter's feedback_sent: to mail them again: they were answered before."""
     feedback = answered_after([5], sent_tag=False)
 
     assert (feedback["answered"], feedback["unanswered"], feedback["measured"]) == (1, 0, 1)

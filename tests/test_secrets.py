@@ -17,7 +17,7 @@ import pytest
 
 from feedback import redaction
 from testkit.cases import another_case, thehive4_case, thehive5_alert, thehive5_case, thehive_alert
-from testkit.cortex import apply_operations
+from testkit.cortex import MANIFEST, apply_operations
 from testkit.proxy import ConnectProxy
 from testkit.records import told, untimed
 from testkit.secret_forms import leaked, reflecting_thehive, spaced
@@ -256,6 +256,25 @@ def test_credentials_in_thehive_url_that_make_it_no_url_are_refused_as_credentia
     assert "thehive_url holds a user name or password" in result.error
     assert password not in result.everything_printed()
     assert smtp.delivered == []
+
+
+# The items that hold an API's URL, a login possibly typed into it; not the guidance link, whose path may hold an '@'
+# (https://www.youtube.com/@Acme).
+API_URL_ITEMS = sorted(
+    item["name"]
+    for item in json.loads(MANIFEST.read_text(encoding="utf-8"))["configurationItems"]
+    if item["name"].endswith("_url") and item["name"] != "guidance_url"
+)
+
+
+@pytest.mark.parametrize("item", API_URL_ITEMS)
+def test_a_password_typed_into_any_api_url_stays_out_of_the_echoed_input(cortex, item):
+    """A job that fails echoes its input, every item's value: a login typed into an API's URL, a '/' in its password
+    making it no URL, is a secret there too, whichever way out the job took (a new `_url` item is one more case)."""
+    result = cortex(thehive4_case(), delivery="pigeon", **{item: "https://admin:Hive/Passw0rd-77@127.0.0.1:9"})
+
+    assert not result.success
+    assert "Hive/Passw0rd-77" not in result.everything_printed()
 
 
 # Passwords whose forms differ from the plain one: characters JSON, HTML and URLs escape, letters beyond ASCII (whose

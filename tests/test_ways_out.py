@@ -13,7 +13,7 @@ from feedback.shapes import replaced
 from feedback.transports import transport_for
 from feedback.way_out import Transport
 from testkit.cases import thehive4_case
-from testkit.cortex import modules_loaded_by, write_job
+from testkit.cortex import modules_loaded_by, read_output, write_job
 from testkit.secret_forms import leaked
 
 PEM_LINES = [base64.b64encode(bytes([i]) * 48).decode() for i in range(1, 6)]
@@ -42,7 +42,7 @@ def test_an_unknown_delivery_is_named(cortex, smtp):
     result = cortex(thehive4_case(), delivery="ews")
 
     assert not result.success
-    assert "delivery must be one of smtp, graph, gmail" in result.error
+    assert f"delivery must be one of {', '.join(WAYS_OUT)} (it is 'ews')" in result.error
     assert smtp.delivered == []
 
 
@@ -102,11 +102,11 @@ def test_every_delivery_value_has_its_items_in_the_suite():
 
 def test_a_way_out_no_transport_takes_is_named_to_whoever_adds_it(job_config):
     class RelaySettings:
-        """A fourth way out's settings, whose branch in transport_for is not written yet."""
+        """A fourth way out's settings, whose transport is not named in transports.TRANSPORTS yet."""
 
     settings = replaced(read_settings(job_config(), {}), way_out=RelaySettings())
 
-    with pytest.raises(TypeError, match="No transport takes RelaySettings: add its branch to transport_for"):
+    with pytest.raises(TypeError, match="No transport takes RelaySettings: add it to transports.TRANSPORTS"):
         transport_for(settings, time.monotonic() + 60)
 
 
@@ -120,14 +120,21 @@ def test_each_way_out_offers_the_whole_contract_of_a_transport(way_out_items, jo
     assert callable(transport.channel) and callable(transport.check)
 
 
-def test_a_smtp_job_loads_no_module_of_the_other_ways_out(smtp, job_config, tmp_path):
+# The sub-package of each way out, an outside party's.
+PARTY_OF = {"smtp": "smtp", "graph": "microsoft", "gmail": "google"}
+# What every job's settings import of the ways out: the default's reader, and the OAuth2 items SMTP's login shares.
+READ_BY_EVERY_JOB = {"feedback.smtp.settings", "feedback.microsoft.settings"}
+
+
+def test_a_job_loads_no_module_of_the_other_ways_out(way_out_items, smtp, job_config, tmp_path):
     """Cortex starts a process per click: a way out's modules are for the jobs that take it (docs/performance.md).
-    Of the sub-packages, each an outside party's, a SMTP job loads SMTP's, TheHive's (its case's records) and of
-    Microsoft's only the items, which SMTP's OAuth2 login reads."""
-    job = write_job(tmp_path, thehive4_case("Spam"), job_config())
+    Of the sub-packages, each an outside party's, a job loads its way out's, TheHive's (its case's records) and of
+    the others only what READ_BY_EVERY_JOB names."""
+    party = PARTY_OF[way_out_items.get("delivery", "smtp")]
+    job = write_job(tmp_path, thehive4_case("Spam"), job_config(**way_out_items))
 
     loaded = modules_loaded_by(job, ("feedback",))
 
-    assert sorted({m.split(".")[1] for m in loaded if m.count(".") == 2}) == ["microsoft", "smtp", "thehive"]
-    assert [m for m in loaded if m.startswith("feedback.microsoft.")] == ["feedback.microsoft.settings"]
-    assert smtp.recipients() == ["alice@example.org"]
+    others = {m for m in loaded if m.count(".") == 2 and m.split(".")[1] not in (party, "thehive")}
+    assert others == READ_BY_EVERY_JOB - {f"feedback.{party}.settings"}
+    assert [item["address"] for item in read_output(job)[0]["full"]["notified"]] == ["alice@example.org"]

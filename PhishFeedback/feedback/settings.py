@@ -12,6 +12,7 @@ the messages get their own groups of items (plan.py's Audience, message_settings
 from __future__ import annotations
 
 from email.utils import getaddresses
+from importlib import import_module
 
 from feedback.addresses import AddressError, ascii_domain, is_domain, mailbox, parse_address
 from feedback.flavours import TEMPLATE_ITEMS, read_flavour, read_language_item
@@ -33,25 +34,31 @@ from feedback.thehive.settings import TheHiveSettings, thehive_settings
 # Without importing typing, which a plain job never needs (docs/performance.md).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from feedback.google.settings import GmailSettings
 
+    WayOutSettings = SmtpSettings | GraphSettings | GmailSettings
 
-def _gmail_settings(items: Items, reach: Reach) -> GmailSettings:
-    """Google's reader, imported by the jobs that take the Gmail API alone: every other job would load its modules for
-    nothing (SMTP's OAuth2 login shares Microsoft's, which Graph's reader is one of)."""
-    from feedback.google.settings import gmail_settings
 
-    return gmail_settings(items, reach)
+def _imported(module: str, reader: str) -> Callable[[Items, Reach], WayOutSettings]:
+    """A way out's reader, imported by the jobs that take it alone: every other job would load its modules for
+    nothing (SMTP's and Graph's are imported above: SMTP's OAuth2 login shares Microsoft's items)."""
+    return lambda items, reach: getattr(import_module(module), reader)(items, reach)
 
 
 # How messages leave (docs/graph.md): SMTP, Microsoft Graph's sendMail, the Gmail API's messages.send.
-WAYS_OUT = {"smtp": smtp_settings, "graph": graph_settings, "gmail": _gmail_settings}
+WAYS_OUT = {
+    "smtp": smtp_settings,
+    "graph": graph_settings,
+    "gmail": _imported("feedback.google.settings", "gmail_settings"),
+}
 
 
 @shape
 class Settings:
     # The way out the `delivery` item chose, with its own items: its type is the choice.
-    way_out: SmtpSettings | GraphSettings | GmailSettings
+    way_out: WayOutSettings
     limits: Limits
     thehive: TheHiveSettings | None
     custom_field: str
@@ -188,9 +195,7 @@ def _allowed_domains(entries: list[str], sender_address: str) -> tuple[str, ...]
     return tuple(domains)
 
 
-def _own_mailboxes(
-    sender: str, reply_to: str | None, way_out: SmtpSettings | GraphSettings | GmailSettings
-) -> dict[str, tuple[str, str]]:
+def _own_mailboxes(sender: str, reply_to: str | None, way_out: WayOutSettings) -> dict[str, tuple[str, str]]:
     """`from`, `reply_to`, and the SMTP login where it is an address: where one of them is the reporting mailbox, a
     message the responder sent it would come back as the next report."""
     login = way_out.user if isinstance(way_out, SmtpSettings) else None

@@ -7,24 +7,26 @@ SMTP, the default, must not pay for them; nor a job through them for smtplib and
 
 from __future__ import annotations
 
-from feedback.microsoft.settings import GraphSettings
+from importlib import import_module
+
 from feedback.settings import Settings
-from feedback.smtp.settings import SmtpSettings
 from feedback.way_out import Transport
+
+# Each way out's settings shape, by its name, and its transport's module and class: named, not imported, so that a
+# job imports its own way out alone (tests/test_ways_out.py).
+TRANSPORTS = {
+    "SmtpSettings": ("feedback.smtp.transport", "SmtpTransport"),
+    "GraphSettings": ("feedback.microsoft.graph", "GraphTransport"),
+    "GmailSettings": ("feedback.google.gmail", "GmailTransport"),
+}
 
 
 def transport_for(settings: Settings, deadline: float) -> Transport:
     """The job's transport, from its settings; nothing is contacted before its first channel or check."""
     way_out = settings.way_out
-    if isinstance(way_out, SmtpSettings):
-        from feedback.smtp.transport import SmtpTransport as chosen
-    elif isinstance(way_out, GraphSettings):
-        from feedback.microsoft.graph import GraphTransport as chosen
-    else:  # the ways out whose settings a SMTP job never loads (settings.WAYS_OUT): each imported here, in turn
-        from feedback.google.settings import GmailSettings
-
-        if isinstance(way_out, GmailSettings):
-            from feedback.google.gmail import GmailTransport as chosen
-        else:  # a way out added to settings.WAYS_OUT, and not here (tests/test_ways_out.py)
-            raise TypeError(f"No transport takes {type(way_out).__name__}: add its branch to transport_for.")
+    shape_name = type(way_out).__name__
+    if shape_name not in TRANSPORTS:  # a way out added to settings.WAYS_OUT, and not here
+        raise TypeError(f"No transport takes {shape_name}: add it to transports.TRANSPORTS.")
+    module, transport = TRANSPORTS[shape_name]
+    chosen = getattr(import_module(module), transport)
     return chosen(way_out, settings.message.sender_address, deadline)

@@ -39,7 +39,7 @@ CAMPAIGN = 500
 # A campaign ten times as large: what a message costs should not grow with the reporters before it.
 LARGE = 5000
 MAILER = "Cortex-Analyzers' Mailer: 1 message"
-HEAVY = ("requests", "urllib3", "http", "typing", "dataclasses", "inspect", "pathlib", "threading")
+HEAVY = ("requests", "urllib3", "http", "typing", "dataclasses", "inspect", "pathlib", "threading", "importlib")
 CORTEX_ENV = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")}
 
 

@@ -12,7 +12,6 @@ the messages get their own groups of items (plan.py's Audience, message_settings
 from __future__ import annotations
 
 from email.utils import getaddresses
-from importlib import import_module
 
 from feedback.addresses import AddressError, ascii_domain, is_domain, mailbox, parse_address
 from feedback.flavours import TEMPLATE_ITEMS, read_flavour, read_language_item
@@ -43,8 +42,9 @@ if TYPE_CHECKING:
 
 def _imported(module: str, reader: str) -> Callable[[Items, Reach], WayOutSettings]:
     """A way out's reader, imported by the jobs that take it alone: every other job would load its modules for
-    nothing (SMTP's and Graph's are imported above: SMTP's OAuth2 login shares Microsoft's items)."""
-    return lambda items, reach: getattr(import_module(module), reader)(items, reach)
+    nothing (SMTP's and Graph's are imported above: SMTP's OAuth2 login shares Microsoft's items). By `__import__`:
+    a plain job does not load importlib."""
+    return lambda items, reach: getattr(__import__(module, fromlist=[reader]), reader)(items, reach)
 
 
 # How messages leave (docs/graph.md): SMTP, Microsoft Graph's sendMail, the Gmail API's messages.send.

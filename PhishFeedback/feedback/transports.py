@@ -7,8 +7,6 @@ SMTP, the default, must not pay for them; nor a job through them for smtplib and
 
 from __future__ import annotations
 
-from importlib import import_module
-
 from feedback.settings import Settings
 from feedback.way_out import Transport
 
@@ -28,5 +26,5 @@ def transport_for(settings: Settings, deadline: float) -> Transport:
     if shape_name not in TRANSPORTS:  # a way out added to settings.WAYS_OUT, and not here
         raise TypeError(f"No transport takes {shape_name}: add it to transports.TRANSPORTS.")
     module, transport = TRANSPORTS[shape_name]
-    chosen = getattr(import_module(module), transport)
+    chosen = getattr(__import__(module, fromlist=[transport]), transport)  # a plain job does not load importlib
     return chosen(way_out, settings.message.sender_address, deadline)

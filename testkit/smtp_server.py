@@ -121,6 +121,9 @@ class Faults:
     rcpt_delay: float = 0.0
     # Seconds the server takes to answer RCPT TO for these recipients (rcpt_delay for the others).
     rcpt_delay_for: dict[str, float] = field(default_factory=dict)
+    # RCPT TO for these recipients answered once the test sets their event (within a minute): a job held mid-send
+    # for as long as the test needs, however slowly a busy machine starts what the test runs beside it.
+    rcpt_held_for: dict[str, threading.Event] = field(default_factory=dict)
     # After this many recipients refused (`refuse`) in one session, 421 to the next RCPT TO and the connection
     # closed, as Postfix does past smtpd_hard_error_limit (20 by default).
     hard_errors: int = 0
@@ -252,6 +255,8 @@ class _Handler:
         faults = self.server.faults
         self.server.said.append(f"RCPT {address}")
         await asyncio.sleep(faults.rcpt_delay_for.get(address.lower(), faults.rcpt_delay))
+        if address.lower() in faults.rcpt_held_for:
+            await asyncio.get_running_loop().run_in_executor(None, faults.rcpt_held_for[address.lower()].wait, 60)
         if faults.hard_errors and getattr(session, "errors", 0) >= faults.hard_errors:
             return _closing(smtp, "421 4.7.0 mail.example.org Error: too many errors")
         if faults.max_recipients and len(envelope.rcpt_tos) >= faults.max_recipients:

@@ -69,6 +69,17 @@ def started_and_sending(tmp_path: Path, case: dict, config: dict, smtp, first: s
     return process, folder
 
 
+def second_click_while_held(tmp_path: Path, case: dict, config: dict, released: threading.Event):
+    """A second job on the case, started while the first is held mid-send (`Faults.rcpt_held_for`), the first let go
+    once the second has waited for its turn a second: however slowly a busy machine starts the second."""
+    folder = write_job(tmp_path, case, config)
+    process = start_job(folder)
+    wait_until_it_opened(process, shared_folder(tmp_path))
+    time.sleep(1)  # from opening the case's file to trying its lock: a few instructions
+    released.set()
+    return finish_job(process, folder)
+
+
 def recorded_so_far(folder: Path) -> list[str]:
     """The records in the report the job keeps as it sends, read while it may be writing."""
     try:
@@ -78,12 +89,15 @@ def recorded_so_far(folder: Path) -> list[str]:
     return [operation.get("tag") for operation in (output or {}).get("operations", [])]
 
 
-def test_a_second_click_while_the_first_job_sends_mails_each_reporter_once(tmp_path, job_config, cortex, smtp):
-    smtp.faults = Faults(rcpt_delay_for={BOB: 2.0})
+def test_a_second_click_while_the_first_job_sends_mails_each_reporter_once(tmp_path, job_config, smtp):
+    """The first job is held at bob until the second waits for its turn: a busy machine may take seconds to start
+    the second, which must still find the first sending."""
+    released = threading.Event()
+    smtp.faults = Faults(rcpt_held_for={BOB: released})
     case = thehive4_case("Spam", [ALICE, BOB, CAROL])
     first, folder = started_and_sending(tmp_path, case, job_config(), smtp)
 
-    second = cortex(case)
+    second = second_click_while_held(tmp_path, case, job_config(), released)
     first_result = finish_job(first, folder)
 
     assert first_result.success and second.success, second.error
@@ -773,12 +787,13 @@ def test_a_verdict_right_after_an_acknowledgement_counts_none_of_its_records(cor
     assert not [tag for tag in verdict.tags if tag.startswith("feedback_ack")]
 
 
-def test_the_wait_a_job_says_is_the_wait(tmp_path, job_config, cortex, smtp):
-    smtp.faults = Faults(rcpt_delay_for={BOB: 4.0})
+def test_the_wait_a_job_says_is_the_wait(tmp_path, job_config, smtp):
+    released = threading.Event()
+    smtp.faults = Faults(rcpt_held_for={BOB: released})
     case = thehive4_case("Spam", [ALICE, BOB])
     first, folder = started_and_sending(tmp_path, case, job_config(), smtp)
 
-    second = cortex(case)
+    second = second_click_while_held(tmp_path, case, job_config(), released)
     finish_job(first, folder)
 
     [waited] = second.output["full"]["warnings"]

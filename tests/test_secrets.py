@@ -291,8 +291,18 @@ ESCAPED, ACCENTED, POLISH, SPACED_OUT, QUOTED, LIGATURE = (
 
 
 def go_json(text: str) -> str:
-    """As Go's encoding/json writes a string of ASCII: `<`, `>` and `&` as escapes."""
-    return "".join(f"\\u{ord(c):04x}" if c in "<>&" else c for c in json.dumps(text)[1:-1])
+    """As Go's encoding/json writes a string: `<`, `>` and `&` as escapes, letters beyond ASCII as they are."""
+    return "".join(f"\\u{ord(c):04x}" if c in "<>&" else c for c in json.dumps(text, ensure_ascii=False)[1:-1])
+
+
+def java_url_encoded(text: str) -> str:
+    """As Java's URLEncoder writes it: '*' bare, '~' escaped, a space as '+'."""
+    return quote_plus(text, safe="*").replace("~", "%7E")
+
+
+def httputility_url_encoded(text: str) -> str:
+    """As .NET's HttpUtility.UrlEncode writes it: "!*()" bare, a space as '+', escapes in lower case."""
+    return re.sub("%[0-9A-F]{2}", lambda e: e.group().lower(), quote_plus(text, safe="!*()").replace("~", "%7E"))
 
 
 def dotnet_json(text: str) -> str:
@@ -323,9 +333,13 @@ def dotnet_json(text: str) -> str:
         (SPACED_OUT, str.lower),
         ("P&w9", html.escape),
         ('Pä"ss\\wörd-9', lambda text: json.dumps(text, ensure_ascii=False)[1:-1]),
-        ("Entra~Key9", lambda text: quote_plus(text, safe="*").replace("~", "%7E")),
+        ("Entra~Key9", java_url_encoded),
         ("Pässwort-9", lambda text: re.sub("%[0-9A-F]{2}", lambda e: e.group().lower(), quote(text, safe=""))),
         ("It's+Pw9", lambda text: quote(text, safe="!~*'()")),
+        ("Grüße&Co-2024", go_json),
+        ("Winter2024!@Hive", lambda text: quote(quote(text, safe="!~*'()"), safe="!~*'()")),
+        ("Summer*2024<Go", lambda text: java_url_encoded(java_url_encoded(text))),
+        ("Horse Battery/9", lambda text: httputility_url_encoded(httputility_url_encoded(text))),
     ],
     ids=[
         "json",
@@ -351,6 +365,10 @@ def dotnet_json(text: str) -> str:
         "tilde_as_javas_url_encoder_writes_it",
         "url_escapes_in_lower_case_as_dotnets_httputility_writes_them",
         "apostrophe_left_bare_as_javascripts_encodeuricomponent_does",
+        "json_as_go_writes_letters_beyond_ascii_and_an_ampersand",
+        "url_encoded_twice_by_javascripts_encodeuricomponent",
+        "url_encoded_twice_by_javas_url_encoder",
+        "url_encoded_twice_by_dotnets_httputility",
     ],
 )
 def test_a_reply_quoting_the_password_escaped_or_re_encoded_shows_it_nowhere(cortex, smtp, password, echo):
@@ -725,3 +743,40 @@ def test_a_password_with_spaces_in_the_reported_subject_stops_the_job_naming_the
     assert not result.success
     assert "The case's reported subject holds one of the responder's secrets (smtp_password)" in result.error
     assert smtp.delivered == [] and SPACED_OUT not in json.dumps(result.output)
+
+
+def test_a_secret_over_one_kilobyte_with_letters_beyond_ascii_echoed_decomposed_is_scrubbed():
+    """Only the case, URL and escaped forms are kept to secrets up to 1 kB: a longer one still comes back composed
+    or decomposed otherwise."""
+    secret = ("Pässwörter-Schlüssel-" * 60)[:1100]
+    redaction.remember_secrets({"api_secret": secret})
+    decomposed = unicodedata.normalize("NFD", secret)
+
+    assert unicodedata.normalize("NFC", redaction.scrub(f"echo: {decomposed}")) == "echo: ********"
+
+
+def test_a_secret_shorter_than_four_characters_blots_out_no_url_encoded_text():
+    """A secret that short is not looked for: its URL form would blot out the letters of a link a message shows."""
+    redaction.remember_secrets({"smtp_password": "ü"})
+    link = "Read https://example.org/M%C3%BCnchen/Gr%C3%BC%C3%9Fe before you click."
+
+    assert redaction.scrub(link) == link
+
+
+def test_a_secret_shorter_than_four_characters_blots_out_no_base64_text():
+    """Its base64 (four characters for three letters) stands in ordinary base64 by chance, an image's or an ID's."""
+    redaction.remember_secrets({"thehive_apikey": "key"})
+    text = "logo data:image/png;base64,iVBORw0KGgoa2V5AAAA"
+
+    assert redaction.scrub(text) == text
+
+
+def test_a_proxy_password_beyond_ascii_inside_the_basic_login_the_http_client_sends_is_scrubbed():
+    """requests writes a proxy's Basic login in Latin-1: a proxy page quoting that header quotes the base64 of a text
+    holding the password, in the bytes the job itself sent."""
+    from requests.auth import _basic_auth_str
+
+    redaction.remember_secrets({"proxy_https": "http://proxyuser:Pässwort-9@proxy.example:3128"})
+    header = _basic_auth_str("proxyuser", "Pässwort-9")  # Basic cHJveHl1c2VyOlDkc3N3b3J0LTk=
+
+    assert redaction.scrub(f"407 refused {header}") == "407 refused Basic ********"

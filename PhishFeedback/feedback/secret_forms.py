@@ -9,10 +9,10 @@ import base64
 import html
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import quote, quote_plus, unquote
 
-from feedback.secret_index import SHORTEST_FORM
+from feedback.secret_index import SHORTEST_FORM, squeeze
 
 MASK = "********"
 # Items whose name holds one of these are secrets, as cortexutils decides when it echoes the input.
@@ -39,6 +39,15 @@ def without_secrets(settings: tuple) -> str:
 # The items that are one URL that may carry a login besides Cortex's proxies: an API's root (not guidance_url, a link
 # that may hold an '@' in its path: https://www.youtube.com/@Acme).
 LOGIN_URLS = ("thehive_url", "graph_url", "gmail_url", "oauth_token_url")
+# The URL encoders whose forms are looked for: RFC 3986's or a form's (space as '+'), what each leaves bare,
+# whether it writes '~' as %7E, and its escapes' hexadecimal digits in lower case (.NET's HttpUtility).
+URL_ENCODERS = [
+    (make, safe, tilde, lower)
+    for make in (quote, quote_plus)
+    for safe in ("", "/", "*", "!*()", "!*'()")
+    for tilde in (False, True)
+    for lower in (False, True)
+]
 # The longest secret that may travel in a URL (a password, a key, a token), and so be quoted back URL-encoded.
 TRAVELLING = 1024
 
@@ -47,17 +56,18 @@ def encoded_forms(secret: str) -> set[str]:
     """The secret, in lower case (a host name or an address a server or a reader folded) and in upper case (a server
     that writes its replies so), URL-encoded (a gateway quoting a query string), escaped (an API's JSON error, a
     proxy's HTML page quoting it), read in another encoding, its base64, and the base64 characters it gives inside any
-    longer string."""
+    longer string, its UTF-8's and, beyond ASCII, its Latin-1's (requests writes a proxy's Basic login so)."""
+    if len(squeeze(secret)) < SHORTEST_FORM:  # none: its URL and base64 forms would blot out links and base64 text
+        return set()
     encoded = secret.encode("utf-8", "surrogatepass")
+    forms = {secret, *_beyond_ascii(secret, encoded), _b64(encoded), *_embedded_base64(encoded)}
+    if not secret.isascii() and max(secret) <= "\xff":
+        latin = secret.encode("latin-1")
+        forms |= {_b64(latin), *_embedded_base64(latin)}
     # Not a private key's: it signs here and never travels, and its forms would triple the index of pieces.
     if len(encoded) <= TRAVELLING:
-        # A secret shorter than the index keeps is none: its escaped or decomposed forms, longer, would blot out
-        # `&quot;` or Korean written decomposed.
-        longer = {*_escaped(secret), *_beyond_ascii(secret, encoded)} if len(secret) >= SHORTEST_FORM else set()
-        travelling = {secret.lower(), secret.upper(), *_url_encoded(encoded), *longer}
-    else:
-        travelling = set()
-    return {secret, *travelling, _b64(encoded), *_embedded_base64(encoded)}
+        forms |= {secret.lower(), secret.upper(), *_url_encoded(encoded), *_escaped(secret)}
+    return forms
 
 
 def _beyond_ascii(secret: str, encoded: bytes) -> set[str]:
@@ -81,11 +91,11 @@ def _escaped(secret: str) -> set[str]:
     '/' escaped as PHP escapes it; `< > &` as `\\u003c` as Go's encoding/json writes them, and `" & ' + < >` and the
     backtick too as .NET's System.Text.Json does, its hexadecimal digits in upper case) and as HTML does (&amp; &lt;
     &gt;, and &quot; and &#x27; in an attribute, the apostrophe &#39; as Jinja2 and Go write it, &#039; as PHP does)."""
-    json_forms = {json.dumps(secret, ensure_ascii=escaped)[1:-1] for escaped in (True, False)}
-    json_forms |= {form.replace("/", "\\/") for form in json_forms}
-    ascii_form = json.dumps(secret)[1:-1]
+    ascii_form, utf8_form = (json.dumps(secret, ensure_ascii=escaped)[1:-1] for escaped in (True, False))
+    json_forms = {ascii_form, utf8_form, ascii_form.replace("/", "\\/"), utf8_form.replace("/", "\\/")}
     if any(mark in ascii_form for mark in "<>&'+`\\"):  # else Go's and .NET's forms are the secret as it is
-        json_forms.add(re.sub("[<>&]", lambda c: f"\\u{ord(c.group()):04x}", ascii_form))
+        # Go's, which writes letters beyond ASCII as they are; and with them escaped.
+        json_forms |= {re.sub("[<>&]", lambda c: f"\\u{ord(c.group()):04x}", form) for form in (ascii_form, utf8_form)}
         dotnet = re.sub(r'\\"|[<>&\'+`]', lambda c: f"\\u{ord(c.group()[-1]):04X}", ascii_form)
         json_forms.add(re.sub(r"\\u[0-9a-f]{4}", lambda e: "\\u" + e.group()[2:].upper(), dotnet))
     html_forms = {html.escape(secret, in_attribute) for in_attribute in (True, False)}
@@ -98,13 +108,32 @@ def _url_encoded(encoded: bytes) -> set[str]:
     hexadecimal digits in upper or lower case, encoded once or twice; and what other encoders than RFC 3986's leave
     bare or escape: '~' as %7E (Java's URLEncoder, .NET's WebUtility.UrlEncode; an Entra ID secret holds one), '*'
     bare (Java's), "!*()" bare (.NET's), "!*'()" bare (JavaScript's encodeURIComponent)."""
-    forms = {make(encoded, safe=safe) for make in (quote, quote_plus) for safe in ("", "/", "*", "!*()", "!*'()")}
-    forms |= {form.replace("~", "%7E") for form in forms}
-    forms |= {re.sub("%[0-9A-F]{2}", lambda escape: escape.group().lower(), form) for form in forms if "%" in form}
-    # Encoded twice (a URL quoted into another's query: '%', and '+' or what the first left bare, escaped then), and
-    # the whole of it in upper or lower case (a server that writes its replies so, after it encoded them).
-    forms |= {quote(form, safe=safe) for form in forms for safe in ("", "/")}
+    if "%" not in (plain := quote(encoded, safe="")) and "~" not in plain:  # nothing any encoder escapes
+        return {plain}
+    quoted: dict[tuple, str] = {}  # what each encoder makes of a text: many give the same, and are asked twice
+    encoders = [encoder for encoder in URL_ENCODERS if "~" in plain or not encoder[2]]
+    once = {encoder: _url_encoding(encoded, *encoder, quoted) for encoder in encoders}
+    # Encoded twice (a URL quoted into another's query: '%', and '+' or what the first left bare, escaped then): by
+    # the same encoder, or by RFC 3986's.
+    twice = {_url_encoding(form, *encoder, quoted) for encoder, form in once.items()}
+    forms = {*once.values(), *twice, *(quote(form, safe=safe) for form in set(once.values()) for safe in ("", "/"))}
+    forms |= {_lower_escapes(form) for form in forms}
+    # The whole of it in upper or lower case (a server that writes its replies so, after it encoded them).
     return forms | {form.upper() for form in forms} | {form.lower() for form in forms}
+
+
+def _url_encoding(
+    data: bytes | str, make: Callable[..., str], safe: str, tilde: bool, lower: bool, quoted: dict[tuple, str]
+) -> str:
+    form = quoted.get((data, make, safe))
+    if form is None:
+        form = quoted[data, make, safe] = make(data, safe=safe)
+    form = form.replace("~", "%7E") if tilde else form
+    return _lower_escapes(form) if lower else form
+
+
+def _lower_escapes(form: str) -> str:
+    return re.sub("%[0-9A-F]{2}", lambda escape: escape.group().lower(), form) if "%" in form else form
 
 
 def plain_auth_forms(user: str | None, password: str) -> set[str]:

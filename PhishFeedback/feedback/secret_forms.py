@@ -9,7 +9,7 @@ import base64
 import html
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from urllib.parse import quote, quote_plus, unquote
 
 from feedback.secret_index import SHORTEST_FORM, squeeze
@@ -39,15 +39,6 @@ def without_secrets(settings: tuple) -> str:
 # The items that are one URL that may carry a login besides Cortex's proxies: an API's root (not guidance_url, a link
 # that may hold an '@' in its path: https://www.youtube.com/@Acme).
 LOGIN_URLS = ("thehive_url", "graph_url", "gmail_url", "oauth_token_url")
-# The URL encoders whose forms are looked for: RFC 3986's or a form's (space as '+'), what each leaves bare,
-# whether it writes '~' as %7E, and its escapes' hexadecimal digits in lower case (.NET's HttpUtility).
-URL_ENCODERS = [
-    (make, safe, tilde, lower)
-    for make in (quote, quote_plus)
-    for safe in ("", "/", "*", "!*()", "!*'()")
-    for tilde in (False, True)
-    for lower in (False, True)
-]
 # The longest secret that may travel in a URL (a password, a key, a token), and so be quoted back URL-encoded.
 TRAVELLING = 1024
 
@@ -110,26 +101,16 @@ def _url_encoded(encoded: bytes) -> set[str]:
     bare (Java's), "!*()" bare (.NET's), "!*'()" bare (JavaScript's encodeURIComponent)."""
     if "%" not in (plain := quote(encoded, safe="")) and "~" not in plain:  # nothing any encoder escapes
         return {plain}
-    quoted: dict[tuple, str] = {}  # what each encoder makes of a text: many give the same, and are asked twice
-    encoders = [encoder for encoder in URL_ENCODERS if "~" in plain or not encoder[2]]
-    once = {encoder: _url_encoding(encoded, *encoder, quoted) for encoder in encoders}
-    # Encoded twice (a URL quoted into another's query: '%', and '+' or what the first left bare, escaped then): by
-    # the same encoder, or by RFC 3986's.
-    twice = {_url_encoding(form, *encoder, quoted) for encoder, form in once.items()}
-    forms = {*once.values(), *twice, *(quote(form, safe=safe) for form in set(once.values()) for safe in ("", "/"))}
+    once = {make(encoded, safe=safe) for make in (quote, quote_plus) for safe in ("", "/", "*", "!*()", "!*'()")}
+    once |= {form.replace("~", "%7E") for form in once}
+    once |= {_lower_escapes(form) for form in once}
+    # Encoded twice (a URL quoted into another's query): by the same encoder, which escapes again only what it wrote,
+    # '%' and a space's '+'; or by RFC 3986's, which escapes what the first left bare too.
+    forms = {*once, *(form.replace("%", "%25").replace("+", "%2B") for form in once)}
+    forms |= {quote(form, safe=safe) for form in once for safe in ("", "/")}
     forms |= {_lower_escapes(form) for form in forms}
     # The whole of it in upper or lower case (a server that writes its replies so, after it encoded them).
     return forms | {form.upper() for form in forms} | {form.lower() for form in forms}
-
-
-def _url_encoding(
-    data: bytes | str, make: Callable[..., str], safe: str, tilde: bool, lower: bool, quoted: dict[tuple, str]
-) -> str:
-    form = quoted.get((data, make, safe))
-    if form is None:
-        form = quoted[data, make, safe] = make(data, safe=safe)
-    form = form.replace("~", "%7E") if tilde else form
-    return _lower_escapes(form) if lower else form
 
 
 def _lower_escapes(form: str) -> str:

@@ -58,9 +58,12 @@ def test_ca_in_a_hashed_directory_only_is_trusted(cortex, smtp, hashed_dir, tmp_
     assert smtp.recipients() == ["alice@example.org"]
 
 
-def test_ca_in_a_bundle_file_only_is_trusted(cortex, smtp, ca_file, unhashed_dir, monkeypatch):
+@pytest.mark.parametrize("where", ["beside", "inside"])
+def test_ca_in_a_bundle_file_only_is_trusted(cortex, smtp, ca_file, unhashed_dir, monkeypatch, where):
+    """Inside: RHEL's ca-bundle.crt lies in /etc/pki/tls/certs, which has no hash links; only a hashed directory holds
+    what its bundle holds."""
     monkeypatch.setenv("SSL_CERT_DIR", str(unhashed_dir))
-    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file if where == "beside" else unhashed_dir / "internal-ca.pem"))
 
     result = cortex(thehive4_case(), cacerts=None)
 

@@ -347,6 +347,15 @@ def test_a_202_with_any_body_is_not_counted_as_sent(cortex, graph, graph_items, 
     )
 
 
+def test_a_202_whose_body_is_a_line_break_alone_is_counted_as_sent(cortex, graph, graph_items):
+    """A front end may end even an empty answer with a line break: that body says nothing, as an empty one."""
+    graph.script = [Reply(202, b"\r\n")]
+    result = cortex(thehive4_case("Spam", CAMPAIGN[:1]), **graph_items)
+
+    assert result.success, result.error
+    assert notified(result) == CAMPAIGN[:1]
+
+
 def test_a_refusal_cut_in_the_middle_of_a_secret_keeps_no_piece_of_it(cortex, graph, graph_items):
     graph.script = [error((400, "BadRequest", "y " * 145 + CLIENT_SECRET))]  # 300 characters cut 10 of the secret
     result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)

@@ -11,6 +11,7 @@ API in tests/test_http_ways_out.py.
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
@@ -465,7 +466,22 @@ def test_a_retry_after_of_400_digits_is_a_wait_past_the_job_and_stops_it_as_a_qu
     assert "reached a sending limit" in answer.reason and "UTC, when Google takes more" in answer.reason
 
 
-def test_a_retry_time_without_a_zone_is_read_as_utc(make_transport, gmail_api):
+@pytest.fixture(params=["UTC0", "EAST-14"], ids=["host-in-utc", "host-14-hours-ahead"])
+def host_zone(request):
+    """The zone of the host the job runs on (TZ), as the C library reads it: the time an answer names without a zone
+    is UTC on any host."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = request.param
+    time.tzset()
+    yield
+    if before is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
+
+def test_a_retry_time_without_a_zone_is_read_as_utc(make_transport, gmail_api, host_zone):
     soon = (datetime.now(timezone.utc) + timedelta(seconds=30)).replace(tzinfo=None)
     gmail_api.script += [
         rate_limited_with("User-rate limit exceeded.", **{"Retry-After": format_datetime(soon)}),  # "… -0000"

@@ -212,13 +212,14 @@ def answering(certificates):
         yield lambda reply: servers.enter_context(HttpsServer(certificates.server_context(), lambda _: reply)).url
 
 
-def test_a_request_leaves_the_jobs_trust_as_it_was_without_certifis_cas(certificates, answering):
-    """The job trusts the system's CAs and cacerts only; requests would add certifi's bundle to the shared context."""
-    context = trust_context(certificates.ca_pem)
+def test_a_request_leaves_the_jobs_trust_as_it_was_without_certifis_cas():
+    """The job trusts the system's CAs and cacerts only; requests would add certifi's bundle to the shared context. A CA
+    of this test's own: the context made for the session's CA is shared with every test before it on this worker."""
+    ca = Certificates()
+    context = trust_context(ca.ca_pem)
     trusted = context.get_ca_certs()
-    url = answering(Reply.json(200, {}))
-
-    status, _, _ = exchange(open_session(context, {}), "GET", url, 1024, 5)
+    with HttpsServer(ca.server_context(), lambda _: Reply.json(200, {})) as server:
+        status, _, _ = exchange(open_session(context, {}), "GET", server.url, 1024, 5)
 
     assert status == 200
     assert context.get_ca_certs() == trusted

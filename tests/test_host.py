@@ -223,6 +223,23 @@ def test_a_chunk_size_line_that_never_ends_is_read_no_further_than_any_chunks(
     assert smtp.delivered == []
 
 
+def test_a_compressed_answer_is_read_in_small_pieces_whatever_length_it_says(
+    stack, tmp_path, job_config, smtp, thehive, api
+):
+    """A compressed answer's Content-Length is that of its compressed bytes: asked for in one read, urllib3 before 2.6
+    inflates all that read brings at once (200 kB of gzip here, 200 MB inflated)."""
+    bomb = gzip_bomb(200 << 20)
+    thehive.expect_request("/api/v1/query").respond_with_response(
+        Response(bomb, headers={"Content-Encoding": "gzip", "Content-Length": str(len(bomb))})
+    )
+    folder = write_job(tmp_path, thehive5_case("Spam", ()), job_config(**api))
+    result = finish_job(start_job(folder, stack, measured=True), folder)
+
+    assert not result.success
+    assert f"TheHive at {api['thehive_url']} answered more than 16 MB" in result.error
+    assert peak_rss_kib(result) < 100 << 10
+
+
 def test_an_answer_compressed_twice_over_is_not_inflated(stack, tmp_path, job_config, smtp, thehive, api):
     """urllib3 before 2.6 inflates all that a read brings through a chain of codings: 16 kB of a body compressed twice
     over inflated to 200 MB in one read."""

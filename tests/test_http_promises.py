@@ -267,6 +267,25 @@ def test_an_answer_longer_than_the_caller_reads_is_refused_not_cut_to_size(certi
     assert refused.value.told() == "answered more than 1 kB: no more than that is read from it"
 
 
+def test_an_answer_as_long_as_the_caller_reads_is_read_whole(certificates):
+    """The bound is the most the caller takes: only an answer past it is refused."""
+    reply = Reply(200, b"x" * 1024, {"Content-Type": "text/plain"})
+    with HttpsServer(certificates.server_context(), lambda _: reply) as server:
+        _, _, body = exchange(open_session(trust_context(certificates.ca_pem), {}), "GET", server.url, 1024, 5)
+
+    assert body == reply.body
+
+
+def test_json_nested_as_deep_as_the_client_decodes_is_read(certificates):
+    """32 levels are read; only deeper JSON is refused as nested too deep."""
+    reply = Reply(200, b"[" * 32 + b"]" * 32, {"Content-Type": "application/json"})
+    with HttpsServer(certificates.server_context(), lambda _: reply) as server:
+        session = open_session(trust_context(certificates.ca_pem), {})
+        _, _, value = exchange(session, "GET", server.url, 1024, 5, decoded=True)
+
+    assert json.dumps(value) == reply.body.decode()
+
+
 def test_a_token_endpoint_slower_than_smtp_timeout_is_said_not_to_answer_not_to_be_unreachable(
     cortex, smtp, entra, oauth
 ):

@@ -365,3 +365,23 @@ def test_a_thehive_busy_for_now_is_asked_again_soon_whatever_its_retry_after_say
     assert result.success, result.error
     assert smtp.recipients() == ["bob@example.org"]
     assert time.monotonic() - started < 15, "asked again after the back-off, not after 20 s"
+
+
+def test_a_thehive_busy_for_now_whose_page_never_ends_is_asked_again_without_reading_it(cortex, smtp, thehive, api):
+    """Before a retry the connection is closed, not read to the end of its answer, as urllib3 would: a 5xx page that
+    goes on (here for 20 s, slowly enough for no read to time out) would hold the job until it ends."""
+
+    def endless(_request):
+        stop = time.monotonic() + 20
+        while time.monotonic() < stop:
+            yield b"<p>Busy</p>".ljust(1 << 16)
+            time.sleep(0.01)
+
+    thehive.expect_oneshot_request("/api/v1/query").respond_with_response(Response(endless(None), status=503))
+    thehive.expect_request("/api/v1/query").respond_with_json([v1_observable("mail", "bob@example.org", ["reporter"])])
+    started = time.monotonic()
+    result = cortex(thehive5_case("Spam", ()), **api)
+
+    assert result.success, result.error
+    assert smtp.recipients() == ["bob@example.org"]
+    assert time.monotonic() - started < 15, "asked again at once, the page left unread"

@@ -257,18 +257,30 @@ def test_csv_writes_one_file_per_table_with_no_cell_a_spreadsheet_would_run(theh
     assert "\n=cmd" not in top
 
 
-@pytest.mark.parametrize("verdict", ["Spam;=cmd|' /C calc'!A0", "Spam;\"=cmd|' /C calc'!A0"], ids=["bare", "quoted"])
-def test_a_verdict_holding_a_semicolon_puts_no_formula_in_a_cell_where_csv_is_split_on_semicolons(
-    thehive_https, stats, tmp_path, verdict
+@pytest.mark.parametrize(
+    ("verdict", "split"),
+    [
+        ("Spam;=cmd|' /C calc'!A0", {"delimiter": ";"}),
+        ("Spam;\"=cmd|' /C calc'!A0", {"delimiter": ";"}),
+        ("Spam;@SUM(1+1)*cmd|' /C calc'!A0", {"delimiter": ";"}),
+        ("Spam; =cmd|' /C calc'!A0", {"delimiter": ";", "skipinitialspace": True}),
+        ("Spam,=cmd|' /C calc'!A0", {"quoting": csv.QUOTE_NONE}),
+    ],
+    ids=["bare", "quoted", "at-sign", "spaced", "comma"],
+)
+def test_a_verdict_holding_a_separator_puts_no_formula_in_a_cell_where_csv_is_split_on_it(
+    thehive_https, stats, tmp_path, verdict, split
 ):
-    """Excel and LibreOffice split on ';' in the French, German, Dutch and Spanish locales."""
+    """Excel and LibreOffice split on ';' in the French, German, Dutch and Spanish locales, LibreOffice trimming the
+    spaces after it where asked; a reader that takes quotes as text splits on every ',', the file's own separator,
+    within a quoted cell too."""
     hive = CaseSearch(thehive_https, "5", [case(1, verdict, ["alice@example.org"])])
 
     result = stats(hive.url, "--csv", str(tmp_path / "csv"))
 
     assert result.returncode == 0, result.stderr
     for path in (tmp_path / "csv").iterdir():
-        for row in csv.reader(path.open(encoding="utf-8"), delimiter=";"):
+        for row in csv.reader(path.open(encoding="utf-8"), **split):
             assert not [cell for cell in row if cell.startswith(("=", "+", "@", "-")) and cell != "-"], path.name
 
 

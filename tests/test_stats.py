@@ -484,7 +484,10 @@ def test_a_single_space_as_title_prefix_counts_every_case_as_the_responder_answe
 
 
 @pytest.mark.parametrize(
-    "fault, value", [("page_cap", 100), ("unavailable", 1)], ids=["pages-capped-at-100", "a-passing-503-on-a-page"]
+    "fault, value",
+    [("page_cap", 100), ("unavailable", 1), ("count_offset", 5)],
+    # Counted more than it holds: cases deleted between the count and the last page, which comes back empty.
+    ids=["pages-capped-at-100", "a-passing-503-on-a-page", "counted-more-than-it-holds"],
 )
 def test_a_thehive_that_answers_its_pages_unevenly_is_read_to_its_count(thehive_https, stats, fault, value):
     reports = generate(1300, seed=7)

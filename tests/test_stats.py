@@ -650,24 +650,30 @@ def test_a_file_where_a_folder_must_be_is_said_to_be_no_folder_before_the_read(
     assert result.stderr == f"thehive_stats: {path} cannot be written (Not a directory).\n"
 
 
+@pytest.mark.parametrize(
+    ("folder", "kept"),
+    [("totals.csv", "verdicts.csv"), ("top_reporters.csv", "totals.csv")],
+    ids=["the-first-file", "the-last-file"],
+)
 def test_a_csv_file_that_cannot_be_written_after_the_read_leaves_every_file_as_it_was_and_prints_the_tables(
-    thehive_https, stats, tmp_path
+    thehive_https, stats, tmp_path, folder, kept
 ):
-    """The folder takes files, so the check before the read passes; its totals.csv is a folder of its own. The other
-    tables of the run before stay as they were, not half replaced, and an hour's read is not lost."""
+    """The folder takes files, so the check before the read passes; one of its tables is a folder of its own. The
+    other tables of the run before stay as they were, not half replaced, whichever is written last, and an hour's read
+    is not lost."""
     hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["alice@example.org"])])
-    (tmp_path / "csv" / "totals.csv").mkdir(parents=True)
-    (tmp_path / "csv" / "verdicts.csv").write_text("the run before\n")
+    (tmp_path / "csv" / folder).mkdir(parents=True)
+    (tmp_path / "csv" / kept).write_text("the run before\n")
 
     result = stats(hive.url, "--csv", str(tmp_path / "csv"))
 
     assert result.returncode == 1
     assert result.stderr == (
-        f"thehive_stats: {tmp_path / 'csv' / 'totals.csv'} cannot be written (Is a directory), so none of the files"
+        f"thehive_stats: {tmp_path / 'csv' / folder} cannot be written (Is a directory), so none of the files"
         " was written.\n"
     )
-    assert sorted(path.name for path in (tmp_path / "csv").iterdir()) == ["totals.csv", "verdicts.csv"]
-    assert (tmp_path / "csv" / "verdicts.csv").read_text() == "the run before\n"
+    assert sorted(path.name for path in (tmp_path / "csv").iterdir()) == sorted([folder, kept])
+    assert (tmp_path / "csv" / kept).read_text() == "the run before\n"
     assert result.stdout.startswith("Totals\n") and "Spam" in result.stdout
 
 

@@ -427,8 +427,12 @@ def test_a_verdict_given_only_in_the_flat_field_values_is_read_from_a_decoded_pa
 
 
 def test_a_file_that_cannot_be_moved_into_place_after_others_were_names_those_written(tmp_path, monkeypatch):
-    """A folder made where the page goes between the check and the move (the other files are in place by then)."""
-    table, page_path = tmp_path / "csv" / "totals.csv", tmp_path / "report.html"
+    """A folder made where the page goes between the check and the move (the tables are in place by then)."""
+    table, other, page_path = (
+        tmp_path / "csv" / "totals.csv",
+        tmp_path / "csv" / "verdicts.csv",
+        tmp_path / "report.html",
+    )
     real_replace = os.replace
 
     def replace(source: str, target: str) -> None:
@@ -438,8 +442,8 @@ def test_a_file_that_cannot_be_moved_into_place_after_others_were_names_those_wr
 
     monkeypatch.setattr(os, "replace", replace)
     with pytest.raises(CommandError) as failure:
-        files.write({str(table): "measure,value\n", str(page_path): "<html></html>"})
+        files.write({str(table): "measure,value\n", str(other): "verdict,cases\n", str(page_path): "<html></html>"})
 
-    assert str(failure.value) == f"{page_path} cannot be written (Is a directory); written before it: {table}."
-    assert table.read_text() == "measure,value\n"
+    assert str(failure.value) == f"{page_path} cannot be written (Is a directory); written before it: {table}, {other}."
+    assert (table.read_text(), other.read_text()) == ("measure,value\n", "verdict,cases\n")
     assert [path.name for path in tmp_path.rglob(".*.part")] == []

@@ -22,6 +22,14 @@ SHAPES = {
     "5": v1_case,
     "4.1": v0_case,
     "4.0": lambda report: v0_case(report, thehive40=True),
+    # TheHive 5 names an alert's times one by one: where the first is unset, the next is the one read.
+    "5-alert-date-unset": lambda report: {**v1_case(report), "alertDate": None},
+    "5-import-date-alone": lambda report: {
+        **v1_case(report),
+        "alertDate": None,
+        "alertNewDate": None,
+        "alertImportedDate": report.alert,
+    },
 }
 
 

@@ -382,6 +382,13 @@ def test_every_bar_carries_its_total():
     assert re.findall(r'<text class="total"[^>]*>(\d+)</text>', svg) == ["7", "5", "1"]
 
 
+def test_a_bar_of_one_value_carries_it_once_above_it():
+    """The time to feedback's histogram: a number written inside its bar too would say each value twice."""
+    svg = charts.stacked_bars(["under 15 min", "15-60 min"], [[30], [5]], ["#56B4E9"], "Time", height=280)
+
+    assert re.findall(r'<text class="(inside|total)"[^>]*>(\d+)</text>', svg) == [("total", "30"), ("total", "5")]
+
+
 def test_each_verdict_has_a_texture_of_its_own_for_grey_print():
     verdicts = ["Phishing", "Spam", "Legit email", "Simulation", "Undecided", "none"]
 

@@ -16,6 +16,7 @@ from feedback.errors import CommandError
 from feedback.stats import charts, files
 from feedback.stats.decoding import page_decoded
 from feedback.stats.facts import case_facts
+from feedback.stats.output import as_text
 from feedback.stats.page import page
 from feedback.stats.tables import duration
 from feedback.stats.tally import Tally
@@ -387,6 +388,30 @@ def test_a_bar_of_one_value_carries_it_once_above_it():
     svg = charts.stacked_bars(["under 15 min", "15-60 min"], [[30], [5]], ["#56B4E9"], "Time", height=280)
 
     assert re.findall(r'<text class="(inside|total)"[^>]*>(\d+)</text>', svg) == [("total", "30"), ("total", "5")]
+
+
+def test_the_text_tables_begin_their_names_together_and_end_their_counts_together():
+    """Read down a column as on paper: a name column aligned right, or counts aligned left, is hard to read."""
+    stats = tallied(*[spam_case(["user_email:a@example.org"])] * 10, spam_case(["user_email:longer.name@example.org"]))
+
+    header, _, *rows = as_text(stats).split("Top reporters\n")[1].strip().split("\n")[1:]
+
+    end = header.index("reports") + len("reports")
+    assert rows[0].startswith("a@example.org ") and rows[1].startswith("longer.name@example.org ")
+    assert [row[end - 3 : end] for row in rows] == [" 10", "  1"]
+
+
+def test_an_empty_top_list_says_none_in_the_text_and_across_the_pages_table():
+    """--top 0, or a window with no case: the table's place says so rather than showing a header alone."""
+    stats = tallied(spam_case(["user_email:a@example.org"]), top=0)
+
+    text = as_text(stats).split("Top reporters\n")[1]
+    html = page(stats, "All cases", "2026-12-05 00:00 UTC")
+
+    assert text.rstrip("\n").split("\n")[-1] == "(none)"
+    top = html.split("Top reporters</caption>")[1].split("</table>")[0]
+    columns = top.count('<th scope="col">')
+    assert f'<tr><td colspan="{columns}">none</td></tr>' in top
 
 
 def test_each_verdict_has_a_texture_of_its_own_for_grey_print():

@@ -74,14 +74,24 @@ def test_an_answer_larger_than_a_megabyte_is_a_clear_error(cortex, smtp, entra, 
     assert smtp.delivered == []
 
 
-def test_a_400_digit_expires_in_is_a_token_that_is_never_renewed(cortex, smtp, entra, oauth):
+@pytest.mark.parametrize(
+    "expires_in",
+    ["9" * 400, None, "0", '"soon"'],
+    ids=["400_digits", "absent", "zero", "a_word"],
+)
+def test_an_expires_in_that_gives_no_lifetime_is_a_token_that_is_never_renewed(cortex, smtp, entra, oauth, expires_in):
+    """A lifetime too large for a number, missing (OAuth2 only recommends it), zero or not a number at all is a token
+    that serves the whole job: not one asked for again before every session."""
     entra.clear()
-    answer = json.dumps({"token_type": "Bearer", "access_token": TOKEN, "expires_in": 0}).replace("0}", "9" * 400 + "}")
-    entra.expect_request(TOKEN_PATH).respond_with_response(json_answer(answer))
+    answer = {"token_type": "Bearer", "access_token": TOKEN}
+    body = json.dumps(answer) if expires_in is None else json.dumps(answer)[:-1] + f', "expires_in": {expires_in}}}'
+    entra.expect_request(TOKEN_PATH).respond_with_response(json_answer(body))
+    smtp.faults.drop_data = 1
     result = cortex(thehive4_case(), **oauth)
 
     assert result.success, result.error
-    assert smtp.xoauth2_logins == [(MAILBOX, True)]
+    assert smtp.xoauth2_logins == [(MAILBOX, True), (MAILBOX, True)]
+    assert len(entra.log) == 1
 
 
 LONG_CAMPAIGN = [f"reporter{i}@example.org" for i in range(5)]

@@ -27,8 +27,10 @@ from testkit.token_endpoint import (
     CLIENT_SECRET,
     MAILBOX,
     TOKEN,
+    TOKEN_PATH,
     app_certificate,
     certificate_item,
+    entra_error,
     issue_short_lived_tokens,
 )
 
@@ -147,6 +149,22 @@ def test_a_certificate_the_app_registration_does_not_hold_is_refused_naming_the_
     assert smtp.xoauth2_logins == [] and smtp.delivered == []
 
 
+def test_a_refusal_of_the_app_that_entra_gives_no_known_code_for_names_the_certificate_not_the_secret(
+    cortex, smtp, entra, oauth
+):
+    """The admin of a job that proves itself with a certificate is told to check it: that job has no secret."""
+    entra.clear()
+    entra.expect_request(TOKEN_PATH, method="POST").respond_with_response(
+        entra_error(401, "invalid_client", 700021, "Client assertion application identifier doesn't match 'client_id'.")
+    )
+    result = cortex(thehive4_case(), **with_certificate(oauth))
+
+    assert not result.success
+    assert "(HTTP 401, invalid_client: AADSTS700021" in result.error
+    assert "Check oauth_client_id and oauth_client_certificate." in result.error
+    assert smtp.xoauth2_logins == [] and smtp.delivered == []
+
+
 def test_a_key_that_is_not_the_certificates_ends_the_job_before_any_request_and_shows_no_part_of_it(
     cortex, smtp, entra, oauth
 ):
@@ -186,8 +204,22 @@ CERTIFICATE = keys.certificate_pem(app_certificate())
             lambda: keys.certificate_pem(keys.certificate(keys.rsa_key(2048), days=-1)) + APP_KEY,
             "The certificate in oauth_client_certificate expired on",
         ),
+        (
+            lambda: keys.certificate_pem(keys.certificate(key := keys.rsa_key(2048), days=-1 / 24)) + keys.pem(key),
+            "The certificate in oauth_client_certificate expired on",
+        ),
     ],
-    ids=["no_key", "no_certificate", "encrypted", "elliptic_curve", "1024_bits", "9216_bits", "damaged", "expired"],
+    ids=[
+        "no_key",
+        "no_certificate",
+        "encrypted",
+        "elliptic_curve",
+        "1024_bits",
+        "9216_bits",
+        "damaged",
+        "expired",
+        "expired_an_hour_ago",
+    ],
 )
 def test_a_certificate_that_cannot_work_is_a_configuration_error_at_the_start_naming_the_item(oauth, pem, says):
     error = settings_error(**with_certificate(oauth, pem()))

@@ -86,8 +86,12 @@ def test_an_oauth_scope_the_admin_changed_is_asked_for_as_set(cortex, graph, ent
     assert graph.received == []
 
 
-def test_a_request_graph_timed_out_is_tried_again_after_the_back_off(cortex, graph, graph_items):
-    graph.script = [error(TIMED_OUT)]
+@pytest.mark.parametrize(
+    "reply", [TIMED_OUT, (500, "InternalServerError", "An internal server error occurred.")], ids=["408", "500"]
+)
+def test_a_request_graph_failed_for_now_is_tried_again_after_the_back_off(cortex, graph, graph_items, reply):
+    """Graph's request timeout and its 5xx from 500 on pass: the message goes again, not listed as not reached."""
+    graph.script = [error(reply)]
     result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
 
     assert result.success, result.error
@@ -113,6 +117,18 @@ def test_a_message_too_large_stops_the_job_at_the_first_refusal(cortex, graph, g
         (INVALID_USER, "Set 'from' to the address of the sending mailbox"),
         (NOT_FOUND, "Set 'from' to the address of the sending mailbox"),
         (BAD_TOKEN, "same cloud as graph_url"),
+        ((403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."), "Mail.Send"),
+        ((404, "ErrorNonExistentMailbox", "The SMTP address has no mailbox associated with it."), "Set 'from'"),
+    ],
+    ids=[
+        "send_as_denied",
+        "access_denied",
+        "not_enabled",
+        "invalid_user",
+        "not_found",
+        "bad_token",
+        "another_403",
+        "another_404",
     ],
 )
 def test_a_reply_about_the_sender_stops_the_job_at_the_first_message(cortex, graph, graph_items, reply, advice):

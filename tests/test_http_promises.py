@@ -6,6 +6,7 @@ what of a signed assertion an endpoint echoes stays out of the report."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import ssl
 import time
@@ -30,7 +31,7 @@ from testkit.google_oauth import MAILBOX, oauth_error
 from testkit.https_server import HttpsServer, Reply
 from testkit.ports import free_port
 from testkit.thehive_api import v1_observable
-from testkit.token_endpoint import TOKEN, TOKEN_PATH, certificate_item, issue_short_lived_tokens
+from testkit.token_endpoint import TOKEN, TOKEN_PATH, certificate_item, entra_error, issue_short_lived_tokens
 
 
 def test_a_token_is_renewed_once_nine_tenths_of_its_lifetime_have_passed_counted_from_the_request():
@@ -140,6 +141,23 @@ def test_a_renewal_whose_tls_handshake_fails_ends_the_campaign_at_once_instead_o
     assert "Attempts" not in reason, "the renewal was tried again"
 
 
+def test_a_renewal_that_keeps_failing_for_now_is_told_in_the_token_endpoints_words_and_how_often_it_was_tried(
+    cortex, graph, entra, graph_items
+):
+    """The token endpoint's sentence carries its own advice (oauth_token_url's), not Graph's, then the attempts."""
+
+    def unavailable(*_):
+        return entra_error(503, "temporarily_unavailable", 90033, "A transient error has occurred. Please try again.")
+
+    renewals_answered(entra, graph, unavailable)
+    result = cortex(thehive4_case("Spam", REPORTERS), **graph_items, smtp_max_per_minute=60, smtp_retries=2)
+
+    reasons = [entry["reason"] for entry in result.output["full"]["failed"]]
+    assert reasons, result.error
+    assert "outlived its OAuth2 token" in reasons[0] and "AADSTS90033" in reasons[0]
+    assert re.search(r"\. Attempts: \d+\.$", reasons[0]), reasons[0]
+
+
 def first_reason_once_the_token_endpoint_changed(cortex, entra, graph, graph_items, change) -> str:
     """The first reporter's failure in a campaign that outlives its tokens, the token endpoint changed by `change` for
     the connections that come after it gave the first."""
@@ -182,11 +200,19 @@ def renewed(google_oauth, gmail_api, certificates) -> GmailTransport:
     return transport
 
 
-def test_a_renewal_google_answers_with_an_internal_error_is_trouble_the_policy_tries_again(
-    google_oauth, gmail_api, certificates
+@pytest.mark.parametrize(
+    ("refusal", "said"),
+    [
+        (oauth_error(500, "internal_failure", "Internal error encountered."), "HTTP 500, internal_failure"),
+        (Reply(200, drop=True), "Google's token endpoint"),
+    ],
+    ids=["internal_error", "dropped"],
+)
+def test_a_renewal_google_fails_for_now_is_trouble_the_policy_tries_again(
+    google_oauth, gmail_api, certificates, refusal, said
 ):
     transport = renewed(google_oauth, gmail_api, certificates)
-    google_oauth.refusal = oauth_error(500, "internal_failure", "Internal error encountered.")
+    google_oauth.refusal = refusal
     with pytest.raises(Trouble) as passing, transport.channel() as channel:
         channel.send(message("bob@example.org"), "bob@example.org")
     google_oauth.refusal = None
@@ -194,21 +220,30 @@ def test_a_renewal_google_answers_with_an_internal_error_is_trouble_the_policy_t
         second = channel.send(message("bob@example.org"), "bob@example.org")
 
     assert second.kind == ACCEPTED
-    assert "outlived its OAuth2 token" in str(passing.value) and "HTTP 500, internal_failure" in str(passing.value)
+    assert "outlived its OAuth2 token" in str(passing.value) and said in str(passing.value)
     assert gmail_api.recipients() == ["alice@example.org", "bob@example.org"]
 
 
+def late(request, first):
+    time.sleep(2.5)  # past smtp_timeout: no answer in time, for now
+    return first(request)
+
+
+def gateway_error(request, first):
+    return Response(json.dumps({"message": "upstream request timeout"}), 500, content_type="application/json")
+
+
 @pytest.mark.slow
-def test_a_renewal_the_token_endpoint_is_too_slow_for_is_tried_again_and_the_campaign_goes_on(
-    cortex, graph, entra, graph_items
+@pytest.mark.parametrize("failing", [late, gateway_error], ids=["too_slow", "gateway_error_500"])
+def test_a_renewal_the_token_endpoint_fails_for_now_once_is_tried_again_and_the_campaign_goes_on(
+    cortex, graph, entra, graph_items, failing
 ):
+    """Too slow for smtp_timeout, or a 5xx from 500 on without a token: another try later gets the token."""
 
-    def late_once(request, first, asked):
-        if len(asked) == 2:
-            time.sleep(2.5)  # past smtp_timeout: no answer in time, for now
-        return first(request)
+    def failing_once(request, first, asked):
+        return failing(request, first) if len(asked) == 2 else first(request)
 
-    renewals_answered(entra, graph, late_once)
+    renewals_answered(entra, graph, failing_once)
     reporters = [f"reporter{i}@example.org" for i in range(4)]
     result = cortex(thehive4_case("Spam", reporters), **graph_items, smtp_max_per_minute=60, smtp_timeout=1)
 
@@ -323,9 +358,12 @@ def test_the_signature_of_an_assertion_the_token_endpoint_echoes_is_kept_out_of_
     assert signature[:100] not in result.everything_printed()
 
 
-def test_a_token_with_control_characters_is_no_token_and_never_reaches_the_mail_server(cortex, smtp, entra, oauth):
+@pytest.mark.parametrize("token", [f"{TOKEN}\r\nX-Injected: 1", ""], ids=["control_characters", "empty"])
+def test_a_token_that_is_no_printable_text_is_no_token_and_never_reaches_the_mail_server(
+    cortex, smtp, entra, oauth, token
+):
     entra.clear()
-    body = json.dumps({"token_type": "Bearer", "access_token": f"{TOKEN}\r\nX-Injected: 1", "expires_in": 3599})
+    body = json.dumps({"token_type": "Bearer", "access_token": token, "expires_in": 3599})
     entra.expect_request(TOKEN_PATH).respond_with_response(Response(body, 200, content_type="application/json"))
     result = cortex(thehive4_case(), **oauth)
 

@@ -108,7 +108,8 @@ def test_a_refused_renewal_keeps_the_record_of_what_was_sent_and_names_the_item(
     failed = result.output["full"]["failed"]
     assert [f["address"] for f in failed] == LONG_CAMPAIGN[3:]
     assert "outlived its OAuth2 token" in failed[0]["reason"]
-    assert "AADSTS7000222" in failed[0]["reason"] and "oauth_client_secret" in failed[0]["reason"]
+    assert "AADSTS7000222" in failed[0]["reason"]
+    assert "Check oauth_client_secret (it has expired: make a new one)" in failed[0]["reason"]
     assert {"type": "AddTagToCase", "tag": f"feedback_sent:{LONG_CAMPAIGN[0]}"} in result.operations
 
 

@@ -219,13 +219,20 @@ def test_an_untrusted_graph_certificate_gets_no_request_and_no_token(cortex, cer
     assert impostor.received == []
 
 
-def test_a_token_graph_echoes_in_a_reply_is_kept_out_of_the_report(cortex, graph, graph_items):
-    graph.script = [error((400, "BadRequest", f"Invalid header 'Authorization: Bearer {TOKEN}' ({CLIENT_SECRET})"))]
+@pytest.mark.parametrize(
+    "echoed",
+    [f"Invalid header 'Authorization: Bearer {TOKEN}' ({CLIENT_SECRET})", f"Token part {TOKEN[40:90]} is not valid."],
+    ids=["whole", "a_piece"],
+)
+def test_a_token_graph_echoes_in_a_reply_is_kept_out_of_the_report(cortex, graph, graph_items, echoed):
+    """Whole or any long piece of it: a piece of a token is as good as the token to whoever can guess the rest."""
+    graph.script = [error((400, "BadRequest", echoed))]
     result = cortex(thehive4_case("Spam", CAMPAIGN[:2]), **graph_items)
 
     assert result.success, result.error
     assert "BadRequest" in failed(result)["alice@example.org"]
     assert_no_secret(result)
+    assert TOKEN[40:90] not in result.everything_printed()
 
 
 def test_dry_run_gets_a_token_sends_nothing_and_says_what_it_could_not_check(cortex, graph, entra, graph_items):

@@ -185,12 +185,23 @@ def test_the_daily_sending_limit_stops_the_job_as_a_quota(make_transport, gmail_
     assert "mails only those not reached" in answers[1].reason and "2,000 messages a day" in answers[1].reason
 
 
-def test_the_projects_daily_limit_stops_the_job_as_a_quota(make_transport, gmail_api):
-    gmail_api.script.append(daily_limit())
+@pytest.mark.parametrize(
+    ("reply", "said"),
+    [
+        (daily_limit(), "HTTP 403 dailyLimitExceeded: Daily user sending limit exceeded."),
+        (
+            google_error(403, "quotaExceeded", "Daily user sending quota exceeded.", "RESOURCE_EXHAUSTED"),
+            "HTTP 403 quotaExceeded: Daily user sending quota exceeded.",
+        ),
+    ],
+    ids=["daily_limit", "sending_quota_in_words"],
+)
+def test_the_projects_daily_limit_stops_the_job_as_a_quota(make_transport, gmail_api, reply, said):
+    gmail_api.script.append(reply)
     [answer] = send_all(make_transport(), ALICE)
 
     assert answer.kind == STOP
-    assert "sending limit (HTTP 403 dailyLimitExceeded: Daily user sending limit exceeded.)" in answer.reason
+    assert f"sending limit ({said})" in answer.reason and "mails only those not reached" in answer.reason
 
 
 def test_a_wait_past_the_time_budget_stops_the_job_rather_than_wait(make_transport, gmail_api):
@@ -253,6 +264,22 @@ def test_a_project_without_the_gmail_api_stops_the_job_and_says_to_enable_it(mak
     assert "Enable the Gmail API" in answer.reason
 
 
+def test_a_refusal_without_a_reason_is_named_by_googles_status(make_transport, gmail_api):
+    """Google's newer error shape has no errors list: its status still tells the analyst what was refused, and a 401
+    is the job's token, whatever the shape."""
+    unauthenticated = {
+        "code": 401,
+        "message": "Request had invalid authentication credentials.",
+        "status": "UNAUTHENTICATED",
+    }
+    gmail_api.script.append(Reply.json(401, {"error": unauthenticated}))
+    [answer] = send_all(make_transport(), ALICE)
+
+    assert answer.kind == STOP
+    assert "(HTTP 401 UNAUTHENTICATED: Request had invalid authentication credentials.)" in answer.reason
+    assert "Google refused the job's own token: check gmail_service_account" in answer.reason
+
+
 def test_a_token_without_gmail_send_stops_the_job_and_names_the_scope(make_transport, gmail_api):
     gmail_api.script.append(
         google_error(
@@ -311,15 +338,16 @@ def test_a_key_google_no_longer_has_says_to_make_a_new_one(make_transport, googl
         send_all(make_transport(service_account=json.dumps(key)), ALICE)
 
 
-def test_a_token_google_says_lasts_more_than_an_hour_is_renewed_within_the_hour(make_transport, google_oauth):
+@pytest.mark.parametrize("lifetime", [86400, True], ids=["a_day", "not_a_number"])
+def test_a_token_lifetime_google_cannot_mean_is_read_as_the_hour(make_transport, google_oauth, lifetime):
     """No Google token lives past an hour (its assertion cannot ask for more): a job still sending then asks for the
-    next one in time, whatever the endpoint said."""
-    google_oauth.lifetime = 86400
+    next one in time, whatever the endpoint said; and a lifetime that is no number asks for no token every second."""
+    google_oauth.lifetime = lifetime
     transport = make_transport()
     asked = time.monotonic()
     send_all(transport, ALICE)
 
-    assert transport.token.renew_at <= asked + 3600 * 0.9 + 5
+    assert asked + 3000 < transport.token.renew_at <= asked + 3600 * 0.9 + 5
 
 
 def test_a_token_endpoint_that_trickles_its_answer_past_the_time_budget_says_the_budget_ran_out(

@@ -393,33 +393,28 @@ def test_a_ca_bundle_named_by_ssl_cert_file_is_read_beside_the_systems_directory
     assert system_store()[1] == str(bundle)
 
 
-def test_a_thehive_busy_for_now_is_asked_again_soon_whatever_its_retry_after_says(cortex, smtp, thehive, api):
-    """The back-off of the client's own retries, not the wait TheHive (or the balancer before it) asks for."""
-    thehive.expect_oneshot_request("/api/v1/query").respond_with_data("busy", status=503, headers={"Retry-After": "20"})
+def endless_page():
+    """A 5xx page that goes on for 20 s, slowly enough for no read to time out."""
+    stop = time.monotonic() + 20
+    while time.monotonic() < stop:
+        yield b"<p>Busy</p>".ljust(1 << 16)
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize(
+    "busy",
+    [lambda: Response("busy", 503, headers={"Retry-After": "20"}), lambda: Response(endless_page(), 503)],
+    ids=["asking-for-20-s", "with-a-page-that-never-ends"],
+)
+def test_a_thehive_busy_for_now_is_asked_again_soon(cortex, smtp, thehive, api, busy):
+    """The back-off of the client's own retries, not the wait TheHive (or the balancer before it) asks for; and before
+    the retry the connection is closed, not read to the end of its answer as urllib3 would, which would hold the job
+    as long as the page goes on."""
+    thehive.expect_oneshot_request("/api/v1/query").respond_with_response(busy())
     thehive.expect_request("/api/v1/query").respond_with_json([v1_observable("mail", "bob@example.org", ["reporter"])])
     started = time.monotonic()
     result = cortex(thehive5_case("Spam", ()), **api)
 
     assert result.success, result.error
     assert smtp.recipients() == ["bob@example.org"]
-    assert time.monotonic() - started < 15, "asked again after the back-off, not after 20 s"
-
-
-def test_a_thehive_busy_for_now_whose_page_never_ends_is_asked_again_without_reading_it(cortex, smtp, thehive, api):
-    """Before a retry the connection is closed, not read to the end of its answer, as urllib3 would: a 5xx page that
-    goes on (here for 20 s, slowly enough for no read to time out) would hold the job until it ends."""
-
-    def endless(_request):
-        stop = time.monotonic() + 20
-        while time.monotonic() < stop:
-            yield b"<p>Busy</p>".ljust(1 << 16)
-            time.sleep(0.01)
-
-    thehive.expect_oneshot_request("/api/v1/query").respond_with_response(Response(endless(None), status=503))
-    thehive.expect_request("/api/v1/query").respond_with_json([v1_observable("mail", "bob@example.org", ["reporter"])])
-    started = time.monotonic()
-    result = cortex(thehive5_case("Spam", ()), **api)
-
-    assert result.success, result.error
-    assert smtp.recipients() == ["bob@example.org"]
-    assert time.monotonic() - started < 15, "asked again at once, the page left unread"
+    assert time.monotonic() - started < 15, "asked again after the back-off, not after 20 s nor the page's end"

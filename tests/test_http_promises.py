@@ -203,7 +203,10 @@ def renewed(google_oauth, gmail_api, certificates) -> GmailTransport:
 @pytest.mark.parametrize(
     ("refusal", "said"),
     [
-        (oauth_error(500, "internal_failure", "Internal error encountered."), "HTTP 500, internal_failure"),
+        (
+            oauth_error(500, "internal_failure", "Internal error encountered."),
+            "(HTTP 500, internal_failure: Internal error encountered.). The endpoint is failing for now",
+        ),
         (Reply(200, drop=True), "Google's token endpoint"),
     ],
     ids=["internal_error", "dropped"],

@@ -163,6 +163,19 @@ def test_unknown_client_id_names_it(cortex, smtp, entra, oauth):
     assert smtp.delivered == []
 
 
+def test_a_token_endpoint_failing_for_now_says_to_run_again_later_not_what_to_check(cortex, smtp, entra, oauth):
+    """Entra ID's 503 with AADSTS90033, "A transient error": no item is wrong, and none is named."""
+    entra.clear()
+    entra.expect_request(TOKEN_PATH, method="POST").respond_with_response(
+        entra_error(503, "temporarily_unavailable", 90033, "A transient error has occurred. Please try again.")
+    )
+    result = cortex(thehive4_case(), **oauth)
+
+    assert_refused(result, "(HTTP 503, temporarily_unavailable: AADSTS90033", "run the responder again in a few")
+    assert "Check oauth" not in result.error
+    assert smtp.delivered == []
+
+
 def test_unreachable_token_endpoint(cortex, smtp, oauth):
     url = f"https://127.0.0.1:{free_port()}{TOKEN_PATH}"
     result = cortex(thehive4_case(), **{**oauth, "oauth_token_url": url})

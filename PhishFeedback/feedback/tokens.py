@@ -19,6 +19,8 @@ from feedback.way_out import Permanent, Trouble
 RENEWAL_SHARE = 0.9
 # Entra ID's are a few kB, Google's at most 2 kB: a longer one would take tens of MB to remember in every form.
 LONGEST_TOKEN = 16 * 1024
+# A token endpoint's refusal with a 5xx (Entra ID's AADSTS90033 "A transient error"): no item is wrong.
+FOR_NOW = "The endpoint is failing for now: run the responder again in a few minutes."
 
 
 @shape

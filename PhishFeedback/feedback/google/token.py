@@ -19,7 +19,7 @@ from feedback.items import WHERE, ConfigError, is_url
 from feedback.jwt import rsa_private_key, signed
 from feedback.redaction import remember_secret_text, scrub, shortened
 from feedback.shapes import shape
-from feedback.tokens import OAuthError, Token, endpoint_shown, issued
+from feedback.tokens import FOR_NOW, OAuthError, Token, endpoint_shown, issued
 
 SCOPE = "https://www.googleapis.com/auth/gmail.send"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -170,6 +170,8 @@ def _refusal(shown: str, status: int, answer: dict, account: ServiceAccount, mai
             f"The key in {KEY_ITEM} was deleted or its service account removed: make a new JSON key of"
             f" {account.client_email} and paste it."
         )
+    elif status >= 500:
+        advice = FOR_NOW
     else:
         advice = f"Check {KEY_ITEM} (a current JSON key of the service account) and 'from' ({mailbox})."
     return scrub(f"Google's token endpoint {shown} refused the token request {said}. {advice}")

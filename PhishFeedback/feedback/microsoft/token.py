@@ -22,7 +22,7 @@ from feedback.http_exchange import lone_request_session, post
 from feedback.http_failures import HttpFailure, Malformed, Redirected, TooLarge, Untrusted
 from feedback.microsoft.settings import OAuthSettings
 from feedback.redaction import remember, scrub, shortened
-from feedback.tokens import OAuthError, Token, endpoint_shown, issued
+from feedback.tokens import FOR_NOW, OAuthError, Token, endpoint_shown, issued
 
 # The item an admin corrects for Entra ID's commonest refusals (AADSTS codes), then for OAuth2's error names;
 # {credential} is the item the job proves itself with.
@@ -112,9 +112,10 @@ def _refusal(shown: str, status: int, answer: dict, credential: str) -> str:
     code = re.match(r"AADSTS(\d+)", description)
     item = (code and AADSTS_ITEMS.get(code.group(1))) or ERROR_ITEMS.get(answer["error"])
     check = (item or "oauth_token_url, oauth_client_id, {credential} and oauth_scope").format(credential=credential)
+    advice = FOR_NOW if status >= 500 and not item else f"Check {check}."
     return scrub(
         f"The OAuth2 token endpoint {shown} refused the token request (HTTP {status}, {shortened(answer['error'], 80)}"
-        f"{f': {description}' if description else ''}). Check {check}."
+        f"{f': {description}' if description else ''}). {advice}"
     )
 
 

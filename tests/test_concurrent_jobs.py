@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from werkzeug import Response
 
-from feedback import case_journals, recent_records
+from feedback import case_journals, recent_records, stopping
 from feedback.case import read_report
 from feedback.concurrent_jobs import take_turn
 from feedback.tags import verdict_tag
@@ -526,6 +526,28 @@ def test_two_organisations_cases_of_one_id_have_turns_of_their_own(tmp_path, job
     assert other.success, other.error
     first.send_signal(signal.SIGKILL)
     finish_job(first, folder)
+
+
+def test_a_stop_between_two_tries_of_the_lock_says_the_job_was_waiting(tmp_path, monkeypatch):
+    """A busy host may hold the job off the processor between two tries of the case's lock, not only while it sleeps:
+    a stop then says as well that it waited for another job, and does not send the admin to the mail settings."""
+    name = str(tmp_path / "case")
+    other_job = os.open(name, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(other_job, fcntl.LOCK_EX)
+    said_at_each_try = []
+
+    def tried(journal, path):
+        said_at_each_try.append(stopping._Phase.waiting)
+        if len(said_at_each_try) == 3:
+            os.close(other_job)  # the other job ends
+        return locks(journal, path)
+
+    locks = case_journals._locks
+    monkeypatch.setattr(case_journals, "_locks", tried)
+    journal, _ = case_journals.locked(name, time.monotonic() + 10, "case")
+    os.close(journal)
+
+    assert said_at_each_try[0] == "" and set(said_at_each_try[1:]) == {"case"}
 
 
 def test_a_job_stopped_while_it_waits_for_another_says_so(tmp_path, job_config, smtp):

@@ -96,11 +96,14 @@ def locked(name: str, until: float, kind: str) -> tuple[int, float]:
     while True:
         journal = _opened(name, os.O_RDWR | os.O_CREAT | os.O_APPEND)
         try:
-            while not _locks(journal, name):
-                if time.monotonic() >= until:
-                    raise busy(kind)
+            if not _locks(journal, name):
+                # From the first refusal to the lock, not only while asleep: a stop between two tries, on a busy host
+                # held off the processor, says as well that the job was waiting.
                 with stopping.waiting(kind):
-                    time.sleep(POLL)
+                    while not _locks(journal, name):
+                        if time.monotonic() >= until:
+                            raise busy(kind)
+                        time.sleep(POLL)
                 waited = time.monotonic() - started
             if os.fstat(journal).st_ino == os.stat(name).st_ino:  # not a file the last job's cleaning removed
                 return journal, waited

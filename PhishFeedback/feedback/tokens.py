@@ -19,7 +19,6 @@ from feedback.way_out import Permanent, Trouble
 RENEWAL_SHARE = 0.9
 # Entra ID's are a few kB, Google's at most 2 kB: a longer one would take tens of MB to remember in every form.
 LONGEST_TOKEN = 16 * 1024
-# A token endpoint's refusal with a 5xx (Entra ID's AADSTS90033 "A transient error"): no item is wrong.
 FOR_NOW = "The endpoint is failing for now: run the responder again in a few minutes."
 
 
@@ -82,6 +81,18 @@ def issued(
         )
     remember(value, pieces=pieces)
     return Token(value, asked + lifetime(answer.get("expires_in")) * RENEWAL_SHARE)
+
+
+def failing_for_now(status: int) -> bool:
+    """A token endpoint's answer with a 5xx (Entra ID's AADSTS90033 "A transient error", Google's internal error):
+    no item is wrong, and a try later may get past it, as past a timeout."""
+    return status >= 500
+
+
+def advice(status: int, pointed: str | None, otherwise: str) -> str:
+    """The end of a refusal's sentence: what the endpoint's words point the admin to; else, when it is failing for
+    now, to try again later rather than check items that are right."""
+    return pointed or (FOR_NOW if failing_for_now(status) else otherwise)
 
 
 def endpoint_shown(url: str) -> str:

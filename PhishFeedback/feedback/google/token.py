@@ -19,7 +19,7 @@ from feedback.items import WHERE, ConfigError, is_url
 from feedback.jwt import rsa_private_key, signed
 from feedback.redaction import remember_secret_text, scrub, shortened
 from feedback.shapes import shape
-from feedback.tokens import FOR_NOW, OAuthError, Token, endpoint_shown, issued
+from feedback.tokens import OAuthError, Token, advice, endpoint_shown, failing_for_now, issued
 
 SCOPE = "https://www.googleapis.com/auth/gmail.send"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -87,7 +87,7 @@ class TokenRefused(OAuthError):
     """Google's token endpoint answered with an OAuth2 error: its status and error name, for callers that read them."""
 
     def __init__(self, text: str, status: int, error: str) -> None:
-        super().__init__(text, passing=status >= 500)
+        super().__init__(text, passing=failing_for_now(status))
         self.status, self.error = status, error
 
 
@@ -133,7 +133,7 @@ def request_token(
         raise TokenRefused(_refusal(shown, status, answer, account, mailbox), status, answer["error"])
     raise OAuthError(
         f"Google's token endpoint {shown} answered HTTP {status} without a token (no OAuth2 JSON). {TOKEN_URI_ADVICE}",
-        passing=status >= 500,
+        passing=failing_for_now(status),
     )
 
 
@@ -156,25 +156,30 @@ def _refusal(shown: str, status: int, answer: dict, account: ServiceAccount, mai
     error = shortened(answer["error"], 60)
     description = shortened(str(answer.get("error_description") or ""), 300)
     said = f"(HTTP {status}, {error}{f': {description}' if description else ''})"
+    otherwise = f"Check {KEY_ITEM} (a current JSON key of the service account) and 'from' ({mailbox})."
+    return scrub(
+        f"Google's token endpoint {shown} refused the token request {said}."
+        f" {advice(status, _pointed(error, description, account, mailbox), otherwise)}"
+    )
+
+
+def _pointed(error: str, description: str, account: ServiceAccount, mailbox: str) -> str | None:
+    """What Google's words for a refusal point the admin to, where they name a cause."""
     if error == "unauthorized_client":
-        advice = delegation_advice(account)
-    elif "invalid email or user id" in description.lower():
-        advice = (
+        return delegation_advice(account)
+    if "invalid email or user id" in description.lower():
+        return (
             f"Google knows no user {mailbox}: set 'from' to the address of a user (or an alias's primary mailbox)"
             " of the Workspace domain where the service account has domain-wide delegation."
         )
-    elif "iat and exp" in description:
-        advice = "The Cortex host's clock is off (the assertion's time is checked): synchronise it (NTP)."
-    elif "signature" in description.lower() or "account not found" in description.lower():
-        advice = (
+    if "iat and exp" in description:
+        return "The Cortex host's clock is off (the assertion's time is checked): synchronise it (NTP)."
+    if "signature" in description.lower() or "account not found" in description.lower():
+        return (
             f"The key in {KEY_ITEM} was deleted or its service account removed: make a new JSON key of"
             f" {account.client_email} and paste it."
         )
-    elif status >= 500:
-        advice = FOR_NOW
-    else:
-        advice = f"Check {KEY_ITEM} (a current JSON key of the service account) and 'from' ({mailbox})."
-    return scrub(f"Google's token endpoint {shown} refused the token request {said}. {advice}")
+    return None
 
 
 def delegation_advice(account: ServiceAccount) -> str:

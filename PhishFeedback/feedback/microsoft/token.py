@@ -22,7 +22,7 @@ from feedback.http_exchange import lone_request_session, post
 from feedback.http_failures import HttpFailure, Malformed, Redirected, TooLarge, Untrusted
 from feedback.microsoft.settings import OAuthSettings
 from feedback.redaction import remember, scrub, shortened
-from feedback.tokens import FOR_NOW, OAuthError, Token, endpoint_shown, issued
+from feedback.tokens import OAuthError, Token, advice, endpoint_shown, failing_for_now, issued
 
 # The item an admin corrects for Entra ID's commonest refusals (AADSTS codes), then for OAuth2's error names;
 # {credential} is the item the job proves itself with.
@@ -74,10 +74,10 @@ def request_token(oauth: OAuthSettings, context: ssl.SSLContext, deadline: float
     if token is not None:
         return token
     if isinstance(answer, dict) and isinstance(answer.get("error"), str):
-        raise OAuthError(_refusal(shown, status, answer, _credential_item(oauth)), passing=status >= 500)
+        raise OAuthError(_refusal(shown, status, answer, _credential_item(oauth)), passing=failing_for_now(status))
     raise OAuthError(
         f"The OAuth2 token endpoint {shown} answered HTTP {status} without a token (no OAuth2 JSON). {ENDPOINT}",
-        passing=status >= 500,
+        passing=failing_for_now(status),
     )
 
 
@@ -111,11 +111,11 @@ def _refusal(shown: str, status: int, answer: dict, credential: str) -> str:
     description = shortened(str(answer.get("error_description") or ""), 400).split(" Trace ID:")[0]
     code = re.match(r"AADSTS(\d+)", description)
     item = (code and AADSTS_ITEMS.get(code.group(1))) or ERROR_ITEMS.get(answer["error"])
-    check = (item or "oauth_token_url, oauth_client_id, {credential} and oauth_scope").format(credential=credential)
-    advice = FOR_NOW if status >= 500 and not item else f"Check {check}."
+    pointed = item and f"Check {item.format(credential=credential)}."
+    otherwise = f"Check oauth_token_url, oauth_client_id, {credential} and oauth_scope."
     return scrub(
         f"The OAuth2 token endpoint {shown} refused the token request (HTTP {status}, {shortened(answer['error'], 80)}"
-        f"{f': {description}' if description else ''}). {advice}"
+        f"{f': {description}' if description else ''}). {advice(status, pointed, otherwise)}"
     )
 
 

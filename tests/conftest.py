@@ -34,8 +34,15 @@ from testkit.spamd import Spamd  # noqa: E402
 from testkit.thehive_api import API_KEY  # noqa: E402
 
 # The `entra` token endpoint and the `oauth` configuration items for OAuth2 tests; Graph and its items;
-# Google's token endpoint and the Gmail API (`google_oauth`, `gmail_api`) and the `gmail` configuration items.
-pytest_plugins = ["testkit.token_endpoint", "testkit.graph_api", "testkit.google_oauth", "testkit.gmail_api"]
+# Google's token endpoint and the Gmail API (`google_oauth`, `gmail_api`) and the `gmail` configuration items;
+# every way out in turn (`way_out`).
+pytest_plugins = [
+    "testkit.token_endpoint",
+    "testkit.graph_api",
+    "testkit.google_oauth",
+    "testkit.gmail_api",
+    "testkit.ways_out",
+]
 
 
 # Session fixtures too costly to make on every pytest-xdist worker (an image build, a Postfix with its Dovecot, a

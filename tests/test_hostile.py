@@ -27,7 +27,6 @@ from feedback.messages import Outgoing
 from feedback.quotation import quoted
 from feedback.redaction import remember
 from feedback.responder import run_as_cortex_job
-from feedback.settings import WAYS_OUT
 from feedback.shown_text import one_line
 from feedback.unreached import Failure
 from testkit.cases import another_case, thehive4_case, thehive5_alert
@@ -725,21 +724,6 @@ OUR_HEADERS = sorted(
 FLAVOURS = pytest.mark.parametrize("manifest", [MANIFEST, ACKNOWLEDGE_MANIFEST], ids=["verdict", "acknowledge"])
 
 
-def received(request, way: str) -> tuple[dict, object]:
-    """The configuration items for a way out, and a function giving the first message its server accepted: every
-    `delivery` value has its own (a way out added without one fails here)."""
-    if way == "smtp":
-        smtp = request.getfixturevalue("smtp")
-        return {}, lambda: smtp.delivered[0].message
-    if way == "graph":
-        graph = request.getfixturevalue("graph")
-        return request.getfixturevalue("graph_items"), lambda: graph.accepted[0]
-    if way == "gmail":
-        gmail_api = request.getfixturevalue("gmail_api")
-        return request.getfixturevalue("gmail_items"), lambda: gmail_api.sent[0].message
-    pytest.fail(f"No server here receives what delivery '{way}' sends: add it to received().")
-
-
 def assert_only_our_headers_and_body(message, subject: str) -> None:
     assert sorted(message.keys()) == OUR_HEADERS
     assert message["Subject"] == subject
@@ -751,18 +735,17 @@ def assert_only_our_headers_and_body(message, subject: str) -> None:
 
 
 @FLAVOURS
-@pytest.mark.parametrize("way", sorted(WAYS_OUT))
 @pytest.mark.parametrize("placeholder", ["{reported_subject}", "{case_title}"])
 def test_encoded_word_in_the_title_is_shown_literally_and_adds_no_header_or_body(
-    cortex, request, way, manifest, placeholder
+    cortex, way_out, manifest, placeholder
 ):
-    items, first_message = received(request, way)
     title = f"Phishing report: {ENCODED_WORD}"
-    result = cortex(thehive4_case("Spam", title=title), manifest=manifest, subject=f"Re: {placeholder}", **items)
+    case = thehive4_case("Spam", title=title)
+    result = cortex(case, manifest=manifest, subject=f"Re: {placeholder}", **way_out.items)
 
     assert result.success, result.error
     shown = ENCODED_WORD if placeholder == "{reported_subject}" else title
-    assert_only_our_headers_and_body(first_message(), f"Re: {shown}")
+    assert_only_our_headers_and_body(way_out.accepted()[0], f"Re: {shown}")
 
 
 def encoded_words(text: str) -> str:

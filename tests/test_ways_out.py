@@ -86,20 +86,6 @@ def test_a_line_of_the_private_key_in_the_echoed_case_is_blotted_out(cortex):
     assert_key_hidden(result)
 
 
-# The fixture of each `delivery` value's items, as the suite's loopback parties take them (SMTP's are the defaults).
-ITEMS_OF = {"smtp": None, "graph": "graph_items", "gmail": "gmail_items"}
-
-
-@pytest.fixture(params=sorted(ITEMS_OF))
-def way_out_items(request) -> dict:
-    fixture = ITEMS_OF[request.param]
-    return request.getfixturevalue(fixture) if fixture else {}
-
-
-def test_every_delivery_value_has_its_items_in_the_suite():
-    assert sorted(WAYS_OUT) == sorted(ITEMS_OF)
-
-
 def test_a_way_out_no_transport_takes_is_named_to_whoever_adds_it(job_config):
     class RelaySettings:
         """A fourth way out's settings, whose transport is not named in transports.TRANSPORTS yet."""
@@ -110,8 +96,8 @@ def test_a_way_out_no_transport_takes_is_named_to_whoever_adds_it(job_config):
         transport_for(settings, time.monotonic() + 60)
 
 
-def test_each_way_out_offers_the_whole_contract_of_a_transport(way_out_items, job_config):
-    settings = read_settings(job_config(**way_out_items), {})
+def test_each_way_out_offers_the_whole_contract_of_a_transport(way_out, job_config):
+    settings = read_settings(job_config(**way_out.items), {})
     transport = transport_for(settings, time.monotonic() + 60)
 
     assert isinstance(transport, Transport)
@@ -126,12 +112,12 @@ PARTY_OF = {"smtp": "smtp", "graph": "microsoft", "gmail": "google"}
 READ_BY_EVERY_JOB = {"feedback.smtp.settings", "feedback.microsoft.settings"}
 
 
-def test_a_job_loads_no_module_of_the_other_ways_out(way_out_items, smtp, job_config, tmp_path):
+def test_a_job_loads_no_module_of_the_other_ways_out(way_out, job_config, tmp_path):
     """Cortex starts a process per click: a way out's modules are for the jobs that take it (docs/performance.md).
     Of the sub-packages, each an outside party's, a job loads its way out's, TheHive's (its case's records) and of
     the others only what READ_BY_EVERY_JOB names."""
-    party = PARTY_OF[way_out_items.get("delivery", "smtp")]
-    job = write_job(tmp_path, thehive4_case("Spam"), job_config(**way_out_items))
+    party = PARTY_OF[way_out.delivery]
+    job = write_job(tmp_path, thehive4_case("Spam"), job_config(**way_out.items))
 
     loaded = modules_loaded_by(job, ("feedback",))
 

@@ -534,20 +534,38 @@ def test_a_stop_between_two_tries_of_the_lock_says_the_job_was_waiting(tmp_path,
     name = str(tmp_path / "case")
     other_job = os.open(name, os.O_RDWR | os.O_CREAT)
     fcntl.flock(other_job, fcntl.LOCK_EX)
-    said_at_each_try = []
+    reported = []
+
+    class Ended(Exception):
+        pass
+
+    def ends(code):
+        raise Ended
 
     def tried(journal, path):
-        said_at_each_try.append(stopping._Phase.waiting)
-        if len(said_at_each_try) == 3:
-            os.close(other_job)  # the other job ends
+        if tried.times == 1:  # the first try was refused: Cortex's SIGTERM comes before the second
+            signal.raise_signal(signal.SIGTERM)
+        tried.times += 1
         return locks(journal, path)
 
-    locks = case_journals._locks
+    tried.times, locks = 0, case_journals._locks
     monkeypatch.setattr(case_journals, "_locks", tried)
-    journal, _ = case_journals.locked(name, time.monotonic() + 10, "case")
-    os.close(journal)
+    monkeypatch.setattr(stopping, "write_failure", reported.append)
+    monkeypatch.setattr(stopping, "end_process", ends)
+    handlers = {signum: signal.getsignal(signum) for signum in stopping.STOPPED_BY}
+    stopping.install()
+    try:
+        with pytest.raises(Ended):
+            case_journals.locked(name, time.monotonic() + 10, "case")
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        os.close(other_job)
 
-    assert said_at_each_try[0] == "" and set(said_at_each_try[1:]) == {"case"}
+    assert reported == [
+        "Cortex stopped the job (its jobTimeout ran out) while it waited for another Phish_Feedback job on this case"
+        f" before any feedback was sent: nothing was sent or tagged. {stopping.WAITED}"
+    ]
 
 
 def test_a_job_stopped_while_it_waits_for_another_says_so(tmp_path, job_config, smtp):

@@ -58,6 +58,21 @@ def test_a_long_message_id_stays_whole_in_the_header(cortex, smtp):
     assert b"=?utf-8?" not in smtp.delivered[0].content.split(b"\r\n\r\n")[0]
 
 
+# The longest Message-ID taken, 250 characters with its brackets, and one a character longer.
+LONGEST_ID = f"<{'a' * 200}@{'b' * 35}.example.org>"
+TOO_LONG_ID = f"<{'a' * 201}@{'b' * 35}.example.org>"
+
+
+@pytest.mark.parametrize("form", ["bracketed", "bare"])
+@pytest.mark.parametrize(("source_ref", "thread"), [(LONGEST_ID, LONGEST_ID), (TOO_LONG_ID, None)], ids=["250", "251"])
+def test_one_length_bounds_a_message_id_written_with_or_without_its_brackets(cortex, smtp, form, source_ref, thread):
+    result = alert_job(cortex, source_ref if form == "bracketed" else source_ref[1:-1])
+
+    assert result.success, result.error
+    assert len(LONGEST_ID) == 250
+    assert thread_of(smtp.delivered[0].message) == (thread, thread)
+
+
 @pytest.mark.parametrize(
     "source_ref",
     [

@@ -26,9 +26,11 @@ _HEADERS = HeaderRegistry(default_class=MessageIDHeader, use_default_map=False)
 
 def message_id(value: object) -> str | None:
     """The Message-ID in angle brackets, from `<local@domain>` or `local@domain`; None for anything else."""
-    if not isinstance(value, str) or len(value) > LONGEST:
+    if not isinstance(value, str):
         return None
     inner = value[1:-1] if value.startswith("<") and value.endswith(">") else value
+    if len(inner) + 2 > LONGEST:  # one bound for both forms, as the header writes it
+        return None
     # `=?` starts an RFC 2047 encoded word, which an interpreter without the CVE-2024-6923 fix would decode.
     well_formed = re.fullmatch(MESSAGE_ID, inner, re.ASCII) and "=?" not in inner
     return f"<{inner}>" if well_formed and not holds_secret(inner, pieces=False) else None

@@ -23,7 +23,7 @@ from feedback.errors import CommandError
 from feedback.thehive.admin_api import AdminApi, terminal_safe
 from feedback.thehive.command_line import printed, settings_from_options, started, thehive_parser
 from feedback.thehive.dashboard import add_dashboard
-from feedback.thehive.field_setup import ROUTES, plan, read_fields
+from feedback.thehive.field_setup import FIELD_NAME, NAMING, ROUTES, plan, read_fields
 from feedback.thehive.settings import TheHiveSettings
 
 # The whole command's time, whatever TheHive does; a reply trickled a byte at a time never trips a call's timeout.
@@ -50,12 +50,8 @@ def arguments() -> argparse.Namespace:
 
 
 def _field_name(text: str) -> str:
-    """A name TheHive's field editor would take (a letter, then letters, digits, '_' or '-'): an empty $FIELD, or a
-    dotted path, would make a field nobody can name in a case template, nor the dashboard read."""
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", text):
-        raise argparse.ArgumentTypeError(
-            f"'{text}' is no field name: a letter, then letters, digits, '_' or '-' (like phishFeedback)"
-        )
+    if not re.fullmatch(FIELD_NAME, text):
+        raise argparse.ArgumentTypeError(f"'{text}' is no field name: {NAMING} (like phishFeedback)")
     return text
 
 
@@ -66,21 +62,25 @@ def main() -> int:
     except KeyboardInterrupt:
         print(f"\nthehive_setup: {INTERRUPTED}", file=sys.stderr)
         return 130
+    except CommandError as unprinted:  # what was done, which standard output could not take
+        return _failed(str(unprinted))
 
 
 def _set_up(options: argparse.Namespace, apikey: str) -> int:
     try:
         settings = settings_from_options(options, apikey, "a TheHive admin")
         end = time.monotonic() + options.time_limit
-        printed(terminal_safe(set_up(settings, options.field, options.time_limit)) + "\n")
+        said = set_up(settings, options.field, options.time_limit)
     except CommandError as failure:
         return _failed(str(failure))
+    printed(terminal_safe(said) + "\n")
     if options.dashboard:
         try:
-            printed(terminal_safe(add_dashboard(settings, options.field, options.time_limit, end)) + "\n")
+            said = add_dashboard(settings, options.field, options.time_limit, end)
         except CommandError as failure:
             # Its "Nothing was changed" speaks of the dashboard alone: the field's step above may have changed TheHive.
             return _failed(f"the custom field is set up, as said above; the dashboard was not created: {failure}")
+        printed(terminal_safe(said) + "\n")
     return 0
 
 

@@ -76,24 +76,25 @@ def main() -> int:
     except KeyboardInterrupt:
         print("\nthehive_stats: stopped before the end of the read; nothing was counted.", file=sys.stderr)
         return 130
+    failures = []
     try:
         for path in files.write(_files(stats, options)):
             print(f"thehive_stats: wrote {path}", file=sys.stderr)
-    except CommandError as failure:  # the figures of an hour's read are printed all the same
-        _print(stats, options)
-        return _failed(progress, failure)
-    _print(stats, options)
-    return 0
+    except CommandError as unwritten:  # the figures of an hour's read are printed all the same
+        failures.append(unwritten)
+    try:
+        printed(as_json(stats) if options.json else as_text(stats))
+    except CommandError as unprinted:  # and the files are written all the same
+        failures.append(unprinted)
+    for failure in failures:
+        _failed(progress, failure)
+    return 1 if failures else 0
 
 
 def _failed(progress: Progress, failure: Exception) -> int:
     progress.cut()
     print(f"thehive_stats: {terminal_safe(str(failure))}", file=sys.stderr)
     return 1
-
-
-def _print(stats: dict, options: argparse.Namespace) -> None:
-    printed(as_json(stats) if options.json else as_text(stats))
 
 
 def _files(stats: dict, options: argparse.Namespace) -> dict[str, str]:

@@ -352,11 +352,18 @@ def thehive_command(thehive_ca):
     --cacerts names the test CA unless told."""
 
     def run(
-        script: Path, url: str, *arguments: str, apikey: str = API_KEY, trusted: bool = True, timeout: float = 120
+        script: Path,
+        url: str,
+        *arguments: str,
+        apikey: str = API_KEY,
+        trusted: bool = True,
+        timeout: float = 120,
+        **popen: object,  # where its output goes, when not to the test
     ) -> subprocess.CompletedProcess:
         env = command_environment(THEHIVE_APIKEY=apikey)
         command = [str(script), "--url", url, *(["--cacerts", str(thehive_ca)] if trusted else []), *arguments]
-        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+        streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **popen}
+        return subprocess.run(command, env=env, text=True, timeout=timeout, **streams)
 
     return run
 

@@ -740,6 +740,21 @@ def test_a_reader_that_stops_reading_the_output_is_no_error(thehive_https, thehi
     assert done.stderr == ""
 
 
+def test_output_to_a_full_disk_is_said_in_one_line_and_the_files_asked_for_are_written(thehive_https, stats, tmp_path):
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["alice@example.org"])])
+
+    with open("/dev/full", "w") as full:
+        result = stats(hive.url, "--html", str(tmp_path / "report.html"), stdout=full)
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"thehive_stats: wrote {tmp_path / 'report.html'}",
+        "thehive_stats: Standard output could not be written (No space left on device), so what the command did is not"
+        " shown: run it again with its output going to a terminal or a file that can take it.",
+    ]
+    assert "Spam" in (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
 def test_a_verdict_beyond_ascii_is_printed_escaped_where_standard_output_is_not_utf8(thehive_https, stats, monkeypatch):
     """A host in a C locale: an hour's read is printed, a character the terminal cannot show as an escape."""
     hive = CaseSearch(thehive_https, "5", [case(1, "Légitime ✓", ["alice@example.org"])])

@@ -332,6 +332,41 @@ def test_a_field_shown_with_the_name_under_another_internal_name_is_not_made_twi
     assert hive.writes == [] and len(hive.fields) == 1
 
 
+@pytest.mark.parametrize("internal", ["phish.feedback", "phish feedback", "1phishFeedback"])
+def test_a_field_shown_with_the_name_under_an_internal_name_the_command_cannot_take_is_to_be_renamed(
+    setup, hive, internal
+):
+    """Run again with --field and that name, the command would refuse it: the sentence does not send the admin there."""
+    hive.add(internal, options=VERDICTS)["displayName"] = "phishFeedback"
+
+    result = setup(hive.url)
+
+    assert result.returncode == 1
+    assert f"whose internal name is '{internal}'" in result.stderr
+    assert "That name is none this command takes" in result.stderr and "rename or delete that field" in result.stderr
+    assert "--field" not in result.stderr
+    assert hive.writes == []
+
+
+def test_output_to_a_full_disk_is_said_in_one_line_once_the_field_is_made(setup, hive5):
+    with open("/dev/full", "w") as full:
+        result = setup(hive5.url, stdout=full)
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        "thehive_setup: Standard output could not be written (No space left on device), so what the command did is"
+        " not shown: run it again with its output going to a terminal or a file that can take it.\n"
+    )
+    assert [write[:2] for write in hive5.writes] == [("POST", "/api/v1/customField")]
+
+
+def test_output_the_shell_closed_is_dropped_and_the_field_made(setup, hive5):
+    result = setup(hive5.url, stdout=None, preexec_fn=lambda: os.close(1))
+
+    assert result.returncode == 0 and result.stderr == ""
+    assert [write[:2] for write in hive5.writes] == [("POST", "/api/v1/customField")]
+
+
 def test_an_https_address_where_thehive_speaks_plain_http_is_one_line(setup):
     with HTTPServer(host="127.0.0.1") as plain:
         result = setup(plain.url_for("/").rstrip("/").replace("http://", "https://"))
@@ -437,14 +472,18 @@ def test_plain_http_url_to_another_host_is_refused_before_any_call(setup):
     assert len(result.stderr.splitlines()) == 1
 
 
-def test_a_url_with_a_user_and_password_is_refused_before_any_call_and_never_printed(setup, hive5, thehive_https):
-    with_login = hive5.url.replace("https://", "https://admin:S3cret-pass@")
+# The last two as typed, not percent-encoded: the '/' or the space ends the host, which would be "admin".
+@pytest.mark.parametrize("password", ["S3cret-pass", "2024/Spring!", "Spring 2024!"])
+def test_a_url_with_a_user_and_password_is_refused_before_any_call_and_never_printed(
+    setup, hive5, thehive_https, password
+):
+    with_login = hive5.url.replace("https://", f"https://admin:{password}@")
 
     result = setup(with_login)
 
     assert result.returncode == 1
     assert "with no user or password in it (the key comes from THEHIVE_APIKEY)" in result.stderr
-    assert "S3cret-pass" not in result.stdout + result.stderr
+    assert "Spring" not in result.stdout + result.stderr and "S3cret" not in result.stdout + result.stderr
     assert thehive_https.log == []
 
 

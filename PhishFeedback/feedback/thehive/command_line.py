@@ -19,6 +19,7 @@ from feedback.errors import CommandError
 from feedback.items import UNSENDABLE, cleartext_refusal, header_safe, is_url
 from feedback.reach import Reach
 from feedback.redaction import ScrubbedStream, remember, remember_proxies
+from feedback.secret_forms import typed_url_credentials
 from feedback.startup import run_in_own_environment
 from feedback.thehive.settings import TheHiveSettings
 
@@ -39,7 +40,8 @@ def started(script: str, arguments: Callable[[], argparse.Namespace]) -> tuple[a
         run_in_own_environment(script)
     if hasattr(sys.stdout, "reconfigure"):  # a terminal or a pipe that is not UTF-8 (a Latin-1 locale): escapes
         sys.stdout.reconfigure(errors="backslashreplace")
-    sys.stdout, sys.stderr = ScrubbedStream(sys.stdout), ScrubbedStream(sys.stderr)
+    # A stream the shell closed (`>&-`) is None: what goes there is dropped, as Python's print drops it.
+    sys.stdout, sys.stderr = (ScrubbedStream(stream or open(os.devnull, "w")) for stream in (sys.stdout, sys.stderr))
     apikey = os.environ.get(ENVIRONMENT_KEY, "").strip()
     remember(apikey)
     remember_proxies(os.environ)  # HTTPS_PROXY's login, which a proxy's page may quote back
@@ -54,6 +56,11 @@ def printed(text: str) -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as failure:  # a full disk, a file the command may not write
+        raise CommandError(
+            f"Standard output could not be written ({failure.strerror or failure.__class__.__name__}), so what the"
+            " command did is not shown: run it again with its output going to a terminal or a file that can take it."
+        ) from None
 
 
 def thehive_parser(purpose: str, whose: str, time_limit: float) -> argparse.ArgumentParser:
@@ -79,7 +86,8 @@ def settings_from_options(options: argparse.Namespace, apikey: str, whose: str) 
     if not apikey:
         raise CommandError(f"Set the environment variable {ENVIRONMENT_KEY} to the API key of {whose}.")
     url = options.url.rstrip("/")
-    if not is_url(url, ("https", "http")) or "@" in urlsplit(url).netloc:
+    # A password typed with a '/' or a space ends the host before its '@': the key would go to the user's name.
+    if typed_url_credentials(url) or not is_url(url, ("https", "http")) or "@" in urlsplit(url).netloc:
         raise CommandError(
             "--url must be TheHive's address like https://thehive.example.org, with no user or password in it"
             f" (the key comes from {ENVIRONMENT_KEY})."

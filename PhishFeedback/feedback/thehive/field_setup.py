@@ -8,6 +8,7 @@ name is what the responder's `custom_field` item names. Pure functions: the HTTP
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from feedback.case import VERDICTS, verdict_named
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 FIELD_TYPE = "string"
+# A name TheHive's field editor takes: an empty one, or a dotted path, would make a field nobody can name in a case
+# template, nor the dashboard read.
+FIELD_NAME = r"[A-Za-z][A-Za-z0-9_-]*"
+NAMING = "a letter, then letters, digits, '_' or '-'"
 # TheHive 5 shows custom fields by group in its admin pages.
 GROUP = "PhishFeedback"
 DESCRIPTION = "The SOC's verdict on a reported e-mail; the Phish_Feedback responder tells the reporters."
@@ -109,11 +114,17 @@ def plan(fields: list[Field], major: int, name: str) -> Step:
     # Shown alike, or named alike but for capitals: another would be the same field to whoever reads it.
     alike = next((field for field in fields if name.lower() in (field.shown.lower(), field.name.lower())), None)
     if existing is None and alike is not None:
+        advice = (
+            f"Set the responder's custom_field item to '{alike.name}' and run this again with --field {alike.name}"
+            " (or rename that field in TheHive)."
+            if re.fullmatch(FIELD_NAME, alike.name)
+            else f"That name is none this command takes ({NAMING}): rename or delete that field in TheHive, then run"
+            " this again."
+        )
         raise CommandError(
             f"TheHive already has a custom field shown as '{_quoted(alike.shown)}', whose internal name is"
             f" '{_quoted(alike.name)}': another would be shown alike in case templates and cases. Nothing was changed."
-            f" Set the responder's custom_field item to '{_quoted(alike.name)}' and run this again with --field"
-            f" {_quoted(alike.name)} (or rename that field in TheHive)."
+            f" {advice}"
         )
     if existing is None:
         return Step(

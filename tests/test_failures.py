@@ -433,6 +433,18 @@ def test_postfix_past_its_connection_rate_at_the_greeting_is_not_asked_again(cor
     assert server.connections == 1
 
 
+def test_a_server_that_refuses_this_client_at_its_greeting_says_what_to_change_on_the_server(cortex):
+    """Postscreen, a DNS blocklist or an access list answers the connection itself with a 5xx: no reporter is at
+    fault, and nothing in the responder's items mends it."""
+    greeting = "554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org"
+    with RawTcpServer(greeting) as server:
+        result = cortex(thehive4_case("Spam", REPORTERS), smtp_port=server.port, smtp_retries=3)
+
+    assert_cortex_error(result, f"refused this client at its greeting ({greeting})")
+    assert "Have the server take mail from Cortex's host (Postfix: smtpd_client_restrictions" in result.error
+    assert server.connections == 1
+
+
 @pytest.mark.parametrize(
     ("fault", "says"),
     [

@@ -57,11 +57,33 @@ def permanent(failure: Exception, smtp: SmtpSettings) -> Permanent | None:
     ):  # at the greeting: Postfix's connection rate or count
         reply = f"{failure.smtp_code} {shown_reply(failure.smtp_error)}"
         return Permanent(client_rate(f"The SMTP server {smtp.where}", reply))
+    if (
+        isinstance(failure, smtplib.SMTPConnectError) and failure.smtp_code >= 500
+    ):  # postscreen, a DNSBL, an access list
+        reply = f"{failure.smtp_code} {shown_reply(failure.smtp_error)}"
+        return Permanent(
+            f"The SMTP server {smtp.where} refused this client at its greeting ({reply}). {client_advice(reply)}"
+        )
     if isinstance(failure, smtplib.SMTPResponseException) and failure.smtp_code >= 500:
         return Permanent(
-            f"The SMTP server {smtp.where} answered {failure.smtp_code} {shown_reply(failure.smtp_error)}."
+            f"The SMTP server {smtp.where} answered {failure.smtp_code} {shown_reply(failure.smtp_error)}. Check"
+            " smtp_host, smtp_port and smtp_security; the server's log says why it refused."
         )
     return None
+
+
+def client_advice(reply: str) -> str:
+    """What to change when the server refuses this client rather than a reporter: its name, or its host."""
+    if "helo" in reply.lower():
+        return (
+            "Set smtp_ehlo_name to a name the server takes (the fully qualified name of Cortex's host, or one the"
+            " server's administrator allows: Postfix checks it with smtpd_helo_restrictions when the first recipient"
+            " comes)."
+        )
+    return (
+        "Have the server take mail from Cortex's host (Postfix: smtpd_client_restrictions; mynetworks, or a reverse"
+        " DNS name for Cortex's address)."
+    )
 
 
 def client_rate(name: str, reply: str) -> str:

@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from feedback import pacing, way_out
 from feedback.pacing import Limits
 from feedback.smtp import replies
-from feedback.smtp.failures import client_rate, describe_trouble, reply_text, shown_reply, unanswered
+from feedback.smtp.failures import client_advice, client_rate, describe_trouble, reply_text, shown_reply, unanswered
 from feedback.smtp.logins import sender_advice, sessions
 from feedback.smtp.session import Session
 from feedback.smtp.settings import SmtpSettings
@@ -120,7 +120,7 @@ class SmtpTransport(Transport):
         if meaning == replies.CLIENT_RATE:
             return stop(client_rate(self.name, reply))
         if meaning == replies.CLIENT_REFUSED:
-            return stop(f"{self.name} refused this client, whatever the reporter ({reply}). {_client_advice(text)}")
+            return stop(f"{self.name} refused this client, whatever the reporter ({reply}). {client_advice(text)}")
         if step == replies.MESSAGE and meaning == replies.REFUSED:
             if reply == self.refused_content:
                 return stop(
@@ -150,20 +150,6 @@ def _if_it_lasts(code: int, text: str) -> str:
     if worded == replies.TOO_LARGE:
         return " (if it lasts: raise the server's size limit, Postfix's message_size_limit, or shorten the template)"
     return ""
-
-
-def _client_advice(reply: str) -> str:
-    """What to change when the server refuses this client rather than a reporter: its name, or its host."""
-    if "helo" in reply.lower():
-        return (
-            "Set smtp_ehlo_name to a name the server takes (the fully qualified name of Cortex's host, or one the"
-            " server's administrator allows: Postfix checks it with smtpd_helo_restrictions when the first recipient"
-            " comes)."
-        )
-    return (
-        "Have the server take mail from Cortex's host (Postfix: smtpd_client_restrictions; mynetworks, or a reverse"
-        " DNS name for Cortex's address)."
-    )
 
 
 class _Channel:

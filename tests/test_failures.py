@@ -421,27 +421,29 @@ def test_a_content_check_refusing_two_messages_alike_stops_the_job_and_points_at
     assert smtp.said.count("DATA") == 2
 
 
-def test_postfix_past_its_connection_rate_at_the_greeting_is_not_asked_again(cortex):
-    """smtpd_client_connection_rate_limit counts every connection over a minute: each retry would keep Cortex blocked
-    longer. The job stops at once and names the parameter."""
-    greeting = "421 4.7.0 mx.example.org Error: too many connections from 127.0.0.1"
+# What a server says at its greeting about this client, not any reporter: Postfix's connection rate (each retry
+# would keep Cortex blocked longer), and postscreen's, a DNS blocklist's or an access list's refusal (nothing in the
+# responder's items mends it). Each names what to change on the server.
+REFUSED_AT_THE_GREETING = [
+    (
+        "421 4.7.0 mx.example.org Error: too many connections from 127.0.0.1",
+        "limits what this client sends in a time ({greeting})",
+        "smtpd_client_connection_rate_limit",
+    ),
+    (
+        "554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org",
+        "refused this client at its greeting ({greeting})",
+        "Have the server take mail from Cortex's host (Postfix: smtpd_client_restrictions",
+    ),
+]
+
+
+@pytest.mark.parametrize(("greeting", "said", "advice"), REFUSED_AT_THE_GREETING, ids=["connection-rate", "blocklist"])
+def test_a_server_that_refuses_this_client_at_its_greeting_is_not_asked_again(cortex, greeting, said, advice):
     with RawTcpServer(greeting) as server:
         result = cortex(thehive4_case("Spam", REPORTERS), smtp_port=server.port, smtp_retries=3)
 
-    assert_cortex_error(result, f"limits what this client sends in a time ({greeting})")
-    assert "smtpd_client_connection_rate_limit" in result.error
-    assert server.connections == 1
-
-
-def test_a_server_that_refuses_this_client_at_its_greeting_says_what_to_change_on_the_server(cortex):
-    """Postscreen, a DNS blocklist or an access list answers the connection itself with a 5xx: no reporter is at
-    fault, and nothing in the responder's items mends it."""
-    greeting = "554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org"
-    with RawTcpServer(greeting) as server:
-        result = cortex(thehive4_case("Spam", REPORTERS), smtp_port=server.port, smtp_retries=3)
-
-    assert_cortex_error(result, f"refused this client at its greeting ({greeting})")
-    assert "Have the server take mail from Cortex's host (Postfix: smtpd_client_restrictions" in result.error
+    assert_cortex_error(result, said.format(greeting=greeting), advice)
     assert server.connections == 1
 
 

@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -230,6 +231,12 @@ def cortex_job_folder(jobs: Path, data: object, config: object, **job) -> Path:
 class ContainerJob:
     result: JobResult
     killed: bool
+    starts: int = 1  # how often the runner started the job on its folder
+
+
+# Cortex's Kubernetes Job sets no backoffLimit: the Job controller's default starts a pod that exited with another
+# code than 0 again, up to so many times (with a back-off of 10 s doubling between them, left out here).
+KUBERNETES_BACKOFF_LIMIT = 6
 
 
 def run_container_job(
@@ -263,18 +270,24 @@ def run_container_job(
     run += ["-v", f"{script}:/worker/PhishFeedback/phish_feedback.py:ro"] if script else []
     if (folder / "input" / "cacerts").exists():
         run += ["-e", "REQUESTS_CA_BUNDLE=/job/input/cacerts"]
-    killed = False
-    try:
-        done = subprocess.run([*run, image, *arguments], capture_output=True, timeout=kill_after)
-        stdout, stderr = done.stdout, done.stderr
-    except subprocess.TimeoutExpired as late:
-        # As Docker's forced removal, which Cortex uses: SIGKILL at once (podman would send SIGTERM first).
-        stop_at_once = ["--time", "0"] if command[0] == "podman" else []
-        subprocess.run([*command, "rm", "--force", *stop_at_once, name], capture_output=True)
-        killed, stdout, stderr = True, late.stdout or b"", late.stderr or b""
+    killed, starts, deadline = False, 0, time.monotonic() + kill_after
+    while not killed:
+        starts += 1
+        try:
+            done = subprocess.run([*run, image, *arguments], capture_output=True, timeout=deadline - time.monotonic())
+            stdout, stderr = done.stdout, done.stderr
+        except subprocess.TimeoutExpired as late:
+            # As Docker's forced removal, which Cortex uses: SIGKILL at once (podman would send SIGTERM first).
+            stop_at_once = ["--time", "0"] if command[0] == "podman" else []
+            subprocess.run([*command, "rm", "--force", *stop_at_once, name], capture_output=True)
+            killed, stdout, stderr = True, late.stdout or b"", late.stderr or b""
+        if not kubernetes or killed or done.returncode == 0 or starts > KUBERNETES_BACKOFF_LIMIT:
+            break
     output, raw = read_output(folder)
+    if kubernetes and killed:  # past its wait, the Kubernetes runner ends the job as a failure, unread
+        output, raw = None, ""
     result = JobResult(output, raw, stdout.decode(errors="replace"), stderr.decode(errors="replace"), folder)
-    return ContainerJob(result, killed)
+    return ContainerJob(result, killed, starts)
 
 
 def main(arguments: list[str]) -> None:

@@ -202,6 +202,18 @@ def test_the_job_folder_mounted_as_cortex_kubernetes_runner_does_is_answered(eng
     assert (folder / "output" / "output.json").stat().st_uid == CORTEX_UID
 
 
+def test_a_job_that_ends_on_an_error_under_kubernetes_runs_once_and_logs_in_once(engine, jobs, job_config, smtp):
+    """Cortex's Kubernetes Job would start a job that exits with another code than 0 again, six times over: a wrong
+    password tried seven times locks many a mailbox, and the analyst would wait minutes for the one sentence."""
+    folder = cortex_job_folder(jobs, thehive4_case(), job_config(smtp_password="Wr0ng-password"))
+
+    job = run_container_job(engine, IMAGE, folder, kubernetes=True)
+
+    assert job.starts == 1
+    assert "refused the login" in job.result.error
+    assert [good for _, good in smtp.logins] == [False]
+
+
 @pytest.mark.parametrize("kubernetes", [False, True], ids=["docker", "kubernetes"])
 def test_a_job_in_its_container_counts_the_reporters_of_the_job_thehive_lists_before_it(
     engine, jobs, job_config, thehive, api, smtp, kubernetes

@@ -24,6 +24,12 @@ DEEPEST_ECHO = 100
 # Characters of JSON of the case or alert an error report echoes whole; past them, only what names it.
 LONGEST_ECHO = 64 * 1024
 
+# The exit code of a job that ended as an error once its report (or, where none can be written, its printed words)
+# said so. Cortex reads the report, never the code; but its Kubernetes runner's Job leaves the controller's
+# backoffLimit at 6, which starts a job that exits with any other code again, up to six times, minutes apart: a wrong
+# password would be tried seven times, and the analyst kept waiting.
+REPORTED = 0
+
 _temporary_names = itertools.count()
 # The room reserve_room keeps, in a file Cortex does not read. A report replaced on a full disk needs room for itself
 # beside the one before it: this holds a report of about half its size, the records of some 300 reporters.

@@ -24,6 +24,7 @@ Responder = startup.responder_base(sys.argv[0])
 from feedback.concurrent_jobs import end_turns
 from feedback.errors import PhishFeedbackError
 from feedback.job_folder import (
+    REPORTED,
     echoed_data,
     missing_input,
     path,
@@ -53,7 +54,7 @@ class CortexJob(Responder):
                 " so it sent nothing. Let Cortex's user write the job folder.",
                 file=sys.stderr,
             )
-            sys.exit(1)
+            sys.exit(REPORTED)
         reserve_room()
         try:
             outcome = respond(self)
@@ -98,7 +99,7 @@ class CortexJob(Responder):
         if "data" in echoed:
             echoed["data"] = echoed_data(echoed["data"])
         write_failure(message, input=echoed)
-        sys.exit(1)
+        sys.exit(REPORTED)
 
 
 def run_as_cortex_job(respond: Callable[[CortexJob], Outcome]) -> None:

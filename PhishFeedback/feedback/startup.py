@@ -12,7 +12,7 @@ import os
 import sys
 
 from feedback import stopping
-from feedback.job_folder import write_failure, write_output
+from feedback.job_folder import REPORTED, write_failure, write_output
 from feedback.redaction import ScrubbedStream
 
 ENDED_BEFORE_SENDING = (
@@ -68,7 +68,7 @@ def responder_base(script: str) -> type:
         " python3 -m venv PhishFeedback/.venv && PhishFeedback/.venv/bin/pip install -r PhishFeedback/requirements.txt"
         f" (or, where the system Python allows it: {sys.executable} -m pip install -r PhishFeedback/requirements.txt)."
     )
-    sys.exit(1)
+    sys.exit(REPORTED)
 
 
 def run_in_own_environment(script: str) -> None:

@@ -64,11 +64,14 @@ class JobResult:
 
     @property
     def success(self) -> bool:
-        return bool(self.output and self.output.get("success") is True)
+        """As Cortex reads a report: a success whose `full` is no object leaves the job in progress for ever."""
+        return bool(self.output and self.output.get("success") is True and isinstance(self.output.get("full"), dict))
 
     @property
     def operations(self) -> list[dict]:
-        return self.output.get("operations", []) if self.success else []
+        """As Cortex passes them on: all of them dropped where one is no object."""
+        operations = self.output.get("operations", []) if self.success else []
+        return operations if isinstance(operations, list) and all(isinstance(o, dict) for o in operations) else []
 
     @property
     def tags(self) -> list[str]:
@@ -123,7 +126,11 @@ def read_output(job: Path) -> tuple[dict | None, str]:
     """What Cortex reads back: output/output.json, parsed (a JSONDecodeError is a hung job in Cortex)."""
     output_file = job / "output" / "output.json"
     raw = output_file.read_text(encoding="utf-8") if output_file.is_file() else ""
-    return (json.loads(raw) if raw else None), raw
+    return (json.loads(raw, parse_constant=_no_json) if raw else None), raw
+
+
+def _no_json(constant: str) -> None:
+    raise ValueError(f"{constant} is no JSON: Cortex could not parse the report, and would leave the job in progress")
 
 
 def run_job(
@@ -263,9 +270,15 @@ exec(compile(source, sys.argv[0], 'exec'), {{'__name__': '__main__', '__file__':
 
 
 def apply_operations(thehive_object: dict, result: JobResult) -> dict:
-    """The object as TheHive leaves it after the job: tags added only when the job succeeded."""
+    """The object as TheHive leaves it after the job: tags added only when the job succeeded, and none at all where
+    one operation is of a kind TheHive 4.1 cannot apply to that object (`ActionSrv.finished` runs them in one
+    transaction)."""
     updated = dict(thehive_object, tags=list(thehive_object.get("tags", [])))
-    for operation in result.operations:
-        if operation.get("type") in ("AddTagToCase", "AddTagToAlert") and operation["tag"] not in updated["tags"]:
+    kind = "AddTagToAlert" if thehive_object.get("_type") == "alert" else "AddTagToCase"
+    operations = result.operations
+    if not all(operation.get("type") == kind and isinstance(operation.get("tag"), str) for operation in operations):
+        return updated
+    for operation in operations:
+        if operation["tag"] not in updated["tags"]:
             updated["tags"].append(operation["tag"])
     return updated

@@ -51,6 +51,12 @@ def cortex_config(values: dict, *, cacerts: str | None = None, manifest: Path = 
         max_pap=2,
     )
     config.update(values)
+    # As JobRunnerSrv adds it: cortexutils exports it to the job's environment (http_proxy, https_proxy).
+    proxy = {
+        scheme: config[f"proxy_{scheme}"] for scheme in ("http", "https") if isinstance(config[f"proxy_{scheme}"], str)
+    }
+    if proxy and "proxy" not in values:
+        config["proxy"] = {**config.get("proxy", {}), **proxy}
     return config
 
 

@@ -123,7 +123,7 @@ def write_job(
     # hold, as its JSON escape.
     text = json.dumps(job_input, ensure_ascii=False)
     (job / "input" / "input.json").write_bytes(text.encode("utf-8", "backslashreplace"))
-    if isinstance(config, dict) and isinstance(config.get("cacerts"), str):
+    if isinstance(config, dict) and isinstance(config.get("cacerts"), str) and config["cacerts"].strip():
         (job / "input" / "cacerts").write_text(config["cacerts"], encoding="utf-8")
     return job
 

@@ -77,8 +77,10 @@ def test_non_ascii_title_and_sender_name_arrive_intact(cortex, smtp):
         ),
         dict(thehive4_case(None), customFields={"phishFeedback": {"string": "  legit EMAIL ", "order": 0}}),
         dict(thehive5_case(None), customFieldValues={"phishFeedback": ["Legit email"]}),
+        # TheHive 5 beside the v0 fields it keeps (docs/cortex-and-thehive.md §4): both maps name the verdict.
+        dict(thehive5_case("Legit email"), caseId=7, customFields={"phishFeedback": {"string": "Legit email"}}),
     ],
-    ids=["thehive5-flat", "v1-list", "loose-spelling", "thehive5-multi-value"],
+    ids=["thehive5-flat", "v1-list", "loose-spelling", "thehive5-multi-value", "thehive5-with-v0-fields"],
 )
 def test_verdict_is_read_from_every_custom_field_shape(cortex, smtp, case):
     result = cortex(case)

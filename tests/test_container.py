@@ -34,6 +34,7 @@ from testkit.container import (
     run_container_job,
 )
 from testkit.cortex import REPO
+from testkit.ports import free_port
 from testkit.records import told, untimed
 from testkit.smtp_server import PASSWORD, USER
 from testkit.thehive_actions import V1, Actions, action, now_ms
@@ -239,6 +240,13 @@ def test_a_job_in_its_container_counts_the_reporters_of_the_job_thehive_lists_be
     assert smtp.recipients() == []
     [counted] = result.output["full"]["warnings"]
     assert counted.startswith("alice@example.org: counted as notified")
+
+
+def test_localhost_refusing_a_job_in_its_container_says_localhost_is_the_container_itself(container_job):
+    result = container_job(thehive4_case(), smtp_host="localhost", smtp_port=free_port(), smtp_retries=0).result
+
+    assert "refused the connection" in result.error
+    assert "where localhost is the container itself: set smtp_host to the mail server's name" in result.error
 
 
 def test_job_folder_given_as_argument_as_cortex_3_does(container_job, smtp):

@@ -233,6 +233,18 @@ def test_no_server_listening(cortex, smtp):
     assert "reporters' addresses" not in result.error  # nothing was said of them
 
 
+def test_localhost_refusing_a_job_in_a_kubernetes_pod_says_localhost_is_the_container_itself(cortex):
+    """The manifest's default smtp_host, kept where the job runs in a container: the mail server is elsewhere."""
+    pod = {"KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443"}
+    result = cortex(thehive4_case(), smtp_host="localhost", smtp_port=free_port(), smtp_retries=0, environment=pod)
+
+    assert_cortex_error(result, "refused the connection", "Check smtp_host and smtp_port")
+    assert (
+        "The job runs in a container, as under Cortex's docker and Kubernetes runners, where localhost is the"
+        " container itself: set smtp_host to the mail server's name or address as seen from the container."
+    ) in result.error
+
+
 def test_a_campaign_no_server_answers_says_why_once_for_all_its_reporters(cortex, smtp):
     reporters = ["alice@example.org", "bob@example.org", "carol@example.org"]
     result = cortex(thehive4_case("Spam", reporters), smtp_port=free_port(), smtp_retries=0)

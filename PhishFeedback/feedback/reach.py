@@ -8,6 +8,8 @@ the wait, never the proxies: Cortex's proxies carry HTTP, and SMTP never went th
 
 from __future__ import annotations
 
+import os
+
 from feedback.items import WHERE, ConfigError, Items
 from feedback.secret_forms import pem_private_key
 from feedback.shapes import shape
@@ -44,4 +46,12 @@ def read_reach(items: Items) -> Reach:
         cacerts=cacerts,
         proxies=items.proxies(),
         timeout=items.number("smtp_timeout", 30, low=1, high=600),
+    )
+
+
+def in_container() -> bool:
+    """Whether the job runs in a container (Cortex's docker or Kubernetes runner), where this machine's names are the
+    container's own: Docker's and podman's marks, or the address of the API every Kubernetes pod is given."""
+    return (
+        os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv") or "KUBERNETES_SERVICE_HOST" in os.environ
     )

@@ -12,7 +12,9 @@ import time
 from email.message import EmailMessage
 
 from feedback import pacing, way_out
+from feedback.items import is_loopback
 from feedback.pacing import Limits
+from feedback.reach import in_container
 from feedback.smtp import replies
 from feedback.smtp.failures import client_advice, client_rate, describe_trouble, reply_text, shown_reply, unanswered
 from feedback.smtp.logins import sender_advice, sessions
@@ -46,6 +48,12 @@ class SmtpTransport(Transport):
         self.open_session = None  # the job's trust and login (for OAuth2, its token), settled at the first channel
         self.drops = Drops()
         self.refused_content: str | None = None  # the last refusal of a message's content: a second alike stops
+        if is_loopback(smtp.host.lower()) and in_container():  # the default smtp_host under the docker runner
+            self.advice = (
+                f"{self.advice}. The job runs in a container, as under Cortex's docker and Kubernetes runners, where"
+                f" {smtp.host} is the container itself: set smtp_host to the mail server's name or address as seen from"
+                " the container"
+            )
 
     def channel(self) -> _Channel:
         if self.open_session is None:

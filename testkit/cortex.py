@@ -5,6 +5,7 @@ See docs/cortex-and-thehive.md §1.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import os
@@ -104,9 +105,9 @@ def write_job(
     parameters: dict | None = None,
     job_id: str | None = None,
 ) -> Path:
-    """A job folder with input/input.json (and input/cacerts) as Cortex writes them; named, with a `job_id`, as
-    Cortex names it: `cortex-job-<id>-<random digits>`."""
-    job = workdir / (f"cortex-job-{job_id}-{next(_jobs)}" if job_id else f"cortex-job-{next(_jobs)}")
+    """A job folder with input/input.json (and input/cacerts) as Cortex writes them; named as Cortex names it,
+    `cortex-job-<id>-<random digits>`, its id `job_id` or one of Elasticsearch's kind (20 characters of base64url)."""
+    job = workdir / f"cortex-job-{job_id or _elasticsearch_id()}-{next(_jobs)}"
     (job / "input").mkdir(parents=True)
     job_input = {
         "data": data,
@@ -126,6 +127,10 @@ def write_job(
     if isinstance(config, dict) and isinstance(config.get("cacerts"), str) and config["cacerts"].strip():
         (job / "input" / "cacerts").write_text(config["cacerts"], encoding="utf-8")
     return job
+
+
+def _elasticsearch_id() -> str:
+    return base64.urlsafe_b64encode(os.urandom(15)).decode()
 
 
 def read_output(job: Path) -> tuple[dict | None, str]:

@@ -246,6 +246,19 @@ def test_a_redirect_is_told_in_one_sentence_whatever_the_party(
     assert f"{capital(name)} answered with a redirect (HTTP 307){towards}, which is never followed." in error
 
 
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_whose_location_no_parser_reads_is_told_in_one_sentence_by_urllib_too(
+    status, answering, certificates, entra, google_oauth
+):
+    """An OAuth2 SMTP login's one token request goes through urllib, which parses the Location of every redirect it
+    has a handler for before it asks whether to follow it, a 308 too since Python 3.11: its ValueError would end the
+    job as a bug."""
+    root = answering(Reply(status, headers={"Location": "http://[::1/elsewhere"}))
+    name, error = entra_endpoint(root, certificates.ca_pem, entra, google_oauth)
+
+    assert f"{capital(name)} answered with a redirect (HTTP {status}), which is never followed." in error
+
+
 def test_a_redirect_towards_a_host_that_holds_a_secret_names_it_as_written_for_the_scrubber_to_find():
     """A server that echoes the client secret into its Location's host: in lower case, no form the scrubber knows."""
     secret = "Abc8Q-xYz-0123456789-AbCdEfGhIjKlMnOpQrStU"

@@ -269,6 +269,17 @@ def test_a_redirect_towards_a_host_that_holds_a_secret_names_it_as_written_for_t
     assert said.endswith(" to https://********.evil.example, which is never followed")
 
 
+def test_a_redirect_towards_a_host_longer_than_any_host_name_names_no_host():
+    """No host name runs past 253 characters, and a Location may run to 64 kB: all of it would fill the sentence the
+    analyst reads in Cortex."""
+    longer = ".".join(["a" * 63] * 4)
+
+    said = Redirected(302, {"Location": f"https://{longer}/x"}).told()
+
+    assert len(longer) == 255
+    assert said == "answered with a redirect (HTTP 302), which is never followed"
+
+
 @pytest.mark.parametrize("party", EVERY_PARTY, ids=named)
 def test_an_answer_cut_short_is_told_in_one_sentence_whatever_the_party(
     party, answering, certificates, entra, google_oauth

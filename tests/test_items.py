@@ -190,6 +190,24 @@ def test_each_number_item_refuses_a_value_below_its_lowest_naming_it(item, below
     assert refusal({item: below}).startswith(f"{item} must be")
 
 
+@pytest.mark.parametrize(
+    ("item", "highest"),
+    [
+        ("smtp_port", 65535),
+        ("smtp_retries", 10),
+        ("smtp_max_per_minute", 6000),
+        ("smtp_timeout", 600),
+        ("jobTimeout", 1440),
+    ],
+)
+def test_each_number_item_refuses_a_value_above_its_highest_naming_the_highest(item, highest):
+    """Cortex's form takes any number: one past the range is most likely a slip (milliseconds for seconds), told at
+    once with the highest the item takes, as one below its lowest is."""
+    says = refusal({item: highest + 1})
+
+    assert says.startswith(f"{item} must be") and f" to {highest} (it is {highest + 1})" in says
+
+
 def test_a_user_name_for_a_relay_without_login_or_tls_is_kept():
     """smtp_auth 'none' sends no password: the relay is not refused with a sentence about one crossing the network."""
     settings = read_settings(

@@ -197,6 +197,18 @@ def test_a_chunked_answer_that_breaks_off_is_told_in_one_sentence_by_urllib_too(
     assert error.startswith(f"{capital(name)} answered HTTP 200, then the answer was cut short"), error
 
 
+def test_a_chunked_answer_whose_size_lines_carry_extensions_is_read_whole(answering, certificates):
+    """HTTP lets a chunk's size line carry extensions after a semicolon, which a front end on the way may add: the
+    size is what comes before them, and the answer is no less whole for them."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    root = answering(Reply(200, raw=head + b'7;name="value"\r\n{"a": 1\r\n1;last\r\n}\r\n0\r\n\r\n'))
+
+    session = open_session(trust_context(certificates.ca_pem), {})
+    status, _, value = exchange(session, "GET", root, 1024, 5, decoded=True)
+
+    assert (status, value) == (200, {"a": 1})
+
+
 @pytest.mark.parametrize("party", EVERY_PARTY, ids=named)
 def test_a_refused_connection_is_told_in_one_sentence_whatever_the_party(party, certificates, entra, google_oauth):
     root = f"https://127.0.0.1:{free_port()}"

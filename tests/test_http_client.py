@@ -42,6 +42,7 @@ from testkit.ports import free_port
 from testkit.proxy import ConnectProxy
 from testkit.smtp_server import Certificates
 from testkit.token_endpoint import CLIENT_ID, CLIENT_SECRET, TOKEN_PATH
+from testkit.trickler import Trickler
 
 PACKAGE = Path(__file__).resolve().parent.parent / "PhishFeedback"
 # The client, and the pools it mounts, which it alone imports.
@@ -391,3 +392,22 @@ def test_a_request_the_clock_cuts_before_its_body_went_whole_is_not_said_to_have
             exchange(open_session(trust_context(None), {}, clock=clock), "POST", url, 1000, 10, data=b"x" * (64 << 20))
 
     assert not (isinstance(failure.value, TimedOut) and failure.value.sent), failure.value
+
+
+def test_a_proxy_that_trickles_its_answer_to_connect_is_cut_at_thehives_share_of_the_time(certificates):
+    """A timeout bounds each read only, and a proxy may answer CONNECT a byte at a time, in a header line with no end:
+    that answer comes over the plain socket, before any TLS socket exists, which the clock must shut as well, or the
+    job runs on until Cortex kills it without a report."""
+    proxy = Trickler(b"HTTP/1.1 200 Connection established\r\nVia: ", pace=0.5, lasting=15)
+    url = "https://thehive.example.org"
+    reach = Reach(certificates.ca_pem, {"https": f"http://127.0.0.1:{proxy.port}"}, 5)
+    settings = TheHiveSettings(url, "0123456789abcdef0123", None, "v1", reach)
+    started = time.monotonic()
+    try:
+        with pytest.raises(TheHiveError) as cut:
+            fetch_observables(TheHiveShare(settings, 2), "case", "~1")
+    finally:
+        proxy.close()
+
+    assert time.monotonic() - started < 5
+    assert f"TheHive at {url} gave no complete answer within 2 s, the share of the job's time" in str(cut.value)

@@ -259,6 +259,17 @@ def test_a_redirect_is_told_in_one_sentence_whatever_the_party(
     assert f"{capital(name)} answered with a redirect (HTTP 307){towards}, which is never followed." in error
 
 
+def test_a_300_whose_page_breaks_off_is_told_as_the_redirect_it_is(answering, certificates, entra, google_oauth):
+    """300 (Multiple Choices) is a redirect as much as a 307, closed unread: a page that broke off would be told in its
+    place, and send the analyst after the network."""
+    location = {"Location": "https://elsewhere.example/x"}
+    root = answering(Reply(300, b"<p>Choose one</p>" * 100, location, cut=10))
+    name, error = thehive(root, certificates.ca_pem, entra, google_oauth)
+
+    towards = " to https://elsewhere.example"
+    assert f"{capital(name)} answered with a redirect (HTTP 300){towards}, which is never followed." in error
+
+
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 def test_a_redirect_whose_location_no_parser_reads_is_told_in_one_sentence_by_urllib_too(
     status, answering, certificates, entra, google_oauth

@@ -435,6 +435,20 @@ def test_a_service_that_takes_no_connection_is_said_unreachable_not_to_have_had_
     assert "may have gone out all the same" not in result.error
 
 
+def test_a_service_that_takes_no_connection_until_the_deadline_is_said_to_have_outlasted_the_time_budget(
+    deliver_within, service, silent_port
+):
+    """The wait for the connection was cut to what was left of the budget: told as its own length, it would send
+    the admin after a timeout nobody set, when a larger jobTimeout is what would have given the service its time."""
+    url = f"https://127.0.0.1:{silent_port}"
+    with pytest.raises(DeliveryError) as nothing_sent:
+        deliver_within(thehive4_case("Spam", [ALICE]), 2.5, **service.elsewhere(url), smtp_timeout=600)
+
+    said = str(nothing_sent.value)
+    assert f"the job's time budget ran out while waiting for {service.name.split(' at ')[0]} at {url}" in said
+    assert "no connection within" not in said
+
+
 def test_a_redirect_is_not_followed_and_names_the_url_item(cortex, service):
     service.script.append(Reply(307, headers={"Location": "https://elsewhere.example/send"}))
     result = cortex(thehive4_case("Spam", [ALICE, BOB]), **service.items)

@@ -259,6 +259,21 @@ def test_a_redirect_is_told_in_one_sentence_whatever_the_party(
     assert f"{capital(name)} answered with a redirect (HTTP 307){towards}, which is never followed." in error
 
 
+@pytest.mark.parametrize("party", EVERY_PARTY, ids=named)
+def test_a_redirect_whose_page_breaks_off_is_told_as_a_redirect_whatever_the_party(
+    party, answering, certificates, entra, google_oauth
+):
+    """A redirect is closed unread, by urllib (an OAuth2 login's one token request) as by requests: its page, cut short,
+    would be told as a network failure, and tried again at a token's renewal, where a redirect ends the campaign."""
+    root = answering(Reply(307, b"<p>Moved</p>" * 100, {"Location": "https://elsewhere.example/x"}, cut=10))
+    name, error = party(root, certificates.ca_pem, entra, google_oauth)
+
+    expected = (
+        f"{capital(name)} answered with a redirect (HTTP 307) to https://elsewhere.example, which is never followed."
+    )
+    assert expected in error
+
+
 def test_a_300_whose_page_breaks_off_is_told_as_the_redirect_it_is(answering, certificates, entra, google_oauth):
     """300 (Multiple Choices) is a redirect as much as a 307, closed unread: a page that broke off would be told in its
     place, and send the analyst after the network."""

@@ -57,9 +57,8 @@ def permanent(failure: Exception, smtp: SmtpSettings) -> Permanent | None:
     ):  # at the greeting: Postfix's connection rate or count
         reply = f"{failure.smtp_code} {shown_reply(failure.smtp_error)}"
         return Permanent(client_rate(f"The SMTP server {smtp.where}", reply))
-    if (
-        isinstance(failure, smtplib.SMTPConnectError) and failure.smtp_code >= 500
-    ):  # postscreen, a DNSBL, an access list
+    # At the greeting, this client refused whoever the reporter: Postfix's postscreen, a DNS blocklist, an access list.
+    if isinstance(failure, smtplib.SMTPConnectError) and failure.smtp_code >= 500:
         reply = f"{failure.smtp_code} {shown_reply(failure.smtp_error)}"
         return Permanent(
             f"The SMTP server {smtp.where} refused this client at its greeting ({reply}). {client_advice(reply)}"

@@ -46,16 +46,17 @@ def test_a_url_to_port_0_is_refused_as_no_address(item, url):
     assert says.startswith(f"{item} must be")
 
 
-@pytest.mark.parametrize(
-    ("item", "highest"),
-    [
-        ("smtp_port", 65535),
-        ("smtp_retries", 10),
-        ("smtp_max_per_minute", 6000),
-        ("smtp_timeout", 600),
-        ("jobTimeout", 1440),
-    ],
-)
+# Each number item and the highest value it takes.
+HIGHEST = [
+    ("smtp_port", 65535),
+    ("smtp_retries", 10),
+    ("smtp_max_per_minute", 6000),
+    ("smtp_timeout", 600),
+    ("jobTimeout", 1440),
+]
+
+
+@pytest.mark.parametrize(("item", "highest"), HIGHEST)
 def test_each_number_item_takes_the_highest_value_its_sentence_allows(item, highest):
     """The refusal says '… from 0 to 6000': 6000 itself is taken."""
     settings = read_settings({**SENDER, item: highest}, {})
@@ -190,16 +191,7 @@ def test_each_number_item_refuses_a_value_below_its_lowest_naming_it(item, below
     assert refusal({item: below}).startswith(f"{item} must be")
 
 
-@pytest.mark.parametrize(
-    ("item", "highest"),
-    [
-        ("smtp_port", 65535),
-        ("smtp_retries", 10),
-        ("smtp_max_per_minute", 6000),
-        ("smtp_timeout", 600),
-        ("jobTimeout", 1440),
-    ],
-)
+@pytest.mark.parametrize(("item", "highest"), HIGHEST)
 def test_each_number_item_refuses_a_value_above_its_highest_naming_the_highest(item, highest):
     """Cortex's form takes any number: one past the range is most likely a slip (milliseconds for seconds), told at
     once with the highest the item takes, as one below its lowest is."""

@@ -23,7 +23,7 @@ from feedback import older_urllib3
 from feedback.alarm import Clock
 from feedback.bounded_json import read_size, within
 from feedback.client_failures import timed_out, tls_failure, unreachable
-from feedback.http_failures import CutShort, TimedOut, TooLarge, Unreadable
+from feedback.http_failures import CutShort, TimedOut, TooLarge, Unreadable, redirect
 
 # Without importing requests, which only jobs that speak to an HTTP API load.
 TYPE_CHECKING = False
@@ -159,7 +159,7 @@ def requested(
     if response.status_code < 200:  # an interim answer, which http.client took for the last
         response.close()
         raise Unreadable(f"HTTP {response.status_code}, an interim answer, and no other")
-    if 300 <= response.status_code < 400:  # not followed, so not read: http_exchange raises Redirected
+    if redirect(response.status_code):
         response.close()
         return response.status_code, response.headers, b""
     if len([coding for coding in response.headers.get("Content-Encoding", "").split(",") if coding.strip()]) > 1:

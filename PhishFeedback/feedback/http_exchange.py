@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Union
 from feedback.alarm import Clock
 from feedback.api_session import open_session, requested
 from feedback.bounded_json import DEEPEST, PastBound, parsed
-from feedback.http_failures import NOT_JSON, Malformed, Redirected
+from feedback.http_failures import NOT_JSON, Malformed, Redirected, redirect
 
 if TYPE_CHECKING:
     from feedback.api_session import ClientSession
@@ -66,7 +66,7 @@ def exchange(
         status, headers, body = plain(method, url, limit, timeout, **request)
     else:
         status, headers, body = requested(session, method, url, limit, timeout, **request)
-    if 300 <= status < 400:
+    if redirect(status):
         raise Redirected(status, headers)
     if not decoded:
         return status, headers, body

@@ -142,6 +142,11 @@ class Malformed(HttpFailure):
         return f"answered {self} (HTTP {self.status})"
 
 
+def redirect(status: int) -> bool:
+    """A 3xx: never followed, so its page is never read, by either backend, and the caller is told `Redirected`."""
+    return 300 <= status < 400
+
+
 class Redirected(HttpFailure):
     """The answer was a redirect (3xx), which the client never follows: what the request carries goes to its URL."""
 

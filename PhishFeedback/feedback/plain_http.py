@@ -25,6 +25,7 @@ from feedback.http_failures import (
     TimedOut,
     TooLarge,
     Unreachable,
+    redirect,
 )
 
 TYPE_CHECKING = False
@@ -75,8 +76,8 @@ class PlainSession:
             raise _failure(failure.reason, timeout) from None
         except (HTTPException, OSError) as failure:
             raise _failure(failure, timeout) from None
-        with answer:  # a redirect is closed unread, as requests' session closes it (feedback/api_session.py)
-            body = b"" if 300 <= answer.status < 400 else _read(answer, limit)
+        with answer:
+            body = b"" if redirect(answer.status) else _read(answer, limit)
         if self.clock is not None and self.clock.rang:  # the clock cut it: what came may end anywhere, headers included
             raise TimedOut(timeout, sent=True)
         return answer.status, answer.headers, body

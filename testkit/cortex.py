@@ -57,7 +57,7 @@ def cortex_config(values: dict, *, cacerts: str | None = None, manifest: Path = 
         scheme: config[f"proxy_{scheme}"] for scheme in ("http", "https") if isinstance(config[f"proxy_{scheme}"], str)
     }
     if proxy and "proxy" not in values:
-        config["proxy"] = {**config.get("proxy", {}), **proxy}
+        config["proxy"] = proxy
     return config
 
 

@@ -178,6 +178,21 @@ def test_sigterm_before_sending_says_nothing_was_sent_or_tagged(cortex, smtp):
     assert smtp.delivered == []
 
 
+def test_a_job_stopped_while_it_starts_ends_as_every_reported_job_does(tmp_path, job_config):
+    """With code 0 once its report is written: Cortex's Kubernetes Job starts a pod that exited otherwise again."""
+    with RawTcpServer("silent") as thehive:
+        url = f"http://{thehive.host}:{thehive.port}"
+        job = write_job(tmp_path, thehive4_case(), job_config(thehive_url=url, thehive_apikey="k3y"))
+        process = start_job(job)
+        while thehive.connections == 0 and process.poll() is None:
+            time.sleep(0.05)
+        process.terminate()
+        result = finish_job(process, job)
+
+    assert "before any feedback was sent: nothing was sent or tagged" in result.error
+    assert process.returncode == 0
+
+
 def test_ctrl_c_while_the_server_decides_on_a_message_waits_for_its_verdict_and_records_it(cortex, smtp):
     """Taken as Cortex's SIGTERM is, in its own words: a traceback in its place dropped the message the server then
     accepted, and the next run mailed that reporter again."""

@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 
-from feedback.job_folder import write_failure
+from feedback.job_folder import REPORTED, write_failure
 
 # Without importing typing, which a plain job never needs (docs/performance.md).
 TYPE_CHECKING = False
@@ -126,7 +126,7 @@ def _handle(signum: int, frame: object) -> None:
         if _Phase.waiting:
             who, advice = f"{who} while it waited for another Phish_Feedback job on this {_Phase.waiting}", WAITED
         write_failure(f"{who} before any feedback was sent: nothing was sent or tagged. {advice}")
-        end_process(1)
+        end_process(REPORTED)
     elif _Phase.now == SENDING:
         if _Phase.holding:
             _Phase.pending = True

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from testkit.cortex import MANIFEST, MANIFESTS, JobResult, read_output, write_job
+from testkit.cortex import MANIFEST, MANIFESTS, JobResult, read_output
 
 CONTEXT = MANIFEST.parent
 # The python:3.11-slim-bookworm look-alike: Debian 12 and its Python, which the offline wheels must fit.
@@ -38,8 +38,6 @@ LOCK = CONTEXT / "requirements.lock"
 PIN = re.compile(r"^[A-Za-z0-9._-]+==[^\s\\]+", re.MULTILINE)
 BASE_IMAGE = f"localhost/phishfeedback-base:{BASE_SUITE}"
 BASE_PACKAGES = "python3,python3-pip,python3-venv,ca-certificates"
-# Cortex's own user on the host: neither root nor any user the image knows.
-CORTEX_UID = 4321
 _containers = itertools.count(1)
 
 
@@ -215,16 +213,6 @@ def build_test_image(command: list[str], tag: str, wheels: Path) -> None:
     )
     if done.returncode:
         raise RuntimeError(f"The image did not build:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
-
-
-def cortex_job_folder(jobs: Path, data: object, config: object, **job) -> Path:
-    """A job folder as Cortex prepares it: input/, an empty output/, all the cortex user's, the top 0700."""
-    folder = write_job(jobs, data, config, **job)
-    (folder / "output").mkdir()
-    for path in (folder, *folder.rglob("*")):
-        os.chown(path, CORTEX_UID, CORTEX_UID)
-    folder.chmod(0o700)
-    return folder
 
 
 @dataclass

@@ -205,9 +205,12 @@ def start_job(
     python_dir: Path | None = None,
     environment: dict[str, str | None] | None = None,
     measured: bool = False,
+    responders: Path = REPO,
+    user: int | None = None,
 ) -> subprocess.Popen:
     """The script started by path on a job folder, as Cortex's process runner starts it (see run_job); `measured`:
-    through the benchmark's small launcher, which prints the job's own peak RSS last (`peak_rss_kib`)."""
+    through the benchmark's small launcher, which prints the job's own peak RSS last (`peak_rss_kib`); `responders`:
+    the responders root the script is in; `user`: the user id it runs as, with no group but its own."""
     python = str(jobs_python(python_dir))
     env = dict(os.environ, PATH=os.pathsep.join((python, os.environ.get("PATH", ""))))
     for inherited in (
@@ -230,8 +233,11 @@ def start_job(
     command = json.loads(MANIFEST.read_text(encoding="utf-8"))["command"]
     launcher = [sys.executable, str(REPO / "bench" / "launch.py")] if measured else []
     return subprocess.Popen(
-        [*launcher, str(REPO / command), str(folder)],
-        cwd=REPO,
+        [*launcher, str(responders / command), str(folder)],
+        cwd=responders,
+        user=user,
+        group=user,
+        extra_groups=None if user is None else [],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -42,13 +42,19 @@ pytest_plugins = [
     "testkit.google_oauth",
     "testkit.gmail_api",
     "testkit.ways_out",
+    "testkit.cortex_host",
 ]
 
 
 # Session fixtures too costly to make on every pytest-xdist worker (an image build, a Postfix with its Dovecot, a
-# virtual environment with Debian 12's packages):
+# virtual environment with Debian 12's packages, a host whose Cortex runs as its own user):
 # the tests that use one form a group, which runs on one worker (./dev test's --dist loadgroup).
-MADE_ONCE = {"engine": "container", "mail_servers": "real-servers", "debian12_python": "debian12"}
+MADE_ONCE = {
+    "engine": "container",
+    "mail_servers": "real-servers",
+    "debian12_python": "debian12",
+    "cortex_installation": "cortex-host",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -58,8 +64,8 @@ def no_secret_of_another_test():
     forget_secrets()
 
 
-# The fixtures of the tests whose jobs run on a Python of their own choosing: the image's, a bare one.
-OWN_PYTHON = {"engine", "bare_python", "debian12_python"}
+# The fixtures of the tests whose jobs run on a Python of their own choosing: the image's, a bare one, the host's.
+OWN_PYTHON = {"engine", "bare_python", "debian12_python", "cortex_installation"}
 
 
 def pytest_generate_tests(metafunc):

@@ -21,12 +21,10 @@ import pytest
 from feedback.tags import notified_tags
 from testkit.cases import thehive4_case, thehive5_case
 from testkit.container import (
-    CORTEX_UID,
     WHEEL_PLATFORM,
     build_base_image,
     build_test_image,
     container_options,
-    cortex_job_folder,
     download_own_wheels,
     download_wheels,
     missing_tools,
@@ -34,6 +32,7 @@ from testkit.container import (
     run_container_job,
 )
 from testkit.cortex import REPO
+from testkit.cortex_host import CORTEX_UID, cortex_job_folder
 from testkit.ports import free_port
 from testkit.records import told, untimed
 from testkit.smtp_server import PASSWORD, USER

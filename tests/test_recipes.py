@@ -23,7 +23,7 @@ from testkit.records import told, untimed
 # Recipes whose commands another test runs, and the commands that test takes from them.
 COVERED_ELSEWHERE = {
     "process-runner-install": (
-        "tests/test_install.py",
+        "testkit/cortex_host.py",
         [
             "python3 -m venv PhishFeedback/.venv",
             "PhishFeedback/.venv/bin/pip install -r PhishFeedback/requirements.txt",

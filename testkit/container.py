@@ -238,15 +238,17 @@ def run_container_job(
     script: Path | None = None,
     kubernetes: bool = False,
     options: tuple[str, ...] = (),
+    network: str = "host",
 ) -> ContainerJob:
     """Start the image as Cortex 4's docker runner does (Cortex 3 gave `/job` as argument); at `kill_after`
     seconds remove it by force, as Cortex does at jobTimeout. `user` starts it as that user instead of the
     image's root; `script` is mounted in the responder's script's place, to see what the image's entry gives it;
     `kubernetes` mounts the folder as Cortex's Kubernetes runner does: input/ read-only and output/ under a /job
     of the runtime's own, given as argument, the folder's name in CORTEX_JOB_FOLDER; `options` go to the engine's
-    run as they are."""
+    run as they are. `network`: the host's, where the loopback servers are; Cortex's runner leaves the engine's
+    default, `bridge`, where the host's loopback is out of reach."""
     name = f"phishfeedback-job-{os.getpid()}-{next(_containers)}"
-    run = [*command, "run", "--rm", "--name", name, "--network", "host", *container_options(command)]
+    run = [*command, "run", "--rm", "--name", name, "--network", network, *container_options(command)]
     if kubernetes:
         run += ["-v", f"{folder / 'input'}:/job/input:ro", "-v", f"{folder / 'output'}:/job/output"]
         run += ["-e", f"CORTEX_JOB_FOLDER={folder.name}"]

@@ -23,6 +23,8 @@ from testkit.recipes import recipes
 CORTEX_UID = 4321
 # The host's own Python, as a Cortex host that runs the responder with the system's Python has it.
 SYSTEM_PYTHON = Path("/usr/bin/python3")
+# README's last step of the installation, on a host whose root's umask keeps other users out.
+READABLE = "chmod -R a+rX /opt/cortex/responders/PhishFeedback"
 # All a job inherits from Cortex's service (systemd's for a service of a user without a login: no locale, no
 # proxy), where the other tests' jobs inherit the tests' environment; Cortex adds REQUESTS_CA_BUNDLE.
 SERVICE_ENVIRONMENT = {
@@ -64,11 +66,12 @@ class CortexHost:
         return {str(path): path.lstat().st_mtime for path in self.responders.rglob("*")}
 
 
-@pytest.fixture(scope="session")
-def cortex_installation() -> Iterator[tuple[Path, Path]]:
+@pytest.fixture(scope="session", params=[0o022, 0o027], ids=["umask022", "umask027"])
+def cortex_installation(request) -> Iterator[tuple[Path, Path]]:
     """The responder installed by root with the host's Python as README says, in a folder of their own:
-    `(folder, responders)`. Needs root, to start jobs as another user; where the tests run as another user
-    already, every job does."""
+    `(folder, responders)`; under the usual umask, and under a hardened host's 027 (CIS benchmarks), then made
+    readable as README's last step says. Needs root, to start jobs as another user; where the tests run as another
+    user already, every job does."""
     if os.geteuid() != 0:
         pytest.skip("the tests run as a user other than root: their jobs already run without root's rights")
     if not SYSTEM_PYTHON.exists():
@@ -79,7 +82,7 @@ def cortex_installation() -> Iterator[tuple[Path, Path]]:
     folder = Path(tempfile.mkdtemp(prefix="cortex-host-"))
     try:
         folder.chmod(0o755)
-        yield folder, _installed_responder(folder / "responders")
+        yield folder, _installed_responder(folder / "responders", request.param)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -94,15 +97,27 @@ def cortex_host(cortex_installation) -> CortexHost:
     return CortexHost(responders, jobs)
 
 
-def _installed_responder(responders: Path) -> Path:
-    """PhishFeedback/ copied, then README's installation recipe run by root as written (but for its apt-get and cd),
-    with the host's python3 first on PATH: a virtual environment beside the script, and every module compiled."""
+def _installed_responder(responders: Path, umask: int) -> Path:
+    """PhishFeedback/ copied as `cp -r` copies it under `umask`, then README's installation recipe run by root as
+    written (but for its apt-get and cd), with the host's python3 first on PATH: a virtual environment beside the
+    script, and every module compiled. Where the umask keeps other users out, README's chmod follows."""
     shutil.copytree(
         REPO / "PhishFeedback", responders / "PhishFeedback", ignore=shutil.ignore_patterns(".venv*", "__pycache__")
     )
+    for path in responders.rglob("*"):  # the responders folder itself is Cortex's, which reads it
+        path.chmod(path.stat().st_mode & 0o777 & ~umask)
     steps = [
         line for line in recipes()["process-runner-install"].splitlines() if not line.startswith(("apt-get", "cd "))
     ]
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert READABLE in readme, f"README no longer says {READABLE}"
+    steps += [READABLE.replace("/opt/cortex/responders/", "")] if umask & 0o005 else []
     environment = {**os.environ, "PATH": os.pathsep.join((str(SYSTEM_PYTHON.parent), os.environ["PATH"]))}
-    subprocess.run(["bash", "-e", "-c", "\n".join(steps)], cwd=responders, env=environment, check=True)
+    subprocess.run(
+        ["bash", "-e", "-c", "\n".join(steps)],
+        cwd=responders,
+        env=environment,
+        check=True,
+        preexec_fn=lambda: os.umask(umask),
+    )
     return responders

@@ -1,6 +1,7 @@
 """The job as Cortex's process runner starts it on a host: as Cortex's own user, not root, from the responders folder
 root installed and that user may only read, with the host's Python, in a job folder of its own in a job directory
-that every user writes in (/tmp, Cortex's default)."""
+that every user writes in (/tmp, Cortex's default). Each on a host whose root installs under the usual umask, and on
+a hardened one (027), which README's last installation step makes readable."""
 
 from __future__ import annotations
 

@@ -31,6 +31,17 @@ ONCE_JOB_PYTHONS = [
     folder for folder in os.environ.get("PHISHFEEDBACK_JOB_PYTHONS_ONCE", "").split(os.pathsep) if folder
 ]
 _jobs = itertools.count(1)
+# All a job inherits from Cortex's service (systemd's, for a service of a user without a login: no locale, no proxy)
+# besides the Python that runs it and Cortex's REQUESTS_CA_BUNDLE: none of the tests' variables, which no job on a
+# Cortex host sees (this machine's SSL_CERT_FILE, a developer's proxy). A test gives what its host has in
+# `environment`.
+SERVICE_ENVIRONMENT = {
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME": "/nonexistent",
+    "USER": "cortex",
+    "LOGNAME": "cortex",
+    "SHELL": "/usr/sbin/nologin",
+}
 
 
 def cortex_config(values: dict, *, cacerts: str | None = None, manifest: Path = MANIFEST) -> dict:
@@ -161,7 +172,7 @@ def run_job(
     `python3` is looked up on PATH, as the script's #! line does; first there comes `python_dir`,
     else $PHISHFEEDBACK_JOB_PYTHON (tests/conftest.py's `job_python`: another Python than the tests'), else
     the tests' own Python. `stop_after` seconds, if given, end with Cortex's SIGTERM (or `stop_signal`: SIGINT is a
-    Ctrl-C). `environment` changes the host's environment the job inherits (None removes a variable).
+    Ctrl-C). `environment`: what the host adds to the environment of Cortex's service (None removes a variable).
     """
     folder = write_job(workdir, data, config, **job)
     process = start_job(folder, python_dir, environment)
@@ -210,19 +221,10 @@ def start_job(
 ) -> subprocess.Popen:
     """The script started by path on a job folder, as Cortex's process runner starts it (see run_job); `measured`:
     through the benchmark's small launcher, which prints the job's own peak RSS last (`peak_rss_kib`); `responders`:
-    the responders root the script is in; `user`: the user id it runs as, with no group but its own."""
+    the responders root the script is in; `user`: the user id it runs as, with no group but its own; `environment`:
+    what the host adds to the service's (None removes a variable)."""
     python = str(jobs_python(python_dir))
-    env = dict(os.environ, PATH=os.pathsep.join((python, os.environ.get("PATH", ""))))
-    for inherited in (
-        "REQUESTS_CA_BUNDLE",
-        "http_proxy",
-        "https_proxy",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "all_proxy",
-    ):
-        env.pop(inherited, None)
+    env = dict(SERVICE_ENVIRONMENT, PATH=os.pathsep.join((python, SERVICE_ENVIRONMENT["PATH"])))
     if (folder / "input" / "cacerts").exists():
         env["REQUESTS_CA_BUNDLE"] = str(folder / "input" / "cacerts")
     for name, value in (environment or {}).items():

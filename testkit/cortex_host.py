@@ -25,15 +25,6 @@ CORTEX_UID = 4321
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 # README's last step of the installation, on a host whose root's umask keeps other users out.
 READABLE = "chmod -R a+rX /opt/cortex/responders/PhishFeedback"
-# All a job inherits from Cortex's service (systemd's for a service of a user without a login: no locale, no
-# proxy), where the other tests' jobs inherit the tests' environment; Cortex adds REQUESTS_CA_BUNDLE.
-SERVICE_ENVIRONMENT = {
-    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    "HOME": "/nonexistent",
-    "USER": "cortex",
-    "LOGNAME": "cortex",
-    "SHELL": "/usr/sbin/nologin",
-}
 
 
 def cortex_job_folder(jobs: Path, data: object, config: object, **job) -> Path:
@@ -54,11 +45,10 @@ class CortexHost:
     jobs: Path  # job.directory: root's, and everyone's to write in with the sticky bit, as /tmp is
 
     def run(self, data: object, config: object, **job) -> JobResult:
-        """One job, in a folder Cortex's user made, started by path as that user in its service's environment: the
-        host's python3 runs the script, which hands itself over to the virtual environment beside it."""
+        """One job, in a folder Cortex's user made, started by path as that user: the host's python3 runs the script,
+        which hands itself over to the virtual environment beside it."""
         folder = cortex_job_folder(self.jobs, data, config, **job)
-        environment = {**dict.fromkeys(set(os.environ) - {"REQUESTS_CA_BUNDLE"}), **SERVICE_ENVIRONMENT}
-        process = start_job(folder, environment=environment, responders=self.responders, user=CORTEX_UID)
+        process = start_job(folder, SYSTEM_PYTHON.parent, responders=self.responders, user=CORTEX_UID)
         return finish_job(process, folder)
 
     def files(self) -> dict[str, float]:

@@ -114,10 +114,9 @@ def test_plain_relay_chosen_by_the_admin(cortex, certificates):
     assert relay.recipients() == ["alice@example.org"]
 
 
-def test_job_input_in_utf8_is_read_whatever_the_locale(cortex, smtp, monkeypatch):
-    monkeypatch.setenv("LC_ALL", "C")
-    monkeypatch.setenv("PYTHONUTF8", "0")
-    result = cortex(thehive4_case("Spam", title="Phishing report: Überweisung fällig"))
+def test_job_input_in_utf8_is_read_whatever_the_locale(cortex, smtp):
+    case = thehive4_case("Spam", title="Phishing report: Überweisung fällig")
+    result = cortex(case, environment={"LC_ALL": "C", "PYTHONUTF8": "0"})
 
     assert result.success, result.everything_printed()
     assert "Überweisung fällig" in only_message(smtp).message.get_body(("plain",)).get_content()

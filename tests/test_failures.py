@@ -314,12 +314,11 @@ def test_job_on_something_else_than_a_case(cortex, smtp):
     assert_cortex_error(cortex({"data": "evil.example"}, data_type="domain"), "thehive:case")
 
 
-def test_ca_in_the_system_store_is_trusted_without_cacerts(cortex, smtp, certificates, tmp_path, monkeypatch):
+def test_ca_in_the_system_store_is_trusted_without_cacerts(cortex, smtp, certificates, tmp_path):
     system_store = tmp_path / "system-ca.pem"
     system_store.write_text(certificates.ca_pem)
-    monkeypatch.setenv("SSL_CERT_FILE", str(system_store))
 
-    assert cortex(thehive4_case(), cacerts=None).success
+    assert cortex(thehive4_case(), cacerts=None, environment={"SSL_CERT_FILE": str(system_store)}).success
     assert smtp.recipients() == ["alice@example.org"]
 
 

@@ -289,14 +289,12 @@ def test_job_with_thehive_configured_loads_requests(smtp, job_config, tmp_path, 
     assert "requests" in modules_loaded_by(job, ("requests",))
 
 
-def test_thehive_certificate_from_the_system_store_is_trusted(
-    cortex, smtp, certificates, thehive_tls, tmp_path, monkeypatch
-):
+def test_thehive_certificate_from_the_system_store_is_trusted(cortex, smtp, certificates, thehive_tls, tmp_path):
     system_store = tmp_path / "system-ca.pem"
     system_store.write_text(certificates.ca_pem)
-    monkeypatch.setenv("SSL_CERT_FILE", str(system_store))
     url = thehive_tls.url_for("/").rstrip("/")
-    result = cortex(thehive5_case("Spam", ()), thehive_url=url, thehive_apikey=API_KEY, cacerts=None)
+    store = {"SSL_CERT_FILE": str(system_store)}
+    result = cortex(thehive5_case("Spam", ()), thehive_url=url, thehive_apikey=API_KEY, cacerts=None, environment=store)
 
     assert result.success, result.error
     assert smtp.recipients() == ["bob@example.org"]

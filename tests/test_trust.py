@@ -48,47 +48,42 @@ def hashed_dir(unhashed_dir, ca_file):
     return unhashed_dir
 
 
-def test_ca_in_a_hashed_directory_only_is_trusted(cortex, smtp, hashed_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("SSL_CERT_DIR", str(hashed_dir))
-    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-bundle.pem"))
+def test_ca_in_a_hashed_directory_only_is_trusted(cortex, smtp, hashed_dir, tmp_path):
+    store = {"SSL_CERT_DIR": str(hashed_dir), "SSL_CERT_FILE": str(tmp_path / "no-bundle.pem")}
 
-    result = cortex(thehive4_case(), cacerts=None)
+    result = cortex(thehive4_case(), cacerts=None, environment=store)
 
     assert result.success, result.error
     assert smtp.recipients() == ["alice@example.org"]
 
 
 @pytest.mark.parametrize("where", ["beside", "inside"])
-def test_ca_in_a_bundle_file_only_is_trusted(cortex, smtp, ca_file, unhashed_dir, monkeypatch, where):
+def test_ca_in_a_bundle_file_only_is_trusted(cortex, smtp, ca_file, unhashed_dir, where):
     """Inside: RHEL's ca-bundle.crt lies in /etc/pki/tls/certs, which has no hash links; only a hashed directory holds
     what its bundle holds."""
-    monkeypatch.setenv("SSL_CERT_DIR", str(unhashed_dir))
-    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file if where == "beside" else unhashed_dir / "internal-ca.pem"))
+    bundle = ca_file if where == "beside" else unhashed_dir / "internal-ca.pem"
+    store = {"SSL_CERT_DIR": str(unhashed_dir), "SSL_CERT_FILE": str(bundle)}
 
-    result = cortex(thehive4_case(), cacerts=None)
+    result = cortex(thehive4_case(), cacerts=None, environment=store)
 
     assert result.success, result.error
     assert smtp.recipients() == ["alice@example.org"]
 
 
-def test_ca_in_neither_a_hashed_directory_nor_a_bundle_is_refused(cortex, smtp, unhashed_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("SSL_CERT_DIR", str(unhashed_dir))
-    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-bundle.pem"))
+def test_ca_in_neither_a_hashed_directory_nor_a_bundle_is_refused(cortex, smtp, unhashed_dir, tmp_path):
+    store = {"SSL_CERT_DIR": str(unhashed_dir), "SSL_CERT_FILE": str(tmp_path / "no-bundle.pem")}
 
-    result = cortex(thehive4_case(), cacerts=None)
+    result = cortex(thehive4_case(), cacerts=None, environment=store)
 
     assert not result.success
     assert "The certificate of the SMTP server 127.0.0.1 could not be verified" in result.error
     assert smtp.delivered == []
 
 
-def test_token_endpoint_is_trusted_from_the_same_hashed_directory(
-    cortex, smtp, oauth, hashed_dir, tmp_path, monkeypatch
-):
-    monkeypatch.setenv("SSL_CERT_DIR", str(hashed_dir))
-    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-bundle.pem"))
+def test_token_endpoint_is_trusted_from_the_same_hashed_directory(cortex, smtp, oauth, hashed_dir, tmp_path):
+    store = {"SSL_CERT_DIR": str(hashed_dir), "SSL_CERT_FILE": str(tmp_path / "no-bundle.pem")}
 
-    result = cortex(thehive4_case(), **oauth, cacerts=None)
+    result = cortex(thehive4_case(), **oauth, cacerts=None, environment=store)
 
     assert result.success, result.error
     assert smtp.xoauth2_logins == [("soc@example.org", True)]
@@ -96,14 +91,13 @@ def test_token_endpoint_is_trusted_from_the_same_hashed_directory(
 
 @pytest.mark.parametrize("cacerts", [False, True], ids=["without_cacerts", "with_cacerts"])
 def test_ssl_cert_file_naming_an_empty_file_is_reported_as_that(
-    cortex, smtp, certificates, unhashed_dir, tmp_path, monkeypatch, cacerts
+    cortex, smtp, certificates, unhashed_dir, tmp_path, cacerts
 ):
     empty = tmp_path / "empty.pem"
     empty.write_text("")
-    monkeypatch.setenv("SSL_CERT_DIR", str(unhashed_dir))
-    monkeypatch.setenv("SSL_CERT_FILE", str(empty))
+    store = {"SSL_CERT_DIR": str(unhashed_dir), "SSL_CERT_FILE": str(empty)}
 
-    result = cortex(thehive4_case(), cacerts=certificates.ca_pem if cacerts else None)
+    result = cortex(thehive4_case(), cacerts=certificates.ca_pem if cacerts else None, environment=store)
 
     assert not result.success
     assert f"SSL_CERT_FILE names the CA bundle {empty}, which cannot be used" in result.error

@@ -11,11 +11,12 @@ from testkit.records import notified
 ALICE = "alice@example.org"
 
 
-def test_a_job_run_as_cortexs_own_user_sends_and_records(cortex_host, job_config, smtp):
-    result = cortex_host.run(thehive4_case("Spam", [ALICE]), job_config())
+def test_a_job_run_as_cortexs_own_user_sends_and_records_through_each_way_out(cortex_host, job_config, way_out):
+    """Graph and Gmail load requests, and Gmail signs with cryptography's compiled code, from root's environment."""
+    result = cortex_host.run(thehive4_case("Spam", [ALICE]), job_config(**way_out.items))
 
     assert result.success, result.everything_printed()
-    assert smtp.recipients() == [ALICE] and notified(result) == [ALICE]
+    assert [message["To"] for message in way_out.accepted()] == [ALICE] and notified(result) == [ALICE]
 
 
 def test_a_job_run_as_cortexs_own_user_leaves_the_responder_as_root_installed_it(cortex_host, job_config, smtp):

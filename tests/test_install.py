@@ -5,7 +5,6 @@ environment is missing or empty; the install itself, as Cortex's own user then r
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -14,9 +13,7 @@ from pathlib import Path
 import pytest
 
 from testkit.cases import thehive4_case
-from testkit.cortex import MANIFEST, read_output, write_job
-
-SCRIPT = json.loads(MANIFEST.read_text(encoding="utf-8"))["command"]
+from testkit.cortex import MANIFEST, finish_job, start_job, write_job
 
 
 @pytest.fixture
@@ -27,14 +24,10 @@ def responders(tmp_path) -> Path:
     return root
 
 
-def run_as_cortex(responders: Path, bare_python: Path, tmp_path: Path, config: dict):
+def run_as_cortex(responders: Path, bare_python: Path, tmp_path: Path, config: dict) -> dict | None:
     """The process runner: the script by path, from the responders folder, `python3` from the bare Python."""
     job = write_job(tmp_path, thehive4_case(), config)
-    environment = {"PATH": f"{bare_python}:/usr/bin:/bin", "REQUESTS_CA_BUNDLE": str(job / "input" / "cacerts")}
-    subprocess.run(
-        [str(responders / SCRIPT), str(job)], cwd=responders, env=environment, stdin=subprocess.DEVNULL, timeout=60
-    )
-    return read_output(job)[0]
+    return finish_job(start_job(job, bare_python, responders=responders), job).output
 
 
 def test_without_the_virtual_environment_the_error_gives_the_steps(responders, bare_python, tmp_path, job_config, smtp):

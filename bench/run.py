@@ -26,9 +26,11 @@ from pytest_httpserver import HTTPServer
 
 from bench.scrub import lines as scrub_lines
 from testkit.cases import thehive4_case
+from testkit.certificates import Certificates
 from testkit.cortex import REPO, cortex_config, modules_loaded_by, write_job
 from testkit.graph_api import GraphApi
-from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp
+from testkit.smtp_faults import PASSWORD, USER
+from testkit.smtp_server import LoopbackSmtp
 from testkit.token_endpoint import CLIENT_ID, CLIENT_SECRET, MAILBOX, SCOPE, TOKEN, TOKEN_PATH, token_answer
 
 FLOOR = Path(__file__).with_name("floor.py")

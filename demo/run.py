@@ -13,8 +13,10 @@ import tempfile
 from pathlib import Path
 
 from testkit.cases import thehive4_case
+from testkit.certificates import Certificates
 from testkit.cortex import cortex_config, run_job
-from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp
+from testkit.smtp_faults import PASSWORD, USER
+from testkit.smtp_server import LoopbackSmtp
 
 
 def main(arguments: list[str]) -> int:

@@ -11,8 +11,10 @@ import tempfile
 from pathlib import Path
 
 from testkit.cases import thehive4_case
+from testkit.certificates import Certificates
 from testkit.cortex import ACKNOWLEDGE_MANIFEST, MANIFEST, REPO, cortex_config, run_job
-from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp
+from testkit.smtp_faults import PASSWORD, USER
+from testkit.smtp_server import LoopbackSmtp
 
 CHROMIUM = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars"]
 QUIET = ["--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic"]

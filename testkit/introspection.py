@@ -13,7 +13,7 @@ import time
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
-from testkit.smtp_server import Certificates
+from testkit.certificates import Certificates
 
 PATH = "/oauth2/introspect"
 

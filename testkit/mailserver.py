@@ -19,8 +19,11 @@ import threading
 import time
 from pathlib import Path
 
+from testkit.certificates import Certificates
 from testkit.cortex import REPO
-from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp, free_port
+from testkit.ports import free_port
+from testkit.smtp_faults import PASSWORD, USER
+from testkit.smtp_server import LoopbackSmtp
 
 FOLDER = Path(".mailserver")
 

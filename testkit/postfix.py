@@ -18,8 +18,8 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
-from testkit.ports import is_free
-from testkit.smtp_server import Certificates, free_port
+from testkit.certificates import Certificates
+from testkit.ports import free_port, is_free
 
 DOMAIN = "example.org"
 # The uid and gid the virtual delivery agent writes the Maildirs as (Debian's nobody and nogroup).

@@ -16,6 +16,7 @@ import pytest
 # Its assertions (LoopbackSmtp.assert_each_got_exactly_one) explain a failure as a test's own do.
 pytest.register_assert_rewrite("testkit.smtp_server")
 
+from testkit.certificates import Certificates  # noqa: E402
 from testkit.cortex import (  # noqa: E402 (after the rewrite is registered)
     MANIFEST,
     ONCE_JOB_PYTHONS,
@@ -29,7 +30,8 @@ from testkit.cortex import (  # noqa: E402 (after the rewrite is registered)
 )
 from testkit.mailserver import MailserverProcess  # noqa: E402
 from testkit.slow_scrub import forget_secrets  # noqa: E402
-from testkit.smtp_server import PASSWORD, USER, Certificates, LoopbackSmtp  # noqa: E402
+from testkit.smtp_faults import PASSWORD, USER  # noqa: E402
+from testkit.smtp_server import LoopbackSmtp  # noqa: E402
 from testkit.spamd import Spamd  # noqa: E402
 from testkit.thehive_api import API_KEY  # noqa: E402
 

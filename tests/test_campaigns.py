@@ -11,8 +11,14 @@ import pytest
 from feedback.unreached import DeliveryError
 from testkit.cases import thehive4_case, thehive5_alert, thehive5_case
 from testkit.cortex import ACKNOWLEDGE_MANIFEST, apply_operations
+
+# How the job words a reporter outside the allowed domains, listed or left empty.
+from testkit.delivered import text_and_html
+
+# How the job words a reporter outside the allowed domains, listed or left empty.
+from testkit.raw_tcp import RawTcpServer
 from testkit.records import notified, told, untimed
-from testkit.smtp_server import LoopbackSmtp, RawTcpServer, text_and_html
+from testkit.smtp_server import LoopbackSmtp
 
 # How the job words a reporter outside the allowed domains, listed or left empty.
 OUTSIDE = "its domain is not in allowed_recipient_domains"

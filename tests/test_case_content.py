@@ -13,7 +13,7 @@ import pytest
 from test_hostile import OUR_HEADERS
 
 from testkit.cases import thehive4_case, thehive5_case, thehive_alert
-from testkit.smtp_server import text_and_html
+from testkit.delivered import text_and_html
 
 ALICE = "alice@example.org"
 SMUGGLED = "\r\nReply-To: evil@evil.example\r\nBcc: eve@evil.example\r\n\r\n<h1>owned</h1>"

@@ -37,7 +37,7 @@ from testkit.cortex import (
     write_job,
 )
 from testkit.full_disk import fill
-from testkit.smtp_server import Faults
+from testkit.smtp_faults import Faults
 from testkit.thehive40_tags import stored
 
 ALICE, BOB, CAROL = "alice@example.org", "bob@example.org", "carol@example.org"

@@ -34,7 +34,7 @@ from testkit.container import (
 from testkit.cortex import REPO
 from testkit.cortex_host import CORTEX_UID, cortex_job_folder
 from testkit.records import told, untimed
-from testkit.smtp_server import PASSWORD, USER
+from testkit.smtp_faults import PASSWORD, USER
 from testkit.thehive_actions import V1, Actions, action, now_ms
 
 # podman's storage is the machine's: each test session builds and removes an image of its own name.

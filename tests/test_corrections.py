@@ -20,8 +20,8 @@ from feedback.plan import CLOCKS_APART, Audience, decide
 from feedback.templates import verdict_words
 from testkit.cases import thehive4_case, thehive40_case
 from testkit.cortex import ACKNOWLEDGE_MANIFEST, apply_operations
+from testkit.delivered import text_and_html
 from testkit.records import told, untimed
-from testkit.smtp_server import text_and_html
 from testkit.spamd import received_from_outside
 from testkit.thehive40_tags import stored
 

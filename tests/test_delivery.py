@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from testkit.cases import thehive4_case, thehive5_case
-from testkit.smtp_server import PASSWORD, USER, LoopbackSmtp
+from testkit.smtp_faults import PASSWORD, USER
+from testkit.smtp_server import LoopbackSmtp
 
 
 def only_message(smtp):

@@ -16,7 +16,8 @@ from feedback.settings import read_settings
 from feedback.smtp.transport import SmtpTransport
 from testkit.cases import thehive4_case
 from testkit.cortex import cortex_config
-from testkit.smtp_server import PASSWORD, USER, free_port
+from testkit.ports import free_port
+from testkit.smtp_faults import PASSWORD, USER
 from testkit.token_endpoint import MAILBOX
 
 REPORTERS = ["alice@example.org", "bob@example.org", "carol@example.org"]

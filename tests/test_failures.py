@@ -9,7 +9,10 @@ import pytest
 from feedback.shown_text import BIDI_CONTROLS
 from testkit.cases import thehive4_case, thehive5_case
 from testkit.cortex import run_job
-from testkit.smtp_server import PASSWORD, USER, LoopbackSmtp, RawTcpServer, free_port
+from testkit.ports import free_port
+from testkit.raw_tcp import RawTcpServer
+from testkit.smtp_faults import PASSWORD, USER
+from testkit.smtp_server import LoopbackSmtp
 
 
 def assert_cortex_error(result, *phrases: str) -> None:

@@ -39,10 +39,10 @@ from testkit.graph_api import (
 )
 from testkit.http_faults import AS_USUAL, page, stalled
 from testkit.https_server import Reply
+from testkit.ports import free_port
 from testkit.proxy import ConnectProxy
 from testkit.records import failed, notified, told, untimed
 from testkit.secret_forms import leaked
-from testkit.smtp_server import free_port
 from testkit.token_endpoint import CLIENT_SECRET, MAILBOX, TOKEN, issue_short_lived_tokens
 
 CAMPAIGN = ["alice@example.org", "bob@example.org", "carol@example.org"]

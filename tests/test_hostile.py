@@ -44,8 +44,9 @@ from testkit.cortex import (
 )
 from testkit.full_disk import fill
 from testkit.interim_reports import interim_report
+from testkit.raw_tcp import RawTcpServer
 from testkit.records import failed, notified
-from testkit.smtp_server import PASSWORD, Faults, RawTcpServer
+from testkit.smtp_faults import PASSWORD, Faults
 
 NOTHING_SENT = "Nothing was sent or tagged"
 

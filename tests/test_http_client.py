@@ -35,12 +35,12 @@ from feedback.thehive.settings import TheHiveSettings
 from feedback.tokens import OAuthError, endpoint_shown
 from feedback.trust import trust_context
 from feedback.way_out import Permanent, Trouble
+from testkit.certificates import Certificates
 from testkit.google_oauth import MAILBOX as GMAIL_MAILBOX
 from testkit.graph_api import entra_for
 from testkit.https_server import HttpsServer, Reply
 from testkit.ports import free_port
 from testkit.proxy import ConnectProxy
-from testkit.smtp_server import Certificates
 from testkit.token_endpoint import CLIENT_ID, CLIENT_SECRET, TOKEN_PATH
 from testkit.trickler import Trickler
 

@@ -9,7 +9,7 @@ import pytest
 
 from testkit.cases import thehive4_case
 from testkit.cortex import ACKNOWLEDGE_MANIFEST, MANIFEST
-from testkit.smtp_server import text_and_html
+from testkit.delivered import text_and_html
 
 LANGUAGES = ("en", "fr", "nl", "de", "es")
 # Each message, and the flavour that sends it.

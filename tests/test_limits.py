@@ -16,7 +16,7 @@ from feedback.unreached import DeliveryError
 from testkit.cases import thehive4_case
 from testkit.cortex import apply_operations
 from testkit.records import failed, notified
-from testkit.smtp_server import CLOSING_REPLY, QUOTA_REPLY, THROTTLE_REPLY, Faults
+from testkit.smtp_faults import CLOSING_REPLY, QUOTA_REPLY, THROTTLE_REPLY, Faults
 
 CAMPAIGN = [f"reporter{n}@example.org" for n in range(6)]
 USERS = [f"user{n}@example.org" for n in range(12)]

@@ -7,7 +7,7 @@ Dovecot's auth penalty): a job tries one mechanism, and a refusal is never retri
 from __future__ import annotations
 
 from testkit.cases import thehive4_case
-from testkit.smtp_server import USER
+from testkit.smtp_faults import USER
 from testkit.token_endpoint import LONG_TOKEN, MAILBOX, issue_token
 
 LONG_PASSWORD = "Corr3ct-" + "horse-battery-staple-" * 30

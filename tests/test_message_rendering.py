@@ -14,8 +14,8 @@ import pytest
 
 from testkit.cases import thehive4_case
 from testkit.cortex import ACKNOWLEDGE_MANIFEST
+from testkit.delivered import text_and_html
 from testkit.images import JPEG, PNG, as_item
-from testkit.smtp_server import text_and_html
 
 ALICE, BOB, CAROL = "alice@example.org", "bob@example.org", "carol@example.org"
 GREETING = {"en": "Hello,", "fr": "Bonjour,", "nl": "Hallo,", "de": "Guten Tag,", "es": "Hola:"}

@@ -8,8 +8,8 @@ import pytest
 
 from testkit.cases import another_case, thehive4_case, thehive5_alert, thehive_alert
 from testkit.cortex import ACKNOWLEDGE_MANIFEST
+from testkit.delivered import text_and_html
 from testkit.images import JPEG, PNG, as_item, padded, tables_first
-from testkit.smtp_server import text_and_html
 
 VERDICTS = ("Phishing", "Spam", "Legit email", "Simulation")
 HOSTILE_TITLE = (

@@ -18,10 +18,12 @@ from feedback.settings import read_settings
 from feedback.trust import trust_context
 from testkit.cases import thehive4_case
 from testkit.cortex import MANIFEST, cortex_config
+from testkit.ports import free_port
 from testkit.proxy import ConnectProxy
 from testkit.records import notified
 from testkit.secret_forms import leaked
-from testkit.smtp_server import PASSWORD, LoopbackSmtp, free_port
+from testkit.smtp_faults import PASSWORD
+from testkit.smtp_server import LoopbackSmtp
 from testkit.token_endpoint import (
     CLIENT_ID,
     CLIENT_SECRET,

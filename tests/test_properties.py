@@ -26,10 +26,12 @@ from hypothesis import strategies as st
 
 from feedback.addresses import AddressError, parse_address
 from testkit.cases import thehive4_case
+from testkit.certificates import Certificates
 from testkit.cortex import MANIFEST, REPO, cortex_config, read_output, write_job
 from testkit.secret_forms import leaked, reflecting_thehive
 from testkit.slow_scrub import forget_secrets
-from testkit.smtp_server import PASSWORD, USER, Certificates, Faults, LoopbackSmtp
+from testkit.smtp_faults import PASSWORD, USER, Faults
+from testkit.smtp_server import LoopbackSmtp
 
 EXAMPLES = int(os.environ.get("PHISHFEEDBACK_EXAMPLES", "150"))
 SCRIPT = REPO / "PhishFeedback" / "phish_feedback.py"

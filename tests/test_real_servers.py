@@ -22,7 +22,7 @@ from testkit.dovecot import Dovecot
 from testkit.introspection import Introspection
 from testkit.postfix import Postfix, missing
 from testkit.records import told, untimed
-from testkit.smtp_server import PASSWORD, USER
+from testkit.smtp_faults import PASSWORD, USER
 from testkit.token_endpoint import LONG_TOKEN, MAILBOX, TOKEN, issue_token, oauth_items
 
 # The Pythons the jobs run with: the tests' own, and each other one.

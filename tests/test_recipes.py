@@ -121,7 +121,7 @@ def test_one_job_by_hand_previews_through_the_local_mail_server(mailserver, tmp_
 
 
 def test_one_job_by_hand_prints_the_output_of_a_failed_job_too(tmp_path, certificates):
-    from testkit.smtp_server import free_port
+    from testkit.ports import free_port
 
     (tmp_path / ".mailserver").mkdir()
     (tmp_path / ".mailserver" / "ca.pem").write_text(certificates.ca_pem)

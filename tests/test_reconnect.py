@@ -5,7 +5,7 @@ from __future__ import annotations
 from testkit.cases import thehive4_case
 from testkit.cortex import apply_operations
 from testkit.records import notified
-from testkit.smtp_server import CLOSING_REPLY
+from testkit.smtp_faults import CLOSING_REPLY
 
 CAMPAIGN = [f"reporter{n:02}@example.org" for n in range(50)]
 

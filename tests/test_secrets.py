@@ -22,7 +22,7 @@ from testkit.proxy import ConnectProxy
 from testkit.records import told, untimed
 from testkit.secret_forms import leaked, reflecting_thehive, spaced
 from testkit.slow_scrub import forget_secrets
-from testkit.smtp_server import PASSWORD, USER
+from testkit.smtp_faults import PASSWORD, USER
 from testkit.thehive_api import API_KEY, v1_observable
 from testkit.token_endpoint import MAILBOX, TOKEN, TOKEN_PATH
 

@@ -18,7 +18,9 @@ from feedback.smtp.transport import SmtpTransport
 from feedback.way_out import Permanent
 from testkit.cases import thehive4_case
 from testkit.cortex import cortex_config
-from testkit.smtp_server import USER, LoopbackSmtp, RawTcpServer
+from testkit.raw_tcp import RawTcpServer
+from testkit.smtp_faults import USER
+from testkit.smtp_server import LoopbackSmtp
 from testkit.trickler import Trickler
 
 NON_ASCII_PASSWORD = "Grüße-Пароль-密码 ok"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from testkit.cases import thehive4_case
 from testkit.cortex import apply_operations
+from testkit.delivered import text_and_html
 from testkit.records import told, untimed
-from testkit.smtp_server import text_and_html
 
 
 def parts(delivered):

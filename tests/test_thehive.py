@@ -13,8 +13,8 @@ from werkzeug import Response
 
 from testkit.cases import thehive4_case, thehive5_case, thehive_alert
 from testkit.cortex import JobResult, after_job, apply_operations, modules_loaded_by, run_job, write_job
+from testkit.ports import free_port
 from testkit.proxy import ConnectProxy
-from testkit.smtp_server import free_port
 from testkit.thehive_api import API_KEY, legacy_observable, v1_alert, v1_observable
 
 V1 = "/api/v1/query"

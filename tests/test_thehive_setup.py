@@ -18,8 +18,8 @@ from pytest_httpserver import HTTPServer
 
 from feedback.case import VERDICTS
 from feedback.redaction import MASK
+from testkit.ports import free_port
 from testkit.proxy import ConnectProxy
-from testkit.smtp_server import free_port
 from testkit.thehive_api import API_KEY
 from testkit.thehive_fields import CustomFieldApi
 from testkit.trickler import Trickler

@@ -14,7 +14,7 @@ from werkzeug import Response
 
 from testkit.cases import thehive5_alert, thehive5_case
 from testkit.http_faults import stalled
-from testkit.smtp_server import PASSWORD
+from testkit.smtp_faults import PASSWORD
 from testkit.thehive_api import v1_alert, v1_observable
 
 ALICE, BOB, CAROL = "alice@example.org", "bob@example.org", "carol@example.org"

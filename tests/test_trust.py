@@ -16,7 +16,8 @@ from pytest_httpserver import HTTPServer
 
 from feedback.trust import trust_context
 from testkit.cases import thehive4_case, thehive5_case
-from testkit.smtp_server import IntermediateCertificates, LoopbackSmtp
+from testkit.certificates import IntermediateCertificates
+from testkit.smtp_server import LoopbackSmtp
 from testkit.thehive_api import API_KEY, v1_observable
 
 pytestmark = pytest.mark.skipif(not shutil.which("openssl"), reason="needs the openssl command to hash a CA")

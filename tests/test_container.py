@@ -20,19 +20,12 @@ import pytest
 
 from feedback.tags import notified_tags
 from testkit.cases import thehive4_case, thehive5_case
-from testkit.container import (
-    WHEEL_PLATFORM,
-    build_base_image,
-    build_test_image,
-    container_options,
-    download_own_wheels,
-    download_wheels,
-    missing_tools,
-    podman,
-    run_container_job,
-)
+from testkit.container import run_container_job
+from testkit.container_engine import container_options, missing_tools, podman
 from testkit.cortex import REPO
 from testkit.cortex_host import CORTEX_UID, cortex_job_folder
+from testkit.image_build import build_base_image, build_test_image
+from testkit.image_lock import WHEEL_PLATFORM, download_own_wheels, download_wheels
 from testkit.records import told, untimed
 from testkit.smtp_faults import PASSWORD, USER
 from testkit.thehive_actions import V1, Actions, action, now_ms

@@ -191,7 +191,7 @@ def test_the_manifest_links_to_the_project_home_readme_names():
 
 
 def test_dev_image_names_the_catalog_after_the_image_the_engine_made():
-    from testkit.container import local_name
+    from testkit.image_build import local_name
 
     assert local_name(["podman"], "phish_feedback:1.0") == "localhost/phish_feedback:1.0"
     assert local_name(["podman"], "registry.example.org/soc/phish_feedback:1.0").startswith("registry.")
@@ -199,7 +199,7 @@ def test_dev_image_names_the_catalog_after_the_image_the_engine_made():
 
 
 def test_the_image_lock_pins_every_requirement_cortex_installs():
-    from testkit.container import LOCK
+    from testkit.image_lock import LOCK
 
     pinned = {line.split("==")[0] for line in LOCK.read_text(encoding="utf-8").splitlines() if "==" in line}
     lines = (MANIFEST.parent / "requirements.txt").read_text(encoding="utf-8").splitlines()

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from testkit.container import BASE_PYTHON, WHEEL_PLATFORM
 from testkit.cortex import REPO
+from testkit.image_lock import BASE_PYTHON, WHEEL_PLATFORM
 from testkit.recipes import DOCUMENTS, recipes
 from testkit.records import told, untimed
 

@@ -129,13 +129,6 @@ def server_errors_retried(methods: frozenset[str] | None) -> Retry:
     )
 
 
-def available() -> bool:
-    """Whether the client's library is installed for this Python (a host's system Python may lack it)."""
-    from importlib.util import find_spec
-
-    return find_spec("requests") is not None
-
-
 def requested(
     session: ClientSession, method: str, url: str, limit: int, timeout: float, **request
 ) -> tuple[int, dict, bytes]:

@@ -1,4 +1,5 @@
-"""The root of the failures the job words for the analyst, and how their sentences name many reporters.
+"""The root of the failures the job words for the analyst, how their sentences name many reporters, and what they
+say of a requirement this Python lacks.
 
 Each is raised where its cause is known, with the sentence that says what to fix; the Responder
 turns any of them into a Cortex error in one place (feedback/responder.py), so that a new kind of
@@ -7,6 +8,7 @@ failure only has to derive from this class to be reported, never to be listed.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 
 # What a sentence for the analyst names of a long list (reporters refused, or not reached); the others are counted.
@@ -28,6 +30,16 @@ def named(
             together.setdefault(why(item), []).append(word(item))
         said = "; ".join(f"{', '.join(words)} ({reason})" for reason, words in together.items())
     return said + (f"; and {more} more{where}" if more > 0 else "")
+
+
+def not_installed(package: str) -> str:
+    """What to do when this Python lacks one of the responder's requirements: install them all, as README does."""
+    return (
+        f"{package} is not installed for {sys.executable}. Install the responder's requirements into a virtual"
+        " environment beside it, from Cortex's responders folder: python3 -m venv PhishFeedback/.venv &&"
+        " PhishFeedback/.venv/bin/pip install -r PhishFeedback/requirements.txt (or, where the system Python"
+        f" allows it: {sys.executable} -m pip install -r PhishFeedback/requirements.txt)."
+    )
 
 
 class PhishFeedbackError(Exception):

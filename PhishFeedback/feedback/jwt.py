@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
 
+from feedback.errors import not_installed
 from feedback.items import WHERE, ConfigError
 from feedback.older_cryptography import private_key
 from feedback.redaction import remember
@@ -99,7 +99,5 @@ def _need_cryptography(item: str) -> None:
         import cryptography  # noqa: F401
     except ImportError:
         raise ConfigError(
-            f"The key in {item} signs with the Python package cryptography, which is not installed for"
-            f" {sys.executable}. Install the responder's requirements again:"
-            " pip install -r PhishFeedback/requirements.txt."
+            f"The key in {item} signs with the Python package cryptography: {not_installed('cryptography')}"
         ) from None

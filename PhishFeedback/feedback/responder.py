@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 Responder = startup.responder_base(sys.argv[0])
 
 from feedback.concurrent_jobs import end_turns
-from feedback.errors import PhishFeedbackError
+from feedback.errors import PhishFeedbackError, not_installed
 from feedback.job_folder import (
     REPORTED,
     echoed_data,
@@ -131,6 +131,9 @@ def _report_unexpected(error: Exception) -> None:
     place = f"{os.path.basename(where.filename)}:{where.lineno}"
     said = f"Phish_Feedback stopped on an unexpected {type(error).__name__} at {place}"
     bug = "This is a bug: the Troubleshooting section of the PhishFeedback README says how to report it."
+    package = (getattr(error, "name", None) or "").partition(".")[0]
+    if isinstance(error, ModuleNotFoundError) and package not in ("", "feedback"):  # a requirement, not the code
+        said, bug = f"Phish_Feedback stopped at {place}", not_installed(package)
     kept = report_so_far()
     if kept is not None and kept.get("success") is True and isinstance(kept.get("full"), dict):  # messages went
         kept["full"]["message"] = (

@@ -1,9 +1,9 @@
 """What the script does before the responder can run: from the first moment, every way it ends leaves a report.
 
 Standard library only, loaded before anything heavy: Cortex's SIGTERM (and SIGINT) is handled and output is
-scrubbed of secrets at once, and a Python without cortexutils either hands the job to the
-responder's own virtual environment (where the system Python refuses pip, PEP 668: Debian 12+,
-Ubuntu 24.04) or says what to install.
+scrubbed of secrets at once, and the job goes to the responder's own virtual environment where README made one
+(where the system Python refuses pip, PEP 668: Debian 12+, Ubuntu 24.04); a Python that lacks a requirement
+otherwise says what to install.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 import sys
 
 from feedback import stopping
+from feedback.errors import not_installed
 from feedback.job_folder import REPORTED, write_failure, write_output
 from feedback.redaction import ScrubbedStream
 
@@ -51,32 +52,28 @@ def _in_utf8_mode() -> None:
 
 
 def responder_base(script: str) -> type:
-    """cortexutils' Responder; without it the job goes to `<script's folder>/.venv`, or ends with what to do.
+    """cortexutils' Responder, in `<script's folder>/.venv` where there is one, or the job ends with what to do.
 
     `script` is the file Cortex started (sys.argv[0]): it is started again with the environment's Python.
     """
+    run_in_own_environment(script)
     try:
         from cortexutils.responder import Responder
     except ImportError:
         pass
     else:
         return Responder
-    run_in_own_environment(script)
-    write_failure(
-        f"Phish_Feedback cannot start: cortexutils is not installed for {sys.executable}. Install the"
-        " responder's requirements into a virtual environment beside it, from Cortex's responders folder:"
-        " python3 -m venv PhishFeedback/.venv && PhishFeedback/.venv/bin/pip install -r PhishFeedback/requirements.txt"
-        f" (or, where the system Python allows it: {sys.executable} -m pip install -r PhishFeedback/requirements.txt)."
-    )
+    write_failure(f"Phish_Feedback cannot start: {not_installed('cortexutils')}")
     sys.exit(REPORTED)
 
 
 def run_in_own_environment(script: str) -> None:
     """Starts `script` again, with its arguments, under `<script's folder>/.venv/bin/python3`; returns if it cannot.
 
-    For a script whose Python lacks a requirement: where the system Python refuses pip (PEP 668), README
-    installs them into that environment. A Python started from it is not sent there again, so a
-    requirement missing there too ends in the caller's own words, not in a loop.
+    README installs the requirements there, and whichever Python started the script may hold other packages: a
+    host's system Python with cortexutils alone (it requires nothing), or versions the requirements refuse. A Python
+    started from that environment is not sent there again, so a requirement missing there too ends in the caller's
+    own words, not in a loop.
     """
     venv = os.path.join(os.path.dirname(os.path.abspath(script)), ".venv")
     venv_python = os.path.join(venv, "bin", "python3")

@@ -8,12 +8,11 @@ has one time limit, kept by the session's clock (feedback/alarm.py).
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 
 from feedback.alarm import Clock, timeout_within
-from feedback.errors import CommandError
+from feedback.errors import CommandError, not_installed
 from feedback.http_failures import HttpFailure, Malformed, Refused, TimedOut, Untrusted
 from feedback.items import ConfigError
 from feedback.redaction import scrub, shortened
@@ -66,11 +65,7 @@ class AdminApi:
         try:
             self.session = thehive_session(settings, context, retried=self.reading, clock=self.clock)
         except ImportError:  # said before any call
-            raise CommandError(
-                f"requests is not installed for {sys.executable}. Install the responder's requirements into a"
-                " virtual environment beside the script, which it then runs in: python3 -m venv PhishFeedback/.venv"
-                " && PhishFeedback/.venv/bin/pip install -r PhishFeedback/requirements.txt."
-            ) from None
+            raise CommandError(not_installed("requests")) from None
 
     def __enter__(self) -> AdminApi:
         self.clock.__enter__()

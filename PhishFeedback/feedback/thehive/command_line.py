@@ -14,7 +14,6 @@ import sys
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from feedback.api_session import available
 from feedback.errors import CommandError
 from feedback.items import UNSENDABLE, cleartext_refusal, header_safe, is_url
 from feedback.reach import Reach
@@ -32,12 +31,11 @@ LONGEST_LIMIT = 24 * 3600.0
 def started(script: str, arguments: Callable[[], argparse.Namespace]) -> tuple[argparse.Namespace, str]:
     """The command's options and key, once it runs where requests is and nothing it prints can show a secret.
 
-    Where the system Python lacks requests (README installed it into PhishFeedback/.venv), the command
-    starts again there. The key is remembered before the options are read: one typed on the command
+    Where README made PhishFeedback/.venv, the command starts again there, whatever the Python that started it
+    holds. The key is remembered before the options are read: one typed on the command
     line by mistake comes back in argparse's complaint.
     """
-    if not available():
-        run_in_own_environment(script)
+    run_in_own_environment(script)
     if hasattr(sys.stdout, "reconfigure"):  # a terminal or a pipe that is not UTF-8 (a Latin-1 locale): escapes
         sys.stdout.reconfigure(errors="backslashreplace")
     # A stream the shell closed (`>&-`) is None: what goes there is dropped, as Python's print drops it.

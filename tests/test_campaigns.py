@@ -598,9 +598,21 @@ def test_a_part_before_the_at_of_exactly_64_characters_is_mailed(cortex, smtp):
     assert smtp.recipients() == [longest]
 
 
-def test_a_partly_failed_job_tells_the_analyst_to_run_again_for_the_rest(cortex, smtp):
-    smtp.faults.refuse["bob@example.org"] = "550 5.1.1 <bob@example.org>: mailbox unavailable"
-    result = cortex(thehive4_case("Spam", CAMPAIGN))
+def test_a_partly_failed_job_tells_the_analyst_to_run_again_later_for_a_reporter_the_server_put_off(cortex, smtp):
+    smtp.faults.defer_rcpt["bob@example.org"] = 1
+    result = cortex(thehive4_case("Spam", CAMPAIGN), smtp_retries=0)
 
     assert result.success, result.error
     assert result.output["full"]["message"].endswith(" Run the responder again later: it retries only those.")
+
+
+def test_a_partly_failed_job_asks_the_analyst_to_check_an_address_the_server_refused_before_running_again(cortex, smtp):
+    smtp.faults.refuse["bob@example.org"] = "550 5.1.1 <bob@example.org>: User unknown in virtual mailbox table"
+    smtp.faults.defer_rcpt["carol@example.org"] = 1
+    result = cortex(thehive4_case("Spam", CAMPAIGN), smtp_retries=0)
+
+    assert result.success, result.error
+    assert result.output["full"]["message"].endswith(
+        " Check the addresses the mail service refused (a typo in a tag, a mailbox that is gone), then run the"
+        " responder again: it retries only those."
+    )

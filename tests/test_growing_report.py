@@ -135,7 +135,7 @@ def test_every_report_a_kill_can_leave_in_a_campaign_is_whole_and_records_everyo
             if accepted:
                 interim.accepted(Outgoing(address, f"<{address}>", None), datetime.now(timezone.utc))
             else:
-                interim.unsure(Failure(address, "no answer", True))
+                interim.unsure(Failure(address, "no answer", True, False))
             for state in writes.states[before:]:
                 assert state is not None
                 if recorded:
@@ -354,7 +354,7 @@ def stopped_by_a_full_disk(
     on a disk with no room to grow in, then `last` accepted as the disk is full even for the report written whole."""
     monkeypatch.setattr(growing_report, "has_room", lambda size: False)
     for address in unsure:
-        interim.unsure(Failure(address, "no answer", True))
+        interim.unsure(Failure(address, "no answer", True, False))
     for address in before:
         interim.accepted(Outgoing(address, f"<{address}>", None), datetime.now(timezone.utc))
     monkeypatch.setattr(growing_report, "write_output_text", no_space)

@@ -300,7 +300,7 @@ def test_the_report_a_kill_leaves_once_the_only_message_went_unanswered_says_non
     """Alice's message went whole with no answer, and the job is killed before its final report: the report records
     her as feedback_unsure, and must not say that anyone mailed is recorded."""
     interim = interim_report(job_config, tmp_path, monkeypatch)
-    interim.unsure(Failure("alice@example.org", "no answer", True))
+    interim.unsure(Failure("alice@example.org", "no answer", True, False))
 
     output, _ = read_output(tmp_path)
     assert output["success"] is True
@@ -320,7 +320,7 @@ def test_a_bug_once_a_message_was_accepted_keeps_its_record_and_says_it_is_a_bug
 
     def respond(cortex_job):
         interim.accepted(Outgoing("alice@example.org", "<1@example.org>", None), datetime.now(timezone.utc))
-        interim.unsure(Failure("bob@example.org", "no answer", True))
+        interim.unsure(Failure("bob@example.org", "no answer", True, False))
         raise RuntimeError("a bug in the final report")
 
     run_as_cortex_job(respond)

@@ -178,7 +178,7 @@ class _Account:
             raise _ChannelOver(answer.reason, answer.after)
         elif answer.kind == way_out.UNSURE:
             self.pending.pop(0)
-            self.unsure.append(failure := Failure(item.recipient, answer.reason, True))
+            self.unsure.append(failure := Failure(item.recipient, answer.reason, True, False))
             self.told_unsure(failure)
             raise _ChannelOver(f"{self.transport.name} gave no answer to the message before", None)
         else:
@@ -188,8 +188,8 @@ class _Account:
         """A refusal that concerns this reporter alone: final, or tried again over the next channel."""
         self.pending.pop(0)
         self.turned_away = True
-        failure = Failure(item.recipient, answer.reason, False)
-        if answer.kind == way_out.REFUSED:
+        failure = Failure(item.recipient, answer.reason, False, answer.kind == way_out.REFUSED)
+        if failure.refused:
             self.failed.append(failure)
             return
         self.tries[item.recipient] = tries = self.tries.get(item.recipient, 0) + 1
@@ -208,7 +208,7 @@ class _Account:
             time.sleep(slot - now)
 
     def _waiting(self, reason: str, whole: bool = False) -> None:
-        self.trouble.update((item.recipient, Failure(item.recipient, reason, whole)) for item in self.pending)
+        self.trouble.update((item.recipient, Failure(item.recipient, reason, whole, False)) for item in self.pending)
 
     def _give_up_waiting(self) -> None:
         """No retry left: the channels in a row that failed, or a reporter's own deferrals, make the count."""
@@ -222,5 +222,5 @@ class _Account:
         (a STOP, `Permanent`, the time budget, Cortex's stop) says what to do itself."""
         done = {item.recipient for item in self.sent} | {failure.address for failure in [*self.failed, *self.unsure]}
         left = [item.recipient for item in self.composer.outgoing if item.recipient not in done]
-        self.failed += [Failure(recipient, sentences, True) for recipient in left]
+        self.failed += [Failure(recipient, sentences, True, False) for recipient in left]
         self.pending, self.later = [], []

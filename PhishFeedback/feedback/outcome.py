@@ -155,9 +155,12 @@ def delivered(
         else "No feedback is known to have been sent."
     )
     if delivery.failed:
+        message += f" {len(delivery.failed)} could not be reached: {_named(delivery.failed, 'failed')}."
         message += (
-            f" {len(delivery.failed)} could not be reached: {_named(delivery.failed, 'failed')}."
-            " Run the responder again later: it retries only those."
+            " Check the addresses the mail service refused (a typo in a tag, a mailbox that is gone), then run the"
+            " responder again: it retries only those."
+            if any(failure.refused for failure in delivery.failed)
+            else " Run the responder again later: it retries only those."
         )
     if delivery.unsure:
         message += f" {len(delivery.unsure)} may have been reached: {_named(delivery.unsure, 'unsure')}."

@@ -16,6 +16,7 @@ class Failure:
     address: str
     reason: str
     whole: bool  # the reason is whole sentences, its advice among them; else a clause the summary completes
+    refused: bool  # the service refused this address itself (an unknown mailbox): worth checking before a new run
 
 
 def unworded(error: OSError, name: str) -> str:
@@ -26,7 +27,7 @@ def unworded(error: OSError, name: str) -> str:
 def after_attempts(failure: Failure, attempts: int) -> Failure:
     """The failure and how often it was tried: in a sentence of its own after whole sentences."""
     tried = f" Attempts: {attempts}." if failure.whole else f" (after {attempts} attempt(s))"
-    return Failure(failure.address, failure.reason + tried, failure.whole)
+    return Failure(failure.address, failure.reason + tried, failure.whole, failure.refused)
 
 
 def unrecorded(failed: list[Failure], unsure: list[Failure], advice: str, turned_away: bool) -> str:

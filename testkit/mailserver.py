@@ -30,7 +30,8 @@ FOLDER = Path(".mailserver")
 
 def settings_text(port: int, ca_file: Path, ca_pem: str) -> str:
     rows = [
-        ("from", "any address, e.g. SOC <soc@example.org>"),
+        ("from", "an address of your reporters' domain, e.g. SOC <soc@example.org>"),
+        ("", "(reporters of other domains: allowed_recipient_domains; this server takes any address)"),
         ("smtp_host", "localhost"),
         ("smtp_port", str(port)),
         ("smtp_security", "starttls"),

@@ -67,9 +67,10 @@ def test_title_without_the_prefix_at_its_start_is_refused_saying_what_is_accepte
     with pytest.raises(CaseError) as refused:
         reported_subject(title)
 
-    assert "title must start with 'Phishing report', after any [tags] and RE:, FW: or Fwd: markers" in str(
-        refused.value
-    )
+    assert (
+        "title must start with 'Phishing report', after any [tags] and reply or forward markers"
+        " (RE:, FW:, Fwd:, TR:, WG:, AW:)"
+    ) in str(refused.value)
 
 
 def test_empty_prefix_answers_any_title_whole():

@@ -80,7 +80,8 @@ def read_report(
     if reported is None:
         raise CaseError(
             f"Phish_Feedback only answers phishing reports: the {kind} title must start with"
-            f" '{title_prefix}', after any [tags] and RE:, FW: or Fwd: markers (it is '{shortened(title, 80)}')."
+            f" '{title_prefix}', after any [tags] and reply or forward markers (RE:, FW:, Fwd:, TR:, WG:, AW:);"
+            f" it is '{shortened(title, 80)}'."
             f" Run it on a reported phishing {kind}, or ask the Cortex admin to change title_prefix."
         )
     tags = data.get("tags")

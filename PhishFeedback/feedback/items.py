@@ -13,7 +13,10 @@ from urllib.parse import urlsplit
 from feedback.errors import PhishFeedbackError
 
 # Each enabled flavour keeps its own copy of the settings (docs/flavours.md): the one that ran is the one to fix.
-WHERE = "Fix it in Cortex under Organisation → Responders, in the responder that ran (Phish_Feedback or Acknowledge)."
+WHERE = (
+    "Fix it in Cortex under Organisation → Responders, in the responder that ran (Phish_Feedback or"
+    " Phish_Feedback_Acknowledge)."
+)
 # Where a value should read the same in both flavours: changing one copy leaves the other as it was.
 IN_BOTH = "Organisation → Responders, in Phish_Feedback and in Phish_Feedback_Acknowledge alike"
 

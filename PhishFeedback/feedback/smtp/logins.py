@@ -86,9 +86,9 @@ def exchange_advice(reply: str, otherwise: str) -> str:
     return EXCHANGE_ADVICE.get("5.7.60" if "SendAsDenied" in words(reply) else reply.split(" ", 1)[0], otherwise)
 
 
-def sender_advice(reply: str) -> str:
+def sender_advice(reply: str, smtp: SmtpSettings) -> str:
     """What to check when the server refuses the sender: Postfix names a login that may not use it, or says what it
-    wants first (TLS, a login), which smtp_security 'none' or smtp_auth 'none' left out."""
+    wants first (TLS, a login), which smtp_security 'none', smtp_auth 'none' or an empty smtp_user left out."""
     said = words(reply).lower()
     if "not owned by user" in said:
         return (
@@ -97,6 +97,8 @@ def sender_advice(reply: str) -> str:
         )
     if "starttls" in said:
         return "The server takes mail only over TLS: set smtp_security to starttls (port 587) or tls (port 465)."
+    if "authentication required" in said and smtp.auth == "password" and not smtp.user:
+        return "The server takes mail only after a login: set smtp_user and smtp_password (or smtp_auth to oauth2)."
     if "authentication required" in said:
         return (
             "The server takes mail only after a login: set smtp_auth to password, with smtp_user and smtp_password,"

@@ -50,9 +50,9 @@ class SmtpTransport(Transport):
         self.refused_content: str | None = None  # the last refusal of a message's content: a second alike stops
         if is_loopback(smtp.host.lower()) and in_container():  # the default smtp_host under the docker runner
             self.advice = (
-                f"{self.advice}. The job runs in a container, as under Cortex's docker and Kubernetes runners, where"
-                f" {smtp.host} is the container itself: set smtp_host to the mail server's name or address as seen from"
-                " the container"
+                f"{self.advice}. The job runs in a container (Cortex's docker or Kubernetes runner, or a Cortex that"
+                f" runs in one), where {smtp.host} is the container itself: set smtp_host to the mail server's name or"
+                " address as seen from the container"
             )
 
     def channel(self) -> _Channel:
@@ -105,7 +105,7 @@ class SmtpTransport(Transport):
             )
         return (
             f"What {self.name} says of a message itself comes only when one is sent: its size and content, and"
-            " Exchange's last check of the sender (SendAsDenied, at the end of the message).",
+            " any check of the sender made at the end of the message (Exchange Online's SendAsDenied).",
         )
 
     def answer(self, step: str, code: int, said: bytes | str, recipient: str) -> Answer:
@@ -118,7 +118,7 @@ class SmtpTransport(Transport):
         if meaning == replies.QUOTA:
             return quota_stop(self.name, reply)
         if meaning == replies.SENDER_REFUSED:
-            return stop(f"The SMTP server refused the sender {self.sender}: {reply}. {sender_advice(text)}")
+            return stop(f"The SMTP server refused the sender {self.sender}: {reply}. {sender_advice(text, self.smtp)}")
         if meaning == replies.TOO_LARGE:
             return stop(
                 f"The SMTP server {self.smtp.where} refused the message as too large ({reply}), and every message of"
@@ -140,7 +140,7 @@ class SmtpTransport(Transport):
             self.refused_content = reply
         if meaning == replies.CLOSED:
             return Answer(way_out.RECONNECT, f"{self.name} closed the session ({reply})", None)
-        lasting = _if_it_lasts(code, text)
+        lasting = _if_it_lasts(code, text, self.smtp)
         if meaning == replies.THROTTLED:
             return Answer(way_out.RECONNECT, f"{self.name} answered {reply}{lasting}", None)
         about = recipient if step == replies.RECIPIENT else "the message"
@@ -148,12 +148,12 @@ class SmtpTransport(Transport):
         return Answer(kind, f"the server refused {about}: {reply}{lasting}", None)
 
 
-def _if_it_lasts(code: int, text: str) -> str:
+def _if_it_lasts(code: int, text: str, smtp: SmtpSettings) -> str:
     """For a 4xx worded as a refusal for good (a relay with Postfix's soft_bounce on): what to change if retries do not
     mend it, as the 5xx would have said; else nothing."""
     worded = replies.worded_for_good(code, text)
     if worded == replies.SENDER_REFUSED:
-        advice = sender_advice(text).rstrip(".")
+        advice = sender_advice(text, smtp).rstrip(".")
         return f" (if it lasts: {advice[:1].lower()}{advice[1:]})"
     if worded == replies.TOO_LARGE:
         return " (if it lasts: raise the server's size limit, Postfix's message_size_limit, or shorten the template)"

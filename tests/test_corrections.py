@@ -32,11 +32,14 @@ PLACEHOLDER = re.compile(r"\{\w*\}")
 CORRECTION_SUBJECT = {
     "en": "Correction: phishing report feedback",
     "fr": "Rectificatif : retour sur votre signalement d'hameçonnage",
-    "nl": "Correctie: feedback op uw melding van phishing",
+    "nl": "Correctie: feedback op uw phishingmelding",
     "de": "Korrektur: Rückmeldung zu Ihrer Phishing-Meldung",
     "es": "Corrección: respuesta a su aviso de phishing",
 }
-URGENT = "If you clicked a link, opened an attachment or replied to it, report it to the security team at once."
+URGENT = (
+    "If you clicked a link, opened an attachment, replied to it or did what it asked (a payment, information sent),"
+    " tell the security team at once."
+)
 
 
 def with_verdict(case: dict, verdict: str) -> dict:
@@ -100,7 +103,7 @@ def test_the_correction_is_in_the_configured_language(cortex, smtp, told_legit):
     assert subject == "Rectificatif : retour sur votre signalement d'hameçonnage"
     assert "Notre précédent message indiquait qu'il s'agissait d'un e-mail légitime." in text
     assert "C'était une erreur\u00a0: il s'agissait bien d'une tentative d'hameçonnage (phishing)." in text
-    assert "signalez-le immédiatement à l'équipe de sécurité" in text
+    assert "prévenez immédiatement l'équipe de sécurité" in text
     assert "Ne transférez ce message à personne." in text and '<html lang="fr">' in html
 
 
@@ -634,3 +637,13 @@ def test_a_correction_beside_a_record_a_clock_far_ahead_dated_is_dated_now_and_g
     assert smtp.recipients() == [ALICE], "alice got the same correction twice"
     [record] = [op["tag"] for op in first.operations if op["tag"].startswith("feedback_verdict:")]
     assert record.split(";")[0].removeprefix("feedback_verdict:") < stamp(CLOCKS_APART)
+
+
+def test_a_reporter_told_spam_then_legit_is_told_how_to_get_back_a_message_they_may_have_deleted(cortex, smtp):
+    case = thehive4_case("Spam", [ALICE])
+    first = cortex(case)
+    cortex(apply_operations(with_verdict(case, "Legit email"), first))
+
+    text, html = text_and_html(smtp.delivered[1].message)
+    assert "If you deleted it, you can restore it from your deleted items" in text
+    assert "If you deleted it, you can restore it from your deleted items" in html

@@ -79,7 +79,7 @@ def test_several_languages_make_one_message_holding_each_full_text_in_their_orde
     assert result.success, result.error
     assert smtp.recipients() == ["alice@example.org"]
     subject, text, html = parts(smtp.delivered[0].message)
-    assert subject == "Retour sur votre signalement d'hameçonnage / Feedback op uw melding van phishing"
+    assert subject == "Retour sur votre signalement d'hameçonnage / Feedback op uw phishingmelding"
     french, dutch = text.split(SEPARATOR)
     assert french.startswith("Bonjour,") and "Le centre des opérations de sécurité" in french
     assert REFERENCE["fr"] in french and GUIDANCE["fr"] in french
@@ -123,9 +123,7 @@ def test_a_template_override_is_the_whole_body_once_whatever_the_languages(corte
     assert "<hr" not in html and '<html lang="nl">' in html
     # Spaces compared as one: Python 3.11's header folding doubles the space before an encoded word it
     # moves to the next line (here "d'hameçonnage"), in every long subject; not this feature's doing.
-    assert (
-        " ".join(subject.split()) == "Feedback op uw melding van phishing / Retour sur votre signalement d'hameçonnage"
-    )
+    assert " ".join(subject.split()) == "Feedback op uw phishingmelding / Retour sur votre signalement d'hameçonnage"
 
 
 @pytest.mark.parametrize(("language", "named"), [("xx", "'xx'"), ("fr,it", "'it'"), ("fr;nl", "'fr;nl'")])

@@ -291,7 +291,9 @@ def test_a_letterhead_in_two_languages_has_each_footer_on_its_own_line_marked_wi
     assert cortex(thehive4_case("Spam"), logo=as_item(PNG), language="fr,en").success
 
     page = smtp.delivered[0].message.get_body(("html",)).get_content().replace("\r\n", "\n")
-    assert re.search(r'<span lang="fr">Vous recevez [^<]*</span><br>\n<span lang="en">You receive [^<]*</span>', page)
+    assert re.search(
+        r'<span lang="fr">Vous recevez [^<]*</span><br>\n<span lang="en">You are receiving [^<]*</span>', page
+    )
 
 
 # --- Each reporter's language ---------------------------------------------------------------------

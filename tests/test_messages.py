@@ -39,11 +39,29 @@ def test_every_language_and_verdict_has_a_text_and_a_safe_html_part(cortex, smtp
 
 
 @pytest.mark.parametrize(
+    ("verdict", "advice"),
+    [
+        # A reporter who acted on a phish: a reply counts, a password is changed wherever it is used.
+        ("Phishing", "If you clicked a link, opened an attachment or replied to it, contact the security team"),
+        ("Phishing", "change it at once, and wherever else you use it. Do not forward the message to anyone"),
+        # Spam is harmless, but its unsubscribe link tells its sender the address is read.
+        ("Spam", "without using its unsubscribe link unless you know the sender"),
+    ],
+)
+def test_the_verdicts_message_says_what_to_do_in_its_text_and_in_its_html(cortex, smtp, verdict, advice):
+    result = cortex(thehive4_case(verdict))
+
+    assert result.success, result.error
+    _, text, html = parts(smtp.delivered[0])
+    assert advice in text and advice in html
+
+
+@pytest.mark.parametrize(
     ("language", "subject"),
     [
         ("en", "Phishing report feedback"),
         ("fr", "Retour sur votre signalement d'hameçonnage"),
-        ("nl", "Feedback op uw melding van phishing"),
+        ("nl", "Feedback op uw phishingmelding"),
         ("de", "Rückmeldung zu Ihrer Phishing-Meldung"),
         ("es", "Respuesta a su aviso de phishing"),
     ],
@@ -100,7 +118,7 @@ def test_bidirectional_controls_in_the_title_cannot_reorder_our_sentences(cortex
     assert '"Invoice 4202 eciovnI" to the security team' in text
 
 
-@pytest.mark.parametrize("language, quoted", [("en", '"(no subject)"'), ("fr", "« (sans objet) »")])
+@pytest.mark.parametrize("language, quoted", [("en", '"(no subject)"'), ("fr", "«\u00a0(sans objet)\u00a0»")])
 def test_a_reported_message_without_a_subject_is_named_as_mail_readers_name_it(cortex, smtp, language, quoted):
     result = cortex(thehive4_case("Spam", title="Phishing report: "), language=language)
 
@@ -479,14 +497,14 @@ def test_a_message_in_two_languages_has_the_logos_footer_in_each(cortex, smtp):
     _, page, _ = logo_parts(smtp.delivered[0].message)
     footer = page.split("Hello,")[1]
     assert "Vous recevez ce message parce que vous avez signalé un e-mail" in footer
-    assert "You receive this message" in footer
+    assert "You are receiving this message" in footer
 
 
 def test_message_without_a_logo_has_no_letterhead_or_footer(cortex, smtp):
     assert cortex(thehive4_case("Spam"), **{"from": "Example Corp SOC <soc@example.org>"}).success
 
     _, _, html = parts(smtp.delivered[0])
-    assert "Example Corp SOC" not in html and "You receive this message" not in html
+    assert "Example Corp SOC" not in html and "You are receiving this message" not in html
 
 
 def test_the_pages_title_is_the_subject_escaped(cortex, smtp):

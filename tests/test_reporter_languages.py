@@ -48,7 +48,7 @@ def test_a_reporter_whose_mailbox_is_nl_be_gets_dutch_through_graph(cortex, grap
     assert result.success, result.error
     # Carol's mailbox is unknown to Graph (404): she gets the rest of the list.
     assert languages(graph.accepted) == {ALICE: "nl", BOB: "en", CAROL: "fr"}
-    assert graph.accepted[0]["Subject"] == "Feedback op uw melding van phishing"
+    assert graph.accepted[0]["Subject"] == "Feedback op uw phishingmelding"
     assert [r.path for r in graph.language_requests] == [
         f"/v1.0/users/{address}/mailboxSettings/language" for address in (ALICE, BOB, CAROL)
     ]

@@ -27,6 +27,7 @@ from feedback.stats.page import page
 from feedback.stats.progress import Progress
 from feedback.stats.queries import WindowError, window
 from feedback.stats.reading import CaseApi, statistics
+from feedback.stats.tables import period
 from feedback.thehive.admin_api import terminal_safe
 from feedback.thehive.command_line import printed, settings_from_options, started, thehive_parser
 
@@ -102,18 +103,9 @@ def _files(stats: dict, options: argparse.Namespace) -> dict[str, str]:
     texts = csv_texts(stats, options.csv) if options.csv else {}
     if options.html:
         made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        texts[options.html] = scrub(page(stats, _period(options), made))  # files, as the output streams, show no secret
+        # Files, as the output streams, show no secret.
+        texts[options.html] = scrub(page(stats, period(stats["window"]), made))
     return texts
-
-
-def _period(options: argparse.Namespace) -> str:
-    if options.since and options.until:
-        return f"Cases created from {options.since} to {options.until}"
-    if options.since:
-        return f"Cases created from {options.since}"
-    if options.until:
-        return f"Cases created up to {options.until}"
-    return "All cases"
 
 
 if __name__ == "__main__":

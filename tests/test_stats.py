@@ -11,6 +11,7 @@ import os
 import pty
 import re
 import subprocess
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,26 @@ def test_the_months_of_the_window_asked_for_are_all_shown(thehive_https, stats):
     got = read_json(stats(hive.url, "--json", "--since", "2026-01-01", "--until", "2026-03-31"))
 
     assert [(m["month"], m["cases"]) for m in got["months"]] == [("2026-01", 0), ("2026-02", 1), ("2026-03", 0)]
+
+
+def test_a_window_that_starts_after_this_month_shows_no_month_before_it(thehive_https, stats):
+    next_year = datetime.now(timezone.utc).year + 1
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["a@example.org"], created=START + 40 * DAY)])
+
+    got = read_json(stats(hive.url, "--json", "--since", f"{next_year}-01-01", "--until", f"{next_year}-03-31"))
+
+    assert got["cases"] == 0 and [m["month"] for m in got["months"]] == [f"{next_year}-01"]
+
+
+def test_the_text_and_the_csv_totals_say_which_cases_they_count(thehive_https, stats, tmp_path):
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["a@example.org"], created=START + 40 * DAY)])
+
+    result = stats(hive.url, "--since", "2026-01-01", "--until", "2026-03-31", "--csv", str(tmp_path / "q1"))
+
+    assert result.returncode == 0, result.stderr
+    assert "period     Cases created from 2026-01-01 to 2026-03-31" in result.stdout
+    totals = (tmp_path / "q1" / "totals.csv").read_text(encoding="utf-8")
+    assert "period,Cases created from 2026-01-01 to 2026-03-31" in totals
 
 
 @pytest.mark.parametrize("zone", ["Pacific/Auckland", "America/New_York"])
@@ -312,10 +333,12 @@ def test_the_csv_tables_and_the_pages_figures_are_the_json_counts(thehive_https,
     assert rows("time_to_feedback")[1] == [[d["within"], str(d["reports"])] for d in got["feedback"]["distribution"]]
     cards = dict(re.findall(r"<dt>([^<]*)</dt><dd>([^<]*)</dd>", (tmp_path / "page.html").read_text(encoding="utf-8")))
     feedback = got["feedback"]
-    assert {k: cards[k] for k in ("Cases", "Reports", "Reporters", "Answered", "Not yet answered")} == {
+    shown = ("Cases", "Reports", "Reporters", "Reports with a verdict", "Answered", "Not yet answered")
+    assert {k: cards[k] for k in shown} == {
         "Cases": str(got["cases"]),
         "Reports": str(got["reports"]),
         "Reporters": str(got["reporters"]),
+        "Reports with a verdict": str(feedback["answered"] + feedback["unanswered"]),
         "Answered": str(feedback["answered"]),
         "Not yet answered": str(feedback["unanswered"]),
     }

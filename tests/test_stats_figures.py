@@ -330,8 +330,8 @@ def test_the_feedback_table_says_each_figure_of_the_json(thehive_https, stats, t
     assert (feedback["ack_median_seconds"], feedback["ack_p90_seconds"]) == (125, 360)
     [header, *rows] = csv.reader((tmp_path / "csv" / "feedback.csv").open(encoding="utf-8"))
     assert dict(rows) == {
-        "reports answered": "5",
-        "reports not yet answered": "1",
+        "reports on cases with a verdict, answered": "5",
+        "reports on cases with a verdict, not yet answered": "1",
         "answered with the time recorded": "4",
         "time to the verdict, median": "7 min",
         "time to the verdict, 90th percentile": "16 min",

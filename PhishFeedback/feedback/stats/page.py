@@ -64,6 +64,8 @@ def _totals(stats: dict) -> str:
         ("Cases", stats["cases"]),
         ("Reports", stats["reports"]),
         ("Reporters", stats["reporters"]),
+        # What answered and not yet answered add up to: the reports whose case has one of the four verdicts.
+        ("Reports with a verdict", feedback["answered"] + feedback["unanswered"]),
         ("Answered", feedback["answered"]),
         ("Not yet answered", feedback["unanswered"]),
         ("Median time to verdict", duration(feedback["median_seconds"])),

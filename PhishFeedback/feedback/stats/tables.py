@@ -57,7 +57,12 @@ def tables(stats: dict) -> list[Table]:
             "totals",
             "Totals",
             ("measure", "value"),
-            (("cases", stats["cases"]), ("reports", stats["reports"]), ("reporters", stats["reporters"])),
+            (
+                ("period", period(stats.get("window") or {})),
+                ("cases", stats["cases"]),
+                ("reports", stats["reports"]),
+                ("reporters", stats["reporters"]),
+            ),
             "",
         ),
         Table(
@@ -73,8 +78,8 @@ def tables(stats: dict) -> list[Table]:
             "Feedback",
             ("measure", "value"),
             (
-                ("reports answered", feedback["answered"]),
-                ("reports not yet answered", feedback["unanswered"]),
+                ("reports on cases with a verdict, answered", feedback["answered"]),
+                ("reports on cases with a verdict, not yet answered", feedback["unanswered"]),
                 ("answered with the time recorded", feedback["measured"]),
                 ("time to the verdict, median", duration(feedback["median_seconds"])),
                 ("time to the verdict, 90th percentile", duration(feedback["p90_seconds"])),
@@ -94,6 +99,18 @@ def tables(stats: dict) -> list[Table]:
         ),
         by_verdict(*TOP_REPORTERS, stats["top_reporters"], verdicts, note),
     ]
+
+
+def period(window: dict) -> str:
+    """Which cases the figures count, said with them: a folder of CSV files from one quarter looks like another's."""
+    since, until = window.get("since"), window.get("until")
+    if since and until:
+        return f"Cases created from {since} to {until}"
+    if since:
+        return f"Cases created from {since}"
+    if until:
+        return f"Cases created up to {until}"
+    return "All cases"
 
 
 def verdict_columns(stats: dict) -> tuple[list[str], int]:

@@ -88,8 +88,10 @@ class Tally:
             counts[1] += reports
             counts[2][verdict] += cases
             counts[3][verdict] += reports
-        edges = [*months, *([_month(since / 1000)] if since is not None else [])]
-        edges += [_month(min(before / 1000 - 1, time.time()))] if before is not None else []
+        first = _month(since / 1000) if since is not None else None
+        last = _month(min(before / 1000 - 1, time.time())) if before is not None else None
+        # A window that starts after this month ends at its first month, not at this one, before it.
+        edges = [*months, *(edge for edge in (first, last) if edge is not None and (first is None or edge >= first))]
         for month in _months_from(min(edges), max(edges)) if edges else ():
             months.setdefault(month, [0, 0, Counter(), Counter()])
         reporters: Counter = Counter()  # address -> reports; each one's mix is made for the top ones only

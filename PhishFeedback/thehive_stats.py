@@ -72,6 +72,13 @@ def main() -> int:
             stats = statistics(api, options.custom_field, options.title_prefix, span, options.top, progress)
         progress.done()
         stats["window"] = {"since": options.since, "until": options.until}
+        if not stats["cases"]:  # figures of zeros alone would read as a quiet quarter
+            print(
+                f"thehive_stats: no case created in this window ({period(stats['window'])}) has a title that"
+                f" starts with '{terminal_safe(options.title_prefix)}': check --title-prefix (the responder's"
+                " title_prefix), --since and --until.",
+                file=sys.stderr,
+            )
     except (CommandError, WindowError) as failure:
         return _failed(progress, failure)
     except KeyboardInterrupt:

@@ -107,6 +107,18 @@ def test_a_window_that_starts_after_this_month_shows_no_month_before_it(thehive_
     assert got["cases"] == 0 and [m["month"] for m in got["months"]] == [f"{next_year}-01"]
 
 
+def test_a_thehive_without_a_report_in_the_window_says_what_to_check_beside_its_zeros(thehive_https, stats):
+    hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["a@example.org"], created=START + 40 * DAY)])
+
+    result = stats(hive.url, "--since", "2025-01-01", "--until", "2025-03-31")
+
+    assert result.returncode == 0, result.stderr
+    assert (
+        "no case created in this window (Cases created from 2025-01-01 to 2025-03-31) has a title that starts with"
+        " 'Phishing report': check --title-prefix"
+    ) in result.stderr
+
+
 def test_the_text_and_the_csv_totals_say_which_cases_they_count(thehive_https, stats, tmp_path):
     hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["a@example.org"], created=START + 40 * DAY)])
 

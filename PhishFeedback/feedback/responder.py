@@ -131,8 +131,8 @@ def _report_unexpected(error: Exception) -> None:
     place = f"{os.path.basename(where.filename)}:{where.lineno}"
     said = f"Phish_Feedback stopped on an unexpected {type(error).__name__} at {place}"
     bug = "This is a bug: the Troubleshooting section of the PhishFeedback README says how to report it."
-    package = (getattr(error, "name", None) or "").partition(".")[0]
-    if isinstance(error, ModuleNotFoundError) and package not in ("", "feedback"):  # a requirement, not the code
+    package = (error.name or "").partition(".")[0] if isinstance(error, ModuleNotFoundError) else ""
+    if package not in ("", "feedback"):  # a requirement this Python lacks, not the responder's code
         said, bug = f"Phish_Feedback stopped at {place}", not_installed(package)
     kept = report_so_far()
     if kept is not None and kept.get("success") is True and isinstance(kept.get("full"), dict):  # messages went

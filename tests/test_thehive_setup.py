@@ -487,6 +487,15 @@ def test_a_url_with_a_user_and_password_is_refused_before_any_call_and_never_pri
     assert thehive_https.log == []
 
 
+@pytest.mark.parametrize("typed", ["127.0.0.1:9000", "thehive.example.org", "ftp://thehive.example.org"])
+def test_a_url_without_https_is_told_it_needs_its_scheme_not_that_it_holds_a_password(setup, typed):
+    result = setup(typed)
+
+    assert result.returncode == 1
+    assert "--url must be TheHive's address with its scheme, like https://thehive.example.org." in result.stderr
+    assert "password" not in result.stderr
+
+
 def test_a_url_pasted_with_its_trailing_slash_is_the_same_thehive(setup, hive):
     result = setup(hive.url + "/")
 

@@ -85,11 +85,13 @@ def settings_from_options(options: argparse.Namespace, apikey: str, whose: str) 
         raise CommandError(f"Set the environment variable {ENVIRONMENT_KEY} to the API key of {whose}.")
     url = options.url.rstrip("/")
     # A password typed with a '/' or a space ends the host before its '@': the key would go to the user's name.
-    if typed_url_credentials(url) or not is_url(url, ("https", "http")) or "@" in urlsplit(url).netloc:
+    if typed_url_credentials(url) or "@" in urlsplit(url).netloc:
         raise CommandError(
             "--url must be TheHive's address like https://thehive.example.org, with no user or password in it"
             f" (the key comes from {ENVIRONMENT_KEY})."
         )
+    if not is_url(url, ("https", "http")):  # a host and port alone, as a browser's address bar takes them
+        raise CommandError("--url must be TheHive's address with its scheme, like https://thehive.example.org.")
     refusal = cleartext_refusal("--url", url, f"the API key ({ENVIRONMENT_KEY})")
     if refusal:
         raise CommandError(refusal)

@@ -119,6 +119,19 @@ def test_a_thehive_without_a_report_in_the_window_says_what_to_check_beside_its_
     ) in result.stderr
 
 
+def test_a_top_list_cut_among_reporters_with_as_many_reports_says_how_many_it_left_out(thehive_https, stats):
+    reporters = ["alice@example.org", "bob@example.org", "carol@example.org", "dave@example.org"]
+    cases = [case(1, "Spam", reporters), case(2, "Phishing", reporters[:1])]
+    hive = CaseSearch(thehive_https, "5", cases)
+
+    got = read_json(stats(hive.url, "--json", "--top", "2"))
+    text = stats(hive.url, "--top", "2").stdout
+
+    assert [r["address"] for r in got["top_reporters"]] == ["alice@example.org", "bob@example.org"]
+    assert got["top_reporters_tied_unlisted"] == 2
+    assert "2 more reporter(s) have 1 report(s), as many as the last listed (--top 4 lists them)." in text
+
+
 def test_the_text_and_the_csv_totals_say_which_cases_they_count(thehive_https, stats, tmp_path):
     hive = CaseSearch(thehive_https, "5", [case(1, "Spam", ["a@example.org"], created=START + 40 * DAY)])
 

@@ -97,7 +97,7 @@ def tables(stats: dict) -> list[Table]:
             tuple((d["within"], d["reports"]) for d in feedback["distribution"]),
             "",
         ),
-        by_verdict(*TOP_REPORTERS, stats["top_reporters"], verdicts, note),
+        by_verdict(*TOP_REPORTERS, stats["top_reporters"], verdicts, " ".join(filter(None, (_ties(stats), note)))),
     ]
 
 
@@ -126,6 +126,18 @@ def verdict_columns(stats: dict) -> tuple[list[str], int]:
     shown = sorted(ranked[:SHOWN_OTHERS])
     folded = len(others) - len(shown)
     return [*VERDICTS, *shown, *([OTHERS] if folded else []), NONE], folded
+
+
+def _ties(stats: dict) -> str:
+    """What a list cut among equals must say, lest the reporters listed read as the only ones with that count."""
+    tied = stats.get("top_reporters_tied_unlisted", 0)
+    if not tied:
+        return ""
+    listed = stats["top_reporters"]
+    return (
+        f"{tied:,} more reporter(s) have {listed[-1]['reports']:,} report(s), as many as the last listed"
+        f" (--top {len(listed) + tied} lists them)."
+    )
 
 
 def _note(folded: int) -> str:

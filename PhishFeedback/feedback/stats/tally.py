@@ -98,6 +98,12 @@ class Tally:
         for counts in self.reported.values():
             reporters.update(counts)
         ranked = sorted(reporters.items(), key=lambda item: (-item[1], item[0]))[: max(top, 0)]
+        # Reporters left out with as many reports as the last one listed: the cut is by address among them.
+        tied = (
+            sum(n == ranked[-1][1] for n in reporters.values()) - sum(n == ranked[-1][1] for _, n in ranked)
+            if ranked
+            else 0
+        )
         delays, ack_delays = sorted(self.delays), sorted(self.ack_delays)
         return {
             "cases": sum(verdicts.values()),
@@ -128,6 +134,7 @@ class Tally:
                 "distribution": _distribution(delays),
             },
             "top_reporters": [self._reporter(address, reports) for address, reports in ranked],
+            "top_reporters_tied_unlisted": tied,
         }
 
     def _reporter(self, address: str, reports: int) -> dict:

@@ -319,6 +319,18 @@ def test_a_url_where_no_thehive_4_or_5_answers_says_so(setup):
     assert "no TheHive 4 or 5 answers there" in result.stderr and "Nothing was changed." in result.stderr
 
 
+def test_a_server_error_where_thehive_should_answer_says_what_to_check(setup):
+    with HTTPServer(host="127.0.0.1") as other:
+        other.expect_request("/api/v1/status").respond_with_data("<html>Bad Gateway</html>", status=502)
+        result = setup(other.url_for("/").rstrip("/"))
+
+    assert result.returncode == 1
+    assert "answered HTTP 502 to GET /api/v1/status" in result.stderr
+    assert "TheHive, or a proxy in front of it, is failing there: check that --url is TheHive's own address" in (
+        result.stderr
+    )
+
+
 @pytest.mark.parametrize("shown", ["phishFeedback", "PHISHFEEDBACK"])
 def test_a_field_shown_with_the_name_under_another_internal_name_is_not_made_twice(setup, hive, shown):
     made = hive.add("phish_feedback", options=VERDICTS)

@@ -26,6 +26,12 @@ STATUS = "/api/v1/status"
 # TheHive's own explanation of a refusal is shown, cut to this length.
 SHOWN = 300
 
+# A server error names no fix of the command's: what answered is failing, or is not TheHive's API at that path.
+FAILING = (
+    "TheHive, or a proxy in front of it, is failing there: check that --url is TheHive's own address (its path"
+    " included) and TheHive's log, then run the command again."
+)
+
 
 ADVICE = Advice(
     error=CommandError,
@@ -124,7 +130,10 @@ class AdminApi:
         if status not in (200, 201, 204):
             # A server error to a change may come after TheHive made it (a proxy's 504 while TheHive works on).
             unfinished = f" {self.unfinished['write']}" if status >= 500 and not reading else ""
-            raise CommandError(f"{where} answered HTTP {status} to {method} {path}{_explained(answer)}.{unfinished}")
+            failing = f" {FAILING}" if status >= 500 else ""
+            raise CommandError(
+                f"{where} answered HTTP {status} to {method} {path}{_explained(answer)}.{failing}{unfinished}"
+            )
         return answer
 
     def _late(self, where: str, reading: bool) -> CommandError:

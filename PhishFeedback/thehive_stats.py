@@ -111,7 +111,7 @@ def _files(stats: dict, options: argparse.Namespace) -> dict[str, str]:
     if options.html:
         made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         # Files, as the output streams, show no secret.
-        texts[options.html] = scrub(page(stats, period(stats["window"]), made))
+        texts[options.html] = scrub(page(stats, made))
     return texts
 
 

@@ -348,7 +348,7 @@ def test_the_page_tells_the_feedbacks_median_90th_percentile_and_how_many_were_m
         spam_case(["user_email:x@example.org", "feedback_sent:x@example.org"]),
     )
 
-    html = page(stats, "All cases", "2026-12-05 00:00 UTC")
+    html = page(stats, "2026-12-05 00:00 UTC")
 
     caption = "Median 15 min, 90th percentile 50 min, over 10 reports whose message has its time recorded."
     assert caption in re.sub(r"\s+", " ", html)
@@ -358,7 +358,7 @@ def test_the_pages_reports_per_month_chart_and_table_count_reports_not_cases():
     campaign = spam_case([f"user_email:r{n}@example.org" for n in range(7)])
     single = {**spam_case(["user_email:a@example.org"]), "_createdAt": 1769904000000}  # 2026-02-01
 
-    html = page(tallied(campaign, single), "All cases", "2026-12-05 00:00 UTC")
+    html = page(tallied(campaign, single), "2026-12-05 00:00 UTC")
 
     chart = re.search(r'<svg viewBox[^>]*aria-label="Reports per month[^"]*".*?</svg>', html, re.S)[0]
     assert re.findall(r'<text class="total"[^>]*>(\d+)</text>', chart) == ["7", "1"]
@@ -406,7 +406,7 @@ def test_an_empty_top_list_says_none_in_the_text_and_across_the_pages_table():
     stats = tallied(spam_case(["user_email:a@example.org"]), top=0)
 
     text = as_text(stats).split("Top reporters\n")[1]
-    html = page(stats, "All cases", "2026-12-05 00:00 UTC")
+    html = page(stats, "2026-12-05 00:00 UTC")
 
     assert text.rstrip("\n").split("\n")[-1] == "(none)"
     top = html.split("Top reporters</caption>")[1].split("</table>")[0]

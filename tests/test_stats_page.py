@@ -47,7 +47,7 @@ def chromium():
 
 
 def test_every_value_from_the_cases_is_escaped():
-    html = page(statistics(sample()), "All cases", "2026-12-05 00:00 UTC")
+    html = page(statistics(sample()), "2026-12-05 00:00 UTC")
 
     assert "o&#x27;neil&amp;amp=co@example.org" in html
     assert "&lt;script&gt;" in html
@@ -55,7 +55,7 @@ def test_every_value_from_the_cases_is_escaped():
 
 
 def test_the_page_fetches_nothing_and_runs_nothing():
-    html = page(statistics(sample()), "All cases", "2026-12-05 00:00 UTC")
+    html = page(statistics(sample()), "2026-12-05 00:00 UTC")
 
     assert not re.search(r"<(script|link|iframe|object|embed|img)\b", html)
     assert not re.search(r"<[^>]*\s(src|href)=", html)
@@ -65,7 +65,7 @@ def test_the_page_fetches_nothing_and_runs_nothing():
 
 def test_the_page_renders_in_a_headless_browser_without_a_console_error(chromium, tmp_path):
     target = tmp_path / "statistics.html"
-    target.write_text(page(statistics(sample()), "All cases", "2026-12-05 00:00 UTC"), encoding="utf-8")
+    target.write_text(page(statistics(sample()), "2026-12-05 00:00 UTC"), encoding="utf-8")
 
     done = subprocess.run(
         [*CHROMIUM, *QUIET, f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0"]
@@ -87,7 +87,7 @@ def test_the_page_renders_in_a_headless_browser_without_a_console_error(chromium
 
 def test_the_page_is_drawn_into_a_picture(chromium, tmp_path):
     target, picture = tmp_path / "statistics.html", tmp_path / "statistics.png"
-    target.write_text(page(statistics(sample()), "All cases", "2026-12-05 00:00 UTC"), encoding="utf-8")
+    target.write_text(page(statistics(sample()), "2026-12-05 00:00 UTC"), encoding="utf-8")
 
     shoot(target, picture, tmp_path / "profile")
 

@@ -131,7 +131,7 @@ def test_a_verdict_written_as_the_other_columns_name_is_counted_in_that_one_colu
 def test_the_pages_chart_draws_the_other_column_and_the_page_says_how_many_values_it_sums():
     stats = tallied([f"ticket {n:02d}" for n in range(20)])
 
-    html = page(stats, "All cases", "2026-12-05 00:00 UTC")
+    html = page(stats, "2026-12-05 00:00 UTC")
 
     assert html.count("<pattern ") == len(VERDICTS) + SHOWN_OTHERS + 2
     legend = re.search(r'<ul class="legend">.*?</ul>', html, re.S)[0]

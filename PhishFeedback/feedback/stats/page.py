@@ -11,7 +11,7 @@ from html import escape
 from string import Template
 
 from feedback.stats import charts
-from feedback.stats.tables import Table, duration, tables, verdict_columns
+from feedback.stats.tables import Table, duration, period, tables, verdict_columns
 
 PAGE = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "templates", "stats", "page.html"
@@ -20,7 +20,7 @@ PAGE = os.path.join(
 HISTOGRAM = "#56B4E9"
 
 
-def page(stats: dict, period: str, made: str) -> str:
+def page(stats: dict, made: str) -> str:
     verdicts, _ = verdict_columns(stats)
     feedback = stats["feedback"]
     named = {table.name: table for table in tables(stats)}
@@ -31,7 +31,7 @@ def page(stats: dict, period: str, made: str) -> str:
         template = Template(file.read())
     return template.substitute(
         patterns=charts.defs(verdicts),
-        period=escape(period),
+        period=escape(period(stats.get("window") or {})),
         thehive=escape(str(stats.get("thehive", ""))),
         made=escape(made),
         totals=_totals(stats),

@@ -14,6 +14,7 @@ import time
 from array import array
 from bisect import bisect_right
 from collections import Counter
+from itertools import takewhile
 
 from feedback.case import VERDICTS
 from feedback.stats.facts import NONE, CaseFacts
@@ -97,13 +98,10 @@ class Tally:
         reporters: Counter = Counter()  # address -> reports; each one's mix is made for the top ones only
         for counts in self.reported.values():
             reporters.update(counts)
-        ranked = sorted(reporters.items(), key=lambda item: (-item[1], item[0]))[: max(top, 0)]
+        ordered = sorted(reporters.items(), key=lambda item: (-item[1], item[0]))
+        ranked = ordered[: max(top, 0)]
         # Reporters left out with as many reports as the last one listed: the cut is by address among them.
-        tied = (
-            sum(n == ranked[-1][1] for n in reporters.values()) - sum(n == ranked[-1][1] for _, n in ranked)
-            if ranked
-            else 0
-        )
+        tied = sum(1 for _ in takewhile(lambda item: item[1] == ranked[-1][1], ordered[len(ranked) :])) if ranked else 0
         delays, ack_delays = sorted(self.delays), sorted(self.ack_delays)
         return {
             "cases": sum(verdicts.values()),

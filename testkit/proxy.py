@@ -9,7 +9,8 @@ import threading
 
 
 class ConnectProxy:
-    """Answers CONNECT host:port with a tunnel and records it; refuses everything else with 405."""
+    """Answers CONNECT host:port with a tunnel and records it, unless `refusing` names the target, with the status it
+    is answered instead (a login the proxy wants, a rule against the address); refuses everything else with 405."""
 
     def __init__(self, context: ssl.SSLContext | None = None) -> None:
         self.listener = socket.create_server(("127.0.0.1", 0))
@@ -17,7 +18,8 @@ class ConnectProxy:
         self.context = context
         self.url = f"{'https' if context else 'http'}://127.0.0.1:{self.port}"
         self.tunnels: list[str] = []
-        self.refused: list[str] = []  # the other requests' targets (a plain http:// URL), answered 405
+        self.refused: list[str] = []  # the other requests' targets (a plain http:// URL, a target refused)
+        self.refusing: dict[str, bytes] = {}  # "host:port" -> the status line's code and reason: b"407 Proxy …"
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
@@ -47,6 +49,11 @@ class ConnectProxy:
             if method != b"CONNECT":
                 self.refused.append(target.decode(errors="replace"))
                 client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+                return
+            refusal = self.refusing.get(target.decode())
+            if refusal is not None:
+                self.refused.append(target.decode())
+                client.sendall(b"HTTP/1.1 " + refusal + b"\r\nContent-Length: 0\r\n\r\n")
                 return
             self.tunnels.append(target.decode())
             host, port = target.decode().rsplit(":", 1)

@@ -22,11 +22,12 @@ from feedback.google.settings import GmailSettings
 from feedback.google.token import read_key
 from feedback.google.token import request_token as google_token
 from feedback.http_exchange import exchange
-from feedback.http_failures import Redirected, TimedOut
+from feedback.http_failures import Redirected, TimedOut, Unreachable
 from feedback.mailbox_settings import Service, Unavailable, asked
 from feedback.microsoft.graph import GraphTransport
 from feedback.microsoft.settings import GraphSettings, OAuthSettings
 from feedback.microsoft.token import request_token as entra_token
+from feedback.plain_http import PlainSession
 from feedback.reach import Reach
 from feedback.redaction import remember, scrub
 from feedback.settings import WAYS_OUT
@@ -216,6 +217,62 @@ def test_a_refused_connection_is_told_in_one_sentence_whatever_the_party(party, 
     name, error = party(root, certificates.ca_pem, entra, google_oauth)
 
     assert f"{capital(name)} could not be reached (the connection was refused)." in error
+
+
+@pytest.fixture
+def unknown_host(monkeypatch):
+    """A host name the resolver knows no address for, as a typing error in a URL gives: asked of no DNS server."""
+    resolve, host = socket.getaddrinfo, "thehive.example.invalid"
+
+    def getaddrinfo(name, *rest, **named):
+        if name == host:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return resolve(name, *rest, **named)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return host
+
+
+@pytest.mark.parametrize("party", EVERY_PARTY, ids=named)
+def test_a_host_name_without_an_address_is_told_in_one_sentence_whatever_the_party(
+    party, unknown_host, certificates, entra, google_oauth
+):
+    name, error = party(f"https://{unknown_host}", certificates.ca_pem, entra, google_oauth)
+
+    assert f"{capital(name)} could not be reached (its host name could not be resolved)." in error
+
+
+@pytest.mark.parametrize("client", [open_session, PlainSession], ids=["requests", "urllib"])
+def test_a_proxy_whose_host_name_has_no_address_is_named_as_the_proxy_not_as_the_party(client, unknown_host):
+    """Either client: an OAuth2 SMTP login's one token request goes through urllib."""
+    session = client(trust_context(None), {"https": f"http://{unknown_host}:3128"})
+    with pytest.raises(Unreachable) as failure:
+        exchange(session, "GET", "https://thehive.example.org/api/case", 1024, 5)
+
+    assert failure.value.sentence("TheHive at https://thehive.example.org") == (
+        "TheHive at https://thehive.example.org could not be reached (the proxy's host name could not be resolved)."
+        " Check that Cortex can reach it, and Cortex's proxy settings."
+    )
+
+
+# What the job says of a proxy that answers the tunnel's request (CONNECT) with a status of its own.
+TUNNEL_REFUSALS = {
+    b"407 Proxy Authentication Required": "the proxy answered HTTP 407: it wants a user and password, given in its URL",
+    b"403 Forbidden": "the proxy answered HTTP 403: it refused to open a tunnel to it",
+}
+
+
+@pytest.mark.parametrize("refusal", TUNNEL_REFUSALS, ids=["login", "rule"])
+@pytest.mark.parametrize("party", EVERY_PARTY, ids=named)
+def test_a_proxy_that_refuses_the_tunnel_is_told_with_its_status_whatever_the_party(
+    party, refusal, environment_proxy, certificates, entra, google_oauth
+):
+    port = free_port()
+    environment_proxy.refusing[f"127.0.0.1:{port}"] = refusal
+    name, error = party(f"https://127.0.0.1:{port}", certificates.ca_pem, entra, google_oauth)
+
+    assert f"{capital(name)} could not be reached ({TUNNEL_REFUSALS[refusal]})." in error
+    assert set(environment_proxy.refused) == {f"127.0.0.1:{port}"}
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from testkit.cases import thehive4_case, thehive5_case
 from testkit.google_oauth import MAILBOX, oauth_error
 from testkit.https_server import HttpsServer, Reply
 from testkit.ports import free_port
+from testkit.proxy import ConnectProxy
 from testkit.thehive_api import v1_observable
 from testkit.token_endpoint import TOKEN, TOKEN_PATH, certificate_item, entra_error, issue_short_lived_tokens
 
@@ -139,6 +140,54 @@ def test_a_renewal_whose_tls_handshake_fails_ends_the_campaign_at_once_instead_o
 
     assert "outlived its OAuth2 token" in reason and "TLS failed" in reason
     assert "Attempts" not in reason, "the renewal was tried again"
+
+
+def first_reason_once_cortexs_proxy_refuses_the_token_endpoint(
+    cortex, entra, graph, graph_items, monkeypatch, refusal: bytes
+) -> str:
+    """The first reporter's failure in a campaign through Cortex's proxy that outlives its tokens, the proxy refusing
+    the token endpoint's tunnel with `refusal` once the first token came."""
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    proxy = ConnectProxy()
+
+    def refusing() -> None:
+        proxy.refusing[f"127.0.0.1:{entra.port}"] = refusal
+
+    try:
+        items = {**graph_items, "proxy_https": proxy.url}
+        return first_reason_once_the_token_endpoint_changed(cortex, entra, graph, items, refusing)
+    finally:
+        proxy.close()
+
+
+def test_a_renewal_the_proxy_wants_a_login_for_ends_the_campaign_at_once_instead_of_being_tried_again(
+    cortex, graph, entra, graph_items, monkeypatch
+):
+    """A proxy that asks for a user and password asks again at every try: only its URL in Cortex's settings helps."""
+    refusal = b"407 Proxy Authentication Required"
+    reason = first_reason_once_cortexs_proxy_refuses_the_token_endpoint(
+        cortex, entra, graph, graph_items, monkeypatch, refusal
+    )
+
+    assert (
+        "outlived its OAuth2 token" in reason and "the proxy answered HTTP 407: it wants a user and password" in reason
+    )
+    assert "Attempts" not in reason, "the renewal was tried again"
+
+
+def test_a_renewal_the_proxy_cannot_open_a_tunnel_for_is_tried_again(cortex, graph, entra, graph_items, monkeypatch):
+    """A proxy's 502 to CONNECT says the party was out of its reach for now, as a connection that failed does."""
+    refusal = b"502 Bad Gateway"
+    reason = first_reason_once_cortexs_proxy_refuses_the_token_endpoint(
+        cortex, entra, graph, graph_items, monkeypatch, refusal
+    )
+
+    assert (
+        "outlived its OAuth2 token" in reason
+        and "the proxy answered HTTP 502: it could not open a tunnel to it" in reason
+    )
+    assert re.search(r"\. Attempts: \d+\.$", reason), reason
 
 
 def test_a_renewal_that_keeps_failing_for_now_is_told_in_the_token_endpoints_words_and_how_often_it_was_tried(
@@ -292,7 +341,7 @@ def test_a_cortex_proxy_that_is_down_is_named_as_the_proxy_not_as_the_party():
         exchange(open_session(trust_context(None), proxies), "GET", "https://thehive.example.org/api/case", 1024, 5)
 
     assert failure.value.sentence("TheHive at https://thehive.example.org") == (
-        "TheHive at https://thehive.example.org could not be reached (the proxy refused or dropped the connection)."
+        "TheHive at https://thehive.example.org could not be reached (the proxy refused the connection)."
         " Check that Cortex can reach it, and Cortex's proxy settings."
     )
 

@@ -16,10 +16,19 @@ from feedback.http_failures import (
     Refused,
     TimedOut,
     TlsFailed,
+    TunnelRefused,
     Unreachable,
     Unreadable,
     Untrusted,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+# How http.client tells a proxy's answer to CONNECT other than 200, in every Python the responder runs on.
+TUNNEL_FAILED = "Tunnel connection failed: "
 
 
 class NothingSent(socket.timeout):
@@ -46,22 +55,33 @@ class Misanswered(Unanswered):
 
 
 def unreachable(failure: BaseException, proxied: bool = False) -> HttpFailure:
-    """A connection that failed, in words: refused, ended with no answer to a whole request, or the failure's kind;
-    `proxied`, a failure the client put on the proxy (its certificate's, for an https:// proxy)."""
+    """A connection that failed, in words: refused, ended with no answer to a whole request, a host name without an
+    address, a proxy's refusal of the tunnel, or what the system said of it; `proxied`, a failure the client put on
+    the proxy (its certificate's, for an https:// proxy). Either client's: requests' chain, or urllib's reason."""
     kind = type(failure).__name__
     misanswered = _cause(failure, Misanswered)
     if misanswered is not None:
         return Unreadable(f"its head: {misanswered}")
     if _cause(failure, Unanswered) is not None:
         return Unreachable("the connection closed with no answer to the whole request", kind, sent=True)
+    tunnel = _cause(failure, OSError, lambda error: str(error).startswith(TUNNEL_FAILED))
+    if tunnel is not None:
+        status = str(tunnel)[len(TUNNEL_FAILED) :].partition(" ")[0]
+        return TunnelRefused(int(status) if status.isdecimal() else 0)
+    if _cause(failure, socket.gaierror) is not None:
+        whose = "the proxy's" if proxied else "its"
+        return Unreachable(f"{whose} host name could not be resolved", "NameResolution")
     if proxied:
         why = verify_message(failure)
         if why:  # an https:// proxy's certificate
             return Untrusted(why, whose="the proxy on the way to ")
+        if _cause(failure, ConnectionRefusedError) is not None:
+            return Refused("the proxy refused the connection", "ProxyError")
         return Unreachable("the proxy refused or dropped the connection", "ProxyError")
     if _cause(failure, ConnectionRefusedError) is not None:
         return Refused(REFUSED, kind)
-    return Unreachable(f"the connection failed: {kind}", kind)
+    system = _cause(failure, OSError, lambda error: bool(error.strerror))
+    return Unreachable(f"the connection failed: {system.strerror if system is not None else kind}", kind)
 
 
 def tls_failure(failure: BaseException) -> HttpFailure:
@@ -90,15 +110,16 @@ def verify_message(failure: BaseException) -> str:
     return getattr(verification, "verify_message", "") or ""
 
 
-def _cause(failure: BaseException, kind: type) -> BaseException | None:
-    """The first `kind` among the exceptions that led to `failure` (requests wraps urllib3's, which wraps ssl's)."""
+def _cause(failure: BaseException, kind: type, where: Callable[[Any], bool] | None = None) -> Any:
+    """The first `kind` among the exceptions that led to `failure` (requests wraps urllib3's, which wraps ssl's),
+    of those `where` holds for, if given."""
     seen, waiting = set(), [failure]
     while waiting:
         current = waiting.pop()
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, kind):
+        if isinstance(current, kind) and (where is None or where(current)):
             return current
         reason = getattr(current, "reason", None)  # urllib3's and urllib's wrapped error; ssl's is a word
         waiting += [current.__cause__, current.__context__, reason if isinstance(reason, BaseException) else None]

@@ -79,6 +79,21 @@ class Refused(Unreachable):
     """The server (or the proxy) refused the connection."""
 
 
+class TunnelRefused(Unreachable):
+    """The proxy answered the tunnel's request (CONNECT) with a status of its own: a login it wants (407), a rule
+    against the address (403), or the party out of its reach (5xx), which alone may pass."""
+
+    def __init__(self, status: int) -> None:
+        if status == 407:
+            why = "it wants a user and password, given in its URL"
+        elif status >= 500:
+            why = "it could not open a tunnel to it"
+        else:
+            why = "it refused to open a tunnel to it"
+        super().__init__(f"the proxy answered HTTP {status}: {why}", "ProxyError")
+        self.passing = status >= 500
+
+
 class Unreadable(Unreachable):
     """An answer came to the whole request, but none the client can read: a head past http.client's bounds, or only
     an interim one (`103 Early Hints`), which http.client takes for the last. The request did its work or not:

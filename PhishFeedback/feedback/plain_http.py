@@ -16,12 +16,10 @@ from urllib.parse import urlencode
 
 from feedback.alarm import Clock
 from feedback.bounded_json import within
-from feedback.client_failures import tls_failure
+from feedback.client_failures import tls_failure, unreachable
 from feedback.http_failures import (
-    REFUSED,
     CutShort,
     HttpFailure,
-    Refused,
     TimedOut,
     TooLarge,
     Unreachable,
@@ -67,15 +65,16 @@ class PlainSession:
         opener = build_opener(ProxyHandler(self.proxies or None), _handler(self.context, self.clock), Unfollowed())
         body = urlencode(data).encode() if data is not None else None
         request = Request(url, data=body, headers=headers or {}, method=method)
+        party = request.host  # the proxy's, once the opener sends the request through one
         try:
             try:
                 answer = opener.open(request, timeout=timeout)
             except HTTPError as refused:
                 answer = refused
         except URLError as failure:
-            raise _failure(failure.reason, timeout) from None
+            raise _failure(failure.reason, timeout, request.host != party) from None
         except (HTTPException, OSError) as failure:
-            raise _failure(failure, timeout) from None
+            raise _failure(failure, timeout, request.host != party) from None
         with answer:
             body = b"" if redirect(answer.status) else _read(answer, limit)
         if self.clock is not None and self.clock.rang:  # the clock cut it: what came may end anywhere, headers included
@@ -128,15 +127,14 @@ def _read(answer: HTTPResponse, limit: int) -> bytes:
     return body
 
 
-def _failure(reason: object, timeout: float) -> BaseException:
-    """urllib's failure as the client names it."""
+def _failure(reason: object, timeout: float, proxied: bool) -> BaseException:
+    """urllib's failure as the client names it, as requests' are (`proxied`: urllib sent the request to a proxy)."""
     if isinstance(reason, HttpFailure):
         return reason
     if isinstance(reason, ssl.SSLError):
         return tls_failure(reason)
     if isinstance(reason, (TimeoutError, socket.timeout)):
         return TimedOut(timeout, sent=True)
-    kind = type(reason).__name__
-    if isinstance(reason, ConnectionRefusedError):
-        return Refused(REFUSED, kind)
-    return Unreachable(f"the connection failed: {getattr(reason, 'strerror', None) or kind}", kind)
+    if isinstance(reason, BaseException):
+        return unreachable(reason, proxied)
+    return Unreachable(f"the connection failed: {reason}", "URLError")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+from html import unescape as html_unescape
 
 import pytest
 
@@ -83,6 +85,62 @@ def test_the_page_renders_in_a_headless_browser_without_a_console_error(chromium
     assert len(charts) == 2
     assert all(chart.count("<rect") >= 6 for chart in charts)
     assert "Top reporters" in dom and "employee" in dom
+
+
+# Verdicts a SOC wrote in the field in its own words, beside the four.
+WRITTEN = [
+    "Phishing - credential harvesting campaign targeting the finance department",
+    "Spam (newsletter the reporter subscribed to and forgot about)",
+    "Legitimate vendor invoice, confirmed with accounts payable by phone",
+    "CEO fraud attempt / business email compromise",
+    "Malware attachment: ISO containing LNK dropper",
+    "Undecided",
+]
+# Run in a copy of the page (the page itself runs nothing): where each table ends beside the page's text, and on how
+# many lines each first cell's text lies.
+MEASURE = """<script>
+const text = document.querySelector("h1").getBoundingClientRect().right;
+const right = Math.max(text, document.querySelector("h2").getBoundingClientRect().right);
+const lines = (cell) => { const r = document.createRange(); r.selectNodeContents(cell);
+  return new Set([...r.getClientRects()].map((box) => Math.round(box.top))).size; };
+const tables = [...document.querySelectorAll("table")].map((table) => ({
+  within: table.getBoundingClientRect().right <= right + 1,
+  lines: [...table.querySelectorAll("tbody td:first-child")].map(lines) }));
+document.body.insertAdjacentHTML("beforeend", `<pre id="measured">${JSON.stringify(tables)}</pre>`);
+</script>"""
+
+
+def laid_out(html: str, folder, width: int = 840) -> list[dict]:
+    """Each table of the page as Chromium lays it out in a window `width` pixels wide."""
+    target = folder / "measured.html"
+    measured = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)
+    target.write_text(measured.replace("</body>", f"{MEASURE}</body>"), encoding="utf-8")
+    done = subprocess.run(
+        [*CHROMIUM, *QUIET, f"--user-data-dir={folder / 'profile'}", f"--window-size={width},1200"]
+        + ["--dump-dom", target.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    *_, written = re.findall(r'<pre id="measured">(.*?)</pre>', done.stdout, re.S)  # the script's own text first
+    return json.loads(html_unescape(written))
+
+
+def test_verdicts_written_as_sentences_leave_every_table_within_the_page_and_every_month_on_one_line(
+    chromium, tmp_path
+):
+    """Long free-text verdicts once made the tables wider than the page (the last columns cut off in print) and
+    squeezed the month column to a character a line."""
+    cases = [v1_case(report) for report in generate(300, seed=4)]
+    for n, case in enumerate(cases[:200]):
+        case["customFields"] = [{"name": "phishFeedback", "type": "string", "value": WRITTEN[n % len(WRITTEN)]}]
+
+    months, feedback, top = laid_out(page(statistics(cases), "2026-12-05 00:00 UTC"), tmp_path)
+
+    assert months["within"] and feedback["within"] and top["within"]
+    assert set(months["lines"]) == {1}, "a month broken over lines"
+    assert set(top["lines"]) == {1}, "an address of the sample (employeeN@example.org) broken over lines"
 
 
 def test_the_page_is_drawn_into_a_picture(chromium, tmp_path):

@@ -149,6 +149,15 @@ def test_the_other_column_wears_a_texture_no_value_shown_on_its_own_wears():
     assert len(patterns) == len(set(patterns)) == len(verdicts)
 
 
+def test_every_other_value_shown_on_its_own_wears_a_texture_of_its_own():
+    """Each value in the chart is told by its texture, in grey print too, not by the legend's order alone."""
+    verdicts = [*VERDICTS, *SHOWN, OTHERS, "none"]
+
+    patterns = re.findall(r'<pattern id="v\d+"[^>]*><rect [^>]*/>(.*?)</pattern>', charts.defs(verdicts))
+
+    assert len(patterns) == len(set(patterns)) == len(verdicts)
+
+
 def test_the_output_stays_small_with_thousands_of_distinct_verdicts(thehive_https, stats, tmp_path):
     """A playbook's free text, a value per case over four years: the tables grew as cases times months."""
     span = 48 * 30 * DAY

@@ -27,17 +27,26 @@ TEXTURES = {
     # The values summed in one column: a grid, told apart from each value shown on its own in grey print too.
     OTHERS: '<path d="M0,4 H8 M4,0 V8" stroke="#fff" stroke-width="1.4"/>',
 }
-OTHER_TEXTURE = '<path d="M4,0 V8" stroke="#fff" stroke-width="2"/>'
+# The other values shown on their own (tables.SHOWN_OTHERS), one texture each, in the order they are shown.
+OTHER_TEXTURES = (
+    '<path d="M4,0 V8" stroke="#fff" stroke-width="2"/>',
+    '<path d="M-2,6 l4,4 M0,0 l8,8 M6,-2 l4,4" stroke="#fff" stroke-width="2"/>',
+    '<rect x="2" y="2" width="4" height="4" fill="#fff"/>',
+    '<circle cx="4" cy="4" r="2.2" fill="none" stroke="#fff" stroke-width="1.2"/>',
+    '<path d="M0,6 L4,2 L8,6" fill="none" stroke="#fff" stroke-width="1.4"/>',
+    '<path d="M0,2 H4 M4,6 H8" stroke="#fff" stroke-width="1.6"/>',
+)
 LABELLED = 14  # a segment at least this tall carries its value
 
 
 def defs(verdicts: list[str]) -> str:
     """One pattern per verdict (its colour under its texture), shared by the page's charts."""
-    patterns = []
+    patterns, others = [], iter(OTHER_TEXTURES)
     for index, verdict in enumerate(verdicts):
+        texture = TEXTURES[verdict] if verdict in TEXTURES else next(others, OTHER_TEXTURES[0])
         patterns.append(
             f'<pattern id="v{index}" width="8" height="8" patternUnits="userSpaceOnUse">'
-            f'<rect width="8" height="8" fill="{colour(verdict)}"/>{TEXTURES.get(verdict, OTHER_TEXTURE)}</pattern>'
+            f'<rect width="8" height="8" fill="{colour(verdict)}"/>{texture}</pattern>'
         )
     return f'<svg width="0" height="0" aria-hidden="true" focusable="false"><defs>{"".join(patterns)}</defs></svg>'
 

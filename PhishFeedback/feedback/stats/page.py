@@ -18,6 +18,9 @@ PAGE = os.path.join(
 )
 # The histogram's one colour, Okabe-Ito's sky blue: no verdict wears it, so it is not read as one.
 HISTOGRAM = "#56B4E9"
+# How many characters the verdict columns' headers may hold in all, written across: the four verdicts and "none" hold
+# 37, and a few short values of the SOC's own fit beside them.
+HEADERS_WIDE = 64
 
 
 def page(stats: dict, made: str) -> str:
@@ -27,6 +30,9 @@ def page(stats: dict, made: str) -> str:
     # The chart draws the table's rows: its series are the table's columns, OTHERS too, and so are its sums.
     months = named["month_reports"]
     first = len(months.header) - len(verdicts)
+    # Values written freely in the field may be sentences: past what a line of headers holds, every verdict column's
+    # header is turned on its side, so that a dozen columns fit the page as printed.
+    turned = set(verdicts) if sum(map(len, verdicts)) > HEADERS_WIDE else set()
     with open(PAGE, encoding="utf-8") as file:
         template = Template(file.read())
     return template.substitute(
@@ -42,7 +48,7 @@ def page(stats: dict, made: str) -> str:
             "Reports per month, stacked by verdict",
         ),
         legend=charts.legend(verdicts),
-        months_table=_table(months),
+        months_table=_table(months, turned),
         median=escape(duration(feedback["median_seconds"])),
         p90=escape(duration(feedback["p90_seconds"])),
         measured=feedback["measured"],
@@ -54,7 +60,7 @@ def page(stats: dict, made: str) -> str:
             height=280,
         ),
         feedback_table=_table(named["feedback"]),
-        top_table=_table(named["top_reporters"]),
+        top_table=_table(named["top_reporters"], turned),
     )
 
 
@@ -73,8 +79,15 @@ def _totals(stats: dict) -> str:
     return "".join(f"<div><dt>{escape(name)}</dt><dd>{escape(str(value))}</dd></div>" for name, value in cards)
 
 
-def _table(table: Table) -> str:
-    head = "".join(f'<th scope="col">{escape(str(cell))}</th>' for cell in table.header)
+def _table(table: Table, turned: set[str] = frozenset()) -> str:
+    """The table, the headers among `turned` written on their side and cut at the page style's length, whole in their
+    title (and in the chart's legend)."""
+    head = "".join(
+        f'<th scope="col" class="turned" title="{escape(cell)}"><span>{escape(cell)}</span></th>'
+        if cell in turned
+        else f'<th scope="col">{escape(str(cell))}</th>'
+        for cell in table.header
+    )
     rows = (
         "".join("<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in row) + "</tr>" for row in table.rows)
         or f'<tr><td colspan="{len(table.header)}">none</td></tr>'

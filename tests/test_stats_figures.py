@@ -16,7 +16,7 @@ from feedback.errors import CommandError
 from feedback.stats import charts, files
 from feedback.stats.decoding import page_decoded
 from feedback.stats.facts import case_facts
-from feedback.stats.output import as_text
+from feedback.stats.output import as_text, csv_texts
 from feedback.stats.page import page
 from feedback.stats.tables import duration
 from feedback.stats.tally import Tally
@@ -365,6 +365,27 @@ def test_the_pages_reports_per_month_chart_and_table_count_reports_not_cases():
     table = html.split(chart, 1)[1].split("</table>")[0]
     assert re.findall(r"<th[^>]*>([^<]*)</th>", table)[:2] == ["month", "reports"]
     assert re.findall(r"<tr><td>(2026-0\d)</td><td>(\d+)</td>", table) == [("2026-01", "7"), ("2026-02", "1")]
+
+
+def test_the_page_writes_counts_past_a_thousand_with_separators_as_a_reader_takes_them_in():
+    """12480 reads as 1248 at a glance; the page is read by people, the CSV files by programs, which keep the number."""
+    campaign = spam_case([f"user_email:r{n}@example.org" for n in range(1250)])
+
+    html = page(tallied(campaign), "2026-12-05 00:00 UTC")
+
+    assert "<dt>Reports</dt><dd>1,250</dd>" in html
+    chart = re.search(r'<svg viewBox[^>]*aria-label="Reports per month[^"]*".*?</svg>', html, re.S)[0]
+    assert re.findall(r'<text class="total"[^>]*>([\d,]+)</text>', chart) == ["1,250"]
+    assert "<tr><td>2026-01</td><td>1,250</td>" in html
+
+
+def test_the_text_tables_write_counts_with_separators_and_the_csv_files_the_bare_number(tmp_path):
+    campaign = spam_case([f"user_email:r{n}@example.org" for n in range(1250)])
+    stats = tallied(campaign)
+
+    assert re.search(r"^2026-01 +1,250 +0 +1,250 +0 +0 +0$", as_text(stats), re.M), as_text(stats)
+    reports = csv_texts(stats, str(tmp_path))[str(tmp_path / "month_reports.csv")]
+    assert "2026-01,1250,0,1250,0,0,0" in reports.splitlines()
 
 
 def test_the_tallest_bar_stays_under_the_top_of_its_axis():

@@ -9,7 +9,7 @@ import os
 import re
 
 from feedback.redaction import scrub
-from feedback.stats.tables import Table, tables
+from feedback.stats.tables import Table, shown, tables
 from feedback.thehive.admin_api import terminal_safe
 
 # A cell a spreadsheet would run as a formula; addresses come from cases, so such a cell is quoted with "'".
@@ -54,7 +54,7 @@ def _cell(value: object) -> object:
 
 def _text_table(table: Table) -> str:
     # Escaped before they are measured: a column lines up as the terminal shows it.
-    cells = [[terminal_safe(str(value)) for value in row] for row in (table.header, *table.rows)]
+    cells = [[terminal_safe(shown(value)) for value in row] for row in (table.header, *table.rows)]
     widths = [max(len(row[i]) for row in cells) for i in range(len(table.header))]
     lines = [table.title, "-" * len(table.title)]
     for number, row in enumerate(cells):

@@ -11,7 +11,7 @@ from html import escape
 from string import Template
 
 from feedback.stats import charts
-from feedback.stats.tables import Table, duration, period, tables, verdict_columns
+from feedback.stats.tables import Table, duration, period, shown, tables, verdict_columns
 
 PAGE = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "templates", "stats", "page.html"
@@ -76,7 +76,7 @@ def _totals(stats: dict) -> str:
         ("Not yet answered", feedback["unanswered"]),
         ("Median time to verdict", duration(feedback["median_seconds"])),
     )
-    return "".join(f"<div><dt>{escape(name)}</dt><dd>{escape(str(value))}</dd></div>" for name, value in cards)
+    return "".join(f"<div><dt>{escape(name)}</dt><dd>{escape(shown(value))}</dd></div>" for name, value in cards)
 
 
 def _table(table: Table, turned: set[str] = frozenset()) -> str:
@@ -89,7 +89,7 @@ def _table(table: Table, turned: set[str] = frozenset()) -> str:
         for cell in table.header
     )
     rows = (
-        "".join("<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in row) + "</tr>" for row in table.rows)
+        "".join("<tr>" + "".join(f"<td>{escape(shown(cell))}</td>" for cell in row) + "</tr>" for row in table.rows)
         or f'<tr><td colspan="{len(table.header)}">none</td></tr>'
     )
     caption = f"<caption hidden>{escape(table.title)}</caption>"

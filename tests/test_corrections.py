@@ -29,13 +29,41 @@ ALICE, BOB = "alice@example.org", "bob@example.org"
 JOBS_SECOND = datetime(2026, 12, 4, 23, 58, 30, tzinfo=timezone.utc)
 HOSTILE_TITLE = 'Phishing report: <script>alert("x")</script> & <b>co</b>'
 PLACEHOLDER = re.compile(r"\{\w*\}")
+# A correction's subject says what the message was: a reporter told it was harmless must not read a correction to
+# Phishing as more of the same.
 CORRECTION_SUBJECT = {
-    "en": "Correction: phishing report feedback",
-    "fr": "Rectificatif : retour sur votre signalement d'hameçonnage",
-    "nl": "Correctie: feedback op uw phishingmelding",
-    "de": "Korrektur: Rückmeldung zu Ihrer Phishing-Meldung",
-    "es": "Corrección: respuesta a su aviso de phishing",
+    "en": {
+        "Phishing": "Correction: the message you reported was phishing",
+        "Spam": "Correction: the message you reported is spam",
+        "Legit email": "Correction: the message you reported is a legitimate e-mail",
+        "Simulation": "Correction: the message you reported was a phishing exercise",
+    },
+    "fr": {
+        "Phishing": "Rectificatif : le message que vous avez signalé était une tentative d'hameçonnage",
+        "Spam": "Rectificatif : le message que vous avez signalé est un spam",
+        "Legit email": "Rectificatif : le message que vous avez signalé est un e-mail légitime",
+        "Simulation": "Rectificatif : le message que vous avez signalé était un exercice d'hameçonnage",
+    },
+    "nl": {
+        "Phishing": "Correctie: het bericht dat u meldde was een phishingpoging",
+        "Spam": "Correctie: het bericht dat u meldde is spam",
+        "Legit email": "Correctie: het bericht dat u meldde is een legitieme e-mail",
+        "Simulation": "Correctie: het bericht dat u meldde was een phishingoefening",
+    },
+    "de": {
+        "Phishing": "Korrektur: Die von Ihnen gemeldete Nachricht war ein Phishing-Versuch",
+        "Spam": "Korrektur: Die von Ihnen gemeldete Nachricht ist Spam",
+        "Legit email": "Korrektur: Die von Ihnen gemeldete Nachricht ist eine legitime E-Mail",
+        "Simulation": "Korrektur: Die von Ihnen gemeldete Nachricht war eine Phishing-Übung",
+    },
+    "es": {
+        "Phishing": "Corrección: el mensaje del que nos avisó era un intento de phishing",
+        "Spam": "Corrección: el mensaje del que nos avisó es spam",
+        "Legit email": "Corrección: el mensaje del que nos avisó es un correo legítimo",
+        "Simulation": "Corrección: el mensaje del que nos avisó era un simulacro de phishing",
+    },
 }
+TO_PHISHING = CORRECTION_SUBJECT["en"]["Phishing"]
 URGENT = (
     "If you clicked a link, opened an attachment, replied to it or did what it asked (a payment, information sent),"
     " tell the security team at once."
@@ -77,7 +105,7 @@ def test_a_reporter_told_legit_gets_a_correction_to_phishing_that_says_first_wha
     assert result.success, result.error
     assert smtp.recipients() == [ALICE]
     subject, text, html = parts(smtp.delivered[0])
-    assert subject == "Correction: phishing report feedback"
+    assert subject == TO_PHISHING
     assert (
         "Our earlier message said it was a legitimate e-mail. That was a mistake: it was a real phishing attempt."
         in text
@@ -100,7 +128,7 @@ def test_the_correction_is_in_the_configured_language(cortex, smtp, told_legit):
 
     assert result.success, result.error
     subject, text, html = parts(smtp.delivered[0])
-    assert subject == "Rectificatif : retour sur votre signalement d'hameçonnage"
+    assert subject == CORRECTION_SUBJECT["fr"]["Phishing"]
     assert "Notre précédent message indiquait qu'il s'agissait d'un e-mail légitime." in text
     assert "C'était une erreur\u00a0: il s'agissait bien d'une tentative d'hameçonnage (phishing)." in text
     assert "prévenez immédiatement l'équipe de sécurité" in text
@@ -127,7 +155,7 @@ def test_changing_the_verdict_back_corrects_again_from_the_last_verdict_told(cor
         case = apply_operations(case, result)
 
     subjects = [d.message["Subject"] for d in smtp.delivered]
-    assert subjects == ["Phishing report feedback", *["Correction: phishing report feedback"] * 2]
+    assert subjects == ["Phishing report feedback", CORRECTION_SUBJECT["en"]["Spam"], TO_PHISHING]
     _, to_spam, _ = parts(smtp.delivered[1])
     _, back, _ = parts(smtp.delivered[2])
     assert "said it was a real phishing attempt. That was a mistake: it is spam" in to_spam
@@ -196,7 +224,7 @@ def test_a_new_reporter_gets_the_verdict_while_an_earlier_one_gets_a_correction(
     assert result.success, result.error
     assert smtp.recipients() == [ALICE, BOB]
     (alice, _, _), (bob, bob_text, _) = (parts(d) for d in smtp.delivered)
-    assert alice == "Correction: phishing report feedback"
+    assert alice == TO_PHISHING
     assert bob == "Phishing report feedback" and "Well spotted!" in bob_text and "mistake" not in bob_text
     assert untimed(result) == [*told("Phishing", ALICE, BOB), "mail sent"]
     assert result.output["full"]["corrections"] == [{"address": ALICE, "earlier": "Legit email"}]
@@ -226,7 +254,7 @@ def test_a_configuration_saved_before_send_corrections_existed_sends_corrections
     result = cortex(with_verdict(told_legit(), "Phishing"), send_corrections=None)
 
     assert result.success, result.error
-    assert smtp.delivered[0].message["Subject"] == "Correction: phishing report feedback"
+    assert smtp.delivered[0].message["Subject"] == TO_PHISHING
 
 
 def test_send_corrections_that_is_not_a_boolean_is_an_error_naming_it(cortex, smtp, told_legit):
@@ -249,7 +277,7 @@ def test_the_dry_run_shows_which_messages_are_corrections(cortex, smtp, told_leg
         " none was sent."
     )
     assert [(p["to"], p["corrects"]) for p in full["preview"]] == [(ALICE, "Legit email"), (BOB, "")]
-    assert full["preview"][0]["subject"] == "Correction: phishing report feedback"
+    assert full["preview"][0]["subject"] == TO_PHISHING
     assert full["corrections"] == [{"address": ALICE, "earlier": "Legit email"}]
 
 
@@ -262,7 +290,7 @@ def test_a_correction_goes_through_thehive_40_tags_once(cortex, smtp):
 
     assert first.success and second.success and third.success, (first.error, second.error, third.error)
     assert smtp.recipients() == ["bounce=alice@example.org"] * 2
-    assert smtp.delivered[1].message["Subject"] == "Correction: phishing report feedback"
+    assert smtp.delivered[1].message["Subject"] == TO_PHISHING
     assert second.output["full"]["corrections"] == [{"address": "bounce=alice@example.org", "earlier": "Legit email"}]
     assert third.operations == [] and third.output["full"]["already_notified"] == ["bounce=alice@example.org"]
 
@@ -281,7 +309,7 @@ def test_template_correction_replaces_every_shipped_correction(cortex, smtp, tol
 
     assert result.success, result.error
     subject, text, html = parts(smtp.delivered[0])
-    assert subject == "Correction: phishing report feedback"
+    assert subject == CORRECTION_SUBJECT["en"]["Spam"]
     assert text.startswith('We told you: a legitimate e-mail. It is Spam: <script>alert("x")</script> & <b>co</b>.')
     assert "It is Spam: &lt;script&gt;" in html
 
@@ -291,7 +319,7 @@ def test_a_subject_override_leaves_the_correction_its_own_subject_that_says_it_c
     result = cortex(with_verdict(told_legit(subject=subject), "Phishing"), subject=subject)
 
     assert result.success, result.error
-    assert parts(smtp.delivered[0])[0] == "Correction: phishing report feedback"
+    assert parts(smtp.delivered[0])[0] == TO_PHISHING
 
 
 def test_a_verdict_template_cannot_name_the_earlier_verdict(cortex, smtp):
@@ -316,7 +344,7 @@ def test_every_language_and_verdict_has_a_whole_correction_naming_the_earlier_ve
     text, html = (message.get_body((kind,)).get_content() for kind in ("plain", "html"))
     for part in (message["Subject"], text, html):
         assert not PLACEHOLDER.search(part), part
-    assert message["Subject"] == CORRECTION_SUBJECT[language]
+    assert message["Subject"] == CORRECTION_SUBJECT[language][verdict]
     words = verdict_words(language)[earlier]
     assert words in text and escape(words) in html
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html and not re.search(r"<script|<b>", html)
@@ -331,7 +359,7 @@ def test_a_correction_in_several_languages_holds_each_though_the_verdicts_overri
     text = correction.get_body(("plain",)).get_content()
     french, dutch = text.split("\n\n----------------------------------------\n\n")
     assert "il s'agissait d'un spam" in french and "dat het spam was" in dutch
-    assert correction["Subject"] == f"{CORRECTION_SUBJECT['fr']} / {CORRECTION_SUBJECT['nl']}"
+    assert correction["Subject"] == f"{CORRECTION_SUBJECT['fr']['Phishing']} / {CORRECTION_SUBJECT['nl']['Phishing']}"
     assert ordinary.get_body(("plain",)).get_content().startswith(f"Phishing, {BOB}.")
 
 

@@ -67,11 +67,13 @@ def wording(settings: MessageSettings, message: str) -> Wording:
 def correction_wording(settings: MessageSettings, verdict: str) -> Wording:
     """The wording of a correction to `verdict`: template_correction, else the shipped correction_<verdict> files.
 
-    Its subject is always the shipped one, which says it is a correction: a `subject` override was
-    written for the verdict's message, and would hide that this one corrects it.
+    Its subject is always the shipped one, which says it is a correction and what the message was (a reporter told
+    it was harmless must not take a correction to Phishing for more of the same): a `subject` override was written
+    for the verdict's message, and would hide that this one corrects it.
     """
-    subject = _shipped_subject(settings.languages, "correction_subject.txt")
-    return _wording(settings, CORRECTION, f"correction_{TEMPLATE_FILE[verdict]}", CORRECTION_PLACEHOLDERS, subject, ())
+    name = f"correction_{TEMPLATE_FILE[verdict]}"
+    subject = _shipped_subject(settings.languages, f"{name}_subject.txt")
+    return _wording(settings, CORRECTION, name, CORRECTION_PLACEHOLDERS, subject, ())
 
 
 def verdict_words(language: str) -> dict[str, str]:

@@ -28,6 +28,7 @@ SIGNALS = {
     "feedback.client_failures.ProxyUntrusted": "an https:// proxy's certificate not verified, read by the HTTP client",
     "feedback.http_failures.Unreadable": "an answer the client could not read, worded by its caller",
     "feedback.http_failures.Refused": "a refused connection to an HTTPS party, worded by its caller",
+    "feedback.http_failures.TunnelRefused": "a proxy's answer to the tunnel's request, worded by the HTTPS caller",
     "feedback.http_failures.TlsFailed": "TLS that failed for another reason than the certificate, worded by its caller",
     "feedback.http_failures.TimedOut": "no answer in time from an HTTPS party, a TimeoutError worded by its caller",
     "feedback.http_failures.TooLarge": "an answer longer than its caller reads, worded by the caller",

@@ -301,10 +301,15 @@ LOCATIONS = {
     "http://[::1/elsewhere": "",
     "https://[::1]:8443/x": " to https://[::1]",
     "http://[::1]x]:80/": "",
+    # Words where a host goes: whoever answers at the party's address would write them into the job's own sentence.
+    "https://TheHive moved to thehive-new.evil.example (set thehive_url to it, the API key stays valid) and": "",
+    "https://[not an address]/x": "",
 }
 
 
-@pytest.mark.parametrize("location", LOCATIONS, ids=["named", "unreadable", "ipv6", "after-the-bracket"])
+@pytest.mark.parametrize(
+    "location", LOCATIONS, ids=["named", "unreadable", "ipv6", "after-the-bracket", "words", "bracketed-words"]
+)
 @pytest.mark.parametrize("party", EVERY_PARTY, ids=named)
 def test_a_redirect_is_told_in_one_sentence_whatever_the_party(
     party, location, answering, certificates, entra, google_oauth

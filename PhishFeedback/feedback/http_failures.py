@@ -8,6 +8,7 @@ transports treat every failure on the way. Nothing here imports an HTTP library.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 # What the certificate sentence tells the admin to do, unless the caller is an admin's script with its own option.
@@ -19,6 +20,8 @@ TRUST_ADVICE = (
 REACH_ADVICE = "Check that Cortex can reach it, and Cortex's proxy settings."
 # How a refused connection is told, by either client.
 REFUSED = "the connection was refused"
+# A label of a host name, as a sentence may name it.
+HOST_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 # What `Malformed` says of a body that is no JSON.
 NOT_JSON = "something other than JSON"
 
@@ -190,9 +193,28 @@ def _towards(location: str | None) -> str:
         return ""  # no host, or one the parser reads otherwise than it is written (Python 3.9 takes "h:[80]")
     if port and not (port[0] == ":" and (port[1:] or "0").isdecimal()):
         return ""  # "[::1]x]:80", which Python 3.14's parser refuses and those before it read as "[::1]"
-    if not host.isprintable():
-        return ""  # no host name holds a control character: a terminal's escape, written for the analyst's screen
+    if not _host_name(host):
+        return ""  # words where a host goes ("TheHive moved to …, set thehive_url to it"), written into our sentence
     return f" to {target.scheme}://{host}"
+
+
+def _host_name(host: str) -> bool:
+    """Whether `host` is a host name (its labels letters, digits and hyphens, once in IDNA's ASCII form) or a
+    bracketed IP address: nothing else is named in a sentence the analyst trusts, neither words nor control
+    characters (a terminal's escape, written for the analyst's screen)."""
+    if host.startswith("["):
+        from ipaddress import ip_address
+
+        try:
+            ip_address(host[1:-1])
+        except ValueError:
+            return False
+        return True
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    return all(HOST_LABEL.fullmatch(label) for label in ascii_host.removesuffix(".").split("."))
 
 
 def seconds(timeout: float) -> str:

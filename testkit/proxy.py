@@ -19,7 +19,9 @@ class ConnectProxy:
         self.url = f"{'https' if context else 'http'}://127.0.0.1:{self.port}"
         self.tunnels: list[str] = []
         self.refused: list[str] = []  # the other requests' targets (a plain http:// URL, a target refused)
-        self.refusing: dict[str, bytes] = {}  # "host:port" -> the status line's code and reason: b"407 Proxy …"
+        self.refusing: dict[
+            str, bytes
+        ] = {}  # "host:port" -> the status line's code and reason (b"407 Proxy …"), or b""
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
@@ -53,7 +55,8 @@ class ConnectProxy:
             refusal = self.refusing.get(target.decode())
             if refusal is not None:
                 self.refused.append(target.decode())
-                client.sendall(b"HTTP/1.1 " + refusal + b"\r\nContent-Length: 0\r\n\r\n")
+                if refusal:  # else the connection is closed without a word
+                    client.sendall(b"HTTP/1.1 " + refusal + b"\r\nContent-Length: 0\r\n\r\n")
                 return
             self.tunnels.append(target.decode())
             host, port = target.decode().rsplit(":", 1)

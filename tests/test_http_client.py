@@ -275,6 +275,18 @@ def test_a_proxy_that_refuses_the_tunnel_is_told_with_its_status_whatever_the_pa
     assert set(environment_proxy.refused) == {f"127.0.0.1:{port}"}
 
 
+@pytest.mark.parametrize("party", EVERY_PARTY, ids=named)
+def test_a_proxy_that_drops_the_tunnels_request_is_named_not_the_party(
+    party, environment_proxy, certificates, entra, google_oauth
+):
+    """Through a proxy, the connection that broke is the proxy's, whichever client made it."""
+    port = free_port()
+    environment_proxy.refusing[f"127.0.0.1:{port}"] = b""
+    name, error = party(f"https://127.0.0.1:{port}", certificates.ca_pem, entra, google_oauth)
+
+    assert f"{capital(name)} could not be reached (the proxy refused or dropped the connection)." in error
+
+
 @pytest.fixture
 def answering(certificates):
     """Serves over HTTPS on loopback, with a certificate the job trusts, the reply a test gives to every request."""

@@ -144,11 +144,11 @@ def requested(
         raise TimedOut(timeout, sent=False) from None
     except requests.Timeout as failure:
         raise timed_out(failure, timeout) from None
-    except requests.exceptions.ProxyError as failure:
-        # urllib3 names a connection the server ended through a working tunnel a proxy's failure too.
-        raise unreachable(failure, proxied=True) from None
     except (requests.RequestException, OSError, HTTPError) as failure:  # urllib3's own where requests passes it on
-        raise unreachable(failure) from None
+        # Through a proxy, the connection that failed is the proxy's, whether urllib3 says so (a ProxyError, also for
+        # a connection the server ended through a working tunnel) or not (a tunnel's request the proxy dropped).
+        proxied = isinstance(failure, requests.exceptions.ProxyError) or _through_proxy(session, url)
+        raise unreachable(failure, proxied) from None
     if response.status_code < 200:  # an interim answer, which http.client took for the last
         response.close()
         raise Unreadable(f"HTTP {response.status_code}, an interim answer, and no other")
@@ -169,6 +169,14 @@ def requested(
     if getattr(response.raw, "length_remaining", None):  # a body cut short, which urllib3 1.x hands over as if whole
         raise CutShort(response.status_code, response.headers, "IncompleteRead")
     return response.status_code, response.headers, body
+
+
+def _through_proxy(session: ClientSession, url: str) -> bool:
+    """Whether the session sends a request for `url` to a proxy, as it chooses one (Cortex's, else the
+    environment's)."""
+    from requests.utils import select_proxy
+
+    return select_proxy(url, session.merge_environment_settings(url, {}, None, None, None)["proxies"]) is not None
 
 
 @cache

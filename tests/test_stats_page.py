@@ -51,7 +51,7 @@ def chromium():
 def test_every_value_from_the_cases_is_escaped():
     html = page(statistics(sample()), "2026-12-05 00:00 UTC")
 
-    assert "o&#x27;neil&amp;amp=co@example.org" in html
+    assert "o&#x27;neil&amp;amp=co@<wbr>example<wbr>.org" in html
     assert "&lt;script&gt;" in html
     assert "<img" not in html and "<script" not in html
 
@@ -141,6 +141,29 @@ def test_verdicts_written_as_sentences_leave_every_table_within_the_page_and_eve
     assert months["within"] and feedback["within"] and top["within"]
     assert set(months["lines"]) == {1}, "a month broken over lines"
     assert set(top["lines"]) == {1}, "an address of the sample (employeeN@example.org) broken over lines"
+
+
+def test_the_sample_reporters_addresses_each_keep_their_line_beside_the_verdict_columns(chromium, tmp_path):
+    """The top reporters' table of README's picture once broke employee102@example.org in the middle of its domain,
+    with room to spare in the columns beside it."""
+    cases = [v1_case(report) for report in generate(900, seed=2026, days=180, reporters=160)]
+
+    _, _, top = laid_out(page(statistics(cases, top=20), "2026-12-05 00:00 UTC"), tmp_path)
+
+    assert top["within"] and set(top["lines"]) == {1}
+
+
+def test_an_address_as_long_as_any_breaks_within_the_page_and_leaves_the_others_whole(chromium, tmp_path):
+    longest = f"{'a' * 64}@{'.'.join(['b' * 40] * 4)}.example"
+    cases = [v1_case(report) for report in generate(300, seed=4)]
+    for case in cases[:40]:
+        case["tags"] = [*case["tags"], f"user_email:{longest}"]
+
+    _, _, top = laid_out(page(statistics(cases, top=20), "2026-12-05 00:00 UTC"), tmp_path)
+
+    assert top["within"]
+    assert top["lines"][0] > 1, "the longest address is the top reporter, broken over lines"
+    assert set(top["lines"][1:]) == {1}, "an address of the sample (employeeN@example.org) broken over lines"
 
 
 def test_the_page_is_drawn_into_a_picture(chromium, tmp_path):

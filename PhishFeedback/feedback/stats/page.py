@@ -7,6 +7,7 @@ the charts come from charts.py as inline SVG.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from html import escape
 from string import Template
 
@@ -18,9 +19,10 @@ PAGE = os.path.join(
 )
 # The histogram's one colour, Okabe-Ito's sky blue: no verdict wears it, so it is not read as one.
 HISTOGRAM = "#56B4E9"
-# How many characters the verdict columns' headers may hold in all, written across: the four verdicts and "none" hold
-# 37, and a few short values of the SOC's own fit beside them.
-HEADERS_WIDE = 64
+# How many characters a table's row holds written across the page's 820 pixels, its headers and its widest name
+# (an address) together: past it, the verdict columns' headers are turned on their side, so that a dozen columns, or
+# values written freely in the field, fit the page as printed.
+ACROSS = 80
 
 
 def page(stats: dict, made: str) -> str:
@@ -30,9 +32,6 @@ def page(stats: dict, made: str) -> str:
     # The chart draws the table's rows: its series are the table's columns, OTHERS too, and so are its sums.
     months = named["month_reports"]
     first = len(months.header) - len(verdicts)
-    # Values written freely in the field may be sentences: past what a line of headers holds, every verdict column's
-    # header is turned on its side, so that a dozen columns fit the page as printed.
-    turned = set(verdicts) if sum(map(len, verdicts)) > HEADERS_WIDE else set()
     with open(PAGE, encoding="utf-8") as file:
         template = Template(file.read())
     return template.substitute(
@@ -48,7 +47,7 @@ def page(stats: dict, made: str) -> str:
             "Reports per month, stacked by verdict",
         ),
         legend=charts.legend(verdicts),
-        months_table=_table(months, turned),
+        months_table=_table(months, verdicts),
         median=escape(duration(feedback["median_seconds"])),
         p90=escape(duration(feedback["p90_seconds"])),
         measured=feedback["measured"],
@@ -60,7 +59,7 @@ def page(stats: dict, made: str) -> str:
             height=280,
         ),
         feedback_table=_table(named["feedback"]),
-        top_table=_table(named["top_reporters"], turned),
+        top_table=_table(named["top_reporters"], verdicts),
     )
 
 
@@ -79,9 +78,12 @@ def _totals(stats: dict) -> str:
     return "".join(f"<div><dt>{escape(name)}</dt><dd>{escape(shown(value))}</dd></div>" for name, value in cards)
 
 
-def _table(table: Table, turned: set[str] = frozenset()) -> str:
-    """The table, the headers among `turned` written on their side and cut at the page style's length, whole in their
-    title (and in the chart's legend)."""
+def _table(table: Table, verdicts: Collection[str] = ()) -> str:
+    """The table; where its row would not fit written across (ACROSS), the headers of its verdict columns written on
+    their side and cut at the page style's length, whole in their title (and in the chart's legend)."""
+    widest = max([len(table.header[0]), *(len(str(row[0])) for row in table.rows)])
+    across = widest + sum(len(str(cell)) + 2 for cell in table.header[1:])  # 2: a column's padding, in characters
+    turned = set(verdicts) if across > ACROSS else set()
     head = "".join(
         f'<th scope="col" class="turned" title="{escape(cell)}"><span>{escape(cell)}</span></th>'
         if cell in turned
@@ -89,9 +91,20 @@ def _table(table: Table, turned: set[str] = frozenset()) -> str:
         for cell in table.header
     )
     rows = (
-        "".join("<tr>" + "".join(f"<td>{escape(shown(cell))}</td>" for cell in row) + "</tr>" for row in table.rows)
+        "".join(
+            f"<tr><td>{_breakable(escape(shown(row[0])))}</td>"
+            + "".join(f"<td>{escape(shown(cell))}</td>" for cell in row[1:])
+            + "</tr>"
+            for row in table.rows
+        )
         or f'<tr><td colspan="{len(table.header)}">none</td></tr>'
     )
     caption = f"<caption hidden>{escape(table.title)}</caption>"
     note = f'<p class="note">{escape(table.note)}</p>' if table.note else ""
     return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{note}"
+
+
+def _breakable(text: str) -> str:
+    """A row's name (an address) free to break after its @ and before its dots where its column is narrow, and
+    nowhere else: whole, it keeps the column as wide as it needs."""
+    return text.replace("@", "@<wbr>").replace(".", "<wbr>.")

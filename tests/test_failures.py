@@ -257,10 +257,25 @@ def test_a_campaign_no_server_answers_says_why_once_for_all_its_reporters(cortex
     assert result.error.count("refused the connection") == 1
 
 
-def test_reporters_the_server_refuses_every_one_point_at_their_addresses(cortex, smtp):
+def test_reporters_the_server_refuses_every_one_point_at_their_addresses_not_at_the_server(cortex, smtp):
+    """The server answered: its host, its port and a container's localhost are not in question."""
     smtp.faults.refuse = {"alice@example.org": "550 5.1.1 No such user"}
 
     result = cortex(thehive4_case(), smtp_retries=0)
+
+    assert_cortex_error(
+        result,
+        "550 5.1.1 No such user. Check the addresses the mail service refused (a typo in a tag, a mailbox that is"
+        " gone), then run the responder again.",
+    )
+    assert "smtp_host" not in result.error and "localhost" not in result.error
+
+
+def test_a_reporter_put_off_beside_one_refused_still_points_at_the_server_and_the_addresses(cortex, smtp):
+    smtp.faults.refuse = {"alice@example.org": "550 5.1.1 No such user"}
+    smtp.faults.defer_rcpt["bob@example.org"] = 5
+
+    result = cortex(thehive4_case("Spam", ["alice@example.org", "bob@example.org"]), smtp_retries=0)
 
     assert_cortex_error(result, "550 5.1.1 No such user", "accepts the reporters' addresses")
 

@@ -14,7 +14,7 @@ from feedback.logo import Logo
 from feedback.plan import Decision
 from feedback.shapes import shape
 from feedback.tags import UNSURE, acknowledgement_operations, maybe_reached, record_operations
-from feedback.unreached import Failure
+from feedback.unreached import CHECK_REFUSED, Failure
 from feedback.way_out import NOT_CHECKED, Check, Checked
 
 # Characters of message text the dry-run report shows; the messages past it are only named.
@@ -157,8 +157,7 @@ def delivered(
     if delivery.failed:
         message += f" {len(delivery.failed)} could not be reached: {_named(delivery.failed, 'failed')}."
         message += (
-            " Check the addresses the mail service refused (a typo in a tag, a mailbox that is gone), then run the"
-            " responder again: it retries only those."
+            f" {CHECK_REFUSED}: it retries only those."
             if any(failure.refused for failure in delivery.failed)
             else " Run the responder again later: it retries only those."
         )

@@ -51,6 +51,15 @@ def test_each_reporter_of_a_case_is_thanked_and_recorded_with_case_tags(acknowle
     assert result.output["full"]["verdict"] is None
 
 
+def test_an_alert_above_max_tlp_names_the_alert_and_the_acknowledgement_responder(acknowledge, smtp):
+    result = acknowledge(thehive4_alert(None), data_type="thehive:alert", tlp=3)
+
+    assert not result.success
+    assert result.error.startswith("The alert's TLP (3) is above this responder's Max TLP (2), so nothing was sent.")
+    assert "raise Max TLP for Phish_Feedback_Acknowledge (Organisation, Responders)." in result.error
+    assert smtp.delivered == []
+
+
 @pytest.mark.parametrize("version", ALERTS)
 def test_an_alert_is_acknowledged_once_across_runs_with_alert_tags(acknowledge, smtp, version):
     make_alert, thehive_applies = ALERTS[version]

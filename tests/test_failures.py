@@ -323,9 +323,17 @@ def test_starttls_against_an_implicit_tls_port_names_smtp_security_tls(cortex, c
     assert implicit.delivered == []
 
 
-@pytest.mark.parametrize(("level", "says"), [({"tlp": 3}, "TLP is higher"), ({"pap": 3}, "PAP is higher")])
-def test_tlp_or_pap_above_the_maximum_is_refused_by_cortexutils(cortex, smtp, level, says):
-    assert_cortex_error(cortex(thehive4_case(), **level), f"{says} than allowed.")
+@pytest.mark.parametrize("level", ["TLP", "PAP"])
+def test_a_case_above_max_tlp_or_pap_is_refused_with_both_values_and_where_to_change_them(cortex, smtp, level):
+    """cortexutils refuses it in words that name neither value nor setting ('TLP is higher than allowed.')."""
+    result = cortex(thehive4_case(), **{level.lower(): 3})
+
+    assert_cortex_error(
+        result,
+        f"The case's {level} (3) is above this responder's Max {level} (2), so nothing was sent. Lower the case's"
+        f" {level} if its reporters may be told of it, or have a Cortex admin raise Max {level} for Phish_Feedback"
+        " (Organisation, Responders).",
+    )
     assert smtp.delivered == []
 
 

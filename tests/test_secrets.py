@@ -211,7 +211,7 @@ def test_api_key_echoed_into_the_subject_with_control_characters_reaches_neither
 )
 @pytest.mark.parametrize(
     ("case", "job", "says"),
-    [(thehive4_case(None), {}, "custom field"), (thehive4_case(), {"tlp": 3}, "TLP is higher than allowed")],
+    [(thehive4_case(None), {}, "custom field"), (thehive4_case(), {"tlp": 3}, "is above this responder's Max TLP (2)")],
     ids=["responder_error", "cortexutils_error"],
 )
 def test_proxy_credentials_are_not_in_the_input_echoed_on_error(cortex, smtp, proxies, case, job, says):

@@ -23,6 +23,7 @@ Responder = startup.responder_base(sys.argv[0])
 
 from feedback.concurrent_jobs import end_turns
 from feedback.errors import PhishFeedbackError, not_installed
+from feedback.flavours import ACKNOWLEDGE_FLAVOUR, VERDICT_FLAVOUR
 from feedback.job_folder import (
     REPORTED,
     echoed_data,
@@ -91,6 +92,12 @@ class CortexJob(Responder):
 
     def error(self, message: str, ensure_ascii: bool = True) -> NoReturn:
         """cortexutils' error output, with the job's input echoed as it does, minus every secret and credential."""
+        if message in LEVELS:  # cortexutils' own refusal of a case above Max TLP or Max PAP, which names neither
+            level, item = LEVELS[message]
+            flavour = self.get_param("config.flavour")
+            responder = RESPONDERS.get(flavour if isinstance(flavour, str) else "", RESPONDERS[VERDICT_FLAVOUR])
+            data = "alert" if self.get_param("dataType") == "thehive:alert" else "case"
+            message = above_level(level, data, getattr(self, item), getattr(self, f"max_{item}"), responder)
         echoed = dict(self._input) if isinstance(self._input, dict) else {}
         config = echoed.get("config")
         remember_secrets(config)
@@ -100,6 +107,23 @@ class CortexJob(Responder):
             echoed["data"] = echoed_data(echoed["data"])
         write_failure(message, input=echoed)
         sys.exit(REPORTED)
+
+
+# cortexutils' words for a case above the responder's Max TLP or Max PAP, and which level each is of.
+LEVELS = {"TLP is higher than allowed.": ("TLP", "tlp"), "PAP is higher than allowed.": ("PAP", "pap")}
+
+
+# The responder each flavour's manifest names, as Cortex lists it under Organisation, Responders.
+RESPONDERS = {VERDICT_FLAVOUR: "Phish_Feedback", ACKNOWLEDGE_FLAVOUR: "Phish_Feedback_Acknowledge"}
+
+
+def above_level(level: str, data: str, value: object, most: object, responder: str) -> str:
+    """The refusal of a case (or alert) above Max TLP or Max PAP, with both values and where each is changed."""
+    return (
+        f"The {data}'s {level} ({value}) is above this responder's Max {level} ({most}), so nothing was sent. Lower"
+        f" the {data}'s {level} if its reporters may be told of it, or have a Cortex admin raise Max {level} for"
+        f" {responder} (Organisation, Responders)."
+    )
 
 
 def run_as_cortex_job(respond: Callable[[CortexJob], Outcome]) -> None:

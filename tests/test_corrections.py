@@ -16,8 +16,9 @@ import pytest
 
 from feedback.case import Report
 from feedback.flavours import LANGUAGES, VERDICT_FLAVOUR
-from feedback.plan import CLOCKS_APART, Audience, decide
+from feedback.plan import Audience, decide
 from feedback.templates import verdict_words
+from feedback.told_records import CLOCKS_APART
 from testkit.cases import thehive4_case, thehive40_case
 from testkit.cortex import ACKNOWLEDGE_MANIFEST, apply_operations
 from testkit.delivered import text_and_html
@@ -230,13 +231,33 @@ def test_a_new_reporter_gets_the_verdict_while_an_earlier_one_gets_a_correction(
     assert result.output["full"]["corrections"] == [{"address": ALICE, "earlier": "Legit email"}]
 
 
-def test_send_corrections_false_sends_no_correction(cortex, smtp, told_legit):
+def test_send_corrections_false_sends_no_correction_and_names_whom_it_leaves_told_another_verdict(
+    cortex, smtp, told_legit
+):
+    """'Already notified' alone would read as told Phishing, where the reporter still believes the phish harmless."""
     result = cortex(with_verdict(told_legit(), "Phishing"), send_corrections=False)
 
     assert result.success, result.error
     assert smtp.delivered == [] and result.operations == []
-    assert result.output["full"]["already_notified"] == [ALICE]
-    assert result.output["full"]["warnings"] == []
+    full = result.output["full"]
+    assert full["already_notified"] == [ALICE]
+    assert full["message"] == (
+        "All 1 reporter(s) of this case were already notified; nothing was sent. 1 reporter(s) told another verdict"
+        " get no correction (send_corrections is off; see the warnings)."
+    )
+    assert full["warnings"] == [
+        "1 reporter(s) were told another verdict than 'Phishing' and get no correction, as send_corrections is off:"
+        f" {ALICE} (told 'Legit email'). Tell them yourself, or have the Cortex admin turn send_corrections on and"
+        " run the responder again."
+    ]
+
+
+def test_send_corrections_false_says_nothing_of_reporters_told_the_same_verdict(cortex, smtp, told_legit):
+    result = cortex(with_verdict(told_legit(), "Legit email"), send_corrections=False)
+
+    assert result.success, result.error
+    assert smtp.delivered == [] and result.output["full"]["warnings"] == []
+    assert result.output["full"]["message"] == "All 1 reporter(s) of this case were already notified; nothing was sent."
 
 
 def test_send_corrections_false_leaves_out_the_warning_of_records_that_would_change_a_correction(cortex, smtp):
@@ -247,7 +268,7 @@ def test_send_corrections_false_leaves_out_the_warning_of_records_that_would_cha
 
     assert result.success, result.error
     assert smtp.delivered == [] and result.output["full"]["already_notified"] == [ALICE]
-    assert result.output["full"]["warnings"] == []
+    assert not [w for w in result.output["full"]["warnings"] if "feedback_verdict record" in w]
 
 
 def test_a_configuration_saved_before_send_corrections_existed_sends_corrections(cortex, smtp, told_legit):

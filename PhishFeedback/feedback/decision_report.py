@@ -20,6 +20,11 @@ LONGEST_SHOWN = 1_000
 
 def report_of(message: str, decision: Decision, warnings: list[str]) -> dict:
     """The report's every list, those of the sending empty: a job that sends fills them."""
+    if decision.uncorrected:  # said where the analyst reads first, whatever else the job did
+        message += (
+            f" {len(decision.uncorrected)} reporter(s) told another verdict get no correction (send_corrections is"
+            " off; see the warnings)."
+        )
     return {
         "message": message,
         "verdict": decision.verdict or None,
@@ -31,7 +36,12 @@ def report_of(message: str, decision: Decision, warnings: list[str]) -> dict:
         "refused": [{"value": _shown(r.value), "reason": r.reason} for r in decision.refused[:LISTED]],
         "from_observables": _observed(decision.from_observables),
         "corrections": corrections(decision, decision.corrections),
-        "warnings": warnings + _unlisted(decision) + _untold(decision) + _passed_over(decision) + _maybe(decision),
+        "warnings": warnings
+        + _unlisted(decision)
+        + _untold(decision)
+        + _uncorrected(decision)
+        + _passed_over(decision)
+        + _maybe(decision),
     }
 
 
@@ -95,6 +105,19 @@ def _unlisted(decision: Decision) -> list[str]:
         " or the alert feeder that writes them."
         for count, what, listed in counts
         if count > LISTED
+    ]
+
+
+def _uncorrected(decision: Decision) -> list[str]:
+    """Reporters told another verdict, whom send_corrections off leaves so: "already notified" alone would read as
+    told this verdict, where a reporter told a phish was harmless still believes it."""
+    if not decision.uncorrected:
+        return []
+    told = named(list(decision.uncorrected.items()), lambda item: f"{item[0]} (told '{item[1]}')")
+    return [
+        f"{len(decision.uncorrected)} reporter(s) were told another verdict than '{decision.verdict}' and get no"
+        f" correction, as send_corrections is off: {told}. Tell them yourself, or have the Cortex admin turn"
+        " send_corrections on and run the responder again."
     ]
 
 

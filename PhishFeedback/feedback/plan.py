@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from feedback.addresses import AddressError, domain_allowed, mailbox, parse_address
-from feedback.case import CaseError, Observable, Report, verdict_named
+from feedback.case import CaseError, Observable, Report
 from feedback.errors import named
 from feedback.flavours import ACKNOWLEDGEMENT, VERDICT_FLAVOUR
 from feedback.items import IN_BOTH
 from feedback.redaction import shortened, spare
 from feedback.shapes import shape
 from feedback.shown_text import one_line
-from feedback.tags import (
-    ACKNOWLEDGED,
-    NOTIFIED,
-    TOLD,
-    UNSURE,
-    lost_by_thehive40,
-    notified_addresses,
-    tag_values,
-    verdict_records,
-)
+from feedback.tags import ACKNOWLEDGED, NOTIFIED, UNSURE, lost_by_thehive40, notified_addresses, tag_values
+from feedback.told_records import last_told
 
 REPORTER_NAMESPACE = "user_email"
 SUBJECT_TYPES = ("mail_subject", "mail-subject")
@@ -32,8 +24,6 @@ OUTSIDE_SENDERS = OUTSIDE_DOMAINS + ", which, left empty, allows {domain} alone 
 OWN_MAILBOX = (
     "it reaches the responder's own mailbox in {item}{tagged}, which would get its own message back as a report"
 )
-# How far ahead of the job's clock a record may be dated and still be read: the clocks of two Cortex hosts.
-CLOCKS_APART = timedelta(hours=1)
 
 
 @shape
@@ -75,7 +65,9 @@ class Decision:
     dated_after: dict[str, datetime]
     # Reporters notified by a version that recorded no verdict: whether they need a correction is unknown.
     untold: tuple[str, ...]
-    # Verdict records read otherwise than they stand, or not at all (`_last_told`): each address, and why.
+    # Reporters last told another verdict, left uncorrected as send_corrections is off, and what they were told.
+    uncorrected: dict[str, str]
+    # Verdict records read otherwise than they stand, or not at all (`last_told`): each address, and why.
     passed_over: tuple[tuple[str, str], ...]
 
 
@@ -99,14 +91,15 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
     # gone), nor twice.
     records = (NOTIFIED,) if verdict else (NOTIFIED, ACKNOWLEDGED, UNSURE)
     notified = notified_addresses(report.tags, *records)
-    told, ahead, passed_over = _last_told(report.tags, now) if verdict else (None, {}, ())
-    if not audience.send_corrections:
-        told, passed_over = None, ()
+    told, ahead, passed_over = last_told(report.tags, now) if verdict else (None, {}, ())
+    correcting = audience.send_corrections
+    if not correcting:  # a record read otherwise changes no correction
+        passed_over = ()
     named_by_passed_over = {address.lower() for address, _ in passed_over}
     seen: set[str] = set()
     maybe_before = notified_addresses(report.tags, UNSURE) if verdict else set()
     recipients, already, maybe, refused = [], [], [], []
-    corrections, untold = {}, []
+    corrections, untold, uncorrected = {}, [], {}
     for value in candidates:
         try:
             address = parse_address(value)
@@ -131,8 +124,11 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
             recipients.append(address)
         elif told is None or told.get(key, report.verdict) == report.verdict:
             already.append(address)
-            if told is not None and key not in told and key not in named_by_passed_over:
+            if correcting and told is not None and key not in told and key not in named_by_passed_over:
                 untold.append(address)
+        elif not correcting:
+            already.append(address)
+            uncorrected[address] = told[key]
         else:
             recipients.append(address)
             corrections[address] = told[key]
@@ -159,47 +155,8 @@ def decide(report: Report, observables: list[Observable], audience: Audience, no
         dated_after=dated_after,
         untold=tuple(untold),
         passed_over=passed_over,
+        uncorrected=uncorrected,
     )
-
-
-def _last_told(
-    tags: list[object], now: datetime
-) -> tuple[dict[str, str], dict[str, datetime], tuple[tuple[str, str], ...]]:
-    """The verdict each address was last told, by its own name (a hand may have changed its case): the latest
-    record, on a tie the later tag; and the records the analyst is told of. One naming no verdict, or whose time is
-    not written as the responder writes it, is passed over: the reporter may be owed a correction; one dated more
-    than CLOCKS_APART after the job's time (a clock that ran far ahead), which would be the last for ever and have
-    every run correct again, is read as older than any other (though in its order among those), so that a reporter
-    it alone names is corrected once. Beside the verdicts, the time of each last record dated at or after the job's
-    time, after which the next must be dated: two records of one reporter in one second would be told apart by their
-    tags' order alone, which TheHive does not keep."""
-    kept, passed_over = [], []
-    for value in tag_values(tags, TOLD):  # each record read once, in whatever form TheHive keeps its tag
-        records = verdict_records((f"{TOLD}:{value}",))
-        if not records:  # a time a hand wrote otherwise (`+00:00`, a fraction, 30 February)
-            passed_over.append((value.rpartition(";")[2].strip() or value, "its time is not written as the job writes"))
-            continue
-        (told,) = records
-        named = verdict_named(told.verdict)
-        if named is None:
-            passed_over.append((told.address, "names no verdict"))
-            continue
-        readable = told.at <= now + CLOCKS_APART
-        if not readable:
-            passed_over.append((told.address, f"dated {told.at:%Y-%m-%d %H:%M} UTC"))
-        kept.append((readable, told.at, told.address, named))
-    kept.sort(key=lambda record: record[:2])  # stable: on a tie (records no job of this version writes), tag order
-    verdicts, ahead, last = {}, {}, {}
-    for readable, at, address, verdict in kept:
-        key = address.lower()
-        if readable and at >= now:  # dated by a clock ahead of the job's, or within the job's own second
-            ahead[key] = at
-        verdicts[key] = verdict
-        moment, told, _ = last.get(key, (None, set(), address))
-        last[key] = (at, told | {verdict} if moment == at else {verdict}, address)
-    # Two verdicts recorded in a reporter's last second (by a version before this one): which came last is unknown.
-    passed_over += [(address, "two verdicts in one second") for _, told, address in last.values() if len(told) > 1]
-    return verdicts, ahead, tuple(passed_over)
 
 
 def reporter_values(tags: tuple[str, ...], observables: list[Observable], reporter_tag: str) -> list[str]:

@@ -12,7 +12,6 @@ from functools import lru_cache
 
 from feedback.addresses import LONGEST_ADDRESS, AddressError, parse_address
 from feedback.case import field_value, is_report_title, verdict_named
-from feedback.plan import CLOCKS_APART
 from feedback.plan import REPORTER_NAMESPACE as REPORTER
 from feedback.redaction import shortened
 from feedback.shapes import shape
@@ -25,6 +24,7 @@ from feedback.tags import (
     notified_addresses,
     tag_values,
 )
+from feedback.told_records import CLOCKS_APART
 
 # The verdict of a case whose field is unset.
 NONE = "none"

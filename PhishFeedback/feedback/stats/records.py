@@ -28,10 +28,10 @@ def first_times(
     """Every address the namespace's timed records (TOLD or ACKNOWLEDGED_AT) name, in lower case, and each one's
     first time, in epoch seconds, where the records tell it.
 
-    A verdict record naming no verdict tells no time, as the responder passes it over (feedback/plan.py). An address
-    with a record dated before `earliest` has no time: its first message went before its case began. Nor has one with
-    a record dated after `horizon` (by a clock far ahead): which of its records came first is unknown, as TheHive
-    keeps no order of tags, and the responder reads the one dated ahead as the oldest.
+    A verdict record naming no verdict tells no time, as the responder passes it over (feedback/told_records.py). An
+    address with a record dated before `earliest` has no time: its first message went before its case began. Nor has
+    one with a record dated after `horizon` (by a clock far ahead): which of its records came first is unknown, as
+    TheHive keeps no order of tags, and the responder reads the one dated ahead as the oldest.
     """
     named, firsts, untimed = set(), {}, set()
     verdicts = _WRITTEN_VERDICTS if namespace == TOLD else None

@@ -405,6 +405,18 @@ def test_reporters_outside_the_allowed_domains_are_refused_and_reported(cortex, 
     smtp.assert_each_got_exactly_one(["alice@example.org", "dave@corp.example.org"], one_per_message=True)
 
 
+def test_a_reporter_value_not_mailed_is_counted_and_named_in_the_message_beside_those_mailed(cortex, smtp):
+    """'Sent to 2 reporter(s)' alone reads as every reporter answered: the analyst reads the message first."""
+    case = thehive4_case("Spam", ["alice@example.org", "mallory@evil.example", "dave@corp.example.org"])
+    result = cortex(case, allowed_recipient_domains=["example.org"])
+
+    assert result.success, result.error
+    assert result.output["full"]["message"] == (
+        f"Feedback 'Spam' sent to 2 reporter(s). 1 reporter value(s) not mailed: mallory@evil.example ({OUTSIDE})"
+        " (listed under refused)."
+    )
+
+
 def test_addresses_that_differ_by_a_plus_part_are_two_reporters_each_mailed(cortex, smtp):
     """On-premises Exchange, and Postfix without recipient_delimiter, deliver it+security@ to a mailbox of its own: a
     reporter dropped as the same mailbox would never be answered, where two messages to one mailbox only repeat."""

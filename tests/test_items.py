@@ -250,3 +250,27 @@ def test_an_item_pasted_with_more_than_it_takes_is_refused_naming_it(config, say
 @pytest.mark.parametrize("host", ["smtp_relay", "::1", "smtp.example.org.", "192.0.2.25"])
 def test_a_container_name_an_address_or_a_rooted_name_is_a_host(host):
     assert read_settings({**SENDER, "smtp_host": host}, {}).way_out.host == host
+
+
+@pytest.mark.parametrize(
+    ("config", "says"),
+    [
+        (
+            {"smtp_port": "2525"},
+            "smtp_port must be a whole number from 1 to 65535 (it is '2525', a text: write the number without quotes).",
+        ),
+        (
+            {"dry_run": "true"},
+            "dry_run must be true or false (it is 'true', a text: write true or false without quotes).",
+        ),
+    ],
+    ids=["number", "flag"],
+)
+def test_a_number_or_a_flag_written_as_text_is_refused_saying_the_quotes_are_the_fault(config, says):
+    """Cortex's form gives each item its type; a hand-written input.json, as README's run by hand has admins edit,
+    may quote it: 'must be a whole number (it is 2525)' contradicts itself."""
+    assert refusal(config).startswith(says)
+
+
+def test_a_choice_out_of_its_values_is_echoed_as_typed():
+    assert "delivery must be one of smtp, graph, gmail (it is 'Graph API')." in refusal({"delivery": "Graph API"})

@@ -99,7 +99,9 @@ class Items:
             or (whole and value != int(value))
         ):
             kind = "a whole number" if whole else "a number"
-            raise ConfigError(f"{name} must be {kind} from {low:g} to {high:g} (it is {value!r:.60}). {WHERE}")
+            quoted = isinstance(value, str) and value.strip().replace(".", "", 1).isdigit()
+            text = ", a text: write the number without quotes" if quoted else ""
+            raise ConfigError(f"{name} must be {kind} from {low:g} to {high:g} (it is {value!r:.60}{text}). {WHERE}")
         return value
 
     def flag(self, name: str, default: bool = False) -> bool:
@@ -107,14 +109,16 @@ class Items:
         if value is None:
             return default
         if not isinstance(value, bool):
-            raise ConfigError(f"{name} must be true or false (it is {value!r:.60}). {WHERE}")
+            quoted = isinstance(value, str) and value.strip().lower() in ("true", "false")
+            text = ", a text: write true or false without quotes" if quoted else ""
+            raise ConfigError(f"{name} must be true or false (it is {value!r:.60}{text}). {WHERE}")
         return value
 
     def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
-        value = (self.text(name) or default).lower()
-        if value not in choices:
-            raise ConfigError(f"{name} must be one of {', '.join(choices)} (it is {value!r:.60}). {WHERE}")
-        return value
+        typed = self.text(name) or default
+        if typed.lower() not in choices:  # echoed as typed: the admin looks for what they wrote
+            raise ConfigError(f"{name} must be one of {', '.join(choices)} (it is {typed!r:.60}). {WHERE}")
+        return typed.lower()
 
     def text_list(self, name: str) -> list[str]:
         """The entries given; Cortex's form saves an entry left empty as null (`[null]` for an untouched item)."""

@@ -274,3 +274,16 @@ def test_a_number_or_a_flag_written_as_text_is_refused_saying_the_quotes_are_the
 
 def test_a_choice_out_of_its_values_is_echoed_as_typed():
     assert "delivery must be one of smtp, graph, gmail (it is 'Graph API')." in refusal({"delivery": "Graph API"})
+
+
+def test_a_user_name_without_its_password_is_refused_before_the_server_counts_a_failed_login():
+    says = refusal({"smtp_user": "phishfeedback", "smtp_password": ""})
+
+    assert says.startswith("smtp_user is set and smtp_password is empty: the server would refuse the login")
+
+
+def test_a_user_name_without_a_password_for_a_relay_that_takes_mail_without_a_login_is_kept():
+    settings = read_settings({**SENDER, "smtp_user": "phishfeedback", "smtp_auth": "none"}, {})
+
+    assert settings.way_out.user == "phishfeedback" and settings.way_out.password is None
+

@@ -46,12 +46,19 @@ def smtp_settings(items: Items, reach: Reach) -> SmtpSettings:
             "smtp_user is set while smtp_security is 'none': the password would cross the network"
             f" in clear text. Choose 'starttls' or 'tls', or clear smtp_user. {WHERE}"
         )
+    password = items.text("smtp_password", secret=True, strip=False)
+    if user and auth == "password" and not password:  # told by the server only after a login that counts as failed
+        raise ConfigError(
+            "smtp_user is set and smtp_password is empty: the server would refuse the login, and may count it toward"
+            " locking the account. Fill in smtp_password, or clear smtp_user for a relay that takes mail without a"
+            f" login. {WHERE}"
+        )
     return SmtpSettings(
         host=_host(items),
         port=int(items.number("smtp_port", 25, low=1, high=65535, whole=True)),
         security=security,
         user=user,
-        password=items.text("smtp_password", secret=True, strip=False),
+        password=password,
         reach=reach,
         auth=auth,
         oauth=_smtp_oauth(items, reach, user) if auth == "oauth2" else None,

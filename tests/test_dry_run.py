@@ -321,6 +321,7 @@ def test_dry_run_with_everyone_already_notified_still_says_what_it_could_not_che
     assert len(google_oauth.requests) == 1
     assert "daily sending limit" in result.output["full"]["not_checked"][0]
     assert "Not checked: " in result.output["full"]["message"]
+    assert "Not checked: the dry run got a token" in result.output["full"]["message"], "no capital mid-sentence"
 
 
 def test_dry_run_checks_the_login_when_everyone_was_already_notified(cortex, smtp):

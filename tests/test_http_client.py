@@ -55,7 +55,7 @@ ALICE = "alice@example.org"
 SENTENCE = (
     "The certificate of {party} could not be verified (unable to get local issuer certificate). Put the CA that"
     " signed it (a TLS-inspecting proxy's, say) in Cortex's cacerts setting or the system's trust store; the"
-    " responder never sends without verification."
+    " responder never connects without verification."
 )
 
 

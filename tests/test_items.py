@@ -286,4 +286,3 @@ def test_a_user_name_without_a_password_for_a_relay_that_takes_mail_without_a_lo
     settings = read_settings({**SENDER, "smtp_user": "phishfeedback", "smtp_auth": "none"}, {})
 
     assert settings.way_out.user == "phishfeedback" and settings.way_out.password is None
-

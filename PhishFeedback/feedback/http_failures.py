@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 # What the certificate sentence tells the admin to do, unless the caller is an admin's script with its own option.
 TRUST_ADVICE = (
     "Put the CA that signed it (a TLS-inspecting proxy's, say) in Cortex's cacerts setting or the system's trust"
-    " store; the responder never sends without verification."
+    " store; the responder never connects without verification."
 )
 # What every other failure tells the admin to check, unless the caller names its own items.
 REACH_ADVICE = "Check that Cortex can reach it, and Cortex's proxy settings."

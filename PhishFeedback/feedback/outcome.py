@@ -86,7 +86,8 @@ def preview(decision: Decision, composer: Composers, kind: str, warnings: list[s
 
 def _checked(message: str, decision: Decision, warnings: list[str], check: Check) -> dict:
     if check.unchecked:
-        message += f" Not checked: {' '.join(check.unchecked)}"
+        said = " ".join(check.unchecked)
+        message += f" Not checked: {said[:1].lower()}{said[1:]}"  # the sentences stand alone in not_checked
     full = report_of(message, decision, warnings)
     full["checked"] = [{"address": c.address, "status": c.status, "reason": c.reason} for c in check.checked]
     full["not_checked"] = list(check.unchecked)

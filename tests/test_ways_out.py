@@ -10,7 +10,7 @@ import pytest
 
 from feedback.settings import WAYS_OUT, read_settings
 from feedback.shapes import replaced
-from feedback.transports import transport_for
+from feedback.transports import TRANSPORTS, transport_for
 from feedback.way_out import Transport
 from testkit.cases import thehive4_case
 from testkit.cortex import modules_loaded_by, read_output, write_job
@@ -106,8 +106,6 @@ def test_each_way_out_offers_the_whole_contract_of_a_transport(way_out, job_conf
     assert callable(transport.channel) and callable(transport.check)
 
 
-# The sub-package of each way out, an outside party's.
-PARTY_OF = {"smtp": "smtp", "graph": "microsoft", "gmail": "google"}
 # What every job's settings import of the ways out: the default's reader, and the OAuth2 items SMTP's login shares.
 READ_BY_EVERY_JOB = {"feedback.smtp.settings", "feedback.microsoft.settings"}
 
@@ -116,7 +114,8 @@ def test_a_job_loads_no_module_of_the_other_ways_out(way_out, job_config, tmp_pa
     """Cortex starts a process per click: a way out's modules are for the jobs that take it (docs/performance.md).
     Of the sub-packages, each an outside party's, a job loads its way out's, TheHive's (its case's records) and of
     the others only what READ_BY_EVERY_JOB names."""
-    party = PARTY_OF[way_out.delivery]
+    settings = read_settings(job_config(**way_out.items), {})
+    party = TRANSPORTS[type(settings.way_out).__name__][0].split(".")[1]  # its sub-package, an outside party's
     job = write_job(tmp_path, thehive4_case("Spam"), job_config(**way_out.items))
 
     loaded = modules_loaded_by(job, ("feedback",))

@@ -28,6 +28,7 @@ from feedback.way_out import Answer, Drops, Permanent, Trouble, unsure
 # Without importing typing, which a plain job never needs (docs/performance.md).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from email.message import EmailMessage
     from typing import Protocol
 
     class HttpService(Protocol):
@@ -41,6 +42,15 @@ if TYPE_CHECKING:
         drops: Drops
 
         def answer(self, reply: Reply, recipient: str) -> Answer: ...
+
+    class SessionService(HttpService, Protocol):
+        """A service sent to over the job's one session (`SessionChannel`): what its channel asks of it."""
+
+        session: Session | None
+
+        def connect(self) -> None: ...
+
+        def post(self, message: EmailMessage, recipient: str) -> Answer: ...
 
 
 @shape
@@ -107,3 +117,25 @@ def trouble(failure: OSError, service: HttpService) -> Exception:
     if not isinstance(failure, HttpFailure):
         return Trouble(f"the connection to {name} failed ({type(failure).__name__})")
     return Trouble(failure.sentence(name, f"{service.advice}."), whole=True)
+
+
+class SessionChannel:
+    """A channel over the job's one session, which `connect()` opens (a token first, where the service asks for one)
+    and `post()` sends over; after trouble its connection is dropped, and the next channel opens a new one. For a
+    service whose campaign goes over one kept-alive connection, as Graph's does."""
+
+    def __init__(self, service: SessionService) -> None:
+        self.service = service
+
+    def __enter__(self) -> SessionChannel:
+        self.service.connect()
+        return self
+
+    def __exit__(self, kind: type | None, failure: BaseException | None, trace: object) -> None:
+        if isinstance(failure, OSError):  # the client's failures are OSErrors
+            if self.service.session is not None:
+                self.service.session.close()
+            raise trouble(failure, self.service) from None
+
+    def send(self, message: EmailMessage, recipient: str) -> Answer:
+        return self.service.post(message, recipient)

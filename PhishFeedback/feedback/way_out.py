@@ -122,13 +122,16 @@ def not_the_service(name: str, status: int, content_type: str | None, expected: 
     )
 
 
-def quota_stop(name: str, reply: str) -> Answer:
-    """A service that answered with a sending quota (SMTP's and Graph's words for Exchange's limits): nothing more
-    goes out, and the next run mails only those not reached."""
+# The limits SMTP relays and Graph meet most often, said beside their quota replies.
+EXCHANGE_LIMITS = "Exchange Online takes 30 messages a minute and 10,000 recipients a day: see smtp_max_per_minute"
+
+
+def quota_stop(name: str, reply: str, limits: str) -> Answer:
+    """A service that answered with a sending quota: nothing more goes out, and the next run mails only those not
+    reached; `limits`, what the service is known to take and the item that paces the job."""
     return stop(
         f"{name} answered with a sending quota ({reply}); nothing more went out in this job. Run the responder again"
-        " once the quota resets: it mails only those not reached (Exchange Online takes 30 messages a minute and"
-        " 10,000 recipients a day: see smtp_max_per_minute)."
+        f" once the quota resets: it mails only those not reached ({limits})."
     )
 
 

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from feedback import way_out
 from feedback.alarm import Clock, timeout_within
 from feedback.api_session import open_session
-from feedback.http_way_out import Reply, post_message, trouble
+from feedback.http_way_out import Reply, SessionChannel, post_message
 from feedback.microsoft.settings import GraphSettings
 from feedback.microsoft.token import request_token
 from feedback.pacing import Limits
@@ -25,7 +25,7 @@ from feedback.quota import speaks_of_quota
 from feedback.redaction import shortened
 from feedback.retry_after import retry_after
 from feedback.tokens import Token, TokenSource
-from feedback.way_out import Answer, Check, Drops, Transport, not_the_service, quota_stop, stop
+from feedback.way_out import EXCHANGE_LIMITS, Answer, Check, Drops, Transport, not_the_service, quota_stop, stop
 
 # Without importing typing, which a plain job never needs (docs/performance.md).
 TYPE_CHECKING = False
@@ -73,8 +73,8 @@ class GraphTransport(Transport, TokenSource):
         self.session = None  # the job's one session, made at the first channel
         self.clock = Clock(deadline)  # entered around each request: it shuts the session's sockets at the deadline
 
-    def channel(self) -> _Channel:
-        return _Channel(self)
+    def channel(self) -> SessionChannel:
+        return SessionChannel(self)
 
     def check(self, recipients: list[str], limits: Limits) -> Check:
         """A channel opened as a send opens it, the token got, is all a dry run can do: Mail.Send reads nothing, so no
@@ -143,7 +143,7 @@ class GraphTransport(Transport, TokenSource):
         wait_header = reply.headers.get("Retry-After")
         said = f"{status} {code}: {text}" if code else f"{status} {text}".rstrip()
         if speaks_of_quota(f"{code} {text}"):
-            return quota_stop(self.name, said)
+            return quota_stop(self.name, said, EXCHANGE_LIMITS)
         if status in (408, 429) or status >= 500:
             return Answer(way_out.RECONNECT, f"the last answer from {self.name} was {said}", retry_after(wait_header))
         if status == 401:
@@ -162,25 +162,6 @@ class GraphTransport(Transport, TokenSource):
 
     def _stop(self, reply: str, advice: str) -> Answer:
         return stop(f"{self.name} refused to send as {self.mailbox} ({reply}). {advice}")
-
-
-class _Channel:
-    """The job's session; after trouble, its connection is dropped, and the next channel opens a new one."""
-
-    def __init__(self, transport: GraphTransport) -> None:
-        self.transport = transport
-
-    def __enter__(self) -> _Channel:
-        self.transport.connect()
-        return self
-
-    def __exit__(self, kind: type | None, failure: BaseException | None, trace: object) -> None:
-        if isinstance(failure, OSError):  # the client's failures are OSErrors
-            self.transport.session.close()
-            raise trouble(failure, self.transport) from None
-
-    def send(self, message: EmailMessage, recipient: str) -> Answer:
-        return self.transport.post(message, recipient)
 
 
 def _error(answer: object) -> tuple[str, str]:

@@ -21,6 +21,7 @@ from feedback.smtp.logins import sender_advice, sessions
 from feedback.smtp.session import Session
 from feedback.smtp.settings import SmtpSettings
 from feedback.way_out import (
+    EXCHANGE_LIMITS,
     NOT_CHECKED,
     Answer,
     Check,
@@ -116,7 +117,7 @@ class SmtpTransport(Transport):
         if step == replies.MESSAGE and code < 400:  # DATA's own reply, no 354: a server out of step with SMTP
             return Answer(way_out.RECONNECT, f"{self.name} answered DATA with {reply} where SMTP has 354", None)
         if meaning == replies.QUOTA:
-            return quota_stop(self.name, reply)
+            return quota_stop(self.name, reply, EXCHANGE_LIMITS)
         if meaning == replies.SENDER_REFUSED:
             return stop(f"The SMTP server refused the sender {self.sender}: {reply}. {sender_advice(text, self.smtp)}")
         if meaning == replies.TOO_LARGE:

@@ -76,17 +76,18 @@ def tables(stats: dict) -> list[Table]:
         Table(
             "feedback",
             "Feedback",
-            ("measure", "value"),
+            # A time as a reader takes it in (1.4 h), and in seconds, which a spreadsheet sums and sorts.
+            ("measure", "value", "seconds"),
             (
-                ("reports on cases with a verdict, answered", feedback["answered"]),
-                ("reports on cases with a verdict, not yet answered", feedback["unanswered"]),
-                ("answered with the time recorded", feedback["measured"]),
-                ("time to the verdict, median", duration(feedback["median_seconds"])),
-                ("time to the verdict, 90th percentile", duration(feedback["p90_seconds"])),
-                ("reports acknowledged", feedback["acknowledged"]),
-                ("acknowledged with the time recorded", feedback["ack_measured"]),
-                ("time to the acknowledgement, median", duration(feedback["ack_median_seconds"])),
-                ("time to the acknowledgement, 90th percentile", duration(feedback["ack_p90_seconds"])),
+                ("reports on cases with a verdict, answered", feedback["answered"], ""),
+                ("reports on cases with a verdict, not yet answered", feedback["unanswered"], ""),
+                ("answered with the time recorded", feedback["measured"], ""),
+                _time("time to the verdict, median", feedback["median_seconds"]),
+                _time("time to the verdict, 90th percentile", feedback["p90_seconds"]),
+                ("reports acknowledged", feedback["acknowledged"], ""),
+                ("acknowledged with the time recorded", feedback["ack_measured"], ""),
+                _time("time to the acknowledgement, median", feedback["ack_median_seconds"]),
+                _time("time to the acknowledgement, 90th percentile", feedback["ack_p90_seconds"]),
             ),
             "",
         ),
@@ -147,6 +148,10 @@ def _note(folded: int) -> str:
     values = "1 other verdict value is" if folded == 1 else f"{folded:,} other verdict values are"
     where = "the Verdicts table of the text and verdicts.csv list each, as --json does"
     return f"{values} counted together under '{OTHERS}': {where}."
+
+
+def _time(measure: str, seconds: int | None) -> tuple[str, str, int | str]:
+    return measure, duration(seconds), "" if seconds is None else seconds
 
 
 def shown(value: object) -> str:

@@ -21,7 +21,7 @@ LONGEST_SHOWN = 1_000
 def report_of(message: str, decision: Decision, warnings: list[str]) -> dict:
     """The report's every list, those of the sending empty: a job that sends fills them."""
     if decision.refused:  # else the count of those mailed reads as every reporter answered
-        values = named(decision.refused, lambda r: _shown(r.value)[:80], "", lambda r: r.reason)
+        values = named(decision.refused, lambda r: shortened(r.value, 80, escaped), "", lambda r: r.reason)
         message += f" {len(decision.refused)} reporter value(s) not mailed: {values} (listed under refused)."
     if decision.uncorrected:  # said where the analyst reads first, whatever else the job did
         message += (

@@ -80,7 +80,7 @@ def test_a_reporter_whose_message_may_have_gone_is_mailed_only_once_the_analyst_
     assert "remove their feedback_unsure tag and run the responder again" in first.output["full"]["warnings"][-1]
     assert second.output["full"]["message"] == (
         "Nothing was sent to the 2 reporter(s) of this case: 1 already notified, 1 whom an earlier run's message may"
-        " have reached (feedback_unsure; see the warnings)."
+        " have reached (feedback_unsure). See the 1 warning(s)."
     )
     assert notified(third) == ["alice@example.org"]
     smtp.assert_each_got_exactly_one(["bob@example.org", "alice@example.org"], one_per_message=True)
@@ -94,7 +94,7 @@ def test_a_case_whose_only_reporter_may_have_been_reached_counts_nobody_as_alrea
     assert result.success, result.error
     assert result.output["full"]["message"] == (
         "Nothing was sent to the 1 reporter(s) of this case: 1 whom an earlier run's message may have reached"
-        " (feedback_unsure; see the warnings)."
+        " (feedback_unsure). See the 1 warning(s)."
     )
     assert smtp.delivered == []
 

@@ -102,7 +102,10 @@ def test_a_second_click_while_the_first_job_sends_mails_each_reporter_once(tmp_p
 
     assert first_result.success and second.success, second.error
     smtp.assert_each_got_exactly_one([ALICE, BOB, CAROL])
-    assert second.output["full"]["message"] == "All 3 reporter(s) of this case were already notified; nothing was sent."
+    assert (
+        second.output["full"]["message"]
+        == "All 3 reporter(s) of this case were already notified; nothing was sent. See the 1 warning(s)."
+    )
     [waited] = second.output["full"]["warnings"]
     assert waited.startswith("Another Phish_Feedback job was answering this case when this one started: this one")
     records = [tag for tag in first_result.tags if tag.startswith(("feedback_sent:", "feedback_verdict:"))]
@@ -117,7 +120,10 @@ def test_a_job_started_before_thehive_added_the_last_ones_tags_mails_nobody_agai
 
     assert again.success, again.error
     smtp.assert_each_got_exactly_one([ALICE, BOB])
-    assert again.output["full"]["message"] == "All 2 reporter(s) of this case were already notified; nothing was sent."
+    assert (
+        again.output["full"]["message"]
+        == "All 2 reporter(s) of this case were already notified; nothing was sent. See the 1 warning(s)."
+    )
 
 
 def test_a_reporter_whose_tag_was_taken_off_once_the_case_showed_the_records_is_mailed_again(cortex, smtp):

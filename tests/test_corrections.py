@@ -243,7 +243,7 @@ def test_send_corrections_false_sends_no_correction_and_names_whom_it_leaves_tol
     assert full["already_notified"] == [ALICE]
     assert full["message"] == (
         "All 1 reporter(s) of this case were already notified; nothing was sent. 1 reporter(s) told another verdict"
-        " get no correction (send_corrections is off; see the warnings)."
+        " get no correction (send_corrections is off). See the 1 warning(s)."
     )
     assert full["warnings"] == [
         "1 reporter(s) were told another verdict than 'Phishing' and get no correction, as send_corrections is off:"

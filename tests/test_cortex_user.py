@@ -37,4 +37,7 @@ def test_a_second_click_as_cortexs_own_user_before_thehive_adds_the_tags_mails_n
 
     assert again.success, again.everything_printed()
     assert smtp.recipients() == [ALICE]
-    assert again.output["full"]["message"] == "All 1 reporter(s) of this case were already notified; nothing was sent."
+    assert (
+        again.output["full"]["message"]
+        == "All 1 reporter(s) of this case were already notified; nothing was sent. See the 1 warning(s)."
+    )

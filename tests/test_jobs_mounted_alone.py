@@ -118,7 +118,10 @@ def test_a_second_click_waits_for_the_job_before_it_and_mails_nobody_it_reached(
 
     assert second.success, second.error
     smtp.assert_each_got_exactly_one([ALICE, BOB])
-    assert second.output["full"]["message"] == "All 2 reporter(s) of this case were already notified; nothing was sent."
+    assert (
+        second.output["full"]["message"]
+        == "All 2 reporter(s) of this case were already notified; nothing was sent. See the 1 warning(s)."
+    )
     [waited] = second.output["full"]["warnings"]
     assert waited.startswith(
         "Another Phish_Feedback job was answering this case when this one started: this one waited"

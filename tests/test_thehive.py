@@ -153,6 +153,9 @@ def test_thehive_failure_with_reporter_tags_sends_anyway_and_warns(cortex, smtp,
     assert smtp.recipients() == ["alice@example.org"]
     [warning] = result.output["full"]["warnings"]
     assert says in warning and "taken from the case's tags only" in warning
+    assert result.output["full"]["message"] == "Feedback 'Spam' sent to 1 reporter(s). See the 1 warning(s).", (
+        "the message the analyst reads first points at the warning"
+    )
     assert API_KEY not in result.everything_printed()
 
 

@@ -26,8 +26,18 @@ def report_of(message: str, decision: Decision, warnings: list[str]) -> dict:
     if decision.uncorrected:  # said where the analyst reads first, whatever else the job did
         message += (
             f" {len(decision.uncorrected)} reporter(s) told another verdict get no correction (send_corrections is"
-            " off; see the warnings)."
+            " off)."
         )
+    every_warning = (
+        warnings
+        + _unlisted(decision)
+        + _untold(decision)
+        + _uncorrected(decision)
+        + _passed_over(decision)
+        + _maybe(decision)
+    )
+    if every_warning:  # a TheHive not read, records to check: the message alone would read as all went well
+        message += f" See the {len(every_warning)} warning(s)."
     return {
         "message": message,
         "verdict": decision.verdict or None,
@@ -39,12 +49,7 @@ def report_of(message: str, decision: Decision, warnings: list[str]) -> dict:
         "refused": [{"value": _shown(r.value), "reason": r.reason} for r in decision.refused[:LISTED]],
         "from_observables": _observed(decision.from_observables),
         "corrections": corrections(decision, decision.corrections),
-        "warnings": warnings
-        + _unlisted(decision)
-        + _untold(decision)
-        + _uncorrected(decision)
-        + _passed_over(decision)
-        + _maybe(decision),
+        "warnings": every_warning,
     }
 
 

@@ -40,7 +40,7 @@ def nothing_to_send(decision: Decision, kind: str, warnings: list[str], check: C
         already = f"{count} already notified, " if count else ""
         message = (
             f"Nothing was sent to the {count + maybe} reporter(s) of this {kind}: {already}{maybe} whom an earlier"
-            f" run's message may have reached ({UNSURE}; see the warnings)."
+            f" run's message may have reached ({UNSURE})."
         )
     if check is None:
         return Outcome(report_of(message, decision, warnings), [])

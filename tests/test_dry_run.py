@@ -80,6 +80,7 @@ def test_dry_run_reports_a_refused_reporter_as_the_real_run_words_it(cortex, smt
     ]
     assert UNKNOWN in dry.output["full"]["message"]
     assert "would accept 2 of the 3 reporter(s)" in dry.output["full"]["message"]
+    assert "; refused by the server: bob@example.org" in dry.output["full"]["message"], "not the list named refused"
 
 
 def test_dry_run_says_a_greylisted_reporter_would_be_tried_again(cortex, smtp):

@@ -101,7 +101,7 @@ def _foreseen(checked: tuple[Checked, ...]) -> str:
     taken = sum(c.status == way_out.ACCEPTED for c in checked)
     said = f" The server would accept {taken} of the {len(checked)} reporter(s), asked without sending"
     for status, what in (
-        (way_out.REFUSED, "refused"),
+        (way_out.REFUSED, "refused by the server"),  # not the values the case's own checks left out (`refused`)
         (way_out.DEFERRED, "deferred for now (a real run tries them again)"),
         (NOT_CHECKED, "not checked"),
     ):

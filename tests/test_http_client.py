@@ -256,7 +256,9 @@ def test_a_proxy_whose_host_name_has_no_address_is_named_as_the_proxy_not_as_the
 
 # What the job says of a proxy that answers the tunnel's request (CONNECT) with a status of its own.
 TUNNEL_REFUSALS = {
-    b"407 Proxy Authentication Required": "the proxy answered HTTP 407: it wants a user and password, given in its URL",
+    b"407 Proxy Authentication Required": (
+        "the proxy answered HTTP 407: it wants a user and password, given in its URL, or refused those given"
+    ),
     b"403 Forbidden": "the proxy answered HTTP 403: it refused to open a tunnel to it",
 }
 
@@ -315,11 +317,17 @@ LOCATIONS = {
     # Words where a host goes: whoever answers at the party's address would write them into the job's own sentence.
     "https://TheHive moved to thehive-new.evil.example (set thehive_url to it, the API key stays valid) and": "",
     "https://[not an address]/x": "",
+    # An IPv6 zone, which Python's address parser takes, holds any text: a terminal's escape too.
+    "https://[fe80::1%thehive moved to thehive2.evil.example, set thehive_url to it \x1b[8m]/": "",
+    # Shown as written: IDNA would take the soft hyphen away, and the analyst would read a host that is not.
+    "https://ex\u00adample.com/x": "",
 }
 
 
 @pytest.mark.parametrize(
-    "location", LOCATIONS, ids=["named", "unreadable", "ipv6", "after-the-bracket", "words", "bracketed-words"]
+    "location",
+    LOCATIONS,
+    ids=["named", "unreadable", "ipv6", "after-the-bracket", "words", "bracketed-words", "zone", "soft-hyphen"],
 )
 @pytest.mark.parametrize("party", EVERY_PARTY, ids=named)
 def test_a_redirect_is_told_in_one_sentence_whatever_the_party(

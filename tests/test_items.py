@@ -272,6 +272,11 @@ def test_a_number_or_a_flag_written_as_text_is_refused_saying_the_quotes_are_the
     assert refusal(config).startswith(says)
 
 
+@pytest.mark.parametrize("value", ["99999", "25.5", "port"])
+def test_a_text_that_would_be_refused_as_a_number_too_is_not_blamed_on_its_quotes(value):
+    assert "without quotes" not in refusal({"smtp_port": value})
+
+
 def test_a_choice_out_of_its_values_is_echoed_as_typed():
     assert "delivery must be one of smtp, graph, gmail (it is 'Graph API')." in refusal({"delivery": "Graph API"})
 

@@ -88,7 +88,7 @@ class TunnelRefused(Unreachable):
 
     def __init__(self, status: int) -> None:
         if status == 407:
-            why = "it wants a user and password, given in its URL"
+            why = "it wants a user and password, given in its URL, or refused those given"
         elif status >= 500:
             why = "it could not open a tunnel to it"
         else:
@@ -199,22 +199,21 @@ def _towards(location: str | None) -> str:
 
 
 def _host_name(host: str) -> bool:
-    """Whether `host` is a host name (its labels letters, digits and hyphens, once in IDNA's ASCII form) or a
-    bracketed IP address: nothing else is named in a sentence the analyst trusts, neither words nor control
-    characters (a terminal's escape, written for the analyst's screen)."""
+    """Whether `host` is a host name (its labels ASCII letters, digits and hyphens; an IDN in its ASCII form) or a
+    bracketed IP address without a zone: nothing else is named in a sentence the analyst trusts, neither words nor
+    control characters (a terminal's escape, written for the analyst's screen)."""
     if host.startswith("["):
         from ipaddress import ip_address
 
+        if "%" in host:  # a zone, which Python takes after an IPv6 address, holds any text
+            return False
         try:
             ip_address(host[1:-1])
         except ValueError:
             return False
         return True
-    try:
-        ascii_host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return False
-    return all(HOST_LABEL.fullmatch(label) for label in ascii_host.removesuffix(".").split("."))
+    # ASCII as written, since it is shown as written: IDNA would pass a zero-width space or full-width letters.
+    return host.isascii() and all(HOST_LABEL.fullmatch(label) for label in host.removesuffix(".").split("."))
 
 
 def seconds(timeout: float) -> str:

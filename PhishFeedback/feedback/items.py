@@ -99,8 +99,7 @@ class Items:
             or (whole and value != int(value))
         ):
             kind = "a whole number" if whole else "a number"
-            quoted = isinstance(value, str) and value.strip().replace(".", "", 1).isdigit()
-            text = ", a text: write the number without quotes" if quoted else ""
+            text = ", a text: write the number without quotes" if _number_in_quotes(value, low, high, whole) else ""
             raise ConfigError(f"{name} must be {kind} from {low:g} to {high:g} (it is {value!r:.60}{text}). {WHERE}")
         return value
 
@@ -166,6 +165,16 @@ class Items:
                     f" (`%2F`, `%40`, `%3A`). Correct Cortex's proxy setting. {WHERE}"
                 )
         return taken
+
+
+def _number_in_quotes(value: object, low: float, high: float, whole: bool) -> bool:
+    """Whether `value` is a text that, without its quotes, is a number the item takes: only then are the quotes the
+    fault ('99999' is out of range as a number too)."""
+    try:
+        number = float(value.strip()) if isinstance(value, str) else None
+    except ValueError:
+        return False
+    return number is not None and low <= number <= high and (not whole or number == int(number))
 
 
 def cleartext_refusal(name: str, url: str, secret: str) -> str | None:

@@ -50,7 +50,7 @@ def page(stats: dict, made: str) -> str:
         months_table=_table(months, verdicts),
         median=escape(duration(feedback["median_seconds"])),
         p90=escape(duration(feedback["p90_seconds"])),
-        measured=feedback["measured"],
+        measured=shown(feedback["measured"]),
         feedback_chart=charts.stacked_bars(
             [d["within"] for d in feedback["distribution"]],
             [[d["reports"]] for d in feedback["distribution"]],

@@ -147,8 +147,7 @@ def requested(
     except (requests.RequestException, OSError, HTTPError) as failure:  # urllib3's own where requests passes it on
         # Through a proxy, the connection that failed is the proxy's, whether urllib3 says so (a ProxyError, also for
         # a connection the server ended through a working tunnel) or not (a tunnel's request the proxy dropped).
-        proxied = isinstance(failure, requests.exceptions.ProxyError) or _through_proxy(session, url)
-        raise unreachable(failure, proxied) from None
+        raise unreachable(failure, _through_proxy(session, url)) from None
     if response.status_code < 200:  # an interim answer, which http.client took for the last
         response.close()
         raise Unreadable(f"HTTP {response.status_code}, an interim answer, and no other")

@@ -7,7 +7,7 @@ receipt, before any verdict). Each message has its template item and its shipped
 
 from __future__ import annotations
 
-from feedback.items import WHERE, ConfigError
+from feedback.items import ACKNOWLEDGE_RESPONDER, VERDICT_RESPONDER, WHERE, ConfigError
 
 LANGUAGES = ("en", "fr", "nl", "de", "es")
 # The first code of `language` that makes each reporter's message their own language where it is known.
@@ -25,6 +25,8 @@ CORRECTION = "Correction"
 TEMPLATE_ITEMS = {**VERDICT_ITEMS, ACKNOWLEDGEMENT: "template_acknowledge", CORRECTION: "template_correction"}
 # The manifest's `config.flavour` (Cortex hands it to the job as a config key); absent: the verdict.
 VERDICT_FLAVOUR, ACKNOWLEDGE_FLAVOUR = "verdict", "acknowledge"
+# The responder each flavour's manifest names.
+RESPONDERS = {VERDICT_FLAVOUR: VERDICT_RESPONDER, ACKNOWLEDGE_FLAVOUR: ACKNOWLEDGE_RESPONDER}
 
 
 def read_flavour(value: object) -> str:

@@ -13,12 +13,14 @@ from urllib.parse import urlsplit
 from feedback.errors import PhishFeedbackError
 
 # Each enabled flavour keeps its own copy of the settings (docs/flavours.md): the one that ran is the one to fix.
+# The two responders, as their manifests name them and Cortex lists them under Organisation → Responders.
+VERDICT_RESPONDER, ACKNOWLEDGE_RESPONDER = "Phish_Feedback", "Phish_Feedback_Acknowledge"
 WHERE = (
-    "Fix it in Cortex under Organisation → Responders, in the responder that ran (Phish_Feedback or"
-    " Phish_Feedback_Acknowledge)."
+    "Fix it in Cortex under Organisation → Responders, in the responder that ran"
+    f" ({VERDICT_RESPONDER} or {ACKNOWLEDGE_RESPONDER})."
 )
 # Where a value should read the same in both flavours: changing one copy leaves the other as it was.
-IN_BOTH = "Organisation → Responders, in Phish_Feedback and in Phish_Feedback_Acknowledge alike"
+IN_BOTH = f"Organisation → Responders, in {VERDICT_RESPONDER} and in {ACKNOWLEDGE_RESPONDER} alike"
 
 
 # What a key or a name sent in an HTTP header (an API key, an organisation) must not hold (`header_safe`).

@@ -23,7 +23,7 @@ Responder = startup.responder_base(sys.argv[0])
 
 from feedback.concurrent_jobs import end_turns
 from feedback.errors import PhishFeedbackError, not_installed
-from feedback.flavours import ACKNOWLEDGE_FLAVOUR, VERDICT_FLAVOUR
+from feedback.flavours import RESPONDERS, VERDICT_FLAVOUR
 from feedback.job_folder import (
     REPORTED,
     echoed_data,
@@ -111,10 +111,6 @@ class CortexJob(Responder):
 
 # cortexutils' words for a case above the responder's Max TLP or Max PAP, and which level each is of.
 LEVELS = {"TLP is higher than allowed.": ("TLP", "tlp"), "PAP is higher than allowed.": ("PAP", "pap")}
-
-
-# The responder each flavour's manifest names, as Cortex lists it under Organisation, Responders.
-RESPONDERS = {VERDICT_FLAVOUR: "Phish_Feedback", ACKNOWLEDGE_FLAVOUR: "Phish_Feedback_Acknowledge"}
 
 
 def above_level(level: str, data: str, value: object, most: object, responder: str) -> str:
